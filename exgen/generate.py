@@ -1,0 +1,49 @@
+"""Problem generation: sample, solve, and keep only instances a grader can tell apart from mistakes."""
+
+from __future__ import annotations
+
+from exgen.grading.compare import matches
+from exgen.problem import Answer, Problem
+from exgen.rng import Rng
+from exgen.topics import get
+from exgen.topics.base import DIFFICULTIES, Rejected, Topic
+
+MAX_ATTEMPTS = 1000
+
+
+def _distinguishable(topic: Topic, variant: str, givens: dict, answers: dict[str, Answer]) -> bool:
+    """Every named mistake that applies must give a value outside the key's tolerance."""
+    for mistake in topic.mistakes_for(variant):
+        wrong = mistake.wrong(variant, givens)
+        if wrong is not None and matches(answers[mistake.part], wrong):
+            return False
+    return True
+
+
+def generate(topic_name: str, variant: str | None, difficulty: str, seed: int) -> Problem:
+    """The problem fixed by (topic, variant, difficulty, seed); variant None picks one from the seed."""
+    topic = get(topic_name)
+    if difficulty not in DIFFICULTIES:
+        raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)}, not {difficulty!r}")
+    # The variant is drawn from a stream of its own, so a problem regenerates identically whether its
+    # variant was named or drawn.
+    chosen = variant or Rng("exgen-variant", topic.name, difficulty, seed).choice([v.name for v in topic.variants])
+    topic.variant(chosen)  # validates the name
+    rng = Rng("exgen", topic.name, chosen, difficulty, seed)
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            givens = topic.sample(rng, chosen, difficulty)
+        except Rejected:
+            continue
+        solution = topic.solve(chosen, givens)
+        answers = {p.id: p.answer for p in solution.parts}
+        if _distinguishable(topic, chosen, givens, answers):
+            return Problem(topic.name, chosen, difficulty, seed, givens, solution)
+    raise RuntimeError(f"no acceptable {topic.name}/{chosen} instance in {MAX_ATTEMPTS} attempts (seed {seed})")
+
+
+def solve_givens(topic_name: str, variant: str, givens: dict) -> Problem:
+    """A user's own instance (a TA's slide): no sampling, no seed."""
+    topic = get(topic_name)
+    topic.variant(variant)
+    return Problem(topic.name, variant, "custom", None, givens, topic.solve(variant, givens))

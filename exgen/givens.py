@@ -1,0 +1,92 @@
+"""Reading a user's own givens (`exgen solve --given name=value`, `--givens FILE`) by their documented kind.
+
+Values are parsed by kind, with json/yaml's data parsers and our own matrix syntax — never evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from exgen.topics.base import Given, InvalidGivens, Variant
+
+
+def _number(name: str, text: str) -> float | int:
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        raise InvalidGivens(f"{name}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise InvalidGivens(f"{name}: {text!r} is not a finite number")
+    return int(value) if value.is_integer() and "." not in text and abs(value) < 2**63 else value
+
+
+def _matrix(name: str, text: str) -> list[list[float]]:
+    """'2.09,-0.98;0.05,-0.14' (rows by ';', entries by ',' or spaces) or JSON '[[2.09, -0.98], …]'."""
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InvalidGivens(f"{name}: not a JSON matrix ({e.msg})") from None
+    else:
+        rows = [[cell for cell in row.replace(",", " ").split()] for row in text.split(";") if row.strip()]
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, list) and r for r in rows):
+        raise InvalidGivens(f"{name}: expected a matrix such as '1.5,-0.2;0.3,2'")
+    return [[float(_number(name, str(v))) for v in row] for row in rows]
+
+
+def coerce(given: Given, value: Any) -> Any:
+    """One value (text from the command line, or data from a file) as the given's kind."""
+    if given.kind == "matrix":
+        return _matrix(given.name, value if isinstance(value, str) else json.dumps(value))
+    if given.kind == "vector":
+        return _matrix(given.name, value if isinstance(value, str) else json.dumps([value]))[0]
+    if given.kind in ("number", "integer"):
+        number = _number(given.name, str(value))
+        if given.kind == "integer":
+            if not float(number).is_integer():
+                raise InvalidGivens(f"{given.name}: {value!r} is not an integer")
+            number = int(number)
+        if given.choices and str(number) not in given.choices:
+            raise InvalidGivens(f"{given.name}: {value!r} is not one of {', '.join(given.choices)}")
+        return number
+    if given.kind == "choice":
+        if str(value) not in given.choices:
+            raise InvalidGivens(f"{given.name}: {value!r} is not one of {', '.join(given.choices)}")
+        return str(value)
+    return value
+
+
+def collect(variant: Variant, pairs: tuple[str, ...], file: Path | None) -> dict[str, Any]:
+    """Givens from a JSON/YAML file and/or name=value pairs (pairs win), checked against the variant."""
+    raw: dict[str, Any] = {}
+    if file is not None:
+        import yaml  # YAML is a superset of JSON; safe_load builds plain data only
+
+        try:
+            loaded = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+            raise InvalidGivens(f"cannot read givens file {file}: {e}") from None
+        if not isinstance(loaded, dict):
+            raise InvalidGivens(f"{file}: expected a mapping of given names to values")
+        raw.update(loaded)
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise InvalidGivens(f"--given {pair!r}: expected name=value")
+        raw[name.strip()] = value.strip()
+    specs = {g.name: g for g in variant.givens}
+    unknown = sorted(set(raw) - set(specs))
+    if unknown:
+        raise InvalidGivens(f"unknown given(s) {', '.join(unknown)}; {variant.name} takes {', '.join(specs)}")
+    givens = {name: coerce(specs[name], value) for name, value in raw.items()}
+    for name, spec in specs.items():
+        if name not in givens and spec.default is not None:
+            givens[name] = spec.default
+    missing = [name for name in specs if name not in givens]
+    if missing:
+        raise InvalidGivens(f"missing given(s): {', '.join(missing)} (see `exgen topics`)")
+    return givens

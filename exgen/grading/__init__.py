@@ -1,0 +1,1 @@
+"""Grading: comparing values with keys (compare.py); parsing student text lives beside it."""

@@ -1,0 +1,53 @@
+"""Comparison of a value with a key, within the tolerance the key's precision implies.
+
+Never `==` on floats: a number matches when |got − key| ≤ max(abs_tol, rel_tol·|key|); integers and
+integer matrices match exactly; choices match by name.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from exgen.problem import Answer
+
+
+def close(key: float, got: float, rel_tol: float, abs_tol: float) -> bool:
+    if not (math.isfinite(key) and math.isfinite(got)):
+        return False
+    slack = 1e-12 * max(abs(key), 1.0)  # the key's own float representation error
+    return abs(got - key) <= max(abs_tol, rel_tol * abs(key)) + slack
+
+
+def _entry_matches(key: Any, got: Any, rel: float, abs_: float) -> bool:
+    if isinstance(key, int) and rel == 0 and abs_ == 0:
+        return isinstance(got, (int, float)) and float(got).is_integer() and int(got) == key
+    return isinstance(got, (int, float)) and close(float(key), float(got), rel, abs_)
+
+
+def entry_results(answer: Answer, got: Any) -> list[bool]:
+    """Per-entry verdicts for a vector or matrix (flattened, row-major); empty if the shapes differ."""
+    rel, abs_ = answer.tolerance
+    if answer.kind == "vector":
+        keys, gots = answer.value, got
+    else:
+        if not isinstance(got, (list, tuple)) or len(got) != len(answer.value):
+            return []
+        if any(not isinstance(g, (list, tuple)) or len(g) != len(k) for k, g in zip(answer.value, got)):
+            return []
+        keys = [v for row in answer.value for v in row]
+        gots = [v for row in got for v in row]
+    if not isinstance(gots, (list, tuple)) or len(gots) != len(keys):
+        return []
+    return [_entry_matches(k, g, rel, abs_) for k, g in zip(keys, gots)]
+
+
+def matches(answer: Answer, got: Any) -> bool:
+    """Whether `got` (already parsed into the key's unit) is the key within tolerance."""
+    rel, abs_ = answer.tolerance
+    if answer.kind in ("number", "integer"):
+        return _entry_matches(answer.value, got, rel, abs_)
+    if answer.kind in ("vector", "matrix"):
+        results = entry_results(answer, got)
+        return bool(results) and all(results)
+    return got == answer.value

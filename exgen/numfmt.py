@@ -1,0 +1,57 @@
+"""Number formatting shared by solvers (worked-solution steps) and renderers (givens, keys).
+
+Everything goes through Python's own correctly rounded float formatting, which is identical on every
+platform, so rendered bytes are deterministic.  Output is LaTeX math (valid inside $…$ in Markdown too).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Iterable, Sequence
+
+Real = float | int | Fraction
+
+
+def _clean(text: str) -> str:
+    return "0" + text[2:] if text.startswith("-0") and not any(c in "123456789" for c in text) else text
+
+
+def fixed(x: Real, decimals: int) -> str:
+    """`x` with exactly `decimals` decimals ("-0.00" is written "0.00")."""
+    return _clean(f"{float(x):.{decimals}f}")
+
+
+def sig(x: Real, figures: int, trim: bool = True) -> str:
+    """`x` to `figures` significant figures in LaTeX (×10^k outside 1e-4..1e6); `trim=False` keeps the
+    trailing zeros that make the stated precision visible (1.70 to 3 figures)."""
+    x = float(x)
+    if x == 0:
+        return "0"
+    text = f"{x:{'' if trim else '#'}.{figures}g}".rstrip(".").replace(".e", "e")
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+    return _clean(text)
+
+
+def num(x: Real) -> str:
+    """A given as the student sees it: integers bare, decimals as short as round-trips."""
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
+        return str(int(x))
+    return _clean(repr(float(x)))
+
+
+def signed(text: str) -> str:
+    """Parenthesise a negative number inside a formula: 1 - (-2)."""
+    return f"({text})" if text.startswith("-") else text
+
+
+def matrix(rows: Iterable[Sequence[Real]], fmt=num) -> str:
+    """A LaTeX bmatrix."""
+    body = r" \\ ".join(" & ".join(fmt(v) for v in row) for row in rows)
+    return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
+
+
+def vector(values: Sequence[Real], fmt=num) -> str:
+    """A LaTeX row vector (a 1×n bmatrix)."""
+    return matrix([values], fmt)

@@ -1,0 +1,19 @@
+"""The topic registry. Modules are imported on first use, so listing names costs nothing."""
+
+from __future__ import annotations
+
+import importlib
+
+from exgen.topics.base import Topic
+
+TOPIC_NAMES: tuple[str, ...] = ("quantization",)
+
+
+def get(name: str) -> Topic:
+    if name not in TOPIC_NAMES:
+        raise KeyError(f"unknown topic {name!r} (topics: {', '.join(TOPIC_NAMES)})")
+    return importlib.import_module(f"exgen.topics.{name}").TOPIC
+
+
+def all_topics() -> list[Topic]:
+    return [get(name) for name in TOPIC_NAMES]

@@ -1,0 +1,76 @@
+"""The topic contract: what every topic module declares.
+
+A topic is a plain `Topic` value built from functions (PrairieLearn's generate/grade style):
+`sample(rng, variant, difficulty) -> givens` and `solve(variant, givens) -> Solution`, plus the variants'
+documented givens (so `exgen solve` accepts a user's own instance) and named mistakes (for feedback and
+distractors).  See docs/decisions.md for why a topic is data rather than a class hierarchy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from exgen.problem import Solution
+from exgen.rng import Rng
+
+DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
+
+
+class Rejected(Exception):
+    """Raised by a sampler's checks for an instance that must not be asked (tie, degenerate range…)."""
+
+
+class InvalidGivens(ValueError):
+    """A user's givens do not describe a problem this variant can solve; the message says why."""
+
+
+@dataclass(frozen=True)
+class Given:
+    """One documented given. kind: number | integer | matrix | vector | choice; `default` makes it optional."""
+
+    name: str
+    meaning: str
+    kind: str = "number"
+    unit: str = ""
+    choices: tuple[str, ...] = ()
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    description: str
+    givens: tuple[Given, ...]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical wrong answer to one part: `wrong(variant, givens)` returns the value a student who makes
+    it would give, or None where the mistake makes no difference for this instance."""
+
+    name: str
+    part: str
+    explanation: str
+    variants: tuple[str, ...]
+    wrong: Callable[[str, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    description: str
+    variants: tuple[Variant, ...]
+    sample: Callable[[Rng, str, str], dict[str, Any]]
+    solve: Callable[[str, dict[str, Any]], Solution]
+    mistakes: tuple[Mistake, ...] = field(default=())
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        known = ", ".join(v.name for v in self.variants)
+        raise KeyError(f"topic {self.name!r} has no variant {name!r} (variants: {known})")
+
+    def mistakes_for(self, variant: str) -> tuple[Mistake, ...]:
+        return tuple(m for m in self.mistakes if variant in m.variants)

@@ -1,0 +1,124 @@
+"""Quantization reproduced with torch's own quantize kernels, independently of the solver.
+
+The range comes from torch.iinfo for 8 bits (quantize_per_tensor/per_channel with qint8/quint8) and from
+the two's-complement definition for narrower widths (fake_quantize_*_affine with quant_min/quant_max).
+torch rounds in float32 (and quantize_per_tensor rounds after adding Z); the sampler keeps every value at
+least 0.05 away from a rounding boundary, so float32 and exact arithmetic agree on every integer.
+Storage is measured on real tensors: a block of weights quantized per group, bit-packed into uint8, plus
+the fp16 scales, and its bytes scaled up to the model.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+
+_DTYPES = {True: torch.qint8, False: torch.quint8}
+
+
+def _range(bits: int, signed: bool) -> tuple[int, int]:
+    if bits == 8:
+        info = torch.iinfo(torch.int8 if signed else torch.uint8)
+        return info.min, info.max
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+
+def _per_tensor(x: torch.Tensor, scale: float, zero: int, bits: int, signed: bool) -> torch.Tensor:
+    """The integer matrix, from torch's quantize kernels."""
+    qmin, qmax = _range(bits, signed)
+    if bits == 8:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # quantize_per_tensor is deprecated in torch 2.13
+            return torch.quantize_per_tensor(x, scale, zero, _DTYPES[signed]).int_repr().long()
+    fq = torch.fake_quantize_per_tensor_affine(x, scale, zero, qmin, qmax)
+    return torch.round(fq / scale).long() + zero
+
+
+def _per_row(x: torch.Tensor, scales: torch.Tensor, bits: int) -> torch.Tensor:
+    zeros = torch.zeros(x.shape[0], dtype=torch.int32, device=x.device)
+    qmin, qmax = _range(bits, True)
+    if bits == 8:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.quantize_per_channel(x, scales.double(), zeros.long(), 0, torch.qint8).int_repr().long()
+    fq = torch.fake_quantize_per_channel_affine(x, scales.float(), zeros, 0, qmin, qmax)
+    return torch.round(fq / scales[:, None]).long()
+
+
+def _errors(x: torch.Tensor, xhat: torch.Tensor) -> dict[str, float]:
+    d = (x - xhat).double()
+    return {"max_abs": d.abs().max().item(), "frobenius": torch.linalg.norm(d).item(),
+            "mse": (d * d).mean().item()}
+
+
+def _rows(t: torch.Tensor) -> list:
+    return t.cpu().tolist()
+
+
+def _affine(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
+    bits, signed = int(g["bits"]), g["signed"] == "signed"
+    qmin, qmax = _range(bits, signed)
+    scale = ((x64.max() - x64.min()) / (qmax - qmin)).item()
+    zero = int(torch.clamp(torch.round(qmin - x64.min() / scale), qmin, qmax).item())
+    q = _per_tensor(x64.float(), scale, zero, bits, signed)
+    xhat = (q.double() - zero) * scale
+    return {"scale": scale, "zero_point": zero, "q": _rows(q), "reconstruction": _rows(xhat),
+            "error": _errors(x64, xhat)[g["metric"]]}
+
+
+def _absmax(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
+    bits = int(g["bits"])
+    qmin, qmax = _range(bits, True)
+    amax = x64.abs().max().item()
+    scale = amax / qmax if g["convention"] == "qmax" else -amax / qmin
+    q = _per_tensor(x64.float(), scale, 0, bits, True)
+    xhat = q.double() * scale
+    return {"scale": scale, "q": _rows(q), "reconstruction": _rows(xhat), "error": _errors(x64, xhat)[g["metric"]]}
+
+
+def _per_channel(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
+    bits = int(g["bits"])
+    qmax = _range(bits, True)[1]
+    s_tensor = x64.abs().max().item() / qmax
+    s_rows = x64.abs().amax(dim=1) / qmax
+    q_tensor = _per_tensor(x64.float(), s_tensor, 0, bits, True)
+    q_rows = _per_row(x64.float(), s_rows, bits)
+    e_tensor = _errors(x64, q_tensor.double() * s_tensor)["frobenius"]
+    e_rows = _errors(x64, q_rows.double() * s_rows[:, None])["frobenius"]
+    return {"scale_tensor": s_tensor, "scale_rows": _rows(s_rows), "q_tensor": _rows(q_tensor),
+            "q_rows": _rows(q_rows), "error_tensor": e_tensor, "error_rows": e_rows,
+            "better": "per-channel" if e_rows < e_tensor else "per-tensor"}
+
+
+def _pack(q: torch.Tensor, bits: int) -> torch.Tensor:
+    """Pack non-negative b-bit integers densely into bytes (little-endian bit order)."""
+    bit_planes = (q.reshape(-1, 1) >> torch.arange(bits, device=q.device)) & 1
+    stream = bit_planes.reshape(-1, 8)
+    return (stream << torch.arange(8, device=q.device)).sum(dim=1).to(torch.uint8)
+
+
+def _storage(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    params, bits, group = float(g["params"]), int(g["bits"]), int(g["group"])
+    source = {16: torch.float16, 32: torch.float32}[int(g["source_bits"])]
+    block = 8 * group  # a whole number of groups and of bytes
+    weights = torch.randn(block, generator=torch.Generator().manual_seed(0)).to(device)
+    scales = (weights.reshape(-1, group).abs().amax(dim=1) / ((1 << (bits - 1)) - 1)).to(torch.float16)
+    q = torch.clamp(torch.round(weights.reshape(-1, group) / scales.float()[:, None]),
+                    -(1 << (bits - 1)), (1 << (bits - 1)) - 1).long() + (1 << (bits - 1))  # offset to unsigned
+    packed = _pack(q, bits)
+    per_weight_after = (packed.nbytes + scales.nbytes) / block
+    per_weight_before = weights.to(source).nbytes / block
+    return {"before": params * per_weight_before / 1e9, "after": params * per_weight_after / 1e9,
+            "ratio": per_weight_before / per_weight_after}
+
+
+_REPRODUCERS = {"affine": _affine, "absmax": _absmax, "per_channel": _per_channel, "storage": _storage}
+
+
+def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    return _REPRODUCERS[variant](givens, device)
