@@ -1,0 +1,5 @@
+"""`python -m exgen` runs the CLI."""
+
+from exgen.cli import main
+
+main()
