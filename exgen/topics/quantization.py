@@ -13,9 +13,10 @@ nor torch's float32 kernels can land on the other side.
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
-from typing import Any
+from typing import Any, Iterable
 
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
@@ -319,7 +320,7 @@ def _matrix(rng: Rng, difficulty: str) -> tuple[list[list[Fraction]], int, int]:
     return x, rng.choice(widths), dec
 
 
-def _reject_ties(quantities) -> None:
+def _reject_ties(quantities: Iterable[Fraction]) -> None:
     if any(near_tie(v) for v in quantities):
         raise Rejected("a value lies near a rounding boundary")
 
@@ -340,19 +341,19 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         signed = rng.choice(("signed", "unsigned"))
         qmin, qmax = int_range(bits, signed == "signed")
         _, _, scale, z_exact, zero = affine_params(x, qmin, qmax)
-        _reject_ties([z_exact] + [r / scale for r in flat(x)])
+        _reject_ties(itertools.chain([z_exact], (r / scale for r in flat(x))))
         return {"X": _as_floats(x), "bits": bits, "signed": signed, "metric": rng.choice(ERROR_METRICS),
                 "decimals": dec}
     if variant == "absmax":
         convention = rng.choice(("qmax", "qmin"))
         scale = absmax_scale(flat(x), bits, convention)
-        _reject_ties([r / scale for r in flat(x)])
+        _reject_ties(r / scale for r in flat(x))
         return {"X": _as_floats(x), "bits": bits, "convention": convention, "metric": rng.choice(ERROR_METRICS),
                 "decimals": dec}
     # per_channel: every row's scale and the tensor's, and no near-tie between the two errors
     s_tensor = absmax_scale(flat(x), bits, "qmax")
-    _reject_ties([r / s_tensor for r in flat(x)] +
-                 [r / absmax_scale(row, bits, "qmax") for row in x for r in row])
+    s_rows = [absmax_scale(row, bits, "qmax") for row in x]
+    _reject_ties(r / s for s_row, row in zip(s_rows, x) for s in (s_tensor, s_row) for r in row)
     if any(max(abs(v) for v in row) == 0 for row in x):
         raise Rejected("a zero row has no scale")
     solution = _solve_per_channel({"X": _as_floats(x), "bits": bits})

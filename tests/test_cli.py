@@ -1,0 +1,124 @@
+"""The command line, as a student, a TA and a grader use it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import needs
+from exgen.cli import cli
+
+SEED_003 = "2.09,-0.98,1.48,0.09; 0.05,-0.14,-1.08,2.12; -0.91,1.92,0,-1.03; 1.87,0,1.53,1.49"
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_every_command_is_documented_with_an_example():
+    for name, command in cli.commands.items():
+        result = run(name, "--help")
+        assert result.exit_code == 0, name
+        assert "Example" in result.output and f"exgen {name}" in result.output, name
+    assert "Example" in run("--help").output
+
+
+def test_make_prints_ten_distinct_questions_and_the_seed():
+    result = run("make", "--topic", "quantization", "--n", "10", "--seed", "5")
+    assert result.exit_code == 0
+    problems = result.stdout.split("## Problem ")[1:]
+    assert len(problems) == 10 and len(set(p.split("\n", 1)[1] for p in problems)) == 10
+    assert "--seed 5" in result.stdout  # the sheet says how to regenerate it
+
+
+def test_make_without_a_seed_picks_one_and_says_so():
+    result = run("make", "--topic", "quantization", "--n", "1")
+    assert result.exit_code == 0 and "regenerate with" in result.stderr
+
+
+def test_same_seed_same_bytes_in_both_formats():
+    for fmt in ("md", "tex"):
+        args = ("make", "--topic", "quantization", "--n", "5", "--seed", "11", "--format", fmt, "--solutions")
+        assert run(*args).stdout == run(*args).stdout
+
+
+def test_make_out_writes_worksheet_solutions_and_key(tmp_path):
+    result = run("make", "--topic", "quantization", "--n", "3", "--seed", "2", "--out", str(tmp_path))
+    assert result.exit_code == 0
+    assert {p.name for p in tmp_path.iterdir()} >= {"worksheet.md", "solutions.md", "key.json"}
+    key = json.loads((tmp_path / "key.json").read_text())
+    assert key["format"] == "exgen-key/1" and len(key["problems"]) == 3
+    assert key["exgen_version"] and key["meta"]["seed"] == 2
+    assert "### Solution" not in (tmp_path / "worksheet.md").read_text()
+    assert "### Solution" in (tmp_path / "solutions.md").read_text()
+
+
+def test_solve_reproduces_the_seed_003_worked_example():
+    result = run("solve", "quantization", "--variant", "affine", "--given", "bits=2", "--given", "signed=signed",
+                 "--given", "metric=frobenius", "--given", f"X={SEED_003}", "--json")
+    assert result.exit_code == 0
+    parts = {p["id"]: p["answer"]["value"] for p in json.loads(result.stdout)["parts"]}
+    assert round(parts["scale"], 2) == 1.07 and parts["zero_point"] == -1
+    assert parts["q"] == [[1, -2, 0, -1], [-1, -1, -2, 1], [-2, 1, -1, -2], [1, -1, 0, 0]]
+
+
+def test_solve_prints_a_worked_solution_in_markdown():
+    result = run("solve", "quantization", "--variant", "affine", "--given", "bits=2", "--given", "signed=signed",
+                 "--given", "metric=frobenius", "--given", f"X={SEED_003}")
+    assert result.exit_code == 0 and "Zero point" in result.stdout and "1.067" in result.stdout
+
+
+def test_solve_reads_givens_from_a_yaml_file(tmp_path):
+    file = tmp_path / "slide.yaml"
+    file.write_text("X: [[2.09, -0.98], [0.05, 2.12]]\nbits: 2\nsigned: unsigned\nmetric: mse\n")
+    assert run("solve", "quantization", "--variant", "affine", "--givens", str(file)).exit_code == 0
+
+
+@pytest.mark.parametrize("args,message", [
+    (("make", "--topic", "nope"), "nope"),
+    (("make", "--topic", "quantization", "--variant", "nope"), "has no variant 'nope'"),
+    (("solve", "quantization", "--variant", "affine", "--given", "bits=2"), "missing given"),
+    (("solve", "quantization", "--variant", "affine", "--given", "X=1,a;2,3", "--given", "bits=2",
+      "--given", "signed=signed", "--given", "metric=mse"), "not a number"),
+    (("solve", "quantization", "--variant", "affine", "--given", "colour=red"), "unknown given"),
+])
+def test_user_errors_are_one_clear_line_not_a_traceback(args, message):
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_topics_lists_variants_and_their_givens():
+    result = run("topics")
+    assert "quantization" in result.stdout and "--variant affine" in result.stdout and "bits" in result.stdout
+
+
+def test_cli_start_up_imports_neither_torch_nor_sympy():
+    code = ("import sys; from exgen.cli import cli; from click.testing import CliRunner; "
+            "CliRunner().invoke(cli, ['make', '--topic', 'quantization', '--n', '3', '--seed', '1']); "
+            "print(sorted(m for m in ('torch', 'sympy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@needs("torch")
+def test_verify_agrees_on_a_key_and_fails_on_a_tampered_one(tmp_path):
+    assert run("make", "--topic", "quantization", "--n", "8", "--seed", "3", "--out", str(tmp_path)).exit_code == 0
+    result = run("verify", str(tmp_path / "key.json"))
+    assert result.exit_code == 0 and "agree" in result.stdout
+    key = json.loads((tmp_path / "key.json").read_text())
+    first = key["problems"][0]["parts"][0]["answer"]
+    first["value"] = first["value"] + 1 if not isinstance(first["value"], list) else [[99]]
+    (tmp_path / "bad.json").write_text(json.dumps(key))
+    result = CliRunner().invoke(cli, ["verify", str(tmp_path / "bad.json")])
+    assert result.exit_code == 1 and " NO" in result.stdout
+
+
+def test_verify_rejects_a_file_that_is_not_a_key(tmp_path):
+    (tmp_path / "x.json").write_text("{}")
+    result = CliRunner().invoke(cli, ["verify", str(tmp_path / "x.json")])
+    assert result.exit_code == 2 and "not an exgen key" in result.output
