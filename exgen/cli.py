@@ -105,10 +105,9 @@ def make(topics_, variant, n, seed, difficulty, fmt, out, solutions, templates) 
       exgen make --topic quantization --n 10
       exgen make --topic quantization --variant affine --n 5 --seed 7 --format tex --out sheet/
     """
-    from exgen.generate import generate
+    from exgen.generate import sheet
     from exgen.manifest import Key
     from exgen.render import Renderer
-    from exgen.rng import problem_seed
     from exgen.topics import get
 
     if seed is None:
@@ -117,8 +116,7 @@ def make(topics_, variant, n, seed, difficulty, fmt, out, solutions, templates) 
         if variant:
             for t in topics_:
                 get(t).variant(variant)
-        problems = [generate(t, variant, difficulty, problem_seed(seed, i))
-                    for i, t in enumerate(t for t in topics_ for _ in range(n))]
+        problems = sheet(list(topics_), variant, difficulty, seed, n)
         renderer = Renderer(fmt, templates)
     command = _regenerate_command(topics_, variant, n, seed, difficulty)
     title = "Worksheet: " + ", ".join(topics_)
@@ -194,6 +192,12 @@ def verify(key, device) -> None:
     click.echo(f"{'part':<24} {'key':>28} {'reproduced':>28}  agree")
     for row in rows:
         click.echo(f"{row.part:<24} {row.key:>28} {row.reproduced:>28}  {'yes' if row.agree else 'NO'}")
+    from exgen.manifest import regenerated_differs
+
+    stale = [str(i) for i, p in enumerate(problems, 1) if regenerated_differs(p)]
+    if stale:
+        click.echo(f"note: this exgen ({__version__}) would generate other instances for problem(s) "
+                   f"{', '.join(stale)} from their seeds; the key still stands as written", err=True)
     bad = sum(not r.agree for r in rows)
     click.echo(f"{len(rows) - bad} of {len(rows)} parts agree ({len(problems)} problems, torch on {used})")
     if bad:

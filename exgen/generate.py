@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 from exgen.grading.compare import matches
 from exgen.problem import Answer, Problem
-from exgen.rng import Rng
+from exgen.rng import Rng, problem_seed
 from exgen.topics import get
 from exgen.topics.base import DIFFICULTIES, Rejected, Topic
 
 MAX_ATTEMPTS = 1000
+MAX_REDRAWS = 50
 
 
 def _distinguishable(topic: Topic, variant: str, givens: dict, answers: dict[str, Answer]) -> bool:
@@ -47,3 +50,19 @@ def solve_givens(topic_name: str, variant: str, givens: dict) -> Problem:
     topic = get(topic_name)
     topic.variant(variant)
     return Problem(topic.name, variant, "custom", None, givens, topic.solve(variant, givens))
+
+
+def sheet(topics: list[str], variant: str | None, difficulty: str, seed: int, n: int) -> list[Problem]:
+    """`n` problems of each topic, all distinct: a slot whose givens repeat an earlier problem's is redrawn
+    from a derived seed (deterministically), up to a bound (a tiny variant may run out of instances)."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for slot, topic in enumerate(t for t in topics for _ in range(n)):
+        for attempt in range(MAX_REDRAWS):
+            problem = generate(topic, variant, difficulty, problem_seed(seed, slot if not attempt else f"{slot}.{attempt}"))
+            fingerprint = json.dumps([problem.topic, problem.variant, problem.givens], sort_keys=True)
+            if fingerprint not in seen:
+                break
+        seen.add(fingerprint)
+        problems.append(problem)
+    return problems

@@ -61,7 +61,7 @@ class Rng:
         return out
 
 
-def problem_seed(sheet_seed: int, index: int) -> int:
+def problem_seed(sheet_seed: int, index: int | str) -> int:
     """The seed of problem `index` of a sheet: a hash, so problems are independent of each other."""
     digest = hashlib.sha256(f"exgen-sheet\x1f{sheet_seed}\x1f{index}".encode()).digest()
     return int.from_bytes(digest[:4], "big")

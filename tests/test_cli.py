@@ -122,3 +122,9 @@ def test_verify_rejects_a_file_that_is_not_a_key(tmp_path):
     (tmp_path / "x.json").write_text("{}")
     result = CliRunner().invoke(cli, ["verify", str(tmp_path / "x.json")])
     assert result.exit_code == 2 and "not an exgen key" in result.output
+
+
+def test_a_sheet_never_repeats_a_question_even_from_a_small_variant():
+    result = run("make", "--topic", "quantization", "--variant", "storage", "--n", "10", "--seed", "3")
+    problems = result.stdout.split("## Problem ")[1:]
+    assert len({p.split("\n", 1)[1] for p in problems}) == 10
