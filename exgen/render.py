@@ -58,7 +58,8 @@ class Format:
 
 
 def _tex_tt(text: str) -> str:
-    return r"\texttt{" + text.replace("_", r"\_") + "}"
+    """Typewriter text: escape underscores, and break `--` so T1 fonts do not set it as an en dash."""
+    return r"\texttt{" + text.replace("_", r"\_").replace("-", "-{}") + "}"
 
 
 MARKDOWN = Format(
