@@ -1,12 +1,14 @@
 """Comparison of a value with a key, within the tolerance the key's precision implies.
 
 Never `==` on floats: a number matches when |got − key| ≤ max(abs_tol, rel_tol·|key|); integers and
-integer matrices match exactly; choices match by name.
+integer matrices match exactly; choices match by name; expressions (the key's value is an expression in
+the restricted grammar of expr.py) match when symbolically equivalent.
 """
 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 from exgen.problem import Answer
@@ -42,6 +44,37 @@ def entry_results(answer: Answer, got: Any) -> list[bool]:
     return [_entry_matches(k, g, rel, abs_) for k, g in zip(keys, gots)]
 
 
+def expression_symbols(answer: Answer) -> tuple[str, ...]:
+    """The names an expression answer may use: the key's own symbols, plus any listed in `choices`."""
+    from exgen.grading.expr import names_in
+
+    return tuple(dict.fromkeys((*answer.choices, *names_in(answer.value))))
+
+
+@lru_cache(maxsize=4096)
+def key_expression(text: str, symbols: tuple[str, ...]):
+    """A key's expression, parsed once (the key is trusted, but goes through the same grammar)."""
+    from exgen.grading.expr import parse_expression
+
+    return parse_expression(text, symbols)
+
+
+def expression_matches(answer: Answer, got: Any) -> bool:
+    """`got`: a sympy expression from parse_expression, or text in the grammar (a mistake's wrong value)."""
+    from exgen.grading.expr import ExpressionError, equivalent, parse_expression, symbol_table
+
+    symbols = expression_symbols(answer)
+    key = key_expression(answer.value, symbols)
+    if isinstance(got, str):
+        try:
+            got = parse_expression(got, symbol_table(symbols))
+        except ExpressionError:
+            return False
+    if not hasattr(got, "free_symbols"):
+        return False
+    return equivalent(key, got)
+
+
 def matches(answer: Answer, got: Any) -> bool:
     """Whether `got` (already parsed into the key's unit) is the key within tolerance."""
     rel, abs_ = answer.tolerance
@@ -50,4 +83,6 @@ def matches(answer: Answer, got: Any) -> bool:
     if answer.kind in ("vector", "matrix"):
         results = entry_results(answer, got)
         return bool(results) and all(results)
+    if answer.kind == "expression":
+        return expression_matches(answer, got)
     return got == answer.value
