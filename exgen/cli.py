@@ -94,22 +94,45 @@ def _regenerate_command(topics_: tuple[str, ...], variant: str | None, n: int, s
 @click.option("--difficulty", type=click.Choice(DIFFICULTIES), default="easy", show_default=True)
 @_format_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Write worksheet, solutions and key.json into this folder instead of printing the worksheet.")
+              help="Write worksheet, solutions, key.json and a blank answers.yaml into this folder instead of "
+                   "printing the worksheet.")
 @click.option("--solutions", is_flag=True, help="Print the worked solutions under each question.")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Exam mode: a file of student ids (one per line); each student gets their own problems, "
+                   "in DIR/students/ID/, and key.json holds them all. Needs --secret-file and --out.")
+@click.option("--secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The course secret (at least 16 bytes) that seeds each student's problems by HMAC; keep it "
+                   "private: with the public code it regenerates every answer.")
 @_templates_option
-def make(topics_, variant, n, seed, difficulty, fmt, out, solutions, templates) -> None:
-    """Make a worksheet, its worked solutions and its answer key.
+def make(topics_, variant, n, seed, difficulty, fmt, out, solutions, roster, secret_file, templates) -> None:
+    """Make a worksheet, its worked solutions, its answer key and a blank answer sheet.
+
+    With --out, DIR/answers.yaml is the sheet students fill in and hand back for `exgen grade`. With
+    --roster and --secret-file, every student gets their own exam (seeds from an HMAC of the secret, never
+    printed) in DIR/students/ID/, and one combined DIR/key.json grades them all.
 
     \b
     Examples:
       exgen make --topic quantization --n 10
       exgen make --topic quantization --variant affine --n 5 --seed 7 --format tex --out sheet/
+      exgen make --topic quantization --n 3 --roster roster.txt --secret-file course.secret --out exam/
     """
+    from exgen.files import atomic_write
     from exgen.generate import sheet
+    from exgen.grading.exam import sheet_id
+    from exgen.grading.sheet import blank_sheet
     from exgen.manifest import Key
     from exgen.render import Renderer
     from exgen.topics import get
 
+    if (roster is None) != (secret_file is None):
+        raise click.UsageError("--roster and --secret-file go together")
+    if roster is not None:
+        if out is None:
+            raise click.UsageError("an exam (--roster) needs --out DIR for the students' sheets")
+        if seed is not None:
+            raise click.UsageError("--seed does not apply to --roster: each student's seeds come from the secret")
+        return _make_exam(topics_, variant, n, difficulty, fmt, out, roster, secret_file, templates)
     if seed is None:
         seed = secrets.randbelow(10**6)
     with user_errors():
@@ -124,14 +147,161 @@ def make(topics_, variant, n, seed, difficulty, fmt, out, solutions, templates) 
     if out is None:
         click.echo(renderer.document(problems, title=title, solutions=solutions, regenerate=command), nl=False)
         return
-    from exgen.files import atomic_write
-
     worksheet, answers = out / f"worksheet.{fmt}", out / f"solutions.{fmt}"
     atomic_write(worksheet, renderer.document(problems, title=title, solutions=False, regenerate=command))
     atomic_write(answers, renderer.document(problems, title=title + " (solutions)", solutions=True,
                                             regenerate=command))
-    Key(tuple(problems), meta={"seed": seed, "command": command}).write(out / "key.json")
-    click.echo(f"wrote {worksheet}, {answers}, {out / 'key.json'}", err=True)
+    ident = sheet_id(problems)
+    Key(tuple(problems), meta={"seed": seed, "command": command, "sheet": ident}).write(out / "key.json")
+    atomic_write(out / "answers.yaml", blank_sheet(problems, sheet_id=ident, title=title))
+    click.echo(f"wrote {worksheet}, {answers}, {out / 'key.json'}, {out / 'answers.yaml'}", err=True)
+
+
+def _make_exam(topics_, variant, n, difficulty, fmt, out, roster, secret_file, templates) -> None:
+    """`exgen make --roster`: one exam per student, one combined key."""
+    from exgen.files import atomic_write
+    from exgen.grading.exam import RosterError, read_roster, read_secret, sheet_id, student_problems
+    from exgen.grading.sheet import blank_sheet
+    from exgen.manifest import Key
+    from exgen.render import Renderer
+    from exgen.topics import get
+
+    try:
+        students, secret = read_roster(roster), read_secret(secret_file)
+    except RosterError as e:
+        raise click.UsageError(str(e)) from None
+    with user_errors():
+        if variant:
+            for t in topics_:
+                get(t).variant(variant)
+        renderer = Renderer(fmt, templates)
+        exams = {sid: student_problems(list(topics_), variant, difficulty, n, secret, sid) for sid in students}
+    problems, numbers = [], {}
+    for sid, mine in exams.items():
+        numbers[sid] = list(range(len(problems) + 1, len(problems) + len(mine) + 1))
+        problems += mine
+    ident = sheet_id(problems)
+    command = " ".join(["exgen make"] + [f"--topic {t}" for t in topics_] + ([f"--variant {variant}"] if variant else [])
+                       + [f"--n {n}", f"--difficulty {difficulty}", "--roster …", "--secret-file …"])
+    title = "Exam: " + ", ".join(topics_)
+    for sid, mine in exams.items():
+        folder = out / "students" / sid
+        atomic_write(folder / f"worksheet.{fmt}", renderer.document(mine, title=f"{title} ({sid})", solutions=False))
+        atomic_write(folder / f"solutions.{fmt}", renderer.document(mine, title=f"{title} ({sid}, solutions)",
+                                                                    solutions=True))
+        atomic_write(folder / "answers.yaml", blank_sheet(mine, student=sid, sheet_id=ident, title=title))
+    meta = {"command": command, "sheet": ident, "students": numbers,
+            "exam": {"topics": list(topics_), "variant": variant, "n": n, "difficulty": difficulty}}
+    Key(tuple(problems), meta=meta).write(out / "key.json")
+    click.echo(f"wrote {len(students)} exams under {out / 'students'} and the combined key {out / 'key.json'}",
+               err=True)
+
+
+def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
+    """Files as given; a folder stands for its *.yaml, *.yml and *.json files (sorted)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in (".yaml", ".yml", ".json")
+                            and p.is_file())
+        else:
+            files.append(path)
+    return files
+
+
+@cli.command()
+@click.argument("key", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the gradebook CSV here (one row per submission; written atomically).")
+@click.option("--feedback", type=click.Path(file_okay=False, path_type=Path),
+              help="Write one Markdown feedback file per student into this folder.")
+@click.option("--gradescope", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write Gradescope's results.json for the (single) submission here.")
+def grade(key, submissions, out, feedback, gradescope) -> None:
+    """Grade filled answer sheets against a key: points per part, feedback, a gradebook.
+
+    SUBMISSIONS are answer sheets (answers.yaml filled in) or folders of them. Each part is correct,
+    partial (matrices: credit per entry), wrong (named mistakes are called out) or invalid (unreadable).
+    A submission that cannot be read at all, or a student who submitted twice, gets an error row and the
+    others are still graded. Exit status: 0 all graded, 1 completed with errors (see the error column),
+    2 a usage error (unreadable key, bad option).
+
+    \b
+    Example:
+      exgen grade sheet/key.json submissions/ --out grades.csv --feedback feedback/
+    """
+    from exgen.files import atomic_write
+    from exgen.grading.grade import (EXIT_OK, EXIT_WITH_ERRORS, Grader, feedback_files, feedback_markdown,
+                                     gradebook_csv, gradescope_json, points_text, summary_line)
+    from exgen.manifest import read_key
+
+    with user_errors():
+        grader = Grader(read_key(key))
+    files = _submission_files(submissions)
+    if not files:
+        raise click.UsageError("no submissions found (give answer sheets, or folders of *.yaml files)")
+    if gradescope is not None and len(files) != 1:
+        raise click.UsageError("--gradescope writes one submission's results.json; give exactly one submission")
+    rows = grader.grade_files(files)
+    for row in rows:
+        if row.error:
+            click.echo(f"ERROR {row.source}: {row.error}")
+        else:
+            click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}")
+    if out is not None:
+        atomic_write(out, gradebook_csv(rows))
+    if feedback is not None:
+        for name, row in feedback_files(rows):
+            atomic_write(feedback / name, feedback_markdown(row))
+    if gradescope is not None:
+        atomic_write(gradescope, gradescope_json(rows[0]))
+    click.echo(summary_line(rows), err=True)
+    sys.exit(EXIT_WITH_ERRORS if any(r.error for r in rows) else EXIT_OK)
+
+
+@cli.command()
+@click.argument("key", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("part")
+@click.argument("value")
+@click.option("--student", help="On an exam key (made with --roster): the student whose sheet PART is from.")
+@click.option("--reveal", is_flag=True, help="Also print the expected answer.")
+def check(key, part, value, student, reveal) -> None:
+    """Check one answer while practising: prints the verdict and feedback.
+
+    PART is the id on the answer sheet (problem number, '.', part id). A VALUE starting with '-' goes
+    after '--' (exgen check key.json 1.zero_point -- -1). Exit status 0 when correct, 1 otherwise, 2 on a
+    usage error.
+
+    \b
+    Example:
+      exgen check sheet/key.json 1.scale "1.07"
+      exgen check sheet/key.json 1.q "1 -2 0; 0 1 -1; 2 0 1"
+    """
+    from exgen.grading.grade import Grader, grade_part, points_text
+    from exgen.grading.sheet import SubmissionError
+    from exgen.manifest import read_key
+
+    with user_errors():
+        grader = Grader(read_key(key))
+    try:
+        expected = grader.expected_parts(student) if student else \
+            [(f"{i}.{p.id}", p, i) for i, pr in enumerate(grader.key.problems, 1) for p in pr.solution.parts]
+    except SubmissionError as e:
+        raise click.UsageError(str(e)) from None
+    found = [(q, p, n) for q, p, n in expected if q == part]
+    if not found:
+        ids = ", ".join(q for q, _, _ in expected[:12]) + (" …" if len(expected) > 12 else "")
+        raise click.UsageError(f"no part {part!r} on this sheet (parts: {ids})")
+    qualified, the_part, number = found[0]
+    result = grade_part(qualified, the_part, value, grader.mistakes(number).get(the_part.id, ()))
+    click.echo(f"{result.part} ({result.label}): {result.verdict}, {points_text(result.points)} / "
+               f"{points_text(result.max_points)}")
+    click.echo(result.message)
+    click.echo(f"tolerance: {result.tolerance}")
+    if reveal:
+        click.echo(f"expected: {result.expected}")
+    sys.exit(0 if result.verdict == "correct" else 1)
 
 
 @cli.command()

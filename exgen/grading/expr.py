@@ -10,7 +10,8 @@ own tokenizer and a Pratt parser over exactly this grammar:
     NAME    := a letter, then letters, digits or '_', and only from the allowed set (the key's symbols)
 
 Nothing is implicit: `24LD^2` and `2(L+1)` are errors ("write * between factors"); there are no function
-calls, attributes, indexing, strings or commas. `×`, `·` and `⋅` mean `*`; `−` (unicode minus) means `-`.
+calls, attributes, indexing, strings or commas. `×`, `·` and `⋅` mean `*`; `−` (unicode minus) means `-`;
+superscript digits are powers (`D²` is `D^2`).
 
 Bounds, checked while parsing so nothing expensive is ever built: text length (MAX_LENGTH), nesting depth
 (MAX_DEPTH), the size of a numeric power (|exponent| ≤ MAX_EXPONENT and at most MAX_BITS bits in the
@@ -52,6 +53,8 @@ _TOKEN = re.compile(r"""
   | (?P<op>\*\*|[-+*/^()])
 """, re.VERBOSE)
 
+_SUPERSCRIPTS = re.compile("[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
+_SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 _SUBSTITUTIONS = {"×": "*", "·": "*", "⋅": "*", "∗": "*", "−": "-", "–": "-"}
 
 
@@ -67,6 +70,7 @@ def tokenize(text: str) -> list[_Token]:
         raise ExpressionError(f"the expression is too long ({len(text)} characters; at most {MAX_LENGTH})")
     for old, new in _SUBSTITUTIONS.items():
         text = text.replace(old, new)
+    text = _SUPERSCRIPTS.sub(lambda m: "^(" + m.group().translate(_SUPERSCRIPT_DIGITS) + ")", text)
     tokens: list[_Token] = []
     pos = 0
     while pos < len(text):

@@ -1,0 +1,86 @@
+"""Per-student exam variants: every student on a roster gets their own problems, seeded by an HMAC of the
+course secret (rng.student_seed), so a printed sheet plus the public code does not reveal the answers.
+
+One combined key holds all students' problems; its meta maps each student to their problem numbers:
+    {"students": {"alice": [1, 2, 3], "bob": [4, 5, 6]}, "sheet": "…", "exam": {...}}
+and `exgen grade` reads a submission's "1.scale" as the first of that student's problems. Keys without
+"students" are shared sheets (backwards compatible: nothing else in the key format changes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from exgen.problem import Problem
+
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+MIN_SECRET_BYTES = 16
+MAX_REDRAWS = 20
+
+
+class RosterError(ValueError):
+    """A roster or secret file that cannot be used; the message says why."""
+
+
+def read_roster(path: Path) -> list[str]:
+    """Student ids, one per line (further comma-separated columns are ignored; '#' lines and blank lines
+    skipped; a first line 'student' or 'id' is a header). Ids are letters, digits and . _ @ + -."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise RosterError(f"cannot read roster {path}: {e}") from None
+    ids: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        first = line.split(",")[0].strip()
+        if not first or first.startswith("#") or (not ids and first.lower() in ("student", "id", "student_id")):
+            continue
+        if not STUDENT_ID.match(first):
+            raise RosterError(f"roster line {number}: {first[:40]!r} is not a usable student id "
+                              "(letters, digits and . _ @ + -, starting with a letter or digit, at most 64)")
+        if first in ids:
+            raise RosterError(f"roster line {number}: student {first!r} is listed twice")
+        ids.append(first)
+    if not ids:
+        raise RosterError(f"roster {path} lists no students")
+    return ids
+
+
+def read_secret(path: Path) -> bytes:
+    try:
+        secret = Path(path).read_bytes().strip()
+    except OSError as e:
+        raise RosterError(f"cannot read secret file {path}: {e}") from None
+    if len(secret) < MIN_SECRET_BYTES:
+        raise RosterError(f"the course secret in {path} is too short ({len(secret)} bytes; use at least "
+                          f"{MIN_SECRET_BYTES}, e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
+    return secret
+
+
+def student_problems(topics: list[str], variant: str | None, difficulty: str, n: int, secret: bytes,
+                     student: str) -> list[Problem]:
+    """`n` problems of each topic for one student, all distinct (a repeated instance is redrawn)."""
+    from exgen.generate import generate
+    from exgen.rng import student_seed
+
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for slot, topic in enumerate(t for t in topics for _ in range(n)):
+        for attempt in range(MAX_REDRAWS):
+            index = slot if not attempt else f"{slot}.{attempt}"
+            problem = generate(topic, variant, difficulty, student_seed(secret, student, index))  # type: ignore[arg-type]
+            fingerprint = json.dumps([problem.topic, problem.variant, problem.givens], sort_keys=True)
+            if fingerprint not in seen:
+                break
+        seen.add(fingerprint)
+        problems.append(problem)
+    return problems
+
+
+def sheet_id(problems: list[Problem]) -> str:
+    """A short fingerprint of a key's problems, printed on answer sheets so grading can tell a sheet from
+    another key's."""
+    doc = json.dumps([p.to_dict() for p in problems], sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(doc.encode()).hexdigest()[:12]

@@ -1,0 +1,529 @@
+"""Reading what a student typed: numbers (with units), integers, vectors, matrices, choices, expressions.
+
+Nothing here executes student text. Every parser is our own grammar (regular expressions, then `int`,
+`Decimal`, `Fraction` on text the grammar already accepted); units are checked against a whitelist grammar
+and built from pint unit *names* (a lookup, never pint's expression evaluator, which accepts `**` and
+numbers); expressions go through expr.py. Each parser returns a value or raises `ParseError`, whose message
+is written for the student. Input length is bounded before any work is done.
+
+Number spellings accepted (whitespace anywhere between the pieces; thin and no-break spaces are spaces):
+    7.3e22  7.3E+22  7.3 × 10^22  7.3*10^22  7.3x10^22  7.3·10^(22)  7.3 \\times 10^{22}  7.3×10²²  10^22
+    −7.3 (unicode minus)  $7.3 \\times 10^{22}$  1,234,567.8  1 234 567  3/4
+Decimal commas: "2,5" is 2.5 and "0,125" is 0.125, but "1,234" (one comma, then exactly three digits, after a
+non-zero integer part) is refused as ambiguous — thousands separator or decimal comma? — and the message says
+how to write it. Commas in matrices and vectors always separate entries.
+Refused as invalid: nan, inf, numbers beyond float range (1e400), non-zero numbers that underflow to 0.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+from exgen.problem import Answer
+
+MAX_TEXT = 10_000          # any one answer, before anything else is looked at
+MAX_NUMBER_TEXT = 200      # one number with its unit
+MAX_UNIT_TEXT = 40
+MAX_UNIT_FACTORS = 8
+MAX_UNIT_EXPONENT = 9
+MAX_ENTRIES = 10_000       # entries of a matrix or vector
+MAX_EXPONENT_DIGITS = 5
+
+
+class ParseError(ValueError):
+    """An answer that cannot be read; the message tells the student why and how to write it."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A parsed answer: `value` in the key's unit; `notes` say how the text was read (a decimal comma, a
+    unit conversion); `refused` is set when the value is readable but its unit is not accepted."""
+
+    value: Any
+    notes: tuple[str, ...] = ()
+    refused: str = ""
+
+
+# ---- cleaning --------------------------------------------------------------------------------------
+
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+                                 "\u202f\u205f\u3000\t"), " ")
+_MINUS = dict.fromkeys(map(ord, "\u2212\u2012\u2013\u2014\ufe63\uff0d"), "-")
+_LATEX = [(r"\times", "×"), (r"\cdot", "×"), (r"\,", " "), (r"\;", " "), (r"\:", " "), (r"\!", ""),
+          (r"\ ", " "), (r"\%", "%"), (r"\mu", "µ"), ("⋅", "×"), ("·", "×"), ("∗", "×"), ("**", "^")]
+_TEXT_MACRO = re.compile(r"\\(?:mathrm|text|textrm|operatorname|mathit)\s*\{([^{}]*)\}")
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+
+
+def clean(text: str) -> str:
+    """Normalise the typography people type (LaTeX, unicode, $…$) into plain ASCII-ish text."""
+    text = text.translate(_SPACES).translate(_MINUS).replace("\u200b", "").replace("\ufeff", "")
+    text = text.replace("\\\\", "\n").strip()  # a LaTeX row break is a line break
+    for opening, closing in (("$$", "$$"), ("$", "$"), (r"\(", r"\)"), (r"\[", r"\]")):
+        if len(text) >= len(opening) + len(closing) and text.startswith(opening) and text.endswith(closing):
+            text = text[len(opening):len(text) - len(closing)].strip()
+            break
+    for old, new in _LATEX:
+        text = text.replace(old, new)
+    return _TEXT_MACRO.sub(r" \1", text).strip()
+
+
+def _bounded(text: Any, limit: int = MAX_TEXT) -> str:
+    if isinstance(text, bool) or text is None:
+        raise ParseError("expected an answer, not an empty or yes/no value")
+    if isinstance(text, (int, float)):
+        text = repr(text)
+    if not isinstance(text, str):
+        raise ParseError("expected one value, not a list")
+    if len(text) > limit:
+        raise ParseError(f"this answer is too long ({len(text)} characters; at most {limit})")
+    if any(ord(c) < 32 and c not in "\n\r\t" for c in text):
+        raise ParseError("this answer contains control characters")
+    return text
+
+
+# ---- numbers ---------------------------------------------------------------------------------------
+
+_NOT_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "∞", "-∞",
+               "+∞", "undefined"}
+_MANTISSA = re.compile(r"""
+    (?P<sign>[+-]?)\s*
+    (?P<mantissa>
+        \d{1,3}(?:[ ,'_]\d{3})+(?:\.\d*)?   # grouped thousands: 1,234,567.8  1 234 567  1'234
+      | \d+,\d+                            # a decimal comma (decided below)
+      | \d+\.?\d*                          # 12  12.  12.5
+      | \.\d+                              # .5
+    )""", re.VERBOSE)
+_POWER = r"""\s*\^\s*(?:\{\s*(?P<{n}a>[+-]?\d+)\s*\}|\(\s*(?P<{n}b>[+-]?\d+)\s*\)|(?P<{n}c>[+-]?\d+))"""
+_EXPONENT = re.compile(r"""
+    \s*(?:
+        [eE](?P<e>[+-]?\d+)
+      | (?:×|\*|x|X)\s*10(?:""" + _POWER.replace("{n}", "p") + r"""|(?P<sup>[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+))
+    )""", re.VERBOSE)
+_TEN_POWER = re.compile(r"\s*(?P<sign>[+-]?)\s*10" + _POWER.replace("{n}", "t") + r"|\s*(?P<sign2>[+-]?)\s*10(?P<sup>[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+_DIVISOR = re.compile(r"\s*/\s*(?P<d>\d+(?:\.\d+)?)(?![\w.])")
+
+
+def _mantissa_decimal(text: str, notes: list[str]) -> Decimal:
+    """The mantissa's digits as an exact Decimal, resolving thousands separators and decimal commas."""
+    if "," in text and re.fullmatch(r"\d+,\d+", text):
+        whole, frac = text.split(",")
+        if len(frac) == 3 and whole.lstrip("0") != "":
+            raise ParseError(f"{text!r} is ambiguous (thousands separator or decimal comma?): write "
+                             f"{whole}{frac} or {whole}.{frac}")
+        notes.append(f"read the decimal comma in {text!r} as {whole}.{frac}")
+        return Decimal(f"{whole}.{frac}")
+    if any(sep in text for sep in " ,'_"):
+        return Decimal(re.sub(r"[ ,'_]", "", text))
+    return Decimal(text)
+
+
+def _group(m: re.Match, prefix: str) -> str | None:
+    for suffix in "abc":
+        value = m.group(prefix + suffix)
+        if value is not None:
+            return value
+    return None
+
+
+def read_number(text: str) -> tuple[Decimal, str, list[str]]:
+    """(exact value, the unit text after it, notes). Raises ParseError."""
+    text = clean(_bounded(text, MAX_NUMBER_TEXT))
+    if not text:
+        raise ParseError("no answer")
+    if text.lower().replace(" ", "") in _NOT_FINITE or text.lower().split(" ")[0] in _NOT_FINITE:
+        raise ParseError(f"{text!r} is not a finite number")
+    notes: list[str] = []
+    exponent = 0
+    m = _TEN_POWER.match(text)
+    if m and not re.match(r"\s*[+-]?\s*10\s*[.,\d]", text):
+        sign = m.group("sign") or m.group("sign2") or ""
+        power = _group(m, "t") or m.group("sup").translate(_SUPERSCRIPT)
+        value = Decimal(f"{sign}1")
+        rest = text[m.end():]
+    else:
+        m = _MANTISSA.match(text)
+        if not m:
+            raise ParseError(f"{_show(text)} is not a number (write e.g. 7.3e22 or 7.3 × 10^22)")
+        value = _mantissa_decimal(m.group("mantissa"), notes)
+        if m.group("sign") == "-":
+            value = -value
+        rest = text[m.end():]
+        power = None
+        e = _EXPONENT.match(rest)
+        if e:
+            power = e.group("e") or _group(e, "p") or e.group("sup").translate(_SUPERSCRIPT)
+            rest = rest[e.end():]
+        d = _DIVISOR.match(rest)
+        if d and power is None:
+            divisor = Decimal(d.group("d"))
+            if divisor == 0:
+                raise ParseError("division by zero")
+            value = value / divisor
+            rest = rest[d.end():]
+    if power is not None:
+        if len(power.lstrip("+-")) > MAX_EXPONENT_DIGITS:
+            raise ParseError(f"{_show(text)} is out of range")
+        exponent = int(power)
+    try:
+        value = value.scaleb(exponent)
+    except InvalidOperation:
+        raise ParseError(f"{_show(text)} is out of range") from None
+    as_float = float(value)
+    if not math.isfinite(as_float) or abs(as_float) > 1.7e308:
+        raise ParseError(f"{_show(text)} is too large to be a sensible answer")
+    if as_float == 0 and value != 0:
+        raise ParseError(f"{_show(text)} is too small to be a sensible answer")
+    unit = rest.strip()
+    if unit and not re.match(r"[A-Za-zµμΩ°%(]", unit):
+        raise ParseError(f"{_show(text)}: unexpected {_show(unit)} after the number (one number per answer)")
+    return value, unit, notes
+
+
+def _show(text: str, limit: int = 40) -> str:
+    text = text if len(text) <= limit else text[:limit] + "…"
+    return repr(text)
+
+
+# ---- units -----------------------------------------------------------------------------------------
+
+_UNIT_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-zµμΩ°%]+)|(?P<op>\^|\*|×|/|\(|\))|(?P<int>[+-]?\d+))")
+
+
+def _unit_names(text: str) -> list[tuple[str, str]]:
+    if len(text) > MAX_UNIT_TEXT:
+        raise ParseError(f"the unit {_show(text)} is too long")
+    tokens, pos = [], 0
+    text = re.sub(r"\bper\b", "/", text)
+    while pos < len(text):
+        m = _UNIT_TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            if text[pos:].strip() == "":
+                break
+            raise ParseError(f"cannot read the unit {_show(text)} (write e.g. GB, GiB/s, TFLOP/s, h, days)")
+        kind = m.lastgroup
+        tokens.append((kind, m.group(kind)))
+        pos = m.end()
+    return tokens
+
+
+@lru_cache(maxsize=1024)
+def parse_unit(text: str):
+    """A pint Unit from unit text in the whitelist grammar:
+
+        unit := factor (('*' | '/' | ' ') factor)* ;  factor := (NAME | '(' unit ')') ('^' INT)?
+
+    with NAME letters only (looked up by name in the registry) and |INT| ≤ MAX_UNIT_EXPONENT.
+    """
+    from exgen.units import registry
+
+    ureg = registry()
+    tokens = _unit_names(text)
+    if sum(kind == "name" for kind, _ in tokens) > MAX_UNIT_FACTORS:
+        raise ParseError(f"the unit {_show(text)} has too many factors")
+    i = 0
+
+    def peek():
+        return tokens[i] if i < len(tokens) else ("end", "")
+
+    def factor(depth: int):
+        nonlocal i
+        kind, value = peek()
+        if kind == "name":
+            i += 1
+            name = "percent" if value == "%" else value.replace("μ", "µ")
+            try:
+                unit = ureg.Unit(name)
+            except Exception:  # pint's UndefinedUnitError and its parse errors: an unknown name
+                raise ParseError(f"unknown unit {value!r}") from None
+        elif value == "(" and depth < 3:
+            i += 1
+            unit = product(depth + 1)
+            if peek()[1] != ")":
+                raise ParseError(f"missing ')' in the unit {_show(text)}")
+            i += 1
+        else:
+            raise ParseError(f"cannot read the unit {_show(text)}")
+        if peek()[1] == "^":
+            i += 1
+            kind, power = peek()
+            if kind != "int" or abs(int(power)) > MAX_UNIT_EXPONENT:
+                raise ParseError(f"unit powers are small integers, as in m^2 ({_show(text)})")
+            i += 1
+            unit = unit ** int(power)
+        return unit
+
+    def product(depth: int):
+        nonlocal i
+        unit = factor(depth)
+        while True:
+            kind, value = peek()
+            if value in ("*", "×"):
+                i += 1
+                unit = unit * factor(depth)
+            elif value == "/":
+                i += 1
+                unit = unit / factor(depth)
+            elif kind == "name" or value == "(":
+                unit = unit * factor(depth)
+            else:
+                return unit
+
+    unit = product(0)
+    if i != len(tokens):
+        raise ParseError(f"cannot read the unit {_show(text)}")
+    return unit
+
+
+@lru_cache(maxsize=1024)
+def _signature(unit) -> tuple:
+    """What a unit measures, counting information (bits, bytes) as a dimension of its own (pint treats
+    bits as dimensionless, which would let '3 GB' pass for a plain ratio)."""
+    from exgen.units import registry
+
+    root = registry().Quantity(1, unit).to_root_units()
+    return tuple(sorted(root.units._units.items()))
+
+
+@lru_cache(maxsize=1024)
+def _factor(unit, key_unit: str) -> float:
+    from exgen.units import registry
+
+    return float(registry().Quantity(1, unit).to(key_unit).magnitude)
+
+
+@lru_cache(maxsize=256)
+def _key_unit(text: str):
+    """The key's own unit (trusted text from our solvers, so pint may parse it directly)."""
+    from exgen.units import registry
+
+    return registry().Unit(text) if text else registry().dimensionless
+
+
+def read_quantity(answer: Answer, text: Any) -> Reading:
+    """A number, in the key's unit. No unit written means the key's unit."""
+    value, unit_text, notes = read_number(text)
+    if not unit_text:
+        return Reading(value, tuple(notes))
+    if not answer.unit and unit_text.lower() in ("x", "×", "times"):
+        return Reading(value, tuple(notes))
+    unit = parse_unit(unit_text)
+    key = _key_unit(answer.unit)
+    if _signature(unit) != _signature(key):
+        wanted = f"in {answer.unit}" if answer.unit else "a plain number (no unit)"
+        raise ParseError(f"{unit_text!r} does not measure the same thing as this part's answer, which is {wanted}")
+    factor = _factor(unit, answer.unit or "dimensionless")
+    if factor == 1 and unit == key:
+        return Reading(value, tuple(notes))
+    converted = float(value) * factor
+    if not math.isfinite(converted):
+        raise ParseError("this answer is too large to be a sensible answer")
+    if not answer.convertible:
+        return Reading(converted, tuple(notes), refused=f"the question asks for the answer in {answer.unit}; "
+                                                        f"an answer in {unit_text} is not accepted")
+    notes.append(f"converted {_number_text(value)} {unit_text} to {converted:.6g} {answer.unit or '(no unit)'}")
+    return Reading(converted, tuple(notes))
+
+
+def _number_text(value: Decimal) -> str:
+    return f"{float(value):.6g}"
+
+
+def parse_number(answer: Answer, text: Any) -> Reading:
+    """A `number` answer: a float in the key's unit."""
+    reading = read_quantity(answer, text)
+    return Reading(float(reading.value), reading.notes, reading.refused)
+
+
+def parse_integer(answer: Answer, text: Any) -> Reading:
+    """An `integer` answer: an exact int when the text is integral, else a float (which will not match)."""
+    reading = read_quantity(answer, text)
+    value = reading.value
+    if isinstance(value, Decimal):
+        value = int(value) if value == value.to_integral_value() and abs(value) < 10**30 else float(value)
+    elif float(value).is_integer():
+        value = int(value)
+    return Reading(value, reading.notes, reading.refused)
+
+
+# ---- vectors and matrices --------------------------------------------------------------------------
+
+_ENTRY = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?")
+_BMATRIX = re.compile(r"^\\begin\{[bpvBV]?matrix\}(.*)\\end\{[bpvBV]?matrix\}$", re.S)
+
+
+def _entry(text: str) -> int | float:
+    raw = text
+    text = text.strip().translate(_MINUS)
+    if text.lower().lstrip("+-") in ("nan", "inf", "infinity", "∞"):
+        raise ParseError(f"{_show(raw)} is not a finite number")
+    if not _ENTRY.fullmatch(text):
+        raise ParseError(f"{_show(raw)} is not a number (matrix entries are plain numbers such as -1.25 or 3e-2)")
+    if re.fullmatch(r"[+-]?\d+", text):
+        value: int | float = int(text)
+        if abs(value) >= 10**30:
+            raise ParseError(f"{_show(raw)} is too large to be a sensible answer")
+        return value
+    value = float(text)
+    if not math.isfinite(value):
+        raise ParseError(f"{_show(raw)} is too large to be a sensible answer")
+    return value
+
+
+def _bracketed(text: str) -> list:
+    """'[[1, 2], [3, 4]]' or '[1, 2, 3]' (also with ( ) and ;) as nested lists of entry text."""
+    tokens = re.findall(r"[\[\]()]|[^\[\](),;\s]+|[,;]", text)
+    pos = 0
+
+    def item(depth: int):
+        nonlocal pos
+        if pos >= len(tokens):
+            raise ParseError("the matrix ends too early (a missing ']'?)")
+        token = tokens[pos]
+        if token in "[(":
+            if depth >= 2:
+                raise ParseError("too many levels of brackets (a matrix is a list of rows)")
+            closing = "]" if token == "[" else ")"
+            pos += 1
+            items = []
+            while pos < len(tokens) and tokens[pos] != closing:
+                if tokens[pos] in ",;":
+                    pos += 1
+                    continue
+                if tokens[pos] in "])":
+                    raise ParseError("mismatched brackets")
+                items.append(item(depth + 1))
+            if pos >= len(tokens):
+                raise ParseError(f"a missing {closing!r}")
+            pos += 1
+            return items
+        if token in "])":
+            raise ParseError("mismatched brackets")
+        pos += 1
+        return token
+
+    value = item(0)
+    if pos != len(tokens):
+        raise ParseError("unexpected text after the closing bracket")
+    return value
+
+
+def _rows(value: Any) -> list[list[Any]]:
+    """Rows of entry text (or numbers) from any accepted spelling."""
+    if isinstance(value, (list, tuple)):
+        if value and all(isinstance(r, (list, tuple)) for r in value):
+            return [list(r) for r in value]
+        if any(isinstance(r, (list, tuple)) for r in value):
+            raise ParseError("mix of rows and single entries")
+        return [list(value)]
+    text = clean(_bounded(value)).replace("\r\n", "\n").replace("\r", "\n")
+    m = _BMATRIX.match(text)
+    if m:
+        body = m.group(1)
+        return [[c for c in row.split("&")] for row in body.split("\n") if row.strip()]
+    if text.startswith(("[", "(")):
+        nested = _bracketed(text)
+        if not isinstance(nested, list):
+            raise ParseError("expected a list in brackets")
+        return _rows(nested)
+    if "[" in text or "]" in text:
+        raise ParseError("mismatched brackets")
+    rows = [row for row in re.split(r"[;\n]|\\\\", text) if row.strip()]
+    return [[c for c in re.split(r"[,\s&]+", row.strip()) if c] for row in rows]
+
+
+def _numbers(rows: list[list[Any]]) -> list[list[int | float]]:
+    if sum(len(r) for r in rows) > MAX_ENTRIES:
+        raise ParseError(f"too many entries (at most {MAX_ENTRIES})")
+    out = []
+    for row in rows:
+        out.append([_entry(v if isinstance(v, str) else _bounded(v)) for v in row])
+    return out
+
+
+def parse_matrix(answer: Answer, value: Any) -> Reading:
+    """Rows by ';' or newlines, entries by ',' or whitespace; or [[1, 2], [3, 4]]; or a LaTeX bmatrix."""
+    rows = _numbers(_rows(value))
+    if not rows or not rows[0]:
+        raise ParseError("no answer")
+    widths = {len(r) for r in rows}
+    if len(widths) != 1:
+        counts = ", ".join(str(len(r)) for r in rows)
+        raise ParseError(f"the rows have different numbers of entries ({counts}); a matrix is rectangular")
+    return Reading(rows)
+
+
+def parse_vector(answer: Answer, value: Any) -> Reading:
+    """Entries by ',', ';', whitespace or newlines; or [1, 2, 3]; a single row or a single column."""
+    rows = _numbers(_rows(value))
+    if not rows or not any(rows):
+        raise ParseError("no answer")
+    if len(rows) == 1:
+        return Reading(rows[0])
+    if all(len(r) == 1 for r in rows):
+        return Reading([r[0] for r in rows])
+    raise ParseError("expected a vector (one row or one column), got a matrix")
+
+
+# ---- choices and expressions -----------------------------------------------------------------------
+
+
+def _choice_key(text: str) -> str:
+    return re.sub(r"[\s_\-]+", "-", text.strip().strip("'\"`.$").strip().lower())
+
+
+def parse_choice(answer: Answer, value: Any) -> Reading:
+    """Case-insensitive, trimmed; spaces, '-' and '_' are the same ('Compute bound' = 'compute-bound')."""
+    text = clean(_bounded(value, 200))
+    if not text:
+        raise ParseError("no answer")
+    wanted = _choice_key(text)
+    for choice in answer.choices:
+        if _choice_key(choice) == wanted:
+            return Reading(choice)
+    raise ParseError(f"{_show(text)} is not one of the choices: {', '.join(answer.choices)}")
+
+
+def parse_expression_answer(answer: Answer, value: Any) -> Reading:
+    """An expression over the question's symbols (expr.py's grammar)."""
+    from exgen.grading.compare import expression_symbols
+    from exgen.grading.expr import ExpressionError, parse_expression, symbol_table
+
+    text = clean(_bounded(value, 2000)).replace("×", "*")
+    if not text:
+        raise ParseError("no answer")
+    try:
+        return Reading(parse_expression(text, symbol_table(expression_symbols(answer))))
+    except ExpressionError as e:
+        raise ParseError(str(e)) from None
+    except RecursionError:
+        raise ParseError("the expression is nested too deeply") from None
+
+
+PARSERS = {"number": parse_number, "integer": parse_integer, "vector": parse_vector, "matrix": parse_matrix,
+           "choice": parse_choice, "expression": parse_expression_answer}
+
+
+def is_blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return clean(value[:MAX_TEXT]) == "" if len(value) <= MAX_TEXT else False
+    if isinstance(value, (list, tuple)):
+        return all(is_blank(v) for v in value)
+    return False
+
+
+def parse_answer(answer: Answer, value: Any) -> Reading:
+    """Dispatch on the key's kind. Returns a Reading or raises ParseError — nothing else."""
+    try:
+        return PARSERS[answer.kind](answer, value)
+    except ParseError:
+        raise
+    except (ArithmeticError, RecursionError, ValueError, TypeError) as e:  # a gap in a grammar above
+        raise ParseError(f"could not read this answer ({type(e).__name__})") from None

@@ -1,0 +1,203 @@
+"""Answer sheets (YAML): the blank sheet `exgen make` writes, and reading a filled one (a submission).
+
+Why YAML rather than CSV: a sheet must carry a student's name, one entry per part, the expected unit and
+precision *as comments beside each entry*, and matrices — YAML does all of that in a file any editor opens
+(`1.q: [[1, -2], [0, 3]]` or `1.q: 1 -2; 0 3`), and a JSON export from an LMS is valid YAML too. CSV has no
+comments and makes matrices awkward.
+
+Reading is defensive: a size limit before decoding, UTF-8 only (a BOM is allowed, CRLF is fine), no NUL
+bytes, and the document is built from the YAML *event stream* by our own small composer, so every scalar
+stays text (never YAML 1.1's guesses: `7.3e22` a string, `7.3e+22` a float, `no` a boolean), tags are
+ignored, aliases are refused (no "billion laughs") and duplicate entries are an error, not a silent overwrite.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from exgen.problem import Answer, Problem
+
+MAX_SUBMISSION_BYTES = 512 * 1024
+MAX_DEPTH = 4
+MAX_STUDENT_LENGTH = 100
+PART_ID = re.compile(r"^(\d{1,5})\.([A-Za-z_][A-Za-z0-9_]*)$")
+META_FIELDS = ("student", "sheet")
+
+
+class SubmissionError(ValueError):
+    """A submission that cannot be graded at all (unreadable, not a sheet, no student)."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    source: str
+    student: str
+    answers: dict[str, Any]          # "1.scale" -> text, or a list (rows) for matrices/vectors
+    sheet: str = ""
+    ignored: tuple[str, ...] = field(default=())  # entries that are not answers (reported in feedback)
+
+
+# ---- writing ---------------------------------------------------------------------------------------
+
+
+def describe(answer: Answer) -> str:
+    """How an answer is to be written, for the sheet's comment (kind, shape, unit, precision)."""
+    if answer.kind == "matrix":
+        rows, cols = len(answer.value), len(answer.value[0]) if answer.value else 0
+        what = f"{rows}x{cols} matrix ({answer.precision}), rows by ';' e.g. 1 -2; 0 3"
+    elif answer.kind == "vector":
+        what = f"vector of {len(answer.value)} ({answer.precision}), e.g. 1.5, -2"
+    elif answer.kind == "choice":
+        what = "one of: " + " | ".join(answer.choices)
+    elif answer.kind == "expression":
+        from exgen.grading.compare import expression_symbols
+
+        what = "expression in " + ", ".join(expression_symbols(answer)) + " with + - * / ^, e.g. 2*N*D^2"
+    elif answer.kind == "integer":
+        what = "integer"
+    else:
+        what = f"number, {answer.precision}"
+    if answer.unit:
+        what += f"; in {answer.unit}" + ("" if answer.convertible else " (this unit only)")
+    return what
+
+
+def blank_sheet(problems: list[Problem], *, student: str = "", sheet_id: str = "", title: str = "") -> str:
+    """A blank answer sheet: one entry per part, qualified 'problem.part' ('3.scale')."""
+    entries = [(f"{i}.{part.id}", f"{part.label}: {describe(part.answer)}", i, problem)
+               for i, problem in enumerate(problems, 1) for part in problem.solution.parts]
+    width = max([len(e[0]) for e in entries] + [8]) + 2
+    lines = [
+        f"# exgen answer sheet{': ' + title if title else ''}",
+        "# Write each answer after its colon; keep the names and leave a blank for a part you skip.",
+        "# Numbers: 0.0123, 1.23e-2, 7.3 x 10^22. A unit is optional: without one, the unit named in the",
+        "# comment is meant. Matrices: rows separated by ';' (1 -2; 0 3) or [[1, -2], [0, 3]].",
+        "# Text after ' #' is a comment. Save the file as UTF-8.",
+        f"student: {_yaml_text(student)}",
+    ]
+    if sheet_id:
+        lines.append(f"sheet: {sheet_id}            # identifies the answer key; do not change")
+    current = 0
+    for qualified, comment, number, problem in entries:
+        if number != current:
+            current = number
+            lines += ["", f"# Problem {number} ({problem.topic}, {problem.variant})"]
+        lines.append(f"{qualified + ':':<{width}}# {comment}")
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_text(text: str) -> str:
+    return '""' if not text else text if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@+-]*", text) else \
+        '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# ---- reading ---------------------------------------------------------------------------------------
+
+
+def _compose(events) -> Any:
+    """Build str / list / dict from YAML events; aliases refused, duplicate keys refused, depth bounded."""
+    import yaml
+
+    stack: list[Any] = []
+    keys: list[Any] = []
+    root: Any = None
+
+    def add(value: Any, line: int) -> None:
+        nonlocal root
+        if not stack:
+            root = value
+            return
+        top = stack[-1]
+        if isinstance(top, list):
+            top.append(value)
+        elif keys[-1] is _NO_KEY:
+            if not isinstance(value, str):
+                raise SubmissionError(f"line {line}: an entry's name must be plain text")
+            if value in top:
+                raise SubmissionError(f"line {line}: {value!r} appears twice")
+            keys[-1] = value
+        else:
+            top[keys[-1]] = value
+            keys[-1] = _NO_KEY
+
+    for event in events:
+        line = (event.start_mark.line + 1) if event.start_mark else 0
+        if isinstance(event, yaml.AliasEvent):
+            raise SubmissionError(f"line {line}: YAML aliases (*name) are not allowed in an answer sheet")
+        if isinstance(event, yaml.ScalarEvent):
+            add(event.value, line)
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            if len(stack) >= MAX_DEPTH:
+                raise SubmissionError(f"line {line}: nested too deeply")
+            container: Any = [] if isinstance(event, yaml.SequenceStartEvent) else {}
+            add(container, line)
+            stack.append(container)
+            keys.append(_NO_KEY)
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            stack.pop()
+            keys.pop()
+        elif isinstance(event, yaml.DocumentStartEvent) and root is not None:
+            raise SubmissionError("one answer sheet per file (found a second YAML document)")
+    return root
+
+
+_NO_KEY = object()
+
+
+def parse_sheet(text: str, source: str = "<text>") -> Submission:
+    """A filled answer sheet from its text."""
+    import yaml
+
+    loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+    try:
+        doc = _compose(yaml.parse(text, Loader=loader))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise SubmissionError(f"{where}not a readable answer sheet ({getattr(e, 'problem', None) or e})") from None
+    except RecursionError:
+        raise SubmissionError("nested too deeply") from None
+    if doc is None or doc == "":
+        raise SubmissionError("the answer sheet is empty")
+    if not isinstance(doc, dict):
+        raise SubmissionError("not an answer sheet (expected 'student: …' and one 'problem.part: answer' per line)")
+    student = doc.get("student")
+    if not isinstance(student, str) or not student.strip():
+        raise SubmissionError("the sheet does not name its student (fill in 'student:')")
+    student = student.strip()
+    if len(student) > MAX_STUDENT_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in student):
+        raise SubmissionError("the student name is too long or contains control characters")
+    sheet = doc.get("sheet", "")
+    answers, ignored = {}, []
+    for name, value in doc.items():
+        if name in META_FIELDS:
+            continue
+        if PART_ID.match(name):
+            answers[name] = value
+        else:
+            ignored.append(name)
+    return Submission(source, student, answers, sheet if isinstance(sheet, str) else "", tuple(ignored))
+
+
+def read_submission(path: Path) -> Submission:
+    """A filled answer sheet from a file. Raises SubmissionError with a one-line reason."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_SUBMISSION_BYTES + 1)
+    except OSError as e:
+        raise SubmissionError(f"cannot read the file ({e.strerror or e})") from None
+    if len(data) > MAX_SUBMISSION_BYTES:
+        raise SubmissionError(f"the file is larger than {MAX_SUBMISSION_BYTES // 1024} KiB; an answer sheet is small")
+    if not data.strip():
+        raise SubmissionError("the file is empty")
+    if b"\x00" in data:
+        raise SubmissionError("a binary file, not a text answer sheet")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SubmissionError("not UTF-8 text (save the answer sheet as UTF-8)") from None
+    return parse_sheet(text.replace("\r\n", "\n").replace("\r", "\n"), str(path))
