@@ -90,7 +90,7 @@ def _num(value: Any, answer: Answer) -> str:
     if answer.sig is not None:
         text = f"{value:#.{answer.sig}g}"
         return text.rstrip(".") if "e" not in text else text.replace(".e", "e")
-    return f"{value:.12g}"
+    return repr(value)  # exact: every digit
 
 
 def expected_text(answer: Answer) -> str:

@@ -1,0 +1,305 @@
+"""Reading student answers: the spellings people type, hostile input, and the rule that a parser only ever
+returns a value or its own error (never executes, never crashes, never hangs)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from exgen.grading.compare import matches
+from exgen.grading.expr import ExpressionError, equivalent, parse_expression
+from exgen.grading.grade import grade_part
+from exgen.grading.parse import ParseError, parse_answer
+from exgen.grading.sheet import SubmissionError, parse_sheet, read_submission
+from exgen.problem import Answer, Part
+
+NUMBER = Answer("number", 7.3e22, sig=2)
+HOURS = Answer("number", 64.8, unit="h", sig=3)
+GB = Answer("number", 51.5, unit="GB", sig=3)
+GB_ONLY = Answer("number", 51.5, unit="GB", sig=3, convertible=False)
+THROUGHPUT = Answer("number", 312.0, unit="TFLOP/s", sig=3)
+RATIO = Answer("number", 0.42, sig=2)
+INTEGER = Answer("integer", -1)
+MATRIX = Answer("matrix", [[1, -2, 0], [3, 4, 5]])
+SQUARE = Answer("matrix", [[1, 2], [3, 4]])
+VECTOR = Answer("vector", [1.5, -2.0], sig=3)
+CHOICE = Answer("choice", "compute-bound", choices=("memory-bound", "compute-bound"))
+EXPRESSION = Answer("expression", "24*L*D^2")
+
+
+def verdict(answer: Answer, text) -> str:
+    return grade_part("1.x", Part("x", "x", answer), text).verdict
+
+
+# ---- spellings of a number ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "7.3e22", "7.3E+22", "7.3 × 10^22", "7.3*10^22", "7.3x10^22", "7.3 x 10^22", r"7.3\times 10^{22}",
+    r"$7.3 \times 10^{22}$", "7.3·10^(22)", "7.3×10²²", "73e21", "7.3 \u2009× 10^22", "7.3e22\n", "  7.3e22  ",
+    "7,3e22", "7.3 * 10**22", r"$$7.3\cdot10^{22}$$", "7.3e+022",
+])
+def test_the_spellings_people_type_are_all_read_as_the_same_number(text):
+    assert verdict(NUMBER, text) == "correct"
+
+
+@pytest.mark.parametrize("text,value", [
+    ("\u22127.3", -7.3), ("−7.3", -7.3), ("+7.3", 7.3), (".5", 0.5), ("3/4", 0.75), ("10^3", 1000.0),
+    ("1,234,567.5", 1234567.5), ("1 234 567", 1234567.0), ("2,5", 2.5), ("0,125", 0.125), ("2,50", 2.5),
+    ("1e-3", 0.001),
+])
+def test_number_values(text, value):
+    assert parse_answer(Answer("number", 1.0), text).value == pytest.approx(value)
+
+
+def test_a_comma_followed_by_three_digits_is_ambiguous_and_refused_with_advice():
+    with pytest.raises(ParseError, match="ambiguous.*1234 or 1.234"):
+        parse_answer(NUMBER, "1,234")
+
+
+def test_a_decimal_comma_is_reported_in_the_feedback():
+    result = grade_part("1.x", Part("x", "x", Answer("number", 2.5, sig=2)), "2,5")
+    assert result.verdict == "correct" and "decimal comma" in result.message
+
+
+# ---- units ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("answer,text,expected", [
+    (HOURS, "64.8", "correct"),                # no unit: the key's unit is meant
+    (HOURS, "2.7 days", "correct"),
+    (HOURS, "233280 s", "correct"),
+    (HOURS, "3888 min", "correct"),
+    (HOURS, "64.8 GB", "invalid"),             # a size is not a time
+    (GB, "48 GiB", "correct"),                 # 48 GiB = 51.54 GB: another unit of the same dimension
+    (GB, "412 Gbit", "correct"),
+    (GB, "51.5 GB/s", "invalid"),
+    (GB_ONLY, "48 GiB", "wrong"),              # the key accepts GB only
+    (GB_ONLY, "51.5 GB", "correct"),
+    (THROUGHPUT, "312 TFLOP/s", "correct"),
+    (THROUGHPUT, "312 TFLOPS", "correct"),
+    (THROUGHPUT, "3.12e14 FLOP/s", "correct"),
+    (THROUGHPUT, "312 TFLOP per s", "correct"),
+    (THROUGHPUT, "312 TFLOP", "invalid"),
+    (THROUGHPUT, "312 TFLOP^99999", "invalid"),
+    (RATIO, "42%", "correct"),
+    (RATIO, "0.42 GB", "invalid"),             # bytes are not a plain number (pint calls them dimensionless)
+    (NUMBER, "7.3e22 furlongs", "invalid"),
+    (NUMBER, "7.3e22 __import__", "invalid"),
+    (NUMBER, "7.3e22 m**9**9**9", "invalid"),
+])
+def test_units(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+def test_unit_text_never_reaches_pints_expression_evaluator():
+    # pint would happily evaluate '2**2**2**30 m'; our whitelist grammar only lets names and small powers by
+    start = time.perf_counter()
+    for text in ["1 m^2^2^2^2", "1 (((((m)))))", "1 " + "m*" * 50 + "m", "1 m**99", "1 m^(2)"]:
+        with pytest.raises(ParseError):
+            parse_answer(Answer("number", 1.0, unit="m"), text)
+    assert time.perf_counter() - start < 1
+
+
+# ---- invalid and hostile input ---------------------------------------------------------------------
+
+HOSTILE = [
+    "__import__('os')", "__import__('os').system('rm -rf /')", "().__class__", "().__class__.__bases__[0]",
+    "9^9^9^9", "9**9**9**9", "nan", "NaN", "inf", "-inf", "Infinity", "1e400", "-1e400", "1e-400",
+    "1e99999999999", "x" * 1_000_000, "(" * 5000 + "1" + ")" * 5000, "eval('1')", "lambda: 1", "{{7*7}}",
+    "${7*7}", "<script>alert(1)</script>", "1; import os", "\x00", "\x1b[31m1", "",
+]
+
+
+@pytest.mark.parametrize("answer", [NUMBER, HOURS, INTEGER, MATRIX, VECTOR, CHOICE, EXPRESSION],
+                         ids=lambda a: a.kind + (f"[{a.unit}]" if a.unit else ""))
+def test_hostile_input_is_invalid_or_blank_never_an_exception_and_fast(answer):
+    for text in HOSTILE:
+        start = time.perf_counter()
+        result = verdict(answer, text)
+        assert result in ("invalid", "wrong"), (text[:40], result)
+        assert result == "wrong" or text != "", text  # only the empty answer counts as a (blank) wrong
+        assert time.perf_counter() - start < 1.0, text[:40]
+
+
+def test_the_empty_answer_is_a_blank_not_an_invalid_one():
+    result = grade_part("1.x", Part("x", "x", NUMBER), "   ")
+    assert result.verdict == "wrong" and result.message == "No answer."
+
+
+# ---- integers, vectors, matrices, choices --------------------------------------------------------
+
+@pytest.mark.parametrize("text,expected", [("-1", "correct"), ("\u22121", "correct"), ("-1.0", "correct"),
+                                           ("-1.4", "wrong"), ("-2", "wrong"), ("minus one", "invalid")])
+def test_integers_are_exact(text, expected):
+    assert verdict(INTEGER, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "1 -2 0; 3 4 5", "1,-2,0\n3,4,5", "1, -2, 0\r\n3, 4, 5\r\n", "[[1,-2,0],[3,4,5]]", "[[1, -2, 0], [3, 4, 5]]",
+    r"\begin{bmatrix} 1 & -2 & 0 \\ 3 & 4 & 5 \end{bmatrix}", r"$\begin{pmatrix}1&-2&0\\3&4&5\end{pmatrix}$",
+    "1 −2 0; 3 4 5", [["1", "-2", "0"], ["3", "4", "5"]],
+])
+def test_matrix_spellings(text):
+    assert verdict(MATRIX, text) == "correct"
+
+
+def test_a_transposed_non_square_matrix_is_wrong_and_says_transposed():
+    result = grade_part("1.q", Part("q", "q", MATRIX), "1 3; -2 4; 0 5")
+    assert result.verdict == "wrong" and result.points == 0 and "transpose" in result.message
+
+
+def test_a_transposed_square_matrix_gets_credit_for_its_diagonal_and_says_transposed():
+    result = grade_part("1.q", Part("q", "q", SQUARE), "1 3; 2 4")
+    assert result.verdict == "partial" and result.points == pytest.approx(0.5) and "transpose" in result.message
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("1 -2 0; 3 4", "invalid"),          # ragged
+    ("1 -2; 3 4", "wrong"),              # rectangular, wrong shape
+    ("[[1,-2,0],[3,4,5]", "invalid"),   # unbalanced
+    ("[[[1]]]", "invalid"),
+    ("1 nan 0; 3 4 5", "invalid"),
+    ("1 a 0; 3 4 5", "invalid"),
+    ("1 -2 0; 3 4 6", "partial"),
+])
+def test_matrix_errors(text, expected):
+    assert verdict(MATRIX, text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [("1.5, -2", "correct"), ("[1.5, -2]", "correct"), ("1.5\n-2", "correct"),
+                                           ("1.5; -2", "correct"), ("1.5 -2 7", "wrong"), ("1.5, -3", "partial")])
+def test_vectors(text, expected):
+    assert verdict(VECTOR, text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [("compute-bound", "correct"), ("Compute Bound", "correct"),
+                                           ("  COMPUTE_BOUND ", "correct"), ("memory-bound", "wrong"),
+                                           ("compute", "invalid"), ("'compute-bound'", "correct")])
+def test_choices_are_case_insensitive_and_trimmed(text, expected):
+    assert verdict(CHOICE, text) == expected
+
+
+# ---- expressions -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,expected", [
+    ("24*L*D^2", "correct"), ("24*L*D**2", "correct"), ("2*12*D*D*L", "correct"), ("(24*D^2)*L", "correct"),
+    ("24·L·D²", "correct"), ("L*D^2*48/2", "correct"), ("12*L*D^2", "wrong"), ("24*L*D^3", "wrong"),
+    ("24 L D^2", "invalid"),             # nothing implicit
+    ("24*l*d^2", "invalid"),             # symbols are case-sensitive (and the message says so)
+    ("24*L*D^2 + x", "invalid"), ("sqrt(L)", "invalid"), ("L.__class__", "invalid"),
+])
+def test_expressions(text, expected):
+    assert verdict(EXPRESSION, text) == expected
+
+
+def test_power_towers_are_refused_before_anything_is_computed():
+    start = time.perf_counter()
+    for text in ["9^9^9^9", "2^2^2^2^2", "(2^64)^64^64", "x^x^x^x", "10^(10^10)"]:
+        with pytest.raises(ExpressionError):
+            parse_expression(text, ["x"])
+    assert time.perf_counter() - start < 1
+
+
+def test_equivalence_is_exact_not_approximately_equal():
+    p = lambda t: parse_expression(t, ["x", "b"])  # noqa: E731
+    assert equivalent(p("(x+1)^2"), p("x^2 + 2*x + 1"))
+    assert equivalent(p("x/(x+1)"), p("1 - 1/(x+1)"))
+    assert equivalent(p("2^b - 1"), p("2*2^(b-1) - 1"))
+    assert equivalent(p("x^0.5*x^0.5"), p("x"))
+    assert not equivalent(p("(x+1)^30"), p("(x+1)^30 + 1e-30"))
+    assert not equivalent(p("x^0.5"), p("x^0.5 + 1e-35"))
+
+
+def test_a_mistakes_expression_text_is_matched_through_the_same_grammar():
+    assert matches(EXPRESSION, "2*L*12*D^2") and not matches(EXPRESSION, "__import__('os')")
+
+
+# ---- answer sheets ---------------------------------------------------------------------------------
+
+def test_sheet_scalars_stay_text_whatever_yaml_1_1_would_guess():
+    sub = parse_sheet("student: alice\n1.a: 7.3e22\n1.b: no\n1.c: 0x1F\n1.d: [[1, 2], [3, 4]]\n")
+    assert sub.answers == {"1.a": "7.3e22", "1.b": "no", "1.c": "0x1F", "1.d": [["1", "2"], ["3", "4"]]}
+
+
+@pytest.mark.parametrize("text,message", [
+    ("student: a\n1.x: 1\n1.x: 2\n", "appears twice"),
+    ("student: a\nx: &a [1]\ny: *a\n", "aliases"),
+    ("1.x: 1\n", "does not name its student"),
+    ("student: ''\n1.x: 1\n", "does not name its student"),
+    ("- 1\n- 2\n", "not an answer sheet"),
+    ("student: a\n1.x: [1, 2\n", "line"),
+    ("student: a\n---\nstudent: b\n", "one answer sheet per file"),
+    ("", "empty"),
+])
+def test_malformed_sheets_raise_their_own_error(text, message):
+    with pytest.raises(SubmissionError, match=message):
+        parse_sheet(text)
+
+
+def test_python_tags_are_ignored_not_constructed():
+    sub = parse_sheet("student: a\n1.x: !!python/object/apply:os.system ['echo hi']\n")
+    assert sub.answers["1.x"] == ["echo hi"]
+
+
+def test_crlf_and_bom_files_read_like_any_other(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_bytes(b"\xef\xbb\xbfstudent: alice\r\n1.x: 7.3e22\r\n1.q: 1 2\r\n")
+    sub = read_submission(path)
+    assert sub.student == "alice" and sub.answers == {"1.x": "7.3e22", "1.q": "1 2"}
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "empty"), (b"\n\n  \n", "empty"), (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+    (b"student: a\n1.x: \xff\xfe\n", "UTF-8"), (b"student: a\n1.x: " + b"9" * 600_000 + b"\n", "larger than"),
+])
+def test_unreadable_files_raise_their_own_error(tmp_path, content, message):
+    path = tmp_path / "s.yaml"
+    path.write_bytes(content)
+    with pytest.raises(SubmissionError, match=message):
+        read_submission(path)
+
+
+# ---- properties ------------------------------------------------------------------------------------
+
+ANSWERS = [NUMBER, HOURS, GB_ONLY, THROUGHPUT, RATIO, INTEGER, MATRIX, VECTOR, CHOICE, EXPRESSION]
+TYPED = st.text(alphabet=st.sampled_from(list("0123456789.,;eE+-−*/^×x ()[]{}$\\%\n\t_abLDhGBsTFLOPtime'\"")),
+                max_size=60)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(ANSWERS), st.one_of(st.text(max_size=80), TYPED))
+def test_parsers_only_ever_return_a_value_or_their_own_error(answer, text):
+    try:
+        reading = parse_answer(answer, text)
+    except ParseError as e:
+        assert str(e)
+        return
+    assert reading.value is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("0123456789.+-*/^() LDxe")), max_size=60))
+def test_the_expression_parser_only_returns_an_expression_or_its_own_error(text):
+    try:
+        parse_expression(text, ["L", "D", "x"])
+    except ExpressionError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_the_sheet_reader_only_returns_a_submission_or_its_own_error(text):
+    try:
+        parse_sheet(text)
+    except SubmissionError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300),
+       st.sampled_from(["{:r}", "{:.6e}", "{:.6E}", "{:.6g}"]))
+def test_a_float_written_any_standard_way_reads_back(value, fmt):
+    text = repr(value) if fmt == "{:r}" else fmt.format(value)
+    assert parse_answer(Answer("number", 1.0), text).value == pytest.approx(float(text), rel=1e-12, abs=1e-300)
