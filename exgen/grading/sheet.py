@@ -155,7 +155,7 @@ def parse_sheet(text: str, source: str = "<text>") -> Submission:
     try:
         doc = _compose(yaml.parse(text, Loader=loader))
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
+        mark = getattr(e, "context_mark", None) or getattr(e, "problem_mark", None)  # where the bad entry starts
         where = f"line {mark.line + 1}: " if mark else ""
         raise SubmissionError(f"{where}not a readable answer sheet ({getattr(e, 'problem', None) or e})") from None
     except RecursionError:

@@ -1,0 +1,326 @@
+"""Grading, as a grader uses it: `exgen make` → filled answer sheets → `exgen grade` → gradebook and feedback;
+`exgen check` for a student; exams with a roster. And, for every topic in the registry: the key scores full
+marks, each named mistake scores zero with its feedback, a value just outside the tolerance scores zero."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import variant_cases
+from exgen.cli import cli
+from exgen.generate import generate
+from exgen.grading.grade import Grader, expected_text, grade_part, gradebook_csv, safe_cell
+from exgen.grading.sheet import blank_sheet, parse_sheet
+from exgen.manifest import Key
+from exgen.problem import Answer
+from exgen.topics import get
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def fill(sheet: str, answers: dict[str, str], student: str = "") -> str:
+    """A blank sheet with answers written after the colons (as a student does in an editor)."""
+    out = []
+    for line in sheet.splitlines():
+        m = re.match(r"^(\S+):(\s*)(#.*)?$", line)
+        if m and m.group(1) in answers:
+            line = f"{m.group(1)}: {answers[m.group(1)]}  {m.group(3) or ''}"
+        elif student and line.startswith("student:"):
+            line = f"student: {student}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def key_answers(key_path: Path) -> dict[str, str]:
+    key = json.loads(key_path.read_text())
+    out = {}
+    for i, problem in enumerate(key["problems"], 1):
+        for part in problem["parts"]:
+            out[f"{i}.{part['id']}"] = expected_text(Answer.from_dict(part["answer"]))
+    return out
+
+
+@pytest.fixture
+def sheet(tmp_path):
+    out = tmp_path / "sheet"
+    result = run("make", "--topic", "quantization", "--n", "4", "--seed", "5", "--out", out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_make_writes_a_blank_answer_sheet_with_every_part_and_its_unit(sheet):
+    text = (sheet / "answers.yaml").read_text()
+    blank = parse_sheet(text.replace('student: ""', "student: x"))
+    assert set(blank.answers) == set(key_answers(sheet / "key.json"))
+    assert all(v == "" for v in blank.answers.values())
+    key = json.loads((sheet / "key.json").read_text())
+    assert blank.sheet == key["meta"]["sheet"]
+    for i, problem in enumerate(key["problems"], 1):
+        for part in problem["parts"]:
+            line = next(l for l in text.splitlines() if l.startswith(f"{i}.{part['id']}:"))
+            if part["answer"]["unit"]:
+                assert f"in {part['answer']['unit']}" in line
+
+
+def test_from_make_to_gradebook_with_feedback(sheet, tmp_path):
+    blank = (sheet / "answers.yaml").read_text()
+    answers = key_answers(sheet / "key.json")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "alice.yaml").write_text(fill(blank, answers, "alice"))
+    first = next(iter(answers))
+    (subs / "bob.yaml").write_text(fill(blank, {first: answers[first]}, "bob"))
+    result = run("grade", sheet / "key.json", subs, "--out", tmp_path / "grades.csv", "--feedback", tmp_path / "fb")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "grades.csv").read_text())))
+    by = {r["student"]: r for r in rows}
+    n = len(answers)
+    assert by["alice"]["total"] == str(n) and by["alice"]["max"] == str(n) and by["alice"]["status"] == "graded"
+    assert by["bob"]["total"] == "1" and by["bob"][first] == "1"
+    feedback = (tmp_path / "fb" / "bob.md").read_text()
+    assert "Score: 1 /" in feedback and "No answer." in feedback and "tolerance" in feedback
+
+
+def test_grading_twice_gives_identical_bytes(sheet, tmp_path):
+    blank = (sheet / "answers.yaml").read_text()
+    for name in ("c", "a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(fill(blank, {"1.scale": "1.0", "2.q": "1 2; 3 4"}, name))
+    outputs = []
+    for attempt in range(2):
+        out, fb = tmp_path / f"g{attempt}.csv", tmp_path / f"fb{attempt}"
+        result = run("grade", sheet / "key.json", *sorted(tmp_path.glob("*.yaml")), "--out", out, "--feedback", fb)
+        assert result.exit_code == 0
+        outputs.append((out.read_bytes(), {p.name: p.read_bytes() for p in fb.iterdir()}, result.stdout))
+    assert outputs[0] == outputs[1]
+
+
+def test_broken_submissions_get_error_rows_and_the_rest_are_graded(sheet, tmp_path):
+    blank = (sheet / "answers.yaml").read_text()
+    answers = key_answers(sheet / "key.json")
+    files = {
+        "good.yaml": fill(blank, answers, "good").encode(),
+        "empty.yaml": b"",
+        "binary.yaml": bytes(range(256)) * 4,
+        "huge.yaml": b"student: huge\n1.scale: " + b"1" * 2_000_000 + b"\n",
+        "malformed.yaml": b"student: m\n1.q: [[1, 2\n",
+        "noname.yaml": fill(blank, answers).encode(),
+        "crlf.yaml": b"\xef\xbb\xbf" + fill(blank, answers, "crlf").replace("\n", "\r\n").encode(),
+        "dup1.yaml": fill(blank, answers, "twin").encode(),
+        "dup2.yaml": fill(blank, {}, "twin").encode(),
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    result = run("grade", sheet / "key.json", *[tmp_path / n for n in files], tmp_path / "missing.yaml",
+                 "--out", tmp_path / "grades.csv")
+    assert result.exit_code == 1  # completed with errors
+    rows = {Path(r["submission"]).name: r for r in csv.DictReader(io.StringIO((tmp_path / "grades.csv").read_text()))}
+    assert len(rows) == len(files) + 1
+    assert rows["good.yaml"]["status"] == rows["crlf.yaml"]["status"] == "graded"
+    assert rows["good.yaml"]["total"] == rows["crlf.yaml"]["total"] == str(len(answers))
+    for name, message in [("empty.yaml", "empty"), ("binary.yaml", "binary"), ("huge.yaml", "larger than"),
+                          ("malformed.yaml", "line 2"), ("noname.yaml", "student"), ("dup1.yaml", "also submitted"),
+                          ("dup2.yaml", "also submitted"), ("missing.yaml", "cannot read")]:
+        assert rows[name]["status"] == "error" and message in rows[name]["error"], (name, rows[name]["error"])
+
+
+def test_gradebook_cells_are_safe_in_a_spreadsheet(sheet, tmp_path):
+    blank = (sheet / "answers.yaml").read_text()
+    (tmp_path / "evil.yaml").write_text(fill(blank, {}, "\"=HYPERLINK(\\\"http://x\\\")\""))
+    result = run("grade", sheet / "key.json", tmp_path / "evil.yaml", "--out", tmp_path / "g.csv")
+    assert result.exit_code == 0
+    row = next(csv.DictReader(io.StringIO((tmp_path / "g.csv").read_text())))
+    assert row["student"].startswith("'=")
+    for text in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"]:
+        assert safe_cell(text).startswith("'")
+    assert safe_cell("alice") == "alice"
+
+
+def test_a_submission_for_another_key_is_refused(sheet, tmp_path):
+    text = fill((sheet / "answers.yaml").read_text(), {}, "alice")
+    text = re.sub(r"sheet: \w+", "sheet: 000000000000", text)
+    (tmp_path / "a.yaml").write_text(text)
+    result = run("grade", sheet / "key.json", tmp_path / "a.yaml", "--out", tmp_path / "g.csv")
+    assert result.exit_code == 1 and "another key" in result.output
+
+
+def test_gradescope_results_json(sheet, tmp_path):
+    answers = key_answers(sheet / "key.json")
+    (tmp_path / "a.yaml").write_text(fill((sheet / "answers.yaml").read_text(), answers, "alice"))
+    result = run("grade", sheet / "key.json", tmp_path / "a.yaml", "--gradescope", tmp_path / "results.json")
+    assert result.exit_code == 0
+    doc = json.loads((tmp_path / "results.json").read_text())
+    assert doc["score"] == len(answers) and len(doc["tests"]) == len(answers)
+    assert all(t["status"] == "passed" and t["max_score"] == 1 for t in doc["tests"])
+    two = run("grade", sheet / "key.json", tmp_path / "a.yaml", tmp_path / "a.yaml", "--gradescope", tmp_path / "r")
+    assert two.exit_code == 2
+
+
+def test_check_one_answer(sheet):
+    answers = key_answers(sheet / "key.json")
+    part = next(iter(answers))
+    good = run("check", sheet / "key.json", part, answers[part])
+    assert good.exit_code == 0 and "correct" in good.output
+    bad = run("check", sheet / "key.json", part, "__import__('os')")
+    assert bad.exit_code == 1 and "invalid" in bad.output and "expected" not in bad.output
+    revealed = run("check", sheet / "key.json", part, "12345", "--reveal")
+    assert revealed.exit_code == 1 and "expected:" in revealed.output
+    assert run("check", sheet / "key.json", "99.nope", "1").exit_code == 2
+
+
+def test_check_names_a_known_mistake():
+    """Seed 003's storage-style mistake: GiB for GB (quantization storage variant)."""
+    problem = generate("quantization", "storage", "easy", 1)
+    grader = Grader(Key((problem,)))
+    mistakes = grader.mistakes(1)["after"]
+    wrong = next(w for m, w in mistakes if m.name == "gib_for_gb")
+    result = grade_part("1.after", problem.solution.part("after"), repr(wrong), mistakes)
+    assert result.verdict == "wrong" and result.mistake == "gib_for_gb" and "2^30" in result.message
+
+
+# ---- exams -----------------------------------------------------------------------------------------
+
+def test_exam_with_roster_and_secret(tmp_path):
+    (tmp_path / "roster.txt").write_text("student\nalice\nbob,Bob B.\n# a comment\ncarol@uni.edu\n")
+    (tmp_path / "course.secret").write_text("correct horse battery staple 42\n")
+    out = tmp_path / "exam"
+    result = run("make", "--topic", "quantization", "--n", "2", "--roster", tmp_path / "roster.txt",
+                 "--secret-file", tmp_path / "course.secret", "--out", out)
+    assert result.exit_code == 0, result.output
+    key = json.loads((out / "key.json").read_text())
+    assert key["meta"]["students"] == {"alice": [1, 2], "bob": [3, 4], "carol@uni.edu": [5, 6]}
+    assert "secret" not in json.dumps(key["meta"]) or "--secret-file …" in key["meta"]["command"]
+    problems = key["problems"]
+    assert problems[0]["givens"] != problems[2]["givens"]  # students get their own instances
+    for sid in ("alice", "bob"):
+        worksheet = (out / "students" / sid / "worksheet.md").read_text()
+        for p in problems:
+            assert str(p["seed"]) not in worksheet  # the derived seeds are never printed
+    # bob fills in his own sheet with his own answers
+    bob_answers = {}
+    for local, number in enumerate(key["meta"]["students"]["bob"], 1):
+        for part in problems[number - 1]["parts"]:
+            bob_answers[f"{local}.{part['id']}"] = expected_text(Answer.from_dict(part["answer"]))
+    (tmp_path / "bob.yaml").write_text(fill((out / "students" / "bob" / "answers.yaml").read_text(), bob_answers))
+    (tmp_path / "mallory.yaml").write_text(fill((out / "students" / "bob" / "answers.yaml").read_text(), bob_answers)
+                                           .replace("student: bob", "student: mallory"))
+    graded = run("grade", out / "key.json", tmp_path / "bob.yaml", tmp_path / "mallory.yaml", "--out", tmp_path / "g.csv")
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO((tmp_path / "g.csv").read_text()))}
+    assert rows["bob"]["total"] == rows["bob"]["max"] == str(len(bob_answers))
+    assert rows["mallory"]["status"] == "error" and "roster" in rows["mallory"]["error"]
+    assert graded.exit_code == 1
+    # the same roster and secret give the same exams; another secret gives others
+    again = tmp_path / "again"
+    run("make", "--topic", "quantization", "--n", "2", "--roster", tmp_path / "roster.txt",
+        "--secret-file", tmp_path / "course.secret", "--out", again)
+    assert (again / "key.json").read_bytes() == (out / "key.json").read_bytes()
+    (tmp_path / "other.secret").write_text("another secret, also long enough\n")
+    run("make", "--topic", "quantization", "--n", "2", "--roster", tmp_path / "roster.txt",
+        "--secret-file", tmp_path / "other.secret", "--out", tmp_path / "other")
+    assert json.loads((tmp_path / "other" / "key.json").read_text())["problems"] != problems
+
+
+@pytest.mark.parametrize("roster,secret,message", [
+    ("alice\nalice\n", "x" * 32, "listed twice"),
+    ("alice\n../etc\n", "x" * 32, "not a usable student id"),
+    ("alice\n", "short", "too short"),
+    ("\n# nobody\n", "x" * 32, "no students"),
+])
+def test_bad_rosters_and_secrets_are_one_clear_line(tmp_path, roster, secret, message):
+    (tmp_path / "r").write_text(roster)
+    (tmp_path / "s").write_text(secret)
+    result = run("make", "--topic", "quantization", "--roster", tmp_path / "r", "--secret-file", tmp_path / "s",
+                 "--out", tmp_path / "o")
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_roster_needs_secret_and_out_and_no_seed(tmp_path):
+    (tmp_path / "r").write_text("alice\n")
+    (tmp_path / "s").write_text("x" * 32)
+    assert run("make", "--topic", "quantization", "--roster", tmp_path / "r").exit_code == 2
+    assert run("make", "--topic", "quantization", "--roster", tmp_path / "r", "--secret-file", tmp_path / "s").exit_code == 2
+    assert run("make", "--topic", "quantization", "--roster", tmp_path / "r", "--secret-file", tmp_path / "s",
+               "--seed", "1", "--out", tmp_path / "o").exit_code == 2
+
+
+def test_keys_without_sheet_or_students_still_grade(tmp_path):
+    """Backwards compatible: a key written before answer sheets existed (meta has neither)."""
+    problem = generate("quantization", "storage", "easy", 3)
+    path = tmp_path / "key.json"
+    Key((problem,), meta={"seed": 3}).write(path)
+    sheet = blank_sheet([problem])
+    answers = {f"1.{p.id}": expected_text(p.answer) for p in problem.solution.parts}
+    (tmp_path / "a.yaml").write_text(fill(sheet, answers, "alice"))
+    result = run("grade", path, tmp_path / "a.yaml")
+    assert result.exit_code == 0 and f"{len(answers)} / {len(answers)}" in result.output
+
+
+# ---- every topic in the registry -------------------------------------------------------------------
+
+def value_text(answer: Answer, value) -> str:
+    """A value as a student would type it: full precision (so matching is decided by the tolerance alone)."""
+    if answer.kind == "matrix":
+        return "; ".join(" ".join(repr(v) for v in row) for row in value)
+    if answer.kind == "vector":
+        return ", ".join(repr(v) for v in value)
+    if answer.kind in ("number", "integer"):
+        return repr(value)
+    return str(value)
+
+
+def just_outside(answer: Answer, value):
+    rel, abs_ = answer.tolerance
+    if answer.kind in ("matrix", "vector"):
+        rows = value if answer.kind == "matrix" else [value]
+        shifted = [[v + 1.5 * max(abs_, rel * abs(v)) + (0 if rel or abs_ else 1) for v in row] for row in rows]
+        return shifted if answer.kind == "matrix" else shifted[0]
+    return value + 1.5 * max(abs_, rel * abs(value)) + (0 if rel or abs_ else 1)
+
+
+@pytest.mark.parametrize("topic,variant", variant_cases())
+def test_every_topic_key_scores_full_marks_mistakes_and_near_misses_score_zero(topic, variant):
+    t = get(topic)
+    for difficulty in ("easy", "medium", "hard"):
+        for seed in range(3):
+            problem = generate(topic, variant, difficulty, seed)
+            grader = Grader(Key((problem,)))
+            mistakes = grader.mistakes(1)
+            for part in problem.solution.parts:
+                answer, q = part.answer, f"1.{part.id}"
+                # the key, as printed (rounded to the asked precision), and at full precision
+                for text in (expected_text(answer), value_text(answer, answer.value)):
+                    result = grade_part(q, part, text, mistakes.get(part.id, ()))
+                    assert result.verdict == "correct" and result.points == 1, (q, text, result.message)
+                if answer.kind in ("number", "integer", "matrix", "vector"):
+                    near = grade_part(q, part, value_text(answer, just_outside(answer, answer.value)),
+                                      mistakes.get(part.id, ()))
+                    assert near.points == 0, (q, near.message)
+            for mistake in t.mistakes_for(variant):
+                wrong = mistake.wrong(variant, problem.givens)
+                if wrong is None:
+                    continue
+                part = problem.solution.part(mistake.part)
+                result = grade_part(f"1.{part.id}", part, value_text(part.answer, wrong), mistakes[part.id])
+                assert result.points == 0 and result.verdict == "wrong", (mistake.name, seed)
+                # its feedback names it (or another named mistake giving the same value here)
+                named = {m.name: m for m, _ in mistakes[part.id]}
+                assert result.mistake in named, (mistake.name, result.message)
+                assert named[result.mistake].explanation in result.message
+
+
+def test_gradebook_columns_follow_the_key_order():
+    problem = generate("quantization", "affine", "easy", 1)
+    grader = Grader(Key((problem,)))
+    from exgen.grading.sheet import Submission
+
+    row = grader.grade(Submission("s.yaml", "alice", {}))
+    header = gradebook_csv([row]).splitlines()[0].split(",")
+    assert header[5:-1] == [f"1.{p.id}" for p in problem.solution.parts]
