@@ -94,7 +94,7 @@ _NOT_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infin
 _MANTISSA = re.compile(r"""
     (?P<sign>[+-]?)\s*
     (?P<mantissa>
-        \d{1,3}(?:[ ,'_]\d{3})+(?:\.\d*)?   # grouped thousands: 1,234,567.8  1 234 567  1'234
+        \d{1,3}(?:[ ,'_]\d{3})+(?!\d)(?:\.\d*)?   # grouped thousands: 1,234,567.8  1 234 567  1'234
       | \d+,\d+                            # a decimal comma (decided below)
       | \d+\.?\d*                          # 12  12.  12.5
       | \.\d+                              # .5
