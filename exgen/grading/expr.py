@@ -295,10 +295,18 @@ def _degree(expr) -> int:
     return max(_degree(a) for a in expr.args)
 
 
+def _positive(expr):
+    import sympy
+
+    return expr.xreplace({s: sympy.Symbol(s.name, positive=True) for s in expr.free_symbols
+                          if s.is_positive is not True})
+
+
 def equivalent(a, b) -> bool:
     """Whether two expressions are equal as functions of their (positive) symbols."""
     import sympy
 
+    a, b = _positive(a), _positive(b)  # an expression built elsewhere (a verifier) may use plain Symbols
     diff = a - b
     if diff == 0:
         return True
