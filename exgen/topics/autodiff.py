@@ -110,7 +110,7 @@ TANGENT_TEX = {
     "add": "{da} + {db}",
     "sub": "{da} - {db}",
     "mul": r"{da} \times {b} + {a} \times {db}",
-    "div": r"({da} \times {b} - {a} \times {db}) / {b}^2",
+    "div": r"\frac{{da} \times {b} - {a} \times {db}}{{b}^2}",
     "sq": "2 {a} {da}",
     "exp": r"\exp({a}) {da}",
     "log": "{da} / {a}",
@@ -126,7 +126,7 @@ TANGENT_NUM = {
     "add": "{da} + {db}",
     "sub": "{da} - {db}",
     "mul": r"{da} \times {b} + {a} \times {db}",
-    "div": r"({da} \times {b} - {a} \times {db}) / {b}^2",
+    "div": r"\frac{{da} \times {b} - {a} \times {db}}{{b}^2}",
     "sq": r"2 \times {a} \times {da}",
     "exp": r"\exp({a}) \times {da}",
     "log": "{da} / {a}",
@@ -710,7 +710,7 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
         header = [rf"\dot x = e_{{{i}}}" for i in range(1, n + 1)]
         passes = [tangent_values(graph, partials, [Fraction(int(k == i)) for k in range(n)]) for i in range(n)]
         rows = [[vtex(nd.index, "dot")] + [show(p[nd.index]) for p in passes] for nd in graph.nodes]
-        pass_step = Step(f"Forward mode: one pass per input, seeding $\\dot x = e_i$ ({n} passes); pass $i$ gives "
+        pass_step = Step(f"Forward mode: one pass per input, seeding $\\dot x = e_i$ ({n} pass{'es' * (n != 1)}); pass $i$ gives "
                          "column $i$ of $J$ (the tangents of the outputs):",
                          rf"\begin{{array}}{{l|{'r' * n}}} & " + " & ".join(header) + r" \\ \hline "
                          + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
@@ -719,7 +719,7 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
         passes = [adjoint_rows(graph, partials, j)[2] for j in range(1, m + 1)]
         order = [nd.index for nd in reversed(graph.nodes)] + list(range(0, -n, -1))
         rows = [[vtex(k, "bar")] + [show(p.get(k, 0)) for p in passes] for k in order]
-        pass_step = Step(f"Reverse mode: one pass per output, seeding $\\bar y = e_j$ ({m} passes); pass $j$ gives "
+        pass_step = Step(f"Reverse mode: one pass per output, seeding $\\bar y = e_j$ ({m} pass{'es' * (m != 1)}); pass $j$ gives "
                          "row $j$ of $J$ (the adjoints of the inputs):",
                          rf"\begin{{array}}{{l|{'r' * m}}} & " + " & ".join(header) + r" \\ \hline "
                          + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
