@@ -40,6 +40,7 @@ SIG = 4            # significant figures asked for every table cell
 ZERO_DECIMALS = 4  # a cell whose key is 0 is asked to 4 decimal places (absolute tolerance)
 SHOW = 6           # figures shown for intermediate values in worked solutions
 MAX_LINES = 40
+MAX_PARTS = 26     # the exam class letters parts (a)-(z)
 
 
 class Undefined(ArithmeticError):
@@ -523,7 +524,7 @@ _SHOWN = Given("shown", "ids of the table cells filled in for the student, e.g. 
 VARIANTS = (
     Variant("forward", "forward mode: primal and tangent trace for a given seed direction",
             (_GRAPH, _X, _OUTPUTS, _XDOT)),
-    Variant("reverse", "reverse mode: primal trace and adjoint trace for one output, accumulation explicit",
+    Variant("reverse", "reverse mode: the adjoint trace for one output (primal trace given), accumulation explicit",
             (_GRAPH, _X, _OUTPUTS, _OUTPUT)),
     Variant("jacobian", "the full Jacobian by one mode, and the passes each mode needs for f: R^n -> R^m",
             (_GRAPH, _X, _OUTPUTS, _MODE)),
@@ -679,14 +680,14 @@ def _solve_reverse(g: dict[str, Any]) -> Solution:
     inst = instance(g)
     j = output_index(g, inst.graph)
     primal, seeds, adjoint = _reverse_parts(inst, j)
-    asked = {c.id for c in primal + adjoint}
+    asked = {c.id for c in adjoint}  # the primal trace is shown: the question is the adjoint trace
     seed_text = ", ".join(rf"\bar y_{{{i}}} = {show(seeds[k])}" for i, k in enumerate(inst.graph.outputs, 1))
     steps = (
         Step("The table to complete:", reverse_table(inst, primal, seeds, adjoint, asked)),
         Step("Forward sweep: the primal trace.", _worked(primal)),
         Step(f"Reverse sweep for $y_{{{j}}}$ (seeds ${seed_text}$). " + CONVENTION, _worked(adjoint)),
     )
-    return Solution(_parts(primal) + _parts(adjoint), steps)
+    return Solution(_parts(adjoint), steps)
 
 
 def jacobian(inst: Instance) -> list[list[Value]]:
@@ -985,7 +986,9 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         _check_values([r.value for r in rows], limit)
         g = {**g, "output": j}
         primal, _, adjoint = _reverse_parts(inst, j)
-        cells = [c.id for c in primal + adjoint]
+        cells = [c.id for c in (adjoint if variant == "reverse" else primal + adjoint)]
+    if len(cells) > MAX_PARTS:
+        raise Rejected("more cells than a LaTeX exam's parts (a-z)")
     if variant != "fill":
         return g
     candidates = [c for c in cells if not always_asked(c)]
