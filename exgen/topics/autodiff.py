@@ -1,0 +1,1100 @@
+"""Automatic differentiation by hand: forward (tangent) and reverse (adjoint) evaluation tables of a small
+computational graph, the Jacobian and its cost in passes, a partly filled table, and a linear layer's backward.
+
+Sources:
+- Baydin, Pearlmutter, Radul, Siskind, "Automatic differentiation in machine learning: a survey", JMLR 18(153),
+  2018, Section 3: the numbering (inputs v_{i-n} = x_i, intermediates v_1, v_2, ..., outputs y_j = v_k), Table 2
+  (forward mode: each primal v_i carried with its tangent v̇_i = ∂v_i/∂x_1, by the chain rule per elementary op),
+  Table 3 (reverse mode: adjoints v̄_i = ∂y_j/∂v_i propagated from the output in reverse order, the contributions
+  to a variable used twice summed: v̄_0 = v̄_0 + v̄_2 · ∂v_2/∂v_0), and Section 3.2: the Jacobian of f: R^n -> R^m
+  takes n forward passes (one column each) or m reverse passes (one row each).
+- Seed 001 (Midterm review), Homework 1 Q4: the four tables for y1 = (x1+x2)^2, y2 = (x1-x2)^2 at (2, 4); the
+  seed lists reverse rows in forward order, to be read bottom-up, first contribution written without "+" (we
+  render in execution order, which gives the same values: tests pin them).
+- Seed 001, "Summary of a Linear Layer Computation": Y = XW, dL/dW = X^T dL/dY, dL/dX = dL/dY W^T; seed 000:
+  an (m x n)(n x p) matmul is 2mnp FLOPs (one FMA = 2 FLOPs), so the backward pass is 2 * 2mnp = 4mnp.
+
+Reverse order convention (stated in every question): nodes are processed from the highest index down; node k
+sends v̄_k · ∂v_k/∂v_a to each operand a in operand order; the first contribution a variable receives assigns
+(v̄_a = ...), later ones accumulate (v̄_a = v̄_a + ...); an output's adjoint starts at its seed ȳ_j.
+
+Values are exact Fractions while only +, -, x, / and squares are involved (short-decimal inputs), floats once a
+transcendental op enters; the user's graph is parsed by the small grammar below, never evaluated.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Callable, Sequence
+
+from exgen import numfmt as nf
+from exgen.problem import Answer, Part, Solution, Step
+from exgen.rng import Rng
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, Topic, Variant
+
+Value = Fraction | float
+SIG = 4            # significant figures asked for every table cell
+ZERO_DECIMALS = 4  # a cell whose key is 0 is asked to 4 decimal places (absolute tolerance)
+SHOW = 6           # figures shown for intermediate values in worked solutions
+MAX_LINES = 40
+MAX_PARTS = 26     # the exam class letters parts (a)-(z)
+
+
+class Undefined(ArithmeticError):
+    """An elementary op outside its domain (log of a non-positive number, division by zero, overflow)."""
+
+
+# ---- elementary operations: value, local partial derivatives, and how each is written ----------------------
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    arity: int
+    value: Callable[..., Value]
+    partials: Callable[..., tuple[Value, ...]]  # (args..., result) -> ∂v/∂arg per operand slot
+    primal_tex: str                              # {a}, {b}: operand symbols
+    partials_tex: tuple[str, ...]                # local derivative per slot, in operand symbols ({v}: the node)
+
+
+def _div(a: Value, b: Value) -> Value:
+    if b == 0:
+        raise Undefined("division by zero")
+    return a / b
+
+
+def _exp(a: Value) -> Value:
+    if a == 0:
+        return Fraction(1)
+    try:
+        return math.exp(a)
+    except OverflowError:
+        raise Undefined("exp overflows") from None
+
+
+def _log(a: Value) -> Value:
+    if a <= 0:
+        raise Undefined("log of a non-positive number")
+    return Fraction(0) if a == 1 else math.log(a)
+
+
+def _sin(a: Value) -> Value:
+    return Fraction(0) if a == 0 else math.sin(a)
+
+
+def _cos(a: Value) -> Value:
+    return Fraction(1) if a == 0 else math.cos(a)
+
+
+OPS: dict[str, Op] = {
+    "add": Op("add", 2, lambda a, b: a + b, lambda a, b, v: (Fraction(1), Fraction(1)),
+              "{a} + {b}", ("1", "1")),
+    "sub": Op("sub", 2, lambda a, b: a - b, lambda a, b, v: (Fraction(1), Fraction(-1)),
+              "{a} - {b}", ("1", "(-1)")),
+    "mul": Op("mul", 2, lambda a, b: a * b, lambda a, b, v: (b, a),
+              r"{a} \times {b}", ("{b}", "{a}")),
+    "div": Op("div", 2, _div, lambda a, b, v: (_div(1, b), _div(-a, b * b)),
+              "{a} / {b}", ("(1 / {b})", "(-{a} / {b}^2)")),
+    "sq": Op("sq", 1, lambda a: a * a, lambda a, v: (2 * a,), "({a})^2", ("2 {a}",)),
+    "exp": Op("exp", 1, _exp, lambda a, v: (v,), r"\exp({a})", (r"\exp({a})",)),
+    "log": Op("log", 1, _log, lambda a, v: (_div(1, a),), r"\ln {a}", ("(1 / {a})",)),
+    "sin": Op("sin", 1, _sin, lambda a, v: (_cos(a),), r"\sin {a}", (r"\cos {a}",)),
+    "cos": Op("cos", 1, _cos, lambda a, v: (-_sin(a),), r"\cos {a}", (r"(-\sin {a})",)),
+}
+TRANSCENDENTAL = ("exp", "log", "sin", "cos")
+
+# Tangent rules as written in the tables (Baydin Table 2, seed 001 Table 1): {da}, {db} are the operand tangents.
+TANGENT_TEX = {
+    "add": "{da} + {db}",
+    "sub": "{da} - {db}",
+    "mul": r"{da} \times {b} + {a} \times {db}",
+    "div": r"\frac{{da} \times {b} - {a} \times {db}}{{b}^2}",
+    "sq": "2 {a} {da}",
+    "exp": r"\exp({a}) {da}",
+    "log": "{da} / {a}",
+    "sin": r"\cos({a}) {da}",
+    "cos": r"-\sin({a}) {da}",
+}
+
+
+# The same rules with numbers substituted (operands already parenthesised when negative).
+PRIMAL_NUM = {"add": "{a} + {b}", "sub": "{a} - {b}", "mul": r"{a} \times {b}", "div": "{a} / {b}", "sq": "{a}^2",
+              "exp": r"\exp({a})", "log": r"\ln({a})", "sin": r"\sin({a})", "cos": r"\cos({a})"}
+TANGENT_NUM = {
+    "add": "{da} + {db}",
+    "sub": "{da} - {db}",
+    "mul": r"{da} \times {b} + {a} \times {db}",
+    "div": r"\frac{{da} \times {b} - {a} \times {db}}{{b}^2}",
+    "sq": r"2 \times {a} \times {da}",
+    "exp": r"\exp({a}) \times {da}",
+    "log": "{da} / {a}",
+    "sin": r"\cos({a}) \times {da}",
+    "cos": r"-\sin({a}) \times {da}",
+}
+PARTIAL_NUM = {"add": ("1", "1"), "sub": ("1", "(-1)"), "mul": ("{b}", "{a}"), "div": ("(1 / {b})", "(-{a} / {b}^2)"),
+               "sq": (r"2 \times {a}",), "exp": (r"\exp({a})",), "log": ("(1 / {a})",), "sin": (r"\cos({a})",),
+               "cos": (r"(-\sin({a}))",)}
+
+
+def _swapped_partials(op: str, args: Sequence[Value], v: Value) -> tuple[Value, ...]:
+    """The 'chain rule factor wrong' mistake: in a product each factor's own value is taken as its derivative
+    (∂(ab)/∂a := a), and the quotient rule's numerator is written the wrong way round ((aḃ − ȧb)/b²)."""
+    if op == "mul":
+        return (args[0], args[1])
+    if op == "div":
+        a, b = args
+        return (_div(-1, b), _div(a, b * b))
+    return OPS[op].partials(*args, v)
+
+
+# ---- the graph and its grammar -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Node:
+    index: int              # this node is v_index
+    op: str
+    args: tuple[int, ...]   # operand indices (inputs are 1-n .. 0)
+
+
+@dataclass(frozen=True)
+class Graph:
+    n: int                       # inputs x_1..x_n are v_{1-n}..v_0
+    nodes: tuple[Node, ...]      # v_1..v_K, in order
+    outputs: tuple[int, ...]     # y_j = v_{outputs[j-1]}
+
+    @property
+    def size(self) -> int:
+        return len(self.nodes)
+
+    def node(self, k: int) -> Node:
+        return self.nodes[k - 1]
+
+    def consumers(self, a: int) -> list[int]:
+        return [nd.index for nd in self.nodes if a in nd.args]
+
+    def ancestors(self, k: int) -> set[int]:
+        """Every node (inputs included) that v_k depends on, and k itself."""
+        seen, todo = {k}, [k]
+        while todo:
+            i = todo.pop()
+            if i >= 1:
+                for a in self.node(i).args:
+                    if a not in seen:
+                        seen.add(a)
+                        todo.append(a)
+        return seen
+
+
+_FUNCS = {"exp": "exp", "log": "log", "ln": "log", "sin": "sin", "cos": "cos", "sq": "sq", "square": "sq"}
+_BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+_TOKEN = re.compile(r"""\s*(?:
+    (?P<name>[vx]\s*_?\s*(?:\{\s*-?\s*\d{1,3}\s*\}|-?\s*\d{1,3}))
+  | (?P<func>square|exp|log|ln|sin|cos|sq)(?![A-Za-z0-9])
+  | (?P<sym>[-+*/^=()])
+  | (?P<num>\d+)
+)""", re.X)
+GRAMMAR_HELP = ("one elementary operation per line, 'vK = a + b' (also -, *, /), 'vK = a^2', 'vK = exp(a)', "
+                "'log(a)' (natural log), 'sin(a)', 'cos(a)'; operands are earlier nodes: inputs v-1, v0 (or x1, x2), "
+                "intermediates v1, v2, ... numbered in order")
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    text = (text.replace("\u2212", "-").replace("\u00d7", "*").replace("\u00b7", "*").replace("\u00b2", "^2")
+            .replace(r"\times", "*").replace(r"\cdot", "*").replace(r"\ln", "ln"))
+    out, pos = [], 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise InvalidGivens(f"cannot read {text[pos:].strip()[:20]!r} in {text.strip()!r}: {GRAMMAR_HELP}")
+        kind = m.lastgroup
+        out.append((kind, re.sub(r"\s", "", m.group(kind))))
+        pos = m.end()
+    return out
+
+
+def _name_index(token: str, n: int) -> int:
+    """'v-1', 'v_{-1}', 'x1' -> node index (x_i is v_{i-n})."""
+    number = int(token[1:].strip("_").strip("{}"))
+    if token[0] == "x":
+        if not 1 <= number <= n:
+            raise InvalidGivens(f"{token}: there are {n} inputs x1..x{n}")
+        return number - n
+    return number
+
+
+def parse_line(text: str, n: int, expected: int) -> Node:
+    """One line of the trace: 'v3 = v1 * v2' -> Node(3, 'mul', (1, 2))."""
+    toks = _tokens(text)
+    if len(toks) < 3 or toks[0][0] != "name" or toks[1] != ("sym", "="):
+        raise InvalidGivens(f"line {text.strip()!r}: expected 'v{expected} = ...': {GRAMMAR_HELP}")
+    left = _name_index(toks[0][1], n)
+    if toks[0][1][0] != "v" or left != expected:
+        raise InvalidGivens(f"line {text.strip()!r}: intermediates are numbered in order; expected v{expected} here")
+    rhs = toks[2:]
+    kinds = [k for k, _ in rhs]
+    names = [_name_index(t, n) for k, t in rhs if k == "name"]
+    if kinds == ["name", "sym", "name"] and rhs[1][1] in _BINARY:
+        op = _BINARY[rhs[1][1]]
+    elif kinds in (["func", "sym", "name", "sym"], ["func", "name"]) and (
+            kinds == ["func", "name"] or (rhs[1][1], rhs[3][1]) == ("(", ")")):
+        op = _FUNCS[rhs[0][1]]
+    elif (kinds == ["name", "sym", "num"] and rhs[1][1] == "^" and rhs[2][1] == "2") or (
+            kinds == ["sym", "name", "sym", "sym", "num"] and [t for _, t in rhs] == ["(", rhs[1][1], ")", "^", "2"]):
+        op = "sq"
+    else:
+        raise InvalidGivens(f"line {text.strip()!r}: {GRAMMAR_HELP}")
+    for a in names:
+        if not 1 - n <= a < expected:
+            raise InvalidGivens(f"line {text.strip()!r}: v{a} is not an input or an earlier node")
+    return Node(expected, op, tuple(names))
+
+
+def _lines(value: Any, what: str) -> list[str]:
+    """A list of strings, or one string with entries separated by newlines or ';' (or ',' for names)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        parts = re.split(r"[;\n]" if what == "graph" else r"[;\n,\s]+", value)
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int)) for v in value):
+        parts = [str(v) for v in value]
+    else:
+        raise InvalidGivens(f"{what}: expected a list of strings or one string")
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_graph(lines: Any, n: int, outputs: Any = "") -> Graph:
+    if not 1 <= n <= 6:
+        raise InvalidGivens("x: between 1 and 6 inputs")
+    texts = _lines(lines, "graph")
+    if not texts:
+        raise InvalidGivens(f"graph: no nodes; {GRAMMAR_HELP}")
+    if len(texts) > MAX_LINES or any(len(t) > 200 for t in texts):
+        raise InvalidGivens(f"graph: at most {MAX_LINES} lines of at most 200 characters")
+    nodes = tuple(parse_line(t, n, k) for k, t in enumerate(texts, 1))
+    used = {a for nd in nodes for a in nd.args}
+    sinks = [nd.index for nd in nodes if nd.index not in used]
+    names = _lines(outputs, "outputs")
+    if names:
+        outs = []
+        for name in names:
+            toks = _tokens(name)
+            if len(toks) != 1 or toks[0][0] != "name":
+                raise InvalidGivens(f"outputs: {name!r} is not a node name such as v3")
+            outs.append(_name_index(toks[0][1], n))
+    else:
+        outs = sinks
+    if len(set(outs)) != len(outs) or any(not 1 <= k <= len(nodes) for k in outs):
+        raise InvalidGivens("outputs: distinct intermediate nodes (v1, v2, ...), not inputs")
+    dead = [k for k in sinks if k not in outs]
+    if dead:
+        raise InvalidGivens(f"v{dead[0]} is used by no node and is not an output")
+    unused = [i for i in range(1 - n, 1) if i not in used]
+    if unused:
+        raise InvalidGivens(f"input v{unused[0]} (x{unused[0] + n}) is used by no node")
+    return Graph(n, nodes, tuple(outs))
+
+
+def graph_lines(graph: Graph) -> list[str]:
+    """The canonical text of a graph, as the sampler writes it into the givens."""
+    def name(i: int) -> str:
+        return f"v{i}"
+
+    out = []
+    for nd in graph.nodes:
+        a = [name(i) for i in nd.args]
+        rhs = {"add": f"{a[0]} + {a[-1]}", "sub": f"{a[0]} - {a[-1]}", "mul": f"{a[0]} * {a[-1]}",
+               "div": f"{a[0]} / {a[-1]}", "sq": f"{a[0]}^2"}.get(nd.op, f"{nd.op}({a[0]})")
+        out.append(f"v{nd.index} = {rhs}")
+    return out
+
+
+# ---- names, ids and LaTeX ------------------------------------------------------------------------------------
+
+
+def vid(i: int) -> str:
+    """The id fragment of v_i: v3, v0, vm1."""
+    return f"v{i}" if i >= 0 else f"vm{-i}"
+
+
+def vtex(i: int, mark: str = "") -> str:
+    """v_{i}, \\dot v_{i}, \\bar v_{i}."""
+    return (rf"\{mark} v_{{{i}}}" if mark else f"v_{{{i}}}")
+
+
+def _fill(template: str, symbols: dict[str, str]) -> str:
+    out = template
+    for key, sym in symbols.items():
+        out = out.replace("{" + key + "}", sym)
+    return out
+
+
+def primal_tex(nd: Node) -> str:
+    a, b = vtex(nd.args[0]), vtex(nd.args[-1])
+    return f"{vtex(nd.index)} = " + _fill(OPS[nd.op].primal_tex, {"a": a, "b": b})
+
+
+def tangent_tex(nd: Node) -> str:
+    sy = {"a": vtex(nd.args[0]), "b": vtex(nd.args[-1]), "da": vtex(nd.args[0], "dot"),
+          "db": vtex(nd.args[-1], "dot")}
+    return f"{vtex(nd.index, 'dot')} = " + _fill(TANGENT_TEX[nd.op], sy)
+
+
+def partial_tex(nd: Node, slot: int) -> str:
+    return _fill(OPS[nd.op].partials_tex[slot], {"a": vtex(nd.args[0]), "b": vtex(nd.args[-1])})
+
+
+def show(v: Value) -> str:
+    """An intermediate value in a worked solution (6 significant figures, exact integers bare)."""
+    if isinstance(v, Fraction) and v.denominator == 1:
+        return str(v.numerator)
+    return nf.sig(v, SHOW)
+
+
+def answer(v: Value) -> Answer:
+    """A table cell's key: 4 significant figures, or 4 decimals when the key is 0."""
+    f = float(v)
+    if abs(f) < 1e-12:
+        return Answer("number", 0.0, decimals=ZERO_DECIMALS)
+    return Answer("number", f, sig=SIG)
+
+
+def box(cell_id: str) -> str:
+    return r"\boxed{\mathtt{" + cell_id.replace("_", r"\_") + "}}"
+
+
+# ---- the traces ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: id, the row's formula (LaTeX), its label (prose), the substituted worked form, the value."""
+
+    id: str
+    formula: str
+    label: str
+    worked: str
+    value: Value
+
+
+def _fraction(x: Any) -> Fraction:
+    return Fraction(str(x))
+
+
+def primal_values(graph: Graph, x: Sequence[Value]) -> dict[int, Value]:
+    vals: dict[int, Value] = {i - graph.n: x[i - 1] for i in range(1, graph.n + 1)}
+    for nd in graph.nodes:
+        try:
+            vals[nd.index] = OPS[nd.op].value(*[vals[a] for a in nd.args])
+        except (ZeroDivisionError, OverflowError, ValueError) as e:
+            raise Undefined(str(e)) from None
+    return vals
+
+
+def local_partials(graph: Graph, vals: dict[int, Value], swapped: bool = False) -> dict[int, tuple[Value, ...]]:
+    out = {}
+    for nd in graph.nodes:
+        args = [vals[a] for a in nd.args]
+        out[nd.index] = (_swapped_partials(nd.op, args, vals[nd.index]) if swapped
+                         else OPS[nd.op].partials(*args, vals[nd.index]))
+    return out
+
+
+def tangent_values(graph: Graph, partials: dict[int, tuple[Value, ...]], xdot: Sequence[Value]) -> dict[int, Value]:
+    dots: dict[int, Value] = {i - graph.n: xdot[i - 1] for i in range(1, graph.n + 1)}
+    for nd in graph.nodes:
+        dots[nd.index] = sum((p * dots[a] for p, a in zip(partials[nd.index], nd.args)), Fraction(0))
+    return dots
+
+
+@dataclass(frozen=True)
+class AdjointRow:
+    target: int      # a: the variable receiving the contribution
+    source: int      # k: the node sending it
+    slot: int        # which operand of v_k
+    local: Value     # ∂v_k/∂v_a
+    source_bar: Value  # v̄_k (final when k sends: every consumer of v_k has a higher index)
+    before: Value    # v̄_a before this row (0 for an assignment)
+    contribution: Value
+    value: Value     # v̄_a after this row
+    accumulates: bool  # "v̄_a = v̄_a + ..." (else an assignment)
+
+
+def adjoint_rows(graph: Graph, partials: dict[int, tuple[Value, ...]], output: int,
+                 accumulate: bool = True) -> tuple[dict[int, Value], list[AdjointRow], dict[int, Value]]:
+    """Reverse sweep for y_output: (seeds of the output nodes, rows in execution order, final adjoints).
+    With accumulate=False each contribution overwrites (the 'adjoint not accumulated' mistake)."""
+    seeds = {k: Fraction(1 if j == output else 0) for j, k in enumerate(graph.outputs, 1)}
+    bar: dict[int, Value] = dict(seeds)
+    rows = []
+    for nd in reversed(graph.nodes):
+        k = nd.index
+        for slot, a in enumerate(nd.args):
+            local = partials[k][slot]
+            contribution = bar[k] * local
+            acc = a in bar
+            before = bar[a] if (acc and accumulate) else Fraction(0)
+            value = before + contribution
+            bar[a] = value
+            rows.append(AdjointRow(a, k, slot, local, bar[k], before, contribution, value, acc))
+    return seeds, rows, bar
+
+
+def adjoint_ids(rows: Sequence[AdjointRow]) -> list[str]:
+    """bar_v2 for a variable with one contribution; bar_vm1_1, bar_vm1_2, ... for one that accumulates."""
+    total: dict[int, int] = {}
+    for r in rows:
+        total[r.target] = total.get(r.target, 0) + 1
+    seen: dict[int, int] = {}
+    ids = []
+    for r in rows:
+        seen[r.target] = seen.get(r.target, 0) + 1
+        ids.append(f"bar_{vid(r.target)}" + (f"_{seen[r.target]}" if total[r.target] > 1 else ""))
+    return ids
+
+
+def _paren(v: Value) -> str:
+    return nf.signed(show(v))
+
+
+def primal_cells(graph: Graph, vals: dict[int, Value]) -> list[Cell]:
+    cells = []
+    for nd in graph.nodes:
+        sub = _fill(PRIMAL_NUM[nd.op], {"a": _paren(vals[nd.args[0]]), "b": _paren(vals[nd.args[-1]])})
+        cells.append(Cell(vid(nd.index), primal_tex(nd), f"${vtex(nd.index)}$", f"{primal_tex(nd)} = {sub}",
+                          vals[nd.index]))
+    for j, k in enumerate(graph.outputs, 1):
+        cells.append(Cell(f"y{j}", f"y_{{{j}}} = {vtex(k)}", f"$y_{{{j}}}$", f"y_{{{j}}} = {vtex(k)}", vals[k]))
+    return cells
+
+
+def tangent_cells(graph: Graph, vals: dict[int, Value], dots: dict[int, Value]) -> list[Cell]:
+    cells = []
+    for nd in graph.nodes:
+        a, b = nd.args[0], nd.args[-1]
+        sub = _fill(TANGENT_NUM[nd.op], {"a": _paren(vals[a]), "b": _paren(vals[b]), "da": _paren(dots[a]),
+                                         "db": _paren(dots[b])})
+        cells.append(Cell(f"d{vid(nd.index)}", tangent_tex(nd), f"${vtex(nd.index, 'dot')}$",
+                          f"{tangent_tex(nd)} = {sub}", dots[nd.index]))
+    for j, k in enumerate(graph.outputs, 1):
+        f = rf"\dot y_{{{j}}} = {vtex(k, 'dot')}"
+        cells.append(Cell(f"dy{j}", f, rf"$\dot y_{{{j}}}$", f, dots[k]))
+    return cells
+
+
+def adjoint_cells(graph: Graph, vals: dict[int, Value], rows: Sequence[AdjointRow], bar: dict[int, Value]) -> list[Cell]:
+    cells = []
+    for cid, r in zip(adjoint_ids(rows), rows):
+        nd = graph.node(r.source)
+        local_num = _fill(PARTIAL_NUM[nd.op][r.slot], {"a": _paren(vals[nd.args[0]]), "b": _paren(vals[nd.args[-1]])})
+        target = vtex(r.target, "bar")
+        head = f"{target} = " + (f"{target} + " if r.accumulates else "")
+        formula = head + vtex(r.source, "bar") + r" \times " + partial_tex(nd, r.slot)
+        prev = f"{_paren(r.before)} + " if r.accumulates else ""
+        worked = rf"{formula} = {prev}{_paren(r.source_bar)} \times {local_num}"
+        label = f"${target}$"
+        if cid.count("_") == 2:
+            label += f", contribution {cid.rsplit('_', 1)[1]} (from ${vtex(r.source)}$)"
+        cells.append(Cell(cid, formula, label, worked, r.value))
+    for i in range(1, graph.n + 1):
+        f = rf"\bar x_{{{i}}} = {vtex(i - graph.n, 'bar')}"
+        cells.append(Cell(f"bar_x{i}", f, rf"$\bar x_{{{i}}}$", f, bar[i - graph.n]))
+    return cells
+
+
+# ---- givens ----------------------------------------------------------------------------------------------------
+
+_GRAPH = Given("graph", "the evaluation trace, " + GRAMMAR_HELP + " (a list, or one string with lines separated by "
+               "';')", "lines")
+_X = Given("x", "input values x1, x2, ... (x_i is v_{i-n})", "vector")
+_OUTPUTS = Given("outputs", "output nodes y1, y2, ... in order, e.g. 'v3, v4' (default: the nodes no other node uses)",
+                 "lines", default="")
+_XDOT = Given("xdot", "tangent seed (x1dot, x2dot, ...) (default: 1 for x1, 0 for the others)", "vector", default=[])
+_OUTPUT = Given("output", "which output y_j the adjoints are taken for (1 = y1)", "integer", default=1)
+_MODE = Given("mode", "the mode the Jacobian is computed by", "choice", choices=("forward", "reverse"))
+_TABLE = Given("table", "which table is partly filled", "choice", choices=("forward", "reverse"))
+_SHOWN = Given("shown", "ids of the table cells filled in for the student, e.g. 'v1, dv2' (the others are asked; "
+               "the output rows y/dy or bar_x are always asked)", "lines", default="")
+
+VARIANTS = (
+    Variant("forward", "forward mode: primal and tangent trace for a given seed direction",
+            (_GRAPH, _X, _OUTPUTS, _XDOT)),
+    Variant("reverse", "reverse mode: the adjoint trace for one output (primal trace given), accumulation explicit",
+            (_GRAPH, _X, _OUTPUTS, _OUTPUT)),
+    Variant("jacobian", "the full Jacobian by one mode, and the passes each mode needs for f: R^n -> R^m",
+            (_GRAPH, _X, _OUTPUTS, _MODE)),
+    Variant("fill", "a partly filled forward or reverse table: complete the blank cells",
+            (_GRAPH, _X, _OUTPUTS, _TABLE, _XDOT, _OUTPUT, _SHOWN)),
+    Variant("linear_layer", "a linear layer Y = XW: gradient shapes and backward-pass FLOPs", (
+        Given("B", "rows of X (the batch, or batch x sequence length)", "integer"),
+        Given("D1", "input features (columns of X, rows of W)", "integer"),
+        Given("D2", "output features (columns of W)", "integer"),
+    )),
+)
+
+
+@dataclass(frozen=True)
+class Instance:
+    graph: Graph
+    x: list[Value]
+    vals: dict[int, Value]
+
+
+def instance(g: dict[str, Any]) -> Instance:
+    x = g.get("x")
+    if not isinstance(x, (list, tuple)) or not x or not all(isinstance(v, (int, float)) for v in x):
+        raise InvalidGivens("x: a list of input values such as '2, 4'")
+    if not all(math.isfinite(v) for v in x):
+        raise InvalidGivens("x: finite numbers")
+    graph = parse_graph(g.get("graph"), len(x), g.get("outputs", ""))
+    xs = [_fraction(v) for v in x]
+    try:
+        vals = primal_values(graph, xs)
+    except Undefined as e:
+        raise InvalidGivens(f"the graph is undefined at x: {e}") from None
+    return Instance(graph, xs, vals)
+
+
+def seed_vector(g: dict[str, Any], n: int) -> list[Fraction]:
+    xdot = g.get("xdot") or []
+    if not xdot:
+        return [Fraction(1 if i == 0 else 0) for i in range(n)]
+    if not isinstance(xdot, (list, tuple)) or len(xdot) != n or not all(isinstance(v, (int, float)) for v in xdot):
+        raise InvalidGivens(f"xdot: one tangent per input ({n} numbers)")
+    return [_fraction(v) for v in xdot]
+
+
+def output_index(g: dict[str, Any], graph: Graph) -> int:
+    j = g.get("output", 1)
+    if not isinstance(j, int) or not 1 <= j <= len(graph.outputs):
+        raise InvalidGivens(f"output: 1..{len(graph.outputs)} (the graph has {len(graph.outputs)} outputs)")
+    return j
+
+
+# ---- tables as the question shows them -------------------------------------------------------------------------
+
+
+def _input_rows(inst: Instance, mark: str = "", values: Sequence[Value] | None = None) -> list[list[str]]:
+    n = inst.graph.n
+    rows = []
+    for i in range(1, n + 1):
+        sym = vtex(i - n, mark) + " = " + (rf"\{mark} x_{{{i}}}" if mark else f"x_{{{i}}}")
+        rows.append([sym, show((inst.x if values is None else values)[i - 1])])
+    return rows
+
+
+def _value_cell(cell: Cell, asked: set[str]) -> str:
+    return box(cell.id) if cell.id in asked else show(cell.value)
+
+
+def _array(columns: str, blocks: Sequence[tuple[Sequence[str], Sequence[Sequence[str]]]]) -> str:
+    """A LaTeX array of blocks, each a header row (text) and its rows, separated by rules."""
+    lines = []
+    for header, rows in blocks:
+        lines.append(" & ".join(rf"\text{{{h}}}" for h in header) + r" \\ \hline")
+        lines += [" & ".join(row) + r" \\" for row in rows]
+        lines[-1] += r" \hline"
+    return rf"\begin{{array}}{{{columns}}}" + "\n" + "\n".join(lines) + "\n" + r"\end{array}"
+
+
+def forward_table(inst: Instance, xdot: Sequence[Value], primal: list[Cell], tangent: list[Cell],
+                  asked: set[str]) -> str:
+    rows = [s + d for s, d in zip(_input_rows(inst), _input_rows(inst, "dot", xdot))]
+    rows += [[p.formula, _value_cell(p, asked), t.formula, _value_cell(t, asked)] for p, t in zip(primal, tangent)]
+    return _array("ll|ll", [(["Forward primal trace", "Value", "Forward tangent trace", "Value"], rows)])
+
+
+def reverse_table(inst: Instance, primal: list[Cell], seeds: dict[int, Value], adjoint: list[Cell],
+                  asked: set[str]) -> str:
+    forward = _input_rows(inst) + [[c.formula, _value_cell(c, asked)] for c in primal]
+    backward = [[rf"{vtex(k, 'bar')} = \bar y_{{{j}}}", show(seeds[k])] for j, k in enumerate(inst.graph.outputs, 1)]
+    backward += [[c.formula, _value_cell(c, asked)] for c in adjoint]
+    return _array("ll", [(["Forward primal trace", "Value"], forward), (["Reverse adjoint trace", "Value"], backward)])
+
+
+def graph_table(inst: Instance) -> str:
+    rows = [[f"{s} = {v}"] for s, v in _input_rows(inst)] + [[primal_tex(nd)] for nd in inst.graph.nodes]
+    rows += [[f"y_{{{j}}} = {vtex(k)}"] for j, k in enumerate(inst.graph.outputs, 1)]
+    return _array("l", [(["Evaluation trace"], rows)])
+
+
+def _aligned(lines: Sequence[str]) -> str:
+    body = r" \\ ".join(line.replace(" = ", " &= ", 1) for line in lines)
+    return rf"\begin{{aligned}} {body} \end{{aligned}}"
+
+
+def _worked(cells: Sequence[Cell]) -> str:
+    return _aligned([c.worked + (f" = {show(c.value)}" if c.worked.rsplit("= ", 1)[-1] != show(c.value) else "")
+                     for c in cells])
+
+
+def _parts(cells: Sequence[Cell], asked: set[str] | None = None) -> tuple[Part, ...]:
+    return tuple(Part(c.id, c.label, answer(c.value)) for c in cells if asked is None or c.id in asked)
+
+
+CONVENTION = ("Reverse order: nodes from the highest index down; each sends $\\bar v_k \\times "
+              "\\partial v_k / \\partial v_a$ to its operands in order; a variable's first contribution assigns, "
+              "later ones add.")
+
+
+# ---- solvers ---------------------------------------------------------------------------------------------------
+
+
+def _forward_parts(inst: Instance, xdot: Sequence[Value]) -> tuple[list[Cell], list[Cell]]:
+    partials = local_partials(inst.graph, inst.vals)
+    dots = tangent_values(inst.graph, partials, xdot)
+    return primal_cells(inst.graph, inst.vals), tangent_cells(inst.graph, inst.vals, dots)
+
+
+def _reverse_parts(inst: Instance, output: int):
+    partials = local_partials(inst.graph, inst.vals)
+    seeds, rows, bar = adjoint_rows(inst.graph, partials, output)
+    return primal_cells(inst.graph, inst.vals), seeds, adjoint_cells(inst.graph, inst.vals, rows, bar)
+
+
+def _seed_text(xdot: Sequence[Value]) -> str:
+    return ", ".join(rf"\dot x_{{{i}}} = {show(v)}" for i, v in enumerate(xdot, 1))
+
+
+def _solve_forward(g: dict[str, Any]) -> Solution:
+    inst = instance(g)
+    xdot = seed_vector(g, inst.graph.n)
+    primal, tangent = _forward_parts(inst, xdot)
+    cells = [c for pair in zip(primal, tangent) for c in pair]
+    asked = {c.id for c in cells}
+    steps = (
+        Step("The table to complete:", forward_table(inst, xdot, primal, tangent, asked)),
+        Step("Primal trace: evaluate the rows in order.", _worked(primal)),
+        Step(f"Tangent trace with ${_seed_text(xdot)}$: each row by the chain rule for its operation, with the "
+             "primal values above.", _worked(tangent)),
+    )
+    return Solution(_parts(cells), steps)
+
+
+def _solve_reverse(g: dict[str, Any]) -> Solution:
+    inst = instance(g)
+    j = output_index(g, inst.graph)
+    primal, seeds, adjoint = _reverse_parts(inst, j)
+    asked = {c.id for c in adjoint}  # the primal trace is shown: the question is the adjoint trace
+    seed_text = ", ".join(rf"\bar y_{{{i}}} = {show(seeds[k])}" for i, k in enumerate(inst.graph.outputs, 1))
+    steps = (
+        Step("The table to complete:", reverse_table(inst, primal, seeds, adjoint, asked)),
+        Step("Forward sweep: the primal trace.", _worked(primal)),
+        Step(f"Reverse sweep for $y_{{{j}}}$ (seeds ${seed_text}$). " + CONVENTION, _worked(adjoint)),
+    )
+    return Solution(_parts(adjoint), steps)
+
+
+def jacobian(inst: Instance) -> list[list[Value]]:
+    partials = local_partials(inst.graph, inst.vals)
+    cols = []
+    for i in range(inst.graph.n):
+        dots = tangent_values(inst.graph, partials, [Fraction(int(k == i)) for k in range(inst.graph.n)])
+        cols.append([dots[k] for k in inst.graph.outputs])
+    return [[cols[i][j] for i in range(inst.graph.n)] for j in range(len(inst.graph.outputs))]
+
+
+def _solve_jacobian(g: dict[str, Any]) -> Solution:
+    inst = instance(g)
+    graph, mode = inst.graph, g.get("mode")
+    if mode not in ("forward", "reverse"):
+        raise InvalidGivens("mode: forward or reverse")
+    n, m = graph.n, len(graph.outputs)
+    J = jacobian(inst)
+    partials = local_partials(graph, inst.vals)
+    if mode == "forward":
+        header = [rf"\dot x = e_{{{i}}}" for i in range(1, n + 1)]
+        passes = [tangent_values(graph, partials, [Fraction(int(k == i)) for k in range(n)]) for i in range(n)]
+        rows = [[vtex(nd.index, "dot")] + [show(p[nd.index]) for p in passes] for nd in graph.nodes]
+        pass_step = Step(f"Forward mode: one pass per input, seeding $\\dot x = e_i$ ({n} pass{'es' * (n != 1)}); pass $i$ gives "
+                         "column $i$ of $J$ (the tangents of the outputs):",
+                         rf"\begin{{array}}{{l|{'r' * n}}} & " + " & ".join(header) + r" \\ \hline "
+                         + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
+    else:
+        header = [rf"\bar y = e_{{{j}}}" for j in range(1, m + 1)]
+        passes = [adjoint_rows(graph, partials, j)[2] for j in range(1, m + 1)]
+        order = [nd.index for nd in reversed(graph.nodes)] + list(range(0, -n, -1))
+        rows = [[vtex(k, "bar")] + [show(p.get(k, 0)) for p in passes] for k in order]
+        pass_step = Step(f"Reverse mode: one pass per output, seeding $\\bar y = e_j$ ({m} pass{'es' * (m != 1)}); pass $j$ gives "
+                         "row $j$ of $J$ (the adjoints of the inputs):",
+                         rf"\begin{{array}}{{l|{'r' * m}}} & " + " & ".join(header) + r" \\ \hline "
+                         + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
+    cheaper = "forward" if n < m else "reverse" if m < n else "either"
+    primal = primal_cells(graph, inst.vals)
+    steps = (
+        Step("The graph:", graph_table(inst)),
+        Step("Primal trace:", _worked(primal)),
+        pass_step,
+        Step("The Jacobian:", "J = " + nf.matrix(J, show)),
+        Step(f"For $f: \\mathbb{{R}}^{{{n}}} \\to \\mathbb{{R}}^{{{m}}}$ forward mode needs $n = {n}$ passes and "
+             f"reverse mode $m = {m}$; " + ("both need the same number." if cheaper == "either"
+                                            else f"{cheaper} mode needs fewer.")),
+    )
+    parts = tuple(Part(f"J_{j}_{i}", rf"$\partial y_{{{j}}} / \partial x_{{{i}}}$", answer(J[j - 1][i - 1]))
+                  for j in range(1, m + 1) for i in range(1, n + 1))
+    parts += (
+        Part("passes_forward", "forward-mode passes for the whole Jacobian", Answer("integer", n)),
+        Part("passes_reverse", "reverse-mode passes for the whole Jacobian", Answer("integer", m)),
+        Part("cheaper", "the mode with fewer passes", Answer("choice", cheaper, choices=("forward", "reverse", "either"))),
+    )
+    return Solution(parts, steps)
+
+
+def _fill_cells(g: dict[str, Any], inst: Instance):
+    if g.get("table") == "forward":
+        xdot = seed_vector(g, inst.graph.n)
+        primal, tangent = _forward_parts(inst, xdot)
+        return [c for pair in zip(primal, tangent) for c in pair], xdot, None
+    if g.get("table") == "reverse":
+        primal, seeds, adjoint = _reverse_parts(inst, output_index(g, inst.graph))
+        return primal + adjoint, primal, (seeds, adjoint)
+    raise InvalidGivens("table: forward or reverse")
+
+
+def always_asked(cell_id: str) -> bool:
+    """The output rows (the derivatives the table is for) are always asked."""
+    return re.fullmatch(r"(y|dy|bar_x)\d+", cell_id) is not None
+
+
+def _solve_fill(g: dict[str, Any]) -> Solution:
+    inst = instance(g)
+    cells, extra, rev = _fill_cells(g, inst)
+    ids = {c.id for c in cells}
+    shown = set(_lines(g.get("shown", ""), "shown"))
+    unknown = sorted(shown - ids)
+    if unknown:
+        raise InvalidGivens(f"shown: no cell {unknown[0]!r} in this table (cells: {', '.join(c.id for c in cells)})")
+    if any(always_asked(c) for c in shown):
+        raise InvalidGivens("shown: the output rows (y, dy, bar_x) are what the table is for; they are always asked")
+    asked = ids - shown
+    if rev is None:
+        primal, tangent = cells[0::2], cells[1::2]
+        table = forward_table(inst, extra, primal, tangent, asked)
+        work = [Step("Primal trace:", _worked(primal)),
+                Step(f"Tangent trace with ${_seed_text(extra)}$:", _worked(tangent))]
+    else:
+        seeds, adjoint = rev
+        table = reverse_table(inst, extra, seeds, adjoint, asked)
+        work = [Step("Primal trace:", _worked(extra)),
+                Step(f"Adjoint trace for $y_{{{g.get('output', 1)}}}$. " + CONVENTION, _worked(adjoint))]
+    steps = (Step("The table as given:", table), *work)
+    return Solution(_parts(cells, asked), steps)
+
+
+def linear_layer(B: int, D1: int, D2: int) -> dict[str, Any]:
+    """Seed 001: dL/dW = X^T dL/dY (D1 x D2), dL/dX = dL/dY W^T (B x D1); each a matmul of 2·B·D1·D2 FLOPs."""
+    mm = 2 * B * D1 * D2
+    return {"dW_shape": [D1, D2], "dX_shape": [B, D1], "flops_dW": mm, "flops_dX": mm, "flops_backward": 2 * mm}
+
+
+def _solve_linear(g: dict[str, Any]) -> Solution:
+    try:
+        B, D1, D2 = (int(g[k]) for k in ("B", "D1", "D2"))
+    except (KeyError, TypeError, ValueError):
+        raise InvalidGivens("B, D1, D2: positive integers") from None
+    if min(B, D1, D2) < 1:
+        raise InvalidGivens("B, D1, D2: positive integers")
+    a = linear_layer(B, D1, D2)
+    dims = rf"{B} \times {D1} \times {D2}"
+    steps = (
+        Step(r"$\partial L / \partial W = X^T \, \partial L / \partial Y$: "
+             rf"$({D1} \times {B})({B} \times {D2})$, so $\partial L / \partial W \in \mathbb{{R}}^{{{D1} \times {D2}}}$, "
+             r"the shape of $W$."),
+        Step(r"$\partial L / \partial X = \partial L / \partial Y \, W^T$: "
+             rf"$({B} \times {D2})({D2} \times {D1})$, so $\partial L / \partial X \in \mathbb{{R}}^{{{B} \times {D1}}}$, "
+             r"the shape of $X$."),
+        Step("Each is one matrix product with the same three dimensions; with an FMA counted as 2 FLOPs:",
+             rf"2 \cdot {dims} = {nf.sig(a['flops_dW'], 6)}\ \text{{FLOP}}"),
+        Step("The backward pass computes both:",
+             rf"2 \cdot (2 \cdot {dims}) = 4 \cdot {dims} = {nf.sig(a['flops_backward'], 6)}\ \text{{FLOP}}"),
+    )
+    parts = (
+        Part("dW_shape", r"shape of $\partial L / \partial W$ (rows, columns)", Answer("vector", a["dW_shape"])),
+        Part("dX_shape", r"shape of $\partial L / \partial X$ (rows, columns)", Answer("vector", a["dX_shape"])),
+        Part("flops_dW", r"FLOPs of $\partial L / \partial W$", Answer("number", float(a["flops_dW"]), unit="FLOP", sig=4)),
+        Part("flops_dX", r"FLOPs of $\partial L / \partial X$", Answer("number", float(a["flops_dX"]), unit="FLOP", sig=4)),
+        Part("flops_backward", "FLOPs of the backward pass",
+             Answer("number", float(a["flops_backward"]), unit="FLOP", sig=4)),
+    )
+    return Solution(parts, steps)
+
+
+_SOLVERS = {"forward": _solve_forward, "reverse": _solve_reverse, "jacobian": _solve_jacobian, "fill": _solve_fill,
+            "linear_layer": _solve_linear}
+
+
+def solve(variant: str, givens: dict[str, Any]) -> Solution:
+    return _SOLVERS[variant](givens)
+
+
+# ---- sampling --------------------------------------------------------------------------------------------------
+
+# inputs, intermediate nodes, (kind of input values, low, high), transcendental ops allowed, magnitude bound
+LEVELS = {
+    "easy": ((2,), (3, 4), ("int", -3, 5), 1, 1000),
+    "medium": ((2, 3), (4, 6), ("dec1", 0.5, 3.0), 2, 10000),
+    "hard": ((3,), (6, 8), ("dec2", 0.25, 3.0), 4, 10000),
+}
+OP_POOL = ("add",) * 3 + ("sub",) * 2 + ("mul",) * 3 + ("sq",) * 2 + ("div", "exp", "log", "sin", "cos")
+CANCELLATION = 0.05  # a sum smaller than this fraction of its largest term loses digits on a calculator
+
+
+def _inputs(rng: Rng, n: int, spec: tuple[str, float, float]) -> list[Any]:
+    kind, lo, hi = spec
+    if kind == "int":
+        xs = [rng.choice([v for v in range(int(lo), int(hi) + 1) if v != 0]) for _ in range(n)]
+    else:
+        xs = [float(rng.decimal(lo, hi, 1 if kind == "dec1" else 2)) for _ in range(n)]
+    if len(set(xs)) < n:
+        raise Rejected("inputs must differ")
+    return xs
+
+
+def random_graph(rng: Rng, n: int, size: int, transcendental: int) -> Graph:
+    uses = {i: 0 for i in range(1 - n, 1)}
+    nodes: list[Node] = []
+    seen: set[tuple] = set()
+    budget = transcendental
+    for k in range(1, size + 1):
+        existing = list(range(1 - n, k))
+        unused = [i for i in existing if uses[i] == 0]
+        op = rng.choice(OP_POOL)
+        if op in TRANSCENDENTAL:
+            if budget == 0:
+                op = rng.choice(("add", "mul", "sub"))
+            else:
+                budget -= 1
+        if OPS[op].arity == 2:
+            a = rng.choice(unused) if unused else rng.choice(existing)
+            pool = [i for i in unused if i != a] if rng.randint(0, 1) else []
+            b = rng.choice(pool or [i for i in existing if i != a])
+            if rng.randint(0, 1):
+                a, b = b, a
+            args: tuple[int, ...] = (a, b)
+        else:
+            args = (rng.choice(unused) if unused and rng.randint(0, 2) else rng.choice(existing),)
+        key = (op, tuple(sorted(args)) if op in ("add", "mul") else args)
+        if key in seen:
+            raise Rejected("a node repeats another")
+        seen.add(key)
+        for a in args:
+            uses[a] += 1
+        uses[k] = 0
+        nodes.append(Node(k, op, args))
+    if any(uses[i] == 0 for i in range(1 - n, 1)):
+        raise Rejected("an input is unused")
+    sinks = tuple(k for k in range(1, size + 1) if uses[k] == 0)
+    if not 1 <= len(sinks) <= 2:
+        raise Rejected("one or two outputs")
+    if not any(uses[i] >= 2 for i in uses):
+        raise Rejected("no shared variable: adjoints would not accumulate")
+    graph = Graph(n, tuple(nodes), sinks)
+    if any(not set(range(1 - n, 1)) <= graph.ancestors(k) for k in sinks):
+        raise Rejected("an output does not depend on every input")
+    return graph
+
+
+def _check_values(values: Sequence[Value], limit: float) -> None:
+    for v in values:
+        f = abs(float(v))
+        if f > limit or (0 < f < 0.01):
+            raise Rejected("a value is too large or too close to zero for 4 significant figures")
+
+
+def _check_sums(graph: Graph, vals: dict[int, Value], partials, dots: dict[int, Value] | None) -> None:
+    """No catastrophic cancellation in a primal sum or difference, or in a tangent's sum of terms."""
+    for nd in graph.nodes:
+        if nd.op in ("add", "sub"):
+            terms = [vals[a] for a in nd.args]
+            if abs(vals[nd.index]) < CANCELLATION * max(abs(t) for t in terms):
+                raise Rejected("cancellation")
+        if dots is not None and len(nd.args) == 2:
+            terms = [p * dots[a] for p, a in zip(partials[nd.index], nd.args)]
+            total = dots[nd.index]
+            if total != 0 and abs(total) < CANCELLATION * max(abs(t) for t in terms):
+                raise Rejected("cancellation in a tangent")
+
+
+def _check_adjoint_rows(rows: Sequence[AdjointRow]) -> None:
+    for r in rows:
+        if r.accumulates and r.value != 0:
+            if abs(r.value) < CANCELLATION * max(abs(r.value - r.contribution), abs(r.contribution)):
+                raise Rejected("cancellation in an accumulation")
+
+
+def _sample_graph(rng: Rng, difficulty: str) -> tuple[dict[str, Any], Instance]:
+    inputs, sizes, xspec, transcendental, limit = LEVELS[difficulty]
+    n = rng.choice(inputs)
+    graph = random_graph(rng, n, rng.randint(*sizes), transcendental)
+    xs = _inputs(rng, n, xspec)
+    g = {"graph": graph_lines(graph), "x": xs, "outputs": [f"v{k}" for k in graph.outputs]}
+    try:
+        vals = primal_values(graph, [_fraction(v) for v in xs])
+    except Undefined:
+        raise Rejected("undefined at the inputs") from None
+    if any(vals[nd.index] == 0 for nd in graph.nodes):
+        raise Rejected("a primal value is 0")
+    _check_values([vals[nd.index] for nd in graph.nodes], limit)
+    inst = Instance(graph, [_fraction(v) for v in xs], vals)
+    partials = local_partials(graph, vals)
+    _check_sums(graph, vals, partials, None)
+    J = jacobian(inst)
+    _check_values([v for row in J for v in row], limit)
+    if any(v == 0 for row in J for v in row):
+        raise Rejected("a derivative is zero")
+    return g, inst
+
+
+def _unit_seed(rng: Rng, n: int) -> list[int]:
+    i = rng.randint(0, n - 1)
+    return [int(k == i) for k in range(n)]
+
+
+def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
+    if variant == "linear_layer":
+        dims = {"easy": ((4, 8, 16, 32), (64, 128, 256, 512)),
+                "medium": ((32, 64, 512, 2048), (512, 768, 1024, 2048, 4096)),
+                "hard": ((1024, 2048, 4096, 8192), (1024, 2560, 4096, 5120, 8192, 12288))}[difficulty]
+        B, D1, D2 = rng.choice(dims[0]), rng.choice(dims[1]), rng.choice(dims[1])
+        if len({B, D1, D2}) < 3:
+            raise Rejected("distinct dimensions, so a transposed shape is told apart")
+        return {"B": B, "D1": D1, "D2": D2}
+    g, inst = _sample_graph(rng, difficulty)
+    graph, limit = inst.graph, LEVELS[difficulty][4]
+    partials = local_partials(graph, inst.vals)
+    table = variant if variant in ("forward", "reverse") else rng.choice(("forward", "reverse"))
+    if variant == "jacobian":
+        return {**g, "mode": rng.choice(("forward", "reverse"))}
+    if table == "forward":
+        xdot = _unit_seed(rng, graph.n)
+        dots = tangent_values(graph, partials, [Fraction(v) for v in xdot])
+        _check_sums(graph, inst.vals, partials, dots)
+        _check_values(dots.values(), limit)
+        g = {**g, "xdot": xdot}
+        cells = [c.id for pair in zip(*_forward_parts(inst, [Fraction(v) for v in xdot])) for c in pair]
+    else:
+        j = rng.randint(1, len(graph.outputs))
+        _, rows, _ = adjoint_rows(graph, partials, j)
+        if not any(r.accumulates for r in rows):
+            raise Rejected("no accumulation in the adjoint trace")
+        _check_adjoint_rows(rows)
+        _check_values([r.value for r in rows], limit)
+        g = {**g, "output": j}
+        primal, _, adjoint = _reverse_parts(inst, j)
+        cells = [c.id for c in (adjoint if variant == "reverse" else primal + adjoint)]
+    if len(cells) > MAX_PARTS:
+        raise Rejected("more cells than a LaTeX exam's parts (a-z)")
+    if variant != "fill":
+        return g
+    candidates = [c for c in cells if not always_asked(c)]
+    picked = set(rng.shuffle(candidates)[: len(candidates) // 2])
+    if not picked:
+        raise Rejected("a partly filled table shows some cells and asks others")
+    return {**g, "table": table, "shown": [c for c in candidates if c in picked]}
+
+
+# ---- named mistakes --------------------------------------------------------------------------------------------
+
+
+def _applies(variant: str, g: dict[str, Any], table: str) -> bool:
+    return variant == table or (variant == "fill" and g.get("table") == table)
+
+
+def _seed_wrong_input(variant: str, g: dict[str, Any]) -> Value | None:
+    if not _applies(variant, g, "forward"):
+        return None
+    inst = instance(g)
+    xdot = seed_vector(g, inst.graph.n)
+    wrong = xdot[-1:] + xdot[:-1]  # the seed moved to the neighbouring input
+    if wrong == xdot:
+        return None
+    dots = tangent_values(inst.graph, local_partials(inst.graph, inst.vals), wrong)
+    return float(dots[inst.graph.outputs[0]])
+
+
+def _has_product_or_quotient(graph: Graph, k: int) -> bool:
+    return any(i >= 1 and graph.node(i).op in ("mul", "div") for i in graph.ancestors(k))
+
+
+def _factor_wrong_forward(variant: str, g: dict[str, Any]) -> Value | None:
+    if not _applies(variant, g, "forward"):
+        return None
+    inst = instance(g)
+    if not _has_product_or_quotient(inst.graph, inst.graph.outputs[0]):
+        return None
+    dots = tangent_values(inst.graph, local_partials(inst.graph, inst.vals, swapped=True),
+                          seed_vector(g, inst.graph.n))
+    return float(dots[inst.graph.outputs[0]])
+
+
+def _factor_wrong_reverse(variant: str, g: dict[str, Any]) -> Value | None:
+    if not _applies(variant, g, "reverse"):
+        return None
+    inst = instance(g)
+    j = output_index(g, inst.graph)
+    if not _has_product_or_quotient(inst.graph, inst.graph.outputs[j - 1]):
+        return None
+    return float(adjoint_rows(inst.graph, local_partials(inst.graph, inst.vals, swapped=True), j)[2][1 - inst.graph.n])
+
+
+def _not_accumulated(variant: str, g: dict[str, Any]) -> Value | None:
+    if not _applies(variant, g, "reverse"):
+        return None
+    inst = instance(g)
+    j = output_index(g, inst.graph)
+    partials = local_partials(inst.graph, inst.vals)
+    if not any(r.accumulates for r in adjoint_rows(inst.graph, partials, j)[1]):
+        return None
+    return float(adjoint_rows(inst.graph, partials, j, accumulate=False)[2][1 - inst.graph.n])
+
+
+def _jacobian_columns_swapped(variant: str, g: dict[str, Any]) -> Value | None:
+    J = jacobian(instance(g))
+    return float(J[0][1]) if len(J[0]) > 1 else None
+
+
+def _linear(g: dict[str, Any]) -> tuple[int, int, int]:
+    return int(g["B"]), int(g["D1"]), int(g["D2"])
+
+
+MISTAKES = (
+    Mistake("seed_on_wrong_input", "dy1",
+            "The tangent seed was put on the wrong input (the next one): the table then differentiates with "
+            "respect to another variable than the one asked.", ("forward", "fill"), _seed_wrong_input),
+    Mistake("chain_rule_factor_wrong", "dy1",
+            "A local derivative was paired with the wrong factor: d(ab) = da·b + a·db (each tangent times the "
+            "OTHER factor), and the quotient rule's numerator is da·b − a·db, in that order.",
+            ("forward", "fill"), _factor_wrong_forward),
+    Mistake("chain_rule_factor_wrong_reverse", "bar_x1",
+            "A local derivative was paired with the wrong factor: ∂(ab)/∂a = b, not a; ∂(a/b)/∂a = 1/b and "
+            "∂(a/b)/∂b = −a/b².", ("reverse", "fill"), _factor_wrong_reverse),
+    Mistake("adjoint_not_accumulated", "bar_x1",
+            "A variable used by several nodes collects a contribution from each: v̄ = v̄ + v̄_k·∂v_k/∂v; "
+            "overwriting keeps only the last one.", ("reverse", "fill"), _not_accumulated),
+    Mistake("jacobian_column_mixed_up", "J_1_1",
+            "∂y1/∂x1 was read from the pass seeded on x2 (column 2 of the Jacobian).", ("jacobian",),
+            _jacobian_columns_swapped),
+    Mistake("backward_one_matmul", "flops_backward",
+            "The backward pass computes two products, dL/dW and dL/dX, each 2·B·D1·D2 FLOPs: 4·B·D1·D2 in all.",
+            ("linear_layer",), lambda v, g: float(2 * math.prod(_linear(g)))),
+    Mistake("fma_as_one_flop", "flops_dW",
+            "A fused multiply-add is 2 FLOPs (one multiply, one add): a product is 2·B·D1·D2, not B·D1·D2.",
+            ("linear_layer",), lambda v, g: float(math.prod(_linear(g)))),
+    Mistake("gradient_shape_transposed", "dW_shape",
+            "dL/dW has the shape of W (D1 x D2): X^T dL/dY is (D1 x B)(B x D2).",
+            ("linear_layer",), lambda v, g: [int(g["D2"]), int(g["D1"])]),
+)
+
+TOPIC = Topic(
+    name="autodiff",
+    description="forward- and reverse-mode AD tables of a computational graph, Jacobian cost, linear-layer backward",
+    variants=VARIANTS,
+    sample=sample,
+    solve=solve,
+    mistakes=MISTAKES,
+)
