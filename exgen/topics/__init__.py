@@ -6,7 +6,7 @@ import importlib
 
 from exgen.topics.base import Topic
 
-TOPIC_NAMES: tuple[str, ...] = ("quantization", "autodiff")
+TOPIC_NAMES: tuple[str, ...] = ("quantization", "autodiff", "compute", "chinchilla", "intensity", "parallelism")
 
 
 def get(name: str) -> Topic:

@@ -1,0 +1,422 @@
+"""Compute and memory of training: matmul FLOPs, C ≈ 6ND, training time and MFU, parameter counts, memory.
+
+Formulas and their sources:
+    A (m×n) · x (n)        2mn FLOPs          one multiply + one add per entry: an FMA is 2 FLOPs (seed 000)
+    A (m×n) · B (n×p)      2mnp FLOPs         (seed 000, "FLOPS: Matrix Multiplication")
+    backward of Y = AB     4mnp FLOPs         dL/dA = dL/dY Bᵀ and dL/dB = Aᵀ dL/dY (seed 000, seed 001)
+    training               C ≈ 6ND            forward 2ND + backward 4ND, weight FLOPs only (seed 000, after
+                                              Bahdanau 2022, "The FLOPs Calculus of Language Model Training")
+    training time          C / (GPUs × peak × MFU)   (seed 000's HyperCLOVA example, MFU = 100 %)
+    parameters             12·L·D² per the block table of seed 001 (Q, K, V, O: D² each; MLP D×4D and 4D×D),
+                           biases and layer norms ignored; + V·D for a tied token embedding when counted
+    memory                 bytes per parameter by dtype; mixed-precision Adam (2 + 2 + K)Ψ with K = 12
+                           (fp16 params and grads; fp32 master copy, momentum, variance), and ZeRO stages
+                           1/2/3 per GPU: 2Ψ + 2Ψ + KΨ/N_d, 2Ψ + (2 + K)Ψ/N_d, (2 + 2 + K)Ψ/N_d
+                           (Rajbhandari et al. 2020, "ZeRO", Section 3 and Figure 1)
+Unit conversions go through the shared pint registry (exgen.units): GB = 10^9 B, GiB = 2^30 B, 1 day = 86400 s.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from exgen import numfmt as nf
+from exgen.problem import Answer, Part, Solution, Step
+from exgen.rng import Rng
+from exgen.topics.base import Given, InvalidGivens, Mistake, Topic, Variant
+
+BYTES_PER_DTYPE = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+ADAM_K = 12  # fp32 master weights + momentum + variance, bytes per parameter (ZeRO paper)
+SECONDS_PER_DAY = 86400
+FLOP_SIG = 4  # FLOP counts are asked to 4 significant figures
+SIG = 3
+EXACT_BELOW = 10**7  # matmul FLOP counts below this are asked as exact integers
+
+
+def _f(x: Any) -> Fraction:
+    """A given as an exact decimal."""
+    return Fraction(str(x))
+
+
+def round_sig(x: float, figures: int) -> float:
+    return float(f"{x:.{figures - 1}e}")
+
+
+def convert(value: float, unit: str, to: str) -> float:
+    from exgen.units import convert as pint_convert  # pint is imported only when a conversion is needed
+
+    return pint_convert(value, unit, to)
+
+
+# ---- the computations (pure) -----------------------------------------------------------------------
+
+
+def matmul_flops(m: int, n: int, p: int, flops_per_fma: int = 2) -> dict[str, int]:
+    """FLOPs of A x, of Y = A B, of its backward (dA and dB) and of the training step."""
+    fma = m * n * p
+    return {"matvec": flops_per_fma * m * n, "forward": flops_per_fma * fma,
+            "backward": 2 * flops_per_fma * fma, "training": 3 * flops_per_fma * fma}
+
+
+def training_flops(params: Any, tokens: Any, per_token_per_param: int = 6) -> Fraction:
+    return per_token_per_param * _f(params) * _f(tokens)
+
+
+def training_seconds(flops: Fraction, gpus: int, peak_tflops: Any, mfu_percent: Any) -> Fraction:
+    return flops / (gpus * _f(peak_tflops) * 10**12 * _f(mfu_percent) / 100)
+
+
+def block_params(d_model: int, mlp_ratio: int = 4) -> int:
+    """Q, K, V, O projections (D×D each) and the MLP (D×4D, 4D×D): 12 D² for mlp_ratio 4."""
+    return 4 * d_model**2 + 2 * mlp_ratio * d_model**2
+
+
+def model_params(layers: int, d_model: int, vocab: int, embeddings: str, mlp_ratio: int = 4) -> int:
+    return layers * block_params(d_model, mlp_ratio) + (vocab * d_model if embeddings == "included" else 0)
+
+
+def zero_bytes(params: Any, gpus: int, k: int = ADAM_K) -> dict[str, Fraction]:
+    """Per-GPU model-state bytes of ZeRO-DP (Rajbhandari et al. 2020, Figure 1)."""
+    psi = _f(params)
+    return {"baseline": (2 + 2 + k) * psi,
+            "stage1": 2 * psi + 2 * psi + k * psi / gpus,
+            "stage2": 2 * psi + (2 + k) * psi / gpus,
+            "stage3": (2 + 2 + k) * psi / gpus}
+
+
+# ---- givens ----------------------------------------------------------------------------------------
+
+_PARAMS = Given("params", "number of parameters N (e.g. 82e9)", "number")
+_TOKENS = Given("tokens", "number of training tokens D (e.g. 150e9)", "number")
+_GPUS = Given("gpus", "number of GPUs", "integer")
+_PEAK = Given("peak_tflops", "peak throughput of one GPU", "number", unit="TFLOP/s")
+_UNIT = Given("unit", "memory unit the answers are asked in (GB = 10^9 B, GiB = 2^30 B)", "choice",
+              choices=("GB", "GiB"))
+
+VARIANTS = (
+    Variant("matmul", "FLOPs of a matrix-vector product, a matrix product, its backward and a training step", (
+        Given("m", "rows of A", "integer"), Given("n", "columns of A = rows of B", "integer"),
+        Given("p", "columns of B", "integer"))),
+    Variant("training_time", "training compute C = 6ND and training time on a cluster at a given MFU",
+            (_PARAMS, _TOKENS, _GPUS, _PEAK, Given("mfu", "model FLOPs utilisation in percent", "number",
+                                                    unit="percent"))),
+    Variant("mfu", "model FLOPs utilisation from an observed training time",
+            (_PARAMS, _TOKENS, _GPUS, _PEAK, Given("observed_days", "observed training time", "number",
+                                                    unit="day"))),
+    Variant("params", "parameter count of a transformer (12 L D^2, embeddings optional) and its training compute", (
+        Given("layers", "number of transformer blocks L", "integer"),
+        Given("d_model", "model dimension D", "integer"),
+        Given("vocab", "vocabulary size V", "integer"),
+        Given("embeddings", "whether the (tied) token embedding V x D is counted", "choice",
+              choices=("excluded", "included")),
+        _TOKENS)),
+    Variant("memory", "weight memory by dtype and mixed-precision Adam training memory (16 bytes/parameter)", (
+        _PARAMS, Given("dtype", "dtype of the weights for inference", "choice", choices=tuple(BYTES_PER_DTYPE)),
+        _UNIT)),
+    Variant("zero", "per-GPU model-state memory under ZeRO stages 1, 2, 3 (mixed-precision Adam, K = 12)", (
+        _PARAMS, _GPUS, _UNIT)),
+)
+
+
+def _check(variant: str, g: dict[str, Any]) -> None:
+    spec = next(v for v in VARIANTS if v.name == variant)
+    missing = sorted({x.name for x in spec.givens if x.default is None} - g.keys())
+    if missing:
+        raise InvalidGivens(f"missing given(s): {', '.join(missing)}")
+    positive = [x.name for x in spec.givens if x.kind in ("number", "integer")]
+    bad = [name for name in positive if not g[name] > 0]
+    if bad:
+        raise InvalidGivens(f"{', '.join(bad)} must be positive")
+    if variant == "training_time" and g["mfu"] > 100:
+        raise InvalidGivens("mfu is a percentage of peak: at most 100")
+    if variant in ("memory", "zero") and g["unit"] not in ("GB", "GiB"):
+        raise InvalidGivens("unit must be GB or GiB")
+
+
+# ---- solvers ---------------------------------------------------------------------------------------
+
+
+def _flop(value: Any, exact: bool = False) -> Answer:
+    """A FLOP count: an exact integer for hand-sized products, else to FLOP_SIG significant figures."""
+    if exact:
+        return Answer("integer", int(value), unit="FLOP")
+    return Answer("number", float(value), unit="FLOP", sig=FLOP_SIG)
+
+
+def _solve_matmul(g: dict[str, Any]) -> Solution:
+    m, n, p = int(g["m"]), int(g["n"]), int(g["p"])
+    f = matmul_flops(m, n, p)
+    steps = (
+        Step("Each output entry is a dot product of length $n$: $n$ multiplications and $n$ additions, i.e. "
+             "$n$ fused multiply-adds (FMAs), each counted as 2 FLOPs."),
+        Step(f"Matrix-vector product $Ax$ ($m = {m}$ outputs):",
+             rf"2mn = 2 \times {m} \times {n} = {nf.sig(f['matvec'], 6)}\ \text{{FLOP}}"),
+        Step(f"Matrix product $AB$ ($mp$ outputs):",
+             rf"2mnp = 2 \times {m} \times {n} \times {p} = {nf.sig(f['forward'], 6)}\ \text{{FLOP}}"),
+        Step(r"Backward: $\partial L/\partial A = (\partial L/\partial Y) B^\top$ and "
+             r"$\partial L/\partial B = A^\top (\partial L/\partial Y)$, two products of the same size:",
+             rf"2 \times 2mnp = {nf.sig(f['backward'], 6)}\ \text{{FLOP}}"),
+        Step("A training step (forward + backward):",
+             rf"6mnp = {nf.sig(f['training'], 6)}\ \text{{FLOP}}"),
+    )
+    exact = f["training"] < EXACT_BELOW
+    parts = tuple(Part(k, label, _flop(f[k], exact)) for k, label in (
+        ("matvec", "FLOPs of A x"), ("forward", "FLOPs of A B"), ("backward", "FLOPs of the backward of A B"),
+        ("training", "FLOPs of forward + backward")))
+    return Solution(parts, steps)
+
+
+def _days(seconds: Fraction) -> float:
+    return convert(float(seconds), "second", "day")
+
+
+def _cost_steps(g: dict[str, Any], flops: Fraction) -> list[Step]:
+    return [Step("Training compute, forward $2ND$ plus backward $4ND$:",
+                 rf"C \approx 6ND = 6 \times {nf.sig(g['params'], 6)} \times {nf.sig(g['tokens'], 6)} = "
+                 rf"{nf.sig(flops, 6)}\ \text{{FLOP}}")]
+
+
+def _solve_training_time(g: dict[str, Any]) -> Solution:
+    flops = training_flops(g["params"], g["tokens"])
+    seconds = training_seconds(flops, int(g["gpus"]), g["peak_tflops"], g["mfu"])
+    days = _days(seconds)
+    rate = int(g["gpus"]) * _f(g["peak_tflops"]) * 10**12 * _f(g["mfu"]) / 100
+    steps = _cost_steps(g, flops) + [
+        Step(f"Sustained cluster throughput, {nf.num(g['gpus'])} GPUs at {nf.num(g['mfu'])} percent of "
+             f"{nf.num(g['peak_tflops'])} TFLOP/s:",
+             rf"{nf.num(g['gpus'])} \times {nf.num(g['peak_tflops'])} \times 10^{{12}} \times "
+             rf"{nf.num(g['mfu'])}/100 = {nf.sig(rate, 6)}\ \text{{FLOP/s}}"),
+        Step("Training time (1 day = 86400 s):",
+             rf"\frac{{{nf.sig(flops, 6)}}}{{{nf.sig(rate, 6)}}} = {nf.sig(seconds, 6)}\ \text{{s}} = "
+             rf"{nf.sig(days, 6)}\ \text{{days}}"),
+    ]
+    return Solution((Part("flops", "training compute C", _flop(flops)),
+                     Part("days", "training time", Answer("number", days, unit="day", sig=SIG))), tuple(steps))
+
+
+def _solve_mfu(g: dict[str, Any]) -> Solution:
+    flops = training_flops(g["params"], g["tokens"])
+    ideal = _days(training_seconds(flops, int(g["gpus"]), g["peak_tflops"], 100))
+    mfu = 100 * ideal / float(g["observed_days"])
+    steps = _cost_steps(g, flops) + [
+        Step("Time at 100 percent of peak (1 day = 86400 s):",
+             rf"\frac{{{nf.sig(flops, 6)}}}{{{nf.num(g['gpus'])} \times {nf.num(g['peak_tflops'])} \times "
+             rf"10^{{12}}\ \text{{FLOP/s}}}} = {nf.sig(ideal, 6)}\ \text{{days}}"),
+        Step("MFU is the fraction of peak the run sustained: ideal time over observed time.",
+             rf"\text{{MFU}} = \frac{{{nf.sig(ideal, 6)}}}{{{nf.num(g['observed_days'])}}} = "
+             rf"{nf.sig(mfu, 6)}\,\%"),
+    ]
+    return Solution((Part("flops", "training compute C", _flop(flops)),
+                     Part("ideal_days", "time at peak", Answer("number", ideal, unit="day", sig=SIG)),
+                     Part("mfu", "MFU", Answer("number", mfu, unit="percent", sig=SIG))), tuple(steps))
+
+
+def _solve_params(g: dict[str, Any]) -> Solution:
+    layers, d, vocab, emb = int(g["layers"]), int(g["d_model"]), int(g["vocab"]), g["embeddings"]
+    per_layer = block_params(d)
+    n = model_params(layers, d, vocab, emb)
+    flops = training_flops(n, g["tokens"])
+    steps = [
+        Step("One block: $W^Q, W^K, W^V, W^O$ are $D \\times D$; the MLP has $D \\times 4D$ and $4D \\times D$:",
+             rf"4D^2 + 8D^2 = 12D^2 = 12 \times {d}^2 = {nf.sig(per_layer, 8)}"),
+        Step(f"All {layers} blocks:", rf"12LD^2 = {layers} \times {nf.sig(per_layer, 8)} = "
+                                      rf"{nf.sig(layers * per_layer, 8)}"),
+    ]
+    if emb == "included":
+        steps.append(Step("Plus the tied token embedding, counted once:",
+                          rf"N = 12LD^2 + VD = {nf.sig(layers * per_layer, 8)} + {vocab} \times {d} = "
+                          rf"{nf.sig(n, 8)}"))
+    else:
+        steps.append(Step("Embeddings are not counted, so $N = 12LD^2$."))
+    steps.append(Step("Training compute:", rf"C \approx 6NT = 6 \times {nf.sig(n, 8)} \times "
+                                           rf"{nf.sig(g['tokens'], 6)} = {nf.sig(flops, 6)}\ \text{{FLOP}}"))
+    return Solution((Part("per_layer", "parameters per block", Answer("integer", per_layer)),
+                     Part("params", "parameters N", Answer("number", float(n), sig=FLOP_SIG)),
+                     Part("train_flops", "training compute", _flop(flops))), tuple(steps))
+
+
+def _bytes_in(value: Fraction, unit: str) -> float:
+    return convert(float(value), "byte", unit)
+
+
+def _solve_memory(g: dict[str, Any]) -> Solution:
+    psi, dtype, unit = _f(g["params"]), g["dtype"], g["unit"]
+    per = BYTES_PER_DTYPE[dtype]
+    weights, training = psi * per, psi * (2 + 2 + ADAM_K)
+    size = "10^9" if unit == "GB" else "2^{30}"
+    steps = (
+        Step(f"{dtype} stores each parameter in {8 * per} bits = {per} byte{'s' if per > 1 else ''}; "
+             f"1 {unit} $= {size}$ bytes:",
+             rf"{nf.sig(psi, 6)} \times {per}\ \text{{B}} = {nf.sig(weights, 6)}\ \text{{B}} = "
+             rf"{nf.sig(_bytes_in(weights, unit), 6)}\ \text{{{unit}}}"),
+        Step("Mixed-precision Adam keeps fp16 parameters (2 B) and gradients (2 B), and an fp32 master copy, "
+             "momentum and variance ($K = 12$ B): 16 bytes per parameter.",
+             rf"16 \times {nf.sig(psi, 6)}\ \text{{B}} = {nf.sig(_bytes_in(training, unit), 6)}\ \text{{{unit}}}"),
+    )
+    return Solution((Part("weights", f"{dtype} weights", Answer("number", _bytes_in(weights, unit), unit=unit,
+                                                                 sig=SIG)),
+                     Part("training", "training memory", Answer("number", _bytes_in(training, unit), unit=unit,
+                                                                 sig=SIG))), steps)
+
+
+ZERO_TEX = {
+    "baseline": r"(2 + 2 + K)\Psi",
+    "stage1": r"2\Psi + 2\Psi + \frac{K\Psi}{N_d}",
+    "stage2": r"2\Psi + \frac{(2 + K)\Psi}{N_d}",
+    "stage3": r"\frac{(2 + 2 + K)\Psi}{N_d}",
+}
+ZERO_TEXT = {
+    "baseline": "Baseline data parallelism: every GPU holds all model states.",
+    "stage1": "Stage 1 ($P_{os}$) shards the optimizer states across the $N_d$ GPUs.",
+    "stage2": "Stage 2 ($P_{os+g}$) also shards the gradients.",
+    "stage3": "Stage 3 ($P_{os+g+p}$) also shards the fp16 parameters.",
+}
+
+
+def _solve_zero(g: dict[str, Any]) -> Solution:
+    psi, gpus, unit = _f(g["params"]), int(g["gpus"]), g["unit"]
+    b = zero_bytes(psi, gpus)
+    steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ GPUs, $K = 12$ bytes of optimizer "
+                  rf"state per parameter; 1 {unit} $= {'10^9' if unit == 'GB' else '2^{30}'}$ bytes.")]
+    steps += [Step(ZERO_TEXT[k], rf"{ZERO_TEX[k]} = {nf.sig(_bytes_in(b[k], unit), 6)}\ \text{{{unit}}}") for k in b]
+    parts = tuple(Part(k, label, Answer("number", _bytes_in(b[k], unit), unit=unit, sig=SIG)) for k, label in (
+        ("baseline", "baseline per GPU"), ("stage1", "ZeRO stage 1 per GPU"), ("stage2", "ZeRO stage 2 per GPU"),
+        ("stage3", "ZeRO stage 3 per GPU")))
+    return Solution(parts, tuple(steps))
+
+
+_SOLVERS = {"matmul": _solve_matmul, "training_time": _solve_training_time, "mfu": _solve_mfu,
+            "params": _solve_params, "memory": _solve_memory, "zero": _solve_zero}
+
+
+def solve(variant: str, givens: dict[str, Any]) -> Solution:
+    _check(variant, givens)
+    return _SOLVERS[variant](givens)
+
+
+# ---- sampling --------------------------------------------------------------------------------------
+
+# (name, peak TFLOP/s dense fp16/bf16 tensor core) from exgen.gpus (NVIDIA datasheets)
+CLUSTER_GPUS = (("V100", 125.0), ("A100", 312.0), ("H100", 989.4))
+
+
+def _billions(rng: Rng, easy: tuple[int, ...], other: tuple[float, ...], difficulty: str) -> float:
+    return float(rng.choice(easy) if difficulty == "easy" else rng.choice(other)) * 1e9
+
+
+def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
+    easy = difficulty == "easy"
+    if variant == "matmul":
+        dims = {"easy": (2, 3, 4, 5, 8, 10), "medium": (16, 64, 128, 256, 512, 768),
+                "hard": (1024, 2048, 4096, 5120, 8192, 11008, 12288)}[difficulty]
+        return {"m": rng.choice(dims), "n": rng.choice(dims), "p": rng.choice(dims)}
+    if variant in ("training_time", "mfu"):
+        params = _billions(rng, (1, 7, 13, 70, 82, 175), (1.3, 2.7, 6.7, 13.0, 34.0, 65.2, 175.0), difficulty)
+        tokens = _billions(rng, (100, 150, 300, 1000, 2000), (140, 260, 300, 1400, 1800, 3500), difficulty)
+        gpus = rng.choice((256, 512, 1024, 2048) if easy else (128, 384, 768, 1024, 1536, 3072))
+        gpu, peak = rng.choice(CLUSTER_GPUS)
+        givens = {"params": params, "tokens": tokens, "gpus": gpus, "peak_tflops": peak}
+        ideal = float(training_seconds(training_flops(params, tokens), gpus, peak, 100)) / SECONDS_PER_DAY
+        if variant == "training_time":
+            return {**givens, "mfu": rng.choice((25, 40, 50, 100) if easy else (21.5, 33.0, 38.5, 46.2, 52.0))}
+        mfu = rng.decimal(0.15, 0.6, 2)
+        return {**givens, "observed_days": round_sig(ideal / float(mfu), 3)}  # rounded as a report would be
+    if variant == "params":
+        configs = {"easy": ((12, 768), (24, 1024), (24, 2048), (32, 4096)),
+                   "medium": ((24, 1536), (32, 2560), (40, 5120), (48, 6144)),
+                   "hard": ((60, 6656), (80, 8192), (96, 12288), (64, 9216))}[difficulty]
+        layers, d = rng.choice(configs)
+        return {"layers": layers, "d_model": d, "vocab": rng.choice((32000, 50257, 51200, 128256)),
+                "embeddings": rng.choice(("excluded", "included")),
+                "tokens": _billions(rng, (100, 300, 1000), (150, 450, 1400, 2000), difficulty)}
+    if variant == "memory":
+        return {"params": _billions(rng, (1, 3, 7, 13, 70), (1.3, 6.7, 13.0, 30.0, 65.2, 175.0), difficulty),
+                "dtype": rng.choice(tuple(BYTES_PER_DTYPE)), "unit": rng.choice(("GB", "GiB"))}
+    return {"params": _billions(rng, (1, 3, 7, 13, 70), (1.5, 6.7, 7.5, 13.0, 40.0, 175.0), difficulty),
+            "gpus": rng.choice((8, 16, 32, 64) if easy else (24, 48, 64, 128, 256, 1024)),
+            "unit": "GB" if easy else rng.choice(("GB", "GiB"))}
+
+
+# ---- named mistakes --------------------------------------------------------------------------------
+
+
+def _answer(variant: str, g: dict[str, Any], part: str) -> Any:
+    return _SOLVERS[variant](g).part(part).answer.value
+
+
+def _fma_one(variant: str, g: dict[str, Any], part: str) -> float:
+    return float(matmul_flops(int(g["m"]), int(g["n"]), int(g["p"]), flops_per_fma=1)[part])
+
+
+def _two_nd(variant: str, g: dict[str, Any], part: str) -> float:
+    """2ND instead of 6ND: the compute is a third, the time a third, the MFU a third."""
+    return _answer(variant, g, part) / 3
+
+
+def _mfu_forgotten(variant: str, g: dict[str, Any]) -> float | None:
+    return None if _f(g["mfu"]) == 100 else _answer(variant, g, "days") * float(g["mfu"]) / 100
+
+
+def _other_unit(variant: str, g: dict[str, Any], part: str) -> float:
+    """The bytes divided by the other unit's size: 10^9 for GiB, or 2^30 for GB."""
+    return _answer(variant, {**g, "unit": "GiB" if g["unit"] == "GB" else "GB"}, part)
+
+
+def _mlp_forgotten(variant: str, g: dict[str, Any]) -> int:
+    return 4 * int(g["d_model"]) ** 2
+
+
+def _embeddings_left_out(variant: str, g: dict[str, Any]) -> float | None:
+    return float(12 * int(g["layers"]) * int(g["d_model"]) ** 2) if g["embeddings"] == "included" else None
+
+
+MISTAKES = (
+    Mistake("fma_as_one_flop", "matvec", "A fused multiply-add was counted as 1 FLOP; it is a multiplication "
+            "and an addition, 2 FLOPs: 2mn.", ("matmul",), lambda v, g: _fma_one(v, g, "matvec")),
+    Mistake("fma_as_one_flop", "forward", "A fused multiply-add was counted as 1 FLOP: the product takes 2mnp.",
+            ("matmul",), lambda v, g: _fma_one(v, g, "forward")),
+    Mistake("backward_as_forward", "backward", "The backward needs two products of the forward's size "
+            "(dL/dA and dL/dB): 4mnp, not 2mnp.", ("matmul",), lambda v, g: _fma_one(v, g, "backward")),
+    Mistake("forward_only", "training", "A training step is forward plus backward: 6mnp, not 2mnp.",
+            ("matmul",), lambda v, g: float(2 * int(g["m"]) * int(g["n"]) * int(g["p"]))),
+    Mistake("2ND_instead_of_6ND", "flops", "2ND counts the forward pass only; training adds the backward (4ND): "
+            "C = 6ND.", ("training_time", "mfu"), lambda v, g: _two_nd(v, g, "flops")),
+    Mistake("2ND_instead_of_6ND", "days", "The time was computed from 2ND (forward only) instead of 6ND.",
+            ("training_time",), lambda v, g: _two_nd(v, g, "days")),
+    Mistake("mfu_forgotten", "days", "The cluster runs at the given MFU, not at peak: divide by the MFU too.",
+            ("training_time",), _mfu_forgotten),
+    Mistake("2ND_instead_of_6ND", "mfu", "The ideal time was computed from 2ND instead of 6ND.",
+            ("mfu",), lambda v, g: _two_nd(v, g, "mfu")),
+    Mistake("mlp_forgotten", "per_layer", "The MLP's two matrices (D x 4D and 4D x D, 8D^2) were left out.",
+            ("params",), _mlp_forgotten),
+    Mistake("embeddings_left_out", "params", "The question counts the tied token embedding (V x D) too.",
+            ("params",), _embeddings_left_out),
+    Mistake("2ND_instead_of_6ND", "train_flops", "Training compute is 6NT (forward 2NT + backward 4NT).",
+            ("params",), lambda v, g: _two_nd(v, g, "train_flops")),
+    Mistake("gb_gib_confused", "weights", "GB is 10^9 bytes and GiB is 2^30 bytes; the other one was used.",
+            ("memory",), lambda v, g: _other_unit(v, g, "weights")),
+    Mistake("bits_for_bytes", "weights", "The bit width was used as bytes: a b-bit parameter takes b/8 bytes.",
+            ("memory",), lambda v, g: _answer(v, g, "weights") * 8),
+    Mistake("optimizer_states_forgotten", "training", "Adam's fp32 master copy, momentum and variance (12 bytes "
+            "per parameter) were left out; only fp16 weights and gradients were counted.",
+            ("memory",), lambda v, g: _answer(v, g, "training") / 4),
+    Mistake("gb_gib_confused", "baseline", "GB is 10^9 bytes and GiB is 2^30 bytes; the other one was used.",
+            ("zero",), lambda v, g: _other_unit(v, g, "baseline")),
+    Mistake("master_copy_forgotten", "baseline", "K = 12 includes the fp32 master copy of the parameters (4 "
+            "bytes) besides Adam's momentum and variance (8 bytes).",
+            ("zero",), lambda v, g: convert(float((2 + 2 + 8) * _f(g["params"])), "byte", g["unit"])),
+    Mistake("gradients_not_sharded", "stage2", "Stage 2 shards the gradients too: 2Psi + (2 + K) Psi / N_d.",
+            ("zero",), lambda v, g: _answer(v, g, "stage1")),
+    Mistake("parameters_not_sharded", "stage3", "Stage 3 shards the fp16 parameters too: (2 + 2 + K) Psi / N_d.",
+            ("zero",), lambda v, g: _answer(v, g, "stage2")),
+)
+
+TOPIC = Topic(
+    name="compute",
+    description="FLOPs of matmuls and training (6ND), training time and MFU, parameter counts, memory and ZeRO",
+    variants=VARIANTS,
+    sample=sample,
+    solve=solve,
+    mistakes=MISTAKES,
+)

@@ -1,0 +1,450 @@
+"""Arithmetic intensity and the roofline: FLOPs per byte moved, a GPU's ops:byte ratio, memory- vs compute-bound.
+
+Formulas and their sources:
+    arithmetic intensity   AI = #FLOPs / #bytes moved; an op is math-limited when AI > BW_math / BW_mem,
+                           the GPU's ops:byte ratio (seed 001, "Arithmetic Intensity", after NVIDIA's
+                           "GPU Performance Background" guide)
+    counting convention    an FMA is 2 FLOPs (seed 001: "counted as two float operations"); an addition 1 FLOP;
+                           bytes moved = every input read once and the output written once, in the stated
+                           dtype (fp32 4 B, fp16/bf16 2 B); caches and reuse between ops ignored
+    ops                    C = AB (m×n · n×p): 2mnp FLOPs, (mn + np + mp)·s bytes
+                           y = Ax (m×n · n):   2mn FLOPs,  (mn + n + m)·s bytes
+                           C = A + B (m×n):     mn FLOPs,   3mn·s bytes
+    peak                   SMs × FMA/clock/SM × 2 × clock (seed 001's A100 table: 108 × 1024 × 2 × 1.41 GHz
+                           ≈ 312 TFLOP/s fp16, the A100 datasheet's figure)
+    roofline               attainable = min(peak, AI × bandwidth) (Williams, Waterman, Patterson 2009)
+    decoding               a d×d weight applied to n token vectors: AI = 2nd² / (s(d² + 2nd)) counting weights
+                           and activations, or 2n/s counting the weights only (the usual back-of-envelope,
+                           e.g. kipp.ly "Transformer inference arithmetic"); decoding has n = batch size
+                           (one token per sequence per step), prefill n = batch × prompt length.
+Exact arithmetic (Fractions) decides every comparison; sampled instances keep away from the ridge.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+from exgen import gpus as gpu_table
+from exgen import numfmt as nf
+from exgen.problem import Answer, Part, Solution, Step
+from exgen.rng import Rng
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, Topic, Variant
+
+BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
+OPS = ("matmul", "matvec", "elementwise")
+BOUNDS = ("memory-bound", "compute-bound")
+COUNTS = ("weights", "weights+activations")
+# Seed 001: "Ampere A100 GPU FMA per clock on a SM" (tensor cores, dense) — the A100 whitepaper's table.
+A100_FMA_PER_CLOCK_PER_SM = {"fp64": 64, "tf32": 512, "fp16": 1024}
+RIDGE_MARGIN = Fraction(5, 4)  # sampled ops have AI outside [ridge / 1.25, ridge × 1.25]
+INTEGER_MARGIN = Fraction(1, 10)  # a sampled critical batch threshold is at least 0.1 away from an integer
+EXACT_BELOW = 10**7
+SIG = 3
+
+
+def _f(x: Any) -> Fraction:
+    return Fraction(str(x))
+
+
+# ---- the computations (pure, exact) ----------------------------------------------------------------
+
+
+def op_counts(op: str, m: int, n: int, p: int, s: int, flops_per_fma: int = 2,
+              operands: str = "all") -> tuple[int, int]:
+    """(FLOPs, bytes moved). operands: "all" (inputs and output), "first" (A only), "inputs" (no output)."""
+    if op == "matmul":
+        flops, sizes = flops_per_fma * m * n * p, (m * n, n * p, m * p)
+    elif op == "matvec":
+        flops, sizes = flops_per_fma * m * n, (m * n, n, m)
+    else:
+        flops, sizes = m * n, (m * n, m * n, m * n)
+    counted = {"all": sizes, "first": sizes[:1], "inputs": sizes[:2]}[operands]
+    return flops, s * sum(counted)
+
+
+def ridge(peak_tflops: Any, bandwidth_gbs: Any) -> Fraction:
+    """The ops:byte ratio (FLOP/byte): peak FLOP/s over bandwidth in bytes/s."""
+    return _f(peak_tflops) * 10**12 / (_f(bandwidth_gbs) * 10**9)
+
+
+def bound(ai: Fraction, r: Fraction) -> str:
+    return "compute-bound" if ai > r else "memory-bound"
+
+
+def attainable_tflops(ai: Fraction, peak_tflops: Any, bandwidth_gbs: Any) -> Fraction:
+    return min(_f(peak_tflops), ai * _f(bandwidth_gbs) / 1000)
+
+
+def peak_tflops(sms: int, fma_per_clock: int, clock_ghz: Any, flops_per_fma: int = 2) -> Fraction:
+    return sms * fma_per_clock * flops_per_fma * _f(clock_ghz) / 1000
+
+
+def linear_intensity(tokens: int, d: int, s: int, count: str, flops_per_fma: int = 2) -> Fraction:
+    """AI of a d×d weight applied to `tokens` vectors."""
+    moved = d * d + (2 * tokens * d if count == "weights+activations" else 0)
+    return Fraction(flops_per_fma * tokens * d * d, s * moved)
+
+
+def critical_threshold(d: int, s: int, r: Fraction, count: str, flops_per_fma: int = 2) -> Fraction | None:
+    """The real n above which AI(n) > r, or None if AI never exceeds r (AI → f·d/(2s) as n grows)."""
+    if count == "weights":
+        return r * s / flops_per_fma
+    # f·n·d² > r·s·(d² + 2nd)  ⇔  n·(f·d − 2rs) > r·s·d
+    slope = flops_per_fma * d - 2 * r * s
+    return r * s * d / slope if slope > 0 else None
+
+
+def critical_batch(d: int, s: int, r: Fraction, count: str, flops_per_fma: int = 2) -> int | None:
+    x = critical_threshold(d, s, r, count, flops_per_fma)
+    return None if x is None else math.floor(x) + 1
+
+
+# ---- givens ----------------------------------------------------------------------------------------
+
+_OP = Given("op", "the operation: C = AB, y = Ax, or C = A + B (element-wise)", "choice", choices=OPS)
+_M = Given("m", "rows of A", "integer")
+_N = Given("n", "columns of A", "integer")
+_P = Given("p", "columns of B (matmul only)", "integer", default=1)
+_DTYPE = Given("dtype", "dtype of every operand (fp32: 4 bytes, fp16/bf16: 2 bytes)", "choice", choices=tuple(BYTES))
+_GPU = Given("gpu", "the GPU's name (for the text; the numbers are the givens below)", "choice",
+             choices=tuple(gpu_table.GPUS) + ("custom",), default="custom")
+_PEAK = Given("peak_tflops", "peak throughput for the dtype", "number", unit="TFLOP/s")
+_BW = Given("bandwidth_gbs", "memory bandwidth", "number", unit="GB/s")
+
+VARIANTS = (
+    Variant("op", "FLOPs, bytes moved and arithmetic intensity of a matmul, matrix-vector or element-wise op",
+            (_OP, _M, _N, _P, _DTYPE)),
+    Variant("gpu_peak", "a GPU's peak FLOP/s from SMs x FMA/clock/SM x 2 x clock, and its ops:byte ratio", (
+        _GPU, Given("dtype", "the tensor-core dtype", "choice", choices=tuple(A100_FMA_PER_CLOCK_PER_SM)),
+        Given("sms", "number of streaming multiprocessors", "integer"),
+        Given("fma_per_clock", "dense FMAs per clock per SM for the dtype", "integer"),
+        Given("clock_ghz", "clock rate", "number", unit="GHz"), _BW)),
+    Variant("bound", "memory- or compute-bound on a GPU, and the roofline's attainable FLOP/s",
+            (_OP, _M, _N, _P, _DTYPE, _GPU, _PEAK, _BW)),
+    Variant("decode", "decoding vs prefill through a d x d weight: intensities, bounds, and the batch size at "
+            "which decoding turns compute-bound", (
+                Given("d_model", "the weight is d x d", "integer"),
+                Given("batch", "sequences decoded together (one token each per step)", "integer"),
+                Given("prompt", "prompt length of each sequence (prefill)", "integer"),
+                Given("dtype", "dtype of weights and activations", "choice", choices=("fp16", "bf16")),
+                Given("count", "bytes counted: the weights only, or weights and activations", "choice",
+                      choices=COUNTS),
+                _GPU, _PEAK, _BW)),
+)
+
+
+def _check(variant: str, g: dict[str, Any]) -> None:
+    spec = next(v for v in VARIANTS if v.name == variant)
+    missing = sorted({x.name for x in spec.givens if x.default is None} - g.keys())
+    if missing:
+        raise InvalidGivens(f"missing given(s): {', '.join(missing)}")
+    numbers = [x.name for x in spec.givens if x.kind in ("number", "integer") and x.name in g]
+    bad = [name for name in numbers if not g[name] > 0]
+    if bad:
+        raise InvalidGivens(f"{', '.join(bad)} must be positive")
+    if variant == "decode":
+        r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
+        if critical_threshold(int(g["d_model"]), BYTES[g["dtype"]], r, g["count"]) is None:
+            raise InvalidGivens("with activations counted, a d x d weight's intensity never exceeds d/s FLOP/byte, "
+                                "which is below this GPU's ops:byte ratio: decoding never turns compute-bound")
+
+
+# ---- solvers ---------------------------------------------------------------------------------------
+
+OP_TEX = {
+    "matmul": (r"C = AB", r"2mnp", r"(mn + np + mp)\,s"),
+    "matvec": (r"y = Ax", r"2mn", r"(mn + n + m)\,s"),
+    "elementwise": (r"C = A + B", r"mn", r"3mn\,s"),
+}
+
+
+def _count_answer(value: int, unit: str) -> Answer:
+    if value < EXACT_BELOW:
+        return Answer("integer", int(value), unit=unit)
+    return Answer("number", float(value), unit=unit, sig=4)
+
+
+def _op_steps(g: dict[str, Any]) -> tuple[list[Step], int, int, Fraction]:
+    op, m, n, p, dtype = g["op"], int(g["m"]), int(g["n"]), int(g.get("p", 1)), g["dtype"]
+    s = BYTES[dtype]
+    flops, moved = op_counts(op, m, n, p, s)
+    ai = Fraction(flops, moved)
+    name, ftex, btex = OP_TEX[op]
+    what = ("one addition per output entry" if op == "elementwise"
+            else "one FMA (2 FLOPs) per multiply-add of the dot products")
+    steps = [
+        Step(f"FLOPs of ${name}$, {what}:", rf"{ftex} = {nf.sig(flops, 8)}\ \text{{FLOP}}"),
+        Step(f"Bytes moved: both inputs read once and the output written once, $s = {s}$ bytes per {dtype} "
+             "element:", rf"{btex} = {nf.sig(moved, 8)}\ \text{{B}}"),
+        Step("Arithmetic intensity:", rf"\frac{{{nf.sig(flops, 8)}}}{{{nf.sig(moved, 8)}}} = "
+                                      rf"{nf.sig(ai, 6)}\ \text{{FLOP/B}}"),
+    ]
+    return steps, flops, moved, ai
+
+
+def _solve_op(g: dict[str, Any]) -> Solution:
+    steps, flops, moved, ai = _op_steps(g)
+    return Solution((Part("flops", "FLOPs", _count_answer(flops, "FLOP")),
+                     Part("bytes", "bytes moved", _count_answer(moved, "byte")),
+                     Part("intensity", "arithmetic intensity", Answer("number", float(ai), unit="FLOP/byte",
+                                                                     sig=SIG))), tuple(steps))
+
+
+def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
+    peak = peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"])
+    r = ridge(peak, g["bandwidth_gbs"])
+    steps = (
+        Step("An FMA is 2 FLOPs, so the peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 $\\times$ clock:",
+             rf"{g['sms']} \times {g['fma_per_clock']} \times 2 \times {nf.num(g['clock_ghz'])} \times 10^9\ "
+             rf"\text{{s}}^{{-1}} = {nf.sig(peak * 10**12, 6)}\ \text{{FLOP/s}} = {nf.sig(peak, 6)}\ "
+             r"\text{TFLOP/s}"),
+        Step("The ops:byte ratio divides the peak by the memory bandwidth:",
+             rf"\frac{{{nf.sig(peak * 10**12, 6)}\ \text{{FLOP/s}}}}{{{nf.num(g['bandwidth_gbs'])} \times 10^9\ "
+             rf"\text{{B/s}}}} = {nf.sig(r, 6)}\ \text{{FLOP/B}}"),
+    )
+    return Solution((Part("peak", "peak", Answer("number", float(peak), unit="TFLOP/s", sig=SIG)),
+                     Part("ridge", "ops:byte ratio", Answer("number", float(r), unit="FLOP/byte", sig=SIG))), steps)
+
+
+def _ridge_step(g: dict[str, Any], r: Fraction) -> Step:
+    return Step("The GPU's ops:byte ratio:", rf"\frac{{{nf.num(g['peak_tflops'])} \times 10^{{12}}\ \text{{FLOP/s}}}}"
+                rf"{{{nf.num(g['bandwidth_gbs'])} \times 10^9\ \text{{B/s}}}} = {nf.sig(r, 6)}\ \text{{FLOP/B}}")
+
+
+def _solve_bound(g: dict[str, Any]) -> Solution:
+    steps, _, _, ai = _op_steps(g)
+    r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
+    verdict = bound(ai, r)
+    att = attainable_tflops(ai, g["peak_tflops"], g["bandwidth_gbs"])
+    rel = ">" if ai > r else "<"
+    steps += [
+        _ridge_step(g, r),
+        Step(f"${nf.sig(ai, 6)} {rel} {nf.sig(r, 6)}$, so the op is {verdict}."),
+        Step("Roofline: attainable throughput is the smaller of the peak and intensity times bandwidth:",
+             rf"\min\left({nf.num(g['peak_tflops'])},\ {nf.sig(ai, 6)} \times {nf.num(g['bandwidth_gbs'])} "
+             rf"\times 10^{{-3}}\right) = {nf.sig(att, 6)}\ \text{{TFLOP/s}}"),
+    ]
+    return Solution((Part("intensity", "arithmetic intensity", Answer("number", float(ai), unit="FLOP/byte", sig=SIG)),
+                     Part("ridge", "ops:byte ratio", Answer("number", float(r), unit="FLOP/byte", sig=SIG)),
+                     Part("bound", "memory- or compute-bound", Answer("choice", verdict, choices=BOUNDS)),
+                     Part("attainable", "attainable throughput", Answer("number", float(att), unit="TFLOP/s",
+                                                                        sig=SIG))), tuple(steps))
+
+
+def _solve_decode(g: dict[str, Any]) -> Solution:
+    d, b, t, count = int(g["d_model"]), int(g["batch"]), int(g["prompt"]), g["count"]
+    s = BYTES[g["dtype"]]
+    r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
+    ai_dec, ai_pre = linear_intensity(b, d, s, count), linear_intensity(b * t, d, s, count)
+    x = critical_threshold(d, s, r, count)
+    if x is None:
+        raise InvalidGivens("decoding never turns compute-bound for these givens")
+    nstar = math.floor(x) + 1
+    if count == "weights":
+        formula = r"\frac{2 n d^2}{s\,d^2} = \frac{2n}{s}"
+        crit = rf"\frac{{2n}}{{{s}}} > {nf.sig(r, 6)} \iff n > {nf.sig(x, 6)}"
+    else:
+        formula = r"\frac{2 n d^2}{s\,(d^2 + 2nd)}"
+        crit = (rf"2nd^2 > r\,s\,(d^2 + 2nd) \iff n > \frac{{r\,s\,d}}{{2d - 2rs}} = "
+                rf"\frac{{{nf.sig(r, 6)} \times {s} \times {d}}}{{2 \times {d} - 2 \times {nf.sig(r, 6)} \times {s}}} "
+                rf"= {nf.sig(x, 6)}")
+    steps = (
+        Step(f"Multiplying $n$ token vectors by the ${d} \\times {d}$ weight takes $2nd^2$ FLOPs and moves "
+             + ("the weight once" if count == "weights" else "the weight, the $n$ inputs and the $n$ outputs")
+             + f", $s = {s}$ bytes per element:", rf"\text{{AI}}(n) = {formula}"),
+        Step(f"Decoding: each of the {b} sequences contributes one token per step, $n = {b}$:",
+             rf"\text{{AI}}({b}) = {nf.sig(ai_dec, 6)}\ \text{{FLOP/B}}"),
+        Step(f"Prefill: all prompt tokens at once, $n = {b} \\times {t} = {b * t}$:",
+             rf"\text{{AI}}({b * t}) = {nf.sig(ai_pre, 6)}\ \text{{FLOP/B}}"),
+        _ridge_step(g, r),
+        Step(f"So decoding is {bound(ai_dec, r)} and prefill is {bound(ai_pre, r)}. Decoding turns compute-bound "
+             "once its intensity exceeds the ratio:", crit),
+        Step(f"The smallest such whole batch is $n = {nstar}$."),
+    )
+    return Solution((
+        Part("decode_intensity", "decoding intensity", Answer("number", float(ai_dec), unit="FLOP/byte", sig=SIG)),
+        Part("prefill_intensity", "prefill intensity", Answer("number", float(ai_pre), unit="FLOP/byte", sig=SIG)),
+        Part("decode_bound", "decoding is", Answer("choice", bound(ai_dec, r), choices=BOUNDS)),
+        Part("prefill_bound", "prefill is", Answer("choice", bound(ai_pre, r), choices=BOUNDS)),
+        Part("critical_batch", "smallest compute-bound decoding batch", Answer("integer", nstar)),
+    ), steps)
+
+
+_SOLVERS = {"op": _solve_op, "gpu_peak": _solve_gpu_peak, "bound": _solve_bound, "decode": _solve_decode}
+
+
+def solve(variant: str, givens: dict[str, Any]) -> Solution:
+    _check(variant, givens)
+    return _SOLVERS[variant](givens)
+
+
+# ---- sampling --------------------------------------------------------------------------------------
+
+
+def _gpu_givens(rng: Rng, dtype: str) -> dict[str, Any]:
+    names = [n for n, spec in gpu_table.GPUS.items() if dtype in spec.peak]
+    name = rng.choice(names)
+    spec = gpu_table.get(name)
+    return {"gpu": name, "peak_tflops": round(spec.peak[dtype] / 1e12, 1), "bandwidth_gbs": round(spec.bandwidth / 1e9)}
+
+
+def _away_from_ridge(ai: Fraction, r: Fraction) -> None:
+    if r / RIDGE_MARGIN <= ai <= r * RIDGE_MARGIN:
+        raise Rejected("the intensity is too close to the ops:byte ratio to classify by hand")
+
+
+DIMS = {"easy": (256, 512, 1024, 2048, 4096), "medium": (768, 1024, 2048, 3072, 4096, 8192),
+        "hard": (1536, 2560, 4096, 5120, 6144, 11008, 12288)}
+TOKENS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+
+
+def _op_givens(rng: Rng, difficulty: str, op: str) -> dict[str, Any]:
+    dims = DIMS[difficulty]
+    g: dict[str, Any] = {"op": op}
+    if op == "matmul":
+        g.update(m=rng.choice(TOKENS if difficulty != "easy" else (1, 16, 64, 256, 1024)), n=rng.choice(dims),
+                 p=rng.choice(dims))
+    else:
+        g.update(m=rng.choice(dims), n=rng.choice(dims))
+    g["dtype"] = rng.choice(("fp16", "bf16", "fp32") if difficulty != "easy" else ("fp16", "fp32"))
+    return g
+
+
+def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
+    if variant == "op":
+        return _op_givens(rng, difficulty, rng.choice(OPS))
+    if variant == "gpu_peak":
+        if difficulty == "hard":  # a hypothetical part: the formula, not a memorised figure
+            return {"gpu": "custom", "dtype": "fp16", "sms": rng.choice((72, 84, 96, 114, 120, 144)),
+                    "fma_per_clock": rng.choice((512, 1024, 2048)), "clock_ghz": float(rng.decimal(1.2, 2.1, 2)),
+                    "bandwidth_gbs": rng.choice((1200, 1600, 2000, 2400, 3000, 4000))}
+        name = rng.choice(tuple(gpu_table.GPUS))
+        spec = gpu_table.get(name)
+        dtype = rng.choice(tuple(A100_FMA_PER_CLOCK_PER_SM)) if name.startswith("A100") and difficulty == "medium" \
+            else "fp16"
+        fma = A100_FMA_PER_CLOCK_PER_SM[dtype] if name.startswith("A100") else spec.fp16_fma_per_clock_per_sm
+        return {"gpu": name, "dtype": dtype, "sms": spec.sms, "fma_per_clock": fma,
+                "clock_ghz": spec.clock_hz / 1e9, "bandwidth_gbs": round(spec.bandwidth / 1e9)}
+    if variant == "bound":
+        g = _op_givens(rng, difficulty, rng.choice(("matmul", "matmul", "matvec", "elementwise")))
+        g.update(_gpu_givens(rng, g["dtype"]))
+        flops, moved = op_counts(g["op"], g["m"], g["n"], g.get("p", 1), BYTES[g["dtype"]])
+        _away_from_ridge(Fraction(flops, moved), ridge(g["peak_tflops"], g["bandwidth_gbs"]))
+        return g
+    dtype = rng.choice(("fp16", "bf16"))
+    g = {"d_model": rng.choice(DIMS[difficulty][1:] if difficulty == "easy" else DIMS[difficulty]),
+         "batch": rng.choice((1, 4, 8, 16, 32, 64) if difficulty == "easy" else (1, 2, 8, 24, 48, 96, 160, 384)),
+         "prompt": rng.choice((128, 512, 1024, 2048)), "dtype": dtype,
+         "count": rng.choice(COUNTS), **_gpu_givens(rng, dtype)}
+    s, r = BYTES[dtype], ridge(g["peak_tflops"], g["bandwidth_gbs"])
+    x = critical_threshold(g["d_model"], s, r, g["count"])
+    if x is None or min(x - math.floor(x), math.ceil(x) - x) < INTEGER_MARGIN:
+        raise Rejected("no critical batch, or its threshold is too near an integer")
+    for tokens in (g["batch"], g["batch"] * g["prompt"]):
+        _away_from_ridge(linear_intensity(tokens, g["d_model"], s, g["count"]), r)
+    return g
+
+
+# ---- named mistakes --------------------------------------------------------------------------------
+
+
+def _op_ai(g: dict[str, Any], **change) -> Fraction:
+    flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g.get("p", 1)), **{"s": BYTES[g["dtype"]],
+                                                                                          **change})
+    return Fraction(flops, moved)
+
+
+def _op_part(part: str, **change):
+    """A wrong value of flops / bytes / intensity under a changed counting convention."""
+    def wrong(variant: str, g: dict[str, Any]) -> Any:
+        if "flops_per_fma" in change and g["op"] == "elementwise":
+            return None  # an addition is not an FMA
+        flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g.get("p", 1)),
+                                 **{"s": BYTES[g["dtype"]], **change})
+        return {"flops": flops, "bytes": moved, "intensity": float(Fraction(flops, moved))}[part]
+    return wrong
+
+
+def _bound_flip(**change):
+    def wrong(variant: str, g: dict[str, Any]) -> str | None:
+        if "flops_per_fma" in change and g["op"] == "elementwise":
+            return None
+        r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
+        verdict = bound(_op_ai(g, **change), r)
+        return verdict if verdict != bound(_op_ai(g), r) else None
+    return wrong
+
+
+def _peak_assumed(variant: str, g: dict[str, Any]) -> float | None:
+    memory_bound = _op_ai(g) <= ridge(g["peak_tflops"], g["bandwidth_gbs"])
+    return float(g["peak_tflops"]) if memory_bound else None
+
+
+def _not_capped(variant: str, g: dict[str, Any]) -> float | None:
+    ai = _op_ai(g)
+    return float(ai * _f(g["bandwidth_gbs"]) / 1000) if ai > ridge(g["peak_tflops"], g["bandwidth_gbs"]) else None
+
+
+def _decode_part(part: str, s: int | None = None, flops_per_fma: int = 2, other_count: bool = False):
+    def wrong(variant: str, g: dict[str, Any]) -> Any:
+        size = s if s is not None else BYTES[g["dtype"]]
+        count = g["count"]
+        if other_count:
+            count = COUNTS[1 - COUNTS.index(count)]
+        d, b = int(g["d_model"]), int(g["batch"])
+        if part == "decode_intensity":
+            return float(linear_intensity(b, d, size, count, flops_per_fma))
+        n = critical_batch(d, size, ridge(g["peak_tflops"], g["bandwidth_gbs"]), count, flops_per_fma)
+        right = critical_batch(d, BYTES[g["dtype"]], ridge(g["peak_tflops"], g["bandwidth_gbs"]), g["count"])
+        return n if n is not None and n != right else None
+    return wrong
+
+
+_OPS = ("op", "bound")
+MISTAKES = (
+    Mistake("fma_as_one_flop", "flops", "A multiply-add is 2 FLOPs (seed 001), not 1.", ("op",),
+            _op_part("flops", flops_per_fma=1)),
+    Mistake("elements_for_bytes", "bytes", "Elements were counted instead of bytes: each element of this dtype "
+            "takes s bytes (2 for fp16/bf16, 4 for fp32).", ("op",), _op_part("bytes", s=1)),
+    Mistake("one_operand_only", "bytes", "Only A's bytes were counted; every input is read and the output "
+            "written.", ("op",), _op_part("bytes", operands="first")),
+    Mistake("output_not_counted", "bytes", "The output must be written to memory too.", ("op",),
+            _op_part("bytes", operands="inputs")),
+    Mistake("fma_as_one_flop", "intensity", "A multiply-add is 2 FLOPs, not 1: the intensity halves.", _OPS,
+            _op_part("intensity", flops_per_fma=1)),
+    Mistake("elements_for_bytes", "intensity", "Elements were counted instead of bytes (forgetting x2 bytes for "
+            "fp16, x4 for fp32).", _OPS, _op_part("intensity", s=1)),
+    Mistake("one_operand_only", "intensity", "Only one operand's bytes were counted.", _OPS,
+            _op_part("intensity", operands="first")),
+    Mistake("elements_for_bytes", "bound", "Counting elements instead of bytes overstates the intensity and "
+            "flips the verdict.", ("bound",), _bound_flip(s=1)),
+    Mistake("peak_assumed", "attainable", "A memory-bound op cannot reach the peak: it runs at intensity x "
+            "bandwidth.", ("bound",), _peak_assumed),
+    Mistake("roofline_not_capped", "attainable", "A compute-bound op is capped at the peak, not intensity x "
+            "bandwidth.", ("bound",), _not_capped),
+    Mistake("fma_as_one_flop", "peak", "A multiply-add is 2 FLOPs: peak = SMs x FMA/clock x 2 x clock.",
+            ("gpu_peak",), lambda v, g: float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"], 1))),
+    Mistake("fma_as_one_flop", "ridge", "A multiply-add is 2 FLOPs, so the peak and the ratio are twice that.",
+            ("gpu_peak",), lambda v, g: float(ridge(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]),
+                                                                g["clock_ghz"], 1), g["bandwidth_gbs"]))),
+    Mistake("elements_for_bytes", "decode_intensity", "Elements were counted instead of bytes (forgetting x2 "
+            "bytes for fp16/bf16).", ("decode",), _decode_part("decode_intensity", s=1)),
+    Mistake("elements_for_bytes", "critical_batch", "Counting elements instead of bytes halves the batch.",
+            ("decode",), _decode_part("critical_batch", s=1)),
+    Mistake("fma_as_one_flop", "critical_batch", "A multiply-add is 2 FLOPs; counting 1 doubles the batch.",
+            ("decode",), _decode_part("critical_batch", flops_per_fma=1)),
+    Mistake("other_byte_count", "critical_batch", "The question says which bytes count (weights only, or weights "
+            "and activations); the other convention was used.", ("decode",),
+            _decode_part("critical_batch", other_count=True)),
+)
+
+TOPIC = Topic(
+    name="intensity",
+    description="arithmetic intensity, a GPU's peak and ops:byte ratio, memory- vs compute-bound, roofline, decoding",
+    variants=VARIANTS,
+    sample=sample,
+    solve=solve,
+    mistakes=MISTAKES,
+)

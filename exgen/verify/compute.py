@@ -1,0 +1,196 @@
+"""Compute and memory reproduced with torch, independently of the solver.
+
+- FLOPs are counted by `torch.utils.flop_counter.FlopCounterMode` on real modules and tensors. Shapes of
+  any size are counted on the `meta` device (no memory is allocated; the counter only needs shapes), so a
+  question's own dimensions are counted as given, not extrapolated. FlopCounterMode has no formula for
+  `aten.mv`, so Ax is counted as A times an n×1 matrix (the same multiply-adds).
+- A transformer's weight FLOPs are the `aten.mm` FLOPs of a real model built from the question's shapes
+  (Q, K, V, O, the MLP, and the tied unembedding when embeddings count). Attention scores and the weighted
+  sum run as explicit batched matmuls (`aten.bmm`) — not SDPA, which the CPU counter would miss — and are
+  excluded, as the question says. The input activations require grad (as the embedding output does in a
+  real model), so every weight matmul has both of its backward products.
+- Training time and MFU: the per-token per-parameter rule (6 FLOPs for forward + backward) is measured on a
+  small real transformer on CPU and the counted ratio is applied to the question's N and D (a model of
+  82B parameters is not built); the duration is converted with `datetime.timedelta`.
+- Memory: bytes per parameter are measured on real tensors — the dtype's element size, and for
+  mixed-precision Adam an fp16 model's parameters and gradients after a backward pass plus the fp32 master
+  copy and `torch.optim.Adam`'s exp_avg / exp_avg_sq after a step (the step counter excluded) — and scaled
+  to the question's Ψ. ZeRO's shards are those measured bytes divided by N_d for the sharded states.
+Measured ratios are cached for the run. No GPU is needed; on one, a timed roofline could also confirm the
+intensity topic's classifications (not done here).
+"""
+
+from __future__ import annotations
+
+import datetime
+from functools import lru_cache
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+UNIT_BYTES = {"GB": 1000**3, "GiB": 1024**3}
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16, "int8": torch.int8}
+
+
+def counted(fn) -> dict[str, int]:
+    """FLOPs per aten op of everything fn() runs."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return {str(op): n for op, n in counter.get_flop_counts().get("Global", {}).items()}
+
+
+# ---- a real transformer built from the question's shapes ------------------------------------------------
+
+
+class Block(nn.Module):
+    """Seed 001's block: Q, K, V, O (D×D) and the MLP (D×4D, 4D×D), no biases; matmul attention."""
+
+    def __init__(self, d: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        # nn.Linear's weights (out × in) without its initialisation, which is slow on `meta` for big shapes
+        self.q, self.k, self.v, self.o = (nn.Parameter(torch.empty(d, d)) for _ in range(4))
+        self.w1, self.w2 = nn.Parameter(torch.empty(4 * d, d)), nn.Parameter(torch.empty(d, 4 * d))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (T, D)
+        t, d = x.shape
+        split = lambda y: y.view(t, self.heads, d // self.heads).transpose(0, 1)  # (heads, T, H)
+        q, k, v = split(F.linear(x, self.q)), split(F.linear(x, self.k)), split(F.linear(x, self.v))
+        scores = torch.softmax(q @ k.transpose(1, 2) / (d // self.heads) ** 0.5, dim=-1)  # bmm: not weight FLOPs
+        z = (scores @ v).transpose(0, 1).reshape(t, d)
+        x = x + F.linear(z, self.o)
+        return x + F.linear(torch.relu(F.linear(x, self.w1)), self.w2)
+
+
+class Transformer(nn.Module):
+    def __init__(self, layers: int, d: int, vocab: int, embeddings: bool) -> None:
+        super().__init__()
+        heads = next(h for h in (16, 8, 4, 2, 1) if d % h == 0)
+        self.blocks = nn.ModuleList(Block(d, heads) for _ in range(layers))
+        self.embed = nn.Embedding(vocab, d, _weight=torch.empty(vocab, d)) if embeddings else None  # tied: also the output layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.embed(x) if self.embed is not None else x
+        for block in self.blocks:
+            h = block(h)
+        return h @ self.embed.weight.T if self.embed is not None else h
+
+
+def _inputs(model: Transformer, tokens: int, d: int, device: torch.device | str) -> torch.Tensor:
+    if model.embed is not None:
+        return torch.zeros(tokens, dtype=torch.long, device=device)
+    return torch.randn(tokens, d, device=device, requires_grad=True)  # the embedding output needs its grad
+
+
+def weight_flops(model: Transformer, tokens: int, d: int, device: torch.device | str,
+                 backward: bool = True) -> int:
+    """aten.mm FLOPs of the forward (and backward) pass over `tokens` tokens."""
+    x = _inputs(model, tokens, d, device)
+    return counted(lambda: model(x).sum().backward() if backward else model(x))["aten.mm"]
+
+
+@lru_cache(maxsize=None)
+def flops_per_token_per_param() -> tuple[float, float]:
+    """(forward, training) weight FLOPs per token per parameter, counted on a small real model on CPU."""
+    torch.manual_seed(0)
+    layers, d, tokens = 2, 64, 16
+    model = Transformer(layers, d, vocab=0, embeddings=False)
+    n = sum(p.numel() for p in model.parameters())
+    for p in model.parameters():
+        nn.init.normal_(p, std=0.02)
+    forward, total = weight_flops(model, tokens, d, "cpu", False), weight_flops(model, tokens, d, "cpu")
+    return forward / (n * tokens), total / (n * tokens)
+
+
+# ---- the variants ----------------------------------------------------------------------------------------
+
+
+def _matmul(g: dict[str, Any]) -> dict[str, Any]:
+    m, n, p = int(g["m"]), int(g["n"]), int(g["p"])
+    a = torch.empty(m, n, device="meta", requires_grad=True)
+    b = torch.empty(n, p, device="meta", requires_grad=True)
+    x = torch.empty(n, 1, device="meta")
+    matvec = counted(lambda: a @ x)["aten.mm"]
+    forward = counted(lambda: a @ b)["aten.mm"]
+    y = a @ b
+    backward = counted(lambda: y.backward(torch.empty(m, p, device="meta")))["aten.mm"]
+    return {"matvec": matvec, "forward": forward, "backward": backward, "training": forward + backward}
+
+
+def _days(flops: float, gpus: int, peak_tflops: float, mfu_percent: float) -> float:
+    seconds = flops / (gpus * peak_tflops * 1e12 * mfu_percent / 100)
+    return datetime.timedelta(seconds=seconds) / datetime.timedelta(days=1)
+
+
+def _training_time(g: dict[str, Any]) -> dict[str, Any]:
+    flops = flops_per_token_per_param()[1] * float(g["params"]) * float(g["tokens"])
+    return {"flops": flops, "days": _days(flops, int(g["gpus"]), float(g["peak_tflops"]), float(g["mfu"]))}
+
+
+def _mfu(g: dict[str, Any]) -> dict[str, Any]:
+    flops = flops_per_token_per_param()[1] * float(g["params"]) * float(g["tokens"])
+    ideal = _days(flops, int(g["gpus"]), float(g["peak_tflops"]), 100.0)
+    return {"flops": flops, "ideal_days": ideal, "mfu": 100 * ideal / float(g["observed_days"])}
+
+
+@lru_cache(maxsize=None)
+def transformer_counts(layers: int, d: int, vocab: int, embeddings: bool) -> tuple[int, int, float]:
+    """(parameters per block, parameters, training weight FLOPs per token) of the model on `meta`."""
+    with torch.device("meta"):
+        model = Transformer(layers, d, vocab, embeddings)
+    tokens = 4
+    total = weight_flops(model, tokens, d, "meta")
+    return (sum(p.numel() for p in model.blocks[0].parameters()),
+            sum(p.numel() for p in model.parameters()),  # a tied weight is one parameter
+            total / tokens)
+
+
+def _params(g: dict[str, Any]) -> dict[str, Any]:
+    per_layer, n, per_token = transformer_counts(int(g["layers"]), int(g["d_model"]), int(g["vocab"]),
+                                                 g["embeddings"] == "included")
+    return {"per_layer": per_layer, "params": n, "train_flops": per_token * float(g["tokens"])}
+
+
+@lru_cache(maxsize=None)
+def adam_bytes_per_param() -> dict[str, float]:
+    """Bytes per parameter of mixed-precision Adam's model states, measured after one real step."""
+    torch.manual_seed(0)
+    master = nn.Sequential(nn.Linear(32, 48), nn.ReLU(), nn.Linear(48, 16))
+    work = nn.Sequential(nn.Linear(32, 48), nn.ReLU(), nn.Linear(48, 16)).half()
+    work.load_state_dict({k: v.half() for k, v in master.state_dict().items()})
+    work(torch.randn(8, 32, dtype=torch.float16)).float().pow(2).mean().backward()
+    optimizer = torch.optim.Adam(master.parameters(), lr=1e-3)
+    for p32, p16 in zip(master.parameters(), work.parameters()):
+        p32.grad = p16.grad.float()
+    optimizer.step()
+    n = sum(p.numel() for p in master.parameters())
+    states = sum(s["exp_avg"].nbytes + s["exp_avg_sq"].nbytes for s in optimizer.state.values())
+    return {"params": sum(p.nbytes for p in work.parameters()) / n,
+            "grads": sum(p.grad.nbytes for p in work.parameters()) / n,
+            "optimizer": (states + sum(p.nbytes for p in master.parameters())) / n}
+
+
+def _memory(g: dict[str, Any]) -> dict[str, Any]:
+    psi, unit = float(g["params"]), UNIT_BYTES[g["unit"]]
+    per_weight = torch.empty(1024, dtype=DTYPES[g["dtype"]]).nbytes / 1024
+    return {"weights": psi * per_weight / unit, "training": psi * sum(adam_bytes_per_param().values()) / unit}
+
+
+def _zero(g: dict[str, Any]) -> dict[str, Any]:
+    psi, nd, unit = float(g["params"]), int(g["gpus"]), UNIT_BYTES[g["unit"]]
+    b = adam_bytes_per_param()
+    sharded = {"baseline": (), "stage1": ("optimizer",), "stage2": ("optimizer", "grads"),
+               "stage3": ("optimizer", "grads", "params")}
+    return {stage: psi * sum(v / nd if k in which else v for k, v in b.items()) / unit
+            for stage, which in sharded.items()}
+
+
+_REPRODUCERS = {"matmul": _matmul, "training_time": _training_time, "mfu": _mfu, "params": _params,
+                "memory": _memory, "zero": _zero}
+
+
+def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    return _REPRODUCERS[variant](givens)

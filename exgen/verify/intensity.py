@@ -1,0 +1,113 @@
+"""Arithmetic intensity reproduced with torch, independently of the solver.
+
+- FLOPs are counted by `torch.utils.flop_counter.FlopCounterMode` while the op actually runs, on `meta`
+  tensors of the question's shapes and dtype (only shapes are needed, so any size is counted as given).
+  The counter has no formula for `aten.mv` or element-wise ops: Ax runs as A times an n×1 matrix (the same
+  multiply-adds), and the element-wise sum is counted through the counter's `custom_mapping` with one FLOP
+  per output element of the `aten.add` it dispatches (our convention, stated in the question).
+- Bytes moved are the `nbytes` of the tensors the op reads and writes (inputs read once, output written
+  once; for decoding, the weight alone or with the activations, as the question says).
+- A GPU's peak: FLOPs per FMA are counted (a 1×k by k×1 product is k FMAs), then SMs × FMA/clock × that
+  × clock. The roofline is min(peak, AI × bandwidth); the critical decoding batch is found by bisection
+  on counted intensities.
+No GPU is used: on one, timing the op (or a sweep of batch sizes) would confirm the classification
+empirically; that is left to a machine with a GPU.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def _add_flops(a_shape, b_shape, *args, out_shape=None, **kwargs) -> int:
+    """One FLOP per output element of an element-wise add."""
+    return int(torch.Size(out_shape).numel())
+
+
+def counted_flops(fn) -> int:
+    with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.add: _add_flops}) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def _tensor(*shape: int, dtype: str) -> torch.Tensor:
+    return torch.empty(*shape, dtype=DTYPES[dtype], device="meta")
+
+
+def op_flops_bytes(op: str, m: int, n: int, p: int, dtype: str) -> tuple[int, int]:
+    if op == "matmul":
+        a, b = _tensor(m, n, dtype=dtype), _tensor(n, p, dtype=dtype)
+    elif op == "matvec":
+        a, b = _tensor(m, n, dtype=dtype), _tensor(n, 1, dtype=dtype)
+    else:
+        a, b = _tensor(m, n, dtype=dtype), _tensor(m, n, dtype=dtype)
+    out: list[torch.Tensor] = []
+    flops = counted_flops(lambda: out.append(a @ b if op != "elementwise" else a + b))
+    return flops, a.nbytes + b.nbytes + out[0].nbytes
+
+
+@lru_cache(maxsize=None)
+def flops_per_fma() -> float:
+    """FLOPs the counter assigns to one multiply-add: a (1×k)(k×1) product is k FMAs."""
+    k = 1024
+    return counted_flops(lambda: _tensor(1, k, dtype="fp32") @ _tensor(k, 1, dtype="fp32")) / k
+
+
+@lru_cache(maxsize=None)
+def linear_intensity(tokens: int, d: int, dtype: str, count: str) -> float:
+    x, w = _tensor(tokens, d, dtype=dtype), _tensor(d, d, dtype=dtype)
+    out: list[torch.Tensor] = []
+    flops = counted_flops(lambda: out.append(x @ w))
+    moved = w.nbytes + (x.nbytes + out[0].nbytes if count == "weights+activations" else 0)
+    return flops / moved
+
+
+def _classify(ai: float, ridge: float) -> str:
+    return "compute-bound" if ai > ridge else "memory-bound"
+
+
+def _op(g: dict[str, Any]) -> dict[str, Any]:
+    flops, moved = op_flops_bytes(g["op"], int(g["m"]), int(g["n"]), int(g.get("p", 1)), g["dtype"])
+    return {"flops": flops, "bytes": moved, "intensity": flops / moved}
+
+
+def _gpu_peak(g: dict[str, Any]) -> dict[str, Any]:
+    peak = int(g["sms"]) * int(g["fma_per_clock"]) * flops_per_fma() * float(g["clock_ghz"]) * 1e9  # FLOP/s
+    return {"peak": peak / 1e12, "ridge": peak / (float(g["bandwidth_gbs"]) * 1e9)}
+
+
+def _bound(g: dict[str, Any]) -> dict[str, Any]:
+    ai = _op(g)["intensity"]
+    peak, bandwidth = float(g["peak_tflops"]) * 1e12, float(g["bandwidth_gbs"]) * 1e9
+    return {"intensity": ai, "ridge": peak / bandwidth, "bound": _classify(ai, peak / bandwidth),
+            "attainable": min(peak, ai * bandwidth) / 1e12}
+
+
+def _decode(g: dict[str, Any]) -> dict[str, Any]:
+    d, b, t, dtype, count = int(g["d_model"]), int(g["batch"]), int(g["prompt"]), g["dtype"], g["count"]
+    ridge = float(g["peak_tflops"]) * 1e12 / (float(g["bandwidth_gbs"]) * 1e9)
+    dec, pre = linear_intensity(b, d, dtype, count), linear_intensity(b * t, d, dtype, count)
+    lo, hi = 0, 1  # bisection: AI(lo) <= ridge < AI(hi)
+    while linear_intensity(hi, d, dtype, count) <= ridge:
+        lo, hi = hi, hi * 2
+        if hi > 2**40:
+            hi = None
+            break
+    while hi is not None and hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if linear_intensity(mid, d, dtype, count) <= ridge else (lo, mid)
+    return {"decode_intensity": dec, "prefill_intensity": pre, "decode_bound": _classify(dec, ridge),
+            "prefill_bound": _classify(pre, ridge), "critical_batch": hi}
+
+
+_REPRODUCERS = {"op": _op, "gpu_peak": _gpu_peak, "bound": _bound, "decode": _decode}
+
+
+def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    return _REPRODUCERS[variant](givens)

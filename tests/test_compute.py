@@ -1,0 +1,200 @@
+"""Compute and memory (6ND): the published examples, the conventions, the named mistakes, and torch's counts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import needs
+from exgen.generate import generate, solve_givens
+from exgen.grading.compare import matches
+from exgen.topics import compute
+from exgen.topics.base import InvalidGivens
+
+HYPERCLOVA = {"params": 82e9, "tokens": 150e9, "gpus": 1024, "peak_tflops": 312}
+ZERO_FIGURE_1 = {"params": 7.5e9, "gpus": 64, "unit": "GB"}
+GPT3_SHAPES = {"layers": 96, "d_model": 12288, "vocab": 50257, "embeddings": "included", "tokens": 300e9}
+
+
+def answers(variant, givens):
+    return {p.id: p.answer.value for p in solve_givens("compute", variant, givens).solution.parts}
+
+
+def mistake(variant, part, name):
+    return next(m for m in compute.MISTAKES if m.name == name and m.part == part and variant in m.variants)
+
+
+# ---- published examples ------------------------------------------------------------------------------
+
+
+def test_hyperclova_training_time_at_peak_seed_000():
+    """Seed 000, "Estimating training time": 6 × 82e9 × 150e9 = 7.38e22 FLOPs on 1024 A100s at 312 TFLOP/s
+    takes 2.67 days (the slide rounds C to 7.3e22 and the time to 2.7 days)."""
+    a = answers("training_time", {**HYPERCLOVA, "mfu": 100})
+    assert a["flops"] == pytest.approx(7.38e22)
+    assert a["days"] == pytest.approx(6 * 82e9 * 150e9 / (312e12 * 1024) / 86400)
+    assert round(a["days"], 2) == 2.67 and round(a["days"], 1) == 2.7
+
+
+def test_hyperclova_mfu_from_the_observed_13_4_days_seed_000():
+    """Seed 000: "training took 13.4 days" — the run sustained about 20 % of peak (2.67 / 13.4)."""
+    a = answers("mfu", {**HYPERCLOVA, "observed_days": 13.4})
+    assert a["ideal_days"] == pytest.approx(2.6735, rel=1e-4)
+    assert a["mfu"] == pytest.approx(19.95, rel=1e-3)
+
+
+def test_gpt3_training_compute_brown_et_al_2020():
+    """Brown et al. 2020 (GPT-3, Table D.1): 175B parameters, 300B tokens, 3.14e23 FLOPs. 6ND with N = 175e9
+    gives 3.15e23 exactly; the paper's 3.14e23 follows from the real count N = 12LD² + VD = 174.6B
+    (L = 96, D = 12288, V = 50257)."""
+    a = answers("training_time", {"params": 175e9, "tokens": 300e9, "gpus": 1024, "peak_tflops": 312, "mfu": 100})
+    assert a["flops"] == pytest.approx(3.15e23)
+    b = answers("params", GPT3_SHAPES)
+    assert b["params"] == pytest.approx(174.56e9, rel=1e-4)
+    assert b["train_flops"] == pytest.approx(3.14e23, rel=1e-3)
+
+
+def test_zero_figure_1_rajbhandari_et_al_2020():
+    """ZeRO, Figure 1: Ψ = 7.5B, N_d = 64, K = 12: 120 GB baseline, 31.4 / 16.6 / 1.9 GB for stages 1–3
+    (1.875 GB exactly; the figure rounds it to 1.9)."""
+    a = answers("zero", ZERO_FIGURE_1)
+    assert a == pytest.approx({"baseline": 120.0, "stage1": 31.40625, "stage2": 16.640625, "stage3": 1.875})
+    assert [round(a[k], 1) for k in ("baseline", "stage1", "stage2", "stage3")] == [120.0, 31.4, 16.6, 1.9]
+
+
+def test_mixed_precision_adam_is_16_bytes_per_parameter_and_fp32_weights_4():
+    """ZeRO paper, Section 3.1: 2 + 2 + 12 bytes per parameter; seed 000's table: 7B in fp32 is 28 GB."""
+    a = answers("memory", {"params": 7e9, "dtype": "fp32", "unit": "GB"})
+    assert a == pytest.approx({"weights": 28.0, "training": 112.0})
+
+
+def test_gb_and_gib_are_asked_explicitly():
+    gb = answers("memory", {"params": 7e9, "dtype": "fp16", "unit": "GB"})
+    gib = answers("memory", {"params": 7e9, "dtype": "fp16", "unit": "GiB"})
+    assert gb["weights"] == pytest.approx(14.0)
+    assert gib["weights"] == pytest.approx(14e9 / 2**30)
+    assert solve_givens("compute", "memory", {"params": 7e9, "dtype": "fp16", "unit": "GiB"}) \
+        .solution.part("weights").answer.unit == "GiB"
+
+
+def test_matmul_counts_seed_000():
+    """Seed 000: A (m×n) x is 2mn FLOPs, A (m×n) B (n×p) is 2mnp (an FMA is a multiply and an add); the
+    backward is twice the forward, so a training step is 6 × batch × |W|."""
+    a = answers("matmul", {"m": 3, "n": 4, "p": 5})
+    assert a == {"matvec": 24, "forward": 120, "backward": 240, "training": 360}
+
+
+def test_twelve_l_d_squared_from_the_block_table_seed_001():
+    """Seed 001's block table: Q, K, V, O are D×D, the MLP D×4D and 4D×D: 12 D² per block."""
+    a = answers("params", {"layers": 12, "d_model": 768, "vocab": 50257, "embeddings": "excluded", "tokens": 1e9})
+    assert a["per_layer"] == 12 * 768**2
+    assert a["params"] == 12 * 12 * 768**2
+    assert a["train_flops"] == pytest.approx(6 * 12 * 12 * 768**2 * 1e9)
+
+
+# ---- named mistakes ----------------------------------------------------------------------------------
+
+
+def test_named_mistakes_give_the_typical_wrong_values():
+    g = {**HYPERCLOVA, "mfu": 40}
+    days = answers("training_time", g)["days"]
+    assert mistake("training_time", "days", "2ND_instead_of_6ND").wrong("training_time", g) == pytest.approx(days / 3)
+    assert mistake("training_time", "days", "mfu_forgotten").wrong("training_time", g) == pytest.approx(days * 0.4)
+    assert mistake("training_time", "days", "mfu_forgotten").wrong("training_time", {**g, "mfu": 100}) is None
+    assert mistake("matmul", "forward", "fma_as_one_flop").wrong("matmul", {"m": 3, "n": 4, "p": 5}) == 60
+    g = {"params": 7e9, "dtype": "fp16", "unit": "GB"}
+    assert mistake("memory", "weights", "gb_gib_confused").wrong("memory", g) == pytest.approx(14e9 / 2**30)
+    assert mistake("memory", "weights", "bits_for_bytes").wrong("memory", g) == pytest.approx(112.0)
+    assert mistake("zero", "stage2", "gradients_not_sharded").wrong("zero", ZERO_FIGURE_1) == pytest.approx(31.40625)
+
+
+def test_a_mistake_never_scores_on_a_generated_problem():
+    for seed in range(30):
+        problem = generate("compute", None, "hard", seed)
+        for m in compute.TOPIC.mistakes_for(problem.variant):
+            wrong = m.wrong(problem.variant, problem.givens)
+            assert wrong is None or not matches(problem.solution.part(m.part).answer, wrong)
+
+
+def test_answers_carry_units_pint_understands():
+    from exgen.units import registry
+
+    for variant in ("matmul", "training_time", "mfu", "params", "memory", "zero"):
+        for part in generate("compute", variant, "medium", 1).solution.parts:
+            if part.answer.unit:
+                registry()(part.answer.unit)  # parses
+
+
+def test_invalid_givens_are_refused_with_a_message():
+    with pytest.raises(InvalidGivens, match="at most 100"):
+        solve_givens("compute", "training_time", {**HYPERCLOVA, "mfu": 120})
+    with pytest.raises(InvalidGivens, match="positive"):
+        solve_givens("compute", "zero", {**ZERO_FIGURE_1, "gpus": 0})
+
+
+def test_importing_the_topic_imports_neither_torch_nor_pint():
+    code = "import sys, exgen.topics.compute; print('torch' in sys.modules, 'pint' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+# ---- the torch verifier ------------------------------------------------------------------------------
+
+
+@needs("torch")
+def test_flop_counter_weight_flops_are_2nt_forward_and_6nt_training():
+    """A real small transformer on CPU (explicit matmul attention, tied embedding): aten.mm FLOPs are exactly
+    2NT forward and 6NT forward + backward; attention's bmm FLOPs are separate."""
+    import torch
+
+    from exgen.verify import compute as vc
+
+    torch.manual_seed(0)
+    layers, d, vocab, tokens = 2, 32, 100, 8
+    model = vc.Transformer(layers, d, vocab, embeddings=True)
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.02)
+    n = sum(p.numel() for p in model.parameters())
+    assert n == layers * 12 * d * d + vocab * d
+    assert vc.weight_flops(model, tokens, d, "cpu", backward=False) == 2 * n * tokens
+    assert vc.weight_flops(model, tokens, d, "cpu") == 6 * n * tokens
+    assert vc.flops_per_token_per_param() == (2.0, 6.0)
+
+
+@needs("torch")
+def test_verifier_reproduces_the_published_examples():
+    import torch
+
+    from exgen.verify.compute import reproduce
+
+    cpu = torch.device("cpu")
+    assert reproduce("mfu", {**HYPERCLOVA, "observed_days": 13.4}, cpu)["mfu"] == pytest.approx(19.95, rel=1e-3)
+    assert reproduce("zero", ZERO_FIGURE_1, cpu) == pytest.approx(
+        {"baseline": 120.0, "stage1": 31.40625, "stage2": 16.640625, "stage3": 1.875})
+    gpt3 = reproduce("params", GPT3_SHAPES, cpu)  # counted on the meta device at full size
+    assert gpt3["params"] == 96 * 12 * 12288**2 + 50257 * 12288
+    assert gpt3["train_flops"] == pytest.approx(3.142e23, rel=1e-3)
+
+
+@needs("torch")
+def test_measured_adam_state_is_16_bytes_per_parameter():
+    from exgen.verify.compute import adam_bytes_per_param
+
+    assert adam_bytes_per_param() == {"params": 2.0, "grads": 2.0, "optimizer": 12.0}
+
+
+@needs("torch")
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(m=st.integers(1, 5000), n=st.integers(1, 5000), p=st.integers(1, 5000))
+def test_solver_and_flop_counter_agree_on_any_matmul_shape(m, n, p):
+    import torch
+
+    from exgen.verify.compute import reproduce
+
+    problem = solve_givens("compute", "matmul", {"m": m, "n": n, "p": p})
+    got = reproduce("matmul", problem.givens, torch.device("cpu"))
+    assert all(matches(part.answer, got[part.id]) for part in problem.solution.parts)

@@ -1,0 +1,187 @@
+"""Arithmetic intensity and the roofline: NVIDIA's A100 figures, the counting conventions, rejections, mistakes."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import needs
+from exgen.generate import generate, solve_givens
+from exgen.grading.compare import matches
+from exgen.topics import intensity as it
+from exgen.topics.base import InvalidGivens, Rejected
+
+A100 = {"gpu": "A100-40GB", "sms": 108, "clock_ghz": 1.41, "bandwidth_gbs": 1555}
+A100_ROOF = {"gpu": "A100-40GB", "peak_tflops": 312, "bandwidth_gbs": 1555}
+
+
+def answers(variant, givens):
+    return {p.id: p.answer.value for p in solve_givens("intensity", variant, givens).solution.parts}
+
+
+def mistake(variant, part, name):
+    return next(m for m in it.MISTAKES if m.name == name and m.part == part and variant in m.variants)
+
+
+# ---- NVIDIA's A100 figures (seed 001's table; A100 datasheet) ---------------------------------------
+
+
+@pytest.mark.parametrize("dtype,fma,datasheet", [("fp16", 1024, 312), ("tf32", 512, 156), ("fp64", 64, 19.5)])
+def test_a100_peak_from_the_fma_table_seed_001(dtype, fma, datasheet):
+    """Seed 001: 108 SMs × FMA/clock/SM × 2 × 1.41 GHz; the A100 datasheet's dense tensor-core peaks
+    (312 fp16, 156 tf32, 19.5 fp64 TFLOP/s) to 3 significant figures."""
+    a = answers("gpu_peak", {**A100, "dtype": dtype, "fma_per_clock": fma})
+    assert a["peak"] == pytest.approx(108 * fma * 2 * 1.41e9 / 1e12)
+    assert a["peak"] == pytest.approx(datasheet, rel=1e-2)
+
+
+def test_a100_ops_to_byte_ratio():
+    """312 TFLOP/s over 1555 GB/s (A100 40 GB datasheet): about 200 FLOP per byte."""
+    a = answers("gpu_peak", {**A100, "dtype": "fp16", "fma_per_clock": 1024})
+    assert a["ridge"] == pytest.approx(311.86944e12 / 1555e9)
+    assert round(a["ridge"]) == 201  # 200.56
+
+
+def test_peaks_in_the_gpu_table_follow_from_their_sm_counts():
+    from exgen.gpus import GPUS
+
+    for spec in GPUS.values():
+        derived = spec.sms * spec.fp16_fma_per_clock_per_sm * 2 * spec.clock_hz
+        assert derived == pytest.approx(spec.peak["fp16"], rel=5e-3), spec.name
+
+
+# ---- counting conventions --------------------------------------------------------------------------
+
+
+def test_intensity_of_the_three_ops():
+    """C = AB: 2mnp / ((mn + np + mp) s); y = Ax: 2mn / ((mn + n + m) s); C = A + B: mn / (3mn s)."""
+    n = 1024
+    assert answers("op", {"op": "matmul", "m": n, "n": n, "p": n, "dtype": "fp16"})["intensity"] == \
+        pytest.approx(n / 3)
+    mv = answers("op", {"op": "matvec", "m": n, "n": n, "dtype": "fp16"})
+    assert mv["flops"] == 2 * n * n and mv["bytes"] == 2 * (n * n + 2 * n)
+    assert mv["intensity"] == pytest.approx(1.0, rel=3e-3)  # about 1 FLOP/byte: memory-bound everywhere
+    assert answers("op", {"op": "elementwise", "m": n, "n": n, "dtype": "fp32"})["intensity"] == pytest.approx(1 / 12)
+
+
+def test_roofline_classification_and_attainable_throughput():
+    small = answers("bound", {"op": "matmul", "m": 16, "n": 4096, "p": 4096, "dtype": "fp16", **A100_ROOF})
+    assert small["bound"] == "memory-bound"
+    assert small["attainable"] == pytest.approx(small["intensity"] * 1555 / 1000)
+    big = answers("bound", {"op": "matmul", "m": 4096, "n": 4096, "p": 4096, "dtype": "fp16", **A100_ROOF})
+    assert big["bound"] == "compute-bound" and big["attainable"] == 312
+
+
+def test_decoding_turns_compute_bound_at_the_ops_to_byte_ratio():
+    """Counting weights only, a fp16 d×d weight on n tokens has AI = n: decoding on an A100 (ratio 200.6)
+    is compute-bound from a batch of 201. Counting activations too needs a larger batch."""
+    g = {"d_model": 4096, "batch": 8, "prompt": 512, "dtype": "fp16", **A100_ROOF}
+    w = answers("decode", {**g, "count": "weights"})
+    assert w["decode_intensity"] == 8 and w["prefill_intensity"] == 4096
+    assert (w["decode_bound"], w["prefill_bound"]) == ("memory-bound", "compute-bound")
+    assert w["critical_batch"] == 201
+    wa = answers("decode", {**g, "count": "weights+activations"})
+    r = Fraction(312 * 10**12, 1555 * 10**9)
+    assert wa["critical_batch"] == int(r * 2 * 4096 / (2 * 4096 - 4 * r)) + 1 == 223
+
+
+def test_a_weight_too_narrow_never_turns_compute_bound():
+    """With activations counted, AI < d/s: for d = 256 in fp16 that is below an A100's ratio."""
+    with pytest.raises(InvalidGivens, match="never"):
+        solve_givens("intensity", "decode", {"d_model": 256, "batch": 8, "prompt": 64, "dtype": "fp16",
+                                             "count": "weights+activations", **A100_ROOF})
+
+
+# ---- sampling rules --------------------------------------------------------------------------------
+
+
+def test_sampled_ops_stay_away_from_the_ridge():
+    for seed in range(40):
+        g = generate("intensity", "bound", "hard", seed).givens
+        flops, moved = it.op_counts(g["op"], g["m"], g["n"], g.get("p", 1), it.BYTES[g["dtype"]])
+        ratio = Fraction(flops, moved) / it.ridge(g["peak_tflops"], g["bandwidth_gbs"])
+        assert not (Fraction(4, 5) <= ratio <= Fraction(5, 4))
+    with pytest.raises(Rejected):
+        it._away_from_ridge(Fraction(210), Fraction(200))
+
+
+def test_sampled_critical_batches_are_not_near_a_tie():
+    for seed in range(40):
+        g = generate("intensity", "decode", "medium", seed).givens
+        x = it.critical_threshold(g["d_model"], 2, it.ridge(g["peak_tflops"], g["bandwidth_gbs"]), g["count"])
+        assert abs(x - round(x)) >= it.INTEGER_MARGIN
+
+
+def test_every_variant_samples_at_every_difficulty():
+    for variant in ("op", "gpu_peak", "bound", "decode"):
+        for difficulty in ("easy", "medium", "hard"):
+            it.TOPIC.solve(variant, generate("intensity", variant, difficulty, 3).givens)
+    # An A100 80 GB counting weights only has threshold 312/2.039 = 153.02, too near 153: never sampled.
+    for seed in range(60):
+        g = generate("intensity", "decode", "easy", seed).givens
+        assert not (g["gpu"] == "A100-80GB" and g["count"] == "weights")
+
+
+# ---- named mistakes --------------------------------------------------------------------------------
+
+
+def test_named_mistakes():
+    g = {"op": "matmul", "m": 64, "n": 4096, "p": 4096, "dtype": "fp16"}
+    a = answers("op", g)
+    assert mistake("op", "intensity", "elements_for_bytes").wrong("op", g) == pytest.approx(2 * a["intensity"])
+    assert mistake("op", "bytes", "one_operand_only").wrong("op", g) == 2 * 64 * 4096
+    assert mistake("op", "flops", "fma_as_one_flop").wrong("op", g) == a["flops"] / 2
+    assert mistake("op", "flops", "fma_as_one_flop").wrong("op", {**g, "op": "elementwise"}) is None
+    peak = mistake("gpu_peak", "peak", "fma_as_one_flop").wrong("gpu_peak", {**A100, "dtype": "fp16",
+                                                                            "fma_per_clock": 1024})
+    assert peak == pytest.approx(156, rel=1e-2)
+
+
+def test_a_mistake_never_scores_on_a_generated_problem():
+    for seed in range(30):
+        problem = generate("intensity", None, "medium", seed)
+        for m in it.TOPIC.mistakes_for(problem.variant):
+            wrong = m.wrong(problem.variant, problem.givens)
+            assert wrong is None or not matches(problem.solution.part(m.part).answer, wrong)
+
+
+# ---- the torch verifier ------------------------------------------------------------------------------
+
+
+@needs("torch")
+def test_the_flop_counter_counts_an_fma_as_two_flops_and_bytes_are_nbytes():
+    from exgen.verify import intensity as vi
+
+    assert vi.flops_per_fma() == 2.0
+    assert vi.op_flops_bytes("elementwise", 4, 5, 1, "fp16") == (20, 3 * 20 * 2)
+    assert vi.op_flops_bytes("matmul", 2, 3, 4, "bf16") == (48, 2 * (6 + 12 + 8))
+
+
+@needs("torch")
+def test_verifier_reproduces_the_a100_figures():
+    import torch
+
+    from exgen.verify.intensity import reproduce
+
+    got = reproduce("gpu_peak", {**A100, "dtype": "fp16", "fma_per_clock": 1024}, torch.device("cpu"))
+    assert got["peak"] == pytest.approx(311.86944)
+    got = reproduce("decode", {"d_model": 4096, "batch": 8, "prompt": 512, "dtype": "fp16", "count": "weights",
+                               **A100_ROOF}, torch.device("cpu"))
+    assert got["critical_batch"] == 201
+
+
+@needs("torch")
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(op=st.sampled_from(it.OPS), m=st.integers(1, 20000), n=st.integers(1, 20000), p=st.integers(1, 20000),
+       dtype=st.sampled_from(tuple(it.BYTES)))
+def test_solver_and_verifier_agree_on_any_op(op, m, n, p, dtype):
+    import torch
+
+    from exgen.verify.intensity import reproduce
+
+    problem = solve_givens("intensity", "op", {"op": op, "m": m, "n": n, "p": p, "dtype": dtype})
+    got = reproduce("op", problem.givens, torch.device("cpu"))
+    assert all(matches(part.answer, got[part.id]) for part in problem.solution.parts)
