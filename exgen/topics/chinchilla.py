@@ -37,6 +37,7 @@ LOSS_DECIMALS = 3
 SIG = 3
 TIE_MARGIN = 0.01  # compare: the two losses must differ by at least this (10x the loss tolerance)
 MIN_OVERTRAINING = 1.5  # overtrained: tokens per parameter at least this multiple of the optimum's
+MAX_TOKENS_PER_PARAM = 4000  # overtrained: at most this (Llama 3 8B: 15e12 / 8e9 = 1875)
 
 # Hoffmann et al. 2022's fitted coefficients as published (rounded), and as seeds 001/002 quote them.
 FIT = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
@@ -203,8 +204,8 @@ def _solve_loss(g: dict[str, Any], kn: Knobs) -> Solution:
              rf"{S6(data)}"),
         _loss_step("with the irreducible term $E$", n, d, fit, terms),
     ]
-    parts = (Part("model_term", "model-size term A/N^alpha", _num(model)),
-             Part("data_term", "data term B/D^beta", _num(data)),
+    parts = (Part("model_term", "model-size term", _num(model)),
+             Part("data_term", "data term", _num(data)),
              Part("loss", "predicted loss", _loss_answer(total)))
     return Solution(parts, tuple(steps))
 
@@ -407,8 +408,13 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
             raise Rejected("the two losses are too close to call")
         return g
     # overtrained
-    n = _params(rng, difficulty) if difficulty != "easy" else _scaled(rng.choice((1, 2, 3, 7, 8)), 9)
-    d = _scaled(rng.choice((1, 2, 3, 8, 15)) if difficulty == "easy" else _mantissa(rng, difficulty), 12)
+    if difficulty == "easy":  # Llama-2-7B-like: 7e9 parameters on 2e12 tokens
+        n, d = _scaled(rng.choice((1, 2, 3, 7, 8)), 9), _scaled(rng.choice((1, 2, 3, 8, 15)), 12)
+    else:
+        n = _scaled(_mantissa(rng, difficulty), rng.randint(9, 10))
+        d = _scaled(_mantissa(rng, difficulty), 12)
+    if d / n > MAX_TOKENS_PER_PARAM:
+        raise Rejected("more tokens per parameter than any published model")
     g = _with_fit({"N": n, "D": d, "method": rng.choice(METHODS)})
     if _solve_overtrained(g, KEY).part("factor").answer.value < MIN_OVERTRAINING:
         raise Rejected("not over-trained enough to ask how far")
