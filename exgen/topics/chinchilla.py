@@ -1,0 +1,502 @@
+"""Compute-optimal scaling (Chinchilla): N and D for a budget C, predicted loss, comparing allocations,
+over-training, and budgets given as GPUs × days.
+
+Formulas and sources:
+    C = 6 N D                               training FLOPs (seed 002, "Chinchilla Scaling Laws": C ≃ 6ND)
+    L(N, D) = E + A / N^α + B / D^β         the parametric fit, E = 1.69, A = 406.4, B = 410.7, α = 0.34,
+                                            β = 0.28 (Hoffmann et al. 2022, eq. 2 and §3.3; seeds 001/002)
+    N_opt = G (C/6)^a,  D_opt = G^{-1} (C/6)^b,  G = (αA / (βB))^{1/(α+β)},  a = β/(α+β),  b = α/(α+β)
+                                            minimising L(N, C/(6N)) (Hoffmann et al. 2022, eq. 4, Appendix D.2)
+    N_opt = 0.1 C^0.5,  D_opt = 1.7 C^0.5   the rule of seed 001 ("Chinchilla Scaling Law" slide); note
+                                            0.1 × 1.7 = 0.17 ≠ 1/6, i.e. ~17 tokens per parameter
+    D = 20 N with C = 6 N D → N = sqrt(C / 120)   the "~20 tokens per parameter" heuristic
+    C = GPUs × days × 86 400 s/day × peak FLOP/s × MFU   (peak from exgen.gpus, stated in the question)
+The three methods are different conventions (seeds/README.md): the question names the one it asks for.
+Arithmetic is float64 (powers with non-integer exponents); answers are asked to 3 significant figures, loss
+to 3 decimals.  The mistake functions re-run the solver with one "knob" turned (2ND for 6ND, N and D
+swapped, …), so a mistake is always the same computation as the key with exactly one thing changed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Any, Callable
+
+from exgen import numfmt as nf
+from exgen.problem import Answer, Part, Solution, Step
+from exgen.rng import Rng
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, Topic, Variant
+
+METHODS = ("fit", "rule", "tokens20")
+RULE_N, RULE_D = 0.1, 1.7  # seed 001: N_opt = 0.1 C^0.5, D_opt = 1.7 C^0.5
+TOKENS_PER_PARAM = 20
+SECONDS_PER_DAY = 86_400
+LOSS_DECIMALS = 3
+SIG = 3
+TIE_MARGIN = 0.01  # compare: the two losses must differ by at least this (10x the loss tolerance)
+MIN_OVERTRAINING = 1.5  # overtrained: tokens per parameter at least this multiple of the optimum's
+MAX_TOKENS_PER_PARAM = 4000  # overtrained: at most this (Llama 3 8B: 15e12 / 8e9 = 1875)
+
+# Hoffmann et al. 2022's fitted coefficients as published (rounded), and as seeds 001/002 quote them.
+FIT = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+
+
+@dataclass(frozen=True)
+class Fit:
+    E: float
+    A: float
+    B: float
+    alpha: float
+    beta: float
+
+    @classmethod
+    def of(cls, g: dict[str, Any]) -> Fit:
+        return cls(*(float(g.get(k, FIT[k])) for k in ("E", "A", "B", "alpha", "beta")))
+
+    @property
+    def G(self) -> float:
+        return (self.alpha * self.A / (self.beta * self.B)) ** (1 / (self.alpha + self.beta))
+
+    @property
+    def a(self) -> float:
+        return self.beta / (self.alpha + self.beta)
+
+    @property
+    def b(self) -> float:
+        return self.alpha / (self.alpha + self.beta)
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """What the computation assumes; the key uses the defaults, each named mistake turns one knob."""
+
+    flops_per_param_token: int = 6  # 2 for "2ND", 1 for "ND"
+    method: str | None = None  # another method than the question asks for
+    rule_swapped: bool = False  # N = 1.7 C^0.5, D = 0.1 C^0.5
+    fit_exponents_swapped: bool = False  # N_opt with exponent b, D_opt with a
+    loss_exponents_swapped: bool = False  # A / N^β + B / D^α
+    irreducible_forgotten: bool = False  # L without E
+    mfu_forgotten: bool = False
+    seconds_per_day: int = SECONDS_PER_DAY  # 3600 for "hours for days"
+    factor_inverted: bool = False  # optimum's tokens per parameter over the model's
+
+
+KEY = Knobs()
+
+
+# ---- the computations ------------------------------------------------------------------------------
+
+
+def loss(n: float, d: float, fit: Fit, knobs: Knobs = KEY) -> tuple[float, float, float]:
+    """(A/N^α, B/D^β, L) of the parametric fit."""
+    ea, eb = (fit.beta, fit.alpha) if knobs.loss_exponents_swapped else (fit.alpha, fit.beta)
+    model, data = fit.A / n**ea, fit.B / d**eb
+    return model, data, (0.0 if knobs.irreducible_forgotten else fit.E) + model + data
+
+
+def optimum(c: float, method: str, fit: Fit, knobs: Knobs = KEY) -> tuple[float, float]:
+    """(N_opt, D_opt) for budget C by the method the question names (or the mistaken one)."""
+    method = knobs.method or method
+    k = knobs.flops_per_param_token
+    if method == "fit":
+        a, b = (fit.b, fit.a) if knobs.fit_exponents_swapped else (fit.a, fit.b)
+        return fit.G * (c / k) ** a, (c / k) ** b / fit.G
+    if method == "rule":
+        n, d = RULE_N * math.sqrt(c), RULE_D * math.sqrt(c)
+        return (d, n) if knobs.rule_swapped else (n, d)
+    n = math.sqrt(c / (k * TOKENS_PER_PARAM))
+    return n, TOKENS_PER_PARAM * n
+
+
+def gpu_budget(g: dict[str, Any], knobs: Knobs = KEY) -> float:
+    """C = GPUs × days × s/day × peak × MFU, in FLOP (pint converts TFLOP/s × s to FLOP)."""
+    from exgen.units import quantity
+
+    seconds = g["days"] * knobs.seconds_per_day
+    flops = quantity(g["gpus"] * g["peak"], "TFLOP/s") * quantity(seconds, "s")
+    return float(flops.to("FLOP").magnitude) * (1.0 if knobs.mfu_forgotten else g["mfu"])
+
+
+# ---- worked-solution steps -------------------------------------------------------------------------
+
+S6 = lambda x: nf.sig(x, 6)  # noqa: E731 — intermediate values carry 6 significant figures
+
+
+def _optimum_steps(c: float, method: str, fit: Fit, n: float, d: float) -> list[Step]:
+    if method == "fit":
+        return [
+            Step(r"Minimising $L(N, D)$ subject to $C = 6ND$ (set $\partial L / \partial N = 0$ with "
+                 r"$D = C/(6N)$) gives the closed form (Hoffmann et al. 2022, Appendix D):",
+                 r"N_{\mathrm{opt}} = G \left(\frac{C}{6}\right)^{a}, \quad D_{\mathrm{opt}} = G^{-1} "
+                 r"\left(\frac{C}{6}\right)^{b}, \quad G = \left(\frac{\alpha A}{\beta B}\right)^{1/(\alpha+\beta)},"
+                 r" \quad a = \frac{\beta}{\alpha+\beta}, \quad b = \frac{\alpha}{\alpha+\beta}."),
+            Step("With the stated coefficients:",
+                 rf"G = \left(\frac{{{nf.num(fit.alpha)} \times {nf.num(fit.A)}}}{{{nf.num(fit.beta)} \times "
+                 rf"{nf.num(fit.B)}}}\right)^{{1/{nf.num(round(fit.alpha + fit.beta, 12))}}} = {S6(fit.G)}, \quad "
+                 rf"a = {S6(fit.a)}, \quad b = {S6(fit.b)}"),
+            Step(f"The budget over six: $C/6 = {S6(c / 6)}$ FLOP, so",
+                 rf"N_{{\mathrm{{opt}}}} = {S6(fit.G)} \times ({S6(c / 6)})^{{{S6(fit.a)}}} = {S6(n)}, \quad "
+                 rf"D_{{\mathrm{{opt}}}} = \frac{{({S6(c / 6)})^{{{S6(fit.b)}}}}}{{{S6(fit.G)}}} = {S6(d)}"),
+        ]
+    if method == "rule":
+        return [Step(r"The rule gives both directly from $\sqrt{C} = " + S6(math.sqrt(c)) + "$:",
+                     rf"N_{{\mathrm{{opt}}}} = 0.1\,\sqrt{{C}} = {S6(n)}, \quad "
+                     rf"D_{{\mathrm{{opt}}}} = 1.7\,\sqrt{{C}} = {S6(d)}")]
+    return [Step(r"With $D = 20N$, the budget is $C = 6N \cdot 20N = 120 N^2$, so",
+                 rf"N_{{\mathrm{{opt}}}} = \sqrt{{\frac{{C}}{{120}}}} = \sqrt{{{S6(c / 120)}}} = {S6(n)}, \quad "
+                 rf"D_{{\mathrm{{opt}}}} = 20\,N_{{\mathrm{{opt}}}} = {S6(d)}")]
+
+
+def _loss_step(label: str, n: float, d: float, fit: Fit, terms: tuple[float, float, float]) -> Step:
+    model, data, total = terms
+    return Step(f"Predicted loss {label}:",
+                rf"L = {nf.num(fit.E)} + \frac{{{nf.num(fit.A)}}}{{({S6(n)})^{{{nf.num(fit.alpha)}}}}} + "
+                rf"\frac{{{nf.num(fit.B)}}}{{({S6(d)})^{{{nf.num(fit.beta)}}}}} = {nf.num(fit.E)} + {S6(model)} + "
+                rf"{S6(data)} = {nf.fixed(total, 5)}")
+
+
+def _num(value: float, unit: str = "", sig: int = SIG) -> Answer:
+    return Answer("number", value, unit=unit, sig=sig)
+
+
+def _loss_answer(value: float) -> Answer:
+    return Answer("number", value, decimals=LOSS_DECIMALS)
+
+
+# ---- solvers ---------------------------------------------------------------------------------------
+
+
+def _solve_optimum(g: dict[str, Any], kn: Knobs) -> Solution:
+    fit, c, method = Fit.of(g), float(g["C"]), g["method"]
+    n, d = optimum(c, method, fit, kn)
+    terms = loss(n, d, fit, kn)
+    steps = _optimum_steps(c, method, fit, n, d) + [_loss_step("of this allocation", n, d, fit, terms)]
+    parts = (Part("N_opt", "compute-optimal parameters", _num(n)),
+             Part("D_opt", "compute-optimal training tokens", _num(d)),
+             Part("loss", "predicted loss", _loss_answer(terms[2])))
+    return Solution(parts, tuple(steps))
+
+
+def _solve_gpu_budget(g: dict[str, Any], kn: Knobs) -> Solution:
+    fit, method = Fit.of(g), g["method"]
+    c = gpu_budget(g, kn)
+    n, d = optimum(c, method, fit, kn)
+    steps = [
+        Step(f"One day is ${SECONDS_PER_DAY}$ s, and the cluster sustains MFU $\\times$ peak:",
+             rf"C = {g['gpus']} \times {nf.num(g['days'])} \times {SECONDS_PER_DAY}\ \text{{s}} \times "
+             rf"{nf.num(g['peak'])} \times 10^{{12}}\ \text{{FLOP/s}} \times {nf.num(g['mfu'])} = {S6(c)}\ \text{{FLOP}}")
+    ] + _optimum_steps(c, method, fit, n, d)
+    parts = (Part("compute", "training compute", _num(c, "FLOP")),
+             Part("N_opt", "compute-optimal parameters", _num(n)),
+             Part("D_opt", "compute-optimal training tokens", _num(d)))
+    return Solution(parts, tuple(steps))
+
+
+def _solve_loss(g: dict[str, Any], kn: Knobs) -> Solution:
+    fit, n, d = Fit.of(g), float(g["N"]), float(g["D"])
+    model, data, total = terms = loss(n, d, fit, kn)
+    steps = [
+        Step("The model-size term and the data term:",
+             rf"\frac{{A}}{{N^\alpha}} = \frac{{{nf.num(fit.A)}}}{{({S6(n)})^{{{nf.num(fit.alpha)}}}}} = {S6(model)},"
+             rf" \quad \frac{{B}}{{D^\beta}} = \frac{{{nf.num(fit.B)}}}{{({S6(d)})^{{{nf.num(fit.beta)}}}}} = "
+             rf"{S6(data)}"),
+        _loss_step("with the irreducible term $E$", n, d, fit, terms),
+    ]
+    parts = (Part("model_term", "model-size term", _num(model)),
+             Part("data_term", "data term", _num(data)),
+             Part("loss", "predicted loss", _loss_answer(total)))
+    return Solution(parts, tuple(steps))
+
+
+def _solve_compare(g: dict[str, Any], kn: Knobs) -> Solution:
+    fit, c, k = Fit.of(g), float(g["C"]), kn.flops_per_param_token
+    n_a, n_b = float(g["N_A"]), float(g["N_B"])
+    d_a, d_b = c / (k * n_a), c / (k * n_b)
+    t_a, t_b = loss(n_a, d_a, fit, kn), loss(n_b, d_b, fit, kn)
+    better = "A" if t_a[2] < t_b[2] else "B"
+    steps = [
+        Step("Each model's tokens from $C = 6ND$:",
+             rf"D_A = \frac{{C}}{{6 N_A}} = \frac{{{S6(c)}}}{{6 \times {S6(n_a)}}} = {S6(d_a)}, \quad "
+             rf"D_B = \frac{{{S6(c)}}}{{6 \times {S6(n_b)}}} = {S6(d_b)}"),
+        _loss_step("of model A", n_a, d_a, fit, t_a),
+        _loss_step("of model B", n_b, d_b, fit, t_b),
+        Step(f"Model {better} has the lower predicted loss, by ${nf.fixed(abs(t_a[2] - t_b[2]), 4)}$."),
+    ]
+    parts = (Part("D_A", "training tokens of model A", _num(d_a)),
+             Part("D_B", "training tokens of model B", _num(d_b)),
+             Part("loss_A", "predicted loss of model A", _loss_answer(t_a[2])),
+             Part("loss_B", "predicted loss of model B", _loss_answer(t_b[2])),
+             Part("better", "lower predicted loss", Answer("choice", better, choices=("A", "B"))))
+    return Solution(parts, tuple(steps))
+
+
+def _solve_overtrained(g: dict[str, Any], kn: Knobs) -> Solution:
+    fit, n, d, method = Fit.of(g), float(g["N"]), float(g["D"]), g["method"]
+    c = kn.flops_per_param_token * n * d
+    ratio = d / n
+    n_opt, d_opt = optimum(c, method, fit, kn)
+    ratio_opt = d_opt / n_opt
+    factor = ratio_opt / ratio if kn.factor_inverted else ratio / ratio_opt
+    steps = [
+        Step("Training compute and the model's tokens per parameter:",
+             rf"C = 6ND = 6 \times {S6(n)} \times {S6(d)} = {S6(c)}\ \text{{FLOP}}, \quad "
+             rf"\frac{{D}}{{N}} = {S6(ratio)}"),
+        *_optimum_steps(c, method, fit, n_opt, d_opt),
+        Step("The compute-optimal tokens per parameter, and how far the model is over-trained:",
+             rf"\frac{{D_{{\mathrm{{opt}}}}}}{{N_{{\mathrm{{opt}}}}}} = {S6(ratio_opt)}, \quad "
+             rf"\frac{{D/N}}{{D_{{\mathrm{{opt}}}}/N_{{\mathrm{{opt}}}}}} = \frac{{{S6(ratio)}}}{{{S6(ratio_opt)}}} = "
+             rf"{S6(ratio / ratio_opt)}"),
+    ]
+    parts = (Part("compute", "training compute", _num(c, "FLOP")),
+             Part("tokens_per_param", "tokens per parameter of the model", _num(ratio)),
+             Part("N_opt", "compute-optimal parameters at the same compute", _num(n_opt)),
+             Part("opt_tokens_per_param", "compute-optimal tokens per parameter", _num(ratio_opt)),
+             Part("factor", "over-training factor", _num(factor)))
+    return Solution(parts, tuple(steps))
+
+
+_SOLVERS: dict[str, Callable[[dict[str, Any], Knobs], Solution]] = {
+    "optimum": _solve_optimum, "gpu_budget": _solve_gpu_budget, "loss": _solve_loss, "compare": _solve_compare,
+    "overtrained": _solve_overtrained,
+}
+
+
+# ---- givens ----------------------------------------------------------------------------------------
+
+_FIT_GIVENS = (
+    Given("E", "irreducible loss E of the fit", default=FIT["E"]),
+    Given("A", "coefficient A of the model-size term", default=FIT["A"]),
+    Given("B", "coefficient B of the data term", default=FIT["B"]),
+    Given("alpha", "exponent alpha of N", default=FIT["alpha"]),
+    Given("beta", "exponent beta of D", default=FIT["beta"]),
+)
+_METHOD = Given("method", "how the optimum is found: the fit's closed form, the rule N=0.1C^0.5, D=1.7C^0.5, "
+                          "or 20 tokens per parameter", "choice", choices=METHODS)
+_C = Given("C", "training compute budget", unit="FLOP")
+_N = Given("N", "model parameters")
+_D = Given("D", "training tokens")
+
+VARIANTS = (
+    Variant("optimum", "compute-optimal N and D for a budget C by a stated method, and the predicted loss",
+            (_C, _METHOD, *_FIT_GIVENS)),
+    Variant("gpu_budget", "a budget as GPUs x days x peak x MFU, then the compute-optimal N and D", (
+        Given("gpu", "the GPU (its name only words the question; peak is the figure used)", "choice",
+              choices=("V100", "A100-40GB", "A100-80GB", "H100", "H200")),
+        Given("dtype", "the precision the peak is quoted for", "choice", choices=("fp16", "bf16")),
+        Given("peak", "dense peak throughput per GPU", unit="TFLOP/s"),
+        Given("gpus", "number of GPUs", "integer"),
+        Given("days", "training time", unit="day"),
+        Given("mfu", "model FLOPs utilisation, a fraction in (0, 1]"),
+        _METHOD, *_FIT_GIVENS)),
+    Variant("loss", "the loss L(N, D) predicted by the parametric fit", (_N, _D, *_FIT_GIVENS)),
+    Variant("compare", "two allocations of the same compute: tokens, predicted losses, which is better", (
+        _C, Given("N_A", "parameters of model A"), Given("N_B", "parameters of model B"), *_FIT_GIVENS)),
+    Variant("overtrained", "how far a model trained on D tokens is over-trained versus the compute optimum",
+            (_N, _D, _METHOD, *_FIT_GIVENS)),
+)
+
+
+def _check(variant: str, g: dict[str, Any]) -> None:
+    spec = next(v for v in VARIANTS if v.name == variant)
+    missing = sorted(x.name for x in spec.givens if x.default is None and x.name not in g)
+    if missing:
+        raise InvalidGivens(f"missing given(s): {', '.join(missing)}")
+    positive = [x.name for x in spec.givens if x.kind in ("number", "integer")]
+    bad = [name for name in positive if not (isinstance(g.get(name, FIT.get(name)), (int, float))
+                                             and math.isfinite(g.get(name, FIT.get(name)))
+                                             and g.get(name, FIT.get(name)) > 0)]
+    if bad:
+        raise InvalidGivens(f"{', '.join(bad)} must be positive finite numbers")
+    if "method" in g and g["method"] not in METHODS:
+        raise InvalidGivens(f"method must be one of {', '.join(METHODS)}")
+    if variant == "gpu_budget" and g["mfu"] > 1:
+        raise InvalidGivens("mfu is a fraction of the peak: at most 1 (write 40 percent as 0.4)")
+    if variant == "compare" and g["N_A"] == g["N_B"]:
+        raise InvalidGivens("N_A and N_B are equal: there is nothing to compare")
+
+
+def _solve(variant: str, g: dict[str, Any], knobs: Knobs = KEY) -> Solution:
+    return _SOLVERS[variant](g, knobs)
+
+
+def solve(variant: str, givens: dict[str, Any]) -> Solution:
+    _check(variant, givens)
+    return _solve(variant, givens)
+
+
+# ---- sampling --------------------------------------------------------------------------------------
+
+
+def _scaled(mantissa: Fraction | int, exponent: int) -> float:
+    """mantissa × 10^exponent as the correctly rounded float (what the student reads)."""
+    return float(Fraction(mantissa) * Fraction(10) ** exponent)
+
+
+def _mantissa(rng: Rng, difficulty: str) -> Fraction:
+    return rng.decimal(1, 9.9, 1) if difficulty == "medium" else rng.decimal(1, 9.99, 2)
+
+
+def _budget(rng: Rng, method: str, difficulty: str) -> float:
+    """C; at easy, numbers that make the method's arithmetic clean."""
+    if difficulty == "easy":
+        if method == "rule":  # C = (k 10^m)^2: sqrt(C) is k 10^m
+            return _scaled(rng.randint(1, 9) ** 2, 2 * rng.randint(10, 12))
+        if method == "tokens20":  # C = 120 (k 10^m)^2: N_opt is k 10^m
+            return _scaled(120 * rng.randint(1, 9) ** 2, 2 * rng.randint(9, 10))
+        return _scaled(6 * rng.choice((1, 2, 5)), rng.randint(20, 24))  # C/6 a clean power
+    return _scaled(_mantissa(rng, difficulty), rng.randint(20, 24) if difficulty == "medium" else rng.randint(19, 25))
+
+
+def _params(rng: Rng, difficulty: str) -> float:
+    if difficulty == "easy":
+        return _scaled(rng.choice((1, 2, 3, 5, 7, 8)), rng.randint(9, 11))
+    return _scaled(_mantissa(rng, difficulty), rng.randint(8, 11))
+
+
+def _with_fit(g: dict[str, Any]) -> dict[str, Any]:
+    return {**g, **FIT}
+
+
+GPU_DTYPES = {"V100": "fp16", "A100-40GB": "bf16", "A100-80GB": "bf16", "H100": "bf16", "H200": "bf16"}
+
+
+def _sample_gpu_budget(rng: Rng, difficulty: str) -> dict[str, Any]:
+    from exgen.gpus import get as gpu_spec
+
+    if difficulty == "easy":
+        gpu, gpus, days = "A100-80GB", rng.choice((256, 512, 1024, 2048)), rng.choice((5, 10, 20, 30))
+        mfu = rng.choice((0.4, 0.5))
+    else:
+        gpu = rng.choice(tuple(GPU_DTYPES))
+        gpus = rng.choice((128, 256, 384, 512, 1024, 2048, 4096))
+        days = rng.choice((7, 14, 21, 30, 45, 60, 90)) if difficulty == "medium" else rng.randint(3, 120)
+        mfu = (float(rng.decimal(0.3, 0.6, 2)) if difficulty == "hard"
+               else float(Fraction(rng.randint(6, 12), 20)))  # 0.30, 0.35, ..., 0.60
+    dtype = GPU_DTYPES[gpu]
+    peak = gpu_spec(gpu).peak[dtype] / 1e12
+    return _with_fit({"gpu": gpu, "dtype": dtype, "peak": round(peak, 1), "gpus": gpus, "days": days,
+                      "mfu": mfu, "method": rng.choice(METHODS)})
+
+
+def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
+    if variant == "optimum":
+        method = rng.choice(METHODS)
+        return _with_fit({"C": _budget(rng, method, difficulty), "method": method})
+    if variant == "gpu_budget":
+        return _sample_gpu_budget(rng, difficulty)
+    if variant == "loss":
+        n = _params(rng, difficulty)
+        d = (_scaled(rng.choice((1, 2, 3, 5)), rng.randint(10, 13)) if difficulty == "easy"
+             else _scaled(_mantissa(rng, difficulty), rng.randint(10, 13)))
+        if not 1 <= d / n <= 10_000:
+            raise Rejected("tokens per parameter outside any realistic range")
+        return _with_fit({"N": n, "D": d})
+    if variant == "compare":
+        if difficulty == "easy":  # C/6 a power of ten and N in {1, 2, 5} x 10^j: D = C/(6N) is clean
+            c = _scaled(6, rng.randint(21, 24))
+            n_a, n_b = (_scaled(rng.choice((1, 2, 5)), rng.randint(9, 11)) for _ in range(2))
+        else:
+            c = _budget(rng, "fit", difficulty)
+            n_a, n_b = _params(rng, difficulty), _params(rng, difficulty)
+        g = _with_fit({"C": c, "N_A": n_a, "N_B": n_b})
+        if n_a == n_b or not all(1 <= c / (6 * n * n) <= 10_000 for n in (n_a, n_b)):
+            raise Rejected("equal models, or tokens per parameter outside any realistic range")
+        s = _solve_compare(g, KEY)
+        if abs(s.part("loss_A").answer.value - s.part("loss_B").answer.value) < TIE_MARGIN:
+            raise Rejected("the two losses are too close to call")
+        return g
+    # overtrained
+    if difficulty == "easy":  # Llama-2-7B-like: 7e9 parameters on 2e12 tokens
+        n, d = _scaled(rng.choice((1, 2, 3, 7, 8)), 9), _scaled(rng.choice((1, 2, 3, 8, 15)), 12)
+    else:
+        n = _scaled(_mantissa(rng, difficulty), rng.randint(9, 10))
+        d = _scaled(_mantissa(rng, difficulty), 12)
+    if d / n > MAX_TOKENS_PER_PARAM:
+        raise Rejected("more tokens per parameter than any published model")
+    g = _with_fit({"N": n, "D": d, "method": rng.choice(METHODS)})
+    if _solve_overtrained(g, KEY).part("factor").answer.value < MIN_OVERTRAINING:
+        raise Rejected("not over-trained enough to ask how far")
+    return g
+
+
+# ---- named mistakes --------------------------------------------------------------------------------
+
+
+def _turned(part: str, **knobs: Any) -> Callable[[str, dict[str, Any]], Any]:
+    """The part's value with one knob turned, or None where that makes no difference."""
+    wrong_knobs = replace(KEY, **knobs)
+
+    def wrong(variant: str, g: dict[str, Any]) -> Any:
+        if "method" in knobs and g.get("method") == knobs["method"]:
+            return None
+        value = _solve(variant, g, wrong_knobs).part(part).answer.value
+        return None if value == _solve(variant, g).part(part).answer.value else value
+
+    return wrong
+
+
+def _method_only(asked: str, part: str, **knobs: Any) -> Callable[[str, dict[str, Any]], Any]:
+    """A mistake that only exists when the question asks for method `asked`."""
+    inner = _turned(part, **knobs)
+    return lambda variant, g: inner(variant, g) if g["method"] == asked else None
+
+
+_OPT = ("optimum", "gpu_budget")
+_OPT_ALL = ("optimum", "gpu_budget", "overtrained")
+
+
+def _mistakes() -> tuple[Mistake, ...]:
+    out: list[Mistake] = []
+
+    def add(name, explanation, parts_variants, wrong_for):
+        for part, variants in parts_variants:
+            out.append(Mistake(name, part, explanation, variants, wrong_for(part)))
+
+    add("two_nd_for_six_nd", "Training compute was taken as 2ND (the forward pass only); with backward it is "
+        "C = 6ND.", [("N_opt", _OPT_ALL), ("D_opt", _OPT), ("compute", ("overtrained",)), ("D_A", ("compare",)),
+                     ("D_B", ("compare",))], lambda p: _turned(p, flops_per_param_token=2))
+    add("nd_for_six_nd", "Training compute was taken as ND; each parameter costs 6 FLOPs per token "
+        "(2 forward, 4 backward): C = 6ND.", [("N_opt", _OPT_ALL), ("D_opt", _OPT), ("compute", ("overtrained",)),
+                                             ("D_A", ("compare",)), ("D_B", ("compare",))],
+        lambda p: _turned(p, flops_per_param_token=1))
+    add("rule_n_d_swapped", "N and D were swapped in the rule: N_opt = 0.1 C^0.5 is the smaller one, "
+        "D_opt = 1.7 C^0.5 the larger.", [("N_opt", _OPT_ALL), ("D_opt", _OPT)],
+        lambda p: _method_only("rule", p, rule_swapped=True))
+    add("tokens20_for_rule", "The 20-tokens-per-parameter heuristic was used where the rule N = 0.1 C^0.5, "
+        "D = 1.7 C^0.5 (about 17 tokens per parameter) was asked.",
+        [("N_opt", _OPT_ALL), ("D_opt", _OPT), ("opt_tokens_per_param", ("overtrained",))],
+        lambda p: _method_only("rule", p, method="tokens20"))
+    add("rule_for_tokens20", "The rule N = 0.1 C^0.5, D = 1.7 C^0.5 was used where 20 tokens per parameter "
+        "(D = 20N, so N = sqrt(C/120)) was asked.",
+        [("N_opt", _OPT_ALL), ("D_opt", _OPT), ("opt_tokens_per_param", ("overtrained",))],
+        lambda p: _method_only("tokens20", p, method="rule"))
+    add("fit_exponents_swapped", "The exponents of the closed form were swapped: N_opt grows as (C/6)^a with "
+        "a = beta/(alpha+beta), D_opt as (C/6)^b with b = alpha/(alpha+beta).",
+        [("N_opt", _OPT_ALL), ("D_opt", _OPT)], lambda p: _method_only("fit", p, fit_exponents_swapped=True))
+    add("loss_exponents_swapped", "alpha and beta were swapped in L: alpha belongs to N (A/N^alpha), beta to D "
+        "(B/D^beta).", [("loss", ("optimum", "loss")), ("model_term", ("loss",)), ("data_term", ("loss",)),
+                        ("loss_A", ("compare",)), ("loss_B", ("compare",))],
+        lambda p: _turned(p, loss_exponents_swapped=True))
+    add("irreducible_loss_forgotten", "The irreducible term E was left out of L(N, D).",
+        [("loss", ("loss",))], lambda p: _turned(p, irreducible_forgotten=True))
+    add("mfu_forgotten", "The budget used the GPUs' peak throughput; the cluster only sustains MFU x peak.",
+        [("compute", ("gpu_budget",))], lambda p: _turned(p, mfu_forgotten=True))
+    add("hours_for_days", "A day was converted as 3600 s (an hour); a day is 86 400 s.",
+        [("compute", ("gpu_budget",))], lambda p: _turned(p, seconds_per_day=3600))
+    add("factor_inverted", "The over-training factor was inverted: it is the model's tokens per parameter "
+        "divided by the optimum's.", [("factor", ("overtrained",))], lambda p: _turned(p, factor_inverted=True))
+    return tuple(out)
+
+
+MISTAKES = _mistakes()
+
+TOPIC = Topic(
+    name="chinchilla",
+    description="compute-optimal model size and tokens (Chinchilla), predicted loss, over-training, GPU budgets",
+    variants=VARIANTS,
+    sample=sample,
+    solve=solve,
+    mistakes=MISTAKES,
+)
