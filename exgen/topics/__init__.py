@@ -6,7 +6,7 @@ import importlib
 
 from exgen.topics.base import Topic
 
-TOPIC_NAMES: tuple[str, ...] = ("quantization",)
+TOPIC_NAMES: tuple[str, ...] = ("quantization", "parallelism")
 
 
 def get(name: str) -> Topic:
