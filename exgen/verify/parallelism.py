@@ -151,8 +151,9 @@ def ring_factor(phase: str, k: int) -> float:
 
 
 def evaluate(text: str, values: dict[str, int | Fraction]) -> Fraction:
-    """Recursive descent over: expr := term (('+'|'-') term)*; term := power (('*'|'/') power)*;
-    power := unary ('^' power)?; unary := '-' unary | atom; atom := number | symbol | '(' expr ')'."""
+    """Recursive descent over: expr := term (('+'|'-') term)*; term := unary (('*'|'/') unary)*;
+    unary := '-' unary | power; power := atom ('^' unary)?; atom := number | symbol | '(' expr ')'
+    (so -2^2 = -4 and 2^3^2 = 2^9, as in mathematics)."""
     tokens: list[str] = []
     i = 0
     while i < len(text):
@@ -195,16 +196,16 @@ def evaluate(text: str, values: dict[str, int | Fraction]) -> Fraction:
         return value
 
     def term() -> Fraction:
-        value = power()
+        value = unary()
         while peek() in ("*", "/"):
-            value = value * power() if take() == "*" else value / power()
+            value = value * unary() if take() == "*" else value / unary()
         return value
 
     def power() -> Fraction:
-        base = unary()
+        base = atom()
         if peek() == "^":
             take()
-            exponent = power()
+            exponent = unary()
             if exponent.denominator != 1 or abs(exponent) > 64:
                 raise ValueError("exponents must be small integers")
             return base ** int(exponent)
@@ -214,7 +215,7 @@ def evaluate(text: str, values: dict[str, int | Fraction]) -> Fraction:
         if peek() == "-":
             take()
             return -unary()
-        return atom()
+        return power()
 
     def atom() -> Fraction:
         token = take()
