@@ -1,0 +1,600 @@
+"""Bytes moved by data, pipeline, tensor and fully sharded data parallelism; ring AllReduce; pipeline bubble.
+
+The model is a stack of N_layer transformer layers (batch B, sequence L, model dimension D) with the
+embeddings and everything else ignored, as in seed 001's Homework 2 Q2. Formulas and their sources:
+    parameters per layer  12·D²  (Q, K, V, O: 4·D²; MLP D→4D→D: 8·D²)           seed 001, HW2 Q2
+    data parallelism      AllReduce payload = gradients = b·12·N_layer·D²        seed 001 (fp16: 24·N_layer·D²)
+    pipeline (GPipe)      stage i → i+1: activations b·B·L·D forward; i+1 → i: their gradients, the same
+                          backward; split into m micro-batches of (B/m, L, D)    seed 001; seed 000 (32,128,768)
+    tensor (Megatron-LM)  2 AllReduces forward + 2 backward per layer, each of the B×L×D activation
+                          → 4·N_layer·b·B·L·D (fp16: 8·N_layer·B·L·D)           Shoeybi et al. 2019, Fig. 3/4
+    FSDP / ZeRO-3         ReduceScatter of gradients b·12·N_layer·D²; AllGather of parameters, counted once
+                          (seed 001) or in forward and backward (ZeRO: 3Ψ = Ψ RS + 2Ψ AG vs DP's 2Ψ AllReduce,
+                          Rajbhandari et al. 2020, Sec. 7.2)
+    ring AllReduce        time 2(k−1)N/(kB); each GPU sends 2(k−1)N/k; AllGather / ReduceScatter: (k−1)N/k
+                          (seed 001; Patarasuk & Yuan 2009); NCCL tests: busbw = algbw·2(k−1)/k
+    pipeline bubble       (p−1)/(m+p−1) of the iteration's time (GPipe, Huang et al. 2019)
+    3-D layout            GPUs = TP × PP × DP (seed 004, Korthikanti et al. 2022's table)
+"Payload" is the size of the buffer a collective reduces or produces (the seed's "bytes aggregated"); bytes
+on the wire per GPU follow from the ring algorithm. All arithmetic is exact (integers and Fractions).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+from exgen import numfmt as nf
+from exgen.problem import Answer, Part, Solution, Step
+from exgen.rng import Rng
+from exgen.topics.base import Given, InvalidGivens, Mistake, Topic, Variant
+
+DTYPE_BYTES = {"fp16": 2, "bf16": 2, "fp32": 4}
+PARAMS_PER_LAYER = 12  # × D²
+ALLREDUCES_PER_LAYER = {"forward": 2, "backward": 2}  # Megatron-LM, Fig. 3 (MLP) and Fig. 4 (attention)
+SYMBOLS = ("N_layer", "B", "L", "D")  # the order of factors in an expression answer
+CONVENTIONS = ("once", "both_passes")
+MB, GB, MS = 10**6, 10**9, Fraction(1, 1000)
+
+
+# ---- the formulas (pure, exact) --------------------------------------------------------------------
+
+
+def monomial(coefficient: int, **powers: int) -> str:
+    """An expression answer in a fixed, simple form: '24*N_layer*D^2' (factors in SYMBOLS order)."""
+    factors = [str(coefficient)]
+    for name in SYMBOLS:
+        e = powers.get(name, 0)
+        if e:
+            factors.append(name if e == 1 else f"{name}^{e}")
+    return "*".join(factors)
+
+
+def param_count(n_layer: int, d: int) -> int:
+    return PARAMS_PER_LAYER * n_layer * d * d
+
+
+def ring_factor(collective: str, k: int) -> Fraction:
+    """Bytes each GPU sends in a ring collective over k GPUs, per byte of payload."""
+    one_pass = Fraction(k - 1, k)
+    return 2 * one_pass if collective == "allreduce" else one_pass
+
+
+def bubble_fraction(p: int, m: int) -> Fraction:
+    """GPipe: each stage idles p−1 of the m+p−1 slots of a pass (forward and backward alike)."""
+    return Fraction(p - 1, m + p - 1)
+
+
+# ---- givens ----------------------------------------------------------------------------------------
+
+_N_LAYER = Given("n_layer", "number of transformer layers N_layer", "integer")
+_D = Given("d_model", "model dimension D", "integer")
+_B = Given("batch", "training batch size B (sequences per iteration)", "integer")
+_L = Given("seq_len", "sequence length L", "integer")
+_DTYPE = Given("dtype", "number format of parameters, activations and gradients", "choice",
+               choices=tuple(DTYPE_BYTES), default="fp16")
+_GPUS = Given("gpus", "number of GPUs k", "integer")
+
+VARIANTS = (
+    Variant("data_parallel", "data parallelism: AllReduce payload of the gradients, ring bytes per GPU",
+            (_N_LAYER, _D, _DTYPE, _GPUS)),
+    Variant("pipeline", "GPipe pipeline: micro-batch shape and p2p bytes between stages i and i+1", (
+        _N_LAYER, Given("layers_per_stage", "transformer layers per pipeline stage", "integer"),
+        _B, _L, _D, _DTYPE, Given("micro_batches", "micro-batches m the batch is split into", "integer"))),
+    Variant("tensor_parallel", "Megatron tensor parallelism: AllReduces and their bytes per iteration", (
+        _N_LAYER, _B, _L, _D, Given("heads", "attention heads n_H", "integer"), _DTYPE,
+        Given("tp", "tensor-parallel degree", "integer"))),
+    Variant("fsdp", "fully sharded data parallelism (ZeRO-3): AllGather and ReduceScatter bytes", (
+        _N_LAYER, _D, _DTYPE, _GPUS,
+        Given("convention", "AllGather counted once (seed 001) or in both passes (ZeRO, FSDP resharding)",
+              "choice", choices=CONVENTIONS))),
+    Variant("ring", "ring AllReduce: time, bytes each GPU sends, algorithm vs bus bandwidth", (
+        Given("size_mb", "bytes N to aggregate, in MB (10^6 bytes)", "number", unit="MB"),
+        _GPUS,
+        Given("link_gbps", "bandwidth B of each ring link, in GB/s", "number", unit="GB/s"),
+        Given("measured_ms", "an observed AllReduce time of the same buffer, in ms", "number", unit="ms"))),
+    Variant("bubble", "GPipe pipeline bubble: idle fraction and micro-batches for a target", (
+        Given("stages", "pipeline stages p", "integer"),
+        Given("micro_batches", "micro-batches m", "integer"),
+        Given("target", "largest acceptable bubble fraction", "number"))),
+    Variant("layout_3d", "a 3-D layout GPUs = TP x PP x DP: degrees, layers per stage, micro-batches, bubble", (
+        Given("gpus", "number of GPUs", "integer"), Given("tp", "tensor-parallel degree", "integer"),
+        Given("pp", "pipeline-parallel degree (stages)", "integer"), _N_LAYER,
+        Given("global_batch", "global batch size (sequences per iteration)", "integer"),
+        Given("micro_batch", "micro-batch size (sequences)", "integer"))),
+    Variant("homework2", "seed 001 Homework 2 Q2: bytes of DP, PP, TP and FSDP, numeric and symbolic", (
+        _N_LAYER, _B, _L, _D, _DTYPE,
+        Given("layers_per_stage", "transformer layers per pipeline stage", "integer", default=4))),
+)
+_SPECS = {v.name: v for v in VARIANTS}
+
+
+def _check(variant: str, g: dict[str, Any]) -> None:
+    """Validate a user's givens with a message a TA can act on."""
+    missing = sorted(x.name for x in _SPECS[variant].givens if x.default is None and x.name not in g)
+    if missing:
+        raise InvalidGivens(f"missing given(s): {', '.join(missing)}")
+    for spec in _SPECS[variant].givens:
+        value = g.get(spec.name, spec.default)
+        if spec.kind in ("integer", "number") and not value > 0:
+            raise InvalidGivens(f"{spec.name} must be positive")
+        if spec.kind == "integer" and int(value) != value:
+            raise InvalidGivens(f"{spec.name} must be an integer")
+    if "dtype" in g and g["dtype"] not in DTYPE_BYTES:
+        raise InvalidGivens(f"dtype must be one of {', '.join(DTYPE_BYTES)}")
+
+    def divides(a: str, b: str, what: str) -> None:
+        if g[b] % g[a]:
+            raise InvalidGivens(f"{a} = {g[a]} must divide {b} = {g[b]} ({what})")
+
+    if variant in ("data_parallel", "fsdp", "ring") and g["gpus"] < 2:
+        raise InvalidGivens("gpus must be at least 2 for a collective")
+    if variant == "pipeline":
+        divides("layers_per_stage", "n_layer", "every stage holds whole layers")
+        divides("micro_batches", "batch", "micro-batches of equal size")
+        if g["n_layer"] // g["layers_per_stage"] < 2:
+            raise InvalidGivens("a pipeline needs at least two stages")
+    if variant == "homework2":
+        g.setdefault("layers_per_stage", 4)
+        divides("layers_per_stage", "n_layer", "every stage holds whole layers")
+    if variant == "tensor_parallel":
+        divides("heads", "d_model", "D = n_H x H")
+        divides("tp", "heads", "Megatron splits whole heads across GPUs")
+    if variant == "bubble":
+        if g["stages"] < 2:
+            raise InvalidGivens("a pipeline needs at least two stages")
+        if not 0 < g["target"] < 1:
+            raise InvalidGivens("target must lie strictly between 0 and 1")
+    if variant == "layout_3d":
+        if g["gpus"] % (g["tp"] * g["pp"]):
+            raise InvalidGivens(f"tp x pp = {g['tp'] * g['pp']} must divide gpus = {g['gpus']}")
+        divides("pp", "n_layer", "every stage holds whole layers")
+        dp = g["gpus"] // (g["tp"] * g["pp"])
+        if g["global_batch"] % (dp * g["micro_batch"]):
+            raise InvalidGivens("dp x micro_batch must divide global_batch")
+
+
+def _bytes(g: dict[str, Any]) -> int:
+    return DTYPE_BYTES[g.get("dtype", "fp16")]
+
+
+def _b(value: int | Fraction) -> Answer:
+    """A byte count, asked to 3 significant figures (convertible: 453 MB is accepted for 4.53e8 B)."""
+    return Answer("number", float(value), unit="B", sig=3)
+
+
+def _dtype_step(g: dict[str, Any]) -> Step:
+    b = _bytes(g)
+    return Step(f"Every number is {g.get('dtype', 'fp16')}: ${b}$ bytes per element.")
+
+
+# ---- solvers ---------------------------------------------------------------------------------------
+
+
+def _solve_data_parallel(g: dict[str, Any]) -> Solution:
+    n, d, b, k = g["n_layer"], g["d_model"], _bytes(g), g["gpus"]
+    payload = b * param_count(n, d)
+    sent = ring_factor("allreduce", k) * payload
+    steps = (
+        _dtype_step(g),
+        Step("Parameters per layer: $Q, K, V, O$ are $D \\times D$ each, the MLP is $D \\times 4D$ and "
+             "$4D \\times D$; the gradients have the same size:",
+             rf"D^2 + D^2 + D^2 + D^2 + 4D^2 + 4D^2 = 12D^2 = 12 \times {d}^2 = {nf.num(12 * d * d)}"),
+        Step("The AllReduce after the backward pass aggregates every gradient once:",
+             rf"{b} \times N_{{\text{{layer}}}} \times 12 D^2 = {b} \times {n} \times {nf.num(12 * d * d)} "
+             rf"= {nf.sig(payload, 6)}\ \text{{B}}"),
+        Step(f"A ring AllReduce over $k = {k}$ GPUs runs a reduce-scatter and an all-gather phase of $k - 1$ "
+             "steps each; every step a GPU sends one chunk of $N/k$ bytes:",
+             rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {nf.sig(payload, 6)} "
+             rf"= {nf.sig(sent, 6)}\ \text{{B}}"),
+    )
+    parts = (
+        Part("grad_bytes", "AllReduce payload per iteration", _b(payload)),
+        Part("grad_expr", "payload as an expression", Answer("expression", monomial(b * 12, N_layer=1, D=2))),
+        Part("sent_per_gpu", "bytes each GPU sends (ring)", _b(sent)),
+    )
+    return Solution(parts, steps)
+
+
+def _pipeline_numbers(g: dict[str, Any]) -> dict[str, Any]:
+    b, m = _bytes(g), g["micro_batches"]
+    activation = b * g["batch"] * g["seq_len"] * g["d_model"]
+    return {"stages": g["n_layer"] // g["layers_per_stage"], "micro": g["batch"] // m,
+            "forward": activation, "message": Fraction(activation, m)}
+
+
+def _solve_pipeline(g: dict[str, Any]) -> Solution:
+    x = _pipeline_numbers(g)
+    n, k, bsz, seq, d, m, b = (g["n_layer"], g["layers_per_stage"], g["batch"], g["seq_len"], g["d_model"],
+                               g["micro_batches"], _bytes(g))
+    steps = (
+        _dtype_step(g),
+        Step(f"Stages: $N_{{\\text{{layer}}}} / {k} = {n} / {k} = {x['stages']}$."),
+        Step(f"The batch $({bsz}, {seq}, {d})$ is split along the batch dimension into $m = {m}$ micro-batches "
+             f"of shape $({x['micro']}, {seq}, {d})$."),
+        Step("Forward: stage $i$ sends stage $i+1$ the output activations of its last layer, one message per "
+             "micro-batch:",
+             rf"m \times {b} \cdot \frac{{B}}{{m}} L D = {m} \times {nf.sig(x['message'], 6)} = {b} \times {bsz} "
+             rf"\times {seq} \times {d} = {nf.sig(x['forward'], 6)}\ \text{{B}}"),
+        Step("Backward: stage $i+1$ sends stage $i$ the gradient of those activations, the same shape, so the "
+             f"same ${nf.sig(x['forward'], 6)}$ B; both directions together "
+             f"${nf.sig(2 * x['forward'], 6)}$ B."),
+    )
+    parts = (
+        Part("stages", "number of stages", Answer("integer", x["stages"])),
+        Part("micro_shape", "micro-batch shape", Answer("vector", [x["micro"], seq, d])),
+        Part("message_bytes", "bytes of one forward message", _b(x["message"])),
+        Part("forward_bytes", "bytes i to i+1 (forward)", _b(x["forward"])),
+        Part("backward_bytes", "bytes i+1 to i (backward)", _b(x["forward"])),
+        Part("total_bytes", "bytes both directions", _b(2 * x["forward"])),
+        Part("forward_expr", "forward bytes as an expression",
+             Answer("expression", monomial(b, B=1, L=1, D=1))),
+    )
+    return Solution(parts, steps)
+
+
+def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
+    n, bsz, seq, d, b, tp = g["n_layer"], g["batch"], g["seq_len"], g["d_model"], _bytes(g), g["tp"]
+    per_layer = sum(ALLREDUCES_PER_LAYER.values())
+    one = b * bsz * seq * d
+    total = per_layer * n * one
+    steps = (
+        _dtype_step(g),
+        Step(f"Megatron-LM splits the attention heads ({g['heads']} heads, ${g['heads'] // tp}$ per GPU) and the "
+             "MLP's hidden units across the GPUs (column-parallel first matrix, row-parallel second). Per layer, "
+             "the forward pass all-reduces the outputs of the attention block and of the MLP ($g$), and the "
+             "backward pass all-reduces the gradients of their inputs ($f$): $2 + 2 = 4$ AllReduces, "
+             f"${per_layer} \\times {n} = {per_layer * n}$ per iteration."),
+        Step("Each AllReduce aggregates one $B \\times L \\times D$ activation (or its gradient):",
+             rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(one, 6)}\ \text{{B}}"),
+        Step("In total per iteration:",
+             rf"4 N_{{\text{{layer}}}} \times {b} B L D = {per_layer * n} \times {nf.sig(one, 6)} "
+             rf"= {nf.sig(total, 6)}\ \text{{B}}"),
+    )
+    parts = (
+        Part("heads_per_gpu", "attention heads per GPU", Answer("integer", g["heads"] // tp)),
+        Part("allreduces", "AllReduces per iteration", Answer("integer", per_layer * n)),
+        Part("allreduce_bytes", "AllReduce payload per iteration", _b(total)),
+        Part("allreduce_expr", "payload as an expression",
+             Answer("expression", monomial(per_layer * b, N_layer=1, B=1, L=1, D=1))),
+    )
+    return Solution(parts, steps)
+
+
+def _fsdp_numbers(g: dict[str, Any]) -> dict[str, Any]:
+    psi = _bytes(g) * param_count(g["n_layer"], g["d_model"])
+    gathers = 1 if g["convention"] == "once" else 2
+    k = g["gpus"]
+    sent = ring_factor("allgather", k) * (gathers * psi + psi)
+    return {"psi": psi, "allgather": gathers * psi, "reducescatter": psi, "sent": sent,
+            "ratio": Fraction(gathers * psi + psi, 2 * psi), "gathers": gathers}
+
+
+def _solve_fsdp(g: dict[str, Any]) -> Solution:
+    x = _fsdp_numbers(g)
+    n, d, b, k = g["n_layer"], g["d_model"], _bytes(g), g["gpus"]
+    when = ("once, in the forward pass (the parameters stay gathered until the backward pass uses them)"
+            if x["gathers"] == 1 else
+            "twice: in the forward pass, and again in the backward pass (they are freed after each layer's "
+            "forward)")
+    steps = (
+        _dtype_step(g),
+        Step("The parameters (and gradients) of the stack:",
+             rf"\Psi = {b} \times 12 N_{{\text{{layer}}}} D^2 = {b} \times 12 \times {n} \times {d}^2 "
+             rf"= {nf.sig(x['psi'], 6)}\ \text{{B}}"),
+        Step(f"AllGather: every layer's parameters are gathered {when}:",
+             rf"{x['gathers']} \Psi = {nf.sig(x['allgather'], 6)}\ \text{{B}}"),
+        Step("ReduceScatter: the gradients are reduced and scattered once, in the backward pass:",
+             rf"\Psi = {nf.sig(x['reducescatter'], 6)}\ \text{{B}}"),
+        Step(f"In a ring over $k = {k}$ GPUs each AllGather or ReduceScatter sends $(k-1)/k$ of its payload "
+             "from every GPU:",
+             rf"\frac{{{k - 1}}}{{{k}}} \times ({nf.sig(x['allgather'], 6)} + {nf.sig(x['reducescatter'], 6)}) "
+             rf"= {nf.sig(x['sent'], 6)}\ \text{{B}}"),
+        Step("Data parallelism's ring AllReduce sends $2(k-1)/k \\cdot \\Psi$ per GPU, so the ratio is",
+             rf"\frac{{({x['gathers']} + 1) \Psi}}{{2 \Psi}} = {nf.sig(x['ratio'], 6)}"),
+    )
+    parts = (
+        Part("allgather_bytes", "AllGather payload per iteration", _b(x["allgather"])),
+        Part("reducescatter_bytes", "ReduceScatter payload per iteration", _b(x["reducescatter"])),
+        Part("allgather_expr", "AllGather payload as an expression",
+             Answer("expression", monomial(x["gathers"] * 12 * b, N_layer=1, D=2))),
+        Part("sent_per_gpu", "bytes each GPU sends (ring)", _b(x["sent"])),
+        Part("ratio_to_dp", "ratio to data parallelism", Answer("number", float(x["ratio"]), sig=3)),
+    )
+    return Solution(parts, steps)
+
+
+def _ring_numbers(g: dict[str, Any], factor: Fraction | None = None) -> dict[str, Fraction]:
+    k = g["gpus"]
+    factor = ring_factor("allreduce", k) if factor is None else factor
+    n = Fraction(str(g["size_mb"])) * MB
+    bw = Fraction(str(g["link_gbps"])) * GB
+    sent = factor * n
+    algbw = n / (Fraction(str(g["measured_ms"])) * MS)
+    return {"n": n, "sent": sent, "time": sent / bw, "algbw": algbw, "busbw": algbw * factor}
+
+
+def _solve_ring(g: dict[str, Any]) -> Solution:
+    x = _ring_numbers(g)
+    k = g["gpus"]
+    steps = (
+        Step(f"The buffer is split into $k = {k}$ chunks of $N/k$. The reduce-scatter phase takes $k-1$ steps "
+             "and the all-gather phase another $k-1$; in every step each GPU sends one chunk to its neighbour, "
+             "all links busy at once:",
+             rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {nf.num(g['size_mb'])}\ "
+             rf"\text{{MB}} = {nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
+        Step("Time at link bandwidth $B$:",
+             rf"T = \frac{{2(k-1) N}}{{k B}} = \frac{{{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}}}"
+             rf"{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = {nf.sig(x['time'] / MS, 6)}\ \text{{ms}}"),
+        Step("Algorithm bandwidth (what the application sees):",
+             rf"\text{{algbw}} = \frac{{N}}{{t}} = \frac{{{nf.num(g['size_mb'])}\ \text{{MB}}}}"
+             rf"{{{nf.num(g['measured_ms'])}\ \text{{ms}}}} = {nf.sig(x['algbw'] / GB, 6)}\ \text{{GB/s}}"),
+        Step("Bus bandwidth (NCCL tests: what each link carried, comparable with $B$):",
+             rf"\text{{busbw}} = \text{{algbw}} \times \frac{{2(k-1)}}{{k}} = {nf.sig(x['busbw'] / GB, 6)}\ "
+             rf"\text{{GB/s}}"),
+    )
+    parts = (
+        Part("sent_per_gpu", "bytes each GPU sends", Answer("number", float(x["sent"] / MB), unit="MB", sig=3)),
+        Part("time", "ideal ring time", Answer("number", float(x["time"] / MS), unit="ms", sig=3)),
+        Part("algbw", "algorithm bandwidth", Answer("number", float(x["algbw"] / GB), unit="GB/s", sig=3)),
+        Part("busbw", "bus bandwidth", Answer("number", float(x["busbw"] / GB), unit="GB/s", sig=3)),
+    )
+    return Solution(parts, steps)
+
+
+def min_micro_batches(p: int, target: Fraction) -> int:
+    """Smallest m with (p−1)/(m+p−1) ≤ target: m ≥ (p−1)(1−f)/f."""
+    return max(1, math.ceil((p - 1) * (1 - target) / target))
+
+
+def _solve_bubble(g: dict[str, Any]) -> Solution:
+    p, m, f = g["stages"], g["micro_batches"], Fraction(str(g["target"]))
+    bubble = bubble_fraction(p, m)
+    m_min = min_micro_batches(p, f)
+    steps = (
+        Step(f"With $p = {p}$ stages and $m = {m}$ micro-batches, a pass (forward or backward) takes $m + p - 1$ "
+             "slots of one micro-batch's stage time; each stage works in $m$ of them and idles in $p - 1$:",
+             rf"\frac{{p-1}}{{m+p-1}} = \frac{{{p - 1}}}{{{m + p - 1}}} = {nf.sig(bubble, 6)}"),
+        Step(f"For a bubble of at most ${nf.num(g['target'])}$:",
+             rf"\frac{{p-1}}{{m+p-1}} \le f \iff m \ge \frac{{(p-1)(1-f)}}{{f}} = "
+             rf"{nf.sig(Fraction(p - 1) * (1 - f) / f, 6)} \implies m = {m_min}"),
+    )
+    parts = (
+        Part("bubble", "bubble fraction", Answer("number", float(bubble), sig=3)),
+        Part("min_micro_batches", "smallest m for the target", Answer("integer", m_min)),
+    )
+    return Solution(parts, steps)
+
+
+def _layout_numbers(g: dict[str, Any]) -> dict[str, Any]:
+    dp = g["gpus"] // (g["tp"] * g["pp"])
+    m = g["global_batch"] // (dp * g["micro_batch"])
+    return {"dp": dp, "layers": g["n_layer"] // g["pp"], "m": m, "bubble": bubble_fraction(g["pp"], m)}
+
+
+def _solve_layout(g: dict[str, Any]) -> Solution:
+    x = _layout_numbers(g)
+    steps = (
+        Step("Every GPU has one coordinate in each of the three dimensions, so GPUs = TP x PP x DP:",
+             rf"\text{{DP}} = \frac{{{g['gpus']}}}{{{g['tp']} \times {g['pp']}}} = {x['dp']}"),
+        Step(f"Each of the {g['pp']} stages holds ${g['n_layer']} / {g['pp']} = {x['layers']}$ layers."),
+        Step("Each data-parallel replica (one pipeline) processes $\\text{global batch} / \\text{DP}$ sequences "
+             "in micro-batches:",
+             rf"m = \frac{{{g['global_batch']}}}{{{x['dp']} \times {g['micro_batch']}}} = {x['m']}"),
+        Step("GPipe bubble:", rf"\frac{{p-1}}{{m+p-1}} = \frac{{{g['pp'] - 1}}}{{{x['m'] + g['pp'] - 1}}} "
+                              rf"= {nf.sig(x['bubble'], 6)}"),
+    )
+    parts = (
+        Part("dp", "data-parallel degree", Answer("integer", x["dp"])),
+        Part("layers_per_stage", "layers per stage", Answer("integer", x["layers"])),
+        Part("micro_batches", "micro-batches per pipeline", Answer("integer", x["m"])),
+        Part("bubble", "bubble fraction", Answer("number", float(x["bubble"]), sig=3)),
+    )
+    return Solution(parts, steps)
+
+
+def _solve_homework2(g: dict[str, Any]) -> Solution:
+    n, bsz, seq, d, b = g["n_layer"], g["batch"], g["seq_len"], g["d_model"], _bytes(g)
+    k = g.get("layers_per_stage", 4)
+    psi = b * param_count(n, d)
+    act = b * bsz * seq * d
+    tp = 4 * n * act
+    c12, c4 = 12 * b, 4 * b
+    steps = (
+        _dtype_step(g),
+        Step("Data parallelism: the AllReduce after the backward pass aggregates every gradient once:",
+             rf"{b} \times N_{{\text{{layer}}}} (D^2 + D^2 + D^2 + D^2 + 4D^2 + 4D^2) = {c12} N_{{\text{{layer}}}} "
+             rf"D^2 = {nf.sig(psi, 6)}\ \text{{B}}"),
+        Step(f"Pipeline parallelism (GPipe, {k} layers per stage): forward, stage $i$ sends stage $i+1$ the "
+             "activations; backward, stage $i+1$ sends stage $i$ their gradients; each direction:",
+             rf"{b} B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(act, 6)}\ \text{{B}}"),
+        Step("Tensor parallelism: per layer one AllReduce for attention and one for the MLP in the forward pass, "
+             "the same in the backward pass:",
+             rf"N_{{\text{{layer}}}} \times 4 \times {b} B L D = {c4} N_{{\text{{layer}}}} B L D "
+             rf"= {nf.sig(tp, 6)}\ \text{{B}}"),
+        Step("Fully sharded data parallelism, AllGather of the parameters counted once (the seed's convention) "
+             "and ReduceScatter of the gradients once:",
+             rf"{c12} N_{{\text{{layer}}}} D^2 = {nf.sig(psi, 6)}\ \text{{B each}}"),
+    )
+    parts = (
+        Part("dp_bytes", "DP AllReduce bytes", _b(psi)),
+        Part("dp_expr", "DP as an expression", Answer("expression", monomial(c12, N_layer=1, D=2))),
+        Part("pp_bytes", "PP bytes per direction", _b(act)),
+        Part("pp_expr", "PP as an expression", Answer("expression", monomial(b, B=1, L=1, D=1))),
+        Part("tp_bytes", "TP AllReduce bytes", _b(tp)),
+        Part("tp_expr", "TP as an expression", Answer("expression", monomial(c4, N_layer=1, B=1, L=1, D=1))),
+        Part("allgather_bytes", "FSDP AllGather bytes", _b(psi)),
+        Part("reducescatter_bytes", "FSDP ReduceScatter bytes", _b(psi)),
+        Part("fsdp_expr", "FSDP AllGather as an expression", Answer("expression", monomial(c12, N_layer=1, D=2))),
+    )
+    return Solution(parts, steps)
+
+
+_SOLVERS = {"data_parallel": _solve_data_parallel, "pipeline": _solve_pipeline,
+            "tensor_parallel": _solve_tensor_parallel, "fsdp": _solve_fsdp, "ring": _solve_ring,
+            "bubble": _solve_bubble, "layout_3d": _solve_layout, "homework2": _solve_homework2}
+
+
+def solve(variant: str, givens: dict[str, Any]) -> Solution:
+    g = dict(givens)
+    _check(variant, g)
+    return _SOLVERS[variant](g)
+
+
+# ---- sampling --------------------------------------------------------------------------------------
+
+DIMS = {  # (n_layer, d_model, batch, seq_len, dtypes, gpus) per difficulty
+    "easy": ((12, 24, 32), (768, 1024, 2048), (8, 16, 32), (128, 256, 512), ("fp16",), (2, 4, 8)),
+    "medium": ((12, 16, 24, 32, 48), (768, 1024, 1536, 2048, 4096), (8, 16, 32, 64), (256, 512, 1024, 2048),
+               ("fp16", "bf16", "fp32"), (4, 8, 16)),
+    "hard": ((24, 32, 40, 48, 80, 96), (1536, 2560, 4096, 5120, 8192), (16, 32, 64, 128, 256),
+             (1024, 2048, 4096, 8192), ("fp16", "bf16", "fp32"), (8, 16, 32)),
+}
+
+# seed 004's table of Megatron configurations (Korthikanti et al. 2022): (layers, tp, pp) to build layouts on
+LAYOUTS = ((48, 8, 1), (96, 8, 8), (105, 8, 35), (128, 8, 64), (24, 2, 2), (32, 4, 4), (40, 8, 4), (80, 8, 8))
+
+
+def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
+    layers, dims, batches, seqs, dtypes, gpus = DIMS[difficulty]
+    n, d, bsz, seq = rng.choice(layers), rng.choice(dims), rng.choice(batches), rng.choice(seqs)
+    dtype = rng.choice(dtypes)
+    if variant == "data_parallel":
+        return {"n_layer": n, "d_model": d, "dtype": dtype, "gpus": rng.choice(gpus)}
+    if variant == "fsdp":
+        return {"n_layer": n, "d_model": d, "dtype": dtype, "gpus": rng.choice(gpus),
+                "convention": rng.choice(CONVENTIONS)}
+    if variant == "pipeline":
+        k = rng.choice([x for x in (2, 3, 4, 6, 8) if n % x == 0 and n // x >= 2])
+        m = rng.choice([x for x in (2, 4, 8) if bsz % x == 0])
+        return {"n_layer": n, "layers_per_stage": k, "batch": bsz, "seq_len": seq, "d_model": d, "dtype": dtype,
+                "micro_batches": m}
+    if variant == "tensor_parallel":
+        heads = d // rng.choice((64, 128))
+        tp = rng.choice([t for t in (2, 4, 8) if heads % t == 0])
+        return {"n_layer": n, "batch": bsz, "seq_len": seq, "d_model": d, "heads": heads, "dtype": dtype, "tp": tp}
+    if variant == "homework2":
+        return {"n_layer": n, "batch": bsz, "seq_len": seq, "d_model": d, "dtype": dtype,
+                "layers_per_stage": rng.choice([x for x in (2, 4) if n % x == 0])}
+    if variant == "ring":
+        k = rng.choice(gpus)
+        size = rng.choice((64, 100, 256, 400, 500, 1000) if difficulty == "easy" else (48, 96, 150, 384, 750, 1536))
+        link = rng.choice((25, 50, 100, 200) if difficulty == "easy" else (12.5, 25, 50, 150, 300, 450))
+        ideal_ms = Fraction(2 * (k - 1), k) * size * MB / (Fraction(str(link)) * GB) / MS
+        efficiency = Fraction(rng.randint(55, 95), 100)
+        measured = float(f"{float(ideal_ms / efficiency):.3g}")
+        return {"size_mb": size, "gpus": k, "link_gbps": link, "measured_ms": measured}
+    if variant == "bubble":
+        p = rng.choice((2, 4, 8) if difficulty == "easy" else (3, 4, 6, 8, 12, 16))
+        return {"stages": p, "micro_batches": rng.choice((4, 8, 16, 32)),
+                "target": rng.choice((0.1, 0.2, 0.25) if difficulty == "easy" else (0.05, 0.1, 0.15, 0.2))}
+    # layout_3d: a published (layers, tp, pp) and a data-parallel degree on top
+    n, tp, pp = rng.choice(LAYOUTS[4:] if difficulty == "easy" else LAYOUTS)
+    dp = rng.choice((1, 2, 4, 8, 16))
+    micro = rng.choice((1, 2, 4))
+    m = rng.choice((4, 8, 16, 32))
+    return {"gpus": tp * pp * dp, "tp": tp, "pp": pp, "n_layer": n, "global_batch": dp * micro * m,
+            "micro_batch": micro}
+
+
+# ---- named mistakes --------------------------------------------------------------------------------
+
+
+def _value(variant: str, g: dict[str, Any], part: str, **change) -> Any:
+    return solve(variant, {**g, **change}).part(part).answer.value
+
+
+def _elements(part: str, expression: bool = False):
+    """Forgetting ×b bytes per element: the answer counts elements (fp16: half the bytes)."""
+    def wrong(variant: str, g: dict[str, Any]) -> Any:
+        value = _value(variant, g, part)
+        if expression:
+            coefficient, rest = value.split("*", 1)
+            return f"{int(coefficient) // _bytes(g)}*{rest}"
+        return value / _bytes(g)
+    return wrong
+
+
+def _ring_k(part: str):
+    """k instead of k−1: 2N (AllReduce) or N (AllGather/ReduceScatter) per GPU, as if k chunks were sent."""
+    def wrong(variant: str, g: dict[str, Any]) -> Any:
+        k = g["gpus"]
+        return _value(variant, g, part) * k / (k - 1)
+    return wrong
+
+
+def _times_gpus(part: str):
+    def wrong(variant: str, g: dict[str, Any]) -> Any:
+        return _value(variant, g, part) * g["gpus"]
+    return wrong
+
+
+def _forward_only(part: str):
+    return lambda variant, g: _value(variant, g, part) / 2
+
+
+def _other_convention(part: str):
+    def wrong(variant: str, g: dict[str, Any]) -> Any:
+        return _value(variant, g, part, convention="both_passes" if g["convention"] == "once" else "once")
+    return wrong
+
+
+_EXPLAIN = {
+    "elements": "The count is of elements, not bytes: every fp16/bf16 number takes 2 bytes (fp32: 4).",
+    "ring_k": "The ring sends k−1 chunks of N/k per phase, not k: the factor is (k−1)/k per phase.",
+    "total": "This is the sum over all k GPUs; the question asks per GPU.",
+    "forward_only": "Only the forward pass was counted; the backward pass communicates as much again.",
+}
+
+MISTAKES = (
+    Mistake("elements_not_bytes", "grad_bytes", _EXPLAIN["elements"], ("data_parallel",), _elements("grad_bytes")),
+    Mistake("elements_not_bytes_expr", "grad_expr", _EXPLAIN["elements"], ("data_parallel",),
+            _elements("grad_expr", True)),
+    Mistake("ring_k_not_k_minus_1", "sent_per_gpu", _EXPLAIN["ring_k"], ("data_parallel", "fsdp", "ring"),
+            _ring_k("sent_per_gpu")),
+    Mistake("total_not_per_gpu", "sent_per_gpu", _EXPLAIN["total"], ("data_parallel", "fsdp", "ring"),
+            _times_gpus("sent_per_gpu")),
+    Mistake("payload_summed_over_gpus", "grad_bytes",
+            "The payload is the gradient buffer that is aggregated (once per iteration), not k copies of it.",
+            ("data_parallel",), _times_gpus("grad_bytes")),
+    Mistake("elements_not_bytes", "forward_bytes", _EXPLAIN["elements"], ("pipeline",), _elements("forward_bytes")),
+    Mistake("one_micro_batch_only", "forward_bytes",
+            "Only one micro-batch's message was counted; the m micro-batches each cross the stage boundary.",
+            ("pipeline",), lambda v, g: _value(v, g, "message_bytes")),
+    Mistake("forward_only", "total_bytes", _EXPLAIN["forward_only"], ("pipeline",), _forward_only("total_bytes")),
+    Mistake("elements_not_bytes", "allreduce_bytes", _EXPLAIN["elements"], ("tensor_parallel",),
+            _elements("allreduce_bytes")),
+    Mistake("forward_only", "allreduce_bytes", _EXPLAIN["forward_only"], ("tensor_parallel",),
+            _forward_only("allreduce_bytes")),
+    Mistake("forward_only_count", "allreduces", _EXPLAIN["forward_only"], ("tensor_parallel",),
+            lambda v, g: _value(v, g, "allreduces") // 2),
+    Mistake("elements_not_bytes", "allgather_bytes", _EXPLAIN["elements"], ("fsdp",),
+            _elements("allgather_bytes")),
+    Mistake("allgather_convention", "allgather_bytes",
+            "The other AllGather convention was used; the question states whether the backward pass re-gathers.",
+            ("fsdp",), _other_convention("allgather_bytes")),
+    Mistake("ring_k_not_k_minus_1_time", "time", _EXPLAIN["ring_k"], ("ring",), _ring_k("time")),
+    Mistake("busbw_factor_k", "busbw", _EXPLAIN["ring_k"], ("ring",), _ring_k("busbw")),
+    Mistake("p_not_p_minus_1", "bubble", "The bubble is p−1 slots of m+p−1, not p of m+p.", ("bubble",),
+            lambda v, g: g["stages"] / (g["micro_batches"] + g["stages"])),
+    Mistake("bubble_over_compute", "bubble",
+            "(p−1)/m is the bubble relative to the useful compute time; the question asks for the fraction of the "
+            "whole iteration.", ("bubble",), lambda v, g: (g["stages"] - 1) / g["micro_batches"]),
+    Mistake("dp_forgot_pp", "dp", "GPUs = TP x PP x DP: the pipeline degree divides the GPUs too.", ("layout_3d",),
+            lambda v, g: g["gpus"] // g["tp"]),
+    Mistake("elements_not_bytes", "dp_bytes", _EXPLAIN["elements"], ("homework2",), _elements("dp_bytes")),
+    Mistake("forward_only", "tp_bytes", _EXPLAIN["forward_only"], ("homework2",), _forward_only("tp_bytes")),
+    Mistake("allgather_in_both_passes", "allgather_bytes",
+            "The question counts the AllGather once (seed 001's convention); re-gathering in the backward pass "
+            "(ZeRO's 2Ψ) doubles it.", ("homework2",), lambda v, g: 2 * _value(v, g, "allgather_bytes")),
+)
+
+TOPIC = Topic(
+    name="parallelism",
+    description="bytes moved by data, pipeline, tensor and fully sharded parallelism; ring AllReduce; bubbles",
+    variants=VARIANTS,
+    sample=sample,
+    solve=solve,
+    mistakes=MISTAKES,
+)

@@ -1,0 +1,344 @@
+"""A real torch.distributed process group that counts the bytes parallel training moves.
+
+`measure(plan)` starts `world` ranks as fresh `python -m exgen.verify.distributed` processes (gloo on 127.0.0.1; the rendezvous is a TCPStore the parent opens on a
+free port, so there is no port race), runs every `Config` of the plan in that ONE process group, and returns
+what rank 0 counted.  Each config trains ONE iteration (forward + backward) of a small transformer-like stack
+with the structure the questions describe (per layer: fused QKV D→3D, O D→D, MLP D→4D→D, no biases, norms
+without parameters), on the first `k` ranks:
+
+    dp         DistributedDataParallel; a comm hook adds up the gradient buckets it is handed (the payload)
+    tp         parallelize_module with Megatron's plan (QKV and MLP-up column-parallel, O and MLP-down
+               row-parallel); a TorchDispatchMode logs every c10d / functional-collective op and its tensors
+    fsdp_once  FSDP2 fully_shard per layer, reshard_after_forward=False (parameters gathered once)
+    fsdp_both  the same with reshard_after_forward=True (gathered again in the backward pass)
+    pp         torch.distributed.pipelining: two PipelineStages, ScheduleGPipe with m micro-batches; the
+               second iteration is logged (the first also exchanges shape metadata)
+    ring       a ring AllReduce written with send/recv (reduce-scatter then all-gather phase), checked
+               against dist.all_reduce; the bytes each rank sends are logged per phase
+
+Payload conventions of the log: AllReduce = its tensor; AllGather = the gathered (output) tensor;
+ReduceScatter = the full (input) tensor; send/recv = the tensor sent.  Short process-group timeouts make
+a mismatched collective fail in seconds; `measure` has an overall deadline and terminates every rank it
+started (join, then terminate, then kill) whatever happens.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
+
+DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+HEADS = 4
+COLLECTIVE_TIMEOUT_S = 30
+
+
+@dataclass(frozen=True)
+class Config:
+    """One measurement: a scheme on the first k ranks at small dimensions (pp: n_layer over 2 stages)."""
+
+    scheme: str
+    k: int = 2
+    dtype: str = "fp16"
+    n_layer: int = 1
+    batch: int = 4
+    seq: int = 3
+    d: int = 12
+    micro: int = 2
+    size: int = 0  # ring: elements of the buffer
+
+
+# ---- the model: a transformer-like stack with the questions' structure -------------------------------
+
+
+class Block(nn.Module):
+    """Pre-norm layer: x + O(attn(QKV(norm x))), then x + down(gelu(up(norm x))). 12·D² parameters.
+
+    QKV is one D→3D matrix whose rows are grouped per head ([q_h; k_h; v_h] for each head h, Megatron's
+    layout), so a column-parallel split hands every rank whole heads."""
+
+    def __init__(self, d: int, heads: int = HEADS) -> None:
+        super().__init__()
+        self.head_dim = d // heads
+        self.qkv = nn.Linear(d, 3 * d, bias=False)
+        self.o = nn.Linear(d, d, bias=False)
+        self.up = nn.Linear(d, 4 * d, bias=False)
+        self.down = nn.Linear(4 * d, d, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, l, d = x.shape  # (B, L, D)
+        qkv = self.qkv(F.layer_norm(x, (d,)))  # (B, L, 3·D/tp): whole local heads
+        q, k, v = qkv.view(b, l, -1, 3, self.head_dim).permute(3, 0, 2, 1, 4).unbind(0)  # (B, h, L, hd)
+        a = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(b, l, -1)
+        x = x + self.o(a)
+        return x + self.down(F.gelu(self.up(F.layer_norm(x, (d,)))))
+
+
+def stack(n_layer: int, d: int, dtype: torch.dtype) -> nn.Sequential:
+    torch.manual_seed(0)  # every rank builds identical weights
+    return nn.Sequential(*[Block(d) for _ in range(n_layer)]).to(dtype)
+
+
+# ---- counting ----------------------------------------------------------------------------------------
+
+
+def _nbytes(x: Any) -> int:
+    if isinstance(x, torch.Tensor):
+        return x.numel() * x.element_size()
+    if isinstance(x, (list, tuple)):
+        return sum(_nbytes(t) for t in x)
+    return 0
+
+
+class CommLog(TorchDispatchMode):
+    """Logs (phase, kind, payload bytes) for every collective and p2p op dispatched while active."""
+
+    KINDS = {
+        "c10d.allreduce_": ("allreduce", 0), "_c10d_functional.all_reduce": ("allreduce", 0),
+        "c10d._allgather_base_": ("allgather", 0), "_c10d_functional.all_gather_into_tensor": ("allgather", -1),
+        "c10d._reduce_scatter_base_": ("reducescatter", 1),
+        "_c10d_functional.reduce_scatter_tensor": ("reducescatter", 0),
+        "c10d.send": ("send", 0), "c10d.recv_": ("recv", 0),
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.phase = "forward"
+        self.records: list[tuple[str, str, int]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        name = str(func.overloadpacket) if hasattr(func, "overloadpacket") else str(func)
+        if name in self.KINDS:
+            kind, index = self.KINDS[name]
+            # functional all_gather returns the gathered tensor: its payload is the output
+            payload = _nbytes(out) if index == -1 else _nbytes(args[index])
+            self.records.append((self.phase, kind, payload))
+        return out
+
+    def total(self, kind: str, phase: str | None = None) -> int:
+        return sum(b for p, k, b in self.records if k == kind and (phase is None or p == phase))
+
+    def count(self, kind: str, phase: str | None = None) -> int:
+        return sum(1 for p, k, _ in self.records if k == kind and (phase is None or p == phase))
+
+
+def _batch(cfg: Config, requires_grad: bool = False) -> torch.Tensor:
+    torch.manual_seed(1)
+    return torch.randn(cfg.batch, cfg.seq, cfg.d, dtype=DTYPES[cfg.dtype], requires_grad=requires_grad)
+
+
+# ---- one measurement per scheme (run on ranks 0..k-1 of the group) -----------------------------------
+
+
+def _dp(cfg: Config, group, mesh) -> dict[str, int]:
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    model = DDP(stack(cfg.n_layer, cfg.d, DTYPES[cfg.dtype]), process_group=group)
+    buckets: list[int] = []
+
+    def hook(state, bucket):
+        buf = bucket.buffer()
+        buckets.append(_nbytes(buf))
+        return dist.all_reduce(buf, group=group, async_op=True).get_future().then(lambda f: f.value()[0])
+
+    model.register_comm_hook(None, hook)
+    model(_batch(cfg)).float().sum().backward()
+    return {"allreduce": sum(buckets), "buckets": len(buckets)}
+
+
+def _tp(cfg: Config, group, mesh) -> dict[str, int]:
+    from torch.distributed.tensor.parallel import ColwiseParallel, RowwiseParallel, parallelize_module
+
+    model = stack(cfg.n_layer, cfg.d, DTYPES[cfg.dtype])
+    plan = {"qkv": ColwiseParallel(), "o": RowwiseParallel(), "up": ColwiseParallel(), "down": RowwiseParallel()}
+    for block in model:
+        parallelize_module(block, mesh, plan)
+    x = _batch(cfg, requires_grad=True)  # stands for the embedding output, which needs a gradient
+    with CommLog() as log:
+        y = model(x)
+        log.phase = "backward"
+        y.float().sum().backward()
+    return {"calls_forward": log.count("allreduce", "forward"), "calls_backward": log.count("allreduce", "backward"),
+            "calls": log.count("allreduce"), "bytes_forward": log.total("allreduce", "forward"),
+            "bytes_backward": log.total("allreduce", "backward"), "bytes": log.total("allreduce"),
+            "local_heads": model[0].qkv.weight.to_local().shape[0] // (3 * (cfg.d // HEADS))}
+
+
+def _fsdp(cfg: Config, group, mesh) -> dict[str, int]:
+    from torch.distributed.fsdp import fully_shard
+
+    reshard = cfg.scheme == "fsdp_both"
+    model = stack(cfg.n_layer, cfg.d, DTYPES[cfg.dtype])
+    for block in model:
+        fully_shard(block, mesh=mesh, reshard_after_forward=reshard)
+    fully_shard(model, mesh=mesh, reshard_after_forward=reshard)
+    with CommLog() as log:
+        y = model(_batch(cfg))
+        log.phase = "backward"
+        y.float().sum().backward()
+    return {"allgather": log.total("allgather"), "allgather_forward": log.total("allgather", "forward"),
+            "allgather_backward": log.total("allgather", "backward"), "reducescatter": log.total("reducescatter")}
+
+
+def _pp(cfg: Config, group, mesh) -> dict[str, int]:
+    from torch.distributed.pipelining import PipelineStage, ScheduleGPipe
+
+    rank, stages = dist.get_rank(group), dist.get_world_size(group)
+    layers = list(stack(cfg.n_layer, cfg.d, DTYPES[cfg.dtype]))
+    per = cfg.n_layer // stages
+    stage = PipelineStage(nn.Sequential(*layers[rank * per:(rank + 1) * per]), rank, stages, torch.device("cpu"),
+                          group=group)
+    schedule = ScheduleGPipe(stage, n_microbatches=cfg.micro, loss_fn=lambda y, t: y.float().sum())
+
+    def step() -> None:
+        if rank == 0:
+            schedule.step(_batch(cfg))
+        else:
+            schedule.step(target=torch.zeros(cfg.batch))
+
+    step()  # the first iteration also exchanges shape metadata
+    with CommLog() as log:
+        step()
+    # rank 0 is stage i: it sends activations (forward) and receives their gradients (backward)
+    return {"forward": log.total("send"), "backward": log.total("recv"), "messages_forward": log.count("send"),
+            "messages_backward": log.count("recv")}
+
+
+def _ring(cfg: Config, group, mesh) -> dict[str, int]:
+    """Ring AllReduce by hand: k−1 reduce-scatter steps, then k−1 all-gather steps, one chunk per step."""
+    k, r = cfg.k, dist.get_rank(group)
+    right, left = (r + 1) % k, (r - 1) % k
+    x = (torch.arange(cfg.size, dtype=torch.float32) + r)  # integer values: every order of summation is exact
+    expected = x.clone()
+    dist.all_reduce(expected, group=group)
+    chunks = list(x.chunk(k))
+
+    def exchange(send: torch.Tensor, recv: torch.Tensor) -> None:
+        request = dist.isend(send.contiguous(), dst=right, group=group)
+        dist.recv(recv, src=left, group=group)
+        request.wait()
+
+    with CommLog() as log:
+        log.phase = "reduce_scatter"
+        for s in range(k - 1):
+            incoming = torch.empty_like(chunks[(r - s - 1) % k])
+            exchange(chunks[(r - s) % k], incoming)
+            chunks[(r - s - 1) % k] += incoming
+        log.phase = "all_gather"
+        for s in range(k - 1):
+            incoming = torch.empty_like(chunks[(r - s) % k])
+            exchange(chunks[(r + 1 - s) % k], incoming)
+            chunks[(r - s) % k].copy_(incoming)
+    return {"payload": _nbytes(x), "sent": log.total("send"), "sent_reduce_scatter": log.total("send", "reduce_scatter"),
+            "sent_all_gather": log.total("send", "all_gather"), "steps": log.count("send"),
+            "correct": int(torch.equal(torch.cat(chunks), expected))}
+
+
+MEASURE = {"dp": _dp, "tp": _tp, "fsdp_once": _fsdp, "fsdp_both": _fsdp, "pp": _pp, "ring": _ring}
+
+
+# ---- the process group -------------------------------------------------------------------------------
+
+
+def _worker(rank: int, world: int, port: int, plan: list[Config], out_path: str | None) -> None:
+    """One rank: join the group, run the whole plan, rank 0 writes its counters as JSON."""
+    warnings.simplefilter("ignore")
+    torch.set_num_threads(1)
+    timeout = datetime.timedelta(seconds=COLLECTIVE_TIMEOUT_S)
+    store = dist.TCPStore("127.0.0.1", port, None, False, timeout=timeout)
+    dist.init_process_group("gloo", store=store, rank=rank, world_size=world, timeout=timeout)
+    from torch.distributed.device_mesh import DeviceMesh
+
+    sizes = sorted({c.k for c in plan})
+    groups = {k: dist.new_group(list(range(k))) for k in sizes}  # every rank takes part in every new_group
+    meshes = {k: DeviceMesh.from_group(groups[k], "cpu") if rank < k else None for k in sizes}
+    out = []
+    for cfg in plan:
+        if rank < cfg.k:
+            value = MEASURE[cfg.scheme](cfg, groups[cfg.k], meshes[cfg.k])
+            out.append([asdict(cfg), value])
+    dist.barrier()
+    if rank == 0 and out_path:
+        tmp = out_path + ".part"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(out, f)
+        os.replace(tmp, out_path)
+    dist.destroy_process_group()
+
+
+class MeasurementError(RuntimeError):
+    """The process group failed, timed out, or measured something that contradicts a scaling law."""
+
+
+def measure(plan: list[Config], world: int | None = None, deadline_s: float = 300) -> dict[Config, dict[str, int]]:
+    """Run every config of the plan in one process group of `world` ranks (each a fresh `python -m` process,
+    so nothing depends on the caller's __main__); rank 0's counters per config."""
+    world = world or max(c.k for c in plan)
+    store = dist.TCPStore("127.0.0.1", 0, None, True, timeout=datetime.timedelta(seconds=COLLECTIVE_TIMEOUT_S),
+                          wait_for_workers=False)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    procs: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory(prefix="exgen-pg-") as tmp:
+        plan_path, out_path = os.path.join(tmp, "plan.json"), os.path.join(tmp, "out.json")
+        with open(plan_path, "w", encoding="utf-8") as f:
+            json.dump([asdict(c) for c in plan], f)
+        logs = [open(os.path.join(tmp, f"rank{r}.log"), "w+", encoding="utf-8") for r in range(world)]
+        try:
+            for r in range(world):
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "exgen.verify.distributed", str(r), str(world), str(store.port),
+                     plan_path, out_path], stdout=logs[r], stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    env=env))
+            end = time.monotonic() + deadline_s
+            while any(p.poll() is None for p in procs):
+                failed = [r for r, p in enumerate(procs) if p.poll() not in (None, 0)]
+                if failed:
+                    logs[failed[0]].seek(0)
+                    tail = logs[failed[0]].read()[-3000:]
+                    raise MeasurementError(f"rank {failed[0]} failed (exit {procs[failed[0]].returncode}):\n{tail}")
+                if time.monotonic() > end:
+                    raise MeasurementError(f"the process group did not finish within {deadline_s:.0f} s")
+                time.sleep(0.05)
+            failed = [r for r, p in enumerate(procs) if p.returncode != 0]
+            if failed or not os.path.exists(out_path):
+                r = failed[0] if failed else 0
+                logs[r].seek(0)
+                raise MeasurementError(f"rank {r} failed:\n{logs[r].read()[-3000:]}")
+            with open(out_path, encoding="utf-8") as f:
+                return {Config(**c): v for c, v in json.load(f)}
+        finally:
+            for p in procs:  # only the processes started here, by their handles
+                if p.poll() is None:
+                    p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            for log in logs:
+                log.close()
+            del store
+
+
+if __name__ == "__main__":
+    _rank, _world, _port, _plan, _out = sys.argv[1:6]
+    with open(_plan, encoding="utf-8") as _f:
+        _configs = [Config(**c) for c in json.load(_f)]
+    _worker(int(_rank), int(_world), int(_port), _configs, _out)

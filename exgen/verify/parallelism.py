@@ -1,0 +1,345 @@
+"""Parallelism reproduced by counting the bytes that cross real torch.distributed collectives.
+
+How a key at the question's dimensions (D = 4096, 48 layers, …) is verified without running that model:
+1. Measure (exgen/verify/distributed.py, ONE process group of 4 gloo ranks for a whole `exgen verify`):
+   one training iteration of a small stack with the questions' structure (per layer QKV, O, MLP D→4D→D),
+   per scheme, at a base point (N_layer=1, B=4, L=3, D=12, fp16, k=2 ranks), at the base point with each
+   dimension doubled, at a check point with all dimensions changed, in bf16 and fp32, and on k=4 ranks.
+2. Fit the scaling law: the exponent of each dimension is log2 of the doubled/base ratio and must be an
+   integer; the law (a monomial) must predict the check point exactly, and the bytes must not depend on k
+   (the payload of a collective is the same on 2 and on 4 GPUs). Anything else raises MeasurementError.
+3. Extrapolate: the measured coefficient per dtype times the question's dimensions to the fitted powers.
+   Expression answers are written from the fitted law (coefficient and exponents, in the topic's
+   `24*N_layer*D^2` form) and re-evaluated by this module's own small parser at every measured point.
+The ring factor (bytes each GPU sends per byte of payload) is measured with a send/recv ring on k = 2, 3, 4
+ranks, fitted as a + b/k from k = 2 and 4, checked at k = 3, and evaluated at the question's k. The bubble
+is measured on a discrete-event simulation of the GPipe schedule (not torch: the idle time of a schedule
+is a property of the schedule, not of a kernel); 3-D layouts by laying ranks out in a torch tensor.
+Nothing here imports the topic's solver.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import torch
+
+from exgen.verify.distributed import Config, MeasurementError, measure
+
+DIMS = ("n_layer", "batch", "seq", "d")  # Config fields
+SYMBOL = {"n_layer": "N_layer", "batch": "B", "seq": "L", "d": "D"}  # in expression answers, in this order
+GIVEN = {"n_layer": "n_layer", "batch": "batch", "seq": "seq_len", "d": "d_model"}
+BASE = {"n_layer": 1, "batch": 4, "seq": 3, "d": 12}
+CHECK = {"n_layer": 3, "batch": 8, "seq": 5, "d": 36}
+SCHEMES = ("dp", "tp", "fsdp_once", "fsdp_both", "pp")
+RING_K = (2, 3, 4)
+RING_ELEMENTS = (24, 48)
+
+
+def _config(scheme: str, dims: dict[str, int], dtype: str = "fp16", k: int = 2, micro: int = 2) -> Config:
+    dims = dict(dims)
+    if scheme == "pp":
+        dims["n_layer"] *= 2  # two stages of n_layer layers each
+    return Config(scheme, k=k, dtype=dtype, micro=micro, **dims)
+
+
+def _doubled(x: str) -> dict[str, int]:
+    return {**BASE, x: 2 * BASE[x]}
+
+
+def plan() -> list[Config]:
+    """Every measurement one `exgen verify` needs, whatever its problems: the batch is fixed and small."""
+    configs = []
+    for s in SCHEMES:
+        configs += [_config(s, BASE), _config(s, CHECK)] + [_config(s, _doubled(x)) for x in DIMS]
+        configs += [_config(s, BASE, dtype) for dtype in ("bf16", "fp32")]
+        configs.append(_config(s, BASE, micro=4) if s == "pp" else _config(s, BASE, k=4))
+    configs += [Config("ring", k=k, dtype="fp32", size=n) for k in RING_K for n in RING_ELEMENTS]
+    return configs
+
+
+_MEASURED: dict[Config, dict[str, int]] | None = None
+
+
+def measurements() -> dict[Config, dict[str, int]]:
+    """The plan's counters, measured once per process (one process group for a whole worksheet)."""
+    global _MEASURED
+    if _MEASURED is None:
+        _MEASURED = measure(plan(), world=max(RING_K))
+    return _MEASURED
+
+
+# ---- scaling laws --------------------------------------------------------------------------------------
+
+
+class Law:
+    """bytes = coefficient[dtype] · Π dim^exponent, fitted from measurements and checked (see module doc)."""
+
+    def __init__(self, scheme: str, quantity: str) -> None:
+        m = measurements()
+        base = m[_config(scheme, BASE)][quantity]
+        if base <= 0:
+            raise MeasurementError(f"{scheme}: nothing measured for {quantity}")
+        self.exponents = {}
+        for x in DIMS:
+            ratio = Fraction(m[_config(scheme, _doubled(x))][quantity], base)
+            e = round(math.log2(ratio)) if ratio > 0 else -1
+            if e < 0 or Fraction(2) ** e != ratio:
+                raise MeasurementError(f"{scheme}.{quantity}: doubling {x} scaled it by {ratio}, not a power of 2")
+            self.exponents[x] = e
+        self.coefficient = {}
+        for dtype in ("fp16", "bf16", "fp32"):
+            value = m[_config(scheme, BASE, dtype)][quantity]
+            self.coefficient[dtype] = Fraction(value) / self._powers(BASE)
+        predicted = self.at(CHECK)
+        measured = m[_config(scheme, CHECK)][quantity]
+        if predicted != measured:
+            raise MeasurementError(f"{scheme}.{quantity}: the law predicts {predicted} at {CHECK}, measured {measured}")
+        other = _config(scheme, BASE, micro=4) if scheme == "pp" else _config(scheme, BASE, k=4)
+        if quantity in ("allreduce", "bytes", "calls", "allgather", "reducescatter", "forward", "backward") \
+                and m[other][quantity] != base:
+            raise MeasurementError(f"{scheme}.{quantity}: {base} with the base layout but {m[other][quantity]} "
+                                   f"with {other}")
+        self.points = [(dims, m[_config(scheme, dims)][quantity]) for dims in [BASE, CHECK] + [_doubled(x)
+                                                                                           for x in DIMS]]
+
+    def _powers(self, dims: dict[str, int]) -> int:
+        return math.prod(dims[x] ** e for x, e in self.exponents.items())
+
+    def at(self, dims: dict[str, int], dtype: str = "fp16") -> Fraction:
+        return self.coefficient[dtype] * self._powers(dims)
+
+    def given(self, g: dict[str, Any]) -> float:
+        """The law at a question's givens (dimensions the law does not depend on may be absent)."""
+        return float(self.at({x: g[GIVEN[x]] if self.exponents[x] else 1 for x in DIMS}, g.get("dtype", "fp16")))
+
+    def expression(self, dtype: str) -> str:
+        """The law as an expression answer; checked by evaluating it at every measured point."""
+        c = self.coefficient[dtype]
+        if c.denominator != 1:
+            raise MeasurementError(f"non-integer coefficient {c}")
+        factors = [str(c.numerator)] + [SYMBOL[x] if e == 1 else f"{SYMBOL[x]}^{e}"
+                                        for x in DIMS for e in [self.exponents[x]] if e]
+        text = "*".join(factors)
+        scale = Fraction(self.coefficient[dtype], self.coefficient["fp16"])
+        for dims, value in self.points:
+            if evaluate(text, {SYMBOL[x]: dims[x] for x in DIMS}) != value * scale:
+                raise MeasurementError(f"{text} disagrees with the measurement {value} at {dims}")
+        return text
+
+
+def ring_factor(phase: str, k: int) -> float:
+    """Bytes each GPU sends per byte of payload: fitted a + b/k from k = 2, 4, checked at 3 and for size."""
+    m = measurements()
+
+    def factor(kk: int, n: int = RING_ELEMENTS[0]) -> Fraction:
+        r = m[Config("ring", k=kk, dtype="fp32", size=n)]
+        if not r["correct"]:
+            raise MeasurementError(f"the hand-written ring AllReduce on {kk} ranks gave a wrong sum")
+        return Fraction(r[phase], r["payload"])
+
+    b = (factor(2) - factor(4)) / (Fraction(1, 2) - Fraction(1, 4))
+    a = factor(2) - b / 2
+    if a + b / 3 != factor(3) or any(factor(kk, RING_ELEMENTS[1]) != factor(kk) for kk in RING_K):
+        raise MeasurementError("the ring's bytes per GPU do not follow a + b/k, or depend on the size")
+    return float(a + b / k)
+
+
+# ---- a tiny expression evaluator (numbers, symbols, + - * / ^, parentheses), never eval ------------------
+
+
+def evaluate(text: str, values: dict[str, int | Fraction]) -> Fraction:
+    """Recursive descent over: expr := term (('+'|'-') term)*; term := unary (('*'|'/') unary)*;
+    unary := '-' unary | power; power := atom ('^' unary)?; atom := number | symbol | '(' expr ')'
+    (so -2^2 = -4 and 2^3^2 = 2^9, as in mathematics)."""
+    tokens: list[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c.isspace():
+            i += 1
+        elif c.isdigit() or c == ".":
+            j = i
+            while j < len(text) and (text[j].isdigit() or text[j] == "."):
+                j += 1
+            tokens.append(text[i:j])
+            i = j
+        elif c.isalpha() or c == "_":
+            j = i
+            while j < len(text) and (text[j].isalnum() or text[j] == "_"):
+                j += 1
+            tokens.append(text[i:j])
+            i = j
+        elif c in "+-*/^()":
+            tokens.append(c)
+            i += 1
+        else:
+            raise ValueError(f"unexpected {c!r} in {text!r}")
+    pos = 0
+
+    def peek() -> str | None:
+        return tokens[pos] if pos < len(tokens) else None
+
+    def take() -> str:
+        nonlocal pos
+        if pos >= len(tokens):
+            raise ValueError(f"unexpected end of {text!r}")
+        pos += 1
+        return tokens[pos - 1]
+
+    def expr() -> Fraction:
+        value = term()
+        while peek() in ("+", "-"):
+            value = value + term() if take() == "+" else value - term()
+        return value
+
+    def term() -> Fraction:
+        value = unary()
+        while peek() in ("*", "/"):
+            value = value * unary() if take() == "*" else value / unary()
+        return value
+
+    def power() -> Fraction:
+        base = atom()
+        if peek() == "^":
+            take()
+            exponent = unary()
+            if exponent.denominator != 1 or abs(exponent) > 64:
+                raise ValueError("exponents must be small integers")
+            return base ** int(exponent)
+        return base
+
+    def unary() -> Fraction:
+        if peek() == "-":
+            take()
+            return -unary()
+        return power()
+
+    def atom() -> Fraction:
+        token = take()
+        if token == "(":
+            value = expr()
+            if take() != ")":
+                raise ValueError("missing )")
+            return value
+        if token[0].isdigit() or token[0] == ".":
+            return Fraction(token)
+        if token in values:
+            return Fraction(values[token])
+        raise ValueError(f"unknown symbol {token!r}")
+
+    result = expr()
+    if pos != len(tokens):
+        raise ValueError(f"trailing {tokens[pos]!r} in {text!r}")
+    return result
+
+
+# ---- the bubble of a GPipe schedule, simulated --------------------------------------------------------
+
+
+def gpipe_idle_fraction(p: int, m: int, t_forward: int = 1, t_backward: int = 2) -> Fraction:
+    """Event simulation: stage s runs micro-batch j's forward once stage s−1 has finished it, all forwards
+    first (a flush), then the backwards from the last stage down; the idle share of stage 0's timeline."""
+    free = [0] * p
+    done = [[0] * m for _ in range(p)]
+    for j in range(m):
+        for s in range(p):
+            start = max(free[s], done[s - 1][j] if s else 0)
+            free[s] = done[s][j] = start + t_forward
+    back = [[0] * m for _ in range(p)]
+    for j in range(m):
+        for s in reversed(range(p)):
+            start = max(free[s], back[s + 1][j] if s < p - 1 else done[p - 1][m - 1])
+            free[s] = back[s][j] = start + t_backward
+    makespan = max(free)
+    busy = m * (t_forward + t_backward)
+    return Fraction(makespan - busy, makespan)
+
+
+# ---- reproduction per variant ---------------------------------------------------------------------------
+
+
+def _data_parallel(g: dict[str, Any]) -> dict[str, Any]:
+    law = Law("dp", "allreduce")
+    payload = law.given(g)
+    return {"grad_bytes": payload, "grad_expr": law.expression(g.get("dtype", "fp16")),
+            "sent_per_gpu": ring_factor("sent", g["gpus"]) * payload}
+
+
+def _pipeline(g: dict[str, Any]) -> dict[str, Any]:
+    forward, backward = Law("pp", "forward"), Law("pp", "backward")
+    m = measurements()
+    messages = {mb: m[_config("pp", BASE, micro=mb)]["messages_forward"] for mb in (2, 4)}
+    if messages != {2: 2, 4: 4}:
+        raise MeasurementError(f"GPipe sent {messages} forward messages for 2 and 4 micro-batches")
+    stages = len(torch.arange(g["n_layer"]).split(g["layers_per_stage"]))
+    micro = torch.empty(g["batch"], g["seq_len"], g["d_model"], device="meta").tensor_split(g["micro_batches"])
+    fwd, bwd = forward.given(g), backward.given(g)
+    return {"stages": stages, "micro_shape": list(micro[0].shape), "message_bytes": fwd / len(micro),
+            "forward_bytes": fwd, "backward_bytes": bwd, "total_bytes": fwd + bwd,
+            "forward_expr": forward.expression(g.get("dtype", "fp16"))}
+
+
+def _tensor_parallel(g: dict[str, Any]) -> dict[str, Any]:
+    m = measurements()
+    local = {k: m[_config("tp", BASE, k=k)]["local_heads"] for k in (2, 4)}
+    if local != {2: 2, 4: 1}:  # the base model has 4 heads
+        raise MeasurementError(f"tensor parallelism kept {local} local heads of 4")
+    law = Law("tp", "bytes")
+    return {"heads_per_gpu": len(torch.arange(g["heads"]).tensor_split(g["tp"])[0]),
+            "allreduces": round(Law("tp", "calls").given(g)), "allreduce_bytes": law.given(g),
+            "allreduce_expr": law.expression(g.get("dtype", "fp16"))}
+
+
+def _fsdp(g: dict[str, Any]) -> dict[str, Any]:
+    scheme = "fsdp_once" if g["convention"] == "once" else "fsdp_both"
+    gather, scatter = Law(scheme, "allgather"), Law(scheme, "reducescatter")
+    ag, rs = gather.given(g), scatter.given(g)
+    sent = ring_factor("sent_all_gather", g["gpus"]) * ag + ring_factor("sent_reduce_scatter", g["gpus"]) * rs
+    dp_sent = ring_factor("sent", g["gpus"]) * Law("dp", "allreduce").given(g)
+    return {"allgather_bytes": ag, "reducescatter_bytes": rs, "allgather_expr": gather.expression(g.get("dtype", "fp16")),
+            "sent_per_gpu": sent, "ratio_to_dp": sent / dp_sent}
+
+
+def _ring(g: dict[str, Any]) -> dict[str, Any]:
+    k, n = g["gpus"], g["size_mb"] * 1e6
+    sent = ring_factor("sent", k) * n
+    algbw = n / (g["measured_ms"] * 1e-3)
+    # every GPU sends its chunks over its own link, all links at once: the time is one GPU's bytes / B
+    return {"sent_per_gpu": sent / 1e6, "time": sent / (g["link_gbps"] * 1e9) * 1e3, "algbw": algbw / 1e9,
+            "busbw": algbw * ring_factor("sent", k) / 1e9}
+
+
+def _bubble(g: dict[str, Any]) -> dict[str, Any]:
+    p, target = g["stages"], Fraction(str(g["target"]))
+    m_min = next(mb for mb in range(1, 100_000) if gpipe_idle_fraction(p, mb) <= target)
+    return {"bubble": float(gpipe_idle_fraction(p, g["micro_batches"])), "min_micro_batches": m_min}
+
+
+def _layout(g: dict[str, Any]) -> dict[str, Any]:
+    ranks = torch.arange(g["gpus"]).reshape(g["pp"], -1, g["tp"])  # (PP, DP, TP) coordinates of every GPU
+    dp = ranks.shape[1]
+    replica = torch.arange(g["global_batch"]).reshape(dp, -1)[0]  # the sequences one pipeline processes
+    m = len(replica.split(g["micro_batch"]))
+    return {"dp": dp, "layers_per_stage": len(torch.arange(g["n_layer"]).tensor_split(g["pp"])[0]),
+            "micro_batches": m, "bubble": float(gpipe_idle_fraction(g["pp"], m))}
+
+
+def _homework2(g: dict[str, Any]) -> dict[str, Any]:
+    dtype = g.get("dtype", "fp16")
+    dp, pp, tp = Law("dp", "allreduce"), Law("pp", "forward"), Law("tp", "bytes")
+    ag, rs = Law("fsdp_once", "allgather"), Law("fsdp_once", "reducescatter")
+    return {"dp_bytes": dp.given(g), "dp_expr": dp.expression(dtype), "pp_bytes": pp.given(g),
+            "pp_expr": pp.expression(dtype), "tp_bytes": tp.given(g), "tp_expr": tp.expression(dtype),
+            "allgather_bytes": ag.given(g), "reducescatter_bytes": rs.given(g), "fsdp_expr": ag.expression(dtype)}
+
+
+_REPRODUCERS = {"data_parallel": _data_parallel, "pipeline": _pipeline, "tensor_parallel": _tensor_parallel,
+                "fsdp": _fsdp, "ring": _ring, "bubble": _bubble, "layout_3d": _layout, "homework2": _homework2}
+
+
+def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """Measured on CPU gloo ranks whatever `device` is (byte counts do not depend on the device)."""
+    return _REPRODUCERS[variant](givens)

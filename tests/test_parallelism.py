@@ -1,0 +1,254 @@
+"""Parallelism: the published examples (seed 001 HW2 Q2, Megatron-LM, ZeRO, GPipe, seed 004's layouts), the
+conventions, the named mistakes, and the verifier measuring bytes on a real gloo process group."""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import needs
+from exgen.cli import cli
+from exgen.generate import generate, solve_givens
+from exgen.grading.compare import matches
+from exgen.topics import get
+from exgen.topics import parallelism as par
+from exgen.topics.base import DIFFICULTIES, InvalidGivens
+
+# Seed 001 ("Midterm review"), Homework 2 Q2: N_layer layers, batch B, sequence L, model dimension D, fp16.
+# The lecture's example model in seed 000 is (B, L, D) = (32, 128, 768); we give it 12 layers (GPT-2 small).
+HW2 = {"n_layer": 12, "batch": 32, "seq_len": 128, "d_model": 768, "dtype": "fp16", "layers_per_stage": 4}
+
+
+def answers(variant, givens):
+    return {p.id: p.answer.value for p in solve_givens("parallelism", variant, givens).solution.parts}
+
+
+# ---- published examples ----------------------------------------------------------------------------
+
+
+def test_seed_001_homework2_q2_symbolic_answers():
+    """Seed 001 HW2 Q2: DP 24·N_layer·D² (AllReduce of the gradients); PP 2BLD each direction; TP 8·N_layer·BLD;
+    FSDP AllGather 24·N_layer·D² and ReduceScatter 24·N_layer·D² — the seed counts the AllGather ONCE although
+    it says parameters are gathered in the forward and the backward pass (seeds/README.md)."""
+    a = answers("homework2", HW2)
+    assert a["dp_expr"] == "24*N_layer*D^2"
+    assert a["pp_expr"] == "2*B*L*D"
+    assert a["tp_expr"] == "8*N_layer*B*L*D"
+    assert a["fsdp_expr"] == "24*N_layer*D^2"
+    assert a["dp_bytes"] == a["allgather_bytes"] == a["reducescatter_bytes"] == 24 * 12 * 768**2
+    assert a["pp_bytes"] == 2 * 32 * 128 * 768
+    assert a["tp_bytes"] == 8 * 12 * 32 * 128 * 768
+
+
+def test_exgen_solve_reproduces_homework2_q2():
+    args = ["solve", "parallelism", "--variant", "homework2"] + [f"--given={k}={v}" for k, v in HW2.items()]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    for expression in ("24*N_layer*D^2", "2*B*L*D", "8*N_layer*B*L*D"):
+        assert expression in result.output
+
+
+def test_seed_000_micro_batches_32_128_768_into_four():
+    """Seed 000, "Pipeline Parallelism: Solution": (32, 128, 768) -> 4 x (8, 128, 768)."""
+    a = answers("pipeline", {"n_layer": 12, "layers_per_stage": 4, "batch": 32, "seq_len": 128, "d_model": 768,
+                             "dtype": "fp16", "micro_batches": 4})
+    assert a["micro_shape"] == [8, 128, 768]
+    assert a["stages"] == 3
+    assert a["message_bytes"] * 4 == a["forward_bytes"] == a["backward_bytes"] == 2 * 32 * 128 * 768
+    assert a["forward_expr"] == "2*B*L*D"
+
+
+def test_megatron_two_allreduces_forward_and_two_backward_per_layer():
+    """Shoeybi et al. 2019, Fig. 3 (MLP: g in forward, f in backward) and Fig. 4 (attention: the same)."""
+    assert par.ALLREDUCES_PER_LAYER == {"forward": 2, "backward": 2}
+    a = answers("tensor_parallel", {"n_layer": 24, "batch": 8, "seq_len": 1024, "d_model": 1024, "heads": 16,
+                                    "dtype": "fp16", "tp": 8})
+    assert a["allreduces"] == 4 * 24
+    assert a["heads_per_gpu"] == 2
+    assert a["allreduce_expr"] == "8*N_layer*B*L*D"
+
+
+def test_zero_volumes_2psi_for_dp_and_3psi_for_stage_3():
+    """Rajbhandari et al. 2020, Sec. 7.2: DP's AllReduce moves 2Ψ per GPU (reduce-scatter + all-gather);
+    ZeRO-3 moves 3Ψ (Ψ ReduceScatter + Ψ AllGather forward + Ψ AllGather backward), 1.5x DP — for large k,
+    where the ring's (k−1)/k is 1. Ψ here is the parameter count in fp16 bytes."""
+    g = {"n_layer": 24, "d_model": 2048, "dtype": "fp16", "gpus": 8}
+    psi = 2 * 12 * 24 * 2048**2
+    dp = answers("data_parallel", g)
+    zero = answers("fsdp", {**g, "convention": "both_passes"})
+    seed = answers("fsdp", {**g, "convention": "once"})
+    assert dp["sent_per_gpu"] == pytest.approx(2 * psi * 7 / 8)
+    assert zero["sent_per_gpu"] == pytest.approx(3 * psi * 7 / 8)
+    assert zero["allgather_bytes"] == 2 * psi and zero["reducescatter_bytes"] == psi
+    assert zero["ratio_to_dp"] == 1.5
+    assert seed["ratio_to_dp"] == 1.0 and seed["allgather_bytes"] == psi
+
+
+def test_ring_allreduce_time_and_bus_bandwidth():
+    """Seed 001: T = 2(k−1)N/(kB); NCCL tests (PERFORMANCE.md): busbw = algbw · 2(k−1)/k."""
+    a = answers("ring", {"size_mb": 400, "gpus": 4, "link_gbps": 100, "measured_ms": 8})
+    assert a["sent_per_gpu"] == pytest.approx(600)  # MB
+    assert a["time"] == pytest.approx(6)  # ms = 600 MB / 100 GB/s
+    assert a["algbw"] == pytest.approx(50)  # GB/s = 400 MB / 8 ms
+    assert a["busbw"] == pytest.approx(75)
+
+
+def test_gpipe_bubble_and_micro_batches_for_a_target():
+    """Huang et al. 2019 (GPipe): bubble (p−1)/(m+p−1); with p = 4, m = 8: 3/11."""
+    a = answers("bubble", {"stages": 4, "micro_batches": 8, "target": 0.1})
+    assert a["bubble"] == pytest.approx(3 / 11)
+    assert a["min_micro_batches"] == 27  # 3/(27+3) = 0.1 exactly: "at most" includes it
+
+
+def test_seed_004_gpt3_layout():
+    """Seed 004 (Korthikanti et al. 2022's table): GPT-3 175B, 96 layers, TP 8 x PP 8 on 64 GPUs, global batch 64,
+    micro-batch 1 -> DP 1, 12 layers per stage, 64 micro-batches."""
+    a = answers("layout_3d", {"gpus": 64, "tp": 8, "pp": 8, "n_layer": 96, "global_batch": 64, "micro_batch": 1})
+    assert (a["dp"], a["layers_per_stage"], a["micro_batches"]) == (1, 12, 64)
+    assert a["bubble"] == pytest.approx(7 / 71)
+
+
+# ---- conventions and mistakes ----------------------------------------------------------------------
+
+
+def test_fsdp_question_states_its_convention():
+    from exgen.render import Renderer
+
+    for convention, phrase in (("once", "all-gathered once per iteration"), ("both_passes", "again in the backward")):
+        problem = solve_givens("parallelism", "fsdp", {"n_layer": 12, "d_model": 768, "dtype": "fp16", "gpus": 4,
+                                                       "convention": convention})
+        assert phrase in " ".join(Renderer("md").question(problem).split())
+
+
+def test_named_mistakes_give_the_typical_wrong_answers():
+    t = get("parallelism")
+    by_name = {(m.name, m.part): m for m in t.mistakes}
+    g = {"n_layer": 24, "d_model": 1024, "dtype": "fp16", "gpus": 4}
+    payload = 24 * 24 * 1024**2
+    assert by_name["elements_not_bytes", "grad_bytes"].wrong("data_parallel", g) == payload / 2
+    assert by_name["elements_not_bytes_expr", "grad_expr"].wrong("data_parallel", g) == "12*N_layer*D^2"
+    assert by_name["ring_k_not_k_minus_1", "sent_per_gpu"].wrong("data_parallel", g) == pytest.approx(2 * payload)
+    assert by_name["total_not_per_gpu", "sent_per_gpu"].wrong("data_parallel", g) == pytest.approx(4 * 1.5 * payload)
+    tp = {"n_layer": 24, "batch": 8, "seq_len": 512, "d_model": 1024, "heads": 16, "dtype": "fp16", "tp": 4}
+    assert by_name["forward_only", "allreduce_bytes"].wrong("tensor_parallel", tp) == 4 * 24 * 8 * 512 * 1024
+    assert by_name["forward_only_count", "allreduces"].wrong("tensor_parallel", tp) == 48
+
+
+@pytest.mark.parametrize("variant,bad,message", [
+    ("pipeline", {"layers_per_stage": 5}, "divide n_layer"),
+    ("pipeline", {"micro_batches": 3}, "divide batch"),
+    ("tensor_parallel", {"tp": 5}, "divide heads"),
+    ("data_parallel", {"gpus": 1}, "at least 2"),
+    ("bubble", {"target": 1.5}, "between 0 and 1"),
+    ("layout_3d", {"gpus": 100}, "must divide gpus"),
+])
+def test_invalid_givens_say_why(variant, bad, message):
+    base = {
+        "pipeline": {"n_layer": 12, "layers_per_stage": 4, "batch": 32, "seq_len": 128, "d_model": 768,
+                     "micro_batches": 4},
+        "tensor_parallel": {"n_layer": 12, "batch": 8, "seq_len": 128, "d_model": 768, "heads": 12, "tp": 4},
+        "data_parallel": {"n_layer": 12, "d_model": 768, "gpus": 4},
+        "bubble": {"stages": 4, "micro_batches": 8, "target": 0.1},
+        "layout_3d": {"gpus": 64, "tp": 8, "pp": 8, "n_layer": 96, "global_batch": 64, "micro_batch": 1},
+    }[variant]
+    with pytest.raises(InvalidGivens, match=message):
+        solve_givens("parallelism", variant, {**base, **bad})
+
+
+def test_expression_answers_use_the_simple_grammar():
+    import re
+
+    for v in get("parallelism").variants:
+        for seed in range(5):
+            for part in generate("parallelism", v.name, "medium", seed).solution.parts:
+                if part.answer.kind == "expression":
+                    assert re.fullmatch(r"\d+(\*(N_layer|B|L|D)(\^\d)?)+", part.answer.value), part.answer.value
+
+
+# ---- the verifier on a real process group ----------------------------------------------------------
+
+
+@needs("torch")
+def test_own_expression_evaluator():
+    from exgen.verify.parallelism import evaluate
+
+    assert evaluate("24*N_layer*D^2", {"N_layer": 2, "D": 3}) == 432
+    assert evaluate("2*(k-1)*N/k", {"k": 4, "N": 8}) == 12
+    assert evaluate("-2^2 + (3)", {}) == -1
+    for junk in ("__import__('os')", "2**3", "D;1", "(2", "x"):
+        with pytest.raises(ValueError):
+            evaluate(junk, {"D": 1})
+
+
+@needs("torch")
+def test_gpipe_schedule_simulation_gives_the_bubble_formula():
+    from exgen.verify.parallelism import gpipe_idle_fraction
+
+    for p in (2, 3, 4, 8):
+        for m in (1, 2, 4, 7, 16):
+            assert gpipe_idle_fraction(p, m) == Fraction(p - 1, m + p - 1)
+
+
+@pytest.mark.slow
+@needs("torch")
+def test_measured_bytes_equal_the_formulas_at_the_measured_dimensions():
+    """The raw counters of one training iteration on gloo ranks, against the solver's formulas there."""
+    from exgen.verify.parallelism import BASE, CHECK, _config, evaluate, measurements
+
+    m = measurements()
+    for dims in (BASE, CHECK):
+        n, b, l, d = dims["n_layer"], dims["batch"], dims["seq"], dims["d"]
+        values = {"N_layer": n, "B": b, "L": l, "D": d}
+        assert m[_config("dp", dims)]["allreduce"] == evaluate("24*N_layer*D^2", values)
+        tp = m[_config("tp", dims)]
+        assert (tp["calls_forward"], tp["calls_backward"]) == (2 * n, 2 * n)  # Megatron: 2 + 2 per layer
+        assert tp["bytes"] == evaluate("8*N_layer*B*L*D", values)
+        once, both = m[_config("fsdp_once", dims)], m[_config("fsdp_both", dims)]
+        assert once["allgather"] == once["reducescatter"] == both["reducescatter"] == 24 * n * d * d
+        assert both["allgather_forward"] == both["allgather_backward"] == 24 * n * d * d
+        pp = m[_config("pp", dims)]
+        assert pp["forward"] == pp["backward"] == evaluate("2*B*L*D", values)
+    for k in (2, 3, 4):
+        ring = next(v for c, v in m.items() if c.scheme == "ring" and c.k == k)
+        assert Fraction(ring["sent"], ring["payload"]) == Fraction(2 * (k - 1), k) and ring["correct"]
+
+
+@pytest.mark.slow
+@needs("torch")
+def test_solver_and_verifier_agree_on_every_variant():
+    import torch
+
+    from exgen.verify.parallelism import reproduce
+
+    @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+    @given(seed=st.integers(0, 2**32 - 1), difficulty=st.sampled_from(DIFFICULTIES),
+           variant=st.sampled_from([v.name for v in get("parallelism").variants]))
+    def agree(seed, difficulty, variant):
+        problem = generate("parallelism", variant, difficulty, seed)
+        values = reproduce(variant, problem.givens, torch.device("cpu"))
+        for part in problem.solution.parts:
+            assert matches(part.answer, values[part.id]), (variant, part.id, seed)
+
+    agree()
+
+
+@pytest.mark.slow
+@needs("torch")
+def test_a_failing_rank_fails_fast_and_leaves_no_process():
+    import subprocess
+
+    from exgen.verify.distributed import Config, MeasurementError, measure
+
+    start = time.monotonic()
+    with pytest.raises(MeasurementError, match="failed"):
+        measure([Config("tp", d=10)])  # 10 is not 4 heads' worth of whole QKV rows per rank: the model raises
+    with pytest.raises(MeasurementError, match="did not finish"):
+        measure([Config("dp")], deadline_s=0.5)
+    assert time.monotonic() - start < 60
+    left = subprocess.run(["pgrep", "-f", "exgen.verify.distributed"], capture_output=True, text=True).stdout
+    assert left.strip() == ""
