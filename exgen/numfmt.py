@@ -6,6 +6,7 @@ platform, so rendered bytes are deterministic.  Output is LaTeX math (valid insi
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from typing import Iterable, Sequence
 
@@ -55,3 +56,46 @@ def matrix(rows: Iterable[Sequence[Real]], fmt=num) -> str:
 def vector(values: Sequence[Real], fmt=num) -> str:
     """A LaTeX row vector (a 1×n bmatrix)."""
     return matrix([values], fmt)
+
+
+_EXPR_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)?)|(\*\*|[-+*/^()]))")
+
+
+def expression(text: str) -> str:
+    """An expression key in exgen's grammar (`24*N_layer*D^2`) as LaTeX (`24\\,N_{\\text{layer}}\\,D^{2}`).
+
+    A token-level rewrite of trusted key text (never student input): products become thin spaces,
+    `^`/`**` exponents are braced, and a multi-letter subscript is set upright.
+    """
+    out: list[str] = []
+    pos, exponent, depth = 0, False, 0
+    closing: list[int] = []  # paren depths at which a braced exponent group ends
+    while pos < len(text.rstrip()):
+        match = _EXPR_TOKEN.match(text, pos)
+        if not match:
+            raise ValueError(f"not an expression key: {text!r}")
+        pos = match.end()
+        number, name, op = match.groups()
+        if op in ("^", "**"):
+            exponent = True
+            continue
+        if name:
+            base, _, sub = name.partition("_")
+            token = base + (rf"_{{\text{{{sub}}}}}" if len(sub) > 1 else f"_{{{sub}}}" if sub else "")
+        else:
+            token = number or {"*": r"\,", "/": "/"}.get(op, op)
+        if op == "(":
+            depth += 1
+            if exponent:
+                closing.append(depth)
+                token = "^{" + token
+        elif op == ")":
+            if closing and closing[-1] == depth:
+                closing.pop()
+                token += "}"
+            depth -= 1
+        elif exponent:
+            token = f"^{{{token}}}"
+        out.append(token)
+        exponent = False
+    return "".join(out)

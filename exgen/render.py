@@ -40,8 +40,10 @@ def answer_math(answer: Answer) -> str:
         return nf.matrix(answer.value, fmt)
     if answer.kind == "vector":
         return nf.vector(answer.value, fmt)
-    if answer.kind in ("choice", "expression"):
-        return rf"\text{{{answer.value}}}" if answer.kind == "choice" else str(answer.value)
+    if answer.kind == "choice":
+        return rf"\text{{{answer.value}}}"
+    if answer.kind == "expression":
+        return nf.expression(answer.value)
     unit = rf"\ \text{{{answer.unit}}}" if answer.unit else ""
     return fmt(answer.value) + unit
 
