@@ -11,6 +11,10 @@ from click.testing import CliRunner
 
 from conftest import needs
 from exgen.cli import cli
+from exgen.topics import TOPIC_NAMES
+
+# Topics whose keys are expressions compare them with sympy while rejecting look-alike instances.
+SYMBOLIC_TOPICS = {"parallelism"}
 
 SEED_003 = "2.09,-0.98,1.48,0.09; 0.05,-0.14,-1.08,2.12; -0.91,1.92,0,-1.03; 1.87,0,1.53,1.49"
 
@@ -97,12 +101,20 @@ def test_topics_lists_variants_and_their_givens():
     assert "quantization" in result.stdout and "--variant affine" in result.stdout and "bits" in result.stdout
 
 
-def test_cli_start_up_imports_neither_torch_nor_sympy():
+@pytest.mark.parametrize("topic", TOPIC_NAMES)
+def test_make_never_imports_torch_and_sympy_only_for_symbolic_topics(topic):
     code = ("import sys; from exgen.cli import cli; from click.testing import CliRunner; "
-            "CliRunner().invoke(cli, ['make', '--topic', 'quantization', '--n', '3', '--seed', '1']); "
+            f"CliRunner().invoke(cli, ['make', '--topic', '{topic}', '--n', '3', '--seed', '1']); "
             "print(sorted(m for m in ('torch', 'sympy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    assert out.strip() == ("['sympy']" if topic in SYMBOLIC_TOPICS else "[]")
+
+
+def test_help_imports_no_topic_at_all():
+    code = ("import sys; from exgen.cli import cli; from click.testing import CliRunner; "
+            "CliRunner().invoke(cli, ['--help']); print(sorted(m for m in sys.modules if m.startswith('exgen.topics.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['exgen.topics.base']"
 
 
 @needs("torch")
