@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Callable
 
 from exgen.grading.compare import matches
 from exgen.problem import Answer, Problem
@@ -52,17 +53,24 @@ def solve_givens(topic_name: str, variant: str, givens: dict) -> Problem:
     return Problem(topic.name, variant, "custom", None, givens, topic.solve(variant, givens))
 
 
-def sheet(topics: list[str], variant: str | None, difficulty: str, seed: int, n: int) -> list[Problem]:
-    """`n` problems of each topic, all distinct: a slot whose givens repeat an earlier problem's is redrawn
-    from a derived seed (deterministically), up to a bound (a tiny variant may run out of instances)."""
+def distinct_problems(topics: list[str], variant: str | None, difficulty: str, n: int,
+                      seed_for: Callable[[int | str], int]) -> list[Problem]:
+    """`n` problems of each topic, all distinct: slot i is drawn from seed_for(i), and a slot whose givens
+    repeat an earlier problem's is redrawn from seed_for("i.attempt") (deterministically), up to a bound
+    (a tiny variant may run out of instances)."""
     problems: list[Problem] = []
     seen: set[str] = set()
     for slot, topic in enumerate(t for t in topics for _ in range(n)):
         for attempt in range(MAX_REDRAWS):
-            problem = generate(topic, variant, difficulty, problem_seed(seed, slot if not attempt else f"{slot}.{attempt}"))
+            problem = generate(topic, variant, difficulty, seed_for(slot if not attempt else f"{slot}.{attempt}"))
             fingerprint = json.dumps([problem.topic, problem.variant, problem.givens], sort_keys=True)
             if fingerprint not in seen:
                 break
         seen.add(fingerprint)
         problems.append(problem)
     return problems
+
+
+def sheet(topics: list[str], variant: str | None, difficulty: str, seed: int, n: int) -> list[Problem]:
+    """A practice sheet: problem seeds derived from the printed sheet seed."""
+    return distinct_problems(topics, variant, difficulty, n, lambda index: problem_seed(seed, index))

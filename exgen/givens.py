@@ -86,7 +86,5 @@ def collect(variant: Variant, pairs: tuple[str, ...], file: Path | None) -> dict
     for name, spec in specs.items():
         if name not in givens and spec.default is not None:
             givens[name] = spec.default
-    missing = [name for name in specs if name not in givens]
-    if missing:
-        raise InvalidGivens(f"missing given(s): {', '.join(missing)} (see `exgen topics`)")
+    variant.require(givens)
     return givens

@@ -67,7 +67,7 @@ def problem_seed(sheet_seed: int, index: int | str) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def student_seed(secret: bytes, student: str, index: int) -> int:
+def student_seed(secret: bytes, student: str, index: int | str) -> int:
     """An exam seed: HMAC of the course secret, so the public code and a printed sheet do not reveal it."""
     digest = hmac.new(secret, f"{student}\x1f{index}".encode(), hashlib.sha256).digest()
     return int.from_bytes(digest[:4], "big")

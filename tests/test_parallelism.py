@@ -3,6 +3,7 @@ conventions, the named mistakes, and the verifier measuring bytes on a real gloo
 
 from __future__ import annotations
 
+import json
 import time
 from fractions import Fraction
 
@@ -47,10 +48,12 @@ def test_seed_001_homework2_q2_symbolic_answers():
 
 def test_exgen_solve_reproduces_homework2_q2():
     args = ["solve", "parallelism", "--variant", "homework2"] + [f"--given={k}={v}" for k, v in HW2.items()]
-    result = CliRunner().invoke(cli, args)
+    result = CliRunner().invoke(cli, args + ["--json"])
     assert result.exit_code == 0, result.output
-    for expression in ("24*N_layer*D^2", "2*B*L*D", "8*N_layer*B*L*D"):
-        assert expression in result.output
+    keys = {p["id"]: p["answer"]["value"] for p in json.loads(result.output)["parts"]}
+    assert (keys["dp_expr"], keys["pp_expr"], keys["tp_expr"]) == ("24*N_layer*D^2", "2*B*L*D", "8*N_layer*B*L*D")
+    rendered = CliRunner().invoke(cli, args).output  # the worked solution shows them as LaTeX
+    assert r"24\,N_{\text{layer}}\,D^{2}" in rendered and r"8\,N_{\text{layer}}\,B\,L\,D" in rendered
 
 
 def test_seed_000_micro_batches_32_128_768_into_four():

@@ -18,7 +18,6 @@ from exgen.problem import Problem
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 MIN_SECRET_BYTES = 16
-MAX_REDRAWS = 20
 
 
 class RosterError(ValueError):
@@ -61,22 +60,11 @@ def read_secret(path: Path) -> bytes:
 
 def student_problems(topics: list[str], variant: str | None, difficulty: str, n: int, secret: bytes,
                      student: str) -> list[Problem]:
-    """`n` problems of each topic for one student, all distinct (a repeated instance is redrawn)."""
-    from exgen.generate import generate
+    """`n` distinct problems of each topic for one student, seeded by an HMAC of the course secret."""
+    from exgen.generate import distinct_problems
     from exgen.rng import student_seed
 
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for slot, topic in enumerate(t for t in topics for _ in range(n)):
-        for attempt in range(MAX_REDRAWS):
-            index = slot if not attempt else f"{slot}.{attempt}"
-            problem = generate(topic, variant, difficulty, student_seed(secret, student, index))  # type: ignore[arg-type]
-            fingerprint = json.dumps([problem.topic, problem.variant, problem.givens], sort_keys=True)
-            if fingerprint not in seen:
-                break
-        seen.add(fingerprint)
-        problems.append(problem)
-    return problems
+    return distinct_problems(topics, variant, difficulty, n, lambda index: student_seed(secret, student, index))
 
 
 def sheet_id(problems: list[Problem]) -> str:

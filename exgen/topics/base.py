@@ -43,6 +43,12 @@ class Variant:
     description: str
     givens: tuple[Given, ...]
 
+    def require(self, givens: dict[str, Any]) -> None:
+        """Raise InvalidGivens naming every required given (one without a default) that is missing."""
+        missing = sorted(g.name for g in self.givens if g.default is None and g.name not in givens)
+        if missing:
+            raise InvalidGivens(f"missing given(s): {', '.join(missing)} (see `exgen topics`)")
+
 
 @dataclass(frozen=True)
 class Mistake:

@@ -300,9 +300,7 @@ VARIANTS = (
 
 def _check(variant: str, g: dict[str, Any]) -> None:
     spec = next(v for v in VARIANTS if v.name == variant)
-    missing = sorted(x.name for x in spec.givens if x.default is None and x.name not in g)
-    if missing:
-        raise InvalidGivens(f"missing given(s): {', '.join(missing)}")
+    spec.require(g)
     positive = [x.name for x in spec.givens if x.kind in ("number", "integer")]
     bad = [name for name in positive if not (isinstance(g.get(name, FIT.get(name)), (int, float))
                                              and math.isfinite(g.get(name, FIT.get(name)))

@@ -121,9 +121,7 @@ VARIANTS = (
 
 def _check(variant: str, g: dict[str, Any]) -> None:
     spec = next(v for v in VARIANTS if v.name == variant)
-    missing = sorted({x.name for x in spec.givens if x.default is None} - g.keys())
-    if missing:
-        raise InvalidGivens(f"missing given(s): {', '.join(missing)}")
+    spec.require(g)
     positive = [x.name for x in spec.givens if x.kind in ("number", "integer")]
     bad = [name for name in positive if not g[name] > 0]
     if bad:
@@ -152,7 +150,7 @@ def _solve_matmul(g: dict[str, Any]) -> Solution:
              "$n$ fused multiply-adds (FMAs), each counted as 2 FLOPs."),
         Step(f"Matrix-vector product $Ax$ ($m = {m}$ outputs):",
              rf"2mn = 2 \times {m} \times {n} = {nf.sig(f['matvec'], 6)}\ \text{{FLOP}}"),
-        Step(f"Matrix product $AB$ ($mp$ outputs):",
+        Step("Matrix product $AB$ ($mp$ outputs):",
              rf"2mnp = 2 \times {m} \times {n} \times {p} = {nf.sig(f['forward'], 6)}\ \text{{FLOP}}"),
         Step(r"Backward: $\partial L/\partial A = (\partial L/\partial Y) B^\top$ and "
              r"$\partial L/\partial B = A^\top (\partial L/\partial Y)$, two products of the same size:",

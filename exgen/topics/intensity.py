@@ -137,9 +137,7 @@ VARIANTS = (
 
 def _check(variant: str, g: dict[str, Any]) -> None:
     spec = next(v for v in VARIANTS if v.name == variant)
-    missing = sorted({x.name for x in spec.givens if x.default is None} - g.keys())
-    if missing:
-        raise InvalidGivens(f"missing given(s): {', '.join(missing)}")
+    spec.require(g)
     numbers = [x.name for x in spec.givens if x.kind in ("number", "integer") and x.name in g]
     bad = [name for name in numbers if not g[name] > 0]
     if bad:

@@ -112,9 +112,7 @@ _SPECS = {v.name: v for v in VARIANTS}
 
 def _check(variant: str, g: dict[str, Any]) -> None:
     """Validate a user's givens with a message a TA can act on."""
-    missing = sorted(x.name for x in _SPECS[variant].givens if x.default is None and x.name not in g)
-    if missing:
-        raise InvalidGivens(f"missing given(s): {', '.join(missing)}")
+    _SPECS[variant].require(g)
     for spec in _SPECS[variant].givens:
         value = g.get(spec.name, spec.default)
         if spec.kind in ("integer", "number") and not value > 0:

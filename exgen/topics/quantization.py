@@ -138,10 +138,7 @@ VARIANTS = (
 
 def _check(variant: str, g: dict[str, Any]) -> None:
     """Validate a user's givens with a message a TA can act on."""
-    names = {x.name for x in next(v for v in VARIANTS if v.name == variant).givens if x.default is None}
-    missing = sorted(names - g.keys())
-    if missing:
-        raise InvalidGivens(f"missing given(s): {', '.join(missing)}")
+    next(v for v in VARIANTS if v.name == variant).require(g)
     if str(g["bits"]) not in ("2", "3", "4", "8"):
         raise InvalidGivens("bits must be 2, 3, 4 or 8")
     if variant == "storage":
