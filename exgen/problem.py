@@ -99,8 +99,12 @@ class Step:
 
 @dataclass(frozen=True)
 class Solution:
+    """The key (parts), the worked solution (steps), and `shown`: material the *question* displays that the
+    solver computes (an autodiff table with blanks) — so no template ever recomputes a value."""
+
     parts: tuple[Part, ...]
     steps: tuple[Step, ...] = ()
+    shown: tuple[Step, ...] = ()
 
     def part(self, part_id: str) -> Part:
         for p in self.parts:
@@ -129,6 +133,7 @@ class Problem:
             "givens": self.givens,
             "parts": [p.to_dict() for p in self.solution.parts],
             "steps": [asdict(s) for s in self.solution.steps],
+            "shown": [asdict(s) for s in self.solution.shown],
         }
 
     @classmethod
@@ -136,5 +141,6 @@ class Problem:
         solution = Solution(
             parts=tuple(Part.from_dict(p) for p in d["parts"]),
             steps=tuple(Step(**s) for s in d.get("steps", ())),
+            shown=tuple(Step(**s) for s in d.get("shown", ())),
         )
         return cls(d["topic"], d["variant"], d["difficulty"], d.get("seed"), d["givens"], solution)

@@ -60,7 +60,7 @@ def test_seed_001_table_3_reverse_mode_for_y1():
     v̄1 = v̄3·2v1 = 12, then v̄−1 = v̄2·1 = 0 and v̄0 = v̄2·(−1) = 0, then v̄−1 = v̄−1 + v̄1·1 = 12 and
     v̄0 = v̄0 + v̄1·1 = 12. Executed top-down (highest node first) the rows and values are the same."""
     problem = solve_givens("autodiff", "reverse", {**HW1_Q4, "output": 1})
-    table = problem.solution.steps[0].math  # the primal trace is given in the question's table
+    table = problem.solution.shown[0].math  # the primal trace is given in the question's table
     for row in ["v_{1} = v_{-1} + v_{0} & 6", "v_{2} = v_{-1} - v_{0} & -2", "v_{3} = (v_{1})^2 & 36",
                 "v_{4} = (v_{2})^2 & 4", "y_{1} = v_{3} & 36", "y_{2} = v_{4} & 4"]:
         assert row in table
@@ -76,7 +76,7 @@ def test_seed_001_table_4_reverse_mode_for_y2():
 
 
 def test_seed_001_adjoint_table_shows_the_seeds_and_the_accumulation():
-    table = solve_givens("autodiff", "reverse", {**HW1_Q4, "output": 1}).solution.steps[0].math
+    table = solve_givens("autodiff", "reverse", {**HW1_Q4, "output": 1}).solution.shown[0].math
     assert r"\bar v_{3} = \bar y_{1} & 1" in table and r"\bar v_{4} = \bar y_{2} & 0" in table
     assert r"\bar v_{-1} = \bar v_{-1} + \bar v_{1} \times 1" in table
     assert table.index(r"\bar v_{-1} = \bar v_{2} \times 1") < table.index(r"\bar v_{-1} = \bar v_{-1} +")
@@ -294,7 +294,7 @@ def test_showing_an_output_row_is_refused():
 
 def test_the_question_boxes_exactly_the_asked_cells():
     problem = generate("autodiff", "fill", "easy", 3)
-    table = problem.solution.steps[0].math
+    table = problem.solution.shown[0].math
     for part in problem.solution.parts:
         assert ad.box(part.id) in table
     for cell in problem.givens["shown"]:

@@ -668,12 +668,12 @@ def _solve_forward(g: dict[str, Any]) -> Solution:
     cells = [c for pair in zip(primal, tangent) for c in pair]
     asked = {c.id for c in cells}
     steps = (
-        Step("The table to complete:", forward_table(inst, xdot, primal, tangent, asked)),
         Step("Primal trace: evaluate the rows in order.", _worked(primal)),
         Step(f"Tangent trace with ${_seed_text(xdot)}$: each row by the chain rule for its operation, with the "
              "primal values above.", _worked(tangent)),
     )
-    return Solution(_parts(cells), steps)
+    table = forward_table(inst, xdot, primal, tangent, asked)
+    return Solution(_parts(cells), steps, shown=(Step("The table to complete:", table),))
 
 
 def _solve_reverse(g: dict[str, Any]) -> Solution:
@@ -683,11 +683,11 @@ def _solve_reverse(g: dict[str, Any]) -> Solution:
     asked = {c.id for c in adjoint}  # the primal trace is shown: the question is the adjoint trace
     seed_text = ", ".join(rf"\bar y_{{{i}}} = {show(seeds[k])}" for i, k in enumerate(inst.graph.outputs, 1))
     steps = (
-        Step("The table to complete:", reverse_table(inst, primal, seeds, adjoint, asked)),
         Step("Forward sweep: the primal trace.", _worked(primal)),
         Step(f"Reverse sweep for $y_{{{j}}}$ (seeds ${seed_text}$). " + CONVENTION, _worked(adjoint)),
     )
-    return Solution(_parts(adjoint), steps)
+    return Solution(_parts(adjoint), steps,
+                    shown=(Step("The table to complete:", reverse_table(inst, primal, seeds, adjoint, asked)),))
 
 
 def jacobian(inst: Instance) -> list[list[Value]]:
@@ -727,7 +727,6 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
     cheaper = "forward" if n < m else "reverse" if m < n else "either"
     primal = primal_cells(graph, inst.vals)
     steps = (
-        Step("The graph:", graph_table(inst)),
         Step("Primal trace:", _worked(primal)),
         pass_step,
         Step("The Jacobian:", "J = " + nf.matrix(J, show)),
@@ -742,7 +741,7 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
         Part("passes_reverse", "reverse-mode passes for the whole Jacobian", Answer("integer", m)),
         Part("cheaper", "the mode with fewer passes", Answer("choice", cheaper, choices=("forward", "reverse", "either"))),
     )
-    return Solution(parts, steps)
+    return Solution(parts, steps, shown=(Step("The graph:", graph_table(inst)),))
 
 
 def _fill_cells(g: dict[str, Any], inst: Instance):
@@ -782,8 +781,7 @@ def _solve_fill(g: dict[str, Any]) -> Solution:
         table = reverse_table(inst, extra, seeds, adjoint, asked)
         work = [Step("Primal trace:", _worked(extra)),
                 Step(f"Adjoint trace for $y_{{{g.get('output', 1)}}}$. " + CONVENTION, _worked(adjoint))]
-    steps = (Step("The table as given:", table), *work)
-    return Solution(_parts(cells, asked), steps)
+    return Solution(_parts(cells, asked), tuple(work), shown=(Step("The table as given:", table),))
 
 
 def linear_layer(B: int, D1: int, D2: int) -> dict[str, Any]:
