@@ -336,7 +336,7 @@ def test_exgen_verify_agrees_on_every_cell_of_a_100_problem_key(tmp_path):
 
 
 @pytest.mark.parametrize("variant", ["forward", "reverse", "jacobian", "fill"])
-def test_a_question_has_at_most_26_parts_so_the_exam_class_can_letter_them(variant):
+def test_a_sampled_question_has_at_most_26_parts(variant):
     for difficulty in ("easy", "medium", "hard"):
         for seed in range(20):
             assert len(generate("autodiff", variant, difficulty, seed).solution.parts) <= ad.MAX_PARTS

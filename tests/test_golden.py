@@ -39,3 +39,19 @@ def test_latex_compiles_with_pdflatex(topic, tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     errors = [line for line in run.stdout.splitlines() if line.startswith("!")]
     assert run.returncode == 0 and (tmp_path / f"{topic}.pdf").exists(), errors or run.stdout[-2000:]
+
+
+@pytest.mark.slow
+@needs("pdflatex")
+def test_latex_letters_parts_past_z(tmp_path):
+    """The exam class letters parts (a)-(z) only; the layout continues (aa), (ab), ... like the Markdown."""
+    from exgen.generate import solve_givens
+    from exgen.render import Renderer
+
+    graph = "; ".join(["v1 = v-1 * v0"] + [f"v{i} = v{i - 1} + v{i - 2}" for i in range(2, 16)])
+    problem = solve_givens("autodiff", "forward", {"graph": graph, "x": [1, 2], "xdot": [1, 0]})
+    assert len(problem.solution.parts) > 26
+    (tmp_path / "big.tex").write_text(Renderer("tex").document([problem], title="t", solutions=False))
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "big.tex"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, [line for line in run.stdout.splitlines() if line.startswith("!")]

@@ -40,7 +40,7 @@ SIG = 4            # significant figures asked for every table cell
 ZERO_DECIMALS = 4  # a cell whose key is 0 is asked to 4 decimal places (absolute tolerance)
 SHOW = 6           # figures shown for intermediate values in worked solutions
 MAX_LINES = 40
-MAX_PARTS = 26     # the exam class letters parts (a)-(z)
+MAX_PARTS = 26     # a sampled question stays one page of parts, (a)-(z); a user's own graph may have more
 
 
 class Undefined(ArithmeticError):
