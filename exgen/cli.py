@@ -77,6 +77,14 @@ def topics(topic: str | None) -> None:
         click.echo()
 
 
+def _check_variant(topics_: tuple[str, ...], variant: str | None) -> None:
+    """A named variant must exist in every requested topic (KeyError names the topic's variants)."""
+    from exgen.topics import get
+
+    for t in topics_ if variant else ():
+        get(t).variant(variant)
+
+
 def _regenerate_command(topics_: tuple[str, ...], variant: str | None, n: int, seed: int, difficulty: str) -> str:
     words = ["exgen make"] + [f"--topic {t}" for t in topics_]
     words += [f"--variant {variant}"] if variant else []
@@ -123,7 +131,6 @@ def make(topics_, variant, n, seed, difficulty, fmt, out, solutions, roster, sec
     from exgen.grading.sheet import blank_sheet
     from exgen.manifest import Key
     from exgen.render import Renderer
-    from exgen.topics import get
 
     if (roster is None) != (secret_file is None):
         raise click.UsageError("--roster and --secret-file go together")
@@ -136,9 +143,7 @@ def make(topics_, variant, n, seed, difficulty, fmt, out, solutions, roster, sec
     if seed is None:
         seed = secrets.randbelow(10**6)
     with user_errors():
-        if variant:
-            for t in topics_:
-                get(t).variant(variant)
+        _check_variant(topics_, variant)
         problems = sheet(list(topics_), variant, difficulty, seed, n)
         renderer = Renderer(fmt, templates)
     command = _regenerate_command(topics_, variant, n, seed, difficulty)
@@ -164,16 +169,13 @@ def _make_exam(topics_, variant, n, difficulty, fmt, out, roster, secret_file, t
     from exgen.grading.sheet import blank_sheet
     from exgen.manifest import Key
     from exgen.render import Renderer
-    from exgen.topics import get
 
     try:
         students, secret = read_roster(roster), read_secret(secret_file)
     except RosterError as e:
         raise click.UsageError(str(e)) from None
     with user_errors():
-        if variant:
-            for t in topics_:
-                get(t).variant(variant)
+        _check_variant(topics_, variant)
         renderer = Renderer(fmt, templates)
         exams = {sid: student_problems(list(topics_), variant, difficulty, n, secret, sid) for sid in students}
     problems, numbers = [], {}
