@@ -122,3 +122,9 @@ def test_bad_user_givens_are_explained(givens, message):
 def test_rng_decimal_is_exact():
     value = Rng("x").decimal(-2, 2, 2)
     assert isinstance(value, Fraction) and value.denominator in (1, 2, 4, 5, 10, 20, 25, 50, 100)
+
+
+def test_a_sampled_all_zero_row_is_rejected_not_divided_by():
+    """Seed 21485's stream draws a 3x3 easy matrix with a zero row (it divided by zero before the fix)."""
+    p = generate("quantization", "per_channel", "easy", 21485)
+    assert all(max(abs(v) for v in row) > 0 for row in p.givens["X"])

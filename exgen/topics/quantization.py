@@ -348,11 +348,11 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         return {"X": _as_floats(x), "bits": bits, "convention": convention, "metric": rng.choice(ERROR_METRICS),
                 "decimals": dec}
     # per_channel: every row's scale and the tensor's, and no near-tie between the two errors
+    if any(max(abs(v) for v in row) == 0 for row in x):
+        raise Rejected("a zero row has no scale")
     s_tensor = absmax_scale(flat(x), bits, "qmax")
     s_rows = [absmax_scale(row, bits, "qmax") for row in x]
     _reject_ties(r / s for s_row, row in zip(s_rows, x) for s in (s_tensor, s_row) for r in row)
-    if any(max(abs(v) for v in row) == 0 for row in x):
-        raise Rejected("a zero row has no scale")
     solution = _solve_per_channel({"X": _as_floats(x), "bits": bits})
     e_t, e_r = solution.part("error_tensor").answer.value, solution.part("error_rows").answer.value
     if abs(e_t - e_r) < 0.05 * max(e_t, e_r):
