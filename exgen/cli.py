@@ -126,7 +126,7 @@ def make(topics_, variant, n, seed, difficulty, fmt, out, solutions, roster, sec
       exgen make --topic quantization --n 3 --roster roster.txt --secret-file course.secret --out exam/
     """
     from exgen.files import atomic_write
-    from exgen.generate import sheet
+    from exgen.generate import count_repeats, sheet
     from exgen.grading.exam import sheet_id
     from exgen.grading.sheet import blank_sheet
     from exgen.manifest import Key
@@ -149,6 +149,10 @@ def make(topics_, variant, n, seed, difficulty, fmt, out, solutions, roster, sec
     command = _regenerate_command(topics_, variant, n, seed, difficulty)
     title = "Worksheet: " + ", ".join(topics_)
     click.echo(f"seed {seed} (regenerate with: {command})", err=True)
+    repeats = count_repeats(problems)
+    if repeats:
+        click.echo(f"note: {repeats} problem(s) repeat an earlier one: this topic has few distinct instances at "
+                   f"--difficulty {difficulty}; a harder difficulty draws from a larger space", err=True)
     if out is None:
         click.echo(renderer.document(problems, title=title, solutions=solutions, regenerate=command), nl=False)
         return

@@ -55,20 +55,33 @@ def solve_givens(topic_name: str, variant: str, givens: dict) -> Problem:
 
 def distinct_problems(topics: list[str], variant: str | None, difficulty: str, n: int,
                       seed_for: Callable[[int | str], int]) -> list[Problem]:
-    """`n` problems of each topic, all distinct: slot i is drawn from seed_for(i), and a slot whose givens
-    repeat an earlier problem's is redrawn from seed_for("i.attempt") (deterministically), up to a bound
-    (a tiny variant may run out of instances)."""
+    """`n` problems of each topic, distinct where possible: slot i is drawn from seed_for(i), and a slot whose
+    givens repeat an earlier problem's is redrawn from seed_for("i.attempt") (deterministically). A topic
+    that yields no new instance in MAX_REDRAWS draws has run out (easy instance spaces are small on
+    purpose), and its later slots take what they draw: `count_repeats` tells the caller."""
     problems: list[Problem] = []
     seen: set[str] = set()
+    exhausted: set[str] = set()
     for slot, topic in enumerate(t for t in topics for _ in range(n)):
-        for attempt in range(MAX_REDRAWS):
+        for attempt in range(1 if topic in exhausted else MAX_REDRAWS):
             problem = generate(topic, variant, difficulty, seed_for(slot if not attempt else f"{slot}.{attempt}"))
-            fingerprint = json.dumps([problem.topic, problem.variant, problem.givens], sort_keys=True)
+            fingerprint = _fingerprint(problem)
             if fingerprint not in seen:
                 break
+        else:
+            exhausted.add(topic)
         seen.add(fingerprint)
         problems.append(problem)
     return problems
+
+
+def _fingerprint(problem: Problem) -> str:
+    return json.dumps([problem.topic, problem.variant, problem.givens], sort_keys=True)
+
+
+def count_repeats(problems: list[Problem]) -> int:
+    """How many problems repeat an earlier one's instance."""
+    return len(problems) - len({_fingerprint(p) for p in problems})
 
 
 def sheet(topics: list[str], variant: str | None, difficulty: str, seed: int, n: int) -> list[Problem]:

@@ -140,3 +140,8 @@ def test_a_sheet_never_repeats_a_question_even_from_a_small_variant():
     result = run("make", "--topic", "quantization", "--variant", "storage", "--n", "10", "--seed", "3")
     problems = result.stdout.split("## Problem ")[1:]
     assert len({p.split("\n", 1)[1] for p in problems}) == 10
+
+
+def test_asking_for_more_problems_than_a_topic_has_says_so():
+    result = run("make", "--topic", "chinchilla", "--variant", "optimum", "--n", "200", "--seed", "1")
+    assert result.exit_code == 0 and "repeat an earlier one" in result.stderr
