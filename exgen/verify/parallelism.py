@@ -11,6 +11,12 @@ How a key at the question's dimensions (D = 4096, 48 layers, …) is verified wi
 3. Extrapolate: the measured coefficient per dtype times the question's dimensions to the fitted powers.
    Expression answers are written from the fitted law (coefficient and exponents, in the topic's
    `24*N_layer*D^2` form) and re-evaluated by this module's own small parser at every measured point.
+Sequence parallelism (`sp`) runs torch's own plans — SequenceParallel on the two LayerNorms and
+Colwise/RowwiseParallel with input/output layouts Shard(1) — which DO run on CPU gloo in torch 2.13, so no
+hand-written collectives are needed; its base and check points use sequence lengths 4 and 6 (divisible by the
+k = 2 and 4 ranks: no padded shards). Each sp run also checks the sharded output against the unsharded layer,
+and measures one LayerNorm's input per rank with the SP plan and with the plain TP plan on the same block
+(the per-rank share is fitted as c/k from k = 2 and 4). Its ratio to TP divides by the `tp` harness's bytes.
 The ring factor (bytes each GPU sends per byte of payload) is measured with a send/recv ring on k = 2, 3, 4
 ranks, fitted as a + b/k from k = 2 and 4, checked at k = 3, and evaluated at the question's k. The bubble
 is measured on a discrete-event simulation of the GPipe schedule (not torch: the idle time of a schedule
@@ -326,7 +332,7 @@ def _sequence_parallel(g: dict[str, Any]) -> dict[str, Any]:
         raise MeasurementError("the LayerNorm input per rank is not the whole activation / k")
     ln_tp = Law("sp", "ln_input_tp").given(g)
     return {"allgathers": per_layer[0], "reducescatters": per_layer[1], "payload_bytes": one,
-            "total_bytes": ag + rs, "total_expr": _sum_expression(gather, scatter, dtype), "sent_per_gpu": sent,
+            "collective_bytes": ag + rs, "total_expr": _sum_expression(gather, scatter, dtype), "sent_per_gpu": sent,
             "ratio_to_tp": sent / tp_sent, "ln_bytes_tp": ln_tp,
             "ln_bytes_sp": Law("sp", "ln_input_sp").given(g) * 2 / t}
 
