@@ -294,26 +294,26 @@ def _solve_sequence_parallel(g: dict[str, Any]) -> Solution:
         Step("Megatron sequence parallelism (Korthikanti et al. 2022, Sec. 4.2.2) keeps tensor parallelism inside "
              "attention and the MLP, and shards the LayerNorm and dropout regions along the sequence. The "
              "AllReduce $g$ after a row-parallel matrix becomes a ReduceScatter into sequence shards, the "
-             "identity $f$ before a column-parallel matrix becomes an AllGather of the shards ($\bar g$), and "
+             "identity $f$ before a column-parallel matrix becomes an AllGather of the shards ($\\bar g$), and "
              "the backward pass does the conjugates. Per layer (attention and MLP) in one iteration:",
-             rf"	ext{{AllGather}}: 2_{{	ext{{fwd}}}} + 2_{{	ext{{bwd}}}} = {x['ag']}, \quad "
-             rf"	ext{{ReduceScatter}}: 2_{{	ext{{fwd}}}} + 2_{{	ext{{bwd}}}} = {x['rs']}"),
-        Step("Each gathers or reduces the full $B \times L \times D$ activation (or its gradient):",
-             rf"{b} \cdot B L D = {b} 	imes {bsz} 	imes {seq} 	imes {d} = {nf.sig(x['one'], 6)}\ 	ext{{B}}"),
+             rf"\text{{AllGather}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['ag']}, \quad "
+             rf"\text{{ReduceScatter}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['rs']}"),
+        Step("Each gathers or reduces the full $B \\times L \\times D$ activation (or its gradient):",
+             rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(x['one'], 6)}\ \text{{B}}"),
         Step("Sum of the payloads per iteration:",
-             rf"({x['ag']} + {x['rs']}) N_{{	ext{{layer}}}} 	imes {b} B L D = {(x['ag'] + x['rs']) * n} 	imes "
-             rf"{nf.sig(x['one'], 6)} = {nf.sig(x['total'], 6)}\ 	ext{{B}}"),
+             rf"({x['ag']} + {x['rs']}) N_{{\text{{layer}}}} \times {b} B L D = {(x['ag'] + x['rs']) * n} \times "
+             rf"{nf.sig(x['one'], 6)} = {nf.sig(x['total'], 6)}\ \text{{B}}"),
         Step(f"In a ring over $t = {t}$ GPUs each AllGather or ReduceScatter sends $(t-1)/t$ of its payload from "
              "every GPU:",
-             rf"rac{{{t - 1}}}{{{t}}} 	imes {nf.sig(x['total'], 6)} = {nf.sig(x['sent'], 6)}\ 	ext{{B}}"),
-        Step("Tensor parallelism alone: $4 N_{\text{layer}}$ ring AllReduces of the same tensor, each "
+             rf"\frac{{{t - 1}}}{{{t}}} \times {nf.sig(x['total'], 6)} = {nf.sig(x['sent'], 6)}\ \text{{B}}"),
+        Step("Tensor parallelism alone: $4 N_{\\text{layer}}$ ring AllReduces of the same tensor, each "
              "$2(t-1)/t$ of its payload per GPU (a ring AllReduce is a reduce-scatter then an all-gather phase):",
-             rf"4 	imes {n} 	imes rac{{2 	imes {t - 1}}}{{{t}}} 	imes {nf.sig(x['one'], 6)} = "
-             rf"{nf.sig(x['tp_sent'], 6)}\ 	ext{{B}}, \quad 	ext{{ratio}} = {nf.sig(x['ratio'], 6)}"),
+             rf"4 \times {n} \times \frac{{2 \times {t - 1}}}{{{t}}} \times {nf.sig(x['one'], 6)} = "
+             rf"{nf.sig(x['tp_sent'], 6)}\ \text{{B}}, \quad \text{{ratio}} = {nf.sig(x['ratio'], 6)}"),
         Step("A LayerNorm input without sequence parallelism is the whole activation on every GPU; with it, one "
              "sequence shard:",
-             rf"{b} B L D = {nf.sig(x['one'], 6)}\ 	ext{{B}}, \quad rac{{{b} B L D}}{{t}} = "
-             rf"rac{{{nf.sig(x['one'], 6)}}}{{{t}}} = {nf.sig(x['ln_sp'], 6)}\ 	ext{{B}}"),
+             rf"{b} B L D = {nf.sig(x['one'], 6)}\ \text{{B}}, \quad \frac{{{b} B L D}}{{t}} = "
+             rf"\frac{{{nf.sig(x['one'], 6)}}}{{{t}}} = {nf.sig(x['ln_sp'], 6)}\ \text{{B}}"),
     )
     parts = (
         Part("allgathers", "AllGathers per layer per iteration", Answer("integer", x["ag"])),
