@@ -500,7 +500,8 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
 
 
 _SOLVERS = {"data_parallel": _solve_data_parallel, "pipeline": _solve_pipeline,
-            "tensor_parallel": _solve_tensor_parallel, "sequence_parallel": _solve_sequence_parallel, "fsdp": _solve_fsdp, "ring": _solve_ring,
+            "tensor_parallel": _solve_tensor_parallel, "sequence_parallel": _solve_sequence_parallel,
+            "fsdp": _solve_fsdp, "ring": _solve_ring,
             "bubble": _solve_bubble, "layout_3d": _solve_layout, "homework2": _solve_homework2}
 
 
