@@ -76,6 +76,42 @@ def test_megatron_two_allreduces_forward_and_two_backward_per_layer():
     assert a["allreduce_expr"] == "8*N_layer*B*L*D"
 
 
+SP = {"n_layer": 24, "batch": 8, "seq_len": 2048, "d_model": 4096, "heads": 32, "dtype": "bf16", "tp": 8}
+
+
+def test_megatron_sequence_parallelism_same_volume_as_tp_and_activations_over_t():
+    """Korthikanti et al. 2022, Sec. 4.2.2 (Fig. 6): with sequence parallelism each of tensor parallelism's
+    AllReduces (g, and f in the backward pass) becomes a ReduceScatter + AllGather pair (g, g-bar), so per layer
+    2 AllGathers + 2 ReduceScatters forward and as many backward; "the communication bandwidth used for tensor
+    parallelism and tensor together with sequence parallelism are the same" (a ring AllReduce IS a
+    reduce-scatter followed by an all-gather), while the LayerNorm/dropout activations are divided by t."""
+    assert par.SP_COLLECTIVES_PER_LAYER == {"allgather": {"forward": 2, "backward": 2},
+                                            "reducescatter": {"forward": 2, "backward": 2}}
+    a = answers("sequence_parallel", SP)
+    tp = answers("tensor_parallel", SP)
+    one = 2 * 8 * 2048 * 4096  # bf16 B x L x D: the payload of every collective is the full tensor
+    assert (a["allgathers"], a["reducescatters"]) == (4, 4)
+    assert a["payload_bytes"] == one
+    assert a["collective_bytes"] == 8 * 24 * one == 2 * tp["allreduce_bytes"]  # payloads: a pair per AllReduce ...
+    assert a["total_expr"] == "16*N_layer*B*L*D"
+    tp_sent = tp["allreduce_bytes"] * 2 * 7 / 8  # ... but the bytes each GPU sends are the same as TP's
+    assert a["sent_per_gpu"] == pytest.approx(tp_sent) and a["ratio_to_tp"] == 1.0
+    assert a["ln_bytes_tp"] == one and a["ln_bytes_sp"] == one / 8
+
+
+def test_sequence_parallel_mistakes():
+    by_name = {(m.name, m.part): m for m in get("parallelism").mistakes}
+    a = answers("sequence_parallel", SP)
+    assert by_name["sp_on_top_of_tp", "sent_per_gpu"].wrong("sequence_parallel", SP) == 2 * a["sent_per_gpu"]
+    assert by_name["sp_on_top_of_tp", "ratio_to_tp"].wrong("sequence_parallel", SP) == 2
+    assert by_name["payload_divided_by_t", "payload_bytes"].wrong("sequence_parallel", SP) == a["payload_bytes"] / 8
+    assert by_name["forward_only", "collective_bytes"].wrong("sequence_parallel", SP) == a["collective_bytes"] / 2
+    assert by_name["forward_only_count", "allgathers"].wrong("sequence_parallel", SP) == 2
+    assert by_name["activations_not_sharded", "ln_bytes_sp"].wrong("sequence_parallel", SP) == a["ln_bytes_tp"]
+    with pytest.raises(InvalidGivens, match="divide seq_len"):
+        solve_givens("parallelism", "sequence_parallel", {**SP, "seq_len": 2047})
+
+
 def test_zero_volumes_2psi_for_dp_and_3psi_for_stage_3():
     """Rajbhandari et al. 2020, Sec. 7.2: DP's AllReduce moves 2Ψ per GPU (reduce-scatter + all-gather);
     ZeRO-3 moves 3Ψ (Ψ ReduceScatter + Ψ AllGather forward + Ψ AllGather backward), 1.5x DP — for large k,
@@ -216,6 +252,16 @@ def test_measured_bytes_equal_the_formulas_at_the_measured_dimensions():
         assert both["allgather_forward"] == both["allgather_backward"] == 24 * n * d * d
         pp = m[_config("pp", dims)]
         assert pp["forward"] == pp["backward"] == evaluate("2*B*L*D", values)
+    from exgen.verify.parallelism import SP_BASE, SP_CHECK
+
+    for dims in (SP_BASE, SP_CHECK):  # Megatron-SP through torch's SequenceParallel + Shard(1) plans
+        n, values = dims["n_layer"], {"N_layer": dims["n_layer"], "B": dims["batch"], "L": dims["seq"], "D": dims["d"]}
+        sp = m[_config("sp", dims)]
+        assert sp["correct"] and sp["allreduce"] == 0
+        assert (sp["allgather_forward"], sp["reducescatter_forward"]) == (2 * n, 2 * n)
+        assert (sp["allgather_calls"], sp["reducescatter_calls"]) == (4 * n, 4 * n)
+        assert sp["allgather"] == sp["reducescatter"] == evaluate("8*N_layer*B*L*D", values)
+        assert sp["ln_input_tp"] == 2 * sp["ln_input_sp"] == evaluate("2*B*L*D", values)
     for k in (2, 3, 4):
         ring = next(v for c, v in m.items() if c.scheme == "ring" and c.k == k)
         assert Fraction(ring["sent"], ring["payload"]) == Fraction(2 * (k - 1), k) and ring["correct"]

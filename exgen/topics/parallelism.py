@@ -8,6 +8,10 @@ embeddings and everything else ignored, as in seed 001's Homework 2 Q2. Formulas
                           backward; split into m micro-batches of (B/m, L, D)    seed 001; seed 000 (32,128,768)
     tensor (Megatron-LM)  2 AllReduces forward + 2 backward per layer, each of the B×L×D activation
                           → 4·N_layer·b·B·L·D (fp16: 8·N_layer·B·L·D)           Shoeybi et al. 2019, Fig. 3/4
+    sequence parallelism  each of those AllReduces becomes a ReduceScatter + AllGather pair (g, ḡ), each of
+                          the full B×L×D tensor: 4 AG + 4 RS per layer, payloads 8·N_layer·b·B·L·D; bytes
+                          each GPU sends in a ring equal TP's (an AllReduce IS RS + AG); LayerNorm/dropout
+                          inputs sharded along L: b·B·L·D/t per GPU    Korthikanti et al. 2022, Sec. 4.2.2
     FSDP / ZeRO-3         ReduceScatter of gradients b·12·N_layer·D²; AllGather of parameters, counted once
                           (seed 001) or in forward and backward (ZeRO: 3Ψ = Ψ RS + 2Ψ AG vs DP's 2Ψ AllReduce,
                           Rajbhandari et al. 2020, Sec. 7.2)
@@ -33,6 +37,8 @@ from exgen.topics.base import Given, InvalidGivens, Mistake, Topic, Variant
 DTYPE_BYTES = {"fp16": 2, "bf16": 2, "fp32": 4}
 PARAMS_PER_LAYER = 12  # × D²
 ALLREDUCES_PER_LAYER = {"forward": 2, "backward": 2}  # Megatron-LM, Fig. 3 (MLP) and Fig. 4 (attention)
+# Megatron sequence parallelism (Korthikanti et al. 2022, Sec. 4.2.2, Fig. 6): per layer and pass, two g's and two ḡ's
+SP_COLLECTIVES_PER_LAYER = {"allgather": {"forward": 2, "backward": 2}, "reducescatter": {"forward": 2, "backward": 2}}
 SYMBOLS = ("N_layer", "B", "L", "D")  # the order of factors in an expression answer
 CONVENTIONS = ("once", "both_passes")
 MB, GB, MS = 10**6, 10**9, Fraction(1, 1000)
@@ -85,6 +91,10 @@ VARIANTS = (
     Variant("tensor_parallel", "Megatron tensor parallelism: AllReduces and their bytes per iteration", (
         _N_LAYER, _B, _L, _D, Given("heads", "attention heads n_H", "integer"), _DTYPE,
         Given("tp", "tensor-parallel degree", "integer"))),
+    Variant("sequence_parallel", "Megatron sequence parallelism: AllGather/ReduceScatter bytes vs TP, "
+            "LayerNorm activation memory", (
+        _N_LAYER, _B, _L, _D, Given("heads", "attention heads n_H", "integer"), _DTYPE,
+        Given("tp", "tensor- (and sequence-) parallel degree t", "integer"))),
     Variant("fsdp", "fully sharded data parallelism (ZeRO-3): AllGather and ReduceScatter bytes", (
         _N_LAYER, _D, _DTYPE, _GPUS,
         Given("convention", "AllGather counted once (seed 001) or in both passes (ZeRO, FSDP resharding)",
@@ -136,9 +146,13 @@ def _check(variant: str, g: dict[str, Any]) -> None:
     if variant == "homework2":
         g.setdefault("layers_per_stage", 4)
         divides("layers_per_stage", "n_layer", "every stage holds whole layers")
-    if variant == "tensor_parallel":
+    if variant in ("tensor_parallel", "sequence_parallel"):
         divides("heads", "d_model", "D = n_H x H")
         divides("tp", "heads", "Megatron splits whole heads across GPUs")
+    if variant == "sequence_parallel":
+        divides("tp", "seq_len", "the sequence is split into equal shards")
+        if g["tp"] < 2:
+            raise InvalidGivens("tp must be at least 2 for a collective")
     if variant == "bubble":
         if g["stages"] < 2:
             raise InvalidGivens("a pipeline needs at least two stages")
@@ -256,6 +270,62 @@ def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
         Part("allreduce_bytes", "AllReduce payload per iteration", _b(total)),
         Part("allreduce_expr", "payload as an expression",
              Answer("expression", monomial(per_layer * b, N_layer=1, B=1, L=1, D=1))),
+    )
+    return Solution(parts, steps)
+
+
+def _sp_numbers(g: dict[str, Any]) -> dict[str, Any]:
+    n, t, b = g["n_layer"], g["tp"], _bytes(g)
+    one = b * g["batch"] * g["seq_len"] * g["d_model"]
+    ag = sum(SP_COLLECTIVES_PER_LAYER["allgather"].values())
+    rs = sum(SP_COLLECTIVES_PER_LAYER["reducescatter"].values())
+    total = (ag + rs) * n * one
+    sent = ring_factor("allgather", t) * total
+    tp_sent = ring_factor("allreduce", t) * sum(ALLREDUCES_PER_LAYER.values()) * n * one
+    return {"one": one, "ag": ag, "rs": rs, "total": total, "sent": sent, "tp_sent": tp_sent,
+            "ratio": sent / tp_sent, "ln_sp": Fraction(one, t)}
+
+
+def _solve_sequence_parallel(g: dict[str, Any]) -> Solution:
+    x = _sp_numbers(g)
+    n, bsz, seq, d, b, t = g["n_layer"], g["batch"], g["seq_len"], g["d_model"], _bytes(g), g["tp"]
+    steps = (
+        _dtype_step(g),
+        Step("Megatron sequence parallelism (Korthikanti et al. 2022, Sec. 4.2.2) keeps tensor parallelism inside "
+             "attention and the MLP, and shards the LayerNorm and dropout regions along the sequence. The "
+             "AllReduce $g$ after a row-parallel matrix becomes a ReduceScatter into sequence shards, the "
+             "identity $f$ before a column-parallel matrix becomes an AllGather of the shards ($\\bar g$), and "
+             "the backward pass does the conjugates. Per layer (attention and MLP) in one iteration:",
+             rf"\text{{AllGather}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['ag']}, \quad "
+             rf"\text{{ReduceScatter}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['rs']}"),
+        Step("Each gathers or reduces the full $B \\times L \\times D$ activation (or its gradient):",
+             rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(x['one'], 6)}\ \text{{B}}"),
+        Step("Sum of the payloads per iteration:",
+             rf"({x['ag']} + {x['rs']}) N_{{\text{{layer}}}} \times {b} B L D = {(x['ag'] + x['rs']) * n} \times "
+             rf"{nf.sig(x['one'], 6)} = {nf.sig(x['total'], 6)}\ \text{{B}}"),
+        Step(f"In a ring over $t = {t}$ GPUs each AllGather or ReduceScatter sends $(t-1)/t$ of its payload from "
+             "every GPU:",
+             rf"\frac{{{t - 1}}}{{{t}}} \times {nf.sig(x['total'], 6)} = {nf.sig(x['sent'], 6)}\ \text{{B}}"),
+        Step("Tensor parallelism alone: $4 N_{\\text{layer}}$ ring AllReduces of the same tensor, each "
+             "$2(t-1)/t$ of its payload per GPU (a ring AllReduce is a reduce-scatter then an all-gather phase):",
+             rf"4 \times {n} \times \frac{{2 \times {t - 1}}}{{{t}}} \times {nf.sig(x['one'], 6)} = "
+             rf"{nf.sig(x['tp_sent'], 6)}\ \text{{B}}, \quad \text{{ratio}} = {nf.sig(x['ratio'], 6)}"),
+        Step("A LayerNorm input without sequence parallelism is the whole activation on every GPU; with it, one "
+             "sequence shard:",
+             rf"{b} B L D = {nf.sig(x['one'], 6)}\ \text{{B}}, \quad \frac{{{b} B L D}}{{t}} = "
+             rf"\frac{{{nf.sig(x['one'], 6)}}}{{{t}}} = {nf.sig(x['ln_sp'], 6)}\ \text{{B}}"),
+    )
+    parts = (
+        Part("allgathers", "AllGathers per layer per iteration", Answer("integer", x["ag"])),
+        Part("reducescatters", "ReduceScatters per layer per iteration", Answer("integer", x["rs"])),
+        Part("payload_bytes", "payload of one collective", _b(x["one"])),
+        Part("collective_bytes", "sum of the payloads per iteration", _b(x["total"])),
+        Part("total_expr", "payload sum as an expression",
+             Answer("expression", monomial((x["ag"] + x["rs"]) * b, N_layer=1, B=1, L=1, D=1))),
+        Part("sent_per_gpu", "bytes each GPU sends (ring)", _b(x["sent"])),
+        Part("ratio_to_tp", "ratio to tensor parallelism", Answer("number", float(x["ratio"]), sig=3)),
+        Part("ln_bytes_tp", "LayerNorm input per GPU without SP", _b(x["one"])),
+        Part("ln_bytes_sp", "LayerNorm input per GPU with SP", _b(x["ln_sp"])),
     )
     return Solution(parts, steps)
 
@@ -430,7 +500,8 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
 
 
 _SOLVERS = {"data_parallel": _solve_data_parallel, "pipeline": _solve_pipeline,
-            "tensor_parallel": _solve_tensor_parallel, "fsdp": _solve_fsdp, "ring": _solve_ring,
+            "tensor_parallel": _solve_tensor_parallel, "sequence_parallel": _solve_sequence_parallel,
+            "fsdp": _solve_fsdp, "ring": _solve_ring,
             "bubble": _solve_bubble, "layout_3d": _solve_layout, "homework2": _solve_homework2}
 
 
@@ -468,7 +539,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         m = rng.choice([x for x in (2, 4, 8) if bsz % x == 0])
         return {"n_layer": n, "layers_per_stage": k, "batch": bsz, "seq_len": seq, "d_model": d, "dtype": dtype,
                 "micro_batches": m}
-    if variant == "tensor_parallel":
+    if variant in ("tensor_parallel", "sequence_parallel"):
         heads = d // rng.choice((64, 128))
         tp = rng.choice([t for t in (2, 4, 8) if heads % t == 0])
         return {"n_layer": n, "batch": bsz, "seq_len": seq, "d_model": d, "heads": heads, "dtype": dtype, "tp": tp}
@@ -543,6 +614,8 @@ _EXPLAIN = {
     "ring_k": "The ring sends k−1 chunks of N/k per phase, not k: the factor is (k−1)/k per phase.",
     "total": "This is the sum over all k GPUs; the question asks per GPU.",
     "forward_only": "Only the forward pass was counted; the backward pass communicates as much again.",
+    "sp_extra": "Sequence parallelism replaces each AllReduce by a ReduceScatter + AllGather pair, which is what a "
+                "ring AllReduce does anyway; it adds no communication on top of tensor parallelism.",
 }
 
 MISTAKES = (
@@ -567,6 +640,23 @@ MISTAKES = (
             _forward_only("allreduce_bytes")),
     Mistake("forward_only_count", "allreduces", _EXPLAIN["forward_only"], ("tensor_parallel",),
             lambda v, g: _value(v, g, "allreduces") // 2),
+    Mistake("elements_not_bytes", "collective_bytes", _EXPLAIN["elements"], ("sequence_parallel",),
+            _elements("collective_bytes")),
+    Mistake("forward_only", "collective_bytes", _EXPLAIN["forward_only"], ("sequence_parallel",),
+            _forward_only("collective_bytes")),
+    Mistake("forward_only_count", "allgathers", _EXPLAIN["forward_only"], ("sequence_parallel",),
+            lambda v, g: _value(v, g, "allgathers") // 2),
+    Mistake("payload_divided_by_t", "payload_bytes",
+            "The payload is the full B x L x D tensor the collective gathers or reduces, not one GPU's 1/t shard.",
+            ("sequence_parallel",), lambda v, g: _value(v, g, "payload_bytes") / g["tp"]),
+    Mistake("sp_on_top_of_tp", "sent_per_gpu", _EXPLAIN["sp_extra"], ("sequence_parallel",),
+            lambda v, g: 2 * _value(v, g, "sent_per_gpu")),
+    Mistake("sp_on_top_of_tp", "ratio_to_tp", _EXPLAIN["sp_extra"], ("sequence_parallel",), lambda v, g: 2.0),
+    Mistake("ring_t_not_t_minus_1", "sent_per_gpu", _EXPLAIN["ring_k"], ("sequence_parallel",),
+            lambda v, g: _value(v, g, "sent_per_gpu") * g["tp"] / (g["tp"] - 1)),
+    Mistake("activations_not_sharded", "ln_bytes_sp",
+            "Sequence parallelism shards the LayerNorm and dropout inputs along the sequence: each GPU holds L/t "
+            "of the positions.", ("sequence_parallel",), lambda v, g: _value(v, g, "ln_bytes_tp")),
     Mistake("elements_not_bytes", "allgather_bytes", _EXPLAIN["elements"], ("fsdp",),
             _elements("allgather_bytes")),
     Mistake("allgather_convention", "allgather_bytes",
@@ -590,7 +680,8 @@ MISTAKES = (
 
 TOPIC = Topic(
     name="parallelism",
-    description="bytes moved by data, pipeline, tensor and fully sharded parallelism; ring AllReduce; bubbles",
+    description="bytes moved by data, pipeline, tensor, sequence and fully sharded parallelism; ring AllReduce; "
+                "bubbles",
     variants=VARIANTS,
     sample=sample,
     solve=solve,

@@ -9,6 +9,11 @@ without parameters), on the first `k` ranks:
     dp         DistributedDataParallel; a comm hook adds up the gradient buckets it is handed (the payload)
     tp         parallelize_module with Megatron's plan (QKV and MLP-up column-parallel, O and MLP-down
                row-parallel); a TorchDispatchMode logs every c10d / functional-collective op and its tensors
+    sp         Megatron sequence parallelism: parallelize_module with SequenceParallel on the two LayerNorms,
+               QKV/MLP-up ColwiseParallel(input_layouts=Shard(1)), O/MLP-down RowwiseParallel(output_layouts=
+               Shard(1)); the residual stream is a sequence shard (B, L/k, D) on every rank; the same dispatch
+               logger counts the AllGathers/ReduceScatters; a forward pre-hook measures one LayerNorm's input
+               per rank, with the SP plan and with the plain TP plan on the same block
     fsdp_once  FSDP2 fully_shard per layer, reshard_after_forward=False (parameters gathered once)
     fsdp_both  the same with reshard_after_forward=True (gathered again in the backward pass)
     pp         torch.distributed.pipelining: two PipelineStages, ScheduleGPipe with m micro-batches; the
@@ -87,9 +92,27 @@ class Block(nn.Module):
         return x + self.down(F.gelu(self.up(F.layer_norm(x, (d,)))))
 
 
-def stack(n_layer: int, d: int, dtype: torch.dtype) -> nn.Sequential:
+class SPBlock(Block):
+    """The same layer (same weights for the same seed: LayerNorms without parameters draw no random numbers)
+    with its two LayerNorms as modules, so that a SequenceParallel plan can name them."""
+
+    def __init__(self, d: int, heads: int = HEADS) -> None:
+        super().__init__(d, heads)
+        self.ln1 = nn.LayerNorm(d, elementwise_affine=False)
+        self.ln2 = nn.LayerNorm(d, elementwise_affine=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        qkv = self.qkv(self.ln1(x))  # (B, L, 3·D/tp) after the AllGather of the sequence shards
+        b, l, _ = qkv.shape
+        q, k, v = qkv.view(b, l, -1, 3, self.head_dim).permute(3, 0, 2, 1, 4).unbind(0)
+        a = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(b, l, -1)
+        x = x + self.o(a)  # (B, L/tp, D) after the ReduceScatter
+        return x + self.down(F.gelu(self.up(self.ln2(x))))
+
+
+def stack(n_layer: int, d: int, dtype: torch.dtype, block: type[Block] = Block) -> nn.Sequential:
     torch.manual_seed(0)  # every rank builds identical weights
-    return nn.Sequential(*[Block(d) for _ in range(n_layer)]).to(dtype)
+    return nn.Sequential(*[block(d) for _ in range(n_layer)]).to(dtype)
 
 
 # ---- counting ----------------------------------------------------------------------------------------
@@ -178,6 +201,52 @@ def _tp(cfg: Config, group, mesh) -> dict[str, int]:
             "local_heads": model[0].qkv.weight.to_local().shape[0] // (3 * (cfg.d // HEADS))}
 
 
+def _sp(cfg: Config, group, mesh) -> dict[str, int]:
+    from torch.distributed.tensor import Shard
+    from torch.distributed.tensor.parallel import (ColwiseParallel, RowwiseParallel, SequenceParallel,
+                                                   parallelize_module)
+
+    rank, dtype = dist.get_rank(group), DTYPES[cfg.dtype]
+    ln_input: list[int] = []
+
+    def record(module, args) -> None:
+        x = args[0]
+        ln_input.append(_nbytes(x.to_local() if hasattr(x, "to_local") else x))
+
+    # tensor parallelism alone on the same block: the LayerNorm sees the whole (B, L, D) activation
+    tp_model = stack(cfg.n_layer, cfg.d, dtype, SPBlock)
+    tp_plan = {"qkv": ColwiseParallel(), "o": RowwiseParallel(), "up": ColwiseParallel(), "down": RowwiseParallel()}
+    for block in tp_model:
+        parallelize_module(block, mesh, tp_plan)
+    hook = tp_model[0].ln1.register_forward_pre_hook(record)
+    with torch.no_grad():
+        tp_model(_batch(cfg))
+    hook.remove()
+
+    model = stack(cfg.n_layer, cfg.d, dtype, SPBlock)
+    with torch.no_grad():
+        reference = model(_batch(cfg)).tensor_split(cfg.k, dim=1)[rank]  # the unsharded layer, this rank's shard
+    plan = {"ln1": SequenceParallel(use_local_output=True), "ln2": SequenceParallel(use_local_output=True),
+            "qkv": ColwiseParallel(input_layouts=Shard(1)), "o": RowwiseParallel(output_layouts=Shard(1)),
+            "up": ColwiseParallel(input_layouts=Shard(1)), "down": RowwiseParallel(output_layouts=Shard(1))}
+    for block in model:
+        parallelize_module(block, mesh, plan)
+    model[0].ln1.register_forward_pre_hook(record)
+    x = _batch(cfg).tensor_split(cfg.k, dim=1)[rank].clone().requires_grad_(True)  # this rank's sequence shard
+    with CommLog() as log:
+        y = model(x)
+        log.phase = "backward"
+        y.float().sum().backward()
+    tolerance = 1e-4 if cfg.dtype == "fp32" else 5e-2
+    return {"allgather": log.total("allgather"), "reducescatter": log.total("reducescatter"),
+            "allgather_calls": log.count("allgather"), "reducescatter_calls": log.count("reducescatter"),
+            "allgather_forward": log.count("allgather", "forward"),
+            "reducescatter_forward": log.count("reducescatter", "forward"), "allreduce": log.total("allreduce"),
+            "ln_input_tp": ln_input[0], "ln_input_sp": ln_input[1],
+            "correct": int(tuple(y.shape) == tuple(reference.shape)
+                           and torch.allclose(y.float(), reference.float(), atol=tolerance, rtol=tolerance))}
+
+
 def _fsdp(cfg: Config, group, mesh) -> dict[str, int]:
     from torch.distributed.fsdp import fully_shard
 
@@ -248,7 +317,7 @@ def _ring(cfg: Config, group, mesh) -> dict[str, int]:
             "correct": int(torch.equal(torch.cat(chunks), expected))}
 
 
-MEASURE = {"dp": _dp, "tp": _tp, "fsdp_once": _fsdp, "fsdp_both": _fsdp, "pp": _pp, "ring": _ring}
+MEASURE = {"dp": _dp, "tp": _tp, "sp": _sp, "fsdp_once": _fsdp, "fsdp_both": _fsdp, "pp": _pp, "ring": _ring}
 
 
 # ---- the process group -------------------------------------------------------------------------------

@@ -11,6 +11,12 @@ How a key at the question's dimensions (D = 4096, 48 layers, …) is verified wi
 3. Extrapolate: the measured coefficient per dtype times the question's dimensions to the fitted powers.
    Expression answers are written from the fitted law (coefficient and exponents, in the topic's
    `24*N_layer*D^2` form) and re-evaluated by this module's own small parser at every measured point.
+Sequence parallelism (`sp`) runs torch's own plans — SequenceParallel on the two LayerNorms and
+Colwise/RowwiseParallel with input/output layouts Shard(1) — which DO run on CPU gloo in torch 2.13, so no
+hand-written collectives are needed; its base and check points use sequence lengths 4 and 6 (divisible by the
+k = 2 and 4 ranks: no padded shards). Each sp run also checks the sharded output against the unsharded layer,
+and measures one LayerNorm's input per rank with the SP plan and with the plain TP plan on the same block
+(the per-rank share is fitted as c/k from k = 2 and 4). Its ratio to TP divides by the `tp` harness's bytes.
 The ring factor (bytes each GPU sends per byte of payload) is measured with a send/recv ring on k = 2, 3, 4
 ranks, fitted as a + b/k from k = 2 and 4, checked at k = 3, and evaluated at the question's k. The bubble
 is measured on a discrete-event simulation of the GPipe schedule (not torch: the idle time of a schedule
@@ -33,7 +39,11 @@ SYMBOL = {"n_layer": "N_layer", "batch": "B", "seq": "L", "d": "D"}  # in expres
 GIVEN = {"n_layer": "n_layer", "batch": "batch", "seq": "seq_len", "d": "d_model"}
 BASE = {"n_layer": 1, "batch": 4, "seq": 3, "d": 12}
 CHECK = {"n_layer": 3, "batch": 8, "seq": 5, "d": 36}
-SCHEMES = ("dp", "tp", "fsdp_once", "fsdp_both", "pp")
+# sequence parallelism shards L over k = 2 and 4 ranks: sequence lengths divisible by them (no padded shards)
+SP_BASE = {**BASE, "seq": 4}
+SP_CHECK = {**CHECK, "seq": 6}
+POINTS = {"sp": (SP_BASE, SP_CHECK)}  # (base, check) per scheme; the others use (BASE, CHECK)
+SCHEMES = ("dp", "tp", "sp", "fsdp_once", "fsdp_both", "pp")
 RING_K = (2, 3, 4)
 RING_ELEMENTS = (24, 48)
 
@@ -45,17 +55,18 @@ def _config(scheme: str, dims: dict[str, int], dtype: str = "fp16", k: int = 2, 
     return Config(scheme, k=k, dtype=dtype, micro=micro, **dims)
 
 
-def _doubled(x: str) -> dict[str, int]:
-    return {**BASE, x: 2 * BASE[x]}
+def _doubled(x: str, base: dict[str, int] = BASE) -> dict[str, int]:
+    return {**base, x: 2 * base[x]}
 
 
 def plan() -> list[Config]:
     """Every measurement one `exgen verify` needs, whatever its problems: the batch is fixed and small."""
     configs = []
     for s in SCHEMES:
-        configs += [_config(s, BASE), _config(s, CHECK)] + [_config(s, _doubled(x)) for x in DIMS]
-        configs += [_config(s, BASE, dtype) for dtype in ("bf16", "fp32")]
-        configs.append(_config(s, BASE, micro=4) if s == "pp" else _config(s, BASE, k=4))
+        base, check = POINTS.get(s, (BASE, CHECK))
+        configs += [_config(s, base), _config(s, check)] + [_config(s, _doubled(x, base)) for x in DIMS]
+        configs += [_config(s, base, dtype) for dtype in ("bf16", "fp32")]
+        configs.append(_config(s, base, micro=4) if s == "pp" else _config(s, base, k=4))
     configs += [Config("ring", k=k, dtype="fp32", size=n) for k in RING_K for n in RING_ELEMENTS]
     return configs
 
@@ -79,31 +90,34 @@ class Law:
 
     def __init__(self, scheme: str, quantity: str) -> None:
         m = measurements()
-        base = m[_config(scheme, BASE)][quantity]
+        self.base, self.check = POINTS.get(scheme, (BASE, CHECK))
+        base = m[_config(scheme, self.base)][quantity]
         if base <= 0:
             raise MeasurementError(f"{scheme}: nothing measured for {quantity}")
         self.exponents = {}
         for x in DIMS:
-            ratio = Fraction(m[_config(scheme, _doubled(x))][quantity], base)
+            ratio = Fraction(m[_config(scheme, _doubled(x, self.base))][quantity], base)
             e = round(math.log2(ratio)) if ratio > 0 else -1
             if e < 0 or Fraction(2) ** e != ratio:
                 raise MeasurementError(f"{scheme}.{quantity}: doubling {x} scaled it by {ratio}, not a power of 2")
             self.exponents[x] = e
         self.coefficient = {}
         for dtype in ("fp16", "bf16", "fp32"):
-            value = m[_config(scheme, BASE, dtype)][quantity]
-            self.coefficient[dtype] = Fraction(value) / self._powers(BASE)
-        predicted = self.at(CHECK)
-        measured = m[_config(scheme, CHECK)][quantity]
+            value = m[_config(scheme, self.base, dtype)][quantity]
+            self.coefficient[dtype] = Fraction(value) / self._powers(self.base)
+        predicted = self.at(self.check)
+        measured = m[_config(scheme, self.check)][quantity]
         if predicted != measured:
-            raise MeasurementError(f"{scheme}.{quantity}: the law predicts {predicted} at {CHECK}, measured {measured}")
-        other = _config(scheme, BASE, micro=4) if scheme == "pp" else _config(scheme, BASE, k=4)
-        if quantity in ("allreduce", "bytes", "calls", "allgather", "reducescatter", "forward", "backward") \
+            raise MeasurementError(f"{scheme}.{quantity}: the law predicts {predicted} at {self.check}, "
+                                   f"measured {measured}")
+        other = _config(scheme, self.base, micro=4) if scheme == "pp" else _config(scheme, self.base, k=4)
+        if quantity in ("allreduce", "bytes", "calls", "allgather", "reducescatter", "forward", "backward",
+                        "allgather_calls", "reducescatter_calls", "ln_input_tp") \
                 and m[other][quantity] != base:
             raise MeasurementError(f"{scheme}.{quantity}: {base} with the base layout but {m[other][quantity]} "
                                    f"with {other}")
-        self.points = [(dims, m[_config(scheme, dims)][quantity]) for dims in [BASE, CHECK] + [_doubled(x)
-                                                                                           for x in DIMS]]
+        self.points = [(dims, m[_config(scheme, dims)][quantity])
+                       for dims in [self.base, self.check] + [_doubled(x, self.base) for x in DIMS]]
 
     def _powers(self, dims: dict[str, int]) -> int:
         return math.prod(dims[x] ** e for x, e in self.exponents.items())
@@ -293,6 +307,51 @@ def _tensor_parallel(g: dict[str, Any]) -> dict[str, Any]:
             "allreduce_expr": law.expression(g.get("dtype", "fp16"))}
 
 
+def _sequence_parallel(g: dict[str, Any]) -> dict[str, Any]:
+    """Megatron-SP measured through torch's own SequenceParallel + Colwise/Rowwise(Shard(1)) plans on gloo."""
+    m = measurements()
+    sp = [v for c, v in m.items() if c.scheme == "sp"]
+    if not all(v["correct"] for v in sp) or any(v["allreduce"] for v in sp):
+        raise MeasurementError("sequence parallelism did not reproduce the unsharded layer, or still all-reduced")
+    forward = {v["allgather_forward"] * 2 - v["allgather_calls"] for v in sp} | \
+        {v["reducescatter_forward"] * 2 - v["reducescatter_calls"] for v in sp}
+    if forward != {0}:
+        raise MeasurementError("the backward pass did not run as many collectives as the forward pass")
+    t, dtype = g["tp"], g.get("dtype", "fp16")
+    gather, scatter = Law("sp", "allgather"), Law("sp", "reducescatter")
+    ag, rs = gather.given(g), scatter.given(g)
+    calls = Law("sp", "allgather_calls"), Law("sp", "reducescatter_calls")
+    per_layer = [round(law.given({**g, "n_layer": 1})) for law in calls]
+    one = ag / (per_layer[0] * g["n_layer"])  # payload of one collective
+    sent = ring_factor("sent_all_gather", t) * ag + ring_factor("sent_reduce_scatter", t) * rs
+    tp_sent = ring_factor("sent", t) * Law("tp", "bytes").given(g)  # measured on the tensor-parallel harness
+    # one LayerNorm's input per rank: the whole activation with TP alone, 1/k of it with SP (k = 2 and 4 measured)
+    base = m[_config("sp", SP_BASE)]
+    k4 = m[_config("sp", SP_BASE, k=4)]
+    if not base["ln_input_sp"] * 2 == k4["ln_input_sp"] * 4 == base["ln_input_tp"] == k4["ln_input_tp"]:
+        raise MeasurementError("the LayerNorm input per rank is not the whole activation / k")
+    ln_tp = Law("sp", "ln_input_tp").given(g)
+    return {"allgathers": per_layer[0], "reducescatters": per_layer[1], "payload_bytes": one,
+            "collective_bytes": ag + rs, "total_expr": _sum_expression(gather, scatter, dtype), "sent_per_gpu": sent,
+            "ratio_to_tp": sent / tp_sent, "ln_bytes_tp": ln_tp,
+            "ln_bytes_sp": Law("sp", "ln_input_sp").given(g) * 2 / t}
+
+
+def _sum_expression(a: Law, b: Law, dtype: str) -> str:
+    """Two measured laws with the same exponents, added: one monomial, checked at every measured point."""
+    if a.exponents != b.exponents or a.base != b.base:
+        raise MeasurementError("AllGather and ReduceScatter bytes scale differently")
+    coefficient = a.coefficient[dtype] + b.coefficient[dtype]
+    if coefficient.denominator != 1:
+        raise MeasurementError(f"non-integer coefficient {coefficient}")
+    text = f"{coefficient.numerator}*{a.expression(dtype).split('*', 1)[1]}"
+    scale = Fraction(coefficient, a.coefficient["fp16"] + b.coefficient["fp16"])
+    for (dims, x), (_, y) in zip(a.points, b.points):
+        if evaluate(text, {SYMBOL[d]: dims[d] for d in DIMS}) != (x + y) * scale:
+            raise MeasurementError(f"{text} disagrees with the measurements {x} + {y} at {dims}")
+    return text
+
+
 def _fsdp(g: dict[str, Any]) -> dict[str, Any]:
     scheme = "fsdp_once" if g["convention"] == "once" else "fsdp_both"
     gather, scatter = Law(scheme, "allgather"), Law(scheme, "reducescatter")
@@ -337,6 +396,7 @@ def _homework2(g: dict[str, Any]) -> dict[str, Any]:
 
 
 _REPRODUCERS = {"data_parallel": _data_parallel, "pipeline": _pipeline, "tensor_parallel": _tensor_parallel,
+                "sequence_parallel": _sequence_parallel,
                 "fsdp": _fsdp, "ring": _ring, "bubble": _bubble, "layout_3d": _layout, "homework2": _homework2}
 
 
