@@ -112,13 +112,6 @@ def test_named_mistakes_give_the_typical_wrong_values():
     assert mistake("zero", "stage2", "gradients_not_sharded").wrong("zero", ZERO_FIGURE_1) == pytest.approx(31.40625)
 
 
-def test_a_mistake_never_scores_on_a_generated_problem():
-    for seed in range(30):
-        problem = generate("compute", None, "hard", seed)
-        for m in compute.TOPIC.mistakes_for(problem.variant):
-            wrong = m.wrong(problem.variant, problem.givens)
-            assert wrong is None or not matches(problem.solution.part(m.part).answer, wrong)
-
 
 def test_answers_carry_units_pint_understands():
     from exgen.units import registry
