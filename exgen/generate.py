@@ -32,11 +32,11 @@ def generate(topic_name: str, variant: str | None, difficulty: str, seed: int) -
     # The variant is drawn from a stream of its own, so a problem regenerates identically whether its
     # variant was named or drawn.
     chosen = variant or Rng("exgen-variant", topic.name, difficulty, seed).choice([v.name for v in topic.variants])
-    topic.variant(chosen)  # validates the name
     rng = Rng("exgen", topic.name, chosen, difficulty, seed)
+    spec = topic.variant(chosen)
     for _ in range(MAX_ATTEMPTS):
         try:
-            givens = topic.sample(rng, chosen, difficulty)
+            givens = spec.complete(topic.sample(rng, chosen, difficulty))
         except Rejected:
             continue
         solution = topic.solve(chosen, givens)
@@ -49,7 +49,7 @@ def generate(topic_name: str, variant: str | None, difficulty: str, seed: int) -
 def solve_givens(topic_name: str, variant: str, givens: dict) -> Problem:
     """A user's own instance (a TA's slide): no sampling, no seed."""
     topic = get(topic_name)
-    topic.variant(variant)
+    givens = topic.variant(variant).complete(givens)
     return Problem(topic.name, variant, "custom", None, givens, topic.solve(variant, givens))
 
 

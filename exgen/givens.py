@@ -5,6 +5,7 @@ Values are parsed by kind, with json/yaml's data parsers and our own matrix synt
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from pathlib import Path
@@ -40,6 +41,8 @@ def _matrix(name: str, text: str) -> list[list[float]]:
 
 def coerce(given: Given, value: Any) -> Any:
     """One value (text from the command line, or data from a file) as the given's kind."""
+    if given.default is not None and value == given.default:
+        return copy.deepcopy(value)  # the declared default (e.g. an empty seed list) is valid as it stands
     if given.kind == "matrix":
         return _matrix(given.name, value if isinstance(value, str) else json.dumps(value))
     if given.kind == "vector":
@@ -82,9 +85,6 @@ def collect(variant: Variant, pairs: tuple[str, ...], file: Path | None) -> dict
     unknown = sorted(set(raw) - set(specs))
     if unknown:
         raise InvalidGivens(f"unknown given(s) {', '.join(unknown)}; {variant.name} takes {', '.join(specs)}")
-    givens = {name: coerce(specs[name], value) for name, value in raw.items()}
-    for name, spec in specs.items():
-        if name not in givens and spec.default is not None:
-            givens[name] = spec.default
+    givens = variant.complete({name: coerce(specs[name], value) for name, value in raw.items()})
     variant.require(givens)
     return givens

@@ -8,6 +8,7 @@ distractors).  See docs/decisions.md for why a topic is data rather than a class
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -42,6 +43,12 @@ class Variant:
     name: str
     description: str
     givens: tuple[Given, ...]
+
+    def complete(self, givens: dict[str, Any]) -> dict[str, Any]:
+        """The givens with every omitted optional given set to its declared default (copied, so a mutable
+        default is never shared): applied once where an instance enters, so no solver re-states a default."""
+        defaults = {g.name: copy.deepcopy(g.default) for g in self.givens if g.default is not None}
+        return {**defaults, **givens}
 
     def require(self, givens: dict[str, Any]) -> None:
         """Raise InvalidGivens naming every required given (one without a default) that is missing."""

@@ -53,7 +53,7 @@ class Fit:
 
     @classmethod
     def of(cls, g: dict[str, Any]) -> Fit:
-        return cls(*(float(g.get(k, FIT[k])) for k in ("E", "A", "B", "alpha", "beta")))
+        return cls(*(float(g[k]) for k in ("E", "A", "B", "alpha", "beta")))
 
     @property
     def G(self) -> float:
@@ -302,9 +302,8 @@ def _check(variant: str, g: dict[str, Any]) -> None:
     spec = next(v for v in VARIANTS if v.name == variant)
     spec.require(g)
     positive = [x.name for x in spec.givens if x.kind in ("number", "integer")]
-    bad = [name for name in positive if not (isinstance(g.get(name, FIT.get(name)), (int, float))
-                                             and math.isfinite(g.get(name, FIT.get(name)))
-                                             and g.get(name, FIT.get(name)) > 0)]
+    bad = [name for name in positive if not (isinstance(g[name], (int, float)) and math.isfinite(g[name])
+                                             and g[name] > 0)]
     if bad:
         raise InvalidGivens(f"{', '.join(bad)} must be positive finite numbers")
     if "method" in g and g["method"] not in METHODS:

@@ -165,7 +165,7 @@ def _count_answer(value: int, unit: str) -> Answer:
 
 
 def _op_steps(g: dict[str, Any]) -> tuple[list[Step], int, int, Fraction]:
-    op, m, n, p, dtype = g["op"], int(g["m"]), int(g["n"]), int(g.get("p", 1)), g["dtype"]
+    op, m, n, p, dtype = g["op"], int(g["m"]), int(g["n"]), int(g["p"]), g["dtype"]
     s = BYTES[dtype]
     flops, moved = op_counts(op, m, n, p, s)
     ai = Fraction(flops, moved)
@@ -304,8 +304,8 @@ def _op_givens(rng: Rng, difficulty: str, op: str) -> dict[str, Any]:
     if op == "matmul":
         g.update(m=rng.choice(TOKENS if difficulty != "easy" else (1, 16, 64, 256, 1024)), n=rng.choice(dims),
                  p=rng.choice(dims))
-    else:
-        g.update(m=rng.choice(dims), n=rng.choice(dims))
+    else:  # p = 1: a matrix-vector or element-wise op has no third dimension
+        g.update(m=rng.choice(dims), n=rng.choice(dims), p=1)
     g["dtype"] = rng.choice(("fp16", "bf16", "fp32") if difficulty != "easy" else ("fp16", "fp32"))
     return g
 
@@ -328,7 +328,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "bound":
         g = _op_givens(rng, difficulty, rng.choice(("matmul", "matmul", "matvec", "elementwise")))
         g.update(_gpu_givens(rng, g["dtype"]))
-        flops, moved = op_counts(g["op"], g["m"], g["n"], g.get("p", 1), BYTES[g["dtype"]])
+        flops, moved = op_counts(g["op"], g["m"], g["n"], g["p"], BYTES[g["dtype"]])
         _away_from_ridge(Fraction(flops, moved), ridge(g["peak_tflops"], g["bandwidth_gbs"]))
         return g
     dtype = rng.choice(("fp16", "bf16"))
@@ -349,7 +349,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 
 
 def _op_ai(g: dict[str, Any], **change) -> Fraction:
-    flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g.get("p", 1)), **{"s": BYTES[g["dtype"]],
+    flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g["p"]), **{"s": BYTES[g["dtype"]],
                                                                                           **change})
     return Fraction(flops, moved)
 
@@ -359,7 +359,7 @@ def _op_part(part: str, **change):
     def wrong(variant: str, g: dict[str, Any]) -> Any:
         if "flops_per_fma" in change and g["op"] == "elementwise":
             return None  # an addition is not an FMA
-        flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g.get("p", 1)),
+        flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g["p"]),
                                  **{"s": BYTES[g["dtype"]], **change})
         return {"flops": flops, "bytes": moved, "intensity": float(Fraction(flops, moved))}[part]
     return wrong

@@ -124,7 +124,7 @@ def _check(variant: str, g: dict[str, Any]) -> None:
     """Validate a user's givens with a message a TA can act on."""
     _SPECS[variant].require(g)
     for spec in _SPECS[variant].givens:
-        value = g.get(spec.name, spec.default)
+        value = g[spec.name]
         if spec.kind in ("integer", "number") and not value > 0:
             raise InvalidGivens(f"{spec.name} must be positive")
         if spec.kind == "integer" and int(value) != value:

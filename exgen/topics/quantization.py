@@ -174,7 +174,7 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
     q = quantize(x, scale, zero, qmin, qmax)
     xhat = dequantize(q, [scale] * len(q), zero)
     err = error(x, xhat, metric)
-    dec = g.get("decimals", 2)
+    dec = int(g["decimals"])
     steps = (
         _range_step(bits, signed),
         Step(f"The range of $X$: $r_{{\\min}} = {nf.num(float(rmin))}$, $r_{{\\max}} = {nf.num(float(rmax))}$."),
@@ -207,7 +207,7 @@ def _solve_absmax(g: dict[str, Any]) -> Solution:
     q = quantize(x, scale, 0, qmin, qmax)
     xhat = dequantize(q, [scale] * len(q), 0)
     err = error(x, xhat, metric)
-    dec = g.get("decimals", 2)
+    dec = int(g["decimals"])
     amax = nf.num(float(max(abs(v) for v in flat(x))))
     formula = (rf"S = \frac{{|r|_{{\max}}}}{{q_{{\max}}}} = \frac{{{amax}}}{{{qmax}}}" if convention == "qmax"
                else rf"S = \frac{{-|r|_{{\max}}}}{{q_{{\min}}}} = \frac{{{amax}}}{{{-qmin}}}")
