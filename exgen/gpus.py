@@ -25,10 +25,6 @@ class GPU:
     source: str
     notes: str = field(default="")
 
-    def ops_per_byte(self, dtype: str = "fp16") -> float:
-        """The ridge point of the roofline: peak FLOP/s over memory bandwidth (FLOP per byte)."""
-        return self.peak[dtype] / self.bandwidth
-
 
 GPUS: dict[str, GPU] = {
     "V100": GPU(

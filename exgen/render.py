@@ -99,8 +99,7 @@ def environment(fmt: Format, templates: Path | None = None) -> jinja2.Environmen
         autoescape=False,
     )
     env.globals.update(display=fmt.display, parts=fmt.parts, tt=fmt.tt, fmt=fmt.name, answer=answer_math)
-    env.filters.update(num=nf.num, sig=nf.sig, fixed=nf.fixed, matrix=nf.matrix, vector=nf.vector,
-                       signed=nf.signed)
+    env.filters.update(num=nf.num, sig=nf.sig, fixed=nf.fixed, matrix=nf.matrix, vector=nf.vector)
     return env
 
 

@@ -13,7 +13,3 @@ def get(name: str) -> Topic:
     if name not in TOPIC_NAMES:
         raise KeyError(f"unknown topic {name!r} (topics: {', '.join(TOPIC_NAMES)})")
     return importlib.import_module(f"exgen.topics.{name}").TOPIC
-
-
-def all_topics() -> list[Topic]:
-    return [get(name) for name in TOPIC_NAMES]
