@@ -6,7 +6,7 @@ import json
 from typing import Callable
 
 from exgen.grading.compare import matches
-from exgen.problem import Answer, Problem
+from exgen.problem import Answer, Problem, Solution
 from exgen.rng import Rng, problem_seed
 from exgen.topics import get
 from exgen.topics.base import DIFFICULTIES, Rejected, Topic
@@ -22,6 +22,18 @@ def _distinguishable(topic: Topic, variant: str, givens: dict, answers: dict[str
         if wrong is not None and matches(answers[mistake.part], wrong):
             return False
     return True
+
+
+def path_failures(topic: Topic, variant: str, givens: dict, solution: Solution) -> list[str]:
+    """The student paths (correct ways to compute a part from what the page shows) that land outside the
+    key's tolerance for this instance: an instance with any is unfair and is not asked."""
+    answers = {p.id: p.answer for p in solution.parts}
+    failed = []
+    for path in topic.paths_for(variant):
+        value = path.value(variant, givens, solution)
+        if value is not None and not matches(answers[path.part], value):
+            failed.append(path.name)
+    return failed
 
 
 def generate(topic_name: str, variant: str | None, difficulty: str, seed: int) -> Problem:
@@ -41,7 +53,7 @@ def generate(topic_name: str, variant: str | None, difficulty: str, seed: int) -
             continue
         solution = topic.solve(chosen, givens)
         answers = {p.id: p.answer for p in solution.parts}
-        if _distinguishable(topic, chosen, givens, answers):
+        if _distinguishable(topic, chosen, givens, answers) and not path_failures(topic, chosen, givens, solution):
             return Problem(topic.name, chosen, difficulty, seed, givens, solution)
     raise RuntimeError(f"no acceptable {topic.name}/{chosen} instance in {MAX_ATTEMPTS} attempts (seed {seed})")
 

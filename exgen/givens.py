@@ -39,10 +39,33 @@ def _matrix(name: str, text: str) -> list[list[float]]:
     return [[float(_number(name, str(v))) for v in row] for row in rows]
 
 
+def _bounded(given: Given, value: Any) -> Any:
+    """The value, if it lies within the given's declared bounds (numbers, and every entry of a matrix)."""
+    entries = [e for row in value for e in row] if given.kind == "matrix" else \
+        list(value) if given.kind == "vector" else [value] if given.kind in ("number", "integer") else []
+    if given.max_size is not None and (len(entries) if entries else len(str(value))) > given.max_size:
+        raise InvalidGivens(f"{given.name}: at most {given.max_size} "
+                            f"{'entries' if entries else 'characters'}")
+    for entry in entries:
+        if given.low is not None and entry < given.low or given.high is not None and entry > given.high:
+            raise InvalidGivens(f"{given.name}: {entry:g} is outside {_range(given)}")
+    return value
+
+
+def _range(given: Given) -> str:
+    if given.low is not None and given.high is not None:
+        return f"[{given.low:g}, {given.high:g}]"
+    return f">= {given.low:g}" if given.low is not None else f"<= {given.high:g}"
+
+
 def coerce(given: Given, value: Any) -> Any:
-    """One value (text from the command line, or data from a file) as the given's kind."""
+    """One value (text from the command line, or data from a file) as the given's kind, within its bounds."""
     if given.default is not None and value == given.default:
         return copy.deepcopy(value)  # the declared default (e.g. an empty seed list) is valid as it stands
+    return _bounded(given, _coerce_kind(given, value))
+
+
+def _coerce_kind(given: Given, value: Any) -> Any:
     if given.kind == "matrix":
         return _matrix(given.name, value if isinstance(value, str) else json.dumps(value))
     if given.kind == "vector":

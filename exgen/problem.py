@@ -1,12 +1,13 @@
 """The problem model: Problem, Part, Answer, Step — plain dataclasses with a JSON round-trip.
 
 An answer carries its own precision; the tolerance a grader applies is derived from it in one place
-(`Answer.tolerance`), so the precision a question asks for and the tolerance it is graded with agree.
+(`Answer.allowance`), so the precision a question asks for and the tolerance it is graded with agree.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+import math
 from typing import Any, Literal
 
 Kind = Literal["number", "integer", "vector", "matrix", "choice", "expression"]
@@ -36,21 +37,45 @@ class Answer:
             raise ValueError(f"unknown answer kind {self.kind!r}")
         if self.sig is not None and self.decimals is not None:
             raise ValueError("an answer has significant figures or decimals, not both")
+        if self.sig is not None and self.sig < 1 or self.decimals is not None and self.decimals < 0:
+            raise ValueError("significant figures must be at least 1 and decimals at least 0")
+        if self.sig is not None and self.kind in ("number", "vector", "matrix"):
+            for entry in _entries(self.value):
+                self.allowance(entry)  # a zero or non-finite entry cannot be asked to significant figures
         if self.kind == "choice" and self.value not in self.choices:
             raise ValueError(f"choice {self.value!r} is not among {self.choices}")
 
-    @property
-    def tolerance(self) -> tuple[float, float]:
-        """(relative, absolute) tolerance: one unit in the last place the question asks for.
+    def allowance(self, entry: float) -> float:
+        """The absolute tolerance around one exact key entry: one unit in the last place the question asks for.
 
-        `sig` s gives a relative 10^(1−s) (a leading digit 1 rounded to s figures errs by at most half of
-        that); `decimals` d gives an absolute 10^(−d); exact answers get (0, 0).
+        `decimals` d: 10^(−d).  `sig` s: one unit of the s-th significant figure of the entry itself,
+        10^(⌊log10|entry|⌋ − s + 1), whatever its leading digit (0.931 to 3 figures accepts 0.930…0.932).
+        Exact answers: 0.  A key of 0 has no significant figures, so it must ask for decimals.
         """
-        if self.sig is not None:
-            return 10.0 ** (1 - self.sig), 0.0
         if self.decimals is not None:
-            return 0.0, 10.0 ** (-self.decimals)
-        return 0.0, 0.0
+            return 10.0 ** (-self.decimals)
+        if self.sig is not None:
+            magnitude = abs(float(entry))
+            if magnitude == 0 or not math.isfinite(magnitude):
+                raise ValueError("a key of 0 (or a non-finite key) cannot be asked to significant figures; "
+                                 "ask for decimals")
+            return 10.0 ** (math.floor(math.log10(magnitude)) - self.sig + 1)
+        return 0.0
+
+    def tolerance_text(self) -> str:
+        """The tolerance in the words a question and a feedback file use."""
+        if self.kind == "expression":
+            return "symbolic equivalence"
+        if self.kind == "choice":
+            return "exact choice"
+        unit = f" {self.unit}" if self.unit else ""
+        if self.sig is not None:
+            if self.kind == "number":
+                return f"±{self.allowance(self.value):g}{unit} (one unit in the {_ordinal(self.sig)} significant figure)"
+            return f"one unit in the {_ordinal(self.sig)} significant figure of each entry"
+        if self.decimals is not None:
+            return f"±{self.allowance(0):g}{unit} (one unit in the {_ordinal(self.decimals)} decimal place)"
+        return "exact"
 
     @property
     def precision(self) -> str:
@@ -144,3 +169,14 @@ class Problem:
             shown=tuple(Step(**s) for s in d.get("shown", ())),
         )
         return cls(d["topic"], d["variant"], d["difficulty"], d.get("seed"), d["givens"], solution)
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _entries(value: Any) -> list[Any]:
+    """The entries of a number, vector or matrix value, flattened."""
+    if isinstance(value, (list, tuple)):
+        return [e for v in value for e in _entries(v)]
+    return [value]

@@ -277,12 +277,15 @@ def value_text(answer: Answer, value) -> str:
 
 
 def just_outside(answer: Answer, value):
-    rel, abs_ = answer.tolerance
+    def shifted(v):
+        allowance = answer.allowance(v)
+        return v + 1.5 * allowance + (0 if allowance else 1)
+
     if answer.kind in ("matrix", "vector"):
         rows = value if answer.kind == "matrix" else [value]
-        shifted = [[v + 1.5 * max(abs_, rel * abs(v)) + (0 if rel or abs_ else 1) for v in row] for row in rows]
-        return shifted if answer.kind == "matrix" else shifted[0]
-    return value + 1.5 * max(abs_, rel * abs(value)) + (0 if rel or abs_ else 1)
+        moved = [[shifted(v) for v in row] for row in rows]
+        return moved if answer.kind == "matrix" else moved[0]
+    return shifted(value)
 
 
 @pytest.mark.parametrize("topic,variant", variant_cases())

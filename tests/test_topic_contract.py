@@ -38,8 +38,8 @@ def test_the_key_scores_full_marks_and_a_value_just_outside_tolerance_does_not(t
             answer = part.answer
             assert matches(answer, answer.value), part.id
             if answer.kind == "number":
-                rel, abs_ = answer.tolerance
-                outside = answer.value + 1.5 * max(abs_, rel * abs(answer.value)) + (0 if rel or abs_ else 1)
+                allowance = answer.allowance(answer.value)
+                outside = answer.value + 1.5 * allowance + (0 if allowance else 1)
                 assert not matches(answer, outside), part.id
 
 

@@ -1,6 +1,7 @@
 """Comparison of a value with a key, within the tolerance the key's precision implies.
 
-Never `==` on floats: a number matches when |got − key| ≤ max(abs_tol, rel_tol·|key|); integers and
+Never `==` on floats: a number matches when |got − key| ≤ the key's allowance (one unit in the last asked
+place, `Answer.allowance`); integers and
 integer matrices match exactly; choices match by name; expressions (the key's value is an expression in
 the restricted grammar of expr.py) match when symbolically equivalent.
 """
@@ -14,22 +15,21 @@ from typing import Any
 from exgen.problem import Answer
 
 
-def close(key: float, got: float, rel_tol: float, abs_tol: float) -> bool:
+def close(key: float, got: float, allowance: float) -> bool:
     if not (math.isfinite(key) and math.isfinite(got)):
         return False
     slack = 1e-12 * max(abs(key), 1.0)  # the key's own float representation error
-    return abs(got - key) <= max(abs_tol, rel_tol * abs(key)) + slack
+    return abs(got - key) <= allowance * (1 + 1e-9) + slack
 
 
-def _entry_matches(key: Any, got: Any, rel: float, abs_: float) -> bool:
-    if isinstance(key, int) and rel == 0 and abs_ == 0:
+def _entry_matches(answer: Answer, key: Any, got: Any) -> bool:
+    if isinstance(key, int) and answer.sig is None and answer.decimals is None:
         return isinstance(got, (int, float)) and float(got).is_integer() and int(got) == key
-    return isinstance(got, (int, float)) and close(float(key), float(got), rel, abs_)
+    return isinstance(got, (int, float)) and close(float(key), float(got), answer.allowance(key))
 
 
 def entry_results(answer: Answer, got: Any) -> list[bool]:
     """Per-entry verdicts for a vector or matrix (flattened, row-major); empty if the shapes differ."""
-    rel, abs_ = answer.tolerance
     if answer.kind == "vector":
         keys, gots = answer.value, got
     else:
@@ -41,7 +41,7 @@ def entry_results(answer: Answer, got: Any) -> list[bool]:
         gots = [v for row in got for v in row]
     if not isinstance(gots, (list, tuple)) or len(gots) != len(keys):
         return []
-    return [_entry_matches(k, g, rel, abs_) for k, g in zip(keys, gots)]
+    return [_entry_matches(answer, k, g) for k, g in zip(keys, gots)]
 
 
 def expression_symbols(answer: Answer) -> tuple[str, ...]:
@@ -77,9 +77,8 @@ def expression_matches(answer: Answer, got: Any) -> bool:
 
 def matches(answer: Answer, got: Any) -> bool:
     """Whether `got` (already parsed into the key's unit) is the key within tolerance."""
-    rel, abs_ = answer.tolerance
     if answer.kind in ("number", "integer"):
-        return _entry_matches(answer.value, got, rel, abs_)
+        return _entry_matches(answer, answer.value, got)
     if answer.kind in ("vector", "matrix"):
         results = entry_results(answer, got)
         return bool(results) and all(results)

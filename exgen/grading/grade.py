@@ -104,19 +104,6 @@ def expected_text(answer: Answer) -> str:
     return str(v)
 
 
-def tolerance_text(answer: Answer) -> str:
-    rel, abs_ = answer.tolerance
-    if answer.kind == "expression":
-        return "symbolic equivalence"
-    if answer.kind == "choice":
-        return "exact choice"
-    if rel:
-        return f"relative {rel:g} ({answer.precision})"
-    if abs_:
-        return f"absolute {abs_:g}" + (f" {answer.unit}" if answer.unit else "") + f" ({answer.precision})"
-    return "exact"
-
-
 def _shown(raw: Any, limit: int = 120) -> str:
     if raw is None:
         return ""
@@ -182,7 +169,7 @@ def grade_part(qualified: str, part: Part, raw: Any, mistakes: list[tuple[Any, A
     """The verdict, points and feedback for one answer (`raw`: text, or rows for a matrix)."""
     answer = part.answer
     base = dict(part=qualified, label=part.label, max_points=POINTS_PER_PART, answer=_shown(raw),
-                expected=expected_text(answer), tolerance=tolerance_text(answer))
+                expected=expected_text(answer), tolerance=answer.tolerance_text())
     if is_blank(raw):
         return PartGrade(verdict="wrong", points=0.0, message="No answer.", **base)
     try:

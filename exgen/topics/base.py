@@ -28,7 +28,12 @@ class InvalidGivens(ValueError):
 
 @dataclass(frozen=True)
 class Given:
-    """One documented given. kind: number | integer | matrix | vector | choice; `default` makes it optional."""
+    """One documented given. kind: number | integer | matrix | vector | choice; `default` makes it optional.
+
+    `low`/`high` bound a number or integer (and each entry of a matrix or vector) inclusively; `max_size`
+    bounds the entries of a matrix or vector, or the characters of a text given.  Bounds are what keeps every
+    answer finite and every computation small: a user's instance outside them is refused before any work.
+    """
 
     name: str
     meaning: str
@@ -36,6 +41,9 @@ class Given:
     unit: str = ""
     choices: tuple[str, ...] = ()
     default: Any = None
+    low: float | None = None
+    high: float | None = None
+    max_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,21 @@ class Mistake:
 
 
 @dataclass(frozen=True)
+class StudentPath:
+    """A *correct* way a careful student may compute one part from what the question displays — the rounded
+    values a table shows, their own rounded answer to an earlier part, float instead of exact arithmetic.
+    `value(variant, givens, solution)` returns what that student answers, or None where the path does not
+    apply.  The sampler rejects an instance where a path lands outside the key's tolerance (DESIGN.md, "Fair
+    questions"); a question that wants one path only says so in its wording instead."""
+
+    name: str
+    part: str
+    explanation: str
+    variants: tuple[str, ...]
+    value: Callable[[str, dict[str, Any], Solution], Any]
+
+
+@dataclass(frozen=True)
 class Topic:
     name: str
     description: str
@@ -77,6 +100,7 @@ class Topic:
     sample: Callable[[Rng, str, str], dict[str, Any]]
     solve: Callable[[str, dict[str, Any]], Solution]
     mistakes: tuple[Mistake, ...] = field(default=())
+    paths: tuple[StudentPath, ...] = field(default=())
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -87,3 +111,6 @@ class Topic:
 
     def mistakes_for(self, variant: str) -> tuple[Mistake, ...]:
         return tuple(m for m in self.mistakes if variant in m.variants)
+
+    def paths_for(self, variant: str) -> tuple[StudentPath, ...]:
+        return tuple(p for p in self.paths if variant in p.variants)

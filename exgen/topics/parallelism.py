@@ -457,7 +457,9 @@ def _solve_layout(g: dict[str, Any]) -> Solution:
         Part("dp", "data-parallel degree", Answer("integer", x["dp"])),
         Part("layers_per_stage", "layers per stage", Answer("integer", x["layers"])),
         Part("micro_batches", "micro-batches per pipeline", Answer("integer", x["m"])),
-        Part("bubble", "bubble fraction", Answer("number", float(x["bubble"]), sig=3)),
+        # no pipeline (PP = 1) has no bubble: a key of 0 is asked to decimals (DESIGN.md, "Answers")
+        Part("bubble", "bubble fraction", Answer("number", float(x["bubble"]), **({"sig": 3} if x["bubble"] else
+                                                                                  {"decimals": 3}))),
     )
     return Solution(parts, steps)
 

@@ -167,6 +167,12 @@ def _error_step(metric: str, value: float) -> Step:
     return Step("Error of the reconstruction:", f"{METRIC_TEX[metric]} = {nf.sig(value, 3)}")
 
 
+def _error_answer(value: float) -> Answer:
+    """An error to 3 significant figures; an exact reconstruction (error 0, only in a user's own instance) to
+    6 decimals, since a key of 0 has no significant figures."""
+    return Answer("number", value, sig=3) if value else Answer("number", 0.0, decimals=6)
+
+
 def _solve_affine(g: dict[str, Any]) -> Solution:
     x, bits, signed, metric = exact(g["X"]), int(g["bits"]), g["signed"] == "signed", g["metric"]
     qmin, qmax = int_range(bits, signed)
@@ -195,7 +201,7 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
         Part("q", "integer matrix q", Answer("matrix", q)),
         Part("reconstruction", "reconstructed matrix", Answer("matrix", [[float(v) for v in r] for r in xhat],
                                                               decimals=dec)),
-        Part("error", "quantization error", Answer("number", err, sig=3)),
+        Part("error", "quantization error", _error_answer(err)),
     )
     return Solution(parts, steps)
 
@@ -224,7 +230,7 @@ def _solve_absmax(g: dict[str, Any]) -> Solution:
         Part("q", "integer matrix q", Answer("matrix", q)),
         Part("reconstruction", "reconstructed matrix", Answer("matrix", [[float(v) for v in r] for r in xhat],
                                                               decimals=dec)),
-        Part("error", "quantization error", Answer("number", err, sig=3)),
+        Part("error", "quantization error", _error_answer(err)),
     )
     return Solution(parts, steps)
 
@@ -254,8 +260,8 @@ def _solve_per_channel(g: dict[str, Any]) -> Solution:
         Part("scale_rows", "per-row scales", Answer("vector", [float(s) for s in s_rows], sig=4)),
         Part("q_tensor", "per-tensor integers", Answer("matrix", q_tensor)),
         Part("q_rows", "per-channel integers", Answer("matrix", q_rows)),
-        Part("error_tensor", "per-tensor Frobenius error", Answer("number", e_tensor, sig=3)),
-        Part("error_rows", "per-channel Frobenius error", Answer("number", e_rows, sig=3)),
+        Part("error_tensor", "per-tensor Frobenius error", _error_answer(e_tensor)),
+        Part("error_rows", "per-channel Frobenius error", _error_answer(e_rows)),
         Part("better", "lower error", Answer("choice", better, choices=("per-tensor", "per-channel"))),
     )
     return Solution(parts, steps)
