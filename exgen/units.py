@@ -1,28 +1,59 @@
-"""The one unit registry (pint) with the units this course needs: FLOP as a unit of its own dimension,
-bytes and bits (pint's: 1 byte = 8 bit, GB = 10^9 B, GiB = 2^30 B), and the FLOP/s prefixes.
+"""Units: the scales solvers convert with, and the one pint registry graders parse with.
 
-Imported lazily (pint takes ~0.2 s to build a registry): only topics and graders that handle units do.
+Solvers convert between a handful of units (bytes to GB or GiB, seconds to days, TFLOP/s·s to FLOP).
+Those scales are exact constants in `SCALES` — so `exgen make` never imports pint, whose import and
+registry cost more than the rest of start-up together (issue 12; figures in docs/decisions.md).  Anything
+else, and every unit a *student* writes, goes through pint: FLOP as a unit of its own dimension, bytes and
+bits (pint's: 1 byte = 8 bit, GB = 10^9 B, GiB = 2^30 B), and the FLOP/s prefixes.  A test checks that
+every constant here agrees with pint.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
 from functools import lru_cache
 
-import pint
+_DECIMAL = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+
+
+def _prefixed(dimension: str, *names: str, binary: bool = False) -> dict[str, tuple[str, Fraction]]:
+    prefixes = {**_DECIMAL, **(_BINARY if binary else {})}
+    return {p + n: (dimension, Fraction(scale)) for p, scale in prefixes.items() for n in names}
+
+
+# unit name -> (dimension, scale to the dimension's base unit), exact.
+SCALES: dict[str, tuple[str, Fraction]] = {
+    **_prefixed("information", "B", binary=True), "byte": ("information", Fraction(1)),
+    "bit": ("information", Fraction(1, 8)),
+    **_prefixed("computation", "FLOP"),
+    **_prefixed("rate", "FLOP/s"),
+    "s": ("time", Fraction(1)), "second": ("time", Fraction(1)), "ms": ("time", Fraction(1, 1000)),
+    "minute": ("time", Fraction(60)), "hour": ("time", Fraction(3600)), "day": ("time", Fraction(86400)),
+}
+
+
+def convert(value: float, unit: str, to: str) -> float:
+    """`value` in `unit`, expressed in `to`: exact scales for the units in SCALES, pint for any other
+    (raises ValueError, or pint's DimensionalityError, if the two do not measure the same thing)."""
+    if unit in SCALES and to in SCALES:
+        (dim_from, scale_from), (dim_to, scale_to) = SCALES[unit], SCALES[to]
+        if dim_from != dim_to:
+            raise ValueError(f"cannot convert {unit} ({dim_from}) to {to} ({dim_to})")
+        return float(value) * float(scale_from / scale_to)
+    return float(quantity(value, unit).to(to).magnitude)
 
 
 @lru_cache(maxsize=1)
-def registry() -> pint.UnitRegistry:
+def registry():
+    """pint's registry with FLOP defined (built on first use: ~0.3 s including pint's import)."""
+    import pint
+
     ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     ureg.define("FLOP = [computation] = flop = FLOPs")
     ureg.define("FLOPS = FLOP / second = flops")
     return ureg
 
 
-def quantity(value: float, unit: str) -> pint.Quantity:
+def quantity(value: float, unit: str):
     return registry().Quantity(value, unit)
-
-
-def convert(value: float, unit: str, to: str) -> float:
-    """`value` in `unit`, expressed in `to` (raises pint's DimensionalityError if they do not match)."""
-    return float(quantity(value, unit).to(to).magnitude)
