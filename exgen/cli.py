@@ -380,5 +380,36 @@ def verify(key, device) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="What to measure (auto: cuda when torch sees one).")
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the roofline here (PNG).")
+@click.option("--quick", is_flag=True, help="Small sizes: seconds instead of tens of seconds, less accurate.")
+def roofline(device, png, quick) -> None:
+    """Measure this machine's roofline: achieved bandwidth and FLOP/s against the GPU's datasheet.
+
+    Times a large copy (memory-bound) and a large matmul (compute-bound) with torch — CUDA events on a GPU,
+    wall time on a CPU (labelled as a CPU measurement) — and places a few ops of known arithmetic intensity
+    on the measured roofline.
+
+    \b
+    Example:
+      exgen roofline --device cuda --png roofline.png
+    """
+    try:
+        from exgen import roofline as measured
+    except ImportError as e:
+        raise click.ClickException(f"exgen roofline needs torch ({e}); install it with: pip install 'exgen[verify]'")
+    with user_errors():
+        result = measured.measure(device, quick=quick)
+    click.echo(measured.report(result), nl=False)
+    if png is not None:
+        try:
+            measured.plot(result, png)
+        except ImportError as e:
+            raise click.ClickException(f"--png needs matplotlib ({e}): pip install 'exgen[verify]'")
+        click.echo(f"wrote {png}", err=True)
+
+
 def main() -> None:
     cli(prog_name="exgen")

@@ -70,3 +70,21 @@ def get(name: str) -> GPU:
         return GPUS[name]
     except KeyError:
         raise KeyError(f"unknown GPU {name!r} (known: {', '.join(GPUS)})") from None
+
+
+def by_device_name(device_name: str) -> GPU | None:
+    """The entry for a name as `torch.cuda.get_device_name` reports it ("NVIDIA A100-SXM4-80GB",
+    "NVIDIA H100 80GB HBM3", "Tesla V100-SXM2-32GB"), or None for a GPU exgen has no datasheet for.
+    PCIe and other board variants have other clocks and bandwidths, so they are not matched."""
+    name = device_name.upper()
+    if "PCIE" in name:
+        return None
+    if "H200" in name:
+        return GPUS["H200"]
+    if "H100" in name:
+        return GPUS["H100"]
+    if "A100" in name:
+        return GPUS["A100-80GB" if "80G" in name else "A100-40GB"]
+    if "V100" in name:
+        return GPUS["V100"]
+    return None
