@@ -1,7 +1,8 @@
 """A real torch.distributed process group that counts the bytes parallel training moves.
 
-`measure(plan)` starts `world` ranks as fresh `python -m exgen.verify.distributed` processes (gloo on 127.0.0.1; the rendezvous is a TCPStore the parent opens on a
-free port, so there is no port race), runs every `Config` of the plan in that ONE process group, and returns
+`measure(plan)` starts `world` ranks as fresh `python -m exgen.verify.distributed` processes (gloo on 127.0.0.1,
+or NCCL with one GPU per rank where `backend_for` finds enough GPUs; the rendezvous is a TCPStore the parent
+opens on a free port, so there is no port race), runs every `Config` of the plan in that ONE process group, and returns
 what rank 0 counted.  Each config trains ONE iteration (forward + backward) of a small transformer-like stack
 with the structure the questions describe (per layer: fused QKV D→3D, O D→D, MLP D→4D→D, no biases, norms
 without parameters), on the first `k` ranks:
@@ -49,6 +50,22 @@ from torch.utils._python_dispatch import TorchDispatchMode
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 HEADS = 4
 COLLECTIVE_TIMEOUT_S = 30
+DEVICE = torch.device("cpu")  # this rank's device: set by _worker (cuda:rank under NCCL)
+
+
+def backend_for(device: str, world: int) -> tuple[str, str]:
+    """(backend, why) for a process group of `world` ranks asked to run on `device` ("cpu" or "cuda").
+
+    NCCL needs a GPU of its own per rank (ranks sharing one GPU are refused by NCCL), so with fewer GPUs than
+    ranks the measurement falls back to gloo on CPU — byte counts do not depend on the transport — and says so."""
+    if device != "cuda":
+        return "gloo", "gloo on CPU"
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if not dist.is_nccl_available():
+        return "gloo", "gloo on CPU (this torch has no NCCL)"
+    if gpus < world:
+        return "gloo", f"gloo on CPU (NCCL needs {world} GPUs, one per rank; {gpus} here)"
+    return "nccl", f"NCCL on {world} GPUs"
 
 
 @dataclass(frozen=True)
@@ -111,8 +128,8 @@ class SPBlock(Block):
 
 
 def stack(n_layer: int, d: int, dtype: torch.dtype, block: type[Block] = Block) -> nn.Sequential:
-    torch.manual_seed(0)  # every rank builds identical weights
-    return nn.Sequential(*[block(d) for _ in range(n_layer)]).to(dtype)
+    torch.manual_seed(0)  # every rank builds identical weights (on the CPU, then moved: the same on any device)
+    return nn.Sequential(*[block(d) for _ in range(n_layer)]).to(DEVICE, dtype)
 
 
 # ---- counting ----------------------------------------------------------------------------------------
@@ -161,7 +178,8 @@ class CommLog(TorchDispatchMode):
 
 def _batch(cfg: Config, requires_grad: bool = False) -> torch.Tensor:
     torch.manual_seed(1)
-    return torch.randn(cfg.batch, cfg.seq, cfg.d, dtype=DTYPES[cfg.dtype], requires_grad=requires_grad)
+    x = torch.randn(cfg.batch, cfg.seq, cfg.d, dtype=DTYPES[cfg.dtype]).to(DEVICE)
+    return x.requires_grad_(requires_grad)
 
 
 # ---- one measurement per scheme (run on ranks 0..k-1 of the group) -----------------------------------
@@ -269,15 +287,14 @@ def _pp(cfg: Config, group, mesh) -> dict[str, int]:
     rank, stages = dist.get_rank(group), dist.get_world_size(group)
     layers = list(stack(cfg.n_layer, cfg.d, DTYPES[cfg.dtype]))
     per = cfg.n_layer // stages
-    stage = PipelineStage(nn.Sequential(*layers[rank * per:(rank + 1) * per]), rank, stages, torch.device("cpu"),
-                          group=group)
+    stage = PipelineStage(nn.Sequential(*layers[rank * per:(rank + 1) * per]), rank, stages, DEVICE, group=group)
     schedule = ScheduleGPipe(stage, n_microbatches=cfg.micro, loss_fn=lambda y, t: y.float().sum())
 
     def step() -> None:
         if rank == 0:
             schedule.step(_batch(cfg))
         else:
-            schedule.step(target=torch.zeros(cfg.batch))
+            schedule.step(target=torch.zeros(cfg.batch, device=DEVICE))
 
     step()  # the first iteration also exchanges shape metadata
     with CommLog() as log:
@@ -291,7 +308,7 @@ def _ring(cfg: Config, group, mesh) -> dict[str, int]:
     """Ring AllReduce by hand: k−1 reduce-scatter steps, then k−1 all-gather steps, one chunk per step."""
     k, r = cfg.k, dist.get_rank(group)
     right, left = (r + 1) % k, (r - 1) % k
-    x = (torch.arange(cfg.size, dtype=torch.float32) + r)  # integer values: every order of summation is exact
+    x = (torch.arange(cfg.size, dtype=torch.float32, device=DEVICE) + r)  # integers: every summation order is exact
     expected = x.clone()
     dist.all_reduce(expected, group=group)
     chunks = list(x.chunk(k))
@@ -323,18 +340,23 @@ MEASURE = {"dp": _dp, "tp": _tp, "sp": _sp, "fsdp_once": _fsdp, "fsdp_both": _fs
 # ---- the process group -------------------------------------------------------------------------------
 
 
-def _worker(rank: int, world: int, port: int, plan: list[Config], out_path: str | None) -> None:
+def _worker(rank: int, world: int, port: int, plan: list[Config], out_path: str | None,
+            backend: str = "gloo") -> None:
     """One rank: join the group, run the whole plan, rank 0 writes its counters as JSON."""
+    global DEVICE
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
+    if backend == "nccl":
+        torch.cuda.set_device(rank)
+        DEVICE = torch.device("cuda", rank)
     timeout = datetime.timedelta(seconds=COLLECTIVE_TIMEOUT_S)
     store = dist.TCPStore("127.0.0.1", port, None, False, timeout=timeout)
-    dist.init_process_group("gloo", store=store, rank=rank, world_size=world, timeout=timeout)
+    dist.init_process_group(backend, store=store, rank=rank, world_size=world, timeout=timeout)
     from torch.distributed.device_mesh import DeviceMesh
 
     sizes = sorted({c.k for c in plan})
     groups = {k: dist.new_group(list(range(k))) for k in sizes}  # every rank takes part in every new_group
-    meshes = {k: DeviceMesh.from_group(groups[k], "cpu") if rank < k else None for k in sizes}
+    meshes = {k: DeviceMesh.from_group(groups[k], DEVICE.type) if rank < k else None for k in sizes}
     out = []
     for cfg in plan:
         if rank < cfg.k:
@@ -353,9 +375,10 @@ class MeasurementError(RuntimeError):
     """The process group failed, timed out, or measured something that contradicts a scaling law."""
 
 
-def measure(plan: list[Config], world: int | None = None, deadline_s: float = 300) -> dict[Config, dict[str, int]]:
+def measure(plan: list[Config], world: int | None = None, deadline_s: float = 300,
+            backend: str = "gloo") -> dict[Config, dict[str, int]]:
     """Run every config of the plan in one process group of `world` ranks (each a fresh `python -m` process,
-    so nothing depends on the caller's __main__); rank 0's counters per config."""
+    so nothing depends on the caller's __main__) on `backend` (see backend_for); rank 0's counters per config."""
     world = world or max(c.k for c in plan)
     store = dist.TCPStore("127.0.0.1", 0, None, True, timeout=datetime.timedelta(seconds=COLLECTIVE_TIMEOUT_S),
                           wait_for_workers=False)
@@ -372,7 +395,7 @@ def measure(plan: list[Config], world: int | None = None, deadline_s: float = 30
             for r in range(world):
                 procs.append(subprocess.Popen(
                     [sys.executable, "-m", "exgen.verify.distributed", str(r), str(world), str(store.port),
-                     plan_path, out_path], stdout=logs[r], stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                     plan_path, out_path, backend], stdout=logs[r], stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                     env=env))
             end = time.monotonic() + deadline_s
             while any(p.poll() is None for p in procs):
@@ -407,7 +430,7 @@ def measure(plan: list[Config], world: int | None = None, deadline_s: float = 30
 
 
 if __name__ == "__main__":
-    _rank, _world, _port, _plan, _out = sys.argv[1:6]
+    _rank, _world, _port, _plan, _out, _backend = sys.argv[1:7]
     with open(_plan, encoding="utf-8") as _f:
         _configs = [Config(**c) for c in json.load(_f)]
-    _worker(int(_rank), int(_world), int(_port), _configs, _out)
+    _worker(int(_rank), int(_world), int(_port), _configs, _out, _backend)
