@@ -41,7 +41,7 @@ def user_errors() -> Iterator[None]:
         yield
     except (InvalidGivens, KeyFileError, OutputRefused, KeyError, ValueError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        raise click.UsageError(str(message)) from None
+        raise UserError(str(message)) from None
 
 
 class _Group(click.Group):

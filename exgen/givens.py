@@ -14,6 +14,19 @@ from typing import Any
 from exgen.topics.base import Given, InvalidGivens, Variant
 
 
+MAX_GIVENS_BYTES = 1024 * 1024
+
+
+def _load_yaml(text: str) -> Any:
+    """YAML's (and so JSON's) plain data, without aliases: a 'billion laughs' file would expand unbounded."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=loader)):
+        raise ValueError("YAML aliases (*name) are not allowed in a givens file")
+    return yaml.load(text, Loader=loader)
+
+
 def _number(name: str, text: str) -> float | int:
     try:
         value = float(text.replace("_", ""))
@@ -92,12 +105,18 @@ def collect(variant: Variant, pairs: tuple[str, ...], file: Path | None) -> dict
     if file is not None:
         import yaml  # YAML is a superset of JSON; safe_load builds plain data only
 
+        from exgen.files import read_regular
+
         try:
-            loaded = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-            raise InvalidGivens(f"cannot read givens file {file}: {e}") from None
-        if not isinstance(loaded, dict):
-            raise InvalidGivens(f"{file}: expected a mapping of given names to values")
+            text = read_regular(Path(file), MAX_GIVENS_BYTES, what="givens file").decode("utf-8")
+            loaded = _load_yaml(text)
+        except OSError as e:
+            raise InvalidGivens(f"cannot read givens file {file}: {e.strerror or e}") from None
+        except (UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError) as e:
+            raise InvalidGivens(f"cannot read givens file {file}: {str(e).splitlines()[0] if str(e) else e}") \
+                from None
+        if not isinstance(loaded, dict) or not all(isinstance(k, str) for k in loaded):
+            raise InvalidGivens(f"{file}: expected a mapping of given names (text) to values")
         raw.update(loaded)
     for pair in pairs:
         name, sep, value = pair.partition("=")
