@@ -15,6 +15,7 @@ from exgen.topics.base import Given, InvalidGivens, Variant
 
 
 MAX_GIVENS_BYTES = 1024 * 1024
+MAX_ENTRIES = 10_000  # of a matrix or vector given that declares no max_size of its own
 
 
 def _load_yaml(text: str) -> Any:
@@ -53,12 +54,14 @@ def _matrix(name: str, text: str) -> list[list[float]]:
 
 
 def _bounded(given: Given, value: Any) -> Any:
-    """The value, if it lies within the given's declared bounds (numbers, and every entry of a matrix)."""
+    """The value, if it lies within the given's declared bounds (numbers, and every entry of a matrix);
+    without a declared max_size, a matrix or vector still has at most MAX_ENTRIES entries."""
     entries = [e for row in value for e in row] if given.kind == "matrix" else \
         list(value) if given.kind == "vector" else [value] if given.kind in ("number", "integer") else []
-    if given.max_size is not None and (len(entries) if entries else len(str(value))) > given.max_size:
-        raise InvalidGivens(f"{given.name}: at most {given.max_size} "
-                            f"{'entries' if entries else 'characters'}")
+    size = given.max_size if given.max_size is not None else MAX_ENTRIES if given.kind in ("matrix", "vector") \
+        else None
+    if size is not None and (len(entries) if entries else len(str(value))) > size:
+        raise InvalidGivens(f"{given.name}: at most {size} {'entries' if entries else 'characters'}")
     for entry in entries:
         if given.low is not None and entry < given.low or given.high is not None and entry > given.high:
             raise InvalidGivens(f"{given.name}: {entry:g} is outside {_range(given)}")
@@ -80,7 +83,10 @@ def coerce(given: Given, value: Any) -> Any:
 
 def _coerce_kind(given: Given, value: Any) -> Any:
     if given.kind == "matrix":
-        return _matrix(given.name, value if isinstance(value, str) else json.dumps(value))
+        rows = _matrix(given.name, value if isinstance(value, str) else json.dumps(value))
+        if len({len(row) for row in rows}) != 1:
+            raise InvalidGivens(f"{given.name}: every row of a matrix has the same number of entries")
+        return rows
     if given.kind == "vector":
         return _matrix(given.name, value if isinstance(value, str) else json.dumps([value]))[0]
     if given.kind in ("number", "integer"):

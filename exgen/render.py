@@ -64,6 +64,15 @@ def _tex_tt(text: str) -> str:
     return r"\texttt{" + text.replace("_", r"\_").replace("-", "-{}") + "}"
 
 
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+                "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}"}
+
+
+def tex_text(text: str) -> str:
+    """Plain text (a title with a roster id such as `jo_smith`) as LaTeX that prints it as written."""
+    return "".join(_TEX_SPECIAL.get(c, c) for c in text)
+
+
 MARKDOWN = Format(
     name="md",
     display=lambda m: f"\n$$\n{m}\n$$\n",
@@ -172,5 +181,7 @@ class Renderer:
         """A whole worksheet; `regenerate` is the command that reproduces it (printed under the title)."""
         items = [{"question": self.question(p), "solution": self.solution(p) if solutions else "",
                   "problem": p} for p in problems]
+        if self.format is LATEX:
+            title = tex_text(title)
         return self._render(f"templates/_document.{self.format.name}.j2",
                             dict(items=items, title=title, solutions=solutions, regenerate=regenerate))

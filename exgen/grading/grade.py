@@ -384,11 +384,11 @@ def feedback_markdown(row: StudentGrade) -> str:
     for note in row.notes:
         lines += [f"Note: {_text(note)}", ""]
     lines += ["| part | verdict | points |", "|---|---|---|"]
-    lines += [f"| {_text(p.part)} | {p.verdict} | {points_text(p.points)} / {points_text(p.max_points)} |"
+    lines += [f"| {p.part} | {p.verdict} | {points_text(p.points)} / {points_text(p.max_points)} |"
               for p in row.parts]
     lines.append("")
     for p in row.parts:
-        lines += [f"## {_text(p.part)}: {_text(p.label)} ({p.verdict})", "",
+        lines += [f"## {p.part}: {_text(p.label)} ({p.verdict})", "",
                   f"- Your answer: {_code(p.answer)}",
                   f"- Expected: {_code(p.expected)} (tolerance: {_text(p.tolerance)})",
                   f"- {_text(p.message)}", ""]
