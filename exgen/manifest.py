@@ -162,11 +162,11 @@ def _problem(d: Any, where: str) -> Problem:
 
     _expect(isinstance(d, dict), where, "an object", d)
     topic = d.get("topic")
-    _expect(topic in TOPIC_NAMES, f"{where}.topic", "one of " + ", ".join(TOPIC_NAMES), topic)
+    _expect(isinstance(topic, str) and topic in TOPIC_NAMES, f"{where}.topic", "one of " + ", ".join(TOPIC_NAMES), topic)
     variants = {v.name: v for v in get(topic).variants}
     variant = d.get("variant")
-    _expect(variant in variants, f"{where}.variant", "one of " + ", ".join(variants), variant)
-    _expect(d.get("difficulty") in DIFFICULTIES, f"{where}.difficulty", "one of " + ", ".join(DIFFICULTIES),
+    _expect(isinstance(variant, str) and variant in variants, f"{where}.variant", "one of " + ", ".join(variants), variant)
+    _expect(isinstance(d.get("difficulty"), str) and d["difficulty"] in DIFFICULTIES, f"{where}.difficulty", "one of " + ", ".join(DIFFICULTIES),
             d.get("difficulty"))
     seed = d.get("seed")
     _expect(seed is None or _is_int(seed) and 0 <= seed < 2**64, f"{where}.seed", "null or an integer 0..2^64-1",
@@ -217,7 +217,7 @@ def _answer(d: Any, where: str) -> Answer:
     unknown = set(d) - {"kind", "value", "unit", "sig", "decimals", "choices", "convertible"}
     _expect(not unknown, where, "only kind, value, unit, sig, decimals, choices, convertible", sorted(unknown))
     kind = d.get("kind")
-    _expect(kind in KINDS, f"{where}.kind", "one of " + ", ".join(KINDS), kind)
+    _expect(isinstance(kind, str) and kind in KINDS, f"{where}.kind", "one of " + ", ".join(KINDS), kind)
     for name, low, high in (("sig", 1, MAX_SIG), ("decimals", 0, MAX_DECIMALS)):
         v = d.get(name)
         _expect(v is None or _is_int(v) and low <= v <= high, f"{where}.{name}", f"an integer {low}..{high}", v)

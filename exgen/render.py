@@ -141,6 +141,7 @@ class Renderer:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}")
         self.format = MARKDOWN if fmt == "md" else LATEX
         self.env = environment(self.format, templates)
+        self.user_templates = templates is not None
 
     def _context(self, problem: Problem) -> dict[str, Any]:
         letter = _letters()
@@ -165,7 +166,9 @@ class Renderer:
     def _render(self, name: str, context: dict[str, Any]) -> str:
         try:
             return self.env.get_template(name).render(context)
-        except jinja2.TemplateError as e:
+        except Exception as e:  # noqa: BLE001 -- a user's template failing in any way is the template's fault
+            if not isinstance(e, jinja2.TemplateError) and not self.user_templates:
+                raise  # a built-in template failing is exgen's bug: let it surface as one
             where = f"{e.filename or name}" + (f", line {e.lineno}" if getattr(e, "lineno", None) else "") \
                 if isinstance(e, jinja2.TemplateSyntaxError) else name
             raise TemplateProblem(f"template {where}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") \
