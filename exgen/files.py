@@ -24,6 +24,9 @@ from typing import Callable, Iterable
 _TEMP = re.compile(r"^\.(?P<name>.+)\.exgen-(?:(?P<kind>new|old)-)?(?P<pid>\d+)-[^.]+(?:\.tmp)?$")
 
 
+_CLEANED: set[str] = set()
+
+
 class OutputRefused(ValueError):
     """An output that would overwrite an input, or replace a sheet without --force."""
 
@@ -71,7 +74,9 @@ def atomic_write(path: Path, text: str) -> None:
     """Write `text` (UTF-8, LF) to `path`: all of it or, on any failure, the previous file untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    clean_strays(path.parent, path.name)
+    if str(path.parent) not in _CLEANED:  # once per folder and run: a thousand feedback files, one scan
+        clean_strays(path.parent)
+        _CLEANED.add(str(path.parent))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.exgen-{os.getpid()}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:

@@ -604,14 +604,17 @@ def test_every_given_declares_its_bounds_and_solving_at_their_corners_stays_fini
 
 
 def test_exgen_topics_prints_each_givens_bounds():
+    from exgen.cli import _bounds_text
     from exgen.topics import TOPIC_NAMES, get
+    from exgen.topics.base import Given
 
+    assert _bounds_text(Given("n", "count", kind="integer", low=1, high=1e6)) == "in [1, 1e+06]"
+    assert _bounds_text(Given("X", "m", kind="matrix", low=-100, high=100, max_size=64)) == \
+        "entries in [-100, 100], at most 64 entries"
+    assert _bounds_text(Given("p", "positive", low=1e-3)) == "in [0.001, inf]"
     output = run("topics").output
-    bounded = [g for t in TOPIC_NAMES for v in get(t).variants for g in v.givens
-               if g.low is not None or g.max_size is not None]
-    if not bounded:
-        pytest.skip("no topic declares bounds yet (the topic branches add them)")
-    assert "in [" in output or "at most" in output
+    for g in (g for t in TOPIC_NAMES for v in get(t).variants for g in v.givens if _bounds_text(g)):
+        assert f"{_bounds_text(g)}" in output, g.name
 
 
 # ---- the README's commands are what CI runs ---------------------------------------------------------
