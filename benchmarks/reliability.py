@@ -142,7 +142,8 @@ def cases(tmp: Path):
     for i, answer in enumerate(HOSTILE_ANSWERS):
         for part in parts[:: max(1, len(parts) // 6)]:
             path = tmp / f"sheet-{i}-{part}.yaml"
-            path.write_text(blank.replace('student: ""', "student: pat").replace(f"{part}:", f"{part}: {json.dumps(answer)}", 1))
+            path.write_text(blank.replace('student: ""', "student: pat")
+                            .replace(f"{part}:", f"{part}: {json.dumps(answer)}", 1))
             yield "grade", "hostile answer", ["grade", key, path, "--feedback", tmp / "fb"], [key, path]
     for i, text in enumerate(HOSTILE_TEXT):
         path = tmp / f"student-{i}.yaml"

@@ -162,12 +162,15 @@ def _problem(d: Any, where: str) -> Problem:
 
     _expect(isinstance(d, dict), where, "an object", d)
     topic = d.get("topic")
-    _expect(isinstance(topic, str) and topic in TOPIC_NAMES, f"{where}.topic", "one of " + ", ".join(TOPIC_NAMES), topic)
+    _expect(isinstance(topic, str) and topic in TOPIC_NAMES, f"{where}.topic", "one of " + ", ".join(TOPIC_NAMES),
+            topic)
     variants = {v.name: v for v in get(topic).variants}
     variant = d.get("variant")
-    _expect(isinstance(variant, str) and variant in variants, f"{where}.variant", "one of " + ", ".join(variants), variant)
-    _expect(isinstance(d.get("difficulty"), str) and d["difficulty"] in DIFFICULTIES, f"{where}.difficulty", "one of " + ", ".join(DIFFICULTIES),
-            d.get("difficulty"))
+    _expect(isinstance(variant, str) and variant in variants, f"{where}.variant", "one of " + ", ".join(variants),
+            variant)
+    difficulty = d.get("difficulty")
+    _expect(isinstance(difficulty, str) and difficulty in DIFFICULTIES, f"{where}.difficulty",
+            "one of " + ", ".join(DIFFICULTIES), difficulty)
     seed = d.get("seed")
     _expect(seed is None or _is_int(seed) and 0 <= seed < 2**64, f"{where}.seed", "null or an integer 0..2^64-1",
             seed)
@@ -193,7 +196,7 @@ def _problem(d: Any, where: str) -> Problem:
     steps = {name: tuple(_step(s, f"{where}.{name}[{i}]") for i, s in
                          enumerate(_list(d.get(name, []), f"{where}.{name}", 0, MAX_STEPS)))
              for name in ("steps", "shown")}
-    return Problem(topic, variant, d["difficulty"], seed, checked,
+    return Problem(topic, variant, difficulty, seed, checked,
                    Solution(tuple(parts), steps["steps"], steps["shown"]))
 
 
