@@ -19,17 +19,52 @@ from exgen.topics import TOPIC_NAMES
 from exgen.topics.base import DIFFICULTIES
 
 
+class UserError(click.ClickException):
+    """A failure the user can fix (bad input, an unwritable output): one line on stderr, exit status 2."""
+
+    exit_code = 2
+
+
+def _os_message(e: OSError) -> str:
+    where = f"{e.filename}: " if e.filename else ""
+    return f"{where}{e.strerror or e}"
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the library's user-facing errors into one clear line (and exit status 2) instead of a traceback."""
+    from exgen.files import OutputRefused
     from exgen.manifest import KeyFileError
     from exgen.topics.base import InvalidGivens
 
     try:
         yield
-    except (InvalidGivens, KeyFileError, KeyError, ValueError) as e:
+    except (InvalidGivens, KeyFileError, OutputRefused, KeyError, ValueError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        raise click.UsageError(str(message)) from None
+        raise UserError(str(message)) from None
+
+
+class _Group(click.Group):
+    """The one error path: whatever a command raises reaches the user as one line and exit status 2 (usage
+    errors, unreadable inputs, unwritable or full outputs); 1 stays "completed with errors". Set
+    EXGEN_DEBUG=1 to see the traceback of an unexpected error."""
+
+    def invoke(self, ctx: click.Context):
+        import os
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except OSError as e:
+            raise UserError(_os_message(e)) from None
+        except (ValueError, KeyError) as e:  # a library error no command translated (bad input)
+            raise UserError(str(e.args[0] if isinstance(e, KeyError) and e.args else e)) from None
+        except Exception as e:  # noqa: BLE001 -- the promise: no traceback reaches a user
+            if os.environ.get("EXGEN_DEBUG"):
+                raise
+            raise UserError(f"internal error ({type(e).__name__}: {str(e)[:200]}); please report it "
+                            "(EXGEN_DEBUG=1 shows the traceback)") from None
 
 
 def _templates_option(f):
@@ -42,7 +77,7 @@ def _format_option(f):
                         help="Markdown, or a LaTeX document (exam class) that pdflatex compiles.")(f)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="exgen")
 def cli() -> None:
     """Exam-practice exercises with checked answer keys for the systems side of LLMs.
@@ -72,9 +107,22 @@ def topics(topic: str | None) -> None:
             for g in v.givens:
                 detail = ", ".join(filter(None, [g.kind, g.unit and f"unit {g.unit}",
                                                  g.choices and "one of " + "|".join(g.choices),
-                                                 g.default is not None and f"default {g.default}"]))
+                                                 g.default is not None and f"default {g.default}",
+                                                 _bounds_text(g)]))
                 click.echo(f"      {g.name} ({detail}): {g.meaning}")
         click.echo()
+
+
+def _bounds_text(g) -> str:
+    """A given's declared bounds, as `exgen topics` prints them."""
+    words = []
+    if g.low is not None or g.high is not None:
+        low = "" if g.low is None else f"{g.low:g}"
+        high = "" if g.high is None else f"{g.high:g}"
+        words.append(f"{'entries ' if g.kind in ('matrix', 'vector') else ''}in [{low or '-inf'}, {high or 'inf'}]")
+    if g.max_size is not None:
+        words.append(f"at most {g.max_size} {'characters' if g.kind not in ('matrix', 'vector') else 'entries'}")
+    return ", ".join(words)
 
 
 def _check_variant(topics_: tuple[str, ...], variant: str | None) -> None:
@@ -104,6 +152,8 @@ def _regenerate_command(topics_: tuple[str, ...], variant: str | None, n: int, s
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write worksheet, solutions, key.json and a blank answers.yaml into this folder instead of "
                    "printing the worksheet.")
+@click.option("--force", is_flag=True, help="Replace the sheet already in the --out folder (the whole set, in one "
+              "step; a folder that also holds other files is never replaced).")
 @click.option("--solutions", is_flag=True, help="Print the worked solutions under each question.")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Exam mode: a file of student ids (one per line); each student gets their own problems, "
@@ -112,7 +162,7 @@ def _regenerate_command(topics_: tuple[str, ...], variant: str | None, n: int, s
               help="The course secret (at least 16 bytes) that seeds each student's problems by HMAC; keep it "
                    "private: with the public code it regenerates every answer.")
 @_templates_option
-def make(topics_, variant, n, seed, difficulty, fmt, out, solutions, roster, secret_file, templates) -> None:
+def make(topics_, variant, n, seed, difficulty, fmt, out, force, solutions, roster, secret_file, templates) -> None:
     """Make a worksheet, its worked solutions, its answer key and a blank answer sheet.
 
     With --out, DIR/answers.yaml is the sheet students fill in and hand back for `exgen grade`. With
@@ -139,7 +189,7 @@ def make(topics_, variant, n, seed, difficulty, fmt, out, solutions, roster, sec
             raise click.UsageError("an exam (--roster) needs --out DIR for the students' sheets")
         if seed is not None:
             raise click.UsageError("--seed does not apply to --roster: each student's seeds come from the secret")
-        return _make_exam(topics_, variant, n, difficulty, fmt, out, roster, secret_file, templates)
+        return _make_exam(topics_, variant, n, difficulty, fmt, out, force, roster, secret_file, templates)
     if seed is None:
         seed = secrets.randbelow(10**6)
     with user_errors():
@@ -156,17 +206,34 @@ def make(topics_, variant, n, seed, difficulty, fmt, out, solutions, roster, sec
     if out is None:
         click.echo(renderer.document(problems, title=title, solutions=solutions, regenerate=command), nl=False)
         return
-    worksheet, answers = out / f"worksheet.{fmt}", out / f"solutions.{fmt}"
-    atomic_write(worksheet, renderer.document(problems, title=title, solutions=False, regenerate=command))
-    atomic_write(answers, renderer.document(problems, title=title + " (solutions)", solutions=True,
-                                            regenerate=command))
+    worksheet, answers = f"worksheet.{fmt}", f"solutions.{fmt}"
     ident = sheet_id(problems)
-    Key(tuple(problems), meta={"seed": seed, "command": command, "sheet": ident}).write(out / "key.json")
-    atomic_write(out / "answers.yaml", blank_sheet(problems, sheet_id=ident, title=title))
-    click.echo(f"wrote {worksheet}, {answers}, {out / 'key.json'}, {out / 'answers.yaml'}", err=True)
+
+    def build(folder: Path) -> None:
+        atomic_write(folder / worksheet, renderer.document(problems, title=title, solutions=False,
+                                                           regenerate=command))
+        atomic_write(folder / answers, renderer.document(problems, title=title + " (solutions)", solutions=True,
+                                                         regenerate=command))
+        Key(tuple(problems), meta={"seed": seed, "command": command, "sheet": ident}).write(folder / "key.json")
+        atomic_write(folder / "answers.yaml", blank_sheet(problems, sheet_id=ident, title=title))
+
+    _write_set(out, build, force)
+    click.echo(f"wrote {out / worksheet}, {out / answers}, {out / 'key.json'}, {out / 'answers.yaml'}", err=True)
 
 
-def _make_exam(topics_, variant, n, difficulty, fmt, out, roster, secret_file, templates) -> None:
+_SHEET_FILES = {"worksheet.md", "worksheet.tex", "solutions.md", "solutions.tex", "key.json", "answers.yaml",
+                "students"}
+
+
+def _write_set(out: Path, build, force: bool) -> None:
+    """Write a sheet's files into `out` as one set (exgen.files.replace_folder)."""
+    from exgen.files import replace_folder
+
+    with user_errors():
+        replace_folder(out, build, force=force, ours=_SHEET_FILES.__contains__)
+
+
+def _make_exam(topics_, variant, n, difficulty, fmt, out, force, roster, secret_file, templates) -> None:
     """`exgen make --roster`: one exam per student, one combined key."""
     from exgen.files import atomic_write
     from exgen.grading.exam import RosterError, read_roster, read_secret, sheet_id, student_problems
@@ -190,15 +257,20 @@ def _make_exam(topics_, variant, n, difficulty, fmt, out, roster, secret_file, t
     command = " ".join(["exgen make"] + [f"--topic {t}" for t in topics_] + ([f"--variant {variant}"] if variant else [])
                        + [f"--n {n}", f"--difficulty {difficulty}", "--roster …", "--secret-file …"])
     title = "Exam: " + ", ".join(topics_)
-    for sid, mine in exams.items():
-        folder = out / "students" / sid
-        atomic_write(folder / f"worksheet.{fmt}", renderer.document(mine, title=f"{title} ({sid})", solutions=False))
-        atomic_write(folder / f"solutions.{fmt}", renderer.document(mine, title=f"{title} ({sid}, solutions)",
-                                                                    solutions=True))
-        atomic_write(folder / "answers.yaml", blank_sheet(mine, student=sid, sheet_id=ident, title=title))
     meta = {"command": command, "sheet": ident, "students": numbers,
             "exam": {"topics": list(topics_), "variant": variant, "n": n, "difficulty": difficulty}}
-    Key(tuple(problems), meta=meta).write(out / "key.json")
+
+    def build(root: Path) -> None:
+        for sid, mine in exams.items():
+            folder = root / "students" / sid
+            atomic_write(folder / f"worksheet.{fmt}", renderer.document(mine, title=f"{title} ({sid})",
+                                                                        solutions=False))
+            atomic_write(folder / f"solutions.{fmt}", renderer.document(mine, title=f"{title} ({sid}, solutions)",
+                                                                        solutions=True))
+            atomic_write(folder / "answers.yaml", blank_sheet(mine, student=sid, sheet_id=ident, title=title))
+        Key(tuple(problems), meta=meta).write(root / "key.json")
+
+    _write_set(out, build, force)
     click.echo(f"wrote {len(students)} exams under {out / 'students'} and the combined key {out / 'key.json'}",
                err=True)
 
@@ -224,22 +296,26 @@ def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
               help="Write one Markdown feedback file per student into this folder.")
 @click.option("--gradescope", type=click.Path(dir_okay=False, path_type=Path),
               help="Write Gradescope's results.json for the (single) submission here.")
-def grade(key, submissions, out, feedback, gradescope) -> None:
+@click.option("--compare", "old_key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A dry run after editing a key: grade with both keys and print whose points change (and by "
+                   "how much) between OLD_KEY and KEY; writes nothing.")
+def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
     """Grade filled answer sheets against a key: points per part, feedback, a gradebook.
 
     SUBMISSIONS are answer sheets (answers.yaml filled in) or folders of them. Each part is correct,
     partial (matrices: credit per entry), wrong (named mistakes are called out) or invalid (unreadable).
     A submission that cannot be read at all, or a student who submitted twice, gets an error row and the
     others are still graded. Exit status: 0 all graded, 1 completed with errors (see the error column),
-    2 a usage error (unreadable key, bad option).
+    2 a usage error (unreadable key, bad option, an output that would overwrite an input).
 
     \b
-    Example:
+    Examples:
       exgen grade sheet/key.json submissions/ --out grades.csv --feedback feedback/
+      exgen grade sheet/key.json submissions/ --compare old-key.json
     """
-    from exgen.files import atomic_write
-    from exgen.grading.grade import (EXIT_OK, EXIT_WITH_ERRORS, Grader, feedback_files, feedback_markdown,
-                                     gradebook_csv, gradescope_json, points_text, summary_line)
+    from exgen.files import atomic_write, refuse_overlap
+    from exgen.grading.grade import (EXIT_OK, EXIT_WITH_ERRORS, Grader, compare_lines, feedback_files,
+                                     feedback_markdown, gradebook_csv, gradescope_json, points_text, summary_line)
     from exgen.manifest import read_key
 
     with user_errors():
@@ -249,7 +325,20 @@ def grade(key, submissions, out, feedback, gradescope) -> None:
         raise click.UsageError("no submissions found (give answer sheets, or folders of *.yaml files)")
     if gradescope is not None and len(files) != 1:
         raise click.UsageError("--gradescope writes one submission's results.json; give exactly one submission")
+    if old_key is not None:
+        if out or feedback or gradescope:
+            raise click.UsageError("--compare is a dry run: it writes nothing (drop --out, --feedback, --gradescope)")
+        with user_errors():
+            before = Grader(read_key(old_key))
+        lines = compare_lines(before.grade_files(files), grader.grade_files(files))
+        for line in lines:
+            click.echo(line)
+        click.echo(f"{len(lines)} submission(s) change between {old_key} and {key}; nothing written", err=True)
+        return
     rows = grader.grade_files(files)
+    named = feedback_files(rows) if feedback is not None else []
+    with user_errors():
+        refuse_overlap([out, gradescope] + [feedback / name for name, _ in named], [key, *files])
     for row in rows:
         if row.error:
             click.echo(f"ERROR {row.source}: {row.error}")
@@ -257,9 +346,8 @@ def grade(key, submissions, out, feedback, gradescope) -> None:
             click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}")
     if out is not None:
         atomic_write(out, gradebook_csv(rows))
-    if feedback is not None:
-        for name, row in feedback_files(rows):
-            atomic_write(feedback / name, feedback_markdown(row))
+    for name, row in named:
+        atomic_write(feedback / name, feedback_markdown(row))
     if gradescope is not None:
         atomic_write(gradescope, gradescope_json(rows[0]))
     click.echo(summary_line(rows), err=True)
@@ -362,7 +450,7 @@ def verify(key, device) -> None:
     try:
         from exgen.verify import verify_problems
     except ImportError as e:
-        raise click.ClickException(f"exgen verify needs torch ({e}); install it with: pip install 'exgen[verify]'")
+        raise UserError(f"exgen verify needs torch ({e}); install it with: pip install 'exgen[verify]'")
     with user_errors():
         rows, used = verify_problems(problems, device)
     click.echo(f"{'part':<24} {'key':>28} {'reproduced':>28}  agree")
@@ -412,4 +500,9 @@ def roofline(device, png, quick) -> None:
 
 
 def main() -> None:
+    # A terminal or pipe that is not UTF-8 (LANG=C, PYTHONIOENCODING=ascii) must not lose a run over a
+    # student named `Zoë ✓`: characters it cannot show are escaped (files are always written as UTF-8).
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     cli(prog_name="exgen")

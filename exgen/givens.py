@@ -14,6 +14,20 @@ from typing import Any
 from exgen.topics.base import Given, InvalidGivens, Variant
 
 
+MAX_GIVENS_BYTES = 1024 * 1024
+MAX_ENTRIES = 10_000  # of a matrix or vector given that declares no max_size of its own
+
+
+def _load_yaml(text: str) -> Any:
+    """YAML's (and so JSON's) plain data, without aliases: a 'billion laughs' file would expand unbounded."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=loader)):
+        raise ValueError("YAML aliases (*name) are not allowed in a givens file")
+    return yaml.load(text, Loader=loader)
+
+
 def _number(name: str, text: str) -> float | int:
     try:
         value = float(text.replace("_", ""))
@@ -40,12 +54,14 @@ def _matrix(name: str, text: str) -> list[list[float]]:
 
 
 def _bounded(given: Given, value: Any) -> Any:
-    """The value, if it lies within the given's declared bounds (numbers, and every entry of a matrix)."""
+    """The value, if it lies within the given's declared bounds (numbers, and every entry of a matrix);
+    without a declared max_size, a matrix or vector still has at most MAX_ENTRIES entries."""
     entries = [e for row in value for e in row] if given.kind == "matrix" else \
         list(value) if given.kind == "vector" else [value] if given.kind in ("number", "integer") else []
-    if given.max_size is not None and (len(entries) if entries else len(str(value))) > given.max_size:
-        raise InvalidGivens(f"{given.name}: at most {given.max_size} "
-                            f"{'entries' if entries else 'characters'}")
+    size = given.max_size if given.max_size is not None else MAX_ENTRIES if given.kind in ("matrix", "vector") \
+        else None
+    if size is not None and (len(entries) if entries else len(str(value))) > size:
+        raise InvalidGivens(f"{given.name}: at most {size} {'entries' if entries else 'characters'}")
     for entry in entries:
         if given.low is not None and entry < given.low or given.high is not None and entry > given.high:
             raise InvalidGivens(f"{given.name}: {entry:g} is outside {_range(given)}")
@@ -67,7 +83,10 @@ def coerce(given: Given, value: Any) -> Any:
 
 def _coerce_kind(given: Given, value: Any) -> Any:
     if given.kind == "matrix":
-        return _matrix(given.name, value if isinstance(value, str) else json.dumps(value))
+        rows = _matrix(given.name, value if isinstance(value, str) else json.dumps(value))
+        if len({len(row) for row in rows}) != 1:
+            raise InvalidGivens(f"{given.name}: every row of a matrix has the same number of entries")
+        return rows
     if given.kind == "vector":
         return _matrix(given.name, value if isinstance(value, str) else json.dumps([value]))[0]
     if given.kind in ("number", "integer"):
@@ -92,12 +111,18 @@ def collect(variant: Variant, pairs: tuple[str, ...], file: Path | None) -> dict
     if file is not None:
         import yaml  # YAML is a superset of JSON; safe_load builds plain data only
 
+        from exgen.files import read_regular
+
         try:
-            loaded = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-            raise InvalidGivens(f"cannot read givens file {file}: {e}") from None
-        if not isinstance(loaded, dict):
-            raise InvalidGivens(f"{file}: expected a mapping of given names to values")
+            text = read_regular(Path(file), MAX_GIVENS_BYTES, what="givens file").decode("utf-8")
+            loaded = _load_yaml(text)
+        except OSError as e:
+            raise InvalidGivens(f"cannot read givens file {file}: {e.strerror or e}") from None
+        except (UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError) as e:
+            raise InvalidGivens(f"cannot read givens file {file}: {str(e).splitlines()[0] if str(e) else e}") \
+                from None
+        if not isinstance(loaded, dict) or not all(isinstance(k, str) for k in loaded):
+            raise InvalidGivens(f"{file}: expected a mapping of given names (text) to values")
         raw.update(loaded)
     for pair in pairs:
         name, sep, value = pair.partition("=")

@@ -64,6 +64,15 @@ def _tex_tt(text: str) -> str:
     return r"\texttt{" + text.replace("_", r"\_").replace("-", "-{}") + "}"
 
 
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+                "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}"}
+
+
+def tex_text(text: str) -> str:
+    """Plain text (a title with a roster id such as `jo_smith`) as LaTeX that prints it as written."""
+    return "".join(_TEX_SPECIAL.get(c, c) for c in text)
+
+
 MARKDOWN = Format(
     name="md",
     display=lambda m: f"\n$$\n{m}\n$$\n",
@@ -81,10 +90,20 @@ LATEX = Format(
 )
 
 
+class TemplateProblem(ValueError):
+    """A template that cannot be rendered (a syntax error, an unknown name, an unsafe attribute)."""
+
+
 def environment(fmt: Format, templates: Path | None = None) -> jinja2.Environment:
-    """A strict environment over the user's template folder (if any) and the built-in one."""
+    """A strict environment over the user's template folder (if any) and the built-in one.
+
+    With a user's folder it is Jinja's SandboxedEnvironment: a TA's template is text, not a program, so
+    `<< ''.__class__.__mro__ >>` and the like fail (SecurityError) instead of reaching Python.
+    """
+    from jinja2.sandbox import SandboxedEnvironment
+
     roots = ([str(templates)] if templates else []) + [str(data_root())]
-    env = jinja2.Environment(
+    env = (SandboxedEnvironment if templates else jinja2.Environment)(
         loader=jinja2.FileSystemLoader(roots),
         undefined=jinja2.StrictUndefined,
         block_start_string="<%",
@@ -122,6 +141,7 @@ class Renderer:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}")
         self.format = MARKDOWN if fmt == "md" else LATEX
         self.env = environment(self.format, templates)
+        self.user_templates = templates is not None
 
     def _context(self, problem: Problem) -> dict[str, Any]:
         letter = _letters()
@@ -143,15 +163,28 @@ class Renderer:
             "solution": problem.solution,
         }
 
+    def _render(self, name: str, context: dict[str, Any]) -> str:
+        try:
+            return self.env.get_template(name).render(context)
+        except Exception as e:  # noqa: BLE001 -- a user's template failing in any way is the template's fault
+            if not isinstance(e, jinja2.TemplateError) and not self.user_templates:
+                raise  # a built-in template failing is exgen's bug: let it surface as one
+            where = f"{e.filename or name}" + (f", line {e.lineno}" if getattr(e, "lineno", None) else "") \
+                if isinstance(e, jinja2.TemplateSyntaxError) else name
+            raise TemplateProblem(f"template {where}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") \
+                from None
+
     def question(self, problem: Problem) -> str:
-        return self.env.get_template(f"templates/{problem.topic}.j2").render(self._context(problem)).strip()
+        return self._render(f"templates/{problem.topic}.j2", self._context(problem)).strip()
 
     def solution(self, problem: Problem) -> str:
-        return self.env.get_template(f"solutions/{problem.topic}.j2").render(self._context(problem)).strip()
+        return self._render(f"solutions/{problem.topic}.j2", self._context(problem)).strip()
 
     def document(self, problems: Sequence[Problem], *, title: str, solutions: bool, regenerate: str = "") -> str:
         """A whole worksheet; `regenerate` is the command that reproduces it (printed under the title)."""
         items = [{"question": self.question(p), "solution": self.solution(p) if solutions else "",
                   "problem": p} for p in problems]
-        template = self.env.get_template(f"templates/_document.{self.format.name}.j2")
-        return template.render(items=items, title=title, solutions=solutions, regenerate=regenerate)
+        if self.format is LATEX:
+            title = tex_text(title)
+        return self._render(f"templates/_document.{self.format.name}.j2",
+                            dict(items=items, title=title, solutions=solutions, regenerate=regenerate))

@@ -18,6 +18,7 @@ from exgen.problem import Problem
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 MIN_SECRET_BYTES = 16
+MAX_ROSTER_BYTES = 4 * 1024 * 1024
 
 
 class RosterError(ValueError):
@@ -27,10 +28,14 @@ class RosterError(ValueError):
 def read_roster(path: Path) -> list[str]:
     """Student ids, one per line (further comma-separated columns are ignored; '#' lines and blank lines
     skipped; a first line 'student' or 'id' is a header). Ids are letters, digits and . _ @ + -."""
+    from exgen.files import read_regular
+
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise RosterError(f"cannot read roster {path}: {e}") from None
+        text = read_regular(Path(path), MAX_ROSTER_BYTES, what="roster").decode("utf-8-sig")
+    except OSError as e:
+        raise RosterError(f"cannot read roster {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise RosterError(f"cannot read roster {path}: not UTF-8 text") from None
     ids: list[str] = []
     for number, line in enumerate(text.splitlines(), 1):
         first = line.split(",")[0].strip()
@@ -48,10 +53,12 @@ def read_roster(path: Path) -> list[str]:
 
 
 def read_secret(path: Path) -> bytes:
+    from exgen.files import read_regular
+
     try:
-        secret = Path(path).read_bytes().strip()
+        secret = read_regular(Path(path), 64 * 1024, what="secret file").strip()
     except OSError as e:
-        raise RosterError(f"cannot read secret file {path}: {e}") from None
+        raise RosterError(f"cannot read secret file {path}: {e.strerror or e}") from None
     if len(secret) < MIN_SECRET_BYTES:
         raise RosterError(f"the course secret in {path} is too short ({len(secret)} bytes; use at least "
                           f"{MIN_SECRET_BYTES}, e.g. python -c 'import secrets; print(secrets.token_hex(32))')")

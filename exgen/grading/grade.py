@@ -360,23 +360,38 @@ def _code(text: str) -> str:
     return f"{fence} {text} {fence}"
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]$|~#!])")
+
+
+def _text(text: str) -> str:
+    """Prose that may quote a student (an error, a note, a message naming what they typed) as Markdown that
+    renders as the same text: one line, HTML's &, < and > as entities, Markdown's link, emphasis, code,
+    math and table characters backslash-escaped — so `](javascript:…)` or `<img onerror=…>` stay text."""
+    text = " ".join(str(text).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def feedback_markdown(row: StudentGrade) -> str:
+    """A student's feedback as Markdown: what they typed is fenced as code (`_code`), prose that quotes
+    them is escaped (`_text`), so no student text becomes a link, an image or HTML when rendered."""
     who = _code(row.student) if row.student else "the submission " + _code(row.source)
     lines = [f"# Feedback for {who}", "", f"Submission: {_code(row.source)}", ""]
     if row.error:
-        lines += [f"**Not graded:** {row.error}", ""]
+        lines += [f"**Not graded:** {_text(row.error)}", ""]
         return "\n".join(lines)
     lines += [f"**Score: {points_text(row.total)} / {points_text(row.max_points)}**", ""]
     for note in row.notes:
-        lines += [f"Note: {note}", ""]
+        lines += [f"Note: {_text(note)}", ""]
     lines += ["| part | verdict | points |", "|---|---|---|"]
-    lines += [f"| {p.part} | {p.verdict} | {points_text(p.points)} / {points_text(p.max_points)} |" for p in row.parts]
+    lines += [f"| {p.part} | {p.verdict} | {points_text(p.points)} / {points_text(p.max_points)} |"
+              for p in row.parts]
     lines.append("")
     for p in row.parts:
-        lines += [f"## {p.part}: {p.label} ({p.verdict})", "",
+        lines += [f"## {p.part}: {_text(p.label)} ({p.verdict})", "",
                   f"- Your answer: {_code(p.answer)}",
-                  f"- Expected: {_code(p.expected)} (tolerance: {p.tolerance})",
-                  f"- {p.message}", ""]
+                  f"- Expected: {_code(p.expected)} (tolerance: {_text(p.tolerance)})",
+                  f"- {_text(p.message)}", ""]
     return "\n".join(lines)
 
 
@@ -414,6 +429,26 @@ def gradescope_json(row: StudentGrade) -> str:
                       for p in row.parts],
         }
     return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def compare_lines(before: list[StudentGrade], after: list[StudentGrade]) -> list[str]:
+    """A dry run for an edited key: one line per submission whose points (or graded/error status) differ
+    between grading with the old key (`before`) and the new one (`after`), same submissions in both."""
+    def score(row: StudentGrade | None) -> str:
+        if row is None or row.error:
+            return "error"
+        return f"{points_text(row.total)} / {points_text(row.max_points)}"
+
+    old = {(r.student, r.source): r for r in before}
+    lines = []
+    for row in after:
+        was = old.get((row.student, row.source))
+        if score(was) == score(row):
+            continue
+        delta = "" if row.error or was is None or was.error else f" ({'+' if row.total >= was.total else ''}" \
+            f"{points_text(row.total - was.total)})"
+        lines.append(f"{row.student or '-'}\t{score(was)} -> {score(row)}{delta}\t{row.source}")
+    return lines
 
 
 def summary_line(rows: list[StudentGrade]) -> str:

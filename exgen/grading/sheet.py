@@ -184,14 +184,12 @@ def parse_sheet(text: str, source: str = "<text>") -> Submission:
 
 def read_submission(path: Path) -> Submission:
     """A filled answer sheet from a file. Raises SubmissionError with a one-line reason."""
-    path = Path(path)
+    from exgen.files import read_regular
+
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_SUBMISSION_BYTES + 1)
+        data = read_regular(Path(path), MAX_SUBMISSION_BYTES, what="answer sheet")
     except OSError as e:
         raise SubmissionError(f"cannot read the file ({e.strerror or e})") from None
-    if len(data) > MAX_SUBMISSION_BYTES:
-        raise SubmissionError(f"the file is larger than {MAX_SUBMISSION_BYTES // 1024} KiB; an answer sheet is small")
     if not data.strip():
         raise SubmissionError("the file is empty")
     if b"\x00" in data:
