@@ -48,7 +48,7 @@ class Row:
     constant_parts: list[str] = field(default_factory=list)
     path_failures: int = 0
     errors: list[str] = field(default_factory=list)  # instances that could not be generated at all
-    latex: list[str] | None = None  # LaTeX problems found; None where LaTeX was not checked
+    latex: list[tuple[int, str]] | None = None  # (instance, LaTeX problem); None: LaTeX not checked
     seconds_per_instance: float = 0.0
 
     @property
@@ -66,8 +66,23 @@ class Row:
             reasons.append("constant part(s) " + ", ".join(self.constant_parts))
         if self.path_failures:
             reasons.append(f"{self.path_failures} student path(s) outside the tolerance")
-        reasons += [f"LaTeX: {problem}" for problem in self.latex or ()]
+        if self.latex:
+            reasons.append(latex_summary(self.latex))
         return reasons
+
+
+def latex_summary(found: list[tuple[int, str]]) -> str:
+    """'LaTeX in instance(s) 1, 3: overfull \\hbox up to 46.1pt; error: …' from (instance, finding) pairs."""
+    worst: dict[str, float] = {}
+    other: list[str] = []
+    for _, what in found:
+        if m := re.match(r"(overfull \\[hv]box) ([\d.]+)pt", what):
+            worst[m.group(1)] = max(worst.get(m.group(1), 0.0), float(m.group(2)))
+        elif what not in other:
+            other.append(what)
+    instances = ", ".join(str(i) for i in sorted({i for i, _ in found}))
+    kinds = [f"{kind} up to {size:.1f}pt" for kind, size in sorted(worst.items())] + other[:2]
+    return f"LaTeX in instance(s) {instances}: " + "; ".join(kinds)
 
 
 def canonical(value: Any) -> str:
@@ -175,7 +190,9 @@ def latex_problems(log: str, starts: list[int]) -> dict[int | None, list[str]]:
             if float(size) > MAX_OVERFULL_PT:
                 place = _LINES.search(where)
                 index = at_line(int(place.group(1))) if place else current
-                found.setdefault(index, []).append(f"overfull \\{kind}box {float(size):.1f}pt")
+                box = log_lines[i + 1].strip() if kind == "h" and i + 1 < len(log_lines) else ""
+                found.setdefault(index, []).append(f"overfull \\{kind}box {float(size):.1f}pt" +
+                                                   (f": {box[:80]}" if box else ""))
         elif line.startswith("! "):
             context = next((ln for ln in log_lines[i + 1:i + 12] if re.match(r"^l\.\d+ ", ln)), None)
             index = at_line(int(context[2:].split()[0])) if context else current
@@ -240,7 +257,7 @@ def run(triples: list[tuple[str, str, str]], n: int, seed: int, latex: int = LAT
             results = pool.map(check_latex, [[p for _, p in doc] for doc in documents])
             for doc, found in zip(documents, results):
                 for (r, problem), what in zip(doc, found):
-                    rows[r].latex += [f"instance {position[problem.seed] + 1}: {w}" for w in what]
+                    rows[r].latex += [(position[problem.seed] + 1, w) for w in what]
     return rows
 
 
@@ -270,10 +287,10 @@ COLUMNS = ("topic", "variant", "difficulty", "n", "givens", "answers", "draws", 
 
 def cells(row: Row) -> tuple[str, ...]:
     r = row.rejected
-    latex = "-" if row.latex is None else ("ok" if not row.latex else f"{len(row.latex)} bad")
+    latex = "-" if row.latex is None else ("ok" if not row.latex else f"{len({i for i, _ in row.latex})} bad")
     return (row.topic, row.variant, row.difficulty, str(row.instances), f"{row.distinct_givens:.1%}",
             f"{row.distinct_answers:.1%}", f"{row.draws_per_instance:.2f}",
-            f"{r['sampler']}/{r['mistake']}/{r['path']}", ",".join(row.constant_parts) or "-",
+            f"{r['sampler']}/{r['mistake']}/{r['path']}", str(len(row.constant_parts)),
             str(row.path_failures), latex, f"{row.seconds_per_instance * 1000:.1f}")
 
 
@@ -281,7 +298,7 @@ def table(rows: list[Row]) -> str:
     """Aligned columns: text left, figures right."""
     body = [COLUMNS] + [cells(r) for r in rows]
     widths = [max(len(line[i]) for line in body) for i in range(len(COLUMNS))]
-    left = {0, 1, 2, 8}
+    left = {0, 1, 2}
     return "\n".join("  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
                      .rstrip() for line in body)
 
