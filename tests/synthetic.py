@@ -23,6 +23,7 @@ def counting_topic(size: int, paths: tuple[StudentPath, ...] = (), name: str = "
 def use_topic(monkeypatch, topic: Topic) -> None:
     """Make the registry answer `topic` for its own name (the real topics stay as they are)."""
     import exgen.generate
+    import exgen.stress
     import exgen.topics
 
     real = exgen.topics.get
@@ -30,5 +31,5 @@ def use_topic(monkeypatch, topic: Topic) -> None:
     def get(name):
         return topic if name == topic.name else real(name)
 
-    monkeypatch.setattr(exgen.generate, "get", get)
-    monkeypatch.setattr(exgen.topics, "get", get)
+    for module in (exgen.generate, exgen.stress, exgen.topics):
+        monkeypatch.setattr(module, "get", get)
