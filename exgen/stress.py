@@ -200,10 +200,10 @@ def latex_problems(log: str, starts: list[int]) -> dict[int | None, list[str]]:
     return found
 
 
-def check_latex(problems: list[Problem], workdir: Path | None = None) -> list[list[str]]:
+def check_latex(problems: list[Problem]) -> list[list[str]]:
     """Compile the problems (with solutions) as one exam-class document; per problem, what went wrong."""
     source, starts = marked_document(problems)
-    with tempfile.TemporaryDirectory(prefix="exgen-stress-", dir=workdir) as tmp:
+    with tempfile.TemporaryDirectory(prefix="exgen-stress-") as tmp:
         (Path(tmp) / "stress.tex").write_text(source, encoding="utf-8")
         run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "stress.tex"], cwd=tmp, capture_output=True,
                              timeout=600, env={**os.environ, "max_print_line": "100000"})  # unwrapped log lines
@@ -233,8 +233,11 @@ def cases(topics: Iterable[str] = (), variant: str | None = None,
     return out
 
 
-def _measure(args: tuple[str, str, str, int, int]) -> tuple[Row, list[Problem]]:
-    return measure(*args)
+def _measure(args: tuple[str, str, str, int, int, int]) -> tuple[Row, list[Problem]]:
+    """`measure` in a worker: only the problems LaTeX will compile travel back."""
+    *row, latex = args
+    measured, problems = measure(*row)
+    return measured, problems[:latex]
 
 
 LATEX_PER_ROW = 3
@@ -243,7 +246,7 @@ LATEX_PER_ROW = 3
 def run(triples: list[tuple[str, str, str]], n: int, seed: int, latex: int = LATEX_PER_ROW, jobs: int = 1) -> list[Row]:
     """Audit each (topic, variant, difficulty): n instances each; `latex` instances per row (0: none) go into
     one LaTeX document per topic. `jobs` worker processes; the rows come back in the order asked."""
-    tasks = [(t, v, d, n, seed) for t, v, d in triples]
+    tasks = [(t, v, d, n, seed, latex) for t, v, d in triples]
     with _pool(jobs) as pool:
         measured = list(pool.map(_measure, tasks))
         rows = [row for row, _ in measured]
@@ -251,7 +254,7 @@ def run(triples: list[tuple[str, str, str]], n: int, seed: int, latex: int = LAT
             by_topic: dict[str, list[tuple[int, Problem]]] = {}
             for r, (row, problems) in enumerate(measured):
                 row.latex = []
-                by_topic.setdefault(row.topic, []).extend((r, p) for p in problems[:latex])
+                by_topic.setdefault(row.topic, []).extend((r, p) for p in problems)
             documents = list(by_topic.values())
             position = {s: i for i, s in enumerate(instance_seeds(seed, n))}
             results = pool.map(check_latex, [[p for _, p in doc] for doc in documents])
