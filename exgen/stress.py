@@ -117,7 +117,12 @@ def measure(topic: str, variant: str, difficulty: str, n: int, seed: int) -> tup
     draws = 0
     elapsed = 0.0
     spec = get(topic)
-    for i, s in enumerate(instance_seeds(seed, n)):
+    seeds = instance_seeds(seed, n)
+    try:  # warm up (lazy imports, caches) outside the timing
+        generate_counted(topic, variant, difficulty, seeds[0])
+    except Exception:
+        pass  # reported below
+    for i, s in enumerate(seeds):
         start = time.perf_counter()
         try:
             problem, counted = generate_counted(topic, variant, difficulty, s)
