@@ -92,8 +92,8 @@ def distinct_problems(topics: list[str], variant: str | None, difficulty: str, n
                       seed_for: Callable[[int | str], int], taken: set[str] | None = None) -> list[Problem]:
     """`n` problems of each topic, distinct where possible: slot i is drawn from seed_for(i), and a slot whose
     givens repeat an earlier problem's is redrawn from seed_for("i.attempt") (deterministically). A topic
-    that yields no new instance in MAX_REDRAWS draws has run out (easy instance spaces are small on
-    purpose), and its later slots take what they draw: `count_repeats` tells the caller.
+    that yields no new instance in MAX_REDRAWS draws has run out, and its later slots take what they draw:
+    `count_repeats` tells the caller.
 
     `taken` holds the fingerprints of problems already handed out elsewhere (the other students of an exam):
     a slot avoids those too while the space allows, else takes an instance new to this sheet at least; the
