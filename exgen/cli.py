@@ -236,7 +236,8 @@ def _write_set(out: Path, build, force: bool) -> None:
 def _make_exam(topics_, variant, n, difficulty, fmt, out, force, roster, secret_file, templates) -> None:
     """`exgen make --roster`: one exam per student, one combined key."""
     from exgen.files import atomic_write
-    from exgen.grading.exam import RosterError, read_roster, read_secret, sheet_id, student_problems
+    from exgen.generate import count_repeats
+    from exgen.grading.exam import RosterError, exam_problems, read_roster, read_secret, sheet_id
     from exgen.grading.sheet import blank_sheet
     from exgen.manifest import Key
     from exgen.render import Renderer
@@ -248,11 +249,15 @@ def _make_exam(topics_, variant, n, difficulty, fmt, out, force, roster, secret_
     with user_errors():
         _check_variant(topics_, variant)
         renderer = Renderer(fmt, templates)
-        exams = {sid: student_problems(list(topics_), variant, difficulty, n, secret, sid) for sid in students}
+        exams = exam_problems(list(topics_), variant, difficulty, n, secret, students)
     problems, numbers = [], {}
     for sid, mine in exams.items():
         numbers[sid] = list(range(len(problems) + 1, len(problems) + len(mine) + 1))
         problems += mine
+    repeats = count_repeats(problems)
+    if repeats:
+        click.echo(f"note: {repeats} of the {len(problems)} problems repeat another's instance: too few distinct "
+                   f"instances at --difficulty {difficulty} for {len(students)} students", err=True)
     ident = sheet_id(problems)
     command = " ".join(["exgen make"] + [f"--topic {t}" for t in topics_] + ([f"--variant {variant}"] if variant else [])
                        + [f"--n {n}", f"--difficulty {difficulty}", "--roster …", "--secret-file …"])
@@ -487,7 +492,7 @@ def roofline(device, png, quick) -> None:
     try:
         from exgen import roofline as measured
     except ImportError as e:
-        raise click.ClickException(f"exgen roofline needs torch ({e}); install it with: pip install 'exgen[verify]'")
+        raise UserError(f"exgen roofline needs torch ({e}); install it with: pip install 'exgen[verify]'")
     with user_errors():
         result = measured.measure(device, quick=quick)
     click.echo(measured.report(result), nl=False)
@@ -495,8 +500,44 @@ def roofline(device, png, quick) -> None:
         try:
             measured.plot(result, png)
         except ImportError as e:
-            raise click.ClickException(f"--png needs matplotlib ({e}): pip install 'exgen[verify]'")
+            raise UserError(f"--png needs matplotlib ({e}): pip install 'exgen[verify]'")
         click.echo(f"wrote {png}", err=True)
+
+
+@cli.command()
+@click.option("--topic", "topics_", multiple=True, type=click.Choice(TOPIC_NAMES),
+              help="Topic to audit; repeat for several (default: all).")
+@click.option("--variant", help="One variant (it must exist in every topic audited; default: all).")
+@click.option("--difficulty", type=click.Choice(DIFFICULTIES), help="One difficulty (default: all).")
+@click.option("--n", "n", type=click.IntRange(1, 100000), default=1000, show_default=True,
+              help="Instances per topic × variant × difficulty.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Instance i of a row is problem i of `exgen make … --seed SEED`.")
+@click.option("--latex/--no-latex", default=True, show_default=True,
+              help="Compile a few instances per row (with solutions) with pdflatex: errors and overfull boxes fail.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
+def stress(topics_, variant, difficulty, n, seed, latex, jobs, as_json) -> None:
+    """Audit variants: variety, rejections, constant parts, student paths, LaTeX; exit 1 when a bar fails.
+
+    One row per topic × variant × difficulty: instances, distinct givens and answers, sampler draws per
+    accepted instance (and rejections by cause: sampler / mistake inside / path outside), parts constant
+    over every instance, student-path failures, LaTeX problems, time per instance. Bars: ≥ 99% distinct
+    givens, ≥ 95% distinct answers, no constant part, no path failure, LaTeX without errors or overfull boxes.
+
+    \b
+    Example:
+      exgen stress --topic intensity --difficulty easy --n 200
+    """
+    from exgen import stress as st
+
+    if latex and not st.latex_available():
+        raise click.UsageError("--latex needs pdflatex on PATH (or pass --no-latex)")
+    with user_errors():
+        triples = st.cases(topics_, variant, difficulty)
+    rows = st.run(triples, n, seed, latex=st.LATEX_PER_ROW if latex else 0, jobs=jobs)
+    click.echo(st.as_json(rows) if as_json else st.report(rows), nl=False)
+    sys.exit(1 if any(r.failures() for r in rows) else 0)
 
 
 def main() -> None:
