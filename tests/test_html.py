@@ -1,0 +1,93 @@
+"""`--format html` in a real browser: Debian's headless chromium, driven by selenium, loads one page per topic
+holding every variant at every difficulty (with solutions), at a phone's width.
+
+Specification: KaTeX renders every formula (no `.katex-error`), no `$` or `\\` is left in the text a student
+reads, and nothing widens the page past the screen (wide math scrolls inside its own box).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from conftest import IN_CI, needs
+from exgen.generate import generate
+from exgen.render import Renderer
+from exgen.topics import TOPIC_NAMES, get
+from exgen.topics.base import DIFFICULTIES
+
+pytestmark = pytest.mark.slow
+PHONE_WIDTH = 400
+SCREENSHOTS = os.environ.get("EXGEN_SCREENSHOTS")  # a folder: save one screenshot per page there
+
+# The text a student reads: the page without rendered math, code and scripts.
+READ_TEXT = """
+const copy = document.body.cloneNode(true);
+copy.querySelectorAll('.katex, code, script, style').forEach(e => e.remove());
+return copy.textContent;
+"""
+# Elements that stick out of the screen, unless a box that scrolls sideways (or clips) contains them (KaTeX's MathML copy,
+# for screen readers, is clipped to nothing and not drawn).
+OVERFLOWING = """
+const width = document.documentElement.clientWidth;
+const scrolls = e => ['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(e).overflowX);
+const confined = e => { for (let p = e.parentElement; p; p = p.parentElement) if (scrolls(p)) return true; return false; };
+return [...document.body.querySelectorAll('*')]
+  .filter(e => !e.closest('.katex-mathml') && e.getBoundingClientRect().right > width + 0.5 && !confined(e))
+  .slice(0, 5).map(e => e.outerHTML.slice(0, 160));
+"""
+
+
+def page(topic: str) -> str:
+    problems = [generate(topic, v.name, d, 11) for v in get(topic).variants for d in DIFFICULTIES]
+    return Renderer("html").document(problems, title=f"Every {topic} variant", solutions=True)
+
+
+def phone(driver, height: int) -> None:
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": PHONE_WIDTH, "height": height, "deviceScaleFactor": 1, "mobile": True})
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not IN_CI:  # CI installs the test extra; elsewhere a missing selenium skips, as a missing chromium does
+        pytest.importorskip("selenium")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=800,900"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver") or "chromedriver"))
+    phone(driver, 900)  # a window cannot be this narrow: emulate a phone's screen
+    yield driver
+    driver.quit()
+
+
+@needs("chromium")
+@needs("chromedriver")
+@pytest.mark.parametrize("topic", TOPIC_NAMES)
+def test_every_formula_renders_and_fits_a_phone_screen(topic, browser, tmp_path):
+    path = tmp_path / f"{topic}.html"
+    path.write_text(page(topic), encoding="utf-8")
+    browser.get(path.as_uri())
+    assert browser.execute_script("return document.documentElement.clientWidth") <= PHONE_WIDTH
+    formulas = browser.execute_script("return document.querySelectorAll('.katex').length")
+    assert formulas > 10 * len(get(topic).variants)  # KaTeX ran (offline: everything it needs is in the page)
+    errors = browser.execute_script(
+        "return [...document.querySelectorAll('.katex-error')].map(e => e.title + ' in ' + e.textContent)")
+    assert errors == []
+    text = browser.execute_script(READ_TEXT)
+    leftovers = [text[max(0, i - 60):i + 60] for i, c in enumerate(text) if c in "$\\"]
+    assert leftovers == []
+    assert browser.execute_script(OVERFLOWING) == []
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE_WIDTH
+    if SCREENSHOTS:
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        phone(browser, min(height, 16000))
+        browser.save_screenshot(os.path.join(SCREENSHOTS, f"{topic}.png"))
+        phone(browser, 900)
