@@ -8,6 +8,7 @@ reads, and nothing widens the page past the screen (wide math scrolls inside its
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import pytest
@@ -40,9 +41,26 @@ return [...document.body.querySelectorAll('*')]
 """
 
 
-def page(topic: str) -> str:
+def document(topic: str, fmt: str) -> str:
     problems = [generate(topic, v.name, d, 11) for v in get(topic).variants for d in DIFFICULTIES]
-    return Renderer("html").document(problems, title=f"Every {topic} variant", solutions=True)
+    return Renderer(fmt).document(problems, title=f"Every {topic} variant", solutions=True)
+
+
+def page(topic: str) -> str:
+    return document(topic, "html")
+
+
+# The math of the Markdown and LaTeX documents, as a renderer finds it (code spans skipped).
+MATH = {"md": re.compile(r"`[^`\n]*`|\$\$(.+?)\$\$|\$([^$]+?)\$", re.S),
+        "tex": re.compile(r"(?<!\\)\\\[(.+?)\\\]|(?<!\\)\$([^$]+?)\$", re.S)}  # not a `\\[1em]` row break
+KATEX_ERRORS = """
+const errors = [];
+for (const [tex, display] of arguments[0]) {
+  try { katex.renderToString(tex, {displayMode: display, throwOnError: true}); }
+  catch (e) { errors.push(e.message + ' in ' + tex.slice(0, 120)); }
+}
+return errors;
+"""
 
 
 def phone(driver, height: int) -> None:
@@ -91,3 +109,19 @@ def test_every_formula_renders_and_fits_a_phone_screen(topic, browser, tmp_path)
         phone(browser, min(height, 16000))
         browser.save_screenshot(os.path.join(SCREENSHOTS, f"{topic}.png"))
         phone(browser, 900)
+
+
+@needs("chromium")
+@needs("chromedriver")
+@pytest.mark.parametrize("fmt", ["md", "tex"])
+@pytest.mark.parametrize("topic", TOPIC_NAMES)
+def test_markdown_and_latex_math_is_valid_katex(topic, fmt, browser, tmp_path):
+    """The same KaTeX renders every formula of the Markdown and LaTeX documents without an error."""
+    path = tmp_path / "katex.html"
+    path.write_text(Renderer("html").document([], title="KaTeX", solutions=False), encoding="utf-8")
+    browser.get(path.as_uri())
+    formulas = [(display or inline, display is not None)
+                for display, inline in (m.groups() for m in MATH[fmt].finditer(document(topic, fmt)))
+                if (display or inline) is not None]
+    assert len(formulas) > 10 * len(get(topic).variants)
+    assert browser.execute_script(KATEX_ERRORS, formulas) == []
