@@ -113,11 +113,26 @@ MARKDOWN = Format(
     finish=_markdown_finish,
 )
 
+_ALIGNED = re.compile(r"\\begin\{aligned\}(.*)\\end\{aligned\}", re.S)
+
+
+def _tex_display(math: str) -> str:
+    """A display: one `aligned` block becomes `align*`, whose rows break across pages (a solution's trace can
+    be longer than what is left of the page); any other display is scaled down to the line width only when
+    it is wider (\\exgendisplay in _document.tex.j2). No blank line before it: a display that opens a paragraph
+    leaves an empty line above it."""
+    aligned = _ALIGNED.fullmatch(math.strip())
+    if aligned and "aligned" not in aligned[1]:
+        return f"\\begin{{align*}}\n{aligned[1].strip()}\n\\end{{align*}}\n"
+    return f"\\exgendisplay{{%\n{math}\n}}\n"
+
+
 LATEX = Format(
     name="tex",
-    display=lambda m: f"\n\\[\n{m}\n\\]\n",
+    display=_tex_display,
     parts=lambda caller: "\n\\begin{parts}" + caller() + "\\end{parts}\n",
-    part_markup=lambda letter, pid, text: f"\n\\part {text.strip()} \\hfill {_tex_tt('[' + pid + ']')}\n",
+    # \answertag (in _document.tex.j2) sets the id at the right of the last line, or on a line of its own.
+    part_markup=lambda letter, pid, text: f"\n\\part {text.strip()} \\answertag{{{_tex_tt('[' + pid + ']')}}}\n",
     tt=_tex_tt,
 )
 
