@@ -2,7 +2,8 @@
 holding every variant at every difficulty (with solutions), at a phone's width.
 
 Specification: KaTeX renders every formula (no `.katex-error`), no `$` or `\\` is left in the text a student
-reads, and nothing widens the page past the screen (wide math scrolls inside its own box).
+reads, and nothing widens the page past the screen (wide math scrolls inside its own box). Printed, each
+problem starts a new page; `exgen make --format html --out` writes pages that fetch nothing.
 """
 
 from __future__ import annotations
@@ -125,3 +126,44 @@ def test_markdown_and_latex_math_is_valid_katex(topic, fmt, browser, tmp_path):
                 if (display or inline) is not None]
     assert len(formulas) > 10 * len(get(topic).variants)
     assert browser.execute_script(KATEX_ERRORS, formulas) == []
+
+
+@needs("chromium")
+@needs("chromedriver")
+def test_printing_starts_each_problem_on_a_new_page(browser, tmp_path):
+    import base64
+
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    problems = [generate("compute", "matmul", "easy", seed) for seed in (1, 2, 3)]
+    path = tmp_path / "print.html"
+    path.write_text(Renderer("html").document(problems, title="t", solutions=False), encoding="utf-8")
+    browser.get(path.as_uri())
+    pdf = base64.b64decode(browser.print_page(PrintOptions()))
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == len(problems)  # each fits one page, each starts one
+
+
+def test_make_html_writes_self_contained_pages_beside_the_key(tmp_path):
+    from click.testing import CliRunner
+
+    from exgen.cli import cli
+
+    args = ["make", "--topic", "intensity", "--n", "2", "--seed", "4", "--format", "html", "--out", str(tmp_path)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert {"worksheet.html", "solutions.html", "key.json", "answers.yaml"} <= {p.name for p in tmp_path.iterdir()}
+    worksheet, solutions = ((tmp_path / n).read_text(encoding="utf-8") for n in ("worksheet.html", "solutions.html"))
+    assert "<h3>Solution</h3>" in solutions and "<h3>Solution</h3>" not in worksheet
+    for page_ in (worksheet, solutions):  # nothing is fetched: no external script, stylesheet or font
+        assert not re.search(r"<script[^>]+src=|<link\b|url\((?!data:)", page_)
+    again = tmp_path / "again"
+    CliRunner().invoke(cli, args[:-1] + [str(again)])
+    assert (again / "solutions.html").read_bytes() == (tmp_path / "solutions.html").read_bytes()
+
+
+def test_html_escapes_text_and_keeps_math_for_katex():
+    from exgen.render import HTML
+
+    body = HTML.finish("If $a < b$ & **c** use `x<y`:\n\n- one $x_1$\n- two" + HTML.display(r"a \\ b & c"))
+    assert body == ("<p>If $a &lt; b$ &amp; <strong>c</strong> use <code>x&lt;y</code>:</p>\n"
+                    "<ul><li>one $x_1$</li><li>two</li></ul>\n"
+                    '<div class="display">\\[a \\\\ b &amp; c\\]</div>')
