@@ -73,7 +73,7 @@ def _tex_tt(text: str) -> str:
 
 # Markdown: math spans as GitHub finds them (code spans first, then $$…$$ and $…$).
 _MD_SPANS = re.compile(r"(`[^`\n]*`)|\$\$(.+?)\$\$|\$([^$]+?)\$", re.S)
-_NUMBER_BEFORE = re.compile(r"\d+(?:\.\d+)?$")
+_NUMBER_BEFORE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?$")  # a whole number, not the 16 of fp16
 
 
 def _md_math(tex: str, inline: bool) -> str:

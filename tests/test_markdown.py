@@ -64,3 +64,10 @@ def test_the_markdown_driver_rewrites_each_construct():
     assert math_problems(text) == []
     assert text == (r"at $100\,\%$ and $\begin{bmatrix} 1 \cr 2 \end{bmatrix}$ and "
                     r"$$\mathtt{bar\underline{\hspace{0.5em}}v2}$$ `a\_b$`")
+
+
+def test_only_a_whole_number_moves_into_the_math():
+    from exgen.render import MARKDOWN
+
+    assert MARKDOWN.finish(r"(38.5$\,\%$)") == r"($38.5\,\%$)"
+    assert MARKDOWN.finish(r"fp16$^*$") == r"fp16$^*$"  # left for the scan to report, not mangled
