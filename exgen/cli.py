@@ -73,8 +73,9 @@ def _templates_option(f):
 
 
 def _format_option(f):
-    return click.option("--format", "fmt", type=click.Choice(["md", "tex"]), default="md", show_default=True,
-                        help="Markdown, or a LaTeX document (exam class) that pdflatex compiles.")(f)
+    return click.option("--format", "fmt", type=click.Choice(["md", "tex", "html"]), default="md", show_default=True,
+                        help="Markdown; a LaTeX document (exam class) that pdflatex compiles; or a self-contained "
+                             "HTML page whose math KaTeX renders offline.")(f)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
