@@ -541,6 +541,53 @@ def stress(topics_, variant, difficulty, n, seed, latex, jobs, as_json) -> None:
     sys.exit(1 if any(r.failures() for r in rows) else 0)
 
 
+@cli.command()
+@click.option("--topic", "topics_", multiple=True, type=click.Choice(TOPIC_NAMES),
+              help="Topics to preselect (repeatable; default: all).")
+@click.option("--difficulty", type=click.Choice([*DIFFICULTIES, "mixed"]), default="easy", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--no-browser", is_flag=True, help="Do not open a browser window.")
+@click.option("--data", "data_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to keep your progress (default: progress.sqlite in your user data folder).")
+def practice(topics_, difficulty, port, no_browser, data_file) -> None:
+    """Practise in the browser: a fresh problem, answer boxes, instant feedback that names the mistake.
+
+    Serves a page on 127.0.0.1 (this machine only). Progress (attempts, parts right, streaks) is kept in a
+    local SQLite file; "weakest first" draws the variants you get wrong most.
+
+    \b
+    Example:
+      exgen practice --topic quantization --difficulty medium
+    """
+    import errno
+    import socket
+    import threading
+    import webbrowser
+
+    try:
+        from exgen.practice.app import create_app
+        from exgen.practice.progress import default_path
+    except ImportError as e:
+        raise UserError(f"exgen practice needs Flask ({e}); install exgen again: pip install exgen")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                raise UserError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}") from None
+            raise UserError(f"port {port} is busy (another exgen practice?); try --port {port + 1}") from None
+    path = data_file or default_path()
+    try:
+        app = create_app(path, topics_ or TOPIC_NAMES, difficulty)
+    except OSError as e:
+        raise UserError(f"cannot keep progress in {path}: {e.strerror or e}") from None
+    url = f"http://127.0.0.1:{port}/"
+    click.echo(f"exgen practice on {url} (progress in {path}); Ctrl-C stops it", err=True)
+    if not no_browser:
+        threading.Timer(0.8, webbrowser.open, (url,)).start()
+    app.run(host="127.0.0.1", port=port, threaded=True, debug=False, use_reloader=False)
+
+
 def main() -> None:
     # A terminal or pipe that is not UTF-8 (LANG=C, PYTHONIOENCODING=ascii) must not lose a run over a
     # student named `Zoë ✓`: characters it cannot show are escaped (files are always written as UTF-8).
