@@ -222,8 +222,8 @@ def make(topics_, variant, n, seed, difficulty, fmt, out, force, solutions, rost
     click.echo(f"wrote {out / worksheet}, {out / answers}, {out / 'key.json'}, {out / 'answers.yaml'}", err=True)
 
 
-_SHEET_FILES = {"worksheet.md", "worksheet.tex", "solutions.md", "solutions.tex", "key.json", "answers.yaml",
-                "students"}
+_SHEET_FILES = {"worksheet.md", "worksheet.tex", "worksheet.html", "solutions.md", "solutions.tex", "solutions.html",
+                "key.json", "answers.yaml", "students"}
 
 
 def _write_set(out: Path, build, force: bool) -> None:
