@@ -1,0 +1,138 @@
+"""The exam document: a LaTeX driver beside render.py that lays a paper out for printing.
+
+It reuses the topics' format-neutral question templates (through `Renderer`) and changes only what a part
+looks like on an exam: its points (`\\part[2]`), its answer space sized to its kind (a box for a number, a
+row of cells for a vector, a grid for a matrix, check boxes for a choice, lettered options for a multiple-
+choice part), and, in the solutions, the key in that space.  The page (cover with name and ID fields,
+instructions, duration, the exam class's points table; version and page number in every header; no question
+split across pages unless it is longer than one) is `templates/_exam.tex.j2`.
+
+Everything from the spec or a roster is escaped (`tex_text`): a title with `&` or an id like `jo_smith`
+is text, never LaTeX.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable
+
+from exgen.exam.build import Choice, ExamProblem, Paper, option_text
+from exgen.exam.spec import ExamSpec
+from exgen.problem import Answer
+from exgen.render import Renderer, _tex_tt, answer_math
+
+_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+             "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}",
+             ">": r"\textgreater{}", "|": r"\textbar{}", "-": "-{}"}
+# Characters pdflatex sets with [utf8]{inputenc} and T1 fonts: Latin-1, Latin Extended-A, common punctuation.
+_PRINTABLE = re.compile(r"[\u0020-\u007e\u00a0-\u017f\u2013\u2014\u2018\u2019\u201c\u201d\u2026\u20ac]")
+
+
+def tex_text(text: str) -> str:
+    """Plain text (a title, an id, an instruction) as LaTeX that prints exactly it: specials escaped, `--`
+    kept as two hyphens, characters the fonts lack replaced by '?'."""
+    return "".join(_SPECIALS.get(c, c) if _PRINTABLE.fullmatch(c) else "?" for c in text)
+
+
+def tex_paragraphs(text: str) -> str:
+    """Instructions: blank lines separate paragraphs; lines starting with '- ' form a list."""
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        if lines and all(line.startswith("- ") for line in lines):
+            out.append("\\begin{itemize}\n" + "\n".join(r"\item " + tex_text(line[2:]) for line in lines)
+                       + "\n\\end{itemize}")
+        else:
+            out.append(tex_text(" ".join(lines)))
+    return "\n\n".join(out)
+
+
+def points_tex(points: float) -> str:
+    """Points as the exam class reads them: 2, 1\\half."""
+    whole, half = divmod(round(2 * points), 2)
+    return f"{whole}" + (r"\half" if half else "")
+
+
+# ---- answer space ----------------------------------------------------------------------------------
+
+
+def _unit(answer: Answer) -> str:
+    return rf"\,\text{{{tex_text(answer.unit)}}}" if answer.unit else ""
+
+
+def _grid(rows: int, cols: int, cell: Callable[[int, int], str] = lambda r, c: "") -> str:
+    """An empty (or filled) grid of answer cells."""
+    spec = "|" + "|".join([r"p{1.7cm}"] * cols) + "|"
+    body = "\\\\ \\hline\n".join(" & ".join(r"\rule{0pt}{0.8cm}" + cell(r, c) for c in range(cols))
+                                 for r in range(rows))
+    return f"\\begin{{tabular}}{{{spec}}}\\hline\n{body}\\\\ \\hline\n\\end{{tabular}}"
+
+
+def answer_space(answer: Answer, choice: Choice | None, solutions: bool) -> str:
+    """The space a student writes a part's answer in, sized to its kind; with `solutions`, the key in it."""
+    if choice is not None:
+        wide = answer.kind in ("matrix", "vector")
+        env = "choices" if wide else "oneparchoices"
+        items = []
+        for letter_index, value in enumerate(choice.values):
+            text = tex_text(str(value)) if answer.kind == "choice" else f"${option_text(answer, value)}$"
+            mark = r"\CorrectChoice" if choice.correct == chr(65 + letter_index) else r"\choice"
+            items.append(f"{mark} {text}")
+        return f"\n\n\\begin{{{env}}}\n" + "\n".join(items) + f"\n\\end{{{env}}}\n"
+    if answer.kind == "choice":
+        items = [(r"\CorrectChoice " if c == answer.value else r"\choice ") + tex_text(c) for c in answer.choices]
+        return "\n\n\\begin{oneparcheckboxes}\n" + "\n".join(items) + "\n\\end{oneparcheckboxes}\n"
+    if answer.kind in ("matrix", "vector"):
+        rows = answer.value if answer.kind == "matrix" else [answer.value]
+        if solutions:
+            return f"\n\n\\hfill$\\boxed{{{answer_math(answer)}}}$\n"
+        return f"\n\n\\hfill{_grid(len(rows), len(rows[0]) if rows else 1)}{_unit(answer)}\n"
+    width = "9cm" if answer.kind == "expression" else "5cm"
+    inside = rf"\rule{{0pt}}{{0.8cm}}" + (f"${answer_math(dataclasses_replace_unit(answer))}$" if solutions else "")
+    return f"\n\n\\hfill\\framebox[{width}]{{{inside}}}{_unit(answer)}\n"
+
+
+def dataclasses_replace_unit(answer: Answer) -> Answer:
+    """The key without its unit (the unit is printed once, after the box)."""
+    import dataclasses
+
+    return dataclasses.replace(answer, unit="")
+
+
+# ---- the document ----------------------------------------------------------------------------------
+
+
+class ExamRenderer(Renderer):
+    """Renders papers of an exam (questions through the topics' own templates, parts the exam's way)."""
+
+    def __init__(self, templates: Path | None = None) -> None:
+        super().__init__("tex", templates)
+
+    def exam_question(self, ep: ExamProblem, solutions: bool) -> str:
+        context = self._context(ep.problem)
+        answers = {p.id: p.answer for p in ep.problem.solution.parts}
+
+        def part(pid: str, caller: Callable[[], str]) -> str:
+            if pid not in answers:
+                raise KeyError(f"template asks for part {pid!r}, which the solver does not produce")
+            return (f"\n\\part[{points_tex(ep.points[pid])}] {caller().strip()} \\hfill {_tex_tt('[' + pid + ']')}"
+                    + answer_space(answers[pid], ep.choices.get(pid), solutions))
+
+        context["part"] = part
+        return self.env.get_template(f"templates/{ep.problem.topic}.j2").render(context).strip()
+
+    def paper(self, spec: ExamSpec, paper: Paper, *, who: str, solutions: bool) -> str:
+        """One paper as a complete LaTeX document. `who`: "version" or "student"."""
+        items = [{"question": self.exam_question(ep, solutions),
+                  "solution": self.solution(ep.problem) if solutions else "",
+                  "choices": {pid: c.correct for pid, c in ep.choices.items()}} for ep in paper.problems]
+        template = self.env.get_template("templates/_exam.tex.j2")
+        label = f"Version {paper.label}" if who == "version" else f"Student {paper.label}"
+        return template.render(
+            items=items, solutions=solutions, title=tex_text(spec.title), course=tex_text(spec.course),
+            date=tex_text(spec.date), duration=tex_text(spec.duration),
+            instructions=tex_paragraphs(spec.instructions), label=tex_text(label),
+            student=tex_text(paper.label) if who == "student" else "", many=len(items) > 10,
+            total=paper.total, points_tex=points_tex, tt=_tex_tt)
+
