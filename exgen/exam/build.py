@@ -67,7 +67,7 @@ def version_labels(k: int) -> list[str]:
     return [LETTERS[i] if i < 26 else LETTERS[i // 26 - 1] + LETTERS[i % 26] for i in range(k)]
 
 
-def split_points(total: float, n: int, where: str) -> list[float]:
+def split_points(total: float, n: int, where: str = "a problem") -> list[float]:
     """`total` points over `n` parts in half points, as evenly as possible, earlier parts taking the extra
     halves (the exam class counts whole and half points only)."""
     halves = round(2 * total)

@@ -163,6 +163,9 @@ def parse_spec(text: str, source: str = "<spec>") -> ExamSpec:
 
     r = _Reader(source)
     try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):  # an alias could expand a small file hugely
+            if isinstance(event, yaml.AliasEvent):
+                raise r.fail(event, "YAML aliases (*name) are not allowed in an exam spec")
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
@@ -170,7 +173,6 @@ def parse_spec(text: str, source: str = "<spec>") -> ExamSpec:
                         f"({getattr(e, 'problem', None) or e})") from None
     if root is None:
         raise SpecError(f"{source}: the spec is empty")
-    _refuse_aliases(r, root)
     top = r.mapping(root, "the exam", TOP_FIELDS)
     if "title" not in top:
         raise r.fail(root, "the exam needs a title")
@@ -236,23 +238,6 @@ def parse_spec(text: str, source: str = "<spec>") -> ExamSpec:
     return ExamSpec(title=text_field("title"), course=text_field("course"), date=text_field("date"),
                     duration=text_field("duration"), instructions=text_field("instructions"), seed=seed,
                     shuffle=shuffle, choices=choices, sections=tuple(sections), source=source)
-
-
-def _refuse_aliases(r: _Reader, root: Any) -> None:
-    """A node reached twice is an alias (*name): refused, so a small file cannot expand into a huge one."""
-    import yaml
-
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            raise r.fail(node, "YAML aliases (*name) are not allowed in an exam spec")
-        seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            stack += node.value
-        elif isinstance(node, yaml.MappingNode):
-            stack += [n for pair in node.value for n in pair]
 
 
 def read_spec(path: Path) -> ExamSpec:
