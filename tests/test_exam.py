@@ -286,3 +286,32 @@ def test_titles_and_ids_with_latex_specials_compile(tmp_path):
                  "--secret-file", tmp_path / "s", "--jobs", "2")
     assert result.exit_code == 0, result.output
     assert "built 4 of 4 PDFs" in result.output
+
+
+def _everything_as_choice() -> str:
+    """A spec asking every variant of every topic, every part as multiple choice."""
+    from exgen.topics import TOPIC_NAMES
+
+    lines = ["title: Everything", "seed: 3", "sections:"]
+    for topic in TOPIC_NAMES:
+        names = [v.name for v in get(topic).variants]
+        lines += [f"  - topic: {topic}", f"    variants: [{', '.join(names)}]", f"    count: {len(names)}",
+                  "    answer: choice"]
+    return "\n".join(lines) + "\n"
+
+
+def test_every_part_of_every_variant_can_be_asked_as_a_choice():
+    paper = prepare(parse_spec(_everything_as_choice())).papers[0]
+    for ep in paper.problems:
+        assert set(ep.choices) == {p.id for p in ep.problem.solution.parts}
+        for pid, choice in ep.choices.items():
+            answer = ep.problem.solution.part(pid).answer
+            assert len(choice.values) == (len(answer.choices) if answer.kind == "choice" else 4), (ep.problem, pid)
+
+
+@pytest.mark.slow
+@needs("pdflatex")
+def test_every_variant_as_multiple_choice_compiles(tmp_path):
+    (tmp_path / "all.yaml").write_text(_everything_as_choice())
+    result = run("exam", tmp_path / "all.yaml", "--out", tmp_path / "out")
+    assert result.exit_code == 0 and "built 2 of 2 PDFs" in result.output, result.output

@@ -159,17 +159,23 @@ def option_text(answer: Answer, value: Any) -> str:
 
 
 def _perturbations(answer: Answer, rng: Rng) -> list[Any]:
-    """Wrong values near the key, in a deterministic order: a scaled or shifted number, one changed entry of a
-    matrix or vector, a scaled expression."""
+    """Wrong values near the key, in a deterministic order: a scaled or shifted number (of the key's sign, so
+    no option gives itself away as a negative count), one changed entry of a matrix or vector, a scaled
+    expression."""
     value = answer.value
     if answer.kind == "expression":
         return [f"2*({value})", f"({value})/2", f"3*({value})", f"({value})/3"]
 
     def moved(x: Any) -> list[Any]:
-        if isinstance(x, int) and not isinstance(x, bool):
-            return rng.shuffle([x + 1, x - 1, x + 2, x - 2, 2 * x, -x, x + 3, x - 3])
-        factors = rng.shuffle([1.1, 0.9, 1.25, 0.8, 1.5, 2 / 3, 2.0, 0.5, 10.0, 0.1, 3.0, 1 / 3])
-        return [x * f for f in factors] + ([x + 1, x - 1] if abs(x) < 1 else [])
+        if isinstance(x, int) and not isinstance(x, bool) and abs(x) < 20:
+            candidates = [x + 1, x - 1, x + 2, x - 2, 2 * x, x + 3, x - 3]
+        else:
+            factors = [1.1, 0.9, 1.25, 0.8, 1.5, 2 / 3, 2.0, 0.5, 10.0, 0.1, 3.0, 1 / 3]
+            candidates = [round(x * f) if isinstance(x, int) else x * f for f in factors]
+            candidates += [x + 1, x - 1] if abs(x) < 1 else []
+            candidates += [0.5, -0.5, 2, -2, 0.25, -0.25] if x == 0 else []
+        same_sign = [c for c in candidates if (c > 0) == (x > 0) and (c < 0) == (x < 0) or x == 0]
+        return rng.shuffle(same_sign)
 
     if answer.kind in ("number", "integer"):
         return moved(value)

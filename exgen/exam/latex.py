@@ -133,6 +133,6 @@ class ExamRenderer(Renderer):
             items=items, solutions=solutions, title=tex_text(spec.title), course=tex_text(spec.course),
             date=tex_text(spec.date), duration=tex_text(spec.duration),
             instructions=tex_paragraphs(spec.instructions), label=tex_text(label),
-            student=tex_text(paper.label) if who == "student" else "", many=len(items) > 10,
+            student=tex_text(paper.label) if who == "student" else "", rows=-(-len(items) // 12),
             total=paper.total, points_tex=points_tex, tt=_tex_tt)
 
