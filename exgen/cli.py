@@ -254,7 +254,9 @@ def grade(key, submissions, out, feedback, gradescope) -> None:
         if row.error:
             click.echo(f"ERROR {row.source}: {row.error}")
         else:
-            click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}")
+            problems = "  ".join(f"{n}: {points_text(got)}/{points_text(most)}" for n, (got, most) in row.problems().items())
+            click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}"
+                       f"\t(problem {problems})")
     if out is not None:
         atomic_write(out, gradebook_csv(rows))
     if feedback is not None:

@@ -273,6 +273,19 @@ def test_the_example_builds_with_name_field_and_the_specs_points(tmp_path):
     assert f"Total: {total:g} points" in " ".join(exam.split())
     assert re.search(rf"Points:.*\b{total:g}\b", exam)  # the points table's total
     assert "Solution." in solutions and "(2 points)" in exam
+    pages = exam.split("\f")[:-1]
+    assert all("Version A" in page and f"Page {i} of {len(pages)}" in page for i, page in enumerate(pages, 1))
+    # no question is split across pages (each fits on one): its number and all its part tags on one page
+    where: dict[int, set[int]] = {}
+    current = 0
+    for page_number, page in enumerate(pages, 1):
+        for line in page.splitlines():
+            start = re.match(r"^\s{0,4}(\d+)\. [A-Z]", line)
+            current = int(start.group(1)) if start else current
+            if current and (start or re.search(r"\[[a-z_0-9]+\]\s*$", line)):
+                where.setdefault(current, set()).add(page_number)
+    assert sorted(where) == list(range(1, len(key.problems) + 1))
+    assert all(len(on) == 1 for on in where.values()), where
 
 
 @pytest.mark.slow

@@ -86,11 +86,16 @@ def answer_space(answer: Answer, choice: Choice | None, solutions: bool) -> str:
     if answer.kind in ("matrix", "vector"):
         rows = answer.value if answer.kind == "matrix" else [answer.value]
         if solutions:
-            return f"\n\n\\hfill$\\boxed{{{answer_math(answer)}}}$\n"
-        return f"\n\n\\hfill{_grid(len(rows), len(rows[0]) if rows else 1)}{_unit(answer)}\n"
+            return _right(f"$\\boxed{{{answer_math(answer)}}}$")
+        return _right(_grid(len(rows), len(rows[0]) if rows else 1) + _unit(answer))
     width = "9cm" if answer.kind == "expression" else "5cm"
-    inside = rf"\rule{{0pt}}{{0.8cm}}" + (f"${answer_math(dataclasses_replace_unit(answer))}$" if solutions else "")
-    return f"\n\n\\hfill\\framebox[{width}]{{{inside}}}{_unit(answer)}\n"
+    inside = r"\rule[-0.3cm]{0pt}{0.8cm}" + (f"${answer_math(dataclasses_replace_unit(answer))}$" if solutions else "")
+    return _right(f"\\framebox[{width}]{{{inside}}}{_unit(answer)}")
+
+
+def _right(material: str) -> str:
+    """A line of its own with `material` flush right (within the margin, unit included)."""
+    return f"\n\n\\noindent\\makebox[\\linewidth][r]{{{material}}}\n"
 
 
 def dataclasses_replace_unit(answer: Answer) -> Answer:
