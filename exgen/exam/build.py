@@ -30,7 +30,8 @@ LETTERS = string.ascii_uppercase
 @dataclass(frozen=True)
 class Choice:
     """A part asked as multiple choice: option values in letter order (A, B, ...), the correct letter, and
-    where each option came from ("key", a named mistake, or "perturbed")."""
+    where each option came from ("key", a named mistake, "perturbed", or "option" for the other options of a
+    part that is a choice already)."""
 
     values: tuple[Any, ...]
     correct: str
@@ -199,7 +200,7 @@ def multiple_choice(problem: Problem, part_id: str, n: int, rng: Rng) -> Choice:
     answer = problem.solution.part(part_id).answer
     if answer.kind == "choice":
         values = tuple(answer.choices)
-        return Choice(values, LETTERS[values.index(answer.value)], tuple("key" if v == answer.value else ""
+        return Choice(values, LETTERS[values.index(answer.value)], tuple("key" if v == answer.value else "option"
                                                                          for v in values))
     options: list[tuple[Any, str]] = [(answer.value, "key")]
     shown = {option_text(answer, answer.value)}
