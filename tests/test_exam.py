@@ -183,6 +183,17 @@ def test_text_from_a_spec_or_roster_is_escaped_for_latex():
     assert tex_text("a--b") == "a-{}-{}b" and tex_text("naïve ✓") == "naïve ?"
 
 
+def test_a_table_question_is_answered_in_its_cells():
+    """An autodiff table's blank cells are widened to write in, and their parts get no second answer box."""
+    spec = parse_spec("title: T\nsections:\n  - topic: autodiff\n    variant: forward\n")
+    prepared = prepare(spec)
+    problem = prepared.papers[0].problems[0].problem
+    tex = prepared.files[Path("A/exam.tex")]
+    cells = [p.id for p in problem.solution.parts]
+    assert tex.count(r"\makebox[2.4cm][l]{$\mathtt{") == len(cells) and r"\framebox" not in tex
+    assert all(f"[{pid}]" in tex for pid in ("v1", "dv1"))
+
+
 # ---- multiple choice -------------------------------------------------------------------------------
 
 
@@ -291,7 +302,7 @@ def test_the_example_builds_with_name_field_and_the_specs_points(tmp_path):
 @pytest.mark.slow
 @needs("pdflatex")
 def test_titles_and_ids_with_latex_specials_compile(tmp_path):
-    (tmp_path / "exam.yaml").write_text('title: "R&D 101: 100% of #1 {x} \\\\ ~^ $"\ncourse: a_b\n'
+    (tmp_path / "exam.yaml").write_text('title: "R&D 101: 100% of #1 {x} \\\\ ~^ $\\n\\nline two"\ncourse: a_b\n'
                                         "sections:\n  - topic: compute\n    variant: matmul\n")
     (tmp_path / "roster.txt").write_text("jo_smith\nann+1@uni.edu\n")
     (tmp_path / "s").write_text("s" * 32)
@@ -301,22 +312,25 @@ def test_titles_and_ids_with_latex_specials_compile(tmp_path):
     assert "built 4 of 4 PDFs" in result.output
 
 
-def _everything_as_choice() -> str:
-    """A spec asking every variant of every topic, every part as multiple choice."""
+def _everything() -> str:
+    """A spec asking every variant of every topic twice: with entries, and every part as multiple choice."""
     from exgen.topics import TOPIC_NAMES
 
     lines = ["title: Everything", "seed: 3", "sections:"]
     for topic in TOPIC_NAMES:
         names = [v.name for v in get(topic).variants]
-        lines += [f"  - topic: {topic}", f"    variants: [{', '.join(names)}]", f"    count: {len(names)}",
-                  "    answer: choice"]
+        for answer in ("entries", "choice"):
+            lines += [f"  - topic: {topic}", f"    variants: [{', '.join(names)}]", f"    count: {len(names)}",
+                      f"    answer: {answer}"]
     return "\n".join(lines) + "\n"
 
 
 def test_every_part_of_every_variant_can_be_asked_as_a_choice():
-    paper = prepare(parse_spec(_everything_as_choice())).papers[0]
+    spec = parse_spec(_everything())
+    paper = prepare(spec).papers[0]
     for ep in paper.problems:
-        assert set(ep.choices) == {p.id for p in ep.problem.solution.parts}
+        asked = spec.sections[ep.section].answer == "choice"
+        assert set(ep.choices) == ({p.id for p in ep.problem.solution.parts} if asked else set())
         for pid, choice in ep.choices.items():
             answer = ep.problem.solution.part(pid).answer
             assert len(choice.values) == (len(answer.choices) if answer.kind == "choice" else 4), (ep.problem, pid)
@@ -324,7 +338,7 @@ def test_every_part_of_every_variant_can_be_asked_as_a_choice():
 
 @pytest.mark.slow
 @needs("pdflatex")
-def test_every_variant_as_multiple_choice_compiles(tmp_path):
-    (tmp_path / "all.yaml").write_text(_everything_as_choice())
+def test_every_variant_with_entries_and_as_multiple_choice_compiles(tmp_path):
+    (tmp_path / "all.yaml").write_text(_everything())
     result = run("exam", tmp_path / "all.yaml", "--out", tmp_path / "out")
     assert result.exit_code == 0 and "built 2 of 2 PDFs" in result.output, result.output

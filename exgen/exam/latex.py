@@ -13,13 +13,14 @@ is text, never LaTeX.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Callable
 
-from exgen.exam.build import Choice, ExamProblem, Paper, option_text
+from exgen.exam.build import LETTERS, Choice, ExamProblem, Paper, option_text
 from exgen.exam.spec import ExamSpec
-from exgen.problem import Answer
+from exgen.problem import Answer, Step
 from exgen.render import Renderer, _tex_tt, answer_math
 
 _SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
@@ -33,6 +34,11 @@ def tex_text(text: str) -> str:
     """Plain text (a title, an id, an instruction) as LaTeX that prints exactly it: specials escaped, `--`
     kept as two hyphens, characters the fonts lack replaced by '?'."""
     return "".join(_SPECIALS.get(c, c) if _PRINTABLE.fullmatch(c) else "?" for c in text)
+
+
+def _line(text: str) -> str:
+    """A one-line field (title, course, date, duration): whitespace collapsed, then escaped."""
+    return tex_text(" ".join(text.split()))
 
 
 def tex_paragraphs(text: str) -> str:
@@ -61,12 +67,12 @@ def _unit(answer: Answer) -> str:
     return rf"\,\text{{{tex_text(answer.unit)}}}" if answer.unit else ""
 
 
-def _grid(rows: int, cols: int, cell: Callable[[int, int], str] = lambda r, c: "") -> str:
-    """An empty (or filled) grid of answer cells."""
-    spec = "|" + "|".join([r"p{1.7cm}"] * cols) + "|"
-    body = "\\\\ \\hline\n".join(" & ".join(r"\rule{0pt}{0.8cm}" + cell(r, c) for c in range(cols))
-                                 for r in range(rows))
-    return f"\\begin{{tabular}}{{{spec}}}\\hline\n{body}\\\\ \\hline\n\\end{{tabular}}"
+def _grid(rows: int, cols: int) -> str:
+    """An empty grid of answer cells, one per entry (narrower cells for a wide matrix, to fit the line)."""
+    width = min(1.7, 14.0 / max(cols, 1))
+    spec = "|" + "|".join([f"p{{{width:.2f}cm}}"] * cols) + "|"
+    row = " & ".join([r"\rule{0pt}{0.8cm}"] * cols)
+    return f"\\begin{{tabular}}{{{spec}}}\\hline\n" + "".join(f"{row} \\\\ \\hline\n" for _ in range(rows)) + "\\end{tabular}"
 
 
 def answer_space(answer: Answer, choice: Choice | None, solutions: bool) -> str:
@@ -77,7 +83,7 @@ def answer_space(answer: Answer, choice: Choice | None, solutions: bool) -> str:
         items = []
         for letter_index, value in enumerate(choice.values):
             text = tex_text(str(value)) if answer.kind == "choice" else f"${option_text(answer, value)}$"
-            mark = r"\CorrectChoice" if choice.correct == chr(65 + letter_index) else r"\choice"
+            mark = r"\CorrectChoice" if choice.correct == LETTERS[letter_index] else r"\choice"
             items.append(f"{mark} {text}")
         return f"\n\n\\begin{{{env}}}\n" + "\n".join(items) + f"\n\\end{{{env}}}\n"
     if answer.kind == "choice":
@@ -89,7 +95,7 @@ def answer_space(answer: Answer, choice: Choice | None, solutions: bool) -> str:
             return _right(f"$\\boxed{{{answer_math(answer)}}}$")
         return _right(_grid(len(rows), len(rows[0]) if rows else 1) + _unit(answer))
     width = "9cm" if answer.kind == "expression" else "5cm"
-    inside = r"\rule[-0.3cm]{0pt}{0.8cm}" + (f"${answer_math(dataclasses_replace_unit(answer))}$" if solutions else "")
+    inside = r"\rule[-0.3cm]{0pt}{0.8cm}" + (f"${answer_math(_without_unit(answer))}$" if solutions else "")
     return _right(f"\\framebox[{width}]{{{inside}}}{_unit(answer)}")
 
 
@@ -98,11 +104,28 @@ def _right(material: str) -> str:
     return f"\n\n\\noindent\\makebox[\\linewidth][r]{{{material}}}\n"
 
 
-def dataclasses_replace_unit(answer: Answer) -> Answer:
+def _without_unit(answer: Answer) -> Answer:
     """The key without its unit (the unit is printed once, after the box)."""
-    import dataclasses
-
     return dataclasses.replace(answer, unit="")
+
+
+def _cell_markup(pid: str) -> str:
+    """How shown material (an autodiff table) marks the blank cell of part `pid`."""
+    return r"\boxed{\mathtt{" + pid.replace("_", r"\_") + "}}"
+
+
+def _writable_cells(shown: tuple[Step, ...], answers: dict[str, Answer], exclude: set[str]):
+    """The shown material with every blank cell that names a part widened to hold a handwritten answer, and
+    the ids of those parts (asked as entries: a multiple-choice part keeps its options)."""
+    cells = {pid for pid in answers if pid not in exclude and any(_cell_markup(pid) in s.math for s in shown)}
+    widened = []
+    for step in shown:
+        math = step.math
+        for pid in cells:
+            math = math.replace(_cell_markup(pid), r"\boxed{\rule{0pt}{0.5cm}\makebox[2.4cm][l]{$\mathtt{"
+                                + pid.replace("_", r"\_") + "}$}}")
+        widened.append(dataclasses.replace(step, math=math))
+    return tuple(widened), cells
 
 
 # ---- the document ----------------------------------------------------------------------------------
@@ -117,14 +140,18 @@ class ExamRenderer(Renderer):
     def exam_question(self, ep: ExamProblem, solutions: bool) -> str:
         context = self._context(ep.problem)
         answers = {p.id: p.answer for p in ep.problem.solution.parts}
+        shown, cells = _writable_cells(ep.problem.solution.shown, answers, exclude=set(ep.choices))
 
         def part(pid: str, caller: Callable[[], str]) -> str:
             if pid not in answers:
                 raise KeyError(f"template asks for part {pid!r}, which the solver does not produce")
-            return (f"\n\\part[{points_tex(ep.points[pid])}] {caller().strip()} \\hfill {_tex_tt('[' + pid + ']')}"
-                    + answer_space(answers[pid], ep.choices.get(pid), solutions))
+            head = f"\n\\part[{points_tex(ep.points[pid])}] {caller().strip()} \\hfill {_tex_tt('[' + pid + ']')}"
+            if pid in cells:  # answered in its cell of the table the question shows
+                return head + (f" \\quad $\\boxed{{{answer_math(answers[pid])}}}$\n" if solutions else "\n")
+            return head + answer_space(answers[pid], ep.choices.get(pid), solutions)
 
         context["part"] = part
+        context["solution"] = dataclasses.replace(ep.problem.solution, shown=shown)
         return self.env.get_template(f"templates/{ep.problem.topic}.j2").render(context).strip()
 
     def paper(self, spec: ExamSpec, paper: Paper, *, who: str, solutions: bool) -> str:
@@ -135,8 +162,8 @@ class ExamRenderer(Renderer):
         template = self.env.get_template("templates/_exam.tex.j2")
         label = f"Version {paper.label}" if who == "version" else f"Student {paper.label}"
         return template.render(
-            items=items, solutions=solutions, title=tex_text(spec.title), course=tex_text(spec.course),
-            date=tex_text(spec.date), duration=tex_text(spec.duration),
+            items=items, solutions=solutions, title=_line(spec.title), course=_line(spec.course),
+            date=_line(spec.date), duration=_line(spec.duration),
             instructions=tex_paragraphs(spec.instructions), label=tex_text(label),
             student=tex_text(paper.label) if who == "student" else "", rows=-(-len(items) // 12),
             total=paper.total, points_tex=points_tex, tt=_tex_tt)
