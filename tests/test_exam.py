@@ -256,6 +256,24 @@ def test_partial_credit_scales_with_the_parts_points():
     assert grade_part("1.q", part, "1 2; 3 4").points == 1  # a key without points: 1 per part
 
 
+@pytest.mark.parametrize("edit, words", [
+    (lambda m: m["points"]["1"].update(scale=-2), "meta.points.1.scale: expected points in (0, 1000]"),
+    (lambda m: m["points"]["1"].update(nope=2), "meta.points.1: problem 1 has no part 'nope'"),
+    (lambda m: m["points"].update({"99": {}}), "meta.points.99: no problem '99'"),
+    (lambda m: m["choices"]["4"]["bound"].update(correct="Z"), "meta.choices.4.bound.correct: expected one of"),
+    (lambda m: m["choices"]["4"]["bound"].update(options=["x"]), "meta.choices.4.bound.options"),
+    (lambda m: m["versions"].update(B=[1]), "meta.versions.B: problem 1 is already version A's"),
+])
+def test_a_hand_edited_exam_key_is_refused_naming_the_field(tmp_path, edit, words):
+    prepared = prepare(parse_spec(SPEC))
+    doc = json.loads(prepared.files[Path("key.json")])
+    edit(doc["meta"])
+    (tmp_path / "key.json").write_text(json.dumps(doc))
+    (tmp_path / "a.yaml").write_text("student: ann\nversion: A\n")
+    result = run("grade", tmp_path / "key.json", tmp_path / "a.yaml")
+    assert result.exit_code == 2 and words in result.output, result.output
+
+
 # ---- built PDFs ------------------------------------------------------------------------------------
 
 

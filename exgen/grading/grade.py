@@ -265,6 +265,9 @@ class Grader:
     """Grades submissions against one key; named mistakes are computed once per problem."""
 
     def __init__(self, key: Key):
+        from exgen.grading.examkey import check_exam_meta
+
+        check_exam_meta(key)  # raises KeyFileError naming the field
         self.key = key
         self.digest = key_digest(key)
         self._mistakes: dict[int, dict[str, list]] = {}
