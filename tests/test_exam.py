@@ -146,6 +146,18 @@ def test_each_version_is_graded_by_its_own_problems_with_weighted_points(tmp_pat
     assert all(r["exgen_version"] for r in rows.values())
 
 
+def test_shuffled_versions_order_their_problems_differently_and_grade_by_their_own_order():
+    spec = parse_spec(SPEC.replace("seed: 7", "seed: 7\nshuffle: true"))
+    prepared = prepare(spec, versions=4)
+    orders = [tuple(ep.section for ep in paper.problems) for paper in prepared.papers]
+    assert len(set(orders)) > 1 and all(sorted(o) == [0, 1, 1, 2] for o in orders)
+    grader = Grader(read_key_text(prepared.files[Path("key.json")]))
+    for paper in prepared.papers:
+        for sheet_number, ep in enumerate(paper.problems, 1):
+            numbers = {n for q, _, n in grader.expected_parts("x", paper.label) if q.startswith(f"{sheet_number}.")}
+            assert [grader.key.problems[n - 1] for n in numbers] == [ep.problem]
+
+
 def test_a_roster_of_30_gets_30_exams_and_one_key(tmp_path):
     students = [f"student_{i:02d}" for i in range(29)] + ["jo_smith"]
     (tmp_path / "roster.txt").write_text("id\n" + "\n".join(students) + "\n")
