@@ -241,8 +241,9 @@ def test_multiple_choice_grades_by_letter_and_names_the_mistake_behind_a_distrac
     choice = grader.choices["1"][pid]
     part = next(p for q, p, n in grader.expected_parts("x", "A") if q == f"{number}.{pid}")
     assert part.answer.kind == "choice" and part.answer.value == choice["correct"]
-    right = grader.grade_entry("1.after", part, number, choice["correct"].lower())
-    assert right.verdict == "correct" and right.points == 2
+    for written in (choice["correct"], choice["correct"].lower(), f"({choice['correct']})", f" {choice['correct']}."):
+        right = grader.grade_entry("1.after", part, number, written)
+        assert right.verdict == "correct" and right.points == 2, written
     named = [(letter, origin) for letter, origin in zip("ABCD", choice["from"]) if origin not in ("key", "perturbed")]
     assert named, choice
     letter, origin = named[0]

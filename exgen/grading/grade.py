@@ -324,11 +324,13 @@ class Grader:
         return out
 
     def grade_entry(self, qualified: str, part: Part, number: int, raw: Any) -> PartGrade:
-        """One answer to part `part` (as asked) of key problem `number`; a multiple-choice part's expected
-        answer names its letter and the option's value."""
+        """One answer to part `part` (as asked) of key problem `number`; a multiple-choice part is answered
+        by its letter ("B", "b", "(B)") and its expected answer names the letter and the option's value."""
+        choice = self.choices.get(str(number), {}).get(part.id)
+        if choice is not None and isinstance(raw, str):
+            raw = raw.strip().removeprefix("(").removesuffix(")")
         result = grade_part(qualified, part, raw, self.mistakes(number).get(part.id, ()),
                             self.part_points(number, part.id))
-        choice = self.choices.get(str(number), {}).get(part.id)
         if choice is not None:
             key = self.key.problems[number - 1].solution.part(part.id).answer
             result = dataclasses.replace(result, expected=f"{choice['correct']} ({expected_text(key)})")
