@@ -254,7 +254,8 @@ def grade(key, submissions, out, feedback, gradescope) -> None:
         if row.error:
             click.echo(f"ERROR {row.source}: {row.error}")
         else:
-            problems = "  ".join(f"{n}: {points_text(got)}/{points_text(most)}" for n, (got, most) in row.problems().items())
+            problems = "  ".join(f"{n}: {points_text(got)}/{points_text(most)}"
+                                 for n, (got, most) in row.problems().items())
             click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}"
                        f"\t(problem {problems})")
     if out is not None:

@@ -72,7 +72,8 @@ def _grid(rows: int, cols: int) -> str:
     width = min(1.7, 14.0 / max(cols, 1))
     spec = "|" + "|".join([f"p{{{width:.2f}cm}}"] * cols) + "|"
     row = " & ".join([r"\rule{0pt}{0.8cm}"] * cols)
-    return f"\\begin{{tabular}}{{{spec}}}\\hline\n" + "".join(f"{row} \\\\ \\hline\n" for _ in range(rows)) + "\\end{tabular}"
+    body = "".join(f"{row} \\\\ \\hline\n" for _ in range(rows))
+    return f"\\begin{{tabular}}{{{spec}}}\\hline\n{body}\\end{{tabular}}"
 
 
 def answer_space(answer: Answer, choice: Choice | None, solutions: bool) -> str:
