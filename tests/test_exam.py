@@ -212,6 +212,7 @@ def test_a_table_question_is_answered_in_its_cells():
 @pytest.mark.parametrize("topic, variant, part", [
     ("quantization", "affine", "scale"), ("quantization", "affine", "zero_point"), ("quantization", "affine", "q"),
     ("compute", "training_time", "flops"), ("intensity", "bound", "bound"), ("quantization", "storage", "after"),
+    ("intensity", "bound", "intensity"), ("intensity", "bound", "attainable"), ("chinchilla", "loss", "loss"),
 ])
 def test_choices_are_the_key_mistakes_first_then_perturbations_all_distinct_as_printed(topic, variant, part):
     for seed in range(6):
@@ -226,10 +227,27 @@ def test_choices_are_the_key_mistakes_first_then_perturbations_all_distinct_as_p
         wrong = [v for i, v in enumerate(choice.values) if i != correct]
         if answer.kind != "choice":
             assert len(choice.values) == 4 and not any(matches(answer, v) for v in wrong)
+            if answer.kind == "number":  # a student within the tolerance, rounded, is nearest the key
+                unit = answer.allowance(answer.value)
+                for student in (answer.value - unit, answer.value + unit):
+                    shown = float(f"{student:.{answer.sig - 1}e}") if answer.sig else round(student, answer.decimals)
+                    assert all(abs(shown - answer.value) < abs(shown - v) for v in wrong)
             applicable = [m.name for m in get(topic).mistakes_for(variant)
                           if m.part == part and m.wrong(variant, problem.givens) is not None]
             named = [o for o in choice.origins if o not in ("key", "perturbed")]
             assert set(named) <= set(applicable) and (named or not applicable)
+
+
+def test_a_distractor_is_more_than_three_units_from_the_key():
+    """Within the tolerance (one unit) and rounded (half a unit), a student is nearer the key than any option."""
+    from exgen.exam.build import clearly_wrong
+
+    key = Answer("number", 0.9978, sig=3)  # one unit: 0.001
+    assert not clearly_wrong(key, 1.00) and not clearly_wrong(key, 0.9948)
+    assert clearly_wrong(key, 1.0010) and clearly_wrong(key, 0.4989)
+    matrix = Answer("matrix", [[1.5, 2.0]], decimals=1)
+    assert not clearly_wrong(matrix, [[1.6, 2.2]]) and clearly_wrong(matrix, [[1.5, 2.5]])
+    assert clearly_wrong(Answer("integer", 7), 8)
 
 
 def test_multiple_choice_grades_by_letter_and_names_the_mistake_behind_a_distractor():

@@ -193,9 +193,29 @@ def _perturbations(answer: Answer, rng: Rng) -> list[Any]:
     return out
 
 
+MARGIN_UNITS = 3
+
+
+def clearly_wrong(answer: Answer, value: Any) -> bool:
+    """Whether a distractor is more than three units in the last asked place from the key (in some entry).
+    A student whose answer is within the tolerance (one unit) and who rounds it to the asked place (half a unit
+    more) is then strictly closer to the key than to this option, so the choice is never a coin toss."""
+    if answer.kind in ("choice", "expression"):
+        return not matches(answer, value)
+    if answer.kind in ("number", "integer"):
+        keys, values = [answer.value], [value]
+    else:
+        keys = [e for row in answer.value for e in row] if answer.kind == "matrix" else list(answer.value)
+        values = [e for row in value for e in row] if answer.kind == "matrix" else list(value)
+        if len(values) != len(keys):
+            return True
+    return any(abs(float(v) - float(k)) > MARGIN_UNITS * answer.allowance(k) * (1 + 1e-9)
+               for k, v in zip(keys, values))
+
+
 def multiple_choice(problem: Problem, part_id: str, n: int, rng: Rng) -> Choice:
-    """Options for one part: the key, the topic's named mistakes for it first, then perturbations outside the
-    tolerance; every option distinct as printed (after rounding to the asked precision); deterministic shuffle.
+    """Options for one part: the key, the topic's named mistakes for it first, then perturbations, each
+    `clearly_wrong` and distinct as printed (after rounding to the asked precision); deterministic shuffle.
     A part that is already a choice (memory- or compute-bound) keeps its own options in their order."""
     answer = problem.solution.part(part_id).answer
     if answer.kind == "choice":
@@ -210,7 +230,7 @@ def multiple_choice(problem: Problem, part_id: str, n: int, rng: Rng) -> Choice:
             return
         try:
             text = option_text(answer, value)
-            if matches(answer, value) or text in shown:
+            if not clearly_wrong(answer, value) or text in shown:
                 return
             dataclasses.replace(answer, value=value)  # a value the key's precision can state (no 0 to sig figs)
         except (ValueError, TypeError, ArithmeticError):
