@@ -391,3 +391,17 @@ def test_every_variant_with_entries_and_as_multiple_choice_compiles(tmp_path):
     (tmp_path / "all.yaml").write_text(_everything())
     result = run("exam", tmp_path / "all.yaml", "--out", tmp_path / "out")
     assert result.exit_code == 0 and "built 2 of 2 PDFs" in result.output, result.output
+
+
+@pytest.mark.slow
+@needs("pdflatex")
+def test_a_document_that_does_not_compile_is_named_with_its_first_latex_error(tmp_path):
+    ours = tmp_path / "mine" / "templates"
+    ours.mkdir(parents=True)
+    page = (Path(__file__).resolve().parent.parent / "templates" / "_exam.tex.j2").read_text()
+    (ours / "_exam.tex.j2").write_text(page.replace(r"\begin{questions}", r"\undefinedmacro\begin{questions}"))
+    (tmp_path / "exam.yaml").write_text("title: T\nsections:\n  - topic: compute\n    variant: matmul\n")
+    result = run("exam", tmp_path / "exam.yaml", "--out", tmp_path / "out", "--templates", tmp_path / "mine")
+    assert result.exit_code == 1
+    assert "exam.tex: ! Undefined control sequence" in result.output and "built 0 of 2 PDFs" in result.output
+    assert (tmp_path / "out" / "A" / "exam.tex").exists() and not (tmp_path / "out" / "A" / "exam.aux").exists()
