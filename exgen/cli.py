@@ -281,6 +281,74 @@ def _make_exam(topics_, variant, n, difficulty, fmt, out, force, roster, secret_
                err=True)
 
 
+@cli.command()
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="The folder for the papers, solutions, answer sheets and key.json.")
+@click.option("--versions", type=click.IntRange(1, 26), default=1, show_default=True,
+              help="Versions A, B, ... with different instances (the same variants and points).")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="One exam per student instead of versions (a file of student ids); needs --secret-file.")
+@click.option("--secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The course secret that seeds each student's problems by HMAC (at least 16 bytes).")
+@click.option("--jobs", type=click.IntRange(1, 64), help="PDFs built at once (default: the available cores).")
+@click.option("--no-pdf", is_flag=True, help="Write the .tex files only (compile them yourself).")
+@_templates_option
+def exam(spec, out, versions, roster, secret_file, jobs, no_pdf, templates) -> None:
+    """Build a printable exam from a YAML spec: papers, solutions, answer sheets and one key.
+
+    Per version (DIR/A/, DIR/B/, ...) or student (DIR/students/ID/): exam.pdf, solutions.pdf, their .tex,
+    and answers.yaml; DIR/key.json grades them all (`exgen grade DIR/key.json sheets/`). A mistake in the
+    spec is reported with its line before anything is written. Without pdflatex the .tex files are written
+    and the exit status is 2.
+
+    \b
+    Examples:
+      exgen exam examples/midterm.yaml --out midterm/
+      exgen exam examples/midterm.yaml --versions 4 --out midterm/
+      exgen exam examples/midterm.yaml --roster roster.txt --secret-file course.secret --out midterm/
+    """
+    import time
+
+    from exgen.exam import SpecError, prepare, read_spec, write
+    from exgen.exam import pdf
+    from exgen.grading.exam import RosterError, read_roster, read_secret
+
+    if (roster is None) != (secret_file is None):
+        raise click.UsageError("--roster and --secret-file go together")
+    if roster is not None and versions != 1:
+        raise click.UsageError("--versions does not apply to --roster: every student gets their own exam")
+    try:
+        students = read_roster(roster) if roster else None
+        secret = read_secret(secret_file) if secret_file else None
+        with user_errors():
+            prepared = prepare(read_spec(spec), versions=versions, students=students, secret=secret,
+                               templates=templates)
+    except (SpecError, RosterError) as e:
+        raise click.UsageError(str(e)) from None
+    write(prepared, out)
+    papers = len(prepared.papers)
+    click.echo(f"wrote {papers} {prepared.who}(s), answer sheets and {out / 'key.json'} "
+               f"({prepared.papers[0].total:g} points each)" if len({p.total for p in prepared.papers}) == 1 else
+               f"wrote {papers} {prepared.who}(s), answer sheets and {out / 'key.json'}", err=True)
+    if prepared.repeats:
+        click.echo(f"note: {prepared.repeats} problem(s) repeat another paper's instance (small instance space "
+                   "at this difficulty)", err=True)
+    if no_pdf:
+        return
+    if not pdf.available():
+        click.echo(f"error: {pdf.INSTALL_HINT}", err=True)
+        sys.exit(2)
+    start = time.monotonic()
+    built = pdf.build_all([out / t for t in prepared.tex], jobs)
+    failed = [b for b in built if not b.ok]
+    for b in failed:
+        click.echo(f"error: {b.tex}: {b.message}", err=True)
+    click.echo(f"built {len(built) - len(failed)} of {len(built)} PDFs in {time.monotonic() - start:.1f} s", err=True)
+    if failed:
+        sys.exit(1)
+
+
 def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
     """Files as given; a folder stands for its *.yaml, *.yml and *.json files (sorted)."""
     files: list[Path] = []
@@ -349,7 +417,10 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
         if row.error:
             click.echo(f"ERROR {row.source}: {row.error}")
         else:
-            click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}")
+            problems = "  ".join(f"{n}: {points_text(got)}/{points_text(most)}"
+                                 for n, (got, most) in row.problems().items())
+            click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}"
+                       f"\t(problem {problems})")
     if out is not None:
         atomic_write(out, gradebook_csv(rows))
     for name, row in named:
@@ -378,15 +449,14 @@ def check(key, part, value, student, reveal) -> None:
       exgen check sheet/key.json 1.scale "1.07"
       exgen check sheet/key.json 1.q "1 -2 0; 0 1 -1; 2 0 1"
     """
-    from exgen.grading.grade import Grader, grade_part, points_text
+    from exgen.grading.grade import Grader, points_text
     from exgen.grading.sheet import SubmissionError
     from exgen.manifest import read_key
 
     with user_errors():
         grader = Grader(read_key(key))
     try:
-        expected = grader.expected_parts(student) if student else \
-            [(f"{i}.{p.id}", p, i) for i, pr in enumerate(grader.key.problems, 1) for p in pr.solution.parts]
+        expected = grader.expected_parts(student)
     except SubmissionError as e:
         raise click.UsageError(str(e)) from None
     found = [(q, p, n) for q, p, n in expected if q == part]
@@ -394,7 +464,7 @@ def check(key, part, value, student, reveal) -> None:
         ids = ", ".join(q for q, _, _ in expected[:12]) + (" …" if len(expected) > 12 else "")
         raise click.UsageError(f"no part {part!r} on this sheet (parts: {ids})")
     qualified, the_part, number = found[0]
-    result = grade_part(qualified, the_part, value, grader.mistakes(number).get(the_part.id, ()))
+    result = grader.grade_entry(qualified, the_part, number, value)
     click.echo(f"{result.part} ({result.label}): {result.verdict}, {points_text(result.points)} / "
                f"{points_text(result.max_points)}")
     click.echo(result.message)
