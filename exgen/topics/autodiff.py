@@ -33,13 +33,15 @@ from typing import Any, Callable, Sequence
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, Topic, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 
 Value = Fraction | float
 SIG = 4            # significant figures asked for every table cell
 ZERO_DECIMALS = 4  # a cell whose key is 0 is asked to 4 decimal places (absolute tolerance)
 SHOW = 6           # figures shown for intermediate values in worked solutions
 MAX_LINES = 40
+MAX_MAGNITUDE = 1e12  # no value of a user's trace beyond this (40 chained squarings would never end)
+MAX_BITS = 256       # an exact fraction with more bits than this continues as a float
 MAX_PARTS = 26     # a sampled question stays one page of parts, (a)-(z); a user's own graph may have more
 
 
@@ -274,8 +276,8 @@ def parse_graph(lines: Any, n: int, outputs: Any = "") -> Graph:
     texts = _lines(lines, "graph")
     if not texts:
         raise InvalidGivens(f"graph: no nodes; {GRAMMAR_HELP}")
-    if len(texts) > MAX_LINES or any(len(t) > 200 for t in texts):
-        raise InvalidGivens(f"graph: at most {MAX_LINES} lines of at most 200 characters")
+    if len(texts) > MAX_LINES or any(len(t) > MAX_LINE for t in texts):
+        raise InvalidGivens(f"graph: at most {MAX_LINES} lines of at most {MAX_LINE} characters")
     nodes = tuple(parse_line(t, n, k) for k, t in enumerate(texts, 1))
     used = {a for nd in nodes for a in nd.args}
     sinks = [nd.index for nd in nodes if nd.index not in used]
@@ -386,29 +388,54 @@ def _fraction(x: Any) -> Fraction:
     return Fraction(str(x))
 
 
-def primal_values(graph: Graph, x: Sequence[Value]) -> dict[int, Value]:
+def _exact(v: Value) -> Value:
+    return v
+
+
+def carry6(v: Value) -> float:
+    """What a student carries into the next row: the value to 6 significant figures (the figures the tables
+    show, and the least the question allows)."""
+    return float(f"{float(v):.{SHOW}g}")
+
+
+def _bounded_value(v: Value) -> Value:
+    """A value kept small enough to compute with: an exact fraction whose digits grow (chained squarings of a
+    short decimal) continues as a float; a magnitude beyond MAX_MAGNITUDE is refused (it is no table cell)."""
+    if isinstance(v, Fraction) and max(v.numerator.bit_length(), v.denominator.bit_length()) > MAX_BITS:
+        v = float(v)
+    if not -MAX_MAGNITUDE <= float(v) <= MAX_MAGNITUDE:
+        raise Undefined(f"a value exceeds {MAX_MAGNITUDE:g} in magnitude")
+    return v
+
+
+def primal_values(graph: Graph, x: Sequence[Value], carry: Callable[[Value], Value] = _exact) -> dict[int, Value]:
+    """The primal trace; `carry` is applied to every value a later row uses (a student's rounding)."""
     vals: dict[int, Value] = {i - graph.n: x[i - 1] for i in range(1, graph.n + 1)}
     for nd in graph.nodes:
         try:
-            vals[nd.index] = OPS[nd.op].value(*[vals[a] for a in nd.args])
+            vals[nd.index] = carry(_bounded_value(OPS[nd.op].value(*[vals[a] for a in nd.args])))
         except (ZeroDivisionError, OverflowError, ValueError) as e:
             raise Undefined(str(e)) from None
     return vals
 
 
-def local_partials(graph: Graph, vals: dict[int, Value], swapped: bool = False) -> dict[int, tuple[Value, ...]]:
+def local_partials(graph: Graph, vals: dict[int, Value], swapped: bool = False,
+                   carry: Callable[[Value], Value] = _exact) -> dict[int, tuple[Value, ...]]:
     out = {}
     for nd in graph.nodes:
         args = [vals[a] for a in nd.args]
-        out[nd.index] = (_swapped_partials(nd.op, args, vals[nd.index]) if swapped
-                         else OPS[nd.op].partials(*args, vals[nd.index]))
+        local = (_swapped_partials(nd.op, args, vals[nd.index]) if swapped
+                 else OPS[nd.op].partials(*args, vals[nd.index]))
+        out[nd.index] = tuple(carry(_bounded_value(p)) for p in local)
     return out
 
 
-def tangent_values(graph: Graph, partials: dict[int, tuple[Value, ...]], xdot: Sequence[Value]) -> dict[int, Value]:
+def tangent_values(graph: Graph, partials: dict[int, tuple[Value, ...]], xdot: Sequence[Value],
+                   carry: Callable[[Value], Value] = _exact) -> dict[int, Value]:
     dots: dict[int, Value] = {i - graph.n: xdot[i - 1] for i in range(1, graph.n + 1)}
     for nd in graph.nodes:
-        dots[nd.index] = sum((p * dots[a] for p, a in zip(partials[nd.index], nd.args)), Fraction(0))
+        total = sum((p * dots[a] for p, a in zip(partials[nd.index], nd.args)), Fraction(0))
+        dots[nd.index] = carry(_bounded_value(total))
     return dots
 
 
@@ -425,10 +452,11 @@ class AdjointRow:
     accumulates: bool  # "v̄_a = v̄_a + ..." (else an assignment)
 
 
-def adjoint_rows(graph: Graph, partials: dict[int, tuple[Value, ...]], output: int,
-                 accumulate: bool = True) -> tuple[dict[int, Value], list[AdjointRow], dict[int, Value]]:
+def adjoint_rows(graph: Graph, partials: dict[int, tuple[Value, ...]], output: int, accumulate: bool = True,
+                 carry: Callable[[Value], Value] = _exact) -> tuple[dict[int, Value], list[AdjointRow], dict[int, Value]]:
     """Reverse sweep for y_output: (seeds of the output nodes, rows in execution order, final adjoints).
-    With accumulate=False each contribution overwrites (the 'adjoint not accumulated' mistake)."""
+    With accumulate=False each contribution overwrites (the 'adjoint not accumulated' mistake); `carry` is
+    applied to every running value (a student's rounding)."""
     seeds = {k: Fraction(1 if j == output else 0) for j, k in enumerate(graph.outputs, 1)}
     bar: dict[int, Value] = dict(seeds)
     rows = []
@@ -439,7 +467,7 @@ def adjoint_rows(graph: Graph, partials: dict[int, tuple[Value, ...]], output: i
             contribution = bar[k] * local
             acc = a in bar
             before = bar[a] if (acc and accumulate) else Fraction(0)
-            value = before + contribution
+            value = carry(_bounded_value(before + contribution))
             bar[a] = value
             rows.append(AdjointRow(a, k, slot, local, bar[k], before, contribution, value, acc))
     return seeds, rows, bar
@@ -509,17 +537,26 @@ def adjoint_cells(graph: Graph, vals: dict[int, Value], rows: Sequence[AdjointRo
 
 # ---- givens ----------------------------------------------------------------------------------------------------
 
+# Bounds (issue 10): at most MAX_LINES lines of at most MAX_LINE characters and 6 inputs (the grammar's own limits,
+# checked again by parse_graph), inputs and seeds within ±MAX_INPUT; a value beyond MAX_MAGNITUDE anywhere in the
+# trace is refused while it is computed.
+MAX_LINE = 200
+MAX_INPUT = 1000
 _GRAPH = Given("graph", "the evaluation trace, " + GRAMMAR_HELP + " (a list, or one string with lines separated by "
-               "';')", "lines")
-_X = Given("x", "input values x1, x2, ... (x_i is v_{i-n})", "vector")
+               f"';'; at most {MAX_LINES} lines)", "lines", max_size=MAX_LINES * (MAX_LINE + 4))
+_X = Given("x", "input values x1, x2, ... (x_i is v_{i-n}; at most 6)", "vector", low=-MAX_INPUT, high=MAX_INPUT,
+           max_size=6)
 _OUTPUTS = Given("outputs", "output nodes y1, y2, ... in order, e.g. 'v3, v4' (default: the nodes no other node uses)",
-                 "lines", default="")
-_XDOT = Given("xdot", "tangent seed (x1dot, x2dot, ...) (default: 1 for x1, 0 for the others)", "vector", default=[])
-_OUTPUT = Given("output", "which output y_j the adjoints are taken for (1 = y1)", "integer", default=1)
+                 "lines", default="", max_size=400)
+_XDOT = Given("xdot", "tangent seed (x1dot, x2dot, ...) (default: 1 for x1, 0 for the others)", "vector", default=[],
+              low=-MAX_INPUT, high=MAX_INPUT, max_size=6)
+_OUTPUT = Given("output", "which output y_j the adjoints are taken for (1 = y1)", "integer", default=1, low=1,
+                high=MAX_LINES)
 _MODE = Given("mode", "the mode the Jacobian is computed by", "choice", choices=("forward", "reverse"))
 _TABLE = Given("table", "which table is partly filled", "choice", choices=("forward", "reverse"))
 _SHOWN = Given("shown", "ids of the table cells filled in for the student, e.g. 'v1, dv2' (the others are asked; "
-               "the output rows y/dy or bar_x are always asked)", "lines", default="")
+               "the output rows y/dy or bar_x, and cells equal to them, are always asked)", "lines", default="",
+               max_size=4000)
 
 VARIANTS = (
     Variant("forward", "forward mode: primal and tangent trace for a given seed direction",
@@ -531,9 +568,11 @@ VARIANTS = (
     Variant("fill", "a partly filled forward or reverse table: complete the blank cells",
             (_GRAPH, _X, _OUTPUTS, _TABLE, _XDOT, _OUTPUT, _SHOWN)),
     Variant("linear_layer", "a linear layer Y = XW: gradient shapes and backward-pass FLOPs", (
-        Given("B", "rows of X (the batch, or batch x sequence length)", "integer"),
-        Given("D1", "input features (columns of X, rows of W)", "integer"),
-        Given("D2", "output features (columns of W)", "integer"),
+        Given("B", "rows of X (the batch), or sequences when S is given", "integer", low=1, high=10**6),
+        Given("D1", "input features (columns of X, rows of W)", "integer", low=1, high=10**6),
+        Given("D2", "output features (columns of W)", "integer", low=1, high=10**6),
+        Given("S", "tokens per sequence: X has B·S rows (default 1: B rows)", "integer", default=1, low=1,
+              high=10**6),
     )),
 )
 
@@ -545,7 +584,17 @@ class Instance:
     vals: dict[int, Value]
 
 
+_last_instance: list = [None, None]  # [key, Instance]: solving, mistakes and paths read one instance many times
+
+
 def instance(g: dict[str, Any]) -> Instance:
+    key = repr((g.get("graph"), g.get("x"), g.get("outputs", "")))
+    if _last_instance[0] != key:
+        _last_instance[:] = [key, _instance(g)]
+    return _last_instance[1]
+
+
+def _instance(g: dict[str, Any]) -> Instance:
     x = g.get("x")
     if not isinstance(x, (list, tuple)) or not x or not all(isinstance(v, (int, float)) for v in x):
         raise InvalidGivens("x: a list of input values such as '2, 4'")
@@ -690,13 +739,17 @@ def _solve_reverse(g: dict[str, Any]) -> Solution:
                     shown=(Step("The table to complete:", reverse_table(inst, primal, seeds, adjoint, asked)),))
 
 
-def jacobian(inst: Instance) -> list[list[Value]]:
-    partials = local_partials(inst.graph, inst.vals)
-    cols = []
-    for i in range(inst.graph.n):
-        dots = tangent_values(inst.graph, partials, [Fraction(int(k == i)) for k in range(inst.graph.n)])
-        cols.append([dots[k] for k in inst.graph.outputs])
-    return [[cols[i][j] for i in range(inst.graph.n)] for j in range(len(inst.graph.outputs))]
+def jacobian(inst: Instance, carry: Callable[[Value], Value] = _exact, mode: str = "forward") -> list[list[Value]]:
+    """J[j][i] = ∂y_{j+1}/∂x_{i+1}: column by column from forward passes, or row by row from reverse passes;
+    `carry` rounds every carried value (a student's path) and starts from the carried primal trace."""
+    graph, n = inst.graph, inst.graph.n
+    vals = inst.vals if carry is _exact else primal_values(graph, [float(v) for v in inst.x], carry)
+    partials = local_partials(graph, vals, carry=carry)
+    if mode == "reverse":
+        bars = [adjoint_rows(graph, partials, j, carry=carry)[2] for j in range(1, len(graph.outputs) + 1)]
+        return [[bar[i - n] for i in range(1, n + 1)] for bar in bars]
+    cols = [tangent_values(graph, partials, [Fraction(int(k == i)) for k in range(n)], carry) for i in range(n)]
+    return [[cols[i][k] for i in range(n)] for k in graph.outputs]
 
 
 def _solve_jacobian(g: dict[str, Any]) -> Solution:
@@ -750,14 +803,27 @@ def _fill_cells(g: dict[str, Any], inst: Instance):
         primal, tangent = _forward_parts(inst, xdot)
         return [c for pair in zip(primal, tangent) for c in pair], xdot, None
     if g.get("table") == "reverse":
-        primal, seeds, adjoint = _reverse_parts(inst, output_index(g, inst.graph))
-        return primal + adjoint, primal, (seeds, adjoint)
+        j = output_index(g, inst.graph)
+        primal, seeds, adjoint = _reverse_parts(inst, j)
+        rows = adjoint_rows(inst.graph, local_partials(inst.graph, inst.vals), j)[1]
+        return primal + adjoint, primal, (seeds, adjoint, rows)
     raise InvalidGivens("table: forward or reverse")
 
 
 def always_asked(cell_id: str) -> bool:
     """The output rows (the derivatives the table is for) are always asked."""
     return re.fullmatch(r"(y|dy|bar_x)\d+", cell_id) is not None
+
+
+def giveaways(graph: Graph, rows: Sequence[AdjointRow] | None) -> set[str]:
+    """The cells whose value *is* an always-asked output row, so showing one gives that answer away: an output
+    node's primal (y_j = v_k) and, in a forward table, its tangent (ẏ_j = v̇_k); in a reverse table, the last
+    contribution an input receives (x̄_i = v̄_{i-n} after it)."""
+    cells = {vid(k) for k in graph.outputs}
+    if rows is None:
+        return cells | {f"d{vid(k)}" for k in graph.outputs}
+    last = {r.target: cid for cid, r in zip(adjoint_ids(rows), rows)}
+    return cells | {last[a] for a in range(1 - graph.n, 1) if a in last}
 
 
 def _solve_fill(g: dict[str, Any]) -> Solution:
@@ -770,6 +836,10 @@ def _solve_fill(g: dict[str, Any]) -> Solution:
         raise InvalidGivens(f"shown: no cell {unknown[0]!r} in this table (cells: {', '.join(c.id for c in cells)})")
     if any(always_asked(c) for c in shown):
         raise InvalidGivens("shown: the output rows (y, dy, bar_x) are what the table is for; they are always asked")
+    given_away = sorted(shown & giveaways(inst.graph, None if rev is None else rev[2]))
+    if given_away:
+        raise InvalidGivens(f"shown: {given_away[0]} holds an output row's value (y, dy or bar_x), which is always "
+                            "asked; showing it would give that answer away")
     asked = ids - shown
     if rev is None:
         primal, tangent = cells[0::2], cells[1::2]
@@ -777,7 +847,7 @@ def _solve_fill(g: dict[str, Any]) -> Solution:
         work = [Step("Primal trace:", _worked(primal)),
                 Step(f"Tangent trace with ${_seed_text(extra)}$:", _worked(tangent))]
     else:
-        seeds, adjoint = rev
+        seeds, adjoint, _ = rev
         table = reverse_table(inst, extra, seeds, adjoint, asked)
         work = [Step("Primal trace:", _worked(extra)),
                 Step(f"Adjoint trace for $y_{{{g.get('output', 1)}}}$. " + CONVENTION, _worked(adjoint))]
@@ -792,19 +862,21 @@ def linear_layer(B: int, D1: int, D2: int) -> dict[str, Any]:
 
 def _solve_linear(g: dict[str, Any]) -> Solution:
     try:
-        B, D1, D2 = (int(g[k]) for k in ("B", "D1", "D2"))
+        B, D1, D2, S = (int(g[k]) for k in ("B", "D1", "D2", "S"))
     except (KeyError, TypeError, ValueError):
-        raise InvalidGivens("B, D1, D2: positive integers") from None
-    if min(B, D1, D2) < 1:
-        raise InvalidGivens("B, D1, D2: positive integers")
-    a = linear_layer(B, D1, D2)
-    dims = rf"{B} \times {D1} \times {D2}"
-    steps = (
+        raise InvalidGivens("B, D1, D2, S: positive integers") from None
+    if min(B, D1, D2, S) < 1:
+        raise InvalidGivens("B, D1, D2, S: positive integers")
+    rows = B * S
+    a = linear_layer(rows, D1, D2)
+    dims = rf"{rows} \times {D1} \times {D2}"
+    steps = (Step(f"$X$ holds $B \\cdot S = {B} \\times {S} = {rows}$ token rows."),) if S > 1 else ()
+    steps += (
         Step(r"$\partial L / \partial W = X^T \, \partial L / \partial Y$: "
-             rf"$({D1} \times {B})({B} \times {D2})$, so $\partial L / \partial W \in \mathbb{{R}}^{{{D1} \times {D2}}}$, "
+             rf"$({D1} \times {rows})({rows} \times {D2})$, so $\partial L / \partial W \in \mathbb{{R}}^{{{D1} \times {D2}}}$, "
              r"the shape of $W$."),
         Step(r"$\partial L / \partial X = \partial L / \partial Y \, W^T$: "
-             rf"$({B} \times {D2})({D2} \times {D1})$, so $\partial L / \partial X \in \mathbb{{R}}^{{{B} \times {D1}}}$, "
+             rf"$({rows} \times {D2})({D2} \times {D1})$, so $\partial L / \partial X \in \mathbb{{R}}^{{{rows} \times {D1}}}$, "
              r"the shape of $X$."),
         Step("Each is one matrix product with the same three dimensions; with an FMA counted as 2 FLOPs:",
              rf"2 \cdot {dims} = {nf.sig(a['flops_dW'], 6)}\ \text{{FLOP}}"),
@@ -827,7 +899,10 @@ _SOLVERS = {"forward": _solve_forward, "reverse": _solve_reverse, "jacobian": _s
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
-    return _SOLVERS[variant](givens)
+    try:
+        return _SOLVERS[variant](givens)
+    except Undefined as e:
+        raise InvalidGivens(f"the graph cannot be evaluated at x: {e}") from None
 
 
 # ---- sampling --------------------------------------------------------------------------------------------------
@@ -838,7 +913,15 @@ LEVELS = {
     "medium": ((2, 3), (4, 6), ("dec1", 0.5, 3.0), 2, 10000),
     "hard": ((3,), (6, 8), ("dec2", 0.25, 3.0), 4, 10000),
 }
+UNARY_POOL = ("sq", "sq", "exp", "log", "sin", "cos")
 OP_POOL = ("add",) * 3 + ("sub",) * 2 + ("mul",) * 3 + ("sq",) * 2 + ("div", "exp", "log", "sin", "cos")
+# (inputs n, outputs m) of a Jacobian question: forward mode (n passes) is cheaper in some, reverse in others
+JACOBIAN_SHAPES = {
+    "easy": ((1, 2), (2, 1), (2, 2)),
+    "medium": ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1)),
+    "hard": ((1, 3), (3, 1), (2, 3), (3, 2), (3, 3)),
+}
+MAX_ANGLE = 10.0     # |argument| of a sampled sin or cos, in radians
 CANCELLATION = 0.05  # a sum smaller than this fraction of its largest term loses digits on a calculator
 
 
@@ -853,7 +936,8 @@ def _inputs(rng: Rng, n: int, spec: tuple[str, float, float]) -> list[Any]:
     return xs
 
 
-def random_graph(rng: Rng, n: int, size: int, transcendental: int) -> Graph:
+def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequence[int] = (1, 2)) -> Graph:
+    """A random trace of `size` nodes on `n` inputs whose number of outputs (unused nodes) is in `outputs`."""
     uses = {i: 0 for i in range(1 - n, 1)}
     nodes: list[Node] = []
     seen: set[tuple] = set()
@@ -861,10 +945,10 @@ def random_graph(rng: Rng, n: int, size: int, transcendental: int) -> Graph:
     for k in range(1, size + 1):
         existing = list(range(1 - n, k))
         unused = [i for i in existing if uses[i] == 0]
-        op = rng.choice(OP_POOL)
+        op = rng.choice(OP_POOL if len(existing) > 1 else UNARY_POOL)  # one input: the first op is unary
         if op in TRANSCENDENTAL:
             if budget == 0:
-                op = rng.choice(("add", "mul", "sub"))
+                op = rng.choice(("add", "mul", "sub") if len(existing) > 1 else ("sq",))
             else:
                 budget -= 1
         if OPS[op].arity == 2:
@@ -887,8 +971,8 @@ def random_graph(rng: Rng, n: int, size: int, transcendental: int) -> Graph:
     if any(uses[i] == 0 for i in range(1 - n, 1)):
         raise Rejected("an input is unused")
     sinks = tuple(k for k in range(1, size + 1) if uses[k] == 0)
-    if not 1 <= len(sinks) <= 2:
-        raise Rejected("one or two outputs")
+    if len(sinks) not in outputs:
+        raise Rejected("the number of outputs asked for")
     if not any(uses[i] >= 2 for i in uses):
         raise Rejected("no shared variable: adjoints would not accumulate")
     graph = Graph(n, tuple(nodes), sinks)
@@ -914,29 +998,28 @@ def _check_sums(graph: Graph, vals: dict[int, Value], partials, dots: dict[int, 
         if dots is not None and len(nd.args) == 2:
             terms = [p * dots[a] for p, a in zip(partials[nd.index], nd.args)]
             total = dots[nd.index]
-            if total != 0 and abs(total) < CANCELLATION * max(abs(t) for t in terms):
+            if abs(total) < CANCELLATION * max(abs(t) for t in terms):  # an exact 0 from two nonzero terms too
                 raise Rejected("cancellation in a tangent")
 
 
 def _check_adjoint_rows(rows: Sequence[AdjointRow]) -> None:
+    """An accumulation that (nearly) cancels — ±189.40 summing to an exact 0 included — is decided by the
+    digits a student carries, not by the method."""
     for r in rows:
-        if r.accumulates and r.value != 0:
-            if abs(r.value) < CANCELLATION * max(abs(r.value - r.contribution), abs(r.contribution)):
-                raise Rejected("cancellation in an accumulation")
+        if r.accumulates and abs(r.value) < CANCELLATION * max(abs(r.before), abs(r.contribution)):
+            raise Rejected("cancellation in an accumulation")
 
 
-def _sample_graph(rng: Rng, difficulty: str) -> tuple[dict[str, Any], Instance]:
-    inputs, sizes, xspec, transcendental, limit = LEVELS[difficulty]
-    n = rng.choice(inputs)
-    graph = random_graph(rng, n, rng.randint(*sizes), transcendental)
+def _sample_graph(rng: Rng, difficulty: str, n: int, outputs: Sequence[int] = (1, 2)) -> tuple[dict[str, Any], Instance]:
+    _, sizes, xspec, transcendental, limit = LEVELS[difficulty]
+    graph = random_graph(rng, n, rng.randint(*sizes), transcendental, outputs)
     xs = _inputs(rng, n, xspec)
     g = {"graph": graph_lines(graph), "x": xs, "outputs": [f"v{k}" for k in graph.outputs]}
-    try:
-        vals = primal_values(graph, [_fraction(v) for v in xs])
-    except Undefined:
-        raise Rejected("undefined at the inputs") from None
+    vals = primal_values(graph, [_fraction(v) for v in xs])
     if any(vals[nd.index] == 0 for nd in graph.nodes):
         raise Rejected("a primal value is 0")
+    if any(nd.op in ("sin", "cos") and abs(vals[nd.args[0]]) > MAX_ANGLE for nd in graph.nodes):
+        raise Rejected("an angle a calculator would need more figures of")
     _check_values([vals[nd.index] for nd in graph.nodes], limit)
     inst = Instance(graph, [_fraction(v) for v in xs], vals)
     partials = local_partials(graph, vals)
@@ -948,26 +1031,52 @@ def _sample_graph(rng: Rng, difficulty: str) -> tuple[dict[str, Any], Instance]:
     return g, inst
 
 
+# (low, high, step) of B, D1 = D2 and, at hard, the tokens per sequence S: hypothetical layers of any width
+LINEAR_DIMS = {
+    "easy": ((2, 64, 1), (8, 512, 8), None),
+    "medium": ((8, 2048, 8), (64, 8192, 64), None),
+    "hard": ((1, 64, 1), (256, 16384, 128), (128, 8192, 128)),
+}
+
+
+def _sample_linear(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """Easy and medium give B directly; hard gives B sequences of S tokens, so X has B·S rows (one more step)."""
+    b_range, d_range, s_range = LINEAR_DIMS[difficulty]
+
+    def draw(low: int, high: int, step: int) -> int:
+        return step * rng.randint(-(-low // step), high // step)
+
+    g = {"B": draw(*b_range), "D1": draw(*d_range), "D2": draw(*d_range)}
+    if s_range is not None:
+        g["S"] = draw(*s_range)
+    if len({g["B"] * g.get("S", 1), g["D1"], g["D2"]}) < 3:
+        raise Rejected("distinct dimensions, so a transposed shape is told apart")
+    return g
+
+
 def _unit_seed(rng: Rng, n: int) -> list[int]:
     i = rng.randint(0, n - 1)
     return [int(k == i) for k in range(n)]
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
+    try:
+        return _sample(rng, variant, difficulty)
+    except Undefined:
+        raise Rejected("undefined at the inputs") from None
+
+
+def _sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "linear_layer":
-        dims = {"easy": ((4, 8, 16, 32), (64, 128, 256, 512)),
-                "medium": ((32, 64, 512, 2048), (512, 768, 1024, 2048, 4096)),
-                "hard": ((1024, 2048, 4096, 8192), (1024, 2560, 4096, 5120, 8192, 12288))}[difficulty]
-        B, D1, D2 = rng.choice(dims[0]), rng.choice(dims[1]), rng.choice(dims[1])
-        if len({B, D1, D2}) < 3:
-            raise Rejected("distinct dimensions, so a transposed shape is told apart")
-        return {"B": B, "D1": D1, "D2": D2}
-    g, inst = _sample_graph(rng, difficulty)
+        return _sample_linear(rng, difficulty)
+    if variant == "jacobian":
+        n, m = rng.choice(JACOBIAN_SHAPES[difficulty])
+        g, _ = _sample_graph(rng, difficulty, n, (m,))
+        return {**g, "mode": rng.choice(("forward", "reverse"))}
+    g, inst = _sample_graph(rng, difficulty, rng.choice(LEVELS[difficulty][0]))
     graph, limit = inst.graph, LEVELS[difficulty][4]
     partials = local_partials(graph, inst.vals)
     table = variant if variant in ("forward", "reverse") else rng.choice(("forward", "reverse"))
-    if variant == "jacobian":
-        return {**g, "mode": rng.choice(("forward", "reverse"))}
     if table == "forward":
         xdot = _unit_seed(rng, graph.n)
         dots = tangent_values(graph, partials, [Fraction(v) for v in xdot])
@@ -989,7 +1098,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         raise Rejected("more cells than a LaTeX exam's parts (a-z)")
     if variant != "fill":
         return g
-    candidates = [c for c in cells if not always_asked(c)]
+    hidden = giveaways(graph, None if table == "forward" else rows)
+    candidates = [c for c in cells if not always_asked(c) and c not in hidden]
     picked = set(rng.shuffle(candidates)[: len(candidates) // 2])
     if not picked:
         raise Rejected("a partly filled table shows some cells and asks others")
@@ -1057,7 +1167,8 @@ def _jacobian_columns_swapped(variant: str, g: dict[str, Any]) -> Value | None:
 
 
 def _linear(g: dict[str, Any]) -> tuple[int, int, int]:
-    return int(g["B"]), int(g["D1"]), int(g["D2"])
+    """(rows of X, D1, D2)."""
+    return int(g["B"]) * int(g.get("S", 1)), int(g["D1"]), int(g["D2"])
 
 
 MISTAKES = (
@@ -1083,10 +1194,77 @@ MISTAKES = (
     Mistake("fma_as_one_flop", "flops_dW",
             "A fused multiply-add is 2 FLOPs (one multiply, one add): a product is 2·B·D1·D2, not B·D1·D2.",
             ("linear_layer",), lambda v, g: float(math.prod(_linear(g)))),
+    Mistake("sequence_length_forgotten", "flops_dW",
+            "X has one row per token, B·S rows: the products are 2·(B·S)·D1·D2 FLOPs, not 2·B·D1·D2.",
+            ("linear_layer",), lambda v, g: float(2 * int(g["B"]) * int(g["D1"]) * int(g["D2"]))
+            if int(g.get("S", 1)) > 1 else None),
     Mistake("gradient_shape_transposed", "dW_shape",
             "dL/dW has the shape of W (D1 x D2): X^T dL/dY is (D1 x B)(B x D2).",
             ("linear_layer",), lambda v, g: [int(g["D2"]), int(g["D1"])]),
 )
+
+# ---- student paths ---------------------------------------------------------------------------------------------
+# A careful student works from the table as printed (6 significant figures) and carries at least 6 figures into
+# later rows, as every question says; they then round each answer to the precision asked.  One recomputation
+# covers every cell, so each part's path reads from it (cached for the solution being checked).
+
+_carried: list = [None, {}]  # [the solution last checked, its carried cell values]
+
+
+def carried_values(variant: str, g: dict[str, Any]) -> dict[str, float]:
+    """Every cell as a student computes it carrying 6 significant figures (sin, cos, exp, ln on a calculator)."""
+    inst = instance(g)
+    graph = inst.graph
+    vals = primal_values(graph, [float(v) for v in inst.x], carry6)
+    partials = local_partials(graph, vals, carry=carry6)
+    cells = primal_cells(graph, vals)
+    table = g.get("table") if variant == "fill" else variant
+    if table == "forward":
+        cells += tangent_cells(graph, vals, tangent_values(graph, partials, seed_vector(g, graph.n), carry6))
+    elif table == "reverse":
+        _, rows, bar = adjoint_rows(graph, partials, output_index(g, graph), carry=carry6)
+        cells += adjoint_cells(graph, vals, rows, bar)
+    else:
+        J = jacobian(inst, carry=carry6, mode=g.get("mode", "forward"))
+        return {f"J_{j}_{i}": float(J[j - 1][i - 1]) for j in range(1, len(J) + 1) for i in range(1, graph.n + 1)}
+    return {c.id: float(c.value) for c in cells}
+
+
+def _rounded_as_asked(answer_: Answer, value: float) -> float:
+    if answer_.decimals is not None:
+        return round(value, answer_.decimals)
+    return float(f"{value:.{answer_.sig}g}")
+
+
+def _carried_answer(cell_id: str) -> Callable[[str, dict[str, Any], Solution], float | None]:
+    def value(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+        asked = {p.id: p.answer for p in solution.parts}
+        if cell_id not in asked:
+            return None
+        if _carried[0] is not solution:
+            _carried[:] = [solution, carried_values(variant, g)]
+        return _rounded_as_asked(asked[cell_id], _carried[1][cell_id])
+    return value
+
+
+def _sampled_cell_ids() -> list[str]:
+    """Every id a sampled table or Jacobian can ask (sizes from LEVELS and JACOBIAN_SHAPES)."""
+    n = max(max(spec[0]) for spec in LEVELS.values())
+    size = max(spec[1][1] for spec in LEVELS.values())
+    m = max(shape[1] for shapes in JACOBIAN_SHAPES.values() for shape in shapes)
+    nodes = [vid(i) for i in range(1 - n, size + 1)]
+    ids = [f"{mark}v{k}" for k in range(1, size + 1) for mark in ("", "d")]
+    ids += [f"{mark}{j}" for j in range(1, m + 1) for mark in ("y", "dy")] + [f"bar_x{i}" for i in range(1, n + 1)]
+    ids += [f"bar_{v}" + suffix for v in nodes for suffix in [""] + [f"_{c}" for c in range(1, size + 1)]]
+    return ids + [f"J_{j}_{i}" for j in range(1, m + 1) for i in range(1, n + 1)]
+
+
+PATHS = tuple(
+    StudentPath(f"carries_6_figures[{cid}]", cid,
+                "Works from the table's values as printed (6 significant figures), carries 6 figures into later "
+                "rows, evaluates sin, cos, exp and ln on a calculator, and rounds the answer as asked.",
+                ("forward", "reverse", "jacobian", "fill"), _carried_answer(cid))
+    for cid in _sampled_cell_ids())
 
 TOPIC = Topic(
     name="autodiff",
@@ -1095,4 +1273,5 @@ TOPIC = Topic(
     sample=sample,
     solve=solve,
     mistakes=MISTAKES,
+    paths=PATHS,
 )

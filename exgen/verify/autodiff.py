@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import math
+
 import re
 from typing import Any
 
@@ -192,16 +194,18 @@ def jacobian(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
 
 
 def linear_layer(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    B, D1, D2 = int(g["B"]), int(g["D1"]), int(g["D2"])
-    X = torch.empty(B, D1, device="meta", requires_grad=True)
+    """X is a (B, S, D1) batch of sequences (S = 1 without sequences); a gradient's shape is read as
+    (rows, columns) with the leading dimensions flattened into rows, as the question states."""
+    B, S, D1, D2 = int(g["B"]), int(g.get("S", 1)), int(g["D1"]), int(g["D2"])
+    X = torch.empty(B, S, D1, device="meta", requires_grad=True)
     W = torch.empty(D1, D2, device="meta", requires_grad=True)
     Y = X @ W
-    dY = torch.empty(B, D2, device="meta")
+    dY = torch.empty(B, S, D2, device="meta")
     counts = {}
     for name, wrt in (("dW", W), ("dX", X)):
         with FlopCounterMode(display=False) as counter:
             (grad,) = torch.autograd.grad(Y, wrt, dY, retain_graph=True)
-        counts[name] = (list(grad.shape), counter.get_total_flops())
+        counts[name] = ([math.prod(grad.shape[:-1]), grad.shape[-1]], counter.get_total_flops())
     with FlopCounterMode(display=False) as counter:
         Y.backward(dY)
     return {"dW_shape": counts["dW"][0], "dX_shape": counts["dX"][0], "flops_dW": float(counts["dW"][1]),
