@@ -501,7 +501,7 @@ def test_solving_at_every_corner_of_the_bounds_is_finite_quick_or_refused(varian
             if bound is None:
                 continue
             base = CORNER_GRAPHS[variant]
-            value = [bound] * len(base[given.name]) if given.kind == "vector" else bound
+            value = [bound] * len(base.get(given.name) or base["x"]) if given.kind == "vector" else bound
             start = time.perf_counter()
             try:
                 problem = solve_givens("autodiff", variant, {**base, given.name: coerce(given, value)})
@@ -540,3 +540,26 @@ def test_a_million_line_graph_is_refused_before_it_is_read():
         coerce(next(g for g in spec.givens if g.name == "graph"), huge)
     with pytest.raises(InvalidGivens, match="at most 40 lines"):
         solve_givens("autodiff", "forward", {"graph": huge, "x": [2]})
+
+
+# ---- hard adds a step ------------------------------------------------------------------------------------------
+
+
+def test_hard_forward_seeds_are_directions_and_the_tangent_is_j_times_xdot():
+    for seed in range(10):
+        problem = generate("autodiff", "forward", "hard", seed)
+        xdot = problem.givens["xdot"]
+        assert sum(v != 0 for v in xdot) >= 2
+        J = ad.jacobian(ad.instance(problem.givens))
+        dy1 = next(p.answer.value for p in problem.solution.parts if p.id == "dy1")
+        assert dy1 == pytest.approx(sum(float(d) * x for d, x in zip(J[0], xdot)), rel=1e-12)
+
+
+def test_hard_reverse_sweeps_a_weighted_sum_of_two_outputs():
+    """HW1 Q4 with ȳ = (2, −1): x̄ = 2·∇y1 − ∇y2 = 2·(12, 12) − (−4, 4) = (28, 20)."""
+    a = answers("reverse", {**HW1_Q4, "ybar": [2, -1]})
+    assert (a["bar_x1"], a["bar_x2"]) == (28, 20)
+    assert mistake("adjoint_seed_ignored").wrong("reverse", {**HW1_Q4, "ybar": [2, -1]}) == 12
+    for seed in range(8):
+        g = generate("autodiff", "reverse", "hard", seed).givens
+        assert len(g["ybar"]) == len(g["outputs"]) == 2

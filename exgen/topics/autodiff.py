@@ -452,12 +452,16 @@ class AdjointRow:
     accumulates: bool  # "v̄_a = v̄_a + ..." (else an assignment)
 
 
-def adjoint_rows(graph: Graph, partials: dict[int, tuple[Value, ...]], output: int, accumulate: bool = True,
+def adjoint_rows(graph: Graph, partials: dict[int, tuple[Value, ...]], output: int | Sequence[Value],
+                 accumulate: bool = True,
                  carry: Callable[[Value], Value] = _exact) -> tuple[dict[int, Value], list[AdjointRow], dict[int, Value]]:
-    """Reverse sweep for y_output: (seeds of the output nodes, rows in execution order, final adjoints).
+    """Reverse sweep for y_output, or for Σ ȳ_j y_j when `output` is the seeds ȳ: (seeds of the output nodes,
+    rows in execution order, final adjoints).
     With accumulate=False each contribution overwrites (the 'adjoint not accumulated' mistake); `carry` is
     applied to every running value (a student's rounding)."""
-    seeds = {k: Fraction(1 if j == output else 0) for j, k in enumerate(graph.outputs, 1)}
+    weights = [Fraction(int(j == output)) for j in range(1, len(graph.outputs) + 1)] if isinstance(output, int) \
+        else output  # output j, or the seeds ȳ of a weighted sum
+    seeds = dict(zip(graph.outputs, weights))
     bar: dict[int, Value] = dict(seeds)
     rows = []
     for nd in reversed(graph.nodes):
@@ -552,6 +556,9 @@ _XDOT = Given("xdot", "tangent seed (x1dot, x2dot, ...) (default: 1 for x1, 0 fo
               low=-MAX_INPUT, high=MAX_INPUT, max_size=6)
 _OUTPUT = Given("output", "which output y_j the adjoints are taken for (1 = y1)", "integer", default=1, low=1,
                 high=MAX_LINES)
+_YBAR = Given("ybar", "adjoint seeds (ybar1, ybar2, ...): the adjoints are of L = sum_j ybar_j y_j, a "
+              "vector-Jacobian product (default: 1 on the output asked, 0 on the others)", "vector", default=[],
+              low=-MAX_INPUT, high=MAX_INPUT, max_size=MAX_LINES)
 _MODE = Given("mode", "the mode the Jacobian is computed by", "choice", choices=("forward", "reverse"))
 _TABLE = Given("table", "which table is partly filled", "choice", choices=("forward", "reverse"))
 _SHOWN = Given("shown", "ids of the table cells filled in for the student, e.g. 'v1, dv2' (the others are asked; "
@@ -562,11 +569,11 @@ VARIANTS = (
     Variant("forward", "forward mode: primal and tangent trace for a given seed direction",
             (_GRAPH, _X, _OUTPUTS, _XDOT)),
     Variant("reverse", "reverse mode: the adjoint trace for one output (primal trace given), accumulation explicit",
-            (_GRAPH, _X, _OUTPUTS, _OUTPUT)),
+            (_GRAPH, _X, _OUTPUTS, _OUTPUT, _YBAR)),
     Variant("jacobian", "the full Jacobian by one mode, and the passes each mode needs for f: R^n -> R^m",
             (_GRAPH, _X, _OUTPUTS, _MODE)),
     Variant("fill", "a partly filled forward or reverse table: complete the blank cells",
-            (_GRAPH, _X, _OUTPUTS, _TABLE, _XDOT, _OUTPUT, _SHOWN)),
+            (_GRAPH, _X, _OUTPUTS, _TABLE, _XDOT, _OUTPUT, _YBAR, _SHOWN)),
     Variant("linear_layer", "a linear layer Y = XW: gradient shapes and backward-pass FLOPs", (
         Given("B", "rows of X (the batch), or sequences when S is given", "integer", low=1, high=10**6),
         Given("D1", "input features (columns of X, rows of W)", "integer", low=1, high=10**6),
@@ -623,6 +630,22 @@ def output_index(g: dict[str, Any], graph: Graph) -> int:
     if not isinstance(j, int) or not 1 <= j <= len(graph.outputs):
         raise InvalidGivens(f"output: 1..{len(graph.outputs)} (the graph has {len(graph.outputs)} outputs)")
     return j
+
+
+def adjoint_seeds(g: dict[str, Any], graph: Graph) -> tuple[Fraction, ...]:
+    """ȳ: the given weights `ybar` of L = Σ ȳ_j y_j (a vector-Jacobian product), else 1 on the output asked."""
+    ybar = g.get("ybar") or []
+    if not ybar:
+        j = output_index(g, graph)
+        return tuple(Fraction(int(i == j)) for i in range(1, len(graph.outputs) + 1))
+    if len(ybar) != len(graph.outputs) or not all(isinstance(v, (int, float)) for v in ybar):
+        raise InvalidGivens(f"ybar: one seed per output ({len(graph.outputs)} numbers)")
+    return tuple(_fraction(v) for v in ybar)
+
+
+def sweep_name(g: dict[str, Any], graph: Graph) -> str:
+    """What the adjoints are of, in LaTeX: y_j, or the weighted sum L = Σ ȳ_j y_j."""
+    return r"L = \sum_j \bar y_j y_j" if g.get("ybar") else f"y_{{{output_index(g, graph)}}}"
 
 
 # ---- tables as the question shows them -------------------------------------------------------------------------
@@ -700,7 +723,7 @@ def _forward_parts(inst: Instance, xdot: Sequence[Value]) -> tuple[list[Cell], l
     return primal_cells(inst.graph, inst.vals), tangent_cells(inst.graph, inst.vals, dots)
 
 
-def _reverse_parts(inst: Instance, output: int):
+def _reverse_parts(inst: Instance, output: int | Sequence[Value]):
     partials = local_partials(inst.graph, inst.vals)
     seeds, rows, bar = adjoint_rows(inst.graph, partials, output)
     return primal_cells(inst.graph, inst.vals), seeds, adjoint_cells(inst.graph, inst.vals, rows, bar)
@@ -727,13 +750,13 @@ def _solve_forward(g: dict[str, Any]) -> Solution:
 
 def _solve_reverse(g: dict[str, Any]) -> Solution:
     inst = instance(g)
-    j = output_index(g, inst.graph)
-    primal, seeds, adjoint = _reverse_parts(inst, j)
+    primal, seeds, adjoint = _reverse_parts(inst, adjoint_seeds(g, inst.graph))
     asked = {c.id for c in adjoint}  # the primal trace is shown: the question is the adjoint trace
     seed_text = ", ".join(rf"\bar y_{{{i}}} = {show(seeds[k])}" for i, k in enumerate(inst.graph.outputs, 1))
     steps = (
         Step("Forward sweep: the primal trace.", _worked(primal)),
-        Step(f"Reverse sweep for $y_{{{j}}}$ (seeds ${seed_text}$). " + CONVENTION, _worked(adjoint)),
+        Step(f"Reverse sweep for ${sweep_name(g, inst.graph)}$ (seeds ${seed_text}$). " + CONVENTION,
+             _worked(adjoint)),
     )
     return Solution(_parts(adjoint), steps,
                     shown=(Step("The table to complete:", reverse_table(inst, primal, seeds, adjoint, asked)),))
@@ -752,6 +775,22 @@ def jacobian(inst: Instance, carry: Callable[[Value], Value] = _exact, mode: str
     return [[cols[i][k] for i in range(n)] for k in graph.outputs]
 
 
+def pass_formulas(graph: Graph, mode: str) -> list[str]:
+    """The rows one pass evaluates: each tangent by its op's rule (forward), or each variable's final adjoint as
+    the sum of what its consumers send, v̄_a = Σ_k v̄_k ∂v_k/∂v_a (reverse, Baydin Table 3 summed)."""
+    if mode == "forward":
+        return [tangent_tex(nd) for nd in graph.nodes]
+    seeds = {k: rf"\bar y_{{{j}}}" for j, k in enumerate(graph.outputs, 1)}
+    lines = []
+    for a in [nd.index for nd in reversed(graph.nodes)] + list(range(0, -graph.n, -1)):
+        terms = [seeds[a]] if a in seeds else []
+        terms += [vtex(k, "bar") + r" \times " + partial_tex(graph.node(k), slot)
+                  for k in sorted(graph.consumers(a), reverse=True)
+                  for slot, arg in enumerate(graph.node(k).args) if arg == a]
+        lines.append(f"{vtex(a, 'bar')} = " + " + ".join(terms))
+    return lines
+
+
 def _solve_jacobian(g: dict[str, Any]) -> Solution:
     inst = instance(g)
     graph, mode = inst.graph, g.get("mode")
@@ -760,6 +799,9 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
     n, m = graph.n, len(graph.outputs)
     J = jacobian(inst)
     partials = local_partials(graph, inst.vals)
+    formulas = Step("Each pass evaluates these rows, top to bottom:" if mode == "forward" else
+                    "Each pass evaluates these adjoints, top to bottom (an output's adjoint starts at its seed "
+                    r"$\bar y_j$):", _aligned(pass_formulas(graph, mode)))
     if mode == "forward":
         header = [rf"\dot x = e_{{{i}}}" for i in range(1, n + 1)]
         passes = [tangent_values(graph, partials, [Fraction(int(k == i)) for k in range(n)]) for i in range(n)]
@@ -781,6 +823,7 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
     primal = primal_cells(graph, inst.vals)
     steps = (
         Step("Primal trace:", _worked(primal)),
+        formulas,
         pass_step,
         Step("The Jacobian:", "J = " + nf.matrix(J, show)),
         Step(f"For $f: \\mathbb{{R}}^{{{n}}} \\to \\mathbb{{R}}^{{{m}}}$ forward mode needs $n = {n}$ passes and "
@@ -803,7 +846,7 @@ def _fill_cells(g: dict[str, Any], inst: Instance):
         primal, tangent = _forward_parts(inst, xdot)
         return [c for pair in zip(primal, tangent) for c in pair], xdot, None
     if g.get("table") == "reverse":
-        j = output_index(g, inst.graph)
+        j = adjoint_seeds(g, inst.graph)
         primal, seeds, adjoint = _reverse_parts(inst, j)
         rows = adjoint_rows(inst.graph, local_partials(inst.graph, inst.vals), j)[1]
         return primal + adjoint, primal, (seeds, adjoint, rows)
@@ -850,7 +893,7 @@ def _solve_fill(g: dict[str, Any]) -> Solution:
         seeds, adjoint, _ = rev
         table = reverse_table(inst, extra, seeds, adjoint, asked)
         work = [Step("Primal trace:", _worked(extra)),
-                Step(f"Adjoint trace for $y_{{{g.get('output', 1)}}}$. " + CONVENTION, _worked(adjoint))]
+                Step(f"Adjoint trace for ${sweep_name(g, inst.graph)}$. " + CONVENTION, _worked(adjoint))]
     return Solution(_parts(cells, asked), tuple(work), shown=(Step("The table as given:", table),))
 
 
@@ -921,6 +964,7 @@ JACOBIAN_SHAPES = {
     "medium": ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1)),
     "hard": ((1, 3), (3, 1), (2, 3), (3, 2), (3, 3)),
 }
+SHAPE_TRIES = 50
 MAX_ANGLE = 10.0     # |argument| of a sampled sin or cos, in radians
 CANCELLATION = 0.05  # a sum smaller than this fraction of its largest term loses digits on a calculator
 
@@ -970,14 +1014,21 @@ def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequ
         nodes.append(Node(k, op, args))
     if any(uses[i] == 0 for i in range(1 - n, 1)):
         raise Rejected("an input is unused")
-    sinks = tuple(k for k in range(1, size + 1) if uses[k] == 0)
-    if len(sinks) not in outputs:
-        raise Rejected("the number of outputs asked for")
+    sinks = [k for k in range(1, size + 1) if uses[k] == 0]
+    if len(sinks) > max(outputs):
+        raise Rejected("too many outputs")
     if not any(uses[i] >= 2 for i in uses):
         raise Rejected("no shared variable: adjoints would not accumulate")
-    graph = Graph(n, tuple(nodes), sinks)
-    if any(not set(range(1 - n, 1)) <= graph.ancestors(k) for k in sinks):
+    graph = Graph(n, tuple(nodes), tuple(sinks))
+    inputs = set(range(1 - n, 1))
+    if any(not inputs <= graph.ancestors(k) for k in sinks):
         raise Rejected("an output does not depend on every input")
+    if len(sinks) < min(outputs):  # too few sinks: intermediates that depend on every input are outputs too
+        inner = [k for k in range(1, size + 1) if uses[k] > 0 and inputs <= graph.ancestors(k)]
+        if len(inner) < min(outputs) - len(sinks):
+            raise Rejected("too few nodes that could be outputs")
+        extra = rng.shuffle(inner)[: min(outputs) - len(sinks)]
+        graph = Graph(n, graph.nodes, tuple(sorted(sinks + extra)))
     return graph
 
 
@@ -1054,9 +1105,16 @@ def _sample_linear(rng: Rng, difficulty: str) -> dict[str, Any]:
     return g
 
 
-def _unit_seed(rng: Rng, n: int) -> list[int]:
-    i = rng.randint(0, n - 1)
-    return [int(k == i) for k in range(n)]
+def _tangent_seed(rng: Rng, n: int, difficulty: str) -> list[int]:
+    """A unit vector on a random input; at hard a direction with at least two nonzero entries in −2..2, so the
+    output tangent is a directional derivative J·ẋ that combines partial derivatives (one more step)."""
+    if difficulty != "hard":
+        i = rng.randint(0, n - 1)
+        return [int(k == i) for k in range(n)]
+    seed = [rng.randint(-2, 2) for _ in range(n)]
+    if sum(v != 0 for v in seed) < 2:
+        raise Rejected("a hard seed combines at least two inputs")
+    return seed
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
@@ -1071,27 +1129,38 @@ def _sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         return _sample_linear(rng, difficulty)
     if variant == "jacobian":
         n, m = rng.choice(JACOBIAN_SHAPES[difficulty])
-        g, _ = _sample_graph(rng, difficulty, n, (m,))
-        return {**g, "mode": rng.choice(("forward", "reverse"))}
-    g, inst = _sample_graph(rng, difficulty, rng.choice(LEVELS[difficulty][0]))
+        for _ in range(SHAPE_TRIES):  # keep the drawn shape, so every shape is asked about equally often
+            try:
+                g, _ = _sample_graph(rng, difficulty, n, (m,))
+                return {**g, "mode": rng.choice(("forward", "reverse"))}
+            except (Rejected, Undefined):
+                continue
+        raise Rejected(f"no {n}-input, {m}-output graph in {SHAPE_TRIES} draws")
+    table = variant if variant in ("forward", "reverse") else rng.choice(("forward", "reverse"))
+    weighted = table == "reverse" and difficulty == "hard"  # hard: adjoints of a weighted sum of two outputs
+    g, inst = _sample_graph(rng, difficulty, rng.choice(LEVELS[difficulty][0]), (2,) if weighted else (1, 2))
     graph, limit = inst.graph, LEVELS[difficulty][4]
     partials = local_partials(graph, inst.vals)
-    table = variant if variant in ("forward", "reverse") else rng.choice(("forward", "reverse"))
     if table == "forward":
-        xdot = _unit_seed(rng, graph.n)
+        xdot = _tangent_seed(rng, graph.n, difficulty)
         dots = tangent_values(graph, partials, [Fraction(v) for v in xdot])
         _check_sums(graph, inst.vals, partials, dots)
         _check_values(dots.values(), limit)
         g = {**g, "xdot": xdot}
         cells = [c.id for pair in zip(*_forward_parts(inst, [Fraction(v) for v in xdot])) for c in pair]
     else:
-        j = rng.randint(1, len(graph.outputs))
+        if weighted:
+            ybar = [rng.choice((-3, -2, -1, 1, 2, 3)) for _ in graph.outputs]
+            g = {**g, "ybar": ybar}
+            j: int | list[Fraction] = [Fraction(w) for w in ybar]
+        else:
+            j = rng.randint(1, len(graph.outputs))
+            g = {**g, "output": j}
         _, rows, _ = adjoint_rows(graph, partials, j)
         if not any(r.accumulates for r in rows):
             raise Rejected("no accumulation in the adjoint trace")
         _check_adjoint_rows(rows)
         _check_values([r.value for r in rows], limit)
-        g = {**g, "output": j}
         primal, _, adjoint = _reverse_parts(inst, j)
         cells = [c.id for c in (adjoint if variant == "reverse" else primal + adjoint)]
     if len(cells) > MAX_PARTS:
@@ -1144,8 +1213,8 @@ def _factor_wrong_reverse(variant: str, g: dict[str, Any]) -> Value | None:
     if not _applies(variant, g, "reverse"):
         return None
     inst = instance(g)
-    j = output_index(g, inst.graph)
-    if not _has_product_or_quotient(inst.graph, inst.graph.outputs[j - 1]):
+    j = adjoint_seeds(g, inst.graph)
+    if not any(w and _has_product_or_quotient(inst.graph, k) for w, k in zip(j, inst.graph.outputs)):
         return None
     return float(adjoint_rows(inst.graph, local_partials(inst.graph, inst.vals, swapped=True), j)[2][1 - inst.graph.n])
 
@@ -1154,11 +1223,19 @@ def _not_accumulated(variant: str, g: dict[str, Any]) -> Value | None:
     if not _applies(variant, g, "reverse"):
         return None
     inst = instance(g)
-    j = output_index(g, inst.graph)
+    j = adjoint_seeds(g, inst.graph)
     partials = local_partials(inst.graph, inst.vals)
     if not any(r.accumulates for r in adjoint_rows(inst.graph, partials, j)[1]):
         return None
     return float(adjoint_rows(inst.graph, partials, j, accumulate=False)[2][1 - inst.graph.n])
+
+
+def _adjoint_seed_ignored(variant: str, g: dict[str, Any]) -> Value | None:
+    """The weights ȳ ignored: the sweep run for y1 alone (seed 1 on y1, 0 elsewhere)."""
+    if not _applies(variant, g, "reverse") or not g.get("ybar"):
+        return None
+    inst = instance(g)
+    return float(adjoint_rows(inst.graph, local_partials(inst.graph, inst.vals), 1)[2][1 - inst.graph.n])
 
 
 def _jacobian_columns_swapped(variant: str, g: dict[str, Any]) -> Value | None:
@@ -1185,6 +1262,9 @@ MISTAKES = (
     Mistake("adjoint_not_accumulated", "bar_x1",
             "A variable used by several nodes collects a contribution from each: v̄ = v̄ + v̄_k·∂v_k/∂v; "
             "overwriting keeps only the last one.", ("reverse", "fill"), _not_accumulated),
+    Mistake("adjoint_seed_ignored", "bar_x1",
+            "The outputs' adjoints start at the seeds ȳ shown (L = Σ ȳ_j y_j), not at 1 for y1 and 0 for the "
+            "others.", ("reverse", "fill"), _adjoint_seed_ignored),
     Mistake("jacobian_column_mixed_up", "J_1_1",
             "∂y1/∂x1 was read from the pass seeded on x2 (column 2 of the Jacobian).", ("jacobian",),
             _jacobian_columns_swapped),
@@ -1222,7 +1302,7 @@ def carried_values(variant: str, g: dict[str, Any]) -> dict[str, float]:
     if table == "forward":
         cells += tangent_cells(graph, vals, tangent_values(graph, partials, seed_vector(g, graph.n), carry6))
     elif table == "reverse":
-        _, rows, bar = adjoint_rows(graph, partials, output_index(g, graph), carry=carry6)
+        _, rows, bar = adjoint_rows(graph, partials, adjoint_seeds(g, graph), carry=carry6)
         cells += adjoint_cells(graph, vals, rows, bar)
     else:
         J = jacobian(inst, carry=carry6, mode=g.get("mode", "forward"))
