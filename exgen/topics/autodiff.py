@@ -799,31 +799,29 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
     n, m = graph.n, len(graph.outputs)
     J = jacobian(inst)
     partials = local_partials(graph, inst.vals)
-    formulas = Step("Each pass evaluates these rows, top to bottom:" if mode == "forward" else
-                    "Each pass evaluates these adjoints, top to bottom (an output's adjoint starts at its seed "
-                    r"$\bar y_j$):", _aligned(pass_formulas(graph, mode)))
+    formulas = pass_formulas(graph, mode)
     if mode == "forward":
         header = [rf"\dot x = e_{{{i}}}" for i in range(1, n + 1)]
         passes = [tangent_values(graph, partials, [Fraction(int(k == i)) for k in range(n)]) for i in range(n)]
-        rows = [[vtex(nd.index, "dot")] + [show(p[nd.index]) for p in passes] for nd in graph.nodes]
+        rows = [[f] + [show(p[nd.index]) for p in passes] for f, nd in zip(formulas, graph.nodes)]
         pass_step = Step(f"Forward mode: one pass per input, seeding $\\dot x = e_i$ ({n} pass{'es' * (n != 1)}); pass $i$ gives "
-                         "column $i$ of $J$ (the tangents of the outputs):",
+                         "column $i$ of $J$ (the tangents of the outputs); each row by its op's rule:",
                          rf"\begin{{array}}{{l|{'r' * n}}} & " + " & ".join(header) + r" \\ \hline "
                          + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
     else:
         header = [rf"\bar y = e_{{{j}}}" for j in range(1, m + 1)]
         passes = [adjoint_rows(graph, partials, j)[2] for j in range(1, m + 1)]
         order = [nd.index for nd in reversed(graph.nodes)] + list(range(0, -n, -1))
-        rows = [[vtex(k, "bar")] + [show(p.get(k, 0)) for p in passes] for k in order]
+        rows = [[f] + [show(p.get(k, 0)) for p in passes] for f, k in zip(formulas, order)]
         pass_step = Step(f"Reverse mode: one pass per output, seeding $\\bar y = e_j$ ({m} pass{'es' * (m != 1)}); pass $j$ gives "
-                         "row $j$ of $J$ (the adjoints of the inputs):",
+                         "row $j$ of $J$ (the adjoints of the inputs); each adjoint is the sum of what its consumers send, and an "
+                         r"output's starts at its seed $\bar y_j$:",
                          rf"\begin{{array}}{{l|{'r' * m}}} & " + " & ".join(header) + r" \\ \hline "
                          + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
     cheaper = "forward" if n < m else "reverse" if m < n else "either"
     primal = primal_cells(graph, inst.vals)
     steps = (
         Step("Primal trace:", _worked(primal)),
-        formulas,
         pass_step,
         Step("The Jacobian:", "J = " + nf.matrix(J, show)),
         Step(f"For $f: \\mathbb{{R}}^{{{n}}} \\to \\mathbb{{R}}^{{{m}}}$ forward mode needs $n = {n}$ passes and "
