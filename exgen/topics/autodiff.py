@@ -490,6 +490,22 @@ def adjoint_ids(rows: Sequence[AdjointRow]) -> list[str]:
     return ids
 
 
+def cell_values(graph: Graph, vals: dict[int, Value], dots: dict[int, Value] | None = None,
+                rows: Sequence[AdjointRow] | None = None, bar: dict[int, Value] | None = None) -> dict[str, Value]:
+    """Every cell's id and value, in table order, without building its LaTeX (the sampler and the student path
+    only need these): primal rows, each beside its tangent (forward), then the adjoint rows (reverse)."""
+    rows_ = [(vid(nd.index), nd.index) for nd in graph.nodes] + [(f"y{j}", k) for j, k in enumerate(graph.outputs, 1)]
+    out: dict[str, Value] = {}
+    for cid, k in rows_:  # a forward table pairs each primal with its tangent
+        out[cid] = vals[k]
+        if dots is not None:
+            out[f"d{cid}"] = dots[k]
+    if rows is not None and bar is not None:
+        out.update((cid, r.value) for cid, r in zip(adjoint_ids(rows), rows))
+        out.update((f"bar_x{i}", bar[i - graph.n]) for i in range(1, graph.n + 1))
+    return out
+
+
 def _paren(v: Value) -> str:
     return nf.signed(show(v))
 
@@ -1145,7 +1161,7 @@ def _sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         _check_sums(graph, inst.vals, partials, dots)
         _check_values(dots.values(), limit)
         g = {**g, "xdot": xdot}
-        cells = [c.id for pair in zip(*_forward_parts(inst, [Fraction(v) for v in xdot])) for c in pair]
+        cells = list(cell_values(graph, inst.vals, dots=dots))
     else:
         if weighted:
             ybar = [rng.choice((-3, -2, -1, 1, 2, 3)) for _ in graph.outputs]
@@ -1154,13 +1170,14 @@ def _sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         else:
             j = rng.randint(1, len(graph.outputs))
             g = {**g, "output": j}
-        _, rows, _ = adjoint_rows(graph, partials, j)
+        _, rows, bar = adjoint_rows(graph, partials, j)
         if not any(r.accumulates for r in rows):
             raise Rejected("no accumulation in the adjoint trace")
         _check_adjoint_rows(rows)
         _check_values([r.value for r in rows], limit)
-        primal, _, adjoint = _reverse_parts(inst, j)
-        cells = [c.id for c in (adjoint if variant == "reverse" else primal + adjoint)]
+        cells = list(cell_values(graph, inst.vals, rows=rows, bar=bar))
+        if variant == "reverse":  # the primal trace is shown
+            cells = cells[graph.size + len(graph.outputs):]
     if len(cells) > MAX_PARTS:
         raise Rejected("more cells than a LaTeX exam's parts (a-z)")
     if variant != "fill":
@@ -1295,17 +1312,16 @@ def carried_values(variant: str, g: dict[str, Any]) -> dict[str, float]:
     graph = inst.graph
     vals = primal_values(graph, [float(v) for v in inst.x], carry6)
     partials = local_partials(graph, vals, carry=carry6)
-    cells = primal_cells(graph, vals)
     table = g.get("table") if variant == "fill" else variant
     if table == "forward":
-        cells += tangent_cells(graph, vals, tangent_values(graph, partials, seed_vector(g, graph.n), carry6))
+        cells = cell_values(graph, vals, dots=tangent_values(graph, partials, seed_vector(g, graph.n), carry6))
     elif table == "reverse":
         _, rows, bar = adjoint_rows(graph, partials, adjoint_seeds(g, graph), carry=carry6)
-        cells += adjoint_cells(graph, vals, rows, bar)
+        cells = cell_values(graph, vals, rows=rows, bar=bar)
     else:
         J = jacobian(inst, carry=carry6, mode=g.get("mode", "forward"))
         return {f"J_{j}_{i}": float(J[j - 1][i - 1]) for j in range(1, len(J) + 1) for i in range(1, graph.n + 1)}
-    return {c.id: float(c.value) for c in cells}
+    return {cid: float(v) for cid, v in cells.items()}
 
 
 def _rounded_as_asked(answer_: Answer, value: float) -> float:
