@@ -563,3 +563,31 @@ def test_hard_reverse_sweeps_a_weighted_sum_of_two_outputs():
     for seed in range(8):
         g = generate("autodiff", "reverse", "hard", seed).givens
         assert len(g["ybar"]) == len(g["outputs"]) == 2
+
+
+def test_an_exact_fraction_too_small_for_a_float_is_refused_not_a_traceback():
+    """Found by the fuzz test below: x3 = 1e-300 is exact, but a float divided by it is a ZeroDivisionError."""
+    g = {"graph": ["v1 = v-2 * v0", "v2 = v0 * v1", "v3 = v2 * v-1", "v4 = v3 / v0", "v5 = v4 * v2",
+                   "v6 = v5 * v-1", "v7 = v4 + v6"], "x": [1000, -1000, 1e-300], "mode": "forward"}
+    with pytest.raises(InvalidGivens, match="too small|exceeds|division"):
+        solve_givens("autodiff", "jacobian", g)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 6), size=st.integers(1, ad.MAX_LINES),
+       x=st.lists(st.sampled_from([1e-300, -1000, 1000, 0.5, -3, 999.99, 1]) | st.floats(-1000, 1000), min_size=6,
+                  max_size=6),
+       variant=st.sampled_from(["forward", "reverse", "jacobian", "fill"]), table=st.sampled_from(["forward", "reverse"]))
+def test_any_in_bounds_graph_is_solved_finite_or_refused_in_one_line(seed, n, size, x, variant, table):
+    try:
+        graph = ad.random_graph(Rng("fuzz", seed), n, size, size, outputs=range(1, ad.MAX_LINES + 1))
+    except (Rejected, ValueError):
+        return
+    g = {"graph": ad.graph_lines(graph), "x": x[:n], "outputs": [f"v{k}" for k in graph.outputs], "mode": table,
+         "table": table, "xdot": x[-n:]}
+    try:
+        problem = solve_givens("autodiff", variant, g)
+    except InvalidGivens as e:
+        assert "\n" not in str(e)
+        return
+    assert all(math.isfinite(p.answer.value) for p in problem.solution.parts if p.answer.kind == "number")

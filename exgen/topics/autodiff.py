@@ -65,7 +65,10 @@ class Op:
 def _div(a: Value, b: Value) -> Value:
     if b == 0:
         raise Undefined("division by zero")
-    return a / b
+    try:
+        return a / b
+    except ZeroDivisionError:  # a float over an exact fraction too small for a float
+        raise Undefined("division by a number too small to compute with") from None
 
 
 def _exp(a: Value) -> Value:
@@ -401,9 +404,13 @@ def carry6(v: Value) -> float:
 def _bounded_value(v: Value) -> Value:
     """A value kept small enough to compute with: an exact fraction whose digits grow (chained squarings of a
     short decimal) continues as a float; a magnitude beyond MAX_MAGNITUDE is refused (it is no table cell)."""
-    if isinstance(v, Fraction) and max(v.numerator.bit_length(), v.denominator.bit_length()) > MAX_BITS:
-        v = float(v)
-    if not -MAX_MAGNITUDE <= float(v) <= MAX_MAGNITUDE:
+    try:
+        if isinstance(v, Fraction) and max(v.numerator.bit_length(), v.denominator.bit_length()) > MAX_BITS:
+            v = float(v)
+        inside = -MAX_MAGNITUDE <= float(v) <= MAX_MAGNITUDE
+    except OverflowError:
+        inside = False
+    if not inside:
         raise Undefined(f"a value exceeds {MAX_MAGNITUDE:g} in magnitude")
     return v
 
