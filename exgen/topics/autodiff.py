@@ -591,7 +591,8 @@ _SHOWN = Given("shown", "ids of the table cells filled in for the student, e.g. 
 VARIANTS = (
     Variant("forward", "forward mode: primal and tangent trace for a given seed direction",
             (_GRAPH, _X, _OUTPUTS, _XDOT)),
-    Variant("reverse", "reverse mode: the adjoint trace for one output (primal trace given), accumulation explicit",
+    Variant("reverse", "reverse mode: the adjoint trace for one output or a weighted sum of outputs (primal trace "
+            "given), accumulation explicit",
             (_GRAPH, _X, _OUTPUTS, _OUTPUT, _YBAR)),
     Variant("jacobian", "the full Jacobian by one mode, and the passes each mode needs for f: R^n -> R^m",
             (_GRAPH, _X, _OUTPUTS, _MODE)),
