@@ -45,6 +45,9 @@ MAX_BITS = 256       # an exact fraction with more bits than this continues as a
 MAX_PARTS = 26     # a sampled question stays one page of parts, (a)-(z); a user's own graph may have more
 
 
+ZERO, ONE, MINUS_ONE = Fraction(0), Fraction(1), Fraction(-1)  # built once: Fraction() is slow
+
+
 class Undefined(ArithmeticError):
     """An elementary op outside its domain (log of a non-positive number, division by zero, overflow)."""
 
@@ -73,7 +76,7 @@ def _div(a: Value, b: Value) -> Value:
 
 def _exp(a: Value) -> Value:
     if a == 0:
-        return Fraction(1)
+        return ONE
     try:
         return math.exp(a)
     except OverflowError:
@@ -83,21 +86,21 @@ def _exp(a: Value) -> Value:
 def _log(a: Value) -> Value:
     if a <= 0:
         raise Undefined("log of a non-positive number")
-    return Fraction(0) if a == 1 else math.log(a)
+    return ZERO if a == 1 else math.log(a)
 
 
 def _sin(a: Value) -> Value:
-    return Fraction(0) if a == 0 else math.sin(a)
+    return ZERO if a == 0 else math.sin(a)
 
 
 def _cos(a: Value) -> Value:
-    return Fraction(1) if a == 0 else math.cos(a)
+    return ONE if a == 0 else math.cos(a)
 
 
 OPS: dict[str, Op] = {
-    "add": Op("add", 2, lambda a, b: a + b, lambda a, b, v: (Fraction(1), Fraction(1)),
+    "add": Op("add", 2, lambda a, b: a + b, lambda a, b, v: (ONE, ONE),
               "{a} + {b}", ("1", "1")),
-    "sub": Op("sub", 2, lambda a, b: a - b, lambda a, b, v: (Fraction(1), Fraction(-1)),
+    "sub": Op("sub", 2, lambda a, b: a - b, lambda a, b, v: (ONE, MINUS_ONE),
               "{a} - {b}", ("1", "(-1)")),
     "mul": Op("mul", 2, lambda a, b: a * b, lambda a, b, v: (b, a),
               r"{a} \times {b}", ("{b}", "{a}")),
@@ -441,7 +444,7 @@ def tangent_values(graph: Graph, partials: dict[int, tuple[Value, ...]], xdot: S
                    carry: Callable[[Value], Value] = _exact) -> dict[int, Value]:
     dots: dict[int, Value] = {i - graph.n: xdot[i - 1] for i in range(1, graph.n + 1)}
     for nd in graph.nodes:
-        total = sum((p * dots[a] for p, a in zip(partials[nd.index], nd.args)), Fraction(0))
+        total = sum((p * dots[a] for p, a in zip(partials[nd.index], nd.args)), ZERO)
         dots[nd.index] = carry(_bounded_value(total))
     return dots
 
@@ -466,7 +469,7 @@ def adjoint_rows(graph: Graph, partials: dict[int, tuple[Value, ...]], output: i
     rows in execution order, final adjoints).
     With accumulate=False each contribution overwrites (the 'adjoint not accumulated' mistake); `carry` is
     applied to every running value (a student's rounding)."""
-    weights = [Fraction(int(j == output)) for j in range(1, len(graph.outputs) + 1)] if isinstance(output, int) \
+    weights = [ONE if j == output else ZERO for j in range(1, len(graph.outputs) + 1)] if isinstance(output, int) \
         else output  # output j, or the seeds ȳ of a weighted sum
     seeds = dict(zip(graph.outputs, weights))
     bar: dict[int, Value] = dict(seeds)
@@ -477,7 +480,7 @@ def adjoint_rows(graph: Graph, partials: dict[int, tuple[Value, ...]], output: i
             local = partials[k][slot]
             contribution = bar[k] * local
             acc = a in bar
-            before = bar[a] if (acc and accumulate) else Fraction(0)
+            before = bar[a] if (acc and accumulate) else ZERO
             value = carry(_bounded_value(before + contribution))
             bar[a] = value
             rows.append(AdjointRow(a, k, slot, local, bar[k], before, contribution, value, acc))
@@ -643,7 +646,7 @@ def _instance(g: dict[str, Any]) -> Instance:
 def seed_vector(g: dict[str, Any], n: int) -> list[Fraction]:
     xdot = g.get("xdot") or []
     if not xdot:
-        return [Fraction(1 if i == 0 else 0) for i in range(n)]
+        return [ONE if i == 0 else ZERO for i in range(n)]
     if not isinstance(xdot, (list, tuple)) or len(xdot) != n or not all(isinstance(v, (int, float)) for v in xdot):
         raise InvalidGivens(f"xdot: one tangent per input ({n} numbers)")
     return [_fraction(v) for v in xdot]
@@ -661,7 +664,7 @@ def adjoint_seeds(g: dict[str, Any], graph: Graph) -> tuple[Fraction, ...]:
     ybar = g.get("ybar") or []
     if not ybar:
         j = output_index(g, graph)
-        return tuple(Fraction(int(i == j)) for i in range(1, len(graph.outputs) + 1))
+        return tuple(ONE if i == j else ZERO for i in range(1, len(graph.outputs) + 1))
     if len(ybar) != len(graph.outputs) or not all(isinstance(v, (int, float)) for v in ybar):
         raise InvalidGivens(f"ybar: one seed per output ({len(graph.outputs)} numbers)")
     return tuple(_fraction(v) for v in ybar)
@@ -795,7 +798,7 @@ def jacobian(inst: Instance, carry: Callable[[Value], Value] = _exact, mode: str
     if mode == "reverse":
         bars = [adjoint_rows(graph, partials, j, carry=carry)[2] for j in range(1, len(graph.outputs) + 1)]
         return [[bar[i - n] for i in range(1, n + 1)] for bar in bars]
-    cols = [tangent_values(graph, partials, [Fraction(int(k == i)) for k in range(n)], carry) for i in range(n)]
+    cols = [tangent_values(graph, partials, [ONE if k == i else ZERO for k in range(n)], carry) for i in range(n)]
     return [[cols[i][k] for i in range(n)] for k in graph.outputs]
 
 
@@ -826,7 +829,7 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
     formulas = pass_formulas(graph, mode)
     if mode == "forward":
         header = [rf"\dot x = e_{{{i}}}" for i in range(1, n + 1)]
-        passes = [tangent_values(graph, partials, [Fraction(int(k == i)) for k in range(n)]) for i in range(n)]
+        passes = [tangent_values(graph, partials, [ONE if k == i else ZERO for k in range(n)]) for i in range(n)]
         rows = [[f] + [show(p[nd.index]) for p in passes] for f, nd in zip(formulas, graph.nodes)]
         pass_step = Step(f"Forward mode: one pass per input, seeding $\\dot x = e_i$ ({n} pass{'es' * (n != 1)}); pass $i$ gives "
                          "column $i$ of $J$ (the tangents of the outputs); each row by its op's rule:",
