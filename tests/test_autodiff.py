@@ -591,3 +591,11 @@ def test_any_in_bounds_graph_is_solved_finite_or_refused_in_one_line(seed, n, si
         assert "\n" not in str(e)
         return
     assert all(math.isfinite(p.answer.value) for p in problem.solution.parts if p.answer.kind == "number")
+
+
+def test_a_function_of_a_negative_number_has_one_pair_of_parentheses_and_tables_have_no_frac():
+    """Issue 11: `\\exp((-1))`, and quotient-rule tangents set in script size (\\frac) inside tables."""
+    problem = solve_givens("autodiff", "forward", {"graph": "v1 = v-1 / v0; v2 = sin(v1); v3 = exp(v-1)", "x": [-2, 3]})
+    worked = " ".join(step.math for step in problem.solution.steps)
+    assert r"\exp(-2) = 0.135335" in worked and "((" not in worked
+    assert r"\frac" not in problem.solution.shown[0].math

@@ -119,7 +119,7 @@ TANGENT_TEX = {
     "add": "{da} + {db}",
     "sub": "{da} - {db}",
     "mul": r"{da} \times {b} + {a} \times {db}",
-    "div": r"\frac{{da} \times {b} - {a} \times {db}}{{b}^2}",
+    "div": r"({da} \times {b} - {a} \times {db}) / {b}^2",  # no \frac: it is set in script size in a table
     "sq": "2 {a} {da}",
     "exp": r"\exp({a}) {da}",
     "log": "{da} / {a}",
@@ -128,23 +128,24 @@ TANGENT_TEX = {
 }
 
 
-# The same rules with numbers substituted (operands already parenthesised when negative).
+# The same rules with numbers substituted: {a} is parenthesised when negative, {A} (a function's argument,
+# already inside its parentheses) never is — sin(-2), not sin((-2)) (issue 11).
 PRIMAL_NUM = {"add": "{a} + {b}", "sub": "{a} - {b}", "mul": r"{a} \times {b}", "div": "{a} / {b}", "sq": "{a}^2",
-              "exp": r"\exp({a})", "log": r"\ln({a})", "sin": r"\sin({a})", "cos": r"\cos({a})"}
+              "exp": r"\exp({A})", "log": r"\ln({A})", "sin": r"\sin({A})", "cos": r"\cos({A})"}
 TANGENT_NUM = {
     "add": "{da} + {db}",
     "sub": "{da} - {db}",
     "mul": r"{da} \times {b} + {a} \times {db}",
     "div": r"\frac{{da} \times {b} - {a} \times {db}}{{b}^2}",
     "sq": r"2 \times {a} \times {da}",
-    "exp": r"\exp({a}) \times {da}",
+    "exp": r"\exp({A}) \times {da}",
     "log": "{da} / {a}",
-    "sin": r"\cos({a}) \times {da}",
-    "cos": r"-\sin({a}) \times {da}",
+    "sin": r"\cos({A}) \times {da}",
+    "cos": r"-\sin({A}) \times {da}",
 }
 PARTIAL_NUM = {"add": ("1", "1"), "sub": ("1", "(-1)"), "mul": ("{b}", "{a}"), "div": ("(1 / {b})", "(-{a} / {b}^2)"),
-               "sq": (r"2 \times {a}",), "exp": (r"\exp({a})",), "log": ("(1 / {a})",), "sin": (r"\cos({a})",),
-               "cos": (r"(-\sin({a}))",)}
+               "sq": (r"2 \times {a}",), "exp": (r"\exp({A})",), "log": ("(1 / {a})",), "sin": (r"\cos({A})",),
+               "cos": (r"(-\sin({A}))",)}
 
 
 def _swapped_partials(op: str, args: Sequence[Value], v: Value) -> tuple[Value, ...]:
@@ -523,7 +524,8 @@ def _paren(v: Value) -> str:
 def primal_cells(graph: Graph, vals: dict[int, Value]) -> list[Cell]:
     cells = []
     for nd in graph.nodes:
-        sub = _fill(PRIMAL_NUM[nd.op], {"a": _paren(vals[nd.args[0]]), "b": _paren(vals[nd.args[-1]])})
+        sub = _fill(PRIMAL_NUM[nd.op], {"a": _paren(vals[nd.args[0]]), "b": _paren(vals[nd.args[-1]]),
+                                        "A": show(vals[nd.args[0]])})
         cells.append(Cell(vid(nd.index), primal_tex(nd), f"${vtex(nd.index)}$", f"{primal_tex(nd)} = {sub}",
                           vals[nd.index]))
     for j, k in enumerate(graph.outputs, 1):
@@ -535,8 +537,8 @@ def tangent_cells(graph: Graph, vals: dict[int, Value], dots: dict[int, Value]) 
     cells = []
     for nd in graph.nodes:
         a, b = nd.args[0], nd.args[-1]
-        sub = _fill(TANGENT_NUM[nd.op], {"a": _paren(vals[a]), "b": _paren(vals[b]), "da": _paren(dots[a]),
-                                         "db": _paren(dots[b])})
+        sub = _fill(TANGENT_NUM[nd.op], {"a": _paren(vals[a]), "A": show(vals[a]), "b": _paren(vals[b]),
+                                         "da": _paren(dots[a]), "db": _paren(dots[b])})
         cells.append(Cell(f"d{vid(nd.index)}", tangent_tex(nd), f"${vtex(nd.index, 'dot')}$",
                           f"{tangent_tex(nd)} = {sub}", dots[nd.index]))
     for j, k in enumerate(graph.outputs, 1):
@@ -549,7 +551,8 @@ def adjoint_cells(graph: Graph, vals: dict[int, Value], rows: Sequence[AdjointRo
     cells = []
     for cid, r in zip(adjoint_ids(rows), rows):
         nd = graph.node(r.source)
-        local_num = _fill(PARTIAL_NUM[nd.op][r.slot], {"a": _paren(vals[nd.args[0]]), "b": _paren(vals[nd.args[-1]])})
+        local_num = _fill(PARTIAL_NUM[nd.op][r.slot], {"a": _paren(vals[nd.args[0]]), "b": _paren(vals[nd.args[-1]]),
+                                                       "A": show(vals[nd.args[0]])})
         target = vtex(r.target, "bar")
         head = f"{target} = " + (f"{target} + " if r.accumulates else "")
         formula = head + vtex(r.source, "bar") + r" \times " + partial_tex(nd, r.slot)
