@@ -354,11 +354,13 @@ def test_a_cosine_of_a_large_argument_is_not_determined_by_the_figures_shown():
     also keeps every angle within MAX_ANGLE radians) never asks such an instance."""
     problem = solve_givens("autodiff", "reverse", LARGE_ANGLE)
     assert ad.carried_values("reverse", LARGE_ANGLE)["v1"] == 1299.85
-    assert path_failures(get("autodiff"), "reverse", problem.givens, problem.solution)
+    asked = {p.id: p.answer.value for p in problem.solution.parts}
+    assert "bar_v1" in ad.carried_failures("reverse", LARGE_ANGLE, asked)  # v̄1 = v̄2 · (−sin v1)
+    assert path_failures(get("autodiff"), "reverse", problem.givens, problem.solution)  # and so x̄1, x̄2
 
 
-def test_sampled_angles_stay_small_and_every_carried_path_lands_inside():
-    topic = get("autodiff")
+def test_sampled_angles_stay_small_and_every_asked_cell_survives_the_carried_path():
+    """Every cell a sampled question asks — not only the parts the registry's paths name — is checked."""
     for variant in ("forward", "reverse", "jacobian", "fill"):
         for difficulty in ("easy", "medium", "hard"):
             for seed in range(15):
@@ -367,15 +369,16 @@ def test_sampled_angles_stay_small_and_every_carried_path_lands_inside():
                 for nd in inst.graph.nodes:
                     if nd.op in ("sin", "cos"):
                         assert abs(inst.vals[nd.args[0]]) <= ad.MAX_ANGLE
-                assert not path_failures(topic, variant, problem.givens, problem.solution)
+                asked = {p.id: p.answer.value for p in problem.solution.parts if p.answer.kind == "number"}
+                assert not ad.carried_failures(variant, problem.givens, asked)
 
 
-def test_every_cell_a_sampled_question_asks_has_a_student_path():
-    covered = {p.part for p in get("autodiff").paths_for("fill")}
-    for variant in ("forward", "reverse", "jacobian", "fill"):
-        for seed in range(30):
-            parts = generate("autodiff", variant, "hard", seed).solution.parts
-            assert {p.id for p in parts if p.answer.kind == "number"} <= covered
+def test_the_registry_paths_name_parts_every_question_of_their_variants_asks():
+    for path in get("autodiff").paths:
+        for variant in path.variants:
+            for difficulty in ("easy", "medium", "hard"):
+                for seed in range(10):
+                    assert path.part in {p.id for p in generate("autodiff", variant, difficulty, seed).solution.parts}
 
 
 def test_the_carried_path_rounds_every_row_to_6_figures():

@@ -31,6 +31,7 @@ from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 from exgen import numfmt as nf
+from exgen.grading.compare import matches
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
@@ -1159,10 +1160,14 @@ def _sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         n, m = rng.choice(JACOBIAN_SHAPES[difficulty])
         for _ in range(SHAPE_TRIES):  # keep the drawn shape, so every shape is asked about equally often
             try:
-                g, _ = _sample_graph(rng, difficulty, n, (m,))
-                return {**g, "mode": rng.choice(("forward", "reverse"))}
+                g, inst = _sample_graph(rng, difficulty, n, (m,))
             except (Rejected, Undefined):
                 continue
+            g = {**g, "mode": rng.choice(("forward", "reverse"))}
+            J = jacobian(inst)
+            if not carried_failures(variant, g, {f"J_{j}_{i}": J[j - 1][i - 1] for j in range(1, m + 1)
+                                                 for i in range(1, n + 1)}):
+                return g
         raise Rejected(f"no {n}-input, {m}-output graph in {SHAPE_TRIES} draws")
     table = variant if variant in ("forward", "reverse") else rng.choice(("forward", "reverse"))
     weighted = table == "reverse" and difficulty == "hard"  # hard: adjoints of a weighted sum of two outputs
@@ -1175,7 +1180,7 @@ def _sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         _check_sums(graph, inst.vals, partials, dots)
         _check_values(dots.values(), limit)
         g = {**g, "xdot": xdot}
-        cells = list(cell_values(graph, inst.vals, dots=dots))
+        values = cell_values(graph, inst.vals, dots=dots)
     else:
         if weighted:
             ybar = [rng.choice((-3, -2, -1, 1, 2, 3)) for _ in graph.outputs]
@@ -1189,19 +1194,22 @@ def _sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
             raise Rejected("no accumulation in the adjoint trace")
         _check_adjoint_rows(rows)
         _check_values([r.value for r in rows], limit)
-        cells = list(cell_values(graph, inst.vals, rows=rows, bar=bar))
+        values = cell_values(graph, inst.vals, rows=rows, bar=bar)
         if variant == "reverse":  # the primal trace is shown
-            cells = cells[graph.size + len(graph.outputs):]
-    if len(cells) > MAX_PARTS:
+            values = dict(list(values.items())[graph.size + len(graph.outputs):])
+    if len(values) > MAX_PARTS:
         raise Rejected("more cells than a LaTeX exam's parts (a-z)")
-    if variant != "fill":
-        return g
-    hidden = giveaways(graph, None if table == "forward" else rows)
-    candidates = [c for c in cells if not always_asked(c) and c not in hidden]
-    picked = set(rng.shuffle(candidates)[: len(candidates) // 2])
-    if not picked:
-        raise Rejected("a partly filled table shows some cells and asks others")
-    return {**g, "table": table, "shown": [c for c in candidates if c in picked]}
+    if variant == "fill":
+        hidden = giveaways(graph, None if table == "forward" else rows)
+        candidates = [c for c in values if not always_asked(c) and c not in hidden]
+        picked = set(rng.shuffle(candidates)[: len(candidates) // 2])
+        if not picked:
+            raise Rejected("a partly filled table shows some cells and asks others")
+        g = {**g, "table": table, "shown": [c for c in candidates if c in picked]}
+        values = {c: v for c, v in values.items() if c not in picked}
+    if carried_failures(variant, g, values):
+        raise Rejected("a student carrying 6 significant figures lands outside the tolerance")
+    return g
 
 
 # ---- named mistakes --------------------------------------------------------------------------------------------
@@ -1314,10 +1322,9 @@ MISTAKES = (
 
 # ---- student paths ---------------------------------------------------------------------------------------------
 # A careful student works from the table as printed (6 significant figures) and carries at least 6 figures into
-# later rows, as every question says; they then round each answer to the precision asked.  One recomputation
-# covers every cell, so each part's path reads from it (cached for the solution being checked).
-
-_carried: list = [None, {}]  # [the solution last checked, its carried cell values]
+# later rows, as every question says; they then round each answer to the precision asked.  The sampler replays
+# that for every cell it asks (`carried_failures`), since cell ids differ from graph to graph; the registry's
+# StudentPaths below declare the same path on the parts every question of a variant has, for the audit.
 
 
 def carried_values(variant: str, g: dict[str, Any]) -> dict[str, float]:
@@ -1338,10 +1345,18 @@ def carried_values(variant: str, g: dict[str, Any]) -> dict[str, float]:
     return {cid: float(v) for cid, v in cells.items()}
 
 
-def _rounded_as_asked(answer_: Answer, value: float) -> float:
-    if answer_.decimals is not None:
-        return round(value, answer_.decimals)
-    return float(f"{value:.{answer_.sig}g}")
+def _rounded_as_asked(key: Answer, value: float) -> float:
+    return round(value, key.decimals) if key.decimals is not None else float(f"{value:.{key.sig}g}")
+
+
+def carried_failures(variant: str, g: dict[str, Any], asked: dict[str, Value]) -> list[str]:
+    """The asked cells (id -> exact value) where the 6-figure student's rounded answer misses the tolerance."""
+    carried = carried_values(variant, g)
+    return [cid for cid, exact in asked.items()
+            if not matches(key := answer(exact), _rounded_as_asked(key, carried[cid]))]
+
+
+_carried: list = [None, {}]  # [the solution last audited, its carried cell values]
 
 
 def _carried_answer(cell_id: str) -> Callable[[str, dict[str, Any], Solution], float | None]:
@@ -1355,24 +1370,13 @@ def _carried_answer(cell_id: str) -> Callable[[str, dict[str, Any], Solution], f
     return value
 
 
-def _sampled_cell_ids() -> list[str]:
-    """Every id a sampled table or Jacobian can ask (sizes from LEVELS and JACOBIAN_SHAPES)."""
-    n = max(max(spec[0]) for spec in LEVELS.values())
-    size = max(spec[1][1] for spec in LEVELS.values())
-    m = max(shape[1] for shapes in JACOBIAN_SHAPES.values() for shape in shapes)
-    nodes = [vid(i) for i in range(1 - n, size + 1)]
-    ids = [f"{mark}v{k}" for k in range(1, size + 1) for mark in ("", "d")]
-    ids += [f"{mark}{j}" for j in range(1, m + 1) for mark in ("y", "dy")] + [f"bar_x{i}" for i in range(1, n + 1)]
-    ids += [f"bar_{v}" + suffix for v in nodes for suffix in [""] + [f"_{c}" for c in range(1, size + 1)]]
-    return ids + [f"J_{j}_{i}" for j in range(1, m + 1) for i in range(1, n + 1)]
-
-
-PATHS = tuple(
-    StudentPath(f"carries_6_figures[{cid}]", cid,
-                "Works from the table's values as printed (6 significant figures), carries 6 figures into later "
-                "rows, evaluates sin, cos, exp and ln on a calculator, and rounds the answer as asked.",
-                ("forward", "reverse", "jacobian", "fill"), _carried_answer(cid))
-    for cid in _sampled_cell_ids())
+CARRIED = ("Works from the table's values as printed (6 significant figures), carries 6 figures into later rows, "
+           "evaluates sin, cos, exp and ln on a calculator, and rounds the answer as asked.")
+# Parts every question of these variants asks (forward and fill: y1; forward: the first node; reverse: n >= 2).
+PATHS = tuple(StudentPath(f"carries_6_figures_{cid}", cid, CARRIED, variants, _carried_answer(cid))
+              for cid, variants in (("v1", ("forward",)), ("dv1", ("forward",)), ("y1", ("forward", "fill")),
+                                    ("dy1", ("forward",)), ("bar_x1", ("reverse",)), ("bar_x2", ("reverse",)),
+                                    ("J_1_1", ("jacobian",))))
 
 TOPIC = Topic(
     name="autodiff",
