@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from conftest import needs
 from exgen.cli import cli
-from exgen.generate import generate, solve_givens
+from exgen.generate import generate, path_failures, solve_givens
 from exgen.grading.compare import matches
 from exgen.rng import Rng
 from exgen.topics import autodiff as ad
@@ -340,3 +340,265 @@ def test_a_sampled_question_has_at_most_26_parts(variant):
     for difficulty in ("easy", "medium", "hard"):
         for seed in range(20):
             assert len(generate("autodiff", variant, difficulty, seed).solution.parts) <= ad.MAX_PARTS
+
+
+# ---- issue 9: unfair instances, giveaways, variety -------------------------------------------------------------
+
+# cos of a product of two short decimals: v1 = 32.3 × 40.2431 = 1299.85213, shown to 6 figures as 1299.85.
+LARGE_ANGLE = {"graph": "v1 = v-1 * v0; v2 = cos(v1); v3 = v2 * v0", "x": [32.3, 40.2431], "output": 1}
+
+
+def test_a_cosine_of_a_large_argument_is_not_determined_by_the_figures_shown():
+    """Issue 9: the table shows v4 = 1299.84 and cos v4 = 0.714592, but cos(1299.84) = 0.71136. A student who
+    takes the argument as shown lands outside the tolerance: the carried path says so, so the sampler (which
+    also keeps every angle within MAX_ANGLE radians) never asks such an instance."""
+    problem = solve_givens("autodiff", "reverse", LARGE_ANGLE)
+    assert ad.carried_values("reverse", LARGE_ANGLE)["v1"] == 1299.85
+    asked = {p.id: p.answer.value for p in problem.solution.parts}
+    assert "bar_v1" in ad.carried_failures("reverse", LARGE_ANGLE, asked)  # v̄1 = v̄2 · (−sin v1)
+    assert path_failures(get("autodiff"), "reverse", problem.givens, problem.solution)  # and so x̄1, x̄2
+
+
+def test_sampled_angles_stay_small_and_every_asked_cell_survives_the_carried_path():
+    """Every cell a sampled question asks — not only the parts the registry's paths name — is checked."""
+    for variant in ("forward", "reverse", "jacobian", "fill"):
+        for difficulty in ("easy", "medium", "hard"):
+            for seed in range(15):
+                problem = generate("autodiff", variant, difficulty, seed)
+                inst = ad.instance(problem.givens)
+                for nd in inst.graph.nodes:
+                    if nd.op in ("sin", "cos"):
+                        assert abs(inst.vals[nd.args[0]]) <= ad.MAX_ANGLE
+                asked = {p.id: p.answer.value for p in problem.solution.parts if p.answer.kind == "number"}
+                assert not ad.carried_failures(variant, problem.givens, asked)
+
+
+def test_the_registry_paths_name_parts_every_question_of_their_variants_asks():
+    for path in get("autodiff").paths:
+        for variant in path.variants:
+            for difficulty in ("easy", "medium", "hard"):
+                for seed in range(10):
+                    assert path.part in {p.id for p in generate("autodiff", variant, difficulty, seed).solution.parts}
+
+
+def test_the_carried_path_rounds_every_row_to_6_figures():
+    """Baydin's f at (2, 5): ln 2 → 0.693147, v4 = 10.6931 (not 10.693147), v5 = 10.6931 + 0.958924 = 11.6520,
+    where the exact trace gives 11.65207."""
+    carried = ad.carried_values("forward", BAYDIN)
+    assert carried["v1"] == 0.693147 and carried["v3"] == -0.958924
+    assert carried["v4"] == 10.6931 and carried["v5"] == 11.652
+    assert answers("forward", BAYDIN)["v5"] == pytest.approx(11.652071, abs=1e-6)
+
+
+def test_a_key_of_zero_from_cancelling_contributions_is_never_sampled():
+    """Issue 9: contributions +189.40 and −189.40 summing to an exact 0 were graded to ±1e-4, but a student's
+    running value depends on the digits carried. y = x1·x2 − (x1 + x2) at x2 = 1: x̄1 = 1 − 1 = 0."""
+    g = {"graph": "v1 = v-1 * v0; v2 = v-1 + v0; v3 = v1 - v2", "x": [3, 1]}
+    inst = ad.instance(g)
+    rows = ad.adjoint_rows(inst.graph, ad.local_partials(inst.graph, inst.vals), 1)[1]
+    last_to_x1 = [r for r in rows if r.target == -1][-1]
+    assert last_to_x1.value == 0 and last_to_x1.contribution == 1 and last_to_x1.before == -1
+    with pytest.raises(Rejected, match="cancellation"):
+        ad._check_adjoint_rows(rows)
+    for variant in ("reverse", "fill", "forward"):
+        for seed in range(40):
+            problem = generate("autodiff", variant, "medium", seed)
+            carried = ad.carried_values(variant, problem.givens)
+            for part in problem.solution.parts:
+                if part.answer.value == 0:  # a zero that remains is exact on every path (a seed of 0 propagated)
+                    assert carried[part.id] == 0, (variant, seed, part.id)
+
+
+def test_questions_with_sin_or_cos_say_the_angles_are_in_radians():
+    from exgen.render import Renderer
+
+    for variant in ("forward", "reverse", "jacobian", "fill"):
+        text = Renderer("md").question(solve_givens("autodiff", variant, {**BAYDIN, "mode": "forward",
+                                                                          "table": "forward"}))
+        assert "radians" in text and "natural logarithm" in text
+
+
+@pytest.mark.parametrize("table, shown, hidden", [
+    ("forward", "v1, v3", "v3"),    # v3 is y1: showing it answers y1
+    ("forward", "dv4", "dv4"),      # dv4 is dy2
+    ("reverse", "bar_vm1_2", "bar_vm1_2"),  # the last contribution to v-1 is x̄1
+])
+def test_a_filled_table_never_shows_a_cell_that_gives_an_asked_answer_away(table, shown, hidden):
+    with pytest.raises(InvalidGivens, match=f"{hidden} holds an output row's value"):
+        solve_givens("autodiff", "fill", {**HW1_Q4, "table": table, "shown": shown})
+    assert {p.id for p in solve_givens("autodiff", "fill", {**HW1_Q4, "table": table, "shown": "v1"}).solution.parts}
+
+
+def test_sampled_filled_tables_show_no_giveaway():
+    for seed in range(60):
+        g = generate("autodiff", "fill", "medium", seed).givens
+        inst = ad.instance(g)
+        rows = None if g["table"] == "forward" else ad.adjoint_rows(
+            inst.graph, ad.local_partials(inst.graph, inst.vals), g["output"])[1]
+        assert not set(g["shown"]) & ad.giveaways(inst.graph, rows)
+
+
+@pytest.mark.parametrize("difficulty", ["easy", "medium", "hard"])
+def test_the_jacobian_sometimes_favours_forward_mode(difficulty):
+    """Forward mode takes n passes (one per input), reverse m (one per output): f: R^1 -> R^2 favours forward."""
+    cheaper = {generate("autodiff", "jacobian", difficulty, s).solution.parts[-1].answer.value for s in range(40)}
+    assert {"forward", "reverse"} <= cheaper
+    one_input = {"graph": "v1 = sin(v0); v2 = v1 * v0; v3 = exp(v0)", "x": [0.5], "mode": "forward"}
+    a = answers("jacobian", one_input)
+    assert (a["passes_forward"], a["passes_reverse"], a["cheaper"]) == (1, 2, "forward")
+    assert a["J_1_1"] == pytest.approx(math.cos(0.5) * 0.5 + math.sin(0.5)) and a["J_2_1"] == pytest.approx(math.exp(0.5))
+
+
+def test_hard_linear_layers_flatten_sequences_into_rows():
+    """B sequences of S tokens: X is (B·S) × D1, so dL/dX is (B·S) × D1 and each product 2·(B·S)·D1·D2 FLOPs."""
+    a = answers("linear_layer", {"B": 4, "S": 1024, "D1": 512, "D2": 2048})
+    assert a["dW_shape"] == [512, 2048] and a["dX_shape"] == [4096, 512]
+    assert a["flops_dW"] == 2 * 4096 * 512 * 2048 and a["flops_backward"] == 4 * 4096 * 512 * 2048
+    assert mistake("sequence_length_forgotten").wrong("linear_layer", {"B": 4, "S": 1024, "D1": 512, "D2": 2048}) \
+        == 2 * 4 * 512 * 2048
+    assert all("S" in generate("autodiff", "linear_layer", "hard", s).givens for s in range(5))
+
+
+@pytest.mark.parametrize("variant", ["forward", "reverse", "jacobian", "fill", "linear_layer"])
+@pytest.mark.parametrize("difficulty", ["easy", "medium", "hard"])
+def test_variety_over_200_draws(variant, difficulty):
+    """Issue 9 asks ≥99 % distinct givens and ≥95 % distinct answers over 1,000 draws (measured in the decision
+    record); 200 draws keep the suite fast and would already show the old 5–9 % linear layer."""
+    draws = [generate("autodiff", variant, difficulty, s) for s in range(200)]
+    assert len({json.dumps(p.givens, sort_keys=True) for p in draws}) >= 198
+    assert len({json.dumps([q.answer.value for q in p.solution.parts]) for p in draws}) >= 190
+    by_part: dict[str, set] = {}
+    for p in draws:
+        for q in p.solution.parts:
+            by_part.setdefault(q.id, set()).add(json.dumps(q.answer.value))
+    common = [pid for pid in by_part if sum(pid in {q.id for q in p.solution.parts} for p in draws) >= 20]
+    assert all(len(by_part[pid]) > 1 for pid in common), [pid for pid in common if len(by_part[pid]) == 1]
+
+
+# ---- issue 10: bounded givens ----------------------------------------------------------------------------------
+
+CORNER_GRAPHS = {
+    "forward": {**BAYDIN, "xdot": [1, 0]},
+    "reverse": {**HW1_Q4, "output": 1},
+    "jacobian": {**HW1_Q4, "mode": "reverse"},
+    "fill": {**HW1_Q4, "table": "reverse", "shown": "v1", "output": 1, "xdot": [0, 1]},
+    "linear_layer": {"B": 8, "D1": 128, "D2": 64, "S": 2},
+}
+
+
+def _finite(value) -> bool:
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+@pytest.mark.parametrize("variant", list(CORNER_GRAPHS))
+def test_solving_at_every_corner_of_the_bounds_is_finite_quick_or_refused(variant):
+    import time
+
+    from exgen.givens import coerce
+
+    spec = get("autodiff").variant(variant)
+    for given in spec.givens:
+        for bound in (given.low, given.high):
+            if bound is None:
+                continue
+            base = CORNER_GRAPHS[variant]
+            value = [bound] * len(base.get(given.name) or base["x"]) if given.kind == "vector" else bound
+            start = time.perf_counter()
+            try:
+                problem = solve_givens("autodiff", variant, {**base, given.name: coerce(given, value)})
+                assert all(_finite(p.answer.value) for p in problem.solution.parts), (given.name, bound)
+            except InvalidGivens:
+                pass
+            assert time.perf_counter() - start < 2, (given.name, bound)
+            outside = bound + (1 if bound == given.high else -1)
+            with pytest.raises(InvalidGivens, match="outside"):
+                coerce(given, [outside] * 2 if given.kind == "vector" else outside)
+
+
+def test_forty_chained_squarings_are_refused_or_computed_quickly():
+    """Issue 10: 40 chained squarings hung (an exact fraction of 2^40 digits); now a value beyond 10^12 is refused
+    and an exact fraction whose digits grow continues as a float."""
+    import time
+
+    lines = ["v1 = x1^2"] + [f"v{k} = v{k - 1}^2" for k in range(2, 41)]
+    # x = 1.5: v40 = 1.5^(2^40); x = 1: every value is 1 but the tangent is 2^40 > 10^12; x = 0.999: all small
+    for x, refused in ((1.5, True), (1, True), (0.999, False)):
+        start = time.perf_counter()
+        try:
+            problem = solve_givens("autodiff", "forward", {"graph": lines, "x": [x]})
+            assert not refused and all(math.isfinite(p.answer.value) for p in problem.solution.parts)
+        except InvalidGivens as e:
+            assert refused and "exceeds" in str(e)
+        assert time.perf_counter() - start < 2
+
+
+def test_a_million_line_graph_is_refused_before_it_is_read():
+    from exgen.givens import coerce
+
+    spec = get("autodiff").variant("forward")
+    huge = ";".join(f"v{k} = v{k - 1}^2" for k in range(1, 10**6))
+    with pytest.raises(InvalidGivens, match="at most"):
+        coerce(next(g for g in spec.givens if g.name == "graph"), huge)
+    with pytest.raises(InvalidGivens, match="at most 40 lines"):
+        solve_givens("autodiff", "forward", {"graph": huge, "x": [2]})
+
+
+# ---- hard adds a step ------------------------------------------------------------------------------------------
+
+
+def test_hard_forward_seeds_are_directions_and_the_tangent_is_j_times_xdot():
+    for seed in range(10):
+        problem = generate("autodiff", "forward", "hard", seed)
+        xdot = problem.givens["xdot"]
+        assert sum(v != 0 for v in xdot) >= 2
+        J = ad.jacobian(ad.instance(problem.givens))
+        dy1 = next(p.answer.value for p in problem.solution.parts if p.id == "dy1")
+        assert dy1 == pytest.approx(sum(float(d) * x for d, x in zip(J[0], xdot)), rel=1e-12)
+
+
+def test_hard_reverse_sweeps_a_weighted_sum_of_two_outputs():
+    """HW1 Q4 with ȳ = (2, −1): x̄ = 2·∇y1 − ∇y2 = 2·(12, 12) − (−4, 4) = (28, 20)."""
+    a = answers("reverse", {**HW1_Q4, "ybar": [2, -1]})
+    assert (a["bar_x1"], a["bar_x2"]) == (28, 20)
+    assert mistake("adjoint_seed_ignored").wrong("reverse", {**HW1_Q4, "ybar": [2, -1]}) == 12
+    for seed in range(8):
+        g = generate("autodiff", "reverse", "hard", seed).givens
+        assert len(g["ybar"]) == len(g["outputs"]) == 2
+
+
+def test_an_exact_fraction_too_small_for_a_float_is_refused_not_a_traceback():
+    """Found by the fuzz test below: x3 = 1e-300 is exact, but a float divided by it is a ZeroDivisionError."""
+    g = {"graph": ["v1 = v-2 * v0", "v2 = v0 * v1", "v3 = v2 * v-1", "v4 = v3 / v0", "v5 = v4 * v2",
+                   "v6 = v5 * v-1", "v7 = v4 + v6"], "x": [1000, -1000, 1e-300], "mode": "forward"}
+    with pytest.raises(InvalidGivens, match="too small|exceeds|division"):
+        solve_givens("autodiff", "jacobian", g)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 6), size=st.integers(1, ad.MAX_LINES),
+       x=st.lists(st.sampled_from([1e-300, -1000, 1000, 0.5, -3, 999.99, 1]) | st.floats(-1000, 1000), min_size=6,
+                  max_size=6),
+       variant=st.sampled_from(["forward", "reverse", "jacobian", "fill"]), table=st.sampled_from(["forward", "reverse"]))
+def test_any_in_bounds_graph_is_solved_finite_or_refused_in_one_line(seed, n, size, x, variant, table):
+    try:
+        graph = ad.random_graph(Rng("fuzz", seed), n, size, size, outputs=range(1, ad.MAX_LINES + 1))
+    except (Rejected, ValueError):
+        return
+    g = {"graph": ad.graph_lines(graph), "x": x[:n], "outputs": [f"v{k}" for k in graph.outputs], "mode": table,
+         "table": table, "xdot": x[-n:]}
+    try:
+        problem = solve_givens("autodiff", variant, g)
+    except InvalidGivens as e:
+        assert "\n" not in str(e)
+        return
+    assert all(math.isfinite(p.answer.value) for p in problem.solution.parts if p.answer.kind == "number")
+
+
+def test_a_function_of_a_negative_number_has_one_pair_of_parentheses_and_tables_have_no_frac():
+    """Issue 11: `\\exp((-1))`, and quotient-rule tangents set in script size (\\frac) inside tables."""
+    problem = solve_givens("autodiff", "forward", {"graph": "v1 = v-1 / v0; v2 = sin(v1); v3 = exp(v-1)", "x": [-2, 3]})
+    worked = " ".join(step.math for step in problem.solution.steps)
+    assert r"\exp(-2) = 0.135335" in worked and "((" not in worked
+    assert r"\frac" not in problem.solution.shown[0].math

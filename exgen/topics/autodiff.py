@@ -31,16 +31,22 @@ from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 from exgen import numfmt as nf
+from exgen.grading.compare import matches
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, Topic, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 
 Value = Fraction | float
 SIG = 4            # significant figures asked for every table cell
 ZERO_DECIMALS = 4  # a cell whose key is 0 is asked to 4 decimal places (absolute tolerance)
 SHOW = 6           # figures shown for intermediate values in worked solutions
 MAX_LINES = 40
+MAX_MAGNITUDE = 1e12  # no value of a user's trace beyond this (40 chained squarings would never end)
+MAX_BITS = 256       # an exact fraction with more bits than this continues as a float
 MAX_PARTS = 26     # a sampled question stays one page of parts, (a)-(z); a user's own graph may have more
+
+
+ZERO, ONE, MINUS_ONE = Fraction(0), Fraction(1), Fraction(-1)  # built once: Fraction() is slow
 
 
 class Undefined(ArithmeticError):
@@ -63,12 +69,15 @@ class Op:
 def _div(a: Value, b: Value) -> Value:
     if b == 0:
         raise Undefined("division by zero")
-    return a / b
+    try:
+        return a / b
+    except ZeroDivisionError:  # a float over an exact fraction too small for a float
+        raise Undefined("division by a number too small to compute with") from None
 
 
 def _exp(a: Value) -> Value:
     if a == 0:
-        return Fraction(1)
+        return ONE
     try:
         return math.exp(a)
     except OverflowError:
@@ -78,21 +87,21 @@ def _exp(a: Value) -> Value:
 def _log(a: Value) -> Value:
     if a <= 0:
         raise Undefined("log of a non-positive number")
-    return Fraction(0) if a == 1 else math.log(a)
+    return ZERO if a == 1 else math.log(a)
 
 
 def _sin(a: Value) -> Value:
-    return Fraction(0) if a == 0 else math.sin(a)
+    return ZERO if a == 0 else math.sin(a)
 
 
 def _cos(a: Value) -> Value:
-    return Fraction(1) if a == 0 else math.cos(a)
+    return ONE if a == 0 else math.cos(a)
 
 
 OPS: dict[str, Op] = {
-    "add": Op("add", 2, lambda a, b: a + b, lambda a, b, v: (Fraction(1), Fraction(1)),
+    "add": Op("add", 2, lambda a, b: a + b, lambda a, b, v: (ONE, ONE),
               "{a} + {b}", ("1", "1")),
-    "sub": Op("sub", 2, lambda a, b: a - b, lambda a, b, v: (Fraction(1), Fraction(-1)),
+    "sub": Op("sub", 2, lambda a, b: a - b, lambda a, b, v: (ONE, MINUS_ONE),
               "{a} - {b}", ("1", "(-1)")),
     "mul": Op("mul", 2, lambda a, b: a * b, lambda a, b, v: (b, a),
               r"{a} \times {b}", ("{b}", "{a}")),
@@ -111,7 +120,7 @@ TANGENT_TEX = {
     "add": "{da} + {db}",
     "sub": "{da} - {db}",
     "mul": r"{da} \times {b} + {a} \times {db}",
-    "div": r"\frac{{da} \times {b} - {a} \times {db}}{{b}^2}",
+    "div": r"({da} \times {b} - {a} \times {db}) / {b}^2",  # no \frac: it is set in script size in a table
     "sq": "2 {a} {da}",
     "exp": r"\exp({a}) {da}",
     "log": "{da} / {a}",
@@ -120,23 +129,24 @@ TANGENT_TEX = {
 }
 
 
-# The same rules with numbers substituted (operands already parenthesised when negative).
+# The same rules with numbers substituted: {a} is parenthesised when negative, {A} (a function's argument,
+# already inside its parentheses) never is — sin(-2), not sin((-2)) (issue 11).
 PRIMAL_NUM = {"add": "{a} + {b}", "sub": "{a} - {b}", "mul": r"{a} \times {b}", "div": "{a} / {b}", "sq": "{a}^2",
-              "exp": r"\exp({a})", "log": r"\ln({a})", "sin": r"\sin({a})", "cos": r"\cos({a})"}
+              "exp": r"\exp({A})", "log": r"\ln({A})", "sin": r"\sin({A})", "cos": r"\cos({A})"}
 TANGENT_NUM = {
     "add": "{da} + {db}",
     "sub": "{da} - {db}",
     "mul": r"{da} \times {b} + {a} \times {db}",
     "div": r"\frac{{da} \times {b} - {a} \times {db}}{{b}^2}",
     "sq": r"2 \times {a} \times {da}",
-    "exp": r"\exp({a}) \times {da}",
+    "exp": r"\exp({A}) \times {da}",
     "log": "{da} / {a}",
-    "sin": r"\cos({a}) \times {da}",
-    "cos": r"-\sin({a}) \times {da}",
+    "sin": r"\cos({A}) \times {da}",
+    "cos": r"-\sin({A}) \times {da}",
 }
 PARTIAL_NUM = {"add": ("1", "1"), "sub": ("1", "(-1)"), "mul": ("{b}", "{a}"), "div": ("(1 / {b})", "(-{a} / {b}^2)"),
-               "sq": (r"2 \times {a}",), "exp": (r"\exp({a})",), "log": ("(1 / {a})",), "sin": (r"\cos({a})",),
-               "cos": (r"(-\sin({a}))",)}
+               "sq": (r"2 \times {a}",), "exp": (r"\exp({A})",), "log": ("(1 / {a})",), "sin": (r"\cos({A})",),
+               "cos": (r"(-\sin({A}))",)}
 
 
 def _swapped_partials(op: str, args: Sequence[Value], v: Value) -> tuple[Value, ...]:
@@ -274,8 +284,8 @@ def parse_graph(lines: Any, n: int, outputs: Any = "") -> Graph:
     texts = _lines(lines, "graph")
     if not texts:
         raise InvalidGivens(f"graph: no nodes; {GRAMMAR_HELP}")
-    if len(texts) > MAX_LINES or any(len(t) > 200 for t in texts):
-        raise InvalidGivens(f"graph: at most {MAX_LINES} lines of at most 200 characters")
+    if len(texts) > MAX_LINES or any(len(t) > MAX_LINE for t in texts):
+        raise InvalidGivens(f"graph: at most {MAX_LINES} lines of at most {MAX_LINE} characters")
     nodes = tuple(parse_line(t, n, k) for k, t in enumerate(texts, 1))
     used = {a for nd in nodes for a in nd.args}
     sinks = [nd.index for nd in nodes if nd.index not in used]
@@ -386,29 +396,58 @@ def _fraction(x: Any) -> Fraction:
     return Fraction(str(x))
 
 
-def primal_values(graph: Graph, x: Sequence[Value]) -> dict[int, Value]:
+def _exact(v: Value) -> Value:
+    return v
+
+
+def carry6(v: Value) -> float:
+    """What a student carries into the next row: the value to 6 significant figures (the figures the tables
+    show, and the least the question allows)."""
+    return float(f"{float(v):.{SHOW}g}")
+
+
+def _bounded_value(v: Value) -> Value:
+    """A value kept small enough to compute with: an exact fraction whose digits grow (chained squarings of a
+    short decimal) continues as a float; a magnitude beyond MAX_MAGNITUDE is refused (it is no table cell)."""
+    try:
+        if isinstance(v, Fraction) and max(v.numerator.bit_length(), v.denominator.bit_length()) > MAX_BITS:
+            v = float(v)
+        inside = -MAX_MAGNITUDE <= float(v) <= MAX_MAGNITUDE
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise Undefined(f"a value exceeds {MAX_MAGNITUDE:g} in magnitude")
+    return v
+
+
+def primal_values(graph: Graph, x: Sequence[Value], carry: Callable[[Value], Value] = _exact) -> dict[int, Value]:
+    """The primal trace; `carry` is applied to every value a later row uses (a student's rounding)."""
     vals: dict[int, Value] = {i - graph.n: x[i - 1] for i in range(1, graph.n + 1)}
     for nd in graph.nodes:
         try:
-            vals[nd.index] = OPS[nd.op].value(*[vals[a] for a in nd.args])
+            vals[nd.index] = carry(_bounded_value(OPS[nd.op].value(*[vals[a] for a in nd.args])))
         except (ZeroDivisionError, OverflowError, ValueError) as e:
             raise Undefined(str(e)) from None
     return vals
 
 
-def local_partials(graph: Graph, vals: dict[int, Value], swapped: bool = False) -> dict[int, tuple[Value, ...]]:
+def local_partials(graph: Graph, vals: dict[int, Value], swapped: bool = False,
+                   carry: Callable[[Value], Value] = _exact) -> dict[int, tuple[Value, ...]]:
     out = {}
     for nd in graph.nodes:
         args = [vals[a] for a in nd.args]
-        out[nd.index] = (_swapped_partials(nd.op, args, vals[nd.index]) if swapped
-                         else OPS[nd.op].partials(*args, vals[nd.index]))
+        local = (_swapped_partials(nd.op, args, vals[nd.index]) if swapped
+                 else OPS[nd.op].partials(*args, vals[nd.index]))
+        out[nd.index] = tuple(carry(_bounded_value(p)) for p in local)
     return out
 
 
-def tangent_values(graph: Graph, partials: dict[int, tuple[Value, ...]], xdot: Sequence[Value]) -> dict[int, Value]:
+def tangent_values(graph: Graph, partials: dict[int, tuple[Value, ...]], xdot: Sequence[Value],
+                   carry: Callable[[Value], Value] = _exact) -> dict[int, Value]:
     dots: dict[int, Value] = {i - graph.n: xdot[i - 1] for i in range(1, graph.n + 1)}
     for nd in graph.nodes:
-        dots[nd.index] = sum((p * dots[a] for p, a in zip(partials[nd.index], nd.args)), Fraction(0))
+        total = sum((p * dots[a] for p, a in zip(partials[nd.index], nd.args)), ZERO)
+        dots[nd.index] = carry(_bounded_value(total))
     return dots
 
 
@@ -425,11 +464,16 @@ class AdjointRow:
     accumulates: bool  # "v̄_a = v̄_a + ..." (else an assignment)
 
 
-def adjoint_rows(graph: Graph, partials: dict[int, tuple[Value, ...]], output: int,
-                 accumulate: bool = True) -> tuple[dict[int, Value], list[AdjointRow], dict[int, Value]]:
-    """Reverse sweep for y_output: (seeds of the output nodes, rows in execution order, final adjoints).
-    With accumulate=False each contribution overwrites (the 'adjoint not accumulated' mistake)."""
-    seeds = {k: Fraction(1 if j == output else 0) for j, k in enumerate(graph.outputs, 1)}
+def adjoint_rows(graph: Graph, partials: dict[int, tuple[Value, ...]], output: int | Sequence[Value],
+                 accumulate: bool = True,
+                 carry: Callable[[Value], Value] = _exact) -> tuple[dict[int, Value], list[AdjointRow], dict[int, Value]]:
+    """Reverse sweep for y_output, or for Σ ȳ_j y_j when `output` is the seeds ȳ: (seeds of the output nodes,
+    rows in execution order, final adjoints).
+    With accumulate=False each contribution overwrites (the 'adjoint not accumulated' mistake); `carry` is
+    applied to every running value (a student's rounding)."""
+    weights = [ONE if j == output else ZERO for j in range(1, len(graph.outputs) + 1)] if isinstance(output, int) \
+        else output  # output j, or the seeds ȳ of a weighted sum
+    seeds = dict(zip(graph.outputs, weights))
     bar: dict[int, Value] = dict(seeds)
     rows = []
     for nd in reversed(graph.nodes):
@@ -438,8 +482,8 @@ def adjoint_rows(graph: Graph, partials: dict[int, tuple[Value, ...]], output: i
             local = partials[k][slot]
             contribution = bar[k] * local
             acc = a in bar
-            before = bar[a] if (acc and accumulate) else Fraction(0)
-            value = before + contribution
+            before = bar[a] if (acc and accumulate) else ZERO
+            value = carry(_bounded_value(before + contribution))
             bar[a] = value
             rows.append(AdjointRow(a, k, slot, local, bar[k], before, contribution, value, acc))
     return seeds, rows, bar
@@ -458,6 +502,22 @@ def adjoint_ids(rows: Sequence[AdjointRow]) -> list[str]:
     return ids
 
 
+def cell_values(graph: Graph, vals: dict[int, Value], dots: dict[int, Value] | None = None,
+                rows: Sequence[AdjointRow] | None = None, bar: dict[int, Value] | None = None) -> dict[str, Value]:
+    """Every cell's id and value, in table order, without building its LaTeX (the sampler and the student path
+    only need these): primal rows, each beside its tangent (forward), then the adjoint rows (reverse)."""
+    rows_ = [(vid(nd.index), nd.index) for nd in graph.nodes] + [(f"y{j}", k) for j, k in enumerate(graph.outputs, 1)]
+    out: dict[str, Value] = {}
+    for cid, k in rows_:  # a forward table pairs each primal with its tangent
+        out[cid] = vals[k]
+        if dots is not None:
+            out[f"d{cid}"] = dots[k]
+    if rows is not None and bar is not None:
+        out.update((cid, r.value) for cid, r in zip(adjoint_ids(rows), rows))
+        out.update((f"bar_x{i}", bar[i - graph.n]) for i in range(1, graph.n + 1))
+    return out
+
+
 def _paren(v: Value) -> str:
     return nf.signed(show(v))
 
@@ -465,7 +525,8 @@ def _paren(v: Value) -> str:
 def primal_cells(graph: Graph, vals: dict[int, Value]) -> list[Cell]:
     cells = []
     for nd in graph.nodes:
-        sub = _fill(PRIMAL_NUM[nd.op], {"a": _paren(vals[nd.args[0]]), "b": _paren(vals[nd.args[-1]])})
+        sub = _fill(PRIMAL_NUM[nd.op], {"a": _paren(vals[nd.args[0]]), "b": _paren(vals[nd.args[-1]]),
+                                        "A": show(vals[nd.args[0]])})
         cells.append(Cell(vid(nd.index), primal_tex(nd), f"${vtex(nd.index)}$", f"{primal_tex(nd)} = {sub}",
                           vals[nd.index]))
     for j, k in enumerate(graph.outputs, 1):
@@ -477,8 +538,8 @@ def tangent_cells(graph: Graph, vals: dict[int, Value], dots: dict[int, Value]) 
     cells = []
     for nd in graph.nodes:
         a, b = nd.args[0], nd.args[-1]
-        sub = _fill(TANGENT_NUM[nd.op], {"a": _paren(vals[a]), "b": _paren(vals[b]), "da": _paren(dots[a]),
-                                         "db": _paren(dots[b])})
+        sub = _fill(TANGENT_NUM[nd.op], {"a": _paren(vals[a]), "A": show(vals[a]), "b": _paren(vals[b]),
+                                         "da": _paren(dots[a]), "db": _paren(dots[b])})
         cells.append(Cell(f"d{vid(nd.index)}", tangent_tex(nd), f"${vtex(nd.index, 'dot')}$",
                           f"{tangent_tex(nd)} = {sub}", dots[nd.index]))
     for j, k in enumerate(graph.outputs, 1):
@@ -491,7 +552,8 @@ def adjoint_cells(graph: Graph, vals: dict[int, Value], rows: Sequence[AdjointRo
     cells = []
     for cid, r in zip(adjoint_ids(rows), rows):
         nd = graph.node(r.source)
-        local_num = _fill(PARTIAL_NUM[nd.op][r.slot], {"a": _paren(vals[nd.args[0]]), "b": _paren(vals[nd.args[-1]])})
+        local_num = _fill(PARTIAL_NUM[nd.op][r.slot], {"a": _paren(vals[nd.args[0]]), "b": _paren(vals[nd.args[-1]]),
+                                                       "A": show(vals[nd.args[0]])})
         target = vtex(r.target, "bar")
         head = f"{target} = " + (f"{target} + " if r.accumulates else "")
         formula = head + vtex(r.source, "bar") + r" \times " + partial_tex(nd, r.slot)
@@ -509,31 +571,46 @@ def adjoint_cells(graph: Graph, vals: dict[int, Value], rows: Sequence[AdjointRo
 
 # ---- givens ----------------------------------------------------------------------------------------------------
 
+# Bounds (issue 10): at most MAX_LINES lines of at most MAX_LINE characters and 6 inputs (the grammar's own limits,
+# checked again by parse_graph), inputs and seeds within ±MAX_INPUT; a value beyond MAX_MAGNITUDE anywhere in the
+# trace is refused while it is computed.
+MAX_LINE = 200
+MAX_INPUT = 1000
 _GRAPH = Given("graph", "the evaluation trace, " + GRAMMAR_HELP + " (a list, or one string with lines separated by "
-               "';')", "lines")
-_X = Given("x", "input values x1, x2, ... (x_i is v_{i-n})", "vector")
+               f"';'; at most {MAX_LINES} lines)", "lines", max_size=MAX_LINES * (MAX_LINE + 4))
+_X = Given("x", "input values x1, x2, ... (x_i is v_{i-n}; at most 6)", "vector", low=-MAX_INPUT, high=MAX_INPUT,
+           max_size=6)
 _OUTPUTS = Given("outputs", "output nodes y1, y2, ... in order, e.g. 'v3, v4' (default: the nodes no other node uses)",
-                 "lines", default="")
-_XDOT = Given("xdot", "tangent seed (x1dot, x2dot, ...) (default: 1 for x1, 0 for the others)", "vector", default=[])
-_OUTPUT = Given("output", "which output y_j the adjoints are taken for (1 = y1)", "integer", default=1)
+                 "lines", default="", max_size=400)
+_XDOT = Given("xdot", "tangent seed (x1dot, x2dot, ...) (default: 1 for x1, 0 for the others)", "vector", default=[],
+              low=-MAX_INPUT, high=MAX_INPUT, max_size=6)
+_OUTPUT = Given("output", "which output y_j the adjoints are taken for (1 = y1)", "integer", default=1, low=1,
+                high=MAX_LINES)
+_YBAR = Given("ybar", "adjoint seeds (ybar1, ybar2, ...): the adjoints are of L = sum_j ybar_j y_j, a "
+              "vector-Jacobian product (default: 1 on the output asked, 0 on the others)", "vector", default=[],
+              low=-MAX_INPUT, high=MAX_INPUT, max_size=MAX_LINES)
 _MODE = Given("mode", "the mode the Jacobian is computed by", "choice", choices=("forward", "reverse"))
 _TABLE = Given("table", "which table is partly filled", "choice", choices=("forward", "reverse"))
 _SHOWN = Given("shown", "ids of the table cells filled in for the student, e.g. 'v1, dv2' (the others are asked; "
-               "the output rows y/dy or bar_x are always asked)", "lines", default="")
+               "the output rows y/dy or bar_x, and cells equal to them, are always asked)", "lines", default="",
+               max_size=4000)
 
 VARIANTS = (
     Variant("forward", "forward mode: primal and tangent trace for a given seed direction",
             (_GRAPH, _X, _OUTPUTS, _XDOT)),
-    Variant("reverse", "reverse mode: the adjoint trace for one output (primal trace given), accumulation explicit",
-            (_GRAPH, _X, _OUTPUTS, _OUTPUT)),
+    Variant("reverse", "reverse mode: the adjoint trace for one output or a weighted sum of outputs (primal trace "
+            "given), accumulation explicit",
+            (_GRAPH, _X, _OUTPUTS, _OUTPUT, _YBAR)),
     Variant("jacobian", "the full Jacobian by one mode, and the passes each mode needs for f: R^n -> R^m",
             (_GRAPH, _X, _OUTPUTS, _MODE)),
     Variant("fill", "a partly filled forward or reverse table: complete the blank cells",
-            (_GRAPH, _X, _OUTPUTS, _TABLE, _XDOT, _OUTPUT, _SHOWN)),
+            (_GRAPH, _X, _OUTPUTS, _TABLE, _XDOT, _OUTPUT, _YBAR, _SHOWN)),
     Variant("linear_layer", "a linear layer Y = XW: gradient shapes and backward-pass FLOPs", (
-        Given("B", "rows of X (the batch, or batch x sequence length)", "integer"),
-        Given("D1", "input features (columns of X, rows of W)", "integer"),
-        Given("D2", "output features (columns of W)", "integer"),
+        Given("B", "rows of X (the batch), or sequences when S is given", "integer", low=1, high=10**6),
+        Given("D1", "input features (columns of X, rows of W)", "integer", low=1, high=10**6),
+        Given("D2", "output features (columns of W)", "integer", low=1, high=10**6),
+        Given("S", "tokens per sequence: X has B·S rows (default 1: B rows)", "integer", default=1, low=1,
+              high=10**6),
     )),
 )
 
@@ -545,7 +622,17 @@ class Instance:
     vals: dict[int, Value]
 
 
+_last_instance: list = [None, None]  # [key, Instance]: solving, mistakes and paths read one instance many times
+
+
 def instance(g: dict[str, Any]) -> Instance:
+    key = repr((g.get("graph"), g.get("x"), g.get("outputs", "")))
+    if _last_instance[0] != key:
+        _last_instance[:] = [key, _instance(g)]
+    return _last_instance[1]
+
+
+def _instance(g: dict[str, Any]) -> Instance:
     x = g.get("x")
     if not isinstance(x, (list, tuple)) or not x or not all(isinstance(v, (int, float)) for v in x):
         raise InvalidGivens("x: a list of input values such as '2, 4'")
@@ -563,7 +650,7 @@ def instance(g: dict[str, Any]) -> Instance:
 def seed_vector(g: dict[str, Any], n: int) -> list[Fraction]:
     xdot = g.get("xdot") or []
     if not xdot:
-        return [Fraction(1 if i == 0 else 0) for i in range(n)]
+        return [ONE if i == 0 else ZERO for i in range(n)]
     if not isinstance(xdot, (list, tuple)) or len(xdot) != n or not all(isinstance(v, (int, float)) for v in xdot):
         raise InvalidGivens(f"xdot: one tangent per input ({n} numbers)")
     return [_fraction(v) for v in xdot]
@@ -574,6 +661,22 @@ def output_index(g: dict[str, Any], graph: Graph) -> int:
     if not isinstance(j, int) or not 1 <= j <= len(graph.outputs):
         raise InvalidGivens(f"output: 1..{len(graph.outputs)} (the graph has {len(graph.outputs)} outputs)")
     return j
+
+
+def adjoint_seeds(g: dict[str, Any], graph: Graph) -> tuple[Fraction, ...]:
+    """ȳ: the given weights `ybar` of L = Σ ȳ_j y_j (a vector-Jacobian product), else 1 on the output asked."""
+    ybar = g.get("ybar") or []
+    if not ybar:
+        j = output_index(g, graph)
+        return tuple(ONE if i == j else ZERO for i in range(1, len(graph.outputs) + 1))
+    if len(ybar) != len(graph.outputs) or not all(isinstance(v, (int, float)) for v in ybar):
+        raise InvalidGivens(f"ybar: one seed per output ({len(graph.outputs)} numbers)")
+    return tuple(_fraction(v) for v in ybar)
+
+
+def sweep_name(g: dict[str, Any], graph: Graph) -> str:
+    """What the adjoints are of, in LaTeX: y_j, or the weighted sum L = Σ ȳ_j y_j."""
+    return r"L = \sum_j \bar y_j y_j" if g.get("ybar") else f"y_{{{output_index(g, graph)}}}"
 
 
 # ---- tables as the question shows them -------------------------------------------------------------------------
@@ -651,7 +754,7 @@ def _forward_parts(inst: Instance, xdot: Sequence[Value]) -> tuple[list[Cell], l
     return primal_cells(inst.graph, inst.vals), tangent_cells(inst.graph, inst.vals, dots)
 
 
-def _reverse_parts(inst: Instance, output: int):
+def _reverse_parts(inst: Instance, output: int | Sequence[Value]):
     partials = local_partials(inst.graph, inst.vals)
     seeds, rows, bar = adjoint_rows(inst.graph, partials, output)
     return primal_cells(inst.graph, inst.vals), seeds, adjoint_cells(inst.graph, inst.vals, rows, bar)
@@ -678,25 +781,45 @@ def _solve_forward(g: dict[str, Any]) -> Solution:
 
 def _solve_reverse(g: dict[str, Any]) -> Solution:
     inst = instance(g)
-    j = output_index(g, inst.graph)
-    primal, seeds, adjoint = _reverse_parts(inst, j)
+    primal, seeds, adjoint = _reverse_parts(inst, adjoint_seeds(g, inst.graph))
     asked = {c.id for c in adjoint}  # the primal trace is shown: the question is the adjoint trace
     seed_text = ", ".join(rf"\bar y_{{{i}}} = {show(seeds[k])}" for i, k in enumerate(inst.graph.outputs, 1))
     steps = (
         Step("Forward sweep: the primal trace.", _worked(primal)),
-        Step(f"Reverse sweep for $y_{{{j}}}$ (seeds ${seed_text}$). " + CONVENTION, _worked(adjoint)),
+        Step(f"Reverse sweep for ${sweep_name(g, inst.graph)}$ (seeds ${seed_text}$). " + CONVENTION,
+             _worked(adjoint)),
     )
     return Solution(_parts(adjoint), steps,
                     shown=(Step("The table to complete:", reverse_table(inst, primal, seeds, adjoint, asked)),))
 
 
-def jacobian(inst: Instance) -> list[list[Value]]:
-    partials = local_partials(inst.graph, inst.vals)
-    cols = []
-    for i in range(inst.graph.n):
-        dots = tangent_values(inst.graph, partials, [Fraction(int(k == i)) for k in range(inst.graph.n)])
-        cols.append([dots[k] for k in inst.graph.outputs])
-    return [[cols[i][j] for i in range(inst.graph.n)] for j in range(len(inst.graph.outputs))]
+def jacobian(inst: Instance, carry: Callable[[Value], Value] = _exact, mode: str = "forward") -> list[list[Value]]:
+    """J[j][i] = ∂y_{j+1}/∂x_{i+1}: column by column from forward passes, or row by row from reverse passes;
+    `carry` rounds every carried value (a student's path) and starts from the carried primal trace."""
+    graph, n = inst.graph, inst.graph.n
+    vals = inst.vals if carry is _exact else primal_values(graph, [float(v) for v in inst.x], carry)
+    partials = local_partials(graph, vals, carry=carry)
+    if mode == "reverse":
+        bars = [adjoint_rows(graph, partials, j, carry=carry)[2] for j in range(1, len(graph.outputs) + 1)]
+        return [[bar[i - n] for i in range(1, n + 1)] for bar in bars]
+    cols = [tangent_values(graph, partials, [ONE if k == i else ZERO for k in range(n)], carry) for i in range(n)]
+    return [[cols[i][k] for i in range(n)] for k in graph.outputs]
+
+
+def pass_formulas(graph: Graph, mode: str) -> list[str]:
+    """The rows one pass evaluates: each tangent by its op's rule (forward), or each variable's final adjoint as
+    the sum of what its consumers send, v̄_a = Σ_k v̄_k ∂v_k/∂v_a (reverse, Baydin Table 3 summed)."""
+    if mode == "forward":
+        return [tangent_tex(nd) for nd in graph.nodes]
+    seeds = {k: rf"\bar y_{{{j}}}" for j, k in enumerate(graph.outputs, 1)}
+    lines = []
+    for a in [nd.index for nd in reversed(graph.nodes)] + list(range(0, -graph.n, -1)):
+        terms = [seeds[a]] if a in seeds else []
+        terms += [vtex(k, "bar") + r" \times " + partial_tex(graph.node(k), slot)
+                  for k in sorted(graph.consumers(a), reverse=True)
+                  for slot, arg in enumerate(graph.node(k).args) if arg == a]
+        lines.append(f"{vtex(a, 'bar')} = " + " + ".join(terms))
+    return lines
 
 
 def _solve_jacobian(g: dict[str, Any]) -> Solution:
@@ -707,21 +830,23 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
     n, m = graph.n, len(graph.outputs)
     J = jacobian(inst)
     partials = local_partials(graph, inst.vals)
+    formulas = pass_formulas(graph, mode)
     if mode == "forward":
         header = [rf"\dot x = e_{{{i}}}" for i in range(1, n + 1)]
-        passes = [tangent_values(graph, partials, [Fraction(int(k == i)) for k in range(n)]) for i in range(n)]
-        rows = [[vtex(nd.index, "dot")] + [show(p[nd.index]) for p in passes] for nd in graph.nodes]
+        passes = [tangent_values(graph, partials, [ONE if k == i else ZERO for k in range(n)]) for i in range(n)]
+        rows = [[f] + [show(p[nd.index]) for p in passes] for f, nd in zip(formulas, graph.nodes)]
         pass_step = Step(f"Forward mode: one pass per input, seeding $\\dot x = e_i$ ({n} pass{'es' * (n != 1)}); pass $i$ gives "
-                         "column $i$ of $J$ (the tangents of the outputs):",
+                         "column $i$ of $J$ (the tangents of the outputs); each row by its op's rule:",
                          rf"\begin{{array}}{{l|{'r' * n}}} & " + " & ".join(header) + r" \\ \hline "
                          + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
     else:
         header = [rf"\bar y = e_{{{j}}}" for j in range(1, m + 1)]
         passes = [adjoint_rows(graph, partials, j)[2] for j in range(1, m + 1)]
         order = [nd.index for nd in reversed(graph.nodes)] + list(range(0, -n, -1))
-        rows = [[vtex(k, "bar")] + [show(p.get(k, 0)) for p in passes] for k in order]
+        rows = [[f] + [show(p.get(k, 0)) for p in passes] for f, k in zip(formulas, order)]
         pass_step = Step(f"Reverse mode: one pass per output, seeding $\\bar y = e_j$ ({m} pass{'es' * (m != 1)}); pass $j$ gives "
-                         "row $j$ of $J$ (the adjoints of the inputs):",
+                         "row $j$ of $J$ (the adjoints of the inputs); each adjoint is the sum of what its consumers send, and an "
+                         r"output's starts at its seed $\bar y_j$:",
                          rf"\begin{{array}}{{l|{'r' * m}}} & " + " & ".join(header) + r" \\ \hline "
                          + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
     cheaper = "forward" if n < m else "reverse" if m < n else "either"
@@ -750,14 +875,27 @@ def _fill_cells(g: dict[str, Any], inst: Instance):
         primal, tangent = _forward_parts(inst, xdot)
         return [c for pair in zip(primal, tangent) for c in pair], xdot, None
     if g.get("table") == "reverse":
-        primal, seeds, adjoint = _reverse_parts(inst, output_index(g, inst.graph))
-        return primal + adjoint, primal, (seeds, adjoint)
+        j = adjoint_seeds(g, inst.graph)
+        primal, seeds, adjoint = _reverse_parts(inst, j)
+        rows = adjoint_rows(inst.graph, local_partials(inst.graph, inst.vals), j)[1]
+        return primal + adjoint, primal, (seeds, adjoint, rows)
     raise InvalidGivens("table: forward or reverse")
 
 
 def always_asked(cell_id: str) -> bool:
     """The output rows (the derivatives the table is for) are always asked."""
     return re.fullmatch(r"(y|dy|bar_x)\d+", cell_id) is not None
+
+
+def giveaways(graph: Graph, rows: Sequence[AdjointRow] | None) -> set[str]:
+    """The cells whose value *is* an always-asked output row, so showing one gives that answer away: an output
+    node's primal (y_j = v_k) and, in a forward table, its tangent (ẏ_j = v̇_k); in a reverse table, the last
+    contribution an input receives (x̄_i = v̄_{i-n} after it)."""
+    cells = {vid(k) for k in graph.outputs}
+    if rows is None:
+        return cells | {f"d{vid(k)}" for k in graph.outputs}
+    last = {r.target: cid for cid, r in zip(adjoint_ids(rows), rows)}
+    return cells | {last[a] for a in range(1 - graph.n, 1) if a in last}
 
 
 def _solve_fill(g: dict[str, Any]) -> Solution:
@@ -770,6 +908,10 @@ def _solve_fill(g: dict[str, Any]) -> Solution:
         raise InvalidGivens(f"shown: no cell {unknown[0]!r} in this table (cells: {', '.join(c.id for c in cells)})")
     if any(always_asked(c) for c in shown):
         raise InvalidGivens("shown: the output rows (y, dy, bar_x) are what the table is for; they are always asked")
+    given_away = sorted(shown & giveaways(inst.graph, None if rev is None else rev[2]))
+    if given_away:
+        raise InvalidGivens(f"shown: {given_away[0]} holds an output row's value (y, dy or bar_x), which is always "
+                            "asked; showing it would give that answer away")
     asked = ids - shown
     if rev is None:
         primal, tangent = cells[0::2], cells[1::2]
@@ -777,10 +919,10 @@ def _solve_fill(g: dict[str, Any]) -> Solution:
         work = [Step("Primal trace:", _worked(primal)),
                 Step(f"Tangent trace with ${_seed_text(extra)}$:", _worked(tangent))]
     else:
-        seeds, adjoint = rev
+        seeds, adjoint, _ = rev
         table = reverse_table(inst, extra, seeds, adjoint, asked)
         work = [Step("Primal trace:", _worked(extra)),
-                Step(f"Adjoint trace for $y_{{{g.get('output', 1)}}}$. " + CONVENTION, _worked(adjoint))]
+                Step(f"Adjoint trace for ${sweep_name(g, inst.graph)}$. " + CONVENTION, _worked(adjoint))]
     return Solution(_parts(cells, asked), tuple(work), shown=(Step("The table as given:", table),))
 
 
@@ -792,19 +934,21 @@ def linear_layer(B: int, D1: int, D2: int) -> dict[str, Any]:
 
 def _solve_linear(g: dict[str, Any]) -> Solution:
     try:
-        B, D1, D2 = (int(g[k]) for k in ("B", "D1", "D2"))
+        B, D1, D2, S = (int(g[k]) for k in ("B", "D1", "D2", "S"))
     except (KeyError, TypeError, ValueError):
-        raise InvalidGivens("B, D1, D2: positive integers") from None
-    if min(B, D1, D2) < 1:
-        raise InvalidGivens("B, D1, D2: positive integers")
-    a = linear_layer(B, D1, D2)
-    dims = rf"{B} \times {D1} \times {D2}"
-    steps = (
+        raise InvalidGivens("B, D1, D2, S: positive integers") from None
+    if min(B, D1, D2, S) < 1:
+        raise InvalidGivens("B, D1, D2, S: positive integers")
+    rows = B * S
+    a = linear_layer(rows, D1, D2)
+    dims = rf"{rows} \times {D1} \times {D2}"
+    steps = (Step(f"$X$ holds $B \\cdot S = {B} \\times {S} = {rows}$ token rows."),) if S > 1 else ()
+    steps += (
         Step(r"$\partial L / \partial W = X^T \, \partial L / \partial Y$: "
-             rf"$({D1} \times {B})({B} \times {D2})$, so $\partial L / \partial W \in \mathbb{{R}}^{{{D1} \times {D2}}}$, "
+             rf"$({D1} \times {rows})({rows} \times {D2})$, so $\partial L / \partial W \in \mathbb{{R}}^{{{D1} \times {D2}}}$, "
              r"the shape of $W$."),
         Step(r"$\partial L / \partial X = \partial L / \partial Y \, W^T$: "
-             rf"$({B} \times {D2})({D2} \times {D1})$, so $\partial L / \partial X \in \mathbb{{R}}^{{{B} \times {D1}}}$, "
+             rf"$({rows} \times {D2})({D2} \times {D1})$, so $\partial L / \partial X \in \mathbb{{R}}^{{{rows} \times {D1}}}$, "
              r"the shape of $X$."),
         Step("Each is one matrix product with the same three dimensions; with an FMA counted as 2 FLOPs:",
              rf"2 \cdot {dims} = {nf.sig(a['flops_dW'], 6)}\ \text{{FLOP}}"),
@@ -827,7 +971,10 @@ _SOLVERS = {"forward": _solve_forward, "reverse": _solve_reverse, "jacobian": _s
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
-    return _SOLVERS[variant](givens)
+    try:
+        return _SOLVERS[variant](givens)
+    except Undefined as e:
+        raise InvalidGivens(f"the graph cannot be evaluated at x: {e}") from None
 
 
 # ---- sampling --------------------------------------------------------------------------------------------------
@@ -838,7 +985,16 @@ LEVELS = {
     "medium": ((2, 3), (4, 6), ("dec1", 0.5, 3.0), 2, 10000),
     "hard": ((3,), (6, 8), ("dec2", 0.25, 3.0), 4, 10000),
 }
+UNARY_POOL = ("sq", "sq", "exp", "log", "sin", "cos")
 OP_POOL = ("add",) * 3 + ("sub",) * 2 + ("mul",) * 3 + ("sq",) * 2 + ("div", "exp", "log", "sin", "cos")
+# (inputs n, outputs m) of a Jacobian question: forward mode (n passes) is cheaper in some, reverse in others
+JACOBIAN_SHAPES = {
+    "easy": ((1, 2), (2, 1), (2, 2)),
+    "medium": ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1)),
+    "hard": ((1, 3), (3, 1), (2, 3), (3, 2), (3, 3)),
+}
+SHAPE_TRIES = 50
+MAX_ANGLE = 10.0     # |argument| of a sampled sin or cos, in radians
 CANCELLATION = 0.05  # a sum smaller than this fraction of its largest term loses digits on a calculator
 
 
@@ -853,7 +1009,8 @@ def _inputs(rng: Rng, n: int, spec: tuple[str, float, float]) -> list[Any]:
     return xs
 
 
-def random_graph(rng: Rng, n: int, size: int, transcendental: int) -> Graph:
+def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequence[int] = (1, 2)) -> Graph:
+    """A random trace of `size` nodes on `n` inputs whose number of outputs (unused nodes) is in `outputs`."""
     uses = {i: 0 for i in range(1 - n, 1)}
     nodes: list[Node] = []
     seen: set[tuple] = set()
@@ -861,10 +1018,10 @@ def random_graph(rng: Rng, n: int, size: int, transcendental: int) -> Graph:
     for k in range(1, size + 1):
         existing = list(range(1 - n, k))
         unused = [i for i in existing if uses[i] == 0]
-        op = rng.choice(OP_POOL)
+        op = rng.choice(OP_POOL if len(existing) > 1 else UNARY_POOL)  # one input: the first op is unary
         if op in TRANSCENDENTAL:
             if budget == 0:
-                op = rng.choice(("add", "mul", "sub"))
+                op = rng.choice(("add", "mul", "sub") if len(existing) > 1 else ("sq",))
             else:
                 budget -= 1
         if OPS[op].arity == 2:
@@ -886,14 +1043,21 @@ def random_graph(rng: Rng, n: int, size: int, transcendental: int) -> Graph:
         nodes.append(Node(k, op, args))
     if any(uses[i] == 0 for i in range(1 - n, 1)):
         raise Rejected("an input is unused")
-    sinks = tuple(k for k in range(1, size + 1) if uses[k] == 0)
-    if not 1 <= len(sinks) <= 2:
-        raise Rejected("one or two outputs")
+    sinks = [k for k in range(1, size + 1) if uses[k] == 0]
+    if len(sinks) > max(outputs):
+        raise Rejected("too many outputs")
     if not any(uses[i] >= 2 for i in uses):
         raise Rejected("no shared variable: adjoints would not accumulate")
-    graph = Graph(n, tuple(nodes), sinks)
-    if any(not set(range(1 - n, 1)) <= graph.ancestors(k) for k in sinks):
+    graph = Graph(n, tuple(nodes), tuple(sinks))
+    inputs = set(range(1 - n, 1))
+    if any(not inputs <= graph.ancestors(k) for k in sinks):
         raise Rejected("an output does not depend on every input")
+    if len(sinks) < min(outputs):  # too few sinks: intermediates that depend on every input are outputs too
+        inner = [k for k in range(1, size + 1) if uses[k] > 0 and inputs <= graph.ancestors(k)]
+        if len(inner) < min(outputs) - len(sinks):
+            raise Rejected("too few nodes that could be outputs")
+        extra = rng.shuffle(inner)[: min(outputs) - len(sinks)]
+        graph = Graph(n, graph.nodes, tuple(sorted(sinks + extra)))
     return graph
 
 
@@ -914,29 +1078,28 @@ def _check_sums(graph: Graph, vals: dict[int, Value], partials, dots: dict[int, 
         if dots is not None and len(nd.args) == 2:
             terms = [p * dots[a] for p, a in zip(partials[nd.index], nd.args)]
             total = dots[nd.index]
-            if total != 0 and abs(total) < CANCELLATION * max(abs(t) for t in terms):
+            if abs(total) < CANCELLATION * max(abs(t) for t in terms):  # an exact 0 from two nonzero terms too
                 raise Rejected("cancellation in a tangent")
 
 
 def _check_adjoint_rows(rows: Sequence[AdjointRow]) -> None:
+    """An accumulation that (nearly) cancels — ±189.40 summing to an exact 0 included — is decided by the
+    digits a student carries, not by the method."""
     for r in rows:
-        if r.accumulates and r.value != 0:
-            if abs(r.value) < CANCELLATION * max(abs(r.value - r.contribution), abs(r.contribution)):
-                raise Rejected("cancellation in an accumulation")
+        if r.accumulates and abs(r.value) < CANCELLATION * max(abs(r.before), abs(r.contribution)):
+            raise Rejected("cancellation in an accumulation")
 
 
-def _sample_graph(rng: Rng, difficulty: str) -> tuple[dict[str, Any], Instance]:
-    inputs, sizes, xspec, transcendental, limit = LEVELS[difficulty]
-    n = rng.choice(inputs)
-    graph = random_graph(rng, n, rng.randint(*sizes), transcendental)
+def _sample_graph(rng: Rng, difficulty: str, n: int, outputs: Sequence[int] = (1, 2)) -> tuple[dict[str, Any], Instance]:
+    _, sizes, xspec, transcendental, limit = LEVELS[difficulty]
+    graph = random_graph(rng, n, rng.randint(*sizes), transcendental, outputs)
     xs = _inputs(rng, n, xspec)
     g = {"graph": graph_lines(graph), "x": xs, "outputs": [f"v{k}" for k in graph.outputs]}
-    try:
-        vals = primal_values(graph, [_fraction(v) for v in xs])
-    except Undefined:
-        raise Rejected("undefined at the inputs") from None
+    vals = primal_values(graph, [_fraction(v) for v in xs])
     if any(vals[nd.index] == 0 for nd in graph.nodes):
         raise Rejected("a primal value is 0")
+    if any(nd.op in ("sin", "cos") and abs(vals[nd.args[0]]) > MAX_ANGLE for nd in graph.nodes):
+        raise Rejected("an angle a calculator would need more figures of")
     _check_values([vals[nd.index] for nd in graph.nodes], limit)
     inst = Instance(graph, [_fraction(v) for v in xs], vals)
     partials = local_partials(graph, vals)
@@ -948,52 +1111,105 @@ def _sample_graph(rng: Rng, difficulty: str) -> tuple[dict[str, Any], Instance]:
     return g, inst
 
 
-def _unit_seed(rng: Rng, n: int) -> list[int]:
-    i = rng.randint(0, n - 1)
-    return [int(k == i) for k in range(n)]
+# (low, high, step) of B, D1 = D2 and, at hard, the tokens per sequence S: hypothetical layers of any width
+LINEAR_DIMS = {
+    "easy": ((2, 64, 1), (8, 512, 8), None),
+    "medium": ((8, 2048, 8), (64, 8192, 64), None),
+    "hard": ((1, 64, 1), (256, 16384, 128), (128, 8192, 128)),
+}
+
+
+def _sample_linear(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """Easy and medium give B directly; hard gives B sequences of S tokens, so X has B·S rows (one more step)."""
+    b_range, d_range, s_range = LINEAR_DIMS[difficulty]
+
+    def draw(low: int, high: int, step: int) -> int:
+        return step * rng.randint(-(-low // step), high // step)
+
+    g = {"B": draw(*b_range), "D1": draw(*d_range), "D2": draw(*d_range)}
+    if s_range is not None:
+        g["S"] = draw(*s_range)
+    if len({g["B"] * g.get("S", 1), g["D1"], g["D2"]}) < 3:
+        raise Rejected("distinct dimensions, so a transposed shape is told apart")
+    return g
+
+
+def _tangent_seed(rng: Rng, n: int, difficulty: str) -> list[int]:
+    """A unit vector on a random input; at hard a direction with at least two nonzero entries in −2..2, so the
+    output tangent is a directional derivative J·ẋ that combines partial derivatives (one more step)."""
+    if difficulty != "hard":
+        i = rng.randint(0, n - 1)
+        return [int(k == i) for k in range(n)]
+    seed = [rng.randint(-2, 2) for _ in range(n)]
+    if sum(v != 0 for v in seed) < 2:
+        raise Rejected("a hard seed combines at least two inputs")
+    return seed
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
+    try:
+        return _sample(rng, variant, difficulty)
+    except Undefined:
+        raise Rejected("undefined at the inputs") from None
+
+
+def _sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "linear_layer":
-        dims = {"easy": ((4, 8, 16, 32), (64, 128, 256, 512)),
-                "medium": ((32, 64, 512, 2048), (512, 768, 1024, 2048, 4096)),
-                "hard": ((1024, 2048, 4096, 8192), (1024, 2560, 4096, 5120, 8192, 12288))}[difficulty]
-        B, D1, D2 = rng.choice(dims[0]), rng.choice(dims[1]), rng.choice(dims[1])
-        if len({B, D1, D2}) < 3:
-            raise Rejected("distinct dimensions, so a transposed shape is told apart")
-        return {"B": B, "D1": D1, "D2": D2}
-    g, inst = _sample_graph(rng, difficulty)
+        return _sample_linear(rng, difficulty)
+    if variant == "jacobian":
+        n, m = rng.choice(JACOBIAN_SHAPES[difficulty])
+        for _ in range(SHAPE_TRIES):  # keep the drawn shape, so every shape is asked about equally often
+            try:
+                g, inst = _sample_graph(rng, difficulty, n, (m,))
+            except (Rejected, Undefined):
+                continue
+            g = {**g, "mode": rng.choice(("forward", "reverse"))}
+            J = jacobian(inst)
+            if not carried_failures(variant, g, {f"J_{j}_{i}": J[j - 1][i - 1] for j in range(1, m + 1)
+                                                 for i in range(1, n + 1)}):
+                return g
+        raise Rejected(f"no {n}-input, {m}-output graph in {SHAPE_TRIES} draws")
+    table = variant if variant in ("forward", "reverse") else rng.choice(("forward", "reverse"))
+    weighted = table == "reverse" and difficulty == "hard"  # hard: adjoints of a weighted sum of two outputs
+    g, inst = _sample_graph(rng, difficulty, rng.choice(LEVELS[difficulty][0]), (2,) if weighted else (1, 2))
     graph, limit = inst.graph, LEVELS[difficulty][4]
     partials = local_partials(graph, inst.vals)
-    table = variant if variant in ("forward", "reverse") else rng.choice(("forward", "reverse"))
-    if variant == "jacobian":
-        return {**g, "mode": rng.choice(("forward", "reverse"))}
     if table == "forward":
-        xdot = _unit_seed(rng, graph.n)
+        xdot = _tangent_seed(rng, graph.n, difficulty)
         dots = tangent_values(graph, partials, [Fraction(v) for v in xdot])
         _check_sums(graph, inst.vals, partials, dots)
         _check_values(dots.values(), limit)
         g = {**g, "xdot": xdot}
-        cells = [c.id for pair in zip(*_forward_parts(inst, [Fraction(v) for v in xdot])) for c in pair]
+        values = cell_values(graph, inst.vals, dots=dots)
     else:
-        j = rng.randint(1, len(graph.outputs))
-        _, rows, _ = adjoint_rows(graph, partials, j)
+        if weighted:
+            ybar = [rng.choice((-3, -2, -1, 1, 2, 3)) for _ in graph.outputs]
+            g = {**g, "ybar": ybar}
+            j: int | list[Fraction] = [Fraction(w) for w in ybar]
+        else:
+            j = rng.randint(1, len(graph.outputs))
+            g = {**g, "output": j}
+        _, rows, bar = adjoint_rows(graph, partials, j)
         if not any(r.accumulates for r in rows):
             raise Rejected("no accumulation in the adjoint trace")
         _check_adjoint_rows(rows)
         _check_values([r.value for r in rows], limit)
-        g = {**g, "output": j}
-        primal, _, adjoint = _reverse_parts(inst, j)
-        cells = [c.id for c in (adjoint if variant == "reverse" else primal + adjoint)]
-    if len(cells) > MAX_PARTS:
+        values = cell_values(graph, inst.vals, rows=rows, bar=bar)
+        if variant == "reverse":  # the primal trace is shown
+            values = dict(list(values.items())[graph.size + len(graph.outputs):])
+    if len(values) > MAX_PARTS:
         raise Rejected("more cells than a LaTeX exam's parts (a-z)")
-    if variant != "fill":
-        return g
-    candidates = [c for c in cells if not always_asked(c)]
-    picked = set(rng.shuffle(candidates)[: len(candidates) // 2])
-    if not picked:
-        raise Rejected("a partly filled table shows some cells and asks others")
-    return {**g, "table": table, "shown": [c for c in candidates if c in picked]}
+    if variant == "fill":
+        hidden = giveaways(graph, None if table == "forward" else rows)
+        candidates = [c for c in values if not always_asked(c) and c not in hidden]
+        picked = set(rng.shuffle(candidates)[: len(candidates) // 2])
+        if not picked:
+            raise Rejected("a partly filled table shows some cells and asks others")
+        g = {**g, "table": table, "shown": [c for c in candidates if c in picked]}
+        values = {c: v for c, v in values.items() if c not in picked}
+    if carried_failures(variant, g, values):
+        raise Rejected("a student carrying 6 significant figures lands outside the tolerance")
+    return g
 
 
 # ---- named mistakes --------------------------------------------------------------------------------------------
@@ -1034,8 +1250,8 @@ def _factor_wrong_reverse(variant: str, g: dict[str, Any]) -> Value | None:
     if not _applies(variant, g, "reverse"):
         return None
     inst = instance(g)
-    j = output_index(g, inst.graph)
-    if not _has_product_or_quotient(inst.graph, inst.graph.outputs[j - 1]):
+    j = adjoint_seeds(g, inst.graph)
+    if not any(w and _has_product_or_quotient(inst.graph, k) for w, k in zip(j, inst.graph.outputs)):
         return None
     return float(adjoint_rows(inst.graph, local_partials(inst.graph, inst.vals, swapped=True), j)[2][1 - inst.graph.n])
 
@@ -1044,11 +1260,19 @@ def _not_accumulated(variant: str, g: dict[str, Any]) -> Value | None:
     if not _applies(variant, g, "reverse"):
         return None
     inst = instance(g)
-    j = output_index(g, inst.graph)
+    j = adjoint_seeds(g, inst.graph)
     partials = local_partials(inst.graph, inst.vals)
     if not any(r.accumulates for r in adjoint_rows(inst.graph, partials, j)[1]):
         return None
     return float(adjoint_rows(inst.graph, partials, j, accumulate=False)[2][1 - inst.graph.n])
+
+
+def _adjoint_seed_ignored(variant: str, g: dict[str, Any]) -> Value | None:
+    """The weights ȳ ignored: the sweep run for y1 alone (seed 1 on y1, 0 elsewhere)."""
+    if not _applies(variant, g, "reverse") or not g.get("ybar"):
+        return None
+    inst = instance(g)
+    return float(adjoint_rows(inst.graph, local_partials(inst.graph, inst.vals), 1)[2][1 - inst.graph.n])
 
 
 def _jacobian_columns_swapped(variant: str, g: dict[str, Any]) -> Value | None:
@@ -1057,7 +1281,8 @@ def _jacobian_columns_swapped(variant: str, g: dict[str, Any]) -> Value | None:
 
 
 def _linear(g: dict[str, Any]) -> tuple[int, int, int]:
-    return int(g["B"]), int(g["D1"]), int(g["D2"])
+    """(rows of X, D1, D2)."""
+    return int(g["B"]) * int(g.get("S", 1)), int(g["D1"]), int(g["D2"])
 
 
 MISTAKES = (
@@ -1074,6 +1299,9 @@ MISTAKES = (
     Mistake("adjoint_not_accumulated", "bar_x1",
             "A variable used by several nodes collects a contribution from each: v̄ = v̄ + v̄_k·∂v_k/∂v; "
             "overwriting keeps only the last one.", ("reverse", "fill"), _not_accumulated),
+    Mistake("adjoint_seed_ignored", "bar_x1",
+            "The outputs' adjoints start at the seeds ȳ shown (L = Σ ȳ_j y_j), not at 1 for y1 and 0 for the "
+            "others.", ("reverse", "fill"), _adjoint_seed_ignored),
     Mistake("jacobian_column_mixed_up", "J_1_1",
             "∂y1/∂x1 was read from the pass seeded on x2 (column 2 of the Jacobian).", ("jacobian",),
             _jacobian_columns_swapped),
@@ -1083,10 +1311,72 @@ MISTAKES = (
     Mistake("fma_as_one_flop", "flops_dW",
             "A fused multiply-add is 2 FLOPs (one multiply, one add): a product is 2·B·D1·D2, not B·D1·D2.",
             ("linear_layer",), lambda v, g: float(math.prod(_linear(g)))),
+    Mistake("sequence_length_forgotten", "flops_dW",
+            "X has one row per token, B·S rows: the products are 2·(B·S)·D1·D2 FLOPs, not 2·B·D1·D2.",
+            ("linear_layer",), lambda v, g: float(2 * int(g["B"]) * int(g["D1"]) * int(g["D2"]))
+            if int(g.get("S", 1)) > 1 else None),
     Mistake("gradient_shape_transposed", "dW_shape",
             "dL/dW has the shape of W (D1 x D2): X^T dL/dY is (D1 x B)(B x D2).",
             ("linear_layer",), lambda v, g: [int(g["D2"]), int(g["D1"])]),
 )
+
+# ---- student paths ---------------------------------------------------------------------------------------------
+# A careful student works from the table as printed (6 significant figures) and carries at least 6 figures into
+# later rows, as every question says; they then round each answer to the precision asked.  The sampler replays
+# that for every cell it asks (`carried_failures`), since cell ids differ from graph to graph; the registry's
+# StudentPaths below declare the same path on the parts every question of a variant has, for the audit.
+
+
+def carried_values(variant: str, g: dict[str, Any]) -> dict[str, float]:
+    """Every cell as a student computes it carrying 6 significant figures (sin, cos, exp, ln on a calculator)."""
+    inst = instance(g)
+    graph = inst.graph
+    vals = primal_values(graph, [float(v) for v in inst.x], carry6)
+    partials = local_partials(graph, vals, carry=carry6)
+    table = g.get("table") if variant == "fill" else variant
+    if table == "forward":
+        cells = cell_values(graph, vals, dots=tangent_values(graph, partials, seed_vector(g, graph.n), carry6))
+    elif table == "reverse":
+        _, rows, bar = adjoint_rows(graph, partials, adjoint_seeds(g, graph), carry=carry6)
+        cells = cell_values(graph, vals, rows=rows, bar=bar)
+    else:
+        J = jacobian(inst, carry=carry6, mode=g.get("mode", "forward"))
+        return {f"J_{j}_{i}": float(J[j - 1][i - 1]) for j in range(1, len(J) + 1) for i in range(1, graph.n + 1)}
+    return {cid: float(v) for cid, v in cells.items()}
+
+
+def _rounded_as_asked(key: Answer, value: float) -> float:
+    return round(value, key.decimals) if key.decimals is not None else float(f"{value:.{key.sig}g}")
+
+
+def carried_failures(variant: str, g: dict[str, Any], asked: dict[str, Value]) -> list[str]:
+    """The asked cells (id -> exact value) where the 6-figure student's rounded answer misses the tolerance."""
+    carried = carried_values(variant, g)
+    return [cid for cid, exact in asked.items()
+            if not matches(key := answer(exact), _rounded_as_asked(key, carried[cid]))]
+
+
+_carried: list = [None, {}]  # [the solution last audited, its carried cell values]
+
+
+def _carried_answer(cell_id: str) -> Callable[[str, dict[str, Any], Solution], float | None]:
+    def value(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+        asked = {p.id: p.answer for p in solution.parts}
+        if cell_id not in asked:
+            return None
+        if _carried[0] is not solution:
+            _carried[:] = [solution, carried_values(variant, g)]
+        return _rounded_as_asked(asked[cell_id], _carried[1][cell_id])
+    return value
+
+
+CARRIED = ("Works from the table's values as printed (6 significant figures), carries 6 figures into later rows, "
+           "evaluates sin, cos, exp and ln on a calculator, and rounds the answer as asked.")
+# Parts every question of these variants asks (forward and fill: y1; forward: the first node; reverse: n >= 2).
+PATHS = tuple(StudentPath(f"carries_6_figures_{cid}", cid, CARRIED, variants, _carried_answer(cid))
+              for cid, variants in (("v1", ("forward",)), ("dv1", ("forward",)), ("y1", ("forward", "fill")),
+                                    ("dy1", ("forward",)), ("bar_x1", ("reverse",)), ("bar_x2", ("reverse",)),
+                                    ("J_1_1", ("jacobian",))))
 
 TOPIC = Topic(
     name="autodiff",
@@ -1095,4 +1385,5 @@ TOPIC = Topic(
     sample=sample,
     solve=solve,
     mistakes=MISTAKES,
+    paths=PATHS,
 )

@@ -2,8 +2,8 @@
 
 - Graph: read by a regular-expression reader of its own (not the solver's parser), into torch ops.
 - Forward tables: torch.autograd.forward_ad dual numbers; every intermediate's primal and tangent is unpacked.
-- Reverse tables: backward() from the chosen output with retain_grad() on every intermediate, so each final
-  adjoint is torch's .grad. The per-contribution rows (v̄_a after each node k sends v̄_k · ∂v_k/∂v_a) are
+- Reverse tables: backward() from the chosen output (or from L = Σ ȳ_j y_j when seeds ybar are given) with
+  retain_grad() on every intermediate, so each final adjoint is torch's .grad. The per-contribution rows (v̄_a after each node k sends v̄_k · ∂v_k/∂v_a) are
   summed from torch's local gradients: torch.autograd.grad of node k, recomputed on fresh leaves, with respect
   to that operand, times torch's .grad of v_k. Rows follow the stated order (highest node first, operands in
   order); the first contribution assigns, unless the variable is an output (it starts at its seed).
@@ -13,6 +13,8 @@
 """
 
 from __future__ import annotations
+
+import math
 
 import re
 from typing import Any
@@ -139,15 +141,16 @@ def _local_gradient(op: str, values: list[float], slot: int, device: torch.devic
 def reverse_cells(g: dict[str, Any], device: torch.device) -> dict[str, float]:
     x, n, nodes, outputs = _graph(g)
     j = int(g.get("output", 1))
+    weights = [float(w) for w in g.get("ybar") or []] or [float(i == j) for i in range(1, len(outputs) + 1)]
     leaves = {i - n: torch.tensor(x[i - 1], dtype=F64, device=device, requires_grad=True) for i in range(1, n + 1)}
     v = _run(nodes, leaves, retain=True)
-    v[outputs[j - 1]].backward()
+    sum(w * v[k] for w, k in zip(weights, outputs)).backward()  # L = Σ ȳ_j y_j
     grad = {k: (0.0 if t.grad is None else t.grad.item()) for k, t in v.items()}
     out: dict[str, float] = {_vid(k): v[k].item() for k, _, _ in nodes}
     for i, k in enumerate(outputs, 1):
         out[f"y{i}"] = v[k].item()
     # the contribution rows, in the stated order
-    running = {k: (1.0 if i == j else 0.0) for i, k in enumerate(outputs, 1)}
+    running = dict(zip(outputs, weights))
     rows: list[tuple[int, float]] = []
     for k, op, args in sorted(nodes, reverse=True):
         values = [v[a].item() for a in args]
@@ -192,16 +195,18 @@ def jacobian(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
 
 
 def linear_layer(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    B, D1, D2 = int(g["B"]), int(g["D1"]), int(g["D2"])
-    X = torch.empty(B, D1, device="meta", requires_grad=True)
+    """X is a (B, S, D1) batch of sequences (S = 1 without sequences); a gradient's shape is read as
+    (rows, columns) with the leading dimensions flattened into rows, as the question states."""
+    B, S, D1, D2 = int(g["B"]), int(g.get("S", 1)), int(g["D1"]), int(g["D2"])
+    X = torch.empty(B, S, D1, device="meta", requires_grad=True)
     W = torch.empty(D1, D2, device="meta", requires_grad=True)
     Y = X @ W
-    dY = torch.empty(B, D2, device="meta")
+    dY = torch.empty(B, S, D2, device="meta")
     counts = {}
     for name, wrt in (("dW", W), ("dX", X)):
         with FlopCounterMode(display=False) as counter:
             (grad,) = torch.autograd.grad(Y, wrt, dY, retain_graph=True)
-        counts[name] = (list(grad.shape), counter.get_total_flops())
+        counts[name] = ([math.prod(grad.shape[:-1]), grad.shape[-1]], counter.get_total_flops())
     with FlopCounterMode(display=False) as counter:
         Y.backward(dY)
     return {"dW_shape": counts["dW"][0], "dX_shape": counts["dX"][0], "flops_dW": float(counts["dW"][1]),
