@@ -288,16 +288,30 @@ def test_solver_and_verifier_agree_on_every_variant():
 
 @pytest.mark.slow
 @needs("torch")
-def test_a_failing_rank_fails_fast_and_leaves_no_process():
+def test_a_failing_rank_fails_fast_and_leaves_no_process(monkeypatch):
+    """Only the ranks this test starts are checked: other `exgen verify` runs may share the machine."""
+    import os
     import subprocess
 
+    from exgen.verify import distributed
     from exgen.verify.distributed import Config, MeasurementError, measure
 
+    started: list[subprocess.Popen] = []
+
+    class Recorded(subprocess.Popen):  # the real Popen, remembering what it started
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(distributed.subprocess, "Popen", Recorded)
     start = time.monotonic()
     with pytest.raises(MeasurementError, match="failed"):
         measure([Config("tp", d=10)])  # 10 is not 4 heads' worth of whole QKV rows per rank: the model raises
     with pytest.raises(MeasurementError, match="did not finish"):
         measure([Config("dp")], deadline_s=0.5)
     assert time.monotonic() - start < 60
-    left = subprocess.run(["pgrep", "-f", "exgen.verify.distributed"], capture_output=True, text=True).stdout
-    assert left.strip() == ""
+    monkeypatch.undo()
+    assert len(started) >= 4 and all(p.returncode is not None for p in started)  # every rank reaped
+    ours = subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "exgen.verify.distributed"],
+                          capture_output=True, text=True).stdout.split()
+    assert ours == []  # no rank of this test is still running (others' verify runs are not our children)
