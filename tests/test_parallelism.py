@@ -4,6 +4,7 @@ conventions, the named mistakes, and the verifier measuring bytes on a real gloo
 from __future__ import annotations
 
 import json
+import re
 import time
 from fractions import Fraction
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from conftest import needs
 from exgen.cli import cli
-from exgen.generate import generate, solve_givens
+from exgen.generate import generate, path_failures, solve_givens
 from exgen.grading.compare import matches
 from exgen.topics import get
 from exgen.topics import parallelism as par
@@ -90,12 +91,12 @@ def test_megatron_sequence_parallelism_same_volume_as_tp_and_activations_over_t(
     a = answers("sequence_parallel", SP)
     tp = answers("tensor_parallel", SP)
     one = 2 * 8 * 2048 * 4096  # bf16 B x L x D: the payload of every collective is the full tensor
-    assert (a["allgathers"], a["reducescatters"]) == (4, 4)
+    assert (a["allgathers"], a["reducescatters"]) == (4 * 24, 4 * 24)  # over the stack of 24 layers
     assert a["payload_bytes"] == one
     assert a["collective_bytes"] == 8 * 24 * one == 2 * tp["allreduce_bytes"]  # payloads: a pair per AllReduce ...
     assert a["total_expr"] == "16*N_layer*B*L*D"
     tp_sent = tp["allreduce_bytes"] * 2 * 7 / 8  # ... but the bytes each GPU sends are the same as TP's
-    assert a["sent_per_gpu"] == pytest.approx(tp_sent) and a["ratio_to_tp"] == 1.0
+    assert a["sent_per_gpu"] == pytest.approx(tp_sent) == a["tp_sent_per_gpu"]
     assert a["ln_bytes_tp"] == one and a["ln_bytes_sp"] == one / 8
 
 
@@ -103,10 +104,10 @@ def test_sequence_parallel_mistakes():
     by_name = {(m.name, m.part): m for m in get("parallelism").mistakes}
     a = answers("sequence_parallel", SP)
     assert by_name["sp_on_top_of_tp", "sent_per_gpu"].wrong("sequence_parallel", SP) == 2 * a["sent_per_gpu"]
-    assert by_name["sp_on_top_of_tp", "ratio_to_tp"].wrong("sequence_parallel", SP) == 2
+    assert by_name["allreduce_one_phase", "tp_sent_per_gpu"].wrong("sequence_parallel", SP) == a["sent_per_gpu"] / 2
     assert by_name["payload_divided_by_t", "payload_bytes"].wrong("sequence_parallel", SP) == a["payload_bytes"] / 8
     assert by_name["forward_only", "collective_bytes"].wrong("sequence_parallel", SP) == a["collective_bytes"] / 2
-    assert by_name["forward_only_count", "allgathers"].wrong("sequence_parallel", SP) == 2
+    assert by_name["forward_only_count", "allgathers"].wrong("sequence_parallel", SP) == 2 * 24
     assert by_name["activations_not_sharded", "ln_bytes_sp"].wrong("sequence_parallel", SP) == a["ln_bytes_tp"]
     with pytest.raises(InvalidGivens, match="divide seq_len"):
         solve_givens("parallelism", "sequence_parallel", {**SP, "seq_len": 2047})
@@ -207,6 +208,106 @@ def test_expression_answers_use_the_simple_grammar():
             for part in generate("parallelism", v.name, "medium", seed).solution.parts:
                 if part.answer.kind == "expression":
                     assert re.fullmatch(r"\d+(\*(N_layer|B|L|D)(\^\d)?)+", part.answer.value), part.answer.value
+
+
+# ---- fair questions (issue 9) ----------------------------------------------------------------------
+
+
+def test_bubble_target_on_the_boundary_is_never_asked():
+    """Issue 9 (`--variant bubble --difficulty easy --n 5 --seed 9000`): with p = 4 and a target of 0.2, m = 12
+    gives a bubble of exactly 3/15 = 0.2, so the key is 12, but (p−1)(1−f)/f = 12.000000000000002 in floating
+    point and a student's ceiling gives 13. The float paths say so, and the sampler never draws such an instance."""
+    topic = get("parallelism")
+    problem = solve_givens("parallelism", "bubble", {"stages": 4, "micro_batches": 8, "target": 0.2})
+    paths = {p.name: p for p in topic.paths_for("bubble")}
+    assert problem.solution.part("min_micro_batches").answer.value == 12
+    assert paths["float_ceiling"].value("bubble", problem.givens, problem.solution) == 13  # ceil(12.000000000000002)
+    assert paths["float_scan"].value("bubble", problem.givens, problem.solution) == 12  # 3/15 <= 0.2 in floats too
+    assert path_failures(topic, "bubble", problem.givens, problem.solution) == ["float_ceiling"]
+    off = solve_givens("parallelism", "bubble", {"stages": 4, "micro_batches": 8, "target": 0.21})
+    assert [p.value("bubble", off.givens, off.solution) for p in paths.values()] == [12, 12]  # 11.29 -> 12
+    for difficulty in DIFFICULTIES:
+        for seed in range(300):
+            p = generate("parallelism", "bubble", difficulty, seed)
+            exact = Fraction(p.givens["stages"] - 1) * (1 - Fraction(str(p.givens["target"]))) / \
+                Fraction(str(p.givens["target"]))
+            assert exact.denominator != 1, (difficulty, seed)  # never exactly on the boundary
+
+
+@pytest.mark.parametrize("difficulty", DIFFICULTIES)
+def test_every_variant_varies_in_givens_and_in_every_part(difficulty):
+    """Issue 9: data_parallel easy had 27 distinct instances in 1,000 draws; sequence_parallel asked for 4
+    AllGathers and a ratio of 1 in every draw. Over 300 draws: 99% distinct givens, no constant part."""
+    for v in get("parallelism").variants:
+        problems = [generate("parallelism", v.name, difficulty, seed) for seed in range(300)]
+        givens = {json.dumps(p.givens, sort_keys=True) for p in problems}
+        assert len(givens) >= 0.99 * len(problems), (v.name, len(givens))
+        for part in problems[0].solution.parts:
+            values = {json.dumps(p.solution.part(part.id).answer.value) for p in problems}
+            assert len(values) > 1, (v.name, part.id)
+
+
+def test_expression_parts_name_only_symbols_the_question_defines():
+    """Issue 9: DP and FSDP asked for "an expression in N_layer, B, L and D" but never define B or L."""
+    from exgen.render import Renderer
+
+    for v in get("parallelism").variants:
+        problem = generate("parallelism", v.name, "medium", 7)
+        text = Renderer("md").question(problem)
+        for part in problem.solution.parts:
+            if part.answer.kind == "expression":
+                named = set(re.findall(r"`(N_layer|B|L|D)`", text))
+                assert named >= set(re.findall(r"N_layer|B|L|D", part.answer.value))
+                defined = {"N_layer": r"N_{\text{layer}} = ", "B": "$B = ", "L": "$L = ", "D": "$D = "}
+                assert all(defined[s] in text for s in named), (v.name, named)
+
+
+def test_student_text_has_no_internal_words_and_no_bad_plural():
+    """Issue 9: "seed 001's Homework 2", "the seed's convention", "1 sequences"."""
+    from exgen.render import Renderer
+
+    r = Renderer("md")
+    texts = []
+    for v in get("parallelism").variants:
+        for seed in range(10):
+            problem = generate("parallelism", v.name, "easy", seed)
+            texts += [r.question(problem), r.solution(problem)]
+    texts += [m.explanation for m in get("parallelism").mistakes]
+    one = solve_givens("parallelism", "layout_3d", {"gpus": 16, "tp": 2, "pp": 4, "n_layer": 8, "global_batch": 2,
+                                                    "micro_batch": 1})
+    texts.append(r.question(one))
+    for text in texts:
+        assert "seed" not in text.lower()
+        assert not re.search(r"\b1\$? (sequences|micro-batches)\b", text), text
+    assert "in micro-batches of 1 sequence." in " ".join(r.question(one).split())
+
+
+def test_layout_without_a_pipeline_has_no_bubble_and_is_not_sampled():
+    """A layout with PP = 1 has a bubble of exactly 0, which has no significant figures: the sampler always
+    draws PP >= 2 (the question is about a pipeline), and a user's PP = 1 is answered 0 to 3 decimals."""
+    assert all(generate("parallelism", "layout_3d", d, s).givens["pp"] >= 2 for d in DIFFICULTIES for s in range(200))
+    flat = solve_givens("parallelism", "layout_3d", {"gpus": 64, "tp": 8, "pp": 1, "n_layer": 48, "global_batch": 64,
+                                                     "micro_batch": 1}).solution.part("bubble").answer
+    assert (flat.value, flat.decimals, flat.sig) == (0.0, 3, None)
+
+
+def test_expression_keys_are_compared_without_sympy_when_generating():
+    """Issue 12: monomial keys and a mistake's monomial are compared as (coefficient, powers), so `exgen make`
+    never imports sympy; the result is the one symbolic equivalence gives."""
+    import subprocess
+    import sys
+
+    from exgen.grading.compare import expression_matches
+    from exgen.problem import Answer
+
+    key = Answer("expression", "24*N_layer*D^2")
+    assert expression_matches(key, "24*D^2*N_layer") and expression_matches(key, "24*D*N_layer*D")
+    assert not expression_matches(key, "12*N_layer*D^2") and not expression_matches(key, "24*N_layer*D^3")
+    code = ("import sys; from exgen.cli import cli; from click.testing import CliRunner; "
+            "r = CliRunner().invoke(cli, ['make', '--topic', 'parallelism', '--n', '30', '--seed', '1']); "
+            "print(r.exit_code, 'sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0", "False"]
 
 
 # ---- the verifier on a real process group ----------------------------------------------------------

@@ -25,14 +25,16 @@ on the wire per GPU follow from the ring algorithm. All arithmetic is exact (int
 
 from __future__ import annotations
 
+import json
 import math
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Topic, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 
 DTYPE_BYTES = {"fp16": 2, "bf16": 2, "fp32": 4}
 PARAMS_PER_LAYER = 12  # × D²
@@ -97,7 +99,8 @@ VARIANTS = (
         Given("tp", "tensor- (and sequence-) parallel degree t", "integer"))),
     Variant("fsdp", "fully sharded data parallelism (ZeRO-3): AllGather and ReduceScatter bytes", (
         _N_LAYER, _D, _DTYPE, _GPUS,
-        Given("convention", "AllGather counted once (seed 001) or in both passes (ZeRO, FSDP resharding)",
+        Given("convention", "AllGather counted once (parameters kept from forward to backward, as in the course's "
+              "Homework 2) or in both passes (ZeRO, FSDP resharding)",
               "choice", choices=CONVENTIONS))),
     Variant("ring", "ring AllReduce: time, bytes each GPU sends, algorithm vs bus bandwidth", (
         Given("size_mb", "bytes N to aggregate, in MB (10^6 bytes)", "number", unit="MB"),
@@ -223,7 +226,7 @@ def _solve_pipeline(g: dict[str, Any]) -> Solution:
     steps = (
         _dtype_step(g),
         Step(f"Stages: $N_{{\\text{{layer}}}} / {k} = {n} / {k} = {x['stages']}$."),
-        Step(f"The batch $({bsz}, {seq}, {d})$ is split along the batch dimension into $m = {m}$ micro-batches "
+        Step(f"The batch $({bsz}, {seq}, {d})$ is split along the batch dimension into $m = {m}$ micro-batch{'es' if m != 1 else ''} "
              f"of shape $({x['micro']}, {seq}, {d})$."),
         Step("Forward: stage $i$ sends stage $i+1$ the output activations of its last layer, one message per "
              "micro-batch:",
@@ -283,7 +286,7 @@ def _sp_numbers(g: dict[str, Any]) -> dict[str, Any]:
     sent = ring_factor("allgather", t) * total
     tp_sent = ring_factor("allreduce", t) * sum(ALLREDUCES_PER_LAYER.values()) * n * one
     return {"one": one, "ag": ag, "rs": rs, "total": total, "sent": sent, "tp_sent": tp_sent,
-            "ratio": sent / tp_sent, "ln_sp": Fraction(one, t)}
+            "ln_sp": Fraction(one, t)}
 
 
 def _solve_sequence_parallel(g: dict[str, Any]) -> Solution:
@@ -298,6 +301,8 @@ def _solve_sequence_parallel(g: dict[str, Any]) -> Solution:
              "the backward pass does the conjugates. Per layer (attention and MLP) in one iteration:",
              rf"\text{{AllGather}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['ag']}, \quad "
              rf"\text{{ReduceScatter}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['rs']}"),
+        Step(f"Over the stack of $N_{{\\text{{layer}}}} = {n}$ layers: ${x['ag']} \\times {n} = {x['ag'] * n}$ "
+             f"AllGathers and ${x['rs']} \\times {n} = {x['rs'] * n}$ ReduceScatters per iteration."),
         Step("Each gathers or reduces the full $B \\times L \\times D$ activation (or its gradient):",
              rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(x['one'], 6)}\ \text{{B}}"),
         Step("Sum of the payloads per iteration:",
@@ -309,21 +314,24 @@ def _solve_sequence_parallel(g: dict[str, Any]) -> Solution:
         Step("Tensor parallelism alone: $4 N_{\\text{layer}}$ ring AllReduces of the same tensor, each "
              "$2(t-1)/t$ of its payload per GPU (a ring AllReduce is a reduce-scatter then an all-gather phase):",
              rf"4 \times {n} \times \frac{{2 \times {t - 1}}}{{{t}}} \times {nf.sig(x['one'], 6)} = "
-             rf"{nf.sig(x['tp_sent'], 6)}\ \text{{B}}, \quad \text{{ratio}} = {nf.sig(x['ratio'], 6)}"),
+             rf"{nf.sig(x['tp_sent'], 6)}\ \text{{B}}"),
+        Step("The same bytes per GPU as with sequence parallelism: a ring AllReduce is itself a reduce-scatter "
+             "phase followed by an all-gather phase, so replacing it by a ReduceScatter and an AllGather moves "
+             "nothing extra (Korthikanti et al. 2022: the same communication volume)."),
         Step("A LayerNorm input without sequence parallelism is the whole activation on every GPU; with it, one "
              "sequence shard:",
              rf"{b} B L D = {nf.sig(x['one'], 6)}\ \text{{B}}, \quad \frac{{{b} B L D}}{{t}} = "
              rf"\frac{{{nf.sig(x['one'], 6)}}}{{{t}}} = {nf.sig(x['ln_sp'], 6)}\ \text{{B}}"),
     )
     parts = (
-        Part("allgathers", "AllGathers per layer per iteration", Answer("integer", x["ag"])),
-        Part("reducescatters", "ReduceScatters per layer per iteration", Answer("integer", x["rs"])),
+        Part("allgathers", "AllGathers per iteration", Answer("integer", x["ag"] * n)),
+        Part("reducescatters", "ReduceScatters per iteration", Answer("integer", x["rs"] * n)),
         Part("payload_bytes", "payload of one collective", _b(x["one"])),
         Part("collective_bytes", "sum of the payloads per iteration", _b(x["total"])),
         Part("total_expr", "payload sum as an expression",
              Answer("expression", monomial((x["ag"] + x["rs"]) * b, N_layer=1, B=1, L=1, D=1))),
         Part("sent_per_gpu", "bytes each GPU sends (ring)", _b(x["sent"])),
-        Part("ratio_to_tp", "ratio to tensor parallelism", Answer("number", float(x["ratio"]), sig=3)),
+        Part("tp_sent_per_gpu", "bytes each GPU sends with tensor parallelism alone", _b(x["tp_sent"])),
         Part("ln_bytes_tp", "LayerNorm input per GPU without SP", _b(x["one"])),
         Part("ln_bytes_sp", "LayerNorm input per GPU with SP", _b(x["ln_sp"])),
     )
@@ -421,7 +429,7 @@ def _solve_bubble(g: dict[str, Any]) -> Solution:
     bubble = bubble_fraction(p, m)
     m_min = min_micro_batches(p, f)
     steps = (
-        Step(f"With $p = {p}$ stages and $m = {m}$ micro-batches, a pass (forward or backward) takes $m + p - 1$ "
+        Step(f"With $p = {p}$ stages and $m = {m}$ micro-batch{'es' if m != 1 else ''}, a pass (forward or backward) takes $m + p - 1$ "
              "slots of one micro-batch's stage time; each stage works in $m$ of them and idles in $p - 1$:",
              rf"\frac{{p-1}}{{m+p-1}} = \frac{{{p - 1}}}{{{m + p - 1}}} = {nf.sig(bubble, 6)}"),
         Step(f"For a bubble of at most ${nf.num(g['target'])}$:",
@@ -483,7 +491,7 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
              "the same in the backward pass:",
              rf"N_{{\text{{layer}}}} \times 4 \times {b} B L D = {c4} N_{{\text{{layer}}}} B L D "
              rf"= {nf.sig(tp, 6)}\ \text{{B}}"),
-        Step("Fully sharded data parallelism, AllGather of the parameters counted once (the seed's convention) "
+        Step("Fully sharded data parallelism, AllGather of the parameters counted once (as the question states) "
              "and ReduceScatter of the gradients once:",
              rf"{c12} N_{{\text{{layer}}}} D^2 = {nf.sig(psi, 6)}\ \text{{B each}}"),
     )
@@ -515,65 +523,82 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
 
 # ---- sampling --------------------------------------------------------------------------------------
 
-DIMS = {  # (n_layer, d_model, batch, seq_len, dtypes, gpus) per difficulty
-    "easy": ((12, 24, 32), (768, 1024, 2048), (8, 16, 32), (128, 256, 512), ("fp16",), (2, 4, 8)),
-    "medium": ((12, 16, 24, 32, 48), (768, 1024, 1536, 2048, 4096), (8, 16, 32, 64), (256, 512, 1024, 2048),
-               ("fp16", "bf16", "fp32"), (4, 8, 16)),
-    "hard": ((24, 32, 40, 48, 80, 96), (1536, 2560, 4096, 5120, 8192), (16, 32, 64, 128, 256),
-             (1024, 2048, 4096, 8192), ("fp16", "bf16", "fp32"), (8, 16, 32)),
+# Continuous model sizes per difficulty (inclusive ranges): D and L are multiples of a unit so `easy` stays
+# calculator-friendly; every dtype at every difficulty (the expression's coefficient is the dtype's bytes).
+SIZES = {
+    "easy": {"n_layer": (2, 48), "d": (64, 4, 64), "batch": 64, "seq": (64, 1, 32), "heads": 32,
+             "gpus": (2, 3, 4, 5, 6, 8, 10, 12, 16), "tp": (2, 4, 8), "stages": 16, "micro": 64, "ring_mb": 1000},
+    "medium": {"n_layer": (4, 96), "d": (64, 8, 128), "batch": 256, "seq": (128, 1, 64), "heads": 64,
+               "gpus": tuple(range(2, 33)), "tp": (2, 4, 8), "stages": 32, "micro": 128, "ring_mb": 8192},
+    "hard": {"n_layer": (8, 128), "d": (128, 8, 128), "batch": 512, "seq": (256, 1, 128), "heads": 128,
+             "gpus": tuple(range(2, 65)), "tp": (2, 4, 8, 16), "stages": 64, "micro": 256, "ring_mb": 65536},
 }
+RING_LINKS = (12.5, 25, 50, 100, 150, 200, 300, 400, 450, 900)  # GB/s: PCIe, InfiniBand and NVLink generations
 
-# seed 004's table of Megatron configurations (Korthikanti et al. 2022): (layers, tp, pp) to build layouts on
-LAYOUTS = ((48, 8, 1), (96, 8, 8), (105, 8, 35), (128, 8, 64), (24, 2, 2), (32, 4, 4), (40, 8, 4), (80, 8, 8))
+
+def _multiple(rng: Rng, spec: tuple[int, int, int]) -> int:
+    unit, low, high = spec
+    return unit * rng.randint(low, high)
+
+
+def _model(rng: Rng, size: dict[str, Any]) -> dict[str, Any]:
+    return {"n_layer": rng.randint(*size["n_layer"]), "d_model": _multiple(rng, size["d"]),
+            "dtype": rng.choice(tuple(DTYPE_BYTES))}
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
-    layers, dims, batches, seqs, dtypes, gpus = DIMS[difficulty]
-    n, d, bsz, seq = rng.choice(layers), rng.choice(dims), rng.choice(batches), rng.choice(seqs)
-    dtype = rng.choice(dtypes)
-    if variant == "data_parallel":
-        return {"n_layer": n, "d_model": d, "dtype": dtype, "gpus": rng.choice(gpus)}
-    if variant == "fsdp":
-        return {"n_layer": n, "d_model": d, "dtype": dtype, "gpus": rng.choice(gpus),
-                "convention": rng.choice(CONVENTIONS)}
+    size = SIZES[difficulty]
+    if variant in ("data_parallel", "fsdp"):
+        g = {**_model(rng, size), "gpus": rng.choice(size["gpus"])}
+        return {**g, "convention": rng.choice(CONVENTIONS)} if variant == "fsdp" else g
     if variant == "pipeline":
-        k = rng.choice([x for x in (2, 3, 4, 6, 8) if n % x == 0 and n // x >= 2])
-        m = rng.choice([x for x in (2, 4, 8) if bsz % x == 0])
-        return {"n_layer": n, "layers_per_stage": k, "batch": bsz, "seq_len": seq, "d_model": d, "dtype": dtype,
-                "micro_batches": m}
+        k, m = rng.randint(1, 8), rng.randint(2, 16)
+        n = k * rng.randint(2, max(2, size["n_layer"][1] // k))
+        return {"n_layer": n, "layers_per_stage": k, "batch": m * rng.randint(1, max(1, size["batch"] // m)),
+                "seq_len": _multiple(rng, size["seq"]), "d_model": _multiple(rng, size["d"]),
+                "dtype": rng.choice(tuple(DTYPE_BYTES)), "micro_batches": m}
     if variant in ("tensor_parallel", "sequence_parallel"):
-        heads = d // rng.choice((64, 128))
-        tp = rng.choice([t for t in (2, 4, 8) if heads % t == 0])
-        return {"n_layer": n, "batch": bsz, "seq_len": seq, "d_model": d, "heads": heads, "dtype": dtype, "tp": tp}
+        tp = rng.choice(size["tp"])
+        heads = tp * rng.randint(1, size["heads"] // tp)
+        return {"n_layer": rng.randint(*size["n_layer"]), "batch": rng.randint(1, size["batch"]),
+                "seq_len": _multiple(rng, size["seq"]), "d_model": heads * rng.choice((64, 128)), "heads": heads,
+                "dtype": rng.choice(tuple(DTYPE_BYTES)), "tp": tp}
     if variant == "homework2":
-        return {"n_layer": n, "batch": bsz, "seq_len": seq, "d_model": d, "dtype": dtype,
-                "layers_per_stage": rng.choice([x for x in (2, 4) if n % x == 0])}
+        k = rng.randint(1, 8)
+        return {"n_layer": k * rng.randint(1, max(1, size["n_layer"][1] // k)), "batch": rng.randint(1, size["batch"]),
+                "seq_len": _multiple(rng, size["seq"]), "d_model": _multiple(rng, size["d"]),
+                "dtype": rng.choice(tuple(DTYPE_BYTES)), "layers_per_stage": k}
     if variant == "ring":
-        k = rng.choice(gpus)
-        size = rng.choice((64, 100, 256, 400, 500, 1000) if difficulty == "easy" else (48, 96, 150, 384, 750, 1536))
-        link = rng.choice((25, 50, 100, 200) if difficulty == "easy" else (12.5, 25, 50, 150, 300, 450))
-        ideal_ms = Fraction(2 * (k - 1), k) * size * MB / (Fraction(str(link)) * GB) / MS
-        efficiency = Fraction(rng.randint(55, 95), 100)
+        k = rng.choice(size["gpus"])
+        mb = 10 * rng.randint(1, size["ring_mb"] // 10) if difficulty == "easy" else rng.randint(1, size["ring_mb"])
+        link = rng.choice(RING_LINKS[1:] if difficulty == "easy" else RING_LINKS)
+        ideal_ms = Fraction(2 * (k - 1), k) * mb * MB / (Fraction(str(link)) * GB) / MS
+        efficiency = Fraction(rng.randint(50, 95), 100)
         measured = float(f"{float(ideal_ms / efficiency):.3g}")
-        return {"size_mb": size, "gpus": k, "link_gbps": link, "measured_ms": measured}
+        return {"size_mb": mb, "gpus": k, "link_gbps": link, "measured_ms": measured}
     if variant == "bubble":
-        p = rng.choice((2, 4, 8) if difficulty == "easy" else (3, 4, 6, 8, 12, 16))
-        return {"stages": p, "micro_batches": rng.choice((4, 8, 16, 32)),
-                "target": rng.choice((0.1, 0.2, 0.25) if difficulty == "easy" else (0.05, 0.1, 0.15, 0.2))}
-    # layout_3d: a published (layers, tp, pp) and a data-parallel degree on top
-    n, tp, pp = rng.choice(LAYOUTS[4:] if difficulty == "easy" else LAYOUTS)
-    dp = rng.choice((1, 2, 4, 8, 16))
-    micro = rng.choice((1, 2, 4))
-    m = rng.choice((4, 8, 16, 32))
-    return {"gpus": tp * pp * dp, "tp": tp, "pp": pp, "n_layer": n, "global_batch": dp * micro * m,
-            "micro_batch": micro}
+        p, per_mille = rng.randint(2, size["stages"]), rng.randint(10, 500)
+        if (p - 1) * (1000 - per_mille) % per_mille == 0:
+            raise Rejected("the target sits exactly on a bubble: floating-point evaluation orders disagree there")
+        return {"stages": p, "micro_batches": rng.randint(1, size["micro"]), "target": per_mille / 1000}
+    # layout_3d: TP x PP x DP with a real pipeline (PP >= 2: a layout without one has no bubble to ask about)
+    tp, pp, dp = rng.choice((1, 2, 4, 8)), rng.randint(2, size["stages"]), rng.randint(1, 32)
+    micro, m = rng.choice((1, 2, 4, 8)), rng.randint(1, size["micro"])
+    return {"gpus": tp * pp * dp, "tp": tp, "pp": pp, "n_layer": pp * rng.randint(1, 8),
+            "global_batch": dp * micro * m, "micro_batch": micro}
 
 
 # ---- named mistakes --------------------------------------------------------------------------------
 
 
 def _value(variant: str, g: dict[str, Any], part: str, **change) -> Any:
-    return solve(variant, {**g, **change}).part(part).answer.value
+    return _solved(variant, json.dumps({**g, **change}, sort_keys=True)).part(part).answer.value
+
+
+@lru_cache(maxsize=64)
+def _solved(variant: str, givens: str) -> Solution:
+    """The solution the named mistakes of one instance share (solved once, not once per mistake)."""
+    return solve(variant, json.loads(givens))
 
 
 def _elements(part: str, expression: bool = False):
@@ -653,7 +678,9 @@ MISTAKES = (
             ("sequence_parallel",), lambda v, g: _value(v, g, "payload_bytes") / g["tp"]),
     Mistake("sp_on_top_of_tp", "sent_per_gpu", _EXPLAIN["sp_extra"], ("sequence_parallel",),
             lambda v, g: 2 * _value(v, g, "sent_per_gpu")),
-    Mistake("sp_on_top_of_tp", "ratio_to_tp", _EXPLAIN["sp_extra"], ("sequence_parallel",), lambda v, g: 2.0),
+    Mistake("allreduce_one_phase", "tp_sent_per_gpu",
+            "A ring AllReduce is two phases (reduce-scatter, then all-gather): each GPU sends 2(t−1)/t of the "
+            "payload, not (t−1)/t.", ("sequence_parallel",), lambda v, g: _value(v, g, "tp_sent_per_gpu") / 2),
     Mistake("ring_t_not_t_minus_1", "sent_per_gpu", _EXPLAIN["ring_k"], ("sequence_parallel",),
             lambda v, g: _value(v, g, "sent_per_gpu") * g["tp"] / (g["tp"] - 1)),
     Mistake("activations_not_sharded", "ln_bytes_sp",
@@ -676,9 +703,39 @@ MISTAKES = (
     Mistake("elements_not_bytes", "dp_bytes", _EXPLAIN["elements"], ("homework2",), _elements("dp_bytes")),
     Mistake("forward_only", "tp_bytes", _EXPLAIN["forward_only"], ("homework2",), _forward_only("tp_bytes")),
     Mistake("allgather_in_both_passes", "allgather_bytes",
-            "The question counts the AllGather once (seed 001's convention); re-gathering in the backward pass "
+            "The question counts the AllGather once (the parameters stay gathered); re-gathering in the backward pass "
             "(ZeRO's 2Ψ) doubles it.", ("homework2",), lambda v, g: 2 * _value(v, g, "allgather_bytes")),
 )
+
+# ---- student paths: correct ways to compute a part from what the page shows ------------------------
+# Every question asks for each part from the givens ("not from a rounded answer to an earlier part"), and the
+# byte counts are exact products of integers, so the remaining ways a careful student can differ from the key
+# are floating-point ones: at the "at most" boundary of the bubble target (p−1)(1−f)/f is an integer that a
+# float computation lands just above, and its ceiling is one too many (issue 9: p = 4, f = 0.2 gives
+# 12.000000000000002, so ceil gives 13).  The paths below declare two such ways; since other evaluation orders
+# round differently again, the sampler draws no target that sits exactly on a bubble (`sample`, Rejected).
+
+
+def _float_ceil(variant: str, g: dict[str, Any], solution: Any) -> int:
+    """m = ceil((p−1)(1−f)/f) evaluated in floating point, as a calculator or Python does."""
+    p, f = g["stages"], float(g["target"])
+    return max(1, math.ceil((p - 1) * (1 - f) / f))
+
+
+def _float_scan(variant: str, g: dict[str, Any], solution: Any) -> int:
+    """The first m whose bubble (p−1)/(m+p−1), evaluated in floating point, is at most f."""
+    p, f = g["stages"], float(g["target"])
+    m = max(1, math.floor((p - 1) * (1 - f) / f) - 2)
+    while (p - 1) / (m + p - 1) > f:
+        m += 1
+    return m
+
+
+PATHS = (
+    StudentPath("float_ceiling", "min_micro_batches", _float_ceil.__doc__, ("bubble",), _float_ceil),
+    StudentPath("float_scan", "min_micro_batches", _float_scan.__doc__, ("bubble",), _float_scan),
+)
+
 
 TOPIC = Topic(
     name="parallelism",
@@ -688,4 +745,5 @@ TOPIC = Topic(
     sample=sample,
     solve=solve,
     mistakes=MISTAKES,
+    paths=PATHS,
 )

@@ -16,7 +16,7 @@ Colwise/RowwiseParallel with input/output layouts Shard(1) — which DO run on C
 hand-written collectives are needed; its base and check points use sequence lengths 4 and 6 (divisible by the
 k = 2 and 4 ranks: no padded shards). Each sp run also checks the sharded output against the unsharded layer,
 and measures one LayerNorm's input per rank with the SP plan and with the plain TP plan on the same block
-(the per-rank share is fitted as c/k from k = 2 and 4). Its ratio to TP divides by the `tp` harness's bytes.
+(the per-rank share is fitted as c/k from k = 2 and 4). TP's bytes per GPU come from the `tp` harness.
 The ring factor (bytes each GPU sends per byte of payload) is measured with a send/recv ring on k = 2, 3, 4
 ranks, fitted as a + b/k from k = 2 and 4, checked at k = 3, and evaluated at the question's k. The bubble
 is measured on a discrete-event simulation of the GPipe schedule (not torch: the idle time of a schedule
@@ -331,9 +331,9 @@ def _sequence_parallel(g: dict[str, Any]) -> dict[str, Any]:
     if not base["ln_input_sp"] * 2 == k4["ln_input_sp"] * 4 == base["ln_input_tp"] == k4["ln_input_tp"]:
         raise MeasurementError("the LayerNorm input per rank is not the whole activation / k")
     ln_tp = Law("sp", "ln_input_tp").given(g)
-    return {"allgathers": per_layer[0], "reducescatters": per_layer[1], "payload_bytes": one,
+    return {"allgathers": round(calls[0].given(g)), "reducescatters": round(calls[1].given(g)), "payload_bytes": one,
             "collective_bytes": ag + rs, "total_expr": _sum_expression(gather, scatter, dtype), "sent_per_gpu": sent,
-            "ratio_to_tp": sent / tp_sent, "ln_bytes_tp": ln_tp,
+            "tp_sent_per_gpu": tp_sent, "ln_bytes_tp": ln_tp,
             "ln_bytes_sp": Law("sp", "ln_input_sp").given(g) * 2 / t}
 
 
@@ -373,7 +373,13 @@ def _ring(g: dict[str, Any]) -> dict[str, Any]:
 
 def _bubble(g: dict[str, Any]) -> dict[str, Any]:
     p, target = g["stages"], Fraction(str(g["target"]))
-    m_min = next(mb for mb in range(1, 100_000) if gpipe_idle_fraction(p, mb) <= target)
+    low, high = 0, 1  # the simulated bubble falls as m grows: double, then bisect, to the first m within target
+    while gpipe_idle_fraction(p, high) > target:
+        low, high = high, 2 * high
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if gpipe_idle_fraction(p, mid) > target else (low, mid)
+    m_min = high
     return {"bubble": float(gpipe_idle_fraction(p, g["micro_batches"])), "min_micro_batches": m_min}
 
 
