@@ -4,6 +4,7 @@ conventions, the named mistakes, and the verifier measuring bytes on a real gloo
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from fractions import Fraction
@@ -308,6 +309,39 @@ def test_expression_keys_are_compared_without_sympy_when_generating():
             "print(r.exit_code, 'sympy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["0", "False"]
+
+
+# ---- givens bounds (issue 10) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", [v.name for v in get("parallelism").variants])
+def test_solving_at_the_corners_of_the_bounds_is_finite_and_fast(variant):
+    """Every number/integer given is bounded; each at its low and at its high bound (the others as drawn)
+    gives finite answers in milliseconds, or a clear InvalidGivens (a divisibility the corner breaks)."""
+    from exgen.givens import coerce
+
+    spec = get("parallelism").variant(variant)
+    base = generate("parallelism", variant, "medium", 1).givens
+    bounded = [g for g in spec.givens if g.kind in ("number", "integer")]
+    assert bounded and all(g.low is not None and g.high is not None for g in bounded)
+    for given_ in bounded:
+        for corner in (given_.low, given_.high):
+            givens = {**base, given_.name: coerce(given_, corner)}
+            start = time.monotonic()
+            try:
+                parts = solve_givens("parallelism", variant, givens).solution.parts
+            except InvalidGivens:
+                continue
+            finally:
+                assert time.monotonic() - start < 0.5, (given_.name, corner)
+            for part in parts:
+                values = part.answer.value if isinstance(part.answer.value, list) else [part.answer.value]
+                assert all(isinstance(x, str) or math.isfinite(x) for x in values), (given_.name, corner, part.id)
+        outside = (given_.low - 1, given_.high + 1) if given_.kind == "integer" else \
+            (given_.low * 0.999, given_.high * 1.001)
+        for value in outside:
+            with pytest.raises(InvalidGivens, match="outside"):
+                coerce(given_, value)
 
 
 # ---- the verifier on a real process group ----------------------------------------------------------

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -76,49 +77,53 @@ def bubble_fraction(p: int, m: int) -> Fraction:
 
 # ---- givens ----------------------------------------------------------------------------------------
 
-_N_LAYER = Given("n_layer", "number of transformer layers N_layer", "integer")
-_D = Given("d_model", "model dimension D", "integer")
-_B = Given("batch", "training batch size B (sequences per iteration)", "integer")
-_L = Given("seq_len", "sequence length L", "integer")
+# Bounds keep every answer finite and every computation O(1) (issue 10): a user's instance outside them is
+# refused before any work; the sampler's ranges (SIZES) lie well inside.
+_N_LAYER = Given("n_layer", "number of transformer layers N_layer", "integer", low=1, high=1000)
+_D = Given("d_model", "model dimension D", "integer", low=1, high=10**6)
+_B = Given("batch", "training batch size B (sequences per iteration)", "integer", low=1, high=10**6)
+_L = Given("seq_len", "sequence length L", "integer", low=1, high=10**7)
 _DTYPE = Given("dtype", "number format of parameters, activations and gradients", "choice",
                choices=tuple(DTYPE_BYTES), default="fp16")
-_GPUS = Given("gpus", "number of GPUs k", "integer")
+_GPUS = Given("gpus", "number of GPUs k", "integer", low=2, high=10**6)
+_HEADS = Given("heads", "attention heads n_H", "integer", low=1, high=10**5)
+_LAYERS_PER_STAGE = Given("layers_per_stage", "transformer layers per pipeline stage", "integer", low=1, high=1000)
 
 VARIANTS = (
     Variant("data_parallel", "data parallelism: AllReduce payload of the gradients, ring bytes per GPU",
             (_N_LAYER, _D, _DTYPE, _GPUS)),
     Variant("pipeline", "GPipe pipeline: micro-batch shape and p2p bytes between stages i and i+1", (
-        _N_LAYER, Given("layers_per_stage", "transformer layers per pipeline stage", "integer"),
-        _B, _L, _D, _DTYPE, Given("micro_batches", "micro-batches m the batch is split into", "integer"))),
+        _N_LAYER, _LAYERS_PER_STAGE, _B, _L, _D, _DTYPE,
+        Given("micro_batches", "micro-batches m the batch is split into", "integer", low=1, high=10**6))),
     Variant("tensor_parallel", "Megatron tensor parallelism: AllReduces and their bytes per iteration", (
-        _N_LAYER, _B, _L, _D, Given("heads", "attention heads n_H", "integer"), _DTYPE,
-        Given("tp", "tensor-parallel degree", "integer"))),
+        _N_LAYER, _B, _L, _D, _HEADS, _DTYPE, Given("tp", "tensor-parallel degree", "integer", low=1, high=10**4))),
     Variant("sequence_parallel", "Megatron sequence parallelism: AllGather/ReduceScatter bytes vs TP, "
             "LayerNorm activation memory", (
-        _N_LAYER, _B, _L, _D, Given("heads", "attention heads n_H", "integer"), _DTYPE,
-        Given("tp", "tensor- (and sequence-) parallel degree t", "integer"))),
+        _N_LAYER, _B, _L, _D, _HEADS, _DTYPE,
+        Given("tp", "tensor- (and sequence-) parallel degree t", "integer", low=2, high=10**4))),
     Variant("fsdp", "fully sharded data parallelism (ZeRO-3): AllGather and ReduceScatter bytes", (
         _N_LAYER, _D, _DTYPE, _GPUS,
         Given("convention", "AllGather counted once (parameters kept from forward to backward, as in the course's "
               "Homework 2) or in both passes (ZeRO, FSDP resharding)",
               "choice", choices=CONVENTIONS))),
     Variant("ring", "ring AllReduce: time, bytes each GPU sends, algorithm vs bus bandwidth", (
-        Given("size_mb", "bytes N to aggregate, in MB (10^6 bytes)", "number", unit="MB"),
+        Given("size_mb", "bytes N to aggregate, in MB (10^6 bytes)", "number", unit="MB", low=1e-3, high=1e9),
         _GPUS,
-        Given("link_gbps", "bandwidth B of each ring link, in GB/s", "number", unit="GB/s"),
-        Given("measured_ms", "an observed AllReduce time of the same buffer, in ms", "number", unit="ms"))),
+        Given("link_gbps", "bandwidth B of each ring link, in GB/s", "number", unit="GB/s", low=1e-3, high=1e6),
+        Given("measured_ms", "an observed AllReduce time of the same buffer, in ms", "number", unit="ms",
+              low=1e-6, high=1e9))),
     Variant("bubble", "GPipe pipeline bubble: idle fraction and micro-batches for a target", (
-        Given("stages", "pipeline stages p", "integer"),
-        Given("micro_batches", "micro-batches m", "integer"),
-        Given("target", "largest acceptable bubble fraction", "number"))),
+        Given("stages", "pipeline stages p", "integer", low=2, high=1024),
+        Given("micro_batches", "micro-batches m", "integer", low=1, high=10**6),
+        Given("target", "largest acceptable bubble fraction", "number", low=0.001, high=0.999))),
     Variant("layout_3d", "a 3-D layout GPUs = TP x PP x DP: degrees, layers per stage, micro-batches, bubble", (
-        Given("gpus", "number of GPUs", "integer"), Given("tp", "tensor-parallel degree", "integer"),
-        Given("pp", "pipeline-parallel degree (stages)", "integer"), _N_LAYER,
-        Given("global_batch", "global batch size (sequences per iteration)", "integer"),
-        Given("micro_batch", "micro-batch size (sequences)", "integer"))),
-    Variant("homework2", "seed 001 Homework 2 Q2: bytes of DP, PP, TP and FSDP, numeric and symbolic", (
-        _N_LAYER, _B, _L, _D, _DTYPE,
-        Given("layers_per_stage", "transformer layers per pipeline stage", "integer", default=4))),
+        Given("gpus", "number of GPUs", "integer", low=1, high=10**6),
+        Given("tp", "tensor-parallel degree", "integer", low=1, high=1024),
+        Given("pp", "pipeline-parallel degree (stages)", "integer", low=1, high=1024), _N_LAYER,
+        Given("global_batch", "global batch size (sequences per iteration)", "integer", low=1, high=10**9),
+        Given("micro_batch", "micro-batch size (sequences)", "integer", low=1, high=10**9))),
+    Variant("homework2", "the course's Homework 2 Q2: bytes of DP, PP, TP and FSDP, numeric and symbolic", (
+        _N_LAYER, _B, _L, _D, _DTYPE, replace(_LAYERS_PER_STAGE, default=4))),
 )
 _SPECS = {v.name: v for v in VARIANTS}
 
