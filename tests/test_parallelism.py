@@ -311,6 +311,27 @@ def test_expression_keys_are_compared_without_sympy_when_generating():
     assert out == ["0", "False"]
 
 
+def test_hard_adds_a_step_time_on_the_wire_and_equal_micro_batches():
+    """At hard, the byte variants also ask the time on each GPU's link (what ONE GPU sends / B — seed 001's ring
+    time — not the payload / B), and the bubble's micro-batches must split a batch evenly."""
+    g = {"n_layer": 24, "d_model": 2048, "dtype": "fp16", "gpus": 8, "link_gbps": 100}
+    a = answers("data_parallel", g)
+    assert a["comm_ms"] == pytest.approx(a["sent_per_gpu"] / 100e9 * 1e3)  # 7/4 x 2.42e9 B / 100 GB/s = 42.3 ms
+    wrong = {m.name: m for m in get("parallelism").mistakes_for("data_parallel")}["time_from_payload"]
+    assert wrong.wrong("data_parallel", g) == pytest.approx(a["grad_bytes"] / 100e9 * 1e3)
+    assert "comm_ms" not in answers("data_parallel", {**g, "link_gbps": 0})  # easy and medium: not asked
+    tp = answers("tensor_parallel", {"n_layer": 2, "batch": 1, "seq_len": 64, "d_model": 128, "heads": 2, "tp": 2,
+                                     "link_gbps": 1})
+    assert tp["comm_ms"] == pytest.approx(tp["allreduce_bytes"] * 2 * 1 / 2 / 1e9 * 1e3)
+    # p = 4, f = 0.1: m >= 27; a batch of 32 splits into 32 (not 27 or 28 or ...), a batch of 54 into 27
+    assert answers("bubble", {"stages": 4, "micro_batches": 8, "target": 0.1, "batch": 32})["min_micro_batches"] == 32
+    assert answers("bubble", {"stages": 4, "micro_batches": 6, "target": 0.1, "batch": 54})["min_micro_batches"] == 27
+    for seed in range(50):
+        for variant in ("data_parallel", "tensor_parallel", "sequence_parallel", "fsdp"):
+            assert "comm_ms" in answers(variant, generate("parallelism", variant, "hard", seed).givens)
+        assert generate("parallelism", "bubble", "hard", seed).givens["batch"] > 0
+
+
 # ---- givens bounds (issue 10) ----------------------------------------------------------------------
 
 
@@ -340,6 +361,8 @@ def test_solving_at_the_corners_of_the_bounds_is_finite_and_fast(variant):
         outside = (given_.low - 1, given_.high + 1) if given_.kind == "integer" else \
             (given_.low * 0.999, given_.high * 1.001)
         for value in outside:
+            if value == given_.default:
+                continue  # an optional twist's "0: not asked"
             with pytest.raises(InvalidGivens, match="outside"):
                 coerce(given_, value)
 

@@ -87,25 +87,30 @@ _DTYPE = Given("dtype", "number format of parameters, activations and gradients"
                choices=tuple(DTYPE_BYTES), default="fp16")
 _GPUS = Given("gpus", "number of GPUs k", "integer", low=2, high=10**6)
 _HEADS = Given("heads", "attention heads n_H", "integer", low=1, high=10**5)
+# Hard twists are optional givens (0: not asked), drawn only at `hard`: the time the collectives take on each
+# GPU's link (what one GPU sends / B, not the payload / B), and a batch the micro-batches must split evenly.
+_LINK = Given("link_gbps", "bandwidth of each GPU's link in GB/s; asks the collectives' time on the wire (0: not "
+              "asked)", "number", unit="GB/s", default=0, low=1e-3, high=1e6)
 _LAYERS_PER_STAGE = Given("layers_per_stage", "transformer layers per pipeline stage", "integer", low=1, high=1000)
 
 VARIANTS = (
     Variant("data_parallel", "data parallelism: AllReduce payload of the gradients, ring bytes per GPU",
-            (_N_LAYER, _D, _DTYPE, _GPUS)),
+            (_N_LAYER, _D, _DTYPE, _GPUS, _LINK)),
     Variant("pipeline", "GPipe pipeline: micro-batch shape and p2p bytes between stages i and i+1", (
         _N_LAYER, _LAYERS_PER_STAGE, _B, _L, _D, _DTYPE,
         Given("micro_batches", "micro-batches m the batch is split into", "integer", low=1, high=10**6))),
     Variant("tensor_parallel", "Megatron tensor parallelism: AllReduces and their bytes per iteration", (
-        _N_LAYER, _B, _L, _D, _HEADS, _DTYPE, Given("tp", "tensor-parallel degree", "integer", low=1, high=10**4))),
+        _N_LAYER, _B, _L, _D, _HEADS, _DTYPE, Given("tp", "tensor-parallel degree", "integer", low=1, high=10**4),
+        _LINK)),
     Variant("sequence_parallel", "Megatron sequence parallelism: AllGather/ReduceScatter bytes vs TP, "
             "LayerNorm activation memory", (
         _N_LAYER, _B, _L, _D, _HEADS, _DTYPE,
-        Given("tp", "tensor- (and sequence-) parallel degree t", "integer", low=2, high=10**4))),
+        Given("tp", "tensor- (and sequence-) parallel degree t", "integer", low=2, high=10**4), _LINK)),
     Variant("fsdp", "fully sharded data parallelism (ZeRO-3): AllGather and ReduceScatter bytes", (
         _N_LAYER, _D, _DTYPE, _GPUS,
         Given("convention", "AllGather counted once (parameters kept from forward to backward, as in the course's "
               "Homework 2) or in both passes (ZeRO, FSDP resharding)",
-              "choice", choices=CONVENTIONS))),
+              "choice", choices=CONVENTIONS), _LINK)),
     Variant("ring", "ring AllReduce: time, bytes each GPU sends, algorithm vs bus bandwidth", (
         Given("size_mb", "bytes N to aggregate, in MB (10^6 bytes)", "number", unit="MB", low=1e-3, high=1e9),
         _GPUS,
@@ -115,7 +120,9 @@ VARIANTS = (
     Variant("bubble", "GPipe pipeline bubble: idle fraction and micro-batches for a target", (
         Given("stages", "pipeline stages p", "integer", low=2, high=1024),
         Given("micro_batches", "micro-batches m", "integer", low=1, high=10**6),
-        Given("target", "largest acceptable bubble fraction", "number", low=0.001, high=0.999))),
+        Given("target", "largest acceptable bubble fraction", "number", low=0.001, high=0.999),
+        Given("batch", "sequences per batch that the micro-batches must split evenly (0: any m)", "integer",
+              default=0, low=1, high=10**7))),
     Variant("layout_3d", "a 3-D layout GPUs = TP x PP x DP: degrees, layers per stage, micro-batches, bubble", (
         Given("gpus", "number of GPUs", "integer", low=1, high=10**6),
         Given("tp", "tensor-parallel degree", "integer", low=1, high=1024),
@@ -133,8 +140,8 @@ def _check(variant: str, g: dict[str, Any]) -> None:
     _SPECS[variant].require(g)
     for spec in _SPECS[variant].givens:
         value = g[spec.name]
-        if spec.kind in ("integer", "number") and not value > 0:
-            raise InvalidGivens(f"{spec.name} must be positive")
+        if spec.kind in ("integer", "number") and not (value > 0 or value == 0 == spec.default):
+            raise InvalidGivens(f"{spec.name} must be positive" + (" (or 0: not asked)" if spec.default == 0 else ""))
         if spec.kind == "integer" and int(value) != value:
             raise InvalidGivens(f"{spec.name} must be an integer")
     if "dtype" in g and g["dtype"] not in DTYPE_BYTES:
@@ -166,6 +173,10 @@ def _check(variant: str, g: dict[str, Any]) -> None:
             raise InvalidGivens("a pipeline needs at least two stages")
         if not 0 < g["target"] < 1:
             raise InvalidGivens("target must lie strictly between 0 and 1")
+        if g.get("batch") and g["batch"] % g["micro_batches"]:
+            raise InvalidGivens(f"micro_batches = {g['micro_batches']} must divide batch = {g['batch']}")
+        if g.get("batch") and g["batch"] < min_micro_batches(g["stages"], Fraction(str(g["target"]))):
+            raise InvalidGivens("batch has fewer sequences than the target needs micro-batches")
     if variant == "layout_3d":
         if g["gpus"] % (g["tp"] * g["pp"]):
             raise InvalidGivens(f"tp x pp = {g['tp'] * g['pp']} must divide gpus = {g['gpus']}")
@@ -182,6 +193,20 @@ def _bytes(g: dict[str, Any]) -> int:
 def _b(value: int | Fraction) -> Answer:
     """A byte count, asked to 3 significant figures (convertible: 453 MB is accepted for 4.53e8 B)."""
     return Answer("number", float(value), unit="B", sig=3)
+
+
+def _on_the_wire(g: dict[str, Any], solution: Solution, sent: int | Fraction, what: str) -> Solution:
+    """Hard twist: every GPU sends over its own link at once (seed 001's ring time 2(k−1)N/(kB)), so the
+    collectives take what ONE GPU sends / B; the payload / B is a named mistake."""
+    if not g.get("link_gbps"):
+        return solution
+    link = Fraction(str(g["link_gbps"])) * GB
+    step = Step(f"Every GPU sends over its own link at the same time, so the time on the wire is {what} over one "
+                "link's bandwidth:",
+                rf"\frac{{{nf.sig(sent, 6)}\ \text{{B}}}}{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = "
+                rf"{nf.sig(sent / link / MS, 6)}\ \text{{ms}}")
+    part = Part("comm_ms", "time on the wire", Answer("number", float(sent / link / MS), unit="ms", sig=3))
+    return Solution(solution.parts + (part,), solution.steps + (step,))
 
 
 def _dtype_step(g: dict[str, Any]) -> Step:
@@ -214,7 +239,7 @@ def _solve_data_parallel(g: dict[str, Any]) -> Solution:
         Part("grad_expr", "payload as an expression", Answer("expression", monomial(b * 12, N_layer=1, D=2))),
         Part("sent_per_gpu", "bytes each GPU sends (ring)", _b(sent)),
     )
-    return Solution(parts, steps)
+    return _on_the_wire(g, Solution(parts, steps), sent, "the bytes each GPU sends")
 
 
 def _pipeline_numbers(g: dict[str, Any]) -> dict[str, Any]:
@@ -279,7 +304,11 @@ def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
         Part("allreduce_expr", "payload as an expression",
              Answer("expression", monomial(per_layer * b, N_layer=1, B=1, L=1, D=1))),
     )
-    return Solution(parts, steps)
+    sent = ring_factor("allreduce", tp) * total  # the twist's extra step: ring AllReduces over the t GPUs
+    ring = (Step(f"In a ring over $t = {tp}$ GPUs each AllReduce sends $2(t-1)/t$ of its payload from every GPU:",
+                 rf"\frac{{2 \times {tp - 1}}}{{{tp}}} \times {nf.sig(total, 6)} = {nf.sig(sent, 6)}\ \text{{B}}"),)
+    return _on_the_wire(g, Solution(parts, steps + (ring if g.get("link_gbps") else ())), sent,
+                        "the bytes each GPU sends")
 
 
 def _sp_numbers(g: dict[str, Any]) -> dict[str, Any]:
@@ -340,7 +369,7 @@ def _solve_sequence_parallel(g: dict[str, Any]) -> Solution:
         Part("ln_bytes_tp", "LayerNorm input per GPU without SP", _b(x["one"])),
         Part("ln_bytes_sp", "LayerNorm input per GPU with SP", _b(x["ln_sp"])),
     )
-    return Solution(parts, steps)
+    return _on_the_wire(g, Solution(parts, steps), x["sent"], "the bytes each GPU sends with sequence parallelism")
 
 
 def _fsdp_numbers(g: dict[str, Any]) -> dict[str, Any]:
@@ -383,7 +412,7 @@ def _solve_fsdp(g: dict[str, Any]) -> Solution:
         Part("sent_per_gpu", "bytes each GPU sends (ring)", _b(x["sent"])),
         Part("ratio_to_dp", "ratio to data parallelism", Answer("number", float(x["ratio"]), sig=3)),
     )
-    return Solution(parts, steps)
+    return _on_the_wire(g, Solution(parts, steps), x["sent"], "the bytes each GPU sends")
 
 
 def _ring_numbers(g: dict[str, Any], factor: Fraction | None = None) -> dict[str, Fraction]:
@@ -429,21 +458,31 @@ def min_micro_batches(p: int, target: Fraction) -> int:
     return max(1, math.ceil((p - 1) * (1 - target) / target))
 
 
+def smallest_split(m: int, batch: int) -> int:
+    """Smallest number of equal micro-batches of a batch (a divisor of it) that is at least m; 0: any m."""
+    if not batch:
+        return m
+    divisors = {d for i in range(1, math.isqrt(batch) + 1) if batch % i == 0 for d in (i, batch // i)}
+    return min(d for d in divisors if d >= m)
+
+
 def _solve_bubble(g: dict[str, Any]) -> Solution:
     p, m, f = g["stages"], g["micro_batches"], Fraction(str(g["target"]))
     bubble = bubble_fraction(p, m)
     m_min = min_micro_batches(p, f)
+    split = smallest_split(m_min, g["batch"])
     steps = (
         Step(f"With $p = {p}$ stages and $m = {m}$ micro-batch{'es' if m != 1 else ''}, a pass (forward or backward) takes $m + p - 1$ "
              "slots of one micro-batch's stage time; each stage works in $m$ of them and idles in $p - 1$:",
              rf"\frac{{p-1}}{{m+p-1}} = \frac{{{p - 1}}}{{{m + p - 1}}} = {nf.sig(bubble, 6)}"),
         Step(f"For a bubble of at most ${nf.num(g['target'])}$:",
              rf"\frac{{p-1}}{{m+p-1}} \le f \iff m \ge \frac{{(p-1)(1-f)}}{{f}} = "
-             rf"{nf.sig(Fraction(p - 1) * (1 - f) / f, 6)} \implies m = {m_min}"),
-    )
+             rf"{nf.sig(Fraction(p - 1) * (1 - f) / f, 6)} \implies m \ge {m_min}"),
+    ) + ((Step(f"The {g['batch']} sequences must split into equal micro-batches, so $m$ divides {g['batch']}: the "
+               f"smallest divisor of {g['batch']} that is at least {m_min} is {split}."),) if g["batch"] else ())
     parts = (
         Part("bubble", "bubble fraction", Answer("number", float(bubble), sig=3)),
-        Part("min_micro_batches", "smallest m for the target", Answer("integer", m_min)),
+        Part("min_micro_batches", "smallest m for the target", Answer("integer", split)),
     )
     return Solution(parts, steps)
 
@@ -521,7 +560,7 @@ _SOLVERS = {"data_parallel": _solve_data_parallel, "pipeline": _solve_pipeline,
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
-    g = dict(givens)
+    g = _SPECS[variant].complete(givens)  # a copy, with the optional twists' defaults
     _check(variant, g)
     return _SOLVERS[variant](g)
 
@@ -533,9 +572,9 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
 SIZES = {
     "easy": {"n_layer": (2, 48), "d": (64, 4, 64), "batch": 64, "seq": (64, 1, 32), "heads": 32,
              "gpus": (2, 3, 4, 5, 6, 8, 10, 12, 16), "tp": (2, 4, 8), "stages": 16, "micro": 64, "ring_mb": 1000},
-    "medium": {"n_layer": (4, 96), "d": (64, 8, 128), "batch": 256, "seq": (128, 1, 64), "heads": 64,
+    "medium": {"n_layer": (4, 96), "d": (64, 8, 128), "batch": 128, "seq": (128, 1, 64), "heads": 64,
                "gpus": tuple(range(2, 33)), "tp": (2, 4, 8), "stages": 32, "micro": 128, "ring_mb": 8192},
-    "hard": {"n_layer": (8, 128), "d": (128, 8, 128), "batch": 512, "seq": (256, 1, 128), "heads": 128,
+    "hard": {"n_layer": (8, 128), "d": (128, 8, 128), "batch": 128, "seq": (256, 1, 64), "heads": 128,
              "gpus": tuple(range(2, 65)), "tp": (2, 4, 8, 16), "stages": 64, "micro": 256, "ring_mb": 65536},
 }
 RING_LINKS = (12.5, 25, 50, 100, 150, 200, 300, 400, 450, 900)  # GB/s: PCIe, InfiniBand and NVLink generations
@@ -553,8 +592,9 @@ def _model(rng: Rng, size: dict[str, Any]) -> dict[str, Any]:
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     size = SIZES[difficulty]
+    twist = {"link_gbps": rng.choice(RING_LINKS)} if difficulty == "hard" else {}  # time on the wire
     if variant in ("data_parallel", "fsdp"):
-        g = {**_model(rng, size), "gpus": rng.choice(size["gpus"])}
+        g = {**_model(rng, size), "gpus": rng.choice(size["gpus"]), **twist}
         return {**g, "convention": rng.choice(CONVENTIONS)} if variant == "fsdp" else g
     if variant == "pipeline":
         k, m = rng.randint(1, 8), rng.randint(2, 16)
@@ -567,7 +607,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         heads = tp * rng.randint(1, size["heads"] // tp)
         return {"n_layer": rng.randint(*size["n_layer"]), "batch": rng.randint(1, size["batch"]),
                 "seq_len": _multiple(rng, size["seq"]), "d_model": heads * rng.choice((64, 128)), "heads": heads,
-                "dtype": rng.choice(tuple(DTYPE_BYTES)), "tp": tp}
+                "dtype": rng.choice(tuple(DTYPE_BYTES)), "tp": tp, **twist}
     if variant == "homework2":
         k = rng.randint(1, 8)
         return {"n_layer": k * rng.randint(1, max(1, size["n_layer"][1] // k)), "batch": rng.randint(1, size["batch"]),
@@ -585,7 +625,14 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         p, per_mille = rng.randint(2, size["stages"]), rng.randint(10, 500)
         if (p - 1) * (1000 - per_mille) % per_mille == 0:
             raise Rejected("the target sits exactly on a bubble: floating-point evaluation orders disagree there")
-        return {"stages": p, "micro_batches": rng.randint(1, size["micro"]), "target": per_mille / 1000}
+        g = {"stages": p, "micro_batches": rng.randint(1, size["micro"]), "target": per_mille / 1000}
+        if difficulty == "hard":  # twist: the micro-batches must split a batch evenly (m divides it)
+            need = min_micro_batches(p, Fraction(per_mille, 1000))
+            unit = rng.choice((8, 12, 16, 24, 32))  # batches with many divisors
+            g["batch"] = unit * rng.randint(-(-need // unit), -(-need // unit) + 8)
+            g["micro_batches"] = rng.choice(sorted({d for d in range(1, min(g["batch"], 256) + 1)
+                                                    if g["batch"] % d == 0}))
+        return g
     # layout_3d: TP x PP x DP with a real pipeline (PP >= 2: a layout without one has no bubble to ask about)
     tp, pp, dp = rng.choice((1, 2, 4, 8)), rng.randint(2, size["stages"]), rng.randint(1, 32)
     micro, m = rng.choice((1, 2, 4, 8)), rng.randint(1, size["micro"])
@@ -639,6 +686,12 @@ def _other_convention(part: str):
     def wrong(variant: str, g: dict[str, Any]) -> Any:
         return _value(variant, g, part, convention="both_passes" if g["convention"] == "once" else "once")
     return wrong
+
+
+def _payload_time(variant: str, g: dict[str, Any]) -> float:
+    payload = {"data_parallel": ("grad_bytes",), "tensor_parallel": ("allreduce_bytes",),
+               "sequence_parallel": ("collective_bytes",), "fsdp": ("allgather_bytes", "reducescatter_bytes")}
+    return sum(_value(variant, g, part) for part in payload[variant]) / (g["link_gbps"] * GB) * 1000
 
 
 _EXPLAIN = {
@@ -698,6 +751,14 @@ MISTAKES = (
             ("fsdp",), _other_convention("allgather_bytes")),
     Mistake("ring_k_not_k_minus_1_time", "time", _EXPLAIN["ring_k"], ("ring",), _ring_k("time")),
     Mistake("busbw_factor_k", "busbw", _EXPLAIN["ring_k"], ("ring",), _ring_k("busbw")),
+    Mistake("time_from_payload", "comm_ms",
+            "The time on the wire is what ONE GPU sends over its own link (all links work at once), not the "
+            "collective's payload over one link.", ("data_parallel", "tensor_parallel", "sequence_parallel", "fsdp"),
+            lambda v, g: _payload_time(v, g) if g.get("link_gbps") else None),
+    Mistake("split_ignored", "min_micro_batches",
+            "The micro-batches must split the batch evenly: m must divide the batch, so the smallest m that meets "
+            "the target is rounded up to a divisor.", ("bubble",),
+            lambda v, g: min_micro_batches(g["stages"], Fraction(str(g["target"]))) if g.get("batch") else None),
     Mistake("p_not_p_minus_1", "bubble", "The bubble is p−1 slots of m+p−1, not p of m+p.", ("bubble",),
             lambda v, g: g["stages"] / (g["micro_batches"] + g["stages"])),
     Mistake("bubble_over_compute", "bubble",
@@ -724,7 +785,7 @@ MISTAKES = (
 def _float_ceil(variant: str, g: dict[str, Any], solution: Any) -> int:
     """m = ceil((p−1)(1−f)/f) evaluated in floating point, as a calculator or Python does."""
     p, f = g["stages"], float(g["target"])
-    return max(1, math.ceil((p - 1) * (1 - f) / f))
+    return smallest_split(max(1, math.ceil((p - 1) * (1 - f) / f)), g.get("batch", 0))
 
 
 def _float_scan(variant: str, g: dict[str, Any], solution: Any) -> int:
@@ -733,7 +794,7 @@ def _float_scan(variant: str, g: dict[str, Any], solution: Any) -> int:
     m = max(1, math.floor((p - 1) * (1 - f) / f) - 2)
     while (p - 1) / (m + p - 1) > f:
         m += 1
-    return m
+    return smallest_split(m, g.get("batch", 0))
 
 
 PATHS = (

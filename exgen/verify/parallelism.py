@@ -275,11 +275,19 @@ def gpipe_idle_fraction(p: int, m: int, t_forward: int = 1, t_backward: int = 2)
 # ---- reproduction per variant ---------------------------------------------------------------------------
 
 
+def _on_the_wire(g: dict[str, Any], values: dict[str, Any], sent: float) -> dict[str, Any]:
+    """Hard twist: the measured bytes one rank sends, over one link's bandwidth (every rank sends at once)."""
+    if g.get("link_gbps"):
+        values["comm_ms"] = sent / (g["link_gbps"] * 1e9) * 1e3
+    return values
+
+
 def _data_parallel(g: dict[str, Any]) -> dict[str, Any]:
     law = Law("dp", "allreduce")
     payload = law.given(g)
-    return {"grad_bytes": payload, "grad_expr": law.expression(g.get("dtype", "fp16")),
-            "sent_per_gpu": ring_factor("sent", g["gpus"]) * payload}
+    sent = ring_factor("sent", g["gpus"]) * payload
+    return _on_the_wire(g, {"grad_bytes": payload, "grad_expr": law.expression(g.get("dtype", "fp16")),
+                            "sent_per_gpu": sent}, sent)
 
 
 def _pipeline(g: dict[str, Any]) -> dict[str, Any]:
@@ -302,9 +310,10 @@ def _tensor_parallel(g: dict[str, Any]) -> dict[str, Any]:
     if local != {2: 2, 4: 1}:  # the base model has 4 heads
         raise MeasurementError(f"tensor parallelism kept {local} local heads of 4")
     law = Law("tp", "bytes")
-    return {"heads_per_gpu": len(torch.arange(g["heads"]).tensor_split(g["tp"])[0]),
-            "allreduces": round(Law("tp", "calls").given(g)), "allreduce_bytes": law.given(g),
-            "allreduce_expr": law.expression(g.get("dtype", "fp16"))}
+    values = {"heads_per_gpu": len(torch.arange(g["heads"]).tensor_split(g["tp"])[0]),
+              "allreduces": round(Law("tp", "calls").given(g)), "allreduce_bytes": law.given(g),
+              "allreduce_expr": law.expression(g.get("dtype", "fp16"))}
+    return _on_the_wire(g, values, ring_factor("sent", g["tp"]) * law.given(g))
 
 
 def _sequence_parallel(g: dict[str, Any]) -> dict[str, Any]:
@@ -331,10 +340,10 @@ def _sequence_parallel(g: dict[str, Any]) -> dict[str, Any]:
     if not base["ln_input_sp"] * 2 == k4["ln_input_sp"] * 4 == base["ln_input_tp"] == k4["ln_input_tp"]:
         raise MeasurementError("the LayerNorm input per rank is not the whole activation / k")
     ln_tp = Law("sp", "ln_input_tp").given(g)
-    return {"allgathers": round(calls[0].given(g)), "reducescatters": round(calls[1].given(g)), "payload_bytes": one,
+    return _on_the_wire(g, {"allgathers": round(calls[0].given(g)), "reducescatters": round(calls[1].given(g)), "payload_bytes": one,
             "collective_bytes": ag + rs, "total_expr": _sum_expression(gather, scatter, dtype), "sent_per_gpu": sent,
             "tp_sent_per_gpu": tp_sent, "ln_bytes_tp": ln_tp,
-            "ln_bytes_sp": Law("sp", "ln_input_sp").given(g) * 2 / t}
+            "ln_bytes_sp": Law("sp", "ln_input_sp").given(g) * 2 / t}, sent)
 
 
 def _sum_expression(a: Law, b: Law, dtype: str) -> str:
@@ -358,8 +367,9 @@ def _fsdp(g: dict[str, Any]) -> dict[str, Any]:
     ag, rs = gather.given(g), scatter.given(g)
     sent = ring_factor("sent_all_gather", g["gpus"]) * ag + ring_factor("sent_reduce_scatter", g["gpus"]) * rs
     dp_sent = ring_factor("sent", g["gpus"]) * Law("dp", "allreduce").given(g)
-    return {"allgather_bytes": ag, "reducescatter_bytes": rs, "allgather_expr": gather.expression(g.get("dtype", "fp16")),
-            "sent_per_gpu": sent, "ratio_to_dp": sent / dp_sent}
+    return _on_the_wire(g, {"allgather_bytes": ag, "reducescatter_bytes": rs,
+                            "allgather_expr": gather.expression(g.get("dtype", "fp16")), "sent_per_gpu": sent,
+                            "ratio_to_dp": sent / dp_sent}, sent)
 
 
 def _ring(g: dict[str, Any]) -> dict[str, Any]:
@@ -380,6 +390,8 @@ def _bubble(g: dict[str, Any]) -> dict[str, Any]:
         mid = (low + high) // 2
         low, high = (mid, high) if gpipe_idle_fraction(p, mid) > target else (low, mid)
     m_min = high
+    if g.get("batch"):  # hard twist: equal micro-batches, so the first m at or above that divides the batch
+        m_min = next(mb for mb in range(m_min, g["batch"] + 1) if g["batch"] % mb == 0)
     return {"bubble": float(gpipe_idle_fraction(p, g["micro_batches"])), "min_micro_batches": m_min}
 
 
