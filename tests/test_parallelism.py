@@ -327,7 +327,7 @@ def test_hard_adds_a_step_time_on_the_wire_and_equal_micro_batches():
     assert answers("bubble", {"stages": 4, "micro_batches": 8, "target": 0.1, "batch": 32})["min_micro_batches"] == 32
     assert answers("bubble", {"stages": 4, "micro_batches": 6, "target": 0.1, "batch": 54})["min_micro_batches"] == 27
     for seed in range(50):
-        for variant in ("data_parallel", "tensor_parallel", "sequence_parallel", "fsdp"):
+        for variant in ("data_parallel", "pipeline", "tensor_parallel", "sequence_parallel", "fsdp"):
             assert "comm_ms" in answers(variant, generate("parallelism", variant, "hard", seed).givens)
         assert generate("parallelism", "bubble", "hard", seed).givens["batch"] > 0
 

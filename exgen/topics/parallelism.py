@@ -98,7 +98,7 @@ VARIANTS = (
             (_N_LAYER, _D, _DTYPE, _GPUS, _LINK)),
     Variant("pipeline", "GPipe pipeline: micro-batch shape and p2p bytes between stages i and i+1", (
         _N_LAYER, _LAYERS_PER_STAGE, _B, _L, _D, _DTYPE,
-        Given("micro_batches", "micro-batches m the batch is split into", "integer", low=1, high=10**6))),
+        Given("micro_batches", "micro-batches m the batch is split into", "integer", low=1, high=10**6), _LINK)),
     Variant("tensor_parallel", "Megatron tensor parallelism: AllReduces and their bytes per iteration", (
         _N_LAYER, _B, _L, _D, _HEADS, _DTYPE, Given("tp", "tensor-parallel degree", "integer", low=1, high=10**4),
         _LINK)),
@@ -195,14 +195,14 @@ def _b(value: int | Fraction) -> Answer:
     return Answer("number", float(value), unit="B", sig=3)
 
 
-def _on_the_wire(g: dict[str, Any], solution: Solution, sent: int | Fraction, what: str) -> Solution:
+def _on_the_wire(g: dict[str, Any], solution: Solution, sent: int | Fraction, what: str,
+                 why: str = "Every GPU sends over its own link at the same time, so") -> Solution:
     """Hard twist: every GPU sends over its own link at once (seed 001's ring time 2(k−1)N/(kB)), so the
     collectives take what ONE GPU sends / B; the payload / B is a named mistake."""
     if not g.get("link_gbps"):
         return solution
     link = Fraction(str(g["link_gbps"])) * GB
-    step = Step(f"Every GPU sends over its own link at the same time, so the time on the wire is {what} over one "
-                "link's bandwidth:",
+    step = Step(f"{why} the time on the wire is {what} over one link's bandwidth:",
                 rf"\frac{{{nf.sig(sent, 6)}\ \text{{B}}}}{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = "
                 rf"{nf.sig(sent / link / MS, 6)}\ \text{{ms}}")
     part = Part("comm_ms", "time on the wire", Answer("number", float(sent / link / MS), unit="ms", sig=3))
@@ -276,7 +276,8 @@ def _solve_pipeline(g: dict[str, Any]) -> Solution:
         Part("forward_expr", "forward bytes as an expression",
              Answer("expression", monomial(b, B=1, L=1, D=1))),
     )
-    return Solution(parts, steps)
+    return _on_the_wire(g, Solution(parts, steps), x["forward"], "the forward bytes of all micro-batches",
+                        "Stage $i$ sends to stage $i+1$ over one link, so")
 
 
 def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
@@ -601,7 +602,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         n = k * rng.randint(2, max(2, size["n_layer"][1] // k))
         return {"n_layer": n, "layers_per_stage": k, "batch": m * rng.randint(1, max(1, size["batch"] // m)),
                 "seq_len": _multiple(rng, size["seq"]), "d_model": _multiple(rng, size["d"]),
-                "dtype": rng.choice(tuple(DTYPE_BYTES)), "micro_batches": m}
+                "dtype": rng.choice(tuple(DTYPE_BYTES)), "micro_batches": m, **twist}
     if variant in ("tensor_parallel", "sequence_parallel"):
         tp = rng.choice(size["tp"])
         heads = tp * rng.randint(1, size["heads"] // tp)
@@ -755,6 +756,9 @@ MISTAKES = (
             "The time on the wire is what ONE GPU sends over its own link (all links work at once), not the "
             "collective's payload over one link.", ("data_parallel", "tensor_parallel", "sequence_parallel", "fsdp"),
             lambda v, g: _payload_time(v, g) if g.get("link_gbps") else None),
+    Mistake("one_micro_batch_only", "comm_ms",
+            "Only one micro-batch's message was timed; all m messages cross the same link.", ("pipeline",),
+            lambda v, g: _value(v, g, "message_bytes") / (g["link_gbps"] * GB) * 1000 if g.get("link_gbps") else None),
     Mistake("split_ignored", "min_micro_batches",
             "The micro-batches must split the batch evenly: m must divide the batch, so the smallest m that meets "
             "the target is rounded up to a divisor.", ("bubble",),

@@ -299,9 +299,9 @@ def _pipeline(g: dict[str, Any]) -> dict[str, Any]:
     stages = len(torch.arange(g["n_layer"]).split(g["layers_per_stage"]))
     micro = torch.empty(g["batch"], g["seq_len"], g["d_model"], device="meta").tensor_split(g["micro_batches"])
     fwd, bwd = forward.given(g), backward.given(g)
-    return {"stages": stages, "micro_shape": list(micro[0].shape), "message_bytes": fwd / len(micro),
-            "forward_bytes": fwd, "backward_bytes": bwd, "total_bytes": fwd + bwd,
-            "forward_expr": forward.expression(g.get("dtype", "fp16"))}
+    return _on_the_wire(g, {"stages": stages, "micro_shape": list(micro[0].shape), "message_bytes": fwd / len(micro),
+                            "forward_bytes": fwd, "backward_bytes": bwd, "total_bytes": fwd + bwd,
+                            "forward_expr": forward.expression(g.get("dtype", "fp16"))}, fwd)
 
 
 def _tensor_parallel(g: dict[str, Any]) -> dict[str, Any]:
