@@ -225,6 +225,12 @@ def test_bubble_target_on_the_boundary_is_never_asked():
     assert paths["float_ceiling"].value("bubble", problem.givens, problem.solution) == 13  # ceil(12.000000000000002)
     assert paths["float_scan"].value("bubble", problem.givens, problem.solution) == 12  # 3/15 <= 0.2 in floats too
     assert path_failures(topic, "bubble", problem.givens, problem.solution) == ["float_ceiling"]
+    # the same boundary in the 3-D layout's twist: a replica of 24 sequences, p = 4, f = 0.2 needs m >= 12 exactly,
+    # so micro-batches of 24 / 12 = 2 (key); the float ceiling's 13 micro-batches allow only size 1
+    layout = solve_givens("parallelism", "layout_3d", {"gpus": 8, "tp": 1, "pp": 4, "n_layer": 8, "global_batch": 48,
+                                                       "micro_batch": 1, "target": 0.2})
+    assert layout.solution.part("max_micro_batch").answer.value == 2
+    assert path_failures(topic, "layout_3d", layout.givens, layout.solution) == ["float_ceiling"]
     off = solve_givens("parallelism", "bubble", {"stages": 4, "micro_batches": 8, "target": 0.21})
     assert [p.value("bubble", off.givens, off.solution) for p in paths.values()] == [12, 12]  # 11.29 -> 12
     for difficulty in DIFFICULTIES:
@@ -326,7 +332,14 @@ def test_hard_adds_a_step_time_on_the_wire_and_equal_micro_batches():
     # p = 4, f = 0.1: m >= 27; a batch of 32 splits into 32 (not 27 or 28 or ...), a batch of 54 into 27
     assert answers("bubble", {"stages": 4, "micro_batches": 8, "target": 0.1, "batch": 32})["min_micro_batches"] == 32
     assert answers("bubble", {"stages": 4, "micro_batches": 6, "target": 0.1, "batch": 54})["min_micro_batches"] == 27
+    # 3-D layout: a replica of 164 sequences, p = 8, f = 0.308 needs m >= 15.7, so 16 micro-batches of at most
+    # 10.25 sequences; the largest size dividing 164 = 4 x 41 is 4 (10, the floor, is the named mistake)
+    layout = {"gpus": 80, "tp": 2, "pp": 8, "n_layer": 48, "global_batch": 820, "micro_batch": 4, "target": 0.308}
+    assert answers("layout_3d", layout)["max_micro_batch"] == 4
+    by_name = {m.name: m for m in get("parallelism").mistakes_for("layout_3d")}
+    assert by_name["micro_batch_not_a_divisor"].wrong("layout_3d", layout) == 10
     for seed in range(50):
+        assert "max_micro_batch" in answers("layout_3d", generate("parallelism", "layout_3d", "hard", seed).givens)
         for variant in ("data_parallel", "pipeline", "tensor_parallel", "sequence_parallel", "fsdp"):
             assert "comm_ms" in answers(variant, generate("parallelism", variant, "hard", seed).givens)
         assert generate("parallelism", "bubble", "hard", seed).givens["batch"] > 0

@@ -128,7 +128,9 @@ VARIANTS = (
         Given("tp", "tensor-parallel degree", "integer", low=1, high=1024),
         Given("pp", "pipeline-parallel degree (stages)", "integer", low=1, high=1024), _N_LAYER,
         Given("global_batch", "global batch size (sequences per iteration)", "integer", low=1, high=10**9),
-        Given("micro_batch", "micro-batch size (sequences)", "integer", low=1, high=10**9))),
+        Given("micro_batch", "micro-batch size (sequences)", "integer", low=1, high=10**9),
+        Given("target", "largest acceptable bubble fraction; asks the largest micro-batch size that meets it (0: "
+              "not asked)", "number", default=0, low=0.001, high=0.999))),
     Variant("homework2", "the course's Homework 2 Q2: bytes of DP, PP, TP and FSDP, numeric and symbolic", (
         _N_LAYER, _B, _L, _D, _DTYPE, replace(_LAYERS_PER_STAGE, default=4))),
 )
@@ -184,6 +186,8 @@ def _check(variant: str, g: dict[str, Any]) -> None:
         dp = g["gpus"] // (g["tp"] * g["pp"])
         if g["global_batch"] % (dp * g["micro_batch"]):
             raise InvalidGivens("dp x micro_batch must divide global_batch")
+        if g.get("target") and g["global_batch"] // dp < min_micro_batches(g["pp"], Fraction(str(g["target"]))):
+            raise InvalidGivens("a replica's batch is smaller than the micro-batches the target needs")
 
 
 def _bytes(g: dict[str, Any]) -> int:
@@ -494,8 +498,30 @@ def _layout_numbers(g: dict[str, Any]) -> dict[str, Any]:
     return {"dp": dp, "layers": g["n_layer"] // g["pp"], "m": m, "bubble": bubble_fraction(g["pp"], m)}
 
 
+def largest_micro_batch(replica: int, m: int) -> int:
+    """Largest micro-batch size that splits `replica` sequences into at least m equal micro-batches."""
+    return max(b for b in range(1, replica // m + 1) if replica % b == 0)
+
+
+def _layout_target(g: dict[str, Any], x: dict[str, Any]) -> tuple[tuple[Step, ...], tuple[Part, ...]]:
+    """Hard twist: the largest micro-batch size that keeps the bubble at most the target."""
+    if not g.get("target"):
+        return (), ()
+    replica, need = g["global_batch"] // x["dp"], min_micro_batches(g["pp"], Fraction(str(g["target"])))
+    size = largest_micro_batch(replica, need)
+    f = Fraction(str(g["target"]))
+    bound = nf.sig((g["pp"] - 1) * (1 - f) / f, 6)
+    step = Step(f"For a bubble of at most $f = {nf.num(g['target'])}$ a replica needs $m \\ge (p-1)(1-f)/f = "
+                f"{g['pp'] - 1} \\times (1 - {nf.num(g['target'])}) / {nf.num(g['target'])} = {bound}$, i.e. at "
+                f"least {need} micro-batches of its ${g['global_batch']} / {x['dp']} = {replica}$ sequences, so a "
+                f"micro-batch holds at most ${replica} / {need} = {nf.sig(Fraction(replica, need), 6)}$ sequences "
+                f"and must divide {replica}: the largest such size is {size}.")
+    return (step,), (Part("max_micro_batch", "largest micro-batch size for the target", Answer("integer", size)),)
+
+
 def _solve_layout(g: dict[str, Any]) -> Solution:
     x = _layout_numbers(g)
+    twist_steps, twist_parts = _layout_target(g, x)
     steps = (
         Step("Every GPU has one coordinate in each of the three dimensions, so GPUs = TP x PP x DP:",
              rf"\text{{DP}} = \frac{{{g['gpus']}}}{{{g['tp']} \times {g['pp']}}} = {x['dp']}"),
@@ -514,7 +540,7 @@ def _solve_layout(g: dict[str, Any]) -> Solution:
         Part("bubble", "bubble fraction", Answer("number", float(x["bubble"]), **({"sig": 3} if x["bubble"] else
                                                                                   {"decimals": 3}))),
     )
-    return Solution(parts, steps)
+    return Solution(parts + twist_parts, steps + twist_steps)
 
 
 def _solve_homework2(g: dict[str, Any]) -> Solution:
@@ -637,8 +663,17 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     # layout_3d: TP x PP x DP with a real pipeline (PP >= 2: a layout without one has no bubble to ask about)
     tp, pp, dp = rng.choice((1, 2, 4, 8)), rng.randint(2, size["stages"]), rng.randint(1, 32)
     micro, m = rng.choice((1, 2, 4, 8)), rng.randint(1, size["micro"])
-    return {"gpus": tp * pp * dp, "tp": tp, "pp": pp, "n_layer": pp * rng.randint(1, 8),
-            "global_batch": dp * micro * m, "micro_batch": micro}
+    g = {"gpus": tp * pp * dp, "tp": tp, "pp": pp, "n_layer": pp * rng.randint(1, 8),
+         "global_batch": dp * micro * m, "micro_batch": micro}
+    if difficulty == "hard":  # twist: the largest micro-batch size whose bubble meets a target
+        low = -(-1000 * (pp - 1) // (micro * m + pp - 1))  # a target the replica's batch can meet
+        if low > 500:
+            raise Rejected("the replica's batch cannot meet any target in the range")
+        per_mille = rng.randint(max(10, low), 500)
+        if (pp - 1) * (1000 - per_mille) % per_mille == 0:
+            raise Rejected("the target sits exactly on a bubble: floating-point evaluation orders disagree there")
+        g["target"] = per_mille / 1000
+    return g
 
 
 # ---- named mistakes --------------------------------------------------------------------------------
@@ -687,6 +722,11 @@ def _other_convention(part: str):
     def wrong(variant: str, g: dict[str, Any]) -> Any:
         return _value(variant, g, part, convention="both_passes" if g["convention"] == "once" else "once")
     return wrong
+
+
+def _micro_floor(g: dict[str, Any]) -> int:
+    replica = g["global_batch"] * g["tp"] * g["pp"] // g["gpus"]
+    return replica // min_micro_batches(g["pp"], Fraction(str(g["target"])))
 
 
 def _payload_time(variant: str, g: dict[str, Any]) -> float:
@@ -759,6 +799,10 @@ MISTAKES = (
     Mistake("one_micro_batch_only", "comm_ms",
             "Only one micro-batch's message was timed; all m messages cross the same link.", ("pipeline",),
             lambda v, g: _value(v, g, "message_bytes") / (g["link_gbps"] * GB) * 1000 if g.get("link_gbps") else None),
+    Mistake("micro_batch_not_a_divisor", "max_micro_batch",
+            "The micro-batches must be equal: the micro-batch size must divide a replica's sequences, not just "
+            "fit the number of micro-batches the target needs.", ("layout_3d",),
+            lambda v, g: _micro_floor(g) if g.get("target") else None),
     Mistake("split_ignored", "min_micro_batches",
             "The micro-batches must split the batch evenly: m must divide the batch, so the smallest m that meets "
             "the target is rounded up to a divisor.", ("bubble",),
@@ -786,24 +830,34 @@ MISTAKES = (
 # round differently again, the sampler draws no target that sits exactly on a bubble (`sample`, Rejected).
 
 
-def _float_ceil(variant: str, g: dict[str, Any], solution: Any) -> int:
+def _answer_from(variant: str, g: dict[str, Any], m: int) -> int | None:
+    """What the student answers from their smallest m: bubble's split of the batch, or layout's micro-batch size."""
+    if variant == "bubble":
+        return smallest_split(m, g.get("batch", 0))
+    replica = g["global_batch"] * g["tp"] * g["pp"] // g["gpus"]
+    return largest_micro_batch(replica, m) if g.get("target") and m <= replica else None
+
+
+def _float_ceil(variant: str, g: dict[str, Any], solution: Any) -> int | None:
     """m = ceil((p−1)(1−f)/f) evaluated in floating point, as a calculator or Python does."""
-    p, f = g["stages"], float(g["target"])
-    return smallest_split(max(1, math.ceil((p - 1) * (1 - f) / f)), g.get("batch", 0))
+    p, f = g.get("stages", g.get("pp")), float(g.get("target") or 0.5)
+    return _answer_from(variant, g, max(1, math.ceil((p - 1) * (1 - f) / f)))
 
 
-def _float_scan(variant: str, g: dict[str, Any], solution: Any) -> int:
+def _float_scan(variant: str, g: dict[str, Any], solution: Any) -> int | None:
     """The first m whose bubble (p−1)/(m+p−1), evaluated in floating point, is at most f."""
-    p, f = g["stages"], float(g["target"])
+    p, f = g.get("stages", g.get("pp")), float(g.get("target") or 0.5)
     m = max(1, math.floor((p - 1) * (1 - f) / f) - 2)
     while (p - 1) / (m + p - 1) > f:
         m += 1
-    return smallest_split(m, g.get("batch", 0))
+    return _answer_from(variant, g, m)
 
 
 PATHS = (
     StudentPath("float_ceiling", "min_micro_batches", _float_ceil.__doc__, ("bubble",), _float_ceil),
     StudentPath("float_scan", "min_micro_batches", _float_scan.__doc__, ("bubble",), _float_scan),
+    StudentPath("float_ceiling", "max_micro_batch", _float_ceil.__doc__, ("layout_3d",), _float_ceil),
+    StudentPath("float_scan", "max_micro_batch", _float_scan.__doc__, ("layout_3d",), _float_scan),
 )
 
 

@@ -381,15 +381,20 @@ def _ring(g: dict[str, Any]) -> dict[str, Any]:
             "busbw": algbw * ring_factor("sent", k) / 1e9}
 
 
-def _bubble(g: dict[str, Any]) -> dict[str, Any]:
-    p, target = g["stages"], Fraction(str(g["target"]))
+def _smallest_m(p: int, target: Fraction) -> int:
+    """The first m whose simulated GPipe bubble is at most the target."""
     low, high = 0, 1  # the simulated bubble falls as m grows: double, then bisect, to the first m within target
     while gpipe_idle_fraction(p, high) > target:
         low, high = high, 2 * high
     while high - low > 1:
         mid = (low + high) // 2
         low, high = (mid, high) if gpipe_idle_fraction(p, mid) > target else (low, mid)
-    m_min = high
+    return high
+
+
+def _bubble(g: dict[str, Any]) -> dict[str, Any]:
+    p, target = g["stages"], Fraction(str(g["target"]))
+    m_min = _smallest_m(p, target)
     if g.get("batch"):  # hard twist: equal micro-batches, so the first m at or above that divides the batch
         m_min = next(mb for mb in range(m_min, g["batch"] + 1) if g["batch"] % mb == 0)
     return {"bubble": float(gpipe_idle_fraction(p, g["micro_batches"])), "min_micro_batches": m_min}
@@ -400,8 +405,13 @@ def _layout(g: dict[str, Any]) -> dict[str, Any]:
     dp = ranks.shape[1]
     replica = torch.arange(g["global_batch"]).reshape(dp, -1)[0]  # the sequences one pipeline processes
     m = len(replica.split(g["micro_batch"]))
-    return {"dp": dp, "layers_per_stage": len(torch.arange(g["n_layer"]).tensor_split(g["pp"])[0]),
-            "micro_batches": m, "bubble": float(gpipe_idle_fraction(g["pp"], m))}
+    values = {"dp": dp, "layers_per_stage": len(torch.arange(g["n_layer"]).tensor_split(g["pp"])[0]),
+              "micro_batches": m, "bubble": float(gpipe_idle_fraction(g["pp"], m))}
+    if g.get("target"):  # hard twist: the largest equal split of the replica's sequences whose bubble meets it
+        sizes = [b for b in range(1, len(replica) + 1) if len(replica) % b == 0]
+        values["max_micro_batch"] = max(b for b in sizes if gpipe_idle_fraction(g["pp"], len(replica) // b)
+                                        <= Fraction(str(g["target"])))
+    return values
 
 
 def _homework2(g: dict[str, Any]) -> dict[str, Any]:
