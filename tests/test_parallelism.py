@@ -338,7 +338,13 @@ def test_hard_adds_a_step_time_on_the_wire_and_equal_micro_batches():
     assert answers("layout_3d", layout)["max_micro_batch"] == 4
     by_name = {m.name: m for m in get("parallelism").mistakes_for("layout_3d")}
     assert by_name["micro_batch_not_a_divisor"].wrong("layout_3d", layout) == 10
+    # ring: a buffer given as a model's gradients, 7000 million fp32 parameters = 28000 MB over 4 GPUs
+    ring = answers("ring", {"params_m": 7000, "dtype": "fp32", "gpus": 4, "link_gbps": 100, "measured_ms": 500})
+    assert ring["sent_per_gpu"] == pytest.approx(1.5 * 28000) and ring["algbw"] == pytest.approx(56)
+    with pytest.raises(InvalidGivens, match="exactly one"):
+        answers("ring", {"size_mb": 10, "params_m": 7000, "gpus": 4, "link_gbps": 100, "measured_ms": 500})
     for seed in range(50):
+        assert generate("parallelism", "ring", "hard", seed).givens["params_m"] > 0
         assert "max_micro_batch" in answers("layout_3d", generate("parallelism", "layout_3d", "hard", seed).givens)
         for variant in ("data_parallel", "pipeline", "tensor_parallel", "sequence_parallel", "fsdp"):
             assert "comm_ms" in answers(variant, generate("parallelism", variant, "hard", seed).givens)

@@ -112,11 +112,14 @@ VARIANTS = (
               "Homework 2) or in both passes (ZeRO, FSDP resharding)",
               "choice", choices=CONVENTIONS), _LINK)),
     Variant("ring", "ring AllReduce: time, bytes each GPU sends, algorithm vs bus bandwidth", (
-        Given("size_mb", "bytes N to aggregate, in MB (10^6 bytes)", "number", unit="MB", low=1e-3, high=1e9),
+        Given("size_mb", "bytes N to aggregate, in MB (10^6 bytes); 0: the gradients of params_m instead", "number",
+              unit="MB", default=0, low=1e-3, high=1e9),
         _GPUS,
         Given("link_gbps", "bandwidth B of each ring link, in GB/s", "number", unit="GB/s", low=1e-3, high=1e6),
         Given("measured_ms", "an observed AllReduce time of the same buffer, in ms", "number", unit="ms",
-              low=1e-6, high=1e9))),
+              low=1e-6, high=1e9),
+        Given("params_m", "hard twist: the buffer is the gradients of a model of this many million parameters "
+              "(0: size_mb is given instead)", "number", default=0, low=1e-3, high=1e7), _DTYPE)),
     Variant("bubble", "GPipe pipeline bubble: idle fraction and micro-batches for a target", (
         Given("stages", "pipeline stages p", "integer", low=2, high=1024),
         Given("micro_batches", "micro-batches m", "integer", low=1, high=10**6),
@@ -153,6 +156,8 @@ def _check(variant: str, g: dict[str, Any]) -> None:
         if g[b] % g[a]:
             raise InvalidGivens(f"{a} = {g[a]} must divide {b} = {g[b]} ({what})")
 
+    if variant == "ring" and bool(g.get("size_mb")) == bool(g.get("params_m")):
+        raise InvalidGivens("give exactly one of size_mb (the buffer in MB) and params_m (a model's gradients)")
     if variant in ("data_parallel", "fsdp", "ring") and g["gpus"] < 2:
         raise InvalidGivens("gpus must be at least 2 for a collective")
     if variant == "pipeline":
@@ -423,7 +428,7 @@ def _solve_fsdp(g: dict[str, Any]) -> Solution:
 def _ring_numbers(g: dict[str, Any], factor: Fraction | None = None) -> dict[str, Fraction]:
     k = g["gpus"]
     factor = ring_factor("allreduce", k) if factor is None else factor
-    n = Fraction(str(g["size_mb"])) * MB
+    n = Fraction(str(g["size_mb"])) * MB if g.get("size_mb") else Fraction(str(g["params_m"])) * MB * _bytes(g)
     bw = Fraction(str(g["link_gbps"])) * GB
     sent = factor * n
     algbw = n / (Fraction(str(g["measured_ms"])) * MS)
@@ -432,18 +437,21 @@ def _ring_numbers(g: dict[str, Any], factor: Fraction | None = None) -> dict[str
 
 def _solve_ring(g: dict[str, Any]) -> Solution:
     x = _ring_numbers(g)
-    k = g["gpus"]
-    steps = (
+    k, size = g["gpus"], rf"{nf.sig(x['n'] / MB, 6)}\ \text{{MB}}"
+    gradients = (_dtype_step(g), Step(
+        "The buffer holds one gradient per parameter:",
+        rf"N = {_bytes(g)} \times {nf.num(g['params_m'])} \times 10^6\ \text{{B}} = {size}")) if g.get("params_m") else ()
+    steps = gradients + (
         Step(f"The buffer is split into $k = {k}$ chunks of $N/k$. The reduce-scatter phase takes $k-1$ steps "
              "and the all-gather phase another $k-1$; in every step each GPU sends one chunk to its neighbour, "
              "all links busy at once:",
-             rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {nf.num(g['size_mb'])}\ "
-             rf"\text{{MB}} = {nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
+             rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {size} = "
+             rf"{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
         Step("Time at link bandwidth $B$:",
              rf"T = \frac{{2(k-1) N}}{{k B}} = \frac{{{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}}}"
              rf"{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = {nf.sig(x['time'] / MS, 6)}\ \text{{ms}}"),
         Step("Algorithm bandwidth (what the application sees):",
-             rf"\text{{algbw}} = \frac{{N}}{{t}} = \frac{{{nf.num(g['size_mb'])}\ \text{{MB}}}}"
+             rf"\text{{algbw}} = \frac{{N}}{{t}} = \frac{{{size}}}"
              rf"{{{nf.num(g['measured_ms'])}\ \text{{ms}}}} = {nf.sig(x['algbw'] / GB, 6)}\ \text{{GB/s}}"),
         Step("Bus bandwidth (NCCL tests: what each link carried, comparable with $B$):",
              rf"\text{{busbw}} = \text{{algbw}} \times \frac{{2(k-1)}}{{k}} = {nf.sig(x['busbw'] / GB, 6)}\ "
@@ -643,11 +651,16 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "ring":
         k = rng.choice(size["gpus"])
         mb = 10 * rng.randint(1, size["ring_mb"] // 10) if difficulty == "easy" else rng.randint(1, size["ring_mb"])
+        buffer = {"size_mb": mb}
+        if difficulty == "hard":  # twist: the buffer is a model's gradients, in millions of parameters and a dtype
+            dtype = rng.choice(tuple(DTYPE_BYTES))
+            buffer = {"params_m": 25 * rng.randint(1, 400), "dtype": dtype}
+            mb = buffer["params_m"] * DTYPE_BYTES[dtype]
         link = rng.choice(RING_LINKS[1:] if difficulty == "easy" else RING_LINKS)
         ideal_ms = Fraction(2 * (k - 1), k) * mb * MB / (Fraction(str(link)) * GB) / MS
         efficiency = Fraction(rng.randint(50, 95), 100)
         measured = float(f"{float(ideal_ms / efficiency):.3g}")
-        return {"size_mb": mb, "gpus": k, "link_gbps": link, "measured_ms": measured}
+        return {**buffer, "gpus": k, "link_gbps": link, "measured_ms": measured}
     if variant == "bubble":
         p, per_mille = rng.randint(2, size["stages"]), rng.randint(10, 500)
         if (p - 1) * (1000 - per_mille) % per_mille == 0:
@@ -790,6 +803,8 @@ MISTAKES = (
     Mistake("allgather_convention", "allgather_bytes",
             "The other AllGather convention was used; the question states whether the backward pass re-gathers.",
             ("fsdp",), _other_convention("allgather_bytes")),
+    Mistake("elements_not_bytes", "sent_per_gpu", _EXPLAIN["elements"], ("ring",),
+            lambda v, g: _value(v, g, "sent_per_gpu") / _bytes(g) if g.get("params_m") else None),
     Mistake("ring_k_not_k_minus_1_time", "time", _EXPLAIN["ring_k"], ("ring",), _ring_k("time")),
     Mistake("busbw_factor_k", "busbw", _EXPLAIN["ring_k"], ("ring",), _ring_k("busbw")),
     Mistake("time_from_payload", "comm_ms",

@@ -373,7 +373,9 @@ def _fsdp(g: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ring(g: dict[str, Any]) -> dict[str, Any]:
-    k, n = g["gpus"], g["size_mb"] * 1e6
+    k = g["gpus"]
+    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[g.get("dtype", "fp16")]
+    n = g["size_mb"] * 1e6 if g.get("size_mb") else g["params_m"] * 1e6 * torch.empty((), dtype=dtype).element_size()
     sent = ring_factor("sent", k) * n
     algbw = n / (g["measured_ms"] * 1e-3)
     # every GPU sends its chunks over its own link, all links at once: the time is one GPU's bytes / B
