@@ -254,6 +254,17 @@ def test_every_variant_varies_in_givens_and_in_every_part(difficulty):
             assert len(values) > 1, (v.name, part.id)
 
 
+def test_a_30_student_roster_of_any_variant_gets_30_distinct_problems():
+    """Issue 9: a 30-student roster exam of data_parallel easy gave 17 distinct problems."""
+    from exgen.generate import count_repeats, distinct_problems
+    from exgen.rng import student_seed
+
+    for v in get("parallelism").variants:
+        roster = distinct_problems(["parallelism"], v.name, "easy", 30,
+                                   lambda i: student_seed(b"course secret", f"student{i}", 0))
+        assert count_repeats(roster) == 0, v.name
+
+
 def test_expression_parts_name_only_symbols_the_question_defines():
     """Issue 9: DP and FSDP asked for "an expression in N_layer, B, L and D" but never define B or L."""
     from exgen.render import Renderer

@@ -609,7 +609,7 @@ SIZES = {
              "gpus": (2, 3, 4, 5, 6, 8, 10, 12, 16), "tp": (2, 4, 8), "stages": 16, "micro": 64, "ring_mb": 1000},
     "medium": {"n_layer": (4, 96), "d": (64, 8, 128), "batch": 128, "seq": (128, 1, 64), "heads": 64,
                "gpus": tuple(range(2, 33)), "tp": (2, 4, 8), "stages": 32, "micro": 128, "ring_mb": 8192},
-    "hard": {"n_layer": (8, 128), "d": (128, 8, 128), "batch": 128, "seq": (256, 1, 64), "heads": 128,
+    "hard": {"n_layer": (8, 128), "d": (128, 8, 128), "batch": 64, "seq": (256, 1, 32), "heads": 128,
              "gpus": tuple(range(2, 65)), "tp": (2, 4, 8, 16), "stages": 64, "micro": 256, "ring_mb": 65536},
 }
 RING_LINKS = (12.5, 25, 50, 100, 150, 200, 300, 400, 450, 900)  # GB/s: PCIe, InfiniBand and NVLink generations
