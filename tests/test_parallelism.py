@@ -354,6 +354,12 @@ def test_hard_adds_a_step_time_on_the_wire_and_equal_micro_batches():
     assert ring["sent_per_gpu"] == pytest.approx(1.5 * 28000) and ring["algbw"] == pytest.approx(56)
     with pytest.raises(InvalidGivens, match="exactly one"):
         answers("ring", {"size_mb": 10, "params_m": 7000, "gpus": 4, "link_gbps": 100, "measured_ms": 500})
+    # homework2: hard also asks the ZeRO convention (gathered in both passes) besides the course's "once"
+    both = answers("homework2", {**HW2, "convention": "both_passes"})
+    assert both["allgather_bytes"] == 2 * both["reducescatter_bytes"] and both["fsdp_expr"] == "48*N_layer*D^2"
+    assert {generate("parallelism", "homework2", "hard", seed).givens["convention"] for seed in range(50)} == \
+        set(par.CONVENTIONS)
+    assert {generate("parallelism", "homework2", "medium", seed).givens["convention"] for seed in range(50)} == {"once"}
     for seed in range(50):
         assert generate("parallelism", "ring", "hard", seed).givens["params_m"] > 0
         assert "max_micro_batch" in answers("layout_3d", generate("parallelism", "layout_3d", "hard", seed).givens)

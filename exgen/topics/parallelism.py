@@ -135,7 +135,9 @@ VARIANTS = (
         Given("target", "largest acceptable bubble fraction; asks the largest micro-batch size that meets it (0: "
               "not asked)", "number", default=0, low=0.001, high=0.999))),
     Variant("homework2", "the course's Homework 2 Q2: bytes of DP, PP, TP and FSDP, numeric and symbolic", (
-        _N_LAYER, _B, _L, _D, _DTYPE, replace(_LAYERS_PER_STAGE, default=4))),
+        _N_LAYER, _B, _L, _D, _DTYPE, replace(_LAYERS_PER_STAGE, default=4),
+        Given("convention", "FSDP AllGather counted once (the course's Homework 2) or in both passes (hard twist: ZeRO, "
+              "FSDP resharding)", "choice", choices=CONVENTIONS, default="once"))),
 )
 _SPECS = {v.name: v for v in VARIANTS}
 
@@ -555,6 +557,7 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
     n, bsz, seq, d, b = g["n_layer"], g["batch"], g["seq_len"], g["d_model"], _bytes(g)
     k = g.get("layers_per_stage", 4)
     psi = b * param_count(n, d)
+    gathers = 1 if g["convention"] == "once" else 2
     act = b * bsz * seq * d
     tp = 4 * n * act
     c12, c4 = 12 * b, 4 * b
@@ -572,7 +575,12 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
              rf"= {nf.sig(tp, 6)}\ \text{{B}}"),
         Step("Fully sharded data parallelism, AllGather of the parameters counted once (as the question states) "
              "and ReduceScatter of the gradients once:",
-             rf"{c12} N_{{\text{{layer}}}} D^2 = {nf.sig(psi, 6)}\ \text{{B each}}"),
+             rf"{c12} N_{{\text{{layer}}}} D^2 = {nf.sig(psi, 6)}\ \text{{B each}}") if gathers == 1 else
+        Step("Fully sharded data parallelism, the parameters freed after each layer's forward computation: the "
+             "AllGather runs in the forward and again in the backward pass, the ReduceScatter of the gradients once:",
+             rf"\text{{AllGather}}: 2 \times {c12} N_{{\text{{layer}}}} D^2 = {2 * c12} N_{{\text{{layer}}}} D^2 = "
+             rf"{nf.sig(2 * psi, 6)}\ \text{{B}}, \quad \text{{ReduceScatter}}: {c12} N_{{\text{{layer}}}} D^2 = "
+             rf"{nf.sig(psi, 6)}\ \text{{B}}"),
     )
     parts = (
         Part("dp_bytes", "DP AllReduce bytes", _b(psi)),
@@ -581,9 +589,10 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
         Part("pp_expr", "PP as an expression", Answer("expression", monomial(b, B=1, L=1, D=1))),
         Part("tp_bytes", "TP AllReduce bytes", _b(tp)),
         Part("tp_expr", "TP as an expression", Answer("expression", monomial(c4, N_layer=1, B=1, L=1, D=1))),
-        Part("allgather_bytes", "FSDP AllGather bytes", _b(psi)),
+        Part("allgather_bytes", "FSDP AllGather bytes", _b(gathers * psi)),
         Part("reducescatter_bytes", "FSDP ReduceScatter bytes", _b(psi)),
-        Part("fsdp_expr", "FSDP AllGather as an expression", Answer("expression", monomial(c12, N_layer=1, D=2))),
+        Part("fsdp_expr", "FSDP AllGather as an expression",
+             Answer("expression", monomial(gathers * c12, N_layer=1, D=2))),
     )
     return Solution(parts, steps)
 
@@ -647,7 +656,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         k = rng.randint(1, 8)
         return {"n_layer": k * rng.randint(1, max(1, size["n_layer"][1] // k)), "batch": rng.randint(1, size["batch"]),
                 "seq_len": _multiple(rng, size["seq"]), "d_model": _multiple(rng, size["d"]),
-                "dtype": rng.choice(tuple(DTYPE_BYTES)), "layers_per_stage": k}
+                "dtype": rng.choice(tuple(DTYPE_BYTES)), "layers_per_stage": k,
+                "convention": rng.choice(CONVENTIONS) if difficulty == "hard" else "once"}  # twist: either convention
     if variant == "ring":
         k = rng.choice(size["gpus"])
         mb = 10 * rng.randint(1, size["ring_mb"] // 10) if difficulty == "easy" else rng.randint(1, size["ring_mb"])
@@ -831,9 +841,10 @@ MISTAKES = (
             lambda v, g: g["gpus"] // g["tp"]),
     Mistake("elements_not_bytes", "dp_bytes", _EXPLAIN["elements"], ("homework2",), _elements("dp_bytes")),
     Mistake("forward_only", "tp_bytes", _EXPLAIN["forward_only"], ("homework2",), _forward_only("tp_bytes")),
-    Mistake("allgather_in_both_passes", "allgather_bytes",
-            "The question counts the AllGather once (the parameters stay gathered); re-gathering in the backward pass "
-            "(ZeRO's 2Ψ) doubles it.", ("homework2",), lambda v, g: 2 * _value(v, g, "allgather_bytes")),
+    Mistake("allgather_convention", "allgather_bytes",
+            "The other AllGather convention was used; the question states whether the backward pass re-gathers "
+            "(counted once: the parameters stay gathered; both passes: ZeRO's 2Ψ).", ("homework2",),
+            _other_convention("allgather_bytes")),
 )
 
 # ---- student paths: correct ways to compute a part from what the page shows ------------------------

@@ -419,7 +419,8 @@ def _layout(g: dict[str, Any]) -> dict[str, Any]:
 def _homework2(g: dict[str, Any]) -> dict[str, Any]:
     dtype = g.get("dtype", "fp16")
     dp, pp, tp = Law("dp", "allreduce"), Law("pp", "forward"), Law("tp", "bytes")
-    ag, rs = Law("fsdp_once", "allgather"), Law("fsdp_once", "reducescatter")
+    scheme = "fsdp_both" if g.get("convention") == "both_passes" else "fsdp_once"
+    ag, rs = Law(scheme, "allgather"), Law(scheme, "reducescatter")
     return {"dp_bytes": dp.given(g), "dp_expr": dp.expression(dtype), "pp_bytes": pp.given(g),
             "pp_expr": pp.expression(dtype), "tp_bytes": tp.given(g), "tp_expr": tp.expression(dtype),
             "allgather_bytes": ag.given(g), "reducescatter_bytes": rs.given(g), "fsdp_expr": ag.expression(dtype)}
