@@ -298,7 +298,7 @@ def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
     total = per_layer * n * one
     steps = (
         _dtype_step(g),
-        Step(f"Megatron-LM splits the attention heads ({g['heads']} heads, ${g['heads'] // tp}$ per GPU) and the "
+        Step(f"Megatron-LM splits the attention heads (${g['heads']} / {tp} = {g['heads'] // tp}$ per GPU) and the "
              "MLP's hidden units across the GPUs (column-parallel first matrix, row-parallel second). Per layer, "
              "the forward pass all-reduces the outputs of the attention block and of the MLP ($g$), and the "
              "backward pass all-reduces the gradients of their inputs ($f$): $2 + 2 = 4$ AllReduces, "
@@ -565,22 +565,23 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
         _dtype_step(g),
         Step("Data parallelism: the AllReduce after the backward pass aggregates every gradient once:",
              rf"{b} \times N_{{\text{{layer}}}} (D^2 + D^2 + D^2 + D^2 + 4D^2 + 4D^2) = {c12} N_{{\text{{layer}}}} "
-             rf"D^2 = {nf.sig(psi, 6)}\ \text{{B}}"),
+             rf"D^2 = {c12} \times {n} \times {d}^2 = {nf.sig(psi, 6)}\ \text{{B}}"),
         Step(f"Pipeline parallelism (GPipe, {k} layers per stage): forward, stage $i$ sends stage $i+1$ the "
              "activations; backward, stage $i+1$ sends stage $i$ their gradients; each direction:",
              rf"{b} B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(act, 6)}\ \text{{B}}"),
         Step("Tensor parallelism: per layer one AllReduce for attention and one for the MLP in the forward pass, "
              "the same in the backward pass:",
              rf"N_{{\text{{layer}}}} \times 4 \times {b} B L D = {c4} N_{{\text{{layer}}}} B L D "
-             rf"= {nf.sig(tp, 6)}\ \text{{B}}"),
+             rf"= {c4} \times {n} \times {bsz} \times {seq} \times {d} = {nf.sig(tp, 6)}\ \text{{B}}"),
         Step("Fully sharded data parallelism, AllGather of the parameters counted once (as the question states) "
              "and ReduceScatter of the gradients once:",
-             rf"{c12} N_{{\text{{layer}}}} D^2 = {nf.sig(psi, 6)}\ \text{{B each}}") if gathers == 1 else
+             rf"{c12} N_{{\text{{layer}}}} D^2 = {c12} \times {n} \times {d}^2 = {nf.sig(psi, 6)}\ \text{{B each}}")
+        if gathers == 1 else
         Step("Fully sharded data parallelism, the parameters freed after each layer's forward computation: the "
              "AllGather runs in the forward and again in the backward pass, the ReduceScatter of the gradients once:",
              rf"\text{{AllGather}}: 2 \times {c12} N_{{\text{{layer}}}} D^2 = {2 * c12} N_{{\text{{layer}}}} D^2 = "
-             rf"{nf.sig(2 * psi, 6)}\ \text{{B}}, \quad \text{{ReduceScatter}}: {c12} N_{{\text{{layer}}}} D^2 = "
-             rf"{nf.sig(psi, 6)}\ \text{{B}}"),
+             rf"{2 * c12} \times {n} \times {d}^2 = {nf.sig(2 * psi, 6)}\ \text{{B}}, \quad \text{{ReduceScatter}}: "
+             rf"{c12} N_{{\text{{layer}}}} D^2 = {nf.sig(psi, 6)}\ \text{{B}}"),
     )
     parts = (
         Part("dp_bytes", "DP AllReduce bytes", _b(psi)),
