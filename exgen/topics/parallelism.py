@@ -578,10 +578,10 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
              rf"{c12} N_{{\text{{layer}}}} D^2 = {c12} \times {n} \times {d}^2 = {nf.sig(psi, 6)}\ \text{{B each}}")
         if gathers == 1 else
         Step("Fully sharded data parallelism, the parameters freed after each layer's forward computation: the "
-             "AllGather runs in the forward and again in the backward pass, the ReduceScatter of the gradients once:",
-             rf"\text{{AllGather}}: 2 \times {c12} N_{{\text{{layer}}}} D^2 = {2 * c12} N_{{\text{{layer}}}} D^2 = "
-             rf"{2 * c12} \times {n} \times {d}^2 = {nf.sig(2 * psi, 6)}\ \text{{B}}, \quad \text{{ReduceScatter}}: "
-             rf"{c12} N_{{\text{{layer}}}} D^2 = {nf.sig(psi, 6)}\ \text{{B}}"),
+             "AllGather runs in the forward and again in the backward pass (the ReduceScatter of the gradients "
+             "once, the DP bytes above):",
+             rf"2 \times {c12} N_{{\text{{layer}}}} D^2 = {2 * c12} \times {n} \times {d}^2 = "
+             rf"{nf.sig(2 * psi, 6)}\ \text{{B}}"),
     )
     parts = (
         Part("dp_bytes", "DP AllReduce bytes", _b(psi)),
