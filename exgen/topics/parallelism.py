@@ -19,6 +19,7 @@ embeddings and everything else ignored, as in seed 001's Homework 2 Q2. Formulas
                           (seed 001; Patarasuk & Yuan 2009); NCCL tests: busbw = algbw·2(k−1)/k
     pipeline bubble       (p−1)/(m+p−1) of the iteration's time (GPipe, Huang et al. 2019)
     3-D layout            GPUs = TP × PP × DP (seed 004, Korthikanti et al. 2022's table)
+    time on the wire      (hard) what ONE GPU sends / its link's bandwidth, all links at once   seed 001
 "Payload" is the size of the buffer a collective reduces or produces (the seed's "bytes aggregated"); bytes
 on the wire per GPU follow from the ring algorithm. All arithmetic is exact (integers and Fractions).
 """
