@@ -617,7 +617,7 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
 # calculator-friendly; every dtype at every difficulty (the expression's coefficient is the dtype's bytes).
 SIZES = {
     "easy": {"n_layer": (2, 48), "d": (64, 4, 64), "batch": 64, "seq": (64, 1, 32), "heads": 32,
-             "gpus": (2, 3, 4, 5, 6, 8, 10, 12, 16), "tp": (2, 4, 8), "stages": 16, "micro": 64, "ring_mb": 1000},
+             "gpus": (2, 3, 4, 5, 6, 8, 10, 12, 16), "tp": (2, 4, 8), "stages": 24, "micro": 96, "ring_mb": 1000},
     "medium": {"n_layer": (4, 96), "d": (64, 8, 128), "batch": 128, "seq": (128, 1, 64), "heads": 64,
                "gpus": tuple(range(2, 33)), "tp": (2, 4, 8), "stages": 32, "micro": 128, "ring_mb": 8192},
     "hard": {"n_layer": (8, 128), "d": (128, 8, 128), "batch": 64, "seq": (256, 1, 32), "heads": 128,
@@ -680,9 +680,9 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         g = {"stages": p, "micro_batches": rng.randint(1, size["micro"]), "target": per_mille / 1000}
         if difficulty == "hard":  # twist: the micro-batches must split a batch evenly (m divides it)
             need = min_micro_batches(p, Fraction(per_mille, 1000))
-            unit = rng.choice((8, 12, 16, 24, 32))  # batches with many divisors
+            unit = rng.choice((6, 8, 10, 12, 16, 18, 20, 24, 30, 32, 36, 48))  # batches with many divisors
             g["batch"] = unit * rng.randint(-(-need // unit), -(-need // unit) + 8)
-            g["micro_batches"] = rng.choice(sorted({d for d in range(1, min(g["batch"], 256) + 1)
+            g["micro_batches"] = rng.choice(sorted({d for d in range(2, min(g["batch"], 256) + 1)
                                                     if g["batch"] % d == 0}))
         return g
     # layout_3d: TP x PP x DP with a real pipeline (PP >= 2: a layout without one has no bubble to ask about)
