@@ -4,6 +4,8 @@ conventions, the named mistakes, and the verifier measuring bytes on a real gloo
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 from fractions import Fraction
 
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 
 from conftest import needs
 from exgen.cli import cli
-from exgen.generate import generate, solve_givens
+from exgen.generate import generate, path_failures, solve_givens
 from exgen.grading.compare import matches
 from exgen.topics import get
 from exgen.topics import parallelism as par
@@ -90,12 +92,12 @@ def test_megatron_sequence_parallelism_same_volume_as_tp_and_activations_over_t(
     a = answers("sequence_parallel", SP)
     tp = answers("tensor_parallel", SP)
     one = 2 * 8 * 2048 * 4096  # bf16 B x L x D: the payload of every collective is the full tensor
-    assert (a["allgathers"], a["reducescatters"]) == (4, 4)
+    assert (a["allgathers"], a["reducescatters"]) == (4 * 24, 4 * 24)  # over the stack of 24 layers
     assert a["payload_bytes"] == one
     assert a["collective_bytes"] == 8 * 24 * one == 2 * tp["allreduce_bytes"]  # payloads: a pair per AllReduce ...
     assert a["total_expr"] == "16*N_layer*B*L*D"
     tp_sent = tp["allreduce_bytes"] * 2 * 7 / 8  # ... but the bytes each GPU sends are the same as TP's
-    assert a["sent_per_gpu"] == pytest.approx(tp_sent) and a["ratio_to_tp"] == 1.0
+    assert a["sent_per_gpu"] == pytest.approx(tp_sent) == a["tp_sent_per_gpu"]
     assert a["ln_bytes_tp"] == one and a["ln_bytes_sp"] == one / 8
 
 
@@ -103,10 +105,10 @@ def test_sequence_parallel_mistakes():
     by_name = {(m.name, m.part): m for m in get("parallelism").mistakes}
     a = answers("sequence_parallel", SP)
     assert by_name["sp_on_top_of_tp", "sent_per_gpu"].wrong("sequence_parallel", SP) == 2 * a["sent_per_gpu"]
-    assert by_name["sp_on_top_of_tp", "ratio_to_tp"].wrong("sequence_parallel", SP) == 2
+    assert by_name["allreduce_one_phase", "tp_sent_per_gpu"].wrong("sequence_parallel", SP) == a["sent_per_gpu"] / 2
     assert by_name["payload_divided_by_t", "payload_bytes"].wrong("sequence_parallel", SP) == a["payload_bytes"] / 8
     assert by_name["forward_only", "collective_bytes"].wrong("sequence_parallel", SP) == a["collective_bytes"] / 2
-    assert by_name["forward_only_count", "allgathers"].wrong("sequence_parallel", SP) == 2
+    assert by_name["forward_only_count", "allgathers"].wrong("sequence_parallel", SP) == 2 * 24
     assert by_name["activations_not_sharded", "ln_bytes_sp"].wrong("sequence_parallel", SP) == a["ln_bytes_tp"]
     with pytest.raises(InvalidGivens, match="divide seq_len"):
         solve_givens("parallelism", "sequence_parallel", {**SP, "seq_len": 2047})
@@ -209,6 +211,198 @@ def test_expression_answers_use_the_simple_grammar():
                     assert re.fullmatch(r"\d+(\*(N_layer|B|L|D)(\^\d)?)+", part.answer.value), part.answer.value
 
 
+# ---- fair questions (issue 9) ----------------------------------------------------------------------
+
+
+def test_bubble_target_on_the_boundary_is_never_asked():
+    """Issue 9 (`--variant bubble --difficulty easy --n 5 --seed 9000`): with p = 4 and a target of 0.2, m = 12
+    gives a bubble of exactly 3/15 = 0.2, so the key is 12, but (p−1)(1−f)/f = 12.000000000000002 in floating
+    point and a student's ceiling gives 13. The float paths say so, and the sampler never draws such an instance."""
+    topic = get("parallelism")
+    problem = solve_givens("parallelism", "bubble", {"stages": 4, "micro_batches": 8, "target": 0.2})
+    paths = {p.name: p for p in topic.paths_for("bubble")}
+    assert problem.solution.part("min_micro_batches").answer.value == 12
+    assert paths["float_ceiling"].value("bubble", problem.givens, problem.solution) == 13  # ceil(12.000000000000002)
+    assert paths["float_scan"].value("bubble", problem.givens, problem.solution) == 12  # 3/15 <= 0.2 in floats too
+    assert path_failures(topic, "bubble", problem.givens, problem.solution) == ["float_ceiling"]
+    # the same boundary in the 3-D layout's twist: a replica of 24 sequences, p = 4, f = 0.2 needs m >= 12 exactly,
+    # so micro-batches of 24 / 12 = 2 (key); the float ceiling's 13 micro-batches allow only size 1
+    layout = solve_givens("parallelism", "layout_3d", {"gpus": 8, "tp": 1, "pp": 4, "n_layer": 8, "global_batch": 48,
+                                                       "micro_batch": 1, "target": 0.2})
+    assert layout.solution.part("max_micro_batch").answer.value == 2
+    assert path_failures(topic, "layout_3d", layout.givens, layout.solution) == ["float_ceiling"]
+    off = solve_givens("parallelism", "bubble", {"stages": 4, "micro_batches": 8, "target": 0.21})
+    assert [p.value("bubble", off.givens, off.solution) for p in paths.values()] == [12, 12]  # 11.29 -> 12
+    for difficulty in DIFFICULTIES:
+        for seed in range(300):
+            p = generate("parallelism", "bubble", difficulty, seed)
+            exact = Fraction(p.givens["stages"] - 1) * (1 - Fraction(str(p.givens["target"]))) / \
+                Fraction(str(p.givens["target"]))
+            assert exact.denominator != 1, (difficulty, seed)  # never exactly on the boundary
+
+
+@pytest.mark.parametrize("difficulty", DIFFICULTIES)
+def test_every_variant_varies_in_givens_and_in_every_part(difficulty):
+    """Issue 9: data_parallel easy had 27 distinct instances in 1,000 draws; sequence_parallel asked for 4
+    AllGathers and a ratio of 1 in every draw. Over 300 draws: 99% distinct givens, no constant part."""
+    for v in get("parallelism").variants:
+        problems = [generate("parallelism", v.name, difficulty, seed) for seed in range(300)]
+        givens = {json.dumps(p.givens, sort_keys=True) for p in problems}
+        assert len(givens) >= 0.99 * len(problems), (v.name, len(givens))
+        for part in problems[0].solution.parts:
+            values = {json.dumps(p.solution.part(part.id).answer.value) for p in problems}
+            assert len(values) > 1, (v.name, part.id)
+
+
+def test_a_30_student_roster_of_any_variant_gets_30_distinct_problems():
+    """Issue 9: a 30-student roster exam of data_parallel easy gave 17 distinct problems."""
+    from exgen.generate import count_repeats, distinct_problems
+    from exgen.rng import student_seed
+
+    for v in get("parallelism").variants:
+        roster = distinct_problems(["parallelism"], v.name, "easy", 30,
+                                   lambda i: student_seed(b"course secret", f"student{i}", 0))
+        assert count_repeats(roster) == 0, v.name
+
+
+def test_expression_parts_name_only_symbols_the_question_defines():
+    """Issue 9: DP and FSDP asked for "an expression in N_layer, B, L and D" but never define B or L."""
+    from exgen.render import Renderer
+
+    for v in get("parallelism").variants:
+        problem = generate("parallelism", v.name, "medium", 7)
+        text = Renderer("md").question(problem)
+        for part in problem.solution.parts:
+            if part.answer.kind == "expression":
+                named = set(re.findall(r"`(N_layer|B|L|D)`", text))
+                assert named >= set(re.findall(r"N_layer|B|L|D", part.answer.value))
+                defined = {"N_layer": r"N_{\text{layer}} = ", "B": "$B = ", "L": "$L = ", "D": "$D = "}
+                assert all(defined[s] in text for s in named), (v.name, named)
+
+
+def test_student_text_has_no_internal_words_and_no_bad_plural():
+    """Issue 9: "seed 001's Homework 2", "the seed's convention", "1 sequences"."""
+    from exgen.render import Renderer
+
+    r = Renderer("md")
+    texts = []
+    for v in get("parallelism").variants:
+        for seed in range(10):
+            problem = generate("parallelism", v.name, "easy", seed)
+            texts += [r.question(problem), r.solution(problem)]
+    texts += [m.explanation for m in get("parallelism").mistakes]
+    one = solve_givens("parallelism", "layout_3d", {"gpus": 16, "tp": 2, "pp": 4, "n_layer": 8, "global_batch": 2,
+                                                    "micro_batch": 1})
+    texts.append(r.question(one))
+    for text in texts:
+        assert "seed" not in text.lower()
+        assert not re.search(r"\b1\$? (sequences|micro-batches)\b", text), text
+    assert "in micro-batches of 1 sequence." in " ".join(r.question(one).split())
+
+
+def test_layout_without_a_pipeline_has_no_bubble_and_is_not_sampled():
+    """A layout with PP = 1 has a bubble of exactly 0, which has no significant figures: the sampler always
+    draws PP >= 2 (the question is about a pipeline), and a user's PP = 1 is answered 0 to 3 decimals."""
+    assert all(generate("parallelism", "layout_3d", d, s).givens["pp"] >= 2 for d in DIFFICULTIES for s in range(200))
+    flat = solve_givens("parallelism", "layout_3d", {"gpus": 64, "tp": 8, "pp": 1, "n_layer": 48, "global_batch": 64,
+                                                     "micro_batch": 1}).solution.part("bubble").answer
+    assert (flat.value, flat.decimals, flat.sig) == (0.0, 3, None)
+
+
+def test_expression_keys_are_compared_without_sympy_when_generating():
+    """Issue 12: monomial keys and a mistake's monomial are compared as (coefficient, powers), so `exgen make`
+    never imports sympy; the result is the one symbolic equivalence gives."""
+    import subprocess
+    import sys
+
+    from exgen.grading.compare import expression_matches
+    from exgen.problem import Answer
+
+    key = Answer("expression", "24*N_layer*D^2")
+    assert expression_matches(key, "24*D^2*N_layer") and expression_matches(key, "24*D*N_layer*D")
+    assert not expression_matches(key, "12*N_layer*D^2") and not expression_matches(key, "24*N_layer*D^3")
+    code = ("import sys; from exgen.cli import cli; from click.testing import CliRunner; "
+            "r = CliRunner().invoke(cli, ['make', '--topic', 'parallelism', '--n', '30', '--seed', '1']); "
+            "print(r.exit_code, 'sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0", "False"]
+
+
+def test_hard_adds_a_step_time_on_the_wire_and_equal_micro_batches():
+    """At hard, the byte variants also ask the time on each GPU's link (what ONE GPU sends / B — seed 001's ring
+    time — not the payload / B), and the bubble's micro-batches must split a batch evenly."""
+    g = {"n_layer": 24, "d_model": 2048, "dtype": "fp16", "gpus": 8, "link_gbps": 100}
+    a = answers("data_parallel", g)
+    assert a["comm_ms"] == pytest.approx(a["sent_per_gpu"] / 100e9 * 1e3)  # 7/4 x 2.42e9 B / 100 GB/s = 42.3 ms
+    wrong = {m.name: m for m in get("parallelism").mistakes_for("data_parallel")}["time_from_payload"]
+    assert wrong.wrong("data_parallel", g) == pytest.approx(a["grad_bytes"] / 100e9 * 1e3)
+    assert "comm_ms" not in answers("data_parallel", {**g, "link_gbps": 0})  # easy and medium: not asked
+    tp = answers("tensor_parallel", {"n_layer": 2, "batch": 1, "seq_len": 64, "d_model": 128, "heads": 2, "tp": 2,
+                                     "link_gbps": 1})
+    assert tp["comm_ms"] == pytest.approx(tp["allreduce_bytes"] * 2 * 1 / 2 / 1e9 * 1e3)
+    # p = 4, f = 0.1: m >= 27; a batch of 32 splits into 32 (not 27 or 28 or ...), a batch of 54 into 27
+    assert answers("bubble", {"stages": 4, "micro_batches": 8, "target": 0.1, "batch": 32})["min_micro_batches"] == 32
+    assert answers("bubble", {"stages": 4, "micro_batches": 6, "target": 0.1, "batch": 54})["min_micro_batches"] == 27
+    # 3-D layout: a replica of 164 sequences, p = 8, f = 0.308 needs m >= 15.7, so 16 micro-batches of at most
+    # 10.25 sequences; the largest size dividing 164 = 4 x 41 is 4 (10, the floor, is the named mistake)
+    layout = {"gpus": 80, "tp": 2, "pp": 8, "n_layer": 48, "global_batch": 820, "micro_batch": 4, "target": 0.308}
+    assert answers("layout_3d", layout)["max_micro_batch"] == 4
+    by_name = {m.name: m for m in get("parallelism").mistakes_for("layout_3d")}
+    assert by_name["micro_batch_not_a_divisor"].wrong("layout_3d", layout) == 10
+    # ring: a buffer given as a model's gradients, 7000 million fp32 parameters = 28000 MB over 4 GPUs
+    ring = answers("ring", {"params_m": 7000, "dtype": "fp32", "gpus": 4, "link_gbps": 100, "measured_ms": 500})
+    assert ring["sent_per_gpu"] == pytest.approx(1.5 * 28000) and ring["algbw"] == pytest.approx(56)
+    with pytest.raises(InvalidGivens, match="exactly one"):
+        answers("ring", {"size_mb": 10, "params_m": 7000, "gpus": 4, "link_gbps": 100, "measured_ms": 500})
+    # homework2: hard also asks the ZeRO convention (gathered in both passes) besides the course's "once"
+    both = answers("homework2", {**HW2, "convention": "both_passes"})
+    assert both["allgather_bytes"] == 2 * both["reducescatter_bytes"] and both["fsdp_expr"] == "48*N_layer*D^2"
+    assert {generate("parallelism", "homework2", "hard", seed).givens["convention"] for seed in range(50)} == \
+        set(par.CONVENTIONS)
+    assert {generate("parallelism", "homework2", "medium", seed).givens["convention"] for seed in range(50)} == {"once"}
+    for seed in range(50):
+        assert generate("parallelism", "ring", "hard", seed).givens["params_m"] > 0
+        assert "max_micro_batch" in answers("layout_3d", generate("parallelism", "layout_3d", "hard", seed).givens)
+        for variant in ("data_parallel", "pipeline", "tensor_parallel", "sequence_parallel", "fsdp"):
+            assert "comm_ms" in answers(variant, generate("parallelism", variant, "hard", seed).givens)
+        assert generate("parallelism", "bubble", "hard", seed).givens["batch"] > 0
+
+
+# ---- givens bounds (issue 10) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", [v.name for v in get("parallelism").variants])
+def test_solving_at_the_corners_of_the_bounds_is_finite_and_fast(variant):
+    """Every number/integer given is bounded; each at its low and at its high bound (the others as drawn)
+    gives finite answers in milliseconds, or a clear InvalidGivens (a divisibility the corner breaks)."""
+    from exgen.givens import coerce
+
+    spec = get("parallelism").variant(variant)
+    base = generate("parallelism", variant, "medium", 1).givens
+    bounded = [g for g in spec.givens if g.kind in ("number", "integer")]
+    assert bounded and all(g.low is not None and g.high is not None for g in bounded)
+    for given_ in bounded:
+        for corner in (given_.low, given_.high):
+            givens = {**base, given_.name: coerce(given_, corner)}
+            start = time.monotonic()
+            try:
+                parts = solve_givens("parallelism", variant, givens).solution.parts
+            except InvalidGivens:
+                continue
+            finally:
+                assert time.monotonic() - start < 0.5, (given_.name, corner)
+            for part in parts:
+                values = part.answer.value if isinstance(part.answer.value, list) else [part.answer.value]
+                assert all(isinstance(x, str) or math.isfinite(x) for x in values), (given_.name, corner, part.id)
+        outside = (given_.low - 1, given_.high + 1) if given_.kind == "integer" else \
+            (given_.low * 0.999, given_.high * 1.001)
+        for value in outside:
+            if value == given_.default:
+                continue  # an optional twist's "0: not asked"
+            with pytest.raises(InvalidGivens, match="outside"):
+                coerce(given_, value)
+
+
 # ---- the verifier on a real process group ----------------------------------------------------------
 
 
@@ -288,16 +482,30 @@ def test_solver_and_verifier_agree_on_every_variant():
 
 @pytest.mark.slow
 @needs("torch")
-def test_a_failing_rank_fails_fast_and_leaves_no_process():
+def test_a_failing_rank_fails_fast_and_leaves_no_process(monkeypatch):
+    """Only the ranks this test starts are checked: other `exgen verify` runs may share the machine."""
+    import os
     import subprocess
 
+    from exgen.verify import distributed
     from exgen.verify.distributed import Config, MeasurementError, measure
 
+    started: list[subprocess.Popen] = []
+
+    class Recorded(subprocess.Popen):  # the real Popen, remembering what it started
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(distributed.subprocess, "Popen", Recorded)
     start = time.monotonic()
     with pytest.raises(MeasurementError, match="failed"):
         measure([Config("tp", d=10)])  # 10 is not 4 heads' worth of whole QKV rows per rank: the model raises
     with pytest.raises(MeasurementError, match="did not finish"):
         measure([Config("dp")], deadline_s=0.5)
     assert time.monotonic() - start < 60
-    left = subprocess.run(["pgrep", "-f", "exgen.verify.distributed"], capture_output=True, text=True).stdout
-    assert left.strip() == ""
+    monkeypatch.undo()
+    assert len(started) >= 4 and all(p.returncode is not None for p in started)  # every rank reaped
+    ours = subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "exgen.verify.distributed"],
+                          capture_output=True, text=True).stdout.split()
+    assert ours == []  # no rank of this test is still running (others' verify runs are not our children)

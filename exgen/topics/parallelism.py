@@ -19,20 +19,24 @@ embeddings and everything else ignored, as in seed 001's Homework 2 Q2. Formulas
                           (seed 001; Patarasuk & Yuan 2009); NCCL tests: busbw = algbw·2(k−1)/k
     pipeline bubble       (p−1)/(m+p−1) of the iteration's time (GPipe, Huang et al. 2019)
     3-D layout            GPUs = TP × PP × DP (seed 004, Korthikanti et al. 2022's table)
+    time on the wire      (hard) what ONE GPU sends / its link's bandwidth, all links at once   seed 001
 "Payload" is the size of the buffer a collective reduces or produces (the seed's "bytes aggregated"); bytes
 on the wire per GPU follow from the ring algorithm. All arithmetic is exact (integers and Fractions).
 """
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import replace
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Topic, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 
 DTYPE_BYTES = {"fp16": 2, "bf16": 2, "fp32": 4}
 PARAMS_PER_LAYER = 12  # × D²
@@ -74,48 +78,67 @@ def bubble_fraction(p: int, m: int) -> Fraction:
 
 # ---- givens ----------------------------------------------------------------------------------------
 
-_N_LAYER = Given("n_layer", "number of transformer layers N_layer", "integer")
-_D = Given("d_model", "model dimension D", "integer")
-_B = Given("batch", "training batch size B (sequences per iteration)", "integer")
-_L = Given("seq_len", "sequence length L", "integer")
+# Bounds keep every answer finite and every computation O(1) (issue 10): a user's instance outside them is
+# refused before any work; the sampler's ranges (SIZES) lie well inside.
+_N_LAYER = Given("n_layer", "number of transformer layers N_layer", "integer", low=1, high=1000)
+_D = Given("d_model", "model dimension D", "integer", low=1, high=10**6)
+_B = Given("batch", "training batch size B (sequences per iteration)", "integer", low=1, high=10**6)
+_L = Given("seq_len", "sequence length L", "integer", low=1, high=10**7)
 _DTYPE = Given("dtype", "number format of parameters, activations and gradients", "choice",
                choices=tuple(DTYPE_BYTES), default="fp16")
-_GPUS = Given("gpus", "number of GPUs k", "integer")
+_GPUS = Given("gpus", "number of GPUs k", "integer", low=2, high=10**6)
+_HEADS = Given("heads", "attention heads n_H", "integer", low=1, high=10**5)
+# Hard twists are optional givens (0: not asked), drawn only at `hard`: the time the collectives take on each
+# GPU's link (what one GPU sends / B, not the payload / B), and a batch the micro-batches must split evenly.
+_LINK = Given("link_gbps", "bandwidth of each GPU's link in GB/s; asks the collectives' time on the wire (0: not "
+              "asked)", "number", unit="GB/s", default=0, low=1e-3, high=1e6)
+_LAYERS_PER_STAGE = Given("layers_per_stage", "transformer layers per pipeline stage", "integer", low=1, high=1000)
 
 VARIANTS = (
     Variant("data_parallel", "data parallelism: AllReduce payload of the gradients, ring bytes per GPU",
-            (_N_LAYER, _D, _DTYPE, _GPUS)),
+            (_N_LAYER, _D, _DTYPE, _GPUS, _LINK)),
     Variant("pipeline", "GPipe pipeline: micro-batch shape and p2p bytes between stages i and i+1", (
-        _N_LAYER, Given("layers_per_stage", "transformer layers per pipeline stage", "integer"),
-        _B, _L, _D, _DTYPE, Given("micro_batches", "micro-batches m the batch is split into", "integer"))),
+        _N_LAYER, _LAYERS_PER_STAGE, _B, _L, _D, _DTYPE,
+        Given("micro_batches", "micro-batches m the batch is split into", "integer", low=1, high=10**6), _LINK)),
     Variant("tensor_parallel", "Megatron tensor parallelism: AllReduces and their bytes per iteration", (
-        _N_LAYER, _B, _L, _D, Given("heads", "attention heads n_H", "integer"), _DTYPE,
-        Given("tp", "tensor-parallel degree", "integer"))),
+        _N_LAYER, _B, _L, _D, _HEADS, _DTYPE, Given("tp", "tensor-parallel degree", "integer", low=1, high=10**4),
+        _LINK)),
     Variant("sequence_parallel", "Megatron sequence parallelism: AllGather/ReduceScatter bytes vs TP, "
             "LayerNorm activation memory", (
-        _N_LAYER, _B, _L, _D, Given("heads", "attention heads n_H", "integer"), _DTYPE,
-        Given("tp", "tensor- (and sequence-) parallel degree t", "integer"))),
+        _N_LAYER, _B, _L, _D, _HEADS, _DTYPE,
+        Given("tp", "tensor- (and sequence-) parallel degree t", "integer", low=2, high=10**4), _LINK)),
     Variant("fsdp", "fully sharded data parallelism (ZeRO-3): AllGather and ReduceScatter bytes", (
         _N_LAYER, _D, _DTYPE, _GPUS,
-        Given("convention", "AllGather counted once (seed 001) or in both passes (ZeRO, FSDP resharding)",
-              "choice", choices=CONVENTIONS))),
+        Given("convention", "AllGather counted once (parameters kept from forward to backward, as in the course's "
+              "Homework 2) or in both passes (ZeRO, FSDP resharding)",
+              "choice", choices=CONVENTIONS), _LINK)),
     Variant("ring", "ring AllReduce: time, bytes each GPU sends, algorithm vs bus bandwidth", (
-        Given("size_mb", "bytes N to aggregate, in MB (10^6 bytes)", "number", unit="MB"),
+        Given("size_mb", "bytes N to aggregate, in MB (10^6 bytes); 0: the gradients of params_m instead", "number",
+              unit="MB", default=0, low=1e-3, high=1e9),
         _GPUS,
-        Given("link_gbps", "bandwidth B of each ring link, in GB/s", "number", unit="GB/s"),
-        Given("measured_ms", "an observed AllReduce time of the same buffer, in ms", "number", unit="ms"))),
+        Given("link_gbps", "bandwidth B of each ring link, in GB/s", "number", unit="GB/s", low=1e-3, high=1e6),
+        Given("measured_ms", "an observed AllReduce time of the same buffer, in ms", "number", unit="ms",
+              low=1e-6, high=1e9),
+        Given("params_m", "hard twist: the buffer is the gradients of a model of this many million parameters "
+              "(0: size_mb is given instead)", "number", default=0, low=1e-3, high=1e7), _DTYPE)),
     Variant("bubble", "GPipe pipeline bubble: idle fraction and micro-batches for a target", (
-        Given("stages", "pipeline stages p", "integer"),
-        Given("micro_batches", "micro-batches m", "integer"),
-        Given("target", "largest acceptable bubble fraction", "number"))),
+        Given("stages", "pipeline stages p", "integer", low=2, high=1024),
+        Given("micro_batches", "micro-batches m", "integer", low=1, high=10**6),
+        Given("target", "largest acceptable bubble fraction", "number", low=0.001, high=0.999),
+        Given("batch", "sequences per batch that the micro-batches must split evenly (0: any m)", "integer",
+              default=0, low=1, high=10**7))),
     Variant("layout_3d", "a 3-D layout GPUs = TP x PP x DP: degrees, layers per stage, micro-batches, bubble", (
-        Given("gpus", "number of GPUs", "integer"), Given("tp", "tensor-parallel degree", "integer"),
-        Given("pp", "pipeline-parallel degree (stages)", "integer"), _N_LAYER,
-        Given("global_batch", "global batch size (sequences per iteration)", "integer"),
-        Given("micro_batch", "micro-batch size (sequences)", "integer"))),
-    Variant("homework2", "seed 001 Homework 2 Q2: bytes of DP, PP, TP and FSDP, numeric and symbolic", (
-        _N_LAYER, _B, _L, _D, _DTYPE,
-        Given("layers_per_stage", "transformer layers per pipeline stage", "integer", default=4))),
+        Given("gpus", "number of GPUs", "integer", low=1, high=10**6),
+        Given("tp", "tensor-parallel degree", "integer", low=1, high=1024),
+        Given("pp", "pipeline-parallel degree (stages)", "integer", low=1, high=1024), _N_LAYER,
+        Given("global_batch", "global batch size (sequences per iteration)", "integer", low=1, high=10**9),
+        Given("micro_batch", "micro-batch size (sequences)", "integer", low=1, high=10**9),
+        Given("target", "largest acceptable bubble fraction; asks the largest micro-batch size that meets it (0: "
+              "not asked)", "number", default=0, low=0.001, high=0.999))),
+    Variant("homework2", "the course's Homework 2 Q2: bytes of DP, PP, TP and FSDP, numeric and symbolic", (
+        _N_LAYER, _B, _L, _D, _DTYPE, replace(_LAYERS_PER_STAGE, default=4),
+        Given("convention", "FSDP AllGather counted once (the course's Homework 2) or in both passes (hard twist: ZeRO, "
+              "FSDP resharding)", "choice", choices=CONVENTIONS, default="once"))),
 )
 _SPECS = {v.name: v for v in VARIANTS}
 
@@ -125,8 +148,8 @@ def _check(variant: str, g: dict[str, Any]) -> None:
     _SPECS[variant].require(g)
     for spec in _SPECS[variant].givens:
         value = g[spec.name]
-        if spec.kind in ("integer", "number") and not value > 0:
-            raise InvalidGivens(f"{spec.name} must be positive")
+        if spec.kind in ("integer", "number") and not (value > 0 or value == 0 == spec.default):
+            raise InvalidGivens(f"{spec.name} must be positive" + (" (or 0: not asked)" if spec.default == 0 else ""))
         if spec.kind == "integer" and int(value) != value:
             raise InvalidGivens(f"{spec.name} must be an integer")
     if "dtype" in g and g["dtype"] not in DTYPE_BYTES:
@@ -136,6 +159,8 @@ def _check(variant: str, g: dict[str, Any]) -> None:
         if g[b] % g[a]:
             raise InvalidGivens(f"{a} = {g[a]} must divide {b} = {g[b]} ({what})")
 
+    if variant == "ring" and bool(g.get("size_mb")) == bool(g.get("params_m")):
+        raise InvalidGivens("give exactly one of size_mb (the buffer in MB) and params_m (a model's gradients)")
     if variant in ("data_parallel", "fsdp", "ring") and g["gpus"] < 2:
         raise InvalidGivens("gpus must be at least 2 for a collective")
     if variant == "pipeline":
@@ -158,6 +183,10 @@ def _check(variant: str, g: dict[str, Any]) -> None:
             raise InvalidGivens("a pipeline needs at least two stages")
         if not 0 < g["target"] < 1:
             raise InvalidGivens("target must lie strictly between 0 and 1")
+        if g.get("batch") and g["batch"] % g["micro_batches"]:
+            raise InvalidGivens(f"micro_batches = {g['micro_batches']} must divide batch = {g['batch']}")
+        if g.get("batch") and g["batch"] < min_micro_batches(g["stages"], Fraction(str(g["target"]))):
+            raise InvalidGivens("batch has fewer sequences than the target needs micro-batches")
     if variant == "layout_3d":
         if g["gpus"] % (g["tp"] * g["pp"]):
             raise InvalidGivens(f"tp x pp = {g['tp'] * g['pp']} must divide gpus = {g['gpus']}")
@@ -165,6 +194,8 @@ def _check(variant: str, g: dict[str, Any]) -> None:
         dp = g["gpus"] // (g["tp"] * g["pp"])
         if g["global_batch"] % (dp * g["micro_batch"]):
             raise InvalidGivens("dp x micro_batch must divide global_batch")
+        if g.get("target") and g["global_batch"] // dp < min_micro_batches(g["pp"], Fraction(str(g["target"]))):
+            raise InvalidGivens("a replica's batch is smaller than the micro-batches the target needs")
 
 
 def _bytes(g: dict[str, Any]) -> int:
@@ -174,6 +205,20 @@ def _bytes(g: dict[str, Any]) -> int:
 def _b(value: int | Fraction) -> Answer:
     """A byte count, asked to 3 significant figures (convertible: 453 MB is accepted for 4.53e8 B)."""
     return Answer("number", float(value), unit="B", sig=3)
+
+
+def _on_the_wire(g: dict[str, Any], solution: Solution, sent: int | Fraction, what: str,
+                 why: str = "Every GPU sends over its own link at the same time, so") -> Solution:
+    """Hard twist: every GPU sends over its own link at once (seed 001's ring time 2(k−1)N/(kB)), so the
+    collectives take what ONE GPU sends / B; the payload / B is a named mistake."""
+    if not g.get("link_gbps"):
+        return solution
+    link = Fraction(str(g["link_gbps"])) * GB
+    step = Step(f"{why} the time on the wire is {what} over one link's bandwidth:",
+                rf"\frac{{{nf.sig(sent, 6)}\ \text{{B}}}}{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = "
+                rf"{nf.sig(sent / link / MS, 6)}\ \text{{ms}}")
+    part = Part("comm_ms", "time on the wire", Answer("number", float(sent / link / MS), unit="ms", sig=3))
+    return Solution(solution.parts + (part,), solution.steps + (step,))
 
 
 def _dtype_step(g: dict[str, Any]) -> Step:
@@ -206,7 +251,7 @@ def _solve_data_parallel(g: dict[str, Any]) -> Solution:
         Part("grad_expr", "payload as an expression", Answer("expression", monomial(b * 12, N_layer=1, D=2))),
         Part("sent_per_gpu", "bytes each GPU sends (ring)", _b(sent)),
     )
-    return Solution(parts, steps)
+    return _on_the_wire(g, Solution(parts, steps), sent, "the bytes each GPU sends")
 
 
 def _pipeline_numbers(g: dict[str, Any]) -> dict[str, Any]:
@@ -223,7 +268,7 @@ def _solve_pipeline(g: dict[str, Any]) -> Solution:
     steps = (
         _dtype_step(g),
         Step(f"Stages: $N_{{\\text{{layer}}}} / {k} = {n} / {k} = {x['stages']}$."),
-        Step(f"The batch $({bsz}, {seq}, {d})$ is split along the batch dimension into $m = {m}$ micro-batches "
+        Step(f"The batch $({bsz}, {seq}, {d})$ is split along the batch dimension into $m = {m}$ micro-batch{'es' if m != 1 else ''} "
              f"of shape $({x['micro']}, {seq}, {d})$."),
         Step("Forward: stage $i$ sends stage $i+1$ the output activations of its last layer, one message per "
              "micro-batch:",
@@ -243,7 +288,8 @@ def _solve_pipeline(g: dict[str, Any]) -> Solution:
         Part("forward_expr", "forward bytes as an expression",
              Answer("expression", monomial(b, B=1, L=1, D=1))),
     )
-    return Solution(parts, steps)
+    return _on_the_wire(g, Solution(parts, steps), x["forward"], "the forward bytes of all micro-batches",
+                        "Stage $i$ sends to stage $i+1$ over one link, so")
 
 
 def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
@@ -253,7 +299,7 @@ def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
     total = per_layer * n * one
     steps = (
         _dtype_step(g),
-        Step(f"Megatron-LM splits the attention heads ({g['heads']} heads, ${g['heads'] // tp}$ per GPU) and the "
+        Step(f"Megatron-LM splits the attention heads (${g['heads']} / {tp} = {g['heads'] // tp}$ per GPU) and the "
              "MLP's hidden units across the GPUs (column-parallel first matrix, row-parallel second). Per layer, "
              "the forward pass all-reduces the outputs of the attention block and of the MLP ($g$), and the "
              "backward pass all-reduces the gradients of their inputs ($f$): $2 + 2 = 4$ AllReduces, "
@@ -271,7 +317,11 @@ def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
         Part("allreduce_expr", "payload as an expression",
              Answer("expression", monomial(per_layer * b, N_layer=1, B=1, L=1, D=1))),
     )
-    return Solution(parts, steps)
+    sent = ring_factor("allreduce", tp) * total  # the twist's extra step: ring AllReduces over the t GPUs
+    ring = (Step(f"In a ring over $t = {tp}$ GPUs each AllReduce sends $2(t-1)/t$ of its payload from every GPU:",
+                 rf"\frac{{2 \times {tp - 1}}}{{{tp}}} \times {nf.sig(total, 6)} = {nf.sig(sent, 6)}\ \text{{B}}"),)
+    return _on_the_wire(g, Solution(parts, steps + (ring if g.get("link_gbps") else ())), sent,
+                        "the bytes each GPU sends")
 
 
 def _sp_numbers(g: dict[str, Any]) -> dict[str, Any]:
@@ -283,7 +333,7 @@ def _sp_numbers(g: dict[str, Any]) -> dict[str, Any]:
     sent = ring_factor("allgather", t) * total
     tp_sent = ring_factor("allreduce", t) * sum(ALLREDUCES_PER_LAYER.values()) * n * one
     return {"one": one, "ag": ag, "rs": rs, "total": total, "sent": sent, "tp_sent": tp_sent,
-            "ratio": sent / tp_sent, "ln_sp": Fraction(one, t)}
+            "ln_sp": Fraction(one, t)}
 
 
 def _solve_sequence_parallel(g: dict[str, Any]) -> Solution:
@@ -298,6 +348,8 @@ def _solve_sequence_parallel(g: dict[str, Any]) -> Solution:
              "the backward pass does the conjugates. Per layer (attention and MLP) in one iteration:",
              rf"\text{{AllGather}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['ag']}, \quad "
              rf"\text{{ReduceScatter}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['rs']}"),
+        Step(f"Over the stack of $N_{{\\text{{layer}}}} = {n}$ layers: ${x['ag']} \\times {n} = {x['ag'] * n}$ "
+             f"AllGathers and ${x['rs']} \\times {n} = {x['rs'] * n}$ ReduceScatters per iteration."),
         Step("Each gathers or reduces the full $B \\times L \\times D$ activation (or its gradient):",
              rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(x['one'], 6)}\ \text{{B}}"),
         Step("Sum of the payloads per iteration:",
@@ -309,25 +361,28 @@ def _solve_sequence_parallel(g: dict[str, Any]) -> Solution:
         Step("Tensor parallelism alone: $4 N_{\\text{layer}}$ ring AllReduces of the same tensor, each "
              "$2(t-1)/t$ of its payload per GPU (a ring AllReduce is a reduce-scatter then an all-gather phase):",
              rf"4 \times {n} \times \frac{{2 \times {t - 1}}}{{{t}}} \times {nf.sig(x['one'], 6)} = "
-             rf"{nf.sig(x['tp_sent'], 6)}\ \text{{B}}, \quad \text{{ratio}} = {nf.sig(x['ratio'], 6)}"),
+             rf"{nf.sig(x['tp_sent'], 6)}\ \text{{B}}"),
+        Step("The same bytes per GPU as with sequence parallelism: a ring AllReduce is itself a reduce-scatter "
+             "phase followed by an all-gather phase, so replacing it by a ReduceScatter and an AllGather moves "
+             "nothing extra (Korthikanti et al. 2022: the same communication volume)."),
         Step("A LayerNorm input without sequence parallelism is the whole activation on every GPU; with it, one "
              "sequence shard:",
              rf"{b} B L D = {nf.sig(x['one'], 6)}\ \text{{B}}, \quad \frac{{{b} B L D}}{{t}} = "
              rf"\frac{{{nf.sig(x['one'], 6)}}}{{{t}}} = {nf.sig(x['ln_sp'], 6)}\ \text{{B}}"),
     )
     parts = (
-        Part("allgathers", "AllGathers per layer per iteration", Answer("integer", x["ag"])),
-        Part("reducescatters", "ReduceScatters per layer per iteration", Answer("integer", x["rs"])),
+        Part("allgathers", "AllGathers per iteration", Answer("integer", x["ag"] * n)),
+        Part("reducescatters", "ReduceScatters per iteration", Answer("integer", x["rs"] * n)),
         Part("payload_bytes", "payload of one collective", _b(x["one"])),
         Part("collective_bytes", "sum of the payloads per iteration", _b(x["total"])),
         Part("total_expr", "payload sum as an expression",
              Answer("expression", monomial((x["ag"] + x["rs"]) * b, N_layer=1, B=1, L=1, D=1))),
         Part("sent_per_gpu", "bytes each GPU sends (ring)", _b(x["sent"])),
-        Part("ratio_to_tp", "ratio to tensor parallelism", Answer("number", float(x["ratio"]), sig=3)),
+        Part("tp_sent_per_gpu", "bytes each GPU sends with tensor parallelism alone", _b(x["tp_sent"])),
         Part("ln_bytes_tp", "LayerNorm input per GPU without SP", _b(x["one"])),
         Part("ln_bytes_sp", "LayerNorm input per GPU with SP", _b(x["ln_sp"])),
     )
-    return Solution(parts, steps)
+    return _on_the_wire(g, Solution(parts, steps), x["sent"], "the bytes each GPU sends with sequence parallelism")
 
 
 def _fsdp_numbers(g: dict[str, Any]) -> dict[str, Any]:
@@ -370,13 +425,13 @@ def _solve_fsdp(g: dict[str, Any]) -> Solution:
         Part("sent_per_gpu", "bytes each GPU sends (ring)", _b(x["sent"])),
         Part("ratio_to_dp", "ratio to data parallelism", Answer("number", float(x["ratio"]), sig=3)),
     )
-    return Solution(parts, steps)
+    return _on_the_wire(g, Solution(parts, steps), x["sent"], "the bytes each GPU sends")
 
 
 def _ring_numbers(g: dict[str, Any], factor: Fraction | None = None) -> dict[str, Fraction]:
     k = g["gpus"]
     factor = ring_factor("allreduce", k) if factor is None else factor
-    n = Fraction(str(g["size_mb"])) * MB
+    n = Fraction(str(g["size_mb"])) * MB if g.get("size_mb") else Fraction(str(g["params_m"])) * MB * _bytes(g)
     bw = Fraction(str(g["link_gbps"])) * GB
     sent = factor * n
     algbw = n / (Fraction(str(g["measured_ms"])) * MS)
@@ -385,18 +440,21 @@ def _ring_numbers(g: dict[str, Any], factor: Fraction | None = None) -> dict[str
 
 def _solve_ring(g: dict[str, Any]) -> Solution:
     x = _ring_numbers(g)
-    k = g["gpus"]
-    steps = (
+    k, size = g["gpus"], rf"{nf.sig(x['n'] / MB, 6)}\ \text{{MB}}"
+    gradients = (_dtype_step(g), Step(
+        "The buffer holds one gradient per parameter:",
+        rf"N = {_bytes(g)} \times {nf.num(g['params_m'])} \times 10^6\ \text{{B}} = {size}")) if g.get("params_m") else ()
+    steps = gradients + (
         Step(f"The buffer is split into $k = {k}$ chunks of $N/k$. The reduce-scatter phase takes $k-1$ steps "
              "and the all-gather phase another $k-1$; in every step each GPU sends one chunk to its neighbour, "
              "all links busy at once:",
-             rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {nf.num(g['size_mb'])}\ "
-             rf"\text{{MB}} = {nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
+             rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {size} = "
+             rf"{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
         Step("Time at link bandwidth $B$:",
              rf"T = \frac{{2(k-1) N}}{{k B}} = \frac{{{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}}}"
              rf"{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = {nf.sig(x['time'] / MS, 6)}\ \text{{ms}}"),
         Step("Algorithm bandwidth (what the application sees):",
-             rf"\text{{algbw}} = \frac{{N}}{{t}} = \frac{{{nf.num(g['size_mb'])}\ \text{{MB}}}}"
+             rf"\text{{algbw}} = \frac{{N}}{{t}} = \frac{{{size}}}"
              rf"{{{nf.num(g['measured_ms'])}\ \text{{ms}}}} = {nf.sig(x['algbw'] / GB, 6)}\ \text{{GB/s}}"),
         Step("Bus bandwidth (NCCL tests: what each link carried, comparable with $B$):",
              rf"\text{{busbw}} = \text{{algbw}} \times \frac{{2(k-1)}}{{k}} = {nf.sig(x['busbw'] / GB, 6)}\ "
@@ -416,21 +474,31 @@ def min_micro_batches(p: int, target: Fraction) -> int:
     return max(1, math.ceil((p - 1) * (1 - target) / target))
 
 
+def smallest_split(m: int, batch: int) -> int:
+    """Smallest number of equal micro-batches of a batch (a divisor of it) that is at least m; 0: any m."""
+    if not batch:
+        return m
+    divisors = {d for i in range(1, math.isqrt(batch) + 1) if batch % i == 0 for d in (i, batch // i)}
+    return min(d for d in divisors if d >= m)
+
+
 def _solve_bubble(g: dict[str, Any]) -> Solution:
     p, m, f = g["stages"], g["micro_batches"], Fraction(str(g["target"]))
     bubble = bubble_fraction(p, m)
     m_min = min_micro_batches(p, f)
+    split = smallest_split(m_min, g["batch"])
     steps = (
-        Step(f"With $p = {p}$ stages and $m = {m}$ micro-batches, a pass (forward or backward) takes $m + p - 1$ "
+        Step(f"With $p = {p}$ stages and $m = {m}$ micro-batch{'es' if m != 1 else ''}, a pass (forward or backward) takes $m + p - 1$ "
              "slots of one micro-batch's stage time; each stage works in $m$ of them and idles in $p - 1$:",
              rf"\frac{{p-1}}{{m+p-1}} = \frac{{{p - 1}}}{{{m + p - 1}}} = {nf.sig(bubble, 6)}"),
         Step(f"For a bubble of at most ${nf.num(g['target'])}$:",
              rf"\frac{{p-1}}{{m+p-1}} \le f \iff m \ge \frac{{(p-1)(1-f)}}{{f}} = "
-             rf"{nf.sig(Fraction(p - 1) * (1 - f) / f, 6)} \implies m = {m_min}"),
-    )
+             rf"{nf.sig(Fraction(p - 1) * (1 - f) / f, 6)} \implies m \ge {m_min}"),
+    ) + ((Step(f"The {g['batch']} sequences must split into equal micro-batches, so $m$ divides {g['batch']}: the "
+               f"smallest divisor of {g['batch']} that is at least {m_min} is {split}."),) if g["batch"] else ())
     parts = (
         Part("bubble", "bubble fraction", Answer("number", float(bubble), sig=3)),
-        Part("min_micro_batches", "smallest m for the target", Answer("integer", m_min)),
+        Part("min_micro_batches", "smallest m for the target", Answer("integer", split)),
     )
     return Solution(parts, steps)
 
@@ -441,8 +509,30 @@ def _layout_numbers(g: dict[str, Any]) -> dict[str, Any]:
     return {"dp": dp, "layers": g["n_layer"] // g["pp"], "m": m, "bubble": bubble_fraction(g["pp"], m)}
 
 
+def largest_micro_batch(replica: int, m: int) -> int:
+    """Largest micro-batch size that splits `replica` sequences into at least m equal micro-batches."""
+    return max(b for b in range(1, replica // m + 1) if replica % b == 0)
+
+
+def _layout_target(g: dict[str, Any], x: dict[str, Any]) -> tuple[tuple[Step, ...], tuple[Part, ...]]:
+    """Hard twist: the largest micro-batch size that keeps the bubble at most the target."""
+    if not g.get("target"):
+        return (), ()
+    replica, need = g["global_batch"] // x["dp"], min_micro_batches(g["pp"], Fraction(str(g["target"])))
+    size = largest_micro_batch(replica, need)
+    f = Fraction(str(g["target"]))
+    bound = nf.sig((g["pp"] - 1) * (1 - f) / f, 6)
+    step = Step(f"For a bubble of at most $f = {nf.num(g['target'])}$ a replica needs $m \\ge (p-1)(1-f)/f = "
+                f"{g['pp'] - 1} \\times (1 - {nf.num(g['target'])}) / {nf.num(g['target'])} = {bound}$, i.e. at "
+                f"least {need} micro-batches of its ${g['global_batch']} / {x['dp']} = {replica}$ sequences, so a "
+                f"micro-batch holds at most ${replica} / {need} = {nf.sig(Fraction(replica, need), 6)}$ sequences "
+                f"and must divide {replica}: the largest such size is {size}.")
+    return (step,), (Part("max_micro_batch", "largest micro-batch size for the target", Answer("integer", size)),)
+
+
 def _solve_layout(g: dict[str, Any]) -> Solution:
     x = _layout_numbers(g)
+    twist_steps, twist_parts = _layout_target(g, x)
     steps = (
         Step("Every GPU has one coordinate in each of the three dimensions, so GPUs = TP x PP x DP:",
              rf"\text{{DP}} = \frac{{{g['gpus']}}}{{{g['tp']} \times {g['pp']}}} = {x['dp']}"),
@@ -461,13 +551,14 @@ def _solve_layout(g: dict[str, Any]) -> Solution:
         Part("bubble", "bubble fraction", Answer("number", float(x["bubble"]), **({"sig": 3} if x["bubble"] else
                                                                                   {"decimals": 3}))),
     )
-    return Solution(parts, steps)
+    return Solution(parts + twist_parts, steps + twist_steps)
 
 
 def _solve_homework2(g: dict[str, Any]) -> Solution:
     n, bsz, seq, d, b = g["n_layer"], g["batch"], g["seq_len"], g["d_model"], _bytes(g)
     k = g.get("layers_per_stage", 4)
     psi = b * param_count(n, d)
+    gathers = 1 if g["convention"] == "once" else 2
     act = b * bsz * seq * d
     tp = 4 * n * act
     c12, c4 = 12 * b, 4 * b
@@ -475,17 +566,23 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
         _dtype_step(g),
         Step("Data parallelism: the AllReduce after the backward pass aggregates every gradient once:",
              rf"{b} \times N_{{\text{{layer}}}} (D^2 + D^2 + D^2 + D^2 + 4D^2 + 4D^2) = {c12} N_{{\text{{layer}}}} "
-             rf"D^2 = {nf.sig(psi, 6)}\ \text{{B}}"),
+             rf"D^2 = {c12} \times {n} \times {d}^2 = {nf.sig(psi, 6)}\ \text{{B}}"),
         Step(f"Pipeline parallelism (GPipe, {k} layers per stage): forward, stage $i$ sends stage $i+1$ the "
              "activations; backward, stage $i+1$ sends stage $i$ their gradients; each direction:",
              rf"{b} B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(act, 6)}\ \text{{B}}"),
         Step("Tensor parallelism: per layer one AllReduce for attention and one for the MLP in the forward pass, "
              "the same in the backward pass:",
              rf"N_{{\text{{layer}}}} \times 4 \times {b} B L D = {c4} N_{{\text{{layer}}}} B L D "
-             rf"= {nf.sig(tp, 6)}\ \text{{B}}"),
-        Step("Fully sharded data parallelism, AllGather of the parameters counted once (the seed's convention) "
+             rf"= {c4} \times {n} \times {bsz} \times {seq} \times {d} = {nf.sig(tp, 6)}\ \text{{B}}"),
+        Step("Fully sharded data parallelism, AllGather of the parameters counted once (as the question states) "
              "and ReduceScatter of the gradients once:",
-             rf"{c12} N_{{\text{{layer}}}} D^2 = {nf.sig(psi, 6)}\ \text{{B each}}"),
+             rf"{c12} N_{{\text{{layer}}}} D^2 = {c12} \times {n} \times {d}^2 = {nf.sig(psi, 6)}\ \text{{B each}}")
+        if gathers == 1 else
+        Step("Fully sharded data parallelism, the parameters freed after each layer's forward computation: the "
+             "AllGather runs in the forward and again in the backward pass (the ReduceScatter of the gradients "
+             "once, the DP bytes above):",
+             rf"2 \times {c12} N_{{\text{{layer}}}} D^2 = {2 * c12} \times {n} \times {d}^2 = "
+             rf"{nf.sig(2 * psi, 6)}\ \text{{B}}"),
     )
     parts = (
         Part("dp_bytes", "DP AllReduce bytes", _b(psi)),
@@ -494,9 +591,10 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
         Part("pp_expr", "PP as an expression", Answer("expression", monomial(b, B=1, L=1, D=1))),
         Part("tp_bytes", "TP AllReduce bytes", _b(tp)),
         Part("tp_expr", "TP as an expression", Answer("expression", monomial(c4, N_layer=1, B=1, L=1, D=1))),
-        Part("allgather_bytes", "FSDP AllGather bytes", _b(psi)),
+        Part("allgather_bytes", "FSDP AllGather bytes", _b(gathers * psi)),
         Part("reducescatter_bytes", "FSDP ReduceScatter bytes", _b(psi)),
-        Part("fsdp_expr", "FSDP AllGather as an expression", Answer("expression", monomial(c12, N_layer=1, D=2))),
+        Part("fsdp_expr", "FSDP AllGather as an expression",
+             Answer("expression", monomial(gathers * c12, N_layer=1, D=2))),
     )
     return Solution(parts, steps)
 
@@ -508,72 +606,112 @@ _SOLVERS = {"data_parallel": _solve_data_parallel, "pipeline": _solve_pipeline,
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
-    g = dict(givens)
+    g = _SPECS[variant].complete(givens)  # a copy, with the optional twists' defaults
     _check(variant, g)
     return _SOLVERS[variant](g)
 
 
 # ---- sampling --------------------------------------------------------------------------------------
 
-DIMS = {  # (n_layer, d_model, batch, seq_len, dtypes, gpus) per difficulty
-    "easy": ((12, 24, 32), (768, 1024, 2048), (8, 16, 32), (128, 256, 512), ("fp16",), (2, 4, 8)),
-    "medium": ((12, 16, 24, 32, 48), (768, 1024, 1536, 2048, 4096), (8, 16, 32, 64), (256, 512, 1024, 2048),
-               ("fp16", "bf16", "fp32"), (4, 8, 16)),
-    "hard": ((24, 32, 40, 48, 80, 96), (1536, 2560, 4096, 5120, 8192), (16, 32, 64, 128, 256),
-             (1024, 2048, 4096, 8192), ("fp16", "bf16", "fp32"), (8, 16, 32)),
+# Continuous model sizes per difficulty (inclusive ranges): D and L are multiples of a unit so `easy` stays
+# calculator-friendly; every dtype at every difficulty (the expression's coefficient is the dtype's bytes).
+SIZES = {
+    "easy": {"n_layer": (2, 48), "d": (64, 4, 64), "batch": 64, "seq": (64, 1, 32), "heads": 32,
+             "gpus": (2, 3, 4, 5, 6, 8, 10, 12, 16), "tp": (2, 4, 8), "stages": 24, "micro": 96, "ring_mb": 1000},
+    "medium": {"n_layer": (4, 96), "d": (64, 8, 128), "batch": 128, "seq": (128, 1, 64), "heads": 64,
+               "gpus": tuple(range(2, 33)), "tp": (2, 4, 8), "stages": 32, "micro": 128, "ring_mb": 8192},
+    "hard": {"n_layer": (8, 128), "d": (128, 8, 128), "batch": 64, "seq": (256, 1, 32), "heads": 128,
+             "gpus": tuple(range(2, 65)), "tp": (2, 4, 8, 16), "stages": 64, "micro": 256, "ring_mb": 65536},
 }
+RING_LINKS = (12.5, 25, 50, 100, 150, 200, 300, 400, 450, 900)  # GB/s: PCIe, InfiniBand and NVLink generations
 
-# seed 004's table of Megatron configurations (Korthikanti et al. 2022): (layers, tp, pp) to build layouts on
-LAYOUTS = ((48, 8, 1), (96, 8, 8), (105, 8, 35), (128, 8, 64), (24, 2, 2), (32, 4, 4), (40, 8, 4), (80, 8, 8))
+
+def _multiple(rng: Rng, spec: tuple[int, int, int]) -> int:
+    unit, low, high = spec
+    return unit * rng.randint(low, high)
+
+
+def _model(rng: Rng, size: dict[str, Any]) -> dict[str, Any]:
+    return {"n_layer": rng.randint(*size["n_layer"]), "d_model": _multiple(rng, size["d"]),
+            "dtype": rng.choice(tuple(DTYPE_BYTES))}
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
-    layers, dims, batches, seqs, dtypes, gpus = DIMS[difficulty]
-    n, d, bsz, seq = rng.choice(layers), rng.choice(dims), rng.choice(batches), rng.choice(seqs)
-    dtype = rng.choice(dtypes)
-    if variant == "data_parallel":
-        return {"n_layer": n, "d_model": d, "dtype": dtype, "gpus": rng.choice(gpus)}
-    if variant == "fsdp":
-        return {"n_layer": n, "d_model": d, "dtype": dtype, "gpus": rng.choice(gpus),
-                "convention": rng.choice(CONVENTIONS)}
+    size = SIZES[difficulty]
+    twist = {"link_gbps": rng.choice(RING_LINKS)} if difficulty == "hard" else {}  # time on the wire
+    if variant in ("data_parallel", "fsdp"):
+        g = {**_model(rng, size), "gpus": rng.choice(size["gpus"]), **twist}
+        return {**g, "convention": rng.choice(CONVENTIONS)} if variant == "fsdp" else g
     if variant == "pipeline":
-        k = rng.choice([x for x in (2, 3, 4, 6, 8) if n % x == 0 and n // x >= 2])
-        m = rng.choice([x for x in (2, 4, 8) if bsz % x == 0])
-        return {"n_layer": n, "layers_per_stage": k, "batch": bsz, "seq_len": seq, "d_model": d, "dtype": dtype,
-                "micro_batches": m}
+        k, m = rng.randint(1, 8), rng.randint(2, 16)
+        n = k * rng.randint(2, max(2, size["n_layer"][1] // k))
+        return {"n_layer": n, "layers_per_stage": k, "batch": m * rng.randint(1, max(1, size["batch"] // m)),
+                "seq_len": _multiple(rng, size["seq"]), "d_model": _multiple(rng, size["d"]),
+                "dtype": rng.choice(tuple(DTYPE_BYTES)), "micro_batches": m, **twist}
     if variant in ("tensor_parallel", "sequence_parallel"):
-        heads = d // rng.choice((64, 128))
-        tp = rng.choice([t for t in (2, 4, 8) if heads % t == 0])
-        return {"n_layer": n, "batch": bsz, "seq_len": seq, "d_model": d, "heads": heads, "dtype": dtype, "tp": tp}
+        tp = rng.choice(size["tp"])
+        heads = tp * rng.randint(1, size["heads"] // tp)
+        return {"n_layer": rng.randint(*size["n_layer"]), "batch": rng.randint(1, size["batch"]),
+                "seq_len": _multiple(rng, size["seq"]), "d_model": heads * rng.choice((64, 128)), "heads": heads,
+                "dtype": rng.choice(tuple(DTYPE_BYTES)), "tp": tp, **twist}
     if variant == "homework2":
-        return {"n_layer": n, "batch": bsz, "seq_len": seq, "d_model": d, "dtype": dtype,
-                "layers_per_stage": rng.choice([x for x in (2, 4) if n % x == 0])}
+        k = rng.randint(1, 8)
+        return {"n_layer": k * rng.randint(1, max(1, size["n_layer"][1] // k)), "batch": rng.randint(1, size["batch"]),
+                "seq_len": _multiple(rng, size["seq"]), "d_model": _multiple(rng, size["d"]),
+                "dtype": rng.choice(tuple(DTYPE_BYTES)), "layers_per_stage": k,
+                "convention": rng.choice(CONVENTIONS) if difficulty == "hard" else "once"}  # twist: either convention
     if variant == "ring":
-        k = rng.choice(gpus)
-        size = rng.choice((64, 100, 256, 400, 500, 1000) if difficulty == "easy" else (48, 96, 150, 384, 750, 1536))
-        link = rng.choice((25, 50, 100, 200) if difficulty == "easy" else (12.5, 25, 50, 150, 300, 450))
-        ideal_ms = Fraction(2 * (k - 1), k) * size * MB / (Fraction(str(link)) * GB) / MS
-        efficiency = Fraction(rng.randint(55, 95), 100)
+        k = rng.choice(size["gpus"])
+        mb = 10 * rng.randint(1, size["ring_mb"] // 10) if difficulty == "easy" else rng.randint(1, size["ring_mb"])
+        buffer = {"size_mb": mb}
+        if difficulty == "hard":  # twist: the buffer is a model's gradients, in millions of parameters and a dtype
+            dtype = rng.choice(tuple(DTYPE_BYTES))
+            buffer = {"params_m": 25 * rng.randint(1, 400), "dtype": dtype}
+            mb = buffer["params_m"] * DTYPE_BYTES[dtype]
+        link = rng.choice(RING_LINKS[1:] if difficulty == "easy" else RING_LINKS)
+        ideal_ms = Fraction(2 * (k - 1), k) * mb * MB / (Fraction(str(link)) * GB) / MS
+        efficiency = Fraction(rng.randint(50, 95), 100)
         measured = float(f"{float(ideal_ms / efficiency):.3g}")
-        return {"size_mb": size, "gpus": k, "link_gbps": link, "measured_ms": measured}
+        return {**buffer, "gpus": k, "link_gbps": link, "measured_ms": measured}
     if variant == "bubble":
-        p = rng.choice((2, 4, 8) if difficulty == "easy" else (3, 4, 6, 8, 12, 16))
-        return {"stages": p, "micro_batches": rng.choice((4, 8, 16, 32)),
-                "target": rng.choice((0.1, 0.2, 0.25) if difficulty == "easy" else (0.05, 0.1, 0.15, 0.2))}
-    # layout_3d: a published (layers, tp, pp) and a data-parallel degree on top
-    n, tp, pp = rng.choice(LAYOUTS[4:] if difficulty == "easy" else LAYOUTS)
-    dp = rng.choice((1, 2, 4, 8, 16))
-    micro = rng.choice((1, 2, 4))
-    m = rng.choice((4, 8, 16, 32))
-    return {"gpus": tp * pp * dp, "tp": tp, "pp": pp, "n_layer": n, "global_batch": dp * micro * m,
-            "micro_batch": micro}
+        p, per_mille = rng.randint(2, size["stages"]), rng.randint(10, 500)
+        if (p - 1) * (1000 - per_mille) % per_mille == 0:
+            raise Rejected("the target sits exactly on a bubble: floating-point evaluation orders disagree there")
+        g = {"stages": p, "micro_batches": rng.randint(1, size["micro"]), "target": per_mille / 1000}
+        if difficulty == "hard":  # twist: the micro-batches must split a batch evenly (m divides it)
+            need = min_micro_batches(p, Fraction(per_mille, 1000))
+            unit = rng.choice((6, 8, 10, 12, 16, 18, 20, 24, 30, 32, 36, 48))  # batches with many divisors
+            g["batch"] = unit * rng.randint(-(-need // unit), -(-need // unit) + 8)
+            g["micro_batches"] = rng.choice(sorted({d for d in range(2, min(g["batch"], 256) + 1)
+                                                    if g["batch"] % d == 0}))
+        return g
+    # layout_3d: TP x PP x DP with a real pipeline (PP >= 2: a layout without one has no bubble to ask about)
+    tp, pp, dp = rng.choice((1, 2, 4, 8)), rng.randint(2, size["stages"]), rng.randint(1, 32)
+    micro, m = rng.choice((1, 2, 4, 8)), rng.randint(1, size["micro"])
+    g = {"gpus": tp * pp * dp, "tp": tp, "pp": pp, "n_layer": pp * rng.randint(1, 8),
+         "global_batch": dp * micro * m, "micro_batch": micro}
+    if difficulty == "hard":  # twist: the largest micro-batch size whose bubble meets a target
+        low = -(-1000 * (pp - 1) // (micro * m + pp - 1))  # a target the replica's batch can meet
+        if low > 500:
+            raise Rejected("the replica's batch cannot meet any target in the range")
+        per_mille = rng.randint(max(10, low), 500)
+        if (pp - 1) * (1000 - per_mille) % per_mille == 0:
+            raise Rejected("the target sits exactly on a bubble: floating-point evaluation orders disagree there")
+        g["target"] = per_mille / 1000
+    return g
 
 
 # ---- named mistakes --------------------------------------------------------------------------------
 
 
 def _value(variant: str, g: dict[str, Any], part: str, **change) -> Any:
-    return solve(variant, {**g, **change}).part(part).answer.value
+    return _solved(variant, json.dumps({**g, **change}, sort_keys=True)).part(part).answer.value
+
+
+@lru_cache(maxsize=64)
+def _solved(variant: str, givens: str) -> Solution:
+    """The solution the named mistakes of one instance share (solved once, not once per mistake)."""
+    return solve(variant, json.loads(givens))
 
 
 def _elements(part: str, expression: bool = False):
@@ -609,6 +747,17 @@ def _other_convention(part: str):
     def wrong(variant: str, g: dict[str, Any]) -> Any:
         return _value(variant, g, part, convention="both_passes" if g["convention"] == "once" else "once")
     return wrong
+
+
+def _micro_floor(g: dict[str, Any]) -> int:
+    replica = g["global_batch"] * g["tp"] * g["pp"] // g["gpus"]
+    return replica // min_micro_batches(g["pp"], Fraction(str(g["target"])))
+
+
+def _payload_time(variant: str, g: dict[str, Any]) -> float:
+    payload = {"data_parallel": ("grad_bytes",), "tensor_parallel": ("allreduce_bytes",),
+               "sequence_parallel": ("collective_bytes",), "fsdp": ("allgather_bytes", "reducescatter_bytes")}
+    return sum(_value(variant, g, part) for part in payload[variant]) / (g["link_gbps"] * GB) * 1000
 
 
 _EXPLAIN = {
@@ -653,7 +802,9 @@ MISTAKES = (
             ("sequence_parallel",), lambda v, g: _value(v, g, "payload_bytes") / g["tp"]),
     Mistake("sp_on_top_of_tp", "sent_per_gpu", _EXPLAIN["sp_extra"], ("sequence_parallel",),
             lambda v, g: 2 * _value(v, g, "sent_per_gpu")),
-    Mistake("sp_on_top_of_tp", "ratio_to_tp", _EXPLAIN["sp_extra"], ("sequence_parallel",), lambda v, g: 2.0),
+    Mistake("allreduce_one_phase", "tp_sent_per_gpu",
+            "A ring AllReduce is two phases (reduce-scatter, then all-gather): each GPU sends 2(t−1)/t of the "
+            "payload, not (t−1)/t.", ("sequence_parallel",), lambda v, g: _value(v, g, "tp_sent_per_gpu") / 2),
     Mistake("ring_t_not_t_minus_1", "sent_per_gpu", _EXPLAIN["ring_k"], ("sequence_parallel",),
             lambda v, g: _value(v, g, "sent_per_gpu") * g["tp"] / (g["tp"] - 1)),
     Mistake("activations_not_sharded", "ln_bytes_sp",
@@ -664,8 +815,25 @@ MISTAKES = (
     Mistake("allgather_convention", "allgather_bytes",
             "The other AllGather convention was used; the question states whether the backward pass re-gathers.",
             ("fsdp",), _other_convention("allgather_bytes")),
+    Mistake("elements_not_bytes", "sent_per_gpu", _EXPLAIN["elements"], ("ring",),
+            lambda v, g: _value(v, g, "sent_per_gpu") / _bytes(g) if g.get("params_m") else None),
     Mistake("ring_k_not_k_minus_1_time", "time", _EXPLAIN["ring_k"], ("ring",), _ring_k("time")),
     Mistake("busbw_factor_k", "busbw", _EXPLAIN["ring_k"], ("ring",), _ring_k("busbw")),
+    Mistake("time_from_payload", "comm_ms",
+            "The time on the wire is what ONE GPU sends over its own link (all links work at once), not the "
+            "collective's payload over one link.", ("data_parallel", "tensor_parallel", "sequence_parallel", "fsdp"),
+            lambda v, g: _payload_time(v, g) if g.get("link_gbps") else None),
+    Mistake("one_micro_batch_only", "comm_ms",
+            "Only one micro-batch's message was timed; all m messages cross the same link.", ("pipeline",),
+            lambda v, g: _value(v, g, "message_bytes") / (g["link_gbps"] * GB) * 1000 if g.get("link_gbps") else None),
+    Mistake("micro_batch_not_a_divisor", "max_micro_batch",
+            "The micro-batches must be equal: the micro-batch size must divide a replica's sequences, not just "
+            "fit the number of micro-batches the target needs.", ("layout_3d",),
+            lambda v, g: _micro_floor(g) if g.get("target") else None),
+    Mistake("split_ignored", "min_micro_batches",
+            "The micro-batches must split the batch evenly: m must divide the batch, so the smallest m that meets "
+            "the target is rounded up to a divisor.", ("bubble",),
+            lambda v, g: min_micro_batches(g["stages"], Fraction(str(g["target"]))) if g.get("batch") else None),
     Mistake("p_not_p_minus_1", "bubble", "The bubble is p−1 slots of m+p−1, not p of m+p.", ("bubble",),
             lambda v, g: g["stages"] / (g["micro_batches"] + g["stages"])),
     Mistake("bubble_over_compute", "bubble",
@@ -675,10 +843,51 @@ MISTAKES = (
             lambda v, g: g["gpus"] // g["tp"]),
     Mistake("elements_not_bytes", "dp_bytes", _EXPLAIN["elements"], ("homework2",), _elements("dp_bytes")),
     Mistake("forward_only", "tp_bytes", _EXPLAIN["forward_only"], ("homework2",), _forward_only("tp_bytes")),
-    Mistake("allgather_in_both_passes", "allgather_bytes",
-            "The question counts the AllGather once (seed 001's convention); re-gathering in the backward pass "
-            "(ZeRO's 2Ψ) doubles it.", ("homework2",), lambda v, g: 2 * _value(v, g, "allgather_bytes")),
+    Mistake("allgather_convention", "allgather_bytes",
+            "The other AllGather convention was used; the question states whether the backward pass re-gathers "
+            "(counted once: the parameters stay gathered; both passes: ZeRO's 2Ψ).", ("homework2",),
+            _other_convention("allgather_bytes")),
 )
+
+# ---- student paths: correct ways to compute a part from what the page shows ------------------------
+# Every question asks for each part from the givens ("not from a rounded answer to an earlier part"), and the
+# byte counts are exact products of integers, so the remaining ways a careful student can differ from the key
+# are floating-point ones: at the "at most" boundary of the bubble target (p−1)(1−f)/f is an integer that a
+# float computation lands just above, and its ceiling is one too many (issue 9: p = 4, f = 0.2 gives
+# 12.000000000000002, so ceil gives 13).  The paths below declare two such ways; since other evaluation orders
+# round differently again, the sampler draws no target that sits exactly on a bubble (`sample`, Rejected).
+
+
+def _answer_from(variant: str, g: dict[str, Any], m: int) -> int | None:
+    """What the student answers from their smallest m: bubble's split of the batch, or layout's micro-batch size."""
+    if variant == "bubble":
+        return smallest_split(m, g.get("batch", 0))
+    replica = g["global_batch"] * g["tp"] * g["pp"] // g["gpus"]
+    return largest_micro_batch(replica, m) if g.get("target") and m <= replica else None
+
+
+def _float_ceil(variant: str, g: dict[str, Any], solution: Any) -> int | None:
+    """m = ceil((p−1)(1−f)/f) evaluated in floating point, as a calculator or Python does."""
+    p, f = g.get("stages", g.get("pp")), float(g.get("target") or 0.5)
+    return _answer_from(variant, g, max(1, math.ceil((p - 1) * (1 - f) / f)))
+
+
+def _float_scan(variant: str, g: dict[str, Any], solution: Any) -> int | None:
+    """The first m whose bubble (p−1)/(m+p−1), evaluated in floating point, is at most f."""
+    p, f = g.get("stages", g.get("pp")), float(g.get("target") or 0.5)
+    m = max(1, math.floor((p - 1) * (1 - f) / f) - 2)
+    while (p - 1) / (m + p - 1) > f:
+        m += 1
+    return _answer_from(variant, g, m)
+
+
+PATHS = (
+    StudentPath("float_ceiling", "min_micro_batches", _float_ceil.__doc__, ("bubble",), _float_ceil),
+    StudentPath("float_scan", "min_micro_batches", _float_scan.__doc__, ("bubble",), _float_scan),
+    StudentPath("float_ceiling", "max_micro_batch", _float_ceil.__doc__, ("layout_3d",), _float_ceil),
+    StudentPath("float_scan", "max_micro_batch", _float_scan.__doc__, ("layout_3d",), _float_scan),
+)
+
 
 TOPIC = Topic(
     name="parallelism",
@@ -688,4 +897,5 @@ TOPIC = Topic(
     sample=sample,
     solve=solve,
     mistakes=MISTAKES,
+    paths=PATHS,
 )

@@ -16,7 +16,7 @@ Colwise/RowwiseParallel with input/output layouts Shard(1) — which DO run on C
 hand-written collectives are needed; its base and check points use sequence lengths 4 and 6 (divisible by the
 k = 2 and 4 ranks: no padded shards). Each sp run also checks the sharded output against the unsharded layer,
 and measures one LayerNorm's input per rank with the SP plan and with the plain TP plan on the same block
-(the per-rank share is fitted as c/k from k = 2 and 4). Its ratio to TP divides by the `tp` harness's bytes.
+(the per-rank share is fitted as c/k from k = 2 and 4). TP's bytes per GPU come from the `tp` harness.
 The ring factor (bytes each GPU sends per byte of payload) is measured with a send/recv ring on k = 2, 3, 4
 ranks, fitted as a + b/k from k = 2 and 4, checked at k = 3, and evaluated at the question's k. The bubble
 is measured on a discrete-event simulation of the GPipe schedule (not torch: the idle time of a schedule
@@ -275,11 +275,19 @@ def gpipe_idle_fraction(p: int, m: int, t_forward: int = 1, t_backward: int = 2)
 # ---- reproduction per variant ---------------------------------------------------------------------------
 
 
+def _on_the_wire(g: dict[str, Any], values: dict[str, Any], sent: float) -> dict[str, Any]:
+    """Hard twist: the measured bytes one rank sends, over one link's bandwidth (every rank sends at once)."""
+    if g.get("link_gbps"):
+        values["comm_ms"] = sent / (g["link_gbps"] * 1e9) * 1e3
+    return values
+
+
 def _data_parallel(g: dict[str, Any]) -> dict[str, Any]:
     law = Law("dp", "allreduce")
     payload = law.given(g)
-    return {"grad_bytes": payload, "grad_expr": law.expression(g.get("dtype", "fp16")),
-            "sent_per_gpu": ring_factor("sent", g["gpus"]) * payload}
+    sent = ring_factor("sent", g["gpus"]) * payload
+    return _on_the_wire(g, {"grad_bytes": payload, "grad_expr": law.expression(g.get("dtype", "fp16")),
+                            "sent_per_gpu": sent}, sent)
 
 
 def _pipeline(g: dict[str, Any]) -> dict[str, Any]:
@@ -291,9 +299,9 @@ def _pipeline(g: dict[str, Any]) -> dict[str, Any]:
     stages = len(torch.arange(g["n_layer"]).split(g["layers_per_stage"]))
     micro = torch.empty(g["batch"], g["seq_len"], g["d_model"], device="meta").tensor_split(g["micro_batches"])
     fwd, bwd = forward.given(g), backward.given(g)
-    return {"stages": stages, "micro_shape": list(micro[0].shape), "message_bytes": fwd / len(micro),
-            "forward_bytes": fwd, "backward_bytes": bwd, "total_bytes": fwd + bwd,
-            "forward_expr": forward.expression(g.get("dtype", "fp16"))}
+    return _on_the_wire(g, {"stages": stages, "micro_shape": list(micro[0].shape), "message_bytes": fwd / len(micro),
+                            "forward_bytes": fwd, "backward_bytes": bwd, "total_bytes": fwd + bwd,
+                            "forward_expr": forward.expression(g.get("dtype", "fp16"))}, fwd)
 
 
 def _tensor_parallel(g: dict[str, Any]) -> dict[str, Any]:
@@ -302,9 +310,10 @@ def _tensor_parallel(g: dict[str, Any]) -> dict[str, Any]:
     if local != {2: 2, 4: 1}:  # the base model has 4 heads
         raise MeasurementError(f"tensor parallelism kept {local} local heads of 4")
     law = Law("tp", "bytes")
-    return {"heads_per_gpu": len(torch.arange(g["heads"]).tensor_split(g["tp"])[0]),
-            "allreduces": round(Law("tp", "calls").given(g)), "allreduce_bytes": law.given(g),
-            "allreduce_expr": law.expression(g.get("dtype", "fp16"))}
+    values = {"heads_per_gpu": len(torch.arange(g["heads"]).tensor_split(g["tp"])[0]),
+              "allreduces": round(Law("tp", "calls").given(g)), "allreduce_bytes": law.given(g),
+              "allreduce_expr": law.expression(g.get("dtype", "fp16"))}
+    return _on_the_wire(g, values, ring_factor("sent", g["tp"]) * law.given(g))
 
 
 def _sequence_parallel(g: dict[str, Any]) -> dict[str, Any]:
@@ -331,10 +340,10 @@ def _sequence_parallel(g: dict[str, Any]) -> dict[str, Any]:
     if not base["ln_input_sp"] * 2 == k4["ln_input_sp"] * 4 == base["ln_input_tp"] == k4["ln_input_tp"]:
         raise MeasurementError("the LayerNorm input per rank is not the whole activation / k")
     ln_tp = Law("sp", "ln_input_tp").given(g)
-    return {"allgathers": per_layer[0], "reducescatters": per_layer[1], "payload_bytes": one,
+    return _on_the_wire(g, {"allgathers": round(calls[0].given(g)), "reducescatters": round(calls[1].given(g)), "payload_bytes": one,
             "collective_bytes": ag + rs, "total_expr": _sum_expression(gather, scatter, dtype), "sent_per_gpu": sent,
-            "ratio_to_tp": sent / tp_sent, "ln_bytes_tp": ln_tp,
-            "ln_bytes_sp": Law("sp", "ln_input_sp").given(g) * 2 / t}
+            "tp_sent_per_gpu": tp_sent, "ln_bytes_tp": ln_tp,
+            "ln_bytes_sp": Law("sp", "ln_input_sp").given(g) * 2 / t}, sent)
 
 
 def _sum_expression(a: Law, b: Law, dtype: str) -> str:
@@ -358,12 +367,15 @@ def _fsdp(g: dict[str, Any]) -> dict[str, Any]:
     ag, rs = gather.given(g), scatter.given(g)
     sent = ring_factor("sent_all_gather", g["gpus"]) * ag + ring_factor("sent_reduce_scatter", g["gpus"]) * rs
     dp_sent = ring_factor("sent", g["gpus"]) * Law("dp", "allreduce").given(g)
-    return {"allgather_bytes": ag, "reducescatter_bytes": rs, "allgather_expr": gather.expression(g.get("dtype", "fp16")),
-            "sent_per_gpu": sent, "ratio_to_dp": sent / dp_sent}
+    return _on_the_wire(g, {"allgather_bytes": ag, "reducescatter_bytes": rs,
+                            "allgather_expr": gather.expression(g.get("dtype", "fp16")), "sent_per_gpu": sent,
+                            "ratio_to_dp": sent / dp_sent}, sent)
 
 
 def _ring(g: dict[str, Any]) -> dict[str, Any]:
-    k, n = g["gpus"], g["size_mb"] * 1e6
+    k = g["gpus"]
+    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[g.get("dtype", "fp16")]
+    n = g["size_mb"] * 1e6 if g.get("size_mb") else g["params_m"] * 1e6 * torch.empty((), dtype=dtype).element_size()
     sent = ring_factor("sent", k) * n
     algbw = n / (g["measured_ms"] * 1e-3)
     # every GPU sends its chunks over its own link, all links at once: the time is one GPU's bytes / B
@@ -371,9 +383,22 @@ def _ring(g: dict[str, Any]) -> dict[str, Any]:
             "busbw": algbw * ring_factor("sent", k) / 1e9}
 
 
+def _smallest_m(p: int, target: Fraction) -> int:
+    """The first m whose simulated GPipe bubble is at most the target."""
+    low, high = 0, 1  # the simulated bubble falls as m grows: double, then bisect, to the first m within target
+    while gpipe_idle_fraction(p, high) > target:
+        low, high = high, 2 * high
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if gpipe_idle_fraction(p, mid) > target else (low, mid)
+    return high
+
+
 def _bubble(g: dict[str, Any]) -> dict[str, Any]:
     p, target = g["stages"], Fraction(str(g["target"]))
-    m_min = next(mb for mb in range(1, 100_000) if gpipe_idle_fraction(p, mb) <= target)
+    m_min = _smallest_m(p, target)
+    if g.get("batch"):  # hard twist: equal micro-batches, so the first m at or above that divides the batch
+        m_min = next(mb for mb in range(m_min, g["batch"] + 1) if g["batch"] % mb == 0)
     return {"bubble": float(gpipe_idle_fraction(p, g["micro_batches"])), "min_micro_batches": m_min}
 
 
@@ -382,14 +407,20 @@ def _layout(g: dict[str, Any]) -> dict[str, Any]:
     dp = ranks.shape[1]
     replica = torch.arange(g["global_batch"]).reshape(dp, -1)[0]  # the sequences one pipeline processes
     m = len(replica.split(g["micro_batch"]))
-    return {"dp": dp, "layers_per_stage": len(torch.arange(g["n_layer"]).tensor_split(g["pp"])[0]),
-            "micro_batches": m, "bubble": float(gpipe_idle_fraction(g["pp"], m))}
+    values = {"dp": dp, "layers_per_stage": len(torch.arange(g["n_layer"]).tensor_split(g["pp"])[0]),
+              "micro_batches": m, "bubble": float(gpipe_idle_fraction(g["pp"], m))}
+    if g.get("target"):  # hard twist: the largest equal split of the replica's sequences whose bubble meets it
+        sizes = [b for b in range(1, len(replica) + 1) if len(replica) % b == 0]
+        values["max_micro_batch"] = max(b for b in sizes if gpipe_idle_fraction(g["pp"], len(replica) // b)
+                                        <= Fraction(str(g["target"])))
+    return values
 
 
 def _homework2(g: dict[str, Any]) -> dict[str, Any]:
     dtype = g.get("dtype", "fp16")
     dp, pp, tp = Law("dp", "allreduce"), Law("pp", "forward"), Law("tp", "bytes")
-    ag, rs = Law("fsdp_once", "allgather"), Law("fsdp_once", "reducescatter")
+    scheme = "fsdp_both" if g.get("convention") == "both_passes" else "fsdp_once"
+    ag, rs = Law(scheme, "allgather"), Law(scheme, "reducescatter")
     return {"dp_bytes": dp.given(g), "dp_expr": dp.expression(dtype), "pp_bytes": pp.given(g),
             "pp_expr": pp.expression(dtype), "tp_bytes": tp.given(g), "tp_expr": tp.expression(dtype),
             "allgather_bytes": ag.given(g), "reducescatter_bytes": rs.given(g), "fsdp_expr": ag.expression(dtype)}
