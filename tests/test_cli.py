@@ -13,9 +13,6 @@ from conftest import needs
 from exgen.cli import cli
 from exgen.topics import TOPIC_NAMES
 
-# Topics whose keys are expressions compare them with sympy while rejecting look-alike instances.
-SYMBOLIC_TOPICS = {"parallelism"}
-
 SEED_003 = "2.09,-0.98,1.48,0.09; 0.05,-0.14,-1.08,2.12; -0.91,1.92,0,-1.03; 1.87,0,1.53,1.49"
 
 
@@ -102,13 +99,14 @@ def test_topics_lists_variants_and_their_givens():
 
 
 @pytest.mark.parametrize("topic", TOPIC_NAMES)
-def test_make_never_imports_torch_and_sympy_only_for_symbolic_topics(topic):
+def test_make_imports_neither_torch_nor_sympy_nor_pint(topic):
+    """Start-up (issue 12): generating keys needs none of them — expression keys are compared as monomials,
+    units are converted with exact scales."""
     code = ("import sys; from exgen.cli import cli; from click.testing import CliRunner; "
             f"CliRunner().invoke(cli, ['make', '--topic', '{topic}', '--n', '3', '--seed', '1']); "
-            "print(sorted(m for m in ('torch', 'sympy') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'sympy', 'pint') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    allowed = {"sympy"} if topic in SYMBOLIC_TOPICS else set()
-    assert set(json.loads(out.strip().replace("'", '"'))) <= allowed
+    assert json.loads(out.strip().replace("'", '"')) == []
 
 
 def test_help_imports_no_topic_at_all():

@@ -62,4 +62,9 @@ def verify_problems(problems: Sequence[Problem], device: str = "auto") -> tuple[
             got = values.get(part.id)
             rows.append(Row(f"{number}.{part.id}", _shorten(plain(part.answer.value)), _shorten(plain(got)),
                             got is not None and matches(part.answer, got)))
-    return rows, str(dev)
+    used = str(dev)
+    if any(p.topic == "parallelism" for p in problems):
+        from exgen.verify.parallelism import use_device
+
+        used += f"; collectives measured with {use_device(dev)}"
+    return rows, used

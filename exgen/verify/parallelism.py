@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from exgen.verify.distributed import Config, MeasurementError, measure
+from exgen.verify.distributed import Config, MeasurementError, backend_for, measure
 
 DIMS = ("n_layer", "batch", "seq", "d")  # Config fields
 SYMBOL = {"n_layer": "N_layer", "batch": "B", "seq": "L", "d": "D"}  # in expression answers, in this order
@@ -72,13 +72,23 @@ def plan() -> list[Config]:
 
 
 _MEASURED: dict[Config, dict[str, int]] | None = None
+_TRANSPORT: tuple[str, str] = ("gloo", "gloo on CPU")  # (backend, in words), chosen by the first device asked
+
+
+def use_device(device: torch.device) -> str:
+    """Run the process group on NCCL when `device` is CUDA and there is a GPU per rank, else on gloo
+    (distributed.backend_for); decided once, before the first measurement. Returns the transport in words."""
+    global _TRANSPORT
+    if _MEASURED is None:
+        _TRANSPORT = backend_for(device.type, max(RING_K))
+    return _TRANSPORT[1]
 
 
 def measurements() -> dict[Config, dict[str, int]]:
     """The plan's counters, measured once per process (one process group for a whole worksheet)."""
     global _MEASURED
     if _MEASURED is None:
-        _MEASURED = measure(plan(), world=max(RING_K))
+        _MEASURED = measure(plan(), world=max(RING_K), backend=_TRANSPORT[0])
     return _MEASURED
 
 
@@ -432,5 +442,7 @@ _REPRODUCERS = {"data_parallel": _data_parallel, "pipeline": _pipeline, "tensor_
 
 
 def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    """Measured on CPU gloo ranks whatever `device` is (byte counts do not depend on the device)."""
+    """Measured on a real process group: NCCL ranks on a CUDA machine with a GPU per rank, gloo ranks on CPU
+    otherwise (byte counts do not depend on the transport; `exgen verify` says which ran)."""
+    use_device(device)
     return _REPRODUCERS[variant](givens)
