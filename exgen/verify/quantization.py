@@ -92,7 +92,7 @@ def _per_channel(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     e_rows = _errors(x64, q_rows.double() * s_rows[:, None])["frobenius"]
     return {"scale_tensor": s_tensor, "scale_rows": _rows(s_rows), "q_tensor": _rows(q_tensor),
             "q_rows": _rows(q_rows), "error_tensor": e_tensor, "error_rows": e_rows,
-            "better": "per-channel" if e_rows < e_tensor else "per-tensor"}
+            "error_ratio": e_rows / e_tensor}
 
 
 def _pack(q: torch.Tensor, bits: int) -> torch.Tensor:
@@ -104,17 +104,24 @@ def _pack(q: torch.Tensor, bits: int) -> torch.Tensor:
 
 def _storage(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     params, bits, group = float(g["params"]), int(g["bits"]), int(g["group"])
+    kept = float(g.get("kept_params", 0))
     source = {16: torch.float16, 32: torch.float32}[int(g["source_bits"])]
     block = 8 * group  # a whole number of groups and of bytes
     weights = torch.randn(block, generator=torch.Generator().manual_seed(0)).to(device)
-    scales = (weights.reshape(-1, group).abs().amax(dim=1) / ((1 << (bits - 1)) - 1)).to(torch.float16)
-    q = torch.clamp(torch.round(weights.reshape(-1, group) / scales.float()[:, None]),
+    grouped = weights.reshape(-1, group)
+    scales = (grouped.abs().amax(dim=1) / ((1 << (bits - 1)) - 1)).to(torch.float16)
+    q = torch.clamp(torch.round(grouped / scales.float()[:, None]),
                     -(1 << (bits - 1)), (1 << (bits - 1)) - 1).long() + (1 << (bits - 1))  # offset to unsigned
-    packed = _pack(q, bits)
-    per_weight_after = (packed.nbytes + scales.nbytes) / block
+    stored = _pack(q, bits).nbytes + scales.nbytes
+    if g.get("zero_points", "none") == "b-bit":  # one b-bit zero point per group, packed like the weights
+        zeros = torch.full((block // group,), 1 << (bits - 1), dtype=torch.long, device=device)
+        stored += _pack(torch.cat([zeros, torch.zeros((-zeros.numel()) % 8, dtype=torch.long, device=device)]),
+                        bits).nbytes
+    per_weight_after = stored / block
     per_weight_before = weights.to(source).nbytes / block
-    return {"before": params * per_weight_before / 1e9, "after": params * per_weight_after / 1e9,
-            "ratio": per_weight_before / per_weight_after}
+    before = params * per_weight_before
+    after = (params - kept) * per_weight_after + kept * per_weight_before
+    return {"before": before / 1e9, "after": after / 1e9, "ratio": before / after}
 
 
 _REPRODUCERS = {"affine": _affine, "absmax": _absmax, "per_channel": _per_channel, "storage": _storage}
