@@ -28,11 +28,13 @@ from typing import Any
 
 from exgen import gpus as gpu_table
 from exgen import numfmt as nf
+from exgen.givens import coerce
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, Topic, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 
 BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
+STORAGE_BYTES = {"fp16": 2, "tf32": 4, "fp64": 8}  # tf32 operands are stored as fp32
 OPS = ("matmul", "matvec", "elementwise")
 BOUNDS = ("memory-bound", "compute-bound")
 COUNTS = ("weights", "weights+activations")
@@ -103,31 +105,39 @@ def critical_batch(d: int, s: int, r: Fraction, count: str, flops_per_fma: int =
 
 # ---- givens ----------------------------------------------------------------------------------------
 
+# Bounds keep every count an exact integer of modest size and every answer a finite float: dimensions up to
+# 10^7 (a 10^21-FLOP matmul), peaks from 10^-3 to 10^6 TFLOP/s and bandwidths from 1 GB/s to 10^7 GB/s (ratios
+# between 10^-4 and 10^9 FLOP/byte), GPUs of at most 10^4 SMs at 0.01 to 10 GHz.
+MAX_DIM = 10**7
 _OP = Given("op", "the operation: C = AB, y = Ax, or C = A + B (element-wise)", "choice", choices=OPS)
-_M = Given("m", "rows of A", "integer")
-_N = Given("n", "columns of A", "integer")
-_P = Given("p", "columns of B (matmul only)", "integer", default=1)
+_M = Given("m", "rows of A", "integer", low=1, high=MAX_DIM)
+_N = Given("n", "columns of A", "integer", low=1, high=MAX_DIM)
+_P = Given("p", "columns of B (matmul only)", "integer", default=1, low=1, high=MAX_DIM)
 _DTYPE = Given("dtype", "dtype of every operand (fp32: 4 bytes, fp16/bf16: 2 bytes)", "choice", choices=tuple(BYTES))
 _GPU = Given("gpu", "the GPU's name (for the text; the numbers are the givens below)", "choice",
              choices=tuple(gpu_table.GPUS) + ("custom",), default="custom")
-_PEAK = Given("peak_tflops", "peak throughput for the dtype", "number", unit="TFLOP/s")
-_BW = Given("bandwidth_gbs", "memory bandwidth", "number", unit="GB/s")
+_PEAK = Given("peak_tflops", "peak throughput for the dtype", "number", unit="TFLOP/s", low=1e-3, high=1e6)
+_BW = Given("bandwidth_gbs", "memory bandwidth", "number", unit="GB/s", low=1, high=1e7)
 
 VARIANTS = (
     Variant("op", "FLOPs, bytes moved and arithmetic intensity of a matmul, matrix-vector or element-wise op",
             (_OP, _M, _N, _P, _DTYPE)),
-    Variant("gpu_peak", "a GPU's peak FLOP/s from SMs x FMA/clock/SM x 2 x clock, and its ops:byte ratio", (
+    Variant("gpu_peak", "a GPU's peak FLOP/s from SMs x FMA/clock/SM x 2 x clock, its ops:byte ratio, and "
+            "(optionally) the smallest square fp16 matmul that is compute-bound on it", (
         _GPU, Given("dtype", "the tensor-core dtype", "choice", choices=tuple(A100_FMA_PER_CLOCK_PER_SM)),
-        Given("sms", "number of streaming multiprocessors", "integer"),
-        Given("fma_per_clock", "dense FMAs per clock per SM for the dtype", "integer"),
-        Given("clock_ghz", "clock rate", "number", unit="GHz"), _BW)),
+        Given("sms", "number of streaming multiprocessors", "integer", low=1, high=10**4),
+        Given("fma_per_clock", "dense FMAs per clock per SM for the dtype", "integer", low=1, high=10**5),
+        Given("clock_ghz", "clock rate", "number", unit="GHz", low=0.01, high=10), _BW,
+        Given("square", "also ask the smallest n for which an n x n by n x n matmul in the dtype is compute-bound",
+              "choice", choices=("no", "yes"), default="no"))),
     Variant("bound", "memory- or compute-bound on a GPU, and the roofline's attainable FLOP/s",
             (_OP, _M, _N, _P, _DTYPE, _GPU, _PEAK, _BW)),
     Variant("decode", "decoding vs prefill through a d x d weight: intensities, bounds, and the batch size at "
             "which decoding turns compute-bound", (
-                Given("d_model", "the weight is d x d", "integer"),
-                Given("batch", "sequences decoded together (one token each per step)", "integer"),
-                Given("prompt", "prompt length of each sequence (prefill)", "integer"),
+                Given("d_model", "the weight is d x d", "integer", low=1, high=10**6),
+                Given("batch", "sequences decoded together (one token each per step)", "integer", low=1,
+                      high=MAX_DIM),
+                Given("prompt", "prompt length of each sequence (prefill)", "integer", low=1, high=MAX_DIM),
                 Given("dtype", "dtype of weights and activations", "choice", choices=("fp16", "bf16")),
                 Given("count", "bytes counted: the weights only, or weights and activations", "choice",
                       choices=COUNTS),
@@ -136,12 +146,13 @@ VARIANTS = (
 
 
 def _check(variant: str, g: dict[str, Any]) -> None:
+    """Validate a user's givens (the declared bounds included, so a solver called directly is as safe as
+    `exgen solve`)."""
     spec = next(v for v in VARIANTS if v.name == variant)
     spec.require(g)
-    numbers = [x.name for x in spec.givens if x.kind in ("number", "integer") and x.name in g]
-    bad = [name for name in numbers if not g[name] > 0]
-    if bad:
-        raise InvalidGivens(f"{', '.join(bad)} must be positive")
+    for given in spec.givens:
+        if given.name in g and given.kind != "choice":
+            coerce(given, g[given.name])
     if variant == "decode":
         r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
         if critical_threshold(int(g["d_model"]), BYTES[g["dtype"]], r, g["count"]) is None:
@@ -190,10 +201,15 @@ def _solve_op(g: dict[str, Any]) -> Solution:
                                                                      sig=SIG))), tuple(steps))
 
 
+def square_matmul_threshold(r: Fraction, s: int) -> Fraction:
+    """The real n above which an n×n by n×n matmul is compute-bound: AI = 2n³ / (3n²·s) = 2n/(3s) > r."""
+    return Fraction(3 * s) * r / 2
+
+
 def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
     peak = peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"])
     r = ridge(peak, g["bandwidth_gbs"])
-    steps = (
+    steps = [
         Step("An FMA is 2 FLOPs, so the peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 $\\times$ clock:",
              rf"{g['sms']} \times {g['fma_per_clock']} \times 2 \times {nf.num(g['clock_ghz'])} \times 10^9\ "
              rf"\text{{s}}^{{-1}} = {nf.sig(peak * 10**12, 6)}\ \text{{FLOP/s}} = {nf.sig(peak, 6)}\ "
@@ -201,9 +217,22 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
         Step("The ops:byte ratio divides the peak by the memory bandwidth:",
              rf"\frac{{{nf.sig(peak * 10**12, 6)}\ \text{{FLOP/s}}}}{{{nf.num(g['bandwidth_gbs'])} \times 10^9\ "
              rf"\text{{B/s}}}} = {nf.sig(r, 6)}\ \text{{FLOP/B}}"),
-    )
-    return Solution((Part("peak", "peak", Answer("number", float(peak), unit="TFLOP/s", sig=SIG)),
-                     Part("ridge", "ops:byte ratio", Answer("number", float(r), unit="FLOP/byte", sig=SIG))), steps)
+    ]
+    parts = [Part("peak", "peak", Answer("number", float(peak), unit="TFLOP/s", sig=SIG)),
+             Part("ridge", "ops:byte ratio", Answer("number", float(r), unit="FLOP/byte", sig=SIG))]
+    if g.get("square", "no") == "yes":
+        s = STORAGE_BYTES[g["dtype"]]
+        x = square_matmul_threshold(r, s)
+        n = math.floor(x) + 1
+        steps += [
+            Step(f"An $n \\times n$ by $n \\times n$ matmul in {g['dtype']} ({s} bytes per element) does $2n^3$ FLOPs "
+                 f"and moves $3n^2 \\times {s}$ bytes:",
+                 rf"\text{{AI}}(n) = \frac{{2n^3}}{{3n^2 \times {s}}} = \frac{{2n}}{{{3 * s}}} > {nf.sig(r, 6)} "
+                 rf"\iff n > \frac{{{3 * s} \times {nf.sig(r, 6)}}}{{2}} = {nf.sig(x, 6)}"),
+            Step(f"The smallest such whole $n$ is ${n}$."),
+        ]
+        parts.append(Part("square_n", "smallest compute-bound square matmul", Answer("integer", n)))
+    return Solution(tuple(parts), tuple(steps))
 
 
 def _ridge_step(g: dict[str, Any], r: Fraction) -> Step:
@@ -216,7 +245,7 @@ def _solve_bound(g: dict[str, Any]) -> Solution:
     r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
     verdict = bound(ai, r)
     att = attainable_tflops(ai, g["peak_tflops"], g["bandwidth_gbs"])
-    rel = ">" if ai > r else "<"
+    rel = ">" if ai > r else r"\le"
     steps += [
         _ridge_step(g, r),
         Step(f"${nf.sig(ai, 6)} {rel} {nf.sig(r, 6)}$, so the op is {verdict}."),
@@ -281,11 +310,20 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
 # ---- sampling --------------------------------------------------------------------------------------
 
 
-def _gpu_givens(rng: Rng, dtype: str) -> dict[str, Any]:
-    names = [n for n, spec in gpu_table.GPUS.items() if dtype in spec.peak]
-    name = rng.choice(names)
-    spec = gpu_table.get(name)
-    return {"gpu": name, "peak_tflops": round(spec.peak[dtype] / 1e12, 1), "bandwidth_gbs": round(spec.bandwidth / 1e9)}
+def _gpu_givens(rng: Rng, dtype: str, difficulty: str, real: bool = True) -> dict[str, Any]:
+    """A GPU for bound/decode: a real one (its datasheet peak and bandwidth) in one draw out of four where
+    `real`, else a hypothetical one stated by its peak and bandwidth (whole TFLOP/s and multiples of 50 GB/s
+    at easy)."""
+    if real and rng.randint(1, 4) == 1:
+        names = [n for n, spec in gpu_table.GPUS.items() if dtype in spec.peak]
+        spec = gpu_table.get(rng.choice(names))
+        return {"gpu": next(n for n, v in gpu_table.GPUS.items() if v is spec),
+                "peak_tflops": round(spec.peak[dtype] / 1e12, 1), "bandwidth_gbs": round(spec.bandwidth / 1e9)}
+    peak = rng.randint(50, 1500) if difficulty == "easy" else float(rng.decimal(50, 2500, 1))
+    bandwidth = 50 * rng.randint(10, 120) if difficulty == "easy" else 10 * rng.randint(50, 1000)
+    if dtype == "fp32":
+        peak = rng.randint(10, 100) if difficulty == "easy" else float(rng.decimal(10, 150, 1))
+    return {"gpu": "custom", "peak_tflops": peak, "bandwidth_gbs": bandwidth}
 
 
 def _away_from_ridge(ai: Fraction, r: Fraction) -> None:
@@ -293,20 +331,55 @@ def _away_from_ridge(ai: Fraction, r: Fraction) -> None:
         raise Rejected("the intensity is too close to the ops:byte ratio to classify by hand")
 
 
-DIMS = {"easy": (256, 512, 1024, 2048, 4096), "medium": (768, 1024, 2048, 3072, 4096, 8192),
-        "hard": (1536, 2560, 4096, 5120, 6144, 11008, 12288)}
-TOKENS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+def _away_from_integer(x: Fraction) -> None:
+    if min(x - math.floor(x), math.ceil(x) - x) < INTEGER_MARGIN:
+        raise Rejected("a threshold too near an integer")
+
+
+# Operand dimensions: (step, largest) — any multiple of `step` up to `largest`.
+DIMS = {"easy": (32, 4096), "medium": (16, 8192), "hard": (8, 16384)}
+
+
+def _dim(rng: Rng, difficulty: str) -> int:
+    step, largest = DIMS[difficulty]
+    return step * rng.randint(1, largest // step)
 
 
 def _op_givens(rng: Rng, difficulty: str, op: str) -> dict[str, Any]:
-    dims = DIMS[difficulty]
-    g: dict[str, Any] = {"op": op}
-    if op == "matmul":
-        g.update(m=rng.choice(TOKENS if difficulty != "easy" else (1, 16, 64, 256, 1024)), n=rng.choice(dims),
-                 p=rng.choice(dims))
-    else:  # p = 1: a matrix-vector or element-wise op has no third dimension
-        g.update(m=rng.choice(dims), n=rng.choice(dims), p=1)
+    g: dict[str, Any] = {"op": op, "m": _dim(rng, difficulty), "n": _dim(rng, difficulty),
+                         "p": _dim(rng, difficulty) if op == "matmul" else 1}
+    if op == "matmul" and rng.randint(1, 3) == 1:  # a few tokens through a weight: the memory-bound side
+        g["m"] = rng.randint(1, 64)
     g["dtype"] = rng.choice(("fp16", "bf16", "fp32") if difficulty != "easy" else ("fp16", "fp32"))
+    return g
+
+
+def _log_uniform(rng: Rng, low_exp: int, high_exp: int) -> int:
+    """An integer in (2^(e−1), 2^e] for e drawn uniformly in [low_exp, high_exp]: small and large equally often."""
+    e = rng.randint(low_exp, high_exp)
+    return rng.randint(2 ** (e - 1) + 1 if e else 1, 2**e)
+
+
+def _gpu_peak_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """A hypothetical GPU stated by its SMs, FMA rate, clock and bandwidth; at easy and medium one draw in ten
+    is a real GPU with its clock locked at a stated value (as `nvidia-smi -lgc` does). Hard adds a part: the
+    smallest square fp16 matmul that is compute-bound on it."""
+    if difficulty != "hard" and rng.randint(1, 10) == 1:
+        name = rng.choice(tuple(gpu_table.GPUS))
+        spec = gpu_table.get(name)
+        dtype = rng.choice(tuple(A100_FMA_PER_CLOCK_PER_SM)) if name.startswith("A100") and difficulty == "medium" \
+            else "fp16"
+        fma = A100_FMA_PER_CLOCK_PER_SM[dtype] if name.startswith("A100") else spec.fp16_fma_per_clock_per_sm
+        return {"gpu": name, "dtype": dtype, "sms": spec.sms, "fma_per_clock": fma,
+                "clock_ghz": float(rng.decimal(0.9, spec.clock_hz / 1e9, 3)),
+                "bandwidth_gbs": round(spec.bandwidth / 1e9), "square": "no"}
+    g = {"gpu": "custom", "dtype": "fp16", "sms": rng.randint(16, 160), "fma_per_clock": rng.choice((256, 512, 1024, 2048)),
+         "clock_ghz": float(rng.decimal(1, 2.2, 2 if difficulty == "easy" else 3)),
+         "bandwidth_gbs": 50 * rng.randint(10, 120) if difficulty == "easy" else 10 * rng.randint(50, 800),
+         "square": "yes" if difficulty == "hard" else "no"}
+    if difficulty == "hard":
+        peak = peak_tflops(g["sms"], g["fma_per_clock"], g["clock_ghz"])
+        _away_from_integer(square_matmul_threshold(ridge(peak, g["bandwidth_gbs"]), 2))
     return g
 
 
@@ -314,32 +387,23 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "op":
         return _op_givens(rng, difficulty, rng.choice(OPS))
     if variant == "gpu_peak":
-        if difficulty == "hard":  # a hypothetical part: the formula, not a memorised figure
-            return {"gpu": "custom", "dtype": "fp16", "sms": rng.choice((72, 84, 96, 114, 120, 144)),
-                    "fma_per_clock": rng.choice((512, 1024, 2048)), "clock_ghz": float(rng.decimal(1.2, 2.1, 2)),
-                    "bandwidth_gbs": rng.choice((1200, 1600, 2000, 2400, 3000, 4000))}
-        name = rng.choice(tuple(gpu_table.GPUS))
-        spec = gpu_table.get(name)
-        dtype = rng.choice(tuple(A100_FMA_PER_CLOCK_PER_SM)) if name.startswith("A100") and difficulty == "medium" \
-            else "fp16"
-        fma = A100_FMA_PER_CLOCK_PER_SM[dtype] if name.startswith("A100") else spec.fp16_fma_per_clock_per_sm
-        return {"gpu": name, "dtype": dtype, "sms": spec.sms, "fma_per_clock": fma,
-                "clock_ghz": spec.clock_hz / 1e9, "bandwidth_gbs": round(spec.bandwidth / 1e9)}
+        return _gpu_peak_givens(rng, difficulty)
     if variant == "bound":
         g = _op_givens(rng, difficulty, rng.choice(("matmul", "matmul", "matvec", "elementwise")))
-        g.update(_gpu_givens(rng, g["dtype"]))
+        # an element-wise op's intensity depends on its dtype only: on a real GPU it would repeat
+        g.update(_gpu_givens(rng, g["dtype"], difficulty, real=g["op"] != "elementwise"))
         flops, moved = op_counts(g["op"], g["m"], g["n"], g["p"], BYTES[g["dtype"]])
         _away_from_ridge(Fraction(flops, moved), ridge(g["peak_tflops"], g["bandwidth_gbs"]))
         return g
     dtype = rng.choice(("fp16", "bf16"))
-    g = {"d_model": rng.choice(DIMS[difficulty][1:] if difficulty == "easy" else DIMS[difficulty]),
-         "batch": rng.choice((1, 4, 8, 16, 32, 64) if difficulty == "easy" else (1, 2, 8, 24, 48, 96, 160, 384)),
-         "prompt": rng.choice((128, 512, 1024, 2048)), "dtype": dtype,
-         "count": rng.choice(COUNTS), **_gpu_givens(rng, dtype)}
+    g = {"d_model": 256 * rng.randint(4, 32 if difficulty == "easy" else 64), "batch": _log_uniform(rng, 0, 9),
+         "prompt": _log_uniform(rng, 3, 13), "dtype": dtype, "count": rng.choice(COUNTS),
+         **_gpu_givens(rng, dtype, difficulty)}
     s, r = BYTES[dtype], ridge(g["peak_tflops"], g["bandwidth_gbs"])
     x = critical_threshold(g["d_model"], s, r, g["count"])
-    if x is None or min(x - math.floor(x), math.ceil(x) - x) < INTEGER_MARGIN:
-        raise Rejected("no critical batch, or its threshold is too near an integer")
+    if x is None:
+        raise Rejected("decoding never turns compute-bound")
+    _away_from_integer(x)
     for tokens in (g["batch"], g["batch"] * g["prompt"]):
         _away_from_ridge(linear_intensity(tokens, g["d_model"], s, g["count"]), r)
     return g
@@ -438,6 +502,75 @@ MISTAKES = (
             _decode_part("critical_batch", other_count=True)),
 )
 
+# ---- student paths: correct ways from what the page shows ------------------------------------------
+
+
+def _round_sig(x: Any, figures: int) -> float:
+    return float(f"{float(x):.{figures - 1}e}")
+
+
+def _reported(solution: Solution, part: str) -> float:
+    """A part's value as the student reports it, at the precision the question asks."""
+    answer = solution.part(part).answer
+    return _round_sig(answer.value, answer.sig) if answer.sig else answer.value
+
+
+def _intensity_from_rounded_counts(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+    if solution.part("flops").answer.sig is None and solution.part("bytes").answer.sig is None:
+        return None
+    return _round_sig(_reported(solution, "flops") / _reported(solution, "bytes"), SIG)
+
+
+def _ratio_from_rounded_peak(variant: str, g: dict[str, Any], solution: Solution) -> float:
+    return _round_sig(_reported(solution, "peak") * 1000 / float(g["bandwidth_gbs"]), SIG)
+
+
+def _square_from_6_figure_ratio(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
+    if g.get("square", "no") != "yes":
+        return None
+    peak = _round_sig(float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"])), 6)
+    r6 = _round_sig(peak * 1000 / float(g["bandwidth_gbs"]), 6)
+    return math.floor(3 * STORAGE_BYTES[g["dtype"]] * r6 / 2) + 1
+
+
+def _attainable_from_rounded_intensity(variant: str, g: dict[str, Any], solution: Solution) -> float:
+    ai = _reported(solution, "intensity")
+    return _round_sig(min(float(g["peak_tflops"]), ai * float(g["bandwidth_gbs"]) / 1000), SIG)
+
+
+def _bound_from_rounded(intensity: str, ridge_part: str | None = None):
+    """The verdict from the reported intensity and the ratio (reported, or carried to 6 figures)."""
+    def value(variant: str, g: dict[str, Any], solution: Solution) -> str:
+        r = _reported(solution, ridge_part) if ridge_part else \
+            _round_sig(float(ridge(g["peak_tflops"], g["bandwidth_gbs"])), 6)
+        return "compute-bound" if _reported(solution, intensity) > r else "memory-bound"
+    return value
+
+
+def _critical_from_6_figure_ratio(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
+    r6 = Fraction(str(_round_sig(float(ridge(g["peak_tflops"], g["bandwidth_gbs"])), 6)))
+    return critical_batch(int(g["d_model"]), BYTES[g["dtype"]], r6, g["count"])
+
+
+PATHS = (
+    StudentPath("intensity_from_rounded_counts", "intensity", "FLOPs over bytes as reported (4 significant figures "
+                "each when they are not asked exactly).", ("op",), _intensity_from_rounded_counts),
+    StudentPath("ratio_from_rounded_peak", "ridge", "The ratio from the peak as reported (3 significant figures).",
+                ("gpu_peak",), _ratio_from_rounded_peak),
+    StudentPath("square_from_6_figure_ratio", "square_n", "The threshold 3sr/2 with the ratio carried to 6 "
+                "significant figures, as the question asks.", ("gpu_peak",), _square_from_6_figure_ratio),
+    StudentPath("bound_from_rounded_values", "bound", "The reported intensity compared with the reported ratio.",
+                ("bound",), _bound_from_rounded("intensity", "ridge")),
+    StudentPath("attainable_from_rounded_intensity", "attainable", "min(peak, reported intensity x bandwidth).",
+                ("bound",), _attainable_from_rounded_intensity),
+    StudentPath("decode_bound_from_rounded_intensity", "decode_bound", "The reported decoding intensity compared "
+                "with the ratio carried to 6 figures.", ("decode",), _bound_from_rounded("decode_intensity")),
+    StudentPath("prefill_bound_from_rounded_intensity", "prefill_bound", "The reported prefill intensity compared "
+                "with the ratio carried to 6 figures.", ("decode",), _bound_from_rounded("prefill_intensity")),
+    StudentPath("critical_batch_from_6_figure_ratio", "critical_batch", "The threshold with the ratio carried to "
+                "6 significant figures, as the question asks.", ("decode",), _critical_from_6_figure_ratio),
+)
+
 TOPIC = Topic(
     name="intensity",
     description="arithmetic intensity, a GPU's peak and ops:byte ratio, memory- vs compute-bound, roofline, decoding",
@@ -445,4 +578,5 @@ TOPIC = Topic(
     sample=sample,
     solve=solve,
     mistakes=MISTAKES,
+    paths=PATHS,
 )

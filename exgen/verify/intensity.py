@@ -9,7 +9,7 @@
   once; for decoding, the weight alone or with the activations, as the question says).
 - A GPU's peak: FLOPs per FMA are counted (a 1×k by k×1 product is k FMAs), then SMs × FMA/clock × that
   × clock. The roofline is min(peak, AI × bandwidth); the critical decoding batch is found by bisection
-  on counted intensities.
+  on counted intensities, and so is the smallest compute-bound square matmul.
 No GPU is used: on one, timing the op (or a sweep of batch sizes) would confirm the classification
 empirically; that is left to a machine with a GPU.
 """
@@ -77,9 +77,37 @@ def _op(g: dict[str, Any]) -> dict[str, Any]:
     return {"flops": flops, "bytes": moved, "intensity": flops / moved}
 
 
+# tf32 operands live in memory as fp32; tf32 and fp64 matmuls are counted on fp32/fp64 meta tensors.
+_STORED = {"fp16": torch.float16, "tf32": torch.float32, "fp64": torch.float64}
+
+
+def _square_intensity(n: int, dtype: str) -> float:
+    a, b = (torch.empty(n, n, dtype=_STORED[dtype], device="meta") for _ in range(2))
+    out: list[torch.Tensor] = []
+    flops = counted_flops(lambda: out.append(a @ b))
+    return flops / (a.nbytes + b.nbytes + out[0].nbytes)
+
+
+def _smallest_above(intensity, ridge: float) -> int | None:
+    """The smallest n ≥ 1 with intensity(n) > ridge, by doubling then bisection (intensity grows with n)."""
+    lo, hi = 0, 1
+    while intensity(hi) <= ridge:
+        lo, hi = hi, hi * 2
+        if hi > 2**40:
+            return None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if intensity(mid) <= ridge else (lo, mid)
+    return hi
+
+
 def _gpu_peak(g: dict[str, Any]) -> dict[str, Any]:
     peak = int(g["sms"]) * int(g["fma_per_clock"]) * flops_per_fma() * float(g["clock_ghz"]) * 1e9  # FLOP/s
-    return {"peak": peak / 1e12, "ridge": peak / (float(g["bandwidth_gbs"]) * 1e9)}
+    ridge = peak / (float(g["bandwidth_gbs"]) * 1e9)
+    got = {"peak": peak / 1e12, "ridge": ridge}
+    if g.get("square", "no") == "yes":
+        got["square_n"] = _smallest_above(lambda n: _square_intensity(n, g["dtype"]), ridge)
+    return got
 
 
 def _bound(g: dict[str, Any]) -> dict[str, Any]:
@@ -93,17 +121,9 @@ def _decode(g: dict[str, Any]) -> dict[str, Any]:
     d, b, t, dtype, count = int(g["d_model"]), int(g["batch"]), int(g["prompt"]), g["dtype"], g["count"]
     ridge = float(g["peak_tflops"]) * 1e12 / (float(g["bandwidth_gbs"]) * 1e9)
     dec, pre = linear_intensity(b, d, dtype, count), linear_intensity(b * t, d, dtype, count)
-    lo, hi = 0, 1  # bisection: AI(lo) <= ridge < AI(hi)
-    while linear_intensity(hi, d, dtype, count) <= ridge:
-        lo, hi = hi, hi * 2
-        if hi > 2**40:
-            hi = None
-            break
-    while hi is not None and hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if linear_intensity(mid, d, dtype, count) <= ridge else (lo, mid)
+    critical = _smallest_above(lambda n: linear_intensity(n, d, dtype, count), ridge)
     return {"decode_intensity": dec, "prefill_intensity": pre, "decode_bound": _classify(dec, ridge),
-            "prefill_bound": _classify(pre, ridge), "critical_batch": hi}
+            "prefill_bound": _classify(pre, ridge), "critical_batch": critical}
 
 
 _REPRODUCERS = {"op": _op, "gpu_peak": _gpu_peak, "bound": _bound, "decode": _decode}
