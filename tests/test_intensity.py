@@ -289,3 +289,27 @@ def test_a_vanishing_peak_is_refused():
     with pytest.raises(InvalidGivens, match="peak_tflops"):
         solve_givens("intensity", "bound", {"op": "matmul", "m": 8, "n": 8, "p": 8, "dtype": "fp16",
                                             "peak_tflops": 1e-300, "bandwidth_gbs": 1000})
+
+
+# ---- hard adds a step (issue 9) ------------------------------------------------------------------------------
+
+
+def test_hard_op_may_write_its_output_in_fp32():
+    """fp16 inputs, fp32 output: a 64×4096 by 4096×4096 matmul moves (64·4096 + 4096²)·2 + 64·4096·4 bytes, and
+    counting the output at 2 bytes is a named mistake."""
+    g = {"op": "matmul", "m": 64, "n": 4096, "p": 4096, "dtype": "fp16", "out_dtype": "fp32"}
+    a = answers("op", g)
+    assert a["bytes"] == (64 * 4096 + 4096 * 4096) * 2 + 64 * 4096 * 4
+    assert mistake("op", "bytes", "output_in_input_dtype").wrong("op", g) == (64 * 4096 + 4096 * 4096 + 64 * 4096) * 2
+    assert any(generate("intensity", "op", "hard", seed).givens["out_dtype"] == "fp32" for seed in range(20))
+
+
+def test_hard_decode_may_store_the_weight_in_int8_or_int4():
+    """Weight-only quantization: counting the weight only, AI = 2n/w, so on an A100 (ratio 200.6) an int8 weight
+    turns decoding compute-bound at n = 101 (half the fp16 batch, 201) and an int4 weight at n = 51."""
+    g = {"d_model": 4096, "batch": 8, "prompt": 512, "dtype": "fp16", "count": "weights", **A100_ROOF}
+    assert answers("decode", {**g, "weight_dtype": "int8"})["critical_batch"] == 101
+    assert answers("decode", {**g, "weight_dtype": "int4"})["critical_batch"] == 51
+    assert answers("decode", {**g, "weight_dtype": "int4"})["decode_intensity"] == 32
+    kinds = {generate("intensity", "decode", "hard", seed).givens["weight_dtype"] for seed in range(30)}
+    assert kinds == {"same", "int8", "int4"}

@@ -34,6 +34,7 @@ from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 
 BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
+WEIGHT_BYTES = {"int8": 1, "int4": Fraction(1, 2)}  # weight-only quantization (hard decode)
 STORAGE_BYTES = {"fp16": 2, "tf32": 4, "fp64": 8}  # tf32 operands are stored as fp32
 OPS = ("matmul", "matvec", "elementwise")
 BOUNDS = ("memory-bound", "compute-bound")
@@ -54,16 +55,23 @@ def _f(x: Any) -> Fraction:
 
 
 def op_counts(op: str, m: int, n: int, p: int, s: int, flops_per_fma: int = 2,
-              operands: str = "all") -> tuple[int, int]:
-    """(FLOPs, bytes moved). operands: "all" (inputs and output), "first" (A only), "inputs" (no output)."""
+              operands: str = "all", s_out: int | None = None) -> tuple[int, int]:
+    """(FLOPs, bytes moved). operands: "all" (inputs and output), "first" (A only), "inputs" (no output).
+    `s_out`: bytes per output element when the output is written in another dtype (default s)."""
     if op == "matmul":
         flops, sizes = flops_per_fma * m * n * p, (m * n, n * p, m * p)
     elif op == "matvec":
         flops, sizes = flops_per_fma * m * n, (m * n, n, m)
     else:
         flops, sizes = m * n, (m * n, m * n, m * n)
-    counted = {"all": sizes, "first": sizes[:1], "inputs": sizes[:2]}[operands]
-    return flops, s * sum(counted)
+    widths = (s, s, s if s_out is None else s_out)
+    counted = {"all": 3, "first": 1, "inputs": 2}[operands]
+    return flops, sum(w * size for w, size in zip(widths[:counted], sizes[:counted]))
+
+
+def out_bytes(g: dict[str, Any]) -> int:
+    """Bytes per output element: the inputs' dtype, or fp32 when the question says the output is fp32."""
+    return BYTES[g["dtype"] if g.get("out_dtype", "same") == "same" else g["out_dtype"]]
 
 
 def ridge(peak_tflops: Any, bandwidth_gbs: Any) -> Fraction:
@@ -83,24 +91,35 @@ def peak_tflops(sms: int, fma_per_clock: int, clock_ghz: Any, flops_per_fma: int
     return sms * fma_per_clock * flops_per_fma * _f(clock_ghz) / 1000
 
 
-def linear_intensity(tokens: int, d: int, s: int, count: str, flops_per_fma: int = 2) -> Fraction:
-    """AI of a d×d weight applied to `tokens` vectors."""
-    moved = d * d + (2 * tokens * d if count == "weights+activations" else 0)
-    return Fraction(flops_per_fma * tokens * d * d, s * moved)
+def linear_intensity(tokens: int, d: int, s: int, count: str, flops_per_fma: int = 2,
+                     w: Fraction | int | None = None) -> Fraction:
+    """AI of a d×d weight (w bytes per element, default s) applied to `tokens` vectors of s bytes per element."""
+    w = s if w is None else w
+    moved = w * d * d + (2 * tokens * d * s if count == "weights+activations" else 0)
+    return Fraction(flops_per_fma * tokens * d * d) / moved
 
 
-def critical_threshold(d: int, s: int, r: Fraction, count: str, flops_per_fma: int = 2) -> Fraction | None:
+def critical_threshold(d: int, s: int, r: Fraction, count: str, flops_per_fma: int = 2,
+                       w: Fraction | int | None = None) -> Fraction | None:
     """The real n above which AI(n) > r, or None if AI never exceeds r (AI → f·d/(2s) as n grows)."""
+    w = s if w is None else w
     if count == "weights":
-        return r * s / flops_per_fma
-    # f·n·d² > r·s·(d² + 2nd)  ⇔  n·(f·d − 2rs) > r·s·d
+        return r * w / flops_per_fma
+    # f·n·d² > r·(w·d² + 2nd·s)  ⇔  n·(f·d − 2rs) > r·w·d
     slope = flops_per_fma * d - 2 * r * s
-    return r * s * d / slope if slope > 0 else None
+    return r * w * d / slope if slope > 0 else None
 
 
-def critical_batch(d: int, s: int, r: Fraction, count: str, flops_per_fma: int = 2) -> int | None:
-    x = critical_threshold(d, s, r, count, flops_per_fma)
+def critical_batch(d: int, s: int, r: Fraction, count: str, flops_per_fma: int = 2,
+                   w: Fraction | int | None = None) -> int | None:
+    x = critical_threshold(d, s, r, count, flops_per_fma, w)
     return None if x is None else math.floor(x) + 1
+
+
+def weight_bytes(g: dict[str, Any]) -> Fraction:
+    """Bytes per weight element: the activations' dtype, or int8 (1) / packed int4 (1/2) weight-only
+    quantization."""
+    return Fraction(WEIGHT_BYTES.get(g.get("weight_dtype", "same"), BYTES[g["dtype"]]))
 
 
 # ---- givens ----------------------------------------------------------------------------------------
@@ -114,6 +133,8 @@ _M = Given("m", "rows of A", "integer", low=1, high=MAX_DIM)
 _N = Given("n", "columns of A", "integer", low=1, high=MAX_DIM)
 _P = Given("p", "columns of B (matmul only)", "integer", default=1, low=1, high=MAX_DIM)
 _DTYPE = Given("dtype", "dtype of every operand (fp32: 4 bytes, fp16/bf16: 2 bytes)", "choice", choices=tuple(BYTES))
+_OUT = Given("out_dtype", "dtype the output is written in: the inputs' dtype, or fp32 (accumulated and stored in "
+             "fp32, as mixed-precision kernels may)", "choice", choices=("same", "fp32"), default="same")
 _GPU = Given("gpu", "the GPU's name (for the text; the numbers are the givens below)", "choice",
              choices=tuple(gpu_table.GPUS) + ("custom",), default="custom")
 _PEAK = Given("peak_tflops", "peak throughput for the dtype", "number", unit="TFLOP/s", low=1e-3, high=1e6)
@@ -121,7 +142,7 @@ _BW = Given("bandwidth_gbs", "memory bandwidth", "number", unit="GB/s", low=1, h
 
 VARIANTS = (
     Variant("op", "FLOPs, bytes moved and arithmetic intensity of a matmul, matrix-vector or element-wise op",
-            (_OP, _M, _N, _P, _DTYPE)),
+            (_OP, _M, _N, _P, _DTYPE, _OUT)),
     Variant("gpu_peak", "a GPU's peak FLOP/s from SMs x FMA/clock/SM x 2 x clock, its ops:byte ratio, and "
             "(optionally) the smallest square fp16 matmul that is compute-bound on it", (
         _GPU, Given("dtype", "the tensor-core dtype", "choice", choices=tuple(A100_FMA_PER_CLOCK_PER_SM)),
@@ -131,7 +152,7 @@ VARIANTS = (
         Given("square", "also ask the smallest n for which an n x n by n x n matmul in the dtype is compute-bound",
               "choice", choices=("no", "yes"), default="no"))),
     Variant("bound", "memory- or compute-bound on a GPU, and the roofline's attainable FLOP/s",
-            (_OP, _M, _N, _P, _DTYPE, _GPU, _PEAK, _BW)),
+            (_OP, _M, _N, _P, _DTYPE, _OUT, _GPU, _PEAK, _BW)),
     Variant("decode", "decoding vs prefill through a d x d weight: intensities, bounds, and the batch size at "
             "which decoding turns compute-bound", (
                 Given("d_model", "the weight is d x d", "integer", low=1, high=10**6),
@@ -141,6 +162,9 @@ VARIANTS = (
                 Given("dtype", "dtype of weights and activations", "choice", choices=("fp16", "bf16")),
                 Given("count", "bytes counted: the weights only, or weights and activations", "choice",
                       choices=COUNTS),
+                Given("weight_dtype", "the weight's storage: as the activations, or int8 / packed int4 weight-only "
+                      "quantization (1 or 0.5 byte per weight, dequantized on the fly)", "choice",
+                      choices=("same",) + tuple(WEIGHT_BYTES), default="same"),
                 _GPU, _PEAK, _BW)),
 )
 
@@ -155,7 +179,7 @@ def _check(variant: str, g: dict[str, Any]) -> None:
             coerce(given, g[given.name])
     if variant == "decode":
         r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
-        if critical_threshold(int(g["d_model"]), BYTES[g["dtype"]], r, g["count"]) is None:
+        if critical_threshold(int(g["d_model"]), BYTES[g["dtype"]], r, g["count"], w=weight_bytes(g)) is None:
             raise InvalidGivens("with activations counted, a d x d weight's intensity never exceeds d/s FLOP/byte, "
                                 "which is below this GPU's ops:byte ratio: decoding never turns compute-bound")
 
@@ -177,16 +201,25 @@ def _count_answer(value: int, unit: str) -> Answer:
 
 def _op_steps(g: dict[str, Any]) -> tuple[list[Step], int, int, Fraction]:
     op, m, n, p, dtype = g["op"], int(g["m"]), int(g["n"]), int(g["p"]), g["dtype"]
-    s = BYTES[dtype]
-    flops, moved = op_counts(op, m, n, p, s)
+    s, s_out = BYTES[dtype], out_bytes(g)
+    flops, moved = op_counts(op, m, n, p, s, s_out=s_out)
     ai = Fraction(flops, moved)
-    name, ftex, btex = OP_TEX[op]
+    name = OP_TEX[op][0]
+    sizes = {"matmul": (f"{m} \\times {n}", f"{n} \\times {p}", f"{m} \\times {p}"),
+             "matvec": (f"{m} \\times {n}", f"{n}", f"{m}"),
+             "elementwise": (f"{m} \\times {n}",) * 3}[op]
+    flops_tex = {"matmul": rf"2mnp = 2 \times {m} \times {n} \times {p}", "matvec": rf"2mn = 2 \times {m} \times {n}",
+                 "elementwise": rf"mn = {m} \times {n}"}[op]
     what = ("one addition per output entry" if op == "elementwise"
             else "one FMA (2 FLOPs) per multiply-add of the dot products")
+    bytes_tex = rf"({sizes[0]} + {sizes[1]}) \times {s} + {sizes[2]} \times {s_out}" if s_out != s else \
+        rf"({sizes[0]} + {sizes[1]} + {sizes[2]}) \times {s}"
+    written = f"the output written once in {g['out_dtype']} ({s_out} bytes per element)" if s_out != s else \
+        "the output written once"
     steps = [
-        Step(f"FLOPs of ${name}$, {what}:", rf"{ftex} = {nf.sig(flops, 8)}\ \text{{FLOP}}"),
-        Step(f"Bytes moved: both inputs read once and the output written once, $s = {s}$ bytes per {dtype} "
-             "element:", rf"{btex} = {nf.sig(moved, 8)}\ \text{{B}}"),
+        Step(f"FLOPs of ${name}$, {what}:", rf"{flops_tex} = {nf.sig(flops, 8)}\ \text{{FLOP}}"),
+        Step(f"Bytes moved: both inputs read once ({s} bytes per {dtype} element) and {written}:",
+             rf"{bytes_tex} = {nf.sig(moved, 8)}\ \text{{B}}"),
         Step("Arithmetic intensity:", rf"\frac{{{nf.sig(flops, 8)}}}{{{nf.sig(moved, 8)}}} = "
                                       rf"{nf.sig(ai, 6)}\ \text{{FLOP/B}}"),
     ]
@@ -262,25 +295,27 @@ def _solve_bound(g: dict[str, Any]) -> Solution:
 
 def _solve_decode(g: dict[str, Any]) -> Solution:
     d, b, t, count = int(g["d_model"]), int(g["batch"]), int(g["prompt"]), g["count"]
-    s = BYTES[g["dtype"]]
+    s, w = BYTES[g["dtype"]], weight_bytes(g)
     r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
-    ai_dec, ai_pre = linear_intensity(b, d, s, count), linear_intensity(b * t, d, s, count)
-    x = critical_threshold(d, s, r, count)
+    ai_dec, ai_pre = linear_intensity(b, d, s, count, w=w), linear_intensity(b * t, d, s, count, w=w)
+    x = critical_threshold(d, s, r, count, w=w)
     if x is None:
         raise InvalidGivens("decoding never turns compute-bound for these givens")
     nstar = math.floor(x) + 1
+    wt, rt = nf.num(float(w)), nf.sig(r, 6)
     if count == "weights":
-        formula = r"\frac{2 n d^2}{s\,d^2} = \frac{2n}{s}"
-        crit = rf"\frac{{2n}}{{{s}}} > {nf.sig(r, 6)} \iff n > {nf.sig(x, 6)}"
+        formula = rf"\frac{{2 n d^2}}{{w\,d^2}} = \frac{{2n}}{{w}} = \frac{{2n}}{{{wt}}}"
+        crit = rf"\frac{{2n}}{{{wt}}} > {rt} \iff n > \frac{{{rt} \times {wt}}}{{2}} = {nf.sig(x, 6)}"
     else:
-        formula = r"\frac{2 n d^2}{s\,(d^2 + 2nd)}"
-        crit = (rf"2nd^2 > r\,s\,(d^2 + 2nd) \iff n > \frac{{r\,s\,d}}{{2d - 2rs}} = "
-                rf"\frac{{{nf.sig(r, 6)} \times {s} \times {d}}}{{2 \times {d} - 2 \times {nf.sig(r, 6)} \times {s}}} "
-                rf"= {nf.sig(x, 6)}")
+        formula = rf"\frac{{2 n d^2}}{{w\,d^2 + 2nd\,s}} = \frac{{2n \times {d}^2}}{{{wt} \times {d}^2 + 2n \times {d} \times {s}}}"
+        crit = (rf"2nd^2 > r\,(w\,d^2 + 2nd\,s) \iff n > \frac{{r\,w\,d}}{{2d - 2rs}} = "
+                rf"\frac{{{rt} \times {wt} \times {d}}}{{2 \times {d} - 2 \times {rt} \times {s}}} = {nf.sig(x, 6)}")
+    stored = f"$w = {wt}$ byte per weight ({g['weight_dtype']}, weight-only quantization) and $s = {s}$ bytes per " \
+        "activation" if w != s else f"$w = s = {s}$ bytes per element"
     steps = (
         Step(f"Multiplying $n$ token vectors by the ${d} \\times {d}$ weight takes $2nd^2$ FLOPs and moves "
              + ("the weight once" if count == "weights" else "the weight, the $n$ inputs and the $n$ outputs")
-             + f", $s = {s}$ bytes per element:", rf"\text{{AI}}(n) = {formula}"),
+             + f", with {stored}:", rf"\text{{AI}}(n) = {formula}"),
         Step(f"Decoding: each of the {b} sequences contributes one token per step, $n = {b}$:",
              rf"\text{{AI}}({b}) = {nf.sig(ai_dec, 6)}\ \text{{FLOP/B}}"),
         Step(f"Prefill: all prompt tokens at once, $n = {b} \\times {t} = {b * t}$:",
@@ -351,6 +386,8 @@ def _op_givens(rng: Rng, difficulty: str, op: str) -> dict[str, Any]:
     if op == "matmul" and rng.randint(1, 3) == 1:  # a few tokens through a weight: the memory-bound side
         g["m"] = rng.randint(1, 64)
     g["dtype"] = rng.choice(("fp16", "bf16", "fp32") if difficulty != "easy" else ("fp16", "fp32"))
+    # hard: half-precision inputs with the output written in fp32 (bytes counted per operand)
+    g["out_dtype"] = "fp32" if difficulty == "hard" and g["dtype"] != "fp32" and rng.randint(0, 1) else "same"
     return g
 
 
@@ -392,29 +429,39 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         g = _op_givens(rng, difficulty, rng.choice(("matmul", "matmul", "matvec", "elementwise")))
         # an element-wise op's intensity depends on its dtype only: on a real GPU it would repeat
         g.update(_gpu_givens(rng, g["dtype"], difficulty, real=g["op"] != "elementwise"))
-        flops, moved = op_counts(g["op"], g["m"], g["n"], g["p"], BYTES[g["dtype"]])
+        flops, moved = op_counts(g["op"], g["m"], g["n"], g["p"], BYTES[g["dtype"]], s_out=out_bytes(g))
         _away_from_ridge(Fraction(flops, moved), ridge(g["peak_tflops"], g["bandwidth_gbs"]))
         return g
     dtype = rng.choice(("fp16", "bf16"))
     g = {"d_model": 256 * rng.randint(4, 32 if difficulty == "easy" else 64), "batch": _log_uniform(rng, 0, 9),
          "prompt": _log_uniform(rng, 3, 13), "dtype": dtype, "count": rng.choice(COUNTS),
          **_gpu_givens(rng, dtype, difficulty)}
-    s, r = BYTES[dtype], ridge(g["peak_tflops"], g["bandwidth_gbs"])
-    x = critical_threshold(g["d_model"], s, r, g["count"])
+    # hard: the weight is stored in int8 or packed int4 (weight-only quantization), the activations in 16 bits
+    g["weight_dtype"] = rng.choice(("same", "int8", "int4")) if difficulty == "hard" else "same"
+    s, r, w = BYTES[dtype], ridge(g["peak_tflops"], g["bandwidth_gbs"]), weight_bytes(g)
+    x = critical_threshold(g["d_model"], s, r, g["count"], w=w)
     if x is None:
         raise Rejected("decoding never turns compute-bound")
     _away_from_integer(x)
     for tokens in (g["batch"], g["batch"] * g["prompt"]):
-        _away_from_ridge(linear_intensity(tokens, g["d_model"], s, g["count"]), r)
+        _away_from_ridge(linear_intensity(tokens, g["d_model"], s, g["count"], w=w), r)
     return g
 
 
 # ---- named mistakes --------------------------------------------------------------------------------
 
 
+def _widths(g: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """op_counts' keyword arguments for the instance, with a mistake's change (elements for bytes counts every
+    operand, the output included, as one byte)."""
+    widths = {"s": BYTES[g["dtype"]], "s_out": out_bytes(g)}
+    if "s" in change:
+        widths["s_out"] = change["s"]
+    return {**widths, **change}
+
+
 def _op_ai(g: dict[str, Any], **change) -> Fraction:
-    flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g["p"]), **{"s": BYTES[g["dtype"]],
-                                                                                          **change})
+    flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g["p"]), **_widths(g, change))
     return Fraction(flops, moved)
 
 
@@ -423,8 +470,9 @@ def _op_part(part: str, **change):
     def wrong(variant: str, g: dict[str, Any]) -> Any:
         if "flops_per_fma" in change and g["op"] == "elementwise":
             return None  # an addition is not an FMA
-        flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g["p"]),
-                                 **{"s": BYTES[g["dtype"]], **change})
+        if "s_out" in change and out_bytes(g) == BYTES[g["dtype"]]:
+            return None  # the output is in the inputs' dtype: nothing to confuse
+        flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g["p"]), **_widths(g, change))
         return {"flops": flops, "bytes": moved, "intensity": float(Fraction(flops, moved))}[part]
     return wrong
 
@@ -449,17 +497,22 @@ def _not_capped(variant: str, g: dict[str, Any]) -> float | None:
     return float(ai * _f(g["bandwidth_gbs"]) / 1000) if ai > ridge(g["peak_tflops"], g["bandwidth_gbs"]) else None
 
 
-def _decode_part(part: str, s: int | None = None, flops_per_fma: int = 2, other_count: bool = False):
+def _decode_part(part: str, s: int | None = None, flops_per_fma: int = 2, other_count: bool = False,
+                 weight_as_activation: bool = False):
     def wrong(variant: str, g: dict[str, Any]) -> Any:
         size = s if s is not None else BYTES[g["dtype"]]
+        w = size if s is not None or weight_as_activation else weight_bytes(g)
+        if weight_as_activation and w == weight_bytes(g):
+            return None
         count = g["count"]
         if other_count:
             count = COUNTS[1 - COUNTS.index(count)]
         d, b = int(g["d_model"]), int(g["batch"])
         if part == "decode_intensity":
-            return float(linear_intensity(b, d, size, count, flops_per_fma))
-        n = critical_batch(d, size, ridge(g["peak_tflops"], g["bandwidth_gbs"]), count, flops_per_fma)
-        right = critical_batch(d, BYTES[g["dtype"]], ridge(g["peak_tflops"], g["bandwidth_gbs"]), g["count"])
+            return float(linear_intensity(b, d, size, count, flops_per_fma, w))
+        r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
+        n = critical_batch(d, size, r, count, flops_per_fma, w)
+        right = critical_batch(d, BYTES[g["dtype"]], r, g["count"], w=weight_bytes(g))
         return n if n is not None and n != right else None
     return wrong
 
@@ -474,6 +527,8 @@ MISTAKES = (
             "written.", ("op",), _op_part("bytes", operands="first")),
     Mistake("output_not_counted", "bytes", "The output must be written to memory too.", ("op",),
             _op_part("bytes", operands="inputs")),
+    Mistake("output_in_input_dtype", "bytes", "The output is written in fp32 (4 bytes per element), not in the "
+            "inputs' dtype.", ("op",), lambda v, g: _op_part("bytes", s_out=BYTES[g["dtype"]])(v, g)),
     Mistake("fma_as_one_flop", "intensity", "A multiply-add is 2 FLOPs, not 1: the intensity halves.", _OPS,
             _op_part("intensity", flops_per_fma=1)),
     Mistake("elements_for_bytes", "intensity", "Elements were counted instead of bytes (forgetting x2 bytes for "
@@ -497,6 +552,9 @@ MISTAKES = (
             ("decode",), _decode_part("critical_batch", s=1)),
     Mistake("fma_as_one_flop", "critical_batch", "A multiply-add is 2 FLOPs; counting 1 doubles the batch.",
             ("decode",), _decode_part("critical_batch", flops_per_fma=1)),
+    Mistake("weight_at_activation_width", "decode_intensity", "The quantized weight takes 1 byte (int8) or half a "
+            "byte (int4) per element, not the activations' 2.", ("decode",),
+            _decode_part("decode_intensity", weight_as_activation=True)),
     Mistake("other_byte_count", "critical_batch", "The question says which bytes count (weights only, or weights "
             "and activations); the other convention was used.", ("decode",),
             _decode_part("critical_batch", other_count=True)),
@@ -549,7 +607,7 @@ def _bound_from_rounded(intensity: str, ridge_part: str | None = None):
 
 def _critical_from_6_figure_ratio(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
     r6 = Fraction(str(_round_sig(float(ridge(g["peak_tflops"], g["bandwidth_gbs"])), 6)))
-    return critical_batch(int(g["d_model"]), BYTES[g["dtype"]], r6, g["count"])
+    return critical_batch(int(g["d_model"]), BYTES[g["dtype"]], r6, g["count"], w=weight_bytes(g))
 
 
 PATHS = (

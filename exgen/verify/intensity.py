@@ -40,7 +40,8 @@ def _tensor(*shape: int, dtype: str) -> torch.Tensor:
     return torch.empty(*shape, dtype=DTYPES[dtype], device="meta")
 
 
-def op_flops_bytes(op: str, m: int, n: int, p: int, dtype: str) -> tuple[int, int]:
+def op_flops_bytes(op: str, m: int, n: int, p: int, dtype: str, out_dtype: str = "same") -> tuple[int, int]:
+    """FLOPs counted while the op runs; bytes: the inputs' nbytes plus the output's, written in `out_dtype`."""
     if op == "matmul":
         a, b = _tensor(m, n, dtype=dtype), _tensor(n, p, dtype=dtype)
     elif op == "matvec":
@@ -49,7 +50,8 @@ def op_flops_bytes(op: str, m: int, n: int, p: int, dtype: str) -> tuple[int, in
         a, b = _tensor(m, n, dtype=dtype), _tensor(m, n, dtype=dtype)
     out: list[torch.Tensor] = []
     flops = counted_flops(lambda: out.append(a @ b if op != "elementwise" else a + b))
-    return flops, a.nbytes + b.nbytes + out[0].nbytes
+    written = out[0] if out_dtype == "same" else out[0].to(DTYPES[out_dtype])
+    return flops, a.nbytes + b.nbytes + written.nbytes
 
 
 @lru_cache(maxsize=None)
@@ -59,12 +61,23 @@ def flops_per_fma() -> float:
     return counted_flops(lambda: _tensor(1, k, dtype="fp32") @ _tensor(k, 1, dtype="fp32")) / k
 
 
+def _weight(d: int, dtype: str, weight_dtype: str) -> torch.Tensor:
+    """The d×d weight as stored: in the activations' dtype, int8, or int4 packed two per uint8 byte."""
+    if weight_dtype == "int8":
+        return torch.empty(d, d, dtype=torch.int8, device="meta")
+    if weight_dtype == "int4":
+        return torch.empty(d, (d + 1) // 2, dtype=torch.uint8, device="meta")
+    return _tensor(d, d, dtype=dtype)
+
+
 @lru_cache(maxsize=None)
-def linear_intensity(tokens: int, d: int, dtype: str, count: str) -> float:
+def linear_intensity(tokens: int, d: int, dtype: str, count: str, weight_dtype: str = "same") -> float:
+    """FLOPs counted on the matmul in the activations' dtype (a quantized weight is dequantized first); bytes
+    are the stored weight's nbytes, plus X's and Y's when activations count."""
     x, w = _tensor(tokens, d, dtype=dtype), _tensor(d, d, dtype=dtype)
     out: list[torch.Tensor] = []
     flops = counted_flops(lambda: out.append(x @ w))
-    moved = w.nbytes + (x.nbytes + out[0].nbytes if count == "weights+activations" else 0)
+    moved = _weight(d, dtype, weight_dtype).nbytes + (x.nbytes + out[0].nbytes if count == "weights+activations" else 0)
     return flops / moved
 
 
@@ -73,7 +86,8 @@ def _classify(ai: float, ridge: float) -> str:
 
 
 def _op(g: dict[str, Any]) -> dict[str, Any]:
-    flops, moved = op_flops_bytes(g["op"], int(g["m"]), int(g["n"]), int(g.get("p", 1)), g["dtype"])
+    flops, moved = op_flops_bytes(g["op"], int(g["m"]), int(g["n"]), int(g.get("p", 1)), g["dtype"],
+                                  g.get("out_dtype", "same"))
     return {"flops": flops, "bytes": moved, "intensity": flops / moved}
 
 
@@ -119,9 +133,10 @@ def _bound(g: dict[str, Any]) -> dict[str, Any]:
 
 def _decode(g: dict[str, Any]) -> dict[str, Any]:
     d, b, t, dtype, count = int(g["d_model"]), int(g["batch"]), int(g["prompt"]), g["dtype"], g["count"]
+    wd = g.get("weight_dtype", "same")
     ridge = float(g["peak_tflops"]) * 1e12 / (float(g["bandwidth_gbs"]) * 1e9)
-    dec, pre = linear_intensity(b, d, dtype, count), linear_intensity(b * t, d, dtype, count)
-    critical = _smallest_above(lambda n: linear_intensity(n, d, dtype, count), ridge)
+    dec, pre = linear_intensity(b, d, dtype, count, wd), linear_intensity(b * t, d, dtype, count, wd)
+    critical = _smallest_above(lambda n: linear_intensity(n, d, dtype, count, wd), ridge)
     return {"decode_intensity": dec, "prefill_intensity": pre, "decode_bound": _classify(dec, ridge),
             "prefill_bound": _classify(pre, ridge), "critical_batch": critical}
 
