@@ -43,13 +43,18 @@ def int_range(bits: int, signed: bool) -> tuple[int, int]:
 
 def round_half_away(x: Fraction | float) -> int:
     """Round to nearest, ties away from zero (the hand convention, stated in every question)."""
-    n = math.floor(abs(x) + (0.5 if isinstance(x, float) else Fraction(1, 2)))
+    if isinstance(x, float):
+        n = math.floor(abs(x) + 0.5)
+    else:  # floor(|p/q| + 1/2) in integers: Fraction arithmetic dominates sampling time otherwise
+        n = (2 * abs(x.numerator) + x.denominator) // (2 * x.denominator)
     return n if x >= 0 else -n
 
 
 def near_tie(x: Fraction) -> bool:
-    """Whether x lies within TIE_MARGIN of a .5 boundary."""
-    return abs(x - math.floor(x) - Fraction(1, 2)) < TIE_MARGIN
+    """Whether x lies within TIE_MARGIN of a .5 boundary: |frac(x) − 1/2| < m, in integers."""
+    p, q = x.numerator, x.denominator
+    m = TIE_MARGIN
+    return abs(2 * m.denominator * (p % q) - m.denominator * q) < 2 * m.numerator * q
 
 
 def clamp(q: int, lo: int, hi: int) -> int:
@@ -58,7 +63,12 @@ def clamp(q: int, lo: int, hi: int) -> int:
 
 def exact(rows: list[list[float]]) -> list[list[Fraction]]:
     """The givens as the student sees them, as exact decimals."""
-    return [[Fraction(str(v)) for v in row] for row in rows]
+    return [list(row) for row in _exact(tuple(tuple(row) for row in rows))]
+
+
+@lru_cache(maxsize=256)
+def _exact(rows: tuple[tuple[float, ...], ...]) -> tuple[tuple[Fraction, ...], ...]:
+    return tuple(tuple(Fraction(str(v)) for v in row) for row in rows)
 
 
 def flat(m: list[list[Any]]) -> list[Any]:
