@@ -280,3 +280,30 @@ def test_a_1000_by_1000_matrix_and_negative_decimals_are_refused():
     with pytest.raises(InvalidGivens, match="decimals"):
         solve_givens("quantization", "affine", {"X": MEDIUM_X, "bits": 4, "signed": "signed", "metric": "mse",
                                                 "decimals": -1})
+
+
+# ---- hard adds a step (issue 9) ---------------------------------------------------------------------------
+
+
+def test_absmax_with_a_clipping_threshold():
+    """Hard absmax may clip: S = c/q_max with c = 1 for 4 bits gives S = 1/7; 1.5/S = 10.5 → 11 → clamped to 7,
+    −2/S = −14 → clamped to −8; ignoring the threshold is a named mistake."""
+    g = {"X": [[1.5, -2.0], [0.3, 0.7]], "bits": 4, "convention": "qmax", "metric": "max_abs", "clip": 1}
+    a = answers(solve_givens("quantization", "absmax", g))
+    assert a["scale"] == pytest.approx(1 / 7)
+    assert a["q"] == [[7, -8], [2, 5]]
+    by_name = {m.name: m for m in qz.MISTAKES}
+    assert by_name["clip_ignored"].wrong("absmax", g) == pytest.approx(2 / 7)
+    assert any(generate("quantization", "absmax", "hard", seed).givens["clip"] for seed in range(10))
+
+
+def test_per_channel_along_columns_is_per_row_of_the_transpose():
+    x = [[2.09, -0.98, 1.98], [0.05, -0.14, -1.08], [-0.91, 1.92, 0.4]]
+    by_columns = answers(solve_givens("quantization", "per_channel", {"X": x, "bits": 4, "axis": "columns"}))
+    transposed = [list(col) for col in zip(*x)]
+    by_rows = answers(solve_givens("quantization", "per_channel", {"X": transposed, "bits": 4}))
+    assert by_columns["scale_rows"] == by_rows["scale_rows"] == pytest.approx([2.09 / 7, 1.92 / 7, 1.98 / 7])
+    assert by_columns["q_rows"] == [list(col) for col in zip(*by_rows["q_rows"])]
+    assert by_columns["error_ratio"] == pytest.approx(by_rows["error_ratio"])
+    assert {generate("quantization", "per_channel", "hard", seed).givens["axis"] for seed in range(10)} == \
+        {"rows", "columns"}

@@ -142,9 +142,13 @@ VARIANTS = (
     Variant("affine", "asymmetric min-max quantization: scale, zero point, integers, reconstruction, error",
             (_X, _BITS, _SIGNED, _METRIC, _DECIMALS)),
     Variant("absmax", "symmetric absmax quantization (zero point 0) under a stated scale convention",
-            (_X, _BITS, _CONVENTION, _METRIC, _DECIMALS)),
-    Variant("per_channel", "absmax per tensor vs per row (channel): scales, integers, Frobenius errors and their "
-            "ratio", (_X, _BITS)),
+            (_X, _BITS, _CONVENTION, _METRIC, _DECIMALS,
+             Given("clip", "clipping threshold c used in place of |r|max in the scale (0: no clipping)", "number",
+                   default=0, low=0, high=1e6))),
+    Variant("per_channel", "absmax per tensor vs per channel (rows, or columns): scales, integers, Frobenius "
+            "errors and their ratio", (_X, _BITS, Given("axis", "the channels: rows (one scale per row) or columns "
+                                                        "(one per column)", "choice", choices=("rows", "columns"),
+                                                        default="rows"))),
     Variant("storage", "storage of a model's weights at a given bit width with per-group fp16 scales", (
         Given("params", "number of parameters", "number", low=1, high=1e15),
         Given("source_bits", "bits per parameter before quantization (16 for fp16/bf16, 32 for fp32)",
@@ -176,8 +180,10 @@ def _check(variant: str, g: dict[str, Any]) -> None:
         raise InvalidGivens("X must be a non-empty rectangular matrix")
     if min(flat(x)) == max(flat(x)):
         raise InvalidGivens("X has all entries equal: its range is zero and the scale undefined")
-    if variant == "per_channel" and any(max(abs(v) for v in row) == 0 for row in x):
-        raise InvalidGivens("a row of X is all zeros: its scale is undefined")
+    if variant == "per_channel":
+        columns = g.get("axis", "rows") == "columns"
+        if any(max(abs(v) for v in row) == 0 for row in (_transpose(x) if columns else x)):
+            raise InvalidGivens(f"a {'column' if columns else 'row'} of X is all zeros: its scale is undefined")
 
 
 # ---- solvers ---------------------------------------------------------------------------------------
@@ -190,7 +196,31 @@ def _range_step(bits: int, signed: bool) -> Step:
 
 
 def _error_step(metric: str, value: float) -> Step:
-    return Step("Error of the reconstruction:", f"{METRIC_TEX[metric]} = {nf.sig(value, 3)}")
+    return Step("Error of the reconstruction:", f"{METRIC_TEX[metric]} = {nf.sig(value, 6)}")
+
+
+def _working_steps(x, scale: Fraction, zero: int, qmin: int, qmax: int, dec: int) -> tuple[list[Step], list, list]:
+    """r/S (+ Z), the rounded and clamped integers with clamped entries boxed, the reconstruction and the error
+    matrix — the working a student is expected to show (issue 11)."""
+    raw = quantize(x, scale, zero, qmin, qmax, clamped=False)
+    q = quantize(x, scale, zero, qmin, qmax)
+    xhat = dequantize(q, [scale] * len(q), zero)
+    shift = f" + Z = r/S {'+' if zero >= 0 else '-'} {abs(zero)}" if zero else ""
+    clamped = any(a != b for ra, rb in zip(raw, q) for a, b in zip(ra, rb))
+    marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
+    steps = [
+        Step(f"Divide by the scale{', add the zero point' if zero else ''}:",
+             rf"r/S{shift} = " + nf.matrix([[r / scale + zero for r in row] for row in x], lambda v: nf.fixed(v, 3))),
+        Step("Round (halves away from zero) and clamp to $[q_{\\min}, q_{\\max}]$"
+             + (" (boxed entries were clamped):" if clamped else "; no entry needs clamping:"),
+             "q = " + nf.matrix(marked, str)),
+        Step(r"Reconstruction $\hat X = S\,(q - Z)$:" if zero else r"Reconstruction $\hat X = S\,q$:",
+             r"\hat X = " + nf.matrix(xhat, lambda v: nf.fixed(v, dec))),
+        Step(r"Error matrix $X - \hat X$ (from the unrounded reconstruction):",
+             r"X - \hat X = " + nf.matrix([[a - b for a, b in zip(ra, rb)] for ra, rb in zip(x, xhat)],
+                                          lambda v: nf.fixed(v, dec + 2))),
+    ]
+    return steps, q, xhat
 
 
 def _error_answer(value: float) -> Answer:
@@ -203,10 +233,9 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
     x, bits, signed, metric = exact(g["X"]), int(g["bits"]), g["signed"] == "signed", g["metric"]
     qmin, qmax = int_range(bits, signed)
     rmin, rmax, scale, z_exact, zero = affine_params(x, qmin, qmax)
-    q = quantize(x, scale, zero, qmin, qmax)
-    xhat = dequantize(q, [scale] * len(q), zero)
-    err = error(x, xhat, metric)
     dec = int(g["decimals"])
+    working, q, xhat = _working_steps(x, scale, zero, qmin, qmax, dec)
+    err = error(x, xhat, metric)
     steps = (
         _range_step(bits, signed),
         Step(f"The range of $X$: $r_{{\\min}} = {nf.num(float(rmin))}$, $r_{{\\max}} = {nf.num(float(rmax))}$."),
@@ -215,10 +244,9 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
              rf" = {nf.sig(scale, 6)}"),
         Step("Zero point (rounded to the nearest integer):",
              rf"Z = \operatorname{{round}}\left(q_{{\min}} - \frac{{r_{{\min}}}}{{S}}\right) = "
+             rf"\operatorname{{round}}\left({qmin} - \frac{{{nf.num(float(rmin))}}}{{{nf.sig(scale, 6)}}}\right) = "
              rf"\operatorname{{round}}({nf.sig(z_exact, 6)}) = {zero}"),
-        Step(r"Integers $q = \operatorname{clamp}(\operatorname{round}(r/S) + Z,\ q_{\min},\ q_{\max})$:",
-             "q = " + nf.matrix(q)),
-        Step(r"Reconstruction $\hat X = S\,(q - Z)$:", r"\hat X = " + nf.matrix(xhat, lambda v: nf.fixed(v, dec))),
+        *working,
         _error_step(metric, err),
     )
     parts = (
@@ -234,21 +262,21 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
 
 def _solve_absmax(g: dict[str, Any]) -> Solution:
     x, bits, convention, metric = exact(g["X"]), int(g["bits"]), g["convention"], g["metric"]
+    clip = Fraction(str(g.get("clip", 0)))
     qmin, qmax = int_range(bits, True)
-    scale = absmax_scale(flat(x), bits, convention)
-    q = quantize(x, scale, 0, qmin, qmax)
-    xhat = dequantize(q, [scale] * len(q), 0)
-    err = error(x, xhat, metric)
+    scale = absmax_scale([clip] if clip else flat(x), bits, convention)
     dec = int(g["decimals"])
-    amax = nf.num(float(max(abs(v) for v in flat(x))))
-    formula = (rf"S = \frac{{|r|_{{\max}}}}{{q_{{\max}}}} = \frac{{{amax}}}{{{qmax}}}" if convention == "qmax"
-               else rf"S = \frac{{-|r|_{{\max}}}}{{q_{{\min}}}} = \frac{{{amax}}}{{{-qmin}}}")
+    working, q, xhat = _working_steps(x, scale, 0, qmin, qmax, dec)
+    err = error(x, xhat, metric)
+    top = nf.num(float(clip)) if clip else nf.num(float(max(abs(v) for v in flat(x))))
+    name = "c" if clip else r"|r|_{\max}"
+    formula = (rf"S = \frac{{{name}}}{{q_{{\max}}}} = \frac{{{top}}}{{{qmax}}}" if convention == "qmax"
+               else rf"S = \frac{{-{name}}}{{q_{{\min}}}} = \frac{{{top}}}{{{-qmin}}}")
     steps = (
         _range_step(bits, True),
-        Step("Scale (symmetric, so $Z = 0$):", f"{formula} = {nf.sig(scale, 6)}"),
-        Step(r"Integers $q = \operatorname{clamp}(\operatorname{round}(r/S),\ q_{\min},\ q_{\max})$:",
-             "q = " + nf.matrix(q)),
-        Step(r"Reconstruction $\hat X = S\,q$:", r"\hat X = " + nf.matrix(xhat, lambda v: nf.fixed(v, dec))),
+        Step("Scale (symmetric, so $Z = 0$" + (", clipped at $c$ instead of $|r|_{\\max}$" if clip else "") + "):",
+             f"{formula} = {nf.sig(scale, 6)}"),
+        *working,
         _error_step(metric, err),
     )
     parts = (
@@ -261,15 +289,26 @@ def _solve_absmax(g: dict[str, Any]) -> Solution:
     return Solution(parts, steps)
 
 
+def _transpose(m: list[list[Any]]) -> list[list[Any]]:
+    return [list(col) for col in zip(*m)]
+
+
 def _solve_per_channel(g: dict[str, Any]) -> Solution:
+    """Per-channel quantization is computed row by row; channels along columns transpose X first and back."""
+    columns = g.get("axis", "rows") == "columns"
     x, bits = exact(g["X"]), int(g["bits"])
+    x = _transpose(x) if columns else x
     qmin, qmax = int_range(bits, True)
     s_tensor = absmax_scale(flat(x), bits, "qmax")
     s_rows = [absmax_scale(row, bits, "qmax") for row in x]
     q_tensor = quantize(x, s_tensor, 0, qmin, qmax)
     q_rows = [quantize([row], s, 0, qmin, qmax)[0] for row, s in zip(x, s_rows)]
-    e_tensor = error(x, dequantize(q_tensor, [s_tensor] * len(x), 0), "frobenius")
-    e_rows = error(x, dequantize(q_rows, s_rows, 0), "frobenius")
+    xhat_tensor, xhat_rows = dequantize(q_tensor, [s_tensor] * len(x), 0), dequantize(q_rows, s_rows, 0)
+    e_tensor = error(x, xhat_tensor, "frobenius")
+    e_rows = error(x, xhat_rows, "frobenius")
+    if columns:
+        x, q_tensor, q_rows = _transpose(x), _transpose(q_tensor), _transpose(q_rows)
+        xhat_tensor, xhat_rows = _transpose(xhat_tensor), _transpose(xhat_rows)
     if e_tensor == 0:
         raise InvalidGivens("the per-tensor reconstruction is exact: there is no error to compare")
     ratio = e_rows / e_tensor
@@ -277,8 +316,14 @@ def _solve_per_channel(g: dict[str, Any]) -> Solution:
         _range_step(bits, True),
         Step(rf"Per tensor: $S = |r|_{{\max}} / q_{{\max}} = {nf.sig(s_tensor, 6)}$, and "
              r"$q = \operatorname{clamp}(\operatorname{round}(r/S))$:", "q = " + nf.matrix(q_tensor)),
-        Step(r"Per channel, one scale per row $S_i = \max_j |X_{ij}| / q_{\max}$:",
+        Step(r"Reconstruction $\hat X_{\text{tensor}} = S\,q$:",
+             r"\hat X_{\text{tensor}} = " + nf.matrix(xhat_tensor, lambda v: nf.fixed(v, 4))),
+        Step((r"Per channel, one scale per column $S_j = \max_i |X_{ij}| / q_{\max}$:" if columns else
+              r"Per channel, one scale per row $S_i = \max_j |X_{ij}| / q_{\max}$:"),
              "S = " + nf.vector(s_rows, lambda v: nf.sig(v, 6)) + r",\quad q = " + nf.matrix(q_rows)),
+        Step(r"Reconstruction $\hat X_{\text{channel}}$, each " + ("column" if columns else "row")
+             + " times its own scale:",
+             r"\hat X_{\text{channel}} = " + nf.matrix(xhat_rows, lambda v: nf.fixed(v, 4))),
         Step("Frobenius errors of the reconstructions:",
              rf"e_{{\text{{tensor}}}} = {nf.sig(e_tensor, 6)},\quad e_{{\text{{channel}}}} = {nf.sig(e_rows, 6)}"),
         Step("Their ratio:", rf"\frac{{e_{{\text{{channel}}}}}}{{e_{{\text{{tensor}}}}}} = "
@@ -286,7 +331,7 @@ def _solve_per_channel(g: dict[str, Any]) -> Solution:
     )
     parts = (
         Part("scale_tensor", "per-tensor scale", Answer("number", float(s_tensor), sig=4)),
-        Part("scale_rows", "per-row scales", Answer("vector", [float(s) for s in s_rows], sig=4)),
+        Part("scale_rows", "per-channel scales", Answer("vector", [float(s) for s in s_rows], sig=4)),
         Part("q_tensor", "per-tensor integers", Answer("matrix", q_tensor)),
         Part("q_rows", "per-channel integers", Answer("matrix", q_rows)),
         Part("error_tensor", "per-tensor Frobenius error", _error_answer(e_tensor)),
@@ -431,11 +476,17 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "absmax":
         convention = rng.choice(("qmax", "qmin"))
         amax = max(abs(v) for v in flat(x))
-        scale = absmax_scale(flat(x), bits, convention)
+        clip = Fraction(0)
+        if difficulty == "hard" and rng.randint(0, 1):  # clipping: the outliers saturate, the rest gain resolution
+            clip = Fraction(round(amax * rng.decimal(0.6, 0.9, 2) * 10**places), 10**places)
+        scale = absmax_scale([clip] if clip else flat(x), bits, convention)
         _untie(rng, x, places, lambda i: (-amax, amax), lambda i: (scale,))
         return {"X": _as_floats(x), "bits": bits, "convention": convention, "metric": rng.choice(ERROR_METRICS),
-                "decimals": dec}
-    # per_channel: every row's scale and the tensor's, and a per-tensor reconstruction that is not exact
+                "decimals": dec, "clip": float(clip) if clip else 0}
+    # per_channel: every channel's scale and the tensor's, and a per-tensor reconstruction that is not exact.
+    # Hard puts the channels along the columns half the time (a weight's output channels in y = xW).
+    axis = "columns" if difficulty == "hard" and rng.randint(0, 1) else "rows"
+    x = _transpose(x) if axis == "columns" else x
     row_max = [max(abs(v) for v in row) for row in x]
     if not all(row_max):
         raise Rejected("a zero row has no scale")
@@ -444,7 +495,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     _untie(rng, x, places, lambda i: (-row_max[i], row_max[i]), lambda i: (s_tensor, s_rows[i]))
     if all((r / s_tensor).denominator == 1 for r in flat(x)):
         raise Rejected("the per-tensor reconstruction is exact")
-    return {"X": _as_floats(x), "bits": bits}
+    return {"X": _as_floats(_transpose(x) if axis == "columns" else x), "bits": bits, "axis": axis}
 
 
 # ---- student paths: correct ways from what the page shows ------------------------------------------
@@ -484,16 +535,20 @@ def _calculator_cached(variant: str, givens: str) -> dict[str, Any]:
                 "frobenius": math.sqrt(sum(e * e for e in d))}[metric]
 
     if variant == "per_channel":
+        if g.get("axis", "rows") == "columns":
+            x = _transpose(x)
         s_t = _round_sig(max(abs(v) for v in values) / qmax, 6)
         s_r = [_round_sig(max(abs(v) for v in row) / qmax, 6) for row in x]
         q_t, q_r = integers(x, [s_t] * len(x), 0), integers(x, s_r, 0)
         e_t, e_r = err(q_t, [s_t] * len(x), 0, "frobenius"), err(q_r, s_r, 0, "frobenius")
+        if g.get("axis", "rows") == "columns":
+            q_t, q_r = _transpose(q_t), _transpose(q_r)
         return {"q_tensor": q_t, "q_rows": q_r, "error_tensor": e_t, "error_rows": e_r, "error_ratio": e_r / e_t}
     if variant == "affine":
         scale = _round_sig((max(values) - min(values)) / (qmax - qmin), 6)
         zero = clamp(round_half_away(qmin - min(values) / scale), qmin, qmax)
     else:
-        amax = max(abs(v) for v in values)
+        amax = float(g.get("clip", 0)) or max(abs(v) for v in values)
         scale = _round_sig(amax / qmax if g["convention"] == "qmax" else amax / 2 ** (bits - 1), 6)
         zero = 0
     q = integers(x, [scale] * len(x), zero)
@@ -572,15 +627,27 @@ def _unsigned_for_signed(variant: str, g: dict[str, Any]) -> int | None:
     return affine_params(exact(g["X"]), qmin, qmax)[4]
 
 
+def _absmax_range(g: dict[str, Any]) -> list[Fraction]:
+    """What the absmax scale is computed from: the clipping threshold if one is given, else the entries."""
+    clip = Fraction(str(g.get("clip", 0)))
+    return [clip] if clip else flat(exact(g["X"]))
+
+
 def _other_convention(variant: str, g: dict[str, Any]) -> float:
     other = "qmin" if g["convention"] == "qmax" else "qmax"
-    return float(absmax_scale(flat(exact(g["X"])), int(g["bits"]), other))
+    return float(absmax_scale(_absmax_range(g), int(g["bits"]), other))
+
+
+def _clip_ignored(variant: str, g: dict[str, Any]) -> float | None:
+    if not g.get("clip"):
+        return None
+    return float(absmax_scale(flat(exact(g["X"])), int(g["bits"]), g["convention"]))
 
 
 def _unclamped(variant: str, g: dict[str, Any]) -> list[list[int]] | None:
     x, bits = exact(g["X"]), int(g["bits"])
     qmin, qmax = int_range(bits, True)
-    scale = absmax_scale(flat(x), bits, g["convention"])
+    scale = absmax_scale(_absmax_range(g), bits, g["convention"])
     wrong = quantize(x, scale, 0, qmin, qmax, clamped=False)
     return wrong if wrong != quantize(x, scale, 0, qmin, qmax) else None
 
@@ -608,6 +675,8 @@ MISTAKES = (
     Mistake("absmax_convention_mixed_up", "scale",
             "The other absmax convention was used (|r|max/q_max versus −|r|max/q_min); the question states which.",
             ("absmax",), _other_convention),
+    Mistake("clip_ignored", "scale", "The scale uses the clipping threshold c in place of |r|max: entries beyond "
+            "±c saturate at the ends of the range.", ("absmax",), _clip_ignored),
     Mistake("not_clamped", "q",
             "r/S was rounded but not clamped to [q_min, q_max]: with S = −|r|max/q_min the largest value maps to "
             "2^(b−1), one past q_max.",

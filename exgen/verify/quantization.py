@@ -36,15 +36,16 @@ def _per_tensor(x: torch.Tensor, scale: float, zero: int, bits: int, signed: boo
     return torch.round(fq / scale).long() + zero
 
 
-def _per_row(x: torch.Tensor, scales: torch.Tensor, bits: int) -> torch.Tensor:
-    zeros = torch.zeros(x.shape[0], dtype=torch.int32, device=x.device)
+def _per_row(x: torch.Tensor, scales: torch.Tensor, bits: int, axis: int = 0) -> torch.Tensor:
+    """Integers with one scale per slice along `axis` (0: rows, 1: columns)."""
+    zeros = torch.zeros(x.shape[axis], dtype=torch.int32, device=x.device)
     qmin, qmax = _range(bits, True)
     if bits == 8:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            return torch.quantize_per_channel(x, scales.double(), zeros.long(), 0, torch.qint8).int_repr().long()
-    fq = torch.fake_quantize_per_channel_affine(x, scales.float(), zeros, 0, qmin, qmax)
-    return torch.round(fq / scales[:, None]).long()
+            return torch.quantize_per_channel(x, scales.double(), zeros.long(), axis, torch.qint8).int_repr().long()
+    fq = torch.fake_quantize_per_channel_affine(x, scales.float(), zeros, axis, qmin, qmax)
+    return torch.round(fq / (scales[:, None] if axis == 0 else scales[None, :])).long()
 
 
 def _errors(x: torch.Tensor, xhat: torch.Tensor) -> dict[str, float]:
@@ -73,7 +74,7 @@ def _absmax(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
     bits = int(g["bits"])
     qmin, qmax = _range(bits, True)
-    amax = x64.abs().max().item()
+    amax = float(g.get("clip", 0)) or x64.abs().max().item()  # a clipping threshold replaces |r|max
     scale = amax / qmax if g["convention"] == "qmax" else -amax / qmin
     q = _per_tensor(x64.float(), scale, 0, bits, True)
     xhat = q.double() * scale
@@ -83,13 +84,14 @@ def _absmax(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
 def _per_channel(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
     bits = int(g["bits"])
+    axis = 1 if g.get("axis", "rows") == "columns" else 0  # torch's channel axis
     qmax = _range(bits, True)[1]
     s_tensor = x64.abs().max().item() / qmax
-    s_rows = x64.abs().amax(dim=1) / qmax
+    s_rows = x64.abs().amax(dim=1 - axis) / qmax
     q_tensor = _per_tensor(x64.float(), s_tensor, 0, bits, True)
-    q_rows = _per_row(x64.float(), s_rows, bits)
+    q_rows = _per_row(x64.float(), s_rows, bits, axis)
     e_tensor = _errors(x64, q_tensor.double() * s_tensor)["frobenius"]
-    e_rows = _errors(x64, q_rows.double() * s_rows[:, None])["frobenius"]
+    e_rows = _errors(x64, q_rows.double() * (s_rows[:, None] if axis == 0 else s_rows[None, :]))["frobenius"]
     return {"scale_tensor": s_tensor, "scale_rows": _rows(s_rows), "q_tensor": _rows(q_tensor),
             "q_rows": _rows(q_rows), "error_tensor": e_tensor, "error_rows": e_rows,
             "error_ratio": e_rows / e_tensor}
