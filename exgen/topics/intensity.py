@@ -310,16 +310,21 @@ def _solve_decode(g: dict[str, Any]) -> Solution:
         formula = rf"\frac{{2 n d^2}}{{w\,d^2 + 2nd\,s}} = \frac{{2n \times {d}^2}}{{{wt} \times {d}^2 + 2n \times {d} \times {s}}}"
         crit = (rf"2nd^2 > r\,(w\,d^2 + 2nd\,s) \iff n > \frac{{r\,w\,d}}{{2d - 2rs}} = "
                 rf"\frac{{{rt} \times {wt} \times {d}}}{{2 \times {d} - 2 \times {rt} \times {s}}} = {nf.sig(x, 6)}")
+    def at(n: int) -> str:  # the formula with the numbers substituted
+        if count == "weights":
+            return rf"\frac{{2 \times {n}}}{{{wt}}}"
+        return rf"\frac{{2 \times {n} \times {d}^2}}{{{wt} \times {d}^2 + 2 \times {n} \times {d} \times {s}}}"
+
     stored = f"$w = {wt}$ byte per weight ({g['weight_dtype']}, weight-only quantization) and $s = {s}$ bytes per " \
         "activation" if w != s else f"$w = s = {s}$ bytes per element"
     steps = (
         Step(f"Multiplying $n$ token vectors by the ${d} \\times {d}$ weight takes $2nd^2$ FLOPs and moves "
              + ("the weight once" if count == "weights" else "the weight, the $n$ inputs and the $n$ outputs")
              + f", with {stored}:", rf"\text{{AI}}(n) = {formula}"),
-        Step(f"Decoding: each of the {b} sequences contributes one token per step, $n = {b}$:",
-             rf"\text{{AI}}({b}) = {nf.sig(ai_dec, 6)}\ \text{{FLOP/B}}"),
+        Step(f"Decoding: each of the {b} sequence{'s' if b != 1 else ''} contributes one token per step, $n = {b}$:",
+             rf"\text{{AI}}({b}) = {at(b)} = {nf.sig(ai_dec, 6)}\ \text{{FLOP/B}}"),
         Step(f"Prefill: all prompt tokens at once, $n = {b} \\times {t} = {b * t}$:",
-             rf"\text{{AI}}({b * t}) = {nf.sig(ai_pre, 6)}\ \text{{FLOP/B}}"),
+             rf"\text{{AI}}({b * t}) = {at(b * t)} = {nf.sig(ai_pre, 6)}\ \text{{FLOP/B}}"),
         _ridge_step(g, r),
         Step(f"So decoding is {bound(ai_dec, r)} and prefill is {bound(ai_pre, r)}. Decoding turns compute-bound "
              "once its intensity exceeds the ratio:", crit),
