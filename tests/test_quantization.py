@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import pytest
 
+from conftest import needs
 from exgen.generate import generate, path_failures, solve_givens
 from exgen.rng import Rng
 from exgen.topics import quantization as qz
@@ -307,3 +308,18 @@ def test_per_channel_along_columns_is_per_row_of_the_transpose():
     assert by_columns["error_ratio"] == pytest.approx(by_rows["error_ratio"])
     assert {generate("quantization", "per_channel", "hard", seed).givens["axis"] for seed in range(10)} == \
         {"rows", "columns"}
+
+
+@needs("torch")
+def test_the_storage_verifier_measures_a_huge_group_without_allocating_it():
+    """Issue 10: a hand-edited key with group = 10**10 made the verifier allocate 320 GB. It measures a block of
+    at most 8 × 4096 weights and spreads each group's scale over the stated group size."""
+    import torch
+
+    from exgen.verify.quantization import reproduce
+
+    got = reproduce("storage", {"params": 7e9, "source_bits": 16, "bits": 4, "group": 10**10}, torch.device("cpu"))
+    assert got["after"] == pytest.approx(3.5 + 7e9 / 1e10 * 2 / 1e9)
+    small = reproduce("storage", {"params": 7e9, "source_bits": 16, "bits": 4, "group": 128,
+                                  "zero_points": "b-bit", "kept_params": 1e9}, torch.device("cpu"))
+    assert small["after"] == pytest.approx((6e9 * 0.5 + 6e9 / 128 * 2.5 + 2e9) / 1e9)

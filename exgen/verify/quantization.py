@@ -105,21 +105,24 @@ def _pack(q: torch.Tensor, bits: int) -> torch.Tensor:
 
 
 def _storage(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """Bytes per weight measured on a real block of 8 groups (at most 8 × 4096 weights, so a huge group size in a
+    hand-edited key allocates nothing large): packed weights per weight, plus each group's fp16 scale (and packed
+    zero point) spread over the stated group size."""
     params, bits, group = float(g["params"]), int(g["bits"]), int(g["group"])
     kept = float(g.get("kept_params", 0))
     source = {16: torch.float16, 32: torch.float32}[int(g["source_bits"])]
-    block = 8 * group  # a whole number of groups and of bytes
+    block_group = min(group, 4096)
+    block = 8 * block_group  # a whole number of groups and of bytes
     weights = torch.randn(block, generator=torch.Generator().manual_seed(0)).to(device)
-    grouped = weights.reshape(-1, group)
+    grouped = weights.reshape(-1, block_group)
     scales = (grouped.abs().amax(dim=1) / ((1 << (bits - 1)) - 1)).to(torch.float16)
     q = torch.clamp(torch.round(grouped / scales.float()[:, None]),
                     -(1 << (bits - 1)), (1 << (bits - 1)) - 1).long() + (1 << (bits - 1))  # offset to unsigned
-    stored = _pack(q, bits).nbytes + scales.nbytes
+    per_group = scales.nbytes / 8
     if g.get("zero_points", "none") == "b-bit":  # one b-bit zero point per group, packed like the weights
-        zeros = torch.full((block // group,), 1 << (bits - 1), dtype=torch.long, device=device)
-        stored += _pack(torch.cat([zeros, torch.zeros((-zeros.numel()) % 8, dtype=torch.long, device=device)]),
-                        bits).nbytes
-    per_weight_after = stored / block
+        zeros = torch.full((8,), 1 << (bits - 1), dtype=torch.long, device=device)
+        per_group += _pack(zeros, bits).nbytes / 8
+    per_weight_after = _pack(q, bits).nbytes / block + per_group / group
     per_weight_before = weights.to(source).nbytes / block
     before = params * per_weight_before
     after = (params - kept) * per_weight_after + kept * per_weight_before
