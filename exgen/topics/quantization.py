@@ -205,21 +205,24 @@ def _working_steps(x, scale: Fraction, zero: int, qmin: int, qmax: int, dec: int
     raw = quantize(x, scale, zero, qmin, qmax, clamped=False)
     q = quantize(x, scale, zero, qmin, qmax)
     xhat = dequantize(q, [scale] * len(q), zero)
-    shift = f" + Z = r/S {'+' if zero >= 0 else '-'} {abs(zero)}" if zero else ""
+    shift = f" {'+' if zero >= 0 else '-'} {abs(zero)}" if zero else ""
     clamped = any(a != b for ra, rb in zip(raw, q) for a, b in zip(ra, rb))
     marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
-    steps = [
-        Step(f"Divide by the scale{', add the zero point' if zero else ''}:",
-             rf"r/S{shift} = " + nf.matrix([[r / scale + zero for r in row] for row in x], lambda v: nf.fixed(v, 3))),
-        Step("Round (halves away from zero) and clamp to $[q_{\\min}, q_{\\max}]$"
-             + (" (boxed entries were clamped):" if clamped else "; no entry needs clamping:"),
-             "q = " + nf.matrix(marked, str)),
-        Step(r"Reconstruction $\hat X = S\,(q - Z)$:" if zero else r"Reconstruction $\hat X = S\,q$:",
-             r"\hat X = " + nf.matrix(xhat, lambda v: nf.fixed(v, dec))),
-        Step(r"Error matrix $X - \hat X$ (from the unrounded reconstruction):",
-             r"X - \hat X = " + nf.matrix([[a - b for a, b in zip(ra, rb)] for ra, rb in zip(x, xhat)],
-                                          lambda v: nf.fixed(v, dec + 2))),
-    ]
+    ratios = rf"r/S{shift} = " + nf.matrix([[r / scale + zero for r in row] for row in x], lambda v: nf.fixed(v, 3))
+    rounded = "q = " + nf.matrix(marked, str)
+    recon = r"\hat X = " + nf.matrix(xhat, lambda v: nf.fixed(v, dec))
+    diff = r"X - \hat X = " + nf.matrix([[a - b for a, b in zip(ra, rb)] for ra, rb in zip(x, xhat)],
+                                        lambda v: nf.fixed(v, dec + 2))
+    clamp_note = " (boxed entries were clamped)" if clamped else "; no entry needs clamping"
+    divide = f"Divide by the scale{', add the zero point' if zero else ''}, then round (halves away from zero) " \
+        f"and clamp to $[q_{{\\min}}, q_{{\\max}}]${clamp_note}:"
+    label = r"Reconstruction $\hat X = S\,(q - Z)$" if zero else r"Reconstruction $\hat X = S\,q$"
+    if len(x[0]) <= 4:  # two matrices fit side by side; a solution is one unbreakable frame in LaTeX
+        steps = [Step(divide, rf"{ratios} \;\to\; {rounded}"),
+                 Step(f"{label}, and the error matrix $X - \\hat X$ from the unrounded reconstruction:",
+                      rf"{recon}, \quad {diff}")]
+    else:  # wide matrices: the error matrix would push the frame past the page, so it is left out
+        steps = [Step(divide, ratios), Step("", rounded), Step(f"{label}:", recon)]
     return steps, q, xhat
 
 
@@ -312,21 +315,29 @@ def _solve_per_channel(g: dict[str, Any]) -> Solution:
     if e_tensor == 0:
         raise InvalidGivens("the per-tensor reconstruction is exact: there is no error to compare")
     ratio = e_rows / e_tensor
+    recon_t = r"\hat X_{\text{tensor}} = " + nf.matrix(xhat_tensor, lambda v: nf.fixed(v, 4))
+    recon_c = r"\hat X_{\text{channel}} = " + nf.matrix(xhat_rows, lambda v: nf.fixed(v, 4))
+    scales = "S = " + nf.vector(s_rows, lambda v: nf.sig(v, 6))
+    per_channel = (r"Per channel, one scale per column $S_j = \max_i |X_{ij}| / q_{\max}$" if columns else
+                   r"Per channel, one scale per row $S_i = \max_j |X_{ij}| / q_{\max}$")
+    per_tensor = (rf"Per tensor: $S = |r|_{{\max}} / q_{{\max}} = {nf.sig(s_tensor, 6)}$, "
+                  r"$q = \operatorname{clamp}(\operatorname{round}(r/S))$ and $\hat X_{\text{tensor}} = S\,q$:")
+    by_own_scale = Step("Each " + ("column" if columns else "row") + r" of $\hat X_{\text{channel}}$ is its scale "
+                        "times its integers:", recon_c)
+    if len(x[0]) <= 4:  # side by side where two matrices fit the line (a LaTeX solution is one unbreakable frame)
+        working = [Step(per_tensor, "q = " + nf.matrix(q_tensor) + r",\quad " + recon_t)]
+    else:
+        working = [Step(per_tensor, "q = " + nf.matrix(q_tensor)), Step("", recon_t)]
+    if len(s_rows) + len(x[0]) <= 8:
+        working += [Step(per_channel + ":", scales + r",\quad q = " + nf.matrix(q_rows)), by_own_scale]
+    else:
+        working += [Step(per_channel + ":", scales), Step("", "q = " + nf.matrix(q_rows)), by_own_scale]
     steps = (
         _range_step(bits, True),
-        Step(rf"Per tensor: $S = |r|_{{\max}} / q_{{\max}} = {nf.sig(s_tensor, 6)}$, and "
-             r"$q = \operatorname{clamp}(\operatorname{round}(r/S))$:", "q = " + nf.matrix(q_tensor)),
-        Step(r"Reconstruction $\hat X_{\text{tensor}} = S\,q$:",
-             r"\hat X_{\text{tensor}} = " + nf.matrix(xhat_tensor, lambda v: nf.fixed(v, 4))),
-        Step((r"Per channel, one scale per column $S_j = \max_i |X_{ij}| / q_{\max}$:" if columns else
-              r"Per channel, one scale per row $S_i = \max_j |X_{ij}| / q_{\max}$:"),
-             "S = " + nf.vector(s_rows, lambda v: nf.sig(v, 6)) + r",\quad q = " + nf.matrix(q_rows)),
-        Step(r"Reconstruction $\hat X_{\text{channel}}$, each " + ("column" if columns else "row")
-             + " times its own scale:",
-             r"\hat X_{\text{channel}} = " + nf.matrix(xhat_rows, lambda v: nf.fixed(v, 4))),
-        Step("Frobenius errors of the reconstructions:",
-             rf"e_{{\text{{tensor}}}} = {nf.sig(e_tensor, 6)},\quad e_{{\text{{channel}}}} = {nf.sig(e_rows, 6)}"),
-        Step("Their ratio:", rf"\frac{{e_{{\text{{channel}}}}}}{{e_{{\text{{tensor}}}}}} = "
+        *working,
+        Step("Frobenius errors of the reconstructions, and their ratio:",
+             rf"e_{{\text{{tensor}}}} = {nf.sig(e_tensor, 6)},\quad e_{{\text{{channel}}}} = {nf.sig(e_rows, 6)},"
+             rf"\quad \frac{{e_{{\text{{channel}}}}}}{{e_{{\text{{tensor}}}}}} = "
              rf"\frac{{{nf.sig(e_rows, 6)}}}{{{nf.sig(e_tensor, 6)}}} = {nf.sig(ratio, 4)}"),
     )
     parts = (
@@ -379,7 +390,8 @@ def _solve_storage(g: dict[str, Any]) -> Solution:
              + (", plus the kept parameters" if k else "") + ":",
              rf"{quantized} \times {nf.num(bits / 8)} + {nf.sig(groups, 9)} \times {group_bytes}"
              + (rf" + {nf.sig(k * src / 8, 6)}" if k else "")
-             + rf" = {nf.sig(after, 6)}\ \text{{B}} = {gb(after)}\ \text{{GB}}"),
+             + rf" = {nf.sig(after, 6)}\ \text{{B}}"),
+        Step(f"In GB ($10^9$ bytes): ${nf.sig(after, 6)} / 10^9 = {gb(after)}$ GB."),
         Step("Compression ratio of the unrounded sizes:", rf"\frac{{{gb(before)}}}{{{gb(after)}}} = {nf.sig(ratio, 4)}"),
     ]
     parts = (
