@@ -10,14 +10,20 @@ Formulas and their sources:
     ops                    C = AB (m×n · n×p): 2mnp FLOPs, (mn + np + mp)·s bytes
                            y = Ax (m×n · n):   2mn FLOPs,  (mn + n + m)·s bytes
                            C = A + B (m×n):     mn FLOPs,   3mn·s bytes
+                           (hard: an fp32 output of half-precision inputs counts its own 4 bytes per element)
     peak                   SMs × FMA/clock/SM × 2 × clock (seed 001's A100 table: 108 × 1024 × 2 × 1.41 GHz
                            ≈ 312 TFLOP/s fp16, the A100 datasheet's figure)
     roofline               attainable = min(peak, AI × bandwidth) (Williams, Waterman, Patterson 2009)
     decoding               a d×d weight applied to n token vectors: AI = 2nd² / (s(d² + 2nd)) counting weights
                            and activations, or 2n/s counting the weights only (the usual back-of-envelope,
                            e.g. kipp.ly "Transformer inference arithmetic"); decoding has n = batch size
-                           (one token per sequence per step), prefill n = batch × prompt length.
-Exact arithmetic (Fractions) decides every comparison; sampled instances keep away from the ridge.
+                           (one token per sequence per step), prefill n = batch × prompt length; a weight
+                           stored in int8/int4 (weight-only quantization) moves w = 1 or 1/2 byte per element:
+                           AI = 2nd² / (w·d² + 2nd·s).
+    square matmul          n×n by n×n in s-byte elements: AI = 2n/(3s), compute-bound iff n > 3sr/2.
+Exact arithmetic (Fractions) decides every comparison; a tie counts as memory-bound (compute-bound iff AI > r),
+and the question says so. Sampled instances keep away from the ridge and from integer thresholds, and each
+StudentPath (reported, rounded earlier answers) must land in tolerance. Decisions: docs/decisions/intensity.md.
 """
 
 from __future__ import annotations

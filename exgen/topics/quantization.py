@@ -11,6 +11,8 @@ is exact; ties round half away from zero, and the question says so.  The sampler
 rounded at least TIE_MARGIN from a .5 boundary (redrawing the offending entry), so neither a calculator, a
 student carrying 6 significant figures of S, nor torch's float32 kernels can land on the other side; and it
 keeps only instances where each StudentPath (rounded earlier answers, a 6-figure scale) lands in tolerance.
+Hard adds a step: an absmax clipping threshold c (S from c, the outliers clamp), channels along the columns, or
+zero points and unquantized parameters in storage.  Decisions: docs/decisions/quantization.md.
 """
 
 from __future__ import annotations
