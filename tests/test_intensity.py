@@ -218,6 +218,9 @@ def test_paths_compute_what_they_say():
     assert it._ratio_from_rounded_peak("gpu_peak", problem.givens, problem.solution) == 201
     assert it._square_from_6_figure_ratio("gpu_peak", problem.givens, problem.solution) == 602
     assert problem.solution.part("square_n").answer.value == 602
+    fp32_out = solve_givens("intensity", "gpu_peak", {**A100, "dtype": "fp16", "fma_per_clock": 1024,
+                                                      "square": "fp32-output"})
+    assert fp32_out.solution.part("square_n").answer.value == 803  # AI = 2n/(2·2 + 4) > 200.559 ⇔ n > 802.2
     bound = solve_givens("intensity", "bound", {"op": "matvec", "m": 4096, "n": 4096, "dtype": "fp16", **A100_ROOF})
     reported = float(f"{bound.solution.part('intensity').answer.value:.2e}")
     assert it._attainable_from_rounded_intensity("bound", bound.givens, bound.solution) == \

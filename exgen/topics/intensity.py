@@ -20,7 +20,8 @@ Formulas and their sources:
                            (one token per sequence per step), prefill n = batch × prompt length; a weight
                            stored in int8/int4 (weight-only quantization) moves w = 1 or 1/2 byte per element:
                            AI = 2nd² / (w·d² + 2nd·s).
-    square matmul          n×n by n×n in s-byte elements: AI = 2n/(3s), compute-bound iff n > 3sr/2.
+    square matmul          n×n by n×n, inputs of s bytes, output of s_out bytes per element: AI = 2n/(2s + s_out),
+                           compute-bound iff n > r(2s + s_out)/2 (hard: the output in fp32, s_out = 4).
 Exact arithmetic (Fractions) decides every comparison; a tie counts as memory-bound (compute-bound iff AI > r),
 and the question says so. Sampled instances keep away from the ridge and from integer thresholds, and each
 StudentPath (reported, rounded earlier answers) must land in tolerance. Decisions: docs/decisions/intensity.md.
@@ -150,13 +151,14 @@ VARIANTS = (
     Variant("op", "FLOPs, bytes moved and arithmetic intensity of a matmul, matrix-vector or element-wise op",
             (_OP, _M, _N, _P, _DTYPE, _OUT)),
     Variant("gpu_peak", "a GPU's peak FLOP/s from SMs x FMA/clock/SM x 2 x clock, its ops:byte ratio, and "
-            "(optionally) the smallest square fp16 matmul that is compute-bound on it", (
+            "the smallest square matmul that is compute-bound on it", (
         _GPU, Given("dtype", "the tensor-core dtype", "choice", choices=tuple(A100_FMA_PER_CLOCK_PER_SM)),
         Given("sms", "number of streaming multiprocessors", "integer", low=1, high=10**4),
         Given("fma_per_clock", "dense FMAs per clock per SM for the dtype", "integer", low=1, high=10**5),
         Given("clock_ghz", "clock rate", "number", unit="GHz", low=0.01, high=10), _BW,
-        Given("square", "also ask the smallest n for which an n x n by n x n matmul in the dtype is compute-bound",
-              "choice", choices=("no", "yes"), default="no"))),
+        Given("square", "also ask the smallest n for which an n x n by n x n matmul in the dtype is compute-bound: "
+              "no, yes (output in the dtype), or fp32-output (output written in fp32)", "choice",
+              choices=("no", "yes", "fp32-output"), default="no"))),
     Variant("bound", "memory- or compute-bound on a GPU, and the roofline's attainable FLOP/s",
             (_OP, _M, _N, _P, _DTYPE, _OUT, _GPU, _PEAK, _BW)),
     Variant("decode", "decoding vs prefill through a d x d weight: intensities, bounds, and the batch size at "
@@ -240,9 +242,14 @@ def _solve_op(g: dict[str, Any]) -> Solution:
                                                                      sig=SIG))), tuple(steps))
 
 
-def square_matmul_threshold(r: Fraction, s: int) -> Fraction:
-    """The real n above which an n×n by n×n matmul is compute-bound: AI = 2n³ / (3n²·s) = 2n/(3s) > r."""
-    return Fraction(3 * s) * r / 2
+def square_matmul_threshold(r: Fraction, s: int, s_out: int | None = None) -> Fraction:
+    """The real n above which an n×n by n×n matmul is compute-bound: AI = 2n³ / (n²(2s + s_out)) > r."""
+    return r * (2 * s + (s if s_out is None else s_out)) / 2
+
+
+def square_out_bytes(g: dict[str, Any]) -> int:
+    """Bytes per output element of the square matmul: the dtype's, or 4 when the output is written in fp32."""
+    return 4 if g.get("square", "no") == "fp32-output" else STORAGE_BYTES[g["dtype"]]
 
 
 def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
@@ -259,15 +266,16 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
     ]
     parts = [Part("peak", "peak", Answer("number", float(peak), unit="TFLOP/s", sig=SIG)),
              Part("ridge", "ops:byte ratio", Answer("number", float(r), unit="FLOP/byte", sig=SIG))]
-    if g.get("square", "no") == "yes":
-        s = STORAGE_BYTES[g["dtype"]]
-        x = square_matmul_threshold(r, s)
+    if g.get("square", "no") != "no":
+        s, s_out = STORAGE_BYTES[g["dtype"]], square_out_bytes(g)
+        x = square_matmul_threshold(r, s, s_out)
         n = math.floor(x) + 1
+        out = f"the output written in fp32 ({s_out} bytes)" if s_out != s else "the output in the same dtype"
         steps += [
-            Step(f"An $n \\times n$ by $n \\times n$ matmul in {g['dtype']} ({s} bytes per element) does $2n^3$ FLOPs "
-                 f"and moves $3n^2 \\times {s}$ bytes:",
-                 rf"\text{{AI}}(n) = \frac{{2n^3}}{{3n^2 \times {s}}} = \frac{{2n}}{{{3 * s}}} > {nf.sig(r, 6)} "
-                 rf"\iff n > \frac{{{3 * s} \times {nf.sig(r, 6)}}}{{2}} = {nf.sig(x, 6)}"),
+            Step(f"An $n \\times n$ by $n \\times n$ matmul in {g['dtype']} ({s} bytes per input element, {out}) "
+                 f"does $2n^3$ FLOPs and moves $2n^2 \\times {s} + n^2 \\times {s_out}$ bytes:",
+                 rf"\text{{AI}}(n) = \frac{{2n^3}}{{n^2\,(2 \times {s} + {s_out})}} = \frac{{2n}}{{{2 * s + s_out}}} > "
+                 rf"{nf.sig(r, 6)} \iff n > \frac{{{2 * s + s_out} \times {nf.sig(r, 6)}}}{{2}} = {nf.sig(x, 6)}"),
             Step(f"The smallest such whole $n$ is ${n}$."),
         ]
         parts.append(Part("square_n", "smallest compute-bound square matmul", Answer("integer", n)))
@@ -411,7 +419,8 @@ def _log_uniform(rng: Rng, low_exp: int, high_exp: int) -> int:
 def _gpu_peak_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
     """A hypothetical GPU stated by its SMs, FMA rate, clock and bandwidth; at easy and medium one draw in ten
     is a real GPU with its clock locked at a stated value (as `nvidia-smi -lgc` does). Hard adds a part: the
-    smallest square fp16 matmul that is compute-bound on it."""
+    smallest square matmul that is compute-bound on it, asked at every difficulty; at hard its output is
+    written in fp32."""
     if difficulty != "hard" and rng.randint(1, 10) == 1:
         name = rng.choice(tuple(gpu_table.GPUS))
         spec = gpu_table.get(name)
@@ -420,14 +429,11 @@ def _gpu_peak_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
         fma = A100_FMA_PER_CLOCK_PER_SM[dtype] if name.startswith("A100") else spec.fp16_fma_per_clock_per_sm
         return {"gpu": name, "dtype": dtype, "sms": spec.sms, "fma_per_clock": fma,
                 "clock_ghz": float(rng.decimal(0.9, spec.clock_hz / 1e9, 3)),
-                "bandwidth_gbs": round(spec.bandwidth / 1e9), "square": "no"}
+                "bandwidth_gbs": round(spec.bandwidth / 1e9), "square": "yes"}
     g = {"gpu": "custom", "dtype": "fp16", "sms": rng.randint(16, 160), "fma_per_clock": rng.choice((256, 512, 1024, 2048)),
          "clock_ghz": float(rng.decimal(1, 2.2, 2 if difficulty == "easy" else 3)),
          "bandwidth_gbs": 50 * rng.randint(10, 120) if difficulty == "easy" else 10 * rng.randint(50, 800),
-         "square": "yes" if difficulty == "hard" else "no"}
-    if difficulty == "hard":
-        peak = peak_tflops(g["sms"], g["fma_per_clock"], g["clock_ghz"])
-        _away_from_integer(square_matmul_threshold(ridge(peak, g["bandwidth_gbs"]), 2))
+         "square": "fp32-output" if difficulty == "hard" else "yes"}
     return g
 
 
@@ -435,7 +441,11 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "op":
         return _op_givens(rng, difficulty, rng.choice(OPS))
     if variant == "gpu_peak":
-        return _gpu_peak_givens(rng, difficulty)
+        g = _gpu_peak_givens(rng, difficulty)
+        peak = peak_tflops(g["sms"], g["fma_per_clock"], g["clock_ghz"])
+        _away_from_integer(square_matmul_threshold(ridge(peak, g["bandwidth_gbs"]), STORAGE_BYTES[g["dtype"]],
+                                                   square_out_bytes(g)))
+        return g
     if variant == "bound":
         g = _op_givens(rng, difficulty, rng.choice(("matmul", "matmul", "matvec", "elementwise")))
         # an element-wise op's intensity depends on its dtype only: on a real GPU it would repeat
@@ -595,11 +605,11 @@ def _ratio_from_rounded_peak(variant: str, g: dict[str, Any], solution: Solution
 
 
 def _square_from_6_figure_ratio(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
-    if g.get("square", "no") != "yes":
+    if g.get("square", "no") == "no":
         return None
     peak = _round_sig(float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"])), 6)
     r6 = _round_sig(peak * 1000 / float(g["bandwidth_gbs"]), 6)
-    return math.floor(3 * STORAGE_BYTES[g["dtype"]] * r6 / 2) + 1
+    return math.floor(r6 * (2 * STORAGE_BYTES[g["dtype"]] + square_out_bytes(g)) / 2) + 1
 
 
 def _attainable_from_rounded_intensity(variant: str, g: dict[str, Any], solution: Solution) -> float:
@@ -626,7 +636,7 @@ PATHS = (
                 "each when they are not asked exactly).", ("op",), _intensity_from_rounded_counts),
     StudentPath("ratio_from_rounded_peak", "ridge", "The ratio from the peak as reported (3 significant figures).",
                 ("gpu_peak",), _ratio_from_rounded_peak),
-    StudentPath("square_from_6_figure_ratio", "square_n", "The threshold 3sr/2 with the ratio carried to 6 "
+    StudentPath("square_from_6_figure_ratio", "square_n", "The threshold r(2s + s_out)/2 with the ratio carried to 6 "
                 "significant figures, as the question asks.", ("gpu_peak",), _square_from_6_figure_ratio),
     StudentPath("bound_from_rounded_values", "bound", "The reported intensity compared with the reported ratio.",
                 ("bound",), _bound_from_rounded("intensity", "ridge")),

@@ -95,11 +95,12 @@ def _op(g: dict[str, Any]) -> dict[str, Any]:
 _STORED = {"fp16": torch.float16, "tf32": torch.float32, "fp64": torch.float64}
 
 
-def _square_intensity(n: int, dtype: str) -> float:
+def _square_intensity(n: int, dtype: str, fp32_output: bool) -> float:
     a, b = (torch.empty(n, n, dtype=_STORED[dtype], device="meta") for _ in range(2))
     out: list[torch.Tensor] = []
     flops = counted_flops(lambda: out.append(a @ b))
-    return flops / (a.nbytes + b.nbytes + out[0].nbytes)
+    written = out[0].to(torch.float32) if fp32_output else out[0]
+    return flops / (a.nbytes + b.nbytes + written.nbytes)
 
 
 def _smallest_above(intensity, ridge: float) -> int | None:
@@ -119,8 +120,9 @@ def _gpu_peak(g: dict[str, Any]) -> dict[str, Any]:
     peak = int(g["sms"]) * int(g["fma_per_clock"]) * flops_per_fma() * float(g["clock_ghz"]) * 1e9  # FLOP/s
     ridge = peak / (float(g["bandwidth_gbs"]) * 1e9)
     got = {"peak": peak / 1e12, "ridge": ridge}
-    if g.get("square", "no") == "yes":
-        got["square_n"] = _smallest_above(lambda n: _square_intensity(n, g["dtype"]), ridge)
+    if g.get("square", "no") != "no":
+        fp32_output = g["square"] == "fp32-output"
+        got["square_n"] = _smallest_above(lambda n: _square_intensity(n, g["dtype"], fp32_output), ridge)
     return got
 
 
