@@ -219,12 +219,11 @@ def _working_steps(x, scale: Fraction, zero: int, qmin: int, qmax: int, dec: int
     divide = f"Divide by the scale{', add the zero point' if zero else ''}, then round (halves away from zero) " \
         f"and clamp to $[q_{{\\min}}, q_{{\\max}}]${clamp_note}:"
     label = r"Reconstruction $\hat X = S\,(q - Z)$" if zero else r"Reconstruction $\hat X = S\,q$"
-    if len(x[0]) <= 4:  # two matrices fit side by side; a solution is one unbreakable frame in LaTeX
-        steps = [Step(divide, rf"{ratios} \;\to\; {rounded}"),
-                 Step(f"{label}, and the error matrix $X - \\hat X$ from the unrounded reconstruction:",
-                      rf"{recon}, \quad {diff}")]
-    else:  # wide matrices: the error matrix would push the frame past the page, so it is left out
-        steps = [Step(divide, ratios), Step("", rounded), Step(f"{label}:", recon)]
+    # Pairs of matrices share a display: a solution is one frame in LaTeX, and a display wider than the line is
+    # scaled down to fit (the document's \exgendisplay), while a taller solution would run past the page.
+    steps = [Step(divide, rf"{ratios} \;\to\; {rounded}"),
+             Step(f"{label}, and the error matrix $X - \\hat X$ from the unrounded reconstruction:",
+                  rf"{recon}, \quad {diff}")]
     return steps, q, xhat
 
 
@@ -324,16 +323,10 @@ def _solve_per_channel(g: dict[str, Any]) -> Solution:
                    r"Per channel, one scale per row $S_i = \max_j |X_{ij}| / q_{\max}$")
     per_tensor = (rf"Per tensor: $S = |r|_{{\max}} / q_{{\max}} = {nf.sig(s_tensor, 6)}$, "
                   r"$q = \operatorname{clamp}(\operatorname{round}(r/S))$ and $\hat X_{\text{tensor}} = S\,q$:")
-    by_own_scale = Step("Each " + ("column" if columns else "row") + r" of $\hat X_{\text{channel}}$ is its scale "
-                        "times its integers:", recon_c)
-    if len(x[0]) <= 4:  # side by side where two matrices fit the line (a LaTeX solution is one unbreakable frame)
-        working = [Step(per_tensor, "q = " + nf.matrix(q_tensor) + r",\quad " + recon_t)]
-    else:
-        working = [Step(per_tensor, "q = " + nf.matrix(q_tensor)), Step("", recon_t)]
-    if len(s_rows) + len(x[0]) <= 8:
-        working += [Step(per_channel + ":", scales + r",\quad q = " + nf.matrix(q_rows)), by_own_scale]
-    else:
-        working += [Step(per_channel + ":", scales), Step("", "q = " + nf.matrix(q_rows)), by_own_scale]
+    working = [Step(per_tensor, "q = " + nf.matrix(q_tensor) + r",\quad " + recon_t),
+               Step(per_channel + ":", scales),
+               Step("Each " + ("column" if columns else "row") + r" of $\hat X_{\text{channel}}$ is its scale times "
+                    "its integers:", "q = " + nf.matrix(q_rows) + r",\quad " + recon_c)]
     steps = (
         _range_step(bits, True),
         *working,
