@@ -323,3 +323,17 @@ def test_the_storage_verifier_measures_a_huge_group_without_allocating_it():
     small = reproduce("storage", {"params": 7e9, "source_bits": 16, "bits": 4, "group": 128,
                                   "zero_points": "b-bit", "kept_params": 1e9}, torch.device("cpu"))
     assert small["after"] == pytest.approx((6e9 * 0.5 + 6e9 / 128 * 2.5 + 2e9) / 1e9)
+
+
+def test_affine_with_a_calibrated_range():
+    """Hard affine may give a range calibrated on other data: X = [−1, 0, 2.2] to 2-bit unsigned with [r_min,
+    r_max] = [−1, 1.4]: S = 2.4/3 = 0.8, Z = round(1.25) = 1, and 2.2/0.8 + 1 = 3.75 → 4, clamped to 3.
+    Using X's own extremes is a named mistake."""
+    g = {"X": [[-1, 0, 2.2]], "bits": 2, "signed": "unsigned", "metric": "max_abs", "calibration": [-1, 1.4]}
+    a = answers(solve_givens("quantization", "affine", g))
+    assert a["scale"] == pytest.approx(0.8) and a["zero_point"] == 1 and a["q"] == [[0, 1, 3]]
+    assert a["reconstruction"][0] == pytest.approx([-0.8, 0, 1.6])
+    assert {m.name: m for m in qz.MISTAKES}["own_range_for_calibrated"].wrong("affine", g) == pytest.approx(3.2 / 3)
+    assert any(generate("quantization", "affine", "hard", seed).givens["calibration"] for seed in range(10))
+    with pytest.raises(InvalidGivens, match="calibration"):
+        solve_givens("quantization", "affine", {**g, "calibration": [1.4, -1]})

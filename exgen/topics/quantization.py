@@ -63,6 +63,12 @@ def clamp(q: int, lo: int, hi: int) -> int:
     return max(lo, min(hi, q))
 
 
+def _calibration(g: dict[str, Any]) -> list[Fraction] | None:
+    """The calibrated [r_min, r_max] of an affine question, exactly, or None when X's own range is used."""
+    calibration = g.get("calibration") or []
+    return [Fraction(str(v)) for v in calibration] if calibration else None
+
+
 def exact(rows: list[list[float]]) -> list[list[Fraction]]:
     """The givens as the student sees them, as exact decimals."""
     return [list(row) for row in _exact(tuple(tuple(row) for row in rows))]
@@ -80,9 +86,11 @@ def flat(m: list[list[Any]]) -> list[Any]:
 # ---- the computations (pure, exact) ----------------------------------------------------------------
 
 
-def affine_params(x: list[list[Fraction]], qmin: int, qmax: int, levels: int | None = None):
-    """(r_min, r_max, S, Z_unrounded, Z). `levels` replaces q_max − q_min (for the 2^b mistake)."""
-    rmin, rmax = min(flat(x)), max(flat(x))
+def affine_params(x: list[list[Fraction]], qmin: int, qmax: int, levels: int | None = None,
+                  calibration: list[Fraction] | None = None):
+    """(r_min, r_max, S, Z_unrounded, Z). `levels` replaces q_max − q_min (for the 2^b mistake); a
+    `calibration` [r_min, r_max] (a range observed on other data) replaces X's own extremes."""
+    rmin, rmax = calibration if calibration else (min(flat(x)), max(flat(x)))
     scale = (rmax - rmin) / (levels if levels is not None else qmax - qmin)
     z_exact = qmin - rmin / scale
     return rmin, rmax, scale, z_exact, clamp(round_half_away(z_exact), qmin, qmax)
@@ -142,7 +150,9 @@ _CONVENTION = Given("convention", "absmax scale: |r|max/qmax, or -|r|max/qmin wi
 
 VARIANTS = (
     Variant("affine", "asymmetric min-max quantization: scale, zero point, integers, reconstruction, error",
-            (_X, _BITS, _SIGNED, _METRIC, _DECIMALS)),
+            (_X, _BITS, _SIGNED, _METRIC, _DECIMALS,
+             Given("calibration", "a calibrated range 'r_min, r_max' used instead of X's own extremes (omit: X's "
+                   "own)", "vector", default=[], low=-1e6, high=1e6, max_size=2))),
     Variant("absmax", "symmetric absmax quantization (zero point 0) under a stated scale convention",
             (_X, _BITS, _CONVENTION, _METRIC, _DECIMALS,
              Given("clip", "clipping threshold c used in place of |r|max in the scale (0: no clipping)", "number",
@@ -182,6 +192,9 @@ def _check(variant: str, g: dict[str, Any]) -> None:
         raise InvalidGivens("X must be a non-empty rectangular matrix")
     if min(flat(x)) == max(flat(x)):
         raise InvalidGivens("X has all entries equal: its range is zero and the scale undefined")
+    calibration = g.get("calibration") or []
+    if calibration and (len(calibration) != 2 or not calibration[0] < calibration[1]):
+        raise InvalidGivens("calibration must be two numbers 'r_min, r_max' with r_min < r_max")
     if variant == "per_channel":
         columns = g.get("axis", "rows") == "columns"
         if any(max(abs(v) for v in row) == 0 for row in (_transpose(x) if columns else x)):
@@ -236,13 +249,15 @@ def _error_answer(value: float) -> Answer:
 def _solve_affine(g: dict[str, Any]) -> Solution:
     x, bits, signed, metric = exact(g["X"]), int(g["bits"]), g["signed"] == "signed", g["metric"]
     qmin, qmax = int_range(bits, signed)
-    rmin, rmax, scale, z_exact, zero = affine_params(x, qmin, qmax)
+    calibration = _calibration(g)
+    rmin, rmax, scale, z_exact, zero = affine_params(x, qmin, qmax, calibration=calibration)
     dec = int(g["decimals"])
     working, q, xhat = _working_steps(x, scale, zero, qmin, qmax, dec)
     err = error(x, xhat, metric)
     steps = (
         _range_step(bits, signed),
-        Step(f"The range of $X$: $r_{{\\min}} = {nf.num(float(rmin))}$, $r_{{\\max}} = {nf.num(float(rmax))}$."),
+        Step(("The calibrated range (not the extremes of $X$)" if calibration else "The range of $X$")
+             + f": $r_{{\\min}} = {nf.num(float(rmin))}$, $r_{{\\max}} = {nf.num(float(rmax))}$."),
         Step("Scale:", rf"S = \frac{{r_{{\max}} - r_{{\min}}}}{{q_{{\max}} - q_{{\min}}}} = "
              rf"\frac{{{nf.num(float(rmax))} - {nf.signed(nf.num(float(rmin)))}}}{{{qmax} - {nf.signed(str(qmin))}}}"
              rf" = {nf.sig(scale, 6)}"),
@@ -475,11 +490,17 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "affine":
         signed = rng.choice(("signed", "unsigned"))
         qmin, qmax = int_range(bits, signed == "signed")
-        rmin, rmax, scale, z_exact, zero = affine_params(x, qmin, qmax)
+        rmin, rmax = min(flat(x)), max(flat(x))
+        calibration = None
+        if difficulty == "hard" and rng.randint(0, 1):  # a range calibrated on other data, narrower at one end:
+            shrink = rng.decimal(0.6, 0.9, 2)           # the entries beyond it clamp
+            calibration = [rmin, Fraction(round(rmax * shrink * 10**places), 10**places)] if rng.randint(0, 1) \
+                else [Fraction(round(rmin * shrink * 10**places), 10**places), rmax]
+        *_, scale, z_exact, zero = affine_params(x, qmin, qmax, calibration=calibration)
         _reject_ties([z_exact])
         _untie(rng, x, places, lambda i: (rmin, rmax), lambda i: (scale,))
         return {"X": _as_floats(x), "bits": bits, "signed": signed, "metric": rng.choice(ERROR_METRICS),
-                "decimals": dec}
+                "decimals": dec, "calibration": [float(v) for v in calibration] if calibration else []}
     if variant == "absmax":
         convention = rng.choice(("qmax", "qmin"))
         amax = max(abs(v) for v in flat(x))
@@ -552,8 +573,9 @@ def _calculator_cached(variant: str, givens: str) -> dict[str, Any]:
             q_t, q_r = _transpose(q_t), _transpose(q_r)
         return {"q_tensor": q_t, "q_rows": q_r, "error_tensor": e_t, "error_rows": e_r, "error_ratio": e_r / e_t}
     if variant == "affine":
-        scale = _round_sig((max(values) - min(values)) / (qmax - qmin), 6)
-        zero = clamp(round_half_away(qmin - min(values) / scale), qmin, qmax)
+        rmin, rmax = g.get("calibration") or (min(values), max(values))
+        scale = _round_sig((rmax - rmin) / (qmax - qmin), 6)
+        zero = clamp(round_half_away(qmin - rmin / scale), qmin, qmax)
     else:
         amax = float(g.get("clip", 0)) or max(abs(v) for v in values)
         scale = _round_sig(amax / qmax if g["convention"] == "qmax" else amax / 2 ** (bits - 1), 6)
@@ -617,21 +639,28 @@ PATHS = (
 
 def _zero_other_way(variant: str, g: dict[str, Any]) -> int:
     qmin, qmax = int_range(int(g["bits"]), g["signed"] == "signed")
-    *_, z_exact, zero = affine_params(exact(g["X"]), qmin, qmax)
+    *_, z_exact, zero = affine_params(exact(g["X"]), qmin, qmax, calibration=_calibration(g))
     return zero + 1 if z_exact > zero else zero - 1
 
 
 def _levels_2b(variant: str, g: dict[str, Any]) -> float:
     bits = int(g["bits"])
     qmin, qmax = int_range(bits, g["signed"] == "signed")
-    return float(affine_params(exact(g["X"]), qmin, qmax, levels=2**bits)[2])
+    return float(affine_params(exact(g["X"]), qmin, qmax, levels=2**bits, calibration=_calibration(g))[2])
 
 
 def _unsigned_for_signed(variant: str, g: dict[str, Any]) -> int | None:
     if g["signed"] != "signed":
         return None
     qmin, qmax = int_range(int(g["bits"]), False)
-    return affine_params(exact(g["X"]), qmin, qmax)[4]
+    return affine_params(exact(g["X"]), qmin, qmax, calibration=_calibration(g))[4]
+
+
+def _own_range_for_calibrated(variant: str, g: dict[str, Any]) -> float | None:
+    if not g.get("calibration"):
+        return None
+    qmin, qmax = int_range(int(g["bits"]), g["signed"] == "signed")
+    return float(affine_params(exact(g["X"]), qmin, qmax)[2])
 
 
 def _absmax_range(g: dict[str, Any]) -> list[Fraction]:
@@ -679,6 +708,8 @@ MISTAKES = (
     Mistake("unsigned_range_for_signed", "zero_point",
             "The unsigned range [0, 2^b − 1] was used for a signed integer type.",
             ("affine",), _unsigned_for_signed),
+    Mistake("own_range_for_calibrated", "scale", "The question gives a calibrated range: S and Z come from it, not "
+            "from the extremes of X.", ("affine",), _own_range_for_calibrated),
     Mistake("absmax_convention_mixed_up", "scale",
             "The other absmax convention was used (|r|max/q_max versus −|r|max/q_min); the question states which.",
             ("absmax",), _other_convention),

@@ -62,8 +62,9 @@ def _affine(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
     bits, signed = int(g["bits"]), g["signed"] == "signed"
     qmin, qmax = _range(bits, signed)
-    scale = ((x64.max() - x64.min()) / (qmax - qmin)).item()
-    zero = int(torch.clamp(torch.round(qmin - x64.min() / scale), qmin, qmax).item())
+    lo, hi = g.get("calibration") or (x64.min().item(), x64.max().item())  # a calibrated range replaces X's own
+    scale = (hi - lo) / (qmax - qmin)
+    zero = int(torch.clamp(torch.round(torch.tensor(qmin - lo / scale, dtype=torch.float64)), qmin, qmax).item())
     q = _per_tensor(x64.float(), scale, zero, bits, signed)
     xhat = (q.double() - zero) * scale
     return {"scale": scale, "zero_point": zero, "q": _rows(q), "reconstruction": _rows(xhat),
