@@ -112,7 +112,7 @@ def test_named_mistakes_give_the_typical_wrong_values():
 
 @pytest.mark.parametrize("givens,message", [
     ({"X": [[1, 1], [1, 1]], "bits": 2, "signed": "signed", "metric": "mse"}, "all entries equal"),
-    ({"X": [[1, 2], [3]], "bits": 2, "signed": "signed", "metric": "mse"}, "rectangular"),
+    ({"X": [[1, 2], [3]], "bits": 2, "signed": "signed", "metric": "mse"}, "rectangular|same number of entries"),
     ({"X": [[1, -2]], "bits": 5, "signed": "signed", "metric": "mse"}, "bits: 5 is not one of 2, 3, 4, 8"),
     ({"X": [[1, -2]], "bits": 2, "metric": "mse"}, "missing given"),
 ])
