@@ -217,13 +217,14 @@ def _error_step(metric: str, value: float) -> Step:
 def _working_steps(x, scale: Fraction, zero: int, qmin: int, qmax: int, dec: int) -> tuple[list[Step], list, list]:
     """r/S (+ Z), the rounded and clamped integers with clamped entries boxed, the reconstruction and the error
     matrix — the working a student is expected to show (issue 11)."""
-    raw = quantize(x, scale, zero, qmin, qmax, clamped=False)
-    q = quantize(x, scale, zero, qmin, qmax)
+    ratios_exact = [[r / scale for r in row] for row in x]
+    raw = [[round_half_away(v) + zero for v in row] for row in ratios_exact]
+    q = [[clamp(v, qmin, qmax) for v in row] for row in raw]
     xhat = dequantize(q, [scale] * len(q), zero)
     shift = f" {'+' if zero >= 0 else '-'} {abs(zero)}" if zero else ""
     clamped = any(a != b for ra, rb in zip(raw, q) for a, b in zip(ra, rb))
     marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
-    ratios = rf"r/S{shift} = " + nf.matrix([[r / scale + zero for r in row] for row in x], lambda v: nf.fixed(v, 3))
+    ratios = rf"r/S{shift} = " + nf.matrix([[v + zero for v in row] for row in ratios_exact], lambda v: nf.fixed(v, 3))
     rounded = "q = " + nf.matrix(marked, str)
     recon = r"\hat X = " + nf.matrix(xhat, lambda v: nf.fixed(v, dec))
     diff = r"X - \hat X = " + nf.matrix([[a - b for a, b in zip(ra, rb)] for ra, rb in zip(x, xhat)],
