@@ -123,7 +123,7 @@ def test_verify_agrees_on_a_key_and_fails_on_a_tampered_one(tmp_path):
     assert result.exit_code == 0 and "agree" in result.stdout
     key = json.loads((tmp_path / "key.json").read_text())
     first = key["problems"][0]["parts"][0]["answer"]
-    first["value"] = first["value"] + 1 if not isinstance(first["value"], list) else [[99]]
+    first["value"] = 2 * first["value"] + 1 if not isinstance(first["value"], list) else [[99]]  # far outside
     (tmp_path / "bad.json").write_text(json.dumps(key))
     result = CliRunner().invoke(cli, ["verify", str(tmp_path / "bad.json")])
     assert result.exit_code == 1 and " NO" in result.stdout

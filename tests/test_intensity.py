@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+import time
 from fractions import Fraction
 
 import pytest
@@ -9,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import needs
-from exgen.generate import generate, solve_givens
+from exgen.generate import generate, path_failures, solve_givens
 from exgen.grading.compare import matches
 from exgen.topics import intensity as it
 from exgen.topics.base import InvalidGivens, Rejected
@@ -178,3 +181,138 @@ def test_solver_and_verifier_agree_on_any_op(op, m, n, p, dtype):
     problem = solve_givens("intensity", "op", {"op": op, "m": m, "n": n, "p": p, "dtype": dtype})
     got = reproduce("op", problem.givens, torch.device("cpu"))
     assert all(matches(part.answer, got[part.id]) for part in problem.solution.parts)
+
+
+# ---- fair questions (issue 9): ties, carrying, student paths -----------------------------------------------
+
+
+def question(problem):
+    from exgen.render import Renderer
+
+    return Renderer("md").question(problem)
+
+
+def test_an_intensity_equal_to_the_ratio_is_memory_bound_and_the_question_says_so():
+    """Issue 9: `bound` did not say which side a tie falls on. An fp16 1536² matmul has AI = 1536/3 = 512; on a
+    GPU of 512 TFLOP/s and 1000 GB/s the ratio is 512 too: memory-bound, and the question states the rule."""
+    problem = solve_givens("intensity", "bound", {"op": "matmul", "m": 1536, "n": 1536, "p": 1536, "dtype": "fp16",
+                                                  "peak_tflops": 512, "bandwidth_gbs": 1000})
+    a = {p.id: p.answer.value for p in problem.solution.parts}
+    assert a["intensity"] == a["ridge"] == 512 and a["bound"] == "memory-bound"
+    assert "equals the ratio exactly counts as memory-bound" in question(problem)
+
+
+@pytest.mark.parametrize("variant", ["op", "gpu_peak", "bound", "decode"])
+@pytest.mark.parametrize("difficulty", ["easy", "medium", "hard"])
+def test_student_paths_land_inside_the_tolerance(variant, difficulty):
+    """Every declared path (rounded earlier answers, a 6-figure ratio) agrees with the key in sampled problems."""
+    for seed in range(40):
+        problem = generate("intensity", variant, difficulty, seed)
+        assert path_failures(it.TOPIC, variant, problem.givens, problem.solution) == [], seed
+
+
+def test_paths_compute_what_they_say():
+    """A100 (108 SMs, 1024 FMA/clock, 1.41 GHz, 1555 GB/s): peak 311.86944 → reported 312 → 312000/1555 = 200.6
+    → 201; the square-matmul threshold 3 × 2 × 200.559/2 = 601.68 → n = 602."""
+    problem = solve_givens("intensity", "gpu_peak", {**A100, "dtype": "fp16", "fma_per_clock": 1024, "square": "yes"})
+    assert it._ratio_from_rounded_peak("gpu_peak", problem.givens, problem.solution) == 201
+    assert it._square_from_6_figure_ratio("gpu_peak", problem.givens, problem.solution) == 602
+    assert problem.solution.part("square_n").answer.value == 602
+    fp32_out = solve_givens("intensity", "gpu_peak", {**A100, "dtype": "fp16", "fma_per_clock": 1024,
+                                                      "square": "fp32-output"})
+    assert fp32_out.solution.part("square_n").answer.value == 803  # AI = 2n/(2·2 + 4) > 200.559 ⇔ n > 802.2
+    bound = solve_givens("intensity", "bound", {"op": "matvec", "m": 4096, "n": 4096, "dtype": "fp16", **A100_ROOF})
+    reported = float(f"{bound.solution.part('intensity').answer.value:.2e}")
+    assert it._attainable_from_rounded_intensity("bound", bound.givens, bound.solution) == \
+        float(f"{reported * 1555 / 1000:.2e}")
+
+
+def test_a_rounded_peak_can_move_the_ratio_so_such_instances_are_not_sampled():
+    """The path is real: 100 SMs × 1000 FMA × 2 × 1.0028 GHz = 200.56 TFLOP/s, reported as 201; over 2345 GB/s
+    the key 85.527 accepts 85.4…85.6 (3 figures), and the reported peak gives 201000/2345 = 85.7."""
+    problem = solve_givens("intensity", "gpu_peak", {"dtype": "fp16", "sms": 100, "fma_per_clock": 1000,
+                                                     "clock_ghz": 1.0028, "bandwidth_gbs": 2345})
+    assert it._ratio_from_rounded_peak("gpu_peak", problem.givens, problem.solution) == 85.7
+    assert path_failures(it.TOPIC, "gpu_peak", problem.givens, problem.solution) == ["ratio_from_rounded_peak"]
+
+
+# ---- variety (issue 9) ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["op", "gpu_peak", "bound", "decode"])
+@pytest.mark.parametrize("difficulty", ["easy", "medium", "hard"])
+def test_instances_are_distinct(variant, difficulty):
+    """Issue 9: gpu_peak easy had 5 distinct instances in 1,000 draws."""
+    draws = [json.dumps(generate("intensity", variant, difficulty, seed).givens, sort_keys=True)
+             for seed in range(300)]
+    assert len(set(draws)) >= 0.99 * len(draws)
+
+
+def test_decoding_is_sometimes_compute_bound_and_prefill_sometimes_memory_bound():
+    """Issue 9: decode easy was always memory-bound."""
+    verdicts = {(p.solution.part("decode_bound").answer.value, p.solution.part("prefill_bound").answer.value)
+                for p in (generate("intensity", "decode", "easy", seed) for seed in range(300))}
+    assert {v for v, _ in verdicts} == {"memory-bound", "compute-bound"}
+    assert {v for _, v in verdicts} == {"memory-bound", "compute-bound"}
+
+
+# ---- bounds (issue 10) -----------------------------------------------------------------------------------
+
+
+def _corner_cases():
+    for variant in it.VARIANTS:
+        base = generate("intensity", variant.name, "medium", 0).givens
+        for given in variant.givens:
+            for bound in (given.low, given.high):
+                if bound is not None:
+                    yield pytest.param(variant.name, given, bound, base, id=f"{variant.name}-{given.name}-{bound:g}")
+
+
+@pytest.mark.parametrize("variant,given,bound,base", list(_corner_cases()))
+def test_solving_at_every_bound_gives_finite_answers_or_a_clear_refusal(variant, given, bound, base):
+    """Issue 10: peak_tflops=1e-300 and the like. At each bound the answers are finite (or the instance is
+    refused with InvalidGivens), quickly; just outside, the value is refused."""
+    from exgen.givens import coerce
+
+    value = int(bound) if given.kind == "integer" else bound
+    start = time.monotonic()
+    try:
+        problem = solve_givens("intensity", variant, {**base, given.name: value})
+    except InvalidGivens:
+        pass
+    else:
+        for part in problem.solution.parts:
+            assert isinstance(part.answer.value, str) or math.isfinite(part.answer.value), part.id
+    assert time.monotonic() - start < 2
+    with pytest.raises(InvalidGivens):
+        coerce(given, bound / 2 if bound == given.low else bound * 2)
+
+
+def test_a_vanishing_peak_is_refused():
+    with pytest.raises(InvalidGivens, match="peak_tflops"):
+        solve_givens("intensity", "bound", {"op": "matmul", "m": 8, "n": 8, "p": 8, "dtype": "fp16",
+                                            "peak_tflops": 1e-300, "bandwidth_gbs": 1000})
+
+
+# ---- hard adds a step (issue 9) ------------------------------------------------------------------------------
+
+
+def test_hard_op_may_write_its_output_in_fp32():
+    """fp16 inputs, fp32 output: a 64×4096 by 4096×4096 matmul moves (64·4096 + 4096²)·2 + 64·4096·4 bytes, and
+    counting the output at 2 bytes is a named mistake."""
+    g = {"op": "matmul", "m": 64, "n": 4096, "p": 4096, "dtype": "fp16", "out_dtype": "fp32"}
+    a = answers("op", g)
+    assert a["bytes"] == (64 * 4096 + 4096 * 4096) * 2 + 64 * 4096 * 4
+    assert mistake("op", "bytes", "output_in_input_dtype").wrong("op", g) == (64 * 4096 + 4096 * 4096 + 64 * 4096) * 2
+    assert any(generate("intensity", "op", "hard", seed).givens["out_dtype"] == "fp32" for seed in range(20))
+
+
+def test_hard_decode_may_store_the_weight_in_int8_or_int4():
+    """Weight-only quantization: counting the weight only, AI = 2n/w, so on an A100 (ratio 200.6) an int8 weight
+    turns decoding compute-bound at n = 101 (half the fp16 batch, 201) and an int4 weight at n = 51."""
+    g = {"d_model": 4096, "batch": 8, "prompt": 512, "dtype": "fp16", "count": "weights", **A100_ROOF}
+    assert answers("decode", {**g, "weight_dtype": "int8"})["critical_batch"] == 101
+    assert answers("decode", {**g, "weight_dtype": "int4"})["critical_batch"] == 51
+    assert answers("decode", {**g, "weight_dtype": "int4"})["decode_intensity"] == 32
+    kinds = {generate("intensity", "decode", "hard", seed).givens["weight_dtype"] for seed in range(30)}
+    assert kinds == {"same", "int8", "int4"}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 
 import pytest
 
-from exgen.generate import generate, solve_givens
+from conftest import needs
+from exgen.generate import generate, path_failures, solve_givens
 from exgen.rng import Rng
 from exgen.topics import quantization as qz
 from exgen.topics.base import InvalidGivens, Rejected
@@ -110,8 +112,8 @@ def test_named_mistakes_give_the_typical_wrong_values():
 
 @pytest.mark.parametrize("givens,message", [
     ({"X": [[1, 1], [1, 1]], "bits": 2, "signed": "signed", "metric": "mse"}, "all entries equal"),
-    ({"X": [[1, 2], [3]], "bits": 2, "signed": "signed", "metric": "mse"}, "rectangular"),
-    ({"X": [[1, -2]], "bits": 5, "signed": "signed", "metric": "mse"}, "bits must be"),
+    ({"X": [[1, 2], [3]], "bits": 2, "signed": "signed", "metric": "mse"}, "rectangular|same number of entries"),
+    ({"X": [[1, -2]], "bits": 5, "signed": "signed", "metric": "mse"}, "bits: 5 is not one of 2, 3, 4, 8"),
     ({"X": [[1, -2]], "bits": 2, "metric": "mse"}, "missing given"),
 ])
 def test_bad_user_givens_are_explained(givens, message):
@@ -128,3 +130,210 @@ def test_a_sampled_all_zero_row_is_rejected_not_divided_by():
     """Seed 21485's stream draws a 3x3 easy matrix with a zero row (it divided by zero before the fix)."""
     p = generate("quantization", "per_channel", "easy", 21485)
     assert all(max(abs(v) for v in row) > 0 for row in p.givens["X"])
+
+
+# ---- fair questions (issue 9): the error's reconstruction, the tie rule, student paths -------------------
+
+MEDIUM_X = [[1.37, -2.21, 0.48, 2.05], [-0.66, 1.12, -1.74, 0.31], [2.38, -0.09, -1.27, 0.93],
+            [-2.46, 0.75, 1.61, -0.52]]
+
+
+def question(problem):
+    from exgen.render import Renderer
+
+    return Renderer("md").question(problem)
+
+
+@pytest.mark.parametrize("variant,extra", [("affine", {"signed": "signed"}), ("absmax", {"convention": "qmin"})])
+def test_the_error_part_says_which_reconstruction_it_means(variant, extra):
+    """Issue 9: 'the error part does not say whether X̂ is the 2-decimal reconstruction or the exact one'."""
+    problem = solve_givens("quantization", variant, {"X": MEDIUM_X, "bits": 4, "metric": "mse", **extra})
+    assert "unrounded reconstruction" in question(problem)
+
+
+@pytest.mark.parametrize("variant", ["affine", "absmax"])
+@pytest.mark.parametrize("difficulty", ["easy", "medium", "hard"])
+def test_a_student_using_the_rounded_reconstruction_is_never_marked_wrong(variant, difficulty):
+    """Issue 9 (seeds 8001, 8011): the error computed from the reconstruction as reported lands inside the
+    tolerance in every sampled problem, as does the 6-figure-scale calculator path for every part."""
+    for seed in range(8000, 8030):
+        problem = generate("quantization", variant, difficulty, seed)
+        assert path_failures(qz.TOPIC, variant, problem.givens, problem.solution) == [], seed
+
+
+def test_a_rounded_reconstruction_can_move_the_error_so_unfair_instances_are_rejected():
+    """The path is real: on a hand instance it falls outside the tolerance, and `generate` would refuse it."""
+    x = [[0.83, -1.57], [1.12, 0.04]]
+    problem = solve_givens("quantization", "absmax", {"X": x, "bits": 2, "convention": "qmax", "metric": "mse"})
+    # S = 1.57, q = [[1, -1], [1, 0]], X̂ = [[1.57, -1.57], [1.57, 0]]: rounding changes nothing here…
+    assert qz._error_of_rounded_reconstruction("absmax", problem.givens, problem.solution) == \
+        float(f"{problem.solution.part('error').answer.value:.2e}")
+    x = [[0.83, -1.5], [1.12, 0.04]]
+    problem = solve_givens("quantization", "absmax", {"X": x, "bits": 4, "convention": "qmax", "metric": "mse",
+                                                       "decimals": 1})
+    # …but with S = 1.5/7 and X̂ to 1 decimal, the mean squared error of the rounded entries differs.
+    rounded = [[round(v, 1) for v in row] for row in problem.solution.part("reconstruction").answer.value]
+    by_hand = sum((a - b) ** 2 for ra, rb in zip(x, rounded) for a, b in zip(ra, rb)) / 4
+    assert qz._error_of_rounded_reconstruction("absmax", problem.givens, problem.solution) == \
+        float(f"{by_hand:.2e}")
+    assert "error_of_rounded_reconstruction" in path_failures(qz.TOPIC, "absmax", problem.givens, problem.solution)
+
+
+def test_solve_states_the_tie_rule_and_rounds_half_away_from_zero():
+    """Issue 9: `exgen solve` claimed 'no value lies exactly halfway' when one did. X = [-1, 0.25, 1] to 2-bit
+    signed absmax (qmax): S = 1, r/S = 0.25 → 0; with X = [-1, 0.5, 1], 0.5 lies exactly halfway → 1."""
+    problem = solve_givens("quantization", "absmax", {"X": [[-1, 0.5, 1]], "bits": 2, "convention": "qmax",
+                                                       "metric": "max_abs"})
+    assert problem.solution.part("q").answer.value == [[-1, 1, 1]]
+    text = question(problem)
+    assert "halfway rounds away from zero" in text and "no value" not in text
+
+
+def test_calculator_path_carries_the_scale_to_6_figures():
+    """The path computes what it says: S = 3.2/3 → 1.06667, Z = round(−2 + 1.08/1.06667) = −1 (seed 003)."""
+    g = {"X": SEED_003_X, "bits": 2, "signed": "signed", "metric": "frobenius", "decimals": 2}
+    got = qz._calculator("affine", g)
+    assert got["zero_point"] == -1 and got["q"] == SEED_003_Q
+    assert got["reconstruction"][0][0] == pytest.approx(1.06667 * 2)
+
+
+def test_storage_ratio_path_uses_the_reported_sizes():
+    """7e9 fp16 parameters at 4 bits, groups of 128: 14.0 GB and 3.609375 GB, reported 14.0 and 3.61 → 3.88."""
+    problem = solve_givens("quantization", "storage", {"params": 7e9, "source_bits": 16, "bits": 4, "group": 128})
+    assert qz._from_rounded("ratio", "before", "after")("storage", problem.givens, problem.solution) == 3.88
+
+
+def test_storage_zero_points_and_kept_parameters():
+    """Hard storage: 10e9 fp16 parameters, 1e9 kept in fp16, 9e9 quantized to 4 bits with a 2-byte scale and a
+    4-bit zero point per 64 weights: 4.5e9 + (9e9/64)(2 + 0.5) + 2e9 bytes."""
+    a = answers(solve_givens("quantization", "storage", {"params": 10e9, "source_bits": 16, "bits": 4, "group": 64,
+                                                         "zero_points": "b-bit", "kept_params": 1e9}))
+    assert a["after"] == pytest.approx((4.5e9 + 9e9 / 64 * 2.5 + 2e9) / 1e9)
+    assert a["before"] == pytest.approx(20.0)
+
+
+def test_per_channel_asks_the_error_ratio_which_varies():
+    """Issue 9: per_channel easy always preferred per-channel, so its choice part was constant. It now asks the
+    ratio of the two errors, which differs from problem to problem and is below 1 when per-channel wins."""
+    ratios = {generate("quantization", "per_channel", "easy", seed).solution.part("error_ratio").answer.value
+              for seed in range(40)}
+    assert len(ratios) > 30
+    a = answers(solve_givens("quantization", "per_channel", {"X": SEED_003_X, "bits": 2}))
+    assert a["error_ratio"] == pytest.approx(a["error_rows"] / a["error_tensor"])
+
+
+# ---- variety (issue 9) ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("difficulty", ["easy", "medium", "hard"])
+def test_storage_instances_are_distinct(difficulty):
+    """Issue 9: storage easy had 28 distinct instances in 1,000 draws."""
+    draws = [json.dumps(generate("quantization", "storage", difficulty, seed).givens, sort_keys=True)
+             for seed in range(400)]
+    assert len(set(draws)) >= 0.99 * len(draws)
+
+
+# ---- bounds (issue 10) ----------------------------------------------------------------------------------
+
+
+def _corner_cases():
+    for variant in qz.VARIANTS:
+        base = generate("quantization", variant.name, "medium", 0).givens
+        for given in variant.givens:
+            for bound in (given.low, given.high):
+                if bound is not None and given.kind in ("number", "integer", "matrix"):
+                    yield variant.name, given, bound, base
+
+
+@pytest.mark.parametrize("variant,given,bound,base", list(_corner_cases()),
+                         ids=lambda v: getattr(v, "name", None) if hasattr(v, "name") else None)
+def test_solving_at_every_bound_gives_finite_answers_or_a_clear_refusal(variant, given, bound, base):
+    import math
+    import time
+
+    from exgen.givens import coerce
+
+    value = [[bound] * 2, [bound / 2 if given.kind == "matrix" else bound] * 2] if given.kind == "matrix" else bound
+    if given.kind == "integer":
+        value = int(value)
+    start = time.monotonic()
+    try:
+        problem = solve_givens("quantization", variant, {**base, given.name: value})
+    except InvalidGivens:
+        pass
+    else:
+        for part in problem.solution.parts:
+            entries = part.answer.value if isinstance(part.answer.value, list) else [part.answer.value]
+            flat = [v for e in entries for v in (e if isinstance(e, list) else [e])]
+            assert all(isinstance(v, str) or math.isfinite(v) for v in flat), part.id
+    assert time.monotonic() - start < 2
+    outside = bound - 1 if bound == given.low else bound * 2 if bound > 0 else bound + 1
+    bad = [[outside, 0], [0, 1]] if given.kind == "matrix" else outside
+    with pytest.raises(InvalidGivens):
+        coerce(given, bad)
+
+
+def test_a_1000_by_1000_matrix_and_negative_decimals_are_refused():
+    """Issue 10: `exgen solve` with bits of a 1000×1000 matrix, or decimals=-1."""
+    big = [[0.5] * 1000 for _ in range(1000)]
+    with pytest.raises(InvalidGivens, match="at most 64 entries"):
+        solve_givens("quantization", "absmax", {"X": big, "bits": 4, "convention": "qmax", "metric": "mse"})
+    with pytest.raises(InvalidGivens, match="decimals"):
+        solve_givens("quantization", "affine", {"X": MEDIUM_X, "bits": 4, "signed": "signed", "metric": "mse",
+                                                "decimals": -1})
+
+
+# ---- hard adds a step (issue 9) ---------------------------------------------------------------------------
+
+
+def test_absmax_with_a_clipping_threshold():
+    """Hard absmax may clip: S = c/q_max with c = 1 for 4 bits gives S = 1/7; 1.5/S = 10.5 → 11 → clamped to 7,
+    −2/S = −14 → clamped to −8; ignoring the threshold is a named mistake."""
+    g = {"X": [[1.5, -2.0], [0.3, 0.7]], "bits": 4, "convention": "qmax", "metric": "max_abs", "clip": 1}
+    a = answers(solve_givens("quantization", "absmax", g))
+    assert a["scale"] == pytest.approx(1 / 7)
+    assert a["q"] == [[7, -8], [2, 5]]
+    by_name = {m.name: m for m in qz.MISTAKES}
+    assert by_name["clip_ignored"].wrong("absmax", g) == pytest.approx(2 / 7)
+    assert any(generate("quantization", "absmax", "hard", seed).givens["clip"] for seed in range(10))
+
+
+def test_per_channel_along_columns_is_per_row_of_the_transpose():
+    x = [[2.09, -0.98, 1.98], [0.05, -0.14, -1.08], [-0.91, 1.92, 0.4]]
+    by_columns = answers(solve_givens("quantization", "per_channel", {"X": x, "bits": 4, "axis": "columns"}))
+    transposed = [list(col) for col in zip(*x)]
+    by_rows = answers(solve_givens("quantization", "per_channel", {"X": transposed, "bits": 4}))
+    assert by_columns["scale_rows"] == by_rows["scale_rows"] == pytest.approx([2.09 / 7, 1.92 / 7, 1.98 / 7])
+    assert by_columns["q_rows"] == [list(col) for col in zip(*by_rows["q_rows"])]
+    assert by_columns["error_ratio"] == pytest.approx(by_rows["error_ratio"])
+    assert {generate("quantization", "per_channel", "hard", seed).givens["axis"] for seed in range(10)} == \
+        {"rows", "columns"}
+
+
+@needs("torch")
+def test_the_storage_verifier_measures_a_huge_group_without_allocating_it():
+    """Issue 10: a hand-edited key with group = 10**10 made the verifier allocate 320 GB. It measures a block of
+    at most 8 × 4096 weights and spreads each group's scale over the stated group size."""
+    import torch
+
+    from exgen.verify.quantization import reproduce
+
+    got = reproduce("storage", {"params": 7e9, "source_bits": 16, "bits": 4, "group": 10**10}, torch.device("cpu"))
+    assert got["after"] == pytest.approx(3.5 + 7e9 / 1e10 * 2 / 1e9)
+    small = reproduce("storage", {"params": 7e9, "source_bits": 16, "bits": 4, "group": 128,
+                                  "zero_points": "b-bit", "kept_params": 1e9}, torch.device("cpu"))
+    assert small["after"] == pytest.approx((6e9 * 0.5 + 6e9 / 128 * 2.5 + 2e9) / 1e9)
+
+
+def test_affine_with_a_calibrated_range():
+    """Hard affine may give a range calibrated on other data: X = [−1, 0, 2.2] to 2-bit unsigned with [r_min,
+    r_max] = [−1, 1.4]: S = 2.4/3 = 0.8, Z = round(1.25) = 1, and 2.2/0.8 + 1 = 3.75 → 4, clamped to 3.
+    Using X's own extremes is a named mistake."""
+    g = {"X": [[-1, 0, 2.2]], "bits": 2, "signed": "unsigned", "metric": "max_abs", "calibration": [-1, 1.4]}
+    a = answers(solve_givens("quantization", "affine", g))
+    assert a["scale"] == pytest.approx(0.8) and a["zero_point"] == 1 and a["q"] == [[0, 1, 3]]
+    assert a["reconstruction"][0] == pytest.approx([-0.8, 0, 1.6])
+    assert {m.name: m for m in qz.MISTAKES}["own_range_for_calibrated"].wrong("affine", g) == pytest.approx(3.2 / 3)
+    assert any(generate("quantization", "affine", "hard", seed).givens["calibration"] for seed in range(10))
+    with pytest.raises(InvalidGivens, match="calibration"):
+        solve_givens("quantization", "affine", {**g, "calibration": [1.4, -1]})

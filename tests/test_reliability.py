@@ -109,7 +109,7 @@ KEY_EDITS = [
     ("problems.0.difficulty", "brutal", "problems[0].difficulty"),
     ("problems.0.seed", "7", "problems[0].seed"),
     ("problems.0.givens.bits", 5, "problems[0].givens.bits"),
-    ("problems.0.givens.X", [[1.0] * 200] * 200, "problems[0].givens.X: X: at most 10000 entries"),
+    ("problems.0.givens.X", [[1.0] * 200] * 200, "problems[0].givens.X: X: at most 64 entries"),
     ("problems.0.givens.X", "1,2;3", "problems[0].givens.X"),
     ("problems.0.givens.evil", 1, "problems[0].givens: expected only the givens"),
     ("problems.0.givens.bits", ..., "problems[0].givens: missing given(s): bits"),

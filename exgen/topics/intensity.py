@@ -10,14 +10,21 @@ Formulas and their sources:
     ops                    C = AB (m×n · n×p): 2mnp FLOPs, (mn + np + mp)·s bytes
                            y = Ax (m×n · n):   2mn FLOPs,  (mn + n + m)·s bytes
                            C = A + B (m×n):     mn FLOPs,   3mn·s bytes
+                           (hard: an fp32 output of half-precision inputs counts its own 4 bytes per element)
     peak                   SMs × FMA/clock/SM × 2 × clock (seed 001's A100 table: 108 × 1024 × 2 × 1.41 GHz
                            ≈ 312 TFLOP/s fp16, the A100 datasheet's figure)
     roofline               attainable = min(peak, AI × bandwidth) (Williams, Waterman, Patterson 2009)
     decoding               a d×d weight applied to n token vectors: AI = 2nd² / (s(d² + 2nd)) counting weights
                            and activations, or 2n/s counting the weights only (the usual back-of-envelope,
                            e.g. kipp.ly "Transformer inference arithmetic"); decoding has n = batch size
-                           (one token per sequence per step), prefill n = batch × prompt length.
-Exact arithmetic (Fractions) decides every comparison; sampled instances keep away from the ridge.
+                           (one token per sequence per step), prefill n = batch × prompt length; a weight
+                           stored in int8/int4 (weight-only quantization) moves w = 1 or 1/2 byte per element:
+                           AI = 2nd² / (w·d² + 2nd·s).
+    square matmul          n×n by n×n, inputs of s bytes, output of s_out bytes per element: AI = 2n/(2s + s_out),
+                           compute-bound iff n > r(2s + s_out)/2 (hard: the output in fp32, s_out = 4).
+Exact arithmetic (Fractions) decides every comparison; a tie counts as memory-bound (compute-bound iff AI > r),
+and the question says so. Sampled instances keep away from the ridge and from integer thresholds, and each
+StudentPath (reported, rounded earlier answers) must land in tolerance. Decisions: docs/decisions/intensity.md.
 """
 
 from __future__ import annotations
@@ -28,11 +35,14 @@ from typing import Any
 
 from exgen import gpus as gpu_table
 from exgen import numfmt as nf
+from exgen.givens import coerce
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, Topic, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 
 BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
+WEIGHT_BYTES = {"int8": 1, "int4": Fraction(1, 2)}  # weight-only quantization (hard decode)
+STORAGE_BYTES = {"fp16": 2, "tf32": 4, "fp64": 8}  # tf32 operands are stored as fp32
 OPS = ("matmul", "matvec", "elementwise")
 BOUNDS = ("memory-bound", "compute-bound")
 COUNTS = ("weights", "weights+activations")
@@ -52,16 +62,23 @@ def _f(x: Any) -> Fraction:
 
 
 def op_counts(op: str, m: int, n: int, p: int, s: int, flops_per_fma: int = 2,
-              operands: str = "all") -> tuple[int, int]:
-    """(FLOPs, bytes moved). operands: "all" (inputs and output), "first" (A only), "inputs" (no output)."""
+              operands: str = "all", s_out: int | None = None) -> tuple[int, int]:
+    """(FLOPs, bytes moved). operands: "all" (inputs and output), "first" (A only), "inputs" (no output).
+    `s_out`: bytes per output element when the output is written in another dtype (default s)."""
     if op == "matmul":
         flops, sizes = flops_per_fma * m * n * p, (m * n, n * p, m * p)
     elif op == "matvec":
         flops, sizes = flops_per_fma * m * n, (m * n, n, m)
     else:
         flops, sizes = m * n, (m * n, m * n, m * n)
-    counted = {"all": sizes, "first": sizes[:1], "inputs": sizes[:2]}[operands]
-    return flops, s * sum(counted)
+    widths = (s, s, s if s_out is None else s_out)
+    counted = {"all": 3, "first": 1, "inputs": 2}[operands]
+    return flops, sum(w * size for w, size in zip(widths[:counted], sizes[:counted]))
+
+
+def out_bytes(g: dict[str, Any]) -> int:
+    """Bytes per output element: the inputs' dtype, or fp32 when the question says the output is fp32."""
+    return BYTES[g["dtype"] if g.get("out_dtype", "same") == "same" else g["out_dtype"]]
 
 
 def ridge(peak_tflops: Any, bandwidth_gbs: Any) -> Fraction:
@@ -81,70 +98,96 @@ def peak_tflops(sms: int, fma_per_clock: int, clock_ghz: Any, flops_per_fma: int
     return sms * fma_per_clock * flops_per_fma * _f(clock_ghz) / 1000
 
 
-def linear_intensity(tokens: int, d: int, s: int, count: str, flops_per_fma: int = 2) -> Fraction:
-    """AI of a d×d weight applied to `tokens` vectors."""
-    moved = d * d + (2 * tokens * d if count == "weights+activations" else 0)
-    return Fraction(flops_per_fma * tokens * d * d, s * moved)
+def linear_intensity(tokens: int, d: int, s: int, count: str, flops_per_fma: int = 2,
+                     w: Fraction | int | None = None) -> Fraction:
+    """AI of a d×d weight (w bytes per element, default s) applied to `tokens` vectors of s bytes per element."""
+    w = s if w is None else w
+    moved = w * d * d + (2 * tokens * d * s if count == "weights+activations" else 0)
+    return Fraction(flops_per_fma * tokens * d * d) / moved
 
 
-def critical_threshold(d: int, s: int, r: Fraction, count: str, flops_per_fma: int = 2) -> Fraction | None:
+def critical_threshold(d: int, s: int, r: Fraction, count: str, flops_per_fma: int = 2,
+                       w: Fraction | int | None = None) -> Fraction | None:
     """The real n above which AI(n) > r, or None if AI never exceeds r (AI → f·d/(2s) as n grows)."""
+    w = s if w is None else w
     if count == "weights":
-        return r * s / flops_per_fma
-    # f·n·d² > r·s·(d² + 2nd)  ⇔  n·(f·d − 2rs) > r·s·d
+        return r * w / flops_per_fma
+    # f·n·d² > r·(w·d² + 2nd·s)  ⇔  n·(f·d − 2rs) > r·w·d
     slope = flops_per_fma * d - 2 * r * s
-    return r * s * d / slope if slope > 0 else None
+    return r * w * d / slope if slope > 0 else None
 
 
-def critical_batch(d: int, s: int, r: Fraction, count: str, flops_per_fma: int = 2) -> int | None:
-    x = critical_threshold(d, s, r, count, flops_per_fma)
+def critical_batch(d: int, s: int, r: Fraction, count: str, flops_per_fma: int = 2,
+                   w: Fraction | int | None = None) -> int | None:
+    x = critical_threshold(d, s, r, count, flops_per_fma, w)
     return None if x is None else math.floor(x) + 1
+
+
+def weight_bytes(g: dict[str, Any]) -> Fraction:
+    """Bytes per weight element: the activations' dtype, or int8 (1) / packed int4 (1/2) weight-only
+    quantization."""
+    return Fraction(WEIGHT_BYTES.get(g.get("weight_dtype", "same"), BYTES[g["dtype"]]))
 
 
 # ---- givens ----------------------------------------------------------------------------------------
 
+# Bounds keep every count an exact integer of modest size and every answer a finite float: dimensions up to
+# 10^7 (a 10^21-FLOP matmul), peaks from 10^-3 to 10^6 TFLOP/s and bandwidths from 1 GB/s to 10^7 GB/s (ratios
+# between 10^-4 and 10^9 FLOP/byte), GPUs of at most 10^4 SMs at 0.01 to 10 GHz.
+MAX_DIM = 10**7
 _OP = Given("op", "the operation: C = AB, y = Ax, or C = A + B (element-wise)", "choice", choices=OPS)
-_M = Given("m", "rows of A", "integer")
-_N = Given("n", "columns of A", "integer")
-_P = Given("p", "columns of B (matmul only)", "integer", default=1)
+_M = Given("m", "rows of A", "integer", low=1, high=MAX_DIM)
+_N = Given("n", "columns of A", "integer", low=1, high=MAX_DIM)
+_P = Given("p", "columns of B (matmul only)", "integer", default=1, low=1, high=MAX_DIM)
 _DTYPE = Given("dtype", "dtype of every operand (fp32: 4 bytes, fp16/bf16: 2 bytes)", "choice", choices=tuple(BYTES))
+_OUT = Given("out_dtype", "dtype the output is written in: the inputs' dtype, or fp32 (accumulated and stored in "
+             "fp32, as mixed-precision kernels may)", "choice", choices=("same", "fp32"), default="same")
 _GPU = Given("gpu", "the GPU's name (for the text; the numbers are the givens below)", "choice",
              choices=tuple(gpu_table.GPUS) + ("custom",), default="custom")
-_PEAK = Given("peak_tflops", "peak throughput for the dtype", "number", unit="TFLOP/s")
-_BW = Given("bandwidth_gbs", "memory bandwidth", "number", unit="GB/s")
+_PEAK = Given("peak_tflops", "peak throughput for the dtype", "number", unit="TFLOP/s", low=1e-3, high=1e6)
+_BW = Given("bandwidth_gbs", "memory bandwidth", "number", unit="GB/s", low=1, high=1e7)
 
 VARIANTS = (
     Variant("op", "FLOPs, bytes moved and arithmetic intensity of a matmul, matrix-vector or element-wise op",
-            (_OP, _M, _N, _P, _DTYPE)),
-    Variant("gpu_peak", "a GPU's peak FLOP/s from SMs x FMA/clock/SM x 2 x clock, and its ops:byte ratio", (
+            (_OP, _M, _N, _P, _DTYPE, _OUT)),
+    Variant("gpu_peak", "a GPU's peak FLOP/s from SMs x FMA/clock/SM x 2 x clock, its ops:byte ratio, and "
+            "the smallest square matmul that is compute-bound on it", (
         _GPU, Given("dtype", "the tensor-core dtype", "choice", choices=tuple(A100_FMA_PER_CLOCK_PER_SM)),
-        Given("sms", "number of streaming multiprocessors", "integer"),
-        Given("fma_per_clock", "dense FMAs per clock per SM for the dtype", "integer"),
-        Given("clock_ghz", "clock rate", "number", unit="GHz"), _BW)),
+        Given("sms", "number of streaming multiprocessors", "integer", low=1, high=10**4),
+        Given("fma_per_clock", "dense FMAs per clock per SM for the dtype", "integer", low=1, high=10**5),
+        Given("clock_ghz", "clock rate", "number", unit="GHz", low=0.01, high=10), _BW,
+        Given("square", "also ask the smallest n for which an n x n by n x n matmul in the dtype is compute-bound: "
+              "no, yes (output in the dtype), or fp32-output (output written in fp32)", "choice",
+              choices=("no", "yes", "fp32-output"), default="no"))),
     Variant("bound", "memory- or compute-bound on a GPU, and the roofline's attainable FLOP/s",
-            (_OP, _M, _N, _P, _DTYPE, _GPU, _PEAK, _BW)),
+            (_OP, _M, _N, _P, _DTYPE, _OUT, _GPU, _PEAK, _BW)),
     Variant("decode", "decoding vs prefill through a d x d weight: intensities, bounds, and the batch size at "
             "which decoding turns compute-bound", (
-                Given("d_model", "the weight is d x d", "integer"),
-                Given("batch", "sequences decoded together (one token each per step)", "integer"),
-                Given("prompt", "prompt length of each sequence (prefill)", "integer"),
+                Given("d_model", "the weight is d x d", "integer", low=1, high=10**6),
+                Given("batch", "sequences decoded together (one token each per step)", "integer", low=1,
+                      high=MAX_DIM),
+                Given("prompt", "prompt length of each sequence (prefill)", "integer", low=1, high=MAX_DIM),
                 Given("dtype", "dtype of weights and activations", "choice", choices=("fp16", "bf16")),
                 Given("count", "bytes counted: the weights only, or weights and activations", "choice",
                       choices=COUNTS),
+                Given("weight_dtype", "the weight's storage: as the activations, or int8 / packed int4 weight-only "
+                      "quantization (1 or 0.5 byte per weight, dequantized on the fly)", "choice",
+                      choices=("same",) + tuple(WEIGHT_BYTES), default="same"),
                 _GPU, _PEAK, _BW)),
 )
 
 
 def _check(variant: str, g: dict[str, Any]) -> None:
+    """Validate a user's givens (the declared bounds included, so a solver called directly is as safe as
+    `exgen solve`)."""
     spec = next(v for v in VARIANTS if v.name == variant)
     spec.require(g)
-    numbers = [x.name for x in spec.givens if x.kind in ("number", "integer") and x.name in g]
-    bad = [name for name in numbers if not g[name] > 0]
-    if bad:
-        raise InvalidGivens(f"{', '.join(bad)} must be positive")
+    for given in spec.givens:
+        if given.name in g and given.kind != "choice":
+            coerce(given, g[given.name])
     if variant == "decode":
         r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
-        if critical_threshold(int(g["d_model"]), BYTES[g["dtype"]], r, g["count"]) is None:
+        if critical_threshold(int(g["d_model"]), BYTES[g["dtype"]], r, g["count"], w=weight_bytes(g)) is None:
             raise InvalidGivens("with activations counted, a d x d weight's intensity never exceeds d/s FLOP/byte, "
                                 "which is below this GPU's ops:byte ratio: decoding never turns compute-bound")
 
@@ -166,16 +209,25 @@ def _count_answer(value: int, unit: str) -> Answer:
 
 def _op_steps(g: dict[str, Any]) -> tuple[list[Step], int, int, Fraction]:
     op, m, n, p, dtype = g["op"], int(g["m"]), int(g["n"]), int(g["p"]), g["dtype"]
-    s = BYTES[dtype]
-    flops, moved = op_counts(op, m, n, p, s)
+    s, s_out = BYTES[dtype], out_bytes(g)
+    flops, moved = op_counts(op, m, n, p, s, s_out=s_out)
     ai = Fraction(flops, moved)
-    name, ftex, btex = OP_TEX[op]
+    name = OP_TEX[op][0]
+    sizes = {"matmul": (f"{m} \\times {n}", f"{n} \\times {p}", f"{m} \\times {p}"),
+             "matvec": (f"{m} \\times {n}", f"{n}", f"{m}"),
+             "elementwise": (f"{m} \\times {n}",) * 3}[op]
+    flops_tex = {"matmul": rf"2mnp = 2 \times {m} \times {n} \times {p}", "matvec": rf"2mn = 2 \times {m} \times {n}",
+                 "elementwise": rf"mn = {m} \times {n}"}[op]
     what = ("one addition per output entry" if op == "elementwise"
             else "one FMA (2 FLOPs) per multiply-add of the dot products")
+    bytes_tex = rf"({sizes[0]} + {sizes[1]}) \times {s} + {sizes[2]} \times {s_out}" if s_out != s else \
+        rf"({sizes[0]} + {sizes[1]} + {sizes[2]}) \times {s}"
+    written = f"the output written once in {g['out_dtype']} ({s_out} bytes per element)" if s_out != s else \
+        "the output written once"
     steps = [
-        Step(f"FLOPs of ${name}$, {what}:", rf"{ftex} = {nf.sig(flops, 8)}\ \text{{FLOP}}"),
-        Step(f"Bytes moved: both inputs read once and the output written once, $s = {s}$ bytes per {dtype} "
-             "element:", rf"{btex} = {nf.sig(moved, 8)}\ \text{{B}}"),
+        Step(f"FLOPs of ${name}$, {what}:", rf"{flops_tex} = {nf.sig(flops, 8)}\ \text{{FLOP}}"),
+        Step(f"Bytes moved: both inputs read once ({s} bytes per {dtype} element) and {written}:",
+             rf"{bytes_tex} = {nf.sig(moved, 8)}\ \text{{B}}"),
         Step("Arithmetic intensity:", rf"\frac{{{nf.sig(flops, 8)}}}{{{nf.sig(moved, 8)}}} = "
                                       rf"{nf.sig(ai, 6)}\ \text{{FLOP/B}}"),
     ]
@@ -190,10 +242,20 @@ def _solve_op(g: dict[str, Any]) -> Solution:
                                                                      sig=SIG))), tuple(steps))
 
 
+def square_matmul_threshold(r: Fraction, s: int, s_out: int | None = None) -> Fraction:
+    """The real n above which an n×n by n×n matmul is compute-bound: AI = 2n³ / (n²(2s + s_out)) > r."""
+    return r * (2 * s + (s if s_out is None else s_out)) / 2
+
+
+def square_out_bytes(g: dict[str, Any]) -> int:
+    """Bytes per output element of the square matmul: the dtype's, or 4 when the output is written in fp32."""
+    return 4 if g.get("square", "no") == "fp32-output" else STORAGE_BYTES[g["dtype"]]
+
+
 def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
     peak = peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"])
     r = ridge(peak, g["bandwidth_gbs"])
-    steps = (
+    steps = [
         Step("An FMA is 2 FLOPs, so the peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 $\\times$ clock:",
              rf"{g['sms']} \times {g['fma_per_clock']} \times 2 \times {nf.num(g['clock_ghz'])} \times 10^9\ "
              rf"\text{{s}}^{{-1}} = {nf.sig(peak * 10**12, 6)}\ \text{{FLOP/s}} = {nf.sig(peak, 6)}\ "
@@ -201,9 +263,23 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
         Step("The ops:byte ratio divides the peak by the memory bandwidth:",
              rf"\frac{{{nf.sig(peak * 10**12, 6)}\ \text{{FLOP/s}}}}{{{nf.num(g['bandwidth_gbs'])} \times 10^9\ "
              rf"\text{{B/s}}}} = {nf.sig(r, 6)}\ \text{{FLOP/B}}"),
-    )
-    return Solution((Part("peak", "peak", Answer("number", float(peak), unit="TFLOP/s", sig=SIG)),
-                     Part("ridge", "ops:byte ratio", Answer("number", float(r), unit="FLOP/byte", sig=SIG))), steps)
+    ]
+    parts = [Part("peak", "peak", Answer("number", float(peak), unit="TFLOP/s", sig=SIG)),
+             Part("ridge", "ops:byte ratio", Answer("number", float(r), unit="FLOP/byte", sig=SIG))]
+    if g.get("square", "no") != "no":
+        s, s_out = STORAGE_BYTES[g["dtype"]], square_out_bytes(g)
+        x = square_matmul_threshold(r, s, s_out)
+        n = math.floor(x) + 1
+        out = f"the output written in fp32 ({s_out} bytes)" if s_out != s else "the output in the same dtype"
+        steps += [
+            Step(f"An $n \\times n$ by $n \\times n$ matmul in {g['dtype']} ({s} bytes per input element, {out}) "
+                 f"does $2n^3$ FLOPs and moves $2n^2 \\times {s} + n^2 \\times {s_out}$ bytes:",
+                 rf"\text{{AI}}(n) = \frac{{2n^3}}{{n^2\,(2 \times {s} + {s_out})}} = \frac{{2n}}{{{2 * s + s_out}}} > "
+                 rf"{nf.sig(r, 6)} \iff n > \frac{{{2 * s + s_out} \times {nf.sig(r, 6)}}}{{2}} = {nf.sig(x, 6)}"),
+            Step(f"The smallest such whole $n$ is ${n}$."),
+        ]
+        parts.append(Part("square_n", "smallest compute-bound square matmul", Answer("integer", n)))
+    return Solution(tuple(parts), tuple(steps))
 
 
 def _ridge_step(g: dict[str, Any], r: Fraction) -> Step:
@@ -216,7 +292,7 @@ def _solve_bound(g: dict[str, Any]) -> Solution:
     r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
     verdict = bound(ai, r)
     att = attainable_tflops(ai, g["peak_tflops"], g["bandwidth_gbs"])
-    rel = ">" if ai > r else "<"
+    rel = ">" if ai > r else r"\le"
     steps += [
         _ridge_step(g, r),
         Step(f"${nf.sig(ai, 6)} {rel} {nf.sig(r, 6)}$, so the op is {verdict}."),
@@ -233,29 +309,36 @@ def _solve_bound(g: dict[str, Any]) -> Solution:
 
 def _solve_decode(g: dict[str, Any]) -> Solution:
     d, b, t, count = int(g["d_model"]), int(g["batch"]), int(g["prompt"]), g["count"]
-    s = BYTES[g["dtype"]]
+    s, w = BYTES[g["dtype"]], weight_bytes(g)
     r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
-    ai_dec, ai_pre = linear_intensity(b, d, s, count), linear_intensity(b * t, d, s, count)
-    x = critical_threshold(d, s, r, count)
+    ai_dec, ai_pre = linear_intensity(b, d, s, count, w=w), linear_intensity(b * t, d, s, count, w=w)
+    x = critical_threshold(d, s, r, count, w=w)
     if x is None:
         raise InvalidGivens("decoding never turns compute-bound for these givens")
     nstar = math.floor(x) + 1
+    wt, rt = nf.num(float(w)), nf.sig(r, 6)
     if count == "weights":
-        formula = r"\frac{2 n d^2}{s\,d^2} = \frac{2n}{s}"
-        crit = rf"\frac{{2n}}{{{s}}} > {nf.sig(r, 6)} \iff n > {nf.sig(x, 6)}"
+        formula = rf"\frac{{2 n d^2}}{{w\,d^2}} = \frac{{2n}}{{w}} = \frac{{2n}}{{{wt}}}"
+        crit = rf"\frac{{2n}}{{{wt}}} > {rt} \iff n > \frac{{{rt} \times {wt}}}{{2}} = {nf.sig(x, 6)}"
     else:
-        formula = r"\frac{2 n d^2}{s\,(d^2 + 2nd)}"
-        crit = (rf"2nd^2 > r\,s\,(d^2 + 2nd) \iff n > \frac{{r\,s\,d}}{{2d - 2rs}} = "
-                rf"\frac{{{nf.sig(r, 6)} \times {s} \times {d}}}{{2 \times {d} - 2 \times {nf.sig(r, 6)} \times {s}}} "
-                rf"= {nf.sig(x, 6)}")
+        formula = rf"\frac{{2 n d^2}}{{w\,d^2 + 2nd\,s}} = \frac{{2n \times {d}^2}}{{{wt} \times {d}^2 + 2n \times {d} \times {s}}}"
+        crit = (rf"2nd^2 > r\,(w\,d^2 + 2nd\,s) \iff n > \frac{{r\,w\,d}}{{2d - 2rs}} = "
+                rf"\frac{{{rt} \times {wt} \times {d}}}{{2 \times {d} - 2 \times {rt} \times {s}}} = {nf.sig(x, 6)}")
+    def at(n: int) -> str:  # the formula with the numbers substituted
+        if count == "weights":
+            return rf"\frac{{2 \times {n}}}{{{wt}}}"
+        return rf"\frac{{2 \times {n} \times {d}^2}}{{{wt} \times {d}^2 + 2 \times {n} \times {d} \times {s}}}"
+
+    stored = f"$w = {wt}$ byte per weight ({g['weight_dtype']}, weight-only quantization) and $s = {s}$ bytes per " \
+        "activation" if w != s else f"$w = s = {s}$ bytes per element"
     steps = (
         Step(f"Multiplying $n$ token vectors by the ${d} \\times {d}$ weight takes $2nd^2$ FLOPs and moves "
              + ("the weight once" if count == "weights" else "the weight, the $n$ inputs and the $n$ outputs")
-             + f", $s = {s}$ bytes per element:", rf"\text{{AI}}(n) = {formula}"),
-        Step(f"Decoding: each of the {b} sequences contributes one token per step, $n = {b}$:",
-             rf"\text{{AI}}({b}) = {nf.sig(ai_dec, 6)}\ \text{{FLOP/B}}"),
+             + f", with {stored}:", rf"\text{{AI}}(n) = {formula}"),
+        Step(f"Decoding: each of the {b} sequence{'s' if b != 1 else ''} contributes one token per step, $n = {b}$:",
+             rf"\text{{AI}}({b}) = {at(b)} = {nf.sig(ai_dec, 6)}\ \text{{FLOP/B}}"),
         Step(f"Prefill: all prompt tokens at once, $n = {b} \\times {t} = {b * t}$:",
-             rf"\text{{AI}}({b * t}) = {nf.sig(ai_pre, 6)}\ \text{{FLOP/B}}"),
+             rf"\text{{AI}}({b * t}) = {at(b * t)} = {nf.sig(ai_pre, 6)}\ \text{{FLOP/B}}"),
         _ridge_step(g, r),
         Step(f"So decoding is {bound(ai_dec, r)} and prefill is {bound(ai_pre, r)}. Decoding turns compute-bound "
              "once its intensity exceeds the ratio:", crit),
@@ -281,11 +364,20 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
 # ---- sampling --------------------------------------------------------------------------------------
 
 
-def _gpu_givens(rng: Rng, dtype: str) -> dict[str, Any]:
-    names = [n for n, spec in gpu_table.GPUS.items() if dtype in spec.peak]
-    name = rng.choice(names)
-    spec = gpu_table.get(name)
-    return {"gpu": name, "peak_tflops": round(spec.peak[dtype] / 1e12, 1), "bandwidth_gbs": round(spec.bandwidth / 1e9)}
+def _gpu_givens(rng: Rng, dtype: str, difficulty: str, real: bool = True) -> dict[str, Any]:
+    """A GPU for bound/decode: a real one (its datasheet peak and bandwidth) in one draw out of four where
+    `real`, else a hypothetical one stated by its peak and bandwidth (whole TFLOP/s and multiples of 50 GB/s
+    at easy)."""
+    if real and rng.randint(1, 4) == 1:
+        names = [n for n, spec in gpu_table.GPUS.items() if dtype in spec.peak]
+        spec = gpu_table.get(rng.choice(names))
+        return {"gpu": next(n for n, v in gpu_table.GPUS.items() if v is spec),
+                "peak_tflops": round(spec.peak[dtype] / 1e12, 1), "bandwidth_gbs": round(spec.bandwidth / 1e9)}
+    peak = rng.randint(50, 1500) if difficulty == "easy" else float(rng.decimal(50, 2500, 1))
+    bandwidth = 50 * rng.randint(10, 120) if difficulty == "easy" else 10 * rng.randint(50, 1000)
+    if dtype == "fp32":
+        peak = rng.randint(10, 100) if difficulty == "easy" else float(rng.decimal(10, 150, 1))
+    return {"gpu": "custom", "peak_tflops": peak, "bandwidth_gbs": bandwidth}
 
 
 def _away_from_ridge(ai: Fraction, r: Fraction) -> None:
@@ -293,20 +385,55 @@ def _away_from_ridge(ai: Fraction, r: Fraction) -> None:
         raise Rejected("the intensity is too close to the ops:byte ratio to classify by hand")
 
 
-DIMS = {"easy": (256, 512, 1024, 2048, 4096), "medium": (768, 1024, 2048, 3072, 4096, 8192),
-        "hard": (1536, 2560, 4096, 5120, 6144, 11008, 12288)}
-TOKENS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+def _away_from_integer(x: Fraction) -> None:
+    if min(x - math.floor(x), math.ceil(x) - x) < INTEGER_MARGIN:
+        raise Rejected("a threshold too near an integer")
+
+
+# Operand dimensions: (step, largest) — any multiple of `step` up to `largest`.
+DIMS = {"easy": (32, 4096), "medium": (16, 8192), "hard": (8, 16384)}
+
+
+def _dim(rng: Rng, difficulty: str) -> int:
+    step, largest = DIMS[difficulty]
+    return step * rng.randint(1, largest // step)
 
 
 def _op_givens(rng: Rng, difficulty: str, op: str) -> dict[str, Any]:
-    dims = DIMS[difficulty]
-    g: dict[str, Any] = {"op": op}
-    if op == "matmul":
-        g.update(m=rng.choice(TOKENS if difficulty != "easy" else (1, 16, 64, 256, 1024)), n=rng.choice(dims),
-                 p=rng.choice(dims))
-    else:  # p = 1: a matrix-vector or element-wise op has no third dimension
-        g.update(m=rng.choice(dims), n=rng.choice(dims), p=1)
+    g: dict[str, Any] = {"op": op, "m": _dim(rng, difficulty), "n": _dim(rng, difficulty),
+                         "p": _dim(rng, difficulty) if op == "matmul" else 1}
+    if op == "matmul" and rng.randint(1, 3) == 1:  # a few tokens through a weight: the memory-bound side
+        g["m"] = rng.randint(1, 64)
     g["dtype"] = rng.choice(("fp16", "bf16", "fp32") if difficulty != "easy" else ("fp16", "fp32"))
+    # hard: half-precision inputs with the output written in fp32 (bytes counted per operand)
+    g["out_dtype"] = "fp32" if difficulty == "hard" and g["dtype"] != "fp32" and rng.randint(0, 1) else "same"
+    return g
+
+
+def _log_uniform(rng: Rng, low_exp: int, high_exp: int) -> int:
+    """An integer in (2^(e−1), 2^e] for e drawn uniformly in [low_exp, high_exp]: small and large equally often."""
+    e = rng.randint(low_exp, high_exp)
+    return rng.randint(2 ** (e - 1) + 1 if e else 1, 2**e)
+
+
+def _gpu_peak_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """A hypothetical GPU stated by its SMs, FMA rate, clock and bandwidth; at easy and medium one draw in ten
+    is a real GPU with its clock locked at a stated value (as `nvidia-smi -lgc` does). Hard adds a part: the
+    smallest square matmul that is compute-bound on it, asked at every difficulty; at hard its output is
+    written in fp32."""
+    if difficulty != "hard" and rng.randint(1, 10) == 1:
+        name = rng.choice(tuple(gpu_table.GPUS))
+        spec = gpu_table.get(name)
+        dtype = rng.choice(tuple(A100_FMA_PER_CLOCK_PER_SM)) if name.startswith("A100") and difficulty == "medium" \
+            else "fp16"
+        fma = A100_FMA_PER_CLOCK_PER_SM[dtype] if name.startswith("A100") else spec.fp16_fma_per_clock_per_sm
+        return {"gpu": name, "dtype": dtype, "sms": spec.sms, "fma_per_clock": fma,
+                "clock_ghz": float(rng.decimal(0.9, spec.clock_hz / 1e9, 3)),
+                "bandwidth_gbs": round(spec.bandwidth / 1e9), "square": "yes"}
+    g = {"gpu": "custom", "dtype": "fp16", "sms": rng.randint(16, 160), "fma_per_clock": rng.choice((256, 512, 1024, 2048)),
+         "clock_ghz": float(rng.decimal(1, 2.2, 2 if difficulty == "easy" else 3)),
+         "bandwidth_gbs": 50 * rng.randint(10, 120) if difficulty == "easy" else 10 * rng.randint(50, 800),
+         "square": "fp32-output" if difficulty == "hard" else "yes"}
     return g
 
 
@@ -314,43 +441,48 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "op":
         return _op_givens(rng, difficulty, rng.choice(OPS))
     if variant == "gpu_peak":
-        if difficulty == "hard":  # a hypothetical part: the formula, not a memorised figure
-            return {"gpu": "custom", "dtype": "fp16", "sms": rng.choice((72, 84, 96, 114, 120, 144)),
-                    "fma_per_clock": rng.choice((512, 1024, 2048)), "clock_ghz": float(rng.decimal(1.2, 2.1, 2)),
-                    "bandwidth_gbs": rng.choice((1200, 1600, 2000, 2400, 3000, 4000))}
-        name = rng.choice(tuple(gpu_table.GPUS))
-        spec = gpu_table.get(name)
-        dtype = rng.choice(tuple(A100_FMA_PER_CLOCK_PER_SM)) if name.startswith("A100") and difficulty == "medium" \
-            else "fp16"
-        fma = A100_FMA_PER_CLOCK_PER_SM[dtype] if name.startswith("A100") else spec.fp16_fma_per_clock_per_sm
-        return {"gpu": name, "dtype": dtype, "sms": spec.sms, "fma_per_clock": fma,
-                "clock_ghz": spec.clock_hz / 1e9, "bandwidth_gbs": round(spec.bandwidth / 1e9)}
+        g = _gpu_peak_givens(rng, difficulty)
+        peak = peak_tflops(g["sms"], g["fma_per_clock"], g["clock_ghz"])
+        _away_from_integer(square_matmul_threshold(ridge(peak, g["bandwidth_gbs"]), STORAGE_BYTES[g["dtype"]],
+                                                   square_out_bytes(g)))
+        return g
     if variant == "bound":
         g = _op_givens(rng, difficulty, rng.choice(("matmul", "matmul", "matvec", "elementwise")))
-        g.update(_gpu_givens(rng, g["dtype"]))
-        flops, moved = op_counts(g["op"], g["m"], g["n"], g["p"], BYTES[g["dtype"]])
+        # an element-wise op's intensity depends on its dtype only: on a real GPU it would repeat
+        g.update(_gpu_givens(rng, g["dtype"], difficulty, real=g["op"] != "elementwise"))
+        flops, moved = op_counts(g["op"], g["m"], g["n"], g["p"], BYTES[g["dtype"]], s_out=out_bytes(g))
         _away_from_ridge(Fraction(flops, moved), ridge(g["peak_tflops"], g["bandwidth_gbs"]))
         return g
     dtype = rng.choice(("fp16", "bf16"))
-    g = {"d_model": rng.choice(DIMS[difficulty][1:] if difficulty == "easy" else DIMS[difficulty]),
-         "batch": rng.choice((1, 4, 8, 16, 32, 64) if difficulty == "easy" else (1, 2, 8, 24, 48, 96, 160, 384)),
-         "prompt": rng.choice((128, 512, 1024, 2048)), "dtype": dtype,
-         "count": rng.choice(COUNTS), **_gpu_givens(rng, dtype)}
-    s, r = BYTES[dtype], ridge(g["peak_tflops"], g["bandwidth_gbs"])
-    x = critical_threshold(g["d_model"], s, r, g["count"])
-    if x is None or min(x - math.floor(x), math.ceil(x) - x) < INTEGER_MARGIN:
-        raise Rejected("no critical batch, or its threshold is too near an integer")
+    g = {"d_model": 256 * rng.randint(4, 32 if difficulty == "easy" else 64), "batch": _log_uniform(rng, 0, 9),
+         "prompt": _log_uniform(rng, 3, 13), "dtype": dtype, "count": rng.choice(COUNTS),
+         **_gpu_givens(rng, dtype, difficulty)}
+    # hard: the weight is stored in int8 or packed int4 (weight-only quantization), the activations in 16 bits
+    g["weight_dtype"] = rng.choice(("same", "int8", "int4")) if difficulty == "hard" else "same"
+    s, r, w = BYTES[dtype], ridge(g["peak_tflops"], g["bandwidth_gbs"]), weight_bytes(g)
+    x = critical_threshold(g["d_model"], s, r, g["count"], w=w)
+    if x is None:
+        raise Rejected("decoding never turns compute-bound")
+    _away_from_integer(x)
     for tokens in (g["batch"], g["batch"] * g["prompt"]):
-        _away_from_ridge(linear_intensity(tokens, g["d_model"], s, g["count"]), r)
+        _away_from_ridge(linear_intensity(tokens, g["d_model"], s, g["count"], w=w), r)
     return g
 
 
 # ---- named mistakes --------------------------------------------------------------------------------
 
 
+def _widths(g: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """op_counts' keyword arguments for the instance, with a mistake's change (elements for bytes counts every
+    operand, the output included, as one byte)."""
+    widths = {"s": BYTES[g["dtype"]], "s_out": out_bytes(g)}
+    if "s" in change:
+        widths["s_out"] = change["s"]
+    return {**widths, **change}
+
+
 def _op_ai(g: dict[str, Any], **change) -> Fraction:
-    flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g["p"]), **{"s": BYTES[g["dtype"]],
-                                                                                          **change})
+    flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g["p"]), **_widths(g, change))
     return Fraction(flops, moved)
 
 
@@ -359,8 +491,9 @@ def _op_part(part: str, **change):
     def wrong(variant: str, g: dict[str, Any]) -> Any:
         if "flops_per_fma" in change and g["op"] == "elementwise":
             return None  # an addition is not an FMA
-        flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g["p"]),
-                                 **{"s": BYTES[g["dtype"]], **change})
+        if "s_out" in change and out_bytes(g) == BYTES[g["dtype"]]:
+            return None  # the output is in the inputs' dtype: nothing to confuse
+        flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g["p"]), **_widths(g, change))
         return {"flops": flops, "bytes": moved, "intensity": float(Fraction(flops, moved))}[part]
     return wrong
 
@@ -385,17 +518,22 @@ def _not_capped(variant: str, g: dict[str, Any]) -> float | None:
     return float(ai * _f(g["bandwidth_gbs"]) / 1000) if ai > ridge(g["peak_tflops"], g["bandwidth_gbs"]) else None
 
 
-def _decode_part(part: str, s: int | None = None, flops_per_fma: int = 2, other_count: bool = False):
+def _decode_part(part: str, s: int | None = None, flops_per_fma: int = 2, other_count: bool = False,
+                 weight_as_activation: bool = False):
     def wrong(variant: str, g: dict[str, Any]) -> Any:
         size = s if s is not None else BYTES[g["dtype"]]
+        w = size if s is not None or weight_as_activation else weight_bytes(g)
+        if weight_as_activation and w == weight_bytes(g):
+            return None
         count = g["count"]
         if other_count:
             count = COUNTS[1 - COUNTS.index(count)]
         d, b = int(g["d_model"]), int(g["batch"])
         if part == "decode_intensity":
-            return float(linear_intensity(b, d, size, count, flops_per_fma))
-        n = critical_batch(d, size, ridge(g["peak_tflops"], g["bandwidth_gbs"]), count, flops_per_fma)
-        right = critical_batch(d, BYTES[g["dtype"]], ridge(g["peak_tflops"], g["bandwidth_gbs"]), g["count"])
+            return float(linear_intensity(b, d, size, count, flops_per_fma, w))
+        r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
+        n = critical_batch(d, size, r, count, flops_per_fma, w)
+        right = critical_batch(d, BYTES[g["dtype"]], r, g["count"], w=weight_bytes(g))
         return n if n is not None and n != right else None
     return wrong
 
@@ -410,6 +548,8 @@ MISTAKES = (
             "written.", ("op",), _op_part("bytes", operands="first")),
     Mistake("output_not_counted", "bytes", "The output must be written to memory too.", ("op",),
             _op_part("bytes", operands="inputs")),
+    Mistake("output_in_input_dtype", "bytes", "The output is written in fp32 (4 bytes per element), not in the "
+            "inputs' dtype.", ("op",), lambda v, g: _op_part("bytes", s_out=BYTES[g["dtype"]])(v, g)),
     Mistake("fma_as_one_flop", "intensity", "A multiply-add is 2 FLOPs, not 1: the intensity halves.", _OPS,
             _op_part("intensity", flops_per_fma=1)),
     Mistake("elements_for_bytes", "intensity", "Elements were counted instead of bytes (forgetting x2 bytes for "
@@ -433,9 +573,81 @@ MISTAKES = (
             ("decode",), _decode_part("critical_batch", s=1)),
     Mistake("fma_as_one_flop", "critical_batch", "A multiply-add is 2 FLOPs; counting 1 doubles the batch.",
             ("decode",), _decode_part("critical_batch", flops_per_fma=1)),
+    Mistake("weight_at_activation_width", "decode_intensity", "The quantized weight takes 1 byte (int8) or half a "
+            "byte (int4) per element, not the activations' 2.", ("decode",),
+            _decode_part("decode_intensity", weight_as_activation=True)),
     Mistake("other_byte_count", "critical_batch", "The question says which bytes count (weights only, or weights "
             "and activations); the other convention was used.", ("decode",),
             _decode_part("critical_batch", other_count=True)),
+)
+
+# ---- student paths: correct ways from what the page shows ------------------------------------------
+
+
+def _round_sig(x: Any, figures: int) -> float:
+    return float(f"{float(x):.{figures - 1}e}")
+
+
+def _reported(solution: Solution, part: str) -> float:
+    """A part's value as the student reports it, at the precision the question asks."""
+    answer = solution.part(part).answer
+    return _round_sig(answer.value, answer.sig) if answer.sig else answer.value
+
+
+def _intensity_from_rounded_counts(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+    if solution.part("flops").answer.sig is None and solution.part("bytes").answer.sig is None:
+        return None
+    return _round_sig(_reported(solution, "flops") / _reported(solution, "bytes"), SIG)
+
+
+def _ratio_from_rounded_peak(variant: str, g: dict[str, Any], solution: Solution) -> float:
+    return _round_sig(_reported(solution, "peak") * 1000 / float(g["bandwidth_gbs"]), SIG)
+
+
+def _square_from_6_figure_ratio(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
+    if g.get("square", "no") == "no":
+        return None
+    peak = _round_sig(float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"])), 6)
+    r6 = _round_sig(peak * 1000 / float(g["bandwidth_gbs"]), 6)
+    return math.floor(r6 * (2 * STORAGE_BYTES[g["dtype"]] + square_out_bytes(g)) / 2) + 1
+
+
+def _attainable_from_rounded_intensity(variant: str, g: dict[str, Any], solution: Solution) -> float:
+    ai = _reported(solution, "intensity")
+    return _round_sig(min(float(g["peak_tflops"]), ai * float(g["bandwidth_gbs"]) / 1000), SIG)
+
+
+def _bound_from_rounded(intensity: str, ridge_part: str | None = None):
+    """The verdict from the reported intensity and the ratio (reported, or carried to 6 figures)."""
+    def value(variant: str, g: dict[str, Any], solution: Solution) -> str:
+        r = _reported(solution, ridge_part) if ridge_part else \
+            _round_sig(float(ridge(g["peak_tflops"], g["bandwidth_gbs"])), 6)
+        return "compute-bound" if _reported(solution, intensity) > r else "memory-bound"
+    return value
+
+
+def _critical_from_6_figure_ratio(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
+    r6 = Fraction(str(_round_sig(float(ridge(g["peak_tflops"], g["bandwidth_gbs"])), 6)))
+    return critical_batch(int(g["d_model"]), BYTES[g["dtype"]], r6, g["count"], w=weight_bytes(g))
+
+
+PATHS = (
+    StudentPath("intensity_from_rounded_counts", "intensity", "FLOPs over bytes as reported (4 significant figures "
+                "each when they are not asked exactly).", ("op",), _intensity_from_rounded_counts),
+    StudentPath("ratio_from_rounded_peak", "ridge", "The ratio from the peak as reported (3 significant figures).",
+                ("gpu_peak",), _ratio_from_rounded_peak),
+    StudentPath("square_from_6_figure_ratio", "square_n", "The threshold r(2s + s_out)/2 with the ratio carried to 6 "
+                "significant figures, as the question asks.", ("gpu_peak",), _square_from_6_figure_ratio),
+    StudentPath("bound_from_rounded_values", "bound", "The reported intensity compared with the reported ratio.",
+                ("bound",), _bound_from_rounded("intensity", "ridge")),
+    StudentPath("attainable_from_rounded_intensity", "attainable", "min(peak, reported intensity x bandwidth).",
+                ("bound",), _attainable_from_rounded_intensity),
+    StudentPath("decode_bound_from_rounded_intensity", "decode_bound", "The reported decoding intensity compared "
+                "with the ratio carried to 6 figures.", ("decode",), _bound_from_rounded("decode_intensity")),
+    StudentPath("prefill_bound_from_rounded_intensity", "prefill_bound", "The reported prefill intensity compared "
+                "with the ratio carried to 6 figures.", ("decode",), _bound_from_rounded("prefill_intensity")),
+    StudentPath("critical_batch_from_6_figure_ratio", "critical_batch", "The threshold with the ratio carried to "
+                "6 significant figures, as the question asks.", ("decode",), _critical_from_6_figure_ratio),
 )
 
 TOPIC = Topic(
@@ -445,4 +657,5 @@ TOPIC = Topic(
     sample=sample,
     solve=solve,
     mistakes=MISTAKES,
+    paths=PATHS,
 )

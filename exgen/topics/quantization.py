@@ -7,21 +7,27 @@ Formulas (seed 003, "Model efficiency", Linear Quantization slides; seed 000 for
     absmax (Z = 0): S = |r|_max / q_max  ("qmax" convention, PyTorch/LLM.int8: 127 for int8)
                 or  S = −|r|_max / q_min = |r|_max / 2^(b−1)  ("qmin" convention, seeds 000/003), clamped.
 The solver works in exact rational arithmetic (the givens are short decimals), so every rounding decision
-is exact; the sampler rejects instances within TIE_MARGIN of a rounding boundary, so neither a calculator
-nor torch's float32 kernels can land on the other side.
+is exact; ties round half away from zero, and the question says so.  The sampler keeps every value to be
+rounded at least TIE_MARGIN from a .5 boundary (redrawing the offending entry), so neither a calculator, a
+student carrying 6 significant figures of S, nor torch's float32 kernels can land on the other side; and it
+keeps only instances where each StudentPath (rounded earlier answers, a 6-figure scale) lands in tolerance.
+Hard adds a step: an absmax clipping threshold c (S from c, the outliers clamp), channels along the columns, or
+zero points and unquantized parameters in storage.  Decisions: docs/decisions/quantization.md.
 """
 
 from __future__ import annotations
 
-import itertools
+import json
 import math
+from functools import lru_cache
 from fractions import Fraction
 from typing import Any, Iterable
 
 from exgen import numfmt as nf
+from exgen.givens import coerce
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, Topic, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 
 TIE_MARGIN = Fraction(1, 20)
 ERROR_METRICS = ("max_abs", "frobenius", "mse")
@@ -37,24 +43,40 @@ def int_range(bits: int, signed: bool) -> tuple[int, int]:
     return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
 
 
-def round_half_away(x: Fraction) -> int:
-    """Round to nearest, ties away from zero (the hand convention; sampled questions have no ties)."""
-    n = math.floor(abs(x) + Fraction(1, 2))
+def round_half_away(x: Fraction | float) -> int:
+    """Round to nearest, ties away from zero (the hand convention, stated in every question)."""
+    if isinstance(x, float):
+        n = math.floor(abs(x) + 0.5)
+    else:  # floor(|p/q| + 1/2) in integers: Fraction arithmetic dominates sampling time otherwise
+        n = (2 * abs(x.numerator) + x.denominator) // (2 * x.denominator)
     return n if x >= 0 else -n
 
 
 def near_tie(x: Fraction) -> bool:
-    """Whether x lies within TIE_MARGIN of a .5 boundary."""
-    return abs(x - math.floor(x) - Fraction(1, 2)) < TIE_MARGIN
+    """Whether x lies within TIE_MARGIN of a .5 boundary: |frac(x) − 1/2| < m, in integers."""
+    p, q = x.numerator, x.denominator
+    m = TIE_MARGIN
+    return abs(2 * m.denominator * (p % q) - m.denominator * q) < 2 * m.numerator * q
 
 
 def clamp(q: int, lo: int, hi: int) -> int:
     return max(lo, min(hi, q))
 
 
+def _calibration(g: dict[str, Any]) -> list[Fraction] | None:
+    """The calibrated [r_min, r_max] of an affine question, exactly, or None when X's own range is used."""
+    calibration = g.get("calibration") or []
+    return [Fraction(str(v)) for v in calibration] if calibration else None
+
+
 def exact(rows: list[list[float]]) -> list[list[Fraction]]:
     """The givens as the student sees them, as exact decimals."""
-    return [[Fraction(str(v)) for v in row] for row in rows]
+    return [list(row) for row in _exact(tuple(tuple(row) for row in rows))]
+
+
+@lru_cache(maxsize=256)
+def _exact(rows: tuple[tuple[float, ...], ...]) -> tuple[tuple[Fraction, ...], ...]:
+    return tuple(tuple(Fraction(str(v)) for v in row) for row in rows)
 
 
 def flat(m: list[list[Any]]) -> list[Any]:
@@ -64,9 +86,11 @@ def flat(m: list[list[Any]]) -> list[Any]:
 # ---- the computations (pure, exact) ----------------------------------------------------------------
 
 
-def affine_params(x: list[list[Fraction]], qmin: int, qmax: int, levels: int | None = None):
-    """(r_min, r_max, S, Z_unrounded, Z). `levels` replaces q_max − q_min (for the 2^b mistake)."""
-    rmin, rmax = min(flat(x)), max(flat(x))
+def affine_params(x: list[list[Fraction]], qmin: int, qmax: int, levels: int | None = None,
+                  calibration: list[Fraction] | None = None):
+    """(r_min, r_max, S, Z_unrounded, Z). `levels` replaces q_max − q_min (for the 2^b mistake); a
+    `calibration` [r_min, r_max] (a range observed on other data) replaces X's own extremes."""
+    rmin, rmax = calibration if calibration else (min(flat(x)), max(flat(x)))
     scale = (rmax - rmin) / (levels if levels is not None else qmax - qmin)
     z_exact = qmin - rmin / scale
     return rmin, rmax, scale, z_exact, clamp(round_half_away(z_exact), qmin, qmax)
@@ -110,9 +134,14 @@ METRIC_TEX = {
 
 # ---- givens ----------------------------------------------------------------------------------------
 
-_X = Given("X", "the real matrix to quantize (rows separated by ';', entries by ',')", "matrix")
-_DECIMALS = Given("decimals", "decimal places asked for in the reconstruction", "integer", default=2)
-_BITS = Given("bits", "bit width b of the integers", "integer", choices=("2", "3", "4", "8"))
+# Bounds keep every computation small and every answer finite: at most 64 entries of magnitude at most 10^6
+# (so S, every r/S and every error is a finite float), a handful of decimals, and storage sizes a verifier can
+# build a block of (group ≤ 65536 weights) for a model of at most 10^15 parameters.
+MAX_ENTRIES = 64
+_X = Given("X", "the real matrix to quantize (rows separated by ';', entries by ',')", "matrix",
+           low=-1e6, high=1e6, max_size=MAX_ENTRIES)
+_DECIMALS = Given("decimals", "decimal places asked for in the reconstruction", "integer", default=2, low=0, high=8)
+_BITS = Given("bits", "bit width b of the integers", "integer", choices=("2", "3", "4", "8"), low=2, high=8)
 _SIGNED = Given("signed", "integer type: signed (two's complement) or unsigned", "choice",
                 choices=("signed", "unsigned"))
 _METRIC = Given("metric", "error metric to report", "choice", choices=ERROR_METRICS)
@@ -121,37 +150,55 @@ _CONVENTION = Given("convention", "absmax scale: |r|max/qmax, or -|r|max/qmin wi
 
 VARIANTS = (
     Variant("affine", "asymmetric min-max quantization: scale, zero point, integers, reconstruction, error",
-            (_X, _BITS, _SIGNED, _METRIC, _DECIMALS)),
+            (_X, _BITS, _SIGNED, _METRIC, _DECIMALS,
+             Given("calibration", "a calibrated range 'r_min, r_max' used instead of X's own extremes (omit: X's "
+                   "own)", "vector", default=[], low=-1e6, high=1e6, max_size=2))),
     Variant("absmax", "symmetric absmax quantization (zero point 0) under a stated scale convention",
-            (_X, _BITS, _CONVENTION, _METRIC, _DECIMALS)),
-    Variant("per_channel", "absmax per tensor vs per row (channel): scales, integers, Frobenius errors",
-            (_X, _BITS)),
+            (_X, _BITS, _CONVENTION, _METRIC, _DECIMALS,
+             Given("clip", "clipping threshold c used in place of |r|max in the scale (0: no clipping)", "number",
+                   default=0, low=0, high=1e6))),
+    Variant("per_channel", "absmax per tensor vs per channel (rows, or columns): scales, integers, Frobenius "
+            "errors and their ratio", (_X, _BITS, Given("axis", "the channels: rows (one scale per row) or columns "
+                                                        "(one per column)", "choice", choices=("rows", "columns"),
+                                                        default="rows"))),
     Variant("storage", "storage of a model's weights at a given bit width with per-group fp16 scales", (
-        Given("params", "number of parameters", "number"),
+        Given("params", "number of parameters", "number", low=1, high=1e15),
         Given("source_bits", "bits per parameter before quantization (16 for fp16/bf16, 32 for fp32)",
-              "integer", choices=("16", "32")),
-        Given("bits", "bits per quantized weight", "integer", choices=("2", "3", "4", "8")),
-        Given("group", "weights sharing one 16-bit scale", "integer"),
+              "integer", choices=("16", "32"), low=16, high=32),
+        Given("bits", "bits per quantized weight", "integer", choices=("2", "3", "4", "8"), low=2, high=8),
+        Given("group", "weights sharing one 16-bit scale", "integer", low=1, high=65536),
+        Given("zero_points", "per-group zero points: none (symmetric), or one b-bit integer per group "
+              "(asymmetric)", "choice", choices=("none", "b-bit"), default="none"),
+        Given("kept_params", "parameters kept at the source precision (embeddings, norms), not quantized",
+              "number", default=0, low=0, high=1e15),
     )),
 )
 
 
 def _check(variant: str, g: dict[str, Any]) -> None:
-    """Validate a user's givens with a message a TA can act on."""
-    next(v for v in VARIANTS if v.name == variant).require(g)
-    if str(g["bits"]) not in ("2", "3", "4", "8"):
-        raise InvalidGivens("bits must be 2, 3, 4 or 8")
+    """Validate a user's givens with a message a TA can act on (the declared bounds included, so a solver
+    called directly is as safe as `exgen solve`)."""
+    spec = next(v for v in VARIANTS if v.name == variant)
+    spec.require(g)
+    for given in spec.givens:
+        if given.name in g and given.kind != "choice":
+            coerce(given, g[given.name])
     if variant == "storage":
-        if g["params"] <= 0 or g["group"] <= 0:
-            raise InvalidGivens("params and group must be positive")
+        if g["kept_params"] > g["params"]:
+            raise InvalidGivens("kept_params cannot exceed params")
         return
     x = g["X"]
     if not x or any(len(row) != len(x[0]) or not row for row in x):
         raise InvalidGivens("X must be a non-empty rectangular matrix")
     if min(flat(x)) == max(flat(x)):
         raise InvalidGivens("X has all entries equal: its range is zero and the scale undefined")
-    if variant == "per_channel" and any(max(abs(v) for v in row) == 0 for row in x):
-        raise InvalidGivens("a row of X is all zeros: its scale is undefined")
+    calibration = g.get("calibration") or []
+    if calibration and (len(calibration) != 2 or not calibration[0] < calibration[1]):
+        raise InvalidGivens("calibration must be two numbers 'r_min, r_max' with r_min < r_max")
+    if variant == "per_channel":
+        columns = g.get("axis", "rows") == "columns"
+        if any(max(abs(v) for v in row) == 0 for row in (_transpose(x) if columns else x)):
+            raise InvalidGivens(f"a {'column' if columns else 'row'} of X is all zeros: its scale is undefined")
 
 
 # ---- solvers ---------------------------------------------------------------------------------------
@@ -164,7 +211,34 @@ def _range_step(bits: int, signed: bool) -> Step:
 
 
 def _error_step(metric: str, value: float) -> Step:
-    return Step("Error of the reconstruction:", f"{METRIC_TEX[metric]} = {nf.sig(value, 3)}")
+    return Step("Error of the reconstruction:", f"{METRIC_TEX[metric]} = {nf.sig(value, 6)}")
+
+
+def _working_steps(x, scale: Fraction, zero: int, qmin: int, qmax: int, dec: int) -> tuple[list[Step], list, list]:
+    """r/S (+ Z), the rounded and clamped integers with clamped entries boxed, the reconstruction and the error
+    matrix — the working a student is expected to show (issue 11)."""
+    ratios_exact = [[r / scale for r in row] for row in x]
+    raw = [[round_half_away(v) + zero for v in row] for row in ratios_exact]
+    q = [[clamp(v, qmin, qmax) for v in row] for row in raw]
+    xhat = dequantize(q, [scale] * len(q), zero)
+    shift = f" {'+' if zero >= 0 else '-'} {abs(zero)}" if zero else ""
+    clamped = any(a != b for ra, rb in zip(raw, q) for a, b in zip(ra, rb))
+    marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
+    ratios = rf"r/S{shift} = " + nf.matrix([[v + zero for v in row] for row in ratios_exact], lambda v: nf.fixed(v, 3))
+    rounded = "q = " + nf.matrix(marked, str)
+    recon = r"\hat X = " + nf.matrix(xhat, lambda v: nf.fixed(v, dec))
+    diff = r"X - \hat X = " + nf.matrix([[a - b for a, b in zip(ra, rb)] for ra, rb in zip(x, xhat)],
+                                        lambda v: nf.fixed(v, dec + 2))
+    clamp_note = " (boxed entries were clamped)" if clamped else "; no entry needs clamping"
+    divide = f"Divide by the scale{', add the zero point' if zero else ''}, then round (halves away from zero) " \
+        f"and clamp to $[q_{{\\min}}, q_{{\\max}}]${clamp_note}:"
+    label = r"Reconstruction $\hat X = S\,(q - Z)$" if zero else r"Reconstruction $\hat X = S\,q$"
+    # Pairs of matrices share a display: a solution is one frame in LaTeX, and a display wider than the line is
+    # scaled down to fit (the document's \exgendisplay), while a taller solution would run past the page.
+    steps = [Step(divide, rf"{ratios} \;\to\; {rounded}"),
+             Step(f"{label}, and the error matrix $X - \\hat X$ from the unrounded reconstruction:",
+                  rf"{recon}, \quad {diff}")]
+    return steps, q, xhat
 
 
 def _error_answer(value: float) -> Answer:
@@ -176,23 +250,23 @@ def _error_answer(value: float) -> Answer:
 def _solve_affine(g: dict[str, Any]) -> Solution:
     x, bits, signed, metric = exact(g["X"]), int(g["bits"]), g["signed"] == "signed", g["metric"]
     qmin, qmax = int_range(bits, signed)
-    rmin, rmax, scale, z_exact, zero = affine_params(x, qmin, qmax)
-    q = quantize(x, scale, zero, qmin, qmax)
-    xhat = dequantize(q, [scale] * len(q), zero)
-    err = error(x, xhat, metric)
+    calibration = _calibration(g)
+    rmin, rmax, scale, z_exact, zero = affine_params(x, qmin, qmax, calibration=calibration)
     dec = int(g["decimals"])
+    working, q, xhat = _working_steps(x, scale, zero, qmin, qmax, dec)
+    err = error(x, xhat, metric)
     steps = (
         _range_step(bits, signed),
-        Step(f"The range of $X$: $r_{{\\min}} = {nf.num(float(rmin))}$, $r_{{\\max}} = {nf.num(float(rmax))}$."),
+        Step(("The calibrated range (not the extremes of $X$)" if calibration else "The range of $X$")
+             + f": $r_{{\\min}} = {nf.num(float(rmin))}$, $r_{{\\max}} = {nf.num(float(rmax))}$."),
         Step("Scale:", rf"S = \frac{{r_{{\max}} - r_{{\min}}}}{{q_{{\max}} - q_{{\min}}}} = "
              rf"\frac{{{nf.num(float(rmax))} - {nf.signed(nf.num(float(rmin)))}}}{{{qmax} - {nf.signed(str(qmin))}}}"
              rf" = {nf.sig(scale, 6)}"),
         Step("Zero point (rounded to the nearest integer):",
              rf"Z = \operatorname{{round}}\left(q_{{\min}} - \frac{{r_{{\min}}}}{{S}}\right) = "
+             rf"\operatorname{{round}}\left({qmin} - \frac{{{nf.num(float(rmin))}}}{{{nf.sig(scale, 6)}}}\right) = "
              rf"\operatorname{{round}}({nf.sig(z_exact, 6)}) = {zero}"),
-        Step(r"Integers $q = \operatorname{clamp}(\operatorname{round}(r/S) + Z,\ q_{\min},\ q_{\max})$:",
-             "q = " + nf.matrix(q)),
-        Step(r"Reconstruction $\hat X = S\,(q - Z)$:", r"\hat X = " + nf.matrix(xhat, lambda v: nf.fixed(v, dec))),
+        *working,
         _error_step(metric, err),
     )
     parts = (
@@ -208,21 +282,21 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
 
 def _solve_absmax(g: dict[str, Any]) -> Solution:
     x, bits, convention, metric = exact(g["X"]), int(g["bits"]), g["convention"], g["metric"]
+    clip = Fraction(str(g.get("clip", 0)))
     qmin, qmax = int_range(bits, True)
-    scale = absmax_scale(flat(x), bits, convention)
-    q = quantize(x, scale, 0, qmin, qmax)
-    xhat = dequantize(q, [scale] * len(q), 0)
-    err = error(x, xhat, metric)
+    scale = absmax_scale([clip] if clip else flat(x), bits, convention)
     dec = int(g["decimals"])
-    amax = nf.num(float(max(abs(v) for v in flat(x))))
-    formula = (rf"S = \frac{{|r|_{{\max}}}}{{q_{{\max}}}} = \frac{{{amax}}}{{{qmax}}}" if convention == "qmax"
-               else rf"S = \frac{{-|r|_{{\max}}}}{{q_{{\min}}}} = \frac{{{amax}}}{{{-qmin}}}")
+    working, q, xhat = _working_steps(x, scale, 0, qmin, qmax, dec)
+    err = error(x, xhat, metric)
+    top = nf.num(float(clip)) if clip else nf.num(float(max(abs(v) for v in flat(x))))
+    name = "c" if clip else r"|r|_{\max}"
+    formula = (rf"S = \frac{{{name}}}{{q_{{\max}}}} = \frac{{{top}}}{{{qmax}}}" if convention == "qmax"
+               else rf"S = \frac{{-{name}}}{{q_{{\min}}}} = \frac{{{top}}}{{{-qmin}}}")
     steps = (
         _range_step(bits, True),
-        Step("Scale (symmetric, so $Z = 0$):", f"{formula} = {nf.sig(scale, 6)}"),
-        Step(r"Integers $q = \operatorname{clamp}(\operatorname{round}(r/S),\ q_{\min},\ q_{\max})$:",
-             "q = " + nf.matrix(q)),
-        Step(r"Reconstruction $\hat X = S\,q$:", r"\hat X = " + nf.matrix(xhat, lambda v: nf.fixed(v, dec))),
+        Step("Scale (symmetric, so $Z = 0$" + (", clipped at $c$ instead of $|r|_{\\max}$" if clip else "") + "):",
+             f"{formula} = {nf.sig(scale, 6)}"),
+        *working,
         _error_step(metric, err),
     )
     parts = (
@@ -235,64 +309,108 @@ def _solve_absmax(g: dict[str, Any]) -> Solution:
     return Solution(parts, steps)
 
 
+def _transpose(m: list[list[Any]]) -> list[list[Any]]:
+    return [list(col) for col in zip(*m)]
+
+
 def _solve_per_channel(g: dict[str, Any]) -> Solution:
+    """Per-channel quantization is computed row by row; channels along columns transpose X first and back."""
+    columns = g.get("axis", "rows") == "columns"
     x, bits = exact(g["X"]), int(g["bits"])
+    x = _transpose(x) if columns else x
     qmin, qmax = int_range(bits, True)
     s_tensor = absmax_scale(flat(x), bits, "qmax")
     s_rows = [absmax_scale(row, bits, "qmax") for row in x]
     q_tensor = quantize(x, s_tensor, 0, qmin, qmax)
     q_rows = [quantize([row], s, 0, qmin, qmax)[0] for row, s in zip(x, s_rows)]
-    e_tensor = error(x, dequantize(q_tensor, [s_tensor] * len(x), 0), "frobenius")
-    e_rows = error(x, dequantize(q_rows, s_rows, 0), "frobenius")
-    better = "per-channel" if e_rows < e_tensor else "per-tensor"
+    xhat_tensor, xhat_rows = dequantize(q_tensor, [s_tensor] * len(x), 0), dequantize(q_rows, s_rows, 0)
+    e_tensor = error(x, xhat_tensor, "frobenius")
+    e_rows = error(x, xhat_rows, "frobenius")
+    if columns:
+        x, q_tensor, q_rows = _transpose(x), _transpose(q_tensor), _transpose(q_rows)
+        xhat_tensor, xhat_rows = _transpose(xhat_tensor), _transpose(xhat_rows)
+    if e_tensor == 0:
+        raise InvalidGivens("the per-tensor reconstruction is exact: there is no error to compare")
+    ratio = e_rows / e_tensor
+    recon_t = r"\hat X_{\text{tensor}} = " + nf.matrix(xhat_tensor, lambda v: nf.fixed(v, 4))
+    recon_c = r"\hat X_{\text{channel}} = " + nf.matrix(xhat_rows, lambda v: nf.fixed(v, 4))
+    scales = "S = " + nf.vector(s_rows, lambda v: nf.sig(v, 6))
+    per_channel = (r"Per channel, one scale per column $S_j = \max_i |X_{ij}| / q_{\max}$" if columns else
+                   r"Per channel, one scale per row $S_i = \max_j |X_{ij}| / q_{\max}$")
+    per_tensor = (rf"Per tensor: $S = |r|_{{\max}} / q_{{\max}} = {nf.sig(s_tensor, 6)}$, "
+                  r"$q = \operatorname{clamp}(\operatorname{round}(r/S))$ and $\hat X_{\text{tensor}} = S\,q$:")
+    working = [Step(per_tensor, "q = " + nf.matrix(q_tensor) + r",\quad " + recon_t),
+               Step(per_channel + ":", scales),
+               Step("Each " + ("column" if columns else "row") + r" of $\hat X_{\text{channel}}$ is its scale times "
+                    "its integers:", "q = " + nf.matrix(q_rows) + r",\quad " + recon_c)]
     steps = (
         _range_step(bits, True),
-        Step(rf"Per tensor: $S = |r|_{{\max}} / q_{{\max}} = {nf.sig(s_tensor, 6)}$, and "
-             r"$q = \operatorname{clamp}(\operatorname{round}(r/S))$:", "q = " + nf.matrix(q_tensor)),
-        Step(r"Per channel, one scale per row $S_i = \max_j |X_{ij}| / q_{\max}$:",
-             "S = " + nf.vector(s_rows, lambda v: nf.sig(v, 6)) + r",\quad q = " + nf.matrix(q_rows)),
-        Step("Frobenius errors of the reconstructions:",
-             rf"e_{{\text{{tensor}}}} = {nf.sig(e_tensor, 3)},\quad e_{{\text{{channel}}}} = {nf.sig(e_rows, 3)}"),
-        Step(f"The smaller error is {better}."),
+        *working,
+        Step("Frobenius errors of the reconstructions, and their ratio:",
+             rf"e_{{\text{{tensor}}}} = {nf.sig(e_tensor, 6)},\quad e_{{\text{{channel}}}} = {nf.sig(e_rows, 6)},"
+             rf"\quad \frac{{e_{{\text{{channel}}}}}}{{e_{{\text{{tensor}}}}}} = "
+             rf"\frac{{{nf.sig(e_rows, 6)}}}{{{nf.sig(e_tensor, 6)}}} = {nf.sig(ratio, 4)}"),
     )
     parts = (
         Part("scale_tensor", "per-tensor scale", Answer("number", float(s_tensor), sig=4)),
-        Part("scale_rows", "per-row scales", Answer("vector", [float(s) for s in s_rows], sig=4)),
+        Part("scale_rows", "per-channel scales", Answer("vector", [float(s) for s in s_rows], sig=4)),
         Part("q_tensor", "per-tensor integers", Answer("matrix", q_tensor)),
         Part("q_rows", "per-channel integers", Answer("matrix", q_rows)),
         Part("error_tensor", "per-tensor Frobenius error", _error_answer(e_tensor)),
         Part("error_rows", "per-channel Frobenius error", _error_answer(e_rows)),
-        Part("better", "lower error", Answer("choice", better, choices=("per-tensor", "per-channel"))),
+        Part("error_ratio", "per-channel error / per-tensor error",
+             Answer("number", ratio, sig=2) if ratio else Answer("number", 0.0, decimals=2)),
     )
     return Solution(parts, steps)
 
 
-def storage_bytes(params: float, bits: int, group: int) -> Fraction:
-    """Weights at `bits` each plus one 16-bit scale per `group` weights (ceil: a partial group has one)."""
-    p = Fraction(str(params))
-    return p * bits / 8 + math.ceil(p / group) * 2
+def storage_bytes(params: Any, bits: int, group: int, source_bits: int = 16, zero_points: str = "none",
+                  kept: Any = 0) -> Fraction:
+    """Quantized weights at `bits` each, one 16-bit scale (and a b-bit zero point if asymmetric) per `group`
+    weights (ceil: a partial group has one), plus the `kept` parameters at the source precision."""
+    p, k = Fraction(str(params)), Fraction(str(kept))
+    groups = math.ceil((p - k) / group)
+    per_group = 2 + (Fraction(bits, 8) if zero_points == "b-bit" else 0)
+    return (p - k) * bits / 8 + groups * per_group + k * source_bits / 8
 
 
 def _solve_storage(g: dict[str, Any]) -> Solution:
     params, src, bits, group = g["params"], int(g["source_bits"]), int(g["bits"]), int(g["group"])
-    before = Fraction(str(params)) * src / 8
-    after = storage_bytes(params, bits, group)
+    zeros, kept = g["zero_points"], g["kept_params"]
+    p, k = Fraction(str(params)), Fraction(str(kept))
+    before = p * src / 8
+    after = storage_bytes(params, bits, group, src, zeros, kept)
     ratio = before / after
-    steps = (
-        Step(f"Before: {src} bits = {src // 8} bytes per parameter:",
-             rf"{nf.sig(params, 6)} \times {src // 8}\ \text{{B}} = {nf.sig(before / BYTES_PER_GB, 6)}\ \text{{GB}}"),
-        Step(f"After: {bits} bits per weight is ${nf.num(bits / 8)}$ B, plus one 2-byte scale per {group} weights:",
-             rf"{nf.sig(params, 6)} \times {nf.num(bits / 8)} + \left\lceil \frac{{{nf.sig(params, 6)}}}{{{group}}} "
-             rf"\right\rceil \times 2 = {nf.sig(after / BYTES_PER_GB, 6)}\ \text{{GB}}"),
-        Step("Compression ratio:", rf"{nf.sig(before / BYTES_PER_GB, 6)} / {nf.sig(after / BYTES_PER_GB, 6)}"
-             rf" = {nf.sig(ratio, 4)}"),
-    )
+    groups = math.ceil((p - k) / group)
+    quantized = nf.sig(p - k, 6)
+    gb = lambda b: nf.sig(b / BYTES_PER_GB, 6)  # noqa: E731
+    per_group = "a 2-byte scale" + (f" and a {bits}-bit (${nf.num(bits / 8)}$-byte) zero point" if zeros == "b-bit"
+                                    else "")
+    group_bytes = "2" if zeros == "none" else rf"\left(2 + {nf.num(bits / 8)}\right)"
+    steps = [Step(f"Before: {src} bits = {src // 8} bytes per parameter:",
+                  rf"{nf.sig(p, 6)} \times {src // 8}\ \text{{B}} = {nf.sig(before, 6)}\ \text{{B}} = "
+                  rf"{gb(before)}\ \text{{GB}}")]
+    if k:
+        steps.append(Step(f"Kept at {src} bits: ${nf.sig(k, 6)}$ parameters, "
+                          f"${nf.sig(k, 6)} \\times {src // 8} = {nf.sig(k * src / 8, 6)}$ B; quantized: "
+                          f"${nf.sig(p, 6)} - {nf.sig(k, 6)} = {quantized}$ weights."))
+    steps += [
+        Step(f"Groups of {group} quantized weights (a partial group still has its own scale):",
+             rf"\left\lceil \frac{{{quantized}}}{{{group}}} \right\rceil = {nf.sig(groups, 9)}"),
+        Step(f"After: {bits} bits per weight is ${nf.num(bits / 8)}$ B, plus {per_group} per group"
+             + (", plus the kept parameters" if k else "") + ":",
+             rf"{quantized} \times {nf.num(bits / 8)} + {nf.sig(groups, 9)} \times {group_bytes}"
+             + (rf" + {nf.sig(k * src / 8, 6)}" if k else "")
+             + rf" = {nf.sig(after, 6)}\ \text{{B}}"),
+        Step(f"In GB ($10^9$ bytes): ${nf.sig(after, 6)} / 10^9 = {gb(after)}$ GB."),
+        Step("Compression ratio of the unrounded sizes:", rf"\frac{{{gb(before)}}}{{{gb(after)}}} = {nf.sig(ratio, 4)}"),
+    ]
     parts = (
         Part("before", "size before", Answer("number", float(before / BYTES_PER_GB), unit="GB", sig=3)),
         Part("after", "size after", Answer("number", float(after / BYTES_PER_GB), unit="GB", sig=3)),
         Part("ratio", "compression ratio", Answer("number", float(ratio), sig=3)),
     )
-    return Solution(parts, steps)
+    return Solution(parts, tuple(steps))
 
 
 _SOLVERS = {"affine": _solve_affine, "absmax": _solve_absmax, "per_channel": _solve_per_channel,
@@ -312,6 +430,7 @@ SHAPES = {
     "medium": (4, 4, 2, 2.5, (2, 4), 2),
     "hard": (4, 5, 2, 5, (4, 8), 3),
 }
+REDRAWS = 40
 
 
 def _matrix(rng: Rng, difficulty: str) -> tuple[list[list[Fraction]], int, int]:
@@ -328,42 +447,192 @@ def _reject_ties(quantities: Iterable[Fraction]) -> None:
         raise Rejected("a value lies near a rounding boundary")
 
 
+def _untie(rng: Rng, x: list[list[Fraction]], places: int, limits, scales) -> None:
+    """Redraw (in place) each entry whose r/S lies near a .5 boundary for one of `scales(i)`, uniformly on the
+    entry's grid within `limits(i)` = (lo, hi), which keeps every scale unchanged; an entry that fixes a scale
+    (it sits on a limit) cannot move, so a tie there rejects the instance.  Redrawing one entry instead of the
+    whole matrix keeps sampling fast when a matrix has 20 entries and two scales."""
+    for i, row in enumerate(x):
+        lo, hi = limits(i)
+        for j, r in enumerate(row):
+            for _ in range(REDRAWS):
+                if not any(near_tie(r / s) for s in scales(i)):
+                    break
+                if r in (lo, hi):
+                    raise Rejected("an extreme entry lies near a rounding boundary")
+                r = rng.decimal(lo, hi, places)
+            else:
+                raise Rejected("no entry away from a rounding boundary")
+            row[j] = r
+
+
 def _as_floats(x: list[list[Fraction]]) -> list[list[float]]:
     return [[float(v) for v in row] for row in x]
 
 
+def _sample_storage(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """Continuous model sizes (1.00 to 99.99 billion at easy, on a 0.01-billion grid), every bit width, group
+    sizes from 16 to 1024; medium adds per-group zero points; hard also keeps some parameters unquantized."""
+    easy = difficulty == "easy"
+    params = rng.decimal(1, 99.99, 2) if easy else rng.decimal(0.5, 199.99, 2)
+    g = {"params": float(params * 10**9), "source_bits": rng.choice((16, 32)), "bits": rng.choice((2, 3, 4, 8)),
+         "group": rng.choice((32, 64, 128, 256) if easy else (16, 32, 64, 128, 256, 512, 1024)),
+         "zero_points": "none" if easy else rng.choice(("none", "b-bit")), "kept_params": 0}
+    if difficulty == "hard":
+        g["kept_params"] = float(rng.decimal(0.01, float(params) / 5, 2) * 10**9)
+    return g
+
+
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "storage":
-        params = rng.choice((1, 3, 7, 8, 13, 34, 70)) * 10**9 if difficulty == "easy" else \
-            rng.choice((1.3, 2.7, 6.7, 7.2, 13.4, 46.7, 175.0)) * 10**9
-        return {"params": params, "source_bits": rng.choice((16, 32)) if difficulty == "hard" else 16,
-                "bits": rng.choice((4, 8) if difficulty == "easy" else (2, 3, 4, 8)),
-                "group": rng.choice((64, 128) if difficulty == "easy" else (32, 64, 128, 256))}
+        return _sample_storage(rng, difficulty)
     x, bits, dec = _matrix(rng, difficulty)
+    places = SHAPES[difficulty][2]
     if variant == "affine":
         signed = rng.choice(("signed", "unsigned"))
         qmin, qmax = int_range(bits, signed == "signed")
-        _, _, scale, z_exact, zero = affine_params(x, qmin, qmax)
-        _reject_ties(itertools.chain([z_exact], (r / scale for r in flat(x))))
+        rmin, rmax = min(flat(x)), max(flat(x))
+        calibration = None
+        if difficulty == "hard" and rng.randint(0, 1):  # a range calibrated on other data, narrower at one end:
+            shrink = rng.decimal(0.6, 0.9, 2)           # the entries beyond it clamp
+            calibration = [rmin, Fraction(round(rmax * shrink * 10**places), 10**places)] if rng.randint(0, 1) \
+                else [Fraction(round(rmin * shrink * 10**places), 10**places), rmax]
+        *_, scale, z_exact, zero = affine_params(x, qmin, qmax, calibration=calibration)
+        _reject_ties([z_exact])
+        _untie(rng, x, places, lambda i: (rmin, rmax), lambda i: (scale,))
         return {"X": _as_floats(x), "bits": bits, "signed": signed, "metric": rng.choice(ERROR_METRICS),
-                "decimals": dec}
+                "decimals": dec, "calibration": [float(v) for v in calibration] if calibration else []}
     if variant == "absmax":
         convention = rng.choice(("qmax", "qmin"))
-        scale = absmax_scale(flat(x), bits, convention)
-        _reject_ties(r / scale for r in flat(x))
+        amax = max(abs(v) for v in flat(x))
+        clip = Fraction(0)
+        if difficulty == "hard" and rng.randint(0, 1):  # clipping: the outliers saturate, the rest gain resolution
+            clip = Fraction(round(amax * rng.decimal(0.6, 0.9, 2) * 10**places), 10**places)
+        scale = absmax_scale([clip] if clip else flat(x), bits, convention)
+        _untie(rng, x, places, lambda i: (-amax, amax), lambda i: (scale,))
         return {"X": _as_floats(x), "bits": bits, "convention": convention, "metric": rng.choice(ERROR_METRICS),
-                "decimals": dec}
-    # per_channel: every row's scale and the tensor's, and no near-tie between the two errors
-    if any(max(abs(v) for v in row) == 0 for row in x):
+                "decimals": dec, "clip": float(clip) if clip else 0}
+    # per_channel: every channel's scale and the tensor's, and a per-tensor reconstruction that is not exact.
+    # Hard puts the channels along the columns half the time (a weight's output channels in y = xW).
+    axis = "columns" if difficulty == "hard" and rng.randint(0, 1) else "rows"
+    x = _transpose(x) if axis == "columns" else x
+    row_max = [max(abs(v) for v in row) for row in x]
+    if not all(row_max):
         raise Rejected("a zero row has no scale")
     s_tensor = absmax_scale(flat(x), bits, "qmax")
-    s_rows = [absmax_scale(row, bits, "qmax") for row in x]
-    _reject_ties(r / s for s_row, row in zip(s_rows, x) for s in (s_tensor, s_row) for r in row)
-    solution = _solve_per_channel({"X": _as_floats(x), "bits": bits})
-    e_t, e_r = solution.part("error_tensor").answer.value, solution.part("error_rows").answer.value
-    if abs(e_t - e_r) < 0.05 * max(e_t, e_r):
-        raise Rejected("the two errors are too close to compare")
-    return {"X": _as_floats(x), "bits": bits}
+    s_rows = [m / (2 ** (bits - 1) - 1) for m in row_max]
+    _untie(rng, x, places, lambda i: (-row_max[i], row_max[i]), lambda i: (s_tensor, s_rows[i]))
+    if all((r / s_tensor).denominator == 1 for r in flat(x)):
+        raise Rejected("the per-tensor reconstruction is exact")
+    return {"X": _as_floats(_transpose(x) if axis == "columns" else x), "bits": bits, "axis": axis}
+
+
+# ---- student paths: correct ways from what the page shows ------------------------------------------
+
+
+def _round_sig(x: float, figures: int) -> float:
+    return float(f"{x:.{figures - 1}e}")
+
+
+def _at_precision(answer: Answer, value: float) -> float:
+    """A value rounded the way the question asks the student to report it."""
+    if answer.sig is not None and value:
+        return _round_sig(value, answer.sig)
+    return round(value, answer.decimals if answer.decimals is not None else 12)
+
+
+def _calculator(variant: str, g: dict[str, Any]) -> dict[str, Any]:
+    return _calculator_cached(variant, json.dumps(g, sort_keys=True))
+
+
+@lru_cache(maxsize=64)
+def _calculator_cached(variant: str, givens: str) -> dict[str, Any]:
+    """The whole computation in floats with the scale carried to 6 significant figures (the question's
+    carrying rule), each answer rounded as asked: what a student with a calculator writes."""
+    g = json.loads(givens)
+    x = [[float(v) for v in row] for row in g["X"]]
+    bits = int(g["bits"])
+    qmin, qmax = int_range(bits, variant != "affine" or g["signed"] == "signed")
+    values = [v for row in x for v in row]
+
+    def integers(rows, scales, zero):
+        return [[clamp(round_half_away(r / s) + zero, qmin, qmax) for r in row] for row, s in zip(rows, scales)]
+
+    def err(q, scales, zero, metric):
+        d = [r - s * (v - zero) for row, qrow, s in zip(x, q, scales) for r, v in zip(row, qrow)]
+        return {"max_abs": max(abs(e) for e in d), "mse": sum(e * e for e in d) / len(d),
+                "frobenius": math.sqrt(sum(e * e for e in d))}[metric]
+
+    if variant == "per_channel":
+        if g.get("axis", "rows") == "columns":
+            x = _transpose(x)
+        s_t = _round_sig(max(abs(v) for v in values) / qmax, 6)
+        s_r = [_round_sig(max(abs(v) for v in row) / qmax, 6) for row in x]
+        q_t, q_r = integers(x, [s_t] * len(x), 0), integers(x, s_r, 0)
+        e_t, e_r = err(q_t, [s_t] * len(x), 0, "frobenius"), err(q_r, s_r, 0, "frobenius")
+        if g.get("axis", "rows") == "columns":
+            q_t, q_r = _transpose(q_t), _transpose(q_r)
+        return {"q_tensor": q_t, "q_rows": q_r, "error_tensor": e_t, "error_rows": e_r, "error_ratio": e_r / e_t}
+    if variant == "affine":
+        rmin, rmax = g.get("calibration") or (min(values), max(values))
+        scale = _round_sig((rmax - rmin) / (qmax - qmin), 6)
+        zero = clamp(round_half_away(qmin - rmin / scale), qmin, qmax)
+    else:
+        amax = float(g.get("clip", 0)) or max(abs(v) for v in values)
+        scale = _round_sig(amax / qmax if g["convention"] == "qmax" else amax / 2 ** (bits - 1), 6)
+        zero = 0
+    q = integers(x, [scale] * len(x), zero)
+    return {"zero_point": zero, "q": q, "reconstruction": [[scale * (v - zero) for v in row] for row in q],
+            "error": err(q, [scale] * len(x), zero, g["metric"])}
+
+
+def _calculator_path(part: str):
+    def value(variant: str, g: dict[str, Any], solution: Solution) -> Any:
+        got = _calculator(variant, g)[part]
+        answer = solution.part(part).answer
+        if answer.kind == "matrix" and answer.decimals is not None:
+            return [[round(v, answer.decimals) for v in row] for row in got]
+        return got if answer.kind in ("integer", "matrix") else _at_precision(answer, got)
+    return value
+
+
+def _error_of_rounded_reconstruction(variant: str, g: dict[str, Any], solution: Solution) -> float:
+    """The error computed from the reconstruction as the student reported it (rounded to `decimals`)."""
+    dec = int(g["decimals"])
+    xhat = [[round(v, dec) for v in row] for row in solution.part("reconstruction").answer.value]
+    x = [[float(v) for v in row] for row in g["X"]]
+    d = [r - v for row, hrow in zip(x, xhat) for r, v in zip(row, hrow)]
+    value = {"max_abs": max(abs(e) for e in d), "mse": sum(e * e for e in d) / len(d),
+             "frobenius": math.sqrt(sum(e * e for e in d))}[g["metric"]]
+    return _at_precision(solution.part("error").answer, value)
+
+
+def _from_rounded(part: str, numerator: str, denominator: str):
+    """A ratio computed from the student's own rounded answers to two earlier parts."""
+    def value(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+        num, den = (solution.part(p).answer for p in (numerator, denominator))
+        top, bottom = _at_precision(num, num.value), _at_precision(den, den.value)
+        return _at_precision(solution.part(part).answer, top / bottom) if bottom else None
+    return value
+
+
+_MATRIX_VARIANTS = ("affine", "absmax")
+PATHS = (
+    *(StudentPath("scale_carried_to_6_figures", part, "Float arithmetic with S rounded to 6 significant figures "
+                  "(the question's carrying rule), each answer rounded as asked.", variants, _calculator_path(part))
+      for part, variants in (("zero_point", ("affine",)), ("q", _MATRIX_VARIANTS),
+                             ("reconstruction", _MATRIX_VARIANTS), ("error", _MATRIX_VARIANTS),
+                             ("q_tensor", ("per_channel",)), ("q_rows", ("per_channel",)),
+                             ("error_tensor", ("per_channel",)), ("error_rows", ("per_channel",)),
+                             ("error_ratio", ("per_channel",)))),
+    StudentPath("error_of_rounded_reconstruction", "error", "The error computed from the reconstruction rounded "
+                "to the decimals of the previous part (the question asks for the unrounded one, but both must "
+                "agree at the asked precision).", _MATRIX_VARIANTS, _error_of_rounded_reconstruction),
+    StudentPath("ratio_of_rounded_errors", "error_ratio", "The ratio of the two errors as reported (3 significant "
+                "figures each).", ("per_channel",), _from_rounded("error_ratio", "error_rows", "error_tensor")),
+    StudentPath("ratio_of_rounded_sizes", "ratio", "The compression ratio of the two sizes as reported (3 "
+                "significant figures each).", ("storage",), _from_rounded("ratio", "before", "after")),
+)
 
 
 # ---- named mistakes --------------------------------------------------------------------------------
@@ -371,34 +640,59 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 
 def _zero_other_way(variant: str, g: dict[str, Any]) -> int:
     qmin, qmax = int_range(int(g["bits"]), g["signed"] == "signed")
-    *_, z_exact, zero = affine_params(exact(g["X"]), qmin, qmax)
+    *_, z_exact, zero = affine_params(exact(g["X"]), qmin, qmax, calibration=_calibration(g))
     return zero + 1 if z_exact > zero else zero - 1
 
 
 def _levels_2b(variant: str, g: dict[str, Any]) -> float:
     bits = int(g["bits"])
     qmin, qmax = int_range(bits, g["signed"] == "signed")
-    return float(affine_params(exact(g["X"]), qmin, qmax, levels=2**bits)[2])
+    return float(affine_params(exact(g["X"]), qmin, qmax, levels=2**bits, calibration=_calibration(g))[2])
 
 
 def _unsigned_for_signed(variant: str, g: dict[str, Any]) -> int | None:
     if g["signed"] != "signed":
         return None
     qmin, qmax = int_range(int(g["bits"]), False)
-    return affine_params(exact(g["X"]), qmin, qmax)[4]
+    return affine_params(exact(g["X"]), qmin, qmax, calibration=_calibration(g))[4]
+
+
+def _own_range_for_calibrated(variant: str, g: dict[str, Any]) -> float | None:
+    if not g.get("calibration"):
+        return None
+    qmin, qmax = int_range(int(g["bits"]), g["signed"] == "signed")
+    return float(affine_params(exact(g["X"]), qmin, qmax)[2])
+
+
+def _absmax_range(g: dict[str, Any]) -> list[Fraction]:
+    """What the absmax scale is computed from: the clipping threshold if one is given, else the entries."""
+    clip = Fraction(str(g.get("clip", 0)))
+    return [clip] if clip else flat(exact(g["X"]))
 
 
 def _other_convention(variant: str, g: dict[str, Any]) -> float:
     other = "qmin" if g["convention"] == "qmax" else "qmax"
-    return float(absmax_scale(flat(exact(g["X"])), int(g["bits"]), other))
+    return float(absmax_scale(_absmax_range(g), int(g["bits"]), other))
+
+
+def _clip_ignored(variant: str, g: dict[str, Any]) -> float | None:
+    if not g.get("clip"):
+        return None
+    return float(absmax_scale(flat(exact(g["X"])), int(g["bits"]), g["convention"]))
 
 
 def _unclamped(variant: str, g: dict[str, Any]) -> list[list[int]] | None:
     x, bits = exact(g["X"]), int(g["bits"])
     qmin, qmax = int_range(bits, True)
-    scale = absmax_scale(flat(x), bits, g["convention"])
+    scale = absmax_scale(_absmax_range(g), bits, g["convention"])
     wrong = quantize(x, scale, 0, qmin, qmax, clamped=False)
     return wrong if wrong != quantize(x, scale, 0, qmin, qmax) else None
+
+
+def _without_group_overhead(g: dict[str, Any]) -> Fraction:
+    """The size after quantization with no per-group scale (or zero point) counted."""
+    p, k = Fraction(str(g["params"])), Fraction(str(g["kept_params"]))
+    return (p - k) * int(g["bits"]) / 8 + k * int(g["source_bits"]) / 8
 
 
 def _storage(variant: str, g: dict[str, Any], part: str, **change) -> float:
@@ -415,9 +709,13 @@ MISTAKES = (
     Mistake("unsigned_range_for_signed", "zero_point",
             "The unsigned range [0, 2^b − 1] was used for a signed integer type.",
             ("affine",), _unsigned_for_signed),
+    Mistake("own_range_for_calibrated", "scale", "The question gives a calibrated range: S and Z come from it, not "
+            "from the extremes of X.", ("affine",), _own_range_for_calibrated),
     Mistake("absmax_convention_mixed_up", "scale",
             "The other absmax convention was used (|r|max/q_max versus −|r|max/q_min); the question states which.",
             ("absmax",), _other_convention),
+    Mistake("clip_ignored", "scale", "The scale uses the clipping threshold c in place of |r|max: entries beyond "
+            "±c saturate at the ends of the range.", ("absmax",), _clip_ignored),
     Mistake("not_clamped", "q",
             "r/S was rounded but not clamped to [q_min, q_max]: with S = −|r|max/q_min the largest value maps to "
             "2^(b−1), one past q_max.",
@@ -430,7 +728,7 @@ MISTAKES = (
             ("storage",), lambda v, g: _storage(v, g, "after") * 8),
     Mistake("scales_forgotten", "after",
             "The per-group scales were left out of the size.",
-            ("storage",), lambda v, g: float(Fraction(str(g["params"])) * int(g["bits"]) / 8 / BYTES_PER_GB)),
+            ("storage",), lambda v, g: float(_without_group_overhead(g) / BYTES_PER_GB)),
 )
 
 TOPIC = Topic(
@@ -440,4 +738,5 @@ TOPIC = Topic(
     sample=sample,
     solve=solve,
     mistakes=MISTAKES,
+    paths=PATHS,
 )

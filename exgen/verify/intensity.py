@@ -9,7 +9,7 @@
   once; for decoding, the weight alone or with the activations, as the question says).
 - A GPU's peak: FLOPs per FMA are counted (a 1×k by k×1 product is k FMAs), then SMs × FMA/clock × that
   × clock. The roofline is min(peak, AI × bandwidth); the critical decoding batch is found by bisection
-  on counted intensities.
+  on counted intensities, and so is the smallest compute-bound square matmul.
 No GPU is used: on one, timing the op (or a sweep of batch sizes) would confirm the classification
 empirically; that is left to a machine with a GPU.
 """
@@ -40,7 +40,8 @@ def _tensor(*shape: int, dtype: str) -> torch.Tensor:
     return torch.empty(*shape, dtype=DTYPES[dtype], device="meta")
 
 
-def op_flops_bytes(op: str, m: int, n: int, p: int, dtype: str) -> tuple[int, int]:
+def op_flops_bytes(op: str, m: int, n: int, p: int, dtype: str, out_dtype: str = "same") -> tuple[int, int]:
+    """FLOPs counted while the op runs; bytes: the inputs' nbytes plus the output's, written in `out_dtype`."""
     if op == "matmul":
         a, b = _tensor(m, n, dtype=dtype), _tensor(n, p, dtype=dtype)
     elif op == "matvec":
@@ -49,7 +50,8 @@ def op_flops_bytes(op: str, m: int, n: int, p: int, dtype: str) -> tuple[int, in
         a, b = _tensor(m, n, dtype=dtype), _tensor(m, n, dtype=dtype)
     out: list[torch.Tensor] = []
     flops = counted_flops(lambda: out.append(a @ b if op != "elementwise" else a + b))
-    return flops, a.nbytes + b.nbytes + out[0].nbytes
+    written = out[0] if out_dtype == "same" else out[0].to(DTYPES[out_dtype])
+    return flops, a.nbytes + b.nbytes + written.nbytes
 
 
 @lru_cache(maxsize=None)
@@ -59,12 +61,23 @@ def flops_per_fma() -> float:
     return counted_flops(lambda: _tensor(1, k, dtype="fp32") @ _tensor(k, 1, dtype="fp32")) / k
 
 
+def _weight(d: int, dtype: str, weight_dtype: str) -> torch.Tensor:
+    """The d×d weight as stored: in the activations' dtype, int8, or int4 packed two per uint8 byte."""
+    if weight_dtype == "int8":
+        return torch.empty(d, d, dtype=torch.int8, device="meta")
+    if weight_dtype == "int4":
+        return torch.empty(d, (d + 1) // 2, dtype=torch.uint8, device="meta")
+    return _tensor(d, d, dtype=dtype)
+
+
 @lru_cache(maxsize=None)
-def linear_intensity(tokens: int, d: int, dtype: str, count: str) -> float:
+def linear_intensity(tokens: int, d: int, dtype: str, count: str, weight_dtype: str = "same") -> float:
+    """FLOPs counted on the matmul in the activations' dtype (a quantized weight is dequantized first); bytes
+    are the stored weight's nbytes, plus X's and Y's when activations count."""
     x, w = _tensor(tokens, d, dtype=dtype), _tensor(d, d, dtype=dtype)
     out: list[torch.Tensor] = []
     flops = counted_flops(lambda: out.append(x @ w))
-    moved = w.nbytes + (x.nbytes + out[0].nbytes if count == "weights+activations" else 0)
+    moved = _weight(d, dtype, weight_dtype).nbytes + (x.nbytes + out[0].nbytes if count == "weights+activations" else 0)
     return flops / moved
 
 
@@ -73,13 +86,44 @@ def _classify(ai: float, ridge: float) -> str:
 
 
 def _op(g: dict[str, Any]) -> dict[str, Any]:
-    flops, moved = op_flops_bytes(g["op"], int(g["m"]), int(g["n"]), int(g.get("p", 1)), g["dtype"])
+    flops, moved = op_flops_bytes(g["op"], int(g["m"]), int(g["n"]), int(g.get("p", 1)), g["dtype"],
+                                  g.get("out_dtype", "same"))
     return {"flops": flops, "bytes": moved, "intensity": flops / moved}
+
+
+# tf32 operands live in memory as fp32; tf32 and fp64 matmuls are counted on fp32/fp64 meta tensors.
+_STORED = {"fp16": torch.float16, "tf32": torch.float32, "fp64": torch.float64}
+
+
+def _square_intensity(n: int, dtype: str, fp32_output: bool) -> float:
+    a, b = (torch.empty(n, n, dtype=_STORED[dtype], device="meta") for _ in range(2))
+    out: list[torch.Tensor] = []
+    flops = counted_flops(lambda: out.append(a @ b))
+    written = out[0].to(torch.float32) if fp32_output else out[0]
+    return flops / (a.nbytes + b.nbytes + written.nbytes)
+
+
+def _smallest_above(intensity, ridge: float) -> int | None:
+    """The smallest n ≥ 1 with intensity(n) > ridge, by doubling then bisection (intensity grows with n)."""
+    lo, hi = 0, 1
+    while intensity(hi) <= ridge:
+        lo, hi = hi, hi * 2
+        if hi > 2**40:
+            return None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if intensity(mid) <= ridge else (lo, mid)
+    return hi
 
 
 def _gpu_peak(g: dict[str, Any]) -> dict[str, Any]:
     peak = int(g["sms"]) * int(g["fma_per_clock"]) * flops_per_fma() * float(g["clock_ghz"]) * 1e9  # FLOP/s
-    return {"peak": peak / 1e12, "ridge": peak / (float(g["bandwidth_gbs"]) * 1e9)}
+    ridge = peak / (float(g["bandwidth_gbs"]) * 1e9)
+    got = {"peak": peak / 1e12, "ridge": ridge}
+    if g.get("square", "no") != "no":
+        fp32_output = g["square"] == "fp32-output"
+        got["square_n"] = _smallest_above(lambda n: _square_intensity(n, g["dtype"], fp32_output), ridge)
+    return got
 
 
 def _bound(g: dict[str, Any]) -> dict[str, Any]:
@@ -91,19 +135,12 @@ def _bound(g: dict[str, Any]) -> dict[str, Any]:
 
 def _decode(g: dict[str, Any]) -> dict[str, Any]:
     d, b, t, dtype, count = int(g["d_model"]), int(g["batch"]), int(g["prompt"]), g["dtype"], g["count"]
+    wd = g.get("weight_dtype", "same")
     ridge = float(g["peak_tflops"]) * 1e12 / (float(g["bandwidth_gbs"]) * 1e9)
-    dec, pre = linear_intensity(b, d, dtype, count), linear_intensity(b * t, d, dtype, count)
-    lo, hi = 0, 1  # bisection: AI(lo) <= ridge < AI(hi)
-    while linear_intensity(hi, d, dtype, count) <= ridge:
-        lo, hi = hi, hi * 2
-        if hi > 2**40:
-            hi = None
-            break
-    while hi is not None and hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if linear_intensity(mid, d, dtype, count) <= ridge else (lo, mid)
+    dec, pre = linear_intensity(b, d, dtype, count, wd), linear_intensity(b * t, d, dtype, count, wd)
+    critical = _smallest_above(lambda n: linear_intensity(n, d, dtype, count, wd), ridge)
     return {"decode_intensity": dec, "prefill_intensity": pre, "decode_bound": _classify(dec, ridge),
-            "prefill_bound": _classify(pre, ridge), "critical_batch": hi}
+            "prefill_bound": _classify(pre, ridge), "critical_batch": critical}
 
 
 _REPRODUCERS = {"op": _op, "gpu_peak": _gpu_peak, "bound": _bound, "decode": _decode}
