@@ -189,7 +189,7 @@ def _solve_qlora(g: dict[str, Any]) -> Solution:
              Part("ratio", "16-bit size / NF4 size", Answer("number", float(16 / bits), sig=3))]
     if kept or adapters:
         total = base + 2 * (kept + adapters)
-        steps.append(Step("Plus the 16-bit (2-byte) parameters, kept and adapters:",
+        steps.append(Step("Plus the 16-bit (2-byte) parameters" + (", kept and adapters:" if kept and adapters else ":"),
                           rf"{gb(base)} + 2 \times ({nf.sig(kept, 6)} + {nf.sig(adapters, 6)}) / 10^9 = "
                           rf"{gb(total)}\ \text{{GB}}"))
         parts.append(Part("total", "stored model", Answer("number", float(total / BYTES_PER_GB), unit="GB", sig=3)))
@@ -232,8 +232,9 @@ def _sample_qlora(rng: Rng, difficulty: str) -> dict[str, Any]:
          "double_quant": "no" if difficulty == "easy" else rng.choice(("no", "yes")) if difficulty == "medium"
          else "yes", "block2": rng.choice((128, 256, 512)) if difficulty == "hard" else 256,
          "kept_params": 0, "lora_params": 0}
-    if difficulty == "hard":
+    if difficulty != "easy":  # embeddings and head kept in 16 bits; hard also stores the adapters
         g["kept_params"] = float(rng.decimal(0.01, 2, 2) * 10**9)
+    if difficulty == "hard":
         g["lora_params"] = float(rng.randint(1, 999) * 10**5)
     return g
 

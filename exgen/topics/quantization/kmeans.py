@@ -104,7 +104,7 @@ def solve(g: dict[str, Any]) -> Solution:
     n = len(w) * len(w[0])
     b, before, after = storage_bits(n, k, fb)
     order = sorted(range(k), key=lambda j: c0[j])
-    bounds = ", ".join(rf"\tfrac{{{nf.num(c0[a])} + {nf.num(c0[z])}}}{{2}} = {nf.num((c0[a] + c0[z]) / 2)}"
+    bounds = ", ".join(rf"({nf.num(c0[a])} + {nf.signed(nf.num(c0[z]))})/2 = {nf.num((c0[a] + c0[z]) / 2)}"
                        for a, z in zip(order, order[1:]))
     steps = [Step("Each weight goes to its nearest centroid" + (" (a tie to the lower index)" if tie else "")
                   + "; in one dimension the boundaries between neighbouring centroids are their midpoints: "
@@ -113,7 +113,7 @@ def solve(g: dict[str, Any]) -> Solution:
         lines = []
         for j in range(k):
             m = [v for row, irow in zip(w, idx) for v, i in zip(row, irow) if i == j]
-            lines.append(rf"c_{j}' &= \frac{{{nf.num(sum(m, Fraction(0)))}}}{{{len(m)}}} = {nf.sig(cs[j], 6)}"
+            lines.append(rf"c_{j}' &= \tfrac{{{nf.num(sum(m, Fraction(0)))}}}{{{len(m)}}} = {nf.sig(cs[j], 6)}"
                          rf"&&\text{{({len(m)} weight{'s' if len(m) > 1 else ''} with index {j})}}" if m
                          else rf"c_{j}' &= c_{j} = {nf.num(cs[j])}&&\text{{(no weight)}}")
         steps.append(Step("Update: each centroid moves to the mean of the weights assigned to it (their sum over "
@@ -124,11 +124,11 @@ def solve(g: dict[str, Any]) -> Solution:
     steps += [
         Step("The reconstruction replaces each index by its " + ("new " if lloyd else "") + "centroid:",
              r"\hat W = " + nf.matrix(what, fmt)),
-        Step("Error of the reconstruction:", f"{METRIC_TEX[metric]} = {nf.sig(err, 6)}"),
+        Step(f"Error of the reconstruction: ${METRIC_TEX[metric]} = {nf.sig(err, 6)}$."),
         Step(f"Storage: ${k} = 2^{{{b}}}$ centroids need $b = {b}$ {bit} per index. Before, {n} weights at "
              f"{fb} bits; after, {n} indices at {b} {bit} plus {k} codebook entries at {fb} bits:",
              rf"{n} \times {fb} = {before}\ \text{{bits}},\qquad {n} \times {b} + {k} \times {fb} = {after}"
-             rf"\ \text{{bits}},\qquad \frac{{{before}}}{{{after}}} = {nf.sig(Fraction(before, after), 4)}"),
+             rf"\ \text{{bits}},\qquad {before} / {after} = {nf.sig(Fraction(before, after), 4)}"),
     ]
     parts = [Part("indices", "index matrix", Answer("matrix", idx))]
     if lloyd:
