@@ -227,7 +227,7 @@ def _model(rng: Rng, difficulty: str, targets: tuple[str, ...]) -> dict[str, Any
 
 
 def _sample_qlora(rng: Rng, difficulty: str) -> dict[str, Any]:
-    n = rng.decimal(1, 99.99, 2) if difficulty == "easy" else rng.decimal(0.5, 199.99, 2)
+    n = rng.decimal(1, 99.999, 3) if difficulty == "easy" else rng.decimal(0.5, 199.99, 2)
     g = {"params": float(n * 10**9), "block": rng.choice((32, 64, 128, 256)),
          "double_quant": "no" if difficulty == "easy" else rng.choice(("no", "yes")) if difficulty == "medium"
          else "yes", "block2": rng.choice((128, 256, 512)) if difficulty == "hard" else 256,
