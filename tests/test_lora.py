@@ -78,7 +78,7 @@ def test_mistakes_name_the_wrong_answers():
     assert one.wrong("params", g) == 2 * 4 * 12288
 
 
-@pytest.mark.parametrize("givens", [{"targets": "q,up"}, {"targets": "q,k,v,o,up,down"}, {"rank": 10**5}])
+@pytest.mark.parametrize("givens", [{"targets": "q,up"}, {"targets": "q,k,v,o,up,down"}, {"rank": 5000}])
 def test_bad_givens_are_refused(givens):
     with pytest.raises(InvalidGivens):
         solve_givens("lora", "params", {"d_model": 512, "layers": 2, "rank": 4, "targets": "q",

@@ -34,15 +34,15 @@ NF4_BITS = 4
 
 # ---- givens ----------------------------------------------------------------------------------------
 
-_D = Given("d_model", "hidden size d of the model", "integer", low=1, high=10**6)
-_L = Given("layers", "number of transformer layers L", "integer", low=1, high=10**4)
-_R = Given("rank", "LoRA rank r", "integer", low=1, high=10**5)
+_D = Given("d_model", "hidden size d of the model", "integer", low=1, high=65536)
+_L = Given("layers", "number of transformer layers L", "integer", low=1, high=1000)
+_R = Given("rank", "LoRA rank r", "integer", low=1, high=4096)
 _TARGETS = Given("targets", "adapted projections in every layer: q, k, v, o (attention, d × d unless d_kv says "
                  "otherwise), up (d × d_ff) and down (d_ff × d)", "choice", choices=TARGETS)
 _DKV = Given("d_kv", "output width of the key and value projections (d for multi-head attention, smaller with "
-             "grouped-query attention; 0: d)", "integer", default=0, low=0, high=10**6)
+             "grouped-query attention; 0: d)", "integer", default=0, low=0, high=65536)
 _DFF = Given("d_ff", "inner width of the MLP (only needed when up/down are adapted; 0: not given)", "integer",
-             default=0, low=0, high=10**7)
+             default=0, low=0, high=262144)
 _N = Given("model_params", "parameters of the base model", "number", low=1, high=1e15)
 
 VARIANTS = (
@@ -56,11 +56,11 @@ VARIANTS = (
               "everything in fp32", "choice", choices=tuple(PRECISIONS)))),
     Variant("qlora", "QLoRA: the frozen base in 4-bit NF4 with block-wise absmax constants, double quantization", (
         Given("params", "parameters of the base model quantized to NF4", "number", low=1, high=1e15),
-        Given("block", "weights per block sharing one absmax constant", "integer", low=1, high=65536),
+        Given("block", "weights per block sharing one absmax constant", "integer", low=1, high=4096),
         Given("double_quant", "no: one fp32 constant per block; yes: 8-bit constants, one fp32 constant per "
               "block2 of them", "choice", choices=("no", "yes")),
         Given("block2", "first-level constants per fp32 second-level constant (double quantization)", "integer",
-              default=256, low=1, high=65536),
+              default=256, low=1, high=4096),
         Given("kept_params", "parameters kept in 16 bits (embeddings, output head, norms)", "number", default=0,
               low=0, high=1e15),
         Given("lora_params", "LoRA adapter parameters, stored in 16 bits", "number", default=0, low=0,

@@ -1,11 +1,12 @@
 """LoRA reproduced on real torch modules, independently of the solver.
 
-params / memory: one transformer layer's adapted projections are built as modules: the frozen base weight on the
-meta device (its shape and dtype without its memory: a 12288 × 49152 MLP weight would take 2.4 GB), and real LoRA
-factors A (d_in × r) and B (r × d_out) (and the bias, when it is trained).  The trainable parameters are counted
-with `requires_grad`; for memory one real training step (forward, backward, Adam) is taken and the bytes of the
-trained tensors, their gradients, the fp32 master copies (mixed precision) and Adam's state are read off the
-tensors, per trained parameter; frozen weights cost their dtype's element size.  Counts scale by L (identical
+params / memory: one transformer layer's adapted projections are built as modules: the frozen base weight, LoRA
+factors A (d_in × r) and B (r × d_out) and the bias (trained or not).  The trainable parameters are counted with
+`requires_grad` on the meta device (shapes and flags without memory: a 12288 × 49152 MLP weight would take 2.4 GB).
+For memory one real training step (forward, backward, Adam) is taken on the same layer with real adapters (every
+dimension capped at 1024: bytes per parameter do not depend on the shape) and the bytes of the trained tensors,
+their gradients, the fp32 master copies (mixed precision) and Adam's state are read off the tensors, per trained
+parameter; frozen weights cost their dtype's element size.  Counts scale by L (identical
 layers) and by the model's parameter count.
 qlora: a real block of weights is quantized to NF4 (the 16 NormalFloat levels of Dettmers et al. 2023 /
 bitsandbytes), packed two codes per byte, with fp32 absmax constants, or with those quantized to 8 bits per group
@@ -39,13 +40,15 @@ class LoRALinear(nn.Module):
         return x @ self.A @ self.B + self.bias
 
 
-def _layer(g: dict[str, Any], dtype: torch.dtype, device: torch.device) -> nn.ModuleDict:
+def _layer(g: dict[str, Any], dtype: torch.dtype, device: torch.device, cap: int | None = None) -> nn.ModuleDict:
+    """One layer's adapted projections; `cap` bounds every dimension (and the rank) for a real training step."""
     d = int(g["d_model"])
     dkv, dff = int(g.get("d_kv") or d), int(g.get("d_ff") or 0)
     table = {"q": (d, d), "k": (d, dkv), "v": (d, dkv), "o": (d, d), "up": (d, dff), "down": (dff, d)}
     bias = g.get("bias", "frozen") == "trained"
-    return nn.ModuleDict({t: LoRALinear(*table[t], int(g["rank"]), bias, dtype, device)
-                          for t in g["targets"].split(",")})
+    small = (lambda n: min(n, cap)) if cap else (lambda n: n)
+    return nn.ModuleDict({t: LoRALinear(small(table[t][0]), small(table[t][1]), small(int(g["rank"])), bias, dtype,
+                                        device) for t in g["targets"].split(",")})
 
 
 def _trainable(layer: nn.Module) -> int:
@@ -53,7 +56,8 @@ def _trainable(layer: nn.Module) -> int:
 
 
 def _params(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    per_layer = _trainable(_layer(g, torch.float32, device))
+    """Counted on the meta device: `requires_grad` and shapes without memory, whatever the dimensions."""
+    per_layer = _trainable(_layer(g, torch.float32, torch.device("meta")))
     total = per_layer * int(g["layers"])
     return {"per_layer": per_layer, "total": total, "percent": 100 * total / float(g["model_params"])}
 
@@ -62,7 +66,7 @@ def _bytes_per_trained_parameter(g: dict[str, Any], device: torch.device) -> tup
     """(bytes per trained parameter, bytes per frozen weight), measured after one Adam step on a real layer."""
     mixed = g["precision"] == "mixed"
     dtype = torch.bfloat16 if mixed else torch.float32
-    layer = _layer(g, dtype, device)
+    layer = _layer(g, dtype, device, cap=1024)  # bytes per parameter do not depend on the shape
     trained = [p for p in layer.parameters() if p.requires_grad]
     master = [p.detach().float().clone().requires_grad_() for p in trained] if mixed else trained
     optimizer = torch.optim.Adam(master, lr=1e-3)
