@@ -1,0 +1,69 @@
+"""LMS exports: Moodle XML, Canvas (QTI 1.2 zip) and QTI 2.1 content packages — drivers over the problem model.
+
+A driver reads Problems (parts, answers, tolerances, worked solutions) from a key or from `generate()`, and the
+named mistakes through `exgen.grading.grade.mistakes_of`; it never calls a topic's math of its own.  Each
+instance is frozen: the LMS compares a response with a stored value and tolerance, and evaluates nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from exgen.problem import Problem
+
+FORMATS = ("moodle", "canvas", "qti21")
+SUFFIX = {"moodle": ".xml", "canvas": ".zip", "qti21": ".zip"}
+
+
+@dataclass(frozen=True)
+class Exported:
+    data: bytes
+    notes: tuple[str, ...]   # parts left out, each named, and other things the user should know
+
+
+def ordered(problems: Sequence[Problem]) -> list[tuple[int, Problem]]:
+    """(number in the key, problem), grouped by topic/variant in the order each bank first appears."""
+    numbered = list(enumerate(problems, 1))
+    first: dict[str, int] = {}
+    for i, p in numbered:
+        first.setdefault(f"{p.topic}/{p.variant}", i)
+    return sorted(numbered, key=lambda ip: (first[f"{ip[1].topic}/{ip[1].variant}"], ip[0]))
+
+
+def export(fmt: str, problems: Sequence[Problem]) -> Exported:
+    """The file for `fmt` holding `problems`, and notes naming what it could not express."""
+    from exgen.grading.grade import mistakes_of
+
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    items = ordered(problems)
+    mistakes = {n: mistakes_of(p) for n, p in items}
+    if fmt == "moodle":
+        from exgen.export import moodle as driver
+    elif fmt == "canvas":
+        from exgen.export import canvas as driver  # type: ignore[no-redef]
+    else:
+        from exgen.export import qti21 as driver  # type: ignore[no-redef]
+    data, notes = driver.build(items, mistakes)
+    return Exported(data, tuple(notes))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically: all of it, or the previous file untouched."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.exgen-{os.getpid()}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

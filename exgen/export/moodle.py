@@ -1,0 +1,153 @@
+"""Moodle XML: one question category per topic/variant holding its instances, one question per instance.
+
+A problem with several parts is a `cloze` (multianswer) question: each number, integer or matrix entry a
+NUMERICAL sub-question, each choice a MULTICHOICE one (Moodle's cloze syntax, parsed on import by
+qtype_multianswer_extract_question).  Per sub-question, the answers are, in order: the key with its tolerance
+(100 %), then each named mistake with its own tolerance and `exgen check`'s feedback (0 %) — Moodle takes the
+first answer whose interval holds the response, as `exgen check` tests the key before the mistakes.  A problem
+with one part is a `numerical` (with the units it accepts and their multipliers) or `multichoice` question.
+The worked solution is the general feedback.  Nothing is evaluated inside Moodle: every value is frozen.
+
+Weights: exgen gives each part 1 point and a matrix or vector 1/n per entry; a cloze sub-question's weight is an
+integer, so every part weighs L (the least common multiple of the entry counts) and each entry L/n.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from lxml import etree
+
+from exgen.export import common as c
+from exgen.problem import Problem
+
+# Moodle's grade list (question_bank::fraction_options_full), in percent: the only fractions its importer keeps.
+GRADES = (100, 90, 83.33333, 80, 75, 70, 66.66667, 60, 50, 40, 33.33333, 30, 25, 20, 16.66667, 14.28571, 12.5,
+          11.11111, 10, 5, 0)
+PENALTY = "0.3333333"
+ROOT = "$course$/top/exgen"
+TOKEN = "\u2063cloze:{}\u2063"
+
+
+def _text(parent: etree._Element, tag: str, text: str, fmt: str | None = None) -> etree._Element:
+    el = etree.SubElement(parent, tag, **({"format": fmt} if fmt else {}))
+    etree.SubElement(el, "text").text = text
+    return el
+
+
+def _cloze_escape(html: str) -> str:
+    """Feedback or choice text inside a cloze token: Moodle ends a token's feedback at an unescaped `~` or `}`,
+    and an answer at `#`, `~` or `}`; it html-entity-decodes both, so those characters (and `&`, to keep the
+    HTML's own entities) travel as entities."""
+    return (html.replace("&", "&amp;").replace("}", "&#125;").replace("~", "&#126;").replace("#", "&#35;")
+            .replace("{", "&#123;"))
+
+
+def _numerical_token(entry: c.Entry, weight: int, mistakes: list) -> str:
+    alts = [f"={c.number_text(entry.value)}:{c.number_text(entry.allowance)}#{_cloze_escape('Correct.')}"]
+    for mistake, wrong in mistakes:
+        answer = entry.part.answer
+        as_key = answer.allowance(wrong) if answer.sig is not None and wrong else entry.allowance
+        if answer.sig is not None and not wrong:
+            continue  # a mistake of 0 has no significant figures: exgen cannot match it either
+        alts.append(f"%0%{c.number_text(wrong)}:{c.number_text(as_key)}#"
+                    + _cloze_escape(c.plain_html(c.mistake_feedback(mistake))))
+    return "{" + f"{weight}:NUMERICAL:" + "~".join(alts) + "}"
+
+
+def _choice_token(entry: c.Entry, weight: int, mistakes: list) -> str:
+    feedback = {wrong: c.mistake_feedback(m) for m, wrong in mistakes}
+    alts = []
+    for choice in entry.part.answer.choices:
+        mark = "=" if choice == entry.part.answer.value else "%0%"
+        fb = "Correct." if mark == "=" else feedback.get(choice, "Not the expected choice.")
+        alts.append(f"{mark}{_cloze_escape(choice)}#{_cloze_escape(c.plain_html(fb))}")
+    return "{" + f"{weight}:MULTICHOICE:" + "~".join(alts) + "}"
+
+
+def _weights(problem: Problem, parts) -> int:
+    sizes = [len(c.entries(p)) for p in parts]
+    return math.lcm(*sizes) if sizes else 1
+
+
+def _cloze(problem: Problem, number: int, mistakes: dict, notes: list[str]) -> etree._Element:
+    gradeable = []
+    for part in problem.solution.parts:
+        try:
+            c.expressible(part, "Moodle")
+            gradeable.append(part)
+        except c.NotExpressible as e:
+            notes.append(f"{c.title(problem, number)}: {e}")
+    ids = {p.id for p in gradeable}
+    weight = _weights(problem, gradeable)
+    tokens: list[str] = []   # cloze tokens are Moodle's own syntax inside the HTML: placed after serialising
+
+    def placeholder(token: str) -> str:
+        tokens.append(token)
+        return TOKEN.format(len(tokens) - 1)
+
+    def slot(pid: str):
+        if pid not in ids:
+            yield " (not graded online)"
+            return
+        part = problem.solution.part(pid)
+        boxes = c.entries(part)
+        share = weight // len(boxes)
+
+        def token(entry: c.Entry) -> str:
+            wrong = c.mistake_values(problem, mistakes, entry) if not entry.index else []
+            if part.answer.kind == "choice":
+                return _choice_token(entry, share, wrong)
+            return _numerical_token(entry, share, wrong)
+
+        if part.answer.kind in ("number", "integer", "choice"):
+            unit = c.unit_words(part.answer)
+            yield " " + placeholder(token(boxes[0])) + (f" {unit}" if unit else "")
+            return
+        table = etree.Element("table", {"class": "exgen-grid"})
+        rows = part.answer.value if part.answer.kind == "matrix" else [part.answer.value]
+        for i, row in enumerate(rows):
+            tr = etree.SubElement(table, "tr")
+            for j in range(len(row)):
+                index = (i, j) if part.answer.kind == "matrix" else (j,)
+                etree.SubElement(tr, "td").text = placeholder(token(c.Entry(part, index)))
+        yield table
+
+    body = c.html(c.MarkedRenderer().question(problem), slot)
+    q = etree.Element("question", type="cloze")
+    _text(q, "name", c.title(problem, number))
+    text = re.sub(TOKEN.format("([0-9]+)"), lambda m: tokens[int(m.group(1))], c.html_text(body))
+    _text(q, "questiontext", text, "html")
+    _text(q, "generalfeedback", c.html_text(c.html(c.MarkedRenderer().solution(problem))), "html")
+    etree.SubElement(q, "penalty").text = PENALTY
+    etree.SubElement(q, "hidden").text = "0"
+    etree.SubElement(q, "idnumber").text = _idnumber(problem, number)
+    return q
+
+
+def _idnumber(problem: Problem, number: int) -> str:
+    return f"exgen-{problem.topic}-{problem.variant}-{number}"
+
+
+def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict]) -> tuple[bytes, list[str]]:
+    """The Moodle XML document for `problems` ((number, problem), grouped by category) and the notes about
+    parts left out."""
+    quiz = etree.Element("quiz")
+    notes: list[str] = []
+    current = None
+    for number, problem in problems:
+        if c.category(problem) != current:
+            current = c.category(problem)
+            cat = etree.SubElement(quiz, "question", type="category")
+            _text(cat, "category", f"{ROOT}/{current}")
+            _text(cat, "info", f"exgen {problem.topic}, variant {problem.variant}: frozen instances with "
+                               "checked keys; draw one with a random question from this category.", "html")
+        quiz.append(_cloze(problem, number, mistakes[number], notes))
+    return etree.tostring(quiz, xml_declaration=True, encoding="UTF-8", pretty_print=True), notes
+
+
+def fraction_allowed(percent: Any) -> bool:
+    """Whether Moodle's importer keeps this fraction (percent) as written."""
+    return any(abs(float(percent) - g) < 1e-4 for g in GRADES)
