@@ -67,3 +67,28 @@ def write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+MAX_PER_VARIANT = 200
+
+
+def problems_from_spec(spec, n: int, seed: int | None = None) -> list[Problem]:
+    """`n` distinct instances of every variant an exam spec's sections name (all of a topic's variants where a
+    section names none), at the section's difficulty; seeds derive from the spec's seed (or `seed`), the
+    section and the variant, so the same spec and options give the same bank."""
+    from exgen.generate import distinct_problems
+    from exgen.rng import problem_seed
+    from exgen.topics import get
+
+    base = spec.seed if seed is None else seed
+    problems: list[Problem] = []
+    seen: set[tuple[str, str, str]] = set()
+    for section in spec.sections:
+        for variant in section.variants or tuple(v.name for v in get(section.topic).variants):
+            if (section.topic, variant, section.difficulty) in seen:
+                continue
+            seen.add((section.topic, variant, section.difficulty))
+            tag = f"export/{section.topic}/{variant}/{section.difficulty}"
+            problems += distinct_problems([section.topic], variant, section.difficulty, n,
+                                          lambda index, tag=tag: problem_seed(base, f"{tag}/{index}"))
+    return problems
