@@ -189,7 +189,7 @@ def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict]) -> tup
                     _el(selection, "selection_number", "1")
                     _el(_el(selection, "selection_extension"), "points_per_item", c.number_text(points))
                     groups[key] = group
-                wrongs = c.mistake_values(problem, mistakes, entry) if not entry.index else []
+                wrongs = c.mistake_values(problem, mistakes[number], entry) if not entry.index else []
                 if part.answer.kind == "choice":
                     _choice_item(groups[key], problem, number, entry, wrongs)
                 else:

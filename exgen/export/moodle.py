@@ -118,13 +118,18 @@ def _cloze(problem: Problem, number: int, mistakes: dict, notes: list[str]) -> e
     body = c.html(c.MarkedRenderer().question(problem), slot)
     q = etree.Element("question", type="cloze")
     _text(q, "name", c.title(problem, number))
-    text = re.sub(TOKEN.format("([0-9]+)"), lambda m: tokens[int(m.group(1))], c.html_text(body))
-    _text(q, "questiontext", text, "html")
+    _text(q, "questiontext", cloze_html(c.html_text(body), tokens), "html")
     _text(q, "generalfeedback", c.html_text(c.html(c.MarkedRenderer().solution(problem))), "html")
     etree.SubElement(q, "penalty").text = PENALTY
     etree.SubElement(q, "hidden").text = "0"
     etree.SubElement(q, "idnumber").text = _idnumber(problem, number)
     return q
+
+
+def cloze_html(html: str, tokens: list[str]) -> str:
+    """The question's HTML with its cloze tokens in place. Every `{` of the question itself becomes `&#123;`
+    (the same character to a browser and to MathJax), so no text of the question can ever read as a token."""
+    return re.sub(TOKEN.format("([0-9]+)"), lambda m: tokens[int(m.group(1))], html.replace("{", "&#123;"))
 
 
 def _idnumber(problem: Problem, number: int) -> str:
