@@ -5,7 +5,7 @@ Canvas's numerical_question has one answer box, so each *part* of an instance is
 or vector is one, at 1/n point), its text the whole question with the part it asks marked; the group of a
 topic/variant/part holds that part of each of the N instances and picks one.  Every item is complete on its own
 (it shows its instance's question in full), so a student may meet part (a) of one instance and part (b) of
-another: each is answerable and graded alone.
+another: each is answerable and graded alone.  Groups are per difficulty, and a matrix part's groups per shape.
 
 A number is an answer with its exact value and the key's margin (or exact); Canvas zeroes answers and margins
 below about 1e-4, so such a part is asked in a scaled unit (×10^k) and the item says so.  Named mistakes are
@@ -170,6 +170,7 @@ def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict]) -> tup
     _field(_el(assessment, "qtimetadata"), "cc_maxattempts", "1")
     top = _el(assessment, "section", ident="root_section")
     groups: dict[str, etree._Element] = {}
+    shapes: dict[tuple[str, str, str], set[str]] = {}
     total = 0.0
     for number, problem in problems:
         for part in problem.solution.parts:
@@ -179,8 +180,10 @@ def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict]) -> tup
                 notes.append(f"{c.title(problem, number)}: {e}")
                 continue
             boxes = c.entries(part)
+            shape = _shape(part)
+            shapes.setdefault((c.category(problem), problem.difficulty, part.id), set()).add(shape)
             for entry in boxes:
-                key = f"{c.category(problem)}/{entry.label}"
+                key = f"{c.category(problem)}/{problem.difficulty}/{part.id}{shape}/{entry.label}"
                 if key not in groups:
                     points = 1.0 / len(boxes)
                     total += points
@@ -194,6 +197,10 @@ def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict]) -> tup
                     _choice_item(groups[key], problem, number, entry, wrongs)
                 else:
                     _number_item(groups[key], problem, number, entry, 1.0 / len(boxes), wrongs)
+    for (bank, difficulty, pid), seen in shapes.items():
+        if len(seen) > 1:
+            notes.append(f"{bank} ({difficulty}): part {pid!r} has matrices of shapes {', '.join(sorted(seen))}; "
+                         "Canvas asks each entry as an item, so each shape has its own question groups")
     files = {
         "imsmanifest.xml": _manifest(),
         f"{ASSESSMENT}/{ASSESSMENT}.xml": etree.tostring(root, xml_declaration=True, encoding="UTF-8",
@@ -201,6 +208,13 @@ def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict]) -> tup
         f"{ASSESSMENT}/assessment_meta.xml": _meta(total),
     }
     return zip_bytes(files), notes
+
+
+def _shape(part) -> str:
+    value = part.answer.value
+    if part.answer.kind == "matrix":
+        return f"[{len(value)}x{len(value[0])}]"
+    return f"[{len(value)}]" if part.answer.kind == "vector" else ""
 
 
 def _meta(points: float) -> bytes:
