@@ -73,8 +73,9 @@ def _templates_option(f):
 
 
 def _format_option(f):
-    return click.option("--format", "fmt", type=click.Choice(["md", "tex"]), default="md", show_default=True,
-                        help="Markdown, or a LaTeX document (exam class) that pdflatex compiles.")(f)
+    return click.option("--format", "fmt", type=click.Choice(["md", "tex", "html"]), default="md", show_default=True,
+                        help="Markdown; a LaTeX document (exam class) that pdflatex compiles; or a self-contained "
+                             "HTML page whose math KaTeX renders offline.")(f)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -221,8 +222,8 @@ def make(topics_, variant, n, seed, difficulty, fmt, out, force, solutions, rost
     click.echo(f"wrote {out / worksheet}, {out / answers}, {out / 'key.json'}, {out / 'answers.yaml'}", err=True)
 
 
-_SHEET_FILES = {"worksheet.md", "worksheet.tex", "solutions.md", "solutions.tex", "key.json", "answers.yaml",
-                "students"}
+_SHEET_FILES = {"worksheet.md", "worksheet.tex", "worksheet.html", "solutions.md", "solutions.tex", "solutions.html",
+                "key.json", "answers.yaml", "students"}
 
 
 def _write_set(out: Path, build, force: bool) -> None:
@@ -236,7 +237,8 @@ def _write_set(out: Path, build, force: bool) -> None:
 def _make_exam(topics_, variant, n, difficulty, fmt, out, force, roster, secret_file, templates) -> None:
     """`exgen make --roster`: one exam per student, one combined key."""
     from exgen.files import atomic_write
-    from exgen.grading.exam import RosterError, read_roster, read_secret, sheet_id, student_problems
+    from exgen.generate import count_repeats
+    from exgen.grading.exam import RosterError, exam_problems, read_roster, read_secret, sheet_id
     from exgen.grading.sheet import blank_sheet
     from exgen.manifest import Key
     from exgen.render import Renderer
@@ -248,11 +250,15 @@ def _make_exam(topics_, variant, n, difficulty, fmt, out, force, roster, secret_
     with user_errors():
         _check_variant(topics_, variant)
         renderer = Renderer(fmt, templates)
-        exams = {sid: student_problems(list(topics_), variant, difficulty, n, secret, sid) for sid in students}
+        exams = exam_problems(list(topics_), variant, difficulty, n, secret, students)
     problems, numbers = [], {}
     for sid, mine in exams.items():
         numbers[sid] = list(range(len(problems) + 1, len(problems) + len(mine) + 1))
         problems += mine
+    repeats = count_repeats(problems)
+    if repeats:
+        click.echo(f"note: {repeats} of the {len(problems)} problems repeat another's instance: too few distinct "
+                   f"instances at --difficulty {difficulty} for {len(students)} students", err=True)
     ident = sheet_id(problems)
     command = " ".join(["exgen make"] + [f"--topic {t}" for t in topics_] + ([f"--variant {variant}"] if variant else [])
                        + [f"--n {n}", f"--difficulty {difficulty}", "--roster …", "--secret-file …"])
@@ -273,6 +279,74 @@ def _make_exam(topics_, variant, n, difficulty, fmt, out, force, roster, secret_
     _write_set(out, build, force)
     click.echo(f"wrote {len(students)} exams under {out / 'students'} and the combined key {out / 'key.json'}",
                err=True)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="The folder for the papers, solutions, answer sheets and key.json.")
+@click.option("--versions", type=click.IntRange(1, 26), default=1, show_default=True,
+              help="Versions A, B, ... with different instances (the same variants and points).")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="One exam per student instead of versions (a file of student ids); needs --secret-file.")
+@click.option("--secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The course secret that seeds each student's problems by HMAC (at least 16 bytes).")
+@click.option("--jobs", type=click.IntRange(1, 64), help="PDFs built at once (default: the available cores).")
+@click.option("--no-pdf", is_flag=True, help="Write the .tex files only (compile them yourself).")
+@_templates_option
+def exam(spec, out, versions, roster, secret_file, jobs, no_pdf, templates) -> None:
+    """Build a printable exam from a YAML spec: papers, solutions, answer sheets and one key.
+
+    Per version (DIR/A/, DIR/B/, ...) or student (DIR/students/ID/): exam.pdf, solutions.pdf, their .tex,
+    and answers.yaml; DIR/key.json grades them all (`exgen grade DIR/key.json sheets/`). A mistake in the
+    spec is reported with its line before anything is written. Without pdflatex the .tex files are written
+    and the exit status is 2.
+
+    \b
+    Examples:
+      exgen exam examples/midterm.yaml --out midterm/
+      exgen exam examples/midterm.yaml --versions 4 --out midterm/
+      exgen exam examples/midterm.yaml --roster roster.txt --secret-file course.secret --out midterm/
+    """
+    import time
+
+    from exgen.exam import SpecError, prepare, read_spec, write
+    from exgen.exam import pdf
+    from exgen.grading.exam import RosterError, read_roster, read_secret
+
+    if (roster is None) != (secret_file is None):
+        raise click.UsageError("--roster and --secret-file go together")
+    if roster is not None and versions != 1:
+        raise click.UsageError("--versions does not apply to --roster: every student gets their own exam")
+    try:
+        students = read_roster(roster) if roster else None
+        secret = read_secret(secret_file) if secret_file else None
+        with user_errors():
+            prepared = prepare(read_spec(spec), versions=versions, students=students, secret=secret,
+                               templates=templates)
+    except (SpecError, RosterError) as e:
+        raise click.UsageError(str(e)) from None
+    write(prepared, out)
+    papers = len(prepared.papers)
+    click.echo(f"wrote {papers} {prepared.who}(s), answer sheets and {out / 'key.json'} "
+               f"({prepared.papers[0].total:g} points each)" if len({p.total for p in prepared.papers}) == 1 else
+               f"wrote {papers} {prepared.who}(s), answer sheets and {out / 'key.json'}", err=True)
+    if prepared.repeats:
+        click.echo(f"note: {prepared.repeats} problem(s) repeat another paper's instance (small instance space "
+                   "at this difficulty)", err=True)
+    if no_pdf:
+        return
+    if not pdf.available():
+        click.echo(f"error: {pdf.INSTALL_HINT}", err=True)
+        sys.exit(2)
+    start = time.monotonic()
+    built = pdf.build_all([out / t for t in prepared.tex], jobs)
+    failed = [b for b in built if not b.ok]
+    for b in failed:
+        click.echo(f"error: {b.tex}: {b.message}", err=True)
+    click.echo(f"built {len(built) - len(failed)} of {len(built)} PDFs in {time.monotonic() - start:.1f} s", err=True)
+    if failed:
+        sys.exit(1)
 
 
 def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
@@ -343,7 +417,10 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
         if row.error:
             click.echo(f"ERROR {row.source}: {row.error}")
         else:
-            click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}")
+            problems = "  ".join(f"{n}: {points_text(got)}/{points_text(most)}"
+                                 for n, (got, most) in row.problems().items())
+            click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}"
+                       f"\t(problem {problems})")
     if out is not None:
         atomic_write(out, gradebook_csv(rows))
     for name, row in named:
@@ -372,15 +449,14 @@ def check(key, part, value, student, reveal) -> None:
       exgen check sheet/key.json 1.scale "1.07"
       exgen check sheet/key.json 1.q "1 -2 0; 0 1 -1; 2 0 1"
     """
-    from exgen.grading.grade import Grader, grade_part, points_text
+    from exgen.grading.grade import Grader, points_text
     from exgen.grading.sheet import SubmissionError
     from exgen.manifest import read_key
 
     with user_errors():
         grader = Grader(read_key(key))
     try:
-        expected = grader.expected_parts(student) if student else \
-            [(f"{i}.{p.id}", p, i) for i, pr in enumerate(grader.key.problems, 1) for p in pr.solution.parts]
+        expected = grader.expected_parts(student)
     except SubmissionError as e:
         raise click.UsageError(str(e)) from None
     found = [(q, p, n) for q, p, n in expected if q == part]
@@ -388,7 +464,7 @@ def check(key, part, value, student, reveal) -> None:
         ids = ", ".join(q for q, _, _ in expected[:12]) + (" …" if len(expected) > 12 else "")
         raise click.UsageError(f"no part {part!r} on this sheet (parts: {ids})")
     qualified, the_part, number = found[0]
-    result = grade_part(qualified, the_part, value, grader.mistakes(number).get(the_part.id, ()))
+    result = grader.grade_entry(qualified, the_part, number, value)
     click.echo(f"{result.part} ({result.label}): {result.verdict}, {points_text(result.points)} / "
                f"{points_text(result.max_points)}")
     click.echo(result.message)
@@ -536,7 +612,7 @@ def roofline(device, png, quick) -> None:
     try:
         from exgen import roofline as measured
     except ImportError as e:
-        raise click.ClickException(f"exgen roofline needs torch ({e}); install it with: pip install 'exgen[verify]'")
+        raise UserError(f"exgen roofline needs torch ({e}); install it with: pip install 'exgen[verify]'")
     with user_errors():
         result = measured.measure(device, quick=quick)
     click.echo(measured.report(result), nl=False)
@@ -544,8 +620,91 @@ def roofline(device, png, quick) -> None:
         try:
             measured.plot(result, png)
         except ImportError as e:
-            raise click.ClickException(f"--png needs matplotlib ({e}): pip install 'exgen[verify]'")
+            raise UserError(f"--png needs matplotlib ({e}): pip install 'exgen[verify]'")
         click.echo(f"wrote {png}", err=True)
+
+
+@cli.command()
+@click.option("--topic", "topics_", multiple=True, type=click.Choice(TOPIC_NAMES),
+              help="Topic to audit; repeat for several (default: all).")
+@click.option("--variant", help="One variant (it must exist in every topic audited; default: all).")
+@click.option("--difficulty", type=click.Choice(DIFFICULTIES), help="One difficulty (default: all).")
+@click.option("--n", "n", type=click.IntRange(1, 100000), default=1000, show_default=True,
+              help="Instances per topic × variant × difficulty.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Instance i of a row is problem i of `exgen make … --seed SEED`.")
+@click.option("--latex/--no-latex", default=True, show_default=True,
+              help="Compile a few instances per row (with solutions) with pdflatex: errors and overfull boxes fail.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
+def stress(topics_, variant, difficulty, n, seed, latex, jobs, as_json) -> None:
+    """Audit variants: variety, rejections, constant parts, student paths, LaTeX; exit 1 when a bar fails.
+
+    One row per topic × variant × difficulty: instances, distinct givens and answers, sampler draws per
+    accepted instance (and rejections by cause: sampler / mistake inside / path outside), parts constant
+    over every instance, student-path failures, LaTeX problems, time per instance. Bars: ≥ 99% distinct
+    givens, ≥ 95% distinct answers, no constant part, no path failure, LaTeX without errors or overfull boxes.
+
+    \b
+    Example:
+      exgen stress --topic intensity --difficulty easy --n 200
+    """
+    from exgen import stress as st
+
+    if latex and not st.latex_available():
+        raise click.UsageError("--latex needs pdflatex on PATH (or pass --no-latex)")
+    with user_errors():
+        triples = st.cases(topics_, variant, difficulty)
+    rows = st.run(triples, n, seed, latex=st.LATEX_PER_ROW if latex else 0, jobs=jobs)
+    click.echo(st.as_json(rows) if as_json else st.report(rows), nl=False)
+    sys.exit(1 if any(r.failures() for r in rows) else 0)
+
+
+@cli.command()
+@click.option("--topic", "topics_", multiple=True, type=click.Choice(TOPIC_NAMES),
+              help="Topics to preselect (repeatable; default: all).")
+@click.option("--difficulty", type=click.Choice([*DIFFICULTIES, "mixed"]), default="easy", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--no-browser", is_flag=True, help="Do not open a browser window.")
+@click.option("--data", "data_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to keep your progress (default: progress.sqlite in your user data folder).")
+def practice(topics_, difficulty, port, no_browser, data_file) -> None:
+    """Practise in the browser: a fresh problem, answer boxes, instant feedback that names the mistake.
+
+    Serves a page on 127.0.0.1 (this machine only). Progress (attempts, parts right, streaks) is kept in a
+    local SQLite file; "weakest first" draws the variants you get wrong most.
+
+    \b
+    Example:
+      exgen practice --topic quantization --difficulty medium
+    """
+    import errno
+    import socket
+    import threading
+    import webbrowser
+
+    try:
+        from exgen.practice.app import create_app
+        from exgen.practice.progress import default_path
+    except ImportError as e:
+        raise UserError(f"exgen practice needs Flask ({e}); install exgen again: pip install exgen")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                raise UserError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}") from None
+            raise UserError(f"port {port} is busy (another exgen practice?); try --port {port + 1}") from None
+    path = data_file or default_path()
+    try:
+        app = create_app(path, topics_ or TOPIC_NAMES, difficulty)
+    except OSError as e:
+        raise UserError(f"cannot keep progress in {path}: {e.strerror or e}") from None
+    url = f"http://127.0.0.1:{port}/"
+    click.echo(f"exgen practice on {url} (progress in {path}); Ctrl-C stops it", err=True)
+    if not no_browser:
+        threading.Timer(0.8, webbrowser.open, (url,)).start()
+    app.run(host="127.0.0.1", port=port, threaded=True, debug=False, use_reloader=False)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Callable
 
 from exgen.grading.compare import matches
@@ -36,8 +37,23 @@ def path_failures(topic: Topic, variant: str, givens: dict, solution: Solution) 
     return failed
 
 
+@dataclass
+class Draws:
+    """What one accepted instance cost: sampler draws, and the rejected ones by cause (for `exgen stress`)."""
+
+    draws: int = 0
+    sampler: int = 0  # the sampler's own checks raised Rejected (tie, degenerate range…)
+    mistake: int = 0  # a named mistake landed inside the key's tolerance
+    path: int = 0  # a student path landed outside the key's tolerance
+
+
 def generate(topic_name: str, variant: str | None, difficulty: str, seed: int) -> Problem:
     """The problem fixed by (topic, variant, difficulty, seed); variant None picks one from the seed."""
+    return generate_counted(topic_name, variant, difficulty, seed)[0]
+
+
+def generate_counted(topic_name: str, variant: str | None, difficulty: str, seed: int) -> tuple[Problem, Draws]:
+    """`generate`, also returning how many draws the instance took and why the others were rejected."""
     topic = get(topic_name)
     if difficulty not in DIFFICULTIES:
         raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)}, not {difficulty!r}")
@@ -46,15 +62,22 @@ def generate(topic_name: str, variant: str | None, difficulty: str, seed: int) -
     chosen = variant or Rng("exgen-variant", topic.name, difficulty, seed).choice([v.name for v in topic.variants])
     rng = Rng("exgen", topic.name, chosen, difficulty, seed)
     spec = topic.variant(chosen)
+    draws = Draws()
     for _ in range(MAX_ATTEMPTS):
+        draws.draws += 1
         try:
             givens = spec.complete(topic.sample(rng, chosen, difficulty))
         except Rejected:
+            draws.sampler += 1
             continue
         solution = topic.solve(chosen, givens)
         answers = {p.id: p.answer for p in solution.parts}
-        if _distinguishable(topic, chosen, givens, answers) and not path_failures(topic, chosen, givens, solution):
-            return Problem(topic.name, chosen, difficulty, seed, givens, solution)
+        if not _distinguishable(topic, chosen, givens, answers):
+            draws.mistake += 1
+        elif path_failures(topic, chosen, givens, solution):
+            draws.path += 1
+        else:
+            return Problem(topic.name, chosen, difficulty, seed, givens, solution), draws
     raise RuntimeError(f"no acceptable {topic.name}/{chosen} instance in {MAX_ATTEMPTS} attempts (seed {seed})")
 
 
@@ -66,23 +89,35 @@ def solve_givens(topic_name: str, variant: str, givens: dict) -> Problem:
 
 
 def distinct_problems(topics: list[str], variant: str | None, difficulty: str, n: int,
-                      seed_for: Callable[[int | str], int]) -> list[Problem]:
+                      seed_for: Callable[[int | str], int], taken: set[str] | None = None) -> list[Problem]:
     """`n` problems of each topic, distinct where possible: slot i is drawn from seed_for(i), and a slot whose
     givens repeat an earlier problem's is redrawn from seed_for("i.attempt") (deterministically). A topic
-    that yields no new instance in MAX_REDRAWS draws has run out (easy instance spaces are small on
-    purpose), and its later slots take what they draw: `count_repeats` tells the caller."""
+    that yields no new instance in MAX_REDRAWS draws has run out, and its later slots take what they draw:
+    `count_repeats` tells the caller.
+
+    `taken` holds the fingerprints of problems already handed out elsewhere (the other students of an exam):
+    a slot avoids those too while the space allows, else takes an instance new to this sheet at least; the
+    problems drawn here are added to it."""
+    taken = set() if taken is None else taken
     problems: list[Problem] = []
     seen: set[str] = set()
     exhausted: set[str] = set()
     for slot, topic in enumerate(t for t in topics for _ in range(n)):
+        fallback = None  # new to this sheet, but handed out elsewhere
         for attempt in range(1 if topic in exhausted else MAX_REDRAWS):
             problem = generate(topic, variant, difficulty, seed_for(slot if not attempt else f"{slot}.{attempt}"))
             fingerprint = _fingerprint(problem)
-            if fingerprint not in seen:
+            if fingerprint not in seen and fingerprint not in taken:
                 break
+            if fallback is None and fingerprint not in seen:
+                fallback = problem, fingerprint
         else:
-            exhausted.add(topic)
+            if fallback is None:
+                exhausted.add(topic)
+            else:
+                problem, fingerprint = fallback
         seen.add(fingerprint)
+        taken.add(fingerprint)
         problems.append(problem)
     return problems
 

@@ -1,14 +1,20 @@
-"""Rendering: one format-neutral template per topic, two drivers (Markdown, LaTeX).
+"""Rendering: one format-neutral template per topic, three drivers (Markdown, LaTeX, HTML).
 
 Templates use non-brace delimiters (`<< x >>`, `<% tag %>`, `<# comment #>`) so LaTeX's braces need no
 escaping, and the same template source serves both formats (R/exams' "a question knows nothing about
 output formats").  What differs between formats is supplied as callables: `part` (a numbered, id-tagged
 sub-question), `parts` (the list around them), `display` (display math), `answer` (a key value).
-Math is LaTeX in both formats: GitHub Markdown renders `$…$` and `$$…$$`.
+Math is LaTeX in every format: GitHub Markdown renders `$…$` and `$$…$$` (the Markdown driver rewrites the
+few constructs GitHub-style renderers break on), and an HTML page renders it with the KaTeX shipped in
+exgen/_static/katex, so it works offline.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import html
+import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +25,7 @@ import jinja2
 from exgen import numfmt as nf
 from exgen.problem import Answer, Problem
 
-FORMATS = ("md", "tex")
+FORMATS = ("md", "tex", "html")
 
 
 def data_root() -> Path:
@@ -57,6 +63,7 @@ class Format:
     parts: Callable[..., str]
     part_markup: Callable[[str, str, str], str]  # (letter, id, text)
     tt: Callable[[str], str]
+    finish: Callable[[str], str] = lambda text: text  # applied to each rendered question and solution
 
 
 def _tex_tt(text: str) -> str:
@@ -73,25 +80,160 @@ def tex_text(text: str) -> str:
     return "".join(_TEX_SPECIAL.get(c, c) for c in text)
 
 
+# Markdown: math spans as GitHub finds them (code spans first, then $$…$$ and $…$).
+_MD_SPANS = re.compile(r"(`[^`\n]*`)|\$\$(.+?)\$\$|\$([^$]+?)\$", re.S)
+_NUMBER_BEFORE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?$")  # a whole number, not the 16 of fp16
+
+
+def _md_math(tex: str, inline: bool) -> str:
+    r"""Math that GitHub-style renderers display: they read `\_` as a Markdown escape (so `_` reaches the
+    math as a subscript), and `\\` in inline math as an escaped backslash. An underscore is drawn as an
+    underlined space, and an inline row break is TeX's `\cr` (KaTeX and MathJax accept both)."""
+    tex = tex.replace(r"\_", r"\underline{\hspace{0.5em}}")
+    return re.sub(r"\\\\\s*", r"\\cr ", tex) if inline else tex
+
+
+def _markdown_finish(text: str) -> str:
+    """Rewrite the math of rendered Markdown (see `_md_math`); a number right before inline math
+    (`100$\\,\\%$`, which GitHub does not open as math) moves inside it."""
+    out: list[str] = []
+    pos = 0
+    for m in _MD_SPANS.finditer(text):
+        before = text[pos:m.start()]
+        code, display, inline = m.groups()
+        if code is not None:
+            out += [before, code]
+        elif display is not None:
+            out += [before, "$$" + _md_math(display, inline=False) + "$$"]
+        else:
+            number = _NUMBER_BEFORE.search(before)
+            lead = number.group() if number else ""
+            out += [before[:len(before) - len(lead)], "$" + lead + _md_math(inline, inline=True) + "$"]
+        pos = m.end()
+    return "".join(out) + text[pos:]
+
+
 MARKDOWN = Format(
     name="md",
     display=lambda m: f"\n$$\n{m}\n$$\n",
     parts=lambda caller: caller(),
     part_markup=lambda letter, pid, text: f"\n**({letter})** {text.strip()} `[{pid}]`\n",
     tt=lambda t: f"`{t}`",
+    finish=_markdown_finish,
 )
+
+_ALIGNED = re.compile(r"\\begin\{aligned\}(.*)\\end\{aligned\}", re.S)
+
+
+def _tex_display(math: str) -> str:
+    """A display: one `aligned` block becomes `align*`, whose rows break across pages (a solution's trace can
+    be longer than what is left of the page); any other display is scaled down to the line width only when
+    it is wider (\\exgendisplay in _document.tex.j2). No blank line before it: a display that opens a paragraph
+    leaves an empty line above it."""
+    aligned = _ALIGNED.fullmatch(math.strip())
+    if aligned and "aligned" not in aligned[1]:
+        return f"\\begin{{align*}}\n{aligned[1].strip()}\n\\end{{align*}}\n"
+    return f"\\exgendisplay{{%\n{math}\n}}\n"
+
 
 LATEX = Format(
     name="tex",
-    display=lambda m: f"\n\\[\n{m}\n\\]\n",
+    display=_tex_display,
     parts=lambda caller: "\n\\begin{parts}" + caller() + "\\end{parts}\n",
-    part_markup=lambda letter, pid, text: f"\n\\part {text.strip()} \\hfill {_tex_tt('[' + pid + ']')}\n",
+    # \answertag (in _document.tex.j2) sets the id at the right of the last line, or on a line of its own.
+    part_markup=lambda letter, pid, text: f"\n\\part {text.strip()} \\answertag{{{_tex_tt('[' + pid + ']')}}}\n",
     tt=_tex_tt,
 )
 
 
 class TemplateProblem(ValueError):
     """A template that cannot be rendered (a syntax error, an unknown name, an unsafe attribute)."""
+
+
+# HTML: the template renders to light markup (the Markdown subset the templates use: paragraphs, `code`,
+# **bold**, "- " lists, $math$), in which the driver's own elements are raw HTML between two private-use
+# characters. `_html_finish` escapes everything else and turns the light markup into HTML.
+_RAW_OPEN, _RAW_CLOSE = "\ue000", "\ue001"
+_RAW = re.compile(f"{_RAW_OPEN}(.*?){_RAW_CLOSE}", re.S)
+_HTML_MATH = re.compile(r"(\$\$.+?\$\$|\$[^$]+?\$|\\\[.+?\\\]|\\\(.+?\\\))", re.S)
+_HTML_INLINE = re.compile(r"`([^`]+)`|\*\*(.+?)\*\*", re.S)
+
+
+def _raw(markup: str) -> str:
+    return _RAW_OPEN + markup + _RAW_CLOSE
+
+
+def _html_inline(text: str) -> str:
+    """Escaped text with `code` and **bold**; math is left for KaTeX (escaped, so the browser reads it back)."""
+    pieces = _HTML_MATH.split(text)
+    out = []
+    for i, piece in enumerate(pieces):
+        if i % 2:
+            out.append(html.escape(piece, quote=False))
+            continue
+        pos, done = 0, []
+        for m in _HTML_INLINE.finditer(piece):
+            done.append(html.escape(piece[pos:m.start()], quote=False))
+            done.append(f"<code>{html.escape(m[1], quote=False)}</code>" if m[1] is not None
+                        else f"<strong>{_html_inline(m[2])}</strong>")
+            pos = m.end()
+        out.append("".join(done) + html.escape(piece[pos:], quote=False))
+    return "".join(out)
+
+
+def _html_blocks(text: str) -> str:
+    """Paragraphs separated by blank lines; a block whose lines all start with "- " is a list."""
+    blocks = []
+    for chunk in re.split(r"\n\s*\n", text):
+        lines = chunk.strip().splitlines()
+        if not lines:
+            continue
+        if all(line.startswith("- ") for line in lines):
+            blocks.append("<ul>" + "".join(f"<li>{_html_inline(line[2:])}</li>" for line in lines) + "</ul>")
+        else:
+            blocks.append(f"<p>{_html_inline(chr(10).join(lines))}</p>")
+    return "\n".join(blocks)
+
+
+def _html_finish(text: str) -> str:
+    pieces = _RAW.split(text)
+    return "\n".join(p if i % 2 else _html_blocks(p) for i, p in enumerate(pieces) if p.strip()).strip()
+
+
+def _html_part(letter: str, pid: str, text: str) -> str:
+    head = f'<li class="part" data-letter="{letter}"><code class="pid">[{html.escape(pid)}]</code>'
+    return _raw(head) + "\n\n" + text.strip() + "\n\n" + _raw("</li>")
+
+
+HTML = Format(
+    name="html",
+    # Display math in its own box: KaTeX's .katex-display scrolls sideways when wider than the screen.
+    display=lambda m: "\n" + _raw(f'<div class="display">\\[{html.escape(m, quote=False)}\\]</div>') + "\n",
+    parts=lambda caller: _raw('<ol class="parts">') + caller() + _raw("</ol>"),
+    part_markup=_html_part,
+    tt=lambda t: f"`{t}`",
+    finish=_html_finish,
+)
+
+DRIVERS = {f.name: f for f in (MARKDOWN, LATEX, HTML)}
+
+KATEX = Path(__file__).parent / "_static" / "katex"
+
+
+@functools.lru_cache(maxsize=1)
+def katex_assets() -> dict[str, str]:
+    """KaTeX's stylesheet (fonts inlined as woff2 data: URLs) and scripts, for a page that works offline."""
+    def font(m: re.Match[str]) -> str:
+        data = base64.b64encode((KATEX / "fonts" / f"{m[1]}.woff2").read_bytes()).decode()
+        return f'url(data:font/woff2;base64,{data}) format("woff2")'
+
+    css = (KATEX / "katex.min.css").read_text(encoding="utf-8")
+    css = re.sub(r'url\(fonts/([\w-]+)\.woff2\) format\("woff2"\)(?:,url\(fonts/[\w.-]+\) format\("\w+"\))*',
+                 font, css)
+    if "url(fonts/" in css:
+        raise RuntimeError("KaTeX stylesheet refers to a font that is not inlined")
+    return {"css": css, "js": (KATEX / "katex.min.js").read_text(encoding="utf-8"),
+            "auto_render": (KATEX / "contrib" / "auto-render.min.js").read_text(encoding="utf-8")}
 
 
 def environment(fmt: Format, templates: Path | None = None) -> jinja2.Environment:
@@ -139,7 +281,7 @@ class Renderer:
     def __init__(self, fmt: str = "md", templates: Path | None = None) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-        self.format = MARKDOWN if fmt == "md" else LATEX
+        self.format = DRIVERS[fmt]
         self.env = environment(self.format, templates)
         self.user_templates = templates is not None
 
@@ -175,10 +317,10 @@ class Renderer:
                 from None
 
     def question(self, problem: Problem) -> str:
-        return self._render(f"templates/{problem.topic}.j2", self._context(problem)).strip()
+        return self.format.finish(self._render(f"templates/{problem.topic}.j2", self._context(problem)).strip())
 
     def solution(self, problem: Problem) -> str:
-        return self._render(f"solutions/{problem.topic}.j2", self._context(problem)).strip()
+        return self.format.finish(self._render(f"solutions/{problem.topic}.j2", self._context(problem)).strip())
 
     def document(self, problems: Sequence[Problem], *, title: str, solutions: bool, regenerate: str = "") -> str:
         """A whole worksheet; `regenerate` is the command that reproduces it (printed under the title)."""
@@ -186,5 +328,6 @@ class Renderer:
                   "problem": p} for p in problems]
         if self.format is LATEX:
             title = tex_text(title)
+        extra = {"katex": katex_assets(), "escape": html.escape} if self.format is HTML else {}
         return self._render(f"templates/_document.{self.format.name}.j2",
-                            dict(items=items, title=title, solutions=solutions, regenerate=regenerate))
+                            dict(items=items, title=title, solutions=solutions, regenerate=regenerate, **extra))

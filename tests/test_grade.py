@@ -158,8 +158,12 @@ def test_gradescope_results_json(sheet, tmp_path):
     result = run("grade", sheet / "key.json", tmp_path / "a.yaml", "--gradescope", tmp_path / "results.json")
     assert result.exit_code == 0
     doc = json.loads((tmp_path / "results.json").read_text())
-    assert doc["score"] == len(answers) and len(doc["tests"]) == len(answers)
-    assert all(t["status"] == "passed" and t["max_score"] == 1 for t in doc["tests"])
+    problems = {q.split(".")[0] for q in answers}
+    assert doc["score"] == len(answers) and len(doc["tests"]) == len(problems)  # one test per problem
+    for test in doc["tests"]:  # worth its parts' points (1 each on a `make` key)
+        parts = [q for q in answers if q.split(".")[0] == test["number"]]
+        assert test["status"] == "passed" and test["max_score"] == test["score"] == len(parts)
+        assert all(q in test["output"] for q in parts)
     two = run("grade", sheet / "key.json", tmp_path / "a.yaml", tmp_path / "a.yaml", "--gradescope", tmp_path / "r")
     assert two.exit_code == 2
 
@@ -326,4 +330,6 @@ def test_gradebook_columns_follow_the_key_order():
 
     row = grader.grade(Submission("s.yaml", "alice", {}))
     header = gradebook_csv([row]).splitlines()[0].split(",")
-    assert header[5:-1] == [f"1.{p.id}" for p in problem.solution.parts]
+    assert header[:7] == ["student", "submission", "version", "status", "total", "max", "problem 1"]
+    assert header[7:-3] == [f"1.{p.id}" for p in problem.solution.parts]
+    assert header[-3:] == ["error", "key_sha256", "exgen_version"]

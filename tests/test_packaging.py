@@ -1,4 +1,5 @@
-"""A non-editable install works: the wheel ships templates/ and solutions/ inside the package."""
+"""A non-editable install works: the wheel ships templates/, solutions/ and KaTeX (with its licence) inside the
+package."""
 
 from __future__ import annotations
 
@@ -21,11 +22,16 @@ def test_the_wheel_ships_the_templates_and_renders_from_them(tmp_path):
     shipped = {Path(n).name for n in names if "/_data/" in n}
     sources = {p.name for d in ("templates", "solutions") for p in (ROOT / d).iterdir() if p.suffix == ".j2"}
     assert sources <= shipped
+    katex = {n.split("/_static/katex/")[1] for n in names if "/_static/katex/" in n}
+    fonts = {f"fonts/{p.name}" for p in (ROOT / "exgen" / "_static" / "katex" / "fonts").glob("*.woff2")}
+    assert {"LICENSE", "VERSION", "katex.min.js", "katex.min.css", "contrib/auto-render.min.js"} | fonts <= katex
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = ("import exgen.render as r; from exgen.generate import generate; "
             "assert r.data_root().name == '_data', r.data_root(); "
-            "print(r.Renderer('md').question(generate('quantization', 'affine', 'easy', 1))[:20])")
+            "print(r.Renderer('md').question(generate('quantization', 'affine', 'easy', 1))[:20]); "
+            "page = r.Renderer('html').document([generate('compute', 'zero', 'easy', 1)], title='t', solutions=True); "
+            "assert 'renderMathInElement' in page and 'data:font/woff2' in page")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(site)},
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

@@ -66,12 +66,23 @@ def read_secret(path: Path) -> bytes:
 
 
 def student_problems(topics: list[str], variant: str | None, difficulty: str, n: int, secret: bytes,
-                     student: str) -> list[Problem]:
-    """`n` distinct problems of each topic for one student, seeded by an HMAC of the course secret."""
+                     student: str, taken: set[str] | None = None) -> list[Problem]:
+    """`n` distinct problems of each topic for one student, seeded by an HMAC of the course secret; `taken`
+    (see `generate.distinct_problems`) makes them differ from the other students' too."""
     from exgen.generate import distinct_problems
     from exgen.rng import student_seed
 
-    return distinct_problems(topics, variant, difficulty, n, lambda index: student_seed(secret, student, index))
+    return distinct_problems(topics, variant, difficulty, n, lambda index: student_seed(secret, student, index),
+                             taken)
+
+
+def exam_problems(topics: list[str], variant: str | None, difficulty: str, n: int, secret: bytes,
+                  students: list[str]) -> dict[str, list[Problem]]:
+    """Every student's problems, in roster order: no two problems of the exam share an instance while the
+    variants' spaces allow it (a repeat is redrawn from the student's HMAC stream, "slot.attempt"), so
+    neighbours cannot copy. `generate.count_repeats` over all of them says how many could not be made new."""
+    taken: set[str] = set()
+    return {sid: student_problems(topics, variant, difficulty, n, secret, sid, taken) for sid in students}
 
 
 def sheet_id(problems: list[Problem]) -> str:

@@ -1,8 +1,8 @@
 """Grading submissions against a key: verdicts and points per part, named mistakes, feedback, gradebook.
 
-Per part (1 point each):
+Per part (1 point each, or the points the key's meta gives it: {"points": {"3": {"scale": 2}}}):
     correct   the value matches the key within the tolerance the question's precision implies
-    partial   a matrix or vector with some entries right: points = the fraction of entries right
+    partial   a matrix or vector with some entries right: points = the part's points × the fraction right
     wrong     readable but not the key (a blank, a wrong shape, a refused unit, a named mistake: 0 points)
     invalid   not readable (the message says why); 0 points
 A value that matches one of the topic's named mistakes scores 0 on that part — per-entry credit rewards
@@ -10,7 +10,12 @@ slips, not a wrong method — and the feedback names the mistake.
 
 A key made with `--roster` holds every student's problems; its meta maps each student to their problem
 numbers ({"students": {"alice": [1, 2, 3], ...}}), and a submission's "1.scale" means the first of *its
-student's* problems. A key without that map is one sheet for everybody.
+student's* problems. An exam with versions maps version letters the same way ({"versions": {"A": [1, 2]}})
+and a submission names its version. A key without either map is one sheet for everybody.
+
+A part `exgen exam` asked as multiple choice ({"choices": {"3": {"scale": {"options": [...], "correct":
+"B", "from": [...]}}}}) is graded by its letter; a letter whose option came from a named mistake gets that
+mistake's feedback.
 
 Everything here is deterministic: same key and submissions, same bytes out (rows sorted by student and file).
 """
@@ -31,10 +36,12 @@ from exgen.grading.compare import entry_results, matches
 from exgen.grading.parse import ParseError, is_blank, parse_answer
 from exgen.grading.sheet import Submission, SubmissionError, read_submission
 from exgen.manifest import Key
+from exgen import __version__
 from exgen.problem import Answer, Part, Problem
 
 VERDICTS = ("correct", "partial", "wrong", "invalid")
 POINTS_PER_PART = 1.0
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # exit codes of `exgen grade` (documented in its --help and docs/decisions/grading.md)
 EXIT_OK = 0
@@ -62,6 +69,17 @@ class StudentGrade:
     parts: tuple[PartGrade, ...] = ()
     error: str = ""
     notes: tuple[str, ...] = field(default=())
+    version: str = ""
+    key: str = ""        # the SHA-256 of the key graded against (key_digest)
+
+    def problems(self) -> dict[int, tuple[float, float]]:
+        """{problem number on the sheet: (points, max points)}."""
+        out: dict[int, tuple[float, float]] = {}
+        for p in self.parts:
+            number = _part_sort_key(p.part)[0]
+            got, most = out.get(number, (0.0, 0.0))
+            out[number] = (got + p.points, most + p.max_points)
+        return out
 
     @property
     def total(self) -> float:
@@ -165,10 +183,17 @@ def _hint(answer: Answer, value: Any) -> str:
     return ""
 
 
-def grade_part(qualified: str, part: Part, raw: Any, mistakes: list[tuple[Any, Any]] = ()) -> PartGrade:
-    """The verdict, points and feedback for one answer (`raw`: text, or rows for a matrix)."""
+def choice_key(options: int, correct: str) -> Answer:
+    """The key of a part asked as multiple choice: one of the letters A, B, ... (the correct one)."""
+    return Answer("choice", correct, choices=tuple(LETTERS[:options]))
+
+
+def grade_part(qualified: str, part: Part, raw: Any, mistakes: list[tuple[Any, Any]] = (),
+               points: float = POINTS_PER_PART) -> PartGrade:
+    """The verdict, points and feedback for one answer (`raw`: text, or rows for a matrix); partial credit
+    is the part's `points` times the fraction of entries right."""
     answer = part.answer
-    base = dict(part=qualified, label=part.label, max_points=POINTS_PER_PART, answer=_shown(raw),
+    base = dict(part=qualified, label=part.label, max_points=points, answer=_shown(raw),
                 expected=expected_text(answer), tolerance=answer.tolerance_text())
     if is_blank(raw):
         return PartGrade(verdict="wrong", points=0.0, message="No answer.", **base)
@@ -189,7 +214,7 @@ def grade_part(qualified: str, part: Part, raw: Any, mistakes: list[tuple[Any, A
         ok = matches(answer, value)
         fraction = 1.0 if ok else 0.0
     if ok:
-        return PartGrade(verdict="correct", points=POINTS_PER_PART, message="Correct." + notes, **base)
+        return PartGrade(verdict="correct", points=points, message="Correct." + notes, **base)
     for mistake, wrong in mistakes:
         if _matches_mistake(answer, wrong, value):
             return PartGrade(verdict="wrong", points=0.0, mistake=mistake.name,
@@ -202,7 +227,7 @@ def grade_part(qualified: str, part: Part, raw: Any, mistakes: list[tuple[Any, A
         message = f"{right} of {len(results)} entries are right (credit per entry)."
         if answer.kind == "matrix" and _transposed(answer, value):
             message += " Your matrix is the transpose of the expected one."
-        return PartGrade(verdict="partial", points=round(POINTS_PER_PART * fraction, 6), message=message + notes,
+        return PartGrade(verdict="partial", points=round(points * fraction, 6), message=message + notes,
                          **base)
     message = "Not the expected value within the tolerance." + _hint(answer, value)
     if answer.kind == "matrix" and _transposed(answer, value):
@@ -240,34 +265,79 @@ class Grader:
     """Grades submissions against one key; named mistakes are computed once per problem."""
 
     def __init__(self, key: Key):
-        self.key = key
-        self._mistakes: dict[int, dict[str, list]] = {}
-        students = key.meta.get("students") if isinstance(key.meta, dict) else None
-        self.students: dict[str, list[int]] | None = students if isinstance(students, dict) else None
+        from exgen.grading.examkey import check_exam_meta
 
-    def problems_of(self, student: str) -> list[int]:
-        """The (1-based) key problem numbers a student answers, in the order of their sheet."""
-        if self.students is None:
-            return list(range(1, len(self.key.problems) + 1))
-        if student not in self.students:
-            raise SubmissionError(f"student {student!r} is not on this exam's roster")
-        return list(self.students[student])
+        check_exam_meta(key)  # raises KeyFileError naming the field
+        self.key = key
+        self.digest = key_digest(key)
+        self._mistakes: dict[int, dict[str, list]] = {}
+        meta = key.meta if isinstance(key.meta, dict) else {}
+        students, versions = meta.get("students"), meta.get("versions")
+        self.students: dict[str, list[int]] | None = students if isinstance(students, dict) else None
+        self.versions: dict[str, list[int]] | None = versions if isinstance(versions, dict) else None
+        self.points: dict[str, dict[str, float]] = meta.get("points") if isinstance(meta.get("points"), dict) else {}
+        self.choices: dict[str, dict[str, Any]] = meta.get("choices") if isinstance(meta.get("choices"), dict) else {}
+
+    def problems_of(self, student: str | None, version: str = "") -> list[int]:
+        """The (1-based) key problem numbers a student answers, in the order of their sheet (None: every
+        problem of the key, numbered as in the key)."""
+        if self.students is not None and student is not None:
+            if student not in self.students:
+                raise SubmissionError(f"student {student!r} is not on this exam's roster")
+            return list(self.students[student])
+        if self.versions is not None and student is not None:
+            if version not in self.versions:
+                letters = ", ".join(self.versions)
+                raise SubmissionError(f"the sheet names version {version!r}; this exam's versions are {letters} "
+                                      "(fill in 'version:' with the letter printed on the exam)")
+            return list(self.versions[version])
+        return list(range(1, len(self.key.problems) + 1))
 
     def mistakes(self, number: int) -> dict[str, list]:
+        """{part id: [(Mistake, wrong value)]}; for a multiple-choice part the wrong value is the letter of
+        the option the mistake produced."""
         if number not in self._mistakes:
-            self._mistakes[number] = mistakes_of(self.key.problems[number - 1])
+            found = mistakes_of(self.key.problems[number - 1])
+            for pid, choice in self.choices.get(str(number), {}).items():
+                origins = list(choice.get("from", ()))
+                found[pid] = [(m, LETTERS[origins.index(m.name)]) for m, _ in found.get(pid, ())
+                              if m.name in origins]
+            self._mistakes[number] = found
         return self._mistakes[number]
 
-    def expected_parts(self, student: str) -> list[tuple[str, Part, int]]:
-        """(qualified id as on the student's sheet, part, key problem number)."""
+    def part_points(self, number: int, part_id: str) -> float:
+        return float(self.points.get(str(number), {}).get(part_id, POINTS_PER_PART))
+
+    def presented(self, number: int, part: Part) -> Part:
+        """The part as the sheet asks it: a multiple-choice part's key is its letter."""
+        choice = self.choices.get(str(number), {}).get(part.id)
+        if choice is None:
+            return part
+        return dataclasses.replace(part, answer=choice_key(len(choice["options"]), choice["correct"]))
+
+    def expected_parts(self, student: str | None, version: str = "") -> list[tuple[str, Part, int]]:
+        """(qualified id as on the student's sheet, part as asked, key problem number)."""
         out = []
-        for local, number in enumerate(self.problems_of(student), 1):
+        for local, number in enumerate(self.problems_of(student, version), 1):
             for part in self.key.problems[number - 1].solution.parts:
-                out.append((f"{local}.{part.id}", part, number))
+                out.append((f"{local}.{part.id}", self.presented(number, part), number))
         return out
 
+    def grade_entry(self, qualified: str, part: Part, number: int, raw: Any) -> PartGrade:
+        """One answer to part `part` (as asked) of key problem `number`; a multiple-choice part is answered
+        by its letter ("B", "b", "(B)") and its expected answer names the letter and the option's value."""
+        choice = self.choices.get(str(number), {}).get(part.id)
+        if choice is not None and isinstance(raw, str):
+            raw = raw.strip().removeprefix("(").removesuffix(")")
+        result = grade_part(qualified, part, raw, self.mistakes(number).get(part.id, ()),
+                            self.part_points(number, part.id))
+        if choice is not None:
+            key = self.key.problems[number - 1].solution.part(part.id).answer
+            result = dataclasses.replace(result, expected=f"{choice['correct']} ({expected_text(key)})")
+        return result
+
     def grade(self, submission: Submission) -> StudentGrade:
-        expected = self.expected_parts(submission.student)
+        expected = self.expected_parts(submission.student, submission.version)
         notes = []
         sheet_id = self.key.meta.get("sheet") if isinstance(self.key.meta, dict) else None
         if sheet_id and submission.sheet and submission.sheet != sheet_id:
@@ -278,9 +348,9 @@ class Grader:
         if unknown:
             notes.append("Ignored entries that are not parts of this sheet: " + ", ".join(unknown[:20])
                          + (" …" if len(unknown) > 20 else ""))
-        parts = tuple(grade_part(q, part, submission.answers.get(q), self.mistakes(n).get(part.id, ()))
-                      for q, part, n in expected)
-        return StudentGrade(submission.student, submission.source, parts, notes=tuple(notes))
+        parts = tuple(self.grade_entry(q, part, n, submission.answers.get(q)) for q, part, n in expected)
+        return StudentGrade(submission.student, submission.source, parts, notes=tuple(notes),
+                            version=submission.version, key=self.digest)
 
     def grade_files(self, paths: Iterable[Path]) -> list[StudentGrade]:
         """Every file gets a row: graded, or an error row; duplicates of a student are all error rows."""
@@ -297,17 +367,18 @@ class Grader:
                 by_student.setdefault(sub.student, []).append(source)
         for source, sub, error in readings:
             if sub is None:
-                rows.append(StudentGrade("", source, error=error))
+                rows.append(StudentGrade("", source, error=error, key=self.digest))
                 continue
             others = [s for s in by_student[sub.student] if s != source]
             if others:
                 rows.append(StudentGrade(sub.student, source, error=f"student {sub.student!r} also submitted "
-                                         + ", ".join(sorted(others)) + "; not graded until one is removed"))
+                                         + ", ".join(sorted(others)) + "; not graded until one is removed",
+                                         key=self.digest))
                 continue
             try:
                 rows.append(self.grade(sub))
             except SubmissionError as e:
-                rows.append(StudentGrade(sub.student, source, error=str(e)))
+                rows.append(StudentGrade(sub.student, source, error=str(e), key=self.digest))
         return sorted(rows, key=lambda r: (r.student == "", r.student, r.source))
 
 
@@ -327,8 +398,17 @@ def _part_sort_key(qualified: str) -> tuple[int, str]:
     return (int(number) if number.isdigit() else 0, "")
 
 
+def key_digest(key: Key) -> str:
+    """The SHA-256 of the key as exgen writes it (equal to `sha256sum key.json` of a key exgen wrote)."""
+    import hashlib
+
+    return hashlib.sha256(key.to_json().encode("utf-8")).hexdigest()
+
+
 def gradebook_csv(rows: list[StudentGrade]) -> str:
-    """One row per submission: student, file, status, total, max, then points per part, then the error."""
+    """One row per submission: student, file, version, status, total, max, points per problem ("problem 1"),
+    points per part, the error, and the key's SHA-256 and the grading exgen's version (so a row can be traced
+    to what graded it)."""
     columns: list[str] = []
     seen: set[str] = set()
     for row in rows:
@@ -337,16 +417,20 @@ def gradebook_csv(rows: list[StudentGrade]) -> str:
                 seen.add(p.part)
                 columns.append(p.part)
     columns.sort(key=_part_sort_key)  # stable: within a problem, the key's part order
+    problems = sorted({_part_sort_key(c)[0] for c in columns})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["student", "submission", "status", "total", "max", *columns, "error"])
+    writer.writerow(["student", "submission", "version", "status", "total", "max",
+                     *[f"problem {n}" for n in problems], *columns, "error", "key_sha256", "exgen_version"])
     for row in rows:
         points = {p.part: points_text(p.points) for p in row.parts}
+        per_problem = {n: points_text(got) for n, (got, _) in row.problems().items()}
         status = "error" if row.error else "graded"
-        writer.writerow([safe_cell(row.student), safe_cell(row.source), status,
+        writer.writerow([safe_cell(row.student), safe_cell(row.source), safe_cell(row.version), status,
                          points_text(row.total) if not row.error else "",
                          points_text(row.max_points) if not row.error else "",
-                         *[points.get(c, "") for c in columns], safe_cell(row.error)])
+                         *[per_problem.get(n, "") for n in problems],
+                         *[points.get(c, "") for c in columns], safe_cell(row.error), row.key, __version__])
     return out.getvalue()
 
 
@@ -416,18 +500,21 @@ def feedback_files(rows: list[StudentGrade]) -> list[tuple[str, StudentGrade]]:
 
 
 def gradescope_json(row: StudentGrade) -> str:
-    """Gradescope's autograder results.json for one submission (one test per part)."""
+    """Gradescope's autograder results.json for one submission: one test per problem, worth its points, its
+    output one line per part."""
     if row.error:
         doc: dict[str, Any] = {"score": 0, "output": f"Not graded: {row.error}", "tests": []}
     else:
-        doc = {
-            "score": round(row.total, 4),
-            "output": f"Score {points_text(row.total)} / {points_text(row.max_points)}",
-            "tests": [{"name": f"{p.part}: {p.label}", "number": p.part, "score": round(p.points, 4),
-                       "max_score": p.max_points, "status": "passed" if p.verdict == "correct" else "failed",
-                       "output": f"{p.verdict}. Your answer: {p.answer or '(blank)'}. {p.message}"}
-                      for p in row.parts],
-        }
+        tests = []
+        for number, (got, most) in sorted(row.problems().items()):
+            parts = [p for p in row.parts if _part_sort_key(p.part)[0] == number]
+            tests.append({"name": f"Problem {number}", "number": str(number), "score": round(got, 4),
+                          "max_score": round(most, 4), "status": "passed" if got >= most else "failed",
+                          "output": "\n".join(f"{p.part} ({p.label}): {p.verdict}, {points_text(p.points)} / "
+                                              f"{points_text(p.max_points)}. Your answer: {p.answer or '(blank)'}. "
+                                              f"{p.message}" for p in parts)})
+        doc = {"score": round(row.total, 4),
+               "output": f"Score {points_text(row.total)} / {points_text(row.max_points)}", "tests": tests}
     return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 

@@ -24,7 +24,7 @@ MAX_SUBMISSION_BYTES = 512 * 1024
 MAX_DEPTH = 4
 MAX_STUDENT_LENGTH = 100
 PART_ID = re.compile(r"^(\d{1,5})\.([A-Za-z_][A-Za-z0-9_]*)$")
-META_FIELDS = ("student", "sheet")
+META_FIELDS = ("student", "sheet", "version")
 
 
 class SubmissionError(ValueError):
@@ -38,6 +38,7 @@ class Submission:
     answers: dict[str, Any]          # "1.scale" -> text, or a list (rows) for matrices/vectors
     sheet: str = ""
     ignored: tuple[str, ...] = field(default=())  # entries that are not answers (reported in feedback)
+    version: str = ""                             # an exam version's letter (exgen exam --versions)
 
 
 # ---- writing ---------------------------------------------------------------------------------------
@@ -65,8 +66,10 @@ def describe(answer: Answer) -> str:
     return what
 
 
-def blank_sheet(problems: list[Problem], *, student: str = "", sheet_id: str = "", title: str = "") -> str:
-    """A blank answer sheet: one entry per part, qualified 'problem.part' ('3.scale')."""
+def blank_sheet(problems: list[Problem], *, student: str = "", sheet_id: str = "", title: str = "",
+                version: str = "") -> str:
+    """A blank answer sheet: one entry per part, qualified 'problem.part' ('3.scale'); an exam version's
+    sheet names its version (the grader reads that version's problems)."""
     entries = [(f"{i}.{part.id}", f"{part.label}: {describe(part.answer)}", i, problem)
                for i, problem in enumerate(problems, 1) for part in problem.solution.parts]
     width = max([len(e[0]) for e in entries] + [8]) + 2
@@ -80,6 +83,8 @@ def blank_sheet(problems: list[Problem], *, student: str = "", sheet_id: str = "
     ]
     if sheet_id:
         lines.append(f"sheet: {sheet_id}            # identifies the answer key; do not change")
+    if version:
+        lines.append(f"version: {_yaml_text(version)}               # the version printed on the exam; do not change")
     current = 0
     for qualified, comment, number, problem in entries:
         if number != current:
@@ -171,6 +176,7 @@ def parse_sheet(text: str, source: str = "<text>") -> Submission:
     if len(student) > MAX_STUDENT_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in student):
         raise SubmissionError("the student name is too long or contains control characters")
     sheet = doc.get("sheet", "")
+    version = doc.get("version", "")
     answers, ignored = {}, []
     for name, value in doc.items():
         if name in META_FIELDS:
@@ -179,7 +185,8 @@ def parse_sheet(text: str, source: str = "<text>") -> Submission:
             answers[name] = value
         else:
             ignored.append(name)
-    return Submission(source, student, answers, sheet if isinstance(sheet, str) else "", tuple(ignored))
+    return Submission(source, student, answers, sheet if isinstance(sheet, str) else "", tuple(ignored),
+                      version.strip() if isinstance(version, str) else "")
 
 
 def read_submission(path: Path) -> Submission:

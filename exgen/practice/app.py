@@ -1,0 +1,197 @@
+"""The practice web app: a fresh problem, answer boxes, instant server-side grading that names the mistake.
+
+Flask (docs/decisions.md says why).  The server keeps no session: a problem is identified by (topic,
+variant, difficulty, seed), which the page holds and sends back; the server regenerates the problem from
+it (deterministic, milliseconds) to grade or to show the solution, so two tabs never interfere and the
+key never reaches the page before the student asks for it.  Every request is validated; a bad one gets a
+4xx with a JSON message, never a traceback.
+
+    GET  /                      the page
+    GET  /api/topics            topics, their variants, difficulties
+    POST /api/problem           {topics?, variant?, difficulty, mode: "pick"|"weakest"} -> a new problem
+    POST /api/check             {problem, answers: {part id: text}} -> a verdict per answered part
+    POST /api/solution          {problem} -> the worked solution and the expected answers
+    GET  /api/progress          attempts, parts correct and streak per topic and variant
+    POST /api/reset             forget the progress
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request, send_from_directory
+from werkzeug.exceptions import BadRequest, HTTPException
+
+from exgen.practice.progress import Progress
+from exgen.topics import TOPIC_NAMES
+from exgen.topics.base import DIFFICULTIES
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_ANSWER_CHARS = 2000
+SEED_LIMIT = 2**32
+KATEX = Path(__file__).resolve().parent.parent / "_static" / "katex"
+
+
+class BadInput(BadRequest):
+    """A request the app cannot serve; its description is the message the page shows."""
+
+
+def _problem_id(data: Any) -> tuple[str, str, str, int]:
+    """(topic, variant, difficulty, seed) from a request's "problem", validated."""
+    from exgen.topics import get
+
+    if not isinstance(data, dict):
+        raise BadInput("expected a problem: {topic, variant, difficulty, seed}")
+    topic, variant, difficulty, seed = (data.get(k) for k in ("topic", "variant", "difficulty", "seed"))
+    if topic not in TOPIC_NAMES:
+        raise BadInput(f"unknown topic {str(topic)[:40]!r}")
+    if variant not in {v.name for v in get(topic).variants}:
+        raise BadInput(f"topic {topic} has no variant {str(variant)[:40]!r}")
+    if difficulty not in DIFFICULTIES:
+        raise BadInput(f"difficulty must be one of {', '.join(DIFFICULTIES)}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < SEED_LIMIT:
+        raise BadInput("seed must be an integer from 0 to 2^32 - 1")
+    return topic, variant, difficulty, seed
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadInput("expected a JSON object")
+    return data
+
+
+def _input_spec(part) -> dict[str, Any]:
+    """What the page needs to draw the input for one part: never the key's value, only its shape."""
+    from exgen.grading.compare import expression_symbols
+
+    a = part.answer
+    spec: dict[str, Any] = {"id": part.id, "label": part.label, "kind": a.kind, "unit": a.unit,
+                            "precision": a.precision}
+    if a.kind == "matrix":
+        spec["shape"] = [len(a.value), len(a.value[0]) if a.value else 0]
+    elif a.kind == "vector":
+        spec["shape"] = [len(a.value)]
+    elif a.kind == "choice":
+        spec["choices"] = list(a.choices)
+    elif a.kind == "expression":
+        spec["symbols"] = list(expression_symbols(a))
+    return spec
+
+
+def create_app(progress_path: Path, topics: tuple[str, ...] = TOPIC_NAMES, difficulty: str = "easy") -> Flask:
+    """The app, recording progress in `progress_path`; `topics` and `difficulty` preselect the page's choices."""
+    from exgen.generate import generate
+    from exgen.render import Renderer
+    from exgen.topics import get
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    progress = Progress(progress_path)
+    html = Renderer("html")
+    all_variants = [(t, v.name) for t in TOPIC_NAMES for v in get(t).variants]
+
+    def problem_for(ident: tuple[str, str, str, int]):
+        topic, variant, difficulty_, seed = ident
+        return generate(topic, variant, difficulty_, seed)
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        return jsonify(error=e.description or e.name), e.code
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception):  # pragma: no cover - a bug; the page still gets a message, not a traceback
+        app.logger.exception("practice: unexpected error")
+        return jsonify(error=f"internal error ({type(e).__name__}); the problem was not graded"), 500
+
+    @app.get("/")
+    def page():
+        return render_template("practice.html", topics=list(topics), difficulty=difficulty)
+
+    @app.get("/katex/<path:name>")
+    def katex(name: str):
+        return send_from_directory(KATEX, name, max_age=86400)
+
+    @app.get("/api/topics")
+    def topics_api():
+        return jsonify(topics=[{"name": t, "description": get(t).description,
+                                "variants": [v.name for v in get(t).variants]} for t in TOPIC_NAMES],
+                       difficulties=list(DIFFICULTIES) + ["mixed"], selected=list(topics), difficulty=difficulty)
+
+    @app.post("/api/problem")
+    def new_problem():
+        data = _body()
+        chosen = data.get("topics") or list(topics)
+        if not isinstance(chosen, list) or not chosen or any(t not in TOPIC_NAMES for t in chosen):
+            raise BadInput(f"topics must be a list of {', '.join(TOPIC_NAMES)}")
+        level = data.get("difficulty", difficulty)
+        if level not in (*DIFFICULTIES, "mixed"):
+            raise BadInput("difficulty must be easy, medium, hard or mixed")
+        if level == "mixed":
+            level = DIFFICULTIES[secrets.randbelow(len(DIFFICULTIES))]
+        variant = data.get("variant") or None
+        if data.get("mode") == "weakest":
+            topic, variant = progress.weakest([tv for tv in all_variants if tv[0] in chosen])
+        else:
+            topic = chosen[secrets.randbelow(len(chosen))]
+            if variant is not None and variant not in {v.name for v in get(topic).variants}:
+                raise BadInput(f"topic {topic} has no variant {str(variant)[:40]!r}")
+            variant = variant or get(topic).variants[secrets.randbelow(len(get(topic).variants))].name
+        seed = secrets.randbelow(10**6)
+        problem = problem_for((topic, variant, level, seed))
+        command = f"exgen make --topic {topic} --variant {variant} --difficulty {level} --n 1 --seed {seed}"
+        return jsonify(problem={"topic": topic, "variant": variant, "difficulty": level, "seed": seed},
+                       question=html.question(problem), parts=[_input_spec(p) for p in problem.solution.parts],
+                       command=command)
+
+    @app.post("/api/check")
+    def check():
+        from exgen.grading.grade import grade_part, mistakes_of
+
+        data = _body()
+        ident = _problem_id(data.get("problem"))
+        answers = data.get("answers")
+        if not isinstance(answers, dict) or not answers:
+            raise BadInput("expected answers: {part id: text}")
+        problem = problem_for(ident)
+        parts = {p.id: p for p in problem.solution.parts}
+        unknown = [str(k)[:40] for k in answers if k not in parts]
+        if unknown:
+            raise BadInput(f"no part {unknown[0]!r} in this problem")
+        mistakes = mistakes_of(problem)
+        results = {}
+        for pid, text in answers.items():
+            if not isinstance(text, str) or len(text) > MAX_ANSWER_CHARS:
+                raise BadInput(f"{pid}: an answer is text of at most {MAX_ANSWER_CHARS} characters")
+            if not text.strip():
+                continue  # not answered yet: no verdict, nothing recorded
+            g = grade_part(pid, parts[pid], text, mistakes.get(pid, ()))
+            results[pid] = {"verdict": g.verdict, "points": g.points, "message": g.message,
+                            "tolerance": g.tolerance, "mistake": g.mistake}
+        if not results:
+            raise BadInput("answer at least one part")
+        progress.record(*ident, {pid: r["verdict"] for pid, r in results.items()})
+        return jsonify(results=results)
+
+    @app.post("/api/solution")
+    def solution():
+        from exgen.grading.grade import expected_text
+
+        problem = problem_for(_problem_id(_body().get("problem")))
+        return jsonify(solution=html.solution(problem),
+                       expected={p.id: expected_text(p.answer) for p in problem.solution.parts})
+
+    @app.get("/api/progress")
+    def progress_api():
+        rows = [s for s in progress.stats(all_variants)]
+        return jsonify(progress=[{"topic": s.topic, "variant": s.variant, "attempts": s.attempts, "parts": s.parts,
+                                  "correct": s.correct, "streak": s.streak} for s in rows])
+
+    @app.post("/api/reset")
+    def reset():
+        progress.reset()
+        return jsonify(ok=True)
+
+    return app

@@ -1,0 +1,184 @@
+"""`--format html` in a real browser: Debian's headless chromium, driven by selenium, loads one page per topic
+holding every variant at every difficulty (with solutions), at a phone's width.
+
+Specification: KaTeX renders every formula (no `.katex-error`), no `$` or `\\` is left in the text a student
+reads, and nothing widens the page past the screen (wide math scrolls inside its own box). Printed, each
+problem starts a new page; `exgen make --format html --out` writes pages that fetch nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+
+from conftest import IN_CI, needs
+from exgen.generate import generate
+from exgen.render import Renderer
+from exgen.topics import TOPIC_NAMES, get
+from exgen.topics.base import DIFFICULTIES
+
+pytestmark = pytest.mark.slow
+PHONE_WIDTH = 400
+SCREENSHOTS = os.environ.get("EXGEN_SCREENSHOTS")  # a folder: save one screenshot per page there
+
+# The text a student reads: the page without rendered math, code and scripts.
+READ_TEXT = """
+const copy = document.body.cloneNode(true);
+copy.querySelectorAll('.katex, code, script, style').forEach(e => e.remove());
+return copy.textContent;
+"""
+# Elements that stick out of the screen, unless a box that scrolls sideways (or clips) contains them (KaTeX's MathML copy,
+# for screen readers, is clipped to nothing and not drawn).
+OVERFLOWING = """
+const width = document.documentElement.clientWidth;
+const scrolls = e => ['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(e).overflowX);
+const confined = e => { for (let p = e.parentElement; p; p = p.parentElement) if (scrolls(p)) return true; return false; };
+return [...document.body.querySelectorAll('*')]
+  .filter(e => !e.closest('.katex-mathml') && e.getBoundingClientRect().right > width + 0.5 && !confined(e))
+  .slice(0, 5).map(e => e.outerHTML.slice(0, 160));
+"""
+
+
+def document(topic: str, fmt: str) -> str:
+    problems = [generate(topic, v.name, d, 11) for v in get(topic).variants for d in DIFFICULTIES]
+    return Renderer(fmt).document(problems, title=f"Every {topic} variant", solutions=True)
+
+
+def page(topic: str) -> str:
+    return document(topic, "html")
+
+
+# The math of the Markdown and LaTeX documents, as a renderer finds it (code spans skipped; in LaTeX the body
+# only, where displays are the driver's \exgendisplay{…} and align* blocks).
+MATH = {"md": re.compile(r"`[^`\n]*`|\$\$(.+?)\$\$|\$([^$]+?)\$", re.S),
+        "tex": re.compile(r"\\exgendisplay\{%\n(.+?)\n\}\n|(?<!\\)\$([^$]+?)\$"
+                          r"|\\begin\{align\*\}\n(.+?)\n\\end\{align\*\}", re.S)}
+
+
+def formulas(text: str, fmt: str) -> list[tuple[str, bool]]:
+    """(TeX, display?) for each formula; an align* block is checked as the `aligned` it came from."""
+    body = text.split("\\begin{document}")[-1]
+    found = []
+    for m in MATH[fmt].finditer(body):
+        display, inline, *aligned = m.groups()
+        if aligned and aligned[0] is not None:
+            found.append((f"\\begin{{aligned}}{aligned[0]}\\end{{aligned}}", True))
+        elif display is not None or inline is not None:
+            found.append((display if display is not None else inline, display is not None))
+    return found
+
+
+KATEX_ERRORS = """
+const errors = [];
+for (const [tex, display] of arguments[0]) {
+  try { katex.renderToString(tex, {displayMode: display, throwOnError: true}); }
+  catch (e) { errors.push(e.message + ' in ' + tex.slice(0, 120)); }
+}
+return errors;
+"""
+
+
+def phone(driver, height: int) -> None:
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": PHONE_WIDTH, "height": height, "deviceScaleFactor": 1, "mobile": True})
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not IN_CI:  # CI installs the test extra; elsewhere a missing selenium skips, as a missing chromium does
+        pytest.importorskip("selenium")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=800,900"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver") or "chromedriver"))
+    phone(driver, 900)  # a window cannot be this narrow: emulate a phone's screen
+    yield driver
+    driver.quit()
+
+
+@needs("chromium")
+@needs("chromedriver")
+@pytest.mark.parametrize("topic", TOPIC_NAMES)
+def test_every_formula_renders_and_fits_a_phone_screen(topic, browser, tmp_path):
+    path = tmp_path / f"{topic}.html"
+    path.write_text(page(topic), encoding="utf-8")
+    browser.get(path.as_uri())
+    assert browser.execute_script("return document.documentElement.clientWidth") <= PHONE_WIDTH
+    formulas = browser.execute_script("return document.querySelectorAll('.katex').length")
+    assert formulas > 10 * len(get(topic).variants)  # KaTeX ran (offline: everything it needs is in the page)
+    errors = browser.execute_script(
+        "return [...document.querySelectorAll('.katex-error')].map(e => e.title + ' in ' + e.textContent)")
+    assert errors == []
+    text = browser.execute_script(READ_TEXT)
+    leftovers = [text[max(0, i - 60):i + 60] for i, c in enumerate(text) if c in "$\\"]
+    assert leftovers == []
+    assert browser.execute_script(OVERFLOWING) == []
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE_WIDTH
+    if SCREENSHOTS:
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        phone(browser, min(height, 16000))
+        browser.save_screenshot(os.path.join(SCREENSHOTS, f"{topic}.png"))
+        phone(browser, 900)
+
+
+@needs("chromium")
+@needs("chromedriver")
+@pytest.mark.parametrize("fmt", ["md", "tex"])
+@pytest.mark.parametrize("topic", TOPIC_NAMES)
+def test_markdown_and_latex_math_is_valid_katex(topic, fmt, browser, tmp_path):
+    """The same KaTeX renders every formula of the Markdown and LaTeX documents without an error."""
+    path = tmp_path / "katex.html"
+    path.write_text(Renderer("html").document([], title="KaTeX", solutions=False), encoding="utf-8")
+    browser.get(path.as_uri())
+    found = formulas(document(topic, fmt), fmt)
+    assert sum(display for _, display in found) > 3 * len(get(topic).variants)
+    assert browser.execute_script(KATEX_ERRORS, found) == []
+
+
+@needs("chromium")
+@needs("chromedriver")
+def test_printing_starts_each_problem_on_a_new_page(browser, tmp_path):
+    import base64
+
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    problems = [generate("compute", "matmul", "easy", seed) for seed in (1, 2, 3)]
+    path = tmp_path / "print.html"
+    path.write_text(Renderer("html").document(problems, title="t", solutions=False), encoding="utf-8")
+    browser.get(path.as_uri())
+    pdf = base64.b64decode(browser.print_page(PrintOptions()))
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == len(problems)  # each fits one page, each starts one
+
+
+def test_make_html_writes_self_contained_pages_beside_the_key(tmp_path):
+    from click.testing import CliRunner
+
+    from exgen.cli import cli
+
+    args = ["make", "--topic", "intensity", "--n", "2", "--seed", "4", "--format", "html", "--out", str(tmp_path)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert {"worksheet.html", "solutions.html", "key.json", "answers.yaml"} <= {p.name for p in tmp_path.iterdir()}
+    worksheet, solutions = ((tmp_path / n).read_text(encoding="utf-8") for n in ("worksheet.html", "solutions.html"))
+    assert "<h3>Solution</h3>" in solutions and "<h3>Solution</h3>" not in worksheet
+    for page_ in (worksheet, solutions):  # nothing is fetched: no external script, stylesheet or font
+        assert not re.search(r"<script[^>]+src=|<link\b|url\((?!data:)", page_)
+    again = tmp_path / "again"
+    CliRunner().invoke(cli, args[:-1] + [str(again)])
+    assert (again / "solutions.html").read_bytes() == (tmp_path / "solutions.html").read_bytes()
+
+
+def test_html_escapes_text_and_keeps_math_for_katex():
+    from exgen.render import HTML
+
+    body = HTML.finish("If $a < b$ & **c** use `x<y`:\n\n- one $x_1$\n- two" + HTML.display(r"a \\ b & c"))
+    assert body == ("<p>If $a &lt; b$ &amp; <strong>c</strong> use <code>x&lt;y</code>:</p>\n"
+                    "<ul><li>one $x_1$</li><li>two</li></ul>\n"
+                    '<div class="display">\\[a \\\\ b &amp; c\\]</div>')

@@ -1,0 +1,224 @@
+"""`exgen practice`: the web app's API through Flask's test client, and the page in a real browser."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from conftest import needs
+from exgen.generate import generate
+from exgen.grading.grade import expected_text, mistakes_of
+from exgen.practice.app import create_app
+from exgen.practice.progress import Progress
+from exgen.render import Renderer
+
+
+@pytest.fixture
+def client(tmp_path):
+    return create_app(tmp_path / "progress.sqlite").test_client()
+
+
+def ident(topic, variant, difficulty="easy", seed=3):
+    return {"topic": topic, "variant": variant, "difficulty": difficulty, "seed": seed}
+
+
+def check(client, problem, answers):
+    return client.post("/api/check", json={"problem": problem, "answers": answers})
+
+
+# one problem per answer kind: number and matrix, integer, vector, choice, expression
+KINDS = [ident("quantization", "affine"), ident("quantization", "per_channel"), ident("intensity", "bound"),
+         ident("parallelism", "homework2", "medium")]
+
+
+@pytest.mark.parametrize("problem", KINDS, ids=lambda p: p["variant"])
+def test_the_key_as_printed_is_correct_for_every_answer_kind(client, problem):
+    key = generate(problem["topic"], problem["variant"], problem["difficulty"], problem["seed"])
+    answers = {p.id: expected_text(p.answer) for p in key.solution.parts}
+    results = check(client, problem, answers).get_json()["results"]
+    assert {pid: r["verdict"] for pid, r in results.items()} == {pid: "correct" for pid in answers}
+
+
+def test_a_named_mistake_is_wrong_and_named(client):
+    problem = ident("quantization", "affine")
+    key = generate("quantization", "affine", "easy", 3)
+    part, mistakes = next((pid, m) for pid, m in mistakes_of(key).items() if m and pid == "zero_point")
+    mistake, wrong = mistakes[0]
+    result = check(client, problem, {part: str(wrong)}).get_json()["results"][part]
+    assert result["verdict"] == "wrong" and result["mistake"] == mistake.name
+    assert mistake.explanation in result["message"]
+
+
+def test_a_new_problem_never_carries_its_key(client):
+    data = client.post("/api/problem", json={"topics": ["quantization"], "variant": "affine"}).get_json()
+    assert set(data) == {"problem", "question", "parts", "command"}
+    assert f"--seed {data['problem']['seed']}" in data["command"]
+    for spec in data["parts"]:  # what an input needs, and nothing of the answer
+        assert set(spec) <= {"id", "label", "kind", "unit", "precision", "shape", "choices", "symbols"}
+    key = generate("quantization", "affine", data["problem"]["difficulty"], data["problem"]["seed"])
+    assert data["question"] == Renderer("html").question(key)  # the question, not its solution
+
+
+def test_matrices_and_vectors_come_with_their_shape_only(client):
+    data = client.post("/api/problem", json={"topics": ["quantization"], "variant": "per_channel"}).get_json()
+    kinds = {p["kind"]: p for p in data["parts"]}
+    assert len(kinds["vector"]["shape"]) == 1
+
+
+def test_the_solution_is_served_on_request(client):
+    data = client.post("/api/solution", json={"problem": ident("compute", "matmul")}).get_json()
+    assert "<p>" in data["solution"] and data["expected"]
+
+
+@pytest.mark.parametrize("body,message", [
+    ({"problem": ident("nope", "affine"), "answers": {"scale": "1"}}, "unknown topic"),
+    ({"problem": ident("quantization", "nope"), "answers": {"scale": "1"}}, "no variant"),
+    ({"problem": {**ident("quantization", "affine"), "seed": -1}, "answers": {"scale": "1"}}, "seed"),
+    ({"problem": {**ident("quantization", "affine"), "seed": True}, "answers": {"scale": "1"}}, "seed"),
+    ({"problem": ident("quantization", "affine"), "answers": {"nope": "1"}}, "no part"),
+    ({"problem": ident("quantization", "affine"), "answers": {"scale": ["1"]}}, "text"),
+    ({"problem": ident("quantization", "affine"), "answers": {"scale": " "}}, "at least one"),
+    ({"problem": ident("quantization", "affine"), "answers": []}, "expected answers"),
+    ([1, 2], "JSON object"),
+])
+def test_bad_requests_get_a_4xx_with_a_message(client, body, message):
+    response = client.post("/api/check", json=body)
+    assert response.status_code == 400 and message in response.get_json()["error"]
+
+
+def test_malformed_json_a_huge_body_and_unknown_routes_are_refused_with_a_message(client):
+    assert client.post("/api/check", data="{", content_type="application/json").status_code == 400
+    huge = client.post("/api/check", data="x" * 200_000, content_type="application/json")
+    assert huge.status_code == 413 and "error" in huge.get_json()
+    assert client.get("/api/nothing").status_code == 404 and "error" in client.get("/api/nothing").get_json()
+    assert client.get("/api/check").status_code == 405
+
+
+def test_unreadable_student_text_is_invalid_not_an_error(client):
+    result = check(client, ident("quantization", "affine"), {"scale": "__import__('os')"}).get_json()
+    assert result["results"]["scale"]["verdict"] == "invalid"
+
+
+def test_progress_counts_attempts_parts_and_streaks_and_resets(client):
+    key = generate("quantization", "affine", "easy", 3)
+    right = {p.id: expected_text(p.answer) for p in key.solution.parts}
+    check(client, ident("quantization", "affine"), right)
+    check(client, ident("quantization", "affine"), right)
+    check(client, ident("quantization", "affine"), {"scale": "12345"})
+    check(client, ident("quantization", "affine"), right)
+    row = next(r for r in client.get("/api/progress").get_json()["progress"] if r["variant"] == "affine")
+    assert row["attempts"] == 4 and row["parts"] == 3 * len(right) + 1 and row["correct"] == 3 * len(right)
+    assert row["streak"] == 1
+    client.post("/api/reset", json={})
+    row = next(r for r in client.get("/api/progress").get_json()["progress"] if r["variant"] == "affine")
+    assert row["attempts"] == 0
+
+
+def test_weakest_first_draws_the_variant_answered_worst(tmp_path):
+    progress = Progress(tmp_path / "p.sqlite")
+    variants = [("compute", "matmul"), ("compute", "memory"), ("compute", "zero")]
+    progress.record("compute", "matmul", "easy", 1, {"forward": "correct", "backward": "correct"})
+    progress.record("compute", "memory", "easy", 1, {"weights": "wrong"})
+    progress.record("compute", "zero", "easy", 1, {"stage1": "correct"})
+    assert progress.weakest(variants) == ("compute", "memory")
+    app = create_app(tmp_path / "p.sqlite", ("compute",))
+    drawn = app.test_client().post("/api/problem", json={"topics": ["compute"], "mode": "weakest"}).get_json()
+    assert drawn["problem"]["variant"] == "memory"
+
+
+def test_two_tabs_grade_their_own_problems(client):
+    """No session: each request names its problem, so interleaved tabs never see each other's."""
+    a, b = ident("compute", "matmul", seed=1), ident("compute", "matmul", seed=2)
+    key_a, key_b = (generate("compute", "matmul", "easy", s) for s in (1, 2))
+    part = key_a.solution.parts[0].id
+    assert check(client, a, {part: expected_text(key_a.solution.part(part).answer)}).get_json()["results"][part][
+        "verdict"] == "correct"
+    assert check(client, b, {part: expected_text(key_b.solution.part(part).answer)}).get_json()["results"][part][
+        "verdict"] == "correct"
+
+
+def test_the_page_and_katex_are_served_locally(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "katex.min.js" in page and "https://" not in page
+    assert client.get("/katex/katex.min.js").status_code == 200
+    assert client.get("/katex/../../cli.py").status_code == 404
+
+
+def test_a_busy_port_gets_a_clear_message():
+    import socket
+
+    from click.testing import CliRunner
+
+    from exgen.cli import cli
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["practice", "--no-browser", "--port", str(port)])
+    assert result.exit_code == 2 and f"port {port} is busy" in result.output and f"--port {port + 1}" in result.output
+
+
+# ---- in a real browser ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server(tmp_path):
+    from werkzeug.serving import make_server
+
+    app = create_app(tmp_path / "progress.sqlite", ("quantization",))
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}/"
+    httpd.shutdown()
+
+
+@pytest.mark.slow
+@needs("chromium")
+def test_a_student_answers_in_the_browser_and_sees_verdicts_feedback_and_the_solution(server, tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=420,900"):
+        options.add_argument(arg)
+    options.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService("/usr/bin/chromedriver"))
+    try:
+        wait = WebDriverWait(driver, 20)
+        driver.get(server)
+        wait.until(lambda d: d.find_element(By.ID, "meta").text.startswith("quantization"))
+        meta = driver.find_element(By.ID, "meta").text
+        variant, difficulty, seed = meta.split(" · ")[1], meta.split(" · ")[2], int(meta.split("seed ")[1].split()[0])
+        key = generate("quantization", variant, difficulty, seed)
+        mistakes = mistakes_of(key)
+        parts = [p for p in key.solution.parts if p.answer.kind in ("number", "integer")]
+        right = parts[0]
+        wrong_part = next(p for p in parts if mistakes.get(p.id)) if any(mistakes.get(p.id) for p in parts) else None
+        driver.find_element(By.CSS_SELECTOR, f'div.input[data-part="{right.id}"] input').send_keys(
+            expected_text(right.answer))
+        if wrong_part is not None and wrong_part is not right:
+            mistake, value = mistakes[wrong_part.id][0]
+            driver.find_element(By.CSS_SELECTOR, f'div.input[data-part="{wrong_part.id}"] input').send_keys(str(value))
+        driver.find_element(By.ID, "check").click()
+        verdict = f'li[data-part="{right.id}"] output.verdict'
+        wait.until(lambda d: not d.find_element(By.CSS_SELECTOR, verdict).get_attribute("hidden"))
+        assert driver.find_element(By.CSS_SELECTOR, verdict).text.startswith("correct")
+        if wrong_part is not None and wrong_part is not right:
+            text = driver.find_element(By.CSS_SELECTOR, f'li[data-part="{wrong_part.id}"] output.verdict').text
+            assert text.startswith("wrong") and mistake.explanation in text
+        driver.find_element(By.ID, "reveal").click()
+        wait.until(lambda d: d.find_element(By.ID, "solution").is_displayed())
+        assert driver.find_elements(By.CSS_SELECTOR, "#question .katex")
+        assert driver.find_elements(By.CSS_SELECTOR, "#solution .katex")
+        assert not driver.find_elements(By.CSS_SELECTOR, ".katex-error")
+        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        driver.save_screenshot(str(tmp_path / "practice.png"))
+        rows = driver.find_elements(By.CSS_SELECTOR, "#progress tbody tr")
+        assert rows and variant in rows[0].text
+    finally:
+        driver.quit()
