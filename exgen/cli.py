@@ -579,12 +579,12 @@ def export_(fmt, source, out, n, seed) -> None:
     with user_errors():
         refuse_overlap([out], [source])
         if is_key:
-            problems = list(read_key(source).problems)
+            problems, points = list(read_key(source).problems), None
         else:
             from exgen.exam.spec import read_spec
 
-            problems = problems_from_spec(read_spec(source), n or 5, seed)
-        result = export(fmt, problems)
+            problems, points = problems_from_spec(read_spec(source), n or 5, seed)
+        result = export(fmt, problems, points)
     write_bytes(out, result.data)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)

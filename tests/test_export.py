@@ -180,7 +180,11 @@ def moodle_grade(answers, response):
 
 
 def moodle_questions():
-    root = etree.fromstring(exported("moodle").data)
+    return moodle_questions_of(exported("moodle").data)
+
+
+def moodle_questions_of(data: bytes):
+    root = etree.fromstring(data)
     category, out = None, []
     for q in root:
         assert q.tag == "question"
@@ -566,7 +570,34 @@ def test_a_spec_bank_is_deterministic_and_distinct():
     from exgen.exam.spec import parse_spec
 
     spec = parse_spec("title: Q\nseed: 3\nsections:\n  - topic: compute\n    variant: memory\n")
-    first, second = problems_from_spec(spec, 4), problems_from_spec(spec, 4)
+    (first, points), (second, _) = problems_from_spec(spec, 4), problems_from_spec(spec, 4)
     assert [p.givens for p in first] == [p.givens for p in second]
     assert len({str(p.givens) for p in first}) == 4
     assert {p.variant for p in first} == {"memory"}
+    assert points == [{p.id: 1.0 for p in problem.solution.parts} for problem in first]
+
+
+def test_a_spec_s_points_are_each_format_s_points():
+    """Points from the spec: `points: 5` split in half points over a problem's parts, `points_per_part: 2`."""
+    from exgen.exam.spec import parse_spec
+
+    spec = parse_spec("title: Q\nseed: 5\nsections:\n  - topic: quantization\n    variant: absmax\n    points: 5\n"
+                      "  - topic: intensity\n    variant: bound\n    points_per_part: 2\n")
+    problems, points = problems_from_spec(spec, 2)
+    assert [sum(p.values()) for p in points] == [5, 5, 8, 8]
+    (_, absmax), (_, bound) = moodle_questions_of(export("moodle", problems, points).data)[::2]
+    for (q, problem, worth) in ((absmax, problems[0], points[0]), (bound, problems[2], points[2])):
+        subs, _ = moodle_subquestions(q.findtext("questiontext/text"))
+        boxes = [b for part in problem.solution.parts for b in c.entries(part)]
+        per_part: dict[str, int] = {}
+        for (weight, _, _), box in zip(subs, boxes):
+            per_part[box.part.id] = per_part.get(box.part.id, 0) + weight
+        unit = sum(per_part.values()) / sum(worth.values())
+        assert per_part == {pid: pytest.approx(w * unit) for pid, w in worth.items()}
+    files = members(export("qti21", problems, points).data)
+    assert [etree.fromstring(files[f"items/item-{i}.xml"]).findtext(f"{NS}outcomeDeclaration[@identifier='MAXSCORE']"
+                                                                    f"/{NS}defaultValue/{NS}value")
+            for i in (1, 3)] == ["5.0", "8.0"]
+    files = members(export("canvas", problems, points).data)
+    meta = etree.fromstring(files["exgen_bank/assessment_meta.xml"])
+    assert float(meta.findtext(f"{META}points_possible")) == pytest.approx(5 + 8)

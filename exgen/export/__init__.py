@@ -34,8 +34,9 @@ def ordered(problems: Sequence[Problem]) -> list[tuple[int, Problem]]:
     return sorted(numbered, key=lambda ip: (first[f"{ip[1].topic}/{ip[1].variant}"], ip[0]))
 
 
-def export(fmt: str, problems: Sequence[Problem]) -> Exported:
-    """The file for `fmt` holding `problems`, and notes naming what it could not express."""
+def export(fmt: str, problems: Sequence[Problem], points: Sequence[dict[str, float]] | None = None) -> Exported:
+    """The file for `fmt` holding `problems`, and notes naming what it could not express. `points[i]` gives
+    problem i's points per part id (an exam spec's); a part it does not name is worth 1."""
     from exgen.grading.grade import mistakes_of
 
     if fmt not in FORMATS:
@@ -48,7 +49,8 @@ def export(fmt: str, problems: Sequence[Problem]) -> Exported:
         from exgen.export import canvas as driver  # type: ignore[no-redef]
     else:
         from exgen.export import qti21 as driver  # type: ignore[no-redef]
-    data, notes = driver.build(items, mistakes)
+    worth = {n: dict(points[n - 1]) if points else {} for n, _ in items}
+    data, notes = driver.build(items, mistakes, worth)
     return Exported(data, tuple(notes))
 
 
@@ -72,16 +74,19 @@ def write_bytes(path: Path, data: bytes) -> None:
 MAX_PER_VARIANT = 200
 
 
-def problems_from_spec(spec, n: int, seed: int | None = None) -> list[Problem]:
+def problems_from_spec(spec, n: int, seed: int | None = None) -> tuple[list[Problem], list[dict[str, float]]]:
     """`n` distinct instances of every variant an exam spec's sections name (all of a topic's variants where a
-    section names none), at the section's difficulty; seeds derive from the spec's seed (or `seed`), the
-    section and the variant, so the same spec and options give the same bank."""
+    section names none), at the section's difficulty, and their points per part as the exam gives them
+    (`points` split over the parts in half points, or `points_per_part`); seeds derive from the spec's seed (or
+    `seed`), the topic, the variant and the difficulty, so the same spec and options give the same bank."""
+    from exgen.exam.build import split_points
     from exgen.generate import distinct_problems
     from exgen.rng import problem_seed
     from exgen.topics import get
 
     base = spec.seed if seed is None else seed
     problems: list[Problem] = []
+    points: list[dict[str, float]] = []
     seen: set[tuple[str, str, str]] = set()
     for section in spec.sections:
         for variant in section.variants or tuple(v.name for v in get(section.topic).variants):
@@ -89,6 +94,13 @@ def problems_from_spec(spec, n: int, seed: int | None = None) -> list[Problem]:
                 continue
             seen.add((section.topic, variant, section.difficulty))
             tag = f"export/{section.topic}/{variant}/{section.difficulty}"
-            problems += distinct_problems([section.topic], variant, section.difficulty, n,
-                                          lambda index, tag=tag: problem_seed(base, f"{tag}/{index}"))
-    return problems
+            drawn = distinct_problems([section.topic], variant, section.difficulty, n,
+                                      lambda index, tag=tag: problem_seed(base, f"{tag}/{index}"))
+            for problem in drawn:
+                ids = [p.id for p in problem.solution.parts]
+                where = f"{spec.source}, line {section.line}: section {section.topic} ({variant})"
+                shares = split_points(section.points, len(ids), where) if section.points is not None \
+                    else [float(section.points_per_part)] * len(ids)
+                points.append(dict(zip(ids, shares)))
+            problems += drawn
+    return problems, points

@@ -128,12 +128,12 @@ def _number_item(section, problem, number, entry: c.Entry, points: float, mistak
     _feedback(item, problem, feedbacks)
 
 
-def _choice_item(section, problem, number, entry: c.Entry, mistakes: list) -> None:
+def _choice_item(section, problem, number, entry: c.Entry, points: float, mistakes: list) -> None:
     answer = entry.part.answer
     item = _el(section, "item", ident=f"i{number}_{entry.label}", title=f"{c.title(problem, number)} {entry.label}")
     meta = _el(_el(item, "itemmetadata"), "qtimetadata")
     _field(meta, "question_type", "multiple_choice_question")
-    _field(meta, "points_possible", "1")
+    _field(meta, "points_possible", c.number_text(points))
     presentation = _el(item, "presentation")
     _el(_el(presentation, "material"), "mattext", _stem(problem, entry.part.id, "."), texttype="text/html")
     choice = _el(_el(presentation, "response_lid", ident="response1", rcardinality="Single"), "render_choice")
@@ -162,7 +162,8 @@ def _feedback(item, problem: Problem, feedbacks: list[tuple[str, str]]) -> None:
         _el(_el(_el(fb, "flow_mat"), "material"), "mattext", html, texttype="text/html")
 
 
-def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict]) -> tuple[bytes, list[str]]:
+def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict],
+          points: dict[int, dict]) -> tuple[bytes, list[str]]:
     notes: list[str] = []
     root = etree.Element(f"{{{QTI}}}questestinterop", nsmap={None: QTI, "xsi": XSI})
     root.set(f"{{{XSI}}}schemaLocation", QTI_LOCATION)
@@ -181,22 +182,23 @@ def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict]) -> tup
                 continue
             boxes = c.entries(part)
             shape = _shape(part)
+            worth = c.worth(points[number], part) / len(boxes)
             shapes.setdefault((c.category(problem), problem.difficulty, part.id), set()).add(shape)
             for entry in boxes:
-                key = f"{c.category(problem)}/{problem.difficulty}/{part.id}{shape}/{entry.label}"
+                key = f"{c.category(problem)}/{problem.difficulty}/{part.id}{shape}/{entry.label}" + \
+                    (f" ({worth:g} pt)" if worth != 1 else "")
                 if key not in groups:
-                    points = 1.0 / len(boxes)
-                    total += points
+                    total += worth
                     group = _el(top, "section", ident="g_" + re.sub(r"[^A-Za-z0-9_]", "_", key), title=key)
                     selection = _el(_el(group, "selection_ordering"), "selection")
                     _el(selection, "selection_number", "1")
-                    _el(_el(selection, "selection_extension"), "points_per_item", c.number_text(points))
+                    _el(_el(selection, "selection_extension"), "points_per_item", c.number_text(worth))
                     groups[key] = group
                 wrongs = c.mistake_values(problem, mistakes[number], entry) if not entry.index else []
                 if part.answer.kind == "choice":
-                    _choice_item(groups[key], problem, number, entry, wrongs)
+                    _choice_item(groups[key], problem, number, entry, worth, wrongs)
                 else:
-                    _number_item(groups[key], problem, number, entry, 1.0 / len(boxes), wrongs)
+                    _number_item(groups[key], problem, number, entry, worth, wrongs)
     for (bank, difficulty, pid), seen in shapes.items():
         if len(seen) > 1:
             notes.append(f"{bank} ({difficulty}): part {pid!r} has matrices of shapes {', '.join(sorted(seen))}; "

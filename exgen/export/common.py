@@ -205,6 +205,11 @@ def plain_html(text: str) -> str:
     return html_text(span)
 
 
+def worth(points: dict[str, float], part: Part) -> float:
+    """The points of a part: an exam spec's, or 1 (exgen grade's one point per part)."""
+    return float(points.get(part.id, 1.0))
+
+
 def category(problem: Problem) -> str:
     """The bank a problem belongs to: topic/variant (each holds its N instances)."""
     return f"{problem.topic}/{problem.variant}"

@@ -8,14 +8,15 @@ first answer whose interval holds the response, as `exgen check` tests the key b
 with one part is a `numerical` (with the units it accepts and their multipliers) or `multichoice` question.
 The worked solution is the general feedback.  Nothing is evaluated inside Moodle: every value is frozen.
 
-Weights: exgen gives each part 1 point and a matrix or vector 1/n per entry; a cloze sub-question's weight is an
-integer, so every part weighs L (the least common multiple of the entry counts) and each entry L/n.
+Weights: exgen gives each part 1 point (or an exam spec's points) and a matrix or vector entry 1/n of them; a
+cloze sub-question's weight is an integer, so the weights are those fractions scaled to the smallest integers.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
 from typing import Any
 
 from lxml import etree
@@ -67,12 +68,17 @@ def _choice_token(entry: c.Entry, weight: int, mistakes: list) -> str:
     return "{" + f"{weight}:MULTICHOICE:" + "~".join(alts) + "}"
 
 
-def _weights(problem: Problem, parts) -> int:
-    sizes = [len(c.entries(p)) for p in parts]
-    return math.lcm(*sizes) if sizes else 1
+def weights(parts, points: dict[str, float]) -> dict[str, int]:
+    """Each part's weight per box, as the small integers cloze wants: in proportion to the part's points
+    divided by its number of boxes (exgen's credit per entry)."""
+    exact = {p.id: Fraction(c.worth(points, p)).limit_denominator(1000) / len(c.entries(p)) for p in parts}
+    scale = math.lcm(*(f.denominator for f in exact.values())) if exact else 1
+    whole = {pid: int(f * scale) for pid, f in exact.items()}
+    common = math.gcd(*whole.values()) if whole else 1
+    return {pid: w // common for pid, w in whole.items()}
 
 
-def _cloze(problem: Problem, number: int, mistakes: dict, notes: list[str]) -> etree._Element:
+def _cloze(problem: Problem, number: int, mistakes: dict, points: dict, notes: list[str]) -> etree._Element:
     gradeable = []
     for part in problem.solution.parts:
         try:
@@ -81,7 +87,7 @@ def _cloze(problem: Problem, number: int, mistakes: dict, notes: list[str]) -> e
         except c.NotExpressible as e:
             notes.append(f"{c.title(problem, number)}: {e}")
     ids = {p.id for p in gradeable}
-    weight = _weights(problem, gradeable)
+    weight = weights(gradeable, points)
     tokens: list[str] = []   # cloze tokens are Moodle's own syntax inside the HTML: placed after serialising
 
     def placeholder(token: str) -> str:
@@ -94,7 +100,7 @@ def _cloze(problem: Problem, number: int, mistakes: dict, notes: list[str]) -> e
             return
         part = problem.solution.part(pid)
         boxes = c.entries(part)
-        share = weight // len(boxes)
+        share = weight[pid]
 
         def token(entry: c.Entry) -> str:
             wrong = c.mistake_values(problem, mistakes, entry) if not entry.index else []
@@ -136,7 +142,8 @@ def _idnumber(problem: Problem, number: int) -> str:
     return f"exgen-{problem.topic}-{problem.variant}-{number}"
 
 
-def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict]) -> tuple[bytes, list[str]]:
+def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict],
+          points: dict[int, dict]) -> tuple[bytes, list[str]]:
     """The Moodle XML document for `problems` ((number, problem), grouped by category) and the notes about
     parts left out."""
     quiz = etree.Element("quiz")
@@ -149,7 +156,7 @@ def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict]) -> tup
             _text(cat, "category", f"{ROOT}/{current}")
             _text(cat, "info", f"exgen {problem.topic}, variant {problem.variant}: frozen instances with "
                                "checked keys; draw one with a random question from this category.", "html")
-        quiz.append(_cloze(problem, number, mistakes[number], notes))
+        quiz.append(_cloze(problem, number, mistakes[number], points[number], notes))
     return etree.tostring(quiz, xml_declaration=True, encoding="UTF-8", pretty_print=True), notes
 
 

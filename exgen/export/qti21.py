@@ -5,7 +5,7 @@ Each number, integer or matrix entry is a float textEntryInteraction compared wi
 "absolute" with the key's allowance on both sides (bounds included), or "exact" for exact keys; each choice is
 an inlineChoiceInteraction.  Response processing follows `exgen check`: a part is correct (1 point) when every
 box matches the key; otherwise a named mistake that matches sets its modal feedback and scores 0; otherwise a
-matrix or vector earns 1/n per entry right.
+matrix or vector earns 1/n per entry right.  A part is worth 1 point, or an exam spec's points.
 """
 
 from __future__ import annotations
@@ -74,10 +74,10 @@ def _score(points: float) -> etree._Element:
     return _add("SCORE", E("baseValue", c.number_text(float(points)), baseType="float"))
 
 
-def _part_rule(part, mistakes: list, feedback_ids: list[str]) -> etree._Element:
+def _part_rule(part, mistakes: list, feedback_ids: list[str], points: float) -> etree._Element:
     boxes = c.entries(part)
     correct = _all([_matches(b, b.value, b.allowance) for b in boxes])
-    rule = E("responseCondition", E("responseIf", correct, _score(1.0)))
+    rule = E("responseCondition", E("responseIf", correct, _score(points)))
     for (mistake, wrong), fid in zip(mistakes, feedback_ids):
         try:
             conds = []
@@ -96,14 +96,14 @@ def _part_rule(part, mistakes: list, feedback_ids: list[str]) -> etree._Element:
         rule.append(E("responseElseIf", _all(conds),
                       _add("FEEDBACK", E("baseValue", fid, baseType="identifier"))))
     if len(boxes) > 1:
-        share = 1.0 / len(boxes)
+        share = points / len(boxes)
         rule.append(E("responseElse", *[E("responseCondition",
                                             E("responseIf", _matches(b, b.value, b.allowance), _score(share)))
                                           for b in boxes]))
     return rule
 
 
-def item(problem: Problem, number: int, mistakes: dict, notes: list[str]) -> tuple[str, bytes]:
+def item(problem: Problem, number: int, mistakes: dict, points: dict, notes: list[str]) -> tuple[str, bytes]:
     ident = f"item-{number}"
     gradeable = []
     for part in problem.solution.parts:
@@ -124,7 +124,7 @@ def item(problem: Problem, number: int, mistakes: dict, notes: list[str]) -> tup
                           identifier=response_id(b), cardinality="single", baseType=base))
     root.append(E("outcomeDeclaration", E("defaultValue", E("value", "0")), identifier="SCORE",
                   cardinality="single", baseType="float"))
-    root.append(E("outcomeDeclaration", E("defaultValue", E("value", c.number_text(float(len(gradeable))))),
+    root.append(E("outcomeDeclaration", E("defaultValue", E("value", c.number_text(sum(c.worth(points, p) for p in gradeable)))),
                   identifier="MAXSCORE", cardinality="single", baseType="float"))
     root.append(E("outcomeDeclaration", identifier="FEEDBACK", cardinality="multiple", baseType="identifier"))
 
@@ -166,7 +166,7 @@ def item(problem: Problem, number: int, mistakes: dict, notes: list[str]) -> tup
     for part in gradeable:
         wrongs = mistakes.get(part.id, [])
         fids = [f"M_{part.id}_{k + 1}" for k in range(len(wrongs))]
-        processing.append(_part_rule(part, wrongs, fids))
+        processing.append(_part_rule(part, wrongs, fids, c.worth(points, part)))
         for (mistake, _), fid in zip(wrongs, fids):
             fb = E("modalFeedback", outcomeIdentifier="FEEDBACK", identifier=fid, showHide="show",
                    title=f"Part {part.id}")
@@ -179,12 +179,13 @@ def item(problem: Problem, number: int, mistakes: dict, notes: list[str]) -> tup
     return ident, etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict]) -> tuple[bytes, list[str]]:
+def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict],
+          points: dict[int, dict]) -> tuple[bytes, list[str]]:
     notes: list[str] = []
     files: dict[str, bytes] = {}
     sections: dict[str, list[str]] = {}
     for number, problem in problems:
-        ident, data = item(problem, number, mistakes[number], notes)
+        ident, data = item(problem, number, mistakes[number], points[number], notes)
         files[f"items/{ident}.xml"] = data
         sections.setdefault(c.category(problem), []).append(ident)
     test = E("assessmentTest", identifier="exgen-test", title="exgen question bank")
