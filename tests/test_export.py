@@ -278,7 +278,8 @@ def test_qti21_package_follows_the_rules_its_importers_read():
     for section in sections:
         assert section[0].tag == NS + "selection" and section[0].get("select") == "1"
         refs = section.findall(f"{NS}assessmentItemRef")
-        assert len(refs) == per_bank()[section.get("title")] and all(items[r.get("identifier")] == r.get("href") for r in refs)
+        assert len(refs) == per_bank()[section.get("title")]
+        assert all(items[r.get("identifier")] == r.get("href") for r in refs)
     for ident, href in items.items():
         item = etree.fromstring(files[href])
         assert item.tag == NS + "assessmentItem" and item.get("identifier") == ident

@@ -124,7 +124,8 @@ def item(problem: Problem, number: int, mistakes: dict, points: dict, notes: lis
                           identifier=response_id(b), cardinality="single", baseType=base))
     root.append(E("outcomeDeclaration", E("defaultValue", E("value", "0")), identifier="SCORE",
                   cardinality="single", baseType="float"))
-    root.append(E("outcomeDeclaration", E("defaultValue", E("value", c.number_text(sum(c.worth(points, p) for p in gradeable)))),
+    maximum = sum(c.worth(points, p) for p in gradeable)
+    root.append(E("outcomeDeclaration", E("defaultValue", E("value", c.number_text(maximum))),
                   identifier="MAXSCORE", cardinality="single", baseType="float"))
     root.append(E("outcomeDeclaration", identifier="FEEDBACK", cardinality="multiple", baseType="identifier"))
 
