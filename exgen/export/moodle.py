@@ -48,11 +48,11 @@ def _cloze_escape(html: str) -> str:
 
 def _numerical_token(entry: c.Entry, weight: int, mistakes: list) -> str:
     alts = [f"={c.number_text(entry.value)}:{c.number_text(entry.allowance)}#{_cloze_escape('Correct.')}"]
+    answer = entry.part.answer
     for mistake, wrong in mistakes:
-        answer = entry.part.answer
-        as_key = answer.allowance(wrong) if answer.sig is not None and wrong else entry.allowance
         if answer.sig is not None and not wrong:
             continue  # a mistake of 0 has no significant figures: exgen cannot match it either
+        as_key = answer.allowance(wrong) if answer.sig is not None else entry.allowance
         alts.append(f"%0%{c.number_text(wrong)}:{c.number_text(as_key)}#"
                     + _cloze_escape(c.plain_html(c.mistake_feedback(mistake))))
     return "{" + f"{weight}:NUMERICAL:" + "~".join(alts) + "}"
