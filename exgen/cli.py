@@ -553,7 +553,9 @@ def verify(key, device) -> None:
               "(default 5), each a frozen question the LMS draws one of.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="From a spec: the seed instances derive from "
               "(default: the spec's seed).")
-def export_(fmt, source, out, n, seed) -> None:
+@click.option("--per-part", is_flag=True, help="moodle: one question per part (numerical with units, multiple "
+              "choice, a matrix as a grid) in a category per topic/variant/part, instead of one cloze per problem.")
+def export_(fmt, source, out, n, seed, per_part) -> None:
     """Export questions for an LMS: Moodle XML, Canvas (QTI 1.2 zip) or a QTI 2.1 package.
 
     From a KEY (key.json of `exgen make`), those problems; from an exam SPEC (YAML, as for `exgen exam`), N
@@ -574,6 +576,8 @@ def export_(fmt, source, out, n, seed) -> None:
 
     with open(source, "rb") as f:
         is_key = source.suffix.lower() == ".json" or f.read(64).lstrip().startswith(b"{")
+    if per_part and fmt != "moodle":
+        raise click.UsageError("--per-part is for moodle (canvas always asks one part per item; qti21 never)")
     if is_key and (n is not None or seed is not None):
         raise click.UsageError("--n-per-variant and --seed apply to a spec; a key's problems are exported as they are")
     with user_errors():
@@ -584,7 +588,7 @@ def export_(fmt, source, out, n, seed) -> None:
             from exgen.exam.spec import read_spec
 
             problems, points = problems_from_spec(read_spec(source), n or 5, seed)
-        result = export(fmt, problems, points)
+        result = export(fmt, problems, points, per_part)
     write_bytes(out, result.data)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)

@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -115,10 +116,11 @@ def verdict(points: float) -> str:
     return "correct" if points == pytest.approx(1) else "wrong" if points == pytest.approx(0) else "partial"
 
 
-def expected(problem, part, name, value, fmt):
-    """exgen check's verdict and named mistake; for a matrix or vector mistake, Moodle and Canvas (one box per
-    entry, no rule across a whole matrix) give credit per entry instead — the documented difference."""
-    g = grade_part("1." + part.id, part, _text(value), mistakes_of(problem).get(part.id, []))
+def expected(problem, part, name, value, fmt, text=None):
+    """exgen check's verdict and named mistake for `text` (default: the value in the key's unit); for a matrix or
+    vector mistake, Moodle and Canvas (one box per entry, no rule across a whole matrix) give credit per entry
+    instead — the documented difference."""
+    g = grade_part("1." + part.id, part, text or _text(value), mistakes_of(problem).get(part.id, []))
     if fmt in ("moodle", "canvas") and part.answer.kind in ("matrix", "vector") and name.startswith("mistake"):
         results = entry_results(part.answer, value)
         return verdict(sum(results) / len(results) if results else 0.0), "", g.points
@@ -245,6 +247,64 @@ def test_moodle_scores_every_part_as_exgen_check_does():
                     f"{problem.topic}/{problem.variant} seed {problem.seed} {part.id} {name}"
                 checked += 1
     assert checked > 500
+
+
+def moodle_single_grade(q, response: str):
+    """qtype_numerical with units (a response in unit u is divided by u's multiplier; no unit is the first
+    unit) and qtype_multichoice (the chosen answer's fraction)."""
+    answers = q.findall("answer")
+    if q.get("type") == "multichoice":
+        return next((float(a.get("fraction")) / 100, a.findtext("feedback/text")) for a in answers
+                    if a.findtext("text") == response)
+    number, _, unit = response.partition(" ")
+    multipliers = {u.findtext("unit_name"): float(u.findtext("multiplier")) for u in q.iter("unit")}
+    value = float(number) / (multipliers[unit] if unit else 1.0)
+    return moodle_grade([(float(a.get("fraction")) / 100, float(a.findtext("text")), float(a.findtext("tolerance")),
+                          a.findtext("feedback/text")) for a in answers], value)
+
+
+def test_moodle_per_part_questions_score_as_exgen_check_does():
+    """--per-part: numerical questions with unit multipliers, multichoice, cloze grids; a response in any listed
+    unit, a mistake, a value at the tolerance: Moodle's verdict is exgen check's."""
+    questions = {q.findtext("name/text"): (category, q)
+                 for category, q in moodle_questions_of(export("moodle", bank(), per_part=True).data)}
+    checked = converted = 0
+    for number, problem in ordered(bank()):
+        for part in problem.solution.parts:
+            if part.answer.kind == "expression":
+                continue
+            category, q = questions.pop(f"{c.title(problem, number)} {part.id}")
+            assert category == f"$course$/top/exgen/{problem.topic}/{problem.variant}/{part.id}"
+            kind = part.answer.kind
+            assert q.get("type") == {"choice": "multichoice", "number": "numerical", "integer": "numerical"}.get(
+                kind, "cloze")
+            assert all(moodle.fraction_allowed(a.get("fraction")) for a in q.findall("answer"))
+            tries = [(name, value, _text(value)) for name, value in candidates(problem, part)]
+            if q.get("type") == "numerical":
+                units = [(u.findtext("unit_name"), float(u.findtext("multiplier"))) for u in q.iter("unit")]
+                assert not units or units[0] == (moodle.unit_name(part.answer), 1.0)
+                # integer keys: exgen check multiplies a converted answer in floats, and 9.6e-7 GFLOP misses 960
+                # FLOP by one ulp (a grading issue reported, not the export's); numbers are compared in tolerance
+                for unit, multiplier in units[1:4] if kind == "number" else ():
+                    for name, value in candidates(problem, part)[:4]:
+                        exact = Decimal(c.number_text(value)) * Decimal(c.number_text(multiplier))  # as typed
+                        tries.append((name, value, f"{exact.normalize()} {unit}"))
+                        converted += 1
+            for name, value, text in tries:
+                if q.get("type") == "cloze":
+                    subs, _ = moodle_subquestions(q.findtext("questiontext/text"))
+                    boxes = c.entries(part)
+                    points = sum(w * moodle_grade(answers, _box_value(value, b))[0]
+                                 for (w, _, answers), b in zip(subs, boxes)) / sum(w for w, _, _ in subs)
+                    feedback = ""
+                else:
+                    points, feedback = moodle_single_grade(q, text)
+                found = re.search(r"known mistake \(([^)]*)\)", feedback or "")
+                want_verdict, want_mistake, _ = expected(problem, part, name, value, "moodle", text)
+                assert (verdict(points), found.group(1) if found else "") == (want_verdict, want_mistake), \
+                    f"{problem.topic}/{problem.variant} seed {problem.seed} {part.id} {name}: {text!r}"
+                checked += 1
+    assert not questions and checked > 500 and converted > 100
 
 
 # ---- QTI 2.1: structure and a response-processing interpreter --------------------------------------

@@ -34,9 +34,11 @@ def ordered(problems: Sequence[Problem]) -> list[tuple[int, Problem]]:
     return sorted(numbered, key=lambda ip: (first[f"{ip[1].topic}/{ip[1].variant}"], ip[0]))
 
 
-def export(fmt: str, problems: Sequence[Problem], points: Sequence[dict[str, float]] | None = None) -> Exported:
+def export(fmt: str, problems: Sequence[Problem], points: Sequence[dict[str, float]] | None = None,
+           per_part: bool = False) -> Exported:
     """The file for `fmt` holding `problems`, and notes naming what it could not express. `points[i]` gives
-    problem i's points per part id (an exam spec's); a part it does not name is worth 1."""
+    problem i's points per part id (an exam spec's); a part it does not name is worth 1. `per_part` (Moodle):
+    one question per part instead of one cloze question per problem."""
     from exgen.grading.grade import mistakes_of
 
     if fmt not in FORMATS:
@@ -50,7 +52,8 @@ def export(fmt: str, problems: Sequence[Problem], points: Sequence[dict[str, flo
     else:
         from exgen.export import qti21 as driver  # type: ignore[no-redef]
     worth = {n: dict(points[n - 1]) if points else {} for n, _ in items}
-    data, notes = driver.build(items, mistakes, worth)
+    data, notes = driver.build(items, mistakes, worth, per_part) if fmt == "moodle" else \
+        driver.build(items, mistakes, worth)
     return Exported(data, tuple(notes))
 
 

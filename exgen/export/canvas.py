@@ -53,26 +53,6 @@ def _field(parent, label: str, entry: str) -> None:
     _el(f, "fieldentry", entry)
 
 
-def _letters(markdown: str) -> dict[str, str]:
-    ids = re.findall(c._MARK, markdown)
-    return {pid: (chr(97 + i) if i < 26 else chr(96 + i // 26) + chr(97 + i % 26)) for i, pid in enumerate(ids)}
-
-
-def _stem(problem: Problem, asked: str, note: str) -> str:
-    markdown = c.MarkedRenderer().question(problem)
-
-    def slot(pid: str):
-        if pid == asked:
-            yield " \u2190 this item asks this part"
-
-    body = c.html(markdown, slot)
-    p = etree.SubElement(body, "p")
-    strong = etree.SubElement(p, "strong")
-    strong.text = f"Answer part ({_letters(markdown)[asked]})" 
-    strong.tail = note
-    return c.html_text(body)
-
-
 def _range(parent, low: float, high: float) -> None:
     and_ = _el(parent, "and")
     _el(and_, "vargte", c.number_text(low), respident="response1")
@@ -96,7 +76,8 @@ def _number_item(section, problem, number, entry: c.Entry, points: float, mistak
     _field(meta, "question_type", "numerical_question")
     _field(meta, "points_possible", c.number_text(points))
     presentation = _el(item, "presentation")
-    _el(_el(presentation, "material"), "mattext", _stem(problem, entry.part.id, note), texttype="text/html")
+    text = c.html_text(c.part_stem(problem, entry.part.id, note))
+    _el(_el(presentation, "material"), "mattext", text, texttype="text/html")
     fib = _el(_el(presentation, "response_str", ident="response1", rcardinality="Single"), "render_fib",
               fibtype="Decimal")
     _el(fib, "response_label", ident="answer1")
@@ -135,7 +116,8 @@ def _choice_item(section, problem, number, entry: c.Entry, points: float, mistak
     _field(meta, "question_type", "multiple_choice_question")
     _field(meta, "points_possible", c.number_text(points))
     presentation = _el(item, "presentation")
-    _el(_el(presentation, "material"), "mattext", _stem(problem, entry.part.id, "."), texttype="text/html")
+    text = c.html_text(c.part_stem(problem, entry.part.id, "."))
+    _el(_el(presentation, "material"), "mattext", text, texttype="text/html")
     choice = _el(_el(presentation, "response_lid", ident="response1", rcardinality="Single"), "render_choice")
     for n, text in enumerate(answer.choices, 1):
         label = _el(choice, "response_label", ident=f"c{n}")

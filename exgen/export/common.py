@@ -210,6 +210,31 @@ def worth(points: dict[str, float], part: Part) -> float:
     return float(points.get(part.id, 1.0))
 
 
+def letters(markdown: str) -> dict[str, str]:
+    """Each part's letter, (a), (b), … in the order the question shows them (as exgen.render numbers them)."""
+    ids = _MARK.findall(markdown)
+    return {pid: (chr(97 + i) if i < 26 else chr(96 + i // 26) + chr(97 + i % 26)) for i, pid in enumerate(ids)}
+
+
+def part_stem(problem: Problem, asked: str, note: str,
+              box: Callable[[], Iterable[Any]] = lambda: ()) -> etree._Element:
+    """The whole question, for a format that asks one part per question: the asked part is marked (and gets
+    `box()`, its answer box, if any), and a closing line says which part to answer, then `note`."""
+    markdown = MarkedRenderer().question(problem)
+
+    def slot(pid: str):
+        if pid == asked:
+            yield " \u2190 this question asks this part"
+            yield from box()
+
+    body = html(markdown, slot)
+    p = etree.SubElement(body, "p")
+    strong = etree.SubElement(p, "strong")
+    strong.text = f"Answer part ({letters(markdown)[asked]})"
+    strong.tail = note
+    return body
+
+
 def category(problem: Problem) -> str:
     """The bank a problem belongs to: topic/variant (each holds its N instances)."""
     return f"{problem.topic}/{problem.variant}"
