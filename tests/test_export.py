@@ -3,7 +3,7 @@
 No IMS schema ships in a package registry (docs/decisions.md, "LMS export"), so the QTI files are checked
 against the element and attribute rules the importers rely on.  The Moodle file is parsed with a port of Moodle's
 own cloze regular expressions (qtype_multianswer_extract_question).  Three small scorers — Moodle's numerical
-matching, QTI 2.1 response processing, QTI 1.2 response conditions — apply every exported rule to the key, to
+matching (with unit multipliers), QTI 2.1 response processing, QTI 1.2 response conditions — apply every exported rule to the key, to
 values just inside and just outside the tolerance, to each named mistake and to each choice; their verdicts must
 be `exgen check`'s (grade_part) for every topic and variant.
 """

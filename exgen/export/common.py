@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import re
-from html import escape
 from dataclasses import dataclass
+from html import escape
 from typing import Any, Callable, Iterable
 
 from lxml import etree
