@@ -10,10 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import needs
-from exgen.generate import generate, solve_givens
+from exgen.generate import generate, path_failures, solve_givens
+from exgen.givens import coerce
 from exgen.grading.compare import matches
-from exgen.topics import compute
-from exgen.topics.base import InvalidGivens
+from exgen.render import Renderer
+from exgen.topics import compute, get
+from exgen.topics.base import DIFFICULTIES, InvalidGivens
 
 HYPERCLOVA = {"params": 82e9, "tokens": 150e9, "gpus": 1024, "peak_tflops": 312}
 ZERO_FIGURE_1 = {"params": 7.5e9, "gpus": 64, "unit": "GB"}
@@ -94,6 +96,14 @@ def test_twelve_l_d_squared_from_the_block_table_seed_001():
     assert a["per_layer"] == 12 * 768**2
     assert a["params"] == 12 * 12 * 768**2
     assert a["train_flops"] == pytest.approx(6 * 12 * 12 * 768**2 * 1e9)
+
+
+def test_the_parameter_count_is_asked_exactly_so_the_compute_built_on_it_needs_no_rounding():
+    """The question says C ≈ 6NT "with N your answer to the second part": N is an exact integer, so a student
+    who uses their answer uses the key's N."""
+    problem = solve_givens("compute", "params", GPT3_SHAPES)
+    assert problem.solution.part("params").answer.kind == "integer"
+    assert problem.solution.part("params").answer.value == 96 * 12 * 12288**2 + 50257 * 12288
 
 
 # ---- named mistakes ----------------------------------------------------------------------------------
@@ -191,3 +201,127 @@ def test_solver_and_flop_counter_agree_on_any_matmul_shape(m, n, p):
     problem = solve_givens("compute", "matmul", {"m": m, "n": n, "p": p})
     got = reproduce("matmul", problem.givens, torch.device("cpu"))
     assert all(matches(part.answer, got[part.id]) for part in problem.solution.parts)
+
+
+
+# ---- what the question states (issue 9) ---------------------------------------------------------------
+
+
+def question(variant, givens):
+    return Renderer("md").question(solve_givens("compute", variant, givens))
+
+
+@pytest.mark.parametrize("dtype,size", [("fp64", "8 bytes (64 bits)"), ("fp32", "4 bytes (32 bits)"),
+                                        ("bf16", "2 bytes (16 bits)"), ("fp8", "1 byte (8 bits)")])
+def test_memory_questions_state_the_bytes_of_the_dtype(dtype, size):
+    text = question("memory", {"params": 7e9, "dtype": dtype, "unit": "GB"})
+    assert f"count {dtype} as {size} per parameter" in text
+    assert "2 bytes each" in text and "4 bytes each" in text  # mixed-precision Adam's states
+
+
+def test_the_zero_solution_substitutes_the_numbers_into_each_stage():
+    """Issue 11: "2Ψ+2Ψ+KΨ/N_d = 56.875 GB" gave no numbers; each stage now shows Ψ and N_d substituted."""
+    steps = " ".join(s.math for s in solve_givens("compute", "zero", ZERO_FIGURE_1).solution.steps if s.math)
+    assert r"2 \times 7.5 \times 10^{9} + 2 \times 7.5 \times 10^{9} + \frac{12 \times 7.5 \times 10^{9}}{64}" in steps
+    assert r"\frac{16 \times 7.5 \times 10^{9}}{64} = 1.875 \times 10^{9}\ \text{B} = 1.875\ \text{GB}" in steps
+
+
+# ---- student paths ----------------------------------------------------------------------------------
+
+
+def path(name):
+    return next(p for p in compute.PATHS if p.name == name)
+
+
+def test_the_mfu_paths_compute_what_they_say_on_hyperclova():
+    """C = 7.38e22 exactly (4 figures: 7.380e22); at peak 7.38e22 / (1024 × 312e12) s = 2.6735 days → 2.674;
+    MFU from the answered 2.674 days over 13.4: 19.955 % → 20.0 (half up)."""
+    problem = solve_givens("compute", "mfu", {**HYPERCLOVA, "observed_days": 13.4})
+    g, s = problem.givens, problem.solution
+    assert path("ideal_days_from_the_rounded_compute").value("mfu", g, s) == 2.674
+    assert path("mfu_from_the_rounded_ideal_time").value("mfu", g, s) == 20.0
+    assert path_failures(get("compute"), "mfu", g, s) == []
+
+
+def test_a_training_count_built_from_the_rounded_forward_is_caught():
+    """m = n = p = 1664: forward 2 × 1664³ = 9.2149e9 → 9.215e9 (4 figures), 3 × 9.215e9 = 2.7645e10 → 2.765e10,
+    and the exact 6 × 1664³ = 2.76447e10: inside one unit (10^7). m = 1344, n = p = 2048: forward
+    1.12743e10 → 1.127e10, 3 × 1.127e10 = 3.381e10 against 3.38229e10: 1.3 units out, so the sampler does not
+    ask this instance."""
+    ok = solve_givens("compute", "matmul", {"m": 1664, "n": 1664, "p": 1664})
+    assert path("training_as_three_rounded_forwards").value("matmul", ok.givens, ok.solution) == 2.765e10
+    assert path_failures(get("compute"), "matmul", ok.givens, ok.solution) == []
+    bad = solve_givens("compute", "matmul", {"m": 1344, "n": 2048, "p": 2048})
+    assert path("training_as_three_rounded_forwards").value("matmul", bad.givens, bad.solution) == 3.381e10
+    assert path_failures(get("compute"), "matmul", bad.givens, bad.solution) == [
+        "training_as_three_rounded_forwards"]
+
+
+def test_exact_counts_need_no_path():
+    small = solve_givens("compute", "matmul", {"m": 3, "n": 4, "p": 5})
+    assert path("backward_as_twice_the_rounded_forward").value("matmul", small.givens, small.solution) is None
+
+
+# ---- variety (issue 9) ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", [v.name for v in compute.VARIANTS])
+@pytest.mark.parametrize("difficulty", DIFFICULTIES)
+def test_every_variant_and_difficulty_draws_distinct_instances(variant, difficulty):
+    """300 draws: at least 99 % distinct givens, 95 % distinct answers, and no part constant."""
+    import json
+
+    givens, answers, per_part = set(), set(), {}
+    for seed in range(300):
+        p = generate("compute", variant, difficulty, seed)
+        givens.add(json.dumps(p.givens, sort_keys=True))
+        answers.add(json.dumps([part.answer.value for part in p.solution.parts]))
+        for part in p.solution.parts:
+            per_part.setdefault(part.id, set()).add(json.dumps(part.answer.value))
+    assert len(givens) >= 297 and len(answers) >= 285
+    assert all(len(values) > 1 for values in per_part.values())
+
+
+# ---- bounds (issue 10) ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant,name,value", [("memory", "params", 1e300), ("training_time", "peak_tflops", 1e-300),
+                                                ("mfu", "tokens", 1e300), ("matmul", "m", 10**12)])
+def test_extreme_givens_from_the_issue_are_refused(variant, name, value):
+    spec = get("compute").variant(variant)
+    with pytest.raises(InvalidGivens):
+        coerce(next(g for g in spec.givens if g.name == name), value)
+    base = generate("compute", variant, "medium", 0).givens
+    with pytest.raises(InvalidGivens):
+        solve_givens("compute", variant, {**base, name: value})
+
+
+def _finite(value):
+    import math
+
+    return all(math.isfinite(v) for v in (value if isinstance(value, list) else [value]))
+
+
+@pytest.mark.parametrize("variant", [v.name for v in compute.VARIANTS])
+def test_corners_of_the_bounds_solve_quickly_to_finite_answers_or_are_refused(variant):
+    import time
+
+    spec = get("compute").variant(variant)
+    base = generate("compute", variant, "medium", 0).givens
+    bounded = [g for g in spec.givens if g.kind in ("number", "integer")]
+    assert all(g.low is not None and g.high is not None for g in bounded)
+    cases = [{**base, g.name: edge} for g in bounded for edge in (g.low, g.high)]
+    cases += [{**base, **{g.name: g.low for g in bounded}}, {**base, **{g.name: g.high for g in bounded}}]
+    for givens in cases:
+        start = time.perf_counter()
+        try:
+            problem = solve_givens("compute", variant, givens)
+        except InvalidGivens:
+            continue
+        assert time.perf_counter() - start < 1.0
+        assert all(_finite(p.answer.value) for p in problem.solution.parts if p.answer.kind == "number"), givens
+    for g in bounded:  # just outside each bound is refused where a user's givens enter
+        step = 1 if g.kind == "integer" else abs(g.low) * 1e-3 or 1e-3
+        for outside in (g.low - step, g.high + (1 if g.kind == "integer" else g.high * 1e-3)):
+            with pytest.raises(InvalidGivens):
+                coerce(g, outside)

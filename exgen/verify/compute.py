@@ -32,7 +32,8 @@ from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 UNIT_BYTES = {"GB": 1000**3, "GiB": 1024**3}
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16, "int8": torch.int8}
+DTYPES = {"fp64": torch.float64, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16,
+          "fp8": torch.float8_e4m3fn, "int8": torch.int8}
 
 
 def counted(fn) -> dict[str, int]:
