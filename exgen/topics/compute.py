@@ -20,14 +20,17 @@ in pint).
 
 from __future__ import annotations
 
+import json
+import math
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Topic, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 
 BYTES_PER_DTYPE = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
 UNIT_BYTES = {"GB": 10**9, "GiB": 2**30}
@@ -335,6 +338,7 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
 PEAKS_EASY = (100, 125, 150, 200, 250, 300, 312, 400, 500, 600, 800, 1000)
 PEAKS = (125, 312, 989.4, 1979, 2250, 90.5, 137.5, 181, 275, 420, 512, 655.4, 750, 1200, 1500)
 GPU_COUNTS_EASY = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+MAX_CLUSTER = 65536
 ZERO_GPUS = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024)
 
 
@@ -351,22 +355,37 @@ def _token_count(rng: Rng, difficulty: str) -> float:
         11 - figures, 13 - figures))
 
 
+def _sample_run(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
+    """A plausible run: 100M to 999B parameters, 5 to 200 tokens per parameter, and a cluster of 1 to
+    MAX_CLUSTER GPUs sized (a power of two at easy, a multiple of 8 otherwise, from 8 GPUs on) so the run
+    takes roughly 3 to 200 days."""
+    easy = difficulty == "easy"
+    figures = 3 if easy else 4
+    params = float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
+        9 - figures, 12 - figures))
+    tokens = round_sig(params * 10 ** (rng.randint(700, 2300) / 1000), 2 if easy else 3)
+    peak = rng.choice(PEAKS_EASY if easy else PEAKS)
+    mfus = (20, 25, 30, 35, 40, 45, 50, 55, 60) + ((100,) if variant == "training_time" else ())
+    mfu = rng.choice(mfus) if easy else float(rng.decimal(20, 65, 1))
+    target_days = 10 ** (rng.randint(500, 2300) / 1000)
+    wanted = float(training_flops(params, tokens)) / (peak * 1e12 * mfu / 100 * target_days * SECONDS_PER_DAY)
+    if not 1 <= wanted <= MAX_CLUSTER:
+        raise Rejected("a run for less than one GPU, or for a larger cluster than any built so far")
+    gpus = round(wanted) if wanted < 8 else 2 ** round(math.log2(wanted)) if easy else 8 * round(wanted / 8)
+    givens = {"params": params, "tokens": tokens, "gpus": gpus, "peak_tflops": peak}
+    if variant == "training_time":
+        return {**givens, "mfu": mfu}
+    ideal = float(training_seconds(training_flops(params, tokens), gpus, peak, 100)) / SECONDS_PER_DAY
+    return {**givens, "observed_days": round_sig(ideal / (mfu / 100), 3)}  # rounded as a report would be
+
+
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     easy = difficulty == "easy"
     if variant == "matmul":
         low, high, step = {"easy": (2, 60, 1), "medium": (1, 128, 8), "hard": (1, 256, 64)}[difficulty]
         return {k: rng.randint(low, high) * step for k in ("m", "n", "p")}
     if variant in ("training_time", "mfu"):
-        params, tokens = _model_size(rng, difficulty), _token_count(rng, difficulty)
-        gpus = rng.choice(GPU_COUNTS_EASY) if easy else 8 * rng.randint(8, 1024)
-        peak = rng.choice(PEAKS_EASY if easy else PEAKS)
-        givens = {"params": params, "tokens": tokens, "gpus": gpus, "peak_tflops": peak}
-        if variant == "training_time":
-            mfu = rng.choice((20, 25, 30, 35, 40, 45, 50, 55, 60, 100)) if easy else float(rng.decimal(20, 65, 1))
-            return {**givens, "mfu": mfu}
-        ideal = float(training_seconds(training_flops(params, tokens), gpus, peak, 100)) / SECONDS_PER_DAY
-        mfu = rng.decimal(0.15, 0.65, 2 if easy else 3)
-        return {**givens, "observed_days": round_sig(ideal / float(mfu), 3)}  # rounded as a report would be
+        return _sample_run(rng, variant, difficulty)
     if variant == "params":
         layers = rng.randint(2, 48) if easy else rng.randint(8, 128)
         d = 64 * rng.randint(4, 64) if easy else 128 * rng.randint(8, 128)
@@ -383,8 +402,14 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 # ---- named mistakes --------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=32)
+def _key(variant: str, givens_json: str) -> Solution:
+    """The key's solution, solved once for all the mistakes that start from it."""
+    return _SOLVERS[variant](json.loads(givens_json))
+
+
 def _answer(variant: str, g: dict[str, Any], part: str) -> Any:
-    return _SOLVERS[variant](g).part(part).answer.value
+    return _key(variant, json.dumps(g, sort_keys=True)).part(part).answer.value
 
 
 def _fma_one(variant: str, g: dict[str, Any], part: str) -> float:
