@@ -325,3 +325,14 @@ def test_corners_of_the_bounds_solve_quickly_to_finite_answers_or_are_refused(va
         for outside in (g.low - step, g.high + (1 if g.kind == "integer" else g.high * 1e-3)):
             with pytest.raises(InvalidGivens):
                 coerce(g, outside)
+
+
+@pytest.mark.parametrize("variant", ["training_time", "mfu", "zero"])
+def test_hard_clusters_are_stated_in_nodes_of_8_gpus(variant):
+    """Hard adds a step: the student multiplies nodes by 8 before the formula."""
+    for seed in range(5):
+        problem = generate("compute", variant, "hard", seed)
+        assert f"{problem.givens['gpus'] // 8} nodes of 8 GPUs" in Renderer("md").question(problem)
+        assert problem.givens["gpus"] % 8 == 0
+    easy = generate("compute", variant, "easy", 0)
+    assert "nodes of" not in Renderer("md").question(easy)

@@ -371,7 +371,10 @@ def _sample_run(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     wanted = float(training_flops(params, tokens)) / (peak * 1e12 * mfu / 100 * target_days * SECONDS_PER_DAY)
     if not 1 <= wanted <= MAX_CLUSTER:
         raise Rejected("a run for less than one GPU, or for a larger cluster than any built so far")
-    gpus = round(wanted) if wanted < 8 else 2 ** round(math.log2(wanted)) if easy else 8 * round(wanted / 8)
+    if difficulty == "hard":  # stated as nodes of 8 GPUs
+        gpus = 8 * max(2, round(wanted / 8))
+    else:
+        gpus = round(wanted) if wanted < 8 else 2 ** round(math.log2(wanted)) if easy else 8 * round(wanted / 8)
     givens = {"params": params, "tokens": tokens, "gpus": gpus, "peak_tflops": peak}
     if variant == "training_time":
         return {**givens, "mfu": mfu}
@@ -395,8 +398,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "memory":
         return {"params": _model_size(rng, difficulty), "dtype": rng.choice(tuple(BYTES_PER_DTYPE)),
                 "unit": rng.choice(tuple(UNIT_BYTES))}
-    return {"params": _model_size(rng, difficulty), "gpus": rng.choice(ZERO_GPUS),
-            "unit": rng.choice(tuple(UNIT_BYTES))}
+    gpus = 8 * rng.randint(2, 128) if difficulty == "hard" else rng.choice(ZERO_GPUS)  # hard: nodes of 8
+    return {"params": _model_size(rng, difficulty), "gpus": gpus, "unit": rng.choice(tuple(UNIT_BYTES))}
 
 
 # ---- named mistakes --------------------------------------------------------------------------------
