@@ -364,3 +364,10 @@ def test_corners_of_the_bounds_solve_quickly_to_finite_answers_or_are_refused(va
         for outside in (below, above):
             with pytest.raises(InvalidGivens):
                 coerce(g, outside)
+
+
+def test_hard_gpu_budgets_state_the_cluster_in_nodes_of_8():
+    for seed in range(5):
+        problem = generate("chinchilla", "gpu_budget", "hard", seed)
+        assert f"{problem.givens['gpus'] // 8} nodes of 8 {problem.givens['gpu']} GPUs" in Renderer("md").question(problem)
+    assert "nodes of" not in Renderer("md").question(generate("chinchilla", "gpu_budget", "medium", 0))
