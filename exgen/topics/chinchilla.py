@@ -127,28 +127,32 @@ S6 = lambda x: nf.sig(x, 6)  # noqa: E731 — intermediate values carry 6 signif
 
 
 def _optimum_steps(c: float, method: str, fit: Fit, n: float, d: float) -> list[Step]:
+    """One display per line, so none runs past a printed page (issue 11)."""
     if method == "fit":
+        total = nf.num(round(fit.alpha + fit.beta, 12))
         return [
             Step(r"Minimising $L(N, D)$ subject to $C = 6ND$ (set $\partial L / \partial N = 0$ with "
                  r"$D = C/(6N)$) gives the closed form (Hoffmann et al. 2022, Appendix D):",
                  r"N_{\mathrm{opt}} = G \left(\frac{C}{6}\right)^{a}, \quad D_{\mathrm{opt}} = G^{-1} "
-                 r"\left(\frac{C}{6}\right)^{b}, \quad G = \left(\frac{\alpha A}{\beta B}\right)^{1/(\alpha+\beta)},"
-                 r" \quad a = \frac{\beta}{\alpha+\beta}, \quad b = \frac{\alpha}{\alpha+\beta}."),
+                 r"\left(\frac{C}{6}\right)^{b},"),
+            Step("where", r"G = \left(\frac{\alpha A}{\beta B}\right)^{1/(\alpha+\beta)}, \quad "
+                          r"a = \frac{\beta}{\alpha+\beta}, \quad b = \frac{\alpha}{\alpha+\beta}."),
             Step("With the stated coefficients:",
                  rf"G = \left(\frac{{{nf.num(fit.alpha)} \times {nf.num(fit.A)}}}{{{nf.num(fit.beta)} \times "
-                 rf"{nf.num(fit.B)}}}\right)^{{1/{nf.num(round(fit.alpha + fit.beta, 12))}}} = {S6(fit.G)}, \quad "
-                 rf"a = {S6(fit.a)}, \quad b = {S6(fit.b)}"),
-            Step(f"The budget over six: $C/6 = {S6(c / 6)}$ FLOP, so",
-                 rf"N_{{\mathrm{{opt}}}} = {S6(fit.G)} \times ({S6(c / 6)})^{{{S6(fit.a)}}} = {S6(n)}, \quad "
-                 rf"D_{{\mathrm{{opt}}}} = \frac{{({S6(c / 6)})^{{{S6(fit.b)}}}}}{{{S6(fit.G)}}} = {S6(d)}"),
+                 rf"{nf.num(fit.B)}}}\right)^{{1/{total}}} = {S6(fit.G)},"),
+            Step("and", rf"a = \frac{{{nf.num(fit.beta)}}}{{{total}}} = {S6(fit.a)}, \quad "
+                        rf"b = \frac{{{nf.num(fit.alpha)}}}{{{total}}} = {S6(fit.b)}."),
+            Step(f"The budget over six is $C/6 = {S6(c / 6)}$ FLOP, so",
+                 rf"N_{{\mathrm{{opt}}}} = {S6(fit.G)} \times ({S6(c / 6)})^{{{S6(fit.a)}}} = {S6(n)},"),
+            Step("and", rf"D_{{\mathrm{{opt}}}} = \frac{{({S6(c / 6)})^{{{S6(fit.b)}}}}}{{{S6(fit.G)}}} = {S6(d)}."),
         ]
     if method == "rule":
         return [Step(r"The rule gives both directly from $\sqrt{C} = " + S6(math.sqrt(c)) + "$:",
-                     rf"N_{{\mathrm{{opt}}}} = 0.1\,\sqrt{{C}} = {S6(n)}, \quad "
-                     rf"D_{{\mathrm{{opt}}}} = 1.7\,\sqrt{{C}} = {S6(d)}")]
+                     rf"N_{{\mathrm{{opt}}}} = 0.1\,\sqrt{{C}} = 0.1 \times {S6(math.sqrt(c))} = {S6(n)},"),
+                Step("and", rf"D_{{\mathrm{{opt}}}} = 1.7\,\sqrt{{C}} = 1.7 \times {S6(math.sqrt(c))} = {S6(d)}.")]
     return [Step(r"With $D = 20N$, the budget is $C = 6N \cdot 20N = 120 N^2$, so",
-                 rf"N_{{\mathrm{{opt}}}} = \sqrt{{\frac{{C}}{{120}}}} = \sqrt{{{S6(c / 120)}}} = {S6(n)}, \quad "
-                 rf"D_{{\mathrm{{opt}}}} = 20\,N_{{\mathrm{{opt}}}} = {S6(d)}")]
+                 rf"N_{{\mathrm{{opt}}}} = \sqrt{{\frac{{C}}{{120}}}} = \sqrt{{{S6(c / 120)}}} = {S6(n)},"),
+            Step("and", rf"D_{{\mathrm{{opt}}}} = 20\,N_{{\mathrm{{opt}}}} = {S6(d)}.")]
 
 
 def _loss_step(label: str, n: float, d: float, fit: Fit, terms: tuple[float, float, float]) -> Step:

@@ -311,9 +311,10 @@ def _solve_zero(g: dict[str, Any]) -> Solution:
     b = zero_bytes(psi, gpus)
     steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ GPUs, $K = 12$ bytes of optimizer "
                   rf"state per parameter; 1 {unit} $= {_unit_size(unit)}$ bytes.")]
-    steps += [Step(ZERO_TEXT[k], rf"{ZERO_TEX[k]} = {_zero_substituted(k, nf.sig(psi, 6), gpus)} = "
-                                 rf"{nf.sig(b[k], 6)}\ \text{{B}} = {nf.sig(_bytes_in(b[k], unit), 6)}\ \text{{{unit}}}")
-              for k in b]
+    for k in b:  # two displays per stage, so none runs past a printed page
+        steps += [Step(ZERO_TEXT[k], rf"{ZERO_TEX[k]} = {_zero_substituted(k, nf.sig(psi, 6), gpus)}"),
+                  Step("that is", rf"{nf.sig(b[k], 6)}\ \text{{B}} = \frac{{{nf.sig(b[k], 6)}}}{{{_unit_size(unit)}}}"
+                                  rf"\ \text{{{unit}}} = {nf.sig(_bytes_in(b[k], unit), 6)}\ \text{{{unit}}}.")]
     parts = tuple(Part(k, label, Answer("number", _bytes_in(b[k], unit), unit=unit, sig=SIG)) for k, label in (
         ("baseline", "baseline per GPU"), ("stage1", "ZeRO stage 1 per GPU"), ("stage2", "ZeRO stage 2 per GPU"),
         ("stage3", "ZeRO stage 3 per GPU")))
