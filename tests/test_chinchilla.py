@@ -371,3 +371,12 @@ def test_hard_gpu_budgets_state_the_cluster_in_nodes_of_8():
         problem = generate("chinchilla", "gpu_budget", "hard", seed)
         assert f"{problem.givens['gpus'] // 8} nodes of 8 {problem.givens['gpu']} GPUs" in Renderer("md").question(problem)
     assert "nodes of" not in Renderer("md").question(generate("chinchilla", "gpu_budget", "medium", 0))
+
+
+def test_hard_loss_questions_give_tokens_per_parameter_so_d_is_a_step():
+    for seed in range(5):
+        problem = generate("chinchilla", "loss", "hard", seed)
+        k = round(problem.givens["D"] / problem.givens["N"])
+        assert problem.givens["D"] == pytest.approx(k * problem.givens["N"], rel=1e-15)
+        text = Renderer("md").question(problem)
+        assert f"trained on {k} tokens per parameter" in text and "$D = " not in text

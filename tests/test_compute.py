@@ -116,10 +116,10 @@ def test_named_mistakes_give_the_typical_wrong_values():
     assert mistake("training_time", "days", "mfu_forgotten").wrong("training_time", g) == pytest.approx(days * 0.4)
     assert mistake("training_time", "days", "mfu_forgotten").wrong("training_time", {**g, "mfu": 100}) is None
     assert mistake("matmul", "forward", "fma_as_one_flop").wrong("matmul", {"m": 3, "n": 4, "p": 5}) == 60
-    g = {"params": 7e9, "dtype": "fp16", "unit": "GB"}
+    g = {"params": 7e9, "dtype": "fp16", "unit": "GB", "optimizer": "adam"}
     assert mistake("memory", "weights", "gb_gib_confused").wrong("memory", g) == pytest.approx(14e9 / 2**30)
     assert mistake("memory", "weights", "bits_for_bytes").wrong("memory", g) == pytest.approx(112.0)
-    assert mistake("zero", "stage2", "gradients_not_sharded").wrong("zero", ZERO_FIGURE_1) == pytest.approx(31.40625)
+    assert mistake("zero", "stage2", "gradients_not_sharded").wrong("zero", {**ZERO_FIGURE_1, "optimizer": "adam"}) == pytest.approx(31.40625)
 
 
 
@@ -337,3 +337,27 @@ def test_hard_clusters_are_stated_in_nodes_of_8_gpus(variant):
         assert problem.givens["gpus"] % 8 == 0
     easy = generate("compute", variant, "easy", 0)
     assert "nodes of" not in Renderer("md").question(easy)
+
+
+def test_sgd_with_momentum_keeps_8_bytes_of_optimizer_state():
+    """Hard memory and ZeRO questions may train with SGD with momentum: an fp32 master copy and momentum,
+    K = 8, so 12 bytes per parameter; the question lists the states and leaves K to the student."""
+    a = answers("zero", {**ZERO_FIGURE_1, "optimizer": "sgd_momentum"})
+    assert a == pytest.approx({"baseline": 90.0, "stage1": 30 + 7.5 * 8 / 64, "stage2": 15 + 7.5 * 10 / 64,
+                               "stage3": 7.5 * 12 / 64})
+    assert answers("memory", {"params": 7e9, "dtype": "fp16", "unit": "GB", "optimizer": "sgd_momentum"}) == \
+        pytest.approx({"weights": 14.0, "training": 84.0})
+    g = {"params": 7e9, "dtype": "fp16", "unit": "GB", "optimizer": "sgd_momentum"}
+    assert mistake("memory", "training", "adam_states_for_sgd").wrong("memory", g) == pytest.approx(112.0)
+    hard = next(p for p in (generate("compute", "zero", "hard", s) for s in range(40))
+                if p.givens["optimizer"] == "sgd_momentum")
+    text = Renderer("md").question(hard)
+    assert "$K$ bytes of optimizer state: an fp32 master copy of the parameters and momentum, 4 bytes each" in text
+    assert "K = 8" not in text
+
+
+@needs("torch")
+def test_measured_sgd_momentum_state_is_12_bytes_per_parameter():
+    from exgen.verify.compute import optimizer_bytes_per_param
+
+    assert optimizer_bytes_per_param("sgd_momentum") == {"params": 2.0, "grads": 2.0, "optimizer": 8.0}

@@ -401,7 +401,12 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         return _sample_gpu_budget(rng, difficulty)
     if variant == "loss":
         n = _params(rng, difficulty)
-        d = _scaled(_mantissa(rng, difficulty), rng.randint(10, 13))
+        if difficulty == "hard":  # stated as tokens per parameter: the student finds D = k N first
+            mantissa, exponent = _mantissa(rng, difficulty), rng.randint(8, 11)
+            n = _scaled(mantissa, exponent)
+            d = _scaled(mantissa * rng.randint(2, 2000), exponent)
+        else:
+            d = _scaled(_mantissa(rng, difficulty), rng.randint(10, 13))
         if not 1 <= d / n <= 10_000:
             raise Rejected("tokens per parameter outside any realistic range")
         return _with_fit({"N": n, "D": d})

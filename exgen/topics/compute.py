@@ -9,8 +9,10 @@ Formulas and their sources:
     training time          C / (GPUs × peak × MFU)   (seed 000's HyperCLOVA example, MFU = 100 %)
     parameters             12·L·D² per the block table of seed 001 (Q, K, V, O: D² each; MLP D×4D and 4D×D),
                            biases and layer norms ignored; + V·D for a tied token embedding when counted
-    memory                 bytes per parameter by dtype (fp64 8, fp32 4, fp16/bf16 2, fp8/int8 1); mixed-precision Adam (2 + 2 + K)Ψ with K = 12
-                           (fp16 params and grads; fp32 master copy, momentum, variance), and ZeRO stages
+    memory                 bytes per parameter by dtype (fp64 8, fp32 4, fp16/bf16 2, fp8/int8 1); mixed-precision
+                           training (2 + 2 + K)Ψ: fp16 params and grads, and K bytes of fp32 optimizer state,
+                           K = 12 for Adam (master copy, momentum, variance), K = 8 for SGD with momentum
+                           (master copy, momentum; hard questions), and ZeRO stages
                            1/2/3 per GPU: 2Ψ + 2Ψ + KΨ/N_d, 2Ψ + (2 + K)Ψ/N_d, (2 + 2 + K)Ψ/N_d
                            (Rajbhandari et al. 2020, "ZeRO", Section 3 and Figure 1)
 Unit conversions are exact arithmetic on Fractions (GB = 10^9 B, GiB = 2^30 B, 1 day = 86400 s): the question
@@ -35,6 +37,10 @@ from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPa
 BYTES_PER_DTYPE = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
 UNIT_BYTES = {"GB": 10**9, "GiB": 2**30}
 ADAM_K = 12  # fp32 master weights + momentum + variance, bytes per parameter (ZeRO paper)
+# K of each optimizer, and what its fp32 states are, in the question's words
+OPTIMIZER_K = {"adam": ADAM_K, "sgd_momentum": 8}
+OPTIMIZER_TEXT = {"adam": ("Adam", "an fp32 master copy of the parameters, momentum and variance"),
+                  "sgd_momentum": ("SGD with momentum", "an fp32 master copy of the parameters and momentum")}
 SECONDS_PER_DAY = 86400
 FLOP_SIG = 4  # FLOP counts are asked to 4 significant figures
 SIG = 3
@@ -107,6 +113,9 @@ _PEAK = Given("peak_tflops", "peak throughput of one GPU", "number", unit="TFLOP
 _UNIT = Given("unit", "memory unit the answers are asked in (GB = 10^9 B, GiB = 2^30 B)", "choice",
               choices=("GB", "GiB"))
 _DIM = dict(kind="integer", low=1, high=10**6)
+_OPTIMIZER = Given("optimizer", "optimizer of mixed-precision training: adam (fp32 master copy, momentum, variance: "
+                   "K = 12 bytes) or sgd_momentum (fp32 master copy, momentum: K = 8 bytes)", "choice",
+                   choices=tuple(OPTIMIZER_K), default="adam")
 
 VARIANTS = (
     Variant("matmul", "FLOPs of a matrix-vector product, a matrix product, its backward and a training step", (
@@ -125,11 +134,11 @@ VARIANTS = (
         Given("embeddings", "whether the (tied) token embedding V x D is counted", "choice",
               choices=("excluded", "included")),
         _TOKENS)),
-    Variant("memory", "weight memory by dtype and mixed-precision Adam training memory (16 bytes/parameter)", (
+    Variant("memory", "weight memory by dtype and mixed-precision training memory (2 + 2 + K bytes/parameter)", (
         _PARAMS, Given("dtype", "dtype of the weights for inference", "choice", choices=tuple(BYTES_PER_DTYPE)),
-        _UNIT)),
-    Variant("zero", "per-GPU model-state memory under ZeRO stages 1, 2, 3 (mixed-precision Adam, K = 12)", (
-        _PARAMS, _GPUS, _UNIT)),
+        _UNIT, _OPTIMIZER)),
+    Variant("zero", "per-GPU model-state memory under ZeRO stages 1, 2, 3 (mixed-precision training, K bytes of "
+            "optimizer state)", (_PARAMS, _GPUS, _UNIT, _OPTIMIZER)),
 )
 
 
@@ -149,6 +158,8 @@ def _check(variant: str, g: dict[str, Any]) -> None:
         raise InvalidGivens(f"dtype must be one of {', '.join(BYTES_PER_DTYPE)}")
     if variant in ("memory", "zero") and g["unit"] not in UNIT_BYTES:
         raise InvalidGivens("unit must be GB or GiB")
+    if variant in ("memory", "zero") and g["optimizer"] not in OPTIMIZER_K:
+        raise InvalidGivens(f"optimizer must be one of {', '.join(OPTIMIZER_K)}")
 
 
 # ---- solvers ---------------------------------------------------------------------------------------
@@ -265,16 +276,18 @@ def _unit_size(unit: str) -> str:
 def _solve_memory(g: dict[str, Any]) -> Solution:
     psi, dtype, unit = _f(g["params"]), g["dtype"], g["unit"]
     per = BYTES_PER_DTYPE[dtype]
-    weights, training = psi * per, psi * (2 + 2 + ADAM_K)
+    k = OPTIMIZER_K[g["optimizer"]]
+    weights, training = psi * per, psi * (2 + 2 + k)
+    name, states = OPTIMIZER_TEXT[g["optimizer"]]
     steps = (
         Step(f"{dtype} stores each parameter in {8 * per} bits = {per} byte{'s' if per > 1 else ''}; "
              f"1 {unit} $= {_unit_size(unit)}$ bytes:",
              rf"{nf.sig(psi, 6)} \times {per}\ \text{{B}} = {nf.sig(weights, 6)}\ \text{{B}} = "
              rf"\frac{{{nf.sig(weights, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
              rf"{nf.sig(_bytes_in(weights, unit), 6)}\ \text{{{unit}}}"),
-        Step("Mixed-precision Adam keeps fp16 parameters (2 B) and gradients (2 B), and an fp32 master copy, "
-             "momentum and variance ($K = 12$ B): 16 bytes per parameter.",
-             rf"16 \times {nf.sig(psi, 6)}\ \text{{B}} = {nf.sig(training, 6)}\ \text{{B}} = "
+        Step(f"Mixed-precision {name} keeps fp16 parameters (2 B) and gradients (2 B), and {states} "
+             f"($K = {k}$ B): {4 + k} bytes per parameter.",
+             rf"(2 + 2 + {k}) \times {nf.sig(psi, 6)}\ \text{{B}} = {nf.sig(training, 6)}\ \text{{B}} = "
              rf"\frac{{{nf.sig(training, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
              rf"{nf.sig(_bytes_in(training, unit), 6)}\ \text{{{unit}}}"),
     )
@@ -298,24 +311,29 @@ ZERO_TEXT = {
 }
 
 
-def _zero_substituted(stage: str, psi: str, gpus: int) -> str:
-    """The stage's formula with Ψ, N_d and K = 12 written out (bytes)."""
-    return {"baseline": rf"16 \times {psi}",
-            "stage1": rf"2 \times {psi} + 2 \times {psi} + \frac{{12 \times {psi}}}{{{gpus}}}",
-            "stage2": rf"2 \times {psi} + \frac{{14 \times {psi}}}{{{gpus}}}",
-            "stage3": rf"\frac{{16 \times {psi}}}{{{gpus}}}"}[stage]
+def _zero_substituted(stage: str, psi: str, gpus: int, k: int) -> str:
+    """The stage's formula with Ψ, N_d and K written out (bytes)."""
+    return {"baseline": rf"{4 + k} \times {psi}",
+            "stage1": rf"2 \times {psi} + 2 \times {psi} + \frac{{{k} \times {psi}}}{{{gpus}}}",
+            "stage2": rf"2 \times {psi} + \frac{{{2 + k} \times {psi}}}{{{gpus}}}",
+            "stage3": rf"\frac{{{4 + k} \times {psi}}}{{{gpus}}}"}[stage]
 
 
 def _solve_zero(g: dict[str, Any]) -> Solution:
     psi, gpus, unit = _f(g["params"]), int(g["gpus"]), g["unit"]
-    b = zero_bytes(psi, gpus)
-    steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ GPUs, $K = 12$ bytes of optimizer "
-                  rf"state per parameter; 1 {unit} $= {_unit_size(unit)}$ bytes.")]
-    for k in b:  # two displays per stage, so none runs past a printed page
-        steps += [Step(ZERO_TEXT[k], rf"{ZERO_TEX[k]} = {_zero_substituted(k, nf.sig(psi, 6), gpus)}"),
-                  Step("that is", rf"{nf.sig(b[k], 6)}\ \text{{B}} = \frac{{{nf.sig(b[k], 6)}}}{{{_unit_size(unit)}}}"
-                                  rf"\ \text{{{unit}}} = {nf.sig(_bytes_in(b[k], unit), 6)}\ \text{{{unit}}}.")]
-    parts = tuple(Part(k, label, Answer("number", _bytes_in(b[k], unit), unit=unit, sig=SIG)) for k, label in (
+    k = OPTIMIZER_K[g["optimizer"]]
+    b = zero_bytes(psi, gpus, k)
+    name, states = OPTIMIZER_TEXT[g["optimizer"]]
+    steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ GPUs, and $K = {k}$ bytes of optimizer "
+                  rf"state per parameter ({name}: {states}, 4 bytes each); 1 {unit} $= {_unit_size(unit)}$ "
+                  "bytes.")]
+    shown, in_unit = nf.sig(psi, 6), {stage: _bytes_in(size, unit) for stage, size in b.items()}
+    for stage, size in b.items():  # two displays per stage, so none runs past a printed page
+        size_tex = nf.sig(size, 6)
+        steps += [Step(ZERO_TEXT[stage], rf"{ZERO_TEX[stage]} = {_zero_substituted(stage, shown, gpus, k)}"),
+                  Step("that is", rf"{size_tex}\ \text{{B}} = \frac{{{size_tex}}}{{{_unit_size(unit)}}}"
+                                  rf"\ \text{{{unit}}} = {nf.sig(in_unit[stage], 6)}\ \text{{{unit}}}.")]
+    parts = tuple(Part(s, label, Answer("number", in_unit[s], unit=unit, sig=SIG)) for s, label in (
         ("baseline", "baseline per GPU"), ("stage1", "ZeRO stage 1 per GPU"), ("stage2", "ZeRO stage 2 per GPU"),
         ("stage3", "ZeRO stage 3 per GPU")))
     return Solution(parts, tuple(steps))
@@ -398,9 +416,15 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
                 "embeddings": rng.choice(("excluded", "included")), "tokens": _token_count(rng, difficulty)}
     if variant == "memory":
         return {"params": _model_size(rng, difficulty), "dtype": rng.choice(tuple(BYTES_PER_DTYPE)),
-                "unit": rng.choice(tuple(UNIT_BYTES))}
+                "unit": rng.choice(tuple(UNIT_BYTES)), "optimizer": _optimizer(rng, difficulty)}
     gpus = 8 * rng.randint(2, 128) if difficulty == "hard" else rng.choice(ZERO_GPUS)  # hard: nodes of 8
-    return {"params": _model_size(rng, difficulty), "gpus": gpus, "unit": rng.choice(tuple(UNIT_BYTES))}
+    return {"params": _model_size(rng, difficulty), "gpus": gpus, "unit": rng.choice(tuple(UNIT_BYTES)),
+            "optimizer": _optimizer(rng, difficulty)}
+
+
+def _optimizer(rng: Rng, difficulty: str) -> str:
+    """Adam below hard; at hard also SGD with momentum, whose K the student works out from its states."""
+    return rng.choice(tuple(OPTIMIZER_K)) if difficulty == "hard" else "adam"
 
 
 # ---- named mistakes --------------------------------------------------------------------------------
@@ -431,7 +455,12 @@ def _mfu_forgotten(variant: str, g: dict[str, Any]) -> float | None:
 
 def _other_unit(variant: str, g: dict[str, Any], part: str) -> float:
     """The bytes divided by the other unit's size: 10^9 for GiB, or 2^30 for GB."""
-    return _answer(variant, {**g, "unit": "GiB" if g["unit"] == "GB" else "GB"}, part)
+    other = "GiB" if g["unit"] == "GB" else "GB"
+    return _answer(variant, g, part) * UNIT_BYTES[g["unit"]] / UNIT_BYTES[other]
+
+
+def _adam_for_sgd(variant: str, g: dict[str, Any], part: str) -> float | None:
+    return None if g["optimizer"] == "adam" else _answer(variant, {**g, "optimizer": "adam"}, part)
 
 
 def _mlp_forgotten(variant: str, g: dict[str, Any]) -> int:
@@ -469,14 +498,20 @@ MISTAKES = (
             ("memory",), lambda v, g: _other_unit(v, g, "weights")),
     Mistake("bits_for_bytes", "weights", "The bit width was used as bytes: a b-bit parameter takes b/8 bytes.",
             ("memory",), lambda v, g: _answer(v, g, "weights") * 8),
-    Mistake("optimizer_states_forgotten", "training", "Adam's fp32 master copy, momentum and variance (12 bytes "
-            "per parameter) were left out; only fp16 weights and gradients were counted.",
-            ("memory",), lambda v, g: _answer(v, g, "training") / 4),
+    Mistake("optimizer_states_forgotten", "training", "The optimizer's fp32 states (K bytes per parameter: 12 "
+            "for Adam, 8 for SGD with momentum) were left out; only fp16 weights and gradients were counted.",
+            ("memory",), lambda v, g: _answer(v, g, "training") * 4 / (4 + OPTIMIZER_K[g["optimizer"]])),
+    Mistake("adam_states_for_sgd", "training", "SGD with momentum keeps an fp32 master copy and momentum only "
+            "(K = 8); Adam's variance (K = 12) was counted too.",
+            ("memory",), lambda v, g: _adam_for_sgd(v, g, "training")),
+    Mistake("adam_states_for_sgd", "baseline", "SGD with momentum keeps an fp32 master copy and momentum only "
+            "(K = 8); Adam's variance (K = 12) was counted too.",
+            ("zero",), lambda v, g: _adam_for_sgd(v, g, "baseline")),
     Mistake("gb_gib_confused", "baseline", "GB is 10^9 bytes and GiB is 2^30 bytes; the other one was used.",
             ("zero",), lambda v, g: _other_unit(v, g, "baseline")),
-    Mistake("master_copy_forgotten", "baseline", "K = 12 includes the fp32 master copy of the parameters (4 "
-            "bytes) besides Adam's momentum and variance (8 bytes).",
-            ("zero",), lambda v, g: _bytes_in((2 + 2 + 8) * _f(g["params"]), g["unit"])),
+    Mistake("master_copy_forgotten", "baseline", "K includes the fp32 master copy of the parameters (4 bytes) "
+            "besides the optimizer's own states (Adam's momentum and variance, or SGD's momentum).",
+            ("zero",), lambda v, g: _bytes_in(OPTIMIZER_K[g["optimizer"]] * _f(g["params"]), g["unit"])),
     Mistake("gradients_not_sharded", "stage2", "Stage 2 shards the gradients too: 2Psi + (2 + K) Psi / N_d.",
             ("zero",), lambda v, g: _answer(v, g, "stage1")),
     Mistake("parameters_not_sharded", "stage3", "Stage 3 shards the fp16 parameters too: (2 + 2 + K) Psi / N_d.",

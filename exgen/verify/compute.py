@@ -13,9 +13,9 @@
   small real transformer on CPU and the counted ratio is applied to the question's N and D (a model of
   82B parameters is not built); the duration is converted with `datetime.timedelta`.
 - Memory: bytes per parameter are measured on real tensors — the dtype's element size, and for
-  mixed-precision Adam an fp16 model's parameters and gradients after a backward pass plus the fp32 master
-  copy and `torch.optim.Adam`'s exp_avg / exp_avg_sq after a step (the step counter excluded) — and scaled
-  to the question's Ψ. ZeRO's shards are those measured bytes divided by N_d for the sharded states.
+  mixed-precision training an fp16 model's parameters and gradients after a backward pass plus the fp32
+  master copy and the optimizer's own state after a step (`torch.optim.Adam`'s exp_avg / exp_avg_sq, or
+  `torch.optim.SGD`'s momentum_buffer; the step counter excluded) — and scaled to the question's Ψ. ZeRO's shards are those measured bytes divided by N_d for the sharded states.
 Measured ratios are cached for the run. No GPU is needed; on one, a timed roofline could also confirm the
 intensity topic's classifications (not done here).
 """
@@ -155,34 +155,46 @@ def _params(g: dict[str, Any]) -> dict[str, Any]:
     return {"per_layer": per_layer, "params": n, "train_flops": per_token * float(g["tokens"])}
 
 
+OPTIMIZERS = {"adam": lambda params: torch.optim.Adam(params, lr=1e-3),
+              "sgd_momentum": lambda params: torch.optim.SGD(params, lr=1e-3, momentum=0.9)}
+
+
 @lru_cache(maxsize=None)
-def adam_bytes_per_param() -> dict[str, float]:
-    """Bytes per parameter of mixed-precision Adam's model states, measured after one real step."""
+def optimizer_bytes_per_param(optimizer: str = "adam") -> dict[str, float]:
+    """Bytes per parameter of mixed-precision training's model states, measured after one real step of the
+    torch optimizer: fp16 parameters and gradients, the fp32 master copy, and every tensor the optimizer keeps
+    per parameter (Adam's exp_avg and exp_avg_sq, SGD's momentum_buffer; not the step counter)."""
     torch.manual_seed(0)
     master = nn.Sequential(nn.Linear(32, 48), nn.ReLU(), nn.Linear(48, 16))
     work = nn.Sequential(nn.Linear(32, 48), nn.ReLU(), nn.Linear(48, 16)).half()
     work.load_state_dict({k: v.half() for k, v in master.state_dict().items()})
     work(torch.randn(8, 32, dtype=torch.float16)).float().pow(2).mean().backward()
-    optimizer = torch.optim.Adam(master.parameters(), lr=1e-3)
+    step = OPTIMIZERS[optimizer](master.parameters())
     for p32, p16 in zip(master.parameters(), work.parameters()):
         p32.grad = p16.grad.float()
-    optimizer.step()
+    step.step()
     n = sum(p.numel() for p in master.parameters())
-    states = sum(s["exp_avg"].nbytes + s["exp_avg_sq"].nbytes for s in optimizer.state.values())
+    states = sum(t.nbytes for state in step.state.values() for name, t in state.items()
+                 if torch.is_tensor(t) and name != "step")
     return {"params": sum(p.nbytes for p in work.parameters()) / n,
             "grads": sum(p.grad.nbytes for p in work.parameters()) / n,
             "optimizer": (states + sum(p.nbytes for p in master.parameters())) / n}
 
 
+def adam_bytes_per_param() -> dict[str, float]:
+    return optimizer_bytes_per_param("adam")
+
+
 def _memory(g: dict[str, Any]) -> dict[str, Any]:
     psi, unit = float(g["params"]), UNIT_BYTES[g["unit"]]
     per_weight = torch.empty(1024, dtype=DTYPES[g["dtype"]]).nbytes / 1024
-    return {"weights": psi * per_weight / unit, "training": psi * sum(adam_bytes_per_param().values()) / unit}
+    states = optimizer_bytes_per_param(g.get("optimizer", "adam"))
+    return {"weights": psi * per_weight / unit, "training": psi * sum(states.values()) / unit}
 
 
 def _zero(g: dict[str, Any]) -> dict[str, Any]:
     psi, nd, unit = float(g["params"]), int(g["gpus"]), UNIT_BYTES[g["unit"]]
-    b = adam_bytes_per_param()
+    b = optimizer_bytes_per_param(g.get("optimizer", "adam"))
     sharded = {"baseline": (), "stage1": ("optimizer",), "stage2": ("optimizer", "grads"),
                "stage3": ("optimizer", "grads", "params")}
     return {stage: psi * sum(v / nd if k in which else v for k, v in b.items()) / unit
