@@ -380,3 +380,11 @@ def test_hard_loss_questions_give_tokens_per_parameter_so_d_is_a_step():
         assert problem.givens["D"] == pytest.approx(k * problem.givens["N"], rel=1e-15)
         text = Renderer("md").question(problem)
         assert f"trained on {k} tokens per parameter" in text and "$D = " not in text
+
+
+def test_a_user_compare_with_equal_losses_is_refused_rather_than_claiming_a_lower_one():
+    """A = B, α = β, E = 0 and N_B = D_A: the two models mirror each other, the losses are equal, and
+    "which has the lower loss" has no answer (the key used to say B)."""
+    mirror = {"C": 6e20, "N_A": 1e9, "N_B": 1e11, "E": 0, "A": 400, "B": 400, "alpha": 0.3, "beta": 0.3}
+    with pytest.raises(InvalidGivens, match="same predicted loss"):
+        solve_givens("chinchilla", "compare", mirror)

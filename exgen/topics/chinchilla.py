@@ -227,6 +227,8 @@ def _solve_compare(g: dict[str, Any], kn: Knobs) -> Solution:
     n_a, n_b = float(g["N_A"]), float(g["N_B"])
     d_a, d_b = c / (k * n_a), c / (k * n_b)
     t_a, t_b = loss(n_a, d_a, fit, kn), loss(n_b, d_b, fit, kn)
+    if t_a[2] == t_b[2] and kn == KEY:
+        raise InvalidGivens("the two models have the same predicted loss: neither is lower")
     better = "A" if t_a[2] < t_b[2] else "B"
     steps = lambda: [  # noqa: E731 — the steps are built for the key only
         Step("Each model's tokens from $C = 6ND$:",
@@ -329,6 +331,7 @@ def _check(variant: str, g: dict[str, Any]) -> None:
         raise InvalidGivens(f"{', '.join(outside)} required")
     if variant == "compare" and g["N_A"] == g["N_B"]:
         raise InvalidGivens("N_A and N_B are equal: there is nothing to compare")
+
 
 
 def _solve(variant: str, g: dict[str, Any], knobs: Knobs = KEY) -> Solution:
