@@ -388,3 +388,16 @@ def test_a_user_compare_with_equal_losses_is_refused_rather_than_claiming_a_lowe
     mirror = {"C": 6e20, "N_A": 1e9, "N_B": 1e11, "E": 0, "A": 400, "B": 400, "alpha": 0.3, "beta": 0.3}
     with pytest.raises(InvalidGivens, match="same predicted loss"):
         solve_givens("chinchilla", "compare", mirror)
+
+
+@pytest.mark.parametrize("variant", ["optimum", "compare"])
+def test_hard_budgets_are_stated_in_pf_days(variant):
+    """1 PF-day = 10^15 FLOP/s × 86400 s = 8.64e19 FLOP (the unit of Brown et al. 2020): hard questions state
+    C in PF-days, to 4 figures, and the solution converts it."""
+    for seed in range(5):
+        problem = generate("chinchilla", variant, "hard", seed)
+        pf_days = problem.givens["C"] / 8.64e19
+        assert float(f"{pf_days:.3e}") == pytest.approx(pf_days, rel=1e-12)
+        assert "PF-days" in Renderer("md").question(problem)
+        assert problem.solution.steps[0].math.endswith(r"\ \text{FLOP}")
+    assert "PF-days" not in Renderer("md").question(generate("chinchilla", variant, "medium", 0))

@@ -37,6 +37,7 @@ METHODS = ("fit", "rule", "tokens20")
 RULE_N, RULE_D = 0.1, 1.7  # seed 001: N_opt = 0.1 C^0.5, D_opt = 1.7 C^0.5
 TOKENS_PER_PARAM = 20
 SECONDS_PER_DAY = 86_400
+PF_DAY = 10**15 * SECONDS_PER_DAY  # FLOP: one petaFLOP/s sustained for a day (Brown et al. 2020's unit)
 LOSS_DECIMALS = 3
 SIG = 3
 TIE_MARGIN = 0.01  # compare: the two losses must differ by at least this (10x the loss tolerance)
@@ -155,6 +156,13 @@ def _optimum_steps(c: float, method: str, fit: Fit, n: float, d: float) -> list[
             Step("and", rf"D_{{\mathrm{{opt}}}} = 20\,N_{{\mathrm{{opt}}}} = {S6(d)}.")]
 
 
+def _pf_day_step(c: float) -> Step:
+    """The budget in both units a question may state it in (hard questions give PF-days)."""
+    return Step(r"The budget, with 1 PF-day $= 10^{15}\ \text{FLOP/s} \times 86400\ \text{s} = 8.64 \times "
+                r"10^{19}$ FLOP:", rf"C = {S6(c / PF_DAY)}\ \text{{PF-days}} \times 8.64 \times 10^{{19}}\ "
+                                    rf"\text{{FLOP/PF-day}} = {S6(c)}\ \text{{FLOP}}")
+
+
 def _loss_step(label: str, n: float, d: float, fit: Fit, terms: tuple[float, float, float]) -> Step:
     model, data, total = terms
     return Step(f"Predicted loss {label}:",
@@ -183,7 +191,7 @@ def _solve_optimum(g: dict[str, Any], kn: Knobs) -> Solution:
     fit, c, method = Fit.of(g), float(g["C"]), g["method"]
     n, d = optimum(c, method, fit, kn)
     terms = loss(n, d, fit, kn)
-    steps = lambda: [*_optimum_steps(c, method, fit, n, d),  # noqa: E731 — built for the key only
+    steps = lambda: [_pf_day_step(c), *_optimum_steps(c, method, fit, n, d),  # noqa: E731 — key only
                      _loss_step("of this allocation", n, d, fit, terms)]
     parts = (Part("N_opt", "compute-optimal parameters", _num(n)),
              Part("D_opt", "compute-optimal training tokens", _num(d)),
@@ -231,6 +239,7 @@ def _solve_compare(g: dict[str, Any], kn: Knobs) -> Solution:
         raise InvalidGivens("the two models have the same predicted loss: neither is lower")
     better = "A" if t_a[2] < t_b[2] else "B"
     steps = lambda: [  # noqa: E731 — the steps are built for the key only
+        _pf_day_step(c),
         Step("Each model's tokens from $C = 6ND$:",
              rf"D_A = \frac{{C}}{{6 N_A}} = \frac{{{S6(c)}}}{{6 \times {S6(n_a)}}} = {S6(d_a)}, \quad "
              rf"D_B = \frac{{{S6(c)}}}{{6 \times {S6(n_b)}}} = {S6(d_b)}"),
@@ -360,6 +369,10 @@ def _mantissa(rng: Rng, difficulty: str) -> Fraction:
 
 
 def _budget(rng: Rng, difficulty: str) -> float:
+    """C to 4 figures; at hard a whole number of 4-figure PF-days (0.1160 to 9,999 PF-days), which the
+    question states in PF-days, so the student converts first."""
+    if difficulty == "hard":
+        return float(rng.decimal(1, 9.999, 3) * Fraction(10) ** rng.randint(-1, 3) * PF_DAY)
     return _scaled(rng.decimal(1, 9.999, 3), rng.randint(19, 25))
 
 
