@@ -361,3 +361,12 @@ def test_measured_sgd_momentum_state_is_12_bytes_per_parameter():
     from exgen.verify.compute import optimizer_bytes_per_param
 
     assert optimizer_bytes_per_param("sgd_momentum") == {"params": 2.0, "grads": 2.0, "optimizer": 8.0}
+
+
+def test_hard_parameter_counts_state_heads_so_d_is_a_step():
+    for seed in range(5):
+        problem = generate("compute", "params", "hard", seed)
+        d = problem.givens["d_model"]
+        text = Renderer("md").question(problem)
+        assert f"{d // 128} attention heads of dimension 128" in text and f"D = {d}" not in text
+        assert rf"$D = {d // 128} \times 128 = {d}$" in problem.solution.steps[0].text
