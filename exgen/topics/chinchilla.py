@@ -263,14 +263,16 @@ def _solve_overtrained(g: dict[str, Any], kn: Knobs) -> Solution:
     ratio_opt = d_opt / n_opt
     factor = ratio_opt / ratio if kn.factor_inverted else ratio / ratio_opt
     steps = lambda: [  # noqa: E731 — the steps are built for the key only
-        Step("Training compute and the model's tokens per parameter:",
-             rf"C = 6ND = 6 \times {S6(n)} \times {S6(d)} = {S6(c)}\ \text{{FLOP}}, \quad "
-             rf"\frac{{D}}{{N}} = {S6(ratio)}"),
+        Step("Training compute, and the model's tokens per parameter:",
+             rf"C = 6ND = 6 \times {S6(n)} \times {S6(d)} = {S6(c)}\ \text{{FLOP}},"),
+        Step("and", rf"\frac{{D}}{{N}} = \frac{{{S6(d)}}}{{{S6(n)}}} = {S6(ratio)}."),
         *_optimum_steps(c, method, fit, n_opt, d_opt),
-        Step("The compute-optimal tokens per parameter, and how far the model is over-trained:",
-             rf"\frac{{D_{{\mathrm{{opt}}}}}}{{N_{{\mathrm{{opt}}}}}} = {S6(ratio_opt)}, \quad "
+        Step("The compute-optimal tokens per parameter,",
+             rf"\frac{{D_{{\mathrm{{opt}}}}}}{{N_{{\mathrm{{opt}}}}}} = \frac{{{S6(d_opt)}}}{{{S6(n_opt)}}} = "
+             rf"{S6(ratio_opt)},"),
+        Step("and how far the model is over-trained:",
              rf"\frac{{D/N}}{{D_{{\mathrm{{opt}}}}/N_{{\mathrm{{opt}}}}}} = \frac{{{S6(ratio)}}}{{{S6(ratio_opt)}}} = "
-             rf"{S6(ratio / ratio_opt)}"),
+             rf"{S6(ratio / ratio_opt)}."),
     ]
     parts = (Part("compute", "training compute", _num(c, "FLOP")),
              Part("tokens_per_param", "tokens per parameter of the model", _num(ratio)),
@@ -438,11 +440,12 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         return g
     # overtrained: Llama-2-7B-like, e.g. 7e9 parameters on 2e12 tokens
     n = _scaled(_mantissa(rng, difficulty), rng.randint(8, 10))
-    d = _scaled(_mantissa(rng, difficulty), rng.randint(11, 13))
+    d = _scaled(_mantissa(rng, difficulty), rng.randint(11, 12))  # up to 10T tokens (Llama 3: 15T)
     if d / n > MAX_TOKENS_PER_PARAM:
         raise Rejected("more tokens per parameter than any published model")
     g = _with_fit({"N": n, "D": d, "method": rng.choice(METHODS)})
-    if _solve_overtrained(g, KEY).part("factor").answer.value < MIN_OVERTRAINING:
+    n_opt, d_opt = optimum(6 * n * d, g["method"], Fit.of(g))
+    if (d / n) / (d_opt / n_opt) < MIN_OVERTRAINING:
         raise Rejected("not over-trained enough to ask how far")
     return g
 
@@ -450,10 +453,11 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 # ---- named mistakes --------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=32)
-def _key(variant: str, givens_json: str) -> Solution:
-    """The key's solution, solved once for all the mistakes that compare against it."""
-    return _solve(variant, json.loads(givens_json))
+@lru_cache(maxsize=64)
+def _key(variant: str, givens_json: str, knobs: Knobs = KEY) -> Solution:
+    """The solution under `knobs` (the key's by default), solved once for all the parts and mistakes that
+    use it."""
+    return _solve(variant, json.loads(givens_json), knobs)
 
 
 def _turned(part: str, **knobs: Any) -> Callable[[str, dict[str, Any]], Any]:
@@ -463,8 +467,9 @@ def _turned(part: str, **knobs: Any) -> Callable[[str, dict[str, Any]], Any]:
     def wrong(variant: str, g: dict[str, Any]) -> Any:
         if "method" in knobs and g.get("method") == knobs["method"]:
             return None
-        value = _solve(variant, g, wrong_knobs).part(part).answer.value
-        return None if value == _key(variant, json.dumps(g, sort_keys=True)).part(part).answer.value else value
+        givens_json = json.dumps(g, sort_keys=True)
+        value = _key(variant, givens_json, wrong_knobs).part(part).answer.value
+        return None if value == _key(variant, givens_json).part(part).answer.value else value
 
     return wrong
 
