@@ -412,3 +412,19 @@ def test_hard_over_training_questions_state_sizes_as_a_model_card_does():
         assert billions * 1e9 == pytest.approx(problem.givens["N"], rel=1e-12)
         assert trillions * 1e12 == pytest.approx(problem.givens["D"], rel=1e-12)
     assert "billion" not in Renderer("md").question(generate("chinchilla", "overtrained", "medium", 0))
+
+
+def test_d_opt_from_c_over_6_n_opt_with_the_rounded_n_opt():
+    """The fit satisfies C = 6ND, so a student may take D_opt = C / (6 N_opt) with their 3-figure N_opt.
+    C = 4.346e22: N_opt = 1.00198e10 → 1.00e10, D = 4.346e22 / 6e10 = 7.24333e11 → 7.24e11, but the exact
+    D_opt is 7.22902e11 (one unit: 10^9): the sampler does not ask this instance. At Gopher's budget the same
+    route gives 5.76e23 / (6 × 3.22e10) = 2.98137e12 → 2.98e12, inside."""
+    bad = solve_givens("chinchilla", "optimum", {"C": 4.346e22, "method": "fit"})
+    assert _path("d_opt_from_the_budget_and_the_rounded_n_opt").value("optimum", bad.givens, bad.solution) == 7.24e11
+    assert path_failures(get("chinchilla"), "optimum", bad.givens, bad.solution) == [
+        "d_opt_from_the_budget_and_the_rounded_n_opt"]
+    good = solve_givens("chinchilla", "optimum", {"C": GOPHER_BUDGET, "method": "fit"})
+    assert _path("d_opt_from_the_budget_and_the_rounded_n_opt").value("optimum", good.givens, good.solution) == 2.98e12
+    assert path_failures(get("chinchilla"), "optimum", good.givens, good.solution) == []
+    rule = solve_givens("chinchilla", "optimum", {"C": 1e22, "method": "rule"})  # the rule's 6ND is 1.02 C
+    assert _path("d_opt_from_the_budget_and_the_rounded_n_opt").value("optimum", rule.givens, rule.solution) is None

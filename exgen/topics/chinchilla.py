@@ -560,6 +560,15 @@ def _d_opt_from_rounded_n_opt(v: str, g: dict[str, Any], s: Solution) -> float |
     return None if ratio is None else _as_asked(s, "D_opt", ratio * _shown(s, "N_opt"))
 
 
+def _d_opt_from_the_budget(v: str, g: dict[str, Any], s: Solution) -> float | None:
+    """C = 6ND solved for D with N_opt as answered (the fit and the heuristic satisfy C = 6ND; the rule does
+    not). A GPU budget's C is taken as answered too."""
+    if g["method"] == "rule":
+        return None
+    c = _shown(s, "compute") if v == "gpu_budget" else Decimal(repr(float(g["C"])))
+    return _as_asked(s, "D_opt", c / (6 * _shown(s, "N_opt")))
+
+
 def _n_opt_from_rounded_compute(v: str, g: dict[str, Any], s: Solution) -> float:
     return _as_asked(s, "N_opt", optimum(float(_shown(s, "compute")), g["method"], Fit.of(g))[0])
 
@@ -573,6 +582,8 @@ PATHS = (
                 _loss_from_rounded_terms),
     StudentPath("d_opt_from_the_rounded_n_opt", "D_opt", "The rule's or the heuristic's tokens per parameter "
                 "(17 or 20) times N_opt as answered.", ("optimum", "gpu_budget"), _d_opt_from_rounded_n_opt),
+    StudentPath("d_opt_from_the_budget_and_the_rounded_n_opt", "D_opt", "D_opt = C / (6 N_opt) with N_opt (and "
+                "a GPU budget's C) as answered.", ("optimum", "gpu_budget"), _d_opt_from_the_budget),
     StudentPath("n_opt_from_the_rounded_compute", "N_opt", "The optimum of C as answered.", ("overtrained",),
                 _n_opt_from_rounded_compute),
     StudentPath("factor_from_the_rounded_ratios", "factor", "The model's tokens per parameter over the "
