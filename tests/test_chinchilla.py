@@ -428,3 +428,12 @@ def test_d_opt_from_c_over_6_n_opt_with_the_rounded_n_opt():
     assert path_failures(get("chinchilla"), "optimum", good.givens, good.solution) == []
     rule = solve_givens("chinchilla", "optimum", {"C": 1e22, "method": "rule"})  # the rule's 6ND is 1.02 C
     assert _path("d_opt_from_the_budget_and_the_rounded_n_opt").value("optimum", rule.givens, rule.solution) is None
+
+
+def test_the_closed_form_carried_to_6_figures_as_the_question_allows():
+    """Gopher's budget: G = 1.34471, a = 0.451613, b = 0.548387, C/6 = 9.6e22 (6 figures each) give
+    1.34471 × (9.6e22)^0.451613 = 3.21899e10 → 3.22e10 and (9.6e22)^0.548387 / 1.34471 = 2.98231e12 → 2.98e12."""
+    problem = solve_givens("chinchilla", "optimum", {"C": GOPHER_BUDGET, "method": "fit"})
+    g, s = problem.givens, problem.solution
+    assert _path("n_opt_carried_to_6_figures").value("optimum", g, s) == 3.22e10
+    assert _path("d_opt_carried_to_6_figures").value("optimum", g, s) == 2.98e12

@@ -569,6 +569,24 @@ def _d_opt_from_the_budget(v: str, g: dict[str, Any], s: Solution) -> float | No
     return _as_asked(s, "D_opt", c / (6 * _shown(s, "N_opt")))
 
 
+def _six_figures(x: float) -> float:
+    return float(half_up(x, 6))
+
+
+def _fit_carried(part: str) -> Callable[[str, dict[str, Any], Solution], float | None]:
+    """The closed form with G, a, b and C/6 carried to 6 significant figures, as the question allows."""
+
+    def value(v: str, g: dict[str, Any], s: Solution) -> float | None:
+        if g["method"] != "fit":
+            return None
+        fit = Fit.of(g)
+        c = float(g["C"]) if v == "optimum" else gpu_budget(g)
+        big_g, a, b, c6 = (_six_figures(x) for x in (fit.G, fit.a, fit.b, c / 6))
+        return _as_asked(s, part, big_g * c6**a if part == "N_opt" else c6**b / big_g)
+
+    return value
+
+
 def _n_opt_from_rounded_compute(v: str, g: dict[str, Any], s: Solution) -> float:
     return _as_asked(s, "N_opt", optimum(float(_shown(s, "compute")), g["method"], Fit.of(g))[0])
 
@@ -584,6 +602,10 @@ PATHS = (
                 "(17 or 20) times N_opt as answered.", ("optimum", "gpu_budget"), _d_opt_from_rounded_n_opt),
     StudentPath("d_opt_from_the_budget_and_the_rounded_n_opt", "D_opt", "D_opt = C / (6 N_opt) with N_opt (and "
                 "a GPU budget's C) as answered.", ("optimum", "gpu_budget"), _d_opt_from_the_budget),
+    StudentPath("n_opt_carried_to_6_figures", "N_opt", "G (C/6)^a with G, a and C/6 carried to 6 significant "
+                "figures.", ("optimum", "gpu_budget"), _fit_carried("N_opt")),
+    StudentPath("d_opt_carried_to_6_figures", "D_opt", "(C/6)^b / G with G, b and C/6 carried to 6 significant "
+                "figures.", ("optimum", "gpu_budget"), _fit_carried("D_opt")),
     StudentPath("n_opt_from_the_rounded_compute", "N_opt", "The optimum of C as answered.", ("overtrained",),
                 _n_opt_from_rounded_compute),
     StudentPath("factor_from_the_rounded_ratios", "factor", "The model's tokens per parameter over the "
