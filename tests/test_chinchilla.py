@@ -285,7 +285,8 @@ def test_hard_fit_questions_do_not_name_exponents_they_never_define():
     text = Renderer("md").question(generate("chinchilla", "optimum", "hard", _seed_with("optimum", "hard", "fit")))
     assert "exponents $a$ and $b$" not in text and r"a = \frac" not in text
     assert "including the exponents of $C$" in text
-    easier = Renderer("md").question(generate("chinchilla", "optimum", "medium", _seed_with("optimum", "medium", "fit")))
+    seed = _seed_with("optimum", "medium", "fit")
+    easier = Renderer("md").question(generate("chinchilla", "optimum", "medium", seed))
     assert r"a = \frac{\beta}{\alpha+\beta}" in easier and "exponents $a$ and $b$" in easier
 
 
@@ -369,7 +370,8 @@ def test_corners_of_the_bounds_solve_quickly_to_finite_answers_or_are_refused(va
 def test_hard_gpu_budgets_state_the_cluster_in_nodes_of_8():
     for seed in range(5):
         problem = generate("chinchilla", "gpu_budget", "hard", seed)
-        assert f"{problem.givens['gpus'] // 8} nodes of 8 {problem.givens['gpu']} GPUs" in Renderer("md").question(problem)
+        nodes = f"{problem.givens['gpus'] // 8} nodes of 8 {problem.givens['gpu']} GPUs"
+        assert nodes in Renderer("md").question(problem)
     assert "nodes of" not in Renderer("md").question(generate("chinchilla", "gpu_budget", "medium", 0))
 
 

@@ -119,7 +119,8 @@ def test_named_mistakes_give_the_typical_wrong_values():
     g = {"params": 7e9, "dtype": "fp16", "unit": "GB", "optimizer": "adam"}
     assert mistake("memory", "weights", "gb_gib_confused").wrong("memory", g) == pytest.approx(14e9 / 2**30)
     assert mistake("memory", "weights", "bits_for_bytes").wrong("memory", g) == pytest.approx(112.0)
-    assert mistake("zero", "stage2", "gradients_not_sharded").wrong("zero", {**ZERO_FIGURE_1, "optimizer": "adam"}) == pytest.approx(31.40625)
+    zero = {**ZERO_FIGURE_1, "optimizer": "adam"}
+    assert mistake("zero", "stage2", "gradients_not_sharded").wrong("zero", zero) == pytest.approx(31.40625)
 
 
 

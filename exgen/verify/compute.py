@@ -15,7 +15,8 @@
 - Memory: bytes per parameter are measured on real tensors — the dtype's element size, and for
   mixed-precision training an fp16 model's parameters and gradients after a backward pass plus the fp32
   master copy and the optimizer's own state after a step (`torch.optim.Adam`'s exp_avg / exp_avg_sq, or
-  `torch.optim.SGD`'s momentum_buffer; the step counter excluded) — and scaled to the question's Ψ. ZeRO's shards are those measured bytes divided by N_d for the sharded states.
+  `torch.optim.SGD`'s momentum_buffer; the step counter excluded) — and scaled to the question's Ψ.
+  ZeRO's shards are those measured bytes divided by N_d for the sharded states.
 Measured ratios are cached for the run. No GPU is needed; on one, a timed roofline could also confirm the
 intensity topic's classifications (not done here).
 """
