@@ -115,7 +115,7 @@ def test_named_mistakes_give_the_typical_wrong_values():
     assert mistake("training_time", "days", "2ND_instead_of_6ND").wrong("training_time", g) == pytest.approx(days / 3)
     assert mistake("training_time", "days", "mfu_forgotten").wrong("training_time", g) == pytest.approx(days * 0.4)
     assert mistake("training_time", "days", "mfu_forgotten").wrong("training_time", {**g, "mfu": 100}) is None
-    assert mistake("matmul", "forward", "fma_as_one_flop").wrong("matmul", {"m": 3, "n": 4, "p": 5}) == 60
+    assert mistake("matmul", "forward", "fma_as_one_flop").wrong("matmul", {"m": 3, "n": 4, "p": 5, "batch": 1}) == 60
     g = {"params": 7e9, "dtype": "fp16", "unit": "GB", "optimizer": "adam"}
     assert mistake("memory", "weights", "gb_gib_confused").wrong("memory", g) == pytest.approx(14e9 / 2**30)
     assert mistake("memory", "weights", "bits_for_bytes").wrong("memory", g) == pytest.approx(112.0)
@@ -371,3 +371,27 @@ def test_hard_parameter_counts_state_heads_so_d_is_a_step():
         text = Renderer("md").question(problem)
         assert f"{d // 128} attention heads of dimension 128" in text and f"D = {d}" not in text
         assert rf"$D = {d // 128} \times 128 = {d}$" in problem.solution.steps[0].text
+
+
+def test_a_batch_of_products_counts_the_weight_gradient_once_per_item():
+    """Hard: A multiplies b matrices B_i. Forward 2mnpb; backward dL/dA = Σ_i dL/dY_i B_iᵀ is b products plus
+    the b products dL/dB_i: 4mnpb (not 2mnp + 2mnpb); training 6mnpb. 3 × 4 × 5 with b = 7: 840, 1680, 2520."""
+    a = answers("matmul", {"m": 3, "n": 4, "p": 5, "batch": 7})
+    assert a == {"matvec": 24, "forward": 840, "backward": 1680, "training": 2520}
+    g = {"m": 3, "n": 4, "p": 5, "batch": 7}
+    assert mistake("matmul", "backward", "weight_gradient_counted_once").wrong("matmul", g) == 120 + 840
+    assert mistake("matmul", "forward", "batch_forgotten").wrong("matmul", g) == 120
+    assert mistake("matmul", "forward", "batch_forgotten").wrong("matmul", {**g, "batch": 1}) is None
+    hard = generate("compute", "matmul", "hard", 0)
+    assert hard.givens["batch"] > 1 and f"$b = {hard.givens['batch']}$ matrices" in Renderer("md").question(hard)
+    assert generate("compute", "matmul", "medium", 0).givens["batch"] == 1
+
+
+@needs("torch")
+def test_the_flop_counter_agrees_on_a_batch_of_products():
+    import torch
+
+    from exgen.verify.compute import reproduce
+
+    assert reproduce("matmul", {"m": 3, "n": 4, "p": 5, "batch": 7}, torch.device("cpu")) == {
+        "matvec": 24, "forward": 840, "backward": 1680, "training": 2520}

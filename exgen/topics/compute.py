@@ -69,9 +69,10 @@ def half_up(x: Any, sig: int | None = None, decimals: int | None = None) -> Deci
 # ---- the computations (pure) -----------------------------------------------------------------------
 
 
-def matmul_flops(m: int, n: int, p: int, flops_per_fma: int = 2) -> dict[str, int]:
-    """FLOPs of A x, of Y = A B, of its backward (dA and dB) and of the training step."""
-    fma = m * n * p
+def matmul_flops(m: int, n: int, p: int, flops_per_fma: int = 2, batch: int = 1) -> dict[str, int]:
+    """FLOPs of A x, of Y_i = A B_i for `batch` matrices B_i, of the backward (dA = Σ_i dY_i B_iᵀ, one product
+    per item, and every dB_i = Aᵀ dY_i) and of the training step."""
+    fma = batch * m * n * p
     return {"matvec": flops_per_fma * m * n, "forward": flops_per_fma * fma,
             "backward": 2 * flops_per_fma * fma, "training": 3 * flops_per_fma * fma}
 
@@ -120,7 +121,9 @@ _OPTIMIZER = Given("optimizer", "optimizer of mixed-precision training: adam (fp
 VARIANTS = (
     Variant("matmul", "FLOPs of a matrix-vector product, a matrix product, its backward and a training step", (
         Given("m", "rows of A", **_DIM), Given("n", "columns of A = rows of B", **_DIM),
-        Given("p", "columns of B", **_DIM))),
+        Given("p", "columns of B", **_DIM),
+        Given("batch", "number b of matrices B_i that A multiplies (Y_i = A B_i)", "integer", default=1, low=1,
+              high=10**4))),
     Variant("training_time", "training compute C = 6ND and training time on a cluster at a given MFU",
             (_PARAMS, _TOKENS, _GPUS, _PEAK, Given("mfu", "model FLOPs utilisation in percent", "number",
                                                     unit="percent", low=0.01, high=100))),
@@ -173,26 +176,38 @@ def _flop(value: Any, exact: bool = False) -> Answer:
 
 
 def _solve_matmul(g: dict[str, Any]) -> Solution:
-    m, n, p = int(g["m"]), int(g["n"]), int(g["p"])
-    f = matmul_flops(m, n, p)
-    steps = (
+    m, n, p, b = int(g["m"]), int(g["n"]), int(g["p"]), int(g["batch"])
+    f = matmul_flops(m, n, p, batch=b)
+    sizes = rf"{m} \times {n} \times {p}" + (rf" \times {b}" if b > 1 else "")
+    times_b = "b" if b > 1 else ""
+    steps = [
         Step("Each output entry is a dot product of length $n$: $n$ multiplications and $n$ additions, i.e. "
              "$n$ fused multiply-adds (FMAs), each counted as 2 FLOPs."),
         Step(f"Matrix-vector product $Ax$ ($m = {m}$ outputs):",
              rf"2mn = 2 \times {m} \times {n} = {nf.sig(f['matvec'], 6)}\ \text{{FLOP}}"),
-        Step("Matrix product $AB$ ($mp$ outputs):",
-             rf"2mnp = 2 \times {m} \times {n} \times {p} = {nf.sig(f['forward'], 6)}\ \text{{FLOP}}"),
-        Step(r"Backward: $\partial L/\partial A = (\partial L/\partial Y) B^\top$ and "
-             r"$\partial L/\partial B = A^\top (\partial L/\partial Y)$, two products of the same size:",
-             rf"2 \times 2mnp = 4 \times {m} \times {n} \times {p} = {nf.sig(f['backward'], 6)}\ \text{{FLOP}}"),
-        Step("A training step (forward + backward):",
-             rf"6mnp = 6 \times {m} \times {n} \times {p} = {nf.sig(f['training'], 6)}\ \text{{FLOP}}"),
-    )
+    ]
+    if b > 1:
+        steps += [
+            Step(f"The $b = {b}$ products $Y_i = AB_i$ ($mp$ outputs each):",
+                 rf"2mnpb = 2 \times {sizes} = {nf.sig(f['forward'], 6)}\ \text{{FLOP}}"),
+            Step(r"Backward: $\partial L/\partial A = \sum_i (\partial L/\partial Y_i) B_i^\top$ takes one product "
+                 r"of a single item's size per item ($b$ in all; the sum's additions are ignored), and the $b$ "
+                 r"products $\partial L/\partial B_i = A^\top (\partial L/\partial Y_i)$ as many again:",
+                 rf"2 \times 2mnpb = 4 \times {sizes} = {nf.sig(f['backward'], 6)}\ \text{{FLOP}}")]
+    else:
+        steps += [
+            Step("Matrix product $AB$ ($mp$ outputs):",
+                 rf"2mnp = 2 \times {sizes} = {nf.sig(f['forward'], 6)}\ \text{{FLOP}}"),
+            Step(r"Backward: $\partial L/\partial A = (\partial L/\partial Y) B^\top$ and "
+                 r"$\partial L/\partial B = A^\top (\partial L/\partial Y)$, two products of the same size:",
+                 rf"2 \times 2mnp = 4 \times {sizes} = {nf.sig(f['backward'], 6)}\ \text{{FLOP}}")]
+    steps.append(Step("A training step (forward + backward):",
+                      rf"6mnp{times_b} = 6 \times {sizes} = {nf.sig(f['training'], 6)}\ \text{{FLOP}}"))
     exact = f["training"] < EXACT_BELOW
     parts = tuple(Part(k, label, _flop(f[k], exact)) for k, label in (
         ("matvec", "FLOPs of A x"), ("forward", "FLOPs of A B"), ("backward", "FLOPs of the backward of A B"),
         ("training", "FLOPs of forward + backward")))
-    return Solution(parts, steps)
+    return Solution(parts, tuple(steps))
 
 
 def _days(seconds: Fraction) -> float:
@@ -408,7 +423,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     easy = difficulty == "easy"
     if variant == "matmul":
         low, high, step = {"easy": (2, 60, 1), "medium": (1, 128, 8), "hard": (1, 256, 64)}[difficulty]
-        return {k: rng.randint(low, high) * step for k in ("m", "n", "p")}
+        dims = {k: rng.randint(low, high) * step for k in ("m", "n", "p")}
+        return {**dims, "batch": rng.randint(2, 64) if difficulty == "hard" else 1}  # hard: a batch of B_i
     if variant in ("training_time", "mfu"):
         return _sample_run(rng, variant, difficulty)
     if variant == "params":
@@ -444,7 +460,19 @@ def _answer(variant: str, g: dict[str, Any], part: str) -> Any:
 
 
 def _fma_one(variant: str, g: dict[str, Any], part: str) -> float:
-    return float(matmul_flops(int(g["m"]), int(g["n"]), int(g["p"]), flops_per_fma=1)[part])
+    return float(matmul_flops(int(g["m"]), int(g["n"]), int(g["p"]), 1, int(g["batch"]))[part])
+
+
+def _batch_forgotten(variant: str, g: dict[str, Any], part: str) -> int | None:
+    """The count of a single product: the batch's b was left out."""
+    m, n, p, b = (int(g[k]) for k in ("m", "n", "p", "batch"))
+    return None if b == 1 else matmul_flops(m, n, p)[part]
+
+
+def _weight_gradient_once(variant: str, g: dict[str, Any]) -> float | None:
+    """dA counted as one product of a single item's size, dB_i for every item: 2mnp + 2mnpb."""
+    m, n, p, b = (int(g[k]) for k in ("m", "n", "p", "batch"))
+    return None if b == 1 else float(2 * m * n * p + 2 * m * n * p * b)
 
 
 def _two_nd(variant: str, g: dict[str, Any], part: str) -> float:
@@ -482,7 +510,11 @@ MISTAKES = (
     Mistake("backward_as_forward", "backward", "The backward needs two products of the forward's size "
             "(dL/dA and dL/dB): 4mnp, not 2mnp.", ("matmul",), lambda v, g: _fma_one(v, g, "backward")),
     Mistake("forward_only", "training", "A training step is forward plus backward: 6mnp, not 2mnp.",
-            ("matmul",), lambda v, g: float(2 * int(g["m"]) * int(g["n"]) * int(g["p"]))),
+            ("matmul",), lambda v, g: float(2 * int(g["m"]) * int(g["n"]) * int(g["p"]) * int(g["batch"]))),
+    Mistake("batch_forgotten", "forward", "A multiplies each of the b matrices B_i: b products, 2mnpb.",
+            ("matmul",), lambda v, g: _batch_forgotten(v, g, "forward")),
+    Mistake("weight_gradient_counted_once", "backward", "dL/dA = sum_i dL/dY_i B_i^T is one product per item "
+            "(b of them), besides the b products for the dL/dB_i: 4mnpb.", ("matmul",), _weight_gradient_once),
     Mistake("2ND_instead_of_6ND", "flops", "2ND counts the forward pass only; training adds the backward (4ND): "
             "C = 6ND.", ("training_time", "mfu"), lambda v, g: _two_nd(v, g, "flops")),
     Mistake("2ND_instead_of_6ND", "days", "The time was computed from 2ND (forward only) instead of 6ND.",

@@ -111,14 +111,16 @@ def flops_per_token_per_param() -> tuple[float, float]:
 
 
 def _matmul(g: dict[str, Any]) -> dict[str, Any]:
-    m, n, p = int(g["m"]), int(g["n"]), int(g["p"])
+    """A batch of b matrices B_i is one (b, n, p) tensor: torch broadcasts A over it (and folds the batch
+    into aten.mm, whose FLOPs the counter reports)."""
+    m, n, p, batch = int(g["m"]), int(g["n"]), int(g["p"]), int(g.get("batch", 1))
     a = torch.empty(m, n, device="meta", requires_grad=True)
-    b = torch.empty(n, p, device="meta", requires_grad=True)
+    b = torch.empty(*((batch,) if batch > 1 else ()), n, p, device="meta", requires_grad=True)
     x = torch.empty(n, 1, device="meta")
     matvec = counted(lambda: a @ x)["aten.mm"]
-    forward = counted(lambda: a @ b)["aten.mm"]
+    forward = sum(counted(lambda: a @ b).values())
     y = a @ b
-    backward = counted(lambda: y.backward(torch.empty(m, p, device="meta")))["aten.mm"]
+    backward = sum(counted(lambda: y.backward(torch.empty(y.shape, device="meta"))).values())
     return {"matvec": matvec, "forward": forward, "backward": backward, "training": forward + backward}
 
 
