@@ -395,3 +395,11 @@ def test_the_flop_counter_agrees_on_a_batch_of_products():
 
     assert reproduce("matmul", {"m": 3, "n": 4, "p": 5, "batch": 7}, torch.device("cpu")) == {
         "matvec": 24, "forward": 840, "backward": 1680, "training": 2520}
+
+
+def test_hard_memory_questions_state_the_dtype_in_bits_only():
+    for seed in range(5):
+        problem = generate("compute", "memory", "hard", seed)
+        bits = 8 * compute.BYTES_PER_DTYPE[problem.givens["dtype"]]
+        text = Renderer("md").question(problem)
+        assert f"as {bits} bits per parameter (8 bits to a byte)" in text and "byte (" not in text

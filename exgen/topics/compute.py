@@ -442,8 +442,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 
 
 def _optimizer(rng: Rng, difficulty: str) -> str:
-    """Adam below hard; at hard also SGD with momentum, whose K the student works out from its states."""
-    return rng.choice(tuple(OPTIMIZER_K)) if difficulty == "hard" else "adam"
+    """Adam or SGD with momentum; a hard ZeRO question lists the states and leaves K to the student."""
+    return rng.choice(tuple(OPTIMIZER_K))
 
 
 # ---- named mistakes --------------------------------------------------------------------------------
