@@ -12,7 +12,7 @@ Formulas and their sources:
     memory                 bytes per parameter by dtype (fp64 8, fp32 4, fp16/bf16 2, fp8/int8 1); mixed-precision
                            training (2 + 2 + K)Ψ: fp16 params and grads, and K bytes of fp32 optimizer state,
                            K = 12 for Adam (master copy, momentum, variance), K = 8 for SGD with momentum
-                           (master copy, momentum; hard questions), and ZeRO stages
+                           (master copy, momentum), and ZeRO stages
                            1/2/3 per GPU: 2Ψ + 2Ψ + KΨ/N_d, 2Ψ + (2 + K)Ψ/N_d, (2 + 2 + K)Ψ/N_d
                            (Rajbhandari et al. 2020, "ZeRO", Section 3 and Figure 1)
 Unit conversions are exact arithmetic on Fractions (GB = 10^9 B, GiB = 2^30 B, 1 day = 86400 s): the question
