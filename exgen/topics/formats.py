@@ -232,10 +232,10 @@ def _solve_layout(g: dict[str, Any], f: Format) -> Solution:
                                      rf"{decode} = {_num(value, 10)}")]
     return Solution((Part("bias", "exponent bias", Answer("integer", f.bias)),
                      Part("max", "largest finite value", _number(f.max)),
-                     Part("min_normal_exp", "smallest positive normal = 2^k: k", Answer("integer", _log2(f.min_normal))),
-                     Part("min_subnormal_exp", "smallest positive subnormal = 2^k: k",
+                     Part("min_normal_exp", "exponent of the smallest normal", Answer("integer", _log2(f.min_normal))),
+                     Part("min_subnormal_exp", "exponent of the smallest subnormal",
                           Answer("integer", _log2(f.min_subnormal))),
-                     Part("epsilon_exp", "machine epsilon = 2^k: k", Answer("integer", _log2(f.epsilon))),
+                     Part("epsilon_exp", "exponent of machine epsilon", Answer("integer", _log2(f.epsilon))),
                      Part("value", "value of the bit pattern", _number(value, 6))), tuple(steps))
 
 
@@ -304,7 +304,7 @@ def _solve_range(g: dict[str, Any], f: Format) -> Solution:
                      Part("overflow", "amax overflows unscaled", Answer("choice", over, choices=YES_NO)),
                      Part("scale_exp", "scale exponent k", Answer("integer", k)),
                      Part("scaled_min", "smallest magnitude after scaling", _number(scaled, 3)),
-                     Part("min_class", "what amin x 2^k becomes", Answer("choice", cls, choices=CLASSES))),
+                     Part("min_class", "class of the scaled amin", Answer("choice", cls, choices=CLASSES))),
                     tuple(steps))
 
 
