@@ -358,7 +358,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         _away(n, "the batch bound")
         return g
     bandwidth = rng.randint(8, 80) * 100
-    params = float(rng.decimal(1, 80, 1)) if variant == "decode" and difficulty == "easy" else rng.choice(PARAMS_B)
+    params = float(rng.decimal(1, 200, 1)) if variant == "decode" and difficulty == "easy" else rng.choice(PARAMS_B)
     if variant == "decode":
         g = {"params_b": params, "w_dtype": rng.choice(w_dtypes), "bandwidth_gbs": bandwidth,
              "batch": 1 if difficulty == "easy" else rng.randint(1, 64), "kv_bytes_per_token": 0, "context": 0}
