@@ -164,8 +164,8 @@ def _check(variant: str, g: dict[str, Any]) -> Format:
             raise InvalidGivens("the bit pattern is an infinity, a NaN or zero: ask for a finite nonzero value")
     if variant == "nearest":
         x = _f(g["x"])
-        if x == 0 or abs(f.nearest(x)) > f.max:
-            raise InvalidGivens("x must be nonzero and round to a finite value of the format")
+        if x == 0 or abs(f.nearest(x)) > f.max or f.nearest(x) == 0:
+            raise InvalidGivens("x must be nonzero and round to a finite nonzero value of the format")
     if variant == "range" and not 0 < _f(g["amin"]) <= _f(g["amax"]):
         raise InvalidGivens("need 0 < amin <= amax")
     return f
@@ -260,7 +260,8 @@ def _solve_nearest(g: dict[str, Any], f: Format) -> Solution:
                   rf"{{|{nf.num(g['x'])}|}} = {nf.sig(rel, 6)}"))
     return Solution((Part("spacing", "spacing around x", _number(q)),
                      Part("nearest", "nearest representable value", _number(y, 6)),
-                     Part("rel_error", "relative rounding error", _number(rel, 3))), steps)
+                     Part("rel_error", "relative rounding error",
+                          _number(rel, 3) if rel else Answer("number", 0.0, decimals=6))), steps)
 
 
 YES_NO = ("yes", "no")
