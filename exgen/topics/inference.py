@@ -156,7 +156,8 @@ def _attention_name(g: dict[str, Any]) -> str:
 def _kv_step(g: dict[str, Any]) -> Step:
     per = _kv(g)
     return Step(f"With {_attention_name(g)}, each layer caches a key and a value vector of {g['head_dim']} "
-                f"entries per K/V head, {_num(KV_BYTES[g['kv_dtype']])} bytes each ({g['kv_dtype']}):",
+                f"entries per K/V head, {_num(KV_BYTES[g['kv_dtype']])} "
+                f"byte{'' if KV_BYTES[g['kv_dtype']] == 1 else 's'} each ({g['kv_dtype']}):",
                 rf"2 \times {g['n_layer']} \times {g['n_kv_heads']} \times {g['head_dim']} \times "
                 rf"{_num(KV_BYTES[g['kv_dtype']])} = {nf.sig(per, 10)}\ \text{{B per token}}")
 
@@ -170,8 +171,9 @@ def _cache_step(g: dict[str, Any], batch: int) -> tuple[Step, Fraction]:
 
 def _weights_step(g: dict[str, Any]) -> tuple[Step, Fraction]:
     w = weight_bytes(g["params_b"], g["w_dtype"])
-    return Step(f"Weights: {_num(g['params_b'])} billion parameters at {_num(W_BYTES[g['w_dtype']])} "
-                f"bytes each ({g['w_dtype']}):", rf"{_num(g['params_b'])} \times 10^9 \times "
+    size = W_BYTES[g["w_dtype"]]
+    return Step(f"Weights: {_num(g['params_b'])} billion parameters at {_num(size)} "
+                f"byte{'' if size == 1 else 's'} each ({g['w_dtype']}):", rf"{_num(g['params_b'])} \times 10^9 \times "
                 rf"{_num(W_BYTES[g['w_dtype']])} = {nf.sig(_gb(w), 8)}\ \text{{GB}}"), w
 
 
@@ -300,7 +302,8 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
 
 # (n_layer, n_heads, head_dim): shapes of published models (GPT-2/3, Llama, Mistral, Falcon, OPT families).
 SHAPES = {"easy": ((12, 12, 64), (24, 16, 64), (24, 16, 128), (32, 32, 128), (40, 40, 128), (48, 25, 64),
-                   (16, 32, 64), (28, 16, 128), (36, 20, 64), (22, 32, 64)),
+                   (16, 32, 64), (28, 16, 128), (36, 20, 64), (22, 32, 64), (20, 20, 64), (30, 24, 128),
+                   (26, 20, 128), (18, 16, 128), (40, 32, 128), (24, 24, 128)),
           "medium": ((32, 32, 128), (40, 40, 128), (80, 64, 128), (60, 52, 128), (32, 32, 128), (48, 40, 128),
                      (28, 28, 128), (26, 16, 256), (42, 16, 256), (64, 48, 128)),
           "hard": ((80, 64, 128), (96, 96, 128), (126, 128, 128), (60, 56, 128), (88, 96, 128), (64, 64, 128),
@@ -316,6 +319,16 @@ def _kv_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
     kv = heads if kind == "mha" or not groups else 1 if kind == "mqa" else heads // rng.choice(groups)
     dtypes = ("fp16", "bf16") if difficulty == "easy" else ("fp16", "bf16", "fp8", "fp32")
     return {"n_layer": layers, "n_heads": heads, "n_kv_heads": kv, "head_dim": hd, "kv_dtype": rng.choice(dtypes)}
+
+
+def _shape_params(g: dict[str, Any]) -> float:
+    """About 12 L d^2 parameters (attention and a 4d MLP per layer, seed 001), in billions to 0.1: the sampled
+    model's size matches its shape."""
+    d = int(g["n_heads"]) * int(g["head_dim"])
+    return max(0.1, round(12 * int(g["n_layer"]) * d * d / 1e9, 1))
+
+
+ONE_GPU_GB = 192  # decode/prefill instances keep the weights within one GPU's memory (a B200's 192 GB)
 
 
 def _seq(rng: Rng, difficulty: str) -> int:
@@ -340,7 +353,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         return g
     w_dtypes = ("fp16", "bf16") if difficulty == "easy" else tuple(W_BYTES)
     if variant == "memory":
-        g = {"params_b": rng.choice(PARAMS_B), "w_dtype": rng.choice(w_dtypes), **_kv_givens(rng, difficulty),
+        kv = _kv_givens(rng, difficulty)
+        g = {"params_b": _shape_params(kv), "w_dtype": rng.choice(w_dtypes), **kv,
              "seq_len": _seq(rng, difficulty), "batch": rng.randint(1, 32), "gpu_gb": 0}
         if hard:
             g["gpu_gb"] = rng.choice((24, 40, 48, 80, 94, 141))
@@ -348,8 +362,9 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
                   / g["gpu_gb"], "the GPU count")
         return g
     if variant == "max_batch":
-        g = {"gpu_gb": rng.choice((24, 40, 48, 80, 94, 141, 192)), "params_b": rng.choice(PARAMS_B),
-             "w_dtype": rng.choice(w_dtypes), **_kv_givens(rng, difficulty), "seq_len": _seq(rng, difficulty),
+        kv = _kv_givens(rng, difficulty)
+        g = {"gpu_gb": rng.choice((24, 40, 48, 80, 94, 141, 192)), "params_b": _shape_params(kv),
+             "w_dtype": rng.choice(w_dtypes), **kv, "seq_len": _seq(rng, difficulty),
              "reserve_gb": rng.randint(1, 8) if hard else 0}
         free = _f(g["gpu_gb"]) * GB - weight_bytes(g["params_b"], g["w_dtype"]) - _f(g["reserve_gb"]) * GB
         n = free / (_kv(g) * g["seq_len"])
@@ -357,20 +372,22 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
             raise Rejected("no sequence fits, or an implausibly large batch")
         _away(n, "the batch bound")
         return g
-    bandwidth = rng.randint(8, 80) * 100
-    params = float(rng.decimal(1, 200, 1)) if variant == "decode" and difficulty == "easy" else rng.choice(PARAMS_B)
+    bandwidth = rng.randint(80, 800) * 10
+    params = float(rng.decimal(1, 96, 1)) if variant == "decode" and difficulty == "easy" else rng.choice(PARAMS_B)
     if variant == "decode":
         g = {"params_b": params, "w_dtype": rng.choice(w_dtypes), "bandwidth_gbs": bandwidth,
              "batch": 1 if difficulty == "easy" else rng.randint(1, 64), "kv_bytes_per_token": 0, "context": 0}
         if hard:
-            kv = _kv_givens(rng, "hard")
-            g["kv_bytes_per_token"] = int(_kv(kv))
-            g["context"] = _seq(rng, "hard")
-        return g
-    return {"params_b": rng.choice(PARAMS_B), "w_dtype": rng.choice(w_dtypes), "bandwidth_gbs": bandwidth,
-            "peak_tflops": rng.choice((125, 312, 989, 1979, 2250, 165, 362)),
-            "prompt": rng.randint(1, 64) * 64 if not hard else rng.randint(100, 8000),
-            "new_tokens": rng.randint(16, 1024), "batch": 1 if difficulty != "hard" else rng.randint(2, 64)}
+            kv = _kv_givens(rng, "medium")
+            g.update(params_b=_shape_params(kv), kv_bytes_per_token=int(_kv(kv)), context=_seq(rng, "hard"))
+    else:
+        g = {"params_b": params, "w_dtype": rng.choice(w_dtypes), "bandwidth_gbs": bandwidth,
+             "peak_tflops": rng.choice((125, 312, 989, 1979, 2250, 165, 362)),
+             "prompt": rng.randint(1, 64) * 64 if not hard else rng.randint(100, 8000),
+             "new_tokens": rng.randint(16, 1024), "batch": 1 if difficulty != "hard" else rng.randint(2, 64)}
+    if weight_bytes(g["params_b"], g["w_dtype"]) > ONE_GPU_GB * GB:
+        raise Rejected("the weights do not fit one GPU")
+    return g
 
 
 # ---- named mistakes --------------------------------------------------------------------------------
