@@ -1,8 +1,8 @@
 """Inference memory and latency reproduced with torch, independently of the solver.
 
 - The KV cache is measured on a real decoder: `n_layer` attention layers (q/k/v/o projections, grouped-query
-  attention by repeating K/V heads, softmax(QK^T / sqrt(d_head)) V with a causal mask), built on the `meta` device so any size
-  costs nothing. A prefill of `batch` sequences of `seq_len` tokens fills each layer's cache (keys and values
+  attention by repeating K/V heads, softmax(QK^T / sqrt(d_head)) V with a causal mask), built on the `meta`
+  device so any size costs nothing. A prefill of `batch` sequences of `seq_len` tokens fills each layer's cache (keys and values
   cast to the cache dtype, as an fp8 cache does); the answer is the sum of the cache tensors' `nbytes`. Bytes
   per token: the same model decoding one token for one sequence, so the cache holds exactly one token.
 - Weights are a `meta` tensor of the model's parameter count in the weights' dtype (int4 packed two to a
@@ -53,7 +53,8 @@ class Attention(nn.Module):
         vv = v.to(q.dtype).repeat_interleave(rep, dim=1)
         scores = q @ kk.transpose(-1, -2) / math.sqrt(self.hd)  # (b, h, t, cached tokens)
         if t > 1:  # causal: a prompt token sees the tokens before it
-            scores = scores + torch.full((t, kk.shape[2]), float("-inf"), device=x.device, dtype=q.dtype).triu(kk.shape[2] - t + 1)
+            s = kk.shape[2]
+            scores = scores + torch.full((t, s), float("-inf"), device=x.device, dtype=q.dtype).triu(s - t + 1)
         y = scores.softmax(dim=-1) @ vv
         return self.o(y.transpose(1, 2).reshape(b, t, self.h * self.hd))
 
