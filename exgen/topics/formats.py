@@ -187,6 +187,15 @@ def _pow2(x: Fraction) -> str:
     return rf"2^{{{k}}}"
 
 
+def _given(x: Any) -> str:
+    """A given number exactly as typed (shortest round-trip digits), in LaTeX: 1.2645 \\times 10^{20}."""
+    text = repr(float(x))
+    if "e" not in text:
+        return nf.num(x)
+    mantissa, exponent = text.split("e")
+    return rf"{mantissa.removesuffix('.0')} \times 10^{{{int(exponent)}}}"
+
+
 def _num(x: Fraction, figures: int = 7) -> str:
     return nf.sig(x, figures)
 
@@ -254,10 +263,10 @@ def _solve_nearest(g: dict[str, Any], f: Format) -> Solution:
     n = x / q
     steps = (Step(where[0], where[1]),
              Step("Count spacings and round to the nearest whole number (ties to even):",
-                  rf"\frac{{{nf.num(g['x'])}}}{{{_num(q)}}} = {nf.sig(n, 8)} \to {round(n)}, \qquad {round(n)} "
+                  rf"\frac{{{_given(g['x'])}}}{{{_num(q)}}} = {nf.sig(n, 8)} \to {round(n)}, \qquad {round(n)} "
                   rf"\times {_num(q)} = {_num(y, 10)}"),
-             Step("The relative rounding error:", rf"\frac{{|{_num(y, 10)} - {nf.signed(nf.num(g['x']))}|}}"
-                  rf"{{|{nf.num(g['x'])}|}} = {nf.sig(rel, 6)}"))
+             Step("The relative rounding error:", rf"\frac{{|{_num(y, 10)} - {nf.signed(_given(g['x']))}|}}"
+                  rf"{{|{_given(g['x'])}|}} = {nf.sig(rel, 6)}"))
     return Solution((Part("spacing", "spacing around x", _number(q)),
                      Part("nearest", "nearest representable value", _number(y, 6)),
                      Part("rel_error", "relative rounding error",
@@ -290,12 +299,12 @@ def _solve_range(g: dict[str, Any], f: Format) -> Solution:
     cls = classify(f, scaled)
     over = "yes" if amax > f.max else "no"
     steps = _layout_steps(f)[:3] + [
-        Step(f"amax $= {nf.num(g['amax'])}$ is {'above' if over == 'yes' else 'within'} the largest finite value "
+        Step(f"amax $= {_given(g['amax'])}$ is {'above' if over == 'yes' else 'within'} the largest finite value "
              f"${_num(f.max)}$: " + ("cast as it is, it overflows." if over == "yes" else "it does not overflow.")),
         Step("The scale $2^k$ is the largest power of two with amax $\\times 2^k \\le$ the largest finite value:",
-             rf"k = \left\lfloor \log_2 \frac{{{_num(f.max)}}}{{{nf.num(g['amax'])}}} \right\rfloor = "
+             rf"k = \left\lfloor \log_2 \frac{{{_num(f.max)}}}{{{_given(g['amax'])}}} \right\rfloor = "
              rf"\lfloor {nf.sig(math.log2(f.max / amax), 6)} \rfloor = {k}"),
-        Step("The smallest magnitude after scaling:", rf"{nf.num(g['amin'])} \times 2^{{{k}}} = {nf.sig(scaled, 8)}"),
+        Step("The smallest magnitude after scaling:", rf"{_given(g['amin'])} \times 2^{{{k}}} = {nf.sig(scaled, 8)}"),
         Step({"normal": f"It is at least the smallest normal ${_num(f.min_normal)}$: a normal number.",
               "subnormal": f"It lies below the smallest normal ${_num(f.min_normal)}$ but not below half the "
                            f"smallest subnormal ${_num(f.min_subnormal / 2)}$: it becomes a subnormal number.",
@@ -317,10 +326,12 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
     solution = _SOLVERS[variant](givens, f)
     if variant == "layout":
         bits = str(givens["bits"]).replace(" ", "").replace("_", "")
-        shown = Step("", rf"\texttt{{{bits[0]}}}\ \ \texttt{{{bits[1:1 + f.exp_bits]}}}\ \ "
-                         rf"\texttt{{{bits[1 + f.exp_bits:]}}}")
-        solution = Solution(solution.parts, solution.steps, (shown,))
-    return solution
+        shown = (Step("", rf"\texttt{{{bits[0]}}}\ \ \texttt{{{bits[1:1 + f.exp_bits]}}}\ \ "
+                          rf"\texttt{{{bits[1 + f.exp_bits:]}}}"),)
+    else:  # the numbers as the question shows them (LaTeX, not Python's 1e+20)
+        shown = tuple(Step(name, _given(givens[name])) for name in (("x",) if variant == "nearest" else
+                                                                     ("amax", "amin")))
+    return Solution(solution.parts, solution.steps, shown)
 
 
 # ---- sampling --------------------------------------------------------------------------------------
