@@ -6,8 +6,8 @@ import importlib
 
 from exgen.topics.base import Topic
 
-TOPIC_NAMES: tuple[str, ...] = ("quantization", "autodiff", "compute", "chinchilla", "intensity", "parallelism",
-                                "lora")
+TOPIC_NAMES: tuple[str, ...] = ("quantization", "autodiff", "compute", "chinchilla", "intensity", "parallelism", "inference",
+                             "formats", "lora")
 
 
 def get(name: str) -> Topic:
