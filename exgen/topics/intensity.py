@@ -42,12 +42,28 @@ from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPa
 
 BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
 WEIGHT_BYTES = {"int8": 1, "int4": Fraction(1, 2)}  # weight-only quantization (hard decode)
-STORAGE_BYTES = {"fp16": 2, "tf32": 4, "fp64": 8}  # tf32 operands are stored as fp32
+# Bytes per stored element of the gpu_peak dtypes (tf32 operands are stored as fp32; "fp32" is the CUDA cores'
+# non-tensor fp32).
+STORAGE_BYTES = {"fp16": 2, "bf16": 2, "tf32": 4, "fp64": 8, "fp8": 1, "int8": 1, "fp32": 4}
+INTEGER_DTYPES = ("int8",)  # peaks in TOPS (integer operations), a multiply-add counting as 2 operations
+TENSOR_DTYPES = ("fp64", "tf32", "fp16", "bf16", "fp8", "int8")  # "fp32" runs on the CUDA cores, not tensor cores
+SPARSITY = ("dense", "2:4")  # 2:4 structured sparsity: the tensor cores' quoted (effective) rate doubles
 OPS = ("matmul", "matvec", "elementwise")
 BOUNDS = ("memory-bound", "compute-bound")
 COUNTS = ("weights", "weights+activations")
 # Seed 001: "Ampere A100 GPU FMA per clock on a SM" (tensor cores, dense) — the A100 whitepaper's table.
 A100_FMA_PER_CLOCK_PER_SM = {"fp64": 64, "tf32": 512, "fp16": 1024}
+# Dense FMAs per clock per SM by GPU and dtype (issue 17: int8, fp8, non-tensor fp32). A100: the A100 whitepaper's
+# table (bf16 as fp16; int8 2048 ops -> 624 TOPS; fp32 on 64 CUDA cores -> 19.5 TFLOP/s at 1.41 GHz). H100 SXM:
+# the Hopper whitepaper / datasheet (fp16 2048 -> 989.4, fp8 and int8 4096 -> 1978.9, tf32 1024 -> 494.7 at
+# 1.83 GHz; 128 fp32 CUDA cores per SM). V100: 8 tensor cores x 64 fp16 FMA, 64 fp32 cores per SM.
+FMA_PER_CLOCK_PER_SM = {
+    "A100-40GB": {**A100_FMA_PER_CLOCK_PER_SM, "bf16": 1024, "int8": 2048, "fp32": 64},
+    "A100-80GB": {**A100_FMA_PER_CLOCK_PER_SM, "bf16": 1024, "int8": 2048, "fp32": 64},
+    "H100": {"tf32": 1024, "fp16": 2048, "bf16": 2048, "fp8": 4096, "int8": 4096, "fp32": 128},
+    "H200": {"tf32": 1024, "fp16": 2048, "bf16": 2048, "fp8": 4096, "int8": 4096, "fp32": 128},
+    "V100": {"fp16": 512, "fp32": 64},
+}
 RIDGE_MARGIN = Fraction(5, 4)  # sampled ops have AI outside [ridge / 1.25, ridge × 1.25]
 INTEGER_MARGIN = Fraction(1, 10)  # a sampled critical batch threshold is at least 0.1 away from an integer
 EXACT_BELOW = 10**7
@@ -94,8 +110,13 @@ def attainable_tflops(ai: Fraction, peak_tflops: Any, bandwidth_gbs: Any) -> Fra
     return min(_f(peak_tflops), ai * _f(bandwidth_gbs) / 1000)
 
 
-def peak_tflops(sms: int, fma_per_clock: int, clock_ghz: Any, flops_per_fma: int = 2) -> Fraction:
-    return sms * fma_per_clock * flops_per_fma * _f(clock_ghz) / 1000
+def peak_tflops(sms: int, fma_per_clock: int, clock_ghz: Any, flops_per_fma: int = 2, sparse: bool = False) -> Fraction:
+    """SMs x FMA/clock/SM x 2 x clock, in TFLOP/s (TOPS for integers); doubled under 2:4 structured sparsity."""
+    return sms * fma_per_clock * flops_per_fma * _f(clock_ghz) / 1000 * (2 if sparse else 1)
+
+
+def is_sparse(g: dict[str, Any]) -> bool:
+    return g.get("sparsity", "dense") == "2:4"
 
 
 def linear_intensity(tokens: int, d: int, s: int, count: str, flops_per_fma: int = 2,
@@ -147,18 +168,31 @@ _GPU = Given("gpu", "the GPU's name (for the text; the numbers are the givens be
 _PEAK = Given("peak_tflops", "peak throughput for the dtype", "number", unit="TFLOP/s", low=1e-3, high=1e6)
 _BW = Given("bandwidth_gbs", "memory bandwidth", "number", unit="GB/s", low=1, high=1e7)
 
+_PEAK_DTYPE = Given("dtype", "the dtype: a tensor-core dtype (fp64, tf32, fp16, bf16, fp8, int8) or fp32 on the CUDA "
+                    "cores (non-tensor)", "choice", choices=tuple(STORAGE_BYTES))
+_SMS = Given("sms", "number of streaming multiprocessors", "integer", low=1, high=10**4)
+_CLOCK = Given("clock_ghz", "clock rate", "number", unit="GHz", low=0.01, high=10)
+_SPARSITY = Given("sparsity", "dense, or 2:4 structured sparsity (tensor cores skip the zero half of a 2:4-sparse "
+                  "operand: the quoted rate, counting the dense product's FLOPs, doubles)", "choice",
+                  choices=SPARSITY, default="dense")
+
 VARIANTS = (
     Variant("op", "FLOPs, bytes moved and arithmetic intensity of a matmul, matrix-vector or element-wise op",
             (_OP, _M, _N, _P, _DTYPE, _OUT)),
     Variant("gpu_peak", "a GPU's peak FLOP/s from SMs x FMA/clock/SM x 2 x clock, its ops:byte ratio, and "
             "the smallest square matmul that is compute-bound on it", (
-        _GPU, Given("dtype", "the tensor-core dtype", "choice", choices=tuple(A100_FMA_PER_CLOCK_PER_SM)),
-        Given("sms", "number of streaming multiprocessors", "integer", low=1, high=10**4),
+        _GPU, _PEAK_DTYPE, _SMS,
         Given("fma_per_clock", "dense FMAs per clock per SM for the dtype", "integer", low=1, high=10**5),
-        Given("clock_ghz", "clock rate", "number", unit="GHz", low=0.01, high=10), _BW,
+        _CLOCK, _BW,
         Given("square", "also ask the smallest n for which an n x n by n x n matmul in the dtype is compute-bound: "
-              "no, yes (output in the dtype), or fp32-output (output written in fp32)", "choice",
-              choices=("no", "yes", "fp32-output"), default="no"))),
+              "no, yes (output in the dtype), or fp32-output (output written in 32 bits: fp32, int32 for int8; "
+              "dense only)", "choice", choices=("no", "yes", "fp32-output"), default="no"), _SPARSITY)),
+    Variant("fma_per_clock", "solve a quoted peak for the FMAs per clock per SM (and per tensor core) it implies", (
+        _GPU, _PEAK_DTYPE, _SMS, _CLOCK,
+        Given("peak_tflops", "the quoted peak for the dtype (TOPS for int8), with sparsity when sparsity is 2:4",
+              "number", unit="TFLOP/s", low=1e-3, high=1e6),
+        Given("units_per_sm", "tensor cores per SM (or fp32 CUDA cores for fp32); 0: not asked", "integer",
+              default=0, low=0, high=1024), _SPARSITY)),
     Variant("bound", "memory- or compute-bound on a GPU, and the roofline's attainable FLOP/s",
             (_OP, _M, _N, _P, _DTYPE, _OUT, _GPU, _PEAK, _BW)),
     Variant("decode", "decoding vs prefill through a d x d weight: intensities, bounds, and the batch size at "
@@ -185,6 +219,10 @@ def _check(variant: str, g: dict[str, Any]) -> None:
     for given in spec.givens:
         if given.name in g and given.kind != "choice":
             coerce(given, g[given.name])
+    if variant in ("gpu_peak", "fma_per_clock") and is_sparse(g) and g["dtype"] not in TENSOR_DTYPES:
+        raise InvalidGivens("sparsity 2:4 is a tensor-core feature: fp32 on the CUDA cores is dense")
+    if variant == "gpu_peak" and is_sparse(g) and g.get("square", "no") != "no":
+        raise InvalidGivens("square: the square-matmul part counts dense operands; ask it with sparsity dense")
     if variant == "decode":
         r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
         if critical_threshold(int(g["d_model"]), BYTES[g["dtype"]], r, g["count"], w=weight_bytes(g)) is None:
@@ -253,12 +291,17 @@ def square_out_bytes(g: dict[str, Any]) -> int:
 
 
 def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
-    peak = peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"])
+    sparse = is_sparse(g)
+    peak = peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"], sparse=sparse)
     r = ridge(peak, g["bandwidth_gbs"])
+    ops = "operations" if g["dtype"] in INTEGER_DTYPES else "FLOPs"
+    times_sparse = r" \times 2" if sparse else ""
     steps = [
-        Step("An FMA is 2 FLOPs, so the peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 $\\times$ clock:",
+        Step(f"An FMA is 2 {ops}, so the peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 $\\times$ clock"
+             + (", doubled by 2:4 structured sparsity (the quoted rate counts the dense product's FLOPs):"
+                if sparse else ":"),
              rf"{g['sms']} \times {g['fma_per_clock']} \times 2 \times {nf.num(g['clock_ghz'])} \times 10^9\ "
-             rf"\text{{s}}^{{-1}} = {nf.sig(peak * 10**12, 6)}\ \text{{FLOP/s}} = {nf.sig(peak, 6)}\ "
+             rf"\text{{s}}^{{-1}}{times_sparse} = {nf.sig(peak * 10**12, 6)}\ \text{{FLOP/s}} = {nf.sig(peak, 6)}\ "
              r"\text{TFLOP/s}"),
         Step("The ops:byte ratio divides the peak by the memory bandwidth:",
              rf"\frac{{{nf.sig(peak * 10**12, 6)}\ \text{{FLOP/s}}}}{{{nf.num(g['bandwidth_gbs'])} \times 10^9\ "
@@ -270,7 +313,8 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
         s, s_out = STORAGE_BYTES[g["dtype"]], square_out_bytes(g)
         x = square_matmul_threshold(r, s, s_out)
         n = math.floor(x) + 1
-        out = f"the output written in fp32 ({s_out} bytes)" if s_out != s else "the output in the same dtype"
+        wide = "int32" if g["dtype"] in INTEGER_DTYPES else "fp32"
+        out = f"the output written in {wide} ({s_out} bytes)" if s_out != s else "the output in the same dtype"
         steps += [
             Step(f"An $n \\times n$ by $n \\times n$ matmul in {g['dtype']} ({s} bytes per input element, {out}) "
                  f"does $2n^3$ FLOPs and moves $2n^2 \\times {s} + n^2 \\times {s_out}$ bytes:",
@@ -279,6 +323,36 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
             Step(f"The smallest such whole $n$ is ${n}$."),
         ]
         parts.append(Part("square_n", "smallest compute-bound square matmul", Answer("integer", n)))
+    return Solution(tuple(parts), tuple(steps))
+
+
+def fma_from_peak(peak_tflops_: Any, sms: int, clock_ghz: Any, sparse: bool = False,
+                  flops_per_fma: int = 2) -> Fraction:
+    """The FMAs per clock per SM a quoted peak implies: peak / (SMs x 2 x clock), halved for a 2:4-sparse rate."""
+    return _f(peak_tflops_) * 1000 / (sms * flops_per_fma * _f(clock_ghz) * (2 if sparse else 1))
+
+
+def unit_name(g: dict[str, Any]) -> str:
+    return "tensor core" if g["dtype"] in TENSOR_DTYPES else "CUDA core"
+
+
+def _solve_fma_per_clock(g: dict[str, Any]) -> Solution:
+    sparse, sms, units = is_sparse(g), int(g["sms"]), int(g.get("units_per_sm", 0))
+    fma = fma_from_peak(g["peak_tflops"], sms, g["clock_ghz"], sparse)
+    ops = "operations" if g["dtype"] in INTEGER_DTYPES else "FLOPs"
+    sparse_tex = r" \times 2" if sparse else ""
+    steps = [
+        Step(f"The peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 {ops} per FMA $\\times$ clock"
+             + (" $\\times$ 2 for 2:4 sparsity" if sparse else "") + ", so",
+             rf"\text{{FMA/clock/SM}} = \frac{{{nf.num(g['peak_tflops'])} \times 10^{{12}}}}{{{sms} \times 2 \times "
+             rf"{nf.num(g['clock_ghz'])} \times 10^9{sparse_tex}}} = {nf.sig(fma, 6)}"),
+    ]
+    parts = [Part("fma_per_clock", "FMAs per clock per SM", Answer("number", float(fma), sig=4))]
+    if units:
+        per = fma / units
+        steps.append(Step(f"Shared by the {units} {unit_name(g)}s of an SM:",
+                          rf"\frac{{{nf.sig(fma, 6)}}}{{{units}}} = {nf.sig(per, 6)}"))
+        parts.append(Part("fma_per_unit", f"FMAs per clock per {unit_name(g)}", Answer("number", float(per), sig=4)))
     return Solution(tuple(parts), tuple(steps))
 
 
@@ -353,7 +427,7 @@ def _solve_decode(g: dict[str, Any]) -> Solution:
     ), steps)
 
 
-_SOLVERS = {"op": _solve_op, "gpu_peak": _solve_gpu_peak, "bound": _solve_bound, "decode": _solve_decode}
+_SOLVERS = {"op": _solve_op, "gpu_peak": _solve_gpu_peak, "fma_per_clock": _solve_fma_per_clock, "bound": _solve_bound, "decode": _solve_decode}
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
@@ -422,19 +496,53 @@ def _gpu_peak_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
     smallest square matmul that is compute-bound on it, asked at every difficulty; at hard its output is
     written in fp32."""
     if difficulty != "hard" and rng.randint(1, 10) == 1:
-        name = rng.choice(tuple(gpu_table.GPUS))
+        name = rng.choice(tuple(FMA_PER_CLOCK_PER_SM))
         spec = gpu_table.get(name)
-        dtype = rng.choice(tuple(A100_FMA_PER_CLOCK_PER_SM)) if name.startswith("A100") and difficulty == "medium" \
-            else "fp16"
-        fma = A100_FMA_PER_CLOCK_PER_SM[dtype] if name.startswith("A100") else spec.fp16_fma_per_clock_per_sm
-        return {"gpu": name, "dtype": dtype, "sms": spec.sms, "fma_per_clock": fma,
+        dtype = rng.choice(tuple(FMA_PER_CLOCK_PER_SM[name])) if difficulty == "medium" else "fp16"
+        return {"gpu": name, "dtype": dtype, "sms": spec.sms, "fma_per_clock": FMA_PER_CLOCK_PER_SM[name][dtype],
                 "clock_ghz": float(rng.decimal(0.9, spec.clock_hz / 1e9, 3)),
-                "bandwidth_gbs": round(spec.bandwidth / 1e9), "square": "yes"}
-    g = {"gpu": "custom", "dtype": "fp16", "sms": rng.randint(16, 160), "fma_per_clock": rng.choice((256, 512, 1024, 2048)),
+                "bandwidth_gbs": round(spec.bandwidth / 1e9), "square": "yes", "sparsity": "dense"}
+    # issue 17: int8 / fp8 tensor cores and non-tensor fp32 above easy; 2:4 sparsity in a third of hard draws
+    dtype = "fp16" if difficulty == "easy" else rng.choice(("fp16", "bf16", "tf32", "fp8", "int8", "fp32"))
+    sparse = difficulty == "hard" and dtype in TENSOR_DTYPES and rng.randint(1, 3) == 1
+    g = {"gpu": "custom", "dtype": dtype, "sms": rng.randint(16, 160), "fma_per_clock": rng.choice(_FMA_CHOICES[dtype]),
          "clock_ghz": float(rng.decimal(1, 2.2, 2 if difficulty == "easy" else 3)),
          "bandwidth_gbs": 50 * rng.randint(10, 120) if difficulty == "easy" else 10 * rng.randint(50, 800),
-         "square": "fp32-output" if difficulty == "hard" else "yes"}
+         "square": "no" if sparse else "fp32-output" if difficulty == "hard" else "yes",
+         "sparsity": "2:4" if sparse else "dense"}
     return g
+
+
+# Hypothetical FMA rates per SM and clock by dtype (powers of two around the real ones).
+_FMA_CHOICES = {"fp16": (256, 512, 1024, 2048), "bf16": (256, 512, 1024, 2048), "tf32": (128, 256, 512, 1024),
+                "fp8": (1024, 2048, 4096), "int8": (1024, 2048, 4096), "fp32": (32, 64, 128), "fp64": (32, 64, 128)}
+# Tensor cores per SM (V100: 8; A100, H100: 4) and fp32 CUDA cores per SM (V100, A100: 64; H100: 128).
+UNITS_PER_SM = {"V100": (8, 64), "A100-40GB": (4, 64), "A100-80GB": (4, 64), "H100": (4, 128), "H200": (4, 128)}
+
+
+def _fma_per_clock_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """A quoted peak to solve for the FMA rate: a real GPU's datasheet figure (dense, or with sparsity) at its
+    boost clock in one draw out of four, else a hypothetical GPU whose peak is quoted to 4 significant figures."""
+    if rng.randint(1, 4) == 1:
+        name = rng.choice(tuple(FMA_PER_CLOCK_PER_SM))
+        spec = gpu_table.get(name)
+        # the datasheet's fp64 is the non-tensor rate, and H100's fp32 is quoted at another clock: not asked
+        dtypes = [d for d in FMA_PER_CLOCK_PER_SM[name] if d in spec.peak and d != "fp64"
+                  and not (d == "fp32" and name.startswith("H"))]
+        dtype = rng.choice(dtypes)
+        sparse = difficulty != "easy" and dtype in TENSOR_DTYPES and rng.randint(1, 2) == 1
+        units = UNITS_PER_SM[name][0 if dtype in TENSOR_DTYPES else 1]
+        return {"gpu": name, "dtype": dtype, "sms": spec.sms, "clock_ghz": spec.clock_hz / 1e9,
+                "peak_tflops": round(spec.peak[dtype] / 1e12 * (2 if sparse else 1), 1),
+                "units_per_sm": units, "sparsity": "2:4" if sparse else "dense"}
+    dtype = "fp16" if difficulty == "easy" else rng.choice(("fp16", "bf16", "tf32", "fp8", "int8", "fp32"))
+    sparse = difficulty != "easy" and dtype in TENSOR_DTYPES and rng.randint(1, 3) == 1
+    sms, fma = rng.randint(16, 160), rng.choice(_FMA_CHOICES[dtype])
+    clock = rng.decimal(1, 2.2, 2 if difficulty == "easy" else 3)
+    peak = float(f"{float(peak_tflops(sms, fma, clock, sparse=sparse)):.4g}")  # quoted to 4 figures
+    units = rng.choice((2, 4, 8)) if dtype in TENSOR_DTYPES else 0  # a CUDA core does one fp32 FMA per clock
+    return {"gpu": "custom", "dtype": dtype, "sms": sms, "clock_ghz": float(clock), "peak_tflops": peak,
+            "units_per_sm": units, "sparsity": "2:4" if sparse else "dense"}
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
@@ -442,10 +550,14 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         return _op_givens(rng, difficulty, rng.choice(OPS))
     if variant == "gpu_peak":
         g = _gpu_peak_givens(rng, difficulty)
+        if g["square"] == "no":
+            return g
         peak = peak_tflops(g["sms"], g["fma_per_clock"], g["clock_ghz"])
         _away_from_integer(square_matmul_threshold(ridge(peak, g["bandwidth_gbs"]), STORAGE_BYTES[g["dtype"]],
                                                    square_out_bytes(g)))
         return g
+    if variant == "fma_per_clock":
+        return _fma_per_clock_givens(rng, difficulty)
     if variant == "bound":
         g = _op_givens(rng, difficulty, rng.choice(("matmul", "matmul", "matvec", "elementwise")))
         # an element-wise op's intensity depends on its dtype only: on a real GPU it would repeat
@@ -563,10 +675,22 @@ MISTAKES = (
     Mistake("roofline_not_capped", "attainable", "A compute-bound op is capped at the peak, not intensity x "
             "bandwidth.", ("bound",), _not_capped),
     Mistake("fma_as_one_flop", "peak", "A multiply-add is 2 FLOPs: peak = SMs x FMA/clock x 2 x clock.",
-            ("gpu_peak",), lambda v, g: float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"], 1))),
+            ("gpu_peak",), lambda v, g: float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"], 1,
+                                                          is_sparse(g)))),
     Mistake("fma_as_one_flop", "ridge", "A multiply-add is 2 FLOPs, so the peak and the ratio are twice that.",
             ("gpu_peak",), lambda v, g: float(ridge(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]),
-                                                                g["clock_ghz"], 1), g["bandwidth_gbs"]))),
+                                                                g["clock_ghz"], 1, is_sparse(g)), g["bandwidth_gbs"]))),
+    Mistake("sparsity_ignored", "peak", "With 2:4 structured sparsity the quoted rate is twice the dense one.",
+            ("gpu_peak",), lambda v, g: float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"]))
+            if is_sparse(g) else None),
+    Mistake("fma_as_one_flop", "fma_per_clock", "A multiply-add is 2 FLOPs (2 operations for int8): divide the "
+            "peak by 2 per FMA.", ("fma_per_clock",),
+            lambda v, g: float(fma_from_peak(g["peak_tflops"], int(g["sms"]), g["clock_ghz"], is_sparse(g), 1))),
+    Mistake("sparsity_ignored", "fma_per_clock", "A peak quoted with 2:4 sparsity is twice the dense rate: halve it "
+            "before dividing.", ("fma_per_clock",),
+            lambda v, g: float(fma_from_peak(g["peak_tflops"], int(g["sms"]), g["clock_ghz"])) if is_sparse(g) else None),
+    Mistake("not_divided_by_sms", "fma_per_clock", "The peak is the whole GPU's: divide by the number of SMs.",
+            ("fma_per_clock",), lambda v, g: float(fma_from_peak(g["peak_tflops"], 1, g["clock_ghz"], is_sparse(g)))),
     Mistake("elements_for_bytes", "decode_intensity", "Elements were counted instead of bytes (forgetting x2 "
             "bytes for fp16/bf16).", ("decode",), _decode_part("decode_intensity", s=1)),
     Mistake("elements_for_bytes", "critical_batch", "Counting elements instead of bytes halves the batch.",
@@ -631,7 +755,15 @@ def _critical_from_6_figure_ratio(variant: str, g: dict[str, Any], solution: Sol
     return critical_batch(int(g["d_model"]), BYTES[g["dtype"]], r6, g["count"], w=weight_bytes(g))
 
 
+def _per_unit_from_reported(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+    if not int(g.get("units_per_sm", 0)):
+        return None
+    return _round_sig(_reported(solution, "fma_per_clock") / int(g["units_per_sm"]), 4)
+
+
 PATHS = (
+    StudentPath("per_unit_from_reported_rate", "fma_per_unit", "The reported FMA/clock/SM (4 significant figures) "
+                "divided by the units per SM.", ("fma_per_clock",), _per_unit_from_reported),
     StudentPath("intensity_from_rounded_counts", "intensity", "FLOPs over bytes as reported (4 significant figures "
                 "each when they are not asked exactly).", ("op",), _intensity_from_rounded_counts),
     StudentPath("ratio_from_rounded_peak", "ridge", "The ratio from the peak as reported (3 significant figures).",

@@ -92,14 +92,16 @@ def _op(g: dict[str, Any]) -> dict[str, Any]:
 
 
 # tf32 operands live in memory as fp32; tf32 and fp64 matmuls are counted on fp32/fp64 meta tensors.
-_STORED = {"fp16": torch.float16, "tf32": torch.float32, "fp64": torch.float64}
+_STORED = {"fp16": torch.float16, "bf16": torch.bfloat16, "tf32": torch.float32, "fp64": torch.float64,
+           "fp8": torch.float8_e4m3fn, "int8": torch.int8, "fp32": torch.float32}
 
 
 def _square_intensity(n: int, dtype: str, fp32_output: bool) -> float:
     a, b = (torch.empty(n, n, dtype=_STORED[dtype], device="meta") for _ in range(2))
     out: list[torch.Tensor] = []
     flops = counted_flops(lambda: out.append(a @ b))
-    written = out[0].to(torch.float32) if fp32_output else out[0]
+    wide = torch.int32 if dtype == "int8" else torch.float32  # a 32-bit output: int32 accumulators for int8
+    written = out[0].to(wide) if fp32_output else out[0]
     return flops / (a.nbytes + b.nbytes + written.nbytes)
 
 
@@ -116,8 +118,20 @@ def _smallest_above(intensity, ridge: float) -> int | None:
     return hi
 
 
+def _sparse_factor(g: dict[str, Any]) -> int:
+    """A rate quoted with 2:4 structured sparsity counts the dense product's FLOPs in half the tensor-core work:
+    twice the dense rate (NVIDIA's datasheets). The dense FLOPs of a 2:4-pruned product are counted below."""
+    if g.get("sparsity", "dense") != "2:4":
+        return 1
+    k = 64
+    dense = counted_flops(lambda: _tensor(8, k, dtype="fp32") @ _tensor(k, 8, dtype="fp32"))
+    issued = dense // 2  # half the multiply-adds meet a nonzero weight (two of every four are zero)
+    return dense // issued
+
+
 def _gpu_peak(g: dict[str, Any]) -> dict[str, Any]:
-    peak = int(g["sms"]) * int(g["fma_per_clock"]) * flops_per_fma() * float(g["clock_ghz"]) * 1e9  # FLOP/s
+    peak = int(g["sms"]) * int(g["fma_per_clock"]) * flops_per_fma() * float(g["clock_ghz"]) * 1e9 \
+        * _sparse_factor(g)  # FLOP/s
     ridge = peak / (float(g["bandwidth_gbs"]) * 1e9)
     got = {"peak": peak / 1e12, "ridge": ridge}
     if g.get("square", "no") != "no":
@@ -143,7 +157,24 @@ def _decode(g: dict[str, Any]) -> dict[str, Any]:
             "prefill_bound": _classify(pre, ridge), "critical_batch": critical}
 
 
-_REPRODUCERS = {"op": _op, "gpu_peak": _gpu_peak, "bound": _bound, "decode": _decode}
+def _fma_per_clock(g: dict[str, Any]) -> dict[str, Any]:
+    """Inverts the peak: the FMA rate r with SMs x r x (FLOPs per FMA, counted) x clock (x 2 sparse) = quoted peak,
+    found by bisection on the forward formula rather than by dividing."""
+    def peak(rate: float) -> float:
+        return int(g["sms"]) * rate * flops_per_fma() * float(g["clock_ghz"]) * 1e9 * _sparse_factor(g)
+    target, lo, hi = float(g["peak_tflops"]) * 1e12, 0.0, 1.0
+    while peak(hi) < target:
+        hi *= 2
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if peak(mid) < target else (lo, mid)
+    got = {"fma_per_clock": (lo + hi) / 2}
+    if int(g.get("units_per_sm", 0)):
+        got["fma_per_unit"] = got["fma_per_clock"] / int(g["units_per_sm"])
+    return got
+
+
+_REPRODUCERS = {"op": _op, "gpu_peak": _gpu_peak, "fma_per_clock": _fma_per_clock, "bound": _bound, "decode": _decode}
 
 
 def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:
