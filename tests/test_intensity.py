@@ -378,3 +378,38 @@ def test_int8_fp8_and_fp32_are_sampled_and_sparsity_at_hard():
     assert {"int8", "fp8", "fp32"} <= dtypes
     assert any(generate("intensity", "gpu_peak", "hard", s).givens["sparsity"] == "2:4" for s in range(30))
     assert any(generate("intensity", "fma_per_clock", "medium", s).givens["gpu"] != "custom" for s in range(30))
+
+
+# ---- issue 17: element-wise ops (ReLU, LayerNorm, pooling), their counting stated -----------------------------
+
+
+def test_elementwise_ops_intensities():
+    """ReLU: mn FLOPs over 2mn·s bytes = 1/(2s); LayerNorm: 7mn over (2mn + 2n)·s; 2x2 max pooling: 3 comparisons
+    per output over (mn + mn/4)·s = 3/(5s). NVIDIA's "GPU Performance Background User's Guide" (Table 1) lists
+    ReLU activation at 0.25 FLOPS/B in fp16 and layer normalization below 10, both memory-limited on a V100."""
+    relu = answers("op", {"op": "relu", "m": 1024, "n": 4096, "dtype": "fp16"})
+    assert relu["flops"] == 1024 * 4096 and relu["bytes"] == 2 * 2 * 1024 * 4096 and relu["intensity"] == 0.25
+    ln = answers("op", {"op": "layernorm", "m": 1024, "n": 4096, "dtype": "fp16"})
+    assert ln["intensity"] < 10
+    assert ln["flops"] == 7 * 1024 * 4096 and ln["bytes"] == (2 * 1024 * 4096 + 2 * 4096) * 2
+    pool = answers("op", {"op": "maxpool", "m": 1024, "n": 4096, "dtype": "fp32"})
+    assert pool["flops"] == 3 * 512 * 2048 and pool["intensity"] == pytest.approx(3 / 20)
+    with pytest.raises(InvalidGivens, match="even"):
+        answers("op", {"op": "maxpool", "m": 7, "n": 8, "dtype": "fp16"})
+    bound = answers("bound", {"op": "relu", "m": 4096, "n": 4096, "dtype": "fp16", **A100_ROOF})
+    assert bound["bound"] == "memory-bound" and bound["attainable"] == pytest.approx(0.25 * 1.555)
+
+
+def test_elementwise_mistakes():
+    g = {"op": "layernorm", "m": 1024, "n": 4096, "dtype": "fp16", "out_dtype": "same"}
+    assert mistake("op", "flops", "layernorm_one_flop_per_element").wrong("op", g) == 1024 * 4096
+    p = {"op": "maxpool", "m": 1024, "n": 4096, "dtype": "fp16", "out_dtype": "same"}
+    assert mistake("op", "bytes", "pool_output_full_size").wrong("op", p) == 4 * 1024 * 4096
+    assert mistake("op", "flops", "fma_as_one_flop").wrong("op", {**p, "p": 1}) is None
+
+
+def test_every_op_is_sampled():
+    ops = {generate("intensity", "op", "medium", s).givens["op"] for s in range(60)}
+    assert {"relu", "layernorm", "maxpool"} <= ops
+    bound_ops = {generate("intensity", "bound", "medium", s).givens["op"] for s in range(80)}
+    assert {"relu", "layernorm", "maxpool"} <= bound_ops

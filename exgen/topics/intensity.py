@@ -48,7 +48,14 @@ STORAGE_BYTES = {"fp16": 2, "bf16": 2, "tf32": 4, "fp64": 8, "fp8": 1, "int8": 1
 INTEGER_DTYPES = ("int8",)  # peaks in TOPS (integer operations), a multiply-add counting as 2 operations
 TENSOR_DTYPES = ("fp64", "tf32", "fp16", "bf16", "fp8", "int8")  # "fp32" runs on the CUDA cores, not tensor cores
 SPARSITY = ("dense", "2:4")  # 2:4 structured sparsity: the tensor cores' quoted (effective) rate doubles
-OPS = ("matmul", "matvec", "elementwise")
+OPS = ("matmul", "matvec", "elementwise", "relu", "layernorm", "maxpool")
+ELEMENTWISE = ("elementwise", "relu", "layernorm", "maxpool")  # no multiply-adds: FLOPs per element, stated
+SINGLE_INPUT = ("relu", "maxpool")
+# LayerNorm FLOPs per element of X (stated in the question): 1 for the mean's sum, 3 for the variance (subtract the
+# mean, square, add), 1 to multiply by 1/sigma, 2 for gamma and beta; the per-row divisions, square root and
+# reciprocal are not counted.
+LAYERNORM_FLOPS = 7
+POOL_COMPARISONS = 3  # 2x2 max pooling, stride 2: the maximum of 4 values takes 3 comparisons
 BOUNDS = ("memory-bound", "compute-bound")
 COUNTS = ("weights", "weights+activations")
 # Seed 001: "Ampere A100 GPU FMA per clock on a SM" (tensor cores, dense) — the A100 whitepaper's table.
@@ -85,6 +92,12 @@ def op_counts(op: str, m: int, n: int, p: int, s: int, flops_per_fma: int = 2,
         flops, sizes = flops_per_fma * m * n * p, (m * n, n * p, m * p)
     elif op == "matvec":
         flops, sizes = flops_per_fma * m * n, (m * n, n, m)
+    elif op == "relu":  # one comparison per element; X read, Y written
+        flops, sizes = m * n, (m * n, 0, m * n)
+    elif op == "layernorm":  # X and the learned gamma, beta (n each) read, Y written
+        flops, sizes = LAYERNORM_FLOPS * m * n, (m * n, 2 * n, m * n)
+    elif op == "maxpool":  # 2x2 windows, stride 2: an (m/2) x (n/2) output
+        flops, sizes = POOL_COMPARISONS * (m // 2) * (n // 2), (m * n, 0, (m // 2) * (n // 2))
     else:
         flops, sizes = m * n, (m * n, m * n, m * n)
     widths = (s, s, s if s_out is None else s_out)
@@ -156,7 +169,10 @@ def weight_bytes(g: dict[str, Any]) -> Fraction:
 # 10^7 (a 10^21-FLOP matmul), peaks from 10^-3 to 10^6 TFLOP/s and bandwidths from 1 GB/s to 10^7 GB/s (ratios
 # between 10^-4 and 10^9 FLOP/byte), GPUs of at most 10^4 SMs at 0.01 to 10 GHz.
 MAX_DIM = 10**7
-_OP = Given("op", "the operation: C = AB, y = Ax, or C = A + B (element-wise)", "choice", choices=OPS)
+_OP = Given("op", "the operation: C = AB, y = Ax, C = A + B (element-wise), relu (Y = max(0, X), 1 FLOP per "
+            "element), layernorm (each row of X over its n entries, learned gamma and beta of n each read too; 7 FLOPs "
+            "per element), or maxpool (2x2 windows, stride 2, m and n even; 3 comparisons per output)", "choice",
+            choices=OPS)
 _M = Given("m", "rows of A", "integer", low=1, high=MAX_DIM)
 _N = Given("n", "columns of A", "integer", low=1, high=MAX_DIM)
 _P = Given("p", "columns of B (matmul only)", "integer", default=1, low=1, high=MAX_DIM)
@@ -219,6 +235,8 @@ def _check(variant: str, g: dict[str, Any]) -> None:
     for given in spec.givens:
         if given.name in g and given.kind != "choice":
             coerce(given, g[given.name])
+    if variant in ("op", "bound") and g.get("op") == "maxpool" and (int(g["m"]) % 2 or int(g["n"]) % 2):
+        raise InvalidGivens("maxpool: 2x2 windows with stride 2 need m and n even")
     if variant in ("gpu_peak", "fma_per_clock") and is_sparse(g) and g["dtype"] not in TENSOR_DTYPES:
         raise InvalidGivens("sparsity 2:4 is a tensor-core feature: fp32 on the CUDA cores is dense")
     if variant == "gpu_peak" and is_sparse(g) and g.get("square", "no") != "no":
@@ -236,6 +254,10 @@ OP_TEX = {
     "matmul": (r"C = AB", r"2mnp", r"(mn + np + mp)\,s"),
     "matvec": (r"y = Ax", r"2mn", r"(mn + n + m)\,s"),
     "elementwise": (r"C = A + B", r"mn", r"3mn\,s"),
+    "relu": (r"Y = \max(0, X)", r"mn", r"2mn\,s"),
+    "layernorm": (r"Y = \mathrm{LayerNorm}(X)", r"7mn", r"(2mn + 2n)\,s"),
+    "maxpool": (r"Y = \mathrm{MaxPool}_{2 \times 2}(X)", r"3 \cdot \tfrac{m}{2} \cdot \tfrac{n}{2}",
+                r"(mn + \tfrac{m}{2} \cdot \tfrac{n}{2})\,s"),
 }
 
 
@@ -251,20 +273,29 @@ def _op_steps(g: dict[str, Any]) -> tuple[list[Step], int, int, Fraction]:
     flops, moved = op_counts(op, m, n, p, s, s_out=s_out)
     ai = Fraction(flops, moved)
     name = OP_TEX[op][0]
+    half = f"{m // 2} \\times {n // 2}"
     sizes = {"matmul": (f"{m} \\times {n}", f"{n} \\times {p}", f"{m} \\times {p}"),
              "matvec": (f"{m} \\times {n}", f"{n}", f"{m}"),
-             "elementwise": (f"{m} \\times {n}",) * 3}[op]
+             "elementwise": (f"{m} \\times {n}",) * 3,
+             "relu": (f"{m} \\times {n}", None, f"{m} \\times {n}"),
+             "layernorm": (f"{m} \\times {n}", f"2 \\times {n}", f"{m} \\times {n}"),
+             "maxpool": (f"{m} \\times {n}", None, half)}[op]
     flops_tex = {"matmul": rf"2mnp = 2 \times {m} \times {n} \times {p}", "matvec": rf"2mn = 2 \times {m} \times {n}",
-                 "elementwise": rf"mn = {m} \times {n}"}[op]
-    what = ("one addition per output entry" if op == "elementwise"
-            else "one FMA (2 FLOPs) per multiply-add of the dot products")
-    bytes_tex = rf"({sizes[0]} + {sizes[1]}) \times {s} + {sizes[2]} \times {s_out}" if s_out != s else \
-        rf"({sizes[0]} + {sizes[1]} + {sizes[2]}) \times {s}"
+                 "elementwise": rf"mn = {m} \times {n}", "relu": rf"mn = {m} \times {n}",
+                 "layernorm": rf"7mn = 7 \times {m} \times {n}", "maxpool": rf"3 \times {half}"}[op]
+    what = {"elementwise": "one addition per output entry", "relu": "one comparison per element",
+            "layernorm": "7 FLOPs per element (mean 1, variance 3, scaling by $1/\\sigma$ 1, $\\gamma$ and $\\beta$ 2)",
+            "maxpool": "3 comparisons per $2 \\times 2$ window, one window per output"}.get(
+        op, "one FMA (2 FLOPs) per multiply-add of the dot products")
+    read = " + ".join(x for x in sizes[:2] if x)
+    bytes_tex = rf"({read}) \times {s} + {sizes[2]} \times {s_out}" if s_out != s else \
+        rf"({read} + {sizes[2]}) \times {s}"
     written = f"the output written once in {g['out_dtype']} ({s_out} bytes per element)" if s_out != s else \
         "the output written once"
+    inputs = {"relu": "the input", "maxpool": "the input", "layernorm": "$X$, $\\gamma$ and $\\beta$"}.get(op, "both inputs")
     steps = [
         Step(f"FLOPs of ${name}$, {what}:", rf"{flops_tex} = {nf.sig(flops, 8)}\ \text{{FLOP}}"),
-        Step(f"Bytes moved: both inputs read once ({s} bytes per {dtype} element) and {written}:",
+        Step(f"Bytes moved: {inputs} read once ({s} bytes per {dtype} element) and {written}:",
              rf"{bytes_tex} = {nf.sig(moved, 8)}\ \text{{B}}"),
         Step("Arithmetic intensity:", rf"\frac{{{nf.sig(flops, 8)}}}{{{nf.sig(moved, 8)}}} = "
                                       rf"{nf.sig(ai, 6)}\ \text{{FLOP/B}}"),
@@ -559,9 +590,10 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "fma_per_clock":
         return _fma_per_clock_givens(rng, difficulty)
     if variant == "bound":
-        g = _op_givens(rng, difficulty, rng.choice(("matmul", "matmul", "matvec", "elementwise")))
+        g = _op_givens(rng, difficulty, rng.choice(("matmul", "matmul", "matmul", "matvec", "elementwise", "relu",
+                                                    "layernorm", "maxpool")))
         # an element-wise op's intensity depends on its dtype only: on a real GPU it would repeat
-        g.update(_gpu_givens(rng, g["dtype"], difficulty, real=g["op"] != "elementwise"))
+        g.update(_gpu_givens(rng, g["dtype"], difficulty, real=g["op"] not in ELEMENTWISE))
         flops, moved = op_counts(g["op"], g["m"], g["n"], g["p"], BYTES[g["dtype"]], s_out=out_bytes(g))
         _away_from_ridge(Fraction(flops, moved), ridge(g["peak_tflops"], g["bandwidth_gbs"]))
         return g
@@ -601,8 +633,10 @@ def _op_ai(g: dict[str, Any], **change) -> Fraction:
 def _op_part(part: str, **change):
     """A wrong value of flops / bytes / intensity under a changed counting convention."""
     def wrong(variant: str, g: dict[str, Any]) -> Any:
-        if "flops_per_fma" in change and g["op"] == "elementwise":
-            return None  # an addition is not an FMA
+        if "flops_per_fma" in change and g["op"] in ELEMENTWISE:
+            return None  # an addition or comparison is not an FMA
+        if change.get("operands") == "first" and g["op"] in SINGLE_INPUT:
+            return None  # one input: the same as forgetting the output
         if "s_out" in change and out_bytes(g) == BYTES[g["dtype"]]:
             return None  # the output is in the inputs' dtype: nothing to confuse
         flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g["p"]), **_widths(g, change))
@@ -612,7 +646,7 @@ def _op_part(part: str, **change):
 
 def _bound_flip(**change):
     def wrong(variant: str, g: dict[str, Any]) -> str | None:
-        if "flops_per_fma" in change and g["op"] == "elementwise":
+        if "flops_per_fma" in change and g["op"] in ELEMENTWISE:
             return None
         r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
         verdict = bound(_op_ai(g, **change), r)
@@ -650,8 +684,36 @@ def _decode_part(part: str, s: int | None = None, flops_per_fma: int = 2, other_
     return wrong
 
 
+def _layernorm_one_flop(part: str):
+    def wrong(variant: str, g: dict[str, Any]) -> Any:
+        if g["op"] != "layernorm":
+            return None
+        m, n = int(g["m"]), int(g["n"])
+        _, moved = op_counts("layernorm", m, n, 1, BYTES[g["dtype"]], s_out=out_bytes(g))
+        return m * n if part == "flops" else float(Fraction(m * n, moved))
+    return wrong
+
+
+def _pool_output_full(part: str):
+    """2x2 pooling's output counted at the input's size (m x n instead of m/2 x n/2)."""
+    def wrong(variant: str, g: dict[str, Any]) -> Any:
+        if g["op"] != "maxpool":
+            return None
+        m, n = int(g["m"]), int(g["n"])
+        flops, _ = op_counts("maxpool", m, n, 1, BYTES[g["dtype"]])
+        moved = m * n * BYTES[g["dtype"]] + m * n * out_bytes(g)
+        return moved if part == "bytes" else float(Fraction(flops, moved))
+    return wrong
+
+
 _OPS = ("op", "bound")
 MISTAKES = (
+    Mistake("layernorm_one_flop_per_element", "flops", "The question counts 7 FLOPs per element of a LayerNorm (mean, "
+            "variance, scaling, gamma and beta), not 1.", ("op",), _layernorm_one_flop("flops")),
+    Mistake("layernorm_one_flop_per_element", "intensity", "A LayerNorm does 7 FLOPs per element as counted here, "
+            "not 1.", _OPS, _layernorm_one_flop("intensity")),
+    Mistake("pool_output_full_size", "bytes", "2x2 pooling with stride 2 writes an (m/2) x (n/2) output, a quarter "
+            "of the input.", ("op",), _pool_output_full("bytes")),
     Mistake("fma_as_one_flop", "flops", "A multiply-add is 2 FLOPs (seed 001), not 1.", ("op",),
             _op_part("flops", flops_per_fma=1)),
     Mistake("elements_for_bytes", "bytes", "Elements were counted instead of bytes: each element of this dtype "

@@ -30,8 +30,29 @@ def _add_flops(a_shape, b_shape, *args, out_shape=None, **kwargs) -> int:
     return int(torch.Size(out_shape).numel())
 
 
+def _relu_flops(x_shape, *args, out_shape=None, **kwargs) -> int:
+    """One comparison with 0 per element."""
+    return int(torch.Size(out_shape).numel())
+
+
+def _layer_norm_flops(x_shape, *args, out_shape=None, **kwargs) -> int:
+    """7 FLOPs per element of X (mean 1, variance 3, 1/sigma 1, gamma and beta 2), as the question counts."""
+    return 7 * int(torch.Size(x_shape).numel())
+
+
+def _max_pool_flops(x_shape, kernel_size, *args, out_shape=None, **kwargs) -> int:
+    """A window of k x k values takes k*k - 1 comparisons, once per output element."""
+    window = kernel_size[0] * kernel_size[-1] if len(kernel_size) > 1 else kernel_size[0] ** 2
+    return (window - 1) * int(torch.Size(out_shape[0]).numel())
+
+
+_MAPPING = {torch.ops.aten.add: _add_flops, torch.ops.aten.relu: _relu_flops,
+            torch.ops.aten.native_layer_norm: _layer_norm_flops,
+            torch.ops.aten.max_pool2d_with_indices: _max_pool_flops}
+
+
 def counted_flops(fn) -> int:
-    with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.add: _add_flops}) as counter:
+    with FlopCounterMode(display=False, custom_mapping=_MAPPING) as counter:
         fn()
     return counter.get_total_flops()
 
@@ -42,6 +63,16 @@ def _tensor(*shape: int, dtype: str) -> torch.Tensor:
 
 def op_flops_bytes(op: str, m: int, n: int, p: int, dtype: str, out_dtype: str = "same") -> tuple[int, int]:
     """FLOPs counted while the op runs; bytes: the inputs' nbytes plus the output's, written in `out_dtype`."""
+    if op in ("relu", "layernorm", "maxpool"):
+        x = _tensor(m, n, dtype=dtype)
+        params = [_tensor(n, dtype=dtype), _tensor(n, dtype=dtype)] if op == "layernorm" else []
+        run = {"relu": lambda: torch.relu(x),
+               "layernorm": lambda: torch.nn.functional.layer_norm(x, (n,), *params),
+               "maxpool": lambda: torch.nn.functional.max_pool2d(x[None, None], 2, 2)}[op]
+        out1: list[torch.Tensor] = []
+        flops = counted_flops(lambda: out1.append(run()))
+        written = out1[0] if out_dtype == "same" else out1[0].to(DTYPES[out_dtype])
+        return flops, x.nbytes + sum(t.nbytes for t in params) + written.nbytes
     if op == "matmul":
         a, b = _tensor(m, n, dtype=dtype), _tensor(n, p, dtype=dtype)
     elif op == "matvec":
