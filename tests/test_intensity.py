@@ -413,3 +413,39 @@ def test_every_op_is_sampled():
     assert {"relu", "layernorm", "maxpool"} <= ops
     bound_ops = {generate("intensity", "bound", "medium", s).givens["op"] for s in range(80)}
     assert {"relu", "layernorm", "maxpool"} <= bound_ops
+
+
+# ---- issue 17: decoding a whole model at the roofline -----------------------------------------------------------
+
+OPT_13B = {"params_b": 13, "weight_dtype": "fp16", "layers": 40, "kv_dim": 5120, "context": 2048, "batch": 1,
+           "gpu": "A100-40GB", "peak_tflops": 312, "bandwidth_gbs": 1555}
+
+
+def test_vllm_opt_13b_kv_cache():
+    """Kwon et al. 2023 (vLLM, Section 3): OPT-13B's KV cache takes 2 (key and value) x 5120 (hidden size) x 40
+    (layers) x 2 (bytes per FP16) = 800 KB per token, and up to 1.6 GB for a 2048-token request (binary units:
+    800 KiB, 1600 MiB)."""
+    a = answers("model_decode", OPT_13B)
+    assert a["kv_cache_gb"] * 1e9 == 800 * 1024 * 2048 == 1600 * 2**20
+    assert a["flops_per_token"] == 2 * 13e9  # Kaplan et al. 2020, Table 1: C_forward ≈ 2N per token
+
+
+def test_decoding_latency_is_the_larger_of_compute_and_memory_time():
+    """Batch 1: memory-bound, t = (2P + KV) bytes / bandwidth (13B fp16 on an A100 40 GB: 27.68 GB / 1555 GB/s);
+    a large batch of short contexts turns compute-bound: t = B x 2P / peak."""
+    a = answers("model_decode", OPT_13B)
+    assert a["decode_bound"] == "memory-bound" and a["latency_ms"] == pytest.approx(27.6777216 / 1555 * 1000)
+    big = answers("model_decode", {**OPT_13B, "batch": 512, "context": 16})
+    assert big["decode_bound"] == "compute-bound"
+    assert big["latency_ms"] == pytest.approx(512 * 26e9 / 312e12 * 1000)
+    int4 = answers("model_decode", {**OPT_13B, "weight_dtype": "int4"})
+    assert int4["step_gb"] == pytest.approx(6.5 + 1.6777216)
+
+
+def test_model_decode_mistakes():
+    g = {**OPT_13B, "batch": 4, "weight_dtype": "int8"}
+    assert mistake("model_decode", "kv_cache_gb", "keys_only").wrong("model_decode", g) == pytest.approx(4 * 1.6777216 / 2)
+    assert mistake("model_decode", "kv_cache_gb", "one_sequence_only").wrong("model_decode", g) == pytest.approx(1.6777216)
+    assert mistake("model_decode", "step_gb", "weights_at_16_bits").wrong("model_decode", g) == \
+        pytest.approx(26 + 4 * 1.6777216)
+    assert mistake("model_decode", "step_gb", "weights_at_16_bits").wrong("model_decode", OPT_13B) is None

@@ -227,6 +227,26 @@ VARIANTS = (
 )
 
 
+MODEL_WEIGHT_BYTES = {"fp16": Fraction(2), "bf16": Fraction(2), "int8": Fraction(1), "int4": Fraction(1, 2)}
+KV_BYTES = {"fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
+VARIANTS = VARIANTS + (
+    Variant("model_decode", "decoding a whole model at the roofline: 2P FLOPs per token, the KV cache's bytes, "
+            "the bytes one step reads, and the per-token latency", (
+                Given("params_b", "the model's parameters P, in billions", "number", low=1e-3, high=1e5),
+                Given("weight_dtype", "the weights' storage: fp16/bf16 (2 bytes), int8 (1) or packed int4 (0.5)",
+                      "choice", choices=tuple(MODEL_WEIGHT_BYTES)),
+                Given("layers", "transformer layers L", "integer", low=1, high=1000),
+                Given("kv_dim", "width of K (and of V) per layer and token: KV heads x head dimension (d_model "
+                      "without grouped-query attention)", "integer", low=1, high=10**6),
+                Given("kv_dtype", "the KV cache's dtype (fp16/bf16 2 bytes, fp8/int8 1)", "choice",
+                      choices=tuple(KV_BYTES), default="fp16"),
+                Given("context", "tokens already in each sequence's KV cache", "integer", low=1, high=10**7),
+                Given("batch", "sequences decoded together (one new token each per step)", "integer", low=1,
+                      high=10**5),
+                _GPU, _PEAK, _BW)),
+)
+
+
 def _check(variant: str, g: dict[str, Any]) -> None:
     """Validate a user's givens (the declared bounds included, so a solver called directly is as safe as
     `exgen solve`)."""
@@ -458,7 +478,60 @@ def _solve_decode(g: dict[str, Any]) -> Solution:
     ), steps)
 
 
-_SOLVERS = {"op": _solve_op, "gpu_peak": _solve_gpu_peak, "fma_per_clock": _solve_fma_per_clock, "bound": _solve_bound, "decode": _solve_decode}
+def model_decode_numbers(g: dict[str, Any], kv_factor: int = 2, with_batch: bool = True,
+                        weight_bytes_: Fraction | None = None, read_kv: bool = True,
+                        flops_per_param: int = 2) -> dict[str, Fraction]:
+    """Exact figures of one decoding step (a mistake changes one convention through the keywords)."""
+    P = _f(g["params_b"]) * 10**9
+    L, kv_dim, T, B = int(g["layers"]), int(g["kv_dim"]), int(g["context"]), int(g["batch"])
+    w = MODEL_WEIGHT_BYTES[g["weight_dtype"]] if weight_bytes_ is None else weight_bytes_
+    kv = Fraction(kv_factor * L * kv_dim * T * (B if with_batch else 1) * KV_BYTES[g.get("kv_dtype", "fp16")])
+    flops = flops_per_param * P
+    step = P * w + (kv if read_kv else 0)
+    t_compute = B * flops / (_f(g["peak_tflops"]) * 10**12)
+    t_memory = step / (_f(g["bandwidth_gbs"]) * 10**9)
+    return {"flops": flops, "kv": kv, "weights": P * w, "step": step, "t_compute": t_compute, "t_memory": t_memory,
+            "latency": max(t_compute, t_memory)}
+
+
+def _solve_model_decode(g: dict[str, Any]) -> Solution:
+    x = model_decode_numbers(g)
+    L, kv_dim, T, B = int(g["layers"]), int(g["kv_dim"]), int(g["context"]), int(g["batch"])
+    kvb, w = KV_BYTES[g.get("kv_dtype", "fp16")], MODEL_WEIGHT_BYTES[g["weight_dtype"]]
+    P = nf.num(g["params_b"])
+    verdict = "compute-bound" if x["t_compute"] > x["t_memory"] else "memory-bound"
+    rel = ">" if x["t_compute"] > x["t_memory"] else r"\le"
+    steps = (
+        Step("Each parameter takes part in one multiply-add per token (2 FLOPs):",
+             rf"2P = 2 \times {P} \times 10^9 = {nf.sig(x['flops'], 6)}\ \text{{FLOP}}"),
+        Step(f"The KV cache holds a key and a value of width {kv_dim} per layer, token and sequence, {kvb} "
+             f"byte{'s' if kvb != 1 else ''} per element:",
+             rf"2 \times {L} \times {kv_dim} \times {T} \times {B} \times {kvb} = {nf.sig(x['kv'], 6)}\ \text{{B}} = "
+             rf"{nf.sig(x['kv'] / 10**9, 6)}\ \text{{GB}}"),
+        Step(f"One decoding step reads every weight once ({nf.num(float(w))} byte{'s' if w != 1 else ''} each) and the "
+             "whole KV cache once:",
+             rf"{P} \times 10^9 \times {nf.num(float(w))} + {nf.sig(x['kv'], 6)} = {nf.sig(x['step'], 6)}\ \text{{B}} = "
+             rf"{nf.sig(x['step'] / 10**9, 6)}\ \text{{GB}}"),
+        Step(f"Compute time of the step ({B} token{'s' if B != 1 else ''}, one per sequence) and memory time:",
+             rf"t_{{\text{{compute}}}} = \frac{{{B} \times {nf.sig(x['flops'], 6)}}}{{{nf.num(g['peak_tflops'])} \times "
+             rf"10^{{12}}}} = {nf.sig(x['t_compute'] * 1000, 6)}\ \text{{ms}}, \quad t_{{\text{{memory}}}} = "
+             rf"\frac{{{nf.sig(x['step'], 6)}}}{{{nf.num(g['bandwidth_gbs'])} \times 10^9}} = "
+             rf"{nf.sig(x['t_memory'] * 1000, 6)}\ \text{{ms}}"),
+        Step(f"$t_{{\\text{{compute}}}} {rel} t_{{\\text{{memory}}}}$, so the step is {verdict}; with compute and "
+             "memory traffic overlapped, it takes the larger of the two:",
+             rf"\max\left({nf.sig(x['t_compute'] * 1000, 6)},\ {nf.sig(x['t_memory'] * 1000, 6)}\right) = "
+             rf"{nf.sig(x['latency'] * 1000, 6)}\ \text{{ms}}"),
+    )
+    return Solution((
+        Part("flops_per_token", "FLOPs per generated token", Answer("number", float(x["flops"]), unit="FLOP", sig=4)),
+        Part("kv_cache_gb", "KV cache", Answer("number", float(x["kv"] / 10**9), unit="GB", sig=SIG)),
+        Part("step_gb", "bytes read per decoding step", Answer("number", float(x["step"] / 10**9), unit="GB", sig=SIG)),
+        Part("decode_bound", "a decoding step is", Answer("choice", verdict, choices=BOUNDS)),
+        Part("latency_ms", "per-token latency", Answer("number", float(x["latency"] * 1000), unit="ms", sig=SIG)),
+    ), steps)
+
+
+_SOLVERS = {"op": _solve_op, "model_decode": _solve_model_decode, "gpu_peak": _solve_gpu_peak, "fma_per_clock": _solve_fma_per_clock, "bound": _solve_bound, "decode": _solve_decode}
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
@@ -576,6 +649,22 @@ def _fma_per_clock_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
             "units_per_sm": units, "sparsity": "2:4" if sparse else "dense"}
 
 
+def _model_decode_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """A hypothetical model (P, layers, KV width as heads x 128) decoding a log-uniform batch at a log-uniform
+    context on a GPU; medium adds int8 weights, hard int4 weights and an fp8 KV cache. Steps whose compute and
+    memory times are within 25 % of each other are redrawn (the verdict must be clear)."""
+    layers = rng.randint(12, 96)
+    heads = rng.choice((8, 16, 32, 64)) if difficulty == "easy" else rng.randint(2, 64)
+    weight = "fp16" if difficulty == "easy" else rng.choice(("fp16", "bf16", "int8") + (("int4",) if difficulty == "hard" else ()))
+    g = {"params_b": float(rng.decimal(0.5, 200, 1)), "weight_dtype": weight, "layers": layers,
+         "kv_dim": 128 * heads, "kv_dtype": rng.choice(("fp16", "fp8")) if difficulty == "hard" else "fp16",
+         "context": _log_uniform(rng, 7, 15), "batch": _log_uniform(rng, 0, 9), **_gpu_givens(rng, "fp16", difficulty)}
+    x = model_decode_numbers(g)
+    if RIDGE_MARGIN ** -1 <= x["t_compute"] / x["t_memory"] <= RIDGE_MARGIN:
+        raise Rejected("compute and memory times too close to call")
+    return g
+
+
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "op":
         return _op_givens(rng, difficulty, rng.choice(OPS))
@@ -589,6 +678,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         return g
     if variant == "fma_per_clock":
         return _fma_per_clock_givens(rng, difficulty)
+    if variant == "model_decode":
+        return _model_decode_givens(rng, difficulty)
     if variant == "bound":
         g = _op_givens(rng, difficulty, rng.choice(("matmul", "matmul", "matmul", "matvec", "elementwise", "relu",
                                                     "layernorm", "maxpool")))
@@ -706,8 +797,44 @@ def _pool_output_full(part: str):
     return wrong
 
 
+def _model_part(part: str, **change):
+    """A model_decode part under a changed convention (None where it changes nothing)."""
+    def wrong(variant: str, g: dict[str, Any]) -> Any:
+        if "weight_bytes_" in change and g["weight_dtype"] in ("fp16", "bf16"):
+            return None
+        if "with_batch" in change and int(g["batch"]) == 1:
+            return None
+        x, right = model_decode_numbers(g, **change), model_decode_numbers(g)
+        value = {"kv_cache_gb": x["kv"] / 10**9, "step_gb": x["step"] / 10**9, "latency_ms": x["latency"] * 1000,
+                 "flops_per_token": x["flops"]}[part]
+        same = {"kv_cache_gb": right["kv"] / 10**9, "step_gb": right["step"] / 10**9,
+                "latency_ms": right["latency"] * 1000, "flops_per_token": right["flops"]}[part]
+        return None if value == same else float(value)
+    return wrong
+
+
+def _latency_summed(variant: str, g: dict[str, Any]) -> float:
+    x = model_decode_numbers(g)
+    return float((x["t_compute"] + x["t_memory"]) * 1000)
+
+
+_MD = ("model_decode",)
 _OPS = ("op", "bound")
 MISTAKES = (
+    Mistake("fma_as_one_flop", "flops_per_token", "Each parameter does one multiply-add per token: 2P FLOPs, not P.",
+            _MD, _model_part("flops_per_token", flops_per_param=1)),
+    Mistake("keys_only", "kv_cache_gb", "The cache holds a key AND a value per layer and token: the factor 2.", _MD,
+            _model_part("kv_cache_gb", kv_factor=1)),
+    Mistake("one_sequence_only", "kv_cache_gb", "Every sequence of the batch has its own KV cache: times the batch.",
+            _MD, _model_part("kv_cache_gb", with_batch=False)),
+    Mistake("weights_at_16_bits", "step_gb", "The quantized weights take 1 byte (int8) or half a byte (int4) each, "
+            "not 2.", _MD, _model_part("step_gb", weight_bytes_=Fraction(2))),
+    Mistake("kv_cache_not_read", "step_gb", "Each step attends over the whole context: the KV cache is read too.",
+            _MD, _model_part("step_gb", read_kv=False)),
+    Mistake("kv_cache_not_read", "latency_ms", "Each step reads the KV cache as well as the weights.", _MD,
+            _model_part("latency_ms", read_kv=False)),
+    Mistake("times_added", "latency_ms", "The question overlaps compute and memory traffic: the step takes the "
+            "larger of the two times, not their sum.", _MD, _latency_summed),
     Mistake("layernorm_one_flop_per_element", "flops", "The question counts 7 FLOPs per element of a LayerNorm (mean, "
             "variance, scaling, gamma and beta), not 1.", ("op",), _layernorm_one_flop("flops")),
     Mistake("layernorm_one_flop_per_element", "intensity", "A LayerNorm does 7 FLOPs per element as counted here, "
@@ -823,7 +950,16 @@ def _per_unit_from_reported(variant: str, g: dict[str, Any], solution: Solution)
     return _round_sig(_reported(solution, "fma_per_clock") / int(g["units_per_sm"]), 4)
 
 
+def _latency_from_reported_bytes(variant: str, g: dict[str, Any], solution: Solution) -> float:
+    """The latency with the step's bytes carried at 6 figures (as the question asks) and the compute time."""
+    x = model_decode_numbers(g)
+    t_mem = _round_sig(float(x["step"]), 6) / (float(g["bandwidth_gbs"]) * 1e9)
+    return _round_sig(max(float(x["t_compute"]), t_mem) * 1000, SIG)
+
+
 PATHS = (
+    StudentPath("latency_from_6_figure_bytes", "latency_ms", "max(compute time, bytes carried to 6 figures / "
+                "bandwidth).", _MD, _latency_from_reported_bytes),
     StudentPath("per_unit_from_reported_rate", "fma_per_unit", "The reported FMA/clock/SM (4 significant figures) "
                 "divided by the units per SM.", ("fma_per_clock",), _per_unit_from_reported),
     StudentPath("intensity_from_rounded_counts", "intensity", "FLOPs over bytes as reported (4 significant figures "

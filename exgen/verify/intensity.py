@@ -205,7 +205,33 @@ def _fma_per_clock(g: dict[str, Any]) -> dict[str, Any]:
     return got
 
 
-_REPRODUCERS = {"op": _op, "gpu_peak": _gpu_peak, "fma_per_clock": _fma_per_clock, "bound": _bound, "decode": _decode}
+_KV = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp8": torch.float8_e4m3fn, "int8": torch.int8}
+
+
+def _model_weights(count: int, weight_dtype: str) -> torch.Tensor:
+    """All P weights as stored, on meta: fp16/bf16, int8, or int4 packed two per uint8."""
+    if weight_dtype == "int4":
+        return torch.empty((count + 1) // 2, dtype=torch.uint8, device="meta")
+    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, "int8": torch.int8}[weight_dtype]
+    return torch.empty(count, dtype=dtype, device="meta")
+
+
+def _model_decode(g: dict[str, Any]) -> dict[str, Any]:
+    """One decoding step on meta tensors: the step's FLOPs counted on B token vectors through a 1 x P weight row
+    (one multiply-add per parameter and token); the weights' and the KV cache's (2, L, B, T, kv_dim) nbytes."""
+    P = round(float(g["params_b"]) * 1e9)
+    B, L, T, kv_dim = int(g["batch"]), int(g["layers"]), int(g["context"]), int(g["kv_dim"])
+    x, w = torch.empty(B, 1, dtype=torch.float16, device="meta"), torch.empty(1, P, dtype=torch.float16, device="meta")
+    step_flops = counted_flops(lambda: x @ w)
+    cache = torch.empty(2, L, B, T, kv_dim, dtype=_KV[g.get("kv_dtype", "fp16")], device="meta")
+    step_bytes = _model_weights(P, g["weight_dtype"]).nbytes + cache.nbytes
+    t_compute = step_flops / (float(g["peak_tflops"]) * 1e12)
+    t_memory = step_bytes / (float(g["bandwidth_gbs"]) * 1e9)
+    return {"flops_per_token": step_flops / B, "kv_cache_gb": cache.nbytes / 1e9, "step_gb": step_bytes / 1e9,
+            "decode_bound": _classify(t_compute, t_memory), "latency_ms": max(t_compute, t_memory) * 1000}
+
+
+_REPRODUCERS = {"op": _op, "model_decode": _model_decode, "gpu_peak": _gpu_peak, "fma_per_clock": _fma_per_clock, "bound": _bound, "decode": _decode}
 
 
 def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:
