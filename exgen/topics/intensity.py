@@ -11,6 +11,13 @@ Formulas and their sources:
                            y = Ax (m×n · n):   2mn FLOPs,  (mn + n + m)·s bytes
                            C = A + B (m×n):     mn FLOPs,   3mn·s bytes
                            (hard: an fp32 output of half-precision inputs counts its own 4 bytes per element)
+                           ReLU: mn FLOPs (comparisons), 2mn·s bytes; LayerNorm: 7mn FLOPs, (2mn + 2n)·s bytes
+                           (γ, β read); 2x2 max pooling, stride 2: 3·(m/2)(n/2) FLOPs, (mn + mn/4)·s bytes
+    peak dtypes            tensor cores fp64/tf32/fp16/bf16/fp8/int8 (int8 in TOPS), fp32 on the CUDA cores; a
+                           rate quoted with 2:4 structured sparsity is twice the dense one (NVIDIA datasheets);
+                           `fma_per_clock` inverts the peak for the FMA rate per SM (and per unit)
+    model decoding         2P FLOPs per token, KV cache 2·L·kv_dim·T·B·bytes, a step reads the weights and the
+                           cache once and takes max(B·2P/peak, bytes/bandwidth) (model_decode)
     peak                   SMs × FMA/clock/SM × 2 × clock (seed 001's A100 table: 108 × 1024 × 2 × 1.41 GHz
                            ≈ 312 TFLOP/s fp16, the A100 datasheet's figure)
     roofline               attainable = min(peak, AI × bandwidth) (Williams, Waterman, Patterson 2009)
@@ -626,8 +633,9 @@ UNITS_PER_SM = {"V100": (8, 64), "A100-40GB": (4, 64), "A100-80GB": (4, 64), "H1
 
 def _fma_per_clock_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
     """A quoted peak to solve for the FMA rate: a real GPU's datasheet figure (dense, or with sparsity) at its
-    boost clock in one draw out of four, else a hypothetical GPU whose peak is quoted to 4 significant figures."""
-    if rng.randint(1, 4) == 1:
+    boost clock in one draw out of a hundred (there are about 40 such figures, so more would repeat), else a
+    hypothetical GPU whose peak is quoted to 4 significant figures."""
+    if rng.randint(1, 100) == 1:
         name = rng.choice(tuple(FMA_PER_CLOCK_PER_SM))
         spec = gpu_table.get(name)
         # the datasheet's fp64 is the non-tensor rate, and H100's fp32 is quoted at another clock: not asked
@@ -642,6 +650,8 @@ def _fma_per_clock_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
     dtype = "fp16" if difficulty == "easy" else rng.choice(("fp16", "bf16", "tf32", "fp8", "int8", "fp32"))
     sparse = difficulty != "easy" and dtype in TENSOR_DTYPES and rng.randint(1, 3) == 1
     sms, fma = rng.randint(16, 160), rng.choice(_FMA_CHOICES[dtype])
+    if difficulty == "easy":  # fp16 only: any multiple of 128 up to 2048, so the answers vary
+        fma = 128 * rng.randint(2, 16)
     clock = rng.decimal(1, 2.2, 2 if difficulty == "easy" else 3)
     peak = float(f"{float(peak_tflops(sms, fma, clock, sparse=sparse)):.4g}")  # quoted to 4 figures
     units = rng.choice((2, 4, 8)) if dtype in TENSOR_DTYPES else 0  # a CUDA core does one fp32 FMA per clock
