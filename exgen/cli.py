@@ -544,6 +544,57 @@ def verify(key, device) -> None:
         sys.exit(1)
 
 
+@cli.command("export")
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(["moodle", "canvas", "qti21"]))
+@click.argument("source", metavar="SPEC_OR_KEY", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to write: Moodle XML (.xml), or a zip for canvas and qti21 (written atomically).")
+@click.option("--n-per-variant", "n", type=click.IntRange(1, 200), help="From a spec: instances per variant "
+              "(default 5), each a frozen question the LMS draws one of.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="From a spec: the seed instances derive from "
+              "(default: the spec's seed).")
+@click.option("--per-part", is_flag=True, help="moodle: one question per part (numerical with units, multiple "
+              "choice, a matrix as a grid) in a category per topic/variant/part, instead of one cloze per problem.")
+def export_(fmt, source, out, n, seed, per_part) -> None:
+    """Export questions for an LMS: Moodle XML, Canvas (QTI 1.2 zip) or a QTI 2.1 package.
+
+    From a KEY (key.json of `exgen make`), those problems; from an exam SPEC (YAML, as for `exgen exam`), N
+    instances of every variant its sections name. One bank (category, question group, section) per
+    topic/variant; tolerances, named-mistake feedback and the worked solution come from the key. A part a
+    format cannot grade as `exgen check` does (a formula) is named on stderr and left out; the rest is
+    exported. See the README for importing each file into Moodle and Canvas.
+
+    \b
+    Examples:
+      exgen export moodle sheet/key.json --out bank.xml
+      exgen export canvas examples/midterm.yaml --n-per-variant 10 --out canvas.zip
+      exgen export qti21 examples/midterm.yaml --out qti21.zip
+    """
+    from exgen.export import export, problems_from_spec, write_bytes
+    from exgen.files import refuse_overlap
+    from exgen.manifest import read_key
+
+    with open(source, "rb") as f:
+        is_key = source.suffix.lower() == ".json" or f.read(64).lstrip().startswith(b"{")
+    if per_part and fmt != "moodle":
+        raise click.UsageError("--per-part is for moodle (canvas always asks one part per item; qti21 never)")
+    if is_key and (n is not None or seed is not None):
+        raise click.UsageError("--n-per-variant and --seed apply to a spec; a key's problems are exported as they are")
+    with user_errors():
+        refuse_overlap([out], [source])
+        if is_key:
+            problems, points = list(read_key(source).problems), None
+        else:
+            from exgen.exam.spec import read_spec
+
+            problems, points = problems_from_spec(read_spec(source), n or 5, seed)
+        result = export(fmt, problems, points, per_part)
+    write_bytes(out, result.data)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"wrote {out} ({len(problems)} problems, {fmt})", err=True)
+
+
 @cli.command()
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="What to measure (auto: cuda when torch sees one).")

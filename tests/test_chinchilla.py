@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import needs
-from exgen.generate import generate, solve_givens
-from exgen.rng import problem_seed
+from exgen.generate import generate, path_failures, solve_givens
+from exgen.givens import coerce
+from exgen.render import Renderer
 from exgen.topics import chinchilla as ch
 from exgen.topics import get
 from exgen.topics.base import DIFFICULTIES, InvalidGivens
@@ -114,29 +115,6 @@ def test_sampled_gpu_peaks_come_from_the_spec_table():
         assert g["peak"] * 1e12 == pytest.approx(gpu(g["gpu"]).peak[g["dtype"]])
 
 
-# ---- easy numbers ----------------------------------------------------------------------------------
-
-
-def _is_one_digit_power(x: float) -> bool:
-    """x = k · 10^m with a single digit k."""
-    m = math.floor(math.log10(x))
-    return abs(x / 10**m - round(x / 10**m)) < 1e-9
-
-
-def test_easy_budgets_make_the_arithmetic_clean():
-    for i in range(40):
-        p = generate("chinchilla", "optimum", "easy", problem_seed(5, i))
-        if p.givens["method"] == "rule":
-            assert _is_one_digit_power(math.sqrt(p.givens["C"]))
-        elif p.givens["method"] == "tokens20":
-            assert _is_one_digit_power(p.solution.part("N_opt").answer.value)
-        else:
-            assert _is_one_digit_power(p.givens["C"] / 6)
-    for i in range(20):
-        p = generate("chinchilla", "compare", "easy", problem_seed(5, i))
-        assert _is_one_digit_power(p.solution.part("D_A").answer.value)
-
-
 # ---- rejections and user givens ----------------------------------------------------------------------
 
 
@@ -158,7 +136,7 @@ def test_over_training_questions_are_over_trained():
     ("gpu_budget", {"gpu": "H100", "dtype": "bf16", "peak": 989.4, "gpus": 8, "days": 1, "mfu": 40,
                     "method": "rule"}, "at most 1"),
     ("compare", {"C": 1e22, "N_A": 1e9, "N_B": 1e9}, "equal"),
-    ("optimum", {"C": -1e22, "method": "fit"}, "positive"),
+    ("optimum", {"C": -1e22, "method": "fit"}, "C in"),
     ("loss", {"N": 1e9}, "missing"),
 ])
 def test_bad_user_givens_get_a_clear_message(variant, givens, message):
@@ -259,3 +237,205 @@ def test_exgen_verify_agrees_on_a_100_problem_key(difficulty, tmp_path):
     last = checked.output.strip().splitlines()[-1]
     agreeing, total = last.split(" parts agree")[0].split(" of ")
     assert agreeing == total and "(100 problems" in last
+
+
+
+# ---- student paths (issue 9) --------------------------------------------------------------------------
+
+
+def _path(name):
+    return next(p for p in ch.PATHS if p.name == name)
+
+
+def test_a_loss_built_from_the_rounded_terms_that_misses_the_tolerance_is_never_asked():
+    """Issue 9 (`--variant loss --difficulty hard --n 1000 --seed 505`, problem 414): N = 3.94e10, D = 9.85e12.
+    The terms to 3 figures are 0.102 (0.1015044) and 0.0945 (0.0944849); 1.69 + 0.102 + 0.0945 = 1.8865,
+    which a student rounds (half up) to 1.887 — but the exact loss 1.885989 accepts 1.885 to 1.887 only up to
+    1.886989. The path finds it, so the sampler rejects this instance."""
+    problem = solve_givens("chinchilla", "loss", {"N": 3.94e10, "D": 9.85e12})
+    g, s = problem.givens, problem.solution
+    assert _path("loss_from_the_rounded_terms").value("loss", g, s) == 1.887
+    assert path_failures(get("chinchilla"), "loss", g, s) == ["loss_from_the_rounded_terms"]
+
+
+def test_d_opt_from_the_rounded_n_opt_is_twenty_times_the_answer():
+    """C = 6.006e22 by the heuristic: N_opt = sqrt(C/120) = 2.23718e10 → 2.24e10, and a student writes
+    D_opt = 20 × 2.24e10 = 4.48e11 against the exact 4.47437e11 → one unit is 10^9: inside."""
+    problem = solve_givens("chinchilla", "optimum", {"C": 6.006e22, "method": "tokens20"})
+    g, s = problem.givens, problem.solution
+    assert _path("d_opt_from_the_rounded_n_opt").value("optimum", g, s) == 4.48e11
+    assert path_failures(get("chinchilla"), "optimum", g, s) == []
+    fit = solve_givens("chinchilla", "optimum", {"C": 6.006e22, "method": "fit"})
+    assert _path("d_opt_from_the_rounded_n_opt").value("optimum", fit.givens, fit.solution) is None
+
+
+def test_the_over_training_factor_from_the_rounded_ratios():
+    """Llama-2-7B by the heuristic: D/N = 2e12 / 7e9 = 285.714 → 286; the optimum's 20; 286 / 20 = 14.3,
+    the same as the exact 14.2857 to 3 figures."""
+    problem = solve_givens("chinchilla", "overtrained", {"N": 7e9, "D": 2e12, "method": "tokens20"})
+    g, s = problem.givens, problem.solution
+    assert _path("factor_from_the_rounded_ratios").value("overtrained", g, s) == 14.3
+    assert s.part("factor").answer.value == pytest.approx(14.2857, rel=1e-5)
+
+
+# ---- wording (issue 9) ----------------------------------------------------------------------------------
+
+
+def test_hard_fit_questions_do_not_name_exponents_they_never_define():
+    text = Renderer("md").question(generate("chinchilla", "optimum", "hard", _seed_with("optimum", "hard", "fit")))
+    assert "exponents $a$ and $b$" not in text and r"a = \frac" not in text
+    assert "including the exponents of $C$" in text
+    seed = _seed_with("optimum", "medium", "fit")
+    easier = Renderer("md").question(generate("chinchilla", "optimum", "medium", seed))
+    assert r"a = \frac{\beta}{\alpha+\beta}" in easier and "exponents $a$ and $b$" in easier
+
+
+def test_the_rule_says_it_gives_6nd_equal_to_1_02_c():
+    text = Renderer("md").question(generate("chinchilla", "optimum", "easy", _seed_with("optimum", "easy", "rule")))
+    assert r"6 \times 0.1 \times 1.7\,C = 1.02\,C" in text
+    a = answers("optimum", {"C": 1e24, "method": "rule"})
+    assert 6 * a["N_opt"] * a["D_opt"] == pytest.approx(1.02e24)
+
+
+def _seed_with(variant, difficulty, method):
+    return next(s for s in range(100) if generate("chinchilla", variant, difficulty, s).givens["method"] == method)
+
+
+# ---- variety (issue 9) ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", [v.name for v in ch.VARIANTS])
+@pytest.mark.parametrize("difficulty", DIFFICULTIES)
+def test_every_variant_and_difficulty_draws_distinct_instances(variant, difficulty):
+    """300 draws: at least 99 % distinct givens, 95 % distinct answers, and no part constant (easy spaces
+    used to hold 30 to 100 instances)."""
+    import json
+
+    givens, answers_seen, per_part = set(), set(), {}
+    for seed in range(300):
+        p = generate("chinchilla", variant, difficulty, seed)
+        givens.add(json.dumps(p.givens, sort_keys=True))
+        answers_seen.add(json.dumps([part.answer.value for part in p.solution.parts]))
+        for part in p.solution.parts:
+            per_part.setdefault(part.id, set()).add(json.dumps(part.answer.value))
+    assert len(givens) >= 297 and len(answers_seen) >= 285
+    assert all(len(values) > 1 for values in per_part.values())
+
+
+# ---- bounds (issue 10) ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant,name,value", [("loss", "alpha", 1e300), ("overtrained", "N", 1e-300),
+                                                ("optimum", "C", 1e300), ("gpu_budget", "days", 1e300)])
+def test_extreme_givens_from_the_issue_are_refused(variant, name, value):
+    """alpha = 1e300 overflowed; N = 1e-300 answered D/N = inf."""
+    spec = get("chinchilla").variant(variant)
+    with pytest.raises(InvalidGivens):
+        coerce(next(g for g in spec.givens if g.name == name), value)
+    base = generate("chinchilla", variant, "medium", 0).givens
+    with pytest.raises(InvalidGivens):
+        solve_givens("chinchilla", variant, {**base, name: value})
+
+
+@pytest.mark.parametrize("variant", [v.name for v in ch.VARIANTS])
+def test_corners_of_the_bounds_solve_quickly_to_finite_answers_or_are_refused(variant):
+    import time
+
+    spec = get("chinchilla").variant(variant)
+    base = generate("chinchilla", variant, "medium", 0).givens
+    bounded = [g for g in spec.givens if g.kind in ("number", "integer")]
+    assert all(g.low is not None and g.high is not None for g in bounded)
+    cases = [{**base, g.name: edge} for g in bounded for edge in (g.low, g.high)]
+    cases += [{**base, **{g.name: g.low for g in bounded}}, {**base, **{g.name: g.high for g in bounded}}]
+    if variant in ("optimum", "gpu_budget", "overtrained"):
+        cases = [{**c, "method": m} for c in cases for m in ch.METHODS]
+    for givens in cases:
+        start = time.perf_counter()
+        try:
+            problem = solve_givens("chinchilla", variant, givens)
+        except InvalidGivens:
+            continue
+        assert time.perf_counter() - start < 1.0
+        for part in problem.solution.parts:
+            if part.answer.kind == "number":
+                assert math.isfinite(part.answer.value) and part.answer.value != 0, (givens, part.id)
+    for g in bounded:  # just outside each bound is refused where a user's givens enter
+        below = g.low - (1 if g.kind == "integer" else abs(g.low) * 1e-3 or 1e-3)
+        above = g.high + (1 if g.kind == "integer" else g.high * 1e-3)
+        for outside in (below, above):
+            with pytest.raises(InvalidGivens):
+                coerce(g, outside)
+
+
+def test_hard_gpu_budgets_state_the_cluster_in_nodes_of_8():
+    for seed in range(5):
+        problem = generate("chinchilla", "gpu_budget", "hard", seed)
+        nodes = f"{problem.givens['gpus'] // 8} nodes of 8 {problem.givens['gpu']} GPUs"
+        assert nodes in Renderer("md").question(problem)
+    assert "nodes of" not in Renderer("md").question(generate("chinchilla", "gpu_budget", "medium", 0))
+
+
+def test_hard_loss_questions_give_tokens_per_parameter_so_d_is_a_step():
+    for seed in range(5):
+        problem = generate("chinchilla", "loss", "hard", seed)
+        k = round(problem.givens["D"] / problem.givens["N"])
+        assert problem.givens["D"] == pytest.approx(k * problem.givens["N"], rel=1e-15)
+        text = Renderer("md").question(problem)
+        assert f"trained on {k} tokens per parameter" in text and "$D = " not in text
+
+
+def test_a_user_compare_with_equal_losses_is_refused_rather_than_claiming_a_lower_one():
+    """A = B, α = β, E = 0 and N_B = D_A: the two models mirror each other, the losses are equal, and
+    "which has the lower loss" has no answer (the key used to say B)."""
+    mirror = {"C": 6e20, "N_A": 1e9, "N_B": 1e11, "E": 0, "A": 400, "B": 400, "alpha": 0.3, "beta": 0.3}
+    with pytest.raises(InvalidGivens, match="same predicted loss"):
+        solve_givens("chinchilla", "compare", mirror)
+
+
+@pytest.mark.parametrize("variant", ["optimum", "compare"])
+def test_hard_budgets_are_stated_in_pf_days(variant):
+    """1 PF-day = 10^15 FLOP/s × 86400 s = 8.64e19 FLOP (the unit of Brown et al. 2020): hard questions state
+    C in PF-days, to 4 figures, and the solution converts it."""
+    for seed in range(5):
+        problem = generate("chinchilla", variant, "hard", seed)
+        pf_days = problem.givens["C"] / 8.64e19
+        assert float(f"{pf_days:.3e}") == pytest.approx(pf_days, rel=1e-12)
+        assert "PF-days" in Renderer("md").question(problem)
+        assert problem.solution.steps[0].math.endswith(r"\ \text{FLOP}")
+    assert "PF-days" not in Renderer("md").question(generate("chinchilla", variant, "medium", 0))
+
+
+def test_hard_over_training_questions_state_sizes_as_a_model_card_does():
+    for seed in range(5):
+        problem = generate("chinchilla", "overtrained", "hard", seed)
+        text = Renderer("md").question(problem)
+        billions = float(text.split("-billion-parameter")[0].split()[-1])
+        trillions = float(text.split(" trillion tokens")[0].split()[-1])
+        assert billions * 1e9 == pytest.approx(problem.givens["N"], rel=1e-12)
+        assert trillions * 1e12 == pytest.approx(problem.givens["D"], rel=1e-12)
+    assert "billion" not in Renderer("md").question(generate("chinchilla", "overtrained", "medium", 0))
+
+
+def test_d_opt_from_c_over_6_n_opt_with_the_rounded_n_opt():
+    """The fit satisfies C = 6ND, so a student may take D_opt = C / (6 N_opt) with their 3-figure N_opt.
+    C = 4.346e22: N_opt = 1.00198e10 → 1.00e10, D = 4.346e22 / 6e10 = 7.24333e11 → 7.24e11, but the exact
+    D_opt is 7.22902e11 (one unit: 10^9): the sampler does not ask this instance. At Gopher's budget the same
+    route gives 5.76e23 / (6 × 3.22e10) = 2.98137e12 → 2.98e12, inside."""
+    bad = solve_givens("chinchilla", "optimum", {"C": 4.346e22, "method": "fit"})
+    assert _path("d_opt_from_the_budget_and_the_rounded_n_opt").value("optimum", bad.givens, bad.solution) == 7.24e11
+    assert path_failures(get("chinchilla"), "optimum", bad.givens, bad.solution) == [
+        "d_opt_from_the_budget_and_the_rounded_n_opt"]
+    good = solve_givens("chinchilla", "optimum", {"C": GOPHER_BUDGET, "method": "fit"})
+    assert _path("d_opt_from_the_budget_and_the_rounded_n_opt").value("optimum", good.givens, good.solution) == 2.98e12
+    assert path_failures(get("chinchilla"), "optimum", good.givens, good.solution) == []
+    rule = solve_givens("chinchilla", "optimum", {"C": 1e22, "method": "rule"})  # the rule's 6ND is 1.02 C
+    assert _path("d_opt_from_the_budget_and_the_rounded_n_opt").value("optimum", rule.givens, rule.solution) is None
+
+
+def test_the_closed_form_carried_to_6_figures_as_the_question_allows():
+    """Gopher's budget: G = 1.34471, a = 0.451613, b = 0.548387, C/6 = 9.6e22 (6 figures each) give
+    1.34471 × (9.6e22)^0.451613 = 3.21899e10 → 3.22e10 and (9.6e22)^0.548387 / 1.34471 = 2.98231e12 → 2.98e12."""
+    problem = solve_givens("chinchilla", "optimum", {"C": GOPHER_BUDGET, "method": "fit"})
+    g, s = problem.givens, problem.solution
+    assert _path("n_opt_carried_to_6_figures").value("optimum", g, s) == 3.22e10
+    assert _path("d_opt_carried_to_6_figures").value("optimum", g, s) == 2.98e12

@@ -10,10 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import needs
-from exgen.generate import generate, solve_givens
+from exgen.generate import generate, path_failures, solve_givens
+from exgen.givens import coerce
 from exgen.grading.compare import matches
-from exgen.topics import compute
-from exgen.topics.base import InvalidGivens
+from exgen.render import Renderer
+from exgen.topics import compute, get
+from exgen.topics.base import DIFFICULTIES, InvalidGivens
 
 HYPERCLOVA = {"params": 82e9, "tokens": 150e9, "gpus": 1024, "peak_tflops": 312}
 ZERO_FIGURE_1 = {"params": 7.5e9, "gpus": 64, "unit": "GB"}
@@ -96,6 +98,14 @@ def test_twelve_l_d_squared_from_the_block_table_seed_001():
     assert a["train_flops"] == pytest.approx(6 * 12 * 12 * 768**2 * 1e9)
 
 
+def test_the_parameter_count_is_asked_exactly_so_the_compute_built_on_it_needs_no_rounding():
+    """The question says C ≈ 6NT "with N your answer to the second part": N is an exact integer, so a student
+    who uses their answer uses the key's N."""
+    problem = solve_givens("compute", "params", GPT3_SHAPES)
+    assert problem.solution.part("params").answer.kind == "integer"
+    assert problem.solution.part("params").answer.value == 96 * 12 * 12288**2 + 50257 * 12288
+
+
 # ---- named mistakes ----------------------------------------------------------------------------------
 
 
@@ -105,11 +115,12 @@ def test_named_mistakes_give_the_typical_wrong_values():
     assert mistake("training_time", "days", "2ND_instead_of_6ND").wrong("training_time", g) == pytest.approx(days / 3)
     assert mistake("training_time", "days", "mfu_forgotten").wrong("training_time", g) == pytest.approx(days * 0.4)
     assert mistake("training_time", "days", "mfu_forgotten").wrong("training_time", {**g, "mfu": 100}) is None
-    assert mistake("matmul", "forward", "fma_as_one_flop").wrong("matmul", {"m": 3, "n": 4, "p": 5}) == 60
-    g = {"params": 7e9, "dtype": "fp16", "unit": "GB"}
+    assert mistake("matmul", "forward", "fma_as_one_flop").wrong("matmul", {"m": 3, "n": 4, "p": 5, "batch": 1}) == 60
+    g = {"params": 7e9, "dtype": "fp16", "unit": "GB", "optimizer": "adam"}
     assert mistake("memory", "weights", "gb_gib_confused").wrong("memory", g) == pytest.approx(14e9 / 2**30)
     assert mistake("memory", "weights", "bits_for_bytes").wrong("memory", g) == pytest.approx(112.0)
-    assert mistake("zero", "stage2", "gradients_not_sharded").wrong("zero", ZERO_FIGURE_1) == pytest.approx(31.40625)
+    zero = {**ZERO_FIGURE_1, "optimizer": "adam"}
+    assert mistake("zero", "stage2", "gradients_not_sharded").wrong("zero", zero) == pytest.approx(31.40625)
 
 
 
@@ -191,3 +202,204 @@ def test_solver_and_flop_counter_agree_on_any_matmul_shape(m, n, p):
     problem = solve_givens("compute", "matmul", {"m": m, "n": n, "p": p})
     got = reproduce("matmul", problem.givens, torch.device("cpu"))
     assert all(matches(part.answer, got[part.id]) for part in problem.solution.parts)
+
+
+
+# ---- what the question states (issue 9) ---------------------------------------------------------------
+
+
+def question(variant, givens):
+    return Renderer("md").question(solve_givens("compute", variant, givens))
+
+
+@pytest.mark.parametrize("dtype,size", [("fp64", "8 bytes (64 bits)"), ("fp32", "4 bytes (32 bits)"),
+                                        ("bf16", "2 bytes (16 bits)"), ("fp8", "1 byte (8 bits)")])
+def test_memory_questions_state_the_bytes_of_the_dtype(dtype, size):
+    text = question("memory", {"params": 7e9, "dtype": dtype, "unit": "GB"})
+    assert f"count {dtype} as {size} per parameter" in text
+    assert "2 bytes each" in text and "4 bytes each" in text  # mixed-precision Adam's states
+
+
+def test_the_zero_solution_substitutes_the_numbers_into_each_stage():
+    """Issue 11: "2Ψ+2Ψ+KΨ/N_d = 56.875 GB" gave no numbers; each stage now shows Ψ and N_d substituted."""
+    steps = " ".join(s.math for s in solve_givens("compute", "zero", ZERO_FIGURE_1).solution.steps if s.math)
+    assert r"2 \times 7.5 \times 10^{9} + 2 \times 7.5 \times 10^{9} + \frac{12 \times 7.5 \times 10^{9}}{64}" in steps
+    assert r"\frac{16 \times 7.5 \times 10^{9}}{64}" in steps
+    assert r"1.875 \times 10^{9}\ \text{B} = \frac{1.875 \times 10^{9}}{10^9}\ \text{GB} = 1.875\ \text{GB}" in steps
+
+
+# ---- student paths ----------------------------------------------------------------------------------
+
+
+def path(name):
+    return next(p for p in compute.PATHS if p.name == name)
+
+
+def test_the_mfu_paths_compute_what_they_say_on_hyperclova():
+    """C = 7.38e22 exactly (4 figures: 7.380e22); at peak 7.38e22 / (1024 × 312e12) s = 2.6735 days → 2.674;
+    MFU from the answered 2.674 days over 13.4: 19.955 % → 20.0 (half up)."""
+    problem = solve_givens("compute", "mfu", {**HYPERCLOVA, "observed_days": 13.4})
+    g, s = problem.givens, problem.solution
+    assert path("ideal_days_from_the_rounded_compute").value("mfu", g, s) == 2.674
+    assert path("mfu_from_the_rounded_ideal_time").value("mfu", g, s) == 20.0
+    assert path_failures(get("compute"), "mfu", g, s) == []
+
+
+def test_a_training_count_built_from_the_rounded_forward_is_caught():
+    """m = n = p = 1664: forward 2 × 1664³ = 9.2149e9 → 9.215e9 (4 figures), 3 × 9.215e9 = 2.7645e10 → 2.765e10,
+    and the exact 6 × 1664³ = 2.76447e10: inside one unit (10^7). m = 1344, n = p = 2048: forward
+    1.12743e10 → 1.127e10, 3 × 1.127e10 = 3.381e10 against 3.38229e10: 1.3 units out, so the sampler does not
+    ask this instance."""
+    ok = solve_givens("compute", "matmul", {"m": 1664, "n": 1664, "p": 1664})
+    assert path("training_as_three_rounded_forwards").value("matmul", ok.givens, ok.solution) == 2.765e10
+    assert path_failures(get("compute"), "matmul", ok.givens, ok.solution) == []
+    bad = solve_givens("compute", "matmul", {"m": 1344, "n": 2048, "p": 2048})
+    assert path("training_as_three_rounded_forwards").value("matmul", bad.givens, bad.solution) == 3.381e10
+    assert path_failures(get("compute"), "matmul", bad.givens, bad.solution) == [
+        "training_as_three_rounded_forwards"]
+
+
+def test_exact_counts_need_no_path():
+    small = solve_givens("compute", "matmul", {"m": 3, "n": 4, "p": 5})
+    assert path("backward_as_twice_the_rounded_forward").value("matmul", small.givens, small.solution) is None
+
+
+# ---- variety (issue 9) ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", [v.name for v in compute.VARIANTS])
+@pytest.mark.parametrize("difficulty", DIFFICULTIES)
+def test_every_variant_and_difficulty_draws_distinct_instances(variant, difficulty):
+    """300 draws: at least 99 % distinct givens, 95 % distinct answers, and no part constant."""
+    import json
+
+    givens, answers, per_part = set(), set(), {}
+    for seed in range(300):
+        p = generate("compute", variant, difficulty, seed)
+        givens.add(json.dumps(p.givens, sort_keys=True))
+        answers.add(json.dumps([part.answer.value for part in p.solution.parts]))
+        for part in p.solution.parts:
+            per_part.setdefault(part.id, set()).add(json.dumps(part.answer.value))
+    assert len(givens) >= 297 and len(answers) >= 285
+    assert all(len(values) > 1 for values in per_part.values())
+
+
+# ---- bounds (issue 10) ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant,name,value", [("memory", "params", 1e300), ("training_time", "peak_tflops", 1e-300),
+                                                ("mfu", "tokens", 1e300), ("matmul", "m", 10**12)])
+def test_extreme_givens_from_the_issue_are_refused(variant, name, value):
+    spec = get("compute").variant(variant)
+    with pytest.raises(InvalidGivens):
+        coerce(next(g for g in spec.givens if g.name == name), value)
+    base = generate("compute", variant, "medium", 0).givens
+    with pytest.raises(InvalidGivens):
+        solve_givens("compute", variant, {**base, name: value})
+
+
+def _finite(value):
+    import math
+
+    return all(math.isfinite(v) for v in (value if isinstance(value, list) else [value]))
+
+
+@pytest.mark.parametrize("variant", [v.name for v in compute.VARIANTS])
+def test_corners_of_the_bounds_solve_quickly_to_finite_answers_or_are_refused(variant):
+    import time
+
+    spec = get("compute").variant(variant)
+    base = generate("compute", variant, "medium", 0).givens
+    bounded = [g for g in spec.givens if g.kind in ("number", "integer")]
+    assert all(g.low is not None and g.high is not None for g in bounded)
+    cases = [{**base, g.name: edge} for g in bounded for edge in (g.low, g.high)]
+    cases += [{**base, **{g.name: g.low for g in bounded}}, {**base, **{g.name: g.high for g in bounded}}]
+    for givens in cases:
+        start = time.perf_counter()
+        try:
+            problem = solve_givens("compute", variant, givens)
+        except InvalidGivens:
+            continue
+        assert time.perf_counter() - start < 1.0
+        assert all(_finite(p.answer.value) for p in problem.solution.parts if p.answer.kind == "number"), givens
+    for g in bounded:  # just outside each bound is refused where a user's givens enter
+        step = 1 if g.kind == "integer" else abs(g.low) * 1e-3 or 1e-3
+        for outside in (g.low - step, g.high + (1 if g.kind == "integer" else g.high * 1e-3)):
+            with pytest.raises(InvalidGivens):
+                coerce(g, outside)
+
+
+@pytest.mark.parametrize("variant", ["training_time", "mfu", "zero"])
+def test_hard_clusters_are_stated_in_nodes_of_8_gpus(variant):
+    """Hard adds a step: the student multiplies nodes by 8 before the formula."""
+    for seed in range(5):
+        problem = generate("compute", variant, "hard", seed)
+        assert f"{problem.givens['gpus'] // 8} nodes of 8 GPUs" in Renderer("md").question(problem)
+        assert problem.givens["gpus"] % 8 == 0
+    easy = generate("compute", variant, "easy", 0)
+    assert "nodes of" not in Renderer("md").question(easy)
+
+
+def test_sgd_with_momentum_keeps_8_bytes_of_optimizer_state():
+    """Hard memory and ZeRO questions may train with SGD with momentum: an fp32 master copy and momentum,
+    K = 8, so 12 bytes per parameter; the question lists the states and leaves K to the student."""
+    a = answers("zero", {**ZERO_FIGURE_1, "optimizer": "sgd_momentum"})
+    assert a == pytest.approx({"baseline": 90.0, "stage1": 30 + 7.5 * 8 / 64, "stage2": 15 + 7.5 * 10 / 64,
+                               "stage3": 7.5 * 12 / 64})
+    assert answers("memory", {"params": 7e9, "dtype": "fp16", "unit": "GB", "optimizer": "sgd_momentum"}) == \
+        pytest.approx({"weights": 14.0, "training": 84.0})
+    g = {"params": 7e9, "dtype": "fp16", "unit": "GB", "optimizer": "sgd_momentum"}
+    assert mistake("memory", "training", "adam_states_for_sgd").wrong("memory", g) == pytest.approx(112.0)
+    hard = next(p for p in (generate("compute", "zero", "hard", s) for s in range(40))
+                if p.givens["optimizer"] == "sgd_momentum")
+    text = Renderer("md").question(hard)
+    assert "$K$ bytes of optimizer state: an fp32 master copy of the parameters and momentum, 4 bytes each" in text
+    assert "K = 8" not in text
+
+
+@needs("torch")
+def test_measured_sgd_momentum_state_is_12_bytes_per_parameter():
+    from exgen.verify.compute import optimizer_bytes_per_param
+
+    assert optimizer_bytes_per_param("sgd_momentum") == {"params": 2.0, "grads": 2.0, "optimizer": 8.0}
+
+
+def test_hard_parameter_counts_state_heads_so_d_is_a_step():
+    for seed in range(5):
+        problem = generate("compute", "params", "hard", seed)
+        d = problem.givens["d_model"]
+        text = Renderer("md").question(problem)
+        assert f"{d // 128} attention heads of dimension 128" in text and f"D = {d}" not in text
+        assert rf"$D = {d // 128} \times 128 = {d}$" in problem.solution.steps[0].text
+
+
+def test_a_batch_of_products_counts_the_weight_gradient_once_per_item():
+    """Hard: A multiplies b matrices B_i. Forward 2mnpb; backward dL/dA = Σ_i dL/dY_i B_iᵀ is b products plus
+    the b products dL/dB_i: 4mnpb (not 2mnp + 2mnpb); training 6mnpb. 3 × 4 × 5 with b = 7: 840, 1680, 2520."""
+    a = answers("matmul", {"m": 3, "n": 4, "p": 5, "batch": 7})
+    assert a == {"matvec": 24, "forward": 840, "backward": 1680, "training": 2520}
+    g = {"m": 3, "n": 4, "p": 5, "batch": 7}
+    assert mistake("matmul", "backward", "weight_gradient_counted_once").wrong("matmul", g) == 120 + 840
+    assert mistake("matmul", "forward", "batch_forgotten").wrong("matmul", g) == 120
+    assert mistake("matmul", "forward", "batch_forgotten").wrong("matmul", {**g, "batch": 1}) is None
+    hard = generate("compute", "matmul", "hard", 0)
+    assert hard.givens["batch"] > 1 and f"$b = {hard.givens['batch']}$ matrices" in Renderer("md").question(hard)
+    assert generate("compute", "matmul", "medium", 0).givens["batch"] == 1
+
+
+@needs("torch")
+def test_the_flop_counter_agrees_on_a_batch_of_products():
+    import torch
+
+    from exgen.verify.compute import reproduce
+
+    assert reproduce("matmul", {"m": 3, "n": 4, "p": 5, "batch": 7}, torch.device("cpu")) == {
+        "matvec": 24, "forward": 840, "backward": 1680, "training": 2520}
+
+
+def test_hard_memory_questions_state_the_dtype_in_bits_only():
+    for seed in range(5):
+        problem = generate("compute", "memory", "hard", seed)
+        bits = 8 * compute.BYTES_PER_DTYPE[problem.givens["dtype"]]
+        text = Renderer("md").question(problem)
+        assert f"as {bits} bits per parameter (8 bits to a byte)" in text and "byte (" not in text

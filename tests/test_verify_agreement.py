@@ -11,9 +11,9 @@ from exgen.generate import generate
 from exgen.grading.compare import matches
 from exgen.topics.base import DIFFICULTIES
 
-# Topics whose verifier spawns process groups or counts FLOPs of 96-layer models are checked on fewer seeds here
-# (their own test files go deeper).
-EXAMPLES = {"parallelism": 3, "compute": 25}
+# Topics whose verifier spawns process groups, counts FLOPs of 96-layer models or runs 126-layer decoders are
+# checked on fewer seeds here (their own test files go deeper).
+EXAMPLES = {"parallelism": 3, "compute": 25, "inference": 25}
 
 
 @needs("torch")

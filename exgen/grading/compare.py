@@ -19,7 +19,7 @@ from exgen.problem import Answer
 def close(key: float, got: float, allowance: float) -> bool:
     if not (math.isfinite(key) and math.isfinite(got)):
         return False
-    slack = 1e-12 * max(abs(key), 1.0)  # the key's own float representation error
+    slack = 1e-12 * abs(key)  # the key's own float representation error (relative: tiny keys stay gradable)
     return abs(got - key) <= allowance * (1 + 1e-9) + slack
 
 

@@ -6,7 +6,8 @@ import importlib
 
 from exgen.topics.base import Topic
 
-TOPIC_NAMES: tuple[str, ...] = ("quantization", "autodiff", "compute", "chinchilla", "intensity", "parallelism")
+TOPIC_NAMES: tuple[str, ...] = ("quantization", "autodiff", "compute", "chinchilla", "intensity", "parallelism", "inference",
+                             "formats")
 
 
 def get(name: str) -> Topic:

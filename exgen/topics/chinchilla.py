@@ -19,20 +19,25 @@ swapped, …), so a mistake is always the same computation as the key with exact
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, Callable
 
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, Topic, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
+from exgen.topics.compute import half_up
 
 METHODS = ("fit", "rule", "tokens20")
 RULE_N, RULE_D = 0.1, 1.7  # seed 001: N_opt = 0.1 C^0.5, D_opt = 1.7 C^0.5
 TOKENS_PER_PARAM = 20
 SECONDS_PER_DAY = 86_400
+PF_DAY = 10**15 * SECONDS_PER_DAY  # FLOP: one petaFLOP/s sustained for a day (Brown et al. 2020's unit)
 LOSS_DECIMALS = 3
 SIG = 3
 TIE_MARGIN = 0.01  # compare: the two losses must differ by at least this (10x the loss tolerance)
@@ -111,12 +116,10 @@ def optimum(c: float, method: str, fit: Fit, knobs: Knobs = KEY) -> tuple[float,
 
 
 def gpu_budget(g: dict[str, Any], knobs: Knobs = KEY) -> float:
-    """C = GPUs × days × s/day × peak × MFU, in FLOP (pint converts TFLOP/s × s to FLOP)."""
-    from exgen.units import quantity
-
-    seconds = g["days"] * knobs.seconds_per_day
-    flops = quantity(g["gpus"] * g["peak"], "TFLOP/s") * quantity(seconds, "s")
-    return float(flops.to("FLOP").magnitude) * (1.0 if knobs.mfu_forgotten else g["mfu"])
+    """C = GPUs × days × s/day × peak (TFLOP/s = 10^12 FLOP/s) × MFU, in FLOP (float64: a relative error
+    of 10^-15, far below the 3 figures asked)."""
+    c = g["gpus"] * g["days"] * knobs.seconds_per_day * g["peak"] * 1e12
+    return c if knobs.mfu_forgotten else c * g["mfu"]
 
 
 # ---- worked-solution steps -------------------------------------------------------------------------
@@ -125,28 +128,39 @@ S6 = lambda x: nf.sig(x, 6)  # noqa: E731 — intermediate values carry 6 signif
 
 
 def _optimum_steps(c: float, method: str, fit: Fit, n: float, d: float) -> list[Step]:
+    """One display per line, so none runs past a printed page (issue 11)."""
     if method == "fit":
+        total = nf.num(round(fit.alpha + fit.beta, 12))
         return [
             Step(r"Minimising $L(N, D)$ subject to $C = 6ND$ (set $\partial L / \partial N = 0$ with "
                  r"$D = C/(6N)$) gives the closed form (Hoffmann et al. 2022, Appendix D):",
                  r"N_{\mathrm{opt}} = G \left(\frac{C}{6}\right)^{a}, \quad D_{\mathrm{opt}} = G^{-1} "
-                 r"\left(\frac{C}{6}\right)^{b}, \quad G = \left(\frac{\alpha A}{\beta B}\right)^{1/(\alpha+\beta)},"
-                 r" \quad a = \frac{\beta}{\alpha+\beta}, \quad b = \frac{\alpha}{\alpha+\beta}."),
+                 r"\left(\frac{C}{6}\right)^{b},"),
+            Step("where", r"G = \left(\frac{\alpha A}{\beta B}\right)^{1/(\alpha+\beta)}, \quad "
+                          r"a = \frac{\beta}{\alpha+\beta}, \quad b = \frac{\alpha}{\alpha+\beta}."),
             Step("With the stated coefficients:",
                  rf"G = \left(\frac{{{nf.num(fit.alpha)} \times {nf.num(fit.A)}}}{{{nf.num(fit.beta)} \times "
-                 rf"{nf.num(fit.B)}}}\right)^{{1/{nf.num(round(fit.alpha + fit.beta, 12))}}} = {S6(fit.G)}, \quad "
-                 rf"a = {S6(fit.a)}, \quad b = {S6(fit.b)}"),
-            Step(f"The budget over six: $C/6 = {S6(c / 6)}$ FLOP, so",
-                 rf"N_{{\mathrm{{opt}}}} = {S6(fit.G)} \times ({S6(c / 6)})^{{{S6(fit.a)}}} = {S6(n)}, \quad "
-                 rf"D_{{\mathrm{{opt}}}} = \frac{{({S6(c / 6)})^{{{S6(fit.b)}}}}}{{{S6(fit.G)}}} = {S6(d)}"),
+                 rf"{nf.num(fit.B)}}}\right)^{{1/{total}}} = {S6(fit.G)},"),
+            Step("and", rf"a = \frac{{{nf.num(fit.beta)}}}{{{total}}} = {S6(fit.a)}, \quad "
+                        rf"b = \frac{{{nf.num(fit.alpha)}}}{{{total}}} = {S6(fit.b)}."),
+            Step(f"The budget over six is $C/6 = {S6(c / 6)}$ FLOP, so",
+                 rf"N_{{\mathrm{{opt}}}} = {S6(fit.G)} \times ({S6(c / 6)})^{{{S6(fit.a)}}} = {S6(n)},"),
+            Step("and", rf"D_{{\mathrm{{opt}}}} = \frac{{({S6(c / 6)})^{{{S6(fit.b)}}}}}{{{S6(fit.G)}}} = {S6(d)}."),
         ]
     if method == "rule":
         return [Step(r"The rule gives both directly from $\sqrt{C} = " + S6(math.sqrt(c)) + "$:",
-                     rf"N_{{\mathrm{{opt}}}} = 0.1\,\sqrt{{C}} = {S6(n)}, \quad "
-                     rf"D_{{\mathrm{{opt}}}} = 1.7\,\sqrt{{C}} = {S6(d)}")]
+                     rf"N_{{\mathrm{{opt}}}} = 0.1\,\sqrt{{C}} = 0.1 \times {S6(math.sqrt(c))} = {S6(n)},"),
+                Step("and", rf"D_{{\mathrm{{opt}}}} = 1.7\,\sqrt{{C}} = 1.7 \times {S6(math.sqrt(c))} = {S6(d)}.")]
     return [Step(r"With $D = 20N$, the budget is $C = 6N \cdot 20N = 120 N^2$, so",
-                 rf"N_{{\mathrm{{opt}}}} = \sqrt{{\frac{{C}}{{120}}}} = \sqrt{{{S6(c / 120)}}} = {S6(n)}, \quad "
-                 rf"D_{{\mathrm{{opt}}}} = 20\,N_{{\mathrm{{opt}}}} = {S6(d)}")]
+                 rf"N_{{\mathrm{{opt}}}} = \sqrt{{\frac{{C}}{{120}}}} = \sqrt{{{S6(c / 120)}}} = {S6(n)},"),
+            Step("and", rf"D_{{\mathrm{{opt}}}} = 20\,N_{{\mathrm{{opt}}}} = {S6(d)}.")]
+
+
+def _pf_day_step(c: float) -> Step:
+    """The budget in both units a question may state it in (hard questions give PF-days)."""
+    return Step(r"The budget, with 1 PF-day $= 10^{15}\ \text{FLOP/s} \times 86400\ \text{s} = 8.64 \times "
+                r"10^{19}$ FLOP:", rf"C = {S6(c / PF_DAY)}\ \text{{PF-days}} \times 8.64 \times 10^{{19}}\ "
+                                    rf"\text{{FLOP/PF-day}} = {S6(c)}\ \text{{FLOP}}")
 
 
 def _loss_step(label: str, n: float, d: float, fit: Fit, terms: tuple[float, float, float]) -> Step:
@@ -168,22 +182,28 @@ def _loss_answer(value: float) -> Answer:
 # ---- solvers ---------------------------------------------------------------------------------------
 
 
+def _solution(parts: tuple[Part, ...], steps: Callable[[], list[Step]], kn: Knobs) -> Solution:
+    """The solution; a mistake's (knobs other than the key's) needs its values only, not the worked steps."""
+    return Solution(parts, tuple(steps()) if kn == KEY else ())
+
+
 def _solve_optimum(g: dict[str, Any], kn: Knobs) -> Solution:
     fit, c, method = Fit.of(g), float(g["C"]), g["method"]
     n, d = optimum(c, method, fit, kn)
     terms = loss(n, d, fit, kn)
-    steps = _optimum_steps(c, method, fit, n, d) + [_loss_step("of this allocation", n, d, fit, terms)]
+    steps = lambda: [_pf_day_step(c), *_optimum_steps(c, method, fit, n, d),  # noqa: E731 — key only
+                     _loss_step("of this allocation", n, d, fit, terms)]
     parts = (Part("N_opt", "compute-optimal parameters", _num(n)),
              Part("D_opt", "compute-optimal training tokens", _num(d)),
              Part("loss", "predicted loss", _loss_answer(terms[2])))
-    return Solution(parts, tuple(steps))
+    return _solution(parts, steps, kn)
 
 
 def _solve_gpu_budget(g: dict[str, Any], kn: Knobs) -> Solution:
     fit, method = Fit.of(g), g["method"]
     c = gpu_budget(g, kn)
     n, d = optimum(c, method, fit, kn)
-    steps = [
+    steps = lambda: [  # noqa: E731 — the steps are built for the key only
         Step(f"One day is ${SECONDS_PER_DAY}$ s, and the cluster sustains MFU $\\times$ peak:",
              rf"C = {g['gpus']} \times {nf.num(g['days'])} \times {SECONDS_PER_DAY}\ \text{{s}} \times "
              rf"{nf.num(g['peak'])} \times 10^{{12}}\ \text{{FLOP/s}} \times {nf.num(g['mfu'])} = {S6(c)}\ \text{{FLOP}}")
@@ -191,13 +211,13 @@ def _solve_gpu_budget(g: dict[str, Any], kn: Knobs) -> Solution:
     parts = (Part("compute", "training compute", _num(c, "FLOP")),
              Part("N_opt", "compute-optimal parameters", _num(n)),
              Part("D_opt", "compute-optimal training tokens", _num(d)))
-    return Solution(parts, tuple(steps))
+    return _solution(parts, steps, kn)
 
 
 def _solve_loss(g: dict[str, Any], kn: Knobs) -> Solution:
     fit, n, d = Fit.of(g), float(g["N"]), float(g["D"])
     model, data, total = terms = loss(n, d, fit, kn)
-    steps = [
+    steps = lambda: [  # noqa: E731 — the steps are built for the key only
         Step("The model-size term and the data term:",
              rf"\frac{{A}}{{N^\alpha}} = \frac{{{nf.num(fit.A)}}}{{({S6(n)})^{{{nf.num(fit.alpha)}}}}} = {S6(model)},"
              rf" \quad \frac{{B}}{{D^\beta}} = \frac{{{nf.num(fit.B)}}}{{({S6(d)})^{{{nf.num(fit.beta)}}}}} = "
@@ -207,7 +227,7 @@ def _solve_loss(g: dict[str, Any], kn: Knobs) -> Solution:
     parts = (Part("model_term", "model-size term", _num(model)),
              Part("data_term", "data term", _num(data)),
              Part("loss", "predicted loss", _loss_answer(total)))
-    return Solution(parts, tuple(steps))
+    return _solution(parts, steps, kn)
 
 
 def _solve_compare(g: dict[str, Any], kn: Knobs) -> Solution:
@@ -215,8 +235,11 @@ def _solve_compare(g: dict[str, Any], kn: Knobs) -> Solution:
     n_a, n_b = float(g["N_A"]), float(g["N_B"])
     d_a, d_b = c / (k * n_a), c / (k * n_b)
     t_a, t_b = loss(n_a, d_a, fit, kn), loss(n_b, d_b, fit, kn)
+    if t_a[2] == t_b[2] and kn == KEY:
+        raise InvalidGivens("the two models have the same predicted loss: neither is lower")
     better = "A" if t_a[2] < t_b[2] else "B"
-    steps = [
+    steps = lambda: [  # noqa: E731 — the steps are built for the key only
+        _pf_day_step(c),
         Step("Each model's tokens from $C = 6ND$:",
              rf"D_A = \frac{{C}}{{6 N_A}} = \frac{{{S6(c)}}}{{6 \times {S6(n_a)}}} = {S6(d_a)}, \quad "
              rf"D_B = \frac{{{S6(c)}}}{{6 \times {S6(n_b)}}} = {S6(d_b)}"),
@@ -229,7 +252,7 @@ def _solve_compare(g: dict[str, Any], kn: Knobs) -> Solution:
              Part("loss_A", "predicted loss of model A", _loss_answer(t_a[2])),
              Part("loss_B", "predicted loss of model B", _loss_answer(t_b[2])),
              Part("better", "lower predicted loss", Answer("choice", better, choices=("A", "B"))))
-    return Solution(parts, tuple(steps))
+    return _solution(parts, steps, kn)
 
 
 def _solve_overtrained(g: dict[str, Any], kn: Knobs) -> Solution:
@@ -239,22 +262,24 @@ def _solve_overtrained(g: dict[str, Any], kn: Knobs) -> Solution:
     n_opt, d_opt = optimum(c, method, fit, kn)
     ratio_opt = d_opt / n_opt
     factor = ratio_opt / ratio if kn.factor_inverted else ratio / ratio_opt
-    steps = [
-        Step("Training compute and the model's tokens per parameter:",
-             rf"C = 6ND = 6 \times {S6(n)} \times {S6(d)} = {S6(c)}\ \text{{FLOP}}, \quad "
-             rf"\frac{{D}}{{N}} = {S6(ratio)}"),
+    steps = lambda: [  # noqa: E731 — the steps are built for the key only
+        Step("Training compute, and the model's tokens per parameter:",
+             rf"C = 6ND = 6 \times {S6(n)} \times {S6(d)} = {S6(c)}\ \text{{FLOP}},"),
+        Step("and", rf"\frac{{D}}{{N}} = \frac{{{S6(d)}}}{{{S6(n)}}} = {S6(ratio)}."),
         *_optimum_steps(c, method, fit, n_opt, d_opt),
-        Step("The compute-optimal tokens per parameter, and how far the model is over-trained:",
-             rf"\frac{{D_{{\mathrm{{opt}}}}}}{{N_{{\mathrm{{opt}}}}}} = {S6(ratio_opt)}, \quad "
+        Step("The compute-optimal tokens per parameter,",
+             rf"\frac{{D_{{\mathrm{{opt}}}}}}{{N_{{\mathrm{{opt}}}}}} = \frac{{{S6(d_opt)}}}{{{S6(n_opt)}}} = "
+             rf"{S6(ratio_opt)},"),
+        Step("and how far the model is over-trained:",
              rf"\frac{{D/N}}{{D_{{\mathrm{{opt}}}}/N_{{\mathrm{{opt}}}}}} = \frac{{{S6(ratio)}}}{{{S6(ratio_opt)}}} = "
-             rf"{S6(ratio / ratio_opt)}"),
+             rf"{S6(ratio / ratio_opt)}."),
     ]
     parts = (Part("compute", "training compute", _num(c, "FLOP")),
              Part("tokens_per_param", "tokens per parameter of the model", _num(ratio)),
              Part("N_opt", "compute-optimal parameters at the same compute", _num(n_opt)),
              Part("opt_tokens_per_param", "compute-optimal tokens per parameter", _num(ratio_opt)),
              Part("factor", "over-training factor", _num(factor)))
-    return Solution(parts, tuple(steps))
+    return _solution(parts, steps, kn)
 
 
 _SOLVERS: dict[str, Callable[[dict[str, Any], Knobs], Solution]] = {
@@ -265,18 +290,20 @@ _SOLVERS: dict[str, Callable[[dict[str, Any], Knobs], Solution]] = {
 
 # ---- givens ----------------------------------------------------------------------------------------
 
+# Bounds keep every power finite: G = (αA/(βB))^(1/(α+β)) stays within 10^±53 for these coefficients, and a
+# budget of 10^30 FLOP or a model of 10^15 parameters is far beyond any trained so far.
 _FIT_GIVENS = (
-    Given("E", "irreducible loss E of the fit", default=FIT["E"]),
-    Given("A", "coefficient A of the model-size term", default=FIT["A"]),
-    Given("B", "coefficient B of the data term", default=FIT["B"]),
-    Given("alpha", "exponent alpha of N", default=FIT["alpha"]),
-    Given("beta", "exponent beta of D", default=FIT["beta"]),
+    Given("E", "irreducible loss E of the fit", default=FIT["E"], low=0, high=10),
+    Given("A", "coefficient A of the model-size term", default=FIT["A"], low=1, high=1e4),
+    Given("B", "coefficient B of the data term", default=FIT["B"], low=1, high=1e4),
+    Given("alpha", "exponent alpha of N", default=FIT["alpha"], low=0.05, high=1),
+    Given("beta", "exponent beta of D", default=FIT["beta"], low=0.05, high=1),
 )
 _METHOD = Given("method", "how the optimum is found: the fit's closed form, the rule N=0.1C^0.5, D=1.7C^0.5, "
                           "or 20 tokens per parameter", "choice", choices=METHODS)
-_C = Given("C", "training compute budget", unit="FLOP")
-_N = Given("N", "model parameters")
-_D = Given("D", "training tokens")
+_C = Given("C", "training compute budget", unit="FLOP", low=1e10, high=1e30)
+_N = Given("N", "model parameters", low=1e6, high=1e15)
+_D = Given("D", "training tokens", low=1e6, high=1e16)
 
 VARIANTS = (
     Variant("optimum", "compute-optimal N and D for a budget C by a stated method, and the predicted loss",
@@ -285,14 +312,15 @@ VARIANTS = (
         Given("gpu", "the GPU (its name only words the question; peak is the figure used)", "choice",
               choices=("V100", "A100-40GB", "A100-80GB", "H100", "H200")),
         Given("dtype", "the precision the peak is quoted for", "choice", choices=("fp16", "bf16")),
-        Given("peak", "dense peak throughput per GPU", unit="TFLOP/s"),
-        Given("gpus", "number of GPUs", "integer"),
-        Given("days", "training time", unit="day"),
-        Given("mfu", "model FLOPs utilisation, a fraction in (0, 1]"),
+        Given("peak", "dense peak throughput per GPU", unit="TFLOP/s", low=1e-3, high=1e5),
+        Given("gpus", "number of GPUs", "integer", low=1, high=10**7),
+        Given("days", "training time", unit="day", low=1e-3, high=3650),
+        Given("mfu", "model FLOPs utilisation, a fraction in (0, 1]", low=1e-3, high=1),
         _METHOD, *_FIT_GIVENS)),
     Variant("loss", "the loss L(N, D) predicted by the parametric fit", (_N, _D, *_FIT_GIVENS)),
     Variant("compare", "two allocations of the same compute: tokens, predicted losses, which is better", (
-        _C, Given("N_A", "parameters of model A"), Given("N_B", "parameters of model B"), *_FIT_GIVENS)),
+        _C, Given("N_A", "parameters of model A", low=1e6, high=1e15),
+        Given("N_B", "parameters of model B", low=1e6, high=1e15), *_FIT_GIVENS)),
     Variant("overtrained", "how far a model trained on D tokens is over-trained versus the compute optimum",
             (_N, _D, _METHOD, *_FIT_GIVENS)),
 )
@@ -301,17 +329,20 @@ VARIANTS = (
 def _check(variant: str, g: dict[str, Any]) -> None:
     spec = next(v for v in VARIANTS if v.name == variant)
     spec.require(g)
-    positive = [x.name for x in spec.givens if x.kind in ("number", "integer")]
-    bad = [name for name in positive if not (isinstance(g[name], (int, float)) and math.isfinite(g[name])
-                                             and g[name] > 0)]
+    numeric = [x for x in spec.givens if x.kind in ("number", "integer")]
+    bad = [x.name for x in numeric if not (isinstance(g[x.name], (int, float)) and math.isfinite(g[x.name]))]
     if bad:
-        raise InvalidGivens(f"{', '.join(bad)} must be positive finite numbers")
+        raise InvalidGivens(f"{', '.join(bad)} must be finite numbers")
     if "method" in g and g["method"] not in METHODS:
         raise InvalidGivens(f"method must be one of {', '.join(METHODS)}")
     if variant == "gpu_budget" and g["mfu"] > 1:
         raise InvalidGivens("mfu is a fraction of the peak: at most 1 (write 40 percent as 0.4)")
+    outside = [f"{x.name} in [{x.low:g}, {x.high:g}]" for x in numeric if not x.low <= g[x.name] <= x.high]
+    if outside:
+        raise InvalidGivens(f"{', '.join(outside)} required")
     if variant == "compare" and g["N_A"] == g["N_B"]:
         raise InvalidGivens("N_A and N_B are equal: there is nothing to compare")
+
 
 
 def _solve(variant: str, g: dict[str, Any], knobs: Knobs = KEY) -> Solution:
@@ -324,6 +355,9 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
 
 
 # ---- sampling --------------------------------------------------------------------------------------
+# Budgets and model sizes are continuous (3 or 4 significant figures) so that 1,000 draws of any variant ×
+# difficulty repeat fewer than 1 % of instances; what changes with difficulty is the reasoning asked (the
+# closed form is shown below `hard`) and the figures carried.
 
 
 def _scaled(mantissa: Fraction | int, exponent: int) -> float:
@@ -332,24 +366,27 @@ def _scaled(mantissa: Fraction | int, exponent: int) -> float:
 
 
 def _mantissa(rng: Rng, difficulty: str) -> Fraction:
-    return rng.decimal(1, 9.9, 1) if difficulty == "medium" else rng.decimal(1, 9.99, 2)
+    """1.00–9.99 (3 significant figures), or 1.000–9.999 at hard."""
+    return rng.decimal(1, 9.999, 3) if difficulty == "hard" else rng.decimal(1, 9.99, 2)
 
 
-def _budget(rng: Rng, method: str, difficulty: str) -> float:
-    """C; at easy, numbers that make the method's arithmetic clean."""
-    if difficulty == "easy":
-        if method == "rule":  # C = (k 10^m)^2: sqrt(C) is k 10^m
-            return _scaled(rng.randint(1, 9) ** 2, 2 * rng.randint(10, 12))
-        if method == "tokens20":  # C = 120 (k 10^m)^2: N_opt is k 10^m
-            return _scaled(120 * rng.randint(1, 9) ** 2, 2 * rng.randint(9, 10))
-        return _scaled(6 * rng.choice((1, 2, 5)), rng.randint(20, 24))  # C/6 a clean power
-    return _scaled(_mantissa(rng, difficulty), rng.randint(20, 24) if difficulty == "medium" else rng.randint(19, 25))
+def _budget(rng: Rng, difficulty: str) -> float:
+    """C to 4 figures; at hard a whole number of 4-figure PF-days (0.1160 to 9,999 PF-days), which the
+    question states in PF-days, so the student converts first."""
+    if difficulty == "hard":
+        return float(rng.decimal(1, 9.999, 3) * Fraction(10) ** rng.randint(-1, 3) * PF_DAY)
+    return _scaled(rng.decimal(1, 9.999, 3), rng.randint(19, 25))
 
 
 def _params(rng: Rng, difficulty: str) -> float:
-    if difficulty == "easy":
-        return _scaled(rng.choice((1, 2, 3, 5, 7, 8)), rng.randint(9, 11))
     return _scaled(_mantissa(rng, difficulty), rng.randint(8, 11))
+
+
+def _model_for(rng: Rng, c: float, difficulty: str) -> float:
+    """A model size for budget C at 1 to 10^4 tokens per parameter (log-uniform), shown to 2 significant
+    figures (3 at hard), as a lab would round it."""
+    ratio = 10 ** (rng.randint(0, 4000) / 1000)
+    return float(f"{math.sqrt(c / (6 * ratio)):.{2 if difficulty == 'hard' else 1}e}")
 
 
 def _with_fit(g: dict[str, Any]) -> dict[str, Any]:
@@ -362,15 +399,13 @@ GPU_DTYPES = {"V100": "fp16", "A100-40GB": "bf16", "A100-80GB": "bf16", "H100": 
 def _sample_gpu_budget(rng: Rng, difficulty: str) -> dict[str, Any]:
     from exgen.gpus import get as gpu_spec
 
+    gpu = rng.choice(tuple(GPU_DTYPES))
     if difficulty == "easy":
-        gpu, gpus, days = "A100-80GB", rng.choice((256, 512, 1024, 2048)), rng.choice((5, 10, 20, 30))
-        mfu = rng.choice((0.4, 0.5))
+        gpus, days = 64 * rng.randint(1, 64), rng.randint(1, 60)
+        mfu = float(Fraction(rng.randint(6, 12), 20))  # 0.30, 0.35, ..., 0.60
     else:
-        gpu = rng.choice(tuple(GPU_DTYPES))
-        gpus = rng.choice((128, 256, 384, 512, 1024, 2048, 4096))
-        days = rng.choice((7, 14, 21, 30, 45, 60, 90)) if difficulty == "medium" else rng.randint(3, 120)
-        mfu = (float(rng.decimal(0.3, 0.6, 2)) if difficulty == "hard"
-               else float(Fraction(rng.randint(6, 12), 20)))  # 0.30, 0.35, ..., 0.60
+        gpus, days = 8 * rng.randint(8, 1024), rng.randint(1, 120)
+        mfu = float(rng.decimal(0.3, 0.6, 2 if difficulty == "medium" else 3))
     dtype = GPU_DTYPES[gpu]
     peak = gpu_spec(gpu).peak[dtype] / 1e12
     return _with_fit({"gpu": gpu, "dtype": dtype, "peak": round(peak, 1), "gpus": gpus, "days": days,
@@ -379,24 +414,23 @@ def _sample_gpu_budget(rng: Rng, difficulty: str) -> dict[str, Any]:
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "optimum":
-        method = rng.choice(METHODS)
-        return _with_fit({"C": _budget(rng, method, difficulty), "method": method})
+        return _with_fit({"C": _budget(rng, difficulty), "method": rng.choice(METHODS)})
     if variant == "gpu_budget":
         return _sample_gpu_budget(rng, difficulty)
     if variant == "loss":
         n = _params(rng, difficulty)
-        d = (_scaled(rng.choice((1, 2, 3, 5)), rng.randint(10, 13)) if difficulty == "easy"
-             else _scaled(_mantissa(rng, difficulty), rng.randint(10, 13)))
+        if difficulty == "hard":  # stated as tokens per parameter: the student finds D = k N first
+            mantissa, exponent = _mantissa(rng, difficulty), rng.randint(8, 11)
+            n = _scaled(mantissa, exponent)
+            d = _scaled(mantissa * rng.randint(2, 2000), exponent)
+        else:
+            d = _scaled(_mantissa(rng, difficulty), rng.randint(10, 13))
         if not 1 <= d / n <= 10_000:
             raise Rejected("tokens per parameter outside any realistic range")
         return _with_fit({"N": n, "D": d})
     if variant == "compare":
-        if difficulty == "easy":  # C/6 a power of ten and N in {1, 2, 5} x 10^j: D = C/(6N) is clean
-            c = _scaled(6, rng.randint(21, 24))
-            n_a, n_b = (_scaled(rng.choice((1, 2, 5)), rng.randint(9, 11)) for _ in range(2))
-        else:
-            c = _budget(rng, "fit", difficulty)
-            n_a, n_b = _params(rng, difficulty), _params(rng, difficulty)
+        c = _budget(rng, difficulty)
+        n_a, n_b = (_model_for(rng, c, difficulty) for _ in range(2))
         g = _with_fit({"C": c, "N_A": n_a, "N_B": n_b})
         if n_a == n_b or not all(1 <= c / (6 * n * n) <= 10_000 for n in (n_a, n_b)):
             raise Rejected("equal models, or tokens per parameter outside any realistic range")
@@ -404,21 +438,26 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         if abs(s.part("loss_A").answer.value - s.part("loss_B").answer.value) < TIE_MARGIN:
             raise Rejected("the two losses are too close to call")
         return g
-    # overtrained
-    if difficulty == "easy":  # Llama-2-7B-like: 7e9 parameters on 2e12 tokens
-        n, d = _scaled(rng.choice((1, 2, 3, 7, 8)), 9), _scaled(rng.choice((1, 2, 3, 8, 15)), 12)
-    else:
-        n = _scaled(_mantissa(rng, difficulty), rng.randint(9, 10))
-        d = _scaled(_mantissa(rng, difficulty), 12)
+    # overtrained: Llama-2-7B-like, e.g. 7e9 parameters on 2e12 tokens
+    n = _scaled(_mantissa(rng, difficulty), rng.randint(8, 10))
+    d = _scaled(_mantissa(rng, difficulty), rng.randint(11, 12))  # up to 10T tokens (Llama 3: 15T)
     if d / n > MAX_TOKENS_PER_PARAM:
         raise Rejected("more tokens per parameter than any published model")
     g = _with_fit({"N": n, "D": d, "method": rng.choice(METHODS)})
-    if _solve_overtrained(g, KEY).part("factor").answer.value < MIN_OVERTRAINING:
+    n_opt, d_opt = optimum(6 * n * d, g["method"], Fit.of(g))
+    if (d / n) / (d_opt / n_opt) < MIN_OVERTRAINING:
         raise Rejected("not over-trained enough to ask how far")
     return g
 
 
 # ---- named mistakes --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _key(variant: str, givens_json: str, knobs: Knobs = KEY) -> Solution:
+    """The solution under `knobs` (the key's by default), solved once for all the parts and mistakes that
+    use it."""
+    return _solve(variant, json.loads(givens_json), knobs)
 
 
 def _turned(part: str, **knobs: Any) -> Callable[[str, dict[str, Any]], Any]:
@@ -428,8 +467,9 @@ def _turned(part: str, **knobs: Any) -> Callable[[str, dict[str, Any]], Any]:
     def wrong(variant: str, g: dict[str, Any]) -> Any:
         if "method" in knobs and g.get("method") == knobs["method"]:
             return None
-        value = _solve(variant, g, wrong_knobs).part(part).answer.value
-        return None if value == _solve(variant, g).part(part).answer.value else value
+        givens_json = json.dumps(g, sort_keys=True)
+        value = _key(variant, givens_json, wrong_knobs).part(part).answer.value
+        return None if value == _key(variant, givens_json).part(part).answer.value else value
 
     return wrong
 
@@ -489,6 +529,89 @@ def _mistakes() -> tuple[Mistake, ...]:
 
 MISTAKES = _mistakes()
 
+
+# ---- student paths ---------------------------------------------------------------------------------
+# Correct routes from what the page shows; the sampler rejects an instance where one lands outside the
+# tolerance.  Parts the question tells to use an unrounded earlier value (the loss at N_opt, D_opt; N_opt
+# from the unrounded C; a model's loss from the unrounded D) need no path.
+
+
+def _shown(s: Solution, part: str) -> Decimal:
+    """A part's answer as the student writes it: rounded (half up) to the precision the question asks."""
+    answer = s.part(part).answer
+    return half_up(answer.value, answer.sig, answer.decimals)
+
+
+def _as_asked(s: Solution, part: str, value: Decimal | float) -> float:
+    answer = s.part(part).answer
+    return float(half_up(value, answer.sig, answer.decimals))
+
+
+def _loss_from_rounded_terms(v: str, g: dict[str, Any], s: Solution) -> float:
+    """Added exactly, as on paper: E + the terms as answered, then rounded to the decimals asked."""
+    return _as_asked(s, "loss", Decimal(repr(float(g["E"]))) + _shown(s, "model_term") + _shown(s, "data_term"))
+
+
+RATIO = {"rule": Decimal(17), "tokens20": Decimal(TOKENS_PER_PARAM)}  # D_opt / N_opt
+
+
+def _d_opt_from_rounded_n_opt(v: str, g: dict[str, Any], s: Solution) -> float | None:
+    ratio = RATIO.get(g["method"])
+    return None if ratio is None else _as_asked(s, "D_opt", ratio * _shown(s, "N_opt"))
+
+
+def _d_opt_from_the_budget(v: str, g: dict[str, Any], s: Solution) -> float | None:
+    """C = 6ND solved for D with N_opt as answered (the fit and the heuristic satisfy C = 6ND; the rule does
+    not). A GPU budget's C is taken as answered too."""
+    if g["method"] == "rule":
+        return None
+    c = _shown(s, "compute") if v == "gpu_budget" else Decimal(repr(float(g["C"])))
+    return _as_asked(s, "D_opt", c / (6 * _shown(s, "N_opt")))
+
+
+def _six_figures(x: float) -> float:
+    return float(half_up(x, 6))
+
+
+def _fit_carried(part: str) -> Callable[[str, dict[str, Any], Solution], float | None]:
+    """The closed form with G, a, b and C/6 carried to 6 significant figures, as the question allows."""
+
+    def value(v: str, g: dict[str, Any], s: Solution) -> float | None:
+        if g["method"] != "fit":
+            return None
+        fit = Fit.of(g)
+        c = float(g["C"]) if v == "optimum" else gpu_budget(g)
+        big_g, a, b, c6 = (_six_figures(x) for x in (fit.G, fit.a, fit.b, c / 6))
+        return _as_asked(s, part, big_g * c6**a if part == "N_opt" else c6**b / big_g)
+
+    return value
+
+
+def _n_opt_from_rounded_compute(v: str, g: dict[str, Any], s: Solution) -> float:
+    return _as_asked(s, "N_opt", optimum(float(_shown(s, "compute")), g["method"], Fit.of(g))[0])
+
+
+def _factor_from_rounded_ratios(v: str, g: dict[str, Any], s: Solution) -> float:
+    return _as_asked(s, "factor", _shown(s, "tokens_per_param") / _shown(s, "opt_tokens_per_param"))
+
+
+PATHS = (
+    StudentPath("loss_from_the_rounded_terms", "loss", "E plus the two terms as answered.", ("loss",),
+                _loss_from_rounded_terms),
+    StudentPath("d_opt_from_the_rounded_n_opt", "D_opt", "The rule's or the heuristic's tokens per parameter "
+                "(17 or 20) times N_opt as answered.", ("optimum", "gpu_budget"), _d_opt_from_rounded_n_opt),
+    StudentPath("d_opt_from_the_budget_and_the_rounded_n_opt", "D_opt", "D_opt = C / (6 N_opt) with N_opt (and "
+                "a GPU budget's C) as answered.", ("optimum", "gpu_budget"), _d_opt_from_the_budget),
+    StudentPath("n_opt_carried_to_6_figures", "N_opt", "G (C/6)^a with G, a and C/6 carried to 6 significant "
+                "figures.", ("optimum", "gpu_budget"), _fit_carried("N_opt")),
+    StudentPath("d_opt_carried_to_6_figures", "D_opt", "(C/6)^b / G with G, b and C/6 carried to 6 significant "
+                "figures.", ("optimum", "gpu_budget"), _fit_carried("D_opt")),
+    StudentPath("n_opt_from_the_rounded_compute", "N_opt", "The optimum of C as answered.", ("overtrained",),
+                _n_opt_from_rounded_compute),
+    StudentPath("factor_from_the_rounded_ratios", "factor", "The model's tokens per parameter over the "
+                "optimum's, both as answered.", ("overtrained",), _factor_from_rounded_ratios),
+)
+
 TOPIC = Topic(
     name="chinchilla",
     description="compute-optimal model size and tokens (Chinchilla), predicted loss, over-training, GPU budgets",
@@ -496,4 +619,5 @@ TOPIC = Topic(
     sample=sample,
     solve=solve,
     mistakes=MISTAKES,
+    paths=PATHS,
 )

@@ -9,29 +9,43 @@ Formulas and their sources:
     training time          C / (GPUs × peak × MFU)   (seed 000's HyperCLOVA example, MFU = 100 %)
     parameters             12·L·D² per the block table of seed 001 (Q, K, V, O: D² each; MLP D×4D and 4D×D),
                            biases and layer norms ignored; + V·D for a tied token embedding when counted
-    memory                 bytes per parameter by dtype; mixed-precision Adam (2 + 2 + K)Ψ with K = 12
-                           (fp16 params and grads; fp32 master copy, momentum, variance), and ZeRO stages
+    memory                 bytes per parameter by dtype (fp64 8, fp32 4, fp16/bf16 2, fp8/int8 1); mixed-precision
+                           training (2 + 2 + K)Ψ: fp16 params and grads, and K bytes of fp32 optimizer state,
+                           K = 12 for Adam (master copy, momentum, variance), K = 8 for SGD with momentum
+                           (master copy, momentum), and ZeRO stages
                            1/2/3 per GPU: 2Ψ + 2Ψ + KΨ/N_d, 2Ψ + (2 + K)Ψ/N_d, (2 + 2 + K)Ψ/N_d
                            (Rajbhandari et al. 2020, "ZeRO", Section 3 and Figure 1)
-Unit conversions go through the shared pint registry (exgen.units): GB = 10^9 B, GiB = 2^30 B, 1 day = 86400 s.
+Unit conversions are exact arithmetic on Fractions (GB = 10^9 B, GiB = 2^30 B, 1 day = 86400 s): the question
+states each factor, and pint's start-up would dominate generation time (a test checks the answers' units parse
+in pint).
 """
 
 from __future__ import annotations
 
+import json
+import math
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Topic, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 
-BYTES_PER_DTYPE = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+BYTES_PER_DTYPE = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
+UNIT_BYTES = {"GB": 10**9, "GiB": 2**30}
 ADAM_K = 12  # fp32 master weights + momentum + variance, bytes per parameter (ZeRO paper)
+# K of each optimizer, and what its fp32 states are, in the question's words
+OPTIMIZER_K = {"adam": ADAM_K, "sgd_momentum": 8}
+OPTIMIZER_TEXT = {"adam": ("Adam", "an fp32 master copy of the parameters, momentum and variance"),
+                  "sgd_momentum": ("SGD with momentum", "an fp32 master copy of the parameters and momentum")}
 SECONDS_PER_DAY = 86400
 FLOP_SIG = 4  # FLOP counts are asked to 4 significant figures
 SIG = 3
-EXACT_BELOW = 10**7  # matmul FLOP counts below this are asked as exact integers
+IDEAL_SIG = 4  # the time at peak, which the MFU part builds on, carries one figure more
+EXACT_BELOW = 10**10  # matmul FLOP counts below this are asked as exact integers
 
 
 def _f(x: Any) -> Fraction:
@@ -43,18 +57,22 @@ def round_sig(x: float, figures: int) -> float:
     return float(f"{x:.{figures - 1}e}")
 
 
-def convert(value: float, unit: str, to: str) -> float:
-    from exgen.units import convert as pint_convert  # pint is imported only when a conversion is needed
-
-    return pint_convert(value, unit, to)
+def half_up(x: Any, sig: int | None = None, decimals: int | None = None) -> Decimal:
+    """x rounded as a student rounds by hand (halves away from zero) on its shortest decimal form, to `sig`
+    significant figures or `decimals` places: what a student path writes for a rounded answer."""
+    d = x if isinstance(x, Decimal) else Decimal(repr(float(x)))
+    if decimals is None:
+        decimals = sig - 1 - d.adjusted()
+    return d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
 # ---- the computations (pure) -----------------------------------------------------------------------
 
 
-def matmul_flops(m: int, n: int, p: int, flops_per_fma: int = 2) -> dict[str, int]:
-    """FLOPs of A x, of Y = A B, of its backward (dA and dB) and of the training step."""
-    fma = m * n * p
+def matmul_flops(m: int, n: int, p: int, flops_per_fma: int = 2, batch: int = 1) -> dict[str, int]:
+    """FLOPs of A x, of Y_i = A B_i for `batch` matrices B_i, of the backward (dA = Σ_i dY_i B_iᵀ, one product
+    per item, and every dB_i = Aᵀ dY_i) and of the training step."""
+    fma = batch * m * n * p
     return {"matvec": flops_per_fma * m * n, "forward": flops_per_fma * fma,
             "backward": 2 * flops_per_fma * fma, "training": 3 * flops_per_fma * fma}
 
@@ -86,50 +104,65 @@ def zero_bytes(params: Any, gpus: int, k: int = ADAM_K) -> dict[str, Fraction]:
 
 
 # ---- givens ----------------------------------------------------------------------------------------
+# Bounds keep every answer finite and every count small (exact integers stay below 10^30); a model of 10^15
+# parameters or 10^18 tokens is far beyond any trained so far.
 
-_PARAMS = Given("params", "number of parameters N (e.g. 82e9)", "number")
-_TOKENS = Given("tokens", "number of training tokens D (e.g. 150e9)", "number")
-_GPUS = Given("gpus", "number of GPUs", "integer")
-_PEAK = Given("peak_tflops", "peak throughput of one GPU", "number", unit="TFLOP/s")
+_PARAMS = Given("params", "number of parameters N (e.g. 82e9)", "number", low=1e3, high=1e15)
+_TOKENS = Given("tokens", "number of training tokens D (e.g. 150e9)", "number", low=1e3, high=1e18)
+_GPUS = Given("gpus", "number of GPUs", "integer", low=1, high=10**7)
+_PEAK = Given("peak_tflops", "peak throughput of one GPU", "number", unit="TFLOP/s", low=1e-3, high=1e6)
 _UNIT = Given("unit", "memory unit the answers are asked in (GB = 10^9 B, GiB = 2^30 B)", "choice",
               choices=("GB", "GiB"))
+_DIM = dict(kind="integer", low=1, high=10**6)
+_OPTIMIZER = Given("optimizer", "optimizer of mixed-precision training: adam (fp32 master copy, momentum, variance: "
+                   "K = 12 bytes) or sgd_momentum (fp32 master copy, momentum: K = 8 bytes)", "choice",
+                   choices=tuple(OPTIMIZER_K), default="adam")
 
 VARIANTS = (
     Variant("matmul", "FLOPs of a matrix-vector product, a matrix product, its backward and a training step", (
-        Given("m", "rows of A", "integer"), Given("n", "columns of A = rows of B", "integer"),
-        Given("p", "columns of B", "integer"))),
+        Given("m", "rows of A", **_DIM), Given("n", "columns of A = rows of B", **_DIM),
+        Given("p", "columns of B", **_DIM),
+        Given("batch", "number b of matrices B_i that A multiplies (Y_i = A B_i)", "integer", default=1, low=1,
+              high=10**4))),
     Variant("training_time", "training compute C = 6ND and training time on a cluster at a given MFU",
             (_PARAMS, _TOKENS, _GPUS, _PEAK, Given("mfu", "model FLOPs utilisation in percent", "number",
-                                                    unit="percent"))),
+                                                    unit="percent", low=0.01, high=100))),
     Variant("mfu", "model FLOPs utilisation from an observed training time",
             (_PARAMS, _TOKENS, _GPUS, _PEAK, Given("observed_days", "observed training time", "number",
-                                                    unit="day"))),
+                                                    unit="day", low=1e-6, high=1e6))),
     Variant("params", "parameter count of a transformer (12 L D^2, embeddings optional) and its training compute", (
-        Given("layers", "number of transformer blocks L", "integer"),
-        Given("d_model", "model dimension D", "integer"),
-        Given("vocab", "vocabulary size V", "integer"),
+        Given("layers", "number of transformer blocks L", "integer", low=1, high=1000),
+        Given("d_model", "model dimension D", "integer", low=1, high=10**5),
+        Given("vocab", "vocabulary size V", "integer", low=1, high=10**7),
         Given("embeddings", "whether the (tied) token embedding V x D is counted", "choice",
               choices=("excluded", "included")),
         _TOKENS)),
-    Variant("memory", "weight memory by dtype and mixed-precision Adam training memory (16 bytes/parameter)", (
+    Variant("memory", "weight memory by dtype and mixed-precision training memory (2 + 2 + K bytes/parameter)", (
         _PARAMS, Given("dtype", "dtype of the weights for inference", "choice", choices=tuple(BYTES_PER_DTYPE)),
-        _UNIT)),
-    Variant("zero", "per-GPU model-state memory under ZeRO stages 1, 2, 3 (mixed-precision Adam, K = 12)", (
-        _PARAMS, _GPUS, _UNIT)),
+        _UNIT, _OPTIMIZER)),
+    Variant("zero", "per-GPU model-state memory under ZeRO stages 1, 2, 3 (mixed-precision training, K bytes of "
+            "optimizer state)", (_PARAMS, _GPUS, _UNIT, _OPTIMIZER)),
 )
 
 
 def _check(variant: str, g: dict[str, Any]) -> None:
     spec = next(v for v in VARIANTS if v.name == variant)
     spec.require(g)
-    positive = [x.name for x in spec.givens if x.kind in ("number", "integer")]
-    bad = [name for name in positive if not g[name] > 0]
+    numeric = [x for x in spec.givens if x.kind in ("number", "integer")]
+    bad = [x.name for x in numeric if not (isinstance(g[x.name], (int, float)) and g[x.name] > 0)]
     if bad:
         raise InvalidGivens(f"{', '.join(bad)} must be positive")
     if variant == "training_time" and g["mfu"] > 100:
         raise InvalidGivens("mfu is a percentage of peak: at most 100")
-    if variant in ("memory", "zero") and g["unit"] not in ("GB", "GiB"):
+    outside = [f"{x.name} in [{x.low:g}, {x.high:g}]" for x in numeric if not x.low <= g[x.name] <= x.high]
+    if outside:
+        raise InvalidGivens(f"{', '.join(outside)} required")
+    if variant == "memory" and g["dtype"] not in BYTES_PER_DTYPE:
+        raise InvalidGivens(f"dtype must be one of {', '.join(BYTES_PER_DTYPE)}")
+    if variant in ("memory", "zero") and g["unit"] not in UNIT_BYTES:
         raise InvalidGivens("unit must be GB or GiB")
+    if variant in ("memory", "zero") and g["optimizer"] not in OPTIMIZER_K:
+        raise InvalidGivens(f"optimizer must be one of {', '.join(OPTIMIZER_K)}")
 
 
 # ---- solvers ---------------------------------------------------------------------------------------
@@ -143,30 +176,42 @@ def _flop(value: Any, exact: bool = False) -> Answer:
 
 
 def _solve_matmul(g: dict[str, Any]) -> Solution:
-    m, n, p = int(g["m"]), int(g["n"]), int(g["p"])
-    f = matmul_flops(m, n, p)
-    steps = (
+    m, n, p, b = int(g["m"]), int(g["n"]), int(g["p"]), int(g["batch"])
+    f = matmul_flops(m, n, p, batch=b)
+    sizes = rf"{m} \times {n} \times {p}" + (rf" \times {b}" if b > 1 else "")
+    times_b = "b" if b > 1 else ""
+    steps = [
         Step("Each output entry is a dot product of length $n$: $n$ multiplications and $n$ additions, i.e. "
              "$n$ fused multiply-adds (FMAs), each counted as 2 FLOPs."),
         Step(f"Matrix-vector product $Ax$ ($m = {m}$ outputs):",
              rf"2mn = 2 \times {m} \times {n} = {nf.sig(f['matvec'], 6)}\ \text{{FLOP}}"),
-        Step("Matrix product $AB$ ($mp$ outputs):",
-             rf"2mnp = 2 \times {m} \times {n} \times {p} = {nf.sig(f['forward'], 6)}\ \text{{FLOP}}"),
-        Step(r"Backward: $\partial L/\partial A = (\partial L/\partial Y) B^\top$ and "
-             r"$\partial L/\partial B = A^\top (\partial L/\partial Y)$, two products of the same size:",
-             rf"2 \times 2mnp = {nf.sig(f['backward'], 6)}\ \text{{FLOP}}"),
-        Step("A training step (forward + backward):",
-             rf"6mnp = {nf.sig(f['training'], 6)}\ \text{{FLOP}}"),
-    )
+    ]
+    if b > 1:
+        steps += [
+            Step(f"The $b = {b}$ products $Y_i = AB_i$ ($mp$ outputs each):",
+                 rf"2mnpb = 2 \times {sizes} = {nf.sig(f['forward'], 6)}\ \text{{FLOP}}"),
+            Step(r"Backward: $\partial L/\partial A = \sum_i (\partial L/\partial Y_i) B_i^\top$ takes one product "
+                 r"of a single item's size per item ($b$ in all; the sum's additions are ignored), and the $b$ "
+                 r"products $\partial L/\partial B_i = A^\top (\partial L/\partial Y_i)$ as many again:",
+                 rf"2 \times 2mnpb = 4 \times {sizes} = {nf.sig(f['backward'], 6)}\ \text{{FLOP}}")]
+    else:
+        steps += [
+            Step("Matrix product $AB$ ($mp$ outputs):",
+                 rf"2mnp = 2 \times {sizes} = {nf.sig(f['forward'], 6)}\ \text{{FLOP}}"),
+            Step(r"Backward: $\partial L/\partial A = (\partial L/\partial Y) B^\top$ and "
+                 r"$\partial L/\partial B = A^\top (\partial L/\partial Y)$, two products of the same size:",
+                 rf"2 \times 2mnp = 4 \times {sizes} = {nf.sig(f['backward'], 6)}\ \text{{FLOP}}")]
+    steps.append(Step("A training step (forward + backward):",
+                      rf"6mnp{times_b} = 6 \times {sizes} = {nf.sig(f['training'], 6)}\ \text{{FLOP}}"))
     exact = f["training"] < EXACT_BELOW
     parts = tuple(Part(k, label, _flop(f[k], exact)) for k, label in (
         ("matvec", "FLOPs of A x"), ("forward", "FLOPs of A B"), ("backward", "FLOPs of the backward of A B"),
         ("training", "FLOPs of forward + backward")))
-    return Solution(parts, steps)
+    return Solution(parts, tuple(steps))
 
 
 def _days(seconds: Fraction) -> float:
-    return convert(float(seconds), "second", "day")
+    return float(seconds / SECONDS_PER_DAY)
 
 
 def _cost_steps(g: dict[str, Any], flops: Fraction) -> list[Step]:
@@ -187,7 +232,7 @@ def _solve_training_time(g: dict[str, Any]) -> Solution:
              rf"{nf.num(g['mfu'])}/100 = {nf.sig(rate, 6)}\ \text{{FLOP/s}}"),
         Step("Training time (1 day = 86400 s):",
              rf"\frac{{{nf.sig(flops, 6)}}}{{{nf.sig(rate, 6)}}} = {nf.sig(seconds, 6)}\ \text{{s}} = "
-             rf"{nf.sig(days, 6)}\ \text{{days}}"),
+             rf"\frac{{{nf.sig(seconds, 6)}}}{{86400}}\ \text{{days}} = {nf.sig(days, 6)}\ \text{{days}}"),
     ]
     return Solution((Part("flops", "training compute C", _flop(flops)),
                      Part("days", "training time", Answer("number", days, unit="day", sig=SIG))), tuple(steps))
@@ -197,16 +242,19 @@ def _solve_mfu(g: dict[str, Any]) -> Solution:
     flops = training_flops(g["params"], g["tokens"])
     ideal = _days(training_seconds(flops, int(g["gpus"]), g["peak_tflops"], 100))
     mfu = 100 * ideal / float(g["observed_days"])
+    if mfu > 100:
+        raise InvalidGivens(f"the observed time is shorter than the {nf.sig(ideal, 3)} days at peak: no run "
+                            "sustains more than 100 % of peak")
     steps = _cost_steps(g, flops) + [
         Step("Time at 100 percent of peak (1 day = 86400 s):",
              rf"\frac{{{nf.sig(flops, 6)}}}{{{nf.num(g['gpus'])} \times {nf.num(g['peak_tflops'])} \times "
-             rf"10^{{12}}\ \text{{FLOP/s}}}} = {nf.sig(ideal, 6)}\ \text{{days}}"),
+             rf"10^{{12}}\ \text{{FLOP/s}} \times 86400\ \text{{s/day}}}} = {nf.sig(ideal, 6)}\ \text{{days}}"),
         Step("MFU is the fraction of peak the run sustained: ideal time over observed time.",
-             rf"\text{{MFU}} = \frac{{{nf.sig(ideal, 6)}}}{{{nf.num(g['observed_days'])}}} = "
+             rf"\text{{MFU}} = 100 \times \frac{{{nf.sig(ideal, 6)}}}{{{nf.num(g['observed_days'])}}} = "
              rf"{nf.sig(mfu, 6)}\,\%"),
     ]
     return Solution((Part("flops", "training compute C", _flop(flops)),
-                     Part("ideal_days", "time at peak", Answer("number", ideal, unit="day", sig=SIG)),
+                     Part("ideal_days", "time at peak", Answer("number", ideal, unit="day", sig=IDEAL_SIG)),
                      Part("mfu", "MFU", Answer("number", mfu, unit="percent", sig=SIG))), tuple(steps))
 
 
@@ -216,41 +264,50 @@ def _solve_params(g: dict[str, Any]) -> Solution:
     n = model_params(layers, d, vocab, emb)
     flops = training_flops(n, g["tokens"])
     steps = [
+        *([Step(f"The model dimension is the number of heads times the head dimension: "
+                f"$D = {d // 128} \\times 128 = {d}$.")]
+          if d % 128 == 0 else []),
         Step("One block: $W^Q, W^K, W^V, W^O$ are $D \\times D$; the MLP has $D \\times 4D$ and $4D \\times D$:",
-             rf"4D^2 + 8D^2 = 12D^2 = 12 \times {d}^2 = {nf.sig(per_layer, 8)}"),
-        Step(f"All {layers} blocks:", rf"12LD^2 = {layers} \times {nf.sig(per_layer, 8)} = "
-                                      rf"{nf.sig(layers * per_layer, 8)}"),
+             rf"4D^2 + 8D^2 = 12D^2 = 12 \times {d}^2 = {per_layer}"),
+        Step(f"All {layers} blocks:", rf"12LD^2 = {layers} \times {per_layer} = {layers * per_layer}"),
     ]
     if emb == "included":
         steps.append(Step("Plus the tied token embedding, counted once:",
-                          rf"N = 12LD^2 + VD = {nf.sig(layers * per_layer, 8)} + {vocab} \times {d} = "
-                          rf"{nf.sig(n, 8)}"))
+                          rf"N = 12LD^2 + VD = {layers * per_layer} + {vocab} \times {d} = {n}"))
     else:
-        steps.append(Step("Embeddings are not counted, so $N = 12LD^2$."))
-    steps.append(Step("Training compute:", rf"C \approx 6NT = 6 \times {nf.sig(n, 8)} \times "
+        steps.append(Step(f"Embeddings are not counted, so $N = 12LD^2 = {n}$."))
+    steps.append(Step("Training compute:", rf"C \approx 6NT = 6 \times {n} \times "
                                            rf"{nf.sig(g['tokens'], 6)} = {nf.sig(flops, 6)}\ \text{{FLOP}}"))
     return Solution((Part("per_layer", "parameters per block", Answer("integer", per_layer)),
-                     Part("params", "parameters N", Answer("number", float(n), sig=FLOP_SIG)),
+                     Part("params", "parameters N", Answer("integer", n)),
                      Part("train_flops", "training compute", _flop(flops))), tuple(steps))
 
 
 def _bytes_in(value: Fraction, unit: str) -> float:
-    return convert(float(value), "byte", unit)
+    return float(value / UNIT_BYTES[unit])
+
+
+def _unit_size(unit: str) -> str:
+    return "10^9" if unit == "GB" else "2^{30}"
 
 
 def _solve_memory(g: dict[str, Any]) -> Solution:
     psi, dtype, unit = _f(g["params"]), g["dtype"], g["unit"]
     per = BYTES_PER_DTYPE[dtype]
-    weights, training = psi * per, psi * (2 + 2 + ADAM_K)
-    size = "10^9" if unit == "GB" else "2^{30}"
+    k = OPTIMIZER_K[g["optimizer"]]
+    weights, training = psi * per, psi * (2 + 2 + k)
+    name, states = OPTIMIZER_TEXT[g["optimizer"]]
     steps = (
         Step(f"{dtype} stores each parameter in {8 * per} bits = {per} byte{'s' if per > 1 else ''}; "
-             f"1 {unit} $= {size}$ bytes:",
+             f"1 {unit} $= {_unit_size(unit)}$ bytes:",
              rf"{nf.sig(psi, 6)} \times {per}\ \text{{B}} = {nf.sig(weights, 6)}\ \text{{B}} = "
+             rf"\frac{{{nf.sig(weights, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
              rf"{nf.sig(_bytes_in(weights, unit), 6)}\ \text{{{unit}}}"),
-        Step("Mixed-precision Adam keeps fp16 parameters (2 B) and gradients (2 B), and an fp32 master copy, "
-             "momentum and variance ($K = 12$ B): 16 bytes per parameter.",
-             rf"16 \times {nf.sig(psi, 6)}\ \text{{B}} = {nf.sig(_bytes_in(training, unit), 6)}\ \text{{{unit}}}"),
+        Step(f"Mixed-precision {name} keeps fp16 parameters (2 B) and gradients (2 B), and {states} "
+             f"($K = {k}$ B): {4 + k} bytes per parameter.",
+             rf"(2 + 2 + {k}) \times {nf.sig(psi, 6)}\ \text{{B}} = {nf.sig(training, 6)}\ \text{{B}} = "
+             rf"\frac{{{nf.sig(training, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
+             rf"{nf.sig(_bytes_in(training, unit), 6)}\ \text{{{unit}}}"),
     )
     return Solution((Part("weights", f"{dtype} weights", Answer("number", _bytes_in(weights, unit), unit=unit,
                                                                  sig=SIG)),
@@ -272,13 +329,29 @@ ZERO_TEXT = {
 }
 
 
+def _zero_substituted(stage: str, psi: str, gpus: int, k: int) -> str:
+    """The stage's formula with Ψ, N_d and K written out (bytes)."""
+    return {"baseline": rf"{4 + k} \times {psi}",
+            "stage1": rf"2 \times {psi} + 2 \times {psi} + \frac{{{k} \times {psi}}}{{{gpus}}}",
+            "stage2": rf"2 \times {psi} + \frac{{{2 + k} \times {psi}}}{{{gpus}}}",
+            "stage3": rf"\frac{{{4 + k} \times {psi}}}{{{gpus}}}"}[stage]
+
+
 def _solve_zero(g: dict[str, Any]) -> Solution:
     psi, gpus, unit = _f(g["params"]), int(g["gpus"]), g["unit"]
-    b = zero_bytes(psi, gpus)
-    steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ GPUs, $K = 12$ bytes of optimizer "
-                  rf"state per parameter; 1 {unit} $= {'10^9' if unit == 'GB' else '2^{30}'}$ bytes.")]
-    steps += [Step(ZERO_TEXT[k], rf"{ZERO_TEX[k]} = {nf.sig(_bytes_in(b[k], unit), 6)}\ \text{{{unit}}}") for k in b]
-    parts = tuple(Part(k, label, Answer("number", _bytes_in(b[k], unit), unit=unit, sig=SIG)) for k, label in (
+    k = OPTIMIZER_K[g["optimizer"]]
+    b = zero_bytes(psi, gpus, k)
+    name, states = OPTIMIZER_TEXT[g["optimizer"]]
+    steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ GPUs, and $K = {k}$ bytes of optimizer "
+                  rf"state per parameter ({name}: {states}, 4 bytes each); 1 {unit} $= {_unit_size(unit)}$ "
+                  "bytes.")]
+    shown, in_unit = nf.sig(psi, 6), {stage: _bytes_in(size, unit) for stage, size in b.items()}
+    for stage, size in b.items():  # two displays per stage, so none runs past a printed page
+        size_tex = nf.sig(size, 6)
+        steps += [Step(ZERO_TEXT[stage], rf"{ZERO_TEX[stage]} = {_zero_substituted(stage, shown, gpus, k)}"),
+                  Step("that is", rf"{size_tex}\ \text{{B}} = \frac{{{size_tex}}}{{{_unit_size(unit)}}}"
+                                  rf"\ \text{{{unit}}} = {nf.sig(in_unit[stage], 6)}\ \text{{{unit}}}.")]
+    parts = tuple(Part(s, label, Answer("number", in_unit[s], unit=unit, sig=SIG)) for s, label in (
         ("baseline", "baseline per GPU"), ("stage1", "ZeRO stage 1 per GPU"), ("stage2", "ZeRO stage 2 per GPU"),
         ("stage3", "ZeRO stage 3 per GPU")))
     return Solution(parts, tuple(steps))
@@ -294,57 +367,112 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
 
 
 # ---- sampling --------------------------------------------------------------------------------------
+# Spaces are wide enough that 1,000 draws of any variant × difficulty repeat fewer than 1 % of instances:
+# model sizes are continuous (3 or 4 significant figures), GPU counts and peaks vary, and `easy` keeps
+# numbers a calculator handles without scientific notation tricks.
 
-# (name, peak TFLOP/s dense fp16/bf16 tensor core) from exgen.gpus (NVIDIA datasheets)
-CLUSTER_GPUS = (("V100", 125.0), ("A100", 312.0), ("H100", 989.4))
+# peak dense fp16/bf16 tensor-core TFLOP/s: datasheet figures (exgen.gpus) beside hypothetical GPUs
+PEAKS_EASY = (100, 125, 150, 200, 250, 300, 312, 400, 500, 600, 800, 1000)
+PEAKS = (125, 312, 989.4, 1979, 2250, 90.5, 137.5, 181, 275, 420, 512, 655.4, 750, 1200, 1500)
+GPU_COUNTS_EASY = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+MAX_CLUSTER = 65536
+ZERO_GPUS = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024)
 
 
-def _billions(rng: Rng, easy: tuple[int, ...], other: tuple[float, ...], difficulty: str) -> float:
-    return float(rng.choice(easy) if difficulty == "easy" else rng.choice(other)) * 1e9
+def _model_size(rng: Rng, difficulty: str) -> float:
+    """Parameters: 1.00M to 9.99T with 3 significant figures (easy) or 1.000B to 9.999T with 4."""
+    if difficulty == "easy":
+        return float(rng.randint(100, 999) * Fraction(10) ** rng.randint(4, 10))
+    return float(rng.randint(1000, 9999) * Fraction(10) ** rng.randint(6, 9))
+
+
+def _token_count(rng: Rng, difficulty: str) -> float:
+    figures = 2 if difficulty == "easy" else 3
+    return float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
+        11 - figures, 13 - figures))
+
+
+def _sample_run(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
+    """A plausible run: 100M to 999B parameters, 5 to 200 tokens per parameter, and a cluster of 1 to
+    MAX_CLUSTER GPUs sized (a power of two at easy, a multiple of 8 otherwise, from 8 GPUs on) so the run
+    takes roughly 3 to 200 days."""
+    easy = difficulty == "easy"
+    figures = 3 if easy else 4
+    params = float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
+        9 - figures, 12 - figures))
+    tokens = round_sig(params * 10 ** (rng.randint(700, 2300) / 1000), 2 if easy else 3)
+    peak = rng.choice(PEAKS_EASY if easy else PEAKS)
+    mfus = (20, 25, 30, 35, 40, 45, 50, 55, 60) + ((100,) if variant == "training_time" else ())
+    mfu = rng.choice(mfus) if easy else float(rng.decimal(20, 65, 1))
+    target_days = 10 ** (rng.randint(500, 2300) / 1000)
+    wanted = float(training_flops(params, tokens)) / (peak * 1e12 * mfu / 100 * target_days * SECONDS_PER_DAY)
+    if not 1 <= wanted <= MAX_CLUSTER:
+        raise Rejected("a run for less than one GPU, or for a larger cluster than any built so far")
+    if difficulty == "hard":  # stated as nodes of 8 GPUs
+        gpus = 8 * max(2, round(wanted / 8))
+    else:
+        gpus = round(wanted) if wanted < 8 else 2 ** round(math.log2(wanted)) if easy else 8 * round(wanted / 8)
+    givens = {"params": params, "tokens": tokens, "gpus": gpus, "peak_tflops": peak}
+    if variant == "training_time":
+        return {**givens, "mfu": mfu}
+    ideal = float(training_seconds(training_flops(params, tokens), gpus, peak, 100)) / SECONDS_PER_DAY
+    return {**givens, "observed_days": round_sig(ideal / (mfu / 100), 3)}  # rounded as a report would be
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     easy = difficulty == "easy"
     if variant == "matmul":
-        dims = {"easy": (2, 3, 4, 5, 8, 10), "medium": (16, 64, 128, 256, 512, 768),
-                "hard": (1024, 2048, 4096, 5120, 8192, 11008, 12288)}[difficulty]
-        return {"m": rng.choice(dims), "n": rng.choice(dims), "p": rng.choice(dims)}
+        low, high, step = {"easy": (2, 60, 1), "medium": (1, 128, 8), "hard": (1, 256, 64)}[difficulty]
+        dims = {k: rng.randint(low, high) * step for k in ("m", "n", "p")}
+        return {**dims, "batch": rng.randint(2, 64) if difficulty == "hard" else 1}  # hard: a batch of B_i
     if variant in ("training_time", "mfu"):
-        params = _billions(rng, (1, 7, 13, 70, 82, 175), (1.3, 2.7, 6.7, 13.0, 34.0, 65.2, 175.0), difficulty)
-        tokens = _billions(rng, (100, 150, 300, 1000, 2000), (140, 260, 300, 1400, 1800, 3500), difficulty)
-        gpus = rng.choice((256, 512, 1024, 2048) if easy else (128, 384, 768, 1024, 1536, 3072))
-        gpu, peak = rng.choice(CLUSTER_GPUS)
-        givens = {"params": params, "tokens": tokens, "gpus": gpus, "peak_tflops": peak}
-        ideal = float(training_seconds(training_flops(params, tokens), gpus, peak, 100)) / SECONDS_PER_DAY
-        if variant == "training_time":
-            return {**givens, "mfu": rng.choice((25, 40, 50, 100) if easy else (21.5, 33.0, 38.5, 46.2, 52.0))}
-        mfu = rng.decimal(0.15, 0.6, 2)
-        return {**givens, "observed_days": round_sig(ideal / float(mfu), 3)}  # rounded as a report would be
+        return _sample_run(rng, variant, difficulty)
     if variant == "params":
-        configs = {"easy": ((12, 768), (24, 1024), (24, 2048), (32, 4096)),
-                   "medium": ((24, 1536), (32, 2560), (40, 5120), (48, 6144)),
-                   "hard": ((60, 6656), (80, 8192), (96, 12288), (64, 9216))}[difficulty]
-        layers, d = rng.choice(configs)
-        return {"layers": layers, "d_model": d, "vocab": rng.choice((32000, 50257, 51200, 128256)),
-                "embeddings": rng.choice(("excluded", "included")),
-                "tokens": _billions(rng, (100, 300, 1000), (150, 450, 1400, 2000), difficulty)}
+        layers = rng.randint(2, 48) if easy else rng.randint(8, 128)
+        d = 64 * rng.randint(4, 64) if easy else 128 * rng.randint(8, 128)
+        return {"layers": layers, "d_model": d,
+                "vocab": rng.choice((32000, 32768, 50257, 51200, 65536, 100277, 128256, 151936, 256000)),
+                "embeddings": rng.choice(("excluded", "included")), "tokens": _token_count(rng, difficulty)}
     if variant == "memory":
-        return {"params": _billions(rng, (1, 3, 7, 13, 70), (1.3, 6.7, 13.0, 30.0, 65.2, 175.0), difficulty),
-                "dtype": rng.choice(tuple(BYTES_PER_DTYPE)), "unit": rng.choice(("GB", "GiB"))}
-    return {"params": _billions(rng, (1, 3, 7, 13, 70), (1.5, 6.7, 7.5, 13.0, 40.0, 175.0), difficulty),
-            "gpus": rng.choice((8, 16, 32, 64) if easy else (24, 48, 64, 128, 256, 1024)),
-            "unit": "GB" if easy else rng.choice(("GB", "GiB"))}
+        return {"params": _model_size(rng, difficulty), "dtype": rng.choice(tuple(BYTES_PER_DTYPE)),
+                "unit": rng.choice(tuple(UNIT_BYTES)), "optimizer": _optimizer(rng, difficulty)}
+    gpus = 8 * rng.randint(2, 128) if difficulty == "hard" else rng.choice(ZERO_GPUS)  # hard: nodes of 8
+    return {"params": _model_size(rng, difficulty), "gpus": gpus, "unit": rng.choice(tuple(UNIT_BYTES)),
+            "optimizer": _optimizer(rng, difficulty)}
+
+
+def _optimizer(rng: Rng, difficulty: str) -> str:
+    """Adam or SGD with momentum; a hard ZeRO question lists the states and leaves K to the student."""
+    return rng.choice(tuple(OPTIMIZER_K))
 
 
 # ---- named mistakes --------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=32)
+def _key(variant: str, givens_json: str) -> Solution:
+    """The key's solution, solved once for all the mistakes that start from it."""
+    return _SOLVERS[variant](json.loads(givens_json))
+
+
 def _answer(variant: str, g: dict[str, Any], part: str) -> Any:
-    return _SOLVERS[variant](g).part(part).answer.value
+    return _key(variant, json.dumps(g, sort_keys=True)).part(part).answer.value
 
 
 def _fma_one(variant: str, g: dict[str, Any], part: str) -> float:
-    return float(matmul_flops(int(g["m"]), int(g["n"]), int(g["p"]), flops_per_fma=1)[part])
+    return float(matmul_flops(int(g["m"]), int(g["n"]), int(g["p"]), 1, int(g["batch"]))[part])
+
+
+def _batch_forgotten(variant: str, g: dict[str, Any], part: str) -> int | None:
+    """The count of a single product: the batch's b was left out."""
+    m, n, p, b = (int(g[k]) for k in ("m", "n", "p", "batch"))
+    return None if b == 1 else matmul_flops(m, n, p)[part]
+
+
+def _weight_gradient_once(variant: str, g: dict[str, Any]) -> float | None:
+    """dA counted as one product of a single item's size, dB_i for every item: 2mnp + 2mnpb."""
+    m, n, p, b = (int(g[k]) for k in ("m", "n", "p", "batch"))
+    return None if b == 1 else float(2 * m * n * p + 2 * m * n * p * b)
 
 
 def _two_nd(variant: str, g: dict[str, Any], part: str) -> float:
@@ -358,15 +486,20 @@ def _mfu_forgotten(variant: str, g: dict[str, Any]) -> float | None:
 
 def _other_unit(variant: str, g: dict[str, Any], part: str) -> float:
     """The bytes divided by the other unit's size: 10^9 for GiB, or 2^30 for GB."""
-    return _answer(variant, {**g, "unit": "GiB" if g["unit"] == "GB" else "GB"}, part)
+    other = "GiB" if g["unit"] == "GB" else "GB"
+    return _answer(variant, g, part) * UNIT_BYTES[g["unit"]] / UNIT_BYTES[other]
+
+
+def _adam_for_sgd(variant: str, g: dict[str, Any], part: str) -> float | None:
+    return None if g["optimizer"] == "adam" else _answer(variant, {**g, "optimizer": "adam"}, part)
 
 
 def _mlp_forgotten(variant: str, g: dict[str, Any]) -> int:
     return 4 * int(g["d_model"]) ** 2
 
 
-def _embeddings_left_out(variant: str, g: dict[str, Any]) -> float | None:
-    return float(12 * int(g["layers"]) * int(g["d_model"]) ** 2) if g["embeddings"] == "included" else None
+def _embeddings_left_out(variant: str, g: dict[str, Any]) -> int | None:
+    return 12 * int(g["layers"]) * int(g["d_model"]) ** 2 if g["embeddings"] == "included" else None
 
 
 MISTAKES = (
@@ -377,7 +510,11 @@ MISTAKES = (
     Mistake("backward_as_forward", "backward", "The backward needs two products of the forward's size "
             "(dL/dA and dL/dB): 4mnp, not 2mnp.", ("matmul",), lambda v, g: _fma_one(v, g, "backward")),
     Mistake("forward_only", "training", "A training step is forward plus backward: 6mnp, not 2mnp.",
-            ("matmul",), lambda v, g: float(2 * int(g["m"]) * int(g["n"]) * int(g["p"]))),
+            ("matmul",), lambda v, g: float(2 * int(g["m"]) * int(g["n"]) * int(g["p"]) * int(g["batch"]))),
+    Mistake("batch_forgotten", "forward", "A multiplies each of the b matrices B_i: b products, 2mnpb.",
+            ("matmul",), lambda v, g: _batch_forgotten(v, g, "forward")),
+    Mistake("weight_gradient_counted_once", "backward", "dL/dA = sum_i dL/dY_i B_i^T is one product per item "
+            "(b of them), besides the b products for the dL/dB_i: 4mnpb.", ("matmul",), _weight_gradient_once),
     Mistake("2ND_instead_of_6ND", "flops", "2ND counts the forward pass only; training adds the backward (4ND): "
             "C = 6ND.", ("training_time", "mfu"), lambda v, g: _two_nd(v, g, "flops")),
     Mistake("2ND_instead_of_6ND", "days", "The time was computed from 2ND (forward only) instead of 6ND.",
@@ -396,18 +533,86 @@ MISTAKES = (
             ("memory",), lambda v, g: _other_unit(v, g, "weights")),
     Mistake("bits_for_bytes", "weights", "The bit width was used as bytes: a b-bit parameter takes b/8 bytes.",
             ("memory",), lambda v, g: _answer(v, g, "weights") * 8),
-    Mistake("optimizer_states_forgotten", "training", "Adam's fp32 master copy, momentum and variance (12 bytes "
-            "per parameter) were left out; only fp16 weights and gradients were counted.",
-            ("memory",), lambda v, g: _answer(v, g, "training") / 4),
+    Mistake("optimizer_states_forgotten", "training", "The optimizer's fp32 states (K bytes per parameter: 12 "
+            "for Adam, 8 for SGD with momentum) were left out; only fp16 weights and gradients were counted.",
+            ("memory",), lambda v, g: _answer(v, g, "training") * 4 / (4 + OPTIMIZER_K[g["optimizer"]])),
+    Mistake("adam_states_for_sgd", "training", "SGD with momentum keeps an fp32 master copy and momentum only "
+            "(K = 8); Adam's variance (K = 12) was counted too.",
+            ("memory",), lambda v, g: _adam_for_sgd(v, g, "training")),
+    Mistake("adam_states_for_sgd", "baseline", "SGD with momentum keeps an fp32 master copy and momentum only "
+            "(K = 8); Adam's variance (K = 12) was counted too.",
+            ("zero",), lambda v, g: _adam_for_sgd(v, g, "baseline")),
     Mistake("gb_gib_confused", "baseline", "GB is 10^9 bytes and GiB is 2^30 bytes; the other one was used.",
             ("zero",), lambda v, g: _other_unit(v, g, "baseline")),
-    Mistake("master_copy_forgotten", "baseline", "K = 12 includes the fp32 master copy of the parameters (4 "
-            "bytes) besides Adam's momentum and variance (8 bytes).",
-            ("zero",), lambda v, g: convert(float((2 + 2 + 8) * _f(g["params"])), "byte", g["unit"])),
+    Mistake("master_copy_forgotten", "baseline", "K includes the fp32 master copy of the parameters (4 bytes) "
+            "besides the optimizer's own states (Adam's momentum and variance, or SGD's momentum).",
+            ("zero",), lambda v, g: _bytes_in(OPTIMIZER_K[g["optimizer"]] * _f(g["params"]), g["unit"])),
     Mistake("gradients_not_sharded", "stage2", "Stage 2 shards the gradients too: 2Psi + (2 + K) Psi / N_d.",
             ("zero",), lambda v, g: _answer(v, g, "stage1")),
     Mistake("parameters_not_sharded", "stage3", "Stage 3 shards the fp16 parameters too: (2 + 2 + K) Psi / N_d.",
             ("zero",), lambda v, g: _answer(v, g, "stage2")),
+)
+
+
+# ---- student paths ---------------------------------------------------------------------------------
+# Correct routes from what the page shows; the sampler rejects an instance where one lands outside the
+# tolerance.  Memory and ZeRO questions say to work every part from Ψ, which excludes building on a rounded
+# earlier answer; the parameter count is asked exactly, so the compute built on it needs no path.
+
+
+def _shown(solution: Solution, part: str) -> float:
+    """A part's answer as the student writes it: rounded (half up) to the precision the question asks."""
+    answer = solution.part(part).answer
+    return answer.value if answer.sig is None else float(half_up(answer.value, answer.sig))
+
+
+def _as_asked(solution: Solution, part: str, value: float) -> float:
+    answer = solution.part(part).answer
+    return value if answer.sig is None else float(half_up(value, answer.sig))
+
+
+def _backward_from_forward(v: str, g: dict[str, Any], s: Solution) -> float | None:
+    return None if s.part("forward").answer.sig is None else _as_asked(s, "backward", 2 * _shown(s, "forward"))
+
+
+def _training_from_parts(v: str, g: dict[str, Any], s: Solution) -> float | None:
+    if s.part("forward").answer.sig is None:
+        return None
+    return _as_asked(s, "training", _shown(s, "forward") + _shown(s, "backward"))
+
+
+def _training_from_forward(v: str, g: dict[str, Any], s: Solution) -> float | None:
+    return None if s.part("forward").answer.sig is None else _as_asked(s, "training", 3 * _shown(s, "forward"))
+
+
+def _days_from_rounded_c(v: str, g: dict[str, Any], s: Solution) -> float:
+    rate = int(g["gpus"]) * float(g["peak_tflops"]) * 1e12 * float(g["mfu"]) / 100
+    return _as_asked(s, "days", _shown(s, "flops") / rate / SECONDS_PER_DAY)
+
+
+def _ideal_from_rounded_c(v: str, g: dict[str, Any], s: Solution) -> float:
+    return _as_asked(s, "ideal_days", _shown(s, "flops") / (int(g["gpus"]) * float(g["peak_tflops"]) * 1e12)
+                     / SECONDS_PER_DAY)
+
+
+def _mfu_from_rounded_ideal(v: str, g: dict[str, Any], s: Solution) -> float:
+    return _as_asked(s, "mfu", 100 * _shown(s, "ideal_days") / float(g["observed_days"]))
+
+
+PATHS = (
+    StudentPath("backward_as_twice_the_rounded_forward", "backward", "The backward is two products of the "
+                "forward's size: 2 x the forward count as answered (4 significant figures).", ("matmul",),
+                _backward_from_forward),
+    StudentPath("training_as_rounded_forward_plus_backward", "training", "Forward plus backward, each as "
+                "answered.", ("matmul",), _training_from_parts),
+    StudentPath("training_as_three_rounded_forwards", "training", "3 x the forward count as answered.",
+                ("matmul",), _training_from_forward),
+    StudentPath("days_from_the_rounded_compute", "days", "C as answered (4 significant figures) divided by the "
+                "sustained throughput, in days.", ("training_time",), _days_from_rounded_c),
+    StudentPath("ideal_days_from_the_rounded_compute", "ideal_days", "C as answered divided by the peak "
+                "throughput, in days.", ("mfu",), _ideal_from_rounded_c),
+    StudentPath("mfu_from_the_rounded_ideal_time", "mfu", "The time at peak as answered (4 significant "
+                "figures) over the observed time.", ("mfu",), _mfu_from_rounded_ideal),
 )
 
 TOPIC = Topic(
@@ -417,4 +622,5 @@ TOPIC = Topic(
     sample=sample,
     solve=solve,
     mistakes=MISTAKES,
+    paths=PATHS,
 )

@@ -13,9 +13,10 @@
   small real transformer on CPU and the counted ratio is applied to the question's N and D (a model of
   82B parameters is not built); the duration is converted with `datetime.timedelta`.
 - Memory: bytes per parameter are measured on real tensors — the dtype's element size, and for
-  mixed-precision Adam an fp16 model's parameters and gradients after a backward pass plus the fp32 master
-  copy and `torch.optim.Adam`'s exp_avg / exp_avg_sq after a step (the step counter excluded) — and scaled
-  to the question's Ψ. ZeRO's shards are those measured bytes divided by N_d for the sharded states.
+  mixed-precision training an fp16 model's parameters and gradients after a backward pass plus the fp32
+  master copy and the optimizer's own state after a step (`torch.optim.Adam`'s exp_avg / exp_avg_sq, or
+  `torch.optim.SGD`'s momentum_buffer; the step counter excluded) — and scaled to the question's Ψ.
+  ZeRO's shards are those measured bytes divided by N_d for the sharded states.
 Measured ratios are cached for the run. No GPU is needed; on one, a timed roofline could also confirm the
 intensity topic's classifications (not done here).
 """
@@ -32,7 +33,8 @@ from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 UNIT_BYTES = {"GB": 1000**3, "GiB": 1024**3}
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16, "int8": torch.int8}
+DTYPES = {"fp64": torch.float64, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16,
+          "fp8": torch.float8_e4m3fn, "int8": torch.int8}
 
 
 def counted(fn) -> dict[str, int]:
@@ -109,14 +111,16 @@ def flops_per_token_per_param() -> tuple[float, float]:
 
 
 def _matmul(g: dict[str, Any]) -> dict[str, Any]:
-    m, n, p = int(g["m"]), int(g["n"]), int(g["p"])
+    """A batch of b matrices B_i is one (b, n, p) tensor: torch broadcasts A over it (and folds the batch
+    into aten.mm, whose FLOPs the counter reports)."""
+    m, n, p, batch = int(g["m"]), int(g["n"]), int(g["p"]), int(g.get("batch", 1))
     a = torch.empty(m, n, device="meta", requires_grad=True)
-    b = torch.empty(n, p, device="meta", requires_grad=True)
+    b = torch.empty(*((batch,) if batch > 1 else ()), n, p, device="meta", requires_grad=True)
     x = torch.empty(n, 1, device="meta")
     matvec = counted(lambda: a @ x)["aten.mm"]
-    forward = counted(lambda: a @ b)["aten.mm"]
+    forward = sum(counted(lambda: a @ b).values())
     y = a @ b
-    backward = counted(lambda: y.backward(torch.empty(m, p, device="meta")))["aten.mm"]
+    backward = sum(counted(lambda: y.backward(torch.empty(y.shape, device="meta"))).values())
     return {"matvec": matvec, "forward": forward, "backward": backward, "training": forward + backward}
 
 
@@ -154,34 +158,46 @@ def _params(g: dict[str, Any]) -> dict[str, Any]:
     return {"per_layer": per_layer, "params": n, "train_flops": per_token * float(g["tokens"])}
 
 
+OPTIMIZERS = {"adam": lambda params: torch.optim.Adam(params, lr=1e-3),
+              "sgd_momentum": lambda params: torch.optim.SGD(params, lr=1e-3, momentum=0.9)}
+
+
 @lru_cache(maxsize=None)
-def adam_bytes_per_param() -> dict[str, float]:
-    """Bytes per parameter of mixed-precision Adam's model states, measured after one real step."""
+def optimizer_bytes_per_param(optimizer: str = "adam") -> dict[str, float]:
+    """Bytes per parameter of mixed-precision training's model states, measured after one real step of the
+    torch optimizer: fp16 parameters and gradients, the fp32 master copy, and every tensor the optimizer keeps
+    per parameter (Adam's exp_avg and exp_avg_sq, SGD's momentum_buffer; not the step counter)."""
     torch.manual_seed(0)
     master = nn.Sequential(nn.Linear(32, 48), nn.ReLU(), nn.Linear(48, 16))
     work = nn.Sequential(nn.Linear(32, 48), nn.ReLU(), nn.Linear(48, 16)).half()
     work.load_state_dict({k: v.half() for k, v in master.state_dict().items()})
     work(torch.randn(8, 32, dtype=torch.float16)).float().pow(2).mean().backward()
-    optimizer = torch.optim.Adam(master.parameters(), lr=1e-3)
+    step = OPTIMIZERS[optimizer](master.parameters())
     for p32, p16 in zip(master.parameters(), work.parameters()):
         p32.grad = p16.grad.float()
-    optimizer.step()
+    step.step()
     n = sum(p.numel() for p in master.parameters())
-    states = sum(s["exp_avg"].nbytes + s["exp_avg_sq"].nbytes for s in optimizer.state.values())
+    states = sum(t.nbytes for state in step.state.values() for name, t in state.items()
+                 if torch.is_tensor(t) and name != "step")
     return {"params": sum(p.nbytes for p in work.parameters()) / n,
             "grads": sum(p.grad.nbytes for p in work.parameters()) / n,
             "optimizer": (states + sum(p.nbytes for p in master.parameters())) / n}
 
 
+def adam_bytes_per_param() -> dict[str, float]:
+    return optimizer_bytes_per_param("adam")
+
+
 def _memory(g: dict[str, Any]) -> dict[str, Any]:
     psi, unit = float(g["params"]), UNIT_BYTES[g["unit"]]
     per_weight = torch.empty(1024, dtype=DTYPES[g["dtype"]]).nbytes / 1024
-    return {"weights": psi * per_weight / unit, "training": psi * sum(adam_bytes_per_param().values()) / unit}
+    states = optimizer_bytes_per_param(g.get("optimizer", "adam"))
+    return {"weights": psi * per_weight / unit, "training": psi * sum(states.values()) / unit}
 
 
 def _zero(g: dict[str, Any]) -> dict[str, Any]:
     psi, nd, unit = float(g["params"]), int(g["gpus"]), UNIT_BYTES[g["unit"]]
-    b = adam_bytes_per_param()
+    b = optimizer_bytes_per_param(g.get("optimizer", "adam"))
     sharded = {"baseline": (), "stage1": ("optimizer",), "stage2": ("optimizer", "grads"),
                "stage3": ("optimizer", "grads", "params")}
     return {stage: psi * sum(v / nd if k in which else v for k, v in b.items()) / unit
