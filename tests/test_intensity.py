@@ -444,8 +444,9 @@ def test_decoding_latency_is_the_larger_of_compute_and_memory_time():
 
 def test_model_decode_mistakes():
     g = {**OPT_13B, "batch": 4, "weight_dtype": "int8"}
-    assert mistake("model_decode", "kv_cache_gb", "keys_only").wrong("model_decode", g) == pytest.approx(4 * 1.6777216 / 2)
-    assert mistake("model_decode", "kv_cache_gb", "one_sequence_only").wrong("model_decode", g) == pytest.approx(1.6777216)
+    kv = 1.6777216  # GB for one 2048-token sequence
+    assert mistake("model_decode", "kv_cache_gb", "keys_only").wrong("model_decode", g) == pytest.approx(4 * kv / 2)
+    assert mistake("model_decode", "kv_cache_gb", "one_sequence_only").wrong("model_decode", g) == pytest.approx(kv)
     assert mistake("model_decode", "step_gb", "weights_at_16_bits").wrong("model_decode", g) == \
         pytest.approx(26 + 4 * 1.6777216)
     assert mistake("model_decode", "step_gb", "weights_at_16_bits").wrong("model_decode", OPT_13B) is None

@@ -620,7 +620,8 @@ MAX_LINE = 200
 MAX_INPUT = 1000
 _GRAPH = Given("graph", "the evaluation trace, " + GRAMMAR_HELP + " (a list, or one string with lines separated by "
                f"';'; at most {MAX_LINES} lines)", "lines", max_size=MAX_LINES * (MAX_LINE + 4))
-_X = Given("x", "input values x1, x2, ... (x_i is v_{i-n}, or v_i inputs-first; at most 6)", "vector", low=-MAX_INPUT, high=MAX_INPUT,
+_X = Given("x", "input values x1, x2, ... (x_i is v_{i-n}, or v_i inputs-first; at most 6)", "vector",
+           low=-MAX_INPUT, high=MAX_INPUT,
            max_size=6)
 _OUTPUTS = Given("outputs", "output nodes y1, y2, ... in order, e.g. 'v3, v4' (default: the nodes no other node uses)",
                  "lines", default="", max_size=400)

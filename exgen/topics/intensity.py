@@ -319,7 +319,8 @@ def _op_steps(g: dict[str, Any]) -> tuple[list[Step], int, int, Fraction]:
         rf"({read} + {sizes[2]}) \times {s}"
     written = f"the output written once in {g['out_dtype']} ({s_out} bytes per element)" if s_out != s else \
         "the output written once"
-    inputs = {"relu": "the input", "maxpool": "the input", "layernorm": "$X$, $\\gamma$ and $\\beta$"}.get(op, "both inputs")
+    inputs = {"relu": "the input", "maxpool": "the input",
+              "layernorm": "$X$, $\\gamma$ and $\\beta$"}.get(op, "both inputs")
     steps = [
         Step(f"FLOPs of ${name}$, {what}:", rf"{flops_tex} = {nf.sig(flops, 8)}\ \text{{FLOP}}"),
         Step(f"Bytes moved: {inputs} read once ({s} bytes per {dtype} element) and {written}:",
@@ -517,10 +518,12 @@ def _solve_model_decode(g: dict[str, Any]) -> Solution:
              rf"{nf.sig(x['kv'] / 10**9, 6)}\ \text{{GB}}"),
         Step(f"One decoding step reads every weight once ({nf.num(float(w))} byte{'s' if w != 1 else ''} each) and the "
              "whole KV cache once:",
-             rf"{P} \times 10^9 \times {nf.num(float(w))} + {nf.sig(x['kv'], 6)} = {nf.sig(x['step'], 6)}\ \text{{B}} = "
+             rf"{P} \times 10^9 \times {nf.num(float(w))} + {nf.sig(x['kv'], 6)} = "
+             rf"{nf.sig(x['step'], 6)}\ \text{{B}} = "
              rf"{nf.sig(x['step'] / 10**9, 6)}\ \text{{GB}}"),
         Step(f"Compute time of the step ({B} token{'s' if B != 1 else ''}, one per sequence) and memory time:",
-             rf"t_{{\text{{compute}}}} = \frac{{{B} \times {nf.sig(x['flops'], 6)}}}{{{nf.num(g['peak_tflops'])} \times "
+             rf"t_{{\text{{compute}}}} = \frac{{{B} \times {nf.sig(x['flops'], 6)}}}"
+             rf"{{{nf.num(g['peak_tflops'])} \times "
              rf"10^{{12}}}} = {nf.sig(x['t_compute'] * 1000, 6)}\ \text{{ms}}, \quad t_{{\text{{memory}}}} = "
              rf"\frac{{{nf.sig(x['step'], 6)}}}{{{nf.num(g['bandwidth_gbs'])} \times 10^9}} = "
              rf"{nf.sig(x['t_memory'] * 1000, 6)}\ \text{{ms}}"),
@@ -538,7 +541,8 @@ def _solve_model_decode(g: dict[str, Any]) -> Solution:
     ), steps)
 
 
-_SOLVERS = {"op": _solve_op, "model_decode": _solve_model_decode, "gpu_peak": _solve_gpu_peak, "fma_per_clock": _solve_fma_per_clock, "bound": _solve_bound, "decode": _solve_decode}
+_SOLVERS = {"op": _solve_op, "model_decode": _solve_model_decode, "gpu_peak": _solve_gpu_peak,
+            "fma_per_clock": _solve_fma_per_clock, "bound": _solve_bound, "decode": _solve_decode}
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
@@ -665,7 +669,8 @@ def _model_decode_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
     memory times are within 25 % of each other are redrawn (the verdict must be clear)."""
     layers = rng.randint(12, 96)
     heads = rng.choice((8, 16, 32, 64)) if difficulty == "easy" else rng.randint(2, 64)
-    weight = "fp16" if difficulty == "easy" else rng.choice(("fp16", "bf16", "int8") + (("int4",) if difficulty == "hard" else ()))
+    weight = "fp16" if difficulty == "easy" else \
+        rng.choice(("fp16", "bf16", "int8") + (("int4",) if difficulty == "hard" else ()))
     g = {"params_b": float(rng.decimal(0.5, 200, 1)), "weight_dtype": weight, "layers": layers,
          "kv_dim": 128 * heads, "kv_dtype": rng.choice(("fp16", "fp8")) if difficulty == "hard" else "fp16",
          "context": _log_uniform(rng, 7, 15), "batch": _log_uniform(rng, 0, 9), **_gpu_givens(rng, "fp16", difficulty)}
@@ -887,7 +892,8 @@ MISTAKES = (
             lambda v, g: float(fma_from_peak(g["peak_tflops"], int(g["sms"]), g["clock_ghz"], is_sparse(g), 1))),
     Mistake("sparsity_ignored", "fma_per_clock", "A peak quoted with 2:4 sparsity is twice the dense rate: halve it "
             "before dividing.", ("fma_per_clock",),
-            lambda v, g: float(fma_from_peak(g["peak_tflops"], int(g["sms"]), g["clock_ghz"])) if is_sparse(g) else None),
+            lambda v, g: float(fma_from_peak(g["peak_tflops"], int(g["sms"]), g["clock_ghz"]))
+            if is_sparse(g) else None),
     Mistake("not_divided_by_sms", "fma_per_clock", "The peak is the whole GPU's: divide by the number of SMs.",
             ("fma_per_clock",), lambda v, g: float(fma_from_peak(g["peak_tflops"], 1, g["clock_ghz"], is_sparse(g)))),
     Mistake("elements_for_bytes", "decode_intensity", "Elements were counted instead of bytes (forgetting x2 "

@@ -231,7 +231,8 @@ def _model_decode(g: dict[str, Any]) -> dict[str, Any]:
             "decode_bound": _classify(t_compute, t_memory), "latency_ms": max(t_compute, t_memory) * 1000}
 
 
-_REPRODUCERS = {"op": _op, "model_decode": _model_decode, "gpu_peak": _gpu_peak, "fma_per_clock": _fma_per_clock, "bound": _bound, "decode": _decode}
+_REPRODUCERS = {"op": _op, "model_decode": _model_decode, "gpu_peak": _gpu_peak, "fma_per_clock": _fma_per_clock,
+                "bound": _bound, "decode": _decode}
 
 
 def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:
