@@ -435,7 +435,8 @@ def test_sampled_filled_tables_show_no_giveaway():
         inst = ad.instance(g)
         rows = None if g["table"] == "forward" else ad.adjoint_rows(
             inst.graph, ad.local_partials(inst.graph, inst.vals), g["output"])[1]
-        assert not set(g["shown"]) & ad.giveaways(inst.graph, rows)
+        with ad.numbered(g):  # ids as the question numbers its nodes
+            assert not set(g["shown"]) & ad.giveaways(inst.graph, rows)
 
 
 @pytest.mark.parametrize("difficulty", ["easy", "medium", "hard"])
@@ -602,3 +603,69 @@ def test_a_function_of_a_negative_number_has_one_pair_of_parentheses_and_tables_
     worked = " ".join(step.math for step in problem.solution.steps)
     assert r"\exp(-2) = 0.135335" in worked and "((" not in worked
     assert r"\frac" not in problem.solution.shown[0].math
+
+
+# ---- the other numbering: inputs v1..vn, intermediates after them (issue 17) -----------------------------------
+
+# Baydin et al. (2018), Table 2's function f(x1, x2) = ln(x1) + x1 x2 - sin(x2) at (2, 5), written with the inputs
+# numbered first (v1 = x1, v2 = x2, intermediates v3..v7), as Wikipedia's "Automatic differentiation" article numbers
+# its traces (w1 = x1, w2 = x2, w3 = w1 w2, ...).
+BAYDIN_INPUTS_FIRST = {"graph": "v3 = ln(v1); v4 = v1 * v2; v5 = sin(v2); v6 = v3 + v4; v7 = v6 - v5", "x": [2, 5],
+                       "numbering": "inputs-first"}
+
+
+def test_inputs_first_numbering_gives_baydins_table_2_under_shifted_names():
+    """Baydin Table 2 (v̇1 = 1/2, v̇2 = 5, v̇3 = 0, v̇4 = v̇5 = ẏ = 5.5) is v̇3..v̇7 once the inputs are v1, v2."""
+    a = {p.id: p.answer.value for p in solve_givens("autodiff", "forward", BAYDIN_INPUTS_FIRST).solution.parts}
+    b = {p.id: p.answer.value for p in solve_givens("autodiff", "forward", BAYDIN).solution.parts}
+    assert (a["dv3"], a["dv4"], a["dv5"], a["dv6"], a["dv7"], a["dy1"]) == (0.5, 5, 0, 5.5, 5.5, 5.5)
+    assert a["v7"] == pytest.approx(11.652, abs=5e-4)
+    assert {k: v for k, v in a.items() if k in ("y1", "dy1")} == {k: v for k, v in b.items() if k in ("y1", "dy1")}
+    assert sorted(a.values()) == sorted(b.values())  # the same cells, renamed
+    table = solve_givens("autodiff", "forward", BAYDIN_INPUTS_FIRST).solution.shown[0].math
+    assert r"v_{1} = x_{1}" in table and r"v_{3} = \ln v_{1}" in table and "v_{-1}" not in table
+
+
+def test_wikipedia_forward_example_in_inputs_first_numbering():
+    """Wikipedia, "Automatic differentiation", forward accumulation: z = x1 x2 + sin x1 as w3 = w1 w2,
+    w4 = sin w1, w5 = w3 + w4; seeded on x1, ẇ5 = x2 + cos x1."""
+    g = {"graph": "v3 = v1 * v2; v4 = sin(v1); v5 = v3 + v4", "x": [2, 3], "numbering": "inputs-first"}
+    a = {p.id: p.answer.value for p in solve_givens("autodiff", "forward", g).solution.parts}
+    assert a["v5"] == pytest.approx(6 + math.sin(2)) and a["dv5"] == pytest.approx(3 + math.cos(2))
+
+
+def test_inputs_first_reverse_ids_and_refusals():
+    a = {p.id: p.answer.value for p in solve_givens("autodiff", "reverse", BAYDIN_INPUTS_FIRST).solution.parts}
+    assert a["bar_v1_2"] == pytest.approx(5.5) and a["bar_x2"] == pytest.approx(2 - math.cos(5))
+    assert not any(k.startswith("bar_vm") or k == "bar_v0_1" for k in a)
+    with pytest.raises(InvalidGivens, match="expected v3"):
+        solve_givens("autodiff", "forward", {**BAYDIN_INPUTS_FIRST, "graph": "v1 = ln(v-1)"})
+    with pytest.raises(InvalidGivens, match="v1 is not an input or an earlier node|expected v3"):
+        solve_givens("autodiff", "forward", {**BAYDIN, "numbering": "inputs-first"})
+    with pytest.raises(InvalidGivens, match="numbering"):
+        solve_givens("autodiff", "forward", {**BAYDIN, "numbering": "zero-based"})
+
+
+@pytest.mark.parametrize("variant", ["forward", "reverse", "jacobian", "fill"])
+def test_both_numberings_are_sampled_and_ask_the_same_cells_renamed(variant):
+    seen = set()
+    for seed in range(40):
+        problem = generate("autodiff", variant, "medium", seed)
+        g = problem.givens
+        seen.add(g["numbering"])
+        if g["numbering"] == "inputs-first":
+            n = len(g["x"])
+            assert g["graph"][0].startswith(f"v{n + 1} = ")
+        else:  # the same instance, renumbered: the same keys in the same order, under shifted names
+            other = solve_givens("autodiff", variant, ad.renumbered(g, "inputs-first")).solution
+            assert [p.answer.value for p in other.parts] == [p.answer.value for p in problem.solution.parts]
+    assert seen == set(ad.NUMBERINGS)
+
+
+def test_the_question_states_the_inputs_first_numbering():
+    from exgen.render import Renderer
+
+    text = Renderer("md").question(solve_givens("autodiff", "forward", BAYDIN_INPUTS_FIRST))
+    assert "numbers the inputs first, $v_i = x_i$" in text and "(here $n = 2$)" in text
+    assert "Baydin" not in text
+    assert "as in Baydin et al. (2018)" in Renderer("md").question(solve_givens("autodiff", "forward", BAYDIN))

@@ -285,7 +285,7 @@ def test_solving_at_every_bound_gives_finite_answers_or_a_clear_refusal(variant,
             assert isinstance(part.answer.value, str) or math.isfinite(part.answer.value), part.id
     assert time.monotonic() - start < 2
     with pytest.raises(InvalidGivens):
-        coerce(given, bound / 2 if bound == given.low else bound * 2)
+        coerce(given, (bound / 2 if bound > 0 else bound - 1) if bound == given.low else bound * 2)
 
 
 def test_a_vanishing_peak_is_refused():
@@ -316,3 +316,137 @@ def test_hard_decode_may_store_the_weight_in_int8_or_int4():
     assert answers("decode", {**g, "weight_dtype": "int4"})["decode_intensity"] == 32
     kinds = {generate("intensity", "decode", "hard", seed).givens["weight_dtype"] for seed in range(30)}
     assert kinds == {"same", "int8", "int4"}
+
+
+# ---- issue 17: int8 / fp8 tensor cores, non-tensor fp32, 2:4 sparsity, solving for the FMA rate ---------------
+
+
+@pytest.mark.parametrize("gpu,dtype,fma,sparsity,datasheet", [
+    ("A100-40GB", "int8", 2048, "dense", 624),   # A100 datasheet: INT8 Tensor Core 624 TOPS (dense)
+    ("A100-40GB", "fp32", 64, "dense", 19.5),    # A100 datasheet: FP32 19.5 TFLOPS (CUDA cores, non-tensor)
+    ("A100-40GB", "fp16", 1024, "2:4", 624),     # A100 datasheet: FP16 Tensor Core 312 | 624* (*with sparsity)
+    ("A100-40GB", "int8", 2048, "2:4", 1248),    # A100 datasheet: INT8 Tensor Core 624 | 1,248 TOPS*
+])
+def test_a100_datasheet_peaks_from_the_whitepaper_fma_table(gpu, dtype, fma, sparsity, datasheet):
+    """NVIDIA A100 datasheet and whitepaper (Table: FMA/clock/SM; 108 SMs at 1.41 GHz), seed 001's table."""
+    a = answers("gpu_peak", {**A100, "dtype": dtype, "fma_per_clock": fma, "sparsity": sparsity})
+    assert a["peak"] == pytest.approx(datasheet, rel=1e-2)
+
+
+def test_h100_fp8_peak_dense_and_sparse():
+    """NVIDIA H100 SXM datasheet: FP8 Tensor Core 3,958 TFLOPS with sparsity (1,979 dense): 132 SMs x 4096 dense
+    FP8 FMA/clock/SM x 2 x 1.83 GHz."""
+    h100 = {"gpu": "H100", "sms": 132, "clock_ghz": 1.83, "bandwidth_gbs": 3350, "dtype": "fp8", "fma_per_clock": 4096}
+    assert answers("gpu_peak", h100)["peak"] == pytest.approx(1978.9, rel=1e-3)
+    assert answers("gpu_peak", {**h100, "sparsity": "2:4"})["peak"] == pytest.approx(3958, rel=1e-3)
+
+
+@pytest.mark.parametrize("gpu,sms,clock,dtype,peak,sparsity,units,fma,per_unit", [
+    ("A100-40GB", 108, 1.41, "fp16", 312, "dense", 4, 1024, 256),   # A100 whitepaper: 256 FP16 FMA/clock/tensor core
+    ("A100-40GB", 108, 1.41, "int8", 1248, "2:4", 4, 2048, 512),
+    ("A100-40GB", 108, 1.41, "fp32", 19.5, "dense", 64, 64, 1),     # one FP32 FMA per CUDA core per clock
+    ("H100", 132, 1.83, "fp8", 3957.8, "2:4", 4, 4096, 1024),       # H100 datasheet (sparse FP8)
+    ("V100", 80, 1.53, "fp16", 125, "dense", 8, 512, 64),           # Volta whitepaper: 64 FMA/clock/tensor core
+])
+def test_fma_per_clock_from_a_quoted_peak(gpu, sms, clock, dtype, peak, sparsity, units, fma, per_unit):
+    """Datasheet peaks solved back for the FMA rate their whitepapers state (to the quote's rounding)."""
+    a = answers("fma_per_clock", {"gpu": gpu, "sms": sms, "clock_ghz": clock, "dtype": dtype, "peak_tflops": peak,
+                                  "sparsity": sparsity, "units_per_sm": units})
+    assert a["fma_per_clock"] == pytest.approx(fma, rel=4e-3)
+    assert a["fma_per_unit"] == pytest.approx(per_unit, rel=4e-3)
+
+
+def test_sparsity_is_refused_where_it_does_not_apply():
+    with pytest.raises(InvalidGivens, match="tensor-core"):
+        answers("gpu_peak", {**A100, "dtype": "fp32", "fma_per_clock": 64, "sparsity": "2:4"})
+    with pytest.raises(InvalidGivens, match="dense"):
+        answers("gpu_peak", {**A100, "dtype": "fp16", "fma_per_clock": 1024, "sparsity": "2:4", "square": "yes"})
+
+
+def test_sparsity_and_fma_mistakes():
+    g = {**A100, "dtype": "fp16", "fma_per_clock": 1024, "sparsity": "2:4"}
+    assert mistake("gpu_peak", "peak", "sparsity_ignored").wrong("gpu_peak", g) == pytest.approx(311.86944)
+    q = {"sms": 108, "clock_ghz": 1.41, "dtype": "fp16", "peak_tflops": 624, "sparsity": "2:4"}
+    assert mistake("fma_per_clock", "fma_per_clock", "sparsity_ignored").wrong("fma_per_clock", q) == \
+        pytest.approx(2048.9, rel=1e-3)
+    assert mistake("fma_per_clock", "fma_per_clock", "not_divided_by_sms").wrong("fma_per_clock", q) == \
+        pytest.approx(1024.4 * 108, rel=1e-3)
+
+
+def test_int8_fp8_and_fp32_are_sampled_and_sparsity_at_hard():
+    dtypes = {generate("intensity", "gpu_peak", "medium", s).givens["dtype"] for s in range(60)}
+    assert {"int8", "fp8", "fp32"} <= dtypes
+    assert any(generate("intensity", "gpu_peak", "hard", s).givens["sparsity"] == "2:4" for s in range(30))
+    assert any(generate("intensity", "fma_per_clock", "medium", s).givens["gpu"] != "custom" for s in range(400))
+
+
+# ---- issue 17: element-wise ops (ReLU, LayerNorm, pooling), their counting stated -----------------------------
+
+
+def test_elementwise_ops_intensities():
+    """ReLU: mn FLOPs over 2mn·s bytes = 1/(2s); LayerNorm: 7mn over (2mn + 2n)·s; 2x2 max pooling: 3 comparisons
+    per output over (mn + mn/4)·s = 3/(5s). NVIDIA's "GPU Performance Background User's Guide" (Table 1) lists
+    ReLU activation at 0.25 FLOPS/B in fp16 and layer normalization below 10, both memory-limited on a V100."""
+    relu = answers("op", {"op": "relu", "m": 1024, "n": 4096, "dtype": "fp16"})
+    assert relu["flops"] == 1024 * 4096 and relu["bytes"] == 2 * 2 * 1024 * 4096 and relu["intensity"] == 0.25
+    ln = answers("op", {"op": "layernorm", "m": 1024, "n": 4096, "dtype": "fp16"})
+    assert ln["intensity"] < 10
+    assert ln["flops"] == 7 * 1024 * 4096 and ln["bytes"] == (2 * 1024 * 4096 + 2 * 4096) * 2
+    pool = answers("op", {"op": "maxpool", "m": 1024, "n": 4096, "dtype": "fp32"})
+    assert pool["flops"] == 3 * 512 * 2048 and pool["intensity"] == pytest.approx(3 / 20)
+    with pytest.raises(InvalidGivens, match="even"):
+        answers("op", {"op": "maxpool", "m": 7, "n": 8, "dtype": "fp16"})
+    bound = answers("bound", {"op": "relu", "m": 4096, "n": 4096, "dtype": "fp16", **A100_ROOF})
+    assert bound["bound"] == "memory-bound" and bound["attainable"] == pytest.approx(0.25 * 1.555)
+
+
+def test_elementwise_mistakes():
+    g = {"op": "layernorm", "m": 1024, "n": 4096, "dtype": "fp16", "out_dtype": "same"}
+    assert mistake("op", "flops", "layernorm_one_flop_per_element").wrong("op", g) == 1024 * 4096
+    p = {"op": "maxpool", "m": 1024, "n": 4096, "dtype": "fp16", "out_dtype": "same"}
+    assert mistake("op", "bytes", "pool_output_full_size").wrong("op", p) == 4 * 1024 * 4096
+    assert mistake("op", "flops", "fma_as_one_flop").wrong("op", {**p, "p": 1}) is None
+
+
+def test_every_op_is_sampled():
+    ops = {generate("intensity", "op", "medium", s).givens["op"] for s in range(60)}
+    assert {"relu", "layernorm", "maxpool"} <= ops
+    bound_ops = {generate("intensity", "bound", "medium", s).givens["op"] for s in range(80)}
+    assert {"relu", "layernorm", "maxpool"} <= bound_ops
+
+
+# ---- issue 17: decoding a whole model at the roofline -----------------------------------------------------------
+
+OPT_13B = {"params_b": 13, "weight_dtype": "fp16", "layers": 40, "kv_dim": 5120, "context": 2048, "batch": 1,
+           "gpu": "A100-40GB", "peak_tflops": 312, "bandwidth_gbs": 1555}
+
+
+def test_vllm_opt_13b_kv_cache():
+    """Kwon et al. 2023 (vLLM, Section 3): OPT-13B's KV cache takes 2 (key and value) x 5120 (hidden size) x 40
+    (layers) x 2 (bytes per FP16) = 800 KB per token, and up to 1.6 GB for a 2048-token request (binary units:
+    800 KiB, 1600 MiB)."""
+    a = answers("model_decode", OPT_13B)
+    assert a["kv_cache_gb"] * 1e9 == 800 * 1024 * 2048 == 1600 * 2**20
+    assert a["flops_per_token"] == 2 * 13e9  # Kaplan et al. 2020, Table 1: C_forward ≈ 2N per token
+
+
+def test_decoding_latency_is_the_larger_of_compute_and_memory_time():
+    """Batch 1: memory-bound, t = (2P + KV) bytes / bandwidth (13B fp16 on an A100 40 GB: 27.68 GB / 1555 GB/s);
+    a large batch of short contexts turns compute-bound: t = B x 2P / peak."""
+    a = answers("model_decode", OPT_13B)
+    assert a["decode_bound"] == "memory-bound" and a["latency_ms"] == pytest.approx(27.6777216 / 1555 * 1000)
+    big = answers("model_decode", {**OPT_13B, "batch": 512, "context": 16})
+    assert big["decode_bound"] == "compute-bound"
+    assert big["latency_ms"] == pytest.approx(512 * 26e9 / 312e12 * 1000)
+    int4 = answers("model_decode", {**OPT_13B, "weight_dtype": "int4"})
+    assert int4["step_gb"] == pytest.approx(6.5 + 1.6777216)
+
+
+def test_model_decode_mistakes():
+    g = {**OPT_13B, "batch": 4, "weight_dtype": "int8"}
+    kv = 1.6777216  # GB for one 2048-token sequence
+    assert mistake("model_decode", "kv_cache_gb", "keys_only").wrong("model_decode", g) == pytest.approx(4 * kv / 2)
+    assert mistake("model_decode", "kv_cache_gb", "one_sequence_only").wrong("model_decode", g) == pytest.approx(kv)
+    assert mistake("model_decode", "step_gb", "weights_at_16_bits").wrong("model_decode", g) == \
+        pytest.approx(26 + 4 * 1.6777216)
+    assert mistake("model_decode", "step_gb", "weights_at_16_bits").wrong("model_decode", OPT_13B) is None

@@ -24,8 +24,11 @@ transcendental op enters; the user's graph is parsed by the small grammar below,
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Sequence
@@ -44,6 +47,39 @@ MAX_LINES = 40
 MAX_MAGNITUDE = 1e12  # no value of a user's trace beyond this (40 chained squarings would never end)
 MAX_BITS = 256       # an exact fraction with more bits than this continues as a float
 MAX_PARTS = 26     # a sampled question stays one page of parts, (a)-(z); a user's own graph may have more
+# The two common numberings of a trace (given `numbering`): Baydin et al. (2018) number the inputs v_{1-n}..v_0
+# and the intermediates v_1, v_2, ...; the other (Wikipedia's "Automatic differentiation" w_1 = x_1, ...) numbers
+# the inputs v_1..v_n and the intermediates v_{n+1}, ... after them. Internally every node keeps Baydin's index;
+# what a student reads and types (node names, cell ids) is shifted by n under the second numbering.
+NUMBERINGS = ("baydin", "inputs-first")
+_SHIFT: ContextVar[int] = ContextVar("autodiff_numbering_shift", default=0)
+
+
+def numbering_shift(g: dict[str, Any]) -> int:
+    """How far a displayed index is from Baydin's: n under inputs-first numbering, else 0."""
+    if g.get("numbering", "baydin") not in NUMBERINGS:
+        raise InvalidGivens(f"numbering: one of {', '.join(NUMBERINGS)}")
+    x = g.get("x")
+    return len(x) if g.get("numbering") == "inputs-first" and isinstance(x, (list, tuple)) else 0
+
+
+@contextmanager
+def numbered(g: dict[str, Any]):
+    """Names and ids inside this block follow the numbering the givens choose."""
+    token = _SHIFT.set(numbering_shift(g))
+    try:
+        yield
+    finally:
+        _SHIFT.reset(token)
+
+
+def _in_numbering(fn: Callable) -> Callable:
+    """A (variant, givens, ...) function run in the givens' numbering."""
+    def run(variant: str, g: dict[str, Any], *rest: Any) -> Any:
+        with numbered(g):
+            return fn(variant, g, *rest)
+    run.__name__ = getattr(fn, "__name__", "run")
+    return run
 
 
 ZERO, ONE, MINUS_ONE = Fraction(0), Fraction(1), Fraction(-1)  # built once: Fraction() is slow
@@ -209,7 +245,8 @@ _TOKEN = re.compile(r"""\s*(?:
 )""", re.X)
 GRAMMAR_HELP = ("one elementary operation per line, 'vK = a + b' (also -, *, /), 'vK = a^2', 'vK = exp(a)', "
                 "'log(a)' (natural log), 'sin(a)', 'cos(a)'; operands are earlier nodes: inputs v-1, v0 (or x1, x2), "
-                "intermediates v1, v2, ... numbered in order")
+                "intermediates v1, v2, ... numbered in order (with numbering inputs-first: inputs v1..vn, "
+                "intermediates v(n+1), v(n+2), ...)")
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -229,23 +266,29 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
 
 def _name_index(token: str, n: int) -> int:
-    """'v-1', 'v_{-1}', 'x1' -> node index (x_i is v_{i-n})."""
+    """'v-1', 'v_{-1}', 'x1' -> node index (x_i is v_{i-n}); under inputs-first numbering v_i is shifted by n."""
     number = int(token[1:].strip("_").strip("{}"))
     if token[0] == "x":
         if not 1 <= number <= n:
             raise InvalidGivens(f"{token}: there are {n} inputs x1..x{n}")
         return number - n
-    return number
+    return number - _SHIFT.get()
+
+
+def vname(i: int) -> str:
+    """The plain-text name of node i as the question numbers it: v-1, v0, v3 (or v1, v2, v5 inputs-first)."""
+    return f"v{i + _SHIFT.get()}"
 
 
 def parse_line(text: str, n: int, expected: int) -> Node:
     """One line of the trace: 'v3 = v1 * v2' -> Node(3, 'mul', (1, 2))."""
     toks = _tokens(text)
     if len(toks) < 3 or toks[0][0] != "name" or toks[1] != ("sym", "="):
-        raise InvalidGivens(f"line {text.strip()!r}: expected 'v{expected} = ...': {GRAMMAR_HELP}")
+        raise InvalidGivens(f"line {text.strip()!r}: expected '{vname(expected)} = ...': {GRAMMAR_HELP}")
     left = _name_index(toks[0][1], n)
     if toks[0][1][0] != "v" or left != expected:
-        raise InvalidGivens(f"line {text.strip()!r}: intermediates are numbered in order; expected v{expected} here")
+        raise InvalidGivens(f"line {text.strip()!r}: intermediates are numbered in order; expected {vname(expected)} "
+                            "here")
     rhs = toks[2:]
     kinds = [k for k, _ in rhs]
     names = [_name_index(t, n) for k, t in rhs if k == "name"]
@@ -261,7 +304,7 @@ def parse_line(text: str, n: int, expected: int) -> Node:
         raise InvalidGivens(f"line {text.strip()!r}: {GRAMMAR_HELP}")
     for a in names:
         if not 1 - n <= a < expected:
-            raise InvalidGivens(f"line {text.strip()!r}: v{a} is not an input or an earlier node")
+            raise InvalidGivens(f"line {text.strip()!r}: {vname(a)} is not an input or an earlier node")
     return Node(expected, op, tuple(names))
 
 
@@ -300,27 +343,24 @@ def parse_graph(lines: Any, n: int, outputs: Any = "") -> Graph:
     else:
         outs = sinks
     if len(set(outs)) != len(outs) or any(not 1 <= k <= len(nodes) for k in outs):
-        raise InvalidGivens("outputs: distinct intermediate nodes (v1, v2, ...), not inputs")
+        raise InvalidGivens(f"outputs: distinct intermediate nodes ({vname(1)}, {vname(2)}, ...), not inputs")
     dead = [k for k in sinks if k not in outs]
     if dead:
-        raise InvalidGivens(f"v{dead[0]} is used by no node and is not an output")
+        raise InvalidGivens(f"{vname(dead[0])} is used by no node and is not an output")
     unused = [i for i in range(1 - n, 1) if i not in used]
     if unused:
-        raise InvalidGivens(f"input v{unused[0]} (x{unused[0] + n}) is used by no node")
+        raise InvalidGivens(f"input {vname(unused[0])} (x{unused[0] + n}) is used by no node")
     return Graph(n, nodes, tuple(outs))
 
 
 def graph_lines(graph: Graph) -> list[str]:
     """The canonical text of a graph, as the sampler writes it into the givens."""
-    def name(i: int) -> str:
-        return f"v{i}"
-
     out = []
     for nd in graph.nodes:
-        a = [name(i) for i in nd.args]
+        a = [vname(i) for i in nd.args]
         rhs = {"add": f"{a[0]} + {a[-1]}", "sub": f"{a[0]} - {a[-1]}", "mul": f"{a[0]} * {a[-1]}",
                "div": f"{a[0]} / {a[-1]}", "sq": f"{a[0]}^2"}.get(nd.op, f"{nd.op}({a[0]})")
-        out.append(f"v{nd.index} = {rhs}")
+        out.append(f"{vname(nd.index)} = {rhs}")
     return out
 
 
@@ -328,12 +368,14 @@ def graph_lines(graph: Graph) -> list[str]:
 
 
 def vid(i: int) -> str:
-    """The id fragment of v_i: v3, v0, vm1."""
+    """The id fragment of v_i as the question numbers it: v3, v0, vm1."""
+    i += _SHIFT.get()
     return f"v{i}" if i >= 0 else f"vm{-i}"
 
 
 def vtex(i: int, mark: str = "") -> str:
-    """v_{i}, \\dot v_{i}, \\bar v_{i}."""
+    """v_{i}, \\dot v_{i}, \\bar v_{i}, as the question numbers them."""
+    i += _SHIFT.get()
     return (rf"\{mark} v_{{{i}}}" if mark else f"v_{{{i}}}")
 
 
@@ -578,7 +620,8 @@ MAX_LINE = 200
 MAX_INPUT = 1000
 _GRAPH = Given("graph", "the evaluation trace, " + GRAMMAR_HELP + " (a list, or one string with lines separated by "
                f"';'; at most {MAX_LINES} lines)", "lines", max_size=MAX_LINES * (MAX_LINE + 4))
-_X = Given("x", "input values x1, x2, ... (x_i is v_{i-n}; at most 6)", "vector", low=-MAX_INPUT, high=MAX_INPUT,
+_X = Given("x", "input values x1, x2, ... (x_i is v_{i-n}, or v_i inputs-first; at most 6)", "vector",
+           low=-MAX_INPUT, high=MAX_INPUT,
            max_size=6)
 _OUTPUTS = Given("outputs", "output nodes y1, y2, ... in order, e.g. 'v3, v4' (default: the nodes no other node uses)",
                  "lines", default="", max_size=400)
@@ -589,6 +632,10 @@ _OUTPUT = Given("output", "which output y_j the adjoints are taken for (1 = y1)"
 _YBAR = Given("ybar", "adjoint seeds (ybar1, ybar2, ...): the adjoints are of L = sum_j ybar_j y_j, a "
               "vector-Jacobian product (default: 1 on the output asked, 0 on the others)", "vector", default=[],
               low=-MAX_INPUT, high=MAX_INPUT, max_size=MAX_LINES)
+_NUMBERING = Given("numbering", "how the trace numbers its nodes: baydin (inputs v_{1-n}..v_0, intermediates v_1, "
+                   "v_2, ...; Baydin et al. 2018) or inputs-first (inputs v_1..v_n, intermediates v_{n+1}, v_{n+2}, "
+                   "... after them); graph, outputs and shown use it, and so do the cell ids", "choice",
+                   choices=NUMBERINGS, default="baydin")
 _MODE = Given("mode", "the mode the Jacobian is computed by", "choice", choices=("forward", "reverse"))
 _TABLE = Given("table", "which table is partly filled", "choice", choices=("forward", "reverse"))
 _SHOWN = Given("shown", "ids of the table cells filled in for the student, e.g. 'v1, dv2' (the others are asked; "
@@ -597,14 +644,14 @@ _SHOWN = Given("shown", "ids of the table cells filled in for the student, e.g. 
 
 VARIANTS = (
     Variant("forward", "forward mode: primal and tangent trace for a given seed direction",
-            (_GRAPH, _X, _OUTPUTS, _XDOT)),
+            (_GRAPH, _X, _OUTPUTS, _XDOT, _NUMBERING)),
     Variant("reverse", "reverse mode: the adjoint trace for one output or a weighted sum of outputs (primal trace "
             "given), accumulation explicit",
-            (_GRAPH, _X, _OUTPUTS, _OUTPUT, _YBAR)),
+            (_GRAPH, _X, _OUTPUTS, _OUTPUT, _YBAR, _NUMBERING)),
     Variant("jacobian", "the full Jacobian by one mode, and the passes each mode needs for f: R^n -> R^m",
-            (_GRAPH, _X, _OUTPUTS, _MODE)),
+            (_GRAPH, _X, _OUTPUTS, _MODE, _NUMBERING)),
     Variant("fill", "a partly filled forward or reverse table: complete the blank cells",
-            (_GRAPH, _X, _OUTPUTS, _TABLE, _XDOT, _OUTPUT, _YBAR, _SHOWN)),
+            (_GRAPH, _X, _OUTPUTS, _TABLE, _XDOT, _OUTPUT, _YBAR, _SHOWN, _NUMBERING)),
     Variant("linear_layer", "a linear layer Y = XW: gradient shapes and backward-pass FLOPs", (
         Given("B", "rows of X (the batch), or sequences when S is given", "integer", low=1, high=10**6),
         Given("D1", "input features (columns of X, rows of W)", "integer", low=1, high=10**6),
@@ -626,9 +673,11 @@ _last_instance: list = [None, None]  # [key, Instance]: solving, mistakes and pa
 
 
 def instance(g: dict[str, Any]) -> Instance:
-    key = repr((g.get("graph"), g.get("x"), g.get("outputs", "")))
+    """The parsed graph and its values; the graph is read in the numbering the givens choose."""
+    key = repr((g.get("graph"), g.get("x"), g.get("outputs", ""), g.get("numbering", "baydin")))
     if _last_instance[0] != key:
-        _last_instance[:] = [key, _instance(g)]
+        with numbered(g):
+            _last_instance[:] = [key, _instance(g)]
     return _last_instance[1]
 
 
@@ -972,7 +1021,8 @@ _SOLVERS = {"forward": _solve_forward, "reverse": _solve_reverse, "jacobian": _s
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
     try:
-        return _SOLVERS[variant](givens)
+        with numbered(givens):
+            return _SOLVERS[variant](givens)
     except Undefined as e:
         raise InvalidGivens(f"the graph cannot be evaluated at x: {e}") from None
 
@@ -1094,7 +1144,7 @@ def _sample_graph(rng: Rng, difficulty: str, n: int, outputs: Sequence[int] = (1
     _, sizes, xspec, transcendental, limit = LEVELS[difficulty]
     graph = random_graph(rng, n, rng.randint(*sizes), transcendental, outputs)
     xs = _inputs(rng, n, xspec)
-    g = {"graph": graph_lines(graph), "x": xs, "outputs": [f"v{k}" for k in graph.outputs]}
+    g = {"graph": graph_lines(graph), "x": xs, "outputs": [vname(k) for k in graph.outputs]}
     vals = primal_values(graph, [_fraction(v) for v in xs])
     if any(vals[nd.index] == 0 for nd in graph.nodes):
         raise Rejected("a primal value is 0")
@@ -1148,9 +1198,37 @@ def _tangent_seed(rng: Rng, n: int, difficulty: str) -> list[int]:
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     try:
-        return _sample(rng, variant, difficulty)
+        g = _sample(rng, variant, difficulty)
     except Undefined:
         raise Rejected("undefined at the inputs") from None
+    if variant == "linear_layer":
+        return g
+    # drawn last, so an instance's graph and values do not depend on how it is numbered
+    return renumbered(g, rng.choice(NUMBERINGS))
+
+
+_CELL_ID = re.compile(r"(d|bar_)?v(m?)(\d+)(_\d+)?")
+
+
+def renumbered(g: dict[str, Any], numbering: str) -> dict[str, Any]:
+    """Givens written in Baydin's numbering, rewritten in `numbering` (the same graph, values and cells)."""
+    graph = instance({k: v for k, v in g.items() if k != "numbering"}).graph
+    new = {**g, "numbering": numbering}
+    with numbered(new):
+        shift = _SHIFT.get()
+
+        def cell(cid: str) -> str:
+            m = _CELL_ID.fullmatch(cid)
+            if not m:
+                return cid
+            head, minus, number, tail = m.groups()
+            return (head or "") + vid((-1 if minus else 1) * int(number)) + (tail or "")
+
+        new.update(graph=graph_lines(graph), outputs=[vname(k) for k in graph.outputs])
+        if "shown" in g:
+            new["shown"] = [cell(c) for c in g["shown"]]
+    assert shift in (0, graph.n)
+    return new
 
 
 def _sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
@@ -1320,6 +1398,8 @@ MISTAKES = (
             ("linear_layer",), lambda v, g: [int(g["D2"]), int(g["D1"])]),
 )
 
+MISTAKES = tuple(dataclasses.replace(m, wrong=_in_numbering(m.wrong)) for m in MISTAKES)
+
 # ---- student paths ---------------------------------------------------------------------------------------------
 # A careful student works from the table as printed (6 significant figures) and carries at least 6 figures into
 # later rows, as every question says; they then round each answer to the precision asked.  The sampler replays
@@ -1327,6 +1407,7 @@ MISTAKES = (
 # StudentPaths below declare the same path on the parts every question of a variant has, for the audit.
 
 
+@_in_numbering
 def carried_values(variant: str, g: dict[str, Any]) -> dict[str, float]:
     """Every cell as a student computes it carrying 6 significant figures (sin, cos, exp, ln on a calculator)."""
     inst = instance(g)
@@ -1372,9 +1453,10 @@ def _carried_answer(cell_id: str) -> Callable[[str, dict[str, Any], Solution], f
 
 CARRIED = ("Works from the table's values as printed (6 significant figures), carries 6 figures into later rows, "
            "evaluates sin, cos, exp and ln on a calculator, and rounds the answer as asked.")
-# Parts every question of these variants asks (forward and fill: y1; forward: the first node; reverse: n >= 2).
-PATHS = tuple(StudentPath(f"carries_6_figures_{cid}", cid, CARRIED, variants, _carried_answer(cid))
-              for cid, variants in (("v1", ("forward",)), ("dv1", ("forward",)), ("y1", ("forward", "fill")),
+# Parts every question of these variants asks (forward and fill: y1; reverse: n >= 2). The first node is v1 or
+# v_{n+1} as the numbering goes, so it is not named here: the sampler replays the path on every cell anyway.
+PATHS = tuple(StudentPath(f"carries_6_figures_{cid}", cid, CARRIED, variants, _in_numbering(_carried_answer(cid)))
+              for cid, variants in (("y1", ("forward", "fill")),
                                     ("dy1", ("forward",)), ("bar_x1", ("reverse",)), ("bar_x2", ("reverse",)),
                                     ("J_1_1", ("jacobian",))))
 

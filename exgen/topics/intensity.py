@@ -11,6 +11,13 @@ Formulas and their sources:
                            y = Ax (m×n · n):   2mn FLOPs,  (mn + n + m)·s bytes
                            C = A + B (m×n):     mn FLOPs,   3mn·s bytes
                            (hard: an fp32 output of half-precision inputs counts its own 4 bytes per element)
+                           ReLU: mn FLOPs (comparisons), 2mn·s bytes; LayerNorm: 7mn FLOPs, (2mn + 2n)·s bytes
+                           (γ, β read); 2x2 max pooling, stride 2: 3·(m/2)(n/2) FLOPs, (mn + mn/4)·s bytes
+    peak dtypes            tensor cores fp64/tf32/fp16/bf16/fp8/int8 (int8 in TOPS), fp32 on the CUDA cores; a
+                           rate quoted with 2:4 structured sparsity is twice the dense one (NVIDIA datasheets);
+                           `fma_per_clock` inverts the peak for the FMA rate per SM (and per unit)
+    model decoding         2P FLOPs per token, KV cache 2·L·kv_dim·T·B·bytes, a step reads the weights and the
+                           cache once and takes max(B·2P/peak, bytes/bandwidth) (model_decode)
     peak                   SMs × FMA/clock/SM × 2 × clock (seed 001's A100 table: 108 × 1024 × 2 × 1.41 GHz
                            ≈ 312 TFLOP/s fp16, the A100 datasheet's figure)
     roofline               attainable = min(peak, AI × bandwidth) (Williams, Waterman, Patterson 2009)
@@ -42,12 +49,35 @@ from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPa
 
 BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
 WEIGHT_BYTES = {"int8": 1, "int4": Fraction(1, 2)}  # weight-only quantization (hard decode)
-STORAGE_BYTES = {"fp16": 2, "tf32": 4, "fp64": 8}  # tf32 operands are stored as fp32
-OPS = ("matmul", "matvec", "elementwise")
+# Bytes per stored element of the gpu_peak dtypes (tf32 operands are stored as fp32; "fp32" is the CUDA cores'
+# non-tensor fp32).
+STORAGE_BYTES = {"fp16": 2, "bf16": 2, "tf32": 4, "fp64": 8, "fp8": 1, "int8": 1, "fp32": 4}
+INTEGER_DTYPES = ("int8",)  # peaks in TOPS (integer operations), a multiply-add counting as 2 operations
+TENSOR_DTYPES = ("fp64", "tf32", "fp16", "bf16", "fp8", "int8")  # "fp32" runs on the CUDA cores, not tensor cores
+SPARSITY = ("dense", "2:4")  # 2:4 structured sparsity: the tensor cores' quoted (effective) rate doubles
+OPS = ("matmul", "matvec", "elementwise", "relu", "layernorm", "maxpool")
+ELEMENTWISE = ("elementwise", "relu", "layernorm", "maxpool")  # no multiply-adds: FLOPs per element, stated
+SINGLE_INPUT = ("relu", "maxpool")
+# LayerNorm FLOPs per element of X (stated in the question): 1 for the mean's sum, 3 for the variance (subtract the
+# mean, square, add), 1 to multiply by 1/sigma, 2 for gamma and beta; the per-row divisions, square root and
+# reciprocal are not counted.
+LAYERNORM_FLOPS = 7
+POOL_COMPARISONS = 3  # 2x2 max pooling, stride 2: the maximum of 4 values takes 3 comparisons
 BOUNDS = ("memory-bound", "compute-bound")
 COUNTS = ("weights", "weights+activations")
 # Seed 001: "Ampere A100 GPU FMA per clock on a SM" (tensor cores, dense) — the A100 whitepaper's table.
 A100_FMA_PER_CLOCK_PER_SM = {"fp64": 64, "tf32": 512, "fp16": 1024}
+# Dense FMAs per clock per SM by GPU and dtype (issue 17: int8, fp8, non-tensor fp32). A100: the A100 whitepaper's
+# table (bf16 as fp16; int8 2048 ops -> 624 TOPS; fp32 on 64 CUDA cores -> 19.5 TFLOP/s at 1.41 GHz). H100 SXM:
+# the Hopper whitepaper / datasheet (fp16 2048 -> 989.4, fp8 and int8 4096 -> 1978.9, tf32 1024 -> 494.7 at
+# 1.83 GHz; 128 fp32 CUDA cores per SM). V100: 8 tensor cores x 64 fp16 FMA, 64 fp32 cores per SM.
+FMA_PER_CLOCK_PER_SM = {
+    "A100-40GB": {**A100_FMA_PER_CLOCK_PER_SM, "bf16": 1024, "int8": 2048, "fp32": 64},
+    "A100-80GB": {**A100_FMA_PER_CLOCK_PER_SM, "bf16": 1024, "int8": 2048, "fp32": 64},
+    "H100": {"tf32": 1024, "fp16": 2048, "bf16": 2048, "fp8": 4096, "int8": 4096, "fp32": 128},
+    "H200": {"tf32": 1024, "fp16": 2048, "bf16": 2048, "fp8": 4096, "int8": 4096, "fp32": 128},
+    "V100": {"fp16": 512, "fp32": 64},
+}
 RIDGE_MARGIN = Fraction(5, 4)  # sampled ops have AI outside [ridge / 1.25, ridge × 1.25]
 INTEGER_MARGIN = Fraction(1, 10)  # a sampled critical batch threshold is at least 0.1 away from an integer
 EXACT_BELOW = 10**7
@@ -69,6 +99,12 @@ def op_counts(op: str, m: int, n: int, p: int, s: int, flops_per_fma: int = 2,
         flops, sizes = flops_per_fma * m * n * p, (m * n, n * p, m * p)
     elif op == "matvec":
         flops, sizes = flops_per_fma * m * n, (m * n, n, m)
+    elif op == "relu":  # one comparison per element; X read, Y written
+        flops, sizes = m * n, (m * n, 0, m * n)
+    elif op == "layernorm":  # X and the learned gamma, beta (n each) read, Y written
+        flops, sizes = LAYERNORM_FLOPS * m * n, (m * n, 2 * n, m * n)
+    elif op == "maxpool":  # 2x2 windows, stride 2: an (m/2) x (n/2) output
+        flops, sizes = POOL_COMPARISONS * (m // 2) * (n // 2), (m * n, 0, (m // 2) * (n // 2))
     else:
         flops, sizes = m * n, (m * n, m * n, m * n)
     widths = (s, s, s if s_out is None else s_out)
@@ -94,8 +130,13 @@ def attainable_tflops(ai: Fraction, peak_tflops: Any, bandwidth_gbs: Any) -> Fra
     return min(_f(peak_tflops), ai * _f(bandwidth_gbs) / 1000)
 
 
-def peak_tflops(sms: int, fma_per_clock: int, clock_ghz: Any, flops_per_fma: int = 2) -> Fraction:
-    return sms * fma_per_clock * flops_per_fma * _f(clock_ghz) / 1000
+def peak_tflops(sms: int, fma_per_clock: int, clock_ghz: Any, flops_per_fma: int = 2, sparse: bool = False) -> Fraction:
+    """SMs x FMA/clock/SM x 2 x clock, in TFLOP/s (TOPS for integers); doubled under 2:4 structured sparsity."""
+    return sms * fma_per_clock * flops_per_fma * _f(clock_ghz) / 1000 * (2 if sparse else 1)
+
+
+def is_sparse(g: dict[str, Any]) -> bool:
+    return g.get("sparsity", "dense") == "2:4"
 
 
 def linear_intensity(tokens: int, d: int, s: int, count: str, flops_per_fma: int = 2,
@@ -135,7 +176,10 @@ def weight_bytes(g: dict[str, Any]) -> Fraction:
 # 10^7 (a 10^21-FLOP matmul), peaks from 10^-3 to 10^6 TFLOP/s and bandwidths from 1 GB/s to 10^7 GB/s (ratios
 # between 10^-4 and 10^9 FLOP/byte), GPUs of at most 10^4 SMs at 0.01 to 10 GHz.
 MAX_DIM = 10**7
-_OP = Given("op", "the operation: C = AB, y = Ax, or C = A + B (element-wise)", "choice", choices=OPS)
+_OP = Given("op", "the operation: C = AB, y = Ax, C = A + B (element-wise), relu (Y = max(0, X), 1 FLOP per "
+            "element), layernorm (each row of X over its n entries, learned gamma and beta of n each read too; 7 FLOPs "
+            "per element), or maxpool (2x2 windows, stride 2, m and n even; 3 comparisons per output)", "choice",
+            choices=OPS)
 _M = Given("m", "rows of A", "integer", low=1, high=MAX_DIM)
 _N = Given("n", "columns of A", "integer", low=1, high=MAX_DIM)
 _P = Given("p", "columns of B (matmul only)", "integer", default=1, low=1, high=MAX_DIM)
@@ -147,18 +191,31 @@ _GPU = Given("gpu", "the GPU's name (for the text; the numbers are the givens be
 _PEAK = Given("peak_tflops", "peak throughput for the dtype", "number", unit="TFLOP/s", low=1e-3, high=1e6)
 _BW = Given("bandwidth_gbs", "memory bandwidth", "number", unit="GB/s", low=1, high=1e7)
 
+_PEAK_DTYPE = Given("dtype", "the dtype: a tensor-core dtype (fp64, tf32, fp16, bf16, fp8, int8) or fp32 on the CUDA "
+                    "cores (non-tensor)", "choice", choices=tuple(STORAGE_BYTES))
+_SMS = Given("sms", "number of streaming multiprocessors", "integer", low=1, high=10**4)
+_CLOCK = Given("clock_ghz", "clock rate", "number", unit="GHz", low=0.01, high=10)
+_SPARSITY = Given("sparsity", "dense, or 2:4 structured sparsity (tensor cores skip the zero half of a 2:4-sparse "
+                  "operand: the quoted rate, counting the dense product's FLOPs, doubles)", "choice",
+                  choices=SPARSITY, default="dense")
+
 VARIANTS = (
     Variant("op", "FLOPs, bytes moved and arithmetic intensity of a matmul, matrix-vector or element-wise op",
             (_OP, _M, _N, _P, _DTYPE, _OUT)),
     Variant("gpu_peak", "a GPU's peak FLOP/s from SMs x FMA/clock/SM x 2 x clock, its ops:byte ratio, and "
             "the smallest square matmul that is compute-bound on it", (
-        _GPU, Given("dtype", "the tensor-core dtype", "choice", choices=tuple(A100_FMA_PER_CLOCK_PER_SM)),
-        Given("sms", "number of streaming multiprocessors", "integer", low=1, high=10**4),
+        _GPU, _PEAK_DTYPE, _SMS,
         Given("fma_per_clock", "dense FMAs per clock per SM for the dtype", "integer", low=1, high=10**5),
-        Given("clock_ghz", "clock rate", "number", unit="GHz", low=0.01, high=10), _BW,
+        _CLOCK, _BW,
         Given("square", "also ask the smallest n for which an n x n by n x n matmul in the dtype is compute-bound: "
-              "no, yes (output in the dtype), or fp32-output (output written in fp32)", "choice",
-              choices=("no", "yes", "fp32-output"), default="no"))),
+              "no, yes (output in the dtype), or fp32-output (output written in 32 bits: fp32, int32 for int8; "
+              "dense only)", "choice", choices=("no", "yes", "fp32-output"), default="no"), _SPARSITY)),
+    Variant("fma_per_clock", "solve a quoted peak for the FMAs per clock per SM (and per tensor core) it implies", (
+        _GPU, _PEAK_DTYPE, _SMS, _CLOCK,
+        Given("peak_tflops", "the quoted peak for the dtype (TOPS for int8), with sparsity when sparsity is 2:4",
+              "number", unit="TFLOP/s", low=1e-3, high=1e6),
+        Given("units_per_sm", "tensor cores per SM (or fp32 CUDA cores for fp32); 0: not asked", "integer",
+              default=0, low=0, high=1024), _SPARSITY)),
     Variant("bound", "memory- or compute-bound on a GPU, and the roofline's attainable FLOP/s",
             (_OP, _M, _N, _P, _DTYPE, _OUT, _GPU, _PEAK, _BW)),
     Variant("decode", "decoding vs prefill through a d x d weight: intensities, bounds, and the batch size at "
@@ -177,6 +234,26 @@ VARIANTS = (
 )
 
 
+MODEL_WEIGHT_BYTES = {"fp16": Fraction(2), "bf16": Fraction(2), "int8": Fraction(1), "int4": Fraction(1, 2)}
+KV_BYTES = {"fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
+VARIANTS = VARIANTS + (
+    Variant("model_decode", "decoding a whole model at the roofline: 2P FLOPs per token, the KV cache's bytes, "
+            "the bytes one step reads, and the per-token latency", (
+                Given("params_b", "the model's parameters P, in billions", "number", low=1e-3, high=1e5),
+                Given("weight_dtype", "the weights' storage: fp16/bf16 (2 bytes), int8 (1) or packed int4 (0.5)",
+                      "choice", choices=tuple(MODEL_WEIGHT_BYTES)),
+                Given("layers", "transformer layers L", "integer", low=1, high=1000),
+                Given("kv_dim", "width of K (and of V) per layer and token: KV heads x head dimension (d_model "
+                      "without grouped-query attention)", "integer", low=1, high=10**6),
+                Given("kv_dtype", "the KV cache's dtype (fp16/bf16 2 bytes, fp8/int8 1)", "choice",
+                      choices=tuple(KV_BYTES), default="fp16"),
+                Given("context", "tokens already in each sequence's KV cache", "integer", low=1, high=10**7),
+                Given("batch", "sequences decoded together (one new token each per step)", "integer", low=1,
+                      high=10**5),
+                _GPU, _PEAK, _BW)),
+)
+
+
 def _check(variant: str, g: dict[str, Any]) -> None:
     """Validate a user's givens (the declared bounds included, so a solver called directly is as safe as
     `exgen solve`)."""
@@ -185,6 +262,12 @@ def _check(variant: str, g: dict[str, Any]) -> None:
     for given in spec.givens:
         if given.name in g and given.kind != "choice":
             coerce(given, g[given.name])
+    if variant in ("op", "bound") and g.get("op") == "maxpool" and (int(g["m"]) % 2 or int(g["n"]) % 2):
+        raise InvalidGivens("maxpool: 2x2 windows with stride 2 need m and n even")
+    if variant in ("gpu_peak", "fma_per_clock") and is_sparse(g) and g["dtype"] not in TENSOR_DTYPES:
+        raise InvalidGivens("sparsity 2:4 is a tensor-core feature: fp32 on the CUDA cores is dense")
+    if variant == "gpu_peak" and is_sparse(g) and g.get("square", "no") != "no":
+        raise InvalidGivens("square: the square-matmul part counts dense operands; ask it with sparsity dense")
     if variant == "decode":
         r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
         if critical_threshold(int(g["d_model"]), BYTES[g["dtype"]], r, g["count"], w=weight_bytes(g)) is None:
@@ -198,6 +281,10 @@ OP_TEX = {
     "matmul": (r"C = AB", r"2mnp", r"(mn + np + mp)\,s"),
     "matvec": (r"y = Ax", r"2mn", r"(mn + n + m)\,s"),
     "elementwise": (r"C = A + B", r"mn", r"3mn\,s"),
+    "relu": (r"Y = \max(0, X)", r"mn", r"2mn\,s"),
+    "layernorm": (r"Y = \mathrm{LayerNorm}(X)", r"7mn", r"(2mn + 2n)\,s"),
+    "maxpool": (r"Y = \mathrm{MaxPool}_{2 \times 2}(X)", r"3 \cdot \tfrac{m}{2} \cdot \tfrac{n}{2}",
+                r"(mn + \tfrac{m}{2} \cdot \tfrac{n}{2})\,s"),
 }
 
 
@@ -213,20 +300,30 @@ def _op_steps(g: dict[str, Any]) -> tuple[list[Step], int, int, Fraction]:
     flops, moved = op_counts(op, m, n, p, s, s_out=s_out)
     ai = Fraction(flops, moved)
     name = OP_TEX[op][0]
+    half = f"{m // 2} \\times {n // 2}"
     sizes = {"matmul": (f"{m} \\times {n}", f"{n} \\times {p}", f"{m} \\times {p}"),
              "matvec": (f"{m} \\times {n}", f"{n}", f"{m}"),
-             "elementwise": (f"{m} \\times {n}",) * 3}[op]
+             "elementwise": (f"{m} \\times {n}",) * 3,
+             "relu": (f"{m} \\times {n}", None, f"{m} \\times {n}"),
+             "layernorm": (f"{m} \\times {n}", f"2 \\times {n}", f"{m} \\times {n}"),
+             "maxpool": (f"{m} \\times {n}", None, half)}[op]
     flops_tex = {"matmul": rf"2mnp = 2 \times {m} \times {n} \times {p}", "matvec": rf"2mn = 2 \times {m} \times {n}",
-                 "elementwise": rf"mn = {m} \times {n}"}[op]
-    what = ("one addition per output entry" if op == "elementwise"
-            else "one FMA (2 FLOPs) per multiply-add of the dot products")
-    bytes_tex = rf"({sizes[0]} + {sizes[1]}) \times {s} + {sizes[2]} \times {s_out}" if s_out != s else \
-        rf"({sizes[0]} + {sizes[1]} + {sizes[2]}) \times {s}"
+                 "elementwise": rf"mn = {m} \times {n}", "relu": rf"mn = {m} \times {n}",
+                 "layernorm": rf"7mn = 7 \times {m} \times {n}", "maxpool": rf"3 \times {half}"}[op]
+    what = {"elementwise": "one addition per output entry", "relu": "one comparison per element",
+            "layernorm": "7 FLOPs per element (mean 1, variance 3, scaling by $1/\\sigma$ 1, $\\gamma$ and $\\beta$ 2)",
+            "maxpool": "3 comparisons per $2 \\times 2$ window, one window per output"}.get(
+        op, "one FMA (2 FLOPs) per multiply-add of the dot products")
+    read = " + ".join(x for x in sizes[:2] if x)
+    bytes_tex = rf"({read}) \times {s} + {sizes[2]} \times {s_out}" if s_out != s else \
+        rf"({read} + {sizes[2]}) \times {s}"
     written = f"the output written once in {g['out_dtype']} ({s_out} bytes per element)" if s_out != s else \
         "the output written once"
+    inputs = {"relu": "the input", "maxpool": "the input",
+              "layernorm": "$X$, $\\gamma$ and $\\beta$"}.get(op, "both inputs")
     steps = [
         Step(f"FLOPs of ${name}$, {what}:", rf"{flops_tex} = {nf.sig(flops, 8)}\ \text{{FLOP}}"),
-        Step(f"Bytes moved: both inputs read once ({s} bytes per {dtype} element) and {written}:",
+        Step(f"Bytes moved: {inputs} read once ({s} bytes per {dtype} element) and {written}:",
              rf"{bytes_tex} = {nf.sig(moved, 8)}\ \text{{B}}"),
         Step("Arithmetic intensity:", rf"\frac{{{nf.sig(flops, 8)}}}{{{nf.sig(moved, 8)}}} = "
                                       rf"{nf.sig(ai, 6)}\ \text{{FLOP/B}}"),
@@ -253,12 +350,17 @@ def square_out_bytes(g: dict[str, Any]) -> int:
 
 
 def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
-    peak = peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"])
+    sparse = is_sparse(g)
+    peak = peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"], sparse=sparse)
     r = ridge(peak, g["bandwidth_gbs"])
+    ops = "operations" if g["dtype"] in INTEGER_DTYPES else "FLOPs"
+    times_sparse = r" \times 2" if sparse else ""
     steps = [
-        Step("An FMA is 2 FLOPs, so the peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 $\\times$ clock:",
+        Step(f"An FMA is 2 {ops}, so the peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 $\\times$ clock"
+             + (", doubled by 2:4 structured sparsity (the quoted rate counts the dense product's FLOPs):"
+                if sparse else ":"),
              rf"{g['sms']} \times {g['fma_per_clock']} \times 2 \times {nf.num(g['clock_ghz'])} \times 10^9\ "
-             rf"\text{{s}}^{{-1}} = {nf.sig(peak * 10**12, 6)}\ \text{{FLOP/s}} = {nf.sig(peak, 6)}\ "
+             rf"\text{{s}}^{{-1}}{times_sparse} = {nf.sig(peak * 10**12, 6)}\ \text{{FLOP/s}} = {nf.sig(peak, 6)}\ "
              r"\text{TFLOP/s}"),
         Step("The ops:byte ratio divides the peak by the memory bandwidth:",
              rf"\frac{{{nf.sig(peak * 10**12, 6)}\ \text{{FLOP/s}}}}{{{nf.num(g['bandwidth_gbs'])} \times 10^9\ "
@@ -270,7 +372,8 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
         s, s_out = STORAGE_BYTES[g["dtype"]], square_out_bytes(g)
         x = square_matmul_threshold(r, s, s_out)
         n = math.floor(x) + 1
-        out = f"the output written in fp32 ({s_out} bytes)" if s_out != s else "the output in the same dtype"
+        wide = "int32" if g["dtype"] in INTEGER_DTYPES else "fp32"
+        out = f"the output written in {wide} ({s_out} bytes)" if s_out != s else "the output in the same dtype"
         steps += [
             Step(f"An $n \\times n$ by $n \\times n$ matmul in {g['dtype']} ({s} bytes per input element, {out}) "
                  f"does $2n^3$ FLOPs and moves $2n^2 \\times {s} + n^2 \\times {s_out}$ bytes:",
@@ -279,6 +382,36 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
             Step(f"The smallest such whole $n$ is ${n}$."),
         ]
         parts.append(Part("square_n", "smallest compute-bound square matmul", Answer("integer", n)))
+    return Solution(tuple(parts), tuple(steps))
+
+
+def fma_from_peak(peak_tflops_: Any, sms: int, clock_ghz: Any, sparse: bool = False,
+                  flops_per_fma: int = 2) -> Fraction:
+    """The FMAs per clock per SM a quoted peak implies: peak / (SMs x 2 x clock), halved for a 2:4-sparse rate."""
+    return _f(peak_tflops_) * 1000 / (sms * flops_per_fma * _f(clock_ghz) * (2 if sparse else 1))
+
+
+def unit_name(g: dict[str, Any]) -> str:
+    return "tensor core" if g["dtype"] in TENSOR_DTYPES else "CUDA core"
+
+
+def _solve_fma_per_clock(g: dict[str, Any]) -> Solution:
+    sparse, sms, units = is_sparse(g), int(g["sms"]), int(g.get("units_per_sm", 0))
+    fma = fma_from_peak(g["peak_tflops"], sms, g["clock_ghz"], sparse)
+    ops = "operations" if g["dtype"] in INTEGER_DTYPES else "FLOPs"
+    sparse_tex = r" \times 2" if sparse else ""
+    steps = [
+        Step(f"The peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 {ops} per FMA $\\times$ clock"
+             + (" $\\times$ 2 for 2:4 sparsity" if sparse else "") + ", so",
+             rf"\text{{FMA/clock/SM}} = \frac{{{nf.num(g['peak_tflops'])} \times 10^{{12}}}}{{{sms} \times 2 \times "
+             rf"{nf.num(g['clock_ghz'])} \times 10^9{sparse_tex}}} = {nf.sig(fma, 6)}"),
+    ]
+    parts = [Part("fma_per_clock", "FMAs per clock per SM", Answer("number", float(fma), sig=4))]
+    if units:
+        per = fma / units
+        steps.append(Step(f"Shared by the {units} {unit_name(g)}s of an SM:",
+                          rf"\frac{{{nf.sig(fma, 6)}}}{{{units}}} = {nf.sig(per, 6)}"))
+        parts.append(Part("fma_per_unit", f"FMAs per clock per {unit_name(g)}", Answer("number", float(per), sig=4)))
     return Solution(tuple(parts), tuple(steps))
 
 
@@ -353,7 +486,63 @@ def _solve_decode(g: dict[str, Any]) -> Solution:
     ), steps)
 
 
-_SOLVERS = {"op": _solve_op, "gpu_peak": _solve_gpu_peak, "bound": _solve_bound, "decode": _solve_decode}
+def model_decode_numbers(g: dict[str, Any], kv_factor: int = 2, with_batch: bool = True,
+                        weight_bytes_: Fraction | None = None, read_kv: bool = True,
+                        flops_per_param: int = 2) -> dict[str, Fraction]:
+    """Exact figures of one decoding step (a mistake changes one convention through the keywords)."""
+    P = _f(g["params_b"]) * 10**9
+    L, kv_dim, T, B = int(g["layers"]), int(g["kv_dim"]), int(g["context"]), int(g["batch"])
+    w = MODEL_WEIGHT_BYTES[g["weight_dtype"]] if weight_bytes_ is None else weight_bytes_
+    kv = Fraction(kv_factor * L * kv_dim * T * (B if with_batch else 1) * KV_BYTES[g.get("kv_dtype", "fp16")])
+    flops = flops_per_param * P
+    step = P * w + (kv if read_kv else 0)
+    t_compute = B * flops / (_f(g["peak_tflops"]) * 10**12)
+    t_memory = step / (_f(g["bandwidth_gbs"]) * 10**9)
+    return {"flops": flops, "kv": kv, "weights": P * w, "step": step, "t_compute": t_compute, "t_memory": t_memory,
+            "latency": max(t_compute, t_memory)}
+
+
+def _solve_model_decode(g: dict[str, Any]) -> Solution:
+    x = model_decode_numbers(g)
+    L, kv_dim, T, B = int(g["layers"]), int(g["kv_dim"]), int(g["context"]), int(g["batch"])
+    kvb, w = KV_BYTES[g.get("kv_dtype", "fp16")], MODEL_WEIGHT_BYTES[g["weight_dtype"]]
+    P = nf.num(g["params_b"])
+    verdict = "compute-bound" if x["t_compute"] > x["t_memory"] else "memory-bound"
+    rel = ">" if x["t_compute"] > x["t_memory"] else r"\le"
+    steps = (
+        Step("Each parameter takes part in one multiply-add per token (2 FLOPs):",
+             rf"2P = 2 \times {P} \times 10^9 = {nf.sig(x['flops'], 6)}\ \text{{FLOP}}"),
+        Step(f"The KV cache holds a key and a value of width {kv_dim} per layer, token and sequence, {kvb} "
+             f"byte{'s' if kvb != 1 else ''} per element:",
+             rf"2 \times {L} \times {kv_dim} \times {T} \times {B} \times {kvb} = {nf.sig(x['kv'], 6)}\ \text{{B}} = "
+             rf"{nf.sig(x['kv'] / 10**9, 6)}\ \text{{GB}}"),
+        Step(f"One decoding step reads every weight once ({nf.num(float(w))} byte{'s' if w != 1 else ''} each) and the "
+             "whole KV cache once:",
+             rf"{P} \times 10^9 \times {nf.num(float(w))} + {nf.sig(x['kv'], 6)} = "
+             rf"{nf.sig(x['step'], 6)}\ \text{{B}} = "
+             rf"{nf.sig(x['step'] / 10**9, 6)}\ \text{{GB}}"),
+        Step(f"Compute time of the step ({B} token{'s' if B != 1 else ''}, one per sequence) and memory time:",
+             rf"t_{{\text{{compute}}}} = \frac{{{B} \times {nf.sig(x['flops'], 6)}}}"
+             rf"{{{nf.num(g['peak_tflops'])} \times "
+             rf"10^{{12}}}} = {nf.sig(x['t_compute'] * 1000, 6)}\ \text{{ms}}, \quad t_{{\text{{memory}}}} = "
+             rf"\frac{{{nf.sig(x['step'], 6)}}}{{{nf.num(g['bandwidth_gbs'])} \times 10^9}} = "
+             rf"{nf.sig(x['t_memory'] * 1000, 6)}\ \text{{ms}}"),
+        Step(f"$t_{{\\text{{compute}}}} {rel} t_{{\\text{{memory}}}}$, so the step is {verdict}; with compute and "
+             "memory traffic overlapped, it takes the larger of the two:",
+             rf"\max\left({nf.sig(x['t_compute'] * 1000, 6)},\ {nf.sig(x['t_memory'] * 1000, 6)}\right) = "
+             rf"{nf.sig(x['latency'] * 1000, 6)}\ \text{{ms}}"),
+    )
+    return Solution((
+        Part("flops_per_token", "FLOPs per generated token", Answer("number", float(x["flops"]), unit="FLOP", sig=4)),
+        Part("kv_cache_gb", "KV cache", Answer("number", float(x["kv"] / 10**9), unit="GB", sig=SIG)),
+        Part("step_gb", "bytes read per decoding step", Answer("number", float(x["step"] / 10**9), unit="GB", sig=SIG)),
+        Part("decode_bound", "a decoding step is", Answer("choice", verdict, choices=BOUNDS)),
+        Part("latency_ms", "per-token latency", Answer("number", float(x["latency"] * 1000), unit="ms", sig=SIG)),
+    ), steps)
+
+
+_SOLVERS = {"op": _solve_op, "model_decode": _solve_model_decode, "gpu_peak": _solve_gpu_peak,
+            "fma_per_clock": _solve_fma_per_clock, "bound": _solve_bound, "decode": _solve_decode}
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
@@ -422,18 +611,72 @@ def _gpu_peak_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
     smallest square matmul that is compute-bound on it, asked at every difficulty; at hard its output is
     written in fp32."""
     if difficulty != "hard" and rng.randint(1, 10) == 1:
-        name = rng.choice(tuple(gpu_table.GPUS))
+        name = rng.choice(tuple(FMA_PER_CLOCK_PER_SM))
         spec = gpu_table.get(name)
-        dtype = rng.choice(tuple(A100_FMA_PER_CLOCK_PER_SM)) if name.startswith("A100") and difficulty == "medium" \
-            else "fp16"
-        fma = A100_FMA_PER_CLOCK_PER_SM[dtype] if name.startswith("A100") else spec.fp16_fma_per_clock_per_sm
-        return {"gpu": name, "dtype": dtype, "sms": spec.sms, "fma_per_clock": fma,
+        dtype = rng.choice(tuple(FMA_PER_CLOCK_PER_SM[name])) if difficulty == "medium" else "fp16"
+        return {"gpu": name, "dtype": dtype, "sms": spec.sms, "fma_per_clock": FMA_PER_CLOCK_PER_SM[name][dtype],
                 "clock_ghz": float(rng.decimal(0.9, spec.clock_hz / 1e9, 3)),
-                "bandwidth_gbs": round(spec.bandwidth / 1e9), "square": "yes"}
-    g = {"gpu": "custom", "dtype": "fp16", "sms": rng.randint(16, 160), "fma_per_clock": rng.choice((256, 512, 1024, 2048)),
+                "bandwidth_gbs": round(spec.bandwidth / 1e9), "square": "yes", "sparsity": "dense"}
+    # issue 17: int8 / fp8 tensor cores and non-tensor fp32 above easy; 2:4 sparsity in a third of hard draws
+    dtype = "fp16" if difficulty == "easy" else rng.choice(("fp16", "bf16", "tf32", "fp8", "int8", "fp32"))
+    sparse = difficulty == "hard" and dtype in TENSOR_DTYPES and rng.randint(1, 3) == 1
+    g = {"gpu": "custom", "dtype": dtype, "sms": rng.randint(16, 160), "fma_per_clock": rng.choice(_FMA_CHOICES[dtype]),
          "clock_ghz": float(rng.decimal(1, 2.2, 2 if difficulty == "easy" else 3)),
          "bandwidth_gbs": 50 * rng.randint(10, 120) if difficulty == "easy" else 10 * rng.randint(50, 800),
-         "square": "fp32-output" if difficulty == "hard" else "yes"}
+         "square": "no" if sparse else "fp32-output" if difficulty == "hard" else "yes",
+         "sparsity": "2:4" if sparse else "dense"}
+    return g
+
+
+# Hypothetical FMA rates per SM and clock by dtype (powers of two around the real ones).
+_FMA_CHOICES = {"fp16": (256, 512, 1024, 2048), "bf16": (256, 512, 1024, 2048), "tf32": (128, 256, 512, 1024),
+                "fp8": (1024, 2048, 4096), "int8": (1024, 2048, 4096), "fp32": (32, 64, 128), "fp64": (32, 64, 128)}
+# Tensor cores per SM (V100: 8; A100, H100: 4) and fp32 CUDA cores per SM (V100, A100: 64; H100: 128).
+UNITS_PER_SM = {"V100": (8, 64), "A100-40GB": (4, 64), "A100-80GB": (4, 64), "H100": (4, 128), "H200": (4, 128)}
+
+
+def _fma_per_clock_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """A quoted peak to solve for the FMA rate: a real GPU's datasheet figure (dense, or with sparsity) at its
+    boost clock in one draw out of a hundred (there are about 40 such figures, so more would repeat), else a
+    hypothetical GPU whose peak is quoted to 4 significant figures."""
+    if rng.randint(1, 100) == 1:
+        name = rng.choice(tuple(FMA_PER_CLOCK_PER_SM))
+        spec = gpu_table.get(name)
+        # the datasheet's fp64 is the non-tensor rate, and H100's fp32 is quoted at another clock: not asked
+        dtypes = [d for d in FMA_PER_CLOCK_PER_SM[name] if d in spec.peak and d != "fp64"
+                  and not (d == "fp32" and name.startswith("H"))]
+        dtype = rng.choice(dtypes)
+        sparse = difficulty != "easy" and dtype in TENSOR_DTYPES and rng.randint(1, 2) == 1
+        units = UNITS_PER_SM[name][0 if dtype in TENSOR_DTYPES else 1]
+        return {"gpu": name, "dtype": dtype, "sms": spec.sms, "clock_ghz": spec.clock_hz / 1e9,
+                "peak_tflops": round(spec.peak[dtype] / 1e12 * (2 if sparse else 1), 1),
+                "units_per_sm": units, "sparsity": "2:4" if sparse else "dense"}
+    dtype = "fp16" if difficulty == "easy" else rng.choice(("fp16", "bf16", "tf32", "fp8", "int8", "fp32"))
+    sparse = difficulty != "easy" and dtype in TENSOR_DTYPES and rng.randint(1, 3) == 1
+    sms, fma = rng.randint(16, 160), rng.choice(_FMA_CHOICES[dtype])
+    if difficulty == "easy":  # fp16 only: any multiple of 128 up to 2048, so the answers vary
+        fma = 128 * rng.randint(2, 16)
+    clock = rng.decimal(1, 2.2, 2 if difficulty == "easy" else 3)
+    peak = float(f"{float(peak_tflops(sms, fma, clock, sparse=sparse)):.4g}")  # quoted to 4 figures
+    units = rng.choice((2, 4, 8)) if dtype in TENSOR_DTYPES else 0  # a CUDA core does one fp32 FMA per clock
+    return {"gpu": "custom", "dtype": dtype, "sms": sms, "clock_ghz": float(clock), "peak_tflops": peak,
+            "units_per_sm": units, "sparsity": "2:4" if sparse else "dense"}
+
+
+def _model_decode_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """A hypothetical model (P, layers, KV width as heads x 128) decoding a log-uniform batch at a log-uniform
+    context on a GPU; medium adds int8 weights, hard int4 weights and an fp8 KV cache. Steps whose compute and
+    memory times are within 25 % of each other are redrawn (the verdict must be clear)."""
+    layers = rng.randint(12, 96)
+    heads = rng.choice((8, 16, 32, 64)) if difficulty == "easy" else rng.randint(2, 64)
+    weight = "fp16" if difficulty == "easy" else \
+        rng.choice(("fp16", "bf16", "int8") + (("int4",) if difficulty == "hard" else ()))
+    g = {"params_b": float(rng.decimal(0.5, 200, 1)), "weight_dtype": weight, "layers": layers,
+         "kv_dim": 128 * heads, "kv_dtype": rng.choice(("fp16", "fp8")) if difficulty == "hard" else "fp16",
+         "context": _log_uniform(rng, 7, 15), "batch": _log_uniform(rng, 0, 9), **_gpu_givens(rng, "fp16", difficulty)}
+    x = model_decode_numbers(g)
+    if RIDGE_MARGIN ** -1 <= x["t_compute"] / x["t_memory"] <= RIDGE_MARGIN:
+        raise Rejected("compute and memory times too close to call")
     return g
 
 
@@ -442,14 +685,21 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         return _op_givens(rng, difficulty, rng.choice(OPS))
     if variant == "gpu_peak":
         g = _gpu_peak_givens(rng, difficulty)
+        if g["square"] == "no":
+            return g
         peak = peak_tflops(g["sms"], g["fma_per_clock"], g["clock_ghz"])
         _away_from_integer(square_matmul_threshold(ridge(peak, g["bandwidth_gbs"]), STORAGE_BYTES[g["dtype"]],
                                                    square_out_bytes(g)))
         return g
+    if variant == "fma_per_clock":
+        return _fma_per_clock_givens(rng, difficulty)
+    if variant == "model_decode":
+        return _model_decode_givens(rng, difficulty)
     if variant == "bound":
-        g = _op_givens(rng, difficulty, rng.choice(("matmul", "matmul", "matvec", "elementwise")))
+        g = _op_givens(rng, difficulty, rng.choice(("matmul", "matmul", "matmul", "matvec", "elementwise", "relu",
+                                                    "layernorm", "maxpool")))
         # an element-wise op's intensity depends on its dtype only: on a real GPU it would repeat
-        g.update(_gpu_givens(rng, g["dtype"], difficulty, real=g["op"] != "elementwise"))
+        g.update(_gpu_givens(rng, g["dtype"], difficulty, real=g["op"] not in ELEMENTWISE))
         flops, moved = op_counts(g["op"], g["m"], g["n"], g["p"], BYTES[g["dtype"]], s_out=out_bytes(g))
         _away_from_ridge(Fraction(flops, moved), ridge(g["peak_tflops"], g["bandwidth_gbs"]))
         return g
@@ -489,8 +739,10 @@ def _op_ai(g: dict[str, Any], **change) -> Fraction:
 def _op_part(part: str, **change):
     """A wrong value of flops / bytes / intensity under a changed counting convention."""
     def wrong(variant: str, g: dict[str, Any]) -> Any:
-        if "flops_per_fma" in change and g["op"] == "elementwise":
-            return None  # an addition is not an FMA
+        if "flops_per_fma" in change and g["op"] in ELEMENTWISE:
+            return None  # an addition or comparison is not an FMA
+        if change.get("operands") == "first" and g["op"] in SINGLE_INPUT:
+            return None  # one input: the same as forgetting the output
         if "s_out" in change and out_bytes(g) == BYTES[g["dtype"]]:
             return None  # the output is in the inputs' dtype: nothing to confuse
         flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g["p"]), **_widths(g, change))
@@ -500,7 +752,7 @@ def _op_part(part: str, **change):
 
 def _bound_flip(**change):
     def wrong(variant: str, g: dict[str, Any]) -> str | None:
-        if "flops_per_fma" in change and g["op"] == "elementwise":
+        if "flops_per_fma" in change and g["op"] in ELEMENTWISE:
             return None
         r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
         verdict = bound(_op_ai(g, **change), r)
@@ -538,8 +790,72 @@ def _decode_part(part: str, s: int | None = None, flops_per_fma: int = 2, other_
     return wrong
 
 
+def _layernorm_one_flop(part: str):
+    def wrong(variant: str, g: dict[str, Any]) -> Any:
+        if g["op"] != "layernorm":
+            return None
+        m, n = int(g["m"]), int(g["n"])
+        _, moved = op_counts("layernorm", m, n, 1, BYTES[g["dtype"]], s_out=out_bytes(g))
+        return m * n if part == "flops" else float(Fraction(m * n, moved))
+    return wrong
+
+
+def _pool_output_full(part: str):
+    """2x2 pooling's output counted at the input's size (m x n instead of m/2 x n/2)."""
+    def wrong(variant: str, g: dict[str, Any]) -> Any:
+        if g["op"] != "maxpool":
+            return None
+        m, n = int(g["m"]), int(g["n"])
+        flops, _ = op_counts("maxpool", m, n, 1, BYTES[g["dtype"]])
+        moved = m * n * BYTES[g["dtype"]] + m * n * out_bytes(g)
+        return moved if part == "bytes" else float(Fraction(flops, moved))
+    return wrong
+
+
+def _model_part(part: str, **change):
+    """A model_decode part under a changed convention (None where it changes nothing)."""
+    def wrong(variant: str, g: dict[str, Any]) -> Any:
+        if "weight_bytes_" in change and g["weight_dtype"] in ("fp16", "bf16"):
+            return None
+        if "with_batch" in change and int(g["batch"]) == 1:
+            return None
+        x, right = model_decode_numbers(g, **change), model_decode_numbers(g)
+        value = {"kv_cache_gb": x["kv"] / 10**9, "step_gb": x["step"] / 10**9, "latency_ms": x["latency"] * 1000,
+                 "flops_per_token": x["flops"]}[part]
+        same = {"kv_cache_gb": right["kv"] / 10**9, "step_gb": right["step"] / 10**9,
+                "latency_ms": right["latency"] * 1000, "flops_per_token": right["flops"]}[part]
+        return None if value == same else float(value)
+    return wrong
+
+
+def _latency_summed(variant: str, g: dict[str, Any]) -> float:
+    x = model_decode_numbers(g)
+    return float((x["t_compute"] + x["t_memory"]) * 1000)
+
+
+_MD = ("model_decode",)
 _OPS = ("op", "bound")
 MISTAKES = (
+    Mistake("fma_as_one_flop", "flops_per_token", "Each parameter does one multiply-add per token: 2P FLOPs, not P.",
+            _MD, _model_part("flops_per_token", flops_per_param=1)),
+    Mistake("keys_only", "kv_cache_gb", "The cache holds a key AND a value per layer and token: the factor 2.", _MD,
+            _model_part("kv_cache_gb", kv_factor=1)),
+    Mistake("one_sequence_only", "kv_cache_gb", "Every sequence of the batch has its own KV cache: times the batch.",
+            _MD, _model_part("kv_cache_gb", with_batch=False)),
+    Mistake("weights_at_16_bits", "step_gb", "The quantized weights take 1 byte (int8) or half a byte (int4) each, "
+            "not 2.", _MD, _model_part("step_gb", weight_bytes_=Fraction(2))),
+    Mistake("kv_cache_not_read", "step_gb", "Each step attends over the whole context: the KV cache is read too.",
+            _MD, _model_part("step_gb", read_kv=False)),
+    Mistake("kv_cache_not_read", "latency_ms", "Each step reads the KV cache as well as the weights.", _MD,
+            _model_part("latency_ms", read_kv=False)),
+    Mistake("times_added", "latency_ms", "The question overlaps compute and memory traffic: the step takes the "
+            "larger of the two times, not their sum.", _MD, _latency_summed),
+    Mistake("layernorm_one_flop_per_element", "flops", "The question counts 7 FLOPs per element of a LayerNorm (mean, "
+            "variance, scaling, gamma and beta), not 1.", ("op",), _layernorm_one_flop("flops")),
+    Mistake("layernorm_one_flop_per_element", "intensity", "A LayerNorm does 7 FLOPs per element as counted here, "
+            "not 1.", _OPS, _layernorm_one_flop("intensity")),
+    Mistake("pool_output_full_size", "bytes", "2x2 pooling with stride 2 writes an (m/2) x (n/2) output, a quarter "
+            "of the input.", ("op",), _pool_output_full("bytes")),
     Mistake("fma_as_one_flop", "flops", "A multiply-add is 2 FLOPs (seed 001), not 1.", ("op",),
             _op_part("flops", flops_per_fma=1)),
     Mistake("elements_for_bytes", "bytes", "Elements were counted instead of bytes: each element of this dtype "
@@ -563,10 +879,23 @@ MISTAKES = (
     Mistake("roofline_not_capped", "attainable", "A compute-bound op is capped at the peak, not intensity x "
             "bandwidth.", ("bound",), _not_capped),
     Mistake("fma_as_one_flop", "peak", "A multiply-add is 2 FLOPs: peak = SMs x FMA/clock x 2 x clock.",
-            ("gpu_peak",), lambda v, g: float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"], 1))),
+            ("gpu_peak",), lambda v, g: float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"], 1,
+                                                          is_sparse(g)))),
     Mistake("fma_as_one_flop", "ridge", "A multiply-add is 2 FLOPs, so the peak and the ratio are twice that.",
             ("gpu_peak",), lambda v, g: float(ridge(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]),
-                                                                g["clock_ghz"], 1), g["bandwidth_gbs"]))),
+                                                                g["clock_ghz"], 1, is_sparse(g)), g["bandwidth_gbs"]))),
+    Mistake("sparsity_ignored", "peak", "With 2:4 structured sparsity the quoted rate is twice the dense one.",
+            ("gpu_peak",), lambda v, g: float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"]))
+            if is_sparse(g) else None),
+    Mistake("fma_as_one_flop", "fma_per_clock", "A multiply-add is 2 FLOPs (2 operations for int8): divide the "
+            "peak by 2 per FMA.", ("fma_per_clock",),
+            lambda v, g: float(fma_from_peak(g["peak_tflops"], int(g["sms"]), g["clock_ghz"], is_sparse(g), 1))),
+    Mistake("sparsity_ignored", "fma_per_clock", "A peak quoted with 2:4 sparsity is twice the dense rate: halve it "
+            "before dividing.", ("fma_per_clock",),
+            lambda v, g: float(fma_from_peak(g["peak_tflops"], int(g["sms"]), g["clock_ghz"]))
+            if is_sparse(g) else None),
+    Mistake("not_divided_by_sms", "fma_per_clock", "The peak is the whole GPU's: divide by the number of SMs.",
+            ("fma_per_clock",), lambda v, g: float(fma_from_peak(g["peak_tflops"], 1, g["clock_ghz"], is_sparse(g)))),
     Mistake("elements_for_bytes", "decode_intensity", "Elements were counted instead of bytes (forgetting x2 "
             "bytes for fp16/bf16).", ("decode",), _decode_part("decode_intensity", s=1)),
     Mistake("elements_for_bytes", "critical_batch", "Counting elements instead of bytes halves the batch.",
@@ -631,7 +960,24 @@ def _critical_from_6_figure_ratio(variant: str, g: dict[str, Any], solution: Sol
     return critical_batch(int(g["d_model"]), BYTES[g["dtype"]], r6, g["count"], w=weight_bytes(g))
 
 
+def _per_unit_from_reported(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+    if not int(g.get("units_per_sm", 0)):
+        return None
+    return _round_sig(_reported(solution, "fma_per_clock") / int(g["units_per_sm"]), 4)
+
+
+def _latency_from_reported_bytes(variant: str, g: dict[str, Any], solution: Solution) -> float:
+    """The latency with the step's bytes carried at 6 figures (as the question asks) and the compute time."""
+    x = model_decode_numbers(g)
+    t_mem = _round_sig(float(x["step"]), 6) / (float(g["bandwidth_gbs"]) * 1e9)
+    return _round_sig(max(float(x["t_compute"]), t_mem) * 1000, SIG)
+
+
 PATHS = (
+    StudentPath("latency_from_6_figure_bytes", "latency_ms", "max(compute time, bytes carried to 6 figures / "
+                "bandwidth).", _MD, _latency_from_reported_bytes),
+    StudentPath("per_unit_from_reported_rate", "fma_per_unit", "The reported FMA/clock/SM (4 significant figures) "
+                "divided by the units per SM.", ("fma_per_clock",), _per_unit_from_reported),
     StudentPath("intensity_from_rounded_counts", "intensity", "FLOPs over bytes as reported (4 significant figures "
                 "each when they are not asked exactly).", ("op",), _intensity_from_rounded_counts),
     StudentPath("ratio_from_rounded_peak", "ridge", "The ratio from the peak as reported (3 significant figures).",

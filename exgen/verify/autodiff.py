@@ -1,6 +1,8 @@
 """Automatic differentiation reproduced with torch's own AD, independently of the solver (float64).
 
-- Graph: read by a regular-expression reader of its own (not the solver's parser), into torch ops.
+- Graph: read by a regular-expression reader of its own (not the solver's parser), into torch ops. Nodes keep
+  the numbers the givens write (inputs x_i are v_{i-n} in Baydin's numbering, v_i with numbering inputs-first),
+  so every id comes straight from the text.
 - Forward tables: torch.autograd.forward_ad dual numbers; every intermediate's primal and tangent is unpacked.
 - Reverse tables: backward() from the chosen output (or from L = Σ ȳ_j y_j when seeds ybar are given) with
   retain_grad() on every intermediate, so each final adjoint is torch's .grad. The per-contribution rows (v̄_a after each node k sends v̄_k · ∂v_k/∂v_a) are
@@ -52,7 +54,13 @@ def _normal(text: str) -> str:
 
 
 def _index(name: str, n: int) -> int:
+    """A node's number as written; x_i is the i-th input, which is v_{i-n} (n = the offset) or v_i (offset 0)."""
     return int(name[1:]) - n if name[0] == "x" else int(name[1:])
+
+
+def _offset(g: dict[str, Any], n: int) -> int:
+    """Input x_i is node i - offset: Baydin's numbering puts the inputs at 1-n..0, inputs-first at 1..n."""
+    return 0 if g.get("numbering", "baydin") == "inputs-first" else n
 
 
 def read_graph(lines: Any, n: int) -> list[tuple[int, str, list[int]]]:
@@ -88,10 +96,11 @@ def read_outputs(g: dict[str, Any], nodes, n: int) -> list[int]:
 
 
 def _graph(g: dict[str, Any]):
+    """x, the input offset (x_i is node i - offset), the nodes and the outputs."""
     x = [float(v) for v in g["x"]]
-    n = len(x)
-    nodes = read_graph(g["graph"], n)
-    return x, n, nodes, read_outputs(g, nodes, n)
+    off = _offset(g, len(x))
+    nodes = read_graph(g["graph"], off)
+    return x, off, nodes, read_outputs(g, nodes, off)
 
 
 def _vid(i: int) -> str:
@@ -113,11 +122,12 @@ def _seed(g: dict[str, Any], n: int) -> list[float]:
 
 
 def forward_cells(g: dict[str, Any], device: torch.device) -> dict[str, float]:
-    x, n, nodes, outputs = _graph(g)
+    x, off, nodes, outputs = _graph(g)
+    n = len(x)
     xdot = _seed(g, n)
     out: dict[str, float] = {}
     with fwAD.dual_level():
-        inputs = {i - n: fwAD.make_dual(torch.tensor(x[i - 1], dtype=F64, device=device),
+        inputs = {i - off: fwAD.make_dual(torch.tensor(x[i - 1], dtype=F64, device=device),
                                         torch.tensor(xdot[i - 1], dtype=F64, device=device))
                   for i in range(1, n + 1)}
         v = _run(nodes, inputs)
@@ -139,10 +149,11 @@ def _local_gradient(op: str, values: list[float], slot: int, device: torch.devic
 
 
 def reverse_cells(g: dict[str, Any], device: torch.device) -> dict[str, float]:
-    x, n, nodes, outputs = _graph(g)
+    x, off, nodes, outputs = _graph(g)
+    n = len(x)
     j = int(g.get("output", 1))
     weights = [float(w) for w in g.get("ybar") or []] or [float(i == j) for i in range(1, len(outputs) + 1)]
-    leaves = {i - n: torch.tensor(x[i - 1], dtype=F64, device=device, requires_grad=True) for i in range(1, n + 1)}
+    leaves = {i - off: torch.tensor(x[i - 1], dtype=F64, device=device, requires_grad=True) for i in range(1, n + 1)}
     v = _run(nodes, leaves, retain=True)
     sum(w * v[k] for w, k in zip(weights, outputs)).backward()  # L = Σ ȳ_j y_j
     grad = {k: (0.0 if t.grad is None else t.grad.item()) for k, t in v.items()}
@@ -166,15 +177,16 @@ def reverse_cells(g: dict[str, Any], device: torch.device) -> dict[str, float]:
         seen[a] = seen.get(a, 0) + 1
         out[f"bar_{_vid(a)}" + (f"_{seen[a]}" if count[a] > 1 else "")] = value
     for i in range(1, n + 1):
-        out[f"bar_x{i}"] = grad[i - n]
+        out[f"bar_x{i}"] = grad[i - off]
     return out
 
 
 def jacobian(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    x, n, nodes, outputs = _graph(g)
+    x, off, nodes, outputs = _graph(g)
+    n = len(x)
 
     def f(xs: torch.Tensor) -> torch.Tensor:
-        v = _run(nodes, {i - n: xs[i - 1] for i in range(1, n + 1)})
+        v = _run(nodes, {i - off: xs[i - 1] for i in range(1, n + 1)})
         return torch.stack([v[k] for k in outputs])
 
     x0 = torch.tensor(x, dtype=F64, device=device)
