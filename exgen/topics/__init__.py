@@ -7,7 +7,7 @@ import importlib
 from exgen.topics.base import Topic
 
 TOPIC_NAMES: tuple[str, ...] = ("quantization", "autodiff", "compute", "chinchilla", "intensity", "parallelism", "inference",
-                             "formats")
+                             "formats", "lora")
 
 
 def get(name: str) -> Topic:

@@ -135,3 +135,30 @@ _REPRODUCERS = {"affine": _affine, "absmax": _absmax, "per_channel": _per_channe
 
 def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:
     return _REPRODUCERS[variant](givens, device)
+
+
+def _kmeans(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """Nearest centroids with torch.cdist and argmin (argmin takes the first index on a tie), a Lloyd update with
+    scatter sums and counts, and the storage counted on real tensors: the weights and the codebook at their
+    float dtype, the indices at log2(k) bits each."""
+    w = torch.tensor(g["W"], dtype=torch.float64, device=device)
+    c = torch.tensor(g["centroids"], dtype=torch.float64, device=device)
+    idx = torch.cdist(w.reshape(-1, 1), c.reshape(-1, 1)).argmin(dim=1)
+    out: dict[str, Any] = {"indices": _rows(idx.reshape(w.shape))}
+    if g.get("lloyd", "no") == "one step":
+        sums = torch.zeros_like(c).scatter_add_(0, idx, w.reshape(-1))
+        counts = torch.zeros_like(c).scatter_add_(0, idx, torch.ones_like(w.reshape(-1)))
+        c = torch.where(counts > 0, sums / counts.clamp(min=1), c)
+        out["centroids"] = _rows(c)
+    what = c[idx].reshape(w.shape)
+    out["reconstruction"] = _rows(what)
+    out["error"] = _errors(w, what)[g["metric"]]
+    dtype = {16: torch.float16, 32: torch.float32}[int(g["float_bits"])]
+    index_bits = (c.numel() - 1).bit_length()
+    out["before"] = w.to(dtype).nbytes * 8
+    out["after"] = idx.numel() * index_bits + c.to(dtype).nbytes * 8
+    out["ratio"] = out["before"] / out["after"]
+    return out
+
+
+_REPRODUCERS["kmeans"] = _kmeans

@@ -1,4 +1,5 @@
-"""Linear quantization of a matrix: affine (min–max), symmetric absmax, per-tensor vs per-channel, storage.
+"""Linear quantization of a matrix: affine (min–max), symmetric absmax, per-tensor vs per-channel, storage;
+k-means quantization (weight sharing) lives in kmeans.py.
 
 Formulas (seed 003, "Model efficiency", Linear Quantization slides; seed 000 for absmax):
     r = S (q − Z)                          the affine map between real r and integer q
@@ -28,6 +29,7 @@ from exgen.givens import coerce
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
+from exgen.topics.quantization import kmeans
 
 TIE_MARGIN = Fraction(1, 20)
 ERROR_METRICS = ("max_abs", "frobenius", "mse")
@@ -172,6 +174,7 @@ VARIANTS = (
         Given("kept_params", "parameters kept at the source precision (embeddings, norms), not quantized",
               "number", default=0, low=0, high=1e15),
     )),
+    kmeans.VARIANT,
 )
 
 
@@ -183,6 +186,8 @@ def _check(variant: str, g: dict[str, Any]) -> None:
     for given in spec.givens:
         if given.name in g and given.kind != "choice":
             coerce(given, g[given.name])
+    if variant == "kmeans":
+        return
     if variant == "storage":
         if g["kept_params"] > g["params"]:
             raise InvalidGivens("kept_params cannot exceed params")
@@ -414,7 +419,7 @@ def _solve_storage(g: dict[str, Any]) -> Solution:
 
 
 _SOLVERS = {"affine": _solve_affine, "absmax": _solve_absmax, "per_channel": _solve_per_channel,
-            "storage": _solve_storage}
+            "storage": _solve_storage, "kmeans": kmeans.solve}
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
@@ -484,6 +489,8 @@ def _sample_storage(rng: Rng, difficulty: str) -> dict[str, Any]:
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
+    if variant == "kmeans":
+        return kmeans.sample(rng, difficulty)
     if variant == "storage":
         return _sample_storage(rng, difficulty)
     x, bits, dec = _matrix(rng, difficulty)
@@ -632,6 +639,7 @@ PATHS = (
                 "figures each).", ("per_channel",), _from_rounded("error_ratio", "error_rows", "error_tensor")),
     StudentPath("ratio_of_rounded_sizes", "ratio", "The compression ratio of the two sizes as reported (3 "
                 "significant figures each).", ("storage",), _from_rounded("ratio", "before", "after")),
+    *kmeans.PATHS,
 )
 
 
@@ -729,11 +737,13 @@ MISTAKES = (
     Mistake("scales_forgotten", "after",
             "The per-group scales were left out of the size.",
             ("storage",), lambda v, g: float(_without_group_overhead(g) / BYTES_PER_GB)),
+    *kmeans.MISTAKES,
 )
 
 TOPIC = Topic(
     name="quantization",
-    description="linear quantization of a matrix: scale, zero point, integers, reconstruction, error, storage",
+    description="linear and k-means quantization of a matrix: scale, zero point, integers, codebook, "
+                "reconstruction, error, storage",
     variants=VARIANTS,
     sample=sample,
     solve=solve,

@@ -1,0 +1,255 @@
+"""K-means (weight-sharing) quantization of a matrix: indices, reconstruction, error, storage, one Lloyd step.
+
+Seeds 000/003 ("K-Means" slide, after Han et al. 2016, Deep Compression): every weight is replaced by the
+index of its nearest centroid in a floating-point codebook of k = 2^b entries; the indices are stored at b bits
+each and the codebook at a stated float width, against the original matrix at that width.  Hard gives the
+*initial* centroids and asks for one Lloyd iteration: assign each weight to its nearest centroid, then move each
+centroid to the mean of its weights (a centroid with no weight keeps its value; the sampler never asks one).
+The solver works in exact decimals (Fractions).  The sampler redraws any weight that is equally close to two
+centroids, so the assignment never depends on a tie rule (the solver and torch's argmin both take the lower
+index where a user's own instance has a tie, and the question then says so), and it uses every centroid.
+Decisions: docs/decisions/quantization.md ("K-means").
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+from exgen import numfmt as nf
+from exgen.problem import Answer, Part, Solution, Step
+from exgen.rng import Rng
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
+
+ERROR_METRICS = ("max_abs", "frobenius", "mse")
+METRIC_TEX = {
+    "max_abs": r"\max_{ij} |W_{ij} - \hat W_{ij}|",
+    "frobenius": r"\lVert W - \hat W \rVert_F",
+    "mse": r"\frac{1}{mn} \sum_{ij} (W_{ij} - \hat W_{ij})^2",
+}
+CENTROID_DECIMALS = 3  # a Lloyd step's new centroids (and the reconstruction from them) are asked to 3 decimals
+
+VARIANT = Variant(
+    "kmeans", "k-means quantization with a given codebook: indices, reconstruction, error, storage; hard: one "
+    "Lloyd step from initial centroids", (
+        Given("W", "the real matrix to quantize (rows separated by ';', entries by ',')", "matrix",
+              low=-1e6, high=1e6, max_size=64),
+        Given("centroids", "the codebook c_0, c_1, ..., c_(k-1), k = 2^b entries (k = 2, 4, 8 or 16); index i "
+              "means c_i", "vector", low=-1e6, high=1e6, max_size=16),
+        Given("float_bits", "bits per float, of the original weights and of each codebook entry", "integer",
+              choices=("16", "32"), low=16, high=32),
+        Given("metric", "error metric to report", "choice", choices=ERROR_METRICS),
+        Given("lloyd", "'no': the centroids are final; 'one step': they are initial, do one Lloyd iteration",
+              "choice", choices=("no", "one step"), default="no"),
+    ))
+
+
+def _exact(values) -> list[Fraction]:
+    return [Fraction(str(v)) for v in values]
+
+
+def nearest(w: Fraction, centroids: list[Fraction]) -> tuple[int, bool]:
+    """The index of the nearest centroid (the lower index on a tie), and whether there was a tie."""
+    distances = [abs(w - c) for c in centroids]
+    best = min(distances)
+    return distances.index(best), distances.count(best) > 1
+
+
+def assign(w: list[list[Fraction]], centroids: list[Fraction]) -> tuple[list[list[int]], bool]:
+    found = [[nearest(v, centroids) for v in row] for row in w]
+    return [[i for i, _ in row] for row in found], any(t for row in found for _, t in row)
+
+
+def update(w: list[list[Fraction]], idx: list[list[int]], centroids: list[Fraction]) -> list[Fraction]:
+    """One Lloyd update: each centroid moves to the mean of its weights (an empty cluster keeps its value)."""
+    members = [[v for row, irow in zip(w, idx) for v, i in zip(row, irow) if i == j] for j in range(len(centroids))]
+    return [sum(m, Fraction(0)) / len(m) if m else c for m, c in zip(members, centroids)]
+
+
+def _error(w, what, metric: str) -> float:
+    diffs = [a - b for row, hrow in zip(w, what) for a, b in zip(row, hrow)]
+    if metric == "max_abs":
+        return float(max(abs(d) for d in diffs))
+    squares = sum(d * d for d in diffs)
+    return float(squares / len(diffs)) if metric == "mse" else math.sqrt(squares)
+
+
+def storage_bits(n: int, k: int, float_bits: int) -> tuple[int, int, int]:
+    """(b, bits before, bits after): n floats, against n b-bit indices plus a k-entry codebook of floats."""
+    b = k.bit_length() - 1
+    return b, n * float_bits, n * b + k * float_bits
+
+
+def _check(g: dict[str, Any]) -> None:
+    w, c = g["W"], g["centroids"]
+    if not w or any(len(row) != len(w[0]) or not row for row in w):
+        raise InvalidGivens("W must be a non-empty rectangular matrix")
+    k = len(c)
+    if k not in (2, 4, 8, 16):
+        raise InvalidGivens("the codebook must have k = 2^b entries: 2, 4, 8 or 16 centroids")
+    if len(set(c)) != k:
+        raise InvalidGivens("the centroids must be distinct")
+
+
+def solve(g: dict[str, Any]) -> Solution:
+    _check(g)
+    w = [_exact(row) for row in g["W"]]
+    c0 = _exact(g["centroids"])
+    k, fb, metric, lloyd = len(c0), int(g["float_bits"]), g["metric"], g["lloyd"] == "one step"
+    idx, tie = assign(w, c0)
+    cs = update(w, idx, c0) if lloyd else c0
+    what = [[cs[i] for i in row] for row in idx]
+    err = _error(w, what, metric)
+    n = len(w) * len(w[0])
+    b, before, after = storage_bits(n, k, fb)
+    order = sorted(range(k), key=lambda j: c0[j])
+    bounds = ", ".join(rf"({nf.num(c0[a])} + {nf.signed(nf.num(c0[z]))})/2 = {nf.num((c0[a] + c0[z]) / 2)}"
+                       for a, z in zip(order, order[1:]))
+    steps = [Step("Each weight goes to its nearest centroid" + (" (a tie to the lower index)" if tie else "")
+                  + "; in one dimension the boundaries between neighbouring centroids are their midpoints: "
+                  f"${bounds}$.", "\\text{indices} = " + nf.matrix(idx))]
+    if lloyd:
+        lines = []
+        for j in range(k):
+            m = [v for row, irow in zip(w, idx) for v, i in zip(row, irow) if i == j]
+            lines.append(rf"c_{j}' &= \tfrac{{{nf.num(sum(m, Fraction(0)))}}}{{{len(m)}}} = {nf.sig(cs[j], 6)}"
+                         rf"&&\text{{({len(m)} weight{'s' if len(m) > 1 else ''} with index {j})}}" if m
+                         else rf"c_{j}' &= c_{j} = {nf.num(cs[j])}&&\text{{(no weight)}}")
+        steps.append(Step("Update: each centroid moves to the mean of the weights assigned to it (their sum over "
+                          "their count):",
+                          r"\begin{aligned}" + r"\\ ".join(lines) + r"\end{aligned}"))
+    fmt = (lambda v: nf.fixed(v, CENTROID_DECIMALS)) if lloyd else nf.num
+    bit = "bits" if b > 1 else "bit"
+    steps += [
+        Step("The reconstruction replaces each index by its " + ("new " if lloyd else "") + "centroid:",
+             r"\hat W = " + nf.matrix(what, fmt)),
+        Step(f"Error of the reconstruction: ${METRIC_TEX[metric]} = {nf.sig(err, 6)}$."),
+        Step(f"Storage: ${k} = 2^{{{b}}}$ centroids need $b = {b}$ {bit} per index. Before, {n} weights at "
+             f"{fb} bits; after, {n} indices at {b} {bit} plus {k} codebook entries at {fb} bits:",
+             rf"{n} \times {fb} = {before}\ \text{{bits}},\qquad {n} \times {b} + {k} \times {fb} = {after}"
+             rf"\ \text{{bits}},\qquad {before} / {after} = {nf.sig(Fraction(before, after), 4)}"),
+    ]
+    parts = [Part("indices", "index matrix", Answer("matrix", idx))]
+    if lloyd:
+        parts.append(Part("centroids", "centroids after one Lloyd step",
+                          Answer("vector", [float(v) for v in cs], decimals=CENTROID_DECIMALS)))
+    parts += [
+        Part("reconstruction", "reconstruction",
+             Answer("matrix", [[float(v) for v in row] for row in what],
+                    decimals=CENTROID_DECIMALS if lloyd else _places(g["centroids"]))),
+        Part("error", "quantization error",
+             Answer("number", err, sig=3) if err else Answer("number", 0.0, decimals=6)),
+        Part("before", "storage before", Answer("integer", before, unit="bit")),
+        Part("after", "storage after", Answer("integer", after, unit="bit")),
+        Part("ratio", "compression ratio", Answer("number", float(Fraction(before, after)), sig=3)),
+    ]
+    shown = (Step("A weight exactly halfway between two centroids goes to the lower index."),) if tie else ()
+    return Solution(tuple(parts), tuple(steps), shown)
+
+
+def _places(values) -> int:
+    """Decimals that show every given centroid exactly (the reconstruction is the centroids themselves)."""
+    return max(len(f"{float(v):.10f}".rstrip("0").split(".")[1]) for v in values)
+
+
+# ---- sampling --------------------------------------------------------------------------------------
+
+# difficulty: (shapes, value decimals, |value| bound, codebook sizes, Lloyd step)
+SHAPES = {
+    "easy": (((3, 3), (3, 4), (4, 3)), 1, 3, (2, 4), False),
+    "medium": (((4, 4), (3, 5), (4, 5)), 2, 2.5, (4,), False),
+    "hard": (((4, 4), (4, 5), (3, 5)), 2, 2.5, (4,), True),
+}
+MIN_GAP = Fraction(1, 2)
+
+
+def sample(rng: Rng, difficulty: str) -> dict[str, Any]:
+    shapes, places, bound, ks, lloyd = SHAPES[difficulty]
+    rows, cols = rng.choice(shapes)
+    k = rng.choice(ks)
+    centroids = sorted(rng.decimal(-bound, bound, 1) for _ in range(k))  # the codebook on a 0.1 grid
+    if any(b - a < MIN_GAP for a, b in zip(centroids, centroids[1:])):
+        raise Rejected("two centroids closer than 0.5")
+    w = []
+    for _ in range(rows):
+        row = []
+        for _ in range(cols):
+            for _ in range(20):  # redraw a weight equally close to two centroids
+                v = rng.decimal(-bound, bound, places)
+                if not nearest(v, centroids)[1]:
+                    break
+            else:
+                raise Rejected("no weight away from a tie")
+            row.append(v)
+        w.append(row)
+    idx, _ = assign(w, centroids)
+    if len({i for row in idx for i in row}) < k:
+        raise Rejected("a centroid has no weight")
+    if lloyd and update(w, idx, centroids) == centroids:
+        raise Rejected("the Lloyd step moves no centroid")
+    return {"W": [[float(v) for v in row] for row in w], "centroids": [float(c) for c in centroids],
+            "float_bits": rng.choice((16, 32)), "metric": rng.choice(ERROR_METRICS),
+            "lloyd": "one step" if lloyd else "no"}
+
+
+# ---- student paths and mistakes ----------------------------------------------------------------------
+
+
+def _error_from_rounded_centroids(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+    """The error from the new centroids as the student reported them (3 decimals), at 3 significant figures."""
+    if g["lloyd"] != "one step":
+        return None
+    cs = [Fraction(str(round(v, CENTROID_DECIMALS))) for v in solution.part("centroids").answer.value]
+    w = [_exact(row) for row in g["W"]]
+    what = [[cs[i] for i in row] for row in solution.part("indices").answer.value]
+    err = _error(w, what, g["metric"])
+    return float(f"{err:.2e}") if err else 0.0
+
+
+def _ratio_of(variant: str, g: dict[str, Any], solution: Solution) -> float:
+    before, after = solution.part("before").answer.value, solution.part("after").answer.value
+    return float(f"{before / after:.2e}")
+
+
+PATHS = (
+    StudentPath("error_from_rounded_centroids", "error", "The error computed from the new centroids rounded to 3 "
+                "decimals, as the previous part reports them.", ("kmeans",), _error_from_rounded_centroids),
+    StudentPath("ratio_of_reported_sizes", "ratio", "The ratio of the two sizes as reported (exact integers), "
+                "rounded to 3 significant figures.", ("kmeans",), _ratio_of),
+)
+
+
+def _sizes(g: dict[str, Any]) -> tuple[int, int, int, int]:
+    n, k = len(g["W"]) * len(g["W"][0]), len(g["centroids"])
+    return n, k, *storage_bits(n, k, int(g["float_bits"]))[1:]
+
+
+def _codebook_forgotten(variant: str, g: dict[str, Any]) -> float:
+    n, k, before, after = _sizes(g)
+    return before / (after - k * int(g["float_bits"]))
+
+
+def _k_bits_per_index(variant: str, g: dict[str, Any]) -> int:
+    n, k, _, _ = _sizes(g)
+    return n * k + k * int(g["float_bits"])
+
+
+def _midpoint_for_mean(variant: str, g: dict[str, Any]) -> list[float] | None:
+    if g["lloyd"] != "one step":
+        return None
+    w, c0 = [_exact(row) for row in g["W"]], _exact(g["centroids"])
+    idx, _ = assign(w, c0)
+    members = [[v for row, irow in zip(w, idx) for v, i in zip(row, irow) if i == j] for j in range(len(c0))]
+    wrong = [(min(m) + max(m)) / 2 if m else c for m, c in zip(members, c0)]
+    return None if wrong == update(w, idx, c0) else [float(v) for v in wrong]
+
+
+MISTAKES = (
+    Mistake("codebook_forgotten", "ratio", "The codebook was left out of the compressed size: its k entries at the "
+            "float width are stored too.", ("kmeans",), _codebook_forgotten),
+    Mistake("k_bits_per_index", "after", "Each index was given k bits; an index into k = 2^b centroids needs only "
+            "b = log2 k bits.", ("kmeans",), _k_bits_per_index),
+    Mistake("midpoint_for_mean", "centroids", "Each centroid was moved to the midpoint of its cluster's smallest "
+            "and largest weight; the Lloyd update is the mean of all its weights.", ("kmeans",), _midpoint_for_mean),
+)
