@@ -27,6 +27,7 @@ from exgen import numfmt as nf
 from exgen.givens import coerce
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
+from exgen.topics import quantization_ext as ext
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 
 TIE_MARGIN = Fraction(1, 20)
@@ -418,6 +419,8 @@ _SOLVERS = {"affine": _solve_affine, "absmax": _solve_absmax, "per_channel": _so
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
+    if variant in ext.SOLVERS:  # issue 17's variants live in quantization_ext
+        return ext.SOLVERS[variant](givens)
     _check(variant, givens)
     return _SOLVERS[variant](givens)
 
@@ -484,6 +487,8 @@ def _sample_storage(rng: Rng, difficulty: str) -> dict[str, Any]:
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
+    if variant in ext.SAMPLERS:
+        return ext.SAMPLERS[variant](rng, difficulty)
     if variant == "storage":
         return _sample_storage(rng, difficulty)
     x, bits, dec = _matrix(rng, difficulty)
@@ -734,9 +739,9 @@ MISTAKES = (
 TOPIC = Topic(
     name="quantization",
     description="linear quantization of a matrix: scale, zero point, integers, reconstruction, error, storage",
-    variants=VARIANTS,
+    variants=VARIANTS + ext.VARIANTS,
     sample=sample,
     solve=solve,
-    mistakes=MISTAKES,
-    paths=PATHS,
+    mistakes=MISTAKES + ext.MISTAKES,
+    paths=PATHS + ext.PATHS,
 )
