@@ -752,7 +752,8 @@ def _requant_parts(g: dict[str, Any]) -> dict[str, Any]:
 
 
 def srdhm(a: int, b: int) -> int:
-    """gemmlowp's SaturatingRoundingDoublingHighMul: round(a·b / 2^31), halves away from zero."""
+    """gemmlowp's SaturatingRoundingDoublingHighMul: a·b / 2^31 to the nearest integer, halves upward (the nudge is
+    2^30, or 1 − 2^30 for a negative product, and the division truncates)."""
     if a == b == -(2**31):
         return 2**31 - 1
     ab = a * b
