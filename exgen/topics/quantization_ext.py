@@ -188,7 +188,7 @@ def _solve_given_scale(g: dict[str, Any]) -> Solution:
     lo, hi = int(g["quant_min"]), int(g["quant_max"])
     s = per_entry(x, axis, [fr(v) for v in g["scale"]])
     z = per_entry(x, axis, [int(v) for v in g["zero_point"]])
-    ratio = [[r / sv + zv for r, sv, zv in zip(*rows)] for rows in zip(x, s, z)]
+    ratio = [[r / sv for r, sv in zip(*rows)] for rows in zip(x, s)]
     raw = [[round_even(r / sv) + zv for r, sv, zv in zip(*rows)] for rows in zip(x, s, z)]
     q = [[clamp(v, lo, hi) for v in row] for row in raw]
     xhat = _gs_reconstruct(g, q)
@@ -200,10 +200,10 @@ def _solve_given_scale(g: dict[str, Any]) -> Solution:
         Step(f"The integer range is $[q_{{\\min}}, q_{{\\max}}] = [{lo}, {hi}]$; the scale and zero point{where}: "
              f"$S = {nf.vector([fr(v) for v in g['scale']]) if axis != 'tensor' else nf.num(g['scale'][0])}$, "
              f"$Z = {nf.vector([int(v) for v in g['zero_point']]) if axis != 'tensor' else int(g['zero_point'][0])}$."),
-        Step("Divide each entry by its scale and add its zero point (rounding $r/S$ first gives the same integer, "
-             "$Z$ being an integer):", "r/S + Z = " + _mat(ratio, 3)),
+        Step("Divide each entry by its scale:", "r/S = " + _mat(ratio, 3)),
         Step("Round to the nearest integer, halves to the even neighbour"
-             + (" (some entries are exact halves)" if ties else "") + ", and clamp to $[q_{\\min}, q_{\\max}]$"
+             + (" (some entries are exact halves)" if ties else "") + ", add the zero point, and clamp to "
+             "$[q_{\\min}, q_{\\max}]$"
              + (" (boxed entries were clamped)" if raw != q else "; no entry needs clamping") + ":",
              "q = " + nf.matrix(marked, str)),
         Step(r"Fake-quantize (dequantize): $\hat X = S\,(q - Z)$, and the error matrix $X - \hat X$:",
