@@ -123,7 +123,9 @@ def test_per_channel_affine_has_a_scale_and_zero_point_per_row():
 
 
 def test_jacob_2018_multiplier_normalisation():
-    """Jacob et al. (2018), eq. (6): M = 2^-n M0 with M0 in [0.5, 1); gemmlowp stores M0 as round(M0·2^31)."""
+    """Jacob et al. (2018), §2.2 eq. (6): M = 2^-n M0 with M0 in [0.5, 1); gemmlowp (doc/quantization.md eq. (7),
+    QuantizeMultiplierSmallerThanOne in doc/quantization_example.cc) stores M0 as round(M0·2^31). Neither gives
+    a worked number, so these pin the rule on round values: 0.25 = 2^-1·0.5, 0.002 = 2^-8·0.512."""
     a = answers("requant", {"s_in": 0.5, "s_w": 0.5, "s_out": 1, "acc": 10})
     assert (a["M"], a["n"], a["M0"], a["q31"], a["q_out"]) == (0.25, 1, 0.5, 2**30, 3)  # 2.5 → 3 (away)
     b = answers("requant", {"s_in": 0.02, "s_w": 0.01, "s_out": 0.1, "acc": 1000, "z_out": 128})
