@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from exgen.verify.quantization_ext import REPRODUCERS as REPRODUCERS_EXT
+from exgen.verify.quantization_libraries import REPRODUCERS as REPRODUCERS_EXT
 
 _DTYPES = {True: torch.qint8, False: torch.quint8}
 
@@ -133,7 +133,7 @@ def _storage(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
 
 
 _REPRODUCERS = {"affine": _affine, "absmax": _absmax, "per_channel": _per_channel, "storage": _storage,
-                **REPRODUCERS_EXT}  # issue 17's variants: exgen/verify/quantization_ext.py
+                **REPRODUCERS_EXT}  # issue 17's variants: exgen/verify/quantization_libraries.py
 
 
 def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import needs
 from exgen.generate import solve_givens
-from exgen.topics import quantization_ext as qe
+from exgen.topics.quantization import libraries as qe
 from exgen.topics.base import InvalidGivens
 
 SEED_003_X = [[2.09, -0.98, 1.48, 0.09], [0.05, -0.14, -1.08, 2.12], [-0.91, 1.92, 0, -1.03], [1.87, 0, 1.53, 1.49]]
@@ -61,7 +61,7 @@ def test_given_scale_mistakes_name_the_usual_slips():
          "axis": "tensor", "decimals": 2}
     by_name = {m.name: m for m in qe.MISTAKES}
     assert by_name["ties_away_from_zero"].wrong("given_scale", g) == [[3, 5, 7]]  # key [[2, 4, 7]]
-    assert by_name["not_clamped"].wrong("given_scale", g) == [[2, 4, 12]]
+    assert by_name["clamp_forgotten"].wrong("given_scale", g) == [[2, 4, 12]]
     assert by_name["zero_point_subtracted"].wrong("given_scale", g) == [[0, 0, 7]]  # −2, 0, 8 clamped
 
 
@@ -151,7 +151,7 @@ def test_requant_refuses_a_multiplier_of_one_or_more():
 def test_verifier_runs_torch_kernels_on_the_published_examples():
     import torch
 
-    from exgen.verify.quantization_ext import REPRODUCERS
+    from exgen.verify.quantization_libraries import REPRODUCERS
 
     cpu = torch.device("cpu")
     docs = {"X": [[-1.0, 0.0], [1.0, 2.0]], "scale": [0.1, 0.01], "zero_point": [10, 0], "quant_min": 0,
@@ -203,3 +203,13 @@ def test_solving_at_every_corner_is_finite_or_refused(variant, difficulty):
                 rows = value if isinstance(value, list) else [value]
                 flat = [x for r in rows for x in (r if isinstance(r, list) else [r])]
                 assert all(math.isfinite(x) for x in flat if isinstance(x, float)), (variant, given.name, corner)
+
+
+def test_mistake_and_path_names_are_unique_in_the_topic():
+    """The grader names a mistake by its name: libraries.py's names must not shadow the linear variants'."""
+    from exgen.topics import get
+
+    topic = get("quantization")
+    names = [m.name for m in topic.mistakes]
+    assert len(names) == len(set(names))
+    assert {v.name for v in qe.VARIANTS} <= {v.name for v in topic.variants}

@@ -27,7 +27,7 @@ from exgen import numfmt as nf
 from exgen.givens import coerce
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics import quantization_ext as ext
+from exgen.topics.quantization import libraries as ext  # issue 17's variants (libraries.py)
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 
 TIE_MARGIN = Fraction(1, 20)
@@ -419,7 +419,7 @@ _SOLVERS = {"affine": _solve_affine, "absmax": _solve_absmax, "per_channel": _so
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
-    if variant in ext.SOLVERS:  # issue 17's variants live in quantization_ext
+    if variant in ext.SOLVERS:  # issue 17's variants live in libraries.py
         return ext.SOLVERS[variant](givens)
     _check(variant, givens)
     return _SOLVERS[variant](givens)
@@ -487,10 +487,10 @@ def _sample_storage(rng: Rng, difficulty: str) -> dict[str, Any]:
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
-    if variant in ext.SAMPLERS:
-        return ext.SAMPLERS[variant](rng, difficulty)
     if variant == "storage":
         return _sample_storage(rng, difficulty)
+    if variant in ext.SAMPLERS:
+        return ext.SAMPLERS[variant](rng, difficulty)
     x, bits, dec = _matrix(rng, difficulty)
     places = SHAPES[difficulty][2]
     if variant == "affine":
@@ -736,12 +736,13 @@ MISTAKES = (
             ("storage",), lambda v, g: float(_without_group_overhead(g) / BYTES_PER_GB)),
 )
 
+VARIANTS, MISTAKES, PATHS = VARIANTS + ext.VARIANTS, MISTAKES + ext.MISTAKES, PATHS + ext.PATHS  # libraries.py
 TOPIC = Topic(
     name="quantization",
     description="linear quantization of a matrix: scale, zero point, integers, reconstruction, error, storage",
-    variants=VARIANTS + ext.VARIANTS,
+    variants=VARIANTS,
     sample=sample,
     solve=solve,
-    mistakes=MISTAKES + ext.MISTAKES,
-    paths=PATHS + ext.PATHS,
+    mistakes=MISTAKES,
+    paths=PATHS,
 )

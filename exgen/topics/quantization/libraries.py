@@ -1,7 +1,6 @@
 """Quantization as libraries do it (issue 17): PyTorch's quantize/fake-quantize with a given scale and zero
 point, LLM.int8()'s symmetric int8, per-channel affine with zero points, and gemmlowp's integer
-requantization multiplier.  Registered by exgen/topics/quantization.py (kept in a module of its own so other
-branches' variants of the topic merge mechanically).
+requantization multiplier.  Registered by exgen/topics/quantization/__init__.py (a module of its own, beside kmeans.py).
 
 Conventions (stated in every question):
     given_scale:    q = clamp(round(r/S) + Z, quant_min, quant_max), round half to even
@@ -19,7 +18,7 @@ Conventions (stated in every question):
 The solver is exact (Fraction); sampled values to be rounded keep TIE_MARGIN from a .5 boundary, except the
 exact ties given_scale places on purpose (power-of-two scale, dyadic entry, even zero point: exact in float32,
 and torch's quantize_per_tensor — which rounds r/S + Z — agrees with fake_quantize there).
-Decisions: docs/decisions/quantization.md, "Issue 17".
+Decisions: docs/decisions/quantization-libraries.md.
 """
 
 from __future__ import annotations
@@ -867,7 +866,7 @@ def _rq_zero_forgotten(variant: str, g: dict[str, Any]) -> Any:
     return None if wrong == r["q_out"] else wrong
 
 
-# ---- registration (read by exgen/topics/quantization.py) --------------------------------------------------
+# ---- registration (read by exgen/topics/quantization/__init__.py) --------------------------------------------------
 
 VARIANTS = (GIVEN_SCALE, ABSMAX_INT8, AFFINE_CHANNEL, REQUANT)
 SOLVERS = {"given_scale": _solve_given_scale, "absmax_int8": _solve_absmax, "affine_channel": _solve_affine,
@@ -882,10 +881,10 @@ PATHS = (
     *(StudentPath("factor_carried_to_6_figures", part, "Float arithmetic with the multiplier (or scale) carried "
                   "to 6 significant figures, each answer rounded as asked.", ("absmax_int8",), _absmax_float(part))
       for part in ("q", "reconstruction", "error")),
-    *(StudentPath("scale_carried_to_6_figures", part, "Float arithmetic with S carried to 6 significant figures, "
+    *(StudentPath("channel_scale_carried_to_6_figures", part, "Float arithmetic with S carried to 6 significant figures, "
                   "each answer rounded as asked.", ("affine_channel",), _affine_float(part))
       for part in ("zero_points", "q", "reconstruction", "error")),
-    StudentPath("error_of_rounded_reconstruction", "error", "The error matrix from the reconstruction as "
+    StudentPath("error_matrix_of_rounded_reconstruction", "error", "The error matrix from the reconstruction as "
                 "reported (rounded to the asked decimals).", ("absmax_int8", "affine_channel"), _error_from_rounded),
     StudentPath("one_step_rounding", "q_out", "q_out = Z_out + round(acc·M) with M from the scales in floats, "
                 "rounded once (gemmlowp rounds twice, in integers).", ("requant",), _requant_float("q_out")),
@@ -894,7 +893,7 @@ PATHS = (
 MISTAKES = (
     Mistake("ties_away_from_zero", "q", "A half was rounded away from zero; PyTorch rounds halves to the even "
             "integer (2.5 → 2, 3.5 → 4).", ("given_scale",), _gs_mistake(_half_away)),
-    Mistake("not_clamped", "q", "round(r/S) + Z was not clamped to [quant_min, quant_max].", ("given_scale",),
+    Mistake("clamp_forgotten", "q", "round(r/S) + Z was not clamped to [quant_min, quant_max].", ("given_scale",),
             _gs_mistake(_unclamped)),
     Mistake("zero_point_subtracted", "q", "The zero point was subtracted; q = round(r/S) + Z adds it.",
             ("given_scale",), _gs_mistake(_zero_subtracted)),
@@ -912,11 +911,11 @@ MISTAKES = (
             "(q·c instead of q/c, or q/S instead of S·q).", ("absmax_int8",), _ab_multiplied_back),
     Mistake("unrounded_factor", "reconstruction", "The question rounds the factor first and uses the rounded "
             "factor from then on.", ("absmax_int8",), _ab_unrounded_factor),
-    Mistake("levels_2_to_the_b", "scales", "The scale divides by 2^b; there are 2^b − 1 steps between q_min and "
+    Mistake("channel_levels_2_to_the_b", "scales", "The scale divides by 2^b; there are 2^b − 1 steps between q_min and "
             "q_max.", ("affine_channel",), _af_levels),
-    Mistake("unsigned_range_for_signed", "zero_points", "The unsigned range [0, 2^b − 1] was used for a signed "
+    Mistake("channel_unsigned_range_for_signed", "zero_points", "The unsigned range [0, 2^b − 1] was used for a signed "
             "type.", ("affine_channel",), _af_unsigned),
-    Mistake("zero_point_rounded_other_way", "zero_points", "The zero points were rounded to the other "
+    Mistake("channel_zero_points_rounded_other_way", "zero_points", "The zero points were rounded to the other "
             "neighbouring integer.", ("affine_channel",), _af_other_way),
     Mistake("per_tensor_range", "scales", "The whole matrix's range was used for every channel.",
             ("affine_channel",), _af_tensor_range),
