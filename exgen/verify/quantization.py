@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from exgen.verify.quantization_libraries import REPRODUCERS as REPRODUCERS_EXT
+
 _DTYPES = {True: torch.qint8, False: torch.quint8}
 
 
@@ -130,7 +132,8 @@ def _storage(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     return {"before": before / 1e9, "after": after / 1e9, "ratio": before / after}
 
 
-_REPRODUCERS = {"affine": _affine, "absmax": _absmax, "per_channel": _per_channel, "storage": _storage}
+_REPRODUCERS = {"affine": _affine, "absmax": _absmax, "per_channel": _per_channel, "storage": _storage,
+                **REPRODUCERS_EXT}  # issue 17's variants: exgen/verify/quantization_libraries.py
 
 
 def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from exgen import numfmt as nf
 from exgen.givens import coerce
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
+from exgen.topics.quantization import libraries as ext  # issue 17's variants (libraries.py)
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 from exgen.topics.quantization import kmeans
 
@@ -423,6 +424,8 @@ _SOLVERS = {"affine": _solve_affine, "absmax": _solve_absmax, "per_channel": _so
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
+    if variant in ext.SOLVERS:  # issue 17's variants live in libraries.py
+        return ext.SOLVERS[variant](givens)
     _check(variant, givens)
     return _SOLVERS[variant](givens)
 
@@ -493,6 +496,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         return kmeans.sample(rng, difficulty)
     if variant == "storage":
         return _sample_storage(rng, difficulty)
+    if variant in ext.SAMPLERS:
+        return ext.SAMPLERS[variant](rng, difficulty)
     x, bits, dec = _matrix(rng, difficulty)
     places = SHAPES[difficulty][2]
     if variant == "affine":
@@ -740,6 +745,7 @@ MISTAKES = (
     *kmeans.MISTAKES,
 )
 
+VARIANTS, MISTAKES, PATHS = VARIANTS + ext.VARIANTS, MISTAKES + ext.MISTAKES, PATHS + ext.PATHS  # libraries.py
 TOPIC = Topic(
     name="quantization",
     description="linear and k-means quantization of a matrix: scale, zero point, integers, codebook, "

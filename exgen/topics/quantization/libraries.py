@@ -1,0 +1,932 @@
+"""Quantization as libraries do it (issue 17): PyTorch's quantize/fake-quantize with a given scale and zero
+point, LLM.int8()'s symmetric int8, per-channel affine with zero points, and gemmlowp's integer
+requantization multiplier.  Registered by exgen/topics/quantization/__init__.py (a module of its own, beside kmeans.py).
+
+Conventions (stated in every question):
+    given_scale:    q = clamp(round(r/S) + Z, quant_min, quant_max), round half to even
+                    (torch.fake_quantize_per_tensor_affine / per_channel_affine); r̂ = S (q − Z); the error
+                    matrix X − r̂.  Per channel: one (S, Z) per row (axis 0) or per column (axis 1).
+    absmax_int8:    restricted range [−q_max, q_max] (q_max = 2^(b−1) − 1, 127 for int8); per tensor or per
+                    row/column ("vector-wise", LLM.int8()); the factor written as a multiplier c = q_max/max|X|
+                    (q = round(c·x), x̂ = q/c) or as a scale S = max|X|/q_max; optionally the factor rounded to
+                    k decimals and used from then on (seed 003's slide reconstructs with S rounded to 1.07).
+    affine_channel: min–max affine per channel (or per tensor), S_i = (max − min)/(q_max − q_min),
+                    Z_i = clamp(round(q_min − min/S_i)); the same optional rounding of S.
+    requant:        M = S_in·S_w/S_out = 2^(−n)·M0 with M0 ∈ [1/2, 1) stored as the Q31 integer
+                    round(M0·2^31) (Jacob et al. 2018, §2.2; gemmlowp's QuantizeMultiplierSmallerThanOne), and
+                    an int32 accumulator requantized with gemmlowp's integer arithmetic.
+The solver is exact (Fraction); sampled values to be rounded keep TIE_MARGIN from a .5 boundary, except the
+exact ties given_scale places on purpose (power-of-two scale, dyadic entry, even zero point: exact in float32,
+and torch's quantize_per_tensor — which rounds r/S + Z — agrees with fake_quantize there).
+Decisions: docs/decisions/quantization-libraries.md.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+from exgen import numfmt as nf
+from exgen.givens import coerce
+from exgen.problem import Answer, Part, Solution, Step
+from exgen.rng import Rng
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
+
+TIE_MARGIN = Fraction(1, 20)
+MAX_ENTRIES = 64
+AXES = ("tensor", "rows", "columns")
+
+
+# ---- helpers ---------------------------------------------------------------------------------------
+
+
+def fr(v: Any) -> Fraction:
+    return Fraction(str(v))
+
+
+def exact(rows: list[list[float]]) -> list[list[Fraction]]:
+    return [[fr(v) for v in row] for row in rows]
+
+
+def flat(m: list[list[Any]]) -> list[Any]:
+    return [v for row in m for v in row]
+
+
+def transpose(m: list[list[Any]]) -> list[list[Any]]:
+    return [list(c) for c in zip(*m)]
+
+
+def round_even(x: Fraction) -> int:
+    """Round to nearest, ties to even (PyTorch's rounding, nearbyint)."""
+    return round(x)
+
+
+def round_away(x: Fraction) -> int:
+    n = (2 * abs(x.numerator) + x.denominator) // (2 * x.denominator)
+    return n if x >= 0 else -n
+
+
+def clamp(q: int, lo: int, hi: int) -> int:
+    return max(lo, min(hi, q))
+
+
+def near_tie(x: Fraction, margin: Fraction = TIE_MARGIN) -> bool:
+    return abs((x - math.floor(x)) - Fraction(1, 2)) < margin
+
+
+def decimals_of(values: list[Fraction], cap: int = 6) -> int:
+    """The fewest decimals that write every value exactly (at most `cap`)."""
+    for d in range(cap + 1):
+        if all((v * 10**d).denominator == 1 for v in values):
+            return d
+    return cap
+
+
+def channels(x: list[list[Any]], axis: str) -> list[list[Any]]:
+    """The channels of x as rows: rows as they are, columns transposed, the tensor as one channel."""
+    return transpose(x) if axis == "columns" else [flat(x)] if axis == "tensor" else x
+
+
+def per_entry(x: list[list[Any]], axis: str, values: list[Any]) -> list[list[Any]]:
+    """The channel value that applies at each entry of x."""
+    if axis == "tensor":
+        return [[values[0]] * len(x[0]) for _ in x]
+    if axis == "rows":
+        return [[values[i]] * len(x[0]) for i in range(len(x))]
+    return [[values[j] for j in range(len(x[0]))] for _ in x]
+
+
+def channel_word(axis: str) -> str:
+    return {"rows": "row", "columns": "column", "tensor": "tensor"}[axis]
+
+
+def int_range(bits: int, signed: bool) -> tuple[int, int]:
+    return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+
+
+def _matrix_ok(x: Any) -> None:
+    if not x or any(not row or len(row) != len(x[0]) for row in x):
+        raise InvalidGivens("X must be a non-empty rectangular matrix")
+
+
+def _check_bounds(spec: Variant, g: dict[str, Any]) -> None:
+    spec.require(g)
+    for given in spec.givens:
+        if given.name in g and given.kind != "choice":
+            coerce(given, g[given.name])
+
+
+def _fix(v: Fraction, d: int) -> str:
+    return nf.fixed(v, d)
+
+
+def _mat(m, d: int | None = None) -> str:
+    return nf.matrix(m, (lambda v: nf.fixed(v, d)) if d is not None else nf.num)
+
+
+# ---- given_scale: PyTorch's quantize and fake-quantize with a given S, Z, quant_min, quant_max ------------
+
+_X = Given("X", "the real matrix (rows separated by ';', entries by ',')", "matrix", low=-1e6, high=1e6,
+           max_size=MAX_ENTRIES)
+_DECIMALS = Given("decimals", "decimal places asked for in the reconstruction and the error matrix", "integer",
+                  default=4, low=0, high=8)
+
+GIVEN_SCALE = Variant(
+    "given_scale", "quantize and fake-quantize with a given scale, zero point and quant_min/quant_max (PyTorch: "
+    "round half to even), per tensor or per channel along rows or columns: integers, reconstruction, error matrix",
+    (_X,
+     Given("scale", "the scale S: one number per tensor, or one per channel", "vector", low=1e-6, high=1e6,
+           max_size=MAX_ENTRIES),
+     Given("zero_point", "the zero point Z (an integer): one per tensor, or one per channel", "vector",
+           low=-65536, high=65535, max_size=MAX_ENTRIES),
+     Given("quant_min", "smallest integer q_min (quint8: 0, qint8: -128)", "integer", low=-65536, high=65535),
+     Given("quant_max", "largest integer q_max (quint8: 255, qint8: 127)", "integer", low=-65536, high=65535),
+     Given("axis", "tensor (one S, Z), rows (one per row: PyTorch axis 0) or columns (one per column: axis 1)",
+           "choice", choices=AXES, default="tensor"),
+     _DECIMALS))
+
+
+def _check_given_scale(g: dict[str, Any]) -> None:
+    _check_bounds(GIVEN_SCALE, g)
+    x = g["X"]
+    _matrix_ok(x)
+    if not g["quant_min"] < g["quant_max"]:
+        raise InvalidGivens("quant_min must be below quant_max")
+    n = len(channels(x, g["axis"]))
+    for name in ("scale", "zero_point"):
+        if len(g[name]) != n:
+            raise InvalidGivens(f"{name}: expected {n} value(s), one per {channel_word(g['axis'])}")
+    if any(s <= 0 for s in g["scale"]):
+        raise InvalidGivens("scale: every scale must be positive")
+    if any(not float(z).is_integer() or not g["quant_min"] <= z <= g["quant_max"] for z in g["zero_point"]):
+        raise InvalidGivens("zero_point: integers within [quant_min, quant_max]")
+
+
+def _gs_quantize(g: dict[str, Any], rounder=round_even, sign: int = 1, clamped: bool = True) -> list[list[int]]:
+    x = exact(g["X"])
+    s = per_entry(x, g["axis"], [fr(v) for v in g["scale"]])
+    z = per_entry(x, g["axis"], [int(v) for v in g["zero_point"]])
+    lo, hi = int(g["quant_min"]), int(g["quant_max"])
+    out = []
+    for xr, sr, zr in zip(x, s, z):
+        row = [rounder(r / sv) + sign * zv for r, sv, zv in zip(xr, sr, zr)]
+        out.append([clamp(v, lo, hi) if clamped else v for v in row])
+    return out
+
+
+def _gs_reconstruct(g: dict[str, Any], q: list[list[int]], subtract_zero: bool = True) -> list[list[Fraction]]:
+    s = per_entry(q, g["axis"], [fr(v) for v in g["scale"]])
+    z = per_entry(q, g["axis"], [int(v) for v in g["zero_point"]])
+    return [[sv * (v - (zv if subtract_zero else 0)) for v, sv, zv in zip(qr, sr, zr)] for qr, sr, zr in zip(q, s, z)]
+
+
+def _solve_given_scale(g: dict[str, Any]) -> Solution:
+    _check_given_scale(g)
+    x, axis, dec = exact(g["X"]), g["axis"], int(g["decimals"])
+    lo, hi = int(g["quant_min"]), int(g["quant_max"])
+    s = per_entry(x, axis, [fr(v) for v in g["scale"]])
+    z = per_entry(x, axis, [int(v) for v in g["zero_point"]])
+    ratio = [[r / sv for r, sv in zip(*rows)] for rows in zip(x, s)]
+    raw = [[round_even(r / sv) + zv for r, sv, zv in zip(*rows)] for rows in zip(x, s, z)]
+    q = [[clamp(v, lo, hi) for v in row] for row in raw]
+    xhat = _gs_reconstruct(g, q)
+    err = [[a - b for a, b in zip(ra, rb)] for ra, rb in zip(x, xhat)]
+    ties = any(r / sv - math.floor(r / sv) == Fraction(1, 2) for xr, sr in zip(x, s) for r, sv in zip(xr, sr))
+    marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
+    where = "" if axis == "tensor" else f" (one $S$, $Z$ per {channel_word(axis)})"
+    steps = (
+        Step(f"The integer range is $[q_{{\\min}}, q_{{\\max}}] = [{lo}, {hi}]$; the scale and zero point{where}: "
+             f"$S = {nf.vector([fr(v) for v in g['scale']]) if axis != 'tensor' else nf.num(g['scale'][0])}$, "
+             f"$Z = {nf.vector([int(v) for v in g['zero_point']]) if axis != 'tensor' else int(g['zero_point'][0])}$."),
+        Step("Divide each entry by its scale:", "r/S = " + _mat(ratio, 3)),
+        Step("Round to the nearest integer, halves to the even neighbour"
+             + (" (some entries are exact halves)" if ties else "") + ", add the zero point, and clamp to "
+             "$[q_{\\min}, q_{\\max}]$"
+             + (" (boxed entries were clamped)" if raw != q else "; no entry needs clamping") + ":",
+             "q = " + nf.matrix(marked, str)),
+        Step(r"Fake-quantize (dequantize): $\hat X = S\,(q - Z)$, and the error matrix $X - \hat X$:",
+             rf"\hat X = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
+    )
+    parts = (
+        Part("q", "integer matrix q", Answer("matrix", q)),
+        Part("fake_quant", "fake-quantized matrix", Answer("matrix", [[float(v) for v in r] for r in xhat],
+                                                           decimals=dec)),
+        Part("error", "error matrix", Answer("matrix", [[float(v) for v in r] for r in err], decimals=dec)),
+    )
+    return Solution(parts, steps)
+
+
+# (shape, ranges, axes) per difficulty; ranges by name: quint8, qint8, 4-bit unsigned/signed
+_RANGES = {"quint8": (0, 255), "qint8": (-128, 127), "uint4": (0, 15), "int4": (-8, 7)}
+_GS_SHAPES = {"easy": ((2, 3), ("quint8", "qint8"), ("tensor",)),
+              "medium": ((3, 3), ("quint8", "qint8", "uint4", "int4"), ("tensor",)),
+              "hard": ((3, 4), ("quint8", "qint8", "uint4", "int4"), ("rows", "columns"))}
+_SCALES = {8: ("0.1", "0.05", "0.02", "0.04", "0.2", "0.25", "0.5", "0.03", "0.08", "0.06"),
+           4: ("0.1", "0.2", "0.25", "0.5", "0.3", "0.4", "0.15", "0.6", "0.75")}
+_DYADIC = (Fraction(1, 2), Fraction(1, 4))
+
+
+def _sample_given_scale(rng: Rng, difficulty: str) -> dict[str, Any]:
+    (rows, cols), ranges, axes = _GS_SHAPES[difficulty]
+    name = rng.choice(ranges)
+    lo, hi = _RANGES[name]
+    axis = rng.choice(axes)
+    n = {"tensor": 1, "rows": rows, "columns": cols}[axis]
+    bits = 8 if name in ("quint8", "qint8") else 4
+    scales = [fr(rng.choice(_SCALES[bits])) for _ in range(n)]
+    ties_wanted = difficulty != "easy" and rng.randint(0, 1) == 1
+    zeros = []
+    for sv in scales:
+        span = hi - lo
+        z = rng.randint(lo + span // 4, hi - span // 4) if name in ("quint8", "uint4") else rng.randint(-span // 8, span // 8)
+        if ties_wanted and sv in _DYADIC and z % 2:
+            z += 1 if z + 1 <= hi else -1
+        zeros.append(z)
+    x = [[Fraction(0)] * cols for _ in range(rows)]
+    s_at, z_at = per_entry(x, axis, scales), per_entry(x, axis, zeros)
+    overshoot = Fraction(0) if difficulty == "easy" else Fraction(15, 100)
+    for i in range(rows):
+        for j in range(cols):
+            sv, zv = s_at[i][j], z_at[i][j]
+            a, b = sv * (lo - zv), sv * (hi - zv)
+            width = b - a
+            a, b = a - overshoot * width, b + overshoot * width
+            if difficulty == "easy" or bits == 8:  # 8-bit ranges are wide: keep entries within a few units
+                a, b = max(a, fr(-4)), min(b, fr(4))
+            for _ in range(40):
+                r = rng.decimal(float(a), float(b), 2)
+                if not near_tie(r / sv) and r != 0:
+                    break
+            else:
+                raise Rejected("no entry away from a rounding boundary")
+            x[i][j] = r
+    if ties_wanted:  # an exact half for PyTorch's even rounding (power-of-two S, even Z: exact in float32)
+        spots = [(i, j) for i in range(rows) for j in range(cols) if s_at[i][j] in _DYADIC and z_at[i][j] % 2 == 0]
+        if not spots:
+            raise Rejected("no power-of-two scale for a tie")
+        for _ in range(rng.randint(1, 2)):
+            i, j = rng.choice(spots)
+            sv, zv = s_at[i][j], z_at[i][j]
+            k = rng.randint(max(lo - zv, -6), min(hi - zv, 6) - 1)
+            x[i][j] = sv * (k + Fraction(1, 2))
+    if len(set(flat(x))) < len(flat(x)) // 2:
+        raise Rejected("near-constant matrix")
+    values = flat(x)
+    dec = decimals_of(values + [sv * 1 for sv in scales])
+    return {"X": [[float(v) for v in row] for row in x], "scale": [float(v) for v in scales], "zero_point": zeros,
+            "quant_min": lo, "quant_max": hi, "axis": axis, "decimals": max(dec, 1)}
+
+
+def _float_given_scale(part: str):
+    """Float arithmetic (Python's round is half to even): what numpy or a calculator gives."""
+    def value(variant: str, g: dict[str, Any], solution: Solution) -> Any:
+        x = g["X"]
+        s = per_entry(x, g["axis"], [float(v) for v in g["scale"]])
+        z = per_entry(x, g["axis"], [int(v) for v in g["zero_point"]])
+        q = [[clamp(round(r / sv) + zv, g["quant_min"], g["quant_max"]) for r, sv, zv in zip(*t)] for t in zip(x, s, z)]
+        xhat = [[sv * (v - zv) for v, sv, zv in zip(*t)] for t in zip(q, s, z)]
+        dec = int(g["decimals"])
+        if part == "q":
+            return q
+        if part == "fake_quant":
+            return [[round(v, dec) for v in row] for row in xhat]
+        return [[round(r - v, dec) for r, v in zip(ra, rb)] for ra, rb in zip(x, xhat)]
+    return value
+
+
+def _gs_mistake(fn):
+    def wrong(variant: str, g: dict[str, Any]) -> Any:
+        right = {p.id: p.answer.value for p in _solve_given_scale(g).parts}
+        value = fn(g, right)
+        return None if value is None or value == right.get(_gs_part[fn]) else value
+    return wrong
+
+
+def _half_away(g, right):
+    return _gs_quantize(g, rounder=round_away)
+
+
+def _unclamped(g, right):
+    return _gs_quantize(g, clamped=False)
+
+
+def _zero_subtracted(g, right):
+    return _gs_quantize(g, sign=-1) if any(g["zero_point"]) else None
+
+
+def _zero_kept(g, right):
+    if not any(g["zero_point"]):
+        return None
+    return [[float(v) for v in row] for row in _gs_reconstruct(g, right["q"], subtract_zero=False)]
+
+
+def _error_flipped(g, right):
+    return [[-v for v in row] for row in right["error"]] if any(flat(right["error"])) else None
+
+
+_gs_part = {_half_away: "q", _unclamped: "q", _zero_subtracted: "q", _zero_kept: "fake_quant",
+            _error_flipped: "error"}
+
+
+# ---- absmax_int8: restricted-range symmetric, multiplier or scale, per tensor or vector-wise ------------
+
+ABSMAX_INT8 = Variant(
+    "absmax_int8", "symmetric quantization to the restricted range [-q_max, q_max] (int8: [-127, 127]) as in "
+    "LLM.int8(): max|X| per tensor or per row/column, the multiplier q_max/max|X| (or the scale), integers, "
+    "reconstruction, error matrix; optionally with the factor rounded first",
+    (_X,
+     Given("bits", "bit width b (q_max = 2^(b-1) - 1: 127 for 8 bits)", "integer", choices=("4", "8"), default=8,
+           low=4, high=8),
+     Given("axis", "tensor (one max|X|), rows (one per row) or columns (one per column)", "choice", choices=AXES,
+           default="tensor"),
+     Given("form", "the factor as a multiplier c = q_max/max|X| (q = round(c x), x̂ = q/c) or as a scale "
+           "S = max|X|/q_max (q = round(x/S), x̂ = S q)", "choice", choices=("multiplier", "scale"),
+           default="multiplier"),
+     Given("factor_decimals", "round the factor to this many decimals and use the rounded factor from then on "
+           "(0: carry it unrounded)", "integer", default=0, low=0, high=8),
+     Given("decimals", "decimal places asked for in the reconstruction and the error matrix", "integer", default=2,
+           low=0, high=8)))
+
+
+def _check_absmax(g: dict[str, Any]) -> None:
+    _check_bounds(ABSMAX_INT8, g)
+    _matrix_ok(g["X"])
+    if any(max(abs(v) for v in ch) == 0 for ch in channels(g["X"], g["axis"])):
+        raise InvalidGivens(f"a {channel_word(g['axis'])} of X is all zeros: its max|X| is 0 and the factor undefined")
+    if int(g["factor_decimals"]):
+        _absmax_factors(g)  # refuses a factor rounded to zero
+
+
+def _absmax_factors(g: dict[str, Any], qmax: int | None = None, rounded: bool = True,
+                    axis: str | None = None) -> tuple[list[Fraction], list[Fraction]]:
+    """(max|X| per channel, the factor per channel) exactly; the factor rounded to factor_decimals if asked."""
+    qmax = qmax if qmax is not None else 2 ** (int(g["bits"]) - 1) - 1
+    amax = [max(abs(v) for v in ch) for ch in channels(exact(g["X"]), axis or g["axis"])]
+    factors = [Fraction(qmax) / a if g["form"] == "multiplier" else a / qmax for a in amax]
+    k = int(g["factor_decimals"])
+    if k and rounded:
+        factors = [Fraction(round(f * 10**k), 10**k) for f in factors]  # ties to even: never met when sampled
+        if any(f == 0 for f in factors):
+            raise InvalidGivens("the factor rounds to 0 at factor_decimals: ask for more decimals")
+    return amax, factors
+
+
+def _absmax_compute(g: dict[str, Any], factors: list[Fraction], multiply_back: bool = False,
+                    clamped: bool = True):
+    x = exact(g["X"])
+    qmax = 2 ** (int(g["bits"]) - 1) - 1
+    f = per_entry(x, g["axis"], factors)
+    mult = g["form"] == "multiplier"
+    raw = [[round_even(r * fv if mult else r / fv) for r, fv in zip(xr, fr_)] for xr, fr_ in zip(x, f)]
+    q = [[clamp(v, -qmax, qmax) if clamped else v for v in row] for row in raw]
+    divide = mult != multiply_back  # x̂ = q/c or S·q; the mistake does the other
+    xhat = [[v / fv if divide else v * fv for v, fv in zip(qr, fr_)] for qr, fr_ in zip(q, f)]
+    return raw, q, xhat
+
+
+def _solve_absmax(g: dict[str, Any]) -> Solution:
+    _check_absmax(g)
+    x, axis, dec, k = exact(g["X"]), g["axis"], int(g["decimals"]), int(g["factor_decimals"])
+    qmax = 2 ** (int(g["bits"]) - 1) - 1
+    amax, factors = _absmax_factors(g)
+    _, unrounded = _absmax_factors(g, rounded=False)
+    raw, q, xhat = _absmax_compute(g, factors)
+    err = [[a - b for a, b in zip(ra, rb)] for ra, rb in zip(x, xhat)]
+    mult = g["form"] == "multiplier"
+    sym = "c" if mult else "S"
+    per = "" if axis == "tensor" else f" per {channel_word(axis)}"
+    show = (lambda vs: nf.num(float(vs[0]))) if axis == "tensor" else (lambda vs: nf.vector([float(v) for v in vs]))
+    fshow = (lambda vs, f: f(vs[0])) if axis == "tensor" else (lambda vs, f: nf.vector(vs, f))
+    formula = rf"c = \frac{{q_{{\max}}}}{{\max|X|}} = \frac{{{qmax}}}{{\max|X|}}" if mult else \
+        rf"S = \frac{{\max|X|}}{{q_{{\max}}}} = \frac{{\max|X|}}{{{qmax}}}"
+    steps = [
+        Step(f"The restricted range is $[-{qmax}, {qmax}]$ ($q_{{\\max}} = 2^{{b-1}} - 1 = {qmax}$); the largest "
+             f"absolute value{per}:", rf"\max|X| = {show(amax)}"),
+        Step(f"The {'multiplier' if mult else 'scale'}{per}:",
+             f"{formula} = {fshow(unrounded, lambda v: nf.sig(v, 6))}"),
+    ]
+    if k:
+        steps.append(Step(f"Rounded to {k} decimals, and used from here on:",
+                          f"{sym} = {fshow(factors, lambda v: nf.fixed(v, k))}"))
+    ratio = [[r * fv if mult else r / fv for r, fv in zip(xr, fr_)] for xr, fr_ in zip(x, per_entry(x, axis, factors))]
+    marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
+    product = r"c\,x" if mult else "x/S"
+    steps += [
+        Step(("Multiply by the multiplier" if mult else "Divide by the scale") + ", round to the nearest integer "
+             "(halves to even) and clamp to the restricted range"
+             + (" (boxed entries were clamped)" if raw != q else "") + ":",
+             rf"{product} = {_mat(ratio, 3)} \;\to\; q = {nf.matrix(marked, str)}"),
+        Step(("Reconstruction $\\hat X = q / c$" if mult else "Reconstruction $\\hat X = S\\,q$")
+             + " and the error matrix $X - \\hat X$ (from the unrounded $\\hat X$):",
+             rf"\hat X = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
+    ]
+    places = decimals_of(flat(x))
+    amax_answer = Answer("number", float(amax[0]), decimals=places) if axis == "tensor" else \
+        Answer("vector", [float(a) for a in amax], decimals=places)
+    fvals = [float(f) for f in factors]
+    fkw = {"decimals": k} if k else {"sig": 4}
+    factor_answer = Answer("number", fvals[0], **fkw) if axis == "tensor" else Answer("vector", fvals, **fkw)
+    parts = (
+        Part("absmax", "max|X|", amax_answer),
+        Part("factor", "multiplier c" if mult else "scale S", factor_answer),
+        Part("q", "integer matrix q", Answer("matrix", q)),
+        Part("reconstruction", "reconstructed matrix", Answer("matrix", [[float(v) for v in r] for r in xhat],
+                                                              decimals=dec)),
+        Part("error", "error matrix", Answer("matrix", [[float(v) for v in r] for r in err], decimals=dec)),
+    )
+    return Solution(parts, tuple(steps))
+
+
+_AB_SHAPES = {"easy": ((2, 4), ("tensor",), (8,)), "medium": ((3, 4), ("tensor", "rows"), (8, 4)),
+              "hard": ((4, 4), ("rows", "columns"), (8, 4))}
+
+
+def _sample_absmax(rng: Rng, difficulty: str) -> dict[str, Any]:
+    (rows, cols), axes, widths = _AB_SHAPES[difficulty]
+    axis, bits = rng.choice(axes), rng.choice(widths)
+    form = rng.choice(("multiplier", "scale"))
+    x = [[rng.decimal(-5, 5, 2) for _ in range(cols)] for _ in range(rows)]
+    if difficulty != "easy" and rng.randint(0, 2) == 0:  # an outlier, as in LLM.int8(): a channel with large values
+        i, j = rng.randint(0, rows - 1), rng.randint(0, cols - 1)
+        x[i][j] = rng.decimal(10, 60, 1) * rng.choice((-1, 1))
+    if any(v == 0 for v in flat(x)) or len(set(flat(x))) < len(flat(x)) // 2:
+        raise Rejected("zero entry or near-constant matrix")
+    k = 0
+    if difficulty != "easy" and rng.randint(0, 1):
+        k = 2 if form == "multiplier" else 4 if bits == 8 else 3
+    g = {"X": [[float(v) for v in r] for r in x], "bits": bits, "axis": axis, "form": form, "factor_decimals": k,
+         "decimals": 2 if difficulty == "easy" else 3}
+    amax, factors = _absmax_factors(g)
+    _, unrounded = _absmax_factors(g, rounded=False)
+    if k and any(near_tie(f * 10**k) for f in unrounded):
+        raise Rejected("the factor lies near a rounding boundary")
+    mult = form == "multiplier"
+    f = per_entry(x, axis, factors)
+    for xr, fr_ in zip(x, f):
+        for r, fv in zip(xr, fr_):
+            if abs(r) not in amax and near_tie(r * fv if mult else r / fv):
+                raise Rejected("an entry lies near a rounding boundary")
+    return g
+
+
+def _absmax_float(part: str):
+    """Float arithmetic with the factor carried to 6 significant figures (when it is not rounded as asked)."""
+    def value(variant: str, g: dict[str, Any], solution: Solution) -> Any:
+        if int(g["factor_decimals"]):
+            return None
+        qmax = 2 ** (int(g["bits"]) - 1) - 1
+        mult = g["form"] == "multiplier"
+        amax = [max(abs(v) for v in ch) for ch in channels(g["X"], g["axis"])]
+        fs = [float(f"{(qmax / a if mult else a / qmax):.5e}") for a in amax]
+        f = per_entry(g["X"], g["axis"], fs)
+        q = [[clamp(round(r * fv if mult else r / fv), -qmax, qmax) for r, fv in zip(*t)] for t in zip(g["X"], f)]
+        xhat = [[v / fv if mult else v * fv for v, fv in zip(*t)] for t in zip(q, f)]
+        dec = int(g["decimals"])
+        if part == "q":
+            return q
+        if part == "reconstruction":
+            return [[round(v, dec) for v in row] for row in xhat]
+        return [[round(r - v, dec) for r, v in zip(*t)] for t in zip(g["X"], xhat)]
+    return value
+
+
+def _error_from_rounded(variant: str, g: dict[str, Any], solution: Solution) -> Any:
+    """The error matrix from the reconstruction as reported (rounded to the asked decimals)."""
+    dec = int(g["decimals"])
+    xhat = solution.part("reconstruction").answer.value
+    return [[round(r - round(v, dec), dec) for r, v in zip(*t)] for t in zip(g["X"], xhat)]
+
+
+def _ab_right(g: dict[str, Any], part: str) -> Any:
+    return _solve_absmax(g).part(part).answer.value
+
+
+def _ab_other_convention(variant: str, g: dict[str, Any]) -> Any:
+    _, f = _absmax_factors(g, qmax=2 ** (int(g["bits"]) - 1))
+    vals = [float(v) for v in f]
+    return vals[0] if g["axis"] == "tensor" else vals
+
+
+def _ab_signed_max(variant: str, g: dict[str, Any]) -> Any:
+    m = [float(max(ch)) for ch in channels(exact(g["X"]), g["axis"])]
+    right = _ab_right(g, "absmax")
+    wrong = m[0] if g["axis"] == "tensor" else m
+    return None if wrong == right else wrong
+
+
+def _ab_per_tensor(variant: str, g: dict[str, Any]) -> Any:
+    if g["axis"] == "tensor":
+        return None
+    _, f = _absmax_factors(g, axis="tensor")
+    n = len(channels(g["X"], g["axis"]))
+    wrong = [float(f[0])] * n
+    return None if wrong == _ab_right(g, "factor") else wrong
+
+
+def _ab_multiplied_back(variant: str, g: dict[str, Any]) -> Any:
+    _, f = _absmax_factors(g)
+    return [[float(v) for v in r] for r in _absmax_compute(g, f, multiply_back=True)[2]]
+
+
+def _ab_unrounded_factor(variant: str, g: dict[str, Any]) -> Any:
+    if not int(g["factor_decimals"]):
+        return None
+    _, f = _absmax_factors(g, rounded=False)
+    return [[float(v) for v in r] for r in _absmax_compute(g, f)[2]]
+
+
+# ---- affine_channel: min–max affine per channel, with zero points ---------------------------------------
+
+AFFINE_CHANNEL = Variant(
+    "affine_channel", "asymmetric (min-max) quantization per channel (rows or columns) or per tensor: a scale and a "
+    "zero point per channel, integers, reconstruction, error matrix; optionally with S rounded first (seed 003)",
+    (_X,
+     Given("bits", "bit width b of the integers", "integer", choices=("2", "3", "4", "8"), low=2, high=8),
+     Given("signed", "integer type: signed (two's complement) or unsigned", "choice",
+           choices=("signed", "unsigned")),
+     Given("axis", "rows (one S, Z per row), columns (one per column) or tensor (one for the whole matrix)",
+           "choice", choices=AXES, default="rows"),
+     Given("scale_decimals", "round each S to this many decimals and use the rounded S from then on, as seed "
+           "003's slide does (0: carry S unrounded)", "integer", default=0, low=0, high=8),
+     Given("decimals", "decimal places asked for in the reconstruction and the error matrix", "integer", default=2,
+           low=0, high=8)))
+
+
+def _check_affine(g: dict[str, Any]) -> None:
+    _check_bounds(AFFINE_CHANNEL, g)
+    _matrix_ok(g["X"])
+    if any(min(ch) == max(ch) for ch in channels(g["X"], g["axis"])):
+        raise InvalidGivens(f"a {channel_word(g['axis'])} of X has all entries equal: its range is zero and its "
+                            "scale undefined")
+    _affine_params(g)
+
+
+def _affine_params(g: dict[str, Any], levels: int | None = None, signed: bool | None = None,
+                   rounded: bool = True, axis: str | None = None, zero_round=round_even):
+    """Per channel: (r_min, r_max, S, Z before rounding, Z)."""
+    bits = int(g["bits"])
+    qmin, qmax = int_range(bits, g["signed"] == "signed" if signed is None else signed)
+    k = int(g["scale_decimals"])
+    out = []
+    for ch in channels(exact(g["X"]), axis or g["axis"]):
+        lo, hi = min(ch), max(ch)
+        s = (hi - lo) / (levels if levels is not None else qmax - qmin)
+        if k and rounded:
+            s = Fraction(round(s * 10**k), 10**k)
+            if s == 0:
+                raise InvalidGivens("a scale rounds to 0 at scale_decimals: ask for more decimals")
+        z_exact = qmin - lo / s
+        out.append((lo, hi, s, z_exact, clamp(zero_round(z_exact), qmin, qmax)))
+    return out
+
+
+def _affine_compute(g: dict[str, Any], params):
+    qmin, qmax = int_range(int(g["bits"]), g["signed"] == "signed")
+    x = exact(g["X"])
+    s = per_entry(x, g["axis"], [p[2] for p in params])
+    z = per_entry(x, g["axis"], [p[4] for p in params])
+    ratio = [[r / sv + zv for r, sv, zv in zip(*t)] for t in zip(x, s, z)]
+    raw = [[round_even(r / sv) + zv for r, sv, zv in zip(*t)] for t in zip(x, s, z)]
+    q = [[clamp(v, qmin, qmax) for v in row] for row in raw]
+    xhat = [[sv * (v - zv) for v, sv, zv in zip(*t)] for t in zip(q, s, z)]
+    return ratio, raw, q, xhat
+
+
+def _solve_affine(g: dict[str, Any]) -> Solution:
+    _check_affine(g)
+    x, axis, dec, k = exact(g["X"]), g["axis"], int(g["decimals"]), int(g["scale_decimals"])
+    bits, signed = int(g["bits"]), g["signed"] == "signed"
+    qmin, qmax = int_range(bits, signed)
+    params = _affine_params(g)
+    unrounded = _affine_params(g, rounded=False)
+    ratio, raw, q, xhat = _affine_compute(g, params)
+    err = [[a - b for a, b in zip(ra, rb)] for ra, rb in zip(x, xhat)]
+    word = channel_word(axis)
+    vec = lambda vs, f: nf.vector(vs, f)  # noqa: E731
+    marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
+    steps = [
+        Step(f"A {bits}-bit {'signed' if signed else 'unsigned'} integer takes values $q_{{\\min}} = {qmin}$ to "
+             f"$q_{{\\max}} = {qmax}$. " + ("The range of $X$:" if axis == "tensor" else f"Each {word}'s range:"),
+             rf"r_{{\min}} = {vec([p[0] for p in params], nf.num)},\quad r_{{\max}} = {vec([p[1] for p in params], nf.num)}"),
+        Step("Scales:", rf"S = \frac{{r_{{\max}} - r_{{\min}}}}{{{qmax} - {nf.signed(str(qmin))}}} = "
+             + vec([p[2] for p in unrounded], lambda v: nf.sig(v, 6))),
+    ]
+    if k:
+        steps.append(Step(f"Rounded to {k} decimals and used from here on (as on seed 003's slide):",
+                          "S = " + vec([p[2] for p in params], lambda v: nf.fixed(v, k))))
+    steps += [
+        Step("Zero points, rounded to the nearest integer (halves to even) and clamped to the range:",
+             rf"Z = \operatorname{{round}}\left(q_{{\min}} - \frac{{r_{{\min}}}}{{S}}\right) = "
+             rf"\operatorname{{round}}{vec([p[3] for p in params], lambda v: nf.sig(v, 6))} = "
+             + vec([p[4] for p in params], str)),
+        Step("Divide by the scale, add the zero point, round (halves to even) and clamp"
+             + (" (boxed entries were clamped)" if raw != q else "") + ":",
+             rf"r/S + Z = {_mat(ratio, 3)} \;\to\; q = {nf.matrix(marked, str)}"),
+        Step(r"Reconstruction $\hat X = S\,(q - Z)$ and the error matrix $X - \hat X$ (from the unrounded $\hat X$):",
+             rf"\hat X = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
+    ]
+    skw = {"decimals": k} if k else {"sig": 4}
+    parts = (
+        Part("scales", "scales S", Answer("vector", [float(p[2]) for p in params], **skw)),
+        Part("zero_points", "zero points Z", Answer("vector", [p[4] for p in params])),
+        Part("q", "integer matrix q", Answer("matrix", q)),
+        Part("reconstruction", "reconstructed matrix", Answer("matrix", [[float(v) for v in r] for r in xhat],
+                                                              decimals=dec)),
+        Part("error", "error matrix", Answer("matrix", [[float(v) for v in r] for r in err], decimals=dec)),
+    )
+    return Solution(parts, tuple(steps))
+
+
+_AF_SHAPES = {"easy": ((2, 4), ("rows",), (2, 3), 0), "medium": ((3, 4), ("rows", "columns"), (2, 3, 4), 1),
+              "hard": ((4, 4), ("rows", "columns", "tensor"), (3, 4, 8), 1)}
+
+
+def _sample_affine(rng: Rng, difficulty: str) -> dict[str, Any]:
+    (rows, cols), axes, widths, rounding = _AF_SHAPES[difficulty]
+    axis, bits = rng.choice(axes), rng.choice(widths)
+    signed = rng.choice(("signed", "unsigned"))
+    x = [[rng.decimal(-3, 3, 2) for _ in range(cols)] for _ in range(rows)]
+    for ch in channels(x, axis):
+        if not min(ch) < 0 < max(ch):
+            raise Rejected("a channel's range must straddle zero")
+    if len(set(flat(x))) < len(flat(x)) // 2:
+        raise Rejected("near-constant matrix")
+    k = (2 if bits <= 3 else 3 if bits == 4 else 4) if rounding and (axis == "tensor" or rng.randint(0, 1)) else 0
+    g = {"X": [[float(v) for v in r] for r in x], "bits": bits, "signed": signed, "axis": axis,
+         "scale_decimals": k, "decimals": 2 if difficulty == "easy" else 3}
+    if k and any(near_tie(p[2] * 10**k) for p in _affine_params(g, rounded=False)):
+        raise Rejected("a scale lies near a rounding boundary")
+    params = _affine_params(g)
+    if any(near_tie(p[3]) for p in params):
+        raise Rejected("a zero point lies near a rounding boundary")
+    ratio, *_ = _affine_compute(g, params)
+    ends = {v for p in params for v in p[:2]}
+    if any(near_tie(v) for xr, rr in zip(x, ratio) for r, v in zip(xr, rr) if r not in ends):
+        raise Rejected("an entry lies near a rounding boundary")
+    return g
+
+
+def _affine_float(part: str):
+    """Float arithmetic with S carried to 6 significant figures (when S is not rounded as asked)."""
+    def value(variant: str, g: dict[str, Any], solution: Solution) -> Any:
+        if int(g["scale_decimals"]):
+            return None
+        qmin, qmax = int_range(int(g["bits"]), g["signed"] == "signed")
+        ss, zs = [], []
+        for ch in channels(g["X"], g["axis"]):
+            s = float(f"{(max(ch) - min(ch)) / (qmax - qmin):.5e}")
+            ss.append(s)
+            zs.append(clamp(round(qmin - min(ch) / s), qmin, qmax))
+        if part == "zero_points":
+            return zs
+        s, z = per_entry(g["X"], g["axis"], ss), per_entry(g["X"], g["axis"], zs)
+        q = [[clamp(round(r / sv) + zv, qmin, qmax) for r, sv, zv in zip(*t)] for t in zip(g["X"], s, z)]
+        xhat = [[sv * (v - zv) for v, sv, zv in zip(*t)] for t in zip(q, s, z)]
+        dec = int(g["decimals"])
+        if part == "q":
+            return q
+        if part == "reconstruction":
+            return [[round(v, dec) for v in row] for row in xhat]
+        return [[round(r - v, dec) for r, v in zip(*t)] for t in zip(g["X"], xhat)]
+    return value
+
+
+def _af_levels(variant: str, g: dict[str, Any]) -> Any:
+    return [float(p[2]) for p in _affine_params(g, levels=2 ** int(g["bits"]))]
+
+
+def _af_unsigned(variant: str, g: dict[str, Any]) -> Any:
+    return [p[4] for p in _affine_params(g, signed=False)] if g["signed"] == "signed" else None
+
+
+def _af_other_way(variant: str, g: dict[str, Any]) -> Any:
+    return [p[4] + 1 if p[3] > p[4] else p[4] - 1 for p in _affine_params(g)]
+
+
+def _af_tensor_range(variant: str, g: dict[str, Any]) -> Any:
+    if g["axis"] == "tensor":
+        return None
+    s = float(_affine_params(g, axis="tensor")[0][2])
+    return [s] * len(channels(g["X"], g["axis"]))
+
+
+def _af_unrounded(variant: str, g: dict[str, Any]) -> Any:
+    if not int(g["scale_decimals"]):
+        return None
+    return [[float(v) for v in r] for r in _affine_compute(g, _affine_params(g, rounded=False))[3]]
+
+
+# ---- requant: the integer multiplier M = 2^-n M0, M0 a Q31 integer (Jacob et al. 2018; gemmlowp) ---------
+
+REQUANT = Variant(
+    "requant", "integer-only requantization (Jacob et al. 2018, gemmlowp): M = S_in S_w / S_out = 2^-n M0 with "
+    "M0 in [0.5, 1) stored as a Q31 integer, and an int32 accumulator requantized to the output type",
+    (Given("s_in", "scale of the input activations S_in", "number", low=1e-6, high=10),
+     Given("s_w", "scale of the weights S_w", "number", low=1e-6, high=10),
+     Given("s_out", "scale of the output S_out", "number", low=1e-6, high=10),
+     Given("acc", "the int32 accumulator (sum of products of zero-point-adjusted integers, plus the int32 bias)",
+           "integer", low=-(2**31) + 1, high=2**31 - 1),
+     Given("z_out", "the output zero point Z_out", "integer", default=0, low=-128, high=255),
+     Given("quant_min", "smallest output integer (uint8: 0)", "integer", default=0, low=-128, high=0),
+     Given("quant_max", "largest output integer (uint8: 255)", "integer", default=255, low=127, high=255)))
+
+
+def _requant_parts(g: dict[str, Any]) -> dict[str, Any]:
+    m = fr(g["s_in"]) * fr(g["s_w"]) / fr(g["s_out"])
+    if not 0 < m < 1:
+        raise InvalidGivens(f"M = S_in·S_w/S_out = {float(m):.6g} must lie in (0, 1), the case of Jacob et al. (2018)")
+    n, m0 = 0, m
+    while m0 < Fraction(1, 2):
+        m0, n = m0 * 2, n + 1
+    q31 = round_away(m0 * 2**31)
+    if q31 == 2**31:  # gemmlowp: M0 rounded up to 1.0 is halved, one shift less
+        q31, n = q31 // 2, n - 1
+    if n > 31:
+        raise InvalidGivens("M is below 2^-31: the shift would exceed 31 bits")
+    acc = int(g["acc"])
+    out = int(g["z_out"]) + rounding_divide_by_pot(srdhm(acc, q31), n)
+    return {"M": m, "n": n, "M0": m0, "q31": q31, "high": srdhm(acc, q31),
+            "q_out": clamp(out, int(g["quant_min"]), int(g["quant_max"])), "raw": out}
+
+
+def srdhm(a: int, b: int) -> int:
+    """gemmlowp's SaturatingRoundingDoublingHighMul: a·b / 2^31 to the nearest integer, halves upward (the nudge is
+    2^30, or 1 − 2^30 for a negative product, and the division truncates)."""
+    if a == b == -(2**31):
+        return 2**31 - 1
+    ab = a * b
+    nudge = 2**30 if ab >= 0 else 1 - 2**30
+    total = ab + nudge
+    return abs(total) // 2**31 * (1 if total >= 0 else -1)  # C division truncates toward zero
+
+
+def rounding_divide_by_pot(x: int, exponent: int) -> int:
+    """gemmlowp's RoundingDivideByPOT: x / 2^exponent rounded to nearest, halves away from zero."""
+    mask = (1 << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> exponent) + (1 if remainder > threshold else 0)
+
+
+def _check_requant(g: dict[str, Any]) -> None:
+    _check_bounds(REQUANT, g)
+    if not g["quant_min"] <= g["z_out"] <= g["quant_max"]:
+        raise InvalidGivens("z_out must lie within [quant_min, quant_max]")
+
+
+def _solve_requant(g: dict[str, Any]) -> Solution:
+    _check_requant(g)
+    r = _requant_parts(g)
+    m, n, m0, q31 = r["M"], r["n"], r["M0"], r["q31"]
+    acc, z = int(g["acc"]), int(g["z_out"])
+    steps = (
+        Step("The real multiplier:", rf"M = \frac{{S_{{\text{{in}}}}\,S_w}}{{S_{{\text{{out}}}}}} = "
+             rf"\frac{{{nf.num(g['s_in'])} \times {nf.num(g['s_w'])}}}{{{nf.num(g['s_out'])}}} = {nf.sig(m, 8)}"),
+        Step(f"Double $M$ until it lies in $[0.5, 1)$: {n} doublings, so $n = {n}$ and",
+             rf"M_0 = 2^{{{n}}} M = {nf.sig(m0, 8)}"),
+        Step("As a Q31 integer (31 fractional bits), rounded to the nearest integer:",
+             rf"\operatorname{{round}}(M_0 \cdot 2^{{31}}) = \operatorname{{round}}({nf.sig(m0 * 2**31, 12)}) = {q31}"),
+        Step("Requantize the accumulator with integers only: the rounded high half of the doubled product, then a "
+             "rounding right shift by $n$ (halves away from zero), then the zero point and the clamp:",
+             rf"\operatorname{{round}}\!\left(\frac{{{acc} \times {q31}}}{{2^{{31}}}}\right) = {r['high']},\quad "
+             rf"\operatorname{{round}}\!\left(\frac{{{r['high']}}}{{2^{{{n}}}}}\right) + {z} = {r['raw']}"
+             rf" \;\to\; q_{{\text{{out}}}} = {r['q_out']}"),
+    )
+    parts = (
+        Part("M", "real multiplier M", Answer("number", float(m), sig=6)),
+        Part("n", "right shift n", Answer("integer", n)),
+        Part("M0", "normalized multiplier M0", Answer("number", float(m0), sig=6)),
+        Part("q31", "M0 as a Q31 integer", Answer("integer", q31)),
+        Part("q_out", "output integer", Answer("integer", r["q_out"])),
+    )
+    return Solution(parts, steps)
+
+
+_RQ_SCALES = {"easy": (2, 3), "medium": (3, 4), "hard": (3, 5)}
+
+
+def _sample_requant(rng: Rng, difficulty: str) -> dict[str, Any]:
+    lo_exp, places = _RQ_SCALES[difficulty]
+    s_in = rng.decimal(0.001, 0.1, places + 1)
+    s_w = rng.decimal(0.001, 0.05, places + 1)
+    s_out = rng.decimal(0.01, 0.5, places)
+    if s_in == 0 or s_w == 0 or s_out == 0:
+        raise Rejected("zero scale")
+    g = {"s_in": float(s_in), "s_w": float(s_w), "s_out": float(s_out), "acc": 0,
+         "z_out": 0 if difficulty == "easy" else rng.randint(0, 255), "quant_min": 0, "quant_max": 255}
+    m = s_in * s_w / s_out
+    if not m < 1:
+        raise Rejected("M must be below 1")
+    target = rng.randint(-100, 100) if difficulty != "easy" else rng.randint(1, 200)
+    acc = round(Fraction(target) / m) + rng.randint(-3, 3)
+    if not -(2**31) < acc < 2**31 or acc == 0:
+        raise Rejected("accumulator out of int32")
+    g["acc"] = int(acc)
+    r = _requant_parts(g)
+    if near_tie(r["M0"] * 2**31) or near_tie(m * acc, Fraction(1, 5)):
+        raise Rejected("a value lies near a rounding boundary")
+    if r["raw"] != r["q_out"] and difficulty == "easy":
+        raise Rejected("easy: no clamping")
+    return g
+
+
+def _requant_float(part: str):
+    """The one-step rounding a student does: q_out = Z + round(acc·M), with M from the scales in floats."""
+    def value(variant: str, g: dict[str, Any], solution: Solution) -> Any:
+        m = g["s_in"] * g["s_w"] / g["s_out"]
+        v = g["acc"] * m
+        return clamp(int(g["z_out"]) + (math.floor(abs(v) + 0.5) * (1 if v >= 0 else -1)),
+                     int(g["quant_min"]), int(g["quant_max"]))
+    return value
+
+
+def _rq(g, **change) -> dict[str, Any]:
+    return _requant_parts({**g, **change})
+
+
+def _rq_q32(variant: str, g: dict[str, Any]) -> Any:
+    return round_away(_rq(g)["M0"] * 2**32)
+
+
+def _rq_unnormalised(variant: str, g: dict[str, Any]) -> Any:
+    r = _rq(g)
+    return round_away(r["M"] * 2**31) if r["n"] else None
+
+
+def _rq_shift_one_less(variant: str, g: dict[str, Any]) -> Any:
+    return _rq(g)["n"] - 1
+
+
+def _rq_zero_forgotten(variant: str, g: dict[str, Any]) -> Any:
+    if not int(g["z_out"]):
+        return None
+    r = _rq(g)
+    wrong = clamp(r["raw"] - int(g["z_out"]), int(g["quant_min"]), int(g["quant_max"]))
+    return None if wrong == r["q_out"] else wrong
+
+
+# ---- registration (read by exgen/topics/quantization/__init__.py) --------------------------------------------------
+
+VARIANTS = (GIVEN_SCALE, ABSMAX_INT8, AFFINE_CHANNEL, REQUANT)
+SOLVERS = {"given_scale": _solve_given_scale, "absmax_int8": _solve_absmax, "affine_channel": _solve_affine,
+           "requant": _solve_requant}
+SAMPLERS = {"given_scale": _sample_given_scale, "absmax_int8": _sample_absmax, "affine_channel": _sample_affine,
+            "requant": _sample_requant}
+
+PATHS = (
+    *(StudentPath("float_arithmetic", part, "Float arithmetic (round half to even, as Python's round and numpy's "
+                  "rint do), each answer rounded as asked.", ("given_scale",), _float_given_scale(part))
+      for part in ("q", "fake_quant", "error")),
+    *(StudentPath("factor_carried_to_6_figures", part, "Float arithmetic with the multiplier (or scale) carried "
+                  "to 6 significant figures, each answer rounded as asked.", ("absmax_int8",), _absmax_float(part))
+      for part in ("q", "reconstruction", "error")),
+    *(StudentPath("channel_scale_carried_to_6_figures", part, "Float arithmetic with S carried to 6 significant figures, "
+                  "each answer rounded as asked.", ("affine_channel",), _affine_float(part))
+      for part in ("zero_points", "q", "reconstruction", "error")),
+    StudentPath("error_matrix_of_rounded_reconstruction", "error", "The error matrix from the reconstruction as "
+                "reported (rounded to the asked decimals).", ("absmax_int8", "affine_channel"), _error_from_rounded),
+    StudentPath("one_step_rounding", "q_out", "q_out = Z_out + round(acc·M) with M from the scales in floats, "
+                "rounded once (gemmlowp rounds twice, in integers).", ("requant",), _requant_float("q_out")),
+)
+
+MISTAKES = (
+    Mistake("ties_away_from_zero", "q", "A half was rounded away from zero; PyTorch rounds halves to the even "
+            "integer (2.5 → 2, 3.5 → 4).", ("given_scale",), _gs_mistake(_half_away)),
+    Mistake("clamp_forgotten", "q", "round(r/S) + Z was not clamped to [quant_min, quant_max].", ("given_scale",),
+            _gs_mistake(_unclamped)),
+    Mistake("zero_point_subtracted", "q", "The zero point was subtracted; q = round(r/S) + Z adds it.",
+            ("given_scale",), _gs_mistake(_zero_subtracted)),
+    Mistake("zero_point_kept", "fake_quant", "The fake-quantized value is S·(q − Z): the zero point must be "
+            "subtracted before scaling.", ("given_scale",), _gs_mistake(_zero_kept)),
+    Mistake("error_sign_flipped", "error", "The error matrix is X − X̂, not X̂ − X.", ("given_scale",),
+            _gs_mistake(_error_flipped)),
+    Mistake("full_range_factor", "factor", "2^(b−1) (128 for int8) was used instead of q_max = 2^(b−1) − 1 "
+            "(127) in the factor.", ("absmax_int8",), _ab_other_convention),
+    Mistake("max_not_absolute", "absmax", "The largest entry was taken instead of the largest absolute value.",
+            ("absmax_int8",), _ab_signed_max),
+    Mistake("per_tensor_for_per_channel", "factor", "One factor for the whole matrix; the question asks one per "
+            "channel.", ("absmax_int8",), _ab_per_tensor),
+    Mistake("multiplied_back", "reconstruction", "The reconstruction applied the factor the same way again "
+            "(q·c instead of q/c, or q/S instead of S·q).", ("absmax_int8",), _ab_multiplied_back),
+    Mistake("unrounded_factor", "reconstruction", "The question rounds the factor first and uses the rounded "
+            "factor from then on.", ("absmax_int8",), _ab_unrounded_factor),
+    Mistake("channel_levels_2_to_the_b", "scales", "The scale divides by 2^b; there are 2^b − 1 steps between q_min and "
+            "q_max.", ("affine_channel",), _af_levels),
+    Mistake("channel_unsigned_range_for_signed", "zero_points", "The unsigned range [0, 2^b − 1] was used for a signed "
+            "type.", ("affine_channel",), _af_unsigned),
+    Mistake("channel_zero_points_rounded_other_way", "zero_points", "The zero points were rounded to the other "
+            "neighbouring integer.", ("affine_channel",), _af_other_way),
+    Mistake("per_tensor_range", "scales", "The whole matrix's range was used for every channel.",
+            ("affine_channel",), _af_tensor_range),
+    Mistake("unrounded_scale", "reconstruction", "The question rounds S first and uses the rounded S from then "
+            "on.", ("affine_channel",), _af_unrounded),
+    Mistake("q31_as_2_to_the_32", "q31", "Q31 has 31 fractional bits: M0·2^31, not M0·2^32.", ("requant",),
+            _rq_q32),
+    Mistake("unnormalised_multiplier", "q31", "M itself was written in Q31; M is first scaled into [0.5, 1) by "
+            "2^n.", ("requant",), _rq_unnormalised),
+    Mistake("shift_one_short", "n", "One doubling too few: M0 must lie in [0.5, 1).", ("requant",),
+            _rq_shift_one_less),
+    Mistake("zero_point_forgotten", "q_out", "The output zero point Z_out is added after the multiplication.",
+            ("requant",), _rq_zero_forgotten),
+)

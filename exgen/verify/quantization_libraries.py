@@ -1,0 +1,116 @@
+"""Issue 17's quantization variants reproduced with torch's own kernels, independently of the solver.
+
+given_scale: the integers from torch.quantize_per_tensor / quantize_per_channel (quint8, qint8) or, for other
+ranges, from torch.fake_quantize_per_tensor_affine / per_channel_affine with quant_min/quant_max; the
+fake-quantized matrix from fake_quantize_*_affine (float32).  absmax_int8 and affine_channel: the factors from
+torch reductions, the integers from fake_quantize_*_affine over the restricted (or the stated) range.  requant:
+torch.frexp splits M into M0·2^-n; gemmlowp's SaturatingRoundingDoublingHighMul and RoundingDivideByPOT are
+done with int64 tensors.  Sampled instances keep values to be rounded 0.05 from a .5 boundary (or put an
+exact, float32-representable tie there), so float32 kernels and exact arithmetic agree.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+
+_DTYPES = {(0, 255): torch.quint8, (-128, 127): torch.qint8}
+
+
+def _axis(name: str) -> int | None:
+    return {"tensor": None, "rows": 0, "columns": 1}[name]
+
+
+def _fake(x: torch.Tensor, scales: torch.Tensor, zeros: torch.Tensor, axis: int | None, lo: int, hi: int):
+    """(fake-quantized x in float32, its integers q)."""
+    if axis is None:
+        fq = torch.fake_quantize_per_tensor_affine(x, float(scales[0]), int(zeros[0]), lo, hi)
+        return fq, torch.round(fq.double() / float(scales[0])).long() + int(zeros[0])
+    fq = torch.fake_quantize_per_channel_affine(x, scales.float(), zeros.int(), axis, lo, hi)
+    shape = (-1, 1) if axis == 0 else (1, -1)
+    return fq, torch.round(fq.double() / scales.double().reshape(shape)).long() + zeros.long().reshape(shape)
+
+
+def _given_scale(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
+    x = x64.float()
+    scales = torch.tensor(g["scale"], dtype=torch.float64, device=device)
+    zeros = torch.tensor([int(z) for z in g["zero_point"]], dtype=torch.long, device=device)
+    lo, hi, axis = int(g["quant_min"]), int(g["quant_max"]), _axis(g["axis"])
+    fq, q = _fake(x, scales, zeros, axis, lo, hi)
+    dtype = _DTYPES.get((lo, hi))
+    if dtype is not None:  # the real quantize kernels for PyTorch's 8-bit types
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            if axis is None:
+                q = torch.quantize_per_tensor(x, float(scales[0]), int(zeros[0]), dtype).int_repr().long()
+            else:
+                q = torch.quantize_per_channel(x, scales, zeros, axis, dtype).int_repr().long()
+    return {"q": q.tolist(), "fake_quant": fq.double().tolist(), "error": (x64 - fq.double()).tolist()}
+
+
+def _channel_stat(x: torch.Tensor, axis: str, fn) -> torch.Tensor:
+    if axis == "tensor":
+        return fn(x.reshape(1, -1), 1)
+    return fn(x, 1) if axis == "rows" else fn(x, 0)
+
+
+def _round_to(v: torch.Tensor, k: int) -> torch.Tensor:
+    return torch.round(v * 10**k) / 10**k if k else v
+
+
+def _absmax_int8(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
+    qmax = (1 << (int(g["bits"]) - 1)) - 1
+    amax = _channel_stat(x64.abs(), g["axis"], lambda t, d: t.amax(dim=d))
+    mult = g["form"] == "multiplier"
+    factor = _round_to(qmax / amax if mult else amax / qmax, int(g["factor_decimals"]))
+    scale = 1 / factor if mult else factor
+    axis = _axis(g["axis"])
+    _, q = _fake(x64.float(), scale, torch.zeros_like(scale, dtype=torch.long), axis, -qmax, qmax)
+    per = scale.reshape(-1, 1) if axis == 0 else scale.reshape(1, -1) if axis == 1 else scale
+    xhat = q.double() / (factor.reshape(per.shape)) if mult else q.double() * per
+    scalar = g["axis"] == "tensor"
+    return {"absmax": amax.item() if scalar else amax.tolist(), "factor": factor.item() if scalar else factor.tolist(),
+            "q": q.tolist(), "reconstruction": xhat.tolist(), "error": (x64 - xhat).tolist()}
+
+
+def _affine_channel(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
+    bits, signed = int(g["bits"]), g["signed"] == "signed"
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    rmin = _channel_stat(x64, g["axis"], lambda t, d: t.amin(dim=d))
+    rmax = _channel_stat(x64, g["axis"], lambda t, d: t.amax(dim=d))
+    scale = _round_to((rmax - rmin) / (hi - lo), int(g["scale_decimals"]))
+    zeros = torch.clamp(torch.round(lo - rmin / scale), lo, hi).long()
+    axis = _axis(g["axis"])
+    _, q = _fake(x64.float(), scale, zeros, axis, lo, hi)
+    shape = (-1, 1) if axis == 0 else (1, -1) if axis == 1 else (1, 1)
+    xhat = scale.reshape(shape) * (q.double() - zeros.double().reshape(shape))
+    return {"scales": scale.tolist(), "zero_points": zeros.tolist(), "q": q.tolist(), "reconstruction": xhat.tolist(),
+            "error": (x64 - xhat).tolist()}
+
+
+def _requant(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    m = torch.tensor(float(g["s_in"]), dtype=torch.float64, device=device) * float(g["s_w"]) / float(g["s_out"])
+    mantissa, exponent = torch.frexp(m)  # m = mantissa · 2^exponent, mantissa in [0.5, 1)
+    n = -int(exponent)
+    q31 = int(torch.floor(mantissa * 2**31 + 0.5))
+    if q31 == 1 << 31:
+        q31, n = q31 // 2, n - 1
+    acc = torch.tensor(int(g["acc"]), dtype=torch.long, device=device)
+    ab = acc * q31
+    nudge = torch.where(ab >= 0, torch.tensor(1 << 30, device=device), torch.tensor(1 - (1 << 30), device=device))
+    high = torch.div(ab + nudge, 1 << 31, rounding_mode="trunc")
+    mask = (1 << n) - 1
+    remainder = torch.bitwise_and(high, mask)
+    threshold = (mask >> 1) + (high < 0).long()
+    shifted = torch.bitwise_right_shift(high, n) + (remainder > threshold).long()
+    out = torch.clamp(shifted + int(g["z_out"]), int(g["quant_min"]), int(g["quant_max"]))
+    return {"M": m.item(), "n": n, "M0": mantissa.item(), "q31": q31, "q_out": int(out)}
+
+
+REPRODUCERS = {"given_scale": _given_scale, "absmax_int8": _absmax_int8, "affine_channel": _affine_channel,
+               "requant": _requant}
