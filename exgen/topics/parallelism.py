@@ -45,6 +45,11 @@ ALLREDUCES_PER_LAYER = {"forward": 2, "backward": 2}  # Megatron-LM, Fig. 3 (MLP
 SP_COLLECTIVES_PER_LAYER = {"allgather": {"forward": 2, "backward": 2}, "reducescatter": {"forward": 2, "backward": 2}}
 SYMBOLS = ("N_layer", "B", "L", "D")  # the order of factors in an expression answer
 CONVENTIONS = ("once", "both_passes")
+# NCCL-tests PERFORMANCE.md: busbw = algbw x the collective's bus factor, which is also what each GPU sends per
+# byte of the benchmark's size S in the ring (or pipelined chain, or direct) algorithm: a link carries that much.
+COLLECTIVES = ("allreduce", "allgather", "reducescatter", "broadcast", "reduce", "alltoall", "sendrecv")
+ZERO_STAGES = (1, 2, 3)
+SCHEDULES = ("gpipe", "1f1b", "interleaved")
 MB, GB, MS = 10**6, 10**9, Fraction(1, 1000)
 
 
@@ -69,6 +74,31 @@ def ring_factor(collective: str, k: int) -> Fraction:
     """Bytes each GPU sends in a ring collective over k GPUs, per byte of payload."""
     one_pass = Fraction(k - 1, k)
     return 2 * one_pass if collective == "allreduce" else one_pass
+
+
+def bus_factor(collective: str, k: int) -> Fraction:
+    """NCCL-tests' bus factor: AllReduce 2(k−1)/k; AllGather, ReduceScatter, AlltoAll (k−1)/k; Broadcast, Reduce,
+    send/recv 1 — the bytes the busiest GPU sends per byte of the size S the benchmark reports."""
+    if collective == "allreduce":
+        return Fraction(2 * (k - 1), k)
+    if collective in ("allgather", "reducescatter", "alltoall"):
+        return Fraction(k - 1, k)
+    return Fraction(1)
+
+
+def zero_volume(stage: int, k: int) -> Fraction:
+    """Bytes each GPU sends per iteration, in units of Ψ (the parameter bytes): stages 1–2 a ReduceScatter of the
+    gradients and an AllGather of the parameters (2(k−1)/k·Ψ, DP's AllReduce); stage 3 one more AllGather of the
+    parameters (3(k−1)/k·Ψ). The large-k limits are ZeRO's 2Ψ and 3Ψ (Rajbhandari et al. 2020, Sec. 7)."""
+    return Fraction(3 if stage == 3 else 2) * Fraction(k - 1, k)
+
+
+def schedule_bubble(schedule: str, p: int, m: int, v: int = 1) -> Fraction:
+    """Bubble time over ideal compute time (Narayanan et al. 2021, Sec. 2.2): 1F1B (p−1)/m, interleaved
+    (p−1)/(v·m); GPipe's fraction of the iteration (p−1)/(m+p−1) (Huang et al. 2019)."""
+    if schedule == "gpipe":
+        return bubble_fraction(p, m)
+    return Fraction(p - 1, m * (v if schedule == "interleaved" else 1))
 
 
 def bubble_fraction(p: int, m: int) -> Fraction:
@@ -121,6 +151,28 @@ VARIANTS = (
               low=1e-6, high=1e9),
         Given("params_m", "hard twist: the buffer is the gradients of a model of this many million parameters "
               "(0: size_mb is given instead)", "number", default=0, low=1e-3, high=1e7), _DTYPE)),
+    Variant("collectives", "one NCCL collective (AllReduce, AllGather, ReduceScatter, Broadcast, Reduce, AlltoAll, "
+            "send/recv): bytes each GPU sends, time, algorithm and bus bandwidth with its bus factor", (
+        Given("collective", "the collective the benchmark runs", "choice", choices=COLLECTIVES),
+        Given("size_mb", "the benchmark's size S in MB (10^6 bytes): the buffer AllReduce, Broadcast, Reduce and "
+              "send/recv move, AllGather's output, ReduceScatter's input, each GPU's AlltoAll send buffer",
+              "number", unit="MB", low=1e-3, high=1e9),
+        _GPUS,
+        Given("link_gbps", "bandwidth B of each GPU's link, in GB/s", "number", unit="GB/s", low=1e-3, high=1e6),
+        Given("measured_ms", "an observed time of the same collective, in ms", "number", unit="ms",
+              low=1e-6, high=1e9))),
+    Variant("zero_volume", "ZeRO's communication volume per GPU in units of Psi, stages 1-3, and its large-k limit", (
+        Given("stage", "ZeRO stage (1, 2: optimizer states / + gradients sharded; 3: + parameters)", "choice",
+              choices=tuple(str(x) for x in ZERO_STAGES)),
+        Given("params_b", "parameters of the model, in billions", "number", low=1e-3, high=1e5), _GPUS, _DTYPE)),
+    Variant("bubble_schedules", "pipeline bubble of GPipe, 1F1B (Narayanan's (p-1)/m) and interleaved 1F1B "
+            "((p-1)/(v m))", (
+        Given("stages", "pipeline stages (devices) p", "integer", low=2, high=1024),
+        Given("micro_batches", "micro-batches m per iteration", "integer", low=1, high=10**6),
+        Given("chunks", "model chunks (virtual stages) v per device in the interleaved schedule", "integer",
+              low=2, high=64),
+        Given("step_ms", "ideal time of one iteration without a bubble (forward and backward of all m "
+              "micro-batches on one device), in ms", "number", unit="ms", low=1e-3, high=1e9))),
     Variant("bubble", "GPipe pipeline bubble: idle fraction and micro-batches for a target", (
         Given("stages", "pipeline stages p", "integer", low=2, high=1024),
         Given("micro_batches", "micro-batches m", "integer", low=1, high=10**6),
@@ -161,7 +213,15 @@ def _check(variant: str, g: dict[str, Any]) -> None:
 
     if variant == "ring" and bool(g.get("size_mb")) == bool(g.get("params_m")):
         raise InvalidGivens("give exactly one of size_mb (the buffer in MB) and params_m (a model's gradients)")
-    if variant in ("data_parallel", "fsdp", "ring") and g["gpus"] < 2:
+    if variant == "collectives" and g["collective"] not in COLLECTIVES:
+        raise InvalidGivens(f"collective must be one of {', '.join(COLLECTIVES)}")
+    if variant == "zero_volume" and str(g["stage"]) not in ("1", "2", "3"):
+        raise InvalidGivens("stage must be 1, 2 or 3")
+    if variant == "bubble_schedules":
+        if g["stages"] < 2:
+            raise InvalidGivens("a pipeline needs at least two stages")
+        divides("stages", "micro_batches", "the interleaved schedule runs micro-batches in groups of p")
+    if variant in ("data_parallel", "fsdp", "ring", "collectives", "zero_volume") and g["gpus"] < 2:
         raise InvalidGivens("gpus must be at least 2 for a collective")
     if variant == "pipeline":
         divides("layers_per_stage", "n_layer", "every stage holds whole layers")
@@ -469,6 +529,139 @@ def _solve_ring(g: dict[str, Any]) -> Solution:
     return Solution(parts, steps)
 
 
+_COLLECTIVE_WORDS = {"allreduce": "AllReduce", "allgather": "AllGather", "reducescatter": "ReduceScatter",
+                     "broadcast": "Broadcast", "reduce": "Reduce", "alltoall": "AlltoAll", "sendrecv": "send/recv"}
+_HOW = {  # how the busiest GPU's bytes arise, per byte of S (the algorithms NCCL uses for large sizes)
+    "allreduce": ("a ring: a reduce-scatter phase and an all-gather phase of $k-1$ steps each, one chunk of "
+                  "$S/k$ per step", r"\frac{2(k-1)}{k}"),
+    "allgather": ("a ring of $k-1$ steps; in each a GPU forwards one GPU's share, $S/k$ of the gathered output",
+                  r"\frac{k-1}{k}"),
+    "reducescatter": ("a ring of $k-1$ steps; in each a GPU sends one partially reduced chunk of $S/k$",
+                      r"\frac{k-1}{k}"),
+    "broadcast": ("a pipelined chain: the buffer goes in small chunks from the root through every GPU, each GPU "
+                  "but the last forwarding all of it", "1"),
+    "reduce": ("a pipelined chain towards the root: every GPU but the root sends its partial sums of the whole "
+               "buffer once", "1"),
+    "alltoall": ("each GPU sends the $k-1$ blocks of $S/k$ meant for the other GPUs and keeps its own",
+                 r"\frac{k-1}{k}"),
+    "sendrecv": ("one GPU sends the whole buffer to one other GPU", "1"),
+}
+
+
+def _collective_numbers(g: dict[str, Any]) -> dict[str, Fraction]:
+    factor = bus_factor(g["collective"], g["gpus"])
+    n = Fraction(str(g["size_mb"])) * MB
+    sent = factor * n
+    algbw = n / (Fraction(str(g["measured_ms"])) * MS)
+    return {"factor": factor, "n": n, "sent": sent, "time": sent / (Fraction(str(g["link_gbps"])) * GB),
+            "algbw": algbw, "busbw": algbw * factor}
+
+
+def _solve_collectives(g: dict[str, Any]) -> Solution:
+    x = _collective_numbers(g)
+    c, k = g["collective"], g["gpus"]
+    how, formula = _HOW[c]
+    size = rf"{nf.sig(x['n'] / MB, 6)}\ \text{{MB}}"
+    steps = (
+        Step(f"{_COLLECTIVE_WORDS[c]} over $k = {k}$ GPUs moves its data by {how}. The busiest GPU sends "
+             f"${formula}$ of $S$; that is the bus factor (NCCL tests, PERFORMANCE.md):",
+             rf"{formula} = {nf.sig(x['factor'], 6)}"),
+        Step("Bytes the busiest GPU sends:",
+             rf"{nf.sig(x['factor'], 6)} \times {size} = {nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
+        Step("Every GPU sends over its own link at once, so the time is what the busiest GPU sends over $B$:",
+             rf"T = \frac{{{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}}}{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} "
+             rf"= {nf.sig(x['time'] / MS, 6)}\ \text{{ms}}"),
+        Step("Algorithm bandwidth of the measured run:",
+             rf"\text{{algbw}} = \frac{{S}}{{t}} = \frac{{{size}}}{{{nf.num(g['measured_ms'])}\ \text{{ms}}}} = "
+             rf"{nf.sig(x['algbw'] / GB, 6)}\ \text{{GB/s}}"),
+        Step("Bus bandwidth: the algorithm bandwidth times the bus factor:",
+             rf"\text{{busbw}} = {nf.sig(x['algbw'] / GB, 6)} \times {nf.sig(x['factor'], 6)} = "
+             rf"{nf.sig(x['busbw'] / GB, 6)}\ \text{{GB/s}}"),
+    )
+    parts = (
+        Part("bus_factor", "bus factor", Answer("number", float(x["factor"]), sig=3)),
+        Part("sent_per_gpu", "bytes the busiest GPU sends", Answer("number", float(x["sent"] / MB), unit="MB", sig=3)),
+        Part("time", "ideal time", Answer("number", float(x["time"] / MS), unit="ms", sig=3)),
+        Part("algbw", "algorithm bandwidth", Answer("number", float(x["algbw"] / GB), unit="GB/s", sig=3)),
+        Part("busbw", "bus bandwidth", Answer("number", float(x["busbw"] / GB), unit="GB/s", sig=3)),
+    )
+    return Solution(parts, steps)
+
+
+def _zero_numbers(g: dict[str, Any]) -> dict[str, Any]:
+    stage, k = int(g["stage"]), g["gpus"]
+    params = Fraction(str(g["params_b"])) * 10**9
+    volume = zero_volume(stage, k)
+    return {"stage": stage, "params": params, "psi_bytes": params * _bytes(g), "volume": volume,
+            "bytes": volume * params * _bytes(g), "limit": 3 if stage == 3 else 2}
+
+
+def _solve_zero(g: dict[str, Any]) -> Solution:
+    x = _zero_numbers(g)
+    k, b = g["gpus"], _bytes(g)
+    collectives = ("a ReduceScatter of the gradients (each GPU keeps the sum of its shard) and, after the "
+                   "optimizer step on the shards, an AllGather of the updated parameters: $\\Psi + \\Psi$ of "
+                   "payload, as much as the AllReduce of plain data parallelism" if x["stage"] < 3 else
+                   "an AllGather of the parameters in the forward pass, another in the backward pass (they are "
+                   "freed after use), and a ReduceScatter of the gradients: $\\Psi + \\Psi + \\Psi$ of payload")
+    n_coll = x["limit"]
+    steps = (
+        _dtype_step(g),
+        Step(f"Stage {x['stage']} per iteration runs {collectives}.",),
+        Step(f"In a ring over $k = {k}$ GPUs each AllGather or ReduceScatter sends $(k-1)/k$ of its payload from "
+             "every GPU, so each GPU sends, in units of $\\Psi$ elements:",
+             rf"{n_coll} \times \frac{{k-1}}{{k}} = {n_coll} \times \frac{{{k - 1}}}{{{k}}} = {nf.sig(x['volume'], 6)}"),
+        Step("As $k$ grows, $(k-1)/k \\to 1$: the volume tends to "
+             f"${n_coll}\\Psi$ (ZeRO, Rajbhandari et al. 2020, Sec. 7)."),
+        Step("With the model's parameters in bytes,",
+             rf"\Psi = {nf.num(g['params_b'])} \times 10^9 \times {b}\ \text{{B}} = {nf.sig(x['psi_bytes'], 6)}\ "
+             rf"\text{{B}}, \quad {nf.sig(x['volume'], 6)} \times {nf.sig(x['psi_bytes'], 6)} = "
+             rf"{nf.sig(x['bytes'], 6)}\ \text{{B}}"),
+    )
+    parts = (
+        Part("volume_psi", "elements each GPU sends, in units of Psi", Answer("number", float(x["volume"]), sig=3)),
+        Part("limit_psi", "the large-k limit, in units of Psi", Answer("integer", x["limit"])),
+        Part("psi_bytes", "the parameters in bytes", _b(x["psi_bytes"])),
+        Part("volume_bytes", "bytes each GPU sends per iteration", _b(x["bytes"])),
+    )
+    return Solution(parts, steps)
+
+
+def _schedule_numbers(g: dict[str, Any]) -> dict[str, Fraction]:
+    p, m, v = g["stages"], g["micro_batches"], g["chunks"]
+    ideal = Fraction(str(g["step_ms"]))
+    inter = schedule_bubble("interleaved", p, m, v)
+    return {"gpipe": schedule_bubble("gpipe", p, m), "1f1b": schedule_bubble("1f1b", p, m), "interleaved": inter,
+            "iteration": ideal * (1 + inter)}
+
+
+def _solve_schedules(g: dict[str, Any]) -> Solution:
+    x = _schedule_numbers(g)
+    p, m, v = g["stages"], g["micro_batches"], g["chunks"]
+    steps = (
+        Step(f"GPipe: a flush pipeline of $p = {p}$ stages spends $p - 1$ of $m + p - 1$ slots idle, as a fraction "
+             "of the whole iteration:",
+             rf"\frac{{p-1}}{{m+p-1}} = \frac{{{p - 1}}}{{{m + p - 1}}} = {nf.sig(x['gpipe'], 6)}"),
+        Step("1F1B (PipeDream-Flush) has the same bubble time, $(p-1)$ forward and backward slots; Narayanan et al. "
+             "2021 state it relative to the ideal compute time of the $m$ micro-batches:",
+             rf"\frac{{p-1}}{{m}} = \frac{{{p - 1}}}{{{m}}} = {nf.sig(x['1f1b'], 6)}"),
+        Step(f"Interleaved 1F1B: each device holds $v = {v}$ model chunks, so a slot of the ramp costs $1/v$ of a "
+             "stage's time and the bubble shrinks by $v$:",
+             rf"\frac{{p-1}}{{v\,m}} = \frac{{{p - 1}}}{{{v} \times {m}}} = {nf.sig(x['interleaved'], 6)}"),
+        Step("An iteration with the interleaved schedule takes the ideal time plus its bubble:",
+             rf"{nf.num(g['step_ms'])}\ \text{{ms}} \times (1 + {nf.sig(x['interleaved'], 6)}) = "
+             rf"{nf.sig(x['iteration'], 6)}\ \text{{ms}}"),
+    )
+    parts = (
+        Part("gpipe_fraction", "GPipe bubble fraction of the iteration", Answer("number", float(x["gpipe"]), sig=3)),
+        Part("bubble_1f1b", "1F1B bubble over ideal compute", Answer("number", float(x["1f1b"]), sig=3)),
+        Part("bubble_interleaved", "interleaved bubble over ideal compute",
+             Answer("number", float(x["interleaved"]), sig=3)),
+        Part("iteration_ms", "iteration time, interleaved", Answer("number", float(x["iteration"]), unit="ms", sig=3)),
+    )
+    return Solution(parts, steps)
+
+
 def min_micro_batches(p: int, target: Fraction) -> int:
     """Smallest m with (p−1)/(m+p−1) ≤ target: m ≥ (p−1)(1−f)/f."""
     return max(1, math.ceil((p - 1) * (1 - target) / target))
@@ -601,7 +794,8 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
 
 _SOLVERS = {"data_parallel": _solve_data_parallel, "pipeline": _solve_pipeline,
             "tensor_parallel": _solve_tensor_parallel, "sequence_parallel": _solve_sequence_parallel,
-            "fsdp": _solve_fsdp, "ring": _solve_ring,
+            "fsdp": _solve_fsdp, "ring": _solve_ring, "collectives": _solve_collectives, "zero_volume": _solve_zero,
+            "bubble_schedules": _solve_schedules,
             "bubble": _solve_bubble, "layout_3d": _solve_layout, "homework2": _solve_homework2}
 
 
@@ -673,6 +867,23 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         efficiency = Fraction(rng.randint(50, 95), 100)
         measured = float(f"{float(ideal_ms / efficiency):.3g}")
         return {**buffer, "gpus": k, "link_gbps": link, "measured_ms": measured}
+    if variant == "collectives":
+        k, c = rng.choice(size["gpus"]), rng.choice(COLLECTIVES)
+        mb = 10 * rng.randint(1, size["ring_mb"] // 10) if difficulty == "easy" else rng.randint(1, size["ring_mb"])
+        link = rng.choice(RING_LINKS[1:] if difficulty == "easy" else RING_LINKS)
+        ideal_ms = bus_factor(c, k) * mb * MB / (Fraction(str(link)) * GB) / MS
+        measured = float(f"{float(ideal_ms / Fraction(rng.randint(50, 95), 100)):.3g}")
+        return {"collective": c, "size_mb": mb, "gpus": k, "link_gbps": link, "measured_ms": measured}
+    if variant == "zero_volume":
+        params = rng.randint(2, 2000) / 2 \
+            if difficulty == "easy" else round(rng.randint(1, 2000) / 10, 1)
+        return {"stage": rng.choice(("1", "2", "3")), "params_b": params, "gpus": rng.choice(size["gpus"]),
+                "dtype": rng.choice(tuple(DTYPE_BYTES))}
+    if variant == "bubble_schedules":
+        p, v = rng.randint(2, size["stages"]), rng.randint(2, 8)
+        step = rng.randint(100, 5000) if difficulty == "easy" else round(rng.randint(1000, 99999) / 10, 1)
+        return {"stages": p, "micro_batches": p * rng.randint(1, max(1, size["micro"] // p)), "chunks": v,
+                "step_ms": step}
     if variant == "bubble":
         p, per_mille = rng.randint(2, size["stages"]), rng.randint(10, 500)
         if (p - 1) * (1000 - per_mille) % per_mille == 0:
@@ -773,9 +984,10 @@ MISTAKES = (
     Mistake("elements_not_bytes", "grad_bytes", _EXPLAIN["elements"], ("data_parallel",), _elements("grad_bytes")),
     Mistake("elements_not_bytes_expr", "grad_expr", _EXPLAIN["elements"], ("data_parallel",),
             _elements("grad_expr", True)),
-    Mistake("ring_k_not_k_minus_1", "sent_per_gpu", _EXPLAIN["ring_k"], ("data_parallel", "fsdp", "ring"),
-            _ring_k("sent_per_gpu")),
-    Mistake("total_not_per_gpu", "sent_per_gpu", _EXPLAIN["total"], ("data_parallel", "fsdp", "ring"),
+    Mistake("ring_k_not_k_minus_1", "sent_per_gpu", _EXPLAIN["ring_k"], ("data_parallel", "fsdp", "ring", "collectives"),
+            lambda v, g: None if v == "collectives" and bus_factor(g["collective"], g["gpus"]) == 1 else
+            _ring_k("sent_per_gpu")(v, g)),
+    Mistake("total_not_per_gpu", "sent_per_gpu", _EXPLAIN["total"], ("data_parallel", "fsdp", "ring", "collectives"),
             _times_gpus("sent_per_gpu")),
     Mistake("payload_summed_over_gpus", "grad_bytes",
             "The payload is the gradient buffer that is aggregated (once per iteration), not k copies of it.",
@@ -839,6 +1051,41 @@ MISTAKES = (
     Mistake("bubble_over_compute", "bubble",
             "(p−1)/m is the bubble relative to the useful compute time; the question asks for the fraction of the "
             "whole iteration.", ("bubble",), lambda v, g: (g["stages"] - 1) / g["micro_batches"]),
+    Mistake("allreduce_bus_factor", "busbw",
+            "2(k−1)/k is AllReduce's bus factor (two ring phases); AllGather, ReduceScatter and AlltoAll have "
+            "(k−1)/k, Broadcast, Reduce and send/recv 1.", ("collectives",),
+            lambda v, g: None if g["collective"] == "allreduce" else
+            _value(v, g, "algbw") * 2 * (g["gpus"] - 1) / g["gpus"]),
+    Mistake("busbw_is_algbw", "busbw", "The bus bandwidth is the algorithm bandwidth times the bus factor.",
+            ("collectives",),
+            lambda v, g: None if bus_factor(g["collective"], g["gpus"]) == 1 else _value(v, g, "algbw")),
+    Mistake("time_from_size", "time",
+            "The time is what the busiest GPU sends over its link, the bus factor times S, not S itself.",
+            ("collectives",), lambda v, g: None if bus_factor(g["collective"], g["gpus"]) == 1 else
+            g["size_mb"] / g["link_gbps"]),
+    Mistake("large_k_limit", "volume_psi",
+            "2Ψ and 3Ψ are the limits for many GPUs; on k GPUs each collective sends (k−1)/k of its payload.",
+            ("zero_volume",), lambda v, g: _value(v, g, "limit_psi")),
+    Mistake("stage3_as_dp", "volume_psi",
+            "Stage 3 gathers the parameters in the backward pass again: three collectives of Ψ, not two.",
+            ("zero_volume",), lambda v, g: 2 * (g["gpus"] - 1) / g["gpus"] if str(g["stage"]) == "3" else None),
+    Mistake("elements_not_bytes", "volume_bytes", _EXPLAIN["elements"], ("zero_volume",), _elements("volume_bytes")),
+    Mistake("bubble_over_compute", "gpipe_fraction",
+            "(p−1)/m is the bubble relative to the useful compute time; GPipe's fraction is of the whole "
+            "iteration, (p−1)/(m+p−1).", ("bubble_schedules",),
+            lambda v, g: (g["stages"] - 1) / g["micro_batches"]),
+    Mistake("fraction_of_iteration", "bubble_1f1b",
+            "Narayanan et al. state the bubble relative to the ideal compute time, (p−1)/m, not as a fraction of "
+            "the iteration.", ("bubble_schedules",),
+            lambda v, g: (g["stages"] - 1) / (g["micro_batches"] + g["stages"] - 1)),
+    Mistake("chunks_ignored", "bubble_interleaved",
+            "With v chunks per device each ramp slot is 1/v of a stage's time: the bubble is (p−1)/(v·m).",
+            ("bubble_schedules",), lambda v, g: (g["stages"] - 1) / g["micro_batches"]),
+    Mistake("chunks_ignored", "iteration_ms",
+            "With v chunks per device each ramp slot is 1/v of a stage's time: the bubble is (p−1)/(v·m).",
+            ("bubble_schedules",), lambda v, g: g["step_ms"] * (1 + (g["stages"] - 1) / g["micro_batches"])),
+    Mistake("bubble_only", "iteration_ms", "The iteration takes the ideal time plus the bubble, not the bubble alone.",
+            ("bubble_schedules",), lambda v, g: g["step_ms"] * (g["stages"] - 1) / (g["chunks"] * g["micro_batches"])),
     Mistake("dp_forgot_pp", "dp", "GPUs = TP x PP x DP: the pipeline degree divides the GPUs too.", ("layout_3d",),
             lambda v, g: g["gpus"] // g["tp"]),
     Mistake("elements_not_bytes", "dp_bytes", _EXPLAIN["elements"], ("homework2",), _elements("dp_bytes")),
