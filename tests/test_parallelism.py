@@ -74,6 +74,8 @@ def test_megatron_two_allreduces_forward_and_two_backward_per_layer():
     a = answers("tensor_parallel", {"n_layer": 24, "batch": 8, "seq_len": 1024, "d_model": 1024, "heads": 16,
                                     "dtype": "fp16", "tp": 8})
     assert a["allreduces"] == 4 * 24
+    assert a["forward_allreduces"] == a["backward_allreduces"] == 2 * 24  # split by pass (issue 17)
+    assert a["backward_bytes"] == 2 * 24 * 2 * 8 * 1024 * 1024
     assert a["heads_per_gpu"] == 2
     assert a["allreduce_expr"] == "8*N_layer*B*L*D"
 

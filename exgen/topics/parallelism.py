@@ -355,6 +355,7 @@ def _solve_pipeline(g: dict[str, Any]) -> Solution:
 def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
     n, bsz, seq, d, b, tp = g["n_layer"], g["batch"], g["seq_len"], g["d_model"], _bytes(g), g["tp"]
     per_layer = sum(ALLREDUCES_PER_LAYER.values())
+    fwd, bwd = ALLREDUCES_PER_LAYER["forward"], ALLREDUCES_PER_LAYER["backward"]
     one = b * bsz * seq * d
     total = per_layer * n * one
     steps = (
@@ -363,19 +364,26 @@ def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
              "MLP's hidden units across the GPUs (column-parallel first matrix, row-parallel second). Per layer, "
              "the forward pass all-reduces the outputs of the attention block and of the MLP ($g$), and the "
              "backward pass all-reduces the gradients of their inputs ($f$): $2 + 2 = 4$ AllReduces, "
-             f"${per_layer} \\times {n} = {per_layer * n}$ per iteration."),
+             f"${per_layer} \\times {n} = {per_layer * n}$ per iteration: ${fwd} \\times {n} = {fwd * n}$ in the "
+             f"forward pass and ${bwd} \\times {n} = {bwd * n}$ in the backward pass."),
         Step("Each AllReduce aggregates one $B \\times L \\times D$ activation (or its gradient):",
              rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(one, 6)}\ \text{{B}}"),
         Step("In total per iteration:",
              rf"4 N_{{\text{{layer}}}} \times {b} B L D = {per_layer * n} \times {nf.sig(one, 6)} "
              rf"= {nf.sig(total, 6)}\ \text{{B}}"),
+        Step("Of these, the backward pass's:",
+             rf"{bwd} N_{{\text{{layer}}}} \times {b} B L D = {bwd * n} \times {nf.sig(one, 6)} "
+             rf"= {nf.sig(bwd * n * one, 6)}\ \text{{B}}"),
     )
     parts = (
         Part("heads_per_gpu", "attention heads per GPU", Answer("integer", g["heads"] // tp)),
         Part("allreduces", "AllReduces per iteration", Answer("integer", per_layer * n)),
         Part("allreduce_bytes", "AllReduce payload per iteration", _b(total)),
+        Part("forward_allreduces", "AllReduces of the forward pass", Answer("integer", fwd * n)),
+        Part("backward_allreduces", "AllReduces of the backward pass", Answer("integer", bwd * n)),
         Part("allreduce_expr", "payload as an expression",
              Answer("expression", monomial(per_layer * b, N_layer=1, B=1, L=1, D=1))),
+        Part("backward_bytes", "AllReduce payload of the backward pass", _b(bwd * n * one)),
     )
     sent = ring_factor("allreduce", tp) * total  # the twist's extra step: ring AllReduces over the t GPUs
     ring = (Step(f"In a ring over $t = {tp}$ GPUs each AllReduce sends $2(t-1)/t$ of its payload from every GPU:",
@@ -1001,6 +1009,11 @@ MISTAKES = (
             _elements("allreduce_bytes")),
     Mistake("forward_only", "allreduce_bytes", _EXPLAIN["forward_only"], ("tensor_parallel",),
             _forward_only("allreduce_bytes")),
+    Mistake("per_layer_not_stack", "backward_allreduces",
+            "Two AllReduces per layer in the backward pass; the stack has N_layer layers.", ("tensor_parallel",),
+            lambda v, g: ALLREDUCES_PER_LAYER["backward"]),
+    Mistake("both_passes", "backward_bytes", "Only the backward pass was asked; the forward pass's AllReduces "
+            "are as many again.", ("tensor_parallel",), lambda v, g: _value(v, g, "allreduce_bytes")),
     Mistake("forward_only_count", "allreduces", _EXPLAIN["forward_only"], ("tensor_parallel",),
             lambda v, g: _value(v, g, "allreduces") // 2),
     Mistake("elements_not_bytes", "collective_bytes", _EXPLAIN["elements"], ("sequence_parallel",),

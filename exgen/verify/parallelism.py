@@ -397,6 +397,9 @@ def _tensor_parallel(g: dict[str, Any]) -> dict[str, Any]:
     law = Law("tp", "bytes")
     values = {"heads_per_gpu": len(torch.arange(g["heads"]).tensor_split(g["tp"])[0]),
               "allreduces": round(Law("tp", "calls").given(g)), "allreduce_bytes": law.given(g),
+              "forward_allreduces": round(Law("tp", "calls_forward").given(g)),
+              "backward_allreduces": round(Law("tp", "calls_backward").given(g)),
+              "backward_bytes": Law("tp", "bytes_backward").given(g),
               "allreduce_expr": law.expression(g.get("dtype", "fp16"))}
     return _on_the_wire(g, values, ring_factor("sent", g["tp"]) * law.given(g))
 
