@@ -301,27 +301,21 @@ def _solve_closed_form(g: dict[str, Any], kn: Knobs) -> Solution:
     kk = nf.num(g["flops_per_token"])
     steps = lambda: [  # noqa: E731 — the steps are built for the key only
         _pf_day_step(c),
-        Step(rf"With $D = C/({kk}N)$, $L(N) = E + A N^{{-\alpha}} + B ({kk}N/C)^{{\beta}}$; setting "
-             r"$dL/dN = 0$ gives $\alpha A N^{-\alpha} = \beta B D^{-\beta}$, whose solution is "
-             "(Hoffmann et al. 2022, Appendix D.2)",
-             rf"N_{{\mathrm{{opt}}}} = G \left(\frac{{C}}{{{kk}}}\right)^{{a}}, \quad D_{{\mathrm{{opt}}}} = G^{{-1}} "
-             rf"\left(\frac{{C}}{{{kk}}}\right)^{{b}}, \quad G = \left(\frac{{\alpha A}}{{\beta B}}\right)^"
-             r"{1/(\alpha+\beta)}, \quad a = \frac{\beta}{\alpha+\beta}, \quad b = \frac{\alpha}{\alpha+\beta}."),
-        Step("The exponents:", rf"a = \frac{{{nf.num(fit.beta)}}}{{{total}}} = {S6(fit.a)}, \quad "
-                               rf"b = \frac{{{nf.num(fit.alpha)}}}{{{total}}} = {S6(fit.b)}"),
-        Step("The coefficient:",
-             rf"G = \left(\frac{{{nf.num(fit.alpha)} \times {nf.num(fit.A)}}}{{{nf.num(fit.beta)} \times "
-             rf"{nf.num(fit.B)}}}\right)^{{1/{total}}} = {S6(fit.G)}"),
+        Step(rf"Minimising $L(N, C/({kk}N))$ over $N$ ($dL/dN = 0$; Hoffmann et al. 2022, Appendix D.2):",
+             rf"N_{{\mathrm{{opt}}}} = G \left(\frac{{C}}{{{kk}}}\right)^{{a}}, \ D_{{\mathrm{{opt}}}} = G^{{-1}} "
+             rf"\left(\frac{{C}}{{{kk}}}\right)^{{b}}, \ G = \left(\frac{{\alpha A}}{{\beta B}}\right)^"
+             r"{1/(\alpha+\beta)}, \ a = \frac{\beta}{\alpha+\beta}, \ b = \frac{\alpha}{\alpha+\beta}"),
+        Step("The constants:", rf"a = \frac{{{nf.num(fit.beta)}}}{{{total}}} = {S6(fit.a)}, \ "
+                               rf"b = \frac{{{nf.num(fit.alpha)}}}{{{total}}} = {S6(fit.b)}, \ "
+                               rf"G = \left(\frac{{{nf.num(fit.alpha)} \times {nf.num(fit.A)}}}{{{nf.num(fit.beta)} "
+                               rf"\times {nf.num(fit.B)}}}\right)^{{1/{total}}} = {S6(fit.G)}"),
         Step(f"With $C/{kk} = {S6(c / k)}$:",
-             rf"N_{{\mathrm{{opt}}}} = {S6(fit.G)} \times ({S6(c / k)})^{{{S6(fit.a)}}} = {S6(x['N_opt'])}, \quad "
-             rf"D_{{\mathrm{{opt}}}} = \frac{{({S6(c / k)})^{{{S6(fit.b)}}}}}{{{S6(fit.G)}}} = {S6(x['D_opt'])}"),
-        Step("Tokens per parameter at the optimum:",
-             rf"\frac{{D_{{\mathrm{{opt}}}}}}{{N_{{\mathrm{{opt}}}}}} = G^{{-2}} \left(\frac{{C}}{{{kk}}}\right)^{{b-a}}"
-             rf" = {S6(x['tokens_per_param'])}"),
-        Step(r"The rule $N = 0.1\,C^{0.5}$, $D = 1.7\,C^{0.5}$ gives "
-             rf"$N = {S6(x['n_rule'])}$ and $D = {S6(x['d_rule'])}$; with the question's accounting they cost",
-             rf"{kk} N D = {kk} \times 0.1 \times 1.7\, C = {S6(x['rule_compute'])}\ \text{{FLOP}}, \quad "
-             rf"\frac{{{kk} N D}}{{C}} = {kk} \times 0.17 = {S6(x['rule_ratio'])}"),
+             rf"N_{{\mathrm{{opt}}}} = {S6(fit.G)} \times ({S6(c / k)})^{{{S6(fit.a)}}} = {S6(x['N_opt'])}, \ "
+             rf"D_{{\mathrm{{opt}}}} = \frac{{({S6(c / k)})^{{{S6(fit.b)}}}}}{{{S6(fit.G)}}} = {S6(x['D_opt'])}, \ "
+             rf"\frac{{D_{{\mathrm{{opt}}}}}}{{N_{{\mathrm{{opt}}}}}} = {S6(x['tokens_per_param'])}"),
+        Step(rf"The rule gives $N = 0.1\sqrt{{C}} = {S6(x['n_rule'])}$, $D = 1.7\sqrt{{C}} = {S6(x['d_rule'])}$, "
+             "which cost",
+             rf"{kk} N D = {kk} \times 0.17\, C = {S6(x['rule_compute'])}\ \text{{FLOP}} = {S6(x['rule_ratio'])}\, C"),
     ]
     parts = (Part("a", "exponent a of the optimal N", _num(x["a"])),
              Part("b", "exponent b of the optimal D", _num(x["b"])),

@@ -130,7 +130,8 @@ VARIANTS = (
     Variant("pipeline", "GPipe pipeline: micro-batch shape and p2p bytes between stages i and i+1", (
         _N_LAYER, _LAYERS_PER_STAGE, _B, _L, _D, _DTYPE,
         Given("micro_batches", "micro-batches m the batch is split into", "integer", low=1, high=10**6), _LINK)),
-    Variant("tensor_parallel", "Megatron tensor parallelism: AllReduces and their bytes per iteration", (
+    Variant("tensor_parallel", "Megatron tensor parallelism: AllReduces (forward and backward) and their bytes per "
+            "iteration", (
         _N_LAYER, _B, _L, _D, _HEADS, _DTYPE, Given("tp", "tensor-parallel degree", "integer", low=1, high=10**4),
         _LINK)),
     Variant("sequence_parallel", "Megatron sequence parallelism: AllGather/ReduceScatter bytes vs TP, "
