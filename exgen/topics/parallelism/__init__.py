@@ -37,73 +37,33 @@ from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
+from exgen.topics.parallelism.collectives import _solve_collectives, _solve_schedules, _solve_zero  # noqa: F401
+from exgen.topics.parallelism.common import (  # noqa: F401 — re-exported: tests and the verifier use par.X
+    DTYPE_BYTES,
+    PARAMS_PER_LAYER,
+    ALLREDUCES_PER_LAYER,
+    SP_COLLECTIVES_PER_LAYER,
+    SYMBOLS,
+    CONVENTIONS,
+    COLLECTIVES,
+    ZERO_STAGES,
+    SCHEDULES,
+    MB,
+    GB,
+    MS,
+    monomial,
+    param_count,
+    ring_factor,
+    bus_factor,
+    zero_volume,
+    schedule_bubble,
+    bubble_fraction,
+    _bytes,
+    _b,
+    _on_the_wire,
+    _dtype_step,
+)
 
-DTYPE_BYTES = {"fp16": 2, "bf16": 2, "fp32": 4}
-PARAMS_PER_LAYER = 12  # × D²
-ALLREDUCES_PER_LAYER = {"forward": 2, "backward": 2}  # Megatron-LM, Fig. 3 (MLP) and Fig. 4 (attention)
-# Megatron sequence parallelism (Korthikanti et al. 2022, Sec. 4.2.2, Fig. 6): per layer and pass, two g's and two ḡ's
-SP_COLLECTIVES_PER_LAYER = {"allgather": {"forward": 2, "backward": 2}, "reducescatter": {"forward": 2, "backward": 2}}
-SYMBOLS = ("N_layer", "B", "L", "D")  # the order of factors in an expression answer
-CONVENTIONS = ("once", "both_passes")
-# NCCL-tests PERFORMANCE.md: busbw = algbw x the collective's bus factor, which is also what each GPU sends per
-# byte of the benchmark's size S in the ring (or pipelined chain, or direct) algorithm: a link carries that much.
-COLLECTIVES = ("allreduce", "allgather", "reducescatter", "broadcast", "reduce", "alltoall", "sendrecv")
-ZERO_STAGES = (1, 2, 3)
-SCHEDULES = ("gpipe", "1f1b", "interleaved")
-MB, GB, MS = 10**6, 10**9, Fraction(1, 1000)
-
-
-# ---- the formulas (pure, exact) --------------------------------------------------------------------
-
-
-def monomial(coefficient: int, **powers: int) -> str:
-    """An expression answer in a fixed, simple form: '24*N_layer*D^2' (factors in SYMBOLS order)."""
-    factors = [str(coefficient)]
-    for name in SYMBOLS:
-        e = powers.get(name, 0)
-        if e:
-            factors.append(name if e == 1 else f"{name}^{e}")
-    return "*".join(factors)
-
-
-def param_count(n_layer: int, d: int) -> int:
-    return PARAMS_PER_LAYER * n_layer * d * d
-
-
-def ring_factor(collective: str, k: int) -> Fraction:
-    """Bytes each GPU sends in a ring collective over k GPUs, per byte of payload."""
-    one_pass = Fraction(k - 1, k)
-    return 2 * one_pass if collective == "allreduce" else one_pass
-
-
-def bus_factor(collective: str, k: int) -> Fraction:
-    """NCCL-tests' bus factor: AllReduce 2(k−1)/k; AllGather, ReduceScatter, AlltoAll (k−1)/k; Broadcast, Reduce,
-    send/recv 1 — the bytes the busiest GPU sends per byte of the size S the benchmark reports."""
-    if collective == "allreduce":
-        return Fraction(2 * (k - 1), k)
-    if collective in ("allgather", "reducescatter", "alltoall"):
-        return Fraction(k - 1, k)
-    return Fraction(1)
-
-
-def zero_volume(stage: int, k: int) -> Fraction:
-    """Bytes each GPU sends per iteration, in units of Ψ (the parameter bytes): stages 1–2 a ReduceScatter of the
-    gradients and an AllGather of the parameters (2(k−1)/k·Ψ, DP's AllReduce); stage 3 one more AllGather of the
-    parameters (3(k−1)/k·Ψ). The large-k limits are ZeRO's 2Ψ and 3Ψ (Rajbhandari et al. 2020, Sec. 7)."""
-    return Fraction(3 if stage == 3 else 2) * Fraction(k - 1, k)
-
-
-def schedule_bubble(schedule: str, p: int, m: int, v: int = 1) -> Fraction:
-    """Bubble time over ideal compute time (Narayanan et al. 2021, Sec. 2.2): 1F1B (p−1)/m, interleaved
-    (p−1)/(v·m); GPipe's fraction of the iteration (p−1)/(m+p−1) (Huang et al. 2019)."""
-    if schedule == "gpipe":
-        return bubble_fraction(p, m)
-    return Fraction(p - 1, m * (v if schedule == "interleaved" else 1))
-
-
-def bubble_fraction(p: int, m: int) -> Fraction:
-    """GPipe: each stage idles p−1 of the m+p−1 slots of a pass (forward and backward alike)."""
-    return Fraction(p - 1, m + p - 1)
 
 
 # ---- givens ----------------------------------------------------------------------------------------
@@ -257,34 +217,6 @@ def _check(variant: str, g: dict[str, Any]) -> None:
             raise InvalidGivens("dp x micro_batch must divide global_batch")
         if g.get("target") and g["global_batch"] // dp < min_micro_batches(g["pp"], Fraction(str(g["target"]))):
             raise InvalidGivens("a replica's batch is smaller than the micro-batches the target needs")
-
-
-def _bytes(g: dict[str, Any]) -> int:
-    return DTYPE_BYTES[g.get("dtype", "fp16")]
-
-
-def _b(value: int | Fraction) -> Answer:
-    """A byte count, asked to 3 significant figures (convertible: 453 MB is accepted for 4.53e8 B)."""
-    return Answer("number", float(value), unit="B", sig=3)
-
-
-def _on_the_wire(g: dict[str, Any], solution: Solution, sent: int | Fraction, what: str,
-                 why: str = "Every GPU sends over its own link at the same time, so") -> Solution:
-    """Hard twist: every GPU sends over its own link at once (seed 001's ring time 2(k−1)N/(kB)), so the
-    collectives take what ONE GPU sends / B; the payload / B is a named mistake."""
-    if not g.get("link_gbps"):
-        return solution
-    link = Fraction(str(g["link_gbps"])) * GB
-    step = Step(f"{why} the time on the wire is {what} over one link's bandwidth:",
-                rf"\frac{{{nf.sig(sent, 6)}\ \text{{B}}}}{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = "
-                rf"{nf.sig(sent / link / MS, 6)}\ \text{{ms}}")
-    part = Part("comm_ms", "time on the wire", Answer("number", float(sent / link / MS), unit="ms", sig=3))
-    return Solution(solution.parts + (part,), solution.steps + (step,))
-
-
-def _dtype_step(g: dict[str, Any]) -> Step:
-    b = _bytes(g)
-    return Step(f"Every number is {g.get('dtype', 'fp16')}: ${b}$ bytes per element.")
 
 
 # ---- solvers ---------------------------------------------------------------------------------------
@@ -537,138 +469,6 @@ def _solve_ring(g: dict[str, Any]) -> Solution:
     )
     return Solution(parts, steps)
 
-
-_COLLECTIVE_WORDS = {"allreduce": "AllReduce", "allgather": "AllGather", "reducescatter": "ReduceScatter",
-                     "broadcast": "Broadcast", "reduce": "Reduce", "alltoall": "AlltoAll", "sendrecv": "send/recv"}
-_HOW = {  # how the busiest GPU's bytes arise, per byte of S (the algorithms NCCL uses for large sizes)
-    "allreduce": ("a ring: a reduce-scatter phase and an all-gather phase of $k-1$ steps each, one chunk of "
-                  "$S/k$ per step", r"\frac{2(k-1)}{k}"),
-    "allgather": ("a ring of $k-1$ steps; in each a GPU forwards one GPU's share, $S/k$ of the gathered output",
-                  r"\frac{k-1}{k}"),
-    "reducescatter": ("a ring of $k-1$ steps; in each a GPU sends one partially reduced chunk of $S/k$",
-                      r"\frac{k-1}{k}"),
-    "broadcast": ("a pipelined chain: the buffer goes in small chunks from the root through every GPU, each GPU "
-                  "but the last forwarding all of it", "1"),
-    "reduce": ("a pipelined chain towards the root: every GPU but the root sends its partial sums of the whole "
-               "buffer once", "1"),
-    "alltoall": ("each GPU sends the $k-1$ blocks of $S/k$ meant for the other GPUs and keeps its own",
-                 r"\frac{k-1}{k}"),
-    "sendrecv": ("one GPU sends the whole buffer to one other GPU", "1"),
-}
-
-
-def _collective_numbers(g: dict[str, Any]) -> dict[str, Fraction]:
-    factor = bus_factor(g["collective"], g["gpus"])
-    n = Fraction(str(g["size_mb"])) * MB
-    sent = factor * n
-    algbw = n / (Fraction(str(g["measured_ms"])) * MS)
-    return {"factor": factor, "n": n, "sent": sent, "time": sent / (Fraction(str(g["link_gbps"])) * GB),
-            "algbw": algbw, "busbw": algbw * factor}
-
-
-def _solve_collectives(g: dict[str, Any]) -> Solution:
-    x = _collective_numbers(g)
-    c, k = g["collective"], g["gpus"]
-    how, formula = _HOW[c]
-    size = rf"{nf.sig(x['n'] / MB, 6)}\ \text{{MB}}"
-    steps = (
-        Step(f"{_COLLECTIVE_WORDS[c]} over $k = {k}$ GPUs moves its data by {how}. The busiest GPU sends "
-             f"${formula}$ of $S$; that is the bus factor (NCCL tests, PERFORMANCE.md):",
-             rf"{formula} = {nf.sig(x['factor'], 6)}"),
-        Step("Bytes the busiest GPU sends:",
-             rf"{nf.sig(x['factor'], 6)} \times {size} = {nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
-        Step("Every GPU sends over its own link at once, so the time is what the busiest GPU sends over $B$:",
-             rf"T = \frac{{{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}}}{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} "
-             rf"= {nf.sig(x['time'] / MS, 6)}\ \text{{ms}}"),
-        Step("Algorithm bandwidth of the measured run:",
-             rf"\text{{algbw}} = \frac{{S}}{{t}} = \frac{{{size}}}{{{nf.num(g['measured_ms'])}\ \text{{ms}}}} = "
-             rf"{nf.sig(x['algbw'] / GB, 6)}\ \text{{GB/s}}"),
-        Step("Bus bandwidth: the algorithm bandwidth times the bus factor:",
-             rf"\text{{busbw}} = {nf.sig(x['algbw'] / GB, 6)} \times {nf.sig(x['factor'], 6)} = "
-             rf"{nf.sig(x['busbw'] / GB, 6)}\ \text{{GB/s}}"),
-    )
-    parts = (
-        Part("bus_factor", "bus factor", Answer("number", float(x["factor"]), sig=3)),
-        Part("sent_per_gpu", "bytes the busiest GPU sends", Answer("number", float(x["sent"] / MB), unit="MB", sig=3)),
-        Part("time", "ideal time", Answer("number", float(x["time"] / MS), unit="ms", sig=3)),
-        Part("algbw", "algorithm bandwidth", Answer("number", float(x["algbw"] / GB), unit="GB/s", sig=3)),
-        Part("busbw", "bus bandwidth", Answer("number", float(x["busbw"] / GB), unit="GB/s", sig=3)),
-    )
-    return Solution(parts, steps)
-
-
-def _zero_numbers(g: dict[str, Any]) -> dict[str, Any]:
-    stage, k = int(g["stage"]), g["gpus"]
-    params = Fraction(str(g["params_b"])) * 10**9
-    volume = zero_volume(stage, k)
-    return {"stage": stage, "params": params, "psi_bytes": params * _bytes(g), "volume": volume,
-            "bytes": volume * params * _bytes(g), "limit": 3 if stage == 3 else 2}
-
-
-def _solve_zero(g: dict[str, Any]) -> Solution:
-    x = _zero_numbers(g)
-    k, b = g["gpus"], _bytes(g)
-    collectives = ("a ReduceScatter of the gradients (each GPU keeps the sum of its shard) and, after the "
-                   "optimizer step on the shards, an AllGather of the updated parameters: $\\Psi + \\Psi$ of "
-                   "payload, as much as the AllReduce of plain data parallelism" if x["stage"] < 3 else
-                   "an AllGather of the parameters in the forward pass, another in the backward pass (they are "
-                   "freed after use), and a ReduceScatter of the gradients: $\\Psi + \\Psi + \\Psi$ of payload")
-    n_coll = x["limit"]
-    steps = (
-        _dtype_step(g),
-        Step(f"Stage {x['stage']} per iteration runs {collectives}.",),
-        Step(f"In a ring over $k = {k}$ GPUs each AllGather or ReduceScatter sends $(k-1)/k$ of its payload from "
-             "every GPU, so each GPU sends, in units of $\\Psi$ elements:",
-             rf"{n_coll} \times \frac{{k-1}}{{k}} = {n_coll} \times \frac{{{k - 1}}}{{{k}}} = {nf.sig(x['volume'], 6)}"),
-        Step("As $k$ grows, $(k-1)/k \\to 1$: the volume tends to "
-             f"${n_coll}\\Psi$ (ZeRO, Rajbhandari et al. 2020, Sec. 7)."),
-        Step("With the model's parameters in bytes,",
-             rf"\Psi = {nf.num(g['params_b'])} \times 10^9 \times {b}\ \text{{B}} = {nf.sig(x['psi_bytes'], 6)}\ "
-             rf"\text{{B}}, \quad {nf.sig(x['volume'], 6)} \times {nf.sig(x['psi_bytes'], 6)} = "
-             rf"{nf.sig(x['bytes'], 6)}\ \text{{B}}"),
-    )
-    parts = (
-        Part("volume_psi", "elements each GPU sends, in units of Psi", Answer("number", float(x["volume"]), sig=3)),
-        Part("limit_psi", "the large-k limit, in units of Psi", Answer("integer", x["limit"])),
-        Part("psi_bytes", "the parameters in bytes", _b(x["psi_bytes"])),
-        Part("volume_bytes", "bytes each GPU sends per iteration", _b(x["bytes"])),
-    )
-    return Solution(parts, steps)
-
-
-def _schedule_numbers(g: dict[str, Any]) -> dict[str, Fraction]:
-    p, m, v = g["stages"], g["micro_batches"], g["chunks"]
-    ideal = Fraction(str(g["step_ms"]))
-    inter = schedule_bubble("interleaved", p, m, v)
-    return {"gpipe": schedule_bubble("gpipe", p, m), "1f1b": schedule_bubble("1f1b", p, m), "interleaved": inter,
-            "iteration": ideal * (1 + inter)}
-
-
-def _solve_schedules(g: dict[str, Any]) -> Solution:
-    x = _schedule_numbers(g)
-    p, m, v = g["stages"], g["micro_batches"], g["chunks"]
-    steps = (
-        Step(f"GPipe: a flush pipeline of $p = {p}$ stages spends $p - 1$ of $m + p - 1$ slots idle, as a fraction "
-             "of the whole iteration:",
-             rf"\frac{{p-1}}{{m+p-1}} = \frac{{{p - 1}}}{{{m + p - 1}}} = {nf.sig(x['gpipe'], 6)}"),
-        Step("1F1B (PipeDream-Flush) has the same bubble time, $(p-1)$ forward and backward slots; Narayanan et al. "
-             "2021 state it relative to the ideal compute time of the $m$ micro-batches:",
-             rf"\frac{{p-1}}{{m}} = \frac{{{p - 1}}}{{{m}}} = {nf.sig(x['1f1b'], 6)}"),
-        Step(f"Interleaved 1F1B: each device holds $v = {v}$ model chunks, so a slot of the ramp costs $1/v$ of a "
-             "stage's time and the bubble shrinks by $v$:",
-             rf"\frac{{p-1}}{{v\,m}} = \frac{{{p - 1}}}{{{v} \times {m}}} = {nf.sig(x['interleaved'], 6)}"),
-        Step("An iteration with the interleaved schedule takes the ideal time plus its bubble:",
-             rf"{nf.num(g['step_ms'])}\ \text{{ms}} \times (1 + {nf.sig(x['interleaved'], 6)}) = "
-             rf"{nf.sig(x['iteration'], 6)}\ \text{{ms}}"),
-    )
-    parts = (
-        Part("gpipe_fraction", "GPipe bubble fraction of the iteration", Answer("number", float(x["gpipe"]), sig=3)),
-        Part("bubble_1f1b", "1F1B bubble over ideal compute", Answer("number", float(x["1f1b"]), sig=3)),
-        Part("bubble_interleaved", "interleaved bubble over ideal compute",
-             Answer("number", float(x["interleaved"]), sig=3)),
-        Part("iteration_ms", "iteration time, interleaved", Answer("number", float(x["iteration"]), unit="ms", sig=3)),
-    )
-    return Solution(parts, steps)
 
 
 def min_micro_batches(p: int, target: Fraction) -> int:
