@@ -83,6 +83,42 @@ def test_seed_001s_rule_is_17_tokens_per_parameter_and_only_roughly_6ND():
     assert o["opt_tokens_per_param"] == pytest.approx(17)
 
 
+def test_closed_form_variant_gives_table_2s_exponents_and_the_rule_check():
+    """Hoffmann et al. 2022, Table 2 (approach 3): a = 0.46, b = 0.54, from α = 0.3392, β = 0.2849 (Appendix D.2,
+    as Besiroglu et al. 2024, Table 1 list them); G and D/N at Gopher's budget from the same closed form; the seed
+    001 rule's N and D cost 6 · 0.1 · 1.7 C = 1.02 C, and 8ND (activation recomputation) makes it 1.36 C."""
+    g = {"C": GOPHER_BUDGET, "flops_per_token": 6, "alpha": 0.3392, "beta": 0.2849, **{k: ch.FIT[k] for k in "EAB"}}
+    a = answers("closed_form", g)
+    assert (round(a["a"], 2), round(a["b"], 2)) == (0.46, 0.54)
+    assert a["G"] == pytest.approx((0.3392 * 406.4 / (0.2849 * 410.7)) ** (1 / 0.6241))
+    assert a["N_opt"] == pytest.approx(40e9, rel=0.01)  # the paper's ~40B at Gopher's budget
+    assert a["tokens_per_param"] == pytest.approx(a["D_opt"] / a["N_opt"])
+    assert a["rule_ratio"] == pytest.approx(1.02) and a["rule_compute"] == pytest.approx(1.02 * GOPHER_BUDGET)
+    eight = answers("closed_form", {**g, "flops_per_token": 8})
+    assert eight["rule_ratio"] == pytest.approx(1.36)
+    assert eight["N_opt"] == pytest.approx(a["N_opt"] * (6 / 8) ** a["a"])  # the budget buys C/8 N·D
+
+
+def test_closed_form_questions_state_their_flop_accounting():
+    for seed in range(40):
+        p = generate("chinchilla", "closed_form", "medium", seed)
+        text = Renderer("md").question(p)
+        k = p.givens["flops_per_token"]
+        assert f"C = {k}ND" in text
+        if k == 8:
+            assert "recomputes activations" in text
+
+
+def test_closed_form_mistakes():
+    g = {"C": 1e23, "flops_per_token": 8, **ch.FIT}
+    wrong = {(m.name, m.part): m.wrong("closed_form", g) for m in get("chinchilla").mistakes_for("closed_form")}
+    a = answers("closed_form", g)
+    assert wrong["exponents_swapped", "a"] == pytest.approx(a["b"])
+    assert wrong["G_inverted", "G"] == pytest.approx(1 / a["G"])
+    assert wrong["six_nd_assumed", "N_opt"] == pytest.approx(a["N_opt"] * (8 / 6) ** a["a"])
+    assert wrong["rule_assumed_exact", "rule_ratio"] == 1.0
+
+
 def test_chinchillas_predicted_loss():
     """L(70e9, 1.4e12) = 1.69 + 406.4/70e9^0.34 + 410.7/1.4e12^0.28 = 1.937 with the stated coefficients."""
     a = answers("loss", {"N": CHINCHILLA_N, "D": CHINCHILLA_D})

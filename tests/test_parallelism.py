@@ -74,6 +74,8 @@ def test_megatron_two_allreduces_forward_and_two_backward_per_layer():
     a = answers("tensor_parallel", {"n_layer": 24, "batch": 8, "seq_len": 1024, "d_model": 1024, "heads": 16,
                                     "dtype": "fp16", "tp": 8})
     assert a["allreduces"] == 4 * 24
+    assert a["forward_allreduces"] == a["backward_allreduces"] == 2 * 24  # split by pass (issue 17)
+    assert a["backward_bytes"] == 2 * 24 * 2 * 8 * 1024 * 1024
     assert a["heads_per_gpu"] == 2
     assert a["allreduce_expr"] == "8*N_layer*B*L*D"
 
@@ -152,6 +154,56 @@ def test_seed_004_gpt3_layout():
     a = answers("layout_3d", {"gpus": 64, "tp": 8, "pp": 8, "n_layer": 96, "global_batch": 64, "micro_batch": 1})
     assert (a["dp"], a["layers_per_stage"], a["micro_batches"]) == (1, 12, 64)
     assert a["bubble"] == pytest.approx(7 / 71)
+
+
+def test_nccl_tests_bus_factors_of_every_collective():
+    """NCCL tests, PERFORMANCE.md: busbw = algbw x factor — AllReduce 2(n−1)/n, ReduceScatter and AllGather
+    (n−1)/n, Broadcast and Reduce 1, AlltoAll (n−1)/n; send/recv 1. On n = 8 GPUs."""
+    expected = {"allreduce": 1.75, "allgather": 0.875, "reducescatter": 0.875, "broadcast": 1, "reduce": 1,
+                "alltoall": 0.875, "sendrecv": 1}
+    for collective, factor in expected.items():
+        a = answers("collectives", {"collective": collective, "size_mb": 800, "gpus": 8, "link_gbps": 100,
+                                    "measured_ms": 10})
+        assert a["bus_factor"] == factor
+        assert a["sent_per_gpu"] == pytest.approx(800 * factor)
+        assert a["time"] == pytest.approx(8 * factor)  # ms: 800 MB x factor / 100 GB/s
+        assert a["algbw"] == pytest.approx(80) and a["busbw"] == pytest.approx(80 * factor)
+
+
+def test_published_sendrecv_perf_row_on_8_a100():
+    """An nccl-tests sendrecv_perf run on 8 A100 (NVLink) published in li-plus/playground, cuda/nccl.md:
+    size 1073741824 B, time 5503.4 us, algbw 195.10 GB/s, busbw 195.10 GB/s (bus factor 1)."""
+    a = answers("collectives", {"collective": "sendrecv", "size_mb": 1073.741824, "gpus": 8, "link_gbps": 300,
+                                "measured_ms": 5.5034})
+    assert a["algbw"] == pytest.approx(195.10, rel=1e-4) and a["busbw"] == a["algbw"]  # time printed to 0.1 us
+
+
+def test_zero_volume_in_units_of_psi_and_its_large_k_limit():
+    """Rajbhandari et al. 2020, Sec. 7: stages 1 and 2 move 2Ψ per GPU (as DP), stage 3 3Ψ (1.5x) — the large-k
+    limits of 2(k−1)/k·Ψ and 3(k−1)/k·Ψ with ring collectives."""
+    for stage, limit in (("1", 2), ("2", 2), ("3", 3)):
+        a = answers("zero_volume", {"stage": stage, "params_b": 7.5, "gpus": 64, "dtype": "fp16"})
+        assert a["limit_psi"] == limit
+        assert a["volume_psi"] == pytest.approx(limit * 63 / 64)
+        assert a["psi_bytes"] == 15e9 and a["volume_bytes"] == pytest.approx(limit * 63 / 64 * 15e9)
+
+
+def test_narayanan_bubble_1f1b_and_interleaved_beside_gpipe():
+    """Narayanan et al. 2021 (Megatron-LM at scale), Sec. 2.2: 1F1B bubble time fraction (p−1)/m, interleaved with
+    v chunks (p−1)/(v·m); GPipe's share of the iteration (p−1)/(m+p−1) (Huang et al. 2019). p = 8, m = 32, v = 4."""
+    a = answers("bubble_schedules", {"stages": 8, "micro_batches": 32, "chunks": 4, "step_ms": 1000})
+    assert a["gpipe_fraction"] == pytest.approx(7 / 39)
+    assert a["bubble_1f1b"] == pytest.approx(7 / 32)
+    assert a["bubble_interleaved"] == pytest.approx(7 / 128)
+    assert a["iteration_ms"] == pytest.approx(1000 * (1 + 7 / 128))
+
+
+def test_simulated_megatron_schedules_give_narayanans_bubbles():
+    from exgen.verify.parallelism import schedule_bubble
+
+    for p, m, v in ((2, 4, 2), (4, 8, 2), (4, 12, 3), (8, 16, 4)):
+        assert schedule_bubble("1f1b", p, m) == Fraction(p - 1, m)
+        assert schedule_bubble("interleaved", p, m, v) == Fraction(p - 1, v * m)
 
 
 # ---- conventions and mistakes ----------------------------------------------------------------------

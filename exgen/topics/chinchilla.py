@@ -282,9 +282,55 @@ def _solve_overtrained(g: dict[str, Any], kn: Knobs) -> Solution:
     return _solution(parts, steps, kn)
 
 
+ACCOUNTING = {6: "6ND", 8: "8ND"}  # FLOP accountings a question words (others: "k N D")
+
+
+def _closed_form_numbers(g: dict[str, Any]) -> dict[str, float]:
+    fit, c, k = Fit.of(g), float(g["C"]), float(g["flops_per_token"])
+    n, d = fit.G * (c / k) ** fit.a, (c / k) ** fit.b / fit.G
+    n_rule, d_rule = RULE_N * math.sqrt(c), RULE_D * math.sqrt(c)
+    return {"a": fit.a, "b": fit.b, "G": fit.G, "N_opt": n, "D_opt": d, "tokens_per_param": d / n,
+            "rule_compute": k * n_rule * d_rule, "rule_ratio": k * n_rule * d_rule / c, "n_rule": n_rule,
+            "d_rule": d_rule}
+
+
+def _solve_closed_form(g: dict[str, Any], kn: Knobs) -> Solution:
+    fit, c, k = Fit.of(g), float(g["C"]), float(g["flops_per_token"])
+    x = _closed_form_numbers(g)
+    total = nf.num(round(fit.alpha + fit.beta, 12))
+    kk = nf.num(g["flops_per_token"])
+    steps = lambda: [  # noqa: E731 — the steps are built for the key only
+        _pf_day_step(c),
+        Step(rf"Minimising $L(N, C/({kk}N))$ over $N$ ($dL/dN = 0$; Hoffmann et al. 2022, Appendix D.2):",
+             rf"N_{{\mathrm{{opt}}}} = G \left(\frac{{C}}{{{kk}}}\right)^{{a}}, \ D_{{\mathrm{{opt}}}} = G^{{-1}} "
+             rf"\left(\frac{{C}}{{{kk}}}\right)^{{b}}, \ G = \left(\frac{{\alpha A}}{{\beta B}}\right)^"
+             r"{1/(\alpha+\beta)}, \ a = \frac{\beta}{\alpha+\beta}, \ b = \frac{\alpha}{\alpha+\beta}"),
+        Step("The constants:", rf"a = \frac{{{nf.num(fit.beta)}}}{{{total}}} = {S6(fit.a)}, \ "
+                               rf"b = \frac{{{nf.num(fit.alpha)}}}{{{total}}} = {S6(fit.b)}, \ "
+                               rf"G = \left(\frac{{{nf.num(fit.alpha)} \times {nf.num(fit.A)}}}{{{nf.num(fit.beta)} "
+                               rf"\times {nf.num(fit.B)}}}\right)^{{1/{total}}} = {S6(fit.G)}"),
+        Step(f"With $C/{kk} = {S6(c / k)}$:",
+             rf"N_{{\mathrm{{opt}}}} = {S6(fit.G)} \times ({S6(c / k)})^{{{S6(fit.a)}}} = {S6(x['N_opt'])}, \ "
+             rf"D_{{\mathrm{{opt}}}} = \frac{{({S6(c / k)})^{{{S6(fit.b)}}}}}{{{S6(fit.G)}}} = {S6(x['D_opt'])}, \ "
+             rf"\frac{{D_{{\mathrm{{opt}}}}}}{{N_{{\mathrm{{opt}}}}}} = {S6(x['tokens_per_param'])}"),
+        Step(rf"The rule gives $N = 0.1\sqrt{{C}} = {S6(x['n_rule'])}$, $D = 1.7\sqrt{{C}} = {S6(x['d_rule'])}$, "
+             "which cost",
+             rf"{kk} N D = {kk} \times 0.17\, C = {S6(x['rule_compute'])}\ \text{{FLOP}} = {S6(x['rule_ratio'])}\, C"),
+    ]
+    parts = (Part("a", "exponent a of the optimal N", _num(x["a"])),
+             Part("b", "exponent b of the optimal D", _num(x["b"])),
+             Part("G", "coefficient G", _num(x["G"])),
+             Part("N_opt", "compute-optimal parameters", _num(x["N_opt"])),
+             Part("D_opt", "compute-optimal training tokens", _num(x["D_opt"])),
+             Part("tokens_per_param", "tokens per parameter at the optimum", _num(x["tokens_per_param"])),
+             Part("rule_compute", "compute the rule's allocation costs", _num(x["rule_compute"], "FLOP")),
+             Part("rule_ratio", "the rule's compute over the budget", _num(x["rule_ratio"])))
+    return _solution(parts, steps, kn)
+
+
 _SOLVERS: dict[str, Callable[[dict[str, Any], Knobs], Solution]] = {
     "optimum": _solve_optimum, "gpu_budget": _solve_gpu_budget, "loss": _solve_loss, "compare": _solve_compare,
-    "overtrained": _solve_overtrained,
+    "overtrained": _solve_overtrained, "closed_form": _solve_closed_form,
 }
 
 
@@ -323,6 +369,10 @@ VARIANTS = (
         Given("N_B", "parameters of model B", low=1e6, high=1e15), *_FIT_GIVENS)),
     Variant("overtrained", "how far a model trained on D tokens is over-trained versus the compute optimum",
             (_N, _D, _METHOD, *_FIT_GIVENS)),
+    Variant("closed_form", "the fit's closed form: exponents a, b, coefficient G, N_opt, D_opt and D/N at the "
+            "optimum under a stated FLOP accounting C = kND; the 0.1/1.7 rule checked against it", (
+        _C, Given("flops_per_token", "FLOPs per parameter per training token k in C = kND (6: forward 2 + "
+                  "backward 4; 8: with activation recomputation)", default=6, low=1, high=100), *_FIT_GIVENS)),
 )
 
 
@@ -438,6 +488,16 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         if abs(s.part("loss_A").answer.value - s.part("loss_B").answer.value) < TIE_MARGIN:
             raise Rejected("the two losses are too close to call")
         return g
+    if variant == "closed_form":  # another fit than the published one, so a, b and G vary (Besiroglu et al.'s
+        # replication: alpha 0.35, beta 0.37, A 482, B 2085)
+        alpha, beta = (float(rng.decimal(0.25, 0.45, 3 if difficulty == "hard" else 2)) for _ in range(2))
+        big_a, big_b = (float(rng.decimal(100, 2500, 1)) for _ in range(2))
+        g = {**FIT, "C": _budget(rng, difficulty), "flops_per_token": rng.choice((6, 8)), "alpha": alpha,
+             "beta": beta, "A": big_a, "B": big_b}
+        x = _closed_form_numbers(g)
+        if not 5 <= x["tokens_per_param"] <= 500:
+            raise Rejected("tokens per parameter at the optimum outside any realistic range")
+        return g
     # overtrained: Llama-2-7B-like, e.g. 7e9 parameters on 2e12 tokens
     n = _scaled(_mantissa(rng, difficulty), rng.randint(8, 10))
     d = _scaled(_mantissa(rng, difficulty), rng.randint(11, 12))  # up to 10T tokens (Llama 3: 15T)
@@ -524,6 +584,35 @@ def _mistakes() -> tuple[Mistake, ...]:
         [("compute", ("gpu_budget",))], lambda p: _turned(p, seconds_per_day=3600))
     add("factor_inverted", "The over-training factor was inverted: it is the model's tokens per parameter "
         "divided by the optimum's.", [("factor", ("overtrained",))], lambda p: _turned(p, factor_inverted=True))
+    _cf = ("closed_form",)
+
+    def cf(part: str, f: Callable[[dict[str, Any], dict[str, float]], Any]) -> Callable[[str, dict[str, Any]], Any]:
+        return lambda v, g: f(g, _closed_form_numbers(g))
+
+    def at_six(part: str) -> Callable[[str, dict[str, Any]], Any]:
+        return lambda v, g: None if float(g["flops_per_token"]) == 6 else \
+            _closed_form_numbers({**g, "flops_per_token": 6})[part]
+
+    out += [
+        Mistake("exponents_swapped", "a", "a = beta/(alpha+beta) is N_opt's exponent: the larger the data exponent "
+                "beta, the faster N_opt grows.", _cf, cf("a", lambda g, x: x["b"])),
+        Mistake("exponents_swapped", "b", "b = alpha/(alpha+beta) is D_opt's exponent.", _cf,
+                cf("b", lambda g, x: x["a"])),
+        Mistake("G_inverted", "G", "G = (alpha A / (beta B))^(1/(alpha+beta)): alpha A over beta B, not the inverse.",
+                _cf, cf("G", lambda g, x: 1 / x["G"])),
+        Mistake("G_root_forgotten", "G", "G is alpha A / (beta B) raised to 1/(alpha+beta).", _cf,
+                cf("G", lambda g, x: (float(g["alpha"]) * float(g["A"]) / (float(g["beta"]) * float(g["B"]))))),
+        Mistake("six_nd_assumed", "N_opt", "The question counts C = kND with its own k, not 6ND.", _cf,
+                at_six("N_opt")),
+        Mistake("six_nd_assumed", "D_opt", "The question counts C = kND with its own k, not 6ND.", _cf,
+                at_six("D_opt")),
+        Mistake("six_nd_assumed", "rule_compute", "The question counts C = kND with its own k, not 6ND.", _cf,
+                at_six("rule_compute")),
+        Mistake("ratio_inverted", "tokens_per_param", "Tokens per parameter is D_opt / N_opt, not its inverse.",
+                _cf, cf("tokens_per_param", lambda g, x: 1 / x["tokens_per_param"])),
+        Mistake("rule_assumed_exact", "rule_ratio", "The rule is a rounding: 0.1 x 1.7 = 0.17, so its N and D cost "
+                "k x 0.17 C, not exactly C.", _cf, cf("rule_ratio", lambda g, x: 1.0)),
+    ]
     return tuple(out)
 
 
@@ -595,6 +684,18 @@ def _factor_from_rounded_ratios(v: str, g: dict[str, Any], s: Solution) -> float
     return _as_asked(s, "factor", _shown(s, "tokens_per_param") / _shown(s, "opt_tokens_per_param"))
 
 
+def _closed_form_carried(part: str) -> Callable[[str, dict[str, Any], Solution], float]:
+    """N_opt, D_opt or D/N with G, a, b and C/k carried to 6 significant figures, as the question allows."""
+
+    def value(v: str, g: dict[str, Any], s: Solution) -> float:
+        fit = Fit.of(g)
+        big_g, a, b, ck = (_six_figures(x) for x in (fit.G, fit.a, fit.b, float(g["C"]) / float(g["flops_per_token"])))
+        n, d = big_g * ck**a, ck**b / big_g
+        return _as_asked(s, part, {"N_opt": n, "D_opt": d, "tokens_per_param": d / n}[part])
+
+    return value
+
+
 PATHS = (
     StudentPath("loss_from_the_rounded_terms", "loss", "E plus the two terms as answered.", ("loss",),
                 _loss_from_rounded_terms),
@@ -608,6 +709,8 @@ PATHS = (
                 "figures.", ("optimum", "gpu_budget"), _fit_carried("D_opt")),
     StudentPath("n_opt_from_the_rounded_compute", "N_opt", "The optimum of C as answered.", ("overtrained",),
                 _n_opt_from_rounded_compute),
+    *(StudentPath(f"{part}_carried_to_6_figures", part, "G, a, b and C/k carried to 6 significant figures.",
+                  ("closed_form",), _closed_form_carried(part)) for part in ("N_opt", "D_opt", "tokens_per_param")),
     StudentPath("factor_from_the_rounded_ratios", "factor", "The model's tokens per parameter over the "
                 "optimum's, both as answered.", ("overtrained",), _factor_from_rounded_ratios),
 )

@@ -35,19 +35,19 @@ class _Ctx:
         return model, data, f["E"] + model + data
 
 
-def newton_optimum(c: torch.Tensor, ctx: _Ctx) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """(N_opt, D_opt, steps): argmin over N of L(N, C/(6N)), by Newton's method on log N with autograd."""
-    x = torch.log(torch.sqrt(c / FLOPS_PER_PARAM_TOKEN)).detach().requires_grad_(True)
+def newton_optimum(c: torch.Tensor, ctx: _Ctx, k: float = FLOPS_PER_PARAM_TOKEN) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(N_opt, D_opt, steps): argmin over N of L(N, C/(kN)), by Newton's method on log N with autograd."""
+    x = torch.log(torch.sqrt(c / k)).detach().requires_grad_(True)
     for step in range(1, NEWTON_MAX_STEPS + 1):
         n = torch.exp(x)
-        total = ctx.loss(n, c / (FLOPS_PER_PARAM_TOKEN * n))[2]
+        total = ctx.loss(n, c / (k * n))[2]
         (grad,) = torch.autograd.grad(total, x, create_graph=True)
         (hess,) = torch.autograd.grad(grad, x)
         delta = (grad / hess).detach()
         x = (x.detach() - delta).requires_grad_(True)
         if delta.abs().item() < NEWTON_TOL:
             n = torch.exp(x.detach())
-            return n, c / (FLOPS_PER_PARAM_TOKEN * n), step
+            return n, c / (k * n), step
     raise RuntimeError(f"Newton's method did not converge in {NEWTON_MAX_STEPS} steps")
 
 
@@ -100,8 +100,22 @@ def _overtrained(g, ctx):
             "factor": (d / n) / (d_opt / n_opt)}
 
 
+def _closed_form(g, ctx):
+    """a, b and G measured from the optimum itself: Newton's N_opt at C and at 1000 C gives the exponent of the
+    power law N_opt ∝ (C/k)^a as a ratio of logarithms, G as N_opt / (C/k)^a; D/N from Newton's D and N."""
+    k = float(g.get("flops_per_token", FLOPS_PER_PARAM_TOKEN))
+    c = ctx.t(g["C"])
+    n, d, _ = newton_optimum(c, ctx, k)
+    n2, d2, _ = newton_optimum(c * 1000, ctx, k)
+    a = torch.log(n2 / n) / torch.log(ctx.t(1000))
+    b = torch.log(d2 / d) / torch.log(ctx.t(1000))
+    n_rule, d_rule = 0.1 * torch.sqrt(c), 1.7 * torch.sqrt(c)
+    return {"a": a, "b": b, "G": n / (c / k) ** a, "N_opt": n, "D_opt": d, "tokens_per_param": d / n,
+            "rule_compute": k * n_rule * d_rule, "rule_ratio": k * n_rule * d_rule / c}
+
+
 _REPRODUCERS = {"optimum": _optimum, "gpu_budget": _gpu_budget, "loss": _loss, "compare": _compare,
-                "overtrained": _overtrained}
+                "overtrained": _overtrained, "closed_form": _closed_form}
 
 
 def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:

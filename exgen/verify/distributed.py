@@ -21,6 +21,9 @@ without parameters), on the first `k` ranks:
                second iteration is logged (the first also exchanges shape metadata)
     ring       a ring AllReduce written with send/recv (reduce-scatter then all-gather phase), checked
                against dist.all_reduce; the bytes each rank sends are logged per phase
+    coll       one of AllGather, ReduceScatter (rings), Broadcast, Reduce (pipelined chains from/to rank 0 in
+               chunks), AlltoAll (direct sends), send/recv, written with send/recv and checked against
+               torch.distributed's own collective; the most bytes any rank sent (an all_reduce MAX after the log)
 
 Payload conventions of the log: AllReduce = its tensor; AllGather = the gathered (output) tensor;
 ReduceScatter = the full (input) tensor; send/recv = the tensor sent.  Short process-group timeouts make
@@ -80,7 +83,8 @@ class Config:
     seq: int = 3
     d: int = 12
     micro: int = 2
-    size: int = 0  # ring: elements of the buffer
+    size: int = 0  # ring, coll: elements of the buffer (the benchmark's size S)
+    op: str = ""  # coll: the collective written by hand
 
 
 # ---- the model: a transformer-like stack with the questions' structure -------------------------------
@@ -334,7 +338,96 @@ def _ring(cfg: Config, group, mesh) -> dict[str, int]:
             "correct": int(torch.equal(torch.cat(chunks), expected))}
 
 
-MEASURE = {"dp": _dp, "tp": _tp, "sp": _sp, "fsdp_once": _fsdp, "fsdp_both": _fsdp, "pp": _pp, "ring": _ring}
+def _coll(cfg: Config, group, mesh) -> dict[str, int]:
+    """A collective by hand with send/recv, checked against torch.distributed's, logging what each rank sends."""
+    k, r, n, op = cfg.k, dist.get_rank(group), cfg.size, cfg.op
+    right, left = (r + 1) % k, (r - 1) % k
+    x = torch.arange(n, dtype=torch.float32, device=DEVICE) + 100 * r  # integers: every summation order is exact
+    chunks = list(x.clone().chunk(k))  # S/k blocks (ring steps, AlltoAll blocks, chain pieces)
+    pieces = 4  # the chain pipelines the buffer in this many chunks
+
+    def exchange(send: torch.Tensor, recv: torch.Tensor) -> None:
+        request = dist.isend(send.contiguous(), dst=right, group=group)
+        dist.recv(recv, src=left, group=group)
+        request.wait()
+
+    with CommLog() as log:
+        if op == "allgather":  # S = the gathered output; each rank starts with its block r
+            own = chunks[r].clone()
+            out = [torch.zeros_like(c) for c in chunks]
+            out[r] = own
+            for s in range(k - 1):
+                exchange(out[(r - s) % k], out[(r - s - 1) % k])
+            result = torch.cat(out)
+        elif op == "reducescatter":  # S = the full input; rank r keeps the sum of block r
+            for s in range(k - 1):
+                incoming = torch.empty_like(chunks[(r - s - 2) % k])
+                exchange(chunks[(r - s - 1) % k], incoming)
+                chunks[(r - s - 2) % k] += incoming
+            result = chunks[r]
+        elif op in ("broadcast", "reduce"):  # a chain 0 → 1 → … → k−1 (broadcast) or k−1 → … → 0 (reduce)
+            parts = list(x.clone().chunk(pieces))
+            for piece in parts:
+                if op == "broadcast":
+                    if r > 0:
+                        dist.recv(piece, src=r - 1, group=group)
+                    if r < k - 1:
+                        dist.send(piece, dst=r + 1, group=group)
+                else:
+                    if r < k - 1:
+                        incoming = torch.empty_like(piece)
+                        dist.recv(incoming, src=r + 1, group=group)
+                        piece += incoming
+                    if r > 0:
+                        dist.send(piece, dst=r - 1, group=group)
+            result = torch.cat(parts)
+        elif op == "alltoall":  # S = each rank's send buffer; block j goes to rank j
+            out = [torch.empty_like(c) for c in chunks]
+            out[r] = chunks[r].clone()
+            for shift in range(1, k):
+                dst, src = (r + shift) % k, (r - shift) % k
+                request = dist.isend(chunks[dst].contiguous(), dst=dst, group=group)
+                dist.recv(out[src], src=src, group=group)
+                request.wait()
+            result = torch.cat(out)
+        elif op == "sendrecv":  # rank 0 sends S to rank 1
+            result = x.clone()
+            if r == 0:
+                dist.send(result, dst=1, group=group)
+            elif r == 1:
+                dist.recv(result, src=0, group=group)
+        else:
+            raise ValueError(f"unknown collective {op!r}")
+    # torch.distributed's own collective on the same inputs, for the check
+    if op == "allgather":
+        gathered = [torch.empty_like(c) for c in x.chunk(k)]
+        dist.all_gather(gathered, x.chunk(k)[r].contiguous(), group=group)
+        expected = torch.cat(gathered)
+    elif op == "reducescatter":
+        total = x.clone()
+        dist.all_reduce(total, group=group)
+        expected = total.chunk(k)[r]
+    elif op == "broadcast":
+        expected = x.clone()
+        dist.broadcast(expected, src=0, group=group)
+    elif op == "reduce":
+        expected = x.clone()
+        dist.all_reduce(expected, group=group)  # the root's value; other ranks hold partial sums
+        if r != 0:
+            expected = result
+    elif op == "alltoall":
+        expected = torch.empty_like(x)
+        dist.all_to_all_single(expected, x.clone(), group=group)
+    else:
+        expected = x - 100 * r if r == 1 else x
+    sent = torch.tensor([log.total("send")], dtype=torch.float64, device=DEVICE)
+    dist.all_reduce(sent, op=dist.ReduceOp.MAX, group=group)
+    correct = torch.tensor([int(torch.equal(result, expected))], dtype=torch.float64, device=DEVICE)
+    dist.all_reduce(correct, op=dist.ReduceOp.MIN, group=group)
+    return {"payload": _nbytes(x), "sent_max": int(sent.item()), "correct": int(correct.item())}
+
+
+MEASURE = {"dp": _dp, "tp": _tp, "sp": _sp, "fsdp_once": _fsdp, "fsdp_both": _fsdp, "pp": _pp, "ring": _ring, "coll": _coll}
 
 
 # ---- the process group -------------------------------------------------------------------------------

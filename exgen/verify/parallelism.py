@@ -46,6 +46,7 @@ POINTS = {"sp": (SP_BASE, SP_CHECK)}  # (base, check) per scheme; the others use
 SCHEMES = ("dp", "tp", "sp", "fsdp_once", "fsdp_both", "pp")
 RING_K = (2, 3, 4)
 RING_ELEMENTS = (24, 48)
+COLLECTIVE_OPS = ("allgather", "reducescatter", "broadcast", "reduce", "alltoall", "sendrecv")  # coll harness
 
 
 def _config(scheme: str, dims: dict[str, int], dtype: str = "fp16", k: int = 2, micro: int = 2) -> Config:
@@ -68,6 +69,8 @@ def plan() -> list[Config]:
         configs += [_config(s, base, dtype) for dtype in ("bf16", "fp32")]
         configs.append(_config(s, base, micro=4) if s == "pp" else _config(s, base, k=4))
     configs += [Config("ring", k=k, dtype="fp32", size=n) for k in RING_K for n in RING_ELEMENTS]
+    configs += [Config("coll", k=k, dtype="fp32", size=n, op=op) for op in COLLECTIVE_OPS for k in RING_K
+                for n in RING_ELEMENTS]
     return configs
 
 
@@ -169,6 +172,32 @@ def ring_factor(phase: str, k: int) -> float:
     if a + b / 3 != factor(3) or any(factor(kk, RING_ELEMENTS[1]) != factor(kk) for kk in RING_K):
         raise MeasurementError("the ring's bytes per GPU do not follow a + b/k, or depend on the size")
     return float(a + b / k)
+
+
+def bus_factor(collective: str, k: int) -> float:
+    """Most bytes any rank sent per byte of S in the hand-written collective, fitted a + b/k from k = 2, 4 and
+    checked at k = 3 and at a second size; AllReduce from the ring harness (both phases)."""
+    if collective == "allreduce":
+        return ring_factor("sent", k)
+    a, b = bus_fit(collective)
+    return float(a + b / k)
+
+
+def bus_fit(collective: str) -> tuple[Fraction, Fraction]:
+    """(a, b) of the measured bytes per rank a + b/k of a hand-written collective (a: the many-GPU limit)."""
+    m = measurements()
+
+    def factor(kk: int, n: int = RING_ELEMENTS[0]) -> Fraction:
+        r = m[Config("coll", k=kk, dtype="fp32", size=n, op=collective)]
+        if not r["correct"]:
+            raise MeasurementError(f"the hand-written {collective} on {kk} ranks disagrees with torch.distributed's")
+        return Fraction(r["sent_max"], r["payload"])
+
+    b = (factor(2) - factor(4)) / (Fraction(1, 2) - Fraction(1, 4))
+    a = factor(2) - b / 2
+    if a + b / 3 != factor(3) or any(factor(kk, RING_ELEMENTS[1]) != factor(kk) for kk in RING_K):
+        raise MeasurementError(f"{collective}: the bytes per rank do not follow a + b/k, or depend on the size")
+    return a, b
 
 
 # ---- a tiny expression evaluator (numbers, symbols, + - * / ^, parentheses), never eval ------------------
@@ -282,6 +311,52 @@ def gpipe_idle_fraction(p: int, m: int, t_forward: int = 1, t_backward: int = 2)
     return Fraction(makespan - busy, makespan)
 
 
+def _schedule_order(schedule: str, p: int, m: int, v: int, d: int) -> list[tuple[str, int, int]]:
+    """Megatron-LM's op order on device d (schedules.py): ('F'|'B', micro-batch, virtual stage). 1F1B: p−d−1
+    warm-up forwards; interleaved: 2(p−d−1) + (v−1)p, micro-batches in groups of p per model chunk."""
+    total = m * v
+
+    def op(kind: str, k: int) -> tuple[str, int, int]:
+        c = (k // p) % v
+        return kind, (k // (p * v)) * p + k % p, (c if kind == "F" else v - 1 - c) * p + d
+
+    warm = min(p - d - 1, m) if schedule == "1f1b" else min(2 * (p - d - 1) + (v - 1) * p, total)
+    order, f, b = [op("F", i) for i in range(warm)], warm, 0
+    while f < total:
+        order += [op("F", f), op("B", b)]
+        f, b = f + 1, b + 1
+    return order + [op("B", i) for i in range(b, total)]
+
+
+def schedule_bubble(schedule: str, p: int, m: int, v: int = 1, t_forward: int = 1, t_backward: int = 2) -> Fraction:
+    """Event simulation of a 1F1B or interleaved schedule: every device runs its ops in order, each as soon as
+    the device is free and its input is ready (the previous virtual stage's forward, the next one's backward);
+    returns (makespan − ideal) / ideal, the bubble over the ideal compute time. Virtual stage s lives on device
+    s mod p; one chunk's forward takes t_forward, its backward t_backward."""
+    v = v if schedule == "interleaved" else 1
+    last = p * v - 1
+    orders = [_schedule_order(schedule, p, m, v, d) for d in range(p)]
+    done: dict[tuple[str, int, int], int] = {}
+    free, pos = [0] * p, [0] * p
+    left = sum(len(o) for o in orders)
+    while left:
+        progressed = False
+        for d in range(p):
+            while pos[d] < len(orders[d]):
+                kind, j, s = orders[d][pos[d]]
+                dep = (("F", j, s - 1) if s else None) if kind == "F" else \
+                    ("B", j, s + 1) if s < last else ("F", j, last)
+                if dep is not None and dep not in done:
+                    break
+                start = max(free[d], done[dep] if dep else 0)
+                free[d] = done[(kind, j, s)] = start + (t_forward if kind == "F" else t_backward)
+                pos[d], left, progressed = pos[d] + 1, left - 1, True
+        if not progressed:
+            raise MeasurementError(f"the {schedule} schedule deadlocked at p={p}, m={m}, v={v}")
+    ideal = m * v * (t_forward + t_backward)
+    return Fraction(max(free) - ideal, ideal)
+
+
 # ---- reproduction per variant ---------------------------------------------------------------------------
 
 
@@ -322,6 +397,9 @@ def _tensor_parallel(g: dict[str, Any]) -> dict[str, Any]:
     law = Law("tp", "bytes")
     values = {"heads_per_gpu": len(torch.arange(g["heads"]).tensor_split(g["tp"])[0]),
               "allreduces": round(Law("tp", "calls").given(g)), "allreduce_bytes": law.given(g),
+              "forward_allreduces": round(Law("tp", "calls_forward").given(g)),
+              "backward_allreduces": round(Law("tp", "calls_backward").given(g)),
+              "backward_bytes": Law("tp", "bytes_backward").given(g),
               "allreduce_expr": law.expression(g.get("dtype", "fp16"))}
     return _on_the_wire(g, values, ring_factor("sent", g["tp"]) * law.given(g))
 
@@ -436,9 +514,41 @@ def _homework2(g: dict[str, Any]) -> dict[str, Any]:
             "allgather_bytes": ag.given(g), "reducescatter_bytes": rs.given(g), "fsdp_expr": ag.expression(dtype)}
 
 
+def _collectives(g: dict[str, Any]) -> dict[str, Any]:
+    factor = bus_factor(g["collective"], g["gpus"])
+    n = g["size_mb"] * 1e6
+    algbw = n / (g["measured_ms"] * 1e-3)
+    return {"bus_factor": factor, "sent_per_gpu": factor * n / 1e6,
+            "time": factor * n / (g["link_gbps"] * 1e9) * 1e3, "algbw": algbw / 1e9, "busbw": algbw * factor / 1e9}
+
+
+def _zero(g: dict[str, Any]) -> dict[str, Any]:
+    """The AllGathers per ReduceScatter measured on FSDP2 (parameters kept from forward to backward for stages 1
+    and 2, whose one AllGather after the step moves the same bytes; resharded for stage 3), times the measured
+    ring factors of the hand-written AllGather and ReduceScatter."""
+    scheme = "fsdp_both" if str(g["stage"]) == "3" else "fsdp_once"
+    gathers = Law(scheme, "allgather").at(BASE) / Law(scheme, "reducescatter").at(BASE)
+    (a_ag, b_ag), (a_rs, b_rs) = bus_fit("allgather"), bus_fit("reducescatter")
+    k = g["gpus"]
+    volume = gathers * (a_ag + b_ag / k) + a_rs + b_rs / k
+    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[g.get("dtype", "fp16")]
+    psi = g["params_b"] * 1e9 * torch.empty((), dtype=dtype).element_size()
+    limit = gathers * a_ag + a_rs
+    return {"volume_psi": float(volume), "limit_psi": int(limit) if limit.denominator == 1 else float(limit), "psi_bytes": psi,
+            "volume_bytes": float(volume) * psi}
+
+
+def _schedules(g: dict[str, Any]) -> dict[str, Any]:
+    p, m, v = g["stages"], g["micro_batches"], g["chunks"]
+    inter = schedule_bubble("interleaved", p, m, v)
+    return {"gpipe_fraction": float(gpipe_idle_fraction(p, m)), "bubble_1f1b": float(schedule_bubble("1f1b", p, m)),
+            "bubble_interleaved": float(inter), "iteration_ms": g["step_ms"] * float(1 + inter)}
+
+
 _REPRODUCERS = {"data_parallel": _data_parallel, "pipeline": _pipeline, "tensor_parallel": _tensor_parallel,
                 "sequence_parallel": _sequence_parallel,
-                "fsdp": _fsdp, "ring": _ring, "bubble": _bubble, "layout_3d": _layout, "homework2": _homework2}
+                "fsdp": _fsdp, "ring": _ring, "bubble": _bubble, "layout_3d": _layout, "homework2": _homework2,
+                "collectives": _collectives, "zero_volume": _zero, "bubble_schedules": _schedules}
 
 
 def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:

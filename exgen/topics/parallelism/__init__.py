@@ -37,43 +37,33 @@ from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
+from exgen.topics.parallelism.collectives import _solve_collectives, _solve_schedules, _solve_zero  # noqa: F401
+from exgen.topics.parallelism.common import (  # noqa: F401 — re-exported: tests and the verifier use par.X
+    DTYPE_BYTES,
+    PARAMS_PER_LAYER,
+    ALLREDUCES_PER_LAYER,
+    SP_COLLECTIVES_PER_LAYER,
+    SYMBOLS,
+    CONVENTIONS,
+    COLLECTIVES,
+    ZERO_STAGES,
+    SCHEDULES,
+    MB,
+    GB,
+    MS,
+    monomial,
+    param_count,
+    ring_factor,
+    bus_factor,
+    zero_volume,
+    schedule_bubble,
+    bubble_fraction,
+    _bytes,
+    _b,
+    _on_the_wire,
+    _dtype_step,
+)
 
-DTYPE_BYTES = {"fp16": 2, "bf16": 2, "fp32": 4}
-PARAMS_PER_LAYER = 12  # × D²
-ALLREDUCES_PER_LAYER = {"forward": 2, "backward": 2}  # Megatron-LM, Fig. 3 (MLP) and Fig. 4 (attention)
-# Megatron sequence parallelism (Korthikanti et al. 2022, Sec. 4.2.2, Fig. 6): per layer and pass, two g's and two ḡ's
-SP_COLLECTIVES_PER_LAYER = {"allgather": {"forward": 2, "backward": 2}, "reducescatter": {"forward": 2, "backward": 2}}
-SYMBOLS = ("N_layer", "B", "L", "D")  # the order of factors in an expression answer
-CONVENTIONS = ("once", "both_passes")
-MB, GB, MS = 10**6, 10**9, Fraction(1, 1000)
-
-
-# ---- the formulas (pure, exact) --------------------------------------------------------------------
-
-
-def monomial(coefficient: int, **powers: int) -> str:
-    """An expression answer in a fixed, simple form: '24*N_layer*D^2' (factors in SYMBOLS order)."""
-    factors = [str(coefficient)]
-    for name in SYMBOLS:
-        e = powers.get(name, 0)
-        if e:
-            factors.append(name if e == 1 else f"{name}^{e}")
-    return "*".join(factors)
-
-
-def param_count(n_layer: int, d: int) -> int:
-    return PARAMS_PER_LAYER * n_layer * d * d
-
-
-def ring_factor(collective: str, k: int) -> Fraction:
-    """Bytes each GPU sends in a ring collective over k GPUs, per byte of payload."""
-    one_pass = Fraction(k - 1, k)
-    return 2 * one_pass if collective == "allreduce" else one_pass
-
-
-def bubble_fraction(p: int, m: int) -> Fraction:
-    """GPipe: each stage idles p−1 of the m+p−1 slots of a pass (forward and backward alike)."""
-    return Fraction(p - 1, m + p - 1)
 
 
 # ---- givens ----------------------------------------------------------------------------------------
@@ -100,7 +90,8 @@ VARIANTS = (
     Variant("pipeline", "GPipe pipeline: micro-batch shape and p2p bytes between stages i and i+1", (
         _N_LAYER, _LAYERS_PER_STAGE, _B, _L, _D, _DTYPE,
         Given("micro_batches", "micro-batches m the batch is split into", "integer", low=1, high=10**6), _LINK)),
-    Variant("tensor_parallel", "Megatron tensor parallelism: AllReduces and their bytes per iteration", (
+    Variant("tensor_parallel", "Megatron tensor parallelism: AllReduces (forward and backward) and their bytes per "
+            "iteration", (
         _N_LAYER, _B, _L, _D, _HEADS, _DTYPE, Given("tp", "tensor-parallel degree", "integer", low=1, high=10**4),
         _LINK)),
     Variant("sequence_parallel", "Megatron sequence parallelism: AllGather/ReduceScatter bytes vs TP, "
@@ -121,6 +112,28 @@ VARIANTS = (
               low=1e-6, high=1e9),
         Given("params_m", "hard twist: the buffer is the gradients of a model of this many million parameters "
               "(0: size_mb is given instead)", "number", default=0, low=1e-3, high=1e7), _DTYPE)),
+    Variant("collectives", "one NCCL collective (AllReduce, AllGather, ReduceScatter, Broadcast, Reduce, AlltoAll, "
+            "send/recv): bytes each GPU sends, time, algorithm and bus bandwidth with its bus factor", (
+        Given("collective", "the collective the benchmark runs", "choice", choices=COLLECTIVES),
+        Given("size_mb", "the benchmark's size S in MB (10^6 bytes): the buffer AllReduce, Broadcast, Reduce and "
+              "send/recv move, AllGather's output, ReduceScatter's input, each GPU's AlltoAll send buffer",
+              "number", unit="MB", low=1e-3, high=1e9),
+        _GPUS,
+        Given("link_gbps", "bandwidth B of each GPU's link, in GB/s", "number", unit="GB/s", low=1e-3, high=1e6),
+        Given("measured_ms", "an observed time of the same collective, in ms", "number", unit="ms",
+              low=1e-6, high=1e9))),
+    Variant("zero_volume", "ZeRO's communication volume per GPU in units of Psi, stages 1-3, and its large-k limit", (
+        Given("stage", "ZeRO stage (1, 2: optimizer states / + gradients sharded; 3: + parameters)", "choice",
+              choices=tuple(str(x) for x in ZERO_STAGES)),
+        Given("params_b", "parameters of the model, in billions", "number", low=1e-3, high=1e5), _GPUS, _DTYPE)),
+    Variant("bubble_schedules", "pipeline bubble of GPipe, 1F1B (Narayanan's (p-1)/m) and interleaved 1F1B "
+            "((p-1)/(v m))", (
+        Given("stages", "pipeline stages (devices) p", "integer", low=2, high=1024),
+        Given("micro_batches", "micro-batches m per iteration", "integer", low=1, high=10**6),
+        Given("chunks", "model chunks (virtual stages) v per device in the interleaved schedule", "integer",
+              low=2, high=64),
+        Given("step_ms", "ideal time of one iteration without a bubble (forward and backward of all m "
+              "micro-batches on one device), in ms", "number", unit="ms", low=1e-3, high=1e9))),
     Variant("bubble", "GPipe pipeline bubble: idle fraction and micro-batches for a target", (
         Given("stages", "pipeline stages p", "integer", low=2, high=1024),
         Given("micro_batches", "micro-batches m", "integer", low=1, high=10**6),
@@ -161,7 +174,15 @@ def _check(variant: str, g: dict[str, Any]) -> None:
 
     if variant == "ring" and bool(g.get("size_mb")) == bool(g.get("params_m")):
         raise InvalidGivens("give exactly one of size_mb (the buffer in MB) and params_m (a model's gradients)")
-    if variant in ("data_parallel", "fsdp", "ring") and g["gpus"] < 2:
+    if variant == "collectives" and g["collective"] not in COLLECTIVES:
+        raise InvalidGivens(f"collective must be one of {', '.join(COLLECTIVES)}")
+    if variant == "zero_volume" and str(g["stage"]) not in ("1", "2", "3"):
+        raise InvalidGivens("stage must be 1, 2 or 3")
+    if variant == "bubble_schedules":
+        if g["stages"] < 2:
+            raise InvalidGivens("a pipeline needs at least two stages")
+        divides("stages", "micro_batches", "the interleaved schedule runs micro-batches in groups of p")
+    if variant in ("data_parallel", "fsdp", "ring", "collectives", "zero_volume") and g["gpus"] < 2:
         raise InvalidGivens("gpus must be at least 2 for a collective")
     if variant == "pipeline":
         divides("layers_per_stage", "n_layer", "every stage holds whole layers")
@@ -196,34 +217,6 @@ def _check(variant: str, g: dict[str, Any]) -> None:
             raise InvalidGivens("dp x micro_batch must divide global_batch")
         if g.get("target") and g["global_batch"] // dp < min_micro_batches(g["pp"], Fraction(str(g["target"]))):
             raise InvalidGivens("a replica's batch is smaller than the micro-batches the target needs")
-
-
-def _bytes(g: dict[str, Any]) -> int:
-    return DTYPE_BYTES[g.get("dtype", "fp16")]
-
-
-def _b(value: int | Fraction) -> Answer:
-    """A byte count, asked to 3 significant figures (convertible: 453 MB is accepted for 4.53e8 B)."""
-    return Answer("number", float(value), unit="B", sig=3)
-
-
-def _on_the_wire(g: dict[str, Any], solution: Solution, sent: int | Fraction, what: str,
-                 why: str = "Every GPU sends over its own link at the same time, so") -> Solution:
-    """Hard twist: every GPU sends over its own link at once (seed 001's ring time 2(k−1)N/(kB)), so the
-    collectives take what ONE GPU sends / B; the payload / B is a named mistake."""
-    if not g.get("link_gbps"):
-        return solution
-    link = Fraction(str(g["link_gbps"])) * GB
-    step = Step(f"{why} the time on the wire is {what} over one link's bandwidth:",
-                rf"\frac{{{nf.sig(sent, 6)}\ \text{{B}}}}{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = "
-                rf"{nf.sig(sent / link / MS, 6)}\ \text{{ms}}")
-    part = Part("comm_ms", "time on the wire", Answer("number", float(sent / link / MS), unit="ms", sig=3))
-    return Solution(solution.parts + (part,), solution.steps + (step,))
-
-
-def _dtype_step(g: dict[str, Any]) -> Step:
-    b = _bytes(g)
-    return Step(f"Every number is {g.get('dtype', 'fp16')}: ${b}$ bytes per element.")
 
 
 # ---- solvers ---------------------------------------------------------------------------------------
@@ -295,6 +288,7 @@ def _solve_pipeline(g: dict[str, Any]) -> Solution:
 def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
     n, bsz, seq, d, b, tp = g["n_layer"], g["batch"], g["seq_len"], g["d_model"], _bytes(g), g["tp"]
     per_layer = sum(ALLREDUCES_PER_LAYER.values())
+    fwd, bwd = ALLREDUCES_PER_LAYER["forward"], ALLREDUCES_PER_LAYER["backward"]
     one = b * bsz * seq * d
     total = per_layer * n * one
     steps = (
@@ -303,19 +297,26 @@ def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
              "MLP's hidden units across the GPUs (column-parallel first matrix, row-parallel second). Per layer, "
              "the forward pass all-reduces the outputs of the attention block and of the MLP ($g$), and the "
              "backward pass all-reduces the gradients of their inputs ($f$): $2 + 2 = 4$ AllReduces, "
-             f"${per_layer} \\times {n} = {per_layer * n}$ per iteration."),
+             f"${per_layer} \\times {n} = {per_layer * n}$ per iteration: ${fwd} \\times {n} = {fwd * n}$ in the "
+             f"forward pass and ${bwd} \\times {n} = {bwd * n}$ in the backward pass."),
         Step("Each AllReduce aggregates one $B \\times L \\times D$ activation (or its gradient):",
              rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(one, 6)}\ \text{{B}}"),
         Step("In total per iteration:",
              rf"4 N_{{\text{{layer}}}} \times {b} B L D = {per_layer * n} \times {nf.sig(one, 6)} "
              rf"= {nf.sig(total, 6)}\ \text{{B}}"),
+        Step("Of these, the backward pass's:",
+             rf"{bwd} N_{{\text{{layer}}}} \times {b} B L D = {bwd * n} \times {nf.sig(one, 6)} "
+             rf"= {nf.sig(bwd * n * one, 6)}\ \text{{B}}"),
     )
     parts = (
         Part("heads_per_gpu", "attention heads per GPU", Answer("integer", g["heads"] // tp)),
         Part("allreduces", "AllReduces per iteration", Answer("integer", per_layer * n)),
         Part("allreduce_bytes", "AllReduce payload per iteration", _b(total)),
+        Part("forward_allreduces", "AllReduces of the forward pass", Answer("integer", fwd * n)),
+        Part("backward_allreduces", "AllReduces of the backward pass", Answer("integer", bwd * n)),
         Part("allreduce_expr", "payload as an expression",
              Answer("expression", monomial(per_layer * b, N_layer=1, B=1, L=1, D=1))),
+        Part("backward_bytes", "AllReduce payload of the backward pass", _b(bwd * n * one)),
     )
     sent = ring_factor("allreduce", tp) * total  # the twist's extra step: ring AllReduces over the t GPUs
     ring = (Step(f"In a ring over $t = {tp}$ GPUs each AllReduce sends $2(t-1)/t$ of its payload from every GPU:",
@@ -469,6 +470,7 @@ def _solve_ring(g: dict[str, Any]) -> Solution:
     return Solution(parts, steps)
 
 
+
 def min_micro_batches(p: int, target: Fraction) -> int:
     """Smallest m with (p−1)/(m+p−1) ≤ target: m ≥ (p−1)(1−f)/f."""
     return max(1, math.ceil((p - 1) * (1 - target) / target))
@@ -601,7 +603,8 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
 
 _SOLVERS = {"data_parallel": _solve_data_parallel, "pipeline": _solve_pipeline,
             "tensor_parallel": _solve_tensor_parallel, "sequence_parallel": _solve_sequence_parallel,
-            "fsdp": _solve_fsdp, "ring": _solve_ring,
+            "fsdp": _solve_fsdp, "ring": _solve_ring, "collectives": _solve_collectives, "zero_volume": _solve_zero,
+            "bubble_schedules": _solve_schedules,
             "bubble": _solve_bubble, "layout_3d": _solve_layout, "homework2": _solve_homework2}
 
 
@@ -673,6 +676,23 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         efficiency = Fraction(rng.randint(50, 95), 100)
         measured = float(f"{float(ideal_ms / efficiency):.3g}")
         return {**buffer, "gpus": k, "link_gbps": link, "measured_ms": measured}
+    if variant == "collectives":
+        k, c = rng.choice(size["gpus"]), rng.choice(COLLECTIVES)
+        mb = 10 * rng.randint(1, size["ring_mb"] // 10) if difficulty == "easy" else rng.randint(1, size["ring_mb"])
+        link = rng.choice(RING_LINKS[1:] if difficulty == "easy" else RING_LINKS)
+        ideal_ms = bus_factor(c, k) * mb * MB / (Fraction(str(link)) * GB) / MS
+        measured = float(f"{float(ideal_ms / Fraction(rng.randint(50, 95), 100)):.3g}")
+        return {"collective": c, "size_mb": mb, "gpus": k, "link_gbps": link, "measured_ms": measured}
+    if variant == "zero_volume":
+        params = rng.randint(2, 2000) / 2 \
+            if difficulty == "easy" else round(rng.randint(1, 2000) / 10, 1)
+        return {"stage": rng.choice(("1", "2", "3")), "params_b": params, "gpus": rng.choice(size["gpus"]),
+                "dtype": rng.choice(tuple(DTYPE_BYTES))}
+    if variant == "bubble_schedules":
+        p, v = rng.randint(2, size["stages"]), rng.randint(2, 8)
+        step = rng.randint(100, 5000) if difficulty == "easy" else round(rng.randint(1000, 99999) / 10, 1)
+        return {"stages": p, "micro_batches": p * rng.randint(1, max(1, size["micro"] // p)), "chunks": v,
+                "step_ms": step}
     if variant == "bubble":
         p, per_mille = rng.randint(2, size["stages"]), rng.randint(10, 500)
         if (p - 1) * (1000 - per_mille) % per_mille == 0:
@@ -773,9 +793,10 @@ MISTAKES = (
     Mistake("elements_not_bytes", "grad_bytes", _EXPLAIN["elements"], ("data_parallel",), _elements("grad_bytes")),
     Mistake("elements_not_bytes_expr", "grad_expr", _EXPLAIN["elements"], ("data_parallel",),
             _elements("grad_expr", True)),
-    Mistake("ring_k_not_k_minus_1", "sent_per_gpu", _EXPLAIN["ring_k"], ("data_parallel", "fsdp", "ring"),
-            _ring_k("sent_per_gpu")),
-    Mistake("total_not_per_gpu", "sent_per_gpu", _EXPLAIN["total"], ("data_parallel", "fsdp", "ring"),
+    Mistake("ring_k_not_k_minus_1", "sent_per_gpu", _EXPLAIN["ring_k"], ("data_parallel", "fsdp", "ring", "collectives"),
+            lambda v, g: None if v == "collectives" and bus_factor(g["collective"], g["gpus"]) == 1 else
+            _ring_k("sent_per_gpu")(v, g)),
+    Mistake("total_not_per_gpu", "sent_per_gpu", _EXPLAIN["total"], ("data_parallel", "fsdp", "ring", "collectives"),
             _times_gpus("sent_per_gpu")),
     Mistake("payload_summed_over_gpus", "grad_bytes",
             "The payload is the gradient buffer that is aggregated (once per iteration), not k copies of it.",
@@ -789,6 +810,11 @@ MISTAKES = (
             _elements("allreduce_bytes")),
     Mistake("forward_only", "allreduce_bytes", _EXPLAIN["forward_only"], ("tensor_parallel",),
             _forward_only("allreduce_bytes")),
+    Mistake("per_layer_not_stack", "backward_allreduces",
+            "Two AllReduces per layer in the backward pass; the stack has N_layer layers.", ("tensor_parallel",),
+            lambda v, g: ALLREDUCES_PER_LAYER["backward"]),
+    Mistake("both_passes", "backward_bytes", "Only the backward pass was asked; the forward pass's AllReduces "
+            "are as many again.", ("tensor_parallel",), lambda v, g: _value(v, g, "allreduce_bytes")),
     Mistake("forward_only_count", "allreduces", _EXPLAIN["forward_only"], ("tensor_parallel",),
             lambda v, g: _value(v, g, "allreduces") // 2),
     Mistake("elements_not_bytes", "collective_bytes", _EXPLAIN["elements"], ("sequence_parallel",),
@@ -839,6 +865,41 @@ MISTAKES = (
     Mistake("bubble_over_compute", "bubble",
             "(p−1)/m is the bubble relative to the useful compute time; the question asks for the fraction of the "
             "whole iteration.", ("bubble",), lambda v, g: (g["stages"] - 1) / g["micro_batches"]),
+    Mistake("allreduce_bus_factor", "busbw",
+            "2(k−1)/k is AllReduce's bus factor (two ring phases); AllGather, ReduceScatter and AlltoAll have "
+            "(k−1)/k, Broadcast, Reduce and send/recv 1.", ("collectives",),
+            lambda v, g: None if g["collective"] == "allreduce" else
+            _value(v, g, "algbw") * 2 * (g["gpus"] - 1) / g["gpus"]),
+    Mistake("busbw_is_algbw", "busbw", "The bus bandwidth is the algorithm bandwidth times the bus factor.",
+            ("collectives",),
+            lambda v, g: None if bus_factor(g["collective"], g["gpus"]) == 1 else _value(v, g, "algbw")),
+    Mistake("time_from_size", "time",
+            "The time is what the busiest GPU sends over its link, the bus factor times S, not S itself.",
+            ("collectives",), lambda v, g: None if bus_factor(g["collective"], g["gpus"]) == 1 else
+            g["size_mb"] / g["link_gbps"]),
+    Mistake("large_k_limit", "volume_psi",
+            "2Ψ and 3Ψ are the limits for many GPUs; on k GPUs each collective sends (k−1)/k of its payload.",
+            ("zero_volume",), lambda v, g: _value(v, g, "limit_psi")),
+    Mistake("stage3_as_dp", "volume_psi",
+            "Stage 3 gathers the parameters in the backward pass again: three collectives of Ψ, not two.",
+            ("zero_volume",), lambda v, g: 2 * (g["gpus"] - 1) / g["gpus"] if str(g["stage"]) == "3" else None),
+    Mistake("elements_not_bytes", "volume_bytes", _EXPLAIN["elements"], ("zero_volume",), _elements("volume_bytes")),
+    Mistake("bubble_over_compute", "gpipe_fraction",
+            "(p−1)/m is the bubble relative to the useful compute time; GPipe's fraction is of the whole "
+            "iteration, (p−1)/(m+p−1).", ("bubble_schedules",),
+            lambda v, g: (g["stages"] - 1) / g["micro_batches"]),
+    Mistake("fraction_of_iteration", "bubble_1f1b",
+            "Narayanan et al. state the bubble relative to the ideal compute time, (p−1)/m, not as a fraction of "
+            "the iteration.", ("bubble_schedules",),
+            lambda v, g: (g["stages"] - 1) / (g["micro_batches"] + g["stages"] - 1)),
+    Mistake("chunks_ignored", "bubble_interleaved",
+            "With v chunks per device each ramp slot is 1/v of a stage's time: the bubble is (p−1)/(v·m).",
+            ("bubble_schedules",), lambda v, g: (g["stages"] - 1) / g["micro_batches"]),
+    Mistake("chunks_ignored", "iteration_ms",
+            "With v chunks per device each ramp slot is 1/v of a stage's time: the bubble is (p−1)/(v·m).",
+            ("bubble_schedules",), lambda v, g: g["step_ms"] * (1 + (g["stages"] - 1) / g["micro_batches"])),
+    Mistake("bubble_only", "iteration_ms", "The iteration takes the ideal time plus the bubble, not the bubble alone.",
+            ("bubble_schedules",), lambda v, g: g["step_ms"] * (g["stages"] - 1) / (g["chunks"] * g["micro_batches"])),
     Mistake("dp_forgot_pp", "dp", "GPUs = TP x PP x DP: the pipeline degree divides the GPUs too.", ("layout_3d",),
             lambda v, g: g["gpus"] // g["tp"]),
     Mistake("elements_not_bytes", "dp_bytes", _EXPLAIN["elements"], ("homework2",), _elements("dp_bytes")),

@@ -1,0 +1,105 @@
+"""Parallelism: the constants, pure formulas and answer helpers every solver of the topic shares."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from exgen import numfmt as nf
+from exgen.problem import Answer, Part, Solution, Step
+
+DTYPE_BYTES = {"fp16": 2, "bf16": 2, "fp32": 4}
+PARAMS_PER_LAYER = 12  # × D²
+ALLREDUCES_PER_LAYER = {"forward": 2, "backward": 2}  # Megatron-LM, Fig. 3 (MLP) and Fig. 4 (attention)
+# Megatron sequence parallelism (Korthikanti et al. 2022, Sec. 4.2.2, Fig. 6): per layer and pass, two g's and two ḡ's
+SP_COLLECTIVES_PER_LAYER = {"allgather": {"forward": 2, "backward": 2}, "reducescatter": {"forward": 2, "backward": 2}}
+SYMBOLS = ("N_layer", "B", "L", "D")  # the order of factors in an expression answer
+CONVENTIONS = ("once", "both_passes")
+# NCCL-tests PERFORMANCE.md: busbw = algbw x the collective's bus factor, which is also what each GPU sends per
+# byte of the benchmark's size S in the ring (or pipelined chain, or direct) algorithm: a link carries that much.
+COLLECTIVES = ("allreduce", "allgather", "reducescatter", "broadcast", "reduce", "alltoall", "sendrecv")
+ZERO_STAGES = (1, 2, 3)
+SCHEDULES = ("gpipe", "1f1b", "interleaved")
+MB, GB, MS = 10**6, 10**9, Fraction(1, 1000)
+
+
+# ---- the formulas (pure, exact) --------------------------------------------------------------------
+
+
+def monomial(coefficient: int, **powers: int) -> str:
+    """An expression answer in a fixed, simple form: '24*N_layer*D^2' (factors in SYMBOLS order)."""
+    factors = [str(coefficient)]
+    for name in SYMBOLS:
+        e = powers.get(name, 0)
+        if e:
+            factors.append(name if e == 1 else f"{name}^{e}")
+    return "*".join(factors)
+
+
+def param_count(n_layer: int, d: int) -> int:
+    return PARAMS_PER_LAYER * n_layer * d * d
+
+
+def ring_factor(collective: str, k: int) -> Fraction:
+    """Bytes each GPU sends in a ring collective over k GPUs, per byte of payload."""
+    one_pass = Fraction(k - 1, k)
+    return 2 * one_pass if collective == "allreduce" else one_pass
+
+
+def bus_factor(collective: str, k: int) -> Fraction:
+    """NCCL-tests' bus factor: AllReduce 2(k−1)/k; AllGather, ReduceScatter, AlltoAll (k−1)/k; Broadcast, Reduce,
+    send/recv 1 — the bytes the busiest GPU sends per byte of the size S the benchmark reports."""
+    if collective == "allreduce":
+        return Fraction(2 * (k - 1), k)
+    if collective in ("allgather", "reducescatter", "alltoall"):
+        return Fraction(k - 1, k)
+    return Fraction(1)
+
+
+def zero_volume(stage: int, k: int) -> Fraction:
+    """Bytes each GPU sends per iteration, in units of Ψ (the parameter bytes): stages 1–2 a ReduceScatter of the
+    gradients and an AllGather of the parameters (2(k−1)/k·Ψ, DP's AllReduce); stage 3 one more AllGather of the
+    parameters (3(k−1)/k·Ψ). The large-k limits are ZeRO's 2Ψ and 3Ψ (Rajbhandari et al. 2020, Sec. 7)."""
+    return Fraction(3 if stage == 3 else 2) * Fraction(k - 1, k)
+
+
+def schedule_bubble(schedule: str, p: int, m: int, v: int = 1) -> Fraction:
+    """Bubble time over ideal compute time (Narayanan et al. 2021, Sec. 2.2): 1F1B (p−1)/m, interleaved
+    (p−1)/(v·m); GPipe's fraction of the iteration (p−1)/(m+p−1) (Huang et al. 2019)."""
+    if schedule == "gpipe":
+        return bubble_fraction(p, m)
+    return Fraction(p - 1, m * (v if schedule == "interleaved" else 1))
+
+
+def bubble_fraction(p: int, m: int) -> Fraction:
+    """GPipe: each stage idles p−1 of the m+p−1 slots of a pass (forward and backward alike)."""
+    return Fraction(p - 1, m + p - 1)
+
+
+
+def _bytes(g: dict[str, Any]) -> int:
+    return DTYPE_BYTES[g.get("dtype", "fp16")]
+
+
+def _b(value: int | Fraction) -> Answer:
+    """A byte count, asked to 3 significant figures (convertible: 453 MB is accepted for 4.53e8 B)."""
+    return Answer("number", float(value), unit="B", sig=3)
+
+
+def _on_the_wire(g: dict[str, Any], solution: Solution, sent: int | Fraction, what: str,
+                 why: str = "Every GPU sends over its own link at the same time, so") -> Solution:
+    """Hard twist: every GPU sends over its own link at once (seed 001's ring time 2(k−1)N/(kB)), so the
+    collectives take what ONE GPU sends / B; the payload / B is a named mistake."""
+    if not g.get("link_gbps"):
+        return solution
+    link = Fraction(str(g["link_gbps"])) * GB
+    step = Step(f"{why} the time on the wire is {what} over one link's bandwidth:",
+                rf"\frac{{{nf.sig(sent, 6)}\ \text{{B}}}}{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = "
+                rf"{nf.sig(sent / link / MS, 6)}\ \text{{ms}}")
+    part = Part("comm_ms", "time on the wire", Answer("number", float(sent / link / MS), unit="ms", sig=3))
+    return Solution(solution.parts + (part,), solution.steps + (step,))
+
+
+def _dtype_step(g: dict[str, Any]) -> Step:
+    b = _bytes(g)
+    return Step(f"Every number is {g.get('dtype', 'fp16')}: ${b}$ bytes per element.")
