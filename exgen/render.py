@@ -82,6 +82,7 @@ def tex_text(text: str) -> str:
 
 # Markdown: math spans as GitHub finds them (code spans first, then $$…$$ and $…$).
 _MD_SPANS = re.compile(r"(`[^`\n]*`)|\$\$(.+?)\$\$|\$([^$]+?)\$", re.S)
+_INLINE_BREAK = re.compile(r"\\\\\s*")
 _NUMBER_BEFORE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?$")  # a whole number, not the 16 of fp16
 
 
@@ -89,8 +90,9 @@ def _md_math(tex: str, inline: bool) -> str:
     r"""Math that GitHub-style renderers display: they read `\_` as a Markdown escape (so `_` reaches the
     math as a subscript), and `\\` in inline math as an escaped backslash. An underscore is drawn as an
     underlined space, and an inline row break is TeX's `\cr` (KaTeX and MathJax accept both)."""
-    tex = tex.replace(r"\_", r"\underline{\hspace{0.5em}}")
-    return re.sub(r"\\\\\s*", r"\\cr ", tex) if inline else tex
+    if "\\_" in tex:
+        tex = tex.replace(r"\_", r"\underline{\hspace{0.5em}}")
+    return _INLINE_BREAK.sub(r"\\cr ", tex) if inline and "\\\\" in tex else tex
 
 
 def _markdown_finish(text: str) -> str:
@@ -106,7 +108,7 @@ def _markdown_finish(text: str) -> str:
         elif display is not None:
             out += [before, "$$" + _md_math(display, inline=False) + "$$"]
         else:
-            number = _NUMBER_BEFORE.search(before)
+            number = _NUMBER_BEFORE.search(before) if before[-1:].isdigit() else None  # (a cheap test first)
             lead = number.group() if number else ""
             out += [before[:len(before) - len(lead)], "$" + lead + _md_math(inline, inline=True) + "$"]
         pos = m.end()
@@ -258,6 +260,7 @@ def environment(fmt: Format, templates: Path | None = None) -> jinja2.Environmen
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        auto_reload=templates is not None,  # built-in templates: compiled once, no stat per problem (issue 12)
     )
     env.globals.update(display=fmt.display, parts=fmt.parts, tt=fmt.tt, fmt=fmt.name, answer=answer_math)
     env.filters.update(num=nf.num, sig=nf.sig, fixed=nf.fixed, matrix=nf.matrix, vector=nf.vector)
