@@ -82,26 +82,39 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def atomic_write_all(items: Iterable[tuple[Path, str]]) -> None:
-    """`atomic_write` for many files (a class's feedback files), flushed to disk together: every file is
-    written to its temporary, one `os.sync` makes them all durable, and only then are they renamed into
-    place — so a failure anywhere leaves every previous file untouched, and a thousand files cost one flush
-    instead of a thousand fsyncs (issue 12: fsync was ten times the cost of grading)."""
-    batch = hasattr(os, "sync")
+    """`atomic_write` for many files (a class's feedback files): every file is written to its temporary,
+    the temporaries are fsynced together (threads: the file system commits them in a few journal
+    transactions instead of one per file), and only then renamed into place — so a failure anywhere leaves
+    every previous file untouched, and a thousand files cost about what a few fsyncs do (issue 12: one
+    fsync per feedback file took ten times as long as grading)."""
     temps: list[tuple[str, Path]] = []
     try:
         for path, text in items:
             path = Path(path)
-            temps.append((_write_temp(path, text, durable=not batch), path))
-        if batch and temps:
-            os.sync()
-        while temps:
-            tmp, path = temps[0]
+            temps.append((_write_temp(path, text, durable=False), path))
+        if len(temps) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                list(pool.map(_fsync, [tmp for tmp, _ in temps]))
+        elif temps:
+            _fsync(temps[0][0])
+        for i, (tmp, path) in enumerate(temps):
             os.replace(tmp, path)
-            temps.pop(0)
+            temps[i] = ("", path)
     except BaseException:
         for tmp, _ in temps:
-            Path(tmp).unlink(missing_ok=True)
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _fsync(name: str) -> None:
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_temp(path: Path, text: str, *, durable: bool) -> str:

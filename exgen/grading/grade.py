@@ -188,13 +188,28 @@ def choice_key(options: int, correct: str) -> Answer:
     return Answer("choice", correct, choices=tuple(LETTERS[:options]))
 
 
+_KEY_TEXTS: dict[int, tuple[Part, str, str]] = {}
+
+
+def _key_texts(part: Part) -> tuple[str, str]:
+    """A part's expected text and tolerance text, computed once per key part rather than once per student
+    (a Part is frozen; the cache holds the part itself, so its id cannot be reused while cached)."""
+    cached = _KEY_TEXTS.get(id(part))
+    if cached is None or cached[0] is not part:
+        if len(_KEY_TEXTS) > 4096:
+            _KEY_TEXTS.clear()
+        cached = _KEY_TEXTS[id(part)] = (part, expected_text(part.answer), part.answer.tolerance_text())
+    return cached[1], cached[2]
+
+
 def grade_part(qualified: str, part: Part, raw: Any, mistakes: list[tuple[Any, Any]] = (),
                points: float = POINTS_PER_PART) -> PartGrade:
     """The verdict, points and feedback for one answer (`raw`: text, or rows for a matrix); partial credit
     is the part's `points` times the fraction of entries right."""
     answer = part.answer
+    expected, tolerance = _key_texts(part)
     base = dict(part=qualified, label=part.label, max_points=points, answer=_shown(raw),
-                expected=expected_text(answer), tolerance=answer.tolerance_text())
+                expected=expected, tolerance=tolerance)
     if is_blank(raw):
         return PartGrade(verdict="wrong", points=0.0, message="No answer.", **base)
     try:
