@@ -97,22 +97,26 @@ def _md_math(tex: str, inline: bool) -> str:
 
 def _markdown_finish(text: str) -> str:
     """Rewrite the math of rendered Markdown (see `_md_math`); a number right before inline math
-    (`100$\\,\\%$`, which GitHub does not open as math) moves inside it."""
+    (`100$\\,\\%$`, which GitHub does not open as math) moves inside it. Only the spans that change are
+    rebuilt (most have no underscore, row break or number before them: issue 12)."""
     out: list[str] = []
-    pos = 0
+    pos = 0        # how much of `text` is in `out`
+    previous = 0   # where the previous span ended
     for m in _MD_SPANS.finditer(text):
-        before = text[pos:m.start()]
         code, display, inline = m.groups()
-        if code is not None:
-            out += [before, code]
-        elif display is not None:
-            out += [before, "$$" + _md_math(display, inline=False) + "$$"]
-        else:
-            number = _NUMBER_BEFORE.search(before) if before[-1:].isdigit() else None  # (a cheap test first)
+        start = m.start()
+        if display is not None and "\\_" in display:
+            out += [text[pos:start], "$$" + _md_math(display, inline=False) + "$$"]
+            pos = m.end()
+        elif inline is not None and ("\\_" in inline or "\\\\" in inline
+                                     or (start > previous and text[start - 1].isdigit())):
+            before = text[previous:start]
+            number = _NUMBER_BEFORE.search(before) if before[-1:].isdigit() else None
             lead = number.group() if number else ""
-            out += [before[:len(before) - len(lead)], "$" + lead + _md_math(inline, inline=True) + "$"]
-        pos = m.end()
-    return "".join(out) + text[pos:]
+            out += [text[pos:start - len(lead)], "$" + lead + _md_math(inline, inline=True) + "$"]
+            pos = m.end()
+        previous = m.end()
+    return "".join(out) + text[pos:] if out else text
 
 
 MARKDOWN = Format(
