@@ -1,6 +1,10 @@
 """Benchmark (not a test): issue 12's three figures in one table, against a floor measured in the same run.
 
-    python benchmarks/bench_speed.py [--topic T ...] [--repeat 5] [--skip-grade]
+    python benchmarks/bench_speed.py [--topic T ...] [--repeat 5] [--skip-grade] [--root CHECKOUT]
+
+--root times another checkout's exgen (a "before" column: `git archive COMMIT | tar -x -C /tmp/before`);
+the default is the checkout this file is in. Every process runs outside the checkout, with that root first
+on PYTHONPATH, so the code timed is the code named.
 
 1. Start-up: `exgen make --topic T --n 10` in a fresh process (median of --repeat runs) as a ratio to the
    floor, a fresh process that only imports numpy, jinja2 and click (target: at most 1.2).
@@ -30,6 +34,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 FLOOR = [sys.executable, "-c", "import numpy, jinja2, click"]
 EXGEN = [sys.executable, "-m", "exgen"]
+ENV = dict(os.environ)
+CWD = tempfile.gettempdir()  # not a checkout: `python -m` puts the working folder first on sys.path
 
 
 def _cpu() -> float:
@@ -40,7 +46,7 @@ def _cpu() -> float:
 def run(cmd: list[str]) -> tuple[float, float]:
     """(wall, cpu) seconds of one fresh process."""
     cpu, start = _cpu(), time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, cwd=CWD)
     return time.perf_counter() - start, _cpu() - cpu
 
 
@@ -55,8 +61,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--n", type=int, default=1000, help="problems per throughput run")
     parser.add_argument("--skip-grade", action="store_true")
+    parser.add_argument("--root", type=Path, default=HERE.parent, help="the checkout whose exgen is timed")
     args = parser.parse_args()
+    root = str(args.root.resolve())
+    ENV["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    sys.path.insert(0, root)
     from exgen.topics import TOPIC_NAMES
+
+    print(f"exgen from {root}")
 
     topics = args.topic or list(TOPIC_NAMES)
     floor_wall, floor_cpu = median_run(FLOOR, args.repeat)
@@ -102,7 +114,7 @@ def grade(tmp: Path) -> None:
     cmd = [*EXGEN, "grade", str(tmp / "key.json"), str(subs), "--out", str(tmp / "grades.csv"),
            "--feedback", str(tmp / "fb")]
     cpu, start = _cpu(), time.perf_counter()
-    subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, cwd=CWD)
     wall, cpu = time.perf_counter() - start, _cpu() - cpu
     files = len(os.listdir(tmp / "fb"))
     print(f"exgen grade, 1000 submissions x 20 parts, gradebook + {files} feedback files: "

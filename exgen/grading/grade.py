@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 import json
 import math
@@ -454,7 +455,7 @@ def _code(text: str) -> str:
     backticks inside (so it cannot close early or inject Markdown/HTML)."""
     if not text:
         return "(blank)"
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0) if "`" in text else 0
     fence = "`" * (longest + 1)
     return f"{fence} {text} {fence}"
 
@@ -463,10 +464,15 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]$|~#!])")
 
 
 def _text(text: str) -> str:
+    return _prose(text if isinstance(text, str) else str(text))
+
+
+@functools.lru_cache(maxsize=8192)  # labels, tolerances and most messages repeat for every student (issue 12)
+def _prose(text: str) -> str:
     """Prose that may quote a student (an error, a note, a message naming what they typed) as Markdown that
     renders as the same text: one line, HTML's &, < and > as entities, Markdown's link, emphasis, code,
     math and table characters backslash-escaped — so `](javascript:…)` or `<img onerror=…>` stay text."""
-    text = " ".join(str(text).split())
+    text = " ".join(text.split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
