@@ -464,10 +464,10 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]$|~#!])")
 
 
 def _text(text: str) -> str:
-    return _prose(text if isinstance(text, str) else str(text))
+    text = text if isinstance(text, str) else str(text)
+    return _prose_cached(text) if len(text) <= 500 else _prose(text)
 
 
-@functools.lru_cache(maxsize=8192)  # labels, tolerances and most messages repeat for every student (issue 12)
 def _prose(text: str) -> str:
     """Prose that may quote a student (an error, a note, a message naming what they typed) as Markdown that
     renders as the same text: one line, HTML's &, < and > as entities, Markdown's link, emphasis, code,
@@ -475,6 +475,9 @@ def _prose(text: str) -> str:
     text = " ".join(text.split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+_prose_cached = functools.lru_cache(maxsize=8192)(_prose)  # labels, tolerances, most messages repeat per student
 
 
 def feedback_markdown(row: StudentGrade) -> str:
