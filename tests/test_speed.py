@@ -75,3 +75,17 @@ def test_the_overlap_check_still_sees_links_and_repeats(tmp_path):
     with pytest.raises(OutputRefused, match="another output"):
         refuse_overlap([tmp_path / "new.md", tmp_path / "." / "new.md"], [source])
     refuse_overlap([None, tmp_path / "a.md", tmp_path / "b.md"], [source])
+
+
+def test_make_with_out_imports_none_of_the_heavy_modules(tmp_path):
+    """Start-up (issue 12): writing a sheet's files (key, answer sheet) needs no torch, sympy, pint or numpy."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from exgen.cli import cli; from click.testing import CliRunner; "
+            f"r = CliRunner().invoke(cli, ['make', {', '.join(repr(a) for t in TOPIC_NAMES for a in ('--topic', t))}, "
+            f"'--n', '2', '--seed', '1', '--out', {str(tmp_path / 'sheet')!r}]); assert r.exit_code == 0, r.output; "
+            "print(sorted(m for m in ('torch', 'sympy', 'pint', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    assert (tmp_path / "sheet" / "key.json").exists()
