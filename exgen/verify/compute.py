@@ -210,3 +210,79 @@ _REPRODUCERS = {"matmul": _matmul, "training_time": _training_time, "mfu": _mfu,
 
 def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:
     return _REPRODUCERS[variant](givens)
+
+
+# ---- batch arithmetic: a real training loop with gradient accumulation ----------------------------------
+
+
+@lru_cache(maxsize=None)
+def accumulation_loop(micro: int, accum: int, dp: int, sequences: int) -> dict[str, Any]:
+    """A real data-parallel training loop, run in one process: `dp` replicas of a small model each read their
+    shard of a dataset of `sequences` samples (DistributedSampler, drop_last) in micro-batches of `micro`
+    (DataLoader, drop_last), accumulate `accum` backward passes, average the replicas' gradients (what an
+    AllReduce does) and take an optimizer step. Counts the optimizer steps and the samples seen, and checks that
+    the first step's accumulated gradient equals the gradient of the loss over the same samples as one batch."""
+    from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+    torch.manual_seed(0)
+    data = TensorDataset(torch.randn(sequences, 6, dtype=torch.float64), torch.randn(sequences, dtype=torch.float64))
+    base = nn.Linear(6, 1, dtype=torch.float64)
+    replicas = [nn.Linear(6, 1, dtype=torch.float64) for _ in range(dp)]
+    loaders = [iter(DataLoader(data, batch_size=micro, drop_last=True, sampler=DistributedSampler(
+        data, num_replicas=dp, rank=r, shuffle=False, drop_last=True))) for r in range(dp)]
+    optimizer = torch.optim.SGD(base.parameters(), lr=0.01)
+    steps = seen = 0
+    gradient_matches = True
+    while True:
+        for replica in replicas:
+            replica.load_state_dict(base.state_dict())
+            replica.zero_grad()
+        try:
+            batches = [[next(loader) for _ in range(accum)] for loader in loaders]
+        except StopIteration:
+            break
+        for replica, mine in zip(replicas, batches):
+            for x, y in mine:  # mean loss over the global batch: each micro-batch's share is 1/(accum·dp)
+                (F.mse_loss(replica(x).squeeze(-1), y) / (accum * dp)).backward()
+        for p, *ps in zip(base.parameters(), *(r.parameters() for r in replicas)):
+            p.grad = sum(q.grad for q in ps)  # each replica's loss already carries its 1/N_dp share
+        if steps == 0:  # the same samples as one large batch
+            xs = torch.cat([x for mine in batches for x, _ in mine])
+            ys = torch.cat([y for mine in batches for _, y in mine])
+            big = nn.Linear(6, 1, dtype=torch.float64)
+            big.load_state_dict(base.state_dict())
+            F.mse_loss(big(xs).squeeze(-1), ys).backward()
+            gradient_matches = all(torch.allclose(p.grad, q.grad, rtol=1e-12, atol=1e-14)
+                                   for p, q in zip(base.parameters(), big.parameters()))
+        optimizer.step()
+        optimizer.zero_grad()
+        steps += 1
+        seen += sum(len(x) for mine in batches for x, _ in mine)
+    return {"steps": steps, "seen": seen, "gradient_matches": gradient_matches}
+
+
+def _batch(g: dict[str, Any]) -> dict[str, Any]:
+    """The question's counts come from torch's own samplers over the question's sizes: a DistributedSampler's
+    shard length and a BatchSampler's length over `range` (no samples are materialised). The loop above, run on
+    a scaled-down copy of the configuration (the same b, k, N_dp capped at 4 and a dataset of a few global
+    batches plus a remainder), checks that this counting is what a training loop with gradient accumulation
+    does, and that the accumulated gradient is the large-batch gradient; the answers are withheld otherwise."""
+    from torch.utils.data import BatchSampler, DistributedSampler
+
+    micro, accum, dp, seq = (int(g[k]) for k in ("micro_batch", "accum", "dp", "seq_len"))
+    small = [min(x, 4) for x in (micro, accum, dp)]
+    batch = small[0] * small[1] * small[2]
+    loop = accumulation_loop(*small, 3 * batch + batch // 2 + 1)
+    if not (loop["gradient_matches"] and loop["steps"] == 3 and loop["seen"] == 3 * batch):
+        return {}
+    sequences = int(g["dataset_tokens"]) // seq
+    shard = len(DistributedSampler(range(sequences), num_replicas=dp, rank=0, shuffle=False, drop_last=True))
+    micro_batches = len(BatchSampler(range(shard), micro, drop_last=True))
+    epoch_steps = len(BatchSampler(range(micro_batches), accum, drop_last=True))
+    global_batch = micro * accum * dp
+    budget_steps = len(BatchSampler(range(int(g["budget_tokens"])), global_batch * seq, drop_last=False))
+    return {"global_batch": global_batch, "batch_tokens": global_batch * seq, "epoch_steps": epoch_steps,
+            "budget_steps": budget_steps, "micro_steps": budget_steps * accum}
+
+
+_REPRODUCERS["batch"] = _batch
