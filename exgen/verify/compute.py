@@ -286,3 +286,74 @@ def _batch(g: dict[str, Any]) -> dict[str, Any]:
 
 
 _REPRODUCERS["batch"] = _batch
+
+
+# ---- attention: FLOPs of a real block by component --------------------------------------------------------
+
+
+class SdpaBlock(nn.Module):
+    """Seed 001's block as torch runs it: nn.Linear projections (no biases) and
+    F.scaled_dot_product_attention, which the math backend computes with batched matmuls."""
+
+    def __init__(self, d: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d, bias=False) for _ in range(4))
+        self.w1, self.w2 = nn.Linear(d, 4 * d, bias=False), nn.Linear(4 * d, d, bias=False)
+
+    def split(self, y: torch.Tensor) -> torch.Tensor:  # (B, L, D) -> (B, n_h, L, H)
+        b, length, d = y.shape
+        return y.view(b, length, self.heads, d // self.heads).transpose(1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        with sdpa_kernel(SDPBackend.MATH):
+            z = F.scaled_dot_product_attention(self.split(self.q(x)), self.split(self.k(x)), self.split(self.v(x)))
+        x = x + self.o(z.transpose(1, 2).reshape(x.shape))
+        return x + self.w2(torch.relu(self.w1(x)))
+
+
+def _module_flops(fn) -> dict[str, int]:
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return {module: sum(ops.values()) for module, ops in counter.get_flop_counts().items()}
+
+
+@lru_cache(maxsize=256)
+def attention_counts(b: int, length: int, d: int, heads: int) -> dict[str, int]:
+    """Forward FLOPs of each module of the block and of the attention core, training FLOPs of the whole block,
+    counted on `meta` (shapes only). The core runs inside the block's own module, so its FLOPs are the block's
+    total less its Linear children; the score and value products are separated by counting the same SDPA call
+    once more with V twice as wide (only the value product grows)."""
+    with torch.device("meta"):
+        block = SdpaBlock(d, heads)
+        x = torch.empty(b, length, d, requires_grad=True)
+        forward = _module_flops(lambda: block(x))
+        training = _module_flops(lambda: block(x).sum().backward())["Global"]
+        q = torch.empty(b, heads, length, d // heads)
+        wide = torch.empty(b, heads, length, 2 * (d // heads))
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        with sdpa_kernel(SDPBackend.MATH):
+            narrow_core = _module_flops(lambda: F.scaled_dot_product_attention(q, q, q))["Global"]
+            wide_core = _module_flops(lambda: F.scaled_dot_product_attention(q, q, wide))["Global"]
+    name = type(block).__name__
+    core = forward["Global"] - sum(forward[f"{name}.{m}"] for m in ("q", "k", "v", "o", "w1", "w2"))
+    values = wide_core - narrow_core
+    return {"qkv": sum(forward[f"{name}.{m}"] for m in ("q", "k", "v")), "scores": narrow_core - values,
+            "values": values, "core": core, "out": forward[f"{name}.o"],
+            "mlp": forward[f"{name}.w1"] + forward[f"{name}.w2"], "forward": forward["Global"], "training": training}
+
+
+def _attention(g: dict[str, Any]) -> dict[str, Any]:
+    b, length, d, heads = (int(g[k]) for k in ("batch", "seq_len", "d_model", "heads"))
+    c = attention_counts(b, length, d, heads)
+    if c["core"] != c["scores"] + c["values"]:  # the block's own core is what the split measured
+        return {}
+    scores = torch.empty(b, heads, length, length, device="meta")
+    return {**{k: c[k] for k in ("qkv", "scores", "values", "out", "mlp", "forward", "training")},
+            "attn_share": 100 * c["core"] / c["forward"], "score_entries": scores.numel()}
+
+
+_REPRODUCERS["attention"] = _attention
