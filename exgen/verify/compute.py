@@ -357,3 +357,145 @@ def _attention(g: dict[str, Any]) -> dict[str, Any]:
 
 
 _REPRODUCERS["attention"] = _attention
+
+
+# ---- activations: bytes saved for backward by a real layer ------------------------------------------------
+# A layer built to Korthikanti et al.'s structure (pre-LN attention and GeLU MLP, dropout after the softmax and
+# after each block, no biases), in bf16, runs forward under torch.autograd.graph.saved_tensors_hooks, which sees
+# every tensor autograd keeps for the backward pass; parameters are excluded and tensors sharing storage counted
+# once. What torch keeps on CPU differs from the paper's count in two places, both measured and documented in
+# docs/decisions/compute-and-intensity.md: F.dropout on CPU keeps its mask in the activation dtype (2 bytes an
+# element; CUDA's fused kernel keeps a 1-byte bool mask, as the paper counts), and LayerNorm keeps a mean and a
+# reciprocal standard deviation per token (the paper ignores them). The layer below therefore uses a dropout that
+# keeps a bool mask, as the CUDA kernel does, and the per-token statistics are left out of the sum. Tensor
+# parallelism is rank 0's shard (a/t heads, 4h/t MLP columns); sequence parallelism splits the sequence for the
+# layer norms and dropouts and fuses the all-gather into the next linear, which keeps only its shard (as Megatron
+# does); selective recomputation checkpoints the attention core, full recomputation the whole layer.
+
+
+class _BoolMaskDropout(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, p):
+        mask = torch.rand(x.shape) >= p
+        ctx.save_for_backward(mask)
+        ctx.scale = 1 / (1 - p)
+        return x * mask * ctx.scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_tensors
+        return grad * mask * ctx.scale, None
+
+
+class _GatheredLinear(torch.autograd.Function):
+    """Sequence parallelism's all-gather fused into a linear layer: the forward gathers the t sequence shards (in
+    one process: t copies of this rank's shard, the same bytes) and multiplies; only the shard is kept, and the
+    backward gathers it again."""
+
+    @staticmethod
+    def forward(ctx, shard, weight, t):
+        ctx.save_for_backward(shard, weight)
+        ctx.t = t
+        return F.linear(torch.cat([shard] * t), weight)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shard, weight = ctx.saved_tensors
+        full = torch.cat([shard] * ctx.t)
+        return (grad @ weight)[: shard.shape[0]], grad.flatten(0, -2).T @ full.flatten(0, -2), None
+
+
+class KorthikantiLayer(nn.Module):
+    def __init__(self, h: int, a: int, t: int, sp: bool, selective: bool, p: float = 0.1) -> None:
+        super().__init__()
+        dt = torch.bfloat16
+        self.h, self.a, self.t, self.sp, self.selective, self.p = h, a, t, sp, selective, p
+        self.ln1, self.ln2 = nn.LayerNorm(h, dtype=dt), nn.LayerNorm(h, dtype=dt)
+        self.qkv, self.o = nn.Linear(h, 3 * h // t, bias=False, dtype=dt), nn.Linear(h // t, h, bias=False, dtype=dt)
+        self.w1 = nn.Linear(h, 4 * h // t, bias=False, dtype=dt)
+        self.w2 = nn.Linear(4 * h // t, h, bias=False, dtype=dt)
+
+    def _column(self, y: torch.Tensor, linear: nn.Linear) -> torch.Tensor:
+        return _GatheredLinear.apply(y, linear.weight, self.t) if self.sp else linear(y)
+
+    def _row_out(self, y: torch.Tensor) -> torch.Tensor:  # reduce-scatter (SP) or all-reduce, then dropout
+        return _BoolMaskDropout.apply(y[: y.shape[0] // self.t] if self.sp else y, self.p)
+
+    def core(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        scores = torch.softmax((q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5, dim=-1)
+        return _BoolMaskDropout.apply(scores, self.p) @ v
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (s, b, h), or (s/t, b, h) with SP
+        from torch.utils.checkpoint import checkpoint
+
+        y = self._column(self.ln1(x), self.qkv)
+        s, b = y.shape[:2]
+        heads, hd = self.a // self.t, self.h // self.a
+        q, k, v = (z.reshape(s, b, heads, hd).permute(1, 2, 0, 3).contiguous() for z in y.chunk(3, dim=-1))
+        z = checkpoint(self.core, q, k, v, use_reentrant=True) if self.selective else self.core(q, k, v)
+        x = x + self._row_out(self.o(z.permute(2, 0, 1, 3).reshape(s, b, self.h // self.t)))
+        return x + self._row_out(self.w2(F.gelu(self._column(self.ln2(x), self.w1))))
+
+
+SCHEME_LAYER = {"none": (False, False, False), "tp": (False, False, False), "tp_sp": (True, False, False),
+                "tp_selective": (False, True, False), "tp_sp_selective": (True, True, False),
+                "full": (False, False, True)}  # (sequence parallel, selective, full)
+
+
+def saved_bytes(layer: KorthikantiLayer, s: int, b: int, full: bool, per_token_stats: bool = False) -> int:
+    """Bytes autograd keeps for the backward of one forward pass of `layer` (parameters excluded, shared storage
+    once; LayerNorm's per-token mean and rstd only when `per_token_stats`)."""
+    from torch.utils.checkpoint import checkpoint
+
+    params = {p.data_ptr() for p in layer.parameters()}
+    kept: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        stats = t.dim() == 3 and t.shape[-1] == 1
+        if t.data_ptr() not in params and (per_token_stats or not stats):
+            kept[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    torch.manual_seed(0)
+    x = torch.randn(s // layer.t if layer.sp else s, b, layer.h, dtype=torch.bfloat16, requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = checkpoint(layer, x, use_reentrant=True) if full else layer(x)
+    out.float().sum().backward()  # the kept tensors serve a real backward pass
+    return sum(kept.values())
+
+
+@lru_cache(maxsize=64)
+def activation_law(scheme: str, t: int) -> tuple[float, float]:
+    """(c1, c2) with bytes per layer = c1·sbh + c2·as²b, fitted from layers measured at two sizes and checked at a
+    third (b = 2, h = 16t, s = 8 or 16, a = 2t or 4t); NaN when the third point is off the law."""
+    sp, selective, full = SCHEME_LAYER[scheme]
+
+    def measure(s: int, a: int) -> int:
+        torch.manual_seed(0)
+        return saved_bytes(KorthikantiLayer(16 * t, a, t, sp, selective), s, 2, full)
+
+    h, b = 16 * t, 2
+    m1, m2, m3 = measure(8, 2 * t), measure(16, 2 * t), measure(16, 4 * t)
+    # m = c1·s·b·h + c2·a·s²·b at (8, 2t) and (16, 2t): two equations in c1, c2
+    system = torch.tensor([[8 * b * h, 2 * t * 64 * b], [16 * b * h, 2 * t * 256 * b]], dtype=torch.float64)
+    c1, c2 = torch.linalg.solve(system, torch.tensor([m1, m2], dtype=torch.float64)).tolist()
+    if abs(c1 * 16 * b * h + c2 * 4 * t * 256 * b - m3) > 1e-6 * m3:
+        return float("nan"), float("nan")
+    return c1, c2
+
+
+def _activations(g: dict[str, Any]) -> dict[str, Any]:
+    s, b, h, a, layers, t = (int(g[k]) for k in ("seq_len", "micro_batch", "hidden", "heads", "layers", "tp"))
+    c1, c2 = activation_law(g["scheme"], t)
+    unit = UNIT_BYTES[g["unit"]]
+    per_layer = c1 * s * b * h + c2 * a * s * s * b
+    # model states: the lecture's 24 bytes per parameter over the parameters of rank 0's shard of real layers
+    with torch.device("meta"):
+        shard = KorthikantiLayer(h, a, t, False, False)
+    weights = sum(p.numel() for name, p in shard.named_parameters() if not name.startswith("ln"))
+    states = 24 * layers * weights
+    return {"per_layer": per_layer / unit, "per_model": layers * per_layer / unit, "states": states / unit,
+            "total": (states + layers * per_layer) / unit}
+
+
+_REPRODUCERS["activations"] = _activations

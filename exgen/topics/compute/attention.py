@@ -59,8 +59,8 @@ def _solve_attention(g: dict[str, Any]) -> Solution:
              "product: one FMA, 2 FLOPs, per term."),
         Step("$Q, K, V$: three $(BL \\times D)(D \\times D)$ products:",
              rf"3 \times 2BLD^2 = 6 \times {bl} \times {d}^2 = {s(f['qkv'])}"),
-        Step(f"Scores: for each of the $B n_h$ (sequence, head) pairs, $Q_i K_i^\\top$ is $(L \\times H)(H \\times "
-             f"L)$; the $n_h$ heads together make $H n_h = D$:",
+        Step("Scores: for each of the $B n_h$ (sequence, head) pairs, $Q_i K_i^\\top$ is $(L \\times H)(H \\times "
+             "L)$; the $n_h$ heads together make $H n_h = D$:",
              rf"n_h \times 2BL^2H = 2BL^2D = 2 \times {bl} \times {length} \times {d} = {s(f['scores'])}"),
         Step("Weighted sum $\\text{score}_i V_i$: $(L \\times L)(L \\times H)$ per head, the same count:",
              rf"2BL^2D = {s(f['values'])}"),
