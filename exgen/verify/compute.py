@@ -264,15 +264,16 @@ def accumulation_loop(micro: int, accum: int, dp: int, sequences: int) -> dict[s
 def _batch(g: dict[str, Any]) -> dict[str, Any]:
     """The question's counts come from torch's own samplers over the question's sizes: a DistributedSampler's
     shard length and a BatchSampler's length over `range` (no samples are materialised). The loop above, run on
-    a scaled-down copy of the configuration (the same b, k, N_dp capped at 4 and a dataset of a few global
-    batches plus a remainder), checks that this counting is what a training loop with gradient accumulation
-    does, and that the accumulated gradient is the large-batch gradient; the answers are withheld otherwise."""
+    a scaled-down copy of the configuration (the same b, k, N_dp capped at 4, and a dataset of three global
+    batches and a remainder one sample short of a fourth), checks that this counting is what a training loop
+    with gradient accumulation does, and that the accumulated gradient is the large-batch gradient; the answers
+    are withheld otherwise."""
     from torch.utils.data import BatchSampler, DistributedSampler
 
     micro, accum, dp, seq = (int(g[k]) for k in ("micro_batch", "accum", "dp", "seq_len"))
     small = [min(x, 4) for x in (micro, accum, dp)]
     batch = small[0] * small[1] * small[2]
-    loop = accumulation_loop(*small, 3 * batch + batch // 2 + 1)
+    loop = accumulation_loop(*small, 4 * batch - 1)  # three whole steps and a remainder one short of a fourth
     if not (loop["gradient_matches"] and loop["steps"] == 3 and loop["seen"] == 3 * batch):
         return {}
     sequences = int(g["dataset_tokens"]) // seq
