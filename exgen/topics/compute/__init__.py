@@ -20,7 +20,7 @@ states each factor, and pint's start-up would dominate generation time (a test c
 in pint).
 
 The topic is a package with one module per group of variants (flops, memory, batch, attention,
-activations); `common` holds what they share. This module assembles them into TOPIC.
+activations, run); `common` holds what they share. This module assembles them into TOPIC.
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ from typing import Any
 from exgen.problem import Solution
 from exgen.rng import Rng
 from exgen.topics.base import Topic
-from exgen.topics.compute import activations, attention, batch, common, flops, memory
+from exgen.topics.compute import activations, attention, batch, common, flops, memory, run
 from exgen.topics.compute.common import (  # noqa: F401  (re-exported: other topics and tests use them)
     ADAM_K, BYTES_PER_DTYPE, OPTIMIZER_K, SECONDS_PER_DAY, UNIT_BYTES, half_up, round_sig)
 from exgen.topics.compute.flops import (  # noqa: F401
     block_params, matmul_flops, model_params, training_flops, training_seconds)
 from exgen.topics.compute.memory import zero_bytes  # noqa: F401
 
-GROUPS = (flops, memory, batch, attention, activations)
+GROUPS = (flops, memory, batch, attention, activations, run)
 VARIANTS = tuple(v for group in GROUPS for v in group.VARIANTS)
 MISTAKES = tuple(m for group in GROUPS for m in group.MISTAKES)
 PATHS = tuple(p for group in GROUPS for p in getattr(group, "PATHS", ()))

@@ -34,8 +34,8 @@ VARIANTS = (
                 Given("accum", "gradient-accumulation steps per optimizer step", "integer", low=1, high=10**5),
                 Given("dp", "data-parallel GPUs (replicas)", "integer", low=1, high=10**6),
                 Given("seq_len", "tokens per sequence", "integer", low=1, high=10**7),
-                Given("dataset_tokens", "tokens in one epoch of the dataset", "integer", low=1, high=10**16),
-                Given("budget_tokens", "training-token budget", "integer", low=1, high=10**18))),
+                Given("dataset_tokens", "tokens in one epoch of the dataset", "integer", low=1, high=10**15),
+                Given("budget_tokens", "training-token budget", "integer", low=1, high=10**15))),
 )
 
 

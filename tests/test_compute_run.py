@@ -1,0 +1,47 @@
+"""compute/recompute and compute/energy: issue 17's PF-days, recomputation time, energy and carbon."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import needs
+from exgen.generate import solve_givens
+
+
+def answers(variant, givens):
+    return {p.id: p.answer.value for p in solve_givens("compute", variant, givens).solution.parts}
+
+
+def test_gpt3_in_pf_days_brown_et_al_2020_table_d1():
+    """Brown et al. 2020, Table D.1: GPT-3 175B (174.6B parameters, 300B tokens) took 3.14E+23 FLOP = 3.64E+03
+    PF-days."""
+    a = answers("recompute", {"params": 174.6e9, "tokens": 300e9, "gpus": 1024, "achieved_tflops": 140,
+                              "recompute": "none"})
+    assert a["ratio"] == 2
+    assert round(a["flops"], -21) == 3.14e23 and round(a["pf_days"], -1) == 3640
+
+
+def test_gpt3_takes_34_days_with_recomputation_narayanan_et_al_2021():
+    """Narayanan et al. 2021, Section 5.1: t = 8TP/(nX); GPT-3 (P = 175B, T = 300B) on n = 1024 A100s at
+    X = 140 TFLOP/s per GPU takes about 34 days."""
+    a = answers("recompute", {"params": 175e9, "tokens": 300e9, "gpus": 1024, "achieved_tflops": 140,
+                              "recompute": "full"})
+    assert a["ratio"] == 3 and a["flops"] == pytest.approx(4.2e23)
+    assert a["days"] == pytest.approx(33.9, abs=0.05)
+
+
+def test_llama_65b_energy_and_carbon_touvron_et_al_2023():
+    """Touvron et al. 2023 (LLaMA), Table 15: 65B, 1,022,362 GPU-hours at 400 W, PUE 1.1, 0.385 kg CO2eq/kWh:
+    449 MWh and 173 tCO2eq."""
+    a = answers("energy", {"gpus": 2048, "days": 1022362 / (2048 * 24), "power_w": 400, "pue": 1.1,
+                           "intensity": 0.385})
+    assert a["gpu_hours"] == pytest.approx(1022362)
+    assert int(a["mwh"]) == 449 and round(a["tco2"]) == 173
+
+
+@needs("torch")
+def test_checkpointing_a_real_transformer_counts_8_flops_per_token_per_parameter():
+    from exgen.verify.compute import recompute_flops_per_token_per_param
+
+    assert recompute_flops_per_token_per_param("none") == pytest.approx((2, 6))
+    assert recompute_flops_per_token_per_param("full") == pytest.approx((2, 8))
