@@ -45,3 +45,25 @@ def test_checkpointing_a_real_transformer_counts_8_flops_per_token_per_parameter
 
     assert recompute_flops_per_token_per_param("none") == pytest.approx((2, 6))
     assert recompute_flops_per_token_per_param("full") == pytest.approx((2, 8))
+
+
+# PaLM 540B (Chowdhery et al. 2022, Section 4 and Appendix B): L = 118, H = 48, Q = 256, T = 2048; 238.3K tokens/s
+# on 6144 TPU v4 chips of 275 TFLOP/s peak; 780B tokens; MFU 46.2 %.
+PALM = {"params": 540.35e9, "layers": 118, "heads": 48, "head_dim": 256, "seq_len": 2048,
+        "tokens_per_s": 238.3e3 / 6144, "gpus": 6144, "peak_tflops": 275, "tokens": 780e9}
+
+
+def test_palm_540b_mfu_is_46_2_percent_chowdhery_et_al_2022():
+    a = answers("mfu_tokens", PALM)
+    assert a["flops_per_token"] == pytest.approx(6 * 540.35e9 + 12 * 118 * 48 * 256 * 2048)
+    assert round(a["mfu"], 1) == 46.2
+    assert a["days"] == pytest.approx(780e9 / 238.3e3 / 86400)  # 37.9 days of pure training throughput
+
+
+@needs("torch")
+def test_the_verifier_counts_palms_attention_term_on_a_real_attention_core():
+    import torch
+
+    from exgen.verify.compute import reproduce
+
+    assert reproduce("mfu_tokens", PALM, torch.device("cpu")) == pytest.approx(answers("mfu_tokens", PALM))

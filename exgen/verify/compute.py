@@ -552,3 +552,30 @@ def _energy(g: dict[str, Any]) -> dict[str, Any]:
 
 
 _REPRODUCERS.update(recompute=_recompute, energy=_energy)
+
+
+@lru_cache(maxsize=256)
+def attention_training_flops_per_token(heads: int, head_dim: int, seq_len: int) -> float:
+    """Forward + backward FLOPs per token of one layer's attention core (scores and weighted sum), counted by
+    FlopCounterMode on F.scaled_dot_product_attention (MATH backend, no causal mask, as PaLM counts) on `meta`."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    with torch.device("meta"), sdpa_kernel(SDPBackend.MATH):
+        q, k, v = (torch.empty(1, heads, seq_len, head_dim, requires_grad=True) for _ in range(3))
+        flops = sum(counted(lambda: F.scaled_dot_product_attention(q, k, v).sum().backward()).values())
+    return flops / seq_len
+
+
+def _mfu_tokens(g: dict[str, Any]) -> dict[str, Any]:
+    """6N from the per-token per-parameter training FLOPs counted on a small real transformer, applied to the
+    question's N (which may include parameters the shape does not show); the attention term counted on a real
+    attention core of the question's heads, head dimension and sequence length, times its layers."""
+    per_token = (flops_per_token_per_param()[1] * float(g["params"]) + int(g["layers"]) *
+                 attention_training_flops_per_token(int(g["heads"]), int(g["head_dim"]), int(g["seq_len"])))
+    achieved = per_token * float(g["tokens_per_s"]) / 1e12
+    seconds = float(g["tokens"]) / (float(g["tokens_per_s"]) * int(g["gpus"]))
+    return {"flops_per_token": per_token, "achieved": achieved, "mfu": 100 * achieved / float(g["peak_tflops"]),
+            "days": datetime.timedelta(seconds=seconds) / datetime.timedelta(days=1)}
+
+
+_REPRODUCERS["mfu_tokens"] = _mfu_tokens

@@ -18,7 +18,7 @@ from typing import Any
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, Mistake, Rejected, StudentPath, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 from exgen.topics.compute.common import (
     FLOP_SIG, SECONDS_PER_DAY, SIG, _GPUS, _PARAMS, _TOKENS, _as_asked, _f, _flop, _shown, answer as _answer,
     round_sig)
@@ -45,6 +45,16 @@ VARIANTS = (
                       high=1e6),
                 Given("recompute", "none, or full (every layer's forward runs again in the backward pass)",
                       "choice", choices=RECOMPUTE))),
+    Variant("mfu_tokens", "model FLOPs per token with the attention term (6N + 12LHQT, Chowdhery et al. 2022), "
+            "the achieved TFLOP/s and MFU from a measured tokens/s per GPU, and the training time", (
+                _PARAMS, Given("layers", "layers L", "integer", low=1, high=1000),
+                Given("heads", "attention heads H", "integer", low=1, high=10**4),
+                Given("head_dim", "head dimension Q", "integer", low=1, high=10**4),
+                Given("seq_len", "sequence length T", "integer", low=1, high=10**7),
+                Given("tokens_per_s", "measured training throughput of one GPU", "number", unit="token/s",
+                      low=1e-6, high=1e9),
+                _GPUS, Given("peak_tflops", "peak throughput of one GPU", "number", unit="TFLOP/s", low=1e-3,
+                             high=1e6), _TOKENS)),
     Variant("energy", "GPU-hours, energy with the data centre's PUE, and carbon emitted (LLaMA's accounting)", (
         _GPUS, Given("days", "training time", "number", unit="day", low=1e-3, high=1e5),
         Given("power_w", "power drawn by one GPU", "number", unit="W", low=1, high=1e5),
@@ -81,6 +91,42 @@ def _solve_recompute(g: dict[str, Any]) -> Solution:
         steps)
 
 
+def palm_flops_per_token(g: dict[str, Any]) -> Fraction:
+    return 6 * _f(g["params"]) + 12 * int(g["layers"]) * int(g["heads"]) * int(g["head_dim"]) * int(g["seq_len"])
+
+
+def _solve_mfu_tokens(g: dict[str, Any]) -> Solution:
+    per_token = palm_flops_per_token(g)
+    attention = per_token - 6 * _f(g["params"])
+    rate = _f(g["tokens_per_s"])
+    achieved = per_token * rate / 10**12
+    mfu = 100 * achieved / _f(g["peak_tflops"])
+    if mfu > 100:
+        raise InvalidGivens(f"the throughput implies {nf.sig(mfu, 3)} % of peak: no run sustains more than 100 %")
+    seconds = _f(g["tokens"]) / (rate * int(g["gpus"]))
+    steps = (
+        Step("Model FLOPs per token: $6N$ for the weights (forward 2N, backward 4N) and $12LHQT$ for the "
+             "attention scores and weighted sums (forward and backward) of every layer:",
+             rf"6 \times {nf.sig(g['params'], 6)} + 12 \times {g['layers']} \times {g['heads']} \times "
+             rf"{g['head_dim']} \times {g['seq_len']} = {nf.sig(6 * _f(g['params']), 7)} + {nf.sig(attention, 7)}"
+             rf" = {nf.sig(per_token, 7)}\ \text{{FLOP}}"),
+        Step("Achieved model FLOP rate of one GPU:",
+             rf"{nf.sig(per_token, 7)} \times {nf.num(g['tokens_per_s'])} = {nf.sig(achieved, 7)}\ \text{{TFLOP/s}}"),
+        Step("MFU is the achieved model FLOP rate over the peak:",
+             rf"100 \times \frac{{{nf.sig(achieved, 7)}}}{{{nf.num(g['peak_tflops'])}}} = {nf.sig(mfu, 6)}\,\%"),
+        Step("Training time: the tokens over the cluster's throughput (1 day = 86400 s):",
+             rf"\frac{{{nf.sig(g['tokens'], 6)}}}{{{nf.num(g['tokens_per_s'])} \times {g['gpus']}}} = "
+             rf"{nf.sig(seconds, 6)}\ \text{{s}} = {nf.sig(seconds / SECONDS_PER_DAY, 6)}\ \text{{days}}"),
+    )
+    return Solution((
+        Part("flops_per_token", "model FLOPs per token", _flop(per_token)),
+        Part("achieved", "achieved TFLOP/s per GPU", Answer("number", float(achieved), unit="TFLOP/s",
+                                                             sig=FLOP_SIG)),
+        Part("mfu", "MFU", Answer("number", float(mfu), unit="percent", sig=SIG)),
+        Part("days", "training time", Answer("number", float(seconds / SECONDS_PER_DAY), unit="day", sig=SIG))),
+        steps)
+
+
 def _solve_energy(g: dict[str, Any]) -> Solution:
     e = energy(int(g["gpus"]), g["days"], g["power_w"], g["pue"], g["intensity"])
     steps = (
@@ -100,7 +146,7 @@ def _solve_energy(g: dict[str, Any]) -> Solution:
         Part("tco2", "carbon emitted", Answer("number", float(e["tco2"]), unit="t", sig=SIG))), steps)
 
 
-SOLVERS = {"recompute": _solve_recompute, "energy": _solve_energy}
+SOLVERS = {"recompute": _solve_recompute, "mfu_tokens": _solve_mfu_tokens, "energy": _solve_energy}
 
 
 # ---- sampling --------------------------------------------------------------------------------------
@@ -124,11 +170,33 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
             raise Rejected("a run of less than half a day or more than 400 days")
         return {"params": params, "tokens": tokens, "gpus": gpus, "achieved_tflops": achieved,
                 "recompute": recompute}
+    if variant == "mfu_tokens":
+        return _sample_mfu_tokens(rng, difficulty)
     gpus = 2 ** rng.randint(3, 13) if easy else 8 * rng.randint(1, 1024)
     days = rng.randint(1, 99) if easy else float(rng.decimal(1, 120, 1))
     pue = rng.choice((1, 1.1, 1.2, 1.5)) if easy else float(rng.decimal(1.05, 1.6, 2))
     return {"gpus": gpus, "days": days, "power_w": rng.choice(POWER_W), "pue": pue,
             "intensity": rng.choice(INTENSITY) if easy else float(rng.decimal(0.02, 0.9, 3))}
+
+
+def _sample_mfu_tokens(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """A model of 1B to 999B parameters with a plausible shape, an MFU of 20 to 65 % turned into the
+    tokens/s a run would log (3 or 4 significant figures), and 5 to 60 tokens per parameter."""
+    easy = difficulty == "easy"
+    figures = 3 if easy else 4
+    params = float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
+        10 - figures, 12 - figures))
+    g = {"params": params, "layers": rng.randint(16, 128), "heads": rng.randint(8, 128),
+         "head_dim": rng.choice((64, 80, 128, 256)), "seq_len": rng.choice((2048, 4096, 8192))}
+    peak = rng.choice((125, 275, 312, 400, 989.4, 1979)) if not easy else rng.choice((125, 275, 312, 400, 1000))
+    mfu = rng.randint(20, 65) / 100
+    rate = round_sig(float(Fraction(str(peak)) * 10**12 * Fraction(mfu) / palm_flops_per_token(g)), figures)
+    gpus = 2 ** rng.randint(6, 13) if easy else 8 * rng.randint(8, 1024)
+    tokens = round_sig(params * 10 ** (rng.randint(700, 1800) / 1000), figures - 1)
+    days = tokens / (rate * gpus) / SECONDS_PER_DAY
+    if not 1 <= days <= 400:
+        raise Rejected("a run of less than a day or more than 400 days")
+    return {**g, "tokens_per_s": rate, "gpus": gpus, "peak_tflops": peak, "tokens": tokens}
 
 
 # ---- named mistakes and student paths --------------------------------------------------------------
@@ -150,6 +218,13 @@ MISTAKES = (
             ("recompute",), lambda v, g: _answer(v, g, "pf_days") * SECONDS_PER_DAY),
     Mistake("recomputation_ignored", "days", "The time follows 8TP/(nX) with recomputation.", ("recompute",),
             lambda v, g: _other_recompute(v, g, "days") if g["recompute"] == "full" else None),
+    Mistake("attention_term_forgotten", "mfu", "The model FLOPs include the attention products, 12LHQT per "
+            "token.", ("mfu_tokens",), lambda v, g: _answer(v, g, "mfu") * float(6 * _f(g["params"]) /
+                                                                         palm_flops_per_token(g))),
+    Mistake("forward_only", "flops_per_token", "Training counts forward and backward: 6N (and 12LHQT), not 2N.",
+            ("mfu_tokens",), lambda v, g: _answer(v, g, "flops_per_token") / 3),
+    Mistake("per_gpu_rate_as_cluster_rate", "days", "The throughput is per GPU: the cluster processes it times "
+            "the number of GPUs.", ("mfu_tokens",), lambda v, g: _answer(v, g, "days") * int(g["gpus"])),
     Mistake("hours_forgotten", "gpu_hours", "A day is 24 hours: GPU-hours = GPUs x days x 24.", ("energy",),
             lambda v, g: _answer(v, g, "gpu_hours") / 24),
     Mistake("pue_forgotten", "mwh", "The data centre's overhead (PUE) multiplies the GPUs' energy.", ("energy",),
@@ -176,7 +251,19 @@ def _tco2_from_rounded_mwh(v: str, g: dict[str, Any], s: Solution) -> float:
     return _as_asked(s, "tco2", _shown(s, "mwh") * float(g["intensity"]))
 
 
+def _achieved_from_rounded(v: str, g: dict[str, Any], s: Solution) -> float:
+    return _as_asked(s, "achieved", _shown(s, "flops_per_token") * float(g["tokens_per_s"]) / 1e12)
+
+
+def _mfu_from_rounded_achieved(v: str, g: dict[str, Any], s: Solution) -> float:
+    return _as_asked(s, "mfu", 100 * _shown(s, "achieved") / float(g["peak_tflops"]))
+
+
 PATHS = (
+    StudentPath("achieved_from_the_rounded_flops_per_token", "achieved", "FLOPs per token as answered times "
+                "tokens/s.", ("mfu_tokens",), _achieved_from_rounded),
+    StudentPath("mfu_from_the_rounded_achieved_rate", "mfu", "The achieved rate as answered over the peak.",
+                ("mfu_tokens",), _mfu_from_rounded_achieved),
     StudentPath("pf_days_from_the_rounded_compute", "pf_days", "C as answered over 8.64e19.", ("recompute",),
                 _pf_days_from_rounded_c),
     StudentPath("days_from_the_rounded_compute", "days", "C as answered over nX, in days.", ("recompute",),
