@@ -67,3 +67,11 @@ def test_the_verifier_counts_palms_attention_term_on_a_real_attention_core():
     from exgen.verify.compute import reproduce
 
     assert reproduce("mfu_tokens", PALM, torch.device("cpu")) == pytest.approx(answers("mfu_tokens", PALM))
+
+
+def test_megatron_lm_76_percent_scaling_efficiency_shoeybi_et_al_2019():
+    """Shoeybi et al. 2019 (Megatron-LM), abstract and Section 5.1: 39 TFLOP/s on one GPU, 15.1 PFLOP/s on 512
+    GPUs, 76 % scaling efficiency."""
+    a = answers("scaling", {"base_gpus": 1, "base_tflops": 39, "gpus": 512, "pflops": 15.1})
+    assert round(a["efficiency"]) == 76 and a["per_gpu"] == pytest.approx(15100 / 512)
+    assert a["speedup"] == pytest.approx(15100 / 39)

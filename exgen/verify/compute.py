@@ -579,3 +579,16 @@ def _mfu_tokens(g: dict[str, Any]) -> dict[str, Any]:
 
 
 _REPRODUCERS["mfu_tokens"] = _mfu_tokens
+
+
+def _scaling(g: dict[str, Any]) -> dict[str, Any]:
+    """Rates per GPU as float64 tensors (there is no cluster to measure here; the definitions are applied to
+    the reported totals: 1 PFLOP/s = 10^15 FLOP/s, 1 TFLOP/s = 10^12 FLOP/s)."""
+    base = torch.tensor(float(g["base_tflops"]) * 1e12, dtype=torch.float64)
+    scaled = torch.tensor(float(g["pflops"]) * 1e15, dtype=torch.float64)
+    per_gpu = scaled / int(g["gpus"])
+    return {"per_gpu": float(per_gpu / 1e12), "speedup": float(scaled / base),
+            "efficiency": float(100 * per_gpu / (base / int(g["base_gpus"])))}
+
+
+_REPRODUCERS["scaling"] = _scaling

@@ -55,6 +55,13 @@ VARIANTS = (
                       low=1e-6, high=1e9),
                 _GPUS, Given("peak_tflops", "peak throughput of one GPU", "number", unit="TFLOP/s", low=1e-3,
                              high=1e6), _TOKENS)),
+    Variant("scaling", "scaling efficiency: the achieved rate per GPU at scale against a baseline run on fewer "
+            "GPUs, the speedup, and the efficiency", (
+                Given("base_gpus", "GPUs of the baseline run", "integer", low=1, high=10**7),
+                Given("base_tflops", "FLOP rate the baseline run achieves (all its GPUs together)", "number",
+                      unit="TFLOP/s", low=1e-3, high=1e9),
+                _GPUS, Given("pflops", "FLOP rate the scaled run achieves (all its GPUs together)", "number",
+                             unit="PFLOP/s", low=1e-6, high=1e6))),
     Variant("energy", "GPU-hours, energy with the data centre's PUE, and carbon emitted (LLaMA's accounting)", (
         _GPUS, Given("days", "training time", "number", unit="day", low=1e-3, high=1e5),
         Given("power_w", "power drawn by one GPU", "number", unit="W", low=1, high=1e5),
@@ -127,6 +134,31 @@ def _solve_mfu_tokens(g: dict[str, Any]) -> Solution:
         steps)
 
 
+def _solve_scaling(g: dict[str, Any]) -> Solution:
+    n1, n2 = int(g["base_gpus"]), int(g["gpus"])
+    if n2 <= n1:
+        raise InvalidGivens("the scaled run uses more GPUs than the baseline")
+    base, scaled = _f(g["base_tflops"]), _f(g["pflops"]) * 1000
+    per_gpu, speedup = scaled / n2, scaled / base
+    efficiency = 100 * per_gpu / (base / n1)
+    steps = (
+        Step("The scaled run in TFLOP/s (1 PFLOP/s = 1000 TFLOP/s), per GPU:",
+             rf"\frac{{{nf.num(g['pflops'])} \times 1000}}{{{n2}}} = {nf.sig(per_gpu, 7)}\ \text{{TFLOP/s}}"),
+        Step("Speedup over the baseline:",
+             rf"\frac{{{nf.sig(scaled, 7)}}}{{{nf.num(g['base_tflops'])}}} = {nf.sig(speedup, 6)}"),
+        Step("Scaling efficiency: the rate per GPU at scale over the baseline's rate per GPU (equivalently the "
+             "speedup over the increase in GPUs):",
+             rf"100 \times \frac{{{nf.sig(per_gpu, 7)}}}{{{nf.num(g['base_tflops'])} / {n1}}} = "
+             rf"100 \times \frac{{{nf.sig(speedup, 6)}}}{{{n2} / {n1}}} = {nf.sig(efficiency, 6)}\,\%"),
+    )
+    return Solution((
+        Part("per_gpu", "achieved TFLOP/s per GPU at scale", Answer("number", float(per_gpu), unit="TFLOP/s",
+                                                                     sig=FLOP_SIG)),
+        Part("speedup", "speedup", Answer("number", float(speedup), sig=SIG)),
+        Part("efficiency", "scaling efficiency", Answer("number", float(efficiency), unit="percent", sig=SIG))),
+        steps)
+
+
 def _solve_energy(g: dict[str, Any]) -> Solution:
     e = energy(int(g["gpus"]), g["days"], g["power_w"], g["pue"], g["intensity"])
     steps = (
@@ -146,7 +178,8 @@ def _solve_energy(g: dict[str, Any]) -> Solution:
         Part("tco2", "carbon emitted", Answer("number", float(e["tco2"]), unit="t", sig=SIG))), steps)
 
 
-SOLVERS = {"recompute": _solve_recompute, "mfu_tokens": _solve_mfu_tokens, "energy": _solve_energy}
+SOLVERS = {"recompute": _solve_recompute, "mfu_tokens": _solve_mfu_tokens,
+           "scaling": _solve_scaling, "energy": _solve_energy}
 
 
 # ---- sampling --------------------------------------------------------------------------------------
@@ -172,6 +205,13 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
                 "recompute": recompute}
     if variant == "mfu_tokens":
         return _sample_mfu_tokens(rng, difficulty)
+    if variant == "scaling":
+        n1 = 1 if easy else rng.choice((1, 8, 16, 32, 64))
+        n2 = n1 * (2 ** rng.randint(2, 10) if easy else rng.randint(4, 512))
+        per_gpu = rng.randint(30, 400) if easy else float(rng.decimal(20, 900, 1))
+        efficiency = rng.randint(50, 99) / 100
+        return {"base_gpus": n1, "base_tflops": round_sig(n1 * per_gpu, 4), "gpus": n2,
+                "pflops": round_sig(n2 * per_gpu * efficiency / 1000, 3)}
     gpus = 2 ** rng.randint(3, 13) if easy else 8 * rng.randint(1, 1024)
     days = rng.randint(1, 99) if easy else float(rng.decimal(1, 120, 1))
     pue = rng.choice((1, 1.1, 1.2, 1.5)) if easy else float(rng.decimal(1.05, 1.6, 2))
@@ -225,6 +265,11 @@ MISTAKES = (
             ("mfu_tokens",), lambda v, g: _answer(v, g, "flops_per_token") / 3),
     Mistake("per_gpu_rate_as_cluster_rate", "days", "The throughput is per GPU: the cluster processes it times "
             "the number of GPUs.", ("mfu_tokens",), lambda v, g: _answer(v, g, "days") * int(g["gpus"])),
+    Mistake("petaflops_as_teraflops", "per_gpu", "The scaled rate is in PFLOP/s: 1 PFLOP/s = 1000 TFLOP/s.",
+            ("scaling",), lambda v, g: _answer(v, g, "per_gpu") / 1000),
+    Mistake("baseline_gpus_forgotten", "efficiency", "The baseline runs on its own GPUs: compare rates per GPU "
+            "(the speedup over n/n_base, not over n).", ("scaling",),
+            lambda v, g: None if int(g["base_gpus"]) == 1 else _answer(v, g, "efficiency") / int(g["base_gpus"])),
     Mistake("hours_forgotten", "gpu_hours", "A day is 24 hours: GPU-hours = GPUs x days x 24.", ("energy",),
             lambda v, g: _answer(v, g, "gpu_hours") / 24),
     Mistake("pue_forgotten", "mwh", "The data centre's overhead (PUE) multiplies the GPUs' energy.", ("energy",),
@@ -259,7 +304,13 @@ def _mfu_from_rounded_achieved(v: str, g: dict[str, Any], s: Solution) -> float:
     return _as_asked(s, "mfu", 100 * _shown(s, "achieved") / float(g["peak_tflops"]))
 
 
+def _efficiency_from_rounded_per_gpu(v: str, g: dict[str, Any], s: Solution) -> float:
+    return _as_asked(s, "efficiency", 100 * _shown(s, "per_gpu") / (float(g["base_tflops"]) / int(g["base_gpus"])))
+
+
 PATHS = (
+    StudentPath("efficiency_from_the_rounded_rate_per_gpu", "efficiency", "The rate per GPU as answered over the "
+                "baseline's rate per GPU.", ("scaling",), _efficiency_from_rounded_per_gpu),
     StudentPath("achieved_from_the_rounded_flops_per_token", "achieved", "FLOPs per token as answered times "
                 "tokens/s.", ("mfu_tokens",), _achieved_from_rounded),
     StudentPath("mfu_from_the_rounded_achieved_rate", "mfu", "The achieved rate as answered over the peak.",
