@@ -68,8 +68,9 @@ VARIANTS = (
                 Given("layers", "transformer layers L", "integer", low=1, high=1000),
                 Given("tp", "tensor-parallel size t (1 without tensor parallelism)", "integer", default=1, low=1,
                       high=1024),
-                Given("scheme", "none | tp | tp_sp | tp_selective | tp_sp_selective | full (recomputation)",
-                      "choice", choices=SCHEMES),
+                Given("scheme", "none (no parallelism or recomputation), tp (tensor parallelism), tp_sp (tensor and "
+                      "sequence parallelism), tp_selective / tp_sp_selective (the same with selective "
+                      "recomputation), full (full recomputation)", "choice", choices=SCHEMES),
                 Given("unit", "memory unit the answers are asked in (GB = 10^9 B, GiB = 2^30 B)", "choice",
                       choices=("GB", "GiB")))),
 )
