@@ -352,9 +352,32 @@ def _attention(g: dict[str, Any]) -> dict[str, Any]:
     c = attention_counts(b, length, d, heads)
     if c["core"] != c["scores"] + c["values"]:  # the block's own core is what the split measured
         return {}
-    scores = torch.empty(b, heads, length, length, device="meta")
     return {**{k: c[k] for k in ("qkv", "scores", "values", "out", "mlp", "forward", "training")},
-            "attn_share": 100 * c["core"] / c["forward"], "score_entries": scores.numel()}
+            "attn_share": 100 * c["core"] / c["forward"], "score_entries": score_entries(b, length, d, heads)}
+
+
+@lru_cache(maxsize=256)
+def score_entries(b: int, length: int, d: int, heads: int) -> int:
+    """Entries of the softmax outputs (the score matrices) the real block computes, recorded by a dispatch mode
+    as SDPA's math backend runs on `meta`."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Softmaxes(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.entries = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if "softmax" in str(func):
+                self.entries += out.numel()
+            return out
+
+    with torch.device("meta"):
+        block, x = SdpaBlock(d, heads), torch.empty(b, length, d)
+        with Softmaxes() as seen:
+            block(x)
+    return seen.entries
 
 
 _REPRODUCERS["attention"] = _attention
