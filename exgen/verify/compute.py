@@ -153,9 +153,15 @@ def transformer_counts(layers: int, d: int, vocab: int, embeddings: bool) -> tup
 
 
 def _params(g: dict[str, Any]) -> dict[str, Any]:
+    """A learned position-embedding table is a real nn.Embedding(T_ctx, D) counted with the model's parameters.
+    A lookup does no matmul, so the counter gives it no FLOPs; the question's C = 6NT charges every parameter 6
+    FLOPs per token, and that convention is added for the table (6 × its measured size × T)."""
     per_layer, n, per_token = transformer_counts(int(g["layers"]), int(g["d_model"]), int(g["vocab"]),
                                                  g["embeddings"] == "included")
-    return {"per_layer": per_layer, "params": n, "train_flops": per_token * float(g["tokens"])}
+    positions = int(g.get("positions", 0))
+    table = nn.Embedding(positions, int(g["d_model"]), device="meta").weight.numel() if positions else 0
+    return {"per_layer": per_layer, "params": n + table,
+            "train_flops": (per_token + 6 * table) * float(g["tokens"])}
 
 
 OPTIMIZERS = {"adam": lambda params: torch.optim.Adam(params, lr=1e-3),

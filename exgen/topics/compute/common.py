@@ -69,7 +69,8 @@ def check(variant: str, g: dict[str, Any]) -> None:
     spec = VARIANTS[variant]
     spec.require(g)
     numeric = [x for x in spec.givens if x.kind in ("number", "integer")]
-    bad = [x.name for x in numeric if not (isinstance(g[x.name], (int, float)) and g[x.name] > 0)]
+    bad = [x.name for x in numeric if not (isinstance(g[x.name], (int, float)) and g[x.name] > 0)
+           and not (x.low == 0 and g[x.name] == 0)]  # a given whose bounds start at 0 may be 0
     if bad:
         raise InvalidGivens(f"{', '.join(bad)} must be positive")
     if variant == "training_time" and g["mfu"] > 100:

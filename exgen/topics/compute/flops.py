@@ -36,8 +36,11 @@ def block_params(d_model: int, mlp_ratio: int = 4) -> int:
     return 4 * d_model**2 + 2 * mlp_ratio * d_model**2
 
 
-def model_params(layers: int, d_model: int, vocab: int, embeddings: str, mlp_ratio: int = 4) -> int:
-    return layers * block_params(d_model, mlp_ratio) + (vocab * d_model if embeddings == "included" else 0)
+def model_params(layers: int, d_model: int, vocab: int, embeddings: str, mlp_ratio: int = 4,
+                 positions: int = 0) -> int:
+    """12LD² (+ VD for a counted tied embedding) + T_ctx·D for a learned position-embedding table."""
+    return (layers * block_params(d_model, mlp_ratio) + (vocab * d_model if embeddings == "included" else 0)
+            + positions * d_model)
 
 
 VARIANTS = (
@@ -58,7 +61,9 @@ VARIANTS = (
         Given("vocab", "vocabulary size V", "integer", low=1, high=10**7),
         Given("embeddings", "whether the (tied) token embedding V x D is counted", "choice",
               choices=("excluded", "included")),
-        _TOKENS)),
+        _TOKENS,
+        Given("positions", "context length T_ctx of learned position embeddings, a T_ctx x D table counted in N "
+              "(0: none, e.g. rotary)", "integer", default=0, low=0, high=10**7))),
 )
 
 
@@ -143,8 +148,10 @@ def _solve_mfu(g: dict[str, Any]) -> Solution:
 
 def _solve_params(g: dict[str, Any]) -> Solution:
     layers, d, vocab, emb = int(g["layers"]), int(g["d_model"]), int(g["vocab"]), g["embeddings"]
+    positions = int(g.get("positions", 0))
     per_layer = block_params(d)
-    n = model_params(layers, d, vocab, emb)
+    n = model_params(layers, d, vocab, emb, positions=positions)
+    without = n - positions * d
     flops = training_flops(n, g["tokens"])
     steps = [
         *([Step(f"The model dimension is the number of heads times the head dimension: "
@@ -154,11 +161,17 @@ def _solve_params(g: dict[str, Any]) -> Solution:
              rf"4D^2 + 8D^2 = 12D^2 = 12 \times {d}^2 = {per_layer}"),
         Step(f"All {layers} blocks:", rf"12LD^2 = {layers} \times {per_layer} = {layers * per_layer}"),
     ]
+    total = "" if positions else "N = "  # with position embeddings, N comes one step later
     if emb == "included":
         steps.append(Step("Plus the tied token embedding, counted once:",
-                          rf"N = 12LD^2 + VD = {layers * per_layer} + {vocab} \times {d} = {n}"))
+                          rf"{total}12LD^2 + VD = {layers * per_layer} + {vocab} \times {d} = {without}"))
+    elif positions:
+        steps.append(Step(f"Token embeddings are not counted: $12LD^2 = {without}$."))
     else:
         steps.append(Step(f"Embeddings are not counted, so $N = 12LD^2 = {n}$."))
+    if positions:
+        steps.append(Step("Plus the learned position embeddings, a $T_{ctx} \\times D$ table:",
+                          rf"N = {without} + {positions} \times {d} = {n}"))
     steps.append(Step("Training compute:", rf"C \approx 6NT = 6 \times {n} \times "
                                            rf"{nf.sig(g['tokens'], 6)} = {nf.sig(flops, 6)}\ \text{{FLOP}}"))
     return Solution((Part("per_layer", "parameters per block", Answer("integer", per_layer)),
@@ -228,7 +241,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         d = 64 * rng.randint(4, 64) if easy else 128 * rng.randint(8, 128)
         return {"layers": layers, "d_model": d,
                 "vocab": rng.choice((32000, 32768, 50257, 51200, 65536, 100277, 128256, 151936, 256000)),
-                "embeddings": rng.choice(("excluded", "included")), "tokens": _token_count(rng, difficulty)}
+                "embeddings": rng.choice(("excluded", "included")), "tokens": _token_count(rng, difficulty),
+                **({"positions": rng.choice((0, 1024, 2048, 4096, 8192))} if difficulty == "hard" else {})}
     raise KeyError(variant)
 
 
@@ -261,6 +275,11 @@ def _mlp_forgotten(variant: str, g: dict[str, Any]) -> int:
     return 4 * int(g["d_model"]) ** 2
 
 
+def _positions_left_out(variant: str, g: dict[str, Any]) -> int | None:
+    positions = int(g.get("positions", 0))
+    return _answer(variant, g, "params") - positions * int(g["d_model"]) if positions else None
+
+
 def _embeddings_left_out(variant: str, g: dict[str, Any]) -> int | None:
     return 12 * int(g["layers"]) * int(g["d_model"]) ** 2 if g["embeddings"] == "included" else None
 
@@ -290,6 +309,8 @@ MISTAKES = (
             ("params",), _mlp_forgotten),
     Mistake("embeddings_left_out", "params", "The question counts the tied token embedding (V x D) too.",
             ("params",), _embeddings_left_out),
+    Mistake("position_embeddings_left_out", "params", "The learned position embeddings (T_ctx x D) are "
+            "parameters too.", ("params",), _positions_left_out),
     Mistake("2ND_instead_of_6ND", "train_flops", "Training compute is 6NT (forward 2NT + backward 4NT).",
             ("params",), lambda v, g: _two_nd(v, g, "train_flops")),
 )
