@@ -127,7 +127,7 @@ def test_named_mistakes_give_the_typical_wrong_values():
 def test_answers_carry_units_pint_understands():
     from exgen.units import registry
 
-    for variant in ("matmul", "training_time", "mfu", "params", "memory", "zero"):
+    for variant in (v.name for v in compute.VARIANTS):
         for part in generate("compute", variant, "medium", 1).solution.parts:
             if part.answer.unit:
                 registry()(part.answer.unit)  # parses
@@ -403,3 +403,18 @@ def test_hard_memory_questions_state_the_dtype_in_bits_only():
         bits = 8 * compute.BYTES_PER_DTYPE[problem.givens["dtype"]]
         text = Renderer("md").question(problem)
         assert f"as {bits} bits per parameter (8 bits to a byte)" in text and "byte (" not in text
+
+
+def test_gpt3_with_its_learned_position_embeddings_is_174_6_billion_parameters():
+    """Brown et al. 2020 (GPT-3 175B: 96 layers, d_model 12288, n_ctx 2048, vocabulary 50257 as in GPT-2, learned
+    position embeddings as in GPT-2): 12LD^2 + VD + n_ctx D = 174,588,899,328, the paper's "175B"."""
+    a = answers("params", {**GPT3_SHAPES, "positions": 2048})
+    assert a["params"] == 12 * 96 * 12288**2 + 50257 * 12288 + 2048 * 12288 == 174_588_899_328
+    assert mistake("params", "params", "position_embeddings_left_out").wrong(
+        "params", {**GPT3_SHAPES, "positions": 2048}) == answers("params", GPT3_SHAPES)["params"]
+
+
+def test_zero_positions_means_none_and_negative_is_refused():
+    assert answers("params", {**GPT3_SHAPES, "positions": 0}) == answers("params", GPT3_SHAPES)
+    with pytest.raises(InvalidGivens):
+        solve_givens("compute", "params", {**GPT3_SHAPES, "positions": -1})
