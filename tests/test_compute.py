@@ -15,7 +15,7 @@ from exgen.givens import coerce
 from exgen.grading.compare import matches
 from exgen.render import Renderer
 from exgen.topics import compute, get
-from exgen.topics.base import DIFFICULTIES, InvalidGivens
+from exgen.topics.base import InvalidGivens
 
 HYPERCLOVA = {"params": 82e9, "tokens": 150e9, "gpus": 1024, "peak_tflops": 312}
 ZERO_FIGURE_1 = {"params": 7.5e9, "gpus": 64, "unit": "GB"}
@@ -265,23 +265,6 @@ def test_exact_counts_need_no_path():
 
 
 # ---- variety (issue 9) ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("variant", [v.name for v in compute.VARIANTS])
-@pytest.mark.parametrize("difficulty", DIFFICULTIES)
-def test_every_variant_and_difficulty_draws_distinct_instances(variant, difficulty):
-    """300 draws: at least 99 % distinct givens, 95 % distinct answers, and no part constant."""
-    import json
-
-    givens, answers, per_part = set(), set(), {}
-    for seed in range(300):
-        p = generate("compute", variant, difficulty, seed)
-        givens.add(json.dumps(p.givens, sort_keys=True))
-        answers.add(json.dumps([part.answer.value for part in p.solution.parts]))
-        for part in p.solution.parts:
-            per_part.setdefault(part.id, set()).add(json.dumps(part.answer.value))
-    assert len(givens) >= 297 and len(answers) >= 285
-    assert all(len(values) > 1 for values in per_part.values())
 
 
 # ---- bounds (issue 10) ------------------------------------------------------------------------------
