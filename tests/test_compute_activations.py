@@ -60,7 +60,6 @@ def test_a_real_layer_saves_what_table_2_counts(scheme, t, law):
 def test_torch_cpu_dropout_and_layer_norm_keep_more_than_the_paper_counts():
     """What plain torch keeps on CPU besides the paper's count: F.dropout's mask in bf16 (one more byte per
     element than a bool mask: 2sbh + as²b) and LayerNorm's mean and rstd (4 per token: 8sb bytes)."""
-    import torch
     from torch.nn import functional as F
 
     from exgen.verify import compute as vc
