@@ -260,9 +260,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "mfu_tokens":
         return _sample_mfu_tokens(rng, difficulty)
     if variant == "hfu":
-        g = _sample_mfu_tokens(rng, difficulty)
-        return {k: g[k] for k in ("params", "layers", "heads", "head_dim", "seq_len", "tokens_per_s",
-                                  "peak_tflops")} | {"recompute": rng.choice(RECOMPUTE)}
+        return {**_sample_run_shape(rng, difficulty), "recompute": rng.choice(RECOMPUTE)}
     if variant == "scaling":
         n1 = 1 if easy else rng.choice((1, 8, 16, 32, 64))
         n2 = n1 * (2 ** rng.randint(2, 10) if easy else rng.randint(4, 512))
@@ -277,24 +275,33 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
             "intensity": rng.choice(INTENSITY) if easy else float(rng.decimal(0.02, 0.9, 3))}
 
 
-def _sample_mfu_tokens(rng: Rng, difficulty: str) -> dict[str, Any]:
-    """A model of 1B to 999B parameters with a plausible shape, an MFU of 20 to 65 % turned into the
-    tokens/s a run would log (3 or 4 significant figures), and 5 to 60 tokens per parameter."""
-    easy = difficulty == "easy"
-    figures = 3 if easy else 4
+def _sample_run_shape(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """A model of 1B to 999B parameters with a plausible shape, on a GPU of a common peak, and an MFU of 20 to
+    65 % turned into the tokens/s a run would log (3 or 4 significant figures)."""
+    figures = 3 if difficulty == "easy" else 4
     params = float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
         10 - figures, 12 - figures))
     g = {"params": params, "layers": rng.randint(16, 128), "heads": rng.randint(8, 128),
          "head_dim": rng.choice((64, 80, 128, 256)), "seq_len": rng.choice((2048, 4096, 8192))}
-    peak = rng.choice((125, 275, 312, 400, 989.4, 1979)) if not easy else rng.choice((125, 275, 312, 400, 1000))
+    peak = rng.choice((125, 275, 312, 400, 989.4, 1979)) if difficulty != "easy" else rng.choice(
+        (125, 275, 312, 400, 1000))
     mfu = rng.randint(20, 65) / 100
     rate = round_sig(float(Fraction(str(peak)) * 10**12 * Fraction(mfu) / palm_flops_per_token(g)), figures)
+    return {**g, "tokens_per_s": rate, "peak_tflops": peak}
+
+
+def _sample_mfu_tokens(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """A run's shape and throughput, and 5 to 60 tokens per parameter."""
+    easy = difficulty == "easy"
+    figures = 3 if easy else 4
+    g = _sample_run_shape(rng, difficulty)
     gpus = 2 ** rng.randint(6, 13) if easy else 8 * rng.randint(8, 1024)
-    tokens = round_sig(params * 10 ** (rng.randint(700, 1800) / 1000), figures - 1)
-    days = tokens / (rate * gpus) / SECONDS_PER_DAY
+    tokens = round_sig(g["params"] * 10 ** (rng.randint(700, 1800) / 1000), figures - 1)
+    days = tokens / (g["tokens_per_s"] * gpus) / SECONDS_PER_DAY
     if not 1 <= days <= 400:
         raise Rejected("a run of less than a day or more than 400 days")
-    return {**g, "tokens_per_s": rate, "gpus": gpus, "peak_tflops": peak, "tokens": tokens}
+    return {**{k: g[k] for k in ("params", "layers", "heads", "head_dim", "seq_len", "tokens_per_s")},
+            "gpus": gpus, "peak_tflops": g["peak_tflops"], "tokens": tokens}
 
 
 # ---- named mistakes and student paths --------------------------------------------------------------
