@@ -121,6 +121,9 @@ def _count_steps(g: dict[str, Any]) -> list[Step]:
             r"($r \times d_{\text{out}}$): $r\,(d_{\text{in}} + d_{\text{out}})$ trainable parameters"
             + (r", plus its bias of $d_{\text{out}}$" if bias else "") + ":")
     return [Step(what, r"\begin{aligned}" + r"\\ ".join(rows) + r"\end{aligned}"),
+            *([Step("Per layer, the adapted matrices together:",
+                    " + ".join(str(per_matrix(i, o, r, bias)) for _, i, o in shapes(g)) + f" = {layer}")]
+              if len(shapes(g)) > 1 else []),
             Step(f"Per layer ${layer}$; over $L = {g['layers']}$ layers:",
                  rf"{layer} \times {g['layers']} = {total}")]
 
