@@ -176,7 +176,7 @@ def make(topics_, variant, n, seed, difficulty, fmt, out, force, solutions, rost
       exgen make --topic quantization --variant affine --n 5 --seed 7 --format tex --out sheet/
       exgen make --topic quantization --n 3 --roster roster.txt --secret-file course.secret --out exam/
     """
-    from exgen.files import atomic_write
+    from exgen.files import atomic_write_all
     from exgen.generate import count_repeats, sheet
     from exgen.grading.exam import sheet_id
     from exgen.grading.sheet import blank_sheet
@@ -210,13 +210,16 @@ def make(topics_, variant, n, seed, difficulty, fmt, out, force, solutions, rost
     worksheet, answers = f"worksheet.{fmt}", f"solutions.{fmt}"
     ident = sheet_id(problems)
 
+    def files(folder: Path) -> Iterator[tuple[Path, str]]:
+        yield folder / worksheet, renderer.document(problems, title=title, solutions=False, regenerate=command)
+        yield folder / answers, renderer.document(problems, title=title + " (solutions)", solutions=True,
+                                                  regenerate=command)
+        yield folder / "key.json", Key(tuple(problems), meta={"seed": seed, "command": command,
+                                                              "sheet": ident}).to_json()
+        yield folder / "answers.yaml", blank_sheet(problems, sheet_id=ident, title=title)
+
     def build(folder: Path) -> None:
-        atomic_write(folder / worksheet, renderer.document(problems, title=title, solutions=False,
-                                                           regenerate=command))
-        atomic_write(folder / answers, renderer.document(problems, title=title + " (solutions)", solutions=True,
-                                                         regenerate=command))
-        Key(tuple(problems), meta={"seed": seed, "command": command, "sheet": ident}).write(folder / "key.json")
-        atomic_write(folder / "answers.yaml", blank_sheet(problems, sheet_id=ident, title=title))
+        atomic_write_all(files(folder))
 
     _write_set(out, build, force)
     click.echo(f"wrote {out / worksheet}, {out / answers}, {out / 'key.json'}, {out / 'answers.yaml'}", err=True)
@@ -236,7 +239,7 @@ def _write_set(out: Path, build, force: bool) -> None:
 
 def _make_exam(topics_, variant, n, difficulty, fmt, out, force, roster, secret_file, templates) -> None:
     """`exgen make --roster`: one exam per student, one combined key."""
-    from exgen.files import atomic_write
+    from exgen.files import atomic_write_all
     from exgen.generate import count_repeats
     from exgen.grading.exam import RosterError, exam_problems, read_roster, read_secret, sheet_id
     from exgen.grading.sheet import blank_sheet
@@ -266,15 +269,17 @@ def _make_exam(topics_, variant, n, difficulty, fmt, out, force, roster, secret_
     meta = {"command": command, "sheet": ident, "students": numbers,
             "exam": {"topics": list(topics_), "variant": variant, "n": n, "difficulty": difficulty}}
 
-    def build(root: Path) -> None:
+    def files(root: Path) -> Iterator[tuple[Path, str]]:
         for sid, mine in exams.items():
             folder = root / "students" / sid
-            atomic_write(folder / f"worksheet.{fmt}", renderer.document(mine, title=f"{title} ({sid})",
-                                                                        solutions=False))
-            atomic_write(folder / f"solutions.{fmt}", renderer.document(mine, title=f"{title} ({sid}, solutions)",
-                                                                        solutions=True))
-            atomic_write(folder / "answers.yaml", blank_sheet(mine, student=sid, sheet_id=ident, title=title))
-        Key(tuple(problems), meta=meta).write(root / "key.json")
+            yield folder / f"worksheet.{fmt}", renderer.document(mine, title=f"{title} ({sid})", solutions=False)
+            yield folder / f"solutions.{fmt}", renderer.document(mine, title=f"{title} ({sid}, solutions)",
+                                                                 solutions=True)
+            yield folder / "answers.yaml", blank_sheet(mine, student=sid, sheet_id=ident, title=title)
+        yield root / "key.json", Key(tuple(problems), meta=meta).to_json()
+
+    def build(root: Path) -> None:
+        atomic_write_all(files(root))  # one flush to disk for all students' files, not three fsyncs each
 
     _write_set(out, build, force)
     click.echo(f"wrote {len(students)} exams under {out / 'students'} and the combined key {out / 'key.json'}",
@@ -387,7 +392,7 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
       exgen grade sheet/key.json submissions/ --out grades.csv --feedback feedback/
       exgen grade sheet/key.json submissions/ --compare old-key.json
     """
-    from exgen.files import atomic_write, refuse_overlap
+    from exgen.files import atomic_write_all, refuse_overlap
     from exgen.grading.grade import (EXIT_OK, EXIT_WITH_ERRORS, Grader, compare_lines, feedback_files,
                                      feedback_markdown, gradebook_csv, gradescope_json, points_text, summary_line)
     from exgen.manifest import read_key
@@ -421,12 +426,11 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
                                  for n, (got, most) in row.problems().items())
             click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}"
                        f"\t(problem {problems})")
-    if out is not None:
-        atomic_write(out, gradebook_csv(rows))
-    for name, row in named:
-        atomic_write(feedback / name, feedback_markdown(row))
+    writes = [(out, gradebook_csv(rows))] if out is not None else []
+    writes += [(feedback / name, feedback_markdown(row)) for name, row in named]
     if gradescope is not None:
-        atomic_write(gradescope, gradescope_json(rows[0]))
+        writes.append((gradescope, gradescope_json(rows[0])))
+    atomic_write_all(writes)
     click.echo(summary_line(rows), err=True)
     sys.exit(EXIT_WITH_ERRORS if any(r.error for r in rows) else EXIT_OK)
 

@@ -73,6 +73,52 @@ def clean_strays(folder: Path, name: str | None = None) -> None:
 def atomic_write(path: Path, text: str) -> None:
     """Write `text` (UTF-8, LF) to `path`: all of it or, on any failure, the previous file untouched."""
     path = Path(path)
+    tmp = _write_temp(path, text, durable=True)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_all(items: Iterable[tuple[Path, str]]) -> None:
+    """`atomic_write` for many files (a class's feedback files): every file is written to its temporary,
+    the temporaries are fsynced together (threads: the file system commits them in a few journal
+    transactions instead of one per file), and only then renamed into place — so a failure anywhere leaves
+    every previous file untouched, and a thousand files cost about what a few fsyncs do (issue 12: one
+    fsync per feedback file took ten times as long as grading)."""
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, text in items:
+            path = Path(path)
+            temps.append((_write_temp(path, text, durable=False), path))
+        if len(temps) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                list(pool.map(_fsync, [tmp for tmp, _ in temps]))
+        elif temps:
+            _fsync(temps[0][0])
+        for i, (tmp, path) in enumerate(temps):
+            os.replace(tmp, path)
+            temps[i] = ("", path)
+    except BaseException:
+        for tmp, _ in temps:
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _fsync(name: str) -> None:
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_temp(path: Path, text: str, *, durable: bool) -> str:
+    """`text` in a new temporary file beside `path` (fsynced when `durable`); its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if str(path.parent) not in _CLEANED:  # once per folder and run: a thousand feedback files, one scan
         clean_strays(path.parent)
@@ -82,12 +128,13 @@ def atomic_write(path: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             os.fchmod(f.fileno(), 0o666 & ~_umask())
             f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return tmp
 
 
 def replace_folder(out: Path, build: Callable[[Path], None], *, force: bool, ours: Callable[[str], bool]) -> None:
@@ -132,22 +179,30 @@ def replace_folder(out: Path, build: Callable[[Path], None], *, force: bool, our
 
 def refuse_overlap(outputs: Iterable[Path | None], inputs: Iterable[Path]) -> None:
     """Refuse to write an output onto an input, or two outputs onto one file (paths resolved, symlinks and
-    hard links included)."""
-    seen: list[Path] = []
+    hard links included).
+
+    Each path is looked up once (an existing file by device and inode, as `os.path.samefile` compares them;
+    a missing one by its absolute path), so a thousand feedback files cost a thousand stats, not a million."""
     inputs = [Path(p) for p in inputs]
+    known: dict[tuple, tuple[Path, str]] = {}
+    for path in inputs:
+        known.setdefault(_identity(path), (path, "an input"))
     for out in (Path(o) for o in outputs if o is not None):
-        for other in inputs + seen:
-            if _same(out, other):
-                role = "an input" if other in inputs else "another output"
-                raise OutputRefused(f"refusing to write {out}: it is {role} ({other}); choose another path")
-        seen.append(out)
+        ident = _identity(out)
+        if ident in known:
+            other, role = known[ident]
+            raise OutputRefused(f"refusing to write {out}: it is {role} ({other}); choose another path")
+        known[ident] = (out, "another output")
 
 
-def _same(a: Path, b: Path) -> bool:
+def _identity(path: Path) -> tuple:
+    """Equal for two paths exactly when `os.path.samefile` says they are one file, or (either missing) when
+    their absolute paths are equal."""
     try:
-        return os.path.samefile(a, b)
+        info = os.stat(path)
     except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
+        return ("path", os.path.abspath(path))
+    return ("file", info.st_dev, info.st_ino)
 
 
 def read_regular(path: Path, limit: int, what: str = "file") -> bytes:

@@ -33,7 +33,7 @@ class Key:
     def to_json(self) -> str:
         doc = {"format": FORMAT, "exgen_version": self.version, "meta": self.meta,
                "problems": [p.to_dict() for p in self.problems]}
-        return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        return dumps_indented(doc) + "\n"
 
     def write(self, path: Path) -> None:
         atomic_write(path, self.to_json())
@@ -49,6 +49,76 @@ class Key:
         except KeyError:
             ids = ", ".join(f"{number}.{p.id}" for p in problem.solution.parts)
             raise KeyFileError(f"problem {number} has no part {part_id!r} (parts: {ids})") from None
+
+
+_encode_str = json.encoder.encode_basestring  # the C escaper json.dumps(ensure_ascii=False) uses
+
+
+def _float_text(x: float) -> str:
+    if x != x:
+        return "NaN"
+    if x in (math.inf, -math.inf):
+        return "Infinity" if x > 0 else "-Infinity"
+    return float.__repr__(x)
+
+
+def _indented(value: Any, pad: str, out: list[str]) -> None:
+    t = type(value)
+    if t is str:
+        out.append(_encode_str(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif t is int:
+        out.append(int.__repr__(value))
+    elif t is float:
+        out.append(_float_text(value))
+    elif t is list or t is tuple:
+        if not value:
+            out.append("[]")
+            return
+        inner = pad + " "
+        out.append("[\n" + inner)
+        first = True
+        for v in value:
+            if not first:
+                out.append(",\n" + inner)
+            first = False
+            _indented(v, inner, out)
+        out.append("\n" + pad + "]")
+    elif t is dict:
+        if not value:
+            out.append("{}")
+            return
+        inner = pad + " "
+        out.append("{\n" + inner)
+        first = True
+        for k in sorted(value):
+            if type(k) is not str:
+                raise TypeError(k)
+            if not first:
+                out.append(",\n" + inner)
+            first = False
+            out.append(_encode_str(k) + ": ")
+            _indented(value[k], inner, out)
+        out.append("\n" + pad + "}")
+    else:
+        raise TypeError(t)
+
+
+def dumps_indented(doc: Any) -> str:
+    """`json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False)`, byte for byte, in a third of the time:
+    with an indent, json falls back to its pure-Python encoder (issue 12). Anything this writer does not know
+    (a non-string key, a subclass) goes to json itself."""
+    out: list[str] = []
+    try:
+        _indented(doc, "", out)
+    except TypeError:
+        return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False)
+    return "".join(out)
 
 
 MAX_KEY_BYTES = 64 * 1024 * 1024   # a 500-student exam key is a few MB

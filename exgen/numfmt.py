@@ -17,15 +17,21 @@ def _clean(text: str) -> str:
     return "0" + text[2:] if text.startswith("-0") and not any(c in "123456789" for c in text) else text
 
 
+def _float(x: Real) -> float:
+    """float(x); a Fraction divides its integers directly (what `float` does, without numbers.Rational's
+    generic path: solvers format hundreds of thousands of exact values, issue 12)."""
+    return x.numerator / x.denominator if type(x) is Fraction else float(x)
+
+
 def fixed(x: Real, decimals: int) -> str:
     """`x` with exactly `decimals` decimals ("-0.00" is written "0.00")."""
-    return _clean(f"{float(x):.{decimals}f}")
+    return _clean(f"{_float(x):.{decimals}f}")
 
 
 def sig(x: Real, figures: int, trim: bool = True) -> str:
     """`x` to `figures` significant figures in LaTeX (×10^k outside 1e-4..1e6); `trim=False` keeps the
     trailing zeros that make the stated precision visible (1.70 to 3 figures)."""
-    x = float(x)
+    x = _float(x)
     if x == 0:
         return "0"
     text = f"{x:{'' if trim else '#'}.{figures}g}".rstrip(".").replace(".e", "e")

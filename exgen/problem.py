@@ -6,8 +6,9 @@ An answer carries its own precision; the tolerance a grader applies is derived f
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
 import math
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Kind = Literal["number", "integer", "vector", "matrix", "choice", "expression"]
@@ -89,9 +90,10 @@ class Answer:
         return "exactly"
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["choices"] = list(self.choices)
-        return d
+        # What dataclasses.asdict gives (containers copied, choices as a list), without its generic walk:
+        # a key of a thousand problems calls this tens of thousands of times (issue 12).
+        return {"kind": self.kind, "value": _plain(self.value), "unit": self.unit, "sig": self.sig,
+                "decimals": self.decimals, "choices": list(self.choices), "convertible": self.convertible}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Answer:
@@ -157,8 +159,8 @@ class Problem:
             "seed": self.seed,
             "givens": self.givens,
             "parts": [p.to_dict() for p in self.solution.parts],
-            "steps": [asdict(s) for s in self.solution.steps],
-            "shown": [asdict(s) for s in self.solution.shown],
+            "steps": [{"text": s.text, "math": s.math} for s in self.solution.steps],
+            "shown": [{"text": s.text, "math": s.math} for s in self.solution.shown],
         }
 
     @classmethod
@@ -169,6 +171,20 @@ class Problem:
             shown=tuple(Step(**s) for s in d.get("shown", ())),
         )
         return cls(d["topic"], d["variant"], d["difficulty"], d.get("seed"), d["givens"], solution)
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """A copy of a value as `dataclasses.asdict` copies it: lists, tuples and dicts rebuilt, atoms shared."""
+    if type(value) in _ATOMS:
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return type(value)((_plain(k), _plain(v)) for k, v in value.items())
+    return copy.deepcopy(value)
 
 
 def _ordinal(n: int) -> str:

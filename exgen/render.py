@@ -82,6 +82,7 @@ def tex_text(text: str) -> str:
 
 # Markdown: math spans as GitHub finds them (code spans first, then $$…$$ and $…$).
 _MD_SPANS = re.compile(r"(`[^`\n]*`)|\$\$(.+?)\$\$|\$([^$]+?)\$", re.S)
+_INLINE_BREAK = re.compile(r"\\\\\s*")
 _NUMBER_BEFORE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?$")  # a whole number, not the 16 of fp16
 
 
@@ -89,28 +90,33 @@ def _md_math(tex: str, inline: bool) -> str:
     r"""Math that GitHub-style renderers display: they read `\_` as a Markdown escape (so `_` reaches the
     math as a subscript), and `\\` in inline math as an escaped backslash. An underscore is drawn as an
     underlined space, and an inline row break is TeX's `\cr` (KaTeX and MathJax accept both)."""
-    tex = tex.replace(r"\_", r"\underline{\hspace{0.5em}}")
-    return re.sub(r"\\\\\s*", r"\\cr ", tex) if inline else tex
+    if "\\_" in tex:
+        tex = tex.replace(r"\_", r"\underline{\hspace{0.5em}}")
+    return _INLINE_BREAK.sub(r"\\cr ", tex) if inline and "\\\\" in tex else tex
 
 
 def _markdown_finish(text: str) -> str:
     """Rewrite the math of rendered Markdown (see `_md_math`); a number right before inline math
-    (`100$\\,\\%$`, which GitHub does not open as math) moves inside it."""
+    (`100$\\,\\%$`, which GitHub does not open as math) moves inside it. Only the spans that change are
+    rebuilt (most have no underscore, row break or number before them: issue 12)."""
     out: list[str] = []
-    pos = 0
+    pos = 0        # how much of `text` is in `out`
+    previous = 0   # where the previous span ended
     for m in _MD_SPANS.finditer(text):
-        before = text[pos:m.start()]
         code, display, inline = m.groups()
-        if code is not None:
-            out += [before, code]
-        elif display is not None:
-            out += [before, "$$" + _md_math(display, inline=False) + "$$"]
-        else:
-            number = _NUMBER_BEFORE.search(before)
+        start = m.start()
+        if display is not None and "\\_" in display:
+            out += [text[pos:start], "$$" + _md_math(display, inline=False) + "$$"]
+            pos = m.end()
+        elif inline is not None and ("\\_" in inline or "\\\\" in inline
+                                     or (start > previous and text[start - 1].isdigit())):
+            before = text[previous:start]
+            number = _NUMBER_BEFORE.search(before) if before[-1:].isdigit() else None
             lead = number.group() if number else ""
-            out += [before[:len(before) - len(lead)], "$" + lead + _md_math(inline, inline=True) + "$"]
-        pos = m.end()
-    return "".join(out) + text[pos:]
+            out += [text[pos:start - len(lead)], "$" + lead + _md_math(inline, inline=True) + "$"]
+            pos = m.end()
+        previous = m.end()
+    return "".join(out) + text[pos:] if out else text
 
 
 MARKDOWN = Format(
@@ -258,6 +264,7 @@ def environment(fmt: Format, templates: Path | None = None) -> jinja2.Environmen
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        auto_reload=templates is not None,  # built-in templates: compiled once, no stat per problem (issue 12)
     )
     env.globals.update(display=fmt.display, parts=fmt.parts, tt=fmt.tt, fmt=fmt.name, answer=answer_math)
     env.filters.update(num=nf.num, sig=nf.sig, fixed=nf.fixed, matrix=nf.matrix, vector=nf.vector)

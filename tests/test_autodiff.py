@@ -460,22 +460,6 @@ def test_hard_linear_layers_flatten_sequences_into_rows():
     assert all("S" in generate("autodiff", "linear_layer", "hard", s).givens for s in range(5))
 
 
-@pytest.mark.parametrize("variant", ["forward", "reverse", "jacobian", "fill", "linear_layer"])
-@pytest.mark.parametrize("difficulty", ["easy", "medium", "hard"])
-def test_variety_over_200_draws(variant, difficulty):
-    """Issue 9 asks ≥99 % distinct givens and ≥95 % distinct answers over 1,000 draws (measured in the decision
-    record); 200 draws keep the suite fast and would already show the old 5–9 % linear layer."""
-    draws = [generate("autodiff", variant, difficulty, s) for s in range(200)]
-    assert len({json.dumps(p.givens, sort_keys=True) for p in draws}) >= 198
-    assert len({json.dumps([q.answer.value for q in p.solution.parts]) for p in draws}) >= 190
-    by_part: dict[str, set] = {}
-    for p in draws:
-        for q in p.solution.parts:
-            by_part.setdefault(q.id, set()).add(json.dumps(q.answer.value))
-    common = [pid for pid in by_part if sum(pid in {q.id for q in p.solution.parts} for p in draws) >= 20]
-    assert all(len(by_part[pid]) > 1 for pid in common), [pid for pid in common if len(by_part[pid]) == 1]
-
-
 # ---- issue 10: bounded givens ----------------------------------------------------------------------------------
 
 CORNER_GRAPHS = {

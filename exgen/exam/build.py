@@ -13,7 +13,7 @@ import dataclasses
 import json
 import string
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from exgen.exam.spec import ExamSpec, Section, SpecError
 from exgen.generate import generate

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 import json
 import math
@@ -188,13 +189,28 @@ def choice_key(options: int, correct: str) -> Answer:
     return Answer("choice", correct, choices=tuple(LETTERS[:options]))
 
 
+_KEY_TEXTS: dict[int, tuple[Part, str, str]] = {}
+
+
+def _key_texts(part: Part) -> tuple[str, str]:
+    """A part's expected text and tolerance text, computed once per key part rather than once per student
+    (a Part is frozen; the cache holds the part itself, so its id cannot be reused while cached)."""
+    cached = _KEY_TEXTS.get(id(part))
+    if cached is None or cached[0] is not part:
+        if len(_KEY_TEXTS) > 4096:
+            _KEY_TEXTS.clear()
+        cached = _KEY_TEXTS[id(part)] = (part, expected_text(part.answer), part.answer.tolerance_text())
+    return cached[1], cached[2]
+
+
 def grade_part(qualified: str, part: Part, raw: Any, mistakes: list[tuple[Any, Any]] = (),
                points: float = POINTS_PER_PART) -> PartGrade:
     """The verdict, points and feedback for one answer (`raw`: text, or rows for a matrix); partial credit
     is the part's `points` times the fraction of entries right."""
     answer = part.answer
+    expected, tolerance = _key_texts(part)
     base = dict(part=qualified, label=part.label, max_points=points, answer=_shown(raw),
-                expected=expected_text(answer), tolerance=answer.tolerance_text())
+                expected=expected, tolerance=tolerance)
     if is_blank(raw):
         return PartGrade(verdict="wrong", points=0.0, message="No answer.", **base)
     try:
@@ -439,7 +455,7 @@ def _code(text: str) -> str:
     backticks inside (so it cannot close early or inject Markdown/HTML)."""
     if not text:
         return "(blank)"
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0) if "`" in text else 0
     fence = "`" * (longest + 1)
     return f"{fence} {text} {fence}"
 
@@ -448,12 +464,20 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]$|~#!])")
 
 
 def _text(text: str) -> str:
+    text = text if isinstance(text, str) else str(text)
+    return _prose_cached(text) if len(text) <= 500 else _prose(text)
+
+
+def _prose(text: str) -> str:
     """Prose that may quote a student (an error, a note, a message naming what they typed) as Markdown that
     renders as the same text: one line, HTML's &, < and > as entities, Markdown's link, emphasis, code,
     math and table characters backslash-escaped — so `](javascript:…)` or `<img onerror=…>` stay text."""
-    text = " ".join(str(text).split())
+    text = " ".join(text.split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+_prose_cached = functools.lru_cache(maxsize=8192)(_prose)  # labels, tolerances, most messages repeat per student
 
 
 def feedback_markdown(row: StudentGrade) -> str:

@@ -64,15 +64,22 @@ _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+"
 
 def clean(text: str) -> str:
     """Normalise the typography people type (LaTeX, unicode, $…$) into plain ASCII-ish text."""
-    text = text.translate(_SPACES).translate(_MINUS).translate(_FULLWIDTH).replace("\u200b", "").replace("\ufeff", "")
+    plain = text.isascii()  # (the common case, and a fast one: no unicode to map, no ⋅ · ∗ to replace)
+    if not plain or "\t" in text:
+        text = text.translate(_SPACES).translate(_MINUS).translate(_FULLWIDTH).replace("\u200b", "").replace("\ufeff", "")
     text = text.replace("\\\\", "\n").strip()  # a LaTeX row break is a line break
     for opening, closing in (("$$", "$$"), ("$", "$"), (r"\(", r"\)"), (r"\[", r"\]")):
         if len(text) >= len(opening) + len(closing) and text.startswith(opening) and text.endswith(closing):
             text = text[len(opening):len(text) - len(closing)].strip()
             break
+    if plain and "\\" not in text and "**" not in text:
+        return text.strip()  # none of _LATEX or _TEXT_MACRO can apply
     for old, new in _LATEX:
         text = text.replace(old, new)
     return _TEXT_MACRO.sub(r" \1", text).strip()
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters other than \t \n \r
 
 
 def _bounded(text: Any, limit: int = MAX_TEXT) -> str:
@@ -84,7 +91,7 @@ def _bounded(text: Any, limit: int = MAX_TEXT) -> str:
         raise ParseError("expected one value, not a list")
     if len(text) > limit:
         raise ParseError(f"this answer is too long ({len(text)} characters; at most {limit})")
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in text):
+    if _CONTROL.search(text):
         raise ParseError("this answer contains control characters")
     return text
 
@@ -359,18 +366,27 @@ def parse_integer(answer: Answer, text: Any) -> Reading:
 
 # ---- vectors and matrices --------------------------------------------------------------------------
 
+_INTEGER = re.compile(r"[+-]?\d+")
+_SHORT_INTEGER = re.compile(r"[+-]?\d{1,29}")        # below 10^30: no range check needed
+_SHORT_DECIMAL = re.compile(r"[+-]?\d{1,15}\.\d{1,15}")  # always finite
 _ENTRY = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?")
 _BMATRIX = re.compile(r"^\\begin\{[bpvBV]?matrix\}(.*)\\end\{[bpvBV]?matrix\}$", re.S)
 
 
 def _entry(text: str) -> int | float:
     raw = text
-    text = text.strip().translate(_MINUS)
+    text = text.strip()
+    if _SHORT_INTEGER.fullmatch(text):  # the common cases first, as the general path below reads them
+        return int(text)
+    if _SHORT_DECIMAL.fullmatch(text):
+        return float(text)
+    if not text.isascii():
+        text = text.translate(_MINUS)
     if text.lower().lstrip("+-") in ("nan", "inf", "infinity", "∞"):
         raise ParseError(f"{_show(raw)} is not a finite number")
     if not _ENTRY.fullmatch(text):
         raise ParseError(f"{_show(raw)} is not a number (matrix entries are plain numbers such as -1.25 or 3e-2)")
-    if re.fullmatch(r"[+-]?\d+", text):
+    if _INTEGER.fullmatch(text):
         value: int | float = int(text)
         if abs(value) >= 10**30:
             raise ParseError(f"{_show(raw)} is too large to be a sensible answer")

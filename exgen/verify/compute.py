@@ -153,9 +153,15 @@ def transformer_counts(layers: int, d: int, vocab: int, embeddings: bool) -> tup
 
 
 def _params(g: dict[str, Any]) -> dict[str, Any]:
+    """A learned position-embedding table is a real nn.Embedding(T_ctx, D) counted with the model's parameters.
+    A lookup does no matmul, so the counter gives it no FLOPs; the question's C = 6NT charges every parameter 6
+    FLOPs per token, and that convention is added for the table (6 × its measured size × T)."""
     per_layer, n, per_token = transformer_counts(int(g["layers"]), int(g["d_model"]), int(g["vocab"]),
                                                  g["embeddings"] == "included")
-    return {"per_layer": per_layer, "params": n, "train_flops": per_token * float(g["tokens"])}
+    positions = int(g.get("positions", 0))
+    table = nn.Embedding(positions, int(g["d_model"]), device="meta").weight.numel() if positions else 0
+    return {"per_layer": per_layer, "params": n + table,
+            "train_flops": (per_token + 6 * table) * float(g["tokens"])}
 
 
 OPTIMIZERS = {"adam": lambda params: torch.optim.Adam(params, lr=1e-3),
@@ -210,3 +216,408 @@ _REPRODUCERS = {"matmul": _matmul, "training_time": _training_time, "mfu": _mfu,
 
 def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dict[str, Any]:
     return _REPRODUCERS[variant](givens)
+
+
+# ---- batch arithmetic: a real training loop with gradient accumulation ----------------------------------
+
+
+@lru_cache(maxsize=None)
+def accumulation_loop(micro: int, accum: int, dp: int, sequences: int) -> dict[str, Any]:
+    """A real data-parallel training loop, run in one process: `dp` replicas of a small model each read their
+    shard of a dataset of `sequences` samples (DistributedSampler, drop_last) in micro-batches of `micro`
+    (DataLoader, drop_last), accumulate `accum` backward passes, average the replicas' gradients (what an
+    AllReduce does) and take an optimizer step. Counts the optimizer steps and the samples seen, and checks that
+    the first step's accumulated gradient equals the gradient of the loss over the same samples as one batch."""
+    from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+    torch.manual_seed(0)
+    data = TensorDataset(torch.randn(sequences, 6, dtype=torch.float64), torch.randn(sequences, dtype=torch.float64))
+    base = nn.Linear(6, 1, dtype=torch.float64)
+    replicas = [nn.Linear(6, 1, dtype=torch.float64) for _ in range(dp)]
+    loaders = [iter(DataLoader(data, batch_size=micro, drop_last=True, sampler=DistributedSampler(
+        data, num_replicas=dp, rank=r, shuffle=False, drop_last=True))) for r in range(dp)]
+    optimizer = torch.optim.SGD(base.parameters(), lr=0.01)
+    steps = seen = 0
+    gradient_matches = True
+    while True:
+        for replica in replicas:
+            replica.load_state_dict(base.state_dict())
+            replica.zero_grad()
+        try:
+            batches = [[next(loader) for _ in range(accum)] for loader in loaders]
+        except StopIteration:
+            break
+        for replica, mine in zip(replicas, batches):
+            for x, y in mine:  # mean loss over the global batch: each micro-batch's share is 1/(accum·dp)
+                (F.mse_loss(replica(x).squeeze(-1), y) / (accum * dp)).backward()
+        for p, *ps in zip(base.parameters(), *(r.parameters() for r in replicas)):
+            p.grad = sum(q.grad for q in ps)  # each replica's loss already carries its 1/N_dp share
+        if steps == 0:  # the same samples as one large batch
+            xs = torch.cat([x for mine in batches for x, _ in mine])
+            ys = torch.cat([y for mine in batches for _, y in mine])
+            big = nn.Linear(6, 1, dtype=torch.float64)
+            big.load_state_dict(base.state_dict())
+            F.mse_loss(big(xs).squeeze(-1), ys).backward()
+            gradient_matches = all(torch.allclose(p.grad, q.grad, rtol=1e-12, atol=1e-14)
+                                   for p, q in zip(base.parameters(), big.parameters()))
+        optimizer.step()
+        optimizer.zero_grad()
+        steps += 1
+        seen += sum(len(x) for mine in batches for x, _ in mine)
+    return {"steps": steps, "seen": seen, "gradient_matches": gradient_matches}
+
+
+def _batch(g: dict[str, Any]) -> dict[str, Any]:
+    """The question's counts come from torch's own samplers over the question's sizes: a DistributedSampler's
+    shard length and a BatchSampler's length over `range` (no samples are materialised). The loop above, run on
+    a scaled-down copy of the configuration (the same b, k, N_dp capped at 4, and a dataset of three global
+    batches and a remainder one sample short of a fourth), checks that this counting is what a training loop
+    with gradient accumulation does, and that the accumulated gradient is the large-batch gradient; the answers
+    are withheld otherwise."""
+    from torch.utils.data import BatchSampler, DistributedSampler
+
+    micro, accum, dp, seq = (int(g[k]) for k in ("micro_batch", "accum", "dp", "seq_len"))
+    small = [min(x, 4) for x in (micro, accum, dp)]
+    batch = small[0] * small[1] * small[2]
+    loop = accumulation_loop(*small, 4 * batch - 1)  # three whole steps and a remainder one short of a fourth
+    if not (loop["gradient_matches"] and loop["steps"] == 3 and loop["seen"] == 3 * batch):
+        return {}
+    sequences = int(g["dataset_tokens"]) // seq
+    shard = len(DistributedSampler(range(sequences), num_replicas=dp, rank=0, shuffle=False, drop_last=True))
+    micro_batches = len(BatchSampler(range(shard), micro, drop_last=True))
+    epoch_steps = len(BatchSampler(range(micro_batches), accum, drop_last=True))
+    global_batch = micro * accum * dp
+    budget_steps = len(BatchSampler(range(int(g["budget_tokens"])), global_batch * seq, drop_last=False))
+    return {"global_batch": global_batch, "batch_tokens": global_batch * seq, "epoch_steps": epoch_steps,
+            "budget_steps": budget_steps, "micro_steps": budget_steps * accum}
+
+
+_REPRODUCERS["batch"] = _batch
+
+
+# ---- attention: FLOPs of a real block by component --------------------------------------------------------
+
+
+class SdpaBlock(nn.Module):
+    """Seed 001's block as torch runs it: nn.Linear projections (no biases) and
+    F.scaled_dot_product_attention, which the math backend computes with batched matmuls."""
+
+    def __init__(self, d: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d, bias=False) for _ in range(4))
+        self.w1, self.w2 = nn.Linear(d, 4 * d, bias=False), nn.Linear(4 * d, d, bias=False)
+
+    def split(self, y: torch.Tensor) -> torch.Tensor:  # (B, L, D) -> (B, n_h, L, H)
+        b, length, d = y.shape
+        return y.view(b, length, self.heads, d // self.heads).transpose(1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        with sdpa_kernel(SDPBackend.MATH):
+            z = F.scaled_dot_product_attention(self.split(self.q(x)), self.split(self.k(x)), self.split(self.v(x)))
+        x = x + self.o(z.transpose(1, 2).reshape(x.shape))
+        return x + self.w2(torch.relu(self.w1(x)))
+
+
+def _module_flops(fn) -> dict[str, int]:
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return {module: sum(ops.values()) for module, ops in counter.get_flop_counts().items()}
+
+
+@lru_cache(maxsize=256)
+def attention_counts(b: int, length: int, d: int, heads: int) -> dict[str, int]:
+    """Forward FLOPs of each module of the block and of the attention core, training FLOPs of the whole block,
+    counted on `meta` (shapes only). The core runs inside the block's own module, so its FLOPs are the block's
+    total less its Linear children; the score and value products are separated by counting the same SDPA call
+    once more with V twice as wide (only the value product grows)."""
+    with torch.device("meta"):
+        block = SdpaBlock(d, heads)
+        x = torch.empty(b, length, d, requires_grad=True)
+        forward = _module_flops(lambda: block(x))
+        training = _module_flops(lambda: block(x).sum().backward())["Global"]
+        q = torch.empty(b, heads, length, d // heads)
+        wide = torch.empty(b, heads, length, 2 * (d // heads))
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        with sdpa_kernel(SDPBackend.MATH):
+            narrow_core = _module_flops(lambda: F.scaled_dot_product_attention(q, q, q))["Global"]
+            wide_core = _module_flops(lambda: F.scaled_dot_product_attention(q, q, wide))["Global"]
+    name = type(block).__name__
+    core = forward["Global"] - sum(forward[f"{name}.{m}"] for m in ("q", "k", "v", "o", "w1", "w2"))
+    values = wide_core - narrow_core
+    return {"qkv": sum(forward[f"{name}.{m}"] for m in ("q", "k", "v")), "scores": narrow_core - values,
+            "values": values, "core": core, "out": forward[f"{name}.o"],
+            "mlp": forward[f"{name}.w1"] + forward[f"{name}.w2"], "forward": forward["Global"], "training": training}
+
+
+def _attention(g: dict[str, Any]) -> dict[str, Any]:
+    b, length, d, heads = (int(g[k]) for k in ("batch", "seq_len", "d_model", "heads"))
+    c = attention_counts(b, length, d, heads)
+    if c["core"] != c["scores"] + c["values"]:  # the block's own core is what the split measured
+        return {}
+    return {**{k: c[k] for k in ("qkv", "scores", "values", "out", "mlp", "forward", "training")},
+            "attn_share": 100 * c["core"] / c["forward"], "score_entries": score_entries(b, length, d, heads)}
+
+
+@lru_cache(maxsize=256)
+def score_entries(b: int, length: int, d: int, heads: int) -> int:
+    """Entries of the softmax outputs (the score matrices) the real block computes, recorded by a dispatch mode
+    as SDPA's math backend runs on `meta`."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Softmaxes(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.entries = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if "softmax" in str(func):
+                self.entries += out.numel()
+            return out
+
+    with torch.device("meta"):
+        block, x = SdpaBlock(d, heads), torch.empty(b, length, d)
+        with Softmaxes() as seen:
+            block(x)
+    return seen.entries
+
+
+_REPRODUCERS["attention"] = _attention
+
+
+# ---- activations: bytes saved for backward by a real layer ------------------------------------------------
+# A layer built to Korthikanti et al.'s structure (pre-LN attention and GeLU MLP, dropout after the softmax and
+# after each block, no biases), in bf16, runs forward under torch.autograd.graph.saved_tensors_hooks, which sees
+# every tensor autograd keeps for the backward pass; parameters are excluded and tensors sharing storage counted
+# once. What torch keeps on CPU differs from the paper's count in two places, both measured and documented in
+# docs/decisions/compute-and-intensity.md: F.dropout on CPU keeps its mask in the activation dtype (2 bytes an
+# element; CUDA's fused kernel keeps a 1-byte bool mask, as the paper counts), and LayerNorm keeps a mean and a
+# reciprocal standard deviation per token (the paper ignores them). The layer below therefore uses a dropout that
+# keeps a bool mask, as the CUDA kernel does, and the per-token statistics are left out of the sum. Tensor
+# parallelism is rank 0's shard (a/t heads, 4h/t MLP columns); sequence parallelism splits the sequence for the
+# layer norms and dropouts and fuses the all-gather into the next linear, which keeps only its shard (as Megatron
+# does); selective recomputation checkpoints the attention core, full recomputation the whole layer.
+
+
+class _BoolMaskDropout(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, p):
+        mask = torch.rand(x.shape) >= p
+        ctx.save_for_backward(mask)
+        ctx.scale = 1 / (1 - p)
+        return x * mask * ctx.scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_tensors
+        return grad * mask * ctx.scale, None
+
+
+class _GatheredLinear(torch.autograd.Function):
+    """Sequence parallelism's all-gather fused into a linear layer: the forward gathers the t sequence shards (in
+    one process: t copies of this rank's shard, the same bytes) and multiplies; only the shard is kept, and the
+    backward gathers it again."""
+
+    @staticmethod
+    def forward(ctx, shard, weight, t):
+        ctx.save_for_backward(shard, weight)
+        ctx.t = t
+        return F.linear(torch.cat([shard] * t), weight)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shard, weight = ctx.saved_tensors
+        full = torch.cat([shard] * ctx.t)
+        return (grad @ weight)[: shard.shape[0]], grad.flatten(0, -2).T @ full.flatten(0, -2), None
+
+
+class KorthikantiLayer(nn.Module):
+    def __init__(self, h: int, a: int, t: int, sp: bool, selective: bool, p: float = 0.1) -> None:
+        super().__init__()
+        dt = torch.bfloat16
+        self.h, self.a, self.t, self.sp, self.selective, self.p = h, a, t, sp, selective, p
+        self.ln1, self.ln2 = nn.LayerNorm(h, dtype=dt), nn.LayerNorm(h, dtype=dt)
+        self.qkv, self.o = nn.Linear(h, 3 * h // t, bias=False, dtype=dt), nn.Linear(h // t, h, bias=False, dtype=dt)
+        self.w1 = nn.Linear(h, 4 * h // t, bias=False, dtype=dt)
+        self.w2 = nn.Linear(4 * h // t, h, bias=False, dtype=dt)
+
+    def _column(self, y: torch.Tensor, linear: nn.Linear) -> torch.Tensor:
+        return _GatheredLinear.apply(y, linear.weight, self.t) if self.sp else linear(y)
+
+    def _row_out(self, y: torch.Tensor) -> torch.Tensor:  # reduce-scatter (SP) or all-reduce, then dropout
+        return _BoolMaskDropout.apply(y[: y.shape[0] // self.t] if self.sp else y, self.p)
+
+    def core(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        scores = torch.softmax((q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5, dim=-1)
+        return _BoolMaskDropout.apply(scores, self.p) @ v
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (s, b, h), or (s/t, b, h) with SP
+        from torch.utils.checkpoint import checkpoint
+
+        y = self._column(self.ln1(x), self.qkv)
+        s, b = y.shape[:2]
+        heads, hd = self.a // self.t, self.h // self.a
+        q, k, v = (z.reshape(s, b, heads, hd).permute(1, 2, 0, 3).contiguous() for z in y.chunk(3, dim=-1))
+        z = checkpoint(self.core, q, k, v, use_reentrant=True) if self.selective else self.core(q, k, v)
+        x = x + self._row_out(self.o(z.permute(2, 0, 1, 3).reshape(s, b, self.h // self.t)))
+        return x + self._row_out(self.w2(F.gelu(self._column(self.ln2(x), self.w1))))
+
+
+SCHEME_LAYER = {"none": (False, False, False), "tp": (False, False, False), "tp_sp": (True, False, False),
+                "tp_selective": (False, True, False), "tp_sp_selective": (True, True, False),
+                "full": (False, False, True)}  # (sequence parallel, selective, full)
+
+
+def saved_bytes(layer: KorthikantiLayer, s: int, b: int, full: bool, per_token_stats: bool = False) -> int:
+    """Bytes autograd keeps for the backward of one forward pass of `layer` (parameters excluded, shared storage
+    once; LayerNorm's per-token mean and rstd only when `per_token_stats`)."""
+    from torch.utils.checkpoint import checkpoint
+
+    params = {p.data_ptr() for p in layer.parameters()}
+    kept: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        stats = t.dim() == 3 and t.shape[-1] == 1
+        if t.data_ptr() not in params and (per_token_stats or not stats):
+            kept[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    torch.manual_seed(0)
+    x = torch.randn(s // layer.t if layer.sp else s, b, layer.h, dtype=torch.bfloat16, requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = checkpoint(layer, x, use_reentrant=True) if full else layer(x)
+    out.float().sum().backward()  # the kept tensors serve a real backward pass
+    return sum(kept.values())
+
+
+@lru_cache(maxsize=64)
+def activation_law(scheme: str, t: int) -> tuple[float, float]:
+    """(c1, c2) with bytes per layer = c1·sbh + c2·as²b, fitted from layers measured at two sizes and checked at a
+    third (b = 2, h = 16t, s = 8 or 16, a = 2t or 4t); NaN when the third point is off the law."""
+    sp, selective, full = SCHEME_LAYER[scheme]
+
+    def measure(s: int, a: int) -> int:
+        torch.manual_seed(0)
+        return saved_bytes(KorthikantiLayer(16 * t, a, t, sp, selective), s, 2, full)
+
+    h, b = 16 * t, 2
+    m1, m2, m3 = measure(8, 2 * t), measure(16, 2 * t), measure(16, 4 * t)
+    # m = c1·s·b·h + c2·a·s²·b at (8, 2t) and (16, 2t): two equations in c1, c2
+    system = torch.tensor([[8 * b * h, 2 * t * 64 * b], [16 * b * h, 2 * t * 256 * b]], dtype=torch.float64)
+    c1, c2 = torch.linalg.solve(system, torch.tensor([m1, m2], dtype=torch.float64)).tolist()
+    if abs(c1 * 16 * b * h + c2 * 4 * t * 256 * b - m3) > 1e-6 * m3:
+        return float("nan"), float("nan")
+    return c1, c2
+
+
+def _activations(g: dict[str, Any]) -> dict[str, Any]:
+    s, b, h, a, layers, t = (int(g[k]) for k in ("seq_len", "micro_batch", "hidden", "heads", "layers", "tp"))
+    c1, c2 = activation_law(g["scheme"], t)
+    unit = UNIT_BYTES[g["unit"]]
+    per_layer = c1 * s * b * h + c2 * a * s * s * b
+    # model states: the lecture's 24 bytes per parameter over the parameters of rank 0's shard of real layers
+    with torch.device("meta"):
+        shard = KorthikantiLayer(h, a, t, False, False)
+    weights = sum(p.numel() for name, p in shard.named_parameters() if not name.startswith("ln"))
+    states = 24 * layers * weights
+    return {"per_layer": per_layer / unit, "per_model": layers * per_layer / unit, "states": states / unit,
+            "total": (states + layers * per_layer) / unit}
+
+
+_REPRODUCERS["activations"] = _activations
+
+
+# ---- issue 17: recomputation and PF-days, energy and carbon ----------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def recompute_flops_per_token_per_param(recompute: str) -> tuple[float, float]:
+    """(forward, training) weight FLOPs per token per parameter of a small real transformer, counted with
+    FlopCounterMode; with full recomputation every block runs under torch.utils.checkpoint, so the counter sees
+    the forward that the backward pass runs again. Early stopping is switched off: by default torch stops the
+    recomputation once the last tensor the backward needs is back, which skips each block's final MLP product
+    (measured: 7.33 FLOPs per token per parameter instead of 8); Narayanan et al.'s 8ND counts the whole forward,
+    as Megatron's checkpointing runs it."""
+    from torch.utils.checkpoint import checkpoint, set_checkpoint_early_stop
+
+    torch.manual_seed(0)
+    layers, d, tokens = 2, 64, 16
+    model = Transformer(layers, d, vocab=0, embeddings=False)
+    for p in model.parameters():
+        nn.init.normal_(p, std=0.02)
+    n = sum(p.numel() for p in model.parameters())
+    x = torch.randn(tokens, d, requires_grad=True)
+
+    def run() -> torch.Tensor:
+        h = x
+        for block in model.blocks:
+            h = checkpoint(block, h, use_reentrant=False) if recompute == "full" else block(h)
+        return h
+
+    forward = counted(run)["aten.mm"]
+    with set_checkpoint_early_stop(False):
+        training = counted(lambda: run().sum().backward())["aten.mm"]
+    return forward / (n * tokens), training / (n * tokens)
+
+
+def _recompute(g: dict[str, Any]) -> dict[str, Any]:
+    forward, training = recompute_flops_per_token_per_param(g["recompute"])
+    flops = training * float(g["params"]) * float(g["tokens"])
+    pf_day = 1e15 * datetime.timedelta(days=1).total_seconds()
+    return {"ratio": round((training - forward) / forward, 9), "flops": flops, "pf_days": flops / pf_day,
+            "days": _days(flops, int(g["gpus"]), float(g["achieved_tflops"]), 100.0)}
+
+
+def _energy(g: dict[str, Any]) -> dict[str, Any]:
+    """GPU-hours from a timedelta; energy and carbon as float64 tensors in SI units (J, kg)."""
+    hours = int(g["gpus"]) * datetime.timedelta(days=float(g["days"])) / datetime.timedelta(hours=1)
+    joules = torch.tensor(hours * 3600, dtype=torch.float64) * float(g["power_w"]) * float(g["pue"])
+    kwh = joules / 3.6e6
+    return {"gpu_hours": hours, "mwh": float(kwh / 1000), "tco2": float(kwh * float(g["intensity"]) / 1000)}
+
+
+_REPRODUCERS.update(recompute=_recompute, energy=_energy)
+
+
+@lru_cache(maxsize=256)
+def attention_training_flops_per_token(heads: int, head_dim: int, seq_len: int) -> float:
+    """Forward + backward FLOPs per token of one layer's attention core (scores and weighted sum), counted by
+    FlopCounterMode on F.scaled_dot_product_attention (MATH backend, no causal mask, as PaLM counts) on `meta`."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    with torch.device("meta"), sdpa_kernel(SDPBackend.MATH):
+        q, k, v = (torch.empty(1, heads, seq_len, head_dim, requires_grad=True) for _ in range(3))
+        flops = sum(counted(lambda: F.scaled_dot_product_attention(q, k, v).sum().backward()).values())
+    return flops / seq_len
+
+
+def _mfu_tokens(g: dict[str, Any]) -> dict[str, Any]:
+    """6N from the per-token per-parameter training FLOPs counted on a small real transformer, applied to the
+    question's N (which may include parameters the shape does not show); the attention term counted on a real
+    attention core of the question's heads, head dimension and sequence length, times its layers."""
+    per_token = (flops_per_token_per_param()[1] * float(g["params"]) + int(g["layers"]) *
+                 attention_training_flops_per_token(int(g["heads"]), int(g["head_dim"]), int(g["seq_len"])))
+    achieved = per_token * float(g["tokens_per_s"]) / 1e12
+    seconds = float(g["tokens"]) / (float(g["tokens_per_s"]) * int(g["gpus"]))
+    return {"flops_per_token": per_token, "achieved": achieved, "mfu": 100 * achieved / float(g["peak_tflops"]),
+            "days": datetime.timedelta(seconds=seconds) / datetime.timedelta(days=1)}
+
+
+_REPRODUCERS["mfu_tokens"] = _mfu_tokens
+
+
+def _scaling(g: dict[str, Any]) -> dict[str, Any]:
+    """Rates per GPU as float64 tensors (there is no cluster to measure here; the definitions are applied to
+    the reported totals: 1 PFLOP/s = 10^15 FLOP/s, 1 TFLOP/s = 10^12 FLOP/s)."""
+    base = torch.tensor(float(g["base_tflops"]) * 1e12, dtype=torch.float64)
+    scaled = torch.tensor(float(g["pflops"]) * 1e15, dtype=torch.float64)
+    per_gpu = scaled / int(g["gpus"])
+    return {"per_gpu": float(per_gpu / 1e12), "speedup": float(scaled / base),
+            "efficiency": float(100 * per_gpu / (base / int(g["base_gpus"])))}
+
+
+_REPRODUCERS["scaling"] = _scaling

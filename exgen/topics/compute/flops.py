@@ -1,72 +1,18 @@
-"""Compute and memory of training: matmul FLOPs, C ≈ 6ND, training time and MFU, parameter counts, memory.
-
-Formulas and their sources:
-    A (m×n) · x (n)        2mn FLOPs          one multiply + one add per entry: an FMA is 2 FLOPs (seed 000)
-    A (m×n) · B (n×p)      2mnp FLOPs         (seed 000, "FLOPS: Matrix Multiplication")
-    backward of Y = AB     4mnp FLOPs         dL/dA = dL/dY Bᵀ and dL/dB = Aᵀ dL/dY (seed 000, seed 001)
-    training               C ≈ 6ND            forward 2ND + backward 4ND, weight FLOPs only (seed 000, after
-                                              Bahdanau 2022, "The FLOPs Calculus of Language Model Training")
-    training time          C / (GPUs × peak × MFU)   (seed 000's HyperCLOVA example, MFU = 100 %)
-    parameters             12·L·D² per the block table of seed 001 (Q, K, V, O: D² each; MLP D×4D and 4D×D),
-                           biases and layer norms ignored; + V·D for a tied token embedding when counted
-    memory                 bytes per parameter by dtype (fp64 8, fp32 4, fp16/bf16 2, fp8/int8 1); mixed-precision
-                           training (2 + 2 + K)Ψ: fp16 params and grads, and K bytes of fp32 optimizer state,
-                           K = 12 for Adam (master copy, momentum, variance), K = 8 for SGD with momentum
-                           (master copy, momentum), and ZeRO stages
-                           1/2/3 per GPU: 2Ψ + 2Ψ + KΨ/N_d, 2Ψ + (2 + K)Ψ/N_d, (2 + 2 + K)Ψ/N_d
-                           (Rajbhandari et al. 2020, "ZeRO", Section 3 and Figure 1)
-Unit conversions are exact arithmetic on Fractions (GB = 10^9 B, GiB = 2^30 B, 1 day = 86400 s): the question
-states each factor, and pint's start-up would dominate generation time (a test checks the answers' units parse
-in pint).
-"""
+"""FLOPs and time: matmuls, C = 6ND, training time and MFU, transformer parameter counts."""
 
 from __future__ import annotations
 
-import json
 import math
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
-
-BYTES_PER_DTYPE = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
-UNIT_BYTES = {"GB": 10**9, "GiB": 2**30}
-ADAM_K = 12  # fp32 master weights + momentum + variance, bytes per parameter (ZeRO paper)
-# K of each optimizer, and what its fp32 states are, in the question's words
-OPTIMIZER_K = {"adam": ADAM_K, "sgd_momentum": 8}
-OPTIMIZER_TEXT = {"adam": ("Adam", "an fp32 master copy of the parameters, momentum and variance"),
-                  "sgd_momentum": ("SGD with momentum", "an fp32 master copy of the parameters and momentum")}
-SECONDS_PER_DAY = 86400
-FLOP_SIG = 4  # FLOP counts are asked to 4 significant figures
-SIG = 3
-IDEAL_SIG = 4  # the time at peak, which the MFU part builds on, carries one figure more
-EXACT_BELOW = 10**10  # matmul FLOP counts below this are asked as exact integers
-
-
-def _f(x: Any) -> Fraction:
-    """A given as an exact decimal."""
-    return Fraction(str(x))
-
-
-def round_sig(x: float, figures: int) -> float:
-    return float(f"{x:.{figures - 1}e}")
-
-
-def half_up(x: Any, sig: int | None = None, decimals: int | None = None) -> Decimal:
-    """x rounded as a student rounds by hand (halves away from zero) on its shortest decimal form, to `sig`
-    significant figures or `decimals` places: what a student path writes for a rounded answer."""
-    d = x if isinstance(x, Decimal) else Decimal(repr(float(x)))
-    if decimals is None:
-        decimals = sig - 1 - d.adjusted()
-    return d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-
-
-# ---- the computations (pure) -----------------------------------------------------------------------
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
+from exgen.topics.compute.common import (
+    EXACT_BELOW, IDEAL_SIG, SECONDS_PER_DAY, SIG, _DIM, _GPUS, _PARAMS, _PEAK, _TOKENS, _as_asked, _days, _f,
+    _flop, _shown, answer as _answer, round_sig)
 
 
 def matmul_flops(m: int, n: int, p: int, flops_per_fma: int = 2, batch: int = 1) -> dict[str, int]:
@@ -90,33 +36,12 @@ def block_params(d_model: int, mlp_ratio: int = 4) -> int:
     return 4 * d_model**2 + 2 * mlp_ratio * d_model**2
 
 
-def model_params(layers: int, d_model: int, vocab: int, embeddings: str, mlp_ratio: int = 4) -> int:
-    return layers * block_params(d_model, mlp_ratio) + (vocab * d_model if embeddings == "included" else 0)
+def model_params(layers: int, d_model: int, vocab: int, embeddings: str, mlp_ratio: int = 4,
+                 positions: int = 0) -> int:
+    """12LD² (+ VD for a counted tied embedding) + T_ctx·D for a learned position-embedding table."""
+    return (layers * block_params(d_model, mlp_ratio) + (vocab * d_model if embeddings == "included" else 0)
+            + positions * d_model)
 
-
-def zero_bytes(params: Any, gpus: int, k: int = ADAM_K) -> dict[str, Fraction]:
-    """Per-GPU model-state bytes of ZeRO-DP (Rajbhandari et al. 2020, Figure 1)."""
-    psi = _f(params)
-    return {"baseline": (2 + 2 + k) * psi,
-            "stage1": 2 * psi + 2 * psi + k * psi / gpus,
-            "stage2": 2 * psi + (2 + k) * psi / gpus,
-            "stage3": (2 + 2 + k) * psi / gpus}
-
-
-# ---- givens ----------------------------------------------------------------------------------------
-# Bounds keep every answer finite and every count small (exact integers stay below 10^30); a model of 10^15
-# parameters or 10^18 tokens is far beyond any trained so far.
-
-_PARAMS = Given("params", "number of parameters N (e.g. 82e9)", "number", low=1e3, high=1e15)
-_TOKENS = Given("tokens", "number of training tokens D (e.g. 150e9)", "number", low=1e3, high=1e18)
-_GPUS = Given("gpus", "number of GPUs", "integer", low=1, high=10**7)
-_PEAK = Given("peak_tflops", "peak throughput of one GPU", "number", unit="TFLOP/s", low=1e-3, high=1e6)
-_UNIT = Given("unit", "memory unit the answers are asked in (GB = 10^9 B, GiB = 2^30 B)", "choice",
-              choices=("GB", "GiB"))
-_DIM = dict(kind="integer", low=1, high=10**6)
-_OPTIMIZER = Given("optimizer", "optimizer of mixed-precision training: adam (fp32 master copy, momentum, variance: "
-                   "K = 12 bytes) or sgd_momentum (fp32 master copy, momentum: K = 8 bytes)", "choice",
-                   choices=tuple(OPTIMIZER_K), default="adam")
 
 VARIANTS = (
     Variant("matmul", "FLOPs of a matrix-vector product, a matrix product, its backward and a training step", (
@@ -136,43 +61,10 @@ VARIANTS = (
         Given("vocab", "vocabulary size V", "integer", low=1, high=10**7),
         Given("embeddings", "whether the (tied) token embedding V x D is counted", "choice",
               choices=("excluded", "included")),
-        _TOKENS)),
-    Variant("memory", "weight memory by dtype and mixed-precision training memory (2 + 2 + K bytes/parameter)", (
-        _PARAMS, Given("dtype", "dtype of the weights for inference", "choice", choices=tuple(BYTES_PER_DTYPE)),
-        _UNIT, _OPTIMIZER)),
-    Variant("zero", "per-GPU model-state memory under ZeRO stages 1, 2, 3 (mixed-precision training, K bytes of "
-            "optimizer state)", (_PARAMS, _GPUS, _UNIT, _OPTIMIZER)),
+        _TOKENS,
+        Given("positions", "context length T_ctx of learned position embeddings, a T_ctx x D table counted in N "
+              "(0: none, e.g. rotary)", "integer", default=0, low=0, high=10**7))),
 )
-
-
-def _check(variant: str, g: dict[str, Any]) -> None:
-    spec = next(v for v in VARIANTS if v.name == variant)
-    spec.require(g)
-    numeric = [x for x in spec.givens if x.kind in ("number", "integer")]
-    bad = [x.name for x in numeric if not (isinstance(g[x.name], (int, float)) and g[x.name] > 0)]
-    if bad:
-        raise InvalidGivens(f"{', '.join(bad)} must be positive")
-    if variant == "training_time" and g["mfu"] > 100:
-        raise InvalidGivens("mfu is a percentage of peak: at most 100")
-    outside = [f"{x.name} in [{x.low:g}, {x.high:g}]" for x in numeric if not x.low <= g[x.name] <= x.high]
-    if outside:
-        raise InvalidGivens(f"{', '.join(outside)} required")
-    if variant == "memory" and g["dtype"] not in BYTES_PER_DTYPE:
-        raise InvalidGivens(f"dtype must be one of {', '.join(BYTES_PER_DTYPE)}")
-    if variant in ("memory", "zero") and g["unit"] not in UNIT_BYTES:
-        raise InvalidGivens("unit must be GB or GiB")
-    if variant in ("memory", "zero") and g["optimizer"] not in OPTIMIZER_K:
-        raise InvalidGivens(f"optimizer must be one of {', '.join(OPTIMIZER_K)}")
-
-
-# ---- solvers ---------------------------------------------------------------------------------------
-
-
-def _flop(value: Any, exact: bool = False) -> Answer:
-    """A FLOP count: an exact integer for hand-sized products, else to FLOP_SIG significant figures."""
-    if exact:
-        return Answer("integer", int(value), unit="FLOP")
-    return Answer("number", float(value), unit="FLOP", sig=FLOP_SIG)
 
 
 def _solve_matmul(g: dict[str, Any]) -> Solution:
@@ -208,10 +100,6 @@ def _solve_matmul(g: dict[str, Any]) -> Solution:
         ("matvec", "FLOPs of A x"), ("forward", "FLOPs of A B"), ("backward", "FLOPs of the backward of A B"),
         ("training", "FLOPs of forward + backward")))
     return Solution(parts, tuple(steps))
-
-
-def _days(seconds: Fraction) -> float:
-    return float(seconds / SECONDS_PER_DAY)
 
 
 def _cost_steps(g: dict[str, Any], flops: Fraction) -> list[Step]:
@@ -260,8 +148,10 @@ def _solve_mfu(g: dict[str, Any]) -> Solution:
 
 def _solve_params(g: dict[str, Any]) -> Solution:
     layers, d, vocab, emb = int(g["layers"]), int(g["d_model"]), int(g["vocab"]), g["embeddings"]
+    positions = int(g.get("positions", 0))
     per_layer = block_params(d)
-    n = model_params(layers, d, vocab, emb)
+    n = model_params(layers, d, vocab, emb, positions=positions)
+    without = n - positions * d
     flops = training_flops(n, g["tokens"])
     steps = [
         *([Step(f"The model dimension is the number of heads times the head dimension: "
@@ -271,11 +161,17 @@ def _solve_params(g: dict[str, Any]) -> Solution:
              rf"4D^2 + 8D^2 = 12D^2 = 12 \times {d}^2 = {per_layer}"),
         Step(f"All {layers} blocks:", rf"12LD^2 = {layers} \times {per_layer} = {layers * per_layer}"),
     ]
+    total = "" if positions else "N = "  # with position embeddings, N comes one step later
     if emb == "included":
         steps.append(Step("Plus the tied token embedding, counted once:",
-                          rf"N = 12LD^2 + VD = {layers * per_layer} + {vocab} \times {d} = {n}"))
+                          rf"{total}12LD^2 + VD = {layers * per_layer} + {vocab} \times {d} = {without}"))
+    elif positions:
+        steps.append(Step(f"Token embeddings are not counted: $12LD^2 = {without}$."))
     else:
         steps.append(Step(f"Embeddings are not counted, so $N = 12LD^2 = {n}$."))
+    if positions:
+        steps.append(Step("Plus the learned position embeddings, a $T_{ctx} \\times D$ table:",
+                          rf"N = {without} + {positions} \times {d} = {n}"))
     steps.append(Step("Training compute:", rf"C \approx 6NT = 6 \times {n} \times "
                                            rf"{nf.sig(g['tokens'], 6)} = {nf.sig(flops, 6)}\ \text{{FLOP}}"))
     return Solution((Part("per_layer", "parameters per block", Answer("integer", per_layer)),
@@ -283,87 +179,8 @@ def _solve_params(g: dict[str, Any]) -> Solution:
                      Part("train_flops", "training compute", _flop(flops))), tuple(steps))
 
 
-def _bytes_in(value: Fraction, unit: str) -> float:
-    return float(value / UNIT_BYTES[unit])
-
-
-def _unit_size(unit: str) -> str:
-    return "10^9" if unit == "GB" else "2^{30}"
-
-
-def _solve_memory(g: dict[str, Any]) -> Solution:
-    psi, dtype, unit = _f(g["params"]), g["dtype"], g["unit"]
-    per = BYTES_PER_DTYPE[dtype]
-    k = OPTIMIZER_K[g["optimizer"]]
-    weights, training = psi * per, psi * (2 + 2 + k)
-    name, states = OPTIMIZER_TEXT[g["optimizer"]]
-    steps = (
-        Step(f"{dtype} stores each parameter in {8 * per} bits = {per} byte{'s' if per > 1 else ''}; "
-             f"1 {unit} $= {_unit_size(unit)}$ bytes:",
-             rf"{nf.sig(psi, 6)} \times {per}\ \text{{B}} = {nf.sig(weights, 6)}\ \text{{B}} = "
-             rf"\frac{{{nf.sig(weights, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
-             rf"{nf.sig(_bytes_in(weights, unit), 6)}\ \text{{{unit}}}"),
-        Step(f"Mixed-precision {name} keeps fp16 parameters (2 B) and gradients (2 B), and {states} "
-             f"($K = {k}$ B): {4 + k} bytes per parameter.",
-             rf"(2 + 2 + {k}) \times {nf.sig(psi, 6)}\ \text{{B}} = {nf.sig(training, 6)}\ \text{{B}} = "
-             rf"\frac{{{nf.sig(training, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
-             rf"{nf.sig(_bytes_in(training, unit), 6)}\ \text{{{unit}}}"),
-    )
-    return Solution((Part("weights", f"{dtype} weights", Answer("number", _bytes_in(weights, unit), unit=unit,
-                                                                 sig=SIG)),
-                     Part("training", "training memory", Answer("number", _bytes_in(training, unit), unit=unit,
-                                                                 sig=SIG))), steps)
-
-
-ZERO_TEX = {
-    "baseline": r"(2 + 2 + K)\Psi",
-    "stage1": r"2\Psi + 2\Psi + \frac{K\Psi}{N_d}",
-    "stage2": r"2\Psi + \frac{(2 + K)\Psi}{N_d}",
-    "stage3": r"\frac{(2 + 2 + K)\Psi}{N_d}",
-}
-ZERO_TEXT = {
-    "baseline": "Baseline data parallelism: every GPU holds all model states.",
-    "stage1": "Stage 1 ($P_{os}$) shards the optimizer states across the $N_d$ GPUs.",
-    "stage2": "Stage 2 ($P_{os+g}$) also shards the gradients.",
-    "stage3": "Stage 3 ($P_{os+g+p}$) also shards the fp16 parameters.",
-}
-
-
-def _zero_substituted(stage: str, psi: str, gpus: int, k: int) -> str:
-    """The stage's formula with Ψ, N_d and K written out (bytes)."""
-    return {"baseline": rf"{4 + k} \times {psi}",
-            "stage1": rf"2 \times {psi} + 2 \times {psi} + \frac{{{k} \times {psi}}}{{{gpus}}}",
-            "stage2": rf"2 \times {psi} + \frac{{{2 + k} \times {psi}}}{{{gpus}}}",
-            "stage3": rf"\frac{{{4 + k} \times {psi}}}{{{gpus}}}"}[stage]
-
-
-def _solve_zero(g: dict[str, Any]) -> Solution:
-    psi, gpus, unit = _f(g["params"]), int(g["gpus"]), g["unit"]
-    k = OPTIMIZER_K[g["optimizer"]]
-    b = zero_bytes(psi, gpus, k)
-    name, states = OPTIMIZER_TEXT[g["optimizer"]]
-    steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ GPUs, and $K = {k}$ bytes of optimizer "
-                  rf"state per parameter ({name}: {states}, 4 bytes each); 1 {unit} $= {_unit_size(unit)}$ "
-                  "bytes.")]
-    shown, in_unit = nf.sig(psi, 6), {stage: _bytes_in(size, unit) for stage, size in b.items()}
-    for stage, size in b.items():  # two displays per stage, so none runs past a printed page
-        size_tex = nf.sig(size, 6)
-        steps += [Step(ZERO_TEXT[stage], rf"{ZERO_TEX[stage]} = {_zero_substituted(stage, shown, gpus, k)}"),
-                  Step("that is", rf"{size_tex}\ \text{{B}} = \frac{{{size_tex}}}{{{_unit_size(unit)}}}"
-                                  rf"\ \text{{{unit}}} = {nf.sig(in_unit[stage], 6)}\ \text{{{unit}}}.")]
-    parts = tuple(Part(s, label, Answer("number", in_unit[s], unit=unit, sig=SIG)) for s, label in (
-        ("baseline", "baseline per GPU"), ("stage1", "ZeRO stage 1 per GPU"), ("stage2", "ZeRO stage 2 per GPU"),
-        ("stage3", "ZeRO stage 3 per GPU")))
-    return Solution(parts, tuple(steps))
-
-
-_SOLVERS = {"matmul": _solve_matmul, "training_time": _solve_training_time, "mfu": _solve_mfu,
-            "params": _solve_params, "memory": _solve_memory, "zero": _solve_zero}
-
-
-def solve(variant: str, givens: dict[str, Any]) -> Solution:
-    _check(variant, givens)
-    return _SOLVERS[variant](givens)
+SOLVERS = {"matmul": _solve_matmul, "training_time": _solve_training_time, "mfu": _solve_mfu,
+           "params": _solve_params}
 
 
 # ---- sampling --------------------------------------------------------------------------------------
@@ -376,14 +193,6 @@ PEAKS_EASY = (100, 125, 150, 200, 250, 300, 312, 400, 500, 600, 800, 1000)
 PEAKS = (125, 312, 989.4, 1979, 2250, 90.5, 137.5, 181, 275, 420, 512, 655.4, 750, 1200, 1500)
 GPU_COUNTS_EASY = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 MAX_CLUSTER = 65536
-ZERO_GPUS = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024)
-
-
-def _model_size(rng: Rng, difficulty: str) -> float:
-    """Parameters: 1.00M to 9.99T with 3 significant figures (easy) or 1.000B to 9.999T with 4."""
-    if difficulty == "easy":
-        return float(rng.randint(100, 999) * Fraction(10) ** rng.randint(4, 10))
-    return float(rng.randint(1000, 9999) * Fraction(10) ** rng.randint(6, 9))
 
 
 def _token_count(rng: Rng, difficulty: str) -> float:
@@ -432,31 +241,9 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         d = 64 * rng.randint(4, 64) if easy else 128 * rng.randint(8, 128)
         return {"layers": layers, "d_model": d,
                 "vocab": rng.choice((32000, 32768, 50257, 51200, 65536, 100277, 128256, 151936, 256000)),
-                "embeddings": rng.choice(("excluded", "included")), "tokens": _token_count(rng, difficulty)}
-    if variant == "memory":
-        return {"params": _model_size(rng, difficulty), "dtype": rng.choice(tuple(BYTES_PER_DTYPE)),
-                "unit": rng.choice(tuple(UNIT_BYTES)), "optimizer": _optimizer(rng, difficulty)}
-    gpus = 8 * rng.randint(2, 128) if difficulty == "hard" else rng.choice(ZERO_GPUS)  # hard: nodes of 8
-    return {"params": _model_size(rng, difficulty), "gpus": gpus, "unit": rng.choice(tuple(UNIT_BYTES)),
-            "optimizer": _optimizer(rng, difficulty)}
-
-
-def _optimizer(rng: Rng, difficulty: str) -> str:
-    """Adam or SGD with momentum; a hard ZeRO question lists the states and leaves K to the student."""
-    return rng.choice(tuple(OPTIMIZER_K))
-
-
-# ---- named mistakes --------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=32)
-def _key(variant: str, givens_json: str) -> Solution:
-    """The key's solution, solved once for all the mistakes that start from it."""
-    return _SOLVERS[variant](json.loads(givens_json))
-
-
-def _answer(variant: str, g: dict[str, Any], part: str) -> Any:
-    return _key(variant, json.dumps(g, sort_keys=True)).part(part).answer.value
+                "embeddings": rng.choice(("excluded", "included")), "tokens": _token_count(rng, difficulty),
+                **({"positions": rng.choice((0, 1024, 2048, 4096, 8192))} if difficulty == "hard" else {})}
+    raise KeyError(variant)
 
 
 def _fma_one(variant: str, g: dict[str, Any], part: str) -> float:
@@ -484,18 +271,13 @@ def _mfu_forgotten(variant: str, g: dict[str, Any]) -> float | None:
     return None if _f(g["mfu"]) == 100 else _answer(variant, g, "days") * float(g["mfu"]) / 100
 
 
-def _other_unit(variant: str, g: dict[str, Any], part: str) -> float:
-    """The bytes divided by the other unit's size: 10^9 for GiB, or 2^30 for GB."""
-    other = "GiB" if g["unit"] == "GB" else "GB"
-    return _answer(variant, g, part) * UNIT_BYTES[g["unit"]] / UNIT_BYTES[other]
-
-
-def _adam_for_sgd(variant: str, g: dict[str, Any], part: str) -> float | None:
-    return None if g["optimizer"] == "adam" else _answer(variant, {**g, "optimizer": "adam"}, part)
-
-
 def _mlp_forgotten(variant: str, g: dict[str, Any]) -> int:
     return 4 * int(g["d_model"]) ** 2
+
+
+def _positions_left_out(variant: str, g: dict[str, Any]) -> int | None:
+    positions = int(g.get("positions", 0))
+    return _answer(variant, g, "params") - positions * int(g["d_model"]) if positions else None
 
 
 def _embeddings_left_out(variant: str, g: dict[str, Any]) -> int | None:
@@ -527,30 +309,10 @@ MISTAKES = (
             ("params",), _mlp_forgotten),
     Mistake("embeddings_left_out", "params", "The question counts the tied token embedding (V x D) too.",
             ("params",), _embeddings_left_out),
+    Mistake("position_embeddings_left_out", "params", "The learned position embeddings (T_ctx x D) are "
+            "parameters too.", ("params",), _positions_left_out),
     Mistake("2ND_instead_of_6ND", "train_flops", "Training compute is 6NT (forward 2NT + backward 4NT).",
             ("params",), lambda v, g: _two_nd(v, g, "train_flops")),
-    Mistake("gb_gib_confused", "weights", "GB is 10^9 bytes and GiB is 2^30 bytes; the other one was used.",
-            ("memory",), lambda v, g: _other_unit(v, g, "weights")),
-    Mistake("bits_for_bytes", "weights", "The bit width was used as bytes: a b-bit parameter takes b/8 bytes.",
-            ("memory",), lambda v, g: _answer(v, g, "weights") * 8),
-    Mistake("optimizer_states_forgotten", "training", "The optimizer's fp32 states (K bytes per parameter: 12 "
-            "for Adam, 8 for SGD with momentum) were left out; only fp16 weights and gradients were counted.",
-            ("memory",), lambda v, g: _answer(v, g, "training") * 4 / (4 + OPTIMIZER_K[g["optimizer"]])),
-    Mistake("adam_states_for_sgd", "training", "SGD with momentum keeps an fp32 master copy and momentum only "
-            "(K = 8); Adam's variance (K = 12) was counted too.",
-            ("memory",), lambda v, g: _adam_for_sgd(v, g, "training")),
-    Mistake("adam_states_for_sgd", "baseline", "SGD with momentum keeps an fp32 master copy and momentum only "
-            "(K = 8); Adam's variance (K = 12) was counted too.",
-            ("zero",), lambda v, g: _adam_for_sgd(v, g, "baseline")),
-    Mistake("gb_gib_confused", "baseline", "GB is 10^9 bytes and GiB is 2^30 bytes; the other one was used.",
-            ("zero",), lambda v, g: _other_unit(v, g, "baseline")),
-    Mistake("master_copy_forgotten", "baseline", "K includes the fp32 master copy of the parameters (4 bytes) "
-            "besides the optimizer's own states (Adam's momentum and variance, or SGD's momentum).",
-            ("zero",), lambda v, g: _bytes_in(OPTIMIZER_K[g["optimizer"]] * _f(g["params"]), g["unit"])),
-    Mistake("gradients_not_sharded", "stage2", "Stage 2 shards the gradients too: 2Psi + (2 + K) Psi / N_d.",
-            ("zero",), lambda v, g: _answer(v, g, "stage1")),
-    Mistake("parameters_not_sharded", "stage3", "Stage 3 shards the fp16 parameters too: (2 + 2 + K) Psi / N_d.",
-            ("zero",), lambda v, g: _answer(v, g, "stage2")),
 )
 
 
@@ -558,17 +320,6 @@ MISTAKES = (
 # Correct routes from what the page shows; the sampler rejects an instance where one lands outside the
 # tolerance.  Memory and ZeRO questions say to work every part from Ψ, which excludes building on a rounded
 # earlier answer; the parameter count is asked exactly, so the compute built on it needs no path.
-
-
-def _shown(solution: Solution, part: str) -> float:
-    """A part's answer as the student writes it: rounded (half up) to the precision the question asks."""
-    answer = solution.part(part).answer
-    return answer.value if answer.sig is None else float(half_up(answer.value, answer.sig))
-
-
-def _as_asked(solution: Solution, part: str, value: float) -> float:
-    answer = solution.part(part).answer
-    return value if answer.sig is None else float(half_up(value, answer.sig))
 
 
 def _backward_from_forward(v: str, g: dict[str, Any], s: Solution) -> float | None:
@@ -613,14 +364,4 @@ PATHS = (
                 "throughput, in days.", ("mfu",), _ideal_from_rounded_c),
     StudentPath("mfu_from_the_rounded_ideal_time", "mfu", "The time at peak as answered (4 significant "
                 "figures) over the observed time.", ("mfu",), _mfu_from_rounded_ideal),
-)
-
-TOPIC = Topic(
-    name="compute",
-    description="FLOPs of matmuls and training (6ND), training time and MFU, parameter counts, memory and ZeRO",
-    variants=VARIANTS,
-    sample=sample,
-    solve=solve,
-    mistakes=MISTAKES,
-    paths=PATHS,
 )

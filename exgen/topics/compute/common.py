@@ -1,0 +1,120 @@
+"""Shared pieces of the compute topic: constants, exact helpers, the generic givens check, the key cache."""
+
+from __future__ import annotations
+
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any, Callable
+
+from exgen.problem import Answer, Solution
+from exgen.topics.base import Given, InvalidGivens, Variant
+
+BYTES_PER_DTYPE = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
+UNIT_BYTES = {"GB": 10**9, "GiB": 2**30}
+ADAM_K = 12  # fp32 master weights + momentum + variance, bytes per parameter (ZeRO paper)
+# K of each optimizer, and what its fp32 states are, in the question's words
+OPTIMIZER_K = {"adam": ADAM_K, "sgd_momentum": 8}
+OPTIMIZER_TEXT = {"adam": ("Adam", "an fp32 master copy of the parameters, momentum and variance"),
+                  "sgd_momentum": ("SGD with momentum", "an fp32 master copy of the parameters and momentum")}
+SECONDS_PER_DAY = 86400
+FLOP_SIG = 4  # FLOP counts are asked to 4 significant figures
+SIG = 3
+IDEAL_SIG = 4  # the time at peak, which the MFU part builds on, carries one figure more
+EXACT_BELOW = 10**10  # matmul FLOP counts below this are asked as exact integers
+
+
+def _f(x: Any) -> Fraction:
+    """A given as an exact decimal."""
+    return Fraction(str(x))
+
+
+def round_sig(x: float, figures: int) -> float:
+    return float(f"{x:.{figures - 1}e}")
+
+
+def half_up(x: Any, sig: int | None = None, decimals: int | None = None) -> Decimal:
+    """x rounded as a student rounds by hand (halves away from zero) on its shortest decimal form, to `sig`
+    significant figures or `decimals` places: what a student path writes for a rounded answer."""
+    d = x if isinstance(x, Decimal) else Decimal(repr(float(x)))
+    if decimals is None:
+        decimals = sig - 1 - d.adjusted()
+    return d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+# ---- givens shared by several variants --------------------------------------------------------------
+# Bounds keep every answer finite and every count small (exact integers stay below 10^30); a model of 10^15
+# parameters or 10^18 tokens is far beyond any trained so far.
+
+_PARAMS = Given("params", "number of parameters N (e.g. 82e9)", "number", low=1e3, high=1e15)
+_TOKENS = Given("tokens", "number of training tokens D (e.g. 150e9)", "number", low=1e3, high=1e18)
+_GPUS = Given("gpus", "number of GPUs", "integer", low=1, high=10**7)
+_PEAK = Given("peak_tflops", "peak throughput of one GPU", "number", unit="TFLOP/s", low=1e-3, high=1e6)
+_UNIT = Given("unit", "memory unit the answers are asked in (GB = 10^9 B, GiB = 2^30 B)", "choice",
+              choices=("GB", "GiB"))
+_DIM = dict(kind="integer", low=1, high=10**6)
+_OPTIMIZER = Given("optimizer", "optimizer of mixed-precision training: adam (fp32 master copy, momentum, variance: "
+                   "K = 12 bytes) or sgd_momentum (fp32 master copy, momentum: K = 8 bytes)", "choice",
+                   choices=tuple(OPTIMIZER_K), default="adam")
+
+
+# Every variant of the topic, its solver and its extra checks, filled in by the variant-group modules.
+VARIANTS: dict[str, Variant] = {}
+SOLVERS: dict[str, Callable[[dict[str, Any]], Solution]] = {}
+CHECKS: dict[str, Callable[[str, dict[str, Any]], None]] = {}
+
+
+def check(variant: str, g: dict[str, Any]) -> None:
+    spec = VARIANTS[variant]
+    spec.require(g)
+    numeric = [x for x in spec.givens if x.kind in ("number", "integer")]
+    bad = [x.name for x in numeric if not (isinstance(g[x.name], (int, float)) and g[x.name] > 0)
+           and not (x.low == 0 and g[x.name] == 0)]  # a given whose bounds start at 0 may be 0
+    if bad:
+        raise InvalidGivens(f"{', '.join(bad)} must be positive")
+    if variant == "training_time" and g["mfu"] > 100:
+        raise InvalidGivens("mfu is a percentage of peak: at most 100")
+    outside = [f"{x.name} in [{x.low:g}, {x.high:g}]" for x in numeric if not x.low <= g[x.name] <= x.high]
+    if outside:
+        raise InvalidGivens(f"{', '.join(outside)} required")
+    if variant in CHECKS:
+        CHECKS[variant](variant, g)
+
+
+def _flop(value: Any, exact: bool = False) -> Answer:
+    """A FLOP count: an exact integer for hand-sized products, else to FLOP_SIG significant figures."""
+    if exact:
+        return Answer("integer", int(value), unit="FLOP")
+    return Answer("number", float(value), unit="FLOP", sig=FLOP_SIG)
+
+def _days(seconds: Fraction) -> float:
+    return float(seconds / SECONDS_PER_DAY)
+
+def _bytes_in(value: Fraction, unit: str) -> float:
+    return float(value / UNIT_BYTES[unit])
+
+
+def _unit_size(unit: str) -> str:
+    return "10^9" if unit == "GB" else "2^{30}"
+
+
+@lru_cache(maxsize=32)
+def _key(variant: str, givens_json: str) -> Solution:
+    """The key's solution, solved once for all the mistakes that start from it."""
+    return SOLVERS[variant](json.loads(givens_json))
+
+
+def answer(variant: str, g: dict[str, Any], part: str) -> Any:
+    return _key(variant, json.dumps(g, sort_keys=True)).part(part).answer.value
+
+
+def _shown(solution: Solution, part: str) -> float:
+    """A part's answer as the student writes it: rounded (half up) to the precision the question asks."""
+    answer = solution.part(part).answer
+    return answer.value if answer.sig is None else float(half_up(answer.value, answer.sig))
+
+
+def _as_asked(solution: Solution, part: str, value: float) -> float:
+    answer = solution.part(part).answer
+    return value if answer.sig is None else float(half_up(value, answer.sig))

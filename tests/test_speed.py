@@ -1,0 +1,91 @@
+"""The speed-ups of issue 12 change no output: the key writer is json.dumps byte for byte, a batch of files
+is written as atomically as one, and the overlap check still sees links. (No timings here: the figures are
+benchmarks/bench_speed.py's.)"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from exgen.files import OutputRefused, atomic_write_all, refuse_overlap
+from exgen.generate import generate
+from exgen.manifest import Key, dumps_indented
+from exgen.rng import problem_seed
+from exgen.topics import TOPIC_NAMES, get
+
+
+def _reference(doc) -> str:
+    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("topic", TOPIC_NAMES)
+def test_the_key_writer_is_json_dumps_byte_for_byte(topic):
+    problems = tuple(generate(topic, v.name, d, problem_seed(11, i))
+                     for v in get(topic).variants for d in ("easy", "hard") for i in range(2))
+    key = Key(problems, meta={"seed": 11, "sheet": "abc", "students": {"s1": [1, 2]}})
+    doc = json.loads(key.to_json())
+    assert key.to_json() == _reference(doc) + "\n"
+
+
+@pytest.mark.parametrize("doc", [
+    {"a": [1.5, float("nan"), float("inf"), -float("inf"), True, False, None, "é\n\"x\\", (1, 2), [], {}],
+     "b": {"x": {}}, "": 10**30, "c": -0.0, "d": 1e300, "e": 5e-324},
+    {1: "int keys go to json itself", 2: 3},
+    [[["deep"]]], "just a string", 3, None,
+])
+def test_the_key_writer_agrees_on_edge_cases(doc):
+    assert dumps_indented(doc) == _reference(doc)
+
+
+def test_a_problem_dict_copies_its_containers():
+    problem = generate("quantization", "affine", "easy", 1)
+    d = problem.to_dict()
+    d["parts"][2]["answer"]["value"][0][0] = "changed"
+    assert problem.solution.parts[2].answer.value[0][0] != "changed"
+
+
+def test_a_batch_is_written_whole(tmp_path):
+    atomic_write_all([(tmp_path / "a.md", "A"), (tmp_path / "sub" / "b.md", "B")])
+    assert (tmp_path / "a.md").read_text() == "A" and (tmp_path / "sub" / "b.md").read_text() == "B"
+
+
+def test_a_failing_batch_leaves_every_previous_file_and_no_temporaries(tmp_path):
+    (tmp_path / "a.md").write_text("old a")
+
+    def files():
+        yield tmp_path / "a.md", "new a"
+        yield tmp_path / "b.md", "new b"
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write_all(files())
+    assert sorted(os.listdir(tmp_path)) == ["a.md"] and (tmp_path / "a.md").read_text() == "old a"
+
+
+def test_the_overlap_check_still_sees_links_and_repeats(tmp_path):
+    source = tmp_path / "in.yaml"
+    source.write_text("x")
+    os.link(source, tmp_path / "hard.yaml")
+    (tmp_path / "soft.yaml").symlink_to(source)
+    for out in ("hard.yaml", "soft.yaml", "in.yaml"):
+        with pytest.raises(OutputRefused, match="an input"):
+            refuse_overlap([tmp_path / out], [source])
+    with pytest.raises(OutputRefused, match="another output"):
+        refuse_overlap([tmp_path / "new.md", tmp_path / "." / "new.md"], [source])
+    refuse_overlap([None, tmp_path / "a.md", tmp_path / "b.md"], [source])
+
+
+def test_make_with_out_imports_none_of_the_heavy_modules(tmp_path):
+    """Start-up (issue 12): writing a sheet's files (key, answer sheet) needs no torch, sympy, pint or numpy."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from exgen.cli import cli; from click.testing import CliRunner; "
+            f"r = CliRunner().invoke(cli, ['make', {', '.join(repr(a) for t in TOPIC_NAMES for a in ('--topic', t))}, "
+            f"'--n', '2', '--seed', '1', '--out', {str(tmp_path / 'sheet')!r}]); assert r.exit_code == 0, r.output; "
+            "print(sorted(m for m in ('torch', 'sympy', 'pint', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    assert (tmp_path / "sheet" / "key.json").exists()
