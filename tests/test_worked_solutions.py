@@ -2,26 +2,27 @@
 as the result of a formula with numbers substituted — not only in the final "Answers" list.
 
 The criterion, precisely.  A *formula* is one line (rows split at `\\\\`; a matrix stays whole) of a step's
-display math or of an inline `$…$` span of its text.  It is
-split at relation signs (`=`, `\\approx`, `\\le`, `\\ge`, `<`, `>`, `\\to`) into segments.  A key value is
-*shown with its working* when some formula has a segment, right of at least one relation, that
+display math or of an inline `$…$` span of its text, split at relation signs (`=`, `\\approx`, `\\le`, `\\ge`,
+`<`, `>`, `\\to`) into segments.  A key is *shown with its working* when some formula has a segment, right of at
+least one relation, that
 
-- for a number or integer key: begins with a number (after `(`, `-`, spaces; a number may be written
-  `a \\times 10^{k}` and with `\\,` digit groups) that equals the key to within the key's own allowance
-  (one unit in the asked place; exact keys: equal, to the 6 significant figures the steps carry);
-- for a vector or matrix key: holds every entry of the key, in order, as its numbers (within the same
-  allowance), i.e. the matrix itself is the result — or else every entry is shown with its working as a
-  number key would be (a Lloyd step's centroids, one line each);
-and some *earlier* segment of the same formula holds a substituted number: a numeral that is not a
-subscript or exponent of a symbol (`N_1`, `x^2`) and not a coefficient written against a symbol (`2\\Psi`,
-`3x`).  A choice key must be named in the steps (prose or math): its working is the comparison the
-steps state, which no pattern can tell from a bare claim.  So `2\\Psi + 2\\Psi + K\\Psi/N_d = 56.875\\ \\text{GB}` fails and
-`2 \\cdot 7 + 2 \\cdot 7 + 12 \\cdot 7/8 = 38.5` passes.  Expression keys (symbolic answers) are exempt:
-their working is the derivation in prose, not a number; so are the counts named in `COUNTS` (autodiff's
-number of passes is the number of inputs or outputs, read off the function).
+- for a number or integer key: begins with a number (after `(`, `-`, spaces; written `a \\times 10^{k}` or
+  with `\\,` digit groups too) equal to the key within the key's own allowance (one unit in the asked place;
+  exact keys: to the 6 significant figures the steps carry);
+- for a vector or matrix key: holds every entry, in order, as its numbers (the matrix itself is the result),
+  or else every entry is shown with its working as a number key would be (a Lloyd step's centroids);
 
-`compute` is left out: it is being restructured on the `compute2` branch (issue 17), whose solvers must
-add the substituted steps (`zero`, `params`, … — see docs/notation.md, "to align").
+and some *earlier* segment of the same formula holds a substituted number: a numeral that is not a subscript
+or exponent of a symbol (`N_1`, `x^2`) and not a coefficient written against a symbol (`2\\Psi`, `3x`).  So
+`2\\Psi + 2\\Psi + K\\Psi/N_d = 56.875\\ \\text{GB}` fails and `2 \\cdot 7 + 2 \\cdot 7 + 12 \\cdot 7/8 = 38.5` passes.
+
+A choice key must be named in the steps (prose or math): its working is the comparison the steps state, which
+no pattern tells from a bare claim.  Expression keys (symbolic answers) are exempt: their working is the
+derivation, not a number; so are the counts named in `COUNTS` (autodiff's number of passes is the number of
+inputs or outputs, read off the function).
+
+`KNOWN_GAPS` names the parts of `compute` (owned by the compute2 branch) still without a substituted formula;
+see docs/notation.md, "to align".
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ from exgen.generate import generate
 from exgen.problem import Answer, Problem
 
 SEEDS = range(3)
-SKIPPED_TOPICS = ("compute",)  # restructured on the compute2 branch; see the module docstring
+# Parts the compute2 branch (which owns compute) has still to give a substituted formula: named, so a gap
+# anywhere else fails.  compute attention: the output projection shows "2BLD^2 = 6.63552e7" without numbers.
+KNOWN_GAPS = {("compute", "attention"): {"out"}}
 
 _RELATION = re.compile(r"=|\\approx\b|\\le(?:q)?\b|\\ge(?:q)?\b|(?<!\\)[<>]|\\to\b|\\mapsto\b")
 _INLINE = re.compile(r"\$([^$]+)\$")
@@ -145,18 +148,20 @@ def _shown(answer: Answer, problem: Problem) -> bool:
     return False
 
 
-CASES = [c for c in variant_difficulty_cases() if c[0] not in SKIPPED_TOPICS]
+CASES = variant_difficulty_cases()
 # Counts read off the problem's statement, with nothing to substitute: exempt by name, so nothing else is.
 COUNTS = {("autodiff", "jacobian"): {"passes_forward", "passes_reverse"}}
 
 
 @pytest.mark.parametrize("topic,variant,difficulty", CASES)
 def test_every_answer_follows_a_substituted_formula(topic, variant, difficulty):
+    """Each part of three instances shows its value after a substituted formula (the module's criterion)."""
     missing = set()
     for seed in SEEDS:
         problem = generate(topic, variant, difficulty, seed)
         for part in problem.solution.parts:
-            if part.answer.kind == "expression" or part.id in COUNTS.get((topic, variant), ()):
+            if part.answer.kind == "expression" or part.id in COUNTS.get((topic, variant), ()) \
+                    or part.id in KNOWN_GAPS.get((topic, variant), ()):
                 continue
             if not shown_with_working(part.answer, problem):
                 missing.add(part.id)

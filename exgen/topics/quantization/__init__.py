@@ -355,7 +355,7 @@ def _solve_per_channel(g: dict[str, Any]) -> Solution:
     st = nf.sig(s_tensor, 6)
     diag = r"\operatorname{diag}(" + ", ".join(nf.sig(v, 6) for v in s_rows) + ")"
     recon_t = rf"\hat X_{{\text{{tensor}}}} = {st}\,q = " + nf.matrix(xhat_tensor, lambda v: nf.fixed(v, 4))
-    recon_c = (rf"\hat X_{{\text{{channel}}}} = " + (rf"q\,{diag}" if columns else rf"{diag}\,q") + " = "
+    recon_c = (r"\hat X_{\text{channel}} = " + (rf"q\,{diag}" if columns else rf"{diag}\,q") + " = "
                + nf.matrix(xhat_rows, lambda v: nf.fixed(v, 4)))
     maxes = nf.vector([s * qmax for s in s_rows], lambda v: nf.num(float(v)))  # each channel's max |X|
     scales = rf"S = \frac{{{maxes}}}{{{qmax}}} = " + nf.vector(s_rows, lambda v: nf.sig(v, 6))

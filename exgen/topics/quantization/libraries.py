@@ -206,7 +206,8 @@ def _solve_given_scale(g: dict[str, Any]) -> Solution:
              + (" (boxed entries were clamped)" if raw != q else "; no entry needs clamping") + ":",
              rf"q = \operatorname{{round}}(r/S) + {_gs_show(g, 'zero_point', axis)} = " + nf.matrix(marked, str)),
         Step(r"Fake-quantize (dequantize): $\hat X = S\,(q - Z)$, and the error matrix $X - \hat X$:",
-             rf"\hat X = {_gs_show(g, 'scale', axis)} \odot (q - {_gs_show(g, 'zero_point', axis)}) = {_mat(xhat, dec)}, "
+             rf"\hat X = {_gs_show(g, 'scale', axis)} \odot (q - {_gs_show(g, 'zero_point', axis)}) = "
+             rf"{_mat(xhat, dec)}, "
              rf"\quad X - \hat X = {_mat(err, dec)}"),
     )
     parts = (
