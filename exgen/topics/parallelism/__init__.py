@@ -626,7 +626,7 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
 # Continuous model sizes per difficulty (inclusive ranges): D and L are multiples of a unit so `easy` stays
 # calculator-friendly; every dtype at every difficulty (the expression's coefficient is the dtype's bytes).
 SIZES = {
-    "easy": {"n_layer": (2, 48), "d": (64, 4, 64), "batch": 64, "seq": (64, 1, 32), "heads": 32,
+    "easy": {"n_layer": (2, 72), "d": (64, 4, 64), "batch": 64, "seq": (64, 1, 32), "heads": 32,
              "gpus": (2, 3, 4, 5, 6, 8, 10, 12, 16), "tp": (2, 4, 8), "stages": 24, "micro": 96, "ring_mb": 1000},
     "medium": {"n_layer": (4, 96), "d": (64, 8, 128), "batch": 128, "seq": (128, 1, 64), "heads": 64,
                "gpus": tuple(range(2, 33)), "tp": (2, 4, 8), "stages": 32, "micro": 128, "ring_mb": 8192},
