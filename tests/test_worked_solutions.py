@@ -20,9 +20,6 @@ A choice key must be named in the steps (prose or math): its working is the comp
 no pattern tells from a bare claim.  Expression keys (symbolic answers) are exempt: their working is the
 derivation, not a number; so are the counts named in `COUNTS` (autodiff's number of passes is the number of
 inputs or outputs, read off the function).
-
-`KNOWN_GAPS` names the parts of `compute` (owned by the compute2 branch) still without a substituted formula;
-see docs/notation.md, "to align".
 """
 
 from __future__ import annotations
@@ -37,9 +34,6 @@ from exgen.generate import generate
 from exgen.problem import Answer, Problem
 
 SEEDS = range(3)
-# Parts the compute2 branch (which owns compute) has still to give a substituted formula: named, so a gap
-# anywhere else fails.  compute attention: the output projection shows "2BLD^2 = 6.63552e7" without numbers.
-KNOWN_GAPS = {("compute", "attention"): {"out"}}
 
 _RELATION = re.compile(r"=|\\approx\b|\\le(?:q)?\b|\\ge(?:q)?\b|(?<!\\)[<>]|\\to\b|\\mapsto\b")
 _INLINE = re.compile(r"\$([^$]+)\$")
@@ -160,8 +154,7 @@ def test_every_answer_follows_a_substituted_formula(topic, variant, difficulty):
     for seed in SEEDS:
         problem = generate(topic, variant, difficulty, seed)
         for part in problem.solution.parts:
-            if part.answer.kind == "expression" or part.id in COUNTS.get((topic, variant), ()) \
-                    or part.id in KNOWN_GAPS.get((topic, variant), ()):
+            if part.answer.kind == "expression" or part.id in COUNTS.get((topic, variant), ()):
                 continue
             if not shown_with_working(part.answer, problem):
                 missing.add(part.id)
