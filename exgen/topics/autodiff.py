@@ -871,6 +871,28 @@ def pass_formulas(graph: Graph, mode: str) -> list[str]:
     return lines
 
 
+def _jacobian_entries(inst: Instance, partials, mode: str, J) -> list[str]:
+    """`J_{ji} = <output row of pass i (forward) or j (reverse), numbers substituted> = value`, one per entry."""
+    graph, lines = inst.graph, []
+    m, n = len(graph.outputs), graph.n
+    for j in range(1, m + 1):
+        for i in range(1, n + 1):
+            value = show(J[j - 1][i - 1])
+            if mode == "forward":
+                k = graph.outputs[j - 1]
+                dots = tangent_values(graph, partials, [ONE if t == i - 1 else ZERO for t in range(n)])
+                cell = next((c for c in tangent_cells(graph, inst.vals, dots) if c.id == f"d{vid(k)}"), None)
+                name = vtex(k, "dot")
+            else:
+                _, rows, bar = adjoint_rows(graph, partials, j)
+                cells = [c for c, r in zip(adjoint_cells(graph, inst.vals, rows, bar), rows) if r.target == i - n]
+                cell, name = (cells[-1] if cells else None), vtex(i - n, "bar")
+            work = cell.worked[len(cell.formula) + 3:] if cell is not None and cell.worked != cell.formula else ""
+            lines.append(rf"J_{{{j},{i}}} = {name}" + (f" = {work}" if work else "")
+                         + (f" = {value}" if work.rsplit("= ", 1)[-1] != value else ""))
+    return lines
+
+
 def _solve_jacobian(g: dict[str, Any]) -> Solution:
     inst = instance(g)
     graph, mode = inst.graph, g.get("mode")
@@ -903,9 +925,11 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
     steps = (
         Step("Primal trace:", _worked(primal)),
         pass_step,
+        Step("Each entry of $J$ is the last row of its pass, with the numbers substituted:",
+             _aligned(_jacobian_entries(inst, partials, mode, J))),
         Step("The Jacobian:", "J = " + nf.matrix(J, show)),
         Step(f"For $f: \\mathbb{{R}}^{{{n}}} \\to \\mathbb{{R}}^{{{m}}}$ forward mode needs $n = {n}$ passes and "
-             f"reverse mode $m = {m}$; " + ("both need the same number." if cheaper == "either"
+             f"reverse mode $m = {m}$; " + ("both need the same number: either." if cheaper == "either"
                                             else f"{cheaper} mode needs fewer.")),
     )
     parts = tuple(Part(f"J_{j}_{i}", rf"$\partial y_{{{j}}} / \partial x_{{{i}}}$", answer(J[j - 1][i - 1]))

@@ -166,7 +166,7 @@ def _pf_day_step(c: float) -> Step:
 def _loss_step(label: str, n: float, d: float, fit: Fit, terms: tuple[float, float, float]) -> Step:
     model, data, total = terms
     return Step(f"Predicted loss {label}:",
-                rf"L = {nf.num(fit.E)} + \frac{{{nf.num(fit.A)}}}{{({S6(n)})^{{{nf.num(fit.alpha)}}}}} + "
+                rf"L(N, D) = {nf.num(fit.E)} + \frac{{{nf.num(fit.A)}}}{{({S6(n)})^{{{nf.num(fit.alpha)}}}}} + "
                 rf"\frac{{{nf.num(fit.B)}}}{{({S6(d)})^{{{nf.num(fit.beta)}}}}} = {nf.num(fit.E)} + {S6(model)} + "
                 rf"{S6(data)} = {nf.fixed(total, 5)}")
 

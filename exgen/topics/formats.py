@@ -214,10 +214,12 @@ def _layout_steps(f: Format) -> list[Step]:
              rf"{f.bias}}} = {_num(f.max)}"),
         Step("The smallest normal number has exponent field 1 and mantissa 0; the smallest subnormal has exponent "
              "field 0 and mantissa 0...01:",
-             rf"2^{{1 - {f.bias}}} = {_num(f.min_normal)}, \qquad 2^{{1 - {f.bias} - {f.man_bits}}} = "
+             rf"1 - {f.bias} = {1 - f.bias}:\ 2^{{{1 - f.bias}}} = {_num(f.min_normal)}, \qquad "
+             rf"1 - {f.bias} - {f.man_bits} = {1 - f.bias - f.man_bits}:\ 2^{{{1 - f.bias - f.man_bits}}} = "
              rf"{_num(f.min_subnormal)}"),
-        Step("Machine epsilon, the gap between 1 and the next representable number:",
-             rf"2^{{-{f.man_bits}}} = {_num(f.epsilon)}"),
+        Step("Machine epsilon, the gap between 1 and the next representable number, and its exponent:",
+             rf"\epsilon = 2^{{-{f.man_bits}}} = {_num(f.epsilon)}, \qquad \log_2 {_num(f.epsilon)} = "
+             rf"{-f.man_bits}"),
     ]
 
 
@@ -300,7 +302,8 @@ def _solve_range(g: dict[str, Any], f: Format) -> Solution:
     over = "yes" if amax > f.max else "no"
     steps = _layout_steps(f)[:3] + [
         Step(f"amax $= {_given(g['amax'])}$ is {'above' if over == 'yes' else 'within'} the largest finite value "
-             f"${_num(f.max)}$: " + ("cast as it is, it overflows." if over == "yes" else "it does not overflow.")),
+             f"${_num(f.max)}$: " + ("cast as it is, it overflows (overflow: yes)." if over == "yes"
+                                    else "it does not overflow (overflow: no).")),
         Step("The scale $2^k$ is the largest power of two with amax $\\times 2^k \\le$ the largest finite value:",
              rf"k = \left\lfloor \log_2 \frac{{{_num(f.max)}}}{{{_given(g['amax'])}}} \right\rfloor = "
              rf"\lfloor {nf.sig(math.log2(f.max / amax), 6)} \rfloor = {k}"),

@@ -379,7 +379,7 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
                  f"does $2n^3$ FLOPs and moves $2n^2 \\times {s} + n^2 \\times {s_out}$ bytes:",
                  rf"\text{{AI}}(n) = \frac{{2n^3}}{{n^2\,(2 \times {s} + {s_out})}} = \frac{{2n}}{{{2 * s + s_out}}} > "
                  rf"{nf.sig(r, 6)} \iff n > \frac{{{2 * s + s_out} \times {nf.sig(r, 6)}}}{{2}} = {nf.sig(x, 6)}"),
-            Step(f"The smallest such whole $n$ is ${n}$."),
+            Step("The smallest such whole $n$:", rf"n = \lfloor {nf.sig(x, 6)} \rfloor + 1 = {n}"),
         ]
         parts.append(Part("square_n", "smallest compute-bound square matmul", Answer("integer", n)))
     return Solution(tuple(parts), tuple(steps))
@@ -475,7 +475,7 @@ def _solve_decode(g: dict[str, Any]) -> Solution:
         _ridge_step(g, r),
         Step(f"So decoding is {bound(ai_dec, r)} and prefill is {bound(ai_pre, r)}. Decoding turns compute-bound "
              "once its intensity exceeds the ratio:", crit),
-        Step(f"The smallest such whole batch is $n = {nstar}$."),
+        Step("The smallest such whole batch:", rf"n = \lfloor {nf.sig(x, 6)} \rfloor + 1 = {nstar}"),
     )
     return Solution((
         Part("decode_intensity", "decoding intensity", Answer("number", float(ai_dec), unit="FLOP/byte", sig=SIG)),

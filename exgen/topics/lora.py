@@ -35,7 +35,7 @@ NF4_BITS = 4
 # ---- givens ----------------------------------------------------------------------------------------
 
 _D = Given("d_model", "hidden size d of the model", "integer", low=1, high=65536)
-_L = Given("layers", "number of transformer layers L", "integer", low=1, high=1000)
+_L = Given("layers", "number of transformer layers N_layer", "integer", low=1, high=1000)
 _R = Given("rank", "LoRA rank r", "integer", low=1, high=4096)
 _TARGETS = Given("targets", "adapted projections in every layer: q, k, v, o (attention, d × d unless d_kv says "
                  "otherwise), up (d × d_ff) and down (d_ff × d)", "choice", choices=TARGETS)
@@ -121,7 +121,10 @@ def _count_steps(g: dict[str, Any]) -> list[Step]:
             r"($r \times d_{\text{out}}$): $r\,(d_{\text{in}} + d_{\text{out}})$ trainable parameters"
             + (r", plus its bias of $d_{\text{out}}$" if bias else "") + ":")
     return [Step(what, r"\begin{aligned}" + r"\\ ".join(rows) + r"\end{aligned}"),
-            Step(f"Per layer ${layer}$; over $L = {g['layers']}$ layers:",
+            *([Step("Per layer, the adapted matrices together:",
+                    " + ".join(str(per_matrix(i, o, r, bias)) for _, i, o in shapes(g)) + f" = {layer}")]
+              if len(shapes(g)) > 1 else []),
+            Step(f"Per layer ${layer}$; over $N_{{\\text{{layer}}}} = {g['layers']}$ layers:",
                  rf"{layer} \times {g['layers']} = {total}")]
 
 

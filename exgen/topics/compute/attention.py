@@ -65,7 +65,8 @@ def _solve_attention(g: dict[str, Any]) -> Solution:
         Step("Weighted sum $\\text{score}_i V_i$: $(L \\times L)(L \\times H)$ per head, the same count:",
              rf"2BL^2D = {s(f['values'])}"),
         Step("Output projection $ZW^O$ and the MLP ($D \\times 4D$ then $4D \\times D$):",
-             rf"2BLD^2 = {s(f['out'])}, \quad 2 \times 2BL \cdot D \cdot 4D = 16BLD^2 = {s(f['mlp'])}"),
+             rf"2BLD^2 = 2 \times {bl} \times {d}^2 = {s(f['out'])}, \quad 2 \times 2BL \cdot D \cdot 4D = 16BLD^2 "
+             rf"= 16 \times {bl} \times {d}^2 = {s(f['mlp'])}"),
         Step("Forward pass of the block:",
              rf"24BLD^2 + 4BL^2D = {s(f['qkv'] + f['out'] + f['mlp'])} + {s(attention)} = {s(f['forward'])}"),
         Step("The $L^2$ products' share of the forward FLOPs:",

@@ -262,14 +262,17 @@ def _solve_pipeline(g: dict[str, Any]) -> Solution:
         _dtype_step(g),
         Step(f"Stages: $N_{{\\text{{layer}}}} / {k} = {n} / {k} = {x['stages']}$."),
         Step(f"The batch $({bsz}, {seq}, {d})$ is split along the batch dimension into $m = {m}$ micro-batch{'es' if m != 1 else ''} "
-             f"of shape $({x['micro']}, {seq}, {d})$."),
+             f"of shape $(B/m, L, D) = ({bsz}/{m}, {seq}, {d}) = ({x['micro']}, {seq}, {d})$; one message, the "
+             "activations of one micro-batch:",
+             rf"{b} \cdot \frac{{B}}{{m}} L D = {b} \times {x['micro']} \times {seq} \times {d} = "
+             rf"{nf.sig(x['message'], 6)}\ \text{{B}}"),
         Step("Forward: stage $i$ sends stage $i+1$ the output activations of its last layer, one message per "
              "micro-batch:",
              rf"m \times {b} \cdot \frac{{B}}{{m}} L D = {m} \times {nf.sig(x['message'], 6)} = {b} \times {bsz} "
              rf"\times {seq} \times {d} = {nf.sig(x['forward'], 6)}\ \text{{B}}"),
         Step("Backward: stage $i+1$ sends stage $i$ the gradient of those activations, the same shape, so the "
-             f"same ${nf.sig(x['forward'], 6)}$ B; both directions together "
-             f"${nf.sig(2 * x['forward'], 6)}$ B."),
+             f"same ${nf.sig(x['forward'], 6)}$ B; both directions together:",
+             rf"2 \times {nf.sig(x['forward'], 6)}\ \text{{B}} = {nf.sig(2 * x['forward'], 6)}\ \text{{B}}"),
     )
     parts = (
         Part("stages", "number of stages", Answer("integer", x["stages"])),
@@ -404,19 +407,21 @@ def _solve_fsdp(g: dict[str, Any]) -> Solution:
             "forward)")
     steps = (
         _dtype_step(g),
-        Step("The parameters (and gradients) of the stack:",
-             rf"\Psi = {b} \times 12 N_{{\text{{layer}}}} D^2 = {b} \times 12 \times {n} \times {d}^2 "
-             rf"= {nf.sig(x['psi'], 6)}\ \text{{B}}"),
+        Step(f"The parameters of the stack, $\\Psi$ of them, take ${b}\\Psi$ bytes (the gradients the same):",
+             rf"\Psi = 12 N_{{\text{{layer}}}} D^2 = 12 \times {n} \times {d}^2 = {nf.num(param_count(n, d))}, "
+             rf"\quad {b}\Psi = {b} \times {nf.num(param_count(n, d))} = {nf.sig(x['psi'], 6)}\ \text{{B}}"),
         Step(f"AllGather: every layer's parameters are gathered {when}:",
-             rf"{x['gathers']} \Psi = {nf.sig(x['allgather'], 6)}\ \text{{B}}"),
+             rf"{x['gathers']} \times {nf.sig(x['psi'], 6)}\ \text{{B}} = {nf.sig(x['allgather'], 6)}\ \text{{B}}"
+             if x["gathers"] != 1 else rf"{b}\Psi = {nf.sig(x['allgather'], 6)}\ \text{{B}}"),
         Step("ReduceScatter: the gradients are reduced and scattered once, in the backward pass:",
-             rf"\Psi = {nf.sig(x['reducescatter'], 6)}\ \text{{B}}"),
+             rf"{b}\Psi = {nf.sig(x['reducescatter'], 6)}\ \text{{B}}"),
         Step(f"In a ring over $k = {k}$ GPUs each AllGather or ReduceScatter sends $(k-1)/k$ of its payload "
              "from every GPU:",
              rf"\frac{{{k - 1}}}{{{k}}} \times ({nf.sig(x['allgather'], 6)} + {nf.sig(x['reducescatter'], 6)}) "
              rf"= {nf.sig(x['sent'], 6)}\ \text{{B}}"),
-        Step("Data parallelism's ring AllReduce sends $2(k-1)/k \\cdot \\Psi$ per GPU, so the ratio is",
-             rf"\frac{{({x['gathers']} + 1) \Psi}}{{2 \Psi}} = {nf.sig(x['ratio'], 6)}"),
+        Step(f"Data parallelism's ring AllReduce sends $2(k-1)/k \\cdot {b}\\Psi$ bytes per GPU, so the ratio is",
+             rf"\frac{{({x['gathers']} + 1) \cdot {b}\Psi}}{{2 \cdot {b}\Psi}} = \frac{{{x['gathers'] + 1}}}{{2}} = "
+             rf"{nf.sig(x['ratio'], 6)}"),
     )
     parts = (
         Part("allgather_bytes", "AllGather payload per iteration", _b(x["allgather"])),
@@ -497,7 +502,8 @@ def _solve_bubble(g: dict[str, Any]) -> Solution:
              rf"\frac{{p-1}}{{m+p-1}} \le f \iff m \ge \frac{{(p-1)(1-f)}}{{f}} = "
              rf"{nf.sig(Fraction(p - 1) * (1 - f) / f, 6)} \implies m \ge {m_min}"),
     ) + ((Step(f"The {g['batch']} sequences must split into equal micro-batches, so $m$ divides {g['batch']}: the "
-               f"smallest divisor of {g['batch']} that is at least {m_min} is {split}."),) if g["batch"] else ())
+               f"smallest divisor of {g['batch']} that is at least {m_min}:",
+               rf"m = \min\{{m' : m' \mid {g['batch']},\ m' \ge {m_min}\}} = {split}"),) if g["batch"] else ())
     parts = (
         Part("bubble", "bubble fraction", Answer("number", float(bubble), sig=3)),
         Part("min_micro_batches", "smallest m for the target", Answer("integer", split)),
@@ -528,7 +534,8 @@ def _layout_target(g: dict[str, Any], x: dict[str, Any]) -> tuple[tuple[Step, ..
                 f"{g['pp'] - 1} \\times (1 - {nf.num(g['target'])}) / {nf.num(g['target'])} = {bound}$, i.e. at "
                 f"least {need} micro-batches of its ${g['global_batch']} / {x['dp']} = {replica}$ sequences, so a "
                 f"micro-batch holds at most ${replica} / {need} = {nf.sig(Fraction(replica, need), 6)}$ sequences "
-                f"and must divide {replica}: the largest such size is {size}.")
+                f"and must divide {replica}:",
+                rf"b = \max\{{b' : b' \mid {replica},\ b' \le {nf.sig(Fraction(replica, need), 6)}\}} = {size}")
     return (step,), (Part("max_micro_batch", "largest micro-batch size for the target", Answer("integer", size)),)
 
 

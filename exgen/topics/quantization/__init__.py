@@ -216,8 +216,20 @@ def _range_step(bits: int, signed: bool) -> Step:
     return Step(f"A {bits}-bit {kind} integer takes values $q_{{\\min}} = {qmin}$ to $q_{{\\max}} = {qmax}$.")
 
 
-def _error_step(metric: str, value: float) -> Step:
-    return Step("Error of the reconstruction:", f"{METRIC_TEX[metric]} = {nf.sig(value, 6)}")
+def error_terms(metric: str, x, xhat) -> str:
+    """The error with the error matrix's numbers substituted: the largest |entry|, or the sum of squares."""
+    diffs = [float(a - b) for ra, rb in zip(x, xhat) for a, b in zip(ra, rb)]
+    if metric == "max_abs":
+        return rf"\left|{nf.sig(max(diffs, key=abs), 6)}\right|"
+    squares = nf.sig(sum(d * d for d in diffs), 6)
+    return rf"\sqrt{{{squares}}}" if metric == "frobenius" else rf"\frac{{{squares}}}{{{len(diffs)}}}"
+
+
+def _error_step(metric: str, value: float, x, xhat) -> Step:
+    where = "the largest entry of $X - \\hat X$ in magnitude" if metric == "max_abs" else \
+        "the squares of the entries of $X - \\hat X$ summed"
+    return Step(f"Error of the reconstruction, from {where}:",
+                f"{METRIC_TEX[metric]} = {error_terms(metric, x, xhat)} = {nf.sig(value, 6)}")
 
 
 def _working_steps(x, scale: Fraction, zero: int, qmin: int, qmax: int, dec: int) -> tuple[list[Step], list, list]:
@@ -232,7 +244,9 @@ def _working_steps(x, scale: Fraction, zero: int, qmin: int, qmax: int, dec: int
     marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
     ratios = rf"r/S{shift} = " + nf.matrix([[v + zero for v in row] for row in ratios_exact], lambda v: nf.fixed(v, 3))
     rounded = "q = " + nf.matrix(marked, str)
-    recon = r"\hat X = " + nf.matrix(xhat, lambda v: nf.fixed(v, dec))
+    substituted = rf"{nf.sig(scale, 6)} \times (q {'+' if zero < 0 else '-'} {abs(zero)})" if zero else \
+        rf"{nf.sig(scale, 6)}\,q"
+    recon = rf"\hat X = {substituted} = " + nf.matrix(xhat, lambda v: nf.fixed(v, dec))
     diff = r"X - \hat X = " + nf.matrix([[a - b for a, b in zip(ra, rb)] for ra, rb in zip(x, xhat)],
                                         lambda v: nf.fixed(v, dec + 2))
     clamp_note = " (boxed entries were clamped)" if clamped else "; no entry needs clamping"
@@ -273,7 +287,7 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
              rf"\operatorname{{round}}\left({qmin} - \frac{{{nf.num(float(rmin))}}}{{{nf.sig(scale, 6)}}}\right) = "
              rf"\operatorname{{round}}({nf.sig(z_exact, 6)}) = {zero}"),
         *working,
-        _error_step(metric, err),
+        _error_step(metric, err, x, xhat),
     )
     parts = (
         Part("scale", "scale S", Answer("number", float(scale), sig=4)),
@@ -303,7 +317,7 @@ def _solve_absmax(g: dict[str, Any]) -> Solution:
         Step("Scale (symmetric, so $Z = 0$" + (", clipped at $c$ instead of $|r|_{\\max}$" if clip else "") + "):",
              f"{formula} = {nf.sig(scale, 6)}"),
         *working,
-        _error_step(metric, err),
+        _error_step(metric, err, x, xhat),
     )
     parts = (
         Part("scale", "scale S", Answer("number", float(scale), sig=4)),
@@ -338,22 +352,32 @@ def _solve_per_channel(g: dict[str, Any]) -> Solution:
     if e_tensor == 0:
         raise InvalidGivens("the per-tensor reconstruction is exact: there is no error to compare")
     ratio = e_rows / e_tensor
-    recon_t = r"\hat X_{\text{tensor}} = " + nf.matrix(xhat_tensor, lambda v: nf.fixed(v, 4))
-    recon_c = r"\hat X_{\text{channel}} = " + nf.matrix(xhat_rows, lambda v: nf.fixed(v, 4))
-    scales = "S = " + nf.vector(s_rows, lambda v: nf.sig(v, 6))
+    st = nf.sig(s_tensor, 6)
+    diag = r"\operatorname{diag}(" + ", ".join(nf.sig(v, 6) for v in s_rows) + ")"
+    recon_t = rf"\hat X_{{\text{{tensor}}}} = {st}\,q = " + nf.matrix(xhat_tensor, lambda v: nf.fixed(v, 4))
+    recon_c = (r"\hat X_{\text{channel}} = " + (rf"q\,{diag}" if columns else rf"{diag}\,q") + " = "
+               + nf.matrix(xhat_rows, lambda v: nf.fixed(v, 4)))
+    maxes = nf.vector([s * qmax for s in s_rows], lambda v: nf.num(float(v)))  # each channel's max |X|
+    scales = rf"S = \frac{{{maxes}}}{{{qmax}}} = " + nf.vector(s_rows, lambda v: nf.sig(v, 6))
+    q_t = rf"q = \operatorname{{clamp}}(\operatorname{{round}}(X / {st})) = " + nf.matrix(q_tensor)
+    q_c = (r"q = \operatorname{clamp}(\operatorname{round}("
+           + (rf"X\,{diag}^{{-1}}" if columns else rf"{diag}^{{-1}} X") + ")) = " + nf.matrix(q_rows))
     per_channel = (r"Per channel, one scale per column $S_j = \max_i |X_{ij}| / q_{\max}$" if columns else
                    r"Per channel, one scale per row $S_i = \max_j |X_{ij}| / q_{\max}$")
-    per_tensor = (rf"Per tensor: $S = |r|_{{\max}} / q_{{\max}} = {nf.sig(s_tensor, 6)}$, "
-                  r"$q = \operatorname{clamp}(\operatorname{round}(r/S))$ and $\hat X_{\text{tensor}} = S\,q$:")
-    working = [Step(per_tensor, "q = " + nf.matrix(q_tensor) + r",\quad " + recon_t),
+    amax = nf.num(float(max(abs(v) for v in flat(x))))
+    per_tensor = (r"Per tensor: one scale, $q = \operatorname{clamp}(\operatorname{round}(X/S))$ and "
+                  r"$\hat X_{\text{tensor}} = S\,q$:")
+    working = [Step(per_tensor, rf"S = \frac{{|r|_{{\max}}}}{{q_{{\max}}}} = \frac{{{amax}}}{{{qmax}}} = {st},\quad "
+                    + q_t + r",\quad " + recon_t),
                Step(per_channel + ":", scales),
                Step("Each " + ("column" if columns else "row") + r" of $\hat X_{\text{channel}}$ is its scale times "
-                    "its integers:", "q = " + nf.matrix(q_rows) + r",\quad " + recon_c)]
+                    "its integers:", q_c + r",\quad " + recon_c)]
     steps = (
         _range_step(bits, True),
         *working,
         Step("Frobenius errors of the reconstructions, and their ratio:",
-             rf"e_{{\text{{tensor}}}} = {nf.sig(e_tensor, 6)},\quad e_{{\text{{channel}}}} = {nf.sig(e_rows, 6)},"
+             rf"e_{{\text{{tensor}}}} = {error_terms('frobenius', x, xhat_tensor)} = {nf.sig(e_tensor, 6)},\quad "
+             rf"e_{{\text{{channel}}}} = {error_terms('frobenius', x, xhat_rows)} = {nf.sig(e_rows, 6)},"
              rf"\quad \frac{{e_{{\text{{channel}}}}}}{{e_{{\text{{tensor}}}}}} = "
              rf"\frac{{{nf.sig(e_rows, 6)}}}{{{nf.sig(e_tensor, 6)}}} = {nf.sig(ratio, 4)}"),
     )

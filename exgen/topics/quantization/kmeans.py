@@ -93,6 +93,7 @@ def _check(g: dict[str, Any]) -> None:
 
 
 def solve(g: dict[str, Any]) -> Solution:
+    from exgen.topics.quantization import error_terms  # the package imports this module
     _check(g)
     w = [_exact(row) for row in g["W"]]
     c0 = _exact(g["centroids"])
@@ -107,8 +108,8 @@ def solve(g: dict[str, Any]) -> Solution:
     bounds = ", ".join(rf"({nf.num(c0[a])} + {nf.signed(nf.num(c0[z]))})/2 = {nf.num((c0[a] + c0[z]) / 2)}"
                        for a, z in zip(order, order[1:]))
     steps = [Step("Each weight goes to its nearest centroid" + (" (a tie to the lower index)" if tie else "")
-                  + "; in one dimension the boundaries between neighbouring centroids are their midpoints: "
-                  f"${bounds}$.", "\\text{indices} = " + nf.matrix(idx))]
+                  + "; in one dimension the boundaries between neighbouring centroids are their midpoints:",
+                  bounds + r" \;\Rightarrow\; \text{indices} = " + nf.matrix(idx))]
     if lloyd:
         lines = []
         for j in range(k):
@@ -123,8 +124,9 @@ def solve(g: dict[str, Any]) -> Solution:
     bit = "bits" if b > 1 else "bit"
     steps += [
         Step("The reconstruction replaces each index by its " + ("new " if lloyd else "") + "centroid:",
-             r"\hat W = " + nf.matrix(what, fmt)),
-        Step(f"Error of the reconstruction: ${METRIC_TEX[metric]} = {nf.sig(err, 6)}$."),
+             r"c = (" + ", ".join(fmt(v) for v in cs) + r") \;\Rightarrow\; \hat W = " + nf.matrix(what, fmt)),
+        Step("Error of the reconstruction, from the entries of $W - \\hat W$:",
+             f"{METRIC_TEX[metric]} = {error_terms(metric, w, what)} = {nf.sig(err, 6)}"),
         Step(f"Storage: ${k} = 2^{{{b}}}$ centroids need $b = {b}$ {bit} per index. Before, {n} weights at "
              f"{fb} bits; after, {n} indices at {b} {bit} plus {k} codebook entries at {fb} bits:",
              rf"{n} \times {fb} = {before}\ \text{{bits}},\qquad {n} \times {b} + {k} \times {fb} = {after}"

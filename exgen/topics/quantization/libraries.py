@@ -204,9 +204,11 @@ def _solve_given_scale(g: dict[str, Any]) -> Solution:
              + (" (some entries are exact halves)" if ties else "") + ", add the zero point, and clamp to "
              "$[q_{\\min}, q_{\\max}]$"
              + (" (boxed entries were clamped)" if raw != q else "; no entry needs clamping") + ":",
-             "q = " + nf.matrix(marked, str)),
+             rf"q = \operatorname{{round}}(r/S) + {_gs_show(g, 'zero_point', axis)} = " + nf.matrix(marked, str)),
         Step(r"Fake-quantize (dequantize): $\hat X = S\,(q - Z)$, and the error matrix $X - \hat X$:",
-             rf"\hat X = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
+             rf"\hat X = {_gs_show(g, 'scale', axis)} \odot (q - {_gs_show(g, 'zero_point', axis)}) = "
+             rf"{_mat(xhat, dec)}, "
+             rf"\quad X - \hat X = {_mat(err, dec)}"),
     )
     parts = (
         Part("q", "integer matrix q", Answer("matrix", q)),
@@ -398,11 +400,15 @@ def _solve_absmax(g: dict[str, Any]) -> Solution:
     per = "" if axis == "tensor" else f" per {channel_word(axis)}"
     show = (lambda vs: nf.num(float(vs[0]))) if axis == "tensor" else (lambda vs: nf.vector([float(v) for v in vs]))
     fshow = (lambda vs, f: f(vs[0])) if axis == "tensor" else (lambda vs, f: nf.vector(vs, f))
-    formula = rf"c = \frac{{q_{{\max}}}}{{\max|X|}} = \frac{{{qmax}}}{{\max|X|}}" if mult else \
-        rf"S = \frac{{\max|X|}}{{q_{{\max}}}} = \frac{{\max|X|}}{{{qmax}}}"
+    formula = rf"c = \frac{{q_{{\max}}}}{{\max|X|}} = \frac{{{qmax}}}{{{show(amax)}}}" if mult else \
+        rf"S = \frac{{\max|X|}}{{q_{{\max}}}} = \frac{{{show(amax)}}}{{{qmax}}}"
+    chans = channels(x, axis)
+    lows, highs = (show([min(min(c) for c in chans)]), show([max(max(c) for c in chans)])) if axis == "tensor" \
+        else (nf.vector([float(min(c)) for c in chans]), nf.vector([float(max(c)) for c in chans]))
     steps = [
         Step(f"The restricted range is $[-{qmax}, {qmax}]$ ($q_{{\\max}} = 2^{{b-1}} - 1 = {qmax}$); the largest "
-             f"absolute value{per}:", rf"\max|X| = {show(amax)}"),
+             f"absolute value{per}:", rf"\max|X| = \max\left(\left|{lows}\right|, \left|{highs}\right|\right) = "
+             rf"{show(amax)}"),
         Step(f"The {'multiplier' if mult else 'scale'}{per}:",
              f"{formula} = {fshow(unrounded, lambda v: nf.sig(v, 6))}"),
     ]
@@ -412,6 +418,8 @@ def _solve_absmax(g: dict[str, Any]) -> Solution:
     ratio = [[r * fv if mult else r / fv for r, fv in zip(xr, fr_)] for xr, fr_ in zip(x, per_entry(x, axis, factors))]
     marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
     product = r"c\,x" if mult else "x/S"
+    used = fshow(factors, lambda v: nf.fixed(v, k)) if k else fshow(unrounded, lambda v: nf.sig(v, 6))
+    recon_formula = rf"q \oslash {used}" if mult else rf"{used} \odot q"
     steps += [
         Step(("Multiply by the multiplier" if mult else "Divide by the scale") + ", round to the nearest integer "
              "(halves to even) and clamp to the restricted range"
@@ -419,7 +427,7 @@ def _solve_absmax(g: dict[str, Any]) -> Solution:
              rf"{product} = {_mat(ratio, 3)} \;\to\; q = {nf.matrix(marked, str)}"),
         Step(("Reconstruction $\\hat X = q / c$" if mult else "Reconstruction $\\hat X = S\\,q$")
              + " and the error matrix $X - \\hat X$ (from the unrounded $\\hat X$):",
-             rf"\hat X = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
+             rf"\hat X = {recon_formula} = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
     ]
     places = decimals_of(flat(x))
     amax_answer = Answer("number", float(amax[0]), decimals=places) if axis == "tensor" else \
@@ -624,7 +632,8 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
              + (" (boxed entries were clamped)" if raw != q else "") + ":",
              rf"r/S + Z = {_mat(ratio, 3)} \;\to\; q = {nf.matrix(marked, str)}"),
         Step(r"Reconstruction $\hat X = S\,(q - Z)$ and the error matrix $X - \hat X$ (from the unrounded $\hat X$):",
-             rf"\hat X = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
+             rf"\hat X = {vec([p[2] for p in params], lambda v: nf.fixed(v, k) if k else nf.sig(v, 6))} \odot "
+             rf"(q - {vec([p[4] for p in params], str)}) = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
     ]
     skw = {"decimals": k} if k else {"sig": 4}
     parts = (
@@ -769,6 +778,12 @@ def rounding_divide_by_pot(x: int, exponent: int) -> int:
     return (x >> exponent) + (1 if remainder > threshold else 0)
 
 
+def _gs_show(g: dict[str, Any], name: str, axis: str) -> str:
+    """A given scale or zero point substituted: one number per tensor, or its vector per channel."""
+    values = [fr(v) for v in g[name]] if name == "scale" else [int(v) for v in g[name]]
+    return nf.num(values[0]) if axis == "tensor" else nf.vector(values)
+
+
 def _check_requant(g: dict[str, Any]) -> None:
     _check_bounds(REQUANT, g)
     if not g["quant_min"] <= g["z_out"] <= g["quant_max"]:
@@ -783,8 +798,11 @@ def _solve_requant(g: dict[str, Any]) -> Solution:
     steps = (
         Step("The real multiplier:", rf"M = \frac{{S_{{\text{{in}}}}\,S_w}}{{S_{{\text{{out}}}}}} = "
              rf"\frac{{{nf.num(g['s_in'])} \times {nf.num(g['s_w'])}}}{{{nf.num(g['s_out'])}}} = {nf.sig(m, 8)}"),
-        Step(f"Double $M$ until it lies in $[0.5, 1)$: {n} doublings, so $n = {n}$ and",
-             rf"M_0 = 2^{{{n}}} M = {nf.sig(m0, 8)}"),
+        Step("Double $M$ until it lies in $[0.5, 1)$: the number of doublings $n$ is",
+             rf"n = \left\lceil \log_2 \frac{{0.5}}{{{nf.sig(m, 8)}}} \right\rceil = "
+             rf"\left\lceil {nf.sig(math.log2(0.5 / float(m)), 6)} \right\rceil = {n}"),
+        Step("and the normalised multiplier",
+             rf"M_0 = 2^{{n}} M = 2^{{{n}}} \times {nf.sig(m, 8)} = {nf.sig(m0, 8)}"),
         Step("As a Q31 integer (31 fractional bits), rounded to the nearest integer:",
              rf"\operatorname{{round}}(M_0 \cdot 2^{{31}}) = \operatorname{{round}}({nf.sig(m0 * 2**31, 12)}) = {q31}"),
         Step("Requantize the accumulator with integers only: the rounded high half of the doubled product, then a "
