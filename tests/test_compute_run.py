@@ -75,3 +75,55 @@ def test_megatron_lm_76_percent_scaling_efficiency_shoeybi_et_al_2019():
     a = answers("scaling", {"base_gpus": 1, "base_tflops": 39, "gpus": 512, "pflops": 15.1})
     assert round(a["efficiency"]) == 76 and a["per_gpu"] == pytest.approx(15100 / 512)
     assert a["speedup"] == pytest.approx(15100 / 39)
+
+
+# HFU against MFU (Chowdhery et al. 2022, PaLM, Section 4 and Appendix B): MFU counts the model's FLOPs, 6N + 12LHQT
+# per token; HFU counts what the hardware runs, rematerialisation included. PaLM 540B reports MFU 46.2 % and HFU
+# 57.8 %; the paper does not state how much of the forward it rematerialised, so 57.8 % follows from no formula
+# here: it lies between the two policies' HFU, none (46.2 %, HFU = MFU) and full (61.6 %, 8/6 of MFU).
+PALM_HFU = {k: PALM[k] for k in ("params", "layers", "heads", "head_dim", "seq_len", "tokens_per_s",
+                                 "peak_tflops")}
+
+
+def test_palm_540b_hfu_bounds_chowdhery_et_al_2022():
+    none = answers("hfu", {**PALM_HFU, "recompute": "none"})
+    full = answers("hfu", {**PALM_HFU, "recompute": "full"})
+    assert round(none["mfu"], 1) == round(full["mfu"], 1) == 46.2
+    assert none["hfu"] == none["mfu"] and none["ratio"] == 1
+    assert full["ratio"] == pytest.approx(4 / 3) and round(full["hfu"], 1) == 61.6
+    assert full["hardware"] == pytest.approx(8 * 540.35e9 + 16 * 118 * 48 * 256 * 2048)
+    assert none["hfu"] < 57.8 < full["hfu"]  # PaLM's reported HFU: partial rematerialisation
+
+
+def test_hfu_mistakes_are_named():
+    from exgen.topics.compute import TOPIC
+
+    g = {**PALM_HFU, "recompute": "full"}
+    wrong = {m.name: m.wrong("hfu", g) for m in TOPIC.mistakes_for("hfu") if m.part == "hfu"}
+    assert wrong["recomputation_ignored"] == pytest.approx(answers("hfu", g)["mfu"])
+
+
+# Serving memory with an overhead factor: S. Stoelinga, "Calculating GPU memory for serving LLMs" (Substratus.AI,
+# 2023), M = P × (Q/8) bytes × 1.2: Llama 2 70B in 16 bit needs 168 GB; in 4 bit 42 GB, which fits on 2 × L4 24 GB.
+# (The post calls 2 × A100 80 GB enough for the 168 GB, which its own formula does not give: 168 > 160, so 3.)
+def test_llama_70b_serving_memory_stoelinga_2023():
+    a = answers("serving_memory", {"params": 70e9, "dtype": "fp16", "overhead": 1.2, "gpu_memory": 80,
+                                   "unit": "GB"})
+    assert a == {"weights": 140, "serving": pytest.approx(168), "gpus": 3}
+    a = answers("serving_memory", {"params": 70e9, "dtype": "int4", "overhead": 1.2, "gpu_memory": 24,
+                                   "unit": "GB"})
+    assert a == {"weights": 35, "serving": pytest.approx(42), "gpus": 2}
+
+
+def test_serving_memory_that_fits_exactly_needs_no_extra_gpu():
+    a = answers("serving_memory", {"params": 100e9, "dtype": "fp16", "overhead": 1.2, "gpu_memory": 80,
+                                   "unit": "GB"})
+    assert a["serving"] == 240 and a["gpus"] == 3
+
+
+@needs("torch")
+def test_checkpointed_attention_core_counts_16_lhqt():
+    from exgen.verify.compute import attention_flops_per_token
+
+    assert attention_flops_per_token(4, 8, 32, "none") == 12 * 4 * 8 * 32
+    assert attention_flops_per_token(4, 8, 32, "full") == 16 * 4 * 8 * 32

@@ -621,3 +621,59 @@ def _scaling(g: dict[str, Any]) -> dict[str, Any]:
 
 
 _REPRODUCERS["scaling"] = _scaling
+
+
+# ---- issue 17: HFU against MFU, serving memory with an overhead factor -----------------------------------
+
+
+@lru_cache(maxsize=256)
+def attention_flops_per_token(heads: int, head_dim: int, seq_len: int, recompute: str) -> float:
+    """Forward + backward (+ the recomputed forward under full recomputation) FLOPs per token of one layer's
+    attention core, counted by FlopCounterMode on F.scaled_dot_product_attention (MATH backend, no causal mask)
+    run under torch.utils.checkpoint when recomputing, on `meta`."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.checkpoint import checkpoint, set_checkpoint_early_stop
+
+    def core(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return F.scaled_dot_product_attention(q, k, v)
+
+    with torch.device("meta"), sdpa_kernel(SDPBackend.MATH), set_checkpoint_early_stop(False):
+        q, k, v = (torch.empty(1, heads, seq_len, head_dim, requires_grad=True) for _ in range(3))
+        run = (lambda: checkpoint(core, q, k, v, use_reentrant=False)) if recompute == "full" else (
+            lambda: core(q, k, v))
+        flops = sum(counted(lambda: run().sum().backward()).values())
+    return flops / seq_len
+
+
+def _hfu(g: dict[str, Any]) -> dict[str, Any]:
+    """Model FLOPs as for mfu_tokens (no recomputation counted); hardware FLOPs from the same real modules run
+    under checkpointing when the question recomputes: the weights' per-token per-parameter FLOPs and the
+    attention core's, both counted while the backward pass runs the forward again."""
+    heads, q, t, layers = int(g["heads"]), int(g["head_dim"]), int(g["seq_len"]), int(g["layers"])
+    params, rate, peak = float(g["params"]), float(g["tokens_per_s"]), float(g["peak_tflops"]) * 1e12
+    model = (recompute_flops_per_token_per_param("none")[1] * params
+             + layers * attention_flops_per_token(heads, q, t, "none"))
+    hardware = (recompute_flops_per_token_per_param(g["recompute"])[1] * params
+                + layers * attention_flops_per_token(heads, q, t, g["recompute"]))
+    mfu, hfu = 100 * model * rate / peak, 100 * hardware * rate / peak
+    return {"mfu": mfu, "hardware": hardware, "hfu": hfu, "ratio": hfu / mfu}
+
+
+def weight_bytes_per_param(dtype: str) -> float:
+    """Bytes per parameter measured on a real tensor of the dtype; int4 as two 4-bit values packed in a uint8
+    (torch has no packed 4-bit storage: torch.uint4 takes a byte per element)."""
+    n = 1024
+    if dtype == "int4":
+        nibbles = torch.randint(0, 16, (n,), dtype=torch.uint8)
+        return (nibbles[0::2] | (nibbles[1::2] << 4)).nbytes / n
+    return torch.empty(n, dtype=DTYPES[dtype]).nbytes / n
+
+
+def _serving_memory(g: dict[str, Any]) -> dict[str, Any]:
+    weights = float(g["params"]) * weight_bytes_per_param(g["dtype"]) / UNIT_BYTES[g["unit"]]
+    serving = torch.tensor(weights, dtype=torch.float64) * float(g["overhead"])
+    gpus = torch.ceil(torch.round(serving / float(g["gpu_memory"]), decimals=9))  # exact fits stay exact
+    return {"weights": weights, "serving": float(serving), "gpus": int(gpus)}
+
+
+_REPRODUCERS.update(hfu=_hfu, serving_memory=_serving_memory)

@@ -1,17 +1,21 @@
-"""Memory: weights by dtype, mixed-precision training memory, ZeRO stages."""
+"""Memory: weights by dtype, mixed-precision training memory, ZeRO stages, and serving memory with an overhead
+factor: weights × bytes per parameter × an overhead factor (1.2 in the rule of thumb of S. Stoelinga, "Calculating
+GPU memory for serving LLMs", Substratus.AI 2023), and the GPUs of a given memory needed to hold it. The KV cache
+of a served batch is the `inference` topic's; here it is part of what the overhead factor covers."""
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any
 
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant
 from exgen.topics.compute.common import (
     ADAM_K, BYTES_PER_DTYPE, OPTIMIZER_K, OPTIMIZER_TEXT, SIG, UNIT_BYTES, _GPUS, _OPTIMIZER, _PARAMS, _UNIT,
-    _bytes_in, _f, _unit_size, answer as _answer)
+    _as_asked, _bytes_in, _f, _shown, _unit_size, answer as _answer)
 
 
 def zero_bytes(params: Any, gpus: int, k: int = ADAM_K) -> dict[str, Fraction]:
@@ -24,19 +28,40 @@ def zero_bytes(params: Any, gpus: int, k: int = ADAM_K) -> dict[str, Fraction]:
 
 
 
+# Serving dtypes: int4 packs two parameters in a byte (Stoelinga's 4-bit example).
+SERVE_BYTES = {"fp32": Fraction(4), "fp16": Fraction(2), "bf16": Fraction(2), "fp8": Fraction(1),
+               "int8": Fraction(1), "int4": Fraction(1, 2)}
+SERVE_BITS = {d: int(8 * b) for d, b in SERVE_BYTES.items()}
+
+
+def serving_bytes(params: Any, dtype: str, overhead: Any) -> dict[str, Fraction]:
+    weights = _f(params) * SERVE_BYTES[dtype]
+    return {"weights": weights, "serving": weights * _f(overhead)}
+
+
 VARIANTS = (
     Variant("memory", "weight memory by dtype and mixed-precision training memory (2 + 2 + K bytes/parameter)", (
         _PARAMS, Given("dtype", "dtype of the weights for inference", "choice", choices=tuple(BYTES_PER_DTYPE)),
         _UNIT, _OPTIMIZER)),
     Variant("zero", "per-GPU model-state memory under ZeRO stages 1, 2, 3 (mixed-precision training, K bytes of "
             "optimizer state)", (_PARAMS, _GPUS, _UNIT, _OPTIMIZER)),
+    Variant("serving_memory", "serving memory: weights (parameters × bytes of the dtype) times an overhead factor "
+            "(e.g. 1.2), and the number of GPUs of a given memory that hold it", (
+                _PARAMS, Given("dtype", "dtype of the served weights (int4: two parameters per byte)", "choice",
+                               choices=tuple(SERVE_BYTES)),
+                Given("overhead", "overhead factor on the weights for activations, KV cache and the framework "
+                      "(e.g. 1.2)", "number", low=1, high=10),
+                Given("gpu_memory", "memory of one GPU, in the answers' unit", "number", low=0.1, high=1e5),
+                _UNIT)),
 )
 
 
 def check(variant: str, g: dict[str, Any]) -> None:
     if variant == "memory" and g["dtype"] not in BYTES_PER_DTYPE:
         raise InvalidGivens(f"dtype must be one of {', '.join(BYTES_PER_DTYPE)}")
-    if variant in ("memory", "zero") and g["unit"] not in UNIT_BYTES:
+    if variant == "serving_memory" and g["dtype"] not in SERVE_BYTES:
+        raise InvalidGivens(f"dtype must be one of {', '.join(SERVE_BYTES)}")
+    if variant in ("memory", "zero", "serving_memory") and g["unit"] not in UNIT_BYTES:
         raise InvalidGivens("unit must be GB or GiB")
     if variant in ("memory", "zero") and g["optimizer"] not in OPTIMIZER_K:
         raise InvalidGivens(f"optimizer must be one of {', '.join(OPTIMIZER_K)}")
@@ -109,7 +134,33 @@ def _solve_zero(g: dict[str, Any]) -> Solution:
     return Solution(parts, tuple(steps))
 
 
-SOLVERS = {"memory": _solve_memory, "zero": _solve_zero}
+def _solve_serving(g: dict[str, Any]) -> Solution:
+    dtype, unit = g["dtype"], g["unit"]
+    b = serving_bytes(g["params"], dtype, g["overhead"])
+    weights, serving = (b[k] / UNIT_BYTES[unit] for k in ("weights", "serving"))
+    per_gpu = _f(g["gpu_memory"])
+    gpus = math.ceil(serving / per_gpu)
+    if gpus > 10**5:
+        raise InvalidGivens(f"{gpus} GPUs: more than 10^5")
+    per, bits = SERVE_BYTES[dtype], SERVE_BITS[dtype]
+    steps = (
+        Step(f"{dtype} stores each parameter in {bits} bits = {nf.num(float(per))} byte{'s' if per != 1 else ''}; "
+             f"1 {unit} $= {_unit_size(unit)}$ bytes:",
+             rf"{nf.sig(g['params'], 6)} \times {nf.num(float(per))}\ \text{{B}} = {nf.sig(b['weights'], 6)}\ "
+             rf"\text{{B}} = {nf.sig(weights, 6)}\ \text{{{unit}}}"),
+        Step("Serving memory: the weights times the overhead factor:",
+             rf"{nf.sig(weights, 6)} \times {nf.num(g['overhead'])} = {nf.sig(serving, 6)}\ \text{{{unit}}}"),
+        Step(f"GPUs of {nf.num(g['gpu_memory'])} {unit}: the smallest whole number whose memory together holds it:",
+             rf"\left\lceil \frac{{{nf.sig(serving, 6)}}}{{{nf.num(g['gpu_memory'])}}} \right\rceil = "
+             rf"\lceil {nf.sig(serving / per_gpu, 6)} \rceil = {gpus}"),
+    )
+    return Solution((
+        Part("weights", f"{dtype} weights", Answer("number", float(weights), unit=unit, sig=SIG)),
+        Part("serving", "serving memory", Answer("number", float(serving), unit=unit, sig=SIG)),
+        Part("gpus", "GPUs needed", Answer("integer", gpus))), steps)
+
+
+SOLVERS = {"memory": _solve_memory, "zero": _solve_zero, "serving_memory": _solve_serving}
 
 
 # ---- sampling --------------------------------------------------------------------------------------
@@ -125,12 +176,30 @@ def _model_size(rng: Rng, difficulty: str) -> float:
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
+    if variant == "serving_memory":
+        return _sample_serving(rng, difficulty)
     if variant == "memory":
         return {"params": _model_size(rng, difficulty), "dtype": rng.choice(tuple(BYTES_PER_DTYPE)),
                 "unit": rng.choice(tuple(UNIT_BYTES)), "optimizer": _optimizer(rng, difficulty)}
     gpus = 8 * rng.randint(2, 128) if difficulty == "hard" else rng.choice(ZERO_GPUS)  # hard: nodes of 8
     return {"params": _model_size(rng, difficulty), "gpus": gpus, "unit": rng.choice(tuple(UNIT_BYTES)),
             "optimizer": _optimizer(rng, difficulty)}
+
+
+GPU_MEMORY = (16, 24, 32, 40, 48, 80, 94, 141, 192)
+
+
+def _sample_serving(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """1.00B to 999B parameters (3 significant figures) or 1.000B to 999.9B (4); a GPU of a common size; an
+    overhead factor of 1.1 to 1.5 (1.05 to 1.60 at hard)."""
+    if difficulty == "easy":
+        params = float(rng.randint(100, 999) * Fraction(10) ** rng.randint(7, 9))
+        overhead = rng.choice((1.1, 1.2, 1.25, 1.3, 1.5))
+    else:
+        params = float(rng.randint(1000, 9999) * Fraction(10) ** rng.randint(6, 8))
+        overhead = float(rng.decimal(1.05, 1.6, 2))
+    return {"params": params, "dtype": rng.choice(tuple(SERVE_BYTES)), "overhead": overhead,
+            "gpu_memory": rng.choice(GPU_MEMORY), "unit": rng.choice(tuple(UNIT_BYTES))}
 
 
 def _optimizer(rng: Rng, difficulty: str) -> str:
@@ -147,6 +216,16 @@ def _other_unit(variant: str, g: dict[str, Any], part: str) -> float:
 
 def _adam_for_sgd(variant: str, g: dict[str, Any], part: str) -> float | None:
     return None if g["optimizer"] == "adam" else _answer(variant, {**g, "optimizer": "adam"}, part)
+
+
+def _gpus_for(variant: str, g: dict[str, Any], part: str) -> int | None:
+    wrong = math.ceil(_answer(variant, g, part) / float(g["gpu_memory"]))
+    return None if wrong == _answer(variant, g, "gpus") else wrong
+
+
+def _gpus_rounded_down(variant: str, g: dict[str, Any]) -> int | None:
+    wrong = math.floor(_answer(variant, g, "serving") / float(g["gpu_memory"]))
+    return None if wrong == _answer(variant, g, "gpus") else wrong
 
 
 MISTAKES = (
@@ -170,6 +249,32 @@ MISTAKES = (
             ("zero",), lambda v, g: _bytes_in(OPTIMIZER_K[g["optimizer"]] * _f(g["params"]), g["unit"])),
     Mistake("gradients_not_sharded", "stage2", "Stage 2 shards the gradients too: 2Psi + (2 + K) Psi / N_d.",
             ("zero",), lambda v, g: _answer(v, g, "stage1")),
+    Mistake("gb_gib_confused", "weights", "GB is 10^9 bytes and GiB is 2^30 bytes; the other one was used.",
+            ("serving_memory",), lambda v, g: _other_unit(v, g, "weights")),
+    Mistake("bits_for_bytes", "weights", "The bit width was used as bytes: a b-bit parameter takes b/8 bytes.",
+            ("serving_memory",), lambda v, g: _answer(v, g, "weights") * 8),
+    Mistake("overhead_forgotten", "serving", "Serving memory is the weights times the overhead factor.",
+            ("serving_memory",), lambda v, g: None if float(g["overhead"]) == 1 else _answer(v, g, "weights")),
+    Mistake("overhead_forgotten", "gpus", "The GPUs must hold the weights times the overhead factor, not the "
+            "weights alone.", ("serving_memory",), lambda v, g: _gpus_for(v, g, "weights")),
+    Mistake("gpus_rounded_down", "gpus", "A fraction of a GPU is a whole GPU: round the count up.",
+            ("serving_memory",), lambda v, g: _gpus_rounded_down(v, g)),
     Mistake("parameters_not_sharded", "stage3", "Stage 3 shards the fp16 parameters too: (2 + 2 + K) Psi / N_d.",
             ("zero",), lambda v, g: _answer(v, g, "stage2")),
+)
+
+
+def _serving_from_rounded_weights(v: str, g: dict[str, Any], s: Solution) -> float:
+    return _as_asked(s, "serving", _shown(s, "weights") * float(g["overhead"]))
+
+
+def _gpus_from_rounded_serving(v: str, g: dict[str, Any], s: Solution) -> int:
+    return math.ceil(_shown(s, "serving") / float(g["gpu_memory"]))
+
+
+PATHS = (
+    StudentPath("serving_from_the_rounded_weights", "serving", "The weights as answered times the overhead "
+                "factor.", ("serving_memory",), _serving_from_rounded_weights),
+    StudentPath("gpus_from_the_rounded_serving_memory", "gpus", "The serving memory as answered over one GPU's "
+                "memory, rounded up.", ("serving_memory",), _gpus_from_rounded_serving),
 )

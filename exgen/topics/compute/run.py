@@ -6,6 +6,9 @@ time from an achieved per-GPU rate, energy and carbon.
     with full recomputation   one more forward in the backward pass: 8ND, backward (incl. recompute) 3 × forward
     training time             t = 8TP / (nX) with recomputation (Narayanan et al. 2021, Section 5.1), 6TP/(nX)
                               without, X the FLOP/s each of the n GPUs achieves
+    HFU against MFU           MFU counts the model's FLOPs, 6N + 12LHQT per token; HFU counts what the hardware
+                              runs, the recomputed forward too: 8N + 16LHQT with full recomputation, so HFU/MFU =
+                              4/3, and HFU = MFU without (Chowdhery et al. 2022, "PaLM", Section 4 and Appendix B)
     energy                    GPU-hours × power per GPU × PUE (Touvron et al. 2023, "LLaMA", Section 6.1)
     carbon                    energy × the grid's carbon intensity (LLaMA: 0.385 kg CO2eq per kWh)
 """
@@ -37,6 +40,14 @@ def energy(gpus: int, days: Any, power_w: Any, pue: Any, intensity: Any) -> dict
     return {"gpu_hours": gpu_hours, "mwh": mwh, "tco2": mwh * _f(intensity)}
 
 
+_LAYERS = Given("layers", "layers L", "integer", low=1, high=1000)
+_HEADS = Given("heads", "attention heads H", "integer", low=1, high=10**4)
+_HEAD_DIM = Given("head_dim", "head dimension Q", "integer", low=1, high=10**4)
+_SEQ_LEN = Given("seq_len", "sequence length T", "integer", low=1, high=10**7)
+_TOKENS_PER_S = Given("tokens_per_s", "measured training throughput of one GPU", "number", unit="token/s",
+                      low=1e-6, high=1e9)
+_PEAK = Given("peak_tflops", "peak throughput of one GPU", "number", unit="TFLOP/s", low=1e-3, high=1e6)
+
 VARIANTS = (
     Variant("recompute", "training compute with or without full activation recomputation (8ND), in FLOP and "
             "PF-days, the backward:forward ratio, and the time t = 8TP/(nX) from an achieved per-GPU rate", (
@@ -47,14 +58,13 @@ VARIANTS = (
                       "choice", choices=RECOMPUTE))),
     Variant("mfu_tokens", "model FLOPs per token with the attention term (6N + 12LHQT, Chowdhery et al. 2022), "
             "the achieved TFLOP/s and MFU from a measured tokens/s per GPU, and the training time", (
-                _PARAMS, Given("layers", "layers L", "integer", low=1, high=1000),
-                Given("heads", "attention heads H", "integer", low=1, high=10**4),
-                Given("head_dim", "head dimension Q", "integer", low=1, high=10**4),
-                Given("seq_len", "sequence length T", "integer", low=1, high=10**7),
-                Given("tokens_per_s", "measured training throughput of one GPU", "number", unit="token/s",
-                      low=1e-6, high=1e9),
-                _GPUS, Given("peak_tflops", "peak throughput of one GPU", "number", unit="TFLOP/s", low=1e-3,
-                             high=1e6), _TOKENS)),
+                _PARAMS, _LAYERS, _HEADS, _HEAD_DIM, _SEQ_LEN, _TOKENS_PER_S, _GPUS, _PEAK, _TOKENS)),
+    Variant("hfu", "hardware FLOPs utilisation against MFU from a measured tokens/s per GPU: HFU counts the "
+            "recomputed forward too (8N + 16LHQT per token with full recomputation against MFU's 6N + 12LHQT), "
+            "and the ratio HFU/MFU", (
+                _PARAMS, _LAYERS, _HEADS, _HEAD_DIM, _SEQ_LEN, _TOKENS_PER_S, _PEAK,
+                Given("recompute", "none, or full (every layer's forward, attention included, runs again in the "
+                      "backward pass)", "choice", choices=RECOMPUTE))),
     Variant("scaling", "scaling efficiency: the achieved rate per GPU at scale against a baseline run on fewer "
             "GPUs, the speedup, and the efficiency", (
                 Given("base_gpus", "GPUs of the baseline run", "integer", low=1, high=10**7),
@@ -134,6 +144,50 @@ def _solve_mfu_tokens(g: dict[str, Any]) -> Solution:
         steps)
 
 
+def hardware_flops_per_token(g: dict[str, Any]) -> Fraction:
+    """What the hardware runs per token: the model FLOPs, plus one more forward (2N + 4LHQT) with full
+    recomputation."""
+    model = palm_flops_per_token(g)
+    return model * Fraction(4, 3) if g["recompute"] == "full" else model
+
+
+def _solve_hfu(g: dict[str, Any]) -> Solution:
+    full = g["recompute"] == "full"
+    model, hardware = palm_flops_per_token(g), hardware_flops_per_token(g)
+    rate, peak = _f(g["tokens_per_s"]), _f(g["peak_tflops"])
+    mfu = 100 * model * rate / 10**12 / peak
+    hfu = 100 * hardware * rate / 10**12 / peak
+    if hfu > 100:
+        raise InvalidGivens(f"the throughput implies {nf.sig(hfu, 3)} % HFU: no run sustains more than 100 %")
+    n = nf.sig(g["params"], 6)
+    steps = (
+        Step("Model FLOPs per token (Chowdhery et al. 2022): $6N$ for the weights and $12LHQT$ for the attention "
+             "scores and weighted sums, forward and backward:",
+             rf"6 \times {n} + 12 \times {g['layers']} \times {g['heads']} \times {g['head_dim']} \times "
+             rf"{g['seq_len']} = {nf.sig(model, 7)}\ \text{{FLOP}}"),
+        Step(r"MFU: the model FLOP rate of one GPU over its peak ($1\ \text{TFLOP/s} = 10^{12}$ FLOP/s):",
+             rf"100 \times \frac{{{nf.sig(model, 7)} \times {nf.num(g['tokens_per_s'])}}}"
+             rf"{{{nf.num(g['peak_tflops'])} \times 10^{{12}}}} = {nf.sig(mfu, 6)}\,\%"),
+        Step(("Full recomputation runs every layer's forward once more in the backward pass: $2N + 4LHQT$ more "
+              "hardware FLOPs per token." if full else
+              "Without recomputation the hardware runs exactly the model's FLOPs."),
+             (rf"8 \times {n} + 16 \times {g['layers']} \times {g['heads']} \times {g['head_dim']} \times "
+              rf"{g['seq_len']} = {nf.sig(hardware, 7)}\ \text{{FLOP}}" if full else
+              rf"{nf.sig(hardware, 7)}\ \text{{FLOP}}")),
+        Step("HFU: the hardware FLOP rate over the peak:",
+             rf"100 \times \frac{{{nf.sig(hardware, 7)} \times {nf.num(g['tokens_per_s'])}}}"
+             rf"{{{nf.num(g['peak_tflops'])} \times 10^{{12}}}} = {nf.sig(hfu, 6)}\,\%"),
+        Step("The ratio is the hardware FLOPs over the model FLOPs per token:",
+             rf"\frac{{\text{{HFU}}}}{{\text{{MFU}}}} = \frac{{{nf.sig(hardware, 7)}}}{{{nf.sig(model, 7)}}}"
+             rf" = {nf.sig(hfu / mfu, 6)}"),
+    )
+    return Solution((
+        Part("mfu", "MFU", Answer("number", float(mfu), unit="percent", sig=SIG)),
+        Part("hardware", "hardware FLOPs per token", _flop(hardware)),
+        Part("hfu", "HFU", Answer("number", float(hfu), unit="percent", sig=SIG)),
+        Part("ratio", "HFU / MFU", Answer("number", float(hfu / mfu), sig=SIG))), steps)
+
+
 def _solve_scaling(g: dict[str, Any]) -> Solution:
     n1, n2 = int(g["base_gpus"]), int(g["gpus"])
     if n2 <= n1:
@@ -178,7 +232,7 @@ def _solve_energy(g: dict[str, Any]) -> Solution:
         Part("tco2", "carbon emitted", Answer("number", float(e["tco2"]), unit="t", sig=SIG))), steps)
 
 
-SOLVERS = {"recompute": _solve_recompute, "mfu_tokens": _solve_mfu_tokens,
+SOLVERS = {"recompute": _solve_recompute, "mfu_tokens": _solve_mfu_tokens, "hfu": _solve_hfu,
            "scaling": _solve_scaling, "energy": _solve_energy}
 
 
@@ -205,6 +259,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
                 "recompute": recompute}
     if variant == "mfu_tokens":
         return _sample_mfu_tokens(rng, difficulty)
+    if variant == "hfu":
+        return {**_sample_run_shape(rng, difficulty), "recompute": rng.choice(RECOMPUTE)}
     if variant == "scaling":
         n1 = 1 if easy else rng.choice((1, 8, 16, 32, 64))
         n2 = n1 * (2 ** rng.randint(2, 10) if easy else rng.randint(4, 512))
@@ -219,24 +275,33 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
             "intensity": rng.choice(INTENSITY) if easy else float(rng.decimal(0.02, 0.9, 3))}
 
 
-def _sample_mfu_tokens(rng: Rng, difficulty: str) -> dict[str, Any]:
-    """A model of 1B to 999B parameters with a plausible shape, an MFU of 20 to 65 % turned into the
-    tokens/s a run would log (3 or 4 significant figures), and 5 to 60 tokens per parameter."""
-    easy = difficulty == "easy"
-    figures = 3 if easy else 4
+def _sample_run_shape(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """A model of 1B to 999B parameters with a plausible shape, on a GPU of a common peak, and an MFU of 20 to
+    65 % turned into the tokens/s a run would log (3 or 4 significant figures)."""
+    figures = 3 if difficulty == "easy" else 4
     params = float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
         10 - figures, 12 - figures))
     g = {"params": params, "layers": rng.randint(16, 128), "heads": rng.randint(8, 128),
          "head_dim": rng.choice((64, 80, 128, 256)), "seq_len": rng.choice((2048, 4096, 8192))}
-    peak = rng.choice((125, 275, 312, 400, 989.4, 1979)) if not easy else rng.choice((125, 275, 312, 400, 1000))
+    peak = rng.choice((125, 275, 312, 400, 989.4, 1979)) if difficulty != "easy" else rng.choice(
+        (125, 275, 312, 400, 1000))
     mfu = rng.randint(20, 65) / 100
     rate = round_sig(float(Fraction(str(peak)) * 10**12 * Fraction(mfu) / palm_flops_per_token(g)), figures)
+    return {**g, "tokens_per_s": rate, "peak_tflops": peak}
+
+
+def _sample_mfu_tokens(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """A run's shape and throughput, and 5 to 60 tokens per parameter."""
+    easy = difficulty == "easy"
+    figures = 3 if easy else 4
+    g = _sample_run_shape(rng, difficulty)
     gpus = 2 ** rng.randint(6, 13) if easy else 8 * rng.randint(8, 1024)
-    tokens = round_sig(params * 10 ** (rng.randint(700, 1800) / 1000), figures - 1)
-    days = tokens / (rate * gpus) / SECONDS_PER_DAY
+    tokens = round_sig(g["params"] * 10 ** (rng.randint(700, 1800) / 1000), figures - 1)
+    days = tokens / (g["tokens_per_s"] * gpus) / SECONDS_PER_DAY
     if not 1 <= days <= 400:
         raise Rejected("a run of less than a day or more than 400 days")
-    return {**g, "tokens_per_s": rate, "gpus": gpus, "peak_tflops": peak, "tokens": tokens}
+    return {**{k: g[k] for k in ("params", "layers", "heads", "head_dim", "seq_len", "tokens_per_s")},
+            "gpus": gpus, "peak_tflops": g["peak_tflops"], "tokens": tokens}
 
 
 # ---- named mistakes and student paths --------------------------------------------------------------
@@ -265,6 +330,24 @@ MISTAKES = (
             ("mfu_tokens",), lambda v, g: _answer(v, g, "flops_per_token") / 3),
     Mistake("per_gpu_rate_as_cluster_rate", "days", "The throughput is per GPU: the cluster processes it times "
             "the number of GPUs.", ("mfu_tokens",), lambda v, g: _answer(v, g, "days") * int(g["gpus"])),
+    Mistake("recomputation_ignored", "hfu", "HFU counts the recomputed forward too: with full recomputation the "
+            "hardware runs 8N + 16LHQT FLOPs per token, 4/3 of the model FLOPs.", ("hfu",),
+            lambda v, g: _answer(v, g, "mfu") if g["recompute"] == "full" else None),
+    Mistake("recomputation_without_recomputing", "hfu", "Without recomputation the hardware runs only the "
+            "model's FLOPs: HFU = MFU.", ("hfu",),
+            lambda v, g: _other_recompute(v, g, "hfu") if g["recompute"] == "none" else None),
+    Mistake("hardware_flops_in_mfu", "mfu", "MFU counts the model's FLOPs only, not the recomputed forward.",
+            ("hfu",), lambda v, g: _answer(v, g, "hfu") if g["recompute"] == "full" else None),
+    Mistake("attention_term_forgotten", "mfu", "The model FLOPs include the attention products, 12LHQT per "
+            "token.", ("hfu",), lambda v, g: _answer(v, g, "mfu") * float(6 * _f(g["params"]) /
+                                                                  palm_flops_per_token(g))),
+    Mistake("attention_not_recomputed", "hardware", "The recomputed forward includes the attention products: "
+            "4LHQT more per token, 16LHQT in all.", ("hfu",),
+            lambda v, g: _answer(v, g, "hardware") - float(4 * int(g["layers"]) * int(g["heads"]) *
+                                                           int(g["head_dim"]) * int(g["seq_len"]))
+            if g["recompute"] == "full" else None),
+    Mistake("ratio_inverted", "ratio", "The ratio is HFU over MFU, at least 1.", ("hfu",),
+            lambda v, g: 0.75 if g["recompute"] == "full" else None),
     Mistake("petaflops_as_teraflops", "per_gpu", "The scaled rate is in PFLOP/s: 1 PFLOP/s = 1000 TFLOP/s.",
             ("scaling",), lambda v, g: _answer(v, g, "per_gpu") / 1000),
     Mistake("baseline_gpus_forgotten", "efficiency", "The baseline runs on its own GPUs: compare rates per GPU "
@@ -308,7 +391,20 @@ def _efficiency_from_rounded_per_gpu(v: str, g: dict[str, Any], s: Solution) -> 
     return _as_asked(s, "efficiency", 100 * _shown(s, "per_gpu") / (float(g["base_tflops"]) / int(g["base_gpus"])))
 
 
+def _hfu_from_rounded_hardware(v: str, g: dict[str, Any], s: Solution) -> float:
+    return _as_asked(s, "hfu", 100 * _shown(s, "hardware") * float(g["tokens_per_s"]) / 1e12
+                     / float(g["peak_tflops"]))
+
+
+def _hfu_from_rounded_mfu(v: str, g: dict[str, Any], s: Solution) -> float:
+    return _as_asked(s, "hfu", _shown(s, "mfu") * (4 / 3 if g["recompute"] == "full" else 1))
+
+
 PATHS = (
+    StudentPath("hfu_from_the_rounded_hardware_flops", "hfu", "Hardware FLOPs per token as answered times "
+                "tokens/s over the peak.", ("hfu",), _hfu_from_rounded_hardware),
+    StudentPath("hfu_from_the_rounded_mfu", "hfu", "MFU as answered times 8/6 (full recomputation) or 1.",
+                ("hfu",), _hfu_from_rounded_mfu),
     StudentPath("efficiency_from_the_rounded_rate_per_gpu", "efficiency", "The rate per GPU as answered over the "
                 "baseline's rate per GPU.", ("scaling",), _efficiency_from_rounded_per_gpu),
     StudentPath("achieved_from_the_rounded_flops_per_token", "achieved", "FLOPs per token as answered times "
