@@ -181,7 +181,7 @@ def server(tmp_path):
 def test_a_student_answers_in_the_browser_and_sees_verdicts_feedback_and_the_solution(server, tmp_path):
     from selenium import webdriver
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     options = webdriver.ChromeOptions()
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=420,900"):
@@ -192,25 +192,27 @@ def test_a_student_answers_in_the_browser_and_sees_verdicts_feedback_and_the_sol
         wait = WebDriverWait(driver, 20)
         driver.get(server)
         wait.until(lambda d: d.find_element(By.ID, "meta").text.startswith("quantization"))
+        # pick a variant with number parts (the first problem's variant is drawn at random), as a student would
+        Select(driver.find_element(By.ID, "variant")).select_by_value("affine")
+        driver.find_element(By.ID, "new").click()
+        wait.until(lambda d: " · affine · " in d.find_element(By.ID, "meta").text)
         meta = driver.find_element(By.ID, "meta").text
         variant, difficulty, seed = meta.split(" · ")[1], meta.split(" · ")[2], int(meta.split("seed ")[1].split()[0])
         key = generate("quantization", variant, difficulty, seed)
         mistakes = mistakes_of(key)
         parts = [p for p in key.solution.parts if p.answer.kind in ("number", "integer")]
-        right = parts[0]
-        wrong_part = next(p for p in parts if mistakes.get(p.id)) if any(mistakes.get(p.id) for p in parts) else None
+        wrong_part = next(p for p in parts if mistakes.get(p.id))  # affine always has named mistakes
+        right = next(p for p in parts if p is not wrong_part)
         driver.find_element(By.CSS_SELECTOR, f'div.input[data-part="{right.id}"] input').send_keys(
             expected_text(right.answer))
-        if wrong_part is not None and wrong_part is not right:
-            mistake, value = mistakes[wrong_part.id][0]
-            driver.find_element(By.CSS_SELECTOR, f'div.input[data-part="{wrong_part.id}"] input').send_keys(str(value))
+        mistake, value = mistakes[wrong_part.id][0]
+        driver.find_element(By.CSS_SELECTOR, f'div.input[data-part="{wrong_part.id}"] input').send_keys(str(value))
         driver.find_element(By.ID, "check").click()
         verdict = f'li[data-part="{right.id}"] output.verdict'
         wait.until(lambda d: not d.find_element(By.CSS_SELECTOR, verdict).get_attribute("hidden"))
         assert driver.find_element(By.CSS_SELECTOR, verdict).text.startswith("correct")
-        if wrong_part is not None and wrong_part is not right:
-            text = driver.find_element(By.CSS_SELECTOR, f'li[data-part="{wrong_part.id}"] output.verdict').text
-            assert text.startswith("wrong") and mistake.explanation in text
+        text = driver.find_element(By.CSS_SELECTOR, f'li[data-part="{wrong_part.id}"] output.verdict').text
+        assert text.startswith("wrong") and mistake.explanation in text
         driver.find_element(By.ID, "reveal").click()
         wait.until(lambda d: d.find_element(By.ID, "solution").is_displayed())
         assert driver.find_elements(By.CSS_SELECTOR, "#question .katex")
