@@ -61,7 +61,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 
 TOPIC = Topic(
     name="compute",
-    description="FLOPs of matmuls and training (6ND), training time and MFU, parameter counts, memory and ZeRO",
+    description="FLOPs of matmuls, blocks and training (6ND, 8ND), time, MFU and HFU, parameters, memory, ZeRO, "
+                "activations, batches, scaling, energy, serving memory",
     variants=VARIANTS,
     sample=sample,
     solve=solve,
