@@ -555,27 +555,52 @@ def test_any_answer_sheet_grades_or_gets_an_error_row(sheet, tmp_path_factory, t
     assert result.exit_code in (0, 1)
 
 
-# ---- every given is bounded (fails until every topic declares its bounds: issue 10) --------------------
+# ---- every given is bounded, and solving at the bounds stays finite, fast and refused just outside (issue 10) --
 
 
 def _corners(given) -> list:
+    """The extreme values of one given: each end of a number's range; a matrix of all-low, all-high and
+    alternating entries at its largest square size; a vector of either end at length 1 and at its maximum."""
     if given.kind in ("number", "integer"):
         return [given.low, given.high]
-    if given.kind in ("matrix", "vector"):
-        side = max(1, int(math.isqrt(given.max_size))) if given.kind == "matrix" else given.max_size
-        return [[[v] * side for _ in range(side)] if given.kind == "matrix" else [v] * side
-                for v in (given.low, given.high)]
-    return [given.default] if given.default is not None else []
+    if given.kind == "matrix":
+        side = max(1, int(math.isqrt(given.max_size)))
+        return [[[v] * side for _ in range(side)] for v in (given.low, given.high)] + \
+            [[[[given.low, given.high][(i + j) % 2] for j in range(side)] for i in range(side)]]
+    if given.kind == "vector":
+        return [[v] * n for v in (given.low, given.high) for n in (1, given.max_size)]
+    return list(given.choices) or ([given.default] if given.default is not None else [])
 
 
-def test_every_given_declares_its_bounds_and_solving_at_their_corners_stays_finite():
-    """Every number/integer given has low and high; every matrix/vector/text given has max_size; and
-    solving with each bounded given at either end of its range (the others at a sampled instance) gives
-    finite answers or InvalidGivens — never an overflow, a hang or an exception of another kind."""
-    from exgen.generate import solve_givens
-    from exgen.rng import Rng
+def _outside(given) -> list:
+    """Values just beyond a number's bounds (a default, an optional twist's "0: not asked", is valid as it stands)."""
+    if given.kind not in ("number", "integer") or given.choices:
+        return []
+    step = (lambda b: 1) if given.kind == "integer" else (lambda b: abs(b) * 1e-3 or 1e-3)
+    return [v for v in (given.low - step(given.low), given.high + step(given.high)) if v != given.default]
+
+
+def _finite(value) -> bool:
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+def _bound_cases():
+    from exgen.generate import generate
     from exgen.topics import TOPIC_NAMES, get
-    from exgen.topics.base import InvalidGivens, Rejected
+    from exgen.topics.base import DIFFICULTIES
+
+    for name in TOPIC_NAMES:
+        for variant in get(name).variants:
+            for difficulty in DIFFICULTIES:
+                yield pytest.param(name, variant, generate(name, variant.name, difficulty, 0).givens,
+                                   id=f"{name}-{variant.name}-{difficulty}")
+
+
+def test_every_given_declares_its_bounds():
+    """Every number/integer given has low and high; every matrix/vector/text given has max_size."""
+    from exgen.topics import TOPIC_NAMES, get
 
     unbounded = []
     for name in TOPIC_NAMES:
@@ -586,24 +611,34 @@ def test_every_given_declares_its_bounds_and_solving_at_their_corners_stays_fini
                 if g.kind in ("matrix", "vector", "text") and g.max_size is None:
                     unbounded.append(f"{name}.{variant.name}.{g.name} (max_size)")
     assert not unbounded, "givens without bounds: " + ", ".join(unbounded)
-    for name in TOPIC_NAMES:
-        topic = get(name)
-        for variant in topic.variants:
-            try:
-                base = topic.sample(Rng(1), variant.name, "medium")
-            except Rejected:
-                continue
-            for g in variant.givens:
-                for corner in _corners(g):
-                    givens = {**base, g.name: corner}
-                    try:
-                        problem = solve_givens(name, variant.name, givens)
-                    except InvalidGivens:
-                        continue
-                    for part in problem.solution.parts:
-                        values = part.answer.value if isinstance(part.answer.value, list) else [part.answer.value]
-                        flat = [x for v in values for x in (v if isinstance(v, list) else [v])]
-                        assert all(math.isfinite(x) for x in flat if isinstance(x, float)), (name, g.name, corner)
+
+
+@pytest.mark.parametrize("name,variant,base", list(_bound_cases()))
+def test_solving_at_the_corners_of_the_bounds_is_finite_fast_or_refused(name, variant, base):
+    """From a generated instance at each difficulty: each given at each of its corners, then every number
+    given at its low and at its high end together, gives finite answers in under a second or InvalidGivens —
+    never an overflow, a hang or an exception of another kind; a value just outside a bound is refused."""
+    from exgen.generate import solve_givens
+    from exgen.givens import coerce
+    from exgen.topics.base import InvalidGivens
+
+    numbers = [g for g in variant.givens if g.kind in ("number", "integer") and not g.choices]
+    cases = [{**base, g.name: corner} for g in variant.givens for corner in _corners(g)]
+    cases += [{**base, **{g.name: getattr(g, end) for g in numbers}} for end in ("low", "high")]
+    for givens in cases:
+        start = time.monotonic()
+        try:
+            problem = solve_givens(name, variant.name, givens)
+        except InvalidGivens:
+            continue
+        finally:
+            assert time.monotonic() - start < 1.0, givens
+        for part in problem.solution.parts:
+            assert _finite(part.answer.value), (part.id, givens)
+    for g in variant.givens:
+        for value in _outside(g):
+            with pytest.raises(InvalidGivens, match="outside"):
+                coerce(g, value)
 
 
 def test_exgen_topics_prints_each_givens_bounds():

@@ -92,7 +92,8 @@ VARIANTS = (
         Given("micro_batches", "micro-batches m the batch is split into", "integer", low=1, high=10**6), _LINK)),
     Variant("tensor_parallel", "Megatron tensor parallelism: AllReduces (forward and backward) and their bytes per "
             "iteration", (
-        _N_LAYER, _B, _L, _D, _HEADS, _DTYPE, Given("tp", "tensor-parallel degree", "integer", low=1, high=10**4),
+        _N_LAYER, _B, _L, _D, _HEADS, _DTYPE,
+        Given("tp", "tensor-parallel degree (at least 2: one GPU moves nothing)", "integer", low=2, high=10**4),
         _LINK)),
     Variant("sequence_parallel", "Megatron sequence parallelism: AllGather/ReduceScatter bytes vs TP, "
             "LayerNorm activation memory", (
