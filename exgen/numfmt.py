@@ -28,6 +28,11 @@ def fixed(x: Real, decimals: int) -> str:
     return _clean(f"{_float(x):.{decimals}f}")
 
 
+def round_sig(x: Real, figures: int) -> float:
+    """`x` rounded to `figures` significant figures, as a number (what a student who reports it writes down)."""
+    return float(f"{float(x):.{figures - 1}e}")
+
+
 def sig(x: Real, figures: int, trim: bool = True) -> str:
     """`x` to `figures` significant figures in LaTeX (×10^k outside 1e-4..1e6); `trim=False` keeps the
     trailing zeros that make the stated precision visible (1.70 to 3 figures)."""

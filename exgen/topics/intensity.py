@@ -913,64 +913,60 @@ MISTAKES = (
 # ---- student paths: correct ways from what the page shows ------------------------------------------
 
 
-def _round_sig(x: Any, figures: int) -> float:
-    return float(f"{float(x):.{figures - 1}e}")
-
-
 def _reported(solution: Solution, part: str) -> float:
     """A part's value as the student reports it, at the precision the question asks."""
     answer = solution.part(part).answer
-    return _round_sig(answer.value, answer.sig) if answer.sig else answer.value
+    return nf.round_sig(answer.value, answer.sig) if answer.sig else answer.value
 
 
 def _intensity_from_rounded_counts(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     if solution.part("flops").answer.sig is None and solution.part("bytes").answer.sig is None:
         return None
-    return _round_sig(_reported(solution, "flops") / _reported(solution, "bytes"), SIG)
+    return nf.round_sig(_reported(solution, "flops") / _reported(solution, "bytes"), SIG)
 
 
 def _ratio_from_rounded_peak(variant: str, g: dict[str, Any], solution: Solution) -> float:
-    return _round_sig(_reported(solution, "peak") * 1000 / float(g["bandwidth_gbs"]), SIG)
+    return nf.round_sig(_reported(solution, "peak") * 1000 / float(g["bandwidth_gbs"]), SIG)
 
 
 def _square_from_6_figure_ratio(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
     if g.get("square", "no") == "no":
         return None
-    peak = _round_sig(float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"])), 6)
-    r6 = _round_sig(peak * 1000 / float(g["bandwidth_gbs"]), 6)
+    peak = nf.round_sig(float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"])), 6)
+    r6 = nf.round_sig(peak * 1000 / float(g["bandwidth_gbs"]), 6)
     return math.floor(r6 * (2 * STORAGE_BYTES[g["dtype"]] + square_out_bytes(g)) / 2) + 1
 
 
 def _attainable_from_rounded_intensity(variant: str, g: dict[str, Any], solution: Solution) -> float:
     ai = _reported(solution, "intensity")
-    return _round_sig(min(float(g["peak_tflops"]), ai * float(g["bandwidth_gbs"]) / 1000), SIG)
+    return nf.round_sig(min(float(g["peak_tflops"]), ai * float(g["bandwidth_gbs"]) / 1000), SIG)
 
 
 def _bound_from_rounded(intensity: str, ridge_part: str | None = None):
     """The verdict from the reported intensity and the ratio (reported, or carried to 6 figures)."""
     def value(variant: str, g: dict[str, Any], solution: Solution) -> str:
         r = _reported(solution, ridge_part) if ridge_part else \
-            _round_sig(float(ridge(g["peak_tflops"], g["bandwidth_gbs"])), 6)
+            nf.round_sig(float(ridge(g["peak_tflops"], g["bandwidth_gbs"])), 6)
         return "compute-bound" if _reported(solution, intensity) > r else "memory-bound"
     return value
 
 
 def _critical_from_6_figure_ratio(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
-    r6 = Fraction(str(_round_sig(float(ridge(g["peak_tflops"], g["bandwidth_gbs"])), 6)))
+    r6 = Fraction(str(nf.round_sig(float(ridge(g["peak_tflops"], g["bandwidth_gbs"])), 6)))
     return critical_batch(int(g["d_model"]), BYTES[g["dtype"]], r6, g["count"], w=weight_bytes(g))
 
 
 def _per_unit_from_reported(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     if not int(g.get("units_per_sm", 0)):
         return None
-    return _round_sig(_reported(solution, "fma_per_clock") / int(g["units_per_sm"]), 4)
+    return nf.round_sig(_reported(solution, "fma_per_clock") / int(g["units_per_sm"]), 4)
 
 
 def _latency_from_reported_bytes(variant: str, g: dict[str, Any], solution: Solution) -> float:
     """The latency with the step's bytes carried at 6 figures (as the question asks) and the compute time."""
     x = model_decode_numbers(g)
-    t_mem = _round_sig(float(x["step"]), 6) / (float(g["bandwidth_gbs"]) * 1e9)
-    return _round_sig(max(float(x["t_compute"]), t_mem) * 1000, SIG)
+    t_mem = nf.round_sig(float(x["step"]), 6) / (float(g["bandwidth_gbs"]) * 1e9)
+    return nf.round_sig(max(float(x["t_compute"]), t_mem) * 1000, SIG)
 
 
 PATHS = (

@@ -266,27 +266,23 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 # ---- student paths and mistakes ----------------------------------------------------------------------
 
 
-def _sig(x: float, s: int) -> float:
-    return float(f"{x:.{s - 1}e}")
-
-
 def _ratio_of_reported(variant: str, g: dict[str, Any], solution: Solution) -> float:
     full, lora = solution.part("full").answer.value, solution.part("lora").answer.value
-    return _sig(_sig(full, 3) / _sig(lora, 3), 3)
+    return nf.round_sig(nf.round_sig(full, 3) / nf.round_sig(lora, 3), 3)
 
 
 def _total_of_reported(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     """The total from the base as reported (3 figures) plus the 16-bit parameters."""
     if not g.get("kept_params") and not g.get("lora_params"):
         return None
-    base = _sig(solution.part("base").answer.value, 3)
-    return _sig(base + 2 * (float(g["kept_params"]) + float(g["lora_params"])) / BYTES_PER_GB, 3)
+    base = nf.round_sig(solution.part("base").answer.value, 3)
+    return nf.round_sig(base + 2 * (float(g["kept_params"]) + float(g["lora_params"])) / BYTES_PER_GB, 3)
 
 
 def _bits_rounded(variant: str, g: dict[str, Any], solution: Solution) -> float:
     """The base from the bits per weight as reported (4 figures)."""
-    bits = _sig(solution.part("bits_per_param").answer.value, 4)
-    return _sig(float(g["params"]) * bits / 8 / BYTES_PER_GB, 3)
+    bits = nf.round_sig(solution.part("bits_per_param").answer.value, 4)
+    return nf.round_sig(float(g["params"]) * bits / 8 / BYTES_PER_GB, 3)
 
 
 PATHS = (

@@ -30,10 +30,6 @@ def _f(x: Any) -> Fraction:
     return Fraction(str(x))
 
 
-def round_sig(x: float, figures: int) -> float:
-    return float(f"{x:.{figures - 1}e}")
-
-
 def half_up(x: Any, sig: int | None = None, decimals: int | None = None) -> Decimal:
     """x rounded as a student rounds by hand (halves away from zero) on its shortest decimal form, to `sig`
     significant figures or `decimals` places: what a student path writes for a rounded answer."""

@@ -12,7 +12,7 @@ from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 from exgen.topics.compute.common import (
     EXACT_BELOW, IDEAL_SIG, SECONDS_PER_DAY, SIG, _DIM, _GPUS, _PARAMS, _PEAK, _TOKENS, _as_asked, _days, _f,
-    _flop, _shown, answer as _answer, round_sig)
+    _flop, _shown, answer as _answer)
 
 
 def matmul_flops(m: int, n: int, p: int, flops_per_fma: int = 2, batch: int = 1) -> dict[str, int]:
@@ -209,7 +209,7 @@ def _sample_run(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     figures = 3 if easy else 4
     params = float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
         9 - figures, 12 - figures))
-    tokens = round_sig(params * 10 ** (rng.randint(700, 2300) / 1000), 2 if easy else 3)
+    tokens = nf.round_sig(params * 10 ** (rng.randint(700, 2300) / 1000), 2 if easy else 3)
     peak = rng.choice(PEAKS_EASY if easy else PEAKS)
     mfus = (20, 25, 30, 35, 40, 45, 50, 55, 60) + ((100,) if variant == "training_time" else ())
     mfu = rng.choice(mfus) if easy else float(rng.decimal(20, 65, 1))
@@ -225,7 +225,7 @@ def _sample_run(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "training_time":
         return {**givens, "mfu": mfu}
     ideal = float(training_seconds(training_flops(params, tokens), gpus, peak, 100)) / SECONDS_PER_DAY
-    return {**givens, "observed_days": round_sig(ideal / (mfu / 100), 3)}  # rounded as a report would be
+    return {**givens, "observed_days": nf.round_sig(ideal / (mfu / 100), 3)}  # rounded as a report would be
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:

@@ -23,8 +23,7 @@ from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 from exgen.topics.compute.common import (
-    FLOP_SIG, SECONDS_PER_DAY, SIG, _GPUS, _PARAMS, _TOKENS, _as_asked, _f, _flop, _shown, answer as _answer,
-    round_sig)
+    FLOP_SIG, SECONDS_PER_DAY, SIG, _GPUS, _PARAMS, _TOKENS, _as_asked, _f, _flop, _shown, answer as _answer)
 
 PF_DAY = 10**15 * SECONDS_PER_DAY  # FLOP
 RECOMPUTE = ("none", "full")
@@ -248,7 +247,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "recompute":
         params = float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
             9 - figures, 12 - figures))
-        tokens = round_sig(params * 10 ** (rng.randint(700, 2300) / 1000), figures)
+        tokens = nf.round_sig(params * 10 ** (rng.randint(700, 2300) / 1000), figures)
         achieved = rng.choice(ACHIEVED) if easy else float(rng.decimal(40, 600, 1))
         recompute = rng.choice(RECOMPUTE) if difficulty != "easy" else "none" if rng.randint(0, 3) else "full"
         gpus = 8 * rng.randint(1, 512) if not easy else 2 ** rng.randint(3, 13)
@@ -266,8 +265,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         n2 = n1 * (2 ** rng.randint(2, 10) if easy else rng.randint(4, 512))
         per_gpu = rng.randint(30, 400) if easy else float(rng.decimal(20, 900, 1))
         efficiency = rng.randint(50, 99) / 100
-        return {"base_gpus": n1, "base_tflops": round_sig(n1 * per_gpu, 4), "gpus": n2,
-                "pflops": round_sig(n2 * per_gpu * efficiency / 1000, 3)}
+        return {"base_gpus": n1, "base_tflops": nf.round_sig(n1 * per_gpu, 4), "gpus": n2,
+                "pflops": nf.round_sig(n2 * per_gpu * efficiency / 1000, 3)}
     gpus = 2 ** rng.randint(3, 13) if easy else 8 * rng.randint(1, 1024)
     days = rng.randint(1, 99) if easy else float(rng.decimal(1, 120, 1))
     pue = rng.choice((1, 1.1, 1.2, 1.5)) if easy else float(rng.decimal(1.05, 1.6, 2))
@@ -286,7 +285,7 @@ def _sample_run_shape(rng: Rng, difficulty: str) -> dict[str, Any]:
     peak = rng.choice((125, 275, 312, 400, 989.4, 1979)) if difficulty != "easy" else rng.choice(
         (125, 275, 312, 400, 1000))
     mfu = rng.randint(20, 65) / 100
-    rate = round_sig(float(Fraction(str(peak)) * 10**12 * Fraction(mfu) / palm_flops_per_token(g)), figures)
+    rate = nf.round_sig(float(Fraction(str(peak)) * 10**12 * Fraction(mfu) / palm_flops_per_token(g)), figures)
     return {**g, "tokens_per_s": rate, "peak_tflops": peak}
 
 
@@ -296,7 +295,7 @@ def _sample_mfu_tokens(rng: Rng, difficulty: str) -> dict[str, Any]:
     figures = 3 if easy else 4
     g = _sample_run_shape(rng, difficulty)
     gpus = 2 ** rng.randint(6, 13) if easy else 8 * rng.randint(8, 1024)
-    tokens = round_sig(g["params"] * 10 ** (rng.randint(700, 1800) / 1000), figures - 1)
+    tokens = nf.round_sig(g["params"] * 10 ** (rng.randint(700, 1800) / 1000), figures - 1)
     days = tokens / (g["tokens_per_s"] * gpus) / SECONDS_PER_DAY
     if not 1 <= days <= 400:
         raise Rejected("a run of less than a day or more than 400 days")

@@ -566,14 +566,10 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 # ---- student paths: correct ways from what the page shows ------------------------------------------
 
 
-def _round_sig(x: float, figures: int) -> float:
-    return float(f"{x:.{figures - 1}e}")
-
-
 def _at_precision(answer: Answer, value: float) -> float:
     """A value rounded the way the question asks the student to report it."""
     if answer.sig is not None and value:
-        return _round_sig(value, answer.sig)
+        return nf.round_sig(value, answer.sig)
     return round(value, answer.decimals if answer.decimals is not None else 12)
 
 
@@ -602,8 +598,8 @@ def _calculator_cached(variant: str, givens: str) -> dict[str, Any]:
     if variant == "per_channel":
         if g.get("axis", "rows") == "columns":
             x = _transpose(x)
-        s_t = _round_sig(max(abs(v) for v in values) / qmax, 6)
-        s_r = [_round_sig(max(abs(v) for v in row) / qmax, 6) for row in x]
+        s_t = nf.round_sig(max(abs(v) for v in values) / qmax, 6)
+        s_r = [nf.round_sig(max(abs(v) for v in row) / qmax, 6) for row in x]
         q_t, q_r = integers(x, [s_t] * len(x), 0), integers(x, s_r, 0)
         e_t, e_r = err(q_t, [s_t] * len(x), 0, "frobenius"), err(q_r, s_r, 0, "frobenius")
         if g.get("axis", "rows") == "columns":
@@ -611,11 +607,11 @@ def _calculator_cached(variant: str, givens: str) -> dict[str, Any]:
         return {"q_tensor": q_t, "q_rows": q_r, "error_tensor": e_t, "error_rows": e_r, "error_ratio": e_r / e_t}
     if variant == "affine":
         rmin, rmax = g.get("calibration") or (min(values), max(values))
-        scale = _round_sig((rmax - rmin) / (qmax - qmin), 6)
+        scale = nf.round_sig((rmax - rmin) / (qmax - qmin), 6)
         zero = clamp(round_half_away(qmin - rmin / scale), qmin, qmax)
     else:
         amax = float(g.get("clip", 0)) or max(abs(v) for v in values)
-        scale = _round_sig(amax / qmax if g["convention"] == "qmax" else amax / 2 ** (bits - 1), 6)
+        scale = nf.round_sig(amax / qmax if g["convention"] == "qmax" else amax / 2 ** (bits - 1), 6)
         zero = 0
     q = integers(x, [scale] * len(x), zero)
     return {"zero_point": zero, "q": q, "reconstruction": [[scale * (v - zero) for v in row] for row in q],
