@@ -301,9 +301,13 @@ class Renderer:
                 raise KeyError(f"template asks for part {pid!r}, which the solver does not produce")
             return self.format.part_markup(letter(), pid, caller())
 
+        from exgen.topics import get
+
+        shown = get(problem.topic).question_values
         return {
             "p": problem,
             "g": problem.givens,
+            "q": shown(problem.variant, problem.givens, problem.difficulty) if shown else {},
             "variant": problem.variant,
             "difficulty": problem.difficulty,
             "precision": {pid: a.precision for pid, a in answers.items()},

@@ -101,6 +101,9 @@ class Topic:
     solve: Callable[[str, dict[str, Any]], Solution]
     mistakes: tuple[Mistake, ...] = field(default=())
     paths: tuple[StudentPath, ...] = field(default=())
+    # (variant, givens, difficulty) -> values the question shows that follow from the givens (a node count,
+    # q_max, bytes per dtype): computed by the topic, so no template does arithmetic. Templates read them as `q`.
+    question_values: Callable[[str, dict[str, Any], str], dict[str, Any]] | None = None
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:

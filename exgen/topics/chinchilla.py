@@ -715,6 +715,22 @@ PATHS = (
                 "optimum's, both as answered.", ("overtrained",), _factor_from_rounded_ratios),
 )
 
+def question_values(variant: str, g: dict[str, Any], difficulty: str) -> dict[str, Any]:
+    """What the question shows that follows from the givens: a budget in PF-days, a cluster in 8-GPU nodes,
+    tokens per parameter, and a model card's billions of parameters and trillions of tokens."""
+    shown: dict[str, Any] = {}
+    if "C" in g:
+        shown["pf_days"] = g["C"] / 86400e15
+    if "gpus" in g:  # a hard question states whole 8-GPU nodes
+        shown["nodes"] = g["gpus"] // 8 if difficulty == "hard" and g["gpus"] % 8 == 0 and g["gpus"] > 8 else 0
+    if "N" in g:
+        shown["n_billion"] = g["N"] / 1e9
+        if "D" in g:
+            shown["tokens_per_param"] = int(round(g["D"] / g["N"]))
+            shown["d_trillion"] = g["D"] / 1e12
+    return shown
+
+
 TOPIC = Topic(
     name="chinchilla",
     description="compute-optimal model size and tokens (Chinchilla), predicted loss, over-training, GPU budgets",
@@ -723,4 +739,5 @@ TOPIC = Topic(
     solve=solve,
     mistakes=MISTAKES,
     paths=PATHS,
+    question_values=question_values,
 )

@@ -59,6 +59,23 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     return _GROUP_OF[variant].sample(rng, variant, difficulty)
 
 
+def question_values(variant: str, g: dict[str, Any], difficulty: str) -> dict[str, Any]:
+    """What the question shows that follows from the givens: a hard question states a cluster of 8-GPU nodes
+    (when its GPUs fill whole nodes), a model width as heads of dimension 128, a dtype's size in bytes and bits."""
+    def nodes(gpus: int) -> int:
+        return gpus // 8 if difficulty == "hard" and gpus % 8 == 0 and gpus > 8 else 0
+
+    shown: dict[str, Any] = {f"{key}_nodes": nodes(g[key]) for key in ("gpus", "dp") if key in g}
+    if "d_model" in g:  # a hard question states the width as heads of dimension 128 where it divides
+        shown["heads_of_128"] = g["d_model"] // 128 if difficulty == "hard" and g["d_model"] % 128 == 0 else 0
+        if "heads" in g:
+            shown["head_dim"] = g["d_model"] // g["heads"]
+    if g.get("dtype") in common.BYTES_PER_DTYPE:
+        shown["dtype_bytes"] = common.BYTES_PER_DTYPE[g["dtype"]]
+        shown["dtype_bits"] = 8 * shown["dtype_bytes"]
+    return shown
+
+
 TOPIC = Topic(
     name="compute",
     description="FLOPs of matmuls, blocks and training (6ND, 8ND), time, MFU and HFU, parameters, memory, ZeRO, "
@@ -68,4 +85,5 @@ TOPIC = Topic(
     solve=solve,
     mistakes=MISTAKES,
     paths=PATHS,
+    question_values=question_values,
 )

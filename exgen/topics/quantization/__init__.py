@@ -766,6 +766,20 @@ MISTAKES = (
 )
 
 VARIANTS, MISTAKES, PATHS = VARIANTS + ext.VARIANTS, MISTAKES + ext.MISTAKES, PATHS + ext.PATHS  # libraries.py
+def question_values(variant: str, g: dict[str, Any], difficulty: str) -> dict[str, Any]:
+    """What the question shows that follows from the givens: the codebook's last index, a packed weight's
+    bytes, and the restricted range's q_max = 2^(b−1) − 1 with the unused −q_max − 1."""
+    shown: dict[str, Any] = {}
+    if "centroids" in g:
+        shown["k"] = len(g["centroids"])
+        shown["last_index"] = shown["k"] - 1
+    if "bits" in g:
+        shown["packed_bytes"] = g["bits"] / 8
+        shown["qmax"] = 2 ** (g["bits"] - 1) - 1
+        shown["unused"] = -shown["qmax"] - 1
+    return shown
+
+
 TOPIC = Topic(
     name="quantization",
     description="linear and k-means quantization of a matrix: scale, zero point, integers, codebook, "
@@ -775,4 +789,5 @@ TOPIC = Topic(
     solve=solve,
     mistakes=MISTAKES,
     paths=PATHS,
+    question_values=question_values,
 )
