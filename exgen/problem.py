@@ -124,14 +124,38 @@ class Step:
     math: str = ""
 
 
+class _BuiltOnRead:
+    """A field that may be given as a function of no arguments building its tuple: the function runs on the
+    first read and its result is kept.  A sampler rejects most drawn instances on their key alone, so a solver
+    that hands its worked solution over this way never formats steps for an instance no one sees (issue 12)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return ()  # the dataclass default
+        value = obj.__dict__[self.slot]
+        if callable(value):
+            value = tuple(value())
+            obj.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value if callable(value) else tuple(value)
+
+
 @dataclass(frozen=True)
 class Solution:
     """The key (parts), the worked solution (steps), and `shown`: material the *question* displays that the
-    solver computes (an autodiff table with blanks) — so no template ever recomputes a value."""
+    solver computes (an autodiff table with blanks) — so no template ever recomputes a value.
+
+    `steps` and `shown` may be given as functions that build them, run on first read (`_BuiltOnRead`): the key
+    is all that generation needs to accept or reject an instance."""
 
     parts: tuple[Part, ...]
-    steps: tuple[Step, ...] = ()
-    shown: tuple[Step, ...] = ()
+    steps: tuple[Step, ...] = _BuiltOnRead()  # type: ignore[assignment]
+    shown: tuple[Step, ...] = _BuiltOnRead()  # type: ignore[assignment]
 
     def part(self, part_id: str) -> Part:
         for p in self.parts:
