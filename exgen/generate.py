@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Callable
 
@@ -106,7 +105,7 @@ def distinct_problems(topics: list[str], variant: str | None, difficulty: str, n
         fallback = None  # new to this sheet, but handed out elsewhere
         for attempt in range(1 if topic in exhausted else MAX_REDRAWS):
             problem = generate(topic, variant, difficulty, seed_for(slot if not attempt else f"{slot}.{attempt}"))
-            fingerprint = _fingerprint(problem)
+            fingerprint = problem.instance
             if fingerprint not in seen and fingerprint not in taken:
                 break
             if fallback is None and fingerprint not in seen:
@@ -122,13 +121,9 @@ def distinct_problems(topics: list[str], variant: str | None, difficulty: str, n
     return problems
 
 
-def _fingerprint(problem: Problem) -> str:
-    return json.dumps([problem.topic, problem.variant, problem.givens], sort_keys=True)
-
-
 def count_repeats(problems: list[Problem]) -> int:
     """How many problems repeat an earlier one's instance."""
-    return len(problems) - len({_fingerprint(p) for p in problems})
+    return len(problems) - len({p.instance for p in problems})
 
 
 def sheet(topics: list[str], variant: str | None, difficulty: str, seed: int, n: int) -> list[Problem]:

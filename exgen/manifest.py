@@ -32,7 +32,7 @@ class Key:
 
     def to_json(self) -> str:
         doc = {"format": FORMAT, "exgen_version": self.version, "meta": self.meta,
-               "problems": [p.to_dict() for p in self.problems]}
+               "problems": [p.record for p in self.problems]}
         return dumps_indented(doc) + "\n"
 
     def write(self, path: Path) -> None:

@@ -7,6 +7,8 @@ An answer carries its own precision; the tolerance a grader applies is derived f
 from __future__ import annotations
 
 import copy
+import functools
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -176,6 +178,7 @@ class Problem:
     solution: Solution = field(repr=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """The problem as key.json records it (a fresh dict, its own to change; givens shared)."""
         return {
             "topic": self.topic,
             "variant": self.variant,
@@ -186,6 +189,18 @@ class Problem:
             "steps": [{"text": s.text, "math": s.math} for s in self.solution.steps],
             "shown": [{"text": s.text, "math": s.math} for s in self.solution.shown],
         }
+
+    @functools.cached_property
+    def instance(self) -> str:
+        """What the problem asks, as text (topic, variant, givens; not the seed): two problems with the same
+        instance are the same question, which a sheet or an exam avoids handing out twice."""
+        return json.dumps([self.topic, self.variant, self.givens], sort_keys=True)
+
+    @functools.cached_property
+    def record(self) -> dict[str, Any]:
+        """`to_dict()`, built once and shared: read it, never change it.  A sheet serializes each problem
+        twice (key.json, and the sheet id printed on answer sheets), so it is built once (issue 12)."""
+        return self.to_dict()
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Problem:

@@ -291,6 +291,10 @@ class Renderer:
         self.format = DRIVERS[fmt]
         self.env = environment(self.format, templates)
         self.user_templates = templates is not None
+        self._templates: dict[str, jinja2.Template] = {}
+        # The questions of the last document, by id() of the problem (held, so the id stays its own): a
+        # worksheet and its solutions show the same questions, rendered once (issue 12).
+        self._last_questions: dict[int, tuple[Problem, str]] = {}
 
     def _context(self, problem: Problem) -> dict[str, Any]:
         letter = _letters()
@@ -318,7 +322,10 @@ class Renderer:
 
     def _render(self, name: str, context: dict[str, Any]) -> str:
         try:
-            return self.env.get_template(name).render(context)
+            template = self._templates.get(name)
+            if template is None:
+                template = self._templates[name] = self.env.get_template(name)
+            return template.render(context)
         except Exception as e:  # noqa: BLE001 -- a user's template failing in any way is the template's fault
             if not isinstance(e, jinja2.TemplateError) and not self.user_templates:
                 raise  # a built-in template failing is exgen's bug: let it surface as one
@@ -335,7 +342,12 @@ class Renderer:
 
     def document(self, problems: Sequence[Problem], *, title: str, solutions: bool, regenerate: str = "") -> str:
         """A whole worksheet; `regenerate` is the command that reproduces it (printed under the title)."""
-        items = [{"question": self.question(p), "solution": self.solution(p) if solutions else "",
+        previous, questions = self._last_questions, {}
+        for p in problems:
+            hit = previous.get(id(p))
+            questions[id(p)] = hit if hit is not None and hit[0] is p else (p, self.question(p))
+        self._last_questions = questions
+        items = [{"question": questions[id(p)][1], "solution": self.solution(p) if solutions else "",
                   "problem": p} for p in problems]
         if self.format is LATEX:
             title = tex_text(title)

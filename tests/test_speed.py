@@ -4,6 +4,7 @@ benchmarks/bench_speed.py's.)"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -12,6 +13,8 @@ import pytest
 from exgen.files import OutputRefused, atomic_write_all, refuse_overlap
 from exgen.generate import generate
 from exgen.manifest import Key, dumps_indented
+from exgen.problem import Answer, Part, Solution, Step
+from exgen.render import Renderer
 from exgen.rng import problem_seed
 from exgen.topics import TOPIC_NAMES, get
 
@@ -89,3 +92,34 @@ def test_make_with_out_imports_none_of_the_heavy_modules(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     assert (tmp_path / "sheet" / "key.json").exists()
+
+
+def test_a_worked_solution_given_as_a_function_is_built_once_on_first_read():
+    built = []
+
+    def steps():
+        built.append(1)
+        return [Step("one"), Step("two", "x = 1")]
+
+    solution = Solution((Part("x", "x", Answer("integer", 1)),), steps)
+    assert built == [] and solution.shown == ()
+    assert solution.steps == (Step("one"), Step("two", "x = 1")) and solution.steps == solution.steps
+    assert built == [1]
+    assert solution == Solution(solution.parts, (Step("one"), Step("two", "x = 1")))
+    assert dataclasses.replace(solution, shown=[Step("s")]).steps == solution.steps
+
+
+def test_a_worksheet_and_its_solutions_render_each_question_once(monkeypatch):
+    problems = [generate("lora", None, "easy", problem_seed(3, i)) for i in range(4)]
+    renderer = Renderer("md")
+    questions = [renderer.question(p) for p in problems]
+    worksheet = renderer.document(problems, title="t", solutions=False)
+    rendered = []
+    question = renderer.question
+    monkeypatch.setattr(renderer, "question", lambda p: rendered.append(p) or question(p))
+    solutions = renderer.document(problems, title="t", solutions=True)
+    assert rendered == []
+    assert all(q in worksheet and q in solutions for q in questions)
+    another = generate("lora", None, "easy", 99)
+    renderer.document(problems[:2] + [another], title="t", solutions=False)
+    assert rendered == [another]

@@ -10,7 +10,6 @@ topic's instance space allows (a few redraws, then a repeat is accepted and coun
 from __future__ import annotations
 
 import dataclasses
-import json
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -85,10 +84,6 @@ def _variant_for(spec: ExamSpec, index: int, section: Section, slot: int) -> str
     return Rng("exgen-exam-variant", spec.seed, index, slot).choice(names)
 
 
-def _fingerprint(problem: Problem) -> str:
-    return json.dumps([problem.topic, problem.variant, problem.givens], sort_keys=True)
-
-
 def build_papers(spec: ExamSpec, labels: list[str], secret: bytes | None = None) -> tuple[list[Paper], int]:
     """One paper per label (version letters from the spec seed; student ids from an HMAC of the secret).
     Returns the papers and how many problems repeat another paper's instance."""
@@ -109,7 +104,7 @@ def build_papers(spec: ExamSpec, labels: list[str], secret: bytes | None = None)
                 for attempt in range(MAX_REDRAWS):
                     problem = generate(section.topic, variant, section.difficulty,
                                        seed_for(f"{s}.{slot}" + (f".{attempt}" if attempt else "")))
-                    fp = _fingerprint(problem)
+                    fp = problem.instance
                     if fp not in mine and (fp not in seen_anywhere or attempt >= CROSS_REDRAWS):
                         break
                 repeats += fp in seen_anywhere

@@ -88,5 +88,5 @@ def exam_problems(topics: list[str], variant: str | None, difficulty: str, n: in
 def sheet_id(problems: list[Problem]) -> str:
     """A short fingerprint of a key's problems, printed on answer sheets so grading can tell a sheet from
     another key's."""
-    doc = json.dumps([p.to_dict() for p in problems], sort_keys=True, ensure_ascii=True)
+    doc = json.dumps([p.record for p in problems], sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(doc.encode()).hexdigest()[:12]

@@ -15,6 +15,8 @@ from typing import Any, Callable
 from exgen.problem import Solution
 from exgen.rng import Rng
 
+_IMMUTABLE = (int, float, str, bool)  # defaults shared as they are; any other is copied per instance
+
 DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
 
 
@@ -55,7 +57,8 @@ class Variant:
     def complete(self, givens: dict[str, Any]) -> dict[str, Any]:
         """The givens with every omitted optional given set to its declared default (copied, so a mutable
         default is never shared): applied once where an instance enters, so no solver re-states a default."""
-        defaults = {g.name: copy.deepcopy(g.default) for g in self.givens if g.default is not None}
+        defaults = {g.name: g.default if type(g.default) in _IMMUTABLE else copy.deepcopy(g.default)
+                    for g in self.givens if g.default is not None}
         return {**defaults, **givens}
 
     def require(self, givens: dict[str, Any]) -> None:
