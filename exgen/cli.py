@@ -298,8 +298,11 @@ def _make_exam(topics_, variant, n, difficulty, fmt, out, force, roster, secret_
               help="The course secret that seeds each student's problems by HMAC (at least 16 bytes).")
 @click.option("--jobs", type=click.IntRange(1, 64), help="PDFs built at once (default: the available cores).")
 @click.option("--no-pdf", is_flag=True, help="Write the .tex files only (compile them yourself).")
+@click.option("--force", is_flag=True, help="Replace the exam already in the --out folder (the whole set, in one "
+              "step: no version or key of the old exam is left; a folder that also holds other files is never "
+              "replaced).")
 @_templates_option
-def exam(spec, out, versions, roster, secret_file, jobs, no_pdf, templates) -> None:
+def exam(spec, out, versions, roster, secret_file, jobs, no_pdf, force, templates) -> None:
     """Build a printable exam from a YAML spec: papers, solutions, answer sheets and one key.
 
     Per version (DIR/A/, DIR/B/, ...) or student (DIR/students/ID/): exam.pdf, solutions.pdf, their .tex,
@@ -331,7 +334,8 @@ def exam(spec, out, versions, roster, secret_file, jobs, no_pdf, templates) -> N
                                templates=templates)
     except (SpecError, RosterError) as e:
         raise click.UsageError(str(e)) from None
-    write(prepared, out)
+    with user_errors():
+        write(prepared, out, force=force)
     papers = len(prepared.papers)
     click.echo(f"wrote {papers} {prepared.who}(s), answer sheets and {out / 'key.json'} "
                f"({prepared.papers[0].total:g} points each)" if len({p.total for p in prepared.papers}) == 1 else

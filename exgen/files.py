@@ -152,11 +152,11 @@ def replace_folder(out: Path, build: Callable[[Path], None], *, force: bool, our
         mine = [n for n in existing if ours(n)]
         foreign = [n for n in existing if not ours(n)]
         if mine and not force:
-            raise OutputRefused(f"{out} already holds a sheet ({', '.join(mine[:4])}); use --force to replace "
+            raise OutputRefused(f"{out} already holds exgen's output ({', '.join(mine[:4])}); use --force to replace "
                                 "it, or choose a new folder")
         if mine and foreign:
             raise OutputRefused(f"{out} also holds files exgen did not write ({', '.join(foreign[:4])}); exgen "
-                                "replaces a sheet only in a folder of its own")
+                                "replaces its output only in a folder of its own")
     new = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.exgen-new-{os.getpid()}-"))
     try:
         os.chmod(new, 0o777 & ~_umask())

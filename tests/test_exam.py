@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -405,3 +406,32 @@ def test_a_document_that_does_not_compile_is_named_with_its_first_latex_error(tm
     assert result.exit_code == 1
     assert "exam.tex: ! Undefined control sequence" in result.output and "built 0 of 2 PDFs" in result.output
     assert (tmp_path / "out" / "A" / "exam.tex").exists() and not (tmp_path / "out" / "A" / "exam.aux").exists()
+
+
+def test_an_exam_folder_is_replaced_whole_and_only_with_force(tmp_path):
+    """A second exam into the same folder: refused (its key may be out), then with --force the new set
+    replaces the old one entirely — no version C of a four-version exam beside a two-version key."""
+    spec = tmp_path / "exam.yaml"
+    spec.write_text(SPEC)
+    out = tmp_path / "out"
+    assert run("exam", spec, "--out", out, "--versions", "3", "--no-pdf").exit_code == 0
+    first_key = (out / "key.json").read_text()
+    result = run("exam", spec, "--out", out, "--versions", "2", "--no-pdf")
+    assert result.exit_code == 2 and "--force" in result.output
+    assert (out / "key.json").read_text() == first_key and (out / "C").is_dir()
+    assert run("exam", spec, "--out", out, "--versions", "2", "--no-pdf", "--force").exit_code == 0
+    assert sorted(os.listdir(out)) == ["A", "B", "key.json"]
+    assert json.loads((out / "key.json").read_text())["meta"]["versions"].keys() == {"A", "B"}
+
+
+def test_an_exam_is_never_swapped_into_a_folder_of_the_users_own_files(tmp_path):
+    spec = tmp_path / "exam.yaml"
+    spec.write_text(SPEC)
+    out = tmp_path / "course"
+    out.mkdir()
+    (out / "notes.md").write_text("mine")
+    assert run("exam", spec, "--out", out, "--no-pdf").exit_code == 0  # added beside the user's file
+    assert sorted(os.listdir(out)) == ["A", "key.json", "notes.md"]
+    result = run("exam", spec, "--out", out, "--no-pdf", "--force")
+    assert result.exit_code == 2 and "notes.md" in result.output
+    assert (out / "notes.md").read_text() == "mine"

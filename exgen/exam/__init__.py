@@ -18,7 +18,7 @@ from pathlib import Path
 from exgen.exam.build import Paper, build_papers, key_meta, version_labels
 from exgen.exam.spec import ExamSpec, SpecError, read_spec
 
-__all__ = ["ExamSpec", "SpecError", "read_spec", "prepare", "write", "Prepared"]
+__all__ = ["ExamSpec", "SpecError", "read_spec", "prepare", "write", "ours", "Prepared"]
 
 
 @dataclass
@@ -75,9 +75,18 @@ def _presented(ep):
     return dataclasses.replace(ep.problem, solution=dataclasses.replace(ep.problem.solution, parts=parts))
 
 
-def write(prepared: Prepared, out: Path) -> None:
-    """Write every file (atomically) under `out`."""
-    from exgen.files import atomic_write
+def ours(name: str) -> bool:
+    """Whether a name in an exam's folder is one `write` puts there: key.json, students/, version folders."""
+    return name in ("key.json", "students") or name.isalpha() and name.isupper() and len(name) <= 2
 
-    for relative, text in prepared.files.items():
-        atomic_write(out / relative, text)
+
+def write(prepared: Prepared, out: Path, *, force: bool = False) -> None:
+    """Write every file under `out` as one set (exgen.files.replace_folder): a folder holding an exam is
+    replaced only with `force`, whole — so no version or key of an earlier exam is left beside the new one,
+    and a key already handed out is not overwritten by accident."""
+    from exgen.files import atomic_write_all, replace_folder
+
+    def build(folder: Path) -> None:
+        atomic_write_all((folder / relative, text) for relative, text in prepared.files.items())
+
+    replace_folder(out, build, force=force, ours=ours)
