@@ -136,6 +136,14 @@ def test_integers_are_exact(text, expected):
     assert verdict(INTEGER, text) == expected
 
 
+@pytest.mark.parametrize("text,expected", [("9.6e-7 GFLOP", "correct"), ("0.96 kFLOP", "correct"),
+                                           ("9.6e-4 MFLOP", "correct"), ("961 FLOP", "wrong"),
+                                           ("0.9601 kFLOP", "wrong")])
+def test_an_exact_count_in_another_unit_converts_exactly(text, expected):
+    """9.6e-7 GFLOP is 960 FLOP; in floats it is 960.0000000000001, and an exact key refused a correct count."""
+    assert verdict(Answer("integer", 960, unit="FLOP"), text) == expected
+
+
 @pytest.mark.parametrize("text", [
     "1 -2 0; 3 4 5", "1,-2,0\n3,4,5", "1, -2, 0\r\n3, 4, 5\r\n", "[[1,-2,0],[3,4,5]]", "[[1, -2, 0], [3, 4, 5]]",
     r"\begin{bmatrix} 1 & -2 & 0 \\ 3 & 4 & 5 \end{bmatrix}", r"$\begin{pmatrix}1&-2&0\\3&4&5\end{pmatrix}$",

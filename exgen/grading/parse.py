@@ -304,10 +304,13 @@ def _signature(unit) -> tuple:
 
 
 @lru_cache(maxsize=1024)
-def _factor(unit, key_unit: str) -> float:
+def _factor(unit, key_unit: str) -> Decimal:
+    """The conversion factor as the decimal it stands for (pint's float 1e9 for giga, or 999999999.9999999
+    for a product of prefixes, read to 15 significant figures): a value converted in decimal keeps an exact
+    count exact, so 9.6e-7 GFLOP is 960 FLOP, not 960.0000000000001."""
     from exgen.units import registry
 
-    return float(registry().Quantity(1, unit).to(key_unit).magnitude)
+    return Decimal(f"{float(registry().Quantity(1, unit).to(key_unit).magnitude):.15g}")
 
 
 @lru_cache(maxsize=256)
@@ -333,13 +336,14 @@ def read_quantity(answer: Answer, text: Any) -> Reading:
     factor = _factor(unit, answer.unit or "dimensionless")
     if factor == 1 and unit == key:
         return Reading(value, tuple(notes))
-    converted = float(value) * factor
-    if not math.isfinite(converted):
+    converted = Decimal(value) * factor
+    if not math.isfinite(float(converted)):
         raise ParseError("this answer is too large to be a sensible answer")
     if not answer.convertible:
         return Reading(converted, tuple(notes), refused=f"the question asks for the answer in {answer.unit}; "
                                                         f"an answer in {unit_text} is not accepted")
-    notes.append(f"converted {_number_text(value)} {unit_text} to {converted:.6g} {answer.unit or '(no unit)'}")
+    notes.append(f"converted {_number_text(value)} {unit_text} to {_number_text(converted)} "
+                 f"{answer.unit or '(no unit)'}")
     return Reading(converted, tuple(notes))
 
 
