@@ -246,8 +246,19 @@ def environment(fmt: Format, templates: Path | None = None) -> jinja2.Environmen
     """A strict environment over the user's template folder (if any) and the built-in one.
 
     With a user's folder it is Jinja's SandboxedEnvironment: a TA's template is text, not a program, so
-    `<< ''.__class__.__mro__ >>` and the like fail (SecurityError) instead of reaching Python.
+    `<< ''.__class__.__mro__ >>` and the like fail (SecurityError) instead of reaching Python.  The built-in
+    templates' environment is made once per format and shared, so each template is compiled once per
+    process (an LMS bank renders hundreds of questions through as many renderers: issue 12).
     """
+    return _environment(fmt, templates) if templates is not None else _builtin_environment(fmt)
+
+
+@functools.lru_cache(maxsize=None)
+def _builtin_environment(fmt: Format) -> jinja2.Environment:
+    return _environment(fmt, None)
+
+
+def _environment(fmt: Format, templates: Path | None) -> jinja2.Environment:
     from jinja2.sandbox import SandboxedEnvironment
 
     roots = ([str(templates)] if templates else []) + [str(data_root())]

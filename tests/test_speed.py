@@ -123,3 +123,15 @@ def test_a_worksheet_and_its_solutions_render_each_question_once(monkeypatch):
     another = generate("lora", None, "easy", 99)
     renderer.document(problems[:2] + [another], title="t", solutions=False)
     assert rendered == [another]
+
+
+def test_the_built_in_templates_are_compiled_once_per_process(tmp_path):
+    """An LMS bank renders each question through its own renderer: they share one compiled environment per
+    format (it compiled every template per question: 17 s for a 20-per-variant Canvas bank, now 0.5 s). A TA's
+    template folder keeps an environment of its own, which reloads an edited template."""
+    from exgen.export.common import MarkedRenderer
+
+    assert Renderer("md").env is Renderer("md").env and Renderer("tex").env is not Renderer("md").env
+    assert MarkedRenderer().env is MarkedRenderer().env
+    assert Renderer("md", tmp_path).env is not Renderer("md", tmp_path).env
+    assert Renderer("md", tmp_path).env.auto_reload and not Renderer("md").env.auto_reload

@@ -9,6 +9,7 @@ into elements and lets the driver put its answer box (a cloze token, a QTI inter
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -108,7 +109,8 @@ def unit_words(answer: Answer) -> str:
 # ---- the question and solution as HTML ------------------------------------------------------------
 
 
-def _marked_format() -> Format:
+@functools.lru_cache(maxsize=None)
+def _marked_format() -> Format:  # one Format, so every MarkedRenderer shares one compiled environment
     return Format(name="md", display=MARKDOWN.display, parts=MARKDOWN.parts, tt=MARKDOWN.tt,
                   part_markup=lambda letter, pid, text: f"\n**({letter})** {text.strip()} {MARK.format(pid)}\n")
 
