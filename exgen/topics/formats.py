@@ -351,7 +351,8 @@ def _solve_range(g: dict[str, Any], f: Format) -> Solution:
             Step("The scale $2^k$ is the largest power of two with amax $\\times 2^k \\le$ the largest finite value:",
                  rf"k = \left\lfloor \log_2 \frac{{{_num(f.max)}}}{{{_given(g['amax'])}}} \right\rfloor = "
                  rf"\lfloor {nf.sig(math.log2(f.max / amax), 6)} \rfloor = {k}"),
-            Step("The smallest magnitude after scaling:", rf"{_given(g['amin'])} \times 2^{{{k}}} = {nf.sig(scaled, 8)}"),
+            Step("The smallest magnitude after scaling:",
+                 rf"{_given(g['amin'])} \times 2^{{{k}}} = {nf.sig(scaled, 8)}"),
             Step({"normal": f"It is at least the smallest normal ${_num(f.min_normal)}$: a normal number.",
                   "subnormal": f"It lies below the smallest normal ${_num(f.min_normal)}$ but not below half the "
                                f"smallest subnormal ${_num(f.min_subnormal / 2)}$: it becomes a subnormal number.",

@@ -74,18 +74,21 @@ def _solve_memory(g: dict[str, Any]) -> Solution:
     k = OPTIMIZER_K[g["optimizer"]]
     weights, training = psi * per, psi * (2 + 2 + k)
     name, states = OPTIMIZER_TEXT[g["optimizer"]]
-    steps = (
-        Step(f"{dtype} stores each parameter in {8 * per} bits = {per} byte{'s' if per > 1 else ''}; "
-             f"1 {unit} $= {_unit_size(unit)}$ bytes:",
-             rf"{nf.sig(psi, 6)} \times {per}\ \text{{B}} = {nf.sig(weights, 6)}\ \text{{B}} = "
-             rf"\frac{{{nf.sig(weights, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
-             rf"{nf.sig(_bytes_in(weights, unit), 6)}\ \text{{{unit}}}"),
-        Step(f"Mixed-precision {name} keeps fp16 parameters (2 B) and gradients (2 B), and {states} "
-             f"($K = {k}$ B): {4 + k} bytes per parameter.",
-             rf"(2 + 2 + {k}) \times {nf.sig(psi, 6)}\ \text{{B}} = {nf.sig(training, 6)}\ \text{{B}} = "
-             rf"\frac{{{nf.sig(training, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
-             rf"{nf.sig(_bytes_in(training, unit), 6)}\ \text{{{unit}}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step(f"{dtype} stores each parameter in {8 * per} bits = {per} byte{'s' if per > 1 else ''}; "
+                 f"1 {unit} $= {_unit_size(unit)}$ bytes:",
+                 rf"{nf.sig(psi, 6)} \times {per}\ \text{{B}} = {nf.sig(weights, 6)}\ \text{{B}} = "
+                 rf"\frac{{{nf.sig(weights, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
+                 rf"{nf.sig(_bytes_in(weights, unit), 6)}\ \text{{{unit}}}"),
+            Step(f"Mixed-precision {name} keeps fp16 parameters (2 B) and gradients (2 B), and {states} "
+                 f"($K = {k}$ B): {4 + k} bytes per parameter.",
+                 rf"(2 + 2 + {k}) \times {nf.sig(psi, 6)}\ \text{{B}} = {nf.sig(training, 6)}\ \text{{B}} = "
+                 rf"\frac{{{nf.sig(training, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
+                 rf"{nf.sig(_bytes_in(training, unit), 6)}\ \text{{{unit}}}"),
+        )
+
     return Solution((Part("weights", f"{dtype} weights", Answer("number", _bytes_in(weights, unit), unit=unit,
                                                                  sig=SIG)),
                      Part("training", "training memory", Answer("number", _bytes_in(training, unit), unit=unit,
@@ -118,20 +121,24 @@ def _solve_zero(g: dict[str, Any]) -> Solution:
     psi, gpus, unit = _f(g["params"]), int(g["gpus"]), g["unit"]
     k = OPTIMIZER_K[g["optimizer"]]
     b = zero_bytes(psi, gpus, k)
-    name, states = OPTIMIZER_TEXT[g["optimizer"]]
-    steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ GPUs, and $K = {k}$ bytes of optimizer "
-                  rf"state per parameter ({name}: {states}, 4 bytes each); 1 {unit} $= {_unit_size(unit)}$ "
-                  "bytes.")]
-    shown, in_unit = nf.sig(psi, 6), {stage: _bytes_in(size, unit) for stage, size in b.items()}
-    for stage, size in b.items():  # two displays per stage, so none runs past a printed page
-        size_tex = nf.sig(size, 6)
-        steps += [Step(ZERO_TEXT[stage], rf"{ZERO_TEX[stage]} = {_zero_substituted(stage, shown, gpus, k)}"),
-                  Step("that is", rf"{size_tex}\ \text{{B}} = \frac{{{size_tex}}}{{{_unit_size(unit)}}}"
-                                  rf"\ \text{{{unit}}} = {nf.sig(in_unit[stage], 6)}\ \text{{{unit}}}.")]
+    in_unit = {stage: _bytes_in(size, unit) for stage, size in b.items()}
+
+    def steps() -> list[Step]:
+        name, states = OPTIMIZER_TEXT[g["optimizer"]]
+        steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ GPUs, and $K = {k}$ bytes of "
+                      rf"optimizer state per parameter ({name}: {states}, 4 bytes each); 1 {unit} $= "
+                      rf"{_unit_size(unit)}$ bytes.")]
+        shown = nf.sig(psi, 6)
+        for stage, size in b.items():  # two displays per stage, so none runs past a printed page
+            size_tex = nf.sig(size, 6)
+            steps += [Step(ZERO_TEXT[stage], rf"{ZERO_TEX[stage]} = {_zero_substituted(stage, shown, gpus, k)}"),
+                      Step("that is", rf"{size_tex}\ \text{{B}} = \frac{{{size_tex}}}{{{_unit_size(unit)}}}"
+                                      rf"\ \text{{{unit}}} = {nf.sig(in_unit[stage], 6)}\ \text{{{unit}}}.")]
+        return steps
     parts = tuple(Part(s, label, Answer("number", in_unit[s], unit=unit, sig=SIG)) for s, label in (
         ("baseline", "baseline per GPU"), ("stage1", "ZeRO stage 1 per GPU"), ("stage2", "ZeRO stage 2 per GPU"),
         ("stage3", "ZeRO stage 3 per GPU")))
-    return Solution(parts, tuple(steps))
+    return Solution(parts, steps)
 
 
 def _solve_serving(g: dict[str, Any]) -> Solution:
@@ -143,17 +150,20 @@ def _solve_serving(g: dict[str, Any]) -> Solution:
     if gpus > 10**5:
         raise InvalidGivens(f"{gpus} GPUs: more than 10^5")
     per, bits = SERVE_BYTES[dtype], SERVE_BITS[dtype]
-    steps = (
-        Step(f"{dtype} stores each parameter in {bits} bits = {nf.num(float(per))} byte{'s' if per != 1 else ''}; "
-             f"1 {unit} $= {_unit_size(unit)}$ bytes:",
-             rf"{nf.sig(g['params'], 6)} \times {nf.num(float(per))}\ \text{{B}} = {nf.sig(b['weights'], 6)}\ "
-             rf"\text{{B}} = {nf.sig(weights, 6)}\ \text{{{unit}}}"),
-        Step("Serving memory: the weights times the overhead factor:",
-             rf"{nf.sig(weights, 6)} \times {nf.num(g['overhead'])} = {nf.sig(serving, 6)}\ \text{{{unit}}}"),
-        Step(f"GPUs of {nf.num(g['gpu_memory'])} {unit}: the smallest whole number whose memory together holds it:",
-             rf"\left\lceil \frac{{{nf.sig(serving, 6)}}}{{{nf.num(g['gpu_memory'])}}} \right\rceil = "
-             rf"\lceil {nf.sig(serving / per_gpu, 6)} \rceil = {gpus}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step(f"{dtype} stores each parameter in {bits} bits = {nf.num(float(per))} byte{'s' if per != 1 else ''}; "
+                 f"1 {unit} $= {_unit_size(unit)}$ bytes:",
+                 rf"{nf.sig(g['params'], 6)} \times {nf.num(float(per))}\ \text{{B}} = {nf.sig(b['weights'], 6)}\ "
+                 rf"\text{{B}} = {nf.sig(weights, 6)}\ \text{{{unit}}}"),
+            Step("Serving memory: the weights times the overhead factor:",
+                 rf"{nf.sig(weights, 6)} \times {nf.num(g['overhead'])} = {nf.sig(serving, 6)}\ \text{{{unit}}}"),
+            Step(f"GPUs of {nf.num(g['gpu_memory'])} {unit}: the smallest whole number whose memory together holds it:",
+                 rf"\left\lceil \frac{{{nf.sig(serving, 6)}}}{{{nf.num(g['gpu_memory'])}}} \right\rceil = "
+                 rf"\lceil {nf.sig(serving / per_gpu, 6)} \rceil = {gpus}"),
+        )
+
     return Solution((
         Part("weights", f"{dtype} weights", Answer("number", float(weights), unit=unit, sig=SIG)),
         Part("serving", "serving memory", Answer("number", float(serving), unit=unit, sig=SIG)),
