@@ -19,12 +19,11 @@ swapped, …), so a mistake is always the same computation as the key with exact
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property
 from typing import Any, Callable
 
 from exgen import numfmt as nf
@@ -58,17 +57,23 @@ class Fit:
 
     @classmethod
     def of(cls, g: dict[str, Any]) -> Fit:
-        return cls(*(float(g[k]) for k in ("E", "A", "B", "alpha", "beta")))
+        values = (float(g["E"]), float(g["A"]), float(g["B"]), float(g["alpha"]), float(g["beta"]))
+        fit = _FITS.get(values)
+        if fit is None:  # most instances use the published fit: its G is computed once
+            if len(_FITS) > 256:
+                _FITS.clear()
+            fit = _FITS[values] = cls(*values)
+        return fit
 
-    @property
+    @cached_property
     def G(self) -> float:
         return (self.alpha * self.A / (self.beta * self.B)) ** (1 / (self.alpha + self.beta))
 
-    @property
+    @cached_property
     def a(self) -> float:
         return self.beta / (self.alpha + self.beta)
 
-    @property
+    @cached_property
     def b(self) -> float:
         return self.alpha / (self.alpha + self.beta)
 
@@ -89,6 +94,7 @@ class Knobs:
 
 
 KEY = Knobs()
+_FITS: dict[tuple[float, ...], Fit] = {}
 
 
 # ---- the computations ------------------------------------------------------------------------------
@@ -171,20 +177,48 @@ def _loss_step(label: str, n: float, d: float, fit: Fit, terms: tuple[float, flo
                 rf"{S6(data)} = {nf.fixed(total, 5)}")
 
 
-def _num(value: float, unit: str = "", sig: int = SIG) -> Answer:
-    return Answer("number", value, unit=unit, sig=sig)
+# A solver lists its parts as (id, label, answer) with the answer as a spec: ("sig", value, unit, figures) for a
+# number to significant figures, ("loss", value) for a loss to LOSS_DECIMALS, or an Answer. The key's solution
+# makes Answers of them; a mistake's (knobs other than the key's) needs the values only (issue 12).
+AnswerSpec = Any
 
 
-def _loss_answer(value: float) -> Answer:
-    return Answer("number", value, decimals=LOSS_DECIMALS)
+def _num(value: float, unit: str = "", sig: int = SIG) -> AnswerSpec:
+    return ("sig", value, unit, sig)
+
+
+def _loss_answer(value: float) -> AnswerSpec:
+    return ("loss", value)
+
+
+def _answer(spec: AnswerSpec) -> Answer:
+    if isinstance(spec, Answer):
+        return spec
+    if spec[0] == "loss":
+        return Answer("number", spec[1], decimals=LOSS_DECIMALS)
+    return Answer("number", spec[1], unit=spec[2], sig=spec[3])
+
+
+class _Values:
+    """A mistake's solution: the value of each part, no Answer built."""
+
+    def __init__(self, parts: tuple[tuple[str, str, AnswerSpec], ...]) -> None:
+        self.values = {part: spec.value if isinstance(spec, Answer) else spec[1] for part, _, spec in parts}
+
+    def value(self, part: str) -> Any:
+        return self.values[part]
 
 
 # ---- solvers ---------------------------------------------------------------------------------------
 
 
-def _solution(parts: tuple[Part, ...], steps: Callable[[], list[Step]], kn: Knobs) -> Solution:
-    """The solution; a mistake's (knobs other than the key's) needs its values only, not the worked steps."""
-    return Solution(parts, tuple(steps()) if kn == KEY else ())
+def _solution(parts: tuple[tuple[str, str, AnswerSpec], ...], steps: Callable[[], list[Step]],
+              kn: Knobs) -> Solution | _Values:
+    """The solution, its worked steps built on first read; a mistake's (knobs other than the key's) needs its
+    values only."""
+    if kn is KEY or kn == KEY:
+        return Solution(tuple(Part(part, label, _answer(spec)) for part, label, spec in parts), steps)
+    return _Values(parts)
 
 
 def _solve_optimum(g: dict[str, Any], kn: Knobs) -> Solution:
@@ -193,9 +227,9 @@ def _solve_optimum(g: dict[str, Any], kn: Knobs) -> Solution:
     terms = loss(n, d, fit, kn)
     steps = lambda: [_pf_day_step(c), *_optimum_steps(c, method, fit, n, d),  # noqa: E731 — key only
                      _loss_step("of this allocation", n, d, fit, terms)]
-    parts = (Part("N_opt", "compute-optimal parameters", _num(n)),
-             Part("D_opt", "compute-optimal training tokens", _num(d)),
-             Part("loss", "predicted loss", _loss_answer(terms[2])))
+    parts = (("N_opt", "compute-optimal parameters", _num(n)),
+             ("D_opt", "compute-optimal training tokens", _num(d)),
+             ("loss", "predicted loss", _loss_answer(terms[2])))
     return _solution(parts, steps, kn)
 
 
@@ -208,9 +242,9 @@ def _solve_gpu_budget(g: dict[str, Any], kn: Knobs) -> Solution:
              rf"C = {g['gpus']} \times {nf.num(g['days'])} \times {SECONDS_PER_DAY}\ \text{{s}} \times "
              rf"{nf.num(g['peak'])} \times 10^{{12}}\ \text{{FLOP/s}} \times {nf.num(g['mfu'])} = {S6(c)}\ \text{{FLOP}}")
     ] + _optimum_steps(c, method, fit, n, d)
-    parts = (Part("compute", "training compute", _num(c, "FLOP")),
-             Part("N_opt", "compute-optimal parameters", _num(n)),
-             Part("D_opt", "compute-optimal training tokens", _num(d)))
+    parts = (("compute", "training compute", _num(c, "FLOP")),
+             ("N_opt", "compute-optimal parameters", _num(n)),
+             ("D_opt", "compute-optimal training tokens", _num(d)))
     return _solution(parts, steps, kn)
 
 
@@ -224,9 +258,9 @@ def _solve_loss(g: dict[str, Any], kn: Knobs) -> Solution:
              rf"{S6(data)}"),
         _loss_step("with the irreducible term $E$", n, d, fit, terms),
     ]
-    parts = (Part("model_term", "model-size term", _num(model)),
-             Part("data_term", "data term", _num(data)),
-             Part("loss", "predicted loss", _loss_answer(total)))
+    parts = (("model_term", "model-size term", _num(model)),
+             ("data_term", "data term", _num(data)),
+             ("loss", "predicted loss", _loss_answer(total)))
     return _solution(parts, steps, kn)
 
 
@@ -235,7 +269,7 @@ def _solve_compare(g: dict[str, Any], kn: Knobs) -> Solution:
     n_a, n_b = float(g["N_A"]), float(g["N_B"])
     d_a, d_b = c / (k * n_a), c / (k * n_b)
     t_a, t_b = loss(n_a, d_a, fit, kn), loss(n_b, d_b, fit, kn)
-    if t_a[2] == t_b[2] and kn == KEY:
+    if t_a[2] == t_b[2] and (kn is KEY or kn == KEY):
         raise InvalidGivens("the two models have the same predicted loss: neither is lower")
     better = "A" if t_a[2] < t_b[2] else "B"
     steps = lambda: [  # noqa: E731 — the steps are built for the key only
@@ -247,11 +281,11 @@ def _solve_compare(g: dict[str, Any], kn: Knobs) -> Solution:
         _loss_step("of model B", n_b, d_b, fit, t_b),
         Step(f"Model {better} has the lower predicted loss, by ${nf.fixed(abs(t_a[2] - t_b[2]), 4)}$."),
     ]
-    parts = (Part("D_A", "training tokens of model A", _num(d_a)),
-             Part("D_B", "training tokens of model B", _num(d_b)),
-             Part("loss_A", "predicted loss of model A", _loss_answer(t_a[2])),
-             Part("loss_B", "predicted loss of model B", _loss_answer(t_b[2])),
-             Part("better", "lower predicted loss", Answer("choice", better, choices=("A", "B"))))
+    parts = (("D_A", "training tokens of model A", _num(d_a)),
+             ("D_B", "training tokens of model B", _num(d_b)),
+             ("loss_A", "predicted loss of model A", _loss_answer(t_a[2])),
+             ("loss_B", "predicted loss of model B", _loss_answer(t_b[2])),
+             ("better", "lower predicted loss", Answer("choice", better, choices=("A", "B"))))
     return _solution(parts, steps, kn)
 
 
@@ -274,11 +308,11 @@ def _solve_overtrained(g: dict[str, Any], kn: Knobs) -> Solution:
              rf"\frac{{D/N}}{{D_{{\mathrm{{opt}}}}/N_{{\mathrm{{opt}}}}}} = \frac{{{S6(ratio)}}}{{{S6(ratio_opt)}}} = "
              rf"{S6(ratio / ratio_opt)}."),
     ]
-    parts = (Part("compute", "training compute", _num(c, "FLOP")),
-             Part("tokens_per_param", "tokens per parameter of the model", _num(ratio)),
-             Part("N_opt", "compute-optimal parameters at the same compute", _num(n_opt)),
-             Part("opt_tokens_per_param", "compute-optimal tokens per parameter", _num(ratio_opt)),
-             Part("factor", "over-training factor", _num(factor)))
+    parts = (("compute", "training compute", _num(c, "FLOP")),
+             ("tokens_per_param", "tokens per parameter of the model", _num(ratio)),
+             ("N_opt", "compute-optimal parameters at the same compute", _num(n_opt)),
+             ("opt_tokens_per_param", "compute-optimal tokens per parameter", _num(ratio_opt)),
+             ("factor", "over-training factor", _num(factor)))
     return _solution(parts, steps, kn)
 
 
@@ -286,6 +320,15 @@ ACCOUNTING = {6: "6ND", 8: "8ND"}  # FLOP accountings a question words (others: 
 
 
 def _closed_form_numbers(g: dict[str, Any]) -> dict[str, float]:
+    """The closed form's numbers (read only: kept for the draw's solver, mistakes and paths)."""
+    memo = _memo_for("closed_form", g)
+    numbers = memo.get("numbers")
+    if numbers is None:
+        numbers = memo["numbers"] = _closed_form_numbers_of(g)
+    return numbers
+
+
+def _closed_form_numbers_of(g: dict[str, Any]) -> dict[str, float]:
     fit, c, k = Fit.of(g), float(g["C"]), float(g["flops_per_token"])
     n, d = fit.G * (c / k) ** fit.a, (c / k) ** fit.b / fit.G
     n_rule, d_rule = RULE_N * math.sqrt(c), RULE_D * math.sqrt(c)
@@ -317,14 +360,14 @@ def _solve_closed_form(g: dict[str, Any], kn: Knobs) -> Solution:
              "which cost",
              rf"{kk} N D = {kk} \times 0.17\, C = {S6(x['rule_compute'])}\ \text{{FLOP}} = {S6(x['rule_ratio'])}\, C"),
     ]
-    parts = (Part("a", "exponent a of the optimal N", _num(x["a"])),
-             Part("b", "exponent b of the optimal D", _num(x["b"])),
-             Part("G", "coefficient G", _num(x["G"])),
-             Part("N_opt", "compute-optimal parameters", _num(x["N_opt"])),
-             Part("D_opt", "compute-optimal training tokens", _num(x["D_opt"])),
-             Part("tokens_per_param", "tokens per parameter at the optimum", _num(x["tokens_per_param"])),
-             Part("rule_compute", "compute the rule's allocation costs", _num(x["rule_compute"], "FLOP")),
-             Part("rule_ratio", "the rule's compute over the budget", _num(x["rule_ratio"])))
+    parts = (("a", "exponent a of the optimal N", _num(x["a"])),
+             ("b", "exponent b of the optimal D", _num(x["b"])),
+             ("G", "coefficient G", _num(x["G"])),
+             ("N_opt", "compute-optimal parameters", _num(x["N_opt"])),
+             ("D_opt", "compute-optimal training tokens", _num(x["D_opt"])),
+             ("tokens_per_param", "tokens per parameter at the optimum", _num(x["tokens_per_param"])),
+             ("rule_compute", "compute the rule's allocation costs", _num(x["rule_compute"], "FLOP")),
+             ("rule_ratio", "the rule's compute over the budget", _num(x["rule_ratio"])))
     return _solution(parts, steps, kn)
 
 
@@ -401,7 +444,34 @@ def _solve(variant: str, g: dict[str, Any], knobs: Knobs = KEY) -> Solution:
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
     _check(variant, givens)
-    return _solve(variant, givens)
+    return _solved(variant, givens, KEY)
+
+
+# The solutions of the last instance, under the key's knobs and each mistake's: the sampler (compare), the
+# solver and every mistake of one draw start from the same givens, so each computation runs once per draw.
+# An instance is the same when its givens hold the very same values (identity: a completed copy of the
+# sampled givens matches; a changed dict does not).
+_memo: dict[Any, Any] = {}
+_memo_givens: list[Any] = [None, {}, None]  # variant, a copy of the givens, the givens dict
+
+
+def _memo_for(variant: str, g: dict[str, Any]) -> dict[Any, Any]:
+    global _memo
+    last_variant, last, last_g = _memo_givens
+    if last_variant != variant or not (last_g is g and last == g or len(last) == len(g) and all(
+            g.get(k, _memo) is v for k, v in last.items())):
+        _memo_givens[:] = [variant, dict(g), g]
+        _memo = {}
+    return _memo
+
+
+def _solved(variant: str, g: dict[str, Any], knobs: Knobs) -> Any:
+    """The solution under `knobs` (kept per knobs object: they are the module's own, living as long as it)."""
+    memo = _memo_for(variant, g)
+    solution = memo.get(id(knobs))
+    if solution is None:
+        solution = memo[id(knobs)] = _solve(variant, g, knobs)
+    return solution
 
 
 # ---- sampling --------------------------------------------------------------------------------------
@@ -484,7 +554,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         g = _with_fit({"C": c, "N_A": n_a, "N_B": n_b})
         if n_a == n_b or not all(1 <= c / (6 * n * n) <= 10_000 for n in (n_a, n_b)):
             raise Rejected("equal models, or tokens per parameter outside any realistic range")
-        s = _solve_compare(g, KEY)
+        s = _solved("compare", g, KEY)
         if abs(s.part("loss_A").answer.value - s.part("loss_B").answer.value) < TIE_MARGIN:
             raise Rejected("the two losses are too close to call")
         return g
@@ -513,13 +583,6 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 # ---- named mistakes --------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=64)
-def _key(variant: str, givens_json: str, knobs: Knobs = KEY) -> Solution:
-    """The solution under `knobs` (the key's by default), solved once for all the parts and mistakes that
-    use it."""
-    return _solve(variant, json.loads(givens_json), knobs)
-
-
 def _turned(part: str, **knobs: Any) -> Callable[[str, dict[str, Any]], Any]:
     """The part's value with one knob turned, or None where that makes no difference."""
     wrong_knobs = replace(KEY, **knobs)
@@ -527,9 +590,8 @@ def _turned(part: str, **knobs: Any) -> Callable[[str, dict[str, Any]], Any]:
     def wrong(variant: str, g: dict[str, Any]) -> Any:
         if "method" in knobs and g.get("method") == knobs["method"]:
             return None
-        givens_json = json.dumps(g, sort_keys=True)
-        value = _key(variant, givens_json, wrong_knobs).part(part).answer.value
-        return None if value == _key(variant, givens_json).part(part).answer.value else value
+        value = _solved(variant, g, wrong_knobs).value(part)
+        return None if value == _solved(variant, g, KEY).part(part).answer.value else value
 
     return wrong
 
@@ -591,7 +653,7 @@ def _mistakes() -> tuple[Mistake, ...]:
 
     def at_six(part: str) -> Callable[[str, dict[str, Any]], Any]:
         return lambda v, g: None if float(g["flops_per_token"]) == 6 else \
-            _closed_form_numbers({**g, "flops_per_token": 6})[part]
+            _closed_form_numbers_of({**g, "flops_per_token": 6})[part]
 
     out += [
         Mistake("exponents_swapped", "a", "a = beta/(alpha+beta) is N_opt's exponent: the larger the data exponent "
