@@ -84,8 +84,37 @@ EXACT_BELOW = 10**7
 SIG = 3
 
 
+_EXACT: dict[tuple[type, Any], Fraction] = {}
+
+
 def _f(x: Any) -> Fraction:
-    return Fraction(str(x))
+    """A given as an exact decimal. Fraction(str(x)) parses a string: the sampler, solver, mistakes and paths of
+    one draw convert the same few givens, so the conversions of the last draws are kept (keyed by type and value:
+    the decimal depends on nothing else)."""
+    key = (x.__class__, x)
+    value = _EXACT.get(key)
+    if value is None:
+        if len(_EXACT) > 256:
+            _EXACT.clear()
+        value = _EXACT[key] = Fraction(str(x))
+    return value
+
+
+# Figures of the last instance (its ops:byte ratio, a decoding step's numbers under each convention): the
+# sampler, solver, mistakes and paths of one draw ask for the same ones. An instance is the same when its givens
+# hold the very same values (identity: a completed copy of the sampled givens matches; a changed dict does not).
+_memo: dict[Any, Any] = {}
+_memo_givens: list[Any] = [{}, None]  # a copy of the givens, the givens dict
+
+
+def _memo_for(g: dict[str, Any]) -> dict[Any, Any]:
+    global _memo
+    last, last_g = _memo_givens
+    if not (last_g is g and last == g or len(last) == len(g) and all(g.get(k, _memo) is v
+                                                                     for k, v in last.items())):
+        _memo_givens[:] = [dict(g), g]
+        _memo = {}
+    return _memo
 
 
 # ---- the computations (pure, exact) ----------------------------------------------------------------
@@ -117,9 +146,18 @@ def out_bytes(g: dict[str, Any]) -> int:
     return BYTES[g["dtype"] if g.get("out_dtype", "same") == "same" else g["out_dtype"]]
 
 
+_RIDGES: dict[tuple[Any, ...], Fraction] = {}
+
+
 def ridge(peak_tflops: Any, bandwidth_gbs: Any) -> Fraction:
-    """The ops:byte ratio (FLOP/byte): peak FLOP/s over bandwidth in bytes/s."""
-    return _f(peak_tflops) * 10**12 / (_f(bandwidth_gbs) * 10**9)
+    """The ops:byte ratio (FLOP/byte): peak FLOP/s over bandwidth in bytes/s (kept for the last GPUs asked)."""
+    key = (peak_tflops.__class__, peak_tflops, bandwidth_gbs.__class__, bandwidth_gbs)
+    r = _RIDGES.get(key)
+    if r is None:
+        if len(_RIDGES) > 256:
+            _RIDGES.clear()
+        r = _RIDGES[key] = _f(peak_tflops) * 10**12 / (_f(bandwidth_gbs) * 10**9)
+    return r
 
 
 def bound(ai: Fraction, r: Fraction) -> str:
@@ -254,13 +292,23 @@ VARIANTS = VARIANTS + (
 )
 
 
+def _plainly_valid(given: Given, value: Any) -> bool:
+    """An int, or a finite float for a number, within the given's bounds: what `coerce` accepts as it stands,
+    told without parsing its text (the sampler's givens all are)."""
+    kind = type(value)
+    if not (kind is int or kind is float and given.kind == "number" and math.isfinite(value)):
+        return False
+    return (given.kind in ("number", "integer") and not given.choices and given.max_size is None
+            and given.low is not None and given.high is not None and given.low <= value <= given.high)
+
+
 def _check(variant: str, g: dict[str, Any]) -> None:
     """Validate a user's givens (the declared bounds included, so a solver called directly is as safe as
     `exgen solve`)."""
     spec = next(v for v in VARIANTS if v.name == variant)
     spec.require(g)
     for given in spec.givens:
-        if given.name in g and given.kind != "choice":
+        if given.name in g and given.kind != "choice" and not _plainly_valid(given, g[given.name]):
             coerce(given, g[given.name])
     if variant in ("op", "bound") and g.get("op") == "maxpool" and (int(g["m"]) % 2 or int(g["n"]) % 2):
         raise InvalidGivens("maxpool: 2x2 windows with stride 2 need m and n even")
@@ -294,11 +342,16 @@ def _count_answer(value: int, unit: str) -> Answer:
     return Answer("number", float(value), unit=unit, sig=4)
 
 
-def _op_steps(g: dict[str, Any]) -> tuple[list[Step], int, int, Fraction]:
+def _op_numbers(g: dict[str, Any]) -> tuple[int, int, Fraction]:
+    """FLOPs, bytes moved and intensity of the instance's op."""
+    flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g["p"]), BYTES[g["dtype"]], s_out=out_bytes(g))
+    return flops, moved, Fraction(flops, moved)
+
+
+def _op_steps(g: dict[str, Any]) -> list[Step]:
     op, m, n, p, dtype = g["op"], int(g["m"]), int(g["n"]), int(g["p"]), g["dtype"]
     s, s_out = BYTES[dtype], out_bytes(g)
-    flops, moved = op_counts(op, m, n, p, s, s_out=s_out)
-    ai = Fraction(flops, moved)
+    flops, moved, ai = _op_numbers(g)
     name = OP_TEX[op][0]
     half = f"{m // 2} \\times {n // 2}"
     sizes = {"matmul": (f"{m} \\times {n}", f"{n} \\times {p}", f"{m} \\times {p}"),
@@ -328,15 +381,15 @@ def _op_steps(g: dict[str, Any]) -> tuple[list[Step], int, int, Fraction]:
         Step("Arithmetic intensity:", rf"\frac{{{nf.sig(flops, 8)}}}{{{nf.sig(moved, 8)}}} = "
                                       rf"{nf.sig(ai, 6)}\ \text{{FLOP/B}}"),
     ]
-    return steps, flops, moved, ai
+    return steps
 
 
 def _solve_op(g: dict[str, Any]) -> Solution:
-    steps, flops, moved, ai = _op_steps(g)
+    flops, moved, ai = _op_numbers(g)
     return Solution((Part("flops", "FLOPs", _count_answer(flops, "FLOP")),
                      Part("bytes", "bytes moved", _count_answer(moved, "byte")),
                      Part("intensity", "arithmetic intensity", Answer("number", float(ai), unit="FLOP/byte",
-                                                                     sig=SIG))), tuple(steps))
+                                                                     sig=SIG))), lambda: _op_steps(g))
 
 
 def square_matmul_threshold(r: Fraction, s: int, s_out: int | None = None) -> Fraction:
@@ -355,7 +408,7 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
     r = ridge(peak, g["bandwidth_gbs"])
     ops = "operations" if g["dtype"] in INTEGER_DTYPES else "FLOPs"
     times_sparse = r" \times 2" if sparse else ""
-    steps = [
+    steps = lambda: [  # noqa: E731 — built on first read
         Step(f"An FMA is 2 {ops}, so the peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 $\\times$ clock"
              + (", doubled by 2:4 structured sparsity (the quoted rate counts the dense product's FLOPs):"
                 if sparse else ":"),
@@ -374,7 +427,8 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
         n = math.floor(x) + 1
         wide = "int32" if g["dtype"] in INTEGER_DTYPES else "fp32"
         out = f"the output written in {wide} ({s_out} bytes)" if s_out != s else "the output in the same dtype"
-        steps += [
+        peak_steps = steps
+        steps = lambda: peak_steps() + [  # noqa: E731
             Step(f"An $n \\times n$ by $n \\times n$ matmul in {g['dtype']} ({s} bytes per input element, {out}) "
                  f"does $2n^3$ FLOPs and moves $2n^2 \\times {s} + n^2 \\times {s_out}$ bytes:",
                  rf"\text{{AI}}(n) = \frac{{2n^3}}{{n^2\,(2 \times {s} + {s_out})}} = \frac{{2n}}{{{2 * s + s_out}}} > "
@@ -382,7 +436,7 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
             Step("The smallest such whole $n$:", rf"n = \lfloor {nf.sig(x, 6)} \rfloor + 1 = {n}"),
         ]
         parts.append(Part("square_n", "smallest compute-bound square matmul", Answer("integer", n)))
-    return Solution(tuple(parts), tuple(steps))
+    return Solution(tuple(parts), steps)
 
 
 def fma_from_peak(peak_tflops_: Any, sms: int, clock_ghz: Any, sparse: bool = False,
@@ -400,19 +454,17 @@ def _solve_fma_per_clock(g: dict[str, Any]) -> Solution:
     fma = fma_from_peak(g["peak_tflops"], sms, g["clock_ghz"], sparse)
     ops = "operations" if g["dtype"] in INTEGER_DTYPES else "FLOPs"
     sparse_tex = r" \times 2" if sparse else ""
-    steps = [
-        Step(f"The peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 {ops} per FMA $\\times$ clock"
+    first = lambda: Step(f"The peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 {ops} per FMA $\\times$ clock"
              + (" $\\times$ 2 for 2:4 sparsity" if sparse else "") + ", so",
              rf"\text{{FMA/clock/SM}} = \frac{{{nf.num(g['peak_tflops'])} \times 10^{{12}}}}{{{sms} \times 2 \times "
-             rf"{nf.num(g['clock_ghz'])} \times 10^9{sparse_tex}}} = {nf.sig(fma, 6)}"),
-    ]
+             rf"{nf.num(g['clock_ghz'])} \times 10^9{sparse_tex}}} = {nf.sig(fma, 6)}")  # noqa: E731
     parts = [Part("fma_per_clock", "FMAs per clock per SM", Answer("number", float(fma), sig=4))]
-    if units:
-        per = fma / units
-        steps.append(Step(f"Shared by the {units} {unit_name(g)}s of an SM:",
-                          rf"\frac{{{nf.sig(fma, 6)}}}{{{units}}} = {nf.sig(per, 6)}"))
-        parts.append(Part("fma_per_unit", f"FMAs per clock per {unit_name(g)}", Answer("number", float(per), sig=4)))
-    return Solution(tuple(parts), tuple(steps))
+    if not units:
+        return Solution(tuple(parts), lambda: (first(),))
+    per = fma / units
+    parts.append(Part("fma_per_unit", f"FMAs per clock per {unit_name(g)}", Answer("number", float(per), sig=4)))
+    return Solution(tuple(parts), lambda: (first(), Step(f"Shared by the {units} {unit_name(g)}s of an SM:",
+                                                         rf"\frac{{{nf.sig(fma, 6)}}}{{{units}}} = {nf.sig(per, 6)}")))
 
 
 def _ridge_step(g: dict[str, Any], r: Fraction) -> Step:
@@ -421,12 +473,12 @@ def _ridge_step(g: dict[str, Any], r: Fraction) -> Step:
 
 
 def _solve_bound(g: dict[str, Any]) -> Solution:
-    steps, _, _, ai = _op_steps(g)
+    _, _, ai = _op_numbers(g)
     r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
     verdict = bound(ai, r)
     att = attainable_tflops(ai, g["peak_tflops"], g["bandwidth_gbs"])
     rel = ">" if ai > r else r"\le"
-    steps += [
+    steps = lambda: _op_steps(g) + [  # noqa: E731 — built on first read
         _ridge_step(g, r),
         Step(f"${nf.sig(ai, 6)} {rel} {nf.sig(r, 6)}$, so the op is {verdict}."),
         Step("Roofline: attainable throughput is the smaller of the peak and intensity times bandwidth:",
@@ -437,7 +489,7 @@ def _solve_bound(g: dict[str, Any]) -> Solution:
                      Part("ridge", "ops:byte ratio", Answer("number", float(r), unit="FLOP/byte", sig=SIG)),
                      Part("bound", "memory- or compute-bound", Answer("choice", verdict, choices=BOUNDS)),
                      Part("attainable", "attainable throughput", Answer("number", float(att), unit="TFLOP/s",
-                                                                        sig=SIG))), tuple(steps))
+                                                                        sig=SIG))), steps)
 
 
 def _solve_decode(g: dict[str, Any]) -> Solution:
@@ -464,19 +516,23 @@ def _solve_decode(g: dict[str, Any]) -> Solution:
 
     stored = f"$w = {wt}$ byte per weight ({g['weight_dtype']}, weight-only quantization) and $s = {s}$ bytes per " \
         "activation" if w != s else f"$w = s = {s}$ bytes per element"
-    steps = (
-        Step(f"Multiplying $n$ token vectors by the ${d} \\times {d}$ weight takes $2nd^2$ FLOPs and moves "
-             + ("the weight once" if count == "weights" else "the weight, the $n$ inputs and the $n$ outputs")
-             + f", with {stored}:", rf"\text{{AI}}(n) = {formula}"),
-        Step(f"Decoding: each of the {b} sequence{'s' if b != 1 else ''} contributes one token per step, $n = {b}$:",
-             rf"\text{{AI}}({b}) = {at(b)} = {nf.sig(ai_dec, 6)}\ \text{{FLOP/B}}"),
-        Step(f"Prefill: all prompt tokens at once, $n = {b} \\times {t} = {b * t}$:",
-             rf"\text{{AI}}({b * t}) = {at(b * t)} = {nf.sig(ai_pre, 6)}\ \text{{FLOP/B}}"),
-        _ridge_step(g, r),
-        Step(f"So decoding is {bound(ai_dec, r)} and prefill is {bound(ai_pre, r)}. Decoding turns compute-bound "
-             "once its intensity exceeds the ratio:", crit),
-        Step("The smallest such whole batch:", rf"n = \lfloor {nf.sig(x, 6)} \rfloor + 1 = {nstar}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step(f"Multiplying $n$ token vectors by the ${d} \\times {d}$ weight takes $2nd^2$ FLOPs and moves "
+                 + ("the weight once" if count == "weights" else "the weight, the $n$ inputs and the $n$ outputs")
+                 + f", with {stored}:", rf"\text{{AI}}(n) = {formula}"),
+            Step(f"Decoding: each of the {b} sequence{'s' if b != 1 else ''} contributes one token per step, "
+                 f"$n = {b}$:",
+                 rf"\text{{AI}}({b}) = {at(b)} = {nf.sig(ai_dec, 6)}\ \text{{FLOP/B}}"),
+            Step(f"Prefill: all prompt tokens at once, $n = {b} \\times {t} = {b * t}$:",
+                 rf"\text{{AI}}({b * t}) = {at(b * t)} = {nf.sig(ai_pre, 6)}\ \text{{FLOP/B}}"),
+            _ridge_step(g, r),
+            Step(f"So decoding is {bound(ai_dec, r)} and prefill is {bound(ai_pre, r)}. Decoding turns compute-bound "
+                 "once its intensity exceeds the ratio:", crit),
+            Step("The smallest such whole batch:", rf"n = \lfloor {nf.sig(x, 6)} \rfloor + 1 = {nstar}"),
+        )
+
     return Solution((
         Part("decode_intensity", "decoding intensity", Answer("number", float(ai_dec), unit="FLOP/byte", sig=SIG)),
         Part("prefill_intensity", "prefill intensity", Answer("number", float(ai_pre), unit="FLOP/byte", sig=SIG)),
@@ -489,7 +545,19 @@ def _solve_decode(g: dict[str, Any]) -> Solution:
 def model_decode_numbers(g: dict[str, Any], kv_factor: int = 2, with_batch: bool = True,
                         weight_bytes_: Fraction | None = None, read_kv: bool = True,
                         flops_per_param: int = 2) -> dict[str, Fraction]:
-    """Exact figures of one decoding step (a mistake changes one convention through the keywords)."""
+    """Exact figures of one decoding step (a mistake changes one convention through the keywords); read only:
+    kept for the instance's solver, mistakes and paths."""
+    memo = _memo_for(g)
+    key = ("model_decode", kv_factor, with_batch, weight_bytes_, read_kv, flops_per_param)
+    numbers = memo.get(key)
+    if numbers is None:
+        numbers = memo[key] = _model_decode_numbers(g, kv_factor, with_batch, weight_bytes_, read_kv,
+                                                    flops_per_param)
+    return numbers
+
+
+def _model_decode_numbers(g: dict[str, Any], kv_factor: int, with_batch: bool, weight_bytes_: Fraction | None,
+                          read_kv: bool, flops_per_param: int) -> dict[str, Fraction]:
     P = _f(g["params_b"]) * 10**9
     L, kv_dim, T, B = int(g["layers"]), int(g["kv_dim"]), int(g["context"]), int(g["batch"])
     w = MODEL_WEIGHT_BYTES[g["weight_dtype"]] if weight_bytes_ is None else weight_bytes_
@@ -509,29 +577,34 @@ def _solve_model_decode(g: dict[str, Any]) -> Solution:
     P = nf.num(g["params_b"])
     verdict = "compute-bound" if x["t_compute"] > x["t_memory"] else "memory-bound"
     rel = ">" if x["t_compute"] > x["t_memory"] else r"\le"
-    steps = (
-        Step("Each parameter takes part in one multiply-add per token (2 FLOPs):",
-             rf"2P = 2 \times {P} \times 10^9 = {nf.sig(x['flops'], 6)}\ \text{{FLOP}}"),
-        Step(f"The KV cache holds a key and a value of width {kv_dim} per layer, token and sequence, {kvb} "
-             f"byte{'s' if kvb != 1 else ''} per element:",
-             rf"2 \times {L} \times {kv_dim} \times {T} \times {B} \times {kvb} = {nf.sig(x['kv'], 6)}\ \text{{B}} = "
-             rf"{nf.sig(x['kv'] / 10**9, 6)}\ \text{{GB}}"),
-        Step(f"One decoding step reads every weight once ({nf.num(float(w))} byte{'s' if w != 1 else ''} each) and the "
-             "whole KV cache once:",
-             rf"{P} \times 10^9 \times {nf.num(float(w))} + {nf.sig(x['kv'], 6)} = "
-             rf"{nf.sig(x['step'], 6)}\ \text{{B}} = "
-             rf"{nf.sig(x['step'] / 10**9, 6)}\ \text{{GB}}"),
-        Step(f"Compute time of the step ({B} token{'s' if B != 1 else ''}, one per sequence) and memory time:",
-             rf"t_{{\text{{compute}}}} = \frac{{{B} \times {nf.sig(x['flops'], 6)}}}"
-             rf"{{{nf.num(g['peak_tflops'])} \times "
-             rf"10^{{12}}}} = {nf.sig(x['t_compute'] * 1000, 6)}\ \text{{ms}}, \quad t_{{\text{{memory}}}} = "
-             rf"\frac{{{nf.sig(x['step'], 6)}}}{{{nf.num(g['bandwidth_gbs'])} \times 10^9}} = "
-             rf"{nf.sig(x['t_memory'] * 1000, 6)}\ \text{{ms}}"),
-        Step(f"$t_{{\\text{{compute}}}} {rel} t_{{\\text{{memory}}}}$, so the step is {verdict}; with compute and "
-             "memory traffic overlapped, it takes the larger of the two:",
-             rf"\max\left({nf.sig(x['t_compute'] * 1000, 6)},\ {nf.sig(x['t_memory'] * 1000, 6)}\right) = "
-             rf"{nf.sig(x['latency'] * 1000, 6)}\ \text{{ms}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step("Each parameter takes part in one multiply-add per token (2 FLOPs):",
+                 rf"2P = 2 \times {P} \times 10^9 = {nf.sig(x['flops'], 6)}\ \text{{FLOP}}"),
+            Step(f"The KV cache holds a key and a value of width {kv_dim} per layer, token and sequence, {kvb} "
+                 f"byte{'s' if kvb != 1 else ''} per element:",
+                 rf"2 \times {L} \times {kv_dim} \times {T} \times {B} \times {kvb} = {nf.sig(x['kv'], 6)}\ "
+                 rf"\text{{B}} = "
+                 rf"{nf.sig(x['kv'] / 10**9, 6)}\ \text{{GB}}"),
+            Step(f"One decoding step reads every weight once ({nf.num(float(w))} byte{'s' if w != 1 else ''} each) "
+                 "and the "
+                 "whole KV cache once:",
+                 rf"{P} \times 10^9 \times {nf.num(float(w))} + {nf.sig(x['kv'], 6)} = "
+                 rf"{nf.sig(x['step'], 6)}\ \text{{B}} = "
+                 rf"{nf.sig(x['step'] / 10**9, 6)}\ \text{{GB}}"),
+            Step(f"Compute time of the step ({B} token{'s' if B != 1 else ''}, one per sequence) and memory time:",
+                 rf"t_{{\text{{compute}}}} = \frac{{{B} \times {nf.sig(x['flops'], 6)}}}"
+                 rf"{{{nf.num(g['peak_tflops'])} \times "
+                 rf"10^{{12}}}} = {nf.sig(x['t_compute'] * 1000, 6)}\ \text{{ms}}, \quad t_{{\text{{memory}}}} = "
+                 rf"\frac{{{nf.sig(x['step'], 6)}}}{{{nf.num(g['bandwidth_gbs'])} \times 10^9}} = "
+                 rf"{nf.sig(x['t_memory'] * 1000, 6)}\ \text{{ms}}"),
+            Step(f"$t_{{\\text{{compute}}}} {rel} t_{{\\text{{memory}}}}$, so the step is {verdict}; with compute and "
+                 "memory traffic overlapped, it takes the larger of the two:",
+                 rf"\max\left({nf.sig(x['t_compute'] * 1000, 6)},\ {nf.sig(x['t_memory'] * 1000, 6)}\right) = "
+                 rf"{nf.sig(x['latency'] * 1000, 6)}\ \text{{ms}}"),
+        )
+
     return Solution((
         Part("flops_per_token", "FLOPs per generated token", Answer("number", float(x["flops"]), unit="FLOP", sig=4)),
         Part("kv_cache_gb", "KV cache", Answer("number", float(x["kv"] / 10**9), unit="GB", sig=SIG)),
