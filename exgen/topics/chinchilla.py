@@ -778,9 +778,14 @@ PATHS = (
 )
 
 def question_values(variant: str, g: dict[str, Any], difficulty: str) -> dict[str, Any]:
-    """What the question shows that follows from the givens: a budget in PF-days, a cluster in 8-GPU nodes,
-    tokens per parameter, and a model card's billions of parameters and trillions of tokens."""
+    """What the question shows that follows from the givens: the fit's law with its coefficients, a budget in
+    PF-days, a cluster in 8-GPU nodes, tokens per parameter, and a model card's billions of parameters and
+    trillions of tokens."""
     shown: dict[str, Any] = {}
+    if variant in ("optimum", "loss", "compare", "closed_form") or g.get("method") == "fit":  # the fit's law
+        shown["fit_law"] = (rf"L(N, D) = E + \frac{{A}}{{N^{{\alpha}}}} + \frac{{B}}{{D^{{\beta}}}}, \qquad "
+                            rf"E = {nf.num(g['E'])},\ A = {nf.num(g['A'])},\ B = {nf.num(g['B'])},\ "
+                            rf"\alpha = {nf.num(g['alpha'])},\ \beta = {nf.num(g['beta'])}.")
     if "C" in g:
         shown["pf_days"] = g["C"] / 86400e15
     if "gpus" in g:  # a hard question states whole 8-GPU nodes

@@ -893,11 +893,11 @@ def _model_part(part: str, **change):
         if "with_batch" in change and int(g["batch"]) == 1:
             return None
         x, right = model_decode_numbers(g, **change), model_decode_numbers(g)
-        value = {"kv_cache_gb": x["kv"] / 10**9, "step_gb": x["step"] / 10**9, "latency_ms": x["latency"] * 1000,
-                 "flops_per_token": x["flops"]}[part]
-        same = {"kv_cache_gb": right["kv"] / 10**9, "step_gb": right["step"] / 10**9,
-                "latency_ms": right["latency"] * 1000, "flops_per_token": right["flops"]}[part]
-        return None if value == same else float(value)
+        if x[figure] == right[figure]:  # the part is the figure times a constant
+            return None
+        return float(x[figure] / 10**9 if scale == "giga" else x[figure] * 1000 if scale == "milli" else x[figure])
+    figure, scale = {"kv_cache_gb": ("kv", "giga"), "step_gb": ("step", "giga"), "latency_ms": ("latency", "milli"),
+                     "flops_per_token": ("flops", "")}[part]
     return wrong
 
 
