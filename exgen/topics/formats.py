@@ -89,7 +89,16 @@ class Format:
         return k * q
 
     def decode(self, code: str) -> Fraction | None:
-        """The value of a bit string (sign, exponent, mantissa); None for an infinity or NaN."""
+        """The value of a bit string (sign, exponent, mantissa); None for an infinity or NaN. The last one is
+        kept: the sampler, the check and the solver of a draw decode the same pattern."""
+        last = _last_decoded
+        if last[0] is self and last[1] == code:
+            return last[2]
+        value = self._decode(code)
+        _last_decoded[:] = [self, code, value]
+        return value
+
+    def _decode(self, code: str) -> Fraction | None:
         s, e, f = int(code[0]), int(code[1:1 + self.exp_bits], 2), int(code[1 + self.exp_bits:], 2)
         if self.special == "ieee" and e == 2**self.exp_bits - 1:
             return None
@@ -102,6 +111,7 @@ class Format:
 
 
 _POWERS_OF_TWO: dict[int, Fraction] = {}
+_last_decoded: list[Any] = [None, None, None]  # format, bit string, value
 
 
 def _two_to(k: int) -> Fraction:
@@ -186,8 +196,11 @@ VARIANTS = (
 )
 
 
+_VARIANT = {v.name: v for v in VARIANTS}
+
+
 def _check(variant: str, g: dict[str, Any]) -> Format:
-    spec = next(v for v in VARIANTS if v.name == variant)
+    spec = _VARIANT[variant]
     spec.require(g)
     if g["format"] not in _FORMAT.choices:
         raise InvalidGivens(f"format must be one of {', '.join(_FORMAT.choices)}")
@@ -203,7 +216,7 @@ def _check(variant: str, g: dict[str, Any]) -> Format:
             raise InvalidGivens("the bit pattern is an infinity, a NaN or zero: ask for a finite nonzero value")
     if variant == "nearest":
         x = _f(g["x"])
-        if x == 0 or abs(f.nearest(x)) > f.max or f.nearest(x) == 0:
+        if x == 0 or abs(nearest := f.nearest(x)) > f.max or nearest == 0:
             raise InvalidGivens("x must be nonzero and round to a finite nonzero value of the format")
     if variant == "range" and not 0 < _f(g["amin"]) <= _f(g["amax"]):
         raise InvalidGivens("need 0 < amin <= amax")
@@ -407,6 +420,12 @@ def _log_uniform(rng: Rng, low: float, high: float, figures: int) -> float:
     return float(f"{10 ** t:.{figures - 1}e}")
 
 
+def _near_tie(n: Fraction) -> bool:
+    """|frac(n) - 1/2| < TIE_MARGIN, in integers: frac(n) = r/b with r = a mod b for n = a/b."""
+    a, b = n.numerator, n.denominator
+    return abs(2 * (a % b) - b) * TIE_MARGIN.denominator < 2 * b * TIE_MARGIN.numerator
+
+
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "layout":
         if difficulty == "hard":
@@ -420,7 +439,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
             e = rng.randint(0, f.max_exp_field)
         code = str(rng.randint(0, 1)) + format(e, f"0{f.exp_bits}b") + format(rng.randint(0, 2**f.man_bits - 1),
                                                                             f"0{f.man_bits}b")
-        if f.decode(code) in (None, 0) or not 1e-4 <= abs(f.decode(code)) <= 1e30:
+        value = f.decode(code)
+        if value in (None, 0) or not 1e-4 <= abs(value) <= 1e30:
             raise Rejected("a zero pattern, or a magnitude too small or large to grade to 6 figures")
         return {**g, "bits": code}
     if variant == "nearest":
@@ -438,7 +458,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         if not f.min_subnormal <= abs(fx) or abs(f.nearest(fx)) > f.max:
             raise Rejected("out of range")
         n = fx / f.spacing(fx)
-        if abs(abs(n - math.floor(n)) - Fraction(1, 2)) < TIE_MARGIN or n == round(n):
+        if _near_tie(n) or n.denominator == 1:
             raise Rejected("x is representable or too near a rounding tie")
         return {"format": key, "exp_bits": 0, "man_bits": 0, "x": x}
     # BF16 (and FP32) span 10^±38: their tensors need no scaling, and their tiny values cannot be graded
