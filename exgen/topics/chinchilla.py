@@ -480,9 +480,13 @@ def _solved(variant: str, g: dict[str, Any], knobs: Knobs) -> Any:
 # closed form is shown below `hard`) and the figures carried.
 
 
-def _scaled(mantissa: Fraction | int, exponent: int) -> float:
-    """mantissa × 10^exponent as the correctly rounded float (what the student reads)."""
-    return float(Fraction(mantissa) * Fraction(10) ** exponent)
+def _scaled(mantissa: Fraction | int, exponent: int, factor: int = 1) -> float:
+    """mantissa × 10^exponent (× an integer factor) as the correctly rounded float (what the student reads):
+    one integer division, which Python rounds correctly, as float(Fraction) does."""
+    m = Fraction(mantissa)
+    if exponent >= 0:
+        return m.numerator * factor * 10**exponent / m.denominator
+    return m.numerator * factor / (m.denominator * 10**-exponent)
 
 
 def _mantissa(rng: Rng, difficulty: str) -> Fraction:
@@ -494,7 +498,8 @@ def _budget(rng: Rng, difficulty: str) -> float:
     """C to 4 figures; at hard a whole number of 4-figure PF-days (0.1160 to 9,999 PF-days), which the
     question states in PF-days, so the student converts first."""
     if difficulty == "hard":
-        return float(rng.decimal(1, 9.999, 3) * Fraction(10) ** rng.randint(-1, 3) * PF_DAY)
+        mantissa = rng.decimal(1, 9.999, 3)
+        return _scaled(mantissa, rng.randint(-1, 3), PF_DAY)
     return _scaled(rng.decimal(1, 9.999, 3), rng.randint(19, 25))
 
 

@@ -558,15 +558,21 @@ def model_decode_numbers(g: dict[str, Any], kv_factor: int = 2, with_batch: bool
 
 def _model_decode_numbers(g: dict[str, Any], kv_factor: int, with_batch: bool, weight_bytes_: Fraction | None,
                           read_kv: bool, flops_per_param: int) -> dict[str, Fraction]:
-    P = _f(g["params_b"]) * 10**9
+    # Exact, as numerators and denominators (one Fraction built per figure):
+    #   P = params_b 10^9, flops = f P, weights = P w, step = P w + kv,
+    #   t_compute = B flops / (peak 10^12), t_memory = step / (bandwidth 10^9)
+    params = _f(g["params_b"])
+    pn, pd = params.numerator * 10**9, params.denominator
     L, kv_dim, T, B = int(g["layers"]), int(g["kv_dim"]), int(g["context"]), int(g["batch"])
     w = MODEL_WEIGHT_BYTES[g["weight_dtype"]] if weight_bytes_ is None else weight_bytes_
-    kv = Fraction(kv_factor * L * kv_dim * T * (B if with_batch else 1) * KV_BYTES[g.get("kv_dtype", "fp16")])
-    flops = flops_per_param * P
-    step = P * w + (kv if read_kv else 0)
-    t_compute = B * flops / (_f(g["peak_tflops"]) * 10**12)
-    t_memory = step / (_f(g["bandwidth_gbs"]) * 10**9)
-    return {"flops": flops, "kv": kv, "weights": P * w, "step": step, "t_compute": t_compute, "t_memory": t_memory,
+    wn, wd = w.numerator, w.denominator
+    kv = kv_factor * L * kv_dim * T * (B if with_batch else 1) * KV_BYTES[g.get("kv_dtype", "fp16")]
+    sn, sd = pn * wn + (kv * pd * wd if read_kv else 0), pd * wd
+    peak, bandwidth = _f(g["peak_tflops"]), _f(g["bandwidth_gbs"])
+    t_compute = Fraction(B * flops_per_param * pn * peak.denominator, pd * peak.numerator * 10**12)
+    t_memory = Fraction(sn * bandwidth.denominator, sd * bandwidth.numerator * 10**9)
+    return {"flops": Fraction(flops_per_param * pn, pd), "kv": Fraction(kv), "weights": Fraction(pn * wn, sd),
+            "step": Fraction(sn, sd), "t_compute": t_compute, "t_memory": t_memory,
             "latency": max(t_compute, t_memory)}
 
 
