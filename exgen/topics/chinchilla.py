@@ -458,10 +458,14 @@ _memo_givens: list[Any] = [None, {}, None]  # variant, a copy of the givens, the
 def _memo_for(variant: str, g: dict[str, Any]) -> dict[Any, Any]:
     global _memo
     last_variant, last, last_g = _memo_givens
-    if last_variant != variant or not (last_g is g and last == g or len(last) == len(g) and all(
-            g.get(k, _memo) is v for k, v in last.items())):
-        _memo_givens[:] = [variant, dict(g), g]
-        _memo = {}
+    if last_variant == variant:
+        if last_g is g and last == g:
+            return _memo
+        if len(last) == len(g) and all(g.get(k, _memo) is v for k, v in last.items()):
+            _memo_givens[2] = g  # the same values in another dict (the completed copy of the sampled givens)
+            return _memo
+    _memo_givens[:] = [variant, dict(g), g]
+    _memo = {}
     return _memo
 
 

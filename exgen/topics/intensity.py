@@ -110,10 +110,13 @@ _memo_givens: list[Any] = [{}, None]  # a copy of the givens, the givens dict
 def _memo_for(g: dict[str, Any]) -> dict[Any, Any]:
     global _memo
     last, last_g = _memo_givens
-    if not (last_g is g and last == g or len(last) == len(g) and all(g.get(k, _memo) is v
-                                                                     for k, v in last.items())):
-        _memo_givens[:] = [dict(g), g]
-        _memo = {}
+    if last_g is g and last == g:
+        return _memo
+    if len(last) == len(g) and all(g.get(k, _memo) is v for k, v in last.items()):
+        _memo_givens[1] = g  # the same values in another dict (the completed copy of the sampled givens)
+        return _memo
+    _memo_givens[:] = [dict(g), g]
+    _memo = {}
     return _memo
 
 
@@ -181,19 +184,22 @@ def linear_intensity(tokens: int, d: int, s: int, count: str, flops_per_fma: int
                      w: Fraction | int | None = None) -> Fraction:
     """AI of a d×d weight (w bytes per element, default s) applied to `tokens` vectors of s bytes per element."""
     w = s if w is None else w
-    moved = w * d * d + (2 * tokens * d * s if count == "weights+activations" else 0)
-    return Fraction(flops_per_fma * tokens * d * d) / moved
+    # f n d^2 / (w d^2 + 2 n d s), w = wn/wd: one Fraction of integers
+    wn, wd = w.numerator, w.denominator
+    moved = wn * d * d + (2 * tokens * d * s * wd if count == "weights+activations" else 0)
+    return Fraction(flops_per_fma * tokens * d * d * wd, moved)
 
 
 def critical_threshold(d: int, s: int, r: Fraction, count: str, flops_per_fma: int = 2,
                        w: Fraction | int | None = None) -> Fraction | None:
     """The real n above which AI(n) > r, or None if AI never exceeds r (AI → f·d/(2s) as n grows)."""
     w = s if w is None else w
+    rn, rd, wn, wd = r.numerator, r.denominator, w.numerator, w.denominator  # in integers: one Fraction
     if count == "weights":
-        return r * w / flops_per_fma
-    # f·n·d² > r·(w·d² + 2nd·s)  ⇔  n·(f·d − 2rs) > r·w·d
-    slope = flops_per_fma * d - 2 * r * s
-    return r * w * d / slope if slope > 0 else None
+        return Fraction(rn * wn, rd * wd * flops_per_fma)
+    # f·n·d² > r·(w·d² + 2nd·s)  ⇔  n·(f·d − 2rs) > r·w·d;  rd·(f·d − 2rs) = f·d·rd − 2·rn·s
+    slope = flops_per_fma * d * rd - 2 * rn * s
+    return Fraction(rn * wn * d, wd * slope) if slope > 0 else None
 
 
 def critical_batch(d: int, s: int, r: Fraction, count: str, flops_per_fma: int = 2,
@@ -205,7 +211,10 @@ def critical_batch(d: int, s: int, r: Fraction, count: str, flops_per_fma: int =
 def weight_bytes(g: dict[str, Any]) -> Fraction:
     """Bytes per weight element: the activations' dtype, or int8 (1) / packed int4 (1/2) weight-only
     quantization."""
-    return Fraction(WEIGHT_BYTES.get(g.get("weight_dtype", "same"), BYTES[g["dtype"]]))
+    return _WEIGHT_FRACTIONS[WEIGHT_BYTES.get(g.get("weight_dtype", "same"), BYTES[g["dtype"]])]
+
+
+_WEIGHT_FRACTIONS = {x: Fraction(x) for x in (*WEIGHT_BYTES.values(), *BYTES.values())}
 
 
 # ---- givens ----------------------------------------------------------------------------------------
