@@ -328,6 +328,15 @@ def _closed_form_numbers(g: dict[str, Any]) -> dict[str, float]:
     return numbers
 
 
+def _closed_form_numbers_at_six(g: dict[str, Any]) -> dict[str, float]:
+    """The closed form's numbers under C = 6ND whatever the question's k (the six_nd_assumed mistakes)."""
+    memo = _memo_for("closed_form", g)
+    numbers = memo.get("numbers at 6")
+    if numbers is None:
+        numbers = memo["numbers at 6"] = _closed_form_numbers_of({**g, "flops_per_token": 6})
+    return numbers
+
+
 def _closed_form_numbers_of(g: dict[str, Any]) -> dict[str, float]:
     fit, c, k = Fit.of(g), float(g["C"]), float(g["flops_per_token"])
     n, d = fit.G * (c / k) ** fit.a, (c / k) ** fit.b / fit.G
@@ -661,8 +670,7 @@ def _mistakes() -> tuple[Mistake, ...]:
         return lambda v, g: f(g, _closed_form_numbers(g))
 
     def at_six(part: str) -> Callable[[str, dict[str, Any]], Any]:
-        return lambda v, g: None if float(g["flops_per_token"]) == 6 else \
-            _closed_form_numbers_of({**g, "flops_per_token": 6})[part]
+        return lambda v, g: None if float(g["flops_per_token"]) == 6 else _closed_form_numbers_at_six(g)[part]
 
     out += [
         Mistake("exponents_swapped", "a", "a = beta/(alpha+beta) is N_opt's exponent: the larger the data exponent "
@@ -739,9 +747,13 @@ def _fit_carried(part: str) -> Callable[[str, dict[str, Any], Solution], float |
     def value(v: str, g: dict[str, Any], s: Solution) -> float | None:
         if g["method"] != "fit":
             return None
-        fit = Fit.of(g)
-        c = float(g["C"]) if v == "optimum" else gpu_budget(g)
-        big_g, a, b, c6 = (_six_figures(x) for x in (fit.G, fit.a, fit.b, c / 6))
+        memo = _memo_for(v, g)
+        carried = memo.get("carried")
+        if carried is None:  # both paths share it
+            fit = Fit.of(g)
+            c = float(g["C"]) if v == "optimum" else gpu_budget(g)
+            carried = memo["carried"] = tuple(_six_figures(x) for x in (fit.G, fit.a, fit.b, c / 6))
+        big_g, a, b, c6 = carried
         return _as_asked(s, part, big_g * c6**a if part == "N_opt" else c6**b / big_g)
 
     return value
@@ -759,10 +771,15 @@ def _closed_form_carried(part: str) -> Callable[[str, dict[str, Any], Solution],
     """N_opt, D_opt or D/N with G, a, b and C/k carried to 6 significant figures, as the question allows."""
 
     def value(v: str, g: dict[str, Any], s: Solution) -> float:
-        fit = Fit.of(g)
-        big_g, a, b, ck = (_six_figures(x) for x in (fit.G, fit.a, fit.b, float(g["C"]) / float(g["flops_per_token"])))
-        n, d = big_g * ck**a, ck**b / big_g
-        return _as_asked(s, part, {"N_opt": n, "D_opt": d, "tokens_per_param": d / n}[part])
+        memo = _memo_for(v, g)
+        carried = memo.get("carried")
+        if carried is None:  # the three paths share it
+            fit = Fit.of(g)
+            big_g, a, b, ck = (_six_figures(x) for x in (fit.G, fit.a, fit.b,
+                                                         float(g["C"]) / float(g["flops_per_token"])))
+            n, d = big_g * ck**a, ck**b / big_g
+            carried = memo["carried"] = {"N_opt": n, "D_opt": d, "tokens_per_param": d / n}
+        return _as_asked(s, part, carried[part])
 
     return value
 
