@@ -41,6 +41,12 @@ def _f(x: Any) -> Fraction:
     return value
 
 
+def _scaled(mantissa: int, exponent: int) -> float:
+    """mantissa × 10^exponent, integers, as the correctly rounded float: what float(Fraction) gives, by one
+    integer conversion or division (both correctly rounded in Python)."""
+    return float(mantissa * 10**exponent) if exponent >= 0 else mantissa / 10**-exponent
+
+
 def half_up(x: Any, sig: int | None = None, decimals: int | None = None) -> Decimal:
     """x rounded as a student rounds by hand (halves away from zero) on its shortest decimal form, to `sig`
     significant figures or `decimals` places: what a student path writes for a rounded answer."""
@@ -124,11 +130,25 @@ def remember(variant: str, g: dict[str, Any], solution: Solution) -> Solution:
     return solution
 
 
+_OTHER: dict[tuple[Any, ...], Solution] = {}
+
+
 def answer(variant: str, g: dict[str, Any], part: str) -> Any:
     last = _last
     if last is not None and last[1] is g and last[0] == variant and last[2] == g:
         return last[3].part(part).answer.value
-    return _key(variant, json.dumps(g, sort_keys=True)).part(part).answer.value
+    # Another instance (a mistake's: the givens with one changed): solved once, keyed by its givens' types and
+    # values (what the JSON of them tells apart), or by their JSON where a value is not hashable.
+    try:
+        key = (variant, *sorted((k, v.__class__, v) for k, v in g.items()))
+        solution = _OTHER.get(key)
+    except TypeError:
+        return _key(variant, json.dumps(g, sort_keys=True)).part(part).answer.value
+    if solution is None:
+        if len(_OTHER) > 32:
+            _OTHER.clear()
+        solution = _OTHER[key] = SOLVERS[variant](dict(g))
+    return solution.part(part).answer.value
 
 
 def _shown(solution: Solution, part: str) -> float:

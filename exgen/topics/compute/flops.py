@@ -12,7 +12,7 @@ from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 from exgen.topics.compute.common import (
     EXACT_BELOW, IDEAL_SIG, SECONDS_PER_DAY, SIG, _DIM, _GPUS, _PARAMS, _PEAK, _TOKENS, _as_asked, _days, _f,
-    _flop, _shown, answer as _answer)
+    _flop, _scaled, _shown, answer as _answer)
 
 
 def matmul_flops(m: int, n: int, p: int, flops_per_fma: int = 2, batch: int = 1) -> dict[str, int]:
@@ -211,7 +211,7 @@ MAX_CLUSTER = 65536
 
 def _token_count(rng: Rng, difficulty: str) -> float:
     figures = 2 if difficulty == "easy" else 3
-    return float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
+    return _scaled(rng.randint(10 ** (figures - 1), 10**figures - 1), rng.randint(
         11 - figures, 13 - figures))
 
 
@@ -221,7 +221,7 @@ def _sample_run(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     takes roughly 3 to 200 days."""
     easy = difficulty == "easy"
     figures = 3 if easy else 4
-    params = float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
+    params = _scaled(rng.randint(10 ** (figures - 1), 10**figures - 1), rng.randint(
         9 - figures, 12 - figures))
     tokens = nf.round_sig(params * 10 ** (rng.randint(700, 2300) / 1000), 2 if easy else 3)
     peak = rng.choice(PEAKS_EASY if easy else PEAKS)

@@ -15,7 +15,7 @@ from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant
 from exgen.topics.compute.common import (
     ADAM_K, BYTES_PER_DTYPE, OPTIMIZER_K, OPTIMIZER_TEXT, SIG, UNIT_BYTES, _GPUS, _OPTIMIZER, _PARAMS, _UNIT,
-    _as_asked, _bytes_in, _f, _shown, _unit_size, answer as _answer)
+    _as_asked, _bytes_in, _f, _scaled, _shown, _unit_size, answer as _answer)
 
 
 def zero_bytes(params: Any, gpus: int, k: int = ADAM_K) -> dict[str, Fraction]:
@@ -181,8 +181,8 @@ ZERO_GPUS = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024)
 def _model_size(rng: Rng, difficulty: str) -> float:
     """Parameters: 1.00M to 9.99T with 3 significant figures (easy) or 1.000B to 9.999T with 4."""
     if difficulty == "easy":
-        return float(rng.randint(100, 999) * Fraction(10) ** rng.randint(4, 10))
-    return float(rng.randint(1000, 9999) * Fraction(10) ** rng.randint(6, 9))
+        return _scaled(rng.randint(100, 999), rng.randint(4, 10))
+    return _scaled(rng.randint(1000, 9999), rng.randint(6, 9))
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
@@ -203,10 +203,10 @@ def _sample_serving(rng: Rng, difficulty: str) -> dict[str, Any]:
     """1.00B to 999B parameters (3 significant figures) or 1.000B to 999.9B (4); a GPU of a common size; an
     overhead factor of 1.1 to 1.5 (1.05 to 1.60 at hard)."""
     if difficulty == "easy":
-        params = float(rng.randint(100, 999) * Fraction(10) ** rng.randint(7, 9))
+        params = _scaled(rng.randint(100, 999), rng.randint(7, 9))
         overhead = rng.choice((1.1, 1.2, 1.25, 1.3, 1.5))
     else:
-        params = float(rng.randint(1000, 9999) * Fraction(10) ** rng.randint(6, 8))
+        params = _scaled(rng.randint(1000, 9999), rng.randint(6, 8))
         overhead = float(rng.decimal(1.05, 1.6, 2))
     return {"params": params, "dtype": rng.choice(tuple(SERVE_BYTES)), "overhead": overhead,
             "gpu_memory": rng.choice(GPU_MEMORY), "unit": rng.choice(tuple(UNIT_BYTES))}

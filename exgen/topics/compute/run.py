@@ -23,7 +23,8 @@ from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 from exgen.topics.compute.common import (
-    FLOP_SIG, SECONDS_PER_DAY, SIG, _GPUS, _PARAMS, _TOKENS, _as_asked, _f, _flop, _shown, answer as _answer)
+    FLOP_SIG, SECONDS_PER_DAY, SIG, _GPUS, _PARAMS, _TOKENS, _as_asked, _f, _flop, _scaled, _shown,
+    answer as _answer)
 
 PF_DAY = 10**15 * SECONDS_PER_DAY  # FLOP
 RECOMPUTE = ("none", "full")
@@ -262,7 +263,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     easy = difficulty == "easy"
     figures = 2 if easy else 3
     if variant == "recompute":
-        params = float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
+        params = _scaled(rng.randint(10 ** (figures - 1), 10**figures - 1), rng.randint(
             9 - figures, 12 - figures))
         tokens = nf.round_sig(params * 10 ** (rng.randint(700, 2300) / 1000), figures)
         achieved = rng.choice(ACHIEVED) if easy else float(rng.decimal(40, 600, 1))
@@ -295,14 +296,17 @@ def _sample_run_shape(rng: Rng, difficulty: str) -> dict[str, Any]:
     """A model of 1B to 999B parameters with a plausible shape, on a GPU of a common peak, and an MFU of 20 to
     65 % turned into the tokens/s a run would log (3 or 4 significant figures)."""
     figures = 3 if difficulty == "easy" else 4
-    params = float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
+    params = _scaled(rng.randint(10 ** (figures - 1), 10**figures - 1), rng.randint(
         10 - figures, 12 - figures))
     g = {"params": params, "layers": rng.randint(16, 128), "heads": rng.randint(8, 128),
          "head_dim": rng.choice((64, 80, 128, 256)), "seq_len": rng.choice((2048, 4096, 8192))}
     peak = rng.choice((125, 275, 312, 400, 989.4, 1979)) if difficulty != "easy" else rng.choice(
         (125, 275, 312, 400, 1000))
     mfu = rng.randint(20, 65) / 100
-    rate = nf.round_sig(float(Fraction(str(peak)) * 10**12 * Fraction(mfu) / palm_flops_per_token(g)), figures)
+    # peak 10^12 × mfu / (FLOPs per token), exact (the decimal peak, the binary mfu), as one correctly rounded
+    # integer division
+    (pn, pd), (mn, md), per_token = _f(peak).as_integer_ratio(), mfu.as_integer_ratio(), palm_flops_per_token(g)
+    rate = nf.round_sig(pn * 10**12 * mn * per_token.denominator / (pd * md * per_token.numerator), figures)
     return {**g, "tokens_per_s": rate, "peak_tflops": peak}
 
 
