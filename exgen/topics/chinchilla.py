@@ -130,7 +130,20 @@ def gpu_budget(g: dict[str, Any], knobs: Knobs = KEY) -> float:
 
 # ---- worked-solution steps -------------------------------------------------------------------------
 
-S6 = lambda x: nf.sig(x, 6)  # noqa: E731 — intermediate values carry 6 significant figures
+_S6_TEXT: dict[tuple[type, Any], str] = {}
+
+
+def S6(x: Any) -> str:
+    """An intermediate value to 6 significant figures. A worked solution writes the same value several times
+    (C/6, G, a, b; the fit's constants in every instance), so the last texts are kept, keyed by type and value
+    (what the text depends on; 0.0 and -0.0 both read "0")."""
+    key = (x.__class__, x)
+    text = _S6_TEXT.get(key)
+    if text is None:
+        if len(_S6_TEXT) > 1024:
+            _S6_TEXT.clear()
+        text = _S6_TEXT[key] = nf.sig(x, 6)
+    return text
 
 
 def _optimum_steps(c: float, method: str, fit: Fit, n: float, d: float) -> list[Step]:
