@@ -149,18 +149,12 @@ def out_bytes(g: dict[str, Any]) -> int:
     return BYTES[g["dtype"] if g.get("out_dtype", "same") == "same" else g["out_dtype"]]
 
 
-_RIDGES: dict[tuple[Any, ...], Fraction] = {}
-
-
 def ridge(peak_tflops: Any, bandwidth_gbs: Any) -> Fraction:
-    """The ops:byte ratio (FLOP/byte): peak FLOP/s over bandwidth in bytes/s (kept for the last GPUs asked)."""
-    key = (peak_tflops.__class__, peak_tflops, bandwidth_gbs.__class__, bandwidth_gbs)
-    r = _RIDGES.get(key)
-    if r is None:
-        if len(_RIDGES) > 256:
-            _RIDGES.clear()
-        r = _RIDGES[key] = _f(peak_tflops) * 10**12 / (_f(bandwidth_gbs) * 10**9)
-    return r
+    """The ops:byte ratio (FLOP/byte): peak FLOP/s over bandwidth in bytes/s, peak 10^12 / (bandwidth 10^9),
+    as one Fraction of integers (a computed peak is a Fraction already)."""
+    p = peak_tflops if type(peak_tflops) is Fraction else _f(peak_tflops)
+    b = _f(bandwidth_gbs)
+    return Fraction(p.numerator * 1000 * b.denominator, p.denominator * b.numerator)
 
 
 def bound(ai: Fraction, r: Fraction) -> str:
@@ -173,6 +167,9 @@ def attainable_tflops(ai: Fraction, peak_tflops: Any, bandwidth_gbs: Any) -> Fra
 
 def peak_tflops(sms: int, fma_per_clock: int, clock_ghz: Any, flops_per_fma: int = 2, sparse: bool = False) -> Fraction:
     """SMs x FMA/clock/SM x 2 x clock, in TFLOP/s (TOPS for integers); doubled under 2:4 structured sparsity."""
+    if type(sms) is int and type(fma_per_clock) is int and type(flops_per_fma) is int:  # one Fraction of integers
+        c = _f(clock_ghz)
+        return Fraction(sms * fma_per_clock * flops_per_fma * c.numerator * (2 if sparse else 1), c.denominator * 1000)
     return sms * fma_per_clock * flops_per_fma * _f(clock_ghz) / 1000 * (2 if sparse else 1)
 
 
