@@ -473,22 +473,28 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
 # solver and every mistake of one draw start from the same givens, so each computation runs once per draw.
 # An instance is the same when its givens hold the very same values (identity: a completed copy of the
 # sampled givens matches; a changed dict does not).
-_memo: dict[Any, Any] = {}
-_memo_givens: list[Any] = [None, {}, None]  # variant, a copy of the givens, the givens dict
+# One immutable state, replaced whole (never changed in place), so that threads (the practice server's) each
+# read a consistent one: (variant, a copy of the givens, the givens dict, the memo of those givens).
+_memo_state: tuple[Any, dict[str, Any], Any, dict[Any, Any]] = (None, {}, None, {})
 
 
 def _memo_for(variant: str, g: dict[str, Any]) -> dict[Any, Any]:
-    global _memo
-    last_variant, last, last_g = _memo_givens
+    state = _memo_state
+    last_variant, last, last_g, memo = state
     if last_variant == variant:
         if last_g is g and last == g:
-            return _memo
-        if len(last) == len(g) and all(g.get(k, _memo) is v for k, v in last.items()):
-            _memo_givens[2] = g  # the same values in another dict (the completed copy of the sampled givens)
-            return _memo
-    _memo_givens[:] = [variant, dict(g), g]
-    _memo = {}
-    return _memo
+            return memo
+        if len(last) == len(g) and all(g.get(k, state) is v for k, v in last.items()):
+            _set_memo_state((variant, last, g, memo))  # the same values in another dict (the completed copy)
+            return memo
+    memo = {}
+    _set_memo_state((variant, dict(g), g, memo))
+    return memo
+
+
+def _set_memo_state(state: tuple[Any, dict[str, Any], Any, dict[Any, Any]]) -> None:
+    global _memo_state
+    _memo_state = state
 
 
 def _solved(variant: str, g: dict[str, Any], knobs: Knobs) -> Any:

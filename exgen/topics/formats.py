@@ -91,11 +91,12 @@ class Format:
     def decode(self, code: str) -> Fraction | None:
         """The value of a bit string (sign, exponent, mantissa); None for an infinity or NaN. The last one is
         kept: the sampler, the check and the solver of a draw decode the same pattern."""
-        last = _last_decoded
+        global _last_decoded
+        last = _last_decoded  # a tuple replaced whole, so a thread reads a consistent one
         if last[0] is self and last[1] == code:
             return last[2]
         value = self._decode(code)
-        _last_decoded[:] = [self, code, value]
+        _last_decoded = (self, code, value)
         return value
 
     def _decode(self, code: str) -> Fraction | None:
@@ -111,7 +112,7 @@ class Format:
 
 
 _POWERS_OF_TWO: dict[int, Fraction] = {}
-_last_decoded: list[Any] = [None, None, None]  # format, bit string, value
+_last_decoded: tuple[Any, Any, Any] = (None, None, None)  # format, bit string, value
 
 
 def _two_to(k: int) -> Fraction:

@@ -103,21 +103,23 @@ def _f(x: Any) -> Fraction:
 # Figures of the last instance (its ops:byte ratio, a decoding step's numbers under each convention): the
 # sampler, solver, mistakes and paths of one draw ask for the same ones. An instance is the same when its givens
 # hold the very same values (identity: a completed copy of the sampled givens matches; a changed dict does not).
-_memo: dict[Any, Any] = {}
-_memo_givens: list[Any] = [{}, None]  # a copy of the givens, the givens dict
+# One immutable state, replaced whole (never changed in place), so that threads (the practice server's) each
+# read a consistent one: (a copy of the givens, the givens dict, the memo of those givens).
+_memo_state: tuple[dict[str, Any], Any, dict[Any, Any]] = ({}, None, {})
 
 
 def _memo_for(g: dict[str, Any]) -> dict[Any, Any]:
-    global _memo
-    last, last_g = _memo_givens
+    global _memo_state
+    state = _memo_state
+    last, last_g, memo = state
     if last_g is g and last == g:
-        return _memo
-    if len(last) == len(g) and all(g.get(k, _memo) is v for k, v in last.items()):
-        _memo_givens[1] = g  # the same values in another dict (the completed copy of the sampled givens)
-        return _memo
-    _memo_givens[:] = [dict(g), g]
-    _memo = {}
-    return _memo
+        return memo
+    if len(last) == len(g) and all(g.get(k, state) is v for k, v in last.items()):
+        _memo_state = (last, g, memo)  # the same values in another dict (the completed copy of the sampled givens)
+        return memo
+    memo = {}
+    _memo_state = (dict(g), g, memo)
+    return memo
 
 
 # ---- the computations (pure, exact) ----------------------------------------------------------------
