@@ -151,12 +151,24 @@ def out_bytes(g: dict[str, Any]) -> int:
     return BYTES[g["dtype"] if g.get("out_dtype", "same") == "same" else g["out_dtype"]]
 
 
+_RIDGES: dict[tuple[Any, ...], Fraction] = {}
+
+
 def ridge(peak_tflops: Any, bandwidth_gbs: Any) -> Fraction:
     """The ops:byte ratio (FLOP/byte): peak FLOP/s over bandwidth in bytes/s, peak 10^12 / (bandwidth 10^9),
-    as one Fraction of integers (a computed peak is a Fraction already)."""
-    p = peak_tflops if type(peak_tflops) is Fraction else _f(peak_tflops)
-    b = _f(bandwidth_gbs)
-    return Fraction(p.numerator * 1000 * b.denominator, p.denominator * b.numerator)
+    as one Fraction of integers. The ratios of the last GPUs stated by their givens are kept (a draw asks for
+    its own a dozen times); a computed peak (a Fraction) is not, hashing it costs more than the division."""
+    if type(peak_tflops) is Fraction:
+        b = _f(bandwidth_gbs)
+        return Fraction(peak_tflops.numerator * 1000 * b.denominator, peak_tflops.denominator * b.numerator)
+    key = (peak_tflops.__class__, peak_tflops, bandwidth_gbs.__class__, bandwidth_gbs)
+    r = _RIDGES.get(key)
+    if r is None:
+        if len(_RIDGES) > 256:
+            _RIDGES.clear()
+        p, b = _f(peak_tflops), _f(bandwidth_gbs)
+        r = _RIDGES[key] = Fraction(p.numerator * 1000 * b.denominator, p.denominator * b.numerator)
+    return r
 
 
 def bound(ai: Fraction, r: Fraction) -> str:
@@ -662,7 +674,11 @@ def _away_from_ridge(ai: Fraction, r: Fraction) -> None:
 
 
 def _away_from_integer(x: Fraction) -> None:
-    if min(x - math.floor(x), math.ceil(x) - x) < INTEGER_MARGIN:
+    # min(x - floor x, ceil x - x) < margin, in integers: x = a/b, its distances to the integers around it
+    # are r/b and (b - r)/b with r = a mod b (both 0 for an integer)
+    a, b = x.numerator, x.denominator
+    r = a % b
+    if min(r, b - r if r else 0) * INTEGER_MARGIN.denominator < b * INTEGER_MARGIN.numerator:
         raise Rejected("a threshold too near an integer")
 
 
