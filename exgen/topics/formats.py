@@ -153,7 +153,10 @@ _EXACT: dict[tuple[type, Any], Fraction] = {}
 def _f(x: Any) -> Fraction:
     """A given as an exact decimal; the sampler, solver, mistakes and paths of a draw share one conversion."""
     key = (x.__class__, x)
-    value = _EXACT.get(key)
+    try:
+        value = _EXACT.get(key)
+    except TypeError:  # an unhashable value: Fraction says what is wrong with it
+        return Fraction(str(x))
     if value is None:
         if len(_EXACT) > 64:
             _EXACT.clear()

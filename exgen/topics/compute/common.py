@@ -33,7 +33,10 @@ def _f(x: Any) -> Fraction:
     one draw convert the same few givens, so the conversions of the last draws are kept (keyed by type and value:
     the decimal depends on nothing else)."""
     key = (x.__class__, x)
-    value = _EXACT.get(key)
+    try:
+        value = _EXACT.get(key)
+    except TypeError:  # an unhashable value: Fraction says what is wrong with it
+        return Fraction(str(x))
     if value is None:
         if len(_EXACT) > 256:
             _EXACT.clear()
