@@ -441,10 +441,14 @@ VARIANTS = (
 )
 
 
+_SPEC = {v.name: v for v in VARIANTS}
+_NUMERIC = {v.name: tuple(x for x in v.givens if x.kind in ("number", "integer")) for v in VARIANTS}
+
+
 def _check(variant: str, g: dict[str, Any]) -> None:
-    spec = next(v for v in VARIANTS if v.name == variant)
+    spec = _SPEC[variant]
     spec.require(g)
-    numeric = [x for x in spec.givens if x.kind in ("number", "integer")]
+    numeric = _NUMERIC[variant]
     bad = [x.name for x in numeric if not (isinstance(g[x.name], (int, float)) and math.isfinite(g[x.name]))]
     if bad:
         raise InvalidGivens(f"{', '.join(bad)} must be finite numbers")

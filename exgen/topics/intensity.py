@@ -315,6 +315,9 @@ VARIANTS = VARIANTS + (
 )
 
 
+_SPEC = {v.name: v for v in VARIANTS}
+
+
 def _plainly_valid(given: Given, value: Any) -> bool:
     """An int, or a finite float for a number, within the given's bounds: what `coerce` accepts as it stands,
     told without parsing its text (the sampler's givens all are)."""
@@ -328,7 +331,7 @@ def _plainly_valid(given: Given, value: Any) -> bool:
 def _check(variant: str, g: dict[str, Any]) -> None:
     """Validate a user's givens (the declared bounds included, so a solver called directly is as safe as
     `exgen solve`)."""
-    spec = next(v for v in VARIANTS if v.name == variant)
+    spec = _SPEC[variant]
     spec.require(g)
     for given in spec.givens:
         if given.name in g and given.kind != "choice" and not _plainly_valid(given, g[given.name]):

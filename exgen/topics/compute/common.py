@@ -81,10 +81,15 @@ SOLVERS: dict[str, Callable[[dict[str, Any]], Solution]] = {}
 CHECKS: dict[str, Callable[[str, dict[str, Any]], None]] = {}
 
 
+_NUMERIC: dict[str, tuple[Given, ...]] = {}  # each variant's numeric givens
+
+
 def check(variant: str, g: dict[str, Any]) -> None:
     spec = VARIANTS[variant]
     spec.require(g)
-    numeric = [x for x in spec.givens if x.kind in ("number", "integer")]
+    numeric = _NUMERIC.get(variant)
+    if numeric is None:
+        numeric = _NUMERIC[variant] = tuple(x for x in spec.givens if x.kind in ("number", "integer"))
     bad = [x.name for x in numeric if not (isinstance(g[x.name], (int, float)) and g[x.name] > 0)
            and not (x.low == 0 and g[x.name] == 0)]  # a given whose bounds start at 0 may be 0
     if bad:
