@@ -94,6 +94,13 @@ class Knobs:
 
 
 KEY = Knobs()
+# The mistakes' knobs (each turns one knob off its default), by id, holding each (so its id is never reused):
+# telling one from the key then needs no comparison of every field on every solve.
+_MISTAKE_KNOBS: dict[int, Knobs] = {}
+
+
+def _is_key(kn: Knobs) -> bool:
+    return kn is KEY or id(kn) not in _MISTAKE_KNOBS and kn == KEY
 _FITS: dict[tuple[float, ...], Fit] = {}
 
 
@@ -229,7 +236,7 @@ def _solution(parts: tuple[tuple[str, str, AnswerSpec], ...], steps: Callable[[]
               kn: Knobs) -> Solution | _Values:
     """The solution, its worked steps built on first read; a mistake's (knobs other than the key's) needs its
     values only."""
-    if kn is KEY or kn == KEY:
+    if _is_key(kn):
         return Solution(tuple(Part(part, label, _answer(spec)) for part, label, spec in parts), steps)
     return _Values(parts)
 
@@ -282,7 +289,7 @@ def _solve_compare(g: dict[str, Any], kn: Knobs) -> Solution:
     n_a, n_b = float(g["N_A"]), float(g["N_B"])
     d_a, d_b = c / (k * n_a), c / (k * n_b)
     t_a, t_b = loss(n_a, d_a, fit, kn), loss(n_b, d_b, fit, kn)
-    if t_a[2] == t_b[2] and (kn is KEY or kn == KEY):
+    if t_a[2] == t_b[2] and _is_key(kn):
         raise InvalidGivens("the two models have the same predicted loss: neither is lower")
     better = "A" if t_a[2] < t_b[2] else "B"
     steps = lambda: [  # noqa: E731 — the steps are built for the key only
@@ -627,6 +634,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 def _turned(part: str, **knobs: Any) -> Callable[[str, dict[str, Any]], Any]:
     """The part's value with one knob turned, or None where that makes no difference."""
     wrong_knobs = replace(KEY, **knobs)
+    if wrong_knobs != KEY:
+        _MISTAKE_KNOBS[id(wrong_knobs)] = wrong_knobs
 
     def wrong(variant: str, g: dict[str, Any]) -> Any:
         if "method" in knobs and g.get("method") == knobs["method"]:
