@@ -223,10 +223,13 @@ class _Values:
     """A mistake's solution: the value of each part, no Answer built."""
 
     def __init__(self, parts: tuple[tuple[str, str, AnswerSpec], ...]) -> None:
-        self.values = {part: spec.value if isinstance(spec, Answer) else spec[1] for part, _, spec in parts}
+        self.parts = parts
 
     def value(self, part: str) -> Any:
-        return self.values[part]
+        for pid, _, spec in self.parts:
+            if pid == part:
+                return spec.value if isinstance(spec, Answer) else spec[1]
+        raise KeyError(part)
 
 
 # ---- solvers ---------------------------------------------------------------------------------------
