@@ -19,12 +19,11 @@ swapped, …), so a mistake is always the same computation as the key with exact
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property
 from typing import Any, Callable
 
 from exgen import numfmt as nf
@@ -58,17 +57,23 @@ class Fit:
 
     @classmethod
     def of(cls, g: dict[str, Any]) -> Fit:
-        return cls(*(float(g[k]) for k in ("E", "A", "B", "alpha", "beta")))
+        values = (float(g["E"]), float(g["A"]), float(g["B"]), float(g["alpha"]), float(g["beta"]))
+        fit = _FITS.get(values)
+        if fit is None:  # most instances use the published fit: its G is computed once
+            if len(_FITS) > 256:
+                _FITS.clear()
+            fit = _FITS[values] = cls(*values)
+        return fit
 
-    @property
+    @cached_property
     def G(self) -> float:
         return (self.alpha * self.A / (self.beta * self.B)) ** (1 / (self.alpha + self.beta))
 
-    @property
+    @cached_property
     def a(self) -> float:
         return self.beta / (self.alpha + self.beta)
 
-    @property
+    @cached_property
     def b(self) -> float:
         return self.alpha / (self.alpha + self.beta)
 
@@ -89,6 +94,14 @@ class Knobs:
 
 
 KEY = Knobs()
+# The mistakes' knobs (each turns one knob off its default), by id, holding each (so its id is never reused):
+# telling one from the key then needs no comparison of every field on every solve.
+_MISTAKE_KNOBS: dict[int, Knobs] = {}
+
+
+def _is_key(kn: Knobs) -> bool:
+    return kn is KEY or id(kn) not in _MISTAKE_KNOBS and kn == KEY
+_FITS: dict[tuple[float, ...], Fit] = {}
 
 
 # ---- the computations ------------------------------------------------------------------------------
@@ -124,7 +137,20 @@ def gpu_budget(g: dict[str, Any], knobs: Knobs = KEY) -> float:
 
 # ---- worked-solution steps -------------------------------------------------------------------------
 
-S6 = lambda x: nf.sig(x, 6)  # noqa: E731 — intermediate values carry 6 significant figures
+_S6_TEXT: dict[tuple[type, Any], str] = {}
+
+
+def S6(x: Any) -> str:
+    """An intermediate value to 6 significant figures. A worked solution writes the same value several times
+    (C/6, G, a, b; the fit's constants in every instance), so the last texts are kept, keyed by type and value
+    (what the text depends on; 0.0 and -0.0 both read "0")."""
+    key = (x.__class__, x)
+    text = _S6_TEXT.get(key)
+    if text is None:
+        if len(_S6_TEXT) > 1024:
+            _S6_TEXT.clear()
+        text = _S6_TEXT[key] = nf.sig(x, 6)
+    return text
 
 
 def _optimum_steps(c: float, method: str, fit: Fit, n: float, d: float) -> list[Step]:
@@ -171,20 +197,51 @@ def _loss_step(label: str, n: float, d: float, fit: Fit, terms: tuple[float, flo
                 rf"{S6(data)} = {nf.fixed(total, 5)}")
 
 
-def _num(value: float, unit: str = "", sig: int = SIG) -> Answer:
-    return Answer("number", value, unit=unit, sig=sig)
+# A solver lists its parts as (id, label, answer) with the answer as a spec: ("sig", value, unit, figures) for a
+# number to significant figures, ("loss", value) for a loss to LOSS_DECIMALS, or an Answer. The key's solution
+# makes Answers of them; a mistake's (knobs other than the key's) needs the values only (issue 12).
+AnswerSpec = Any
 
 
-def _loss_answer(value: float) -> Answer:
-    return Answer("number", value, decimals=LOSS_DECIMALS)
+def _num(value: float, unit: str = "", sig: int = SIG) -> AnswerSpec:
+    return ("sig", value, unit, sig)
+
+
+def _loss_answer(value: float) -> AnswerSpec:
+    return ("loss", value)
+
+
+def _answer(spec: AnswerSpec) -> Answer:
+    if isinstance(spec, Answer):
+        return spec
+    if spec[0] == "loss":
+        return Answer("number", spec[1], decimals=LOSS_DECIMALS)
+    return Answer("number", spec[1], unit=spec[2], sig=spec[3])
+
+
+class _Values:
+    """A mistake's solution: the value of each part, no Answer built."""
+
+    def __init__(self, parts: tuple[tuple[str, str, AnswerSpec], ...]) -> None:
+        self.parts = parts
+
+    def value(self, part: str) -> Any:
+        for pid, _, spec in self.parts:
+            if pid == part:
+                return spec.value if isinstance(spec, Answer) else spec[1]
+        raise KeyError(part)
 
 
 # ---- solvers ---------------------------------------------------------------------------------------
 
 
-def _solution(parts: tuple[Part, ...], steps: Callable[[], list[Step]], kn: Knobs) -> Solution:
-    """The solution; a mistake's (knobs other than the key's) needs its values only, not the worked steps."""
-    return Solution(parts, tuple(steps()) if kn == KEY else ())
+def _solution(parts: tuple[tuple[str, str, AnswerSpec], ...], steps: Callable[[], list[Step]],
+              kn: Knobs) -> Solution | _Values:
+    """The solution, its worked steps built on first read; a mistake's (knobs other than the key's) needs its
+    values only."""
+    if _is_key(kn):
+        return Solution(tuple(Part(part, label, _answer(spec)) for part, label, spec in parts), steps)
+    return _Values(parts)
 
 
 def _solve_optimum(g: dict[str, Any], kn: Knobs) -> Solution:
@@ -193,9 +250,9 @@ def _solve_optimum(g: dict[str, Any], kn: Knobs) -> Solution:
     terms = loss(n, d, fit, kn)
     steps = lambda: [_pf_day_step(c), *_optimum_steps(c, method, fit, n, d),  # noqa: E731 — key only
                      _loss_step("of this allocation", n, d, fit, terms)]
-    parts = (Part("N_opt", "compute-optimal parameters", _num(n)),
-             Part("D_opt", "compute-optimal training tokens", _num(d)),
-             Part("loss", "predicted loss", _loss_answer(terms[2])))
+    parts = (("N_opt", "compute-optimal parameters", _num(n)),
+             ("D_opt", "compute-optimal training tokens", _num(d)),
+             ("loss", "predicted loss", _loss_answer(terms[2])))
     return _solution(parts, steps, kn)
 
 
@@ -208,9 +265,9 @@ def _solve_gpu_budget(g: dict[str, Any], kn: Knobs) -> Solution:
              rf"C = {g['gpus']} \times {nf.num(g['days'])} \times {SECONDS_PER_DAY}\ \text{{s}} \times "
              rf"{nf.num(g['peak'])} \times 10^{{12}}\ \text{{FLOP/s}} \times {nf.num(g['mfu'])} = {S6(c)}\ \text{{FLOP}}")
     ] + _optimum_steps(c, method, fit, n, d)
-    parts = (Part("compute", "training compute", _num(c, "FLOP")),
-             Part("N_opt", "compute-optimal parameters", _num(n)),
-             Part("D_opt", "compute-optimal training tokens", _num(d)))
+    parts = (("compute", "training compute", _num(c, "FLOP")),
+             ("N_opt", "compute-optimal parameters", _num(n)),
+             ("D_opt", "compute-optimal training tokens", _num(d)))
     return _solution(parts, steps, kn)
 
 
@@ -224,9 +281,9 @@ def _solve_loss(g: dict[str, Any], kn: Knobs) -> Solution:
              rf"{S6(data)}"),
         _loss_step("with the irreducible term $E$", n, d, fit, terms),
     ]
-    parts = (Part("model_term", "model-size term", _num(model)),
-             Part("data_term", "data term", _num(data)),
-             Part("loss", "predicted loss", _loss_answer(total)))
+    parts = (("model_term", "model-size term", _num(model)),
+             ("data_term", "data term", _num(data)),
+             ("loss", "predicted loss", _loss_answer(total)))
     return _solution(parts, steps, kn)
 
 
@@ -235,7 +292,7 @@ def _solve_compare(g: dict[str, Any], kn: Knobs) -> Solution:
     n_a, n_b = float(g["N_A"]), float(g["N_B"])
     d_a, d_b = c / (k * n_a), c / (k * n_b)
     t_a, t_b = loss(n_a, d_a, fit, kn), loss(n_b, d_b, fit, kn)
-    if t_a[2] == t_b[2] and kn == KEY:
+    if t_a[2] == t_b[2] and _is_key(kn):
         raise InvalidGivens("the two models have the same predicted loss: neither is lower")
     better = "A" if t_a[2] < t_b[2] else "B"
     steps = lambda: [  # noqa: E731 — the steps are built for the key only
@@ -247,11 +304,11 @@ def _solve_compare(g: dict[str, Any], kn: Knobs) -> Solution:
         _loss_step("of model B", n_b, d_b, fit, t_b),
         Step(f"Model {better} has the lower predicted loss, by ${nf.fixed(abs(t_a[2] - t_b[2]), 4)}$."),
     ]
-    parts = (Part("D_A", "training tokens of model A", _num(d_a)),
-             Part("D_B", "training tokens of model B", _num(d_b)),
-             Part("loss_A", "predicted loss of model A", _loss_answer(t_a[2])),
-             Part("loss_B", "predicted loss of model B", _loss_answer(t_b[2])),
-             Part("better", "lower predicted loss", Answer("choice", better, choices=("A", "B"))))
+    parts = (("D_A", "training tokens of model A", _num(d_a)),
+             ("D_B", "training tokens of model B", _num(d_b)),
+             ("loss_A", "predicted loss of model A", _loss_answer(t_a[2])),
+             ("loss_B", "predicted loss of model B", _loss_answer(t_b[2])),
+             ("better", "lower predicted loss", Answer("choice", better, choices=("A", "B"))))
     return _solution(parts, steps, kn)
 
 
@@ -274,11 +331,11 @@ def _solve_overtrained(g: dict[str, Any], kn: Knobs) -> Solution:
              rf"\frac{{D/N}}{{D_{{\mathrm{{opt}}}}/N_{{\mathrm{{opt}}}}}} = \frac{{{S6(ratio)}}}{{{S6(ratio_opt)}}} = "
              rf"{S6(ratio / ratio_opt)}."),
     ]
-    parts = (Part("compute", "training compute", _num(c, "FLOP")),
-             Part("tokens_per_param", "tokens per parameter of the model", _num(ratio)),
-             Part("N_opt", "compute-optimal parameters at the same compute", _num(n_opt)),
-             Part("opt_tokens_per_param", "compute-optimal tokens per parameter", _num(ratio_opt)),
-             Part("factor", "over-training factor", _num(factor)))
+    parts = (("compute", "training compute", _num(c, "FLOP")),
+             ("tokens_per_param", "tokens per parameter of the model", _num(ratio)),
+             ("N_opt", "compute-optimal parameters at the same compute", _num(n_opt)),
+             ("opt_tokens_per_param", "compute-optimal tokens per parameter", _num(ratio_opt)),
+             ("factor", "over-training factor", _num(factor)))
     return _solution(parts, steps, kn)
 
 
@@ -286,6 +343,24 @@ ACCOUNTING = {6: "6ND", 8: "8ND"}  # FLOP accountings a question words (others: 
 
 
 def _closed_form_numbers(g: dict[str, Any]) -> dict[str, float]:
+    """The closed form's numbers (read only: kept for the draw's solver, mistakes and paths)."""
+    memo = _memo_for("closed_form", g)
+    numbers = memo.get("numbers")
+    if numbers is None:
+        numbers = memo["numbers"] = _closed_form_numbers_of(g)
+    return numbers
+
+
+def _closed_form_numbers_at_six(g: dict[str, Any]) -> dict[str, float]:
+    """The closed form's numbers under C = 6ND whatever the question's k (the six_nd_assumed mistakes)."""
+    memo = _memo_for("closed_form", g)
+    numbers = memo.get("numbers at 6")
+    if numbers is None:
+        numbers = memo["numbers at 6"] = _closed_form_numbers_of({**g, "flops_per_token": 6})
+    return numbers
+
+
+def _closed_form_numbers_of(g: dict[str, Any]) -> dict[str, float]:
     fit, c, k = Fit.of(g), float(g["C"]), float(g["flops_per_token"])
     n, d = fit.G * (c / k) ** fit.a, (c / k) ** fit.b / fit.G
     n_rule, d_rule = RULE_N * math.sqrt(c), RULE_D * math.sqrt(c)
@@ -317,14 +392,14 @@ def _solve_closed_form(g: dict[str, Any], kn: Knobs) -> Solution:
              "which cost",
              rf"{kk} N D = {kk} \times 0.17\, C = {S6(x['rule_compute'])}\ \text{{FLOP}} = {S6(x['rule_ratio'])}\, C"),
     ]
-    parts = (Part("a", "exponent a of the optimal N", _num(x["a"])),
-             Part("b", "exponent b of the optimal D", _num(x["b"])),
-             Part("G", "coefficient G", _num(x["G"])),
-             Part("N_opt", "compute-optimal parameters", _num(x["N_opt"])),
-             Part("D_opt", "compute-optimal training tokens", _num(x["D_opt"])),
-             Part("tokens_per_param", "tokens per parameter at the optimum", _num(x["tokens_per_param"])),
-             Part("rule_compute", "compute the rule's allocation costs", _num(x["rule_compute"], "FLOP")),
-             Part("rule_ratio", "the rule's compute over the budget", _num(x["rule_ratio"])))
+    parts = (("a", "exponent a of the optimal N", _num(x["a"])),
+             ("b", "exponent b of the optimal D", _num(x["b"])),
+             ("G", "coefficient G", _num(x["G"])),
+             ("N_opt", "compute-optimal parameters", _num(x["N_opt"])),
+             ("D_opt", "compute-optimal training tokens", _num(x["D_opt"])),
+             ("tokens_per_param", "tokens per parameter at the optimum", _num(x["tokens_per_param"])),
+             ("rule_compute", "compute the rule's allocation costs", _num(x["rule_compute"], "FLOP")),
+             ("rule_ratio", "the rule's compute over the budget", _num(x["rule_ratio"])))
     return _solution(parts, steps, kn)
 
 
@@ -376,10 +451,14 @@ VARIANTS = (
 )
 
 
+_SPEC = {v.name: v for v in VARIANTS}
+_NUMERIC = {v.name: tuple(x for x in v.givens if x.kind in ("number", "integer")) for v in VARIANTS}
+
+
 def _check(variant: str, g: dict[str, Any]) -> None:
-    spec = next(v for v in VARIANTS if v.name == variant)
+    spec = _SPEC[variant]
     spec.require(g)
-    numeric = [x for x in spec.givens if x.kind in ("number", "integer")]
+    numeric = _NUMERIC[variant]
     bad = [x.name for x in numeric if not (isinstance(g[x.name], (int, float)) and math.isfinite(g[x.name]))]
     if bad:
         raise InvalidGivens(f"{', '.join(bad)} must be finite numbers")
@@ -401,7 +480,44 @@ def _solve(variant: str, g: dict[str, Any], knobs: Knobs = KEY) -> Solution:
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
     _check(variant, givens)
-    return _solve(variant, givens)
+    return _solved(variant, givens, KEY)
+
+
+# The solutions of the last instance, under the key's knobs and each mistake's: the sampler (compare), the
+# solver and every mistake of one draw start from the same givens, so each computation runs once per draw.
+# An instance is the same when its givens hold the very same values (identity: a completed copy of the
+# sampled givens matches; a changed dict does not).
+# One immutable state, replaced whole (never changed in place), so that threads (the practice server's) each
+# read a consistent one: (variant, a copy of the givens, the givens dict, the memo of those givens).
+_memo_state: tuple[Any, dict[str, Any], Any, dict[Any, Any]] = (None, {}, None, {})
+
+
+def _memo_for(variant: str, g: dict[str, Any]) -> dict[Any, Any]:
+    state = _memo_state
+    last_variant, last, last_g, memo = state
+    if last_variant == variant:
+        if last_g is g and last == g:
+            return memo
+        if len(last) == len(g) and all(g.get(k, state) is v for k, v in last.items()):
+            _set_memo_state((variant, last, g, memo))  # the same values in another dict (the completed copy)
+            return memo
+    memo = {}
+    _set_memo_state((variant, dict(g), g, memo))
+    return memo
+
+
+def _set_memo_state(state: tuple[Any, dict[str, Any], Any, dict[Any, Any]]) -> None:
+    global _memo_state
+    _memo_state = state
+
+
+def _solved(variant: str, g: dict[str, Any], knobs: Knobs) -> Any:
+    """The solution under `knobs` (kept per knobs object: they are the module's own, living as long as it)."""
+    memo = _memo_for(variant, g)
+    solution = memo.get(id(knobs))
+    if solution is None:
+        solution = memo[id(knobs)] = _solve(variant, g, knobs)
+    return solution
 
 
 # ---- sampling --------------------------------------------------------------------------------------
@@ -410,9 +526,13 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
 # closed form is shown below `hard`) and the figures carried.
 
 
-def _scaled(mantissa: Fraction | int, exponent: int) -> float:
-    """mantissa × 10^exponent as the correctly rounded float (what the student reads)."""
-    return float(Fraction(mantissa) * Fraction(10) ** exponent)
+def _scaled(mantissa: Fraction | int, exponent: int, factor: int = 1) -> float:
+    """mantissa × 10^exponent (× an integer factor) as the correctly rounded float (what the student reads):
+    one integer division, which Python rounds correctly, as float(Fraction) does."""
+    m = Fraction(mantissa)
+    if exponent >= 0:
+        return m.numerator * factor * 10**exponent / m.denominator
+    return m.numerator * factor / (m.denominator * 10**-exponent)
 
 
 def _mantissa(rng: Rng, difficulty: str) -> Fraction:
@@ -424,7 +544,8 @@ def _budget(rng: Rng, difficulty: str) -> float:
     """C to 4 figures; at hard a whole number of 4-figure PF-days (0.1160 to 9,999 PF-days), which the
     question states in PF-days, so the student converts first."""
     if difficulty == "hard":
-        return float(rng.decimal(1, 9.999, 3) * Fraction(10) ** rng.randint(-1, 3) * PF_DAY)
+        mantissa = rng.decimal(1, 9.999, 3)
+        return _scaled(mantissa, rng.randint(-1, 3), PF_DAY)
     return _scaled(rng.decimal(1, 9.999, 3), rng.randint(19, 25))
 
 
@@ -484,7 +605,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         g = _with_fit({"C": c, "N_A": n_a, "N_B": n_b})
         if n_a == n_b or not all(1 <= c / (6 * n * n) <= 10_000 for n in (n_a, n_b)):
             raise Rejected("equal models, or tokens per parameter outside any realistic range")
-        s = _solve_compare(g, KEY)
+        s = _solved("compare", g, KEY)
         if abs(s.part("loss_A").answer.value - s.part("loss_B").answer.value) < TIE_MARGIN:
             raise Rejected("the two losses are too close to call")
         return g
@@ -513,23 +634,17 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 # ---- named mistakes --------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=64)
-def _key(variant: str, givens_json: str, knobs: Knobs = KEY) -> Solution:
-    """The solution under `knobs` (the key's by default), solved once for all the parts and mistakes that
-    use it."""
-    return _solve(variant, json.loads(givens_json), knobs)
-
-
 def _turned(part: str, **knobs: Any) -> Callable[[str, dict[str, Any]], Any]:
     """The part's value with one knob turned, or None where that makes no difference."""
     wrong_knobs = replace(KEY, **knobs)
+    if wrong_knobs != KEY:
+        _MISTAKE_KNOBS[id(wrong_knobs)] = wrong_knobs
 
     def wrong(variant: str, g: dict[str, Any]) -> Any:
         if "method" in knobs and g.get("method") == knobs["method"]:
             return None
-        givens_json = json.dumps(g, sort_keys=True)
-        value = _key(variant, givens_json, wrong_knobs).part(part).answer.value
-        return None if value == _key(variant, givens_json).part(part).answer.value else value
+        value = _solved(variant, g, wrong_knobs).value(part)
+        return None if value == _solved(variant, g, KEY).part(part).answer.value else value
 
     return wrong
 
@@ -590,8 +705,7 @@ def _mistakes() -> tuple[Mistake, ...]:
         return lambda v, g: f(g, _closed_form_numbers(g))
 
     def at_six(part: str) -> Callable[[str, dict[str, Any]], Any]:
-        return lambda v, g: None if float(g["flops_per_token"]) == 6 else \
-            _closed_form_numbers({**g, "flops_per_token": 6})[part]
+        return lambda v, g: None if float(g["flops_per_token"]) == 6 else _closed_form_numbers_at_six(g)[part]
 
     out += [
         Mistake("exponents_swapped", "a", "a = beta/(alpha+beta) is N_opt's exponent: the larger the data exponent "
@@ -668,9 +782,13 @@ def _fit_carried(part: str) -> Callable[[str, dict[str, Any], Solution], float |
     def value(v: str, g: dict[str, Any], s: Solution) -> float | None:
         if g["method"] != "fit":
             return None
-        fit = Fit.of(g)
-        c = float(g["C"]) if v == "optimum" else gpu_budget(g)
-        big_g, a, b, c6 = (_six_figures(x) for x in (fit.G, fit.a, fit.b, c / 6))
+        memo = _memo_for(v, g)
+        carried = memo.get("carried")
+        if carried is None:  # both paths share it
+            fit = Fit.of(g)
+            c = float(g["C"]) if v == "optimum" else gpu_budget(g)
+            carried = memo["carried"] = tuple(_six_figures(x) for x in (fit.G, fit.a, fit.b, c / 6))
+        big_g, a, b, c6 = carried
         return _as_asked(s, part, big_g * c6**a if part == "N_opt" else c6**b / big_g)
 
     return value
@@ -688,10 +806,15 @@ def _closed_form_carried(part: str) -> Callable[[str, dict[str, Any], Solution],
     """N_opt, D_opt or D/N with G, a, b and C/k carried to 6 significant figures, as the question allows."""
 
     def value(v: str, g: dict[str, Any], s: Solution) -> float:
-        fit = Fit.of(g)
-        big_g, a, b, ck = (_six_figures(x) for x in (fit.G, fit.a, fit.b, float(g["C"]) / float(g["flops_per_token"])))
-        n, d = big_g * ck**a, ck**b / big_g
-        return _as_asked(s, part, {"N_opt": n, "D_opt": d, "tokens_per_param": d / n}[part])
+        memo = _memo_for(v, g)
+        carried = memo.get("carried")
+        if carried is None:  # the three paths share it
+            fit = Fit.of(g)
+            big_g, a, b, ck = (_six_figures(x) for x in (fit.G, fit.a, fit.b,
+                                                         float(g["C"]) / float(g["flops_per_token"])))
+            n, d = big_g * ck**a, ck**b / big_g
+            carried = memo["carried"] = {"N_opt": n, "D_opt": d, "tokens_per_param": d / n}
+        return _as_asked(s, part, carried[part])
 
     return value
 
@@ -716,9 +839,14 @@ PATHS = (
 )
 
 def question_values(variant: str, g: dict[str, Any], difficulty: str) -> dict[str, Any]:
-    """What the question shows that follows from the givens: a budget in PF-days, a cluster in 8-GPU nodes,
-    tokens per parameter, and a model card's billions of parameters and trillions of tokens."""
+    """What the question shows that follows from the givens: the fit's law with its coefficients, a budget in
+    PF-days, a cluster in 8-GPU nodes, tokens per parameter, and a model card's billions of parameters and
+    trillions of tokens."""
     shown: dict[str, Any] = {}
+    if variant in ("optimum", "loss", "compare", "closed_form") or g.get("method") == "fit":  # the fit's law
+        shown["fit_law"] = (rf"L(N, D) = E + \frac{{A}}{{N^{{\alpha}}}} + \frac{{B}}{{D^{{\beta}}}}, \qquad "
+                            rf"E = {nf.num(g['E'])},\ A = {nf.num(g['A'])},\ B = {nf.num(g['B'])},\ "
+                            rf"\alpha = {nf.num(g['alpha'])},\ \beta = {nf.num(g['beta'])}.")
     if "C" in g:
         shown["pf_days"] = g["C"] / 86400e15
     if "gpus" in g:  # a hard question states whole 8-GPU nodes

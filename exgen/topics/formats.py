@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property, lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
@@ -43,33 +44,33 @@ class Format:
     man_bits: int
     special: str  # "ieee": all-ones exponent reserved; "fn": only the all-ones code is NaN; "none": no specials
 
-    @property
+    @cached_property
     def bias(self) -> int:
         return 2 ** (self.exp_bits - 1) - 1
 
-    @property
+    @cached_property
     def bits(self) -> int:
         return 1 + self.exp_bits + self.man_bits
 
-    @property
+    @cached_property
     def max_exp_field(self) -> int:
         """The largest exponent field of a finite number."""
         return 2**self.exp_bits - (2 if self.special == "ieee" else 1)
 
-    @property
+    @cached_property
     def max(self) -> Fraction:
         top = 2**self.man_bits - (2 if self.special == "fn" else 1)  # E4M3: S.1111.111 is NaN
-        return (1 + Fraction(top, 2**self.man_bits)) * Fraction(2) ** (self.max_exp_field - self.bias)
+        return (1 + Fraction(top, 2**self.man_bits)) * _two_to(self.max_exp_field - self.bias)
 
-    @property
+    @cached_property
     def min_normal(self) -> Fraction:
-        return Fraction(2) ** (1 - self.bias)
+        return _two_to(1 - self.bias)
 
-    @property
+    @cached_property
     def min_subnormal(self) -> Fraction:
-        return Fraction(2) ** (1 - self.bias - self.man_bits)
+        return _two_to(1 - self.bias - self.man_bits)
 
-    @property
+    @cached_property
     def epsilon(self) -> Fraction:
         return Fraction(1, 2**self.man_bits)
 
@@ -78,12 +79,7 @@ class Format:
         a = abs(x)
         if a < self.min_normal:
             return self.min_subnormal
-        e = math.floor(math.log2(a))
-        while Fraction(2) ** e > a:
-            e -= 1
-        while Fraction(2) ** (e + 1) <= a:
-            e += 1
-        return Fraction(2) ** (e - self.man_bits)
+        return _two_to(_floor_log2(a) - self.man_bits)
 
     def nearest(self, x: Fraction, mode: str = "even") -> Fraction:
         """x rounded to this format (ties to even; mode "truncate" rounds toward zero). May exceed max."""
@@ -93,7 +89,17 @@ class Format:
         return k * q
 
     def decode(self, code: str) -> Fraction | None:
-        """The value of a bit string (sign, exponent, mantissa); None for an infinity or NaN."""
+        """The value of a bit string (sign, exponent, mantissa); None for an infinity or NaN. The last one is
+        kept: the sampler, the check and the solver of a draw decode the same pattern."""
+        global _last_decoded
+        last = _last_decoded  # a tuple replaced whole, so a thread reads a consistent one
+        if last[0] is self and last[1] == code:
+            return last[2]
+        value = self._decode(code)
+        _last_decoded = (self, code, value)
+        return value
+
+    def _decode(self, code: str) -> Fraction | None:
         s, e, f = int(code[0]), int(code[1:1 + self.exp_bits], 2), int(code[1 + self.exp_bits:], 2)
         if self.special == "ieee" and e == 2**self.exp_bits - 1:
             return None
@@ -102,7 +108,32 @@ class Format:
         sign = -1 if s else 1
         if e == 0:
             return sign * Fraction(f, 2**self.man_bits) * self.min_normal
-        return sign * (1 + Fraction(f, 2**self.man_bits)) * Fraction(2) ** (e - self.bias)
+        return sign * (1 + Fraction(f, 2**self.man_bits)) * _two_to(e - self.bias)
+
+
+_POWERS_OF_TWO: dict[int, Fraction] = {}
+_last_decoded: tuple[Any, Any, Any] = (None, None, None)  # format, bit string, value
+
+
+def _two_to(k: int) -> Fraction:
+    """2^k as a Fraction, built once per exponent (the formats' bounds and spacings take a few dozen)."""
+    power = _POWERS_OF_TWO.get(k)
+    if power is None:
+        power = _POWERS_OF_TWO[k] = Fraction(2) ** k
+    return power
+
+
+def _floor_log2(a: Fraction) -> int:
+    """floor(log2 a) of a positive Fraction, exactly, in integers: 2^e <= a < 2^(e+1)."""
+    return _floor_log2_ratio(a.numerator, a.denominator)
+
+
+def _floor_log2_ratio(p: int, q: int) -> int:
+    """floor(log2 (p/q)) of positive integers p, q."""
+    e = p.bit_length() - q.bit_length()  # 2^(e-1) < p/q < 2^(e+1)
+    if (q << e if e >= 0 else q) > (p if e >= 0 else p << -e):
+        e -= 1
+    return e
 
 
 FORMATS = {
@@ -116,13 +147,35 @@ FORMATS = {
 SIG = 4
 
 
+_EXACT: dict[tuple[type, Any], Fraction] = {}
+
+
 def _f(x: Any) -> Fraction:
-    return Fraction(str(x))
+    """A given as an exact decimal; the sampler, solver, mistakes and paths of a draw share one conversion."""
+    key = (x.__class__, x)
+    try:
+        value = _EXACT.get(key)
+    except TypeError:  # an unhashable value: Fraction says what is wrong with it
+        return Fraction(str(x))
+    if value is None:
+        if len(_EXACT) > 64:
+            _EXACT.clear()
+        value = _EXACT[key] = Fraction(str(x))
+    return value
+
+
+_CUSTOM: dict[tuple[int, int], Format] = {}
 
 
 def fmt_of(g: dict[str, Any]) -> Format:
     if g["format"] == "custom":
-        return Format(f"E{g['exp_bits']}M{g['man_bits']}", int(g["exp_bits"]), int(g["man_bits"]), "ieee")
+        e, m = g["exp_bits"], g["man_bits"]
+        if type(e) is int and type(m) is int:  # a sampled custom format: one Format (and its bounds) per size
+            f = _CUSTOM.get((e, m))
+            if f is None:
+                f = _CUSTOM[e, m] = Format(f"E{e}M{m}", e, m, "ieee")
+            return f
+        return Format(f"E{e}M{m}", int(e), int(m), "ieee")
     return FORMATS[g["format"]]
 
 
@@ -147,8 +200,11 @@ VARIANTS = (
 )
 
 
+_VARIANT = {v.name: v for v in VARIANTS}
+
+
 def _check(variant: str, g: dict[str, Any]) -> Format:
-    spec = next(v for v in VARIANTS if v.name == variant)
+    spec = _VARIANT[variant]
     spec.require(g)
     if g["format"] not in _FORMAT.choices:
         raise InvalidGivens(f"format must be one of {', '.join(_FORMAT.choices)}")
@@ -164,7 +220,7 @@ def _check(variant: str, g: dict[str, Any]) -> Format:
             raise InvalidGivens("the bit pattern is an infinity, a NaN or zero: ask for a finite nonzero value")
     if variant == "nearest":
         x = _f(g["x"])
-        if x == 0 or abs(f.nearest(x)) > f.max or f.nearest(x) == 0:
+        if x == 0 or abs(nearest := f.nearest(x)) > f.max or nearest == 0:
             raise InvalidGivens("x must be nonzero and round to a finite nonzero value of the format")
     if variant == "range" and not 0 < _f(g["amin"]) <= _f(g["amax"]):
         raise InvalidGivens("need 0 < amin <= amax")
@@ -177,7 +233,7 @@ def _check(variant: str, g: dict[str, Any]) -> Format:
 def _log2(x: Fraction) -> int:
     """k for an exact power of two 2^k."""
     k = round(math.log2(x))
-    assert Fraction(2) ** k == x
+    assert _two_to(k) == x
     return k
 
 
@@ -200,8 +256,10 @@ def _num(x: Fraction, figures: int = 7) -> str:
     return nf.sig(x, figures)
 
 
-def _layout_steps(f: Format) -> list[Step]:
-    return [
+@lru_cache(maxsize=None)
+def _layout_steps(f: Format) -> tuple[Step, ...]:
+    """What every layout and range solution starts with: the same for every instance of a format."""
+    return (
         Step(f"{f.name} has 1 sign bit, {f.exp_bits} exponent bits and {f.man_bits} mantissa bits; the bias is",
              rf"2^{{{f.exp_bits} - 1}} - 1 = {f.bias}"),
         Step("The largest finite value: " + {
@@ -210,7 +268,7 @@ def _layout_steps(f: Format) -> list[Step]:
             "fn": "only the all-ones code is NaN (no infinities), so the all-ones exponent holds numbers and the "
                   "largest mantissa below all-ones is used:",
             "none": "there are no special codes, so the all-ones exponent and mantissa are a number:"}[f.special],
-             rf"{nf.sig(f.max / Fraction(2) ** (f.max_exp_field - f.bias), 10)} \times 2^{{{f.max_exp_field} - "
+             rf"{nf.sig(f.max / _two_to(f.max_exp_field - f.bias), 10)} \times 2^{{{f.max_exp_field} - "
              rf"{f.bias}}} = {_num(f.max)}"),
         Step("The smallest normal number has exponent field 1 and mantissa 0; the smallest subnormal has exponent "
              "field 0 and mantissa 0...01:",
@@ -220,7 +278,7 @@ def _layout_steps(f: Format) -> list[Step]:
         Step("Machine epsilon, the gap between 1 and the next representable number, and its exponent:",
              rf"\epsilon = 2^{{-{f.man_bits}}} = {_num(f.epsilon)}, \qquad \log_2 {_num(f.epsilon)} = "
              rf"{-f.man_bits}"),
-    ]
+    )
 
 
 def _number(value: Fraction, sig: int = SIG) -> Answer:
@@ -239,15 +297,16 @@ def _solve_layout(g: dict[str, Any], f: Format) -> Solution:
     else:
         decode = rf"{sign}\left(1 + \frac{{{mv}}}{{2^{{{f.man_bits}}}}}\right) \times 2^{{{ev} - {f.bias}}}"
         kind = f"The exponent field is {e} $= {ev}$ and the mantissa {m} $= {mv}$: a normal number"
-    steps = _layout_steps(f) + [Step(f"Split the pattern: sign {s}, exponent {e}, mantissa {m}. {kind}:",
-                                     rf"{decode} = {_num(value, 10)}")]
+    def steps() -> list[Step]:
+        return [*_layout_steps(f), Step(f"Split the pattern: sign {s}, exponent {e}, mantissa {m}. {kind}:",
+                                        rf"{decode} = {_num(value, 10)}")]
     return Solution((Part("bias", "exponent bias", Answer("integer", f.bias)),
                      Part("max", "largest finite value", _number(f.max)),
                      Part("min_normal_exp", "exponent of the smallest normal", Answer("integer", _log2(f.min_normal))),
                      Part("min_subnormal_exp", "exponent of the smallest subnormal",
                           Answer("integer", _log2(f.min_subnormal))),
                      Part("epsilon_exp", "exponent of machine epsilon", Answer("integer", _log2(f.epsilon))),
-                     Part("value", "value of the bit pattern", _number(value, 6))), tuple(steps))
+                     Part("value", "value of the bit pattern", _number(value, 6))), steps)
 
 
 def _solve_nearest(g: dict[str, Any], f: Format) -> Solution:
@@ -255,20 +314,22 @@ def _solve_nearest(g: dict[str, Any], f: Format) -> Solution:
     q = f.spacing(x)
     y = f.nearest(x)
     rel = abs(y - x) / abs(x)
-    if abs(x) < f.min_normal:
-        where = (f"$|x| < {_num(f.min_normal)}$, the smallest normal: in the subnormal range the spacing is the "
-                 "smallest subnormal,", rf"2^{{1 - {f.bias} - {f.man_bits}}} = {_num(q)}")
-    else:
-        e = round(math.log2(q)) + f.man_bits
-        where = (f"${_pow2(Fraction(2) ** e)} \\le |x| < 2^{{{e + 1}}}$, so the spacing of {f.name} numbers "
-                 f"there is", rf"2^{{{e} - {f.man_bits}}} = {_num(q)}")
-    n = x / q
-    steps = (Step(where[0], where[1]),
-             Step("Count spacings and round to the nearest whole number (ties to even):",
-                  rf"\frac{{{_given(g['x'])}}}{{{_num(q)}}} = {nf.sig(n, 8)} \to {round(n)}, \qquad {round(n)} "
-                  rf"\times {_num(q)} = {_num(y, 10)}"),
-             Step("The relative rounding error:", rf"\frac{{|{_num(y, 10)} - {nf.signed(_given(g['x']))}|}}"
-                  rf"{{|{_given(g['x'])}|}} = {nf.sig(rel, 6)}"))
+
+    def steps() -> tuple[Step, ...]:
+        if abs(x) < f.min_normal:
+            where = (f"$|x| < {_num(f.min_normal)}$, the smallest normal: in the subnormal range the spacing is "
+                     "the smallest subnormal,", rf"2^{{1 - {f.bias} - {f.man_bits}}} = {_num(q)}")
+        else:
+            e = round(math.log2(q)) + f.man_bits
+            where = (f"${_pow2(_two_to(e))} \\le |x| < 2^{{{e + 1}}}$, so the spacing of {f.name} numbers "
+                     f"there is", rf"2^{{{e} - {f.man_bits}}} = {_num(q)}")
+        n = x / q
+        return (Step(where[0], where[1]),
+                Step("Count spacings and round to the nearest whole number (ties to even):",
+                     rf"\frac{{{_given(g['x'])}}}{{{_num(q)}}} = {nf.sig(n, 8)} \to {round(n)}, \qquad {round(n)} "
+                     rf"\times {_num(q)} = {_num(y, 10)}"),
+                Step("The relative rounding error:", rf"\frac{{|{_num(y, 10)} - {nf.signed(_given(g['x']))}|}}"
+                     rf"{{|{_given(g['x'])}|}} = {nf.sig(rel, 6)}"))
     return Solution((Part("spacing", "spacing around x", _number(q)),
                      Part("nearest", "nearest representable value", _number(y, 6)),
                      Part("rel_error", "relative rounding error",
@@ -280,45 +341,46 @@ CLASSES = ("normal", "subnormal", "zero")
 
 
 def scale_exponent(f: Format, amax: Fraction) -> int:
-    k = math.floor(math.log2(f.max / amax))
-    while amax * Fraction(2) ** (k + 1) <= f.max:
-        k += 1
-    while amax * Fraction(2) ** k > f.max:
-        k -= 1
-    return k
+    """The largest k with amax x 2^k <= the largest finite value: floor(log2(max / amax)), exactly."""
+    top = f.max
+    return _floor_log2_ratio(top.numerator * amax.denominator, top.denominator * amax.numerator)
 
 
 def classify(f: Format, v: Fraction) -> str:
-    if f.nearest(v) == 0:
+    nearest = f.nearest(v)
+    if nearest == 0:
         return "zero"
-    return "subnormal" if f.nearest(v) < f.min_normal else "normal"
+    return "subnormal" if nearest < f.min_normal else "normal"
 
 
 def _solve_range(g: dict[str, Any], f: Format) -> Solution:
     amax, amin = _f(g["amax"]), _f(g["amin"])
     k = scale_exponent(f, amax)
-    scaled = amin * Fraction(2) ** k
+    scaled = amin * _two_to(k)
     cls = classify(f, scaled)
     over = "yes" if amax > f.max else "no"
-    steps = _layout_steps(f)[:3] + [
-        Step(f"amax $= {_given(g['amax'])}$ is {'above' if over == 'yes' else 'within'} the largest finite value "
-             f"${_num(f.max)}$: " + ("cast as it is, it overflows (overflow: yes)." if over == "yes"
-                                    else "it does not overflow (overflow: no).")),
-        Step("The scale $2^k$ is the largest power of two with amax $\\times 2^k \\le$ the largest finite value:",
-             rf"k = \left\lfloor \log_2 \frac{{{_num(f.max)}}}{{{_given(g['amax'])}}} \right\rfloor = "
-             rf"\lfloor {nf.sig(math.log2(f.max / amax), 6)} \rfloor = {k}"),
-        Step("The smallest magnitude after scaling:", rf"{_given(g['amin'])} \times 2^{{{k}}} = {nf.sig(scaled, 8)}"),
-        Step({"normal": f"It is at least the smallest normal ${_num(f.min_normal)}$: a normal number.",
-              "subnormal": f"It lies below the smallest normal ${_num(f.min_normal)}$ but not below half the "
-                           f"smallest subnormal ${_num(f.min_subnormal / 2)}$: it becomes a subnormal number.",
-              "zero": f"It lies below half the smallest subnormal, ${_num(f.min_subnormal / 2)}$: it rounds to 0 "
-                      "(underflow)."}[cls])]
+
+    def steps() -> list[Step]:
+        return [*_layout_steps(f)[:3],
+            Step(f"amax $= {_given(g['amax'])}$ is {'above' if over == 'yes' else 'within'} the largest finite value "
+                 f"${_num(f.max)}$: " + ("cast as it is, it overflows (overflow: yes)." if over == "yes"
+                                        else "it does not overflow (overflow: no).")),
+            Step("The scale $2^k$ is the largest power of two with amax $\\times 2^k \\le$ the largest finite value:",
+                 rf"k = \left\lfloor \log_2 \frac{{{_num(f.max)}}}{{{_given(g['amax'])}}} \right\rfloor = "
+                 rf"\lfloor {nf.sig(math.log2(f.max / amax), 6)} \rfloor = {k}"),
+            Step("The smallest magnitude after scaling:",
+                 rf"{_given(g['amin'])} \times 2^{{{k}}} = {nf.sig(scaled, 8)}"),
+            Step({"normal": f"It is at least the smallest normal ${_num(f.min_normal)}$: a normal number.",
+                  "subnormal": f"It lies below the smallest normal ${_num(f.min_normal)}$ but not below half the "
+                               f"smallest subnormal ${_num(f.min_subnormal / 2)}$: it becomes a subnormal number.",
+                  "zero": f"It lies below half the smallest subnormal, ${_num(f.min_subnormal / 2)}$: it rounds to 0 "
+                          "(underflow)."}[cls])]
     return Solution((Part("max", "largest finite value", _number(f.max)),
                      Part("overflow", "amax overflows unscaled", Answer("choice", over, choices=YES_NO)),
                      Part("scale_exp", "scale exponent k", Answer("integer", k)),
                      Part("scaled_min", "smallest magnitude after scaling", _number(scaled, 3)),
                      Part("min_class", "class of the scaled amin", Answer("choice", cls, choices=CLASSES))),
-                    tuple(steps))
+                    steps)
 
 
 _SOLVERS = {"layout": _solve_layout, "nearest": _solve_nearest, "range": _solve_range}
@@ -327,14 +389,16 @@ _SOLVERS = {"layout": _solve_layout, "nearest": _solve_nearest, "range": _solve_
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
     f = _check(variant, givens)
     solution = _SOLVERS[variant](givens, f)
-    if variant == "layout":
-        bits = str(givens["bits"]).replace(" ", "").replace("_", "")
-        shown = (Step("", rf"\texttt{{{bits[0]}}}\ \ \texttt{{{bits[1:1 + f.exp_bits]}}}\ \ "
-                          rf"\texttt{{{bits[1 + f.exp_bits:]}}}"),)
-    else:  # the numbers as the question shows them (LaTeX, not Python's 1e+20)
-        shown = tuple(Step(name, _given(givens[name])) for name in (("x",) if variant == "nearest" else
-                                                                     ("amax", "amin")))
-    return Solution(solution.parts, solution.steps, shown)
+
+    def shown() -> tuple[Step, ...]:
+        if variant == "layout":
+            bits = str(givens["bits"]).replace(" ", "").replace("_", "")
+            return (Step("", rf"\texttt{{{bits[0]}}}\ \ \texttt{{{bits[1:1 + f.exp_bits]}}}\ \ "
+                             rf"\texttt{{{bits[1 + f.exp_bits:]}}}"),)
+        # the numbers as the question shows them (LaTeX, not Python's 1e+20)
+        return tuple(Step(name, _given(givens[name])) for name in (("x",) if variant == "nearest" else
+                                                                    ("amax", "amin")))
+    return Solution(solution.parts, lambda: solution.steps, shown)
 
 
 # ---- sampling --------------------------------------------------------------------------------------
@@ -360,6 +424,12 @@ def _log_uniform(rng: Rng, low: float, high: float, figures: int) -> float:
     return float(f"{10 ** t:.{figures - 1}e}")
 
 
+def _near_tie(n: Fraction) -> bool:
+    """|frac(n) - 1/2| < TIE_MARGIN, in integers: frac(n) = r/b with r = a mod b for n = a/b."""
+    a, b = n.numerator, n.denominator
+    return abs(2 * (a % b) - b) * TIE_MARGIN.denominator < 2 * b * TIE_MARGIN.numerator
+
+
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if variant == "layout":
         if difficulty == "hard":
@@ -373,13 +443,15 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
             e = rng.randint(0, f.max_exp_field)
         code = str(rng.randint(0, 1)) + format(e, f"0{f.exp_bits}b") + format(rng.randint(0, 2**f.man_bits - 1),
                                                                             f"0{f.man_bits}b")
-        if f.decode(code) in (None, 0) or not 1e-4 <= abs(f.decode(code)) <= 1e30:
+        value = f.decode(code)
+        if value in (None, 0) or not 1e-4 <= abs(value) <= 1e30:
             raise Rejected("a zero pattern, or a magnitude too small or large to grade to 6 figures")
         return {**g, "bits": code}
     if variant == "nearest":
         names = {"easy": ("fp16", "bf16", "fp8_e4m3", "fp8_e5m2"), "medium": tuple(FORMATS)[1:],
                  "hard": tuple(FORMATS)[1:]}[difficulty]
-        f = FORMATS[rng.choice(names)]
+        key = rng.choice(names)
+        f = FORMATS[key]
         low, high = math.log10(f.min_normal), math.log10(f.max) if difficulty != "easy" else min(math.log10(f.max), 3)
         # hard: half in the subnormal range, for the formats whose subnormals are large enough to grade
         if difficulty == "hard" and f.exp_bits <= 5 and f.man_bits <= 3 and rng.randint(0, 1):
@@ -390,9 +462,9 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         if not f.min_subnormal <= abs(fx) or abs(f.nearest(fx)) > f.max:
             raise Rejected("out of range")
         n = fx / f.spacing(fx)
-        if abs(abs(n - math.floor(n)) - Fraction(1, 2)) < TIE_MARGIN or n == round(n):
+        if _near_tie(n) or n.denominator == 1:
             raise Rejected("x is representable or too near a rounding tie")
-        return {"format": next(k for k, v in FORMATS.items() if v == f), "exp_bits": 0, "man_bits": 0, "x": x}
+        return {"format": key, "exp_bits": 0, "man_bits": 0, "x": x}
     # BF16 (and FP32) span 10^±38: their tensors need no scaling, and their tiny values cannot be graded
     names = {"easy": ("fp16", "fp8_e4m3", "fp8_e5m2"), "medium": ("fp16", "fp8_e4m3", "fp8_e5m2", "fp4_e2m1"),
              "hard": ("fp16", "fp8_e4m3", "fp8_e5m2", "fp4_e2m1")}[difficulty]
@@ -410,9 +482,9 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     if f.max < a <= f.max * (1 + f.epsilon):
         raise Rejected("amax rounds to the largest finite value: overflow depends on rounding")
     k = scale_exponent(f, a)
-    if a * Fraction(2) ** (k + 1) <= f.max * (1 + EDGE):
+    if a * _two_to(k + 1) <= f.max * (1 + EDGE):
         raise Rejected("amax x 2^(k+1) is too close to the largest finite value")
-    scaled = b * Fraction(2) ** k
+    scaled = b * _two_to(k)
     if scaled < Fraction(1, 10**9):
         raise Rejected("the scaled amin is too small to grade to 3 figures")
     for edge in (f.min_normal, f.min_subnormal / 2):
@@ -435,7 +507,7 @@ def _max_ieee(variant: str, g: dict[str, Any]) -> float | None:
     f = fmt_of(g)
     if f.special == "ieee":
         return None
-    return float((2 - Fraction(1, 2**f.man_bits)) * Fraction(2) ** (2**f.exp_bits - 2 - f.bias))
+    return float((2 - Fraction(1, 2**f.man_bits)) * _two_to(2**f.exp_bits - 2 - f.bias))
 
 
 def _max_all_ones(variant: str, g: dict[str, Any]) -> float | None:
@@ -443,7 +515,7 @@ def _max_all_ones(variant: str, g: dict[str, Any]) -> float | None:
     f = fmt_of(g)
     if f.special != "ieee":
         return None
-    return float((2 - Fraction(1, 2**f.man_bits)) * Fraction(2) ** (2**f.exp_bits - 1 - f.bias))
+    return float((2 - Fraction(1, 2**f.man_bits)) * _two_to(2**f.exp_bits - 1 - f.bias))
 
 
 def _subnormal_as_normal(variant: str, g: dict[str, Any]) -> int:
@@ -461,7 +533,7 @@ def _value_no_hidden_bit(variant: str, g: dict[str, Any]) -> float | None:
     if e == 0 or m == 0:
         return None
     sign = -1 if bits[0] == "1" else 1
-    return float(sign * Fraction(m, 2**f.man_bits) * Fraction(2) ** (e - f.bias))
+    return float(sign * Fraction(m, 2**f.man_bits) * _two_to(e - f.bias))
 
 
 def _truncated(variant: str, g: dict[str, Any]) -> float | None:
@@ -482,7 +554,7 @@ def _ceil_scale(variant: str, g: dict[str, Any]) -> int:
 def _min_class_normal_only(variant: str, g: dict[str, Any]) -> str | None:
     """Subnormals forgotten: anything below the smallest normal taken to underflow to 0."""
     f = fmt_of(g)
-    scaled = _f(g["amin"]) * Fraction(2) ** scale_exponent(f, _f(g["amax"]))
+    scaled = _f(g["amin"]) * _two_to(scale_exponent(f, _f(g["amax"])))
     return "zero" if classify(f, scaled) == "subnormal" else None
 
 

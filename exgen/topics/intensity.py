@@ -84,8 +84,45 @@ EXACT_BELOW = 10**7
 SIG = 3
 
 
+_EXACT: dict[tuple[type, Any], Fraction] = {}
+
+
 def _f(x: Any) -> Fraction:
-    return Fraction(str(x))
+    """A given as an exact decimal. Fraction(str(x)) parses a string: the sampler, solver, mistakes and paths of
+    one draw convert the same few givens, so the conversions of the last draws are kept (keyed by type and value:
+    the decimal depends on nothing else)."""
+    key = (x.__class__, x)
+    try:
+        value = _EXACT.get(key)
+    except TypeError:  # an unhashable value: Fraction says what is wrong with it
+        return Fraction(str(x))
+    if value is None:
+        if len(_EXACT) > 256:
+            _EXACT.clear()
+        value = _EXACT[key] = Fraction(str(x))
+    return value
+
+
+# Figures of the last instance (its ops:byte ratio, a decoding step's numbers under each convention): the
+# sampler, solver, mistakes and paths of one draw ask for the same ones. An instance is the same when its givens
+# hold the very same values (identity: a completed copy of the sampled givens matches; a changed dict does not).
+# One immutable state, replaced whole (never changed in place), so that threads (the practice server's) each
+# read a consistent one: (a copy of the givens, the givens dict, the memo of those givens).
+_memo_state: tuple[dict[str, Any], Any, dict[Any, Any]] = ({}, None, {})
+
+
+def _memo_for(g: dict[str, Any]) -> dict[Any, Any]:
+    global _memo_state
+    state = _memo_state
+    last, last_g, memo = state
+    if last_g is g and last == g:
+        return memo
+    if len(last) == len(g) and all(g.get(k, state) is v for k, v in last.items()):
+        _memo_state = (last, g, memo)  # the same values in another dict (the completed copy of the sampled givens)
+        return memo
+    memo = {}
+    _memo_state = (dict(g), g, memo)
+    return memo
 
 
 # ---- the computations (pure, exact) ----------------------------------------------------------------
@@ -117,9 +154,24 @@ def out_bytes(g: dict[str, Any]) -> int:
     return BYTES[g["dtype"] if g.get("out_dtype", "same") == "same" else g["out_dtype"]]
 
 
+_RIDGES: dict[tuple[Any, ...], Fraction] = {}
+
+
 def ridge(peak_tflops: Any, bandwidth_gbs: Any) -> Fraction:
-    """The ops:byte ratio (FLOP/byte): peak FLOP/s over bandwidth in bytes/s."""
-    return _f(peak_tflops) * 10**12 / (_f(bandwidth_gbs) * 10**9)
+    """The ops:byte ratio (FLOP/byte): peak FLOP/s over bandwidth in bytes/s, peak 10^12 / (bandwidth 10^9),
+    as one Fraction of integers. The ratios of the last GPUs stated by their givens are kept (a draw asks for
+    its own a dozen times); a computed peak (a Fraction) is not, hashing it costs more than the division."""
+    if type(peak_tflops) is Fraction:
+        b = _f(bandwidth_gbs)
+        return Fraction(peak_tflops.numerator * 1000 * b.denominator, peak_tflops.denominator * b.numerator)
+    key = (peak_tflops.__class__, peak_tflops, bandwidth_gbs.__class__, bandwidth_gbs)
+    r = _RIDGES.get(key)
+    if r is None:
+        if len(_RIDGES) > 256:
+            _RIDGES.clear()
+        p, b = _f(peak_tflops), _f(bandwidth_gbs)
+        r = _RIDGES[key] = Fraction(p.numerator * 1000 * b.denominator, p.denominator * b.numerator)
+    return r
 
 
 def bound(ai: Fraction, r: Fraction) -> str:
@@ -132,6 +184,9 @@ def attainable_tflops(ai: Fraction, peak_tflops: Any, bandwidth_gbs: Any) -> Fra
 
 def peak_tflops(sms: int, fma_per_clock: int, clock_ghz: Any, flops_per_fma: int = 2, sparse: bool = False) -> Fraction:
     """SMs x FMA/clock/SM x 2 x clock, in TFLOP/s (TOPS for integers); doubled under 2:4 structured sparsity."""
+    if type(sms) is int and type(fma_per_clock) is int and type(flops_per_fma) is int:  # one Fraction of integers
+        c = _f(clock_ghz)
+        return Fraction(sms * fma_per_clock * flops_per_fma * c.numerator * (2 if sparse else 1), c.denominator * 1000)
     return sms * fma_per_clock * flops_per_fma * _f(clock_ghz) / 1000 * (2 if sparse else 1)
 
 
@@ -143,19 +198,22 @@ def linear_intensity(tokens: int, d: int, s: int, count: str, flops_per_fma: int
                      w: Fraction | int | None = None) -> Fraction:
     """AI of a d×d weight (w bytes per element, default s) applied to `tokens` vectors of s bytes per element."""
     w = s if w is None else w
-    moved = w * d * d + (2 * tokens * d * s if count == "weights+activations" else 0)
-    return Fraction(flops_per_fma * tokens * d * d) / moved
+    # f n d^2 / (w d^2 + 2 n d s), w = wn/wd: one Fraction of integers
+    wn, wd = w.numerator, w.denominator
+    moved = wn * d * d + (2 * tokens * d * s * wd if count == "weights+activations" else 0)
+    return Fraction(flops_per_fma * tokens * d * d * wd, moved)
 
 
 def critical_threshold(d: int, s: int, r: Fraction, count: str, flops_per_fma: int = 2,
                        w: Fraction | int | None = None) -> Fraction | None:
     """The real n above which AI(n) > r, or None if AI never exceeds r (AI → f·d/(2s) as n grows)."""
     w = s if w is None else w
+    rn, rd, wn, wd = r.numerator, r.denominator, w.numerator, w.denominator  # in integers: one Fraction
     if count == "weights":
-        return r * w / flops_per_fma
-    # f·n·d² > r·(w·d² + 2nd·s)  ⇔  n·(f·d − 2rs) > r·w·d
-    slope = flops_per_fma * d - 2 * r * s
-    return r * w * d / slope if slope > 0 else None
+        return Fraction(rn * wn, rd * wd * flops_per_fma)
+    # f·n·d² > r·(w·d² + 2nd·s)  ⇔  n·(f·d − 2rs) > r·w·d;  rd·(f·d − 2rs) = f·d·rd − 2·rn·s
+    slope = flops_per_fma * d * rd - 2 * rn * s
+    return Fraction(rn * wn * d, wd * slope) if slope > 0 else None
 
 
 def critical_batch(d: int, s: int, r: Fraction, count: str, flops_per_fma: int = 2,
@@ -167,7 +225,10 @@ def critical_batch(d: int, s: int, r: Fraction, count: str, flops_per_fma: int =
 def weight_bytes(g: dict[str, Any]) -> Fraction:
     """Bytes per weight element: the activations' dtype, or int8 (1) / packed int4 (1/2) weight-only
     quantization."""
-    return Fraction(WEIGHT_BYTES.get(g.get("weight_dtype", "same"), BYTES[g["dtype"]]))
+    return _WEIGHT_FRACTIONS[WEIGHT_BYTES.get(g.get("weight_dtype", "same"), BYTES[g["dtype"]])]
+
+
+_WEIGHT_FRACTIONS = {x: Fraction(x) for x in (*WEIGHT_BYTES.values(), *BYTES.values())}
 
 
 # ---- givens ----------------------------------------------------------------------------------------
@@ -254,13 +315,26 @@ VARIANTS = VARIANTS + (
 )
 
 
+_SPEC = {v.name: v for v in VARIANTS}
+
+
+def _plainly_valid(given: Given, value: Any) -> bool:
+    """An int, or a finite float for a number, within the given's bounds: what `coerce` accepts as it stands,
+    told without parsing its text (the sampler's givens all are)."""
+    kind = type(value)
+    if not (kind is int or kind is float and given.kind == "number" and math.isfinite(value)):
+        return False
+    return (given.kind in ("number", "integer") and not given.choices and given.max_size is None
+            and given.low is not None and given.high is not None and given.low <= value <= given.high)
+
+
 def _check(variant: str, g: dict[str, Any]) -> None:
     """Validate a user's givens (the declared bounds included, so a solver called directly is as safe as
     `exgen solve`)."""
-    spec = next(v for v in VARIANTS if v.name == variant)
+    spec = _SPEC[variant]
     spec.require(g)
     for given in spec.givens:
-        if given.name in g and given.kind != "choice":
+        if given.name in g and given.kind != "choice" and not _plainly_valid(given, g[given.name]):
             coerce(given, g[given.name])
     if variant in ("op", "bound") and g.get("op") == "maxpool" and (int(g["m"]) % 2 or int(g["n"]) % 2):
         raise InvalidGivens("maxpool: 2x2 windows with stride 2 need m and n even")
@@ -294,11 +368,16 @@ def _count_answer(value: int, unit: str) -> Answer:
     return Answer("number", float(value), unit=unit, sig=4)
 
 
-def _op_steps(g: dict[str, Any]) -> tuple[list[Step], int, int, Fraction]:
+def _op_numbers(g: dict[str, Any]) -> tuple[int, int, Fraction]:
+    """FLOPs, bytes moved and intensity of the instance's op."""
+    flops, moved = op_counts(g["op"], int(g["m"]), int(g["n"]), int(g["p"]), BYTES[g["dtype"]], s_out=out_bytes(g))
+    return flops, moved, Fraction(flops, moved)
+
+
+def _op_steps(g: dict[str, Any]) -> list[Step]:
     op, m, n, p, dtype = g["op"], int(g["m"]), int(g["n"]), int(g["p"]), g["dtype"]
     s, s_out = BYTES[dtype], out_bytes(g)
-    flops, moved = op_counts(op, m, n, p, s, s_out=s_out)
-    ai = Fraction(flops, moved)
+    flops, moved, ai = _op_numbers(g)
     name = OP_TEX[op][0]
     half = f"{m // 2} \\times {n // 2}"
     sizes = {"matmul": (f"{m} \\times {n}", f"{n} \\times {p}", f"{m} \\times {p}"),
@@ -328,15 +407,15 @@ def _op_steps(g: dict[str, Any]) -> tuple[list[Step], int, int, Fraction]:
         Step("Arithmetic intensity:", rf"\frac{{{nf.sig(flops, 8)}}}{{{nf.sig(moved, 8)}}} = "
                                       rf"{nf.sig(ai, 6)}\ \text{{FLOP/B}}"),
     ]
-    return steps, flops, moved, ai
+    return steps
 
 
 def _solve_op(g: dict[str, Any]) -> Solution:
-    steps, flops, moved, ai = _op_steps(g)
+    flops, moved, ai = _op_numbers(g)
     return Solution((Part("flops", "FLOPs", _count_answer(flops, "FLOP")),
                      Part("bytes", "bytes moved", _count_answer(moved, "byte")),
                      Part("intensity", "arithmetic intensity", Answer("number", float(ai), unit="FLOP/byte",
-                                                                     sig=SIG))), tuple(steps))
+                                                                     sig=SIG))), lambda: _op_steps(g))
 
 
 def square_matmul_threshold(r: Fraction, s: int, s_out: int | None = None) -> Fraction:
@@ -355,7 +434,7 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
     r = ridge(peak, g["bandwidth_gbs"])
     ops = "operations" if g["dtype"] in INTEGER_DTYPES else "FLOPs"
     times_sparse = r" \times 2" if sparse else ""
-    steps = [
+    steps = lambda: [  # noqa: E731 — built on first read
         Step(f"An FMA is 2 {ops}, so the peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 $\\times$ clock"
              + (", doubled by 2:4 structured sparsity (the quoted rate counts the dense product's FLOPs):"
                 if sparse else ":"),
@@ -374,7 +453,8 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
         n = math.floor(x) + 1
         wide = "int32" if g["dtype"] in INTEGER_DTYPES else "fp32"
         out = f"the output written in {wide} ({s_out} bytes)" if s_out != s else "the output in the same dtype"
-        steps += [
+        peak_steps = steps
+        steps = lambda: peak_steps() + [  # noqa: E731
             Step(f"An $n \\times n$ by $n \\times n$ matmul in {g['dtype']} ({s} bytes per input element, {out}) "
                  f"does $2n^3$ FLOPs and moves $2n^2 \\times {s} + n^2 \\times {s_out}$ bytes:",
                  rf"\text{{AI}}(n) = \frac{{2n^3}}{{n^2\,(2 \times {s} + {s_out})}} = \frac{{2n}}{{{2 * s + s_out}}} > "
@@ -382,7 +462,7 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
             Step("The smallest such whole $n$:", rf"n = \lfloor {nf.sig(x, 6)} \rfloor + 1 = {n}"),
         ]
         parts.append(Part("square_n", "smallest compute-bound square matmul", Answer("integer", n)))
-    return Solution(tuple(parts), tuple(steps))
+    return Solution(tuple(parts), steps)
 
 
 def fma_from_peak(peak_tflops_: Any, sms: int, clock_ghz: Any, sparse: bool = False,
@@ -400,19 +480,17 @@ def _solve_fma_per_clock(g: dict[str, Any]) -> Solution:
     fma = fma_from_peak(g["peak_tflops"], sms, g["clock_ghz"], sparse)
     ops = "operations" if g["dtype"] in INTEGER_DTYPES else "FLOPs"
     sparse_tex = r" \times 2" if sparse else ""
-    steps = [
-        Step(f"The peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 {ops} per FMA $\\times$ clock"
+    first = lambda: Step(f"The peak is SMs $\\times$ FMA/clock/SM $\\times$ 2 {ops} per FMA $\\times$ clock"
              + (" $\\times$ 2 for 2:4 sparsity" if sparse else "") + ", so",
              rf"\text{{FMA/clock/SM}} = \frac{{{nf.num(g['peak_tflops'])} \times 10^{{12}}}}{{{sms} \times 2 \times "
-             rf"{nf.num(g['clock_ghz'])} \times 10^9{sparse_tex}}} = {nf.sig(fma, 6)}"),
-    ]
+             rf"{nf.num(g['clock_ghz'])} \times 10^9{sparse_tex}}} = {nf.sig(fma, 6)}")  # noqa: E731
     parts = [Part("fma_per_clock", "FMAs per clock per SM", Answer("number", float(fma), sig=4))]
-    if units:
-        per = fma / units
-        steps.append(Step(f"Shared by the {units} {unit_name(g)}s of an SM:",
-                          rf"\frac{{{nf.sig(fma, 6)}}}{{{units}}} = {nf.sig(per, 6)}"))
-        parts.append(Part("fma_per_unit", f"FMAs per clock per {unit_name(g)}", Answer("number", float(per), sig=4)))
-    return Solution(tuple(parts), tuple(steps))
+    if not units:
+        return Solution(tuple(parts), lambda: (first(),))
+    per = fma / units
+    parts.append(Part("fma_per_unit", f"FMAs per clock per {unit_name(g)}", Answer("number", float(per), sig=4)))
+    return Solution(tuple(parts), lambda: (first(), Step(f"Shared by the {units} {unit_name(g)}s of an SM:",
+                                                         rf"\frac{{{nf.sig(fma, 6)}}}{{{units}}} = {nf.sig(per, 6)}")))
 
 
 def _ridge_step(g: dict[str, Any], r: Fraction) -> Step:
@@ -421,12 +499,12 @@ def _ridge_step(g: dict[str, Any], r: Fraction) -> Step:
 
 
 def _solve_bound(g: dict[str, Any]) -> Solution:
-    steps, _, _, ai = _op_steps(g)
+    _, _, ai = _op_numbers(g)
     r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
     verdict = bound(ai, r)
     att = attainable_tflops(ai, g["peak_tflops"], g["bandwidth_gbs"])
     rel = ">" if ai > r else r"\le"
-    steps += [
+    steps = lambda: _op_steps(g) + [  # noqa: E731 — built on first read
         _ridge_step(g, r),
         Step(f"${nf.sig(ai, 6)} {rel} {nf.sig(r, 6)}$, so the op is {verdict}."),
         Step("Roofline: attainable throughput is the smaller of the peak and intensity times bandwidth:",
@@ -437,7 +515,7 @@ def _solve_bound(g: dict[str, Any]) -> Solution:
                      Part("ridge", "ops:byte ratio", Answer("number", float(r), unit="FLOP/byte", sig=SIG)),
                      Part("bound", "memory- or compute-bound", Answer("choice", verdict, choices=BOUNDS)),
                      Part("attainable", "attainable throughput", Answer("number", float(att), unit="TFLOP/s",
-                                                                        sig=SIG))), tuple(steps))
+                                                                        sig=SIG))), steps)
 
 
 def _solve_decode(g: dict[str, Any]) -> Solution:
@@ -464,19 +542,23 @@ def _solve_decode(g: dict[str, Any]) -> Solution:
 
     stored = f"$w = {wt}$ byte per weight ({g['weight_dtype']}, weight-only quantization) and $s = {s}$ bytes per " \
         "activation" if w != s else f"$w = s = {s}$ bytes per element"
-    steps = (
-        Step(f"Multiplying $n$ token vectors by the ${d} \\times {d}$ weight takes $2nd^2$ FLOPs and moves "
-             + ("the weight once" if count == "weights" else "the weight, the $n$ inputs and the $n$ outputs")
-             + f", with {stored}:", rf"\text{{AI}}(n) = {formula}"),
-        Step(f"Decoding: each of the {b} sequence{'s' if b != 1 else ''} contributes one token per step, $n = {b}$:",
-             rf"\text{{AI}}({b}) = {at(b)} = {nf.sig(ai_dec, 6)}\ \text{{FLOP/B}}"),
-        Step(f"Prefill: all prompt tokens at once, $n = {b} \\times {t} = {b * t}$:",
-             rf"\text{{AI}}({b * t}) = {at(b * t)} = {nf.sig(ai_pre, 6)}\ \text{{FLOP/B}}"),
-        _ridge_step(g, r),
-        Step(f"So decoding is {bound(ai_dec, r)} and prefill is {bound(ai_pre, r)}. Decoding turns compute-bound "
-             "once its intensity exceeds the ratio:", crit),
-        Step("The smallest such whole batch:", rf"n = \lfloor {nf.sig(x, 6)} \rfloor + 1 = {nstar}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step(f"Multiplying $n$ token vectors by the ${d} \\times {d}$ weight takes $2nd^2$ FLOPs and moves "
+                 + ("the weight once" if count == "weights" else "the weight, the $n$ inputs and the $n$ outputs")
+                 + f", with {stored}:", rf"\text{{AI}}(n) = {formula}"),
+            Step(f"Decoding: each of the {b} sequence{'s' if b != 1 else ''} contributes one token per step, "
+                 f"$n = {b}$:",
+                 rf"\text{{AI}}({b}) = {at(b)} = {nf.sig(ai_dec, 6)}\ \text{{FLOP/B}}"),
+            Step(f"Prefill: all prompt tokens at once, $n = {b} \\times {t} = {b * t}$:",
+                 rf"\text{{AI}}({b * t}) = {at(b * t)} = {nf.sig(ai_pre, 6)}\ \text{{FLOP/B}}"),
+            _ridge_step(g, r),
+            Step(f"So decoding is {bound(ai_dec, r)} and prefill is {bound(ai_pre, r)}. Decoding turns compute-bound "
+                 "once its intensity exceeds the ratio:", crit),
+            Step("The smallest such whole batch:", rf"n = \lfloor {nf.sig(x, 6)} \rfloor + 1 = {nstar}"),
+        )
+
     return Solution((
         Part("decode_intensity", "decoding intensity", Answer("number", float(ai_dec), unit="FLOP/byte", sig=SIG)),
         Part("prefill_intensity", "prefill intensity", Answer("number", float(ai_pre), unit="FLOP/byte", sig=SIG)),
@@ -489,16 +571,34 @@ def _solve_decode(g: dict[str, Any]) -> Solution:
 def model_decode_numbers(g: dict[str, Any], kv_factor: int = 2, with_batch: bool = True,
                         weight_bytes_: Fraction | None = None, read_kv: bool = True,
                         flops_per_param: int = 2) -> dict[str, Fraction]:
-    """Exact figures of one decoding step (a mistake changes one convention through the keywords)."""
-    P = _f(g["params_b"]) * 10**9
+    """Exact figures of one decoding step (a mistake changes one convention through the keywords); read only:
+    kept for the instance's solver, mistakes and paths."""
+    memo = _memo_for(g)
+    key = ("model_decode", kv_factor, with_batch, weight_bytes_, read_kv, flops_per_param)
+    numbers = memo.get(key)
+    if numbers is None:
+        numbers = memo[key] = _model_decode_numbers(g, kv_factor, with_batch, weight_bytes_, read_kv,
+                                                    flops_per_param)
+    return numbers
+
+
+def _model_decode_numbers(g: dict[str, Any], kv_factor: int, with_batch: bool, weight_bytes_: Fraction | None,
+                          read_kv: bool, flops_per_param: int) -> dict[str, Fraction]:
+    # Exact, as numerators and denominators (one Fraction built per figure):
+    #   P = params_b 10^9, flops = f P, weights = P w, step = P w + kv,
+    #   t_compute = B flops / (peak 10^12), t_memory = step / (bandwidth 10^9)
+    params = _f(g["params_b"])
+    pn, pd = params.numerator * 10**9, params.denominator
     L, kv_dim, T, B = int(g["layers"]), int(g["kv_dim"]), int(g["context"]), int(g["batch"])
     w = MODEL_WEIGHT_BYTES[g["weight_dtype"]] if weight_bytes_ is None else weight_bytes_
-    kv = Fraction(kv_factor * L * kv_dim * T * (B if with_batch else 1) * KV_BYTES[g.get("kv_dtype", "fp16")])
-    flops = flops_per_param * P
-    step = P * w + (kv if read_kv else 0)
-    t_compute = B * flops / (_f(g["peak_tflops"]) * 10**12)
-    t_memory = step / (_f(g["bandwidth_gbs"]) * 10**9)
-    return {"flops": flops, "kv": kv, "weights": P * w, "step": step, "t_compute": t_compute, "t_memory": t_memory,
+    wn, wd = w.numerator, w.denominator
+    kv = kv_factor * L * kv_dim * T * (B if with_batch else 1) * KV_BYTES[g.get("kv_dtype", "fp16")]
+    sn, sd = pn * wn + (kv * pd * wd if read_kv else 0), pd * wd
+    peak, bandwidth = _f(g["peak_tflops"]), _f(g["bandwidth_gbs"])
+    t_compute = Fraction(B * flops_per_param * pn * peak.denominator, pd * peak.numerator * 10**12)
+    t_memory = Fraction(sn * bandwidth.denominator, sd * bandwidth.numerator * 10**9)
+    return {"flops": Fraction(flops_per_param * pn, pd), "kv": Fraction(kv), "weights": Fraction(pn * wn, sd),
+            "step": Fraction(sn, sd), "t_compute": t_compute, "t_memory": t_memory,
             "latency": max(t_compute, t_memory)}
 
 
@@ -509,29 +609,34 @@ def _solve_model_decode(g: dict[str, Any]) -> Solution:
     P = nf.num(g["params_b"])
     verdict = "compute-bound" if x["t_compute"] > x["t_memory"] else "memory-bound"
     rel = ">" if x["t_compute"] > x["t_memory"] else r"\le"
-    steps = (
-        Step("Each parameter takes part in one multiply-add per token (2 FLOPs):",
-             rf"2P = 2 \times {P} \times 10^9 = {nf.sig(x['flops'], 6)}\ \text{{FLOP}}"),
-        Step(f"The KV cache holds a key and a value of width {kv_dim} per layer, token and sequence, {kvb} "
-             f"byte{'s' if kvb != 1 else ''} per element:",
-             rf"2 \times {L} \times {kv_dim} \times {T} \times {B} \times {kvb} = {nf.sig(x['kv'], 6)}\ \text{{B}} = "
-             rf"{nf.sig(x['kv'] / 10**9, 6)}\ \text{{GB}}"),
-        Step(f"One decoding step reads every weight once ({nf.num(float(w))} byte{'s' if w != 1 else ''} each) and the "
-             "whole KV cache once:",
-             rf"{P} \times 10^9 \times {nf.num(float(w))} + {nf.sig(x['kv'], 6)} = "
-             rf"{nf.sig(x['step'], 6)}\ \text{{B}} = "
-             rf"{nf.sig(x['step'] / 10**9, 6)}\ \text{{GB}}"),
-        Step(f"Compute time of the step ({B} token{'s' if B != 1 else ''}, one per sequence) and memory time:",
-             rf"t_{{\text{{compute}}}} = \frac{{{B} \times {nf.sig(x['flops'], 6)}}}"
-             rf"{{{nf.num(g['peak_tflops'])} \times "
-             rf"10^{{12}}}} = {nf.sig(x['t_compute'] * 1000, 6)}\ \text{{ms}}, \quad t_{{\text{{memory}}}} = "
-             rf"\frac{{{nf.sig(x['step'], 6)}}}{{{nf.num(g['bandwidth_gbs'])} \times 10^9}} = "
-             rf"{nf.sig(x['t_memory'] * 1000, 6)}\ \text{{ms}}"),
-        Step(f"$t_{{\\text{{compute}}}} {rel} t_{{\\text{{memory}}}}$, so the step is {verdict}; with compute and "
-             "memory traffic overlapped, it takes the larger of the two:",
-             rf"\max\left({nf.sig(x['t_compute'] * 1000, 6)},\ {nf.sig(x['t_memory'] * 1000, 6)}\right) = "
-             rf"{nf.sig(x['latency'] * 1000, 6)}\ \text{{ms}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step("Each parameter takes part in one multiply-add per token (2 FLOPs):",
+                 rf"2P = 2 \times {P} \times 10^9 = {nf.sig(x['flops'], 6)}\ \text{{FLOP}}"),
+            Step(f"The KV cache holds a key and a value of width {kv_dim} per layer, token and sequence, {kvb} "
+                 f"byte{'s' if kvb != 1 else ''} per element:",
+                 rf"2 \times {L} \times {kv_dim} \times {T} \times {B} \times {kvb} = {nf.sig(x['kv'], 6)}\ "
+                 rf"\text{{B}} = "
+                 rf"{nf.sig(x['kv'] / 10**9, 6)}\ \text{{GB}}"),
+            Step(f"One decoding step reads every weight once ({nf.num(float(w))} byte{'s' if w != 1 else ''} each) "
+                 "and the "
+                 "whole KV cache once:",
+                 rf"{P} \times 10^9 \times {nf.num(float(w))} + {nf.sig(x['kv'], 6)} = "
+                 rf"{nf.sig(x['step'], 6)}\ \text{{B}} = "
+                 rf"{nf.sig(x['step'] / 10**9, 6)}\ \text{{GB}}"),
+            Step(f"Compute time of the step ({B} token{'s' if B != 1 else ''}, one per sequence) and memory time:",
+                 rf"t_{{\text{{compute}}}} = \frac{{{B} \times {nf.sig(x['flops'], 6)}}}"
+                 rf"{{{nf.num(g['peak_tflops'])} \times "
+                 rf"10^{{12}}}} = {nf.sig(x['t_compute'] * 1000, 6)}\ \text{{ms}}, \quad t_{{\text{{memory}}}} = "
+                 rf"\frac{{{nf.sig(x['step'], 6)}}}{{{nf.num(g['bandwidth_gbs'])} \times 10^9}} = "
+                 rf"{nf.sig(x['t_memory'] * 1000, 6)}\ \text{{ms}}"),
+            Step(f"$t_{{\\text{{compute}}}} {rel} t_{{\\text{{memory}}}}$, so the step is {verdict}; with compute and "
+                 "memory traffic overlapped, it takes the larger of the two:",
+                 rf"\max\left({nf.sig(x['t_compute'] * 1000, 6)},\ {nf.sig(x['t_memory'] * 1000, 6)}\right) = "
+                 rf"{nf.sig(x['latency'] * 1000, 6)}\ \text{{ms}}"),
+        )
+
     return Solution((
         Part("flops_per_token", "FLOPs per generated token", Answer("number", float(x["flops"]), unit="FLOP", sig=4)),
         Part("kv_cache_gb", "KV cache", Answer("number", float(x["kv"] / 10**9), unit="GB", sig=SIG)),
@@ -575,7 +680,11 @@ def _away_from_ridge(ai: Fraction, r: Fraction) -> None:
 
 
 def _away_from_integer(x: Fraction) -> None:
-    if min(x - math.floor(x), math.ceil(x) - x) < INTEGER_MARGIN:
+    # min(x - floor x, ceil x - x) < margin, in integers: x = a/b, its distances to the integers around it
+    # are r/b and (b - r)/b with r = a mod b (both 0 for an integer)
+    a, b = x.numerator, x.denominator
+    r = a % b
+    if min(r, b - r if r else 0) * INTEGER_MARGIN.denominator < b * INTEGER_MARGIN.numerator:
         raise Rejected("a threshold too near an integer")
 
 
@@ -820,11 +929,11 @@ def _model_part(part: str, **change):
         if "with_batch" in change and int(g["batch"]) == 1:
             return None
         x, right = model_decode_numbers(g, **change), model_decode_numbers(g)
-        value = {"kv_cache_gb": x["kv"] / 10**9, "step_gb": x["step"] / 10**9, "latency_ms": x["latency"] * 1000,
-                 "flops_per_token": x["flops"]}[part]
-        same = {"kv_cache_gb": right["kv"] / 10**9, "step_gb": right["step"] / 10**9,
-                "latency_ms": right["latency"] * 1000, "flops_per_token": right["flops"]}[part]
-        return None if value == same else float(value)
+        if x[figure] == right[figure]:  # the part is the figure times a constant
+            return None
+        return float(x[figure] / 10**9 if scale == "giga" else x[figure] * 1000 if scale == "milli" else x[figure])
+    figure, scale = {"kv_cache_gb": ("kv", "giga"), "step_gb": ("step", "giga"), "latency_ms": ("latency", "milli"),
+                     "flops_per_token": ("flops", "")}[part]
     return wrong
 
 

@@ -114,21 +114,24 @@ def _solve_activations(g: dict[str, Any]) -> Solution:
     per_gpu = " on each GPU" if t > 1 else ""
     states_tex = (rf"\frac{{24 \times 12 \times {layers} \times {h}^2}}{{{t}}}" if t > 1
                   else rf"24 \times 12 \times {layers} \times {h}^2")
-    steps = (
-        Step(f"Per layer {SCHEME_TEXT[scheme]} (Korthikanti et al. 2022, Table 2), in bytes{per_gpu}; "
-             f"1 {unit} $= {size}$ bytes:",
-             rf"{SCHEME_TEX[scheme]} = {_substituted(scheme, s, b, h, a, t)} = {nf.sig(per_layer, 7)}\ \text{{B}}"
-             rf" = {nf.sig(v['per_layer'], 6)}\ \text{{{unit}}}"),
-        Step(f"All $L = {layers}$ layers:",
-             rf"{layers} \times {nf.sig(per_layer, 7)}\ \text{{B}} = {nf.sig(model, 7)}\ \text{{B}} = "
-             rf"{nf.sig(v['per_model'], 6)}\ \text{{{unit}}}"),
-        Step("Model states at 24 bytes per parameter, $12Lh^2$ parameters" +
-             (f", split over the $t = {t}$ tensor-parallel GPUs:" if t > 1 else ":"),
-             rf"{states_tex} = {nf.sig(states, 7)}\ \text{{B}} = {nf.sig(v['states'], 6)}\ \text{{{unit}}}"),
-        Step("Model states plus activations:",
-             rf"{nf.sig(states, 7)} + {nf.sig(model, 7)} = {nf.sig(model + states, 7)}\ \text{{B}} = "
-             rf"{nf.sig(v['total'], 6)}\ \text{{{unit}}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step(f"Per layer {SCHEME_TEXT[scheme]} (Korthikanti et al. 2022, Table 2), in bytes{per_gpu}; "
+                 f"1 {unit} $= {size}$ bytes:",
+                 rf"{SCHEME_TEX[scheme]} = {_substituted(scheme, s, b, h, a, t)} = {nf.sig(per_layer, 7)}\ \text{{B}}"
+                 rf" = {nf.sig(v['per_layer'], 6)}\ \text{{{unit}}}"),
+            Step(f"All $L = {layers}$ layers:",
+                 rf"{layers} \times {nf.sig(per_layer, 7)}\ \text{{B}} = {nf.sig(model, 7)}\ \text{{B}} = "
+                 rf"{nf.sig(v['per_model'], 6)}\ \text{{{unit}}}"),
+            Step("Model states at 24 bytes per parameter, $12Lh^2$ parameters" +
+                 (f", split over the $t = {t}$ tensor-parallel GPUs:" if t > 1 else ":"),
+                 rf"{states_tex} = {nf.sig(states, 7)}\ \text{{B}} = {nf.sig(v['states'], 6)}\ \text{{{unit}}}"),
+            Step("Model states plus activations:",
+                 rf"{nf.sig(states, 7)} + {nf.sig(model, 7)} = {nf.sig(model + states, 7)}\ \text{{B}} = "
+                 rf"{nf.sig(v['total'], 6)}\ \text{{{unit}}}"),
+        )
+
     labels = {"per_layer": "activations per layer", "per_model": "activations of all layers",
               "states": "model states", "total": "states plus activations"}
     return Solution(tuple(Part(k, label, Answer("number", v[k], unit=unit, sig=SIG)) for k, label in labels.items()),

@@ -54,29 +54,32 @@ def _solve_attention(g: dict[str, Any]) -> Solution:
     bl = rf"{b} \times {length}" if b > 1 else f"{length}"
     s = lambda x: nf.sig(x, 7)  # noqa: E731
     attention = f["scores"] + f["values"]
-    steps = (
-        Step(f"The head dimension is $H = D / n_h = {d} / {h} = {hd}$. Each output entry of a product is a dot "
-             "product: one FMA, 2 FLOPs, per term."),
-        Step("$Q, K, V$: three $(BL \\times D)(D \\times D)$ products:",
-             rf"3 \times 2BLD^2 = 6 \times {bl} \times {d}^2 = {s(f['qkv'])}"),
-        Step("Scores: for each of the $B n_h$ (sequence, head) pairs, $Q_i K_i^\\top$ is $(L \\times H)(H \\times "
-             "L)$; the $n_h$ heads together make $H n_h = D$:",
-             rf"n_h \times 2BL^2H = 2BL^2D = 2 \times {bl} \times {length} \times {d} = {s(f['scores'])}"),
-        Step("Weighted sum $\\text{score}_i V_i$: $(L \\times L)(L \\times H)$ per head, the same count:",
-             rf"2BL^2D = {s(f['values'])}"),
-        Step("Output projection $ZW^O$ and the MLP ($D \\times 4D$ then $4D \\times D$):",
-             rf"2BLD^2 = 2 \times {bl} \times {d}^2 = {s(f['out'])}, \quad 2 \times 2BL \cdot D \cdot 4D = 16BLD^2 "
-             rf"= 16 \times {bl} \times {d}^2 = {s(f['mlp'])}"),
-        Step("Forward pass of the block:",
-             rf"24BLD^2 + 4BL^2D = {s(f['qkv'] + f['out'] + f['mlp'])} + {s(attention)} = {s(f['forward'])}"),
-        Step("The $L^2$ products' share of the forward FLOPs:",
-             rf"\frac{{4BL^2D}}{{24BLD^2 + 4BL^2D}} = \frac{{L}}{{6D + L}} = \frac{{{length}}}{{{6 * d + length}}}"
-             rf" = {nf.sig(100 * attention / f['forward'], 6)}\,\%"),
-        Step("Training: the backward pass takes two products of each forward product's size:",
-             rf"3 \times {s(f['forward'])} = {s(f['training'])}"),
-        Step("The score tensor holds one $L \\times L$ matrix per sequence and head:",
-             rf"B n_h L^2 = {b} \times {h} \times {length}^2 = {b * h * length**2}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step(f"The head dimension is $H = D / n_h = {d} / {h} = {hd}$. Each output entry of a product is a dot "
+                 "product: one FMA, 2 FLOPs, per term."),
+            Step("$Q, K, V$: three $(BL \\times D)(D \\times D)$ products:",
+                 rf"3 \times 2BLD^2 = 6 \times {bl} \times {d}^2 = {s(f['qkv'])}"),
+            Step("Scores: for each of the $B n_h$ (sequence, head) pairs, $Q_i K_i^\\top$ is $(L \\times H)(H \\times "
+                 "L)$; the $n_h$ heads together make $H n_h = D$:",
+                 rf"n_h \times 2BL^2H = 2BL^2D = 2 \times {bl} \times {length} \times {d} = {s(f['scores'])}"),
+            Step("Weighted sum $\\text{score}_i V_i$: $(L \\times L)(L \\times H)$ per head, the same count:",
+                 rf"2BL^2D = {s(f['values'])}"),
+            Step("Output projection $ZW^O$ and the MLP ($D \\times 4D$ then $4D \\times D$):",
+                 rf"2BLD^2 = 2 \times {bl} \times {d}^2 = {s(f['out'])}, \quad 2 \times 2BL \cdot D \cdot 4D = 16BLD^2 "
+                 rf"= 16 \times {bl} \times {d}^2 = {s(f['mlp'])}"),
+            Step("Forward pass of the block:",
+                 rf"24BLD^2 + 4BL^2D = {s(f['qkv'] + f['out'] + f['mlp'])} + {s(attention)} = {s(f['forward'])}"),
+            Step("The $L^2$ products' share of the forward FLOPs:",
+                 rf"\frac{{4BL^2D}}{{24BLD^2 + 4BL^2D}} = \frac{{L}}{{6D + L}} = \frac{{{length}}}{{{6 * d + length}}}"
+                 rf" = {nf.sig(100 * attention / f['forward'], 6)}\,\%"),
+            Step("Training: the backward pass takes two products of each forward product's size:",
+                 rf"3 \times {s(f['forward'])} = {s(f['training'])}"),
+            Step("The score tensor holds one $L \\times L$ matrix per sequence and head:",
+                 rf"B n_h L^2 = {b} \times {h} \times {length}^2 = {b * h * length**2}"),
+        )
+
     labels = {"qkv": "Q, K, V projections", "scores": "score products", "values": "score-value products",
               "out": "output projection", "mlp": "MLP", "forward": "forward pass", "training": "forward + backward"}
     parts = [Part(k, label, _flop(f[k], exact)) for k, label in labels.items()]

@@ -58,21 +58,24 @@ def _solve_batch(g: dict[str, Any]) -> Solution:
     micro, accum, dp, seq, dataset, budget = _ints(g)
     c = batch_counts(micro, accum, dp, seq, dataset, budget)
     tokens = c["batch_tokens"]
-    steps = (
-        Step("Each optimizer step sums the gradients of $k$ micro-batches of $b$ sequences on each of the "
-             "$N_{dp}$ GPUs:", rf"B = b \times k \times N_{{dp}} = {micro} \times {accum} \times {dp} = "
-                               rf"{c['global_batch']}\ \text{{sequences}}"),
-        Step(f"Each sequence has $S = {seq}$ tokens:",
-             rf"B \times S = {c['global_batch']} \times {seq} = {tokens}\ \text{{tokens}}"),
-        Step("Whole optimizer steps in one epoch (the final incomplete batch is dropped):",
-             rf"\left\lfloor \frac{{{dataset}}}{{{tokens}}} \right\rfloor = "
-             rf"\lfloor {_quotient(dataset / tokens)} \rfloor = {c['epoch_steps']}"),
-        Step("Optimizer steps to cover the token budget (rounded up: the last step is a whole batch):",
-             rf"\left\lceil \frac{{{budget}}}{{{tokens}}} \right\rceil = "
-             rf"\lceil {_quotient(budget / tokens)} \rceil = {c['budget_steps']}"),
-        Step("Each optimizer step runs $k$ forward/backward passes (micro-steps) on every GPU:",
-             rf"{accum} \times {c['budget_steps']} = {c['micro_steps']}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step("Each optimizer step sums the gradients of $k$ micro-batches of $b$ sequences on each of the "
+                 "$N_{dp}$ GPUs:", rf"B = b \times k \times N_{{dp}} = {micro} \times {accum} \times {dp} = "
+                                   rf"{c['global_batch']}\ \text{{sequences}}"),
+            Step(f"Each sequence has $S = {seq}$ tokens:",
+                 rf"B \times S = {c['global_batch']} \times {seq} = {tokens}\ \text{{tokens}}"),
+            Step("Whole optimizer steps in one epoch (the final incomplete batch is dropped):",
+                 rf"\left\lfloor \frac{{{dataset}}}{{{tokens}}} \right\rfloor = "
+                 rf"\lfloor {_quotient(dataset / tokens)} \rfloor = {c['epoch_steps']}"),
+            Step("Optimizer steps to cover the token budget (rounded up: the last step is a whole batch):",
+                 rf"\left\lceil \frac{{{budget}}}{{{tokens}}} \right\rceil = "
+                 rf"\lceil {_quotient(budget / tokens)} \rceil = {c['budget_steps']}"),
+            Step("Each optimizer step runs $k$ forward/backward passes (micro-steps) on every GPU:",
+                 rf"{accum} \times {c['budget_steps']} = {c['micro_steps']}"),
+        )
+
     labels = {"global_batch": "global batch in sequences", "batch_tokens": "global batch in tokens",
               "epoch_steps": "optimizer steps per epoch", "budget_steps": "optimizer steps for the budget",
               "micro_steps": "micro-steps per GPU for the budget"}

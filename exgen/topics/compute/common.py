@@ -25,9 +25,29 @@ IDEAL_SIG = 4  # the time at peak, which the MFU part builds on, carries one fig
 EXACT_BELOW = 10**10  # matmul FLOP counts below this are asked as exact integers
 
 
+_EXACT: dict[tuple[type, Any], Fraction] = {}
+
+
 def _f(x: Any) -> Fraction:
-    """A given as an exact decimal."""
-    return Fraction(str(x))
+    """A given as an exact decimal. Fraction(str(x)) parses a string: the sampler, solver, mistakes and paths of
+    one draw convert the same few givens, so the conversions of the last draws are kept (keyed by type and value:
+    the decimal depends on nothing else)."""
+    key = (x.__class__, x)
+    try:
+        value = _EXACT.get(key)
+    except TypeError:  # an unhashable value: Fraction says what is wrong with it
+        return Fraction(str(x))
+    if value is None:
+        if len(_EXACT) > 256:
+            _EXACT.clear()
+        value = _EXACT[key] = Fraction(str(x))
+    return value
+
+
+def _scaled(mantissa: int, exponent: int) -> float:
+    """mantissa × 10^exponent, integers, as the correctly rounded float: what float(Fraction) gives, by one
+    integer conversion or division (both correctly rounded in Python)."""
+    return float(mantissa * 10**exponent) if exponent >= 0 else mantissa / 10**-exponent
 
 
 def half_up(x: Any, sig: int | None = None, decimals: int | None = None) -> Decimal:
@@ -61,10 +81,15 @@ SOLVERS: dict[str, Callable[[dict[str, Any]], Solution]] = {}
 CHECKS: dict[str, Callable[[str, dict[str, Any]], None]] = {}
 
 
+_NUMERIC: dict[str, tuple[Given, ...]] = {}  # each variant's numeric givens
+
+
 def check(variant: str, g: dict[str, Any]) -> None:
     spec = VARIANTS[variant]
     spec.require(g)
-    numeric = [x for x in spec.givens if x.kind in ("number", "integer")]
+    numeric = _NUMERIC.get(variant)
+    if numeric is None:
+        numeric = _NUMERIC[variant] = tuple(x for x in spec.givens if x.kind in ("number", "integer"))
     bad = [x.name for x in numeric if not (isinstance(g[x.name], (int, float)) and g[x.name] > 0)
            and not (x.low == 0 and g[x.name] == 0)]  # a given whose bounds start at 0 may be 0
     if bad:
@@ -101,8 +126,37 @@ def _key(variant: str, givens_json: str) -> Solution:
     return SOLVERS[variant](json.loads(givens_json))
 
 
+# The last instance `solve` solved: (variant, the givens dict, a copy of its items, the solution). Generation
+# solves an instance and then asks its mistakes, which start from the key: they get that solution back instead of
+# re-solving (the copy guards against a givens dict changed in between).
+_last: tuple[str, dict[str, Any], dict[str, Any], Solution] | None = None
+
+
+def remember(variant: str, g: dict[str, Any], solution: Solution) -> Solution:
+    global _last
+    _last = (variant, g, dict(g), solution)
+    return solution
+
+
+_OTHER: dict[tuple[Any, ...], Solution] = {}
+
+
 def answer(variant: str, g: dict[str, Any], part: str) -> Any:
-    return _key(variant, json.dumps(g, sort_keys=True)).part(part).answer.value
+    last = _last
+    if last is not None and last[1] is g and last[0] == variant and last[2] == g:
+        return last[3].part(part).answer.value
+    # Another instance (a mistake's: the givens with one changed): solved once, keyed by its givens' types and
+    # values (what the JSON of them tells apart), or by their JSON where a value is not hashable.
+    try:
+        key = (variant, *sorted((k, v.__class__, v) for k, v in g.items()))
+        solution = _OTHER.get(key)
+    except TypeError:
+        return _key(variant, json.dumps(g, sort_keys=True)).part(part).answer.value
+    if solution is None:
+        if len(_OTHER) > 32:
+            _OTHER.clear()
+        solution = _OTHER[key] = SOLVERS[variant](dict(g))
+    return solution.part(part).answer.value
 
 
 def _shown(solution: Solution, part: str) -> float:

@@ -12,7 +12,7 @@ from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 from exgen.topics.compute.common import (
     EXACT_BELOW, IDEAL_SIG, SECONDS_PER_DAY, SIG, _DIM, _GPUS, _PARAMS, _PEAK, _TOKENS, _as_asked, _days, _f,
-    _flop, _shown, answer as _answer)
+    _flop, _scaled, _shown, answer as _answer)
 
 
 def matmul_flops(m: int, n: int, p: int, flops_per_fma: int = 2, batch: int = 1) -> dict[str, int]:
@@ -72,34 +72,38 @@ def _solve_matmul(g: dict[str, Any]) -> Solution:
     f = matmul_flops(m, n, p, batch=b)
     sizes = rf"{m} \times {n} \times {p}" + (rf" \times {b}" if b > 1 else "")
     times_b = "b" if b > 1 else ""
-    steps = [
-        Step("Each output entry is a dot product of length $n$: $n$ multiplications and $n$ additions, i.e. "
-             "$n$ fused multiply-adds (FMAs), each counted as 2 FLOPs."),
-        Step(f"Matrix-vector product $Ax$ ($m = {m}$ outputs):",
-             rf"2mn = 2 \times {m} \times {n} = {nf.sig(f['matvec'], 6)}\ \text{{FLOP}}"),
-    ]
-    if b > 1:
-        steps += [
-            Step(f"The $b = {b}$ products $Y_i = AB_i$ ($mp$ outputs each):",
-                 rf"2mnpb = 2 \times {sizes} = {nf.sig(f['forward'], 6)}\ \text{{FLOP}}"),
-            Step(r"Backward: $\partial L/\partial A = \sum_i (\partial L/\partial Y_i) B_i^\top$ takes one product "
-                 r"of a single item's size per item ($b$ in all; the sum's additions are ignored), and the $b$ "
-                 r"products $\partial L/\partial B_i = A^\top (\partial L/\partial Y_i)$ as many again:",
-                 rf"2 \times 2mnpb = 4 \times {sizes} = {nf.sig(f['backward'], 6)}\ \text{{FLOP}}")]
-    else:
-        steps += [
-            Step("Matrix product $AB$ ($mp$ outputs):",
-                 rf"2mnp = 2 \times {sizes} = {nf.sig(f['forward'], 6)}\ \text{{FLOP}}"),
-            Step(r"Backward: $\partial L/\partial A = (\partial L/\partial Y) B^\top$ and "
-                 r"$\partial L/\partial B = A^\top (\partial L/\partial Y)$, two products of the same size:",
-                 rf"2 \times 2mnp = 4 \times {sizes} = {nf.sig(f['backward'], 6)}\ \text{{FLOP}}")]
-    steps.append(Step("A training step (forward + backward):",
-                      rf"6mnp{times_b} = 6 \times {sizes} = {nf.sig(f['training'], 6)}\ \text{{FLOP}}"))
+
+    def steps() -> list[Step]:
+        steps = [
+            Step("Each output entry is a dot product of length $n$: $n$ multiplications and $n$ additions, i.e. "
+                 "$n$ fused multiply-adds (FMAs), each counted as 2 FLOPs."),
+            Step(f"Matrix-vector product $Ax$ ($m = {m}$ outputs):",
+                 rf"2mn = 2 \times {m} \times {n} = {nf.sig(f['matvec'], 6)}\ \text{{FLOP}}"),
+        ]
+        if b > 1:
+            steps += [
+                Step(f"The $b = {b}$ products $Y_i = AB_i$ ($mp$ outputs each):",
+                     rf"2mnpb = 2 \times {sizes} = {nf.sig(f['forward'], 6)}\ \text{{FLOP}}"),
+                Step(r"Backward: $\partial L/\partial A = \sum_i (\partial L/\partial Y_i) B_i^\top$ takes one product "
+                     r"of a single item's size per item ($b$ in all; the sum's additions are ignored), and the $b$ "
+                     r"products $\partial L/\partial B_i = A^\top (\partial L/\partial Y_i)$ as many again:",
+                     rf"2 \times 2mnpb = 4 \times {sizes} = {nf.sig(f['backward'], 6)}\ \text{{FLOP}}")]
+        else:
+            steps += [
+                Step("Matrix product $AB$ ($mp$ outputs):",
+                     rf"2mnp = 2 \times {sizes} = {nf.sig(f['forward'], 6)}\ \text{{FLOP}}"),
+                Step(r"Backward: $\partial L/\partial A = (\partial L/\partial Y) B^\top$ and "
+                     r"$\partial L/\partial B = A^\top (\partial L/\partial Y)$, two products of the same size:",
+                     rf"2 \times 2mnp = 4 \times {sizes} = {nf.sig(f['backward'], 6)}\ \text{{FLOP}}")]
+        steps.append(Step("A training step (forward + backward):",
+                          rf"6mnp{times_b} = 6 \times {sizes} = {nf.sig(f['training'], 6)}\ \text{{FLOP}}"))
+        return steps
+
     exact = f["training"] < EXACT_BELOW
     parts = tuple(Part(k, label, _flop(f[k], exact)) for k, label in (
         ("matvec", "FLOPs of A x"), ("forward", "FLOPs of A B"), ("backward", "FLOPs of the backward of A B"),
         ("training", "FLOPs of forward + backward")))
-    return Solution(parts, tuple(steps))
+    return Solution(parts, steps)
 
 
 def _cost_steps(g: dict[str, Any], flops: Fraction) -> list[Step]:
@@ -113,17 +117,20 @@ def _solve_training_time(g: dict[str, Any]) -> Solution:
     seconds = training_seconds(flops, int(g["gpus"]), g["peak_tflops"], g["mfu"])
     days = _days(seconds)
     rate = int(g["gpus"]) * _f(g["peak_tflops"]) * 10**12 * _f(g["mfu"]) / 100
-    steps = _cost_steps(g, flops) + [
-        Step(f"Sustained cluster throughput, {nf.num(g['gpus'])} GPUs at {nf.num(g['mfu'])} percent of "
-             f"{nf.num(g['peak_tflops'])} TFLOP/s:",
-             rf"{nf.num(g['gpus'])} \times {nf.num(g['peak_tflops'])} \times 10^{{12}} \times "
-             rf"{nf.num(g['mfu'])}/100 = {nf.sig(rate, 6)}\ \text{{FLOP/s}}"),
-        Step("Training time (1 day = 86400 s):",
-             rf"\frac{{{nf.sig(flops, 6)}}}{{{nf.sig(rate, 6)}}} = {nf.sig(seconds, 6)}\ \text{{s}} = "
-             rf"\frac{{{nf.sig(seconds, 6)}}}{{86400}}\ \text{{days}} = {nf.sig(days, 6)}\ \text{{days}}"),
-    ]
+
+    def steps() -> list[Step]:
+        return _cost_steps(g, flops) + [
+            Step(f"Sustained cluster throughput, {nf.num(g['gpus'])} GPUs at {nf.num(g['mfu'])} percent of "
+                 f"{nf.num(g['peak_tflops'])} TFLOP/s:",
+                 rf"{nf.num(g['gpus'])} \times {nf.num(g['peak_tflops'])} \times 10^{{12}} \times "
+                 rf"{nf.num(g['mfu'])}/100 = {nf.sig(rate, 6)}\ \text{{FLOP/s}}"),
+            Step("Training time (1 day = 86400 s):",
+                 rf"\frac{{{nf.sig(flops, 6)}}}{{{nf.sig(rate, 6)}}} = {nf.sig(seconds, 6)}\ \text{{s}} = "
+                 rf"\frac{{{nf.sig(seconds, 6)}}}{{86400}}\ \text{{days}} = {nf.sig(days, 6)}\ \text{{days}}"),
+        ]
+
     return Solution((Part("flops", "training compute C", _flop(flops)),
-                     Part("days", "training time", Answer("number", days, unit="day", sig=SIG))), tuple(steps))
+                     Part("days", "training time", Answer("number", days, unit="day", sig=SIG))), steps)
 
 
 def _solve_mfu(g: dict[str, Any]) -> Solution:
@@ -133,17 +140,20 @@ def _solve_mfu(g: dict[str, Any]) -> Solution:
     if mfu > 100:
         raise InvalidGivens(f"the observed time is shorter than the {nf.sig(ideal, 3)} days at peak: no run "
                             "sustains more than 100 % of peak")
-    steps = _cost_steps(g, flops) + [
-        Step("Time at 100 percent of peak (1 day = 86400 s):",
-             rf"\frac{{{nf.sig(flops, 6)}}}{{{nf.num(g['gpus'])} \times {nf.num(g['peak_tflops'])} \times "
-             rf"10^{{12}}\ \text{{FLOP/s}} \times 86400\ \text{{s/day}}}} = {nf.sig(ideal, 6)}\ \text{{days}}"),
-        Step("MFU is the fraction of peak the run sustained: ideal time over observed time.",
-             rf"\text{{MFU}} = 100 \times \frac{{{nf.sig(ideal, 6)}}}{{{nf.num(g['observed_days'])}}} = "
-             rf"{nf.sig(mfu, 6)}\,\%"),
-    ]
+
+    def steps() -> list[Step]:
+        return _cost_steps(g, flops) + [
+            Step("Time at 100 percent of peak (1 day = 86400 s):",
+                 rf"\frac{{{nf.sig(flops, 6)}}}{{{nf.num(g['gpus'])} \times {nf.num(g['peak_tflops'])} \times "
+                 rf"10^{{12}}\ \text{{FLOP/s}} \times 86400\ \text{{s/day}}}} = {nf.sig(ideal, 6)}\ \text{{days}}"),
+            Step("MFU is the fraction of peak the run sustained: ideal time over observed time.",
+                 rf"\text{{MFU}} = 100 \times \frac{{{nf.sig(ideal, 6)}}}{{{nf.num(g['observed_days'])}}} = "
+                 rf"{nf.sig(mfu, 6)}\,\%"),
+        ]
+
     return Solution((Part("flops", "training compute C", _flop(flops)),
                      Part("ideal_days", "time at peak", Answer("number", ideal, unit="day", sig=IDEAL_SIG)),
-                     Part("mfu", "MFU", Answer("number", mfu, unit="percent", sig=SIG))), tuple(steps))
+                     Part("mfu", "MFU", Answer("number", mfu, unit="percent", sig=SIG))), steps)
 
 
 def _solve_params(g: dict[str, Any]) -> Solution:
@@ -153,30 +163,34 @@ def _solve_params(g: dict[str, Any]) -> Solution:
     n = model_params(layers, d, vocab, emb, positions=positions)
     without = n - positions * d
     flops = training_flops(n, g["tokens"])
-    steps = [
-        *([Step(f"The model dimension is the number of heads times the head dimension: "
-                f"$D = {d // 128} \\times 128 = {d}$.")]
-          if d % 128 == 0 else []),
-        Step("One block: $W^Q, W^K, W^V, W^O$ are $D \\times D$; the MLP has $D \\times 4D$ and $4D \\times D$:",
-             rf"4D^2 + 8D^2 = 12D^2 = 12 \times {d}^2 = {per_layer}"),
-        Step(f"All {layers} blocks:", rf"12LD^2 = {layers} \times {per_layer} = {layers * per_layer}"),
-    ]
-    total = "" if positions else "N = "  # with position embeddings, N comes one step later
-    if emb == "included":
-        steps.append(Step("Plus the tied token embedding, counted once:",
-                          rf"{total}12LD^2 + VD = {layers * per_layer} + {vocab} \times {d} = {without}"))
-    elif positions:
-        steps.append(Step(f"Token embeddings are not counted: $12LD^2 = {without}$."))
-    else:
-        steps.append(Step(f"Embeddings are not counted, so $N = 12LD^2 = {n}$."))
-    if positions:
-        steps.append(Step("Plus the learned position embeddings, a $T_{ctx} \\times D$ table:",
-                          rf"N = {without} + {positions} \times {d} = {n}"))
-    steps.append(Step("Training compute:", rf"C \approx 6NT = 6 \times {n} \times "
-                                           rf"{nf.sig(g['tokens'], 6)} = {nf.sig(flops, 6)}\ \text{{FLOP}}"))
+
+    def steps() -> list[Step]:
+        steps = [
+            *([Step(f"The model dimension is the number of heads times the head dimension: "
+                    f"$D = {d // 128} \\times 128 = {d}$.")]
+              if d % 128 == 0 else []),
+            Step("One block: $W^Q, W^K, W^V, W^O$ are $D \\times D$; the MLP has $D \\times 4D$ and $4D \\times D$:",
+                 rf"4D^2 + 8D^2 = 12D^2 = 12 \times {d}^2 = {per_layer}"),
+            Step(f"All {layers} blocks:", rf"12LD^2 = {layers} \times {per_layer} = {layers * per_layer}"),
+        ]
+        total = "" if positions else "N = "  # with position embeddings, N comes one step later
+        if emb == "included":
+            steps.append(Step("Plus the tied token embedding, counted once:",
+                              rf"{total}12LD^2 + VD = {layers * per_layer} + {vocab} \times {d} = {without}"))
+        elif positions:
+            steps.append(Step(f"Token embeddings are not counted: $12LD^2 = {without}$."))
+        else:
+            steps.append(Step(f"Embeddings are not counted, so $N = 12LD^2 = {n}$."))
+        if positions:
+            steps.append(Step("Plus the learned position embeddings, a $T_{ctx} \\times D$ table:",
+                              rf"N = {without} + {positions} \times {d} = {n}"))
+        steps.append(Step("Training compute:", rf"C \approx 6NT = 6 \times {n} \times "
+                                               rf"{nf.sig(g['tokens'], 6)} = {nf.sig(flops, 6)}\ \text{{FLOP}}"))
+        return steps
+
     return Solution((Part("per_layer", "parameters per block", Answer("integer", per_layer)),
                      Part("params", "parameters N", Answer("integer", n)),
-                     Part("train_flops", "training compute", _flop(flops))), tuple(steps))
+                     Part("train_flops", "training compute", _flop(flops))), steps)
 
 
 SOLVERS = {"matmul": _solve_matmul, "training_time": _solve_training_time, "mfu": _solve_mfu,
@@ -197,7 +211,7 @@ MAX_CLUSTER = 65536
 
 def _token_count(rng: Rng, difficulty: str) -> float:
     figures = 2 if difficulty == "easy" else 3
-    return float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
+    return _scaled(rng.randint(10 ** (figures - 1), 10**figures - 1), rng.randint(
         11 - figures, 13 - figures))
 
 
@@ -207,7 +221,7 @@ def _sample_run(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     takes roughly 3 to 200 days."""
     easy = difficulty == "easy"
     figures = 3 if easy else 4
-    params = float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
+    params = _scaled(rng.randint(10 ** (figures - 1), 10**figures - 1), rng.randint(
         9 - figures, 12 - figures))
     tokens = nf.round_sig(params * 10 ** (rng.randint(700, 2300) / 1000), 2 if easy else 3)
     peak = rng.choice(PEAKS_EASY if easy else PEAKS)

@@ -15,7 +15,7 @@ from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant
 from exgen.topics.compute.common import (
     ADAM_K, BYTES_PER_DTYPE, OPTIMIZER_K, OPTIMIZER_TEXT, SIG, UNIT_BYTES, _GPUS, _OPTIMIZER, _PARAMS, _UNIT,
-    _as_asked, _bytes_in, _f, _shown, _unit_size, answer as _answer)
+    _as_asked, _bytes_in, _f, _scaled, _shown, _unit_size, answer as _answer)
 
 
 def zero_bytes(params: Any, gpus: int, k: int = ADAM_K) -> dict[str, Fraction]:
@@ -74,18 +74,21 @@ def _solve_memory(g: dict[str, Any]) -> Solution:
     k = OPTIMIZER_K[g["optimizer"]]
     weights, training = psi * per, psi * (2 + 2 + k)
     name, states = OPTIMIZER_TEXT[g["optimizer"]]
-    steps = (
-        Step(f"{dtype} stores each parameter in {8 * per} bits = {per} byte{'s' if per > 1 else ''}; "
-             f"1 {unit} $= {_unit_size(unit)}$ bytes:",
-             rf"{nf.sig(psi, 6)} \times {per}\ \text{{B}} = {nf.sig(weights, 6)}\ \text{{B}} = "
-             rf"\frac{{{nf.sig(weights, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
-             rf"{nf.sig(_bytes_in(weights, unit), 6)}\ \text{{{unit}}}"),
-        Step(f"Mixed-precision {name} keeps fp16 parameters (2 B) and gradients (2 B), and {states} "
-             f"($K = {k}$ B): {4 + k} bytes per parameter.",
-             rf"(2 + 2 + {k}) \times {nf.sig(psi, 6)}\ \text{{B}} = {nf.sig(training, 6)}\ \text{{B}} = "
-             rf"\frac{{{nf.sig(training, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
-             rf"{nf.sig(_bytes_in(training, unit), 6)}\ \text{{{unit}}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step(f"{dtype} stores each parameter in {8 * per} bits = {per} byte{'s' if per > 1 else ''}; "
+                 f"1 {unit} $= {_unit_size(unit)}$ bytes:",
+                 rf"{nf.sig(psi, 6)} \times {per}\ \text{{B}} = {nf.sig(weights, 6)}\ \text{{B}} = "
+                 rf"\frac{{{nf.sig(weights, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
+                 rf"{nf.sig(_bytes_in(weights, unit), 6)}\ \text{{{unit}}}"),
+            Step(f"Mixed-precision {name} keeps fp16 parameters (2 B) and gradients (2 B), and {states} "
+                 f"($K = {k}$ B): {4 + k} bytes per parameter.",
+                 rf"(2 + 2 + {k}) \times {nf.sig(psi, 6)}\ \text{{B}} = {nf.sig(training, 6)}\ \text{{B}} = "
+                 rf"\frac{{{nf.sig(training, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
+                 rf"{nf.sig(_bytes_in(training, unit), 6)}\ \text{{{unit}}}"),
+        )
+
     return Solution((Part("weights", f"{dtype} weights", Answer("number", _bytes_in(weights, unit), unit=unit,
                                                                  sig=SIG)),
                      Part("training", "training memory", Answer("number", _bytes_in(training, unit), unit=unit,
@@ -118,20 +121,24 @@ def _solve_zero(g: dict[str, Any]) -> Solution:
     psi, gpus, unit = _f(g["params"]), int(g["gpus"]), g["unit"]
     k = OPTIMIZER_K[g["optimizer"]]
     b = zero_bytes(psi, gpus, k)
-    name, states = OPTIMIZER_TEXT[g["optimizer"]]
-    steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ GPUs, and $K = {k}$ bytes of optimizer "
-                  rf"state per parameter ({name}: {states}, 4 bytes each); 1 {unit} $= {_unit_size(unit)}$ "
-                  "bytes.")]
-    shown, in_unit = nf.sig(psi, 6), {stage: _bytes_in(size, unit) for stage, size in b.items()}
-    for stage, size in b.items():  # two displays per stage, so none runs past a printed page
-        size_tex = nf.sig(size, 6)
-        steps += [Step(ZERO_TEXT[stage], rf"{ZERO_TEX[stage]} = {_zero_substituted(stage, shown, gpus, k)}"),
-                  Step("that is", rf"{size_tex}\ \text{{B}} = \frac{{{size_tex}}}{{{_unit_size(unit)}}}"
-                                  rf"\ \text{{{unit}}} = {nf.sig(in_unit[stage], 6)}\ \text{{{unit}}}.")]
+    in_unit = {stage: _bytes_in(size, unit) for stage, size in b.items()}
+
+    def steps() -> list[Step]:
+        name, states = OPTIMIZER_TEXT[g["optimizer"]]
+        steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ GPUs, and $K = {k}$ bytes of "
+                      rf"optimizer state per parameter ({name}: {states}, 4 bytes each); 1 {unit} $= "
+                      rf"{_unit_size(unit)}$ bytes.")]
+        shown = nf.sig(psi, 6)
+        for stage, size in b.items():  # two displays per stage, so none runs past a printed page
+            size_tex = nf.sig(size, 6)
+            steps += [Step(ZERO_TEXT[stage], rf"{ZERO_TEX[stage]} = {_zero_substituted(stage, shown, gpus, k)}"),
+                      Step("that is", rf"{size_tex}\ \text{{B}} = \frac{{{size_tex}}}{{{_unit_size(unit)}}}"
+                                      rf"\ \text{{{unit}}} = {nf.sig(in_unit[stage], 6)}\ \text{{{unit}}}.")]
+        return steps
     parts = tuple(Part(s, label, Answer("number", in_unit[s], unit=unit, sig=SIG)) for s, label in (
         ("baseline", "baseline per GPU"), ("stage1", "ZeRO stage 1 per GPU"), ("stage2", "ZeRO stage 2 per GPU"),
         ("stage3", "ZeRO stage 3 per GPU")))
-    return Solution(parts, tuple(steps))
+    return Solution(parts, steps)
 
 
 def _solve_serving(g: dict[str, Any]) -> Solution:
@@ -143,17 +150,20 @@ def _solve_serving(g: dict[str, Any]) -> Solution:
     if gpus > 10**5:
         raise InvalidGivens(f"{gpus} GPUs: more than 10^5")
     per, bits = SERVE_BYTES[dtype], SERVE_BITS[dtype]
-    steps = (
-        Step(f"{dtype} stores each parameter in {bits} bits = {nf.num(float(per))} byte{'s' if per != 1 else ''}; "
-             f"1 {unit} $= {_unit_size(unit)}$ bytes:",
-             rf"{nf.sig(g['params'], 6)} \times {nf.num(float(per))}\ \text{{B}} = {nf.sig(b['weights'], 6)}\ "
-             rf"\text{{B}} = {nf.sig(weights, 6)}\ \text{{{unit}}}"),
-        Step("Serving memory: the weights times the overhead factor:",
-             rf"{nf.sig(weights, 6)} \times {nf.num(g['overhead'])} = {nf.sig(serving, 6)}\ \text{{{unit}}}"),
-        Step(f"GPUs of {nf.num(g['gpu_memory'])} {unit}: the smallest whole number whose memory together holds it:",
-             rf"\left\lceil \frac{{{nf.sig(serving, 6)}}}{{{nf.num(g['gpu_memory'])}}} \right\rceil = "
-             rf"\lceil {nf.sig(serving / per_gpu, 6)} \rceil = {gpus}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step(f"{dtype} stores each parameter in {bits} bits = {nf.num(float(per))} byte{'s' if per != 1 else ''}; "
+                 f"1 {unit} $= {_unit_size(unit)}$ bytes:",
+                 rf"{nf.sig(g['params'], 6)} \times {nf.num(float(per))}\ \text{{B}} = {nf.sig(b['weights'], 6)}\ "
+                 rf"\text{{B}} = {nf.sig(weights, 6)}\ \text{{{unit}}}"),
+            Step("Serving memory: the weights times the overhead factor:",
+                 rf"{nf.sig(weights, 6)} \times {nf.num(g['overhead'])} = {nf.sig(serving, 6)}\ \text{{{unit}}}"),
+            Step(f"GPUs of {nf.num(g['gpu_memory'])} {unit}: the smallest whole number whose memory together holds it:",
+                 rf"\left\lceil \frac{{{nf.sig(serving, 6)}}}{{{nf.num(g['gpu_memory'])}}} \right\rceil = "
+                 rf"\lceil {nf.sig(serving / per_gpu, 6)} \rceil = {gpus}"),
+        )
+
     return Solution((
         Part("weights", f"{dtype} weights", Answer("number", float(weights), unit=unit, sig=SIG)),
         Part("serving", "serving memory", Answer("number", float(serving), unit=unit, sig=SIG)),
@@ -171,8 +181,8 @@ ZERO_GPUS = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024)
 def _model_size(rng: Rng, difficulty: str) -> float:
     """Parameters: 1.00M to 9.99T with 3 significant figures (easy) or 1.000B to 9.999T with 4."""
     if difficulty == "easy":
-        return float(rng.randint(100, 999) * Fraction(10) ** rng.randint(4, 10))
-    return float(rng.randint(1000, 9999) * Fraction(10) ** rng.randint(6, 9))
+        return _scaled(rng.randint(100, 999), rng.randint(4, 10))
+    return _scaled(rng.randint(1000, 9999), rng.randint(6, 9))
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
@@ -193,10 +203,10 @@ def _sample_serving(rng: Rng, difficulty: str) -> dict[str, Any]:
     """1.00B to 999B parameters (3 significant figures) or 1.000B to 999.9B (4); a GPU of a common size; an
     overhead factor of 1.1 to 1.5 (1.05 to 1.60 at hard)."""
     if difficulty == "easy":
-        params = float(rng.randint(100, 999) * Fraction(10) ** rng.randint(7, 9))
+        params = _scaled(rng.randint(100, 999), rng.randint(7, 9))
         overhead = rng.choice((1.1, 1.2, 1.25, 1.3, 1.5))
     else:
-        params = float(rng.randint(1000, 9999) * Fraction(10) ** rng.randint(6, 8))
+        params = _scaled(rng.randint(1000, 9999), rng.randint(6, 8))
         overhead = float(rng.decimal(1.05, 1.6, 2))
     return {"params": params, "dtype": rng.choice(tuple(SERVE_BYTES)), "overhead": overhead,
             "gpu_memory": rng.choice(GPU_MEMORY), "unit": rng.choice(tuple(UNIT_BYTES))}

@@ -23,7 +23,8 @@ from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 from exgen.topics.compute.common import (
-    FLOP_SIG, SECONDS_PER_DAY, SIG, _GPUS, _PARAMS, _TOKENS, _as_asked, _f, _flop, _shown, answer as _answer)
+    FLOP_SIG, SECONDS_PER_DAY, SIG, _GPUS, _PARAMS, _TOKENS, _as_asked, _f, _flop, _scaled, _shown,
+    answer as _answer)
 
 PF_DAY = 10**15 * SECONDS_PER_DAY  # FLOP
 RECOMPUTE = ("none", "full")
@@ -85,19 +86,23 @@ def _solve_recompute(g: dict[str, Any]) -> Solution:
     rate = int(g["gpus"]) * _f(g["achieved_tflops"]) * 10**12
     seconds = flops / rate
     k = 8 if full else 6
-    steps = (
-        Step("Per token and parameter the forward pass takes 2 FLOPs and the backward pass 4" +
-             (", and full recomputation runs the forward once more during the backward pass (2 more)." if full
-              else "."),
-             rf"\frac{{\text{{backward}}}}{{\text{{forward}}}} = \frac{{{4 + 2 * full}}}{{2}} = {2 + full}"),
-        Step("Training compute:", rf"C = {k}ND = {k} \times {nf.sig(g['params'], 6)} \times "
-                                  rf"{nf.sig(g['tokens'], 6)} = {nf.sig(flops, 6)}\ \text{{FLOP}}"),
-        Step(r"One PF-day is $10^{15}$ FLOP/s for a day: $10^{15} \times 86400 = 8.64 \times 10^{19}$ FLOP.",
-             rf"\frac{{{nf.sig(flops, 6)}}}{{8.64 \times 10^{{19}}}} = {nf.sig(flops / PF_DAY, 6)}\ \text{{PF-days}}"),
-        Step(f"Time at the achieved rate, $t = {k}TP/(nX)$ (Narayanan et al. 2021), 1 day = 86400 s:",
-             rf"\frac{{{nf.sig(flops, 6)}}}{{{g['gpus']} \times {nf.num(g['achieved_tflops'])} \times 10^{{12}}}}"
-             rf" = {nf.sig(seconds, 6)}\ \text{{s}} = {nf.sig(seconds / SECONDS_PER_DAY, 6)}\ \text{{days}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step("Per token and parameter the forward pass takes 2 FLOPs and the backward pass 4" +
+                 (", and full recomputation runs the forward once more during the backward pass (2 more)." if full
+                  else "."),
+                 rf"\frac{{\text{{backward}}}}{{\text{{forward}}}} = \frac{{{4 + 2 * full}}}{{2}} = {2 + full}"),
+            Step("Training compute:", rf"C = {k}ND = {k} \times {nf.sig(g['params'], 6)} \times "
+                                      rf"{nf.sig(g['tokens'], 6)} = {nf.sig(flops, 6)}\ \text{{FLOP}}"),
+            Step(r"One PF-day is $10^{15}$ FLOP/s for a day: $10^{15} \times 86400 = 8.64 \times 10^{19}$ FLOP.",
+                 rf"\frac{{{nf.sig(flops, 6)}}}{{8.64 \times 10^{{19}}}} = "
+                 rf"{nf.sig(flops / PF_DAY, 6)}\ \text{{PF-days}}"),
+            Step(f"Time at the achieved rate, $t = {k}TP/(nX)$ (Narayanan et al. 2021), 1 day = 86400 s:",
+                 rf"\frac{{{nf.sig(flops, 6)}}}{{{g['gpus']} \times {nf.num(g['achieved_tflops'])} \times 10^{{12}}}}"
+                 rf" = {nf.sig(seconds, 6)}\ \text{{s}} = {nf.sig(seconds / SECONDS_PER_DAY, 6)}\ \text{{days}}"),
+        )
+
     return Solution((
         Part("ratio", "backward FLOPs over forward FLOPs", Answer("integer", 2 + int(full))),
         Part("flops", "training compute", _flop(flops)),
@@ -120,20 +125,24 @@ def _solve_mfu_tokens(g: dict[str, Any]) -> Solution:
     if mfu > 100:
         raise InvalidGivens(f"the throughput implies {nf.sig(mfu, 3)} % of peak: no run sustains more than 100 %")
     seconds = _f(g["tokens"]) / (rate * int(g["gpus"]))
-    steps = (
-        Step("Model FLOPs per token: $6N$ for the weights (forward 2N, backward 4N) and $12LHQT$ for the "
-             "attention scores and weighted sums (forward and backward) of every layer:",
-             rf"6 \times {nf.sig(g['params'], 6)} + 12 \times {g['layers']} \times {g['heads']} \times "
-             rf"{g['head_dim']} \times {g['seq_len']} = {nf.sig(6 * _f(g['params']), 7)} + {nf.sig(attention, 7)}"
-             rf" = {nf.sig(per_token, 7)}\ \text{{FLOP}}"),
-        Step("Achieved model FLOP rate of one GPU:",
-             rf"{nf.sig(per_token, 7)} \times {nf.num(g['tokens_per_s'])} = {nf.sig(achieved, 7)}\ \text{{TFLOP/s}}"),
-        Step("MFU is the achieved model FLOP rate over the peak:",
-             rf"100 \times \frac{{{nf.sig(achieved, 7)}}}{{{nf.num(g['peak_tflops'])}}} = {nf.sig(mfu, 6)}\,\%"),
-        Step("Training time: the tokens over the cluster's throughput (1 day = 86400 s):",
-             rf"\frac{{{nf.sig(g['tokens'], 6)}}}{{{nf.num(g['tokens_per_s'])} \times {g['gpus']}}} = "
-             rf"{nf.sig(seconds, 6)}\ \text{{s}} = {nf.sig(seconds / SECONDS_PER_DAY, 6)}\ \text{{days}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step("Model FLOPs per token: $6N$ for the weights (forward 2N, backward 4N) and $12LHQT$ for the "
+                 "attention scores and weighted sums (forward and backward) of every layer:",
+                 rf"6 \times {nf.sig(g['params'], 6)} + 12 \times {g['layers']} \times {g['heads']} \times "
+                 rf"{g['head_dim']} \times {g['seq_len']} = {nf.sig(6 * _f(g['params']), 7)} + {nf.sig(attention, 7)}"
+                 rf" = {nf.sig(per_token, 7)}\ \text{{FLOP}}"),
+            Step("Achieved model FLOP rate of one GPU:",
+                 rf"{nf.sig(per_token, 7)} \times {nf.num(g['tokens_per_s'])} = "
+                 rf"{nf.sig(achieved, 7)}\ \text{{TFLOP/s}}"),
+            Step("MFU is the achieved model FLOP rate over the peak:",
+                 rf"100 \times \frac{{{nf.sig(achieved, 7)}}}{{{nf.num(g['peak_tflops'])}}} = {nf.sig(mfu, 6)}\,\%"),
+            Step("Training time: the tokens over the cluster's throughput (1 day = 86400 s):",
+                 rf"\frac{{{nf.sig(g['tokens'], 6)}}}{{{nf.num(g['tokens_per_s'])} \times {g['gpus']}}} = "
+                 rf"{nf.sig(seconds, 6)}\ \text{{s}} = {nf.sig(seconds / SECONDS_PER_DAY, 6)}\ \text{{days}}"),
+        )
+
     return Solution((
         Part("flops_per_token", "model FLOPs per token", _flop(per_token)),
         Part("achieved", "achieved TFLOP/s per GPU", Answer("number", float(achieved), unit="TFLOP/s",
@@ -159,27 +168,30 @@ def _solve_hfu(g: dict[str, Any]) -> Solution:
     if hfu > 100:
         raise InvalidGivens(f"the throughput implies {nf.sig(hfu, 3)} % HFU: no run sustains more than 100 %")
     n = nf.sig(g["params"], 6)
-    steps = (
-        Step("Model FLOPs per token (Chowdhery et al. 2022): $6N$ for the weights and $12LHQT$ for the attention "
-             "scores and weighted sums, forward and backward:",
-             rf"6 \times {n} + 12 \times {g['layers']} \times {g['heads']} \times {g['head_dim']} \times "
-             rf"{g['seq_len']} = {nf.sig(model, 7)}\ \text{{FLOP}}"),
-        Step(r"MFU: the model FLOP rate of one GPU over its peak ($1\ \text{TFLOP/s} = 10^{12}$ FLOP/s):",
-             rf"100 \times \frac{{{nf.sig(model, 7)} \times {nf.num(g['tokens_per_s'])}}}"
-             rf"{{{nf.num(g['peak_tflops'])} \times 10^{{12}}}} = {nf.sig(mfu, 6)}\,\%"),
-        Step(("Full recomputation runs every layer's forward once more in the backward pass: $2N + 4LHQT$ more "
-              "hardware FLOPs per token." if full else
-              "Without recomputation the hardware runs exactly the model's FLOPs."),
-             (rf"8 \times {n} + 16 \times {g['layers']} \times {g['heads']} \times {g['head_dim']} \times "
-              rf"{g['seq_len']} = {nf.sig(hardware, 7)}\ \text{{FLOP}}" if full else
-              rf"{nf.sig(hardware, 7)}\ \text{{FLOP}}")),
-        Step("HFU: the hardware FLOP rate over the peak:",
-             rf"100 \times \frac{{{nf.sig(hardware, 7)} \times {nf.num(g['tokens_per_s'])}}}"
-             rf"{{{nf.num(g['peak_tflops'])} \times 10^{{12}}}} = {nf.sig(hfu, 6)}\,\%"),
-        Step("The ratio is the hardware FLOPs over the model FLOPs per token:",
-             rf"\frac{{\text{{HFU}}}}{{\text{{MFU}}}} = \frac{{{nf.sig(hardware, 7)}}}{{{nf.sig(model, 7)}}}"
-             rf" = {nf.sig(hfu / mfu, 6)}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step("Model FLOPs per token (Chowdhery et al. 2022): $6N$ for the weights and $12LHQT$ for the attention "
+                 "scores and weighted sums, forward and backward:",
+                 rf"6 \times {n} + 12 \times {g['layers']} \times {g['heads']} \times {g['head_dim']} \times "
+                 rf"{g['seq_len']} = {nf.sig(model, 7)}\ \text{{FLOP}}"),
+            Step(r"MFU: the model FLOP rate of one GPU over its peak ($1\ \text{TFLOP/s} = 10^{12}$ FLOP/s):",
+                 rf"100 \times \frac{{{nf.sig(model, 7)} \times {nf.num(g['tokens_per_s'])}}}"
+                 rf"{{{nf.num(g['peak_tflops'])} \times 10^{{12}}}} = {nf.sig(mfu, 6)}\,\%"),
+            Step(("Full recomputation runs every layer's forward once more in the backward pass: $2N + 4LHQT$ more "
+                  "hardware FLOPs per token." if full else
+                  "Without recomputation the hardware runs exactly the model's FLOPs."),
+                 (rf"8 \times {n} + 16 \times {g['layers']} \times {g['heads']} \times {g['head_dim']} \times "
+                  rf"{g['seq_len']} = {nf.sig(hardware, 7)}\ \text{{FLOP}}" if full else
+                  rf"{nf.sig(hardware, 7)}\ \text{{FLOP}}")),
+            Step("HFU: the hardware FLOP rate over the peak:",
+                 rf"100 \times \frac{{{nf.sig(hardware, 7)} \times {nf.num(g['tokens_per_s'])}}}"
+                 rf"{{{nf.num(g['peak_tflops'])} \times 10^{{12}}}} = {nf.sig(hfu, 6)}\,\%"),
+            Step("The ratio is the hardware FLOPs over the model FLOPs per token:",
+                 rf"\frac{{\text{{HFU}}}}{{\text{{MFU}}}} = \frac{{{nf.sig(hardware, 7)}}}{{{nf.sig(model, 7)}}}"
+                 rf" = {nf.sig(hfu / mfu, 6)}"),
+        )
+
     return Solution((
         Part("mfu", "MFU", Answer("number", float(mfu), unit="percent", sig=SIG)),
         Part("hardware", "hardware FLOPs per token", _flop(hardware)),
@@ -194,16 +206,19 @@ def _solve_scaling(g: dict[str, Any]) -> Solution:
     base, scaled = _f(g["base_tflops"]), _f(g["pflops"]) * 1000
     per_gpu, speedup = scaled / n2, scaled / base
     efficiency = 100 * per_gpu / (base / n1)
-    steps = (
-        Step("The scaled run in TFLOP/s (1 PFLOP/s = 1000 TFLOP/s), per GPU:",
-             rf"\frac{{{nf.num(g['pflops'])} \times 1000}}{{{n2}}} = {nf.sig(per_gpu, 7)}\ \text{{TFLOP/s}}"),
-        Step("Speedup over the baseline:",
-             rf"\frac{{{nf.sig(scaled, 7)}}}{{{nf.num(g['base_tflops'])}}} = {nf.sig(speedup, 6)}"),
-        Step("Scaling efficiency: the rate per GPU at scale over the baseline's rate per GPU (equivalently the "
-             "speedup over the increase in GPUs):",
-             rf"100 \times \frac{{{nf.sig(per_gpu, 7)}}}{{{nf.num(g['base_tflops'])} / {n1}}} = "
-             rf"100 \times \frac{{{nf.sig(speedup, 6)}}}{{{n2} / {n1}}} = {nf.sig(efficiency, 6)}\,\%"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step("The scaled run in TFLOP/s (1 PFLOP/s = 1000 TFLOP/s), per GPU:",
+                 rf"\frac{{{nf.num(g['pflops'])} \times 1000}}{{{n2}}} = {nf.sig(per_gpu, 7)}\ \text{{TFLOP/s}}"),
+            Step("Speedup over the baseline:",
+                 rf"\frac{{{nf.sig(scaled, 7)}}}{{{nf.num(g['base_tflops'])}}} = {nf.sig(speedup, 6)}"),
+            Step("Scaling efficiency: the rate per GPU at scale over the baseline's rate per GPU (equivalently the "
+                 "speedup over the increase in GPUs):",
+                 rf"100 \times \frac{{{nf.sig(per_gpu, 7)}}}{{{nf.num(g['base_tflops'])} / {n1}}} = "
+                 rf"100 \times \frac{{{nf.sig(speedup, 6)}}}{{{n2} / {n1}}} = {nf.sig(efficiency, 6)}\,\%"),
+        )
+
     return Solution((
         Part("per_gpu", "achieved TFLOP/s per GPU at scale", Answer("number", float(per_gpu), unit="TFLOP/s",
                                                                      sig=FLOP_SIG)),
@@ -214,17 +229,20 @@ def _solve_scaling(g: dict[str, Any]) -> Solution:
 
 def _solve_energy(g: dict[str, Any]) -> Solution:
     e = energy(int(g["gpus"]), g["days"], g["power_w"], g["pue"], g["intensity"])
-    steps = (
-        Step("GPU-hours: every GPU runs for the whole training time, 24 hours a day:",
-             rf"{g['gpus']} \times {nf.num(g['days'])} \times 24 = {nf.sig(e['gpu_hours'], 7)}\ \text{{GPU-h}}"),
-        Step(r"Energy: GPU-hours times the power of one GPU times the PUE (the data centre's overhead); "
-             r"1 MWh $= 10^6$ Wh:",
-             rf"\frac{{{nf.sig(e['gpu_hours'], 7)} \times {nf.num(g['power_w'])} \times {nf.num(g['pue'])}}}"
-             rf"{{10^6}} = {nf.sig(e['mwh'], 6)}\ \text{{MWh}}"),
-        Step(r"Carbon: energy times the grid's intensity (kg per kWh is tonnes per MWh):",
-             rf"{nf.sig(e['mwh'], 6)} \times {nf.num(g['intensity'])} = {nf.sig(e['tco2'], 6)}\ "
-             r"\text{t CO}_2\text{eq}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step("GPU-hours: every GPU runs for the whole training time, 24 hours a day:",
+                 rf"{g['gpus']} \times {nf.num(g['days'])} \times 24 = {nf.sig(e['gpu_hours'], 7)}\ \text{{GPU-h}}"),
+            Step(r"Energy: GPU-hours times the power of one GPU times the PUE (the data centre's overhead); "
+                 r"1 MWh $= 10^6$ Wh:",
+                 rf"\frac{{{nf.sig(e['gpu_hours'], 7)} \times {nf.num(g['power_w'])} \times {nf.num(g['pue'])}}}"
+                 rf"{{10^6}} = {nf.sig(e['mwh'], 6)}\ \text{{MWh}}"),
+            Step(r"Carbon: energy times the grid's intensity (kg per kWh is tonnes per MWh):",
+                 rf"{nf.sig(e['mwh'], 6)} \times {nf.num(g['intensity'])} = {nf.sig(e['tco2'], 6)}\ "
+                 r"\text{t CO}_2\text{eq}"),
+        )
+
     return Solution((
         Part("gpu_hours", "GPU-hours", Answer("number", float(e["gpu_hours"]), unit="hour", sig=FLOP_SIG)),
         Part("mwh", "energy", Answer("number", float(e["mwh"]), unit="MWh", sig=SIG)),
@@ -245,7 +263,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     easy = difficulty == "easy"
     figures = 2 if easy else 3
     if variant == "recompute":
-        params = float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
+        params = _scaled(rng.randint(10 ** (figures - 1), 10**figures - 1), rng.randint(
             9 - figures, 12 - figures))
         tokens = nf.round_sig(params * 10 ** (rng.randint(700, 2300) / 1000), figures)
         achieved = rng.choice(ACHIEVED) if easy else float(rng.decimal(40, 600, 1))
@@ -278,14 +296,17 @@ def _sample_run_shape(rng: Rng, difficulty: str) -> dict[str, Any]:
     """A model of 1B to 999B parameters with a plausible shape, on a GPU of a common peak, and an MFU of 20 to
     65 % turned into the tokens/s a run would log (3 or 4 significant figures)."""
     figures = 3 if difficulty == "easy" else 4
-    params = float(rng.randint(10 ** (figures - 1), 10**figures - 1) * Fraction(10) ** rng.randint(
+    params = _scaled(rng.randint(10 ** (figures - 1), 10**figures - 1), rng.randint(
         10 - figures, 12 - figures))
     g = {"params": params, "layers": rng.randint(16, 128), "heads": rng.randint(8, 128),
          "head_dim": rng.choice((64, 80, 128, 256)), "seq_len": rng.choice((2048, 4096, 8192))}
     peak = rng.choice((125, 275, 312, 400, 989.4, 1979)) if difficulty != "easy" else rng.choice(
         (125, 275, 312, 400, 1000))
     mfu = rng.randint(20, 65) / 100
-    rate = nf.round_sig(float(Fraction(str(peak)) * 10**12 * Fraction(mfu) / palm_flops_per_token(g)), figures)
+    # peak 10^12 × mfu / (FLOPs per token), exact (the decimal peak, the binary mfu), as one correctly rounded
+    # integer division
+    (pn, pd), (mn, md), per_token = _f(peak).as_integer_ratio(), mfu.as_integer_ratio(), palm_flops_per_token(g)
+    rate = nf.round_sig(pn * 10**12 * mn * per_token.denominator / (pd * md * per_token.numerator), figures)
     return {**g, "tokens_per_s": rate, "peak_tflops": peak}
 
 

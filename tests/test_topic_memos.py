@@ -1,0 +1,65 @@
+"""compute, chinchilla, intensity and formats keep the figures of the instance they last solved (issue 12: the
+sampler, solver, mistakes and paths of a draw share them). The practice server generates in threads: an instance
+generated while other threads generate others must come out as it does alone."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import pytest
+
+from exgen.generate import generate
+from exgen.manifest import dumps_indented
+from exgen.topics import get
+
+TOPICS = ("compute", "chinchilla", "intensity", "formats")
+
+
+def _record(topic: str, variant: str, difficulty: str, seed: int) -> str:
+    problem = generate(topic, variant, difficulty, seed)
+    return dumps_indented(problem.to_dict())
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_threads_generate_what_one_thread_does(topic: str) -> None:
+    jobs = [(topic, v.name, d, seed) for v in get(topic).variants for d in ("easy", "hard") for seed in range(2)]
+    alone = [_record(*job) for job in jobs]
+    together: list[str | None] = [None] * len(jobs)
+
+    def work(offset: int) -> None:
+        for i in range(offset, len(jobs), 4):
+            together[i] = _record(*jobs[i])
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter allows
+    try:
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert together == alone
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_a_changed_givens_dict_is_solved_anew(topic: str) -> None:
+    """The memo is keyed by the givens' values: solving, changing one given in the same dict, and solving again
+    gives the new instance's key, not the kept one."""
+    topic_ = get(topic)
+    for variant in topic_.variants:
+        first = generate(topic, variant.name, "medium", 1)
+        second = generate(topic, variant.name, "medium", 2)
+        if first.givens == second.givens:
+            continue
+        g = dict(first.givens)
+        topic_.solve(variant.name, g)
+        g.clear()
+        g.update(second.givens)
+        again = topic_.solve(variant.name, g)
+        assert [p.answer for p in again.parts] == [p.answer for p in second.solution.parts], variant.name
+        for mistake in topic_.mistakes_for(variant.name):
+            assert mistake.wrong(variant.name, g) == mistake.wrong(variant.name, dict(second.givens)), \
+                (variant.name, mistake.name)
