@@ -29,9 +29,9 @@ import math
 import re
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 from exgen import numfmt as nf
 from exgen.grading.compare import matches
@@ -199,8 +199,7 @@ def _swapped_partials(op: str, args: Sequence[Value], v: Value) -> tuple[Value, 
 # ---- the graph and its grammar -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     index: int              # this node is v_index
     op: str
     args: tuple[int, ...]   # operand indices (inputs are 1-n .. 0)
@@ -423,8 +422,7 @@ def box(cell_id: str) -> str:
 # ---- the traces ------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
     """One table cell: id, the row's formula (LaTeX), its label (prose), the substituted worked form, the value."""
 
     id: str
@@ -451,15 +449,48 @@ def carry6(v: Value) -> float:
 def _bounded_value(v: Value) -> Value:
     """A value kept small enough to compute with: an exact fraction whose digits grow (chained squarings of a
     short decimal) continues as a float; a magnitude beyond MAX_MAGNITUDE is refused (it is no table cell)."""
-    try:
-        if isinstance(v, Fraction) and max(v.numerator.bit_length(), v.denominator.bit_length()) > MAX_BITS:
-            v = float(v)
-        inside = -MAX_MAGNITUDE <= float(v) <= MAX_MAGNITUDE
-    except OverflowError:
-        inside = False
-    if not inside:
+    if v is ZERO or v is ONE or v is MINUS_ONE:
+        return v
+    if type(v) is Fraction:
+        n, d = v.numerator, v.denominator
+        try:
+            if n.bit_length() > MAX_BITS or d.bit_length() > MAX_BITS:
+                v = n / d  # float(v)
+                f = v
+            else:
+                f = n / d
+        except OverflowError:
+            raise Undefined(f"a value exceeds {MAX_MAGNITUDE:g} in magnitude") from None
+    else:
+        try:
+            f = float(v)
+        except OverflowError:
+            raise Undefined(f"a value exceeds {MAX_MAGNITUDE:g} in magnitude") from None
+    if not -MAX_MAGNITUDE <= f <= MAX_MAGNITUDE:
         raise Undefined(f"a value exceeds {MAX_MAGNITUDE:g} in magnitude")
     return v
+
+
+# Python's own arithmetic on a Fraction or float, with the shortcuts a trace hits most (a tangent seeded on one
+# input is 0 on every node that does not depend on it; add and sub have partials ±1): each gives the value AND
+# the type the plain operator gives (1.0 * f is f for every float; 0 * f is not 0 for a float f: its sign and
+# inf/nan survive, so only an exact 0 is shortcut), so traces stay byte-identical at a fraction of the cost.
+def _mul(a: Value, b: Value) -> Value:
+    if a is ONE:
+        return b
+    if b is ONE:
+        return a
+    if (a is ZERO and type(b) is Fraction) or (b is ZERO and type(a) is Fraction):
+        return ZERO
+    return a * b
+
+
+def _add(a: Value, b: Value) -> Value:
+    if a is ZERO and type(b) is Fraction:
+        return b
+    if b is ZERO and type(a) is Fraction:
+        return a
+    return a + b
 
 
 def primal_values(graph: Graph, x: Sequence[Value], carry: Callable[[Value], Value] = _exact) -> dict[int, Value]:
@@ -467,9 +498,10 @@ def primal_values(graph: Graph, x: Sequence[Value], carry: Callable[[Value], Val
     vals: dict[int, Value] = {i - graph.n: x[i - 1] for i in range(1, graph.n + 1)}
     for nd in graph.nodes:
         try:
-            vals[nd.index] = carry(_bounded_value(OPS[nd.op].value(*[vals[a] for a in nd.args])))
+            v = _bounded_value(OPS[nd.op].value(*[vals[a] for a in nd.args]))
         except (ZeroDivisionError, OverflowError, ValueError) as e:
             raise Undefined(str(e)) from None
+        vals[nd.index] = v if carry is _exact else carry(v)
     return vals
 
 
@@ -480,7 +512,10 @@ def local_partials(graph: Graph, vals: dict[int, Value], swapped: bool = False,
         args = [vals[a] for a in nd.args]
         local = (_swapped_partials(nd.op, args, vals[nd.index]) if swapped
                  else OPS[nd.op].partials(*args, vals[nd.index]))
-        out[nd.index] = tuple(carry(_bounded_value(p)) for p in local)
+        if carry is _exact:
+            out[nd.index] = tuple(_bounded_value(p) for p in local)
+        else:
+            out[nd.index] = tuple(carry(_bounded_value(p)) for p in local)
     return out
 
 
@@ -488,13 +523,16 @@ def tangent_values(graph: Graph, partials: dict[int, tuple[Value, ...]], xdot: S
                    carry: Callable[[Value], Value] = _exact) -> dict[int, Value]:
     dots: dict[int, Value] = {i - graph.n: xdot[i - 1] for i in range(1, graph.n + 1)}
     for nd in graph.nodes:
-        total = sum((p * dots[a] for p, a in zip(partials[nd.index], nd.args)), ZERO)
-        dots[nd.index] = carry(_bounded_value(total))
+        local, args = partials[nd.index], nd.args
+        total = _add(ZERO, _mul(local[0], dots[args[0]]))  # sum(..., ZERO), term by term
+        if len(args) == 2:
+            total = _add(total, _mul(local[1], dots[args[1]]))
+        total = _bounded_value(total)
+        dots[nd.index] = total if carry is _exact else carry(total)
     return dots
 
 
-@dataclass(frozen=True)
-class AdjointRow:
+class AdjointRow(NamedTuple):
     target: int      # a: the variable receiving the contribution
     source: int      # k: the node sending it
     slot: int        # which operand of v_k
@@ -522,10 +560,12 @@ def adjoint_rows(graph: Graph, partials: dict[int, tuple[Value, ...]], output: i
         k = nd.index
         for slot, a in enumerate(nd.args):
             local = partials[k][slot]
-            contribution = bar[k] * local
+            contribution = _mul(bar[k], local)
             acc = a in bar
             before = bar[a] if (acc and accumulate) else ZERO
-            value = carry(_bounded_value(before + contribution))
+            value = _bounded_value(_add(before, contribution))
+            if carry is not _exact:
+                value = carry(value)
             bar[a] = value
             rows.append(AdjointRow(a, k, slot, local, bar[k], before, contribution, value, acc))
     return seeds, rows, bar
@@ -667,18 +707,73 @@ class Instance:
     graph: Graph
     x: list[Value]
     vals: dict[int, Value]
+    # what solving, mistakes and paths derive from the values (partials, passes, the carried trace), computed
+    # once per instance: keys hold internal indices and exact seeds only, never numbering-dependent ids
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
 
-_last_instance: list = [None, None]  # [key, Instance]: solving, mistakes and paths read one instance many times
+_INSTANCES: dict[Any, Instance] = {}  # solving, mistakes and paths read one instance many times
+_MAX_CACHED = 64
+
+
+def _instance_key(g: dict[str, Any]) -> Any:
+    """What an instance depends on; types kept (x = [True] is refused, x = [1] is not)."""
+    items = (g.get("graph"), g.get("x"), g.get("outputs", ""), g.get("numbering", "baydin"))
+    try:
+        key = tuple((type(v), tuple(v), tuple(map(type, v))) if type(v) is list else (type(v), v) for v in items)
+        hash(key)
+    except TypeError:  # an unhashable entry (a user's odd givens): fall back on the text
+        return repr(items)
+    return key
+
+
+def _remember(g: dict[str, Any], inst: Instance) -> None:
+    if len(_INSTANCES) >= _MAX_CACHED:
+        _INSTANCES.clear()
+    _INSTANCES[_instance_key(g)] = inst
 
 
 def instance(g: dict[str, Any]) -> Instance:
     """The parsed graph and its values; the graph is read in the numbering the givens choose."""
-    key = repr((g.get("graph"), g.get("x"), g.get("outputs", ""), g.get("numbering", "baydin")))
-    if _last_instance[0] != key:
+    key = _instance_key(g)
+    inst = _INSTANCES.get(key)
+    if inst is None:
         with numbered(g):
-            _last_instance[:] = [key, _instance(g)]
-    return _last_instance[1]
+            inst = _instance(g)
+        if len(_INSTANCES) >= _MAX_CACHED:
+            _INSTANCES.clear()
+        _INSTANCES[key] = inst
+    return inst
+
+
+def _memo(inst: Instance, key: Any, build: Callable[[], Any]) -> Any:
+    found = inst.memo.get(key)
+    if found is None:
+        found = inst.memo[key] = build()
+    return found
+
+
+def exact_partials(inst: Instance, swapped: bool = False) -> dict[int, tuple[Value, ...]]:
+    return _memo(inst, ("partials", swapped), lambda: local_partials(inst.graph, inst.vals, swapped))
+
+
+def exact_tangents(inst: Instance, xdot: Sequence[Fraction], swapped: bool = False) -> dict[int, Value]:
+    """The tangent pass seeded with `xdot` (exact Fractions)."""
+    xdot = tuple(xdot)
+    return _memo(inst, ("dots", xdot, swapped),
+                 lambda: tangent_values(inst.graph, exact_partials(inst, swapped), xdot))
+
+
+def exact_adjoints(inst: Instance, seeds: Sequence[Fraction], accumulate: bool = True, swapped: bool = False):
+    """The reverse sweep from the output seeds ȳ (exact Fractions): adjoint_rows' (seeds, rows, final adjoints)."""
+    seeds = tuple(seeds)
+    return _memo(inst, ("adjoints", seeds, accumulate, swapped),
+                 lambda: adjoint_rows(inst.graph, exact_partials(inst, swapped), seeds, accumulate))
+
+
+def unit(n: int, i: int) -> tuple[Fraction, ...]:
+    """e_{i+1} of length n."""
+    return tuple(ONE if k == i else ZERO for k in range(n))
 
 
 def _instance(g: dict[str, Any]) -> Instance:
@@ -846,13 +941,38 @@ def jacobian(inst: Instance, carry: Callable[[Value], Value] = _exact, mode: str
     """J[j][i] = ∂y_{j+1}/∂x_{i+1}: column by column from forward passes, or row by row from reverse passes;
     `carry` rounds every carried value (a student's path) and starts from the carried primal trace."""
     graph, n = inst.graph, inst.graph.n
-    vals = inst.vals if carry is _exact else primal_values(graph, [float(v) for v in inst.x], carry)
-    partials = local_partials(graph, vals, carry=carry)
+    if carry is _exact:
+        return [list(row) for row in _exact_jacobian(inst, mode)]
+    if carry is carry6:
+        vals, partials = carried_trace(inst)
+    else:
+        vals = primal_values(graph, [float(v) for v in inst.x], carry)
+        partials = local_partials(graph, vals, carry=carry)
     if mode == "reverse":
         bars = [adjoint_rows(graph, partials, j, carry=carry)[2] for j in range(1, len(graph.outputs) + 1)]
         return [[bar[i - n] for i in range(1, n + 1)] for bar in bars]
     cols = [tangent_values(graph, partials, [ONE if k == i else ZERO for k in range(n)], carry) for i in range(n)]
     return [[cols[i][k] for i in range(n)] for k in graph.outputs]
+
+
+def _exact_jacobian(inst: Instance, mode: str = "forward") -> tuple[tuple[Value, ...], ...]:
+    def build():
+        graph, n = inst.graph, inst.graph.n
+        if mode == "reverse":
+            bars = [exact_adjoints(inst, [ONE if i == j else ZERO for i in range(1, len(graph.outputs) + 1)])[2]
+                    for j in range(1, len(graph.outputs) + 1)]
+            return tuple(tuple(bar[i - n] for i in range(1, n + 1)) for bar in bars)
+        cols = [exact_tangents(inst, unit(n, i)) for i in range(n)]
+        return tuple(tuple(cols[i][k] for i in range(n)) for k in graph.outputs)
+    return _memo(inst, ("jacobian", mode), build)
+
+
+def carried_trace(inst: Instance) -> tuple[dict[int, float], dict[int, tuple[float, ...]]]:
+    """The primal values and local partials as the 6-figure student carries them (floats)."""
+    def build():
+        vals = primal_values(inst.graph, [float(v) for v in inst.x], carry6)
+        return vals, local_partials(inst.graph, vals, carry=carry6)
+    return _memo(inst, "carried", build)
 
 
 def pass_formulas(graph: Graph, mode: str) -> list[str]:
