@@ -24,7 +24,6 @@ transcendental op enters; the user's graph is parsed by the small grammar below,
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from contextlib import contextmanager
@@ -407,12 +406,19 @@ def show(v: Value) -> str:
     return nf.sig(v, SHOW)
 
 
+_ANSWERS: dict[float, Answer] = {}  # an Answer is immutable; the sampler and the solver ask for the same keys
+
+
 def answer(v: Value) -> Answer:
     """A table cell's key: 4 significant figures, or 4 decimals when the key is 0."""
-    f = float(v)
-    if abs(f) < 1e-12:
-        return Answer("number", 0.0, decimals=ZERO_DECIMALS)
-    return Answer("number", f, sig=SIG)
+    f = _float(v)
+    found = _ANSWERS.get(f)
+    if found is None:
+        if len(_ANSWERS) > 4096:
+            _ANSWERS.clear()
+        found = _ANSWERS[f] = (Answer("number", 0.0, decimals=ZERO_DECIMALS) if abs(f) < 1e-12
+                               else Answer("number", f, sig=SIG))
+    return found
 
 
 def box(cell_id: str) -> str:
@@ -585,17 +591,24 @@ def adjoint_ids(rows: Sequence[AdjointRow]) -> list[str]:
 
 
 def cell_values(graph: Graph, vals: dict[int, Value], dots: dict[int, Value] | None = None,
-                rows: Sequence[AdjointRow] | None = None, bar: dict[int, Value] | None = None) -> dict[str, Value]:
+                rows: Sequence[AdjointRow] | None = None, bar: dict[int, Value] | None = None,
+                primal: bool = True) -> dict[str, Value]:
     """Every cell's id and value, in table order, without building its LaTeX (the sampler and the student path
-    only need these): primal rows, each beside its tangent (forward), then the adjoint rows (reverse)."""
-    rows_ = [(vid(nd.index), nd.index) for nd in graph.nodes] + [(f"y{j}", k) for j, k in enumerate(graph.outputs, 1)]
+    only need these): primal rows, each beside its tangent (forward), then the adjoint rows (reverse);
+    primal=False leaves out the primal rows of a reverse table (shown, not asked)."""
     out: dict[str, Value] = {}
-    for cid, k in rows_:  # a forward table pairs each primal with its tangent
-        out[cid] = vals[k]
-        if dots is not None:
-            out[f"d{cid}"] = dots[k]
+    if primal or dots is not None:
+        for nd in graph.nodes:  # a forward table pairs each primal with its tangent
+            cid = vid(nd.index)
+            out[cid] = vals[nd.index]
+            if dots is not None:
+                out["d" + cid] = dots[nd.index]
+        for j, k in enumerate(graph.outputs, 1):
+            out[f"y{j}"] = vals[k]
+            if dots is not None:
+                out[f"dy{j}"] = dots[k]
     if rows is not None and bar is not None:
-        out.update((cid, r.value) for cid, r in zip(adjoint_ids(rows), rows))
+        out.update(zip(adjoint_ids(rows), [r.value for r in rows]))
         out.update((f"bar_x{i}", bar[i - graph.n]) for i in range(1, graph.n + 1))
     return out
 
@@ -892,15 +905,55 @@ CONVENTION = ("Reverse order: nodes from the highest index down; each sends $\\b
 # ---- solvers ---------------------------------------------------------------------------------------------------
 
 
+def _later(build: Callable[[], tuple[tuple[Step, ...], tuple[Step, ...]]]):
+    """A solution's (steps, shown) built on first read (generation decides on the key alone), in the numbering
+    current now: two functions for Solution's steps and shown."""
+    shift, done = _SHIFT.get(), []
+
+    def get() -> tuple[tuple[Step, ...], tuple[Step, ...]]:
+        if not done:
+            token = _SHIFT.set(shift)
+            try:
+                done.append(build())
+            finally:
+                _SHIFT.reset(token)
+        return done[0]
+
+    return (lambda: get()[0]), (lambda: get()[1])
+
+
+# A table's cells as parts: (id, label, value), the labels those of primal_cells, tangent_cells, adjoint_cells.
+def _primal_keys(graph: Graph, vals: dict[int, Value]) -> list[tuple[str, str, Value]]:
+    return ([(vid(nd.index), f"${vtex(nd.index)}$", vals[nd.index]) for nd in graph.nodes]
+            + [(f"y{j}", f"$y_{{{j}}}$", vals[k]) for j, k in enumerate(graph.outputs, 1)])
+
+
+def _tangent_keys(graph: Graph, dots: dict[int, Value]) -> list[tuple[str, str, Value]]:
+    return ([(f"d{vid(nd.index)}", f"${vtex(nd.index, 'dot')}$", dots[nd.index]) for nd in graph.nodes]
+            + [(f"dy{j}", rf"$\dot y_{{{j}}}$", dots[k]) for j, k in enumerate(graph.outputs, 1)])
+
+
+def _adjoint_keys(graph: Graph, rows: Sequence[AdjointRow], bar: dict[int, Value]) -> list[tuple[str, str, Value]]:
+    out = []
+    for cid, r in zip(adjoint_ids(rows), rows):
+        label = f"${vtex(r.target, 'bar')}$"
+        if cid.count("_") == 2:
+            label += f", contribution {cid.rsplit('_', 1)[1]} (from ${vtex(r.source)}$)"
+        out.append((cid, label, r.value))
+    return out + [(f"bar_x{i}", rf"$\bar x_{{{i}}}$", bar[i - graph.n]) for i in range(1, graph.n + 1)]
+
+
+def _key_parts(keys: Sequence[tuple[str, str, Value]], asked: set[str] | None = None) -> tuple[Part, ...]:
+    return tuple(Part(cid, label, answer(v)) for cid, label, v in keys if asked is None or cid in asked)
+
+
 def _forward_parts(inst: Instance, xdot: Sequence[Value]) -> tuple[list[Cell], list[Cell]]:
-    partials = local_partials(inst.graph, inst.vals)
-    dots = tangent_values(inst.graph, partials, xdot)
+    dots = exact_tangents(inst, xdot)
     return primal_cells(inst.graph, inst.vals), tangent_cells(inst.graph, inst.vals, dots)
 
 
-def _reverse_parts(inst: Instance, output: int | Sequence[Value]):
-    partials = local_partials(inst.graph, inst.vals)
-    seeds, rows, bar = adjoint_rows(inst.graph, partials, output)
+def _reverse_parts(inst: Instance, output: Sequence[Value]):
+    seeds, rows, bar = exact_adjoints(inst, output)
     return primal_cells(inst.graph, inst.vals), seeds, adjoint_cells(inst.graph, inst.vals, rows, bar)
 
 
@@ -910,31 +963,42 @@ def _seed_text(xdot: Sequence[Value]) -> str:
 
 def _solve_forward(g: dict[str, Any]) -> Solution:
     inst = instance(g)
-    xdot = seed_vector(g, inst.graph.n)
-    primal, tangent = _forward_parts(inst, xdot)
-    cells = [c for pair in zip(primal, tangent) for c in pair]
-    asked = {c.id for c in cells}
-    steps = (
-        Step("Primal trace: evaluate the rows in order.", _worked(primal)),
-        Step(f"Tangent trace with ${_seed_text(xdot)}$: each row by the chain rule for its operation, with the "
-             "primal values above.", _worked(tangent)),
-    )
-    table = forward_table(inst, xdot, primal, tangent, asked)
-    return Solution(_parts(cells), steps, shown=(Step("The table to complete:", table),))
+    graph = inst.graph
+    xdot = seed_vector(g, graph.n)
+    dots = exact_tangents(inst, xdot)
+    keys = [c for pair in zip(_primal_keys(graph, inst.vals), _tangent_keys(graph, dots)) for c in pair]
+
+    def build():
+        primal, tangent = primal_cells(graph, inst.vals), tangent_cells(graph, inst.vals, dots)
+        steps = (
+            Step("Primal trace: evaluate the rows in order.", _worked(primal)),
+            Step(f"Tangent trace with ${_seed_text(xdot)}$: each row by the chain rule for its operation, with "
+                 "the primal values above.", _worked(tangent)),
+        )
+        table = forward_table(inst, xdot, primal, tangent, {c[0] for c in keys})
+        return steps, (Step("The table to complete:", table),)
+
+    return Solution(_key_parts(keys), *_later(build))
 
 
 def _solve_reverse(g: dict[str, Any]) -> Solution:
     inst = instance(g)
-    primal, seeds, adjoint = _reverse_parts(inst, adjoint_seeds(g, inst.graph))
-    asked = {c.id for c in adjoint}  # the primal trace is shown: the question is the adjoint trace
-    seed_text = ", ".join(rf"\bar y_{{{i}}} = {show(seeds[k])}" for i, k in enumerate(inst.graph.outputs, 1))
-    steps = (
-        Step("Forward sweep: the primal trace.", _worked(primal)),
-        Step(f"Reverse sweep for ${sweep_name(g, inst.graph)}$ (seeds ${seed_text}$). " + CONVENTION,
-             _worked(adjoint)),
-    )
-    return Solution(_parts(adjoint), steps,
-                    shown=(Step("The table to complete:", reverse_table(inst, primal, seeds, adjoint, asked)),))
+    graph = inst.graph
+    seeds, rows, bar = exact_adjoints(inst, adjoint_seeds(g, graph))
+    keys = _adjoint_keys(graph, rows, bar)  # the primal trace is shown: the question is the adjoint trace
+
+    def build():
+        primal, adjoint = primal_cells(graph, inst.vals), adjoint_cells(graph, inst.vals, rows, bar)
+        seed_text = ", ".join(rf"\bar y_{{{i}}} = {show(seeds[k])}" for i, k in enumerate(graph.outputs, 1))
+        steps = (
+            Step("Forward sweep: the primal trace.", _worked(primal)),
+            Step(f"Reverse sweep for ${sweep_name(g, graph)}$ (seeds ${seed_text}$). " + CONVENTION,
+                 _worked(adjoint)),
+        )
+        table = reverse_table(inst, primal, seeds, adjoint, {c[0] for c in keys})
+        return steps, (Step("The table to complete:", table),)
+
+    return Solution(_key_parts(keys), *_later(build))
 
 
 def jacobian(inst: Instance, carry: Callable[[Value], Value] = _exact, mode: str = "forward") -> list[list[Value]]:
@@ -991,21 +1055,26 @@ def pass_formulas(graph: Graph, mode: str) -> list[str]:
     return lines
 
 
-def _jacobian_entries(inst: Instance, partials, mode: str, J) -> list[str]:
+def _jacobian_entries(inst: Instance, mode: str, J) -> list[str]:
     """`J_{ji} = <output row of pass i (forward) or j (reverse), numbers substituted> = value`, one per entry."""
     graph, lines = inst.graph, []
     m, n = len(graph.outputs), graph.n
+    if mode == "forward":  # each pass's cells, built once
+        passes = [tangent_cells(graph, inst.vals, exact_tangents(inst, unit(n, i))) for i in range(n)]
+    else:
+        passes = []
+        for j in range(m):
+            _, rows, bar = exact_adjoints(inst, unit(m, j))
+            passes.append(list(zip(adjoint_cells(graph, inst.vals, rows, bar), rows)))
     for j in range(1, m + 1):
         for i in range(1, n + 1):
             value = show(J[j - 1][i - 1])
             if mode == "forward":
                 k = graph.outputs[j - 1]
-                dots = tangent_values(graph, partials, [ONE if t == i - 1 else ZERO for t in range(n)])
-                cell = next((c for c in tangent_cells(graph, inst.vals, dots) if c.id == f"d{vid(k)}"), None)
+                cell = next((c for c in passes[i - 1] if c.id == f"d{vid(k)}"), None)
                 name = vtex(k, "dot")
             else:
-                _, rows, bar = adjoint_rows(graph, partials, j)
-                cells = [c for c, r in zip(adjoint_cells(graph, inst.vals, rows, bar), rows) if r.target == i - n]
+                cells = [c for c, r in passes[j - 1] if r.target == i - n]
                 cell, name = (cells[-1] if cells else None), vtex(i - n, "bar")
             work = cell.worked[len(cell.formula) + 3:] if cell is not None and cell.worked != cell.formula else ""
             lines.append(rf"J_{{{j},{i}}} = {name}" + (f" = {work}" if work else "")
@@ -1020,38 +1089,43 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
         raise InvalidGivens("mode: forward or reverse")
     n, m = graph.n, len(graph.outputs)
     J = jacobian(inst)
-    partials = local_partials(graph, inst.vals)
-    formulas = pass_formulas(graph, mode)
     if mode == "forward":
-        header = [rf"\dot x = e_{{{i}}}" for i in range(1, n + 1)]
-        passes = [tangent_values(graph, partials, [ONE if k == i else ZERO for k in range(n)]) for i in range(n)]
-        rows = [[f] + [show(p[nd.index]) for p in passes] for f, nd in zip(formulas, graph.nodes)]
-        pass_step = Step(f"Forward mode: one pass per input, seeding $\\dot x = e_i$ ({n} pass{'es' * (n != 1)}); pass $i$ gives "
-                         "column $i$ of $J$ (the tangents of the outputs); each row by its op's rule:",
-                         rf"\begin{{array}}{{l|{'r' * n}}} & " + " & ".join(header) + r" \\ \hline "
-                         + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
+        passes = [exact_tangents(inst, unit(n, i)) for i in range(n)]
     else:
-        header = [rf"\bar y = e_{{{j}}}" for j in range(1, m + 1)]
-        passes = [adjoint_rows(graph, partials, j)[2] for j in range(1, m + 1)]
-        order = [nd.index for nd in reversed(graph.nodes)] + list(range(0, -n, -1))
-        rows = [[f] + [show(p.get(k, 0)) for p in passes] for f, k in zip(formulas, order)]
-        pass_step = Step(f"Reverse mode: one pass per output, seeding $\\bar y = e_j$ ({m} pass{'es' * (m != 1)}); pass $j$ gives "
-                         "row $j$ of $J$ (the adjoints of the inputs); each adjoint is the sum of what its consumers send, and an "
-                         r"output's starts at its seed $\bar y_j$:",
-                         rf"\begin{{array}}{{l|{'r' * m}}} & " + " & ".join(header) + r" \\ \hline "
-                         + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
+        passes = [exact_adjoints(inst, unit(m, j))[2] for j in range(m)]
     cheaper = "forward" if n < m else "reverse" if m < n else "either"
-    primal = primal_cells(graph, inst.vals)
-    steps = (
-        Step("Primal trace:", _worked(primal)),
-        pass_step,
-        Step("Each entry of $J$ is the last row of its pass, with the numbers substituted:",
-             _aligned(_jacobian_entries(inst, partials, mode, J))),
-        Step("The Jacobian:", "J = " + nf.matrix(J, show)),
-        Step(f"For $f: \\mathbb{{R}}^{{{n}}} \\to \\mathbb{{R}}^{{{m}}}$ forward mode needs $n = {n}$ passes and "
-             f"reverse mode $m = {m}$; " + ("both need the same number: either." if cheaper == "either"
-                                            else f"{cheaper} mode needs fewer.")),
-    )
+
+    def build():
+        formulas = pass_formulas(graph, mode)
+        if mode == "forward":
+            header = [rf"\dot x = e_{{{i}}}" for i in range(1, n + 1)]
+            rows = [[f] + [show(p[nd.index]) for p in passes] for f, nd in zip(formulas, graph.nodes)]
+            pass_step = Step(f"Forward mode: one pass per input, seeding $\\dot x = e_i$ ({n} pass{'es' * (n != 1)}); pass $i$ gives "
+                             "column $i$ of $J$ (the tangents of the outputs); each row by its op's rule:",
+                             rf"\begin{{array}}{{l|{'r' * n}}} & " + " & ".join(header) + r" \\ \hline "
+                             + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
+        else:
+            header = [rf"\bar y = e_{{{j}}}" for j in range(1, m + 1)]
+            order = [nd.index for nd in reversed(graph.nodes)] + list(range(0, -n, -1))
+            rows = [[f] + [show(p.get(k, 0)) for p in passes] for f, k in zip(formulas, order)]
+            pass_step = Step(f"Reverse mode: one pass per output, seeding $\\bar y = e_j$ ({m} pass{'es' * (m != 1)}); pass $j$ gives "
+                             "row $j$ of $J$ (the adjoints of the inputs); each adjoint is the sum of what its consumers send, and an "
+                             r"output's starts at its seed $\bar y_j$:",
+                             rf"\begin{{array}}{{l|{'r' * m}}} & " + " & ".join(header) + r" \\ \hline "
+                             + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
+        primal = primal_cells(graph, inst.vals)
+        steps = (
+            Step("Primal trace:", _worked(primal)),
+            pass_step,
+            Step("Each entry of $J$ is the last row of its pass, with the numbers substituted:",
+                 _aligned(_jacobian_entries(inst, mode, J))),
+            Step("The Jacobian:", "J = " + nf.matrix(J, show)),
+            Step(f"For $f: \\mathbb{{R}}^{{{n}}} \\to \\mathbb{{R}}^{{{m}}}$ forward mode needs $n = {n}$ passes and "
+                 f"reverse mode $m = {m}$; " + ("both need the same number: either." if cheaper == "either"
+                                                else f"{cheaper} mode needs fewer.")),
+        )
+        return steps, (Step("The graph:", graph_table(inst)),)
+
     parts = tuple(Part(f"J_{j}_{i}", rf"$\partial y_{{{j}}} / \partial x_{{{i}}}$", answer(J[j - 1][i - 1]))
                   for j in range(1, m + 1) for i in range(1, n + 1))
     parts += (
@@ -1059,20 +1133,7 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
         Part("passes_reverse", "reverse-mode passes for the whole Jacobian", Answer("integer", m)),
         Part("cheaper", "the mode with fewer passes", Answer("choice", cheaper, choices=("forward", "reverse", "either"))),
     )
-    return Solution(parts, steps, shown=(Step("The graph:", graph_table(inst)),))
-
-
-def _fill_cells(g: dict[str, Any], inst: Instance):
-    if g.get("table") == "forward":
-        xdot = seed_vector(g, inst.graph.n)
-        primal, tangent = _forward_parts(inst, xdot)
-        return [c for pair in zip(primal, tangent) for c in pair], xdot, None
-    if g.get("table") == "reverse":
-        j = adjoint_seeds(g, inst.graph)
-        primal, seeds, adjoint = _reverse_parts(inst, j)
-        rows = adjoint_rows(inst.graph, local_partials(inst.graph, inst.vals), j)[1]
-        return primal + adjoint, primal, (seeds, adjoint, rows)
-    raise InvalidGivens("table: forward or reverse")
+    return Solution(parts, *_later(build))
 
 
 def always_asked(cell_id: str) -> bool:
@@ -1093,30 +1154,45 @@ def giveaways(graph: Graph, rows: Sequence[AdjointRow] | None) -> set[str]:
 
 def _solve_fill(g: dict[str, Any]) -> Solution:
     inst = instance(g)
-    cells, extra, rev = _fill_cells(g, inst)
-    ids = {c.id for c in cells}
+    graph, table = inst.graph, g.get("table")
+    if table == "forward":
+        xdot = seed_vector(g, graph.n)
+        dots = exact_tangents(inst, xdot)
+        keys = [c for pair in zip(_primal_keys(graph, inst.vals), _tangent_keys(graph, dots)) for c in pair]
+        rows = None
+    elif table == "reverse":
+        seeds, rows, bar = exact_adjoints(inst, adjoint_seeds(g, graph))
+        keys = _primal_keys(graph, inst.vals) + _adjoint_keys(graph, rows, bar)
+    else:
+        raise InvalidGivens("table: forward or reverse")
+    ids = {c[0] for c in keys}
     shown = set(_lines(g.get("shown", ""), "shown"))
     unknown = sorted(shown - ids)
     if unknown:
-        raise InvalidGivens(f"shown: no cell {unknown[0]!r} in this table (cells: {', '.join(c.id for c in cells)})")
+        raise InvalidGivens(f"shown: no cell {unknown[0]!r} in this table (cells: {', '.join(c[0] for c in keys)})")
     if any(always_asked(c) for c in shown):
         raise InvalidGivens("shown: the output rows (y, dy, bar_x) are what the table is for; they are always asked")
-    given_away = sorted(shown & giveaways(inst.graph, None if rev is None else rev[2]))
+    given_away = sorted(shown & giveaways(graph, rows))
     if given_away:
         raise InvalidGivens(f"shown: {given_away[0]} holds an output row's value (y, dy or bar_x), which is always "
                             "asked; showing it would give that answer away")
     asked = ids - shown
-    if rev is None:
-        primal, tangent = cells[0::2], cells[1::2]
-        table = forward_table(inst, extra, primal, tangent, asked)
-        work = [Step("Primal trace:", _worked(primal)),
-                Step(f"Tangent trace with ${_seed_text(extra)}$:", _worked(tangent))]
-    else:
-        seeds, adjoint, _ = rev
-        table = reverse_table(inst, extra, seeds, adjoint, asked)
-        work = [Step("Primal trace:", _worked(extra)),
-                Step(f"Adjoint trace for ${sweep_name(g, inst.graph)}$. " + CONVENTION, _worked(adjoint))]
-    return Solution(_parts(cells, asked), tuple(work), shown=(Step("The table as given:", table),))
+
+    def build():
+        primal = primal_cells(graph, inst.vals)
+        if rows is None:
+            tangent = tangent_cells(graph, inst.vals, dots)
+            table = forward_table(inst, xdot, primal, tangent, asked)
+            work = (Step("Primal trace:", _worked(primal)),
+                    Step(f"Tangent trace with ${_seed_text(xdot)}$:", _worked(tangent)))
+        else:
+            adjoint = adjoint_cells(graph, inst.vals, rows, bar)
+            table = reverse_table(inst, primal, seeds, adjoint, asked)
+            work = (Step("Primal trace:", _worked(primal)),
+                    Step(f"Adjoint trace for ${sweep_name(g, graph)}$. " + CONVENTION, _worked(adjoint)))
+        return work, (Step("The table as given:", table),)
+
+    return Solution(_key_parts(keys, asked), *_later(build))
 
 
 def linear_layer(B: int, D1: int, D2: int) -> dict[str, Any]:
@@ -1193,14 +1269,26 @@ CANCELLATION = 0.05  # a sum smaller than this fraction of its largest term lose
 
 
 def _inputs(rng: Rng, n: int, spec: tuple[str, float, float]) -> list[Any]:
+    return _draw_inputs(rng, n, spec)[0]
+
+
+_SMALL = {v: Fraction(v) for v in range(-10, 11)}
+
+
+def _draw_inputs(rng: Rng, n: int, spec: tuple[str, float, float]) -> tuple[list[Any], list[Fraction]]:
+    """The inputs as givens (ints, or floats of short decimals) and exactly (what _fraction reads back from
+    them: a short decimal's float prints as that decimal)."""
     kind, lo, hi = spec
     if kind == "int":
-        xs = [rng.choice([v for v in range(int(lo), int(hi) + 1) if v != 0]) for _ in range(n)]
+        choices = [v for v in range(int(lo), int(hi) + 1) if v != 0]
+        xs = [rng.choice(choices) for _ in range(n)]
+        exact = [_SMALL[v] if v in _SMALL else Fraction(v) for v in xs]
     else:
-        xs = [float(rng.decimal(lo, hi, 1 if kind == "dec1" else 2)) for _ in range(n)]
+        exact = [rng.decimal(lo, hi, 1 if kind == "dec1" else 2) for _ in range(n)]
+        xs = [float(v) for v in exact]
     if len(set(xs)) < n:
         raise Rejected("inputs must differ")
-    return xs
+    return xs, exact
 
 
 def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequence[int] = (1, 2)) -> Graph:
@@ -1255,9 +1343,37 @@ def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequ
     return graph
 
 
+def _float(v: Value) -> float:
+    """float(v), a Fraction's integers divided directly (what float() does, without numbers.Rational's path)."""
+    return v.numerator / v.denominator if type(v) is Fraction else float(v)
+
+
+def _below(v: Value, threshold: float) -> bool:
+    """abs(v) < threshold, decided exactly as Python compares a Fraction with a float: the float of |v| decides
+    unless it equals the threshold (rounding is monotone and the threshold is a float)."""
+    if type(v) is Fraction:
+        f = abs(v.numerator / v.denominator)
+        return f < threshold if f != threshold else abs(v) < threshold
+    return abs(v) < threshold
+
+
+def _above(v: Value, threshold: float) -> bool:
+    """abs(v) > threshold, as Python decides it (see _below)."""
+    if type(v) is Fraction:
+        f = abs(v.numerator / v.denominator)
+        return f > threshold if f != threshold else abs(v) > threshold
+    return abs(v) > threshold
+
+
+def _cancels(total: Value, terms: Sequence[Value]) -> bool:
+    """abs(total) < CANCELLATION * max(abs(t) for t in terms), with Python's semantics for Fractions and floats
+    (the max's float, times CANCELLATION, compared with |total| exactly)."""
+    return _below(total, CANCELLATION * max(abs(_float(t)) for t in terms))
+
+
 def _check_values(values: Sequence[Value], limit: float) -> None:
     for v in values:
-        f = abs(float(v))
+        f = abs(_float(v))
         if f > limit or (0 < f < 0.01):
             raise Rejected("a value is too large or too close to zero for 4 significant figures")
 
@@ -1266,13 +1382,11 @@ def _check_sums(graph: Graph, vals: dict[int, Value], partials, dots: dict[int, 
     """No catastrophic cancellation in a primal sum or difference, or in a tangent's sum of terms."""
     for nd in graph.nodes:
         if nd.op in ("add", "sub"):
-            terms = [vals[a] for a in nd.args]
-            if abs(vals[nd.index]) < CANCELLATION * max(abs(t) for t in terms):
+            if _cancels(vals[nd.index], [vals[a] for a in nd.args]):
                 raise Rejected("cancellation")
         if dots is not None and len(nd.args) == 2:
-            terms = [p * dots[a] for p, a in zip(partials[nd.index], nd.args)]
-            total = dots[nd.index]
-            if abs(total) < CANCELLATION * max(abs(t) for t in terms):  # an exact 0 from two nonzero terms too
+            terms = [_mul(p, dots[a]) for p, a in zip(partials[nd.index], nd.args)]
+            if _cancels(dots[nd.index], terms):  # an exact 0 from two nonzero terms too
                 raise Rejected("cancellation in a tangent")
 
 
@@ -1280,29 +1394,37 @@ def _check_adjoint_rows(rows: Sequence[AdjointRow]) -> None:
     """An accumulation that (nearly) cancels — ±189.40 summing to an exact 0 included — is decided by the
     digits a student carries, not by the method."""
     for r in rows:
-        if r.accumulates and abs(r.value) < CANCELLATION * max(abs(r.before), abs(r.contribution)):
+        if r.accumulates and _cancels(r.value, (r.before, r.contribution)):
             raise Rejected("cancellation in an accumulation")
 
 
-def _sample_graph(rng: Rng, difficulty: str, n: int, outputs: Sequence[int] = (1, 2)) -> tuple[dict[str, Any], Instance]:
+def _is_zero(v: Value) -> bool:
+    return v.numerator == 0 if type(v) is Fraction else v == 0
+
+
+def _sample_graph(rng: Rng, difficulty: str, n: int, outputs: Sequence[int] = (1, 2)) -> tuple[list[Any], Instance]:
+    """A random graph and inputs that pass every check on the graph alone: (the inputs as givens, the instance)."""
     _, sizes, xspec, transcendental, limit = LEVELS[difficulty]
     graph = random_graph(rng, n, rng.randint(*sizes), transcendental, outputs)
-    xs = _inputs(rng, n, xspec)
-    g = {"graph": graph_lines(graph), "x": xs, "outputs": [vname(k) for k in graph.outputs]}
-    vals = primal_values(graph, [_fraction(v) for v in xs])
-    if any(vals[nd.index] == 0 for nd in graph.nodes):
+    xs, exact = _draw_inputs(rng, n, xspec)
+    vals = primal_values(graph, exact)
+    if any(_is_zero(vals[nd.index]) for nd in graph.nodes):
         raise Rejected("a primal value is 0")
-    if any(nd.op in ("sin", "cos") and abs(vals[nd.args[0]]) > MAX_ANGLE for nd in graph.nodes):
+    if any(nd.op in ("sin", "cos") and _above(vals[nd.args[0]], MAX_ANGLE) for nd in graph.nodes):
         raise Rejected("an angle a calculator would need more figures of")
     _check_values([vals[nd.index] for nd in graph.nodes], limit)
-    inst = Instance(graph, [_fraction(v) for v in xs], vals)
-    partials = local_partials(graph, vals)
-    _check_sums(graph, vals, partials, None)
-    J = jacobian(inst)
+    inst = Instance(graph, exact, vals)
+    _check_sums(graph, vals, exact_partials(inst), None)
+    J = _exact_jacobian(inst)
     _check_values([v for row in J for v in row], limit)
-    if any(v == 0 for row in J for v in row):
+    if any(_is_zero(v) for row in J for v in row):
         raise Rejected("a derivative is zero")
-    return g, inst
+    return xs, inst
+
+
+def _graph_givens(inst: Instance, xs: list[Any]) -> dict[str, Any]:
+    graph = inst.graph
+    return {"graph": graph_lines(graph), "x": xs, "outputs": [vname(k) for k in graph.outputs]}
 
 
 # (low, high, step) of B, D1 = D2 and, at hard, the tokens per sequence S: hypothetical layers of any width
@@ -1342,13 +1464,16 @@ def _tangent_seed(rng: Rng, n: int, difficulty: str) -> list[int]:
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     try:
-        g = _sample(rng, variant, difficulty)
+        drawn = _sample(rng, variant, difficulty)
     except Undefined:
         raise Rejected("undefined at the inputs") from None
     if variant == "linear_layer":
-        return g
+        return drawn
+    g, inst = drawn
     # drawn last, so an instance's graph and values do not depend on how it is numbered
-    return renumbered(g, rng.choice(NUMBERINGS))
+    g = _renumbered(g, inst.graph, rng.choice(NUMBERINGS))
+    _remember(g, inst)  # solving, the mistakes and the paths read it next: the same graph, never parsed again
+    return g
 
 
 _CELL_ID = re.compile(r"(d|bar_)?v(m?)(\d+)(_\d+)?")
@@ -1356,7 +1481,10 @@ _CELL_ID = re.compile(r"(d|bar_)?v(m?)(\d+)(_\d+)?")
 
 def renumbered(g: dict[str, Any], numbering: str) -> dict[str, Any]:
     """Givens written in Baydin's numbering, rewritten in `numbering` (the same graph, values and cells)."""
-    graph = instance({k: v for k, v in g.items() if k != "numbering"}).graph
+    return _renumbered(g, instance({k: v for k, v in g.items() if k != "numbering"}).graph, numbering)
+
+
+def _renumbered(g: dict[str, Any], graph: Graph, numbering: str) -> dict[str, Any]:
     new = {**g, "numbering": numbering}
     with numbered(new):
         shift = _SHIFT.get()
@@ -1375,63 +1503,67 @@ def renumbered(g: dict[str, Any], numbering: str) -> dict[str, Any]:
     return new
 
 
-def _sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
+def _sample(rng: Rng, variant: str, difficulty: str) -> Any:
+    """linear_layer: its givens; a graph variant: its givens in Baydin's numbering and the instance."""
     if variant == "linear_layer":
         return _sample_linear(rng, difficulty)
     if variant == "jacobian":
         n, m = rng.choice(JACOBIAN_SHAPES[difficulty])
         for _ in range(SHAPE_TRIES):  # keep the drawn shape, so every shape is asked about equally often
             try:
-                g, inst = _sample_graph(rng, difficulty, n, (m,))
+                xs, inst = _sample_graph(rng, difficulty, n, (m,))
             except (Rejected, Undefined):
                 continue
-            g = {**g, "mode": rng.choice(("forward", "reverse"))}
-            J = jacobian(inst)
-            if not carried_failures(variant, g, {f"J_{j}_{i}": J[j - 1][i - 1] for j in range(1, m + 1)
-                                                 for i in range(1, n + 1)}):
-                return g
+            mode = rng.choice(("forward", "reverse"))
+            J = _exact_jacobian(inst)
+            if not _carried_misses(inst, "jacobian", (), mode, {f"J_{j}_{i}": J[j - 1][i - 1]
+                                                                 for j in range(1, m + 1) for i in range(1, n + 1)}):
+                return {**_graph_givens(inst, xs), "mode": mode}, inst
         raise Rejected(f"no {n}-input, {m}-output graph in {SHAPE_TRIES} draws")
     table = variant if variant in ("forward", "reverse") else rng.choice(("forward", "reverse"))
     weighted = table == "reverse" and difficulty == "hard"  # hard: adjoints of a weighted sum of two outputs
-    g, inst = _sample_graph(rng, difficulty, rng.choice(LEVELS[difficulty][0]), (2,) if weighted else (1, 2))
+    xs, inst = _sample_graph(rng, difficulty, rng.choice(LEVELS[difficulty][0]), (2,) if weighted else (1, 2))
     graph, limit = inst.graph, LEVELS[difficulty][4]
-    partials = local_partials(graph, inst.vals)
+    rows = None
     if table == "forward":
         xdot = _tangent_seed(rng, graph.n, difficulty)
-        dots = tangent_values(graph, partials, [Fraction(v) for v in xdot])
-        _check_sums(graph, inst.vals, partials, dots)
+        if 2 * (graph.size + len(graph.outputs)) > MAX_PARTS:  # the cells, known before they are computed
+            raise Rejected("more cells than a LaTeX exam's parts (a-z)")
+        seeds = tuple(_SMALL[v] for v in xdot)
+        dots = exact_tangents(inst, seeds)
+        _check_sums(graph, inst.vals, exact_partials(inst), dots)
         _check_values(dots.values(), limit)
-        g = {**g, "xdot": xdot}
+        extra: dict[str, Any] = {"xdot": xdot}
         values = cell_values(graph, inst.vals, dots=dots)
     else:
         if weighted:
             ybar = [rng.choice((-3, -2, -1, 1, 2, 3)) for _ in graph.outputs]
-            g = {**g, "ybar": ybar}
-            j: int | list[Fraction] = [Fraction(w) for w in ybar]
+            extra = {"ybar": ybar}
+            seeds = tuple(_SMALL[w] for w in ybar)
         else:
             j = rng.randint(1, len(graph.outputs))
-            g = {**g, "output": j}
-        _, rows, bar = adjoint_rows(graph, partials, j)
+            extra = {"output": j}
+            seeds = unit(len(graph.outputs), j - 1)
+        cells = sum(len(nd.args) for nd in graph.nodes) + graph.n
+        if cells + (graph.size + len(graph.outputs) if variant == "fill" else 0) > MAX_PARTS:
+            raise Rejected("more cells than a LaTeX exam's parts (a-z)")
+        _, rows, bar = exact_adjoints(inst, seeds)
         if not any(r.accumulates for r in rows):
             raise Rejected("no accumulation in the adjoint trace")
         _check_adjoint_rows(rows)
         _check_values([r.value for r in rows], limit)
-        values = cell_values(graph, inst.vals, rows=rows, bar=bar)
-        if variant == "reverse":  # the primal trace is shown
-            values = dict(list(values.items())[graph.size + len(graph.outputs):])
-    if len(values) > MAX_PARTS:
-        raise Rejected("more cells than a LaTeX exam's parts (a-z)")
+        values = cell_values(graph, inst.vals, rows=rows, bar=bar, primal=variant == "fill")
     if variant == "fill":
-        hidden = giveaways(graph, None if table == "forward" else rows)
+        hidden = giveaways(graph, rows)
         candidates = [c for c in values if not always_asked(c) and c not in hidden]
         picked = set(rng.shuffle(candidates)[: len(candidates) // 2])
         if not picked:
             raise Rejected("a partly filled table shows some cells and asks others")
-        g = {**g, "table": table, "shown": [c for c in candidates if c in picked]}
+        extra.update(table=table, shown=[c for c in candidates if c in picked])
         values = {c: v for c, v in values.items() if c not in picked}
-    if carried_failures(variant, g, values):
+    if _carried_misses(inst, table, seeds, "", values):
         raise Rejected("a student carrying 6 significant figures lands outside the tolerance")
-    return g
+    return {**_graph_givens(inst, xs), **extra}, inst
 
 
 # ---- named mistakes --------------------------------------------------------------------------------------------
@@ -1449,8 +1581,7 @@ def _seed_wrong_input(variant: str, g: dict[str, Any]) -> Value | None:
     wrong = xdot[-1:] + xdot[:-1]  # the seed moved to the neighbouring input
     if wrong == xdot:
         return None
-    dots = tangent_values(inst.graph, local_partials(inst.graph, inst.vals), wrong)
-    return float(dots[inst.graph.outputs[0]])
+    return float(exact_tangents(inst, wrong)[inst.graph.outputs[0]])
 
 
 def _has_product_or_quotient(graph: Graph, k: int) -> bool:
@@ -1463,9 +1594,7 @@ def _factor_wrong_forward(variant: str, g: dict[str, Any]) -> Value | None:
     inst = instance(g)
     if not _has_product_or_quotient(inst.graph, inst.graph.outputs[0]):
         return None
-    dots = tangent_values(inst.graph, local_partials(inst.graph, inst.vals, swapped=True),
-                          seed_vector(g, inst.graph.n))
-    return float(dots[inst.graph.outputs[0]])
+    return float(exact_tangents(inst, seed_vector(g, inst.graph.n), swapped=True)[inst.graph.outputs[0]])
 
 
 def _factor_wrong_reverse(variant: str, g: dict[str, Any]) -> Value | None:
@@ -1475,7 +1604,7 @@ def _factor_wrong_reverse(variant: str, g: dict[str, Any]) -> Value | None:
     j = adjoint_seeds(g, inst.graph)
     if not any(w and _has_product_or_quotient(inst.graph, k) for w, k in zip(j, inst.graph.outputs)):
         return None
-    return float(adjoint_rows(inst.graph, local_partials(inst.graph, inst.vals, swapped=True), j)[2][1 - inst.graph.n])
+    return float(exact_adjoints(inst, j, swapped=True)[2][1 - inst.graph.n])
 
 
 def _not_accumulated(variant: str, g: dict[str, Any]) -> Value | None:
@@ -1483,10 +1612,9 @@ def _not_accumulated(variant: str, g: dict[str, Any]) -> Value | None:
         return None
     inst = instance(g)
     j = adjoint_seeds(g, inst.graph)
-    partials = local_partials(inst.graph, inst.vals)
-    if not any(r.accumulates for r in adjoint_rows(inst.graph, partials, j)[1]):
+    if not any(r.accumulates for r in exact_adjoints(inst, j)[1]):
         return None
-    return float(adjoint_rows(inst.graph, partials, j, accumulate=False)[2][1 - inst.graph.n])
+    return float(exact_adjoints(inst, j, accumulate=False)[2][1 - inst.graph.n])
 
 
 def _adjoint_seed_ignored(variant: str, g: dict[str, Any]) -> Value | None:
@@ -1494,11 +1622,11 @@ def _adjoint_seed_ignored(variant: str, g: dict[str, Any]) -> Value | None:
     if not _applies(variant, g, "reverse") or not g.get("ybar"):
         return None
     inst = instance(g)
-    return float(adjoint_rows(inst.graph, local_partials(inst.graph, inst.vals), 1)[2][1 - inst.graph.n])
+    return float(exact_adjoints(inst, unit(len(inst.graph.outputs), 0))[2][1 - inst.graph.n])
 
 
 def _jacobian_columns_swapped(variant: str, g: dict[str, Any]) -> Value | None:
-    J = jacobian(instance(g))
+    J = _exact_jacobian(instance(g))
     return float(J[0][1]) if len(J[0]) > 1 else None
 
 
@@ -1542,7 +1670,7 @@ MISTAKES = (
             ("linear_layer",), lambda v, g: [int(g["D2"]), int(g["D1"])]),
 )
 
-MISTAKES = tuple(dataclasses.replace(m, wrong=_in_numbering(m.wrong)) for m in MISTAKES)
+# No mistake needs the numbering: each gives a number, and instance() reads the graph in the givens' numbering.
 
 # ---- student paths ---------------------------------------------------------------------------------------------
 # A careful student works from the table as printed (6 significant figures) and carries at least 6 figures into
@@ -1555,19 +1683,37 @@ MISTAKES = tuple(dataclasses.replace(m, wrong=_in_numbering(m.wrong)) for m in M
 def carried_values(variant: str, g: dict[str, Any]) -> dict[str, float]:
     """Every cell as a student computes it carrying 6 significant figures (sin, cos, exp, ln on a calculator)."""
     inst = instance(g)
-    graph = inst.graph
-    vals = primal_values(graph, [float(v) for v in inst.x], carry6)
-    partials = local_partials(graph, vals, carry=carry6)
     table = g.get("table") if variant == "fill" else variant
     if table == "forward":
-        cells = cell_values(graph, vals, dots=tangent_values(graph, partials, seed_vector(g, graph.n), carry6))
+        return _carried_cells(inst, table, tuple(seed_vector(g, inst.graph.n)), "")
+    if table == "reverse":
+        return _carried_cells(inst, table, adjoint_seeds(g, inst.graph), "")
+    return _carried_cells(inst, "jacobian", (), g.get("mode", "forward"))
+
+
+def _carried_cells(inst: Instance, table: str, seeds: tuple[Fraction, ...], mode: str) -> dict[str, float]:
+    """carried_values of a forward or reverse table seeded with `seeds`, or of the Jacobian by `mode`; the ids
+    in the current numbering."""
+    graph = inst.graph
+    vals, partials = carried_trace(inst)
+    if table == "forward":
+        dots = _memo(inst, ("carried dots", seeds), lambda: tangent_values(graph, partials, seeds, carry6))
+        cells = cell_values(graph, vals, dots=dots)
     elif table == "reverse":
-        _, rows, bar = adjoint_rows(graph, partials, adjoint_seeds(g, graph), carry=carry6)
+        _, rows, bar = _memo(inst, ("carried adjoints", seeds),
+                             lambda: adjoint_rows(graph, partials, seeds, carry=carry6))
         cells = cell_values(graph, vals, rows=rows, bar=bar)
     else:
-        J = jacobian(inst, carry=carry6, mode=g.get("mode", "forward"))
+        J = _memo(inst, ("carried jacobian", mode), lambda: jacobian(inst, carry=carry6, mode=mode))
         return {f"J_{j}_{i}": float(J[j - 1][i - 1]) for j in range(1, len(J) + 1) for i in range(1, graph.n + 1)}
     return {cid: float(v) for cid, v in cells.items()}
+
+
+def _carried_misses(inst: Instance, table: str, seeds: tuple[Fraction, ...], mode: str,
+                    asked: dict[str, Value]) -> list[str]:
+    carried = _carried_cells(inst, table, seeds, mode)
+    return [cid for cid, exact in asked.items()
+            if not matches(key := answer(exact), _rounded_as_asked(key, carried[cid]))]
 
 
 def _rounded_as_asked(key: Answer, value: float) -> float:
