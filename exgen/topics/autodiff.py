@@ -42,6 +42,7 @@ Value = Fraction | float
 SIG = 4            # significant figures asked for every table cell
 ZERO_DECIMALS = 4  # a cell whose key is 0 is asked to 4 decimal places (absolute tolerance)
 SHOW = 6           # figures shown for intermediate values in worked solutions
+_SHOW_SPEC = f".{SHOW}g"
 MAX_LINES = 40
 MAX_MAGNITUDE = 1e12  # no value of a user's trace beyond this (40 chained squarings would never end)
 MAX_BITS = 256       # an exact fraction with more bits than this continues as a float
@@ -81,7 +82,7 @@ def _in_numbering(fn: Callable) -> Callable:
     return run
 
 
-ZERO, ONE, MINUS_ONE = Fraction(0), Fraction(1), Fraction(-1)  # built once: Fraction() is slow
+ZERO, ONE, MINUS_ONE, TWO = Fraction(0), Fraction(1), Fraction(-1), Fraction(2)  # built once: Fraction() is slow
 
 
 class Undefined(ArithmeticError):
@@ -134,15 +135,15 @@ def _cos(a: Value) -> Value:
 
 
 OPS: dict[str, Op] = {
-    "add": Op("add", 2, lambda a, b: a + b, lambda a, b, v: (ONE, ONE),
+    "add": Op("add", 2, lambda a, b: _add(a, b), lambda a, b, v: (ONE, ONE),
               "{a} + {b}", ("1", "1")),
-    "sub": Op("sub", 2, lambda a, b: a - b, lambda a, b, v: (ONE, MINUS_ONE),
+    "sub": Op("sub", 2, lambda a, b: _sub(a, b), lambda a, b, v: (ONE, MINUS_ONE),
               "{a} - {b}", ("1", "(-1)")),
-    "mul": Op("mul", 2, lambda a, b: a * b, lambda a, b, v: (b, a),
+    "mul": Op("mul", 2, lambda a, b: _mul(a, b), lambda a, b, v: (b, a),
               r"{a} \times {b}", ("{b}", "{a}")),
     "div": Op("div", 2, _div, lambda a, b, v: (_div(1, b), _div(-a, b * b)),
               "{a} / {b}", ("(1 / {b})", "(-{a} / {b}^2)")),
-    "sq": Op("sq", 1, lambda a: a * a, lambda a, v: (2 * a,), "({a})^2", ("2 {a}",)),
+    "sq": Op("sq", 1, lambda a: _mul(a, a), lambda a, v: (_mul(TWO, a),), "({a})^2", ("2 {a}",)),
     "exp": Op("exp", 1, _exp, lambda a, v: (v,), r"\exp({a})", (r"\exp({a})",)),
     "log": Op("log", 1, _log, lambda a, v: (_div(1, a),), r"\ln {a}", ("(1 / {a})",)),
     "sin": Op("sin", 1, _sin, lambda a, v: (_cos(a),), r"\sin {a}", (r"\cos {a}",)),
@@ -401,9 +402,14 @@ def partial_tex(nd: Node, slot: int) -> str:
 
 def show(v: Value) -> str:
     """An intermediate value in a worked solution (6 significant figures, exact integers bare)."""
-    if isinstance(v, Fraction) and v.denominator == 1:
-        return str(v.numerator)
-    return nf.sig(v, SHOW)
+    if type(v) is Fraction:
+        if v.denominator == 1:
+            return str(v.numerator)
+        x = v.numerator / v.denominator
+    else:
+        x = float(v)
+    text = format(x, _SHOW_SPEC)  # nf.sig(x, SHOW) without its cases that cannot arise here: no trailing '.', no '-0'
+    return "0" if x == 0 else text if "e" not in text else nf.sig(x, SHOW)
 
 
 _ANSWERS: dict[float, Answer] = {}  # an Answer is immutable; the sampler and the solver ask for the same keys
@@ -458,7 +464,7 @@ def _bounded_value(v: Value) -> Value:
     if v is ZERO or v is ONE or v is MINUS_ONE:
         return v
     if type(v) is Fraction:
-        n, d = v.numerator, v.denominator
+        n, d = v.as_integer_ratio()
         try:
             if n.bit_length() > MAX_BITS or d.bit_length() > MAX_BITS:
                 v = n / d  # float(v)
@@ -477,64 +483,136 @@ def _bounded_value(v: Value) -> Value:
     return v
 
 
-# Python's own arithmetic on a Fraction or float, with the shortcuts a trace hits most (a tangent seeded on one
-# input is 0 on every node that does not depend on it; add and sub have partials ±1): each gives the value AND
-# the type the plain operator gives (1.0 * f is f for every float; 0 * f is not 0 for a float f: its sign and
-# inf/nan survive, so only an exact 0 is shortcut), so traces stay byte-identical at a fraction of the cost.
+# Python's own arithmetic on a Fraction or float, faster: each gives the value AND the type the plain operator
+# gives, so every trace stays byte-identical.  Shortcuts for what a trace hits most (a tangent seeded on one input
+# is 0 on every node that does not depend on it; add and sub have partials ±1): 1 * f is f for every float too,
+# but 0 * f is not 0 for a float f (its sign and inf/nan survive), so only an exact 0 is shortcut.  Two Fractions
+# are multiplied and added as fractions.py does it (Fraction._mul, Fraction._add), without its operator dispatch.
+def _coprime(n: int, d: int) -> Fraction:
+    """n/d, already in lowest terms with d > 0, as a Fraction without normalising it again (what Python 3.12's
+    Fraction._from_coprime_ints does)."""
+    f = _new(Fraction)
+    f._numerator = n  # type: ignore[attr-defined]
+    f._denominator = d  # type: ignore[attr-defined]
+    return f
+
+
+_new, _gcd = object.__new__, math.gcd
+
+
 def _mul(a: Value, b: Value) -> Value:
     if a is ONE:
         return b
     if b is ONE:
         return a
-    if (a is ZERO and type(b) is Fraction) or (b is ZERO and type(a) is Fraction):
-        return ZERO
+    if type(a) is Fraction and type(b) is Fraction:
+        na, da, nb, db = a._numerator, a._denominator, b._numerator, b._denominator  # type: ignore[attr-defined]
+        if not na or not nb:
+            return ZERO
+        g1 = _gcd(na, db)
+        if g1 > 1:
+            na //= g1
+            db //= g1
+        g2 = _gcd(nb, da)
+        if g2 > 1:
+            nb //= g2
+            da //= g2
+        return _coprime(na * nb, da * db)
     return a * b
 
 
 def _add(a: Value, b: Value) -> Value:
-    if a is ZERO and type(b) is Fraction:
-        return b
-    if b is ZERO and type(a) is Fraction:
-        return a
+    if type(a) is Fraction and type(b) is Fraction:
+        na, da, nb, db = a._numerator, a._denominator, b._numerator, b._denominator  # type: ignore[attr-defined]
+        if not na:
+            return b
+        if not nb:
+            return a
+        g = _gcd(da, db)
+        if g == 1:
+            return _coprime(na * db + da * nb, da * db)
+        s = da // g
+        t = na * (db // g) + nb * s
+        g2 = _gcd(t, g)
+        if g2 == 1:
+            return _coprime(t, s * db)
+        return _coprime(t // g2, s * (db // g2))
     return a + b
+
+
+def _sub(a: Value, b: Value) -> Value:
+    if type(a) is Fraction and type(b) is Fraction:
+        return _add(a, _coprime(-b._numerator, b._denominator))  # type: ignore[attr-defined]
+    return a - b
+
+
+def _fraction_slots_work() -> bool:
+    """Whether Fraction keeps its integers in the slots read and written above (CPython 3.10 to 3.13 do)."""
+    try:
+        a, b = Fraction(-3, 4), Fraction(5, 6)
+        return (_mul(a, b) == a * b and _add(a, b) == a + b and _sub(a, b) == a - b
+                and str(_coprime(-3, 4)) == "-3/4" and hash(_coprime(-3, 4)) == hash(a))
+    except (AttributeError, TypeError):
+        return False
+
+
+if not _fraction_slots_work():  # Python's own operators: slower, the same values
+    def _mul(a: Value, b: Value) -> Value:  # noqa: F811
+        return a * b
+
+    def _add(a: Value, b: Value) -> Value:  # noqa: F811
+        return a + b
+
+    def _sub(a: Value, b: Value) -> Value:  # noqa: F811
+        return a - b
 
 
 def primal_values(graph: Graph, x: Sequence[Value], carry: Callable[[Value], Value] = _exact) -> dict[int, Value]:
     """The primal trace; `carry` is applied to every value a later row uses (a student's rounding)."""
     vals: dict[int, Value] = {i - graph.n: x[i - 1] for i in range(1, graph.n + 1)}
+    exact = carry is _exact
     for nd in graph.nodes:
+        args = nd.args
         try:
-            v = _bounded_value(OPS[nd.op].value(*[vals[a] for a in nd.args]))
+            v = _bounded_value(OPS[nd.op].value(*[vals[a] for a in args]) if len(args) == 2
+                               else OPS[nd.op].value(vals[args[0]]))
         except (ZeroDivisionError, OverflowError, ValueError) as e:
             raise Undefined(str(e)) from None
-        vals[nd.index] = v if carry is _exact else carry(v)
+        vals[nd.index] = v if exact else carry(v)
     return vals
 
 
 def local_partials(graph: Graph, vals: dict[int, Value], swapped: bool = False,
                    carry: Callable[[Value], Value] = _exact) -> dict[int, tuple[Value, ...]]:
     out = {}
+    exact = carry is _exact
     for nd in graph.nodes:
         args = [vals[a] for a in nd.args]
         local = (_swapped_partials(nd.op, args, vals[nd.index]) if swapped
                  else OPS[nd.op].partials(*args, vals[nd.index]))
-        if carry is _exact:
-            out[nd.index] = tuple(_bounded_value(p) for p in local)
+        if len(local) == 1:
+            p = _bounded_value(local[0])
+            out[nd.index] = (p if exact else carry(p),)
         else:
-            out[nd.index] = tuple(carry(_bounded_value(p)) for p in local)
+            p, q = _bounded_value(local[0]), _bounded_value(local[1])
+            out[nd.index] = (p, q) if exact else (carry(p), carry(q))
     return out
 
 
 def tangent_values(graph: Graph, partials: dict[int, tuple[Value, ...]], xdot: Sequence[Value],
                    carry: Callable[[Value], Value] = _exact) -> dict[int, Value]:
     dots: dict[int, Value] = {i - graph.n: xdot[i - 1] for i in range(1, graph.n + 1)}
+    exact = carry is _exact
     for nd in graph.nodes:
         local, args = partials[nd.index], nd.args
-        total = _add(ZERO, _mul(local[0], dots[args[0]]))  # sum(..., ZERO), term by term
+        # sum(local[i] * dots[args[i]], start=ZERO), term by term: ZERO + t is t for a Fraction, 0.0 + t for a float
+        total = _mul(local[0], dots[args[0]])
+        if type(total) is not Fraction:
+            total = ZERO + total
         if len(args) == 2:
             total = _add(total, _mul(local[1], dots[args[1]]))
         total = _bounded_value(total)
-        dots[nd.index] = total if carry is _exact else carry(total)
+        dots[nd.index] = total if exact else carry(total)
     return dots
 
 
