@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import re
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -63,14 +62,19 @@ def numbering_shift(g: dict[str, Any]) -> int:
     return len(x) if g.get("numbering") == "inputs-first" and isinstance(x, (list, tuple)) else 0
 
 
-@contextmanager
-def numbered(g: dict[str, Any]):
-    """Names and ids inside this block follow the numbering the givens choose."""
-    token = _SHIFT.set(numbering_shift(g))
-    try:
-        yield
-    finally:
-        _SHIFT.reset(token)
+class numbered:
+    """Names and ids inside this block follow the numbering the givens choose (`with numbered(g): ...`)."""
+
+    __slots__ = ("shift", "token")
+
+    def __init__(self, g: dict[str, Any]) -> None:
+        self.shift = numbering_shift(g)
+
+    def __enter__(self) -> None:
+        self.token = _SHIFT.set(self.shift)
+
+    def __exit__(self, *exc: Any) -> None:
+        _SHIFT.reset(self.token)
 
 
 def _in_numbering(fn: Callable) -> Callable:
@@ -442,6 +446,7 @@ class Cell(NamedTuple):
     label: str
     worked: str
     value: Value
+    text: str  # the value as a worked solution shows it: show(value)
 
 
 def _fraction(x: Any) -> Fraction:
@@ -518,6 +523,10 @@ def _mul(a: Value, b: Value) -> Value:
             nb //= g2
             da //= g2
         return _coprime(na * nb, da * db)
+    if type(a) is float and type(b) is Fraction:  # a Fraction meets a float as its float, n / d
+        return a * (b._numerator / b._denominator)  # type: ignore[attr-defined]
+    if type(b) is float and type(a) is Fraction:
+        return (a._numerator / a._denominator) * b  # type: ignore[attr-defined]
     return a * b
 
 
@@ -537,6 +546,10 @@ def _add(a: Value, b: Value) -> Value:
         if g2 == 1:
             return _coprime(t, s * db)
         return _coprime(t // g2, s * (db // g2))
+    if type(a) is float and type(b) is Fraction:
+        return a + b._numerator / b._denominator  # type: ignore[attr-defined]
+    if type(b) is float and type(a) is Fraction:
+        return a._numerator / a._denominator + b  # type: ignore[attr-defined]
     return a + b
 
 
@@ -608,7 +621,7 @@ def tangent_values(graph: Graph, partials: dict[int, tuple[Value, ...]], xdot: S
         # sum(local[i] * dots[args[i]], start=ZERO), term by term: ZERO + t is t for a Fraction, 0.0 + t for a float
         total = _mul(local[0], dots[args[0]])
         if type(total) is not Fraction:
-            total = ZERO + total
+            total = _add(ZERO, total)
         if len(args) == 2:
             total = _add(total, _mul(local[1], dots[args[1]]))
         total = _bounded_value(total)
@@ -695,38 +708,56 @@ def _paren(v: Value) -> str:
     return nf.signed(show(v))
 
 
-def primal_cells(graph: Graph, vals: dict[int, Value]) -> list[Cell]:
+def _shown(values: dict[int, Value]) -> dict[int, str]:
+    """show() of each node's value, once."""
+    return {k: show(v) for k, v in values.items()}
+
+
+def _signed(text: str) -> str:
+    return f"({text})" if text[:1] == "-" else text  # nf.signed
+
+
+def primal_cells(graph: Graph, vals: dict[int, Value], sv: dict[int, str] | None = None) -> list[Cell]:
+    """`sv`: _shown(vals), when the caller has it."""
+    sv = _shown(vals) if sv is None else sv
     cells = []
     for nd in graph.nodes:
-        sub = _fill(PRIMAL_NUM[nd.op], {"a": _paren(vals[nd.args[0]]), "b": _paren(vals[nd.args[-1]]),
-                                        "A": show(vals[nd.args[0]])})
-        cells.append(Cell(vid(nd.index), primal_tex(nd), f"${vtex(nd.index)}$", f"{primal_tex(nd)} = {sub}",
-                          vals[nd.index]))
+        a, b, k = nd.args[0], nd.args[-1], nd.index
+        sub = _fill(PRIMAL_NUM[nd.op], {"a": _signed(sv[a]), "b": _signed(sv[b]), "A": sv[a]})
+        formula = primal_tex(nd)
+        cells.append(Cell(vid(k), formula, f"${vtex(k)}$", f"{formula} = {sub}", vals[k], sv[k]))
     for j, k in enumerate(graph.outputs, 1):
-        cells.append(Cell(f"y{j}", f"y_{{{j}}} = {vtex(k)}", f"$y_{{{j}}}$", f"y_{{{j}}} = {vtex(k)}", vals[k]))
+        f = f"y_{{{j}}} = {vtex(k)}"
+        cells.append(Cell(f"y{j}", f, f"$y_{{{j}}}$", f, vals[k], sv[k]))
     return cells
 
 
-def tangent_cells(graph: Graph, vals: dict[int, Value], dots: dict[int, Value]) -> list[Cell]:
+def tangent_cells(graph: Graph, vals: dict[int, Value], dots: dict[int, Value],
+                  sv: dict[int, str] | None = None) -> list[Cell]:
+    sv = _shown(vals) if sv is None else sv
+    sd = _shown(dots)
     cells = []
     for nd in graph.nodes:
-        a, b = nd.args[0], nd.args[-1]
-        sub = _fill(TANGENT_NUM[nd.op], {"a": _paren(vals[a]), "A": show(vals[a]), "b": _paren(vals[b]),
-                                         "da": _paren(dots[a]), "db": _paren(dots[b])})
-        cells.append(Cell(f"d{vid(nd.index)}", tangent_tex(nd), f"${vtex(nd.index, 'dot')}$",
-                          f"{tangent_tex(nd)} = {sub}", dots[nd.index]))
+        a, b, k = nd.args[0], nd.args[-1], nd.index
+        sub = _fill(TANGENT_NUM[nd.op], {"a": _signed(sv[a]), "A": sv[a], "b": _signed(sv[b]),
+                                         "da": _signed(sd[a]), "db": _signed(sd[b])})
+        formula = tangent_tex(nd)
+        cells.append(Cell(f"d{vid(k)}", formula, f"${vtex(k, 'dot')}$", f"{formula} = {sub}", dots[k], sd[k]))
     for j, k in enumerate(graph.outputs, 1):
         f = rf"\dot y_{{{j}}} = {vtex(k, 'dot')}"
-        cells.append(Cell(f"dy{j}", f, rf"$\dot y_{{{j}}}$", f, dots[k]))
+        cells.append(Cell(f"dy{j}", f, rf"$\dot y_{{{j}}}$", f, dots[k], sd[k]))
     return cells
 
 
-def adjoint_cells(graph: Graph, vals: dict[int, Value], rows: Sequence[AdjointRow], bar: dict[int, Value]) -> list[Cell]:
+def adjoint_cells(graph: Graph, vals: dict[int, Value], rows: Sequence[AdjointRow], bar: dict[int, Value],
+                  sv: dict[int, str] | None = None) -> list[Cell]:
+    sv = _shown(vals) if sv is None else sv
     cells = []
     for cid, r in zip(adjoint_ids(rows), rows):
         nd = graph.node(r.source)
-        local_num = _fill(PARTIAL_NUM[nd.op][r.slot], {"a": _paren(vals[nd.args[0]]), "b": _paren(vals[nd.args[-1]]),
-                                                       "A": show(vals[nd.args[0]])})
+        a = nd.args[0]
+        local_num = _fill(PARTIAL_NUM[nd.op][r.slot], {"a": _signed(sv[a]), "b": _signed(sv[nd.args[-1]]),
+                                                       "A": sv[a]})
         target = vtex(r.target, "bar")
         head = f"{target} = " + (f"{target} + " if r.accumulates else "")
         formula = head + vtex(r.source, "bar") + r" \times " + partial_tex(nd, r.slot)
@@ -735,10 +766,11 @@ def adjoint_cells(graph: Graph, vals: dict[int, Value], rows: Sequence[AdjointRo
         label = f"${target}$"
         if cid.count("_") == 2:
             label += f", contribution {cid.rsplit('_', 1)[1]} (from ${vtex(r.source)}$)"
-        cells.append(Cell(cid, formula, label, worked, r.value))
+        cells.append(Cell(cid, formula, label, worked, r.value, show(r.value)))
     for i in range(1, graph.n + 1):
         f = rf"\bar x_{{{i}}} = {vtex(i - graph.n, 'bar')}"
-        cells.append(Cell(f"bar_x{i}", f, rf"$\bar x_{{{i}}}$", f, bar[i - graph.n]))
+        v = bar[i - graph.n]
+        cells.append(Cell(f"bar_x{i}", f, rf"$\bar x_{{{i}}}$", f, v, show(v)))
     return cells
 
 
@@ -844,6 +876,11 @@ def _memo(inst: Instance, key: Any, build: Callable[[], Any]) -> Any:
     return found
 
 
+def _seed_key(seeds: Sequence[Value]) -> tuple:
+    """Seeds as a memo key of integers (a Fraction's hash is recomputed at every lookup)."""
+    return tuple(s.as_integer_ratio() if type(s) is Fraction else (type(s), s) for s in seeds)
+
+
 def exact_partials(inst: Instance, swapped: bool = False) -> dict[int, tuple[Value, ...]]:
     return _memo(inst, ("partials", swapped), lambda: local_partials(inst.graph, inst.vals, swapped))
 
@@ -851,14 +888,14 @@ def exact_partials(inst: Instance, swapped: bool = False) -> dict[int, tuple[Val
 def exact_tangents(inst: Instance, xdot: Sequence[Fraction], swapped: bool = False) -> dict[int, Value]:
     """The tangent pass seeded with `xdot` (exact Fractions)."""
     xdot = tuple(xdot)
-    return _memo(inst, ("dots", xdot, swapped),
+    return _memo(inst, ("dots", _seed_key(xdot), swapped),
                  lambda: tangent_values(inst.graph, exact_partials(inst, swapped), xdot))
 
 
 def exact_adjoints(inst: Instance, seeds: Sequence[Fraction], accumulate: bool = True, swapped: bool = False):
     """The reverse sweep from the output seeds ȳ (exact Fractions): adjoint_rows' (seeds, rows, final adjoints)."""
     seeds = tuple(seeds)
-    return _memo(inst, ("adjoints", seeds, accumulate, swapped),
+    return _memo(inst, ("adjoints", _seed_key(seeds), accumulate, swapped),
                  lambda: adjoint_rows(inst.graph, exact_partials(inst, swapped), seeds, accumulate))
 
 
@@ -927,7 +964,7 @@ def _input_rows(inst: Instance, mark: str = "", values: Sequence[Value] | None =
 
 
 def _value_cell(cell: Cell, asked: set[str]) -> str:
-    return box(cell.id) if cell.id in asked else show(cell.value)
+    return box(cell.id) if cell.id in asked else cell.text
 
 
 def _array(columns: str, blocks: Sequence[tuple[Sequence[str], Sequence[Sequence[str]]]]) -> str:
@@ -967,8 +1004,7 @@ def _aligned(lines: Sequence[str]) -> str:
 
 
 def _worked(cells: Sequence[Cell]) -> str:
-    return _aligned([c.worked + (f" = {show(c.value)}" if c.worked.rsplit("= ", 1)[-1] != show(c.value) else "")
-                     for c in cells])
+    return _aligned([c.worked + (f" = {c.text}" if c.worked.rsplit("= ", 1)[-1] != c.text else "") for c in cells])
 
 
 def _parts(cells: Sequence[Cell], asked: set[str] | None = None) -> tuple[Part, ...]:
@@ -1047,7 +1083,8 @@ def _solve_forward(g: dict[str, Any]) -> Solution:
     keys = [c for pair in zip(_primal_keys(graph, inst.vals), _tangent_keys(graph, dots)) for c in pair]
 
     def build():
-        primal, tangent = primal_cells(graph, inst.vals), tangent_cells(graph, inst.vals, dots)
+        sv = _shown(inst.vals)
+        primal, tangent = primal_cells(graph, inst.vals, sv), tangent_cells(graph, inst.vals, dots, sv)
         steps = (
             Step("Primal trace: evaluate the rows in order.", _worked(primal)),
             Step(f"Tangent trace with ${_seed_text(xdot)}$: each row by the chain rule for its operation, with "
@@ -1066,7 +1103,8 @@ def _solve_reverse(g: dict[str, Any]) -> Solution:
     keys = _adjoint_keys(graph, rows, bar)  # the primal trace is shown: the question is the adjoint trace
 
     def build():
-        primal, adjoint = primal_cells(graph, inst.vals), adjoint_cells(graph, inst.vals, rows, bar)
+        sv = _shown(inst.vals)
+        primal, adjoint = primal_cells(graph, inst.vals, sv), adjoint_cells(graph, inst.vals, rows, bar, sv)
         seed_text = ", ".join(rf"\bar y_{{{i}}} = {show(seeds[k])}" for i, k in enumerate(graph.outputs, 1))
         steps = (
             Step("Forward sweep: the primal trace.", _worked(primal)),
@@ -1137,13 +1175,14 @@ def _jacobian_entries(inst: Instance, mode: str, J) -> list[str]:
     """`J_{ji} = <output row of pass i (forward) or j (reverse), numbers substituted> = value`, one per entry."""
     graph, lines = inst.graph, []
     m, n = len(graph.outputs), graph.n
+    sv = _shown(inst.vals)
     if mode == "forward":  # each pass's cells, built once
-        passes = [tangent_cells(graph, inst.vals, exact_tangents(inst, unit(n, i))) for i in range(n)]
+        passes = [tangent_cells(graph, inst.vals, exact_tangents(inst, unit(n, i)), sv) for i in range(n)]
     else:
         passes = []
         for j in range(m):
             _, rows, bar = exact_adjoints(inst, unit(m, j))
-            passes.append(list(zip(adjoint_cells(graph, inst.vals, rows, bar), rows)))
+            passes.append(list(zip(adjoint_cells(graph, inst.vals, rows, bar, sv), rows)))
     for j in range(1, m + 1):
         for i in range(1, n + 1):
             value = show(J[j - 1][i - 1])
@@ -1257,14 +1296,15 @@ def _solve_fill(g: dict[str, Any]) -> Solution:
     asked = ids - shown
 
     def build():
-        primal = primal_cells(graph, inst.vals)
+        sv = _shown(inst.vals)
+        primal = primal_cells(graph, inst.vals, sv)
         if rows is None:
-            tangent = tangent_cells(graph, inst.vals, dots)
+            tangent = tangent_cells(graph, inst.vals, dots, sv)
             table = forward_table(inst, xdot, primal, tangent, asked)
             work = (Step("Primal trace:", _worked(primal)),
                     Step(f"Tangent trace with ${_seed_text(xdot)}$:", _worked(tangent)))
         else:
-            adjoint = adjoint_cells(graph, inst.vals, rows, bar)
+            adjoint = adjoint_cells(graph, inst.vals, rows, bar, sv)
             table = reverse_table(inst, primal, seeds, adjoint, asked)
             work = (Step("Primal trace:", _worked(primal)),
                     Step(f"Adjoint trace for ${sweep_name(g, graph)}$. " + CONVENTION, _worked(adjoint)))
@@ -1775,10 +1815,10 @@ def _carried_cells(inst: Instance, table: str, seeds: tuple[Fraction, ...], mode
     graph = inst.graph
     vals, partials = carried_trace(inst)
     if table == "forward":
-        dots = _memo(inst, ("carried dots", seeds), lambda: tangent_values(graph, partials, seeds, carry6))
+        dots = _memo(inst, ("carried dots", _seed_key(seeds)), lambda: tangent_values(graph, partials, seeds, carry6))
         cells = cell_values(graph, vals, dots=dots)
     elif table == "reverse":
-        _, rows, bar = _memo(inst, ("carried adjoints", seeds),
+        _, rows, bar = _memo(inst, ("carried adjoints", _seed_key(seeds)),
                              lambda: adjoint_rows(graph, partials, seeds, carry=carry6))
         cells = cell_values(graph, vals, rows=rows, bar=bar)
     else:
