@@ -460,7 +460,7 @@ def _exact(v: Value) -> Value:
 def carry6(v: Value) -> float:
     """What a student carries into the next row: the value to 6 significant figures (the figures the tables
     show, and the least the question allows)."""
-    return float(f"{float(v):.{SHOW}g}")
+    return float(format(v if type(v) is float else _float(v), _SHOW_SPEC))
 
 
 def _bounded_value(v: Value) -> Value:
@@ -1409,37 +1409,48 @@ def _draw_inputs(rng: Rng, n: int, spec: tuple[str, float, float]) -> tuple[list
     return xs, exact
 
 
+_ARITY = {name: op.arity for name, op in OPS.items()}
+_COMMUTATIVE = ("add", "mul")
+
+
 def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequence[int] = (1, 2)) -> Graph:
     """A random trace of `size` nodes on `n` inputs whose number of outputs (unused nodes) is in `outputs`."""
     uses = {i: 0 for i in range(1 - n, 1)}
+    depends = {i: 1 << (i + n - 1) for i in range(1 - n, 1)}  # the inputs each node depends on, as bits
     nodes: list[Node] = []
     seen: set[tuple] = set()
     budget = transcendental
+    existing = list(range(1 - n, 1))
     for k in range(1, size + 1):
-        existing = list(range(1 - n, k))
-        unused = [i for i in existing if uses[i] == 0]
+        unused = [i for i in existing if not uses[i]]
         op = rng.choice(OP_POOL if len(existing) > 1 else UNARY_POOL)  # one input: the first op is unary
         if op in TRANSCENDENTAL:
             if budget == 0:
                 op = rng.choice(("add", "mul", "sub") if len(existing) > 1 else ("sq",))
             else:
                 budget -= 1
-        if OPS[op].arity == 2:
+        if _ARITY[op] == 2:
             a = rng.choice(unused) if unused else rng.choice(existing)
             pool = [i for i in unused if i != a] if rng.randint(0, 1) else []
             b = rng.choice(pool or [i for i in existing if i != a])
             if rng.randint(0, 1):
                 a, b = b, a
             args: tuple[int, ...] = (a, b)
+            key = (op, (a, b) if a < b or op not in _COMMUTATIVE else (b, a))
+            uses[a] += 1
+            uses[b] += 1
+            depends[k] = depends[a] | depends[b]
         else:
-            args = (rng.choice(unused) if unused and rng.randint(0, 2) else rng.choice(existing),)
-        key = (op, tuple(sorted(args)) if op in ("add", "mul") else args)
+            a = rng.choice(unused) if unused and rng.randint(0, 2) else rng.choice(existing)
+            args = (a,)
+            key = (op, args)
+            uses[a] += 1
+            depends[k] = depends[a]
         if key in seen:
             raise Rejected("a node repeats another")
         seen.add(key)
-        for a in args:
-            uses[a] += 1
         uses[k] = 0
+        existing.append(k)
         nodes.append(Node(k, op, args))
     if any(uses[i] == 0 for i in range(1 - n, 1)):
         raise Rejected("an input is unused")
@@ -1448,17 +1459,16 @@ def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequ
         raise Rejected("too many outputs")
     if not any(uses[i] >= 2 for i in uses):
         raise Rejected("no shared variable: adjoints would not accumulate")
-    graph = Graph(n, tuple(nodes), tuple(sinks))
-    inputs = set(range(1 - n, 1))
-    if any(not inputs <= graph.ancestors(k) for k in sinks):
+    every = (1 << n) - 1  # inputs <= graph.ancestors(k)
+    if any(depends[k] != every for k in sinks):
         raise Rejected("an output does not depend on every input")
     if len(sinks) < min(outputs):  # too few sinks: intermediates that depend on every input are outputs too
-        inner = [k for k in range(1, size + 1) if uses[k] > 0 and inputs <= graph.ancestors(k)]
+        inner = [k for k in range(1, size + 1) if uses[k] > 0 and depends[k] == every]
         if len(inner) < min(outputs) - len(sinks):
             raise Rejected("too few nodes that could be outputs")
         extra = rng.shuffle(inner)[: min(outputs) - len(sinks)]
-        graph = Graph(n, graph.nodes, tuple(sorted(sinks + extra)))
-    return graph
+        return Graph(n, tuple(nodes), tuple(sorted(sinks + extra)))
+    return Graph(n, tuple(nodes), tuple(sinks))
 
 
 def _float(v: Value) -> float:
@@ -1803,28 +1813,33 @@ def carried_values(variant: str, g: dict[str, Any]) -> dict[str, float]:
     inst = instance(g)
     table = g.get("table") if variant == "fill" else variant
     if table == "forward":
-        return _carried_cells(inst, table, tuple(seed_vector(g, inst.graph.n)), "")
+        return dict(_carried_cells(inst, table, tuple(seed_vector(g, inst.graph.n)), ""))
     if table == "reverse":
-        return _carried_cells(inst, table, adjoint_seeds(g, inst.graph), "")
-    return _carried_cells(inst, "jacobian", (), g.get("mode", "forward"))
+        return dict(_carried_cells(inst, table, adjoint_seeds(g, inst.graph), ""))
+    return dict(_carried_cells(inst, "jacobian", (), g.get("mode", "forward")))
 
 
 def _carried_cells(inst: Instance, table: str, seeds: tuple[Fraction, ...], mode: str) -> dict[str, float]:
     """carried_values of a forward or reverse table seeded with `seeds`, or of the Jacobian by `mode`; the ids
-    in the current numbering."""
-    graph = inst.graph
-    vals, partials = carried_trace(inst)
-    if table == "forward":
-        dots = _memo(inst, ("carried dots", _seed_key(seeds)), lambda: tangent_values(graph, partials, seeds, carry6))
-        cells = cell_values(graph, vals, dots=dots)
-    elif table == "reverse":
-        _, rows, bar = _memo(inst, ("carried adjoints", _seed_key(seeds)),
-                             lambda: adjoint_rows(graph, partials, seeds, carry=carry6))
-        cells = cell_values(graph, vals, rows=rows, bar=bar)
-    else:
-        J = _memo(inst, ("carried jacobian", mode), lambda: jacobian(inst, carry=carry6, mode=mode))
-        return {f"J_{j}_{i}": float(J[j - 1][i - 1]) for j in range(1, len(J) + 1) for i in range(1, graph.n + 1)}
-    return {cid: float(v) for cid, v in cells.items()}
+    in the current numbering (kept: the sampler and the paths read it, neither writes)."""
+    graph, shift = inst.graph, _SHIFT.get()
+
+    def build() -> dict[str, float]:
+        vals, partials = carried_trace(inst)
+        if table == "forward":
+            dots = _memo(inst, ("carried dots", _seed_key(seeds)),
+                         lambda: tangent_values(graph, partials, seeds, carry6))
+            cells = cell_values(graph, vals, dots=dots)
+        elif table == "reverse":
+            _, rows, bar = _memo(inst, ("carried adjoints", _seed_key(seeds)),
+                                 lambda: adjoint_rows(graph, partials, seeds, carry=carry6))
+            cells = cell_values(graph, vals, rows=rows, bar=bar)
+        else:
+            J = jacobian(inst, carry=carry6, mode=mode)
+            return {f"J_{j}_{i}": float(J[j - 1][i - 1]) for j in range(1, len(J) + 1) for i in range(1, graph.n + 1)}
+        return {cid: float(v) for cid, v in cells.items()}
+
+    return _memo(inst, ("carried cells", shift, table, _seed_key(seeds), mode), build)
 
 
 def _carried_misses(inst: Instance, table: str, seeds: tuple[Fraction, ...], mode: str,
