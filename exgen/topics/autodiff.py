@@ -668,17 +668,40 @@ def adjoint_rows(graph: Graph, partials: dict[int, tuple[Value, ...]], output: i
     return seeds, rows, bar
 
 
+_ADJOINT_IDS: dict[tuple, tuple[str, ...]] = {}  # every sweep of a graph has the same rows: ids once per graph
+
+
+def final_adjoints(graph: Graph, partials: dict[int, tuple[Value, ...]], seeds: Sequence[Value],
+                   accumulate: bool = True) -> dict[int, Value]:
+    """adjoint_rows(graph, partials, seeds, accumulate)[2] (the same operations in the same order), without the
+    rows: what a named mistake reads."""
+    bar: dict[int, Value] = dict(zip(graph.outputs, seeds))
+    for nd in reversed(graph.nodes):
+        source, local = bar[nd.index], partials[nd.index]
+        for slot, a in enumerate(nd.args):
+            contribution = _mul(source, local[slot])
+            bar[a] = _bounded_value(_add(bar[a], contribution) if accumulate and a in bar
+                                    else _add(ZERO, contribution))
+    return bar
+
+
 def adjoint_ids(rows: Sequence[AdjointRow]) -> list[str]:
     """bar_v2 for a variable with one contribution; bar_vm1_1, bar_vm1_2, ... for one that accumulates."""
-    total: dict[int, int] = {}
-    for r in rows:
-        total[r.target] = total.get(r.target, 0) + 1
-    seen: dict[int, int] = {}
-    ids = []
-    for r in rows:
-        seen[r.target] = seen.get(r.target, 0) + 1
-        ids.append(f"bar_{vid(r.target)}" + (f"_{seen[r.target]}" if total[r.target] > 1 else ""))
-    return ids
+    key = (_SHIFT.get(), *[r.target for r in rows])
+    ids = _ADJOINT_IDS.get(key)
+    if ids is None:
+        total: dict[int, int] = {}
+        for r in rows:
+            total[r.target] = total.get(r.target, 0) + 1
+        seen: dict[int, int] = {}
+        out = []
+        for r in rows:
+            seen[r.target] = seen.get(r.target, 0) + 1
+            out.append(f"bar_{vid(r.target)}" + (f"_{seen[r.target]}" if total[r.target] > 1 else ""))
+        if len(_ADJOINT_IDS) > 4096:
+            _ADJOINT_IDS.clear()
+        ids = _ADJOINT_IDS[key] = tuple(out)
+    return list(ids)
 
 
 def cell_values(graph: Graph, vals: dict[int, Value], dots: dict[int, Value] | None = None,
@@ -897,6 +920,17 @@ def exact_adjoints(inst: Instance, seeds: Sequence[Fraction], accumulate: bool =
     seeds = tuple(seeds)
     return _memo(inst, ("adjoints", _seed_key(seeds), accumulate, swapped),
                  lambda: adjoint_rows(inst.graph, exact_partials(inst, swapped), seeds, accumulate))
+
+
+def exact_final_adjoints(inst: Instance, seeds: Sequence[Fraction], accumulate: bool = True,
+                         swapped: bool = False) -> dict[int, Value]:
+    """exact_adjoints(...)[2], from its memo when the rows were built, else without them."""
+    key = _seed_key(seeds)
+    done = inst.memo.get(("adjoints", key, accumulate, swapped))
+    if done is not None:
+        return done[2]
+    return _memo(inst, ("final adjoints", key, accumulate, swapped),
+                 lambda: final_adjoints(inst.graph, exact_partials(inst, swapped), seeds, accumulate))
 
 
 def unit(n: int, i: int) -> tuple[Fraction, ...]:
@@ -1253,9 +1287,12 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
     return Solution(parts, *_later(build))
 
 
+_OUTPUT_ROW = re.compile(r"(y|dy|bar_x)\d+")
+
+
 def always_asked(cell_id: str) -> bool:
     """The output rows (the derivatives the table is for) are always asked."""
-    return re.fullmatch(r"(y|dy|bar_x)\d+", cell_id) is not None
+    return _OUTPUT_ROW.fullmatch(cell_id) is not None
 
 
 def giveaways(graph: Graph, rows: Sequence[AdjointRow] | None) -> set[str]:
@@ -1550,11 +1587,6 @@ def _sample_graph(rng: Rng, difficulty: str, n: int, outputs: Sequence[int] = (1
     return xs, inst
 
 
-def _graph_givens(inst: Instance, xs: list[Any]) -> dict[str, Any]:
-    graph = inst.graph
-    return {"graph": graph_lines(graph), "x": xs, "outputs": [vname(k) for k in graph.outputs]}
-
-
 # (low, high, step) of B, D1 = D2 and, at hard, the tokens per sequence S: hypothetical layers of any width
 LINEAR_DIMS = {
     "easy": ((2, 64, 1), (8, 512, 8), None),
@@ -1632,7 +1664,8 @@ def _renumbered(g: dict[str, Any], graph: Graph, numbering: str) -> dict[str, An
 
 
 def _sample(rng: Rng, variant: str, difficulty: str) -> Any:
-    """linear_layer: its givens; a graph variant: its givens in Baydin's numbering and the instance."""
+    """linear_layer: its givens; a graph variant: its givens and the instance (graph and outputs left for
+    _renumbered to write, in the numbering drawn last)."""
     if variant == "linear_layer":
         return _sample_linear(rng, difficulty)
     if variant == "jacobian":
@@ -1646,7 +1679,7 @@ def _sample(rng: Rng, variant: str, difficulty: str) -> Any:
             J = _exact_jacobian(inst)
             if not _carried_misses(inst, "jacobian", (), mode, {f"J_{j}_{i}": J[j - 1][i - 1]
                                                                  for j in range(1, m + 1) for i in range(1, n + 1)}):
-                return {**_graph_givens(inst, xs), "mode": mode}, inst
+                return {"graph": None, "x": xs, "outputs": None, "mode": mode}, inst
         raise Rejected(f"no {n}-input, {m}-output graph in {SHAPE_TRIES} draws")
     table = variant if variant in ("forward", "reverse") else rng.choice(("forward", "reverse"))
     weighted = table == "reverse" and difficulty == "hard"  # hard: adjoints of a weighted sum of two outputs
@@ -1691,7 +1724,7 @@ def _sample(rng: Rng, variant: str, difficulty: str) -> Any:
         values = {c: v for c, v in values.items() if c not in picked}
     if _carried_misses(inst, table, seeds, "", values):
         raise Rejected("a student carrying 6 significant figures lands outside the tolerance")
-    return {**_graph_givens(inst, xs), **extra}, inst
+    return {"graph": None, "x": xs, "outputs": None, **extra}, inst  # graph and outputs: written as numbered
 
 
 # ---- named mistakes --------------------------------------------------------------------------------------------
@@ -1732,7 +1765,7 @@ def _factor_wrong_reverse(variant: str, g: dict[str, Any]) -> Value | None:
     j = adjoint_seeds(g, inst.graph)
     if not any(w and _has_product_or_quotient(inst.graph, k) for w, k in zip(j, inst.graph.outputs)):
         return None
-    return float(exact_adjoints(inst, j, swapped=True)[2][1 - inst.graph.n])
+    return float(exact_final_adjoints(inst, j, swapped=True)[1 - inst.graph.n])
 
 
 def _not_accumulated(variant: str, g: dict[str, Any]) -> Value | None:
@@ -1742,7 +1775,7 @@ def _not_accumulated(variant: str, g: dict[str, Any]) -> Value | None:
     j = adjoint_seeds(g, inst.graph)
     if not any(r.accumulates for r in exact_adjoints(inst, j)[1]):
         return None
-    return float(exact_adjoints(inst, j, accumulate=False)[2][1 - inst.graph.n])
+    return float(exact_final_adjoints(inst, j, accumulate=False)[1 - inst.graph.n])
 
 
 def _adjoint_seed_ignored(variant: str, g: dict[str, Any]) -> Value | None:
@@ -1750,7 +1783,7 @@ def _adjoint_seed_ignored(variant: str, g: dict[str, Any]) -> Value | None:
     if not _applies(variant, g, "reverse") or not g.get("ybar"):
         return None
     inst = instance(g)
-    return float(exact_adjoints(inst, unit(len(inst.graph.outputs), 0))[2][1 - inst.graph.n])
+    return float(exact_final_adjoints(inst, unit(len(inst.graph.outputs), 0))[1 - inst.graph.n])
 
 
 def _jacobian_columns_swapped(variant: str, g: dict[str, Any]) -> Value | None:
