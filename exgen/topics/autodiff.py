@@ -389,19 +389,37 @@ def _fill(template: str, symbols: dict[str, str]) -> str:
     return out
 
 
+_TEX: dict[tuple, str] = {}  # a node's formulas, by numbering: a worked solution writes each several times
+
+
+def _tex(kind: str, nd: Node, slot: int = 0) -> str:
+    key = (kind, _SHIFT.get(), nd, slot)
+    found = _TEX.get(key)
+    if found is None:
+        a, b = vtex(nd.args[0]), vtex(nd.args[-1])
+        if kind == "primal":
+            found = f"{vtex(nd.index)} = " + _fill(OPS[nd.op].primal_tex, {"a": a, "b": b})
+        elif kind == "tangent":
+            found = f"{vtex(nd.index, 'dot')} = " + _fill(TANGENT_TEX[nd.op], {
+                "a": a, "b": b, "da": vtex(nd.args[0], "dot"), "db": vtex(nd.args[-1], "dot")})
+        else:
+            found = _fill(OPS[nd.op].partials_tex[slot], {"a": a, "b": b})
+        if len(_TEX) > 4096:
+            _TEX.clear()
+        _TEX[key] = found
+    return found
+
+
 def primal_tex(nd: Node) -> str:
-    a, b = vtex(nd.args[0]), vtex(nd.args[-1])
-    return f"{vtex(nd.index)} = " + _fill(OPS[nd.op].primal_tex, {"a": a, "b": b})
+    return _tex("primal", nd)
 
 
 def tangent_tex(nd: Node) -> str:
-    sy = {"a": vtex(nd.args[0]), "b": vtex(nd.args[-1]), "da": vtex(nd.args[0], "dot"),
-          "db": vtex(nd.args[-1], "dot")}
-    return f"{vtex(nd.index, 'dot')} = " + _fill(TANGENT_TEX[nd.op], sy)
+    return _tex("tangent", nd)
 
 
 def partial_tex(nd: Node, slot: int) -> str:
-    return _fill(OPS[nd.op].partials_tex[slot], {"a": vtex(nd.args[0]), "b": vtex(nd.args[-1])})
+    return _tex("partial", nd, slot)
 
 
 def show(v: Value) -> str:
@@ -449,8 +467,18 @@ class Cell(NamedTuple):
     text: str  # the value as a worked solution shows it: show(value)
 
 
+_FRACTIONS: dict[tuple[type, Any], Fraction] = {}  # Fraction(str(x)) is slow; givens repeat the same few numbers
+
+
 def _fraction(x: Any) -> Fraction:
-    return Fraction(str(x))
+    key = (type(x), x)
+    found = _FRACTIONS.get(key)
+    if found is None:
+        found = Fraction(str(x))
+        if len(_FRACTIONS) > 4096:
+            _FRACTIONS.clear()
+        _FRACTIONS[key] = found
+    return found
 
 
 def _exact(v: Value) -> Value:
@@ -466,6 +494,10 @@ def carry6(v: Value) -> float:
 def _bounded_value(v: Value) -> Value:
     """A value kept small enough to compute with: an exact fraction whose digits grow (chained squarings of a
     short decimal) continues as a float; a magnitude beyond MAX_MAGNITUDE is refused (it is no table cell)."""
+    if type(v) is float:
+        if -MAX_MAGNITUDE <= v <= MAX_MAGNITUDE:
+            return v
+        raise Undefined(f"a value exceeds {MAX_MAGNITUDE:g} in magnitude")
     if v is ZERO or v is ONE or v is MINUS_ONE:
         return v
     if type(v) is Fraction:
@@ -755,41 +787,46 @@ def primal_cells(graph: Graph, vals: dict[int, Value], sv: dict[int, str] | None
     return cells
 
 
+def _tangent_cell(nd: Node, dots: dict[int, Value], sv: dict[int, str], sd: dict[int, str]) -> Cell:
+    """The tangent row of node `nd`; sv, sd: the shown primal values and tangents (of its operands and itself)."""
+    a, b, k = nd.args[0], nd.args[-1], nd.index
+    sub = _fill(TANGENT_NUM[nd.op], {"a": _signed(sv[a]), "A": sv[a], "b": _signed(sv[b]),
+                                     "da": _signed(sd[a]), "db": _signed(sd[b])})
+    formula = tangent_tex(nd)
+    return Cell(f"d{vid(k)}", formula, f"${vtex(k, 'dot')}$", f"{formula} = {sub}", dots[k], sd[k])
+
+
 def tangent_cells(graph: Graph, vals: dict[int, Value], dots: dict[int, Value],
                   sv: dict[int, str] | None = None) -> list[Cell]:
     sv = _shown(vals) if sv is None else sv
     sd = _shown(dots)
-    cells = []
-    for nd in graph.nodes:
-        a, b, k = nd.args[0], nd.args[-1], nd.index
-        sub = _fill(TANGENT_NUM[nd.op], {"a": _signed(sv[a]), "A": sv[a], "b": _signed(sv[b]),
-                                         "da": _signed(sd[a]), "db": _signed(sd[b])})
-        formula = tangent_tex(nd)
-        cells.append(Cell(f"d{vid(k)}", formula, f"${vtex(k, 'dot')}$", f"{formula} = {sub}", dots[k], sd[k]))
+    cells = [_tangent_cell(nd, dots, sv, sd) for nd in graph.nodes]
     for j, k in enumerate(graph.outputs, 1):
         f = rf"\dot y_{{{j}}} = {vtex(k, 'dot')}"
         cells.append(Cell(f"dy{j}", f, rf"$\dot y_{{{j}}}$", f, dots[k], sd[k]))
     return cells
 
 
+def _adjoint_cell(graph: Graph, r: AdjointRow, cid: str, sv: dict[int, str]) -> Cell:
+    """The adjoint row `r` with id `cid`; sv: the shown primal values."""
+    nd = graph.node(r.source)
+    a = nd.args[0]
+    local_num = _fill(PARTIAL_NUM[nd.op][r.slot], {"a": _signed(sv[a]), "b": _signed(sv[nd.args[-1]]), "A": sv[a]})
+    target = vtex(r.target, "bar")
+    head = f"{target} = " + (f"{target} + " if r.accumulates else "")
+    formula = head + vtex(r.source, "bar") + r" \times " + partial_tex(nd, r.slot)
+    prev = f"{_paren(r.before)} + " if r.accumulates else ""
+    worked = rf"{formula} = {prev}{_paren(r.source_bar)} \times {local_num}"
+    label = f"${target}$"
+    if cid.count("_") == 2:
+        label += f", contribution {cid.rsplit('_', 1)[1]} (from ${vtex(r.source)}$)"
+    return Cell(cid, formula, label, worked, r.value, show(r.value))
+
+
 def adjoint_cells(graph: Graph, vals: dict[int, Value], rows: Sequence[AdjointRow], bar: dict[int, Value],
                   sv: dict[int, str] | None = None) -> list[Cell]:
     sv = _shown(vals) if sv is None else sv
-    cells = []
-    for cid, r in zip(adjoint_ids(rows), rows):
-        nd = graph.node(r.source)
-        a = nd.args[0]
-        local_num = _fill(PARTIAL_NUM[nd.op][r.slot], {"a": _signed(sv[a]), "b": _signed(sv[nd.args[-1]]),
-                                                       "A": sv[a]})
-        target = vtex(r.target, "bar")
-        head = f"{target} = " + (f"{target} + " if r.accumulates else "")
-        formula = head + vtex(r.source, "bar") + r" \times " + partial_tex(nd, r.slot)
-        prev = f"{_paren(r.before)} + " if r.accumulates else ""
-        worked = rf"{formula} = {prev}{_paren(r.source_bar)} \times {local_num}"
-        label = f"${target}$"
-        if cid.count("_") == 2:
-            label += f", contribution {cid.rsplit('_', 1)[1]} (from ${vtex(r.source)}$)"
-        cells.append(Cell(cid, formula, label, worked, r.value, show(r.value)))
+    cells = [_adjoint_cell(graph, r, cid, sv) for cid, r in zip(adjoint_ids(rows), rows)]
     for i in range(1, graph.n + 1):
         f = rf"\bar x_{{{i}}} = {vtex(i - graph.n, 'bar')}"
         v = bar[i - graph.n]
@@ -1210,23 +1247,20 @@ def _jacobian_entries(inst: Instance, mode: str, J) -> list[str]:
     graph, lines = inst.graph, []
     m, n = len(graph.outputs), graph.n
     sv = _shown(inst.vals)
-    if mode == "forward":  # each pass's cells, built once
-        passes = [tangent_cells(graph, inst.vals, exact_tangents(inst, unit(n, i)), sv) for i in range(n)]
-    else:
-        passes = []
-        for j in range(m):
-            _, rows, bar = exact_adjoints(inst, unit(m, j))
-            passes.append(list(zip(adjoint_cells(graph, inst.vals, rows, bar, sv), rows)))
     for j in range(1, m + 1):
         for i in range(1, n + 1):
             value = show(J[j - 1][i - 1])
-            if mode == "forward":
+            if mode == "forward":  # the output's row of pass i
                 k = graph.outputs[j - 1]
-                cell = next((c for c in passes[i - 1] if c.id == f"d{vid(k)}"), None)
+                nd = graph.node(k)
+                dots = exact_tangents(inst, unit(n, i - 1))
+                cell: Cell | None = _tangent_cell(nd, dots, sv, {a: show(dots[a]) for a in (*nd.args, k)})
                 name = vtex(k, "dot")
-            else:
-                cells = [c for c, r in passes[j - 1] if r.target == i - n]
-                cell, name = (cells[-1] if cells else None), vtex(i - n, "bar")
+            else:  # the last row of pass j that sends to x_i
+                rows = exact_adjoints(inst, unit(m, j - 1))[1]
+                last = next((r for r in reversed(rows) if r.target == i - n), None)
+                cell = None if last is None else _adjoint_cell(graph, last, "", sv)
+                name = vtex(i - n, "bar")
             work = cell.worked[len(cell.formula) + 3:] if cell is not None and cell.worked != cell.formula else ""
             lines.append(rf"J_{{{j},{i}}} = {name}" + (f" = {work}" if work else "")
                          + (f" = {value}" if work.rsplit("= ", 1)[-1] != value else ""))
