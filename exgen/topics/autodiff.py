@@ -938,7 +938,7 @@ def _memo(inst: Instance, key: Any, build: Callable[[], Any]) -> Any:
 
 def _seed_key(seeds: Sequence[Value]) -> tuple:
     """Seeds as a memo key of integers (a Fraction's hash is recomputed at every lookup)."""
-    return tuple(s.as_integer_ratio() if type(s) is Fraction else (type(s), s) for s in seeds)
+    return tuple([s.as_integer_ratio() if type(s) is Fraction else (type(s), s) for s in seeds])
 
 
 def exact_partials(inst: Instance, swapped: bool = False) -> dict[int, tuple[Value, ...]]:
