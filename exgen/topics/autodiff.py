@@ -382,11 +382,21 @@ def vtex(i: int, mark: str = "") -> str:
     return (rf"\{mark} v_{{{i}}}" if mark else f"v_{{{i}}}")
 
 
+_PLACEHOLDER = re.compile(r"\{(a|b|A|da|db)\}")
+_SEGMENTS: dict[str, list[str]] = {}
+
+
 def _fill(template: str, symbols: dict[str, str]) -> str:
-    out = template
-    for key, sym in symbols.items():
-        out = out.replace("{" + key + "}", sym)
-    return out
+    """The template with each {a}, {b}, {A}, {da}, {db} that `symbols` names replaced (no symbol holds one)."""
+    parts = _SEGMENTS.get(template)
+    if parts is None:  # literal, key, literal, key, ..., literal
+        parts = _SEGMENTS[template] = _PLACEHOLDER.split(template)
+    out = [parts[0]]
+    for i in range(1, len(parts), 2):
+        key = parts[i]
+        out.append(symbols[key] if key in symbols else "{" + key + "}")
+        out.append(parts[i + 1])
+    return "".join(out)
 
 
 _TEX: dict[tuple, str] = {}  # a node's formulas, by numbering: a worked solution writes each several times
@@ -1877,13 +1887,18 @@ MISTAKES = (
 @_in_numbering
 def carried_values(variant: str, g: dict[str, Any]) -> dict[str, float]:
     """Every cell as a student computes it carrying 6 significant figures (sin, cos, exp, ln on a calculator)."""
+    return dict(_carried_for(variant, g))
+
+
+def _carried_for(variant: str, g: dict[str, Any]) -> dict[str, float]:
+    """carried_values, shared with the instance's memo (read it, do not write it)."""
     inst = instance(g)
     table = g.get("table") if variant == "fill" else variant
     if table == "forward":
-        return dict(_carried_cells(inst, table, tuple(seed_vector(g, inst.graph.n)), ""))
+        return _carried_cells(inst, table, tuple(seed_vector(g, inst.graph.n)), "")
     if table == "reverse":
-        return dict(_carried_cells(inst, table, adjoint_seeds(g, inst.graph), ""))
-    return dict(_carried_cells(inst, "jacobian", (), g.get("mode", "forward")))
+        return _carried_cells(inst, table, adjoint_seeds(g, inst.graph), "")
+    return _carried_cells(inst, "jacobian", (), g.get("mode", "forward"))
 
 
 def _carried_cells(inst: Instance, table: str, seeds: tuple[Fraction, ...], mode: str) -> dict[str, float]:
@@ -1932,12 +1947,12 @@ _carried: list = [None, {}]  # [the solution last audited, its carried cell valu
 
 def _carried_answer(cell_id: str) -> Callable[[str, dict[str, Any], Solution], float | None]:
     def value(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
-        asked = {p.id: p.answer for p in solution.parts}
-        if cell_id not in asked:
+        key = next((p.answer for p in solution.parts if p.id == cell_id), None)
+        if key is None:
             return None
         if _carried[0] is not solution:
-            _carried[:] = [solution, carried_values(variant, g)]
-        return _rounded_as_asked(asked[cell_id], _carried[1][cell_id])
+            _carried[:] = [solution, _carried_for(variant, g)]
+        return _rounded_as_asked(key, _carried[1][cell_id])
     return value
 
 
