@@ -1521,6 +1521,7 @@ _COMMUTATIVE = ("add", "mul")
 
 def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequence[int] = (1, 2)) -> Graph:
     """A random trace of `size` nodes on `n` inputs whose number of outputs (unused nodes) is in `outputs`."""
+    randint = rng.randint  # rng.choice(seq) is seq[randint(0, len(seq) - 1)]: the same draws, one call fewer
     uses = {i: 0 for i in range(1 - n, 1)}
     depends = {i: 1 << (i + n - 1) for i in range(1 - n, 1)}  # the inputs each node depends on, as bits
     nodes: list[Node] = []
@@ -1529,17 +1530,21 @@ def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequ
     existing = list(range(1 - n, 1))
     for k in range(1, size + 1):
         unused = [i for i in existing if not uses[i]]
-        op = rng.choice(OP_POOL if len(existing) > 1 else UNARY_POOL)  # one input: the first op is unary
+        pool = OP_POOL if len(existing) > 1 else UNARY_POOL  # one input: the first op is unary
+        op = pool[randint(0, len(pool) - 1)]
         if op in TRANSCENDENTAL:
             if budget == 0:
-                op = rng.choice(("add", "mul", "sub") if len(existing) > 1 else ("sq",))
+                pool = ("add", "mul", "sub") if len(existing) > 1 else ("sq",)
+                op = pool[randint(0, len(pool) - 1)]
             else:
                 budget -= 1
         if _ARITY[op] == 2:
-            a = rng.choice(unused) if unused else rng.choice(existing)
-            pool = [i for i in unused if i != a] if rng.randint(0, 1) else []
-            b = rng.choice(pool or [i for i in existing if i != a])
-            if rng.randint(0, 1):
+            a = unused[randint(0, len(unused) - 1)] if unused else existing[randint(0, len(existing) - 1)]
+            pool = [i for i in unused if i != a] if randint(0, 1) else []
+            if not pool:
+                pool = [i for i in existing if i != a]
+            b = pool[randint(0, len(pool) - 1)]
+            if randint(0, 1):
                 a, b = b, a
             args: tuple[int, ...] = (a, b)
             key = (op, (a, b) if a < b or op not in _COMMUTATIVE else (b, a))
@@ -1547,7 +1552,8 @@ def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequ
             uses[b] += 1
             depends[k] = depends[a] | depends[b]
         else:
-            a = rng.choice(unused) if unused and rng.randint(0, 2) else rng.choice(existing)
+            a = (unused[randint(0, len(unused) - 1)] if unused and randint(0, 2)
+                 else existing[randint(0, len(existing) - 1)])
             args = (a,)
             key = (op, args)
             uses[a] += 1
