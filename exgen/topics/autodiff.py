@@ -1137,6 +1137,12 @@ def _later(build: Callable[[], tuple[tuple[Step, ...], tuple[Step, ...]]]):
     return (lambda: get()[0]), (lambda: get()[1])
 
 
+def _bare(inst: Instance) -> Instance:
+    """The instance without its memo, for a worked solution built later to hold: the passes, the carried trace
+    and the mistakes' sweeps would otherwise stay alive with every problem not yet rendered."""
+    return Instance(inst.graph, inst.x, inst.vals)
+
+
 # A table's cells as parts: (id, label, value), the labels those of primal_cells, tangent_cells, adjoint_cells.
 def _primal_keys(graph: Graph, vals: dict[int, Value]) -> list[tuple[str, str, Value]]:
     return ([(vid(nd.index), f"${vtex(nd.index)}$", vals[nd.index]) for nd in graph.nodes]
@@ -1182,6 +1188,7 @@ def _solve_forward(g: dict[str, Any]) -> Solution:
     xdot = seed_vector(g, graph.n)
     dots = exact_tangents(inst, xdot)
     keys = [c for pair in zip(_primal_keys(graph, inst.vals), _tangent_keys(graph, dots)) for c in pair]
+    inst = _bare(inst)
 
     def build():
         sv = _shown(inst.vals)
@@ -1202,6 +1209,7 @@ def _solve_reverse(g: dict[str, Any]) -> Solution:
     graph = inst.graph
     seeds, rows, bar = exact_adjoints(inst, adjoint_seeds(g, graph))
     keys = _adjoint_keys(graph, rows, bar)  # the primal trace is shown: the question is the adjoint trace
+    inst = _bare(inst)
 
     def build():
         sv = _shown(inst.vals)
@@ -1277,8 +1285,9 @@ def pass_formulas(graph: Graph, mode: str) -> list[str]:
     return lines
 
 
-def _jacobian_entries(inst: Instance, mode: str, J) -> list[str]:
-    """`J_{ji} = <output row of pass i (forward) or j (reverse), numbers substituted> = value`, one per entry."""
+def _jacobian_entries(inst: Instance, mode: str, J, sweeps: Sequence[Any]) -> list[str]:
+    """`J_{ji} = <output row of pass i (forward) or j (reverse), numbers substituted> = value`, one per entry;
+    `sweeps`: each forward pass's tangents, or each reverse pass's rows."""
     graph, lines = inst.graph, []
     m, n = len(graph.outputs), graph.n
     sv = _shown(inst.vals)
@@ -1288,11 +1297,11 @@ def _jacobian_entries(inst: Instance, mode: str, J) -> list[str]:
             if mode == "forward":  # the output's row of pass i
                 k = graph.outputs[j - 1]
                 nd = graph.node(k)
-                dots = exact_tangents(inst, unit(n, i - 1))
+                dots = sweeps[i - 1]
                 cell: Cell | None = _tangent_cell(nd, dots, sv, {a: show(dots[a]) for a in (*nd.args, k)})
                 name = vtex(k, "dot")
             else:  # the last row of pass j that sends to x_i
-                rows = exact_adjoints(inst, unit(m, j - 1))[1]
+                rows = sweeps[j - 1]
                 last = next((r for r in reversed(rows) if r.target == i - n), None)
                 cell = None if last is None else _adjoint_cell(graph, last, "", sv)
                 name = vtex(i - n, "bar")
@@ -1310,10 +1319,12 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
     n, m = graph.n, len(graph.outputs)
     J = jacobian(inst)
     if mode == "forward":
-        passes = [exact_tangents(inst, unit(n, i)) for i in range(n)]
+        passes = sweeps = [exact_tangents(inst, unit(n, i)) for i in range(n)]
     else:
-        passes = [exact_adjoints(inst, unit(m, j))[2] for j in range(m)]
+        done = [exact_adjoints(inst, unit(m, j)) for j in range(m)]
+        passes, sweeps = [d[2] for d in done], [d[1] for d in done]
     cheaper = "forward" if n < m else "reverse" if m < n else "either"
+    inst = _bare(inst)
 
     def build():
         formulas = pass_formulas(graph, mode)
@@ -1338,7 +1349,7 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
             Step("Primal trace:", _worked(primal)),
             pass_step,
             Step("Each entry of $J$ is the last row of its pass, with the numbers substituted:",
-                 _aligned(_jacobian_entries(inst, mode, J))),
+                 _aligned(_jacobian_entries(inst, mode, J, sweeps))),
             Step("The Jacobian:", "J = " + nf.matrix(J, show)),
             Step(f"For $f: \\mathbb{{R}}^{{{n}}} \\to \\mathbb{{R}}^{{{m}}}$ forward mode needs $n = {n}$ passes and "
                  f"reverse mode $m = {m}$; " + ("both need the same number: either." if cheaper == "either"
@@ -1400,6 +1411,7 @@ def _solve_fill(g: dict[str, Any]) -> Solution:
         raise InvalidGivens(f"shown: {given_away[0]} holds an output row's value (y, dy or bar_x), which is always "
                             "asked; showing it would give that answer away")
     asked = ids - shown
+    inst = _bare(inst)
 
     def build():
         sv = _shown(inst.vals)
