@@ -933,7 +933,7 @@ def _instance_key(g: dict[str, Any]) -> Any:
     """What an instance depends on; types kept (x = [True] is refused, x = [1] is not)."""
     items = (g.get("graph"), g.get("x"), g.get("outputs", ""), g.get("numbering", "baydin"))
     try:
-        key = tuple((type(v), tuple(v), tuple(map(type, v))) if type(v) is list else (type(v), v) for v in items)
+        key = tuple([(type(v), tuple(v), tuple(map(type, v))) if type(v) is list else (type(v), v) for v in items])
         hash(key)
     except TypeError:  # an unhashable entry (a user's odd givens): fall back on the text
         return repr(items)
@@ -1000,9 +1000,15 @@ def exact_final_adjoints(inst: Instance, seeds: Sequence[Fraction], accumulate: 
                  lambda: final_adjoints(inst.graph, exact_partials(inst, swapped), seeds, accumulate))
 
 
+_UNITS: dict[tuple[int, int], tuple[Fraction, ...]] = {}
+
+
 def unit(n: int, i: int) -> tuple[Fraction, ...]:
     """e_{i+1} of length n."""
-    return tuple(ONE if k == i else ZERO for k in range(n))
+    found = _UNITS.get((n, i))
+    if found is None:
+        found = _UNITS[(n, i)] = tuple(ONE if k == i else ZERO for k in range(n))
+    return found
 
 
 def _instance(g: dict[str, Any]) -> Instance:
