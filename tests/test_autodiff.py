@@ -653,3 +653,46 @@ def test_the_question_states_the_inputs_first_numbering():
     assert "numbers the inputs first, $v_i = x_i$" in text and "(here $n = 2$)" in text
     assert "Baydin" not in text
     assert "as in Baydin et al. (2018)" in Renderer("md").question(solve_givens("autodiff", "forward", BAYDIN))
+
+
+# ---- the fast arithmetic is Python's arithmetic (issue 12) -----------------------------------------------------
+
+_EXACT = st.builds(Fraction, st.integers(-10**6, 10**6), st.integers(1, 10**4))
+_VALUES = st.one_of(_EXACT, st.sampled_from([ad.ZERO, ad.ONE, ad.MINUS_ONE, Fraction(0), Fraction(1)]),
+                    st.floats(allow_nan=False, width=64), st.sampled_from([0.0, -0.0, 1.0, -1.0]))
+
+
+def _same(fast, plain):
+    """The same type and value; for floats the same bits (signed zeros included)."""
+    assert type(fast) is type(plain)
+    if isinstance(plain, float):
+        assert fast == plain or (math.isnan(fast) and math.isnan(plain))
+        assert math.copysign(1, fast) == math.copysign(1, plain)
+    else:
+        assert (fast.numerator, fast.denominator) == (plain.numerator, plain.denominator)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_VALUES, _VALUES)
+def test_fast_products_sums_and_differences_are_pythons(a, b):
+    _same(ad._mul(a, b), a * b)
+    _same(ad._add(a, b), a + b)
+    _same(ad._sub(a, b), a - b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_EXACT | st.floats(-1e6, 1e6), min_size=1, max_size=2), _EXACT | st.floats(-1e6, 1e6))
+def test_fast_comparisons_with_float_bounds_are_pythons(terms, total):
+    assert ad._cancels(total, terms) == (abs(total) < ad.CANCELLATION * max(abs(t) for t in terms))
+    for bound in (ad.MAX_ANGLE, 0.01, float(abs(total)) if total else 1.0):
+        assert ad._below(total, bound) == (abs(total) < bound)
+        assert ad._above(total, bound) == (abs(total) > bound)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_EXACT | st.floats(-1e15, 1e15))
+def test_show_is_six_significant_figures_as_numfmt_writes_them(v):
+    from exgen import numfmt as nf
+
+    expected = str(v.numerator) if isinstance(v, Fraction) and v.denominator == 1 else nf.sig(v, ad.SHOW)
+    assert ad.show(v) == expected

@@ -24,14 +24,12 @@ transcendental op enters; the user's graph is parsed by the small grammar below,
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
-from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 from exgen import numfmt as nf
 from exgen.grading.compare import matches
@@ -43,6 +41,7 @@ Value = Fraction | float
 SIG = 4            # significant figures asked for every table cell
 ZERO_DECIMALS = 4  # a cell whose key is 0 is asked to 4 decimal places (absolute tolerance)
 SHOW = 6           # figures shown for intermediate values in worked solutions
+_SHOW_SPEC = f".{SHOW}g"
 MAX_LINES = 40
 MAX_MAGNITUDE = 1e12  # no value of a user's trace beyond this (40 chained squarings would never end)
 MAX_BITS = 256       # an exact fraction with more bits than this continues as a float
@@ -63,14 +62,19 @@ def numbering_shift(g: dict[str, Any]) -> int:
     return len(x) if g.get("numbering") == "inputs-first" and isinstance(x, (list, tuple)) else 0
 
 
-@contextmanager
-def numbered(g: dict[str, Any]):
-    """Names and ids inside this block follow the numbering the givens choose."""
-    token = _SHIFT.set(numbering_shift(g))
-    try:
-        yield
-    finally:
-        _SHIFT.reset(token)
+class numbered:
+    """Names and ids inside this block follow the numbering the givens choose (`with numbered(g): ...`)."""
+
+    __slots__ = ("shift", "token")
+
+    def __init__(self, g: dict[str, Any]) -> None:
+        self.shift = numbering_shift(g)
+
+    def __enter__(self) -> None:
+        self.token = _SHIFT.set(self.shift)
+
+    def __exit__(self, *exc: Any) -> None:
+        _SHIFT.reset(self.token)
 
 
 def _in_numbering(fn: Callable) -> Callable:
@@ -82,7 +86,7 @@ def _in_numbering(fn: Callable) -> Callable:
     return run
 
 
-ZERO, ONE, MINUS_ONE = Fraction(0), Fraction(1), Fraction(-1)  # built once: Fraction() is slow
+ZERO, ONE, MINUS_ONE, TWO = Fraction(0), Fraction(1), Fraction(-1), Fraction(2)  # built once: Fraction() is slow
 
 
 class Undefined(ArithmeticError):
@@ -135,15 +139,15 @@ def _cos(a: Value) -> Value:
 
 
 OPS: dict[str, Op] = {
-    "add": Op("add", 2, lambda a, b: a + b, lambda a, b, v: (ONE, ONE),
+    "add": Op("add", 2, lambda a, b: _add(a, b), lambda a, b, v: (ONE, ONE),
               "{a} + {b}", ("1", "1")),
-    "sub": Op("sub", 2, lambda a, b: a - b, lambda a, b, v: (ONE, MINUS_ONE),
+    "sub": Op("sub", 2, lambda a, b: _sub(a, b), lambda a, b, v: (ONE, MINUS_ONE),
               "{a} - {b}", ("1", "(-1)")),
-    "mul": Op("mul", 2, lambda a, b: a * b, lambda a, b, v: (b, a),
+    "mul": Op("mul", 2, lambda a, b: _mul(a, b), lambda a, b, v: (b, a),
               r"{a} \times {b}", ("{b}", "{a}")),
     "div": Op("div", 2, _div, lambda a, b, v: (_div(1, b), _div(-a, b * b)),
               "{a} / {b}", ("(1 / {b})", "(-{a} / {b}^2)")),
-    "sq": Op("sq", 1, lambda a: a * a, lambda a, v: (2 * a,), "({a})^2", ("2 {a}",)),
+    "sq": Op("sq", 1, lambda a: _mul(a, a), lambda a, v: (_mul(TWO, a),), "({a})^2", ("2 {a}",)),
     "exp": Op("exp", 1, _exp, lambda a, v: (v,), r"\exp({a})", (r"\exp({a})",)),
     "log": Op("log", 1, _log, lambda a, v: (_div(1, a),), r"\ln {a}", ("(1 / {a})",)),
     "sin": Op("sin", 1, _sin, lambda a, v: (_cos(a),), r"\sin {a}", (r"\cos {a}",)),
@@ -199,8 +203,7 @@ def _swapped_partials(op: str, args: Sequence[Value], v: Value) -> tuple[Value, 
 # ---- the graph and its grammar -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     index: int              # this node is v_index
     op: str
     args: tuple[int, ...]   # operand indices (inputs are 1-n .. 0)
@@ -379,41 +382,81 @@ def vtex(i: int, mark: str = "") -> str:
     return (rf"\{mark} v_{{{i}}}" if mark else f"v_{{{i}}}")
 
 
+_PLACEHOLDER = re.compile(r"\{(a|b|A|da|db)\}")
+_SEGMENTS: dict[str, list[str]] = {}
+
+
 def _fill(template: str, symbols: dict[str, str]) -> str:
-    out = template
-    for key, sym in symbols.items():
-        out = out.replace("{" + key + "}", sym)
-    return out
+    """The template with each {a}, {b}, {A}, {da}, {db} that `symbols` names replaced (no symbol holds one)."""
+    parts = _SEGMENTS.get(template)
+    if parts is None:  # literal, key, literal, key, ..., literal
+        parts = _SEGMENTS[template] = _PLACEHOLDER.split(template)
+    out = [parts[0]]
+    for i in range(1, len(parts), 2):
+        key = parts[i]
+        out.append(symbols[key] if key in symbols else "{" + key + "}")
+        out.append(parts[i + 1])
+    return "".join(out)
+
+
+_TEX: dict[tuple, str] = {}  # a node's formulas, by numbering: a worked solution writes each several times
+
+
+def _tex(kind: str, nd: Node, slot: int = 0) -> str:
+    key = (kind, _SHIFT.get(), nd, slot)
+    found = _TEX.get(key)
+    if found is None:
+        a, b = vtex(nd.args[0]), vtex(nd.args[-1])
+        if kind == "primal":
+            found = f"{vtex(nd.index)} = " + _fill(OPS[nd.op].primal_tex, {"a": a, "b": b})
+        elif kind == "tangent":
+            found = f"{vtex(nd.index, 'dot')} = " + _fill(TANGENT_TEX[nd.op], {
+                "a": a, "b": b, "da": vtex(nd.args[0], "dot"), "db": vtex(nd.args[-1], "dot")})
+        else:
+            found = _fill(OPS[nd.op].partials_tex[slot], {"a": a, "b": b})
+        if len(_TEX) > 4096:
+            _TEX.clear()
+        _TEX[key] = found
+    return found
 
 
 def primal_tex(nd: Node) -> str:
-    a, b = vtex(nd.args[0]), vtex(nd.args[-1])
-    return f"{vtex(nd.index)} = " + _fill(OPS[nd.op].primal_tex, {"a": a, "b": b})
+    return _tex("primal", nd)
 
 
 def tangent_tex(nd: Node) -> str:
-    sy = {"a": vtex(nd.args[0]), "b": vtex(nd.args[-1]), "da": vtex(nd.args[0], "dot"),
-          "db": vtex(nd.args[-1], "dot")}
-    return f"{vtex(nd.index, 'dot')} = " + _fill(TANGENT_TEX[nd.op], sy)
+    return _tex("tangent", nd)
 
 
 def partial_tex(nd: Node, slot: int) -> str:
-    return _fill(OPS[nd.op].partials_tex[slot], {"a": vtex(nd.args[0]), "b": vtex(nd.args[-1])})
+    return _tex("partial", nd, slot)
 
 
 def show(v: Value) -> str:
     """An intermediate value in a worked solution (6 significant figures, exact integers bare)."""
-    if isinstance(v, Fraction) and v.denominator == 1:
-        return str(v.numerator)
-    return nf.sig(v, SHOW)
+    if type(v) is Fraction:
+        if v.denominator == 1:
+            return str(v.numerator)
+        x = v.numerator / v.denominator
+    else:
+        x = float(v)
+    text = format(x, _SHOW_SPEC)  # nf.sig(x, SHOW) without its cases that cannot arise here: no trailing '.', no '-0'
+    return "0" if x == 0 else text if "e" not in text else nf.sig(x, SHOW)
+
+
+_ANSWERS: dict[float, Answer] = {}  # an Answer is immutable; the sampler and the solver ask for the same keys
 
 
 def answer(v: Value) -> Answer:
     """A table cell's key: 4 significant figures, or 4 decimals when the key is 0."""
-    f = float(v)
-    if abs(f) < 1e-12:
-        return Answer("number", 0.0, decimals=ZERO_DECIMALS)
-    return Answer("number", f, sig=SIG)
+    f = _float(v)
+    found = _ANSWERS.get(f)
+    if found is None:
+        if len(_ANSWERS) > 4096:
+            _ANSWERS.clear()
+        found = _ANSWERS[f] = (Answer("number", 0.0, decimals=ZERO_DECIMALS) if abs(f) < 1e-12
+                               else Answer("number", f, sig=SIG))
+    return found
 
 
 def box(cell_id: str) -> str:
@@ -423,8 +466,7 @@ def box(cell_id: str) -> str:
 # ---- the traces ------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
     """One table cell: id, the row's formula (LaTeX), its label (prose), the substituted worked form, the value."""
 
     id: str
@@ -432,10 +474,21 @@ class Cell:
     label: str
     worked: str
     value: Value
+    text: str  # the value as a worked solution shows it: show(value)
+
+
+_FRACTIONS: dict[tuple[type, Any], Fraction] = {}  # Fraction(str(x)) is slow; givens repeat the same few numbers
 
 
 def _fraction(x: Any) -> Fraction:
-    return Fraction(str(x))
+    key = (type(x), x)
+    found = _FRACTIONS.get(key)
+    if found is None:
+        found = Fraction(str(x))
+        if len(_FRACTIONS) > 4096:
+            _FRACTIONS.clear()
+        _FRACTIONS[key] = found
+    return found
 
 
 def _exact(v: Value) -> Value:
@@ -445,56 +498,200 @@ def _exact(v: Value) -> Value:
 def carry6(v: Value) -> float:
     """What a student carries into the next row: the value to 6 significant figures (the figures the tables
     show, and the least the question allows)."""
-    return float(f"{float(v):.{SHOW}g}")
+    return float(format(v if type(v) is float else _float(v), _SHOW_SPEC))
 
 
 def _bounded_value(v: Value) -> Value:
     """A value kept small enough to compute with: an exact fraction whose digits grow (chained squarings of a
     short decimal) continues as a float; a magnitude beyond MAX_MAGNITUDE is refused (it is no table cell)."""
-    try:
-        if isinstance(v, Fraction) and max(v.numerator.bit_length(), v.denominator.bit_length()) > MAX_BITS:
-            v = float(v)
-        inside = -MAX_MAGNITUDE <= float(v) <= MAX_MAGNITUDE
-    except OverflowError:
-        inside = False
-    if not inside:
+    if type(v) is float:
+        if -MAX_MAGNITUDE <= v <= MAX_MAGNITUDE:
+            return v
+        raise Undefined(f"a value exceeds {MAX_MAGNITUDE:g} in magnitude")
+    if v is ZERO or v is ONE or v is MINUS_ONE:
+        return v
+    if type(v) is Fraction:
+        n, d = v.as_integer_ratio()
+        try:
+            if n.bit_length() > MAX_BITS or d.bit_length() > MAX_BITS:
+                v = n / d  # float(v)
+                f = v
+            else:
+                f = n / d
+        except OverflowError:
+            raise Undefined(f"a value exceeds {MAX_MAGNITUDE:g} in magnitude") from None
+    else:
+        try:
+            f = float(v)
+        except OverflowError:
+            raise Undefined(f"a value exceeds {MAX_MAGNITUDE:g} in magnitude") from None
+    if not -MAX_MAGNITUDE <= f <= MAX_MAGNITUDE:
         raise Undefined(f"a value exceeds {MAX_MAGNITUDE:g} in magnitude")
     return v
+
+
+# Python's own arithmetic on a Fraction or float, faster: each gives the value AND the type the plain operator
+# gives, so every trace stays byte-identical.  Shortcuts for what a trace hits most (a tangent seeded on one input
+# is 0 on every node that does not depend on it; add and sub have partials ±1): 1 * f is f for every float too,
+# but 0 * f is not 0 for a float f (its sign and inf/nan survive), so only an exact 0 is shortcut.  Two Fractions
+# are multiplied and added as fractions.py does it (Fraction._mul, Fraction._add), without its operator dispatch.
+def _coprime(n: int, d: int) -> Fraction:
+    """n/d, already in lowest terms with d > 0, as a Fraction without normalising it again (what Python 3.12's
+    Fraction._from_coprime_ints does)."""
+    f = _new(Fraction)
+    f._numerator = n  # type: ignore[attr-defined]
+    f._denominator = d  # type: ignore[attr-defined]
+    return f
+
+
+_new, _gcd = object.__new__, math.gcd
+
+
+def _mul(a: Value, b: Value) -> Value:
+    if a is ONE:
+        return b
+    if b is ONE:
+        return a
+    if type(a) is Fraction and type(b) is Fraction:
+        na, da, nb, db = a._numerator, a._denominator, b._numerator, b._denominator  # type: ignore[attr-defined]
+        if not na or not nb:
+            return ZERO
+        g1 = _gcd(na, db)
+        if g1 > 1:
+            na //= g1
+            db //= g1
+        g2 = _gcd(nb, da)
+        if g2 > 1:
+            nb //= g2
+            da //= g2
+        return _coprime(na * nb, da * db)
+    if type(a) is float and type(b) is Fraction:  # a Fraction meets a float as its float, n / d
+        return a * (b._numerator / b._denominator)  # type: ignore[attr-defined]
+    if type(b) is float and type(a) is Fraction:
+        return (a._numerator / a._denominator) * b  # type: ignore[attr-defined]
+    return a * b
+
+
+def _add(a: Value, b: Value) -> Value:
+    if type(a) is Fraction and type(b) is Fraction:
+        na, da, nb, db = a._numerator, a._denominator, b._numerator, b._denominator  # type: ignore[attr-defined]
+        if not na:
+            return b
+        if not nb:
+            return a
+        g = _gcd(da, db)
+        if g == 1:
+            return _coprime(na * db + da * nb, da * db)
+        s = da // g
+        t = na * (db // g) + nb * s
+        g2 = _gcd(t, g)
+        if g2 == 1:
+            return _coprime(t, s * db)
+        return _coprime(t // g2, s * (db // g2))
+    if type(a) is float and type(b) is Fraction:
+        return a + b._numerator / b._denominator  # type: ignore[attr-defined]
+    if type(b) is float and type(a) is Fraction:
+        return a._numerator / a._denominator + b  # type: ignore[attr-defined]
+    return a + b
+
+
+def _sub(a: Value, b: Value) -> Value:
+    if type(a) is Fraction and type(b) is Fraction:
+        return _add(a, _coprime(-b._numerator, b._denominator))  # type: ignore[attr-defined]
+    return a - b
+
+
+def _fraction_slots_work() -> bool:
+    """Whether Fraction keeps its integers in the slots read and written above (CPython 3.10 to 3.13 do)."""
+    try:
+        a, b = Fraction(-3, 4), Fraction(5, 6)
+        return (_mul(a, b) == a * b and _add(a, b) == a + b and _sub(a, b) == a - b
+                and str(_coprime(-3, 4)) == "-3/4" and hash(_coprime(-3, 4)) == hash(a))
+    except (AttributeError, TypeError):
+        return False
+
+
+if not _fraction_slots_work():  # Python's own operators: slower, the same values
+    def _mul(a: Value, b: Value) -> Value:  # noqa: F811
+        return a * b
+
+    def _add(a: Value, b: Value) -> Value:  # noqa: F811
+        return a + b
+
+    def _sub(a: Value, b: Value) -> Value:  # noqa: F811
+        return a - b
 
 
 def primal_values(graph: Graph, x: Sequence[Value], carry: Callable[[Value], Value] = _exact) -> dict[int, Value]:
     """The primal trace; `carry` is applied to every value a later row uses (a student's rounding)."""
     vals: dict[int, Value] = {i - graph.n: x[i - 1] for i in range(1, graph.n + 1)}
+    exact = carry is _exact
     for nd in graph.nodes:
+        args = nd.args
         try:
-            vals[nd.index] = carry(_bounded_value(OPS[nd.op].value(*[vals[a] for a in nd.args])))
+            v = _bounded_value(OPS[nd.op].value(*[vals[a] for a in args]) if len(args) == 2
+                               else OPS[nd.op].value(vals[args[0]]))
         except (ZeroDivisionError, OverflowError, ValueError) as e:
             raise Undefined(str(e)) from None
+        vals[nd.index] = v if exact else carry(v)
     return vals
 
 
 def local_partials(graph: Graph, vals: dict[int, Value], swapped: bool = False,
                    carry: Callable[[Value], Value] = _exact) -> dict[int, tuple[Value, ...]]:
     out = {}
+    exact = carry is _exact
     for nd in graph.nodes:
         args = [vals[a] for a in nd.args]
         local = (_swapped_partials(nd.op, args, vals[nd.index]) if swapped
                  else OPS[nd.op].partials(*args, vals[nd.index]))
-        out[nd.index] = tuple(carry(_bounded_value(p)) for p in local)
+        if len(local) == 1:
+            p = _bounded_value(local[0])
+            out[nd.index] = (p if exact else carry(p),)
+        else:
+            p, q = _bounded_value(local[0]), _bounded_value(local[1])
+            out[nd.index] = (p, q) if exact else (carry(p), carry(q))
     return out
 
 
 def tangent_values(graph: Graph, partials: dict[int, tuple[Value, ...]], xdot: Sequence[Value],
                    carry: Callable[[Value], Value] = _exact) -> dict[int, Value]:
     dots: dict[int, Value] = {i - graph.n: xdot[i - 1] for i in range(1, graph.n + 1)}
+    exact = carry is _exact
     for nd in graph.nodes:
-        total = sum((p * dots[a] for p, a in zip(partials[nd.index], nd.args)), ZERO)
-        dots[nd.index] = carry(_bounded_value(total))
+        local, args = partials[nd.index], nd.args
+        # sum(local[i] * dots[args[i]], start=ZERO), term by term: ZERO + t is t for a Fraction, 0.0 + t for a float
+        total = _mul(local[0], dots[args[0]])
+        if type(total) is not Fraction:
+            total = _add(ZERO, total)
+        if len(args) == 2:
+            total = _add(total, _mul(local[1], dots[args[1]]))
+        total = _bounded_value(total)
+        dots[nd.index] = total if exact else carry(total)
     return dots
 
 
-@dataclass(frozen=True)
-class AdjointRow:
+def tangent_columns(graph: Graph, partials: dict[int, tuple[Value, ...]],
+                    seeds: Sequence[Sequence[Value]]) -> list[dict[int, Value]]:
+    """tangent_values(graph, partials, xdot) for each seed xdot, in one sweep over the nodes (each column the
+    same operations in the same order)."""
+    n = graph.n
+    cols = [{i - n: xdot[i - 1] for i in range(1, n + 1)} for xdot in seeds]
+    for nd in graph.nodes:
+        k, args, local = nd.index, nd.args, partials[nd.index]
+        a, p = args[0], local[0]
+        b, q = (args[1], local[1]) if len(args) == 2 else (None, None)
+        for dots in cols:
+            total = _mul(p, dots[a])
+            if type(total) is not Fraction:
+                total = _add(ZERO, total)
+            if b is not None:
+                total = _add(total, _mul(q, dots[b]))
+            dots[k] = _bounded_value(total)
+    return cols
+
+
+class AdjointRow(NamedTuple):
     target: int      # a: the variable receiving the contribution
     source: int      # k: the node sending it
     slot: int        # which operand of v_k
@@ -522,40 +719,72 @@ def adjoint_rows(graph: Graph, partials: dict[int, tuple[Value, ...]], output: i
         k = nd.index
         for slot, a in enumerate(nd.args):
             local = partials[k][slot]
-            contribution = bar[k] * local
+            contribution = _mul(bar[k], local)
             acc = a in bar
             before = bar[a] if (acc and accumulate) else ZERO
-            value = carry(_bounded_value(before + contribution))
+            value = _bounded_value(_add(before, contribution))
+            if carry is not _exact:
+                value = carry(value)
             bar[a] = value
             rows.append(AdjointRow(a, k, slot, local, bar[k], before, contribution, value, acc))
     return seeds, rows, bar
 
 
+_ADJOINT_IDS: dict[tuple, tuple[str, ...]] = {}  # every sweep of a graph has the same rows: ids once per graph
+
+
+def final_adjoints(graph: Graph, partials: dict[int, tuple[Value, ...]], seeds: Sequence[Value],
+                   accumulate: bool = True) -> dict[int, Value]:
+    """adjoint_rows(graph, partials, seeds, accumulate)[2] (the same operations in the same order), without the
+    rows: what a named mistake reads."""
+    bar: dict[int, Value] = dict(zip(graph.outputs, seeds))
+    for nd in reversed(graph.nodes):
+        source, local = bar[nd.index], partials[nd.index]
+        for slot, a in enumerate(nd.args):
+            contribution = _mul(source, local[slot])
+            bar[a] = _bounded_value(_add(bar[a], contribution) if accumulate and a in bar
+                                    else _add(ZERO, contribution))
+    return bar
+
+
 def adjoint_ids(rows: Sequence[AdjointRow]) -> list[str]:
     """bar_v2 for a variable with one contribution; bar_vm1_1, bar_vm1_2, ... for one that accumulates."""
-    total: dict[int, int] = {}
-    for r in rows:
-        total[r.target] = total.get(r.target, 0) + 1
-    seen: dict[int, int] = {}
-    ids = []
-    for r in rows:
-        seen[r.target] = seen.get(r.target, 0) + 1
-        ids.append(f"bar_{vid(r.target)}" + (f"_{seen[r.target]}" if total[r.target] > 1 else ""))
-    return ids
+    key = (_SHIFT.get(), *[r.target for r in rows])
+    ids = _ADJOINT_IDS.get(key)
+    if ids is None:
+        total: dict[int, int] = {}
+        for r in rows:
+            total[r.target] = total.get(r.target, 0) + 1
+        seen: dict[int, int] = {}
+        out = []
+        for r in rows:
+            seen[r.target] = seen.get(r.target, 0) + 1
+            out.append(f"bar_{vid(r.target)}" + (f"_{seen[r.target]}" if total[r.target] > 1 else ""))
+        if len(_ADJOINT_IDS) > 4096:
+            _ADJOINT_IDS.clear()
+        ids = _ADJOINT_IDS[key] = tuple(out)
+    return list(ids)
 
 
 def cell_values(graph: Graph, vals: dict[int, Value], dots: dict[int, Value] | None = None,
-                rows: Sequence[AdjointRow] | None = None, bar: dict[int, Value] | None = None) -> dict[str, Value]:
+                rows: Sequence[AdjointRow] | None = None, bar: dict[int, Value] | None = None,
+                primal: bool = True) -> dict[str, Value]:
     """Every cell's id and value, in table order, without building its LaTeX (the sampler and the student path
-    only need these): primal rows, each beside its tangent (forward), then the adjoint rows (reverse)."""
-    rows_ = [(vid(nd.index), nd.index) for nd in graph.nodes] + [(f"y{j}", k) for j, k in enumerate(graph.outputs, 1)]
+    only need these): primal rows, each beside its tangent (forward), then the adjoint rows (reverse);
+    primal=False leaves out the primal rows of a reverse table (shown, not asked)."""
     out: dict[str, Value] = {}
-    for cid, k in rows_:  # a forward table pairs each primal with its tangent
-        out[cid] = vals[k]
-        if dots is not None:
-            out[f"d{cid}"] = dots[k]
+    if primal or dots is not None:
+        for nd in graph.nodes:  # a forward table pairs each primal with its tangent
+            cid = vid(nd.index)
+            out[cid] = vals[nd.index]
+            if dots is not None:
+                out["d" + cid] = dots[nd.index]
+        for j, k in enumerate(graph.outputs, 1):
+            out[f"y{j}"] = vals[k]
+            if dots is not None:
+                out[f"dy{j}"] = dots[k]
     if rows is not None and bar is not None:
-        out.update((cid, r.value) for cid, r in zip(adjoint_ids(rows), rows))
+        out.update(zip(adjoint_ids(rows), [r.value for r in rows]))
         out.update((f"bar_x{i}", bar[i - graph.n]) for i in range(1, graph.n + 1))
     return out
 
@@ -564,50 +793,74 @@ def _paren(v: Value) -> str:
     return nf.signed(show(v))
 
 
-def primal_cells(graph: Graph, vals: dict[int, Value]) -> list[Cell]:
+def _shown(values: dict[int, Value]) -> dict[int, str]:
+    """show() of each node's value, once."""
+    return {k: show(v) for k, v in values.items()}
+
+
+def _signed(text: str) -> str:
+    return f"({text})" if text[:1] == "-" else text  # nf.signed
+
+
+def primal_cells(graph: Graph, vals: dict[int, Value], sv: dict[int, str] | None = None) -> list[Cell]:
+    """`sv`: _shown(vals), when the caller has it."""
+    sv = _shown(vals) if sv is None else sv
     cells = []
     for nd in graph.nodes:
-        sub = _fill(PRIMAL_NUM[nd.op], {"a": _paren(vals[nd.args[0]]), "b": _paren(vals[nd.args[-1]]),
-                                        "A": show(vals[nd.args[0]])})
-        cells.append(Cell(vid(nd.index), primal_tex(nd), f"${vtex(nd.index)}$", f"{primal_tex(nd)} = {sub}",
-                          vals[nd.index]))
+        a, b, k = nd.args[0], nd.args[-1], nd.index
+        sub = _fill(PRIMAL_NUM[nd.op], {"a": _signed(sv[a]), "b": _signed(sv[b]), "A": sv[a]})
+        formula = primal_tex(nd)
+        cells.append(Cell(vid(k), formula, f"${vtex(k)}$", f"{formula} = {sub}", vals[k], sv[k]))
     for j, k in enumerate(graph.outputs, 1):
-        cells.append(Cell(f"y{j}", f"y_{{{j}}} = {vtex(k)}", f"$y_{{{j}}}$", f"y_{{{j}}} = {vtex(k)}", vals[k]))
+        f = f"y_{{{j}}} = {vtex(k)}"
+        cells.append(Cell(f"y{j}", f, f"$y_{{{j}}}$", f, vals[k], sv[k]))
     return cells
 
 
-def tangent_cells(graph: Graph, vals: dict[int, Value], dots: dict[int, Value]) -> list[Cell]:
-    cells = []
-    for nd in graph.nodes:
-        a, b = nd.args[0], nd.args[-1]
-        sub = _fill(TANGENT_NUM[nd.op], {"a": _paren(vals[a]), "A": show(vals[a]), "b": _paren(vals[b]),
-                                         "da": _paren(dots[a]), "db": _paren(dots[b])})
-        cells.append(Cell(f"d{vid(nd.index)}", tangent_tex(nd), f"${vtex(nd.index, 'dot')}$",
-                          f"{tangent_tex(nd)} = {sub}", dots[nd.index]))
+def _tangent_cell(nd: Node, dots: dict[int, Value], sv: dict[int, str], sd: dict[int, str]) -> Cell:
+    """The tangent row of node `nd`; sv, sd: the shown primal values and tangents (of its operands and itself)."""
+    a, b, k = nd.args[0], nd.args[-1], nd.index
+    sub = _fill(TANGENT_NUM[nd.op], {"a": _signed(sv[a]), "A": sv[a], "b": _signed(sv[b]),
+                                     "da": _signed(sd[a]), "db": _signed(sd[b])})
+    formula = tangent_tex(nd)
+    return Cell(f"d{vid(k)}", formula, f"${vtex(k, 'dot')}$", f"{formula} = {sub}", dots[k], sd[k])
+
+
+def tangent_cells(graph: Graph, vals: dict[int, Value], dots: dict[int, Value],
+                  sv: dict[int, str] | None = None) -> list[Cell]:
+    sv = _shown(vals) if sv is None else sv
+    sd = _shown(dots)
+    cells = [_tangent_cell(nd, dots, sv, sd) for nd in graph.nodes]
     for j, k in enumerate(graph.outputs, 1):
         f = rf"\dot y_{{{j}}} = {vtex(k, 'dot')}"
-        cells.append(Cell(f"dy{j}", f, rf"$\dot y_{{{j}}}$", f, dots[k]))
+        cells.append(Cell(f"dy{j}", f, rf"$\dot y_{{{j}}}$", f, dots[k], sd[k]))
     return cells
 
 
-def adjoint_cells(graph: Graph, vals: dict[int, Value], rows: Sequence[AdjointRow], bar: dict[int, Value]) -> list[Cell]:
-    cells = []
-    for cid, r in zip(adjoint_ids(rows), rows):
-        nd = graph.node(r.source)
-        local_num = _fill(PARTIAL_NUM[nd.op][r.slot], {"a": _paren(vals[nd.args[0]]), "b": _paren(vals[nd.args[-1]]),
-                                                       "A": show(vals[nd.args[0]])})
-        target = vtex(r.target, "bar")
-        head = f"{target} = " + (f"{target} + " if r.accumulates else "")
-        formula = head + vtex(r.source, "bar") + r" \times " + partial_tex(nd, r.slot)
-        prev = f"{_paren(r.before)} + " if r.accumulates else ""
-        worked = rf"{formula} = {prev}{_paren(r.source_bar)} \times {local_num}"
-        label = f"${target}$"
-        if cid.count("_") == 2:
-            label += f", contribution {cid.rsplit('_', 1)[1]} (from ${vtex(r.source)}$)"
-        cells.append(Cell(cid, formula, label, worked, r.value))
+def _adjoint_cell(graph: Graph, r: AdjointRow, cid: str, sv: dict[int, str]) -> Cell:
+    """The adjoint row `r` with id `cid`; sv: the shown primal values."""
+    nd = graph.node(r.source)
+    a = nd.args[0]
+    local_num = _fill(PARTIAL_NUM[nd.op][r.slot], {"a": _signed(sv[a]), "b": _signed(sv[nd.args[-1]]), "A": sv[a]})
+    target = vtex(r.target, "bar")
+    head = f"{target} = " + (f"{target} + " if r.accumulates else "")
+    formula = head + vtex(r.source, "bar") + r" \times " + partial_tex(nd, r.slot)
+    prev = f"{_paren(r.before)} + " if r.accumulates else ""
+    worked = rf"{formula} = {prev}{_paren(r.source_bar)} \times {local_num}"
+    label = f"${target}$"
+    if cid.count("_") == 2:
+        label += f", contribution {cid.rsplit('_', 1)[1]} (from ${vtex(r.source)}$)"
+    return Cell(cid, formula, label, worked, r.value, show(r.value))
+
+
+def adjoint_cells(graph: Graph, vals: dict[int, Value], rows: Sequence[AdjointRow], bar: dict[int, Value],
+                  sv: dict[int, str] | None = None) -> list[Cell]:
+    sv = _shown(vals) if sv is None else sv
+    cells = [_adjoint_cell(graph, r, cid, sv) for cid, r in zip(adjoint_ids(rows), rows)]
     for i in range(1, graph.n + 1):
         f = rf"\bar x_{{{i}}} = {vtex(i - graph.n, 'bar')}"
-        cells.append(Cell(f"bar_x{i}", f, rf"$\bar x_{{{i}}}$", f, bar[i - graph.n]))
+        v = bar[i - graph.n]
+        cells.append(Cell(f"bar_x{i}", f, rf"$\bar x_{{{i}}}$", f, v, show(v)))
     return cells
 
 
@@ -667,18 +920,95 @@ class Instance:
     graph: Graph
     x: list[Value]
     vals: dict[int, Value]
+    # what solving, mistakes and paths derive from the values (partials, passes, the carried trace), computed
+    # once per instance: keys hold internal indices and exact seeds only, never numbering-dependent ids
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
 
-_last_instance: list = [None, None]  # [key, Instance]: solving, mistakes and paths read one instance many times
+_INSTANCES: dict[Any, Instance] = {}  # solving, mistakes and paths read one instance many times
+_MAX_CACHED = 64
+
+
+def _instance_key(g: dict[str, Any]) -> Any:
+    """What an instance depends on; types kept (x = [True] is refused, x = [1] is not)."""
+    items = (g.get("graph"), g.get("x"), g.get("outputs", ""), g.get("numbering", "baydin"))
+    try:
+        key = tuple([(type(v), tuple(v), tuple(map(type, v))) if type(v) is list else (type(v), v) for v in items])
+        hash(key)
+    except TypeError:  # an unhashable entry (a user's odd givens): fall back on the text
+        return repr(items)
+    return key
+
+
+def _remember(g: dict[str, Any], inst: Instance) -> None:
+    if len(_INSTANCES) >= _MAX_CACHED:
+        _INSTANCES.clear()
+    _INSTANCES[_instance_key(g)] = inst
 
 
 def instance(g: dict[str, Any]) -> Instance:
     """The parsed graph and its values; the graph is read in the numbering the givens choose."""
-    key = repr((g.get("graph"), g.get("x"), g.get("outputs", ""), g.get("numbering", "baydin")))
-    if _last_instance[0] != key:
+    key = _instance_key(g)
+    inst = _INSTANCES.get(key)
+    if inst is None:
         with numbered(g):
-            _last_instance[:] = [key, _instance(g)]
-    return _last_instance[1]
+            inst = _instance(g)
+        if len(_INSTANCES) >= _MAX_CACHED:
+            _INSTANCES.clear()
+        _INSTANCES[key] = inst
+    return inst
+
+
+def _memo(inst: Instance, key: Any, build: Callable[[], Any]) -> Any:
+    found = inst.memo.get(key)
+    if found is None:
+        found = inst.memo[key] = build()
+    return found
+
+
+def _seed_key(seeds: Sequence[Value]) -> tuple:
+    """Seeds as a memo key of integers (a Fraction's hash is recomputed at every lookup)."""
+    return tuple([s.as_integer_ratio() if type(s) is Fraction else (type(s), s) for s in seeds])
+
+
+def exact_partials(inst: Instance, swapped: bool = False) -> dict[int, tuple[Value, ...]]:
+    return _memo(inst, ("partials", swapped), lambda: local_partials(inst.graph, inst.vals, swapped))
+
+
+def exact_tangents(inst: Instance, xdot: Sequence[Fraction], swapped: bool = False) -> dict[int, Value]:
+    """The tangent pass seeded with `xdot` (exact Fractions)."""
+    xdot = tuple(xdot)
+    return _memo(inst, ("dots", _seed_key(xdot), swapped),
+                 lambda: tangent_values(inst.graph, exact_partials(inst, swapped), xdot))
+
+
+def exact_adjoints(inst: Instance, seeds: Sequence[Fraction], accumulate: bool = True, swapped: bool = False):
+    """The reverse sweep from the output seeds ȳ (exact Fractions): adjoint_rows' (seeds, rows, final adjoints)."""
+    seeds = tuple(seeds)
+    return _memo(inst, ("adjoints", _seed_key(seeds), accumulate, swapped),
+                 lambda: adjoint_rows(inst.graph, exact_partials(inst, swapped), seeds, accumulate))
+
+
+def exact_final_adjoints(inst: Instance, seeds: Sequence[Fraction], accumulate: bool = True,
+                         swapped: bool = False) -> dict[int, Value]:
+    """exact_adjoints(...)[2], from its memo when the rows were built, else without them."""
+    key = _seed_key(seeds)
+    done = inst.memo.get(("adjoints", key, accumulate, swapped))
+    if done is not None:
+        return done[2]
+    return _memo(inst, ("final adjoints", key, accumulate, swapped),
+                 lambda: final_adjoints(inst.graph, exact_partials(inst, swapped), seeds, accumulate))
+
+
+_UNITS: dict[tuple[int, int], tuple[Fraction, ...]] = {}
+
+
+def unit(n: int, i: int) -> tuple[Fraction, ...]:
+    """e_{i+1} of length n."""
+    found = _UNITS.get((n, i))
+    if found is None:
+        found = _UNITS[(n, i)] = tuple(ONE if k == i else ZERO for k in range(n))
+    return found
 
 
 def _instance(g: dict[str, Any]) -> Instance:
@@ -741,7 +1071,7 @@ def _input_rows(inst: Instance, mark: str = "", values: Sequence[Value] | None =
 
 
 def _value_cell(cell: Cell, asked: set[str]) -> str:
-    return box(cell.id) if cell.id in asked else show(cell.value)
+    return box(cell.id) if cell.id in asked else cell.text
 
 
 def _array(columns: str, blocks: Sequence[tuple[Sequence[str], Sequence[Sequence[str]]]]) -> str:
@@ -781,8 +1111,7 @@ def _aligned(lines: Sequence[str]) -> str:
 
 
 def _worked(cells: Sequence[Cell]) -> str:
-    return _aligned([c.worked + (f" = {show(c.value)}" if c.worked.rsplit("= ", 1)[-1] != show(c.value) else "")
-                     for c in cells])
+    return _aligned([c.worked + (f" = {c.text}" if c.worked.rsplit("= ", 1)[-1] != c.text else "") for c in cells])
 
 
 def _parts(cells: Sequence[Cell], asked: set[str] | None = None) -> tuple[Part, ...]:
@@ -797,15 +1126,61 @@ CONVENTION = ("Reverse order: nodes from the highest index down; each sends $\\b
 # ---- solvers ---------------------------------------------------------------------------------------------------
 
 
+def _later(build: Callable[[], tuple[tuple[Step, ...], tuple[Step, ...]]]):
+    """A solution's (steps, shown) built on first read (generation decides on the key alone), in the numbering
+    current now: two functions for Solution's steps and shown."""
+    shift, done = _SHIFT.get(), []
+
+    def get() -> tuple[tuple[Step, ...], tuple[Step, ...]]:
+        if not done:
+            token = _SHIFT.set(shift)
+            try:
+                done.append(build())
+            finally:
+                _SHIFT.reset(token)
+        return done[0]
+
+    return (lambda: get()[0]), (lambda: get()[1])
+
+
+def _bare(inst: Instance) -> Instance:
+    """The instance without its memo, for a worked solution built later to hold: the passes, the carried trace
+    and the mistakes' sweeps would otherwise stay alive with every problem not yet rendered."""
+    return Instance(inst.graph, inst.x, inst.vals)
+
+
+# A table's cells as parts: (id, label, value), the labels those of primal_cells, tangent_cells, adjoint_cells.
+def _primal_keys(graph: Graph, vals: dict[int, Value]) -> list[tuple[str, str, Value]]:
+    return ([(vid(nd.index), f"${vtex(nd.index)}$", vals[nd.index]) for nd in graph.nodes]
+            + [(f"y{j}", f"$y_{{{j}}}$", vals[k]) for j, k in enumerate(graph.outputs, 1)])
+
+
+def _tangent_keys(graph: Graph, dots: dict[int, Value]) -> list[tuple[str, str, Value]]:
+    return ([(f"d{vid(nd.index)}", f"${vtex(nd.index, 'dot')}$", dots[nd.index]) for nd in graph.nodes]
+            + [(f"dy{j}", rf"$\dot y_{{{j}}}$", dots[k]) for j, k in enumerate(graph.outputs, 1)])
+
+
+def _adjoint_keys(graph: Graph, rows: Sequence[AdjointRow], bar: dict[int, Value]) -> list[tuple[str, str, Value]]:
+    out = []
+    for cid, r in zip(adjoint_ids(rows), rows):
+        label = f"${vtex(r.target, 'bar')}$"
+        if cid.count("_") == 2:
+            label += f", contribution {cid.rsplit('_', 1)[1]} (from ${vtex(r.source)}$)"
+        out.append((cid, label, r.value))
+    return out + [(f"bar_x{i}", rf"$\bar x_{{{i}}}$", bar[i - graph.n]) for i in range(1, graph.n + 1)]
+
+
+def _key_parts(keys: Sequence[tuple[str, str, Value]], asked: set[str] | None = None) -> tuple[Part, ...]:
+    return tuple(Part(cid, label, answer(v)) for cid, label, v in keys if asked is None or cid in asked)
+
+
 def _forward_parts(inst: Instance, xdot: Sequence[Value]) -> tuple[list[Cell], list[Cell]]:
-    partials = local_partials(inst.graph, inst.vals)
-    dots = tangent_values(inst.graph, partials, xdot)
+    dots = exact_tangents(inst, xdot)
     return primal_cells(inst.graph, inst.vals), tangent_cells(inst.graph, inst.vals, dots)
 
 
-def _reverse_parts(inst: Instance, output: int | Sequence[Value]):
-    partials = local_partials(inst.graph, inst.vals)
-    seeds, rows, bar = adjoint_rows(inst.graph, partials, output)
+def _reverse_parts(inst: Instance, output: Sequence[Value]):
+    seeds, rows, bar = exact_adjoints(inst, output)
     return primal_cells(inst.graph, inst.vals), seeds, adjoint_cells(inst.graph, inst.vals, rows, bar)
 
 
@@ -815,44 +1190,89 @@ def _seed_text(xdot: Sequence[Value]) -> str:
 
 def _solve_forward(g: dict[str, Any]) -> Solution:
     inst = instance(g)
-    xdot = seed_vector(g, inst.graph.n)
-    primal, tangent = _forward_parts(inst, xdot)
-    cells = [c for pair in zip(primal, tangent) for c in pair]
-    asked = {c.id for c in cells}
-    steps = (
-        Step("Primal trace: evaluate the rows in order.", _worked(primal)),
-        Step(f"Tangent trace with ${_seed_text(xdot)}$: each row by the chain rule for its operation, with the "
-             "primal values above.", _worked(tangent)),
-    )
-    table = forward_table(inst, xdot, primal, tangent, asked)
-    return Solution(_parts(cells), steps, shown=(Step("The table to complete:", table),))
+    graph = inst.graph
+    xdot = seed_vector(g, graph.n)
+    dots = exact_tangents(inst, xdot)
+    keys = [c for pair in zip(_primal_keys(graph, inst.vals), _tangent_keys(graph, dots)) for c in pair]
+    inst = _bare(inst)
+
+    def build():
+        sv = _shown(inst.vals)
+        primal, tangent = primal_cells(graph, inst.vals, sv), tangent_cells(graph, inst.vals, dots, sv)
+        steps = (
+            Step("Primal trace: evaluate the rows in order.", _worked(primal)),
+            Step(f"Tangent trace with ${_seed_text(xdot)}$: each row by the chain rule for its operation, with "
+                 "the primal values above.", _worked(tangent)),
+        )
+        table = forward_table(inst, xdot, primal, tangent, {c[0] for c in keys})
+        return steps, (Step("The table to complete:", table),)
+
+    return Solution(_key_parts(keys), *_later(build))
 
 
 def _solve_reverse(g: dict[str, Any]) -> Solution:
     inst = instance(g)
-    primal, seeds, adjoint = _reverse_parts(inst, adjoint_seeds(g, inst.graph))
-    asked = {c.id for c in adjoint}  # the primal trace is shown: the question is the adjoint trace
-    seed_text = ", ".join(rf"\bar y_{{{i}}} = {show(seeds[k])}" for i, k in enumerate(inst.graph.outputs, 1))
-    steps = (
-        Step("Forward sweep: the primal trace.", _worked(primal)),
-        Step(f"Reverse sweep for ${sweep_name(g, inst.graph)}$ (seeds ${seed_text}$). " + CONVENTION,
-             _worked(adjoint)),
-    )
-    return Solution(_parts(adjoint), steps,
-                    shown=(Step("The table to complete:", reverse_table(inst, primal, seeds, adjoint, asked)),))
+    graph = inst.graph
+    seeds, rows, bar = exact_adjoints(inst, adjoint_seeds(g, graph))
+    keys = _adjoint_keys(graph, rows, bar)  # the primal trace is shown: the question is the adjoint trace
+    inst = _bare(inst)
+
+    def build():
+        sv = _shown(inst.vals)
+        primal, adjoint = primal_cells(graph, inst.vals, sv), adjoint_cells(graph, inst.vals, rows, bar, sv)
+        seed_text = ", ".join(rf"\bar y_{{{i}}} = {show(seeds[k])}" for i, k in enumerate(graph.outputs, 1))
+        steps = (
+            Step("Forward sweep: the primal trace.", _worked(primal)),
+            Step(f"Reverse sweep for ${sweep_name(g, graph)}$ (seeds ${seed_text}$). " + CONVENTION,
+                 _worked(adjoint)),
+        )
+        table = reverse_table(inst, primal, seeds, adjoint, {c[0] for c in keys})
+        return steps, (Step("The table to complete:", table),)
+
+    return Solution(_key_parts(keys), *_later(build))
 
 
 def jacobian(inst: Instance, carry: Callable[[Value], Value] = _exact, mode: str = "forward") -> list[list[Value]]:
     """J[j][i] = ∂y_{j+1}/∂x_{i+1}: column by column from forward passes, or row by row from reverse passes;
     `carry` rounds every carried value (a student's path) and starts from the carried primal trace."""
     graph, n = inst.graph, inst.graph.n
-    vals = inst.vals if carry is _exact else primal_values(graph, [float(v) for v in inst.x], carry)
-    partials = local_partials(graph, vals, carry=carry)
+    if carry is _exact:
+        return [list(row) for row in _exact_jacobian(inst, mode)]
+    if carry is carry6:
+        vals, partials = carried_trace(inst)
+    else:
+        vals = primal_values(graph, [float(v) for v in inst.x], carry)
+        partials = local_partials(graph, vals, carry=carry)
     if mode == "reverse":
         bars = [adjoint_rows(graph, partials, j, carry=carry)[2] for j in range(1, len(graph.outputs) + 1)]
         return [[bar[i - n] for i in range(1, n + 1)] for bar in bars]
     cols = [tangent_values(graph, partials, [ONE if k == i else ZERO for k in range(n)], carry) for i in range(n)]
     return [[cols[i][k] for i in range(n)] for k in graph.outputs]
+
+
+def _exact_jacobian(inst: Instance, mode: str = "forward") -> tuple[tuple[Value, ...], ...]:
+    def build():
+        graph, n = inst.graph, inst.graph.n
+        if mode == "reverse":
+            bars = [exact_adjoints(inst, [ONE if i == j else ZERO for i in range(1, len(graph.outputs) + 1)])[2]
+                    for j in range(1, len(graph.outputs) + 1)]
+            return tuple(tuple(bar[i - n] for i in range(1, n + 1)) for bar in bars)
+        seeds = [unit(n, i) for i in range(n)]
+        keys = [("dots", _seed_key(seed), False) for seed in seeds]
+        if any(key not in inst.memo for key in keys):  # the n passes in one sweep over the nodes
+            for key, dots in zip(keys, tangent_columns(graph, exact_partials(inst), seeds)):
+                inst.memo.setdefault(key, dots)
+        cols = [inst.memo[key] for key in keys]
+        return tuple(tuple(cols[i][k] for i in range(n)) for k in graph.outputs)
+    return _memo(inst, ("jacobian", mode), build)
+
+
+def carried_trace(inst: Instance) -> tuple[dict[int, float], dict[int, tuple[float, ...]]]:
+    """The primal values and local partials as the 6-figure student carries them (floats)."""
+    def build():
+        vals = primal_values(inst.graph, [float(v) for v in inst.x], carry6)
+        return vals, local_partials(inst.graph, vals, carry=carry6)
+    return _memo(inst, "carried", build)
 
 
 def pass_formulas(graph: Graph, mode: str) -> list[str]:
@@ -871,22 +1291,26 @@ def pass_formulas(graph: Graph, mode: str) -> list[str]:
     return lines
 
 
-def _jacobian_entries(inst: Instance, partials, mode: str, J) -> list[str]:
-    """`J_{ji} = <output row of pass i (forward) or j (reverse), numbers substituted> = value`, one per entry."""
+def _jacobian_entries(inst: Instance, mode: str, J, sweeps: Sequence[Any]) -> list[str]:
+    """`J_{ji} = <output row of pass i (forward) or j (reverse), numbers substituted> = value`, one per entry;
+    `sweeps`: each forward pass's tangents, or each reverse pass's rows."""
     graph, lines = inst.graph, []
     m, n = len(graph.outputs), graph.n
+    sv = _shown(inst.vals)
     for j in range(1, m + 1):
         for i in range(1, n + 1):
             value = show(J[j - 1][i - 1])
-            if mode == "forward":
+            if mode == "forward":  # the output's row of pass i
                 k = graph.outputs[j - 1]
-                dots = tangent_values(graph, partials, [ONE if t == i - 1 else ZERO for t in range(n)])
-                cell = next((c for c in tangent_cells(graph, inst.vals, dots) if c.id == f"d{vid(k)}"), None)
+                nd = graph.node(k)
+                dots = sweeps[i - 1]
+                cell: Cell | None = _tangent_cell(nd, dots, sv, {a: show(dots[a]) for a in (*nd.args, k)})
                 name = vtex(k, "dot")
-            else:
-                _, rows, bar = adjoint_rows(graph, partials, j)
-                cells = [c for c, r in zip(adjoint_cells(graph, inst.vals, rows, bar), rows) if r.target == i - n]
-                cell, name = (cells[-1] if cells else None), vtex(i - n, "bar")
+            else:  # the last row of pass j that sends to x_i
+                rows = sweeps[j - 1]
+                last = next((r for r in reversed(rows) if r.target == i - n), None)
+                cell = None if last is None else _adjoint_cell(graph, last, "", sv)
+                name = vtex(i - n, "bar")
             work = cell.worked[len(cell.formula) + 3:] if cell is not None and cell.worked != cell.formula else ""
             lines.append(rf"J_{{{j},{i}}} = {name}" + (f" = {work}" if work else "")
                          + (f" = {value}" if work.rsplit("= ", 1)[-1] != value else ""))
@@ -900,38 +1324,45 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
         raise InvalidGivens("mode: forward or reverse")
     n, m = graph.n, len(graph.outputs)
     J = jacobian(inst)
-    partials = local_partials(graph, inst.vals)
-    formulas = pass_formulas(graph, mode)
     if mode == "forward":
-        header = [rf"\dot x = e_{{{i}}}" for i in range(1, n + 1)]
-        passes = [tangent_values(graph, partials, [ONE if k == i else ZERO for k in range(n)]) for i in range(n)]
-        rows = [[f] + [show(p[nd.index]) for p in passes] for f, nd in zip(formulas, graph.nodes)]
-        pass_step = Step(f"Forward mode: one pass per input, seeding $\\dot x = e_i$ ({n} pass{'es' * (n != 1)}); pass $i$ gives "
-                         "column $i$ of $J$ (the tangents of the outputs); each row by its op's rule:",
-                         rf"\begin{{array}}{{l|{'r' * n}}} & " + " & ".join(header) + r" \\ \hline "
-                         + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
+        passes = sweeps = [exact_tangents(inst, unit(n, i)) for i in range(n)]
     else:
-        header = [rf"\bar y = e_{{{j}}}" for j in range(1, m + 1)]
-        passes = [adjoint_rows(graph, partials, j)[2] for j in range(1, m + 1)]
-        order = [nd.index for nd in reversed(graph.nodes)] + list(range(0, -n, -1))
-        rows = [[f] + [show(p.get(k, 0)) for p in passes] for f, k in zip(formulas, order)]
-        pass_step = Step(f"Reverse mode: one pass per output, seeding $\\bar y = e_j$ ({m} pass{'es' * (m != 1)}); pass $j$ gives "
-                         "row $j$ of $J$ (the adjoints of the inputs); each adjoint is the sum of what its consumers send, and an "
-                         r"output's starts at its seed $\bar y_j$:",
-                         rf"\begin{{array}}{{l|{'r' * m}}} & " + " & ".join(header) + r" \\ \hline "
-                         + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
+        done = [exact_adjoints(inst, unit(m, j)) for j in range(m)]
+        passes, sweeps = [d[2] for d in done], [d[1] for d in done]
     cheaper = "forward" if n < m else "reverse" if m < n else "either"
-    primal = primal_cells(graph, inst.vals)
-    steps = (
-        Step("Primal trace:", _worked(primal)),
-        pass_step,
-        Step("Each entry of $J$ is the last row of its pass, with the numbers substituted:",
-             _aligned(_jacobian_entries(inst, partials, mode, J))),
-        Step("The Jacobian:", "J = " + nf.matrix(J, show)),
-        Step(f"For $f: \\mathbb{{R}}^{{{n}}} \\to \\mathbb{{R}}^{{{m}}}$ forward mode needs $n = {n}$ passes and "
-             f"reverse mode $m = {m}$; " + ("both need the same number: either." if cheaper == "either"
-                                            else f"{cheaper} mode needs fewer.")),
-    )
+    inst = _bare(inst)
+
+    def build():
+        formulas = pass_formulas(graph, mode)
+        if mode == "forward":
+            header = [rf"\dot x = e_{{{i}}}" for i in range(1, n + 1)]
+            rows = [[f] + [show(p[nd.index]) for p in passes] for f, nd in zip(formulas, graph.nodes)]
+            pass_step = Step(f"Forward mode: one pass per input, seeding $\\dot x = e_i$ ({n} pass{'es' * (n != 1)}); pass $i$ gives "
+                             "column $i$ of $J$ (the tangents of the outputs); each row by its op's rule:",
+                             rf"\begin{{array}}{{l|{'r' * n}}} & " + " & ".join(header) + r" \\ \hline "
+                             + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
+        else:
+            header = [rf"\bar y = e_{{{j}}}" for j in range(1, m + 1)]
+            order = [nd.index for nd in reversed(graph.nodes)] + list(range(0, -n, -1))
+            rows = [[f] + [show(p.get(k, 0)) for p in passes] for f, k in zip(formulas, order)]
+            pass_step = Step(f"Reverse mode: one pass per output, seeding $\\bar y = e_j$ ({m} pass{'es' * (m != 1)}); pass $j$ gives "
+                             "row $j$ of $J$ (the adjoints of the inputs); each adjoint is the sum of what its consumers send, and an "
+                             r"output's starts at its seed $\bar y_j$:",
+                             rf"\begin{{array}}{{l|{'r' * m}}} & " + " & ".join(header) + r" \\ \hline "
+                             + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{array}")
+        primal = primal_cells(graph, inst.vals)
+        steps = (
+            Step("Primal trace:", _worked(primal)),
+            pass_step,
+            Step("Each entry of $J$ is the last row of its pass, with the numbers substituted:",
+                 _aligned(_jacobian_entries(inst, mode, J, sweeps))),
+            Step("The Jacobian:", "J = " + nf.matrix(J, show)),
+            Step(f"For $f: \\mathbb{{R}}^{{{n}}} \\to \\mathbb{{R}}^{{{m}}}$ forward mode needs $n = {n}$ passes and "
+                 f"reverse mode $m = {m}$; " + ("both need the same number: either." if cheaper == "either"
+                                                else f"{cheaper} mode needs fewer.")),
+        )
+        return steps, (Step("The graph:", graph_table(inst)),)
+
     parts = tuple(Part(f"J_{j}_{i}", rf"$\partial y_{{{j}}} / \partial x_{{{i}}}$", answer(J[j - 1][i - 1]))
                   for j in range(1, m + 1) for i in range(1, n + 1))
     parts += (
@@ -939,25 +1370,15 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
         Part("passes_reverse", "reverse-mode passes for the whole Jacobian", Answer("integer", m)),
         Part("cheaper", "the mode with fewer passes", Answer("choice", cheaper, choices=("forward", "reverse", "either"))),
     )
-    return Solution(parts, steps, shown=(Step("The graph:", graph_table(inst)),))
+    return Solution(parts, *_later(build))
 
 
-def _fill_cells(g: dict[str, Any], inst: Instance):
-    if g.get("table") == "forward":
-        xdot = seed_vector(g, inst.graph.n)
-        primal, tangent = _forward_parts(inst, xdot)
-        return [c for pair in zip(primal, tangent) for c in pair], xdot, None
-    if g.get("table") == "reverse":
-        j = adjoint_seeds(g, inst.graph)
-        primal, seeds, adjoint = _reverse_parts(inst, j)
-        rows = adjoint_rows(inst.graph, local_partials(inst.graph, inst.vals), j)[1]
-        return primal + adjoint, primal, (seeds, adjoint, rows)
-    raise InvalidGivens("table: forward or reverse")
+_OUTPUT_ROW = re.compile(r"(y|dy|bar_x)\d+")
 
 
 def always_asked(cell_id: str) -> bool:
     """The output rows (the derivatives the table is for) are always asked."""
-    return re.fullmatch(r"(y|dy|bar_x)\d+", cell_id) is not None
+    return _OUTPUT_ROW.fullmatch(cell_id) is not None
 
 
 def giveaways(graph: Graph, rows: Sequence[AdjointRow] | None) -> set[str]:
@@ -973,30 +1394,47 @@ def giveaways(graph: Graph, rows: Sequence[AdjointRow] | None) -> set[str]:
 
 def _solve_fill(g: dict[str, Any]) -> Solution:
     inst = instance(g)
-    cells, extra, rev = _fill_cells(g, inst)
-    ids = {c.id for c in cells}
+    graph, table = inst.graph, g.get("table")
+    if table == "forward":
+        xdot = seed_vector(g, graph.n)
+        dots = exact_tangents(inst, xdot)
+        keys = [c for pair in zip(_primal_keys(graph, inst.vals), _tangent_keys(graph, dots)) for c in pair]
+        rows = None
+    elif table == "reverse":
+        seeds, rows, bar = exact_adjoints(inst, adjoint_seeds(g, graph))
+        keys = _primal_keys(graph, inst.vals) + _adjoint_keys(graph, rows, bar)
+    else:
+        raise InvalidGivens("table: forward or reverse")
+    ids = {c[0] for c in keys}
     shown = set(_lines(g.get("shown", ""), "shown"))
     unknown = sorted(shown - ids)
     if unknown:
-        raise InvalidGivens(f"shown: no cell {unknown[0]!r} in this table (cells: {', '.join(c.id for c in cells)})")
+        raise InvalidGivens(f"shown: no cell {unknown[0]!r} in this table (cells: {', '.join(c[0] for c in keys)})")
     if any(always_asked(c) for c in shown):
         raise InvalidGivens("shown: the output rows (y, dy, bar_x) are what the table is for; they are always asked")
-    given_away = sorted(shown & giveaways(inst.graph, None if rev is None else rev[2]))
+    given_away = sorted(shown & giveaways(graph, rows))
     if given_away:
         raise InvalidGivens(f"shown: {given_away[0]} holds an output row's value (y, dy or bar_x), which is always "
                             "asked; showing it would give that answer away")
     asked = ids - shown
-    if rev is None:
-        primal, tangent = cells[0::2], cells[1::2]
-        table = forward_table(inst, extra, primal, tangent, asked)
-        work = [Step("Primal trace:", _worked(primal)),
-                Step(f"Tangent trace with ${_seed_text(extra)}$:", _worked(tangent))]
-    else:
-        seeds, adjoint, _ = rev
-        table = reverse_table(inst, extra, seeds, adjoint, asked)
-        work = [Step("Primal trace:", _worked(extra)),
-                Step(f"Adjoint trace for ${sweep_name(g, inst.graph)}$. " + CONVENTION, _worked(adjoint))]
-    return Solution(_parts(cells, asked), tuple(work), shown=(Step("The table as given:", table),))
+    inst = _bare(inst)
+
+    def build():
+        sv = _shown(inst.vals)
+        primal = primal_cells(graph, inst.vals, sv)
+        if rows is None:
+            tangent = tangent_cells(graph, inst.vals, dots, sv)
+            table = forward_table(inst, xdot, primal, tangent, asked)
+            work = (Step("Primal trace:", _worked(primal)),
+                    Step(f"Tangent trace with ${_seed_text(xdot)}$:", _worked(tangent)))
+        else:
+            adjoint = adjoint_cells(graph, inst.vals, rows, bar, sv)
+            table = reverse_table(inst, primal, seeds, adjoint, asked)
+            work = (Step("Primal trace:", _worked(primal)),
+                    Step(f"Adjoint trace for ${sweep_name(g, graph)}$. " + CONVENTION, _worked(adjoint)))
+        return work, (Step("The table as given:", table),)
+
+    return Solution(_key_parts(keys, asked), *_later(build))
 
 
 def linear_layer(B: int, D1: int, D2: int) -> dict[str, Any]:
@@ -1073,47 +1511,76 @@ CANCELLATION = 0.05  # a sum smaller than this fraction of its largest term lose
 
 
 def _inputs(rng: Rng, n: int, spec: tuple[str, float, float]) -> list[Any]:
+    return _draw_inputs(rng, n, spec)[0]
+
+
+_SMALL = {v: Fraction(v) for v in range(-10, 11)}
+
+
+def _draw_inputs(rng: Rng, n: int, spec: tuple[str, float, float]) -> tuple[list[Any], list[Fraction]]:
+    """The inputs as givens (ints, or floats of short decimals) and exactly (what _fraction reads back from
+    them: a short decimal's float prints as that decimal)."""
     kind, lo, hi = spec
     if kind == "int":
-        xs = [rng.choice([v for v in range(int(lo), int(hi) + 1) if v != 0]) for _ in range(n)]
+        choices = [v for v in range(int(lo), int(hi) + 1) if v != 0]
+        xs = [rng.choice(choices) for _ in range(n)]
+        exact = [_SMALL[v] if v in _SMALL else Fraction(v) for v in xs]
     else:
-        xs = [float(rng.decimal(lo, hi, 1 if kind == "dec1" else 2)) for _ in range(n)]
+        exact = [rng.decimal(lo, hi, 1 if kind == "dec1" else 2) for _ in range(n)]
+        xs = [float(v) for v in exact]
     if len(set(xs)) < n:
         raise Rejected("inputs must differ")
-    return xs
+    return xs, exact
+
+
+_ARITY = {name: op.arity for name, op in OPS.items()}
+_COMMUTATIVE = ("add", "mul")
 
 
 def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequence[int] = (1, 2)) -> Graph:
     """A random trace of `size` nodes on `n` inputs whose number of outputs (unused nodes) is in `outputs`."""
+    randint = rng.randint  # rng.choice(seq) is seq[randint(0, len(seq) - 1)]: the same draws, one call fewer
     uses = {i: 0 for i in range(1 - n, 1)}
+    depends = {i: 1 << (i + n - 1) for i in range(1 - n, 1)}  # the inputs each node depends on, as bits
     nodes: list[Node] = []
     seen: set[tuple] = set()
     budget = transcendental
+    existing = list(range(1 - n, 1))
     for k in range(1, size + 1):
-        existing = list(range(1 - n, k))
-        unused = [i for i in existing if uses[i] == 0]
-        op = rng.choice(OP_POOL if len(existing) > 1 else UNARY_POOL)  # one input: the first op is unary
+        unused = [i for i in existing if not uses[i]]
+        pool = OP_POOL if len(existing) > 1 else UNARY_POOL  # one input: the first op is unary
+        op = pool[randint(0, len(pool) - 1)]
         if op in TRANSCENDENTAL:
             if budget == 0:
-                op = rng.choice(("add", "mul", "sub") if len(existing) > 1 else ("sq",))
+                pool = ("add", "mul", "sub") if len(existing) > 1 else ("sq",)
+                op = pool[randint(0, len(pool) - 1)]
             else:
                 budget -= 1
-        if OPS[op].arity == 2:
-            a = rng.choice(unused) if unused else rng.choice(existing)
-            pool = [i for i in unused if i != a] if rng.randint(0, 1) else []
-            b = rng.choice(pool or [i for i in existing if i != a])
-            if rng.randint(0, 1):
+        if _ARITY[op] == 2:
+            a = unused[randint(0, len(unused) - 1)] if unused else existing[randint(0, len(existing) - 1)]
+            pool = [i for i in unused if i != a] if randint(0, 1) else []
+            if not pool:
+                pool = [i for i in existing if i != a]
+            b = pool[randint(0, len(pool) - 1)]
+            if randint(0, 1):
                 a, b = b, a
             args: tuple[int, ...] = (a, b)
+            key = (op, (a, b) if a < b or op not in _COMMUTATIVE else (b, a))
+            uses[a] += 1
+            uses[b] += 1
+            depends[k] = depends[a] | depends[b]
         else:
-            args = (rng.choice(unused) if unused and rng.randint(0, 2) else rng.choice(existing),)
-        key = (op, tuple(sorted(args)) if op in ("add", "mul") else args)
+            a = (unused[randint(0, len(unused) - 1)] if unused and randint(0, 2)
+                 else existing[randint(0, len(existing) - 1)])
+            args = (a,)
+            key = (op, args)
+            uses[a] += 1
+            depends[k] = depends[a]
         if key in seen:
             raise Rejected("a node repeats another")
         seen.add(key)
-        for a in args:
-            uses[a] += 1
         uses[k] = 0
+        existing.append(k)
         nodes.append(Node(k, op, args))
     if any(uses[i] == 0 for i in range(1 - n, 1)):
         raise Rejected("an input is unused")
@@ -1122,22 +1589,49 @@ def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequ
         raise Rejected("too many outputs")
     if not any(uses[i] >= 2 for i in uses):
         raise Rejected("no shared variable: adjoints would not accumulate")
-    graph = Graph(n, tuple(nodes), tuple(sinks))
-    inputs = set(range(1 - n, 1))
-    if any(not inputs <= graph.ancestors(k) for k in sinks):
+    every = (1 << n) - 1  # inputs <= graph.ancestors(k)
+    if any(depends[k] != every for k in sinks):
         raise Rejected("an output does not depend on every input")
     if len(sinks) < min(outputs):  # too few sinks: intermediates that depend on every input are outputs too
-        inner = [k for k in range(1, size + 1) if uses[k] > 0 and inputs <= graph.ancestors(k)]
+        inner = [k for k in range(1, size + 1) if uses[k] > 0 and depends[k] == every]
         if len(inner) < min(outputs) - len(sinks):
             raise Rejected("too few nodes that could be outputs")
         extra = rng.shuffle(inner)[: min(outputs) - len(sinks)]
-        graph = Graph(n, graph.nodes, tuple(sorted(sinks + extra)))
-    return graph
+        return Graph(n, tuple(nodes), tuple(sorted(sinks + extra)))
+    return Graph(n, tuple(nodes), tuple(sinks))
+
+
+def _float(v: Value) -> float:
+    """float(v), a Fraction's integers divided directly (what float() does, without numbers.Rational's path)."""
+    return v.numerator / v.denominator if type(v) is Fraction else float(v)
+
+
+def _below(v: Value, threshold: float) -> bool:
+    """abs(v) < threshold, decided exactly as Python compares a Fraction with a float: the float of |v| decides
+    unless it equals the threshold (rounding is monotone and the threshold is a float)."""
+    if type(v) is Fraction:
+        f = abs(v.numerator / v.denominator)
+        return f < threshold if f != threshold else abs(v) < threshold
+    return abs(v) < threshold
+
+
+def _above(v: Value, threshold: float) -> bool:
+    """abs(v) > threshold, as Python decides it (see _below)."""
+    if type(v) is Fraction:
+        f = abs(v.numerator / v.denominator)
+        return f > threshold if f != threshold else abs(v) > threshold
+    return abs(v) > threshold
+
+
+def _cancels(total: Value, terms: Sequence[Value]) -> bool:
+    """abs(total) < CANCELLATION * max(abs(t) for t in terms), with Python's semantics for Fractions and floats
+    (the max's float, times CANCELLATION, compared with |total| exactly)."""
+    return _below(total, CANCELLATION * max(abs(_float(t)) for t in terms))
 
 
 def _check_values(values: Sequence[Value], limit: float) -> None:
     for v in values:
-        f = abs(float(v))
+        f = abs(_float(v))
         if f > limit or (0 < f < 0.01):
             raise Rejected("a value is too large or too close to zero for 4 significant figures")
 
@@ -1146,13 +1640,11 @@ def _check_sums(graph: Graph, vals: dict[int, Value], partials, dots: dict[int, 
     """No catastrophic cancellation in a primal sum or difference, or in a tangent's sum of terms."""
     for nd in graph.nodes:
         if nd.op in ("add", "sub"):
-            terms = [vals[a] for a in nd.args]
-            if abs(vals[nd.index]) < CANCELLATION * max(abs(t) for t in terms):
+            if _cancels(vals[nd.index], [vals[a] for a in nd.args]):
                 raise Rejected("cancellation")
         if dots is not None and len(nd.args) == 2:
-            terms = [p * dots[a] for p, a in zip(partials[nd.index], nd.args)]
-            total = dots[nd.index]
-            if abs(total) < CANCELLATION * max(abs(t) for t in terms):  # an exact 0 from two nonzero terms too
+            terms = [_mul(p, dots[a]) for p, a in zip(partials[nd.index], nd.args)]
+            if _cancels(dots[nd.index], terms):  # an exact 0 from two nonzero terms too
                 raise Rejected("cancellation in a tangent")
 
 
@@ -1160,29 +1652,32 @@ def _check_adjoint_rows(rows: Sequence[AdjointRow]) -> None:
     """An accumulation that (nearly) cancels — ±189.40 summing to an exact 0 included — is decided by the
     digits a student carries, not by the method."""
     for r in rows:
-        if r.accumulates and abs(r.value) < CANCELLATION * max(abs(r.before), abs(r.contribution)):
+        if r.accumulates and _cancels(r.value, (r.before, r.contribution)):
             raise Rejected("cancellation in an accumulation")
 
 
-def _sample_graph(rng: Rng, difficulty: str, n: int, outputs: Sequence[int] = (1, 2)) -> tuple[dict[str, Any], Instance]:
+def _is_zero(v: Value) -> bool:
+    return v.numerator == 0 if type(v) is Fraction else v == 0
+
+
+def _sample_graph(rng: Rng, difficulty: str, n: int, outputs: Sequence[int] = (1, 2)) -> tuple[list[Any], Instance]:
+    """A random graph and inputs that pass every check on the graph alone: (the inputs as givens, the instance)."""
     _, sizes, xspec, transcendental, limit = LEVELS[difficulty]
     graph = random_graph(rng, n, rng.randint(*sizes), transcendental, outputs)
-    xs = _inputs(rng, n, xspec)
-    g = {"graph": graph_lines(graph), "x": xs, "outputs": [vname(k) for k in graph.outputs]}
-    vals = primal_values(graph, [_fraction(v) for v in xs])
-    if any(vals[nd.index] == 0 for nd in graph.nodes):
+    xs, exact = _draw_inputs(rng, n, xspec)
+    vals = primal_values(graph, exact)
+    if any(_is_zero(vals[nd.index]) for nd in graph.nodes):
         raise Rejected("a primal value is 0")
-    if any(nd.op in ("sin", "cos") and abs(vals[nd.args[0]]) > MAX_ANGLE for nd in graph.nodes):
+    if any(nd.op in ("sin", "cos") and _above(vals[nd.args[0]], MAX_ANGLE) for nd in graph.nodes):
         raise Rejected("an angle a calculator would need more figures of")
     _check_values([vals[nd.index] for nd in graph.nodes], limit)
-    inst = Instance(graph, [_fraction(v) for v in xs], vals)
-    partials = local_partials(graph, vals)
-    _check_sums(graph, vals, partials, None)
-    J = jacobian(inst)
+    inst = Instance(graph, exact, vals)
+    _check_sums(graph, vals, exact_partials(inst), None)
+    J = _exact_jacobian(inst)
     _check_values([v for row in J for v in row], limit)
-    if any(v == 0 for row in J for v in row):
+    if any(_is_zero(v) for row in J for v in row):
         raise Rejected("a derivative is zero")
-    return g, inst
+    return xs, inst
 
 
 # (low, high, step) of B, D1 = D2 and, at hard, the tokens per sequence S: hypothetical layers of any width
@@ -1222,13 +1717,16 @@ def _tangent_seed(rng: Rng, n: int, difficulty: str) -> list[int]:
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     try:
-        g = _sample(rng, variant, difficulty)
+        drawn = _sample(rng, variant, difficulty)
     except Undefined:
         raise Rejected("undefined at the inputs") from None
     if variant == "linear_layer":
-        return g
+        return drawn
+    g, inst = drawn
     # drawn last, so an instance's graph and values do not depend on how it is numbered
-    return renumbered(g, rng.choice(NUMBERINGS))
+    g = _renumbered(g, inst.graph, rng.choice(NUMBERINGS))
+    _remember(g, inst)  # solving, the mistakes and the paths read it next: the same graph, never parsed again
+    return g
 
 
 _CELL_ID = re.compile(r"(d|bar_)?v(m?)(\d+)(_\d+)?")
@@ -1236,7 +1734,10 @@ _CELL_ID = re.compile(r"(d|bar_)?v(m?)(\d+)(_\d+)?")
 
 def renumbered(g: dict[str, Any], numbering: str) -> dict[str, Any]:
     """Givens written in Baydin's numbering, rewritten in `numbering` (the same graph, values and cells)."""
-    graph = instance({k: v for k, v in g.items() if k != "numbering"}).graph
+    return _renumbered(g, instance({k: v for k, v in g.items() if k != "numbering"}).graph, numbering)
+
+
+def _renumbered(g: dict[str, Any], graph: Graph, numbering: str) -> dict[str, Any]:
     new = {**g, "numbering": numbering}
     with numbered(new):
         shift = _SHIFT.get()
@@ -1255,63 +1756,68 @@ def renumbered(g: dict[str, Any], numbering: str) -> dict[str, Any]:
     return new
 
 
-def _sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
+def _sample(rng: Rng, variant: str, difficulty: str) -> Any:
+    """linear_layer: its givens; a graph variant: its givens and the instance (graph and outputs left for
+    _renumbered to write, in the numbering drawn last)."""
     if variant == "linear_layer":
         return _sample_linear(rng, difficulty)
     if variant == "jacobian":
         n, m = rng.choice(JACOBIAN_SHAPES[difficulty])
         for _ in range(SHAPE_TRIES):  # keep the drawn shape, so every shape is asked about equally often
             try:
-                g, inst = _sample_graph(rng, difficulty, n, (m,))
+                xs, inst = _sample_graph(rng, difficulty, n, (m,))
             except (Rejected, Undefined):
                 continue
-            g = {**g, "mode": rng.choice(("forward", "reverse"))}
-            J = jacobian(inst)
-            if not carried_failures(variant, g, {f"J_{j}_{i}": J[j - 1][i - 1] for j in range(1, m + 1)
-                                                 for i in range(1, n + 1)}):
-                return g
+            mode = rng.choice(("forward", "reverse"))
+            J = _exact_jacobian(inst)
+            if not _carried_misses(inst, "jacobian", (), mode, {f"J_{j}_{i}": J[j - 1][i - 1]
+                                                                 for j in range(1, m + 1) for i in range(1, n + 1)}):
+                return {"graph": None, "x": xs, "outputs": None, "mode": mode}, inst
         raise Rejected(f"no {n}-input, {m}-output graph in {SHAPE_TRIES} draws")
     table = variant if variant in ("forward", "reverse") else rng.choice(("forward", "reverse"))
     weighted = table == "reverse" and difficulty == "hard"  # hard: adjoints of a weighted sum of two outputs
-    g, inst = _sample_graph(rng, difficulty, rng.choice(LEVELS[difficulty][0]), (2,) if weighted else (1, 2))
+    xs, inst = _sample_graph(rng, difficulty, rng.choice(LEVELS[difficulty][0]), (2,) if weighted else (1, 2))
     graph, limit = inst.graph, LEVELS[difficulty][4]
-    partials = local_partials(graph, inst.vals)
+    rows = None
     if table == "forward":
         xdot = _tangent_seed(rng, graph.n, difficulty)
-        dots = tangent_values(graph, partials, [Fraction(v) for v in xdot])
-        _check_sums(graph, inst.vals, partials, dots)
+        if 2 * (graph.size + len(graph.outputs)) > MAX_PARTS:  # the cells, known before they are computed
+            raise Rejected("more cells than a LaTeX exam's parts (a-z)")
+        seeds = tuple(_SMALL[v] for v in xdot)
+        dots = exact_tangents(inst, seeds)
+        _check_sums(graph, inst.vals, exact_partials(inst), dots)
         _check_values(dots.values(), limit)
-        g = {**g, "xdot": xdot}
+        extra: dict[str, Any] = {"xdot": xdot}
         values = cell_values(graph, inst.vals, dots=dots)
     else:
         if weighted:
             ybar = [rng.choice((-3, -2, -1, 1, 2, 3)) for _ in graph.outputs]
-            g = {**g, "ybar": ybar}
-            j: int | list[Fraction] = [Fraction(w) for w in ybar]
+            extra = {"ybar": ybar}
+            seeds = tuple(_SMALL[w] for w in ybar)
         else:
             j = rng.randint(1, len(graph.outputs))
-            g = {**g, "output": j}
-        _, rows, bar = adjoint_rows(graph, partials, j)
+            extra = {"output": j}
+            seeds = unit(len(graph.outputs), j - 1)
+        cells = sum(len(nd.args) for nd in graph.nodes) + graph.n
+        if cells + (graph.size + len(graph.outputs) if variant == "fill" else 0) > MAX_PARTS:
+            raise Rejected("more cells than a LaTeX exam's parts (a-z)")
+        _, rows, bar = exact_adjoints(inst, seeds)
         if not any(r.accumulates for r in rows):
             raise Rejected("no accumulation in the adjoint trace")
         _check_adjoint_rows(rows)
         _check_values([r.value for r in rows], limit)
-        values = cell_values(graph, inst.vals, rows=rows, bar=bar)
-        if variant == "reverse":  # the primal trace is shown
-            values = dict(list(values.items())[graph.size + len(graph.outputs):])
-    if len(values) > MAX_PARTS:
-        raise Rejected("more cells than a LaTeX exam's parts (a-z)")
+        values = cell_values(graph, inst.vals, rows=rows, bar=bar, primal=variant == "fill")
     if variant == "fill":
-        hidden = giveaways(graph, None if table == "forward" else rows)
+        hidden = giveaways(graph, rows)
         candidates = [c for c in values if not always_asked(c) and c not in hidden]
         picked = set(rng.shuffle(candidates)[: len(candidates) // 2])
         if not picked:
             raise Rejected("a partly filled table shows some cells and asks others")
-        g = {**g, "table": table, "shown": [c for c in candidates if c in picked]}
+        extra.update(table=table, shown=[c for c in candidates if c in picked])
         values = {c: v for c, v in values.items() if c not in picked}
-    if carried_failures(variant, g, values):
+    if _carried_misses(inst, table, seeds, "", values):
         raise Rejected("a student carrying 6 significant figures lands outside the tolerance")
-    return g
+    return {"graph": None, "x": xs, "outputs": None, **extra}, inst  # graph and outputs: written as numbered
 
 
 # ---- named mistakes --------------------------------------------------------------------------------------------
@@ -1329,8 +1835,7 @@ def _seed_wrong_input(variant: str, g: dict[str, Any]) -> Value | None:
     wrong = xdot[-1:] + xdot[:-1]  # the seed moved to the neighbouring input
     if wrong == xdot:
         return None
-    dots = tangent_values(inst.graph, local_partials(inst.graph, inst.vals), wrong)
-    return float(dots[inst.graph.outputs[0]])
+    return float(exact_tangents(inst, wrong)[inst.graph.outputs[0]])
 
 
 def _has_product_or_quotient(graph: Graph, k: int) -> bool:
@@ -1343,9 +1848,7 @@ def _factor_wrong_forward(variant: str, g: dict[str, Any]) -> Value | None:
     inst = instance(g)
     if not _has_product_or_quotient(inst.graph, inst.graph.outputs[0]):
         return None
-    dots = tangent_values(inst.graph, local_partials(inst.graph, inst.vals, swapped=True),
-                          seed_vector(g, inst.graph.n))
-    return float(dots[inst.graph.outputs[0]])
+    return float(exact_tangents(inst, seed_vector(g, inst.graph.n), swapped=True)[inst.graph.outputs[0]])
 
 
 def _factor_wrong_reverse(variant: str, g: dict[str, Any]) -> Value | None:
@@ -1355,7 +1858,7 @@ def _factor_wrong_reverse(variant: str, g: dict[str, Any]) -> Value | None:
     j = adjoint_seeds(g, inst.graph)
     if not any(w and _has_product_or_quotient(inst.graph, k) for w, k in zip(j, inst.graph.outputs)):
         return None
-    return float(adjoint_rows(inst.graph, local_partials(inst.graph, inst.vals, swapped=True), j)[2][1 - inst.graph.n])
+    return float(exact_final_adjoints(inst, j, swapped=True)[1 - inst.graph.n])
 
 
 def _not_accumulated(variant: str, g: dict[str, Any]) -> Value | None:
@@ -1363,10 +1866,9 @@ def _not_accumulated(variant: str, g: dict[str, Any]) -> Value | None:
         return None
     inst = instance(g)
     j = adjoint_seeds(g, inst.graph)
-    partials = local_partials(inst.graph, inst.vals)
-    if not any(r.accumulates for r in adjoint_rows(inst.graph, partials, j)[1]):
+    if not any(r.accumulates for r in exact_adjoints(inst, j)[1]):
         return None
-    return float(adjoint_rows(inst.graph, partials, j, accumulate=False)[2][1 - inst.graph.n])
+    return float(exact_final_adjoints(inst, j, accumulate=False)[1 - inst.graph.n])
 
 
 def _adjoint_seed_ignored(variant: str, g: dict[str, Any]) -> Value | None:
@@ -1374,11 +1876,11 @@ def _adjoint_seed_ignored(variant: str, g: dict[str, Any]) -> Value | None:
     if not _applies(variant, g, "reverse") or not g.get("ybar"):
         return None
     inst = instance(g)
-    return float(adjoint_rows(inst.graph, local_partials(inst.graph, inst.vals), 1)[2][1 - inst.graph.n])
+    return float(exact_final_adjoints(inst, unit(len(inst.graph.outputs), 0))[1 - inst.graph.n])
 
 
 def _jacobian_columns_swapped(variant: str, g: dict[str, Any]) -> Value | None:
-    J = jacobian(instance(g))
+    J = _exact_jacobian(instance(g))
     return float(J[0][1]) if len(J[0]) > 1 else None
 
 
@@ -1422,7 +1924,7 @@ MISTAKES = (
             ("linear_layer",), lambda v, g: [int(g["D2"]), int(g["D1"])]),
 )
 
-MISTAKES = tuple(dataclasses.replace(m, wrong=_in_numbering(m.wrong)) for m in MISTAKES)
+# No mistake needs the numbering: each gives a number, and instance() reads the graph in the givens' numbering.
 
 # ---- student paths ---------------------------------------------------------------------------------------------
 # A careful student works from the table as printed (6 significant figures) and carries at least 6 figures into
@@ -1434,20 +1936,48 @@ MISTAKES = tuple(dataclasses.replace(m, wrong=_in_numbering(m.wrong)) for m in M
 @_in_numbering
 def carried_values(variant: str, g: dict[str, Any]) -> dict[str, float]:
     """Every cell as a student computes it carrying 6 significant figures (sin, cos, exp, ln on a calculator)."""
+    return dict(_carried_for(variant, g))
+
+
+def _carried_for(variant: str, g: dict[str, Any]) -> dict[str, float]:
+    """carried_values, shared with the instance's memo (read it, do not write it)."""
     inst = instance(g)
-    graph = inst.graph
-    vals = primal_values(graph, [float(v) for v in inst.x], carry6)
-    partials = local_partials(graph, vals, carry=carry6)
     table = g.get("table") if variant == "fill" else variant
     if table == "forward":
-        cells = cell_values(graph, vals, dots=tangent_values(graph, partials, seed_vector(g, graph.n), carry6))
-    elif table == "reverse":
-        _, rows, bar = adjoint_rows(graph, partials, adjoint_seeds(g, graph), carry=carry6)
-        cells = cell_values(graph, vals, rows=rows, bar=bar)
-    else:
-        J = jacobian(inst, carry=carry6, mode=g.get("mode", "forward"))
-        return {f"J_{j}_{i}": float(J[j - 1][i - 1]) for j in range(1, len(J) + 1) for i in range(1, graph.n + 1)}
-    return {cid: float(v) for cid, v in cells.items()}
+        return _carried_cells(inst, table, tuple(seed_vector(g, inst.graph.n)), "")
+    if table == "reverse":
+        return _carried_cells(inst, table, adjoint_seeds(g, inst.graph), "")
+    return _carried_cells(inst, "jacobian", (), g.get("mode", "forward"))
+
+
+def _carried_cells(inst: Instance, table: str, seeds: tuple[Fraction, ...], mode: str) -> dict[str, float]:
+    """carried_values of a forward or reverse table seeded with `seeds`, or of the Jacobian by `mode`; the ids
+    in the current numbering (kept: the sampler and the paths read it, neither writes)."""
+    graph, shift = inst.graph, _SHIFT.get()
+
+    def build() -> dict[str, float]:
+        vals, partials = carried_trace(inst)
+        if table == "forward":
+            dots = _memo(inst, ("carried dots", _seed_key(seeds)),
+                         lambda: tangent_values(graph, partials, seeds, carry6))
+            cells = cell_values(graph, vals, dots=dots)
+        elif table == "reverse":
+            _, rows, bar = _memo(inst, ("carried adjoints", _seed_key(seeds)),
+                                 lambda: adjoint_rows(graph, partials, seeds, carry=carry6))
+            cells = cell_values(graph, vals, rows=rows, bar=bar)
+        else:
+            J = jacobian(inst, carry=carry6, mode=mode)
+            return {f"J_{j}_{i}": float(J[j - 1][i - 1]) for j in range(1, len(J) + 1) for i in range(1, graph.n + 1)}
+        return {cid: float(v) for cid, v in cells.items()}
+
+    return _memo(inst, ("carried cells", shift, table, _seed_key(seeds), mode), build)
+
+
+def _carried_misses(inst: Instance, table: str, seeds: tuple[Fraction, ...], mode: str,
+                    asked: dict[str, Value]) -> list[str]:
+    carried = _carried_cells(inst, table, seeds, mode)
+    return [cid for cid, exact in asked.items()
+            if not matches(key := answer(exact), _rounded_as_asked(key, carried[cid]))]
 
 
 def _rounded_as_asked(key: Answer, value: float) -> float:
@@ -1466,12 +1996,12 @@ _carried: list = [None, {}]  # [the solution last audited, its carried cell valu
 
 def _carried_answer(cell_id: str) -> Callable[[str, dict[str, Any], Solution], float | None]:
     def value(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
-        asked = {p.id: p.answer for p in solution.parts}
-        if cell_id not in asked:
+        key = next((p.answer for p in solution.parts if p.id == cell_id), None)
+        if key is None:
             return None
         if _carried[0] is not solution:
-            _carried[:] = [solution, carried_values(variant, g)]
-        return _rounded_as_asked(asked[cell_id], _carried[1][cell_id])
+            _carried[:] = [solution, _carried_for(variant, g)]
+        return _rounded_as_asked(key, _carried[1][cell_id])
     return value
 
 
