@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import struct
 from fractions import Fraction
 from typing import Sequence, TypeVar
 
 T = TypeVar("T")
 
-_MASK64 = (1 << 64) - 1
+_WORDS = 1 << 64  # how many 64-bit words there are
+_FOUR_WORDS = struct.Struct(">4Q")  # a SHA-256 digest as four big-endian 64-bit words
 
 
 class Rng:
@@ -26,21 +28,24 @@ class Rng:
         self._counter = 0
         self._buffer: list[int] = []
 
+    def _refill(self) -> list[int]:
+        """The next block's four words, in the order they are handed out (last first)."""
+        digest = hashlib.sha256(self._key + b"\x00" + self._counter.to_bytes(8, "big")).digest()
+        self._counter += 1
+        self._buffer = list(_FOUR_WORDS.unpack(digest))
+        return self._buffer
+
     def _word(self) -> int:
-        if not self._buffer:
-            digest = hashlib.sha256(self._key + b"\x00" + self._counter.to_bytes(8, "big")).digest()
-            self._counter += 1
-            self._buffer = [int.from_bytes(digest[i : i + 8], "big") for i in range(0, 32, 8)]
-        return self._buffer.pop()
+        return (self._buffer or self._refill()).pop()
 
     def randint(self, low: int, high: int) -> int:
         """Uniform integer in [low, high], by rejection (no modulo bias)."""
         if high < low:
             raise ValueError(f"empty range [{low}, {high}]")
         span = high - low + 1
-        limit = (_MASK64 + 1) - ((_MASK64 + 1) % span)
+        limit = _WORDS - _WORDS % span
         while True:
-            w = self._word()
+            w = (self._buffer or self._refill()).pop()  # _word, inlined: samplers call this ~100 times a problem
             if w < limit:
                 return low + w % span
 

@@ -10,7 +10,13 @@ TOPIC_NAMES: tuple[str, ...] = ("quantization", "autodiff", "compute", "chinchil
                              "formats", "lora")
 
 
+_LOADED: dict[str, Topic] = {}
+
+
 def get(name: str) -> Topic:
-    if name not in TOPIC_NAMES:
-        raise KeyError(f"unknown topic {name!r} (topics: {', '.join(TOPIC_NAMES)})")
-    return importlib.import_module(f"exgen.topics.{name}").TOPIC
+    topic = _LOADED.get(name)
+    if topic is None:
+        if name not in TOPIC_NAMES:
+            raise KeyError(f"unknown topic {name!r} (topics: {', '.join(TOPIC_NAMES)})")
+        topic = _LOADED[name] = importlib.import_module(f"exgen.topics.{name}").TOPIC
+    return topic

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 from exgen.problem import Solution
@@ -116,7 +117,14 @@ class Topic:
         raise KeyError(f"topic {self.name!r} has no variant {name!r} (variants: {known})")
 
     def mistakes_for(self, variant: str) -> tuple[Mistake, ...]:
-        return tuple(m for m in self.mistakes if variant in m.variants)
+        return self._by_variant[variant][0] if variant in self._by_variant else ()
 
     def paths_for(self, variant: str) -> tuple[StudentPath, ...]:
-        return tuple(p for p in self.paths if variant in p.variants)
+        return self._by_variant[variant][1] if variant in self._by_variant else ()
+
+    @cached_property
+    def _by_variant(self) -> dict[str, tuple[tuple[Mistake, ...], tuple[StudentPath, ...]]]:
+        """Each variant's mistakes and student paths, sorted out once (generation asks for every draw)."""
+        names = {v.name for v in self.variants} | {n for x in (*self.mistakes, *self.paths) for n in x.variants}
+        return {name: (tuple(m for m in self.mistakes if name in m.variants),
+                       tuple(p for p in self.paths if name in p.variants)) for name in names}
