@@ -28,6 +28,7 @@ from exgen import numfmt as nf
 from exgen.givens import coerce
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
+from exgen.topics.quantization._fast import fr
 from exgen.topics.quantization import libraries as ext  # issue 17's variants (libraries.py)
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 from exgen.topics.quantization import kmeans
@@ -69,7 +70,7 @@ def clamp(q: int, lo: int, hi: int) -> int:
 def _calibration(g: dict[str, Any]) -> list[Fraction] | None:
     """The calibrated [r_min, r_max] of an affine question, exactly, or None when X's own range is used."""
     calibration = g.get("calibration") or []
-    return [Fraction(str(v)) for v in calibration] if calibration else None
+    return [fr(v) for v in calibration] if calibration else None
 
 
 def exact(rows: list[list[float]]) -> list[list[Fraction]]:
@@ -79,7 +80,7 @@ def exact(rows: list[list[float]]) -> list[list[Fraction]]:
 
 @lru_cache(maxsize=256)
 def _exact(rows: tuple[tuple[float, ...], ...]) -> tuple[tuple[Fraction, ...], ...]:
-    return tuple(tuple(Fraction(str(v)) for v in row) for row in rows)
+    return tuple(tuple(fr(v) for v in row) for row in rows)
 
 
 def flat(m: list[list[Any]]) -> list[Any]:
@@ -302,7 +303,7 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
 
 def _solve_absmax(g: dict[str, Any]) -> Solution:
     x, bits, convention, metric = exact(g["X"]), int(g["bits"]), g["convention"], g["metric"]
-    clip = Fraction(str(g.get("clip", 0)))
+    clip = fr(g.get("clip", 0))
     qmin, qmax = int_range(bits, True)
     scale = absmax_scale([clip] if clip else flat(x), bits, convention)
     dec = int(g["decimals"])
@@ -398,7 +399,7 @@ def storage_bytes(params: Any, bits: int, group: int, source_bits: int = 16, zer
                   kept: Any = 0) -> Fraction:
     """Quantized weights at `bits` each, one 16-bit scale (and a b-bit zero point if asymmetric) per `group`
     weights (ceil: a partial group has one), plus the `kept` parameters at the source precision."""
-    p, k = Fraction(str(params)), Fraction(str(kept))
+    p, k = fr(params), fr(kept)
     groups = math.ceil((p - k) / group)
     per_group = 2 + (Fraction(bits, 8) if zero_points == "b-bit" else 0)
     return (p - k) * bits / 8 + groups * per_group + k * source_bits / 8
@@ -407,7 +408,7 @@ def storage_bytes(params: Any, bits: int, group: int, source_bits: int = 16, zer
 def _solve_storage(g: dict[str, Any]) -> Solution:
     params, src, bits, group = g["params"], int(g["source_bits"]), int(g["bits"]), int(g["group"])
     zeros, kept = g["zero_points"], g["kept_params"]
-    p, k = Fraction(str(params)), Fraction(str(kept))
+    p, k = fr(params), fr(kept)
     before = p * src / 8
     after = storage_bytes(params, bits, group, src, zeros, kept)
     ratio = before / after
@@ -699,7 +700,7 @@ def _own_range_for_calibrated(variant: str, g: dict[str, Any]) -> float | None:
 
 def _absmax_range(g: dict[str, Any]) -> list[Fraction]:
     """What the absmax scale is computed from: the clipping threshold if one is given, else the entries."""
-    clip = Fraction(str(g.get("clip", 0)))
+    clip = fr(g.get("clip", 0))
     return [clip] if clip else flat(exact(g["X"]))
 
 
@@ -724,7 +725,7 @@ def _unclamped(variant: str, g: dict[str, Any]) -> list[list[int]] | None:
 
 def _without_group_overhead(g: dict[str, Any]) -> Fraction:
     """The size after quantization with no per-group scale (or zero point) counted."""
-    p, k = Fraction(str(g["params"])), Fraction(str(g["kept_params"]))
+    p, k = fr(g["params"]), fr(g["kept_params"])
     return (p - k) * int(g["bits"]) / 8 + k * int(g["source_bits"]) / 8
 
 

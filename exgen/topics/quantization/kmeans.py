@@ -20,6 +20,7 @@ from typing import Any
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
+from exgen.topics.quantization._fast import fr
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 
 ERROR_METRICS = ("max_abs", "frobenius", "mse")
@@ -46,7 +47,7 @@ VARIANT = Variant(
 
 
 def _exact(values) -> list[Fraction]:
-    return [Fraction(str(v)) for v in values]
+    return [fr(v) for v in values]
 
 
 def nearest(w: Fraction, centroids: list[Fraction]) -> tuple[int, bool]:
@@ -202,7 +203,7 @@ def _error_from_rounded_centroids(variant: str, g: dict[str, Any], solution: Sol
     """The error from the new centroids as the student reported them (3 decimals), at 3 significant figures."""
     if g["lloyd"] != "one step":
         return None
-    cs = [Fraction(str(round(v, CENTROID_DECIMALS))) for v in solution.part("centroids").answer.value]
+    cs = [fr(round(v, CENTROID_DECIMALS)) for v in solution.part("centroids").answer.value]
     w = [_exact(row) for row in g["W"]]
     what = [[cs[i] for i in row] for row in solution.part("indices").answer.value]
     err = _error(w, what, g["metric"])

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
@@ -32,6 +33,8 @@ from exgen.givens import coerce
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
+from exgen.topics.quantization import _fast
+from exgen.topics.quantization._fast import fr
 
 TIE_MARGIN = Fraction(1, 20)
 MAX_ENTRIES = 64
@@ -41,8 +44,6 @@ AXES = ("tensor", "rows", "columns")
 # ---- helpers ---------------------------------------------------------------------------------------
 
 
-def fr(v: Any) -> Fraction:
-    return Fraction(str(v))
 
 
 def exact(rows: list[list[float]]) -> list[list[Fraction]]:
@@ -113,7 +114,7 @@ def _matrix_ok(x: Any) -> None:
 def _check_bounds(spec: Variant, g: dict[str, Any]) -> None:
     spec.require(g)
     for given in spec.givens:
-        if given.name in g and given.kind != "choice":
+        if given.name in g and given.kind != "choice" and not _fast.plainly_valid(given, g[given.name]):
             coerce(given, g[given.name])
 
 
@@ -163,58 +164,88 @@ def _check_given_scale(g: dict[str, Any]) -> None:
         raise InvalidGivens("zero_point: integers within [quant_min, quant_max]")
 
 
-def _gs_quantize(g: dict[str, Any], rounder=round_even, sign: int = 1, clamped: bool = True) -> list[list[int]]:
-    x = exact(g["X"])
-    s = per_entry(x, g["axis"], [fr(v) for v in g["scale"]])
-    z = per_entry(x, g["axis"], [int(v) for v in g["zero_point"]])
-    lo, hi = int(g["quant_min"]), int(g["quant_max"])
+def _gs_key(g: dict[str, Any]) -> tuple:
+    return (tuple(map(tuple, g["X"])), tuple(g["scale"]), tuple(g["zero_point"]), int(g["quant_min"]),
+            int(g["quant_max"]), g["axis"])
+
+
+@lru_cache(maxsize=64)
+def _gs_core(key: tuple) -> dict[str, Any]:
+    """The exact computation in integers (x = a/b, S = c/d, so r/S = ad/(bc)): per entry (a·d, b·c, a, b, c, d,
+    Z), and the ratios, integers, reconstruction and error matrix as the solver shows them (floats of the exact
+    values, which is all the formatting reads)."""
+    x, scales, zeros, lo, hi, axis = key
+    sf = [fr(v) for v in scales]
+    zi = [int(v) for v in zeros]
+    entries, ratio, raw, q, xhat, err = [], [], [], [], [], []
+    ties = False
+    for i, row in enumerate(x):
+        e_row, ra_row, rw_row, q_row, xh_row, er_row = [], [], [], [], [], []
+        for j, v in enumerate(row):
+            ch = 0 if axis == "tensor" else i if axis == "rows" else j
+            s, z = sf[ch], zi[ch]
+            c, d = s.numerator, s.denominator
+            xv = fr(v)
+            a, b = xv.numerator, xv.denominator
+            num, den = a * d, b * c
+            rv = _fast.round_even(num, den) + z
+            qv = lo if rv < lo else hi if rv > hi else rv
+            ties = ties or 2 * (num % den) == den
+            e_row.append((num, den, a, b, c, d, z))
+            ra_row.append(num / den)
+            rw_row.append(rv)
+            q_row.append(qv)
+            xh_row.append(c * (qv - z) / d)
+            er_row.append((a * d - c * (qv - z) * b) / (b * d))
+        entries.append(e_row)
+        ratio.append(ra_row)
+        raw.append(rw_row)
+        q.append(q_row)
+        xhat.append(xh_row)
+        err.append(er_row)
+    return {"entries": entries, "ratio": ratio, "raw": raw, "q": q, "xhat": xhat, "err": err, "ties": ties,
+            "lo": lo, "hi": hi}
+
+
+def _gs_quantize(g: dict[str, Any], rounder=_fast.round_even, sign: int = 1, clamped: bool = True) -> list[list[int]]:
+    core = _gs_core(_gs_key(g))
+    lo, hi = core["lo"], core["hi"]
     out = []
-    for xr, sr, zr in zip(x, s, z):
-        row = [rounder(r / sv) + sign * zv for r, sv, zv in zip(xr, sr, zr)]
-        out.append([clamp(v, lo, hi) if clamped else v for v in row])
+    for row in core["entries"]:
+        values = [rounder(e[0], e[1]) + sign * e[6] for e in row]
+        out.append([clamp(v, lo, hi) for v in values] if clamped else values)
     return out
-
-
-def _gs_reconstruct(g: dict[str, Any], q: list[list[int]], subtract_zero: bool = True) -> list[list[Fraction]]:
-    s = per_entry(q, g["axis"], [fr(v) for v in g["scale"]])
-    z = per_entry(q, g["axis"], [int(v) for v in g["zero_point"]])
-    return [[sv * (v - (zv if subtract_zero else 0)) for v, sv, zv in zip(qr, sr, zr)] for qr, sr, zr in zip(q, s, z)]
 
 
 def _solve_given_scale(g: dict[str, Any]) -> Solution:
     _check_given_scale(g)
-    x, axis, dec = exact(g["X"]), g["axis"], int(g["decimals"])
+    axis, dec = g["axis"], int(g["decimals"])
     lo, hi = int(g["quant_min"]), int(g["quant_max"])
-    s = per_entry(x, axis, [fr(v) for v in g["scale"]])
-    z = per_entry(x, axis, [int(v) for v in g["zero_point"]])
-    ratio = [[r / sv for r, sv in zip(*rows)] for rows in zip(x, s)]
-    raw = [[round_even(r / sv) + zv for r, sv, zv in zip(*rows)] for rows in zip(x, s, z)]
-    q = [[clamp(v, lo, hi) for v in row] for row in raw]
-    xhat = _gs_reconstruct(g, q)
-    err = [[a - b for a, b in zip(ra, rb)] for ra, rb in zip(x, xhat)]
-    ties = any(r / sv - math.floor(r / sv) == Fraction(1, 2) for xr, sr in zip(x, s) for r, sv in zip(xr, sr))
-    marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
-    where = "" if axis == "tensor" else f" (one $S$, $Z$ per {channel_word(axis)})"
-    steps = (
-        Step(f"The integer range is $[q_{{\\min}}, q_{{\\max}}] = [{lo}, {hi}]$; the scale and zero point{where}: "
-             f"$S = {nf.vector([fr(v) for v in g['scale']]) if axis != 'tensor' else nf.num(g['scale'][0])}$, "
-             f"$Z = {nf.vector([int(v) for v in g['zero_point']]) if axis != 'tensor' else int(g['zero_point'][0])}$."),
-        Step("Divide each entry by its scale:", "r/S = " + _mat(ratio, 3)),
-        Step("Round to the nearest integer, halves to the even neighbour"
-             + (" (some entries are exact halves)" if ties else "") + ", add the zero point, and clamp to "
-             "$[q_{\\min}, q_{\\max}]$"
-             + (" (boxed entries were clamped)" if raw != q else "; no entry needs clamping") + ":",
-             rf"q = \operatorname{{round}}(r/S) + {_gs_show(g, 'zero_point', axis)} = " + nf.matrix(marked, str)),
-        Step(r"Fake-quantize (dequantize): $\hat X = S\,(q - Z)$, and the error matrix $X - \hat X$:",
-             rf"\hat X = {_gs_show(g, 'scale', axis)} \odot (q - {_gs_show(g, 'zero_point', axis)}) = "
-             rf"{_mat(xhat, dec)}, "
-             rf"\quad X - \hat X = {_mat(err, dec)}"),
-    )
+    core = _gs_core(_gs_key(g))
+    ratio, raw, q, xhat, err, ties = (core[k] for k in ("ratio", "raw", "q", "xhat", "err", "ties"))
+
+    def steps() -> tuple[Step, ...]:
+        marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
+        where = "" if axis == "tensor" else f" (one $S$, $Z$ per {channel_word(axis)})"
+        return (
+            Step(f"The integer range is $[q_{{\\min}}, q_{{\\max}}] = [{lo}, {hi}]$; the scale and zero point{where}: "
+                 f"$S = {nf.vector([fr(v) for v in g['scale']]) if axis != 'tensor' else nf.num(g['scale'][0])}$, "
+                 f"$Z = {nf.vector([int(v) for v in g['zero_point']]) if axis != 'tensor' else int(g['zero_point'][0])}$."),
+            Step("Divide each entry by its scale:", "r/S = " + _mat(ratio, 3)),
+            Step("Round to the nearest integer, halves to the even neighbour"
+                 + (" (some entries are exact halves)" if ties else "") + ", add the zero point, and clamp to "
+                 "$[q_{\\min}, q_{\\max}]$"
+                 + (" (boxed entries were clamped)" if raw != q else "; no entry needs clamping") + ":",
+                 rf"q = \operatorname{{round}}(r/S) + {_gs_show(g, 'zero_point', axis)} = " + nf.matrix(marked, str)),
+            Step(r"Fake-quantize (dequantize): $\hat X = S\,(q - Z)$, and the error matrix $X - \hat X$:",
+                 rf"\hat X = {_gs_show(g, 'scale', axis)} \odot (q - {_gs_show(g, 'zero_point', axis)}) = "
+                 rf"{_mat(xhat, dec)}, "
+                 rf"\quad X - \hat X = {_mat(err, dec)}"),
+        )
     parts = (
-        Part("q", "integer matrix q", Answer("matrix", q)),
-        Part("fake_quant", "fake-quantized matrix", Answer("matrix", [[float(v) for v in r] for r in xhat],
-                                                           decimals=dec)),
-        Part("error", "error matrix", Answer("matrix", [[float(v) for v in r] for r in err], decimals=dec)),
+        Part("q", "integer matrix q", Answer("matrix", [list(r) for r in q])),
+        Part("fake_quant", "fake-quantized matrix", Answer("matrix", [list(r) for r in xhat], decimals=dec)),
+        Part("error", "error matrix", Answer("matrix", [list(r) for r in err], decimals=dec)),
     )
     return Solution(parts, steps)
 
@@ -229,14 +260,27 @@ _SCALES = {8: ("0.1", "0.05", "0.02", "0.04", "0.2", "0.25", "0.5", "0.03", "0.0
 _DYADIC = (Fraction(1, 2), Fraction(1, 4))
 
 
+_SCALE_VALUES = {text: Fraction(text) for texts in _SCALES.values() for text in texts}
+
+
+def _decimals_of_den(den: int, cap: int = 6) -> int:
+    """The fewest decimals that write a value of (lowest-terms) denominator `den` exactly, at most `cap`."""
+    for d in range(cap + 1):
+        if 10**d % den == 0:
+            return d
+    return cap
+
+
 def _sample_given_scale(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """Entries are kept as integers in 800ths (a 0.01 grid, and the halves of S = 1/2 or 1/4 for the ties), and
+    an entry's tie test is r/S in integers; the draws are rng.decimal's, made with the same randint."""
     (rows, cols), ranges, axes = _GS_SHAPES[difficulty]
     name = rng.choice(ranges)
     lo, hi = _RANGES[name]
     axis = rng.choice(axes)
     n = {"tensor": 1, "rows": rows, "columns": cols}[axis]
     bits = 8 if name in ("quint8", "qint8") else 4
-    scales = [fr(rng.choice(_SCALES[bits])) for _ in range(n)]
+    scales = [_SCALE_VALUES[rng.choice(_SCALES[bits])] for _ in range(n)]
     ties_wanted = difficulty != "easy" and rng.randint(0, 1) == 1
     zeros = []
     for sv in scales:
@@ -245,24 +289,29 @@ def _sample_given_scale(rng: Rng, difficulty: str) -> dict[str, Any]:
         if ties_wanted and sv in _DYADIC and z % 2:
             z += 1 if z + 1 <= hi else -1
         zeros.append(z)
-    x = [[Fraction(0)] * cols for _ in range(rows)]
+    x = [[0] * cols for _ in range(rows)]  # in 800ths
     s_at, z_at = per_entry(x, axis, scales), per_entry(x, axis, zeros)
     overshoot = Fraction(0) if difficulty == "easy" else Fraction(15, 100)
+    limits: dict[tuple[Fraction, int], tuple[int, int]] = {}
     for i in range(rows):
         for j in range(cols):
             sv, zv = s_at[i][j], z_at[i][j]
-            a, b = sv * (lo - zv), sv * (hi - zv)
-            width = b - a
-            a, b = a - overshoot * width, b + overshoot * width
-            if difficulty == "easy" or bits == 8:  # 8-bit ranges are wide: keep entries within a few units
-                a, b = max(a, fr(-4)), min(b, fr(4))
+            grid = limits.get((sv, zv))
+            if grid is None:
+                a, b = sv * (lo - zv), sv * (hi - zv)
+                width = b - a
+                a, b = a - overshoot * width, b + overshoot * width
+                if difficulty == "easy" or bits == 8:  # 8-bit ranges are wide: keep entries within a few units
+                    a, b = max(a, fr(-4)), min(b, fr(4))
+                grid = limits[(sv, zv)] = (round(float(a) * 100), round(float(b) * 100))  # rng.decimal's grid
+            c, d = sv.numerator, sv.denominator
             for _ in range(40):
-                r = rng.decimal(float(a), float(b), 2)
-                if not near_tie(r / sv) and r != 0:
+                m = rng.randint(*grid)  # r = m/100, r/S = m·d/(100·c)
+                if not _fast.near_tie(m * d, 100 * c) and m != 0:
                     break
             else:
                 raise Rejected("no entry away from a rounding boundary")
-            x[i][j] = r
+            x[i][j] = 8 * m
     if ties_wanted:  # an exact half for PyTorch's even rounding (power-of-two S, even Z: exact in float32)
         spots = [(i, j) for i in range(rows) for j in range(cols) if s_at[i][j] in _DYADIC and z_at[i][j] % 2 == 0]
         if not spots:
@@ -271,42 +320,50 @@ def _sample_given_scale(rng: Rng, difficulty: str) -> dict[str, Any]:
             i, j = rng.choice(spots)
             sv, zv = s_at[i][j], z_at[i][j]
             k = rng.randint(max(lo - zv, -6), min(hi - zv, 6) - 1)
-            x[i][j] = sv * (k + Fraction(1, 2))
-    if len(set(flat(x))) < len(flat(x)) // 2:
-        raise Rejected("near-constant matrix")
+            x[i][j] = int(sv * 400) * (2 * k + 1)  # S·(k + 1/2) in 800ths
     values = flat(x)
-    dec = decimals_of(values + [sv * 1 for sv in scales])
-    return {"X": [[float(v) for v in row] for row in x], "scale": [float(v) for v in scales], "zero_point": zeros,
+    if len(set(values)) < len(values) // 2:
+        raise Rejected("near-constant matrix")
+    dec = max([_decimals_of_den(800 // math.gcd(v, 800)) for v in values]
+              + [_decimals_of_den(sv.denominator) for sv in scales])
+    return {"X": [[v / 800 for v in row] for row in x], "scale": [float(v) for v in scales], "zero_point": zeros,
             "quant_min": lo, "quant_max": hi, "axis": axis, "decimals": max(dec, 1)}
+
+
+@lru_cache(maxsize=64)
+def _gs_float(key: tuple) -> dict[str, Any]:
+    x, scales, zeros, lo, hi, axis = key
+    s = per_entry(x, axis, [float(v) for v in scales])
+    z = per_entry(x, axis, [int(v) for v in zeros])
+    q = [[clamp(round(r / sv) + zv, lo, hi) for r, sv, zv in zip(*t)] for t in zip(x, s, z)]
+    xhat = [[sv * (v - zv) for v, sv, zv in zip(*t)] for t in zip(q, s, z)]
+    return {"q": q, "xhat": xhat}
 
 
 def _float_given_scale(part: str):
     """Float arithmetic (Python's round is half to even): what numpy or a calculator gives."""
     def value(variant: str, g: dict[str, Any], solution: Solution) -> Any:
-        x = g["X"]
-        s = per_entry(x, g["axis"], [float(v) for v in g["scale"]])
-        z = per_entry(x, g["axis"], [int(v) for v in g["zero_point"]])
-        q = [[clamp(round(r / sv) + zv, g["quant_min"], g["quant_max"]) for r, sv, zv in zip(*t)] for t in zip(x, s, z)]
-        xhat = [[sv * (v - zv) for v, sv, zv in zip(*t)] for t in zip(q, s, z)]
+        got = _gs_float(_gs_key(g))
         dec = int(g["decimals"])
         if part == "q":
-            return q
+            return [list(r) for r in got["q"]]
         if part == "fake_quant":
-            return [[round(v, dec) for v in row] for row in xhat]
-        return [[round(r - v, dec) for r, v in zip(ra, rb)] for ra, rb in zip(x, xhat)]
+            return [[round(v, dec) for v in row] for row in got["xhat"]]
+        return [[round(r - v, dec) for r, v in zip(ra, rb)] for ra, rb in zip(g["X"], got["xhat"])]
     return value
 
 
 def _gs_mistake(fn):
     def wrong(variant: str, g: dict[str, Any]) -> Any:
-        right = {p.id: p.answer.value for p in _solve_given_scale(g).parts}
+        core = _gs_core(_gs_key(g))
+        right = {"q": core["q"], "fake_quant": core["xhat"], "error": core["err"]}
         value = fn(g, right)
         return None if value is None or value == right.get(_gs_part[fn]) else value
     return wrong
 
 
 def _half_away(g, right):
-    return _gs_quantize(g, rounder=round_away)
+    return _gs_quantize(g, rounder=_fast.round_away)
 
 
 def _unclamped(g, right):
@@ -320,7 +377,7 @@ def _zero_subtracted(g, right):
 def _zero_kept(g, right):
     if not any(g["zero_point"]):
         return None
-    return [[float(v) for v in row] for row in _gs_reconstruct(g, right["q"], subtract_zero=False)]
+    return [[e[4] * v / e[5] for e, v in zip(er, qr)] for er, qr in zip(_gs_core(_gs_key(g))["entries"], right["q"])]
 
 
 def _error_flipped(g, right):

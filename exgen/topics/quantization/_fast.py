@@ -1,0 +1,108 @@
+"""Exact values of the givens, converted once: `Fraction(str(v))` (the decimal a student reads) costs tens of
+microseconds, and a sampled instance reads the same few hundred grid values again and again (issue 12)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+_CACHE: dict[float, Fraction] = {}
+_LIMIT = 100_000
+
+
+def fr(v: Any) -> Fraction:
+    """Fraction(str(v)): the exact decimal a float (or int) given is written as; cached for floats and ints
+    (equal floats and ints are the same decimal, so they share an entry)."""
+    t = type(v)
+    if t is float or t is int:
+        f = _CACHE.get(v)
+        if f is None:
+            f = Fraction(str(v))
+            if len(_CACHE) >= _LIMIT:
+                _CACHE.clear()
+            _CACHE[v] = f
+        return f
+    return Fraction(str(v))
+
+
+def ratio(v: Any) -> tuple[int, int]:
+    """The exact decimal of a given as (numerator, denominator), denominator > 0, in lowest terms."""
+    f = fr(v)
+    return f.numerator, f.denominator
+
+
+# ---- rounding p/q (q > 0) in integers: what the solvers' Fraction rounding gives, without a Fraction ------
+
+
+def round_away(p: int, q: int) -> int:
+    """round(p/q), halves away from zero."""
+    n = (2 * abs(p) + q) // (2 * q)
+    return n if p >= 0 else -n
+
+
+def round_even(p: int, q: int) -> int:
+    """round(p/q), halves to even (Python's round of a Fraction)."""
+    fl, rem = divmod(p, q)
+    twice = 2 * rem
+    if twice < q:
+        return fl
+    if twice > q:
+        return fl + 1
+    return fl + (fl & 1)
+
+
+def near_tie(p: int, q: int, m_num: int = 1, m_den: int = 20) -> bool:
+    """Whether p/q lies within m_num/m_den of a .5 boundary: |frac(p/q) − 1/2| < m, in integers."""
+    return abs(2 * m_den * (p % q) - m_den * q) < 2 * m_num * q
+
+
+# ---- the bounds check of a given, without re-parsing a value that is already of its kind -------------------
+
+_NUMBER = (float, int)
+
+
+def _finite_number(v: Any) -> bool:
+    t = type(v)
+    return (t is float and v - v == 0) or (t is int and -2**53 < v < 2**53)
+
+
+def plainly_valid(given: Any, value: Any) -> bool:
+    """Whether `exgen.givens.coerce(given, value)` certainly accepts `value` (a matrix of finite floats, a
+    vector, a number within the declared bounds): then a solver need not re-parse it; anything else (text,
+    a bool, a value out of bounds) goes through coerce, which names what is wrong."""
+    kind, low, high = given.kind, given.low, given.high
+    if kind == "matrix":
+        if type(value) is not list or not value:
+            return False
+        width = None
+        entries = []
+        for row in value:
+            if type(row) is not list or not row or (width is not None and len(row) != width):
+                return False
+            width = len(row)
+            entries.extend(row)
+        size = given.max_size if given.max_size is not None else 10_000
+    elif kind == "vector":
+        if type(value) is not list or not value:
+            return False
+        entries = value
+        size = given.max_size if given.max_size is not None else 10_000
+    elif kind in ("number", "integer"):
+        if not _finite_number(value):
+            return False
+        if kind == "integer":
+            if not float(value).is_integer():
+                return False
+            if given.choices and str(int(value)) not in given.choices:
+                return False
+        elif given.choices:
+            return False
+        entries, size = [value], given.max_size
+    else:
+        return False
+    if size is not None and len(entries) > size:
+        return False
+    for v in entries:
+        if not _finite_number(v) or (low is not None and v < low) or (high is not None and v > high):
+            return False
+    return True
