@@ -3,7 +3,9 @@ microseconds, and a sampled instance reads the same few hundred grid values agai
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 _CACHE: dict[float, Fraction] = {}
@@ -106,3 +108,24 @@ def plainly_valid(given: Any, value: Any) -> bool:
         if not _finite_number(v) or (low is not None and v < low) or (high is not None and v > high):
             return False
     return True
+
+
+@lru_cache(maxsize=256)
+def scaled(rows: tuple[tuple[Any, ...], ...]) -> tuple[int, tuple[tuple[int, ...], ...]]:
+    """A matrix given as integers over one common denominator D: (D, rows of numerators), exactly the decimals
+    the student reads (x_ij = A_ij / D)."""
+    fs = [[fr(v) for v in row] for row in rows]
+    d = 1
+    for row in fs:
+        for f in row:
+            if d % f.denominator:
+                d = math.lcm(d, f.denominator)
+    return d, tuple(tuple(f.numerator * (d // f.denominator) for f in row) for row in fs)
+
+
+def decimals_of_den(den: int, cap: int = 6) -> int:
+    """The fewest decimals that write a value of (lowest-terms) denominator `den` exactly, at most `cap`."""
+    for d in range(cap + 1):
+        if 10**d % den == 0:
+            return d
+    return cap

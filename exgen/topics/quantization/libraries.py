@@ -263,14 +263,6 @@ _DYADIC = (Fraction(1, 2), Fraction(1, 4))
 _SCALE_VALUES = {text: Fraction(text) for texts in _SCALES.values() for text in texts}
 
 
-def _decimals_of_den(den: int, cap: int = 6) -> int:
-    """The fewest decimals that write a value of (lowest-terms) denominator `den` exactly, at most `cap`."""
-    for d in range(cap + 1):
-        if 10**d % den == 0:
-            return d
-    return cap
-
-
 def _sample_given_scale(rng: Rng, difficulty: str) -> dict[str, Any]:
     """Entries are kept as integers in 800ths (a 0.01 grid, and the halves of S = 1/2 or 1/4 for the ties), and
     an entry's tie test is r/S in integers; the draws are rng.decimal's, made with the same randint."""
@@ -324,8 +316,8 @@ def _sample_given_scale(rng: Rng, difficulty: str) -> dict[str, Any]:
     values = flat(x)
     if len(set(values)) < len(values) // 2:
         raise Rejected("near-constant matrix")
-    dec = max([_decimals_of_den(800 // math.gcd(v, 800)) for v in values]
-              + [_decimals_of_den(sv.denominator) for sv in scales])
+    dec = max([_fast.decimals_of_den(800 // math.gcd(v, 800)) for v in values]
+              + [_fast.decimals_of_den(sv.denominator) for sv in scales])
     return {"X": [[v / 800 for v in row] for row in x], "scale": [float(v) for v in scales], "zero_point": zeros,
             "quant_min": lo, "quant_max": hi, "axis": axis, "decimals": max(dec, 1)}
 
@@ -417,90 +409,132 @@ def _check_absmax(g: dict[str, Any]) -> None:
         _absmax_factors(g)  # refuses a factor rounded to zero
 
 
-def _absmax_factors(g: dict[str, Any], qmax: int | None = None, rounded: bool = True,
-                    axis: str | None = None) -> tuple[list[Fraction], list[Fraction]]:
-    """(max|X| per channel, the factor per channel) exactly; the factor rounded to factor_decimals if asked."""
-    qmax = qmax if qmax is not None else 2 ** (int(g["bits"]) - 1) - 1
-    amax = [max(abs(v) for v in ch) for ch in channels(exact(g["X"]), axis or g["axis"])]
-    factors = [Fraction(qmax) / a if g["form"] == "multiplier" else a / qmax for a in amax]
-    k = int(g["factor_decimals"])
-    if k and rounded:
-        factors = [Fraction(round(f * 10**k), 10**k) for f in factors]  # ties to even: never met when sampled
-        if any(f == 0 for f in factors):
+def _ab_key(g: dict[str, Any]) -> tuple:
+    return tuple(map(tuple, g["X"])), int(g["bits"]), g["axis"], g["form"], int(g["factor_decimals"])
+
+
+@lru_cache(maxsize=256)
+def _ab_factors(xkey: tuple, qmax: int, axis: str, form: str, k: int) -> tuple[list[int], list[tuple[int, int]], int]:
+    """(max|X| per channel as integers over D, the factor per channel as an integer pair (p, q) = p/q, D),
+    exactly; the factor rounded to k decimals if k (ties to even: never met when sampled)."""
+    d, a = _fast.scaled(xkey)
+    amax = [max(abs(v) for v in ch) for ch in channels(a, axis)]
+    factors = [(qmax * d, m) if form == "multiplier" else (m, qmax * d) for m in amax]
+    if k:
+        factors = [(_fast.round_even(p * 10**k, q), 10**k) for p, q in factors]
+        if any(p == 0 for p, _ in factors):
             raise InvalidGivens("the factor rounds to 0 at factor_decimals: ask for more decimals")
-    return amax, factors
+    return amax, factors, d
 
 
-def _absmax_compute(g: dict[str, Any], factors: list[Fraction], multiply_back: bool = False,
-                    clamped: bool = True):
-    x = exact(g["X"])
-    qmax = 2 ** (int(g["bits"]) - 1) - 1
-    f = per_entry(x, g["axis"], factors)
-    mult = g["form"] == "multiplier"
-    raw = [[round_even(r * fv if mult else r / fv) for r, fv in zip(xr, fr_)] for xr, fr_ in zip(x, f)]
-    q = [[clamp(v, -qmax, qmax) if clamped else v for v in row] for row in raw]
+def _absmax_factors(g: dict[str, Any], qmax: int | None = None, rounded: bool = True,
+                    axis: str | None = None) -> tuple[list[int], list[tuple[int, int]], int]:
+    """(max|X| per channel, the factor per channel, D) exactly: see _ab_factors."""
+    qmax = qmax if qmax is not None else 2 ** (int(g["bits"]) - 1) - 1
+    return _ab_factors(tuple(map(tuple, g["X"])), qmax, axis or g["axis"], g["form"],
+                       int(g["factor_decimals"]) if rounded else 0)
+
+
+@lru_cache(maxsize=256)
+def _ab_compute(xkey: tuple, bits: int, axis: str, form: str, factors: tuple[tuple[int, int], ...],
+                multiply_back: bool = False) -> dict[str, Any]:
+    """r·c (or r/S) per entry, rounded (halves to even) and clamped; the reconstruction and the error matrix as
+    floats of their exact values (x = A/D, the factor p/q)."""
+    d, a = _fast.scaled(xkey)
+    qmax = 2 ** (bits - 1) - 1
+    f = per_entry(a, axis, factors)
+    mult = form == "multiplier"
     divide = mult != multiply_back  # x̂ = q/c or S·q; the mistake does the other
-    xhat = [[v / fv if divide else v * fv for v, fv in zip(qr, fr_)] for qr, fr_ in zip(q, f)]
-    return raw, q, xhat
+    ratio, raw, q, xhat, err = [], [], [], [], []
+    for ar, fr_ in zip(a, f):
+        ra_row, rw_row, q_row, xh_row, er_row = [], [], [], [], []
+        for v, (p, pq) in zip(ar, fr_):
+            num, den = (v * p, d * pq) if mult else (v * pq, d * p)
+            rv = _fast.round_even(num, den)
+            qv = -qmax if rv < -qmax else qmax if rv > qmax else rv
+            ra_row.append(num / den)
+            rw_row.append(rv)
+            q_row.append(qv)
+            if divide:
+                xh_row.append(qv * pq / p)
+                er_row.append((v * p - qv * pq * d) / (d * p))
+            else:
+                xh_row.append(qv * p / pq)
+                er_row.append((v * pq - qv * p * d) / (d * pq))
+        ratio.append(ra_row)
+        raw.append(rw_row)
+        q.append(q_row)
+        xhat.append(xh_row)
+        err.append(er_row)
+    return {"ratio": ratio, "raw": raw, "q": q, "xhat": xhat, "err": err}
+
+
+def _absmax_compute(g: dict[str, Any], factors, multiply_back: bool = False) -> dict[str, Any]:
+    return _ab_compute(tuple(map(tuple, g["X"])), int(g["bits"]), g["axis"], g["form"], tuple(factors),
+                       multiply_back)
 
 
 def _solve_absmax(g: dict[str, Any]) -> Solution:
     _check_absmax(g)
-    x, axis, dec, k = exact(g["X"]), g["axis"], int(g["decimals"]), int(g["factor_decimals"])
+    axis, dec, k = g["axis"], int(g["decimals"]), int(g["factor_decimals"])
     qmax = 2 ** (int(g["bits"]) - 1) - 1
-    amax, factors = _absmax_factors(g)
-    _, unrounded = _absmax_factors(g, rounded=False)
-    raw, q, xhat = _absmax_compute(g, factors)
-    err = [[a - b for a, b in zip(ra, rb)] for ra, rb in zip(x, xhat)]
+    amax_i, factors_i, d = _absmax_factors(g)
+    _, unrounded_i, _ = _absmax_factors(g, rounded=False)
+    core = _absmax_compute(g, factors_i)
+    ratio, raw, q, xhat, err = (core[key] for key in ("ratio", "raw", "q", "xhat", "err"))
+    amax = [m / d for m in amax_i]
+    fvals = [p / pq for p, pq in factors_i]
     mult = g["form"] == "multiplier"
-    sym = "c" if mult else "S"
-    per = "" if axis == "tensor" else f" per {channel_word(axis)}"
-    show = (lambda vs: nf.num(float(vs[0]))) if axis == "tensor" else (lambda vs: nf.vector([float(v) for v in vs]))
-    fshow = (lambda vs, f: f(vs[0])) if axis == "tensor" else (lambda vs, f: nf.vector(vs, f))
-    formula = rf"c = \frac{{q_{{\max}}}}{{\max|X|}} = \frac{{{qmax}}}{{{show(amax)}}}" if mult else \
-        rf"S = \frac{{\max|X|}}{{q_{{\max}}}} = \frac{{{show(amax)}}}{{{qmax}}}"
-    chans = channels(x, axis)
-    lows, highs = (show([min(min(c) for c in chans)]), show([max(max(c) for c in chans)])) if axis == "tensor" \
-        else (nf.vector([float(min(c)) for c in chans]), nf.vector([float(max(c)) for c in chans]))
-    steps = [
-        Step(f"The restricted range is $[-{qmax}, {qmax}]$ ($q_{{\\max}} = 2^{{b-1}} - 1 = {qmax}$); the largest "
-             f"absolute value{per}:", rf"\max|X| = \max\left(\left|{lows}\right|, \left|{highs}\right|\right) = "
-             rf"{show(amax)}"),
-        Step(f"The {'multiplier' if mult else 'scale'}{per}:",
-             f"{formula} = {fshow(unrounded, lambda v: nf.sig(v, 6))}"),
-    ]
-    if k:
-        steps.append(Step(f"Rounded to {k} decimals, and used from here on:",
-                          f"{sym} = {fshow(factors, lambda v: nf.fixed(v, k))}"))
-    ratio = [[r * fv if mult else r / fv for r, fv in zip(xr, fr_)] for xr, fr_ in zip(x, per_entry(x, axis, factors))]
-    marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
-    product = r"c\,x" if mult else "x/S"
-    used = fshow(factors, lambda v: nf.fixed(v, k)) if k else fshow(unrounded, lambda v: nf.sig(v, 6))
-    recon_formula = rf"q \oslash {used}" if mult else rf"{used} \odot q"
-    steps += [
-        Step(("Multiply by the multiplier" if mult else "Divide by the scale") + ", round to the nearest integer "
-             "(halves to even) and clamp to the restricted range"
-             + (" (boxed entries were clamped)" if raw != q else "") + ":",
-             rf"{product} = {_mat(ratio, 3)} \;\to\; q = {nf.matrix(marked, str)}"),
-        Step(("Reconstruction $\\hat X = q / c$" if mult else "Reconstruction $\\hat X = S\\,q$")
-             + " and the error matrix $X - \\hat X$ (from the unrounded $\\hat X$):",
-             rf"\hat X = {recon_formula} = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
-    ]
-    places = decimals_of(flat(x))
-    amax_answer = Answer("number", float(amax[0]), decimals=places) if axis == "tensor" else \
-        Answer("vector", [float(a) for a in amax], decimals=places)
-    fvals = [float(f) for f in factors]
+
+    def steps() -> tuple[Step, ...]:
+        unrounded = [p / pq for p, pq in unrounded_i]
+        sym = "c" if mult else "S"
+        per = "" if axis == "tensor" else f" per {channel_word(axis)}"
+        show = (lambda vs: nf.num(float(vs[0]))) if axis == "tensor" else (lambda vs: nf.vector([float(v) for v in vs]))
+        fshow = (lambda vs, f: f(vs[0])) if axis == "tensor" else (lambda vs, f: nf.vector(vs, f))
+        formula = rf"c = \frac{{q_{{\max}}}}{{\max|X|}} = \frac{{{qmax}}}{{{show(amax)}}}" if mult else \
+            rf"S = \frac{{\max|X|}}{{q_{{\max}}}} = \frac{{{show(amax)}}}{{{qmax}}}"
+        d_, a_ = _fast.scaled(tuple(map(tuple, g["X"])))
+        chans = channels(a_, axis)
+        lows, highs = (show([min(min(c) for c in chans) / d_]), show([max(max(c) for c in chans) / d_])) \
+            if axis == "tensor" else (nf.vector([min(c) / d_ for c in chans]), nf.vector([max(c) / d_ for c in chans]))
+        out = [
+            Step(f"The restricted range is $[-{qmax}, {qmax}]$ ($q_{{\\max}} = 2^{{b-1}} - 1 = {qmax}$); the largest "
+                 f"absolute value{per}:", rf"\max|X| = \max\left(\left|{lows}\right|, \left|{highs}\right|\right) = "
+                 rf"{show(amax)}"),
+            Step(f"The {'multiplier' if mult else 'scale'}{per}:",
+                 f"{formula} = {fshow(unrounded, lambda v: nf.sig(v, 6))}"),
+        ]
+        if k:
+            out.append(Step(f"Rounded to {k} decimals, and used from here on:",
+                            f"{sym} = {fshow(fvals, lambda v: nf.fixed(v, k))}"))
+        marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
+        product = r"c\,x" if mult else "x/S"
+        used = fshow(fvals, lambda v: nf.fixed(v, k)) if k else fshow(unrounded, lambda v: nf.sig(v, 6))
+        recon_formula = rf"q \oslash {used}" if mult else rf"{used} \odot q"
+        out += [
+            Step(("Multiply by the multiplier" if mult else "Divide by the scale") + ", round to the nearest integer "
+                 "(halves to even) and clamp to the restricted range"
+                 + (" (boxed entries were clamped)" if raw != q else "") + ":",
+                 rf"{product} = {_mat(ratio, 3)} \;\to\; q = {nf.matrix(marked, str)}"),
+            Step(("Reconstruction $\\hat X = q / c$" if mult else "Reconstruction $\\hat X = S\\,q$")
+                 + " and the error matrix $X - \\hat X$ (from the unrounded $\\hat X$):",
+                 rf"\hat X = {recon_formula} = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
+        ]
+        return tuple(out)
+    places = _fast.decimals_of_den(d)
+    amax_answer = Answer("number", amax[0], decimals=places) if axis == "tensor" else \
+        Answer("vector", amax, decimals=places)
     fkw = {"decimals": k} if k else {"sig": 4}
-    factor_answer = Answer("number", fvals[0], **fkw) if axis == "tensor" else Answer("vector", fvals, **fkw)
+    factor_answer = Answer("number", fvals[0], **fkw) if axis == "tensor" else Answer("vector", list(fvals), **fkw)
     parts = (
         Part("absmax", "max|X|", amax_answer),
         Part("factor", "multiplier c" if mult else "scale S", factor_answer),
-        Part("q", "integer matrix q", Answer("matrix", q)),
-        Part("reconstruction", "reconstructed matrix", Answer("matrix", [[float(v) for v in r] for r in xhat],
-                                                              decimals=dec)),
-        Part("error", "error matrix", Answer("matrix", [[float(v) for v in r] for r in err], decimals=dec)),
+        Part("q", "integer matrix q", Answer("matrix", [list(r) for r in q])),
+        Part("reconstruction", "reconstructed matrix", Answer("matrix", [list(r) for r in xhat], decimals=dec)),
+        Part("error", "error matrix", Answer("matrix", [list(r) for r in err], decimals=dec)),
     )
-    return Solution(parts, tuple(steps))
+    return Solution(parts, steps)
 
 
 _AB_SHAPES = {"easy": ((2, 4), ("tensor",), (8,)), "medium": ((3, 4), ("tensor", "rows"), (8, 4)),
@@ -508,31 +542,45 @@ _AB_SHAPES = {"easy": ((2, 4), ("tensor",), (8,)), "medium": ((3, 4), ("tensor",
 
 
 def _sample_absmax(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """Entries are drawn as rng.decimal's integers (hundredths) and every tie test is done in integers."""
     (rows, cols), axes, widths = _AB_SHAPES[difficulty]
     axis, bits = rng.choice(axes), rng.choice(widths)
     form = rng.choice(("multiplier", "scale"))
-    x = [[rng.decimal(-5, 5, 2) for _ in range(cols)] for _ in range(rows)]
+    x = [[rng.randint(-500, 500) for _ in range(cols)] for _ in range(rows)]  # rng.decimal(-5, 5, 2), in 0.01s
     if difficulty != "easy" and rng.randint(0, 2) == 0:  # an outlier, as in LLM.int8(): a channel with large values
         i, j = rng.randint(0, rows - 1), rng.randint(0, cols - 1)
-        x[i][j] = rng.decimal(10, 60, 1) * rng.choice((-1, 1))
-    if any(v == 0 for v in flat(x)) or len(set(flat(x))) < len(flat(x)) // 2:
+        x[i][j] = 10 * rng.randint(100, 600) * rng.choice((-1, 1))  # rng.decimal(10, 60, 1), in 0.01s
+    values = flat(x)
+    if any(v == 0 for v in values) or len(set(values)) < len(values) // 2:
         raise Rejected("zero entry or near-constant matrix")
     k = 0
     if difficulty != "easy" and rng.randint(0, 1):
         k = 2 if form == "multiplier" else 4 if bits == 8 else 3
-    g = {"X": [[float(v) for v in r] for r in x], "bits": bits, "axis": axis, "form": form, "factor_decimals": k,
+    g = {"X": [[v / 100 for v in r] for r in x], "bits": bits, "axis": axis, "form": form, "factor_decimals": k,
          "decimals": 2 if difficulty == "easy" else 3}
-    amax, factors = _absmax_factors(g)
-    _, unrounded = _absmax_factors(g, rounded=False)
-    if k and any(near_tie(f * 10**k) for f in unrounded):
+    amax, factors, d = _absmax_factors(g)
+    if k and any(_fast.near_tie(p * 10**k, q) for p, q in _absmax_factors(g, rounded=False)[1]):
         raise Rejected("the factor lies near a rounding boundary")
     mult = form == "multiplier"
-    f = per_entry(x, axis, factors)
-    for xr, fr_ in zip(x, f):
-        for r, fv in zip(xr, fr_):
-            if abs(r) not in amax and near_tie(r * fv if mult else r / fv):
+    a = _fast.scaled(tuple(map(tuple, g["X"])))[1]
+    f = per_entry(a, axis, factors)
+    for ar, fr_ in zip(a, f):
+        for v, (p, q) in zip(ar, fr_):
+            if abs(v) not in amax and _fast.near_tie(*((v * p, d * q) if mult else (v * q, d * p))):
                 raise Rejected("an entry lies near a rounding boundary")
     return g
+
+
+@lru_cache(maxsize=64)
+def _ab_float(xkey: tuple, bits: int, axis: str, form: str) -> tuple[list[list[int]], list[list[float]]]:
+    qmax = 2 ** (bits - 1) - 1
+    mult = form == "multiplier"
+    amax = [max(abs(v) for v in ch) for ch in channels(xkey, axis)]
+    fs = [float(f"{(qmax / a if mult else a / qmax):.5e}") for a in amax]
+    f = per_entry(xkey, axis, fs)
+    q = [[clamp(round(r * fv if mult else r / fv), -qmax, qmax) for r, fv in zip(*t)] for t in zip(xkey, f)]
+    xhat = [[v / fv if mult else v * fv for v, fv in zip(*t)] for t in zip(q, f)]
+    return q, xhat
 
 
 def _absmax_float(part: str):
@@ -540,16 +588,10 @@ def _absmax_float(part: str):
     def value(variant: str, g: dict[str, Any], solution: Solution) -> Any:
         if int(g["factor_decimals"]):
             return None
-        qmax = 2 ** (int(g["bits"]) - 1) - 1
-        mult = g["form"] == "multiplier"
-        amax = [max(abs(v) for v in ch) for ch in channels(g["X"], g["axis"])]
-        fs = [float(f"{(qmax / a if mult else a / qmax):.5e}") for a in amax]
-        f = per_entry(g["X"], g["axis"], fs)
-        q = [[clamp(round(r * fv if mult else r / fv), -qmax, qmax) for r, fv in zip(*t)] for t in zip(g["X"], f)]
-        xhat = [[v / fv if mult else v * fv for v, fv in zip(*t)] for t in zip(q, f)]
+        q, xhat = _ab_float(tuple(map(tuple, g["X"])), int(g["bits"]), g["axis"], g["form"])
         dec = int(g["decimals"])
         if part == "q":
-            return q
+            return [list(r) for r in q]
         if part == "reconstruction":
             return [[round(v, dec) for v in row] for row in xhat]
         return [[round(r - v, dec) for r, v in zip(*t)] for t in zip(g["X"], xhat)]
@@ -564,17 +606,21 @@ def _error_from_rounded(variant: str, g: dict[str, Any], solution: Solution) -> 
 
 
 def _ab_right(g: dict[str, Any], part: str) -> Any:
-    return _solve_absmax(g).part(part).answer.value
+    """The key of an absmax or factor part, as the solver writes it (floats of the exact values)."""
+    amax, factors, d = _absmax_factors(g)
+    vals = [m / d for m in amax] if part == "absmax" else [p / q for p, q in factors]
+    return vals[0] if g["axis"] == "tensor" else vals
 
 
 def _ab_other_convention(variant: str, g: dict[str, Any]) -> Any:
-    _, f = _absmax_factors(g, qmax=2 ** (int(g["bits"]) - 1))
-    vals = [float(v) for v in f]
+    _, f, _ = _absmax_factors(g, qmax=2 ** (int(g["bits"]) - 1))
+    vals = [p / q for p, q in f]
     return vals[0] if g["axis"] == "tensor" else vals
 
 
 def _ab_signed_max(variant: str, g: dict[str, Any]) -> Any:
-    m = [float(max(ch)) for ch in channels(exact(g["X"]), g["axis"])]
+    d, a = _fast.scaled(tuple(map(tuple, g["X"])))
+    m = [max(ch) / d for ch in channels(a, g["axis"])]
     right = _ab_right(g, "absmax")
     wrong = m[0] if g["axis"] == "tensor" else m
     return None if wrong == right else wrong
@@ -583,22 +629,22 @@ def _ab_signed_max(variant: str, g: dict[str, Any]) -> Any:
 def _ab_per_tensor(variant: str, g: dict[str, Any]) -> Any:
     if g["axis"] == "tensor":
         return None
-    _, f = _absmax_factors(g, axis="tensor")
+    _, f, _ = _absmax_factors(g, axis="tensor")
     n = len(channels(g["X"], g["axis"]))
-    wrong = [float(f[0])] * n
+    wrong = [f[0][0] / f[0][1]] * n
     return None if wrong == _ab_right(g, "factor") else wrong
 
 
 def _ab_multiplied_back(variant: str, g: dict[str, Any]) -> Any:
-    _, f = _absmax_factors(g)
-    return [[float(v) for v in r] for r in _absmax_compute(g, f, multiply_back=True)[2]]
+    _, f, _ = _absmax_factors(g)
+    return [list(r) for r in _absmax_compute(g, f, multiply_back=True)["xhat"]]
 
 
 def _ab_unrounded_factor(variant: str, g: dict[str, Any]) -> Any:
     if not int(g["factor_decimals"]):
         return None
-    _, f = _absmax_factors(g, rounded=False)
-    return [[float(v) for v in r] for r in _absmax_compute(g, f)[2]]
+    _, f, _ = _absmax_factors(g, rounded=False)
+    return [list(r) for r in _absmax_compute(g, f)["xhat"]]
 
 
 # ---- affine_channel: min–max affine per channel, with zero points ---------------------------------------
