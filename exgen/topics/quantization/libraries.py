@@ -674,80 +674,111 @@ def _check_affine(g: dict[str, Any]) -> None:
 
 
 def _affine_params(g: dict[str, Any], levels: int | None = None, signed: bool | None = None,
-                   rounded: bool = True, axis: str | None = None, zero_round=round_even):
-    """Per channel: (r_min, r_max, S, Z before rounding, Z)."""
-    bits = int(g["bits"])
-    qmin, qmax = int_range(bits, g["signed"] == "signed" if signed is None else signed)
-    k = int(g["scale_decimals"])
+                   rounded: bool = True, axis: str | None = None) -> tuple[tuple[int, ...], ...]:
+    """Per channel, exactly, in integers over the matrix's common denominator D (x = A/D):
+    (r_min·D, r_max·D, S = sn/sd as sn, sd, Z before rounding = zn/zd as zn, zd, Z, D)."""
+    return _af_params(tuple(map(tuple, g["X"])), int(g["bits"]), g["signed"] == "signed" if signed is None else signed,
+                      axis or g["axis"], int(g["scale_decimals"]) if rounded else 0, levels)
+
+
+@lru_cache(maxsize=256)
+def _af_params(xkey: tuple, bits: int, signed: bool, axis: str, k: int, levels: int | None):
+    qmin, qmax = int_range(bits, signed)
+    d, a = _fast.scaled(xkey)
     out = []
-    for ch in channels(exact(g["X"]), axis or g["axis"]):
+    for ch in channels(a, axis):
         lo, hi = min(ch), max(ch)
-        s = (hi - lo) / (levels if levels is not None else qmax - qmin)
-        if k and rounded:
-            s = Fraction(round(s * 10**k), 10**k)
-            if s == 0:
+        sn, sd = hi - lo, d * (levels if levels is not None else qmax - qmin)
+        if k:
+            sn, sd = _fast.round_even(sn * 10**k, sd), 10**k
+            if sn == 0:
                 raise InvalidGivens("a scale rounds to 0 at scale_decimals: ask for more decimals")
-        z_exact = qmin - lo / s
-        out.append((lo, hi, s, z_exact, clamp(zero_round(z_exact), qmin, qmax)))
-    return out
+        zn, zd = qmin * d * sn - lo * sd, d * sn  # q_min − r_min/S
+        z = _fast.round_even(zn, zd)
+        out.append((lo, hi, sn, sd, zn, zd, qmin if z < qmin else qmax if z > qmax else z, d))
+    return tuple(out)
 
 
-def _affine_compute(g: dict[str, Any], params):
-    qmin, qmax = int_range(int(g["bits"]), g["signed"] == "signed")
-    x = exact(g["X"])
-    s = per_entry(x, g["axis"], [p[2] for p in params])
-    z = per_entry(x, g["axis"], [p[4] for p in params])
-    ratio = [[r / sv + zv for r, sv, zv in zip(*t)] for t in zip(x, s, z)]
-    raw = [[round_even(r / sv) + zv for r, sv, zv in zip(*t)] for t in zip(x, s, z)]
-    q = [[clamp(v, qmin, qmax) for v in row] for row in raw]
-    xhat = [[sv * (v - zv) for v, sv, zv in zip(*t)] for t in zip(q, s, z)]
-    return ratio, raw, q, xhat
+@lru_cache(maxsize=256)
+def _af_compute(xkey: tuple, bits: int, signed: bool, axis: str, params: tuple) -> dict[str, Any]:
+    """r/S + Z, the rounded (halves to even) and clamped integers, the reconstruction and the error matrix, as
+    floats of their exact values."""
+    qmin, qmax = int_range(bits, signed)
+    d, a = _fast.scaled(xkey)
+    per = per_entry(a, axis, params)
+    ratio, raw, q, xhat, err = [], [], [], [], []
+    for ar, pr in zip(a, per):
+        ra_row, rw_row, q_row, xh_row, er_row = [], [], [], [], []
+        for v, p in zip(ar, pr):
+            sn, sd, z = p[2], p[3], p[6]
+            num, den = v * sd, d * sn  # r/S
+            rv = _fast.round_even(num, den) + z
+            qv = qmin if rv < qmin else qmax if rv > qmax else rv
+            ra_row.append((num + z * den) / den)
+            rw_row.append(rv)
+            q_row.append(qv)
+            xh_row.append(sn * (qv - z) / sd)
+            er_row.append((v * sd - sn * (qv - z) * d) / (d * sd))
+        ratio.append(ra_row)
+        raw.append(rw_row)
+        q.append(q_row)
+        xhat.append(xh_row)
+        err.append(er_row)
+    return {"ratio": ratio, "raw": raw, "q": q, "xhat": xhat, "err": err}
+
+
+def _affine_compute(g: dict[str, Any], params) -> dict[str, Any]:
+    return _af_compute(tuple(map(tuple, g["X"])), int(g["bits"]), g["signed"] == "signed", g["axis"], tuple(params))
 
 
 def _solve_affine(g: dict[str, Any]) -> Solution:
     _check_affine(g)
-    x, axis, dec, k = exact(g["X"]), g["axis"], int(g["decimals"]), int(g["scale_decimals"])
+    axis, dec, k = g["axis"], int(g["decimals"]), int(g["scale_decimals"])
     bits, signed = int(g["bits"]), g["signed"] == "signed"
     qmin, qmax = int_range(bits, signed)
     params = _affine_params(g)
-    unrounded = _affine_params(g, rounded=False)
-    ratio, raw, q, xhat = _affine_compute(g, params)
-    err = [[a - b for a, b in zip(ra, rb)] for ra, rb in zip(x, xhat)]
-    word = channel_word(axis)
-    vec = lambda vs, f: nf.vector(vs, f)  # noqa: E731
-    marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
-    steps = [
-        Step(f"A {bits}-bit {'signed' if signed else 'unsigned'} integer takes values $q_{{\\min}} = {qmin}$ to "
-             f"$q_{{\\max}} = {qmax}$. " + ("The range of $X$:" if axis == "tensor" else f"Each {word}'s range:"),
-             rf"r_{{\min}} = {vec([p[0] for p in params], nf.num)},\quad r_{{\max}} = {vec([p[1] for p in params], nf.num)}"),
-        Step("Scales:", rf"S = \frac{{r_{{\max}} - r_{{\min}}}}{{{qmax} - {nf.signed(str(qmin))}}} = "
-             + vec([p[2] for p in unrounded], lambda v: nf.sig(v, 6))),
-    ]
-    if k:
-        steps.append(Step(f"Rounded to {k} decimals and used from here on (as on seed 003's slide):",
-                          "S = " + vec([p[2] for p in params], lambda v: nf.fixed(v, k))))
-    steps += [
-        Step("Zero points, rounded to the nearest integer (halves to even) and clamped to the range:",
-             rf"Z = \operatorname{{round}}\left(q_{{\min}} - \frac{{r_{{\min}}}}{{S}}\right) = "
-             rf"\operatorname{{round}}{vec([p[3] for p in params], lambda v: nf.sig(v, 6))} = "
-             + vec([p[4] for p in params], str)),
-        Step("Divide by the scale, add the zero point, round (halves to even) and clamp"
-             + (" (boxed entries were clamped)" if raw != q else "") + ":",
-             rf"r/S + Z = {_mat(ratio, 3)} \;\to\; q = {nf.matrix(marked, str)}"),
-        Step(r"Reconstruction $\hat X = S\,(q - Z)$ and the error matrix $X - \hat X$ (from the unrounded $\hat X$):",
-             rf"\hat X = {vec([p[2] for p in params], lambda v: nf.fixed(v, k) if k else nf.sig(v, 6))} \odot "
-             rf"(q - {vec([p[4] for p in params], str)}) = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
-    ]
+    core = _affine_compute(g, params)
+    ratio, raw, q, xhat, err = (core[key] for key in ("ratio", "raw", "q", "xhat", "err"))
+    scales = [p[2] / p[3] for p in params]
+
+    def steps() -> tuple[Step, ...]:
+        unrounded = _affine_params(g, rounded=False)
+        word = channel_word(axis)
+        vec = lambda vs, f: nf.vector(vs, f)  # noqa: E731
+        marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
+        lows, highs = [Fraction(p[0], p[7]) for p in params], [Fraction(p[1], p[7]) for p in params]
+        out = [
+            Step(f"A {bits}-bit {'signed' if signed else 'unsigned'} integer takes values $q_{{\\min}} = {qmin}$ to "
+                 f"$q_{{\\max}} = {qmax}$. " + ("The range of $X$:" if axis == "tensor" else f"Each {word}'s range:"),
+                 rf"r_{{\min}} = {vec(lows, nf.num)},\quad r_{{\max}} = {vec(highs, nf.num)}"),
+            Step("Scales:", rf"S = \frac{{r_{{\max}} - r_{{\min}}}}{{{qmax} - {nf.signed(str(qmin))}}} = "
+                 + vec([p[2] / p[3] for p in unrounded], lambda v: nf.sig(v, 6))),
+        ]
+        if k:
+            out.append(Step(f"Rounded to {k} decimals and used from here on (as on seed 003's slide):",
+                            "S = " + vec(scales, lambda v: nf.fixed(v, k))))
+        out += [
+            Step("Zero points, rounded to the nearest integer (halves to even) and clamped to the range:",
+                 rf"Z = \operatorname{{round}}\left(q_{{\min}} - \frac{{r_{{\min}}}}{{S}}\right) = "
+                 rf"\operatorname{{round}}{vec([p[4] / p[5] for p in params], lambda v: nf.sig(v, 6))} = "
+                 + vec([p[6] for p in params], str)),
+            Step("Divide by the scale, add the zero point, round (halves to even) and clamp"
+                 + (" (boxed entries were clamped)" if raw != q else "") + ":",
+                 rf"r/S + Z = {_mat(ratio, 3)} \;\to\; q = {nf.matrix(marked, str)}"),
+            Step(r"Reconstruction $\hat X = S\,(q - Z)$ and the error matrix $X - \hat X$ (from the unrounded $\hat X$):",
+                 rf"\hat X = {vec(scales, lambda v: nf.fixed(v, k) if k else nf.sig(v, 6))} \odot "
+                 rf"(q - {vec([p[6] for p in params], str)}) = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
+        ]
+        return tuple(out)
     skw = {"decimals": k} if k else {"sig": 4}
     parts = (
-        Part("scales", "scales S", Answer("vector", [float(p[2]) for p in params], **skw)),
-        Part("zero_points", "zero points Z", Answer("vector", [p[4] for p in params])),
-        Part("q", "integer matrix q", Answer("matrix", q)),
-        Part("reconstruction", "reconstructed matrix", Answer("matrix", [[float(v) for v in r] for r in xhat],
-                                                              decimals=dec)),
-        Part("error", "error matrix", Answer("matrix", [[float(v) for v in r] for r in err], decimals=dec)),
+        Part("scales", "scales S", Answer("vector", scales, **skw)),
+        Part("zero_points", "zero points Z", Answer("vector", [p[6] for p in params])),
+        Part("q", "integer matrix q", Answer("matrix", [list(r) for r in q])),
+        Part("reconstruction", "reconstructed matrix", Answer("matrix", [list(r) for r in xhat], decimals=dec)),
+        Part("error", "error matrix", Answer("matrix", [list(r) for r in err], decimals=dec)),
     )
-    return Solution(parts, tuple(steps))
+    return Solution(parts, steps)
 
 
 _AF_SHAPES = {"easy": ((2, 4), ("rows",), (2, 3), 0), "medium": ((3, 4), ("rows", "columns"), (2, 3, 4), 1),
@@ -755,26 +786,29 @@ _AF_SHAPES = {"easy": ((2, 4), ("rows",), (2, 3), 0), "medium": ((3, 4), ("rows"
 
 
 def _sample_affine(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """Entries are drawn as rng.decimal's integers (hundredths) and every tie test is done in integers."""
     (rows, cols), axes, widths, rounding = _AF_SHAPES[difficulty]
     axis, bits = rng.choice(axes), rng.choice(widths)
     signed = rng.choice(("signed", "unsigned"))
-    x = [[rng.decimal(-3, 3, 2) for _ in range(cols)] for _ in range(rows)]
+    x = [[rng.randint(-300, 300) for _ in range(cols)] for _ in range(rows)]  # rng.decimal(-3, 3, 2), in 0.01s
     for ch in channels(x, axis):
         if not min(ch) < 0 < max(ch):
             raise Rejected("a channel's range must straddle zero")
-    if len(set(flat(x))) < len(flat(x)) // 2:
+    values = flat(x)
+    if len(set(values)) < len(values) // 2:
         raise Rejected("near-constant matrix")
     k = (2 if bits <= 3 else 3 if bits == 4 else 4) if rounding and (axis == "tensor" or rng.randint(0, 1)) else 0
-    g = {"X": [[float(v) for v in r] for r in x], "bits": bits, "signed": signed, "axis": axis,
+    g = {"X": [[v / 100 for v in r] for r in x], "bits": bits, "signed": signed, "axis": axis,
          "scale_decimals": k, "decimals": 2 if difficulty == "easy" else 3}
-    if k and any(near_tie(p[2] * 10**k) for p in _affine_params(g, rounded=False)):
+    if k and any(_fast.near_tie(p[2] * 10**k, p[3]) for p in _affine_params(g, rounded=False)):
         raise Rejected("a scale lies near a rounding boundary")
     params = _affine_params(g)
-    if any(near_tie(p[3]) for p in params):
+    if any(_fast.near_tie(p[4], p[5]) for p in params):
         raise Rejected("a zero point lies near a rounding boundary")
-    ratio, *_ = _affine_compute(g, params)
+    d, a = _fast.scaled(tuple(map(tuple, g["X"])))
     ends = {v for p in params for v in p[:2]}
-    if any(near_tie(v) for xr, rr in zip(x, ratio) for r, v in zip(xr, rr) if r not in ends):
+    per = per_entry(a, axis, params)
+    if any(_fast.near_tie(v * p[3], d * p[2]) for ar, pr in zip(a, per) for v, p in zip(ar, pr) if v not in ends):
         raise Rejected("an entry lies near a rounding boundary")
     return g
 
@@ -805,28 +839,28 @@ def _affine_float(part: str):
 
 
 def _af_levels(variant: str, g: dict[str, Any]) -> Any:
-    return [float(p[2]) for p in _affine_params(g, levels=2 ** int(g["bits"]))]
+    return [p[2] / p[3] for p in _affine_params(g, levels=2 ** int(g["bits"]))]
 
 
 def _af_unsigned(variant: str, g: dict[str, Any]) -> Any:
-    return [p[4] for p in _affine_params(g, signed=False)] if g["signed"] == "signed" else None
+    return [p[6] for p in _affine_params(g, signed=False)] if g["signed"] == "signed" else None
 
 
 def _af_other_way(variant: str, g: dict[str, Any]) -> Any:
-    return [p[4] + 1 if p[3] > p[4] else p[4] - 1 for p in _affine_params(g)]
+    return [p[6] + 1 if p[4] > p[6] * p[5] else p[6] - 1 for p in _affine_params(g)]
 
 
 def _af_tensor_range(variant: str, g: dict[str, Any]) -> Any:
     if g["axis"] == "tensor":
         return None
-    s = float(_affine_params(g, axis="tensor")[0][2])
-    return [s] * len(channels(g["X"], g["axis"]))
+    p = _affine_params(g, axis="tensor")[0]
+    return [p[2] / p[3]] * len(channels(g["X"], g["axis"]))
 
 
 def _af_unrounded(variant: str, g: dict[str, Any]) -> Any:
     if not int(g["scale_decimals"]):
         return None
-    return [[float(v) for v in r] for r in _affine_compute(g, _affine_params(g, rounded=False))[3]]
+    return [list(r) for r in _affine_compute(g, _affine_params(g, rounded=False))["xhat"]]
 
 
 # ---- requant: the integer multiplier M = 2^-n M0, M0 a Q31 integer (Jacob et al. 2018; gemmlowp) ---------
