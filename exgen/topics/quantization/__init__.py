@@ -274,16 +274,6 @@ def _grid(d: int, a: tuple, sn: int, sd: int, zero: int, qmin: int, qmax: int) -
     return {"ratio": ratio, "raw": raw, "q": q, "xhat": xhat, "diff": diffs, "nums": nums, "e": e}
 
 
-def _error_of(nums: list[int], e: int, metric: str) -> float:
-    """The error of X − X̂ = nums/e: what `error` gives from the exact values."""
-    if metric == "max_abs":
-        return max(abs(v) for v in nums) / e
-    squares = sum(v * v for v in nums)
-    if metric == "mse":
-        return squares / (e * e * len(nums))
-    return math.sqrt(squares / (e * e))
-
-
 def _affine_ints(g: dict[str, Any], levels: int | None = None, signed: bool | None = None,
                  own_range: bool = False) -> tuple[int, tuple, int, int, int, int, int, int, int]:
     """(D, A, r_min·D, r_max·D, sn, sd, zn, zd, Z): S = sn/sd, Z before rounding = zn/zd, exactly."""
@@ -354,7 +344,7 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
     d, a, rmin, rmax, sn, sd, zn, zd, zero = _affine_ints(g)
     dec = int(g["decimals"])
     grid = _grid(d, a, sn, sd, zero, qmin, qmax)
-    err = _error_of(grid["nums"], grid["e"], metric)
+    err = _fast.error_of(grid["nums"], grid["e"], metric)
 
     def steps() -> tuple[Step, ...]:
         lo, hi, scale = nf.num(rmin / d), nf.num(rmax / d), nf.sig(sn / sd, 6)
@@ -390,7 +380,7 @@ def _solve_absmax(g: dict[str, Any]) -> Solution:
     d, a, amax, sn, sd = _absmax_ints(g)
     dec = int(g["decimals"])
     grid = _grid(d, a, sn, sd, 0, qmin, qmax)
-    err = _error_of(grid["nums"], grid["e"], metric)
+    err = _fast.error_of(grid["nums"], grid["e"], metric)
 
     def steps() -> tuple[Step, ...]:
         top = nf.num(amax / d)
@@ -433,8 +423,8 @@ def _solve_per_channel(g: dict[str, Any]) -> Solution:
     q_tensor, q_rows = tensor["q"], [r["q"][0] for r in rows]
     xhat_tensor, xhat_rows = tensor["xhat"], [r["xhat"][0] for r in rows]
     diff_tensor, diff_rows = tensor["diff"], [r["diff"][0] for r in rows]
-    e_tensor = _error_of(tensor["nums"], tensor["e"], "frobenius")
-    e_rows = _error_of([v for r in rows for v in r["nums"]], tensor["e"], "frobenius")
+    e_tensor = _fast.error_of(tensor["nums"], tensor["e"], "frobenius")
+    e_rows = _fast.error_of([v for r in rows for v in r["nums"]], tensor["e"], "frobenius")
     if columns:
         q_tensor, q_rows = _transpose(q_tensor), _transpose(q_rows)
         xhat_tensor, xhat_rows = _transpose(xhat_tensor), _transpose(xhat_rows)

@@ -129,3 +129,14 @@ def decimals_of_den(den: int, cap: int = 6) -> int:
         if 10**d % den == 0:
             return d
     return cap
+
+
+def error_of(nums: list[int], e: int, metric: str) -> float:
+    """The error of a matrix difference given exactly as nums/e (e > 0): the largest |entry|, the mean of the
+    squares, or the Frobenius norm — the float of the exact value, as the Fraction computation gives it."""
+    if metric == "max_abs":
+        return max(abs(v) for v in nums) / e
+    squares = sum(v * v for v in nums)
+    if metric == "mse":
+        return squares / (e * e * len(nums))
+    return math.sqrt(squares / (e * e))
