@@ -488,43 +488,68 @@ def storage_bytes(params: Any, bits: int, group: int, source_bits: int = 16, zer
     return (p - k) * bits / 8 + groups * per_group + k * source_bits / 8
 
 
-def _solve_storage(g: dict[str, Any]) -> Solution:
-    params, src, bits, group = g["params"], int(g["source_bits"]), int(g["bits"]), int(g["group"])
-    zeros, kept = g["zero_points"], g["kept_params"]
+@lru_cache(maxsize=256)
+def _storage_core(params: Any, src: int, bits: int, group: int, zeros: str, kept: Any) -> dict[str, int]:
+    """The sizes in integers: with D the common denominator of params and kept (P = params·D, K = kept·D),
+    every size in bytes is its value here over 8·D (storage_bytes, exactly)."""
     p, k = fr(params), fr(kept)
-    before = p * src / 8
-    after = storage_bytes(params, bits, group, src, zeros, kept)
-    ratio = before / after
-    groups = math.ceil((p - k) / group)
-    quantized = nf.sig(p - k, 6)
-    gb = lambda b: nf.sig(b / BYTES_PER_GB, 6)  # noqa: E731
-    per_group = "a 2-byte scale" + (f" and a {bits}-bit (${nf.num(bits / 8)}$-byte) zero point" if zeros == "b-bit"
-                                    else "")
-    group_bytes = "2" if zeros == "none" else rf"\left(2 + {nf.num(bits / 8)}\right)"
-    steps = [Step(f"Before: {src} bits = {src // 8} bytes per parameter:",
-                  rf"{nf.sig(p, 6)} \times {src // 8}\ \text{{B}} = {nf.sig(before, 6)}\ \text{{B}} = "
-                  rf"{gb(before)}\ \text{{GB}}")]
-    if k:
-        steps.append(Step(f"Kept at {src} bits: ${nf.sig(k, 6)}$ parameters, "
-                          f"${nf.sig(k, 6)} \\times {src // 8} = {nf.sig(k * src / 8, 6)}$ B; quantized: "
-                          f"${nf.sig(p, 6)} - {nf.sig(k, 6)} = {quantized}$ weights."))
-    steps += [
-        Step(f"Groups of {group} quantized weights (a partial group still has its own scale):",
-             rf"\left\lceil \frac{{{quantized}}}{{{group}}} \right\rceil = {nf.sig(groups, 9)}"),
-        Step(f"After: {bits} bits per weight is ${nf.num(bits / 8)}$ B, plus {per_group} per group"
-             + (", plus the kept parameters" if k else "") + ":",
-             rf"{quantized} \times {nf.num(bits / 8)} + {nf.sig(groups, 9)} \times {group_bytes}"
-             + (rf" + {nf.sig(k * src / 8, 6)}" if k else "")
-             + rf" = {nf.sig(after, 6)}\ \text{{B}}"),
-        Step(f"In GB ($10^9$ bytes): ${nf.sig(after, 6)} / 10^9 = {gb(after)}$ GB."),
-        Step("Compression ratio of the unrounded sizes:", rf"\frac{{{gb(before)}}}{{{gb(after)}}} = {nf.sig(ratio, 4)}"),
-    ]
+    d = math.lcm(p.denominator, k.denominator)
+    big_p, big_k = p.numerator * (d // p.denominator), k.numerator * (d // k.denominator)
+    quantized = big_p - big_k
+    groups = -(-quantized // (d * group))  # ceil((p − k)/group)
+    per_group = 16 + (bits if zeros == "b-bit" else 0)  # eighths of a byte: a 2-byte scale (+ a b-bit zero)
+    return {"d": d, "p": big_p, "k": big_k, "groups": groups, "before": big_p * src,
+            "after": quantized * bits + groups * per_group * d + big_k * src,
+            "without_overhead": quantized * bits + big_k * src}
+
+
+def _storage_sizes(g: dict[str, Any]) -> dict[str, int]:
+    return _storage_core(g["params"], int(g["source_bits"]), int(g["bits"]), int(g["group"]), g["zero_points"],
+                         g["kept_params"])
+
+
+def _solve_storage(g: dict[str, Any]) -> Solution:
+    src, bits, group = int(g["source_bits"]), int(g["bits"]), int(g["group"])
+    zeros = g["zero_points"]
+    sizes = _storage_sizes(g)
+    d, e = sizes["d"], 8 * sizes["d"]  # sizes in bytes are over e
+    before_n, after_n = sizes["before"], sizes["after"]
+
+    def steps() -> tuple[Step, ...]:
+        p, k, groups = sizes["p"] / d, sizes["k"], sizes["groups"]
+        before, after, ratio = before_n / e, after_n / e, before_n / after_n
+        kept = k / d
+        quantized = nf.sig((sizes["p"] - k) / d, 6)
+        gb = lambda n: nf.sig(n / (e * BYTES_PER_GB), 6)  # noqa: E731
+        per_group = "a 2-byte scale" + (f" and a {bits}-bit (${nf.num(bits / 8)}$-byte) zero point"
+                                        if zeros == "b-bit" else "")
+        group_bytes = "2" if zeros == "none" else rf"\left(2 + {nf.num(bits / 8)}\right)"
+        out = [Step(f"Before: {src} bits = {src // 8} bytes per parameter:",
+                    rf"{nf.sig(p, 6)} \times {src // 8}\ \text{{B}} = {nf.sig(before, 6)}\ \text{{B}} = "
+                    rf"{gb(before_n)}\ \text{{GB}}")]
+        if k:
+            out.append(Step(f"Kept at {src} bits: ${nf.sig(kept, 6)}$ parameters, "
+                            f"${nf.sig(kept, 6)} \\times {src // 8} = {nf.sig(k * src / e, 6)}$ B; quantized: "
+                            f"${nf.sig(p, 6)} - {nf.sig(kept, 6)} = {quantized}$ weights."))
+        out += [
+            Step(f"Groups of {group} quantized weights (a partial group still has its own scale):",
+                 rf"\left\lceil \frac{{{quantized}}}{{{group}}} \right\rceil = {nf.sig(groups, 9)}"),
+            Step(f"After: {bits} bits per weight is ${nf.num(bits / 8)}$ B, plus {per_group} per group"
+                 + (", plus the kept parameters" if k else "") + ":",
+                 rf"{quantized} \times {nf.num(bits / 8)} + {nf.sig(groups, 9)} \times {group_bytes}"
+                 + (rf" + {nf.sig(k * src / e, 6)}" if k else "")
+                 + rf" = {nf.sig(after, 6)}\ \text{{B}}"),
+            Step(f"In GB ($10^9$ bytes): ${nf.sig(after, 6)} / 10^9 = {gb(after_n)}$ GB."),
+            Step("Compression ratio of the unrounded sizes:",
+                 rf"\frac{{{gb(before_n)}}}{{{gb(after_n)}}} = {nf.sig(ratio, 4)}"),
+        ]
+        return tuple(out)
     parts = (
-        Part("before", "size before", Answer("number", float(before / BYTES_PER_GB), unit="GB", sig=3)),
-        Part("after", "size after", Answer("number", float(after / BYTES_PER_GB), unit="GB", sig=3)),
-        Part("ratio", "compression ratio", Answer("number", float(ratio), sig=3)),
+        Part("before", "size before", Answer("number", before_n / (e * BYTES_PER_GB), unit="GB", sig=3)),
+        Part("after", "size after", Answer("number", after_n / (e * BYTES_PER_GB), unit="GB", sig=3)),
+        Part("ratio", "compression ratio", Answer("number", before_n / after_n, sig=3)),
     )
-    return Solution(parts, tuple(steps))
+    return Solution(parts, steps)
 
 
 _SOLVERS = {"affine": _solve_affine, "absmax": _solve_absmax, "per_channel": _solve_per_channel,
@@ -809,10 +834,10 @@ def _unclamped(variant: str, g: dict[str, Any]) -> list[list[int]] | None:
     return [list(r) for r in grid["raw"]] if grid["raw"] != grid["q"] else None
 
 
-def _without_group_overhead(g: dict[str, Any]) -> Fraction:
-    """The size after quantization with no per-group scale (or zero point) counted."""
-    p, k = fr(g["params"]), fr(g["kept_params"])
-    return (p - k) * int(g["bits"]) / 8 + k * int(g["source_bits"]) / 8
+def _without_group_overhead(g: dict[str, Any]) -> float:
+    """The size after quantization with no per-group scale (or zero point) counted, in GB."""
+    sizes = _storage_sizes(g)
+    return sizes["without_overhead"] / (8 * sizes["d"] * BYTES_PER_GB)
 
 
 def _storage(variant: str, g: dict[str, Any], part: str, **change) -> float:
@@ -848,7 +873,7 @@ MISTAKES = (
             ("storage",), lambda v, g: _storage(v, g, "after") * 8),
     Mistake("scales_forgotten", "after",
             "The per-group scales were left out of the size.",
-            ("storage",), lambda v, g: float(_without_group_overhead(g) / BYTES_PER_GB)),
+            ("storage",), lambda v, g: _without_group_overhead(g)),
     *kmeans.MISTAKES,
 )
 

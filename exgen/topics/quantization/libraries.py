@@ -879,21 +879,30 @@ REQUANT = Variant(
 
 
 def _requant_parts(g: dict[str, Any]) -> dict[str, Any]:
-    m = fr(g["s_in"]) * fr(g["s_w"]) / fr(g["s_out"])
+    return _requant_core(g["s_in"], g["s_w"], g["s_out"], int(g["acc"]), int(g["z_out"]), int(g["quant_min"]),
+                         int(g["quant_max"]))
+
+
+@lru_cache(maxsize=256)
+def _requant_core(s_in: Any, s_w: Any, s_out: Any, acc: int, z_out: int, lo: int, hi: int) -> dict[str, Any]:
+    """M, the shift n, M0 and its Q31 integer, and the requantized output, exactly; once per instance (the
+    sampler, the solver and the mistakes all read it)."""
+    m = fr(s_in) * fr(s_w) / fr(s_out)
     if not 0 < m < 1:
         raise InvalidGivens(f"M = S_in·S_w/S_out = {float(m):.6g} must lie in (0, 1), the case of Jacob et al. (2018)")
-    n, m0 = 0, m
-    while m0 < Fraction(1, 2):
-        m0, n = m0 * 2, n + 1
-    q31 = round_away(m0 * 2**31)
+    num, den = m.numerator, m.denominator
+    n = 0
+    while 2 * (num << n) < den:  # double M until M0 = 2^n M lies in [1/2, 1)
+        n += 1
+    m0 = Fraction(num << n, den)
+    q31 = _fast.round_away(num << (n + 31), den)
     if q31 == 2**31:  # gemmlowp: M0 rounded up to 1.0 is halved, one shift less
         q31, n = q31 // 2, n - 1
     if n > 31:
         raise InvalidGivens("M is below 2^-31: the shift would exceed 31 bits")
-    acc = int(g["acc"])
-    out = int(g["z_out"]) + rounding_divide_by_pot(srdhm(acc, q31), n)
-    return {"M": m, "n": n, "M0": m0, "q31": q31, "high": srdhm(acc, q31),
-            "q_out": clamp(out, int(g["quant_min"]), int(g["quant_max"])), "raw": out}
+    high = srdhm(acc, q31)
+    out = z_out + rounding_divide_by_pot(high, n)
+    return {"M": m, "n": n, "M0": m0, "q31": q31, "high": high, "q_out": clamp(out, lo, hi), "raw": out}
 
 
 def srdhm(a: int, b: int) -> int:
@@ -932,7 +941,7 @@ def _solve_requant(g: dict[str, Any]) -> Solution:
     r = _requant_parts(g)
     m, n, m0, q31 = r["M"], r["n"], r["M0"], r["q31"]
     acc, z = int(g["acc"]), int(g["z_out"])
-    steps = (
+    steps = lambda: (  # noqa: E731  (built on first read)
         Step("The real multiplier:", rf"M = \frac{{S_{{\text{{in}}}}\,S_w}}{{S_{{\text{{out}}}}}} = "
              rf"\frac{{{nf.num(g['s_in'])} \times {nf.num(g['s_w'])}}}{{{nf.num(g['s_out'])}}} = {nf.sig(m, 8)}"),
         Step("Double $M$ until it lies in $[0.5, 1)$: the number of doublings $n$ is",
@@ -962,24 +971,27 @@ _RQ_SCALES = {"easy": (2, 3), "medium": (3, 4), "hard": (3, 5)}
 
 
 def _sample_requant(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """The scales are rng.decimal's integers (the same randint); M and the tie tests in integers."""
     lo_exp, places = _RQ_SCALES[difficulty]
-    s_in = rng.decimal(0.001, 0.1, places + 1)
-    s_w = rng.decimal(0.001, 0.05, places + 1)
-    s_out = rng.decimal(0.01, 0.5, places)
+    fine, coarse = 10 ** (places + 1), 10**places
+    s_in = rng.randint(round(0.001 * fine), round(0.1 * fine))  # rng.decimal(0.001, 0.1, places + 1), in 1/fine
+    s_w = rng.randint(round(0.001 * fine), round(0.05 * fine))
+    s_out = rng.randint(round(0.01 * coarse), round(0.5 * coarse))  # in 1/coarse
     if s_in == 0 or s_w == 0 or s_out == 0:
         raise Rejected("zero scale")
-    g = {"s_in": float(s_in), "s_w": float(s_w), "s_out": float(s_out), "acc": 0,
+    g = {"s_in": s_in / fine, "s_w": s_w / fine, "s_out": s_out / coarse, "acc": 0,
          "z_out": 0 if difficulty == "easy" else rng.randint(0, 255), "quant_min": 0, "quant_max": 255}
-    m = s_in * s_w / s_out
-    if not m < 1:
+    m_num, m_den = s_in * s_w * coarse, s_out * fine * fine  # M = m_num/m_den
+    if not m_num < m_den:
         raise Rejected("M must be below 1")
     target = rng.randint(-100, 100) if difficulty != "easy" else rng.randint(1, 200)
-    acc = round(Fraction(target) / m) + rng.randint(-3, 3)
+    acc = _fast.round_even(target * m_den, m_num) + rng.randint(-3, 3)  # round(target/M), halves to even
     if not -(2**31) < acc < 2**31 or acc == 0:
         raise Rejected("accumulator out of int32")
     g["acc"] = int(acc)
     r = _requant_parts(g)
-    if near_tie(r["M0"] * 2**31) or near_tie(m * acc, Fraction(1, 5)):
+    m0 = r["M0"]
+    if _fast.near_tie(m0.numerator << 31, m0.denominator) or _fast.near_tie(m_num * acc, m_den, 1, 5):
         raise Rejected("a value lies near a rounding boundary")
     if r["raw"] != r["q_out"] and difficulty == "easy":
         raise Rejected("easy: no clamping")
