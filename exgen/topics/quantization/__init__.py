@@ -691,21 +691,20 @@ def _at_precision(answer: Answer, value: float) -> float:
 
 
 def _calculator(variant: str, g: dict[str, Any]) -> dict[str, Any]:
-    return _calculator_cached(variant, tuple(sorted((k, _frozen(v)) for k, v in g.items())))
-
-
-def _frozen(v: Any) -> Any:
-    return tuple(_frozen(e) for e in v) if isinstance(v, list) else v
+    return _calculator_cached(variant, tuple(map(tuple, g["X"])), g["bits"], g.get("signed"), g.get("convention"),
+                              tuple(g.get("calibration") or ()), g.get("clip", 0), g.get("axis", "rows"),
+                              g.get("metric"))
 
 
 @lru_cache(maxsize=64)
-def _calculator_cached(variant: str, givens: tuple) -> dict[str, Any]:
+def _calculator_cached(variant: str, xkey: tuple, bits: Any, signed: Any, convention: Any, calibration: tuple,
+                       clip: Any, axis: str, metric: Any) -> dict[str, Any]:
     """The whole computation in floats with the scale carried to 6 significant figures (the question's
-    carrying rule), each answer rounded as asked: what a student with a calculator writes."""
-    g = dict(givens)
-    x = [[float(v) for v in row] for row in g["X"]]
-    bits = int(g["bits"])
-    qmin, qmax = int_range(bits, variant != "affine" or g["signed"] == "signed")
+    carrying rule), each answer rounded as asked: what a student with a calculator writes.  Keyed on the
+    givens it reads."""
+    x = [[float(v) for v in row] for row in xkey]
+    bits = int(bits)
+    qmin, qmax = int_range(bits, variant != "affine" or signed == "signed")
     values = [v for row in x for v in row]
 
     def integers(rows, scales, zero):
@@ -713,30 +712,31 @@ def _calculator_cached(variant: str, givens: tuple) -> dict[str, Any]:
 
     def err(q, scales, zero, metric):
         d = [r - s * (v - zero) for row, qrow, s in zip(x, q, scales) for r, v in zip(row, qrow)]
-        return {"max_abs": max(abs(e) for e in d), "mse": sum(e * e for e in d) / len(d),
-                "frobenius": math.sqrt(sum(e * e for e in d))}[metric]
+        if metric == "max_abs":
+            return max(abs(e) for e in d)
+        return sum(e * e for e in d) / len(d) if metric == "mse" else math.sqrt(sum(e * e for e in d))
 
     if variant == "per_channel":
-        if g.get("axis", "rows") == "columns":
+        if axis == "columns":
             x = _transpose(x)
         s_t = nf.round_sig(max(abs(v) for v in values) / qmax, 6)
         s_r = [nf.round_sig(max(abs(v) for v in row) / qmax, 6) for row in x]
         q_t, q_r = integers(x, [s_t] * len(x), 0), integers(x, s_r, 0)
         e_t, e_r = err(q_t, [s_t] * len(x), 0, "frobenius"), err(q_r, s_r, 0, "frobenius")
-        if g.get("axis", "rows") == "columns":
+        if axis == "columns":
             q_t, q_r = _transpose(q_t), _transpose(q_r)
         return {"q_tensor": q_t, "q_rows": q_r, "error_tensor": e_t, "error_rows": e_r, "error_ratio": e_r / e_t}
     if variant == "affine":
-        rmin, rmax = g.get("calibration") or (min(values), max(values))
+        rmin, rmax = calibration or (min(values), max(values))
         scale = nf.round_sig((rmax - rmin) / (qmax - qmin), 6)
         zero = clamp(round_half_away(qmin - rmin / scale), qmin, qmax)
     else:
-        amax = float(g.get("clip", 0)) or max(abs(v) for v in values)
-        scale = nf.round_sig(amax / qmax if g["convention"] == "qmax" else amax / 2 ** (bits - 1), 6)
+        amax = float(clip) or max(abs(v) for v in values)
+        scale = nf.round_sig(amax / qmax if convention == "qmax" else amax / 2 ** (bits - 1), 6)
         zero = 0
     q = integers(x, [scale] * len(x), zero)
     return {"zero_point": zero, "q": q, "reconstruction": [[scale * (v - zero) for v in row] for row in q],
-            "error": err(q, [scale] * len(x), zero, g["metric"])}
+            "error": err(q, [scale] * len(x), zero, metric)}
 
 
 def _calculator_path(part: str):

@@ -418,13 +418,19 @@ def _ab_factors(xkey: tuple, qmax: int, axis: str, form: str, k: int) -> tuple[l
     """(max|X| per channel as integers over D, the factor per channel as an integer pair (p, q) = p/q, D),
     exactly; the factor rounded to k decimals if k (ties to even: never met when sampled)."""
     d, a = _fast.scaled(xkey)
-    amax = [max(abs(v) for v in ch) for ch in channels(a, axis)]
+    amax, factors = _factor_pairs(channels(a, axis), d, qmax, form, k)
+    return amax, factors, d
+
+
+def _factor_pairs(chans, d: int, qmax: int, form: str, k: int) -> tuple[list[int], list[tuple[int, int]]]:
+    """_ab_factors of channels given as integers over D: (max|X|·D per channel, the factor pairs)."""
+    amax = [max(abs(v) for v in ch) for ch in chans]
     factors = [(qmax * d, m) if form == "multiplier" else (m, qmax * d) for m in amax]
     if k:
         factors = [(_fast.round_even(p * 10**k, q), 10**k) for p, q in factors]
         if any(p == 0 for p, _ in factors):
             raise InvalidGivens("the factor rounds to 0 at factor_decimals: ask for more decimals")
-    return amax, factors, d
+    return amax, factors
 
 
 def _absmax_factors(g: dict[str, Any], qmax: int | None = None, rounded: bool = True,
@@ -556,19 +562,20 @@ def _sample_absmax(rng: Rng, difficulty: str) -> dict[str, Any]:
     k = 0
     if difficulty != "easy" and rng.randint(0, 1):
         k = 2 if form == "multiplier" else 4 if bits == 8 else 3
-    g = {"X": [[v / 100 for v in r] for r in x], "bits": bits, "axis": axis, "form": form, "factor_decimals": k,
-         "decimals": 2 if difficulty == "easy" else 3}
-    amax, factors, d = _absmax_factors(g)
-    if k and any(_fast.near_tie(p * 10**k, q) for p, q in _absmax_factors(g, rounded=False)[1]):
+    # the ties are tested on the hundredths (D = 100): the same rationals as the solver's
+    qmax = 2 ** (bits - 1) - 1
+    amax, unrounded = _factor_pairs(channels(x, axis), 100, qmax, form, 0)
+    factors = _factor_pairs(channels(x, axis), 100, qmax, form, k)[1] if k else unrounded
+    if k and any(_fast.near_tie(p * 10**k, q) for p, q in unrounded):
         raise Rejected("the factor lies near a rounding boundary")
     mult = form == "multiplier"
-    a = _fast.scaled(tuple(map(tuple, g["X"])))[1]
-    f = per_entry(a, axis, factors)
-    for ar, fr_ in zip(a, f):
+    f = per_entry(x, axis, factors)
+    for ar, fr_ in zip(x, f):
         for v, (p, q) in zip(ar, fr_):
-            if abs(v) not in amax and _fast.near_tie(*((v * p, d * q) if mult else (v * q, d * p))):
+            if abs(v) not in amax and _fast.near_tie(*((v * p, 100 * q) if mult else (v * q, 100 * p))):
                 raise Rejected("an entry lies near a rounding boundary")
-    return g
+    return {"X": [[v / 100 for v in r] for r in x], "bits": bits, "axis": axis, "form": form,
+            "factor_decimals": k, "decimals": 2 if difficulty == "easy" else 3}
 
 
 @lru_cache(maxsize=64)
@@ -683,10 +690,15 @@ def _affine_params(g: dict[str, Any], levels: int | None = None, signed: bool | 
 
 @lru_cache(maxsize=256)
 def _af_params(xkey: tuple, bits: int, signed: bool, axis: str, k: int, levels: int | None):
-    qmin, qmax = int_range(bits, signed)
     d, a = _fast.scaled(xkey)
+    return _channel_params(channels(a, axis), d, bits, signed, k, levels)
+
+
+def _channel_params(chans, d: int, bits: int, signed: bool, k: int, levels: int | None = None):
+    """_af_params of channels given as integers over D."""
+    qmin, qmax = int_range(bits, signed)
     out = []
-    for ch in channels(a, axis):
+    for ch in chans:
         lo, hi = min(ch), max(ch)
         sn, sd = hi - lo, d * (levels if levels is not None else qmax - qmin)
         if k:
@@ -798,19 +810,19 @@ def _sample_affine(rng: Rng, difficulty: str) -> dict[str, Any]:
     if len(set(values)) < len(values) // 2:
         raise Rejected("near-constant matrix")
     k = (2 if bits <= 3 else 3 if bits == 4 else 4) if rounding and (axis == "tensor" or rng.randint(0, 1)) else 0
-    g = {"X": [[v / 100 for v in r] for r in x], "bits": bits, "signed": signed, "axis": axis,
-         "scale_decimals": k, "decimals": 2 if difficulty == "easy" else 3}
-    if k and any(_fast.near_tie(p[2] * 10**k, p[3]) for p in _affine_params(g, rounded=False)):
+    chans = channels(x, axis)  # the ties are tested on the hundredths (D = 100): the same rationals
+    is_signed = signed == "signed"
+    if k and any(_fast.near_tie(p[2] * 10**k, p[3]) for p in _channel_params(chans, 100, bits, is_signed, 0)):
         raise Rejected("a scale lies near a rounding boundary")
-    params = _affine_params(g)
+    params = _channel_params(chans, 100, bits, is_signed, k)
     if any(_fast.near_tie(p[4], p[5]) for p in params):
         raise Rejected("a zero point lies near a rounding boundary")
-    d, a = _fast.scaled(tuple(map(tuple, g["X"])))
     ends = {v for p in params for v in p[:2]}
-    per = per_entry(a, axis, params)
-    if any(_fast.near_tie(v * p[3], d * p[2]) for ar, pr in zip(a, per) for v, p in zip(ar, pr) if v not in ends):
+    per = per_entry(x, axis, params)
+    if any(_fast.near_tie(v * p[3], 100 * p[2]) for ar, pr in zip(x, per) for v, p in zip(ar, pr) if v not in ends):
         raise Rejected("an entry lies near a rounding boundary")
-    return g
+    return {"X": [[v / 100 for v in r] for r in x], "bits": bits, "signed": signed, "axis": axis,
+            "scale_decimals": k, "decimals": 2 if difficulty == "easy" else 3}
 
 
 def _affine_float(part: str):
