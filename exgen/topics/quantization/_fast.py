@@ -104,6 +104,9 @@ def plainly_valid(given: Any, value: Any) -> bool:
         return False
     if size is not None and len(entries) > size:
         return False
+    if all(type(v) is float for v in entries):  # a sum that is finite has every entry finite (no inf, no nan)
+        total = sum(entries)
+        return total - total == 0 and (low is None or min(entries) >= low) and (high is None or max(entries) <= high)
     for v in entries:
         if not _finite_number(v) or (low is not None and v < low) or (high is not None and v > high):
             return False

@@ -282,35 +282,36 @@ def _sample_given_scale(rng: Rng, difficulty: str) -> dict[str, Any]:
             z += 1 if z + 1 <= hi else -1
         zeros.append(z)
     x = [[0] * cols for _ in range(rows)]  # in 800ths
-    s_at, z_at = per_entry(x, axis, scales), per_entry(x, axis, zeros)
-    overshoot = Fraction(0) if difficulty == "easy" else Fraction(15, 100)
-    limits: dict[tuple[Fraction, int], tuple[int, int]] = {}
+    chan = per_entry(x, axis, list(range(n)))  # the channel of each entry
+    overshoot = 0 if difficulty == "easy" else 15  # hundredths of the range's width, at each end
+    grids = []  # per channel: rng.decimal's integer range (hundredths), and S = c/d
+    for sv, zv in zip(scales, zeros):
+        c, d = sv.numerator, sv.denominator
+        den = 100 * d  # a = S(lo − Z) − 0.15·S(hi − lo), b = S(hi − Z) + 0.15·S(hi − lo), over den
+        a = 100 * c * (lo - zv) - overshoot * c * (hi - lo)
+        b = 100 * c * (hi - zv) + overshoot * c * (hi - lo)
+        if difficulty == "easy" or bits == 8:  # 8-bit ranges are wide: keep entries within a few units
+            a, b = max(a, -4 * den), min(b, 4 * den)
+        grids.append((round(a / den * 100), round(b / den * 100), c, d))  # rng.decimal(float(a), float(b), 2)
+    near_tie, randint = _fast.near_tie, rng.randint
     for i in range(rows):
         for j in range(cols):
-            sv, zv = s_at[i][j], z_at[i][j]
-            grid = limits.get((sv, zv))
-            if grid is None:
-                a, b = sv * (lo - zv), sv * (hi - zv)
-                width = b - a
-                a, b = a - overshoot * width, b + overshoot * width
-                if difficulty == "easy" or bits == 8:  # 8-bit ranges are wide: keep entries within a few units
-                    a, b = max(a, fr(-4)), min(b, fr(4))
-                grid = limits[(sv, zv)] = (round(float(a) * 100), round(float(b) * 100))  # rng.decimal's grid
-            c, d = sv.numerator, sv.denominator
+            glo, ghi, c, d = grids[chan[i][j]]
             for _ in range(40):
-                m = rng.randint(*grid)  # r = m/100, r/S = m·d/(100·c)
-                if not _fast.near_tie(m * d, 100 * c) and m != 0:
+                m = randint(glo, ghi)  # r = m/100, r/S = m·d/(100·c)
+                if m != 0 and not near_tie(m * d, 100 * c):
                     break
             else:
                 raise Rejected("no entry away from a rounding boundary")
             x[i][j] = 8 * m
     if ties_wanted:  # an exact half for PyTorch's even rounding (power-of-two S, even Z: exact in float32)
-        spots = [(i, j) for i in range(rows) for j in range(cols) if s_at[i][j] in _DYADIC and z_at[i][j] % 2 == 0]
+        dyadic = [sv in _DYADIC and zv % 2 == 0 for sv, zv in zip(scales, zeros)]
+        spots = [(i, j) for i in range(rows) for j in range(cols) if dyadic[chan[i][j]]]
         if not spots:
             raise Rejected("no power-of-two scale for a tie")
         for _ in range(rng.randint(1, 2)):
             i, j = rng.choice(spots)
-            sv, zv = s_at[i][j], z_at[i][j]
+            sv, zv = scales[chan[i][j]], zeros[chan[i][j]]
             k = rng.randint(max(lo - zv, -6), min(hi - zv, 6) - 1)
             x[i][j] = int(sv * 400) * (2 * k + 1)  # S·(k + 1/2) in 800ths
     values = flat(x)
