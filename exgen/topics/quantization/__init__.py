@@ -314,12 +314,12 @@ def _working_steps(grid: dict[str, Any], sn: int, sd: int, zero: int, dec: int) 
     shift = f" {'+' if zero >= 0 else '-'} {abs(zero)}" if zero else ""
     clamped = raw != q
     marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
-    ratios = rf"r/S{shift} = " + nf.matrix(grid["ratio"], lambda v: nf.fixed(v, 3))
-    rounded = "q = " + nf.matrix(marked, str)
+    ratios = rf"r/S{shift} = " + _fast.fixed_matrix(grid["ratio"], 3)
+    rounded = "q = " + _fast.text_matrix(marked)
     substituted = rf"{nf.sig(scale, 6)} \times (q {'+' if zero < 0 else '-'} {abs(zero)})" if zero else \
         rf"{nf.sig(scale, 6)}\,q"
-    recon = rf"\hat X = {substituted} = " + nf.matrix(grid["xhat"], lambda v: nf.fixed(v, dec))
-    diff = r"X - \hat X = " + nf.matrix(grid["diff"], lambda v: nf.fixed(v, dec + 2))
+    recon = rf"\hat X = {substituted} = " + _fast.fixed_matrix(grid["xhat"], dec)
+    diff = r"X - \hat X = " + _fast.fixed_matrix(grid["diff"], dec + 2)
     clamp_note = " (boxed entries were clamped)" if clamped else "; no entry needs clamping"
     divide = f"Divide by the scale{', add the zero point' if zero else ''}, then round (halves away from zero) " \
         f"and clamp to $[q_{{\\min}}, q_{{\\max}}]${clamp_note}:"
@@ -437,14 +437,14 @@ def _solve_per_channel(g: dict[str, Any]) -> Solution:
     def steps() -> tuple[Step, ...]:
         st = nf.sig(s_tensor, 6)
         diag = r"\operatorname{diag}(" + ", ".join(nf.sig(v, 6) for v in s_rows) + ")"
-        recon_t = rf"\hat X_{{\text{{tensor}}}} = {st}\,q = " + nf.matrix(xhat_tensor, lambda v: nf.fixed(v, 4))
+        recon_t = rf"\hat X_{{\text{{tensor}}}} = {st}\,q = " + _fast.fixed_matrix(xhat_tensor, 4)
         recon_c = (r"\hat X_{\text{channel}} = " + (rf"q\,{diag}" if columns else rf"{diag}\,q") + " = "
-                   + nf.matrix(xhat_rows, lambda v: nf.fixed(v, 4)))
+                   + _fast.fixed_matrix(xhat_rows, 4))
         maxes = nf.vector([m / d for m in row_max], lambda v: nf.num(float(v)))  # each channel's max |X|
         scales = rf"S = \frac{{{maxes}}}{{{qmax}}} = " + nf.vector(s_rows, lambda v: nf.sig(v, 6))
-        q_t = rf"q = \operatorname{{clamp}}(\operatorname{{round}}(X / {st})) = " + nf.matrix(q_tensor)
+        q_t = rf"q = \operatorname{{clamp}}(\operatorname{{round}}(X / {st})) = " + _fast.text_matrix(q_tensor)
         q_c = (r"q = \operatorname{clamp}(\operatorname{round}("
-               + (rf"X\,{diag}^{{-1}}" if columns else rf"{diag}^{{-1}} X") + ")) = " + nf.matrix(q_rows))
+               + (rf"X\,{diag}^{{-1}}" if columns else rf"{diag}^{{-1}} X") + ")) = " + _fast.text_matrix(q_rows))
         per_channel = (r"Per channel, one scale per column $S_j = \max_i |X_{ij}| / q_{\max}$" if columns else
                        r"Per channel, one scale per row $S_i = \max_j |X_{ij}| / q_{\max}$")
         per_tensor = (r"Per tensor: one scale, $q = \operatorname{clamp}(\operatorname{round}(X/S))$ and "
@@ -752,11 +752,11 @@ def _calculator_path(part: str):
 def _error_of_rounded_reconstruction(variant: str, g: dict[str, Any], solution: Solution) -> float:
     """The error computed from the reconstruction as the student reported it (rounded to `decimals`)."""
     dec = int(g["decimals"])
-    xhat = [[round(v, dec) for v in row] for row in solution.part("reconstruction").answer.value]
-    x = [[float(v) for v in row] for row in g["X"]]
-    d = [r - v for row, hrow in zip(x, xhat) for r, v in zip(row, hrow)]
-    value = {"max_abs": max(abs(e) for e in d), "mse": sum(e * e for e in d) / len(d),
-             "frobenius": math.sqrt(sum(e * e for e in d))}[g["metric"]]
+    d = [float(r) - round(v, dec) for row, hrow in zip(g["X"], solution.part("reconstruction").answer.value)
+         for r, v in zip(row, hrow)]
+    metric = g["metric"]
+    value = max(abs(e) for e in d) if metric == "max_abs" else sum(e * e for e in d) / len(d) if metric == "mse" \
+        else math.sqrt(sum(e * e for e in d))
     return _at_precision(solution.part("error").answer, value)
 
 
@@ -840,8 +840,10 @@ def _without_group_overhead(g: dict[str, Any]) -> float:
     return sizes["without_overhead"] / (8 * sizes["d"] * BYTES_PER_GB)
 
 
-def _storage(variant: str, g: dict[str, Any], part: str, **change) -> float:
-    return _solve_storage({**g, **change}).part(part).answer.value
+def _storage(variant: str, g: dict[str, Any], part: str) -> float:
+    """A size as the solver's key gives it, in GB (the cached sizes, not a second solve)."""
+    sizes = _storage_sizes(g)
+    return sizes[part] / (8 * sizes["d"] * BYTES_PER_GB)
 
 
 MISTAKES = (

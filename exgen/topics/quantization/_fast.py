@@ -143,3 +143,24 @@ def error_of(nums: list[int], e: int, metric: str) -> float:
     if metric == "mse":
         return squares / (e * e * len(nums))
     return math.sqrt(squares / (e * e))
+
+
+# ---- LaTeX matrices as numfmt.matrix writes them, without a call per entry --------------------------------
+
+
+def fixed_matrix(rows: Any, decimals: int) -> str:
+    """numfmt.matrix(rows, lambda v: numfmt.fixed(v, decimals)) for a matrix of floats."""
+    spec = f".{decimals}f"
+    lines = []
+    for row in rows:
+        cells = [format(v, spec) for v in row]
+        for i, t in enumerate(cells):
+            if t[0] == "-" and not t.strip("-0."):  # "-0.00" is written "0.00"
+                cells[i] = t[1:]
+        lines.append(" & ".join(cells))
+    return r"\begin{bmatrix} " + r" \\ ".join(lines) + r" \end{bmatrix}"
+
+
+def text_matrix(rows: Any) -> str:
+    """numfmt.matrix(rows, str) (and numfmt.matrix(rows) for a matrix of ints)."""
+    return r"\begin{bmatrix} " + r" \\ ".join(" & ".join(map(str, row)) for row in rows) + r" \end{bmatrix}"

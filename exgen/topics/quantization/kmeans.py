@@ -148,7 +148,7 @@ def solve(g: dict[str, Any]) -> Solution:
                            for a, z in zip(order, order[1:]))
         out = [Step("Each weight goes to its nearest centroid" + (" (a tie to the lower index)" if tie else "")
                     + "; in one dimension the boundaries between neighbouring centroids are their midpoints:",
-                    bounds + r" \;\Rightarrow\; \text{indices} = " + nf.matrix(idx))]
+                    bounds + r" \;\Rightarrow\; \text{indices} = " + _fast.text_matrix(idx))]
         if lloyd:
             lines = []
             for j in range(k):
@@ -166,7 +166,8 @@ def solve(g: dict[str, Any]) -> Solution:
         out += [
             Step("The reconstruction replaces each index by its " + ("new " if lloyd else "") + "centroid:",
                  r"c = (" + ", ".join(fmt(v) for v in shown_c) + r") \;\Rightarrow\; \hat W = "
-                 + nf.matrix([[shown_c[i] for i in row] for row in idx], fmt)),
+                 + (_fast.fixed_matrix(what, CENTROID_DECIMALS) if lloyd
+                    else nf.matrix([[shown_c[i] for i in row] for row in idx], fmt))),
             Step("Error of the reconstruction, from the entries of $W - \\hat W$:",
                  f"{METRIC_TEX[metric]} = {_error_terms(metric, [v / core['e'] for v in core['nums']])} = "
                  f"{nf.sig(err, 6)}"),

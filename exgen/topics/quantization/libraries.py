@@ -123,7 +123,7 @@ def _fix(v: Fraction, d: int) -> str:
 
 
 def _mat(m, d: int | None = None) -> str:
-    return nf.matrix(m, (lambda v: nf.fixed(v, d)) if d is not None else nf.num)
+    return _fast.fixed_matrix(m, d) if d is not None else nf.matrix(m, nf.num)
 
 
 # ---- given_scale: PyTorch's quantize and fake-quantize with a given S, Z, quant_min, quant_max ------------
@@ -236,7 +236,7 @@ def _solve_given_scale(g: dict[str, Any]) -> Solution:
                  + (" (some entries are exact halves)" if ties else "") + ", add the zero point, and clamp to "
                  "$[q_{\\min}, q_{\\max}]$"
                  + (" (boxed entries were clamped)" if raw != q else "; no entry needs clamping") + ":",
-                 rf"q = \operatorname{{round}}(r/S) + {_gs_show(g, 'zero_point', axis)} = " + nf.matrix(marked, str)),
+                 rf"q = \operatorname{{round}}(r/S) + {_gs_show(g, 'zero_point', axis)} = " + _fast.text_matrix(marked)),
             Step(r"Fake-quantize (dequantize): $\hat X = S\,(q - Z)$, and the error matrix $X - \hat X$:",
                  rf"\hat X = {_gs_show(g, 'scale', axis)} \odot (q - {_gs_show(g, 'zero_point', axis)}) = "
                  rf"{_mat(xhat, dec)}, "
@@ -523,7 +523,7 @@ def _solve_absmax(g: dict[str, Any]) -> Solution:
             Step(("Multiply by the multiplier" if mult else "Divide by the scale") + ", round to the nearest integer "
                  "(halves to even) and clamp to the restricted range"
                  + (" (boxed entries were clamped)" if raw != q else "") + ":",
-                 rf"{product} = {_mat(ratio, 3)} \;\to\; q = {nf.matrix(marked, str)}"),
+                 rf"{product} = {_mat(ratio, 3)} \;\to\; q = {_fast.text_matrix(marked)}"),
             Step(("Reconstruction $\\hat X = q / c$" if mult else "Reconstruction $\\hat X = S\\,q$")
                  + " and the error matrix $X - \\hat X$ (from the unrounded $\\hat X$):",
                  rf"\hat X = {recon_formula} = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
@@ -777,7 +777,7 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
                  + vec([p[6] for p in params], str)),
             Step("Divide by the scale, add the zero point, round (halves to even) and clamp"
                  + (" (boxed entries were clamped)" if raw != q else "") + ":",
-                 rf"r/S + Z = {_mat(ratio, 3)} \;\to\; q = {nf.matrix(marked, str)}"),
+                 rf"r/S + Z = {_mat(ratio, 3)} \;\to\; q = {_fast.text_matrix(marked)}"),
             Step(r"Reconstruction $\hat X = S\,(q - Z)$ and the error matrix $X - \hat X$ (from the unrounded $\hat X$):",
                  rf"\hat X = {vec(scales, lambda v: nf.fixed(v, k) if k else nf.sig(v, 6))} \odot "
                  rf"(q - {vec([p[6] for p in params], str)}) = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
