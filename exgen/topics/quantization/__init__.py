@@ -19,7 +19,6 @@ zero points and unquantized parameters in storage.  Decisions: docs/decisions/qu
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from fractions import Fraction
 from typing import Any, Iterable
 
@@ -72,7 +71,7 @@ def exact(rows: list[list[float]]) -> list[list[Fraction]]:
     return [list(row) for row in _exact(tuple(tuple(row) for row in rows))]
 
 
-@lru_cache(maxsize=256)
+@_fast.memo(256)
 def _exact(rows: tuple[tuple[float, ...], ...]) -> tuple[tuple[Fraction, ...], ...]:
     return tuple(tuple(fr(v) for v in row) for row in rows)
 
@@ -247,7 +246,7 @@ def _ints(g: dict[str, Any], extra: tuple = ()) -> tuple[int, tuple[tuple[int, .
     return d, rows, ()
 
 
-@lru_cache(maxsize=256)
+@_fast.memo(256)
 def _grid(d: int, a: tuple, sn: int, sd: int, zero: int, qmin: int, qmax: int) -> dict[str, Any]:
     """q = clamp(round(r/S) + Z) (halves away from zero) for r = A/D, S = sn/sd; the reconstruction
     X̂ = S (q − Z) and X − X̂ = diff/E (E = D·sd) exactly, with the floats the key and the steps show."""
@@ -282,7 +281,7 @@ def _affine_ints(g: dict[str, Any], levels: int | None = None, signed: bool | No
     return _affine_core(tuple(map(tuple, g["X"])), calibration, qmin, qmax, levels)
 
 
-@lru_cache(maxsize=256)
+@_fast.memo(256)
 def _affine_core(xkey: tuple, calibration: tuple, qmin: int, qmax: int, levels: int | None):
     if calibration:
         d, rows = _fast.scaled(xkey + (calibration,))
@@ -362,6 +361,7 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
             *_working_steps(grid, sn, sd, zero, dec),
             _error_step(metric, err, [v for row in grid["diff"] for v in row]),
         )
+    METRIC_TEX[metric]  # an unknown metric is refused here, as when the steps were built eagerly
     parts = (
         Part("scale", "scale S", Answer("number", sn / sd, sig=4)),
         Part("zero_point", "zero point Z", Answer("integer", zero)),
@@ -394,6 +394,7 @@ def _solve_absmax(g: dict[str, Any]) -> Solution:
             *_working_steps(grid, sn, sd, 0, dec),
             _error_step(metric, err, [v for row in grid["diff"] for v in row]),
         )
+    METRIC_TEX[metric]  # an unknown metric is refused here, as when the steps were built eagerly
     parts = (
         Part("scale", "scale S", Answer("number", sn / sd, sig=4)),
         Part("q", "integer matrix q", Answer("matrix", [list(r) for r in grid["q"]])),
@@ -488,7 +489,7 @@ def storage_bytes(params: Any, bits: int, group: int, source_bits: int = 16, zer
     return (p - k) * bits / 8 + groups * per_group + k * source_bits / 8
 
 
-@lru_cache(maxsize=256)
+@_fast.memo(256)
 def _storage_core(params: Any, src: int, bits: int, group: int, zeros: str, kept: Any) -> dict[str, int]:
     """The sizes in integers: with D the common denominator of params and kept (P = params·D, K = kept·D),
     every size in bytes is its value here over 8·D (storage_bytes, exactly)."""
@@ -696,7 +697,7 @@ def _calculator(variant: str, g: dict[str, Any]) -> dict[str, Any]:
                               g.get("metric"))
 
 
-@lru_cache(maxsize=64)
+@_fast.memo(64)
 def _calculator_cached(variant: str, xkey: tuple, bits: Any, signed: Any, convention: Any, calibration: tuple,
                        clip: Any, axis: str, metric: Any) -> dict[str, Any]:
     """The whole computation in floats with the scale carried to 6 significant figures (the question's

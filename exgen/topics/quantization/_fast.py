@@ -3,6 +3,7 @@ microseconds, and a sampled instance reads the same few hundred grid values agai
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 from functools import lru_cache
@@ -31,6 +32,24 @@ def ratio(v: Any) -> tuple[int, int]:
     """The exact decimal of a given as (numerator, denominator), denominator > 0, in lowest terms."""
     f = fr(v)
     return f.numerator, f.denominator
+
+
+def memo(maxsize: int = 256):
+    """lru_cache for a computation keyed on givens: a sampled instance is solved, checked against its mistakes
+    and its student paths from one computation.  A key that cannot be hashed (a list passed where a choice
+    belongs, by a caller that skipped `exgen.givens`) is computed uncached, as before the cache."""
+    def wrap(fn):
+        cached = lru_cache(maxsize=maxsize)(fn)
+
+        @functools.wraps(fn)
+        def call(*args):
+            try:
+                return cached(*args)
+            except TypeError:
+                return fn(*args)
+        call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        return call
+    return wrap
 
 
 # ---- rounding p/q (q > 0) in integers: what the solvers' Fraction rounding gives, without a Fraction ------
@@ -113,7 +132,7 @@ def plainly_valid(given: Any, value: Any) -> bool:
     return True
 
 
-@lru_cache(maxsize=256)
+@memo(256)
 def scaled(rows: tuple[tuple[Any, ...], ...]) -> tuple[int, tuple[tuple[int, ...], ...]]:
     """A matrix given as integers over one common denominator D: (D, rows of numerators), exactly the decimals
     the student reads (x_ij = A_ij / D)."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
@@ -95,7 +94,7 @@ def _check(g: dict[str, Any]) -> None:
         raise InvalidGivens("the centroids must be distinct")
 
 
-@lru_cache(maxsize=256)
+@_fast.memo(256)
 def _core(wkey: tuple, ckey: tuple, lloyd: bool) -> dict[str, Any]:
     """The assignment, the (updated) centroids and W − Ŵ exactly, in integers over the common denominator D of
     the weights and the centroids: a centroid is a pair (p, q) = p/q, W − Ŵ is nums/e."""
@@ -177,6 +176,7 @@ def solve(g: dict[str, Any]) -> Solution:
                  rf"\ \text{{bits}},\qquad {before} / {after} = {nf.sig(Fraction(before, after), 4)}"),
         ]
         return tuple(out)
+    METRIC_TEX[metric]  # an unknown metric is refused here, as when the steps were built eagerly
     parts = [Part("indices", "index matrix", Answer("matrix", [list(r) for r in idx]))]
     if lloyd:
         parts.append(Part("centroids", "centroids after one Lloyd step",

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
@@ -169,7 +168,7 @@ def _gs_key(g: dict[str, Any]) -> tuple:
             int(g["quant_max"]), g["axis"])
 
 
-@lru_cache(maxsize=64)
+@_fast.memo(64)
 def _gs_core(key: tuple) -> dict[str, Any]:
     """The exact computation in integers (x = a/b, S = c/d, so r/S = ad/(bc)): per entry (a·d, b·c, a, b, c, d,
     Z), and the ratios, integers, reconstruction and error matrix as the solver shows them (floats of the exact
@@ -242,6 +241,8 @@ def _solve_given_scale(g: dict[str, Any]) -> Solution:
                  rf"{_mat(xhat, dec)}, "
                  rf"\quad X - \hat X = {_mat(err, dec)}"),
         )
+    if axis != "tensor":
+        channel_word(axis)  # an unknown axis is refused here, as when the steps were built eagerly
     parts = (
         Part("q", "integer matrix q", Answer("matrix", [list(r) for r in q])),
         Part("fake_quant", "fake-quantized matrix", Answer("matrix", [list(r) for r in xhat], decimals=dec)),
@@ -323,26 +324,26 @@ def _sample_given_scale(rng: Rng, difficulty: str) -> dict[str, Any]:
             "quant_min": lo, "quant_max": hi, "axis": axis, "decimals": max(dec, 1)}
 
 
-@lru_cache(maxsize=64)
-def _gs_float(key: tuple) -> dict[str, Any]:
-    x, scales, zeros, lo, hi, axis = key
+@_fast.memo(64)
+def _gs_float(x: tuple, scales: tuple, zeros: tuple, axis: str) -> tuple[list, list, list]:
+    """round(r/S) + Z in floats before the clamp, and S, Z at each entry."""
     s = per_entry(x, axis, [float(v) for v in scales])
     z = per_entry(x, axis, [int(v) for v in zeros])
-    q = [[clamp(round(r / sv) + zv, lo, hi) for r, sv, zv in zip(*t)] for t in zip(x, s, z)]
-    xhat = [[sv * (v - zv) for v, sv, zv in zip(*t)] for t in zip(q, s, z)]
-    return {"q": q, "xhat": xhat}
+    return [[round(r / sv) + zv for r, sv, zv in zip(*t)] for t in zip(x, s, z)], s, z
 
 
 def _float_given_scale(part: str):
     """Float arithmetic (Python's round is half to even): what numpy or a calculator gives."""
     def value(variant: str, g: dict[str, Any], solution: Solution) -> Any:
-        got = _gs_float(_gs_key(g))
-        dec = int(g["decimals"])
+        raw, s, z = _gs_float(tuple(map(tuple, g["X"])), tuple(g["scale"]), tuple(g["zero_point"]), g["axis"])
+        q = [[clamp(v, g["quant_min"], g["quant_max"]) for v in row] for row in raw]
         if part == "q":
-            return [list(r) for r in got["q"]]
+            return q
+        xhat = [[sv * (v - zv) for v, sv, zv in zip(*t)] for t in zip(q, s, z)]
+        dec = int(g["decimals"])
         if part == "fake_quant":
-            return [[round(v, dec) for v in row] for row in got["xhat"]]
-        return [[round(r - v, dec) for r, v in zip(ra, rb)] for ra, rb in zip(g["X"], got["xhat"])]
+            return [[round(v, dec) for v in row] for row in xhat]
+        return [[round(r - v, dec) for r, v in zip(ra, rb)] for ra, rb in zip(g["X"], xhat)]
     return value
 
 
@@ -414,7 +415,7 @@ def _ab_key(g: dict[str, Any]) -> tuple:
     return tuple(map(tuple, g["X"])), int(g["bits"]), g["axis"], g["form"], int(g["factor_decimals"])
 
 
-@lru_cache(maxsize=256)
+@_fast.memo(256)
 def _ab_factors(xkey: tuple, qmax: int, axis: str, form: str, k: int) -> tuple[list[int], list[tuple[int, int]], int]:
     """(max|X| per channel as integers over D, the factor per channel as an integer pair (p, q) = p/q, D),
     exactly; the factor rounded to k decimals if k (ties to even: never met when sampled)."""
@@ -442,7 +443,7 @@ def _absmax_factors(g: dict[str, Any], qmax: int | None = None, rounded: bool = 
                        int(g["factor_decimals"]) if rounded else 0)
 
 
-@lru_cache(maxsize=256)
+@_fast.memo(256)
 def _ab_compute(xkey: tuple, bits: int, axis: str, form: str, factors: tuple[tuple[int, int], ...],
                 multiply_back: bool = False) -> dict[str, Any]:
     """r·c (or r/S) per entry, rounded (halves to even) and clamped; the reconstruction and the error matrix as
@@ -529,6 +530,8 @@ def _solve_absmax(g: dict[str, Any]) -> Solution:
                  rf"\hat X = {recon_formula} = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
         ]
         return tuple(out)
+    if axis != "tensor":
+        channel_word(axis)  # an unknown axis is refused here, as when the steps were built eagerly
     places = _fast.decimals_of_den(d)
     amax_answer = Answer("number", amax[0], decimals=places) if axis == "tensor" else \
         Answer("vector", amax, decimals=places)
@@ -579,7 +582,7 @@ def _sample_absmax(rng: Rng, difficulty: str) -> dict[str, Any]:
             "factor_decimals": k, "decimals": 2 if difficulty == "easy" else 3}
 
 
-@lru_cache(maxsize=64)
+@_fast.memo(64)
 def _ab_float(xkey: tuple, bits: int, axis: str, form: str) -> tuple[list[list[int]], list[list[float]]]:
     qmax = 2 ** (bits - 1) - 1
     mult = form == "multiplier"
@@ -689,7 +692,7 @@ def _affine_params(g: dict[str, Any], levels: int | None = None, signed: bool | 
                       axis or g["axis"], int(g["scale_decimals"]) if rounded else 0, levels)
 
 
-@lru_cache(maxsize=256)
+@_fast.memo(256)
 def _af_params(xkey: tuple, bits: int, signed: bool, axis: str, k: int, levels: int | None):
     d, a = _fast.scaled(xkey)
     return _channel_params(channels(a, axis), d, bits, signed, k, levels)
@@ -712,7 +715,7 @@ def _channel_params(chans, d: int, bits: int, signed: bool, k: int, levels: int 
     return tuple(out)
 
 
-@lru_cache(maxsize=256)
+@_fast.memo(256)
 def _af_compute(xkey: tuple, bits: int, signed: bool, axis: str, params: tuple) -> dict[str, Any]:
     """r/S + Z, the rounded (halves to even) and clamped integers, the reconstruction and the error matrix, as
     floats of their exact values."""
@@ -783,6 +786,7 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
                  rf"(q - {vec([p[6] for p in params], str)}) = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
         ]
         return tuple(out)
+    channel_word(axis)  # an unknown axis is refused here, as when the steps were built eagerly
     skw = {"decimals": k} if k else {"sig": 4}
     parts = (
         Part("scales", "scales S", Answer("vector", scales, **skw)),
@@ -896,7 +900,7 @@ def _requant_parts(g: dict[str, Any]) -> dict[str, Any]:
                          int(g["quant_max"]))
 
 
-@lru_cache(maxsize=256)
+@_fast.memo(256)
 def _requant_core(s_in: Any, s_w: Any, s_out: Any, acc: int, z_out: int, lo: int, hi: int) -> dict[str, Any]:
     """M, the shift n, M0 and its Q31 integer, and the requantized output, exactly; once per instance (the
     sampler, the solver and the mistakes all read it)."""
