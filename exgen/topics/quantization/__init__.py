@@ -7,11 +7,12 @@ Formulas (seed 003, "Model efficiency", Linear Quantization slides; seed 000 for
     q = clamp(round(r / S) + Z, q_min, q_max)
     absmax (Z = 0): S = |r|_max / q_max  ("qmax" convention, PyTorch/LLM.int8: 127 for int8)
                 or  S = −|r|_max / q_min = |r|_max / 2^(b−1)  ("qmin" convention, seeds 000/003), clamped.
-The solver works in exact rational arithmetic (the givens are short decimals), so every rounding decision
-is exact; ties round half away from zero, and the question says so.  The sampler keeps every value to be
-rounded at least TIE_MARGIN from a .5 boundary (redrawing the offending entry), so neither a calculator, a
-student carrying 6 significant figures of S, nor torch's float32 kernels can land on the other side; and it
-keeps only instances where each StudentPath (rounded earlier answers, a 6-figure scale) lands in tolerance.
+The solver works in exact rational arithmetic (the givens are short decimals, written as integers over their
+common denominator), so every rounding decision is exact; ties round half away from zero, and the question says
+so.  The sampler keeps every value to be rounded at least TIE_MARGIN from a .5 boundary (redrawing the offending
+entry), so neither a calculator, a student carrying 6 significant figures of S, nor torch's float32 kernels can
+land on the other side; and it keeps only instances where each StudentPath (rounded earlier answers, a 6-figure
+scale) lands in tolerance.
 Hard adds a step: an absmax clipping threshold c (S from c, the outliers clamp), channels along the columns, or
 zero points and unquantized parameters in storage.  Decisions: docs/decisions/quantization.md.
 """
@@ -66,60 +67,8 @@ def clamp(q: int, lo: int, hi: int) -> int:
     return max(lo, min(hi, q))
 
 
-def exact(rows: list[list[float]]) -> list[list[Fraction]]:
-    """The givens as the student sees them, as exact decimals."""
-    return [list(row) for row in _exact(tuple(tuple(row) for row in rows))]
-
-
-@_fast.memo(256)
-def _exact(rows: tuple[tuple[float, ...], ...]) -> tuple[tuple[Fraction, ...], ...]:
-    return tuple(tuple(fr(v) for v in row) for row in rows)
-
-
 def flat(m: list[list[Any]]) -> list[Any]:
     return [v for row in m for v in row]
-
-
-# ---- the computations (pure, exact) ----------------------------------------------------------------
-
-
-def affine_params(x: list[list[Fraction]], qmin: int, qmax: int, levels: int | None = None,
-                  calibration: list[Fraction] | None = None):
-    """(r_min, r_max, S, Z_unrounded, Z). `levels` replaces q_max − q_min (for the 2^b mistake); a
-    `calibration` [r_min, r_max] (a range observed on other data) replaces X's own extremes."""
-    rmin, rmax = calibration if calibration else (min(flat(x)), max(flat(x)))
-    scale = (rmax - rmin) / (levels if levels is not None else qmax - qmin)
-    z_exact = qmin - rmin / scale
-    return rmin, rmax, scale, z_exact, clamp(round_half_away(z_exact), qmin, qmax)
-
-
-def quantize(x, scale: Fraction, zero: int, qmin: int, qmax: int, clamped: bool = True) -> list[list[int]]:
-    """q = clamp(round(r / S) + Z)."""
-    def one(r: Fraction) -> int:
-        q = round_half_away(r / scale) + zero
-        return clamp(q, qmin, qmax) if clamped else q
-
-    return [[one(r) for r in row] for row in x]
-
-
-def dequantize(q: list[list[int]], scales: list[Fraction], zero: int) -> list[list[Fraction]]:
-    """r̂ = S (q − Z), one scale per row."""
-    return [[s * (v - zero) for v in row] for row, s in zip(q, scales)]
-
-
-def error(x, xhat, metric: str) -> float:
-    diffs = [a - b for a, b in zip(flat(x), flat(xhat))]
-    if metric == "max_abs":
-        return float(max(abs(d) for d in diffs))
-    squares = sum(d * d for d in diffs)
-    if metric == "mse":
-        return float(squares / len(diffs))
-    return math.sqrt(squares)
-
-
-def absmax_scale(values: list[Fraction], bits: int, convention: str) -> Fraction:
-    amax = max(abs(v) for v in values)
-    return amax / (2 ** (bits - 1) - 1) if convention == "qmax" else amax / 2 ** (bits - 1)
 
 
 METRIC_TEX = {
@@ -210,13 +159,9 @@ def _range_step(bits: int, signed: bool) -> Step:
     return Step(f"A {bits}-bit {kind} integer takes values $q_{{\\min}} = {qmin}$ to $q_{{\\max}} = {qmax}$.")
 
 
-def error_terms(metric: str, x, xhat) -> str:
-    """The error with the error matrix's numbers substituted: the largest |entry|, or the sum of squares."""
-    return _terms(metric, [float(a - b) for ra, rb in zip(x, xhat) for a, b in zip(ra, rb)])
-
-
 def _terms(metric: str, diffs: list[float]) -> str:
-    """error_terms from the entries of X − X̂ (floats of the exact values, row by row)."""
+    """The error with the error matrix's numbers substituted: the largest |entry|, or the sum of squares, from the
+    entries of X − X̂ (floats of the exact values, row by row)."""
     if metric == "max_abs":
         return rf"\left|{nf.sig(max(diffs, key=abs), 6)}\right|"
     squares = nf.sig(sum(d * d for d in diffs), 6)
@@ -295,7 +240,8 @@ def _affine_core(xkey: tuple, calibration: tuple, qmin: int, qmax: int, levels: 
     return d, a, rmin, rmax, sn, sd, zn, zd, qmin if z < qmin else qmax if z > qmax else z
 
 
-def _absmax_ints(g: dict[str, Any], convention: str | None = None, clip: bool = True) -> tuple[int, tuple, int, int, int]:
+def _absmax_ints(g: dict[str, Any], convention: str | None = None,
+                 clip: bool = True) -> tuple[int, tuple, int, int, int]:
     """(D, A, |r|max·D or c·D, sn, sd): the absmax scale S = sn/sd from the clipping threshold if one is given."""
     c = g.get("clip", 0) if clip else 0
     d, a, extra = _ints(g, (c,) if c else ())
@@ -479,20 +425,10 @@ def _solve_per_channel(g: dict[str, Any]) -> Solution:
     return Solution(parts, steps)
 
 
-def storage_bytes(params: Any, bits: int, group: int, source_bits: int = 16, zero_points: str = "none",
-                  kept: Any = 0) -> Fraction:
-    """Quantized weights at `bits` each, one 16-bit scale (and a b-bit zero point if asymmetric) per `group`
-    weights (ceil: a partial group has one), plus the `kept` parameters at the source precision."""
-    p, k = fr(params), fr(kept)
-    groups = math.ceil((p - k) / group)
-    per_group = 2 + (Fraction(bits, 8) if zero_points == "b-bit" else 0)
-    return (p - k) * bits / 8 + groups * per_group + k * source_bits / 8
-
-
 @_fast.memo(256)
 def _storage_core(params: Any, src: int, bits: int, group: int, zeros: str, kept: Any) -> dict[str, int]:
     """The sizes in integers: with D the common denominator of params and kept (P = params·D, K = kept·D),
-    every size in bytes is its value here over 8·D (storage_bytes, exactly)."""
+    every size in bytes is its value here over 8·D, exactly."""
     p, k = fr(params), fr(kept)
     d = math.lcm(p.denominator, k.denominator)
     big_p, big_k = p.numerator * (d // p.denominator), k.numerator * (d // k.denominator)

@@ -1,13 +1,14 @@
 """K-means (weight-sharing) quantization of a matrix: indices, reconstruction, error, storage, one Lloyd step.
 
-Seeds 000/003 ("K-Means" slide, after Han et al. 2016, Deep Compression): every weight is replaced by the
-index of its nearest centroid in a floating-point codebook of k = 2^b entries; the indices are stored at b bits
-each and the codebook at a stated float width, against the original matrix at that width.  Hard gives the
-*initial* centroids and asks for one Lloyd iteration: assign each weight to its nearest centroid, then move each
-centroid to the mean of its weights (a centroid with no weight keeps its value; the sampler never asks one).
-The solver works in exact decimals (Fractions).  The sampler redraws any weight that is equally close to two
-centroids, so the assignment never depends on a tie rule (the solver and torch's argmin both take the lower
-index where a user's own instance has a tie, and the question then says so), and it uses every centroid.
+Seeds 000/003 ("K-Means" slide, after Han et al. 2016, Deep Compression): every weight is replaced by the index
+of its nearest centroid in a floating-point codebook of k = 2^b entries; the indices are stored at b bits each
+and the codebook at a stated float width, against the original matrix at that width.  Hard gives the *initial*
+centroids and asks for one Lloyd iteration: assign each weight to its nearest centroid, then move each centroid
+to the mean of its weights (a centroid with no weight keeps its value; the sampler never asks one).  The solver
+works in exact decimals (integers over the common denominator of weights and centroids).  The sampler redraws any
+weight that is equally close to two centroids, so the assignment never depends on a tie rule (the solver and
+torch's argmin both take the lower index where a user's own instance has a tie, and the question then says so),
+and it uses every centroid.
 Decisions: docs/decisions/quantization.md ("K-means").
 """
 
@@ -56,25 +57,6 @@ def nearest(w: Fraction, centroids: list[Fraction]) -> tuple[int, bool]:
     distances = [abs(w - c) for c in centroids]
     best = min(distances)
     return distances.index(best), distances.count(best) > 1
-
-
-def assign(w: list[list[Fraction]], centroids: list[Fraction]) -> tuple[list[list[int]], bool]:
-    found = [[nearest(v, centroids) for v in row] for row in w]
-    return [[i for i, _ in row] for row in found], any(t for row in found for _, t in row)
-
-
-def update(w: list[list[Fraction]], idx: list[list[int]], centroids: list[Fraction]) -> list[Fraction]:
-    """One Lloyd update: each centroid moves to the mean of its weights (an empty cluster keeps its value)."""
-    members = [[v for row, irow in zip(w, idx) for v, i in zip(row, irow) if i == j] for j in range(len(centroids))]
-    return [sum(m, Fraction(0)) / len(m) if m else c for m, c in zip(members, centroids)]
-
-
-def _error(w, what, metric: str) -> float:
-    diffs = [a - b for row, hrow in zip(w, what) for a, b in zip(row, hrow)]
-    if metric == "max_abs":
-        return float(max(abs(d) for d in diffs))
-    squares = sum(d * d for d in diffs)
-    return float(squares / len(diffs)) if metric == "mse" else math.sqrt(squares)
 
 
 def storage_bits(n: int, k: int, float_bits: int) -> tuple[int, int, int]:

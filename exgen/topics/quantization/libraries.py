@@ -15,9 +15,10 @@ Conventions (stated in every question):
     requant:        M = S_in·S_w/S_out = 2^(−n)·M0 with M0 ∈ [1/2, 1) stored as the Q31 integer
                     round(M0·2^31) (Jacob et al. 2018, §2.2; gemmlowp's QuantizeMultiplierSmallerThanOne), and
                     an int32 accumulator requantized with gemmlowp's integer arithmetic.
-The solver is exact (Fraction); sampled values to be rounded keep TIE_MARGIN from a .5 boundary, except the
-exact ties given_scale places on purpose (power-of-two scale, dyadic entry, even zero point: exact in float32,
-and torch's quantize_per_tensor — which rounds r/S + Z — agrees with fake_quantize there).
+The solver is exact (integers over the matrix's common denominator; a key is the float of the exact value);
+sampled values to be rounded keep TIE_MARGIN from a .5 boundary, except the exact ties given_scale places on
+purpose (power-of-two scale, dyadic entry, even zero point: exact in float32, and torch's quantize_per_tensor —
+which rounds r/S + Z — agrees with fake_quantize there).
 Decisions: docs/decisions/quantization-libraries.md.
 """
 
@@ -45,21 +46,12 @@ AXES = ("tensor", "rows", "columns")
 
 
 
-def exact(rows: list[list[float]]) -> list[list[Fraction]]:
-    return [[fr(v) for v in row] for row in rows]
-
-
 def flat(m: list[list[Any]]) -> list[Any]:
     return [v for row in m for v in row]
 
 
 def transpose(m: list[list[Any]]) -> list[list[Any]]:
     return [list(c) for c in zip(*m)]
-
-
-def round_even(x: Fraction) -> int:
-    """Round to nearest, ties to even (PyTorch's rounding, nearbyint)."""
-    return round(x)
 
 
 def round_away(x: Fraction) -> int:
@@ -73,14 +65,6 @@ def clamp(q: int, lo: int, hi: int) -> int:
 
 def near_tie(x: Fraction, margin: Fraction = TIE_MARGIN) -> bool:
     return abs((x - math.floor(x)) - Fraction(1, 2)) < margin
-
-
-def decimals_of(values: list[Fraction], cap: int = 6) -> int:
-    """The fewest decimals that write every value exactly (at most `cap`)."""
-    for d in range(cap + 1):
-        if all((v * 10**d).denominator == 1 for v in values):
-            return d
-    return cap
 
 
 def channels(x: list[list[Any]], axis: str) -> list[list[Any]]:
@@ -115,10 +99,6 @@ def _check_bounds(spec: Variant, g: dict[str, Any]) -> None:
     for given in spec.givens:
         if given.name in g and given.kind != "choice" and not _fast.plainly_valid(given, g[given.name]):
             coerce(given, g[given.name])
-
-
-def _fix(v: Fraction, d: int) -> str:
-    return nf.fixed(v, d)
 
 
 def _mat(m, d: int | None = None) -> str:
@@ -235,7 +215,8 @@ def _solve_given_scale(g: dict[str, Any]) -> Solution:
                  + (" (some entries are exact halves)" if ties else "") + ", add the zero point, and clamp to "
                  "$[q_{\\min}, q_{\\max}]$"
                  + (" (boxed entries were clamped)" if raw != q else "; no entry needs clamping") + ":",
-                 rf"q = \operatorname{{round}}(r/S) + {_gs_show(g, 'zero_point', axis)} = " + _fast.text_matrix(marked)),
+                 rf"q = \operatorname{{round}}(r/S) + {_gs_show(g, 'zero_point', axis)} = "
+                 + _fast.text_matrix(marked)),
             Step(r"Fake-quantize (dequantize): $\hat X = S\,(q - Z)$, and the error matrix $X - \hat X$:",
                  rf"\hat X = {_gs_show(g, 'scale', axis)} \odot (q - {_gs_show(g, 'zero_point', axis)}) = "
                  rf"{_mat(xhat, dec)}, "
@@ -409,10 +390,6 @@ def _check_absmax(g: dict[str, Any]) -> None:
         raise InvalidGivens(f"a {channel_word(g['axis'])} of X is all zeros: its max|X| is 0 and the factor undefined")
     if int(g["factor_decimals"]):
         _absmax_factors(g)  # refuses a factor rounded to zero
-
-
-def _ab_key(g: dict[str, Any]) -> tuple:
-    return tuple(map(tuple, g["X"])), int(g["bits"]), g["axis"], g["form"], int(g["factor_decimals"])
 
 
 @_fast.memo(256)
