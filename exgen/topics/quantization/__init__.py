@@ -644,8 +644,19 @@ def _calculator_cached(variant: str, xkey: tuple, bits: Any, signed: Any, conven
     qmin, qmax = int_range(bits, variant != "affine" or signed == "signed")
     values = [v for row in x for v in row]
 
-    def integers(rows, scales, zero):
-        return [[clamp(round_half_away(r / s) + zero, qmin, qmax) for r in row] for row, s in zip(rows, scales)]
+    floor = math.floor
+
+    def integers(rows, scales, zero):  # clamp(round_half_away(r / s) + zero, qmin, qmax), inlined
+        out = []
+        for row, s in zip(rows, scales):
+            q_row = []
+            for r in row:
+                t = r / s
+                n = floor(abs(t) + 0.5)
+                v = (n if t >= 0 else -n) + zero
+                q_row.append(qmin if v < qmin else qmax if v > qmax else v)
+            out.append(q_row)
+        return out
 
     def err(q, scales, zero, metric):
         d = [r - s * (v - zero) for row, qrow, s in zip(x, q, scales) for r, v in zip(row, qrow)]
