@@ -132,17 +132,37 @@ def plainly_valid(given: Any, value: Any) -> bool:
     return True
 
 
+_PAIRS: dict[float, tuple[int, int]] = {}
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    f = fr(v)
+    pair = f.numerator, f.denominator
+    if type(v) is float:
+        if len(_PAIRS) >= _LIMIT:
+            _PAIRS.clear()
+        _PAIRS[v] = pair
+    return pair
+
+
 @memo(256)
 def scaled(rows: tuple[tuple[Any, ...], ...]) -> tuple[int, tuple[tuple[int, ...], ...]]:
     """A matrix given as integers over one common denominator D: (D, rows of numerators), exactly the decimals
     the student reads (x_ij = A_ij / D)."""
-    fs = [[fr(v) for v in row] for row in rows]
+    get = _PAIRS.get
     d = 1
-    for row in fs:
-        for f in row:
-            if d % f.denominator:
-                d = math.lcm(d, f.denominator)
-    return d, tuple(tuple(f.numerator * (d // f.denominator) for f in row) for row in fs)
+    pairs = []
+    for row in rows:
+        out = []
+        for v in row:
+            pair = get(v) if type(v) is float else None
+            if pair is None:
+                pair = _pair(v)
+            if d % pair[1]:
+                d = math.lcm(d, pair[1])
+            out.append(pair)
+        pairs.append(out)
+    return d, tuple(tuple(n * (d // q) for n, q in row) for row in pairs)
 
 
 def decimals_of_den(den: int, cap: int = 6) -> int:
