@@ -534,16 +534,21 @@ def _untie(rng: Rng, x: list[list[int]], limits, scales) -> None:
     (it sits on a limit) cannot move, so a tie there rejects the instance.  Redrawing one entry instead of the
     whole matrix keeps sampling fast when a matrix has 20 entries and two scales.  Entries are integers on the
     grid (r = m/10^places) and a scale is given as (p, q) with r/S = m·p/q."""
+    randint = rng.randint
     for i, row in enumerate(x):
         lo, hi = limits(i)
-        pairs = scales(i)
+        # _fast.near_tie(r·p, q) inlined: |frac(r·p/q) − 1/2| < 1/20  ⇔  |40 (r·p mod q) − 20 q| < 2 q
+        pairs = [(p, q, 20 * q, 2 * q) for p, q in scales(i)]
         for j, r in enumerate(row):
             for _ in range(REDRAWS):
-                if not any(_fast.near_tie(r * p, q) for p, q in pairs):
-                    break
+                for p, q, q20, q2 in pairs:
+                    if abs(40 * (r * p % q) - q20) < q2:
+                        break  # near a tie for this scale
+                else:
+                    break  # away from every tie
                 if r == lo or r == hi:
                     raise Rejected("an extreme entry lies near a rounding boundary")
-                r = rng.randint(lo, hi)  # rng.decimal(lo, hi, places) on the grid
+                r = randint(lo, hi)  # rng.decimal(lo, hi, places) on the grid
             else:
                 raise Rejected("no entry away from a rounding boundary")
             row[j] = r

@@ -15,6 +15,7 @@ Decisions: docs/decisions/quantization.md ("K-means").
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from fractions import Fraction
 from typing import Any
 
@@ -209,21 +210,24 @@ def sample(rng: Rng, difficulty: str) -> dict[str, Any]:
     if any(b - a < 5 for a, b in zip(centroids, centroids[1:])):  # closer than MIN_GAP = 0.5
         raise Rejected("two centroids closer than 0.5")
     c = [v * unit for v in centroids]
+    # the codebook is sorted and its entries distinct: a weight's nearest centroid is the number of midpoints
+    # below it, and it is equally close to two centroids exactly on a midpoint (2v = c_j + c_(j+1))
+    mids = [a + b for a, b in zip(c, c[1:])]
+    on_mid = set(mids)
     lo, hi = round(-bound * 10**places), round(bound * 10**places)  # rng.decimal(-bound, bound, places)
+    randint = rng.randint
     w, idx = [], []
     for _ in range(rows):
         row, irow = [], []
         for _ in range(cols):
             for _ in range(20):  # redraw a weight equally close to two centroids
-                v = rng.randint(lo, hi)
-                dist = [abs(v - cj) for cj in c]
-                best = min(dist)
-                if dist.count(best) == 1:
+                v = randint(lo, hi)
+                if 2 * v not in on_mid:
                     break
             else:
                 raise Rejected("no weight away from a tie")
             row.append(v)
-            irow.append(dist.index(best))
+            irow.append(bisect_left(mids, 2 * v))
         w.append(row)
         idx.append(irow)
     if len({i for irow in idx for i in irow}) < k:
