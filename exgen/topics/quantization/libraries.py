@@ -274,14 +274,15 @@ def _sample_given_scale(rng: Rng, difficulty: str) -> dict[str, Any]:
         b = 100 * c * (hi - zv) + overshoot * c * (hi - lo)
         if difficulty == "easy" or bits == 8:  # 8-bit ranges are wide: keep entries within a few units
             a, b = max(a, -4 * den), min(b, 4 * den)
-        grids.append((round(a / den * 100), round(b / den * 100), c, d))  # rng.decimal(float(a), float(b), 2)
-    near_tie, randint = _fast.near_tie, rng.randint
+        # rng.decimal(float(a), float(b), 2)'s range; r = m/100 and r/S = m·d/Q with Q = 100·c
+        grids.append((round(a / den * 100), round(b / den * 100), d, 100 * c, 2000 * c, 200 * c))
+    randint = rng.randint
     for i in range(rows):
         for j in range(cols):
-            glo, ghi, c, d = grids[chan[i][j]]
+            glo, ghi, d, big_q, q20, q2 = grids[chan[i][j]]
             for _ in range(40):
-                m = randint(glo, ghi)  # r = m/100, r/S = m·d/(100·c)
-                if m != 0 and not near_tie(m * d, 100 * c):
+                m = randint(glo, ghi)
+                if m != 0 and not abs(40 * (m * d % big_q) - q20) < q2:  # _fast.near_tie(m·d, Q), inlined
                     break
             else:
                 raise Rejected("no entry away from a rounding boundary")
@@ -549,11 +550,12 @@ def _sample_absmax(rng: Rng, difficulty: str) -> dict[str, Any]:
     factors = _factor_pairs(channels(x, axis), 100, qmax, form, k)[1] if k else unrounded
     if k and any(_fast.near_tie(p * 10**k, q) for p, q in unrounded):
         raise Rejected("the factor lies near a rounding boundary")
-    mult = form == "multiplier"
-    f = per_entry(x, axis, factors)
+    # r·c = v·p/(100 q), r/S = v·q/(100 p): per channel (multiplier, Q) with the tie test of _fast.near_tie inlined
+    tests = [(p, 100 * q) if form == "multiplier" else (q, 100 * p) for p, q in factors]
+    f = per_entry(x, axis, [(k_, big_q, 20 * big_q, 2 * big_q) for k_, big_q in tests])
     for ar, fr_ in zip(x, f):
-        for v, (p, q) in zip(ar, fr_):
-            if abs(v) not in amax and _fast.near_tie(*((v * p, 100 * q) if mult else (v * q, 100 * p))):
+        for v, (k_, big_q, q20, q2) in zip(ar, fr_):
+            if abs(40 * (v * k_ % big_q) - q20) < q2 and abs(v) not in amax:
                 raise Rejected("an entry lies near a rounding boundary")
     return {"X": [[v / 100 for v in r] for r in x], "bits": bits, "axis": axis, "form": form,
             "factor_decimals": k, "decimals": 2 if difficulty == "easy" else 3}
@@ -800,9 +802,12 @@ def _sample_affine(rng: Rng, difficulty: str) -> dict[str, Any]:
     if any(_fast.near_tie(p[4], p[5]) for p in params):
         raise Rejected("a zero point lies near a rounding boundary")
     ends = {v for p in params for v in p[:2]}
-    per = per_entry(x, axis, params)
-    if any(_fast.near_tie(v * p[3], 100 * p[2]) for ar, pr in zip(x, per) for v, p in zip(ar, pr) if v not in ends):
-        raise Rejected("an entry lies near a rounding boundary")
+    # r/S = v·sd/(100·sn): per channel (sd, Q) with the tie test of _fast.near_tie inlined
+    per = per_entry(x, axis, [(p[3], 100 * p[2], 2000 * p[2], 200 * p[2]) for p in params])
+    for ar, pr in zip(x, per):
+        for v, (sd, big_q, q20, q2) in zip(ar, pr):
+            if abs(40 * (v * sd % big_q) - q20) < q2 and v not in ends:
+                raise Rejected("an entry lies near a rounding boundary")
     return {"X": [[v / 100 for v in r] for r in x], "bits": bits, "signed": signed, "axis": axis,
             "scale_decimals": k, "decimals": 2 if difficulty == "easy" else 3}
 
