@@ -191,7 +191,7 @@ def _ints(g: dict[str, Any], extra: tuple = ()) -> tuple[int, tuple[tuple[int, .
     return d, rows, ()
 
 
-@_fast.memo(256)
+@_fast.memo(16)
 def _grid(d: int, a: tuple, sn: int, sd: int, zero: int, qmin: int, qmax: int) -> dict[str, Any]:
     """q = clamp(round(r/S) + Z) (halves away from zero) for r = A/D, S = sn/sd; the reconstruction
     X̂ = S (q − Z) and X − X̂ = diff/E (E = D·sd) exactly, with the floats the key and the steps show."""
@@ -226,7 +226,7 @@ def _affine_ints(g: dict[str, Any], levels: int | None = None, signed: bool | No
     return _affine_core(tuple(map(tuple, g["X"])), calibration, qmin, qmax, levels)
 
 
-@_fast.memo(256)
+@_fast.memo(16)
 def _affine_core(xkey: tuple, calibration: tuple, qmin: int, qmax: int, levels: int | None):
     if calibration:
         d, rows = _fast.scaled(xkey + (calibration,))
@@ -425,7 +425,7 @@ def _solve_per_channel(g: dict[str, Any]) -> Solution:
     return Solution(parts, steps)
 
 
-@_fast.memo(256)
+@_fast.memo(16)
 def _storage_core(params: Any, src: int, bits: int, group: int, zeros: str, kept: Any) -> dict[str, int]:
     """The sizes in integers: with D the common denominator of params and kept (P = params·D, K = kept·D),
     every size in bytes is its value here over 8·D, exactly."""
@@ -638,7 +638,7 @@ def _calculator(variant: str, g: dict[str, Any]) -> dict[str, Any]:
                               g.get("metric"))
 
 
-@_fast.memo(64)
+@_fast.memo(16)
 def _calculator_cached(variant: str, xkey: tuple, bits: Any, signed: Any, convention: Any, calibration: tuple,
                        clip: Any, axis: str, metric: Any) -> dict[str, Any]:
     """The whole computation in floats with the scale carried to 6 significant figures (the question's

@@ -145,7 +145,7 @@ def _pair(v: Any) -> tuple[int, int]:
     return pair
 
 
-@memo(256)
+@memo(16)
 def scaled(rows: tuple[tuple[Any, ...], ...]) -> tuple[int, tuple[tuple[int, ...], ...]]:
     """A matrix given as integers over one common denominator D: (D, rows of numerators), exactly the decimals
     the student reads (x_ij = A_ij / D)."""

@@ -77,7 +77,7 @@ def _check(g: dict[str, Any]) -> None:
         raise InvalidGivens("the centroids must be distinct")
 
 
-@_fast.memo(256)
+@_fast.memo(16)
 def _core(wkey: tuple, ckey: tuple, lloyd: bool) -> dict[str, Any]:
     """The assignment, the (updated) centroids and W − Ŵ exactly, in integers over the common denominator D of
     the weights and the centroids: a centroid is a pair (p, q) = p/q, W − Ŵ is nums/e."""

@@ -148,7 +148,7 @@ def _gs_key(g: dict[str, Any]) -> tuple:
             int(g["quant_max"]), g["axis"])
 
 
-@_fast.memo(64)
+@_fast.memo(16)
 def _gs_core(key: tuple) -> dict[str, Any]:
     """The exact computation in integers (x = a/b, S = c/d, so r/S = ad/(bc)): per entry (a·d, b·c, a, b, c, d,
     Z), and the ratios, integers, reconstruction and error matrix as the solver shows them (floats of the exact
@@ -306,7 +306,7 @@ def _sample_given_scale(rng: Rng, difficulty: str) -> dict[str, Any]:
             "quant_min": lo, "quant_max": hi, "axis": axis, "decimals": max(dec, 1)}
 
 
-@_fast.memo(64)
+@_fast.memo(16)
 def _gs_float(x: tuple, scales: tuple, zeros: tuple, axis: str) -> tuple[list, list, list]:
     """round(r/S) + Z in floats before the clamp, and S, Z at each entry."""
     s = per_entry(x, axis, [float(v) for v in scales])
@@ -393,7 +393,7 @@ def _check_absmax(g: dict[str, Any]) -> None:
         _absmax_factors(g)  # refuses a factor rounded to zero
 
 
-@_fast.memo(256)
+@_fast.memo(16)
 def _ab_factors(xkey: tuple, qmax: int, axis: str, form: str, k: int) -> tuple[list[int], list[tuple[int, int]], int]:
     """(max|X| per channel as integers over D, the factor per channel as an integer pair (p, q) = p/q, D),
     exactly; the factor rounded to k decimals if k (ties to even: never met when sampled)."""
@@ -421,7 +421,7 @@ def _absmax_factors(g: dict[str, Any], qmax: int | None = None, rounded: bool = 
                        int(g["factor_decimals"]) if rounded else 0)
 
 
-@_fast.memo(256)
+@_fast.memo(16)
 def _ab_compute(xkey: tuple, bits: int, axis: str, form: str, factors: tuple[tuple[int, int], ...],
                 multiply_back: bool = False) -> dict[str, Any]:
     """r·c (or r/S) per entry, rounded (halves to even) and clamped; the reconstruction and the error matrix as
@@ -561,7 +561,7 @@ def _sample_absmax(rng: Rng, difficulty: str) -> dict[str, Any]:
             "factor_decimals": k, "decimals": 2 if difficulty == "easy" else 3}
 
 
-@_fast.memo(64)
+@_fast.memo(16)
 def _ab_float(xkey: tuple, bits: int, axis: str, form: str) -> tuple[list[list[int]], list[list[float]]]:
     qmax = 2 ** (bits - 1) - 1
     mult = form == "multiplier"
@@ -671,7 +671,7 @@ def _affine_params(g: dict[str, Any], levels: int | None = None, signed: bool | 
                       axis or g["axis"], int(g["scale_decimals"]) if rounded else 0, levels)
 
 
-@_fast.memo(256)
+@_fast.memo(16)
 def _af_params(xkey: tuple, bits: int, signed: bool, axis: str, k: int, levels: int | None):
     d, a = _fast.scaled(xkey)
     return _channel_params(channels(a, axis), d, bits, signed, k, levels)
@@ -694,7 +694,7 @@ def _channel_params(chans, d: int, bits: int, signed: bool, k: int, levels: int 
     return tuple(out)
 
 
-@_fast.memo(256)
+@_fast.memo(16)
 def _af_compute(xkey: tuple, bits: int, signed: bool, axis: str, params: tuple) -> dict[str, Any]:
     """r/S + Z, the rounded (halves to even) and clamped integers, the reconstruction and the error matrix, as
     floats of their exact values."""
@@ -882,7 +882,7 @@ def _requant_parts(g: dict[str, Any]) -> dict[str, Any]:
                          int(g["quant_max"]))
 
 
-@_fast.memo(256)
+@_fast.memo(16)
 def _requant_core(s_in: Any, s_w: Any, s_out: Any, acc: int, z_out: int, lo: int, hi: int) -> dict[str, Any]:
     """M, the shift n, M0 and its Q31 integer, and the requantized output, exactly; once per instance (the
     sampler, the solver and the mistakes all read it)."""
