@@ -7,20 +7,19 @@ Formulas (seed 003, "Model efficiency", Linear Quantization slides; seed 000 for
     q = clamp(round(r / S) + Z, q_min, q_max)
     absmax (Z = 0): S = |r|_max / q_max  ("qmax" convention, PyTorch/LLM.int8: 127 for int8)
                 or  S = −|r|_max / q_min = |r|_max / 2^(b−1)  ("qmin" convention, seeds 000/003), clamped.
-The solver works in exact rational arithmetic (the givens are short decimals), so every rounding decision
-is exact; ties round half away from zero, and the question says so.  The sampler keeps every value to be
-rounded at least TIE_MARGIN from a .5 boundary (redrawing the offending entry), so neither a calculator, a
-student carrying 6 significant figures of S, nor torch's float32 kernels can land on the other side; and it
-keeps only instances where each StudentPath (rounded earlier answers, a 6-figure scale) lands in tolerance.
+The solver works in exact rational arithmetic (the givens are short decimals, written as integers over their
+common denominator), so every rounding decision is exact; ties round half away from zero, and the question says
+so.  The sampler keeps every value to be rounded at least TIE_MARGIN from a .5 boundary (redrawing the offending
+entry), so neither a calculator, a student carrying 6 significant figures of S, nor torch's float32 kernels can
+land on the other side; and it keeps only instances where each StudentPath (rounded earlier answers, a 6-figure
+scale) lands in tolerance.
 Hard adds a step: an absmax clipping threshold c (S from c, the outliers clamp), channels along the columns, or
 zero points and unquantized parameters in storage.  Decisions: docs/decisions/quantization.md.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from functools import lru_cache
 from fractions import Fraction
 from typing import Any, Iterable
 
@@ -28,6 +27,8 @@ from exgen import numfmt as nf
 from exgen.givens import coerce
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
+from exgen.topics.quantization import _fast
+from exgen.topics.quantization._fast import fr
 from exgen.topics.quantization import libraries as ext  # issue 17's variants (libraries.py)
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
 from exgen.topics.quantization import kmeans
@@ -66,66 +67,8 @@ def clamp(q: int, lo: int, hi: int) -> int:
     return max(lo, min(hi, q))
 
 
-def _calibration(g: dict[str, Any]) -> list[Fraction] | None:
-    """The calibrated [r_min, r_max] of an affine question, exactly, or None when X's own range is used."""
-    calibration = g.get("calibration") or []
-    return [Fraction(str(v)) for v in calibration] if calibration else None
-
-
-def exact(rows: list[list[float]]) -> list[list[Fraction]]:
-    """The givens as the student sees them, as exact decimals."""
-    return [list(row) for row in _exact(tuple(tuple(row) for row in rows))]
-
-
-@lru_cache(maxsize=256)
-def _exact(rows: tuple[tuple[float, ...], ...]) -> tuple[tuple[Fraction, ...], ...]:
-    return tuple(tuple(Fraction(str(v)) for v in row) for row in rows)
-
-
 def flat(m: list[list[Any]]) -> list[Any]:
     return [v for row in m for v in row]
-
-
-# ---- the computations (pure, exact) ----------------------------------------------------------------
-
-
-def affine_params(x: list[list[Fraction]], qmin: int, qmax: int, levels: int | None = None,
-                  calibration: list[Fraction] | None = None):
-    """(r_min, r_max, S, Z_unrounded, Z). `levels` replaces q_max − q_min (for the 2^b mistake); a
-    `calibration` [r_min, r_max] (a range observed on other data) replaces X's own extremes."""
-    rmin, rmax = calibration if calibration else (min(flat(x)), max(flat(x)))
-    scale = (rmax - rmin) / (levels if levels is not None else qmax - qmin)
-    z_exact = qmin - rmin / scale
-    return rmin, rmax, scale, z_exact, clamp(round_half_away(z_exact), qmin, qmax)
-
-
-def quantize(x, scale: Fraction, zero: int, qmin: int, qmax: int, clamped: bool = True) -> list[list[int]]:
-    """q = clamp(round(r / S) + Z)."""
-    def one(r: Fraction) -> int:
-        q = round_half_away(r / scale) + zero
-        return clamp(q, qmin, qmax) if clamped else q
-
-    return [[one(r) for r in row] for row in x]
-
-
-def dequantize(q: list[list[int]], scales: list[Fraction], zero: int) -> list[list[Fraction]]:
-    """r̂ = S (q − Z), one scale per row."""
-    return [[s * (v - zero) for v in row] for row, s in zip(q, scales)]
-
-
-def error(x, xhat, metric: str) -> float:
-    diffs = [a - b for a, b in zip(flat(x), flat(xhat))]
-    if metric == "max_abs":
-        return float(max(abs(d) for d in diffs))
-    squares = sum(d * d for d in diffs)
-    if metric == "mse":
-        return float(squares / len(diffs))
-    return math.sqrt(squares)
-
-
-def absmax_scale(values: list[Fraction], bits: int, convention: str) -> Fraction:
-    amax = max(abs(v) for v in values)
-    return amax / (2 ** (bits - 1) - 1) if convention == "qmax" else amax / 2 ** (bits - 1)
 
 
 METRIC_TEX = {
@@ -185,7 +128,7 @@ def _check(variant: str, g: dict[str, Any]) -> None:
     spec = next(v for v in VARIANTS if v.name == variant)
     spec.require(g)
     for given in spec.givens:
-        if given.name in g and given.kind != "choice":
+        if given.name in g and given.kind != "choice" and not _fast.plainly_valid(given, g[given.name]):
             coerce(given, g[given.name])
     if variant == "kmeans":
         return
@@ -216,49 +159,121 @@ def _range_step(bits: int, signed: bool) -> Step:
     return Step(f"A {bits}-bit {kind} integer takes values $q_{{\\min}} = {qmin}$ to $q_{{\\max}} = {qmax}$.")
 
 
-def error_terms(metric: str, x, xhat) -> str:
-    """The error with the error matrix's numbers substituted: the largest |entry|, or the sum of squares."""
-    diffs = [float(a - b) for ra, rb in zip(x, xhat) for a, b in zip(ra, rb)]
+def _terms(metric: str, diffs: list[float]) -> str:
+    """The error with the error matrix's numbers substituted: the largest |entry|, or the sum of squares, from the
+    entries of X − X̂ (floats of the exact values, row by row)."""
     if metric == "max_abs":
         return rf"\left|{nf.sig(max(diffs, key=abs), 6)}\right|"
     squares = nf.sig(sum(d * d for d in diffs), 6)
     return rf"\sqrt{{{squares}}}" if metric == "frobenius" else rf"\frac{{{squares}}}{{{len(diffs)}}}"
 
 
-def _error_step(metric: str, value: float, x, xhat) -> Step:
+def _error_step(metric: str, value: float, diffs: list[float]) -> Step:
     where = "the largest entry of $X - \\hat X$ in magnitude" if metric == "max_abs" else \
         "the squares of the entries of $X - \\hat X$ summed"
     return Step(f"Error of the reconstruction, from {where}:",
-                f"{METRIC_TEX[metric]} = {error_terms(metric, x, xhat)} = {nf.sig(value, 6)}")
+                f"{METRIC_TEX[metric]} = {_terms(metric, diffs)} = {nf.sig(value, 6)}")
 
 
-def _working_steps(x, scale: Fraction, zero: int, qmin: int, qmax: int, dec: int) -> tuple[list[Step], list, list]:
+# ---- the computations in integers: X = A/D over the common denominator of its decimals, S = sn/sd ----------
+# Every rounding decision and every key is the exact rational value (a float of it is the int quotient, which
+# Python rounds correctly, as float(Fraction) does); a sampled instance is solved once, and its mistakes and
+# paths read the cached result (issue 12).
+
+
+def _ints(g: dict[str, Any], extra: tuple = ()) -> tuple[int, tuple[tuple[int, ...], ...], tuple[int, ...]]:
+    """(D, A, E): X = A/D, and the `extra` values (a calibration, a clip) over the same D."""
+    xkey = tuple(map(tuple, g["X"]))
+    if extra:
+        d, rows = _fast.scaled(xkey + (tuple(extra),))
+        return d, rows[:-1], rows[-1]
+    d, rows = _fast.scaled(xkey)
+    return d, rows, ()
+
+
+@_fast.memo(16)
+def _grid(d: int, a: tuple, sn: int, sd: int, zero: int, qmin: int, qmax: int) -> dict[str, Any]:
+    """q = clamp(round(r/S) + Z) (halves away from zero) for r = A/D, S = sn/sd; the reconstruction
+    X̂ = S (q − Z) and X − X̂ = diff/E (E = D·sd) exactly, with the floats the key and the steps show."""
+    ratio, raw, q, xhat, diffs, nums = [], [], [], [], [], []
+    e = d * sd
+    for row in a:
+        ra_row, rw_row, q_row, xh_row, df_row = [], [], [], [], []
+        for v in row:
+            num, den = v * sd, d * sn  # r/S
+            rv = _fast.round_away(num, den) + zero
+            qv = qmin if rv < qmin else qmax if rv > qmax else rv
+            diff = v * sd - sn * (qv - zero) * d
+            ra_row.append((num + zero * den) / den)
+            rw_row.append(rv)
+            q_row.append(qv)
+            xh_row.append(sn * (qv - zero) / sd)
+            df_row.append(diff / e)
+            nums.append(diff)
+        ratio.append(ra_row)
+        raw.append(rw_row)
+        q.append(q_row)
+        xhat.append(xh_row)
+        diffs.append(df_row)
+    return {"ratio": ratio, "raw": raw, "q": q, "xhat": xhat, "diff": diffs, "nums": nums, "e": e}
+
+
+def _affine_ints(g: dict[str, Any], levels: int | None = None, signed: bool | None = None,
+                 own_range: bool = False) -> tuple[int, tuple, int, int, int, int, int, int, int]:
+    """(D, A, r_min·D, r_max·D, sn, sd, zn, zd, Z): S = sn/sd, Z before rounding = zn/zd, exactly."""
+    calibration = () if own_range else tuple(g.get("calibration") or ())
+    qmin, qmax = int_range(int(g["bits"]), (g["signed"] == "signed") if signed is None else signed)
+    return _affine_core(tuple(map(tuple, g["X"])), calibration, qmin, qmax, levels)
+
+
+@_fast.memo(16)
+def _affine_core(xkey: tuple, calibration: tuple, qmin: int, qmax: int, levels: int | None):
+    if calibration:
+        d, rows = _fast.scaled(xkey + (calibration,))
+        a, (rmin, rmax) = rows[:-1], rows[-1]
+    else:
+        d, a = _fast.scaled(xkey)
+        rmin, rmax = min(v for row in a for v in row), max(v for row in a for v in row)
+    sn, sd = rmax - rmin, d * (levels if levels is not None else qmax - qmin)
+    zn, zd = qmin * d * sn - rmin * sd, d * sn  # q_min − r_min/S
+    z = _fast.round_away(zn, zd)
+    return d, a, rmin, rmax, sn, sd, zn, zd, qmin if z < qmin else qmax if z > qmax else z
+
+
+def _absmax_ints(g: dict[str, Any], convention: str | None = None,
+                 clip: bool = True) -> tuple[int, tuple, int, int, int]:
+    """(D, A, |r|max·D or c·D, sn, sd): the absmax scale S = sn/sd from the clipping threshold if one is given."""
+    c = g.get("clip", 0) if clip else 0
+    d, a, extra = _ints(g, (c,) if c else ())
+    amax = extra[0] if c else max(abs(v) for row in a for v in row)
+    bits = int(g["bits"])
+    divisor = 2 ** (bits - 1) - 1 if (convention or g["convention"]) == "qmax" else 2 ** (bits - 1)
+    return d, a, amax, amax, d * divisor
+
+
+def _working_steps(grid: dict[str, Any], sn: int, sd: int, zero: int, dec: int) -> list[Step]:
     """r/S (+ Z), the rounded and clamped integers with clamped entries boxed, the reconstruction and the error
     matrix — the working a student is expected to show (issue 11)."""
-    ratios_exact = [[r / scale for r in row] for row in x]
-    raw = [[round_half_away(v) + zero for v in row] for row in ratios_exact]
-    q = [[clamp(v, qmin, qmax) for v in row] for row in raw]
-    xhat = dequantize(q, [scale] * len(q), zero)
+    raw, q = grid["raw"], grid["q"]
+    scale = sn / sd
     shift = f" {'+' if zero >= 0 else '-'} {abs(zero)}" if zero else ""
-    clamped = any(a != b for ra, rb in zip(raw, q) for a, b in zip(ra, rb))
+    clamped = raw != q
     marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
-    ratios = rf"r/S{shift} = " + nf.matrix([[v + zero for v in row] for row in ratios_exact], lambda v: nf.fixed(v, 3))
-    rounded = "q = " + nf.matrix(marked, str)
+    ratios = rf"r/S{shift} = " + _fast.fixed_matrix(grid["ratio"], 3)
+    rounded = "q = " + _fast.text_matrix(marked)
     substituted = rf"{nf.sig(scale, 6)} \times (q {'+' if zero < 0 else '-'} {abs(zero)})" if zero else \
         rf"{nf.sig(scale, 6)}\,q"
-    recon = rf"\hat X = {substituted} = " + nf.matrix(xhat, lambda v: nf.fixed(v, dec))
-    diff = r"X - \hat X = " + nf.matrix([[a - b for a, b in zip(ra, rb)] for ra, rb in zip(x, xhat)],
-                                        lambda v: nf.fixed(v, dec + 2))
+    recon = rf"\hat X = {substituted} = " + _fast.fixed_matrix(grid["xhat"], dec)
+    diff = r"X - \hat X = " + _fast.fixed_matrix(grid["diff"], dec + 2)
     clamp_note = " (boxed entries were clamped)" if clamped else "; no entry needs clamping"
     divide = f"Divide by the scale{', add the zero point' if zero else ''}, then round (halves away from zero) " \
         f"and clamp to $[q_{{\\min}}, q_{{\\max}}]${clamp_note}:"
     label = r"Reconstruction $\hat X = S\,(q - Z)$" if zero else r"Reconstruction $\hat X = S\,q$"
     # Pairs of matrices share a display: a solution is one frame in LaTeX, and a display wider than the line is
     # scaled down to fit (the document's \exgendisplay), while a taller solution would run past the page.
-    steps = [Step(divide, rf"{ratios} \;\to\; {rounded}"),
-             Step(f"{label}, and the error matrix $X - \\hat X$ from the unrounded reconstruction:",
-                  rf"{recon}, \quad {diff}")]
-    return steps, q, xhat
+    return [Step(divide, rf"{ratios} \;\to\; {rounded}"),
+            Step(f"{label}, and the error matrix $X - \\hat X$ from the unrounded reconstruction:",
+                 rf"{recon}, \quad {diff}")]
 
 
 def _error_answer(value: float) -> Answer:
@@ -268,32 +283,36 @@ def _error_answer(value: float) -> Answer:
 
 
 def _solve_affine(g: dict[str, Any]) -> Solution:
-    x, bits, signed, metric = exact(g["X"]), int(g["bits"]), g["signed"] == "signed", g["metric"]
+    bits, signed, metric = int(g["bits"]), g["signed"] == "signed", g["metric"]
     qmin, qmax = int_range(bits, signed)
-    calibration = _calibration(g)
-    rmin, rmax, scale, z_exact, zero = affine_params(x, qmin, qmax, calibration=calibration)
+    calibration = bool(g.get("calibration"))
+    d, a, rmin, rmax, sn, sd, zn, zd, zero = _affine_ints(g)
     dec = int(g["decimals"])
-    working, q, xhat = _working_steps(x, scale, zero, qmin, qmax, dec)
-    err = error(x, xhat, metric)
-    steps = (
-        _range_step(bits, signed),
-        Step(("The calibrated range (not the extremes of $X$)" if calibration else "The range of $X$")
-             + f": $r_{{\\min}} = {nf.num(float(rmin))}$, $r_{{\\max}} = {nf.num(float(rmax))}$."),
-        Step("Scale:", rf"S = \frac{{r_{{\max}} - r_{{\min}}}}{{q_{{\max}} - q_{{\min}}}} = "
-             rf"\frac{{{nf.num(float(rmax))} - {nf.signed(nf.num(float(rmin)))}}}{{{qmax} - {nf.signed(str(qmin))}}}"
-             rf" = {nf.sig(scale, 6)}"),
-        Step("Zero point (rounded to the nearest integer):",
-             rf"Z = \operatorname{{round}}\left(q_{{\min}} - \frac{{r_{{\min}}}}{{S}}\right) = "
-             rf"\operatorname{{round}}\left({qmin} - \frac{{{nf.num(float(rmin))}}}{{{nf.sig(scale, 6)}}}\right) = "
-             rf"\operatorname{{round}}({nf.sig(z_exact, 6)}) = {zero}"),
-        *working,
-        _error_step(metric, err, x, xhat),
-    )
+    grid = _grid(d, a, sn, sd, zero, qmin, qmax)
+    err = _fast.error_of(grid["nums"], grid["e"], metric)
+
+    def steps() -> tuple[Step, ...]:
+        lo, hi, scale = nf.num(rmin / d), nf.num(rmax / d), nf.sig(sn / sd, 6)
+        return (
+            _range_step(bits, signed),
+            Step(("The calibrated range (not the extremes of $X$)" if calibration else "The range of $X$")
+                 + f": $r_{{\\min}} = {lo}$, $r_{{\\max}} = {hi}$."),
+            Step("Scale:", rf"S = \frac{{r_{{\max}} - r_{{\min}}}}{{q_{{\max}} - q_{{\min}}}} = "
+                 rf"\frac{{{hi} - {nf.signed(lo)}}}{{{qmax} - {nf.signed(str(qmin))}}}"
+                 rf" = {scale}"),
+            Step("Zero point (rounded to the nearest integer):",
+                 rf"Z = \operatorname{{round}}\left(q_{{\min}} - \frac{{r_{{\min}}}}{{S}}\right) = "
+                 rf"\operatorname{{round}}\left({qmin} - \frac{{{lo}}}{{{scale}}}\right) = "
+                 rf"\operatorname{{round}}({nf.sig(zn / zd, 6)}) = {zero}"),
+            *_working_steps(grid, sn, sd, zero, dec),
+            _error_step(metric, err, [v for row in grid["diff"] for v in row]),
+        )
+    METRIC_TEX[metric]  # an unknown metric is refused here, as when the steps were built eagerly
     parts = (
-        Part("scale", "scale S", Answer("number", float(scale), sig=4)),
+        Part("scale", "scale S", Answer("number", sn / sd, sig=4)),
         Part("zero_point", "zero point Z", Answer("integer", zero)),
-        Part("q", "integer matrix q", Answer("matrix", q)),
-        Part("reconstruction", "reconstructed matrix", Answer("matrix", [[float(v) for v in r] for r in xhat],
+        Part("q", "integer matrix q", Answer("matrix", [list(r) for r in grid["q"]])),
+        Part("reconstruction", "reconstructed matrix", Answer("matrix", [list(r) for r in grid["xhat"]],
                                                               decimals=dec)),
         Part("error", "quantization error", _error_answer(err)),
     )
@@ -301,28 +320,31 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
 
 
 def _solve_absmax(g: dict[str, Any]) -> Solution:
-    x, bits, convention, metric = exact(g["X"]), int(g["bits"]), g["convention"], g["metric"]
-    clip = Fraction(str(g.get("clip", 0)))
+    bits, convention, metric = int(g["bits"]), g["convention"], g["metric"]
+    clip = g.get("clip", 0)
     qmin, qmax = int_range(bits, True)
-    scale = absmax_scale([clip] if clip else flat(x), bits, convention)
+    d, a, amax, sn, sd = _absmax_ints(g)
     dec = int(g["decimals"])
-    working, q, xhat = _working_steps(x, scale, 0, qmin, qmax, dec)
-    err = error(x, xhat, metric)
-    top = nf.num(float(clip)) if clip else nf.num(float(max(abs(v) for v in flat(x))))
-    name = "c" if clip else r"|r|_{\max}"
-    formula = (rf"S = \frac{{{name}}}{{q_{{\max}}}} = \frac{{{top}}}{{{qmax}}}" if convention == "qmax"
-               else rf"S = \frac{{-{name}}}{{q_{{\min}}}} = \frac{{{top}}}{{{-qmin}}}")
-    steps = (
-        _range_step(bits, True),
-        Step("Scale (symmetric, so $Z = 0$" + (", clipped at $c$ instead of $|r|_{\\max}$" if clip else "") + "):",
-             f"{formula} = {nf.sig(scale, 6)}"),
-        *working,
-        _error_step(metric, err, x, xhat),
-    )
+    grid = _grid(d, a, sn, sd, 0, qmin, qmax)
+    err = _fast.error_of(grid["nums"], grid["e"], metric)
+
+    def steps() -> tuple[Step, ...]:
+        top = nf.num(amax / d)
+        name = "c" if clip else r"|r|_{\max}"
+        formula = (rf"S = \frac{{{name}}}{{q_{{\max}}}} = \frac{{{top}}}{{{qmax}}}" if convention == "qmax"
+                   else rf"S = \frac{{-{name}}}{{q_{{\min}}}} = \frac{{{top}}}{{{-qmin}}}")
+        return (
+            _range_step(bits, True),
+            Step("Scale (symmetric, so $Z = 0$" + (", clipped at $c$ instead of $|r|_{\\max}$" if clip else "")
+                 + "):", f"{formula} = {nf.sig(sn / sd, 6)}"),
+            *_working_steps(grid, sn, sd, 0, dec),
+            _error_step(metric, err, [v for row in grid["diff"] for v in row]),
+        )
+    METRIC_TEX[metric]  # an unknown metric is refused here, as when the steps were built eagerly
     parts = (
-        Part("scale", "scale S", Answer("number", float(scale), sig=4)),
-        Part("q", "integer matrix q", Answer("matrix", q)),
-        Part("reconstruction", "reconstructed matrix", Answer("matrix", [[float(v) for v in r] for r in xhat],
+        Part("scale", "scale S", Answer("number", sn / sd, sig=4)),
+        Part("q", "integer matrix q", Answer("matrix", [list(r) for r in grid["q"]])),
+        Part("reconstruction", "reconstructed matrix", Answer("matrix", [list(r) for r in grid["xhat"]],
                                                               decimals=dec)),
         Part("error", "quantization error", _error_answer(err)),
     )
@@ -336,56 +358,65 @@ def _transpose(m: list[list[Any]]) -> list[list[Any]]:
 def _solve_per_channel(g: dict[str, Any]) -> Solution:
     """Per-channel quantization is computed row by row; channels along columns transpose X first and back."""
     columns = g.get("axis", "rows") == "columns"
-    x, bits = exact(g["X"]), int(g["bits"])
-    x = _transpose(x) if columns else x
+    bits = int(g["bits"])
+    d, a, _ = _ints(g)
+    a = tuple(zip(*a)) if columns else a
     qmin, qmax = int_range(bits, True)
-    s_tensor = absmax_scale(flat(x), bits, "qmax")
-    s_rows = [absmax_scale(row, bits, "qmax") for row in x]
-    q_tensor = quantize(x, s_tensor, 0, qmin, qmax)
-    q_rows = [quantize([row], s, 0, qmin, qmax)[0] for row, s in zip(x, s_rows)]
-    xhat_tensor, xhat_rows = dequantize(q_tensor, [s_tensor] * len(x), 0), dequantize(q_rows, s_rows, 0)
-    e_tensor = error(x, xhat_tensor, "frobenius")
-    e_rows = error(x, xhat_rows, "frobenius")
+    amax = max(abs(v) for row in a for v in row)
+    row_max = [max(abs(v) for v in row) for row in a]
+    sd = d * qmax  # every scale is (max |x|)/q_max: sn/sd with sn = max |x|·D
+    tensor = _grid(d, a, amax, sd, 0, qmin, qmax)
+    rows = [_grid(d, (row,), m, sd, 0, qmin, qmax) for row, m in zip(a, row_max)]
+    q_tensor, q_rows = tensor["q"], [r["q"][0] for r in rows]
+    xhat_tensor, xhat_rows = tensor["xhat"], [r["xhat"][0] for r in rows]
+    diff_tensor, diff_rows = tensor["diff"], [r["diff"][0] for r in rows]
+    e_tensor = _fast.error_of(tensor["nums"], tensor["e"], "frobenius")
+    e_rows = _fast.error_of([v for r in rows for v in r["nums"]], tensor["e"], "frobenius")
     if columns:
-        x, q_tensor, q_rows = _transpose(x), _transpose(q_tensor), _transpose(q_rows)
+        q_tensor, q_rows = _transpose(q_tensor), _transpose(q_rows)
         xhat_tensor, xhat_rows = _transpose(xhat_tensor), _transpose(xhat_rows)
+        diff_tensor, diff_rows = _transpose(diff_tensor), _transpose(diff_rows)
     if e_tensor == 0:
         raise InvalidGivens("the per-tensor reconstruction is exact: there is no error to compare")
     ratio = e_rows / e_tensor
-    st = nf.sig(s_tensor, 6)
-    diag = r"\operatorname{diag}(" + ", ".join(nf.sig(v, 6) for v in s_rows) + ")"
-    recon_t = rf"\hat X_{{\text{{tensor}}}} = {st}\,q = " + nf.matrix(xhat_tensor, lambda v: nf.fixed(v, 4))
-    recon_c = (r"\hat X_{\text{channel}} = " + (rf"q\,{diag}" if columns else rf"{diag}\,q") + " = "
-               + nf.matrix(xhat_rows, lambda v: nf.fixed(v, 4)))
-    maxes = nf.vector([s * qmax for s in s_rows], lambda v: nf.num(float(v)))  # each channel's max |X|
-    scales = rf"S = \frac{{{maxes}}}{{{qmax}}} = " + nf.vector(s_rows, lambda v: nf.sig(v, 6))
-    q_t = rf"q = \operatorname{{clamp}}(\operatorname{{round}}(X / {st})) = " + nf.matrix(q_tensor)
-    q_c = (r"q = \operatorname{clamp}(\operatorname{round}("
-           + (rf"X\,{diag}^{{-1}}" if columns else rf"{diag}^{{-1}} X") + ")) = " + nf.matrix(q_rows))
-    per_channel = (r"Per channel, one scale per column $S_j = \max_i |X_{ij}| / q_{\max}$" if columns else
-                   r"Per channel, one scale per row $S_i = \max_j |X_{ij}| / q_{\max}$")
-    amax = nf.num(float(max(abs(v) for v in flat(x))))
-    per_tensor = (r"Per tensor: one scale, $q = \operatorname{clamp}(\operatorname{round}(X/S))$ and "
-                  r"$\hat X_{\text{tensor}} = S\,q$:")
-    working = [Step(per_tensor, rf"S = \frac{{|r|_{{\max}}}}{{q_{{\max}}}} = \frac{{{amax}}}{{{qmax}}} = {st},\quad "
-                    + q_t + r",\quad " + recon_t),
-               Step(per_channel + ":", scales),
-               Step("Each " + ("column" if columns else "row") + r" of $\hat X_{\text{channel}}$ is its scale times "
-                    "its integers:", q_c + r",\quad " + recon_c)]
-    steps = (
-        _range_step(bits, True),
-        *working,
-        Step("Frobenius errors of the reconstructions, and their ratio:",
-             rf"e_{{\text{{tensor}}}} = {error_terms('frobenius', x, xhat_tensor)} = {nf.sig(e_tensor, 6)},\quad "
-             rf"e_{{\text{{channel}}}} = {error_terms('frobenius', x, xhat_rows)} = {nf.sig(e_rows, 6)},"
-             rf"\quad \frac{{e_{{\text{{channel}}}}}}{{e_{{\text{{tensor}}}}}} = "
-             rf"\frac{{{nf.sig(e_rows, 6)}}}{{{nf.sig(e_tensor, 6)}}} = {nf.sig(ratio, 4)}"),
-    )
+    s_tensor, s_rows = amax / sd, [m / sd for m in row_max]
+
+    def steps() -> tuple[Step, ...]:
+        st = nf.sig(s_tensor, 6)
+        diag = r"\operatorname{diag}(" + ", ".join(nf.sig(v, 6) for v in s_rows) + ")"
+        recon_t = rf"\hat X_{{\text{{tensor}}}} = {st}\,q = " + _fast.fixed_matrix(xhat_tensor, 4)
+        recon_c = (r"\hat X_{\text{channel}} = " + (rf"q\,{diag}" if columns else rf"{diag}\,q") + " = "
+                   + _fast.fixed_matrix(xhat_rows, 4))
+        maxes = nf.vector([m / d for m in row_max], lambda v: nf.num(float(v)))  # each channel's max |X|
+        scales = rf"S = \frac{{{maxes}}}{{{qmax}}} = " + nf.vector(s_rows, lambda v: nf.sig(v, 6))
+        q_t = rf"q = \operatorname{{clamp}}(\operatorname{{round}}(X / {st})) = " + _fast.text_matrix(q_tensor)
+        q_c = (r"q = \operatorname{clamp}(\operatorname{round}("
+               + (rf"X\,{diag}^{{-1}}" if columns else rf"{diag}^{{-1}} X") + ")) = " + _fast.text_matrix(q_rows))
+        per_channel = (r"Per channel, one scale per column $S_j = \max_i |X_{ij}| / q_{\max}$" if columns else
+                       r"Per channel, one scale per row $S_i = \max_j |X_{ij}| / q_{\max}$")
+        per_tensor = (r"Per tensor: one scale, $q = \operatorname{clamp}(\operatorname{round}(X/S))$ and "
+                      r"$\hat X_{\text{tensor}} = S\,q$:")
+        working = [Step(per_tensor, rf"S = \frac{{|r|_{{\max}}}}{{q_{{\max}}}} = \frac{{{nf.num(amax / d)}}}{{{qmax}}}"
+                        rf" = {st},\quad " + q_t + r",\quad " + recon_t),
+                   Step(per_channel + ":", scales),
+                   Step("Each " + ("column" if columns else "row") + r" of $\hat X_{\text{channel}}$ is its scale "
+                        "times its integers:", q_c + r",\quad " + recon_c)]
+        terms_t = _terms("frobenius", [v for row in diff_tensor for v in row])
+        terms_c = _terms("frobenius", [v for row in diff_rows for v in row])
+        return (
+            _range_step(bits, True),
+            *working,
+            Step("Frobenius errors of the reconstructions, and their ratio:",
+                 rf"e_{{\text{{tensor}}}} = {terms_t} = {nf.sig(e_tensor, 6)},\quad "
+                 rf"e_{{\text{{channel}}}} = {terms_c} = {nf.sig(e_rows, 6)},"
+                 rf"\quad \frac{{e_{{\text{{channel}}}}}}{{e_{{\text{{tensor}}}}}} = "
+                 rf"\frac{{{nf.sig(e_rows, 6)}}}{{{nf.sig(e_tensor, 6)}}} = {nf.sig(ratio, 4)}"),
+        )
     parts = (
-        Part("scale_tensor", "per-tensor scale", Answer("number", float(s_tensor), sig=4)),
-        Part("scale_rows", "per-channel scales", Answer("vector", [float(s) for s in s_rows], sig=4)),
-        Part("q_tensor", "per-tensor integers", Answer("matrix", q_tensor)),
-        Part("q_rows", "per-channel integers", Answer("matrix", q_rows)),
+        Part("scale_tensor", "per-tensor scale", Answer("number", s_tensor, sig=4)),
+        Part("scale_rows", "per-channel scales", Answer("vector", list(s_rows), sig=4)),
+        Part("q_tensor", "per-tensor integers", Answer("matrix", [list(r) for r in q_tensor])),
+        Part("q_rows", "per-channel integers", Answer("matrix", [list(r) for r in q_rows])),
         Part("error_tensor", "per-tensor Frobenius error", _error_answer(e_tensor)),
         Part("error_rows", "per-channel Frobenius error", _error_answer(e_rows)),
         Part("error_ratio", "per-channel error / per-tensor error",
@@ -394,53 +425,68 @@ def _solve_per_channel(g: dict[str, Any]) -> Solution:
     return Solution(parts, steps)
 
 
-def storage_bytes(params: Any, bits: int, group: int, source_bits: int = 16, zero_points: str = "none",
-                  kept: Any = 0) -> Fraction:
-    """Quantized weights at `bits` each, one 16-bit scale (and a b-bit zero point if asymmetric) per `group`
-    weights (ceil: a partial group has one), plus the `kept` parameters at the source precision."""
-    p, k = Fraction(str(params)), Fraction(str(kept))
-    groups = math.ceil((p - k) / group)
-    per_group = 2 + (Fraction(bits, 8) if zero_points == "b-bit" else 0)
-    return (p - k) * bits / 8 + groups * per_group + k * source_bits / 8
+@_fast.memo(16)
+def _storage_core(params: Any, src: int, bits: int, group: int, zeros: str, kept: Any) -> dict[str, int]:
+    """The sizes in integers: with D the common denominator of params and kept (P = params·D, K = kept·D),
+    every size in bytes is its value here over 8·D, exactly."""
+    p, k = fr(params), fr(kept)
+    d = math.lcm(p.denominator, k.denominator)
+    big_p, big_k = p.numerator * (d // p.denominator), k.numerator * (d // k.denominator)
+    quantized = big_p - big_k
+    groups = -(-quantized // (d * group))  # ceil((p − k)/group)
+    per_group = 16 + (bits if zeros == "b-bit" else 0)  # eighths of a byte: a 2-byte scale (+ a b-bit zero)
+    return {"d": d, "p": big_p, "k": big_k, "groups": groups, "before": big_p * src,
+            "after": quantized * bits + groups * per_group * d + big_k * src,
+            "without_overhead": quantized * bits + big_k * src}
+
+
+def _storage_sizes(g: dict[str, Any]) -> dict[str, int]:
+    return _storage_core(g["params"], int(g["source_bits"]), int(g["bits"]), int(g["group"]), g["zero_points"],
+                         g["kept_params"])
 
 
 def _solve_storage(g: dict[str, Any]) -> Solution:
-    params, src, bits, group = g["params"], int(g["source_bits"]), int(g["bits"]), int(g["group"])
-    zeros, kept = g["zero_points"], g["kept_params"]
-    p, k = Fraction(str(params)), Fraction(str(kept))
-    before = p * src / 8
-    after = storage_bytes(params, bits, group, src, zeros, kept)
-    ratio = before / after
-    groups = math.ceil((p - k) / group)
-    quantized = nf.sig(p - k, 6)
-    gb = lambda b: nf.sig(b / BYTES_PER_GB, 6)  # noqa: E731
-    per_group = "a 2-byte scale" + (f" and a {bits}-bit (${nf.num(bits / 8)}$-byte) zero point" if zeros == "b-bit"
-                                    else "")
-    group_bytes = "2" if zeros == "none" else rf"\left(2 + {nf.num(bits / 8)}\right)"
-    steps = [Step(f"Before: {src} bits = {src // 8} bytes per parameter:",
-                  rf"{nf.sig(p, 6)} \times {src // 8}\ \text{{B}} = {nf.sig(before, 6)}\ \text{{B}} = "
-                  rf"{gb(before)}\ \text{{GB}}")]
-    if k:
-        steps.append(Step(f"Kept at {src} bits: ${nf.sig(k, 6)}$ parameters, "
-                          f"${nf.sig(k, 6)} \\times {src // 8} = {nf.sig(k * src / 8, 6)}$ B; quantized: "
-                          f"${nf.sig(p, 6)} - {nf.sig(k, 6)} = {quantized}$ weights."))
-    steps += [
-        Step(f"Groups of {group} quantized weights (a partial group still has its own scale):",
-             rf"\left\lceil \frac{{{quantized}}}{{{group}}} \right\rceil = {nf.sig(groups, 9)}"),
-        Step(f"After: {bits} bits per weight is ${nf.num(bits / 8)}$ B, plus {per_group} per group"
-             + (", plus the kept parameters" if k else "") + ":",
-             rf"{quantized} \times {nf.num(bits / 8)} + {nf.sig(groups, 9)} \times {group_bytes}"
-             + (rf" + {nf.sig(k * src / 8, 6)}" if k else "")
-             + rf" = {nf.sig(after, 6)}\ \text{{B}}"),
-        Step(f"In GB ($10^9$ bytes): ${nf.sig(after, 6)} / 10^9 = {gb(after)}$ GB."),
-        Step("Compression ratio of the unrounded sizes:", rf"\frac{{{gb(before)}}}{{{gb(after)}}} = {nf.sig(ratio, 4)}"),
-    ]
+    src, bits, group = int(g["source_bits"]), int(g["bits"]), int(g["group"])
+    zeros = g["zero_points"]
+    sizes = _storage_sizes(g)
+    d, e = sizes["d"], 8 * sizes["d"]  # sizes in bytes are over e
+    before_n, after_n = sizes["before"], sizes["after"]
+
+    def steps() -> tuple[Step, ...]:
+        p, k, groups = sizes["p"] / d, sizes["k"], sizes["groups"]
+        before, after, ratio = before_n / e, after_n / e, before_n / after_n
+        kept = k / d
+        quantized = nf.sig((sizes["p"] - k) / d, 6)
+        gb = lambda n: nf.sig(n / (e * BYTES_PER_GB), 6)  # noqa: E731
+        per_group = "a 2-byte scale" + (f" and a {bits}-bit (${nf.num(bits / 8)}$-byte) zero point"
+                                        if zeros == "b-bit" else "")
+        group_bytes = "2" if zeros == "none" else rf"\left(2 + {nf.num(bits / 8)}\right)"
+        out = [Step(f"Before: {src} bits = {src // 8} bytes per parameter:",
+                    rf"{nf.sig(p, 6)} \times {src // 8}\ \text{{B}} = {nf.sig(before, 6)}\ \text{{B}} = "
+                    rf"{gb(before_n)}\ \text{{GB}}")]
+        if k:
+            out.append(Step(f"Kept at {src} bits: ${nf.sig(kept, 6)}$ parameters, "
+                            f"${nf.sig(kept, 6)} \\times {src // 8} = {nf.sig(k * src / e, 6)}$ B; quantized: "
+                            f"${nf.sig(p, 6)} - {nf.sig(kept, 6)} = {quantized}$ weights."))
+        out += [
+            Step(f"Groups of {group} quantized weights (a partial group still has its own scale):",
+                 rf"\left\lceil \frac{{{quantized}}}{{{group}}} \right\rceil = {nf.sig(groups, 9)}"),
+            Step(f"After: {bits} bits per weight is ${nf.num(bits / 8)}$ B, plus {per_group} per group"
+                 + (", plus the kept parameters" if k else "") + ":",
+                 rf"{quantized} \times {nf.num(bits / 8)} + {nf.sig(groups, 9)} \times {group_bytes}"
+                 + (rf" + {nf.sig(k * src / e, 6)}" if k else "")
+                 + rf" = {nf.sig(after, 6)}\ \text{{B}}"),
+            Step(f"In GB ($10^9$ bytes): ${nf.sig(after, 6)} / 10^9 = {gb(after_n)}$ GB."),
+            Step("Compression ratio of the unrounded sizes:",
+                 rf"\frac{{{gb(before_n)}}}{{{gb(after_n)}}} = {nf.sig(ratio, 4)}"),
+        ]
+        return tuple(out)
     parts = (
-        Part("before", "size before", Answer("number", float(before / BYTES_PER_GB), unit="GB", sig=3)),
-        Part("after", "size after", Answer("number", float(after / BYTES_PER_GB), unit="GB", sig=3)),
-        Part("ratio", "compression ratio", Answer("number", float(ratio), sig=3)),
+        Part("before", "size before", Answer("number", before_n / (e * BYTES_PER_GB), unit="GB", sig=3)),
+        Part("after", "size after", Answer("number", after_n / (e * BYTES_PER_GB), unit="GB", sig=3)),
+        Part("ratio", "compression ratio", Answer("number", before_n / after_n, sig=3)),
     )
-    return Solution(parts, tuple(steps))
+    return Solution(parts, steps)
 
 
 _SOLVERS = {"affine": _solve_affine, "absmax": _solve_absmax, "per_channel": _solve_per_channel,
@@ -465,9 +511,12 @@ SHAPES = {
 REDRAWS = 40
 
 
-def _matrix(rng: Rng, difficulty: str) -> tuple[list[list[Fraction]], int, int]:
+def _matrix(rng: Rng, difficulty: str) -> tuple[list[list[int]], int, int]:
+    """The matrix as rng.decimal's integers (units of 10^-places), a bit width and the reconstruction decimals."""
     rows, cols, places, bound, widths, dec = SHAPES[difficulty]
-    x = [[rng.decimal(-bound, bound, places) for _ in range(cols)] for _ in range(rows)]
+    scale = 10**places
+    lo, hi = round(-bound * scale), round(bound * scale)  # rng.decimal(-bound, bound, places)
+    x = [[rng.randint(lo, hi) for _ in range(cols)] for _ in range(rows)]
     values = flat(x)
     if not (min(values) < 0 < max(values)) or len(set(values)) < len(values) // 2:
         raise Rejected("range must straddle zero; no near-constant matrices")
@@ -479,27 +528,35 @@ def _reject_ties(quantities: Iterable[Fraction]) -> None:
         raise Rejected("a value lies near a rounding boundary")
 
 
-def _untie(rng: Rng, x: list[list[Fraction]], places: int, limits, scales) -> None:
+def _untie(rng: Rng, x: list[list[int]], limits, scales) -> None:
     """Redraw (in place) each entry whose r/S lies near a .5 boundary for one of `scales(i)`, uniformly on the
     entry's grid within `limits(i)` = (lo, hi), which keeps every scale unchanged; an entry that fixes a scale
     (it sits on a limit) cannot move, so a tie there rejects the instance.  Redrawing one entry instead of the
-    whole matrix keeps sampling fast when a matrix has 20 entries and two scales."""
+    whole matrix keeps sampling fast when a matrix has 20 entries and two scales.  Entries are integers on the
+    grid (r = m/10^places) and a scale is given as (p, q) with r/S = m·p/q."""
+    randint = rng.randint
     for i, row in enumerate(x):
         lo, hi = limits(i)
+        # _fast.near_tie(r·p, q) inlined: |frac(r·p/q) − 1/2| < 1/20  ⇔  |40 (r·p mod q) − 20 q| < 2 q
+        pairs = [(p, q, 20 * q, 2 * q) for p, q in scales(i)]
         for j, r in enumerate(row):
             for _ in range(REDRAWS):
-                if not any(near_tie(r / s) for s in scales(i)):
-                    break
-                if r in (lo, hi):
+                for p, q, q20, q2 in pairs:
+                    if abs(40 * (r * p % q) - q20) < q2:
+                        break  # near a tie for this scale
+                else:
+                    break  # away from every tie
+                if r == lo or r == hi:
                     raise Rejected("an extreme entry lies near a rounding boundary")
-                r = rng.decimal(lo, hi, places)
+                r = randint(lo, hi)  # rng.decimal(lo, hi, places) on the grid
             else:
                 raise Rejected("no entry away from a rounding boundary")
             row[j] = r
 
 
-def _as_floats(x: list[list[Fraction]]) -> list[list[float]]:
-    return [[float(v) for v in row] for row in x]
+def _as_floats(x: list[list[int]], places: int) -> list[list[float]]:
+    scale = 10**places
+    return [[v / scale for v in row] for row in x]
 
 
 def _sample_storage(rng: Rng, difficulty: str) -> dict[str, Any]:
@@ -530,24 +587,26 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         rmin, rmax = min(flat(x)), max(flat(x))
         calibration = None
         if difficulty == "hard" and rng.randint(0, 1):  # a range calibrated on other data, narrower at one end:
-            shrink = rng.decimal(0.6, 0.9, 2)           # the entries beyond it clamp
-            calibration = [rmin, Fraction(round(rmax * shrink * 10**places), 10**places)] if rng.randint(0, 1) \
-                else [Fraction(round(rmin * shrink * 10**places), 10**places), rmax]
-        *_, scale, z_exact, zero = affine_params(x, qmin, qmax, calibration=calibration)
-        _reject_ties([z_exact])
-        _untie(rng, x, places, lambda i: (rmin, rmax), lambda i: (scale,))
-        return {"X": _as_floats(x), "bits": bits, "signed": signed, "metric": rng.choice(ERROR_METRICS),
-                "decimals": dec, "calibration": [float(v) for v in calibration] if calibration else []}
+            shrink = rng.randint(60, 90)                # the entries beyond it clamp (rng.decimal(0.6, 0.9, 2))
+            calibration = [rmin, _fast.round_even(rmax * shrink, 100)] if rng.randint(0, 1) \
+                else [_fast.round_even(rmin * shrink, 100), rmax]
+        lo, hi = calibration or (rmin, rmax)
+        levels = qmax - qmin  # S = (hi − lo)/(10^places·levels): r/S = m·levels/(hi − lo)
+        if _fast.near_tie(qmin * (hi - lo) - lo * levels, hi - lo):  # Z before rounding
+            raise Rejected("a value lies near a rounding boundary")
+        _untie(rng, x, lambda i: (rmin, rmax), lambda i: ((levels, hi - lo),))
+        return {"X": _as_floats(x, places), "bits": bits, "signed": signed, "metric": rng.choice(ERROR_METRICS),
+                "decimals": dec, "calibration": [v / 10**places for v in calibration] if calibration else []}
     if variant == "absmax":
         convention = rng.choice(("qmax", "qmin"))
         amax = max(abs(v) for v in flat(x))
-        clip = Fraction(0)
+        clip = 0
         if difficulty == "hard" and rng.randint(0, 1):  # clipping: the outliers saturate, the rest gain resolution
-            clip = Fraction(round(amax * rng.decimal(0.6, 0.9, 2) * 10**places), 10**places)
-        scale = absmax_scale([clip] if clip else flat(x), bits, convention)
-        _untie(rng, x, places, lambda i: (-amax, amax), lambda i: (scale,))
-        return {"X": _as_floats(x), "bits": bits, "convention": convention, "metric": rng.choice(ERROR_METRICS),
-                "decimals": dec, "clip": float(clip) if clip else 0}
+            clip = _fast.round_even(amax * rng.randint(60, 90), 100)  # rng.decimal(0.6, 0.9, 2)
+        divisor = 2 ** (bits - 1) - 1 if convention == "qmax" else 2 ** (bits - 1)
+        _untie(rng, x, lambda i: (-amax, amax), lambda i: ((divisor, clip or amax),))
+        return {"X": _as_floats(x, places), "bits": bits, "convention": convention,
+                "metric": rng.choice(ERROR_METRICS), "decimals": dec, "clip": clip / 10**places if clip else 0}
     # per_channel: every channel's scale and the tensor's, and a per-tensor reconstruction that is not exact.
     # Hard puts the channels along the columns half the time (a weight's output channels in y = xW).
     axis = "columns" if difficulty == "hard" and rng.randint(0, 1) else "rows"
@@ -555,12 +614,12 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     row_max = [max(abs(v) for v in row) for row in x]
     if not all(row_max):
         raise Rejected("a zero row has no scale")
-    s_tensor = absmax_scale(flat(x), bits, "qmax")
-    s_rows = [m / (2 ** (bits - 1) - 1) for m in row_max]
-    _untie(rng, x, places, lambda i: (-row_max[i], row_max[i]), lambda i: (s_tensor, s_rows[i]))
-    if all((r / s_tensor).denominator == 1 for r in flat(x)):
+    qmax = 2 ** (bits - 1) - 1
+    amax = max(row_max)
+    _untie(rng, x, lambda i: (-row_max[i], row_max[i]), lambda i: ((qmax, amax), (qmax, row_max[i])))
+    if all(r * qmax % amax == 0 for r in flat(x)):
         raise Rejected("the per-tensor reconstruction is exact")
-    return {"X": _as_floats(_transpose(x) if axis == "columns" else x), "bits": bits, "axis": axis}
+    return {"X": _as_floats(_transpose(x) if axis == "columns" else x, places), "bits": bits, "axis": axis}
 
 
 # ---- student paths: correct ways from what the page shows ------------------------------------------
@@ -574,48 +633,63 @@ def _at_precision(answer: Answer, value: float) -> float:
 
 
 def _calculator(variant: str, g: dict[str, Any]) -> dict[str, Any]:
-    return _calculator_cached(variant, json.dumps(g, sort_keys=True))
+    return _calculator_cached(variant, tuple(map(tuple, g["X"])), g["bits"], g.get("signed"), g.get("convention"),
+                              tuple(g.get("calibration") or ()), g.get("clip", 0), g.get("axis", "rows"),
+                              g.get("metric"))
 
 
-@lru_cache(maxsize=64)
-def _calculator_cached(variant: str, givens: str) -> dict[str, Any]:
+@_fast.memo(16)
+def _calculator_cached(variant: str, xkey: tuple, bits: Any, signed: Any, convention: Any, calibration: tuple,
+                       clip: Any, axis: str, metric: Any) -> dict[str, Any]:
     """The whole computation in floats with the scale carried to 6 significant figures (the question's
-    carrying rule), each answer rounded as asked: what a student with a calculator writes."""
-    g = json.loads(givens)
-    x = [[float(v) for v in row] for row in g["X"]]
-    bits = int(g["bits"])
-    qmin, qmax = int_range(bits, variant != "affine" or g["signed"] == "signed")
+    carrying rule), each answer rounded as asked: what a student with a calculator writes.  Keyed on the
+    givens it reads."""
+    x = [[float(v) for v in row] for row in xkey]
+    bits = int(bits)
+    qmin, qmax = int_range(bits, variant != "affine" or signed == "signed")
     values = [v for row in x for v in row]
 
-    def integers(rows, scales, zero):
-        return [[clamp(round_half_away(r / s) + zero, qmin, qmax) for r in row] for row, s in zip(rows, scales)]
+    floor = math.floor
+
+    def integers(rows, scales, zero):  # clamp(round_half_away(r / s) + zero, qmin, qmax), inlined
+        out = []
+        for row, s in zip(rows, scales):
+            q_row = []
+            for r in row:
+                t = r / s
+                n = floor(abs(t) + 0.5)
+                v = (n if t >= 0 else -n) + zero
+                q_row.append(qmin if v < qmin else qmax if v > qmax else v)
+            out.append(q_row)
+        return out
 
     def err(q, scales, zero, metric):
         d = [r - s * (v - zero) for row, qrow, s in zip(x, q, scales) for r, v in zip(row, qrow)]
-        return {"max_abs": max(abs(e) for e in d), "mse": sum(e * e for e in d) / len(d),
-                "frobenius": math.sqrt(sum(e * e for e in d))}[metric]
+        if metric == "max_abs":
+            return max(abs(e) for e in d)
+        return sum(e * e for e in d) / len(d) if metric == "mse" else math.sqrt(sum(e * e for e in d))
 
     if variant == "per_channel":
-        if g.get("axis", "rows") == "columns":
+        if axis == "columns":
             x = _transpose(x)
         s_t = nf.round_sig(max(abs(v) for v in values) / qmax, 6)
         s_r = [nf.round_sig(max(abs(v) for v in row) / qmax, 6) for row in x]
         q_t, q_r = integers(x, [s_t] * len(x), 0), integers(x, s_r, 0)
         e_t, e_r = err(q_t, [s_t] * len(x), 0, "frobenius"), err(q_r, s_r, 0, "frobenius")
-        if g.get("axis", "rows") == "columns":
+        if axis == "columns":
             q_t, q_r = _transpose(q_t), _transpose(q_r)
         return {"q_tensor": q_t, "q_rows": q_r, "error_tensor": e_t, "error_rows": e_r, "error_ratio": e_r / e_t}
     if variant == "affine":
-        rmin, rmax = g.get("calibration") or (min(values), max(values))
+        rmin, rmax = calibration or (min(values), max(values))
         scale = nf.round_sig((rmax - rmin) / (qmax - qmin), 6)
         zero = clamp(round_half_away(qmin - rmin / scale), qmin, qmax)
     else:
-        amax = float(g.get("clip", 0)) or max(abs(v) for v in values)
-        scale = nf.round_sig(amax / qmax if g["convention"] == "qmax" else amax / 2 ** (bits - 1), 6)
+        amax = float(clip) or max(abs(v) for v in values)
+        scale = nf.round_sig(amax / qmax if convention == "qmax" else amax / 2 ** (bits - 1), 6)
         zero = 0
     q = integers(x, [scale] * len(x), zero)
     return {"zero_point": zero, "q": q, "reconstruction": [[scale * (v - zero) for v in row] for row in q],
-            "error": err(q, [scale] * len(x), zero, g["metric"])}
+            "error": err(q, [scale] * len(x), zero, metric)}
 
 
 def _calculator_path(part: str):
@@ -631,11 +705,11 @@ def _calculator_path(part: str):
 def _error_of_rounded_reconstruction(variant: str, g: dict[str, Any], solution: Solution) -> float:
     """The error computed from the reconstruction as the student reported it (rounded to `decimals`)."""
     dec = int(g["decimals"])
-    xhat = [[round(v, dec) for v in row] for row in solution.part("reconstruction").answer.value]
-    x = [[float(v) for v in row] for row in g["X"]]
-    d = [r - v for row, hrow in zip(x, xhat) for r, v in zip(row, hrow)]
-    value = {"max_abs": max(abs(e) for e in d), "mse": sum(e * e for e in d) / len(d),
-             "frobenius": math.sqrt(sum(e * e for e in d))}[g["metric"]]
+    d = [float(r) - round(v, dec) for row, hrow in zip(g["X"], solution.part("reconstruction").answer.value)
+         for r, v in zip(row, hrow)]
+    metric = g["metric"]
+    value = max(abs(e) for e in d) if metric == "max_abs" else sum(e * e for e in d) / len(d) if metric == "mse" \
+        else math.sqrt(sum(e * e for e in d))
     return _at_precision(solution.part("error").answer, value)
 
 
@@ -672,64 +746,57 @@ PATHS = (
 
 
 def _zero_other_way(variant: str, g: dict[str, Any]) -> int:
-    qmin, qmax = int_range(int(g["bits"]), g["signed"] == "signed")
-    *_, z_exact, zero = affine_params(exact(g["X"]), qmin, qmax, calibration=_calibration(g))
-    return zero + 1 if z_exact > zero else zero - 1
+    *_, zn, zd, zero = _affine_ints(g)
+    return zero + 1 if zn > zero * zd else zero - 1
 
 
 def _levels_2b(variant: str, g: dict[str, Any]) -> float:
-    bits = int(g["bits"])
-    qmin, qmax = int_range(bits, g["signed"] == "signed")
-    return float(affine_params(exact(g["X"]), qmin, qmax, levels=2**bits, calibration=_calibration(g))[2])
+    sn, sd = _affine_ints(g, levels=2 ** int(g["bits"]))[4:6]
+    return sn / sd
 
 
 def _unsigned_for_signed(variant: str, g: dict[str, Any]) -> int | None:
     if g["signed"] != "signed":
         return None
-    qmin, qmax = int_range(int(g["bits"]), False)
-    return affine_params(exact(g["X"]), qmin, qmax, calibration=_calibration(g))[4]
+    return _affine_ints(g, signed=False)[8]
 
 
 def _own_range_for_calibrated(variant: str, g: dict[str, Any]) -> float | None:
     if not g.get("calibration"):
         return None
-    qmin, qmax = int_range(int(g["bits"]), g["signed"] == "signed")
-    return float(affine_params(exact(g["X"]), qmin, qmax)[2])
-
-
-def _absmax_range(g: dict[str, Any]) -> list[Fraction]:
-    """What the absmax scale is computed from: the clipping threshold if one is given, else the entries."""
-    clip = Fraction(str(g.get("clip", 0)))
-    return [clip] if clip else flat(exact(g["X"]))
+    sn, sd = _affine_ints(g, own_range=True)[4:6]
+    return sn / sd
 
 
 def _other_convention(variant: str, g: dict[str, Any]) -> float:
-    other = "qmin" if g["convention"] == "qmax" else "qmax"
-    return float(absmax_scale(_absmax_range(g), int(g["bits"]), other))
+    *_, sn, sd = _absmax_ints(g, convention="qmin" if g["convention"] == "qmax" else "qmax")
+    return sn / sd
 
 
 def _clip_ignored(variant: str, g: dict[str, Any]) -> float | None:
     if not g.get("clip"):
         return None
-    return float(absmax_scale(flat(exact(g["X"])), int(g["bits"]), g["convention"]))
+    *_, sn, sd = _absmax_ints(g, clip=False)
+    return sn / sd
 
 
 def _unclamped(variant: str, g: dict[str, Any]) -> list[list[int]] | None:
-    x, bits = exact(g["X"]), int(g["bits"])
-    qmin, qmax = int_range(bits, True)
-    scale = absmax_scale(_absmax_range(g), bits, g["convention"])
-    wrong = quantize(x, scale, 0, qmin, qmax, clamped=False)
-    return wrong if wrong != quantize(x, scale, 0, qmin, qmax) else None
+    d, a, _, sn, sd = _absmax_ints(g)
+    qmin, qmax = int_range(int(g["bits"]), True)
+    grid = _grid(d, a, sn, sd, 0, qmin, qmax)
+    return [list(r) for r in grid["raw"]] if grid["raw"] != grid["q"] else None
 
 
-def _without_group_overhead(g: dict[str, Any]) -> Fraction:
-    """The size after quantization with no per-group scale (or zero point) counted."""
-    p, k = Fraction(str(g["params"])), Fraction(str(g["kept_params"]))
-    return (p - k) * int(g["bits"]) / 8 + k * int(g["source_bits"]) / 8
+def _without_group_overhead(g: dict[str, Any]) -> float:
+    """The size after quantization with no per-group scale (or zero point) counted, in GB."""
+    sizes = _storage_sizes(g)
+    return sizes["without_overhead"] / (8 * sizes["d"] * BYTES_PER_GB)
 
 
-def _storage(variant: str, g: dict[str, Any], part: str, **change) -> float:
-    return _solve_storage({**g, **change}).part(part).answer.value
+def _storage(variant: str, g: dict[str, Any], part: str) -> float:
+    """A size as the solver's key gives it, in GB (the cached sizes, not a second solve)."""
+    sizes = _storage_sizes(g)
+    return sizes[part] / (8 * sizes["d"] * BYTES_PER_GB)
 
 
 MISTAKES = (
@@ -761,7 +828,7 @@ MISTAKES = (
             ("storage",), lambda v, g: _storage(v, g, "after") * 8),
     Mistake("scales_forgotten", "after",
             "The per-group scales were left out of the size.",
-            ("storage",), lambda v, g: float(_without_group_overhead(g) / BYTES_PER_GB)),
+            ("storage",), lambda v, g: _without_group_overhead(g)),
     *kmeans.MISTAKES,
 )
 

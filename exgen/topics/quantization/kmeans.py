@@ -1,25 +1,29 @@
 """K-means (weight-sharing) quantization of a matrix: indices, reconstruction, error, storage, one Lloyd step.
 
-Seeds 000/003 ("K-Means" slide, after Han et al. 2016, Deep Compression): every weight is replaced by the
-index of its nearest centroid in a floating-point codebook of k = 2^b entries; the indices are stored at b bits
-each and the codebook at a stated float width, against the original matrix at that width.  Hard gives the
-*initial* centroids and asks for one Lloyd iteration: assign each weight to its nearest centroid, then move each
-centroid to the mean of its weights (a centroid with no weight keeps its value; the sampler never asks one).
-The solver works in exact decimals (Fractions).  The sampler redraws any weight that is equally close to two
-centroids, so the assignment never depends on a tie rule (the solver and torch's argmin both take the lower
-index where a user's own instance has a tie, and the question then says so), and it uses every centroid.
+Seeds 000/003 ("K-Means" slide, after Han et al. 2016, Deep Compression): every weight is replaced by the index
+of its nearest centroid in a floating-point codebook of k = 2^b entries; the indices are stored at b bits each
+and the codebook at a stated float width, against the original matrix at that width.  Hard gives the *initial*
+centroids and asks for one Lloyd iteration: assign each weight to its nearest centroid, then move each centroid
+to the mean of its weights (a centroid with no weight keeps its value; the sampler never asks one).  The solver
+works in exact decimals (integers over the common denominator of weights and centroids).  The sampler redraws any
+weight that is equally close to two centroids, so the assignment never depends on a tie rule (the solver and
+torch's argmin both take the lower index where a user's own instance has a tie, and the question then says so),
+and it uses every centroid.
 Decisions: docs/decisions/quantization.md ("K-means").
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from fractions import Fraction
 from typing import Any
 
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
+from exgen.topics.quantization import _fast
+from exgen.topics.quantization._fast import fr
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 
 ERROR_METRICS = ("max_abs", "frobenius", "mse")
@@ -46,7 +50,7 @@ VARIANT = Variant(
 
 
 def _exact(values) -> list[Fraction]:
-    return [Fraction(str(v)) for v in values]
+    return [fr(v) for v in values]
 
 
 def nearest(w: Fraction, centroids: list[Fraction]) -> tuple[int, bool]:
@@ -54,25 +58,6 @@ def nearest(w: Fraction, centroids: list[Fraction]) -> tuple[int, bool]:
     distances = [abs(w - c) for c in centroids]
     best = min(distances)
     return distances.index(best), distances.count(best) > 1
-
-
-def assign(w: list[list[Fraction]], centroids: list[Fraction]) -> tuple[list[list[int]], bool]:
-    found = [[nearest(v, centroids) for v in row] for row in w]
-    return [[i for i, _ in row] for row in found], any(t for row in found for _, t in row)
-
-
-def update(w: list[list[Fraction]], idx: list[list[int]], centroids: list[Fraction]) -> list[Fraction]:
-    """One Lloyd update: each centroid moves to the mean of its weights (an empty cluster keeps its value)."""
-    members = [[v for row, irow in zip(w, idx) for v, i in zip(row, irow) if i == j] for j in range(len(centroids))]
-    return [sum(m, Fraction(0)) / len(m) if m else c for m, c in zip(members, centroids)]
-
-
-def _error(w, what, metric: str) -> float:
-    diffs = [a - b for row, hrow in zip(w, what) for a, b in zip(row, hrow)]
-    if metric == "max_abs":
-        return float(max(abs(d) for d in diffs))
-    squares = sum(d * d for d in diffs)
-    return float(squares / len(diffs)) if metric == "mse" else math.sqrt(squares)
 
 
 def storage_bits(n: int, k: int, float_bits: int) -> tuple[int, int, int]:
@@ -92,62 +77,109 @@ def _check(g: dict[str, Any]) -> None:
         raise InvalidGivens("the centroids must be distinct")
 
 
+@_fast.memo(16)
+def _core(wkey: tuple, ckey: tuple, lloyd: bool) -> dict[str, Any]:
+    """The assignment, the (updated) centroids and W − Ŵ exactly, in integers over the common denominator D of
+    the weights and the centroids: a centroid is a pair (p, q) = p/q, W − Ŵ is nums/e."""
+    d, rows = _fast.scaled(wkey + (ckey,))
+    a, c = rows[:-1], rows[-1]
+    k = len(c)
+    idx, tie = [], False
+    for row in a:
+        irow = []
+        for v in row:
+            dist = [abs(v - cj) for cj in c]
+            best = min(dist)
+            irow.append(dist.index(best))
+            tie = tie or dist.count(best) > 1
+        idx.append(irow)
+    sums, counts = [0] * k, [0] * k
+    for row, irow in zip(a, idx):
+        for v, i in zip(row, irow):
+            sums[i] += v
+            counts[i] += 1
+    cs = [(sums[j], d * counts[j]) if lloyd and counts[j] else (c[j], d) for j in range(k)]
+    lcm = 1
+    for _, q in cs:
+        lcm = math.lcm(lcm, q)
+    nums = [v * lcm - cs[i][0] * (lcm // cs[i][1]) * d for row, irow in zip(a, idx)
+            for v, i in zip(row, irow)]
+    return {"d": d, "a": a, "c": c, "idx": idx, "tie": tie, "sums": sums, "counts": counts, "cs": cs,
+            "nums": nums, "e": d * lcm}
+
+
+def _key(g: dict[str, Any]) -> tuple:
+    return tuple(map(tuple, g["W"])), tuple(g["centroids"]), g["lloyd"] == "one step"
+
+
 def solve(g: dict[str, Any]) -> Solution:
-    from exgen.topics.quantization import error_terms  # the package imports this module
     _check(g)
-    w = [_exact(row) for row in g["W"]]
-    c0 = _exact(g["centroids"])
-    k, fb, metric, lloyd = len(c0), int(g["float_bits"]), g["metric"], g["lloyd"] == "one step"
-    idx, tie = assign(w, c0)
-    cs = update(w, idx, c0) if lloyd else c0
+    core = _core(*_key(g))
+    k, fb, metric, lloyd = len(g["centroids"]), int(g["float_bits"]), g["metric"], g["lloyd"] == "one step"
+    idx, tie, cs_pairs = core["idx"], core["tie"], core["cs"]
+    cs = [p / q for p, q in cs_pairs]
     what = [[cs[i] for i in row] for row in idx]
-    err = _error(w, what, metric)
-    n = len(w) * len(w[0])
+    err = _fast.error_of(core["nums"], core["e"], metric)
+    n = len(idx) * len(idx[0])
     b, before, after = storage_bits(n, k, fb)
-    order = sorted(range(k), key=lambda j: c0[j])
-    bounds = ", ".join(rf"({nf.num(c0[a])} + {nf.signed(nf.num(c0[z]))})/2 = {nf.num((c0[a] + c0[z]) / 2)}"
-                       for a, z in zip(order, order[1:]))
-    steps = [Step("Each weight goes to its nearest centroid" + (" (a tie to the lower index)" if tie else "")
-                  + "; in one dimension the boundaries between neighbouring centroids are their midpoints:",
-                  bounds + r" \;\Rightarrow\; \text{indices} = " + nf.matrix(idx))]
-    if lloyd:
-        lines = []
-        for j in range(k):
-            m = [v for row, irow in zip(w, idx) for v, i in zip(row, irow) if i == j]
-            lines.append(rf"c_{j}' &= \tfrac{{{nf.num(sum(m, Fraction(0)))}}}{{{len(m)}}} = {nf.sig(cs[j], 6)}"
-                         rf"&&\text{{({len(m)} weight{'s' if len(m) > 1 else ''} with index {j})}}" if m
-                         else rf"c_{j}' &= c_{j} = {nf.num(cs[j])}&&\text{{(no weight)}}")
-        steps.append(Step("Update: each centroid moves to the mean of the weights assigned to it (their sum over "
-                          "their count):",
-                          r"\begin{aligned}" + r"\\ ".join(lines) + r"\end{aligned}"))
-    fmt = (lambda v: nf.fixed(v, CENTROID_DECIMALS)) if lloyd else nf.num
-    bit = "bits" if b > 1 else "bit"
-    steps += [
-        Step("The reconstruction replaces each index by its " + ("new " if lloyd else "") + "centroid:",
-             r"c = (" + ", ".join(fmt(v) for v in cs) + r") \;\Rightarrow\; \hat W = " + nf.matrix(what, fmt)),
-        Step("Error of the reconstruction, from the entries of $W - \\hat W$:",
-             f"{METRIC_TEX[metric]} = {error_terms(metric, w, what)} = {nf.sig(err, 6)}"),
-        Step(f"Storage: ${k} = 2^{{{b}}}$ centroids need $b = {b}$ {bit} per index. Before, {n} weights at "
-             f"{fb} bits; after, {n} indices at {b} {bit} plus {k} codebook entries at {fb} bits:",
-             rf"{n} \times {fb} = {before}\ \text{{bits}},\qquad {n} \times {b} + {k} \times {fb} = {after}"
-             rf"\ \text{{bits}},\qquad {before} / {after} = {nf.sig(Fraction(before, after), 4)}"),
-    ]
-    parts = [Part("indices", "index matrix", Answer("matrix", idx))]
+
+    def steps() -> tuple[Step, ...]:
+        c0 = _exact(g["centroids"])
+        order = sorted(range(k), key=lambda j: c0[j])
+        bounds = ", ".join(rf"({nf.num(c0[a])} + {nf.signed(nf.num(c0[z]))})/2 = {nf.num((c0[a] + c0[z]) / 2)}"
+                           for a, z in zip(order, order[1:]))
+        out = [Step("Each weight goes to its nearest centroid" + (" (a tie to the lower index)" if tie else "")
+                    + "; in one dimension the boundaries between neighbouring centroids are their midpoints:",
+                    bounds + r" \;\Rightarrow\; \text{indices} = " + _fast.text_matrix(idx))]
+        if lloyd:
+            lines = []
+            for j in range(k):
+                m = core["counts"][j]
+                lines.append(rf"c_{j}' &= \tfrac{{{nf.num(Fraction(core['sums'][j], core['d']))}}}{{{m}}} = "
+                             rf"{nf.sig(cs[j], 6)}"
+                             rf"&&\text{{({m} weight{'s' if m > 1 else ''} with index {j})}}" if m
+                             else rf"c_{j}' &= c_{j} = {nf.num(c0[j])}&&\text{{(no weight)}}")
+            out.append(Step("Update: each centroid moves to the mean of the weights assigned to it (their sum over "
+                            "their count):",
+                            r"\begin{aligned}" + r"\\ ".join(lines) + r"\end{aligned}"))
+        shown_c = cs if lloyd else c0
+        fmt = (lambda v: nf.fixed(v, CENTROID_DECIMALS)) if lloyd else nf.num
+        bit = "bits" if b > 1 else "bit"
+        out += [
+            Step("The reconstruction replaces each index by its " + ("new " if lloyd else "") + "centroid:",
+                 r"c = (" + ", ".join(fmt(v) for v in shown_c) + r") \;\Rightarrow\; \hat W = "
+                 + (_fast.fixed_matrix(what, CENTROID_DECIMALS) if lloyd
+                    else nf.matrix([[shown_c[i] for i in row] for row in idx], fmt))),
+            Step("Error of the reconstruction, from the entries of $W - \\hat W$:",
+                 f"{METRIC_TEX[metric]} = {_error_terms(metric, [v / core['e'] for v in core['nums']])} = "
+                 f"{nf.sig(err, 6)}"),
+            Step(f"Storage: ${k} = 2^{{{b}}}$ centroids need $b = {b}$ {bit} per index. Before, {n} weights at "
+                 f"{fb} bits; after, {n} indices at {b} {bit} plus {k} codebook entries at {fb} bits:",
+                 rf"{n} \times {fb} = {before}\ \text{{bits}},\qquad {n} \times {b} + {k} \times {fb} = {after}"
+                 rf"\ \text{{bits}},\qquad {before} / {after} = {nf.sig(Fraction(before, after), 4)}"),
+        ]
+        return tuple(out)
+    METRIC_TEX[metric]  # an unknown metric is refused here, as when the steps were built eagerly
+    parts = [Part("indices", "index matrix", Answer("matrix", [list(r) for r in idx]))]
     if lloyd:
         parts.append(Part("centroids", "centroids after one Lloyd step",
-                          Answer("vector", [float(v) for v in cs], decimals=CENTROID_DECIMALS)))
+                          Answer("vector", list(cs), decimals=CENTROID_DECIMALS)))
     parts += [
         Part("reconstruction", "reconstruction",
-             Answer("matrix", [[float(v) for v in row] for row in what],
-                    decimals=CENTROID_DECIMALS if lloyd else _places(g["centroids"]))),
+             Answer("matrix", what, decimals=CENTROID_DECIMALS if lloyd else _places(g["centroids"]))),
         Part("error", "quantization error",
              Answer("number", err, sig=3) if err else Answer("number", 0.0, decimals=6)),
         Part("before", "storage before", Answer("integer", before, unit="bit")),
         Part("after", "storage after", Answer("integer", after, unit="bit")),
-        Part("ratio", "compression ratio", Answer("number", float(Fraction(before, after)), sig=3)),
+        Part("ratio", "compression ratio", Answer("number", before / after, sig=3)),
     ]
     shown = (Step("A weight exactly halfway between two centroids goes to the lower index."),) if tie else ()
-    return Solution(tuple(parts), tuple(steps), shown)
+    return Solution(tuple(parts), steps, shown)
+
+
+def _error_terms(metric: str, diffs: list[float]) -> str:
+    from exgen.topics.quantization import _terms  # the package imports this module
+    return _terms(metric, diffs)
 
 
 def _places(values) -> int:
@@ -167,30 +199,48 @@ MIN_GAP = Fraction(1, 2)
 
 
 def sample(rng: Rng, difficulty: str) -> dict[str, Any]:
+    """Centroids and weights are rng.decimal's integers (the same randint), in units of 10^-places (a centroid
+    on the 0.1 grid is 10^(places−1) units); distances, ties and means are compared in integers."""
     shapes, places, bound, ks, lloyd = SHAPES[difficulty]
     rows, cols = rng.choice(shapes)
     k = rng.choice(ks)
-    centroids = sorted(rng.decimal(-bound, bound, 1) for _ in range(k))  # the codebook on a 0.1 grid
-    if any(b - a < MIN_GAP for a, b in zip(centroids, centroids[1:])):
+    unit = 10 ** (places - 1)
+    # the codebook on a 0.1 grid: rng.decimal(-bound, bound, 1)
+    centroids = sorted(rng.randint(round(-bound * 10), round(bound * 10)) for _ in range(k))
+    if any(b - a < 5 for a, b in zip(centroids, centroids[1:])):  # closer than MIN_GAP = 0.5
         raise Rejected("two centroids closer than 0.5")
-    w = []
+    c = [v * unit for v in centroids]
+    # the codebook is sorted and its entries distinct: a weight's nearest centroid is the number of midpoints
+    # below it, and it is equally close to two centroids exactly on a midpoint (2v = c_j + c_(j+1))
+    mids = [a + b for a, b in zip(c, c[1:])]
+    on_mid = set(mids)
+    lo, hi = round(-bound * 10**places), round(bound * 10**places)  # rng.decimal(-bound, bound, places)
+    randint = rng.randint
+    w, idx = [], []
     for _ in range(rows):
-        row = []
+        row, irow = [], []
         for _ in range(cols):
             for _ in range(20):  # redraw a weight equally close to two centroids
-                v = rng.decimal(-bound, bound, places)
-                if not nearest(v, centroids)[1]:
+                v = randint(lo, hi)
+                if 2 * v not in on_mid:
                     break
             else:
                 raise Rejected("no weight away from a tie")
             row.append(v)
+            irow.append(bisect_left(mids, 2 * v))
         w.append(row)
-    idx, _ = assign(w, centroids)
-    if len({i for row in idx for i in row}) < k:
+        idx.append(irow)
+    if len({i for irow in idx for i in irow}) < k:
         raise Rejected("a centroid has no weight")
-    if lloyd and update(w, idx, centroids) == centroids:
-        raise Rejected("the Lloyd step moves no centroid")
-    return {"W": [[float(v) for v in row] for row in w], "centroids": [float(c) for c in centroids],
+    if lloyd:
+        sums, counts = [0] * k, [0] * k
+        for row, irow in zip(w, idx):
+            for v, i in zip(row, irow):
+                sums[i] += v
+                counts[i] += 1
+        if all(sums[j] == c[j] * counts[j] for j in range(k)):
+            raise Rejected("the Lloyd step moves no centroid")
+    return {"W": [[v / 10**places for v in row] for row in w], "centroids": [v / 10 for v in centroids],
             "float_bits": rng.choice((16, 32)), "metric": rng.choice(ERROR_METRICS),
             "lloyd": "one step" if lloyd else "no"}
 
@@ -202,10 +252,11 @@ def _error_from_rounded_centroids(variant: str, g: dict[str, Any], solution: Sol
     """The error from the new centroids as the student reported them (3 decimals), at 3 significant figures."""
     if g["lloyd"] != "one step":
         return None
-    cs = [Fraction(str(round(v, CENTROID_DECIMALS))) for v in solution.part("centroids").answer.value]
-    w = [_exact(row) for row in g["W"]]
-    what = [[cs[i] for i in row] for row in solution.part("indices").answer.value]
-    err = _error(w, what, g["metric"])
+    cs = tuple(round(v, CENTROID_DECIMALS) for v in solution.part("centroids").answer.value)
+    d, rows = _fast.scaled(tuple(map(tuple, g["W"])) + (cs,))
+    a, c = rows[:-1], rows[-1]
+    nums = [v - c[i] for row, irow in zip(a, solution.part("indices").answer.value) for v, i in zip(row, irow)]
+    err = _fast.error_of(nums, d, g["metric"])
     return float(f"{err:.2e}") if err else 0.0
 
 
@@ -240,11 +291,17 @@ def _k_bits_per_index(variant: str, g: dict[str, Any]) -> int:
 def _midpoint_for_mean(variant: str, g: dict[str, Any]) -> list[float] | None:
     if g["lloyd"] != "one step":
         return None
-    w, c0 = [_exact(row) for row in g["W"]], _exact(g["centroids"])
-    idx, _ = assign(w, c0)
-    members = [[v for row, irow in zip(w, idx) for v, i in zip(row, irow) if i == j] for j in range(len(c0))]
-    wrong = [(min(m) + max(m)) / 2 if m else c for m, c in zip(members, c0)]
-    return None if wrong == update(w, idx, c0) else [float(v) for v in wrong]
+    core = _core(*_key(g))
+    d, c, k = core["d"], core["c"], len(core["c"])
+    lows, highs = [None] * k, [None] * k
+    for row, irow in zip(core["a"], core["idx"]):
+        for v, i in zip(row, irow):
+            lows[i] = v if lows[i] is None or v < lows[i] else lows[i]
+            highs[i] = v if highs[i] is None or v > highs[i] else highs[i]
+    # the midpoint (lo + hi)/2D against the mean sum/(count·D); an empty cluster keeps its centroid in both
+    if all(lows[j] is None or (lows[j] + highs[j]) * core["counts"][j] == 2 * core["sums"][j] for j in range(k)):
+        return None
+    return [(lows[j] + highs[j]) / (2 * d) if lows[j] is not None else c[j] / d for j in range(k)]
 
 
 MISTAKES = (

@@ -1,0 +1,205 @@
+"""Exact values of the givens, converted once: `Fraction(str(v))` (the decimal a student reads) costs tens of
+microseconds, and a sampled instance reads the same few hundred grid values again and again (issue 12)."""
+
+from __future__ import annotations
+
+import functools
+import math
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+_CACHE: dict[float, Fraction] = {}
+_LIMIT = 100_000
+
+
+def fr(v: Any) -> Fraction:
+    """Fraction(str(v)): the exact decimal a float (or int) given is written as; cached for floats and ints
+    (equal floats and ints are the same decimal, so they share an entry)."""
+    t = type(v)
+    if t is float or t is int:
+        f = _CACHE.get(v)
+        if f is None:
+            f = Fraction(str(v))
+            if len(_CACHE) >= _LIMIT:
+                _CACHE.clear()
+            _CACHE[v] = f
+        return f
+    return Fraction(str(v))
+
+
+def ratio(v: Any) -> tuple[int, int]:
+    """The exact decimal of a given as (numerator, denominator), denominator > 0, in lowest terms."""
+    f = fr(v)
+    return f.numerator, f.denominator
+
+
+def memo(maxsize: int = 256):
+    """lru_cache for a computation keyed on givens: a sampled instance is solved, checked against its mistakes
+    and its student paths from one computation.  A key that cannot be hashed (a list passed where a choice
+    belongs, by a caller that skipped `exgen.givens`) is computed uncached, as before the cache."""
+    def wrap(fn):
+        cached = lru_cache(maxsize=maxsize)(fn)
+
+        @functools.wraps(fn)
+        def call(*args):
+            try:
+                return cached(*args)
+            except TypeError:
+                return fn(*args)
+        call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        return call
+    return wrap
+
+
+# ---- rounding p/q (q > 0) in integers: what the solvers' Fraction rounding gives, without a Fraction ------
+
+
+def round_away(p: int, q: int) -> int:
+    """round(p/q), halves away from zero."""
+    n = (2 * abs(p) + q) // (2 * q)
+    return n if p >= 0 else -n
+
+
+def round_even(p: int, q: int) -> int:
+    """round(p/q), halves to even (Python's round of a Fraction)."""
+    fl, rem = divmod(p, q)
+    twice = 2 * rem
+    if twice < q:
+        return fl
+    if twice > q:
+        return fl + 1
+    return fl + (fl & 1)
+
+
+def near_tie(p: int, q: int, m_num: int = 1, m_den: int = 20) -> bool:
+    """Whether p/q lies within m_num/m_den of a .5 boundary: |frac(p/q) − 1/2| < m, in integers."""
+    return abs(2 * m_den * (p % q) - m_den * q) < 2 * m_num * q
+
+
+# ---- the bounds check of a given, without re-parsing a value that is already of its kind -------------------
+
+_NUMBER = (float, int)
+
+
+def _finite_number(v: Any) -> bool:
+    t = type(v)
+    return (t is float and v - v == 0) or (t is int and -2**53 < v < 2**53)
+
+
+def plainly_valid(given: Any, value: Any) -> bool:
+    """Whether `exgen.givens.coerce(given, value)` certainly accepts `value` (a matrix of finite floats, a
+    vector, a number within the declared bounds): then a solver need not re-parse it; anything else (text,
+    a bool, a value out of bounds) goes through coerce, which names what is wrong."""
+    kind, low, high = given.kind, given.low, given.high
+    if kind == "matrix":
+        if type(value) is not list or not value:
+            return False
+        width = None
+        entries = []
+        for row in value:
+            if type(row) is not list or not row or (width is not None and len(row) != width):
+                return False
+            width = len(row)
+            entries.extend(row)
+        size = given.max_size if given.max_size is not None else 10_000
+    elif kind == "vector":
+        if type(value) is not list or not value:
+            return False
+        entries = value
+        size = given.max_size if given.max_size is not None else 10_000
+    elif kind in ("number", "integer"):
+        if not _finite_number(value):
+            return False
+        if kind == "integer":
+            if not float(value).is_integer():
+                return False
+            if given.choices and str(int(value)) not in given.choices:
+                return False
+        elif given.choices:
+            return False
+        entries, size = [value], given.max_size
+    else:
+        return False
+    if size is not None and len(entries) > size:
+        return False
+    if all(type(v) is float for v in entries):  # a sum that is finite has every entry finite (no inf, no nan)
+        total = sum(entries)
+        return total - total == 0 and (low is None or min(entries) >= low) and (high is None or max(entries) <= high)
+    for v in entries:
+        if not _finite_number(v) or (low is not None and v < low) or (high is not None and v > high):
+            return False
+    return True
+
+
+_PAIRS: dict[float, tuple[int, int]] = {}
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    f = fr(v)
+    pair = f.numerator, f.denominator
+    if type(v) is float:
+        if len(_PAIRS) >= _LIMIT:
+            _PAIRS.clear()
+        _PAIRS[v] = pair
+    return pair
+
+
+@memo(16)
+def scaled(rows: tuple[tuple[Any, ...], ...]) -> tuple[int, tuple[tuple[int, ...], ...]]:
+    """A matrix given as integers over one common denominator D: (D, rows of numerators), exactly the decimals
+    the student reads (x_ij = A_ij / D)."""
+    get = _PAIRS.get
+    d = 1
+    pairs = []
+    for row in rows:
+        out = []
+        for v in row:
+            pair = get(v) if type(v) is float else None
+            if pair is None:
+                pair = _pair(v)
+            if d % pair[1]:
+                d = math.lcm(d, pair[1])
+            out.append(pair)
+        pairs.append(out)
+    return d, tuple(tuple(n * (d // q) for n, q in row) for row in pairs)
+
+
+def decimals_of_den(den: int, cap: int = 6) -> int:
+    """The fewest decimals that write a value of (lowest-terms) denominator `den` exactly, at most `cap`."""
+    for d in range(cap + 1):
+        if 10**d % den == 0:
+            return d
+    return cap
+
+
+def error_of(nums: list[int], e: int, metric: str) -> float:
+    """The error of a matrix difference given exactly as nums/e (e > 0): the largest |entry|, the mean of the
+    squares, or the Frobenius norm — the float of the exact value, as the Fraction computation gives it."""
+    if metric == "max_abs":
+        return max(abs(v) for v in nums) / e
+    squares = sum(v * v for v in nums)
+    if metric == "mse":
+        return squares / (e * e * len(nums))
+    return math.sqrt(squares / (e * e))
+
+
+# ---- LaTeX matrices as numfmt.matrix writes them, without a call per entry --------------------------------
+
+
+def fixed_matrix(rows: Any, decimals: int) -> str:
+    """numfmt.matrix(rows, lambda v: numfmt.fixed(v, decimals)) for a matrix of floats."""
+    spec = f".{decimals}f"
+    lines = []
+    for row in rows:
+        cells = [format(v, spec) for v in row]
+        for i, t in enumerate(cells):
+            if t[0] == "-" and not t.strip("-0."):  # "-0.00" is written "0.00"
+                cells[i] = t[1:]
+        lines.append(" & ".join(cells))
+    return r"\begin{bmatrix} " + r" \\ ".join(lines) + r" \end{bmatrix}"
+
+
+def text_matrix(rows: Any) -> str:
+    """numfmt.matrix(rows, str) (and numfmt.matrix(rows) for a matrix of ints)."""
+    return r"\begin{bmatrix} " + r" \\ ".join(" & ".join(map(str, row)) for row in rows) + r" \end{bmatrix}"
