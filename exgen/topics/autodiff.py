@@ -32,6 +32,7 @@ from fractions import Fraction
 from typing import Any, Callable, NamedTuple, Sequence
 
 from exgen import numfmt as nf
+from exgen.exact import decimal as _fraction
 from exgen.grading.compare import matches
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
@@ -475,20 +476,6 @@ class Cell(NamedTuple):
     worked: str
     value: Value
     text: str  # the value as a worked solution shows it: show(value)
-
-
-_FRACTIONS: dict[tuple[type, Any], Fraction] = {}  # Fraction(str(x)) is slow; givens repeat the same few numbers
-
-
-def _fraction(x: Any) -> Fraction:
-    key = (type(x), x)
-    found = _FRACTIONS.get(key)
-    if found is None:
-        found = Fraction(str(x))
-        if len(_FRACTIONS) > 4096:
-            _FRACTIONS.clear()
-        _FRACTIONS[key] = found
-    return found
 
 
 def _exact(v: Value) -> Value:

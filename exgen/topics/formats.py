@@ -32,6 +32,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
+from exgen.exact import decimal as _f
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
@@ -147,21 +148,7 @@ FORMATS = {
 SIG = 4
 
 
-_EXACT: dict[tuple[type, Any], Fraction] = {}
 
-
-def _f(x: Any) -> Fraction:
-    """A given as an exact decimal; the sampler, solver, mistakes and paths of a draw share one conversion."""
-    key = (x.__class__, x)
-    try:
-        value = _EXACT.get(key)
-    except TypeError:  # an unhashable value: Fraction says what is wrong with it
-        return Fraction(str(x))
-    if value is None:
-        if len(_EXACT) > 64:
-            _EXACT.clear()
-        value = _EXACT[key] = Fraction(str(x))
-    return value
 
 
 _CUSTOM: dict[tuple[int, int], Format] = {}

@@ -42,6 +42,7 @@ from typing import Any
 
 from exgen import gpus as gpu_table
 from exgen import numfmt as nf
+from exgen.exact import decimal as _f
 from exgen.givens import coerce
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
@@ -84,23 +85,7 @@ EXACT_BELOW = 10**7
 SIG = 3
 
 
-_EXACT: dict[tuple[type, Any], Fraction] = {}
 
-
-def _f(x: Any) -> Fraction:
-    """A given as an exact decimal. Fraction(str(x)) parses a string: the sampler, solver, mistakes and paths of
-    one draw convert the same few givens, so the conversions of the last draws are kept (keyed by type and value:
-    the decimal depends on nothing else)."""
-    key = (x.__class__, x)
-    try:
-        value = _EXACT.get(key)
-    except TypeError:  # an unhashable value: Fraction says what is wrong with it
-        return Fraction(str(x))
-    if value is None:
-        if len(_EXACT) > 256:
-            _EXACT.clear()
-        value = _EXACT[key] = Fraction(str(x))
-    return value
 
 
 # Figures of the last instance (its ops:byte ratio, a decoding step's numbers under each convention): the

@@ -25,23 +25,7 @@ IDEAL_SIG = 4  # the time at peak, which the MFU part builds on, carries one fig
 EXACT_BELOW = 10**10  # matmul FLOP counts below this are asked as exact integers
 
 
-_EXACT: dict[tuple[type, Any], Fraction] = {}
 
-
-def _f(x: Any) -> Fraction:
-    """A given as an exact decimal. Fraction(str(x)) parses a string: the sampler, solver, mistakes and paths of
-    one draw convert the same few givens, so the conversions of the last draws are kept (keyed by type and value:
-    the decimal depends on nothing else)."""
-    key = (x.__class__, x)
-    try:
-        value = _EXACT.get(key)
-    except TypeError:  # an unhashable value: Fraction says what is wrong with it
-        return Fraction(str(x))
-    if value is None:
-        if len(_EXACT) > 256:
-            _EXACT.clear()
-        value = _EXACT[key] = Fraction(str(x))
-    return value
 
 
 def _scaled(mantissa: int, exponent: int) -> float:

@@ -10,12 +10,13 @@ from fractions import Fraction
 from typing import Any
 
 from exgen import numfmt as nf
+from exgen.exact import decimal as _f
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant
 from exgen.topics.compute.common import (
     ADAM_K, BYTES_PER_DTYPE, OPTIMIZER_K, OPTIMIZER_TEXT, SIG, UNIT_BYTES, _GPUS, _OPTIMIZER, _PARAMS, _UNIT,
-    _as_asked, _bytes_in, _f, _scaled, _shown, _unit_size, answer as _answer)
+    _as_asked, _bytes_in, _scaled, _shown, _unit_size, answer as _answer)
 
 
 def zero_bytes(params: Any, gpus: int, k: int = ADAM_K) -> dict[str, Fraction]:

@@ -19,11 +19,12 @@ from fractions import Fraction
 from typing import Any
 
 from exgen import numfmt as nf
+from exgen.exact import decimal as _f
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 from exgen.topics.compute.common import (
-    FLOP_SIG, SECONDS_PER_DAY, SIG, _GPUS, _PARAMS, _TOKENS, _as_asked, _f, _flop, _scaled, _shown,
+    FLOP_SIG, SECONDS_PER_DAY, SIG, _GPUS, _PARAMS, _TOKENS, _as_asked, _flop, _scaled, _shown,
     answer as _answer)
 
 PF_DAY = 10**15 * SECONDS_PER_DAY  # FLOP
