@@ -26,11 +26,9 @@ on the wire per GPU follow from the ring algorithm. All arithmetic is exact (int
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import replace
 from fractions import Fraction
-from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
@@ -227,19 +225,21 @@ def _solve_data_parallel(g: dict[str, Any]) -> Solution:
     n, d, b, k = g["n_layer"], g["d_model"], _bytes(g), g["gpus"]
     payload = b * param_count(n, d)
     sent = ring_factor("allreduce", k) * payload
-    steps = (
-        _dtype_step(g),
-        Step("Parameters per layer: $Q, K, V, O$ are $D \\times D$ each, the MLP is $D \\times 4D$ and "
-             "$4D \\times D$; the gradients have the same size:",
-             rf"D^2 + D^2 + D^2 + D^2 + 4D^2 + 4D^2 = 12D^2 = 12 \times {d}^2 = {nf.num(12 * d * d)}"),
-        Step("The AllReduce after the backward pass aggregates every gradient once:",
-             rf"{b} \times N_{{\text{{layer}}}} \times 12 D^2 = {b} \times {n} \times {nf.num(12 * d * d)} "
-             rf"= {nf.sig(payload, 6)}\ \text{{B}}"),
-        Step(f"A ring AllReduce over $k = {k}$ GPUs runs a reduce-scatter and an all-gather phase of $k - 1$ "
-             "steps each; every step a GPU sends one chunk of $N/k$ bytes:",
-             rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {nf.sig(payload, 6)} "
-             rf"= {nf.sig(sent, 6)}\ \text{{B}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            _dtype_step(g),
+            Step("Parameters per layer: $Q, K, V, O$ are $D \\times D$ each, the MLP is $D \\times 4D$ and "
+                 "$4D \\times D$; the gradients have the same size:",
+                 rf"D^2 + D^2 + D^2 + D^2 + 4D^2 + 4D^2 = 12D^2 = 12 \times {d}^2 = {nf.num(12 * d * d)}"),
+            Step("The AllReduce after the backward pass aggregates every gradient once:",
+                 rf"{b} \times N_{{\text{{layer}}}} \times 12 D^2 = {b} \times {n} \times {nf.num(12 * d * d)} "
+                 rf"= {nf.sig(payload, 6)}\ \text{{B}}"),
+            Step(f"A ring AllReduce over $k = {k}$ GPUs runs a reduce-scatter and an all-gather phase of $k - 1$ "
+                 "steps each; every step a GPU sends one chunk of $N/k$ bytes:",
+                 rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {nf.sig(payload, 6)} "
+                 rf"= {nf.sig(sent, 6)}\ \text{{B}}"),
+        )
     parts = (
         Part("grad_bytes", "AllReduce payload per iteration", _b(payload)),
         Part("grad_expr", "payload as an expression", Answer("expression", monomial(b * 12, N_layer=1, D=2))),
@@ -259,22 +259,24 @@ def _solve_pipeline(g: dict[str, Any]) -> Solution:
     x = _pipeline_numbers(g)
     n, k, bsz, seq, d, m, b = (g["n_layer"], g["layers_per_stage"], g["batch"], g["seq_len"], g["d_model"],
                                g["micro_batches"], _bytes(g))
-    steps = (
-        _dtype_step(g),
-        Step(f"Stages: $N_{{\\text{{layer}}}} / {k} = {n} / {k} = {x['stages']}$."),
-        Step(f"The batch $({bsz}, {seq}, {d})$ is split along the batch dimension into $m = {m}$ micro-batch{'es' if m != 1 else ''} "
-             f"of shape $(B/m, L, D) = ({bsz}/{m}, {seq}, {d}) = ({x['micro']}, {seq}, {d})$; one message, the "
-             "activations of one micro-batch:",
-             rf"{b} \cdot \frac{{B}}{{m}} L D = {b} \times {x['micro']} \times {seq} \times {d} = "
-             rf"{nf.sig(x['message'], 6)}\ \text{{B}}"),
-        Step("Forward: stage $i$ sends stage $i+1$ the output activations of its last layer, one message per "
-             "micro-batch:",
-             rf"m \times {b} \cdot \frac{{B}}{{m}} L D = {m} \times {nf.sig(x['message'], 6)} = {b} \times {bsz} "
-             rf"\times {seq} \times {d} = {nf.sig(x['forward'], 6)}\ \text{{B}}"),
-        Step("Backward: stage $i+1$ sends stage $i$ the gradient of those activations, the same shape, so the "
-             f"same ${nf.sig(x['forward'], 6)}$ B; both directions together:",
-             rf"2 \times {nf.sig(x['forward'], 6)}\ \text{{B}} = {nf.sig(2 * x['forward'], 6)}\ \text{{B}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            _dtype_step(g),
+            Step(f"Stages: $N_{{\\text{{layer}}}} / {k} = {n} / {k} = {x['stages']}$."),
+            Step(f"The batch $({bsz}, {seq}, {d})$ is split along the batch dimension into $m = {m}$ micro-batch{'es' if m != 1 else ''} "
+                 f"of shape $(B/m, L, D) = ({bsz}/{m}, {seq}, {d}) = ({x['micro']}, {seq}, {d})$; one message, the "
+                 "activations of one micro-batch:",
+                 rf"{b} \cdot \frac{{B}}{{m}} L D = {b} \times {x['micro']} \times {seq} \times {d} = "
+                 rf"{nf.sig(x['message'], 6)}\ \text{{B}}"),
+            Step("Forward: stage $i$ sends stage $i+1$ the output activations of its last layer, one message per "
+                 "micro-batch:",
+                 rf"m \times {b} \cdot \frac{{B}}{{m}} L D = {m} \times {nf.sig(x['message'], 6)} = {b} \times {bsz} "
+                 rf"\times {seq} \times {d} = {nf.sig(x['forward'], 6)}\ \text{{B}}"),
+            Step("Backward: stage $i+1$ sends stage $i$ the gradient of those activations, the same shape, so the "
+                 f"same ${nf.sig(x['forward'], 6)}$ B; both directions together:",
+                 rf"2 \times {nf.sig(x['forward'], 6)}\ \text{{B}} = {nf.sig(2 * x['forward'], 6)}\ \text{{B}}"),
+        )
     parts = (
         Part("stages", "number of stages", Answer("integer", x["stages"])),
         Part("micro_shape", "micro-batch shape", Answer("vector", [x["micro"], seq, d])),
@@ -295,23 +297,25 @@ def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
     fwd, bwd = ALLREDUCES_PER_LAYER["forward"], ALLREDUCES_PER_LAYER["backward"]
     one = b * bsz * seq * d
     total = per_layer * n * one
-    steps = (
-        _dtype_step(g),
-        Step(f"Megatron-LM splits the attention heads (${g['heads']} / {tp} = {g['heads'] // tp}$ per GPU) and the "
-             "MLP's hidden units across the GPUs (column-parallel first matrix, row-parallel second). Per layer, "
-             "the forward pass all-reduces the outputs of the attention block and of the MLP ($g$), and the "
-             "backward pass all-reduces the gradients of their inputs ($f$): $2 + 2 = 4$ AllReduces, "
-             f"${per_layer} \\times {n} = {per_layer * n}$ per iteration: ${fwd} \\times {n} = {fwd * n}$ in the "
-             f"forward pass and ${bwd} \\times {n} = {bwd * n}$ in the backward pass."),
-        Step("Each AllReduce aggregates one $B \\times L \\times D$ activation (or its gradient):",
-             rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(one, 6)}\ \text{{B}}"),
-        Step("In total per iteration:",
-             rf"4 N_{{\text{{layer}}}} \times {b} B L D = {per_layer * n} \times {nf.sig(one, 6)} "
-             rf"= {nf.sig(total, 6)}\ \text{{B}}"),
-        Step("Of these, the backward pass's:",
-             rf"{bwd} N_{{\text{{layer}}}} \times {b} B L D = {bwd * n} \times {nf.sig(one, 6)} "
-             rf"= {nf.sig(bwd * n * one, 6)}\ \text{{B}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            _dtype_step(g),
+            Step(f"Megatron-LM splits the attention heads (${g['heads']} / {tp} = {g['heads'] // tp}$ per GPU) and the "
+                 "MLP's hidden units across the GPUs (column-parallel first matrix, row-parallel second). Per layer, "
+                 "the forward pass all-reduces the outputs of the attention block and of the MLP ($g$), and the "
+                 "backward pass all-reduces the gradients of their inputs ($f$): $2 + 2 = 4$ AllReduces, "
+                 f"${per_layer} \\times {n} = {per_layer * n}$ per iteration: ${fwd} \\times {n} = {fwd * n}$ in the "
+                 f"forward pass and ${bwd} \\times {n} = {bwd * n}$ in the backward pass."),
+            Step("Each AllReduce aggregates one $B \\times L \\times D$ activation (or its gradient):",
+                 rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(one, 6)}\ \text{{B}}"),
+            Step("In total per iteration:",
+                 rf"4 N_{{\text{{layer}}}} \times {b} B L D = {per_layer * n} \times {nf.sig(one, 6)} "
+                 rf"= {nf.sig(total, 6)}\ \text{{B}}"),
+            Step("Of these, the backward pass's:",
+                 rf"{bwd} N_{{\text{{layer}}}} \times {b} B L D = {bwd * n} \times {nf.sig(one, 6)} "
+                 rf"= {nf.sig(bwd * n * one, 6)}\ \text{{B}}"),
+        )
     parts = (
         Part("heads_per_gpu", "attention heads per GPU", Answer("integer", g["heads"] // tp)),
         Part("allreduces", "AllReduces per iteration", Answer("integer", per_layer * n)),
@@ -323,9 +327,12 @@ def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
         Part("backward_bytes", "AllReduce payload of the backward pass", _b(bwd * n * one)),
     )
     sent = ring_factor("allreduce", tp) * total  # the twist's extra step: ring AllReduces over the t GPUs
-    ring = (Step(f"In a ring over $t = {tp}$ GPUs each AllReduce sends $2(t-1)/t$ of its payload from every GPU:",
-                 rf"\frac{{2 \times {tp - 1}}}{{{tp}}} \times {nf.sig(total, 6)} = {nf.sig(sent, 6)}\ \text{{B}}"),)
-    return _on_the_wire(g, Solution(parts, steps + (ring if g.get("link_gbps") else ())), sent,
+
+    def with_ring() -> tuple[Step, ...]:
+        return steps() + (Step(
+            f"In a ring over $t = {tp}$ GPUs each AllReduce sends $2(t-1)/t$ of its payload from every GPU:",
+            rf"\frac{{2 \times {tp - 1}}}{{{tp}}} \times {nf.sig(total, 6)} = {nf.sig(sent, 6)}\ \text{{B}}"),)
+    return _on_the_wire(g, Solution(parts, with_ring if g.get("link_gbps") else steps), sent,
                         "the bytes each GPU sends")
 
 
@@ -344,37 +351,39 @@ def _sp_numbers(g: dict[str, Any]) -> dict[str, Any]:
 def _solve_sequence_parallel(g: dict[str, Any]) -> Solution:
     x = _sp_numbers(g)
     n, bsz, seq, d, b, t = g["n_layer"], g["batch"], g["seq_len"], g["d_model"], _bytes(g), g["tp"]
-    steps = (
-        _dtype_step(g),
-        Step("Megatron sequence parallelism (Korthikanti et al. 2022, Sec. 4.2.2) keeps tensor parallelism inside "
-             "attention and the MLP, and shards the LayerNorm and dropout regions along the sequence. The "
-             "AllReduce $g$ after a row-parallel matrix becomes a ReduceScatter into sequence shards, the "
-             "identity $f$ before a column-parallel matrix becomes an AllGather of the shards ($\\bar g$), and "
-             "the backward pass does the conjugates. Per layer (attention and MLP) in one iteration:",
-             rf"\text{{AllGather}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['ag']}, \quad "
-             rf"\text{{ReduceScatter}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['rs']}"),
-        Step(f"Over the stack of $N_{{\\text{{layer}}}} = {n}$ layers: ${x['ag']} \\times {n} = {x['ag'] * n}$ "
-             f"AllGathers and ${x['rs']} \\times {n} = {x['rs'] * n}$ ReduceScatters per iteration."),
-        Step("Each gathers or reduces the full $B \\times L \\times D$ activation (or its gradient):",
-             rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(x['one'], 6)}\ \text{{B}}"),
-        Step("Sum of the payloads per iteration:",
-             rf"({x['ag']} + {x['rs']}) N_{{\text{{layer}}}} \times {b} B L D = {(x['ag'] + x['rs']) * n} \times "
-             rf"{nf.sig(x['one'], 6)} = {nf.sig(x['total'], 6)}\ \text{{B}}"),
-        Step(f"In a ring over $t = {t}$ GPUs each AllGather or ReduceScatter sends $(t-1)/t$ of its payload from "
-             "every GPU:",
-             rf"\frac{{{t - 1}}}{{{t}}} \times {nf.sig(x['total'], 6)} = {nf.sig(x['sent'], 6)}\ \text{{B}}"),
-        Step("Tensor parallelism alone: $4 N_{\\text{layer}}$ ring AllReduces of the same tensor, each "
-             "$2(t-1)/t$ of its payload per GPU (a ring AllReduce is a reduce-scatter then an all-gather phase):",
-             rf"4 \times {n} \times \frac{{2 \times {t - 1}}}{{{t}}} \times {nf.sig(x['one'], 6)} = "
-             rf"{nf.sig(x['tp_sent'], 6)}\ \text{{B}}"),
-        Step("The same bytes per GPU as with sequence parallelism: a ring AllReduce is itself a reduce-scatter "
-             "phase followed by an all-gather phase, so replacing it by a ReduceScatter and an AllGather moves "
-             "nothing extra (Korthikanti et al. 2022: the same communication volume)."),
-        Step("A LayerNorm input without sequence parallelism is the whole activation on every GPU; with it, one "
-             "sequence shard:",
-             rf"{b} B L D = {nf.sig(x['one'], 6)}\ \text{{B}}, \quad \frac{{{b} B L D}}{{t}} = "
-             rf"\frac{{{nf.sig(x['one'], 6)}}}{{{t}}} = {nf.sig(x['ln_sp'], 6)}\ \text{{B}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            _dtype_step(g),
+            Step("Megatron sequence parallelism (Korthikanti et al. 2022, Sec. 4.2.2) keeps tensor parallelism inside "
+                 "attention and the MLP, and shards the LayerNorm and dropout regions along the sequence. The "
+                 "AllReduce $g$ after a row-parallel matrix becomes a ReduceScatter into sequence shards, the "
+                 "identity $f$ before a column-parallel matrix becomes an AllGather of the shards ($\\bar g$), and "
+                 "the backward pass does the conjugates. Per layer (attention and MLP) in one iteration:",
+                 rf"\text{{AllGather}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['ag']}, \quad "
+                 rf"\text{{ReduceScatter}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['rs']}"),
+            Step(f"Over the stack of $N_{{\\text{{layer}}}} = {n}$ layers: ${x['ag']} \\times {n} = {x['ag'] * n}$ "
+                 f"AllGathers and ${x['rs']} \\times {n} = {x['rs'] * n}$ ReduceScatters per iteration."),
+            Step("Each gathers or reduces the full $B \\times L \\times D$ activation (or its gradient):",
+                 rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(x['one'], 6)}\ \text{{B}}"),
+            Step("Sum of the payloads per iteration:",
+                 rf"({x['ag']} + {x['rs']}) N_{{\text{{layer}}}} \times {b} B L D = {(x['ag'] + x['rs']) * n} \times "
+                 rf"{nf.sig(x['one'], 6)} = {nf.sig(x['total'], 6)}\ \text{{B}}"),
+            Step(f"In a ring over $t = {t}$ GPUs each AllGather or ReduceScatter sends $(t-1)/t$ of its payload from "
+                 "every GPU:",
+                 rf"\frac{{{t - 1}}}{{{t}}} \times {nf.sig(x['total'], 6)} = {nf.sig(x['sent'], 6)}\ \text{{B}}"),
+            Step("Tensor parallelism alone: $4 N_{\\text{layer}}$ ring AllReduces of the same tensor, each "
+                 "$2(t-1)/t$ of its payload per GPU (a ring AllReduce is a reduce-scatter then an all-gather phase):",
+                 rf"4 \times {n} \times \frac{{2 \times {t - 1}}}{{{t}}} \times {nf.sig(x['one'], 6)} = "
+                 rf"{nf.sig(x['tp_sent'], 6)}\ \text{{B}}"),
+            Step("The same bytes per GPU as with sequence parallelism: a ring AllReduce is itself a reduce-scatter "
+                 "phase followed by an all-gather phase, so replacing it by a ReduceScatter and an AllGather moves "
+                 "nothing extra (Korthikanti et al. 2022: the same communication volume)."),
+            Step("A LayerNorm input without sequence parallelism is the whole activation on every GPU; with it, one "
+                 "sequence shard:",
+                 rf"{b} B L D = {nf.sig(x['one'], 6)}\ \text{{B}}, \quad \frac{{{b} B L D}}{{t}} = "
+                 rf"\frac{{{nf.sig(x['one'], 6)}}}{{{t}}} = {nf.sig(x['ln_sp'], 6)}\ \text{{B}}"),
+        )
     parts = (
         Part("allgathers", "AllGathers per iteration", Answer("integer", x["ag"] * n)),
         Part("reducescatters", "ReduceScatters per iteration", Answer("integer", x["rs"] * n)),
@@ -406,24 +415,26 @@ def _solve_fsdp(g: dict[str, Any]) -> Solution:
             if x["gathers"] == 1 else
             "twice: in the forward pass, and again in the backward pass (they are freed after each layer's "
             "forward)")
-    steps = (
-        _dtype_step(g),
-        Step(f"The parameters of the stack, $\\Psi$ of them, take ${b}\\Psi$ bytes (the gradients the same):",
-             rf"\Psi = 12 N_{{\text{{layer}}}} D^2 = 12 \times {n} \times {d}^2 = {nf.num(param_count(n, d))}, "
-             rf"\quad {b}\Psi = {b} \times {nf.num(param_count(n, d))} = {nf.sig(x['psi'], 6)}\ \text{{B}}"),
-        Step(f"AllGather: every layer's parameters are gathered {when}:",
-             rf"{x['gathers']} \times {nf.sig(x['psi'], 6)}\ \text{{B}} = {nf.sig(x['allgather'], 6)}\ \text{{B}}"
-             if x["gathers"] != 1 else rf"{b}\Psi = {nf.sig(x['allgather'], 6)}\ \text{{B}}"),
-        Step("ReduceScatter: the gradients are reduced and scattered once, in the backward pass:",
-             rf"{b}\Psi = {nf.sig(x['reducescatter'], 6)}\ \text{{B}}"),
-        Step(f"In a ring over $k = {k}$ GPUs each AllGather or ReduceScatter sends $(k-1)/k$ of its payload "
-             "from every GPU:",
-             rf"\frac{{{k - 1}}}{{{k}}} \times ({nf.sig(x['allgather'], 6)} + {nf.sig(x['reducescatter'], 6)}) "
-             rf"= {nf.sig(x['sent'], 6)}\ \text{{B}}"),
-        Step(f"Data parallelism's ring AllReduce sends $2(k-1)/k \\cdot {b}\\Psi$ bytes per GPU, so the ratio is",
-             rf"\frac{{({x['gathers']} + 1) \cdot {b}\Psi}}{{2 \cdot {b}\Psi}} = \frac{{{x['gathers'] + 1}}}{{2}} = "
-             rf"{nf.sig(x['ratio'], 6)}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            _dtype_step(g),
+            Step(f"The parameters of the stack, $\\Psi$ of them, take ${b}\\Psi$ bytes (the gradients the same):",
+                 rf"\Psi = 12 N_{{\text{{layer}}}} D^2 = 12 \times {n} \times {d}^2 = {nf.num(param_count(n, d))}, "
+                 rf"\quad {b}\Psi = {b} \times {nf.num(param_count(n, d))} = {nf.sig(x['psi'], 6)}\ \text{{B}}"),
+            Step(f"AllGather: every layer's parameters are gathered {when}:",
+                 rf"{x['gathers']} \times {nf.sig(x['psi'], 6)}\ \text{{B}} = {nf.sig(x['allgather'], 6)}\ \text{{B}}"
+                 if x["gathers"] != 1 else rf"{b}\Psi = {nf.sig(x['allgather'], 6)}\ \text{{B}}"),
+            Step("ReduceScatter: the gradients are reduced and scattered once, in the backward pass:",
+                 rf"{b}\Psi = {nf.sig(x['reducescatter'], 6)}\ \text{{B}}"),
+            Step(f"In a ring over $k = {k}$ GPUs each AllGather or ReduceScatter sends $(k-1)/k$ of its payload "
+                 "from every GPU:",
+                 rf"\frac{{{k - 1}}}{{{k}}} \times ({nf.sig(x['allgather'], 6)} + {nf.sig(x['reducescatter'], 6)}) "
+                 rf"= {nf.sig(x['sent'], 6)}\ \text{{B}}"),
+            Step(f"Data parallelism's ring AllReduce sends $2(k-1)/k \\cdot {b}\\Psi$ bytes per GPU, so the ratio is",
+                 rf"\frac{{({x['gathers']} + 1) \cdot {b}\Psi}}{{2 \cdot {b}\Psi}} = \frac{{{x['gathers'] + 1}}}{{2}} = "
+                 rf"{nf.sig(x['ratio'], 6)}"),
+        )
     parts = (
         Part("allgather_bytes", "AllGather payload per iteration", _b(x["allgather"])),
         Part("reducescatter_bytes", "ReduceScatter payload per iteration", _b(x["reducescatter"])),
@@ -447,26 +458,29 @@ def _ring_numbers(g: dict[str, Any], factor: Fraction | None = None) -> dict[str
 
 def _solve_ring(g: dict[str, Any]) -> Solution:
     x = _ring_numbers(g)
-    k, size = g["gpus"], rf"{nf.sig(x['n'] / MB, 6)}\ \text{{MB}}"
-    gradients = (_dtype_step(g), Step(
-        "The buffer holds one gradient per parameter:",
-        rf"N = {_bytes(g)} \times {nf.num(g['params_m'])} \times 10^6\ \text{{B}} = {size}")) if g.get("params_m") else ()
-    steps = gradients + (
-        Step(f"The buffer is split into $k = {k}$ chunks of $N/k$. The reduce-scatter phase takes $k-1$ steps "
-             "and the all-gather phase another $k-1$; in every step each GPU sends one chunk to its neighbour, "
-             "all links busy at once:",
-             rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {size} = "
-             rf"{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
-        Step("Time at link bandwidth $B$:",
-             rf"T = \frac{{2(k-1) N}}{{k B}} = \frac{{{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}}}"
-             rf"{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = {nf.sig(x['time'] / MS, 6)}\ \text{{ms}}"),
-        Step("Algorithm bandwidth (what the application sees):",
-             rf"\text{{algbw}} = \frac{{N}}{{t}} = \frac{{{size}}}"
-             rf"{{{nf.num(g['measured_ms'])}\ \text{{ms}}}} = {nf.sig(x['algbw'] / GB, 6)}\ \text{{GB/s}}"),
-        Step("Bus bandwidth (NCCL tests: what each link carried, comparable with $B$):",
-             rf"\text{{busbw}} = \text{{algbw}} \times \frac{{2(k-1)}}{{k}} = {nf.sig(x['busbw'] / GB, 6)}\ "
-             rf"\text{{GB/s}}"),
-    )
+    k = g["gpus"]
+
+    def steps() -> tuple[Step, ...]:
+        size = rf"{nf.sig(x['n'] / MB, 6)}\ \text{{MB}}"
+        gradients = (_dtype_step(g), Step(
+            "The buffer holds one gradient per parameter:",
+            rf"N = {_bytes(g)} \times {nf.num(g['params_m'])} \times 10^6\ \text{{B}} = {size}")) if g.get("params_m") else ()
+        return gradients + (
+            Step(f"The buffer is split into $k = {k}$ chunks of $N/k$. The reduce-scatter phase takes $k-1$ steps "
+                 "and the all-gather phase another $k-1$; in every step each GPU sends one chunk to its neighbour, "
+                 "all links busy at once:",
+                 rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {size} = "
+                 rf"{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
+            Step("Time at link bandwidth $B$:",
+                 rf"T = \frac{{2(k-1) N}}{{k B}} = \frac{{{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}}}"
+                 rf"{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = {nf.sig(x['time'] / MS, 6)}\ \text{{ms}}"),
+            Step("Algorithm bandwidth (what the application sees):",
+                 rf"\text{{algbw}} = \frac{{N}}{{t}} = \frac{{{size}}}"
+                 rf"{{{nf.num(g['measured_ms'])}\ \text{{ms}}}} = {nf.sig(x['algbw'] / GB, 6)}\ \text{{GB/s}}"),
+            Step("Bus bandwidth (NCCL tests: what each link carried, comparable with $B$):",
+                 rf"\text{{busbw}} = \text{{algbw}} \times \frac{{2(k-1)}}{{k}} = {nf.sig(x['busbw'] / GB, 6)}\ "
+                 rf"\text{{GB/s}}"),
+        )
     parts = (
         Part("sent_per_gpu", "bytes each GPU sends", Answer("number", float(x["sent"] / MB), unit="MB", sig=3)),
         Part("time", "ideal ring time", Answer("number", float(x["time"] / MS), unit="ms", sig=3)),
@@ -495,16 +509,18 @@ def _solve_bubble(g: dict[str, Any]) -> Solution:
     bubble = bubble_fraction(p, m)
     m_min = min_micro_batches(p, f)
     split = smallest_split(m_min, g["batch"])
-    steps = (
-        Step(f"With $p = {p}$ stages and $m = {m}$ micro-batch{'es' if m != 1 else ''}, a pass (forward or backward) takes $m + p - 1$ "
-             "slots of one micro-batch's stage time; each stage works in $m$ of them and idles in $p - 1$:",
-             rf"\frac{{p-1}}{{m+p-1}} = \frac{{{p - 1}}}{{{m + p - 1}}} = {nf.sig(bubble, 6)}"),
-        Step(f"For a bubble of at most ${nf.num(g['target'])}$:",
-             rf"\frac{{p-1}}{{m+p-1}} \le f \iff m \ge \frac{{(p-1)(1-f)}}{{f}} = "
-             rf"{nf.sig(Fraction(p - 1) * (1 - f) / f, 6)} \implies m \ge {m_min}"),
-    ) + ((Step(f"The {g['batch']} sequences must split into equal micro-batches, so $m$ divides {g['batch']}: the "
-               f"smallest divisor of {g['batch']} that is at least {m_min}:",
-               rf"m = \min\{{m' : m' \mid {g['batch']},\ m' \ge {m_min}\}} = {split}"),) if g["batch"] else ())
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step(f"With $p = {p}$ stages and $m = {m}$ micro-batch{'es' if m != 1 else ''}, a pass (forward or backward) takes $m + p - 1$ "
+                 "slots of one micro-batch's stage time; each stage works in $m$ of them and idles in $p - 1$:",
+                 rf"\frac{{p-1}}{{m+p-1}} = \frac{{{p - 1}}}{{{m + p - 1}}} = {nf.sig(bubble, 6)}"),
+            Step(f"For a bubble of at most ${nf.num(g['target'])}$:",
+                 rf"\frac{{p-1}}{{m+p-1}} \le f \iff m \ge \frac{{(p-1)(1-f)}}{{f}} = "
+                 rf"{nf.sig(Fraction(p - 1) * (1 - f) / f, 6)} \implies m \ge {m_min}"),
+        ) + ((Step(f"The {g['batch']} sequences must split into equal micro-batches, so $m$ divides {g['batch']}: the "
+                   f"smallest divisor of {g['batch']} that is at least {m_min}:",
+                   rf"m = \min\{{m' : m' \mid {g['batch']},\ m' \ge {m_min}\}} = {split}"),) if g["batch"] else ())
     parts = (
         Part("bubble", "bubble fraction", Answer("number", float(bubble), sig=3)),
         Part("min_micro_batches", "smallest m for the target", Answer("integer", split)),
@@ -523,36 +539,40 @@ def largest_micro_batch(replica: int, m: int) -> int:
     return max(b for b in range(1, replica // m + 1) if replica % b == 0)
 
 
-def _layout_target(g: dict[str, Any], x: dict[str, Any]) -> tuple[tuple[Step, ...], tuple[Part, ...]]:
-    """Hard twist: the largest micro-batch size that keeps the bubble at most the target."""
+def _layout_target(g: dict[str, Any], x: dict[str, Any]) -> tuple[Any, tuple[Part, ...]]:
+    """Hard twist: the largest micro-batch size that keeps the bubble at most the target (its step built on read)."""
     if not g.get("target"):
-        return (), ()
-    replica, need = g["global_batch"] // x["dp"], min_micro_batches(g["pp"], Fraction(str(g["target"])))
-    size = largest_micro_batch(replica, need)
+        return tuple, ()
     f = Fraction(str(g["target"]))
-    bound = nf.sig((g["pp"] - 1) * (1 - f) / f, 6)
-    step = Step(f"For a bubble of at most $f = {nf.num(g['target'])}$ a replica needs $m \\ge (p-1)(1-f)/f = "
-                f"{g['pp'] - 1} \\times (1 - {nf.num(g['target'])}) / {nf.num(g['target'])} = {bound}$, i.e. at "
-                f"least {need} micro-batches of its ${g['global_batch']} / {x['dp']} = {replica}$ sequences, so a "
-                f"micro-batch holds at most ${replica} / {need} = {nf.sig(Fraction(replica, need), 6)}$ sequences "
-                f"and must divide {replica}:",
-                rf"b = \max\{{b' : b' \mid {replica},\ b' \le {nf.sig(Fraction(replica, need), 6)}\}} = {size}")
-    return (step,), (Part("max_micro_batch", "largest micro-batch size for the target", Answer("integer", size)),)
+    replica, need = g["global_batch"] // x["dp"], min_micro_batches(g["pp"], f)
+    size = largest_micro_batch(replica, need)
+
+    def steps() -> tuple[Step, ...]:
+        bound = nf.sig((g["pp"] - 1) * (1 - f) / f, 6)
+        return (Step(f"For a bubble of at most $f = {nf.num(g['target'])}$ a replica needs $m \\ge (p-1)(1-f)/f = "
+                     f"{g['pp'] - 1} \\times (1 - {nf.num(g['target'])}) / {nf.num(g['target'])} = {bound}$, i.e. at "
+                     f"least {need} micro-batches of its ${g['global_batch']} / {x['dp']} = {replica}$ sequences, so a "
+                     f"micro-batch holds at most ${replica} / {need} = {nf.sig(Fraction(replica, need), 6)}$ "
+                     f"sequences and must divide {replica}:",
+                     rf"b = \max\{{b' : b' \mid {replica},\ b' \le {nf.sig(Fraction(replica, need), 6)}\}} = {size}"),)
+    return steps, (Part("max_micro_batch", "largest micro-batch size for the target", Answer("integer", size)),)
 
 
 def _solve_layout(g: dict[str, Any]) -> Solution:
     x = _layout_numbers(g)
     twist_steps, twist_parts = _layout_target(g, x)
-    steps = (
-        Step("Every GPU has one coordinate in each of the three dimensions, so GPUs = TP x PP x DP:",
-             rf"\text{{DP}} = \frac{{{g['gpus']}}}{{{g['tp']} \times {g['pp']}}} = {x['dp']}"),
-        Step(f"Each of the {g['pp']} stages holds ${g['n_layer']} / {g['pp']} = {x['layers']}$ layers."),
-        Step("Each data-parallel replica (one pipeline) processes $\\text{global batch} / \\text{DP}$ sequences "
-             "in micro-batches:",
-             rf"m = \frac{{{g['global_batch']}}}{{{x['dp']} \times {g['micro_batch']}}} = {x['m']}"),
-        Step("GPipe bubble:", rf"\frac{{p-1}}{{m+p-1}} = \frac{{{g['pp'] - 1}}}{{{x['m'] + g['pp'] - 1}}} "
-                              rf"= {nf.sig(x['bubble'], 6)}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step("Every GPU has one coordinate in each of the three dimensions, so GPUs = TP x PP x DP:",
+                 rf"\text{{DP}} = \frac{{{g['gpus']}}}{{{g['tp']} \times {g['pp']}}} = {x['dp']}"),
+            Step(f"Each of the {g['pp']} stages holds ${g['n_layer']} / {g['pp']} = {x['layers']}$ layers."),
+            Step("Each data-parallel replica (one pipeline) processes $\\text{global batch} / \\text{DP}$ sequences "
+                 "in micro-batches:",
+                 rf"m = \frac{{{g['global_batch']}}}{{{x['dp']} \times {g['micro_batch']}}} = {x['m']}"),
+            Step("GPipe bubble:", rf"\frac{{p-1}}{{m+p-1}} = \frac{{{g['pp'] - 1}}}{{{x['m'] + g['pp'] - 1}}} "
+                                  rf"= {nf.sig(x['bubble'], 6)}"),
+        )
     parts = (
         Part("dp", "data-parallel degree", Answer("integer", x["dp"])),
         Part("layers_per_stage", "layers per stage", Answer("integer", x["layers"])),
@@ -561,7 +581,7 @@ def _solve_layout(g: dict[str, Any]) -> Solution:
         Part("bubble", "bubble fraction", Answer("number", float(x["bubble"]), **({"sig": 3} if x["bubble"] else
                                                                                   {"decimals": 3}))),
     )
-    return Solution(parts + twist_parts, steps + twist_steps)
+    return Solution(parts + twist_parts, (lambda: steps() + twist_steps()) if twist_parts else steps)
 
 
 def _solve_homework2(g: dict[str, Any]) -> Solution:
@@ -572,28 +592,30 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
     act = b * bsz * seq * d
     tp = 4 * n * act
     c12, c4 = 12 * b, 4 * b
-    steps = (
-        _dtype_step(g),
-        Step("Data parallelism: the AllReduce after the backward pass aggregates every gradient once:",
-             rf"{b} \times N_{{\text{{layer}}}} (D^2 + D^2 + D^2 + D^2 + 4D^2 + 4D^2) = {c12} N_{{\text{{layer}}}} "
-             rf"D^2 = {c12} \times {n} \times {d}^2 = {nf.sig(psi, 6)}\ \text{{B}}"),
-        Step(f"Pipeline parallelism (GPipe, {k} layers per stage): forward, stage $i$ sends stage $i+1$ the "
-             "activations; backward, stage $i+1$ sends stage $i$ their gradients; each direction:",
-             rf"{b} B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(act, 6)}\ \text{{B}}"),
-        Step("Tensor parallelism: per layer one AllReduce for attention and one for the MLP in the forward pass, "
-             "the same in the backward pass:",
-             rf"N_{{\text{{layer}}}} \times 4 \times {b} B L D = {c4} N_{{\text{{layer}}}} B L D "
-             rf"= {c4} \times {n} \times {bsz} \times {seq} \times {d} = {nf.sig(tp, 6)}\ \text{{B}}"),
-        Step("Fully sharded data parallelism, AllGather of the parameters counted once (as the question states) "
-             "and ReduceScatter of the gradients once:",
-             rf"{c12} N_{{\text{{layer}}}} D^2 = {c12} \times {n} \times {d}^2 = {nf.sig(psi, 6)}\ \text{{B each}}")
-        if gathers == 1 else
-        Step("Fully sharded data parallelism, the parameters freed after each layer's forward computation: the "
-             "AllGather runs in the forward and again in the backward pass (the ReduceScatter of the gradients "
-             "once, the DP bytes above):",
-             rf"2 \times {c12} N_{{\text{{layer}}}} D^2 = {2 * c12} \times {n} \times {d}^2 = "
-             rf"{nf.sig(2 * psi, 6)}\ \text{{B}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            _dtype_step(g),
+            Step("Data parallelism: the AllReduce after the backward pass aggregates every gradient once:",
+                 rf"{b} \times N_{{\text{{layer}}}} (D^2 + D^2 + D^2 + D^2 + 4D^2 + 4D^2) = {c12} N_{{\text{{layer}}}} "
+                 rf"D^2 = {c12} \times {n} \times {d}^2 = {nf.sig(psi, 6)}\ \text{{B}}"),
+            Step(f"Pipeline parallelism (GPipe, {k} layers per stage): forward, stage $i$ sends stage $i+1$ the "
+                 "activations; backward, stage $i+1$ sends stage $i$ their gradients; each direction:",
+                 rf"{b} B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(act, 6)}\ \text{{B}}"),
+            Step("Tensor parallelism: per layer one AllReduce for attention and one for the MLP in the forward pass, "
+                 "the same in the backward pass:",
+                 rf"N_{{\text{{layer}}}} \times 4 \times {b} B L D = {c4} N_{{\text{{layer}}}} B L D "
+                 rf"= {c4} \times {n} \times {bsz} \times {seq} \times {d} = {nf.sig(tp, 6)}\ \text{{B}}"),
+            Step("Fully sharded data parallelism, AllGather of the parameters counted once (as the question states) "
+                 "and ReduceScatter of the gradients once:",
+                 rf"{c12} N_{{\text{{layer}}}} D^2 = {c12} \times {n} \times {d}^2 = {nf.sig(psi, 6)}\ \text{{B each}}")
+            if gathers == 1 else
+            Step("Fully sharded data parallelism, the parameters freed after each layer's forward computation: the "
+                 "AllGather runs in the forward and again in the backward pass (the ReduceScatter of the gradients "
+                 "once, the DP bytes above):",
+                 rf"2 \times {c12} N_{{\text{{layer}}}} D^2 = {2 * c12} \times {n} \times {d}^2 = "
+                 rf"{nf.sig(2 * psi, 6)}\ \text{{B}}"),
+        )
     parts = (
         Part("dp_bytes", "DP AllReduce bytes", _b(psi)),
         Part("dp_expr", "DP as an expression", Answer("expression", monomial(c12, N_layer=1, D=2))),
@@ -617,9 +639,26 @@ _SOLVERS = {"data_parallel": _solve_data_parallel, "pipeline": _solve_pipeline,
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
-    g = _SPECS[variant].complete(givens)  # a copy, with the optional twists' defaults
-    _check(variant, g)
-    return _SOLVERS[variant](g)
+    try:  # the same instance solved again (generation, then its named mistakes) is looked up, not re-solved
+        key = (variant, tuple(givens.items()), tuple(map(type, givens.values())))
+        solution = _SOLVED.get(key)
+    except TypeError:  # a user's unhashable given: solved, not kept
+        key, solution = None, None
+    if solution is None:
+        g = _SPECS[variant].complete(givens)  # a copy, with the optional twists' defaults
+        _check(variant, g)
+        solution = _SOLVERS[variant](g)
+        if key is not None:
+            if len(_SOLVED) >= 256:
+                _SOLVED.clear()
+            _SOLVED[key] = solution
+    return solution
+
+
+# The last instances solved, by (variant, givens in their order, their types): a Solution is immutable, so the
+# sampler's solve and its named mistakes' share one (a float 1.0 and an int 1 are different keys: they may print
+# apart; the same givens in another order are solved again, which is only slower).
+_SOLVED: dict[tuple, Solution] = {}
 
 
 # ---- sampling --------------------------------------------------------------------------------------
@@ -733,13 +772,9 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 
 
 def _value(variant: str, g: dict[str, Any], part: str, **change) -> Any:
-    return _solved(variant, json.dumps({**g, **change}, sort_keys=True)).part(part).answer.value
-
-
-@lru_cache(maxsize=64)
-def _solved(variant: str, givens: str) -> Solution:
-    """The solution the named mistakes of one instance share (solved once, not once per mistake)."""
-    return solve(variant, json.loads(givens))
+    """A part of the instance's key (or of the instance with `change`), from the solution `solve` keeps: the named
+    mistakes of one instance share it, solved once."""
+    return solve(variant, {**g, **change} if change else g).part(part).answer.value
 
 
 def _elements(part: str, expression: bool = False):

@@ -93,11 +93,14 @@ def _on_the_wire(g: dict[str, Any], solution: Solution, sent: int | Fraction, wh
     if not g.get("link_gbps"):
         return solution
     link = Fraction(str(g["link_gbps"])) * GB
-    step = Step(f"{why} the time on the wire is {what} over one link's bandwidth:",
-                rf"\frac{{{nf.sig(sent, 6)}\ \text{{B}}}}{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = "
-                rf"{nf.sig(sent / link / MS, 6)}\ \text{{ms}}")
     part = Part("comm_ms", "time on the wire", Answer("number", float(sent / link / MS), unit="ms", sig=3))
-    return Solution(solution.parts + (part,), solution.steps + (step,))
+
+    def steps() -> tuple[Step, ...]:  # the solver's steps and this one, built when first read
+        return solution.steps + (Step(
+            f"{why} the time on the wire is {what} over one link's bandwidth:",
+            rf"\frac{{{nf.sig(sent, 6)}\ \text{{B}}}}{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = "
+            rf"{nf.sig(sent / link / MS, 6)}\ \text{{ms}}"),)
+    return Solution(solution.parts + (part,), steps)
 
 
 def _dtype_step(g: dict[str, Any]) -> Step:
