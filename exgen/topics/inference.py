@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
@@ -39,7 +40,18 @@ MARGIN = Fraction(3, 100)
 
 
 def _f(x: Any) -> Fraction:
-    return Fraction(str(x))
+    """A given as the exact decimal it is written as; kept per (type, value): a draw reads its givens' Fractions
+    many times (solver, mistakes, paths) and `Fraction(str(x))` parses a string each time (issue 12)."""
+    key = (type(x), x)
+    exact = _EXACT.get(key)
+    if exact is None:
+        if len(_EXACT) >= 4096:
+            _EXACT.clear()
+        exact = _EXACT[key] = Fraction(str(x))
+    return exact
+
+
+_EXACT: dict[tuple[type, Any], Fraction] = {}
 
 
 def _num(x: Any) -> str:
@@ -53,11 +65,17 @@ def _num(x: Any) -> str:
 # ---- the computations (pure, exact) ----------------------------------------------------------------
 
 
+# The exact building blocks are kept per argument (typed: an int and a float of one value are apart): a draw's
+# solver, mistakes and checks ask for the same few, and each is several Fraction operations (issue 12).
+
+
+@lru_cache(maxsize=4096, typed=True)
 def kv_per_token(n_layer: int, n_kv_heads: int, head_dim: int, dtype: str, factor: int = 2) -> Fraction:
     """Bytes of K and V cached per token, over all layers."""
     return factor * n_layer * n_kv_heads * head_dim * KV_BYTES[dtype]
 
 
+@lru_cache(maxsize=4096, typed=True)
 def weight_bytes(params_b: Any, dtype: str) -> Fraction:
     return _f(params_b) * GB * W_BYTES[dtype]
 
@@ -162,72 +180,91 @@ def _kv_step(g: dict[str, Any]) -> Step:
                 rf"{_num(KV_BYTES[g['kv_dtype']])} = {nf.sig(per, 10)}\ \text{{B per token}}")
 
 
-def _cache_step(g: dict[str, Any], batch: int) -> tuple[Step, Fraction]:
-    total = _kv(g) * int(g["seq_len"]) * batch
+def _cache_bytes(g: dict[str, Any], batch: int) -> Fraction:
+    return _kv(g) * int(g["seq_len"]) * batch
+
+
+def _cache_step(g: dict[str, Any], batch: int, total: Fraction) -> Step:
     return Step(f"For {batch} sequence{'s' if batch > 1 else ''} of {g['seq_len']} tokens:",
                 rf"{nf.sig(_kv(g), 10)} \times {g['seq_len']} \times {batch} = {nf.sig(total, 10)}\ \text{{B}} = "
-                rf"{nf.sig(_gb(total), 6)}\ \text{{GB}}"), total
+                rf"{nf.sig(_gb(total), 6)}\ \text{{GB}}")
 
 
-def _weights_step(g: dict[str, Any]) -> tuple[Step, Fraction]:
-    w = weight_bytes(g["params_b"], g["w_dtype"])
+def _weights_step(g: dict[str, Any], w: Fraction) -> Step:
     size = W_BYTES[g["w_dtype"]]
     return Step(f"Weights: {_num(g['params_b'])} billion parameters at {_num(size)} "
                 f"byte{'' if size == 1 else 's'} each ({g['w_dtype']}):", rf"{_num(g['params_b'])} \times 10^9 \times "
-                rf"{_num(W_BYTES[g['w_dtype']])} = {nf.sig(_gb(w), 8)}\ \text{{GB}}"), w
+                rf"{_num(W_BYTES[g['w_dtype']])} = {nf.sig(_gb(w), 8)}\ \text{{GB}}")
 
 
 def _number(value: Fraction, unit: str) -> Answer:
     return Answer("number", float(value), unit=unit, sig=SIG)
 
 
+# Each solver computes its key, and hands over its worked solution as a function built when first read (issue 12):
+# generation rejects most draws on the key alone.
+
+
 def _solve_kv_cache(g: dict[str, Any]) -> Solution:
     per = _kv(g)
-    cache, total = _cache_step(g, int(g["batch"]))
-    steps = [_kv_step(g), cache]
+    total = _cache_bytes(g, int(g["batch"]))
     parts = [Part("per_token", "KV cache per token", Answer("integer", int(per), unit="B")),
              Part("total", "KV cache of the batch", _number(_gb(total), "GB"))]
-    if _f(g["budget_gb"]) > 0:
+    budget = _f(g["budget_gb"]) > 0
+    if budget:
         tokens = _f(g["budget_gb"]) * GB / per
-        steps.append(Step(f"A budget of {_num(g['budget_gb'])} GB holds whole tokens only:",
-                          rf"\left\lfloor \frac{{{_num(g['budget_gb'])} \times 10^9}}{{{nf.sig(per, 10)}}} "
-                          rf"\right\rfloor = \lfloor {nf.sig(tokens, 8)} \rfloor = {math.floor(tokens)}"))
         parts.append(Part("max_tokens", "tokens the budget holds", Answer("integer", math.floor(tokens))))
-    return Solution(tuple(parts), tuple(steps))
+
+    def steps() -> tuple[Step, ...]:
+        shown = (_kv_step(g), _cache_step(g, int(g["batch"]), total))
+        if not budget:
+            return shown
+        return shown + (Step(f"A budget of {_num(g['budget_gb'])} GB holds whole tokens only:",
+                             rf"\left\lfloor \frac{{{_num(g['budget_gb'])} \times 10^9}}{{{nf.sig(per, 10)}}} "
+                             rf"\right\rfloor = \lfloor {nf.sig(tokens, 8)} \rfloor = {math.floor(tokens)}"),)
+    return Solution(tuple(parts), steps)
 
 
 def _solve_memory(g: dict[str, Any]) -> Solution:
-    wstep, w = _weights_step(g)
-    cache, c = _cache_step(g, int(g["batch"]))
+    w = weight_bytes(g["params_b"], g["w_dtype"])
+    c = _cache_bytes(g, int(g["batch"]))
     total = w + c
-    steps = [wstep, _kv_step(g), cache, Step("Weights and cache together:", rf"{nf.sig(_gb(w), 8)} + "
-                                              rf"{nf.sig(_gb(c), 6)} = {nf.sig(_gb(total), 6)}\ \text{{GB}}")]
     parts = [Part("weights", "weights", _number(_gb(w), "GB")), Part("cache", "KV cache", _number(_gb(c), "GB")),
              Part("total", "weights + KV cache", _number(_gb(total), "GB"))]
-    if _f(g["gpu_gb"]) > 0:
+    gpus = _f(g["gpu_gb"]) > 0
+    if gpus:
         ratio = _gb(total) / _f(g["gpu_gb"])
-        steps.append(Step(f"GPUs of {_num(g['gpu_gb'])} GB needed to hold it all (whole GPUs):",
-                          rf"\left\lceil \frac{{{nf.sig(_gb(total), 6)}}}{{{_num(g['gpu_gb'])}}} \right\rceil = "
-                          rf"\lceil {nf.sig(ratio, 6)} \rceil = {math.ceil(ratio)}"))
         parts.append(Part("gpus", "GPUs needed", Answer("integer", math.ceil(ratio))))
-    return Solution(tuple(parts), tuple(steps))
+
+    def steps() -> tuple[Step, ...]:
+        shown = (_weights_step(g, w), _kv_step(g), _cache_step(g, int(g["batch"]), c),
+                 Step("Weights and cache together:", rf"{nf.sig(_gb(w), 8)} + "
+                      rf"{nf.sig(_gb(c), 6)} = {nf.sig(_gb(total), 6)}\ \text{{GB}}"))
+        if not gpus:
+            return shown
+        return shown + (Step(f"GPUs of {_num(g['gpu_gb'])} GB needed to hold it all (whole GPUs):",
+                             rf"\left\lceil \frac{{{nf.sig(_gb(total), 6)}}}{{{_num(g['gpu_gb'])}}} \right\rceil = "
+                             rf"\lceil {nf.sig(ratio, 6)} \rceil = {math.ceil(ratio)}"),)
+    return Solution(tuple(parts), steps)
 
 
 def _solve_max_batch(g: dict[str, Any]) -> Solution:
-    wstep, w = _weights_step(g)
+    w = weight_bytes(g["params_b"], g["w_dtype"])
     reserve = _f(g["reserve_gb"])
     free = _f(g["gpu_gb"]) * GB - w - reserve * GB
     per_seq = _kv(g) * int(g["seq_len"])
     n = free / per_seq
-    minus = rf" - {_num(reserve)}" if reserve else ""
-    steps = (wstep, Step("Memory left for the cache" + (" after the reserve" if reserve else "") + ":",
-                         rf"{_num(g['gpu_gb'])} - {nf.sig(_gb(w), 8)}{minus} = {nf.sig(_gb(free), 8)}\ "
-                         r"\text{GB}"),
-             _kv_step(g), Step(f"One sequence of {g['seq_len']} tokens caches",
-                               rf"{nf.sig(_kv(g), 10)} \times {g['seq_len']} = {nf.sig(per_seq, 10)}\ \text{{B}} = "
-                               rf"{nf.sig(_gb(per_seq), 6)}\ \text{{GB}}"),
-             Step("Whole sequences only:", rf"\left\lfloor \frac{{{nf.sig(_gb(free), 8)}}}{{{nf.sig(_gb(per_seq), 6)}}}"
-                                          rf"\right\rfloor = \lfloor {nf.sig(n, 6)} \rfloor = {math.floor(n)}"))
+
+    def steps() -> tuple[Step, ...]:
+        minus = rf" - {_num(reserve)}" if reserve else ""
+        return (_weights_step(g, w), Step("Memory left for the cache" + (" after the reserve" if reserve else "") + ":",
+                                          rf"{_num(g['gpu_gb'])} - {nf.sig(_gb(w), 8)}{minus} = "
+                                          rf"{nf.sig(_gb(free), 8)}\ \text{{GB}}"),
+                _kv_step(g), Step(f"One sequence of {g['seq_len']} tokens caches",
+                                  rf"{nf.sig(_kv(g), 10)} \times {g['seq_len']} = {nf.sig(per_seq, 10)}\ \text{{B}} = "
+                                  rf"{nf.sig(_gb(per_seq), 6)}\ \text{{GB}}"),
+                Step("Whole sequences only:", rf"\left\lfloor \frac{{{nf.sig(_gb(free), 8)}}}{{{nf.sig(_gb(per_seq), 6)}}}"
+                                             rf"\right\rfloor = \lfloor {nf.sig(n, 6)} \rfloor = {math.floor(n)}"))
     return Solution((Part("free", "memory left for the cache", _number(_gb(free), "GB")),
                      Part("per_sequence", "KV cache per sequence", _number(_gb(per_seq), "GB")),
                      Part("max_batch", "largest batch", Answer("integer", math.floor(n)))), steps)
@@ -240,50 +277,61 @@ def decode_bytes(g: dict[str, Any]) -> tuple[Fraction, Fraction]:
 
 
 def _solve_decode(g: dict[str, Any]) -> Solution:
-    wstep, w = _weights_step(g)
-    _, c = decode_bytes(g)
+    w, c = decode_bytes(g)
     b, bw = int(g["batch"]), _f(g["bandwidth_gbs"])
     step_s = (w + c) / (bw * GB)
-    steps = [wstep]
-    if c:
-        steps.append(Step(f"Each step also reads the whole KV cache of the {b} sequence{'s' if b > 1 else ''}:",
-                          rf"{g['kv_bytes_per_token']} \times {g['context']} \times {b} = {nf.sig(_gb(c), 8)}\ "
-                          r"\text{GB}"))
-    read = rf"({nf.sig(_gb(w), 8)} + {nf.sig(_gb(c), 8)})" if c else nf.sig(_gb(w), 8)
-    steps += [Step("A decoding step is bound by memory bandwidth: it reads every byte once.",
-                   rf"\frac{{{read}\ \text{{GB}}}}{{{_num(bw)}\ \text{{GB/s}}}} = {nf.sig(step_s * 1000, 6)}\ "
-                   r"\text{ms}"),
-              Step(f"Each step produces one token for each of the {b} sequences:" if b > 1 else
-                   "Each step produces one token:",
-                   rf"\frac{{{b}}}{{{nf.sig(step_s, 6)}\ \text{{s}}}} = {nf.sig(b / step_s, 6)}\ \text{{tokens/s}}")]
+
+    def steps() -> tuple[Step, ...]:
+        shown = [_weights_step(g, w)]
+        if c:
+            shown.append(Step(f"Each step also reads the whole KV cache of the {b} sequence{'s' if b > 1 else ''}:",
+                              rf"{g['kv_bytes_per_token']} \times {g['context']} \times {b} = {nf.sig(_gb(c), 8)}\ "
+                              r"\text{GB}"))
+        read = rf"({nf.sig(_gb(w), 8)} + {nf.sig(_gb(c), 8)})" if c else nf.sig(_gb(w), 8)
+        shown += [Step("A decoding step is bound by memory bandwidth: it reads every byte once.",
+                       rf"\frac{{{read}\ \text{{GB}}}}{{{_num(bw)}\ \text{{GB/s}}}} = {nf.sig(step_s * 1000, 6)}\ "
+                       r"\text{ms}"),
+                  Step(f"Each step produces one token for each of the {b} sequences:" if b > 1 else
+                       "Each step produces one token:",
+                       rf"\frac{{{b}}}{{{nf.sig(step_s, 6)}\ \text{{s}}}} = {nf.sig(b / step_s, 6)}\ \text{{tokens/s}}")]
+        return tuple(shown)
     return Solution((Part("step_ms", "time per decoding step", _number(step_s * 1000, "ms")),
-                     Part("tokens_per_s", "tokens per second", _number(b / step_s, ""))), tuple(steps))
+                     Part("tokens_per_s", "tokens per second", _number(b / step_s, ""))), steps)
 
 
 def prefill_times(g: dict[str, Any], flops_per_fma: int = 2) -> tuple[Fraction, Fraction]:
     """(prefill seconds, seconds per decoding step)."""
-    n = _f(g["params_b"]) * GB
-    pre = flops_per_fma * n * int(g["batch"]) * int(g["prompt"]) / (_f(g["peak_tflops"]) * 10**12)
-    return pre, weight_bytes(g["params_b"], g["w_dtype"]) / (_f(g["bandwidth_gbs"]) * GB)
+    return _prefill_times(g["params_b"], int(g["batch"]), int(g["prompt"]), g["peak_tflops"], g["w_dtype"],
+                          g["bandwidth_gbs"], flops_per_fma)
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _prefill_times(params_b: Any, batch: int, prompt: int, peak_tflops: Any, w_dtype: str, bandwidth_gbs: Any,
+                   flops_per_fma: int) -> tuple[Fraction, Fraction]:
+    n = _f(params_b) * GB
+    pre = flops_per_fma * n * batch * prompt / (_f(peak_tflops) * 10**12)
+    return pre, weight_bytes(params_b, w_dtype) / (_f(bandwidth_gbs) * GB)
 
 
 def _solve_prefill(g: dict[str, Any]) -> Solution:
     pre, dec = prefill_times(g)
     b, p, t = int(g["batch"]), int(g["prompt"]), int(g["new_tokens"])
     total = pre + t * dec
-    tokens = f"{b} \\times {p}" if b > 1 else f"{p}"
-    wstep, w = _weights_step(g)
-    steps = (Step(f"Prefill is compute bound: 2 FLOPs per parameter per token for {b * p} prompt tokens, at the "
-                  "peak:", rf"\frac{{2 \times {_num(g['params_b'])} \times 10^9 \times {tokens}}}"
-                  rf"{{{_num(g['peak_tflops'])} \times 10^{{12}}\ \text{{FLOP/s}}}} = {nf.sig(pre * 1000, 6)}\ "
-                  r"\text{ms}"),
-             wstep,
-             Step("A decoding step is bandwidth bound: it reads every weight once"
-                  + (" (for the whole batch)" if b > 1 else "") + ":",
-                  rf"\frac{{{nf.sig(_gb(w), 8)}\ \text{{GB}}}}{{{_num(g['bandwidth_gbs'])}\ \text{{GB/s}}}} = "
-                  rf"{nf.sig(dec * 1000, 6)}\ \text{{ms}}"),
-             Step(f"Prefill, then {t} decoding steps:", rf"{nf.sig(pre * 1000, 6)}\ \text{{ms}} + {t} \times "
-                  rf"{nf.sig(dec * 1000, 6)}\ \text{{ms}} = {nf.sig(total, 6)}\ \text{{s}}"))
+
+    def steps() -> tuple[Step, ...]:
+        tokens = f"{b} \\times {p}" if b > 1 else f"{p}"
+        w = weight_bytes(g["params_b"], g["w_dtype"])
+        return (Step(f"Prefill is compute bound: 2 FLOPs per parameter per token for {b * p} prompt tokens, at the "
+                     "peak:", rf"\frac{{2 \times {_num(g['params_b'])} \times 10^9 \times {tokens}}}"
+                     rf"{{{_num(g['peak_tflops'])} \times 10^{{12}}\ \text{{FLOP/s}}}} = {nf.sig(pre * 1000, 6)}\ "
+                     r"\text{ms}"),
+                _weights_step(g, w),
+                Step("A decoding step is bandwidth bound: it reads every weight once"
+                     + (" (for the whole batch)" if b > 1 else "") + ":",
+                     rf"\frac{{{nf.sig(_gb(w), 8)}\ \text{{GB}}}}{{{_num(g['bandwidth_gbs'])}\ \text{{GB/s}}}} = "
+                     rf"{nf.sig(dec * 1000, 6)}\ \text{{ms}}"),
+                Step(f"Prefill, then {t} decoding steps:", rf"{nf.sig(pre * 1000, 6)}\ \text{{ms}} + {t} \times "
+                     rf"{nf.sig(dec * 1000, 6)}\ \text{{ms}} = {nf.sig(total, 6)}\ \text{{s}}"))
     return Solution((Part("prefill_ms", "prefill time", _number(pre * 1000, "ms")),
                      Part("decode_ms", "time per decoding step", _number(dec * 1000, "ms")),
                      Part("total_s", "time to the last token", _number(total, "s"))), steps)
