@@ -17,6 +17,7 @@ Decisions: docs/decisions/lora.md.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
@@ -71,10 +72,13 @@ VARIANTS = (
 def shapes(g: dict[str, Any]) -> list[tuple[str, int, int]]:
     """(name, d_in, d_out) of every adapted matrix in one layer."""
     d = int(g["d_model"])
-    dkv = int(g.get("d_kv") or d)
-    dff = int(g.get("d_ff") or 0)
+    return list(_shapes(g["targets"], d, int(g.get("d_kv") or d), int(g.get("d_ff") or 0)))
+
+
+@lru_cache(maxsize=4096)
+def _shapes(targets: str, d: int, dkv: int, dff: int) -> tuple[tuple[str, int, int], ...]:
     table = {"q": (d, d), "k": (d, dkv), "v": (d, dkv), "o": (d, d), "up": (d, dff), "down": (dff, d)}
-    return [(t, *table[t]) for t in g["targets"].split(",")]
+    return tuple((t, *table[t]) for t in targets.split(","))
 
 
 def per_matrix(d_in: int, d_out: int, r: int, bias: bool = False) -> int:
@@ -84,8 +88,16 @@ def per_matrix(d_in: int, d_out: int, r: int, bias: bool = False) -> int:
 def trainable(g: dict[str, Any], bias: bool | None = None) -> tuple[int, int]:
     """(per layer, whole model)."""
     b = g.get("bias", "frozen") == "trained" if bias is None else bias
-    layer = sum(per_matrix(i, o, int(g["rank"]), b) for _, i, o in shapes(g))
+    d = int(g["d_model"])
+    layer = _per_layer(g["targets"], d, int(g.get("d_kv") or d), int(g.get("d_ff") or 0), int(g["rank"]), b)
     return layer, layer * int(g["layers"])
+
+
+@lru_cache(maxsize=4096)
+def _per_layer(targets: str, d: int, dkv: int, dff: int, r: int, bias: bool) -> int:
+    """Trainable parameters of one layer, kept per shape: a draw's check, solver, mistakes and sampler all ask
+    (issue 12)."""
+    return sum(per_matrix(i, o, r, bias) for _, i, o in _shapes(targets, d, dkv, dff))
 
 
 def _check(variant: str, g: dict[str, Any]) -> None:
@@ -93,7 +105,18 @@ def _check(variant: str, g: dict[str, Any]) -> None:
     spec.require(g)
     for given in spec.givens:
         if given.name in g and given.kind != "choice":
-            coerce(given, g[given.name])
+            value = g[given.name]
+            try:
+                key = (variant, given.name, type(value), value)
+                known = key in _COERCED
+            except TypeError:  # an unhashable value: checked, not kept
+                key, known = None, False
+            if not known:
+                coerce(given, value)
+                if key is not None:
+                    if len(_COERCED) >= 4096:
+                        _COERCED.clear()
+                    _COERCED.add(key)
     if variant == "qlora":
         if g.get("double_quant") not in ("no", "yes"):
             raise InvalidGivens("double_quant must be 'no' or 'yes'")
@@ -104,6 +127,24 @@ def _check(variant: str, g: dict[str, Any]) -> None:
         raise InvalidGivens("adapting up/down needs d_ff")
     if trainable(g)[1] >= float(g["model_params"]):
         raise InvalidGivens("the adapters would have more parameters than the model")
+
+
+def _exact(x: Any) -> Fraction:
+    """A given as the exact decimal it is written as, kept per (type, value): `Fraction(str(x))` parses a string,
+    and a draw reads the same few givens in its solver, mistakes and paths (issue 12)."""
+    key = (type(x), x)
+    exact = _EXACT.get(key)
+    if exact is None:
+        if len(_EXACT) >= 4096:
+            _EXACT.clear()
+        exact = _EXACT[key] = Fraction(str(x))
+    return exact
+
+
+_EXACT: dict[tuple[type, Any], Fraction] = {}
+
+# The (variant, given, type, value) that `coerce` has accepted: a draw is checked by its solve each time.
+_COERCED: set[tuple] = set()
 
 
 # ---- solvers ---------------------------------------------------------------------------------------
@@ -128,41 +169,51 @@ def _count_steps(g: dict[str, Any]) -> list[Step]:
                  rf"{layer} \times {g['layers']} = {total}")]
 
 
-def _solve_params(g: dict[str, Any]) -> Solution:
+def _percent(g: dict[str, Any]) -> tuple[int, int, Fraction, Fraction]:
+    """(per layer, total, model parameters, the adapters' share in percent), exact."""
     layer, total = trainable(g)
-    n = Fraction(str(g["model_params"]))
-    pct = Fraction(total) / n * 100
-    steps = [*_count_steps(g),
-             Step("As a share of the base model:",
-                  rf"\frac{{{total}}}{{{nf.sig(n, 6)}}} \times 100\,\% = {nf.sig(pct, 6)}\,\%")]
+    n = _exact(g["model_params"])
+    return layer, total, n, Fraction(total) / n * 100
+
+
+def _solve_params(g: dict[str, Any]) -> Solution:
+    layer, total, n, pct = _percent(g)
+
+    def steps() -> tuple[Step, ...]:  # built when first read (issue 12)
+        return (*_count_steps(g),
+                Step("As a share of the base model:",
+                     rf"\frac{{{total}}}{{{nf.sig(n, 6)}}} \times 100\,\% = {nf.sig(pct, 6)}\,\%"))
     parts = (Part("per_layer", "trainable parameters per layer", Answer("integer", layer)),
              Part("total", "trainable parameters", Answer("integer", total)),
              Part("percent", "share of the model", Answer("number", float(pct), sig=3)))
-    return Solution(parts, tuple(steps))
+    return Solution(parts, steps)
 
 
 def _solve_memory(g: dict[str, Any]) -> Solution:
     _, p = trainable(g)
-    n = Fraction(str(g["model_params"]))
+    n = _exact(g["model_params"])
     w, extra = PRECISIONS[g["precision"]]
     full = n * (w + extra)
     lora = (n + p) * w + p * extra
-    gb = lambda b: nf.sig(b / BYTES_PER_GB, 6)  # noqa: E731
-    per = ("2 B (16-bit weight) + 2 B (16-bit gradient) + 4 B (fp32 master copy) + 8 B (two fp32 Adam moments)"
-           if g["precision"] == "mixed" else "4 B (weight) + 4 B (gradient) + 8 B (two Adam moments)")
-    steps = [*_count_steps(g),
-             Step(f"A trained parameter costs {per} $= {w + extra}$ B; a frozen one only its weight, ${w}$ B."),
-             Step("Full fine-tuning trains every parameter:",
-                  rf"{nf.sig(n, 6)} \times {w + extra}\ \text{{B}} = {gb(full)}\ \text{{GB}}"),
-             Step("LoRA: every weight (base and adapters) plus the training state of the adapters:",
-                  rf"({nf.sig(n, 6)} + {p}) \times {w} + {p} \times {extra} = {nf.sig(lora, 6)}\ \text{{B}} = "
-                  rf"{gb(lora)}\ \text{{GB}}"),
-             Step("Ratio of the unrounded totals:", rf"\frac{{{gb(full)}}}{{{gb(lora)}}} = {nf.sig(full / lora, 4)}")]
+
+    def steps() -> tuple[Step, ...]:  # built when first read (issue 12)
+        gb = lambda b: nf.sig(b / BYTES_PER_GB, 6)  # noqa: E731
+        per = ("2 B (16-bit weight) + 2 B (16-bit gradient) + 4 B (fp32 master copy) + 8 B (two fp32 Adam moments)"
+               if g["precision"] == "mixed" else "4 B (weight) + 4 B (gradient) + 8 B (two Adam moments)")
+        return (*_count_steps(g),
+                Step(f"A trained parameter costs {per} $= {w + extra}$ B; a frozen one only its weight, ${w}$ B."),
+                Step("Full fine-tuning trains every parameter:",
+                     rf"{nf.sig(n, 6)} \times {w + extra}\ \text{{B}} = {gb(full)}\ \text{{GB}}"),
+                Step("LoRA: every weight (base and adapters) plus the training state of the adapters:",
+                     rf"({nf.sig(n, 6)} + {p}) \times {w} + {p} \times {extra} = {nf.sig(lora, 6)}\ \text{{B}} = "
+                     rf"{gb(lora)}\ \text{{GB}}"),
+                Step("Ratio of the unrounded totals:",
+                     rf"\frac{{{gb(full)}}}{{{gb(lora)}}} = {nf.sig(full / lora, 4)}"))
     parts = (Part("trainable", "LoRA trainable parameters", Answer("integer", p)),
              Part("full", "memory, full fine-tuning", Answer("number", float(full / BYTES_PER_GB), unit="GB", sig=3)),
              Part("lora", "memory, LoRA", Answer("number", float(lora / BYTES_PER_GB), unit="GB", sig=3)),
              Part("ratio", "full / LoRA", Answer("number", float(full / lora), sig=3)))
-    return Solution(parts, tuple(steps))
+    return Solution(parts, steps)
 
 
 def qlora_bits(block: int, double_quant: bool, block2: int) -> Fraction:
@@ -173,30 +224,35 @@ def qlora_bits(block: int, double_quant: bool, block2: int) -> Fraction:
 
 
 def _solve_qlora(g: dict[str, Any]) -> Solution:
-    n = Fraction(str(g["params"]))
+    n = _exact(g["params"])
     block, dq, block2 = int(g["block"]), g["double_quant"] == "yes", int(g.get("block2", 256))
-    kept, adapters = Fraction(str(g.get("kept_params", 0))), Fraction(str(g.get("lora_params", 0)))
+    kept, adapters = _exact(g.get("kept_params", 0)), _exact(g.get("lora_params", 0))
     bits = qlora_bits(block, dq, block2)
     base = n * bits / 8
-    constants = (rf"\frac{{8}}{{{block}}} + \frac{{32}}{{{block} \times {block2}}}" if dq
-                 else rf"\frac{{32}}{{{block}}}")
-    gb = lambda b: nf.sig(b / BYTES_PER_GB, 6)  # noqa: E731
-    steps = [Step("Each weight takes 4 bits, plus its share of the constants of its block"
-                  + (" (8-bit constants, and one fp32 constant per " f"{block2} of those)" if dq
-                     else " (one fp32 constant)") + ":",
-                  rf"4 + {constants} = {nf.sig(bits, 6)}\ \text{{bits}}"),
-             Step("The quantized base:", rf"{nf.sig(n, 6)} \times {nf.sig(bits, 6)} / 8 = {gb(base)}\ \text{{GB}}"),
-             Step("Against 16 bits per weight:", rf"\frac{{16}}{{{nf.sig(bits, 6)}}} = {nf.sig(16 / bits, 4)}")]
     parts = [Part("bits_per_param", "bits per quantized weight", Answer("number", float(bits), sig=4)),
              Part("base", "quantized base", Answer("number", float(base / BYTES_PER_GB), unit="GB", sig=3)),
              Part("ratio", "16-bit size / NF4 size", Answer("number", float(16 / bits), sig=3))]
     if kept or adapters:
         total = base + 2 * (kept + adapters)
-        steps.append(Step("Plus the 16-bit (2-byte) parameters" + (", kept and adapters:" if kept and adapters else ":"),
-                          rf"{gb(base)} + 2 \times ({nf.sig(kept, 6)} + {nf.sig(adapters, 6)}) / 10^9 = "
-                          rf"{gb(total)}\ \text{{GB}}"))
         parts.append(Part("total", "stored model", Answer("number", float(total / BYTES_PER_GB), unit="GB", sig=3)))
-    return Solution(tuple(parts), tuple(steps))
+
+    def steps() -> tuple[Step, ...]:  # built when first read (issue 12)
+        constants = (rf"\frac{{8}}{{{block}}} + \frac{{32}}{{{block} \times {block2}}}" if dq
+                     else rf"\frac{{32}}{{{block}}}")
+        gb = lambda b: nf.sig(b / BYTES_PER_GB, 6)  # noqa: E731
+        shown = (Step("Each weight takes 4 bits, plus its share of the constants of its block"
+                      + (" (8-bit constants, and one fp32 constant per " f"{block2} of those)" if dq
+                         else " (one fp32 constant)") + ":",
+                      rf"4 + {constants} = {nf.sig(bits, 6)}\ \text{{bits}}"),
+                 Step("The quantized base:", rf"{nf.sig(n, 6)} \times {nf.sig(bits, 6)} / 8 = {gb(base)}\ \text{{GB}}"),
+                 Step("Against 16 bits per weight:", rf"\frac{{16}}{{{nf.sig(bits, 6)}}} = {nf.sig(16 / bits, 4)}"))
+        if not (kept or adapters):
+            return shown
+        return shown + (Step("Plus the 16-bit (2-byte) parameters"
+                             + (", kept and adapters:" if kept and adapters else ":"),
+                             rf"{gb(base)} + 2 \times ({nf.sig(kept, 6)} + {nf.sig(adapters, 6)}) / 10^9 = "
+                             rf"{gb(total)}\ \text{{GB}}"),)
+    return Solution(tuple(parts), steps)
 
 
 _SOLVERS = {"params": _solve_params, "memory": _solve_memory, "qlora": _solve_qlora}
@@ -330,7 +386,7 @@ MISTAKES = (
     Mistake("bias_forgotten", "per_layer", "The trained biases (d_out per adapted matrix) were left out.",
             ("params",), _bias_forgotten),
     Mistake("percent_as_fraction", "percent", "The share was given as a fraction, not in percent.", ("params",),
-            lambda v, g: _solve_params(g).part("percent").answer.value / 100),
+            lambda v, g: float(_percent(g)[3]) / 100),
     Mistake("states_for_frozen_weights", "lora", "Gradients and optimizer states were counted for the frozen "
             "weights too: LoRA keeps them only for the adapters.", ("memory",), _frozen_states_counted),
     Mistake("master_copy_forgotten", "full", "The fp32 master copy of mixed-precision training (4 B per trained "
