@@ -100,11 +100,16 @@ def _per_layer(targets: str, d: int, dkv: int, dff: int, r: int, bias: bool) -> 
     return sum(per_matrix(i, o, r, bias) for _, i, o in _shapes(targets, d, dkv, dff))
 
 
+_SPECS = {v.name: v for v in VARIANTS}
+_REQUIRED = {v.name: frozenset(x.name for x in v.givens if x.default is None) for v in VARIANTS}
+_NUMERIC = {v.name: tuple(x for x in v.givens if x.kind != "choice") for v in VARIANTS}
+
+
 def _check(variant: str, g: dict[str, Any]) -> None:
-    spec = next(v for v in VARIANTS if v.name == variant)
-    spec.require(g)
-    for given in spec.givens:
-        if given.name in g and given.kind != "choice":
+    if not _REQUIRED[variant].issubset(g):
+        _SPECS[variant].require(g)  # names every missing given
+    for given in _NUMERIC[variant]:
+        if given.name in g:
             value = g[given.name]
             try:
                 key = (variant, given.name, type(value), value)
@@ -129,19 +134,27 @@ def _check(variant: str, g: dict[str, Any]) -> None:
         raise InvalidGivens("the adapters would have more parameters than the model")
 
 
-def _exact(x: Any) -> Fraction:
-    """A given as the exact decimal it is written as, kept per (type, value): `Fraction(str(x))` parses a string,
-    and a draw reads the same few givens in its solver, mistakes and paths (issue 12)."""
+def _exact(x: Any) -> int | Fraction:
+    """A given as the exact decimal it is written as (`Fraction(str(x))`), as an int when it is whole.
+
+    Issue 12: a whole value stays an int, so the solvers' exact products are integer products, and a key's float
+    is one correctly rounded int / int division, the very float the Fraction would give (`Fraction.__float__`
+    divides its numerator by its denominator). Other values are kept per (type, value): parsing a string is slow."""
+    if type(x) is int:
+        return x
+    if type(x) is float and x.is_integer() and -2**52 < x < 2**52:
+        return int(x)  # what Fraction(str(x)) gives: repr writes such a float as its exact integer
     key = (type(x), x)
     exact = _EXACT.get(key)
     if exact is None:
         if len(_EXACT) >= 4096:
             _EXACT.clear()
-        exact = _EXACT[key] = Fraction(str(x))
-    return exact
+        exact = Fraction(str(x))
+        _EXACT[key] = exact.numerator if exact.denominator == 1 else exact
+    return _EXACT[key]
 
 
-_EXACT: dict[tuple[type, Any], Fraction] = {}
+_EXACT: dict[tuple[type, Any], int | Fraction] = {}
 
 # The (variant, given, type, value) that `coerce` has accepted: a draw is checked by its solve each time.
 _COERCED: set[tuple] = set()
@@ -169,11 +182,12 @@ def _count_steps(g: dict[str, Any]) -> list[Step]:
                  rf"{layer} \times {g['layers']} = {total}")]
 
 
-def _percent(g: dict[str, Any]) -> tuple[int, int, Fraction, Fraction]:
-    """(per layer, total, model parameters, the adapters' share in percent), exact."""
+def _percent(g: dict[str, Any]) -> tuple[int, int, int | Fraction, float | Fraction]:
+    """(per layer, total, model parameters, the adapters' share in percent: exact, or the correctly rounded float
+    of it where the model's parameters are whole)."""
     layer, total = trainable(g)
     n = _exact(g["model_params"])
-    return layer, total, n, Fraction(total) / n * 100
+    return layer, total, n, total * 100 / n
 
 
 def _solve_params(g: dict[str, Any]) -> Solution:
@@ -216,6 +230,7 @@ def _solve_memory(g: dict[str, Any]) -> Solution:
     return Solution(parts, steps)
 
 
+@lru_cache(maxsize=1024)
 def qlora_bits(block: int, double_quant: bool, block2: int) -> Fraction:
     """Bits per quantized weight: 4 (NF4) plus its share of the block constants."""
     if double_quant:
@@ -228,15 +243,21 @@ def _solve_qlora(g: dict[str, Any]) -> Solution:
     block, dq, block2 = int(g["block"]), g["double_quant"] == "yes", int(g.get("block2", 256))
     kept, adapters = _exact(g.get("kept_params", 0)), _exact(g.get("lora_params", 0))
     bits = qlora_bits(block, dq, block2)
-    base = n * bits / 8
+    # base = n * bits / 8 = base_top / base_bottom; every float below is one division of the exact quantities
+    base_top, base_bottom = n * bits.numerator, 8 * bits.denominator
     parts = [Part("bits_per_param", "bits per quantized weight", Answer("number", float(bits), sig=4)),
-             Part("base", "quantized base", Answer("number", float(base / BYTES_PER_GB), unit="GB", sig=3)),
-             Part("ratio", "16-bit size / NF4 size", Answer("number", float(16 / bits), sig=3))]
+             Part("base", "quantized base",
+                  Answer("number", float(base_top / (base_bottom * BYTES_PER_GB)), unit="GB", sig=3)),
+             Part("ratio", "16-bit size / NF4 size", Answer("number", float(16 * bits.denominator / bits.numerator),
+                                                              sig=3))]
     if kept or adapters:
-        total = base + 2 * (kept + adapters)
-        parts.append(Part("total", "stored model", Answer("number", float(total / BYTES_PER_GB), unit="GB", sig=3)))
+        total_top = base_top + 2 * (kept + adapters) * base_bottom
+        parts.append(Part("total", "stored model",
+                          Answer("number", float(total_top / (base_bottom * BYTES_PER_GB)), unit="GB", sig=3)))
 
     def steps() -> tuple[Step, ...]:  # built when first read (issue 12)
+        base = n * bits / 8
+        total = base + 2 * (kept + adapters)
         constants = (rf"\frac{{8}}{{{block}}} + \frac{{32}}{{{block} \times {block2}}}" if dq
                      else rf"\frac{{32}}{{{block}}}")
         gb = lambda b: nf.sig(b / BYTES_PER_GB, 6)  # noqa: E731
