@@ -128,9 +128,14 @@ VARIANTS = (
 )
 
 
+_SPECS = {v.name: v for v in VARIANTS}
+_REQUIRED = {v.name: frozenset(x.name for x in v.givens if x.default is None) for v in VARIANTS}
+
+
 def _check(variant: str, g: dict[str, Any]) -> None:
-    spec = next(v for v in VARIANTS if v.name == variant)
-    spec.require(g)
+    spec = _SPECS[variant]
+    if not _REQUIRED[variant].issubset(g):
+        spec.require(g)  # names every missing given
     for x in spec.givens:
         if x.name not in g:
             continue
@@ -386,7 +391,10 @@ def _seq(rng: Rng, difficulty: str) -> int:
 
 
 def _away(x: Fraction, what: str) -> None:
-    if min(x - math.floor(x), math.ceil(x) - x) < MARGIN:
+    # min(x - floor(x), ceil(x) - x) < MARGIN, in integers: x = n/d (d > 0) lies r/d above floor(x), r = n mod d
+    n, d = x.numerator, x.denominator
+    r = n % d
+    if min(r, d - r) * MARGIN.denominator < MARGIN.numerator * d:
         raise Rejected(f"{what} is too close to an integer to round by hand")
 
 
@@ -532,7 +540,11 @@ MISTAKES = (
 
 
 def _rounded(solution: Solution, part: str) -> Fraction:
-    return _f(f"{solution.part(part).answer.value:.{SIG}g}")
+    """A part's key as the student reports it (SIG figures), exactly: the decimal its text says."""
+    mantissa, _, exponent = f"{solution.part(part).answer.value:.{SIG}g}".partition("e")
+    whole, _, decimals = mantissa.partition(".")
+    digits, shift = int(whole + decimals), (int(exponent) if exponent else 0) - len(decimals)
+    return Fraction(digits * 10**shift) if shift >= 0 else Fraction(digits, 10**-shift)
 
 
 def _sum_of_rounded(variant: str, g: dict[str, Any], solution: Solution) -> float:
