@@ -153,8 +153,8 @@ def _check(variant: str, g: dict[str, Any]) -> None:
     if "n_kv_heads" in g and int(g["n_heads"]) % int(g["n_kv_heads"]):
         raise InvalidGivens("n_kv_heads must divide n_heads (each K/V head serves a whole group of query heads)")
     if variant == "max_batch":
-        free = _f(g["gpu_gb"]) * GB - weight_bytes(g["params_b"], g["w_dtype"]) - _f(g["reserve_gb"]) * GB
-        if free < _kv(g) * int(g["seq_len"]):
+        free, per_seq, _ = _batch_bound(g)
+        if free < per_seq:
             raise InvalidGivens("not even one sequence's cache fits next to the weights")
     if variant == "decode" and (int(g["kv_bytes_per_token"]) > 0) != (int(g["context"]) > 0):
         raise InvalidGivens("give both kv_bytes_per_token and context, or neither")
@@ -256,9 +256,7 @@ def _solve_memory(g: dict[str, Any]) -> Solution:
 def _solve_max_batch(g: dict[str, Any]) -> Solution:
     w = weight_bytes(g["params_b"], g["w_dtype"])
     reserve = _f(g["reserve_gb"])
-    free = _f(g["gpu_gb"]) * GB - w - reserve * GB
-    per_seq = _kv(g) * int(g["seq_len"])
-    n = free / per_seq
+    free, per_seq, n = _batch_bound(g)
 
     def steps() -> tuple[Step, ...]:
         minus = rf" - {_num(reserve)}" if reserve else ""
@@ -273,6 +271,23 @@ def _solve_max_batch(g: dict[str, Any]) -> Solution:
     return Solution((Part("free", "memory left for the cache", _number(_gb(free), "GB")),
                      Part("per_sequence", "KV cache per sequence", _number(_gb(per_seq), "GB")),
                      Part("max_batch", "largest batch", Answer("integer", math.floor(n)))), steps)
+
+
+def _batch_bound(g: dict[str, Any], reserve_gb: Any = None) -> tuple[Fraction, Fraction, Fraction]:
+    """max_batch's (bytes free for the cache, cache bytes of one sequence, sequences that fit), exact; the
+    reserve may be replaced (a mistake ignores it). Kept per instance: the sampler, the check, the solver and two
+    mistakes ask for them."""
+    return _batch_numbers(g["gpu_gb"], g["params_b"], g["w_dtype"], g["reserve_gb"] if reserve_gb is None else
+                          reserve_gb, int(g["n_layer"]), int(g["n_kv_heads"]), int(g["head_dim"]), g["kv_dtype"],
+                          int(g["seq_len"]))
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _batch_numbers(gpu_gb: Any, params_b: Any, w_dtype: str, reserve_gb: Any, n_layer: int, n_kv_heads: int,
+                   head_dim: int, kv_dtype: str, seq_len: int) -> tuple[Fraction, Fraction, Fraction]:
+    free = _f(gpu_gb) * GB - weight_bytes(params_b, w_dtype) - _f(reserve_gb) * GB
+    per_seq = kv_per_token(n_layer, n_kv_heads, head_dim, kv_dtype) * seq_len
+    return free, per_seq, free / per_seq
 
 
 def decode_bytes(g: dict[str, Any]) -> tuple[Fraction, Fraction]:
@@ -422,8 +437,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         g = {"gpu_gb": rng.choice((24, 40, 48, 80, 94, 141, 192)), "params_b": _shape_params(kv),
              "w_dtype": rng.choice(w_dtypes), **kv, "seq_len": _seq(rng, difficulty),
              "reserve_gb": rng.randint(1, 8) if hard else 0}
-        free = _f(g["gpu_gb"]) * GB - weight_bytes(g["params_b"], g["w_dtype"]) - _f(g["reserve_gb"]) * GB
-        n = free / (_kv(g) * g["seq_len"])
+        n = _batch_bound(g)[2]
         if n < 1 or n > 2000:
             raise Rejected("no sequence fits, or an implausibly large batch")
         _away(n, "the batch bound")
@@ -483,11 +497,9 @@ def _decode_wrong(part: str, per_sequence: bool = False, no_cache: bool = False,
 
 def _max_batch_wrong(kind: str):
     def wrong(variant: str, g: dict[str, Any]) -> Any:
-        reserve = 0 if kind == "reserve" else _f(g["reserve_gb"])
         if kind == "reserve" and not _f(g["reserve_gb"]):
             return None
-        free = _f(g["gpu_gb"]) * GB - weight_bytes(g["params_b"], g["w_dtype"]) - reserve * GB
-        n = free / (_kv(g) * int(g["seq_len"]))
+        n = _batch_bound(g, reserve_gb=0 if kind == "reserve" else None)[2]
         return math.ceil(n) if kind == "ceil" else math.floor(n)
     return wrong
 
