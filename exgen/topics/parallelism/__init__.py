@@ -49,6 +49,7 @@ from exgen.topics.parallelism.common import (  # noqa: F401 — re-exported: tes
     MB,
     GB,
     MS,
+    exact,
     monomial,
     param_count,
     ring_factor,
@@ -155,12 +156,17 @@ VARIANTS = (
 _SPECS = {v.name: v for v in VARIANTS}
 
 
+_REQUIRED = {v.name: frozenset(x.name for x in v.givens if x.default is None) for v in VARIANTS}
+_NUMERIC = {v.name: tuple(x for x in v.givens if x.kind in ("integer", "number")) for v in VARIANTS}
+
+
 def _check(variant: str, g: dict[str, Any]) -> None:
     """Validate a user's givens with a message a TA can act on."""
-    _SPECS[variant].require(g)
-    for spec in _SPECS[variant].givens:
+    if not _REQUIRED[variant].issubset(g):
+        _SPECS[variant].require(g)  # names every missing given
+    for spec in _NUMERIC[variant]:
         value = g[spec.name]
-        if spec.kind in ("integer", "number") and not (value > 0 or value == 0 == spec.default):
+        if not (value > 0 or value == 0 == spec.default):
             raise InvalidGivens(f"{spec.name} must be positive" + (" (or 0: not asked)" if spec.default == 0 else ""))
         if spec.kind == "integer" and int(value) != value:
             raise InvalidGivens(f"{spec.name} must be an integer")
@@ -205,7 +211,7 @@ def _check(variant: str, g: dict[str, Any]) -> None:
             raise InvalidGivens("target must lie strictly between 0 and 1")
         if g.get("batch") and g["batch"] % g["micro_batches"]:
             raise InvalidGivens(f"micro_batches = {g['micro_batches']} must divide batch = {g['batch']}")
-        if g.get("batch") and g["batch"] < min_micro_batches(g["stages"], Fraction(str(g["target"]))):
+        if g.get("batch") and g["batch"] < min_micro_batches(g["stages"], exact(g["target"])):
             raise InvalidGivens("batch has fewer sequences than the target needs micro-batches")
     if variant == "layout_3d":
         if g["gpus"] % (g["tp"] * g["pp"]):
@@ -214,7 +220,7 @@ def _check(variant: str, g: dict[str, Any]) -> None:
         dp = g["gpus"] // (g["tp"] * g["pp"])
         if g["global_batch"] % (dp * g["micro_batch"]):
             raise InvalidGivens("dp x micro_batch must divide global_batch")
-        if g.get("target") and g["global_batch"] // dp < min_micro_batches(g["pp"], Fraction(str(g["target"]))):
+        if g.get("target") and g["global_batch"] // dp < min_micro_batches(g["pp"], exact(g["target"])):
             raise InvalidGivens("a replica's batch is smaller than the micro-batches the target needs")
 
 
@@ -449,10 +455,10 @@ def _solve_fsdp(g: dict[str, Any]) -> Solution:
 def _ring_numbers(g: dict[str, Any], factor: Fraction | None = None) -> dict[str, Fraction]:
     k = g["gpus"]
     factor = ring_factor("allreduce", k) if factor is None else factor
-    n = Fraction(str(g["size_mb"])) * MB if g.get("size_mb") else Fraction(str(g["params_m"])) * MB * _bytes(g)
-    bw = Fraction(str(g["link_gbps"])) * GB
+    n = exact(g["size_mb"]) * MB if g.get("size_mb") else exact(g["params_m"]) * MB * _bytes(g)
+    bw = exact(g["link_gbps"]) * GB
     sent = factor * n
-    algbw = n / (Fraction(str(g["measured_ms"])) * MS)
+    algbw = n / (exact(g["measured_ms"]) * MS)
     return {"n": n, "sent": sent, "time": sent / bw, "algbw": algbw, "busbw": algbw * factor}
 
 
@@ -505,7 +511,7 @@ def smallest_split(m: int, batch: int) -> int:
 
 
 def _solve_bubble(g: dict[str, Any]) -> Solution:
-    p, m, f = g["stages"], g["micro_batches"], Fraction(str(g["target"]))
+    p, m, f = g["stages"], g["micro_batches"], exact(g["target"])
     bubble = bubble_fraction(p, m)
     m_min = min_micro_batches(p, f)
     split = smallest_split(m_min, g["batch"])
@@ -543,7 +549,7 @@ def _layout_target(g: dict[str, Any], x: dict[str, Any]) -> tuple[Any, tuple[Par
     """Hard twist: the largest micro-batch size that keeps the bubble at most the target (its step built on read)."""
     if not g.get("target"):
         return tuple, ()
-    f = Fraction(str(g["target"]))
+    f = exact(g["target"])
     replica, need = g["global_batch"] // x["dp"], min_micro_batches(g["pp"], f)
     size = largest_micro_batch(replica, need)
 
@@ -719,7 +725,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
             buffer = {"params_m": 25 * rng.randint(1, 400), "dtype": dtype}
             mb = buffer["params_m"] * DTYPE_BYTES[dtype]
         link = rng.choice(RING_LINKS[1:] if difficulty == "easy" else RING_LINKS)
-        ideal_ms = Fraction(2 * (k - 1), k) * mb * MB / (Fraction(str(link)) * GB) / MS
+        ideal_ms = Fraction(2 * (k - 1), k) * mb * MB / (exact(link) * GB) / MS
         efficiency = Fraction(rng.randint(50, 95), 100)
         measured = float(f"{float(ideal_ms / efficiency):.3g}")
         return {**buffer, "gpus": k, "link_gbps": link, "measured_ms": measured}
@@ -727,7 +733,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         k, c = rng.choice(size["gpus"]), rng.choice(COLLECTIVES)
         mb = 10 * rng.randint(1, size["ring_mb"] // 10) if difficulty == "easy" else rng.randint(1, size["ring_mb"])
         link = rng.choice(RING_LINKS[1:] if difficulty == "easy" else RING_LINKS)
-        ideal_ms = bus_factor(c, k) * mb * MB / (Fraction(str(link)) * GB) / MS
+        ideal_ms = bus_factor(c, k) * mb * MB / (exact(link) * GB) / MS
         measured = float(f"{float(ideal_ms / Fraction(rng.randint(50, 95), 100)):.3g}")
         return {"collective": c, "size_mb": mb, "gpus": k, "link_gbps": link, "measured_ms": measured}
     if variant == "zero_volume":
@@ -814,7 +820,7 @@ def _other_convention(part: str):
 
 def _micro_floor(g: dict[str, Any]) -> int:
     replica = g["global_batch"] * g["tp"] * g["pp"] // g["gpus"]
-    return replica // min_micro_batches(g["pp"], Fraction(str(g["target"])))
+    return replica // min_micro_batches(g["pp"], exact(g["target"]))
 
 
 def _payload_time(variant: str, g: dict[str, Any]) -> float:
@@ -902,7 +908,7 @@ MISTAKES = (
     Mistake("split_ignored", "min_micro_batches",
             "The micro-batches must split the batch evenly: m must divide the batch, so the smallest m that meets "
             "the target is rounded up to a divisor.", ("bubble",),
-            lambda v, g: min_micro_batches(g["stages"], Fraction(str(g["target"]))) if g.get("batch") else None),
+            lambda v, g: min_micro_batches(g["stages"], exact(g["target"])) if g.get("batch") else None),
     Mistake("p_not_p_minus_1", "bubble", "The bubble is p−1 slots of m+p−1, not p of m+p.", ("bubble",),
             lambda v, g: g["stages"] / (g["micro_batches"] + g["stages"])),
     Mistake("bubble_over_compute", "bubble",

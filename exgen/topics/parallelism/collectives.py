@@ -10,7 +10,8 @@ from typing import Any
 
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
-from exgen.topics.parallelism.common import GB, MB, MS, _b, _bytes, _dtype_step, bus_factor, schedule_bubble, zero_volume
+from exgen.topics.parallelism.common import (GB, MB, MS, _b, _bytes, _dtype_step, bus_factor, exact, schedule_bubble,
+                                             zero_volume)
 
 
 _COLLECTIVE_WORDS = {"allreduce": "AllReduce", "allgather": "AllGather", "reducescatter": "ReduceScatter",
@@ -34,10 +35,10 @@ _HOW = {  # how the busiest GPU's bytes arise, per byte of S (the algorithms NCC
 
 def _collective_numbers(g: dict[str, Any]) -> dict[str, Fraction]:
     factor = bus_factor(g["collective"], g["gpus"])
-    n = Fraction(str(g["size_mb"])) * MB
+    n = exact(g["size_mb"]) * MB
     sent = factor * n
-    algbw = n / (Fraction(str(g["measured_ms"])) * MS)
-    return {"factor": factor, "n": n, "sent": sent, "time": sent / (Fraction(str(g["link_gbps"])) * GB),
+    algbw = n / (exact(g["measured_ms"]) * MS)
+    return {"factor": factor, "n": n, "sent": sent, "time": sent / (exact(g["link_gbps"]) * GB),
             "algbw": algbw, "busbw": algbw * factor}
 
 
@@ -76,7 +77,7 @@ def _solve_collectives(g: dict[str, Any]) -> Solution:
 
 def _zero_numbers(g: dict[str, Any]) -> dict[str, Any]:
     stage, k = int(g["stage"]), g["gpus"]
-    params = Fraction(str(g["params_b"])) * 10**9
+    params = exact(g["params_b"]) * 10**9
     volume = zero_volume(stage, k)
     return {"stage": stage, "params": params, "psi_bytes": params * _bytes(g), "volume": volume,
             "bytes": volume * params * _bytes(g), "limit": 3 if stage == 3 else 2}
@@ -117,7 +118,7 @@ def _solve_zero(g: dict[str, Any]) -> Solution:
 
 def _schedule_numbers(g: dict[str, Any]) -> dict[str, Fraction]:
     p, m, v = g["stages"], g["micro_batches"], g["chunks"]
-    ideal = Fraction(str(g["step_ms"]))
+    ideal = exact(g["step_ms"])
     inter = schedule_bubble("interleaved", p, m, v)
     return {"gpipe": schedule_bubble("gpipe", p, m), "1f1b": schedule_bubble("1f1b", p, m), "interleaved": inter,
             "iteration": ideal * (1 + inter)}
