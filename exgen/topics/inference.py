@@ -285,8 +285,15 @@ def _batch_bound(g: dict[str, Any], reserve_gb: Any = None) -> tuple[Fraction, F
 @lru_cache(maxsize=4096, typed=True)
 def _batch_numbers(gpu_gb: Any, params_b: Any, w_dtype: str, reserve_gb: Any, n_layer: int, n_kv_heads: int,
                    head_dim: int, kv_dtype: str, seq_len: int) -> tuple[Fraction, Fraction, Fraction]:
-    free = _f(gpu_gb) * GB - weight_bytes(params_b, w_dtype) - _f(reserve_gb) * GB
-    per_seq = kv_per_token(n_layer, n_kv_heads, head_dim, kv_dtype) * seq_len
+    gpu, weights, reserve = _f(gpu_gb), weight_bytes(params_b, w_dtype), _f(reserve_gb)
+    per_token = kv_per_token(n_layer, n_kv_heads, head_dim, kv_dtype)
+    if gpu.denominator == weights.denominator == reserve.denominator == per_token.denominator == 1:
+        # whole bytes (every sampled instance): integer arithmetic, one Fraction each (max_batch takes 3-4 draws)
+        free_bytes = gpu.numerator * GB - weights.numerator - reserve.numerator * GB
+        per_bytes = per_token.numerator * seq_len
+        return Fraction(free_bytes), Fraction(per_bytes), Fraction(free_bytes, per_bytes)
+    free = gpu * GB - weights - reserve * GB
+    per_seq = per_token * seq_len
     return free, per_seq, free / per_seq
 
 
