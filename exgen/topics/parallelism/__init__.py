@@ -648,25 +648,25 @@ _SOLVERS = {"data_parallel": _solve_data_parallel, "pipeline": _solve_pipeline,
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
-    try:  # the same instance solved again (generation, then its named mistakes) is looked up, not re-solved
-        key = (variant, tuple(givens.items()), tuple(map(type, givens.values())))
-        solution = _SOLVED.get(key)
-    except TypeError:  # a user's unhashable given: solved, not kept
-        key, solution = None, None
-    if solution is None:
-        g = _SPECS[variant].complete(givens)  # a copy, with the optional twists' defaults
-        _check(variant, g)
-        solution = _SOLVERS[variant](g)
-        if key is not None:
-            if len(_SOLVED) >= 256:
-                _SOLVED.clear()
-            _SOLVED[key] = solution
+    g = _SPECS[variant].complete(givens)  # a copy, with the optional twists' defaults
+    _check(variant, g)
+    solution = _SOLVERS[variant](g)
+    if len(_SOLVED) >= 256:
+        _SOLVED.clear()
+    try:
+        _SOLVED[_key(variant, givens)] = solution
+    except TypeError:  # a user's unhashable given: not kept
+        pass
     return solution
 
 
-# The last instances solved, by (variant, givens in their order, their types): a Solution is immutable, so the
-# sampler's solve and its named mistakes' share one (a float 1.0 and an int 1 are different keys: they may print
-# apart; the same givens in another order are solved again, which is only slower).
+def _key(variant: str, givens: dict[str, Any]) -> tuple:
+    return variant, tuple(givens.items()), tuple(map(type, givens.values()))
+
+
+# The last instances solved, by (variant, givens in their order, their types), for the named mistakes: the
+# sampler solves an instance, and its mistakes read that solution instead of solving it again (a float 1.0 and an
+# int 1 are different keys: they may print apart; the same givens in another order are solved again, only slower).
 _SOLVED: dict[tuple, Solution] = {}
 
 
@@ -783,7 +783,12 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 def _value(variant: str, g: dict[str, Any], part: str, **change) -> Any:
     """A part of the instance's key (or of the instance with `change`), from the solution `solve` keeps: the named
     mistakes of one instance share it, solved once."""
-    return solve(variant, {**g, **change} if change else g).part(part).answer.value
+    givens = {**g, **change} if change else g
+    try:
+        solution = _SOLVED.get(_key(variant, givens)) or solve(variant, givens)
+    except TypeError:  # a user's unhashable given
+        solution = solve(variant, givens)
+    return solution.part(part).answer.value
 
 
 def _elements(part: str, expression: bool = False):
