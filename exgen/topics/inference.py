@@ -335,9 +335,11 @@ def prefill_times(g: dict[str, Any], flops_per_fma: int = 2) -> tuple[Fraction, 
 @lru_cache(maxsize=4096, typed=True)
 def _prefill_times(params_b: Any, batch: int, prompt: int, peak_tflops: Any, w_dtype: str, bandwidth_gbs: Any,
                    flops_per_fma: int) -> tuple[Fraction, Fraction]:
-    n = _f(params_b) * GB
-    pre = flops_per_fma * n * batch * prompt / (_f(peak_tflops) * 10**12)
-    return pre, weight_bytes(params_b, w_dtype) / (_f(bandwidth_gbs) * GB)
+    # each as one Fraction of integers: 2 N B P / (peak 10^12), and w / (bandwidth GB)
+    n, peak, w, bw = _f(params_b), _f(peak_tflops), weight_bytes(params_b, w_dtype), _f(bandwidth_gbs)
+    pre = Fraction(flops_per_fma * n.numerator * GB * batch * prompt * peak.denominator,
+                   n.denominator * peak.numerator * 10**12)
+    return pre, Fraction(w.numerator * bw.denominator, w.denominator * bw.numerator * GB)
 
 
 def _solve_prefill(g: dict[str, Any]) -> Solution:
@@ -477,10 +479,9 @@ def _kv_wrong(part: str, heads: str = "n_kv_heads", factor: int = 2, gib: bool =
         per = _kv(g, heads, factor)
         if part == "per_token":
             return int(per)
-        total = per * int(g["seq_len"]) * int(g.get("batch", 1))
-        if part == "per_sequence":
-            total = per * int(g["seq_len"])
-        return float(total / (2**30 if gib else GB))
+        tokens = int(g["seq_len"]) * (1 if part == "per_sequence" else int(g.get("batch", 1)))
+        # float(per * tokens / unit) as one correctly rounded division of integers: the same float
+        return per.numerator * tokens / (per.denominator * (2**30 if gib else GB))
     return wrong
 
 
@@ -495,10 +496,14 @@ def _decode_wrong(part: str, per_sequence: bool = False, no_cache: bool = False,
             return None
         if one_byte:
             w = _f(g["params_b"]) * GB
-        step = (w + (0 if no_cache else c)) / (_f(g["bandwidth_gbs"]) * GB)
+        # step = (w + c) / (bandwidth GB) = top / bottom; each float below is one correctly rounded division of
+        # integers, the float the Fraction gives (c is whole bytes)
+        bw = _f(g["bandwidth_gbs"])
+        top = (w.numerator + (0 if no_cache else c.numerator) * w.denominator) * bw.denominator
+        bottom = w.denominator * bw.numerator * GB
         if part == "step_ms":
-            return float(step * 1000)
-        return float((1 if per_sequence else int(g["batch"])) / step)
+            return top * 1000 / bottom
+        return (1 if per_sequence else int(g["batch"])) * bottom / top
     return wrong
 
 
