@@ -157,6 +157,7 @@ _SPECS = {v.name: v for v in VARIANTS}
 
 
 _REQUIRED = {v.name: frozenset(x.name for x in v.givens if x.default is None) for v in VARIANTS}
+_DEFAULTED = {v.name: frozenset(x.name for x in v.givens if x.default is not None) for v in VARIANTS}
 _NUMERIC = {v.name: tuple(x for x in v.givens if x.kind in ("integer", "number")) for v in VARIANTS}
 
 
@@ -544,8 +545,12 @@ def _layout_numbers(g: dict[str, Any]) -> dict[str, Any]:
 
 
 def largest_micro_batch(replica: int, m: int) -> int:
-    """Largest micro-batch size that splits `replica` sequences into at least m equal micro-batches."""
-    return max(b for b in range(1, replica // m + 1) if replica % b == 0)
+    """Largest micro-batch size that splits `replica` sequences into at least m equal micro-batches: the largest
+    divisor of `replica` up to replica // m, searched from the top (the first one found)."""
+    for b in range(replica // m, 0, -1):
+        if replica % b == 0:
+            return b
+    return max(b for b in range(1, replica // m + 1) if replica % b == 0)  # none: max()'s error, as before
 
 
 def _layout_target(g: dict[str, Any], x: dict[str, Any]) -> tuple[Any, tuple[Part, ...]]:
@@ -648,7 +653,8 @@ _SOLVERS = {"data_parallel": _solve_data_parallel, "pipeline": _solve_pipeline,
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
-    g = _SPECS[variant].complete(givens)  # a copy, with the optional twists' defaults
+    # a copy, with the optional twists' defaults (givens the sampler completed already have every one)
+    g = dict(givens) if _DEFAULTED[variant].issubset(givens) else _SPECS[variant].complete(givens)
     _check(variant, g)
     solution = _SOLVERS[variant](g)
     if len(_SOLVED) >= 256:
@@ -822,6 +828,8 @@ def _forward_only(part: str):
 
 def _other_convention(part: str):
     def wrong(variant: str, g: dict[str, Any]) -> Any:
+        if part == "allgather_bytes":  # fsdp's and homework2's AllGather payload (the key's float), not re-solved
+            return float((2 if g["convention"] == "once" else 1) * _bytes(g) * param_count(g["n_layer"], g["d_model"]))
         return _value(variant, g, part, convention="both_passes" if g["convention"] == "once" else "once")
     return wrong
 
