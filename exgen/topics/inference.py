@@ -153,8 +153,8 @@ def _check(variant: str, g: dict[str, Any]) -> None:
     if "n_kv_heads" in g and int(g["n_heads"]) % int(g["n_kv_heads"]):
         raise InvalidGivens("n_kv_heads must divide n_heads (each K/V head serves a whole group of query heads)")
     if variant == "max_batch":
-        free, per_seq, _ = _batch_bound(g)
-        if free < per_seq:
+        n = _batch_bound(g)[2]
+        if n.numerator < n.denominator:  # n < 1: free < per_seq (the cache of a sequence is positive)
             raise InvalidGivens("not even one sequence's cache fits next to the weights")
     if variant == "decode" and (int(g["kv_bytes_per_token"]) > 0) != (int(g["context"]) > 0):
         raise InvalidGivens("give both kv_bytes_per_token and context, or neither")
@@ -401,8 +401,13 @@ def _kv_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
 def _shape_params(g: dict[str, Any]) -> float:
     """About 12 L d^2 parameters (attention and a 4d MLP per layer, seed 001), in billions to 0.1: the sampled
     model's size matches its shape."""
-    d = int(g["n_heads"]) * int(g["head_dim"])
-    return max(0.1, round(12 * int(g["n_layer"]) * d * d / 1e9, 1))
+    return _params_of_shape(int(g["n_layer"]), int(g["n_heads"]), int(g["head_dim"]))
+
+
+@lru_cache(maxsize=256)
+def _params_of_shape(n_layer: int, n_heads: int, head_dim: int) -> float:
+    d = n_heads * head_dim
+    return max(0.1, round(12 * n_layer * d * d / 1e9, 1))
 
 
 ONE_GPU_GB = 192  # decode/prefill instances keep the weights within one GPU's memory (a B200's 192 GB)
@@ -447,7 +452,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
              "w_dtype": rng.choice(w_dtypes), **kv, "seq_len": _seq(rng, difficulty),
              "reserve_gb": rng.randint(1, 8) if hard else 0}
         n = _batch_bound(g)[2]
-        if n < 1 or n > 2000:
+        if n.numerator < n.denominator or n.numerator > 2000 * n.denominator:  # n < 1 or n > 2000
             raise Rejected("no sequence fits, or an implausibly large batch")
         _away(n, "the batch bound")
         return g
