@@ -56,7 +56,6 @@ _EXACT: dict[tuple[type, Any], Fraction] = {}
 
 def _num(x: Any) -> str:
     """A given or a dtype size as the student reads it (2, not 2.0; 0.5)."""
-    x = Fraction(x) if isinstance(x, Fraction) else x
     if isinstance(x, Fraction):
         return str(x.numerator) if x.denominator == 1 else nf.num(float(x))
     return nf.num(x)
@@ -167,6 +166,11 @@ def _gb(x: Fraction) -> Fraction:
     return x / GB
 
 
+def _in_gb(x: Fraction) -> float:
+    """float(x / GB) as one correctly rounded division of integers (the same float), for a key or a step."""
+    return x.numerator / (x.denominator * GB)
+
+
 def _attention_name(g: dict[str, Any]) -> str:
     h, kv = int(g["n_heads"]), int(g["n_kv_heads"])
     if kv == h:
@@ -192,14 +196,14 @@ def _cache_bytes(g: dict[str, Any], batch: int) -> Fraction:
 def _cache_step(g: dict[str, Any], batch: int, total: Fraction) -> Step:
     return Step(f"For {batch} sequence{'s' if batch > 1 else ''} of {g['seq_len']} tokens:",
                 rf"{nf.sig(_kv(g), 10)} \times {g['seq_len']} \times {batch} = {nf.sig(total, 10)}\ \text{{B}} = "
-                rf"{nf.sig(_gb(total), 6)}\ \text{{GB}}")
+                rf"{nf.sig(_in_gb(total), 6)}\ \text{{GB}}")
 
 
 def _weights_step(g: dict[str, Any], w: Fraction) -> Step:
     size = W_BYTES[g["w_dtype"]]
     return Step(f"Weights: {_num(g['params_b'])} billion parameters at {_num(size)} "
                 f"byte{'' if size == 1 else 's'} each ({g['w_dtype']}):", rf"{_num(g['params_b'])} \times 10^9 \times "
-                rf"{_num(W_BYTES[g['w_dtype']])} = {nf.sig(_gb(w), 8)}\ \text{{GB}}")
+                rf"{_num(W_BYTES[g['w_dtype']])} = {nf.sig(_in_gb(w), 8)}\ \text{{GB}}")
 
 
 def _number(value: Fraction, unit: str) -> Answer:
@@ -214,7 +218,7 @@ def _solve_kv_cache(g: dict[str, Any]) -> Solution:
     per = _kv(g)
     total = _cache_bytes(g, int(g["batch"]))
     parts = [Part("per_token", "KV cache per token", Answer("integer", int(per), unit="B")),
-             Part("total", "KV cache of the batch", _number(_gb(total), "GB"))]
+             Part("total", "KV cache of the batch", _number(_in_gb(total), "GB"))]
     budget = _f(g["budget_gb"]) > 0
     if budget:
         tokens = _f(g["budget_gb"]) * GB / per
@@ -234,8 +238,8 @@ def _solve_memory(g: dict[str, Any]) -> Solution:
     w = weight_bytes(g["params_b"], g["w_dtype"])
     c = _cache_bytes(g, int(g["batch"]))
     total = w + c
-    parts = [Part("weights", "weights", _number(_gb(w), "GB")), Part("cache", "KV cache", _number(_gb(c), "GB")),
-             Part("total", "weights + KV cache", _number(_gb(total), "GB"))]
+    parts = [Part("weights", "weights", _number(_in_gb(w), "GB")), Part("cache", "KV cache", _number(_in_gb(c), "GB")),
+             Part("total", "weights + KV cache", _number(_in_gb(total), "GB"))]
     gpus = _f(g["gpu_gb"]) > 0
     if gpus:
         ratio = _gb(total) / _f(g["gpu_gb"])
@@ -243,12 +247,12 @@ def _solve_memory(g: dict[str, Any]) -> Solution:
 
     def steps() -> tuple[Step, ...]:
         shown = (_weights_step(g, w), _kv_step(g), _cache_step(g, int(g["batch"]), c),
-                 Step("Weights and cache together:", rf"{nf.sig(_gb(w), 8)} + "
-                      rf"{nf.sig(_gb(c), 6)} = {nf.sig(_gb(total), 6)}\ \text{{GB}}"))
+                 Step("Weights and cache together:", rf"{nf.sig(_in_gb(w), 8)} + "
+                      rf"{nf.sig(_in_gb(c), 6)} = {nf.sig(_in_gb(total), 6)}\ \text{{GB}}"))
         if not gpus:
             return shown
         return shown + (Step(f"GPUs of {_num(g['gpu_gb'])} GB needed to hold it all (whole GPUs):",
-                             rf"\left\lceil \frac{{{nf.sig(_gb(total), 6)}}}{{{_num(g['gpu_gb'])}}} \right\rceil = "
+                             rf"\left\lceil \frac{{{nf.sig(_in_gb(total), 6)}}}{{{_num(g['gpu_gb'])}}} \right\rceil = "
                              rf"\lceil {nf.sig(ratio, 6)} \rceil = {math.ceil(ratio)}"),)
     return Solution(tuple(parts), steps)
 
@@ -261,15 +265,15 @@ def _solve_max_batch(g: dict[str, Any]) -> Solution:
     def steps() -> tuple[Step, ...]:
         minus = rf" - {_num(reserve)}" if reserve else ""
         return (_weights_step(g, w), Step("Memory left for the cache" + (" after the reserve" if reserve else "") + ":",
-                                          rf"{_num(g['gpu_gb'])} - {nf.sig(_gb(w), 8)}{minus} = "
-                                          rf"{nf.sig(_gb(free), 8)}\ \text{{GB}}"),
+                                          rf"{_num(g['gpu_gb'])} - {nf.sig(_in_gb(w), 8)}{minus} = "
+                                          rf"{nf.sig(_in_gb(free), 8)}\ \text{{GB}}"),
                 _kv_step(g), Step(f"One sequence of {g['seq_len']} tokens caches",
                                   rf"{nf.sig(_kv(g), 10)} \times {g['seq_len']} = {nf.sig(per_seq, 10)}\ \text{{B}} = "
-                                  rf"{nf.sig(_gb(per_seq), 6)}\ \text{{GB}}"),
-                Step("Whole sequences only:", rf"\left\lfloor \frac{{{nf.sig(_gb(free), 8)}}}{{{nf.sig(_gb(per_seq), 6)}}}"
+                                  rf"{nf.sig(_in_gb(per_seq), 6)}\ \text{{GB}}"),
+                Step("Whole sequences only:", rf"\left\lfloor \frac{{{nf.sig(_in_gb(free), 8)}}}{{{nf.sig(_in_gb(per_seq), 6)}}}"
                                              rf"\right\rfloor = \lfloor {nf.sig(n, 6)} \rfloor = {math.floor(n)}"))
-    return Solution((Part("free", "memory left for the cache", _number(_gb(free), "GB")),
-                     Part("per_sequence", "KV cache per sequence", _number(_gb(per_seq), "GB")),
+    return Solution((Part("free", "memory left for the cache", _number(_in_gb(free), "GB")),
+                     Part("per_sequence", "KV cache per sequence", _number(_in_gb(per_seq), "GB")),
                      Part("max_batch", "largest batch", Answer("integer", math.floor(n)))), steps)
 
 
@@ -312,9 +316,9 @@ def _solve_decode(g: dict[str, Any]) -> Solution:
         shown = [_weights_step(g, w)]
         if c:
             shown.append(Step(f"Each step also reads the whole KV cache of the {b} sequence{'s' if b > 1 else ''}:",
-                              rf"{g['kv_bytes_per_token']} \times {g['context']} \times {b} = {nf.sig(_gb(c), 8)}\ "
+                              rf"{g['kv_bytes_per_token']} \times {g['context']} \times {b} = {nf.sig(_in_gb(c), 8)}\ "
                               r"\text{GB}"))
-        read = rf"({nf.sig(_gb(w), 8)} + {nf.sig(_gb(c), 8)})" if c else nf.sig(_gb(w), 8)
+        read = rf"({nf.sig(_in_gb(w), 8)} + {nf.sig(_in_gb(c), 8)})" if c else nf.sig(_in_gb(w), 8)
         shown += [Step("A decoding step is bound by memory bandwidth: it reads every byte once.",
                        rf"\frac{{{read}\ \text{{GB}}}}{{{_num(bw)}\ \text{{GB/s}}}} = {nf.sig(step_s * 1000, 6)}\ "
                        r"\text{ms}"),
@@ -357,7 +361,7 @@ def _solve_prefill(g: dict[str, Any]) -> Solution:
                 _weights_step(g, w),
                 Step("A decoding step is bandwidth bound: it reads every weight once"
                      + (" (for the whole batch)" if b > 1 else "") + ":",
-                     rf"\frac{{{nf.sig(_gb(w), 8)}\ \text{{GB}}}}{{{_num(g['bandwidth_gbs'])}\ \text{{GB/s}}}} = "
+                     rf"\frac{{{nf.sig(_in_gb(w), 8)}\ \text{{GB}}}}{{{_num(g['bandwidth_gbs'])}\ \text{{GB/s}}}} = "
                      rf"{nf.sig(dec * 1000, 6)}\ \text{{ms}}"),
                 Step(f"Prefill, then {t} decoding steps:", rf"{nf.sig(pre * 1000, 6)}\ \text{{ms}} + {t} \times "
                      rf"{nf.sig(dec * 1000, 6)}\ \text{{ms}} = {nf.sig(total, 6)}\ \text{{s}}"))
