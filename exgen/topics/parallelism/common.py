@@ -64,8 +64,7 @@ def param_count(n_layer: int, d: int) -> int:
 
 def ring_factor(collective: str, k: int) -> Fraction:
     """Bytes each GPU sends in a ring collective over k GPUs, per byte of payload."""
-    one_pass = Fraction(k - 1, k)
-    return 2 * one_pass if collective == "allreduce" else one_pass
+    return Fraction(2 * (k - 1) if collective == "allreduce" else k - 1, k)  # 2(k−1)/k or (k−1)/k
 
 
 def bus_factor(collective: str, k: int) -> Fraction:
@@ -115,7 +114,9 @@ def _on_the_wire(g: dict[str, Any], solution: Solution, sent: int | Fraction, wh
     if not g.get("link_gbps"):
         return solution
     link = exact(g["link_gbps"]) * GB
-    part = Part("comm_ms", "time on the wire", Answer("number", float(sent / link / MS), unit="ms", sig=3))
+    # float(sent / link / MS) as one correctly rounded division of integers (sent: int or Fraction), the same float
+    ms = sent.numerator * link.denominator * MS.denominator / (sent.denominator * link.numerator * MS.numerator)
+    part = Part("comm_ms", "time on the wire", Answer("number", ms, unit="ms", sig=3))
 
     def steps() -> tuple[Step, ...]:  # the solver's steps and this one, built when first read
         return solution.steps + (Step(
