@@ -499,7 +499,7 @@ def _solve_ring(g: dict[str, Any]) -> Solution:
 
 
 def min_micro_batches(p: int, target: Fraction) -> int:
-    """Smallest m with (p−1)/(m+p−1) ≤ target: m ≥ (p−1)(1−f)/f; with f = a/b that is ⌈(p−1)(b−a)/a⌉, in integers."""
+    """Smallest m with (p−1)/(m+p−1) ≤ target: m ≥ (p−1)(1−f)/f, for f = a/b ⌈(p−1)(b−a)/a⌉ in integers."""
     if type(target) is Fraction and target.numerator > 0:
         a, b = target.numerator, target.denominator
         return max(1, -(-(p - 1) * (b - a) // a))
