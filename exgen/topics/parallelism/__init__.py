@@ -701,6 +701,14 @@ def _model(rng: Rng, size: dict[str, Any]) -> dict[str, Any]:
             "dtype": rng.choice(tuple(DTYPE_BYTES))}
 
 
+def _measured_ms(factor: Fraction, mb: int, link: Any, percent: int) -> float:
+    """The ideal time factor · mb MB / (link GB/s) in ms over an efficiency of percent %, as a float: one correctly
+    rounded division of integers, the float the Fraction gives."""
+    bw = exact(link)
+    return (factor.numerator * mb * MB * bw.denominator * MS.denominator * 100
+            / (factor.denominator * bw.numerator * GB * MS.numerator * percent))
+
+
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
     size = SIZES[difficulty]
     twist = {"link_gbps": rng.choice(RING_LINKS)} if difficulty == "hard" else {}  # time on the wire
@@ -734,16 +742,13 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
             buffer = {"params_m": 25 * rng.randint(1, 400), "dtype": dtype}
             mb = buffer["params_m"] * DTYPE_BYTES[dtype]
         link = rng.choice(RING_LINKS[1:] if difficulty == "easy" else RING_LINKS)
-        ideal_ms = Fraction(2 * (k - 1), k) * mb * MB / (exact(link) * GB) / MS
-        efficiency = Fraction(rng.randint(50, 95), 100)
-        measured = float(f"{float(ideal_ms / efficiency):.3g}")
+        measured = float(f"{_measured_ms(Fraction(2 * (k - 1), k), mb, link, rng.randint(50, 95)):.3g}")
         return {**buffer, "gpus": k, "link_gbps": link, "measured_ms": measured}
     if variant == "collectives":
         k, c = rng.choice(size["gpus"]), rng.choice(COLLECTIVES)
         mb = 10 * rng.randint(1, size["ring_mb"] // 10) if difficulty == "easy" else rng.randint(1, size["ring_mb"])
         link = rng.choice(RING_LINKS[1:] if difficulty == "easy" else RING_LINKS)
-        ideal_ms = bus_factor(c, k) * mb * MB / (exact(link) * GB) / MS
-        measured = float(f"{float(ideal_ms / Fraction(rng.randint(50, 95), 100)):.3g}")
+        measured = float(f"{_measured_ms(bus_factor(c, k), mb, link, rng.randint(50, 95)):.3g}")
         return {"collective": c, "size_mb": mb, "gpus": k, "link_gbps": link, "measured_ms": measured}
     if variant == "zero_volume":
         params = rng.randint(2, 2000) / 2 \
