@@ -291,6 +291,13 @@ WIDTHS = (2048, 2560, 3072, 4096, 5120, 6144, 7168, 8192, 12288)
 RANKS = (1, 2, 4, 8, 16, 32, 64, 128)
 
 
+def _round_ratio(x: Fraction, times: int, over: int) -> int:
+    """round(x * times / over) as Python rounds a Fraction (half to even), in integers."""
+    whole, rest = divmod(x.numerator * times, x.denominator * over)
+    twice, unit = 2 * rest, x.denominator * over
+    return whole + 1 if twice > unit or twice == unit and whole % 2 else whole
+
+
 def _model(rng: Rng, difficulty: str, targets: tuple[str, ...]) -> dict[str, Any]:
     """A decoder shape: d, L, GQA key/value width (medium and hard), d_ff, and its parameter count (12 L d²
     for attention and a 4d MLP scaled to its d_ff, plus a vocabulary of 32k to 256k embeddings), to 3 figures."""
@@ -298,7 +305,7 @@ def _model(rng: Rng, difficulty: str, targets: tuple[str, ...]) -> dict[str, Any
     layers = rng.randint(12, 96)
     heads = d // HEAD_DIM
     kv = heads if difficulty == "easy" else rng.choice(tuple(h for h in (1, 2, 4, 8) if h < heads))
-    dff = 256 * round(rng.decimal(2.5, 4, 2) * d / 256)
+    dff = 256 * _round_ratio(rng.decimal(2.5, 4, 2), d, 256)
     vocab = rng.randint(32, 256) * 1000
     exact = layers * (2 * d * d + 2 * d * kv * HEAD_DIM + 3 * d * dff) + vocab * d
     n = float(f"{exact:.2e}")
@@ -308,12 +315,13 @@ def _model(rng: Rng, difficulty: str, targets: tuple[str, ...]) -> dict[str, Any
 
 def _sample_qlora(rng: Rng, difficulty: str) -> dict[str, Any]:
     n = rng.decimal(1, 99.999, 3) if difficulty == "easy" else rng.decimal(0.5, 199.99, 2)
-    g = {"params": float(n * 10**9), "block": rng.choice((32, 64, 128, 256)),
+    g = {"params": n.numerator * 10**9 / n.denominator, "block": rng.choice((32, 64, 128, 256)),
          "double_quant": "no" if difficulty == "easy" else rng.choice(("no", "yes")) if difficulty == "medium"
          else "yes", "block2": rng.choice((128, 256, 512)) if difficulty == "hard" else 256,
          "kept_params": 0, "lora_params": 0}
     if difficulty != "easy":  # embeddings and head kept in 16 bits; hard also stores the adapters
-        g["kept_params"] = float(rng.decimal(0.01, 2, 2) * 10**9)
+        kept = rng.decimal(0.01, 2, 2)
+        g["kept_params"] = kept.numerator * 10**9 / kept.denominator  # float(kept * 10^9): one rounded division
     if difficulty == "hard":
         g["lora_params"] = float(rng.randint(1, 999) * 10**5)
     return g
