@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 
 from conftest import needs
-from exgen.generate import solve_givens
+from exgen.generate import generate, solve_givens
 from exgen.grading.compare import matches
+from exgen.topics import get
 from exgen.topics import inference as inf
-from exgen.topics.base import InvalidGivens
+from exgen.topics.base import DIFFICULTIES, InvalidGivens
 
 # Llama 2 (Touvron et al. 2023, "Llama 2: Open Foundation and Fine-Tuned Chat Models", Table 1 and Section 2.2;
 # the released config.json): 70B has 80 layers, 64 query heads of dimension 128 and grouped-query attention with
@@ -122,3 +125,22 @@ def test_verifier_decoder_caches_what_a_real_forward_attends_over():
     step = layer(x[:, 5:])
     assert torch.allclose(step, full[:, 5:], atol=1e-4)
     assert layer.cache["k"].shape == (1, 2, 6, 8)
+
+
+@pytest.mark.parametrize("difficulty", DIFFICULTIES)
+def test_generation_never_formats_the_worked_solution(difficulty):
+    """Issue 12: the worked solution is built when first read; sampling, the named mistakes and the student paths
+    read the key only, so a rejected draw costs no formatting."""
+    for variant in get("inference").variants:
+        for seed in range(4):
+            solution = generate("inference", variant.name, difficulty, seed).solution
+            assert callable(solution.__dict__["_steps"]), variant.name
+            assert solution.steps and all(step.text for step in solution.steps)
+
+
+@pytest.mark.parametrize("value", [0, 1, 7, 2**60, 0.1, 2.5, 12.5, 1e-3, 123456789.0, 4.5e15, float(2**52 - 1), float(2**52), float(2**52 + 2),
+                          1e16, 1e22, 6.7e9, 1.2345678901234567e10, 99.999])
+def test_a_given_is_the_exact_decimal_it_is_written_as(value):
+    """The fast conversions (ints, whole floats below 2^52, a cache) give what Fraction(str(x)) gives."""
+    assert inf._f(value) == Fraction(str(value))
+    assert inf._f(value) == Fraction(str(value))  # and again, from the cache

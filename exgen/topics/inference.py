@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
@@ -39,12 +40,22 @@ MARGIN = Fraction(3, 100)
 
 
 def _f(x: Any) -> Fraction:
-    return Fraction(str(x))
+    """A given as the exact decimal it is written as; kept per (type, value): a draw reads its givens' Fractions
+    many times (solver, mistakes, paths) and `Fraction(str(x))` parses a string each time (issue 12)."""
+    key = (type(x), x)
+    exact = _EXACT.get(key)
+    if exact is None:
+        if len(_EXACT) >= 4096:
+            _EXACT.clear()
+        exact = _EXACT[key] = Fraction(str(x))
+    return exact
+
+
+_EXACT: dict[tuple[type, Any], Fraction] = {}
 
 
 def _num(x: Any) -> str:
     """A given or a dtype size as the student reads it (2, not 2.0; 0.5)."""
-    x = Fraction(x) if isinstance(x, Fraction) else x
     if isinstance(x, Fraction):
         return str(x.numerator) if x.denominator == 1 else nf.num(float(x))
     return nf.num(x)
@@ -53,11 +64,17 @@ def _num(x: Any) -> str:
 # ---- the computations (pure, exact) ----------------------------------------------------------------
 
 
+# The exact building blocks are kept per argument (typed: an int and a float of one value are apart): a draw's
+# solver, mistakes and checks ask for the same few, and each is several Fraction operations (issue 12).
+
+
+@lru_cache(maxsize=4096, typed=True)
 def kv_per_token(n_layer: int, n_kv_heads: int, head_dim: int, dtype: str, factor: int = 2) -> Fraction:
     """Bytes of K and V cached per token, over all layers."""
     return factor * n_layer * n_kv_heads * head_dim * KV_BYTES[dtype]
 
 
+@lru_cache(maxsize=4096, typed=True)
 def weight_bytes(params_b: Any, dtype: str) -> Fraction:
     return _f(params_b) * GB * W_BYTES[dtype]
 
@@ -110,9 +127,14 @@ VARIANTS = (
 )
 
 
+_SPECS = {v.name: v for v in VARIANTS}
+_REQUIRED = {v.name: frozenset(x.name for x in v.givens if x.default is None) for v in VARIANTS}
+
+
 def _check(variant: str, g: dict[str, Any]) -> None:
-    spec = next(v for v in VARIANTS if v.name == variant)
-    spec.require(g)
+    spec = _SPECS[variant]
+    if not _REQUIRED[variant].issubset(g):
+        spec.require(g)  # names every missing given
     for x in spec.givens:
         if x.name not in g:
             continue
@@ -130,8 +152,8 @@ def _check(variant: str, g: dict[str, Any]) -> None:
     if "n_kv_heads" in g and int(g["n_heads"]) % int(g["n_kv_heads"]):
         raise InvalidGivens("n_kv_heads must divide n_heads (each K/V head serves a whole group of query heads)")
     if variant == "max_batch":
-        free = _f(g["gpu_gb"]) * GB - weight_bytes(g["params_b"], g["w_dtype"]) - _f(g["reserve_gb"]) * GB
-        if free < _kv(g) * int(g["seq_len"]):
+        n = _batch_bound(g)[2]
+        if n.numerator < n.denominator:  # n < 1: free < per_seq (the cache of a sequence is positive)
             raise InvalidGivens("not even one sequence's cache fits next to the weights")
     if variant == "decode" and (int(g["kv_bytes_per_token"]) > 0) != (int(g["context"]) > 0):
         raise InvalidGivens("give both kv_bytes_per_token and context, or neither")
@@ -142,6 +164,11 @@ def _check(variant: str, g: dict[str, Any]) -> None:
 
 def _gb(x: Fraction) -> Fraction:
     return x / GB
+
+
+def _in_gb(x: Fraction) -> float:
+    """float(x / GB) as one correctly rounded division of integers (the same float), for a key or a step."""
+    return x.numerator / (x.denominator * GB)
 
 
 def _attention_name(g: dict[str, Any]) -> str:
@@ -162,75 +189,116 @@ def _kv_step(g: dict[str, Any]) -> Step:
                 rf"{_num(KV_BYTES[g['kv_dtype']])} = {nf.sig(per, 10)}\ \text{{B per token}}")
 
 
-def _cache_step(g: dict[str, Any], batch: int) -> tuple[Step, Fraction]:
-    total = _kv(g) * int(g["seq_len"]) * batch
+def _cache_bytes(g: dict[str, Any], batch: int) -> Fraction:
+    return _kv(g) * int(g["seq_len"]) * batch
+
+
+def _cache_step(g: dict[str, Any], batch: int, total: Fraction) -> Step:
     return Step(f"For {batch} sequence{'s' if batch > 1 else ''} of {g['seq_len']} tokens:",
                 rf"{nf.sig(_kv(g), 10)} \times {g['seq_len']} \times {batch} = {nf.sig(total, 10)}\ \text{{B}} = "
-                rf"{nf.sig(_gb(total), 6)}\ \text{{GB}}"), total
+                rf"{nf.sig(_in_gb(total), 6)}\ \text{{GB}}")
 
 
-def _weights_step(g: dict[str, Any]) -> tuple[Step, Fraction]:
-    w = weight_bytes(g["params_b"], g["w_dtype"])
+def _weights_step(g: dict[str, Any], w: Fraction) -> Step:
     size = W_BYTES[g["w_dtype"]]
     return Step(f"Weights: {_num(g['params_b'])} billion parameters at {_num(size)} "
                 f"byte{'' if size == 1 else 's'} each ({g['w_dtype']}):", rf"{_num(g['params_b'])} \times 10^9 \times "
-                rf"{_num(W_BYTES[g['w_dtype']])} = {nf.sig(_gb(w), 8)}\ \text{{GB}}"), w
+                rf"{_num(W_BYTES[g['w_dtype']])} = {nf.sig(_in_gb(w), 8)}\ \text{{GB}}")
 
 
 def _number(value: Fraction, unit: str) -> Answer:
     return Answer("number", float(value), unit=unit, sig=SIG)
 
 
+# Each solver computes its key, and hands over its worked solution as a function built when first read (issue 12):
+# generation rejects most draws on the key alone.
+
+
 def _solve_kv_cache(g: dict[str, Any]) -> Solution:
     per = _kv(g)
-    cache, total = _cache_step(g, int(g["batch"]))
-    steps = [_kv_step(g), cache]
+    total = _cache_bytes(g, int(g["batch"]))
     parts = [Part("per_token", "KV cache per token", Answer("integer", int(per), unit="B")),
-             Part("total", "KV cache of the batch", _number(_gb(total), "GB"))]
-    if _f(g["budget_gb"]) > 0:
+             Part("total", "KV cache of the batch", _number(_in_gb(total), "GB"))]
+    budget = _f(g["budget_gb"]) > 0
+    if budget:
         tokens = _f(g["budget_gb"]) * GB / per
-        steps.append(Step(f"A budget of {_num(g['budget_gb'])} GB holds whole tokens only:",
-                          rf"\left\lfloor \frac{{{_num(g['budget_gb'])} \times 10^9}}{{{nf.sig(per, 10)}}} "
-                          rf"\right\rfloor = \lfloor {nf.sig(tokens, 8)} \rfloor = {math.floor(tokens)}"))
         parts.append(Part("max_tokens", "tokens the budget holds", Answer("integer", math.floor(tokens))))
-    return Solution(tuple(parts), tuple(steps))
+
+    def steps() -> tuple[Step, ...]:
+        shown = (_kv_step(g), _cache_step(g, int(g["batch"]), total))
+        if not budget:
+            return shown
+        return shown + (Step(f"A budget of {_num(g['budget_gb'])} GB holds whole tokens only:",
+                             rf"\left\lfloor \frac{{{_num(g['budget_gb'])} \times 10^9}}{{{nf.sig(per, 10)}}} "
+                             rf"\right\rfloor = \lfloor {nf.sig(tokens, 8)} \rfloor = {math.floor(tokens)}"),)
+    return Solution(tuple(parts), steps)
 
 
 def _solve_memory(g: dict[str, Any]) -> Solution:
-    wstep, w = _weights_step(g)
-    cache, c = _cache_step(g, int(g["batch"]))
+    w = weight_bytes(g["params_b"], g["w_dtype"])
+    c = _cache_bytes(g, int(g["batch"]))
     total = w + c
-    steps = [wstep, _kv_step(g), cache, Step("Weights and cache together:", rf"{nf.sig(_gb(w), 8)} + "
-                                              rf"{nf.sig(_gb(c), 6)} = {nf.sig(_gb(total), 6)}\ \text{{GB}}")]
-    parts = [Part("weights", "weights", _number(_gb(w), "GB")), Part("cache", "KV cache", _number(_gb(c), "GB")),
-             Part("total", "weights + KV cache", _number(_gb(total), "GB"))]
-    if _f(g["gpu_gb"]) > 0:
+    parts = [Part("weights", "weights", _number(_in_gb(w), "GB")), Part("cache", "KV cache", _number(_in_gb(c), "GB")),
+             Part("total", "weights + KV cache", _number(_in_gb(total), "GB"))]
+    gpus = _f(g["gpu_gb"]) > 0
+    if gpus:
         ratio = _gb(total) / _f(g["gpu_gb"])
-        steps.append(Step(f"GPUs of {_num(g['gpu_gb'])} GB needed to hold it all (whole GPUs):",
-                          rf"\left\lceil \frac{{{nf.sig(_gb(total), 6)}}}{{{_num(g['gpu_gb'])}}} \right\rceil = "
-                          rf"\lceil {nf.sig(ratio, 6)} \rceil = {math.ceil(ratio)}"))
         parts.append(Part("gpus", "GPUs needed", Answer("integer", math.ceil(ratio))))
-    return Solution(tuple(parts), tuple(steps))
+
+    def steps() -> tuple[Step, ...]:
+        shown = (_weights_step(g, w), _kv_step(g), _cache_step(g, int(g["batch"]), c),
+                 Step("Weights and cache together:", rf"{nf.sig(_in_gb(w), 8)} + "
+                      rf"{nf.sig(_in_gb(c), 6)} = {nf.sig(_in_gb(total), 6)}\ \text{{GB}}"))
+        if not gpus:
+            return shown
+        return shown + (Step(f"GPUs of {_num(g['gpu_gb'])} GB needed to hold it all (whole GPUs):",
+                             rf"\left\lceil \frac{{{nf.sig(_in_gb(total), 6)}}}{{{_num(g['gpu_gb'])}}} \right\rceil = "
+                             rf"\lceil {nf.sig(ratio, 6)} \rceil = {math.ceil(ratio)}"),)
+    return Solution(tuple(parts), steps)
 
 
 def _solve_max_batch(g: dict[str, Any]) -> Solution:
-    wstep, w = _weights_step(g)
+    w = weight_bytes(g["params_b"], g["w_dtype"])
     reserve = _f(g["reserve_gb"])
-    free = _f(g["gpu_gb"]) * GB - w - reserve * GB
-    per_seq = _kv(g) * int(g["seq_len"])
-    n = free / per_seq
-    minus = rf" - {_num(reserve)}" if reserve else ""
-    steps = (wstep, Step("Memory left for the cache" + (" after the reserve" if reserve else "") + ":",
-                         rf"{_num(g['gpu_gb'])} - {nf.sig(_gb(w), 8)}{minus} = {nf.sig(_gb(free), 8)}\ "
-                         r"\text{GB}"),
-             _kv_step(g), Step(f"One sequence of {g['seq_len']} tokens caches",
-                               rf"{nf.sig(_kv(g), 10)} \times {g['seq_len']} = {nf.sig(per_seq, 10)}\ \text{{B}} = "
-                               rf"{nf.sig(_gb(per_seq), 6)}\ \text{{GB}}"),
-             Step("Whole sequences only:", rf"\left\lfloor \frac{{{nf.sig(_gb(free), 8)}}}{{{nf.sig(_gb(per_seq), 6)}}}"
-                                          rf"\right\rfloor = \lfloor {nf.sig(n, 6)} \rfloor = {math.floor(n)}"))
-    return Solution((Part("free", "memory left for the cache", _number(_gb(free), "GB")),
-                     Part("per_sequence", "KV cache per sequence", _number(_gb(per_seq), "GB")),
+    free, per_seq, n = _batch_bound(g)
+
+    def steps() -> tuple[Step, ...]:
+        minus = rf" - {_num(reserve)}" if reserve else ""
+        return (_weights_step(g, w), Step("Memory left for the cache" + (" after the reserve" if reserve else "") + ":",
+                                          rf"{_num(g['gpu_gb'])} - {nf.sig(_in_gb(w), 8)}{minus} = "
+                                          rf"{nf.sig(_in_gb(free), 8)}\ \text{{GB}}"),
+                _kv_step(g), Step(f"One sequence of {g['seq_len']} tokens caches",
+                                  rf"{nf.sig(_kv(g), 10)} \times {g['seq_len']} = {nf.sig(per_seq, 10)}\ \text{{B}} = "
+                                  rf"{nf.sig(_in_gb(per_seq), 6)}\ \text{{GB}}"),
+                Step("Whole sequences only:", rf"\left\lfloor \frac{{{nf.sig(_in_gb(free), 8)}}}{{{nf.sig(_in_gb(per_seq), 6)}}}"
+                                             rf"\right\rfloor = \lfloor {nf.sig(n, 6)} \rfloor = {math.floor(n)}"))
+    return Solution((Part("free", "memory left for the cache", _number(_in_gb(free), "GB")),
+                     Part("per_sequence", "KV cache per sequence", _number(_in_gb(per_seq), "GB")),
                      Part("max_batch", "largest batch", Answer("integer", math.floor(n)))), steps)
+
+
+def _batch_bound(g: dict[str, Any], reserve_gb: Any = None) -> tuple[Fraction, Fraction, Fraction]:
+    """max_batch's (bytes free for the cache, cache bytes of one sequence, sequences that fit), exact; the
+    reserve may be replaced (a mistake ignores it). Kept per instance: the sampler, the check, the solver and two
+    mistakes ask for them."""
+    return _batch_numbers(g["gpu_gb"], g["params_b"], g["w_dtype"], g["reserve_gb"] if reserve_gb is None else
+                          reserve_gb, int(g["n_layer"]), int(g["n_kv_heads"]), int(g["head_dim"]), g["kv_dtype"],
+                          int(g["seq_len"]))
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _batch_numbers(gpu_gb: Any, params_b: Any, w_dtype: str, reserve_gb: Any, n_layer: int, n_kv_heads: int,
+                   head_dim: int, kv_dtype: str, seq_len: int) -> tuple[Fraction, Fraction, Fraction]:
+    gpu, weights, reserve = _f(gpu_gb), weight_bytes(params_b, w_dtype), _f(reserve_gb)
+    per_token = kv_per_token(n_layer, n_kv_heads, head_dim, kv_dtype)
+    if gpu.denominator == weights.denominator == reserve.denominator == per_token.denominator == 1:
+        # whole bytes (every sampled instance): integer arithmetic, one Fraction each (max_batch takes 3-4 draws)
+        free_bytes = gpu.numerator * GB - weights.numerator - reserve.numerator * GB
+        per_bytes = per_token.numerator * seq_len
+        return Fraction(free_bytes), Fraction(per_bytes), Fraction(free_bytes, per_bytes)
+    free = gpu * GB - weights - reserve * GB
+    per_seq = per_token * seq_len
+    return free, per_seq, free / per_seq
 
 
 def decode_bytes(g: dict[str, Any]) -> tuple[Fraction, Fraction]:
@@ -240,50 +308,63 @@ def decode_bytes(g: dict[str, Any]) -> tuple[Fraction, Fraction]:
 
 
 def _solve_decode(g: dict[str, Any]) -> Solution:
-    wstep, w = _weights_step(g)
-    _, c = decode_bytes(g)
+    w, c = decode_bytes(g)
     b, bw = int(g["batch"]), _f(g["bandwidth_gbs"])
     step_s = (w + c) / (bw * GB)
-    steps = [wstep]
-    if c:
-        steps.append(Step(f"Each step also reads the whole KV cache of the {b} sequence{'s' if b > 1 else ''}:",
-                          rf"{g['kv_bytes_per_token']} \times {g['context']} \times {b} = {nf.sig(_gb(c), 8)}\ "
-                          r"\text{GB}"))
-    read = rf"({nf.sig(_gb(w), 8)} + {nf.sig(_gb(c), 8)})" if c else nf.sig(_gb(w), 8)
-    steps += [Step("A decoding step is bound by memory bandwidth: it reads every byte once.",
-                   rf"\frac{{{read}\ \text{{GB}}}}{{{_num(bw)}\ \text{{GB/s}}}} = {nf.sig(step_s * 1000, 6)}\ "
-                   r"\text{ms}"),
-              Step(f"Each step produces one token for each of the {b} sequences:" if b > 1 else
-                   "Each step produces one token:",
-                   rf"\frac{{{b}}}{{{nf.sig(step_s, 6)}\ \text{{s}}}} = {nf.sig(b / step_s, 6)}\ \text{{tokens/s}}")]
+
+    def steps() -> tuple[Step, ...]:
+        shown = [_weights_step(g, w)]
+        if c:
+            shown.append(Step(f"Each step also reads the whole KV cache of the {b} sequence{'s' if b > 1 else ''}:",
+                              rf"{g['kv_bytes_per_token']} \times {g['context']} \times {b} = {nf.sig(_in_gb(c), 8)}\ "
+                              r"\text{GB}"))
+        read = rf"({nf.sig(_in_gb(w), 8)} + {nf.sig(_in_gb(c), 8)})" if c else nf.sig(_in_gb(w), 8)
+        shown += [Step("A decoding step is bound by memory bandwidth: it reads every byte once.",
+                       rf"\frac{{{read}\ \text{{GB}}}}{{{_num(bw)}\ \text{{GB/s}}}} = {nf.sig(step_s * 1000, 6)}\ "
+                       r"\text{ms}"),
+                  Step(f"Each step produces one token for each of the {b} sequences:" if b > 1 else
+                       "Each step produces one token:",
+                       rf"\frac{{{b}}}{{{nf.sig(step_s, 6)}\ \text{{s}}}} = {nf.sig(b / step_s, 6)}\ \text{{tokens/s}}")]
+        return tuple(shown)
     return Solution((Part("step_ms", "time per decoding step", _number(step_s * 1000, "ms")),
-                     Part("tokens_per_s", "tokens per second", _number(b / step_s, ""))), tuple(steps))
+                     Part("tokens_per_s", "tokens per second", _number(b / step_s, ""))), steps)
 
 
 def prefill_times(g: dict[str, Any], flops_per_fma: int = 2) -> tuple[Fraction, Fraction]:
     """(prefill seconds, seconds per decoding step)."""
-    n = _f(g["params_b"]) * GB
-    pre = flops_per_fma * n * int(g["batch"]) * int(g["prompt"]) / (_f(g["peak_tflops"]) * 10**12)
-    return pre, weight_bytes(g["params_b"], g["w_dtype"]) / (_f(g["bandwidth_gbs"]) * GB)
+    return _prefill_times(g["params_b"], int(g["batch"]), int(g["prompt"]), g["peak_tflops"], g["w_dtype"],
+                          g["bandwidth_gbs"], flops_per_fma)
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _prefill_times(params_b: Any, batch: int, prompt: int, peak_tflops: Any, w_dtype: str, bandwidth_gbs: Any,
+                   flops_per_fma: int) -> tuple[Fraction, Fraction]:
+    # each as one Fraction of integers: 2 N B P / (peak 10^12), and w / (bandwidth GB)
+    n, peak, w, bw = _f(params_b), _f(peak_tflops), weight_bytes(params_b, w_dtype), _f(bandwidth_gbs)
+    pre = Fraction(flops_per_fma * n.numerator * GB * batch * prompt * peak.denominator,
+                   n.denominator * peak.numerator * 10**12)
+    return pre, Fraction(w.numerator * bw.denominator, w.denominator * bw.numerator * GB)
 
 
 def _solve_prefill(g: dict[str, Any]) -> Solution:
     pre, dec = prefill_times(g)
     b, p, t = int(g["batch"]), int(g["prompt"]), int(g["new_tokens"])
     total = pre + t * dec
-    tokens = f"{b} \\times {p}" if b > 1 else f"{p}"
-    wstep, w = _weights_step(g)
-    steps = (Step(f"Prefill is compute bound: 2 FLOPs per parameter per token for {b * p} prompt tokens, at the "
-                  "peak:", rf"\frac{{2 \times {_num(g['params_b'])} \times 10^9 \times {tokens}}}"
-                  rf"{{{_num(g['peak_tflops'])} \times 10^{{12}}\ \text{{FLOP/s}}}} = {nf.sig(pre * 1000, 6)}\ "
-                  r"\text{ms}"),
-             wstep,
-             Step("A decoding step is bandwidth bound: it reads every weight once"
-                  + (" (for the whole batch)" if b > 1 else "") + ":",
-                  rf"\frac{{{nf.sig(_gb(w), 8)}\ \text{{GB}}}}{{{_num(g['bandwidth_gbs'])}\ \text{{GB/s}}}} = "
-                  rf"{nf.sig(dec * 1000, 6)}\ \text{{ms}}"),
-             Step(f"Prefill, then {t} decoding steps:", rf"{nf.sig(pre * 1000, 6)}\ \text{{ms}} + {t} \times "
-                  rf"{nf.sig(dec * 1000, 6)}\ \text{{ms}} = {nf.sig(total, 6)}\ \text{{s}}"))
+
+    def steps() -> tuple[Step, ...]:
+        tokens = f"{b} \\times {p}" if b > 1 else f"{p}"
+        w = weight_bytes(g["params_b"], g["w_dtype"])
+        return (Step(f"Prefill is compute bound: 2 FLOPs per parameter per token for {b * p} prompt tokens, at the "
+                     "peak:", rf"\frac{{2 \times {_num(g['params_b'])} \times 10^9 \times {tokens}}}"
+                     rf"{{{_num(g['peak_tflops'])} \times 10^{{12}}\ \text{{FLOP/s}}}} = {nf.sig(pre * 1000, 6)}\ "
+                     r"\text{ms}"),
+                _weights_step(g, w),
+                Step("A decoding step is bandwidth bound: it reads every weight once"
+                     + (" (for the whole batch)" if b > 1 else "") + ":",
+                     rf"\frac{{{nf.sig(_in_gb(w), 8)}\ \text{{GB}}}}{{{_num(g['bandwidth_gbs'])}\ \text{{GB/s}}}} = "
+                     rf"{nf.sig(dec * 1000, 6)}\ \text{{ms}}"),
+                Step(f"Prefill, then {t} decoding steps:", rf"{nf.sig(pre * 1000, 6)}\ \text{{ms}} + {t} \times "
+                     rf"{nf.sig(dec * 1000, 6)}\ \text{{ms}} = {nf.sig(total, 6)}\ \text{{s}}"))
     return Solution((Part("prefill_ms", "prefill time", _number(pre * 1000, "ms")),
                      Part("decode_ms", "time per decoding step", _number(dec * 1000, "ms")),
                      Part("total_s", "time to the last token", _number(total, "s"))), steps)
@@ -324,8 +405,13 @@ def _kv_givens(rng: Rng, difficulty: str) -> dict[str, Any]:
 def _shape_params(g: dict[str, Any]) -> float:
     """About 12 L d^2 parameters (attention and a 4d MLP per layer, seed 001), in billions to 0.1: the sampled
     model's size matches its shape."""
-    d = int(g["n_heads"]) * int(g["head_dim"])
-    return max(0.1, round(12 * int(g["n_layer"]) * d * d / 1e9, 1))
+    return _params_of_shape(int(g["n_layer"]), int(g["n_heads"]), int(g["head_dim"]))
+
+
+@lru_cache(maxsize=256)
+def _params_of_shape(n_layer: int, n_heads: int, head_dim: int) -> float:
+    d = n_heads * head_dim
+    return max(0.1, round(12 * n_layer * d * d / 1e9, 1))
 
 
 ONE_GPU_GB = 192  # decode/prefill instances keep the weights within one GPU's memory (a B200's 192 GB)
@@ -338,7 +424,10 @@ def _seq(rng: Rng, difficulty: str) -> int:
 
 
 def _away(x: Fraction, what: str) -> None:
-    if min(x - math.floor(x), math.ceil(x) - x) < MARGIN:
+    # min(x - floor(x), ceil(x) - x) < MARGIN, in integers: x = n/d (d > 0) lies r/d above floor(x), r = n mod d
+    n, d = x.numerator, x.denominator
+    r = n % d
+    if min(r, d - r) * MARGIN.denominator < MARGIN.numerator * d:
         raise Rejected(f"{what} is too close to an integer to round by hand")
 
 
@@ -366,9 +455,8 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         g = {"gpu_gb": rng.choice((24, 40, 48, 80, 94, 141, 192)), "params_b": _shape_params(kv),
              "w_dtype": rng.choice(w_dtypes), **kv, "seq_len": _seq(rng, difficulty),
              "reserve_gb": rng.randint(1, 8) if hard else 0}
-        free = _f(g["gpu_gb"]) * GB - weight_bytes(g["params_b"], g["w_dtype"]) - _f(g["reserve_gb"]) * GB
-        n = free / (_kv(g) * g["seq_len"])
-        if n < 1 or n > 2000:
+        n = _batch_bound(g)[2]
+        if n.numerator < n.denominator or n.numerator > 2000 * n.denominator:  # n < 1 or n > 2000
             raise Rejected("no sequence fits, or an implausibly large batch")
         _away(n, "the batch bound")
         return g
@@ -400,10 +488,9 @@ def _kv_wrong(part: str, heads: str = "n_kv_heads", factor: int = 2, gib: bool =
         per = _kv(g, heads, factor)
         if part == "per_token":
             return int(per)
-        total = per * int(g["seq_len"]) * int(g.get("batch", 1))
-        if part == "per_sequence":
-            total = per * int(g["seq_len"])
-        return float(total / (2**30 if gib else GB))
+        tokens = int(g["seq_len"]) * (1 if part == "per_sequence" else int(g.get("batch", 1)))
+        # float(per * tokens / unit) as one correctly rounded division of integers: the same float
+        return per.numerator * tokens / (per.denominator * (2**30 if gib else GB))
     return wrong
 
 
@@ -418,20 +505,22 @@ def _decode_wrong(part: str, per_sequence: bool = False, no_cache: bool = False,
             return None
         if one_byte:
             w = _f(g["params_b"]) * GB
-        step = (w + (0 if no_cache else c)) / (_f(g["bandwidth_gbs"]) * GB)
+        # step = (w + c) / (bandwidth GB) = top / bottom; each float below is one correctly rounded division of
+        # integers, the float the Fraction gives (c is whole bytes)
+        bw = _f(g["bandwidth_gbs"])
+        top = (w.numerator + (0 if no_cache else c.numerator) * w.denominator) * bw.denominator
+        bottom = w.denominator * bw.numerator * GB
         if part == "step_ms":
-            return float(step * 1000)
-        return float((1 if per_sequence else int(g["batch"])) / step)
+            return top * 1000 / bottom
+        return (1 if per_sequence else int(g["batch"])) * bottom / top
     return wrong
 
 
 def _max_batch_wrong(kind: str):
     def wrong(variant: str, g: dict[str, Any]) -> Any:
-        reserve = 0 if kind == "reserve" else _f(g["reserve_gb"])
         if kind == "reserve" and not _f(g["reserve_gb"]):
             return None
-        free = _f(g["gpu_gb"]) * GB - weight_bytes(g["params_b"], g["w_dtype"]) - reserve * GB
-        n = free / (_kv(g) * int(g["seq_len"]))
+        n = _batch_bound(g, reserve_gb=0 if kind == "reserve" else None)[2]
         return math.ceil(n) if kind == "ceil" else math.floor(n)
     return wrong
 
@@ -484,7 +573,11 @@ MISTAKES = (
 
 
 def _rounded(solution: Solution, part: str) -> Fraction:
-    return _f(f"{solution.part(part).answer.value:.{SIG}g}")
+    """A part's key as the student reports it (SIG figures), exactly: the decimal its text says."""
+    mantissa, _, exponent = f"{solution.part(part).answer.value:.{SIG}g}".partition("e")
+    whole, _, decimals = mantissa.partition(".")
+    digits, shift = int(whole + decimals), (int(exponent) if exponent else 0) - len(decimals)
+    return Fraction(digits * 10**shift) if shift >= 0 else Fraction(digits, 10**-shift)
 
 
 def _sum_of_rounded(variant: str, g: dict[str, Any], solution: Solution) -> float:

@@ -17,6 +17,7 @@ Decisions: docs/decisions/lora.md.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
@@ -71,10 +72,13 @@ VARIANTS = (
 def shapes(g: dict[str, Any]) -> list[tuple[str, int, int]]:
     """(name, d_in, d_out) of every adapted matrix in one layer."""
     d = int(g["d_model"])
-    dkv = int(g.get("d_kv") or d)
-    dff = int(g.get("d_ff") or 0)
+    return list(_shapes(g["targets"], d, int(g.get("d_kv") or d), int(g.get("d_ff") or 0)))
+
+
+@lru_cache(maxsize=4096)
+def _shapes(targets: str, d: int, dkv: int, dff: int) -> tuple[tuple[str, int, int], ...]:
     table = {"q": (d, d), "k": (d, dkv), "v": (d, dkv), "o": (d, d), "up": (d, dff), "down": (dff, d)}
-    return [(t, *table[t]) for t in g["targets"].split(",")]
+    return tuple((t, *table[t]) for t in targets.split(","))
 
 
 def per_matrix(d_in: int, d_out: int, r: int, bias: bool = False) -> int:
@@ -84,16 +88,40 @@ def per_matrix(d_in: int, d_out: int, r: int, bias: bool = False) -> int:
 def trainable(g: dict[str, Any], bias: bool | None = None) -> tuple[int, int]:
     """(per layer, whole model)."""
     b = g.get("bias", "frozen") == "trained" if bias is None else bias
-    layer = sum(per_matrix(i, o, int(g["rank"]), b) for _, i, o in shapes(g))
+    d = int(g["d_model"])
+    layer = _per_layer(g["targets"], d, int(g.get("d_kv") or d), int(g.get("d_ff") or 0), int(g["rank"]), b)
     return layer, layer * int(g["layers"])
 
 
+@lru_cache(maxsize=4096)
+def _per_layer(targets: str, d: int, dkv: int, dff: int, r: int, bias: bool) -> int:
+    """Trainable parameters of one layer, kept per shape: a draw's check, solver, mistakes and sampler all ask
+    (issue 12)."""
+    return sum(per_matrix(i, o, r, bias) for _, i, o in _shapes(targets, d, dkv, dff))
+
+
+_SPECS = {v.name: v for v in VARIANTS}
+_REQUIRED = {v.name: frozenset(x.name for x in v.givens if x.default is None) for v in VARIANTS}
+_NUMERIC = {v.name: tuple(x for x in v.givens if x.kind != "choice") for v in VARIANTS}
+
+
 def _check(variant: str, g: dict[str, Any]) -> None:
-    spec = next(v for v in VARIANTS if v.name == variant)
-    spec.require(g)
-    for given in spec.givens:
-        if given.name in g and given.kind != "choice":
-            coerce(given, g[given.name])
+    if not _REQUIRED[variant].issubset(g):
+        _SPECS[variant].require(g)  # names every missing given
+    for given in _NUMERIC[variant]:
+        if given.name in g:
+            value = g[given.name]
+            try:
+                key = (variant, given.name, type(value), value)
+                known = key in _COERCED
+            except TypeError:  # an unhashable value: checked, not kept
+                key, known = None, False
+            if not known:
+                coerce(given, value)
+                if key is not None:
+                    if len(_COERCED) >= 4096:
+                        _COERCED.clear()
+                    _COERCED.add(key)
     if variant == "qlora":
         if g.get("double_quant") not in ("no", "yes"):
             raise InvalidGivens("double_quant must be 'no' or 'yes'")
@@ -104,6 +132,32 @@ def _check(variant: str, g: dict[str, Any]) -> None:
         raise InvalidGivens("adapting up/down needs d_ff")
     if trainable(g)[1] >= float(g["model_params"]):
         raise InvalidGivens("the adapters would have more parameters than the model")
+
+
+def _exact(x: Any) -> int | Fraction:
+    """A given as the exact decimal it is written as (`Fraction(str(x))`), as an int when it is whole.
+
+    Issue 12: a whole value stays an int, so the solvers' exact products are integer products, and a key's float
+    is one correctly rounded int / int division, the very float the Fraction would give (`Fraction.__float__`
+    divides its numerator by its denominator). Other values are kept per (type, value): parsing a string is slow."""
+    if type(x) is int:
+        return x
+    if type(x) is float and x.is_integer() and -2**52 < x < 2**52:
+        return int(x)  # what Fraction(str(x)) gives: repr writes such a float as its exact integer
+    key = (type(x), x)
+    exact = _EXACT.get(key)
+    if exact is None:
+        if len(_EXACT) >= 4096:
+            _EXACT.clear()
+        exact = Fraction(str(x))
+        _EXACT[key] = exact.numerator if exact.denominator == 1 else exact
+    return _EXACT[key]
+
+
+_EXACT: dict[tuple[type, Any], int | Fraction] = {}
+
+# The (variant, given, type, value) that `coerce` has accepted: a draw is checked by its solve each time.
+_COERCED: set[tuple] = set()
 
 
 # ---- solvers ---------------------------------------------------------------------------------------
@@ -128,43 +182,55 @@ def _count_steps(g: dict[str, Any]) -> list[Step]:
                  rf"{layer} \times {g['layers']} = {total}")]
 
 
-def _solve_params(g: dict[str, Any]) -> Solution:
+def _percent(g: dict[str, Any]) -> tuple[int, int, int | Fraction, float | Fraction]:
+    """(per layer, total, model parameters, the adapters' share in percent: exact, or the correctly rounded float
+    of it where the model's parameters are whole)."""
     layer, total = trainable(g)
-    n = Fraction(str(g["model_params"]))
-    pct = Fraction(total) / n * 100
-    steps = [*_count_steps(g),
-             Step("As a share of the base model:",
-                  rf"\frac{{{total}}}{{{nf.sig(n, 6)}}} \times 100\,\% = {nf.sig(pct, 6)}\,\%")]
+    n = _exact(g["model_params"])
+    return layer, total, n, total * 100 / n
+
+
+def _solve_params(g: dict[str, Any]) -> Solution:
+    layer, total, n, pct = _percent(g)
+
+    def steps() -> tuple[Step, ...]:  # built when first read (issue 12)
+        return (*_count_steps(g),
+                Step("As a share of the base model:",
+                     rf"\frac{{{total}}}{{{nf.sig(n, 6)}}} \times 100\,\% = {nf.sig(pct, 6)}\,\%"))
     parts = (Part("per_layer", "trainable parameters per layer", Answer("integer", layer)),
              Part("total", "trainable parameters", Answer("integer", total)),
              Part("percent", "share of the model", Answer("number", float(pct), sig=3)))
-    return Solution(parts, tuple(steps))
+    return Solution(parts, steps)
 
 
 def _solve_memory(g: dict[str, Any]) -> Solution:
     _, p = trainable(g)
-    n = Fraction(str(g["model_params"]))
+    n = _exact(g["model_params"])
     w, extra = PRECISIONS[g["precision"]]
     full = n * (w + extra)
     lora = (n + p) * w + p * extra
-    gb = lambda b: nf.sig(b / BYTES_PER_GB, 6)  # noqa: E731
-    per = ("2 B (16-bit weight) + 2 B (16-bit gradient) + 4 B (fp32 master copy) + 8 B (two fp32 Adam moments)"
-           if g["precision"] == "mixed" else "4 B (weight) + 4 B (gradient) + 8 B (two Adam moments)")
-    steps = [*_count_steps(g),
-             Step(f"A trained parameter costs {per} $= {w + extra}$ B; a frozen one only its weight, ${w}$ B."),
-             Step("Full fine-tuning trains every parameter:",
-                  rf"{nf.sig(n, 6)} \times {w + extra}\ \text{{B}} = {gb(full)}\ \text{{GB}}"),
-             Step("LoRA: every weight (base and adapters) plus the training state of the adapters:",
-                  rf"({nf.sig(n, 6)} + {p}) \times {w} + {p} \times {extra} = {nf.sig(lora, 6)}\ \text{{B}} = "
-                  rf"{gb(lora)}\ \text{{GB}}"),
-             Step("Ratio of the unrounded totals:", rf"\frac{{{gb(full)}}}{{{gb(lora)}}} = {nf.sig(full / lora, 4)}")]
+
+    def steps() -> tuple[Step, ...]:  # built when first read (issue 12)
+        gb = lambda b: nf.sig(b / BYTES_PER_GB, 6)  # noqa: E731
+        per = ("2 B (16-bit weight) + 2 B (16-bit gradient) + 4 B (fp32 master copy) + 8 B (two fp32 Adam moments)"
+               if g["precision"] == "mixed" else "4 B (weight) + 4 B (gradient) + 8 B (two Adam moments)")
+        return (*_count_steps(g),
+                Step(f"A trained parameter costs {per} $= {w + extra}$ B; a frozen one only its weight, ${w}$ B."),
+                Step("Full fine-tuning trains every parameter:",
+                     rf"{nf.sig(n, 6)} \times {w + extra}\ \text{{B}} = {gb(full)}\ \text{{GB}}"),
+                Step("LoRA: every weight (base and adapters) plus the training state of the adapters:",
+                     rf"({nf.sig(n, 6)} + {p}) \times {w} + {p} \times {extra} = {nf.sig(lora, 6)}\ \text{{B}} = "
+                     rf"{gb(lora)}\ \text{{GB}}"),
+                Step("Ratio of the unrounded totals:",
+                     rf"\frac{{{gb(full)}}}{{{gb(lora)}}} = {nf.sig(full / lora, 4)}"))
     parts = (Part("trainable", "LoRA trainable parameters", Answer("integer", p)),
              Part("full", "memory, full fine-tuning", Answer("number", float(full / BYTES_PER_GB), unit="GB", sig=3)),
              Part("lora", "memory, LoRA", Answer("number", float(lora / BYTES_PER_GB), unit="GB", sig=3)),
              Part("ratio", "full / LoRA", Answer("number", float(full / lora), sig=3)))
-    return Solution(parts, tuple(steps))
+    return Solution(parts, steps)
 
 
+@lru_cache(maxsize=1024)
 def qlora_bits(block: int, double_quant: bool, block2: int) -> Fraction:
     """Bits per quantized weight: 4 (NF4) plus its share of the block constants."""
     if double_quant:
@@ -173,30 +239,41 @@ def qlora_bits(block: int, double_quant: bool, block2: int) -> Fraction:
 
 
 def _solve_qlora(g: dict[str, Any]) -> Solution:
-    n = Fraction(str(g["params"]))
+    n = _exact(g["params"])
     block, dq, block2 = int(g["block"]), g["double_quant"] == "yes", int(g.get("block2", 256))
-    kept, adapters = Fraction(str(g.get("kept_params", 0))), Fraction(str(g.get("lora_params", 0)))
+    kept, adapters = _exact(g.get("kept_params", 0)), _exact(g.get("lora_params", 0))
     bits = qlora_bits(block, dq, block2)
-    base = n * bits / 8
-    constants = (rf"\frac{{8}}{{{block}}} + \frac{{32}}{{{block} \times {block2}}}" if dq
-                 else rf"\frac{{32}}{{{block}}}")
-    gb = lambda b: nf.sig(b / BYTES_PER_GB, 6)  # noqa: E731
-    steps = [Step("Each weight takes 4 bits, plus its share of the constants of its block"
-                  + (" (8-bit constants, and one fp32 constant per " f"{block2} of those)" if dq
-                     else " (one fp32 constant)") + ":",
-                  rf"4 + {constants} = {nf.sig(bits, 6)}\ \text{{bits}}"),
-             Step("The quantized base:", rf"{nf.sig(n, 6)} \times {nf.sig(bits, 6)} / 8 = {gb(base)}\ \text{{GB}}"),
-             Step("Against 16 bits per weight:", rf"\frac{{16}}{{{nf.sig(bits, 6)}}} = {nf.sig(16 / bits, 4)}")]
+    # base = n * bits / 8 = base_top / base_bottom; every float below is one division of the exact quantities
+    base_top, base_bottom = n * bits.numerator, 8 * bits.denominator
     parts = [Part("bits_per_param", "bits per quantized weight", Answer("number", float(bits), sig=4)),
-             Part("base", "quantized base", Answer("number", float(base / BYTES_PER_GB), unit="GB", sig=3)),
-             Part("ratio", "16-bit size / NF4 size", Answer("number", float(16 / bits), sig=3))]
+             Part("base", "quantized base",
+                  Answer("number", float(base_top / (base_bottom * BYTES_PER_GB)), unit="GB", sig=3)),
+             Part("ratio", "16-bit size / NF4 size", Answer("number", float(16 * bits.denominator / bits.numerator),
+                                                              sig=3))]
     if kept or adapters:
+        total_top = base_top + 2 * (kept + adapters) * base_bottom
+        parts.append(Part("total", "stored model",
+                          Answer("number", float(total_top / (base_bottom * BYTES_PER_GB)), unit="GB", sig=3)))
+
+    def steps() -> tuple[Step, ...]:  # built when first read (issue 12)
+        base = n * bits / 8
         total = base + 2 * (kept + adapters)
-        steps.append(Step("Plus the 16-bit (2-byte) parameters" + (", kept and adapters:" if kept and adapters else ":"),
-                          rf"{gb(base)} + 2 \times ({nf.sig(kept, 6)} + {nf.sig(adapters, 6)}) / 10^9 = "
-                          rf"{gb(total)}\ \text{{GB}}"))
-        parts.append(Part("total", "stored model", Answer("number", float(total / BYTES_PER_GB), unit="GB", sig=3)))
-    return Solution(tuple(parts), tuple(steps))
+        constants = (rf"\frac{{8}}{{{block}}} + \frac{{32}}{{{block} \times {block2}}}" if dq
+                     else rf"\frac{{32}}{{{block}}}")
+        gb = lambda b: nf.sig(b / BYTES_PER_GB, 6)  # noqa: E731
+        shown = (Step("Each weight takes 4 bits, plus its share of the constants of its block"
+                      + (" (8-bit constants, and one fp32 constant per " f"{block2} of those)" if dq
+                         else " (one fp32 constant)") + ":",
+                      rf"4 + {constants} = {nf.sig(bits, 6)}\ \text{{bits}}"),
+                 Step("The quantized base:", rf"{nf.sig(n, 6)} \times {nf.sig(bits, 6)} / 8 = {gb(base)}\ \text{{GB}}"),
+                 Step("Against 16 bits per weight:", rf"\frac{{16}}{{{nf.sig(bits, 6)}}} = {nf.sig(16 / bits, 4)}"))
+        if not (kept or adapters):
+            return shown
+        return shown + (Step("Plus the 16-bit (2-byte) parameters"
+                             + (", kept and adapters:" if kept and adapters else ":"),
+                             rf"{gb(base)} + 2 \times ({nf.sig(kept, 6)} + {nf.sig(adapters, 6)}) / 10^9 = "
+                             rf"{gb(total)}\ \text{{GB}}"),)
+    return Solution(tuple(parts), steps)
 
 
 _SOLVERS = {"params": _solve_params, "memory": _solve_memory, "qlora": _solve_qlora}
@@ -214,6 +291,13 @@ WIDTHS = (2048, 2560, 3072, 4096, 5120, 6144, 7168, 8192, 12288)
 RANKS = (1, 2, 4, 8, 16, 32, 64, 128)
 
 
+def _round_ratio(x: Fraction, times: int, over: int) -> int:
+    """round(x * times / over) as Python rounds a Fraction (half to even), in integers."""
+    whole, rest = divmod(x.numerator * times, x.denominator * over)
+    twice, unit = 2 * rest, x.denominator * over
+    return whole + 1 if twice > unit or twice == unit and whole % 2 else whole
+
+
 def _model(rng: Rng, difficulty: str, targets: tuple[str, ...]) -> dict[str, Any]:
     """A decoder shape: d, L, GQA key/value width (medium and hard), d_ff, and its parameter count (12 L d²
     for attention and a 4d MLP scaled to its d_ff, plus a vocabulary of 32k to 256k embeddings), to 3 figures."""
@@ -221,7 +305,7 @@ def _model(rng: Rng, difficulty: str, targets: tuple[str, ...]) -> dict[str, Any
     layers = rng.randint(12, 96)
     heads = d // HEAD_DIM
     kv = heads if difficulty == "easy" else rng.choice(tuple(h for h in (1, 2, 4, 8) if h < heads))
-    dff = 256 * round(rng.decimal(2.5, 4, 2) * d / 256)
+    dff = 256 * _round_ratio(rng.decimal(2.5, 4, 2), d, 256)
     vocab = rng.randint(32, 256) * 1000
     exact = layers * (2 * d * d + 2 * d * kv * HEAD_DIM + 3 * d * dff) + vocab * d
     n = float(f"{exact:.2e}")
@@ -231,12 +315,13 @@ def _model(rng: Rng, difficulty: str, targets: tuple[str, ...]) -> dict[str, Any
 
 def _sample_qlora(rng: Rng, difficulty: str) -> dict[str, Any]:
     n = rng.decimal(1, 99.999, 3) if difficulty == "easy" else rng.decimal(0.5, 199.99, 2)
-    g = {"params": float(n * 10**9), "block": rng.choice((32, 64, 128, 256)),
+    g = {"params": n.numerator * 10**9 / n.denominator, "block": rng.choice((32, 64, 128, 256)),
          "double_quant": "no" if difficulty == "easy" else rng.choice(("no", "yes")) if difficulty == "medium"
          else "yes", "block2": rng.choice((128, 256, 512)) if difficulty == "hard" else 256,
          "kept_params": 0, "lora_params": 0}
     if difficulty != "easy":  # embeddings and head kept in 16 bits; hard also stores the adapters
-        g["kept_params"] = float(rng.decimal(0.01, 2, 2) * 10**9)
+        kept = rng.decimal(0.01, 2, 2)
+        g["kept_params"] = kept.numerator * 10**9 / kept.denominator  # float(kept * 10^9): one rounded division
     if difficulty == "hard":
         g["lora_params"] = float(rng.randint(1, 999) * 10**5)
     return g
@@ -330,7 +415,7 @@ MISTAKES = (
     Mistake("bias_forgotten", "per_layer", "The trained biases (d_out per adapted matrix) were left out.",
             ("params",), _bias_forgotten),
     Mistake("percent_as_fraction", "percent", "The share was given as a fraction, not in percent.", ("params",),
-            lambda v, g: _solve_params(g).part("percent").answer.value / 100),
+            lambda v, g: float(_percent(g)[3]) / 100),
     Mistake("states_for_frozen_weights", "lora", "Gradients and optimizer states were counted for the frozen "
             "weights too: LoRA keeps them only for the adapters.", ("memory",), _frozen_states_counted),
     Mistake("master_copy_forgotten", "full", "The fp32 master copy of mixed-precision training (4 B per trained "

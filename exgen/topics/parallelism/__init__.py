@@ -26,11 +26,9 @@ on the wire per GPU follow from the ring algorithm. All arithmetic is exact (int
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import replace
 from fractions import Fraction
-from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
@@ -51,6 +49,7 @@ from exgen.topics.parallelism.common import (  # noqa: F401 — re-exported: tes
     MB,
     GB,
     MS,
+    exact,
     monomial,
     param_count,
     ring_factor,
@@ -157,12 +156,18 @@ VARIANTS = (
 _SPECS = {v.name: v for v in VARIANTS}
 
 
+_REQUIRED = {v.name: frozenset(x.name for x in v.givens if x.default is None) for v in VARIANTS}
+_DEFAULTED = {v.name: frozenset(x.name for x in v.givens if x.default is not None) for v in VARIANTS}
+_NUMERIC = {v.name: tuple(x for x in v.givens if x.kind in ("integer", "number")) for v in VARIANTS}
+
+
 def _check(variant: str, g: dict[str, Any]) -> None:
     """Validate a user's givens with a message a TA can act on."""
-    _SPECS[variant].require(g)
-    for spec in _SPECS[variant].givens:
+    if not _REQUIRED[variant].issubset(g):
+        _SPECS[variant].require(g)  # names every missing given
+    for spec in _NUMERIC[variant]:
         value = g[spec.name]
-        if spec.kind in ("integer", "number") and not (value > 0 or value == 0 == spec.default):
+        if not (value > 0 or value == 0 == spec.default):
             raise InvalidGivens(f"{spec.name} must be positive" + (" (or 0: not asked)" if spec.default == 0 else ""))
         if spec.kind == "integer" and int(value) != value:
             raise InvalidGivens(f"{spec.name} must be an integer")
@@ -207,7 +212,7 @@ def _check(variant: str, g: dict[str, Any]) -> None:
             raise InvalidGivens("target must lie strictly between 0 and 1")
         if g.get("batch") and g["batch"] % g["micro_batches"]:
             raise InvalidGivens(f"micro_batches = {g['micro_batches']} must divide batch = {g['batch']}")
-        if g.get("batch") and g["batch"] < min_micro_batches(g["stages"], Fraction(str(g["target"]))):
+        if g.get("batch") and g["batch"] < min_micro_batches(g["stages"], exact(g["target"])):
             raise InvalidGivens("batch has fewer sequences than the target needs micro-batches")
     if variant == "layout_3d":
         if g["gpus"] % (g["tp"] * g["pp"]):
@@ -216,7 +221,7 @@ def _check(variant: str, g: dict[str, Any]) -> None:
         dp = g["gpus"] // (g["tp"] * g["pp"])
         if g["global_batch"] % (dp * g["micro_batch"]):
             raise InvalidGivens("dp x micro_batch must divide global_batch")
-        if g.get("target") and g["global_batch"] // dp < min_micro_batches(g["pp"], Fraction(str(g["target"]))):
+        if g.get("target") and g["global_batch"] // dp < min_micro_batches(g["pp"], exact(g["target"])):
             raise InvalidGivens("a replica's batch is smaller than the micro-batches the target needs")
 
 
@@ -227,19 +232,21 @@ def _solve_data_parallel(g: dict[str, Any]) -> Solution:
     n, d, b, k = g["n_layer"], g["d_model"], _bytes(g), g["gpus"]
     payload = b * param_count(n, d)
     sent = ring_factor("allreduce", k) * payload
-    steps = (
-        _dtype_step(g),
-        Step("Parameters per layer: $Q, K, V, O$ are $D \\times D$ each, the MLP is $D \\times 4D$ and "
-             "$4D \\times D$; the gradients have the same size:",
-             rf"D^2 + D^2 + D^2 + D^2 + 4D^2 + 4D^2 = 12D^2 = 12 \times {d}^2 = {nf.num(12 * d * d)}"),
-        Step("The AllReduce after the backward pass aggregates every gradient once:",
-             rf"{b} \times N_{{\text{{layer}}}} \times 12 D^2 = {b} \times {n} \times {nf.num(12 * d * d)} "
-             rf"= {nf.sig(payload, 6)}\ \text{{B}}"),
-        Step(f"A ring AllReduce over $k = {k}$ GPUs runs a reduce-scatter and an all-gather phase of $k - 1$ "
-             "steps each; every step a GPU sends one chunk of $N/k$ bytes:",
-             rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {nf.sig(payload, 6)} "
-             rf"= {nf.sig(sent, 6)}\ \text{{B}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            _dtype_step(g),
+            Step("Parameters per layer: $Q, K, V, O$ are $D \\times D$ each, the MLP is $D \\times 4D$ and "
+                 "$4D \\times D$; the gradients have the same size:",
+                 rf"D^2 + D^2 + D^2 + D^2 + 4D^2 + 4D^2 = 12D^2 = 12 \times {d}^2 = {nf.num(12 * d * d)}"),
+            Step("The AllReduce after the backward pass aggregates every gradient once:",
+                 rf"{b} \times N_{{\text{{layer}}}} \times 12 D^2 = {b} \times {n} \times {nf.num(12 * d * d)} "
+                 rf"= {nf.sig(payload, 6)}\ \text{{B}}"),
+            Step(f"A ring AllReduce over $k = {k}$ GPUs runs a reduce-scatter and an all-gather phase of $k - 1$ "
+                 "steps each; every step a GPU sends one chunk of $N/k$ bytes:",
+                 rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {nf.sig(payload, 6)} "
+                 rf"= {nf.sig(sent, 6)}\ \text{{B}}"),
+        )
     parts = (
         Part("grad_bytes", "AllReduce payload per iteration", _b(payload)),
         Part("grad_expr", "payload as an expression", Answer("expression", monomial(b * 12, N_layer=1, D=2))),
@@ -259,22 +266,24 @@ def _solve_pipeline(g: dict[str, Any]) -> Solution:
     x = _pipeline_numbers(g)
     n, k, bsz, seq, d, m, b = (g["n_layer"], g["layers_per_stage"], g["batch"], g["seq_len"], g["d_model"],
                                g["micro_batches"], _bytes(g))
-    steps = (
-        _dtype_step(g),
-        Step(f"Stages: $N_{{\\text{{layer}}}} / {k} = {n} / {k} = {x['stages']}$."),
-        Step(f"The batch $({bsz}, {seq}, {d})$ is split along the batch dimension into $m = {m}$ micro-batch{'es' if m != 1 else ''} "
-             f"of shape $(B/m, L, D) = ({bsz}/{m}, {seq}, {d}) = ({x['micro']}, {seq}, {d})$; one message, the "
-             "activations of one micro-batch:",
-             rf"{b} \cdot \frac{{B}}{{m}} L D = {b} \times {x['micro']} \times {seq} \times {d} = "
-             rf"{nf.sig(x['message'], 6)}\ \text{{B}}"),
-        Step("Forward: stage $i$ sends stage $i+1$ the output activations of its last layer, one message per "
-             "micro-batch:",
-             rf"m \times {b} \cdot \frac{{B}}{{m}} L D = {m} \times {nf.sig(x['message'], 6)} = {b} \times {bsz} "
-             rf"\times {seq} \times {d} = {nf.sig(x['forward'], 6)}\ \text{{B}}"),
-        Step("Backward: stage $i+1$ sends stage $i$ the gradient of those activations, the same shape, so the "
-             f"same ${nf.sig(x['forward'], 6)}$ B; both directions together:",
-             rf"2 \times {nf.sig(x['forward'], 6)}\ \text{{B}} = {nf.sig(2 * x['forward'], 6)}\ \text{{B}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            _dtype_step(g),
+            Step(f"Stages: $N_{{\\text{{layer}}}} / {k} = {n} / {k} = {x['stages']}$."),
+            Step(f"The batch $({bsz}, {seq}, {d})$ is split along the batch dimension into $m = {m}$ micro-batch{'es' if m != 1 else ''} "
+                 f"of shape $(B/m, L, D) = ({bsz}/{m}, {seq}, {d}) = ({x['micro']}, {seq}, {d})$; one message, the "
+                 "activations of one micro-batch:",
+                 rf"{b} \cdot \frac{{B}}{{m}} L D = {b} \times {x['micro']} \times {seq} \times {d} = "
+                 rf"{nf.sig(x['message'], 6)}\ \text{{B}}"),
+            Step("Forward: stage $i$ sends stage $i+1$ the output activations of its last layer, one message per "
+                 "micro-batch:",
+                 rf"m \times {b} \cdot \frac{{B}}{{m}} L D = {m} \times {nf.sig(x['message'], 6)} = {b} \times {bsz} "
+                 rf"\times {seq} \times {d} = {nf.sig(x['forward'], 6)}\ \text{{B}}"),
+            Step("Backward: stage $i+1$ sends stage $i$ the gradient of those activations, the same shape, so the "
+                 f"same ${nf.sig(x['forward'], 6)}$ B; both directions together:",
+                 rf"2 \times {nf.sig(x['forward'], 6)}\ \text{{B}} = {nf.sig(2 * x['forward'], 6)}\ \text{{B}}"),
+        )
     parts = (
         Part("stages", "number of stages", Answer("integer", x["stages"])),
         Part("micro_shape", "micro-batch shape", Answer("vector", [x["micro"], seq, d])),
@@ -295,23 +304,25 @@ def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
     fwd, bwd = ALLREDUCES_PER_LAYER["forward"], ALLREDUCES_PER_LAYER["backward"]
     one = b * bsz * seq * d
     total = per_layer * n * one
-    steps = (
-        _dtype_step(g),
-        Step(f"Megatron-LM splits the attention heads (${g['heads']} / {tp} = {g['heads'] // tp}$ per GPU) and the "
-             "MLP's hidden units across the GPUs (column-parallel first matrix, row-parallel second). Per layer, "
-             "the forward pass all-reduces the outputs of the attention block and of the MLP ($g$), and the "
-             "backward pass all-reduces the gradients of their inputs ($f$): $2 + 2 = 4$ AllReduces, "
-             f"${per_layer} \\times {n} = {per_layer * n}$ per iteration: ${fwd} \\times {n} = {fwd * n}$ in the "
-             f"forward pass and ${bwd} \\times {n} = {bwd * n}$ in the backward pass."),
-        Step("Each AllReduce aggregates one $B \\times L \\times D$ activation (or its gradient):",
-             rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(one, 6)}\ \text{{B}}"),
-        Step("In total per iteration:",
-             rf"4 N_{{\text{{layer}}}} \times {b} B L D = {per_layer * n} \times {nf.sig(one, 6)} "
-             rf"= {nf.sig(total, 6)}\ \text{{B}}"),
-        Step("Of these, the backward pass's:",
-             rf"{bwd} N_{{\text{{layer}}}} \times {b} B L D = {bwd * n} \times {nf.sig(one, 6)} "
-             rf"= {nf.sig(bwd * n * one, 6)}\ \text{{B}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            _dtype_step(g),
+            Step(f"Megatron-LM splits the attention heads (${g['heads']} / {tp} = {g['heads'] // tp}$ per GPU) and the "
+                 "MLP's hidden units across the GPUs (column-parallel first matrix, row-parallel second). Per layer, "
+                 "the forward pass all-reduces the outputs of the attention block and of the MLP ($g$), and the "
+                 "backward pass all-reduces the gradients of their inputs ($f$): $2 + 2 = 4$ AllReduces, "
+                 f"${per_layer} \\times {n} = {per_layer * n}$ per iteration: ${fwd} \\times {n} = {fwd * n}$ in the "
+                 f"forward pass and ${bwd} \\times {n} = {bwd * n}$ in the backward pass."),
+            Step("Each AllReduce aggregates one $B \\times L \\times D$ activation (or its gradient):",
+                 rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(one, 6)}\ \text{{B}}"),
+            Step("In total per iteration:",
+                 rf"4 N_{{\text{{layer}}}} \times {b} B L D = {per_layer * n} \times {nf.sig(one, 6)} "
+                 rf"= {nf.sig(total, 6)}\ \text{{B}}"),
+            Step("Of these, the backward pass's:",
+                 rf"{bwd} N_{{\text{{layer}}}} \times {b} B L D = {bwd * n} \times {nf.sig(one, 6)} "
+                 rf"= {nf.sig(bwd * n * one, 6)}\ \text{{B}}"),
+        )
     parts = (
         Part("heads_per_gpu", "attention heads per GPU", Answer("integer", g["heads"] // tp)),
         Part("allreduces", "AllReduces per iteration", Answer("integer", per_layer * n)),
@@ -323,9 +334,12 @@ def _solve_tensor_parallel(g: dict[str, Any]) -> Solution:
         Part("backward_bytes", "AllReduce payload of the backward pass", _b(bwd * n * one)),
     )
     sent = ring_factor("allreduce", tp) * total  # the twist's extra step: ring AllReduces over the t GPUs
-    ring = (Step(f"In a ring over $t = {tp}$ GPUs each AllReduce sends $2(t-1)/t$ of its payload from every GPU:",
-                 rf"\frac{{2 \times {tp - 1}}}{{{tp}}} \times {nf.sig(total, 6)} = {nf.sig(sent, 6)}\ \text{{B}}"),)
-    return _on_the_wire(g, Solution(parts, steps + (ring if g.get("link_gbps") else ())), sent,
+
+    def with_ring() -> tuple[Step, ...]:
+        return steps() + (Step(
+            f"In a ring over $t = {tp}$ GPUs each AllReduce sends $2(t-1)/t$ of its payload from every GPU:",
+            rf"\frac{{2 \times {tp - 1}}}{{{tp}}} \times {nf.sig(total, 6)} = {nf.sig(sent, 6)}\ \text{{B}}"),)
+    return _on_the_wire(g, Solution(parts, with_ring if g.get("link_gbps") else steps), sent,
                         "the bytes each GPU sends")
 
 
@@ -344,37 +358,39 @@ def _sp_numbers(g: dict[str, Any]) -> dict[str, Any]:
 def _solve_sequence_parallel(g: dict[str, Any]) -> Solution:
     x = _sp_numbers(g)
     n, bsz, seq, d, b, t = g["n_layer"], g["batch"], g["seq_len"], g["d_model"], _bytes(g), g["tp"]
-    steps = (
-        _dtype_step(g),
-        Step("Megatron sequence parallelism (Korthikanti et al. 2022, Sec. 4.2.2) keeps tensor parallelism inside "
-             "attention and the MLP, and shards the LayerNorm and dropout regions along the sequence. The "
-             "AllReduce $g$ after a row-parallel matrix becomes a ReduceScatter into sequence shards, the "
-             "identity $f$ before a column-parallel matrix becomes an AllGather of the shards ($\\bar g$), and "
-             "the backward pass does the conjugates. Per layer (attention and MLP) in one iteration:",
-             rf"\text{{AllGather}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['ag']}, \quad "
-             rf"\text{{ReduceScatter}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['rs']}"),
-        Step(f"Over the stack of $N_{{\\text{{layer}}}} = {n}$ layers: ${x['ag']} \\times {n} = {x['ag'] * n}$ "
-             f"AllGathers and ${x['rs']} \\times {n} = {x['rs'] * n}$ ReduceScatters per iteration."),
-        Step("Each gathers or reduces the full $B \\times L \\times D$ activation (or its gradient):",
-             rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(x['one'], 6)}\ \text{{B}}"),
-        Step("Sum of the payloads per iteration:",
-             rf"({x['ag']} + {x['rs']}) N_{{\text{{layer}}}} \times {b} B L D = {(x['ag'] + x['rs']) * n} \times "
-             rf"{nf.sig(x['one'], 6)} = {nf.sig(x['total'], 6)}\ \text{{B}}"),
-        Step(f"In a ring over $t = {t}$ GPUs each AllGather or ReduceScatter sends $(t-1)/t$ of its payload from "
-             "every GPU:",
-             rf"\frac{{{t - 1}}}{{{t}}} \times {nf.sig(x['total'], 6)} = {nf.sig(x['sent'], 6)}\ \text{{B}}"),
-        Step("Tensor parallelism alone: $4 N_{\\text{layer}}$ ring AllReduces of the same tensor, each "
-             "$2(t-1)/t$ of its payload per GPU (a ring AllReduce is a reduce-scatter then an all-gather phase):",
-             rf"4 \times {n} \times \frac{{2 \times {t - 1}}}{{{t}}} \times {nf.sig(x['one'], 6)} = "
-             rf"{nf.sig(x['tp_sent'], 6)}\ \text{{B}}"),
-        Step("The same bytes per GPU as with sequence parallelism: a ring AllReduce is itself a reduce-scatter "
-             "phase followed by an all-gather phase, so replacing it by a ReduceScatter and an AllGather moves "
-             "nothing extra (Korthikanti et al. 2022: the same communication volume)."),
-        Step("A LayerNorm input without sequence parallelism is the whole activation on every GPU; with it, one "
-             "sequence shard:",
-             rf"{b} B L D = {nf.sig(x['one'], 6)}\ \text{{B}}, \quad \frac{{{b} B L D}}{{t}} = "
-             rf"\frac{{{nf.sig(x['one'], 6)}}}{{{t}}} = {nf.sig(x['ln_sp'], 6)}\ \text{{B}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            _dtype_step(g),
+            Step("Megatron sequence parallelism (Korthikanti et al. 2022, Sec. 4.2.2) keeps tensor parallelism inside "
+                 "attention and the MLP, and shards the LayerNorm and dropout regions along the sequence. The "
+                 "AllReduce $g$ after a row-parallel matrix becomes a ReduceScatter into sequence shards, the "
+                 "identity $f$ before a column-parallel matrix becomes an AllGather of the shards ($\\bar g$), and "
+                 "the backward pass does the conjugates. Per layer (attention and MLP) in one iteration:",
+                 rf"\text{{AllGather}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['ag']}, \quad "
+                 rf"\text{{ReduceScatter}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['rs']}"),
+            Step(f"Over the stack of $N_{{\\text{{layer}}}} = {n}$ layers: ${x['ag']} \\times {n} = {x['ag'] * n}$ "
+                 f"AllGathers and ${x['rs']} \\times {n} = {x['rs'] * n}$ ReduceScatters per iteration."),
+            Step("Each gathers or reduces the full $B \\times L \\times D$ activation (or its gradient):",
+                 rf"{b} \cdot B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(x['one'], 6)}\ \text{{B}}"),
+            Step("Sum of the payloads per iteration:",
+                 rf"({x['ag']} + {x['rs']}) N_{{\text{{layer}}}} \times {b} B L D = {(x['ag'] + x['rs']) * n} \times "
+                 rf"{nf.sig(x['one'], 6)} = {nf.sig(x['total'], 6)}\ \text{{B}}"),
+            Step(f"In a ring over $t = {t}$ GPUs each AllGather or ReduceScatter sends $(t-1)/t$ of its payload from "
+                 "every GPU:",
+                 rf"\frac{{{t - 1}}}{{{t}}} \times {nf.sig(x['total'], 6)} = {nf.sig(x['sent'], 6)}\ \text{{B}}"),
+            Step("Tensor parallelism alone: $4 N_{\\text{layer}}$ ring AllReduces of the same tensor, each "
+                 "$2(t-1)/t$ of its payload per GPU (a ring AllReduce is a reduce-scatter then an all-gather phase):",
+                 rf"4 \times {n} \times \frac{{2 \times {t - 1}}}{{{t}}} \times {nf.sig(x['one'], 6)} = "
+                 rf"{nf.sig(x['tp_sent'], 6)}\ \text{{B}}"),
+            Step("The same bytes per GPU as with sequence parallelism: a ring AllReduce is itself a reduce-scatter "
+                 "phase followed by an all-gather phase, so replacing it by a ReduceScatter and an AllGather moves "
+                 "nothing extra (Korthikanti et al. 2022: the same communication volume)."),
+            Step("A LayerNorm input without sequence parallelism is the whole activation on every GPU; with it, one "
+                 "sequence shard:",
+                 rf"{b} B L D = {nf.sig(x['one'], 6)}\ \text{{B}}, \quad \frac{{{b} B L D}}{{t}} = "
+                 rf"\frac{{{nf.sig(x['one'], 6)}}}{{{t}}} = {nf.sig(x['ln_sp'], 6)}\ \text{{B}}"),
+        )
     parts = (
         Part("allgathers", "AllGathers per iteration", Answer("integer", x["ag"] * n)),
         Part("reducescatters", "ReduceScatters per iteration", Answer("integer", x["rs"] * n)),
@@ -406,24 +422,26 @@ def _solve_fsdp(g: dict[str, Any]) -> Solution:
             if x["gathers"] == 1 else
             "twice: in the forward pass, and again in the backward pass (they are freed after each layer's "
             "forward)")
-    steps = (
-        _dtype_step(g),
-        Step(f"The parameters of the stack, $\\Psi$ of them, take ${b}\\Psi$ bytes (the gradients the same):",
-             rf"\Psi = 12 N_{{\text{{layer}}}} D^2 = 12 \times {n} \times {d}^2 = {nf.num(param_count(n, d))}, "
-             rf"\quad {b}\Psi = {b} \times {nf.num(param_count(n, d))} = {nf.sig(x['psi'], 6)}\ \text{{B}}"),
-        Step(f"AllGather: every layer's parameters are gathered {when}:",
-             rf"{x['gathers']} \times {nf.sig(x['psi'], 6)}\ \text{{B}} = {nf.sig(x['allgather'], 6)}\ \text{{B}}"
-             if x["gathers"] != 1 else rf"{b}\Psi = {nf.sig(x['allgather'], 6)}\ \text{{B}}"),
-        Step("ReduceScatter: the gradients are reduced and scattered once, in the backward pass:",
-             rf"{b}\Psi = {nf.sig(x['reducescatter'], 6)}\ \text{{B}}"),
-        Step(f"In a ring over $k = {k}$ GPUs each AllGather or ReduceScatter sends $(k-1)/k$ of its payload "
-             "from every GPU:",
-             rf"\frac{{{k - 1}}}{{{k}}} \times ({nf.sig(x['allgather'], 6)} + {nf.sig(x['reducescatter'], 6)}) "
-             rf"= {nf.sig(x['sent'], 6)}\ \text{{B}}"),
-        Step(f"Data parallelism's ring AllReduce sends $2(k-1)/k \\cdot {b}\\Psi$ bytes per GPU, so the ratio is",
-             rf"\frac{{({x['gathers']} + 1) \cdot {b}\Psi}}{{2 \cdot {b}\Psi}} = \frac{{{x['gathers'] + 1}}}{{2}} = "
-             rf"{nf.sig(x['ratio'], 6)}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            _dtype_step(g),
+            Step(f"The parameters of the stack, $\\Psi$ of them, take ${b}\\Psi$ bytes (the gradients the same):",
+                 rf"\Psi = 12 N_{{\text{{layer}}}} D^2 = 12 \times {n} \times {d}^2 = {nf.num(param_count(n, d))}, "
+                 rf"\quad {b}\Psi = {b} \times {nf.num(param_count(n, d))} = {nf.sig(x['psi'], 6)}\ \text{{B}}"),
+            Step(f"AllGather: every layer's parameters are gathered {when}:",
+                 rf"{x['gathers']} \times {nf.sig(x['psi'], 6)}\ \text{{B}} = {nf.sig(x['allgather'], 6)}\ \text{{B}}"
+                 if x["gathers"] != 1 else rf"{b}\Psi = {nf.sig(x['allgather'], 6)}\ \text{{B}}"),
+            Step("ReduceScatter: the gradients are reduced and scattered once, in the backward pass:",
+                 rf"{b}\Psi = {nf.sig(x['reducescatter'], 6)}\ \text{{B}}"),
+            Step(f"In a ring over $k = {k}$ GPUs each AllGather or ReduceScatter sends $(k-1)/k$ of its payload "
+                 "from every GPU:",
+                 rf"\frac{{{k - 1}}}{{{k}}} \times ({nf.sig(x['allgather'], 6)} + {nf.sig(x['reducescatter'], 6)}) "
+                 rf"= {nf.sig(x['sent'], 6)}\ \text{{B}}"),
+            Step(f"Data parallelism's ring AllReduce sends $2(k-1)/k \\cdot {b}\\Psi$ bytes per GPU, so the ratio is",
+                 rf"\frac{{({x['gathers']} + 1) \cdot {b}\Psi}}{{2 \cdot {b}\Psi}} = \frac{{{x['gathers'] + 1}}}{{2}} = "
+                 rf"{nf.sig(x['ratio'], 6)}"),
+        )
     parts = (
         Part("allgather_bytes", "AllGather payload per iteration", _b(x["allgather"])),
         Part("reducescatter_bytes", "ReduceScatter payload per iteration", _b(x["reducescatter"])),
@@ -438,35 +456,38 @@ def _solve_fsdp(g: dict[str, Any]) -> Solution:
 def _ring_numbers(g: dict[str, Any], factor: Fraction | None = None) -> dict[str, Fraction]:
     k = g["gpus"]
     factor = ring_factor("allreduce", k) if factor is None else factor
-    n = Fraction(str(g["size_mb"])) * MB if g.get("size_mb") else Fraction(str(g["params_m"])) * MB * _bytes(g)
-    bw = Fraction(str(g["link_gbps"])) * GB
+    n = exact(g["size_mb"]) * MB if g.get("size_mb") else exact(g["params_m"]) * MB * _bytes(g)
+    bw = exact(g["link_gbps"]) * GB
     sent = factor * n
-    algbw = n / (Fraction(str(g["measured_ms"])) * MS)
+    algbw = n / (exact(g["measured_ms"]) * MS)
     return {"n": n, "sent": sent, "time": sent / bw, "algbw": algbw, "busbw": algbw * factor}
 
 
 def _solve_ring(g: dict[str, Any]) -> Solution:
     x = _ring_numbers(g)
-    k, size = g["gpus"], rf"{nf.sig(x['n'] / MB, 6)}\ \text{{MB}}"
-    gradients = (_dtype_step(g), Step(
-        "The buffer holds one gradient per parameter:",
-        rf"N = {_bytes(g)} \times {nf.num(g['params_m'])} \times 10^6\ \text{{B}} = {size}")) if g.get("params_m") else ()
-    steps = gradients + (
-        Step(f"The buffer is split into $k = {k}$ chunks of $N/k$. The reduce-scatter phase takes $k-1$ steps "
-             "and the all-gather phase another $k-1$; in every step each GPU sends one chunk to its neighbour, "
-             "all links busy at once:",
-             rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {size} = "
-             rf"{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
-        Step("Time at link bandwidth $B$:",
-             rf"T = \frac{{2(k-1) N}}{{k B}} = \frac{{{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}}}"
-             rf"{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = {nf.sig(x['time'] / MS, 6)}\ \text{{ms}}"),
-        Step("Algorithm bandwidth (what the application sees):",
-             rf"\text{{algbw}} = \frac{{N}}{{t}} = \frac{{{size}}}"
-             rf"{{{nf.num(g['measured_ms'])}\ \text{{ms}}}} = {nf.sig(x['algbw'] / GB, 6)}\ \text{{GB/s}}"),
-        Step("Bus bandwidth (NCCL tests: what each link carried, comparable with $B$):",
-             rf"\text{{busbw}} = \text{{algbw}} \times \frac{{2(k-1)}}{{k}} = {nf.sig(x['busbw'] / GB, 6)}\ "
-             rf"\text{{GB/s}}"),
-    )
+    k = g["gpus"]
+
+    def steps() -> tuple[Step, ...]:
+        size = rf"{nf.sig(x['n'] / MB, 6)}\ \text{{MB}}"
+        gradients = (_dtype_step(g), Step(
+            "The buffer holds one gradient per parameter:",
+            rf"N = {_bytes(g)} \times {nf.num(g['params_m'])} \times 10^6\ \text{{B}} = {size}")) if g.get("params_m") else ()
+        return gradients + (
+            Step(f"The buffer is split into $k = {k}$ chunks of $N/k$. The reduce-scatter phase takes $k-1$ steps "
+                 "and the all-gather phase another $k-1$; in every step each GPU sends one chunk to its neighbour, "
+                 "all links busy at once:",
+                 rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {size} = "
+                 rf"{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
+            Step("Time at link bandwidth $B$:",
+                 rf"T = \frac{{2(k-1) N}}{{k B}} = \frac{{{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}}}"
+                 rf"{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = {nf.sig(x['time'] / MS, 6)}\ \text{{ms}}"),
+            Step("Algorithm bandwidth (what the application sees):",
+                 rf"\text{{algbw}} = \frac{{N}}{{t}} = \frac{{{size}}}"
+                 rf"{{{nf.num(g['measured_ms'])}\ \text{{ms}}}} = {nf.sig(x['algbw'] / GB, 6)}\ \text{{GB/s}}"),
+            Step("Bus bandwidth (NCCL tests: what each link carried, comparable with $B$):",
+                 rf"\text{{busbw}} = \text{{algbw}} \times \frac{{2(k-1)}}{{k}} = {nf.sig(x['busbw'] / GB, 6)}\ "
+                 rf"\text{{GB/s}}"),
+        )
     parts = (
         Part("sent_per_gpu", "bytes each GPU sends", Answer("number", float(x["sent"] / MB), unit="MB", sig=3)),
         Part("time", "ideal ring time", Answer("number", float(x["time"] / MS), unit="ms", sig=3)),
@@ -478,7 +499,10 @@ def _solve_ring(g: dict[str, Any]) -> Solution:
 
 
 def min_micro_batches(p: int, target: Fraction) -> int:
-    """Smallest m with (p−1)/(m+p−1) ≤ target: m ≥ (p−1)(1−f)/f."""
+    """Smallest m with (p−1)/(m+p−1) ≤ target: m ≥ (p−1)(1−f)/f, for f = a/b ⌈(p−1)(b−a)/a⌉ in integers."""
+    if type(target) is Fraction and target.numerator > 0:
+        a, b = target.numerator, target.denominator
+        return max(1, -(-(p - 1) * (b - a) // a))
     return max(1, math.ceil((p - 1) * (1 - target) / target))
 
 
@@ -491,20 +515,22 @@ def smallest_split(m: int, batch: int) -> int:
 
 
 def _solve_bubble(g: dict[str, Any]) -> Solution:
-    p, m, f = g["stages"], g["micro_batches"], Fraction(str(g["target"]))
+    p, m, f = g["stages"], g["micro_batches"], exact(g["target"])
     bubble = bubble_fraction(p, m)
     m_min = min_micro_batches(p, f)
     split = smallest_split(m_min, g["batch"])
-    steps = (
-        Step(f"With $p = {p}$ stages and $m = {m}$ micro-batch{'es' if m != 1 else ''}, a pass (forward or backward) takes $m + p - 1$ "
-             "slots of one micro-batch's stage time; each stage works in $m$ of them and idles in $p - 1$:",
-             rf"\frac{{p-1}}{{m+p-1}} = \frac{{{p - 1}}}{{{m + p - 1}}} = {nf.sig(bubble, 6)}"),
-        Step(f"For a bubble of at most ${nf.num(g['target'])}$:",
-             rf"\frac{{p-1}}{{m+p-1}} \le f \iff m \ge \frac{{(p-1)(1-f)}}{{f}} = "
-             rf"{nf.sig(Fraction(p - 1) * (1 - f) / f, 6)} \implies m \ge {m_min}"),
-    ) + ((Step(f"The {g['batch']} sequences must split into equal micro-batches, so $m$ divides {g['batch']}: the "
-               f"smallest divisor of {g['batch']} that is at least {m_min}:",
-               rf"m = \min\{{m' : m' \mid {g['batch']},\ m' \ge {m_min}\}} = {split}"),) if g["batch"] else ())
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step(f"With $p = {p}$ stages and $m = {m}$ micro-batch{'es' if m != 1 else ''}, a pass (forward or backward) takes $m + p - 1$ "
+                 "slots of one micro-batch's stage time; each stage works in $m$ of them and idles in $p - 1$:",
+                 rf"\frac{{p-1}}{{m+p-1}} = \frac{{{p - 1}}}{{{m + p - 1}}} = {nf.sig(bubble, 6)}"),
+            Step(f"For a bubble of at most ${nf.num(g['target'])}$:",
+                 rf"\frac{{p-1}}{{m+p-1}} \le f \iff m \ge \frac{{(p-1)(1-f)}}{{f}} = "
+                 rf"{nf.sig(Fraction(p - 1) * (1 - f) / f, 6)} \implies m \ge {m_min}"),
+        ) + ((Step(f"The {g['batch']} sequences must split into equal micro-batches, so $m$ divides {g['batch']}: the "
+                   f"smallest divisor of {g['batch']} that is at least {m_min}:",
+                   rf"m = \min\{{m' : m' \mid {g['batch']},\ m' \ge {m_min}\}} = {split}"),) if g["batch"] else ())
     parts = (
         Part("bubble", "bubble fraction", Answer("number", float(bubble), sig=3)),
         Part("min_micro_batches", "smallest m for the target", Answer("integer", split)),
@@ -519,40 +545,48 @@ def _layout_numbers(g: dict[str, Any]) -> dict[str, Any]:
 
 
 def largest_micro_batch(replica: int, m: int) -> int:
-    """Largest micro-batch size that splits `replica` sequences into at least m equal micro-batches."""
-    return max(b for b in range(1, replica // m + 1) if replica % b == 0)
+    """Largest micro-batch size that splits `replica` sequences into at least m equal micro-batches: the largest
+    divisor of `replica` up to replica // m, searched from the top (the first one found)."""
+    for b in range(replica // m, 0, -1):
+        if replica % b == 0:
+            return b
+    return max(b for b in range(1, replica // m + 1) if replica % b == 0)  # none: max()'s error, as before
 
 
-def _layout_target(g: dict[str, Any], x: dict[str, Any]) -> tuple[tuple[Step, ...], tuple[Part, ...]]:
-    """Hard twist: the largest micro-batch size that keeps the bubble at most the target."""
+def _layout_target(g: dict[str, Any], x: dict[str, Any]) -> tuple[Any, tuple[Part, ...]]:
+    """Hard twist: the largest micro-batch size that keeps the bubble at most the target (its step built on read)."""
     if not g.get("target"):
-        return (), ()
-    replica, need = g["global_batch"] // x["dp"], min_micro_batches(g["pp"], Fraction(str(g["target"])))
+        return tuple, ()
+    f = exact(g["target"])
+    replica, need = g["global_batch"] // x["dp"], min_micro_batches(g["pp"], f)
     size = largest_micro_batch(replica, need)
-    f = Fraction(str(g["target"]))
-    bound = nf.sig((g["pp"] - 1) * (1 - f) / f, 6)
-    step = Step(f"For a bubble of at most $f = {nf.num(g['target'])}$ a replica needs $m \\ge (p-1)(1-f)/f = "
-                f"{g['pp'] - 1} \\times (1 - {nf.num(g['target'])}) / {nf.num(g['target'])} = {bound}$, i.e. at "
-                f"least {need} micro-batches of its ${g['global_batch']} / {x['dp']} = {replica}$ sequences, so a "
-                f"micro-batch holds at most ${replica} / {need} = {nf.sig(Fraction(replica, need), 6)}$ sequences "
-                f"and must divide {replica}:",
-                rf"b = \max\{{b' : b' \mid {replica},\ b' \le {nf.sig(Fraction(replica, need), 6)}\}} = {size}")
-    return (step,), (Part("max_micro_batch", "largest micro-batch size for the target", Answer("integer", size)),)
+
+    def steps() -> tuple[Step, ...]:
+        bound = nf.sig((g["pp"] - 1) * (1 - f) / f, 6)
+        return (Step(f"For a bubble of at most $f = {nf.num(g['target'])}$ a replica needs $m \\ge (p-1)(1-f)/f = "
+                     f"{g['pp'] - 1} \\times (1 - {nf.num(g['target'])}) / {nf.num(g['target'])} = {bound}$, i.e. at "
+                     f"least {need} micro-batches of its ${g['global_batch']} / {x['dp']} = {replica}$ sequences, so a "
+                     f"micro-batch holds at most ${replica} / {need} = {nf.sig(Fraction(replica, need), 6)}$ "
+                     f"sequences and must divide {replica}:",
+                     rf"b = \max\{{b' : b' \mid {replica},\ b' \le {nf.sig(Fraction(replica, need), 6)}\}} = {size}"),)
+    return steps, (Part("max_micro_batch", "largest micro-batch size for the target", Answer("integer", size)),)
 
 
 def _solve_layout(g: dict[str, Any]) -> Solution:
     x = _layout_numbers(g)
     twist_steps, twist_parts = _layout_target(g, x)
-    steps = (
-        Step("Every GPU has one coordinate in each of the three dimensions, so GPUs = TP x PP x DP:",
-             rf"\text{{DP}} = \frac{{{g['gpus']}}}{{{g['tp']} \times {g['pp']}}} = {x['dp']}"),
-        Step(f"Each of the {g['pp']} stages holds ${g['n_layer']} / {g['pp']} = {x['layers']}$ layers."),
-        Step("Each data-parallel replica (one pipeline) processes $\\text{global batch} / \\text{DP}$ sequences "
-             "in micro-batches:",
-             rf"m = \frac{{{g['global_batch']}}}{{{x['dp']} \times {g['micro_batch']}}} = {x['m']}"),
-        Step("GPipe bubble:", rf"\frac{{p-1}}{{m+p-1}} = \frac{{{g['pp'] - 1}}}{{{x['m'] + g['pp'] - 1}}} "
-                              rf"= {nf.sig(x['bubble'], 6)}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step("Every GPU has one coordinate in each of the three dimensions, so GPUs = TP x PP x DP:",
+                 rf"\text{{DP}} = \frac{{{g['gpus']}}}{{{g['tp']} \times {g['pp']}}} = {x['dp']}"),
+            Step(f"Each of the {g['pp']} stages holds ${g['n_layer']} / {g['pp']} = {x['layers']}$ layers."),
+            Step("Each data-parallel replica (one pipeline) processes $\\text{global batch} / \\text{DP}$ sequences "
+                 "in micro-batches:",
+                 rf"m = \frac{{{g['global_batch']}}}{{{x['dp']} \times {g['micro_batch']}}} = {x['m']}"),
+            Step("GPipe bubble:", rf"\frac{{p-1}}{{m+p-1}} = \frac{{{g['pp'] - 1}}}{{{x['m'] + g['pp'] - 1}}} "
+                                  rf"= {nf.sig(x['bubble'], 6)}"),
+        )
     parts = (
         Part("dp", "data-parallel degree", Answer("integer", x["dp"])),
         Part("layers_per_stage", "layers per stage", Answer("integer", x["layers"])),
@@ -561,7 +595,7 @@ def _solve_layout(g: dict[str, Any]) -> Solution:
         Part("bubble", "bubble fraction", Answer("number", float(x["bubble"]), **({"sig": 3} if x["bubble"] else
                                                                                   {"decimals": 3}))),
     )
-    return Solution(parts + twist_parts, steps + twist_steps)
+    return Solution(parts + twist_parts, (lambda: steps() + twist_steps()) if twist_parts else steps)
 
 
 def _solve_homework2(g: dict[str, Any]) -> Solution:
@@ -572,28 +606,30 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
     act = b * bsz * seq * d
     tp = 4 * n * act
     c12, c4 = 12 * b, 4 * b
-    steps = (
-        _dtype_step(g),
-        Step("Data parallelism: the AllReduce after the backward pass aggregates every gradient once:",
-             rf"{b} \times N_{{\text{{layer}}}} (D^2 + D^2 + D^2 + D^2 + 4D^2 + 4D^2) = {c12} N_{{\text{{layer}}}} "
-             rf"D^2 = {c12} \times {n} \times {d}^2 = {nf.sig(psi, 6)}\ \text{{B}}"),
-        Step(f"Pipeline parallelism (GPipe, {k} layers per stage): forward, stage $i$ sends stage $i+1$ the "
-             "activations; backward, stage $i+1$ sends stage $i$ their gradients; each direction:",
-             rf"{b} B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(act, 6)}\ \text{{B}}"),
-        Step("Tensor parallelism: per layer one AllReduce for attention and one for the MLP in the forward pass, "
-             "the same in the backward pass:",
-             rf"N_{{\text{{layer}}}} \times 4 \times {b} B L D = {c4} N_{{\text{{layer}}}} B L D "
-             rf"= {c4} \times {n} \times {bsz} \times {seq} \times {d} = {nf.sig(tp, 6)}\ \text{{B}}"),
-        Step("Fully sharded data parallelism, AllGather of the parameters counted once (as the question states) "
-             "and ReduceScatter of the gradients once:",
-             rf"{c12} N_{{\text{{layer}}}} D^2 = {c12} \times {n} \times {d}^2 = {nf.sig(psi, 6)}\ \text{{B each}}")
-        if gathers == 1 else
-        Step("Fully sharded data parallelism, the parameters freed after each layer's forward computation: the "
-             "AllGather runs in the forward and again in the backward pass (the ReduceScatter of the gradients "
-             "once, the DP bytes above):",
-             rf"2 \times {c12} N_{{\text{{layer}}}} D^2 = {2 * c12} \times {n} \times {d}^2 = "
-             rf"{nf.sig(2 * psi, 6)}\ \text{{B}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            _dtype_step(g),
+            Step("Data parallelism: the AllReduce after the backward pass aggregates every gradient once:",
+                 rf"{b} \times N_{{\text{{layer}}}} (D^2 + D^2 + D^2 + D^2 + 4D^2 + 4D^2) = {c12} N_{{\text{{layer}}}} "
+                 rf"D^2 = {c12} \times {n} \times {d}^2 = {nf.sig(psi, 6)}\ \text{{B}}"),
+            Step(f"Pipeline parallelism (GPipe, {k} layers per stage): forward, stage $i$ sends stage $i+1$ the "
+                 "activations; backward, stage $i+1$ sends stage $i$ their gradients; each direction:",
+                 rf"{b} B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(act, 6)}\ \text{{B}}"),
+            Step("Tensor parallelism: per layer one AllReduce for attention and one for the MLP in the forward pass, "
+                 "the same in the backward pass:",
+                 rf"N_{{\text{{layer}}}} \times 4 \times {b} B L D = {c4} N_{{\text{{layer}}}} B L D "
+                 rf"= {c4} \times {n} \times {bsz} \times {seq} \times {d} = {nf.sig(tp, 6)}\ \text{{B}}"),
+            Step("Fully sharded data parallelism, AllGather of the parameters counted once (as the question states) "
+                 "and ReduceScatter of the gradients once:",
+                 rf"{c12} N_{{\text{{layer}}}} D^2 = {c12} \times {n} \times {d}^2 = {nf.sig(psi, 6)}\ \text{{B each}}")
+            if gathers == 1 else
+            Step("Fully sharded data parallelism, the parameters freed after each layer's forward computation: the "
+                 "AllGather runs in the forward and again in the backward pass (the ReduceScatter of the gradients "
+                 "once, the DP bytes above):",
+                 rf"2 \times {c12} N_{{\text{{layer}}}} D^2 = {2 * c12} \times {n} \times {d}^2 = "
+                 rf"{nf.sig(2 * psi, 6)}\ \text{{B}}"),
+        )
     parts = (
         Part("dp_bytes", "DP AllReduce bytes", _b(psi)),
         Part("dp_expr", "DP as an expression", Answer("expression", monomial(c12, N_layer=1, D=2))),
@@ -617,9 +653,27 @@ _SOLVERS = {"data_parallel": _solve_data_parallel, "pipeline": _solve_pipeline,
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
-    g = _SPECS[variant].complete(givens)  # a copy, with the optional twists' defaults
+    # a copy, with the optional twists' defaults (givens the sampler completed already have every one)
+    g = dict(givens) if _DEFAULTED[variant].issubset(givens) else _SPECS[variant].complete(givens)
     _check(variant, g)
-    return _SOLVERS[variant](g)
+    solution = _SOLVERS[variant](g)
+    if len(_SOLVED) >= 256:
+        _SOLVED.clear()
+    try:
+        _SOLVED[_key(variant, givens)] = solution
+    except TypeError:  # a user's unhashable given: not kept
+        pass
+    return solution
+
+
+def _key(variant: str, givens: dict[str, Any]) -> tuple:
+    return variant, tuple(givens.items()), tuple(map(type, givens.values()))
+
+
+# The last instances solved, by (variant, givens in their order, their types), for the named mistakes: the
+# sampler solves an instance, and its mistakes read that solution instead of solving it again (a float 1.0 and an
+# int 1 are different keys: they may print apart; the same givens in another order are solved again, only slower).
+_SOLVED: dict[tuple, Solution] = {}
 
 
 # ---- sampling --------------------------------------------------------------------------------------
@@ -645,6 +699,14 @@ def _multiple(rng: Rng, spec: tuple[int, int, int]) -> int:
 def _model(rng: Rng, size: dict[str, Any]) -> dict[str, Any]:
     return {"n_layer": rng.randint(*size["n_layer"]), "d_model": _multiple(rng, size["d"]),
             "dtype": rng.choice(tuple(DTYPE_BYTES))}
+
+
+def _measured_ms(factor: Fraction, mb: int, link: Any, percent: int) -> float:
+    """The ideal time factor · mb MB / (link GB/s) in ms over an efficiency of percent %, as a float: one correctly
+    rounded division of integers, the float the Fraction gives."""
+    bw = exact(link)
+    return (factor.numerator * mb * MB * bw.denominator * MS.denominator * 100
+            / (factor.denominator * bw.numerator * GB * MS.numerator * percent))
 
 
 def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
@@ -680,16 +742,13 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
             buffer = {"params_m": 25 * rng.randint(1, 400), "dtype": dtype}
             mb = buffer["params_m"] * DTYPE_BYTES[dtype]
         link = rng.choice(RING_LINKS[1:] if difficulty == "easy" else RING_LINKS)
-        ideal_ms = Fraction(2 * (k - 1), k) * mb * MB / (Fraction(str(link)) * GB) / MS
-        efficiency = Fraction(rng.randint(50, 95), 100)
-        measured = float(f"{float(ideal_ms / efficiency):.3g}")
+        measured = float(f"{_measured_ms(Fraction(2 * (k - 1), k), mb, link, rng.randint(50, 95)):.3g}")
         return {**buffer, "gpus": k, "link_gbps": link, "measured_ms": measured}
     if variant == "collectives":
         k, c = rng.choice(size["gpus"]), rng.choice(COLLECTIVES)
         mb = 10 * rng.randint(1, size["ring_mb"] // 10) if difficulty == "easy" else rng.randint(1, size["ring_mb"])
         link = rng.choice(RING_LINKS[1:] if difficulty == "easy" else RING_LINKS)
-        ideal_ms = bus_factor(c, k) * mb * MB / (Fraction(str(link)) * GB) / MS
-        measured = float(f"{float(ideal_ms / Fraction(rng.randint(50, 95), 100)):.3g}")
+        measured = float(f"{_measured_ms(bus_factor(c, k), mb, link, rng.randint(50, 95)):.3g}")
         return {"collective": c, "size_mb": mb, "gpus": k, "link_gbps": link, "measured_ms": measured}
     if variant == "zero_volume":
         params = rng.randint(2, 2000) / 2 \
@@ -733,13 +792,14 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 
 
 def _value(variant: str, g: dict[str, Any], part: str, **change) -> Any:
-    return _solved(variant, json.dumps({**g, **change}, sort_keys=True)).part(part).answer.value
-
-
-@lru_cache(maxsize=64)
-def _solved(variant: str, givens: str) -> Solution:
-    """The solution the named mistakes of one instance share (solved once, not once per mistake)."""
-    return solve(variant, json.loads(givens))
+    """A part of the instance's key (or of the instance with `change`), from the solution `solve` keeps: the named
+    mistakes of one instance share it, solved once."""
+    givens = {**g, **change} if change else g
+    try:
+        solution = _SOLVED.get(_key(variant, givens)) or solve(variant, givens)
+    except TypeError:  # a user's unhashable given
+        solution = solve(variant, givens)
+    return solution.part(part).answer.value
 
 
 def _elements(part: str, expression: bool = False):
@@ -773,13 +833,15 @@ def _forward_only(part: str):
 
 def _other_convention(part: str):
     def wrong(variant: str, g: dict[str, Any]) -> Any:
+        if part == "allgather_bytes":  # fsdp's and homework2's AllGather payload (the key's float), not re-solved
+            return float((2 if g["convention"] == "once" else 1) * _bytes(g) * param_count(g["n_layer"], g["d_model"]))
         return _value(variant, g, part, convention="both_passes" if g["convention"] == "once" else "once")
     return wrong
 
 
 def _micro_floor(g: dict[str, Any]) -> int:
     replica = g["global_batch"] * g["tp"] * g["pp"] // g["gpus"]
-    return replica // min_micro_batches(g["pp"], Fraction(str(g["target"])))
+    return replica // min_micro_batches(g["pp"], exact(g["target"]))
 
 
 def _payload_time(variant: str, g: dict[str, Any]) -> float:
@@ -867,7 +929,7 @@ MISTAKES = (
     Mistake("split_ignored", "min_micro_batches",
             "The micro-batches must split the batch evenly: m must divide the batch, so the smallest m that meets "
             "the target is rounded up to a divisor.", ("bubble",),
-            lambda v, g: min_micro_batches(g["stages"], Fraction(str(g["target"]))) if g.get("batch") else None),
+            lambda v, g: min_micro_batches(g["stages"], exact(g["target"])) if g.get("batch") else None),
     Mistake("p_not_p_minus_1", "bubble", "The bubble is p−1 slots of m+p−1, not p of m+p.", ("bubble",),
             lambda v, g: g["stages"] / (g["micro_batches"] + g["stages"])),
     Mistake("bubble_over_compute", "bubble",

@@ -10,7 +10,8 @@ from typing import Any
 
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
-from exgen.topics.parallelism.common import GB, MB, MS, _b, _bytes, _dtype_step, bus_factor, schedule_bubble, zero_volume
+from exgen.topics.parallelism.common import (GB, MB, MS, _b, _bytes, _dtype_step, bus_factor, exact, schedule_bubble,
+                                             zero_volume)
 
 
 _COLLECTIVE_WORDS = {"allreduce": "AllReduce", "allgather": "AllGather", "reducescatter": "ReduceScatter",
@@ -34,10 +35,10 @@ _HOW = {  # how the busiest GPU's bytes arise, per byte of S (the algorithms NCC
 
 def _collective_numbers(g: dict[str, Any]) -> dict[str, Fraction]:
     factor = bus_factor(g["collective"], g["gpus"])
-    n = Fraction(str(g["size_mb"])) * MB
+    n = exact(g["size_mb"]) * MB
     sent = factor * n
-    algbw = n / (Fraction(str(g["measured_ms"])) * MS)
-    return {"factor": factor, "n": n, "sent": sent, "time": sent / (Fraction(str(g["link_gbps"])) * GB),
+    algbw = n / (exact(g["measured_ms"]) * MS)
+    return {"factor": factor, "n": n, "sent": sent, "time": sent / (exact(g["link_gbps"]) * GB),
             "algbw": algbw, "busbw": algbw * factor}
 
 
@@ -46,22 +47,24 @@ def _solve_collectives(g: dict[str, Any]) -> Solution:
     c, k = g["collective"], g["gpus"]
     how, formula = _HOW[c]
     size = rf"{nf.sig(x['n'] / MB, 6)}\ \text{{MB}}"
-    steps = (
-        Step(f"{_COLLECTIVE_WORDS[c]} over $k = {k}$ GPUs moves its data by {how}. The busiest GPU sends "
-             f"${formula}$ of $S$; that is the bus factor (NCCL tests, PERFORMANCE.md):",
-             rf"{formula} = {nf.sig(x['factor'], 6)}"),
-        Step("Bytes the busiest GPU sends:",
-             rf"{nf.sig(x['factor'], 6)} \times {size} = {nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
-        Step("Every GPU sends over its own link at once, so the time is what the busiest GPU sends over $B$:",
-             rf"T = \frac{{{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}}}{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} "
-             rf"= {nf.sig(x['time'] / MS, 6)}\ \text{{ms}}"),
-        Step("Algorithm bandwidth of the measured run:",
-             rf"\text{{algbw}} = \frac{{S}}{{t}} = \frac{{{size}}}{{{nf.num(g['measured_ms'])}\ \text{{ms}}}} = "
-             rf"{nf.sig(x['algbw'] / GB, 6)}\ \text{{GB/s}}"),
-        Step("Bus bandwidth: the algorithm bandwidth times the bus factor:",
-             rf"\text{{busbw}} = {nf.sig(x['algbw'] / GB, 6)} \times {nf.sig(x['factor'], 6)} = "
-             rf"{nf.sig(x['busbw'] / GB, 6)}\ \text{{GB/s}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step(f"{_COLLECTIVE_WORDS[c]} over $k = {k}$ GPUs moves its data by {how}. The busiest GPU sends "
+                 f"${formula}$ of $S$; that is the bus factor (NCCL tests, PERFORMANCE.md):",
+                 rf"{formula} = {nf.sig(x['factor'], 6)}"),
+            Step("Bytes the busiest GPU sends:",
+                 rf"{nf.sig(x['factor'], 6)} \times {size} = {nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
+            Step("Every GPU sends over its own link at once, so the time is what the busiest GPU sends over $B$:",
+                 rf"T = \frac{{{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}}}{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} "
+                 rf"= {nf.sig(x['time'] / MS, 6)}\ \text{{ms}}"),
+            Step("Algorithm bandwidth of the measured run:",
+                 rf"\text{{algbw}} = \frac{{S}}{{t}} = \frac{{{size}}}{{{nf.num(g['measured_ms'])}\ \text{{ms}}}} = "
+                 rf"{nf.sig(x['algbw'] / GB, 6)}\ \text{{GB/s}}"),
+            Step("Bus bandwidth: the algorithm bandwidth times the bus factor:",
+                 rf"\text{{busbw}} = {nf.sig(x['algbw'] / GB, 6)} \times {nf.sig(x['factor'], 6)} = "
+                 rf"{nf.sig(x['busbw'] / GB, 6)}\ \text{{GB/s}}"),
+        )
     parts = (
         Part("bus_factor", "bus factor", Answer("number", float(x["factor"]), sig=3)),
         Part("sent_per_gpu", "bytes the busiest GPU sends", Answer("number", float(x["sent"] / MB), unit="MB", sig=3)),
@@ -74,7 +77,7 @@ def _solve_collectives(g: dict[str, Any]) -> Solution:
 
 def _zero_numbers(g: dict[str, Any]) -> dict[str, Any]:
     stage, k = int(g["stage"]), g["gpus"]
-    params = Fraction(str(g["params_b"])) * 10**9
+    params = exact(g["params_b"]) * 10**9
     volume = zero_volume(stage, k)
     return {"stage": stage, "params": params, "psi_bytes": params * _bytes(g), "volume": volume,
             "bytes": volume * params * _bytes(g), "limit": 3 if stage == 3 else 2}
@@ -89,19 +92,21 @@ def _solve_zero(g: dict[str, Any]) -> Solution:
                    "an AllGather of the parameters in the forward pass, another in the backward pass (they are "
                    "freed after use), and a ReduceScatter of the gradients: $\\Psi + \\Psi + \\Psi$ of payload")
     n_coll = x["limit"]
-    steps = (
-        _dtype_step(g),
-        Step(f"Stage {x['stage']} per iteration runs {collectives}.",),
-        Step(f"In a ring over $k = {k}$ GPUs each AllGather or ReduceScatter sends $(k-1)/k$ of its payload from "
-             "every GPU, so each GPU sends, in units of $\\Psi$ elements:",
-             rf"{n_coll} \times \frac{{k-1}}{{k}} = {n_coll} \times \frac{{{k - 1}}}{{{k}}} = {nf.sig(x['volume'], 6)}"),
-        Step("As $k$ grows, $(k-1)/k \\to 1$: the volume tends to "
-             f"${n_coll}\\Psi$ (ZeRO, Rajbhandari et al. 2020, Sec. 7)."),
-        Step(f"With ${b}$ bytes per element, the $\\Psi$ parameters take ${b}\\Psi$ bytes:",
-             rf"{b}\Psi = {nf.num(g['params_b'])} \times 10^9 \times {b}\ \text{{B}} = {nf.sig(x['psi_bytes'], 6)}\ "
-             rf"\text{{B}}, \quad {nf.sig(x['volume'], 6)} \times {nf.sig(x['psi_bytes'], 6)} = "
-             rf"{nf.sig(x['bytes'], 6)}\ \text{{B}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            _dtype_step(g),
+            Step(f"Stage {x['stage']} per iteration runs {collectives}.",),
+            Step(f"In a ring over $k = {k}$ GPUs each AllGather or ReduceScatter sends $(k-1)/k$ of its payload from "
+                 "every GPU, so each GPU sends, in units of $\\Psi$ elements:",
+                 rf"{n_coll} \times \frac{{k-1}}{{k}} = {n_coll} \times \frac{{{k - 1}}}{{{k}}} = {nf.sig(x['volume'], 6)}"),
+            Step("As $k$ grows, $(k-1)/k \\to 1$: the volume tends to "
+                 f"${n_coll}\\Psi$ (ZeRO, Rajbhandari et al. 2020, Sec. 7)."),
+            Step(f"With ${b}$ bytes per element, the $\\Psi$ parameters take ${b}\\Psi$ bytes:",
+                 rf"{b}\Psi = {nf.num(g['params_b'])} \times 10^9 \times {b}\ \text{{B}} = {nf.sig(x['psi_bytes'], 6)}\ "
+                 rf"\text{{B}}, \quad {nf.sig(x['volume'], 6)} \times {nf.sig(x['psi_bytes'], 6)} = "
+                 rf"{nf.sig(x['bytes'], 6)}\ \text{{B}}"),
+        )
     parts = (
         Part("volume_psi", "elements each GPU sends, in units of Psi", Answer("number", float(x["volume"]), sig=3)),
         Part("limit_psi", "the large-k limit, in units of Psi", Answer("integer", x["limit"])),
@@ -113,7 +118,7 @@ def _solve_zero(g: dict[str, Any]) -> Solution:
 
 def _schedule_numbers(g: dict[str, Any]) -> dict[str, Fraction]:
     p, m, v = g["stages"], g["micro_batches"], g["chunks"]
-    ideal = Fraction(str(g["step_ms"]))
+    ideal = exact(g["step_ms"])
     inter = schedule_bubble("interleaved", p, m, v)
     return {"gpipe": schedule_bubble("gpipe", p, m), "1f1b": schedule_bubble("1f1b", p, m), "interleaved": inter,
             "iteration": ideal * (1 + inter)}
@@ -122,20 +127,22 @@ def _schedule_numbers(g: dict[str, Any]) -> dict[str, Fraction]:
 def _solve_schedules(g: dict[str, Any]) -> Solution:
     x = _schedule_numbers(g)
     p, m, v = g["stages"], g["micro_batches"], g["chunks"]
-    steps = (
-        Step(f"GPipe: a flush pipeline of $p = {p}$ stages spends $p - 1$ of $m + p - 1$ slots idle, as a fraction "
-             "of the whole iteration:",
-             rf"\frac{{p-1}}{{m+p-1}} = \frac{{{p - 1}}}{{{m + p - 1}}} = {nf.sig(x['gpipe'], 6)}"),
-        Step("1F1B (PipeDream-Flush) has the same bubble time, $(p-1)$ forward and backward slots; Narayanan et al. "
-             "2021 state it relative to the ideal compute time of the $m$ micro-batches:",
-             rf"\frac{{p-1}}{{m}} = \frac{{{p - 1}}}{{{m}}} = {nf.sig(x['1f1b'], 6)}"),
-        Step(f"Interleaved 1F1B: each device holds $v = {v}$ model chunks, so a slot of the ramp costs $1/v$ of a "
-             "stage's time and the bubble shrinks by $v$:",
-             rf"\frac{{p-1}}{{v\,m}} = \frac{{{p - 1}}}{{{v} \times {m}}} = {nf.sig(x['interleaved'], 6)}"),
-        Step("An iteration with the interleaved schedule takes the ideal time plus its bubble:",
-             rf"{nf.num(g['step_ms'])}\ \text{{ms}} \times (1 + {nf.sig(x['interleaved'], 6)}) = "
-             rf"{nf.sig(x['iteration'], 6)}\ \text{{ms}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:
+        return (
+            Step(f"GPipe: a flush pipeline of $p = {p}$ stages spends $p - 1$ of $m + p - 1$ slots idle, as a fraction "
+                 "of the whole iteration:",
+                 rf"\frac{{p-1}}{{m+p-1}} = \frac{{{p - 1}}}{{{m + p - 1}}} = {nf.sig(x['gpipe'], 6)}"),
+            Step("1F1B (PipeDream-Flush) has the same bubble time, $(p-1)$ forward and backward slots; Narayanan et al. "
+                 "2021 state it relative to the ideal compute time of the $m$ micro-batches:",
+                 rf"\frac{{p-1}}{{m}} = \frac{{{p - 1}}}{{{m}}} = {nf.sig(x['1f1b'], 6)}"),
+            Step(f"Interleaved 1F1B: each device holds $v = {v}$ model chunks, so a slot of the ramp costs $1/v$ of a "
+                 "stage's time and the bubble shrinks by $v$:",
+                 rf"\frac{{p-1}}{{v\,m}} = \frac{{{p - 1}}}{{{v} \times {m}}} = {nf.sig(x['interleaved'], 6)}"),
+            Step("An iteration with the interleaved schedule takes the ideal time plus its bubble:",
+                 rf"{nf.num(g['step_ms'])}\ \text{{ms}} \times (1 + {nf.sig(x['interleaved'], 6)}) = "
+                 rf"{nf.sig(x['iteration'], 6)}\ \text{{ms}}"),
+        )
     parts = (
         Part("gpipe_fraction", "GPipe bubble fraction of the iteration", Answer("number", float(x["gpipe"]), sig=3)),
         Part("bubble_1f1b", "1F1B bubble over ideal compute", Answer("number", float(x["1f1b"]), sig=3)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
@@ -26,6 +27,27 @@ MB, GB, MS = 10**6, 10**9, Fraction(1, 1000)
 # ---- the formulas (pure, exact) --------------------------------------------------------------------
 
 
+def exact(x: Any) -> Fraction:
+    """`Fraction(str(x))`: a given as the exact decimal it is written as. An int, or a whole float below 2^52 (which
+    repr writes as its exact integer), converts directly; other values are kept per (type, value), since parsing
+    the string is slow and a draw reads the same givens in its sampler, check, solver and mistakes (issue 12)."""
+    if type(x) is int:
+        return Fraction(x)
+    if type(x) is float and x.is_integer() and -2**52 < x < 2**52:
+        return Fraction(int(x))
+    key = (type(x), x)
+    value = _EXACT.get(key)
+    if value is None:
+        if len(_EXACT) >= 4096:
+            _EXACT.clear()
+        value = _EXACT[key] = Fraction(str(x))
+    return value
+
+
+_EXACT: dict[tuple[type, Any], Fraction] = {}
+
+
+@lru_cache(maxsize=1024)
 def monomial(coefficient: int, **powers: int) -> str:
     """An expression answer in a fixed, simple form: '24*N_layer*D^2' (factors in SYMBOLS order)."""
     factors = [str(coefficient)]
@@ -42,8 +64,7 @@ def param_count(n_layer: int, d: int) -> int:
 
 def ring_factor(collective: str, k: int) -> Fraction:
     """Bytes each GPU sends in a ring collective over k GPUs, per byte of payload."""
-    one_pass = Fraction(k - 1, k)
-    return 2 * one_pass if collective == "allreduce" else one_pass
+    return Fraction(2 * (k - 1) if collective == "allreduce" else k - 1, k)  # 2(k−1)/k or (k−1)/k
 
 
 def bus_factor(collective: str, k: int) -> Fraction:
@@ -92,12 +113,17 @@ def _on_the_wire(g: dict[str, Any], solution: Solution, sent: int | Fraction, wh
     collectives take what ONE GPU sends / B; the payload / B is a named mistake."""
     if not g.get("link_gbps"):
         return solution
-    link = Fraction(str(g["link_gbps"])) * GB
-    step = Step(f"{why} the time on the wire is {what} over one link's bandwidth:",
-                rf"\frac{{{nf.sig(sent, 6)}\ \text{{B}}}}{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = "
-                rf"{nf.sig(sent / link / MS, 6)}\ \text{{ms}}")
-    part = Part("comm_ms", "time on the wire", Answer("number", float(sent / link / MS), unit="ms", sig=3))
-    return Solution(solution.parts + (part,), solution.steps + (step,))
+    link = exact(g["link_gbps"]) * GB
+    # float(sent / link / MS) as one correctly rounded division of integers (sent: int or Fraction), the same float
+    ms = sent.numerator * link.denominator * MS.denominator / (sent.denominator * link.numerator * MS.numerator)
+    part = Part("comm_ms", "time on the wire", Answer("number", ms, unit="ms", sig=3))
+
+    def steps() -> tuple[Step, ...]:  # the solver's steps and this one, built when first read
+        return solution.steps + (Step(
+            f"{why} the time on the wire is {what} over one link's bandwidth:",
+            rf"\frac{{{nf.sig(sent, 6)}\ \text{{B}}}}{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = "
+            rf"{nf.sig(sent / link / MS, 6)}\ \text{{ms}}"),)
+    return Solution(solution.parts + (part,), steps)
 
 
 def _dtype_step(g: dict[str, Any]) -> Step:
