@@ -7,9 +7,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from fractions import Fraction
 
 import pytest
 
+from exgen.exact import decimal
 from exgen.files import OutputRefused, atomic_write_all, refuse_overlap
 from exgen.generate import generate
 from exgen.manifest import Key, dumps_indented
@@ -109,6 +111,27 @@ def test_a_worked_solution_given_as_a_function_is_built_once_on_first_read():
     assert dataclasses.replace(solution, shown=[Step("s")]).steps == solution.steps
 
 
+@pytest.mark.parametrize("topic", TOPIC_NAMES)
+def test_generation_reads_no_worked_solution(topic, monkeypatch):
+    """Mistakes and student paths judge a draw by its key: no topic's acceptance may depend on its steps,
+    which a solver may leave unbuilt (so a rejected draw never pays for them)."""
+    import exgen.problem
+
+    def unreadable(self, obj, owner=None):
+        if obj is not None:
+            raise AssertionError("generation read a worked solution")
+        return ()
+
+    problems = []
+    with monkeypatch.context() as m:
+        m.setattr(exgen.problem._BuiltOnRead, "__get__", unreadable)
+        m.setattr(exgen.problem._BuiltOnRead, "__set__", lambda self, obj, value: obj.__dict__.__setitem__(
+            self.slot, value))
+        for v in get(topic).variants:
+            problems += [generate(topic, v.name, d, problem_seed(5, i)) for d in ("easy", "hard") for i in range(3)]
+    assert problems and all(p.solution.steps for p in problems)
+
+
 def test_a_worksheet_and_its_solutions_render_each_question_once(monkeypatch):
     problems = [generate("lora", None, "easy", problem_seed(3, i)) for i in range(4)]
     renderer = Renderer("md")
@@ -135,3 +158,14 @@ def test_the_built_in_templates_are_compiled_once_per_process(tmp_path):
     assert MarkedRenderer().env is MarkedRenderer().env
     assert Renderer("md", tmp_path).env is not Renderer("md", tmp_path).env
     assert Renderer("md", tmp_path).env.auto_reload and not Renderer("md").env.auto_reload
+
+
+@pytest.mark.parametrize("value", [0, 1, 7, 2**60, 0.1, 2.5, 1e-3, 123456789.0, 4.5e15, float(2**52 + 2), 1e22, 6.7e9,
+                                   1.2345678901234567e10, 99.999, -0.0, "0.25", Fraction(1, 3)])
+def test_a_given_is_the_exact_decimal_it_is_written_as(value):
+    """exact.decimal is Fraction(str(x)), remembered: the same value again (from memory), and the same refusal."""
+    assert decimal(value) == Fraction(str(value)) and decimal(value) == Fraction(str(value))
+    with pytest.raises(ValueError):
+        decimal("not a number")
+    with pytest.raises(ValueError):
+        decimal([1])  # unhashable: not remembered, refused as Fraction refuses it

@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
+from exgen.exact import decimal as _f
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
@@ -37,21 +38,6 @@ SIG = 3
 # A sampled floor/ceiling argument is at least 0.03 from an integer: a student dividing their own 3-figure
 # answers (a relative change under 0.1%) lands on the same whole number (the max_batch path checks it).
 MARGIN = Fraction(3, 100)
-
-
-def _f(x: Any) -> Fraction:
-    """A given as the exact decimal it is written as; kept per (type, value): a draw reads its givens' Fractions
-    many times (solver, mistakes, paths) and `Fraction(str(x))` parses a string each time (issue 12)."""
-    key = (type(x), x)
-    exact = _EXACT.get(key)
-    if exact is None:
-        if len(_EXACT) >= 4096:
-            _EXACT.clear()
-        exact = _EXACT[key] = Fraction(str(x))
-    return exact
-
-
-_EXACT: dict[tuple[type, Any], Fraction] = {}
 
 
 def _num(x: Any) -> str:

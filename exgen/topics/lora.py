@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
+from exgen.exact import decimal
 from exgen.givens import coerce
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
@@ -139,22 +140,14 @@ def _exact(x: Any) -> int | Fraction:
 
     Issue 12: a whole value stays an int, so the solvers' exact products are integer products, and a key's float
     is one correctly rounded int / int division, the very float the Fraction would give (`Fraction.__float__`
-    divides its numerator by its denominator). Other values are kept per (type, value): parsing a string is slow."""
+    divides its numerator by its denominator)."""
     if type(x) is int:
         return x
     if type(x) is float and x.is_integer() and -2**52 < x < 2**52:
         return int(x)  # what Fraction(str(x)) gives: repr writes such a float as its exact integer
-    key = (type(x), x)
-    exact = _EXACT.get(key)
-    if exact is None:
-        if len(_EXACT) >= 4096:
-            _EXACT.clear()
-        exact = Fraction(str(x))
-        _EXACT[key] = exact.numerator if exact.denominator == 1 else exact
-    return _EXACT[key]
+    exact = decimal(x)
+    return exact.numerator if exact.denominator == 1 else exact
 
-
-_EXACT: dict[tuple[type, Any], int | Fraction] = {}
 
 # The (variant, given, type, value) that `coerce` has accepted: a draw is checked by its solve each time.
 _COERCED: set[tuple] = set()

@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from exgen import numfmt as nf
+from exgen.exact import decimal as exact
 from exgen.problem import Answer, Part, Solution, Step
 
 DTYPE_BYTES = {"fp16": 2, "bf16": 2, "fp32": 4}
@@ -25,26 +26,6 @@ MB, GB, MS = 10**6, 10**9, Fraction(1, 1000)
 
 
 # ---- the formulas (pure, exact) --------------------------------------------------------------------
-
-
-def exact(x: Any) -> Fraction:
-    """`Fraction(str(x))`: a given as the exact decimal it is written as. An int, or a whole float below 2^52 (which
-    repr writes as its exact integer), converts directly; other values are kept per (type, value), since parsing
-    the string is slow and a draw reads the same givens in its sampler, check, solver and mistakes (issue 12)."""
-    if type(x) is int:
-        return Fraction(x)
-    if type(x) is float and x.is_integer() and -2**52 < x < 2**52:
-        return Fraction(int(x))
-    key = (type(x), x)
-    value = _EXACT.get(key)
-    if value is None:
-        if len(_EXACT) >= 4096:
-            _EXACT.clear()
-        value = _EXACT[key] = Fraction(str(x))
-    return value
-
-
-_EXACT: dict[tuple[type, Any], Fraction] = {}
 
 
 @lru_cache(maxsize=1024)
@@ -95,7 +76,6 @@ def schedule_bubble(schedule: str, p: int, m: int, v: int = 1) -> Fraction:
 def bubble_fraction(p: int, m: int) -> Fraction:
     """GPipe: each stage idles p−1 of the m+p−1 slots of a pass (forward and backward alike)."""
     return Fraction(p - 1, m + p - 1)
-
 
 
 def _bytes(g: dict[str, Any]) -> int:
