@@ -169,3 +169,30 @@ def test_a_given_is_the_exact_decimal_it_is_written_as(value):
         decimal("not a number")
     with pytest.raises(ValueError):
         decimal([1])  # unhashable: not remembered, refused as Fraction refuses it
+
+
+def _make_in(cache_home, tmp_path, name):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    out = tmp_path / name
+    subprocess.run([sys.executable, "-m", "exgen", "make", "--topic", "compute", "--n", "3", "--seed", "4", "--out",
+                    str(out)], check=True, capture_output=True, env=env, cwd=tmp_path)
+    return {f: (out / f).read_bytes() for f in sorted(os.listdir(out))}
+
+
+def test_compiled_templates_are_kept_per_user_and_a_bad_cache_only_costs_a_compile(tmp_path):
+    """Start-up (issue 12): the built-in templates are compiled once and kept in the user's cache folder. A
+    damaged entry or a cache folder that cannot be made changes nothing but the time."""
+    cache = tmp_path / "cache"
+    first = _make_in(cache, tmp_path, "a")
+    entries = list((cache / "exgen" / "templates").iterdir())
+    assert len(entries) >= 3  # question, solution and document templates
+    assert _make_in(cache, tmp_path, "b") == first  # from the cache
+    for entry in entries:
+        entry.write_bytes(b"not a compiled template")
+    assert _make_in(cache, tmp_path, "c") == first
+    blocked = tmp_path / "a-file"
+    blocked.write_text("the cache folder cannot be made under a file")
+    assert _make_in(blocked, tmp_path, "d") == first
