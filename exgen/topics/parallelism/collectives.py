@@ -1,7 +1,8 @@
 """Parallelism, issue 17: one NCCL collective with its bus factor (NCCL-tests PERFORMANCE.md), ZeRO's
 communication volume in units of Psi (Rajbhandari et al. 2020, Sec. 7), and the pipeline bubbles of GPipe,
-1F1B and interleaved 1F1B (Narayanan et al. 2021, Sec. 2.2). Solvers only; givens, sampling and mistakes are
-in the package's __init__ with the other variants."""
+1F1B and interleaved 1F1B (Narayanan et al. 2021, Sec. 2.2); and the ring AllReduce's time, bytes and
+bandwidths (seed 001; Patarasuk & Yuan 2009). Solvers only; givens, sampling and mistakes are in the
+package's `givens`, `sampler` and `mistakes` with the other variants."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Any
 
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
-from exgen.topics.parallelism.common import (GB, MB, MS, _b, _bytes, _dtype_step, bus_factor, exact, schedule_bubble,
-                                             zero_volume)
+from exgen.topics.parallelism.common import (GB, MB, MS, _b, _bytes, _dtype_step, bus_factor, exact, ring_factor,
+                                             schedule_bubble, zero_volume)
 
 
 _COLLECTIVE_WORDS = {"allreduce": "AllReduce", "allgather": "AllGather", "reducescatter": "ReduceScatter",
@@ -149,5 +150,49 @@ def _solve_schedules(g: dict[str, Any]) -> Solution:
         Part("bubble_interleaved", "interleaved bubble over ideal compute",
              Answer("number", float(x["interleaved"]), sig=3)),
         Part("iteration_ms", "iteration time, interleaved", Answer("number", float(x["iteration"]), unit="ms", sig=3)),
+    )
+    return Solution(parts, steps)
+
+
+def _ring_numbers(g: dict[str, Any], factor: Fraction | None = None) -> dict[str, Fraction]:
+    k = g["gpus"]
+    factor = ring_factor("allreduce", k) if factor is None else factor
+    n = exact(g["size_mb"]) * MB if g.get("size_mb") else exact(g["params_m"]) * MB * _bytes(g)
+    bw = exact(g["link_gbps"]) * GB
+    sent = factor * n
+    algbw = n / (exact(g["measured_ms"]) * MS)
+    return {"n": n, "sent": sent, "time": sent / bw, "algbw": algbw, "busbw": algbw * factor}
+
+
+def _solve_ring(g: dict[str, Any]) -> Solution:
+    x = _ring_numbers(g)
+    k = g["gpus"]
+
+    def steps() -> tuple[Step, ...]:
+        size = rf"{nf.sig(x['n'] / MB, 6)}\ \text{{MB}}"
+        gradients = (_dtype_step(g), Step(
+            "The buffer holds one gradient per parameter:",
+            rf"N = {_bytes(g)} \times {nf.num(g['params_m'])} \times 10^6\ \text{{B}} = {size}")) if g.get("params_m") else ()
+        return gradients + (
+            Step(f"The buffer is split into $k = {k}$ chunks of $N/k$. The reduce-scatter phase takes $k-1$ steps "
+                 "and the all-gather phase another $k-1$; in every step each GPU sends one chunk to its neighbour, "
+                 "all links busy at once:",
+                 rf"\frac{{2(k-1)}}{{k}} N = \frac{{2 \times {k - 1}}}{{{k}}} \times {size} = "
+                 rf"{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
+            Step("Time at link bandwidth $B$:",
+                 rf"T = \frac{{2(k-1) N}}{{k B}} = \frac{{{nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}}}"
+                 rf"{{{nf.num(g['link_gbps'])}\ \text{{GB/s}}}} = {nf.sig(x['time'] / MS, 6)}\ \text{{ms}}"),
+            Step("Algorithm bandwidth (what the application sees):",
+                 rf"\text{{algbw}} = \frac{{N}}{{t}} = \frac{{{size}}}"
+                 rf"{{{nf.num(g['measured_ms'])}\ \text{{ms}}}} = {nf.sig(x['algbw'] / GB, 6)}\ \text{{GB/s}}"),
+            Step("Bus bandwidth (NCCL tests: what each link carried, comparable with $B$):",
+                 rf"\text{{busbw}} = \text{{algbw}} \times \frac{{2(k-1)}}{{k}} = {nf.sig(x['busbw'] / GB, 6)}\ "
+                 rf"\text{{GB/s}}"),
+        )
+    parts = (
+        Part("sent_per_gpu", "bytes each GPU sends", Answer("number", float(x["sent"] / MB), unit="MB", sig=3)),
+        Part("time", "ideal ring time", Answer("number", float(x["time"] / MS), unit="ms", sig=3)),
+        Part("algbw", "algorithm bandwidth", Answer("number", float(x["algbw"] / GB), unit="GB/s", sig=3)),
+        Part("busbw", "bus bandwidth", Answer("number", float(x["busbw"] / GB), unit="GB/s", sig=3)),
     )
     return Solution(parts, steps)

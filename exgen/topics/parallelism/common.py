@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -76,6 +77,31 @@ def schedule_bubble(schedule: str, p: int, m: int, v: int = 1) -> Fraction:
 def bubble_fraction(p: int, m: int) -> Fraction:
     """GPipe: each stage idles p−1 of the m+p−1 slots of a pass (forward and backward alike)."""
     return Fraction(p - 1, m + p - 1)
+
+
+def min_micro_batches(p: int, target: Fraction) -> int:
+    """Smallest m with (p−1)/(m+p−1) ≤ target: m ≥ (p−1)(1−f)/f, for f = a/b ⌈(p−1)(b−a)/a⌉ in integers."""
+    if type(target) is Fraction and target.numerator > 0:
+        a, b = target.numerator, target.denominator
+        return max(1, -(-(p - 1) * (b - a) // a))
+    return max(1, math.ceil((p - 1) * (1 - target) / target))
+
+
+def smallest_split(m: int, batch: int) -> int:
+    """Smallest number of equal micro-batches of a batch (a divisor of it) that is at least m; 0: any m."""
+    if not batch:
+        return m
+    divisors = {d for i in range(1, math.isqrt(batch) + 1) if batch % i == 0 for d in (i, batch // i)}
+    return min(d for d in divisors if d >= m)
+
+
+def largest_micro_batch(replica: int, m: int) -> int:
+    """Largest micro-batch size that splits `replica` sequences into at least m equal micro-batches: the largest
+    divisor of `replica` up to replica // m, searched from the top (the first one found)."""
+    for b in range(replica // m, 0, -1):
+        if replica % b == 0:
+            return b
+    return max(b for b in range(1, replica // m + 1) if replica % b == 0)  # none: max()'s error, as before
 
 
 def _bytes(g: dict[str, Any]) -> int:
