@@ -165,6 +165,11 @@ class Solution:
                 return p
         raise KeyError(part_id)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (to another process: `exgen stress --jobs`) and deep-copied with its steps built: a function
+        that would build them is a closure over the solver's locals, which pickle cannot carry."""
+        return {"parts": self.parts, "_steps": self.steps, "_shown": self.shown}
+
 
 @dataclass(frozen=True)
 class Problem:

@@ -196,3 +196,16 @@ def test_compiled_templates_are_kept_per_user_and_a_bad_cache_only_costs_a_compi
     blocked = tmp_path / "a-file"
     blocked.write_text("the cache folder cannot be made under a file")
     assert _make_in(blocked, tmp_path, "d") == first
+
+
+@pytest.mark.parametrize("topic", TOPIC_NAMES)
+def test_a_problem_with_its_worked_solution_unbuilt_pickles_and_copies_whole(topic):
+    """`exgen stress --jobs` sends problems between processes: an unbuilt worked solution travels built."""
+    import copy
+    import pickle
+
+    for v in get(topic).variants:
+        problem = generate(topic, v.name, "hard", problem_seed(8, 0))
+        fresh = generate(topic, v.name, "hard", problem_seed(8, 0))
+        assert pickle.loads(pickle.dumps(problem)).to_dict() == fresh.to_dict()
+        assert copy.deepcopy(fresh).to_dict() == problem.to_dict()
