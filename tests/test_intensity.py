@@ -13,6 +13,7 @@ from exgen.generate import generate, path_failures, solve_givens
 from exgen.grading.compare import matches
 from exgen.topics import intensity as it
 from exgen.topics.base import InvalidGivens, Rejected
+from exgen.topics.intensity import paths, sampler
 
 A100 = {"gpu": "A100-40GB", "sms": 108, "clock_ghz": 1.41, "bandwidth_gbs": 1555}
 A100_ROOF = {"gpu": "A100-40GB", "peak_tflops": 312, "bandwidth_gbs": 1555}
@@ -105,7 +106,7 @@ def test_sampled_ops_stay_away_from_the_ridge():
         ratio = Fraction(flops, moved) / it.ridge(g["peak_tflops"], g["bandwidth_gbs"])
         assert not (Fraction(4, 5) <= ratio <= Fraction(5, 4))
     with pytest.raises(Rejected):
-        it._away_from_ridge(Fraction(210), Fraction(200))
+        sampler._away_from_ridge(Fraction(210), Fraction(200))
 
 
 def test_sampled_critical_batches_are_not_near_a_tie():
@@ -214,15 +215,15 @@ def test_paths_compute_what_they_say():
     """A100 (108 SMs, 1024 FMA/clock, 1.41 GHz, 1555 GB/s): peak 311.86944 → reported 312 → 312000/1555 = 200.6
     → 201; the square-matmul threshold 3 × 2 × 200.559/2 = 601.68 → n = 602."""
     problem = solve_givens("intensity", "gpu_peak", {**A100, "dtype": "fp16", "fma_per_clock": 1024, "square": "yes"})
-    assert it._ratio_from_rounded_peak("gpu_peak", problem.givens, problem.solution) == 201
-    assert it._square_from_6_figure_ratio("gpu_peak", problem.givens, problem.solution) == 602
+    assert paths._ratio_from_rounded_peak("gpu_peak", problem.givens, problem.solution) == 201
+    assert paths._square_from_6_figure_ratio("gpu_peak", problem.givens, problem.solution) == 602
     assert problem.solution.part("square_n").answer.value == 602
     fp32_out = solve_givens("intensity", "gpu_peak", {**A100, "dtype": "fp16", "fma_per_clock": 1024,
                                                       "square": "fp32-output"})
     assert fp32_out.solution.part("square_n").answer.value == 803  # AI = 2n/(2·2 + 4) > 200.559 ⇔ n > 802.2
     bound = solve_givens("intensity", "bound", {"op": "matvec", "m": 4096, "n": 4096, "dtype": "fp16", **A100_ROOF})
     reported = float(f"{bound.solution.part('intensity').answer.value:.2e}")
-    assert it._attainable_from_rounded_intensity("bound", bound.givens, bound.solution) == \
+    assert paths._attainable_from_rounded_intensity("bound", bound.givens, bound.solution) == \
         float(f"{reported * 1555 / 1000:.2e}")
 
 
@@ -231,7 +232,7 @@ def test_a_rounded_peak_can_move_the_ratio_so_such_instances_are_not_sampled():
     the key 85.527 accepts 85.4…85.6 (3 figures), and the reported peak gives 201000/2345 = 85.7."""
     problem = solve_givens("intensity", "gpu_peak", {"dtype": "fp16", "sms": 100, "fma_per_clock": 1000,
                                                      "clock_ghz": 1.0028, "bandwidth_gbs": 2345})
-    assert it._ratio_from_rounded_peak("gpu_peak", problem.givens, problem.solution) == 85.7
+    assert paths._ratio_from_rounded_peak("gpu_peak", problem.givens, problem.solution) == 85.7
     assert path_failures(it.TOPIC, "gpu_peak", problem.givens, problem.solution) == ["ratio_from_rounded_peak"]
 
 
