@@ -169,7 +169,7 @@ def test_verifier_runs_torch_kernels_on_the_published_examples():
 
 
 def test_mistake_and_path_names_are_unique_in_the_topic():
-    """The grader names a mistake by its name: libraries.py's names must not shadow the linear variants'."""
+    """The grader names a mistake by its name: the libraries' names must not shadow the linear variants'."""
     from exgen.topics import get
 
     topic = get("quantization")

@@ -24,6 +24,7 @@ from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.quantization import _fast
 from exgen.topics.quantization._fast import fr
+from exgen.topics.quantization.linear import _terms
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 
 ERROR_METRICS = ("max_abs", "frobenius", "mse")
@@ -151,7 +152,7 @@ def solve(g: dict[str, Any]) -> Solution:
                  + (_fast.fixed_matrix(what, CENTROID_DECIMALS) if lloyd
                     else nf.matrix([[shown_c[i] for i in row] for row in idx], fmt))),
             Step("Error of the reconstruction, from the entries of $W - \\hat W$:",
-                 f"{METRIC_TEX[metric]} = {_error_terms(metric, [v / core['e'] for v in core['nums']])} = "
+                 f"{METRIC_TEX[metric]} = {_terms(metric, [v / core['e'] for v in core['nums']])} = "
                  f"{nf.sig(err, 6)}"),
             Step(f"Storage: ${k} = 2^{{{b}}}$ centroids need $b = {b}$ {bit} per index. Before, {n} weights at "
                  f"{fb} bits; after, {n} indices at {b} {bit} plus {k} codebook entries at {fb} bits:",
@@ -175,11 +176,6 @@ def solve(g: dict[str, Any]) -> Solution:
     ]
     shown = (Step("A weight exactly halfway between two centroids goes to the lower index."),) if tie else ()
     return Solution(tuple(parts), steps, shown)
-
-
-def _error_terms(metric: str, diffs: list[float]) -> str:
-    from exgen.topics.quantization import _terms  # the package imports this module
-    return _terms(metric, diffs)
 
 
 def _places(values) -> int:

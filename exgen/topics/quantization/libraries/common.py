@@ -1,0 +1,90 @@
+"""What the library variants (given_scale, absmax_int8, affine_channel, requant) share: the tie margin, the axes,
+channel helpers (a matrix's channels as rows, the channel value at each entry), rounding and ranges, the givens
+check, the matrix X given, and the error-matrix-from-rounded-reconstruction path."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+from exgen import numfmt as nf
+from exgen.givens import coerce
+from exgen.problem import Solution
+from exgen.topics.base import Given, InvalidGivens, Variant
+from exgen.topics.quantization import _fast
+
+
+TIE_MARGIN = Fraction(1, 20)
+MAX_ENTRIES = 64
+AXES = ("tensor", "rows", "columns")
+
+
+def flat(m: list[list[Any]]) -> list[Any]:
+    return [v for row in m for v in row]
+
+
+def transpose(m: list[list[Any]]) -> list[list[Any]]:
+    return [list(c) for c in zip(*m)]
+
+
+def round_away(x: Fraction) -> int:
+    n = (2 * abs(x.numerator) + x.denominator) // (2 * x.denominator)
+    return n if x >= 0 else -n
+
+
+def clamp(q: int, lo: int, hi: int) -> int:
+    return max(lo, min(hi, q))
+
+
+def near_tie(x: Fraction, margin: Fraction = TIE_MARGIN) -> bool:
+    return abs((x - math.floor(x)) - Fraction(1, 2)) < margin
+
+
+def channels(x: list[list[Any]], axis: str) -> list[list[Any]]:
+    """The channels of x as rows: rows as they are, columns transposed, the tensor as one channel."""
+    return transpose(x) if axis == "columns" else [flat(x)] if axis == "tensor" else x
+
+
+def per_entry(x: list[list[Any]], axis: str, values: list[Any]) -> list[list[Any]]:
+    """The channel value that applies at each entry of x."""
+    if axis == "tensor":
+        return [[values[0]] * len(x[0]) for _ in x]
+    if axis == "rows":
+        return [[values[i]] * len(x[0]) for i in range(len(x))]
+    return [[values[j] for j in range(len(x[0]))] for _ in x]
+
+
+def channel_word(axis: str) -> str:
+    return {"rows": "row", "columns": "column", "tensor": "tensor"}[axis]
+
+
+def int_range(bits: int, signed: bool) -> tuple[int, int]:
+    return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+
+
+def _matrix_ok(x: Any) -> None:
+    if not x or any(not row or len(row) != len(x[0]) for row in x):
+        raise InvalidGivens("X must be a non-empty rectangular matrix")
+
+
+def _check_bounds(spec: Variant, g: dict[str, Any]) -> None:
+    spec.require(g)
+    for given in spec.givens:
+        if given.name in g and given.kind != "choice" and not _fast.plainly_valid(given, g[given.name]):
+            coerce(given, g[given.name])
+
+
+def _mat(m, d: int | None = None) -> str:
+    return _fast.fixed_matrix(m, d) if d is not None else nf.matrix(m, nf.num)
+
+
+_X = Given("X", "the real matrix (rows separated by ';', entries by ',')", "matrix", low=-1e6, high=1e6,
+           max_size=MAX_ENTRIES)
+
+
+def _error_from_rounded(variant: str, g: dict[str, Any], solution: Solution) -> Any:
+    """The error matrix from the reconstruction as reported (rounded to the asked decimals)."""
+    dec = int(g["decimals"])
+    xhat = solution.part("reconstruction").answer.value
+    return [[round(r - round(v, dec), dec) for r, v in zip(*t)] for t in zip(g["X"], xhat)]
