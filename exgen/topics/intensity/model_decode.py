@@ -14,7 +14,7 @@ from exgen.topics.intensity.formulas import BOUNDS, SIG
 MODEL_WEIGHT_BYTES = {"fp16": Fraction(2), "bf16": Fraction(2), "int8": Fraction(1), "int4": Fraction(1, 2)}
 KV_BYTES = {"fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
 
-# Figures of the last instance (its ops:byte ratio, a decoding step's numbers under each convention): the
+# Figures of the last instance (a decoding step's numbers under each convention): the
 # sampler, solver, mistakes and paths of one draw ask for the same ones. An instance is the same when its givens
 # hold the very same values (identity: a completed copy of the sampled givens matches; a changed dict does not).
 # One immutable state, replaced whole (never changed in place), so that threads (the practice server's) each
