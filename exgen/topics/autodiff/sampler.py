@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 from exgen.rng import Rng
-from exgen.topics.autodiff.arithmetic import Undefined, Value, _float, _mul
+from exgen.topics.autodiff.arithmetic import FAST_FRACTIONS, Undefined, Value, _coprime, _float, _gcd, _mul
 from exgen.topics.autodiff.graph import _SHIFT, NUMBERINGS, Graph, Node, graph_lines, numbered, vid, vname
 from exgen.topics.autodiff.instance import (Instance, _exact_jacobian, _remember, exact_adjoints, exact_partials,
                                             exact_tangents, instance, unit)
@@ -52,9 +52,13 @@ def _draw_inputs(rng: Rng, n: int, spec: tuple[str, float, float]) -> tuple[list
         choices = [v for v in range(int(lo), int(hi) + 1) if v != 0]
         xs = [rng.choice(choices) for _ in range(n)]
         exact = [_SMALL[v] if v in _SMALL else Fraction(v) for v in xs]
-    else:
-        exact = [rng.decimal(lo, hi, 1 if kind == "dec1" else 2) for _ in range(n)]
-        xs = [float(v) for v in exact]
+    else:  # rng.decimal(lo, hi, places): the same draws, each Fraction built from its integers directly
+        scale = 10 if kind == "dec1" else 100
+        low, high = round(lo * scale), round(hi * scale)
+        ks = [rng.randint(low, high) for _ in range(n)]
+        exact = ([_coprime(k // g, scale // g) for k in ks for g in (_gcd(k, scale),)] if FAST_FRACTIONS
+                 else [Fraction(k, scale) for k in ks])
+        xs = [k / scale for k in ks]  # float(k / scale as a Fraction): int division is correctly rounded
     if len(set(xs)) < n:
         raise Rejected("inputs must differ")
     return xs, exact
