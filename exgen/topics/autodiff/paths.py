@@ -100,7 +100,11 @@ def _carried_answer(cell_id: str) -> Callable[[str, dict[str, Any], Solution], f
         if key is None:
             return None
         if _carried[0] is not solution:
-            _carried[:] = [solution, _carried_for(variant, g)]
+            token = _SHIFT.set(0)  # the ids these paths read name no node: the cells as the sampler kept them
+            try:
+                _carried[:] = [solution, _carried_for(variant, g)]
+            finally:
+                _SHIFT.reset(token)
         return _rounded_as_asked(key, _carried[1][cell_id])
     return value
 
@@ -109,7 +113,7 @@ CARRIED = ("Works from the table's values as printed (6 significant figures), ca
            "evaluates sin, cos, exp and ln on a calculator, and rounds the answer as asked.")
 # Parts every question of these variants asks (forward and fill: y1; reverse: n >= 2). The first node is v1 or
 # v_{n+1} as the numbering goes, so it is not named here: the sampler replays the path on every cell anyway.
-PATHS = tuple(StudentPath(f"carries_6_figures_{cid}", cid, CARRIED, variants, _in_numbering(_carried_answer(cid)))
+PATHS = tuple(StudentPath(f"carries_6_figures_{cid}", cid, CARRIED, variants, _carried_answer(cid))
               for cid, variants in (("y1", ("forward", "fill")),
                                     ("dy1", ("forward",)), ("bar_x1", ("reverse",)), ("bar_x2", ("reverse",)),
                                     ("J_1_1", ("jacobian",))))
