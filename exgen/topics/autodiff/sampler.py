@@ -102,7 +102,8 @@ def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequ
     uses = [0] * (n + size)
     depends = [1 << p for p in range(n)] + [0] * size  # the inputs each node depends on, as bits
     unused = list(range(n))
-    nodes: list[Node] = []
+    ops: list[str] = []
+    operands: list[tuple[int, ...]] = []  # each node's args (indices); its Node is built once the graph is kept
     seen: set[tuple] = set()
     budget = transcendental
     for p in range(n, n + size):  # p nodes exist: positions 0..p-1
@@ -155,7 +156,8 @@ def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequ
             args = (a - n + 1,)
         seen.add(key)
         unused.append(p)
-        nodes.append(Node(p - n + 1, op, args))
+        ops.append(op)
+        operands.append(args)
     if unused[0] < n:
         raise Rejected("an input is unused")
     if len(unused) > max(outputs):  # every unused node is an output (a sink)
@@ -166,13 +168,14 @@ def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequ
     if any(depends[p] != every for p in unused):
         raise Rejected("an output does not depend on every input")
     sinks = [p - n + 1 for p in unused]
+    nodes = tuple(map(Node, range(1, size + 1), ops, operands))
     if len(sinks) < min(outputs):  # too few sinks: intermediates that depend on every input are outputs too
         inner = [p - n + 1 for p in range(n, n + size) if uses[p] > 0 and depends[p] == every]
         if len(inner) < min(outputs) - len(sinks):
             raise Rejected("too few nodes that could be outputs")
         extra = rng.shuffle(inner)[: min(outputs) - len(sinks)]
-        return Graph(n, tuple(nodes), tuple(sorted(sinks + extra)))
-    return Graph(n, tuple(nodes), tuple(sinks))
+        return Graph(n, nodes, tuple(sorted(sinks + extra)))
+    return Graph(n, nodes, tuple(sinks))
 
 
 def _below(v: Value, threshold: float) -> bool:

@@ -50,6 +50,18 @@ def local_partials(graph: Graph, vals: dict[int, Value], swapped: bool = False,
     return out
 
 
+def swapped_partials(graph: Graph, vals: dict[int, Value],
+                     partials: dict[int, tuple[Value, ...]]) -> dict[int, tuple[Value, ...]]:
+    """local_partials(graph, vals, swapped=True) from the right `partials` (local_partials(graph, vals)): the
+    'chain rule factor wrong' mistake changes a product's and a quotient's partials only."""
+    out = dict(partials)
+    for k, op, args in graph.nodes:
+        if op in ("mul", "div"):
+            p, q = _swapped_partials(op, [vals[a] for a in args], vals[k])
+            out[k] = (_bounded_value(p), _bounded_value(q))
+    return out
+
+
 def tangent_values(graph: Graph, partials: dict[int, tuple[Value, ...]], xdot: Sequence[Value],
                    carry: Callable[[Value], Value] = _exact) -> dict[int, Value]:
     dots: dict[int, Value] = {i - graph.n: xdot[i - 1] for i in range(1, graph.n + 1)}
