@@ -133,7 +133,8 @@ def _fraction_slots_work() -> bool:
         return False
 
 
-if not _fraction_slots_work():  # Python's own operators: slower, the same values
+FAST_FRACTIONS = _fraction_slots_work()
+if not FAST_FRACTIONS:  # Python's own operators: slower, the same values
     def _mul(a: Value, b: Value) -> Value:  # noqa: F811
         return a * b
 

@@ -95,6 +95,22 @@ def answer(v: Value) -> Answer:
     return found
 
 
+_TOLERANCES: dict[float, tuple[Answer, float]] = {}
+
+
+def tolerance(v: Value) -> tuple[Answer, float]:
+    """answer(v) and its allowance (Answer.allowance of its value), computed once per key: the sampler checks
+    every asked cell of every draw against the 6-figure student."""
+    f = _float(v)
+    found = _TOLERANCES.get(f)
+    if found is None:
+        if len(_TOLERANCES) > 4096:
+            _TOLERANCES.clear()
+        key = answer(v)
+        found = _TOLERANCES[f] = (key, key.allowance(key.value))
+    return found
+
+
 def box(cell_id: str) -> str:
     return r"\boxed{\mathtt{" + cell_id.replace("_", r"\_") + "}}"
 

@@ -207,13 +207,17 @@ def parse_graph(lines: Any, n: int, outputs: Any = "") -> Graph:
 
 def graph_lines(graph: Graph) -> list[str]:
     """The canonical text of a graph, as the sampler writes it into the givens."""
+    shift = _SHIFT.get()
     out = []
-    for nd in graph.nodes:
-        a = [vname(i) for i in nd.args]
-        rhs = {"add": f"{a[0]} + {a[-1]}", "sub": f"{a[0]} - {a[-1]}", "mul": f"{a[0]} * {a[-1]}",
-               "div": f"{a[0]} / {a[-1]}", "sq": f"{a[0]}^2"}.get(nd.op, f"{nd.op}({a[0]})")
-        out.append(f"{vname(nd.index)} = {rhs}")
+    for k, op, args in graph.nodes:
+        a = f"v{args[0] + shift}"  # vname
+        sign = _SIGNS.get(op)
+        rhs = f"{a}{sign}v{args[1] + shift}" if sign else f"{a}^2" if op == "sq" else f"{op}({a})"
+        out.append(f"v{k + shift} = {rhs}")
     return out
+
+
+_SIGNS = {"add": " + ", "sub": " - ", "mul": " * ", "div": " / "}
 
 
 def vid(i: int) -> str:

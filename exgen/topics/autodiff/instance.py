@@ -13,7 +13,7 @@ from exgen.topics.autodiff.arithmetic import ONE, ZERO, Undefined, Value, _exact
 from exgen.topics.autodiff.display import carry6
 from exgen.topics.autodiff.graph import Graph, numbered, parse_graph
 from exgen.topics.autodiff.trace import (adjoint_rows, final_adjoints, local_partials, primal_values,
-                                          tangent_columns, tangent_values)
+                                          swapped_partials, tangent_columns, tangent_values)
 from exgen.topics.base import InvalidGivens
 
 
@@ -74,7 +74,9 @@ def _seed_key(seeds: Sequence[Value]) -> tuple:
 
 
 def exact_partials(inst: Instance, swapped: bool = False) -> dict[int, tuple[Value, ...]]:
-    return _memo(inst, ("partials", swapped), lambda: local_partials(inst.graph, inst.vals, swapped))
+    if swapped:  # only a product's and a quotient's partials differ: the others are the right ones, computed once
+        return _memo(inst, ("partials", True), lambda: swapped_partials(inst.graph, inst.vals, exact_partials(inst)))
+    return _memo(inst, ("partials", False), lambda: local_partials(inst.graph, inst.vals))
 
 
 def exact_tangents(inst: Instance, xdot: Sequence[Fraction], swapped: bool = False) -> dict[int, Value]:

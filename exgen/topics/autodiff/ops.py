@@ -53,11 +53,11 @@ def _cos(a: Value) -> Value:
 
 
 OPS: dict[str, Op] = {
-    "add": Op("add", 2, lambda a, b: _add(a, b), lambda a, b, v: (ONE, ONE),
+    "add": Op("add", 2, _add, lambda a, b, v: (ONE, ONE),
               "{a} + {b}", ("1", "1")),
-    "sub": Op("sub", 2, lambda a, b: _sub(a, b), lambda a, b, v: (ONE, MINUS_ONE),
+    "sub": Op("sub", 2, _sub, lambda a, b, v: (ONE, MINUS_ONE),
               "{a} - {b}", ("1", "(-1)")),
-    "mul": Op("mul", 2, lambda a, b: _mul(a, b), lambda a, b, v: (b, a),
+    "mul": Op("mul", 2, _mul, lambda a, b, v: (b, a),
               r"{a} \times {b}", ("{b}", "{a}")),
     "div": Op("div", 2, _div, lambda a, b, v: (_div(1, b), _div(-a, b * b)),
               "{a} / {b}", ("(1 / {b})", "(-{a} / {b}^2)")),

@@ -6,10 +6,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Callable
 
-from exgen.grading.compare import matches
+from exgen.grading.compare import close
 from exgen.problem import Answer, Solution
 from exgen.topics.autodiff.arithmetic import Value
-from exgen.topics.autodiff.display import answer, carry6
+from exgen.topics.autodiff.display import carry6, tolerance
 from exgen.topics.autodiff.givens import adjoint_seeds, seed_vector
 from exgen.topics.autodiff.graph import _SHIFT, _in_numbering
 from exgen.topics.autodiff.instance import Instance, _memo, _seed_key, carried_trace, instance, jacobian
@@ -65,20 +65,30 @@ def _carried_cells(inst: Instance, table: str, seeds: tuple[Fraction, ...], mode
 
 def _carried_misses(inst: Instance, table: str, seeds: tuple[Fraction, ...], mode: str,
                     asked: dict[str, Value]) -> list[str]:
-    carried = _carried_cells(inst, table, seeds, mode)
-    return [cid for cid, exact in asked.items()
-            if not matches(key := answer(exact), _rounded_as_asked(key, carried[cid]))]
+    return _misses(_carried_cells(inst, table, seeds, mode), asked)
+
+
+def _misses(carried: dict[str, float], asked: dict[str, Value]) -> list[str]:
+    """The asked cells (id -> exact value) whose carried value, rounded as asked, is outside the key's tolerance:
+    matches(key, rounded) for a number key, its allowance computed once per key."""
+    out = []
+    for cid, exact in asked.items():
+        key, allowance = tolerance(exact)
+        if not close(key.value, _rounded_as_asked(key, carried[cid]), allowance):
+            out.append(cid)
+    return out
 
 
 def _rounded_as_asked(key: Answer, value: float) -> float:
-    return round(value, key.decimals) if key.decimals is not None else float(f"{value:.{key.sig}g}")
+    return round(value, key.decimals) if key.decimals is not None else float(format(value, _SPECS[key.sig]))
+
+
+_SPECS = {sig: f".{sig}g" for sig in range(1, 18)}
 
 
 def carried_failures(variant: str, g: dict[str, Any], asked: dict[str, Value]) -> list[str]:
     """The asked cells (id -> exact value) where the 6-figure student's rounded answer misses the tolerance."""
-    carried = carried_values(variant, g)
-    return [cid for cid, exact in asked.items()
-            if not matches(key := answer(exact), _rounded_as_asked(key, carried[cid]))]
+    return _misses(carried_values(variant, g), asked)
 
 
 _carried: list = [None, {}]  # [the solution last audited, its carried cell values]
@@ -90,7 +100,11 @@ def _carried_answer(cell_id: str) -> Callable[[str, dict[str, Any], Solution], f
         if key is None:
             return None
         if _carried[0] is not solution:
-            _carried[:] = [solution, _carried_for(variant, g)]
+            token = _SHIFT.set(0)  # the ids these paths read name no node: the cells as the sampler kept them
+            try:
+                _carried[:] = [solution, _carried_for(variant, g)]
+            finally:
+                _SHIFT.reset(token)
         return _rounded_as_asked(key, _carried[1][cell_id])
     return value
 
@@ -99,7 +113,7 @@ CARRIED = ("Works from the table's values as printed (6 significant figures), ca
            "evaluates sin, cos, exp and ln on a calculator, and rounds the answer as asked.")
 # Parts every question of these variants asks (forward and fill: y1; reverse: n >= 2). The first node is v1 or
 # v_{n+1} as the numbering goes, so it is not named here: the sampler replays the path on every cell anyway.
-PATHS = tuple(StudentPath(f"carries_6_figures_{cid}", cid, CARRIED, variants, _in_numbering(_carried_answer(cid)))
+PATHS = tuple(StudentPath(f"carries_6_figures_{cid}", cid, CARRIED, variants, _carried_answer(cid))
               for cid, variants in (("y1", ("forward", "fill")),
                                     ("dy1", ("forward",)), ("bar_x1", ("reverse",)), ("bar_x2", ("reverse",)),
                                     ("J_1_1", ("jacobian",))))

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from exgen.rng import Rng
-from exgen.topics.autodiff.arithmetic import Undefined, Value, _float, _mul
+from exgen.topics.autodiff.arithmetic import FAST_FRACTIONS, Undefined, Value, _coprime, _float, _gcd, _mul
 from exgen.topics.autodiff.graph import _SHIFT, NUMBERINGS, Graph, Node, graph_lines, numbered, vid, vname
 from exgen.topics.autodiff.instance import (Instance, _exact_jacobian, _remember, exact_adjoints, exact_partials,
                                             exact_tangents, instance, unit)
@@ -52,80 +52,130 @@ def _draw_inputs(rng: Rng, n: int, spec: tuple[str, float, float]) -> tuple[list
         choices = [v for v in range(int(lo), int(hi) + 1) if v != 0]
         xs = [rng.choice(choices) for _ in range(n)]
         exact = [_SMALL[v] if v in _SMALL else Fraction(v) for v in xs]
-    else:
-        exact = [rng.decimal(lo, hi, 1 if kind == "dec1" else 2) for _ in range(n)]
-        xs = [float(v) for v in exact]
+    else:  # rng.decimal(lo, hi, places): the same draws, each Fraction built from its integers directly
+        scale = 10 if kind == "dec1" else 100
+        low, high = round(lo * scale), round(hi * scale)
+        ks = [rng.randint(low, high) for _ in range(n)]
+        exact = ([_coprime(k // g, scale // g) for k in ks for g in (_gcd(k, scale),)] if FAST_FRACTIONS
+                 else [Fraction(k, scale) for k in ks])
+        xs = [k / scale for k in ks]  # float(k / scale as a Fraction): int division is correctly rounded
     if len(set(xs)) < n:
         raise Rejected("inputs must differ")
     return xs, exact
 
 
-_ARITY = {name: op.arity for name, op in OPS.items()}
+_WORDS = 1 << 64
+_LIMITS: dict[int, int] = {}  # span -> the largest multiple of span <= 2^64: Rng.randint's rejection bound
+
+
+def _uniform(rng: Rng) -> Callable[[int], int]:
+    """rng.randint(0, span - 1) as a function of span: the same words of the same stream, without randint's
+    argument checks (a graph takes ~40 draws, each a Python call)."""
+    def draw(span: int) -> int:
+        limit = _LIMITS.get(span)
+        if limit is None:
+            limit = _LIMITS[span] = _WORDS - _WORDS % span
+        while True:
+            w = (rng._buffer or rng._refill()).pop()  # Rng._word
+            if w < limit:
+                return w % span
+    return draw
+
+
+# Each op of a pool with what random_graph asks of it: (name, binary, transcendental).
+def _pool(names: Sequence[str]) -> tuple[tuple[str, bool, bool], ...]:
+    return tuple((name, OPS[name].arity == 2, name in TRANSCENDENTAL) for name in names)
+
+
+_OP_POOL, _UNARY_POOL = _pool(OP_POOL), _pool(UNARY_POOL)
+_PLAIN_POOL, _PLAIN_UNARY = _pool(("add", "mul", "sub")), _pool(("sq",))  # once the transcendental budget is spent
 _COMMUTATIVE = ("add", "mul")
 
 
 def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequence[int] = (1, 2)) -> Graph:
-    """A random trace of `size` nodes on `n` inputs whose number of outputs (unused nodes) is in `outputs`."""
-    randint = rng.randint  # rng.choice(seq) is seq[randint(0, len(seq) - 1)]: the same draws, one call fewer
-    uses = {i: 0 for i in range(1 - n, 1)}
-    depends = {i: 1 << (i + n - 1) for i in range(1 - n, 1)}  # the inputs each node depends on, as bits
-    nodes: list[Node] = []
+    """A random trace of `size` nodes on `n` inputs whose number of outputs (unused nodes) is in `outputs`.
+
+    Nodes are kept by position p = index + n - 1 (inputs 0..n-1, then v_1, v_2, ...), so the nodes drawn so far
+    are exactly the positions below the next one; `unused` lists the unused ones in order.  Each draw is the one
+    `rng.choice` would make from the same list (seq[randint(0, len(seq) - 1)]), in the same order."""
+    draw = _uniform(rng)
+    uses = [0] * (n + size)
+    depends = [1 << p for p in range(n)] + [0] * size  # the inputs each node depends on, as bits
+    unused = list(range(n))
+    ops: list[str] = []
+    operands: list[tuple[int, ...]] = []  # each node's args (indices); its Node is built once the graph is kept
     seen: set[tuple] = set()
     budget = transcendental
-    existing = list(range(1 - n, 1))
-    for k in range(1, size + 1):
-        unused = [i for i in existing if not uses[i]]
-        pool = OP_POOL if len(existing) > 1 else UNARY_POOL  # one input: the first op is unary
-        op = pool[randint(0, len(pool) - 1)]
-        if op in TRANSCENDENTAL:
+    for p in range(n, n + size):  # p nodes exist: positions 0..p-1
+        pool = _OP_POOL if p > 1 else _UNARY_POOL  # one input: the first op is unary
+        op, binary, special = pool[draw(len(pool))]
+        if special:
             if budget == 0:
-                pool = ("add", "mul", "sub") if len(existing) > 1 else ("sq",)
-                op = pool[randint(0, len(pool) - 1)]
+                pool = _PLAIN_POOL if p > 1 else _PLAIN_UNARY
+                op, binary, special = pool[draw(len(pool))]
             else:
                 budget -= 1
-        if _ARITY[op] == 2:
-            a = unused[randint(0, len(unused) - 1)] if unused else existing[randint(0, len(existing) - 1)]
-            pool = [i for i in unused if i != a] if randint(0, 1) else []
-            if not pool:
-                pool = [i for i in existing if i != a]
-            b = pool[randint(0, len(pool) - 1)]
-            if randint(0, 1):
+        if binary:
+            free = len(unused)
+            if free:
+                i = draw(free)
+                a = unused[i]
+                if draw(2) and free > 1:  # b from the unused nodes other than a
+                    r = draw(free - 1)
+                    b = unused[r if r < i else r + 1]
+                else:  # b from every node other than a
+                    r = draw(p - 1)
+                    b = r if r < a else r + 1
+            else:
+                a = draw(p)
+                draw(2)  # a coin for "b among the unused ones", of which there are none
+                r = draw(p - 1)
+                b = r if r < a else r + 1
+            if draw(2):
                 a, b = b, a
-            args: tuple[int, ...] = (a, b)
-            key = (op, (a, b) if a < b or op not in _COMMUTATIVE else (b, a))
+            key: tuple = (op, a, b) if a < b or op not in _COMMUTATIVE else (op, b, a)
+            if key in seen:
+                raise Rejected("a node repeats another")
+            if not uses[a]:
+                unused.remove(a)
+            if not uses[b]:
+                unused.remove(b)
             uses[a] += 1
             uses[b] += 1
-            depends[k] = depends[a] | depends[b]
+            depends[p] = depends[a] | depends[b]
+            args: tuple[int, ...] = (a - n + 1, b - n + 1)
         else:
-            a = (unused[randint(0, len(unused) - 1)] if unused and randint(0, 2)
-                 else existing[randint(0, len(existing) - 1)])
-            args = (a,)
-            key = (op, args)
+            a = unused[draw(len(unused))] if unused and draw(3) else draw(p)
+            key = (op, a)
+            if key in seen:
+                raise Rejected("a node repeats another")
+            if not uses[a]:
+                unused.remove(a)
             uses[a] += 1
-            depends[k] = depends[a]
-        if key in seen:
-            raise Rejected("a node repeats another")
+            depends[p] = depends[a]
+            args = (a - n + 1,)
         seen.add(key)
-        uses[k] = 0
-        existing.append(k)
-        nodes.append(Node(k, op, args))
-    if any(uses[i] == 0 for i in range(1 - n, 1)):
+        unused.append(p)
+        ops.append(op)
+        operands.append(args)
+    if unused[0] < n:
         raise Rejected("an input is unused")
-    sinks = [k for k in range(1, size + 1) if uses[k] == 0]
-    if len(sinks) > max(outputs):
+    if len(unused) > max(outputs):  # every unused node is an output (a sink)
         raise Rejected("too many outputs")
-    if not any(uses[i] >= 2 for i in uses):
+    if max(uses) < 2:
         raise Rejected("no shared variable: adjoints would not accumulate")
     every = (1 << n) - 1  # inputs <= graph.ancestors(k)
-    if any(depends[k] != every for k in sinks):
+    if any(depends[p] != every for p in unused):
         raise Rejected("an output does not depend on every input")
+    sinks = [p - n + 1 for p in unused]
+    nodes = tuple(map(Node, range(1, size + 1), ops, operands))
     if len(sinks) < min(outputs):  # too few sinks: intermediates that depend on every input are outputs too
-        inner = [k for k in range(1, size + 1) if uses[k] > 0 and depends[k] == every]
+        inner = [p - n + 1 for p in range(n, n + size) if uses[p] > 0 and depends[p] == every]
         if len(inner) < min(outputs) - len(sinks):
             raise Rejected("too few nodes that could be outputs")
         extra = rng.shuffle(inner)[: min(outputs) - len(sinks)]
-        return Graph(n, tuple(nodes), tuple(sorted(sinks + extra)))
-    return Graph(n, tuple(nodes), tuple(sinks))
+        return Graph(n, nodes, tuple(sorted(sinks + extra)))
+    return Graph(n, nodes, tuple(sinks))
 
 
 def _below(v: Value, threshold: float) -> bool:
@@ -194,7 +244,7 @@ def _sample_graph(rng: Rng, difficulty: str, n: int, outputs: Sequence[int] = (1
         raise Rejected("an angle a calculator would need more figures of")
     _check_values([vals[nd.index] for nd in graph.nodes], limit)
     inst = Instance(graph, exact, vals)
-    _check_sums(graph, vals, exact_partials(inst), None)
+    _check_sums(graph, vals, None, None)  # the primal sums: no partials needed
     J = _exact_jacobian(inst)
     _check_values([v for row in J for v in row], limit)
     if any(_is_zero(v) for row in J for v in row):

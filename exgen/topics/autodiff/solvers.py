@@ -294,20 +294,24 @@ def _solve_linear(g: dict[str, Any]) -> Solution:
         raise InvalidGivens("B, D1, D2, S: positive integers")
     rows = B * S
     a = linear_layer(rows, D1, D2)
-    dims = rf"{rows} \times {D1} \times {D2}"
-    steps = (Step(f"$X$ holds $B \\cdot S = {B} \\times {S} = {rows}$ token rows."),) if S > 1 else ()
-    steps += (
-        Step(r"$\partial L / \partial W = X^T \, \partial L / \partial Y$: "
-             rf"$({D1} \times {rows})({rows} \times {D2})$, so $\partial L / \partial W \in \mathbb{{R}}^{{{D1} \times {D2}}}$, "
-             r"the shape of $W$."),
-        Step(r"$\partial L / \partial X = \partial L / \partial Y \, W^T$: "
-             rf"$({rows} \times {D2})({D2} \times {D1})$, so $\partial L / \partial X \in \mathbb{{R}}^{{{rows} \times {D1}}}$, "
-             r"the shape of $X$."),
-        Step("Each is one matrix product with the same three dimensions; with an FMA counted as 2 FLOPs:",
-             rf"2 \cdot {dims} = {nf.sig(a['flops_dW'], 6)}\ \text{{FLOP}}"),
-        Step("The backward pass computes both:",
-             rf"2 \cdot (2 \cdot {dims}) = 4 \cdot {dims} = {nf.sig(a['flops_backward'], 6)}\ \text{{FLOP}}"),
-    )
+
+    def steps() -> tuple[Step, ...]:  # built on first read
+        dims = rf"{rows} \times {D1} \times {D2}"
+        out = (Step(f"$X$ holds $B \\cdot S = {B} \\times {S} = {rows}$ token rows."),) if S > 1 else ()
+        out += (
+            Step(r"$\partial L / \partial W = X^T \, \partial L / \partial Y$: "
+                 rf"$({D1} \times {rows})({rows} \times {D2})$, so $\partial L / \partial W \in \mathbb{{R}}^{{{D1} \times {D2}}}$, "
+                 r"the shape of $W$."),
+            Step(r"$\partial L / \partial X = \partial L / \partial Y \, W^T$: "
+                 rf"$({rows} \times {D2})({D2} \times {D1})$, so $\partial L / \partial X \in \mathbb{{R}}^{{{rows} \times {D1}}}$, "
+                 r"the shape of $X$."),
+            Step("Each is one matrix product with the same three dimensions; with an FMA counted as 2 FLOPs:",
+                 rf"2 \cdot {dims} = {nf.sig(a['flops_dW'], 6)}\ \text{{FLOP}}"),
+            Step("The backward pass computes both:",
+                 rf"2 \cdot (2 \cdot {dims}) = 4 \cdot {dims} = {nf.sig(a['flops_backward'], 6)}\ \text{{FLOP}}"),
+        )
+        return out
+
     parts = (
         Part("dW_shape", r"shape of $\partial L / \partial W$ (rows, columns)", Answer("vector", a["dW_shape"])),
         Part("dX_shape", r"shape of $\partial L / \partial X$ (rows, columns)", Answer("vector", a["dX_shape"])),

@@ -1,4 +1,4 @@
-"""The tables as a question shows them and the worked lines of a solution: each cell's formula, label and
+"""The tables as a question shows them and the worked lines of a solution: each cell's formula and
 substituted form, the forward, reverse and graph tables (LaTeX arrays), and the reverse-order convention."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from exgen.topics.autodiff.trace import AdjointRow, adjoint_ids
 
 
 class Cell(NamedTuple):
-    """One table cell: id, the row's formula (LaTeX), its label (prose), the substituted worked form, the value."""
+    """One table cell: id, the row's formula (LaTeX), the substituted worked form, the value (a part's label is
+    the solver's: solvers._primal_keys and the like)."""
 
     id: str
     formula: str
-    label: str
     worked: str
     value: Value
     text: str  # the value as a worked solution shows it: show(value)
@@ -46,10 +46,10 @@ def primal_cells(graph: Graph, vals: dict[int, Value], sv: dict[int, str] | None
         a, b, k = nd.args[0], nd.args[-1], nd.index
         sub = _fill(PRIMAL_NUM[nd.op], {"a": _signed(sv[a]), "b": _signed(sv[b]), "A": sv[a]})
         formula = primal_tex(nd)
-        cells.append(Cell(vid(k), formula, f"${vtex(k)}$", f"{formula} = {sub}", vals[k], sv[k]))
+        cells.append(Cell(vid(k), formula, f"{formula} = {sub}", vals[k], sv[k]))
     for j, k in enumerate(graph.outputs, 1):
         f = f"y_{{{j}}} = {vtex(k)}"
-        cells.append(Cell(f"y{j}", f, f"$y_{{{j}}}$", f, vals[k], sv[k]))
+        cells.append(Cell(f"y{j}", f, f, vals[k], sv[k]))
     return cells
 
 
@@ -59,7 +59,7 @@ def _tangent_cell(nd: Node, dots: dict[int, Value], sv: dict[int, str], sd: dict
     sub = _fill(TANGENT_NUM[nd.op], {"a": _signed(sv[a]), "A": sv[a], "b": _signed(sv[b]),
                                      "da": _signed(sd[a]), "db": _signed(sd[b])})
     formula = tangent_tex(nd)
-    return Cell(f"d{vid(k)}", formula, f"${vtex(k, 'dot')}$", f"{formula} = {sub}", dots[k], sd[k])
+    return Cell(f"d{vid(k)}", formula, f"{formula} = {sub}", dots[k], sd[k])
 
 
 def tangent_cells(graph: Graph, vals: dict[int, Value], dots: dict[int, Value],
@@ -69,7 +69,7 @@ def tangent_cells(graph: Graph, vals: dict[int, Value], dots: dict[int, Value],
     cells = [_tangent_cell(nd, dots, sv, sd) for nd in graph.nodes]
     for j, k in enumerate(graph.outputs, 1):
         f = rf"\dot y_{{{j}}} = {vtex(k, 'dot')}"
-        cells.append(Cell(f"dy{j}", f, rf"$\dot y_{{{j}}}$", f, dots[k], sd[k]))
+        cells.append(Cell(f"dy{j}", f, f, dots[k], sd[k]))
     return cells
 
 
@@ -83,10 +83,7 @@ def _adjoint_cell(graph: Graph, r: AdjointRow, cid: str, sv: dict[int, str]) -> 
     formula = head + vtex(r.source, "bar") + r" \times " + partial_tex(nd, r.slot)
     prev = f"{_paren(r.before)} + " if r.accumulates else ""
     worked = rf"{formula} = {prev}{_paren(r.source_bar)} \times {local_num}"
-    label = f"${target}$"
-    if cid.count("_") == 2:
-        label += f", contribution {cid.rsplit('_', 1)[1]} (from ${vtex(r.source)}$)"
-    return Cell(cid, formula, label, worked, r.value, show(r.value))
+    return Cell(cid, formula, worked, r.value, show(r.value))
 
 
 def adjoint_cells(graph: Graph, vals: dict[int, Value], rows: Sequence[AdjointRow], bar: dict[int, Value],
@@ -96,7 +93,7 @@ def adjoint_cells(graph: Graph, vals: dict[int, Value], rows: Sequence[AdjointRo
     for i in range(1, graph.n + 1):
         f = rf"\bar x_{{{i}}} = {vtex(i - graph.n, 'bar')}"
         v = bar[i - graph.n]
-        cells.append(Cell(f"bar_x{i}", f, rf"$\bar x_{{{i}}}$", f, v, show(v)))
+        cells.append(Cell(f"bar_x{i}", f, f, v, show(v)))
     return cells
 
 

@@ -12,18 +12,21 @@ from exgen.topics.autodiff.graph import _SHIFT, Graph, vid
 from exgen.topics.autodiff.ops import OPS, _swapped_partials
 
 
+_VALUE = {name: op.value for name, op in OPS.items()}
+_PARTIALS = {name: op.partials for name, op in OPS.items()}
+
+
 def primal_values(graph: Graph, x: Sequence[Value], carry: Callable[[Value], Value] = _exact) -> dict[int, Value]:
     """The primal trace; `carry` is applied to every value a later row uses (a student's rounding)."""
     vals: dict[int, Value] = {i - graph.n: x[i - 1] for i in range(1, graph.n + 1)}
     exact = carry is _exact
-    for nd in graph.nodes:
-        args = nd.args
+    for k, op, args in graph.nodes:
         try:
-            v = _bounded_value(OPS[nd.op].value(*[vals[a] for a in args]) if len(args) == 2
-                               else OPS[nd.op].value(vals[args[0]]))
+            v = _bounded_value(_VALUE[op](vals[args[0]], vals[args[1]]) if len(args) == 2
+                               else _VALUE[op](vals[args[0]]))
         except (ZeroDivisionError, OverflowError, ValueError) as e:
             raise Undefined(str(e)) from None
-        vals[nd.index] = v if exact else carry(v)
+        vals[k] = v if exact else carry(v)
     return vals
 
 
@@ -31,16 +34,31 @@ def local_partials(graph: Graph, vals: dict[int, Value], swapped: bool = False,
                    carry: Callable[[Value], Value] = _exact) -> dict[int, tuple[Value, ...]]:
     out = {}
     exact = carry is _exact
-    for nd in graph.nodes:
-        args = [vals[a] for a in nd.args]
-        local = (_swapped_partials(nd.op, args, vals[nd.index]) if swapped
-                 else OPS[nd.op].partials(*args, vals[nd.index]))
+    for k, op, args in graph.nodes:
+        if swapped:
+            local = _swapped_partials(op, [vals[a] for a in args], vals[k])
+        elif len(args) == 2:
+            local = _PARTIALS[op](vals[args[0]], vals[args[1]], vals[k])
+        else:
+            local = _PARTIALS[op](vals[args[0]], vals[k])
         if len(local) == 1:
             p = _bounded_value(local[0])
-            out[nd.index] = (p if exact else carry(p),)
+            out[k] = (p if exact else carry(p),)
         else:
             p, q = _bounded_value(local[0]), _bounded_value(local[1])
-            out[nd.index] = (p, q) if exact else (carry(p), carry(q))
+            out[k] = (p, q) if exact else (carry(p), carry(q))
+    return out
+
+
+def swapped_partials(graph: Graph, vals: dict[int, Value],
+                     partials: dict[int, tuple[Value, ...]]) -> dict[int, tuple[Value, ...]]:
+    """local_partials(graph, vals, swapped=True) from the right `partials` (local_partials(graph, vals)): the
+    'chain rule factor wrong' mistake changes a product's and a quotient's partials only."""
+    out = dict(partials)
+    for k, op, args in graph.nodes:
+        if op in ("mul", "div"):
+            p, q = _swapped_partials(op, [vals[a] for a in args], vals[k])
+            out[k] = (_bounded_value(p), _bounded_value(q))
     return out
 
 
