@@ -18,6 +18,7 @@ T = TypeVar("T")
 
 _WORDS = 1 << 64  # how many 64-bit words there are
 _FOUR_WORDS = struct.Struct(">4Q")  # a SHA-256 digest as four big-endian 64-bit words
+_LIMITS: dict[int, int] = {}  # span -> the rejection bound of `below`
 
 
 class Rng:
@@ -42,12 +43,22 @@ class Rng:
         """Uniform integer in [low, high], by rejection (no modulo bias)."""
         if high < low:
             raise ValueError(f"empty range [{low}, {high}]")
-        span = high - low + 1
-        limit = _WORDS - _WORDS % span
+        return low + self.below(high - low + 1)
+
+    def below(self, span: int) -> int:
+        """Uniform integer in [0, span): `randint(0, span - 1)`, the same words, without its argument check
+        (a sampler drawing a random graph calls it ~40 times)."""
+        limit = _LIMITS.get(span)
+        if limit is None:
+            if span < 1:
+                raise ValueError(f"empty range [0, {span})")
+            if len(_LIMITS) >= 1024:
+                _LIMITS.clear()
+            limit = _LIMITS[span] = _WORDS - _WORDS % span  # the largest multiple of span up to 2^64
         while True:
             w = (self._buffer or self._refill()).pop()  # _word, inlined: samplers call this ~100 times a problem
             if w < limit:
-                return low + w % span
+                return w % span
 
     def choice(self, items: Sequence[T]) -> T:
         return items[self.randint(0, len(items) - 1)]

@@ -1,5 +1,7 @@
 """Randomness is a hash stream: pinned values guard against any change across machines and versions."""
 
+import pytest
+
 from exgen.rng import Rng, problem_seed, student_seed
 
 
@@ -24,3 +26,11 @@ def test_problem_and_student_seeds_are_pinned():
     assert student_seed(b"course secret", "alice", 0) != student_seed(b"course secret", "bob", 0)
     assert student_seed(b"course secret", "alice", 0) != student_seed(b"other secret", "alice", 0)
 
+
+
+def test_below_is_randint_from_zero_word_for_word():
+    a, b = Rng("below", 1), Rng("below", 1)
+    assert [a.below(span) for span in range(1, 400)] == [b.randint(0, span - 1) for span in range(1, 400)]
+    assert a.below(2**64) == b.randint(0, 2**64 - 1)
+    with pytest.raises(ValueError):
+        a.below(0)

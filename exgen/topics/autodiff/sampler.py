@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from exgen.rng import Rng
 from exgen.topics.autodiff.arithmetic import FAST_FRACTIONS, Undefined, Value, _coprime, _float, _gcd, _mul
@@ -64,24 +64,6 @@ def _draw_inputs(rng: Rng, n: int, spec: tuple[str, float, float]) -> tuple[list
     return xs, exact
 
 
-_WORDS = 1 << 64
-_LIMITS: dict[int, int] = {}  # span -> the largest multiple of span <= 2^64: Rng.randint's rejection bound
-
-
-def _uniform(rng: Rng) -> Callable[[int], int]:
-    """rng.randint(0, span - 1) as a function of span: the same words of the same stream, without randint's
-    argument checks (a graph takes ~40 draws, each a Python call)."""
-    def draw(span: int) -> int:
-        limit = _LIMITS.get(span)
-        if limit is None:
-            limit = _LIMITS[span] = _WORDS - _WORDS % span
-        while True:
-            w = (rng._buffer or rng._refill()).pop()  # Rng._word
-            if w < limit:
-                return w % span
-    return draw
-
-
 # Each op of a pool with what random_graph asks of it: (name, binary, transcendental).
 def _pool(names: Sequence[str]) -> tuple[tuple[str, bool, bool], ...]:
     return tuple((name, OPS[name].arity == 2, name in TRANSCENDENTAL) for name in names)
@@ -98,7 +80,7 @@ def random_graph(rng: Rng, n: int, size: int, transcendental: int, outputs: Sequ
     Nodes are kept by position p = index + n - 1 (inputs 0..n-1, then v_1, v_2, ...), so the nodes drawn so far
     are exactly the positions below the next one; `unused` lists the unused ones in order.  Each draw is the one
     `rng.choice` would make from the same list (seq[randint(0, len(seq) - 1)]), in the same order."""
-    draw = _uniform(rng)
+    draw = rng.below
     uses = [0] * (n + size)
     depends = [1 << p for p in range(n)] + [0] * size  # the inputs each node depends on, as bits
     unused = list(range(n))
