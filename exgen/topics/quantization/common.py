@@ -31,10 +31,10 @@ def round_half_away(x: Fraction | float) -> int:
     return n if x >= 0 else -n
 
 
-def near_tie(x: Fraction) -> bool:
-    """Whether x lies within TIE_MARGIN of a .5 boundary: |frac(x) − 1/2| < m, in integers."""
+def near_tie(x: Fraction, margin: Fraction = TIE_MARGIN) -> bool:
+    """Whether x lies within margin of a .5 boundary: |frac(x) − 1/2| < m, in integers."""
     p, q = x.numerator, x.denominator
-    m = TIE_MARGIN
+    m = margin
     return abs(2 * m.denominator * (p % q) - m.denominator * q) < 2 * m.numerator * q
 
 

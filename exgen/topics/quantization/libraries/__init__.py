@@ -34,7 +34,7 @@ from exgen.topics.quantization.libraries.affine_channel import (
     AFFINE_CHANNEL, _af_levels, _af_other_way, _af_tensor_range, _af_unrounded, _af_unsigned, _affine_float,
     _sample_affine, _solve_affine)
 from exgen.topics.quantization.libraries.common import _error_from_rounded
-from exgen.topics.quantization.libraries.common import near_tie  # noqa: F401  (re-exported: tests use it)
+from exgen.topics.quantization.common import near_tie  # noqa: F401  (re-exported: tests use it)
 from exgen.topics.quantization.libraries.given_scale import (
     GIVEN_SCALE, _error_flipped, _float_given_scale, _gs_mistake, _half_away, _sample_given_scale,
     _solve_given_scale, _unclamped, _zero_kept, _zero_subtracted)

@@ -11,8 +11,9 @@ from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Rejected, Variant
 from exgen.topics.quantization import _fast
+from exgen.topics.quantization.common import clamp, flat
 from exgen.topics.quantization.libraries.common import (
-    AXES, _X, _check_bounds, _mat, _matrix_ok, channel_word, channels, clamp, flat, per_entry)
+    AXES, _X, _check_bounds, _mat, _matrix_ok, channel_word, channels, per_entry)
 
 
 # ---- absmax_int8: restricted-range symmetric, multiplier or scale, per tensor or vector-wise ------------

@@ -12,8 +12,9 @@ from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Rejected, Variant
 from exgen.topics.quantization import _fast
+from exgen.topics.quantization.common import clamp, flat, int_range
 from exgen.topics.quantization.libraries.common import (
-    AXES, _X, _check_bounds, _mat, _matrix_ok, channel_word, channels, clamp, flat, int_range, per_entry)
+    AXES, _X, _check_bounds, _mat, _matrix_ok, channel_word, channels, per_entry)
 
 
 # ---- affine_channel: min–max affine per channel, with zero points ---------------------------------------

@@ -1,11 +1,9 @@
-"""What the library variants (given_scale, absmax_int8, affine_channel, requant) share: the tie margin, the axes,
-channel helpers (a matrix's channels as rows, the channel value at each entry), rounding and ranges, the givens
-check, the matrix X given, and the error-matrix-from-rounded-reconstruction path."""
+"""What the library variants (given_scale, absmax_int8, affine_channel, requant) share beyond quantization/common.py
+(ties, ranges, rounding, clamp, flat): the axes, channel helpers (a matrix's channels as rows, the channel value at
+each entry), the givens check, the matrix X given, and the error-matrix-from-rounded-reconstruction path."""
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
 from typing import Any
 
 from exgen import numfmt as nf
@@ -13,37 +11,16 @@ from exgen.givens import coerce
 from exgen.problem import Solution
 from exgen.topics.base import Given, InvalidGivens, Variant
 from exgen.topics.quantization import _fast
+from exgen.topics.quantization.common import _transpose, flat
 
 
-TIE_MARGIN = Fraction(1, 20)
 MAX_ENTRIES = 64
 AXES = ("tensor", "rows", "columns")
 
 
-def flat(m: list[list[Any]]) -> list[Any]:
-    return [v for row in m for v in row]
-
-
-def transpose(m: list[list[Any]]) -> list[list[Any]]:
-    return [list(c) for c in zip(*m)]
-
-
-def round_away(x: Fraction) -> int:
-    n = (2 * abs(x.numerator) + x.denominator) // (2 * x.denominator)
-    return n if x >= 0 else -n
-
-
-def clamp(q: int, lo: int, hi: int) -> int:
-    return max(lo, min(hi, q))
-
-
-def near_tie(x: Fraction, margin: Fraction = TIE_MARGIN) -> bool:
-    return abs((x - math.floor(x)) - Fraction(1, 2)) < margin
-
-
 def channels(x: list[list[Any]], axis: str) -> list[list[Any]]:
     """The channels of x as rows: rows as they are, columns transposed, the tensor as one channel."""
-    return transpose(x) if axis == "columns" else [flat(x)] if axis == "tensor" else x
+    return _transpose(x) if axis == "columns" else [flat(x)] if axis == "tensor" else x
 
 
 def per_entry(x: list[list[Any]], axis: str, values: list[Any]) -> list[list[Any]]:
@@ -57,10 +34,6 @@ def per_entry(x: list[list[Any]], axis: str, values: list[Any]) -> list[list[Any
 
 def channel_word(axis: str) -> str:
     return {"rows": "row", "columns": "column", "tensor": "tensor"}[axis]
-
-
-def int_range(bits: int, signed: bool) -> tuple[int, int]:
-    return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
 
 
 def _matrix_ok(x: Any) -> None:

@@ -14,8 +14,9 @@ from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Rejected, Variant
 from exgen.topics.quantization import _fast
 from exgen.topics.quantization._fast import fr
+from exgen.topics.quantization.common import clamp, flat
 from exgen.topics.quantization.libraries.common import (
-    AXES, MAX_ENTRIES, _X, _check_bounds, _mat, _matrix_ok, channel_word, channels, clamp, flat, per_entry)
+    AXES, MAX_ENTRIES, _X, _check_bounds, _mat, _matrix_ok, channel_word, channels, per_entry)
 
 
 _DECIMALS = Given("decimals", "decimal places asked for in the reconstruction and the error matrix", "integer",

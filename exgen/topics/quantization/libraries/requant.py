@@ -15,7 +15,8 @@ from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Rejected, Variant
 from exgen.topics.quantization import _fast
 from exgen.topics.quantization._fast import fr
-from exgen.topics.quantization.libraries.common import _check_bounds, clamp, round_away
+from exgen.topics.quantization.common import clamp, round_half_away
+from exgen.topics.quantization.libraries.common import _check_bounds
 
 
 # ---- requant: the integer multiplier M = 2^-n M0, M0 a Q31 integer (Jacob et al. 2018; gemmlowp) ---------
@@ -162,12 +163,12 @@ def _rq(g, **change) -> dict[str, Any]:
 
 
 def _rq_q32(variant: str, g: dict[str, Any]) -> Any:
-    return round_away(_rq(g)["M0"] * 2**32)
+    return round_half_away(_rq(g)["M0"] * 2**32)
 
 
 def _rq_unnormalised(variant: str, g: dict[str, Any]) -> Any:
     r = _rq(g)
-    return round_away(r["M"] * 2**31) if r["n"] else None
+    return round_half_away(r["M"] * 2**31) if r["n"] else None
 
 
 def _rq_shift_one_less(variant: str, g: dict[str, Any]) -> Any:
