@@ -81,6 +81,66 @@ def coerce(given: Given, value: Any) -> Any:
     return _bounded(given, _coerce_kind(given, value))
 
 
+def check(variant: Variant, givens: dict[str, Any]) -> None:
+    """Raise InvalidGivens if a required given is missing or a given's value is one `coerce` refuses (out of its
+    bounds, not of its kind): what a solver called directly checks, so it is as safe as `exgen solve`.  A value
+    already of its kind and in bounds (every sampled given) is told apart without parsing (issue 12)."""
+    variant.require(givens)
+    for given in variant.givens:
+        if given.kind != "choice" and given.name in givens and not _plainly_valid(given, givens[given.name]):
+            coerce(given, givens[given.name])
+
+
+def _finite_number(v: Any) -> bool:
+    t = type(v)
+    return (t is float and v - v == 0) or (t is int and -2**53 < v < 2**53)
+
+
+def _plainly_valid(given: Given, value: Any) -> bool:
+    """Whether `coerce(given, value)` certainly accepts `value` as it stands (a matrix or vector of finite
+    numbers, a number, within the declared bounds and size), told without parsing any text; anything else
+    (text, a bool, a value out of bounds) is for coerce, which names what is wrong."""
+    kind, low, high = given.kind, given.low, given.high
+    if kind == "matrix":
+        if type(value) is not list or not value:
+            return False
+        width = None
+        entries = []
+        for row in value:
+            if type(row) is not list or not row or (width is not None and len(row) != width):
+                return False
+            width = len(row)
+            entries.extend(row)
+        size = given.max_size if given.max_size is not None else MAX_ENTRIES
+    elif kind == "vector":
+        if type(value) is not list or not value:
+            return False
+        entries = value
+        size = given.max_size if given.max_size is not None else MAX_ENTRIES
+    elif kind in ("number", "integer"):
+        if not _finite_number(value):
+            return False
+        if kind == "integer":
+            if not float(value).is_integer():
+                return False
+            if given.choices and str(int(value)) not in given.choices:
+                return False
+        elif given.choices:
+            return False
+        entries, size = [value], given.max_size
+    else:
+        return False
+    if size is not None and len(entries) > size:
+        return False
+    if all(type(v) is float for v in entries):  # a sum that is finite has every entry finite (no inf, no nan)
+        total = sum(entries)
+        return total - total == 0 and (low is None or min(entries) >= low) and (high is None or max(entries) <= high)
+    for v in entries:
+        if not _finite_number(v) or (low is not None and v < low) or (high is not None and v > high):
+            return False
+    return True
+
+
 def _coerce_kind(given: Given, value: Any) -> Any:
     if given.kind == "matrix":
         rows = _matrix(given.name, value if isinstance(value, str) else json.dumps(value))

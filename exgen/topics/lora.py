@@ -22,7 +22,7 @@ from typing import Any
 
 from exgen import numfmt as nf
 from exgen.exact import decimal
-from exgen.givens import coerce
+from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
@@ -102,27 +102,10 @@ def _per_layer(targets: str, d: int, dkv: int, dff: int, r: int, bias: bool) -> 
 
 
 _SPECS = {v.name: v for v in VARIANTS}
-_REQUIRED = {v.name: frozenset(x.name for x in v.givens if x.default is None) for v in VARIANTS}
-_NUMERIC = {v.name: tuple(x for x in v.givens if x.kind != "choice") for v in VARIANTS}
 
 
 def _check(variant: str, g: dict[str, Any]) -> None:
-    if not _REQUIRED[variant].issubset(g):
-        _SPECS[variant].require(g)  # names every missing given
-    for given in _NUMERIC[variant]:
-        if given.name in g:
-            value = g[given.name]
-            try:
-                key = (variant, given.name, type(value), value)
-                known = key in _COERCED
-            except TypeError:  # an unhashable value: checked, not kept
-                key, known = None, False
-            if not known:
-                coerce(given, value)
-                if key is not None:
-                    if len(_COERCED) >= 4096:
-                        _COERCED.clear()
-                    _COERCED.add(key)
+    check(_SPECS[variant], g)
     if variant == "qlora":
         if g.get("double_quant") not in ("no", "yes"):
             raise InvalidGivens("double_quant must be 'no' or 'yes'")
@@ -149,8 +132,6 @@ def _exact(x: Any) -> int | Fraction:
     return exact.numerator if exact.denominator == 1 else exact
 
 
-# The (variant, given, type, value) that `coerce` has accepted: a draw is checked by its solve each time.
-_COERCED: set[tuple] = set()
 
 
 # ---- solvers ---------------------------------------------------------------------------------------

@@ -3,11 +3,10 @@ combinations a variant cannot ask)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from exgen import gpus as gpu_table
-from exgen.givens import coerce
+from exgen.givens import check
 from exgen.topics.base import Given, InvalidGivens, Variant
 from exgen.topics.intensity.formulas import (
     BYTES, COUNTS, OPS, SPARSITY, STORAGE_BYTES, TENSOR_DTYPES, WEIGHT_BYTES, critical_threshold, is_sparse, ridge,
@@ -97,24 +96,10 @@ VARIANTS = VARIANTS + (
 _SPEC = {v.name: v for v in VARIANTS}
 
 
-def _plainly_valid(given: Given, value: Any) -> bool:
-    """An int, or a finite float for a number, within the given's bounds: what `coerce` accepts as it stands,
-    told without parsing its text (the sampler's givens all are)."""
-    kind = type(value)
-    if not (kind is int or kind is float and given.kind == "number" and math.isfinite(value)):
-        return False
-    return (given.kind in ("number", "integer") and not given.choices and given.max_size is None
-            and given.low is not None and given.high is not None and given.low <= value <= given.high)
-
-
 def _check(variant: str, g: dict[str, Any]) -> None:
     """Validate a user's givens (the declared bounds included, so a solver called directly is as safe as
     `exgen solve`)."""
-    spec = _SPEC[variant]
-    spec.require(g)
-    for given in spec.givens:
-        if given.name in g and given.kind != "choice" and not _plainly_valid(given, g[given.name]):
-            coerce(given, g[given.name])
+    check(_SPEC[variant], g)
     if variant in ("op", "bound") and g.get("op") == "maxpool" and (int(g["m"]) % 2 or int(g["n"]) % 2):
         raise InvalidGivens("maxpool: 2x2 windows with stride 2 need m and n even")
     if variant in ("gpu_peak", "fma_per_clock") and is_sparse(g) and g["dtype"] not in TENSOR_DTYPES:

@@ -82,56 +82,6 @@ def near_tie(p: int, q: int, m_num: int = 1, m_den: int = 20) -> bool:
 _NUMBER = (float, int)
 
 
-def _finite_number(v: Any) -> bool:
-    t = type(v)
-    return (t is float and v - v == 0) or (t is int and -2**53 < v < 2**53)
-
-
-def plainly_valid(given: Any, value: Any) -> bool:
-    """Whether `exgen.givens.coerce(given, value)` certainly accepts `value` (a matrix of finite floats, a
-    vector, a number within the declared bounds): then a solver need not re-parse it; anything else (text,
-    a bool, a value out of bounds) goes through coerce, which names what is wrong."""
-    kind, low, high = given.kind, given.low, given.high
-    if kind == "matrix":
-        if type(value) is not list or not value:
-            return False
-        width = None
-        entries = []
-        for row in value:
-            if type(row) is not list or not row or (width is not None and len(row) != width):
-                return False
-            width = len(row)
-            entries.extend(row)
-        size = given.max_size if given.max_size is not None else 10_000
-    elif kind == "vector":
-        if type(value) is not list or not value:
-            return False
-        entries = value
-        size = given.max_size if given.max_size is not None else 10_000
-    elif kind in ("number", "integer"):
-        if not _finite_number(value):
-            return False
-        if kind == "integer":
-            if not float(value).is_integer():
-                return False
-            if given.choices and str(int(value)) not in given.choices:
-                return False
-        elif given.choices:
-            return False
-        entries, size = [value], given.max_size
-    else:
-        return False
-    if size is not None and len(entries) > size:
-        return False
-    if all(type(v) is float for v in entries):  # a sum that is finite has every entry finite (no inf, no nan)
-        total = sum(entries)
-        return total - total == 0 and (low is None or min(entries) >= low) and (high is None or max(entries) <= high)
-    for v in entries:
-        if not _finite_number(v) or (low is not None and v < low) or (high is not None and v > high):
-            return False
-    return True
-
-
 _PAIRS: dict[float, tuple[int, int]] = {}
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from exgen.givens import coerce
+from exgen.givens import check
 from exgen.topics.base import Given, InvalidGivens, Variant
-from exgen.topics.quantization import _fast, kmeans
+from exgen.topics.quantization import kmeans
 from exgen.topics.quantization.common import ERROR_METRICS, _transpose, flat
 
 
@@ -58,11 +58,7 @@ VARIANTS = (
 def _check(variant: str, g: dict[str, Any]) -> None:
     """Validate a user's givens with a message a TA can act on (the declared bounds included, so a solver
     called directly is as safe as `exgen solve`)."""
-    spec = next(v for v in VARIANTS if v.name == variant)
-    spec.require(g)
-    for given in spec.givens:
-        if given.name in g and given.kind != "choice" and not _fast.plainly_valid(given, g[given.name]):
-            coerce(given, g[given.name])
+    check(next(v for v in VARIANTS if v.name == variant), g)
     if variant == "kmeans":
         return
     if variant == "storage":

@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from exgen import numfmt as nf
+from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Rejected, Variant
 from exgen.topics.quantization import _fast
 from exgen.topics.quantization.common import clamp, flat
 from exgen.topics.quantization.libraries.common import (
-    AXES, _X, _check_bounds, _mat, _matrix_ok, channel_word, channels, per_entry)
+    AXES, _X, _mat, _matrix_ok, channel_word, channels, per_entry)
 
 
 # ---- absmax_int8: restricted-range symmetric, multiplier or scale, per tensor or vector-wise ------------
@@ -37,7 +38,7 @@ ABSMAX_INT8 = Variant(
 
 
 def _check_absmax(g: dict[str, Any]) -> None:
-    _check_bounds(ABSMAX_INT8, g)
+    check(ABSMAX_INT8, g)
     _matrix_ok(g["X"])
     if any(max(abs(v) for v in ch) == 0 for ch in channels(g["X"], g["axis"])):
         raise InvalidGivens(f"a {channel_word(g['axis'])} of X is all zeros: its max|X| is 0 and the factor undefined")

@@ -8,13 +8,14 @@ from fractions import Fraction
 from typing import Any
 
 from exgen import numfmt as nf
+from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Rejected, Variant
 from exgen.topics.quantization import _fast
 from exgen.topics.quantization.common import clamp, flat, int_range
 from exgen.topics.quantization.libraries.common import (
-    AXES, _X, _check_bounds, _mat, _matrix_ok, channel_word, channels, per_entry)
+    AXES, _X, _mat, _matrix_ok, channel_word, channels, per_entry)
 
 
 # ---- affine_channel: min–max affine per channel, with zero points ---------------------------------------
@@ -35,7 +36,7 @@ AFFINE_CHANNEL = Variant(
 
 
 def _check_affine(g: dict[str, Any]) -> None:
-    _check_bounds(AFFINE_CHANNEL, g)
+    check(AFFINE_CHANNEL, g)
     _matrix_ok(g["X"])
     if any(min(ch) == max(ch) for ch in channels(g["X"], g["axis"])):
         raise InvalidGivens(f"a {channel_word(g['axis'])} of X has all entries equal: its range is zero and its "

@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from exgen import numfmt as nf
-from exgen.givens import coerce
 from exgen.problem import Solution
-from exgen.topics.base import Given, InvalidGivens, Variant
+from exgen.topics.base import Given, InvalidGivens
 from exgen.topics.quantization import _fast
 from exgen.topics.quantization.common import _transpose, flat
 
@@ -39,13 +38,6 @@ def channel_word(axis: str) -> str:
 def _matrix_ok(x: Any) -> None:
     if not x or any(not row or len(row) != len(x[0]) for row in x):
         raise InvalidGivens("X must be a non-empty rectangular matrix")
-
-
-def _check_bounds(spec: Variant, g: dict[str, Any]) -> None:
-    spec.require(g)
-    for given in spec.givens:
-        if given.name in g and given.kind != "choice" and not _fast.plainly_valid(given, g[given.name]):
-            coerce(given, g[given.name])
 
 
 def _mat(m, d: int | None = None) -> str:

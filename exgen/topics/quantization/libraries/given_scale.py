@@ -9,6 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 from exgen import numfmt as nf
+from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Rejected, Variant
@@ -16,7 +17,7 @@ from exgen.topics.quantization import _fast
 from exgen.topics.quantization._fast import fr
 from exgen.topics.quantization.common import clamp, flat
 from exgen.topics.quantization.libraries.common import (
-    AXES, MAX_ENTRIES, _X, _check_bounds, _mat, _matrix_ok, channel_word, channels, per_entry)
+    AXES, MAX_ENTRIES, _X, _mat, _matrix_ok, channel_word, channels, per_entry)
 
 
 _DECIMALS = Given("decimals", "decimal places asked for in the reconstruction and the error matrix", "integer",
@@ -38,7 +39,7 @@ GIVEN_SCALE = Variant(
 
 
 def _check_given_scale(g: dict[str, Any]) -> None:
-    _check_bounds(GIVEN_SCALE, g)
+    check(GIVEN_SCALE, g)
     x = g["X"]
     _matrix_ok(x)
     if not g["quant_min"] < g["quant_max"]:

@@ -10,13 +10,13 @@ from fractions import Fraction
 from typing import Any
 
 from exgen import numfmt as nf
+from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Rejected, Variant
 from exgen.topics.quantization import _fast
 from exgen.topics.quantization._fast import fr
 from exgen.topics.quantization.common import clamp, round_half_away
-from exgen.topics.quantization.libraries.common import _check_bounds
 
 
 # ---- requant: the integer multiplier M = 2^-n M0, M0 a Q31 integer (Jacob et al. 2018; gemmlowp) ---------
@@ -81,7 +81,7 @@ def rounding_divide_by_pot(x: int, exponent: int) -> int:
 
 
 def _check_requant(g: dict[str, Any]) -> None:
-    _check_bounds(REQUANT, g)
+    check(REQUANT, g)
     if not g["quant_min"] <= g["z_out"] <= g["quant_max"]:
         raise InvalidGivens("z_out must lie within [quant_min, quant_max]")
 
