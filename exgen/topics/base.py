@@ -64,9 +64,14 @@ class Variant:
 
     def require(self, givens: dict[str, Any]) -> None:
         """Raise InvalidGivens naming every required given (one without a default) that is missing."""
+        if self._required.issubset(givens):  # every draw's check asks this (issue 12)
+            return
         missing = sorted(g.name for g in self.givens if g.default is None and g.name not in givens)
-        if missing:
-            raise InvalidGivens(f"missing given(s): {', '.join(missing)} (see `exgen topics`)")
+        raise InvalidGivens(f"missing given(s): {', '.join(missing)} (see `exgen topics`)")
+
+    @cached_property
+    def _required(self) -> frozenset[str]:
+        return frozenset(g.name for g in self.givens if g.default is None)
 
 
 @dataclass(frozen=True)

@@ -114,13 +114,11 @@ VARIANTS = (
 
 
 _SPECS = {v.name: v for v in VARIANTS}
-_REQUIRED = {v.name: frozenset(x.name for x in v.givens if x.default is None) for v in VARIANTS}
 
 
 def _check(variant: str, g: dict[str, Any]) -> None:
     spec = _SPECS[variant]
-    if not _REQUIRED[variant].issubset(g):
-        spec.require(g)  # names every missing given
+    spec.require(g)
     for x in spec.givens:
         if x.name not in g:
             continue
