@@ -73,13 +73,10 @@ class Knobs:
 
 
 KEY = Knobs()
-# The mistakes' knobs (each turns one knob off its default), by id, holding each (so its id is never reused):
-# telling one from the key then needs no comparison of every field on every solve.
-_MISTAKE_KNOBS: dict[int, Knobs] = {}
 
 
 def _is_key(kn: Knobs) -> bool:
-    return kn is KEY or id(kn) not in _MISTAKE_KNOBS and kn == KEY
+    return kn == KEY
 
 
 _FITS: dict[tuple[float, ...], Fit] = {}

@@ -7,15 +7,13 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from exgen.topics.base import Mistake
-from exgen.topics.chinchilla.formulas import KEY, _MISTAKE_KNOBS
+from exgen.topics.chinchilla.formulas import KEY
 from exgen.topics.chinchilla.solvers import _closed_form_numbers, _closed_form_numbers_at_six, _solved
 
 
 def _turned(part: str, **knobs: Any) -> Callable[[str, dict[str, Any]], Any]:
     """The part's value with one knob turned, or None where that makes no difference."""
     wrong_knobs = replace(KEY, **knobs)
-    if wrong_knobs != KEY:
-        _MISTAKE_KNOBS[id(wrong_knobs)] = wrong_knobs
 
     def wrong(variant: str, g: dict[str, Any]) -> Any:
         if "method" in knobs and g.get("method") == knobs["method"]:

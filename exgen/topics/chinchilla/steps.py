@@ -10,20 +10,9 @@ from exgen import numfmt as nf
 from exgen.problem import Step
 from exgen.topics.chinchilla.formulas import PF_DAY, Fit
 
-_S6_TEXT: dict[tuple[type, Any], str] = {}
-
-
 def S6(x: Any) -> str:
-    """An intermediate value to 6 significant figures. A worked solution writes the same value several times
-    (C/6, G, a, b; the fit's constants in every instance), so the last texts are kept, keyed by type and value
-    (what the text depends on; 0.0 and -0.0 both read "0")."""
-    key = (x.__class__, x)
-    text = _S6_TEXT.get(key)
-    if text is None:
-        if len(_S6_TEXT) > 1024:
-            _S6_TEXT.clear()
-        text = _S6_TEXT[key] = nf.sig(x, 6)
-    return text
+    """An intermediate value to 6 significant figures (what a worked solution carries)."""
+    return nf.sig(x, 6)
 
 
 def _optimum_steps(c: float, method: str, fit: Fit, n: float, d: float) -> list[Step]:
