@@ -11,7 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-_KEPT = 512  # conversions kept; a draw has a few dozen givens at most
+_KEPT = 4096  # conversions kept: a quantization sheet reads a few thousand grid values again and again
 _DECIMALS: dict[tuple[type, Any], Fraction] = {}
 
 

@@ -5,27 +5,14 @@ from __future__ import annotations
 
 import functools
 import math
-from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-_CACHE: dict[float, Fraction] = {}
+from exgen.exact import decimal as fr
+
 _LIMIT = 100_000
 
 
-def fr(v: Any) -> Fraction:
-    """Fraction(str(v)): the exact decimal a float (or int) given is written as; cached for floats and ints
-    (equal floats and ints are the same decimal, so they share an entry)."""
-    t = type(v)
-    if t is float or t is int:
-        f = _CACHE.get(v)
-        if f is None:
-            f = Fraction(str(v))
-            if len(_CACHE) >= _LIMIT:
-                _CACHE.clear()
-            _CACHE[v] = f
-        return f
-    return Fraction(str(v))
 
 
 def ratio(v: Any) -> tuple[int, int]:
