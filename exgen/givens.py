@@ -87,8 +87,13 @@ def check(variant: Variant, givens: dict[str, Any]) -> None:
     already of its kind and in bounds (every sampled given) is told apart without parsing (issue 12)."""
     variant.require(givens)
     for given in variant.givens:
-        if given.kind != "choice" and given.name in givens and not _plainly_valid(given, givens[given.name]):
-            coerce(given, givens[given.name])
+        if given.name in givens:
+            value = givens[given.name]
+            if given.kind == "choice":
+                if value not in given.choices:  # coerce reads a choice as text: 8 for "8"
+                    coerce(given, value)
+            elif not _plainly_valid(given, value):
+                coerce(given, value)
 
 
 def _finite_number(v: Any) -> bool:

@@ -134,9 +134,9 @@ def test_answers_carry_units_pint_understands():
 
 
 def test_invalid_givens_are_refused_with_a_message():
-    with pytest.raises(InvalidGivens, match="at most 100"):
+    with pytest.raises(InvalidGivens, match=r"mfu: 120 is outside \[0.01, 100\]"):
         solve_givens("compute", "training_time", {**HYPERCLOVA, "mfu": 120})
-    with pytest.raises(InvalidGivens, match="positive"):
+    with pytest.raises(InvalidGivens, match="gpus: 0 is outside"):
         solve_givens("compute", "zero", {**ZERO_FIGURE_1, "gpus": 0})
 
 

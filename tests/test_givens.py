@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from exgen.generate import generate
 from exgen.givens import _plainly_valid, check, coerce
 from exgen.topics import TOPIC_NAMES, get
 from exgen.topics.base import InvalidGivens
@@ -34,3 +35,13 @@ def test_check_refuses_a_missing_given_and_a_value_out_of_bounds():
     with pytest.raises(InvalidGivens, match="outside"):
         check(variant, {"X": [[1.0, x.high * 10]], "bits": 8, "signed": "signed", "metric": "mse"})
     check(variant, {"X": [[1.0, x.high]], "bits": 8, "signed": "signed", "metric": "mse"})  # the bound itself
+
+
+def test_check_refuses_a_choice_that_is_not_offered_and_reads_one_as_text():
+    memory = get("compute").variant("memory")
+    givens = {"params": 7e9, "dtype": "fp16", "unit": "GB", "optimizer": "adam"}
+    check(memory, givens)
+    with pytest.raises(InvalidGivens, match="^dtype: 'fp12' is not one of"):
+        check(memory, {**givens, "dtype": "fp12"})
+    stage = generate("parallelism", "zero_volume", "easy", 1).givens  # stage is a choice of "1", "2", "3"
+    check(get("parallelism").variant("zero_volume"), {**stage, "stage": 2})

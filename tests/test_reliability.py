@@ -639,6 +639,11 @@ def test_solving_at_the_corners_of_the_bounds_is_finite_fast_or_refused(name, va
         for value in _outside(g):
             with pytest.raises(InvalidGivens, match="outside"):
                 coerce(g, value)
+            with pytest.raises(InvalidGivens, match=f"^{g.name}: .* is outside"):  # the solver says what coerce says
+                solve_givens(name, variant.name, {**base, g.name: value})
+        if g.kind == "choice":
+            with pytest.raises(InvalidGivens, match=f"^{g.name}: .* is not one of"):
+                solve_givens(name, variant.name, {**base, g.name: "none of these"})
 
 
 def test_exgen_topics_prints_each_givens_bounds():

@@ -33,6 +33,7 @@ from typing import Any
 
 from exgen import numfmt as nf
 from exgen.exact import decimal as _f
+from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
@@ -191,10 +192,7 @@ _VARIANT = {v.name: v for v in VARIANTS}
 
 
 def _check(variant: str, g: dict[str, Any]) -> Format:
-    spec = _VARIANT[variant]
-    spec.require(g)
-    if g["format"] not in _FORMAT.choices:
-        raise InvalidGivens(f"format must be one of {', '.join(_FORMAT.choices)}")
+    check(_VARIANT[variant], g)  # the givens' declared kinds and bounds; what follows, no single given's bounds say
     if g["format"] == "custom" and not (2 <= int(g["exp_bits"]) <= 11 and 1 <= int(g["man_bits"]) <= 23):
         raise InvalidGivens("a custom format needs exp_bits in [2, 11] and man_bits in [1, 23]")
     f = fmt_of(g)

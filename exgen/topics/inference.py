@@ -27,6 +27,7 @@ from typing import Any
 
 from exgen import numfmt as nf
 from exgen.exact import decimal as _f
+from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
@@ -117,22 +118,8 @@ _SPECS = {v.name: v for v in VARIANTS}
 
 
 def _check(variant: str, g: dict[str, Any]) -> None:
-    spec = _SPECS[variant]
-    spec.require(g)
-    for x in spec.givens:
-        if x.name not in g:
-            continue
-        if x.kind == "choice":
-            if g[x.name] not in x.choices:
-                raise InvalidGivens(f"{x.name} must be one of {', '.join(x.choices)}")
-            continue
-        value = g[x.name]
-        if value == x.default:
-            continue
-        if not (x.low <= value <= x.high):
-            raise InvalidGivens(f"{x.name} must lie in [{_num(x.low)}, {_num(x.high)}]")
-        if x.kind == "integer" and int(value) != value:
-            raise InvalidGivens(f"{x.name} must be a whole number")
+    """The givens' declared kinds and bounds (exgen.givens.check), then what no single given's bounds say."""
+    check(_SPECS[variant], g)
     if "n_kv_heads" in g and int(g["n_heads"]) % int(g["n_kv_heads"]):
         raise InvalidGivens("n_kv_heads must divide n_heads (each K/V head serves a whole group of query heads)")
     if variant == "max_batch":

@@ -8,10 +8,11 @@ import re
 from typing import Any, Callable, Sequence
 
 from exgen import numfmt as nf
+from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.topics.autodiff.arithmetic import Undefined, Value
 from exgen.topics.autodiff.display import answer, partial_tex, show, tangent_tex
-from exgen.topics.autodiff.givens import adjoint_seeds, seed_vector, sweep_name
+from exgen.topics.autodiff.givens import VARIANTS, adjoint_seeds, seed_vector, sweep_name
 from exgen.topics.autodiff.graph import _SHIFT, Graph, _lines, numbered, vid, vtex
 from exgen.topics.autodiff.instance import (Instance, exact_adjoints, exact_tangents, instance, jacobian, unit)
 from exgen.topics.autodiff.tables import (CONVENTION, Cell, _adjoint_cell, _aligned, _shown, _tangent_cell,
@@ -323,11 +324,13 @@ def _solve_linear(g: dict[str, Any]) -> Solution:
     return Solution(parts, steps)
 
 
+_VARIANTS = {v.name: v for v in VARIANTS}
 _SOLVERS = {"forward": _solve_forward, "reverse": _solve_reverse, "jacobian": _solve_jacobian, "fill": _solve_fill,
             "linear_layer": _solve_linear}
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
+    check(_VARIANTS[variant], givens)
     try:
         with numbered(givens):
             return _SOLVERS[variant](givens)

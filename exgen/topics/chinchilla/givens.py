@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from exgen.givens import check
 from exgen.topics.base import Given, InvalidGivens, Variant
 from exgen.topics.chinchilla.formulas import FIT, METHODS
 
@@ -49,22 +49,10 @@ VARIANTS = (
 
 
 _SPEC = {v.name: v for v in VARIANTS}
-_NUMERIC = {v.name: tuple(x for x in v.givens if x.kind in ("number", "integer")) for v in VARIANTS}
 
 
 def _check(variant: str, g: dict[str, Any]) -> None:
-    spec = _SPEC[variant]
-    spec.require(g)
-    numeric = _NUMERIC[variant]
-    bad = [x.name for x in numeric if not (isinstance(g[x.name], (int, float)) and math.isfinite(g[x.name]))]
-    if bad:
-        raise InvalidGivens(f"{', '.join(bad)} must be finite numbers")
-    if "method" in g and g["method"] not in METHODS:
-        raise InvalidGivens(f"method must be one of {', '.join(METHODS)}")
-    if variant == "gpu_budget" and g["mfu"] > 1:
-        raise InvalidGivens("mfu is a fraction of the peak: at most 1 (write 40 percent as 0.4)")
-    outside = [f"{x.name} in [{x.low:g}, {x.high:g}]" for x in numeric if not x.low <= g[x.name] <= x.high]
-    if outside:
-        raise InvalidGivens(f"{', '.join(outside)} required")
+    """The givens' declared kinds and bounds (exgen.givens.check), then what no single given's bounds say."""
+    check(_SPEC[variant], g)
     if variant == "compare" and g["N_A"] == g["N_B"]:
         raise InvalidGivens("N_A and N_B are equal: there is nothing to compare")

@@ -77,10 +77,6 @@ VARIANTS = (
 
 
 def check(variant: str, g: dict[str, Any]) -> None:
-    if g["scheme"] not in SCHEMES:
-        raise InvalidGivens(f"scheme must be one of {', '.join(SCHEMES)}")
-    if g["unit"] not in UNIT_BYTES:
-        raise InvalidGivens("unit must be GB or GiB")
     if g["scheme"] == "none" and int(g["tp"]) != 1:
         raise InvalidGivens("scheme none has no tensor parallelism: tp must be 1")
     if int(g["hidden"]) % int(g["heads"]) or int(g["heads"]) % int(g["tp"]):

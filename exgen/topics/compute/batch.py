@@ -16,7 +16,7 @@ from typing import Any
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, Variant
+from exgen.topics.base import Given, Mistake, Rejected, Variant
 
 
 def batch_counts(micro: int, accum: int, dp: int, seq: int, dataset: int, budget: int) -> dict[str, int]:
@@ -41,12 +41,6 @@ VARIANTS = (
 
 def _ints(g: dict[str, Any]) -> tuple[int, ...]:
     return tuple(int(g[k]) for k in ("micro_batch", "accum", "dp", "seq_len", "dataset_tokens", "budget_tokens"))
-
-
-def check(variant: str, g: dict[str, Any]) -> None:
-    if any(float(g[k]) != int(g[k]) for k in ("micro_batch", "accum", "dp", "seq_len", "dataset_tokens",
-                                              "budget_tokens")):
-        raise InvalidGivens("every batch given is a whole number")
 
 
 def _quotient(x: float) -> str:

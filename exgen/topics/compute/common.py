@@ -8,8 +8,9 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Callable
 
+from exgen.givens import check as check_givens
 from exgen.problem import Answer, Solution
-from exgen.topics.base import Given, InvalidGivens, Variant
+from exgen.topics.base import Given, Variant
 
 BYTES_PER_DTYPE = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
 UNIT_BYTES = {"GB": 10**9, "GiB": 2**30}
@@ -65,24 +66,9 @@ SOLVERS: dict[str, Callable[[dict[str, Any]], Solution]] = {}
 CHECKS: dict[str, Callable[[str, dict[str, Any]], None]] = {}
 
 
-_NUMERIC: dict[str, tuple[Given, ...]] = {}  # each variant's numeric givens
-
-
 def check(variant: str, g: dict[str, Any]) -> None:
-    spec = VARIANTS[variant]
-    spec.require(g)
-    numeric = _NUMERIC.get(variant)
-    if numeric is None:
-        numeric = _NUMERIC[variant] = tuple(x for x in spec.givens if x.kind in ("number", "integer"))
-    bad = [x.name for x in numeric if not (isinstance(g[x.name], (int, float)) and g[x.name] > 0)
-           and not (x.low == 0 and g[x.name] == 0)]  # a given whose bounds start at 0 may be 0
-    if bad:
-        raise InvalidGivens(f"{', '.join(bad)} must be positive")
-    if variant == "training_time" and g["mfu"] > 100:
-        raise InvalidGivens("mfu is a percentage of peak: at most 100")
-    outside = [f"{x.name} in [{x.low:g}, {x.high:g}]" for x in numeric if not x.low <= g[x.name] <= x.high]
-    if outside:
-        raise InvalidGivens(f"{', '.join(outside)} required")
+    """The givens' declared kinds and bounds (exgen.givens.check), then the variant's own rules (CHECKS)."""
+    check_givens(VARIANTS[variant], g)
     if variant in CHECKS:
         CHECKS[variant](variant, g)
 

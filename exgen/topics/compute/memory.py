@@ -57,16 +57,6 @@ VARIANTS = (
 )
 
 
-def check(variant: str, g: dict[str, Any]) -> None:
-    if variant == "memory" and g["dtype"] not in BYTES_PER_DTYPE:
-        raise InvalidGivens(f"dtype must be one of {', '.join(BYTES_PER_DTYPE)}")
-    if variant == "serving_memory" and g["dtype"] not in SERVE_BYTES:
-        raise InvalidGivens(f"dtype must be one of {', '.join(SERVE_BYTES)}")
-    if variant in ("memory", "zero", "serving_memory") and g["unit"] not in UNIT_BYTES:
-        raise InvalidGivens("unit must be GB or GiB")
-    if variant in ("memory", "zero") and g["optimizer"] not in OPTIMIZER_K:
-        raise InvalidGivens(f"optimizer must be one of {', '.join(OPTIMIZER_K)}")
-
 
 
 def _solve_memory(g: dict[str, Any]) -> Solution:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from exgen.givens import check
 from exgen.topics.base import Given, InvalidGivens, Variant
 from exgen.topics.parallelism.common import (COLLECTIVES, CONVENTIONS, DTYPE_BYTES, ZERO_STAGES, exact,
                                              min_micro_batches)
@@ -100,20 +101,12 @@ _SPECS = {v.name: v for v in VARIANTS}
 
 
 _DEFAULTED = {v.name: frozenset(x.name for x in v.givens if x.default is not None) for v in VARIANTS}
-_NUMERIC = {v.name: tuple(x for x in v.givens if x.kind in ("integer", "number")) for v in VARIANTS}
 
 
 def _check(variant: str, g: dict[str, Any]) -> None:
-    """Validate a user's givens with a message a TA can act on."""
-    _SPECS[variant].require(g)
-    for spec in _NUMERIC[variant]:
-        value = g[spec.name]
-        if not (value > 0 or value == 0 == spec.default):
-            raise InvalidGivens(f"{spec.name} must be positive" + (" (or 0: not asked)" if spec.default == 0 else ""))
-        if spec.kind == "integer" and int(value) != value:
-            raise InvalidGivens(f"{spec.name} must be an integer")
-    if "dtype" in g and g["dtype"] not in DTYPE_BYTES:
-        raise InvalidGivens(f"dtype must be one of {', '.join(DTYPE_BYTES)}")
+    """The givens' declared kinds and bounds (exgen.givens.check), then what no single given's bounds say, with a
+    message a TA can act on."""
+    check(_SPECS[variant], g)
 
     def divides(a: str, b: str, what: str) -> None:
         if g[b] % g[a]:
@@ -121,16 +114,8 @@ def _check(variant: str, g: dict[str, Any]) -> None:
 
     if variant == "ring" and bool(g.get("size_mb")) == bool(g.get("params_m")):
         raise InvalidGivens("give exactly one of size_mb (the buffer in MB) and params_m (a model's gradients)")
-    if variant == "collectives" and g["collective"] not in COLLECTIVES:
-        raise InvalidGivens(f"collective must be one of {', '.join(COLLECTIVES)}")
-    if variant == "zero_volume" and str(g["stage"]) not in ("1", "2", "3"):
-        raise InvalidGivens("stage must be 1, 2 or 3")
     if variant == "bubble_schedules":
-        if g["stages"] < 2:
-            raise InvalidGivens("a pipeline needs at least two stages")
         divides("stages", "micro_batches", "the interleaved schedule runs micro-batches in groups of p")
-    if variant in ("data_parallel", "fsdp", "ring", "collectives", "zero_volume") and g["gpus"] < 2:
-        raise InvalidGivens("gpus must be at least 2 for a collective")
     if variant == "pipeline":
         divides("layers_per_stage", "n_layer", "every stage holds whole layers")
         divides("micro_batches", "batch", "micro-batches of equal size")
@@ -144,13 +129,7 @@ def _check(variant: str, g: dict[str, Any]) -> None:
         divides("tp", "heads", "Megatron splits whole heads across GPUs")
     if variant == "sequence_parallel":
         divides("tp", "seq_len", "the sequence is split into equal shards")
-        if g["tp"] < 2:
-            raise InvalidGivens("tp must be at least 2 for a collective")
     if variant == "bubble":
-        if g["stages"] < 2:
-            raise InvalidGivens("a pipeline needs at least two stages")
-        if not 0 < g["target"] < 1:
-            raise InvalidGivens("target must lie strictly between 0 and 1")
         if g.get("batch") and g["batch"] % g["micro_batches"]:
             raise InvalidGivens(f"micro_batches = {g['micro_batches']} must divide batch = {g['batch']}")
         if g.get("batch") and g["batch"] < min_micro_batches(g["stages"], exact(g["target"])):
