@@ -174,13 +174,17 @@ _FORMAT = Given("format", "the number format (custom: IEEE-style with exp_bits a
 _EXP = Given("exp_bits", "exponent bits of a custom format", "integer", default=0, low=2, high=11)
 _MAN = Given("man_bits", "mantissa bits of a custom format", "integer", default=0, low=1, high=23)
 
+# Beyond fp32's and bf16's largest finite values (about 3.4e38), which the sampler goes up to: a number the
+# format cannot hold is refused by the check, not by the bound.
+_X_BOUND = 1e39
+
 VARIANTS = (
     Variant("layout", "exponent bias, largest finite, smallest normal and subnormal, machine epsilon, and the "
             "value of a bit pattern", (_FORMAT, _EXP, _MAN, Given(
                 "bits", "the bit pattern, sign first (a quoted string of 0s and 1s)", "text", max_size=35))),
     Variant("nearest", "the nearest representable value of a number, the spacing there, and the relative "
-            "rounding error", (_FORMAT, _EXP, _MAN, Given("x", "the number to round", "number", low=-1e38,
-                                                           high=1e38))),
+            "rounding error", (_FORMAT, _EXP, _MAN, Given("x", "the number to round", "number", low=-_X_BOUND,
+                                                           high=_X_BOUND))),
     Variant("range", "overflow and underflow when a tensor is cast, and per-tensor power-of-two scaling", (
         _FORMAT, _EXP, _MAN,
         Given("amax", "the largest magnitude in the tensor", "number", low=1e-50, high=1e50),
