@@ -285,6 +285,7 @@ def _part(d: Any, where: str) -> Part:
 
 def _answer(d: Any, where: str) -> Answer:
     from exgen.grading.parse import MAX_ENTRIES, ParseError, parse_unit
+    from exgen.units import ANSWER_UNITS
 
     _expect(isinstance(d, dict), where, "an object", d)
     unknown = set(d) - {"kind", "value", "unit", "sig", "decimals", "choices", "convertible"}
@@ -295,7 +296,7 @@ def _answer(d: Any, where: str) -> Answer:
         v = d.get(name)
         _expect(v is None or _is_int(v) and low <= v <= high, f"{where}.{name}", f"an integer {low}..{high}", v)
     unit = _text(d, "unit", where, 40, "")
-    if unit:
+    if unit and unit not in ANSWER_UNITS:
         try:
             parse_unit(unit)
         except ParseError as e:

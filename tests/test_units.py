@@ -38,3 +38,38 @@ def test_converting_known_units_does_not_import_pint():
             "convert(5, 'day', 'second'); print('pint' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_every_unit_an_answer_is_asked_in_is_known_to_the_key_reader_and_to_pint():
+    """A key's units skip pint when they are in ANSWER_UNITS: every topic's answers use only those (20 instances
+    of every variant and difficulty), and each of them is one the unit grammar and pint read."""
+    from exgen.generate import generate
+    from exgen.grading.parse import parse_unit
+    from exgen.topics import TOPIC_NAMES, get
+    from exgen.units import ANSWER_UNITS
+
+    used = {part.answer.unit for t in TOPIC_NAMES for v in get(t).variants for d in ("easy", "medium", "hard")
+            for seed in range(20) for part in generate(t, v.name, d, seed).solution.parts}
+    assert used - {""} <= ANSWER_UNITS
+    for unit in ANSWER_UNITS:
+        parse_unit(unit)
+
+
+def test_reading_a_key_does_not_import_pint(tmp_path):
+    from exgen.generate import generate
+    from exgen.manifest import Key
+
+    Key(tuple(generate(t, None, "medium", 1) for t in ("compute", "intensity", "parallelism"))).write(
+        tmp_path / "key.json")
+    code = f"import sys; from exgen.manifest import read_key; read_key({str(tmp_path / 'key.json')!r}); " \
+           "print('pint' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_an_answer_in_the_unit_its_sheet_names_is_read_without_pint():
+    code = ("import sys; from exgen.problem import Answer; from exgen.grading.parse import read_quantity; "
+            "r = read_quantity(Answer('number', 14.0, unit='GB', sig=3), '14 GB'); "
+            "print(r.value == 14 and not r.notes, 'pint' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "False"]

@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from exgen.problem import Answer
+from exgen.units import ANSWER_UNITS
 
 MAX_TEXT = 10_000          # any one answer, before anything else is looked at
 MAX_NUMBER_TEXT = 200      # one number with its unit
@@ -327,6 +328,8 @@ def read_quantity(answer: Answer, text: Any) -> Reading:
     if not unit_text:
         return Reading(value, tuple(notes))
     if not answer.unit and unit_text.lower() in ("x", "×", "times"):
+        return Reading(value, tuple(notes))
+    if unit_text == answer.unit and unit_text in ANSWER_UNITS:  # the unit the sheet names: nothing to convert
         return Reading(value, tuple(notes))
     unit = parse_unit(unit_text)
     key = _key_unit(answer.unit)
