@@ -15,10 +15,11 @@ MAX_ATTEMPTS = 1000
 MAX_REDRAWS = 50
 
 
-def _distinguishable(topic: Topic, variant: str, givens: dict, answers: dict[str, Answer]) -> bool:
+def _distinguishable(topic: Topic, variant: str, givens: dict, solution: Solution,
+                      answers: dict[str, Answer]) -> bool:
     """Every named mistake that applies must give a value outside the key's tolerance."""
     for mistake in topic.mistakes_for(variant):
-        wrong = mistake.wrong(variant, givens)
+        wrong = mistake.wrong(variant, givens, solution)
         if wrong is not None and matches(answers[mistake.part], wrong):
             return False
     return True
@@ -71,7 +72,7 @@ def generate_counted(topic_name: str, variant: str | None, difficulty: str, seed
             continue
         solution = topic.solve(chosen, givens)
         answers = {p.id: p.answer for p in solution.parts}
-        if not _distinguishable(topic, chosen, givens, answers):
+        if not _distinguishable(topic, chosen, givens, solution, answers):
             draws.mistake += 1
         elif path_failures(topic, chosen, givens, solution):
             draws.path += 1

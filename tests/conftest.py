@@ -34,3 +34,9 @@ def variant_cases() -> list[tuple[str, str]]:
 
 def variant_difficulty_cases() -> list[tuple[str, str, str]]:
     return [(t, v, d) for t, v in variant_cases() for d in DIFFICULTIES]
+
+
+def wrong(topic: str, mistake, variant: str, givens: dict):
+    """A named mistake's value for a user's givens, handed the key's solution of them as generation hands it."""
+    t = get(topic)
+    return mistake.wrong(variant, givens, t.solve(variant, t.variant(variant).complete(givens)))

@@ -234,7 +234,7 @@ def test_choices_are_the_key_mistakes_first_then_perturbations_all_distinct_as_p
                     shown = float(f"{student:.{answer.sig - 1}e}") if answer.sig else round(student, answer.decimals)
                     assert all(abs(shown - answer.value) < abs(shown - v) for v in wrong)
             applicable = [m.name for m in get(topic).mistakes_for(variant)
-                          if m.part == part and m.wrong(variant, problem.givens) is not None]
+                          if m.part == part and m.wrong(variant, problem.givens, problem.solution) is not None]
             named = [o for o in choice.origins if o not in ("key", "perturbed")]
             assert set(named) <= set(applicable) and (named or not applicable)
 

@@ -311,7 +311,7 @@ def test_every_topic_key_scores_full_marks_mistakes_and_near_misses_score_zero(t
                                       mistakes.get(part.id, ()))
                     assert near.points == 0, (q, near.message)
             for mistake in t.mistakes_for(variant):
-                wrong = mistake.wrong(variant, problem.givens)
+                wrong = mistake.wrong(variant, problem.givens, problem.solution)
                 if wrong is None:
                     continue
                 part = problem.solution.part(mistake.part)

@@ -49,7 +49,7 @@ def test_every_applicable_mistake_is_outside_the_tolerance(topic, variant, diffi
     for seed in SEEDS:
         problem = generate(topic, variant, difficulty, seed)
         for mistake in t.mistakes_for(variant):
-            wrong = mistake.wrong(variant, problem.givens)
+            wrong = mistake.wrong(variant, problem.givens, problem.solution)
             if wrong is not None:
                 assert not matches(problem.solution.part(mistake.part).answer, wrong), (mistake.name, seed)
 

@@ -61,5 +61,6 @@ def test_a_changed_givens_dict_is_solved_anew(topic: str) -> None:
         again = topic_.solve(variant.name, g)
         assert [p.answer for p in again.parts] == [p.answer for p in second.solution.parts], variant.name
         for mistake in topic_.mistakes_for(variant.name):
-            assert mistake.wrong(variant.name, g) == mistake.wrong(variant.name, dict(second.givens)), \
+            assert mistake.wrong(variant.name, g, again) == \
+                mistake.wrong(variant.name, dict(second.givens), second.solution), \
                 (variant.name, mistake.name)

@@ -236,7 +236,7 @@ def multiple_choice(problem: Problem, part_id: str, n: int, rng: Rng) -> Choice:
     topic = get(problem.topic)
     for mistake in topic.mistakes_for(problem.variant):
         if mistake.part == part_id:
-            offer(mistake.wrong(problem.variant, problem.givens), mistake.name)
+            offer(mistake.wrong(problem.variant, problem.givens, problem.solution), mistake.name)
     for value in _perturbations(answer, rng):
         offer(value, "perturbed")
     if len(options) < 2:

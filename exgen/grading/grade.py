@@ -147,7 +147,7 @@ def mistakes_of(problem: Problem) -> dict[str, list[tuple[Any, Any]]]:
     out: dict[str, list[tuple[Any, Any]]] = {}
     for mistake in get(problem.topic).mistakes_for(problem.variant):
         try:
-            wrong = mistake.wrong(problem.variant, problem.givens)
+            wrong = mistake.wrong(problem.variant, problem.givens, problem.solution)
         except Exception:  # a topic's mistake function failing must not stop grading  # noqa: BLE001
             continue
         if wrong is not None:

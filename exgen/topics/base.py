@@ -76,14 +76,16 @@ class Variant:
 
 @dataclass(frozen=True)
 class Mistake:
-    """A typical wrong answer to one part: `wrong(variant, givens)` returns the value a student who makes
-    it would give, or None where the mistake makes no difference for this instance."""
+    """A typical wrong answer to one part: `wrong(variant, givens, solution)` returns the value a student who
+    makes it would give, or None where the mistake makes no difference for this instance.  `solution` is the
+    key's solution of these givens (generation's, or the one a key file holds): a mistake that starts from the
+    key's answers reads them there instead of solving again."""
 
     name: str
     part: str
     explanation: str
     variants: tuple[str, ...]
-    wrong: Callable[[str, dict[str, Any]], Any]
+    wrong: Callable[[str, dict[str, Any], Solution], Any]
 
 
 @dataclass(frozen=True)
