@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import needs
+from conftest import needs, wrong
 from exgen.cli import cli
 from exgen.generate import generate, path_failures, solve_givens
 from exgen.grading.compare import matches
@@ -228,30 +228,30 @@ def mistake(name):
 
 def test_adjoint_not_accumulated_keeps_only_the_last_contribution():
     """Baydin Table 3: overwriting v̄−1 keeps only v̄1/v−1 = 0.5 instead of 5 + 0.5."""
-    assert mistake("adjoint_not_accumulated").wrong("reverse", BAYDIN) == pytest.approx(0.5)
+    assert wrong("autodiff", mistake("adjoint_not_accumulated"), "reverse", BAYDIN) == pytest.approx(0.5)
 
 
 def test_chain_rule_factor_wrong_in_both_modes():
     """∂(v−1 v0)/∂v−1 taken as v−1 = 2 instead of v0 = 5: x̄1 = 2 + 0.5 and v̇5 = 2 + 0.5."""
-    assert mistake("chain_rule_factor_wrong_reverse").wrong("reverse", BAYDIN) == pytest.approx(2.5)
-    assert mistake("chain_rule_factor_wrong").wrong("forward", BAYDIN) == pytest.approx(2.5)
+    assert wrong("autodiff", mistake("chain_rule_factor_wrong_reverse"), "reverse", BAYDIN) == pytest.approx(2.5)
+    assert wrong("autodiff", mistake("chain_rule_factor_wrong"), "forward", BAYDIN) == pytest.approx(2.5)
 
 
 def test_tangent_seed_on_the_wrong_input_gives_the_other_partial():
-    assert mistake("seed_on_wrong_input").wrong("forward", BAYDIN) == pytest.approx(2 - math.cos(5))
+    assert wrong("autodiff", mistake("seed_on_wrong_input"), "forward", BAYDIN) == pytest.approx(2 - math.cos(5))
 
 
 def test_mistakes_that_do_not_apply_say_so():
-    assert mistake("adjoint_not_accumulated").wrong("forward", BAYDIN) is None
-    assert mistake("chain_rule_factor_wrong").wrong("forward", {**HW1_Q4, "xdot": [1, 0]}) is None  # no product
-    assert mistake("seed_on_wrong_input").wrong("fill", {**BAYDIN, "table": "reverse"}) is None
+    assert wrong("autodiff", mistake("adjoint_not_accumulated"), "forward", BAYDIN) is None
+    assert wrong("autodiff", mistake("chain_rule_factor_wrong"), "forward", {**HW1_Q4, "xdot": [1, 0]}) is None  # no product
+    assert wrong("autodiff", mistake("seed_on_wrong_input"), "fill", {**BAYDIN, "table": "reverse"}) is None
 
 
 def test_linear_layer_mistakes():
     g = {"B": 8, "D1": 128, "D2": 64}
-    assert mistake("backward_one_matmul").wrong("linear_layer", g) == 2 * 8 * 128 * 64
-    assert mistake("fma_as_one_flop").wrong("linear_layer", g) == 8 * 128 * 64
-    assert mistake("gradient_shape_transposed").wrong("linear_layer", g) == [64, 128]
+    assert wrong("autodiff", mistake("backward_one_matmul"), "linear_layer", g) == 2 * 8 * 128 * 64
+    assert wrong("autodiff", mistake("fma_as_one_flop"), "linear_layer", g) == 8 * 128 * 64
+    assert wrong("autodiff", mistake("gradient_shape_transposed"), "linear_layer", g) == [64, 128]
 
 
 # ---- the sampler -------------------------------------------------------------------------------------------
@@ -455,7 +455,7 @@ def test_hard_linear_layers_flatten_sequences_into_rows():
     a = answers("linear_layer", {"B": 4, "S": 1024, "D1": 512, "D2": 2048})
     assert a["dW_shape"] == [512, 2048] and a["dX_shape"] == [4096, 512]
     assert a["flops_dW"] == 2 * 4096 * 512 * 2048 and a["flops_backward"] == 4 * 4096 * 512 * 2048
-    assert mistake("sequence_length_forgotten").wrong("linear_layer", {"B": 4, "S": 1024, "D1": 512, "D2": 2048}) \
+    assert wrong("autodiff", mistake("sequence_length_forgotten"), "linear_layer", {"B": 4, "S": 1024, "D1": 512, "D2": 2048}) \
         == 2 * 4 * 512 * 2048
     assert all("S" in generate("autodiff", "linear_layer", "hard", s).givens for s in range(5))
 
@@ -547,7 +547,7 @@ def test_hard_reverse_sweeps_a_weighted_sum_of_two_outputs():
     """HW1 Q4 with ȳ = (2, −1): x̄ = 2·∇y1 − ∇y2 = 2·(12, 12) − (−4, 4) = (28, 20)."""
     a = answers("reverse", {**HW1_Q4, "ybar": [2, -1]})
     assert (a["bar_x1"], a["bar_x2"]) == (28, 20)
-    assert mistake("adjoint_seed_ignored").wrong("reverse", {**HW1_Q4, "ybar": [2, -1]}) == 12
+    assert wrong("autodiff", mistake("adjoint_seed_ignored"), "reverse", {**HW1_Q4, "ybar": [2, -1]}) == 12
     for seed in range(8):
         g = generate("autodiff", "reverse", "hard", seed).givens
         assert len(g["ybar"]) == len(g["outputs"]) == 2

@@ -12,6 +12,7 @@ from exgen.topics.autodiff.givens import adjoint_seeds, seed_vector
 from exgen.topics.autodiff.graph import Graph
 from exgen.topics.autodiff.instance import (_exact_jacobian, exact_adjoints, exact_final_adjoints, exact_tangents,
                                             instance, unit)
+from exgen.problem import Solution
 from exgen.topics.base import Mistake
 
 
@@ -19,7 +20,7 @@ def _applies(variant: str, g: dict[str, Any], table: str) -> bool:
     return variant == table or (variant == "fill" and g.get("table") == table)
 
 
-def _seed_wrong_input(variant: str, g: dict[str, Any]) -> Value | None:
+def _seed_wrong_input(variant: str, g: dict[str, Any], solution: Solution) -> Value | None:
     if not _applies(variant, g, "forward"):
         return None
     inst = instance(g)
@@ -34,7 +35,7 @@ def _has_product_or_quotient(graph: Graph, k: int) -> bool:
     return any(i >= 1 and graph.node(i).op in ("mul", "div") for i in graph.ancestors(k))
 
 
-def _factor_wrong_forward(variant: str, g: dict[str, Any]) -> Value | None:
+def _factor_wrong_forward(variant: str, g: dict[str, Any], solution: Solution) -> Value | None:
     if not _applies(variant, g, "forward"):
         return None
     inst = instance(g)
@@ -43,7 +44,7 @@ def _factor_wrong_forward(variant: str, g: dict[str, Any]) -> Value | None:
     return float(exact_tangents(inst, seed_vector(g, inst.graph.n), swapped=True)[inst.graph.outputs[0]])
 
 
-def _factor_wrong_reverse(variant: str, g: dict[str, Any]) -> Value | None:
+def _factor_wrong_reverse(variant: str, g: dict[str, Any], solution: Solution) -> Value | None:
     if not _applies(variant, g, "reverse"):
         return None
     inst = instance(g)
@@ -53,7 +54,7 @@ def _factor_wrong_reverse(variant: str, g: dict[str, Any]) -> Value | None:
     return float(exact_final_adjoints(inst, j, swapped=True)[1 - inst.graph.n])
 
 
-def _not_accumulated(variant: str, g: dict[str, Any]) -> Value | None:
+def _not_accumulated(variant: str, g: dict[str, Any], solution: Solution) -> Value | None:
     if not _applies(variant, g, "reverse"):
         return None
     inst = instance(g)
@@ -63,7 +64,7 @@ def _not_accumulated(variant: str, g: dict[str, Any]) -> Value | None:
     return float(exact_final_adjoints(inst, j, accumulate=False)[1 - inst.graph.n])
 
 
-def _adjoint_seed_ignored(variant: str, g: dict[str, Any]) -> Value | None:
+def _adjoint_seed_ignored(variant: str, g: dict[str, Any], solution: Solution) -> Value | None:
     """The weights ȳ ignored: the sweep run for y1 alone (seed 1 on y1, 0 elsewhere)."""
     if not _applies(variant, g, "reverse") or not g.get("ybar"):
         return None
@@ -71,7 +72,7 @@ def _adjoint_seed_ignored(variant: str, g: dict[str, Any]) -> Value | None:
     return float(exact_final_adjoints(inst, unit(len(inst.graph.outputs), 0))[1 - inst.graph.n])
 
 
-def _jacobian_columns_swapped(variant: str, g: dict[str, Any]) -> Value | None:
+def _jacobian_columns_swapped(variant: str, g: dict[str, Any], solution: Solution) -> Value | None:
     J = _exact_jacobian(instance(g))
     return float(J[0][1]) if len(J[0]) > 1 else None
 
@@ -103,17 +104,19 @@ MISTAKES = (
             _jacobian_columns_swapped),
     Mistake("backward_one_matmul", "flops_backward",
             "The backward pass computes two products, dL/dW and dL/dX, each 2·B·D1·D2 FLOPs: 4·B·D1·D2 in all.",
-            ("linear_layer",), lambda v, g: float(2 * math.prod(_linear(g)))),
+            ("linear_layer",), lambda v, g, s: float(2 * math.prod(_linear(g)))),
     Mistake("fma_as_one_flop", "flops_dW",
             "A fused multiply-add is 2 FLOPs (one multiply, one add): a product is 2·B·D1·D2, not B·D1·D2.",
-            ("linear_layer",), lambda v, g: float(math.prod(_linear(g)))),
+            ("linear_layer",), lambda v, g, s: float(math.prod(_linear(g)))),
     Mistake("sequence_length_forgotten", "flops_dW",
             "X has one row per token, B·S rows: the products are 2·(B·S)·D1·D2 FLOPs, not 2·B·D1·D2.",
-            ("linear_layer",), lambda v, g: float(2 * int(g["B"]) * int(g["D1"]) * int(g["D2"]))
+            ("linear_layer",), lambda v, g, s: float(2 * int(g["B"]) * int(g["D1"]) * int(g["D2"]))
             if int(g.get("S", 1)) > 1 else None),
     Mistake("gradient_shape_transposed", "dW_shape",
             "dL/dW has the shape of W (D1 x D2): X^T dL/dY is (D1 x B)(B x D2).",
-            ("linear_layer",), lambda v, g: [int(g["D2"]), int(g["D1"])]),
+            ("linear_layer",), lambda v, g, s: [int(g["D2"]), int(g["D1"])]),
 )
 
 # No mistake needs the numbering: each gives a number, and instance() reads the graph in the givens' numbering.
+# None reads the key's solution either: each runs a pass of its own on the instance (which instance() keeps
+# parsed, with its passes, for the draw's solver, mistakes and paths).
