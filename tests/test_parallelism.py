@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import needs
+from conftest import needs, wrong
 from exgen.cli import cli
 from exgen.generate import generate, path_failures, solve_givens
 from exgen.grading.compare import matches
@@ -105,13 +105,17 @@ def test_megatron_sequence_parallelism_same_volume_as_tp_and_activations_over_t(
 
 def test_sequence_parallel_mistakes():
     by_name = {(m.name, m.part): m for m in get("parallelism").mistakes}
+
+    def sp(name, part):
+        return wrong("parallelism", by_name[name, part], "sequence_parallel", SP)
+
     a = answers("sequence_parallel", SP)
-    assert by_name["sp_on_top_of_tp", "sent_per_gpu"].wrong("sequence_parallel", SP) == 2 * a["sent_per_gpu"]
-    assert by_name["allreduce_one_phase", "tp_sent_per_gpu"].wrong("sequence_parallel", SP) == a["sent_per_gpu"] / 2
-    assert by_name["payload_divided_by_t", "payload_bytes"].wrong("sequence_parallel", SP) == a["payload_bytes"] / 8
-    assert by_name["forward_only", "collective_bytes"].wrong("sequence_parallel", SP) == a["collective_bytes"] / 2
-    assert by_name["forward_only_count", "allgathers"].wrong("sequence_parallel", SP) == 2 * 24
-    assert by_name["activations_not_sharded", "ln_bytes_sp"].wrong("sequence_parallel", SP) == a["ln_bytes_tp"]
+    assert sp("sp_on_top_of_tp", "sent_per_gpu") == 2 * a["sent_per_gpu"]
+    assert sp("allreduce_one_phase", "tp_sent_per_gpu") == a["sent_per_gpu"] / 2
+    assert sp("payload_divided_by_t", "payload_bytes") == a["payload_bytes"] / 8
+    assert sp("forward_only", "collective_bytes") == a["collective_bytes"] / 2
+    assert sp("forward_only_count", "allgathers") == 2 * 24
+    assert sp("activations_not_sharded", "ln_bytes_sp") == a["ln_bytes_tp"]
     with pytest.raises(InvalidGivens, match="divide seq_len"):
         solve_givens("parallelism", "sequence_parallel", {**SP, "seq_len": 2047})
 
@@ -222,14 +226,18 @@ def test_named_mistakes_give_the_typical_wrong_answers():
     t = get("parallelism")
     by_name = {(m.name, m.part): m for m in t.mistakes}
     g = {"n_layer": 24, "d_model": 1024, "dtype": "fp16", "gpus": 4}
+
+    def of(name, part, variant, givens):
+        return wrong("parallelism", by_name[name, part], variant, givens)
+
     payload = 24 * 24 * 1024**2
-    assert by_name["elements_not_bytes", "grad_bytes"].wrong("data_parallel", g) == payload / 2
-    assert by_name["elements_not_bytes_expr", "grad_expr"].wrong("data_parallel", g) == "12*N_layer*D^2"
-    assert by_name["ring_k_not_k_minus_1", "sent_per_gpu"].wrong("data_parallel", g) == pytest.approx(2 * payload)
-    assert by_name["total_not_per_gpu", "sent_per_gpu"].wrong("data_parallel", g) == pytest.approx(4 * 1.5 * payload)
+    assert of("elements_not_bytes", "grad_bytes", "data_parallel", g) == payload / 2
+    assert of("elements_not_bytes_expr", "grad_expr", "data_parallel", g) == "12*N_layer*D^2"
+    assert of("ring_k_not_k_minus_1", "sent_per_gpu", "data_parallel", g) == pytest.approx(2 * payload)
+    assert of("total_not_per_gpu", "sent_per_gpu", "data_parallel", g) == pytest.approx(4 * 1.5 * payload)
     tp = {"n_layer": 24, "batch": 8, "seq_len": 512, "d_model": 1024, "heads": 16, "dtype": "fp16", "tp": 4}
-    assert by_name["forward_only", "allreduce_bytes"].wrong("tensor_parallel", tp) == 4 * 24 * 8 * 512 * 1024
-    assert by_name["forward_only_count", "allreduces"].wrong("tensor_parallel", tp) == 48
+    assert of("forward_only", "allreduce_bytes", "tensor_parallel", tp) == 4 * 24 * 8 * 512 * 1024
+    assert of("forward_only_count", "allreduces", "tensor_parallel", tp) == 48
 
 
 @pytest.mark.parametrize("variant,bad,message", [
@@ -386,8 +394,8 @@ def test_hard_adds_a_step_time_on_the_wire_and_equal_micro_batches():
     g = {"n_layer": 24, "d_model": 2048, "dtype": "fp16", "gpus": 8, "link_gbps": 100}
     a = answers("data_parallel", g)
     assert a["comm_ms"] == pytest.approx(a["sent_per_gpu"] / 100e9 * 1e3)  # 7/4 x 2.42e9 B / 100 GB/s = 42.3 ms
-    wrong = {m.name: m for m in get("parallelism").mistakes_for("data_parallel")}["time_from_payload"]
-    assert wrong.wrong("data_parallel", g) == pytest.approx(a["grad_bytes"] / 100e9 * 1e3)
+    mistake = {m.name: m for m in get("parallelism").mistakes_for("data_parallel")}["time_from_payload"]
+    assert wrong("parallelism", mistake, "data_parallel", g) == pytest.approx(a["grad_bytes"] / 100e9 * 1e3)
     assert "comm_ms" not in answers("data_parallel", {**g, "link_gbps": 0})  # easy and medium: not asked
     tp = answers("tensor_parallel", {"n_layer": 2, "batch": 1, "seq_len": 64, "d_model": 128, "heads": 2, "tp": 2,
                                      "link_gbps": 1})
@@ -400,7 +408,7 @@ def test_hard_adds_a_step_time_on_the_wire_and_equal_micro_batches():
     layout = {"gpus": 80, "tp": 2, "pp": 8, "n_layer": 48, "global_batch": 820, "micro_batch": 4, "target": 0.308}
     assert answers("layout_3d", layout)["max_micro_batch"] == 4
     by_name = {m.name: m for m in get("parallelism").mistakes_for("layout_3d")}
-    assert by_name["micro_batch_not_a_divisor"].wrong("layout_3d", layout) == 10
+    assert wrong("parallelism", by_name["micro_batch_not_a_divisor"], "layout_3d", layout) == 10
     # ring: a buffer given as a model's gradients, 7000 million fp32 parameters = 28000 MB over 4 GPUs
     ring = answers("ring", {"params_m": 7000, "dtype": "fp32", "gpus": 4, "link_gbps": 100, "measured_ms": 500})
     assert ring["sent_per_gpu"] == pytest.approx(1.5 * 28000) and ring["algbw"] == pytest.approx(56)

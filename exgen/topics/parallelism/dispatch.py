@@ -1,5 +1,4 @@
-"""Parallelism: `solve` — completes and checks a variant's givens, runs its solver, and keeps the last solutions
-for the named mistakes."""
+"""Parallelism: `solve` — completes and checks a variant's givens and runs its solver."""
 
 from __future__ import annotations
 
@@ -25,21 +24,5 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
     # a copy, with the optional twists' defaults (givens the sampler completed already have every one)
     g = dict(givens) if _DEFAULTED[variant].issubset(givens) else _SPECS[variant].complete(givens)
     _check(variant, g)
-    solution = _SOLVERS[variant](g)
-    if len(_SOLVED) >= 256:
-        _SOLVED.clear()
-    try:
-        _SOLVED[_key(variant, givens)] = solution
-    except TypeError:  # a user's unhashable given: not kept
-        pass
-    return solution
+    return _SOLVERS[variant](g)
 
-
-def _key(variant: str, givens: dict[str, Any]) -> tuple:
-    return variant, tuple(givens.items()), tuple(map(type, givens.values()))
-
-
-# The last instances solved, by (variant, givens in their order, their types), for the named mistakes: the
-# sampler solves an instance, and its mistakes read that solution instead of solving it again (a float 1.0 and an
-# int 1 are different keys: they may print apart; the same givens in another order are solved again, only slower).
-_SOLVED: dict[tuple, Solution] = {}

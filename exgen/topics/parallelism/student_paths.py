@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from exgen.problem import Solution
 from exgen.topics.base import StudentPath
 from exgen.topics.parallelism.common import largest_micro_batch, smallest_split
 
@@ -26,13 +27,13 @@ def _answer_from(variant: str, g: dict[str, Any], m: int) -> int | None:
     return largest_micro_batch(replica, m) if g.get("target") and m <= replica else None
 
 
-def _float_ceil(variant: str, g: dict[str, Any], solution: Any) -> int | None:
+def _float_ceil(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
     """m = ceil((p−1)(1−f)/f) evaluated in floating point, as a calculator or Python does."""
     p, f = g.get("stages", g.get("pp")), float(g.get("target") or 0.5)
     return _answer_from(variant, g, max(1, math.ceil((p - 1) * (1 - f) / f)))
 
 
-def _float_scan(variant: str, g: dict[str, Any], solution: Any) -> int | None:
+def _float_scan(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
     """The first m whose bubble (p−1)/(m+p−1), evaluated in floating point, is at most f."""
     p, f = g.get("stages", g.get("pp")), float(g.get("target") or 0.5)
     m = max(1, math.floor((p - 1) * (1 - f) / f) - 2)
