@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import needs
+from conftest import needs, wrong
 from exgen.generate import generate, path_failures, solve_givens
 from exgen.givens import coerce
 from exgen.grading.compare import matches
@@ -28,6 +28,11 @@ def answers(variant, givens):
 
 def mistake(variant, part, name):
     return next(m for m in compute.MISTAKES if m.name == name and m.part == part and variant in m.variants)
+
+
+def wrong_value(variant, part, name, givens):
+    """The named mistake's value for these givens, handed the key's solution of them."""
+    return wrong("compute", mistake(variant, part, name), variant, givens)
 
 
 # ---- published examples ------------------------------------------------------------------------------
@@ -112,15 +117,15 @@ def test_the_parameter_count_is_asked_exactly_so_the_compute_built_on_it_needs_n
 def test_named_mistakes_give_the_typical_wrong_values():
     g = {**HYPERCLOVA, "mfu": 40}
     days = answers("training_time", g)["days"]
-    assert mistake("training_time", "days", "2ND_instead_of_6ND").wrong("training_time", g) == pytest.approx(days / 3)
-    assert mistake("training_time", "days", "mfu_forgotten").wrong("training_time", g) == pytest.approx(days * 0.4)
-    assert mistake("training_time", "days", "mfu_forgotten").wrong("training_time", {**g, "mfu": 100}) is None
-    assert mistake("matmul", "forward", "fma_as_one_flop").wrong("matmul", {"m": 3, "n": 4, "p": 5, "batch": 1}) == 60
+    assert wrong_value("training_time", "days", "2ND_instead_of_6ND", g) == pytest.approx(days / 3)
+    assert wrong_value("training_time", "days", "mfu_forgotten", g) == pytest.approx(days * 0.4)
+    assert wrong_value("training_time", "days", "mfu_forgotten", {**g, "mfu": 100}) is None
+    assert wrong_value("matmul", "forward", "fma_as_one_flop", {"m": 3, "n": 4, "p": 5, "batch": 1}) == 60
     g = {"params": 7e9, "dtype": "fp16", "unit": "GB", "optimizer": "adam"}
-    assert mistake("memory", "weights", "gb_gib_confused").wrong("memory", g) == pytest.approx(14e9 / 2**30)
-    assert mistake("memory", "weights", "bits_for_bytes").wrong("memory", g) == pytest.approx(112.0)
+    assert wrong_value("memory", "weights", "gb_gib_confused", g) == pytest.approx(14e9 / 2**30)
+    assert wrong_value("memory", "weights", "bits_for_bytes", g) == pytest.approx(112.0)
     zero = {**ZERO_FIGURE_1, "optimizer": "adam"}
-    assert mistake("zero", "stage2", "gradients_not_sharded").wrong("zero", zero) == pytest.approx(31.40625)
+    assert wrong_value("zero", "stage2", "gradients_not_sharded", zero) == pytest.approx(31.40625)
 
 
 
@@ -301,7 +306,7 @@ def test_sgd_with_momentum_keeps_8_bytes_of_optimizer_state():
     assert answers("memory", {"params": 7e9, "dtype": "fp16", "unit": "GB", "optimizer": "sgd_momentum"}) == \
         pytest.approx({"weights": 14.0, "training": 84.0})
     g = {"params": 7e9, "dtype": "fp16", "unit": "GB", "optimizer": "sgd_momentum"}
-    assert mistake("memory", "training", "adam_states_for_sgd").wrong("memory", g) == pytest.approx(112.0)
+    assert wrong_value("memory", "training", "adam_states_for_sgd", g) == pytest.approx(112.0)
     hard = next(p for p in (generate("compute", "zero", "hard", s) for s in range(40))
                 if p.givens["optimizer"] == "sgd_momentum")
     text = Renderer("md").question(hard)
@@ -331,9 +336,9 @@ def test_a_batch_of_products_counts_the_weight_gradient_once_per_item():
     a = answers("matmul", {"m": 3, "n": 4, "p": 5, "batch": 7})
     assert a == {"matvec": 24, "forward": 840, "backward": 1680, "training": 2520}
     g = {"m": 3, "n": 4, "p": 5, "batch": 7}
-    assert mistake("matmul", "backward", "weight_gradient_counted_once").wrong("matmul", g) == 120 + 840
-    assert mistake("matmul", "forward", "batch_forgotten").wrong("matmul", g) == 120
-    assert mistake("matmul", "forward", "batch_forgotten").wrong("matmul", {**g, "batch": 1}) is None
+    assert wrong_value("matmul", "backward", "weight_gradient_counted_once", g) == 120 + 840
+    assert wrong_value("matmul", "forward", "batch_forgotten", g) == 120
+    assert wrong_value("matmul", "forward", "batch_forgotten", {**g, "batch": 1}) is None
     hard = generate("compute", "matmul", "hard", 0)
     assert hard.givens["batch"] > 1 and f"$b = {hard.givens['batch']}$ matrices" in Renderer("md").question(hard)
     assert generate("compute", "matmul", "medium", 0).givens["batch"] == 1
@@ -362,8 +367,8 @@ def test_gpt3_with_its_learned_position_embeddings_is_174_6_billion_parameters()
     position embeddings as in GPT-2): 12LD^2 + VD + n_ctx D = 174,588,899,328, the paper's "175B"."""
     a = answers("params", {**GPT3_SHAPES, "positions": 2048})
     assert a["params"] == 12 * 96 * 12288**2 + 50257 * 12288 + 2048 * 12288 == 174_588_899_328
-    assert mistake("params", "params", "position_embeddings_left_out").wrong(
-        "params", {**GPT3_SHAPES, "positions": 2048}) == answers("params", GPT3_SHAPES)["params"]
+    assert wrong_value("params", "params", "position_embeddings_left_out", {**GPT3_SHAPES, "positions": 2048}) == \
+        answers("params", GPT3_SHAPES)["params"]
 
 
 def test_zero_positions_means_none_and_negative_is_refused():

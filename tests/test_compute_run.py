@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import needs
+from conftest import needs, wrong
 from exgen.generate import solve_givens
 
 
@@ -99,8 +99,8 @@ def test_hfu_mistakes_are_named():
     from exgen.topics.compute import TOPIC
 
     g = {**PALM_HFU, "recompute": "full"}
-    wrong = {m.name: m.wrong("hfu", g) for m in TOPIC.mistakes_for("hfu") if m.part == "hfu"}
-    assert wrong["recomputation_ignored"] == pytest.approx(answers("hfu", g)["mfu"])
+    values = {m.name: wrong("compute", m, "hfu", g) for m in TOPIC.mistakes_for("hfu") if m.part == "hfu"}
+    assert values["recomputation_ignored"] == pytest.approx(answers("hfu", g)["mfu"])
 
 
 # Serving memory with an overhead factor: S. Stoelinga, "Calculating GPU memory for serving LLMs" (Substratus.AI,

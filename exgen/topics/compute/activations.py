@@ -23,7 +23,7 @@ from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Variant
-from exgen.topics.compute.common import SIG, UNIT_BYTES, _bytes_in, _unit_size, answer as _answer
+from exgen.topics.compute.common import SIG, UNIT_BYTES, _bytes_in, _unit_size, _value
 
 STATE_BYTES = 24  # seed 000: training memory = 24 bytes per parameter
 SCHEMES = ("none", "tp", "tp_sp", "tp_selective", "tp_sp_selective", "full")
@@ -165,28 +165,28 @@ def _per_layer_with(g: dict[str, Any], scheme: str, t: int | None = None) -> flo
     return _bytes_in(layer_bytes(s, b, h, a, tp if t is None else t, scheme), g["unit"])
 
 
-def _no_attention_term(v: str, g: dict[str, Any]) -> float | None:
+def _no_attention_term(v: str, g: dict[str, Any], solution: Solution) -> float | None:
     kept = {"none": "tp_selective", "tp": "tp_selective", "tp_sp": "tp_sp_selective"}
     if g["scheme"] not in kept:
         return None
     return _per_layer_with(g, kept[g["scheme"]], 1 if g["scheme"] == "none" else None)
 
 
-def _recomputation_ignored(v: str, g: dict[str, Any]) -> float | None:
+def _recomputation_ignored(v: str, g: dict[str, Any], solution: Solution) -> float | None:
     stored = {"tp_selective": "tp", "tp_sp_selective": "tp_sp", "full": "tp"}
     if g["scheme"] not in stored:
         return None
     return _per_layer_with(g, stored[g["scheme"]])
 
 
-def _sequence_parallel_confused(v: str, g: dict[str, Any]) -> float | None:
+def _sequence_parallel_confused(v: str, g: dict[str, Any], solution: Solution) -> float | None:
     other = {"tp": "tp_sp", "tp_sp": "tp", "tp_selective": "tp_sp_selective", "tp_sp_selective": "tp_selective"}
     return _per_layer_with(g, other[g["scheme"]]) if g["scheme"] in other else None
 
 
-def _other_unit(v: str, g: dict[str, Any], part: str) -> float:
+def _other_unit(v: str, g: dict[str, Any], solution: Solution, part: str) -> float:
     other = "GiB" if g["unit"] == "GB" else "GB"
-    return _answer(v, g, part) * UNIT_BYTES[g["unit"]] / UNIT_BYTES[other]
+    return _value(solution, part) * UNIT_BYTES[g["unit"]] / UNIT_BYTES[other]
 
 
 MISTAKES = (
@@ -200,13 +200,13 @@ MISTAKES = (
             "dropouts' 10sbh over the t GPUs too; plain tensor parallelism does not.", ("activations",),
             _sequence_parallel_confused),
     Mistake("layers_forgotten", "per_model", "Every one of the L layers stores its own activations.",
-            ("activations",), lambda v, g: None if int(g["layers"]) == 1 else _answer(v, g, "per_layer")),
+            ("activations",), lambda v, g, s: None if int(g["layers"]) == 1 else _value(s, "per_layer")),
     Mistake("zero_accounting_for_the_lectures", "states", "The question counts 24 bytes per parameter (the "
             "lecture's rule), not the ZeRO paper's 16.", ("activations",),
-            lambda v, g: _answer(v, g, "states") * 16 / 24),
+            lambda v, g, s: _value(s, "states") * 16 / 24),
     Mistake("tensor_parallel_split_forgotten", "states", "Tensor parallelism splits every weight matrix over the "
-            "t GPUs.", ("activations",), lambda v, g: None if int(g["tp"]) == 1 else _answer(v, g, "states") *
+            "t GPUs.", ("activations",), lambda v, g, s: None if int(g["tp"]) == 1 else _value(s, "states") *
             int(g["tp"])),
     Mistake("gb_gib_confused", "per_layer", "GB is 10^9 bytes and GiB is 2^30 bytes; the other one was used.",
-            ("activations",), lambda v, g: _other_unit(v, g, "per_layer")),
+            ("activations",), lambda v, g, s: _other_unit(v, g, s, "per_layer")),
 )

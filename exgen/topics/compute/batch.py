@@ -117,18 +117,18 @@ def _unless_same(g: dict[str, Any], part: str, value: int) -> int | None:
 
 MISTAKES = (
     Mistake("accumulation_forgotten", "global_batch", "Each optimizer step sums k micro-batches: B = b k N_dp.",
-            ("batch",), lambda v, g: _unless_same(g, "global_batch", _counts(g, accum=1)["global_batch"])),
+            ("batch",), lambda v, g, s: _unless_same(g, "global_batch", _counts(g, accum=1)["global_batch"])),
     Mistake("data_parallelism_forgotten", "global_batch", "Every one of the N_dp GPUs contributes its own "
             "micro-batches to the step: B = b k N_dp.", ("batch",),
-            lambda v, g: _unless_same(g, "global_batch", _counts(g, dp=1)["global_batch"])),
+            lambda v, g, s: _unless_same(g, "global_batch", _counts(g, dp=1)["global_batch"])),
     Mistake("micro_steps_as_optimizer_steps", "epoch_steps", "One optimizer step takes k micro-batches per GPU: "
             "divide by the global batch, not by b N_dp.", ("batch",),
-            lambda v, g: _unless_same(g, "epoch_steps", _counts(g, accum=1)["epoch_steps"])),
+            lambda v, g, s: _unless_same(g, "epoch_steps", _counts(g, accum=1)["epoch_steps"])),
     Mistake("data_parallelism_forgotten", "budget_steps", "The global batch includes every data-parallel GPU.",
-            ("batch",), lambda v, g: _unless_same(g, "budget_steps", _counts(g, dp=1)["budget_steps"])),
+            ("batch",), lambda v, g, s: _unless_same(g, "budget_steps", _counts(g, dp=1)["budget_steps"])),
     Mistake("rounded_down", "budget_steps", "Covering the whole budget takes the next whole step: round up.",
-            ("batch",), lambda v, g: _unless_same(g, "budget_steps", int(g["budget_tokens"]) //
+            ("batch",), lambda v, g, s: _unless_same(g, "budget_steps", int(g["budget_tokens"]) //
                                                   _counts(g)["batch_tokens"])),
     Mistake("accumulation_forgotten", "micro_steps", "Each optimizer step is k forward/backward passes.",
-            ("batch",), lambda v, g: _unless_same(g, "micro_steps", _counts(g)["budget_steps"])),
+            ("batch",), lambda v, g, s: _unless_same(g, "micro_steps", _counts(g)["budget_steps"])),
 )

@@ -1,11 +1,9 @@
-"""Shared pieces of the compute topic: constants, exact helpers, the generic givens check, the key cache."""
+"""Shared pieces of the compute topic: constants, exact helpers, the generic givens check."""
 
 from __future__ import annotations
 
-import json
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from functools import lru_cache
 from typing import Any, Callable
 
 from exgen.givens import check as check_givens
@@ -90,43 +88,15 @@ def _unit_size(unit: str) -> str:
     return "10^9" if unit == "GB" else "2^{30}"
 
 
-@lru_cache(maxsize=32)
-def _key(variant: str, givens_json: str) -> Solution:
-    """The key's solution, solved once for all the mistakes that start from it."""
-    return SOLVERS[variant](json.loads(givens_json))
-
-
-# The last instance `solve` solved: (variant, the givens dict, a copy of its items, the solution). Generation
-# solves an instance and then asks its mistakes, which start from the key: they get that solution back instead of
-# re-solving (the copy guards against a givens dict changed in between).
-_last: tuple[str, dict[str, Any], dict[str, Any], Solution] | None = None
-
-
-def remember(variant: str, g: dict[str, Any], solution: Solution) -> Solution:
-    global _last
-    _last = (variant, g, dict(g), solution)
-    return solution
-
-
-_OTHER: dict[tuple[Any, ...], Solution] = {}
-
-
-def answer(variant: str, g: dict[str, Any], part: str) -> Any:
-    last = _last
-    if last is not None and last[1] is g and last[0] == variant and last[2] == g:
-        return last[3].part(part).answer.value
-    # Another instance (a mistake's: the givens with one changed): solved once, keyed by its givens' types and
-    # values (what the JSON of them tells apart), or by their JSON where a value is not hashable.
-    try:
-        key = (variant, *sorted((k, v.__class__, v) for k, v in g.items()))
-        solution = _OTHER.get(key)
-    except TypeError:
-        return _key(variant, json.dumps(g, sort_keys=True)).part(part).answer.value
-    if solution is None:
-        if len(_OTHER) > 32:
-            _OTHER.clear()
-        solution = _OTHER[key] = SOLVERS[variant](dict(g))
+def _value(solution: Solution, part: str) -> Any:
+    """A part's answer in the key: what a mistake that starts from the key's own answer starts from."""
     return solution.part(part).answer.value
+
+
+def _other_value(variant: str, g: dict[str, Any], part: str) -> Any:
+    """A part's answer for other givens (a mistake's: the key's givens with one changed), solved afresh: no memo,
+    as a solve takes tens of microseconds."""
+    return SOLVERS[variant](dict(g)).part(part).answer.value
 
 
 def _shown(solution: Solution, part: str) -> float:

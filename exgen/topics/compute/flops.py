@@ -12,7 +12,8 @@ from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 from exgen.topics.compute.common import (
-    EXACT_BELOW, IDEAL_SIG, SECONDS_PER_DAY, SIG, _DIM, _GPUS, _PARAMS, _PEAK, _TOKENS, _as_asked, _days,     _flop, _scaled, _shown, answer as _answer)
+    EXACT_BELOW, IDEAL_SIG, SECONDS_PER_DAY, SIG, _DIM, _GPUS, _PARAMS, _PEAK, _TOKENS, _as_asked, _days, _flop,
+    _scaled, _shown, _value)
 
 
 def matmul_flops(m: int, n: int, p: int, flops_per_fma: int = 2, batch: int = 1) -> dict[str, int]:
@@ -270,55 +271,55 @@ def _batch_forgotten(variant: str, g: dict[str, Any], part: str) -> int | None:
     return None if b == 1 else matmul_flops(m, n, p)[part]
 
 
-def _weight_gradient_once(variant: str, g: dict[str, Any]) -> float | None:
+def _weight_gradient_once(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     """dA counted as one product of a single item's size, dB_i for every item: 2mnp + 2mnpb."""
     m, n, p, b = (int(g[k]) for k in ("m", "n", "p", "batch"))
     return None if b == 1 else float(2 * m * n * p + 2 * m * n * p * b)
 
 
-def _two_nd(variant: str, g: dict[str, Any], part: str) -> float:
+def _two_nd(variant: str, g: dict[str, Any], solution: Solution, part: str) -> float:
     """2ND instead of 6ND: the compute is a third, the time a third, the MFU a third."""
-    return _answer(variant, g, part) / 3
+    return _value(solution, part) / 3
 
 
-def _mfu_forgotten(variant: str, g: dict[str, Any]) -> float | None:
-    return None if _f(g["mfu"]) == 100 else _answer(variant, g, "days") * float(g["mfu"]) / 100
+def _mfu_forgotten(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+    return None if _f(g["mfu"]) == 100 else _value(solution, "days") * float(g["mfu"]) / 100
 
 
-def _mlp_forgotten(variant: str, g: dict[str, Any]) -> int:
+def _mlp_forgotten(variant: str, g: dict[str, Any], solution: Solution) -> int:
     return 4 * int(g["d_model"]) ** 2
 
 
-def _positions_left_out(variant: str, g: dict[str, Any]) -> int | None:
+def _positions_left_out(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
     positions = int(g.get("positions", 0))
-    return _answer(variant, g, "params") - positions * int(g["d_model"]) if positions else None
+    return _value(solution, "params") - positions * int(g["d_model"]) if positions else None
 
 
-def _embeddings_left_out(variant: str, g: dict[str, Any]) -> int | None:
+def _embeddings_left_out(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
     return 12 * int(g["layers"]) * int(g["d_model"]) ** 2 if g["embeddings"] == "included" else None
 
 
 MISTAKES = (
     Mistake("fma_as_one_flop", "matvec", "A fused multiply-add was counted as 1 FLOP; it is a multiplication "
-            "and an addition, 2 FLOPs: 2mn.", ("matmul",), lambda v, g: _fma_one(v, g, "matvec")),
+            "and an addition, 2 FLOPs: 2mn.", ("matmul",), lambda v, g, s: _fma_one(v, g, "matvec")),
     Mistake("fma_as_one_flop", "forward", "A fused multiply-add was counted as 1 FLOP: the product takes 2mnp.",
-            ("matmul",), lambda v, g: _fma_one(v, g, "forward")),
+            ("matmul",), lambda v, g, s: _fma_one(v, g, "forward")),
     Mistake("backward_as_forward", "backward", "The backward needs two products of the forward's size "
-            "(dL/dA and dL/dB): 4mnp, not 2mnp.", ("matmul",), lambda v, g: _fma_one(v, g, "backward")),
+            "(dL/dA and dL/dB): 4mnp, not 2mnp.", ("matmul",), lambda v, g, s: _fma_one(v, g, "backward")),
     Mistake("forward_only", "training", "A training step is forward plus backward: 6mnp, not 2mnp.",
-            ("matmul",), lambda v, g: float(2 * int(g["m"]) * int(g["n"]) * int(g["p"]) * int(g["batch"]))),
+            ("matmul",), lambda v, g, s: float(2 * int(g["m"]) * int(g["n"]) * int(g["p"]) * int(g["batch"]))),
     Mistake("batch_forgotten", "forward", "A multiplies each of the b matrices B_i: b products, 2mnpb.",
-            ("matmul",), lambda v, g: _batch_forgotten(v, g, "forward")),
+            ("matmul",), lambda v, g, s: _batch_forgotten(v, g, "forward")),
     Mistake("weight_gradient_counted_once", "backward", "dL/dA = sum_i dL/dY_i B_i^T is one product per item "
             "(b of them), besides the b products for the dL/dB_i: 4mnpb.", ("matmul",), _weight_gradient_once),
     Mistake("2ND_instead_of_6ND", "flops", "2ND counts the forward pass only; training adds the backward (4ND): "
-            "C = 6ND.", ("training_time", "mfu"), lambda v, g: _two_nd(v, g, "flops")),
+            "C = 6ND.", ("training_time", "mfu"), lambda v, g, s: _two_nd(v, g, s, "flops")),
     Mistake("2ND_instead_of_6ND", "days", "The time was computed from 2ND (forward only) instead of 6ND.",
-            ("training_time",), lambda v, g: _two_nd(v, g, "days")),
+            ("training_time",), lambda v, g, s: _two_nd(v, g, s, "days")),
     Mistake("mfu_forgotten", "days", "The cluster runs at the given MFU, not at peak: divide by the MFU too.",
             ("training_time",), _mfu_forgotten),
     Mistake("2ND_instead_of_6ND", "mfu", "The ideal time was computed from 2ND instead of 6ND.",
-            ("mfu",), lambda v, g: _two_nd(v, g, "mfu")),
+            ("mfu",), lambda v, g, s: _two_nd(v, g, s, "mfu")),
     Mistake("mlp_forgotten", "per_layer", "The MLP's two matrices (D x 4D and 4D x D, 8D^2) were left out.",
             ("params",), _mlp_forgotten),
     Mistake("embeddings_left_out", "params", "The question counts the tied token embedding (V x D) too.",
@@ -326,7 +327,7 @@ MISTAKES = (
     Mistake("position_embeddings_left_out", "params", "The learned position embeddings (T_ctx x D) are "
             "parameters too.", ("params",), _positions_left_out),
     Mistake("2ND_instead_of_6ND", "train_flops", "Training compute is 6NT (forward 2NT + backward 4NT).",
-            ("params",), lambda v, g: _two_nd(v, g, "train_flops")),
+            ("params",), lambda v, g, s: _two_nd(v, g, s, "train_flops")),
 )
 
 
