@@ -14,11 +14,11 @@ from exgen.topics.intensity.formulas import BOUNDS, SIG
 MODEL_WEIGHT_BYTES = {"fp16": Fraction(2), "bf16": Fraction(2), "int8": Fraction(1), "int4": Fraction(1, 2)}
 KV_BYTES = {"fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
 
-# Figures of the last instance (a decoding step's numbers under each convention): the
-# sampler, solver, mistakes and paths of one draw ask for the same ones. An instance is the same when its givens
-# hold the very same values (identity: a completed copy of the sampled givens matches; a changed dict does not).
-# One immutable state, replaced whole (never changed in place), so that threads (the practice server's) each
-# read a consistent one: (a copy of the givens, the givens dict, the memo of those givens).
+# Figures of the last instance (a decoding step's numbers under each convention). Kept, where the other mistakes
+# read the key's Solution: times_added and the latency path need the exact times and bytes it holds only as floats.
+# An instance is the same when its givens hold the very same values (identity: a completed copy of the sampled
+# givens matches; a changed dict does not). One immutable state, replaced whole (never changed in place), so that
+# threads (the practice server's) each read a consistent one: (a copy of the givens, the givens dict, the memo).
 _memo_state: tuple[dict[str, Any], Any, dict[Any, Any]] = ({}, None, {})
 
 
@@ -40,7 +40,7 @@ def model_decode_numbers(g: dict[str, Any], kv_factor: int = 2, with_batch: bool
                         weight_bytes_: Fraction | None = None, read_kv: bool = True,
                         flops_per_param: int = 2) -> dict[str, Fraction]:
     """Exact figures of one decoding step (a mistake changes one convention through the keywords); read only:
-    kept for the instance's solver, mistakes and paths."""
+    kept for the instance's sampler, solver, mistakes and paths."""
     memo = _memo_for(g)
     key = ("model_decode", kv_factor, with_batch, weight_bytes_, read_kv, flops_per_param)
     numbers = memo.get(key)
