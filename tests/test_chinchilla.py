@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import needs
+from conftest import needs, wrong
 from exgen.generate import generate, path_failures, solve_givens
 from exgen.givens import coerce
 from exgen.render import Renderer
@@ -111,12 +111,13 @@ def test_closed_form_questions_state_their_flop_accounting():
 
 def test_closed_form_mistakes():
     g = {"C": 1e23, "flops_per_token": 8, **ch.FIT}
-    wrong = {(m.name, m.part): m.wrong("closed_form", g) for m in get("chinchilla").mistakes_for("closed_form")}
+    value = {(m.name, m.part): wrong("chinchilla", m, "closed_form", g)
+             for m in get("chinchilla").mistakes_for("closed_form")}
     a = answers("closed_form", g)
-    assert wrong["exponents_swapped", "a"] == pytest.approx(a["b"])
-    assert wrong["G_inverted", "G"] == pytest.approx(1 / a["G"])
-    assert wrong["six_nd_assumed", "N_opt"] == pytest.approx(a["N_opt"] * (8 / 6) ** a["a"])
-    assert wrong["rule_assumed_exact", "rule_ratio"] == 1.0
+    assert value["exponents_swapped", "a"] == pytest.approx(a["b"])
+    assert value["G_inverted", "G"] == pytest.approx(1 / a["G"])
+    assert value["six_nd_assumed", "N_opt"] == pytest.approx(a["N_opt"] * (8 / 6) ** a["a"])
+    assert value["rule_assumed_exact", "rule_ratio"] == 1.0
 
 
 def test_chinchillas_predicted_loss():
@@ -187,23 +188,28 @@ def _mistake(name, part):
     return next(m for m in get("chinchilla").mistakes if m.name == name and m.part == part)
 
 
+def mistaken(name, part, variant, givens):
+    """The named mistake's value for these givens (handed the key's solution of them)."""
+    return wrong("chinchilla", _mistake(name, part), variant, givens)
+
+
 def test_the_named_mistakes_give_the_typical_wrong_values():
     c = 9e22  # sqrt(C) = 3e11
     rule = {"C": c, "method": "rule", **ch.FIT}
-    assert _mistake("rule_n_d_swapped", "N_opt").wrong("optimum", rule) == pytest.approx(1.7 * 3e11)
-    assert _mistake("tokens20_for_rule", "N_opt").wrong("optimum", rule) == pytest.approx(math.sqrt(c / 120))
-    assert _mistake("two_nd_for_six_nd", "N_opt").wrong("optimum", rule) is None  # the rule has no 6ND in it
+    assert mistaken("rule_n_d_swapped", "N_opt", "optimum", rule) == pytest.approx(1.7 * 3e11)
+    assert mistaken("tokens20_for_rule", "N_opt", "optimum", rule) == pytest.approx(math.sqrt(c / 120))
+    assert mistaken("two_nd_for_six_nd", "N_opt", "optimum", rule) is None  # the rule has no 6ND in it
     t20 = {"C": c, "method": "tokens20", **ch.FIT}
-    assert _mistake("two_nd_for_six_nd", "N_opt").wrong("optimum", t20) == pytest.approx(math.sqrt(c / 40))
-    assert _mistake("rule_for_tokens20", "D_opt").wrong("optimum", t20) == pytest.approx(1.7 * 3e11)
-    assert _mistake("rule_n_d_swapped", "N_opt").wrong("optimum", t20) is None
+    assert mistaken("two_nd_for_six_nd", "N_opt", "optimum", t20) == pytest.approx(math.sqrt(c / 40))
+    assert mistaken("rule_for_tokens20", "D_opt", "optimum", t20) == pytest.approx(1.7 * 3e11)
+    assert mistaken("rule_n_d_swapped", "N_opt", "optimum", t20) is None
     gpu = {"gpu": "A100-80GB", "dtype": "bf16", "peak": 312.0, "gpus": 1000, "days": 10, "mfu": 0.4,
            "method": "fit", **ch.FIT}
-    assert _mistake("mfu_forgotten", "compute").wrong("gpu_budget", gpu) == pytest.approx(1000 * 864000 * 312e12)
-    assert _mistake("hours_for_days", "compute").wrong("gpu_budget", gpu) == pytest.approx(
+    assert mistaken("mfu_forgotten", "compute", "gpu_budget", gpu) == pytest.approx(1000 * 864000 * 312e12)
+    assert mistaken("hours_for_days", "compute", "gpu_budget", gpu) == pytest.approx(
         1000 * 36000 * 312e12 * 0.4)
     loss = {"N": 7e9, "D": 2e12, **ch.FIT}
-    assert _mistake("loss_exponents_swapped", "loss").wrong("loss", loss) == pytest.approx(
+    assert mistaken("loss_exponents_swapped", "loss", "loss", loss) == pytest.approx(
         1.69 + 406.4 / 7e9**0.28 + 410.7 / 2e12**0.34)
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import needs
+from conftest import needs, wrong
 from exgen.generate import generate, path_failures, solve_givens
 from exgen.grading.compare import matches
 from exgen.topics import intensity as it
@@ -25,6 +25,11 @@ def answers(variant, givens):
 
 def mistake(variant, part, name):
     return next(m for m in it.MISTAKES if m.name == name and m.part == part and variant in m.variants)
+
+
+def mistaken(variant, part, name, givens):
+    """The named mistake's value for these givens (handed the key's solution of them)."""
+    return wrong("intensity", mistake(variant, part, name), variant, givens)
 
 
 # ---- NVIDIA's A100 figures (seed 001's table; A100 datasheet) ---------------------------------------
@@ -132,12 +137,11 @@ def test_every_variant_samples_at_every_difficulty():
 def test_named_mistakes():
     g = {"op": "matmul", "m": 64, "n": 4096, "p": 4096, "dtype": "fp16"}
     a = answers("op", g)
-    assert mistake("op", "intensity", "elements_for_bytes").wrong("op", g) == pytest.approx(2 * a["intensity"])
-    assert mistake("op", "bytes", "one_operand_only").wrong("op", g) == 2 * 64 * 4096
-    assert mistake("op", "flops", "fma_as_one_flop").wrong("op", g) == a["flops"] / 2
-    assert mistake("op", "flops", "fma_as_one_flop").wrong("op", {**g, "op": "elementwise"}) is None
-    peak = mistake("gpu_peak", "peak", "fma_as_one_flop").wrong("gpu_peak", {**A100, "dtype": "fp16",
-                                                                            "fma_per_clock": 1024})
+    assert mistaken("op", "intensity", "elements_for_bytes", g) == pytest.approx(2 * a["intensity"])
+    assert mistaken("op", "bytes", "one_operand_only", g) == 2 * 64 * 4096
+    assert mistaken("op", "flops", "fma_as_one_flop", g) == a["flops"] / 2
+    assert mistaken("op", "flops", "fma_as_one_flop", {**g, "op": "elementwise"}) is None
+    peak = mistaken("gpu_peak", "peak", "fma_as_one_flop", {**A100, "dtype": "fp16", "fma_per_clock": 1024})
     assert peak == pytest.approx(156, rel=1e-2)
 
 
@@ -265,7 +269,7 @@ def test_hard_op_may_write_its_output_in_fp32():
     g = {"op": "matmul", "m": 64, "n": 4096, "p": 4096, "dtype": "fp16", "out_dtype": "fp32"}
     a = answers("op", g)
     assert a["bytes"] == (64 * 4096 + 4096 * 4096) * 2 + 64 * 4096 * 4
-    assert mistake("op", "bytes", "output_in_input_dtype").wrong("op", g) == (64 * 4096 + 4096 * 4096 + 64 * 4096) * 2
+    assert mistaken("op", "bytes", "output_in_input_dtype", g) == (64 * 4096 + 4096 * 4096 + 64 * 4096) * 2
     assert any(generate("intensity", "op", "hard", seed).givens["out_dtype"] == "fp32" for seed in range(20))
 
 
@@ -327,11 +331,10 @@ def test_sparsity_is_refused_where_it_does_not_apply():
 
 def test_sparsity_and_fma_mistakes():
     g = {**A100, "dtype": "fp16", "fma_per_clock": 1024, "sparsity": "2:4"}
-    assert mistake("gpu_peak", "peak", "sparsity_ignored").wrong("gpu_peak", g) == pytest.approx(311.86944)
+    assert mistaken("gpu_peak", "peak", "sparsity_ignored", g) == pytest.approx(311.86944)
     q = {"sms": 108, "clock_ghz": 1.41, "dtype": "fp16", "peak_tflops": 624, "sparsity": "2:4"}
-    assert mistake("fma_per_clock", "fma_per_clock", "sparsity_ignored").wrong("fma_per_clock", q) == \
-        pytest.approx(2048.9, rel=1e-3)
-    assert mistake("fma_per_clock", "fma_per_clock", "not_divided_by_sms").wrong("fma_per_clock", q) == \
+    assert mistaken("fma_per_clock", "fma_per_clock", "sparsity_ignored", q) == pytest.approx(2048.9, rel=1e-3)
+    assert mistaken("fma_per_clock", "fma_per_clock", "not_divided_by_sms", q) == \
         pytest.approx(1024.4 * 108, rel=1e-3)
 
 
@@ -364,10 +367,10 @@ def test_elementwise_ops_intensities():
 
 def test_elementwise_mistakes():
     g = {"op": "layernorm", "m": 1024, "n": 4096, "dtype": "fp16", "out_dtype": "same"}
-    assert mistake("op", "flops", "layernorm_one_flop_per_element").wrong("op", g) == 1024 * 4096
+    assert mistaken("op", "flops", "layernorm_one_flop_per_element", g) == 1024 * 4096
     p = {"op": "maxpool", "m": 1024, "n": 4096, "dtype": "fp16", "out_dtype": "same"}
-    assert mistake("op", "bytes", "pool_output_full_size").wrong("op", p) == 4 * 1024 * 4096
-    assert mistake("op", "flops", "fma_as_one_flop").wrong("op", {**p, "p": 1}) is None
+    assert mistaken("op", "bytes", "pool_output_full_size", p) == 4 * 1024 * 4096
+    assert mistaken("op", "flops", "fma_as_one_flop", {**p, "p": 1}) is None
 
 
 def test_every_op_is_sampled():
@@ -407,8 +410,8 @@ def test_decoding_latency_is_the_larger_of_compute_and_memory_time():
 def test_model_decode_mistakes():
     g = {**OPT_13B, "batch": 4, "weight_dtype": "int8"}
     kv = 1.6777216  # GB for one 2048-token sequence
-    assert mistake("model_decode", "kv_cache_gb", "keys_only").wrong("model_decode", g) == pytest.approx(4 * kv / 2)
-    assert mistake("model_decode", "kv_cache_gb", "one_sequence_only").wrong("model_decode", g) == pytest.approx(kv)
-    assert mistake("model_decode", "step_gb", "weights_at_16_bits").wrong("model_decode", g) == \
+    assert mistaken("model_decode", "kv_cache_gb", "keys_only", g) == pytest.approx(4 * kv / 2)
+    assert mistaken("model_decode", "kv_cache_gb", "one_sequence_only", g) == pytest.approx(kv)
+    assert mistaken("model_decode", "step_gb", "weights_at_16_bits", g) == \
         pytest.approx(26 + 4 * 1.6777216)
-    assert mistake("model_decode", "step_gb", "weights_at_16_bits").wrong("model_decode", OPT_13B) is None
+    assert mistaken("model_decode", "step_gb", "weights_at_16_bits", OPT_13B) is None

@@ -17,8 +17,8 @@ to 3 decimals.  The mistake functions re-run the solver with one "knob" turned (
 swapped, …), so a mistake is always the same computation as the key with exactly one thing changed.
 
 The topic is a package: `formulas` (constants, the fit, the computations), `steps` (worked-solution steps),
-`solvers` (one per variant), `memo` (the per-instance memo), `givens` (variants and the givens check),
-`sampler`, `mistakes` and `paths`. This module assembles them into TOPIC.
+`solvers` (one per variant), `givens` (variants and the givens check), `sampler`, `mistakes` and `paths`. This
+module assembles them into TOPIC.
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ from exgen.topics.chinchilla.mistakes import MISTAKES
 from exgen.topics.chinchilla.paths import PATHS
 from exgen.topics.chinchilla.sampler import (  # noqa: F401  (re-exported: tests use them)
     MAX_TOKENS_PER_PARAM, MIN_OVERTRAINING, TIE_MARGIN, sample)
-from exgen.topics.chinchilla.solvers import _solved
+from exgen.topics.chinchilla.solvers import _solve
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
     _check(variant, givens)
-    return _solved(variant, givens, KEY)
+    return _solve(variant, givens, KEY)
 
 
 def question_values(variant: str, g: dict[str, Any], difficulty: str) -> dict[str, Any]:

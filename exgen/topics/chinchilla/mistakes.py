@@ -6,28 +6,35 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable
 
+from exgen.problem import Solution
 from exgen.topics.base import Mistake
 from exgen.topics.chinchilla.formulas import KEY
-from exgen.topics.chinchilla.solvers import _closed_form_numbers, _closed_form_numbers_at_six, _solved
+from exgen.topics.chinchilla.solvers import _closed_form_numbers_at_six, _solve
+
+Wrong = Callable[[str, dict[str, Any], Solution], Any]
 
 
-def _turned(part: str, **knobs: Any) -> Callable[[str, dict[str, Any]], Any]:
-    """The part's value with one knob turned, or None where that makes no difference."""
+def _key(solution: Solution, part: str) -> Any:
+    return solution.part(part).answer.value
+
+
+def _turned(part: str, **knobs: Any) -> Wrong:
+    """The part's value with one knob turned, or None where it is the key's (the solution's) value."""
     wrong_knobs = replace(KEY, **knobs)
 
-    def wrong(variant: str, g: dict[str, Any]) -> Any:
+    def wrong(variant: str, g: dict[str, Any], solution: Solution) -> Any:
         if "method" in knobs and g.get("method") == knobs["method"]:
             return None
-        value = _solved(variant, g, wrong_knobs).value(part)
-        return None if value == _solved(variant, g, KEY).part(part).answer.value else value
+        value = _solve(variant, g, wrong_knobs).value(part)
+        return None if value == _key(solution, part) else value
 
     return wrong
 
 
-def _method_only(asked: str, part: str, **knobs: Any) -> Callable[[str, dict[str, Any]], Any]:
+def _method_only(asked: str, part: str, **knobs: Any) -> Wrong:
     """A mistake that only exists when the question asks for method `asked`."""
     inner = _turned(part, **knobs)
-    return lambda variant, g: inner(variant, g) if g["method"] == asked else None
+    return lambda variant, g, s: inner(variant, g, s) if g["method"] == asked else None
 
 
 _OPT = ("optimum", "gpu_budget")
@@ -76,21 +83,18 @@ def _mistakes() -> tuple[Mistake, ...]:
         "divided by the optimum's.", [("factor", ("overtrained",))], lambda p: _turned(p, factor_inverted=True))
     _cf = ("closed_form",)
 
-    def cf(part: str, f: Callable[[dict[str, Any], dict[str, float]], Any]) -> Callable[[str, dict[str, Any]], Any]:
-        return lambda v, g: f(g, _closed_form_numbers(g))
-
-    def at_six(part: str) -> Callable[[str, dict[str, Any]], Any]:
-        return lambda v, g: None if float(g["flops_per_token"]) == 6 else _closed_form_numbers_at_six(g)[part]
+    def at_six(part: str) -> Wrong:
+        return lambda v, g, s: None if float(g["flops_per_token"]) == 6 else _closed_form_numbers_at_six(g)[part]
 
     out += [
         Mistake("exponents_swapped", "a", "a = beta/(alpha+beta) is N_opt's exponent: the larger the data exponent "
-                "beta, the faster N_opt grows.", _cf, cf("a", lambda g, x: x["b"])),
+                "beta, the faster N_opt grows.", _cf, lambda v, g, s: _key(s, "b")),
         Mistake("exponents_swapped", "b", "b = alpha/(alpha+beta) is D_opt's exponent.", _cf,
-                cf("b", lambda g, x: x["a"])),
+                lambda v, g, s: _key(s, "a")),
         Mistake("G_inverted", "G", "G = (alpha A / (beta B))^(1/(alpha+beta)): alpha A over beta B, not the inverse.",
-                _cf, cf("G", lambda g, x: 1 / x["G"])),
+                _cf, lambda v, g, s: 1 / _key(s, "G")),
         Mistake("G_root_forgotten", "G", "G is alpha A / (beta B) raised to 1/(alpha+beta).", _cf,
-                cf("G", lambda g, x: (float(g["alpha"]) * float(g["A"]) / (float(g["beta"]) * float(g["B"]))))),
+                lambda v, g, s: float(g["alpha"]) * float(g["A"]) / (float(g["beta"]) * float(g["B"]))),
         Mistake("six_nd_assumed", "N_opt", "The question counts C = kND with its own k, not 6ND.", _cf,
                 at_six("N_opt")),
         Mistake("six_nd_assumed", "D_opt", "The question counts C = kND with its own k, not 6ND.", _cf,
@@ -98,9 +102,9 @@ def _mistakes() -> tuple[Mistake, ...]:
         Mistake("six_nd_assumed", "rule_compute", "The question counts C = kND with its own k, not 6ND.", _cf,
                 at_six("rule_compute")),
         Mistake("ratio_inverted", "tokens_per_param", "Tokens per parameter is D_opt / N_opt, not its inverse.",
-                _cf, cf("tokens_per_param", lambda g, x: 1 / x["tokens_per_param"])),
+                _cf, lambda v, g, s: 1 / _key(s, "tokens_per_param")),
         Mistake("rule_assumed_exact", "rule_ratio", "The rule is a rounding: 0.1 x 1.7 = 0.17, so its N and D cost "
-                "k x 0.17 C, not exactly C.", _cf, cf("rule_ratio", lambda g, x: 1.0)),
+                "k x 0.17 C, not exactly C.", _cf, lambda v, g, s: 1.0),
     ]
     return tuple(out)
 

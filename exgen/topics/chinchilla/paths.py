@@ -8,13 +8,17 @@ from typing import Any, Callable
 
 from exgen.problem import Solution
 from exgen.topics.base import StudentPath
-from exgen.topics.chinchilla.formulas import TOKENS_PER_PARAM, Fit, gpu_budget, optimum
-from exgen.topics.chinchilla.memo import _memo_for
+from exgen.topics.chinchilla.formulas import TOKENS_PER_PARAM, Fit, optimum
 from exgen.topics.compute import half_up
 
 # Correct routes from what the page shows; the sampler rejects an instance where one lands outside the
 # tolerance.  Parts the question tells to use an unrounded earlier value (the loss at N_opt, D_opt; N_opt
 # from the unrounded C; a model's loss from the unrounded D) need no path.
+
+
+def _key(s: Solution, part: str) -> Any:
+    """A part's value in the key (unrounded)."""
+    return s.part(part).answer.value
 
 
 def _shown(s: Solution, part: str) -> Decimal:
@@ -60,13 +64,9 @@ def _fit_carried(part: str) -> Callable[[str, dict[str, Any], Solution], float |
     def value(v: str, g: dict[str, Any], s: Solution) -> float | None:
         if g["method"] != "fit":
             return None
-        memo = _memo_for(v, g)
-        carried = memo.get("carried")
-        if carried is None:  # both paths share it
-            fit = Fit.of(g)
-            c = float(g["C"]) if v == "optimum" else gpu_budget(g)
-            carried = memo["carried"] = tuple(_six_figures(x) for x in (fit.G, fit.a, fit.b, c / 6))
-        big_g, a, b, c6 = carried
+        fit = Fit.of(g)  # G, a and b: this variant's solution does not hold them
+        c = float(g["C"]) if v == "optimum" else _key(s, "compute")
+        big_g, a, b, c6 = (_six_figures(x) for x in (fit.G, fit.a, fit.b, c / 6))
         return _as_asked(s, part, big_g * c6**a if part == "N_opt" else c6**b / big_g)
 
     return value
@@ -84,15 +84,10 @@ def _closed_form_carried(part: str) -> Callable[[str, dict[str, Any], Solution],
     """N_opt, D_opt or D/N with G, a, b and C/k carried to 6 significant figures, as the question allows."""
 
     def value(v: str, g: dict[str, Any], s: Solution) -> float:
-        memo = _memo_for(v, g)
-        carried = memo.get("carried")
-        if carried is None:  # the three paths share it
-            fit = Fit.of(g)
-            big_g, a, b, ck = (_six_figures(x) for x in (fit.G, fit.a, fit.b,
-                                                         float(g["C"]) / float(g["flops_per_token"])))
-            n, d = big_g * ck**a, ck**b / big_g
-            carried = memo["carried"] = {"N_opt": n, "D_opt": d, "tokens_per_param": d / n}
-        return _as_asked(s, part, carried[part])
+        big_g, a, b, ck = (_six_figures(x) for x in (_key(s, "G"), _key(s, "a"), _key(s, "b"),
+                                                     float(g["C"]) / float(g["flops_per_token"])))
+        n, d = big_g * ck**a, ck**b / big_g
+        return _as_asked(s, part, {"N_opt": n, "D_opt": d, "tokens_per_param": d / n}[part])
 
     return value
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from exgen.rng import Rng
 from exgen.topics.base import Rejected
-from exgen.topics.chinchilla.formulas import FIT, KEY, METHODS, PF_DAY, Fit, optimum
-from exgen.topics.chinchilla.solvers import _closed_form_numbers, _solved
+from exgen.topics.chinchilla.formulas import FIT, KEY, METHODS, PF_DAY, Fit, loss, optimum
+from exgen.topics.chinchilla.solvers import _closed_form_numbers
 
 TIE_MARGIN = 0.01  # compare: the two losses must differ by at least this (10x the loss tolerance)
 MIN_OVERTRAINING = 1.5  # overtrained: tokens per parameter at least this multiple of the optimum's
@@ -100,8 +100,9 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
         g = _with_fit({"C": c, "N_A": n_a, "N_B": n_b})
         if n_a == n_b or not all(1 <= c / (6 * n * n) <= 10_000 for n in (n_a, n_b)):
             raise Rejected("equal models, or tokens per parameter outside any realistic range")
-        s = _solved("compare", g, KEY)
-        if abs(s.part("loss_A").answer.value - s.part("loss_B").answer.value) < TIE_MARGIN:
+        fit, k = Fit.of(g), KEY.flops_per_param_token  # each loss as the solver computes it
+        loss_a, loss_b = (loss(n, c / (k * n), fit)[2] for n in (n_a, n_b))
+        if abs(loss_a - loss_b) < TIE_MARGIN:
             raise Rejected("the two losses are too close to call")
         return g
     if variant == "closed_form":  # another fit than the published one, so a, b and G vary (Besiroglu et al.'s

@@ -1,5 +1,5 @@
 """The chinchilla topic's solvers, one per variant: each lists its parts and the worked steps, under the key's
-knobs or a mistake's, and remembers its solution for the instance."""
+knobs or a mistake's."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from exgen.problem import Answer, Part, Solution, Step
 from exgen.topics.base import InvalidGivens
 from exgen.topics.chinchilla.formulas import (
     KEY, LOSS_DECIMALS, RULE_D, RULE_N, SECONDS_PER_DAY, SIG, Fit, Knobs, _is_key, gpu_budget, loss, optimum)
-from exgen.topics.chinchilla.memo import _memo_for
 from exgen.topics.chinchilla.steps import S6, _loss_step, _optimum_steps, _pf_day_step
 
 # A solver lists its parts as (id, label, answer) with the answer as a spec: ("sig", value, unit, figures) for a
@@ -156,25 +155,14 @@ def _solve_overtrained(g: dict[str, Any], kn: Knobs) -> Solution:
     return _solution(parts, steps, kn)
 
 
-def _closed_form_numbers(g: dict[str, Any]) -> dict[str, float]:
-    """The closed form's numbers (read only: kept for the draw's solver, mistakes and paths)."""
-    memo = _memo_for("closed_form", g)
-    numbers = memo.get("numbers")
-    if numbers is None:
-        numbers = memo["numbers"] = _closed_form_numbers_of(g)
-    return numbers
-
-
 def _closed_form_numbers_at_six(g: dict[str, Any]) -> dict[str, float]:
     """The closed form's numbers under C = 6ND whatever the question's k (the six_nd_assumed mistakes)."""
-    memo = _memo_for("closed_form", g)
-    numbers = memo.get("numbers at 6")
-    if numbers is None:
-        numbers = memo["numbers at 6"] = _closed_form_numbers_of({**g, "flops_per_token": 6})
-    return numbers
+    return _closed_form_numbers({**g, "flops_per_token": 6})
 
 
-def _closed_form_numbers_of(g: dict[str, Any]) -> dict[str, float]:
+def _closed_form_numbers(g: dict[str, Any]) -> dict[str, float]:
+    """The closed form's numbers: the constants, the optimum and the rule's check (the sampler's filter and the
+    solver)."""
     fit, c, k = Fit.of(g), float(g["C"]), float(g["flops_per_token"])
     n, d = fit.G * (c / k) ** fit.a, (c / k) ** fit.b / fit.G
     n_rule, d_rule = RULE_N * math.sqrt(c), RULE_D * math.sqrt(c)
@@ -223,14 +211,6 @@ _SOLVERS: dict[str, Callable[[dict[str, Any], Knobs], Solution]] = {
 }
 
 
-def _solve(variant: str, g: dict[str, Any], knobs: Knobs = KEY) -> Solution:
+def _solve(variant: str, g: dict[str, Any], knobs: Knobs = KEY) -> Solution | _Values:
+    """The key's Solution, or under a mistake's knobs the parts' values only."""
     return _SOLVERS[variant](g, knobs)
-
-
-def _solved(variant: str, g: dict[str, Any], knobs: Knobs) -> Any:
-    """The solution under `knobs` (kept per knobs object: they are the module's own, living as long as it)."""
-    memo = _memo_for(variant, g)
-    solution = memo.get(id(knobs))
-    if solution is None:
-        solution = memo[id(knobs)] = _solve(variant, g, knobs)
-    return solution

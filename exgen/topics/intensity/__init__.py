@@ -35,7 +35,7 @@ StudentPath (reported, rounded earlier answers) must land in tolerance. Decision
 
 The topic is a package with one module per job: `formulas` (constants and the exact computations), `variants`
 (givens, variants, the givens check), `solvers` (solvers and worked steps), `model_decode` (a whole model's
-decoding step, its memo and solver), `sampler`, `mistakes` and `paths`. This module assembles them into TOPIC.
+decoding step and its solver), `sampler`, `mistakes` and `paths`. This module assembles them into TOPIC.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from exgen.exact import decimal as _f
+from exgen.problem import Solution
 from exgen.topics.base import Mistake
 from exgen.topics.intensity.formulas import (
     BYTES, COUNTS, ELEMENTWISE, SINGLE_INPUT, bound, critical_batch, fma_from_peak, is_sparse, linear_intensity,
@@ -30,7 +31,7 @@ def _op_ai(g: dict[str, Any], **change) -> Fraction:
 
 def _op_part(part: str, **change):
     """A wrong value of flops / bytes / intensity under a changed counting convention."""
-    def wrong(variant: str, g: dict[str, Any]) -> Any:
+    def wrong(variant: str, g: dict[str, Any], solution: Solution) -> Any:
         if "flops_per_fma" in change and g["op"] in ELEMENTWISE:
             return None  # an addition or comparison is not an FMA
         if change.get("operands") == "first" and g["op"] in SINGLE_INPUT:
@@ -43,28 +44,28 @@ def _op_part(part: str, **change):
 
 
 def _bound_flip(**change):
-    def wrong(variant: str, g: dict[str, Any]) -> str | None:
+    def wrong(variant: str, g: dict[str, Any], solution: Solution) -> str | None:
         if "flops_per_fma" in change and g["op"] in ELEMENTWISE:
             return None
-        r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
-        verdict = bound(_op_ai(g, **change), r)
-        return verdict if verdict != bound(_op_ai(g), r) else None
+        verdict = bound(_op_ai(g, **change), ridge(g["peak_tflops"], g["bandwidth_gbs"]))
+        return verdict if verdict != solution.part("bound").answer.value else None
     return wrong
 
 
-def _peak_assumed(variant: str, g: dict[str, Any]) -> float | None:
-    memory_bound = _op_ai(g) <= ridge(g["peak_tflops"], g["bandwidth_gbs"])
+def _peak_assumed(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+    memory_bound = solution.part("bound").answer.value == "memory-bound"
     return float(g["peak_tflops"]) if memory_bound else None
 
 
-def _not_capped(variant: str, g: dict[str, Any]) -> float | None:
-    ai = _op_ai(g)
-    return float(ai * _f(g["bandwidth_gbs"]) / 1000) if ai > ridge(g["peak_tflops"], g["bandwidth_gbs"]) else None
+def _not_capped(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+    if solution.part("bound").answer.value != "compute-bound":
+        return None
+    return float(_op_ai(g) * _f(g["bandwidth_gbs"]) / 1000)  # the exact intensity: the answer holds it rounded
 
 
 def _decode_part(part: str, s: int | None = None, flops_per_fma: int = 2, other_count: bool = False,
                  weight_as_activation: bool = False):
-    def wrong(variant: str, g: dict[str, Any]) -> Any:
+    def wrong(variant: str, g: dict[str, Any], solution: Solution) -> Any:
         size = s if s is not None else BYTES[g["dtype"]]
         w = size if s is not None or weight_as_activation else weight_bytes(g)
         if weight_as_activation and w == weight_bytes(g):
@@ -77,13 +78,12 @@ def _decode_part(part: str, s: int | None = None, flops_per_fma: int = 2, other_
             return float(linear_intensity(b, d, size, count, flops_per_fma, w))
         r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
         n = critical_batch(d, size, r, count, flops_per_fma, w)
-        right = critical_batch(d, BYTES[g["dtype"]], r, g["count"], w=weight_bytes(g))
-        return n if n is not None and n != right else None
+        return n if n is not None and n != solution.part("critical_batch").answer.value else None
     return wrong
 
 
 def _layernorm_one_flop(part: str):
-    def wrong(variant: str, g: dict[str, Any]) -> Any:
+    def wrong(variant: str, g: dict[str, Any], solution: Solution) -> Any:
         if g["op"] != "layernorm":
             return None
         m, n = int(g["m"]), int(g["n"])
@@ -94,7 +94,7 @@ def _layernorm_one_flop(part: str):
 
 def _pool_output_full(part: str):
     """2x2 pooling's output counted at the input's size (m x n instead of m/2 x n/2)."""
-    def wrong(variant: str, g: dict[str, Any]) -> Any:
+    def wrong(variant: str, g: dict[str, Any], solution: Solution) -> Any:
         if g["op"] != "maxpool":
             return None
         m, n = int(g["m"]), int(g["n"])
@@ -106,21 +106,20 @@ def _pool_output_full(part: str):
 
 def _model_part(part: str, **change):
     """A model_decode part under a changed convention (None where it changes nothing)."""
-    def wrong(variant: str, g: dict[str, Any]) -> Any:
+    def wrong(variant: str, g: dict[str, Any], solution: Solution) -> Any:
         if "weight_bytes_" in change and g["weight_dtype"] in ("fp16", "bf16"):
             return None
         if "with_batch" in change and int(g["batch"]) == 1:
             return None
-        x, right = model_decode_numbers(g, **change), model_decode_numbers(g)
-        if x[figure] == right[figure]:  # the part is the figure times a constant
-            return None
-        return float(x[figure] / 10**9 if scale == "giga" else x[figure] * 1000 if scale == "milli" else x[figure])
+        x = model_decode_numbers(g, **change)
+        value = float(x[figure] / 10**9 if scale == "giga" else x[figure] * 1000 if scale == "milli" else x[figure])
+        return None if value == solution.part(part).answer.value else value  # the key's, computed the same way
     figure, scale = {"kv_cache_gb": ("kv", "giga"), "step_gb": ("step", "giga"), "latency_ms": ("latency", "milli"),
                      "flops_per_token": ("flops", "")}[part]
     return wrong
 
 
-def _latency_summed(variant: str, g: dict[str, Any]) -> float:
+def _latency_summed(variant: str, g: dict[str, Any], solution: Solution) -> float:
     x = model_decode_numbers(g)
     return float((x["t_compute"] + x["t_memory"]) * 1000)
 
@@ -157,7 +156,7 @@ MISTAKES = (
     Mistake("output_not_counted", "bytes", "The output must be written to memory too.", ("op",),
             _op_part("bytes", operands="inputs")),
     Mistake("output_in_input_dtype", "bytes", "The output is written in fp32 (4 bytes per element), not in the "
-            "inputs' dtype.", ("op",), lambda v, g: _op_part("bytes", s_out=BYTES[g["dtype"]])(v, g)),
+            "inputs' dtype.", ("op",), lambda v, g, s: _op_part("bytes", s_out=BYTES[g["dtype"]])(v, g, s)),
     Mistake("fma_as_one_flop", "intensity", "A multiply-add is 2 FLOPs, not 1: the intensity halves.", _OPS,
             _op_part("intensity", flops_per_fma=1)),
     Mistake("elements_for_bytes", "intensity", "Elements were counted instead of bytes (forgetting x2 bytes for "
@@ -171,23 +170,27 @@ MISTAKES = (
     Mistake("roofline_not_capped", "attainable", "A compute-bound op is capped at the peak, not intensity x "
             "bandwidth.", ("bound",), _not_capped),
     Mistake("fma_as_one_flop", "peak", "A multiply-add is 2 FLOPs: peak = SMs x FMA/clock x 2 x clock.",
-            ("gpu_peak",), lambda v, g: float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"], 1,
-                                                          is_sparse(g)))),
+            ("gpu_peak",),
+            lambda v, g, s: float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"], 1,
+                                              is_sparse(g)))),
     Mistake("fma_as_one_flop", "ridge", "A multiply-add is 2 FLOPs, so the peak and the ratio are twice that.",
-            ("gpu_peak",), lambda v, g: float(ridge(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]),
-                                                                g["clock_ghz"], 1, is_sparse(g)), g["bandwidth_gbs"]))),
+            ("gpu_peak",),
+            lambda v, g, s: float(ridge(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"], 1,
+                                                    is_sparse(g)), g["bandwidth_gbs"]))),
     Mistake("sparsity_ignored", "peak", "With 2:4 structured sparsity the quoted rate is twice the dense one.",
-            ("gpu_peak",), lambda v, g: float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"]))
-            if is_sparse(g) else None),
+            ("gpu_peak",),
+            lambda v, g, s: float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"])) if is_sparse(g)
+            else None),
     Mistake("fma_as_one_flop", "fma_per_clock", "A multiply-add is 2 FLOPs (2 operations for int8): divide the "
             "peak by 2 per FMA.", ("fma_per_clock",),
-            lambda v, g: float(fma_from_peak(g["peak_tflops"], int(g["sms"]), g["clock_ghz"], is_sparse(g), 1))),
+            lambda v, g, s: float(fma_from_peak(g["peak_tflops"], int(g["sms"]), g["clock_ghz"], is_sparse(g), 1))),
     Mistake("sparsity_ignored", "fma_per_clock", "A peak quoted with 2:4 sparsity is twice the dense rate: halve it "
             "before dividing.", ("fma_per_clock",),
-            lambda v, g: float(fma_from_peak(g["peak_tflops"], int(g["sms"]), g["clock_ghz"]))
+            lambda v, g, s: float(fma_from_peak(g["peak_tflops"], int(g["sms"]), g["clock_ghz"]))
             if is_sparse(g) else None),
     Mistake("not_divided_by_sms", "fma_per_clock", "The peak is the whole GPU's: divide by the number of SMs.",
-            ("fma_per_clock",), lambda v, g: float(fma_from_peak(g["peak_tflops"], 1, g["clock_ghz"], is_sparse(g)))),
+            ("fma_per_clock",),
+            lambda v, g, s: float(fma_from_peak(g["peak_tflops"], 1, g["clock_ghz"], is_sparse(g)))),
     Mistake("elements_for_bytes", "decode_intensity", "Elements were counted instead of bytes (forgetting x2 "
             "bytes for fp16/bf16).", ("decode",), _decode_part("decode_intensity", s=1)),
     Mistake("elements_for_bytes", "critical_batch", "Counting elements instead of bytes halves the batch.",

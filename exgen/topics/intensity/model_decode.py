@@ -1,5 +1,5 @@
-"""Decoding a whole model at the roofline (variant model_decode): the per-instance memo, the exact figures of one
-decoding step (2P FLOPs per token, the KV cache, the bytes a step reads, compute and memory time) and the solver."""
+"""Decoding a whole model at the roofline (variant model_decode): the exact figures of one decoding step (2P FLOPs
+per token, the KV cache, the bytes a step reads, compute and memory time) and the solver."""
 
 from __future__ import annotations
 
@@ -14,44 +14,12 @@ from exgen.topics.intensity.formulas import BOUNDS, SIG
 MODEL_WEIGHT_BYTES = {"fp16": Fraction(2), "bf16": Fraction(2), "int8": Fraction(1), "int4": Fraction(1, 2)}
 KV_BYTES = {"fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
 
-# Figures of the last instance (a decoding step's numbers under each convention): the
-# sampler, solver, mistakes and paths of one draw ask for the same ones. An instance is the same when its givens
-# hold the very same values (identity: a completed copy of the sampled givens matches; a changed dict does not).
-# One immutable state, replaced whole (never changed in place), so that threads (the practice server's) each
-# read a consistent one: (a copy of the givens, the givens dict, the memo of those givens).
-_memo_state: tuple[dict[str, Any], Any, dict[Any, Any]] = ({}, None, {})
-
-
-def _memo_for(g: dict[str, Any]) -> dict[Any, Any]:
-    global _memo_state
-    state = _memo_state
-    last, last_g, memo = state
-    if last_g is g and last == g:
-        return memo
-    if len(last) == len(g) and all(g.get(k, state) is v for k, v in last.items()):
-        _memo_state = (last, g, memo)  # the same values in another dict (the completed copy of the sampled givens)
-        return memo
-    memo = {}
-    _memo_state = (dict(g), g, memo)
-    return memo
-
 
 def model_decode_numbers(g: dict[str, Any], kv_factor: int = 2, with_batch: bool = True,
                         weight_bytes_: Fraction | None = None, read_kv: bool = True,
                         flops_per_param: int = 2) -> dict[str, Fraction]:
-    """Exact figures of one decoding step (a mistake changes one convention through the keywords); read only:
-    kept for the instance's solver, mistakes and paths."""
-    memo = _memo_for(g)
-    key = ("model_decode", kv_factor, with_batch, weight_bytes_, read_kv, flops_per_param)
-    numbers = memo.get(key)
-    if numbers is None:
-        numbers = memo[key] = _model_decode_numbers(g, kv_factor, with_batch, weight_bytes_, read_kv,
-                                                    flops_per_param)
-    return numbers
-
-
-def _model_decode_numbers(g: dict[str, Any], kv_factor: int, with_batch: bool, weight_bytes_: Fraction | None,
-                          read_kv: bool, flops_per_param: int) -> dict[str, Fraction]:
+    """Exact figures of one decoding step (a mistake changes one convention through the keywords); the sampler's
+    check, times_added and the latency path need them exact, where the key's Solution holds floats."""
     # Exact, as numerators and denominators (one Fraction built per figure):
     #   P = params_b 10^9, flops = f P, weights = P w, step = P w + kv,
     #   t_compute = B flops / (peak 10^12), t_memory = step / (bandwidth 10^9)

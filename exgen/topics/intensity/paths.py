@@ -11,7 +11,7 @@ from exgen import numfmt as nf
 from exgen.problem import Solution
 from exgen.topics.base import StudentPath
 from exgen.topics.intensity.formulas import (
-    BYTES, SIG, STORAGE_BYTES, critical_batch, peak_tflops, ridge, square_out_bytes, weight_bytes)
+    BYTES, SIG, STORAGE_BYTES, critical_batch, ridge, square_out_bytes, weight_bytes)
 from exgen.topics.intensity.model_decode import model_decode_numbers
 
 
@@ -34,7 +34,7 @@ def _ratio_from_rounded_peak(variant: str, g: dict[str, Any], solution: Solution
 def _square_from_6_figure_ratio(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
     if g.get("square", "no") == "no":
         return None
-    peak = nf.round_sig(float(peak_tflops(int(g["sms"]), int(g["fma_per_clock"]), g["clock_ghz"])), 6)
+    peak = nf.round_sig(solution.part("peak").answer.value, 6)  # never sparse: the question refuses it
     r6 = nf.round_sig(peak * 1000 / float(g["bandwidth_gbs"]), 6)
     return math.floor(r6 * (2 * STORAGE_BYTES[g["dtype"]] + square_out_bytes(g)) / 2) + 1
 
