@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from conftest import needs
+from conftest import needs, wrong
 from exgen.generate import solve_givens
 from exgen.topics import formats as fm
 from exgen.topics.base import InvalidGivens
@@ -51,7 +51,7 @@ def test_fp8_maxima_of_micikevicius_et_al_2022():
     ieee_e4m3 = fm.Format("E4M3 as IEEE", 4, 3, "ieee")
     assert ieee_e4m3.max == 240
     mistake = next(m for m in fm.MISTAKES if m.name == "ieee_rule_assumed")
-    assert mistake.wrong("range", {"format": "fp8_e4m3"}) == 240
+    assert wrong("formats", mistake, "range", {"format": "fp8_e4m3", "amax": 1000.0, "amin": 0.01}) == 240
 
 
 def test_bit_patterns():

@@ -89,7 +89,7 @@ def test_named_mistakes_are_outside_tolerance_for_llama2_70b():
     g = {**LLAMA2_70B, "seq_len": 4096, "batch": 4, "budget_gb": 0}
     key = solve_givens("inference", "kv_cache", g).solution
     for m in inf.TOPIC.mistakes_for("kv_cache"):
-        wrong = m.wrong("kv_cache", g)
+        wrong = m.wrong("kv_cache", g, key)
         assert wrong is not None and not matches(key.part(m.part).answer, wrong), m.name
 
 

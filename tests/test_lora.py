@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from conftest import needs
+from conftest import needs, wrong
 from exgen.generate import generate, solve_givens
 from exgen.topics import get
 from exgen.topics import lora
@@ -78,7 +78,7 @@ def test_mistakes_name_the_wrong_answers():
     topic = get("lora")
     g = {**GPT3, "rank": 4, "targets": "q,v", "d_kv": 0, "d_ff": 0, "bias": "frozen"}
     one = next(m for m in topic.mistakes if m.name == "one_factor_only")
-    assert one.wrong("params", g) == 2 * 4 * 12288
+    assert wrong("lora", one, "params", g) == 2 * 4 * 12288
 
 
 @pytest.mark.parametrize("givens", [{"targets": "q,up"}, {"targets": "q,k,v,o,up,down"}, {"rank": 5000}])

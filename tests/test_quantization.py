@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from conftest import needs
+from conftest import needs, wrong
 from exgen.generate import generate, path_failures, solve_givens
 from exgen.rng import Rng
 from exgen.topics import quantization as qz
@@ -101,12 +101,16 @@ def test_easy_questions_are_exam_friendly():
 def test_named_mistakes_give_the_typical_wrong_values():
     g = {"X": SEED_003_X, "bits": 2, "signed": "signed", "metric": "frobenius"}
     by_name = {m.name: m for m in qz.MISTAKES}
-    assert by_name["zero_point_rounded_other_way"].wrong("affine", g) == 0  # Z_exact = -0.9875 -> 0 instead of -1
-    assert by_name["levels_2_to_the_b"].wrong("affine", g) == pytest.approx(3.2 / 4)
-    assert by_name["unsigned_range_for_signed"].wrong("affine", g) == 1  # round(0 + 1.08/1.0667)
+
+    def named(name: str, variant: str, givens: dict) -> object:
+        return wrong("quantization", by_name[name], variant, givens)
+
+    assert named("zero_point_rounded_other_way", "affine", g) == 0  # Z_exact = -0.9875 -> 0 instead of -1
+    assert named("levels_2_to_the_b", "affine", g) == pytest.approx(3.2 / 4)
+    assert named("unsigned_range_for_signed", "affine", g) == 1  # round(0 + 1.08/1.0667)
     absmax = {"X": [[1.28, -0.5]], "bits": 8, "convention": "qmin", "metric": "max_abs"}
-    assert by_name["not_clamped"].wrong("absmax", absmax) == [[128, -50]]
-    assert by_name["absmax_convention_mixed_up"].wrong("absmax", absmax) == pytest.approx(1.28 / 127)
+    assert named("not_clamped", "absmax", absmax) == [[128, -50]]
+    assert named("absmax_convention_mixed_up", "absmax", absmax) == pytest.approx(1.28 / 127)
 
 
 @pytest.mark.parametrize("givens,message", [
@@ -248,7 +252,7 @@ def test_absmax_with_a_clipping_threshold():
     assert a["scale"] == pytest.approx(1 / 7)
     assert a["q"] == [[7, -8], [2, 5]]
     by_name = {m.name: m for m in qz.MISTAKES}
-    assert by_name["clip_ignored"].wrong("absmax", g) == pytest.approx(2 / 7)
+    assert wrong("quantization", by_name["clip_ignored"], "absmax", g) == pytest.approx(2 / 7)
     assert any(generate("quantization", "absmax", "hard", seed).givens["clip"] for seed in range(10))
 
 
@@ -287,7 +291,8 @@ def test_affine_with_a_calibrated_range():
     a = answers(solve_givens("quantization", "affine", g))
     assert a["scale"] == pytest.approx(0.8) and a["zero_point"] == 1 and a["q"] == [[0, 1, 3]]
     assert a["reconstruction"][0] == pytest.approx([-0.8, 0, 1.6])
-    assert {m.name: m for m in qz.MISTAKES}["own_range_for_calibrated"].wrong("affine", g) == pytest.approx(3.2 / 3)
+    own_range = {m.name: m for m in qz.MISTAKES}["own_range_for_calibrated"]
+    assert wrong("quantization", own_range, "affine", g) == pytest.approx(3.2 / 3)
     assert any(generate("quantization", "affine", "hard", seed).givens["calibration"] for seed in range(10))
     with pytest.raises(InvalidGivens, match="calibration"):
         solve_givens("quantization", "affine", {**g, "calibration": [1.4, -1]})

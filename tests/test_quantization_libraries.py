@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import needs
+from conftest import needs, wrong
 from exgen.generate import solve_givens
 from exgen.topics.quantization import libraries as qe
 from exgen.topics.base import InvalidGivens
@@ -60,9 +60,9 @@ def test_given_scale_mistakes_name_the_usual_slips():
     g = {"X": [[0.25, 1.25, 4.75]], "scale": [0.5], "zero_point": [2], "quant_min": 0, "quant_max": 7,
          "axis": "tensor", "decimals": 2}
     by_name = {m.name: m for m in qe.MISTAKES}
-    assert by_name["ties_away_from_zero"].wrong("given_scale", g) == [[3, 5, 7]]  # key [[2, 4, 7]]
-    assert by_name["clamp_forgotten"].wrong("given_scale", g) == [[2, 4, 12]]
-    assert by_name["zero_point_subtracted"].wrong("given_scale", g) == [[0, 0, 7]]  # −2, 0, 8 clamped
+    assert wrong("quantization", by_name["ties_away_from_zero"], "given_scale", g) == [[3, 5, 7]]  # key [[2, 4, 7]]
+    assert wrong("quantization", by_name["clamp_forgotten"], "given_scale", g) == [[2, 4, 12]]
+    assert wrong("quantization", by_name["zero_point_subtracted"], "given_scale", g) == [[0, 0, 7]]  # −2, 0, 8 clamped
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -487,11 +487,11 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 # ---- named mistakes --------------------------------------------------------------------------------
 
 
-def _bias_wrong(variant: str, g: dict[str, Any]) -> int:
+def _bias_wrong(variant: str, g: dict[str, Any], solution: Solution) -> int:
     return 2 ** int(fmt_of(g).exp_bits - 1)
 
 
-def _max_ieee(variant: str, g: dict[str, Any]) -> float | None:
+def _max_ieee(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     """The IEEE rule (all-ones exponent reserved) applied to a format that does not reserve it."""
     f = fmt_of(g)
     if f.special == "ieee":
@@ -499,7 +499,7 @@ def _max_ieee(variant: str, g: dict[str, Any]) -> float | None:
     return float((2 - Fraction(1, 2**f.man_bits)) * _two_to(2**f.exp_bits - 2 - f.bias))
 
 
-def _max_all_ones(variant: str, g: dict[str, Any]) -> float | None:
+def _max_all_ones(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     """The all-ones exponent counted as a number in a format that reserves it."""
     f = fmt_of(g)
     if f.special != "ieee":
@@ -507,15 +507,15 @@ def _max_all_ones(variant: str, g: dict[str, Any]) -> float | None:
     return float((2 - Fraction(1, 2**f.man_bits)) * _two_to(2**f.exp_bits - 1 - f.bias))
 
 
-def _subnormal_as_normal(variant: str, g: dict[str, Any]) -> int:
-    return _log2(fmt_of(g).min_normal)
+def _subnormal_as_normal(variant: str, g: dict[str, Any], solution: Solution) -> int:
+    return solution.part("min_normal_exp").answer.value
 
 
-def _eps_half(variant: str, g: dict[str, Any]) -> int:
-    return _log2(fmt_of(g).epsilon) - 1
+def _eps_half(variant: str, g: dict[str, Any], solution: Solution) -> int:
+    return solution.part("epsilon_exp").answer.value - 1
 
 
-def _value_no_hidden_bit(variant: str, g: dict[str, Any]) -> float | None:
+def _value_no_hidden_bit(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     f = fmt_of(g)
     bits = str(g["bits"])
     e, m = int(bits[1:1 + f.exp_bits], 2), int(bits[1 + f.exp_bits:], 2)
@@ -525,26 +525,23 @@ def _value_no_hidden_bit(variant: str, g: dict[str, Any]) -> float | None:
     return float(sign * Fraction(m, 2**f.man_bits) * _two_to(e - f.bias))
 
 
-def _truncated(variant: str, g: dict[str, Any]) -> float | None:
-    f, x = fmt_of(g), _f(g["x"])
-    t = f.nearest(x, "truncate")
-    return None if t == f.nearest(x) else float(t)
+def _truncated(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+    t = float(fmt_of(g).nearest(_f(g["x"]), "truncate"))  # both exact in a double: the format has <= 23 bits
+    return None if t == solution.part("nearest").answer.value else t
 
 
-def _spacing_epsilon(variant: str, g: dict[str, Any]) -> float | None:
-    f, x = fmt_of(g), _f(g["x"])
-    return None if f.spacing(x) == f.epsilon else float(f.epsilon)
+def _spacing_epsilon(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+    epsilon = float(fmt_of(g).epsilon)
+    return None if solution.part("spacing").answer.value == epsilon else epsilon
 
 
-def _ceil_scale(variant: str, g: dict[str, Any]) -> int:
-    return scale_exponent(fmt_of(g), _f(g["amax"])) + 1
+def _ceil_scale(variant: str, g: dict[str, Any], solution: Solution) -> int:
+    return solution.part("scale_exp").answer.value + 1
 
 
-def _min_class_normal_only(variant: str, g: dict[str, Any]) -> str | None:
+def _min_class_normal_only(variant: str, g: dict[str, Any], solution: Solution) -> str | None:
     """Subnormals forgotten: anything below the smallest normal taken to underflow to 0."""
-    f = fmt_of(g)
-    scaled = _f(g["amin"]) * _two_to(scale_exponent(f, _f(g["amax"])))
-    return "zero" if classify(f, scaled) == "subnormal" else None
+    return "zero" if solution.part("min_class").answer.value == "subnormal" else None
 
 
 MISTAKES = (

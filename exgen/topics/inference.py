@@ -453,7 +453,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 
 
 def _kv_wrong(part: str, heads: str = "n_kv_heads", factor: int = 2, gib: bool = False):
-    def wrong(variant: str, g: dict[str, Any]) -> Any:
+    def wrong(variant: str, g: dict[str, Any], solution: Solution) -> Any:
         if heads == "n_heads" and g["n_heads"] == g["n_kv_heads"]:
             return None
         per = _kv(g, heads, factor)
@@ -465,12 +465,12 @@ def _kv_wrong(part: str, heads: str = "n_kv_heads", factor: int = 2, gib: bool =
     return wrong
 
 
-def _weights_wrong(variant: str, g: dict[str, Any]) -> float | None:
+def _weights_wrong(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     return None if W_BYTES[g["w_dtype"]] == 2 else float(_f(g["params_b"]) * 2)
 
 
 def _decode_wrong(part: str, per_sequence: bool = False, no_cache: bool = False, one_byte: bool = False):
-    def wrong(variant: str, g: dict[str, Any]) -> Any:
+    def wrong(variant: str, g: dict[str, Any], solution: Solution) -> Any:
         w, c = decode_bytes(g)
         if no_cache and not c or one_byte and W_BYTES[g["w_dtype"]] == 1 or per_sequence and g["batch"] == 1:
             return None
@@ -488,7 +488,7 @@ def _decode_wrong(part: str, per_sequence: bool = False, no_cache: bool = False,
 
 
 def _max_batch_wrong(kind: str):
-    def wrong(variant: str, g: dict[str, Any]) -> Any:
+    def wrong(variant: str, g: dict[str, Any], solution: Solution) -> Any:
         if kind == "reserve" and not _f(g["reserve_gb"]):
             return None
         n = _batch_bound(g, reserve_gb=0 if kind == "reserve" else None)[2]
@@ -497,7 +497,7 @@ def _max_batch_wrong(kind: str):
 
 
 def _prefill_wrong(part: str, kind: str):
-    def wrong(variant: str, g: dict[str, Any]) -> Any:
+    def wrong(variant: str, g: dict[str, Any], solution: Solution) -> Any:
         pre, dec = prefill_times(g, 1 if kind == "fma" else 2)
         if kind == "batch" and g["batch"] == 1:
             return None
@@ -518,7 +518,7 @@ MISTAKES = (
     Mistake("gib_for_gb", "total", "The question asks for GB (10^9 bytes), not GiB (2^30 bytes).", ("kv_cache",),
             _kv_wrong("total", gib=True)),
     Mistake("k_or_v_only", "cache", "Both the keys and the values are cached: the factor 2.", ("memory",),
-            lambda v, g: float(_kv(g, factor=1) * int(g["seq_len"]) * int(g["batch"]) / GB)),
+            lambda v, g, s: float(_kv(g, factor=1) * int(g["seq_len"]) * int(g["batch"]) / GB)),
     Mistake("two_bytes_assumed", "weights", "Each parameter takes the bytes of the weights' dtype, not always 2.",
             ("memory",), _weights_wrong),
     Mistake("k_or_v_only", "per_sequence", "Both the keys and the values are cached: the factor 2.",

@@ -354,28 +354,28 @@ PATHS = (
 )
 
 
-def _one_factor(variant: str, g: dict[str, Any]) -> int:
+def _one_factor(variant: str, g: dict[str, Any], solution: Solution) -> int:
     return sum(int(g["rank"]) * max(i, o) for _, i, o in shapes(g))
 
 
-def _square_kv(variant: str, g: dict[str, Any]) -> int | None:
+def _square_kv(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
     if not g.get("d_kv") or not set(g["targets"].split(",")) & {"k", "v"}:
         return None
     return trainable({**g, "d_kv": 0})[0]
 
 
-def _bias_forgotten(variant: str, g: dict[str, Any]) -> int | None:
+def _bias_forgotten(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
     return trainable(g, bias=False)[0] if g.get("bias") == "trained" else None
 
 
-def _frozen_states_counted(variant: str, g: dict[str, Any]) -> float:
+def _frozen_states_counted(variant: str, g: dict[str, Any], solution: Solution) -> float:
     """LoRA memory with the gradients and optimizer states of every parameter, as in full fine-tuning."""
-    _, p = trainable(g)
+    p = solution.part("trainable").answer.value
     n = float(g["model_params"])
     return (n + p) * sum(PRECISIONS[g["precision"]]) / BYTES_PER_GB
 
 
-def _no_master(variant: str, g: dict[str, Any]) -> float | None:
+def _no_master(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     if g["precision"] != "mixed":
         return None
     return float(g["model_params"]) * 12 / BYTES_PER_GB
@@ -389,16 +389,16 @@ MISTAKES = (
     Mistake("bias_forgotten", "per_layer", "The trained biases (d_out per adapted matrix) were left out.",
             ("params",), _bias_forgotten),
     Mistake("percent_as_fraction", "percent", "The share was given as a fraction, not in percent.", ("params",),
-            lambda v, g: float(_percent(g)[3]) / 100),
+            lambda v, g, s: s.part("percent").answer.value / 100),
     Mistake("states_for_frozen_weights", "lora", "Gradients and optimizer states were counted for the frozen "
             "weights too: LoRA keeps them only for the adapters.", ("memory",), _frozen_states_counted),
     Mistake("master_copy_forgotten", "full", "The fp32 master copy of mixed-precision training (4 B per trained "
             "parameter) was left out: 12 B instead of 16 B.", ("memory",), _no_master),
     Mistake("constants_forgotten", "base", "The block constants were left out: only 4 bits per weight.",
-            ("qlora",), lambda v, g: float(g["params"]) * 4 / 8 / BYTES_PER_GB),
+            ("qlora",), lambda v, g, s: float(g["params"]) * 4 / 8 / BYTES_PER_GB),
     Mistake("second_level_forgotten", "bits_per_param", "With double quantization the fp32 second-level constants "
             "(32 bits per block × block2 weights) count too.", ("qlora",),
-            lambda v, g: 4 + 8 / int(g["block"]) if g["double_quant"] == "yes" else None),
+            lambda v, g, s: 4 + 8 / int(g["block"]) if g["double_quant"] == "yes" else None),
 )
 
 TOPIC = Topic(

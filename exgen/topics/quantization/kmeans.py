@@ -78,7 +78,6 @@ def _check(g: dict[str, Any]) -> None:
         raise InvalidGivens("the centroids must be distinct")
 
 
-@_fast.memo(16)
 def _core(wkey: tuple, ckey: tuple, lloyd: bool) -> dict[str, Any]:
     """The assignment, the (updated) centroids and W − Ŵ exactly, in integers over the common denominator D of
     the weights and the centroids: a centroid is a pair (p, q) = p/q, W − Ŵ is nums/e."""
@@ -274,28 +273,31 @@ def _sizes(g: dict[str, Any]) -> tuple[int, int, int, int]:
     return n, k, *storage_bits(n, k, int(g["float_bits"]))[1:]
 
 
-def _codebook_forgotten(variant: str, g: dict[str, Any]) -> float:
-    n, k, before, after = _sizes(g)
-    return before / (after - k * int(g["float_bits"]))
+def _codebook_forgotten(variant: str, g: dict[str, Any], solution: Solution) -> float:
+    before, after = solution.part("before").answer.value, solution.part("after").answer.value
+    return before / (after - len(g["centroids"]) * int(g["float_bits"]))
 
 
-def _k_bits_per_index(variant: str, g: dict[str, Any]) -> int:
+def _k_bits_per_index(variant: str, g: dict[str, Any], solution: Solution) -> int:
     n, k, _, _ = _sizes(g)
     return n * k + k * int(g["float_bits"])
 
 
-def _midpoint_for_mean(variant: str, g: dict[str, Any]) -> list[float] | None:
+def _midpoint_for_mean(variant: str, g: dict[str, Any], solution: Solution) -> list[float] | None:
     if g["lloyd"] != "one step":
         return None
-    core = _core(*_key(g))
-    d, c, k = core["d"], core["c"], len(core["c"])
-    lows, highs = [None] * k, [None] * k
-    for row, irow in zip(core["a"], core["idx"]):
+    d, rows = _fast.scaled(tuple(map(tuple, g["W"])) + (tuple(g["centroids"]),))
+    a, c = rows[:-1], rows[-1]
+    k = len(c)
+    lows, highs, sums, counts = [None] * k, [None] * k, [0] * k, [0] * k
+    for row, irow in zip(a, solution.part("indices").answer.value):  # the key's assignment
         for v, i in zip(row, irow):
             lows[i] = v if lows[i] is None or v < lows[i] else lows[i]
             highs[i] = v if highs[i] is None or v > highs[i] else highs[i]
+            sums[i] += v
+            counts[i] += 1
     # the midpoint (lo + hi)/2D against the mean sum/(count·D); an empty cluster keeps its centroid in both
-    if all(lows[j] is None or (lows[j] + highs[j]) * core["counts"][j] == 2 * core["sums"][j] for j in range(k)):
+    if all(lows[j] is None or (lows[j] + highs[j]) * counts[j] == 2 * sums[j] for j in range(k)):
         return None
     return [(lows[j] + highs[j]) / (2 * d) if lows[j] is not None else c[j] / d for j in range(k)]
 

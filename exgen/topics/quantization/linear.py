@@ -40,8 +40,8 @@ def _error_step(metric: str, value: float, diffs: list[float]) -> Step:
 
 # ---- the computations in integers: X = A/D over the common denominator of its decimals, S = sn/sd ----------
 # Every rounding decision and every key is the exact rational value (a float of it is the int quotient, which
-# Python rounds correctly, as float(Fraction) does); a sampled instance is solved once, and its mistakes and
-# paths read the cached result (issue 12).
+# Python rounds correctly, as float(Fraction) does); a sampled instance is solved once, and its mistakes read the
+# cached result only for what the key they are handed does not hold (Z before rounding, the unclamped q).
 
 
 def _ints(g: dict[str, Any], extra: tuple = ()) -> tuple[int, tuple[tuple[int, ...], ...], tuple[int, ...]]:

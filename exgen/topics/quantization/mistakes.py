@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from exgen.problem import Solution
 from exgen.topics.base import Mistake
 from exgen.topics.quantization import kmeans
 from exgen.topics.quantization.common import BYTES_PER_GB, BYTES_PER_GIB, int_range
@@ -15,58 +16,54 @@ from exgen.topics.quantization.storage import _storage_sizes
 # ---- named mistakes --------------------------------------------------------------------------------
 
 
-def _zero_other_way(variant: str, g: dict[str, Any]) -> int:
-    *_, zn, zd, zero = _affine_ints(g)
+def _zero_other_way(variant: str, g: dict[str, Any], solution: Solution) -> int:
+    zero = solution.part("zero_point").answer.value
+    *_, zn, zd, _ = _affine_ints(g)  # Z before rounding, exactly: the key holds only the rounded Z
     return zero + 1 if zn > zero * zd else zero - 1
 
 
-def _levels_2b(variant: str, g: dict[str, Any]) -> float:
+def _levels_2b(variant: str, g: dict[str, Any], solution: Solution) -> float:
     sn, sd = _affine_ints(g, levels=2 ** int(g["bits"]))[4:6]
     return sn / sd
 
 
-def _unsigned_for_signed(variant: str, g: dict[str, Any]) -> int | None:
+def _unsigned_for_signed(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
     if g["signed"] != "signed":
         return None
     return _affine_ints(g, signed=False)[8]
 
 
-def _own_range_for_calibrated(variant: str, g: dict[str, Any]) -> float | None:
+def _own_range_for_calibrated(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     if not g.get("calibration"):
         return None
     sn, sd = _affine_ints(g, own_range=True)[4:6]
     return sn / sd
 
 
-def _other_convention(variant: str, g: dict[str, Any]) -> float:
+def _other_convention(variant: str, g: dict[str, Any], solution: Solution) -> float:
     *_, sn, sd = _absmax_ints(g, convention="qmin" if g["convention"] == "qmax" else "qmax")
     return sn / sd
 
 
-def _clip_ignored(variant: str, g: dict[str, Any]) -> float | None:
+def _clip_ignored(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     if not g.get("clip"):
         return None
     *_, sn, sd = _absmax_ints(g, clip=False)
     return sn / sd
 
 
-def _unclamped(variant: str, g: dict[str, Any]) -> list[list[int]] | None:
+def _unclamped(variant: str, g: dict[str, Any], solution: Solution) -> list[list[int]] | None:
     d, a, _, sn, sd = _absmax_ints(g)
     qmin, qmax = int_range(int(g["bits"]), True)
-    grid = _grid(d, a, sn, sd, 0, qmin, qmax)
-    return [list(r) for r in grid["raw"]] if grid["raw"] != grid["q"] else None
+    raw = [list(r) for r in _grid(d, a, sn, sd, 0, qmin, qmax)["raw"]]  # unclamped: the key holds q, clamped
+    return raw if raw != solution.part("q").answer.value else None
 
 
-def _without_group_overhead(g: dict[str, Any]) -> float:
-    """The size after quantization with no per-group scale (or zero point) counted, in GB."""
+def _without_group_overhead(variant: str, g: dict[str, Any], solution: Solution) -> float:
+    """The size after quantization with no per-group scale (or zero point) counted, in GB (from the solver's
+    cached sizes: the key does not hold this one)."""
     sizes = _storage_sizes(g)
     return sizes["without_overhead"] / (8 * sizes["d"] * BYTES_PER_GB)
-
-
-def _storage(variant: str, g: dict[str, Any], part: str) -> float:
-    """A size as the solver's key gives it, in GB (the cached sizes, not a second solve)."""
-    sizes = _storage_sizes(g)
-    return sizes[part] / (8 * sizes["d"] * BYTES_PER_GB)
 
 
 MISTAKES = (
@@ -92,12 +89,12 @@ MISTAKES = (
             ("absmax",), _unclamped),
     Mistake("gib_for_gb", "after",
             "The size was divided by 2^30 (GiB) instead of 10^9 (GB).",
-            ("storage",), lambda v, g: _storage(v, g, "after") * BYTES_PER_GB / BYTES_PER_GIB),
+            ("storage",), lambda v, g, s: s.part("after").answer.value * BYTES_PER_GB / BYTES_PER_GIB),
     Mistake("bits_for_bytes", "after",
             "Bits were counted as bytes: b bits per weight is b/8 bytes.",
-            ("storage",), lambda v, g: _storage(v, g, "after") * 8),
+            ("storage",), lambda v, g, s: s.part("after").answer.value * 8),
     Mistake("scales_forgotten", "after",
             "The per-group scales were left out of the size.",
-            ("storage",), lambda v, g: _without_group_overhead(g)),
+            ("storage",), _without_group_overhead),
     *kmeans.MISTAKES,
 )

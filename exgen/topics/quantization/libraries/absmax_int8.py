@@ -241,42 +241,35 @@ def _absmax_float(part: str):
     return value
 
 
-def _ab_right(g: dict[str, Any], part: str) -> Any:
-    """The key of an absmax or factor part, as the solver writes it (floats of the exact values)."""
-    amax, factors, d = _absmax_factors(g)
-    vals = [m / d for m in amax] if part == "absmax" else [p / q for p, q in factors]
-    return vals[0] if g["axis"] == "tensor" else vals
-
-
-def _ab_other_convention(variant: str, g: dict[str, Any]) -> Any:
+def _ab_other_convention(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     _, f, _ = _absmax_factors(g, qmax=2 ** (int(g["bits"]) - 1))
     vals = [p / q for p, q in f]
     return vals[0] if g["axis"] == "tensor" else vals
 
 
-def _ab_signed_max(variant: str, g: dict[str, Any]) -> Any:
+def _ab_signed_max(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     d, a = _fast.scaled(tuple(map(tuple, g["X"])))
     m = [max(ch) / d for ch in channels(a, g["axis"])]
-    right = _ab_right(g, "absmax")
+    right = solution.part("absmax").answer.value
     wrong = m[0] if g["axis"] == "tensor" else m
     return None if wrong == right else wrong
 
 
-def _ab_per_tensor(variant: str, g: dict[str, Any]) -> Any:
+def _ab_per_tensor(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     if g["axis"] == "tensor":
         return None
     _, f, _ = _absmax_factors(g, axis="tensor")
     n = len(channels(g["X"], g["axis"]))
     wrong = [f[0][0] / f[0][1]] * n
-    return None if wrong == _ab_right(g, "factor") else wrong
+    return None if wrong == solution.part("factor").answer.value else wrong
 
 
-def _ab_multiplied_back(variant: str, g: dict[str, Any]) -> Any:
+def _ab_multiplied_back(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     _, f, _ = _absmax_factors(g)
     return [list(r) for r in _absmax_compute(g, f, multiply_back=True)["xhat"]]
 
 
-def _ab_unrounded_factor(variant: str, g: dict[str, Any]) -> Any:
+def _ab_unrounded_factor(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     if not int(g["factor_decimals"]):
         return None
     _, f, _ = _absmax_factors(g, rounded=False)

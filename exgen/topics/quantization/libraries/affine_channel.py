@@ -218,26 +218,28 @@ def _affine_float(part: str):
     return value
 
 
-def _af_levels(variant: str, g: dict[str, Any]) -> Any:
+def _af_levels(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     return [p[2] / p[3] for p in _affine_params(g, levels=2 ** int(g["bits"]))]
 
 
-def _af_unsigned(variant: str, g: dict[str, Any]) -> Any:
+def _af_unsigned(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     return [p[6] for p in _affine_params(g, signed=False)] if g["signed"] == "signed" else None
 
 
-def _af_other_way(variant: str, g: dict[str, Any]) -> Any:
-    return [p[6] + 1 if p[4] > p[6] * p[5] else p[6] - 1 for p in _affine_params(g)]
+def _af_other_way(variant: str, g: dict[str, Any], solution: Solution) -> Any:
+    # the key's zero points, each against its exact value before rounding (zn/zd, which the key does not hold)
+    return [z + 1 if p[4] > z * p[5] else z - 1
+            for z, p in zip(solution.part("zero_points").answer.value, _affine_params(g))]
 
 
-def _af_tensor_range(variant: str, g: dict[str, Any]) -> Any:
+def _af_tensor_range(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     if g["axis"] == "tensor":
         return None
     p = _affine_params(g, axis="tensor")[0]
     return [p[2] / p[3]] * len(channels(g["X"], g["axis"]))
 
 
-def _af_unrounded(variant: str, g: dict[str, Any]) -> Any:
+def _af_unrounded(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     if not int(g["scale_decimals"]):
         return None
     return [list(r) for r in _affine_compute(g, _affine_params(g, rounded=False))["xhat"]]

@@ -42,7 +42,8 @@ def _requant_parts(g: dict[str, Any]) -> dict[str, Any]:
 @_fast.memo(16)
 def _requant_core(s_in: Any, s_w: Any, s_out: Any, acc: int, z_out: int, lo: int, hi: int) -> dict[str, Any]:
     """M, the shift n, M0 and its Q31 integer, and the requantized output, exactly; once per instance (the
-    sampler, the solver and the mistakes all read it)."""
+    sampler, the solver and the mistakes all read it: they need the exact M, M0 and the unclamped output, which
+    the key does not hold)."""
     m = fr(s_in) * fr(s_w) / fr(s_out)
     if not 0 < m < 1:
         raise InvalidGivens(f"M = S_in·S_w/S_out = {float(m):.6g} must lie in (0, 1), the case of Jacob et al. (2018)")
@@ -162,22 +163,20 @@ def _rq(g, **change) -> dict[str, Any]:
     return _requant_parts({**g, **change})
 
 
-def _rq_q32(variant: str, g: dict[str, Any]) -> Any:
+def _rq_q32(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     return round_half_away(_rq(g)["M0"] * 2**32)
 
 
-def _rq_unnormalised(variant: str, g: dict[str, Any]) -> Any:
-    r = _rq(g)
-    return round_half_away(r["M"] * 2**31) if r["n"] else None
+def _rq_unnormalised(variant: str, g: dict[str, Any], solution: Solution) -> Any:
+    return round_half_away(_rq(g)["M"] * 2**31) if solution.part("n").answer.value else None
 
 
-def _rq_shift_one_less(variant: str, g: dict[str, Any]) -> Any:
-    return _rq(g)["n"] - 1
+def _rq_shift_one_less(variant: str, g: dict[str, Any], solution: Solution) -> Any:
+    return solution.part("n").answer.value - 1
 
 
-def _rq_zero_forgotten(variant: str, g: dict[str, Any]) -> Any:
+def _rq_zero_forgotten(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     if not int(g["z_out"]):
         return None
-    r = _rq(g)
-    wrong = clamp(r["raw"] - int(g["z_out"]), int(g["quant_min"]), int(g["quant_max"]))
-    return None if wrong == r["q_out"] else wrong
+    wrong = clamp(_rq(g)["raw"] - int(g["z_out"]), int(g["quant_min"]), int(g["quant_max"]))
+    return None if wrong == solution.part("q_out").answer.value else wrong
