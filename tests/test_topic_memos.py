@@ -1,6 +1,7 @@
-"""compute, chinchilla, intensity and formats keep the figures of the instance they last solved (issue 12: the
-sampler, solver, mistakes and paths of a draw share them). The practice server generates in threads: an instance
-generated while other threads generate others must come out as it does alone."""
+"""Topics keep caches of what they compute from the givens (quantization's exact cores, formats' decoded bit
+pattern, inference's and lora's per-argument figures). The practice server generates in threads: an instance
+generated while other threads generate others must come out as it does alone, and a givens dict changed after
+one solve must be solved anew."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 
 from exgen.generate import generate
 from exgen.manifest import dumps_indented
-from exgen.topics import get
+from exgen.topics import TOPIC_NAMES, get
 
-TOPICS = ("compute", "chinchilla", "intensity", "formats")
+TOPICS = TOPIC_NAMES
 
 
 def _record(topic: str, variant: str, difficulty: str, seed: int) -> str:
