@@ -65,3 +65,37 @@ def test_a_changed_givens_dict_is_solved_anew(topic: str) -> None:
             assert mistake.wrong(variant.name, g, again) == \
                 mistake.wrong(variant.name, dict(second.givens), second.solution), \
                 (variant.name, mistake.name)
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_threads_asking_mistakes_and_paths_of_different_instances_get_each_its_own(topic: str) -> None:
+    """Mistakes and student paths of several instances asked at once, from four threads: each answer is the one
+    asked alone (autodiff's carried-figures path once paired a solution with another instance's values)."""
+    t = get(topic)
+    problems = [generate(topic, v.name, "easy", seed) for v in t.variants for seed in (1, 2)]
+    asks = [(rule.wrong if hasattr(rule, "wrong") else rule.value, p) for p in problems
+            for rule in (*t.mistakes_for(p.variant), *t.paths_for(p.variant))]
+    alone = [ask(p.variant, p.givens, p.solution) for ask, p in asks]
+    failures: list[str] = []
+
+    def work(offset: int) -> None:
+        for _ in range(20):
+            for i in range(offset % 2, len(asks)):
+                ask, p = asks[i]
+                try:
+                    if ask(p.variant, p.givens, p.solution) != alone[i]:
+                        failures.append(f"{p.variant}: another value")
+                except Exception as e:  # noqa: BLE001 -- any failure is the finding
+                    failures.append(f"{p.variant}: {e!r}")
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not failures, failures[:3]

@@ -91,21 +91,26 @@ def carried_failures(variant: str, g: dict[str, Any], asked: dict[str, Value]) -
     return _misses(carried_values(variant, g), asked)
 
 
-_carried: list = [None, {}]  # [the solution last audited, its carried cell values]
+# (the solution last audited, its carried cell values): read and replaced as one tuple, so a thread (the practice
+# server's) never pairs one solution with another's values
+_carried: tuple[Solution | None, dict[str, float]] = (None, {})
 
 
 def _carried_answer(cell_id: str) -> Callable[[str, dict[str, Any], Solution], float | None]:
     def value(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+        global _carried
         key = next((p.answer for p in solution.parts if p.id == cell_id), None)
         if key is None:
             return None
-        if _carried[0] is not solution:
+        audited, values = _carried
+        if audited is not solution:
             token = _SHIFT.set(0)  # the ids these paths read name no node: the cells as the sampler kept them
             try:
-                _carried[:] = [solution, _carried_for(variant, g)]
+                values = _carried_for(variant, g)
             finally:
                 _SHIFT.reset(token)
-        return _rounded_as_asked(key, _carried[1][cell_id])
+            _carried = (solution, values)
+        return _rounded_as_asked(key, values[cell_id])
     return value
 
 
