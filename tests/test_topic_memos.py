@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import Callable
 
 import pytest
 
@@ -15,6 +16,20 @@ from exgen.manifest import dumps_indented
 from exgen.topics import TOPIC_NAMES, get
 
 TOPICS = TOPIC_NAMES
+
+
+def in_four_threads(work: Callable[[int], None]) -> None:
+    """work(0) .. work(3) in four threads at once, switching between them as often as the interpreter allows."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def _record(topic: str, variant: str, difficulty: str, seed: int) -> str:
@@ -32,16 +47,7 @@ def test_threads_generate_what_one_thread_does(topic: str) -> None:
         for i in range(offset, len(jobs), 4):
             together[i] = _record(*jobs[i])
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter allows
-    try:
-        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    in_four_threads(work)
     assert together == alone
 
 
@@ -88,14 +94,5 @@ def test_threads_asking_mistakes_and_paths_of_different_instances_get_each_its_o
                 except Exception as e:  # noqa: BLE001 -- any failure is the finding
                     failures.append(f"{p.variant}: {e!r}")
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
+    in_four_threads(work)
     assert not failures, failures[:3]
