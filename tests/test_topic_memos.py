@@ -13,6 +13,7 @@ import pytest
 
 from exgen.generate import generate
 from exgen.manifest import dumps_indented
+from exgen.render import Renderer
 from exgen.topics import TOPIC_NAMES, get
 
 TOPICS = TOPIC_NAMES
@@ -32,9 +33,13 @@ def in_four_threads(work: Callable[[int], None]) -> None:
         sys.setswitchinterval(interval)
 
 
+SHARED = Renderer("html")  # one renderer for every thread, as the practice server has
+
+
 def _record(topic: str, variant: str, difficulty: str, seed: int) -> str:
+    """The problem's key record, and its question and worked solution as the practice page shows them."""
     problem = generate(topic, variant, difficulty, seed)
-    return dumps_indented(problem.to_dict())
+    return "\n".join((dumps_indented(problem.to_dict()), SHARED.question(problem), SHARED.solution(problem)))
 
 
 @pytest.mark.parametrize("topic", TOPICS)
