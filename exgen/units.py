@@ -57,6 +57,8 @@ def registry():
     ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     ureg.define("FLOP = [computation] = flop = FLOPs")
     ureg.define("FLOPS = FLOP / second = flops")
+    for counted in ("token", "parameter = 1 = param", "GPU", "sequence"):  # what an answer counts: "4.6e9 params"
+        ureg.define(counted if "=" in counted else f"{counted} = 1")
     return ureg
 
 

@@ -93,6 +93,63 @@ def test_units(answer, text, expected):
     assert verdict(answer, text) == expected
 
 
+PF_DAYS = Answer("number", 53.2, unit="PFLOP/s*day", sig=3)
+GPU_HOURS = Answer("number", 245760.0, unit="hour", sig=4)
+CARBON = Answer("number", 25.8, unit="t", sig=3)
+PARAMS = Answer("number", 4.68e10, sig=3)
+GPUS = Answer("integer", 3)
+IN_PSI = Answer("number", 1.96, sig=3)
+
+
+@pytest.mark.parametrize("answer,text,expected", [
+    (PARAMS, "46.8 billion", "correct"),         # the number words the questions write ("a 46.8-billion-...")
+    (PARAMS, "46.8-billion", "correct"),
+    (PARAMS, "46800 million", "correct"),
+    (PARAMS, "0.0468 trillion", "correct"),
+    (PARAMS, "4.68e10 params", "correct"),       # what the answer counts
+    (PARAMS, "4.68e10 parameters", "correct"),
+    (PARAMS, "46.8 billion parameters", "correct"),
+    (PARAMS, "46.8 million", "wrong"),
+    (GPUS, "3 GPUs", "correct"),
+    (Answer("number", 731.0, sig=3), "731 tokens/param", "correct"),
+    (Answer("number", 7.95e11, sig=3), "7.95e11 tokens", "correct"),
+    (PF_DAYS, "53.2 PF-days", "correct"),       # the unit as the question names it (pint's PF is a petafarad)
+    (PF_DAYS, "53.2 PF-day", "correct"),
+    (PF_DAYS, "53.2 petaflop/s-days", "correct"),
+    (GPU_HOURS, "245760 GPU-hours", "correct"),
+    (GPU_HOURS, "245760 GPU-h", "correct"),
+    (GPU_HOURS, "10240 GPU-days", "correct"),
+    (CARBON, "25.8 tCO2e", "correct"),
+    (CARBON, "25.8 t CO2eq", "correct"),
+    (CARBON, "25.8 tonnes CO2e", "correct"),
+    (IN_PSI, "1.96 Psi", "correct"),             # an answer in units of Ψ; a pressure is never a plain number here
+    (IN_PSI, "1.96Ψ", "correct"),
+    (IN_PSI, "1.96 GB", "invalid"),
+])
+def test_the_words_and_units_the_questions_use_are_read(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+def test_no_question_asks_for_a_count_in_millions_or_billions():
+    """A number word is read as its factor (46.8 billion = 4.68e10), which would mark a correct '46.8 billion'
+    wrong where a part asked for a count *in billions*: no part of any variant does."""
+    import re
+
+    from exgen.generate import generate
+    from exgen.render import Renderer
+    from exgen.topics import TOPIC_NAMES, get
+
+    in_words = re.compile(r"\bin (?:thousands|millions|billions|trillions)\b", re.I)
+    md = Renderer("md")
+    for topic in TOPIC_NAMES:
+        for variant in get(topic).variants:
+            for difficulty in ("easy", "medium", "hard"):
+                problem = generate(topic, variant.name, difficulty, 1)
+                asked = [line for line in md.question(problem).splitlines() if line.startswith("**(")]
+                asked += [part.label for part in problem.solution.parts]
+                assert not [line for line in asked if in_words.search(line)], (topic, variant.name)
+
+
 def test_unit_text_never_reaches_pints_expression_evaluator():
     # pint would happily evaluate '2**2**2**30 m'; our whitelist grammar only lets names and small powers by
     start = time.perf_counter()
