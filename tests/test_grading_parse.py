@@ -239,6 +239,15 @@ def test_vectors(text, expected):
     assert verdict(VECTOR, text) == expected
 
 
+@pytest.mark.parametrize("text,expected", [("3328 x 4224", "correct"), ("3328×4224", "correct"),
+                                           ("(3328 x 4224)", "correct"), ("3328 by 4224", "correct"),
+                                           (r"3328 \times 4224", "correct"), ("4224 x 3328", "wrong"),
+                                           ("1.5 x 10^3", "invalid")])
+def test_a_shape_is_read_as_people_write_one(text, expected):
+    """A review found "3328 x 4224" for the shape (3328, 4224) marked invalid."""
+    assert verdict(Answer("vector", [3328, 4224]), text) == expected
+
+
 @pytest.mark.parametrize("text,expected", [("compute-bound", "correct"), ("Compute Bound", "correct"),
                                            ("  COMPUTE_BOUND ", "correct"), ("memory-bound", "wrong"),
                                            ("compute", "invalid"), ("'compute-bound'", "correct")])

@@ -512,8 +512,18 @@ def parse_matrix(answer: Answer, value: Any) -> Reading:
     return Reading(rows)
 
 
+# A shape as people write one: 3328 x 4224, (3328 × 4224), 3328 by 4224 (whole numbers only: 1.5 x 10^3 is a number)
+_SHAPE = re.compile(r"\(?\s*\d+(?:\s*(?:x|×|\*|by)\s*\d+)+\s*\)?", re.I)
+_SHAPE_SEPARATOR = re.compile(r"\s*(?:x|×|\*|by)\s*", re.I)
+
+
 def parse_vector(answer: Answer, value: Any) -> Reading:
-    """Entries by ',', ';', whitespace or newlines; or [1, 2, 3]; a single row or a single column."""
+    """Entries by ',', ';', whitespace or newlines; or [1, 2, 3]; a single row or a single column; or a shape
+    written with x, × or 'by' between whole numbers."""
+    if isinstance(value, str):
+        text = clean(_bounded(value))
+        if _SHAPE.fullmatch(text):
+            return Reading([int(n) for n in _SHAPE_SEPARATOR.split(text.strip("() "))])
     rows = _numbers(_rows(value))
     if not rows or not any(rows):
         raise ParseError("no answer")
