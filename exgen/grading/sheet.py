@@ -50,7 +50,8 @@ def describe(answer: Answer) -> str:
         rows, cols = len(answer.value), len(answer.value[0]) if answer.value else 0
         what = f"{rows}x{cols} matrix ({answer.precision}), rows by ';' e.g. 1 -2; 0 3"
     elif answer.kind == "vector":
-        what = f"vector of {len(answer.value)} ({answer.precision}), e.g. 1.5, -2"
+        example = "3, 7" if all(isinstance(v, int) for v in answer.value) else "1.5, -2"
+        what = f"vector of {len(answer.value)} ({answer.precision}), e.g. {example}"
     elif answer.kind == "choice":
         what = "one of: " + " | ".join(answer.choices)
     elif answer.kind == "expression":
