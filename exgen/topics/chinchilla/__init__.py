@@ -36,6 +36,7 @@ from exgen.topics.chinchilla.paths import PATHS
 from exgen.topics.chinchilla.sampler import (  # noqa: F401  (re-exported: tests use them)
     MAX_TOKENS_PER_PARAM, MIN_OVERTRAINING, TIE_MARGIN, sample)
 from exgen.topics.chinchilla.solvers import _solve
+from exgen.topics.chinchilla.steps import _pf_day_step
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
@@ -46,7 +47,8 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
 def question_values(variant: str, g: dict[str, Any], difficulty: str) -> dict[str, Any]:
     """What the question shows that follows from the givens: the fit's law with its coefficients, a budget in
     PF-days, a cluster in 8-GPU nodes, tokens per parameter, and a model card's billions of parameters and
-    trillions of tokens."""
+    trillions of tokens; at hard, the worked solution's first step (PF-days to FLOP), which only a question that
+    states PF-days may show (solutions/chinchilla.j2)."""
     shown: dict[str, Any] = {}
     if variant in ("optimum", "loss", "compare", "closed_form") or g.get("method") == "fit":  # the fit's law
         shown["fit_law"] = (rf"L(N, D) = E + \frac{{A}}{{N^{{\alpha}}}} + \frac{{B}}{{D^{{\beta}}}}, \qquad "
@@ -54,6 +56,8 @@ def question_values(variant: str, g: dict[str, Any], difficulty: str) -> dict[st
                             rf"\alpha = {nf.num(g['alpha'])},\ \beta = {nf.num(g['beta'])}.")
     if "C" in g:
         shown["pf_days"] = g["C"] / 86400e15
+        if difficulty == "hard":  # the question states C in PF-days: the worked solution converts it first
+            shown["budget_step"] = _pf_day_step(float(g["C"]))
     if "gpus" in g:  # a hard question states whole 8-GPU nodes
         shown["nodes"] = g["gpus"] // 8 if difficulty == "hard" and g["gpus"] % 8 == 0 and g["gpus"] > 8 else 0
     if "N" in g:

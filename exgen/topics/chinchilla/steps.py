@@ -45,7 +45,8 @@ def _optimum_steps(c: float, method: str, fit: Fit, n: float, d: float) -> list[
 
 
 def _pf_day_step(c: float) -> Step:
-    """The budget in both units a question may state it in (hard questions give PF-days)."""
+    """A hard question's budget, stated in PF-days, in FLOP: the worked solution's first step at hard only (a
+    lower level states C in FLOP, and its solution shows no PF-days the question never gave)."""
     return Step(r"The budget, with 1 PF-day $= 10^{15}\ \text{FLOP/s} \times 86400\ \text{s} = 8.64 \times "
                 r"10^{19}$ FLOP:", rf"C = {S6(c / PF_DAY)}\ \text{{PF-days}} \times 8.64 \times 10^{{19}}\ "
                                     rf"\text{{FLOP/PF-day}} = {S6(c)}\ \text{{FLOP}}")
