@@ -433,6 +433,28 @@ def test_hard_budgets_are_stated_in_pf_days(variant):
         assert "PF-day" not in Renderer("md").question(problem) + Renderer("md").solution(problem)
 
 
+def test_hard_solutions_first_turn_what_the_question_states_into_the_values_they_use():
+    """A hard question states D as tokens per parameter, the cluster in 8-GPU nodes, N and D in billions and
+    trillions: its solution derives D, the GPU count and N, D before using them (review C2's kind: a solution
+    used a value the question never gave). Below hard the question gives those values, and no such step shows."""
+    def solution(variant, difficulty, seed):
+        problem = generate("chinchilla", variant, difficulty, seed)
+        return problem, Renderer("md").solution(problem)
+
+    for seed in range(5):
+        problem, text = solution("loss", "hard", seed)
+        assert text.startswith("The training tokens:") and "times N =" in text.split("$$")[1]
+        problem, text = solution("overtrained", "hard", seed)
+        assert text.startswith("In numbers: $N = ")
+        problem, text = solution("gpu_budget", "hard", seed)
+        nodes = problem.givens["gpus"] // 8
+        if f"{nodes} nodes of 8" in Renderer("md").question(problem):
+            assert text.startswith(f"The cluster has ${nodes} \\times 8 = {problem.givens['gpus']}$ GPUs.")
+    for variant in ("loss", "overtrained", "gpu_budget"):
+        text = solution(variant, "medium", 0)[1]
+        assert not text.startswith(("The training tokens:", "In numbers:", "The cluster has"))
+
+
 def test_hard_over_training_questions_state_sizes_as_a_model_card_does():
     for seed in range(5):
         problem = generate("chinchilla", "overtrained", "hard", seed)
