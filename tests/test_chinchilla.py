@@ -416,17 +416,43 @@ def test_a_user_compare_with_equal_losses_is_refused_rather_than_claiming_a_lowe
         solve_givens("chinchilla", "compare", mirror)
 
 
-@pytest.mark.parametrize("variant", ["optimum", "compare"])
+@pytest.mark.parametrize("variant", ["optimum", "compare", "closed_form"])
 def test_hard_budgets_are_stated_in_pf_days(variant):
     """1 PF-day = 10^15 FLOP/s × 86400 s = 8.64e19 FLOP (the unit of Brown et al. 2020): hard questions state
-    C in PF-days, to 4 figures, and the solution converts it."""
+    C in PF-days, to 4 figures, and the solution converts it. Below hard the question states C in FLOP, and the
+    solution shows no PF-days either (review C2: it converted a PF-days value the question never gave)."""
     for seed in range(5):
         problem = generate("chinchilla", variant, "hard", seed)
         pf_days = problem.givens["C"] / 8.64e19
         assert float(f"{pf_days:.3e}") == pytest.approx(pf_days, rel=1e-12)
         assert "PF-days" in Renderer("md").question(problem)
-        assert problem.solution.steps[0].math.endswith(r"\ \text{FLOP}")
-    assert "PF-days" not in Renderer("md").question(generate("chinchilla", variant, "medium", 0))
+        solution = Renderer("md").solution(problem)
+        assert solution.index("PF-days") < solution.index(r"\text{FLOP}")
+    for difficulty in ("easy", "medium"):
+        problem = generate("chinchilla", variant, difficulty, 11)
+        assert "PF-day" not in Renderer("md").question(problem) + Renderer("md").solution(problem)
+
+
+def test_hard_solutions_first_turn_what_the_question_states_into_the_values_they_use():
+    """A hard question states D as tokens per parameter, the cluster in 8-GPU nodes, N and D in billions and
+    trillions: its solution derives D, the GPU count and N, D before using them (review C2's kind: a solution
+    used a value the question never gave). Below hard the question gives those values, and no such step shows."""
+    def solution(variant, difficulty, seed):
+        problem = generate("chinchilla", variant, difficulty, seed)
+        return problem, Renderer("md").solution(problem)
+
+    for seed in range(5):
+        problem, text = solution("loss", "hard", seed)
+        assert text.startswith("The training tokens:") and "times N =" in text.split("$$")[1]
+        problem, text = solution("overtrained", "hard", seed)
+        assert text.startswith("In numbers: $N = ")
+        problem, text = solution("gpu_budget", "hard", seed)
+        nodes = problem.givens["gpus"] // 8
+        if f"{nodes} nodes of 8" in Renderer("md").question(problem):
+            assert text.startswith(f"The cluster has ${nodes} \\times 8 = {problem.givens['gpus']}$ GPUs.")
+    for variant in ("loss", "overtrained", "gpu_budget"):
+        text = solution(variant, "medium", 0)[1]
+        assert not text.startswith(("The training tokens:", "In numbers:", "The cluster has"))
 
 
 def test_hard_over_training_questions_state_sizes_as_a_model_card_does():

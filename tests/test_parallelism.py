@@ -569,3 +569,56 @@ def test_a_failing_rank_fails_fast_and_leaves_no_process(monkeypatch):
     ours = subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "exgen.verify.distributed"],
                           capture_output=True, text=True).stdout.split()
     assert ours == []  # no rank of this test is still running (others' verify runs are not our children)
+
+
+# ---- wording (review C3, C4, B5) ----------------------------------------------------------------------
+
+
+def _page(variant, givens):
+    from exgen.render import Renderer
+    problem = solve_givens("parallelism", variant, givens)
+    return Renderer("md").question(problem), Renderer("md").solution(problem)
+
+
+def test_collective_steps_read_as_sentences_and_a_bus_factor_of_one_is_shown_as_bytes_over_s():
+    """Review C4: "moves its data by one GPU sends …", and "$1 = 1$" as the bus factor's working."""
+    for collective in ("allreduce", "allgather", "reducescatter", "broadcast", "reduce", "alltoall", "sendrecv"):
+        _, solution = _page("collectives", {"collective": collective, "size_mb": 800, "gpus": 40, "link_gbps": 100,
+                                            "measured_ms": 10})
+        assert "by one GPU sends" not in solution and "by each GPU sends" not in solution
+        assert not re.search(r"(?m)^1 = 1$", solution)
+        if collective in ("broadcast", "reduce", "sendrecv"):
+            assert r"\frac{800\ \text{MB}}{800\ \text{MB}} = 1" in solution
+        else:
+            assert "40" in solution.split("$$")[1]  # k substituted into the factor's formula
+
+
+def test_send_recv_says_what_the_k_gpus_do():
+    """Review C3: a send/recv "over k = 40 GPUs" left k's role unclear; the question now says every GPU sends its
+    buffer to the next (nccl-tests' sendrecv), so S is what each GPU sends, whatever k."""
+    question, _ = _page("collectives", {"collective": "sendrecv", "size_mb": 800, "gpus": 40, "link_gbps": 100,
+                                        "measured_ms": 10})
+    assert "every GPU sends a buffer to the next GPU" in question and "the buffer each GPU sends" in question
+
+
+def test_singular_wording_for_one_layer_per_stage_and_one_allreduce():
+    """Review C4: "holds 1 consecutive transformer layers", "GPipe, 1 layers per stage", "do the AllReduce"."""
+    question, solution = _page("pipeline", {"n_layer": 8, "layers_per_stage": 1, "batch": 4, "seq_len": 128,
+                                            "d_model": 256, "micro_batches": 2})
+    assert "holds\n1 transformer layer." in question and "layers" not in question.split("holds")[1][:20]
+    assert "its layer," in solution
+    question, solution = _page("homework2", {"n_layer": 8, "batch": 4, "seq_len": 128, "d_model": 256,
+                                             "layers_per_stage": 1})
+    assert "GPipe, 1 layer per stage" in question and "GPipe, 1 layer per stage" in solution
+    question, _ = _page("data_parallel", {"n_layer": 8, "d_model": 256, "gpus": 4, "link_gbps": 100})
+    assert "does the AllReduce take" in question
+
+
+def test_sequence_parallel_names_the_papers_count_and_keeps_its_layer_norms():
+    """Review B5 and C4: the count follows Korthikanti et al. (one conjugate per forward collective, not
+    Megatron-LM's backward re-gather), and the model no longer says "ignore … layer norms" before giving each
+    layer two LayerNorms."""
+    question, _ = _page("sequence_parallel", {"n_layer": 8, "batch": 4, "seq_len": 128, "d_model": 256,
+                                              "heads": 4, "tp": 2})
+    assert "Count the collectives of the paper's scheme" in question and "re-gather saved inputs" in question
+    assert "ignore biases, the layer norms' parameters" in question and "their\nparameters are ignored" not in question

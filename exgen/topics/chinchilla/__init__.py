@@ -36,6 +36,7 @@ from exgen.topics.chinchilla.paths import PATHS
 from exgen.topics.chinchilla.sampler import (  # noqa: F401  (re-exported: tests use them)
     MAX_TOKENS_PER_PARAM, MIN_OVERTRAINING, TIE_MARGIN, sample)
 from exgen.topics.chinchilla.solvers import _solve
+from exgen.topics.chinchilla.steps import _hard_given_steps
 
 
 def solve(variant: str, givens: dict[str, Any]) -> Solution:
@@ -46,7 +47,8 @@ def solve(variant: str, givens: dict[str, Any]) -> Solution:
 def question_values(variant: str, g: dict[str, Any], difficulty: str) -> dict[str, Any]:
     """What the question shows that follows from the givens: the fit's law with its coefficients, a budget in
     PF-days, a cluster in 8-GPU nodes, tokens per parameter, and a model card's billions of parameters and
-    trillions of tokens."""
+    trillions of tokens; and at hard the worked solution's first steps, from those to the values the solver uses
+    (solutions/chinchilla.j2; the solver does not know the difficulty)."""
     shown: dict[str, Any] = {}
     if variant in ("optimum", "loss", "compare", "closed_form") or g.get("method") == "fit":  # the fit's law
         shown["fit_law"] = (rf"L(N, D) = E + \frac{{A}}{{N^{{\alpha}}}} + \frac{{B}}{{D^{{\beta}}}}, \qquad "
@@ -61,6 +63,8 @@ def question_values(variant: str, g: dict[str, Any], difficulty: str) -> dict[st
         if "D" in g:
             shown["tokens_per_param"] = int(round(g["D"] / g["N"]))
             shown["d_trillion"] = g["D"] / 1e12
+    if difficulty == "hard":  # the solution's first steps turn what the question states into the solver's values
+        shown["given_steps"] = _hard_given_steps(variant, g, shown)
     return shown
 
 

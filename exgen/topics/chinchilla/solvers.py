@@ -11,7 +11,7 @@ from exgen.problem import Answer, Part, Solution, Step
 from exgen.topics.base import InvalidGivens
 from exgen.topics.chinchilla.formulas import (
     KEY, LOSS_DECIMALS, RULE_D, RULE_N, SECONDS_PER_DAY, SIG, Fit, Knobs, _is_key, gpu_budget, loss, optimum)
-from exgen.topics.chinchilla.steps import S6, _loss_step, _optimum_steps, _pf_day_step
+from exgen.topics.chinchilla.steps import S6, _loss_step, _optimum_steps
 
 # A solver lists its parts as (id, label, answer) with the answer as a spec: ("sig", value, unit, figures) for a
 # number to significant figures, ("loss", value) for a loss to LOSS_DECIMALS, or an Answer. The key's solution
@@ -64,7 +64,7 @@ def _solve_optimum(g: dict[str, Any], kn: Knobs) -> Solution:
     fit, c, method = Fit.of(g), float(g["C"]), g["method"]
     n, d = optimum(c, method, fit, kn)
     terms = loss(n, d, fit, kn)
-    steps = lambda: [_pf_day_step(c), *_optimum_steps(c, method, fit, n, d),  # noqa: E731 — key only
+    steps = lambda: [*_optimum_steps(c, method, fit, n, d),  # noqa: E731 — key only
                      _loss_step("of this allocation", n, d, fit, terms)]
     parts = (("N_opt", "compute-optimal parameters", _num(n)),
              ("D_opt", "compute-optimal training tokens", _num(d)),
@@ -112,7 +112,6 @@ def _solve_compare(g: dict[str, Any], kn: Knobs) -> Solution:
         raise InvalidGivens("the two models have the same predicted loss: neither is lower")
     better = "A" if t_a[2] < t_b[2] else "B"
     steps = lambda: [  # noqa: E731 — the steps are built for the key only
-        _pf_day_step(c),
         Step("Each model's tokens from $C = 6ND$:",
              rf"D_A = \frac{{C}}{{6 N_A}} = \frac{{{S6(c)}}}{{6 \times {S6(n_a)}}} = {S6(d_a)}, \quad "
              rf"D_B = \frac{{{S6(c)}}}{{6 \times {S6(n_b)}}} = {S6(d_b)}"),
@@ -177,7 +176,6 @@ def _solve_closed_form(g: dict[str, Any], kn: Knobs) -> Solution:
     total = nf.num(round(fit.alpha + fit.beta, 12))
     kk = nf.num(g["flops_per_token"])
     steps = lambda: [  # noqa: E731 — the steps are built for the key only
-        _pf_day_step(c),
         Step(rf"Minimising $L(N, C/({kk}N))$ over $N$ ($dL/dN = 0$; Hoffmann et al. 2022, Appendix D.2):",
              rf"N_{{\mathrm{{opt}}}} = G \left(\frac{{C}}{{{kk}}}\right)^{{a}}, \ D_{{\mathrm{{opt}}}} = G^{{-1}} "
              rf"\left(\frac{{C}}{{{kk}}}\right)^{{b}}, \ G = \left(\frac{{\alpha A}}{{\beta B}}\right)^"

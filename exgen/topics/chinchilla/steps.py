@@ -45,10 +45,27 @@ def _optimum_steps(c: float, method: str, fit: Fit, n: float, d: float) -> list[
 
 
 def _pf_day_step(c: float) -> Step:
-    """The budget in both units a question may state it in (hard questions give PF-days)."""
+    """A hard question's budget, stated in PF-days, in FLOP."""
     return Step(r"The budget, with 1 PF-day $= 10^{15}\ \text{FLOP/s} \times 86400\ \text{s} = 8.64 \times "
                 r"10^{19}$ FLOP:", rf"C = {S6(c / PF_DAY)}\ \text{{PF-days}} \times 8.64 \times 10^{{19}}\ "
                                     rf"\text{{FLOP/PF-day}} = {S6(c)}\ \text{{FLOP}}")
+
+
+def _hard_given_steps(variant: str, g: dict[str, Any], shown: dict[str, Any]) -> tuple[Step, ...]:
+    """The worked solution's first steps at hard: from what a hard question states (PF-days, 8-GPU nodes, tokens
+    per parameter, a model card's billions and trillions) to the values the solver's steps use. Below hard the
+    question states those values themselves, so its solution shows none of these (review C2)."""
+    if "C" in g:
+        return (_pf_day_step(float(g["C"])),)
+    if shown.get("nodes"):
+        return (Step(f"The cluster has ${shown['nodes']} \\times 8 = {g['gpus']}$ GPUs."),)
+    if variant == "loss":
+        return (Step("The training tokens:", rf"D = {shown['tokens_per_param']} \times N = {shown['tokens_per_param']} "
+                                             rf"\times {S6(g['N'])} = {S6(g['D'])}"),)
+    if variant == "overtrained":
+        return (Step(f"In numbers: $N = {S6(shown['n_billion'])}$ billion $= {S6(g['N'])}$ parameters and "
+                     f"$D = {S6(shown['d_trillion'])}$ trillion $= {S6(g['D'])}$ tokens."),)
+    return ()
 
 
 def _loss_step(label: str, n: float, d: float, fit: Fit, terms: tuple[float, float, float]) -> Step:

@@ -16,8 +16,9 @@ from exgen.topics.parallelism.common import (GB, MB, MS, _b, _bytes, _dtype_step
 
 
 _COLLECTIVE_WORDS = {"allreduce": "AllReduce", "allgather": "AllGather", "reducescatter": "ReduceScatter",
-                     "broadcast": "Broadcast", "reduce": "Reduce", "alltoall": "AlltoAll", "sendrecv": "send/recv"}
-_HOW = {  # how the busiest GPU's bytes arise, per byte of S (the algorithms NCCL uses for large sizes)
+                     "broadcast": "Broadcast", "reduce": "Reduce", "alltoall": "AlltoAll", "sendrecv": "Send/recv"}
+_HOW = {  # how the busiest GPU's bytes arise, per byte of S (the algorithms NCCL uses for large sizes); the text
+    # follows "moves its data by", the formula (LaTeX) is the bus factor in k ("1": the busiest GPU sends all of S)
     "allreduce": ("a ring: a reduce-scatter phase and an all-gather phase of $k-1$ steps each, one chunk of "
                   "$S/k$ per step", r"\frac{2(k-1)}{k}"),
     "allgather": ("a ring of $k-1$ steps; in each a GPU forwards one GPU's share, $S/k$ of the gathered output",
@@ -28,9 +29,11 @@ _HOW = {  # how the busiest GPU's bytes arise, per byte of S (the algorithms NCC
                   "but the last forwarding all of it", "1"),
     "reduce": ("a pipelined chain towards the root: every GPU but the root sends its partial sums of the whole "
                "buffer once", "1"),
-    "alltoall": ("each GPU sends the $k-1$ blocks of $S/k$ meant for the other GPUs and keeps its own",
+    "alltoall": ("direct sends: each GPU sends the $k-1$ blocks of $S/k$ meant for the other GPUs and keeps its "
+                 "own",
                  r"\frac{k-1}{k}"),
-    "sendrecv": ("one GPU sends the whole buffer to one other GPU", "1"),
+    "sendrecv": ("direct sends: every GPU sends its whole buffer to the next GPU (and receives one from the "
+                 "previous), whatever $k$ is", "1"),
 }
 
 
@@ -48,12 +51,15 @@ def _solve_collectives(g: dict[str, Any]) -> Solution:
     c, k = g["collective"], g["gpus"]
     how, formula = _HOW[c]
     size = rf"{nf.sig(x['n'] / MB, 6)}\ \text{{MB}}"
+    # a factor of 1 is shown as the busiest GPU's bytes over S, not as "1 = 1"
+    factor = (rf"{formula} = {formula.replace('k', str(k))} = {nf.sig(x['factor'], 6)}" if formula != "1" else
+              rf"\frac{{{size}}}{{{size}}} = {nf.sig(x['factor'], 6)}")
+    share = f"${formula}$ of $S$" if formula != "1" else "all of $S$, once"
 
     def steps() -> tuple[Step, ...]:
         return (
             Step(f"{_COLLECTIVE_WORDS[c]} over $k = {k}$ GPUs moves its data by {how}. The busiest GPU sends "
-                 f"${formula}$ of $S$; that is the bus factor (NCCL tests, PERFORMANCE.md):",
-                 rf"{formula} = {nf.sig(x['factor'], 6)}"),
+                 f"{share}; per byte of $S$, that is the bus factor (NCCL tests, PERFORMANCE.md):", factor),
             Step("Bytes the busiest GPU sends:",
                  rf"{nf.sig(x['factor'], 6)} \times {size} = {nf.sig(x['sent'] / MB, 6)}\ \text{{MB}}"),
             Step("Every GPU sends over its own link at once, so the time is what the busiest GPU sends over $B$:",

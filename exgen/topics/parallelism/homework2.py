@@ -25,7 +25,7 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
             Step("Data parallelism: the AllReduce after the backward pass aggregates every gradient once:",
                  rf"{b} \times N_{{\text{{layer}}}} (D^2 + D^2 + D^2 + D^2 + 4D^2 + 4D^2) = {c12} N_{{\text{{layer}}}} "
                  rf"D^2 = {c12} \times {n} \times {d}^2 = {nf.sig(psi, 6)}\ \text{{B}}"),
-            Step(f"Pipeline parallelism (GPipe, {k} layers per stage): forward, stage $i$ sends stage $i+1$ the "
+            Step(f"Pipeline parallelism (GPipe, {k} layer{'s' if k != 1 else ''} per stage): forward, stage $i$ sends stage $i+1$ the "
                  "activations; backward, stage $i+1$ sends stage $i$ their gradients; each direction:",
                  rf"{b} B L D = {b} \times {bsz} \times {seq} \times {d} = {nf.sig(act, 6)}\ \text{{B}}"),
             Step("Tensor parallelism: per layer one AllReduce for attention and one for the MLP in the forward pass, "

@@ -33,8 +33,8 @@ def _solve_pipeline(g: dict[str, Any]) -> Solution:
                  "activations of one micro-batch:",
                  rf"{b} \cdot \frac{{B}}{{m}} L D = {b} \times {x['micro']} \times {seq} \times {d} = "
                  rf"{nf.sig(x['message'], 6)}\ \text{{B}}"),
-            Step("Forward: stage $i$ sends stage $i+1$ the output activations of its last layer, one message per "
-                 "micro-batch:",
+            Step(f"Forward: stage $i$ sends stage $i+1$ the output activations of its {'last ' if k != 1 else ''}layer, "
+                 "one message per micro-batch:",
                  rf"m \times {b} \cdot \frac{{B}}{{m}} L D = {m} \times {nf.sig(x['message'], 6)} = {b} \times {bsz} "
                  rf"\times {seq} \times {d} = {nf.sig(x['forward'], 6)}\ \text{{B}}"),
             Step("Backward: stage $i+1$ sends stage $i$ the gradient of those activations, the same shape, so the "
@@ -110,9 +110,11 @@ def _solve_layout(g: dict[str, Any]) -> Solution:
 
     def steps() -> tuple[Step, ...]:
         return (
-            Step("Every GPU has one coordinate in each of the three dimensions, so GPUs = TP x PP x DP:",
+            Step("Every GPU has one coordinate in each of the three dimensions, so "
+                 r"$\text{GPUs} = \text{TP} \times \text{PP} \times \text{DP}$:",
                  rf"\text{{DP}} = \frac{{{g['gpus']}}}{{{g['tp']} \times {g['pp']}}} = {x['dp']}"),
-            Step(f"Each of the {g['pp']} stages holds ${g['n_layer']} / {g['pp']} = {x['layers']}$ layers."),
+            Step(f"{'Each of the ' + str(g['pp']) + ' stages holds' if g['pp'] != 1 else 'The one stage holds'} "
+                 f"${g['n_layer']} / {g['pp']} = {x['layers']}$ layer{'s' if x['layers'] != 1 else ''}."),
             Step("Each data-parallel replica (one pipeline) processes $\\text{global batch} / \\text{DP}$ sequences "
                  "in micro-batches:",
                  rf"m = \frac{{{g['global_batch']}}}{{{x['dp']} \times {g['micro_batch']}}} = {x['m']}"),

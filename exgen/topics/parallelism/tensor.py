@@ -78,9 +78,11 @@ def _solve_sequence_parallel(g: dict[str, Any]) -> Solution:
             _dtype_step(g),
             Step("Megatron sequence parallelism (Korthikanti et al. 2022, Sec. 4.2.2) keeps tensor parallelism inside "
                  "attention and the MLP, and shards the LayerNorm and dropout regions along the sequence. The "
-                 "AllReduce $g$ after a row-parallel matrix becomes a ReduceScatter into sequence shards, the "
-                 "identity $f$ before a column-parallel matrix becomes an AllGather of the shards ($\\bar g$), and "
-                 "the backward pass does the conjugates. Per layer (attention and MLP) in one iteration:",
+                 "AllReduce after a row-parallel matrix becomes a ReduceScatter into sequence shards (the paper's "
+                 "$\\bar g$), the identity before a column-parallel matrix becomes an AllGather of the shards (its "
+                 "$g$), and the backward pass runs each one's conjugate (a ReduceScatter for an AllGather and the "
+                 "reverse); the re-gathers of saved inputs that Megatron-LM's code adds are not counted, as the "
+                 "question says. Per layer (attention and MLP) in one iteration:",
                  rf"\text{{AllGather}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['ag']}, \quad "
                  rf"\text{{ReduceScatter}}: 2_{{\text{{fwd}}}} + 2_{{\text{{bwd}}}} = {x['rs']}"),
             Step(f"Over the stack of $N_{{\\text{{layer}}}} = {n}$ layers: ${x['ag']} \\times {n} = {x['ag'] * n}$ "
