@@ -412,6 +412,10 @@ def _efficiency_from_rounded_per_gpu(v: str, g: dict[str, Any], s: Solution) -> 
     return _as_asked(s, "efficiency", 100 * _shown(s, "per_gpu") / (float(g["base_tflops"]) / int(g["base_gpus"])))
 
 
+def _efficiency_from_rounded_speedup(v: str, g: dict[str, Any], s: Solution) -> float:
+    return _as_asked(s, "efficiency", 100 * _shown(s, "speedup") / (int(g["gpus"]) / int(g["base_gpus"])))
+
+
 def _hfu_from_rounded_hardware(v: str, g: dict[str, Any], s: Solution) -> float:
     return _as_asked(s, "hfu", 100 * _shown(s, "hardware") * float(g["tokens_per_s"]) / 1e12
                      / float(g["peak_tflops"]))
@@ -428,6 +432,8 @@ PATHS = (
                 ("hfu",), _hfu_from_rounded_mfu),
     StudentPath("efficiency_from_the_rounded_rate_per_gpu", "efficiency", "The rate per GPU as answered over the "
                 "baseline's rate per GPU.", ("scaling",), _efficiency_from_rounded_per_gpu),
+    StudentPath("efficiency_from_the_rounded_speedup", "efficiency", "The speedup as answered over the "
+                "increase in GPUs, n/n_base.", ("scaling",), _efficiency_from_rounded_speedup),
     StudentPath("achieved_from_the_rounded_flops_per_token", "achieved", "FLOPs per token as answered times "
                 "tokens/s.", ("mfu_tokens",), _achieved_from_rounded),
     StudentPath("mfu_from_the_rounded_achieved_rate", "mfu", "The achieved rate as answered over the peak.",
