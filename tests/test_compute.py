@@ -327,7 +327,15 @@ def test_hard_parameter_counts_state_heads_so_d_is_a_step():
         d = problem.givens["d_model"]
         text = Renderer("md").question(problem)
         assert f"{d // 128} attention heads of dimension 128" in text and f"D = {d}" not in text
-        assert rf"$D = {d // 128} \times 128 = {d}$" in problem.solution.steps[0].text
+        assert rf"$D = {d // 128} \times 128 = {d}$" in Renderer("md").solution(problem)
+
+
+def test_a_parameter_count_that_gives_d_derives_no_heads():
+    """Review C11: where the question gives D directly (easy, medium), the solution shows no heads × 128 line."""
+    for difficulty in ("easy", "medium"):
+        for seed in range(5):
+            problem = generate("compute", "params", difficulty, seed)
+            assert r"\times 128 =" not in Renderer("md").solution(problem)
 
 
 def test_a_batch_of_products_counts_the_weight_gradient_once_per_item():

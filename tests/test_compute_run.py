@@ -127,3 +127,14 @@ def test_checkpointed_attention_core_counts_16_lhqt():
 
     assert attention_flops_per_token(4, 8, 32, "none") == 12 * 4 * 8 * 32
     assert attention_flops_per_token(4, 8, 32, "full") == 16 * 4 * 8 * 32
+
+
+def test_efficiency_from_the_rounded_speedup_is_a_student_path():
+    """Review A3 (scaling easy, seed 202, problem 6): the speedup as answered, 20.1, over 32 GPUs gives 62.8 %
+    against a key of 62.96 % ± 0.1; the solution calls this route equivalent, so the sampler now rejects it."""
+    from exgen.generate import path_failures
+    from exgen.topics import get
+    givens = {"base_gpus": 1, "base_tflops": 340.0, "gpus": 32, "pflops": 6.85}
+    problem = solve_givens("compute", "scaling", givens)
+    assert "efficiency_from_the_rounded_speedup" in path_failures(get("compute"), "scaling", givens,
+                                                                  problem.solution)

@@ -144,3 +144,25 @@ def test_a_given_is_the_exact_decimal_it_is_written_as(value):
     """The fast conversions (ints, whole floats below 2^52, a cache) give what Fraction(str(x)) gives."""
     assert inf._f(value) == Fraction(str(value))
     assert inf._f(value) == Fraction(str(value))  # and again, from the cache
+
+
+@pytest.mark.parametrize("variant,givens,student", [
+    # review A3 (decode easy, seed 202, problem 12): 1000 / 17.2 ms = 58.14, written 58.1; key 58.2067 ± 0.1
+    ("decode", {"kv_bytes_per_token": 0, "context": 0, "params_b": 32.9, "w_dtype": "bf16", "bandwidth_gbs": 3830,
+                "batch": 1}, 58.1),
+    # review A4 (max_batch hard, seed 9090, problem 34): 41.15 GB rounded half up is 41.2; 41.2 / 1.03 → 40, key 39
+    ("max_batch", {"reserve_gb": 1, "gpu_gb": 80, "params_b": 75.7, "w_dtype": "int4", "n_layer": 94, "n_heads": 64,
+                   "n_kv_heads": 1, "head_dim": 128, "kv_dtype": "fp32", "seq_len": 10699}, 40),
+    # review A4 (prefill easy, seed 9090, problem 17): 59.2 ms + 256 × 16.7 ms = 4.33 s; key 4.3437 ± 0.01
+    ("prefill", {"batch": 1, "params_b": 40, "w_dtype": "fp16", "bandwidth_gbs": 4780, "peak_tflops": 2250,
+                 "prompt": 1664, "new_tokens": 256}, 4.33),
+])
+def test_reviewers_rounded_routes_are_rejected_by_the_sampler(variant, givens, student):
+    """A student working from their own 3-figure answers (a tie rounded half up), and writing the result to 3
+    figures, misses these keys: the student path now sees it, so the sampler never asks these instances."""
+    from exgen.generate import path_failures
+    problem = solve_givens("inference", variant, givens)
+    path = next(p for p in get("inference").paths_for(variant))
+    assert path.value(variant, givens, problem.solution) == student
+    assert not matches(problem.solution.part(path.part).answer, student)
+    assert path_failures(get("inference"), variant, givens, problem.solution) == [path.name]

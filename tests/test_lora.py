@@ -121,3 +121,19 @@ def test_a_given_is_the_exact_decimal_it_is_written_as(value):
     """The fast conversions (ints, whole floats below 2^52, a cache) give what Fraction(str(x)) gives."""
     assert lora._exact(value) == Fraction(str(value))
     assert lora._exact(value) == Fraction(str(value))  # and again, from the cache
+
+
+def test_the_share_and_the_bits_grade_with_their_units():
+    """Review A1: the question asks the share in percent and the bits per weight; "0.0331 %" and "4.5 bits" are
+    the answers as written, and a fraction is still the named mistake."""
+    from exgen.grading.grade import grade_part, mistakes_of
+    from exgen.generate import solve_givens
+    params = solve_givens("lora", "params", {"d_model": 12288, "layers": 77, "rank": 32, "targets": "v", "d_kv": 0,
+                                              "d_ff": 0, "model_params": 183e9, "bias": "frozen"})
+    part, wrong = params.solution.part("percent"), mistakes_of(params)
+    for text in ("0.0331 %", "0.0331%", "0.0331"):
+        assert grade_part("1.percent", part, text, wrong.get("percent", [])).points == 1, text
+    assert grade_part("1.percent", part, "0.000331", wrong.get("percent", [])).points == 0
+    qlora = solve_givens("lora", "qlora", {"params": 7e9, "block": 64, "double_quant": "no"})
+    for text in ("4.5 bits", "4.5 bit", "4.5"):
+        assert grade_part("1.bits_per_param", qlora.solution.part("bits_per_param"), text).points == 1, text

@@ -173,7 +173,7 @@ def _solve_params(g: dict[str, Any]) -> Solution:
                      rf"\frac{{{total}}}{{{nf.sig(n, 6)}}} \times 100\,\% = {nf.sig(pct, 6)}\,\%"))
     parts = (Part("per_layer", "trainable parameters per layer", Answer("integer", layer)),
              Part("total", "trainable parameters", Answer("integer", total)),
-             Part("percent", "share of the model", Answer("number", float(pct), sig=3)))
+             Part("percent", "share of the model", Answer("number", float(pct), unit="percent", sig=3)))
     return Solution(parts, steps)
 
 
@@ -219,7 +219,7 @@ def _solve_qlora(g: dict[str, Any]) -> Solution:
     bits = qlora_bits(block, dq, block2)
     # base = n * bits / 8 = base_top / base_bottom; every float below is one division of the exact quantities
     base_top, base_bottom = n * bits.numerator, 8 * bits.denominator
-    parts = [Part("bits_per_param", "bits per quantized weight", Answer("number", float(bits), sig=4)),
+    parts = [Part("bits_per_param", "bits per quantized weight", Answer("number", float(bits), unit="bit", sig=4)),
              Part("base", "quantized base",
                   Answer("number", float(base_top / (base_bottom * BYTES_PER_GB)), unit="GB", sig=3)),
              Part("ratio", "16-bit size / NF4 size", Answer("number", float(16 * bits.denominator / bits.numerator),
@@ -243,10 +243,11 @@ def _solve_qlora(g: dict[str, Any]) -> Solution:
                  Step("Against 16 bits per weight:", rf"\frac{{16}}{{{nf.sig(bits, 6)}}} = {nf.sig(16 / bits, 4)}"))
         if not (kept or adapters):
             return shown
+        extra = (rf"({nf.sig(kept, 6)} + {nf.sig(adapters, 6)})" if kept and adapters
+                 else nf.sig(kept or adapters, 6))
         return shown + (Step("Plus the 16-bit (2-byte) parameters"
                              + (", kept and adapters:" if kept and adapters else ":"),
-                             rf"{gb(base)} + 2 \times ({nf.sig(kept, 6)} + {nf.sig(adapters, 6)}) / 10^9 = "
-                             rf"{gb(total)}\ \text{{GB}}"),)
+                             rf"{gb(base)} + 2 \times {extra} / 10^9 = {gb(total)}\ \text{{GB}}"),)
     return Solution(tuple(parts), steps)
 
 

@@ -1,5 +1,5 @@
 """Activation memory of training (Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer
-Models", Section 4 and Table 2) beside the lecture's per-parameter rule for model states (seed 000).
+Models", Section 4 and Table 2) beside a rule of 24 bytes per parameter for model states (seed 000).
 
 Bytes of activations one transformer layer keeps for the backward pass, 16-bit activations and 1-byte dropout
 masks, sequence length s, micro-batch b, hidden size h, a heads, tensor-parallel size t:
@@ -22,8 +22,8 @@ from typing import Any
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Variant
-from exgen.topics.compute.common import SIG, UNIT_BYTES, _bytes_in, _unit_size, _value
+from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant
+from exgen.topics.compute.common import SIG, UNIT_BYTES, _as_asked, _bytes_in, _shown, _unit_size, _value
 
 STATE_BYTES = 24  # seed 000: training memory = 24 bytes per parameter
 SCHEMES = ("none", "tp", "tp_sp", "tp_selective", "tp_sp_selective", "full")
@@ -201,12 +201,33 @@ MISTAKES = (
             _sequence_parallel_confused),
     Mistake("layers_forgotten", "per_model", "Every one of the L layers stores its own activations.",
             ("activations",), lambda v, g, s: None if int(g["layers"]) == 1 else _value(s, "per_layer")),
-    Mistake("zero_accounting_for_the_lectures", "states", "The question counts 24 bytes per parameter (the "
-            "lecture's rule), not the ZeRO paper's 16.", ("activations",),
+    Mistake("zero_papers_16_bytes", "states", "The question counts 24 bytes per parameter, not "
+            "the ZeRO paper's 16.", ("activations",),
             lambda v, g, s: _value(s, "states") * 16 / 24),
     Mistake("tensor_parallel_split_forgotten", "states", "Tensor parallelism splits every weight matrix over the "
             "t GPUs.", ("activations",), lambda v, g, s: None if int(g["tp"]) == 1 else _value(s, "states") *
             int(g["tp"])),
     Mistake("gb_gib_confused", "per_layer", "GB is 10^9 bytes and GiB is 2^30 bytes; the other one was used.",
             ("activations",), lambda v, g, s: _other_unit(v, g, s, "per_layer")),
+)
+
+
+# ---- student paths ---------------------------------------------------------------------------------
+
+
+def _per_model_from_rounded_layer(v: str, g: dict[str, Any], solution: Solution) -> float:
+    """L times the activations of one layer as answered."""
+    return _as_asked(solution, "per_model", int(g["layers"]) * _shown(solution, "per_layer"))
+
+
+def _total_from_rounded_parts(v: str, g: dict[str, Any], solution: Solution) -> float:
+    """The model states as answered plus the activations of all layers as answered."""
+    return _as_asked(solution, "total", _shown(solution, "states") + _shown(solution, "per_model"))
+
+
+PATHS = (
+    StudentPath("per_model_from_the_rounded_layer", "per_model", _per_model_from_rounded_layer.__doc__,
+                ("activations",), _per_model_from_rounded_layer),
+    StudentPath("total_from_the_rounded_parts", "total", _total_from_rounded_parts.__doc__, ("activations",),
+                _total_from_rounded_parts),
 )

@@ -18,8 +18,8 @@ from typing import Any
 from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Variant
-from exgen.topics.compute.common import EXACT_BELOW, SIG, _flop, _value
+from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant
+from exgen.topics.compute.common import EXACT_BELOW, SIG, _as_asked, _flop, _shown, _value
 
 COMPONENTS = ("qkv", "scores", "values", "out", "mlp")
 
@@ -128,4 +128,19 @@ MISTAKES = (
             ("attention",), lambda v, g, s: 2 * _value(s, "forward")),
     Mistake("heads_forgotten", "score_entries", "There is one L x L score matrix per head and sequence.",
             ("attention",), lambda v, g, s: None if int(g["heads"]) == 1 else int(g["batch"]) * int(g["seq_len"]) ** 2),
+)
+
+
+# ---- student paths ---------------------------------------------------------------------------------
+
+
+def _training_from_rounded_forward(v: str, g: dict[str, Any], solution: Solution) -> float:
+    """Three times the forward FLOPs as answered (the question: the backward takes two products per forward
+    product)."""
+    return _as_asked(solution, "training", 3 * _shown(solution, "forward"))
+
+
+PATHS = (
+    StudentPath("training_from_the_rounded_forward", "training", _training_from_rounded_forward.__doc__,
+                ("attention",), _training_from_rounded_forward),
 )

@@ -167,10 +167,8 @@ def _solve_params(g: dict[str, Any]) -> Solution:
 
     def steps() -> list[Step]:
         steps = [
-            *([Step(f"The model dimension is the number of heads times the head dimension: "
-                    f"$D = {d // 128} \\times 128 = {d}$.")]
-              if d % 128 == 0 else []),
-            Step("One block: $W^Q, W^K, W^V, W^O$ are $D \\times D$; the MLP has $D \\times 4D$ and $4D \\times D$:",
+            Step(f"One block ($D = {d}$): $W^Q, W^K, W^V, W^O$ are $D \\times D$; the MLP has $D \\times 4D$ and "
+                 "$4D \\times D$:",
                  rf"4D^2 + 8D^2 = 12D^2 = 12 \times {d}^2 = {per_layer}"),
             Step(f"All {layers} blocks:", rf"12LD^2 = {layers} \times {per_layer} = {layers * per_layer}"),
         ]

@@ -273,7 +273,13 @@ def _gpus_from_rounded_serving(v: str, g: dict[str, Any], s: Solution) -> int:
     return math.ceil(_shown(s, "serving") / float(g["gpu_memory"]))
 
 
+def _stage3_from_rounded_baseline(v: str, g: dict[str, Any], s: Solution) -> float:
+    return _as_asked(s, "stage3", _shown(s, "baseline") / int(g["gpus"]))
+
+
 PATHS = (
+    StudentPath("stage3_from_the_rounded_baseline", "stage3", "The baseline as answered over N_d (stage 3 shards "
+                "every model state).", ("zero",), _stage3_from_rounded_baseline),
     StudentPath("serving_from_the_rounded_weights", "serving", "The weights as answered times the overhead "
                 "factor.", ("serving_memory",), _serving_from_rounded_weights),
     StudentPath("gpus_from_the_rounded_serving_memory", "gpus", "The serving memory as answered over one GPU's "

@@ -51,7 +51,7 @@ _PEAK = Given("peak_tflops", "peak throughput of one GPU", "number", unit="TFLOP
 
 VARIANTS = (
     Variant("recompute", "training compute with or without full activation recomputation (8ND), in FLOP and "
-            "PF-days, the backward:forward ratio, and the time t = 8TP/(nX) from an achieved per-GPU rate", (
+            "PF-days, the backward:forward ratio, and the time t = 8ND/(nX) from an achieved per-GPU rate", (
                 _PARAMS, _TOKENS, _GPUS,
                 Given("achieved_tflops", "FLOP rate each GPU achieves, X", "number", unit="TFLOP/s", low=1e-3,
                       high=1e6),
@@ -99,7 +99,8 @@ def _solve_recompute(g: dict[str, Any]) -> Solution:
             Step(r"One PF-day is $10^{15}$ FLOP/s for a day: $10^{15} \times 86400 = 8.64 \times 10^{19}$ FLOP.",
                  rf"\frac{{{nf.sig(flops, 6)}}}{{8.64 \times 10^{{19}}}} = "
                  rf"{nf.sig(flops / PF_DAY, 6)}\ \text{{PF-days}}"),
-            Step(f"Time at the achieved rate, $t = {k}TP/(nX)$ (Narayanan et al. 2021), 1 day = 86400 s:",
+            Step(f"Time on the $n$ GPUs at the achieved rate $X$ each, $t = C/(nX) = {k}ND/(nX)$ (Narayanan et "
+                 "al. 2021), 1 day = 86400 s:",
                  rf"\frac{{{nf.sig(flops, 6)}}}{{{g['gpus']} \times {nf.num(g['achieved_tflops'])} \times 10^{{12}}}}"
                  rf" = {nf.sig(seconds, 6)}\ \text{{s}} = {nf.sig(seconds / SECONDS_PER_DAY, 6)}\ \text{{days}}"),
         )
@@ -342,7 +343,7 @@ MISTAKES = (
             ("recompute",), lambda v, g, s: _value(s, "ratio") - 1),
     Mistake("petaflop_seconds", "pf_days", "A PF-day is 10^15 FLOP/s for 86400 s, not 10^15 FLOP.",
             ("recompute",), lambda v, g, s: _value(s, "pf_days") * SECONDS_PER_DAY),
-    Mistake("recomputation_ignored", "days", "The time follows 8TP/(nX) with recomputation.", ("recompute",),
+    Mistake("recomputation_ignored", "days", "The time follows 8ND/(nX) with recomputation.", ("recompute",),
             lambda v, g, s: _other_recompute(v, g, "days") if g["recompute"] == "full" else None),
     Mistake("attention_term_forgotten", "mfu", "The model FLOPs include the attention products, 12LHQT per "
             "token.", ("mfu_tokens",), lambda v, g, s: _value(s, "mfu") * float(6 * _f(g["params"]) /
@@ -412,6 +413,10 @@ def _efficiency_from_rounded_per_gpu(v: str, g: dict[str, Any], s: Solution) -> 
     return _as_asked(s, "efficiency", 100 * _shown(s, "per_gpu") / (float(g["base_tflops"]) / int(g["base_gpus"])))
 
 
+def _efficiency_from_rounded_speedup(v: str, g: dict[str, Any], s: Solution) -> float:
+    return _as_asked(s, "efficiency", 100 * _shown(s, "speedup") / (int(g["gpus"]) / int(g["base_gpus"])))
+
+
 def _hfu_from_rounded_hardware(v: str, g: dict[str, Any], s: Solution) -> float:
     return _as_asked(s, "hfu", 100 * _shown(s, "hardware") * float(g["tokens_per_s"]) / 1e12
                      / float(g["peak_tflops"]))
@@ -428,6 +433,8 @@ PATHS = (
                 ("hfu",), _hfu_from_rounded_mfu),
     StudentPath("efficiency_from_the_rounded_rate_per_gpu", "efficiency", "The rate per GPU as answered over the "
                 "baseline's rate per GPU.", ("scaling",), _efficiency_from_rounded_per_gpu),
+    StudentPath("efficiency_from_the_rounded_speedup", "efficiency", "The speedup as answered over the "
+                "increase in GPUs, n/n_base.", ("scaling",), _efficiency_from_rounded_speedup),
     StudentPath("achieved_from_the_rounded_flops_per_token", "achieved", "FLOPs per token as answered times "
                 "tokens/s.", ("mfu_tokens",), _achieved_from_rounded),
     StudentPath("mfu_from_the_rounded_achieved_rate", "mfu", "The achieved rate as answered over the peak.",
