@@ -35,7 +35,7 @@ SCALES: dict[str, tuple[str, Fraction]] = {
 # Every unit a solver asks an answer in: a key's units are told valid without building pint's registry, which
 # costs a grader more than reading and grading a class's sheets (issue 12). Any other unit (a hand-edited key's)
 # goes through the grammar and pint. tests/test_units.py holds this set to every topic's answers and to pint.
-ANSWER_UNITS = frozenset(SCALES) | {"FLOP/byte", "GB/s", "MWh", "PFLOP/s*day", "percent", "t"}
+ANSWER_UNITS = frozenset(SCALES) | {"FLOP/byte", "GB/s", "MWh", "PFLOP/s*day", "percent", "t", "token/s"}
 
 
 def convert(value: float, unit: str, to: str) -> float:

@@ -298,7 +298,7 @@ def _solve_decode(g: dict[str, Any]) -> Solution:
                        rf"\frac{{{b}}}{{{nf.sig(step_s, 6)}\ \text{{s}}}} = {nf.sig(b / step_s, 6)}\ \text{{tokens/s}}")]
         return tuple(shown)
     return Solution((Part("step_ms", "time per decoding step", _number(step_s * 1000, "ms")),
-                     Part("tokens_per_s", "tokens per second", _number(b / step_s, ""))), steps)
+                     Part("tokens_per_s", "tokens per second", _number(b / step_s, "token/s"))), steps)
 
 
 def prefill_times(g: dict[str, Any], flops_per_fma: int = 2) -> tuple[Fraction, Fraction]:
