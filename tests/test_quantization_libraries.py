@@ -133,6 +133,20 @@ def test_jacob_2018_multiplier_normalisation():
     assert b["q31"] == round(0.512 * 2**31) and b["q_out"] == 130
 
 
+def test_requant_q31_is_worked_from_m0_to_10_figures_not_from_part_c():
+    """Review A1 (hard, seed 11): M0 = 0.706322 to 6 figures gives round(M0·2^31) = 1516814945, the key
+    1516814948. The question now says to carry M0 from the scales to at least 10 figures, and the path doing
+    so lands on the key in every generated instance."""
+    from exgen.generate import sheet
+    from exgen.render import Renderer
+
+    problem = sheet(["quantization"], "requant", "hard", 11, 1)[0]
+    g, sol = problem.givens, problem.solution
+    assert round(0.706322 * 2**31) != sol.part("q31").answer.value  # what part (c)'s rounding would give
+    assert qe._q31_from_10_figures("requant", g, sol) == sol.part("q31").answer.value
+    assert "at least 10 significant figures" in Renderer("md").question(problem)
+
+
 def test_gemmlowp_integer_primitives():
     """gemmlowp: SaturatingRoundingDoublingHighMul rounds halves upward (its nudge is 2^30 or 1 − 2^30), RoundingDivideByPOT
     away from zero; INT32_MIN·INT32_MIN saturates."""

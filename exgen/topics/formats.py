@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property, lru_cache
 from typing import Any
@@ -235,6 +236,8 @@ def _pow2(x: Fraction) -> str:
 def _given(x: Any) -> str:
     """A given number exactly as typed (shortest round-trip digits), in LaTeX: 1.2645 \\times 10^{20}."""
     text = repr(float(x))
+    if "e" not in text and (abs(float(x)) >= 1e6 or 0 < abs(float(x)) < 1e-4):  # 69365000000000.0: 6.9365e+13
+        text = format(Decimal(text).normalize(), "e")
     if "e" not in text:
         return nf.num(x)
     mantissa, exponent = text.split("e")

@@ -39,7 +39,7 @@ from exgen.topics.quantization.libraries.given_scale import (
     GIVEN_SCALE, _error_flipped, _float_given_scale, _gs_mistake, _half_away, _sample_given_scale,
     _solve_given_scale, _unclamped, _zero_kept, _zero_subtracted)
 from exgen.topics.quantization.libraries.requant import (  # noqa: F401  (srdhm, rounding_divide_by_pot: tests)
-    REQUANT, _requant_float, _rq_q32, _rq_shift_one_less, _rq_unnormalised, _rq_zero_forgotten, _sample_requant,
+    REQUANT, _q31_from_10_figures, _requant_float, _rq_q32, _rq_shift_one_less, _rq_unnormalised, _rq_zero_forgotten, _sample_requant,
     _solve_requant, rounding_divide_by_pot, srdhm)
 
 
@@ -65,6 +65,8 @@ PATHS = (
                 "reported (rounded to the asked decimals).", ("absmax_int8", "affine_channel"), _error_from_rounded),
     StudentPath("one_step_rounding", "q_out", "q_out = Z_out + round(acc·M) with M from the scales in floats, "
                 "rounded once (gemmlowp rounds twice, in integers).", ("requant",), _requant_float("q_out")),
+    StudentPath("m0_carried_to_10_figures", "q31", "round(M0·2^31) with M0 from the scales carried to 10 "
+                "significant figures, as the question allows.", ("requant",), _q31_from_10_figures),
 )
 
 MISTAKES = (

@@ -22,15 +22,16 @@ from exgen.topics.quantization.libraries.common import (
 
 AFFINE_CHANNEL = Variant(
     "affine_channel", "asymmetric (min-max) quantization per channel (rows or columns) or per tensor: a scale and a "
-    "zero point per channel, integers, reconstruction, error matrix; optionally with S rounded first (seed 003)",
+    "zero point per channel, integers, reconstruction, error matrix; optionally with S rounded first, as the "
+    "course's worked example does",
     (_X,
      Given("bits", "bit width b of the integers", "integer", choices=("2", "3", "4", "8"), low=2, high=8),
      Given("signed", "integer type: signed (two's complement) or unsigned", "choice",
            choices=("signed", "unsigned")),
      Given("axis", "rows (one S, Z per row), columns (one per column) or tensor (one for the whole matrix)",
            "choice", choices=AXES, default="rows"),
-     Given("scale_decimals", "round each S to this many decimals and use the rounded S from then on, as seed "
-           "003's slide does (0: carry S unrounded)", "integer", default=0, low=0, high=8),
+     Given("scale_decimals", "round each S to this many decimals and use the rounded S from then on, as the "
+           "course's worked example does (0: carry S unrounded)", "integer", default=0, low=0, high=8),
      Given("decimals", "decimal places asked for in the reconstruction and the error matrix", "integer", default=2,
            low=0, high=8)))
 
@@ -131,7 +132,7 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
                  + vec([p[2] / p[3] for p in unrounded], lambda v: nf.sig(v, 6))),
         ]
         if k:
-            out.append(Step(f"Rounded to {k} decimals and used from here on (as on seed 003's slide):",
+            out.append(Step(f"Rounded to {k} decimals and used from here on (as the course's worked example does):",
                             "S = " + vec(scales, lambda v: nf.fixed(v, k))))
         out += [
             Step("Zero points, rounded to the nearest integer (halves to even) and clamped to the range:",

@@ -159,6 +159,13 @@ def _requant_float(part: str):
     return value
 
 
+def _q31_from_10_figures(variant: str, g: dict[str, Any], solution: Solution) -> Any:
+    """The question's route to (d): M0 carried to 10 significant figures (from the scales), times 2^31, rounded
+    to the nearest integer (halves away, as the key's round does; gemmlowp's 2^31 halved as the key does)."""
+    q31 = round_half_away(Fraction(nf.round_sig(float(_rq(g)["M0"]), 10)) * 2**31)
+    return q31 // 2 if q31 == 2**31 else q31
+
+
 def _rq(g, **change) -> dict[str, Any]:
     return _requant_parts({**g, **change})
 
