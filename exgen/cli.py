@@ -513,7 +513,7 @@ def solve(topic, variant, pairs, givens_file, as_json, fmt, templates) -> None:
     """Solve your own instance: the worked solution and the answers.
 
     \b
-    Example (seed 003's 4x4 matrix, 2-bit signed):
+    Example (the 4x4 matrix of the course's quantization slides, 2-bit signed):
       exgen solve quantization --variant affine --given bits=2 --given signed=signed \\
         --given metric=frobenius \\
         --given X='2.09,-0.98,1.48,0.09; 0.05,-0.14,-1.08,2.12; -0.91,1.92,0,-1.03; 1.87,0,1.53,1.49'

@@ -50,7 +50,8 @@ _N = Given("model_params", "parameters of the base model", "number", low=1, high
 VARIANTS = (
     Variant("params", "trainable parameters of LoRA on chosen projections, and their fraction of the model", (
         _D, _L, _R, _TARGETS, _DKV, _DFF, _N,
-        Given("bias", "whether the adapted layers' biases are trained too (seed 004's 2dr + d)", "choice",
+        Given("bias", "whether the adapted layers' biases are trained too (then each adapted layer trains "
+              "2dr + d parameters, as the course's LoRA notes count them)", "choice",
               choices=("frozen", "trained"), default="frozen"))),
     Variant("memory", "training memory (weights, gradients, Adam states) of full fine-tuning against LoRA", (
         _D, _L, _R, _TARGETS, _DKV, _DFF, _N,
