@@ -351,6 +351,16 @@ def test_the_example_builds_with_name_field_and_the_specs_points(tmp_path):
 
 @pytest.mark.slow
 @needs("pdflatex")
+def test_the_same_exam_builds_the_same_pdf_bytes(tmp_path):
+    """README: same input, same bytes — the PDFs too (pdfTeX's dates and /ID come from SOURCE_DATE_EPOCH)."""
+    (tmp_path / "exam.yaml").write_text("title: T\nsections:\n  - topic: compute\n    variant: matmul\n")
+    for out in ("one", "two"):
+        assert run("exam", tmp_path / "exam.yaml", "--out", tmp_path / out).exit_code == 0
+    for pdf in ("exam.pdf", "solutions.pdf"):
+        assert (tmp_path / "one" / "A" / pdf).read_bytes() == (tmp_path / "two" / "A" / pdf).read_bytes()
+
+
+@needs("pdflatex")
 def test_titles_and_ids_with_latex_specials_compile(tmp_path):
     (tmp_path / "exam.yaml").write_text('title: "R&D 101: 100% of #1 {x} \\\\ ~^ $\\n\\nline two"\ncourse: a_b\n'
                                         "sections:\n  - topic: compute\n    variant: matmul\n")

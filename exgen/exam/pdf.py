@@ -44,16 +44,19 @@ def build_one(tex: Path, timeout: float = TIME_LIMIT_S) -> Built:
     """Compile one .tex beside itself (auxiliary files are removed afterwards, the .tex and .pdf kept)."""
     tex = Path(tex).resolve()
     flags = ["-interaction=nonstopmode", "-halt-on-error"]
+    # Same input, same PDF bytes: pdfTeX takes its creation date and the file's /ID from SOURCE_DATE_EPOCH when
+    # it is set (no document of ours prints the date).
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0"}
     try:
         if shutil.which("latexmk"):
             run = subprocess.run(["latexmk", "-pdf", "-silent", *flags, tex.name], cwd=tex.parent,
-                                 capture_output=True, text=True, timeout=timeout)
+                                 capture_output=True, text=True, timeout=timeout, env=env)
             ok, output = run.returncode == 0, run.stdout
         else:
             aux, previous, ok, output = tex.with_suffix(".aux"), None, True, ""
             for _ in range(MAX_PASSES):
                 run = subprocess.run(["pdflatex", *flags, tex.name], cwd=tex.parent, capture_output=True,
-                                     text=True, timeout=timeout)
+                                     text=True, timeout=timeout, env=env)
                 ok, output = run.returncode == 0, run.stdout
                 current = aux.read_bytes() if aux.exists() else b""
                 if not ok or current == previous:
