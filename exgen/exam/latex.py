@@ -57,7 +57,7 @@ def tex_paragraphs(text: str) -> str:
 def points_tex(points: float) -> str:
     """Points as the exam class reads them: 2, 1\\half."""
     whole, half = divmod(round(2 * points), 2)
-    return f"{whole}" + (r"\half" if half else "")
+    return (f"{whole}" if whole or not half else "") + (r"\half" if half else "")  # \half alone, not 0\half
 
 
 # ---- answer space ----------------------------------------------------------------------------------

@@ -73,7 +73,8 @@ def blank_sheet(problems: list[Problem], *, student: str = "", sheet_id: str = "
     sheet names its version (the grader reads that version's problems)."""
     entries = [(f"{i}.{part.id}", f"{part.label}: {describe(part.answer)}", i, problem)
                for i, problem in enumerate(problems, 1) for part in problem.solution.parts]
-    width = max([len(e[0]) for e in entries] + [8]) + 2
+    width = max([len(e[0]) for e in entries] + [8]) + 3  # two spaces before '#' at least: an answer typed after
+    # ': ' still leaves one before the comment
     lines = [
         f"# exgen answer sheet{': ' + title if title else ''}",
         "# Write each answer after its colon; keep the names and leave a blank for a part you skip.",
@@ -153,9 +154,17 @@ def _compose(events) -> Any:
 _NO_KEY = object()
 
 
+# An answer line as people type it: '3.scale:1.8' (no space after the colon) or '3.scale: 1.8# comment' (the
+# comment glued on). No answer holds a '#', so both are read as if spaced; YAML would refuse the whole sheet.
+_GLUED_VALUE = re.compile(r"^([ \t]*\d+\.[A-Za-z_][A-Za-z0-9_]*):(?=[^\s])", re.M)
+_GLUED_COMMENT = re.compile(r"^([ \t]*\d+\.[A-Za-z_][A-Za-z0-9_]*:[^#\n]*\S)#", re.M)
+
+
 def parse_sheet(text: str, source: str = "<text>") -> Submission:
     """A filled answer sheet from its text."""
     import yaml
+
+    text = _GLUED_COMMENT.sub(r"\1 #", _GLUED_VALUE.sub(r"\1: ", text))
 
     loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
     try:
@@ -187,7 +196,7 @@ def parse_sheet(text: str, source: str = "<text>") -> Submission:
         else:
             ignored.append(name)
     return Submission(source, student, answers, sheet if isinstance(sheet, str) else "", tuple(ignored),
-                      version.strip() if isinstance(version, str) else "")
+                      version.strip().upper() if isinstance(version, str) else "")  # letters: 'b' is B
 
 
 def read_submission(path: Path) -> Submission:
