@@ -49,6 +49,10 @@ def convert(value: float, unit: str, to: str) -> float:
     return float(quantity(value, unit).to(to).magnitude)
 
 
+# Units of 1 naming what an answer counts, so that "7.95e11 tokens" or "3 GPUs" reads as a plain number.
+COUNTED = ("token", "parameter", "GPU", "sequence", "weight", "element", "entry", "step")
+
+
 @lru_cache(maxsize=1)
 def registry():
     """pint's registry with FLOP defined (built on first use: ~0.3 s including pint's import)."""
@@ -57,8 +61,8 @@ def registry():
     ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     ureg.define("FLOP = [computation] = flop = FLOPs")
     ureg.define("FLOPS = FLOP / second = flops")
-    for counted in ("token", "parameter = 1 = param", "GPU", "sequence"):  # what an answer counts: "4.6e9 params"
-        ureg.define(counted if "=" in counted else f"{counted} = 1")
+    for counted in COUNTED:  # what an answer counts: "4.6e9 params", "3 GPUs"
+        ureg.define(f"{counted} = 1" + (" = param" if counted == "parameter" else ""))
     return ureg
 
 

@@ -125,6 +125,14 @@ IN_PSI = Answer("number", 1.96, sig=3)
     (IN_PSI, "1.96 Psi", "correct"),             # an answer in units of Ψ; a pressure is never a plain number here
     (IN_PSI, "1.96Ψ", "correct"),
     (IN_PSI, "1.96 GB", "invalid"),
+    (GPUS, "3 gpus", "correct"),                 # a count named by what it counts
+    (GPUS, "3 optimizer steps", "correct"),
+    (GPUS, "3 micro-batches", "correct"),
+    (GPUS, "3 AllGathers", "correct"),
+    (GPUS, "3 trainable parameters", "correct"),
+    (GPUS, "3 s", "invalid"),                    # a unit is still a unit
+    (Answer("number", 4.064, unit="bit", sig=4), "4.064 bits per weight", "correct"),
+    (Answer("number", 0.00508, unit="percent", sig=3), "0.00508 pct", "correct"),
 ])
 def test_the_words_and_units_the_questions_use_are_read(answer, text, expected):
     assert verdict(answer, text) == expected

@@ -217,7 +217,30 @@ _UNIT_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-zµμΩ°%]+)|(?P<op>\^|\*|×|/|
 # Units as the questions name them, which the unit grammar would read otherwise or not at all: PF-days (pint's PF
 # is a petafarad), tonnes of CO2-equivalent.
 _QUESTION_UNITS = ((re.compile(r"(?:PF|PFLOP/s|petaflop/s)[- ]?days?", re.I), "PFLOP/s*day"),
-                   (re.compile(r"t(?:onnes?)?\s*(?:of\s*)?CO2(?:[- ]?eq?)?", re.I), "t"))
+                   (re.compile(r"t(?:onnes?)?\s*(?:of\s*)?CO2(?:[- ]?eq?)?", re.I), "t"),
+                   (re.compile(r"pct", re.I), "percent"))
+
+
+_WORDS = re.compile(r"[A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*)*")
+
+
+def _is_label(text: str) -> bool:
+    """Words that name what a plain number counts ('optimizer steps', 'micro-batches', 'trainable parameters'):
+    words only, each either no unit at all or one of the counting units of 1 (token, parameter, GPU, …), so
+    '5 GB', '5 s', '5 %' or '5 dozen' for a plain number still go through the units."""
+    if len(text) > MAX_UNIT_TEXT or not _WORDS.fullmatch(text):
+        return False
+    from exgen.units import COUNTED, registry
+
+    ureg = registry()
+    for word in re.split(r"[\s-]+", text):
+        try:
+            unit = ureg.Unit(_BITS.sub(r"\1bit", word))
+        except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError and parse errors: a word, not a unit
+            continue
+        if str(unit) not in COUNTED:
+            return False
+    return True
 
 
 def question_unit(text: str) -> str:
@@ -353,6 +376,8 @@ def read_quantity(answer: Answer, text: Any) -> Reading:
         return Reading(value, tuple(notes))
     if not answer.unit and unit_text.lower() in ("x", "×", "times", "ψ", "psi"):
         return Reading(value, tuple(notes))  # a ratio, or a count in units of Ψ (never a pressure here)
+    if not answer.unit and _is_label(unit_text):
+        return Reading(value, tuple(notes))  # a count named by what it counts: '7264 steps', '180 AllGathers'
     unit_text = question_unit(unit_text)
     if unit_text == answer.unit and unit_text in ANSWER_UNITS:  # the unit the sheet names: nothing to convert
         return Reading(value, tuple(notes))
