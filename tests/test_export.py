@@ -137,11 +137,14 @@ def verdict(points: float) -> str:
 def expected(problem, part, name, value, fmt, text=None):
     """exgen check's verdict and named mistake for `text` (default: the value in the key's unit); for a matrix or
     vector mistake, Moodle and Canvas (one box per entry, no rule across a whole matrix) give credit per entry
-    instead — the documented difference."""
+    instead, and a Canvas numerical question names no mistake (it holds correct answers only) — the documented
+    differences."""
     g = grade_part("1." + part.id, part, text or _text(value), mistakes_of(problem).get(part.id, []))
     if fmt in ("moodle", "canvas") and part.answer.kind in ("matrix", "vector") and name.startswith("mistake"):
         results = entry_results(part.answer, value)
         return verdict(sum(results) / len(results) if results else 0.0), "", g.points
+    if fmt == "canvas" and part.answer.kind != "choice":
+        return g.verdict, "", g.points
     return g.verdict, g.mistake.replace("_", " "), g.points
 
 
@@ -513,7 +516,26 @@ def test_canvas_package_follows_the_rules_its_importer_reads():
 
 
 def canvas_run(item, response) -> tuple[float, list[str]]:
-    """QTI 1.2 resprocessing as Canvas applies it: conditions in order, `continue="No"` stops."""
+    """An item as Canvas imports and scores it (canvas-lms, qti_exporter). A numerical question is a list of
+    correct answers, each worth full marks: an <or> holding a <varequal> is an exact answer with the margin its
+    <varlte> gives, any other <and> a range answer, and a bare <varequal> is no answer; it shows no per-answer
+    feedback. A multiple-choice question runs its conditions in order, `continue="No"` stopping."""
+    kind = next(f.findtext(f"{Q12}fieldentry") for f in item.iter(f"{Q12}qtimetadatafield")
+                if f.findtext(f"{Q12}fieldlabel") == "question_type")
+    if kind == "numerical_question":
+        for cond in item.findall(f"{Q12}resprocessing/{Q12}respcondition"):
+            var = cond.find(f"{Q12}conditionvar")
+            or_, and_ = var.find(f"{Q12}or"), var.find(f".//{Q12}and")
+            if or_ is not None and or_.find(f"{Q12}varequal") is not None:
+                exact = float(or_.findtext(f"{Q12}varequal"))
+                upper = or_.findtext(f"{Q12}and/{Q12}varlte")
+                margin = float(upper) - exact if upper is not None else 0.0
+                if abs(float(response) - exact) <= margin or float(response) == exact:
+                    return 1.0, []
+            elif and_ is not None:
+                if float(and_.findtext(f"{Q12}vargte")) <= float(response) <= float(and_.findtext(f"{Q12}varlte")):
+                    return 1.0, []
+        return 0.0, []
     score, shown = 0.0, []
 
     def ev(el):
@@ -524,10 +546,6 @@ def canvas_run(item, response) -> tuple[float, list[str]]:
             return any(ev(ch) for ch in el)
         if tag == "varequal":
             return response == el.text if isinstance(response, str) else float(response) == float(el.text)
-        if tag == "vargte":
-            return float(response) >= float(el.text)
-        if tag == "varlte":
-            return float(response) <= float(el.text)
         raise AssertionError(f"unexpected condition {tag}")
 
     for cond in item.findall(f"{Q12}resprocessing/{Q12}respcondition"):

@@ -59,7 +59,7 @@ def _range(parent, low: float, high: float) -> None:
     _el(and_, "varlte", c.number_text(high), respident="response1")
 
 
-def _number_item(section, problem, number, entry: c.Entry, points: float, mistakes: list) -> None:
+def _number_item(section, problem, number, entry: c.Entry, points: float) -> None:
     answer = entry.part.answer
     k = scale_exponent(entry)
     factor = 10.0 ** k
@@ -83,30 +83,18 @@ def _number_item(section, problem, number, entry: c.Entry, points: float, mistak
     _el(fib, "response_label", ident="answer1")
     processing = _el(item, "resprocessing")
     _el(_el(processing, "outcomes"), "decvar", maxvalue="100", minvalue="0", varname="SCORE", vartype="Decimal")
+    # Canvas reads a numerical item's conditions as its list of *correct* answers: an <or> of the value and a
+    # range is an exact answer with that margin (a bare <varequal> is no answer at all), and any other range
+    # is a correct range answer (canvas-lms, qti_exporter's NumericInteraction#get_canvas_answers). So the key
+    # is written as Canvas itself exports an exact answer, margin 0 included, and a named mistake gets no
+    # condition: as a range it would score full marks. Its feedback stays in exgen grade and the other formats.
     value, margin = float(entry.value) * factor, entry.allowance * factor
     condition = _el(processing, "respcondition", **{"continue": "No"})
-    var = _el(condition, "conditionvar")
-    if margin:
-        or_ = _el(var, "or")
-        _el(or_, "varequal", c.number_text(value), respident="response1")
-        _range(or_, value - margin, value + margin)
-    else:
-        _el(var, "varequal", c.number_text(value), respident="response1")
+    or_ = _el(_el(condition, "conditionvar"), "or")
+    _el(or_, "varequal", c.number_text(value), respident="response1")
+    _range(or_, value - margin, value + margin)
     _el(condition, "setvar", "100", action="Set", varname="SCORE")
-    feedbacks = []
-    for n, (mistake, wrong) in enumerate(mistakes, 1):
-        if answer.sig is not None and not wrong:
-            continue
-        wide = (answer.allowance(wrong) if answer.sig is not None else entry.allowance) * factor
-        cond = _el(processing, "respcondition", **{"continue": "No"})
-        var = _el(cond, "conditionvar")
-        if wide:
-            _range(var, float(wrong) * factor - wide, float(wrong) * factor + wide)
-        else:
-            _el(var, "varequal", c.number_text(float(wrong) * factor), respident="response1")
-        _el(cond, "displayfeedback", feedbacktype="Response", linkrefid=f"mistake{n}")
-        feedbacks.append((f"mistake{n}", c.plain_html(c.mistake_feedback(mistake))))
-    _feedback(item, problem, feedbacks)
+    _feedback(item, problem, [])
 
 
 def _choice_item(section, problem, number, entry: c.Entry, points: float, mistakes: list) -> None:
@@ -176,11 +164,11 @@ def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict],
                     _el(selection, "selection_number", "1")
                     _el(_el(selection, "selection_extension"), "points_per_item", c.number_text(worth))
                     groups[key] = group
-                wrongs = c.mistake_values(problem, mistakes[number], entry) if not entry.index else []
                 if part.answer.kind == "choice":
+                    wrongs = c.mistake_values(problem, mistakes[number], entry) if not entry.index else []
                     _choice_item(groups[key], problem, number, entry, worth, wrongs)
                 else:
-                    _number_item(groups[key], problem, number, entry, worth, wrongs)
+                    _number_item(groups[key], problem, number, entry, worth)
     for (bank, difficulty, pid), seen in shapes.items():
         if len(seen) > 1:
             notes.append(f"{bank} ({difficulty}): part {pid!r} has matrices of shapes {', '.join(sorted(seen))}; "
