@@ -31,6 +31,7 @@ class Prepared:
     files: dict[Path, str] = field(default_factory=dict)   # relative path -> text
     tex: list[Path] = field(default_factory=list)          # relative .tex paths to build
     repeats: int = 0
+    unmatched: int = 0                         # problems that could not take their slot's form (build.form)
 
 
 def prepare(spec: ExamSpec, *, versions: int = 1, students: list[str] | None = None, secret: bytes | None = None,
@@ -43,11 +44,11 @@ def prepare(spec: ExamSpec, *, versions: int = 1, students: list[str] | None = N
 
     who = "student" if students is not None else "version"
     labels = students if students is not None else version_labels(versions)
-    papers, repeats = build_papers(spec, labels, secret)
+    papers, repeats, unmatched = build_papers(spec, labels, secret)
     problems, meta = key_meta(spec, papers, "students" if who == "student" else "versions")
     ident = sheet_id(problems)
     meta["sheet"] = ident
-    prepared = Prepared(spec, papers, who, repeats=repeats)
+    prepared = Prepared(spec, papers, who, repeats=repeats, unmatched=unmatched)
     renderer = ExamRenderer(templates)
     for paper in papers:
         folder = Path("students", paper.label) if who == "student" else Path(paper.label)

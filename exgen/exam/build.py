@@ -2,9 +2,11 @@
 and the multiple-choice options of the parts asked as a choice; one combined key grades them all.
 
 Fairness between papers: slot i of a section asks the same variant on every paper (the spec's variants in
-turn, or one drawn from the exam seed), so versions differ in their numbers, not in what they ask or what
-they are worth.  A paper's instances are distinct within it, and differ from other papers' where the
-topic's instance space allows (a few redraws, then a repeat is accepted and counted).
+turn, or one drawn from the exam seed), and the same form of it: the first paper's categorical givens (the
+operation, the dtype, the error metric, signed or unsigned, ...) are redrawn for on every other paper. So papers
+differ in their numbers, not in what they ask or what they are worth.  A paper's instances are distinct within
+it, and differ from other papers' where the topic's instance space allows (a few redraws, then a repeat is
+accepted and counted); a form not found in FORM_REDRAWS draws is counted too.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from exgen.topics import get
 
 MAX_REDRAWS = 50      # within one paper (as generate.distinct_problems)
 CROSS_REDRAWS = 8     # to avoid repeating another paper's instance
+FORM_REDRAWS = 400    # to find the first paper's form of a slot (its categorical givens)
 LETTERS = string.ascii_uppercase
 
 
@@ -84,11 +87,22 @@ def _variant_for(spec: ExamSpec, index: int, section: Section, slot: int) -> str
     return Rng("exgen-exam-variant", spec.seed, index, slot).choice(names)
 
 
-def build_papers(spec: ExamSpec, labels: list[str], secret: bytes | None = None) -> tuple[list[Paper], int]:
+def form(problem: Problem) -> tuple:
+    """What a problem asks beyond its numbers: its variant and its categorical givens (a choice of operation,
+    dtype, error metric, a bit width from a short list...)."""
+    spec = get(problem.topic).variant(problem.variant)
+    return (problem.variant, *((g.name, str(problem.givens.get(g.name))) for g in spec.givens
+                               if g.kind == "choice" or g.choices))
+
+
+def build_papers(spec: ExamSpec, labels: list[str],
+                 secret: bytes | None = None) -> tuple[list[Paper], int, int]:
     """One paper per label (version letters from the spec seed; student ids from an HMAC of the secret).
-    Returns the papers and how many problems repeat another paper's instance."""
+    Returns the papers, how many problems repeat another paper's instance, and how many could not take the
+    first paper's form of their slot."""
     seen_anywhere: set[str] = set()
-    repeats = 0
+    forms: dict[tuple[int, int], tuple] = {}
+    repeats = unmatched = 0
     papers = []
     for label in labels:
         def seed_for(index: str, label: str = label) -> int:
@@ -101,12 +115,23 @@ def build_papers(spec: ExamSpec, labels: list[str], secret: bytes | None = None)
         for s, section in enumerate(spec.sections):
             for slot in range(section.count):
                 variant = _variant_for(spec, s, section, slot)
-                for attempt in range(MAX_REDRAWS):
+                wanted, chosen, other_form, tries = forms.get((s, slot)), None, None, 0
+                for attempt in range(FORM_REDRAWS):
                     problem = generate(section.topic, variant, section.difficulty,
                                        seed_for(f"{s}.{slot}" + (f".{attempt}" if attempt else "")))
-                    fp = problem.instance
-                    if fp not in mine and (fp not in seen_anywhere or attempt >= CROSS_REDRAWS):
+                    if wanted is not None and form(problem) != wanted:
+                        other_form = other_form or problem
+                        continue
+                    chosen, fp = problem, problem.instance
+                    if fp not in mine and (fp not in seen_anywhere or tries >= CROSS_REDRAWS):
                         break
+                    tries += 1
+                    if tries >= MAX_REDRAWS:
+                        break
+                if chosen is None:  # the form is rare in this variant's space: the paper asks another one
+                    chosen, unmatched = other_form, unmatched + 1
+                problem, fp = chosen, chosen.instance
+                forms.setdefault((s, slot), form(problem))
                 repeats += fp in seen_anywhere
                 mine.add(fp)
                 seen_anywhere.add(fp)
@@ -115,7 +140,7 @@ def build_papers(spec: ExamSpec, labels: list[str], secret: bytes | None = None)
             problems = Rng("exgen-exam-order", spec.seed, label).shuffle(problems)
         papers.append(Paper(label, tuple(problems)))
     _check_choice_parts(spec, papers)
-    return papers, repeats
+    return papers, repeats, unmatched
 
 
 def _exam_problem(spec: ExamSpec, s: int, section: Section, problem: Problem, label: str) -> ExamProblem:
