@@ -464,8 +464,9 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
 @click.argument("part")
 @click.argument("value")
 @click.option("--student", help="On an exam key (made with --roster): the student whose sheet PART is from.")
+@click.option("--version", "version", help="On an exam key with versions: the version (A, B, ...) PART is from.")
 @click.option("--reveal", is_flag=True, help="Also print the expected answer.")
-def check(key, part, value, student, reveal) -> None:
+def check(key, part, value, student, version, reveal) -> None:
     """Check one answer while practising: prints the verdict and feedback.
 
     PART is the id on the answer sheet (problem number, '.', part id). A VALUE starting with '-' goes
@@ -483,8 +484,15 @@ def check(key, part, value, student, reveal) -> None:
 
     with user_errors():
         grader = Grader(read_key(key))
+    if grader.students is not None and student is None:
+        raise click.UsageError("this key is a roster exam's: name the student the answer is from with --student")
+    if grader.versions is not None and not version and len(grader.versions) == 1:
+        version = next(iter(grader.versions))  # one version: there is no other the answer could be from
+    if grader.versions is not None and not version:
+        raise click.UsageError(f"this key holds versions {', '.join(grader.versions)}: name the one the answer is "
+                               "from with --version")
     try:
-        expected = grader.expected_parts(student)
+        expected = grader.expected_parts(student, (version or "").strip().upper())
     except SubmissionError as e:
         raise click.UsageError(str(e)) from None
     found = [(q, p, n) for q, p, n in expected if q == part]

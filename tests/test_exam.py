@@ -456,3 +456,16 @@ def test_an_exam_is_never_swapped_into_a_folder_of_the_users_own_files(tmp_path)
     result = run("exam", spec, "--out", out, "--no-pdf", "--force")
     assert result.exit_code == 2 and "notes.md" in result.output
     assert (out / "notes.md").read_text() == "mine"
+
+
+def test_exgen_check_on_a_versions_key_reads_the_version_it_is_told(tmp_path):
+    """A review found `exgen check` grading version B's correct answer against version A's problem."""
+    out = tmp_path / "out"
+    assert run("exam", EXAMPLE, "--versions", "2", "--no-pdf", "--out", out).exit_code == 0
+    key = read_key(out / "key.json")
+    b_first = key.problems[key.meta["versions"]["B"][0] - 1]
+    part = b_first.solution.parts[0]
+    text = expected_text(part.answer)
+    assert run("check", out / "key.json", f"1.{part.id}", text).exit_code == 2  # which version? it says so
+    result = run("check", out / "key.json", "--version", "b", f"1.{part.id}", text)
+    assert result.exit_code == 0 and "correct" in result.output

@@ -301,7 +301,7 @@ class Grader:
             if student not in self.students:
                 raise SubmissionError(f"student {student!r} is not on this exam's roster")
             return list(self.students[student])
-        if self.versions is not None and student is not None:
+        if self.versions is not None and (student is not None or version):
             if version not in self.versions:
                 letters = ", ".join(self.versions)
                 raise SubmissionError(f"the sheet names version {version!r}; this exam's versions are {letters} "
