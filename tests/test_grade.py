@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from conftest import variant_cases
 from exgen.cli import cli
 from exgen.generate import generate
-from exgen.grading.grade import Grader, expected_text, grade_part, gradebook_csv, safe_cell
+from exgen.grading.grade import Grader, expected_text, grade_part, gradebook_csv, mistakes_of, safe_cell
 from exgen.grading.sheet import blank_sheet, parse_sheet
 from exgen.manifest import Key
 from exgen.problem import Answer
@@ -333,3 +333,14 @@ def test_gradebook_columns_follow_the_key_order():
     assert header[:7] == ["student", "submission", "version", "status", "total", "max", "problem 1"]
     assert header[7:-3] == [f"1.{p.id}" for p in problem.solution.parts]
     assert header[-3:] == ["error", "key_sha256", "exgen_version"]
+
+
+def test_two_mistakes_with_the_same_wrong_value_are_both_named():
+    """A review found a student who counted only the forward pass told that they counted elements, not bytes:
+    both mistakes give the same number here, so the feedback names both."""
+    problem = generate("parallelism", "tensor_parallel", "easy", 11)
+    named = mistakes_of(problem)["allreduce_bytes"]
+    (mistake, wrong), = [(m, w) for m, w in named if "forward_only" in m.name]
+    assert "elements_not_bytes" in mistake.name
+    result = grade_part("1.allreduce_bytes", problem.solution.part("allreduce_bytes"), str(wrong), named)
+    assert result.verdict == "wrong" and "Or: Only the forward pass was counted" in result.message

@@ -139,7 +139,8 @@ def _shown(raw: Any, limit: int = 120) -> str:
 
 def mistakes_of(problem: Problem) -> dict[str, list[tuple[Any, Any]]]:
     """{part id: [(Mistake, wrong value)]} for the problem's topic, skipping mistakes that do not apply or
-    cannot be computed (a key from another exgen version, a topic no longer registered)."""
+    cannot be computed (a key from another exgen version, a topic no longer registered). Mistakes of a part
+    that give the same value are one entry naming each: the answer cannot tell which one a student made."""
     from exgen.topics import TOPIC_NAMES, get
 
     if problem.topic not in TOPIC_NAMES:
@@ -150,9 +151,21 @@ def mistakes_of(problem: Problem) -> dict[str, list[tuple[Any, Any]]]:
             wrong = mistake.wrong(problem.variant, problem.givens, problem.solution)
         except Exception:  # a topic's mistake function failing must not stop grading  # noqa: BLE001
             continue
-        if wrong is not None:
-            out.setdefault(mistake.part, []).append((mistake, wrong))
+        if wrong is None:
+            continue
+        found = out.setdefault(mistake.part, [])
+        same = next((i for i, (_, w) in enumerate(found) if w == wrong), None)
+        if same is None:
+            found.append((mistake, wrong))
+        else:
+            found[same] = (_either(found[same][0], mistake), wrong)
     return out
+
+
+def _either(first: Any, other: Any) -> Any:
+    """One named mistake standing for two that give the same wrong value."""
+    return dataclasses.replace(first, name=f"{first.name}_or_{other.name}",
+                               explanation=f"{first.explanation} Or: {other.explanation}")
 
 
 def _matches_mistake(answer: Answer, wrong: Any, value: Any) -> bool:
