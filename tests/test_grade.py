@@ -19,7 +19,7 @@ from exgen.generate import generate
 from exgen.grading.grade import Grader, expected_text, grade_part, gradebook_csv, mistakes_of, safe_cell
 from exgen.grading.sheet import blank_sheet, parse_sheet
 from exgen.manifest import Key
-from exgen.problem import Answer
+from exgen.problem import Answer, Part
 from exgen.topics import get
 
 
@@ -344,3 +344,9 @@ def test_two_mistakes_with_the_same_wrong_value_are_both_named():
     assert "elements_not_bytes" in mistake.name
     result = grade_part("1.allreduce_bytes", problem.solution.part("allreduce_bytes"), str(wrong), named)
     assert result.verdict == "wrong" and "Or: Only the forward pass was counted" in result.message
+
+
+def test_a_share_given_as_a_fraction_of_a_percent_key_is_told_so():
+    part = Part("mfu", "MFU", Answer("number", 22.2, unit="percent", sig=3))
+    result = grade_part("1.mfu", part, "0.222")
+    assert result.verdict == "wrong" and "this answer is in percent" in result.message

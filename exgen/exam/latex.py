@@ -167,5 +167,6 @@ class ExamRenderer(Renderer):
             date=_line(spec.date), duration=_line(spec.duration),
             instructions=tex_paragraphs(spec.instructions), label=tex_text(label),
             student=tex_text(paper.label) if who == "student" else "", rows=-(-len(items) // 12),
-            total=paper.total, points_tex=points_tex, tt=_tex_tt)
+            total=paper.total, points_tex=points_tex, tt=_tex_tt,
+            has_choices=any(ep.choices for ep in paper.problems))
 

@@ -192,6 +192,8 @@ def _hint(answer: Answer, value: Any) -> str:
             return " The sign is wrong."
         ratio = value / key
         k = round(math.log10(abs(ratio))) if ratio > 0 else 0
+        if k == -2 and answer.unit == "percent" and matches(answer, value * 100):
+            return " It looks like a fraction: this answer is in percent (0.25 is 25 %)."
         if k and matches(answer, value / 10**k):
             return f" It is off by a factor of 10^{k}: check the unit prefixes and powers of ten."
     return ""
