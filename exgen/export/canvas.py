@@ -171,7 +171,8 @@ def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict],
                     _number_item(groups[key], problem, number, entry, worth)
     for (bank, difficulty, pid), seen in shapes.items():
         if len(seen) > 1:
-            notes.append(f"{bank} ({difficulty}): part {pid!r} has matrices of shapes {', '.join(sorted(seen))}; "
+            named = ", ".join(shape or "a single number" for shape in sorted(seen))
+            notes.append(f"{bank} ({difficulty}): part {pid!r} has the shapes {named}; "
                          "Canvas asks each entry as an item, so each shape has its own question groups")
     files = {
         "imsmanifest.xml": _manifest(),
