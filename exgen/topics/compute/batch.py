@@ -43,6 +43,11 @@ def _ints(g: dict[str, Any]) -> tuple[int, ...]:
     return tuple(int(g[k]) for k in ("micro_batch", "accum", "dp", "seq_len", "dataset_tokens", "budget_tokens"))
 
 
+def _count(n: int) -> str:
+    """A token count as the question prints it: exactly, in scientific notation (6.759 × 10^11)."""
+    return nf.sig(n, max(1, len(str(n).rstrip("0"))))
+
+
 def _quotient(x: float) -> str:
     """A quotient with enough figures that its floor or ceiling is plain to see."""
     return nf.sig(x, max(6, len(str(int(x))) + 3))
@@ -61,10 +66,10 @@ def _solve_batch(g: dict[str, Any]) -> Solution:
             Step(f"Each sequence has $S = {seq}$ tokens:",
                  rf"B \times S = {c['global_batch']} \times {seq} = {tokens}\ \text{{tokens}}"),
             Step("Whole optimizer steps in one epoch (the final incomplete batch is dropped):",
-                 rf"\left\lfloor \frac{{{dataset}}}{{{tokens}}} \right\rfloor = "
+                 rf"\left\lfloor \frac{{{_count(dataset)}}}{{{tokens}}} \right\rfloor = "
                  rf"\lfloor {_quotient(dataset / tokens)} \rfloor = {c['epoch_steps']}"),
             Step("Optimizer steps to cover the token budget (rounded up: the last step is a whole batch):",
-                 rf"\left\lceil \frac{{{budget}}}{{{tokens}}} \right\rceil = "
+                 rf"\left\lceil \frac{{{_count(budget)}}}{{{tokens}}} \right\rceil = "
                  rf"\lceil {_quotient(budget / tokens)} \rceil = {c['budget_steps']}"),
             Step("Each optimizer step runs $k$ forward/backward passes (micro-steps) on every GPU:",
                  rf"{accum} \times {c['budget_steps']} = {c['micro_steps']}"),

@@ -99,7 +99,8 @@ def _solve_recompute(g: dict[str, Any]) -> Solution:
             Step(r"One PF-day is $10^{15}$ FLOP/s for a day: $10^{15} \times 86400 = 8.64 \times 10^{19}$ FLOP.",
                  rf"\frac{{{nf.sig(flops, 6)}}}{{8.64 \times 10^{{19}}}} = "
                  rf"{nf.sig(flops / PF_DAY, 6)}\ \text{{PF-days}}"),
-            Step(f"Time on the $n$ GPUs at the achieved rate $X$ each, $t = C/(nX) = {k}ND/(nX)$ (Narayanan et "
+            Step(f"Time on the $n$ GPUs at the achieved rate $X$ each"
+                 f"{' (which counts the recomputed forward too)' if full else ''}, $t = C/(nX) = {k}ND/(nX)$ (Narayanan et "
                  "al. 2021), 1 day = 86400 s:",
                  rf"\frac{{{nf.sig(flops, 6)}}}{{{g['gpus']} \times {nf.num(g['achieved_tflops'])} \times 10^{{12}}}}"
                  rf" = {nf.sig(seconds, 6)}\ \text{{s}} = {nf.sig(seconds / SECONDS_PER_DAY, 6)}\ \text{{days}}"),

@@ -34,7 +34,7 @@ def _solve_data_parallel(g: dict[str, Any]) -> Solution:
     parts = (
         Part("grad_bytes", "AllReduce payload per iteration", _b(payload)),
         Part("grad_expr", "payload as an expression", Answer("expression", monomial(b * 12, N_layer=1, D=2))),
-        Part("sent_per_gpu", "bytes each GPU sends (ring)", _b(sent)),
+        Part("sent_per_gpu", "bytes each GPU sends in the ring", _b(sent)),
     )
     return _on_the_wire(g, Solution(parts, steps), sent, "the bytes each GPU sends")
 
@@ -80,7 +80,7 @@ def _solve_fsdp(g: dict[str, Any]) -> Solution:
         Part("reducescatter_bytes", "ReduceScatter payload per iteration", _b(x["reducescatter"])),
         Part("allgather_expr", "AllGather payload as an expression",
              Answer("expression", monomial(x["gathers"] * 12 * b, N_layer=1, D=2))),
-        Part("sent_per_gpu", "bytes each GPU sends (ring)", _b(x["sent"])),
+        Part("sent_per_gpu", "bytes each GPU sends in the ring", _b(x["sent"])),
         Part("ratio_to_dp", "ratio to data parallelism", Answer("number", float(x["ratio"]), sig=3)),
     )
     return _on_the_wire(g, Solution(parts, steps), x["sent"], "the bytes each GPU sends")

@@ -114,7 +114,7 @@ def _solve_sequence_parallel(g: dict[str, Any]) -> Solution:
         Part("collective_bytes", "sum of the payloads per iteration", _b(x["total"])),
         Part("total_expr", "payload sum as an expression",
              Answer("expression", monomial((x["ag"] + x["rs"]) * b, N_layer=1, B=1, L=1, D=1))),
-        Part("sent_per_gpu", "bytes each GPU sends (ring)", _b(x["sent"])),
+        Part("sent_per_gpu", "bytes each GPU sends in the ring", _b(x["sent"])),
         Part("tp_sent_per_gpu", "bytes each GPU sends with tensor parallelism alone", _b(x["tp_sent"])),
         Part("ln_bytes_tp", "LayerNorm input per GPU without SP", _b(x["one"])),
         Part("ln_bytes_sp", "LayerNorm input per GPU with SP", _b(x["ln_sp"])),
