@@ -84,6 +84,8 @@ def answer_space(answer: Answer, choice: Choice | None, solutions: bool) -> str:
         items = []
         for letter_index, value in enumerate(choice.values):
             text = tex_text(str(value)) if answer.kind == "choice" else f"${option_text(answer, value)}$"
+            if not wide:
+                text = rf"\mbox{{{text}}}"  # an option on one line: 1.50 × 10^3 FLOP/byte never breaks inside
             mark = r"\CorrectChoice" if choice.correct == LETTERS[letter_index] else r"\choice"
             items.append(f"{mark} {text}")
         return f"\n\n\\begin{{{env}}}\n" + "\n".join(items) + f"\n\\end{{{env}}}\n"
