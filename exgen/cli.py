@@ -361,7 +361,7 @@ def exam(spec, out, versions, roster, secret_file, jobs, no_pdf, force, template
         click.echo(f"note: {prepared.repeats} problem(s) repeat another paper's instance (small instance space "
                    "at this difficulty)", err=True)
     if prepared.unmatched:
-        click.echo(f"note: {prepared.unmatched} problem(s) could not take the first paper's form of their slot "
+        click.echo(f"note: {prepared.unmatched} problem(s) could not take the form of their slot "
                    "(its operation, dtype, metric...) and ask another", err=True)
     if no_pdf:
         return

@@ -2,9 +2,10 @@
 and the multiple-choice options of the parts asked as a choice; one combined key grades them all.
 
 Fairness between papers: slot i of a section asks the same variant on every paper (the spec's variants in
-turn, or one drawn from the exam seed), and the same form of it: the first paper's categorical givens (the
-operation, the dtype, the error metric, signed or unsigned, ...) are redrawn for on every other paper. So papers
-differ in their numbers, not in what they ask or what they are worth.  A paper's instances are distinct within
+turn, or one drawn from the exam seed), and the same form of it: its categorical givens (the operation, the
+dtype, the error metric, signed or unsigned, ...) are the commonest among FORM_SAMPLE draws from the exam seed,
+and every paper redraws until it has them. So papers differ in their numbers, not in what they ask or what they
+are worth (and no paper's rare draw makes every paper ask an unusual form).  A paper's instances are distinct within
 it, and differ from other papers' where the topic's instance space allows (a few redraws, then a repeat is
 accepted and counted); a form not found in FORM_REDRAWS draws is counted too.
 """
@@ -25,7 +26,8 @@ from exgen.topics import get
 
 MAX_REDRAWS = 50      # within one paper (as generate.distinct_problems)
 CROSS_REDRAWS = 8     # to avoid repeating another paper's instance
-FORM_REDRAWS = 400    # to find the first paper's form of a slot (its categorical givens)
+FORM_SAMPLE = 24      # draws that choose a slot's form (the commonest of them)
+FORM_REDRAWS = 400    # to find a slot's form on a paper
 LETTERS = string.ascii_uppercase
 
 
@@ -95,11 +97,22 @@ def form(problem: Problem) -> tuple:
                                if g.kind == "choice" or g.choices))
 
 
+def _slot_form(spec: ExamSpec, index: int, section: Section, slot: int, variant: str) -> tuple:
+    """The form slot `slot` of section `index` asks on every paper: the commonest form among FORM_SAMPLE draws
+    from the exam seed (the first drawn of the commonest, on a tie)."""
+    counts: dict[tuple, int] = {}
+    for i in range(FORM_SAMPLE):
+        seed = problem_seed(spec.seed, f"form\x1f{index}\x1f{slot}\x1f{i}")
+        drawn = form(generate(section.topic, variant, section.difficulty, seed))
+        counts[drawn] = counts.get(drawn, 0) + 1
+    return max(counts, key=counts.__getitem__)  # max keeps the first of equal counts: dicts keep insertion order
+
+
 def build_papers(spec: ExamSpec, labels: list[str],
                  secret: bytes | None = None) -> tuple[list[Paper], int, int]:
     """One paper per label (version letters from the spec seed; student ids from an HMAC of the secret).
-    Returns the papers, how many problems repeat another paper's instance, and how many could not take the
-    first paper's form of their slot."""
+    Returns the papers, how many problems repeat another paper's instance, and how many could not take their
+    slot's form."""
     seen_anywhere: set[str] = set()
     forms: dict[tuple[int, int], tuple] = {}
     repeats = unmatched = 0
@@ -115,11 +128,13 @@ def build_papers(spec: ExamSpec, labels: list[str],
         for s, section in enumerate(spec.sections):
             for slot in range(section.count):
                 variant = _variant_for(spec, s, section, slot)
-                wanted, chosen, other_form, tries = forms.get((s, slot)), None, None, 0
+                if (s, slot) not in forms:
+                    forms[(s, slot)] = _slot_form(spec, s, section, slot, variant)
+                wanted, chosen, other_form, tries = forms[(s, slot)], None, None, 0
                 for attempt in range(FORM_REDRAWS):
                     problem = generate(section.topic, variant, section.difficulty,
                                        seed_for(f"{s}.{slot}" + (f".{attempt}" if attempt else "")))
-                    if wanted is not None and form(problem) != wanted:
+                    if form(problem) != wanted:
                         other_form = other_form or problem
                         continue
                     chosen, fp = problem, problem.instance
@@ -131,7 +146,6 @@ def build_papers(spec: ExamSpec, labels: list[str],
                 if chosen is None:  # the form is rare in this variant's space: the paper asks another one
                     chosen, unmatched = other_form, unmatched + 1
                 problem, fp = chosen, chosen.instance
-                forms.setdefault((s, slot), form(problem))
                 repeats += fp in seen_anywhere
                 mine.add(fp)
                 seen_anywhere.add(fp)
