@@ -24,6 +24,7 @@ import jinja2
 
 from exgen import numfmt as nf
 from exgen.problem import Answer, Problem
+from exgen.units import shown
 
 FORMATS = ("md", "tex", "html")
 
@@ -50,7 +51,7 @@ def answer_math(answer: Answer) -> str:
         return rf"\text{{{answer.value}}}"
     if answer.kind == "expression":
         return nf.expression(answer.value)
-    unit = rf"\ \text{{{answer.unit}}}" if answer.unit else ""
+    unit = rf"\ \text{{{shown(answer.unit)}}}" if answer.unit else ""
     return fmt(answer.value) + unit
 
 

@@ -38,6 +38,15 @@ SCALES: dict[str, tuple[str, Fraction]] = {
 ANSWER_UNITS = frozenset(SCALES) | {"FLOP/byte", "GB/s", "MWh", "PFLOP/s*day", "percent", "t", "token/s"}
 
 
+# A unit as the questions name it, where a key writes it in the unit grammar (the grader reads both).
+_SHOWN = {"PFLOP/s*day": "PF-days"}
+
+
+def shown(unit: str) -> str:
+    """The unit as a student reads it in the questions: PF-days for the key's PFLOP/s*day."""
+    return _SHOWN.get(unit, unit)
+
+
 def convert(value: float, unit: str, to: str) -> float:
     """`value` in `unit`, expressed in `to`: exact scales for the units in SCALES, pint for any other
     (raises ValueError, or pint's DimensionalityError, if the two do not measure the same thing)."""

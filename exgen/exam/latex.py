@@ -21,6 +21,7 @@ from typing import Callable
 from exgen.exam.build import LETTERS, Choice, ExamProblem, Paper, option_text
 from exgen.exam.spec import ExamSpec
 from exgen.problem import Answer, Step
+from exgen.units import shown
 from exgen.render import Renderer, _tex_tt, answer_math
 
 _SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
@@ -64,7 +65,7 @@ def points_tex(points: float) -> str:
 
 
 def _unit(answer: Answer) -> str:
-    return rf"\,\text{{{tex_text(answer.unit)}}}" if answer.unit else ""
+    return rf"\,\text{{{tex_text(shown(answer.unit))}}}" if answer.unit else ""
 
 
 def _grid(rows: int, cols: int) -> str:

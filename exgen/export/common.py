@@ -20,6 +20,7 @@ from lxml import etree
 
 from exgen.problem import Answer, Part, Problem
 from exgen.render import MARKDOWN, Format, Renderer, environment
+from exgen.units import shown
 
 MARK = "\u2063exgen-part:{}\u2063"   # an invisible separator around the part id: never in template text
 _MARK = re.compile("\u2063exgen-part:([A-Za-z0-9_]+)\u2063")
@@ -103,7 +104,7 @@ def mistake_feedback(mistake: Any) -> str:
 
 
 def unit_words(answer: Answer) -> str:
-    return {"percent": "%", "B": "bytes", "byte": "bytes"}.get(answer.unit, answer.unit)
+    return {"percent": "%", "B": "bytes", "byte": "bytes"}.get(answer.unit, shown(answer.unit))
 
 
 # ---- the question and solution as HTML ------------------------------------------------------------

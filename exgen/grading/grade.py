@@ -36,6 +36,7 @@ from typing import Any, Iterable
 from exgen.grading.compare import entry_results, matches
 from exgen.grading.parse import ParseError, is_blank, parse_answer
 from exgen.grading.sheet import Submission, SubmissionError, read_submission
+from exgen.units import shown
 from exgen.manifest import Key
 from exgen import __version__
 from exgen.problem import Answer, Part, Problem
@@ -119,7 +120,7 @@ def expected_text(answer: Answer) -> str:
     if answer.kind == "vector":
         return ", ".join(_num(x, answer) for x in v)
     if answer.kind in ("number", "integer"):
-        return _num(v, answer) + (f" {answer.unit}" if answer.unit else "")
+        return _num(v, answer) + (f" {shown(answer.unit)}" if answer.unit else "")
     return str(v)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from exgen.problem import Answer, Problem
+from exgen.units import shown
 
 MAX_SUBMISSION_BYTES = 512 * 1024
 MAX_DEPTH = 4
@@ -63,7 +64,7 @@ def describe(answer: Answer) -> str:
     else:
         what = f"number, {answer.precision}"
     if answer.unit:
-        what += f"; in {answer.unit}" + ("" if answer.convertible else " (this unit only)")
+        what += f"; in {shown(answer.unit)}" + ("" if answer.convertible else " (this unit only)")
     return what
 
 
