@@ -227,7 +227,7 @@ _WORDS = re.compile(r"[A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*)*")
 def _is_label(text: str) -> bool:
     """Words that name what a plain number counts ('optimizer steps', 'micro-batches', 'trainable parameters'):
     words only, each either no unit at all or one of the counting units of 1 (token, parameter, GPU, …), so
-    '5 GB', '5 s', '5 %' or '5 dozen' for a plain number still go through the units."""
+    '5 GB', '5 s' or '5 %' for a plain number still go through the units."""
     if len(text) > MAX_UNIT_TEXT or not _WORDS.fullmatch(text):
         return False
     from exgen.units import COUNTED, registry
