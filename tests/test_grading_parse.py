@@ -385,3 +385,18 @@ def test_the_sheet_reader_only_returns_a_submission_or_its_own_error(text):
 def test_a_float_written_any_standard_way_reads_back(value, fmt):
     text = repr(value) if fmt == "{:r}" else fmt.format(value)
     assert parse_answer(Answer("number", 1.0), text).value == pytest.approx(float(text), rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("line", ["[0 0 1; 1 0 -1]", "[[0 0 1], [1 0 -1]]", "[[0, 0, 1], [1, 0, -1]]",
+                                  "0 0 1; 1 0 -1", "[0,0,1;1,0,-1]"])
+def test_a_matrix_in_brackets_on_a_sheet_reads_as_in_exgen_check(line):
+    """A review found [0 0 1; 1 0 -1] on an answer sheet marked invalid (YAML reads brackets as a list) while
+    `exgen check` read it: the same text gets the same verdict wherever it is typed."""
+    key = Answer("matrix", [[0, 0, 1], [1, 0, -1]])
+    sheet = parse_sheet(f"student: a\n1.q: {line}\n")
+    assert verdict(key, sheet.answers["1.q"]) == verdict(key, line) == "correct"
+
+
+def test_a_vector_in_brackets_on_a_sheet_reads_as_in_exgen_check():
+    sheet = parse_sheet("student: a\n1.v: [1.5 -2]\n")
+    assert verdict(VECTOR, sheet.answers["1.v"]) == verdict(VECTOR, "[1.5 -2]") == "correct"

@@ -492,19 +492,33 @@ def _bracketed(text: str) -> list:
     return value
 
 
+def _entries_of(row: list) -> list:
+    """A row's entries, an entry of text holding several ('0 0 1', as a sheet's YAML reads [0 0 1]) split."""
+    out: list = []
+    for entry in row:
+        out += [e for e in re.split(r"[,\s]+", entry.strip()) if e] if isinstance(entry, str) else [entry]
+    return out
+
+
 def _rows(value: Any) -> list[list[Any]]:
-    """Rows of entry text (or numbers) from any accepted spelling."""
+    """Rows of entry text (or numbers) from any accepted spelling; on a sheet YAML reads brackets as lists,
+    so [0 0 1; 1 0 0] arrives as ['0 0 1; 1 0 0'] and [[0 0 1], [1 0 0]] as [['0 0 1'], ['1 0 0']]."""
     if isinstance(value, (list, tuple)):
+        if any(isinstance(v, str) and ";" in v for v in value) and not any(isinstance(v, (list, tuple))
+                                                                           for v in value):
+            return _rows(", ".join(map(str, value)))  # [a b; c d] or [a, b; c, d]: rows by ';' inside
         if value and all(isinstance(r, (list, tuple)) for r in value):
-            return [list(r) for r in value]
+            return [_entries_of(list(r)) for r in value]
         if any(isinstance(r, (list, tuple)) for r in value):
             raise ParseError("mix of rows and single entries")
-        return [list(value)]
+        return [_entries_of(list(value))]
     text = clean(_bounded(value)).replace("\r\n", "\n").replace("\r", "\n")
     m = _BMATRIX.match(text)
     if m:
         body = m.group(1)
         return [[c for c in row.split("&")] for row in body.split("\n") if row.strip()]
+    if re.fullmatch(r"\[[^\[\]]*;[^\[\]]*\]", text):  # [a b; c d]: MATLAB's rows by ';'
+        return _rows(text[1:-1])
     if text.startswith(("[", "(")):
         nested = _bracketed(text)
         if not isinstance(nested, list):
