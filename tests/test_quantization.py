@@ -8,6 +8,7 @@ import pytest
 
 from conftest import needs, wrong
 from exgen.generate import generate, path_failures, solve_givens
+from exgen.render import Renderer
 from exgen.rng import Rng
 from exgen.topics import quantization as qz
 from exgen.topics.base import InvalidGivens, Rejected
@@ -296,3 +297,13 @@ def test_affine_with_a_calibrated_range():
     assert any(generate("quantization", "affine", "hard", seed).givens["calibration"] for seed in range(10))
     with pytest.raises(InvalidGivens, match="calibration"):
         solve_givens("quantization", "affine", {**g, "calibration": [1.4, -1]})
+
+
+def test_a_range_that_leaves_out_zero_clamps_the_zero_point_as_the_question_says():
+    """A review found the key clamping Z for an all-positive X while the question's formula did not say so:
+    the question states Z = clamp(round(q_min - r_min/S), q_min, q_max), and the worked solution shows it."""
+    problem = solve_givens("quantization", "affine", {"X": [[1, 2], [3, 4]], "bits": 8, "signed": "signed",
+                                                      "metric": "mse"})
+    assert problem.solution.part("zero_point").answer.value == -128
+    assert r"\operatorname{clamp}(-213,\ -128,\ 127) = -128" in " ".join(s.math for s in problem.solution.steps)
+    assert r"Z = \operatorname{clamp}" in Renderer("md").question(problem)

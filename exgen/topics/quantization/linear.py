@@ -166,7 +166,9 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
             Step("Zero point (rounded to the nearest integer):",
                  rf"Z = \operatorname{{round}}\left(q_{{\min}} - \frac{{r_{{\min}}}}{{S}}\right) = "
                  rf"\operatorname{{round}}\left({qmin} - \frac{{{lo}}}{{{scale}}}\right) = "
-                 rf"\operatorname{{round}}({nf.sig(zn / zd, 6)}) = {zero}"),
+                 rf"\operatorname{{round}}({nf.sig(zn / zd, 6)}) = {_fast.round_away(zn, zd)}"
+                 + ("" if _fast.round_away(zn, zd) == zero else  # a range that leaves out 0 (a TA's all-positive X)
+                    rf" \;\to\; Z = \operatorname{{clamp}}({_fast.round_away(zn, zd)},\ {qmin},\ {qmax}) = {zero}")),
             *_working_steps(grid, sn, sd, zero, dec),
             _error_step(metric, err, [v for row in grid["diff"] for v in row]),
         )
