@@ -10,6 +10,15 @@ from exgen.problem import Answer, Part, Solution, Step
 from exgen.topics.parallelism.common import _b, _bytes, _dtype_step, monomial, param_count
 
 
+# The symbols the question offers for every formula: a formula's own (DP uses N_layer and D) are not told apart,
+# so writing B/B is still an answer, and the answer sheet does not give away which ones a formula needs.
+SYMBOLS = ("N_layer", "B", "L", "D")
+
+
+def _formula(text: str) -> Answer:
+    return Answer("expression", text, choices=SYMBOLS)
+
+
 def _solve_homework2(g: dict[str, Any]) -> Solution:
     n, bsz, seq, d, b = g["n_layer"], g["batch"], g["seq_len"], g["d_model"], _bytes(g)
     k = g.get("layers_per_stage", 4)
@@ -44,14 +53,14 @@ def _solve_homework2(g: dict[str, Any]) -> Solution:
         )
     parts = (
         Part("dp_bytes", "DP AllReduce bytes", _b(psi)),
-        Part("dp_expr", "DP as an expression", Answer("expression", monomial(c12, N_layer=1, D=2))),
+        Part("dp_expr", "DP as an expression", _formula(monomial(c12, N_layer=1, D=2))),
         Part("pp_bytes", "PP bytes per direction", _b(act)),
-        Part("pp_expr", "PP as an expression", Answer("expression", monomial(b, B=1, L=1, D=1))),
+        Part("pp_expr", "PP as an expression", _formula(monomial(b, B=1, L=1, D=1))),
         Part("tp_bytes", "TP AllReduce bytes", _b(tp)),
-        Part("tp_expr", "TP as an expression", Answer("expression", monomial(c4, N_layer=1, B=1, L=1, D=1))),
+        Part("tp_expr", "TP as an expression", _formula(monomial(c4, N_layer=1, B=1, L=1, D=1))),
         Part("allgather_bytes", "FSDP AllGather bytes", _b(gathers * psi)),
         Part("reducescatter_bytes", "FSDP ReduceScatter bytes", _b(psi)),
         Part("fsdp_expr", "FSDP AllGather as an expression",
-             Answer("expression", monomial(gathers * c12, N_layer=1, D=2))),
+             _formula(monomial(gathers * c12, N_layer=1, D=2))),
     )
     return Solution(parts, steps)
