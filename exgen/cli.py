@@ -379,12 +379,17 @@ def exam(spec, out, versions, roster, secret_file, jobs, no_pdf, force, template
 
 
 def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
-    """Files as given; a folder stands for its *.yaml, *.yml and *.json files (sorted)."""
+    """Files as given; a folder stands for its *.yaml, *.yml and *.json files (sorted). The other files of a
+    folder are named on stderr, so a sheet saved as carol.txt does not vanish from the gradebook unseen."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix.lower() in (".yaml", ".yml", ".json")
-                            and p.is_file())
+            inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            files += [p for p in inside if p.suffix.lower() in (".yaml", ".yml", ".json")]
+            skipped = [p.name for p in inside if p.suffix.lower() not in (".yaml", ".yml", ".json")]
+            if skipped:
+                shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+                click.echo(f"note: not graded, not .yaml/.yml/.json: {shown} (in {path})", err=True)
         else:
             files.append(path)
     return files

@@ -350,3 +350,20 @@ def test_a_share_given_as_a_fraction_of_a_percent_key_is_told_so():
     part = Part("mfu", "MFU", Answer("number", 22.2, unit="percent", sig=3))
     result = grade_part("1.mfu", part, "0.222")
     assert result.verdict == "wrong" and "this answer is in percent" in result.message
+
+
+def test_a_file_of_another_kind_in_a_submissions_folder_is_named_not_silently_skipped(tmp_path):
+    """A review found carol.txt left out of the gradebook without a word."""
+    from click.testing import CliRunner
+
+    from exgen.cli import cli
+
+    sheet = tmp_path / "sheet"
+    assert CliRunner().invoke(cli, ["make", "--topic", "compute", "--n", "1", "--out", str(sheet)]).exit_code == 0
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    text = (sheet / "answers.yaml").read_text().replace('student: ""', "student: alice")
+    (subs / "alice.yaml").write_text(text)
+    (subs / "carol.txt").write_text(text.replace("alice", "carol"))
+    result = CliRunner().invoke(cli, ["grade", str(sheet / "key.json"), str(subs)])
+    assert "not graded, not .yaml/.yml/.json: carol.txt" in result.output
