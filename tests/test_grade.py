@@ -367,3 +367,12 @@ def test_a_file_of_another_kind_in_a_submissions_folder_is_named_not_silently_sk
     (subs / "carol.txt").write_text(text.replace("alice", "carol"))
     result = CliRunner().invoke(cli, ["grade", str(sheet / "key.json"), str(subs)])
     assert "not graded, not .yaml/.yml/.json: carol.txt" in result.output
+
+
+def test_a_student_who_submits_twice_in_another_case_is_caught(tmp_path):
+    problem = generate("compute", "matmul", "easy", 1)
+    grader = Grader(Key((problem,), meta={}))
+    for name in ("Alice", "alice"):
+        (tmp_path / f"{name}1.yaml").write_text(f"student: {name}\n")
+    rows = grader.grade_files(sorted(tmp_path.iterdir()))
+    assert all("also submitted" in row.error for row in rows)

@@ -393,15 +393,15 @@ class Grader:
                 readings.append((str(path), read_submission(Path(path)), ""))
             except SubmissionError as e:
                 readings.append((str(path), None, str(e)))
-        by_student: dict[str, list[str]] = {}
+        by_student: dict[str, list[str]] = {}  # by the name without case: 'Alice' and 'alice' are one student
         for source, sub, _ in readings:
             if sub is not None:
-                by_student.setdefault(sub.student, []).append(source)
+                by_student.setdefault(sub.student.casefold(), []).append(source)
         for source, sub, error in readings:
             if sub is None:
                 rows.append(StudentGrade("", source, error=error, key=self.digest))
                 continue
-            others = [s for s in by_student[sub.student] if s != source]
+            others = [s for s in by_student[sub.student.casefold()] if s != source]
             if others:
                 rows.append(StudentGrade(sub.student, source, error=f"student {sub.student!r} also submitted "
                                          + ", ".join(sorted(others)) + "; not graded until one is removed",
