@@ -123,10 +123,17 @@ def topics(topic: str | None) -> None:
             for g in v.givens:
                 detail = ", ".join(filter(None, [g.kind, g.unit and f"unit {g.unit}",
                                                  g.choices and "one of " + "|".join(g.choices),
-                                                 g.default is not None and f"default {g.default}",
+                                                 _default_text(g),
                                                  _bounds_text(g)]))
                 click.echo(f"      {g.name} ({detail}): {g.meaning}")
         click.echo()
+
+
+def _default_text(g) -> str:
+    """'default 1', or for an empty default what leaving the given out means ('optional')."""
+    if g.default is None:
+        return ""
+    return "optional" if g.default in ("", []) else f"default {g.default}"
 
 
 def _bounds_text(g) -> str:

@@ -78,7 +78,10 @@ def coerce(given: Given, value: Any) -> Any:
     """One value (text from the command line, or data from a file) as the given's kind, within its bounds."""
     if given.default is not None and value == given.default:
         return copy.deepcopy(value)  # the declared default (e.g. an empty seed list) is valid as it stands
-    return _bounded(given, _coerce_kind(given, value))
+    read = _coerce_kind(given, value)
+    if given.default is not None and read == given.default and type(read) is type(given.default):
+        return read  # the default typed out: budget_gb=0 for "not asked", outside the bounds of an asked value
+    return _bounded(given, read)
 
 
 def check(variant: Variant, givens: dict[str, Any]) -> None:

@@ -45,3 +45,11 @@ def test_check_refuses_a_choice_that_is_not_offered_and_reads_one_as_text():
         check(memory, {**givens, "dtype": "fp12"})
     stage = generate("parallelism", "zero_volume", "easy", 1).givens  # stage is a choice of "1", "2", "3"
     check(get("parallelism").variant("zero_volume"), {**stage, "stage": 2})
+
+
+def test_a_default_typed_out_is_the_default_even_outside_the_bounds_of_an_asked_value():
+    """budget_gb's default 0 means "not asked"; a TA typing budget_gb=0 was told 0 is outside [0.001, 1e+06]."""
+    budget = next(g for g in get("inference").variant("kv_cache").givens if g.name == "budget_gb")
+    assert budget.default == 0 and coerce(budget, "0") == 0
+    with pytest.raises(InvalidGivens, match="outside"):
+        coerce(budget, "0.0001")
