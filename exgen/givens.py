@@ -64,14 +64,20 @@ def _bounded(given: Given, value: Any) -> Any:
         raise InvalidGivens(f"{given.name}: at most {size} {'entries' if entries else 'characters'}")
     for entry in entries:
         if given.low is not None and entry < given.low or given.high is not None and entry > given.high:
-            raise InvalidGivens(f"{given.name}: {entry:g} is outside {_range(given)}")
+            raise InvalidGivens(f"{given.name}: {_num(entry)} is outside {_range(given)}")
     return value
+
+
+def _num(x: float) -> str:
+    """A bound or a value to 12 figures: 2147483648 stays itself beside the bound 2147483647 (':g' made both
+    2.14748e+09, so the message read as if the value were inside)."""
+    return f"{x:.12g}"
 
 
 def _range(given: Given) -> str:
     if given.low is not None and given.high is not None:
-        return f"[{given.low:g}, {given.high:g}]"
-    return f">= {given.low:g}" if given.low is not None else f"<= {given.high:g}"
+        return f"[{_num(given.low)}, {_num(given.high)}]"
+    return f">= {_num(given.low)}" if given.low is not None else f"<= {_num(given.high)}"
 
 
 def coerce(given: Given, value: Any) -> Any:
