@@ -221,6 +221,8 @@ _QUESTION_UNITS = ((re.compile(r"(?:PF|PFLOP/s|petaflop/s)[- ]?days?", re.I), "P
                    (re.compile(r"pct", re.I), "percent"))
 
 
+# K, M, B, T after a plain number (no unit in the key: a count, where B cannot be bytes nor T tesla): 70B, 1.5T.
+_SUFFIXES = {"K": 3, "M": 6, "B": 9, "T": 12}
 _WORDS = re.compile(r"[A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*)*")
 
 
@@ -376,6 +378,10 @@ def read_quantity(answer: Answer, text: Any) -> Reading:
         return Reading(value, tuple(notes))
     if not answer.unit and unit_text.lower() in ("x", "×", "times", "ψ", "psi"):
         return Reading(value, tuple(notes))  # a ratio, or a count in units of Ψ (never a pressure here)
+    if not answer.unit and unit_text in _SUFFIXES:  # '70B parameters' as the field writes it: a count, not bytes
+        exponent = _SUFFIXES[unit_text]
+        notes.append(f"read '{unit_text}' as × 10^{exponent}")
+        return Reading(Decimal(value).scaleb(exponent), tuple(notes))
     if not answer.unit and _is_label(unit_text):
         return Reading(value, tuple(notes))  # a count named by what it counts: '7264 steps', '180 AllGathers'
     unit_text = question_unit(unit_text)
