@@ -445,6 +445,10 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
             raise click.UsageError("--compare is a dry run: it writes nothing (drop --out, --feedback, --gradescope)")
         with user_errors():
             before = Grader(read_key(old_key))
+        sheets = [g.key.meta.get("sheet") for g in (before, grader)]
+        if sheets[0] != sheets[1]:
+            click.echo(f"note: {old_key} and {key} are keys of different sheets ({sheets[0] or 'no id'} and "
+                       f"{sheets[1] or 'no id'}): a sheet matches one of them only", err=True)
         lines = compare_lines(before.grade_files(files), grader.grade_files(files))
         for line in lines:
             click.echo(line)

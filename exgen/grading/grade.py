@@ -562,8 +562,10 @@ def compare_lines(before: list[StudentGrade], after: list[StudentGrade]) -> list
     """A dry run for an edited key: one line per submission whose points (or graded/error status) differ
     between grading with the old key (`before`) and the new one (`after`), same submissions in both."""
     def score(row: StudentGrade | None) -> str:
-        if row is None or row.error:
+        if row is None:
             return "error"
+        if row.error:
+            return f"error ({row.error})"
         return f"{points_text(row.total)} / {points_text(row.max_points)}"
 
     old = {(r.student, r.source): r for r in before}
