@@ -165,6 +165,10 @@ class Solution:
                 return p
         raise KeyError(part_id)
 
+    def value(self, part_id: str) -> Any:
+        """The key's value of one part: what a named mistake or a student path starts from."""
+        return self.part(part_id).answer.value
+
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (to another process: `exgen stress --jobs`) and deep-copied with its steps built: a function
         that would build them is a closure over the solver's locals, which pickle cannot carry."""

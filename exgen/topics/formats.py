@@ -511,11 +511,11 @@ def _max_all_ones(variant: str, g: dict[str, Any], solution: Solution) -> float 
 
 
 def _subnormal_as_normal(variant: str, g: dict[str, Any], solution: Solution) -> int:
-    return solution.part("min_normal_exp").answer.value
+    return solution.value("min_normal_exp")
 
 
 def _eps_half(variant: str, g: dict[str, Any], solution: Solution) -> int:
-    return solution.part("epsilon_exp").answer.value - 1
+    return solution.value("epsilon_exp") - 1
 
 
 def _value_no_hidden_bit(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
@@ -530,21 +530,21 @@ def _value_no_hidden_bit(variant: str, g: dict[str, Any], solution: Solution) ->
 
 def _truncated(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     t = float(fmt_of(g).nearest(_f(g["x"]), "truncate"))  # both exact in a double: the format has <= 23 bits
-    return None if t == solution.part("nearest").answer.value else t
+    return None if t == solution.value("nearest") else t
 
 
 def _spacing_epsilon(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     epsilon = float(fmt_of(g).epsilon)
-    return None if solution.part("spacing").answer.value == epsilon else epsilon
+    return None if solution.value("spacing") == epsilon else epsilon
 
 
 def _ceil_scale(variant: str, g: dict[str, Any], solution: Solution) -> int:
-    return solution.part("scale_exp").answer.value + 1
+    return solution.value("scale_exp") + 1
 
 
 def _min_class_normal_only(variant: str, g: dict[str, Any], solution: Solution) -> str | None:
     """Subnormals forgotten: anything below the smallest normal taken to underflow to 0."""
-    return "zero" if solution.part("min_class").answer.value == "subnormal" else None
+    return "zero" if solution.value("min_class") == "subnormal" else None
 
 
 MISTAKES = (
@@ -572,7 +572,7 @@ MISTAKES = (
 
 def _rel_from_shown(variant: str, g: dict[str, Any], solution: Solution) -> float:
     """The student computes the relative error from their own 6-figure nearest value."""
-    y = _f(f"{solution.part('nearest').answer.value:.6g}")
+    y = _f(f"{solution.value('nearest'):.6g}")
     x = _f(g["x"])
     return float(abs(y - x) / abs(x))
 

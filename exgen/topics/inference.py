@@ -547,7 +547,7 @@ def _rounded(solution: Solution, part: str, half_up: bool = False) -> Fraction:
     """A part's key as the student reports it (SIG figures), exactly: the decimal its text says. `half_up`: the
     exact decimal the float stands for (its shortest repr, 41.15 for 41.149999…) rounded half up, as a student
     rounding by hand does; otherwise the float's own formatting, as the printed key shows it (41.1)."""
-    value = solution.part(part).answer.value
+    value = solution.value(part)
     if half_up:
         return _half_up(_decimal_of_repr(value))
     mantissa, _, exponent = f"{value:.{SIG}g}".partition("e")
@@ -576,7 +576,7 @@ def _half_up(x: Fraction) -> Fraction:
 def _worst(solution: Solution, part: str, route) -> Any:
     """The student's answer by `route(rounded)` (rounded: a part's reported value), over both ways of rounding a
     tie (the printed key's and by hand, half up), the one farther from the key: a path must hold for both."""
-    key = solution.part(part).answer.value
+    key = solution.value(part)
     values = [route(lambda p, h=h: _rounded(solution, p, h)) for h in (False, True)]
     return max(values, key=lambda v: abs(float(v) - key))
 

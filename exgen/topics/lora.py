@@ -328,7 +328,7 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 
 
 def _ratio_of_reported(variant: str, g: dict[str, Any], solution: Solution) -> float:
-    full, lora = solution.part("full").answer.value, solution.part("lora").answer.value
+    full, lora = solution.value("full"), solution.value("lora")
     return nf.round_sig(nf.round_sig(full, 3) / nf.round_sig(lora, 3), 3)
 
 
@@ -336,13 +336,13 @@ def _total_of_reported(variant: str, g: dict[str, Any], solution: Solution) -> f
     """The total from the base as reported (3 figures) plus the 16-bit parameters."""
     if not g.get("kept_params") and not g.get("lora_params"):
         return None
-    base = nf.round_sig(solution.part("base").answer.value, 3)
+    base = nf.round_sig(solution.value("base"), 3)
     return nf.round_sig(base + 2 * (float(g["kept_params"]) + float(g["lora_params"])) / BYTES_PER_GB, 3)
 
 
 def _bits_rounded(variant: str, g: dict[str, Any], solution: Solution) -> float:
     """The base from the bits per weight as reported (4 figures)."""
-    bits = nf.round_sig(solution.part("bits_per_param").answer.value, 4)
+    bits = nf.round_sig(solution.value("bits_per_param"), 4)
     return nf.round_sig(float(g["params"]) * bits / 8 / BYTES_PER_GB, 3)
 
 
@@ -372,7 +372,7 @@ def _bias_forgotten(variant: str, g: dict[str, Any], solution: Solution) -> int 
 
 def _frozen_states_counted(variant: str, g: dict[str, Any], solution: Solution) -> float:
     """LoRA memory with the gradients and optimizer states of every parameter, as in full fine-tuning."""
-    p = solution.part("trainable").answer.value
+    p = solution.value("trainable")
     n = float(g["model_params"])
     return (n + p) * sum(PRECISIONS[g["precision"]]) / BYTES_PER_GB
 
@@ -391,7 +391,7 @@ MISTAKES = (
     Mistake("bias_forgotten", "per_layer", "The trained biases (d_out per adapted matrix) were left out.",
             ("params",), _bias_forgotten),
     Mistake("percent_as_fraction", "percent", "The share was given as a fraction, not in percent.", ("params",),
-            lambda v, g, s: s.part("percent").answer.value / 100),
+            lambda v, g, s: s.value("percent") / 100),
     Mistake("states_for_frozen_weights", "lora", "Gradients and optimizer states were counted for the frozen "
             "weights too: LoRA keeps them only for the adapters.", ("memory",), _frozen_states_counted),
     Mistake("master_copy_forgotten", "full", "The fp32 master copy of mixed-precision training (4 B per trained "

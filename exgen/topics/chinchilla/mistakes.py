@@ -14,10 +14,6 @@ from exgen.topics.chinchilla.solvers import _closed_form_numbers_at_six, _solve
 Wrong = Callable[[str, dict[str, Any], Solution], Any]
 
 
-def _key(solution: Solution, part: str) -> Any:
-    return solution.part(part).answer.value
-
-
 def _turned(part: str, **knobs: Any) -> Wrong:
     """The part's value with one knob turned, or None where it is the key's (the solution's) value."""
     wrong_knobs = replace(KEY, **knobs)
@@ -26,7 +22,7 @@ def _turned(part: str, **knobs: Any) -> Wrong:
         if "method" in knobs and g.get("method") == knobs["method"]:
             return None
         value = _solve(variant, g, wrong_knobs).value(part)
-        return None if value == _key(solution, part) else value
+        return None if value == solution.value(part) else value
 
     return wrong
 
@@ -88,11 +84,11 @@ def _mistakes() -> tuple[Mistake, ...]:
 
     out += [
         Mistake("exponents_swapped", "a", "a = beta/(alpha+beta) is N_opt's exponent: the larger the data exponent "
-                "beta, the faster N_opt grows.", _cf, lambda v, g, s: _key(s, "b")),
+                "beta, the faster N_opt grows.", _cf, lambda v, g, s: s.value("b")),
         Mistake("exponents_swapped", "b", "b = alpha/(alpha+beta) is D_opt's exponent.", _cf,
-                lambda v, g, s: _key(s, "a")),
+                lambda v, g, s: s.value("a")),
         Mistake("G_inverted", "G", "G = (alpha A / (beta B))^(1/(alpha+beta)): alpha A over beta B, not the inverse.",
-                _cf, lambda v, g, s: 1 / _key(s, "G")),
+                _cf, lambda v, g, s: 1 / s.value("G")),
         Mistake("G_root_forgotten", "G", "G is alpha A / (beta B) raised to 1/(alpha+beta).", _cf,
                 lambda v, g, s: float(g["alpha"]) * float(g["A"]) / (float(g["beta"]) * float(g["B"]))),
         Mistake("six_nd_assumed", "N_opt", "The question counts C = kND with its own k, not 6ND.", _cf,
@@ -102,7 +98,7 @@ def _mistakes() -> tuple[Mistake, ...]:
         Mistake("six_nd_assumed", "rule_compute", "The question counts C = kND with its own k, not 6ND.", _cf,
                 at_six("rule_compute")),
         Mistake("ratio_inverted", "tokens_per_param", "Tokens per parameter is D_opt / N_opt, not its inverse.",
-                _cf, lambda v, g, s: 1 / _key(s, "tokens_per_param")),
+                _cf, lambda v, g, s: 1 / s.value("tokens_per_param")),
         Mistake("rule_assumed_exact", "rule_ratio", "The rule is a rounding: 0.1 x 1.7 = 0.17, so its N and D cost "
                 "k x 0.17 C, not exactly C.", _cf, lambda v, g, s: 1.0),
     ]

@@ -16,11 +16,6 @@ from exgen.topics.compute import half_up
 # from the unrounded C; a model's loss from the unrounded D) need no path.
 
 
-def _key(s: Solution, part: str) -> Any:
-    """A part's value in the key (unrounded)."""
-    return s.part(part).answer.value
-
-
 def _shown(s: Solution, part: str) -> Decimal:
     """A part's answer as the student writes it: rounded (half up) to the precision the question asks."""
     answer = s.part(part).answer
@@ -65,7 +60,7 @@ def _fit_carried(part: str) -> Callable[[str, dict[str, Any], Solution], float |
         if g["method"] != "fit":
             return None
         fit = Fit.of(g)  # G, a and b: this variant's solution does not hold them
-        c = float(g["C"]) if v == "optimum" else _key(s, "compute")
+        c = float(g["C"]) if v == "optimum" else s.value("compute")
         big_g, a, b, c6 = (_six_figures(x) for x in (fit.G, fit.a, fit.b, c / 6))
         return _as_asked(s, part, big_g * c6**a if part == "N_opt" else c6**b / big_g)
 
@@ -84,7 +79,7 @@ def _closed_form_carried(part: str) -> Callable[[str, dict[str, Any], Solution],
     """N_opt, D_opt or D/N with G, a, b and C/k carried to 6 significant figures, as the question allows."""
 
     def value(v: str, g: dict[str, Any], s: Solution) -> float:
-        big_g, a, b, ck = (_six_figures(x) for x in (_key(s, "G"), _key(s, "a"), _key(s, "b"),
+        big_g, a, b, ck = (_six_figures(x) for x in (s.value("G"), s.value("a"), s.value("b"),
                                                      float(g["C"]) / float(g["flops_per_token"])))
         n, d = big_g * ck**a, ck**b / big_g
         return _as_asked(s, part, {"N_opt": n, "D_opt": d, "tokens_per_param": d / n}[part])

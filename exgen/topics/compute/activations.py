@@ -23,7 +23,7 @@ from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant
-from exgen.topics.compute.common import SIG, UNIT_BYTES, _as_asked, _bytes_in, _shown, _unit_size, _value
+from exgen.topics.compute.common import SIG, UNIT_BYTES, _as_asked, _bytes_in, _shown, _unit_size
 
 STATE_BYTES = 24  # seed 000: training memory = 24 bytes per parameter
 SCHEMES = ("none", "tp", "tp_sp", "tp_selective", "tp_sp_selective", "full")
@@ -186,7 +186,7 @@ def _sequence_parallel_confused(v: str, g: dict[str, Any], solution: Solution) -
 
 def _other_unit(v: str, g: dict[str, Any], solution: Solution, part: str) -> float:
     other = "GiB" if g["unit"] == "GB" else "GB"
-    return _value(solution, part) * UNIT_BYTES[g["unit"]] / UNIT_BYTES[other]
+    return solution.value(part) * UNIT_BYTES[g["unit"]] / UNIT_BYTES[other]
 
 
 MISTAKES = (
@@ -200,12 +200,12 @@ MISTAKES = (
             "dropouts' 10sbh over the t GPUs too; plain tensor parallelism does not.", ("activations",),
             _sequence_parallel_confused),
     Mistake("layers_forgotten", "per_model", "Every one of the L layers stores its own activations.",
-            ("activations",), lambda v, g, s: None if int(g["layers"]) == 1 else _value(s, "per_layer")),
+            ("activations",), lambda v, g, s: None if int(g["layers"]) == 1 else s.value("per_layer")),
     Mistake("zero_papers_16_bytes", "states", "The question counts 24 bytes per parameter, not "
             "the ZeRO paper's 16.", ("activations",),
-            lambda v, g, s: _value(s, "states") * 16 / 24),
+            lambda v, g, s: s.value("states") * 16 / 24),
     Mistake("tensor_parallel_split_forgotten", "states", "Tensor parallelism splits every weight matrix over the "
-            "t GPUs.", ("activations",), lambda v, g, s: None if int(g["tp"]) == 1 else _value(s, "states") *
+            "t GPUs.", ("activations",), lambda v, g, s: None if int(g["tp"]) == 1 else s.value("states") *
             int(g["tp"])),
     Mistake("gb_gib_confused", "per_layer", "GB is 10^9 bytes and GiB is 2^30 bytes; the other one was used.",
             ("activations",), lambda v, g, s: _other_unit(v, g, s, "per_layer")),

@@ -19,7 +19,7 @@ from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant
-from exgen.topics.compute.common import EXACT_BELOW, SIG, _as_asked, _flop, _shown, _value
+from exgen.topics.compute.common import EXACT_BELOW, SIG, _as_asked, _flop, _shown
 
 COMPONENTS = ("qkv", "scores", "values", "out", "mlp")
 
@@ -112,20 +112,20 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 
 def _scores_per_head(v: str, g: dict[str, Any], solution: Solution) -> float:
     """One head's product counted for all heads: 2BL²H instead of 2BL²D."""
-    return _value(solution, "scores") / int(g["heads"])
+    return solution.value("scores") / int(g["heads"])
 
 
 MISTAKES = (
     Mistake("fma_as_one_flop", "qkv", "Each multiply-add is 2 FLOPs: 3 x 2BLD^2.", ("attention",),
-            lambda v, g, s: _value(s, "qkv") / 2),
+            lambda v, g, s: s.value("qkv") / 2),
     Mistake("one_head_only", "scores", "Each of the n_h heads has its own L x L score matrix: n_h x 2BL^2H = "
             "2BL^2D.", ("attention",), _scores_per_head),
     Mistake("mlp_width_forgotten", "mlp", "The MLP's hidden width is 4D: 2 x 2BL D 4D = 16BLD^2.",
-            ("attention",), lambda v, g, s: _value(s, "mlp") / 4),
+            ("attention",), lambda v, g, s: s.value("mlp") / 4),
     Mistake("quadratic_terms_forgotten", "forward", "The score and value products (4BL^2D) belong to the block "
             "too.", ("attention",), lambda v, g, s: 24 * int(g["batch"]) * int(g["seq_len"]) * int(g["d_model"]) ** 2),
     Mistake("backward_as_forward", "training", "The backward takes twice the forward: 3x in all, not 2x.",
-            ("attention",), lambda v, g, s: 2 * _value(s, "forward")),
+            ("attention",), lambda v, g, s: 2 * s.value("forward")),
     Mistake("heads_forgotten", "score_entries", "There is one L x L score matrix per head and sequence.",
             ("attention",), lambda v, g, s: None if int(g["heads"]) == 1 else int(g["batch"]) * int(g["seq_len"]) ** 2),
 )

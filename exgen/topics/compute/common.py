@@ -88,15 +88,10 @@ def _unit_size(unit: str) -> str:
     return "10^9" if unit == "GB" else "2^{30}"
 
 
-def _value(solution: Solution, part: str) -> Any:
-    """A part's answer in the key: what a mistake that starts from the key's own answer starts from."""
-    return solution.part(part).answer.value
-
-
 def _other_value(variant: str, g: dict[str, Any], part: str) -> Any:
     """A part's answer for other givens (a mistake's: the key's givens with one changed), solved afresh: no memo,
     as a solve takes tens of microseconds."""
-    return SOLVERS[variant](dict(g)).part(part).answer.value
+    return SOLVERS[variant](dict(g)).value(part)
 
 
 def _shown(solution: Solution, part: str) -> float:

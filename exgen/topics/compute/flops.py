@@ -13,7 +13,7 @@ from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 from exgen.topics.compute.common import (
     EXACT_BELOW, IDEAL_SIG, SECONDS_PER_DAY, SIG, _DIM, _GPUS, _PARAMS, _PEAK, _TOKENS, _as_asked, _days, _flop,
-    _scaled, _shown, _value)
+    _scaled, _shown)
 
 
 def matmul_flops(m: int, n: int, p: int, flops_per_fma: int = 2, batch: int = 1) -> dict[str, int]:
@@ -277,11 +277,11 @@ def _weight_gradient_once(variant: str, g: dict[str, Any], solution: Solution) -
 
 def _two_nd(variant: str, g: dict[str, Any], solution: Solution, part: str) -> float:
     """2ND instead of 6ND: the compute is a third, the time a third, the MFU a third."""
-    return _value(solution, part) / 3
+    return solution.value(part) / 3
 
 
 def _mfu_forgotten(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
-    return None if _f(g["mfu"]) == 100 else _value(solution, "days") * float(g["mfu"]) / 100
+    return None if _f(g["mfu"]) == 100 else solution.value("days") * float(g["mfu"]) / 100
 
 
 def _mlp_forgotten(variant: str, g: dict[str, Any], solution: Solution) -> int:
@@ -290,7 +290,7 @@ def _mlp_forgotten(variant: str, g: dict[str, Any], solution: Solution) -> int:
 
 def _positions_left_out(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
     positions = int(g.get("positions", 0))
-    return _value(solution, "params") - positions * int(g["d_model"]) if positions else None
+    return solution.value("params") - positions * int(g["d_model"]) if positions else None
 
 
 def _embeddings_left_out(variant: str, g: dict[str, Any], solution: Solution) -> int | None:

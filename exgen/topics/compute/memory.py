@@ -16,7 +16,7 @@ from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant
 from exgen.topics.compute.common import (
     ADAM_K, BYTES_PER_DTYPE, OPTIMIZER_K, OPTIMIZER_TEXT, SIG, UNIT_BYTES, _GPUS, _OPTIMIZER, _PARAMS, _UNIT,
-    _as_asked, _bytes_in, _other_value, _scaled, _shown, _unit_size, _value)
+    _as_asked, _bytes_in, _other_value, _scaled, _shown, _unit_size)
 
 
 def zero_bytes(params: Any, gpus: int, k: int = ADAM_K) -> dict[str, Fraction]:
@@ -212,7 +212,7 @@ def _optimizer(rng: Rng, difficulty: str) -> str:
 def _other_unit(variant: str, g: dict[str, Any], solution: Solution, part: str) -> float:
     """The bytes divided by the other unit's size: 10^9 for GiB, or 2^30 for GB."""
     other = "GiB" if g["unit"] == "GB" else "GB"
-    return _value(solution, part) * UNIT_BYTES[g["unit"]] / UNIT_BYTES[other]
+    return solution.value(part) * UNIT_BYTES[g["unit"]] / UNIT_BYTES[other]
 
 
 def _adam_for_sgd(variant: str, g: dict[str, Any], part: str) -> float | None:
@@ -220,23 +220,23 @@ def _adam_for_sgd(variant: str, g: dict[str, Any], part: str) -> float | None:
 
 
 def _gpus_for(variant: str, g: dict[str, Any], solution: Solution, part: str) -> int | None:
-    wrong = math.ceil(_value(solution, part) / float(g["gpu_memory"]))
-    return None if wrong == _value(solution, "gpus") else wrong
+    wrong = math.ceil(solution.value(part) / float(g["gpu_memory"]))
+    return None if wrong == solution.value("gpus") else wrong
 
 
 def _gpus_rounded_down(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
-    wrong = math.floor(_value(solution, "serving") / float(g["gpu_memory"]))
-    return None if wrong == _value(solution, "gpus") else wrong
+    wrong = math.floor(solution.value("serving") / float(g["gpu_memory"]))
+    return None if wrong == solution.value("gpus") else wrong
 
 
 MISTAKES = (
     Mistake("gb_gib_confused", "weights", "GB is 10^9 bytes and GiB is 2^30 bytes; the other one was used.",
             ("memory",), lambda v, g, s: _other_unit(v, g, s, "weights")),
     Mistake("bits_for_bytes", "weights", "The bit width was used as bytes: a b-bit parameter takes b/8 bytes.",
-            ("memory",), lambda v, g, s: _value(s, "weights") * 8),
+            ("memory",), lambda v, g, s: s.value("weights") * 8),
     Mistake("optimizer_states_forgotten", "training", "The optimizer's fp32 states (K bytes per parameter: 12 "
             "for Adam, 8 for SGD with momentum) were left out; only fp16 weights and gradients were counted.",
-            ("memory",), lambda v, g, s: _value(s, "training") * 4 / (4 + OPTIMIZER_K[g["optimizer"]])),
+            ("memory",), lambda v, g, s: s.value("training") * 4 / (4 + OPTIMIZER_K[g["optimizer"]])),
     Mistake("adam_states_for_sgd", "training", "SGD with momentum keeps an fp32 master copy and momentum only "
             "(K = 8); Adam's variance (K = 12) was counted too.",
             ("memory",), lambda v, g, s: _adam_for_sgd(v, g, "training")),
@@ -249,19 +249,19 @@ MISTAKES = (
             "besides the optimizer's own states (Adam's momentum and variance, or SGD's momentum).",
             ("zero",), lambda v, g, s: _bytes_in(OPTIMIZER_K[g["optimizer"]] * _f(g["params"]), g["unit"])),
     Mistake("gradients_not_sharded", "stage2", "Stage 2 shards the gradients too: 2Psi + (2 + K) Psi / N_d.",
-            ("zero",), lambda v, g, s: _value(s, "stage1")),
+            ("zero",), lambda v, g, s: s.value("stage1")),
     Mistake("gb_gib_confused", "weights", "GB is 10^9 bytes and GiB is 2^30 bytes; the other one was used.",
             ("serving_memory",), lambda v, g, s: _other_unit(v, g, s, "weights")),
     Mistake("bits_for_bytes", "weights", "The bit width was used as bytes: a b-bit parameter takes b/8 bytes.",
-            ("serving_memory",), lambda v, g, s: _value(s, "weights") * 8),
+            ("serving_memory",), lambda v, g, s: s.value("weights") * 8),
     Mistake("overhead_forgotten", "serving", "Serving memory is the weights times the overhead factor.",
-            ("serving_memory",), lambda v, g, s: None if float(g["overhead"]) == 1 else _value(s, "weights")),
+            ("serving_memory",), lambda v, g, s: None if float(g["overhead"]) == 1 else s.value("weights")),
     Mistake("overhead_forgotten", "gpus", "The GPUs must hold the weights times the overhead factor, not the "
             "weights alone.", ("serving_memory",), lambda v, g, s: _gpus_for(v, g, s, "weights")),
     Mistake("gpus_rounded_down", "gpus", "A fraction of a GPU is a whole GPU: round the count up.",
             ("serving_memory",), lambda v, g, s: _gpus_rounded_down(v, g, s)),
     Mistake("parameters_not_sharded", "stage3", "Stage 3 shards the fp16 parameters too: (2 + 2 + K) Psi / N_d.",
-            ("zero",), lambda v, g, s: _value(s, "stage2")),
+            ("zero",), lambda v, g, s: s.value("stage2")),
 )
 
 

@@ -24,8 +24,7 @@ from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 from exgen.topics.compute.common import (
-    FLOP_SIG, SECONDS_PER_DAY, SIG, _GPUS, _PARAMS, _TOKENS, _as_asked, _flop, _other_value, _scaled, _shown,
-    _value)
+    FLOP_SIG, SECONDS_PER_DAY, SIG, _GPUS, _PARAMS, _TOKENS, _as_asked, _flop, _other_value, _scaled, _shown)
 
 PF_DAY = 10**15 * SECONDS_PER_DAY  # FLOP
 RECOMPUTE = ("none", "full")
@@ -341,47 +340,47 @@ MISTAKES = (
             "forward that is not run.", ("recompute",),
             lambda v, g, s: _other_recompute(v, g, "flops") if g["recompute"] == "none" else None),
     Mistake("backward_as_forward", "ratio", "The backward pass takes two products per forward product.",
-            ("recompute",), lambda v, g, s: _value(s, "ratio") - 1),
+            ("recompute",), lambda v, g, s: s.value("ratio") - 1),
     Mistake("petaflop_seconds", "pf_days", "A PF-day is 10^15 FLOP/s for 86400 s, not 10^15 FLOP.",
-            ("recompute",), lambda v, g, s: _value(s, "pf_days") * SECONDS_PER_DAY),
+            ("recompute",), lambda v, g, s: s.value("pf_days") * SECONDS_PER_DAY),
     Mistake("recomputation_ignored", "days", "The time follows 8ND/(nX) with recomputation.", ("recompute",),
             lambda v, g, s: _other_recompute(v, g, "days") if g["recompute"] == "full" else None),
     Mistake("attention_term_forgotten", "mfu", "The model FLOPs include the attention products, 12LHQT per "
-            "token.", ("mfu_tokens",), lambda v, g, s: _value(s, "mfu") * float(6 * _f(g["params"]) /
+            "token.", ("mfu_tokens",), lambda v, g, s: s.value("mfu") * float(6 * _f(g["params"]) /
                                                                          palm_flops_per_token(g))),
     Mistake("forward_only", "flops_per_token", "Training counts forward and backward: 6N (and 12LHQT), not 2N.",
-            ("mfu_tokens",), lambda v, g, s: _value(s, "flops_per_token") / 3),
+            ("mfu_tokens",), lambda v, g, s: s.value("flops_per_token") / 3),
     Mistake("per_gpu_rate_as_cluster_rate", "days", "The throughput is per GPU: the cluster processes it times "
-            "the number of GPUs.", ("mfu_tokens",), lambda v, g, s: _value(s, "days") * int(g["gpus"])),
+            "the number of GPUs.", ("mfu_tokens",), lambda v, g, s: s.value("days") * int(g["gpus"])),
     Mistake("recomputation_ignored", "hfu", "HFU counts the recomputed forward too: with full recomputation the "
             "hardware runs 8N + 16LHQT FLOPs per token, 4/3 of the model FLOPs.", ("hfu",),
-            lambda v, g, s: _value(s, "mfu") if g["recompute"] == "full" else None),
+            lambda v, g, s: s.value("mfu") if g["recompute"] == "full" else None),
     Mistake("recomputation_without_recomputing", "hfu", "Without recomputation the hardware runs only the "
             "model's FLOPs: HFU = MFU.", ("hfu",),
             lambda v, g, s: _other_recompute(v, g, "hfu") if g["recompute"] == "none" else None),
     Mistake("hardware_flops_in_mfu", "mfu", "MFU counts the model's FLOPs only, not the recomputed forward.",
-            ("hfu",), lambda v, g, s: _value(s, "hfu") if g["recompute"] == "full" else None),
+            ("hfu",), lambda v, g, s: s.value("hfu") if g["recompute"] == "full" else None),
     Mistake("attention_term_forgotten", "mfu", "The model FLOPs include the attention products, 12LHQT per "
-            "token.", ("hfu",), lambda v, g, s: _value(s, "mfu") * float(6 * _f(g["params"]) /
+            "token.", ("hfu",), lambda v, g, s: s.value("mfu") * float(6 * _f(g["params"]) /
                                                                   palm_flops_per_token(g))),
     Mistake("attention_not_recomputed", "hardware", "The recomputed forward includes the attention products: "
             "4LHQT more per token, 16LHQT in all.", ("hfu",),
-            lambda v, g, s: _value(s, "hardware") - float(4 * int(g["layers"]) * int(g["heads"]) *
+            lambda v, g, s: s.value("hardware") - float(4 * int(g["layers"]) * int(g["heads"]) *
                                                            int(g["head_dim"]) * int(g["seq_len"]))
             if g["recompute"] == "full" else None),
     Mistake("ratio_inverted", "ratio", "The ratio is HFU over MFU, at least 1.", ("hfu",),
             lambda v, g, s: 0.75 if g["recompute"] == "full" else None),
     Mistake("petaflops_as_teraflops", "per_gpu", "The scaled rate is in PFLOP/s: 1 PFLOP/s = 1000 TFLOP/s.",
-            ("scaling",), lambda v, g, s: _value(s, "per_gpu") / 1000),
+            ("scaling",), lambda v, g, s: s.value("per_gpu") / 1000),
     Mistake("baseline_gpus_forgotten", "efficiency", "The baseline runs on its own GPUs: compare rates per GPU "
             "(the speedup over n/n_base, not over n).", ("scaling",),
-            lambda v, g, s: None if int(g["base_gpus"]) == 1 else _value(s, "efficiency") / int(g["base_gpus"])),
+            lambda v, g, s: None if int(g["base_gpus"]) == 1 else s.value("efficiency") / int(g["base_gpus"])),
     Mistake("hours_forgotten", "gpu_hours", "A day is 24 hours: GPU-hours = GPUs x days x 24.", ("energy",),
-            lambda v, g, s: _value(s, "gpu_hours") / 24),
+            lambda v, g, s: s.value("gpu_hours") / 24),
     Mistake("pue_forgotten", "mwh", "The data centre's overhead (PUE) multiplies the GPUs' energy.", ("energy",),
-            lambda v, g, s: None if float(g["pue"]) == 1 else _value(s, "mwh") / float(g["pue"])),
+            lambda v, g, s: None if float(g["pue"]) == 1 else s.value("mwh") / float(g["pue"])),
     Mistake("watts_as_kilowatts", "mwh", "The power is in W: divide watt-hours by 10^6 for MWh.", ("energy",),
-            lambda v, g, s: _value(s, "mwh") * 1000),
+            lambda v, g, s: s.value("mwh") * 1000),
 )
 
 

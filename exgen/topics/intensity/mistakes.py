@@ -48,17 +48,17 @@ def _bound_flip(**change):
         if "flops_per_fma" in change and g["op"] in ELEMENTWISE:
             return None
         verdict = bound(_op_ai(g, **change), ridge(g["peak_tflops"], g["bandwidth_gbs"]))
-        return verdict if verdict != solution.part("bound").answer.value else None
+        return verdict if verdict != solution.value("bound") else None
     return wrong
 
 
 def _peak_assumed(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
-    memory_bound = solution.part("bound").answer.value == "memory-bound"
+    memory_bound = solution.value("bound") == "memory-bound"
     return float(g["peak_tflops"]) if memory_bound else None
 
 
 def _not_capped(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
-    if solution.part("bound").answer.value != "compute-bound":
+    if solution.value("bound") != "compute-bound":
         return None
     return float(_op_ai(g) * _f(g["bandwidth_gbs"]) / 1000)  # the exact intensity: the answer holds it rounded
 
@@ -78,7 +78,7 @@ def _decode_part(part: str, s: int | None = None, flops_per_fma: int = 2, other_
             return float(linear_intensity(b, d, size, count, flops_per_fma, w))
         r = ridge(g["peak_tflops"], g["bandwidth_gbs"])
         n = critical_batch(d, size, r, count, flops_per_fma, w)
-        return n if n is not None and n != solution.part("critical_batch").answer.value else None
+        return n if n is not None and n != solution.value("critical_batch") else None
     return wrong
 
 
@@ -113,7 +113,7 @@ def _model_part(part: str, **change):
             return None
         x = model_decode_numbers(g, **change)
         value = float(x[figure] / 10**9 if scale == "giga" else x[figure] * 1000 if scale == "milli" else x[figure])
-        return None if value == solution.part(part).answer.value else value  # the key's, computed the same way
+        return None if value == solution.value(part) else value  # the key's, computed the same way
     figure, scale = {"kv_cache_gb": ("kv", "giga"), "step_gb": ("step", "giga"), "latency_ms": ("latency", "milli"),
                      "flops_per_token": ("flops", "")}[part]
     return wrong

@@ -34,7 +34,7 @@ def _ratio_from_rounded_peak(variant: str, g: dict[str, Any], solution: Solution
 def _square_from_6_figure_ratio(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
     if g.get("square", "no") == "no":
         return None
-    peak = nf.round_sig(solution.part("peak").answer.value, 6)  # never sparse: the question refuses it
+    peak = nf.round_sig(solution.value("peak"), 6)  # never sparse: the question refuses it
     r6 = nf.round_sig(peak * 1000 / float(g["bandwidth_gbs"]), 6)
     return math.floor(r6 * (2 * STORAGE_BYTES[g["dtype"]] + square_out_bytes(g)) / 2) + 1
 

@@ -10,15 +10,10 @@ from exgen.topics.parallelism.common import (ALLREDUCES_PER_LAYER, GB, _bytes, b
                                              param_count)
 
 
-def _value(solution: Solution, part: str) -> Any:
-    """A part of the instance's key, from the key's solution the mistake is handed."""
-    return solution.part(part).answer.value
-
-
 def _elements(part: str, expression: bool = False):
     """Forgetting ×b bytes per element: the answer counts elements (fp16: half the bytes)."""
     def wrong(variant: str, g: dict[str, Any], solution: Solution) -> Any:
-        value = _value(solution, part)
+        value = solution.value(part)
         if expression:
             coefficient, rest = value.split("*", 1)
             return f"{int(coefficient) // _bytes(g)}*{rest}"
@@ -30,18 +25,18 @@ def _ring_k(part: str):
     """k instead of k−1: 2N (AllReduce) or N (AllGather/ReduceScatter) per GPU, as if k chunks were sent."""
     def wrong(variant: str, g: dict[str, Any], solution: Solution) -> Any:
         k = g["gpus"]
-        return _value(solution, part) * k / (k - 1)
+        return solution.value(part) * k / (k - 1)
     return wrong
 
 
 def _times_gpus(part: str):
     def wrong(variant: str, g: dict[str, Any], solution: Solution) -> Any:
-        return _value(solution, part) * g["gpus"]
+        return solution.value(part) * g["gpus"]
     return wrong
 
 
 def _forward_only(part: str):
-    return lambda v, g, s: _value(s, part) / 2
+    return lambda v, g, s: s.value(part) / 2
 
 
 def _other_convention(variant: str, g: dict[str, Any], solution: Solution) -> float:
@@ -58,7 +53,7 @@ def _micro_floor(g: dict[str, Any]) -> int:
 def _payload_time(variant: str, g: dict[str, Any], solution: Solution) -> float:
     payload = {"data_parallel": ("grad_bytes",), "tensor_parallel": ("allreduce_bytes",),
                "sequence_parallel": ("collective_bytes",), "fsdp": ("allgather_bytes", "reducescatter_bytes")}
-    return sum(_value(solution, part) for part in payload[variant]) / (g["link_gbps"] * GB) * 1000
+    return sum(solution.value(part) for part in payload[variant]) / (g["link_gbps"] * GB) * 1000
 
 
 _EXPLAIN = {
@@ -85,7 +80,7 @@ MISTAKES = (
     Mistake("elements_not_bytes", "forward_bytes", _EXPLAIN["elements"], ("pipeline",), _elements("forward_bytes")),
     Mistake("one_micro_batch_only", "forward_bytes",
             "Only one micro-batch's message was counted; the m micro-batches each cross the stage boundary.",
-            ("pipeline",), lambda v, g, s: _value(s, "message_bytes")),
+            ("pipeline",), lambda v, g, s: s.value("message_bytes")),
     Mistake("forward_only", "total_bytes", _EXPLAIN["forward_only"], ("pipeline",), _forward_only("total_bytes")),
     Mistake("elements_not_bytes", "allreduce_bytes", _EXPLAIN["elements"], ("tensor_parallel",),
             _elements("allreduce_bytes")),
@@ -95,35 +90,35 @@ MISTAKES = (
             "Two AllReduces per layer in the backward pass; the stack has N_layer layers.", ("tensor_parallel",),
             lambda v, g, s: ALLREDUCES_PER_LAYER["backward"]),
     Mistake("both_passes", "backward_bytes", "Only the backward pass was asked; the forward pass's AllReduces "
-            "are as many again.", ("tensor_parallel",), lambda v, g, s: _value(s, "allreduce_bytes")),
+            "are as many again.", ("tensor_parallel",), lambda v, g, s: s.value("allreduce_bytes")),
     Mistake("forward_only_count", "allreduces", _EXPLAIN["forward_only"], ("tensor_parallel",),
-            lambda v, g, s: _value(s, "allreduces") // 2),
+            lambda v, g, s: s.value("allreduces") // 2),
     Mistake("elements_not_bytes", "collective_bytes", _EXPLAIN["elements"], ("sequence_parallel",),
             _elements("collective_bytes")),
     Mistake("forward_only", "collective_bytes", _EXPLAIN["forward_only"], ("sequence_parallel",),
             _forward_only("collective_bytes")),
     Mistake("forward_only_count", "allgathers", _EXPLAIN["forward_only"], ("sequence_parallel",),
-            lambda v, g, s: _value(s, "allgathers") // 2),
+            lambda v, g, s: s.value("allgathers") // 2),
     Mistake("payload_divided_by_t", "payload_bytes",
             "The payload is the full B x L x D tensor the collective gathers or reduces, not one GPU's 1/t shard.",
-            ("sequence_parallel",), lambda v, g, s: _value(s, "payload_bytes") / g["tp"]),
+            ("sequence_parallel",), lambda v, g, s: s.value("payload_bytes") / g["tp"]),
     Mistake("sp_on_top_of_tp", "sent_per_gpu", _EXPLAIN["sp_extra"], ("sequence_parallel",),
-            lambda v, g, s: 2 * _value(s, "sent_per_gpu")),
+            lambda v, g, s: 2 * s.value("sent_per_gpu")),
     Mistake("allreduce_one_phase", "tp_sent_per_gpu",
             "A ring AllReduce is two phases (reduce-scatter, then all-gather): each GPU sends 2(t−1)/t of the "
-            "payload, not (t−1)/t.", ("sequence_parallel",), lambda v, g, s: _value(s, "tp_sent_per_gpu") / 2),
+            "payload, not (t−1)/t.", ("sequence_parallel",), lambda v, g, s: s.value("tp_sent_per_gpu") / 2),
     Mistake("ring_t_not_t_minus_1", "sent_per_gpu", _EXPLAIN["ring_k"], ("sequence_parallel",),
-            lambda v, g, s: _value(s, "sent_per_gpu") * g["tp"] / (g["tp"] - 1)),
+            lambda v, g, s: s.value("sent_per_gpu") * g["tp"] / (g["tp"] - 1)),
     Mistake("activations_not_sharded", "ln_bytes_sp",
             "Sequence parallelism shards the LayerNorm and dropout inputs along the sequence: each GPU holds L/t "
-            "of the positions.", ("sequence_parallel",), lambda v, g, s: _value(s, "ln_bytes_tp")),
+            "of the positions.", ("sequence_parallel",), lambda v, g, s: s.value("ln_bytes_tp")),
     Mistake("elements_not_bytes", "allgather_bytes", _EXPLAIN["elements"], ("fsdp",),
             _elements("allgather_bytes")),
     Mistake("allgather_convention", "allgather_bytes",
             "The other AllGather convention was used; the question states whether the backward pass re-gathers.",
             ("fsdp",), _other_convention),
     Mistake("elements_not_bytes", "sent_per_gpu", _EXPLAIN["elements"], ("ring",),
-            lambda v, g, s: _value(s, "sent_per_gpu") / _bytes(g) if g.get("params_m") else None),
+            lambda v, g, s: s.value("sent_per_gpu") / _bytes(g) if g.get("params_m") else None),
     Mistake("ring_k_not_k_minus_1_time", "time", _EXPLAIN["ring_k"], ("ring",), _ring_k("time")),
     Mistake("busbw_factor_k", "busbw", _EXPLAIN["ring_k"], ("ring",), _ring_k("busbw")),
     Mistake("time_from_payload", "comm_ms",
@@ -132,7 +127,7 @@ MISTAKES = (
             lambda v, g, s: _payload_time(v, g, s) if g.get("link_gbps") else None),
     Mistake("one_micro_batch_only", "comm_ms",
             "Only one micro-batch's message was timed; all m messages cross the same link.", ("pipeline",),
-            lambda v, g, s: _value(s, "message_bytes") / (g["link_gbps"] * GB) * 1000 if g.get("link_gbps") else None),
+            lambda v, g, s: s.value("message_bytes") / (g["link_gbps"] * GB) * 1000 if g.get("link_gbps") else None),
     Mistake("micro_batch_not_a_divisor", "max_micro_batch",
             "The micro-batches must be equal: the micro-batch size must divide a replica's sequences, not just "
             "fit the number of micro-batches the target needs.", ("layout_3d",),
@@ -150,17 +145,17 @@ MISTAKES = (
             "2(k−1)/k is AllReduce's bus factor (two ring phases); AllGather, ReduceScatter and AlltoAll have "
             "(k−1)/k, Broadcast, Reduce and send/recv 1.", ("collectives",),
             lambda v, g, s: None if g["collective"] == "allreduce" else
-            _value(s, "algbw") * 2 * (g["gpus"] - 1) / g["gpus"]),
+            s.value("algbw") * 2 * (g["gpus"] - 1) / g["gpus"]),
     Mistake("busbw_is_algbw", "busbw", "The bus bandwidth is the algorithm bandwidth times the bus factor.",
             ("collectives",),
-            lambda v, g, s: None if bus_factor(g["collective"], g["gpus"]) == 1 else _value(s, "algbw")),
+            lambda v, g, s: None if bus_factor(g["collective"], g["gpus"]) == 1 else s.value("algbw")),
     Mistake("time_from_size", "time",
             "The time is what the busiest GPU sends over its link, the bus factor times S, not S itself.",
             ("collectives",), lambda v, g, s: None if bus_factor(g["collective"], g["gpus"]) == 1 else
             g["size_mb"] / g["link_gbps"]),
     Mistake("large_k_limit", "volume_psi",
             "2Ψ and 3Ψ are the limits for many GPUs; on k GPUs each collective sends (k−1)/k of its payload.",
-            ("zero_volume",), lambda v, g, s: _value(s, "limit_psi")),
+            ("zero_volume",), lambda v, g, s: s.value("limit_psi")),
     Mistake("stage3_as_dp", "volume_psi",
             "Stage 3 gathers the parameters in the backward pass again: three collectives of Ψ, not two.",
             ("zero_volume",), lambda v, g, s: 2 * (g["gpus"] - 1) / g["gpus"] if str(g["stage"]) == "3" else None),

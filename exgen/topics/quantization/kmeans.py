@@ -247,16 +247,16 @@ def _error_from_rounded_centroids(variant: str, g: dict[str, Any], solution: Sol
     """The error from the new centroids as the student reported them (3 decimals), at 3 significant figures."""
     if g["lloyd"] != "one step":
         return None
-    cs = tuple(round(v, CENTROID_DECIMALS) for v in solution.part("centroids").answer.value)
+    cs = tuple(round(v, CENTROID_DECIMALS) for v in solution.value("centroids"))
     d, rows = _fast.scaled(tuple(map(tuple, g["W"])) + (cs,))
     a, c = rows[:-1], rows[-1]
-    nums = [v - c[i] for row, irow in zip(a, solution.part("indices").answer.value) for v, i in zip(row, irow)]
+    nums = [v - c[i] for row, irow in zip(a, solution.value("indices")) for v, i in zip(row, irow)]
     err = _fast.error_of(nums, d, g["metric"])
     return float(f"{err:.2e}") if err else 0.0
 
 
 def _ratio_of(variant: str, g: dict[str, Any], solution: Solution) -> float:
-    before, after = solution.part("before").answer.value, solution.part("after").answer.value
+    before, after = solution.value("before"), solution.value("after")
     return float(f"{before / after:.2e}")
 
 
@@ -274,7 +274,7 @@ def _sizes(g: dict[str, Any]) -> tuple[int, int, int, int]:
 
 
 def _codebook_forgotten(variant: str, g: dict[str, Any], solution: Solution) -> float:
-    before, after = solution.part("before").answer.value, solution.part("after").answer.value
+    before, after = solution.value("before"), solution.value("after")
     return before / (after - len(g["centroids"]) * int(g["float_bits"]))
 
 
@@ -290,7 +290,7 @@ def _midpoint_for_mean(variant: str, g: dict[str, Any], solution: Solution) -> l
     a, c = rows[:-1], rows[-1]
     k = len(c)
     lows, highs, sums, counts = [None] * k, [None] * k, [0] * k, [0] * k
-    for row, irow in zip(a, solution.part("indices").answer.value):  # the key's assignment
+    for row, irow in zip(a, solution.value("indices")):  # the key's assignment
         for v, i in zip(row, irow):
             lows[i] = v if lows[i] is None or v < lows[i] else lows[i]
             highs[i] = v if highs[i] is None or v > highs[i] else highs[i]

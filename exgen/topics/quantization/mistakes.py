@@ -17,7 +17,7 @@ from exgen.topics.quantization.storage import _storage_sizes
 
 
 def _zero_other_way(variant: str, g: dict[str, Any], solution: Solution) -> int:
-    zero = solution.part("zero_point").answer.value
+    zero = solution.value("zero_point")
     *_, zn, zd, _ = _affine_ints(g)  # Z before rounding, exactly: the key holds only the rounded Z
     return zero + 1 if zn > zero * zd else zero - 1
 
@@ -56,7 +56,7 @@ def _unclamped(variant: str, g: dict[str, Any], solution: Solution) -> list[list
     d, a, _, sn, sd = _absmax_ints(g)
     qmin, qmax = int_range(int(g["bits"]), True)
     raw = [list(r) for r in _grid(d, a, sn, sd, 0, qmin, qmax)["raw"]]  # unclamped: the key holds q, clamped
-    return raw if raw != solution.part("q").answer.value else None
+    return raw if raw != solution.value("q") else None
 
 
 def _without_group_overhead(variant: str, g: dict[str, Any], solution: Solution) -> float:
@@ -89,10 +89,10 @@ MISTAKES = (
             ("absmax",), _unclamped),
     Mistake("gib_for_gb", "after",
             "The size was divided by 2^30 (GiB) instead of 10^9 (GB).",
-            ("storage",), lambda v, g, s: s.part("after").answer.value * BYTES_PER_GB / BYTES_PER_GIB),
+            ("storage",), lambda v, g, s: s.value("after") * BYTES_PER_GB / BYTES_PER_GIB),
     Mistake("bits_for_bytes", "after",
             "Bits were counted as bytes: b bits per weight is b/8 bytes.",
-            ("storage",), lambda v, g, s: s.part("after").answer.value * 8),
+            ("storage",), lambda v, g, s: s.value("after") * 8),
     Mistake("scales_forgotten", "after",
             "The per-group scales were left out of the size.",
             ("storage",), _without_group_overhead),

@@ -96,7 +96,7 @@ def _calculator_path(part: str):
 def _error_of_rounded_reconstruction(variant: str, g: dict[str, Any], solution: Solution) -> float:
     """The error computed from the reconstruction as the student reported it (rounded to `decimals`)."""
     dec = int(g["decimals"])
-    d = [float(r) - round(v, dec) for row, hrow in zip(g["X"], solution.part("reconstruction").answer.value)
+    d = [float(r) - round(v, dec) for row, hrow in zip(g["X"], solution.value("reconstruction"))
          for r, v in zip(row, hrow)]
     metric = g["metric"]
     value = max(abs(e) for e in d) if metric == "max_abs" else sum(e * e for e in d) / len(d) if metric == "mse" \

@@ -230,7 +230,7 @@ def _af_unsigned(variant: str, g: dict[str, Any], solution: Solution) -> Any:
 def _af_other_way(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     # the key's zero points, each against its exact value before rounding (zn/zd, which the key does not hold)
     return [z + 1 if p[4] > z * p[5] else z - 1
-            for z, p in zip(solution.part("zero_points").answer.value, _affine_params(g))]
+            for z, p in zip(solution.value("zero_points"), _affine_params(g))]
 
 
 def _af_tensor_range(variant: str, g: dict[str, Any], solution: Solution) -> Any:

@@ -51,5 +51,5 @@ _X = Given("X", "the real matrix (rows separated by ';', entries by ',')", "matr
 def _error_from_rounded(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     """The error matrix from the reconstruction as reported (rounded to the asked decimals)."""
     dec = int(g["decimals"])
-    xhat = solution.part("reconstruction").answer.value
+    xhat = solution.value("reconstruction")
     return [[round(r - round(v, dec), dec) for r, v in zip(*t)] for t in zip(g["X"], xhat)]

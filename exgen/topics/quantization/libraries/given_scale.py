@@ -242,7 +242,7 @@ def _float_given_scale(part: str):
 
 def _gs_mistake(fn):
     def wrong(variant: str, g: dict[str, Any], solution: Solution) -> Any:
-        right = {part: solution.part(part).answer.value for part in ("q", "fake_quant", "error")}
+        right = {part: solution.value(part) for part in ("q", "fake_quant", "error")}
         value = fn(g, right)
         return None if value is None or value == right.get(_gs_part[fn]) else value
     return wrong

@@ -175,15 +175,15 @@ def _rq_q32(variant: str, g: dict[str, Any], solution: Solution) -> Any:
 
 
 def _rq_unnormalised(variant: str, g: dict[str, Any], solution: Solution) -> Any:
-    return round_half_away(_rq(g)["M"] * 2**31) if solution.part("n").answer.value else None
+    return round_half_away(_rq(g)["M"] * 2**31) if solution.value("n") else None
 
 
 def _rq_shift_one_less(variant: str, g: dict[str, Any], solution: Solution) -> Any:
-    return solution.part("n").answer.value - 1
+    return solution.value("n") - 1
 
 
 def _rq_zero_forgotten(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     if not int(g["z_out"]):
         return None
     wrong = clamp(_rq(g)["raw"] - int(g["z_out"]), int(g["quant_min"]), int(g["quant_max"]))
-    return None if wrong == solution.part("q_out").answer.value else wrong
+    return None if wrong == solution.value("q_out") else wrong
