@@ -21,7 +21,7 @@ from conftest import needs
 from exgen.cli import cli
 from exgen.exam import prepare
 from exgen.exam.build import form, multiple_choice, option_text, split_points
-from exgen.exam.latex import tex_text
+from exgen.exam.latex import tex_paragraphs, tex_text
 from exgen.exam.spec import SpecError, parse_spec, read_spec
 from exgen.generate import generate
 from exgen.grading.compare import matches
@@ -469,3 +469,10 @@ def test_exgen_check_on_a_versions_key_reads_the_version_it_is_told(tmp_path):
     assert run("check", out / "key.json", f"1.{part.id}", text).exit_code == 2  # which version? it says so
     result = run("check", out / "key.json", "--version", "b", f"1.{part.id}", text)
     assert result.exit_code == 0 and "correct" in result.output
+
+
+def test_an_instruction_item_wrapped_over_two_lines_stays_one_item():
+    text = "Closed book.\n\n- Give every answer at its precision: within one unit\n  of the last place is correct.\n- Circle one letter."
+    assert tex_paragraphs(text) == ("Closed book.\n\n\\begin{itemize}\n\\item Give every answer at its precision: "
+                                    "within one unit of the last place is correct.\n\\item Circle one letter.\n"
+                                    "\\end{itemize}")

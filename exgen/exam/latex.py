@@ -43,12 +43,19 @@ def _line(text: str) -> str:
 
 
 def tex_paragraphs(text: str) -> str:
-    """Instructions: blank lines separate paragraphs; lines starting with '- ' form a list."""
+    """Instructions: blank lines separate paragraphs; a block whose first line starts with '- ' is a list, each
+    '- ' line opening an item and any other line continuing it (a long item wrapped in the spec)."""
     out: list[str] = []
     for block in re.split(r"\n\s*\n", text.strip()):
         lines = [line.strip() for line in block.splitlines() if line.strip()]
-        if lines and all(line.startswith("- ") for line in lines):
-            out.append("\\begin{itemize}\n" + "\n".join(r"\item " + tex_text(line[2:]) for line in lines)
+        if lines and lines[0].startswith("- "):
+            items: list[str] = []
+            for line in lines:
+                if line.startswith("- "):
+                    items.append(line[2:])
+                else:
+                    items[-1] += " " + line
+            out.append("\\begin{itemize}\n" + "\n".join(r"\item " + tex_text(item) for item in items)
                        + "\n\\end{itemize}")
         else:
             out.append(tex_text(" ".join(lines)))
