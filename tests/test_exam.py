@@ -10,6 +10,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import needs
+from conftest import IN_CI, needs
 from exgen.cli import cli
 from exgen.exam import prepare
 from exgen.exam.build import form, multiple_choice, option_text, split_points
@@ -369,6 +370,26 @@ def test_the_same_exam_builds_the_same_pdf_bytes(tmp_path):
         assert run("exam", tmp_path / "exam.yaml", "--out", tmp_path / out).exit_code == 0
     for pdf in ("exam.pdf", "solutions.pdf"):
         assert (tmp_path / "one" / "A" / pdf).read_bytes() == (tmp_path / "two" / "A" / pdf).read_bytes()
+
+
+def _tex_has(package: str) -> bool:
+    found = subprocess.run(["kpsewhich", package], capture_output=True, text=True) if shutil.which("kpsewhich") else None
+    return bool(found and found.stdout.strip())
+
+
+@pytest.mark.slow
+@needs("pdflatex")
+@needs("pdffonts")
+@pytest.mark.skipif(not (_tex_has("lmodern.sty") or IN_CI), reason="TeX's lmodern is not installed (CI installs it)")
+def test_exam_pdfs_are_set_in_vector_fonts_so_their_text_can_be_searched(tmp_path):
+    """With lmodern (the README installs it) no font is a bitmap (Type 3), whose ligatures a PDF search misses."""
+    (tmp_path / "exam.yaml").write_text("title: Final\nsections:\n  - topic: quantization\n    variant: affine\n")
+    assert run("exam", tmp_path / "exam.yaml", "--out", tmp_path / "out").exit_code == 0
+    for pdf in ("exam.pdf", "solutions.pdf"):
+        fonts = subprocess.run(["pdffonts", str(tmp_path / "out" / "A" / pdf)], capture_output=True, text=True,
+                               check=True).stdout.splitlines()[2:]
+        assert fonts and not [line for line in fonts if "Type 3" in line], fonts
+    assert "Final" in _pdftext(tmp_path / "out" / "A" / "exam.pdf")
 
 
 @needs("pdflatex")

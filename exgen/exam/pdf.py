@@ -18,7 +18,7 @@ TIME_LIMIT_S = 120          # per document, all passes together
 MAX_PASSES = 4
 INSTALL_HINT = ("pdflatex is not installed: the .tex files are written; to build PDFs install TeX, e.g. "
                 "apt-get install --no-install-recommends texlive-latex-base texlive-latex-recommended "
-                "texlive-latex-extra (or MacTeX / MiKTeX), or compile them yourself")
+                "texlive-latex-extra lmodern (or MacTeX / MiKTeX), or compile them yourself")
 
 
 @dataclass(frozen=True)
