@@ -372,6 +372,25 @@ def test_the_same_exam_builds_the_same_pdf_bytes(tmp_path):
         assert (tmp_path / "one" / "A" / pdf).read_bytes() == (tmp_path / "two" / "A" / pdf).read_bytes()
 
 
+@pytest.mark.slow
+@needs("pdflatex")
+@pytest.mark.parametrize("topics", [("quantization", "autodiff"), ("compute", "chinchilla", "intensity"),
+                                    ("parallelism", "inference", "formats", "lora")])
+def test_every_variant_fits_an_exam_page_and_its_solution_page(topics, tmp_path):
+    """The exam's own layout (part tags, answer grids, framed solutions) at hard, every variant: no overfull box,
+    as tests/test_latex_layout.py holds the worksheets (a part's tag once ran 1.5 pt into the margin)."""
+    from test_latex_layout import overfull
+
+    sections = [{"topic": t, "variant": v.name} for t in topics for v in get(t).variants]
+    (tmp_path / "exam.yaml").write_text(yaml.safe_dump({"title": "Layout", "difficulty": "hard", "sections": sections}))
+    assert run("exam", tmp_path / "exam.yaml", "--out", tmp_path / "out", "--no-pdf").exit_code == 0
+    for document in ("exam", "solutions"):
+        subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{document}.tex"],
+                       cwd=tmp_path / "out" / "A", capture_output=True, timeout=300, check=True)
+        log = (tmp_path / "out" / "A" / f"{document}.log").read_text(encoding="utf-8", errors="replace")
+        assert overfull(log) == [], document
+
+
 def _tex_has(package: str) -> bool:
     found = subprocess.run(["kpsewhich", package], capture_output=True, text=True) if shutil.which("kpsewhich") else None
     return bool(found and found.stdout.strip())

@@ -156,10 +156,12 @@ class ExamRenderer(Renderer):
         def part(pid: str, caller: Callable[[], str]) -> str:
             if pid not in answers:
                 raise KeyError(f"template asks for part {pid!r}, which the solver does not produce")
-            head = f"\n\\part[{points_tex(ep.points[pid])}] {caller().strip()} \\hfill {_tex_tt('[' + pid + ']')}"
+            head = f"\n\\part[{points_tex(ep.points[pid])}] {caller().strip()}"
+            # the tag at the end of the part's last line, or on a line of its own: never into the margin
+            tag = f" \\answertag{{{_tex_tt('[' + pid + ']')}}}"
             if pid in cells:  # answered in its cell of the table the question shows
-                return head + (f" \\quad $\\boxed{{{answer_math(answers[pid])}}}$\n" if solutions else "\n")
-            return head + answer_space(answers[pid], ep.choices.get(pid), solutions)
+                return head + (f" \\quad $\\boxed{{{answer_math(answers[pid])}}}$" if solutions else "") + tag + "\n"
+            return head + tag + answer_space(answers[pid], ep.choices.get(pid), solutions)
 
         context["part"] = part
         context["solution"] = dataclasses.replace(ep.problem.solution, shown=shown)
