@@ -220,7 +220,7 @@ def moodle_questions_of(data: bytes):
 
 def test_moodle_reads_back_as_its_importer_reads_it():
     """Categories per topic/variant holding their instances, cloze questions whose tokens Moodle parses into one
-    sub-question per box (weights: 1 point per part), fractions from Moodle's grade list, the solution as general
+    sub-question per box (weights: 1 point per part, in whole numbers), fractions from Moodle's grade list, the solution as general
     feedback, and math for MathJax."""
     questions = moodle_questions()
     assert len(questions) == len(bank())
@@ -326,6 +326,52 @@ def test_moodle_per_part_questions_score_as_exgen_check_does():
                     f"{problem.topic}/{problem.variant} seed {problem.seed} {part.id} {name}: {text!r}"
                 checked += 1
     assert not questions and checked > 500 and converted > 100
+
+
+def moodle_mark(q) -> int:
+    """The mark Moodle's importer gives a cloze question: import_multianswer reads no <defaultgrade>, and
+    qtype_multianswer_extract_question sums its sub-questions' weights (an empty weight is 1)."""
+    return sum(weight for weight, _, _ in moodle_subquestions(q.findtext("questiontext/text"))[0])
+
+
+def whole_k(shares) -> int:
+    """The smallest whole k that makes every share (a part's points over its boxes) an integer."""
+    from fractions import Fraction
+    from math import lcm
+
+    return lcm(*(Fraction(s).limit_denominator(1000).denominator for s in shares))
+
+
+def test_a_moodle_cloze_question_s_mark_is_its_points():
+    """Moodle's mark is the sum of the weights: it equals the spec's points wherever they split into whole boxes
+    (a 4-point problem of two 2-point numbers is worth 4, not 2), else the least multiple of them that does, and
+    one note names those questions."""
+    from exgen.exam.spec import parse_spec
+
+    spec = parse_spec("title: Q\nseed: 5\nsections:\n  - topic: compute\n    variant: memory\n    points: 6\n"
+                      "  - topic: intensity\n    variant: bound\n    points_per_part: 2\n"
+                      "  - topic: quantization\n    variant: affine\n    points_per_part: 2\n")
+    problems, points = problems_from_spec(spec, 2)
+    for split in (False, True):
+        result = export("moodle", problems, points, per_part=split)
+        questions = [q for _, q in moodle_questions_of(result.data)]
+        inexact = []
+        for number, problem in ordered(problems):
+            parts = [p for p in problem.solution.parts if p.answer.kind != "expression"]
+            groups = [[p] for p in parts if p.answer.kind in ("matrix", "vector")] if split else [parts]
+            for group in groups:
+                q = next(q for q in questions if q.findtext("name/text").startswith(c.title(problem, number))
+                         and (not split or q.findtext("name/text").endswith(" " + group[0].id)))
+                assert q.find("defaultgrade") is None, "Moodle ignores it for a cloze question"
+                worth = sum(points[number - 1][p.id] for p in group)
+                k = whole_k(points[number - 1][p.id] / len(c.entries(p)) for p in group)
+                assert moodle_mark(q) == pytest.approx(k * worth)
+                if k > 1:
+                    inexact.append(q.findtext("name/text"))
+        assert {n.startswith(f"{len(inexact)} cloze question") for n in result.notes if "cloze" in n} \
+            == ({True} if inexact else set())
+        if not split:
+            assert [moodle_mark(q) for q in questions[:2]] == [6, 6] and len(inexact) < len(questions)
 
 
 # ---- QTI 2.1: structure and a response-processing interpreter --------------------------------------
