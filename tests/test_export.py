@@ -220,7 +220,7 @@ def moodle_questions_of(data: bytes):
 
 def test_moodle_reads_back_as_its_importer_reads_it():
     """Categories per topic/variant holding their instances, cloze questions whose tokens Moodle parses into one
-    sub-question per box (weights: 1 point per part, in whole numbers), fractions from Moodle's grade list, the solution as general
+    sub-question per box (weights: 1 point per part), fractions from Moodle's grade list, the solution as general
     feedback, and math for MathJax."""
     questions = moodle_questions()
     assert len(questions) == len(bank())
@@ -498,7 +498,9 @@ def test_qti21_scores_every_part_as_exgen_check_does():
                 except (IndexError, TypeError):
                     continue  # a mistake of another shape: not a response these boxes can hold
                 score, shown = qti21_run(item, responses)
-                mistakes = {re.search(r"known mistake \(([^)]*)\)", feedback[f]).group(1) for f in shown}
+                assert "SOLUTION" in shown
+                mistakes = {re.search(r"known mistake \(([^)]*)\)", feedback[f]).group(1)
+                            for f in shown - {"SOLUTION"}}
                 want_verdict, want_mistake, want_points = expected(problem, part, name, value, "qti21")
                 got = (verdict(score), next(iter(mistakes), ""))
                 assert got == (want_verdict, want_mistake), \
@@ -506,6 +508,31 @@ def test_qti21_scores_every_part_as_exgen_check_does():
                 assert score == pytest.approx(want_points)
                 checked += 1
     assert checked > 500
+
+
+def test_qti21_shows_the_worked_solution_after_the_attempt_and_names_parts_by_their_letter():
+    """The worked solution (the text Moodle and Canvas show as general feedback, the same rendering) is a modal
+    feedback that response processing always selects, so a player shows it once the attempt is submitted; the
+    test part lets feedback show after the last attempt (QTI's default hides it); mistake feedback is titled by
+    the part's letter and label, as the student sees the part."""
+    files, _, _, items = qti21_items()
+    test = etree.fromstring(files["test.xml"])
+    assert test.find(f"{NS}testPart/{NS}itemSessionControl").get("showFeedback") == "true"
+    moodle_solution = {q.findtext("name/text"): q.findtext("generalfeedback/text") for _, q in moodle_questions()}
+    flat = lambda text: re.sub(r"\s+", "", htmllib.unescape(re.sub(r"<[^>]+>", "", text)))
+    for number, problem in ordered(bank()):
+        item = etree.fromstring(files[items[f"item-{number}"]])
+        solution = item.find(f"{NS}modalFeedback[@identifier='SOLUTION']")
+        assert solution.get("outcomeIdentifier") == "FEEDBACK" and solution.get("showHide") == "show"
+        assert flat("".join(solution.itertext())) == flat(moodle_solution[c.title(problem, number)])
+        assert "Answers" in "".join(solution.itertext())
+        assert qti21_run(item, {})[1] == {"SOLUTION"}, "shown whatever the response, even none"
+        letters = c.letters(c.MarkedRenderer().question(problem))
+        for fb in item.findall(f"{NS}modalFeedback"):
+            if fb is solution:
+                continue
+            part = problem.solution.part(fb.get("identifier")[2:].rsplit("_", 1)[0])
+            assert fb.get("title") == f"Part ({letters[part.id]}): {part.label}"
 
 
 # ---- Canvas QTI 1.2: structure and a response-condition interpreter ---------------------------------
