@@ -690,6 +690,41 @@ def test_canvas_asks_tiny_answers_in_a_scaled_unit_and_says_so():
 # ---- all formats ------------------------------------------------------------------------------------
 
 
+def test_a_correct_matrix_scores_full_marks_in_every_format():
+    """Every entry of a matrix or vector moved inside its own tolerance (alternating sides) is exgen check's
+    full marks, and Moodle's, Canvas's and QTI 2.1's: no entry's rule is narrower than exgen's."""
+    from exgen.export.canvas import scale_exponent
+    from exgen.export.qti21 import response_id
+
+    subs_of = {q.findtext("name/text"): moodle_subquestions(q.findtext("questiontext/text"))[0]
+               for _, q in moodle_questions()}
+    canvas = {i.get("ident"): i for i in canvas_files()[1].iter(Q12 + "item")}
+    files, _, _, items = qti21_items()
+    checked = 0
+    for number, problem in ordered(bank()):
+        subs = iter(subs_of[c.title(problem, number)])
+        qti = etree.fromstring(files[items[f"item-{number}"]])
+        for part in (p for p in problem.solution.parts if p.answer.kind != "expression"):
+            boxes = c.entries(part)
+            mine = [next(subs) for _ in boxes]
+            if part.answer.kind not in ("matrix", "vector"):
+                continue
+            value = part.answer.value
+            for k, box in enumerate(boxes):
+                value = _replace(value, box.index, _near(box, (-1) ** k, False))
+            assert grade_part("1." + part.id, part, _text(value), []).points == 1
+            moodle_points = sum(w * moodle_grade(answers, _box_value(value, b))[0]
+                                for (w, _, answers), b in zip(mine, boxes)) / sum(w for w, _, _ in mine)
+            idents = [f"i{number}_{b.label.replace('[', '_').replace(']', '').replace(',', '_')}" for b in boxes]
+            canvas_points = [canvas_run(canvas[ident], float(_box_value(value, b)) * 10.0 ** scale_exponent(b))[0]
+                             for ident, b in zip(idents, boxes)]
+            qti_points, _ = qti21_run(qti, {response_id(b): float(_box_value(value, b)) for b in boxes})
+            assert (moodle_points, canvas_points, qti_points) == (pytest.approx(1), [1.0] * len(boxes), 1.0), \
+                f"{problem.topic}/{problem.variant} seed {problem.seed} {part.id}"
+            checked += 1
+    assert checked >= 10
+
+
 @pytest.mark.parametrize("fmt", ["moodle", "canvas", "qti21"])
 def test_formula_parts_are_named_and_the_rest_exported(fmt):
     notes = [n for n in exported(fmt).notes if "formula" in n]
