@@ -328,6 +328,52 @@ def test_moodle_per_part_questions_score_as_exgen_check_does():
     assert not questions and checked > 500 and converted > 100
 
 
+def moodle_mark(q) -> int:
+    """The mark Moodle's importer gives a cloze question: import_multianswer reads no <defaultgrade>, and
+    qtype_multianswer_extract_question sums its sub-questions' weights (an empty weight is 1)."""
+    return sum(weight for weight, _, _ in moodle_subquestions(q.findtext("questiontext/text"))[0])
+
+
+def whole_k(shares) -> int:
+    """The smallest whole k that makes every share (a part's points over its boxes) an integer."""
+    from fractions import Fraction
+    from math import lcm
+
+    return lcm(*(Fraction(s).limit_denominator(1000).denominator for s in shares))
+
+
+def test_a_moodle_cloze_question_s_mark_is_its_points():
+    """Moodle's mark is the sum of the weights: it equals the spec's points wherever they split into whole boxes
+    (a 4-point problem of two 2-point numbers is worth 4, not 2), else the least multiple of them that does, and
+    one note names those questions."""
+    from exgen.exam.spec import parse_spec
+
+    spec = parse_spec("title: Q\nseed: 5\nsections:\n  - topic: compute\n    variant: memory\n    points: 6\n"
+                      "  - topic: intensity\n    variant: bound\n    points_per_part: 2\n"
+                      "  - topic: quantization\n    variant: affine\n    points_per_part: 2\n")
+    problems, points = problems_from_spec(spec, 2)
+    for split in (False, True):
+        result = export("moodle", problems, points, per_part=split)
+        questions = [q for _, q in moodle_questions_of(result.data)]
+        inexact = []
+        for number, problem in ordered(problems):
+            parts = [p for p in problem.solution.parts if p.answer.kind != "expression"]
+            groups = [[p] for p in parts if p.answer.kind in ("matrix", "vector")] if split else [parts]
+            for group in groups:
+                q = next(q for q in questions if q.findtext("name/text").startswith(c.title(problem, number))
+                         and (not split or q.findtext("name/text").endswith(" " + group[0].id)))
+                assert q.find("defaultgrade") is None, "Moodle ignores it for a cloze question"
+                worth = sum(points[number - 1][p.id] for p in group)
+                k = whole_k(points[number - 1][p.id] / len(c.entries(p)) for p in group)
+                assert moodle_mark(q) == pytest.approx(k * worth)
+                if k > 1:
+                    inexact.append(q.findtext("name/text"))
+        assert {n.startswith(f"{len(inexact)} cloze question") for n in result.notes if "cloze" in n} \
+            == ({True} if inexact else set())
+        if not split:
+            assert [moodle_mark(q) for q in questions[:2]] == [6, 6] and len(inexact) < len(questions)
+
+
 # ---- QTI 2.1: structure and a response-processing interpreter --------------------------------------
 
 NS = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
@@ -452,7 +498,9 @@ def test_qti21_scores_every_part_as_exgen_check_does():
                 except (IndexError, TypeError):
                     continue  # a mistake of another shape: not a response these boxes can hold
                 score, shown = qti21_run(item, responses)
-                mistakes = {re.search(r"known mistake \(([^)]*)\)", feedback[f]).group(1) for f in shown}
+                assert "SOLUTION" in shown
+                mistakes = {re.search(r"known mistake \(([^)]*)\)", feedback[f]).group(1)
+                            for f in shown - {"SOLUTION"}}
                 want_verdict, want_mistake, want_points = expected(problem, part, name, value, "qti21")
                 got = (verdict(score), next(iter(mistakes), ""))
                 assert got == (want_verdict, want_mistake), \
@@ -460,6 +508,31 @@ def test_qti21_scores_every_part_as_exgen_check_does():
                 assert score == pytest.approx(want_points)
                 checked += 1
     assert checked > 500
+
+
+def test_qti21_shows_the_worked_solution_after_the_attempt_and_names_parts_by_their_letter():
+    """The worked solution (the text Moodle and Canvas show as general feedback, the same rendering) is a modal
+    feedback that response processing always selects, so a player shows it once the attempt is submitted; the
+    test part lets feedback show after the last attempt (QTI's default hides it); mistake feedback is titled by
+    the part's letter and label, as the student sees the part."""
+    files, _, _, items = qti21_items()
+    test = etree.fromstring(files["test.xml"])
+    assert test.find(f"{NS}testPart/{NS}itemSessionControl").get("showFeedback") == "true"
+    moodle_solution = {q.findtext("name/text"): q.findtext("generalfeedback/text") for _, q in moodle_questions()}
+    flat = lambda text: re.sub(r"\s+", "", htmllib.unescape(re.sub(r"<[^>]+>", "", text)))
+    for number, problem in ordered(bank()):
+        item = etree.fromstring(files[items[f"item-{number}"]])
+        solution = item.find(f"{NS}modalFeedback[@identifier='SOLUTION']")
+        assert solution.get("outcomeIdentifier") == "FEEDBACK" and solution.get("showHide") == "show"
+        assert flat("".join(solution.itertext())) == flat(moodle_solution[c.title(problem, number)])
+        assert "Answers" in "".join(solution.itertext())
+        assert qti21_run(item, {})[1] == {"SOLUTION"}, "shown whatever the response, even none"
+        letters = c.letters(c.MarkedRenderer().question(problem))
+        for fb in item.findall(f"{NS}modalFeedback"):
+            if fb is solution:
+                continue
+            part = problem.solution.part(fb.get("identifier")[2:].rsplit("_", 1)[0])
+            assert fb.get("title") == f"Part ({letters[part.id]}): {part.label}"
 
 
 # ---- Canvas QTI 1.2: structure and a response-condition interpreter ---------------------------------
@@ -615,6 +688,41 @@ def test_canvas_asks_tiny_answers_in_a_scaled_unit_and_says_so():
 
 
 # ---- all formats ------------------------------------------------------------------------------------
+
+
+def test_a_correct_matrix_scores_full_marks_in_every_format():
+    """Every entry of a matrix or vector moved inside its own tolerance (alternating sides) is exgen check's
+    full marks, and Moodle's, Canvas's and QTI 2.1's: no entry's rule is narrower than exgen's."""
+    from exgen.export.canvas import scale_exponent
+    from exgen.export.qti21 import response_id
+
+    subs_of = {q.findtext("name/text"): moodle_subquestions(q.findtext("questiontext/text"))[0]
+               for _, q in moodle_questions()}
+    canvas = {i.get("ident"): i for i in canvas_files()[1].iter(Q12 + "item")}
+    files, _, _, items = qti21_items()
+    checked = 0
+    for number, problem in ordered(bank()):
+        subs = iter(subs_of[c.title(problem, number)])
+        qti = etree.fromstring(files[items[f"item-{number}"]])
+        for part in (p for p in problem.solution.parts if p.answer.kind != "expression"):
+            boxes = c.entries(part)
+            mine = [next(subs) for _ in boxes]
+            if part.answer.kind not in ("matrix", "vector"):
+                continue
+            value = part.answer.value
+            for k, box in enumerate(boxes):
+                value = _replace(value, box.index, _near(box, (-1) ** k, False))
+            assert grade_part("1." + part.id, part, _text(value), []).points == 1
+            moodle_points = sum(w * moodle_grade(answers, _box_value(value, b))[0]
+                                for (w, _, answers), b in zip(mine, boxes)) / sum(w for w, _, _ in mine)
+            idents = [f"i{number}_{b.label.replace('[', '_').replace(']', '').replace(',', '_')}" for b in boxes]
+            canvas_points = [canvas_run(canvas[ident], float(_box_value(value, b)) * 10.0 ** scale_exponent(b))[0]
+                             for ident, b in zip(idents, boxes)]
+            qti_points, _ = qti21_run(qti, {response_id(b): float(_box_value(value, b)) for b in boxes})
+            assert (moodle_points, canvas_points, qti_points) == (pytest.approx(1), [1.0] * len(boxes), 1.0), \
+                f"{problem.topic}/{problem.variant} seed {problem.seed} {part.id}"
+            checked += 1
+    assert checked >= 10
 
 
 @pytest.mark.parametrize("fmt", ["moodle", "canvas", "qti21"])

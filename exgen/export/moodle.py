@@ -10,8 +10,11 @@ is a `numerical` question whose units carry Moodle multipliers (exact, from exge
 accepts conversions, a choice a `multichoice`, a matrix a cloze grid.  The worked solution is the general
 feedback.  Nothing is evaluated inside Moodle: every value is frozen.
 
-Weights: exgen gives each part 1 point (or an exam spec's points) and a matrix or vector entry 1/n of them; a
-cloze sub-question's weight is an integer, so the weights are those fractions scaled to the smallest integers.
+Weights: exgen gives each part 1 point (or an exam spec's points) and a matrix or vector entry 1/n of them.  Moodle's
+importer (qtype_multianswer_extract_question) reads a cloze weight as a whole number and makes the question's mark
+the sum of the weights; it reads no <defaultgrade> for a cloze question.  So each box weighs its points times the
+smallest whole k that makes every weight an integer: the mark is the points wherever they split into whole boxes,
+else k times the points (and a note says so).
 """
 
 from __future__ import annotations
@@ -71,16 +74,21 @@ def _choice_token(entry: c.Entry, weight: int, mistakes: list) -> str:
 
 
 def weights(parts, points: dict[str, float]) -> dict[str, int]:
-    """Each part's weight per box, as the small integers cloze wants: in proportion to the part's points
-    divided by its number of boxes (exgen's credit per entry)."""
+    """Each part's weight per box: its points over its boxes (exgen's credit per entry) times the smallest
+    whole k that makes them all integers, so that Moodle's mark, the sum of the weights, is k times the points
+    (k = 1 where the points split into whole boxes)."""
     exact = {p.id: Fraction(c.worth(points, p)).limit_denominator(1000) / len(c.entries(p)) for p in parts}
-    scale = math.lcm(*(f.denominator for f in exact.values())) if exact else 1
-    whole = {pid: int(f * scale) for pid, f in exact.items()}
-    common = math.gcd(*whole.values()) if whole else 1
-    return {pid: w // common for pid, w in whole.items()}
+    k = math.lcm(*(f.denominator for f in exact.values())) if exact else 1
+    return {pid: int(f * k) for pid, f in exact.items()}
 
 
-def _cloze(problem: Problem, number: int, mistakes: dict, points: dict, notes: list[str]) -> etree._Element:
+def mark(parts, weight: dict[str, int]) -> int:
+    """The mark Moodle's importer gives a cloze question: the sum of its box weights."""
+    return sum(weight[p.id] * len(c.entries(p)) for p in parts)
+
+
+def _cloze(problem: Problem, number: int, mistakes: dict, points: dict, notes: list[str],
+           inexact: list[str]) -> etree._Element:
     gradeable = []
     for part in problem.solution.parts:
         try:
@@ -90,6 +98,7 @@ def _cloze(problem: Problem, number: int, mistakes: dict, points: dict, notes: l
             notes.append(f"{c.title(problem, number)}: {e}")
     ids = {p.id for p in gradeable}
     weight = weights(gradeable, points)
+    _check_mark(c.title(problem, number), gradeable, weight, points, inexact)
     tokens: list[str] = []   # cloze tokens are Moodle's own syntax inside the HTML: placed after serialising
 
     def placeholder(token: str) -> str:
@@ -125,6 +134,12 @@ def _cloze(problem: Problem, number: int, mistakes: dict, points: dict, notes: l
     etree.SubElement(q, "hidden").text = "0"
     etree.SubElement(q, "idnumber").text = _idnumber(problem, number)
     return q
+
+
+def _check_mark(name: str, parts, weight: dict[str, int], points: dict, inexact: list[str]) -> None:
+    total = sum(Fraction(c.worth(points, p)).limit_denominator(1000) for p in parts)
+    if mark(parts, weight) != total:
+        inexact.append(f"{name} ({mark(parts, weight)} for {float(total):g})")
 
 
 def _grid(part, cell) -> etree._Element:
@@ -219,9 +234,11 @@ def _multichoice(problem: Problem, number: int, part, mistakes: list, points: fl
     return q
 
 
-def _grid_question(problem: Problem, number: int, part, points: float) -> etree._Element:
+def _grid_question(problem: Problem, number: int, part, points: float, inexact: list[str]) -> etree._Element:
     tokens: list[str] = []
-    share = weights([part], {part.id: 1.0})[part.id]
+    weight = weights([part], {part.id: points})
+    _check_mark(f"{c.title(problem, number)} {part.id}", [part], weight, {part.id: points}, inexact)
+    share = weight[part.id]
 
     def cell(entry: c.Entry) -> str:
         tokens.append(_numerical_token(entry, share, []))
@@ -229,12 +246,12 @@ def _grid_question(problem: Problem, number: int, part, points: float) -> etree.
 
     body = c.part_stem(problem, part.id, ", one box per entry.", box=lambda: [_grid(part, cell)])
     q = _single("cloze", problem, number, part, cloze_html(c.html_text(body), tokens), points)
-    q.remove(q.find("defaultgrade"))  # a cloze question's mark is the sum of its boxes' weights
+    q.remove(q.find("defaultgrade"))  # Moodle reads none for a cloze question: its mark is the weights' sum
     return q
 
 
-def per_part(problem: Problem, number: int, mistakes: dict, points: dict,
-             notes: list[str]) -> list[tuple[str, etree._Element]]:
+def per_part(problem: Problem, number: int, mistakes: dict, points: dict, notes: list[str],
+             inexact: list[str]) -> list[tuple[str, etree._Element]]:
     """(category, question) for each part a student answers on its own: numerical (with units), multichoice,
     or a cloze grid for a matrix or vector."""
     out = []
@@ -252,7 +269,7 @@ def per_part(problem: Problem, number: int, mistakes: dict, points: dict,
         elif part.answer.kind in ("number", "integer"):
             q = _numerical(problem, number, part, wrong, worth)
         else:
-            q = _grid_question(problem, number, part, worth)
+            q = _grid_question(problem, number, part, worth, inexact)
         out.append((f"{c.category(problem)}/{part.id}", q))
     return out
 
@@ -273,14 +290,20 @@ def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict], points
     parts left out: one cloze question per problem, or with `split` one question per part."""
     quiz = etree.Element("quiz")
     notes: list[str] = []
+    inexact: list[str] = []
     banks: dict[str, list[etree._Element]] = {}
     for number, problem in problems:
         if split:
-            for bank, q in per_part(problem, number, mistakes[number], points[number], notes):
+            for bank, q in per_part(problem, number, mistakes[number], points[number], notes, inexact):
                 banks.setdefault(bank, []).append(q)
         else:
             banks.setdefault(c.category(problem), []).append(_cloze(problem, number, mistakes[number],
-                                                                    points[number], notes))
+                                                                    points[number], notes, inexact))
+    if inexact:
+        notes.append(f"{len(inexact)} cloze question(s) cannot weigh their boxes in whole points (Moodle's "
+                     "weights are integers and its mark is their sum), so their mark is a multiple of their "
+                     "points, in proportion: " + ", ".join(inexact[:3]) + (", ..." if len(inexact) > 3 else "")
+                     + "; set the quiz slot's mark to the points")
     for bank, questions in banks.items():
         cat = etree.SubElement(quiz, "question", type="category")
         _text(cat, "category", f"{ROOT}/{bank}")

@@ -6,6 +6,9 @@ Each number, integer or matrix entry is a float textEntryInteraction compared wi
 an inlineChoiceInteraction.  Response processing follows `exgen check`: a part is correct (1 point) when every
 box matches the key; otherwise a named mistake that matches sets its modal feedback and scores 0; otherwise a
 matrix or vector earns 1/n per entry right.  A part is worth 1 point, or an exam spec's points.
+Response processing also always adds SOLUTION to FEEDBACK, so the worked solution (rendered as for Canvas and
+Moodle) is a modal feedback shown once the attempt is submitted; the test part sets showFeedback, whose default
+(false) would hide every modal feedback after the last (here the only) attempt.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 LOCATION = f"{NS} http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"
 CP = "http://www.imsglobal.org/xsd/imscp_v1p1"
 CP_LOCATION = f"{CP} http://www.imsglobal.org/xsd/imscp_v1p1.xsd"
+SOLUTION = "SOLUTION"   # the worked solution's feedback identifier (part ids make M_<part>_<k>)
 
 
 def q(tag: str) -> str:
@@ -160,9 +164,11 @@ def item(problem: Problem, number: int, mistakes: dict, points: dict, notes: lis
                             expectedLength="8"))
         yield table
 
-    body = c.html(c.MarkedRenderer().question(problem), slot, make=lambda tag: E(tag))
+    markdown = c.MarkedRenderer().question(problem)
+    letter = c.letters(markdown)
+    body = c.html(markdown, slot, make=lambda tag: E(tag))
     root.append(E("itemBody", *list(body)))
-    processing = E("responseProcessing")
+    processing = E("responseProcessing", _add("FEEDBACK", E("baseValue", SOLUTION, baseType="identifier")))
     feedback = []
     for part in gradeable:
         wrongs = mistakes.get(part.id, [])
@@ -170,11 +176,14 @@ def item(problem: Problem, number: int, mistakes: dict, points: dict, notes: lis
         processing.append(_part_rule(part, wrongs, fids, c.worth(points, part)))
         for (mistake, _), fid in zip(wrongs, fids):
             fb = E("modalFeedback", outcomeIdentifier="FEEDBACK", identifier=fid, showHide="show",
-                   title=f"Part {part.id}")
+                   title=f"Part ({letter[part.id]}): {part.label}")
             fb.append(E("p", c.mistake_feedback(mistake)))
             feedback.append(fb)
+    solution = E("modalFeedback", outcomeIdentifier="FEEDBACK", identifier=SOLUTION, showHide="show",
+                 title="Worked solution")
+    solution.extend(list(c.html(c.MarkedRenderer().solution(problem), make=lambda tag: E(tag))))
     root.append(processing)
-    for fb in feedback:
+    for fb in feedback + [solution]:
         root.append(fb)
     etree.cleanup_namespaces(root)
     return ident, etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
@@ -192,7 +201,8 @@ def build(problems: list[tuple[int, Problem]], mistakes: dict[int, dict],
     test = E("assessmentTest", identifier="exgen-test", title="exgen question bank")
     test.set(f"{{{XSI}}}schemaLocation", LOCATION)
     test.append(E("outcomeDeclaration", identifier="SCORE", cardinality="single", baseType="float"))
-    part = E("testPart", identifier="part-1", navigationMode="nonlinear", submissionMode="individual")
+    part = E("testPart", E("itemSessionControl", showFeedback="true"), identifier="part-1",
+             navigationMode="nonlinear", submissionMode="individual")
     for bank, idents in sections.items():
         section = E("assessmentSection", E("selection", select="1"), identifier="S-" + bank.replace("/", "-"),
                     title=bank, visible="true")
