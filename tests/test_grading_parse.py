@@ -141,6 +141,40 @@ def test_the_words_and_units_the_questions_use_are_read(answer, text, expected):
     assert verdict(answer, text) == expected
 
 
+COUNT_FLOP = Answer("number", 3.2e21, unit="FLOP", sig=3)
+
+
+@pytest.mark.parametrize("answer,text,expected", [
+    (THROUGHPUT, "312 tflops", "correct"),       # FLOP words in lowercase: the prefix letter is the decimal prefix
+    (THROUGHPUT, "312 tflop/s", "correct"),
+    (THROUGHPUT, "312 tflops/s", "correct"),     # flops as a plural count, per second
+    (THROUGHPUT, "312 TFlops", "correct"),
+    (THROUGHPUT, "312 TFLOPs", "correct"),       # a count does not fit a rate: the rate is meant
+    (THROUGHPUT, "312 tera-FLOP/s", "correct"),
+    (THROUGHPUT, "0.312 pflops", "correct"),     # p before flop is peta, never pico
+    (THROUGHPUT, "312 pflops", "wrong"),
+    (THROUGHPUT, "312 tflop", "invalid"),        # a singular flop is a count, never a rate
+    (COUNT_FLOP, "3.2e21 flops", "correct"),     # a rate does not fit a count: the plural count is meant
+    (COUNT_FLOP, "3.2e21 FLOPs", "correct"),
+    (COUNT_FLOP, "3.2e21 FLOPS", "correct"),
+    (COUNT_FLOP, "3.2e6 pflops", "correct"),
+    (COUNT_FLOP, "3.2e6 pflop", "correct"),
+    (COUNT_FLOP, "3.2e21 FLOP/s", "invalid"),
+    (PF_DAYS, "53.2 pflop-days", "correct"),     # petaflop-days are petaflop/s-days
+    (PF_DAYS, "53.2 petaflop-days", "correct"),
+    (PF_DAYS, "53.2 PFLOPS-day", "correct"),
+    (Answer("number", 2.5, unit="FLOP/byte", sig=2), "2.5 flops/byte", "correct"),
+])
+def test_flop_words_in_any_case_are_read_by_the_parts_dimension(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+@pytest.mark.parametrize("answer,text,read", [(THROUGHPUT, "312 tflops", "TFLOP/s"), (COUNT_FLOP, "3.2e21 flops", "FLOP")])
+def test_the_feedback_says_how_a_flops_was_read(answer, text, read):
+    result = grade_part("1.x", Part("x", "x", answer), text)
+    assert result.verdict == "correct" and f"as {read}." in result.message
+
+
 def test_no_question_asks_for_a_count_in_millions_or_billions():
     """A number word is read as its factor (46.8 billion = 4.68e10), which would mark a correct '46.8 billion'
     wrong where a part asked for a count *in billions*: no part of any variant does."""

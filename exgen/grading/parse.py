@@ -216,7 +216,7 @@ _UNIT_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-zµμΩ°%]+)|(?P<op>\^|\*|×|/|
 
 # Units as the questions name them, which the unit grammar would read otherwise or not at all: PF-days (pint's PF
 # is a petafarad), tonnes of CO2-equivalent.
-_QUESTION_UNITS = ((re.compile(r"(?:PF|PFLOP/s|petaflop/s)[- ]?days?", re.I), "PFLOP/s*day"),
+_QUESTION_UNITS = ((re.compile(r"(?:PF|P-?FLOPS?(?:/s)?|peta-?flops?(?:/s)?)[- ]?days?", re.I), "PFLOP/s*day"),
                    (re.compile(r"t(?:onnes?)?\s*(?:of\s*)?CO2(?:[- ]?eq?)?", re.I), "t"),
                    (re.compile(r"pct", re.I), "percent"))
 
@@ -243,6 +243,29 @@ def _is_label(text: str) -> bool:
         if str(unit) not in COUNTED:
             return False
     return True
+
+
+# A FLOP word in any case ('tflops', 'Gflop/s', 'tera-FLOPs'): its prefix letter is always the decimal prefix (a
+# lowercase p is peta, never pico; m is mega). "FLOPS"/"flops"/"FLOPs" is a count (plural) or a rate (FLOP/s): the
+# part's dimension decides (read_quantity), and the feedback says how it was read.
+_FLOP_WORD = re.compile(r"(?<![A-Za-z])(?:(kilo|mega|giga|tera|peta|exa|[kmgtpe])-?)?flop(s?)(?![A-Za-z])", re.I)
+_FLOP_PREFIX = {"kilo": "k", "mega": "M", "giga": "G", "tera": "T", "peta": "P", "exa": "E"}
+
+
+def flop_readings(text: str) -> list[str]:
+    """The unit text with its FLOP words in the grammar's spelling: one reading, or two where a 'flops' is a
+    count or a rate (every such word read as a count, then every one as a rate)."""
+    def spelled(rate: bool):
+        def one(m: re.Match) -> str:
+            prefix = (m.group(1) or "").lower()
+            unit = _FLOP_PREFIX.get(prefix, prefix.upper().replace("K", "k")) + "FLOP"
+            return f"({unit}/s)" if rate and m.group(2) else unit
+        return _FLOP_WORD.sub(one, text)
+
+    if not _FLOP_WORD.search(text):
+        return [text]
+    count, rate = spelled(False), spelled(True)
+    return [count] if count == rate else [count, rate]
 
 
 def question_unit(text: str) -> str:
@@ -387,11 +410,16 @@ def read_quantity(answer: Answer, text: Any) -> Reading:
     unit_text = question_unit(unit_text)
     if unit_text == answer.unit and unit_text in ANSWER_UNITS:  # the unit the sheet names: nothing to convert
         return Reading(value, tuple(notes))
-    unit = parse_unit(unit_text)
     key = _key_unit(answer.unit)
-    if _signature(unit) != _signature(key):
+    readings = flop_readings(unit_text)
+    units = [parse_unit(r) for r in readings]
+    fits = [(r, u) for r, u in zip(readings, units) if _signature(u) == _signature(key)]
+    if len(fits) != 1:  # (two fitting readings cannot happen: a count and a rate differ by a time)
         wanted = f"in {answer.unit}" if answer.unit else "a plain number (no unit)"
         raise ParseError(f"{unit_text!r} does not measure the same thing as this part's answer, which is {wanted}")
+    reading, unit = fits[0]
+    if len(readings) > 1:
+        notes.append(f"read {unit_text!r} as {reading.replace('(', '').replace(')', '')}")
     factor = _factor(unit, answer.unit or "dimensionless")
     if factor == 1:  # the key's unit in other words (GPU-hours for hours, tokens for a count): nothing converted
         return Reading(value, tuple(notes))
