@@ -376,3 +376,32 @@ def test_a_student_who_submits_twice_in_another_case_is_caught(tmp_path):
         (tmp_path / f"{name}1.yaml").write_text(f"student: {name}\n")
     rows = grader.grade_files(sorted(tmp_path.iterdir()))
     assert all("also submitted" in row.error for row in rows)
+
+
+def test_autodiff_labels_read_as_plain_text_where_they_are_not_rendered(tmp_path):
+    """The sheet's comments, the feedback headings and `exgen check` showed raw LaTeX ($\\dot v_{3}$); the key
+    keeps the LaTeX (the worksheet and HTML render it as math)."""
+    sheet = tmp_path / "sheet"
+    assert run("make", "--topic", "autodiff", "--variant", "forward", "--n", "1", "--seed", "3",
+               "--out", sheet).exit_code == 0
+    blank = (sheet / "answers.yaml").read_text()
+    assert "# v\u0307_3: number" in blank and "\\" not in blank and "$" not in blank
+    assert "\\dot v_{3}" in (sheet / "key.json").read_text()
+    (tmp_path / "alice.yaml").write_text(fill(blank, {"1.dv3": "1"}, "alice"))
+    result = run("grade", sheet / "key.json", tmp_path / "alice.yaml", "--out", tmp_path / "g.csv",
+                 "--feedback", tmp_path / "fb")
+    assert result.exit_code == 0, result.output
+    feedback = (tmp_path / "fb" / "alice.md").read_text()
+    assert "## 1.dv3: v\u0307\\_3 (wrong)" in feedback and "\\dot" not in feedback
+    assert "1.dv3 (v\u0307_3):" in run("check", sheet / "key.json", "1.dv3", "1").output
+
+
+@pytest.mark.parametrize("label,plain", [
+    ("$\\bar v_{-1}$, contribution 1 (from $v_{3}$)", "v\u0304_-1, contribution 1 (from v_3)"),
+    ("$\\partial y_{1} / \\partial x_{2}$", "\u2202y_1 / \u2202x_2"), ("FLOPs of $\\partial L / \\partial W$", "FLOPs of \u2202L / \u2202W"),
+    ("$\\dot{v}_3$", "v\u0307_3"), ("scale", "scale"), ("cost in $", "cost in $"),
+])
+def test_plain_label(label, plain):
+    from exgen.grading.sheet import plain_label
+
+    assert plain_label(label) == plain

@@ -35,7 +35,7 @@ from typing import Any, Iterable
 
 from exgen.grading.compare import entry_results, matches
 from exgen.grading.parse import ParseError, is_blank, parse_answer
-from exgen.grading.sheet import Submission, SubmissionError, read_submission
+from exgen.grading.sheet import Submission, SubmissionError, plain_label, read_submission
 from exgen.units import shown
 from exgen.manifest import Key
 from exgen import __version__
@@ -225,7 +225,7 @@ def grade_part(qualified: str, part: Part, raw: Any, mistakes: list[tuple[Any, A
     is the part's `points` times the fraction of entries right."""
     answer = part.answer
     expected, tolerance = _key_texts(part)
-    base = dict(part=qualified, label=part.label, max_points=points, answer=_shown(raw),
+    base = dict(part=qualified, label=plain_label(part.label), max_points=points, answer=_shown(raw),
                 expected=expected, tolerance=tolerance)
     if is_blank(raw):
         return PartGrade(verdict="wrong", points=0.0, message="No answer.", **base)

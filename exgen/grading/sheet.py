@@ -13,6 +13,7 @@ ignored, aliases are refused (no "billion laughs") and duplicate entries are an 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,11 +69,43 @@ def describe(answer: Answer) -> str:
     return what
 
 
+# A label's inline math ($\dot v_{3}$) as plain text for the places people read it unrendered (sheet comments,
+# feedback headings, `exgen check`): accents as combining marks, a few symbols as unicode, other commands by name.
+_ACCENTS = {"dot": "\u0307", "bar": "\u0304", "hat": "\u0302", "tilde": "\u0303", "vec": "\u20d7"}
+_SYMBOLS = {"partial": "∂", "nabla": "∇", "times": "×", "cdot": "·", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥",
+            "approx": "≈", "infty": "∞", "ell": "ℓ", "sum": "Σ", "alpha": "α", "beta": "β", "gamma": "γ",
+            "delta": "δ", "epsilon": "ε", "eta": "η", "theta": "θ", "lambda": "λ", "mu": "μ", "pi": "π",
+            "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "psi": "ψ", "Psi": "Ψ", "Delta": "Δ", "Sigma": "Σ"}
+_ACCENT = re.compile(r"\\(" + "|".join(_ACCENTS) + r")\s*(?:\{([^{}]*)\}|([A-Za-z]))")
+_COMMAND = re.compile(r"\\([A-Za-z]+)\s?")
+_INLINE_MATH = re.compile(r"\$([^$]+)\$")
+
+
+def _plain_math(math: str) -> str:
+    math = _ACCENT.sub(lambda m: "".join(c + _ACCENTS[m.group(1)] if c.isalnum() else c
+                                         for c in (m.group(2) if m.group(2) is not None else m.group(3))), math)
+    math = re.sub(r"\\(?:mathrm|text|mathit|operatorname|mathbf)\s*\{([^{}]*)\}", r"\1", math)
+    math = re.sub(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)", math)
+    math = re.sub(r"\\sqrt\s*\{([^{}]*)\}", r"√(\1)", math)
+    math = re.sub(r"\\(?:left|right)\b", "", math)
+    math = re.sub(r"\\[,;:! ]", " ", math)
+    math = _COMMAND.sub(lambda m: _SYMBOLS.get(m.group(1), m.group(1)), math)
+    math = re.sub(r"([_^])\{([^{}]*)\}", r"\1\2", math).replace("{", "").replace("}", "")
+    return re.sub(r" {2,}", " ", math).strip()
+
+
+@functools.lru_cache(maxsize=4096)
+def plain_label(label: str) -> str:
+    """A part's label with its `$…$` math as readable plain text: '$\\dot v_{3}$' is 'v̇_3', '$\\bar v_{-1}$'
+    is 'v̄_-1'. The LaTeX stays in the key and wherever it is rendered as math (worksheets, HTML)."""
+    return _INLINE_MATH.sub(lambda m: _plain_math(m.group(1)), label) if "$" in label else label
+
+
 def blank_sheet(problems: list[Problem], *, student: str = "", sheet_id: str = "", title: str = "",
                 version: str = "") -> str:
     """A blank answer sheet: one entry per part, qualified 'problem.part' ('3.scale'); an exam version's
     sheet names its version (the grader reads that version's problems)."""
-    entries = [(f"{i}.{part.id}", f"{part.label}: {describe(part.answer)}", i, problem)
+    entries = [(f"{i}.{part.id}", f"{plain_label(part.label)}: {describe(part.answer)}", i, problem)
                for i, problem in enumerate(problems, 1) for part in problem.solution.parts]
     width = max([len(e[0]) for e in entries] + [8]) + 3  # two spaces before '#' at least: an answer typed after
     # ': ' still leaves one before the comment
