@@ -405,3 +405,76 @@ def test_plain_label(label, plain):
     from exgen.grading.sheet import plain_label
 
     assert plain_label(label) == plain
+
+
+@pytest.fixture(scope="module")
+def choice_exam(tmp_path_factory):
+    """An exam with one problem (intensity/bound) asked as multiple choice, and its options."""
+    out = tmp_path_factory.mktemp("mc")
+    spec = out / "spec.yaml"
+    spec.write_text("title: MC\nseed: 7\nsections:\n  - topic: intensity\n    variant: bound\n    count: 1\n"
+                    "    answer: choice\n")
+    assert run("exam", spec, "--out", out / "exam", "--no-pdf").exit_code == 0
+    key = out / "exam" / "key.json"
+    return key, json.loads(key.read_text())["meta"]["choices"]["1"]
+
+
+def _printed(key_path: Path, part: str, letter: str) -> str:
+    """The option as the exam prints it (the part's own precision and unit, as plain text)."""
+    from exgen.exam.build import option_text
+
+    from exgen.manifest import read_key
+
+    answer = read_key(key_path).problems[0].solution.part(part).answer
+    choice = json.loads(key_path.read_text())["meta"]["choices"]["1"][part]
+    text = option_text(answer, choice["options"]["ABCDEF".index(letter)])
+    text = re.sub(r"(?:\\ )?\\text\{([^}]*)\}", r" \1", text)
+    return re.sub(r"\^\{(-?\d+)\}", r"^\1", text).replace("\\times", "×").strip()
+
+
+@pytest.mark.parametrize("spelling", ["{L}", "({L})", "{l})", "{L}.", "Option {L}", "option {l}", "[{L}]"])
+def test_a_multiple_choice_letter_in_the_ways_people_write_it(choice_exam, spelling):
+    key, choices = choice_exam
+    for part, choice in choices.items():
+        for letter in "ABCDEF"[:len(choice["options"])]:
+            text = spelling.format(L=letter, l=letter.lower())
+            a = run("check", key, f"1.{part}", text).output.splitlines()[0]
+            b = run("check", key, f"1.{part}", letter).output.splitlines()[0]
+            assert a == b, (part, text)
+
+
+def test_a_multiple_choice_option_written_as_printed_gets_its_letters_verdict(choice_exam):
+    key, choices = choice_exam
+    for part, choice in choices.items():
+        for letter in "ABCDEF"[:len(choice["options"])]:
+            text = _printed(key, part, letter)
+            by_text = run("check", key, f"1.{part}", text).output.splitlines()
+            by_letter = run("check", key, f"1.{part}", letter).output.splitlines()
+            assert by_text[0] == by_letter[0] and f"Read as: option {letter}" in by_text[1], (part, text)
+
+
+def test_multiple_choice_on_a_sheet_by_letter_spelling_and_option_text(choice_exam, tmp_path):
+    key, choices = choice_exam
+    blank = (key.parent / "A" / "answers.yaml").read_text()
+    part = next(p for p, c in choices.items() if not isinstance(c["options"][0], str))
+    correct = choices[part]["correct"]
+    for name, text in (("ann", f"Option {correct}"), ("bea", _printed(key, part, correct)), ("cy", correct)):
+        (tmp_path / f"{name}.yaml").write_text(fill(blank, {f"1.{part}": text}, name))
+    result = run("grade", key, *sorted(tmp_path.glob("*.yaml")), "--out", tmp_path / "g.csv")
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO((tmp_path / "g.csv").read_text()))}
+    assert rows["ann"][f"1.{part}"] == rows["bea"][f"1.{part}"] == rows["cy"][f"1.{part}"] != "0", result.output
+
+
+def test_an_option_text_matching_two_options_or_none_is_unreadable_and_says_write_the_letter():
+    problem = generate("intensity", "bound", "easy", 1)
+    part = next(p for p in problem.solution.parts if p.answer.kind == "number")
+    value = part.answer.value
+    options = [value, value * 1.0001, value * 3]  # B is within the key's tolerance of A: no text tells them apart
+    grader = Grader(Key((problem,), meta={"choices": {"1": {part.id: {
+        "options": options, "correct": "A", "from": ["key", "perturbed", "perturbed"]}}}}))
+    asked = grader.presented(1, part)
+    both = grader.grade_entry(f"1.{part.id}", asked, 1, str(value))
+    assert both.verdict == "invalid" and "options A and B: write the letter" in both.message
+    none = grader.grade_entry(f"1.{part.id}", asked, 1, str(value * 7))
+    assert none.verdict == "invalid" and "none of the options A-C: write the letter" in none.message
+    assert grader.grade_entry(f"1.{part.id}", asked, 1, str(value * 3)).message.endswith("(Read as: option C.)")

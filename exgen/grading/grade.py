@@ -200,6 +200,39 @@ def _hint(answer: Answer, value: Any) -> str:
     return ""
 
 
+_LETTER = re.compile(r"(?:option\s*)?[(\[]?\s*([A-Za-z])\s*[)\].:]?", re.I)
+
+
+def choice_letter(raw: Any, options: list, key: Answer) -> tuple[Any, str, str]:
+    """(what to grade, a note, an error) for a multiple-choice answer: a letter in any of its spellings is
+    the letter; other text is read as the part's own answer and is the letter of the one option it matches
+    (within the key's tolerance). Matching two options, or none, is an error saying to write the letter."""
+    if is_blank(raw):
+        return raw, "", ""
+    if isinstance(raw, str):
+        m = _LETTER.fullmatch(raw.strip())
+        if m:
+            return m.group(1).upper(), "", ""
+    try:
+        reading = parse_answer(key, raw)
+    except ParseError:
+        return raw, "", ""  # neither a letter nor an option: the letter key's own message says so
+    letters = LETTERS[:len(options)]
+    hits = [letter for letter, option in zip(letters, options) if not reading.refused
+            and _matches_option(key, option, reading.value)]
+    if len(hits) == 1:
+        return hits[0], f"option {hits[0]}", ""
+    which = f"options {' and '.join(hits)}" if hits else f"none of the options {letters[0]}-{letters[-1]}"
+    return raw, "", f"{_shown(raw).strip()!r} matches {which}: write the letter of your choice"
+
+
+def _matches_option(key: Answer, option: Any, value: Any) -> bool:
+    try:
+        return matches(dataclasses.replace(key, value=option), value)
+    except (ValueError, TypeError, ArithmeticError):
+        return False
+
+
 def choice_key(options: int, correct: str) -> Answer:
     """The key of a part asked as multiple choice: one of the letters A, B, ... (the correct one)."""
     return Answer("choice", correct, choices=tuple(LETTERS[:options]))
@@ -357,15 +390,24 @@ class Grader:
 
     def grade_entry(self, qualified: str, part: Part, number: int, raw: Any) -> PartGrade:
         """One answer to part `part` (as asked) of key problem `number`; a multiple-choice part is answered
-        by its letter ("B", "b", "(B)") and its expected answer names the letter and the option's value."""
+        by its letter ("B", "b", "(B)", "B.", "Option B") or by its option as printed ("8.933 FLOP/byte"),
+        and its expected answer names the letter and the option's value."""
         choice = self.choices.get(str(number), {}).get(part.id)
-        if choice is not None and isinstance(raw, str):
-            raw = raw.strip().removeprefix("(").removesuffix(")")
+        note = error = ""
+        if choice is not None:
+            key = self.key.problems[number - 1].solution.part(part.id).answer
+            shown_raw = raw
+            raw, note, error = choice_letter(raw, choice["options"], key)
         result = grade_part(qualified, part, raw, self.mistakes(number).get(part.id, ()),
                             self.part_points(number, part.id))
         if choice is not None:
-            key = self.key.problems[number - 1].solution.part(part.id).answer
-            result = dataclasses.replace(result, expected=f"{choice['correct']} ({expected_text(key)})")
+            result = dataclasses.replace(result, expected=f"{choice['correct']} ({expected_text(key)})",
+                                         answer=_shown(shown_raw))
+            if error:
+                result = dataclasses.replace(result, verdict="invalid", points=0.0, mistake="",
+                                             message=f"Could not read the answer: {error}.")
+            elif note:
+                result = dataclasses.replace(result, message=f"{result.message} (Read as: {note}.)")
         return result
 
     def grade(self, submission: Submission) -> StudentGrade:
