@@ -437,3 +437,30 @@ def test_a_matrix_in_brackets_on_a_sheet_reads_as_in_exgen_check(line):
 def test_a_vector_in_brackets_on_a_sheet_reads_as_in_exgen_check():
     sheet = parse_sheet("student: a\n1.v: [1.5 -2]\n")
     assert verdict(VECTOR, sheet.answers["1.v"]) == verdict(VECTOR, "[1.5 -2]") == "correct"
+
+
+@pytest.mark.parametrize("entry", [
+    "|\n  1 -2 0\n  3 4 5",                  # a block keeps its newlines
+    "1 -2 0\n  3 4 5",                       # a plain scalar over two lines: YAML folds it into one row
+    "\n  1 -2 0\n  3 4 5   # my answer",
+    "1 -2 0;\n  3 4 5",
+    "[1 -2 0\n  3 4 5]",
+    "[[1, -2, 0],\n  [3, 4, 5]]",
+])
+def test_a_matrix_typed_over_several_lines_of_a_sheet_reads_its_lines_as_rows(entry):
+    sheet = parse_sheet(f"student: a\n1.q: {entry}\n1.r: 5\n")
+    assert sheet.answers["1.r"] == "5"
+    assert verdict(MATRIX, sheet.answers["1.q"]) == verdict(MATRIX, "1 -2 0\n3 4 5") == "correct"
+
+
+@pytest.mark.parametrize("entry", [">\n  1 -2 0\n  3 4 5", '"1 -2 0\n  3 4 5"', "[1, -2, 0\n  3, 4, 5]"])
+def test_a_matrix_whose_lines_yaml_has_joined_is_refused_with_advice_never_one_long_row(entry):
+    sheet = parse_sheet(f"student: a\n1.q: {entry}\n")
+    result = grade_part("1.q", Part("q", "q", MATRIX), sheet.answers["1.q"])
+    assert result.verdict == "invalid" and "separate the rows with ';'" in result.message
+
+
+def test_other_answers_over_several_lines_read_as_yaml_joins_them():
+    sheet = parse_sheet("student: a\n1.x: 7.3 ×\n  10^22\n1.v: 1.5\n  -2\n")
+    assert verdict(NUMBER, sheet.answers["1.x"]) == "correct"
+    assert verdict(VECTOR, sheet.answers["1.v"]) == "correct"  # one entry per line: a column

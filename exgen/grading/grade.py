@@ -127,7 +127,9 @@ def expected_text(answer: Answer) -> str:
 def _shown(raw: Any, limit: int = 120) -> str:
     if raw is None:
         return ""
-    if isinstance(raw, list):
+    if getattr(raw, "lines", None):  # typed over several lines (sheet.Folded): shown as its rows
+        text = "; ".join(raw.lines)
+    elif isinstance(raw, list):
         text = "; ".join(" ".join(map(str, r)) if isinstance(r, list) else str(r) for r in raw)
     else:
         text = str(raw)

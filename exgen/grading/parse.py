@@ -534,9 +534,23 @@ def _entries_of(row: list) -> list:
     return out
 
 
+_OVER_LINES = ("this answer is written over several lines, which YAML joins into one line: separate the rows "
+               "with ';' (1 -2; 0 3), or write '|' after the colon and the rows on the lines below it")
+
+
 def _rows(value: Any) -> list[list[Any]]:
     """Rows of entry text (or numbers) from any accepted spelling; on a sheet YAML reads brackets as lists,
-    so [0 0 1; 1 0 0] arrives as ['0 0 1; 1 0 0'] and [[0 0 1], [1 0 0]] as [['0 0 1'], ['1 0 0']]."""
+    so [0 0 1; 1 0 0] arrives as ['0 0 1; 1 0 0'] and [[0 0 1], [1 0 0]] as [['0 0 1'], ['1 0 0']]. A text the
+    sheet typed over several lines (sheet.Folded) is read by those lines, the way ';' separates rows."""
+    if isinstance(value, (list, tuple)) and any(getattr(v, "lines", None) is not None for v in value):
+        if len(value) != 1:  # [1, -2, 0 <newline> 0, 1, -1]: YAML made '0 0' one entry, the rows are lost
+            raise ParseError(_OVER_LINES)
+        value = value[0]
+    lines = getattr(value, "lines", None)
+    if lines is not None:
+        if not lines:
+            raise ParseError(_OVER_LINES)
+        value = "\n".join(lines)
     if isinstance(value, (list, tuple)):
         if any(isinstance(v, str) and ";" in v for v in value) and not any(isinstance(v, (list, tuple))
                                                                            for v in value):

@@ -138,8 +138,28 @@ def _yaml_text(text: str) -> str:
 # ---- reading ---------------------------------------------------------------------------------------
 
 
-def _compose(events) -> Any:
-    """Build str / list / dict from YAML events; aliases refused, duplicate keys refused, depth bounded."""
+class Folded(str):
+    """A scalar typed over several lines that YAML folded into one (`1.q: 1 -2 0` then `  0 1 -1` on the next
+    line reads as '1 -2 0 0 1 -1'). `lines` are the lines as typed — a plain scalar's, recovered from the
+    source — or empty where they cannot be (quoted or '>' scalars); a matrix reads them as rows, or refuses."""
+
+    lines: tuple[str, ...] = ()
+
+
+def _folded(value: str, style: str | None, start, end, source: list[str]) -> str:
+    """`value`, marked as Folded when its scalar spans several lines (a '|' block keeps its newlines)."""
+    if start is None or end is None or start.line == end.line or style == "|":
+        return value
+    folded = Folded(value)
+    if not style and end.line < len(source):  # plain: the lines as typed (no comment can sit inside one)
+        typed = [source[start.line][start.column:]] + source[start.line + 1:end.line] + [source[end.line][:end.column]]
+        folded.lines = tuple(line.strip() for line in typed if line.strip())
+    return folded
+
+
+def _compose(events, source: list[str] = ()) -> Any:
+    """Build str / list / dict from YAML events; aliases refused, duplicate keys refused, depth bounded;
+    `source`, the sheet's lines, lets a scalar typed over several lines keep them (Folded)."""
     import yaml
 
     stack: list[Any] = []
@@ -169,7 +189,7 @@ def _compose(events) -> Any:
         if isinstance(event, yaml.AliasEvent):
             raise SubmissionError(f"line {line}: YAML aliases (*name) are not allowed in an answer sheet")
         if isinstance(event, yaml.ScalarEvent):
-            add(event.value, line)
+            add(_folded(event.value, event.style, event.start_mark, event.end_mark, source), line)
         elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             if len(stack) >= MAX_DEPTH:
                 raise SubmissionError(f"line {line}: nested too deeply")
@@ -202,7 +222,7 @@ def parse_sheet(text: str, source: str = "<text>") -> Submission:
 
     loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
     try:
-        doc = _compose(yaml.parse(text, Loader=loader))
+        doc = _compose(yaml.parse(text, Loader=loader), text.split("\n"))
     except yaml.YAMLError as e:
         mark = getattr(e, "context_mark", None) or getattr(e, "problem_mark", None)  # where the bad entry starts
         where = f"line {mark.line + 1}: " if mark else ""
