@@ -478,3 +478,36 @@ def test_an_option_text_matching_two_options_or_none_is_unreadable_and_says_writ
     none = grader.grade_entry(f"1.{part.id}", asked, 1, str(value * 7))
     assert none.verdict == "invalid" and "none of the options A-C: write the letter" in none.message
     assert grader.grade_entry(f"1.{part.id}", asked, 1, str(value * 3)).message.endswith("(Read as: option C.)")
+
+
+def test_a_second_feedback_run_removes_only_the_files_exgen_wrote_that_it_no_longer_writes(sheet, tmp_path,
+                                                                                           monkeypatch):
+    """A review found a run with fewer students left the first run's files for the others looking current."""
+    import exgen.files
+
+    blank = (sheet / "answers.yaml").read_text()
+    subs, fb = tmp_path / "subs", tmp_path / "fb"
+    subs.mkdir()
+    for name in ("alice", "bob", "carl", "dana"):
+        (subs / f"{name}.yaml").write_text(fill(blank, {"1.scale": "1.0"}, name))
+    assert run("grade", sheet / "key.json", subs, "--feedback", fb).exit_code == 0
+    assert sorted(p.name for p in fb.iterdir()) == [".exgen-feedback", "alice.md", "bob.md", "carl.md", "dana.md"]
+    (fb / "notes.md").write_text("my own notes")                                   # the user's own file
+    (fb / "carl.md").write_text((fb / "carl.md").read_text() + "\nTA: see me\n")  # edited since: the user's now
+    for name in ("bob", "carl", "dana"):
+        (subs / f"{name}.yaml").unlink()
+
+    def broken(items):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(exgen.files, "atomic_write_all", broken)  # a failed run removes nothing
+    run("grade", sheet / "key.json", subs, "--feedback", fb)
+    assert (fb / "bob.md").exists() and (fb / "dana.md").exists()
+    monkeypatch.undo()
+
+    result = run("grade", sheet / "key.json", subs, "--feedback", fb)
+    assert result.exit_code == 0
+    assert sorted(p.name for p in fb.iterdir()) == [".exgen-feedback", "alice.md", "carl.md", "notes.md"]
+    assert "removed 2 feedback file(s)" in result.output and "bob.md, dana.md" in result.output
+    assert "kept carl.md" in result.output and (fb / "notes.md").read_text() == "my own notes"
+    assert "carl.md" not in (fb / ".exgen-feedback").read_text()  # kept once: not exgen's any more

@@ -583,6 +583,73 @@ def feedback_files(rows: list[StudentGrade]) -> list[tuple[str, StudentGrade]]:
     return [(feedback_filename(r.student, r.source, counts[r.student] == 1), r) for r in rows]
 
 
+# The feedback folder's record of the files `exgen grade --feedback` wrote there, with what it wrote in each: a
+# later run that no longer writes one (a student missing this time) removes it, if it is still as written.
+FEEDBACK_MANIFEST = ".exgen-feedback"
+_MANIFEST_LINE = re.compile(r"([0-9a-f]{64})  ([A-Za-z0-9_-][A-Za-z0-9._-]{0,90}\.md)")
+_MAX_FEEDBACK_BYTES = 4 << 20
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _regular_bytes(path: Path) -> bytes | None:
+    """A regular file's bytes (not a link, not too large), or None."""
+    import os
+    import stat
+
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_FEEDBACK_BYTES:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def feedback_manifest(folder: Path, files: list[tuple[str, str]]) -> tuple[str, list[str], list[str]]:
+    """(the manifest to write with this run's feedback `files` (name, text), the earlier run's files to
+    remove once these are written, those kept). A file is removed only if the folder's manifest lists it,
+    this run does not write it, and it still holds what exgen wrote: an edited one is kept (it is the
+    user's now), and so is every file the manifest does not name. Files due for removal stay listed, so a
+    run stopped before removing them removes them next time."""
+    written = {name: _sha256(text.encode("utf-8")) for name, text in files}
+    earlier = {}
+    data = _regular_bytes(Path(folder) / FEEDBACK_MANIFEST) or b""
+    for line in data.decode("utf-8", "replace").splitlines():
+        m = _MANIFEST_LINE.fullmatch(line)
+        if m and m.group(2) not in written:
+            earlier[m.group(2)] = m.group(1)
+    stale, kept = {}, []
+    for name, digest in sorted(earlier.items()):
+        current = _regular_bytes(Path(folder) / name)
+        if current is not None and _sha256(current) == digest:
+            stale[name] = digest
+        elif current is not None or (Path(folder) / name).is_symlink():
+            kept.append(name)
+    listed = sorted({**written, **stale}.items())
+    text = ("# exgen grade --feedback: the files it wrote in this folder (sha256, name). A later run removes\n"
+            "# those it no longer writes, if they are unchanged. Do not edit.\n"
+            + "".join(f"{digest}  {name}\n" for name, digest in listed))
+    return text, sorted(stale), kept
+
+
+def remove_stale_feedback(folder: Path, names: list[str]) -> list[str]:
+    """Remove the earlier run's feedback files `feedback_manifest` found (after this run's are written); the
+    names removed."""
+    removed = []
+    for name in names:
+        try:
+            (Path(folder) / name).unlink()
+            removed.append(name)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
 def gradescope_json(row: StudentGrade) -> str:
     """Gradescope's autograder results.json for one submission: one test per problem, worth its points, its
     output one line per part."""
