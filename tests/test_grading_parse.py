@@ -110,6 +110,8 @@ IN_PSI = Answer("number", 1.96, sig=3)
     (PARAMS, "4.68e10 parameters", "correct"),
     (PARAMS, "46.8 billion parameters", "correct"),
     (PARAMS, "46.8 million", "wrong"),
+    (PARAMS, "46.8 bn", "correct"),              # was read as 46.8 counted in 'bn' (a label), and marked wrong
+    (PARAMS, "46.8bn parameters", "correct"),
     (PARAMS, "46.8B", "correct"),                # the field's 70B: a count's B is a billion, never bytes
     (PARAMS, "0.0468T", "correct"),
     (GB, "51.5e9 B", "correct"),                 # where the key has a unit, B stays bytes

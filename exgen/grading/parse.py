@@ -119,8 +119,8 @@ _TEN_POWER = re.compile(r"\s*(?P<sign>[+-]?)\s*10" + _POWER.replace("{n}", "t") 
 _DIVISOR = re.compile(r"\s*/\s*(?P<d>\d+(?:\.\d+)?)(?![\w.])")
 # Number words as the questions write them ("a 46.8-billion-parameter model"), short scale. No part asks for
 # a count in millions or billions (tests/test_grading_parse.py checks every question), so the word is a factor.
-_MAGNITUDES = {"thousand": 3, "million": 6, "billion": 9, "trillion": 12}
-_MAGNITUDE = re.compile(r"\s*-?\s*(thousand|million|billion|trillion)\b", re.I)
+_MAGNITUDES = {"thousand": 3, "million": 6, "billion": 9, "bn": 9, "trillion": 12}  # bn: "1.5 bn" (a label otherwise)
+_MAGNITUDE = re.compile(r"\s*-?\s*(thousand|million|billion|bn|trillion)\b", re.I)
 
 
 def _mantissa_decimal(text: str, notes: list[str]) -> Decimal:
