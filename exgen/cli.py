@@ -408,7 +408,8 @@ def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the gradebook CSV here (one row per submission; written atomically).")
 @click.option("--feedback", type=click.Path(file_okay=False, path_type=Path),
-              help="Write one Markdown feedback file per student into this folder.")
+              help="Write one Markdown feedback file per student into this folder (the files an earlier run "
+                   "wrote there for submissions not graded this time are removed, if unchanged).")
 @click.option("--gradescope", type=click.Path(dir_okay=False, path_type=Path),
               help="Write Gradescope's results.json for the (single) submission here.")
 @click.option("--compare", "old_key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
