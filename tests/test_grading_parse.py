@@ -161,6 +161,8 @@ COUNT_FLOP = Answer("number", 3.2e21, unit="FLOP", sig=3)
     (COUNT_FLOP, "3.2e21 FLOPS", "correct"),
     (COUNT_FLOP, "3.2e6 pflops", "correct"),
     (COUNT_FLOP, "3.2e6 pflop", "correct"),
+    (COUNT_FLOP, "3.2 zettaflops", "correct"),
+    (COUNT_FLOP, "3.2 ZFLOPs", "correct"),
     (COUNT_FLOP, "3.2e21 FLOP/s", "invalid"),
     (PF_DAYS, "53.2 pflop-days", "correct"),     # petaflop-days are petaflop/s-days
     (PF_DAYS, "53.2 petaflop-days", "correct"),

@@ -248,8 +248,8 @@ def _is_label(text: str) -> bool:
 # A FLOP word in any case ('tflops', 'Gflop/s', 'tera-FLOPs'): its prefix letter is always the decimal prefix (a
 # lowercase p is peta, never pico; m is mega). "FLOPS"/"flops"/"FLOPs" is a count (plural) or a rate (FLOP/s): the
 # part's dimension decides (read_quantity), and the feedback says how it was read.
-_FLOP_WORD = re.compile(r"(?<![A-Za-z])(?:(kilo|mega|giga|tera|peta|exa|[kmgtpe])-?)?flop(s?)(?![A-Za-z])", re.I)
-_FLOP_PREFIX = {"kilo": "k", "mega": "M", "giga": "G", "tera": "T", "peta": "P", "exa": "E"}
+_FLOP_WORD = re.compile(r"(?<![A-Za-z])(?:(kilo|mega|giga|tera|peta|exa|zetta|[kmgtpez])-?)?flop(s?)(?![A-Za-z])", re.I)
+_FLOP_PREFIX = {"kilo": "k", "mega": "M", "giga": "G", "tera": "T", "peta": "P", "exa": "E", "zetta": "Z"}
 
 
 def flop_readings(text: str) -> list[str]:
