@@ -408,7 +408,8 @@ def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the gradebook CSV here (one row per submission; written atomically).")
 @click.option("--feedback", type=click.Path(file_okay=False, path_type=Path),
-              help="Write one Markdown feedback file per student into this folder.")
+              help="Write one Markdown feedback file per student into this folder (the files an earlier run "
+                   "wrote there for submissions not graded this time are removed, if unchanged).")
 @click.option("--gradescope", type=click.Path(dir_okay=False, path_type=Path),
               help="Write Gradescope's results.json for the (single) submission here.")
 @click.option("--compare", "old_key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -429,8 +430,9 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
       exgen grade sheet/key.json submissions/ --compare old-key.json
     """
     from exgen.files import atomic_write_all, refuse_overlap
-    from exgen.grading.grade import (EXIT_OK, EXIT_WITH_ERRORS, Grader, compare_lines, feedback_files,
-                                     feedback_markdown, gradebook_csv, gradescope_json, points_text, summary_line)
+    from exgen.grading.grade import (EXIT_OK, EXIT_WITH_ERRORS, FEEDBACK_MANIFEST, Grader, compare_lines,
+                                     feedback_files, feedback_manifest, feedback_markdown, gradebook_csv,
+                                     gradescope_json, points_text, remove_stale_feedback, summary_line)
     from exgen.manifest import read_key
 
     with user_errors():
@@ -457,7 +459,8 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
     rows = grader.grade_files(files)
     named = feedback_files(rows) if feedback is not None else []
     with user_errors():
-        refuse_overlap([out, gradescope] + [feedback / name for name, _ in named], [key, *files])
+        refuse_overlap([out, gradescope] + [feedback / name for name, _ in named]
+                       + ([feedback / FEEDBACK_MANIFEST] if feedback is not None else []), [key, *files])
     for row in rows:
         if row.error:
             click.echo(f"ERROR {row.source}: {row.error}")
@@ -467,10 +470,21 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
             click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}"
                        f"\t(problem {problems})")
     writes = [(out, gradebook_csv(rows))] if out is not None else []
-    writes += [(feedback / name, feedback_markdown(row)) for name, row in named]
+    stale: list[str] = []
+    if feedback is not None:  # with a record of what it wrote, so that the next run removes what it no longer writes
+        texts = [(name, feedback_markdown(row)) for name, row in named]
+        manifest, stale, kept = feedback_manifest(feedback, texts)
+        writes += [(feedback / name, text) for name, text in texts] + [(feedback / FEEDBACK_MANIFEST, manifest)]
+        if kept:
+            click.echo(f"note: kept {', '.join(kept)} in {feedback}: an earlier run's feedback, changed since",
+                       err=True)
     if gradescope is not None:
         writes.append((gradescope, gradescope_json(rows[0])))
     atomic_write_all(writes)
+    removed = remove_stale_feedback(feedback, stale) if stale else []
+    if removed:
+        click.echo(f"removed {len(removed)} feedback file(s) of an earlier run for submissions not graded this "
+                   f"time: {', '.join(removed)}", err=True)
     click.echo(summary_line(rows), err=True)
     sys.exit(EXIT_WITH_ERRORS if any(r.error for r in rows) else EXIT_OK)
 

@@ -376,3 +376,138 @@ def test_a_student_who_submits_twice_in_another_case_is_caught(tmp_path):
         (tmp_path / f"{name}1.yaml").write_text(f"student: {name}\n")
     rows = grader.grade_files(sorted(tmp_path.iterdir()))
     assert all("also submitted" in row.error for row in rows)
+
+
+def test_autodiff_labels_read_as_plain_text_where_they_are_not_rendered(tmp_path):
+    """The sheet's comments, the feedback headings and `exgen check` showed raw LaTeX ($\\dot v_{3}$); the key
+    keeps the LaTeX (the worksheet and HTML render it as math)."""
+    sheet = tmp_path / "sheet"
+    assert run("make", "--topic", "autodiff", "--variant", "forward", "--n", "1", "--seed", "3",
+               "--out", sheet).exit_code == 0
+    blank = (sheet / "answers.yaml").read_text()
+    assert "# v\u0307_3: number" in blank and "\\" not in blank and "$" not in blank
+    assert "\\dot v_{3}" in (sheet / "key.json").read_text()
+    (tmp_path / "alice.yaml").write_text(fill(blank, {"1.dv3": "1"}, "alice"))
+    result = run("grade", sheet / "key.json", tmp_path / "alice.yaml", "--out", tmp_path / "g.csv",
+                 "--feedback", tmp_path / "fb")
+    assert result.exit_code == 0, result.output
+    feedback = (tmp_path / "fb" / "alice.md").read_text()
+    assert "## 1.dv3: v\u0307\\_3 (wrong)" in feedback and "\\dot" not in feedback
+    assert "1.dv3 (v\u0307_3):" in run("check", sheet / "key.json", "1.dv3", "1").output
+
+
+@pytest.mark.parametrize("label,plain", [
+    ("$\\bar v_{-1}$, contribution 1 (from $v_{3}$)", "v\u0304_-1, contribution 1 (from v_3)"),
+    ("$\\partial y_{1} / \\partial x_{2}$", "\u2202y_1 / \u2202x_2"), ("FLOPs of $\\partial L / \\partial W$", "FLOPs of \u2202L / \u2202W"),
+    ("$\\dot{v}_3$", "v\u0307_3"), ("scale", "scale"), ("cost in $", "cost in $"),
+])
+def test_plain_label(label, plain):
+    from exgen.grading.sheet import plain_label
+
+    assert plain_label(label) == plain
+
+
+@pytest.fixture(scope="module")
+def choice_exam(tmp_path_factory):
+    """An exam with one problem (intensity/bound) asked as multiple choice, and its options."""
+    out = tmp_path_factory.mktemp("mc")
+    spec = out / "spec.yaml"
+    spec.write_text("title: MC\nseed: 7\nsections:\n  - topic: intensity\n    variant: bound\n    count: 1\n"
+                    "    answer: choice\n")
+    assert run("exam", spec, "--out", out / "exam", "--no-pdf").exit_code == 0
+    key = out / "exam" / "key.json"
+    return key, json.loads(key.read_text())["meta"]["choices"]["1"]
+
+
+def _printed(key_path: Path, part: str, letter: str) -> str:
+    """The option as the exam prints it (the part's own precision and unit, as plain text)."""
+    from exgen.exam.build import option_text
+
+    from exgen.manifest import read_key
+
+    answer = read_key(key_path).problems[0].solution.part(part).answer
+    choice = json.loads(key_path.read_text())["meta"]["choices"]["1"][part]
+    text = option_text(answer, choice["options"]["ABCDEF".index(letter)])
+    text = re.sub(r"(?:\\ )?\\text\{([^}]*)\}", r" \1", text)
+    return re.sub(r"\^\{(-?\d+)\}", r"^\1", text).replace("\\times", "×").strip()
+
+
+@pytest.mark.parametrize("spelling", ["{L}", "({L})", "{l})", "{L}.", "Option {L}", "option {l}", "[{L}]"])
+def test_a_multiple_choice_letter_in_the_ways_people_write_it(choice_exam, spelling):
+    key, choices = choice_exam
+    for part, choice in choices.items():
+        for letter in "ABCDEF"[:len(choice["options"])]:
+            text = spelling.format(L=letter, l=letter.lower())
+            a = run("check", key, f"1.{part}", text).output.splitlines()[0]
+            b = run("check", key, f"1.{part}", letter).output.splitlines()[0]
+            assert a == b, (part, text)
+
+
+def test_a_multiple_choice_option_written_as_printed_gets_its_letters_verdict(choice_exam):
+    key, choices = choice_exam
+    for part, choice in choices.items():
+        for letter in "ABCDEF"[:len(choice["options"])]:
+            text = _printed(key, part, letter)
+            by_text = run("check", key, f"1.{part}", text).output.splitlines()
+            by_letter = run("check", key, f"1.{part}", letter).output.splitlines()
+            assert by_text[0] == by_letter[0] and f"Read as: option {letter}" in by_text[1], (part, text)
+
+
+def test_multiple_choice_on_a_sheet_by_letter_spelling_and_option_text(choice_exam, tmp_path):
+    key, choices = choice_exam
+    blank = (key.parent / "A" / "answers.yaml").read_text()
+    part = next(p for p, c in choices.items() if not isinstance(c["options"][0], str))
+    correct = choices[part]["correct"]
+    for name, text in (("ann", f"Option {correct}"), ("bea", _printed(key, part, correct)), ("cy", correct)):
+        (tmp_path / f"{name}.yaml").write_text(fill(blank, {f"1.{part}": text}, name))
+    result = run("grade", key, *sorted(tmp_path.glob("*.yaml")), "--out", tmp_path / "g.csv")
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO((tmp_path / "g.csv").read_text()))}
+    assert rows["ann"][f"1.{part}"] == rows["bea"][f"1.{part}"] == rows["cy"][f"1.{part}"] != "0", result.output
+
+
+def test_an_option_text_matching_two_options_or_none_is_unreadable_and_says_write_the_letter():
+    problem = generate("intensity", "bound", "easy", 1)
+    part = next(p for p in problem.solution.parts if p.answer.kind == "number")
+    value = part.answer.value
+    options = [value, value * 1.0001, value * 3]  # B is within the key's tolerance of A: no text tells them apart
+    grader = Grader(Key((problem,), meta={"choices": {"1": {part.id: {
+        "options": options, "correct": "A", "from": ["key", "perturbed", "perturbed"]}}}}))
+    asked = grader.presented(1, part)
+    both = grader.grade_entry(f"1.{part.id}", asked, 1, str(value))
+    assert both.verdict == "invalid" and "options A and B: write the letter" in both.message
+    none = grader.grade_entry(f"1.{part.id}", asked, 1, str(value * 7))
+    assert none.verdict == "invalid" and "none of the options A-C: write the letter" in none.message
+    assert grader.grade_entry(f"1.{part.id}", asked, 1, str(value * 3)).message.endswith("(Read as: option C.)")
+
+
+def test_a_second_feedback_run_removes_only_the_files_exgen_wrote_that_it_no_longer_writes(sheet, tmp_path,
+                                                                                           monkeypatch):
+    """A review found a run with fewer students left the first run's files for the others looking current."""
+    import exgen.files
+
+    blank = (sheet / "answers.yaml").read_text()
+    subs, fb = tmp_path / "subs", tmp_path / "fb"
+    subs.mkdir()
+    for name in ("alice", "bob", "carl", "dana"):
+        (subs / f"{name}.yaml").write_text(fill(blank, {"1.scale": "1.0"}, name))
+    assert run("grade", sheet / "key.json", subs, "--feedback", fb).exit_code == 0
+    assert sorted(p.name for p in fb.iterdir()) == [".exgen-feedback", "alice.md", "bob.md", "carl.md", "dana.md"]
+    (fb / "notes.md").write_text("my own notes")                                   # the user's own file
+    (fb / "carl.md").write_text((fb / "carl.md").read_text() + "\nTA: see me\n")  # edited since: the user's now
+    for name in ("bob", "carl", "dana"):
+        (subs / f"{name}.yaml").unlink()
+
+    def broken(items):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(exgen.files, "atomic_write_all", broken)  # a failed run removes nothing
+    run("grade", sheet / "key.json", subs, "--feedback", fb)
+    assert (fb / "bob.md").exists() and (fb / "dana.md").exists()
+    monkeypatch.undo()
+
+    result = run("grade", sheet / "key.json", subs, "--feedback", fb)
+    assert result.exit_code == 0
+    assert sorted(p.name for p in fb.iterdir()) == [".exgen-feedback", "alice.md", "carl.md", "notes.md"]
+    assert "removed 2 feedback file(s)" in result.output and "bob.md, dana.md" in result.output
+    assert "kept carl.md" in result.output and (fb / "notes.md").read_text() == "my own notes"
+    assert "carl.md" not in (fb / ".exgen-feedback").read_text()  # kept once: not exgen's any more

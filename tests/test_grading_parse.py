@@ -110,6 +110,8 @@ IN_PSI = Answer("number", 1.96, sig=3)
     (PARAMS, "4.68e10 parameters", "correct"),
     (PARAMS, "46.8 billion parameters", "correct"),
     (PARAMS, "46.8 million", "wrong"),
+    (PARAMS, "46.8 bn", "correct"),              # was read as 46.8 counted in 'bn' (a label), and marked wrong
+    (PARAMS, "46.8bn parameters", "correct"),
     (PARAMS, "46.8B", "correct"),                # the field's 70B: a count's B is a billion, never bytes
     (PARAMS, "0.0468T", "correct"),
     (GB, "51.5e9 B", "correct"),                 # where the key has a unit, B stays bytes
@@ -139,6 +141,42 @@ IN_PSI = Answer("number", 1.96, sig=3)
 ])
 def test_the_words_and_units_the_questions_use_are_read(answer, text, expected):
     assert verdict(answer, text) == expected
+
+
+COUNT_FLOP = Answer("number", 3.2e21, unit="FLOP", sig=3)
+
+
+@pytest.mark.parametrize("answer,text,expected", [
+    (THROUGHPUT, "312 tflops", "correct"),       # FLOP words in lowercase: the prefix letter is the decimal prefix
+    (THROUGHPUT, "312 tflop/s", "correct"),
+    (THROUGHPUT, "312 tflops/s", "correct"),     # flops as a plural count, per second
+    (THROUGHPUT, "312 TFlops", "correct"),
+    (THROUGHPUT, "312 TFLOPs", "correct"),       # a count does not fit a rate: the rate is meant
+    (THROUGHPUT, "312 tera-FLOP/s", "correct"),
+    (THROUGHPUT, "0.312 pflops", "correct"),     # p before flop is peta, never pico
+    (THROUGHPUT, "312 pflops", "wrong"),
+    (THROUGHPUT, "312 tflop", "invalid"),        # a singular flop is a count, never a rate
+    (COUNT_FLOP, "3.2e21 flops", "correct"),     # a rate does not fit a count: the plural count is meant
+    (COUNT_FLOP, "3.2e21 FLOPs", "correct"),
+    (COUNT_FLOP, "3.2e21 FLOPS", "correct"),
+    (COUNT_FLOP, "3.2e6 pflops", "correct"),
+    (COUNT_FLOP, "3.2e6 pflop", "correct"),
+    (COUNT_FLOP, "3.2 zettaflops", "correct"),
+    (COUNT_FLOP, "3.2 ZFLOPs", "correct"),
+    (COUNT_FLOP, "3.2e21 FLOP/s", "invalid"),
+    (PF_DAYS, "53.2 pflop-days", "correct"),     # petaflop-days are petaflop/s-days
+    (PF_DAYS, "53.2 petaflop-days", "correct"),
+    (PF_DAYS, "53.2 PFLOPS-day", "correct"),
+    (Answer("number", 2.5, unit="FLOP/byte", sig=2), "2.5 flops/byte", "correct"),
+])
+def test_flop_words_in_any_case_are_read_by_the_parts_dimension(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+@pytest.mark.parametrize("answer,text,read", [(THROUGHPUT, "312 tflops", "TFLOP/s"), (COUNT_FLOP, "3.2e21 flops", "FLOP")])
+def test_the_feedback_says_how_a_flops_was_read(answer, text, read):
+    result = grade_part("1.x", Part("x", "x", answer), text)
+    assert result.verdict == "correct" and f"as {read}." in result.message
 
 
 def test_no_question_asks_for_a_count_in_millions_or_billions():
@@ -403,3 +441,30 @@ def test_a_matrix_in_brackets_on_a_sheet_reads_as_in_exgen_check(line):
 def test_a_vector_in_brackets_on_a_sheet_reads_as_in_exgen_check():
     sheet = parse_sheet("student: a\n1.v: [1.5 -2]\n")
     assert verdict(VECTOR, sheet.answers["1.v"]) == verdict(VECTOR, "[1.5 -2]") == "correct"
+
+
+@pytest.mark.parametrize("entry", [
+    "|\n  1 -2 0\n  3 4 5",                  # a block keeps its newlines
+    "1 -2 0\n  3 4 5",                       # a plain scalar over two lines: YAML folds it into one row
+    "\n  1 -2 0\n  3 4 5   # my answer",
+    "1 -2 0;\n  3 4 5",
+    "[1 -2 0\n  3 4 5]",
+    "[[1, -2, 0],\n  [3, 4, 5]]",
+])
+def test_a_matrix_typed_over_several_lines_of_a_sheet_reads_its_lines_as_rows(entry):
+    sheet = parse_sheet(f"student: a\n1.q: {entry}\n1.r: 5\n")
+    assert sheet.answers["1.r"] == "5"
+    assert verdict(MATRIX, sheet.answers["1.q"]) == verdict(MATRIX, "1 -2 0\n3 4 5") == "correct"
+
+
+@pytest.mark.parametrize("entry", [">\n  1 -2 0\n  3 4 5", '"1 -2 0\n  3 4 5"', "[1, -2, 0\n  3, 4, 5]"])
+def test_a_matrix_whose_lines_yaml_has_joined_is_refused_with_advice_never_one_long_row(entry):
+    sheet = parse_sheet(f"student: a\n1.q: {entry}\n")
+    result = grade_part("1.q", Part("q", "q", MATRIX), sheet.answers["1.q"])
+    assert result.verdict == "invalid" and "separate the rows with ';'" in result.message
+
+
+def test_other_answers_over_several_lines_read_as_yaml_joins_them():
+    sheet = parse_sheet("student: a\n1.x: 7.3 ×\n  10^22\n1.v: 1.5\n  -2\n")
+    assert verdict(NUMBER, sheet.answers["1.x"]) == "correct"
+    assert verdict(VECTOR, sheet.answers["1.v"]) == "correct"  # one entry per line: a column

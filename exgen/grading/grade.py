@@ -35,7 +35,7 @@ from typing import Any, Iterable
 
 from exgen.grading.compare import entry_results, matches
 from exgen.grading.parse import ParseError, is_blank, parse_answer
-from exgen.grading.sheet import Submission, SubmissionError, read_submission
+from exgen.grading.sheet import Submission, SubmissionError, plain_label, read_submission
 from exgen.units import shown
 from exgen.manifest import Key
 from exgen import __version__
@@ -127,7 +127,9 @@ def expected_text(answer: Answer) -> str:
 def _shown(raw: Any, limit: int = 120) -> str:
     if raw is None:
         return ""
-    if isinstance(raw, list):
+    if getattr(raw, "lines", None):  # typed over several lines (sheet.Folded): shown as its rows
+        text = "; ".join(raw.lines)
+    elif isinstance(raw, list):
         text = "; ".join(" ".join(map(str, r)) if isinstance(r, list) else str(r) for r in raw)
     else:
         text = str(raw)
@@ -200,6 +202,39 @@ def _hint(answer: Answer, value: Any) -> str:
     return ""
 
 
+_LETTER = re.compile(r"(?:option\s*)?[(\[]?\s*([A-Za-z])\s*[)\].:]?", re.I)
+
+
+def choice_letter(raw: Any, options: list, key: Answer) -> tuple[Any, str, str]:
+    """(what to grade, a note, an error) for a multiple-choice answer: a letter in any of its spellings is
+    the letter; other text is read as the part's own answer and is the letter of the one option it matches
+    (within the key's tolerance). Matching two options, or none, is an error saying to write the letter."""
+    if is_blank(raw):
+        return raw, "", ""
+    if isinstance(raw, str):
+        m = _LETTER.fullmatch(raw.strip())
+        if m:
+            return m.group(1).upper(), "", ""
+    try:
+        reading = parse_answer(key, raw)
+    except ParseError:
+        return raw, "", ""  # neither a letter nor an option: the letter key's own message says so
+    letters = LETTERS[:len(options)]
+    hits = [letter for letter, option in zip(letters, options) if not reading.refused
+            and _matches_option(key, option, reading.value)]
+    if len(hits) == 1:
+        return hits[0], f"option {hits[0]}", ""
+    which = f"options {' and '.join(hits)}" if hits else f"none of the options {letters[0]}-{letters[-1]}"
+    return raw, "", f"{_shown(raw).strip()!r} matches {which}: write the letter of your choice"
+
+
+def _matches_option(key: Answer, option: Any, value: Any) -> bool:
+    try:
+        return matches(dataclasses.replace(key, value=option), value)
+    except (ValueError, TypeError, ArithmeticError):
+        return False
+
+
 def choice_key(options: int, correct: str) -> Answer:
     """The key of a part asked as multiple choice: one of the letters A, B, ... (the correct one)."""
     return Answer("choice", correct, choices=tuple(LETTERS[:options]))
@@ -225,7 +260,7 @@ def grade_part(qualified: str, part: Part, raw: Any, mistakes: list[tuple[Any, A
     is the part's `points` times the fraction of entries right."""
     answer = part.answer
     expected, tolerance = _key_texts(part)
-    base = dict(part=qualified, label=part.label, max_points=points, answer=_shown(raw),
+    base = dict(part=qualified, label=plain_label(part.label), max_points=points, answer=_shown(raw),
                 expected=expected, tolerance=tolerance)
     if is_blank(raw):
         return PartGrade(verdict="wrong", points=0.0, message="No answer.", **base)
@@ -357,15 +392,24 @@ class Grader:
 
     def grade_entry(self, qualified: str, part: Part, number: int, raw: Any) -> PartGrade:
         """One answer to part `part` (as asked) of key problem `number`; a multiple-choice part is answered
-        by its letter ("B", "b", "(B)") and its expected answer names the letter and the option's value."""
+        by its letter ("B", "b", "(B)", "B.", "Option B") or by its option as printed ("8.933 FLOP/byte"),
+        and its expected answer names the letter and the option's value."""
         choice = self.choices.get(str(number), {}).get(part.id)
-        if choice is not None and isinstance(raw, str):
-            raw = raw.strip().removeprefix("(").removesuffix(")")
+        note = error = ""
+        if choice is not None:
+            key = self.key.problems[number - 1].solution.part(part.id).answer
+            shown_raw = raw
+            raw, note, error = choice_letter(raw, choice["options"], key)
         result = grade_part(qualified, part, raw, self.mistakes(number).get(part.id, ()),
                             self.part_points(number, part.id))
         if choice is not None:
-            key = self.key.problems[number - 1].solution.part(part.id).answer
-            result = dataclasses.replace(result, expected=f"{choice['correct']} ({expected_text(key)})")
+            result = dataclasses.replace(result, expected=f"{choice['correct']} ({expected_text(key)})",
+                                         answer=_shown(shown_raw))
+            if error:
+                result = dataclasses.replace(result, verdict="invalid", points=0.0, mistake="",
+                                             message=f"Could not read the answer: {error}.")
+            elif note:
+                result = dataclasses.replace(result, message=f"{result.message} (Read as: {note}.)")
         return result
 
     def grade(self, submission: Submission) -> StudentGrade:
@@ -537,6 +581,73 @@ def feedback_files(rows: list[StudentGrade]) -> list[tuple[str, StudentGrade]]:
 
     counts = Counter(r.student for r in rows)
     return [(feedback_filename(r.student, r.source, counts[r.student] == 1), r) for r in rows]
+
+
+# The feedback folder's record of the files `exgen grade --feedback` wrote there, with what it wrote in each: a
+# later run that no longer writes one (a student missing this time) removes it, if it is still as written.
+FEEDBACK_MANIFEST = ".exgen-feedback"
+_MANIFEST_LINE = re.compile(r"([0-9a-f]{64})  ([A-Za-z0-9_-][A-Za-z0-9._-]{0,90}\.md)")
+_MAX_FEEDBACK_BYTES = 4 << 20
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _regular_bytes(path: Path) -> bytes | None:
+    """A regular file's bytes (not a link, not too large), or None."""
+    import os
+    import stat
+
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_FEEDBACK_BYTES:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def feedback_manifest(folder: Path, files: list[tuple[str, str]]) -> tuple[str, list[str], list[str]]:
+    """(the manifest to write with this run's feedback `files` (name, text), the earlier run's files to
+    remove once these are written, those kept). A file is removed only if the folder's manifest lists it,
+    this run does not write it, and it still holds what exgen wrote: an edited one is kept (it is the
+    user's now), and so is every file the manifest does not name. Files due for removal stay listed, so a
+    run stopped before removing them removes them next time."""
+    written = {name: _sha256(text.encode("utf-8")) for name, text in files}
+    earlier = {}
+    data = _regular_bytes(Path(folder) / FEEDBACK_MANIFEST) or b""
+    for line in data.decode("utf-8", "replace").splitlines():
+        m = _MANIFEST_LINE.fullmatch(line)
+        if m and m.group(2) not in written:
+            earlier[m.group(2)] = m.group(1)
+    stale, kept = {}, []
+    for name, digest in sorted(earlier.items()):
+        current = _regular_bytes(Path(folder) / name)
+        if current is not None and _sha256(current) == digest:
+            stale[name] = digest
+        elif current is not None or (Path(folder) / name).is_symlink():
+            kept.append(name)
+    listed = sorted({**written, **stale}.items())
+    text = ("# exgen grade --feedback: the files it wrote in this folder (sha256, name). A later run removes\n"
+            "# those it no longer writes, if they are unchanged. Do not edit.\n"
+            + "".join(f"{digest}  {name}\n" for name, digest in listed))
+    return text, sorted(stale), kept
+
+
+def remove_stale_feedback(folder: Path, names: list[str]) -> list[str]:
+    """Remove the earlier run's feedback files `feedback_manifest` found (after this run's are written); the
+    names removed."""
+    removed = []
+    for name in names:
+        try:
+            (Path(folder) / name).unlink()
+            removed.append(name)
+        except FileNotFoundError:
+            pass
+    return removed
 
 
 def gradescope_json(row: StudentGrade) -> str:

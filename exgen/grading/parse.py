@@ -119,8 +119,8 @@ _TEN_POWER = re.compile(r"\s*(?P<sign>[+-]?)\s*10" + _POWER.replace("{n}", "t") 
 _DIVISOR = re.compile(r"\s*/\s*(?P<d>\d+(?:\.\d+)?)(?![\w.])")
 # Number words as the questions write them ("a 46.8-billion-parameter model"), short scale. No part asks for
 # a count in millions or billions (tests/test_grading_parse.py checks every question), so the word is a factor.
-_MAGNITUDES = {"thousand": 3, "million": 6, "billion": 9, "trillion": 12}
-_MAGNITUDE = re.compile(r"\s*-?\s*(thousand|million|billion|trillion)\b", re.I)
+_MAGNITUDES = {"thousand": 3, "million": 6, "billion": 9, "bn": 9, "trillion": 12}  # bn: "1.5 bn" (a label otherwise)
+_MAGNITUDE = re.compile(r"\s*-?\s*(thousand|million|billion|bn|trillion)\b", re.I)
 
 
 def _mantissa_decimal(text: str, notes: list[str]) -> Decimal:
@@ -216,7 +216,7 @@ _UNIT_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-zµμΩ°%]+)|(?P<op>\^|\*|×|/|
 
 # Units as the questions name them, which the unit grammar would read otherwise or not at all: PF-days (pint's PF
 # is a petafarad), tonnes of CO2-equivalent.
-_QUESTION_UNITS = ((re.compile(r"(?:PF|PFLOP/s|petaflop/s)[- ]?days?", re.I), "PFLOP/s*day"),
+_QUESTION_UNITS = ((re.compile(r"(?:PF|P-?FLOPS?(?:/s)?|peta-?flops?(?:/s)?)[- ]?days?", re.I), "PFLOP/s*day"),
                    (re.compile(r"t(?:onnes?)?\s*(?:of\s*)?CO2(?:[- ]?eq?)?", re.I), "t"),
                    (re.compile(r"pct", re.I), "percent"))
 
@@ -243,6 +243,29 @@ def _is_label(text: str) -> bool:
         if str(unit) not in COUNTED:
             return False
     return True
+
+
+# A FLOP word in any case ('tflops', 'Gflop/s', 'tera-FLOPs'): its prefix letter is always the decimal prefix (a
+# lowercase p is peta, never pico; m is mega). "FLOPS"/"flops"/"FLOPs" is a count (plural) or a rate (FLOP/s): the
+# part's dimension decides (read_quantity), and the feedback says how it was read.
+_FLOP_WORD = re.compile(r"(?<![A-Za-z])(?:(kilo|mega|giga|tera|peta|exa|zetta|[kmgtpez])-?)?flop(s?)(?![A-Za-z])", re.I)
+_FLOP_PREFIX = {"kilo": "k", "mega": "M", "giga": "G", "tera": "T", "peta": "P", "exa": "E", "zetta": "Z"}
+
+
+def flop_readings(text: str) -> list[str]:
+    """The unit text with its FLOP words in the grammar's spelling: one reading, or two where a 'flops' is a
+    count or a rate (every such word read as a count, then every one as a rate)."""
+    def spelled(rate: bool):
+        def one(m: re.Match) -> str:
+            prefix = (m.group(1) or "").lower()
+            unit = _FLOP_PREFIX.get(prefix, prefix.upper().replace("K", "k")) + "FLOP"
+            return f"({unit}/s)" if rate and m.group(2) else unit
+        return _FLOP_WORD.sub(one, text)
+
+    if not _FLOP_WORD.search(text):
+        return [text]
+    count, rate = spelled(False), spelled(True)
+    return [count] if count == rate else [count, rate]
 
 
 def question_unit(text: str) -> str:
@@ -387,11 +410,16 @@ def read_quantity(answer: Answer, text: Any) -> Reading:
     unit_text = question_unit(unit_text)
     if unit_text == answer.unit and unit_text in ANSWER_UNITS:  # the unit the sheet names: nothing to convert
         return Reading(value, tuple(notes))
-    unit = parse_unit(unit_text)
     key = _key_unit(answer.unit)
-    if _signature(unit) != _signature(key):
+    readings = flop_readings(unit_text)
+    units = [parse_unit(r) for r in readings]
+    fits = [(r, u) for r, u in zip(readings, units) if _signature(u) == _signature(key)]
+    if len(fits) != 1:  # (two fitting readings cannot happen: a count and a rate differ by a time)
         wanted = f"in {answer.unit}" if answer.unit else "a plain number (no unit)"
         raise ParseError(f"{unit_text!r} does not measure the same thing as this part's answer, which is {wanted}")
+    reading, unit = fits[0]
+    if len(readings) > 1:
+        notes.append(f"read {unit_text!r} as {reading.replace('(', '').replace(')', '')}")
     factor = _factor(unit, answer.unit or "dimensionless")
     if factor == 1:  # the key's unit in other words (GPU-hours for hours, tokens for a count): nothing converted
         return Reading(value, tuple(notes))
@@ -506,9 +534,23 @@ def _entries_of(row: list) -> list:
     return out
 
 
+_OVER_LINES = ("this answer is written over several lines, which YAML joins into one line: separate the rows "
+               "with ';' (1 -2; 0 3), or write '|' after the colon and the rows on the lines below it")
+
+
 def _rows(value: Any) -> list[list[Any]]:
     """Rows of entry text (or numbers) from any accepted spelling; on a sheet YAML reads brackets as lists,
-    so [0 0 1; 1 0 0] arrives as ['0 0 1; 1 0 0'] and [[0 0 1], [1 0 0]] as [['0 0 1'], ['1 0 0']]."""
+    so [0 0 1; 1 0 0] arrives as ['0 0 1; 1 0 0'] and [[0 0 1], [1 0 0]] as [['0 0 1'], ['1 0 0']]. A text the
+    sheet typed over several lines (sheet.Folded) is read by those lines, the way ';' separates rows."""
+    if isinstance(value, (list, tuple)) and any(getattr(v, "lines", None) is not None for v in value):
+        if len(value) != 1:  # [1, -2, 0 <newline> 0, 1, -1]: YAML made '0 0' one entry, the rows are lost
+            raise ParseError(_OVER_LINES)
+        value = value[0]
+    lines = getattr(value, "lines", None)
+    if lines is not None:
+        if not lines:
+            raise ParseError(_OVER_LINES)
+        value = "\n".join(lines)
     if isinstance(value, (list, tuple)):
         if any(isinstance(v, str) and ";" in v for v in value) and not any(isinstance(v, (list, tuple))
                                                                            for v in value):

@@ -13,6 +13,7 @@ ignored, aliases are refused (no "billion laughs") and duplicate entries are an 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,11 +69,43 @@ def describe(answer: Answer) -> str:
     return what
 
 
+# A label's inline math ($\dot v_{3}$) as plain text for the places people read it unrendered (sheet comments,
+# feedback headings, `exgen check`): accents as combining marks, a few symbols as unicode, other commands by name.
+_ACCENTS = {"dot": "\u0307", "bar": "\u0304", "hat": "\u0302", "tilde": "\u0303", "vec": "\u20d7"}
+_SYMBOLS = {"partial": "∂", "nabla": "∇", "times": "×", "cdot": "·", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥",
+            "approx": "≈", "infty": "∞", "ell": "ℓ", "sum": "Σ", "alpha": "α", "beta": "β", "gamma": "γ",
+            "delta": "δ", "epsilon": "ε", "eta": "η", "theta": "θ", "lambda": "λ", "mu": "μ", "pi": "π",
+            "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "psi": "ψ", "Psi": "Ψ", "Delta": "Δ", "Sigma": "Σ"}
+_ACCENT = re.compile(r"\\(" + "|".join(_ACCENTS) + r")\s*(?:\{([^{}]*)\}|([A-Za-z]))")
+_COMMAND = re.compile(r"\\([A-Za-z]+)\s?")
+_INLINE_MATH = re.compile(r"\$([^$]+)\$")
+
+
+def _plain_math(math: str) -> str:
+    math = _ACCENT.sub(lambda m: "".join(c + _ACCENTS[m.group(1)] if c.isalnum() else c
+                                         for c in (m.group(2) if m.group(2) is not None else m.group(3))), math)
+    math = re.sub(r"\\(?:mathrm|text|mathit|operatorname|mathbf)\s*\{([^{}]*)\}", r"\1", math)
+    math = re.sub(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)", math)
+    math = re.sub(r"\\sqrt\s*\{([^{}]*)\}", r"√(\1)", math)
+    math = re.sub(r"\\(?:left|right)\b", "", math)
+    math = re.sub(r"\\[,;:! ]", " ", math)
+    math = _COMMAND.sub(lambda m: _SYMBOLS.get(m.group(1), m.group(1)), math)
+    math = re.sub(r"([_^])\{([^{}]*)\}", r"\1\2", math).replace("{", "").replace("}", "")
+    return re.sub(r" {2,}", " ", math).strip()
+
+
+@functools.lru_cache(maxsize=4096)
+def plain_label(label: str) -> str:
+    """A part's label with its `$…$` math as readable plain text: '$\\dot v_{3}$' is 'v̇_3', '$\\bar v_{-1}$'
+    is 'v̄_-1'. The LaTeX stays in the key and wherever it is rendered as math (worksheets, HTML)."""
+    return _INLINE_MATH.sub(lambda m: _plain_math(m.group(1)), label) if "$" in label else label
+
+
 def blank_sheet(problems: list[Problem], *, student: str = "", sheet_id: str = "", title: str = "",
                 version: str = "") -> str:
     """A blank answer sheet: one entry per part, qualified 'problem.part' ('3.scale'); an exam version's
     sheet names its version (the grader reads that version's problems)."""
-    entries = [(f"{i}.{part.id}", f"{part.label}: {describe(part.answer)}", i, problem)
+    entries = [(f"{i}.{part.id}", f"{plain_label(part.label)}: {describe(part.answer)}", i, problem)
                for i, problem in enumerate(problems, 1) for part in problem.solution.parts]
     width = max([len(e[0]) for e in entries] + [8]) + 3  # two spaces before '#' at least: an answer typed after
     # ': ' still leaves one before the comment
@@ -105,8 +138,28 @@ def _yaml_text(text: str) -> str:
 # ---- reading ---------------------------------------------------------------------------------------
 
 
-def _compose(events) -> Any:
-    """Build str / list / dict from YAML events; aliases refused, duplicate keys refused, depth bounded."""
+class Folded(str):
+    """A scalar typed over several lines that YAML folded into one (`1.q: 1 -2 0` then `  0 1 -1` on the next
+    line reads as '1 -2 0 0 1 -1'). `lines` are the lines as typed — a plain scalar's, recovered from the
+    source — or empty where they cannot be (quoted or '>' scalars); a matrix reads them as rows, or refuses."""
+
+    lines: tuple[str, ...] = ()
+
+
+def _folded(value: str, style: str | None, start, end, source: list[str]) -> str:
+    """`value`, marked as Folded when its scalar spans several lines (a '|' block keeps its newlines)."""
+    if start is None or end is None or start.line == end.line or style == "|":
+        return value
+    folded = Folded(value)
+    if not style and end.line < len(source):  # plain: the lines as typed (no comment can sit inside one)
+        typed = [source[start.line][start.column:]] + source[start.line + 1:end.line] + [source[end.line][:end.column]]
+        folded.lines = tuple(line.strip() for line in typed if line.strip())
+    return folded
+
+
+def _compose(events, source: list[str] = ()) -> Any:
+    """Build str / list / dict from YAML events; aliases refused, duplicate keys refused, depth bounded;
+    `source`, the sheet's lines, lets a scalar typed over several lines keep them (Folded)."""
     import yaml
 
     stack: list[Any] = []
@@ -136,7 +189,7 @@ def _compose(events) -> Any:
         if isinstance(event, yaml.AliasEvent):
             raise SubmissionError(f"line {line}: YAML aliases (*name) are not allowed in an answer sheet")
         if isinstance(event, yaml.ScalarEvent):
-            add(event.value, line)
+            add(_folded(event.value, event.style, event.start_mark, event.end_mark, source), line)
         elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             if len(stack) >= MAX_DEPTH:
                 raise SubmissionError(f"line {line}: nested too deeply")
@@ -169,7 +222,7 @@ def parse_sheet(text: str, source: str = "<text>") -> Submission:
 
     loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
     try:
-        doc = _compose(yaml.parse(text, Loader=loader))
+        doc = _compose(yaml.parse(text, Loader=loader), text.split("\n"))
     except yaml.YAMLError as e:
         mark = getattr(e, "context_mark", None) or getattr(e, "problem_mark", None)  # where the bad entry starts
         where = f"line {mark.line + 1}: " if mark else ""
