@@ -71,6 +71,14 @@ def fixed(x: Real, decimals: int) -> str:
     return _clean(f"{Decimal(_half_up(x, -decimals)):.{decimals}f}")
 
 
+def rounded(x: Real, figures: int | None = None, decimals: int | None = None) -> float:
+    """`x` to `figures` significant figures or `decimals` decimals, halves away from zero, as the float that
+    Python's formatting to that precision prints back as the same decimal (for plain-text keys)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return x
+    return float(_half_up(x, -decimals) if decimals is not None else _half_up(x, figures=figures))
+
+
 def round_sig(x: Real, figures: int) -> float:
     """`x` rounded to `figures` significant figures the binary float's way (a tie goes to whichever side the
     float lies, or to even), as a number: a student path's reported value and a sampler's rounded given.
@@ -83,7 +91,7 @@ def sig(x: Real, figures: int, trim: bool = True) -> str:
     write an exponent; `trim=False` keeps the trailing zeros that make the stated precision visible (1.70 to 3
     figures)."""
     if type(x) is not float or not float_rounding_agrees(x, figures):
-        x = float(_half_up(x, figures=figures))  # ≤ 15 figures: the float prints back as the same decimal
+        x = rounded(x, figures)  # ≤ 15 figures: the float prints back as the same decimal
     if x == 0:
         return "0"
     text = f"{x:{'' if trim else '#'}.{figures}g}".rstrip(".").replace(".e", "e")

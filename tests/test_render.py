@@ -62,3 +62,12 @@ def test_the_grader_accepts_both_neighbours_of_a_tie(key, figures, neighbours):
 
     answer = Answer("number", key, sig=figures) if figures else Answer("number", key, decimals=0)
     assert all(matches(answer, float(text)) for text in neighbours)
+
+
+def test_feedback_prints_a_key_at_a_tie_as_the_sheet_does():
+    """`exgen grade` and `exgen check --reveal` write the key in plain text by the same rule as the sheet."""
+    from exgen.grading.grade import expected_text
+    from exgen.problem import Answer
+
+    assert expected_text(Answer("number", 41.15, unit="GB", sig=3)) == "41.2 GB"
+    assert expected_text(Answer("matrix", [[-0.4875, 0.8125]], decimals=3)) == "-0.488 0.813"
