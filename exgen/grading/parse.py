@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from exgen.problem import Answer
-from exgen.units import ANSWER_UNITS
+from exgen.units import ANSWER_UNITS, shown
 
 MAX_TEXT = 10_000          # any one answer, before anything else is looked at
 MAX_NUMBER_TEXT = 200      # one number with its unit
@@ -390,7 +390,7 @@ def read_quantity(answer: Answer, text: Any) -> Reading:
     unit = parse_unit(unit_text)
     key = _key_unit(answer.unit)
     if _signature(unit) != _signature(key):
-        wanted = f"in {answer.unit}" if answer.unit else "a plain number (no unit)"
+        wanted = f"in {shown(answer.unit)}" if answer.unit else "a plain number (no unit)"
         raise ParseError(f"{unit_text!r} does not measure the same thing as this part's answer, which is {wanted}")
     factor = _factor(unit, answer.unit or "dimensionless")
     if factor == 1:  # the key's unit in other words (GPU-hours for hours, tokens for a count): nothing converted
@@ -399,10 +399,10 @@ def read_quantity(answer: Answer, text: Any) -> Reading:
     if not math.isfinite(float(converted)):
         raise ParseError("this answer is too large to be a sensible answer")
     if not answer.convertible:
-        return Reading(converted, tuple(notes), refused=f"the question asks for the answer in {answer.unit}; "
+        return Reading(converted, tuple(notes), refused=f"the question asks for the answer in {shown(answer.unit)}; "
                                                         f"an answer in {unit_text} is not accepted")
     notes.append(f"converted {_number_text(value)} {unit_text} to {_number_text(converted)} "
-                 f"{answer.unit or '(no unit)'}")
+                 f"{shown(answer.unit) or '(no unit)'}")
     return Reading(converted, tuple(notes))
 
 
