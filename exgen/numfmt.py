@@ -1,12 +1,18 @@
 """Number formatting shared by solvers (worked-solution steps) and renderers (givens, keys).
 
-Everything goes through Python's own correctly rounded float formatting, which is identical on every
-platform, so rendered bytes are deterministic.  Output is LaTeX math (valid inside $…$ in Markdown too).
+A value printed to a precision (a key, a worked-solution figure) is rounded **half away from zero** (41.15 to
+3 figures is 41.2, -2.5 to 0 decimals is -3) — the rule the questions state where they state one — from the
+decimal the solver meant rather than the binary float (whose 41.15 is 41.1499…): see `_ratio`.  A question
+accepts one unit in its last asked place, so a student who rounds a tie the other way is graded right too.
+Rounding is integer arithmetic, and formatting Python's correctly rounded float formatting, both identical on
+every platform, so rendered bytes are deterministic.  Output is LaTeX math (valid inside $…$ in Markdown too).
 """
 
 from __future__ import annotations
 
+import math
 import re
+from decimal import Decimal
 from fractions import Fraction
 from typing import Iterable, Sequence
 
@@ -17,26 +23,75 @@ def _clean(text: str) -> str:
     return "0" + text[2:] if text.startswith("-0") and not any(c in "123456789" for c in text) else text
 
 
-def _float(x: Real) -> float:
-    """float(x); a Fraction divides its integers directly (what `float` does, without numbers.Rational's
-    generic path: solvers format hundreds of thousands of exact values, issue 12)."""
-    return x.numerator / x.denominator if type(x) is Fraction else float(x)
+def _ratio(x: Real) -> tuple[int, int]:
+    """The value a solver meant, as numerator and denominator: a Fraction or int exactly; a float as its
+    shortest repr, the decimal it was written from when it came from decimal data (41.15, not the 41.1499…
+    the float holds).  A float computed in binary steps is within an ulp of its exact value either way, so
+    only a tie can read differently, and a key at an exact half is what the solver meant."""
+    if type(x) is float:
+        return Decimal(repr(x)).as_integer_ratio()
+    if isinstance(x, (int, Fraction)):
+        return x.numerator, x.denominator
+    return Decimal(repr(float(x))).as_integer_ratio()
+
+
+def _half_up(x: Real, exponent: int | None = None, figures: int = 0) -> str:
+    """`x` rounded half away from zero to a multiple of 10^exponent (or of one unit in its `figures`-th
+    significant figure), exactly, as a decimal string such as "-412e-1"."""
+    num, den = _ratio(x)
+    a, b = abs(num), den
+    if exponent is None:  # floor(log10(a/b)) - figures + 1
+        if a == 0:
+            return "0"
+        e = len(str(a)) - len(str(b))
+        exponent = (e if (a >= b * 10**e if e >= 0 else a * 10**-e >= b) else e - 1) - figures + 1
+    if exponent >= 0:
+        b *= 10**exponent
+    else:
+        a *= 10**-exponent
+    return f"{'-' if num < 0 else ''}{(2 * a + b) // (2 * b)}e{exponent}"
+
+
+def float_rounding_agrees(x: float, figures: int | None = None, decimals: int | None = None) -> bool:
+    """Whether Python's own formatting of the float `x` to `figures` (or `decimals`) prints what `sig` (or
+    `fixed`) does: yes unless `x` to one place more ends in 5, where a tie may be near.  The fast path of
+    solvers that print hundreds of thousands of values, and of their own matrix formatters."""
+    if not math.isfinite(x):
+        return True
+    if figures is not None:
+        text = f"{x:.{figures}e}"
+        return text[text.index("e") - 1] != "5"
+    return abs(x) < 1e15 and f"{x:.{decimals + 1}f}"[-1] != "5"
 
 
 def fixed(x: Real, decimals: int) -> str:
-    """`x` with exactly `decimals` decimals ("-0.00" is written "0.00")."""
-    return _clean(f"{_float(x):.{decimals}f}")
+    """`x` with exactly `decimals` decimals, halves away from zero ("-0.00" is written "0.00")."""
+    if type(x) is float and float_rounding_agrees(x, decimals=decimals):
+        return _clean(f"{x:.{decimals}f}")
+    return _clean(f"{Decimal(_half_up(x, -decimals)):.{decimals}f}")
+
+
+def rounded(x: Real, figures: int | None = None, decimals: int | None = None) -> float:
+    """`x` to `figures` significant figures or `decimals` decimals, halves away from zero, as the float that
+    Python's formatting to that precision prints back as the same decimal (for plain-text keys)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return x
+    return float(_half_up(x, -decimals) if decimals is not None else _half_up(x, figures=figures))
 
 
 def round_sig(x: Real, figures: int) -> float:
-    """`x` rounded to `figures` significant figures, as a number (what a student who reports it writes down)."""
+    """`x` rounded to `figures` significant figures the binary float's way (a tie goes to whichever side the
+    float lies, or to even), as a number: a student path's reported value and a sampler's rounded given.
+    Printing rounds ties half away from zero instead (`sig`); the sampled instances never change with it."""
     return float(f"{float(x):.{figures - 1}e}")
 
 
 def sig(x: Real, figures: int, trim: bool = True) -> str:
-    """`x` to `figures` significant figures in LaTeX (×10^k outside 1e-4..1e6); `trim=False` keeps the
-    trailing zeros that make the stated precision visible (1.70 to 3 figures)."""
-    x = _float(x)
+    """`x` to `figures` significant figures (halves away from zero) in LaTeX, ×10^k where Python's `g` would
+    write an exponent; `trim=False` keeps the trailing zeros that make the stated precision visible (1.70 to 3
+    figures)."""
+    if type(x) is not float or not float_rounding_agrees(x, figures):
+        x = rounded(x, figures)  # ≤ 15 figures: the float prints back as the same decimal
     if x == 0:
         return "0"
     text = f"{x:{'' if trim else '#'}.{figures}g}".rstrip(".").replace(".e", "e")

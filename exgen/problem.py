@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from exgen.units import shown
+
 Kind = Literal["number", "integer", "vector", "matrix", "choice", "expression"]
 KINDS: tuple[str, ...] = ("number", "integer", "vector", "matrix", "choice", "expression")
 
@@ -71,7 +73,7 @@ class Answer:
             return "symbolic equivalence"
         if self.kind == "choice":
             return "exact choice"
-        unit = f" {self.unit}" if self.unit else ""
+        unit = f" {shown(self.unit)}" if self.unit else ""
         if self.sig is not None:
             if self.kind == "number":
                 return f"±{self.allowance(self.value):g}{unit} (one unit in the {_ordinal(self.sig)} significant figure)"

@@ -38,12 +38,15 @@ SCALES: dict[str, tuple[str, Fraction]] = {
 ANSWER_UNITS = frozenset(SCALES) | {"FLOP/byte", "GB/s", "MWh", "PFLOP/s*day", "percent", "t", "token/s"}
 
 
-# A unit as the questions name it, where a key writes it in the unit grammar (the grader reads both).
-_SHOWN = {"PFLOP/s*day": "PF-days"}
+# A unit as the questions name it, where a key writes it in the unit grammar: what a key, an answer sheet's
+# comment, feedback and a tolerance print (the key file keeps the grammar's spelling; the grader reads both).
+# `hour` is GPU-hours: the only answer in hours (tests/test_units.py holds every topic to that).
+_SHOWN = {"PFLOP/s*day": "PF-days", "hour": "GPU-hours", "t": "tonnes CO2e", "day": "days", "B": "bytes",
+          "byte": "bytes", "bit": "bits", "token/s": "tokens/s"}
 
 
 def shown(unit: str) -> str:
-    """The unit as a student reads it in the questions: PF-days for the key's PFLOP/s*day."""
+    """The unit as a student reads it in the questions: PF-days for the key's PFLOP/s*day, tonnes CO2e for t."""
     return _SHOWN.get(unit, unit)
 
 

@@ -307,3 +307,22 @@ def test_a_range_that_leaves_out_zero_clamps_the_zero_point_as_the_question_says
     assert problem.solution.part("zero_point").answer.value == -128
     assert r"\operatorname{clamp}(-213,\ -128,\ 127) = -128" in " ".join(s.math for s in problem.solution.steps)
     assert r"Z = \operatorname{clamp}" in Renderer("md").question(problem)
+
+
+def test_the_working_at_an_exact_half_rounds_r_over_s_before_adding_the_zero_point():
+    """q = round(r/S) + Z: r/S = −0.5 gives −1 + 50 = 49, where round(r/S + Z) = round(49.5) would give 50. A custom
+    instance (`exgen solve`) may hold such a tie; the worked step then shows r/S itself and says which comes first."""
+    problem = solve_givens("quantization", "affine", {"X": [[-0.5, 2.05], [-0.005, 1.0]], "bits": 8,
+                                                      "signed": "unsigned", "metric": "max_abs"})
+    assert answers(problem)["zero_point"] == 50 and answers(problem)["q"] == [[0, 255], [49, 150]]
+    step = next(s for s in problem.solution.steps if s.math.startswith("r/S"))
+    assert "round $r/S$ itself" in step.text and "then add the zero point $Z = 50$" in step.text
+    assert step.math.startswith(r"r/S = \begin{bmatrix} -50.000 & 205.000 \\ -0.500 & 100.000")
+
+
+def test_the_working_without_a_tie_adds_the_zero_point_before_rounding():
+    """Sampled instances hold no tie (the sampler refuses them): their step shows r/S + Z, as before."""
+    problem = generate("quantization", "affine", "medium", 1)  # Z = 2
+    step = next(s for s in problem.solution.steps if s.math.startswith("r/S"))
+    assert step.math.startswith(r"r/S + 2 = \begin{bmatrix}")
+    assert "add the zero point, then round" in step.text

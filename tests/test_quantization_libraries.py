@@ -190,3 +190,14 @@ def test_mistake_and_path_names_are_unique_in_the_topic():
     names = [m.name for m in topic.mistakes]
     assert len(names) == len(set(names))
     assert {v.name for v in qe.VARIANTS} <= {v.name for v in topic.variants}
+
+
+def test_affine_working_at_an_exact_half_rounds_r_over_s_before_adding_the_zero_point():
+    """round(r/S) + Z with halves to even: r/S = −0.5 gives 0 + 51 = 51, where round(r/S + Z) = round(50.5) = 50.
+    A custom instance may hold such a tie; the worked step then shows r/S itself and says which comes first."""
+    problem = solve_givens("quantization", "affine_channel", {"X": [[-0.51, 2.04], [-0.005, 1.0]], "bits": 8,
+                                                              "signed": "unsigned", "axis": "tensor"})
+    assert problem.solution.value("q") == [[0, 255], [51, 151]]
+    step = next(s for s in problem.solution.steps if s.math.startswith("r/S"))
+    assert "round $r/S$ itself" in step.text
+    assert step.math.startswith(r"r/S = \begin{bmatrix} -51.000 & 204.000 \\ -0.500 & 100.000")

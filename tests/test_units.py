@@ -73,3 +73,56 @@ def test_an_answer_in_the_unit_its_sheet_names_is_read_without_pint():
             "print(r.value == 14 and not r.notes, 'pint' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "False"]
+
+
+@pytest.mark.parametrize("unit,words", [("t", "tonnes CO2e"), ("hour", "GPU-hours"), ("PFLOP/s*day", "PF-days"),
+                                        ("day", "days"), ("B", "bytes"), ("byte", "bytes"), ("bit", "bits"),
+                                        ("token/s", "tokens/s"), ("GB", "GB"), ("ms", "ms"), ("percent", "percent")])
+def test_a_unit_is_shown_as_the_questions_write_it(unit, words):
+    from exgen.units import shown
+
+    assert shown(unit) == words
+
+
+@pytest.mark.parametrize("unit", ("t", "hour", "PFLOP/s*day", "day", "B", "byte", "bit", "token/s"))
+def test_a_student_who_copies_the_shown_unit_is_read_in_the_key_unit(unit):
+    """The sheet's comment names the unit as shown; writing it after the number must read as the key's unit."""
+    from exgen.grading.parse import parse_answer
+    from exgen.problem import Answer
+    from exgen.units import shown
+
+    reading = parse_answer(Answer("number", 460.0, unit=unit, sig=3), f"460 {shown(unit)}")
+    assert float(reading.value) == 460.0 and not reading.refused
+
+
+def test_answers_in_hours_are_gpu_hours():
+    """`shown` writes hour as GPU-hours: every topic's answer in hours must be a count of GPU-hours."""
+    from exgen.generate import generate
+    from exgen.topics import TOPIC_NAMES, get
+
+    labels = {part.label for t in TOPIC_NAMES for v in get(t).variants for d in ("easy", "medium", "hard")
+              for seed in range(5) for part in generate(t, v.name, d, seed).solution.parts if part.answer.unit == "hour"}
+    assert labels == {"GPU-hours"}
+
+
+def test_keys_feedback_and_sheets_name_the_unit_as_the_question_does():
+    from exgen.generate import generate
+    from exgen.grading.grade import expected_text
+    from exgen.grading.sheet import blank_sheet
+    from exgen.render import Renderer
+
+    problem = generate("compute", "energy", "medium", 1)
+    answers = {p.id: p.answer for p in problem.solution.parts}
+    assert expected_text(answers["tco2"]).endswith(" tonnes CO2e")
+    assert "GPU-hours (one unit" in answers["gpu_hours"].tolerance_text()
+    assert r"\text{tonnes CO2e}" in Renderer("md").solution(problem)
+    sheet = blank_sheet([problem])
+    assert "; in tonnes CO2e\n" in sheet and "; in GPU-hours\n" in sheet
+
+
+def test_a_unit_error_names_the_unit_as_the_question_does():
+    from exgen.grading.parse import ParseError, parse_answer
+    from exgen.problem import Answer
+
+    with pytest.raises(ParseError, match="in tonnes CO2e"):
+        parse_answer(Answer("number", 460.0, unit="t", sig=3), "460 GB")

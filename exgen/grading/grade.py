@@ -39,6 +39,7 @@ from exgen.grading.sheet import Submission, SubmissionError, plain_label, read_s
 from exgen.units import shown
 from exgen.manifest import Key
 from exgen import __version__
+from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Problem
 
 VERDICTS = ("correct", "partial", "wrong", "invalid")
@@ -106,9 +107,9 @@ def _num(value: Any, answer: Answer) -> str:
         return str(value)
     value = float(value)
     if answer.decimals is not None:
-        return f"{value:.{answer.decimals}f}"
+        return f"{nf.rounded(value, decimals=answer.decimals):.{answer.decimals}f}"
     if answer.sig is not None:
-        text = f"{value:#.{answer.sig}g}"
+        text = f"{nf.rounded(value, answer.sig):#.{answer.sig}g}"  # a tie half away from zero, as keys print
         return text.rstrip(".") if "e" not in text else text.replace(".e", "e")
     return repr(value)  # exact: every digit
 

@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from exgen.problem import Answer
-from exgen.units import ANSWER_UNITS
+from exgen.units import ANSWER_UNITS, shown
 
 MAX_TEXT = 10_000          # any one answer, before anything else is looked at
 MAX_NUMBER_TEXT = 200      # one number with its unit
@@ -415,7 +415,7 @@ def read_quantity(answer: Answer, text: Any) -> Reading:
     units = [parse_unit(r) for r in readings]
     fits = [(r, u) for r, u in zip(readings, units) if _signature(u) == _signature(key)]
     if len(fits) != 1:  # (two fitting readings cannot happen: a count and a rate differ by a time)
-        wanted = f"in {answer.unit}" if answer.unit else "a plain number (no unit)"
+        wanted = f"in {shown(answer.unit)}" if answer.unit else "a plain number (no unit)"
         raise ParseError(f"{unit_text!r} does not measure the same thing as this part's answer, which is {wanted}")
     reading, unit = fits[0]
     if len(readings) > 1:
@@ -427,10 +427,10 @@ def read_quantity(answer: Answer, text: Any) -> Reading:
     if not math.isfinite(float(converted)):
         raise ParseError("this answer is too large to be a sensible answer")
     if not answer.convertible:
-        return Reading(converted, tuple(notes), refused=f"the question asks for the answer in {answer.unit}; "
+        return Reading(converted, tuple(notes), refused=f"the question asks for the answer in {shown(answer.unit)}; "
                                                         f"an answer in {unit_text} is not accepted")
     notes.append(f"converted {_number_text(value)} {unit_text} to {_number_text(converted)} "
-                 f"{answer.unit or '(no unit)'}")
+                 f"{shown(answer.unit) or '(no unit)'}")
     return Reading(converted, tuple(notes))
 
 

@@ -27,6 +27,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from exgen.practice.progress import Progress
 from exgen.topics import TOPIC_NAMES
 from exgen.topics.base import DIFFICULTIES
+from exgen.units import shown
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_ANSWER_CHARS = 2000
@@ -68,7 +69,7 @@ def _input_spec(part) -> dict[str, Any]:
     from exgen.grading.compare import expression_symbols
 
     a = part.answer
-    spec: dict[str, Any] = {"id": part.id, "label": part.label, "kind": a.kind, "unit": a.unit,
+    spec: dict[str, Any] = {"id": part.id, "label": part.label, "kind": a.kind, "unit": shown(a.unit),
                             "precision": a.precision}
     if a.kind == "matrix":
         spec["shape"] = [len(a.value), len(a.value[0]) if a.value else 0]

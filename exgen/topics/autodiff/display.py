@@ -77,7 +77,9 @@ def show(v: Value) -> str:
     else:
         x = float(v)
     text = format(x, _SHOW_SPEC)  # nf.sig(x, SHOW) without its cases that cannot arise here: no trailing '.', no '-0'
-    return "0" if x == 0 else text if "e" not in text else nf.sig(x, SHOW)
+    if "e" in text or not nf.float_rounding_agrees(x, SHOW):
+        return nf.sig(v, SHOW)  # ×10^k, or a tie rounded half away from zero
+    return "0" if x == 0 else text
 
 
 _ANSWERS: dict[float, Answer] = {}  # an Answer is immutable; the sampler and the solver ask for the same keys

@@ -8,6 +8,7 @@ import math
 from functools import lru_cache
 from typing import Any
 
+from exgen import numfmt
 from exgen.exact import decimal as fr
 
 _LIMIT = 100_000
@@ -125,11 +126,12 @@ def error_of(nums: list[int], e: int, metric: str) -> float:
 
 
 def fixed_matrix(rows: Any, decimals: int) -> str:
-    """numfmt.matrix(rows, lambda v: numfmt.fixed(v, decimals)) for a matrix of floats."""
+    """numfmt.matrix(rows, lambda v: numfmt.fixed(v, decimals)) for a matrix of floats (a tie is numfmt's)."""
     spec = f".{decimals}f"
     lines = []
     for row in rows:
-        cells = [format(v, spec) for v in row]
+        cells = [format(v, spec) if numfmt.float_rounding_agrees(v, decimals=decimals) else numfmt.fixed(v, decimals)
+                 for v in row]
         for i, t in enumerate(cells):
             if t[0] == "-" and not t.strip("-0."):  # "-0.00" is written "0.00"
                 cells[i] = t[1:]

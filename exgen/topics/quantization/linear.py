@@ -58,15 +58,18 @@ def _ints(g: dict[str, Any], extra: tuple = ()) -> tuple[int, tuple[tuple[int, .
 def _grid(d: int, a: tuple, sn: int, sd: int, zero: int, qmin: int, qmax: int) -> dict[str, Any]:
     """q = clamp(round(r/S) + Z) (halves away from zero) for r = A/D, S = sn/sd; the reconstruction
     X̂ = S (q − Z) and X − X̂ = diff/E (E = D·sd) exactly, with the floats the key and the steps show."""
-    ratio, raw, q, xhat, diffs, nums = [], [], [], [], [], []
+    ratio, plain, raw, q, xhat, diffs, nums = [], [], [], [], [], [], []
     e = d * sd
+    ties = False  # an r/S exactly halfway: only custom givens (`exgen solve`) have one, the sampler refuses them
     for row in a:
-        ra_row, rw_row, q_row, xh_row, df_row = [], [], [], [], []
+        ra_row, pl_row, rw_row, q_row, xh_row, df_row = [], [], [], [], [], []
         for v in row:
             num, den = v * sd, d * sn  # r/S
             rv = _fast.round_away(num, den) + zero
             qv = qmin if rv < qmin else qmax if rv > qmax else rv
             diff = v * sd - sn * (qv - zero) * d
+            ties = ties or (2 * num) % den == 0 and num % den != 0
+            pl_row.append(num / den)
             ra_row.append((num + zero * den) / den)
             rw_row.append(rv)
             q_row.append(qv)
@@ -74,11 +77,13 @@ def _grid(d: int, a: tuple, sn: int, sd: int, zero: int, qmin: int, qmax: int) -
             df_row.append(diff / e)
             nums.append(diff)
         ratio.append(ra_row)
+        plain.append(pl_row)
         raw.append(rw_row)
         q.append(q_row)
         xhat.append(xh_row)
         diffs.append(df_row)
-    return {"ratio": ratio, "raw": raw, "q": q, "xhat": xhat, "diff": diffs, "nums": nums, "e": e}
+    return {"ratio": ratio, "plain": plain, "raw": raw, "q": q, "xhat": xhat, "diff": diffs, "nums": nums, "e": e,
+            "ties": ties}
 
 
 def _affine_ints(g: dict[str, Any], levels: int | None = None, signed: bool | None = None,
@@ -131,6 +136,11 @@ def _working_steps(grid: dict[str, Any], sn: int, sd: int, zero: int, dec: int) 
     clamp_note = " (boxed entries were clamped)" if clamped else "; no entry needs clamping"
     divide = f"Divide by the scale{', add the zero point' if zero else ''}, then round (halves away from zero) " \
         f"and clamp to $[q_{{\\min}}, q_{{\\max}}]${clamp_note}:"
+    if zero and grid["ties"]:  # round(r/S) + Z, as the key does: round(r/S + Z) differs where r/S is a half
+        ratios = "r/S = " + _fast.fixed_matrix(grid["plain"], 3)
+        divide = "Divide by the scale and round $r/S$ itself (halves away from zero; some entries are exact halves, " \
+            f"where adding $Z$ first could round the other way), then add the zero point $Z = {zero}$ and clamp to " \
+            f"$[q_{{\\min}}, q_{{\\max}}]${clamp_note}:"
     label = r"Reconstruction $\hat X = S\,(q - Z)$" if zero else r"Reconstruction $\hat X = S\,q$"
     # Pairs of matrices share a display: a solution is one frame in LaTeX, and a display wider than the line is
     # scaled down to fit (the document's \exgendisplay), while a taller solution would run past the page.

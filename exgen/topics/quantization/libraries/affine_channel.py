@@ -83,25 +83,29 @@ def _af_compute(xkey: tuple, bits: int, signed: bool, axis: str, params: tuple) 
     qmin, qmax = int_range(bits, signed)
     d, a = _fast.scaled(xkey)
     per = per_entry(a, axis, params)
-    ratio, raw, q, xhat, err = [], [], [], [], []
+    ratio, plain, raw, q, xhat, err = [], [], [], [], [], []
+    ties = False  # an r/S exactly halfway: only custom givens (`exgen solve`) have one, the sampler refuses them
     for ar, pr in zip(a, per):
-        ra_row, rw_row, q_row, xh_row, er_row = [], [], [], [], []
+        ra_row, pl_row, rw_row, q_row, xh_row, er_row = [], [], [], [], [], []
         for v, p in zip(ar, pr):
             sn, sd, z = p[2], p[3], p[6]
             num, den = v * sd, d * sn  # r/S
             rv = _fast.round_even(num, den) + z
             qv = qmin if rv < qmin else qmax if rv > qmax else rv
+            ties = ties or (2 * num) % den == 0 and num % den != 0
+            pl_row.append(num / den)
             ra_row.append((num + z * den) / den)
             rw_row.append(rv)
             q_row.append(qv)
             xh_row.append(sn * (qv - z) / sd)
             er_row.append((v * sd - sn * (qv - z) * d) / (d * sd))
         ratio.append(ra_row)
+        plain.append(pl_row)
         raw.append(rw_row)
         q.append(q_row)
         xhat.append(xh_row)
         err.append(er_row)
-    return {"ratio": ratio, "raw": raw, "q": q, "xhat": xhat, "err": err}
+    return {"ratio": ratio, "plain": plain, "raw": raw, "q": q, "xhat": xhat, "err": err, "ties": ties}
 
 
 def _affine_compute(g: dict[str, Any], params) -> dict[str, Any]:
@@ -141,7 +145,12 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
                  + vec([p[6] for p in params], str)),
             Step("Divide by the scale, add the zero point, round (halves to even) and clamp"
                  + (" (boxed entries were clamped)" if raw != q else "") + ":",
-                 rf"r/S + Z = {_mat(ratio, 3)} \;\to\; q = {_fast.text_matrix(marked)}"),
+                 rf"r/S + Z = {_mat(ratio, 3)} \;\to\; q = {_fast.text_matrix(marked)}") if not core["ties"] else
+            # round(r/S) + Z, as the key does: round(r/S + Z) differs where r/S is a half and Z is odd
+            Step("Divide by the scale and round $r/S$ itself (halves to even; some entries are exact halves, where "
+                 "adding $Z$ first could round the other way), then add the zero point and clamp"
+                 + (" (boxed entries were clamped)" if raw != q else "") + ":",
+                 rf"r/S = {_mat(core['plain'], 3)} \;\to\; q = {_fast.text_matrix(marked)}"),
             Step(r"Reconstruction $\hat X = S\,(q - Z)$ and the error matrix $X - \hat X$ (from the unrounded $\hat X$):",
                  rf"\hat X = {vec(scales, lambda v: nf.fixed(v, k) if k else nf.sig(v, 6))} \odot "
                  rf"(q - {vec([p[6] for p in params], str)}) = {_mat(xhat, dec)}, \quad X - \hat X = {_mat(err, dec)}"),
