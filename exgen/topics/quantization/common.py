@@ -22,6 +22,14 @@ def int_range(bits: int, signed: bool) -> tuple[int, int]:
     return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
 
 
+def range_sentence(bits: int, signed: bool) -> str:
+    """'An 8-bit signed integer takes values q_min = -128 to q_max = 127.' (the article read aloud: an eight)."""
+    qmin, qmax = int_range(bits, signed)
+    article = "An" if str(bits).startswith("8") or bits in (11, 18) else "A"
+    return (f"{article} {bits}-bit {'signed' if signed else 'unsigned'} integer takes values $q_{{\\min}} = {qmin}$ "
+            f"to $q_{{\\max}} = {qmax}$.")
+
+
 def round_half_away(x: Fraction | float) -> int:
     """Round to nearest, ties away from zero (the hand convention, stated in every question)."""
     if isinstance(x, float):

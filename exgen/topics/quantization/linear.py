@@ -10,16 +10,14 @@ from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.topics.base import InvalidGivens
 from exgen.topics.quantization import _fast
-from exgen.topics.quantization.common import METRIC_TEX, _transpose, int_range
+from exgen.topics.quantization.common import METRIC_TEX, _transpose, int_range, range_sentence
 
 
 # ---- solvers ---------------------------------------------------------------------------------------
 
 
 def _range_step(bits: int, signed: bool) -> Step:
-    qmin, qmax = int_range(bits, signed)
-    kind = "signed" if signed else "unsigned"
-    return Step(f"A {bits}-bit {kind} integer takes values $q_{{\\min}} = {qmin}$ to $q_{{\\max}} = {qmax}$.")
+    return Step(range_sentence(bits, signed))
 
 
 def _terms(metric: str, diffs: list[float]) -> str:

@@ -13,7 +13,7 @@ from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Rejected, Variant
 from exgen.topics.quantization import _fast
-from exgen.topics.quantization.common import clamp, flat, int_range
+from exgen.topics.quantization.common import clamp, flat, int_range, range_sentence
 from exgen.topics.quantization.libraries.common import (
     AXES, _X, _mat, _matrix_ok, channel_word, channels, per_entry)
 
@@ -129,8 +129,7 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
         marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
         lows, highs = [Fraction(p[0], p[7]) for p in params], [Fraction(p[1], p[7]) for p in params]
         out = [
-            Step(f"A {bits}-bit {'signed' if signed else 'unsigned'} integer takes values $q_{{\\min}} = {qmin}$ to "
-                 f"$q_{{\\max}} = {qmax}$. " + ("The range of $X$:" if axis == "tensor" else f"Each {word}'s range:"),
+            Step(range_sentence(bits, signed) + " " + ("The range of $X$:" if axis == "tensor" else f"Each {word}'s range:"),
                  rf"r_{{\min}} = {vec(lows, nf.num)},\quad r_{{\max}} = {vec(highs, nf.num)}"),
             Step("Scales:", rf"S = \frac{{r_{{\max}} - r_{{\min}}}}{{{qmax} - {nf.signed(str(qmin))}}} = "
                  + vec([p[2] / p[3] for p in unrounded], lambda v: nf.sig(v, 6))),
