@@ -459,7 +459,7 @@ def test_hard_over_training_questions_state_sizes_as_a_model_card_does():
     for seed in range(5):
         problem = generate("chinchilla", "overtrained", "hard", seed)
         text = Renderer("md").question(problem)
-        billions = float(text.split("-billion-parameter")[0].split()[-1])
+        billions = float(text.split(" billion parameters")[0].split()[-1])
         trillions = float(text.split(" trillion tokens")[0].split()[-1])
         assert billions * 1e9 == pytest.approx(problem.givens["N"], rel=1e-12)
         assert trillions * 1e12 == pytest.approx(problem.givens["D"], rel=1e-12)
