@@ -54,6 +54,9 @@ def describe(answer: Answer) -> str:
     elif answer.kind == "vector":
         example = "3, 7" if all(isinstance(v, int) for v in answer.value) else "1.5, -2"
         what = f"vector of {len(answer.value)} ({answer.precision}), e.g. {example}"
+    elif answer.kind == "choice" and all(len(c) == 1 and c.isupper() for c in answer.choices):  # an exam's letters
+        letters = ", ".join(answer.choices[:-1]) + " or " * (len(answer.choices) > 1) + answer.choices[-1]
+        what = f"the letter of your choice, {letters} (or the option's text as printed)"
     elif answer.kind == "choice":
         what = "one of: " + " | ".join(answer.choices)
     elif answer.kind == "expression":
