@@ -464,6 +464,23 @@ def test_a_matrix_whose_lines_yaml_has_joined_is_refused_with_advice_never_one_l
     assert result.verdict == "invalid" and "separate the rows with ';'" in result.message
 
 
+@pytest.mark.parametrize("entry", ["[1, -2, 0,\n  3, 4, 5]", "[1, -2, 0,\n  3, 4, 5]   # my answer",
+                                   "|\n  [1, -2, 0,\n  3, 4, 5]", "[1, -2, 0,\n  3, 4, 5,]"])
+def test_a_flat_list_typed_over_several_lines_reads_its_lines_as_rows(entry):
+    """It was one row of six ('Expected a 2x3 matrix, got 1x6')."""
+    sheet = parse_sheet(f"student: a\n1.q: {entry}\n1.v: [1.5,\n  -2]\n")
+    assert verdict(MATRIX, sheet.answers["1.q"]) == "correct"
+    assert verdict(VECTOR, sheet.answers["1.v"]) == "correct"  # a vector's lines are not rows
+
+
+@pytest.mark.parametrize("entry,verdict_", [("[1, -2, 0, 3,\n  4, 5]", "invalid"), ("[1, -2, 0, 3, 4, 5]", "wrong"),
+                                            ("1 -2 0 3 4 5", "wrong")])
+def test_a_matrix_whose_rows_are_not_recovered_says_separate_the_rows(entry, verdict_):
+    sheet = parse_sheet(f"student: a\n1.q: {entry}\n")
+    result = grade_part("1.q", Part("q", "q", MATRIX), sheet.answers["1.q"])
+    assert result.verdict == verdict_ and "separate the rows with ';'" in result.message
+
+
 def test_other_answers_over_several_lines_read_as_yaml_joins_them():
     sheet = parse_sheet("student: a\n1.x: 7.3 ×\n  10^22\n1.v: 1.5\n  -2\n")
     assert verdict(NUMBER, sheet.answers["1.x"]) == "correct"

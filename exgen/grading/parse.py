@@ -589,13 +589,19 @@ def _numbers(rows: list[list[Any]]) -> list[list[int | float]]:
 
 def parse_matrix(answer: Answer, value: Any) -> Reading:
     """Rows by ';' or newlines, entries by ',' or whitespace; or [[1, 2], [3, 4]]; or a LaTeX bmatrix."""
-    rows = _numbers(_rows(value))
+    lined = getattr(value, "rows", None)  # a sheet's [1, -2, 0, / 0, 1, -1]: its lines are the rows
+    if lined is None and isinstance(value, str) and "\n" in value:
+        text = clean(_bounded(value)).replace("\r", "\n")
+        if re.fullmatch(r"\[[^\[\]]*\n[^\[\]]*\]", text):  # the same typed in a '|' block or at a prompt
+            lined = text[1:-1]
+    rows = _numbers(_rows(value if lined is None else lined))
     if not rows or not rows[0]:
         raise ParseError("no answer")
     widths = {len(r) for r in rows}
     if len(widths) != 1:
         counts = ", ".join(str(len(r)) for r in rows)
-        raise ParseError(f"the rows have different numbers of entries ({counts}); a matrix is rectangular")
+        raise ParseError(f"the rows have different numbers of entries ({counts}); a matrix is rectangular"
+                         + ("; its lines were read as rows: separate the rows with ';' (1 -2; 0 3)" if lined else ""))
     return Reading(rows)
 
 
