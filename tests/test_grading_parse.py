@@ -173,6 +173,61 @@ def test_flop_words_in_any_case_are_read_by_the_parts_dimension(answer, text, ex
     assert verdict(answer, text) == expected
 
 
+BANDWIDTH = Answer("number", 3350.0, unit="GB/s", sig=3)
+ENERGY = Answer("number", 12.5, unit="MWh", sig=3)
+TOKEN_RATE = Answer("number", 1500.0, unit="token/s", sig=3)
+IN_BITS = Answer("number", 4.064, unit="bit", sig=4)
+IN_MB = Answer("number", 4.0, unit="MB", sig=3)
+
+
+@pytest.mark.parametrize("answer,text,expected", [
+    (GB, "51.5 gb", "correct"),                  # all-lowercase gb where the key is in bytes: gigabytes
+    (GB, "51.5gb", "correct"),
+    (GB, "48 gib", "correct"),
+    (IN_MB, "4 mb", "correct"),                  # (m is mega here: a millibyte is never an answer)
+    (IN_MB, "4000 kb", "correct"),
+    (GB, "412 gbit", "correct"),                 # bits in any case are bits
+    (GB, "51.5 Gb", "wrong"),                    # Gb is the gigabit (converted: 6.44 GB)
+    (GB, "51.5 GBs", "correct"),                 # a plural GB ...
+    (BANDWIDTH, "3350 GBs", "correct"),          # ... or GB per second: the part's dimension decides
+    (BANDWIDTH, "3350 GBps", "correct"),
+    (BANDWIDTH, "3.35 TBps", "correct"),
+    (BANDWIDTH, "3.35 tb/s", "correct"),
+    (BANDWIDTH, "3350 gb/s", "correct"),
+    (BANDWIDTH, "3350 GB/sec", "correct"),
+    (BANDWIDTH, "26800 Gbps", "correct"),        # gigabits per second, converted
+    (BANDWIDTH, "3350 gbps", "invalid"),         # gigabits in networking, gigabytes to some: refused
+    (IN_BITS, "4.064e-9 gb", "invalid"),         # in a part asked in bits, gb could be either
+    (ENERGY, "12.5 mwh", "correct"),             # a lowercase m before Wh is mega (a milliwatt-hour is never asked)
+    (ENERGY, "12500 kwh", "correct"),
+    (ENERGY, "12.5 MWH", "correct"),
+    (TOKEN_RATE, "1500 tok/s", "correct"),
+    (TOKEN_RATE, "1500 tokens/sec", "correct"),
+    (TOKEN_RATE, "1500 tokens per second", "correct"),
+    (GPU_HOURS, "245760 GPU hours", "correct"),
+    (GPU_HOURS, "245760 gpu hours", "correct"),
+    (GPU_HOURS, "245760 gpu-hrs", "correct"),
+])
+def test_byte_energy_and_rate_units_as_people_type_them(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+@pytest.mark.parametrize("answer,text,advice", [
+    (BANDWIDTH, "3350 gbps", "write GB/s for gigabytes or Gbit/s for gigabits"),
+    (IN_BITS, "4.064e-9 gb", "write GB for gigabytes or Gbit for gigabits"),
+])
+def test_a_byte_word_that_could_be_bits_is_refused_with_advice(answer, text, advice):
+    result = grade_part("1.x", Part("x", "x", answer), text)
+    assert result.verdict == "invalid" and advice in result.message
+
+
+@pytest.mark.parametrize("answer,text,read", [(GB, "51.5 gb", "'gb' as GB"), (ENERGY, "12.5 mwh", "'mwh' as MWh"),
+                                              (BANDWIDTH, "3350 GBs", "'GBs' as GB/s")])
+def test_the_feedback_says_how_a_lowercase_or_plural_unit_was_read(answer, text, read):
+    result = grade_part("1.x", Part("x", "x", answer), text)
+    assert result.verdict == "correct" and f"read {read}." in result.message
+
+
 @pytest.mark.parametrize("answer,text,read", [(THROUGHPUT, "312 tflops", "TFLOP/s"), (COUNT_FLOP, "3.2e21 flops", "FLOP")])
 def test_the_feedback_says_how_a_flops_was_read(answer, text, read):
     result = grade_part("1.x", Part("x", "x", answer), text)

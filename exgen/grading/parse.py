@@ -268,6 +268,47 @@ def flop_readings(text: str) -> list[str]:
     return [count] if count == rate else [count, rate]
 
 
+# A byte word as people type it (docs/decisions/grading.md): 'GBs' is a plural GB or GB/s (the part's
+# dimension decides, as for flops), 'TBps' is TB/s, 'Gbps' Gbit/s. An all-lowercase 'gb', 'tb/s', 'mib' is bytes
+# unless the key is in bits (everyday spelling, as '80gb GPU'; gigabits are written Gb or Gbit); where the key is
+# in bits it is refused, and 'gbps' (gigabits in networking, gigabytes to some) is refused everywhere.
+_BYTE_WORD = re.compile(r"(?<![A-Za-z])([kmgtpeKMGTPE])(i?)(bit|[Bb])(ps|s)?(?![A-Za-z])")
+_WATT_HOURS = re.compile(r"(?<![A-Za-z])([kmgt]?)wh(?![A-Za-z])", re.I)
+_KEY_BYTES = re.compile(r"(?<![A-Za-z])(?:[kMGTPE]i?)?B(?![A-Za-z])|byte")  # (a key is in bytes or in bits)
+
+
+def unit_readings(text: str, key_unit: str) -> tuple[list[str], list[str]]:
+    """The unit text in the grammar's spelling, as flop_readings (one reading or two: a plural count, then a
+    rate), with notes naming a convention that was applied ('gb' read as GB, 'mwh' as MWh). Raises ParseError
+    where the spelling has two readings of the same dimension (gigabytes or gigabits)."""
+    notes: list[str] = []
+    in_bits = "bit" in key_unit and not _KEY_BYTES.search(key_unit)
+
+    def byte_word(m: re.Match, rate: bool) -> str:
+        prefix, binary, b, tail = m.groups()
+        lowercase = prefix.islower() and b == "b"
+        if lowercase and (tail == "ps" or in_bits):
+            per = "/s" if tail == "ps" else ""
+            raise ParseError(f"{m.group(0)!r} could be gigabytes or gigabits: write GB{per} for gigabytes or "
+                             f"Gbit{per} for gigabits (the same for k, M, T)")
+        name = ("k" if prefix in "kK" else prefix.upper()) + binary + ("B" if lowercase or b == "B" else "bit")
+        if lowercase and not rate:
+            notes.append(f"read {prefix + binary + b!r} as {name}")
+        return f"({name}/s)" if tail == "ps" or (tail == "s" and rate) else name
+
+    def watt_hours(m: re.Match) -> str:
+        unit = ("k" if m.group(1) in ("k", "K") else m.group(1).upper()) + "Wh"  # a lowercase m is mega, as for flops
+        if m.group(0) != unit:
+            notes.append(f"read {m.group(0)!r} as {unit}")
+        return unit
+
+    text = _WATT_HOURS.sub(watt_hours, text)
+    count = _BYTE_WORD.sub(lambda m: byte_word(m, False), text)
+    rate = _BYTE_WORD.sub(lambda m: byte_word(m, True), text)  # GBs: a plural GB, or GB per second
+    readings = [r for text in dict.fromkeys([count, rate]) for r in flop_readings(text)]
+    return list(dict.fromkeys(readings)), notes
+
+
 def question_unit(text: str) -> str:
     """The unit text with a question's own spelling of a unit (PF-days, t CO2e) written as the grammar reads it."""
     for spelling, unit in _QUESTION_UNITS:
@@ -411,7 +452,8 @@ def read_quantity(answer: Answer, text: Any) -> Reading:
     if unit_text == answer.unit and unit_text in ANSWER_UNITS:  # the unit the sheet names: nothing to convert
         return Reading(value, tuple(notes))
     key = _key_unit(answer.unit)
-    readings = flop_readings(unit_text)
+    readings, conventions = unit_readings(unit_text, answer.unit)
+    notes += conventions
     units = [parse_unit(r) for r in readings]
     fits = [(r, u) for r, u in zip(readings, units) if _signature(u) == _signature(key)]
     if len(fits) != 1:  # (two fitting readings cannot happen: a count and a rate differ by a time)
