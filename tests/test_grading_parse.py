@@ -228,6 +228,39 @@ def test_the_feedback_says_how_a_lowercase_or_plural_unit_was_read(answer, text,
     assert result.verdict == "correct" and f"read {read}." in result.message
 
 
+COUNT = Answer("number", 1500.0, sig=3)
+POWER_OF_TWO = Answer("integer", 4096)
+
+
+@pytest.mark.parametrize("answer,text,expected", [
+    (COUNT, "1.5k", "correct"),                  # a lowercase k after a count, as the uppercase K
+    (COUNT, "1.5 k", "correct"),
+    (COUNT, "1.5 k tokens", "correct"),
+    (TOKEN_RATE, "1.5k tokens/s", "correct"),    # a factor before the unit
+    (TOKEN_RATE, "1.5 K tok/s", "correct"),
+    (TOKEN_RATE, "0.0015M tokens/s", "correct"),
+    (TOKEN_RATE, "1.5k", "invalid"),             # alone, only for a count (where the key has no unit)
+    (PARAMS, "46.8B parameters", "correct"),
+    (GB, "51.5 B", "wrong"),                     # where the key has a unit, B stays bytes
+    (POWER_OF_TWO, "4Ki", "correct"),            # binary prefixes after a count: 4 × 2^10
+    (POWER_OF_TWO, "4 Ki", "correct"),
+    (POWER_OF_TWO, "4Ki tokens", "correct"),
+    (POWER_OF_TWO, "4k", "wrong"),               # 4k is 4000
+    (Answer("integer", 2**31), "2Gi", "correct"),
+    (Answer("integer", 2**31, unit="B"), "2 GiB", "correct"),
+    (Answer("number", 2.0, unit="GB", sig=3), "2 GiB", "wrong"),   # 2 GiB is 2.15 GB: converted, never equated
+    (Answer("number", 2.15, unit="GB", sig=3), "2 GiB", "correct"),
+])
+def test_a_factor_after_a_count_k_or_a_binary_prefix_is_read(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+@pytest.mark.parametrize("answer,text,read", [(COUNT, "1.5k", "'k' as × 10^3"), (POWER_OF_TWO, "4Ki", "'Ki' as × 2^10")])
+def test_the_feedback_says_how_a_factor_was_read(answer, text, read):
+    result = grade_part("1.x", Part("x", "x", answer), text)
+    assert result.verdict == "correct" and f"read {read}." in result.message
+
+
 @pytest.mark.parametrize("answer,text,read", [(THROUGHPUT, "312 tflops", "TFLOP/s"), (COUNT_FLOP, "3.2e21 flops", "FLOP")])
 def test_the_feedback_says_how_a_flops_was_read(answer, text, read):
     result = grade_part("1.x", Part("x", "x", answer), text)

@@ -221,8 +221,12 @@ _QUESTION_UNITS = ((re.compile(r"(?:PF|P-?FLOPS?(?:/s)?|peta-?flops?(?:/s)?)[- ]
                    (re.compile(r"pct", re.I), "percent"))
 
 
-# K, M, B, T after a plain number (no unit in the key: a count, where B cannot be bytes nor T tesla): 70B, 1.5T.
-_SUFFIXES = {"K": 3, "M": 6, "B": 9, "T": 12}
+# A factor after a number as the field writes sizes: 70B, 1.5T, 1.5k tokens/s, and the binary 4Ki (4096). Alone only
+# where the key has no unit (a count, where B cannot be bytes nor T tesla); before a unit where reading the letter
+# as a factor fits the part and reading it as a unit does not (1.5 B parameters is bytes where the key is in bytes).
+_SUFFIXES = {"k": (10, 3), "K": (10, 3), "M": (10, 6), "B": (10, 9), "T": (10, 12),
+             "Ki": (2, 10), "Mi": (2, 20), "Gi": (2, 30), "Ti": (2, 40)}
+_SUFFIX = re.compile(r"(k|K|M|B|T|Ki|Mi|Gi|Ti)(?:\s+(\S.*))?", re.S)
 _WORDS = re.compile(r"[A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*)*")
 
 
@@ -236,6 +240,8 @@ def _is_label(text: str) -> bool:
 
     ureg = registry()
     for word in re.split(r"[\s-]+", text):
+        if word in _SUFFIXES:  # '4 Ki' is 4096, never 4 counted in 'Ki'
+            return False
         try:
             unit = ureg.Unit(_BITS.sub(r"\1bit", word))
         except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError and parse errors: a word, not a unit
@@ -438,14 +444,33 @@ def _key_unit(text: str):
 def read_quantity(answer: Answer, text: Any) -> Reading:
     """A number, in the key's unit. No unit written means the key's unit."""
     value, unit_text, notes = read_number(text)
+    m = _SUFFIX.fullmatch(unit_text)
+    if not m or not (m.group(2) or not answer.unit):
+        return _in_unit(answer, value, unit_text, notes)
+    base, power = _SUFFIXES[m.group(1)]
+    try:
+        as_factor = _in_unit(answer, value * base ** power, m.group(2) or "",
+                             [*notes, f"read '{m.group(1)}' as × {base}^{power}"])
+    except ParseError as e:
+        as_factor, error = None, e
+    try:
+        as_unit = _in_unit(answer, value, unit_text, notes)
+    except ParseError:
+        as_unit = None
+    if as_factor and as_unit:  # (no unit of this project's parts makes both fit; refused rather than guessed)
+        raise ParseError(f"{unit_text!r} can be read two ways: write the number in full, or its unit without a space")
+    if not (as_factor or as_unit):
+        raise error
+    return as_factor or as_unit
+
+
+def _in_unit(answer: Answer, value: Decimal, unit_text: str, notes: list[str]) -> Reading:
+    """`value` written in `unit_text` (empty: the key's unit), in the key's unit."""
+    notes = list(notes)
     if not unit_text:
         return Reading(value, tuple(notes))
     if not answer.unit and unit_text.lower() in ("x", "×", "times", "ψ", "psi"):
         return Reading(value, tuple(notes))  # a ratio, or a count in units of Ψ (never a pressure here)
-    if not answer.unit and unit_text in _SUFFIXES:  # '70B parameters' as the field writes it: a count, not bytes
-        exponent = _SUFFIXES[unit_text]
-        notes.append(f"read '{unit_text}' as × 10^{exponent}")
-        return Reading(Decimal(value).scaleb(exponent), tuple(notes))
     if not answer.unit and _is_label(unit_text):
         return Reading(value, tuple(notes))  # a count named by what it counts: '7264 steps', '180 AllGathers'
     unit_text = question_unit(unit_text)
