@@ -261,6 +261,26 @@ def test_the_feedback_says_how_a_factor_was_read(answer, text, read):
     assert result.verdict == "correct" and f"read {read}." in result.message
 
 
+@pytest.mark.parametrize("text", ["2^12", "2**12", "2^{12}", "2^(12)", "2¹²", "$2^{12}$", "4 × 2^10", "4*2^10",
+                                  "2^12 tokens", "1×2^{12}"])
+def test_a_power_of_an_integer_is_read_exactly(text):
+    reading = parse_answer(POWER_OF_TWO, text)
+    assert reading.value == 4096 and isinstance(reading.value, int)
+
+
+@pytest.mark.parametrize("text,value", [("2^-3", 0.125), ("-2^3", -8.0), ("3^2", 9.0), ("1.5 x 2^2", 6.0)])
+def test_a_power_of_an_integer_as_a_number(text, value):
+    assert parse_answer(Answer("number", 1.0), text).value == value
+
+
+@pytest.mark.parametrize("text", ["2^99999", "2^-99999", "9^9^9", "2^3.5", "0^-1", "2^x", "2^123456"])
+def test_a_power_is_bounded_before_it_is_computed(text):
+    start = time.perf_counter()
+    with pytest.raises(ParseError):
+        parse_answer(POWER_OF_TWO, text)
+    assert time.perf_counter() - start < 0.5
+
+
 @pytest.mark.parametrize("answer,text,read", [(THROUGHPUT, "312 tflops", "TFLOP/s"), (COUNT_FLOP, "3.2e21 flops", "FLOP")])
 def test_the_feedback_says_how_a_flops_was_read(answer, text, read):
     result = grade_part("1.x", Part("x", "x", answer), text)
