@@ -255,7 +255,8 @@ def test_a_factor_after_a_count_k_or_a_binary_prefix_is_read(answer, text, expec
     assert verdict(answer, text) == expected
 
 
-@pytest.mark.parametrize("answer,text,read", [(COUNT, "1.5k", "'k' as × 10^3"), (POWER_OF_TWO, "4Ki", "'Ki' as × 2^10")])
+@pytest.mark.parametrize("answer,text,read", [(COUNT, "1.5k", "'k' as × 10^3"),
+                                              (POWER_OF_TWO, "4Ki", "'Ki' as × 2^10")])
 def test_the_feedback_says_how_a_factor_was_read(answer, text, read):
     result = grade_part("1.x", Part("x", "x", answer), text)
     assert result.verdict == "correct" and f"read {read}." in result.message
