@@ -63,6 +63,7 @@ def convert(value: float, unit: str, to: str) -> float:
 
 # Units of 1 naming what an answer counts, so that "7.95e11 tokens" or "3 GPUs" reads as a plain number.
 COUNTED = ("token", "parameter", "GPU", "sequence", "weight", "element", "entry", "step")
+_COUNTED_ALIASES = {"parameter": " = param", "token": " = _ = tok", "GPU": " = _ = gpu"}
 
 
 @lru_cache(maxsize=1)
@@ -73,8 +74,8 @@ def registry():
     ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     ureg.define("FLOP = [computation] = flop = FLOPs")
     ureg.define("FLOPS = FLOP / second = flops")
-    for counted in COUNTED:  # what an answer counts: "4.6e9 params", "3 GPUs"
-        ureg.define(f"{counted} = 1" + (" = param" if counted == "parameter" else ""))
+    for counted in COUNTED:  # what an answer counts: "4.6e9 params", "3 GPUs", "1500 tok/s", "gpu hours"
+        ureg.define(f"{counted} = 1" + _COUNTED_ALIASES.get(counted, ""))
     return ureg
 
 

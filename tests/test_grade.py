@@ -18,6 +18,7 @@ from exgen.cli import cli
 from exgen.generate import generate
 from exgen.grading.grade import Grader, expected_text, grade_part, gradebook_csv, mistakes_of, safe_cell
 from exgen.grading.sheet import blank_sheet, parse_sheet
+from exgen.grading.sheet import describe as blank_sheet_comment
 from exgen.manifest import Key
 from exgen.problem import Answer, Part
 from exgen.topics import get
@@ -463,6 +464,18 @@ def test_multiple_choice_on_a_sheet_by_letter_spelling_and_option_text(choice_ex
     result = run("grade", key, *sorted(tmp_path.glob("*.yaml")), "--out", tmp_path / "g.csv")
     rows = {r["student"]: r for r in csv.DictReader(io.StringIO((tmp_path / "g.csv").read_text()))}
     assert rows["ann"][f"1.{part}"] == rows["bea"][f"1.{part}"] == rows["cy"][f"1.{part}"] != "0", result.output
+
+
+def test_the_blank_sheet_says_a_multiple_choice_part_asks_for_a_letter(choice_exam):
+    """It said only 'one of: A | B | C | D', and a student could not tell a letter was asked (or that the
+    option's text is also read)."""
+    key, choices = choice_exam
+    blank = (key.parent / "A" / "answers.yaml").read_text()
+    lines = [line for line in blank.splitlines() if any(f".{part}:" in line for part in choices)]
+    assert lines and all(re.search(r"the letter of your choice, A(, [B-Z])* or [B-Z] \(or the option's text as "
+                                   r"printed\)$", line) for line in lines), lines
+    topic_choice = Answer("choice", "memory-bound", choices=("memory-bound", "compute-bound"))
+    assert blank_sheet_comment(topic_choice) == "one of: memory-bound | compute-bound"  # words are not letters
 
 
 def test_an_option_text_matching_two_options_or_none_is_unreadable_and_says_write_the_letter():

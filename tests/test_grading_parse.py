@@ -173,6 +173,115 @@ def test_flop_words_in_any_case_are_read_by_the_parts_dimension(answer, text, ex
     assert verdict(answer, text) == expected
 
 
+BANDWIDTH = Answer("number", 3350.0, unit="GB/s", sig=3)
+ENERGY = Answer("number", 12.5, unit="MWh", sig=3)
+TOKEN_RATE = Answer("number", 1500.0, unit="token/s", sig=3)
+IN_BITS = Answer("number", 4.064, unit="bit", sig=4)
+IN_MB = Answer("number", 4.0, unit="MB", sig=3)
+
+
+@pytest.mark.parametrize("answer,text,expected", [
+    (GB, "51.5 gb", "correct"),                  # all-lowercase gb where the key is in bytes: gigabytes
+    (GB, "51.5gb", "correct"),
+    (GB, "48 gib", "correct"),
+    (IN_MB, "4 mb", "correct"),                  # (m is mega here: a millibyte is never an answer)
+    (IN_MB, "4000 kb", "correct"),
+    (GB, "412 gbit", "correct"),                 # bits in any case are bits
+    (GB, "51.5 Gb", "wrong"),                    # Gb is the gigabit (converted: 6.44 GB)
+    (GB, "51.5 GBs", "correct"),                 # a plural GB ...
+    (BANDWIDTH, "3350 GBs", "correct"),          # ... or GB per second: the part's dimension decides
+    (BANDWIDTH, "3350 GBps", "correct"),
+    (BANDWIDTH, "3.35 TBps", "correct"),
+    (BANDWIDTH, "3.35 tb/s", "correct"),
+    (BANDWIDTH, "3350 gb/s", "correct"),
+    (BANDWIDTH, "3350 GB/sec", "correct"),
+    (BANDWIDTH, "26800 Gbps", "correct"),        # gigabits per second, converted
+    (BANDWIDTH, "3350 gbps", "invalid"),         # gigabits in networking, gigabytes to some: refused
+    (IN_BITS, "4.064e-9 gb", "invalid"),         # in a part asked in bits, gb could be either
+    (ENERGY, "12.5 mwh", "correct"),             # a lowercase m before Wh is mega (a milliwatt-hour is never asked)
+    (ENERGY, "12500 kwh", "correct"),
+    (ENERGY, "12.5 MWH", "correct"),
+    (TOKEN_RATE, "1500 tok/s", "correct"),
+    (TOKEN_RATE, "1500 tokens/sec", "correct"),
+    (TOKEN_RATE, "1500 tokens per second", "correct"),
+    (GPU_HOURS, "245760 GPU hours", "correct"),
+    (GPU_HOURS, "245760 gpu hours", "correct"),
+    (GPU_HOURS, "245760 gpu-hrs", "correct"),
+])
+def test_byte_energy_and_rate_units_as_people_type_them(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+@pytest.mark.parametrize("answer,text,advice", [
+    (BANDWIDTH, "3350 gbps", "write GB/s for gigabytes or Gbit/s for gigabits"),
+    (IN_BITS, "4.064e-9 gb", "write GB for gigabytes or Gbit for gigabits"),
+])
+def test_a_byte_word_that_could_be_bits_is_refused_with_advice(answer, text, advice):
+    result = grade_part("1.x", Part("x", "x", answer), text)
+    assert result.verdict == "invalid" and advice in result.message
+
+
+@pytest.mark.parametrize("answer,text,read", [(GB, "51.5 gb", "'gb' as GB"), (ENERGY, "12.5 mwh", "'mwh' as MWh"),
+                                              (BANDWIDTH, "3350 GBs", "'GBs' as GB/s")])
+def test_the_feedback_says_how_a_lowercase_or_plural_unit_was_read(answer, text, read):
+    result = grade_part("1.x", Part("x", "x", answer), text)
+    assert result.verdict == "correct" and f"read {read}." in result.message
+
+
+COUNT = Answer("number", 1500.0, sig=3)
+POWER_OF_TWO = Answer("integer", 4096)
+
+
+@pytest.mark.parametrize("answer,text,expected", [
+    (COUNT, "1.5k", "correct"),                  # a lowercase k after a count, as the uppercase K
+    (COUNT, "1.5 k", "correct"),
+    (COUNT, "1.5 k tokens", "correct"),
+    (TOKEN_RATE, "1.5k tokens/s", "correct"),    # a factor before the unit
+    (TOKEN_RATE, "1.5 K tok/s", "correct"),
+    (TOKEN_RATE, "0.0015M tokens/s", "correct"),
+    (TOKEN_RATE, "1.5k", "invalid"),             # alone, only for a count (where the key has no unit)
+    (PARAMS, "46.8B parameters", "correct"),
+    (GB, "51.5 B", "wrong"),                     # where the key has a unit, B stays bytes
+    (POWER_OF_TWO, "4Ki", "correct"),            # binary prefixes after a count: 4 × 2^10
+    (POWER_OF_TWO, "4 Ki", "correct"),
+    (POWER_OF_TWO, "4Ki tokens", "correct"),
+    (POWER_OF_TWO, "4k", "wrong"),               # 4k is 4000
+    (Answer("integer", 2**31), "2Gi", "correct"),
+    (Answer("integer", 2**31, unit="B"), "2 GiB", "correct"),
+    (Answer("number", 2.0, unit="GB", sig=3), "2 GiB", "wrong"),   # 2 GiB is 2.15 GB: converted, never equated
+    (Answer("number", 2.15, unit="GB", sig=3), "2 GiB", "correct"),
+])
+def test_a_factor_after_a_count_k_or_a_binary_prefix_is_read(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+@pytest.mark.parametrize("answer,text,read", [(COUNT, "1.5k", "'k' as × 10^3"),
+                                              (POWER_OF_TWO, "4Ki", "'Ki' as × 2^10")])
+def test_the_feedback_says_how_a_factor_was_read(answer, text, read):
+    result = grade_part("1.x", Part("x", "x", answer), text)
+    assert result.verdict == "correct" and f"read {read}." in result.message
+
+
+@pytest.mark.parametrize("text", ["2^12", "2**12", "2^{12}", "2^(12)", "2¹²", "$2^{12}$", "4 × 2^10", "4*2^10",
+                                  "2^12 tokens", "1×2^{12}"])
+def test_a_power_of_an_integer_is_read_exactly(text):
+    reading = parse_answer(POWER_OF_TWO, text)
+    assert reading.value == 4096 and isinstance(reading.value, int)
+
+
+@pytest.mark.parametrize("text,value", [("2^-3", 0.125), ("-2^3", -8.0), ("3^2", 9.0), ("1.5 x 2^2", 6.0)])
+def test_a_power_of_an_integer_as_a_number(text, value):
+    assert parse_answer(Answer("number", 1.0), text).value == value
+
+
+@pytest.mark.parametrize("text", ["2^99999", "2^-99999", "9^9^9", "2^3.5", "0^-1", "2^x", "2^123456"])
+def test_a_power_is_bounded_before_it_is_computed(text):
+    start = time.perf_counter()
+    with pytest.raises(ParseError):
+        parse_answer(POWER_OF_TWO, text)
+    assert time.perf_counter() - start < 0.5
+
+
 @pytest.mark.parametrize("answer,text,read", [(THROUGHPUT, "312 tflops", "TFLOP/s"), (COUNT_FLOP, "3.2e21 flops", "FLOP")])
 def test_the_feedback_says_how_a_flops_was_read(answer, text, read):
     result = grade_part("1.x", Part("x", "x", answer), text)
@@ -462,6 +571,23 @@ def test_a_matrix_whose_lines_yaml_has_joined_is_refused_with_advice_never_one_l
     sheet = parse_sheet(f"student: a\n1.q: {entry}\n")
     result = grade_part("1.q", Part("q", "q", MATRIX), sheet.answers["1.q"])
     assert result.verdict == "invalid" and "separate the rows with ';'" in result.message
+
+
+@pytest.mark.parametrize("entry", ["[1, -2, 0,\n  3, 4, 5]", "[1, -2, 0,\n  3, 4, 5]   # my answer",
+                                   "|\n  [1, -2, 0,\n  3, 4, 5]", "[1, -2, 0,\n  3, 4, 5,]"])
+def test_a_flat_list_typed_over_several_lines_reads_its_lines_as_rows(entry):
+    """It was one row of six ('Expected a 2x3 matrix, got 1x6')."""
+    sheet = parse_sheet(f"student: a\n1.q: {entry}\n1.v: [1.5,\n  -2]\n")
+    assert verdict(MATRIX, sheet.answers["1.q"]) == "correct"
+    assert verdict(VECTOR, sheet.answers["1.v"]) == "correct"  # a vector's lines are not rows
+
+
+@pytest.mark.parametrize("entry,verdict_", [("[1, -2, 0, 3,\n  4, 5]", "invalid"), ("[1, -2, 0, 3, 4, 5]", "wrong"),
+                                            ("1 -2 0 3 4 5", "wrong")])
+def test_a_matrix_whose_rows_are_not_recovered_says_separate_the_rows(entry, verdict_):
+    sheet = parse_sheet(f"student: a\n1.q: {entry}\n")
+    result = grade_part("1.q", Part("q", "q", MATRIX), sheet.answers["1.q"])
+    assert result.verdict == verdict_ and "separate the rows with ';'" in result.message
 
 
 def test_other_answers_over_several_lines_read_as_yaml_joins_them():

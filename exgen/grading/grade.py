@@ -323,6 +323,8 @@ def _shape_message(answer: Answer, value: Any) -> str:
     message = f"Expected a {_shape(answer.value)} matrix, got {_shape(value)}."
     if _transposed(answer, value):
         message += " Your matrix is the transpose of the expected one."
+    elif len(value) == 1 and len(answer.value) > 1 and len(value[0]) == len(answer.value) * len(answer.value[0]):
+        message += " Its entries were read as one row: separate the rows with ';' (1 -2; 0 3)."
     return message
 
 

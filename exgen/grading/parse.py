@@ -8,7 +8,7 @@ is written for the student. Input length is bounded before any work is done.
 
 Number spellings accepted (whitespace anywhere between the pieces; thin and no-break spaces are spaces):
     7.3e22  7.3E+22  7.3 × 10^22  7.3*10^22  7.3x10^22  7.3·10^(22)  7.3 \\times 10^{22}  7.3×10²²  10^22
-    −7.3 (unicode minus)  $7.3 \\times 10^{22}$  1,234,567.8  1 234 567  3/4
+    −7.3 (unicode minus)  $7.3 \\times 10^{22}$  1,234,567.8  1 234 567  3/4  2^12  2**12  3 × 2^10  1.5k  4Ki
 Decimal commas: "2,5" is 2.5 and "0,125" is 0.125, but "1,234" (one comma, then exactly three digits, after a
 non-zero integer part) is refused as ambiguous — thousands separator or decimal comma? — and the message says
 how to write it. Commas in matrices and vectors always separate entries.
@@ -113,9 +113,12 @@ _POWER = r"""\s*\^\s*(?:\{\s*(?P<{n}a>[+-]?\d+)\s*\}|\(\s*(?P<{n}b>[+-]?\d+)\s*\
 _EXPONENT = re.compile(r"""
     \s*(?:
         [eE](?P<e>[+-]?\d+)
-      | (?:×|\*|x|X)\s*10(?:""" + _POWER.replace("{n}", "p") + r"""|(?P<sup>[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+))
+      | (?:×|\*|x|X)\s*(?P<base>\d{1,6})(?:""" + _POWER.replace("{n}", "p") + r"""|(?P<sup>[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+))
     )""", re.VERBOSE)
-_TEN_POWER = re.compile(r"\s*(?P<sign>[+-]?)\s*10" + _POWER.replace("{n}", "t") + r"|\s*(?P<sign2>[+-]?)\s*10(?P<sup>[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+# A power of an integer: 10^22, and 2^12, 2**12, 2^{12}, 3 × 2^10 where a count is a power of two. Only an integer base
+# and exponent, bounded before anything is computed (never a general expression).
+_TEN_POWER = re.compile(r"\s*(?P<sign>[+-]?)\s*(?P<base>\d{1,6})" + _POWER.replace("{n}", "t")
+                        + r"|\s*(?P<sign2>[+-]?)\s*(?P<base2>\d{1,6})(?P<sup>[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
 _DIVISOR = re.compile(r"\s*/\s*(?P<d>\d+(?:\.\d+)?)(?![\w.])")
 # Number words as the questions write them ("a 46.8-billion-parameter model"), short scale. No part asks for
 # a count in millions or billions (tests/test_grading_parse.py checks every question), so the word is a factor.
@@ -153,9 +156,10 @@ def read_number(text: str) -> tuple[Decimal, str, list[str]]:
     if text.lower().replace(" ", "") in _NOT_FINITE or text.lower().split(" ")[0] in _NOT_FINITE:
         raise ParseError(f"{text!r} is not a finite number")
     notes: list[str] = []
-    exponent = 0
+    exponent, base = 0, 10
     m = _TEN_POWER.match(text)
-    if m and not re.match(r"\s*[+-]?\s*10\s*[.,\d]", text):
+    if m:
+        base = int(m.group("base") or m.group("base2"))
         sign = m.group("sign") or m.group("sign2") or ""
         power = _group(m, "t") or m.group("sup").translate(_SUPERSCRIPT)
         value = Decimal(f"{sign}1")
@@ -172,6 +176,7 @@ def read_number(text: str) -> tuple[Decimal, str, list[str]]:
         e = _EXPONENT.match(rest)
         if e:
             power = e.group("e") or _group(e, "p") or e.group("sup").translate(_SUPERSCRIPT)
+            base = int(e.group("base") or 10)
             rest = rest[e.end():]
         d = _DIVISOR.match(rest)
         if d and power is None:
@@ -184,6 +189,11 @@ def read_number(text: str) -> tuple[Decimal, str, list[str]]:
         if len(power.lstrip("+-")) > MAX_EXPONENT_DIGITS:
             raise ParseError(f"{_show(text)} is out of range")
         exponent = int(power)
+    if base != 10:  # 2^12: bounded first (|exponent| ≤ 99999, and the result within float range)
+        if base > 1 and abs(exponent) * math.log10(base) > 330 or base == 0 and exponent < 0:
+            raise ParseError(f"{_show(text)} is out of range")
+        value = value * base ** exponent if exponent >= 0 else value / base ** -exponent
+        exponent = 0
     word = _MAGNITUDE.match(rest)
     if word:
         exponent += _MAGNITUDES[word.group(1).lower()]
@@ -221,8 +231,12 @@ _QUESTION_UNITS = ((re.compile(r"(?:PF|P-?FLOPS?(?:/s)?|peta-?flops?(?:/s)?)[- ]
                    (re.compile(r"pct", re.I), "percent"))
 
 
-# K, M, B, T after a plain number (no unit in the key: a count, where B cannot be bytes nor T tesla): 70B, 1.5T.
-_SUFFIXES = {"K": 3, "M": 6, "B": 9, "T": 12}
+# A factor after a number as the field writes sizes: 70B, 1.5T, 1.5k tokens/s, and the binary 4Ki (4096). Alone only
+# where the key has no unit (a count, where B cannot be bytes nor T tesla); before a unit where reading the letter
+# as a factor fits the part and reading it as a unit does not (1.5 B parameters is bytes where the key is in bytes).
+_SUFFIXES = {"k": (10, 3), "K": (10, 3), "M": (10, 6), "B": (10, 9), "T": (10, 12),
+             "Ki": (2, 10), "Mi": (2, 20), "Gi": (2, 30), "Ti": (2, 40)}
+_SUFFIX = re.compile(r"(k|K|M|B|T|Ki|Mi|Gi|Ti)(?:\s+(\S.*))?", re.S)
 _WORDS = re.compile(r"[A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*)*")
 
 
@@ -236,6 +250,8 @@ def _is_label(text: str) -> bool:
 
     ureg = registry()
     for word in re.split(r"[\s-]+", text):
+        if word in _SUFFIXES:  # '4 Ki' is 4096, never 4 counted in 'Ki'
+            return False
         try:
             unit = ureg.Unit(_BITS.sub(r"\1bit", word))
         except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError and parse errors: a word, not a unit
@@ -266,6 +282,47 @@ def flop_readings(text: str) -> list[str]:
         return [text]
     count, rate = spelled(False), spelled(True)
     return [count] if count == rate else [count, rate]
+
+
+# A byte word as people type it (docs/decisions/grading.md): 'GBs' is a plural GB or GB/s (the part's
+# dimension decides, as for flops), 'TBps' is TB/s, 'Gbps' Gbit/s. An all-lowercase 'gb', 'tb/s', 'mib' is bytes
+# unless the key is in bits (everyday spelling, as '80gb GPU'; gigabits are written Gb or Gbit); where the key is
+# in bits it is refused, and 'gbps' (gigabits in networking, gigabytes to some) is refused everywhere.
+_BYTE_WORD = re.compile(r"(?<![A-Za-z])([kmgtpeKMGTPE])(i?)(bit|[Bb])(ps|s)?(?![A-Za-z])")
+_WATT_HOURS = re.compile(r"(?<![A-Za-z])([kmgt]?)wh(?![A-Za-z])", re.I)
+_KEY_BYTES = re.compile(r"(?<![A-Za-z])(?:[kMGTPE]i?)?B(?![A-Za-z])|byte")  # (a key is in bytes or in bits)
+
+
+def unit_readings(text: str, key_unit: str) -> tuple[list[str], list[str]]:
+    """The unit text in the grammar's spelling, as flop_readings (one reading or two: a plural count, then a
+    rate), with notes naming a convention that was applied ('gb' read as GB, 'mwh' as MWh). Raises ParseError
+    where the spelling has two readings of the same dimension (gigabytes or gigabits)."""
+    notes: list[str] = []
+    in_bits = "bit" in key_unit and not _KEY_BYTES.search(key_unit)
+
+    def byte_word(m: re.Match, rate: bool) -> str:
+        prefix, binary, b, tail = m.groups()
+        lowercase = prefix.islower() and b == "b"
+        if lowercase and (tail == "ps" or in_bits):
+            per = "/s" if tail == "ps" else ""
+            raise ParseError(f"{m.group(0)!r} could be gigabytes or gigabits: write GB{per} for gigabytes or "
+                             f"Gbit{per} for gigabits (the same for k, M, T)")
+        name = ("k" if prefix in "kK" else prefix.upper()) + binary + ("B" if lowercase or b == "B" else "bit")
+        if lowercase and not rate:
+            notes.append(f"read {prefix + binary + b!r} as {name}")
+        return f"({name}/s)" if tail == "ps" or (tail == "s" and rate) else name
+
+    def watt_hours(m: re.Match) -> str:
+        unit = ("k" if m.group(1) in ("k", "K") else m.group(1).upper()) + "Wh"  # a lowercase m is mega, as for flops
+        if m.group(0) != unit:
+            notes.append(f"read {m.group(0)!r} as {unit}")
+        return unit
+
+    text = _WATT_HOURS.sub(watt_hours, text)
+    count = _BYTE_WORD.sub(lambda m: byte_word(m, False), text)
+    rate = _BYTE_WORD.sub(lambda m: byte_word(m, True), text)  # GBs: a plural GB, or GB per second
+    readings = [r for text in dict.fromkeys([count, rate]) for r in flop_readings(text)]
+    return list(dict.fromkeys(readings)), notes
 
 
 def question_unit(text: str) -> str:
@@ -397,21 +454,41 @@ def _key_unit(text: str):
 def read_quantity(answer: Answer, text: Any) -> Reading:
     """A number, in the key's unit. No unit written means the key's unit."""
     value, unit_text, notes = read_number(text)
+    m = _SUFFIX.fullmatch(unit_text)
+    if not m or not (m.group(2) or not answer.unit):
+        return _in_unit(answer, value, unit_text, notes)
+    base, power = _SUFFIXES[m.group(1)]
+    try:
+        as_factor = _in_unit(answer, value * base ** power, m.group(2) or "",
+                             [*notes, f"read '{m.group(1)}' as × {base}^{power}"])
+    except ParseError as e:
+        as_factor, error = None, e
+    try:
+        as_unit = _in_unit(answer, value, unit_text, notes)
+    except ParseError:
+        as_unit = None
+    if as_factor and as_unit:  # (no unit of this project's parts makes both fit; refused rather than guessed)
+        raise ParseError(f"{unit_text!r} can be read two ways: write the number in full, or its unit without a space")
+    if not (as_factor or as_unit):
+        raise error
+    return as_factor or as_unit
+
+
+def _in_unit(answer: Answer, value: Decimal, unit_text: str, notes: list[str]) -> Reading:
+    """`value` written in `unit_text` (empty: the key's unit), in the key's unit."""
+    notes = list(notes)
     if not unit_text:
         return Reading(value, tuple(notes))
     if not answer.unit and unit_text.lower() in ("x", "×", "times", "ψ", "psi"):
         return Reading(value, tuple(notes))  # a ratio, or a count in units of Ψ (never a pressure here)
-    if not answer.unit and unit_text in _SUFFIXES:  # '70B parameters' as the field writes it: a count, not bytes
-        exponent = _SUFFIXES[unit_text]
-        notes.append(f"read '{unit_text}' as × 10^{exponent}")
-        return Reading(Decimal(value).scaleb(exponent), tuple(notes))
     if not answer.unit and _is_label(unit_text):
         return Reading(value, tuple(notes))  # a count named by what it counts: '7264 steps', '180 AllGathers'
     unit_text = question_unit(unit_text)
     if unit_text == answer.unit and unit_text in ANSWER_UNITS:  # the unit the sheet names: nothing to convert
         return Reading(value, tuple(notes))
     key = _key_unit(answer.unit)
-    readings = flop_readings(unit_text)
+    readings, conventions = unit_readings(unit_text, answer.unit)
+    notes += conventions
     units = [parse_unit(r) for r in readings]
     fits = [(r, u) for r, u in zip(readings, units) if _signature(u) == _signature(key)]
     if len(fits) != 1:  # (two fitting readings cannot happen: a count and a rate differ by a time)
@@ -589,13 +666,19 @@ def _numbers(rows: list[list[Any]]) -> list[list[int | float]]:
 
 def parse_matrix(answer: Answer, value: Any) -> Reading:
     """Rows by ';' or newlines, entries by ',' or whitespace; or [[1, 2], [3, 4]]; or a LaTeX bmatrix."""
-    rows = _numbers(_rows(value))
+    lined = getattr(value, "rows", None)  # a sheet's [1, -2, 0, / 0, 1, -1]: its lines are the rows
+    if lined is None and isinstance(value, str) and "\n" in value:
+        text = clean(_bounded(value)).replace("\r", "\n")
+        if re.fullmatch(r"\[[^\[\]]*\n[^\[\]]*\]", text):  # the same typed in a '|' block or at a prompt
+            lined = text[1:-1]
+    rows = _numbers(_rows(value if lined is None else lined))
     if not rows or not rows[0]:
         raise ParseError("no answer")
     widths = {len(r) for r in rows}
     if len(widths) != 1:
         counts = ", ".join(str(len(r)) for r in rows)
-        raise ParseError(f"the rows have different numbers of entries ({counts}); a matrix is rectangular")
+        raise ParseError(f"the rows have different numbers of entries ({counts}); a matrix is rectangular"
+                         + ("; its lines were read as rows: separate the rows with ';' (1 -2; 0 3)" if lined else ""))
     return Reading(rows)
 
 

@@ -54,6 +54,9 @@ def describe(answer: Answer) -> str:
     elif answer.kind == "vector":
         example = "3, 7" if all(isinstance(v, int) for v in answer.value) else "1.5, -2"
         what = f"vector of {len(answer.value)} ({answer.precision}), e.g. {example}"
+    elif answer.kind == "choice" and all(len(c) == 1 and c.isupper() for c in answer.choices):  # an exam's letters
+        letters = ", ".join(answer.choices[:-1]) + " or " * (len(answer.choices) > 1) + answer.choices[-1]
+        what = f"the letter of your choice, {letters} (or the option's text as printed)"
     elif answer.kind == "choice":
         what = "one of: " + " | ".join(answer.choices)
     elif answer.kind == "expression":
@@ -157,6 +160,23 @@ def _folded(value: str, style: str | None, start, end, source: list[str]) -> str
     return folded
 
 
+class Lined(list):
+    """A flow list typed over several lines (`1.q: [1, -2, 0,` then `  0, 1, -1]`): `rows` holds its entries by
+    the line each was typed on, which a matrix reads as its rows (as it reads a Folded scalar's lines)."""
+
+    rows: list[list[str]] | None = None
+
+
+def _lined(seq: list, lines: list[int]) -> list:
+    if len(set(lines)) > 1 and all(type(v) is str for v in seq):
+        by_line: dict[int, list[str]] = {}
+        for value, line in zip(seq, lines):
+            by_line.setdefault(line, []).append(value)
+        seq = Lined(seq)
+        seq.rows = list(by_line.values())
+    return seq
+
+
 def _compose(events, source: list[str] = ()) -> Any:
     """Build str / list / dict from YAML events; aliases refused, duplicate keys refused, depth bounded;
     `source`, the sheet's lines, lets a scalar typed over several lines keep them (Folded)."""
@@ -164,6 +184,7 @@ def _compose(events, source: list[str] = ()) -> Any:
 
     stack: list[Any] = []
     keys: list[Any] = []
+    lines: list[list[int] | None] = []  # for each open flow list, the line of each of its entries
     root: Any = None
 
     def add(value: Any, line: int) -> None:
@@ -174,6 +195,8 @@ def _compose(events, source: list[str] = ()) -> Any:
         top = stack[-1]
         if isinstance(top, list):
             top.append(value)
+            if lines[-1] is not None:
+                lines[-1].append(line)
         elif keys[-1] is _NO_KEY:
             if not isinstance(value, str):
                 raise SubmissionError(f"line {line}: an entry's name must be plain text")
@@ -197,15 +220,28 @@ def _compose(events, source: list[str] = ()) -> Any:
             add(container, line)
             stack.append(container)
             keys.append(_NO_KEY)
+            lines.append([] if isinstance(event, yaml.SequenceStartEvent) and event.flow_style else None)
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-            stack.pop()
+            done, typed = stack.pop(), lines.pop()
             keys.pop()
+            if typed:
+                _replace(stack[-1] if stack else None, done, _lined(done, typed))
         elif isinstance(event, yaml.DocumentStartEvent) and root is not None:
             raise SubmissionError("one answer sheet per file (found a second YAML document)")
     return root
 
 
 _NO_KEY = object()
+
+
+def _replace(parent: Any, old: list, new: list) -> None:
+    """Put `new` where `old`, the container just closed, sits in `parent` (its last entry)."""
+    if new is old or parent is None:
+        return
+    if isinstance(parent, list):
+        parent[-1] = new
+    else:
+        parent[next(k for k in reversed(parent) if parent[k] is old)] = new
 
 
 # An answer line as people type it: '3.scale:1.8' (no space after the colon) or '3.scale: 1.8# comment' (the
