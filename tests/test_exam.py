@@ -171,6 +171,52 @@ def test_shuffled_versions_order_their_problems_differently_and_grade_by_their_o
             assert [grader.key.problems[n - 1] for n in numbers] == [ep.problem]
 
 
+def test_a_shuffled_exam_s_gradebook_lines_up_each_question_of_the_spec_whatever_number_a_paper_gave_it(tmp_path):
+    """With shuffle, version A may print the spec's question 1 as problem 3 and version B as problem 2; the
+    gradebook's "problem 1" and "1.scale" columns are the spec's question 1 on every row (the key says which)."""
+    spec = tmp_path / "exam.yaml"
+    spec.write_text(SPEC.replace("seed: 7", "seed: 7\nshuffle: true"))
+    assert run("exam", spec, "--versions", "3", "--out", tmp_path / "out", "--no-pdf").exit_code == 0
+    key = read_key(tmp_path / "out" / "key.json")
+    grader = Grader(key)
+    orders = {v: [key.meta["questions"][str(n)] for n in key.meta["versions"][v]] for v in ("A", "B", "C")}
+    assert len({tuple(o) for o in orders.values()}) > 1  # the seed shuffles the papers differently
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for version, student in (("A", "ann"), ("B", "bob"), ("C", "cy")):
+        answers = answers_for(grader, "x", version)
+        sheet_number = orders[version].index(1) + 1  # where this paper printed the spec's question 1
+        answers[f"{sheet_number}.scale"] = "12345"    # wrong: question 1 loses its scale's 2 points
+        sheet = (tmp_path / "out" / version / "answers.yaml").read_text()
+        (subs / f"{student}.yaml").write_text(filled(sheet, answers, student))
+    assert run("grade", tmp_path / "out" / "key.json", subs, "--out", tmp_path / "grades.csv").exit_code == 0
+    rows = list(csv.DictReader((tmp_path / "grades.csv").open()))
+    assert [r["student"] for r in rows] == ["ann", "bob", "cy"]
+    for row in rows:
+        assert row["1.scale"] == "0" and row["1.zero_point"] == "2", row
+        assert row["max"] == "24" and row["problem 1"] == "8" and row["problem 2"] == "5", row
+
+
+def test_an_unshuffled_exam_s_key_has_no_question_map():
+    prepared = prepare(parse_spec(SPEC), versions=2)
+    assert "questions" not in read_key_text(prepared.files[Path("key.json")]).meta
+
+
+@pytest.mark.parametrize("questions, words", [
+    ({"1": 1, "2": 1, "3": 3, "4": 4}, "not questions 1, 2, ..."),
+    ({"1": 1, "2": 2, "3": 3}, "not questions 1, 2, ..."),
+    ({"1": 1, "2": 2, "3": 3, "4": "4"}, "expected a question number"),
+    ({"1": 1, "2": 2, "3": 3, "99": 4}, "no problem '99'"),
+])
+def test_a_hand_edited_question_map_is_refused_before_grading(questions, words):
+    from exgen.manifest import KeyFileError
+
+    prepared = prepare(parse_spec(SPEC), versions=1)
+    key = read_key_text(prepared.files[Path("key.json")])
+    with pytest.raises(KeyFileError, match=re.escape(words)):
+        Grader(dataclasses.replace(key, meta={**key.meta, "questions": questions}))
+
+
 def test_a_roster_of_30_gets_30_exams_and_one_key(tmp_path):
     students = [f"student_{i:02d}" for i in range(29)] + ["jo_smith"]
     (tmp_path / "roster.txt").write_text("id\n" + "\n".join(students) + "\n")

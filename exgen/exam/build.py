@@ -55,6 +55,7 @@ class ExamProblem:
     points: dict[str, float]        # part id -> points
     choices: dict[str, Choice]      # part id -> options, for the parts asked as a choice
     section: int                    # index into spec.sections
+    question: int = 0               # its number in the spec's order (1-based); a shuffled paper prints it elsewhere
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,8 @@ def build_papers(spec: ExamSpec, labels: list[str],
                 repeats += fp in seen_anywhere
                 mine.add(fp)
                 seen_anywhere.add(fp)
-                problems.append(_exam_problem(spec, s, section, problem, label))
+                problems.append(dataclasses.replace(_exam_problem(spec, s, section, problem, label),
+                                                    question=len(problems) + 1))
         if spec.shuffle:
             problems = Rng("exgen-exam-order", spec.seed, label).shuffle(problems)
         papers.append(Paper(label, tuple(problems)))
@@ -291,11 +293,14 @@ def multiple_choice(problem: Problem, part_id: str, n: int, rng: Rng) -> Choice:
 
 def key_meta(spec: ExamSpec, papers: list[Paper], by: str) -> tuple[list[Problem], dict[str, Any]]:
     """The combined key's problems (papers in order) and meta: which key problems each version or student
-    answers (`by`: "versions" or "students"), the points and the choices per key problem number."""
+    answers (`by`: "versions" or "students"), the points and the choices per key problem number, and, where
+    papers are shuffled, each key problem's question number in the spec's order ("questions"), by which the
+    gradebook lines up every paper's answers to the same question."""
     problems: list[Problem] = []
     numbers: dict[str, list[int]] = {}
     points: dict[str, dict[str, float]] = {}
     choices: dict[str, dict[str, Any]] = {}
+    questions: dict[str, int] = {}
     for paper in papers:
         numbers[paper.label] = []
         for ep in paper.problems:
@@ -303,7 +308,10 @@ def key_meta(spec: ExamSpec, papers: list[Paper], by: str) -> tuple[list[Problem
             number = str(len(problems))
             numbers[paper.label].append(len(problems))
             points[number] = dict(ep.points)
+            questions[number] = ep.question
             if ep.choices:
                 choices[number] = {pid: c.to_dict() for pid, c in ep.choices.items()}
     meta = {by: numbers, "points": points, "choices": choices, "exam": spec.to_dict()}
+    if any(ep.question != i for paper in papers for i, ep in enumerate(paper.problems, 1)):
+        meta["questions"] = questions  # only where an order differs: an unshuffled exam's key is as before
     return problems, meta

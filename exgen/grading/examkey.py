@@ -4,6 +4,8 @@
     "points":   {"3": {"scale": 2, "q": 1.5}}        a known problem and part, 0 < points <= 1000
     "choices":  {"3": {"scale": {"options": [...], "correct": "B", "from": ["key", ...]}}}
                                                     2..26 options, the letter of one of them, one origin each
+    "questions": {"3": 2, "4": 1}                  shuffled papers: each problem's question number in the
+                                                    spec's order, a permutation of 1..n on every paper
 
 A KeyFileError names the field (`meta.points.3.scale: ...`), so a hand-edited key is refused before grading
 rather than crashing in the middle of a class.
@@ -66,6 +68,7 @@ def check_exam_meta(key: Key) -> None:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
                     or not 0 < value <= MAX_POINTS:
                 raise _fail(f"points.{number}.{pid}", f"expected points in (0, {MAX_POINTS}], got {str(value)[:20]}")
+    _check_questions(key, meta)
     choices = meta.get("choices", {})
     if not isinstance(choices, dict):
         raise _fail("choices", "expected an object of problem numbers")
@@ -78,6 +81,24 @@ def check_exam_meta(key: Key) -> None:
             if pid not in ids:
                 raise _fail(f"choices.{number}", f"problem {number} has no part {str(pid)[:40]!r}")
             _check_choice(choice, where)
+
+
+def _check_questions(key: Key, meta: dict) -> None:
+    """Each paper's question numbers are a permutation of 1..n (every problem of the key has one)."""
+    if "questions" not in meta:
+        return
+    questions = meta["questions"]
+    papers = meta.get("versions") or meta.get("students")
+    if not isinstance(questions, dict) or not isinstance(papers, dict):
+        raise _fail("questions", "expected an object of problem numbers, in a key with versions or students")
+    for number, question in questions.items():
+        _part_ids(key, str(number), f"questions.{number}")
+        if isinstance(question, bool) or not isinstance(question, int) or not 1 <= question <= len(key.problems):
+            raise _fail(f"questions.{number}", f"expected a question number, got {str(question)[:20]}")
+    for label, numbers in papers.items():
+        if not isinstance(numbers, list) or sorted(questions.get(str(n), 0) for n in numbers) != list(
+                range(1, len(numbers) + 1)):
+            raise _fail("questions", f"{str(label)[:20]}'s problems are not questions 1, 2, ... of the exam")
 
 
 def _check_choice(choice: Any, where: str) -> None:

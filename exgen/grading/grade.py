@@ -63,6 +63,13 @@ class PartGrade:
     tolerance: str
     message: str = ""
     mistake: str = ""    # the named mistake this answer matches, if any
+    column: str = ""     # the gradebook's column where it differs from `part`: "2.scale" for the spec's
+    #                      question 2, which a shuffled paper printed as problem 1
+
+    @property
+    def question(self) -> str:
+        """The part as the gradebook lines it up across papers (the spec's question number, then the part)."""
+        return self.column or self.part
 
 
 @dataclass(frozen=True)
@@ -75,11 +82,11 @@ class StudentGrade:
     version: str = ""
     key: str = ""        # the SHA-256 of the key graded against (key_digest)
 
-    def problems(self) -> dict[int, tuple[float, float]]:
-        """{problem number on the sheet: (points, max points)}."""
+    def problems(self, by_question: bool = False) -> dict[int, tuple[float, float]]:
+        """{problem number on the sheet (`by_question`: the spec's question number): (points, max points)}."""
         out: dict[int, tuple[float, float]] = {}
         for p in self.parts:
-            number = _part_sort_key(p.part)[0]
+            number = _part_sort_key(p.question if by_question else p.part)[0]
             got, most = out.get(number, (0.0, 0.0))
             out[number] = (got + p.points, most + p.max_points)
         return out
@@ -347,6 +354,7 @@ class Grader:
         self.versions: dict[str, list[int]] | None = versions if isinstance(versions, dict) else None
         self.points: dict[str, dict[str, float]] = meta.get("points") if isinstance(meta.get("points"), dict) else {}
         self.choices: dict[str, dict[str, Any]] = meta.get("choices") if isinstance(meta.get("choices"), dict) else {}
+        self.questions: dict[str, int] = meta.get("questions") if isinstance(meta.get("questions"), dict) else {}
 
     def problems_of(self, student: str | None, version: str = "") -> list[int]:
         """The (1-based) key problem numbers a student answers, in the order of their sheet (None: every
@@ -428,6 +436,9 @@ class Grader:
             notes.append("Ignored entries that are not parts of this sheet: " + ", ".join(unknown[:20])
                          + (" …" if len(unknown) > 20 else ""))
         parts = tuple(self.grade_entry(q, part, n, submission.answers.get(q)) for q, part, n in expected)
+        if self.questions:  # a shuffled exam: the gradebook lines answers up by the spec's question numbers
+            parts = tuple(dataclasses.replace(p, column=f"{self.questions[str(n)]}.{part.id}")
+                          for p, (_, part, n) in zip(parts, expected))
         return StudentGrade(submission.student, submission.source, parts, notes=tuple(notes),
                             version=submission.version, key=self.digest)
 
@@ -487,14 +498,15 @@ def key_digest(key: Key) -> str:
 def gradebook_csv(rows: list[StudentGrade]) -> str:
     """One row per submission: student, file, version, status, total, max, points per problem ("problem 1"),
     points per part, the error, and the key's SHA-256 and the grading exgen's version (so a row can be traced
-    to what graded it)."""
+    to what graded it). A shuffled exam's columns are its questions in the spec's order, whatever number each
+    paper printed them under (PartGrade.question)."""
     columns: list[str] = []
     seen: set[str] = set()
     for row in rows:
         for p in row.parts:
-            if p.part not in seen:
-                seen.add(p.part)
-                columns.append(p.part)
+            if p.question not in seen:
+                seen.add(p.question)
+                columns.append(p.question)
     columns.sort(key=_part_sort_key)  # stable: within a problem, the key's part order
     problems = sorted({_part_sort_key(c)[0] for c in columns})
     out = io.StringIO()
@@ -502,8 +514,8 @@ def gradebook_csv(rows: list[StudentGrade]) -> str:
     writer.writerow(["student", "submission", "version", "status", "total", "max",
                      *[f"problem {n}" for n in problems], *columns, "error", "key_sha256", "exgen_version"])
     for row in rows:
-        points = {p.part: points_text(p.points) for p in row.parts}
-        per_problem = {n: points_text(got) for n, (got, _) in row.problems().items()}
+        points = {p.question: points_text(p.points) for p in row.parts}
+        per_problem = {n: points_text(got) for n, (got, _) in row.problems(by_question=True).items()}
         status = "error" if row.error else "graded"
         writer.writerow([safe_cell(row.student), safe_cell(row.source), safe_cell(row.version), status,
                          points_text(row.total) if not row.error else "",
