@@ -161,6 +161,48 @@ def test_a_busy_port_gets_a_clear_message():
     assert result.exit_code == 2 and f"port {port} is busy" in result.output and f"--port {port + 1}" in result.output
 
 
+def _port_in_time_wait() -> int:
+    """A port whose last connection the server side closed first, as after Ctrl-C: TIME-WAIT, nothing listening."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the last run's server had it
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        accepted.close()  # the server closes first: its side of the connection waits in TIME-WAIT
+        client.close()
+    return port
+
+
+def test_a_restart_right_after_ctrl_c_finds_its_port_free(tmp_path, monkeypatch):
+    """The probe sets SO_REUSEADDR as the real server does, so a port left in TIME-WAIT is not 'busy'."""
+    import socket
+
+    from click.testing import CliRunner
+    from flask import Flask
+    from werkzeug.serving import make_server
+
+    from exgen.cli import cli
+
+    port = _port_in_time_wait()
+    with socket.socket() as plain, pytest.raises(OSError):  # what the probe met before: the port looks taken
+        plain.bind(("127.0.0.1", port))
+    served = []
+
+    def run(app, host, port, **_):  # the server `app.run` would start, bound and closed at once
+        make_server(host, port, app).server_close()
+        served.append(port)
+
+    monkeypatch.setattr(Flask, "run", run)
+    result = CliRunner().invoke(cli, ["practice", "--no-browser", "--port", str(port),
+                                      "--data", str(tmp_path / "p.sqlite")])
+    assert result.exit_code == 0, result.output
+    assert served == [port]
+
+
 # ---- in a real browser ------------------------------------------------------------------------------------
 
 
