@@ -88,6 +88,34 @@ def test_bad_requests_get_a_4xx_with_a_message(client, body, message):
     assert response.status_code == 400 and message in response.get_json()["error"]
 
 
+@pytest.mark.parametrize("body,message", [
+    ({"topics": ["quantization"], "variant": ["x"]}, "variant must be"),
+    ({"topics": ["quantization"], "variant": {"a": 1}}, "variant must be"),
+    ({"topics": [["quantization"]]}, "topics must be"),
+    ({"topics": "quantization"}, "topics must be"),
+    ({"topics": ["quantization"], "difficulty": ["easy"]}, "difficulty must be"),
+    ({"topics": ["quantization"], "mode": ["weakest"]}, "mode must be"),
+    ({"topics": ["quantization"], "mode": "worst"}, "mode must be"),
+    ({"topics": ["quantization", "compute"], "variant": "nope"}, "none of the topics quantization, compute"),
+])
+def test_a_bad_problem_request_gets_a_4xx_with_a_message(client, body, message):
+    response = client.post("/api/problem", json=body)
+    assert response.status_code == 400 and message in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("mode", ["pick", "weakest"])
+def test_a_variant_with_several_topics_is_drawn_among_the_topics_that_have_it(client, mode):
+    """'affine' is quantization's only; 'memory' is compute's and inference's: never a topic that lacks it."""
+    for _ in range(12):
+        body = {"topics": ["compute", "quantization"], "variant": "affine", "mode": mode}
+        problem = client.post("/api/problem", json=body).get_json()["problem"]
+        assert (problem["topic"], problem["variant"]) == ("quantization", "affine")
+    drawn = {client.post("/api/problem", json={"topics": ["compute", "inference", "quantization"],
+                                                "variant": "memory"}).get_json()["problem"]["topic"]
+             for _ in range(24)}
+    assert drawn <= {"compute", "inference"} and drawn
+
+
 def test_malformed_json_a_huge_body_and_unknown_routes_are_refused_with_a_message(client):
     assert client.post("/api/check", data="{", content_type="application/json").status_code == 400
     huge = client.post("/api/check", data="x" * 200_000, content_type="application/json")

@@ -9,6 +9,7 @@ key never reaches the page before the student asks for it.  Every request is val
     GET  /                      the page
     GET  /api/topics            topics, their variants, difficulties
     POST /api/problem           {topics?, variant?, difficulty, mode: "pick"|"weakest"} -> a new problem
+                                (with a variant: drawn among the chosen topics that have it)
     POST /api/check             {problem, answers: {part id: text}} -> a verdict per answered part
     POST /api/solution          {problem} -> the worked solution and the expected answers
     GET  /api/progress          attempts, parts correct and streak per topic and variant
@@ -125,20 +126,30 @@ def create_app(progress_path: Path, topics: tuple[str, ...] = TOPIC_NAMES, diffi
     def new_problem():
         data = _body()
         chosen = data.get("topics") or list(topics)
-        if not isinstance(chosen, list) or not chosen or any(t not in TOPIC_NAMES for t in chosen):
+        if (not isinstance(chosen, list) or not chosen or len(chosen) > len(TOPIC_NAMES)
+                or any(not isinstance(t, str) or t not in TOPIC_NAMES for t in chosen)):
             raise BadInput(f"topics must be a list of {', '.join(TOPIC_NAMES)}")
         level = data.get("difficulty", difficulty)
-        if level not in (*DIFFICULTIES, "mixed"):
+        if not isinstance(level, str) or level not in (*DIFFICULTIES, "mixed"):
             raise BadInput("difficulty must be easy, medium, hard or mixed")
         if level == "mixed":
             level = DIFFICULTIES[secrets.randbelow(len(DIFFICULTIES))]
         variant = data.get("variant") or None
-        if data.get("mode") == "weakest":
-            topic, variant = progress.weakest([tv for tv in all_variants if tv[0] in chosen])
+        if variant is not None and not isinstance(variant, str):
+            raise BadInput("variant must be a variant's name (text), or null for any")
+        mode = data.get("mode") or "pick"
+        if mode not in ("pick", "weakest"):
+            raise BadInput('mode must be "pick" or "weakest"')
+        # a variant names a variant of any chosen topic (memory is both compute's and inference's): the draw
+        # is among the chosen topics that have it, never a topic that would refuse it
+        candidates = [tv for tv in all_variants if tv[0] in chosen and variant in (None, tv[1])]
+        if not candidates:
+            raise BadInput(f"none of the topics {', '.join(chosen)} has a variant {variant[:40]!r}")
+        if mode == "weakest":
+            topic, variant = progress.weakest(candidates)
         else:
-            topic = chosen[secrets.randbelow(len(chosen))]
-            if variant is not None and variant not in {v.name for v in get(topic).variants}:
-                raise BadInput(f"topic {topic} has no variant {str(variant)[:40]!r}")
+            having = list(dict.fromkeys(t for t, _ in candidates))
+            topic = having[secrets.randbelow(len(having))]
             variant = variant or get(topic).variants[secrets.randbelow(len(get(topic).variants))].name
         seed = secrets.randbelow(10**6)
         problem = problem_for((topic, variant, level, seed))
