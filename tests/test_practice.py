@@ -246,6 +246,72 @@ def server(tmp_path):
     httpd.shutdown()
 
 
+def _request(url, method, path, body=b"", headers=()):
+    """A real HTTP request with exactly the headers given (as another page, or another site, would send)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+    try:
+        connection.putrequest(method, path, skip_host="Host" in dict(headers))
+        for name, value in dict(headers, **{"Content-Length": str(len(body))}).items():
+            connection.putheader(name, value)
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        connection.close()
+
+
+def _attempts(server):
+    status, data = _request(server, "GET", "/api/progress")
+    return sum(row["attempts"] for row in data["progress"])
+
+
+@pytest.mark.parametrize("content_type,body", [
+    ("text/plain", b"x"),  # fetch(..., {mode: "no-cors"}) from any page: sent without a preflight
+    ("application/x-www-form-urlencoded", b"a=1"),  # a <form method=post> on any page
+    ("multipart/form-data; boundary=b", b"--b--"),
+    (None, b""),
+])
+def test_a_post_a_browser_could_send_cross_site_is_refused(server, content_type, body):
+    key = generate("quantization", "affine", "easy", 3)
+    own = {"Origin": server.rstrip("/"), "Content-Type": "application/json"}
+    answers = json.dumps({"problem": ident("quantization", "affine"),
+                          "answers": {p.id: expected_text(p.answer) for p in key.solution.parts}}).encode()
+    assert _request(server, "POST", "/api/check", answers, own)[0] == 200
+    headers = {"Content-Type": content_type} if content_type else {}
+    for path in ("/api/reset", "/api/check", "/api/problem", "/api/solution"):
+        status, data = _request(server, "POST", path, body, headers)
+        assert status == 415 and "Content-Type: application/json" in data["error"]
+    assert _attempts(server) == 1  # the progress is still there
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "null"},  # a file:// page
+    {"Origin": "http://evil.example"},
+    {"Origin": "http://127.0.0.1:1"},  # another local server
+])
+def test_json_from_another_page_is_refused_and_the_pages_own_is_accepted(server, headers):
+    own = server.rstrip("/")
+    status, data = _request(server, "POST", "/api/reset", b"{}", {"Content-Type": "application/json", **headers})
+    assert status == 403 and "another page" in data["error"]
+    assert _request(server, "POST", "/api/reset", b"{}", {"Content-Type": "application/json", "Origin": own}) == (
+        200, {"ok": True})
+
+
+def test_another_sites_name_for_this_address_is_refused(server):
+    """DNS rebinding: evil.example resolving to 127.0.0.1 sends its own name as Host, even on a GET."""
+    port = server.rstrip("/").rsplit(":", 1)[1]
+    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1:{int(port) + 1}"):
+        assert _request(server, "GET", "/api/progress", headers={"Host": host})[0] == 403
+        status, data = _request(server, "POST", "/api/reset", b"{}",
+                                {"Host": host, "Content-Type": "application/json"})
+        assert status == 403 and "127.0.0.1" in data["error"]
+    assert _request(server, "GET", "/api/progress", headers={"Host": f"localhost:{port}"})[0] == 200
+
+
 @pytest.mark.slow
 @needs("chromium")
 def test_a_student_answers_in_the_browser_and_sees_verdicts_feedback_and_the_solution(server, tmp_path):
@@ -292,5 +358,23 @@ def test_a_student_answers_in_the_browser_and_sees_verdicts_feedback_and_the_sol
         driver.save_screenshot(str(tmp_path / "practice.png"))
         rows = driver.find_elements(By.CSS_SELECTOR, "#progress tbody tr")
         assert rows and variant in rows[0].text
+        # another page (here a file:// one) posting to the server without a preflight changes nothing
+        evil = tmp_path / "evil.html"
+        evil.write_text(f"<script>fetch('{server}api/reset', {{method: 'POST', mode: 'no-cors', body: 'x', "
+                        "headers: {'Content-Type': 'text/plain'}}).then(() => document.title = 'sent', "
+                        "() => document.title = 'failed');</script>")
+        driver.get(evil.as_uri())
+        wait.until(lambda d: d.title in ("sent", "failed"))
+        assert _attempts(server) == 1
+        # Reset asks first: dismissed, nothing is lost; accepted, the progress is gone
+        driver.get(server)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#progress tbody tr"))
+        driver.find_element(By.ID, "reset").click()
+        wait.until(lambda d: d.switch_to.alert).dismiss()
+        assert _attempts(server) == 1
+        driver.find_element(By.ID, "reset").click()
+        wait.until(lambda d: d.switch_to.alert).accept()
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#progress tbody tr"))
+        assert _attempts(server) == 0
     finally:
         driver.quit()

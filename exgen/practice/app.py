@@ -4,7 +4,8 @@ Flask (docs/decisions.md says why).  The server keeps no session: a problem is i
 variant, difficulty, seed), which the page holds and sends back; the server regenerates the problem from
 it (deterministic, milliseconds) to grade or to show the solution, so two tabs never interfere and the
 key never reaches the page before the student asks for it.  Every request is validated; a bad one gets a
-4xx with a JSON message, never a traceback.
+4xx with a JSON message, never a traceback.  Only the page the server serves may use it: a POST must be JSON
+from that page's origin, and every request must name the server's own address as its Host.
 
     GET  /                      the page
     GET  /api/topics            topics, their variants, difficulties
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request, send_from_directory
-from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, UnsupportedMediaType
 
 from exgen.practice.progress import Progress
 from exgen.topics import TOPIC_NAMES
@@ -33,6 +34,7 @@ from exgen.units import shown
 MAX_BODY_BYTES = 64 * 1024
 MAX_ANSWER_CHARS = 2000
 SEED_LIMIT = 2**32
+LOCAL_NAMES = ("127.0.0.1", "localhost")  # the names of the address the server listens on
 KATEX = Path(__file__).resolve().parent.parent / "_static" / "katex"
 
 
@@ -98,6 +100,23 @@ def create_app(progress_path: Path, topics: tuple[str, ...] = TOPIC_NAMES, diffi
     def problem_for(ident: tuple[str, str, str, int]):
         topic, variant, difficulty_, seed = ident
         return generate(topic, variant, difficulty_, seed)
+
+    @app.before_request
+    def same_site_only():
+        """Only this server's own page may use it. A Host that is not the address it listens on is another
+        site's name resolving here (DNS rebinding); a state-changing request must be JSON, which a browser
+        sends cross-site only after a CORS preflight this server never grants, and come from the page's own
+        origin when the browser names one (a file:// page sends Origin: null)."""
+        port = request.environ.get("SERVER_PORT", "80")
+        own = {f"{name}:{port}" for name in LOCAL_NAMES} | (set(LOCAL_NAMES) if port == "80" else set())
+        if request.host not in own:
+            raise Forbidden(f"this server answers http://127.0.0.1:{port}/ only, not {request.host[:60]!r}")
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            if request.mimetype != "application/json":
+                raise UnsupportedMediaType("send JSON (Content-Type: application/json)")
+            origin = request.headers.get("Origin")
+            if origin is not None and origin != f"http://{request.host}":
+                raise Forbidden(f"a request from another page ({origin[:60]!r}) is refused")
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):

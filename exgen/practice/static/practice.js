@@ -201,7 +201,10 @@ async function init() {
   $("answers").addEventListener("submit", check);
   $("reveal").addEventListener("click", reveal);
   $("next").addEventListener("click", () => newProblem());
-  $("reset").addEventListener("click", async () => { await api("/api/reset", {}); loadProgress(); });
+  $("reset").addEventListener("click", async () => {
+    if (!window.confirm("Forget your progress in every topic? This cannot be undone.")) return;
+    try { await api("/api/reset", {}); loadProgress(); } catch (e) { status(e.message, true); }
+  });
   await loadProgress();
   await newProblem();
 }
