@@ -129,19 +129,60 @@ def test_unreadable_student_text_is_invalid_not_an_error(client):
     assert result["results"]["scale"]["verdict"] == "invalid"
 
 
-def test_progress_counts_attempts_parts_and_streaks_and_resets(client):
-    key = generate("quantization", "affine", "easy", 3)
-    right = {p.id: expected_text(p.answer) for p in key.solution.parts}
-    check(client, ident("quantization", "affine"), right)
-    check(client, ident("quantization", "affine"), right)
-    check(client, ident("quantization", "affine"), {"scale": "12345"})
-    check(client, ident("quantization", "affine"), right)
-    row = next(r for r in client.get("/api/progress").get_json()["progress"] if r["variant"] == "affine")
-    assert row["attempts"] == 4 and row["parts"] == 3 * len(right) + 1 and row["correct"] == 3 * len(right)
-    assert row["streak"] == 1
+def _right(problem):
+    key = generate(problem["topic"], problem["variant"], problem["difficulty"], problem["seed"])
+    return {p.id: expected_text(p.answer) for p in key.solution.parts}
+
+
+def _row(client, variant="affine"):
+    row = next(r for r in client.get("/api/progress").get_json()["progress"] if r["variant"] == variant)
+    return row["attempts"], row["correct"], row["parts"], row["streak"]
+
+
+def test_checking_one_problem_again_and_again_is_one_attempt(client):
+    problem = ident("quantization", "affine")
+    right = _right(problem)
+    for _ in range(5):
+        check(client, problem, right)
+    assert _row(client) == (1, len(right), len(right), 1)
+
+
+def test_a_problem_is_solved_only_when_every_part_is_right(client):
+    a, b, c = (ident("quantization", "affine", seed=s) for s in (1, 2, 3))
+    first, *others = _right(a)
+    check(client, a, {first: _right(a)[first]})  # one part answered, right: not solved
+    n = len(others) + 1
+    assert _row(client) == (1, 1, n, 0)
+    check(client, b, _right(b))  # a newer problem solved: the unsolved one before it ends the streak there
+    check(client, c, {first: "12345"})  # still open: neither counts nor breaks the streak
+    assert _row(client) == (3, 1 + n, 3 * n, 1)
+    check(client, c, _right(c))  # right on the second try: solved
+    assert _row(client) == (3, 1 + 2 * n, 3 * n, 2)
+    check(client, a, _right(a))  # parts right in different checks, before the solution: solved too
+    assert _row(client) == (3, 3 * n, 3 * n, 3)
+
+
+def test_a_check_after_the_solution_was_shown_is_graded_but_not_counted(client):
+    solved, shown = ident("quantization", "affine", seed=1), ident("quantization", "affine", seed=2)
+    check(client, solved, _right(solved))
+    client.post("/api/solution", json={"problem": solved})  # reading the solution of a solved problem costs nothing
+    first = next(iter(_right(shown)))
+    check(client, shown, {first: "12345"})
+    n = len(_right(shown))
+    assert _row(client) == (2, n, 2 * n, 1)  # the newest is still open
+    client.post("/api/solution", json={"problem": shown})
+    assert _row(client) == (2, n, 2 * n, 0)  # shown before it was solved: the streak ends
+    data = check(client, shown, _right(shown)).get_json()
+    assert all(r["verdict"] == "correct" for r in data["results"].values()) and data["recorded"] is False
+    assert _row(client) == (2, n, 2 * n, 0)
+    assert check(client, solved, _right(solved)).get_json()["recorded"] is False
+
+
+def test_reset_forgets_the_progress(client):
+    check(client, ident("quantization", "affine"), _right(ident("quantization", "affine")))
+    assert _row(client)[0] == 1
     client.post("/api/reset", json={})
-    row = next(r for r in client.get("/api/progress").get_json()["progress"] if r["variant"] == "affine")
-    assert row["attempts"] == 0
+    assert _row(client) == (0, 0, 0, 0)
 
 
 def test_weakest_first_draws_the_variant_answered_worst(tmp_path):

@@ -11,9 +11,10 @@ from that page's origin, and every request must name the server's own address as
     GET  /api/topics            topics, their variants, difficulties
     POST /api/problem           {topics?, variant?, difficulty, mode: "pick"|"weakest"} -> a new problem
                                 (with a variant: drawn among the chosen topics that have it)
-    POST /api/check             {problem, answers: {part id: text}} -> a verdict per answered part
+    POST /api/check             {problem, answers: {part id: text}} -> a verdict per answered part, and
+                                whether the check was recorded (not once the solution was shown)
     POST /api/solution          {problem} -> the worked solution and the expected answers
-    GET  /api/progress          attempts, parts correct and streak per topic and variant
+    GET  /api/progress          attempts, parts right and streak per topic and variant (progress.py's rules)
     POST /api/reset             forget the progress
 """
 
@@ -203,14 +204,17 @@ def create_app(progress_path: Path, topics: tuple[str, ...] = TOPIC_NAMES, diffi
                             "tolerance": g.tolerance, "mistake": g.mistake}
         if not results:
             raise BadInput("answer at least one part")
-        progress.record(*ident, {pid: r["verdict"] for pid, r in results.items()})
-        return jsonify(results=results)
+        recorded = progress.record(*ident, {pid: results[pid]["verdict"] if pid in results else "unanswered"
+                                            for pid in parts})
+        return jsonify(results=results, recorded=recorded)
 
     @app.post("/api/solution")
     def solution():
         from exgen.grading.grade import expected_text
 
-        problem = problem_for(_problem_id(_body().get("problem")))
+        ident = _problem_id(_body().get("problem"))
+        problem = problem_for(ident)
+        progress.reveal(*ident, [p.id for p in problem.solution.parts])
         return jsonify(solution=html.solution(problem),
                        expected={p.id: expected_text(p.answer) for p in problem.solution.parts})
 

@@ -157,7 +157,7 @@ async function check(event) {
       out.textContent = `${r.verdict} (${r.points} / 1). ${r.message}\ntolerance: ${r.tolerance}`;
       out.hidden = false;
     });
-    status("");
+    status(data.recorded ? "" : "Checked, but not counted in your progress: the solution was shown.");
     loadProgress();
   } catch (e) {
     status(e.message, true);
