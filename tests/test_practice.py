@@ -129,6 +129,60 @@ def test_unreadable_student_text_is_invalid_not_an_error(client):
     assert result["results"]["scale"]["verdict"] == "invalid"
 
 
+# ---- feedback -----------------------------------------------------------------------------------------
+
+
+def _message(client, problem, part, answer):
+    return check(client, problem, {part: answer}).get_json()["results"][part]
+
+
+def test_a_number_right_but_to_fewer_digits_than_asked_says_the_precision_asked(client):
+    problem = ident("quantization", "per_channel")
+    key = generate("quantization", "per_channel", "easy", 3).solution.part("error_rows").answer
+    assert key.sig == 3
+    coarse = f"{key.value:.1e}"  # the key correctly rounded to 2 significant figures
+    result = _message(client, problem, "error_rows", coarse)
+    assert result["verdict"] == "wrong"
+    assert "Right to 2 significant figures, but the question asks for 3" in result["message"]
+    off = f"{key.value * 1.2:.1e}"  # fewer digits and wrong: no such claim
+    assert "Right to" not in _message(client, problem, "error_rows", off)["message"]
+
+
+def test_a_matrix_with_a_wrong_entry_says_which(client):
+    problem = ident("quantization", "affine")
+    rows = [[str(x) for x in row] for row in generate("quantization", "affine", "easy", 3).solution.part("q").answer.value]
+    rows[1][2] = str(int(rows[1][2]) + 1)
+    result = _message(client, problem, "q", "; ".join(" ".join(row) for row in rows))  # as `exgen grade` reads it
+    assert result == _message(client, problem, "q", rows)  # as the page sends it, cell by cell
+    assert result["verdict"] == "partial" and "8 of 9 entries are right" in result["message"]
+    assert "wrong: row 2, column 3." in result["message"]
+
+
+def test_a_grid_with_an_empty_cell_or_two_numbers_in_a_cell_names_the_cell(client):
+    problem = ident("quantization", "affine")
+    rows = [[str(x) for x in row] for row in
+            generate("quantization", "affine", "easy", 3).solution.part("reconstruction").answer.value]
+    empty = [row[:] for row in rows]
+    empty[0][1] = " "
+    result = _message(client, problem, "reconstruction", empty)
+    assert result["verdict"] == "invalid" and "row 1, column 2 is empty" in result["message"]
+    comma = [row[:] for row in rows]
+    comma[2][0] = "0,5"
+    result = _message(client, problem, "reconstruction", comma)
+    assert result["verdict"] == "invalid" and "row 3, column 1 holds '0,5'" in result["message"]
+    assert "write 0.5" in result["message"] and "different numbers" not in result["message"]
+    assert check(client, problem, {"reconstruction": [["", ""], [""]]}).status_code == 400  # nothing answered
+    assert check(client, problem, {"scale": [["1"]]}).status_code == 400  # a grid for a number part
+
+
+def test_a_vectors_unreadable_entry_is_named_as_a_vectors_entry(client):
+    result = _message(client, ident("quantization", "per_channel"), "scale_rows", [["2.6", "x", "1.8"]])
+    assert result["verdict"] == "invalid" and "entry 2: 'x' is not a number" in result["message"]
+    assert "matrix" not in result["message"]
+    typed = _message(client, ident("quantization", "per_channel"), "scale_rows", "2.6, x, 1.8")
+    assert "entry 2: 'x' is not a number" in typed["message"] and "matrix" not in typed["message"]
+
+
 def _right(problem):
     key = generate(problem["topic"], problem["variant"], problem["difficulty"], problem["seed"])
     return {p.id: expected_text(p.answer) for p in key.solution.parts}
@@ -384,12 +438,21 @@ def test_a_student_answers_in_the_browser_and_sees_verdicts_feedback_and_the_sol
             expected_text(right.answer))
         mistake, value = mistakes[wrong_part.id][0]
         driver.find_element(By.CSS_SELECTOR, f'div.input[data-part="{wrong_part.id}"] input').send_keys(str(value))
+        grid = [p for p in key.solution.parts if p.answer.kind == "matrix"][0]
+        cells = driver.find_elements(By.CSS_SELECTOR, f'div.input[data-part="{grid.id}"] input.cell')
+        for cell, value in list(zip(cells, (x for row in grid.answer.value for x in row)))[1:]:  # the first left empty
+            cell.send_keys(str(value))
+        integer = next(p for p in key.solution.parts if p.answer.kind == "integer")
+        assert driver.find_element(By.CSS_SELECTOR, f'div.input[data-part="{integer.id}"] input').get_attribute(
+            "placeholder") == "e.g. 4096"
         driver.find_element(By.ID, "check").click()
         verdict = f'li[data-part="{right.id}"] output.verdict'
         wait.until(lambda d: not d.find_element(By.CSS_SELECTOR, verdict).get_attribute("hidden"))
         assert driver.find_element(By.CSS_SELECTOR, verdict).text.startswith("correct")
         text = driver.find_element(By.CSS_SELECTOR, f'li[data-part="{wrong_part.id}"] output.verdict').text
         assert text.startswith("wrong") and mistake.explanation in text
+        text = driver.find_element(By.CSS_SELECTOR, f'li[data-part="{grid.id}"] output.verdict').text
+        assert text.startswith("invalid") and "row 1, column 1 is empty" in text
         driver.find_element(By.ID, "reveal").click()
         wait.until(lambda d: d.find_element(By.ID, "solution").is_displayed())
         assert driver.find_elements(By.CSS_SELECTOR, "#question .katex")

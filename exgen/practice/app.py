@@ -11,7 +11,8 @@ from that page's origin, and every request must name the server's own address as
     GET  /api/topics            topics, their variants, difficulties
     POST /api/problem           {topics?, variant?, difficulty, mode: "pick"|"weakest"} -> a new problem
                                 (with a variant: drawn among the chosen topics that have it)
-    POST /api/check             {problem, answers: {part id: text}} -> a verdict per answered part, and
+    POST /api/check             {problem, answers: {part id: text, or a grid's [[cell text]]}} -> a verdict
+                                per answered part, and
                                 whether the check was recorded (not once the solution was shown)
     POST /api/solution          {problem} -> the worked solution and the expected answers
     GET  /api/progress          attempts, parts right and streak per topic and variant (progress.py's rules)
@@ -20,6 +21,7 @@ from that page's origin, and every request must name the server's own address as
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,33 @@ def _input_spec(part) -> dict[str, Any]:
     elif a.kind == "expression":
         spec["symbols"] = list(expression_symbols(a))
     return spec
+
+
+def _cell_name(part, r: int, c: int) -> str:
+    return f"entry {c + 1}" if part.answer.kind == "vector" else f"row {r + 1}, column {c + 1}"
+
+
+def _grid(pid: str, part, cells: Any) -> tuple[list | None, str]:
+    """A matrix or vector typed cell by cell: [[cell text, ...], ...] (a vector is one row). Returns (the
+    rows to grade, or None when every cell is blank, and a message naming the cell that cannot be read).
+    The grid is rectangular by construction, so a problem is named by its cell, never by row lengths."""
+    if part.answer.kind not in ("matrix", "vector"):
+        raise BadInput(f"{pid}: this part's answer is text, not a grid")
+    if (not isinstance(cells, list) or not all(isinstance(row, list) for row in cells)
+            or not all(isinstance(x, str) for row in cells for x in row)
+            or sum(len(x) + 1 for row in cells for x in row) > MAX_ANSWER_CHARS):
+        raise BadInput(f"{pid}: a grid is a list of rows of cell text, at most {MAX_ANSWER_CHARS} characters")
+    rows = [[x.strip() for x in row] for row in cells]
+    if all(not x for row in rows for x in row):
+        return None, ""
+    for r, row in enumerate(rows):
+        for c, x in enumerate(row):
+            if not x:
+                return rows, f"{_cell_name(part, r, c)} is empty: every cell needs a number"
+            if re.search(r"[\s,;]", x):
+                comma = f" (write {x.replace(',', '.')}: a decimal point is '.')" if re.fullmatch(r"[+-]?\d*,\d+", x) else ""
+                return rows, f"{_cell_name(part, r, c)} holds {x[:40]!r}: one number per cell{comma}"
+    return rows, ""
 
 
 def create_app(progress_path: Path, topics: tuple[str, ...] = TOPIC_NAMES, difficulty: str = "easy") -> Flask:
@@ -195,9 +224,20 @@ def create_app(progress_path: Path, topics: tuple[str, ...] = TOPIC_NAMES, diffi
         mistakes = mistakes_of(problem)
         results = {}
         for pid, text in answers.items():
-            if not isinstance(text, str) or len(text) > MAX_ANSWER_CHARS:
+            if isinstance(text, list):
+                text, unreadable = _grid(pid, parts[pid], text)
+                if text is None:
+                    continue
+                if unreadable:
+                    results[pid] = {"verdict": "invalid", "points": 0.0, "mistake": None,
+                                    "message": f"Could not read the answer: {unreadable}.",
+                                    "tolerance": parts[pid].answer.tolerance_text()}
+                    continue
+                if parts[pid].answer.kind == "vector":
+                    text = [x for row in text for x in row]
+            elif not isinstance(text, str) or len(text) > MAX_ANSWER_CHARS:
                 raise BadInput(f"{pid}: an answer is text of at most {MAX_ANSWER_CHARS} characters")
-            if not text.strip():
+            elif not text.strip():
                 continue  # not answered yet: no verdict, nothing recorded
             g = grade_part(pid, parts[pid], text, mistakes.get(pid, ()))
             results[pid] = {"verdict": g.verdict, "points": g.points, "message": g.message,
