@@ -267,6 +267,9 @@ def test_the_page_and_katex_are_served_locally(client):
     assert "katex.min.js" in page and "https://" not in page
     assert client.get("/katex/katex.min.js").status_code == 200
     assert client.get("/katex/../../cli.py").status_code == 404
+    css = client.get("/document.css")  # the static pages' stylesheet, shared rather than copied
+    assert "/document.css" in page and css.mimetype == "text/css"
+    assert ".katex:not(.katex-display > .katex):has(.mtable)" in css.get_data(as_text=True)
 
 
 def test_a_busy_port_gets_a_clear_message():
@@ -482,3 +485,43 @@ def test_a_student_answers_in_the_browser_and_sees_verdicts_feedback_and_the_sol
         assert _attempts(server) == 0
     finally:
         driver.quit()
+
+
+WIDE = ["affine", "absmax", "per_channel", "kmeans", "absmax_int8", "affine_channel"]  # matrices in the answers
+
+
+@pytest.mark.slow
+@needs("chromium")
+def test_on_a_phone_hard_quantization_solutions_do_not_widen_the_page(server):
+    """At 400 px an inline matrix in the solution's answers scrolls inside its line, as on the static pages."""
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=800,900"):
+        options.add_argument(arg)
+    options.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService("/usr/bin/chromedriver"))
+    try:  # a window cannot be this narrow (headless chromium's least is 500 px): emulate a phone's screen
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": 400, "height": 900, "deviceScaleFactor": 1, "mobile": True})
+        wait = WebDriverWait(driver, 20)
+        driver.get(server)
+        wait.until(lambda d: d.find_element(By.ID, "meta").text.startswith("quantization"))
+        Select(driver.find_element(By.ID, "difficulty")).select_by_value("hard")
+        wide = []
+        for variant in WIDE:
+            Select(driver.find_element(By.ID, "variant")).select_by_value(variant)
+            driver.find_element(By.ID, "new").click()
+            wait.until(lambda d: f" · {variant} · hard" in d.find_element(By.ID, "meta").text)
+            driver.find_element(By.ID, "reveal").click()
+            wait.until(lambda d: d.find_element(By.ID, "solution").is_displayed()
+                       and d.find_elements(By.CSS_SELECTOR, "#solution .katex"))
+            width = driver.execute_script("return document.documentElement.scrollWidth")
+            if width > 400:
+                wide.append((variant, width))
+        assert not wide
+    finally:
+        driver.quit()
+

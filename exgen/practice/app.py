@@ -26,7 +26,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request, send_from_directory
+from flask import Flask, Response, jsonify, render_template, request, send_from_directory
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, UnsupportedMediaType
 
 from exgen.practice.progress import Progress
@@ -115,6 +115,19 @@ def _grid(pid: str, part, cells: Any) -> tuple[list | None, str]:
     return rows, ""
 
 
+def document_css() -> str:
+    """The static HTML pages' own stylesheet (the plain `<style>` of templates/_document.html.j2). The page
+    shows the same driver's HTML, so it shares the rules that make it fit a phone (a wide display or inline
+    matrix scrolls in its own box) rather than a copy of them that would drift."""
+    from exgen.render import data_root
+
+    text = (data_root() / "templates" / "_document.html.j2").read_text(encoding="utf-8")
+    plain = [b for b in re.findall(r"<style>(.*?)</style>", text, re.S) if "<<" not in b and "<%" not in b]
+    if len(plain) != 1:
+        raise RuntimeError("_document.html.j2 should hold exactly one <style> without template expressions")
+    return plain[0].strip() + "\n"
+
+
 def create_app(progress_path: Path, topics: tuple[str, ...] = TOPIC_NAMES, difficulty: str = "easy") -> Flask:
     """The app, recording progress in `progress_path`; `topics` and `difficulty` preselect the page's choices."""
     from exgen.generate import generate
@@ -160,6 +173,12 @@ def create_app(progress_path: Path, topics: tuple[str, ...] = TOPIC_NAMES, diffi
     @app.get("/")
     def page():
         return render_template("practice.html", topics=list(topics), difficulty=difficulty)
+
+    css = document_css()
+
+    @app.get("/document.css")
+    def document_stylesheet():
+        return Response(css, mimetype="text/css")
 
     @app.get("/katex/<path:name>")
     def katex(name: str):
