@@ -150,7 +150,8 @@ def test_a_number_right_but_to_fewer_digits_than_asked_says_the_precision_asked(
 
 def test_a_matrix_with_a_wrong_entry_says_which(client):
     problem = ident("quantization", "affine")
-    rows = [[str(x) for x in row] for row in generate("quantization", "affine", "easy", 3).solution.part("q").answer.value]
+    key = generate("quantization", "affine", "easy", 3).solution.part("q").answer
+    rows = [[str(x) for x in row] for row in key.value]
     rows[1][2] = str(int(rows[1][2]) + 1)
     result = _message(client, problem, "q", "; ".join(" ".join(row) for row in rows))  # as `exgen grade` reads it
     assert result == _message(client, problem, "q", rows)  # as the page sends it, cell by cell

@@ -110,7 +110,8 @@ def _grid(pid: str, part, cells: Any) -> tuple[list | None, str]:
             if not x:
                 return rows, f"{_cell_name(part, r, c)} is empty: every cell needs a number"
             if re.search(r"[\s,;]", x):
-                comma = f" (write {x.replace(',', '.')}: a decimal point is '.')" if re.fullmatch(r"[+-]?\d*,\d+", x) else ""
+                decimal_comma = re.fullmatch(r"[+-]?\d*,\d+", x)
+                comma = f" (write {x.replace(',', '.')}: a decimal point is '.')" if decimal_comma else ""
                 return rows, f"{_cell_name(part, r, c)} holds {x[:40]!r}: one number per cell{comma}"
     return rows, ""
 
