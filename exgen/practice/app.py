@@ -12,8 +12,8 @@ from that page's origin, and every request must name the server's own address as
     POST /api/problem           {topics?, variant?, difficulty, mode: "pick"|"weakest"} -> a new problem
                                 (with a variant: drawn among the chosen topics that have it)
     POST /api/check             {problem, answers: {part id: text, or a grid's [[cell text]]}} -> a verdict
-                                per answered part, and
-                                whether the check was recorded (not once the solution was shown)
+                                per answered part, and whether the check was recorded (not once the
+                                solution was shown)
     POST /api/solution          {problem} -> the worked solution and the expected answers
     GET  /api/progress          attempts, parts right and streak per topic and variant (progress.py's rules)
     POST /api/reset             forget the progress
