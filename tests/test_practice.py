@@ -333,6 +333,15 @@ def test_a_restart_right_after_ctrl_c_finds_its_port_free(tmp_path, monkeypatch)
 # ---- in a real browser ------------------------------------------------------------------------------------
 
 
+PHONE_WIDTH = 400
+
+
+def phone(driver) -> None:
+    """A phone's screen: a window cannot be this narrow (headless chromium's least is 500 px)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": PHONE_WIDTH, "height": 900, "deviceScaleFactor": 1, "mobile": True})
+
+
 @pytest.fixture
 def server(tmp_path):
     from werkzeug.serving import make_server
@@ -419,11 +428,12 @@ def test_a_student_answers_in_the_browser_and_sees_verdicts_feedback_and_the_sol
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=420,900"):
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=800,900"):
         options.add_argument(arg)
     options.binary_location = "/usr/bin/chromium"
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService("/usr/bin/chromedriver"))
     try:
+        phone(driver)
         wait = WebDriverWait(driver, 20)
         driver.get(server)
         wait.until(lambda d: d.find_element(By.ID, "meta").text.startswith("quantization"))
@@ -462,7 +472,7 @@ def test_a_student_answers_in_the_browser_and_sees_verdicts_feedback_and_the_sol
         assert driver.find_elements(By.CSS_SELECTOR, "#question .katex")
         assert driver.find_elements(By.CSS_SELECTOR, "#solution .katex")
         assert not driver.find_elements(By.CSS_SELECTOR, ".katex-error")
-        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= PHONE_WIDTH
         driver.save_screenshot(str(tmp_path / "practice.png"))
         rows = driver.find_elements(By.CSS_SELECTOR, "#progress tbody tr")
         assert rows and variant in rows[0].text
@@ -504,9 +514,8 @@ def test_on_a_phone_hard_quantization_solutions_do_not_widen_the_page(server):
         options.add_argument(arg)
     options.binary_location = "/usr/bin/chromium"
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService("/usr/bin/chromedriver"))
-    try:  # a window cannot be this narrow (headless chromium's least is 500 px): emulate a phone's screen
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": 400, "height": 900, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        phone(driver)
         wait = WebDriverWait(driver, 20)
         driver.get(server)
         wait.until(lambda d: d.find_element(By.ID, "meta").text.startswith("quantization"))
@@ -520,7 +529,7 @@ def test_on_a_phone_hard_quantization_solutions_do_not_widen_the_page(server):
             wait.until(lambda d: d.find_element(By.ID, "solution").is_displayed()
                        and d.find_elements(By.CSS_SELECTOR, "#solution .katex"))
             width = driver.execute_script("return document.documentElement.scrollWidth")
-            if width > 400:
+            if width > PHONE_WIDTH:
                 wide.append((variant, width))
         assert not wide
     finally:
