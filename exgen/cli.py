@@ -758,6 +758,9 @@ def practice(topics_, difficulty, port, no_browser, data_file) -> None:
     except ImportError as e:
         raise UserError(f"exgen practice needs Flask ({e}); install exgen again: pip install exgen")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # as the server's socket does (socketserver's allow_reuse_address): a port left in TIME-WAIT by the
+        # last run's connections is free to listen on, one that something listens on is still refused
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as e:

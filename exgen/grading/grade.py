@@ -299,15 +299,47 @@ def grade_part(qualified: str, part: Part, raw: Any, mistakes: list[tuple[Any, A
         return PartGrade(verdict="wrong", points=0.0, message=_shape_message(answer, value) + notes, **base)
     if 0 < fraction < 1:
         right = sum(results)
-        message = f"{right} of {len(results)} entries are right (credit per entry)."
+        message = f"{right} of {len(results)} entries are right (credit per entry); {_wrong_entries(answer, results)}."
         if answer.kind == "matrix" and _transposed(answer, value):
             message += " Your matrix is the transpose of the expected one."
         return PartGrade(verdict="partial", points=round(points * fraction, 6), message=message + notes,
                          **base)
-    message = "Not the expected value within the tolerance." + _hint(answer, value)
+    message = _coarser(answer, value) or "Not the expected value within the tolerance." + _hint(answer, value)
     if answer.kind == "matrix" and _transposed(answer, value):
         message += " Your matrix is the transpose of the expected one."
     return PartGrade(verdict="wrong", points=0.0, message=message + notes, **base)
+
+
+def _wrong_entries(answer: Answer, results: list[bool]) -> str:
+    """Where the wrong entries are (row and column of a matrix, position in a vector), the first four."""
+    cols = len(answer.value[0]) if answer.kind == "matrix" else 0
+    wrong = [i for i, ok in enumerate(results) if not ok]
+    where = [f"row {i // cols + 1}, column {i % cols + 1}" if cols else f"entry {i + 1}" for i in wrong[:4]]
+    more = f" and {len(wrong) - 4} more" if len(wrong) > 4 else ""
+    return f"wrong: {'; '.join(where)}{more}"
+
+
+def _coarser(answer: Answer, value: Any) -> str:
+    """For a number given with fewer digits than asked, the key correctly rounded (1.93e8 for 1.927e8 to 4
+    significant figures): the message says so and names the precision the question asks."""
+    if answer.kind != "number" or not isinstance(value, (int, float)) or not math.isfinite(value) or not value:
+        return ""
+    if answer.sig is not None:
+        asked, what = answer.sig, "significant figures"
+        given = next((d for d in range(1, asked) if math.isclose(float(f"{value:.{d - 1}e}"), value,
+                                                                 rel_tol=1e-12)), None)
+        coarser = dataclasses.replace(answer, sig=given) if given else None
+    elif answer.decimals:
+        asked, what = answer.decimals, "decimal places"
+        given = next((d for d in range(asked) if math.isclose(round(value, d), value, rel_tol=1e-12)), None)
+        coarser = dataclasses.replace(answer, decimals=given) if given is not None else None
+    else:
+        return ""
+    key = float(answer.value)  # the key rounded to the digits given, not merely within one unit of them
+    if coarser is None or abs(value - key) > coarser.allowance(key) / 2 * (1 + 1e-9):
+        return ""
+    return (f"Right to {given} {what if given != 1 else what.replace('figures', 'figure').replace('places', 'place')}"
+            f", but the question asks for {asked}: give {asked} {what}.")
 
 
 def _shape(value: Any) -> str:

@@ -553,7 +553,7 @@ def _entry(text: str) -> int | float:
     if text.lower().lstrip("+-") in ("nan", "inf", "infinity", "∞"):
         raise ParseError(f"{_show(raw)} is not a finite number")
     if not _ENTRY.fullmatch(text):
-        raise ParseError(f"{_show(raw)} is not a number (matrix entries are plain numbers such as -1.25 or 3e-2)")
+        raise ParseError(f"{_show(raw)} is not a number (an entry is a plain number such as -1.25 or 3e-2)")
     if _INTEGER.fullmatch(text):
         value: int | float = int(text)
         if abs(value) >= 10**30:
@@ -659,8 +659,14 @@ def _numbers(rows: list[list[Any]]) -> list[list[int | float]]:
     if sum(len(r) for r in rows) > MAX_ENTRIES:
         raise ParseError(f"too many entries (at most {MAX_ENTRIES})")
     out = []
-    for row in rows:
-        out.append([_entry(v if isinstance(v, str) else _bounded(v)) for v in row])
+    for r, row in enumerate(rows):
+        out.append([])
+        for c, v in enumerate(row):
+            try:
+                out[-1].append(_entry(v if isinstance(v, str) else _bounded(v)))
+            except ParseError as e:  # which entry, where there are several
+                where = f"row {r + 1}, column {c + 1}" if len(rows) > 1 and len(row) > 1 else f"entry {max(r, c) + 1}"
+                raise ParseError(f"{where}: {e}" if len(rows) > 1 or len(row) > 1 else str(e)) from None
     return out
 
 

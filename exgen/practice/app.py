@@ -4,25 +4,30 @@ Flask (docs/decisions.md says why).  The server keeps no session: a problem is i
 variant, difficulty, seed), which the page holds and sends back; the server regenerates the problem from
 it (deterministic, milliseconds) to grade or to show the solution, so two tabs never interfere and the
 key never reaches the page before the student asks for it.  Every request is validated; a bad one gets a
-4xx with a JSON message, never a traceback.
+4xx with a JSON message, never a traceback.  Only the page the server serves may use it: a POST must be JSON
+from that page's origin, and every request must name the server's own address as its Host.
 
     GET  /                      the page
     GET  /api/topics            topics, their variants, difficulties
     POST /api/problem           {topics?, variant?, difficulty, mode: "pick"|"weakest"} -> a new problem
-    POST /api/check             {problem, answers: {part id: text}} -> a verdict per answered part
+                                (with a variant: drawn among the chosen topics that have it)
+    POST /api/check             {problem, answers: {part id: text, or a grid's [[cell text]]}} -> a verdict
+                                per answered part, and whether the check was recorded (not once the
+                                solution was shown)
     POST /api/solution          {problem} -> the worked solution and the expected answers
-    GET  /api/progress          attempts, parts correct and streak per topic and variant
+    GET  /api/progress          attempts, parts right and streak per topic and variant (progress.py's rules)
     POST /api/reset             forget the progress
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request, send_from_directory
-from werkzeug.exceptions import BadRequest, HTTPException
+from flask import Flask, Response, jsonify, render_template, request, send_from_directory
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, UnsupportedMediaType
 
 from exgen.practice.progress import Progress
 from exgen.topics import TOPIC_NAMES
@@ -32,6 +37,7 @@ from exgen.units import shown
 MAX_BODY_BYTES = 64 * 1024
 MAX_ANSWER_CHARS = 2000
 SEED_LIMIT = 2**32
+LOCAL_NAMES = ("127.0.0.1", "localhost")  # the names of the address the server listens on
 KATEX = Path(__file__).resolve().parent.parent / "_static" / "katex"
 
 
@@ -82,6 +88,47 @@ def _input_spec(part) -> dict[str, Any]:
     return spec
 
 
+def _cell_name(part, r: int, c: int) -> str:
+    return f"entry {c + 1}" if part.answer.kind == "vector" else f"row {r + 1}, column {c + 1}"
+
+
+def _grid(pid: str, part, cells: Any) -> tuple[list | None, str]:
+    """A matrix or vector typed cell by cell: [[cell text, ...], ...] (a vector is one row). Returns (the
+    rows to grade, or None when every cell is blank, and a message naming the cell that cannot be read).
+    The grid is rectangular by construction, so a problem is named by its cell, never by row lengths."""
+    if part.answer.kind not in ("matrix", "vector"):
+        raise BadInput(f"{pid}: this part's answer is text, not a grid")
+    if (not isinstance(cells, list) or not all(isinstance(row, list) for row in cells)
+            or not all(isinstance(x, str) for row in cells for x in row)
+            or sum(len(x) + 1 for row in cells for x in row) > MAX_ANSWER_CHARS):
+        raise BadInput(f"{pid}: a grid is a list of rows of cell text, at most {MAX_ANSWER_CHARS} characters")
+    rows = [[x.strip() for x in row] for row in cells]
+    if all(not x for row in rows for x in row):
+        return None, ""
+    for r, row in enumerate(rows):
+        for c, x in enumerate(row):
+            if not x:
+                return rows, f"{_cell_name(part, r, c)} is empty: every cell needs a number"
+            if re.search(r"[\s,;]", x):
+                decimal_comma = re.fullmatch(r"[+-]?\d*,\d+", x)
+                comma = f" (write {x.replace(',', '.')}: a decimal point is '.')" if decimal_comma else ""
+                return rows, f"{_cell_name(part, r, c)} holds {x[:40]!r}: one number per cell{comma}"
+    return rows, ""
+
+
+def document_css() -> str:
+    """The static HTML pages' own stylesheet (the plain `<style>` of templates/_document.html.j2). The page
+    shows the same driver's HTML, so it shares the rules that make it fit a phone (a wide display or inline
+    matrix scrolls in its own box) rather than a copy of them that would drift."""
+    from exgen.render import data_root
+
+    text = (data_root() / "templates" / "_document.html.j2").read_text(encoding="utf-8")
+    plain = [b for b in re.findall(r"<style>(.*?)</style>", text, re.S) if "<<" not in b and "<%" not in b]
+    if len(plain) != 1:
+        raise RuntimeError("_document.html.j2 should hold exactly one <style> without template expressions")
+    return plain[0].strip() + "\n"
+
+
 def create_app(progress_path: Path, topics: tuple[str, ...] = TOPIC_NAMES, difficulty: str = "easy") -> Flask:
     """The app, recording progress in `progress_path`; `topics` and `difficulty` preselect the page's choices."""
     from exgen.generate import generate
@@ -98,6 +145,23 @@ def create_app(progress_path: Path, topics: tuple[str, ...] = TOPIC_NAMES, diffi
         topic, variant, difficulty_, seed = ident
         return generate(topic, variant, difficulty_, seed)
 
+    @app.before_request
+    def same_site_only():
+        """Only this server's own page may use it. A Host that is not the address it listens on is another
+        site's name resolving here (DNS rebinding); a state-changing request must be JSON, which a browser
+        sends cross-site only after a CORS preflight this server never grants, and come from the page's own
+        origin when the browser names one (a file:// page sends Origin: null)."""
+        port = request.environ.get("SERVER_PORT", "80")
+        own = {f"{name}:{port}" for name in LOCAL_NAMES} | (set(LOCAL_NAMES) if port == "80" else set())
+        if request.host not in own:
+            raise Forbidden(f"this server answers http://127.0.0.1:{port}/ only, not {request.host[:60]!r}")
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            if request.mimetype != "application/json":
+                raise UnsupportedMediaType("send JSON (Content-Type: application/json)")
+            origin = request.headers.get("Origin")
+            if origin is not None and origin != f"http://{request.host}":
+                raise Forbidden(f"a request from another page ({origin[:60]!r}) is refused")
+
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
         return jsonify(error=e.description or e.name), e.code
@@ -110,6 +174,12 @@ def create_app(progress_path: Path, topics: tuple[str, ...] = TOPIC_NAMES, diffi
     @app.get("/")
     def page():
         return render_template("practice.html", topics=list(topics), difficulty=difficulty)
+
+    css = document_css()
+
+    @app.get("/document.css")
+    def document_stylesheet():
+        return Response(css, mimetype="text/css")
 
     @app.get("/katex/<path:name>")
     def katex(name: str):
@@ -125,20 +195,30 @@ def create_app(progress_path: Path, topics: tuple[str, ...] = TOPIC_NAMES, diffi
     def new_problem():
         data = _body()
         chosen = data.get("topics") or list(topics)
-        if not isinstance(chosen, list) or not chosen or any(t not in TOPIC_NAMES for t in chosen):
+        if (not isinstance(chosen, list) or not chosen or len(chosen) > len(TOPIC_NAMES)
+                or any(not isinstance(t, str) or t not in TOPIC_NAMES for t in chosen)):
             raise BadInput(f"topics must be a list of {', '.join(TOPIC_NAMES)}")
         level = data.get("difficulty", difficulty)
-        if level not in (*DIFFICULTIES, "mixed"):
+        if not isinstance(level, str) or level not in (*DIFFICULTIES, "mixed"):
             raise BadInput("difficulty must be easy, medium, hard or mixed")
         if level == "mixed":
             level = DIFFICULTIES[secrets.randbelow(len(DIFFICULTIES))]
         variant = data.get("variant") or None
-        if data.get("mode") == "weakest":
-            topic, variant = progress.weakest([tv for tv in all_variants if tv[0] in chosen])
+        if variant is not None and not isinstance(variant, str):
+            raise BadInput("variant must be a variant's name (text), or null for any")
+        mode = data.get("mode") or "pick"
+        if mode not in ("pick", "weakest"):
+            raise BadInput('mode must be "pick" or "weakest"')
+        # a variant names a variant of any chosen topic (memory is both compute's and inference's): the draw
+        # is among the chosen topics that have it, never a topic that would refuse it
+        candidates = [tv for tv in all_variants if tv[0] in chosen and variant in (None, tv[1])]
+        if not candidates:
+            raise BadInput(f"none of the topics {', '.join(chosen)} has a variant {variant[:40]!r}")
+        if mode == "weakest":
+            topic, variant = progress.weakest(candidates)
         else:
-            topic = chosen[secrets.randbelow(len(chosen))]
-            if variant is not None and variant not in {v.name for v in get(topic).variants}:
-                raise BadInput(f"topic {topic} has no variant {str(variant)[:40]!r}")
+            having = list(dict.fromkeys(t for t, _ in candidates))
+            topic = having[secrets.randbelow(len(having))]
             variant = variant or get(topic).variants[secrets.randbelow(len(get(topic).variants))].name
         seed = secrets.randbelow(10**6)
         problem = problem_for((topic, variant, level, seed))
@@ -164,23 +244,37 @@ def create_app(progress_path: Path, topics: tuple[str, ...] = TOPIC_NAMES, diffi
         mistakes = mistakes_of(problem)
         results = {}
         for pid, text in answers.items():
-            if not isinstance(text, str) or len(text) > MAX_ANSWER_CHARS:
+            if isinstance(text, list):
+                text, unreadable = _grid(pid, parts[pid], text)
+                if text is None:
+                    continue
+                if unreadable:
+                    results[pid] = {"verdict": "invalid", "points": 0.0, "mistake": None,
+                                    "message": f"Could not read the answer: {unreadable}.",
+                                    "tolerance": parts[pid].answer.tolerance_text()}
+                    continue
+                if parts[pid].answer.kind == "vector":
+                    text = [x for row in text for x in row]
+            elif not isinstance(text, str) or len(text) > MAX_ANSWER_CHARS:
                 raise BadInput(f"{pid}: an answer is text of at most {MAX_ANSWER_CHARS} characters")
-            if not text.strip():
+            elif not text.strip():
                 continue  # not answered yet: no verdict, nothing recorded
             g = grade_part(pid, parts[pid], text, mistakes.get(pid, ()))
             results[pid] = {"verdict": g.verdict, "points": g.points, "message": g.message,
                             "tolerance": g.tolerance, "mistake": g.mistake}
         if not results:
             raise BadInput("answer at least one part")
-        progress.record(*ident, {pid: r["verdict"] for pid, r in results.items()})
-        return jsonify(results=results)
+        recorded = progress.record(*ident, {pid: results[pid]["verdict"] if pid in results else "unanswered"
+                                            for pid in parts})
+        return jsonify(results=results, recorded=recorded)
 
     @app.post("/api/solution")
     def solution():
         from exgen.grading.grade import expected_text
 
-        problem = problem_for(_problem_id(_body().get("problem")))
+        ident = _problem_id(_body().get("problem"))
+        problem = problem_for(ident)
+        progress.reveal(*ident, [p.id for p in problem.solution.parts])
         return jsonify(solution=html.solution(problem),
                        expected={p.id: expected_text(p.answer) for p in problem.solution.parts})
 

@@ -1,9 +1,17 @@
 """A student's practice record: every checked part, in a local SQLite file (the user's data directory).
 
-One row per part checked: (topic, variant, difficulty, seed, submission, part, verdict, time).  From it:
-attempts, parts correct and the current streak (fully correct submissions in a row) per topic and variant,
-and the weakest variants first.  Each request opens its own connection (two tabs, two threads); WAL mode
-lets a reader and a writer work at once.
+One row per part of the problem at each check: (topic, variant, difficulty, seed, submission, part, verdict,
+time), a part left blank as `unanswered`; showing the solution adds one row per part with the verdict `shown`.
+A problem is its (topic, variant, difficulty, seed). The rules, so that practice cannot inflate them:
+
+- an attempt is a problem checked or whose solution was shown, however often it was checked;
+- a part is right when some check answered it right before the solution was shown; checks after the solution
+  was shown are graded but not recorded;
+- a problem is solved when every part is right; the streak is the solved problems in a row, newest first,
+  not counting the newest one while it is still open (neither solved nor shown).
+
+"Weakest first" uses the smoothed share of parts not right. Each request opens its own connection (two tabs,
+two threads); WAL mode lets a reader and a writer work at once.
 """
 
 from __future__ import annotations
@@ -21,9 +29,9 @@ CREATE TABLE IF NOT EXISTS checks (
     variant TEXT NOT NULL,
     difficulty TEXT NOT NULL,
     seed INTEGER NOT NULL,
-    submission INTEGER NOT NULL,   -- one per click on "check": its parts share it
+    submission INTEGER NOT NULL,   -- one per click on "check" (or "show solution"): its parts share it
     part TEXT NOT NULL,
-    verdict TEXT NOT NULL,
+    verdict TEXT NOT NULL,         -- the grader's, or unanswered, or shown
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS checks_by_variant ON checks (topic, variant, submission);
@@ -41,10 +49,10 @@ def default_path() -> Path:
 class VariantStats:
     topic: str
     variant: str
-    attempts: int  # submissions
-    parts: int  # parts answered
-    correct: int  # parts correct
-    streak: int  # fully correct submissions in a row, most recent first
+    attempts: int  # problems checked or shown
+    parts: int  # their parts
+    correct: int  # parts right before the solution was shown
+    streak: int  # problems solved in a row, most recent first
 
     @property
     def weakness(self) -> float:
@@ -64,36 +72,51 @@ class Progress:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=5, isolation_level=None)
 
-    def record(self, topic: str, variant: str, difficulty: str, seed: int, verdicts: dict[str, str]) -> None:
-        """One submission: the verdict of every part the student answered."""
+    def record(self, topic: str, variant: str, difficulty: str, seed: int, verdicts: dict[str, str]) -> bool:
+        """One check: the verdict of every part of the problem (`unanswered` for a blank one). Not recorded,
+        and False, once the problem's solution was shown."""
+        return self._add(topic, variant, difficulty, seed, verdicts)
+
+    def reveal(self, topic: str, variant: str, difficulty: str, seed: int, parts: Iterable[str]) -> None:
+        """The solution was shown: later checks of this problem are not recorded."""
+        self._add(topic, variant, difficulty, seed, dict.fromkeys(parts, "shown"))
+
+    def _add(self, topic: str, variant: str, difficulty: str, seed: int, verdicts: dict[str, str]) -> bool:
         now = time.time()
+        problem = (topic, variant, difficulty, seed)
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
+            shown = db.execute("SELECT 1 FROM checks WHERE topic = ? AND variant = ? AND difficulty = ? AND seed = ? "
+                               "AND verdict = 'shown' LIMIT 1", problem).fetchone()
+            if shown:
+                db.execute("ROLLBACK")
+                return False
             (last,) = db.execute("SELECT COALESCE(MAX(submission), 0) FROM checks").fetchone()
             db.executemany("INSERT INTO checks (topic, variant, difficulty, seed, submission, part, verdict, at) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           [(topic, variant, difficulty, seed, last + 1, part, verdict, now)
-                            for part, verdict in verdicts.items()])
+                           [(*problem, last + 1, part, verdict, now) for part, verdict in verdicts.items()])
             db.execute("COMMIT")
+        return True
 
     def stats(self, variants: Iterable[tuple[str, str]]) -> list[VariantStats]:
         """Stats for each (topic, variant), in the order given (untried ones with zeros)."""
         with self._connect() as db:
-            rows = db.execute("SELECT topic, variant, submission, SUM(verdict = 'correct'), COUNT(*) FROM checks "
-                              "GROUP BY topic, variant, submission ORDER BY submission DESC").fetchall()
-        per: dict[tuple[str, str], list[tuple[int, int]]] = {}
-        for topic, variant, _, correct, parts in rows:
-            per.setdefault((topic, variant), []).append((correct, parts))
+            rows = db.execute("SELECT topic, variant, COUNT(DISTINCT part), "
+                              "COUNT(DISTINCT CASE WHEN verdict = 'correct' THEN part END), MAX(verdict = 'shown') "
+                              "FROM checks GROUP BY topic, variant, difficulty, seed "
+                              "ORDER BY MIN(submission) DESC").fetchall()
+        per: dict[tuple[str, str], list[tuple[int, int, bool]]] = {}
+        for topic, variant, parts, correct, shown in rows:  # a problem each, most recently started first
+            per.setdefault((topic, variant), []).append((parts, correct, bool(shown)))
         out = []
         for topic, variant in variants:
-            subs = per.get((topic, variant), [])
-            streak = 0
-            for correct, parts in subs:  # most recent first
-                if correct != parts:
-                    break
-                streak += 1
-            out.append(VariantStats(topic, variant, len(subs), sum(p for _, p in subs), sum(c for c, _ in subs),
-                                    streak))
+            problems = per.get((topic, variant), [])
+            solved = [correct == parts for parts, correct, _ in problems]
+            if problems and not solved[0] and not problems[0][2]:
+                solved = solved[1:]  # the newest problem is still open: it neither counts nor breaks the streak
+            streak = next((i for i, s in enumerate(solved) if not s), len(solved))
+            out.append(VariantStats(topic, variant, len(problems), sum(p for p, _, _ in problems),
+                                    sum(c for _, c, _ in problems), streak))
         return out
 
     def weakest(self, variants: list[tuple[str, str]]) -> tuple[str, str]:

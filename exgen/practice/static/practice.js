@@ -86,7 +86,8 @@ function inputFor(part) {
       part.kind === "integer" ? "an integer" :
       part.unit ? `a number, in ${part.unit} unless you write another unit` : "a number";
     box.append(el("input", {class: "entry", name: part.id, "aria-label": part.id,
-                            placeholder: part.kind === "expression" ? "e.g. 24*N_layer*D^2" : "e.g. 1.23e4"}));
+                            placeholder: part.kind === "expression" ? "e.g. 24*N_layer*D^2" :
+                                         part.kind === "integer" ? "e.g. 4096" : "e.g. 1.23e4"}));
     box.append(el("span", {class: "hint", text: part.kind === "integer" ? ` ${hint}` : ` ${hint}, ${part.precision}`}));
   }
   return box;
@@ -95,13 +96,12 @@ function inputFor(part) {
 function answerOf(box) {
   const kind = box.dataset.kind;
   if (kind === "matrix" || kind === "vector") {
-    const rows = {};
+    // sent cell by cell, so the server can name the cell that is empty or holds more than one number
+    const rows = [];
     box.querySelectorAll("input.cell").forEach((cell) => {
-      (rows[cell.dataset.row] ||= [])[cell.dataset.col] = cell.value.trim();
+      (rows[cell.dataset.row] ||= [])[cell.dataset.col] = cell.value;
     });
-    const lines = Object.values(rows);
-    if (lines.every((line) => line.every((v) => v === ""))) return "";
-    return lines.map((line) => line.map((v) => v || "?").join(" ")).join(kind === "matrix" ? "; " : ", ");
+    return rows;
   }
   if (kind === "choice") {
     const chosen = box.querySelector("button.chosen");
@@ -157,7 +157,7 @@ async function check(event) {
       out.textContent = `${r.verdict} (${r.points} / 1). ${r.message}\ntolerance: ${r.tolerance}`;
       out.hidden = false;
     });
-    status("");
+    status(data.recorded ? "" : "Checked, but not counted in your progress: the solution was shown.");
     loadProgress();
   } catch (e) {
     status(e.message, true);
@@ -201,7 +201,10 @@ async function init() {
   $("answers").addEventListener("submit", check);
   $("reveal").addEventListener("click", reveal);
   $("next").addEventListener("click", () => newProblem());
-  $("reset").addEventListener("click", async () => { await api("/api/reset", {}); loadProgress(); });
+  $("reset").addEventListener("click", async () => {
+    if (!window.confirm("Forget your progress in every topic? This cannot be undone.")) return;
+    try { await api("/api/reset", {}); loadProgress(); } catch (e) { status(e.message, true); }
+  });
   await loadProgress();
   await newProblem();
 }
