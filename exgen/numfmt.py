@@ -64,10 +64,22 @@ def float_rounding_agrees(x: float, figures: int | None = None, decimals: int | 
     return abs(x) < 1e15 and f"{x:.{decimals + 1}f}"[-1] != "5"
 
 
+def _near(x: Real) -> float | None:
+    """`x` as a float for the fast path: within an ulp of an int's or a Fraction's exact value, so that a tie
+    of the exact value still shows as a 5 in `float_rounding_agrees` (None: too large for a float)."""
+    if type(x) is float:
+        return x
+    try:
+        return x.numerator / x.denominator if type(x) is Fraction else float(x)
+    except OverflowError:
+        return None
+
+
 def fixed(x: Real, decimals: int) -> str:
     """`x` with exactly `decimals` decimals, halves away from zero ("-0.00" is written "0.00")."""
-    if type(x) is float and float_rounding_agrees(x, decimals=decimals):
-        return _clean(f"{x:.{decimals}f}")
+    near = _near(x)
+    if near is not None and float_rounding_agrees(near, decimals=decimals):
+        return _clean(f"{near:.{decimals}f}")
     return _clean(f"{Decimal(_half_up(x, -decimals)):.{decimals}f}")
 
 
@@ -90,8 +102,9 @@ def sig(x: Real, figures: int, trim: bool = True) -> str:
     """`x` to `figures` significant figures (halves away from zero) in LaTeX, ×10^k where Python's `g` would
     write an exponent; `trim=False` keeps the trailing zeros that make the stated precision visible (1.70 to 3
     figures)."""
-    if type(x) is not float or not float_rounding_agrees(x, figures):
-        x = rounded(x, figures)  # ≤ 15 figures: the float prints back as the same decimal
+    near = _near(x)
+    x = near if near is not None and float_rounding_agrees(near, figures) else rounded(x, figures)  # (≤ 15
+    # figures: the rounded float prints back as the same decimal)
     if x == 0:
         return "0"
     text = f"{x:{'' if trim else '#'}.{figures}g}".rstrip(".").replace(".e", "e")

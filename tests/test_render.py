@@ -36,6 +36,9 @@ def test_negative_zero_is_written_zero():
     (9.995, 3, "10.0"),                 # a tie that carries into a new leading digit
     (2.5e22, 1, r"3 \times 10^{22}"),
     (41.149999, 3, "41.1"),
+    (12345, 4, r"1.235 \times 10^{4}"),        # an int at a tie, also rounded exactly
+    (Fraction(4115, 100) + Fraction(1, 10**17), 3, "41.2"),  # a hair above a tie, under a float's resolution
+    (Fraction(4115, 100) - Fraction(1, 10**17), 3, "41.1"),  # a hair below: exact, not the float's tie
 ])
 def test_a_key_at_an_exact_half_prints_rounded_half_away_from_zero(value, figures, text):
     assert nf.sig(value, figures, trim=False) == text
