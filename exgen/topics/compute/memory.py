@@ -13,10 +13,10 @@ from exgen import numfmt as nf
 from exgen.exact import decimal as _f
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant, each
 from exgen.topics.compute.common import (
     ADAM_K, BYTES_PER_DTYPE, OPTIMIZER_K, OPTIMIZER_TEXT, SIG, UNIT_BYTES, _GPUS, _OPTIMIZER, _PARAMS, _UNIT,
-    _as_asked, _bytes_in, _other_value, _scaled, _shown, _unit_size)
+    _bytes_in, _from_shown, _other_value, _scaled, _shown, _unit_size)
 
 
 def zero_bytes(params: Any, gpus: int, k: int = ADAM_K) -> dict[str, Fraction]:
@@ -266,15 +266,15 @@ MISTAKES = (
 
 
 def _serving_from_rounded_weights(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "serving", _shown(s, "weights") * float(g["overhead"]))
+    return _from_shown(s, "serving", lambda weights: weights * float(g["overhead"]), "weights")
 
 
 def _gpus_from_rounded_serving(v: str, g: dict[str, Any], s: Solution) -> int:
-    return math.ceil(_shown(s, "serving") / float(g["gpu_memory"]))
+    return each(lambda serving: math.ceil(serving / float(g["gpu_memory"])), _shown(s, "serving"))
 
 
 def _stage3_from_rounded_baseline(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "stage3", _shown(s, "baseline") / int(g["gpus"]))
+    return _from_shown(s, "stage3", lambda baseline: baseline / int(g["gpus"]), "baseline")
 
 
 PATHS = (

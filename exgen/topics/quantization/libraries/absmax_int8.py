@@ -14,7 +14,7 @@ from exgen.topics.base import Given, InvalidGivens, Rejected, Variant
 from exgen.topics.quantization import _fast
 from exgen.topics.quantization.common import clamp, flat
 from exgen.topics.quantization.libraries.common import (
-    AXES, _X, _mat, _matrix_ok, channel_word, channels, per_entry)
+    AXES, _X, _mat, _matrix_ok, channel_word, channels, per_entry, reported)
 
 
 # ---- absmax_int8: restricted-range symmetric, multiplier or scale, per tensor or vector-wise ------------
@@ -236,8 +236,8 @@ def _absmax_float(part: str):
         if part == "q":
             return [list(r) for r in q]
         if part == "reconstruction":
-            return [[round(v, dec) for v in row] for row in xhat]
-        return [[round(r - v, dec) for r, v in zip(*t)] for t in zip(g["X"], xhat)]
+            return reported(xhat, solution.value(part), dec)
+        return reported([[r - v for r, v in zip(*t)] for t in zip(g["X"], xhat)], solution.value(part), dec)
     return value
 
 
