@@ -132,6 +132,19 @@ def num(x: Real) -> str:
     return _clean(repr(float(x)))
 
 
+def plural(n: Real, word: str, words: str | None = None) -> str:
+    """`word` after the count `n`: singular for exactly one ("1 byte", "2 bytes", "0.5 bytes")."""
+    return word if n == 1 else words or word + "s"
+
+
+def article(n: Real) -> str:
+    """"a" or "an" before the number `n` read aloud: "an" where its first word is eight, eleven or eighteen (an
+    8-bit, an 80 GB, an 11-bit, an 18000-token), else "a" (a 16-bit, a 1100-token)."""
+    digits = str(abs(n)).split(".")[0]
+    lead = digits[:len(digits) % 3 or 3]  # the leading group of thousands: 18 of 18000, 1 of 1100
+    return "an" if digits.startswith("8") or lead in ("11", "18") else "a"
+
+
 def signed(text: str) -> str:
     """Parenthesise a negative number inside a formula: 1 - (-2)."""
     return f"({text})" if text.startswith("-") else text

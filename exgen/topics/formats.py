@@ -252,7 +252,8 @@ def _num(x: Fraction, figures: int = 7) -> str:
 def _layout_steps(f: Format) -> tuple[Step, ...]:
     """What every layout and range solution starts with: the same for every instance of a format."""
     return (
-        Step(f"{f.name} has 1 sign bit, {f.exp_bits} exponent bits and {f.man_bits} mantissa bits; the bias is",
+        Step(f"{f.name} has 1 sign bit, {f.exp_bits} exponent {nf.plural(f.exp_bits, 'bit')} and {f.man_bits} "
+             f"mantissa {nf.plural(f.man_bits, 'bit')}; the bias is",
              rf"2^{{{f.exp_bits} - 1}} - 1 = {f.bias}"),
         Step("The largest finite value: " + {
             "ieee": "the all-ones exponent is reserved for infinities and NaNs, so the largest exponent field is "

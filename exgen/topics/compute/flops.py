@@ -121,7 +121,7 @@ def _solve_training_time(g: dict[str, Any]) -> Solution:
 
     def steps() -> list[Step]:
         return _cost_steps(g, flops) + [
-            Step(f"Sustained cluster throughput, {nf.num(g['gpus'])} GPUs at {nf.num(g['mfu'])} percent of "
+            Step(f"Sustained cluster throughput, {nf.num(g['gpus'])} {nf.plural(g['gpus'], 'GPU')} at {nf.num(g['mfu'])} percent of "
                  f"{nf.num(g['peak_tflops'])} TFLOP/s:",
                  rf"{nf.num(g['gpus'])} \times {nf.num(g['peak_tflops'])} \times 10^{{12}} \times "
                  rf"{nf.num(g['mfu'])}/100 = {nf.sig(rate, 6)}\ \text{{FLOP/s}}"),

@@ -47,8 +47,7 @@ def _solve_storage(g: dict[str, Any]) -> Solution:
         kept = k / d
         quantized = nf.sig((sizes["p"] - k) / d, 6)
         gb = lambda n: nf.sig(n / (e * BYTES_PER_GB), 6)  # noqa: E731
-        article = "an" if str(bits).startswith("8") or bits in (11, 18) else "a"
-        per_group = "a 2-byte scale" + (f" and {article} {bits}-bit (${nf.num(bits / 8)}$-byte) zero point"
+        per_group = "a 2-byte scale" + (f" and {nf.article(bits)} {bits}-bit (${nf.num(bits / 8)}$-byte) zero point"
                                         if zeros == "b-bit" else "")
         group_bytes = "2" if zeros == "none" else rf"\left(2 + {nf.num(bits / 8)}\right)"
         out = [Step(f"Before: {src} bits = {src // 8} bytes per parameter:",
