@@ -73,8 +73,8 @@ def _solve_memory(g: dict[str, Any]) -> Solution:
                  rf"{nf.sig(psi, 6)} \times {per}\ \text{{B}} = {nf.sig(weights, 6)}\ \text{{B}} = "
                  rf"\frac{{{nf.sig(weights, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
                  rf"{nf.sig(_bytes_in(weights, unit), 6)}\ \text{{{unit}}}"),
-            Step(f"Mixed-precision {name} keeps fp16 parameters (2 B) and gradients (2 B), and {states} "
-                 f"($K = {k}$ B): {4 + k} bytes per parameter.",
+            Step(f"Mixed-precision {name} keeps fp16 parameters (2 bytes) and gradients (2 bytes), and "
+                 f"{states} ($K = {k}$ bytes): {4 + k} bytes per parameter.",
                  rf"(2 + 2 + {k}) \times {nf.sig(psi, 6)}\ \text{{B}} = {nf.sig(training, 6)}\ \text{{B}} = "
                  rf"\frac{{{nf.sig(training, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
                  rf"{nf.sig(_bytes_in(training, unit), 6)}\ \text{{{unit}}}"),
