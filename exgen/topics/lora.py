@@ -187,10 +187,11 @@ def _solve_memory(g: dict[str, Any]) -> Solution:
 
     def steps() -> tuple[Step, ...]:  # built when first read (issue 12)
         gb = lambda b: nf.sig(b / BYTES_PER_GB, 6)  # noqa: E731
-        per = ("2 B (16-bit weight) + 2 B (16-bit gradient) + 4 B (fp32 master copy) + 8 B (two fp32 Adam moments)"
-               if g["precision"] == "mixed" else "4 B (weight) + 4 B (gradient) + 8 B (two Adam moments)")
+        per = ("2 bytes (16-bit weight) + 2 (16-bit gradient) + 4 (fp32 master copy) + 8 (two fp32 Adam moments)"
+               if g["precision"] == "mixed" else "4 bytes (weight) + 4 (gradient) + 8 (two Adam moments)")
         return (*_count_steps(g),
-                Step(f"A trained parameter costs {per} $= {w + extra}$ B; a frozen one only its weight, ${w}$ B."),
+                Step(f"A trained parameter costs {per} $= {w + extra}$ bytes; a frozen one only its weight, "
+                     f"${w}$ bytes."),
                 Step("Full fine-tuning trains every parameter:",
                      rf"{nf.sig(n, 6)} \times {w + extra}\ \text{{B}} = {gb(full)}\ \text{{GB}}"),
                 Step("LoRA: every weight (base and adapters) plus the training state of the adapters:",
