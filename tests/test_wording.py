@@ -35,6 +35,9 @@ def _text(topic: str, variant: str, givens: dict) -> str:
     ("intensity", "gpu_peak", {"gpu": "A100-40GB", "sms": 108, "clock_ghz": 1.41, "bandwidth_gbs": 1555,
                                "dtype": "int8", "fma_per_clock": 1024, "square": "yes"}, "(1 byte per input element"),
     ("formats", "layout", {"format": "fp4_e2m1", "bits": "0001"}, "2 exponent bits and 1 mantissa bit;"),
+    ("compute", "energy", {"gpus": 1, "days": 3, "power_w": 400, "pue": 1.1, "intensity": 0.4},
+     "A model is trained on 1 GPU for 3 days."),
+    ("compute", "zero", {"optimizer": "adam", "params": 1e9, "gpus": 1, "unit": "GB"}, "$N_d = 1$ GPU,"),
 ])
 def test_a_count_of_one_reads_in_the_singular(topic, variant, givens, says):
     assert says in _text(topic, variant, givens)

@@ -116,7 +116,7 @@ def _solve_zero(g: dict[str, Any]) -> Solution:
 
     def steps() -> list[Step]:
         name, states = OPTIMIZER_TEXT[g["optimizer"]]
-        steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ GPUs, and $K = {k}$ bytes of "
+        steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ {nf.plural(gpus, 'GPU')}, and $K = {k}$ bytes of "
                       rf"optimizer state per parameter ({name}: {states}, 4 bytes each); 1 {unit} $= "
                       rf"{_unit_size(unit)}$ bytes.")]
         shown = nf.sig(psi, 6)
