@@ -37,7 +37,7 @@ from exgen.exact import decimal as _f
 from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant, each
 
 
 @dataclass(frozen=True)
@@ -571,11 +571,11 @@ MISTAKES = (
 )
 
 
-def _rel_from_shown(variant: str, g: dict[str, Any], solution: Solution) -> float:
-    """The student computes the relative error from their own 6-figure nearest value."""
-    y = _f(f"{solution.value('nearest'):.6g}")
+def _rel_from_shown(variant: str, g: dict[str, Any], solution: Solution) -> Any:
+    """The student computes the relative error from their own 6-figure nearest value (either neighbour of a
+    tie: a binary value such as 0.001953125 often is one)."""
     x = _f(g["x"])
-    return float(abs(y - x) / abs(x))
+    return each(lambda y: float(abs(_f(y) - x) / abs(x)), nf.held(solution.value("nearest"), 6))
 
 
 PATHS = (StudentPath("from_rounded", "rel_error", _rel_from_shown.__doc__, ("nearest",), _rel_from_shown),)
