@@ -112,8 +112,8 @@ def test_a_path_with_an_alternative_outside_the_tolerance_fails():
 
 
 def test_a_sampled_instance_at_a_tie_is_refused_for_either_neighbour():
-    """`exgen make --topic compute --variant zero --difficulty medium --seed 27` drew Adam, Ψ = 9.205e12 on 24
-    GPUs in GB: the baseline 147280 GB is answered 147000, and 147000/24 = 6125 is a tie. Rounded half up it is
+    """Problem seed 27 of compute/zero/medium (`generate("compute", "zero", "medium", 27)`) drew Adam,
+    Ψ = 9.205e12 on 24 GPUs in GB: the baseline 147280 GB is answered 147000, and 147000/24 = 6125 is a tie. Rounded half up it is
     6130, inside the key 6136.67 ± 10; rounded to even (or as the float formats it) 6120, outside. The path
     held only 6130 before, and the sampler asked the instance."""
     givens = {"optimizer": "adam", "params": 9.205e12, "gpus": 24, "unit": "GB"}
@@ -123,3 +123,21 @@ def test_a_sampled_instance_at_a_tie_is_refused_for_either_neighbour():
     assert path.value("zero", givens, solution) == (6130.0, 6120.0)
     assert path_failures(topic, "zero", givens, solution) == ["stage3_from_the_rounded_baseline"]
     assert generate("compute", "zero", "medium", 27).givens != givens
+
+
+def test_a_sampled_instance_whose_earlier_answer_is_a_tie_is_refused_for_either_neighbour():
+    """Problem seed 19 of quantization/absmax/medium drew S = 2.31/8 = 0.28875, so the reconstruction entry
+    -4S = -1.155 is a tie at the 2 decimals asked: the sheet prints -1.16, a student rounding to even (or the
+    float, -1.15499…) writes -1.15. The error from the reported reconstruction is 0.342 with -1.16 but 0.345 with
+    -1.15, outside the key 0.34233 ± 0.001; the path held only one of them before, and the instance was asked."""
+    x = [[1.41, -1.61, 2.13, -0.12], [-0.45, -1.86, 0.51, -0.09], [-0.59, -1.27, -1.71, 0.36],
+         [0.52, -2.31, 0.32, 0.08]]
+    givens = {"decimals": 2, "clip": 0, "X": x, "bits": 4, "convention": "qmin", "metric": "frobenius"}
+    topic = get("quantization")
+    solution = topic.solve("absmax", givens)
+    assert solution.value("reconstruction")[2][1] == pytest.approx(-1.155)
+    assert nf.held(solution.value("reconstruction")[2][1], decimals=2) == (-1.16, -1.15)
+    path = next(p for p in topic.paths_for("absmax") if p.name == "error_of_rounded_reconstruction")
+    assert path.value("absmax", givens, solution) == (0.342, 0.345)
+    assert path_failures(topic, "absmax", givens, solution) == ["error_of_rounded_reconstruction"]
+    assert generate("quantization", "absmax", "medium", 19).givens != givens
