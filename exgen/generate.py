@@ -9,7 +9,7 @@ from exgen.grading.compare import matches
 from exgen.problem import Answer, Problem, Solution
 from exgen.rng import Rng, problem_seed
 from exgen.topics import get
-from exgen.topics.base import DIFFICULTIES, Rejected, Topic
+from exgen.topics.base import DIFFICULTIES, Rejected, Topic, answers_of
 
 MAX_ATTEMPTS = 1000
 MAX_REDRAWS = 50
@@ -27,12 +27,12 @@ def _distinguishable(topic: Topic, variant: str, givens: dict, solution: Solutio
 
 def path_failures(topic: Topic, variant: str, givens: dict, solution: Solution) -> list[str]:
     """The student paths (correct ways to compute a part from what the page shows) that land outside the
-    key's tolerance for this instance: an instance with any is unfair and is not asked."""
+    key's tolerance for this instance (any of a path's alternatives): an instance with any is unfair and is not
+    asked."""
     answers = {p.id: p.answer for p in solution.parts}
     failed = []
     for path in topic.paths_for(variant):
-        value = path.value(variant, givens, solution)
-        if value is not None and not matches(answers[path.part], value):
+        if not all(matches(answers[path.part], v) for v in answers_of(path.value(variant, givens, solution))):
             failed.append(path.name)
     return failed
 

@@ -32,6 +32,8 @@ def _ratio(x: Real) -> tuple[int, int]:
         return Decimal(repr(x)).as_integer_ratio()
     if isinstance(x, (int, Fraction)):
         return x.numerator, x.denominator
+    if isinstance(x, Decimal):  # a student path's exact sum of decimals (chinchilla)
+        return x.as_integer_ratio()
     return Decimal(repr(float(x))).as_integer_ratio()
 
 
@@ -93,9 +95,31 @@ def rounded(x: Real, figures: int | None = None, decimals: int | None = None) ->
 
 def round_sig(x: Real, figures: int) -> float:
     """`x` rounded to `figures` significant figures the binary float's way (a tie goes to whichever side the
-    float lies, or to even), as a number: a student path's reported value and a sampler's rounded given.
-    Printing rounds ties half away from zero instead (`sig`); the sampled instances never change with it."""
+    float lies, or to even), as a number: a sampler's rounded given (a student path uses `held`, both neighbours
+    of a tie).  Printing rounds ties half away from zero instead (`sig`); the sampled instances never change with
+    it."""
     return float(f"{float(x):.{figures - 1}e}")
+
+
+def held(x: Real, figures: int | None = None, decimals: int | None = None) -> tuple[float, ...]:
+    """The values a student may hold for `x` rounded to `figures` significant figures (or `decimals`): its one
+    rounding, or at a tie both neighbours (the printed solutions round it away from zero, ties to even or the
+    float's own formatting may go the other way).  A tie is the decimal the solver meant (`_ratio`) at an exact
+    half, or a float within 2^-40 of one (a value computed in binary steps whose exact value is a half).  A
+    student path evaluates each, so the sampler rejects an instance where either misses the key."""
+    if isinstance(x, float) and not math.isfinite(x) or x == 0:
+        return (float(x),)
+    if type(x) is float and float_rounding_agrees(x, figures, decimals):  # no half within reach: the fast path
+        return (float(f"{x:.{figures - 1}e}" if decimals is None else f"{x:.{decimals}f}"),)
+    num, den = _ratio(x)
+    exponent = -decimals if decimals is not None else int(_half_up(x, figures=figures).partition("e")[2])
+    unit = Fraction(10) ** exponent
+    q = Fraction(abs(num), den) / unit
+    low = math.floor(q)
+    if abs(q - low - Fraction(1, 2)) * unit > Fraction(abs(num), den) * Fraction(1, 2**40):
+        return (rounded(x, figures, decimals),)
+    sign = -1 if num < 0 else 1
+    return tuple(float(Decimal(sign * n) * Decimal(10) ** exponent) for n in (low + 1, low))
 
 
 def sig(x: Real, figures: int, trim: bool = True) -> str:
@@ -119,6 +143,19 @@ def num(x: Real) -> str:
     if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
         return str(int(x))
     return _clean(repr(float(x)))
+
+
+def plural(n: Real, word: str, words: str | None = None) -> str:
+    """`word` after the count `n`: singular for exactly one ("1 byte", "2 bytes", "0.5 bytes")."""
+    return word if n == 1 else words or word + "s"
+
+
+def article(n: Real) -> str:
+    """"a" or "an" before the number `n` read aloud: "an" where its first word is eight, eleven or eighteen (an
+    8-bit, an 80 GB, an 11-bit, an 18000-token), else "a" (a 16-bit, a 1100-token)."""
+    digits = str(abs(n)).split(".")[0]
+    lead = digits[:len(digits) % 3 or 3]  # the leading group of thousands: 18 of 18000, 1 of 1100
+    return "an" if digits.startswith("8") or lead in ("11", "18") else "a"
 
 
 def signed(text: str) -> str:

@@ -291,12 +291,12 @@ def _path(name):
 
 def test_a_loss_built_from_the_rounded_terms_that_misses_the_tolerance_is_never_asked():
     """Issue 9 (`--variant loss --difficulty hard --n 1000 --seed 505`, problem 414): N = 3.94e10, D = 9.85e12.
-    The terms to 3 figures are 0.102 (0.1015044) and 0.0945 (0.0944849); 1.69 + 0.102 + 0.0945 = 1.8865,
-    which a student rounds (half up) to 1.887 — but the exact loss 1.885989 accepts 1.885 to 1.887 only up to
-    1.886989. The path finds it, so the sampler rejects this instance."""
+    The terms to 3 figures are 0.102 (0.1015044) and 0.0945 (0.0944849); 1.69 + 0.102 + 0.0945 = 1.8865, a tie
+    which a student rounds to 1.887 (half up) or 1.886 (to even) — but the exact loss 1.885989 accepts 1.885 to
+    1.887 only up to 1.886989. The path finds it, so the sampler rejects this instance."""
     problem = solve_givens("chinchilla", "loss", {"N": 3.94e10, "D": 9.85e12})
     g, s = problem.givens, problem.solution
-    assert _path("loss_from_the_rounded_terms").value("loss", g, s) == 1.887
+    assert _path("loss_from_the_rounded_terms").value("loss", g, s) == (1.887, 1.886)
     assert path_failures(get("chinchilla"), "loss", g, s) == ["loss_from_the_rounded_terms"]
 
 

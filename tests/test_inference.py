@@ -161,8 +161,9 @@ def test_reviewers_rounded_routes_are_rejected_by_the_sampler(variant, givens, s
     """A student working from their own 3-figure answers (a tie rounded half up), and writing the result to 3
     figures, misses these keys: the student path now sees it, so the sampler never asks these instances."""
     from exgen.generate import path_failures
+    from exgen.topics.base import answers_of
     problem = solve_givens("inference", variant, givens)
     path = next(p for p in get("inference").paths_for(variant))
-    assert path.value(variant, givens, problem.solution) == student
+    assert student in answers_of(path.value(variant, givens, problem.solution))
     assert not matches(problem.solution.part(path.part).answer, student)
     assert path_failures(get("inference"), variant, givens, problem.solution) == [path.name]

@@ -9,6 +9,7 @@ distractors).  See docs/decisions.md for why a topic is data rather than a class
 from __future__ import annotations
 
 import copy
+import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable
@@ -92,15 +93,32 @@ class Mistake:
 class StudentPath:
     """A *correct* way a careful student may compute one part from what the question displays — the rounded
     values a table shows, their own rounded answer to an earlier part, float instead of exact arithmetic.
-    `value(variant, givens, solution)` returns what that student answers, or None where the path does not
-    apply.  The sampler rejects an instance where a path lands outside the key's tolerance (DESIGN.md, "Fair
-    questions"); a question that wants one path only says so in its wording instead."""
+    `value(variant, givens, solution)` returns what that student answers, a tuple of the answers they may
+    equally give (a rounded value at a tie held either way: `each`), or None where the path does not apply.
+    The sampler rejects an instance where a path (any of its answers) lands outside the key's tolerance
+    (DESIGN.md, "Fair questions"); a question that wants one path only says so in its wording instead."""
 
     name: str
     part: str
     explanation: str
     variants: tuple[str, ...]
     value: Callable[[str, dict[str, Any], Solution], Any]
+
+
+def answers_of(value: Any) -> tuple:
+    """A student path's answers: its tuple of alternatives, or its one value (None: none)."""
+    return value if isinstance(value, tuple) else () if value is None else (value,)
+
+
+def each(route: Callable[..., Any], *held: tuple) -> Any:
+    """`route` over every combination of the values a student may hold (each a tuple, as `numfmt.held` gives),
+    as a path's answer: the one value, or a tuple of the distinct alternatives (`route` may return a tuple)."""
+    out: list = []
+    for combo in itertools.product(*held):
+        for v in answers_of(route(*combo)):
+            if v not in out:
+                out.append(v)
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 @dataclass(frozen=True)

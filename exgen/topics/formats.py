@@ -37,7 +37,7 @@ from exgen.exact import decimal as _f
 from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant, each
 
 
 @dataclass(frozen=True)
@@ -252,7 +252,8 @@ def _num(x: Fraction, figures: int = 7) -> str:
 def _layout_steps(f: Format) -> tuple[Step, ...]:
     """What every layout and range solution starts with: the same for every instance of a format."""
     return (
-        Step(f"{f.name} has 1 sign bit, {f.exp_bits} exponent bits and {f.man_bits} mantissa bits; the bias is",
+        Step(f"{f.name} has 1 sign bit, {f.exp_bits} exponent {nf.plural(f.exp_bits, 'bit')} and {f.man_bits} "
+             f"mantissa {nf.plural(f.man_bits, 'bit')}; the bias is",
              rf"2^{{{f.exp_bits} - 1}} - 1 = {f.bias}"),
         Step("The largest finite value: " + {
             "ieee": "the all-ones exponent is reserved for infinities and NaNs, so the largest exponent field is "
@@ -570,11 +571,11 @@ MISTAKES = (
 )
 
 
-def _rel_from_shown(variant: str, g: dict[str, Any], solution: Solution) -> float:
-    """The student computes the relative error from their own 6-figure nearest value."""
-    y = _f(f"{solution.value('nearest'):.6g}")
+def _rel_from_shown(variant: str, g: dict[str, Any], solution: Solution) -> Any:
+    """The student computes the relative error from their own 6-figure nearest value (either neighbour of a
+    tie: a binary value such as 0.001953125 often is one)."""
     x = _f(g["x"])
-    return float(abs(y - x) / abs(x))
+    return each(lambda y: float(abs(_f(y) - x) / abs(x)), nf.held(solution.value("nearest"), 6))
 
 
 PATHS = (StudentPath("from_rounded", "rel_error", _rel_from_shown.__doc__, ("nearest",), _rel_from_shown),)

@@ -30,7 +30,7 @@ from exgen.exact import decimal as _f
 from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant, each
 
 KV_BYTES = {"fp32": Fraction(4), "fp16": Fraction(2), "bf16": Fraction(2), "fp8": Fraction(1)}
 W_BYTES = {"fp16": Fraction(2), "bf16": Fraction(2), "int8": Fraction(1), "int4": Fraction(1, 2)}
@@ -543,64 +543,33 @@ MISTAKES = (
 # ---- student paths ---------------------------------------------------------------------------------
 
 
-def _rounded(solution: Solution, part: str, half_up: bool = False) -> Fraction:
-    """A part's key as the student reports it (SIG figures), exactly: the decimal its text says. `half_up`: the
-    exact decimal the float stands for (its shortest repr, 41.15 for 41.149999…) rounded half up, as a student
-    rounding by hand does; otherwise the float's own formatting, as the printed key shows it (41.1)."""
-    value = solution.value(part)
-    if half_up:
-        return _half_up(_decimal_of_repr(value))
-    mantissa, _, exponent = f"{value:.{SIG}g}".partition("e")
-    whole, _, decimals = mantissa.partition(".")
-    digits, shift = int(whole + decimals), (int(exponent) if exponent else 0) - len(decimals)
-    return Fraction(digits * 10**shift) if shift >= 0 else Fraction(digits, 10**-shift)
+def _reported(solution: Solution, part: str) -> tuple[Fraction, ...]:
+    """A part's key as the student reports it (SIG figures), exactly: the decimal they write, at a tie either
+    neighbour (`nf.held`: the printed key rounds it away from zero, a student may round it to even)."""
+    return tuple(Fraction(repr(v)) for v in nf.held(solution.value(part), SIG))
 
 
-def _decimal_of_repr(value: float) -> Fraction:
-    return Fraction(repr(float(value)))
-
-
-def _half_up(x: Fraction) -> Fraction:
-    """x > 0 to SIG significant figures, a tie rounded up (what a student writes down), exactly."""
-    if x <= 0:
-        return x
-    k = math.floor(math.log10(x))  # then correct a float log's off-by-one at a power of ten
-    while Fraction(10) ** k > x:
-        k -= 1
-    while Fraction(10) ** (k + 1) <= x:
-        k += 1
-    unit = Fraction(10) ** (k - SIG + 1)
-    return math.floor(x / unit + Fraction(1, 2)) * unit
-
-
-def _worst(solution: Solution, part: str, route) -> Any:
-    """The student's answer by `route(rounded)` (rounded: a part's reported value), over both ways of rounding a
-    tie (the printed key's and by hand, half up), the one farther from the key: a path must hold for both."""
-    key = solution.value(part)
-    values = [route(lambda p, h=h: _rounded(solution, p, h)) for h in (False, True)]
-    return max(values, key=lambda v: abs(float(v) - key))
-
-
-def _sum_of_rounded(variant: str, g: dict[str, Any], solution: Solution) -> float:
+def _sum_of_rounded(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     """The student adds their own 3-figure answers for the weights and the cache, and reports the sum to 3
     figures."""
-    return _worst(solution, "total", lambda r: float(_half_up(r("weights") + r("cache"))))
+    return each(lambda w, c: nf.held(w + c, SIG), _reported(solution, "weights"), _reported(solution, "cache"))
 
 
-def _batch_from_rounded(variant: str, g: dict[str, Any], solution: Solution) -> int:
+def _batch_from_rounded(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     """The student divides their own 3-figure answers (free memory, cache per sequence) and rounds down."""
-    return _worst(solution, "max_batch", lambda r: math.floor(r("free") / r("per_sequence")))
+    return each(lambda free, per: math.floor(free / per), _reported(solution, "free"),
+                _reported(solution, "per_sequence"))
 
 
-def _rate_from_rounded(variant: str, g: dict[str, Any], solution: Solution) -> float:
+def _rate_from_rounded(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     """The student divides the batch by their own 3-figure step time, and reports the rate to 3 figures."""
-    return _worst(solution, "tokens_per_s", lambda r: float(_half_up(int(g["batch"]) * 1000 / r("step_ms"))))
+    return each(lambda step: nf.held(int(g["batch"]) * 1000 / step, SIG), _reported(solution, "step_ms"))
 
 
-def _total_from_rounded(variant: str, g: dict[str, Any], solution: Solution) -> float:
+def _total_from_rounded(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     """The student adds their own 3-figure prefill and decode-step times, and reports the total to 3 figures."""
-    return _worst(solution, "total_s", lambda r: float(_half_up(
-        (r("prefill_ms") + int(g["new_tokens"]) * r("decode_ms")) / 1000)))
+    return each(lambda pre, dec: nf.held((pre + int(g["new_tokens"]) * dec) / 1000, SIG),
+                _reported(solution, "prefill_ms"), _reported(solution, "decode_ms"))
 
 
 PATHS = (

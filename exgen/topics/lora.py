@@ -25,7 +25,7 @@ from exgen.exact import decimal
 from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Topic, Variant, each
 
 BYTES_PER_GB = 10**9
 TARGETS = ("q", "v", "q,v", "q,k,v,o", "q,k,v,o,up,down")
@@ -187,10 +187,11 @@ def _solve_memory(g: dict[str, Any]) -> Solution:
 
     def steps() -> tuple[Step, ...]:  # built when first read (issue 12)
         gb = lambda b: nf.sig(b / BYTES_PER_GB, 6)  # noqa: E731
-        per = ("2 B (16-bit weight) + 2 B (16-bit gradient) + 4 B (fp32 master copy) + 8 B (two fp32 Adam moments)"
-               if g["precision"] == "mixed" else "4 B (weight) + 4 B (gradient) + 8 B (two Adam moments)")
+        per = ("2 bytes (16-bit weight) + 2 (16-bit gradient) + 4 (fp32 master copy) + 8 (two fp32 Adam moments)"
+               if g["precision"] == "mixed" else "4 bytes (weight) + 4 (gradient) + 8 (two Adam moments)")
         return (*_count_steps(g),
-                Step(f"A trained parameter costs {per} $= {w + extra}$ B; a frozen one only its weight, ${w}$ B."),
+                Step(f"A trained parameter costs {per} $= {w + extra}$ bytes; a frozen one only its weight, "
+                     f"${w}$ bytes."),
                 Step("Full fine-tuning trains every parameter:",
                      rf"{nf.sig(n, 6)} \times {w + extra}\ \text{{B}} = {gb(full)}\ \text{{GB}}"),
                 Step("LoRA: every weight (base and adapters) plus the training state of the adapters:",
@@ -328,22 +329,22 @@ def sample(rng: Rng, variant: str, difficulty: str) -> dict[str, Any]:
 
 
 def _ratio_of_reported(variant: str, g: dict[str, Any], solution: Solution) -> float:
-    full, lora = solution.value("full"), solution.value("lora")
-    return nf.round_sig(nf.round_sig(full, 3) / nf.round_sig(lora, 3), 3)
+    return each(lambda full, lora: nf.held(full / lora, 3), nf.held(solution.value("full"), 3),
+                nf.held(solution.value("lora"), 3))
 
 
 def _total_of_reported(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     """The total from the base as reported (3 figures) plus the 16-bit parameters."""
     if not g.get("kept_params") and not g.get("lora_params"):
         return None
-    base = nf.round_sig(solution.value("base"), 3)
-    return nf.round_sig(base + 2 * (float(g["kept_params"]) + float(g["lora_params"])) / BYTES_PER_GB, 3)
+    extra = 2 * (float(g["kept_params"]) + float(g["lora_params"])) / BYTES_PER_GB
+    return each(lambda base: nf.held(base + extra, 3), nf.held(solution.value("base"), 3))
 
 
 def _bits_rounded(variant: str, g: dict[str, Any], solution: Solution) -> float:
     """The base from the bits per weight as reported (4 figures)."""
-    bits = nf.round_sig(solution.value("bits_per_param"), 4)
-    return nf.round_sig(float(g["params"]) * bits / 8 / BYTES_PER_GB, 3)
+    return each(lambda bits: nf.held(float(g["params"]) * bits / 8 / BYTES_PER_GB, 3),
+                nf.held(solution.value("bits_per_param"), 4))
 
 
 PATHS = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Callable
 
+from exgen import numfmt as nf
 from exgen.grading.compare import close
 from exgen.problem import Answer, Solution
 from exgen.topics.autodiff.arithmetic import Value
@@ -14,7 +15,7 @@ from exgen.topics.autodiff.givens import adjoint_seeds, seed_vector
 from exgen.topics.autodiff.graph import _SHIFT, _in_numbering
 from exgen.topics.autodiff.instance import Instance, _memo, _seed_key, carried_trace, instance, jacobian
 from exgen.topics.autodiff.trace import adjoint_rows, cell_values, tangent_values
-from exgen.topics.base import StudentPath
+from exgen.topics.base import StudentPath, each
 
 
 # A careful student works from the table as printed (6 significant figures) and carries at least 6 figures into
@@ -74,16 +75,14 @@ def _misses(carried: dict[str, float], asked: dict[str, Value]) -> list[str]:
     out = []
     for cid, exact in asked.items():
         key, allowance = tolerance(exact)
-        if not close(key.value, _rounded_as_asked(key, carried[cid]), allowance):
+        if not all(close(key.value, r, allowance) for r in _rounded_as_asked(key, carried[cid])):
             out.append(cid)
     return out
 
 
-def _rounded_as_asked(key: Answer, value: float) -> float:
-    return round(value, key.decimals) if key.decimals is not None else float(format(value, _SPECS[key.sig]))
-
-
-_SPECS = {sig: f".{sig}g" for sig in range(1, 18)}
+def _rounded_as_asked(key: Answer, value: float) -> tuple[float, ...]:
+    """The carried value rounded as asked: at a tie either neighbour (`nf.held`)."""
+    return nf.held(value, key.sig, key.decimals)
 
 
 def carried_failures(variant: str, g: dict[str, Any], asked: dict[str, Value]) -> list[str]:
@@ -97,7 +96,7 @@ _carried: tuple[Solution | None, dict[str, float]] = (None, {})
 
 
 def _carried_answer(cell_id: str) -> Callable[[str, dict[str, Any], Solution], float | None]:
-    def value(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
+    def value(variant: str, g: dict[str, Any], solution: Solution) -> Any:
         global _carried
         key = next((p.answer for p in solution.parts if p.id == cell_id), None)
         if key is None:
@@ -110,7 +109,7 @@ def _carried_answer(cell_id: str) -> Callable[[str, dict[str, Any], Solution], f
             finally:
                 _SHIFT.reset(token)
             _carried = (solution, values)
-        return _rounded_as_asked(key, values[cell_id])
+        return each(lambda v: v, _rounded_as_asked(key, values[cell_id]))
     return value
 
 

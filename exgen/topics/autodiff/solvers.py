@@ -200,7 +200,7 @@ def _solve_jacobian(g: dict[str, Any]) -> Solution:
             Step("Each entry of $J$ is the last row of its pass, with the numbers substituted:",
                  _aligned(_jacobian_entries(inst, mode, J, sweeps))),
             Step("The Jacobian:", "J = " + nf.matrix(J, show)),
-            Step(f"For $f: \\mathbb{{R}}^{{{n}}} \\to \\mathbb{{R}}^{{{m}}}$ forward mode needs $n = {n}$ passes and "
+            Step(f"For $f: \\mathbb{{R}}^{{{n}}} \\to \\mathbb{{R}}^{{{m}}}$ forward mode needs $n = {n}$ {nf.plural(n, 'pass', 'passes')} and "
                  f"reverse mode $m = {m}$; " + ("both need the same number: either." if cheaper == "either"
                                                 else f"{cheaper} mode needs fewer.")),
         )

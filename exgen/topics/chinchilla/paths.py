@@ -6,30 +6,33 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Callable
 
+from exgen import numfmt as nf
 from exgen.problem import Solution
-from exgen.topics.base import StudentPath
+from exgen.topics.base import StudentPath, each
 from exgen.topics.chinchilla.formulas import TOKENS_PER_PARAM, Fit, optimum
-from exgen.topics.compute import half_up
 
 # Correct routes from what the page shows; the sampler rejects an instance where one lands outside the
 # tolerance.  Parts the question tells to use an unrounded earlier value (the loss at N_opt, D_opt; N_opt
 # from the unrounded C; a model's loss from the unrounded D) need no path.
 
 
-def _shown(s: Solution, part: str) -> Decimal:
-    """A part's answer as the student writes it: rounded (half up) to the precision the question asks."""
+def _shown(s: Solution, part: str) -> tuple[Decimal, ...]:
+    """A part's answer as the student writes it, rounded to the precision the question asks (at a tie either
+    neighbour: `nf.held`), as the decimal written."""
     answer = s.part(part).answer
-    return half_up(answer.value, answer.sig, answer.decimals)
+    return tuple(Decimal(repr(v)) for v in nf.held(answer.value, answer.sig, answer.decimals))
 
 
-def _as_asked(s: Solution, part: str, value: Decimal | float) -> float:
+def _as_asked(s: Solution, part: str, value: Decimal | float) -> tuple[float, ...]:
     answer = s.part(part).answer
-    return float(half_up(value, answer.sig, answer.decimals))
+    return nf.held(value, answer.sig, answer.decimals)
 
 
 def _loss_from_rounded_terms(v: str, g: dict[str, Any], s: Solution) -> float:
     """Added exactly, as on paper: E + the terms as answered, then rounded to the decimals asked."""
-    return _as_asked(s, "loss", Decimal(repr(float(g["E"]))) + _shown(s, "model_term") + _shown(s, "data_term"))
+    e = Decimal(repr(float(g["E"])))
+    return each(lambda model, data: _as_asked(s, "loss", e + model + data), _shown(s, "model_term"),
+                _shown(s, "data_term"))
 
 
 RATIO = {"rule": Decimal(17), "tokens20": Decimal(TOKENS_PER_PARAM)}  # D_opt / N_opt
@@ -37,7 +40,7 @@ RATIO = {"rule": Decimal(17), "tokens20": Decimal(TOKENS_PER_PARAM)}  # D_opt / 
 
 def _d_opt_from_rounded_n_opt(v: str, g: dict[str, Any], s: Solution) -> float | None:
     ratio = RATIO.get(g["method"])
-    return None if ratio is None else _as_asked(s, "D_opt", ratio * _shown(s, "N_opt"))
+    return None if ratio is None else each(lambda n: _as_asked(s, "D_opt", ratio * n), _shown(s, "N_opt"))
 
 
 def _d_opt_from_the_budget(v: str, g: dict[str, Any], s: Solution) -> float | None:
@@ -45,12 +48,12 @@ def _d_opt_from_the_budget(v: str, g: dict[str, Any], s: Solution) -> float | No
     not). A GPU budget's C is taken as answered too."""
     if g["method"] == "rule":
         return None
-    c = _shown(s, "compute") if v == "gpu_budget" else Decimal(repr(float(g["C"])))
-    return _as_asked(s, "D_opt", c / (6 * _shown(s, "N_opt")))
+    c = _shown(s, "compute") if v == "gpu_budget" else (Decimal(repr(float(g["C"]))),)
+    return each(lambda c, n: _as_asked(s, "D_opt", c / (6 * n)), c, _shown(s, "N_opt"))
 
 
-def _six_figures(x: float) -> float:
-    return float(half_up(x, 6))
+def _six_figures(x: float) -> tuple[float, ...]:
+    return nf.held(x, 6)
 
 
 def _fit_carried(part: str) -> Callable[[str, dict[str, Any], Solution], float | None]:
@@ -61,28 +64,31 @@ def _fit_carried(part: str) -> Callable[[str, dict[str, Any], Solution], float |
             return None
         fit = Fit.of(g)  # G, a and b: this variant's solution does not hold them
         c = float(g["C"]) if v == "optimum" else s.value("compute")
-        big_g, a, b, c6 = (_six_figures(x) for x in (fit.G, fit.a, fit.b, c / 6))
-        return _as_asked(s, part, big_g * c6**a if part == "N_opt" else c6**b / big_g)
+        return each(lambda big_g, a, b, c6: _as_asked(s, part, big_g * c6**a if part == "N_opt" else c6**b / big_g),
+                    *(_six_figures(x) for x in (fit.G, fit.a, fit.b, c / 6)))
 
     return value
 
 
 def _n_opt_from_rounded_compute(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "N_opt", optimum(float(_shown(s, "compute")), g["method"], Fit.of(g))[0])
+    return each(lambda c: _as_asked(s, "N_opt", optimum(float(c), g["method"], Fit.of(g))[0]), _shown(s, "compute"))
 
 
 def _factor_from_rounded_ratios(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "factor", _shown(s, "tokens_per_param") / _shown(s, "opt_tokens_per_param"))
+    return each(lambda model, opt: _as_asked(s, "factor", model / opt), _shown(s, "tokens_per_param"),
+                _shown(s, "opt_tokens_per_param"))
 
 
 def _closed_form_carried(part: str) -> Callable[[str, dict[str, Any], Solution], float]:
     """N_opt, D_opt or D/N with G, a, b and C/k carried to 6 significant figures, as the question allows."""
 
     def value(v: str, g: dict[str, Any], s: Solution) -> float:
-        big_g, a, b, ck = (_six_figures(x) for x in (s.value("G"), s.value("a"), s.value("b"),
-                                                     float(g["C"]) / float(g["flops_per_token"])))
-        n, d = big_g * ck**a, ck**b / big_g
-        return _as_asked(s, part, {"N_opt": n, "D_opt": d, "tokens_per_param": d / n}[part])
+        def route(big_g: float, a: float, b: float, ck: float) -> tuple[float, ...]:
+            n, d = big_g * ck**a, ck**b / big_g
+            return _as_asked(s, part, {"N_opt": n, "D_opt": d, "tokens_per_param": d / n}[part])
+
+        return each(route, *(_six_figures(x) for x in (s.value("G"), s.value("a"), s.value("b"),
+                                                       float(g["C"]) / float(g["flops_per_token"]))))
 
     return value
 

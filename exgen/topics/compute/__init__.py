@@ -32,7 +32,7 @@ from exgen.rng import Rng
 from exgen.topics.base import Topic
 from exgen.topics.compute import activations, attention, batch, common, flops, memory, run
 from exgen.topics.compute.common import (  # noqa: F401  (re-exported: other topics and tests use them)
-    ADAM_K, BYTES_PER_DTYPE, OPTIMIZER_K, SECONDS_PER_DAY, UNIT_BYTES, half_up)
+    ADAM_K, BYTES_PER_DTYPE, OPTIMIZER_K, SECONDS_PER_DAY, UNIT_BYTES)
 from exgen.topics.compute.flops import (  # noqa: F401
     block_params, matmul_flops, model_params, training_flops, training_seconds)
 from exgen.topics.compute.memory import zero_bytes  # noqa: F401

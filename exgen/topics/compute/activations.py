@@ -23,7 +23,7 @@ from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant
-from exgen.topics.compute.common import SIG, UNIT_BYTES, _as_asked, _bytes_in, _shown, _unit_size
+from exgen.topics.compute.common import SIG, UNIT_BYTES, _bytes_in, _from_shown, _unit_size
 
 STATE_BYTES = 24  # seed 000: training memory = 24 bytes per parameter
 SCHEMES = ("none", "tp", "tp_sp", "tp_selective", "tp_sp_selective", "full")
@@ -217,12 +217,12 @@ MISTAKES = (
 
 def _per_model_from_rounded_layer(v: str, g: dict[str, Any], solution: Solution) -> float:
     """L times the activations of one layer as answered."""
-    return _as_asked(solution, "per_model", int(g["layers"]) * _shown(solution, "per_layer"))
+    return _from_shown(solution, "per_model", lambda layer: int(g["layers"]) * layer, "per_layer")
 
 
 def _total_from_rounded_parts(v: str, g: dict[str, Any], solution: Solution) -> float:
     """The model states as answered plus the activations of all layers as answered."""
-    return _as_asked(solution, "total", _shown(solution, "states") + _shown(solution, "per_model"))
+    return _from_shown(solution, "total", lambda states, per_model: states + per_model, "states", "per_model")
 
 
 PATHS = (

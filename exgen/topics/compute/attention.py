@@ -19,7 +19,7 @@ from exgen import numfmt as nf
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant
-from exgen.topics.compute.common import EXACT_BELOW, SIG, _as_asked, _flop, _shown
+from exgen.topics.compute.common import EXACT_BELOW, SIG, _flop, _from_shown
 
 COMPONENTS = ("qkv", "scores", "values", "out", "mlp")
 
@@ -137,7 +137,7 @@ MISTAKES = (
 def _training_from_rounded_forward(v: str, g: dict[str, Any], solution: Solution) -> float:
     """Three times the forward FLOPs as answered (the question: the backward takes two products per forward
     product)."""
-    return _as_asked(solution, "training", 3 * _shown(solution, "forward"))
+    return _from_shown(solution, "training", lambda forward: 3 * forward, "forward")
 
 
 PATHS = (

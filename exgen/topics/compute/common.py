@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any, Callable
 
+from exgen import numfmt as nf
 from exgen.givens import check as check_givens
 from exgen.problem import Answer, Solution
-from exgen.topics.base import Given, Variant
+from exgen.topics.base import Given, Variant, each
 
 BYTES_PER_DTYPE = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
 UNIT_BYTES = {"GB": 10**9, "GiB": 2**30}
@@ -31,15 +31,6 @@ def _scaled(mantissa: int, exponent: int) -> float:
     """mantissa × 10^exponent, integers, as the correctly rounded float: what float(Fraction) gives, by one
     integer conversion or division (both correctly rounded in Python)."""
     return float(mantissa * 10**exponent) if exponent >= 0 else mantissa / 10**-exponent
-
-
-def half_up(x: Any, sig: int | None = None, decimals: int | None = None) -> Decimal:
-    """x rounded as a student rounds by hand (halves away from zero) on its shortest decimal form, to `sig`
-    significant figures or `decimals` places: what a student path writes for a rounded answer."""
-    d = x if isinstance(x, Decimal) else Decimal(repr(float(x)))
-    if decimals is None:
-        decimals = sig - 1 - d.adjusted()
-    return d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
 # ---- givens shared by several variants --------------------------------------------------------------
@@ -94,12 +85,19 @@ def _other_value(variant: str, g: dict[str, Any], part: str) -> Any:
     return SOLVERS[variant](dict(g)).value(part)
 
 
-def _shown(solution: Solution, part: str) -> float:
-    """A part's answer as the student writes it: rounded (half up) to the precision the question asks."""
+def _shown(solution: Solution, part: str) -> tuple[float, ...]:
+    """A part's answer as the student writes it, rounded to the precision the question asks: at a tie either
+    neighbour (`nf.held`)."""
     answer = solution.part(part).answer
-    return answer.value if answer.sig is None else float(half_up(answer.value, answer.sig))
+    return (answer.value,) if answer.sig is None else nf.held(answer.value, answer.sig)
 
 
-def _as_asked(solution: Solution, part: str, value: float) -> float:
+def _as_asked(solution: Solution, part: str, value: float) -> tuple[float, ...]:
     answer = solution.part(part).answer
-    return value if answer.sig is None else float(half_up(value, answer.sig))
+    return (value,) if answer.sig is None else nf.held(value, answer.sig)
+
+
+def _from_shown(solution: Solution, part: str, route: Callable[..., float], *shown: str) -> Any:
+    """A student path's answer to `part`: `route` of the named parts as the student wrote them, rounded as
+    asked, over every neighbour of a tie (`each`)."""
+    return each(lambda *xs: _as_asked(solution, part, route(*xs)), *(_shown(solution, p) for p in shown))

@@ -12,8 +12,8 @@ from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 from exgen.topics.compute.common import (
-    EXACT_BELOW, IDEAL_SIG, SECONDS_PER_DAY, SIG, _DIM, _GPUS, _PARAMS, _PEAK, _TOKENS, _as_asked, _days, _flop,
-    _scaled, _shown)
+    EXACT_BELOW, IDEAL_SIG, SECONDS_PER_DAY, SIG, _DIM, _GPUS, _PARAMS, _PEAK, _TOKENS, _days, _flop,
+    _from_shown, _scaled)
 
 
 def matmul_flops(m: int, n: int, p: int, flops_per_fma: int = 2, batch: int = 1) -> dict[str, int]:
@@ -121,7 +121,7 @@ def _solve_training_time(g: dict[str, Any]) -> Solution:
 
     def steps() -> list[Step]:
         return _cost_steps(g, flops) + [
-            Step(f"Sustained cluster throughput, {nf.num(g['gpus'])} GPUs at {nf.num(g['mfu'])} percent of "
+            Step(f"Sustained cluster throughput, {nf.num(g['gpus'])} {nf.plural(g['gpus'], 'GPU')} at {nf.num(g['mfu'])} percent of "
                  f"{nf.num(g['peak_tflops'])} TFLOP/s:",
                  rf"{nf.num(g['gpus'])} \times {nf.num(g['peak_tflops'])} \times 10^{{12}} \times "
                  rf"{nf.num(g['mfu'])}/100 = {nf.sig(rate, 6)}\ \text{{FLOP/s}}"),
@@ -336,31 +336,31 @@ MISTAKES = (
 
 
 def _backward_from_forward(v: str, g: dict[str, Any], s: Solution) -> float | None:
-    return None if s.part("forward").answer.sig is None else _as_asked(s, "backward", 2 * _shown(s, "forward"))
+    return None if s.part("forward").answer.sig is None else _from_shown(s, "backward", lambda f: 2 * f, "forward")
 
 
 def _training_from_parts(v: str, g: dict[str, Any], s: Solution) -> float | None:
     if s.part("forward").answer.sig is None:
         return None
-    return _as_asked(s, "training", _shown(s, "forward") + _shown(s, "backward"))
+    return _from_shown(s, "training", lambda f, b: f + b, "forward", "backward")
 
 
 def _training_from_forward(v: str, g: dict[str, Any], s: Solution) -> float | None:
-    return None if s.part("forward").answer.sig is None else _as_asked(s, "training", 3 * _shown(s, "forward"))
+    return None if s.part("forward").answer.sig is None else _from_shown(s, "training", lambda f: 3 * f, "forward")
 
 
 def _days_from_rounded_c(v: str, g: dict[str, Any], s: Solution) -> float:
     rate = int(g["gpus"]) * float(g["peak_tflops"]) * 1e12 * float(g["mfu"]) / 100
-    return _as_asked(s, "days", _shown(s, "flops") / rate / SECONDS_PER_DAY)
+    return _from_shown(s, "days", lambda c: c / rate / SECONDS_PER_DAY, "flops")
 
 
 def _ideal_from_rounded_c(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "ideal_days", _shown(s, "flops") / (int(g["gpus"]) * float(g["peak_tflops"]) * 1e12)
-                     / SECONDS_PER_DAY)
+    return _from_shown(s, "ideal_days", lambda c: c / (int(g["gpus"]) * float(g["peak_tflops"]) * 1e12)
+                       / SECONDS_PER_DAY, "flops")
 
 
 def _mfu_from_rounded_ideal(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "mfu", 100 * _shown(s, "ideal_days") / float(g["observed_days"]))
+    return _from_shown(s, "mfu", lambda ideal: 100 * ideal / float(g["observed_days"]), "ideal_days")
 
 
 PATHS = (

@@ -13,10 +13,10 @@ from exgen import numfmt as nf
 from exgen.exact import decimal as _f
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, StudentPath, Variant, each
 from exgen.topics.compute.common import (
     ADAM_K, BYTES_PER_DTYPE, OPTIMIZER_K, OPTIMIZER_TEXT, SIG, UNIT_BYTES, _GPUS, _OPTIMIZER, _PARAMS, _UNIT,
-    _as_asked, _bytes_in, _other_value, _scaled, _shown, _unit_size)
+    _bytes_in, _from_shown, _other_value, _scaled, _shown, _unit_size)
 
 
 def zero_bytes(params: Any, gpus: int, k: int = ADAM_K) -> dict[str, Fraction]:
@@ -73,8 +73,8 @@ def _solve_memory(g: dict[str, Any]) -> Solution:
                  rf"{nf.sig(psi, 6)} \times {per}\ \text{{B}} = {nf.sig(weights, 6)}\ \text{{B}} = "
                  rf"\frac{{{nf.sig(weights, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
                  rf"{nf.sig(_bytes_in(weights, unit), 6)}\ \text{{{unit}}}"),
-            Step(f"Mixed-precision {name} keeps fp16 parameters (2 B) and gradients (2 B), and {states} "
-                 f"($K = {k}$ B): {4 + k} bytes per parameter.",
+            Step(f"Mixed-precision {name} keeps fp16 parameters (2 bytes) and gradients (2 bytes), and "
+                 f"{states} ($K = {k}$ bytes): {4 + k} bytes per parameter.",
                  rf"(2 + 2 + {k}) \times {nf.sig(psi, 6)}\ \text{{B}} = {nf.sig(training, 6)}\ \text{{B}} = "
                  rf"\frac{{{nf.sig(training, 6)}}}{{{_unit_size(unit)}}}\ \text{{{unit}}} = "
                  rf"{nf.sig(_bytes_in(training, unit), 6)}\ \text{{{unit}}}"),
@@ -116,7 +116,7 @@ def _solve_zero(g: dict[str, Any]) -> Solution:
 
     def steps() -> list[Step]:
         name, states = OPTIMIZER_TEXT[g["optimizer"]]
-        steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ GPUs, and $K = {k}$ bytes of "
+        steps = [Step(rf"$\Psi = {nf.sig(psi, 6)}$ parameters, $N_d = {gpus}$ {nf.plural(gpus, 'GPU')}, and $K = {k}$ bytes of "
                       rf"optimizer state per parameter ({name}: {states}, 4 bytes each); 1 {unit} $= "
                       rf"{_unit_size(unit)}$ bytes.")]
         shown = nf.sig(psi, 6)
@@ -266,15 +266,15 @@ MISTAKES = (
 
 
 def _serving_from_rounded_weights(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "serving", _shown(s, "weights") * float(g["overhead"]))
+    return _from_shown(s, "serving", lambda weights: weights * float(g["overhead"]), "weights")
 
 
 def _gpus_from_rounded_serving(v: str, g: dict[str, Any], s: Solution) -> int:
-    return math.ceil(_shown(s, "serving") / float(g["gpu_memory"]))
+    return each(lambda serving: math.ceil(serving / float(g["gpu_memory"])), _shown(s, "serving"))
 
 
 def _stage3_from_rounded_baseline(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "stage3", _shown(s, "baseline") / int(g["gpus"]))
+    return _from_shown(s, "stage3", lambda baseline: baseline / int(g["gpus"]), "baseline")
 
 
 PATHS = (

@@ -24,7 +24,7 @@ from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
 from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
 from exgen.topics.compute.common import (
-    FLOP_SIG, SECONDS_PER_DAY, SIG, _GPUS, _PARAMS, _TOKENS, _as_asked, _flop, _other_value, _scaled, _shown)
+    FLOP_SIG, SECONDS_PER_DAY, SIG, _GPUS, _PARAMS, _TOKENS, _flop, _from_shown, _other_value, _scaled)
 
 PF_DAY = 10**15 * SECONDS_PER_DAY  # FLOP
 RECOMPUTE = ("none", "full")
@@ -385,45 +385,48 @@ MISTAKES = (
 
 
 def _pf_days_from_rounded_c(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "pf_days", _shown(s, "flops") / PF_DAY)
+    return _from_shown(s, "pf_days", lambda c: c / PF_DAY, "flops")
 
 
 def _days_from_rounded_c(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "days", _shown(s, "flops") / (int(g["gpus"]) * float(g["achieved_tflops"]) * 1e12)
-                     / SECONDS_PER_DAY)
+    return _from_shown(s, "days", lambda c: c / (int(g["gpus"]) * float(g["achieved_tflops"]) * 1e12)
+                       / SECONDS_PER_DAY, "flops")
 
 
 def _mwh_from_rounded_hours(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "mwh", _shown(s, "gpu_hours") * float(g["power_w"]) * float(g["pue"]) / 1e6)
+    return _from_shown(s, "mwh", lambda hours: hours * float(g["power_w"]) * float(g["pue"]) / 1e6, "gpu_hours")
 
 
 def _tco2_from_rounded_mwh(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "tco2", _shown(s, "mwh") * float(g["intensity"]))
+    return _from_shown(s, "tco2", lambda mwh: mwh * float(g["intensity"]), "mwh")
 
 
 def _achieved_from_rounded(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "achieved", _shown(s, "flops_per_token") * float(g["tokens_per_s"]) / 1e12)
+    return _from_shown(s, "achieved", lambda per_token: per_token * float(g["tokens_per_s"]) / 1e12,
+                       "flops_per_token")
 
 
 def _mfu_from_rounded_achieved(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "mfu", 100 * _shown(s, "achieved") / float(g["peak_tflops"]))
+    return _from_shown(s, "mfu", lambda achieved: 100 * achieved / float(g["peak_tflops"]), "achieved")
 
 
 def _efficiency_from_rounded_per_gpu(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "efficiency", 100 * _shown(s, "per_gpu") / (float(g["base_tflops"]) / int(g["base_gpus"])))
+    return _from_shown(s, "efficiency", lambda per_gpu: 100 * per_gpu / (float(g["base_tflops"]) / int(g["base_gpus"])),
+                       "per_gpu")
 
 
 def _efficiency_from_rounded_speedup(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "efficiency", 100 * _shown(s, "speedup") / (int(g["gpus"]) / int(g["base_gpus"])))
+    return _from_shown(s, "efficiency", lambda speedup: 100 * speedup / (int(g["gpus"]) / int(g["base_gpus"])),
+                       "speedup")
 
 
 def _hfu_from_rounded_hardware(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "hfu", 100 * _shown(s, "hardware") * float(g["tokens_per_s"]) / 1e12
-                     / float(g["peak_tflops"]))
+    return _from_shown(s, "hfu", lambda hardware: 100 * hardware * float(g["tokens_per_s"]) / 1e12
+                       / float(g["peak_tflops"]), "hardware")
 
 
 def _hfu_from_rounded_mfu(v: str, g: dict[str, Any], s: Solution) -> float:
-    return _as_asked(s, "hfu", _shown(s, "mfu") * (4 / 3 if g["recompute"] == "full" else 1))
+    return _from_shown(s, "hfu", lambda mfu: mfu * (4 / 3 if g["recompute"] == "full" else 1), "mfu")
 
 
 PATHS = (

@@ -9,66 +9,80 @@ from typing import Any
 
 from exgen import numfmt as nf
 from exgen.problem import Solution
-from exgen.topics.base import StudentPath
+from exgen.topics.base import StudentPath, each
 from exgen.topics.intensity.formulas import (
     BYTES, SIG, STORAGE_BYTES, critical_batch, ridge, square_out_bytes, weight_bytes)
 from exgen.topics.intensity.model_decode import model_decode_numbers
 
 
-def _reported(solution: Solution, part: str) -> float:
-    """A part's value as the student reports it, at the precision the question asks."""
+def _reported(solution: Solution, part: str) -> tuple[float, ...]:
+    """A part's value as the student reports it, at the precision the question asks (both neighbours of a
+    tie: `nf.held`)."""
     answer = solution.part(part).answer
-    return nf.round_sig(answer.value, answer.sig) if answer.sig else answer.value
+    return nf.held(answer.value, answer.sig) if answer.sig else (answer.value,)
+
+
+def _six(x: float) -> tuple[float, ...]:
+    """A value carried to 6 significant figures, as the questions ask (both neighbours of a tie)."""
+    return nf.held(x, 6)
+
+
+def _ratio6(g: dict[str, Any]) -> tuple[float, ...]:
+    """The ratio peak/bandwidth carried to 6 significant figures."""
+    return _six(float(ridge(g["peak_tflops"], g["bandwidth_gbs"])))
+
+
+def _as_asked(x: float, figures: int = SIG) -> tuple[float, ...]:
+    return nf.held(x, figures)
 
 
 def _intensity_from_rounded_counts(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     if solution.part("flops").answer.sig is None and solution.part("bytes").answer.sig is None:
         return None
-    return nf.round_sig(_reported(solution, "flops") / _reported(solution, "bytes"), SIG)
+    return each(lambda f, b: _as_asked(f / b), _reported(solution, "flops"), _reported(solution, "bytes"))
 
 
 def _ratio_from_rounded_peak(variant: str, g: dict[str, Any], solution: Solution) -> float:
-    return nf.round_sig(_reported(solution, "peak") * 1000 / float(g["bandwidth_gbs"]), SIG)
+    return each(lambda p: _as_asked(p * 1000 / float(g["bandwidth_gbs"])), _reported(solution, "peak"))
 
 
 def _square_from_6_figure_ratio(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
     if g.get("square", "no") == "no":
         return None
-    peak = nf.round_sig(solution.value("peak"), 6)  # never sparse: the question refuses it
-    r6 = nf.round_sig(peak * 1000 / float(g["bandwidth_gbs"]), 6)
-    return math.floor(r6 * (2 * STORAGE_BYTES[g["dtype"]] + square_out_bytes(g)) / 2) + 1
+    per_element = 2 * STORAGE_BYTES[g["dtype"]] + square_out_bytes(g)  # the peak is never sparse here
+    return each(lambda peak: each(lambda r6: math.floor(r6 * per_element / 2) + 1,
+                                  _six(peak * 1000 / float(g["bandwidth_gbs"]))), _six(solution.value("peak")))
 
 
 def _attainable_from_rounded_intensity(variant: str, g: dict[str, Any], solution: Solution) -> float:
-    ai = _reported(solution, "intensity")
-    return nf.round_sig(min(float(g["peak_tflops"]), ai * float(g["bandwidth_gbs"]) / 1000), SIG)
+    return each(lambda ai: _as_asked(min(float(g["peak_tflops"]), ai * float(g["bandwidth_gbs"]) / 1000)),
+                _reported(solution, "intensity"))
 
 
 def _bound_from_rounded(intensity: str, ridge_part: str | None = None):
     """The verdict from the reported intensity and the ratio (reported, or carried to 6 figures)."""
-    def value(variant: str, g: dict[str, Any], solution: Solution) -> str:
-        r = _reported(solution, ridge_part) if ridge_part else \
-            nf.round_sig(float(ridge(g["peak_tflops"], g["bandwidth_gbs"])), 6)
-        return "compute-bound" if _reported(solution, intensity) > r else "memory-bound"
+    def value(variant: str, g: dict[str, Any], solution: Solution) -> str | tuple[str, ...]:
+        r = _reported(solution, ridge_part) if ridge_part else _ratio6(g)
+        return each(lambda ai, r: "compute-bound" if ai > r else "memory-bound", _reported(solution, intensity), r)
     return value
 
 
 def _critical_from_6_figure_ratio(variant: str, g: dict[str, Any], solution: Solution) -> int | None:
-    r6 = Fraction(str(nf.round_sig(float(ridge(g["peak_tflops"], g["bandwidth_gbs"])), 6)))
-    return critical_batch(int(g["d_model"]), BYTES[g["dtype"]], r6, g["count"], w=weight_bytes(g))
+    return each(lambda r6: critical_batch(int(g["d_model"]), BYTES[g["dtype"]], Fraction(str(r6)), g["count"],
+                                          w=weight_bytes(g)), _ratio6(g))
 
 
 def _per_unit_from_reported(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
     if not int(g.get("units_per_sm", 0)):
         return None
-    return nf.round_sig(_reported(solution, "fma_per_clock") / int(g["units_per_sm"]), 4)
+    return each(lambda r: _as_asked(r / int(g["units_per_sm"]), 4), _reported(solution, "fma_per_clock"))
 
 
 def _latency_from_reported_bytes(variant: str, g: dict[str, Any], solution: Solution) -> float:
     """The latency with the step's bytes carried at 6 figures (as the question asks) and the compute time."""
     x = model_decode_numbers(g)
-    t_mem = nf.round_sig(float(x["step"]), 6) / (float(g["bandwidth_gbs"]) * 1e9)
-    return nf.round_sig(max(float(x["t_compute"]), t_mem) * 1000, SIG)
+    bandwidth = float(g["bandwidth_gbs"]) * 1e9
+    return each(lambda step: _as_asked(max(float(x["t_compute"]), step / bandwidth) * 1000), _six(float(x["step"])))
 
 
 _MD = ("model_decode",)

@@ -60,13 +60,13 @@ def _op_steps(g: dict[str, Any]) -> list[Step]:
     read = " + ".join(x for x in sizes[:2] if x)
     bytes_tex = rf"({read}) \times {s} + {sizes[2]} \times {s_out}" if s_out != s else \
         rf"({read} + {sizes[2]}) \times {s}"
-    written = f"the output written once in {g['out_dtype']} ({s_out} bytes per element)" if s_out != s else \
+    written = f"the output written once in {g['out_dtype']} ({s_out} {nf.plural(s_out, 'byte')} per element)" if s_out != s else \
         "the output written once"
     inputs = {"relu": "the input", "maxpool": "the input",
               "layernorm": "$X$, $\\gamma$ and $\\beta$"}.get(op, "both inputs")
     steps = [
         Step(f"FLOPs of ${name}$, {what}:", rf"{flops_tex} = {nf.sig(flops, 8)}\ \text{{FLOP}}"),
-        Step(f"Bytes moved: {inputs} read once ({s} bytes per {dtype} element) and {written}:",
+        Step(f"Bytes moved: {inputs} read once ({s} {nf.plural(s, 'byte')} per {dtype} element) and {written}:",
              rf"{bytes_tex} = {nf.sig(moved, 8)}\ \text{{B}}"),
         Step("Arithmetic intensity:", rf"\frac{{{nf.sig(flops, 8)}}}{{{nf.sig(moved, 8)}}} = "
                                       rf"{nf.sig(ai, 6)}\ \text{{FLOP/B}}"),
@@ -106,10 +106,10 @@ def _solve_gpu_peak(g: dict[str, Any]) -> Solution:
         x = square_matmul_threshold(r, s, s_out)
         n = math.floor(x) + 1
         wide = "int32" if g["dtype"] in INTEGER_DTYPES else "fp32"
-        out = f"the output written in {wide} ({s_out} bytes)" if s_out != s else "the output in the same dtype"
+        out = f"the output written in {wide} ({s_out} {nf.plural(s_out, 'byte')})" if s_out != s else "the output in the same dtype"
         peak_steps = steps
         steps = lambda: peak_steps() + [  # noqa: E731
-            Step(f"An $n \\times n$ by $n \\times n$ matmul in {g['dtype']} ({s} bytes per input element, {out}) "
+            Step(f"An $n \\times n$ by $n \\times n$ matmul in {g['dtype']} ({s} {nf.plural(s, 'byte')} per input element, {out}) "
                  f"does $2n^3$ FLOPs and moves $2n^2 \\times {s} + n^2 \\times {s_out}$ bytes:",
                  rf"\text{{AI}}(n) = \frac{{2n^3}}{{n^2\,(2 \times {s} + {s_out})}} = \frac{{2n}}{{{2 * s + s_out}}} > "
                  rf"{nf.sig(r, 6)} \iff n > \frac{{{2 * s + s_out} \times {nf.sig(r, 6)}}}{{2}} = {nf.sig(x, 6)}"),
@@ -188,8 +188,8 @@ def _solve_decode(g: dict[str, Any]) -> Solution:
             return rf"\frac{{2 \times {n}}}{{{wt}}}"
         return rf"\frac{{2 \times {n} \times {d}^2}}{{{wt} \times {d}^2 + 2 \times {n} \times {d} \times {s}}}"
 
-    stored = f"$w = {wt}$ byte per weight ({g['weight_dtype']}, weight-only quantization) and $s = {s}$ bytes per " \
-        "activation" if w != s else f"$w = s = {s}$ bytes per element"
+    stored = f"$w = {wt}$ {nf.plural(float(w), 'byte')} per weight ({g['weight_dtype']}, weight-only quantization) and $s = {s}$ " \
+        f"{nf.plural(s, 'byte')} per activation" if w != s else f"$w = s = {s}$ {nf.plural(s, 'byte')} per element"
 
     def steps() -> tuple[Step, ...]:
         return (

@@ -109,7 +109,7 @@ def _solve_zero(g: dict[str, Any]) -> Solution:
                  rf"{n_coll} \times \frac{{k-1}}{{k}} = {n_coll} \times \frac{{{k - 1}}}{{{k}}} = {nf.sig(x['volume'], 6)}"),
             Step("As $k$ grows, $(k-1)/k \\to 1$: the volume tends to "
                  f"${n_coll}\\Psi$ (ZeRO, Rajbhandari et al. 2020, Sec. 7)."),
-            Step(f"With ${b}$ bytes per element, the $\\Psi$ parameters take ${b}\\Psi$ bytes:",
+            Step(f"With ${b}$ {nf.plural(b, 'byte')} per element, the $\\Psi$ parameters take ${b}\\Psi$ bytes:",
                  rf"{b}\Psi = {nf.num(g['params_b'])} \times 10^9 \times {b}\ \text{{B}} = {nf.sig(x['psi_bytes'], 6)}\ "
                  rf"\text{{B}}, \quad {nf.sig(x['volume'], 6)} \times {nf.sig(x['psi_bytes'], 6)} = "
                  rf"{nf.sig(x['bytes'], 6)}\ \text{{B}}"),

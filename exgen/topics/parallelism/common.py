@@ -134,4 +134,4 @@ def _on_the_wire(g: dict[str, Any], solution: Solution, sent: int | Fraction, wh
 
 def _dtype_step(g: dict[str, Any]) -> Step:
     b = _bytes(g)
-    return Step(f"Every number is {g.get('dtype', 'fp16')}: ${b}$ bytes per element.")
+    return Step(f"Every number is {g.get('dtype', 'fp16')}: ${b}$ {nf.plural(b, 'byte')} per element.")

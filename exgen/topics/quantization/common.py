@@ -7,6 +7,7 @@ import math
 from fractions import Fraction
 from typing import Any
 
+from exgen import numfmt as nf
 
 TIE_MARGIN = Fraction(1, 20)
 ERROR_METRICS = ("max_abs", "frobenius", "mse")
@@ -25,8 +26,7 @@ def int_range(bits: int, signed: bool) -> tuple[int, int]:
 def range_sentence(bits: int, signed: bool) -> str:
     """'An 8-bit signed integer takes values q_min = -128 to q_max = 127.' (the article read aloud: an eight)."""
     qmin, qmax = int_range(bits, signed)
-    article = "An" if str(bits).startswith("8") or bits in (11, 18) else "A"
-    return (f"{article} {bits}-bit {'signed' if signed else 'unsigned'} integer takes values $q_{{\\min}} = {qmin}$ "
+    return (f"{nf.article(bits).capitalize()} {bits}-bit {'signed' if signed else 'unsigned'} integer takes values $q_{{\\min}} = {qmin}$ "
             f"to $q_{{\\max}} = {qmax}$.")
 
 

@@ -25,7 +25,7 @@ from exgen.rng import Rng
 from exgen.topics.quantization import _fast
 from exgen.topics.quantization._fast import fr
 from exgen.topics.quantization.linear import _terms
-from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant
+from exgen.topics.base import Given, InvalidGivens, Mistake, Rejected, StudentPath, Variant, each
 
 ERROR_METRICS = ("max_abs", "frobenius", "mse")
 METRIC_TEX = {
@@ -247,17 +247,18 @@ def _error_from_rounded_centroids(variant: str, g: dict[str, Any], solution: Sol
     """The error from the new centroids as the student reported them (3 decimals), at 3 significant figures."""
     if g["lloyd"] != "one step":
         return None
-    cs = tuple(round(v, CENTROID_DECIMALS) for v in solution.value("centroids"))
-    d, rows = _fast.scaled(tuple(map(tuple, g["W"])) + (cs,))
-    a, c = rows[:-1], rows[-1]
-    nums = [v - c[i] for row, irow in zip(a, solution.value("indices")) for v, i in zip(row, irow)]
-    err = _fast.error_of(nums, d, g["metric"])
-    return float(f"{err:.2e}") if err else 0.0
+    w, indices = tuple(map(tuple, g["W"])), solution.value("indices")
+
+    def error(*cs: float) -> tuple[float, ...]:
+        d, rows = _fast.scaled(w + (cs,))
+        a, c = rows[:-1], rows[-1]
+        err = _fast.error_of([v - c[i] for row, irow in zip(a, indices) for v, i in zip(row, irow)], d, g["metric"])
+        return nf.held(err, 3)
+    return each(error, *(nf.held(v, decimals=CENTROID_DECIMALS) for v in solution.value("centroids")))
 
 
 def _ratio_of(variant: str, g: dict[str, Any], solution: Solution) -> float:
-    before, after = solution.value("before"), solution.value("after")
-    return float(f"{before / after:.2e}")
+    return nf.held(solution.value("before") / solution.value("after"), 3)
 
 
 PATHS = (

@@ -3,12 +3,13 @@ a calculator carrying S to 6 significant figures, or earlier answers as rounded;
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
 from exgen import numfmt as nf
 from exgen.problem import Answer, Solution
-from exgen.topics.base import StudentPath
+from exgen.topics.base import StudentPath, each
 from exgen.topics.quantization import _fast, kmeans
 from exgen.topics.quantization.common import _transpose, clamp, int_range, round_half_away
 
@@ -16,14 +17,25 @@ from exgen.topics.quantization.common import _transpose, clamp, int_range, round
 # ---- student paths: correct ways from what the page shows ------------------------------------------
 
 
-def _at_precision(answer: Answer, value: float) -> float:
-    """A value rounded the way the question asks the student to report it."""
+def _at_precision(answer: Answer, value: float) -> tuple[float, ...]:
+    """A value rounded the way the question asks the student to report it (at a tie either neighbour)."""
     if answer.sig is not None and value:
-        return nf.round_sig(value, answer.sig)
-    return round(value, answer.decimals if answer.decimals is not None else 12)
+        return nf.held(value, answer.sig)
+    return nf.held(value, decimals=answer.decimals if answer.decimals is not None else 12)
 
 
-def _calculator(variant: str, g: dict[str, Any]) -> dict[str, Any]:
+def _farthest(values: tuple[float, ...], key: float) -> float:
+    return max(values, key=lambda v: abs(v - key))
+
+
+def _matrix_at_decimals(answer: Answer, rows: list[list[float]]) -> list[list[float]]:
+    """Each entry rounded to the asked decimals, at a tie the neighbour farther from the key's entry: entries
+    are graded one by one, so this matrix misses the tolerance exactly when some way of rounding the ties does."""
+    return [[_farthest(nf.held(v, decimals=answer.decimals), float(k)) for v, k in zip(row, krow)]
+            for row, krow in zip(rows, answer.value)]
+
+
+def _calculator(variant: str, g: dict[str, Any]) -> tuple[dict[str, Any], ...]:
     return _calculator_cached(variant, tuple(map(tuple, g["X"])), g["bits"], g.get("signed"), g.get("convention"),
                               tuple(g.get("calibration") or ()), g.get("clip", 0), g.get("axis", "rows"),
                               g.get("metric"))
@@ -31,10 +43,10 @@ def _calculator(variant: str, g: dict[str, Any]) -> dict[str, Any]:
 
 @_fast.memo(16)
 def _calculator_cached(variant: str, xkey: tuple, bits: Any, signed: Any, convention: Any, calibration: tuple,
-                       clip: Any, axis: str, metric: Any) -> dict[str, Any]:
+                       clip: Any, axis: str, metric: Any) -> tuple[dict[str, Any], ...]:
     """The whole computation in floats with the scale carried to 6 significant figures (the question's
-    carrying rule), each answer rounded as asked: what a student with a calculator writes.  Keyed on the
-    givens it reads."""
+    carrying rule): what a student with a calculator works with, once per scale they may hold (both
+    neighbours of a tie).  Keyed on the givens it reads."""
     x = [[float(v) for v in row] for row in xkey]
     bits = int(bits)
     qmin, qmax = int_range(bits, variant != "affine" or signed == "signed")
@@ -63,53 +75,64 @@ def _calculator_cached(variant: str, xkey: tuple, bits: Any, signed: Any, conven
     if variant == "per_channel":
         if axis == "columns":
             x = _transpose(x)
-        s_t = nf.round_sig(max(abs(v) for v in values) / qmax, 6)
-        s_r = [nf.round_sig(max(abs(v) for v in row) / qmax, 6) for row in x]
-        q_t, q_r = integers(x, [s_t] * len(x), 0), integers(x, s_r, 0)
-        e_t, e_r = err(q_t, [s_t] * len(x), 0, "frobenius"), err(q_r, s_r, 0, "frobenius")
-        if axis == "columns":
-            q_t, q_r = _transpose(q_t), _transpose(q_r)
-        return {"q_tensor": q_t, "q_rows": q_r, "error_tensor": e_t, "error_rows": e_r, "error_ratio": e_r / e_t}
+        out = []
+        for s_t, *s_r in itertools.product(nf.held(max(abs(v) for v in values) / qmax, 6),
+                                           *(nf.held(max(abs(v) for v in row) / qmax, 6) for row in x)):
+            q_t, q_r = integers(x, [s_t] * len(x), 0), integers(x, s_r, 0)
+            e_t, e_r = err(q_t, [s_t] * len(x), 0, "frobenius"), err(q_r, s_r, 0, "frobenius")
+            if axis == "columns":
+                q_t, q_r = _transpose(q_t), _transpose(q_r)
+            out.append({"q_tensor": q_t, "q_rows": q_r, "error_tensor": e_t, "error_rows": e_r,
+                        "error_ratio": e_r / e_t})
+        return tuple(out)
     if variant == "affine":
         rmin, rmax = calibration or (min(values), max(values))
-        scale = nf.round_sig((rmax - rmin) / (qmax - qmin), 6)
-        zero = clamp(round_half_away(qmin - rmin / scale), qmin, qmax)
+        scales = nf.held((rmax - rmin) / (qmax - qmin), 6)
     else:
         amax = float(clip) or max(abs(v) for v in values)
-        scale = nf.round_sig(amax / qmax if convention == "qmax" else amax / 2 ** (bits - 1), 6)
-        zero = 0
-    q = integers(x, [scale] * len(x), zero)
-    return {"zero_point": zero, "q": q, "reconstruction": [[scale * (v - zero) for v in row] for row in q],
-            "error": err(q, [scale] * len(x), zero, metric)}
+        scales = nf.held(amax / qmax if convention == "qmax" else amax / 2 ** (bits - 1), 6)
+    out = []
+    for scale in scales:
+        zero = clamp(round_half_away(qmin - rmin / scale), qmin, qmax) if variant == "affine" else 0
+        q = integers(x, [scale] * len(x), zero)
+        out.append({"zero_point": zero, "q": q, "reconstruction": [[scale * (v - zero) for v in row] for row in q],
+                    "error": err(q, [scale] * len(x), zero, metric)})
+    return tuple(out)
 
 
 def _calculator_path(part: str):
     def value(variant: str, g: dict[str, Any], solution: Solution) -> Any:
-        got = _calculator(variant, g)[part]
         answer = solution.part(part).answer
-        if answer.kind == "matrix" and answer.decimals is not None:
-            return [[round(v, answer.decimals) for v in row] for row in got]
-        return got if answer.kind in ("integer", "matrix") else _at_precision(answer, got)
+
+        def reported(got: Any) -> Any:
+            if answer.kind == "matrix" and answer.decimals is not None:
+                return _matrix_at_decimals(answer, got)
+            return got if answer.kind in ("integer", "matrix") else _at_precision(answer, got)
+        return each(reported, tuple(way[part] for way in _calculator(variant, g)))
     return value
 
 
 def _error_of_rounded_reconstruction(variant: str, g: dict[str, Any], solution: Solution) -> float:
     """The error computed from the reconstruction as the student reported it (rounded to `decimals`)."""
-    dec = int(g["decimals"])
-    d = [float(r) - round(v, dec) for row, hrow in zip(g["X"], solution.value("reconstruction"))
-         for r, v in zip(row, hrow)]
-    metric = g["metric"]
-    value = max(abs(e) for e in d) if metric == "max_abs" else sum(e * e for e in d) / len(d) if metric == "mse" \
-        else math.sqrt(sum(e * e for e in d))
-    return _at_precision(solution.part("error").answer, value)
+    dec, metric = int(g["decimals"]), g["metric"]
+    held = [(float(r), nf.held(v, decimals=dec)) for row, hrow in zip(g["X"], solution.value("reconstruction"))
+            for r, v in zip(row, hrow)]
+
+    def error(pick) -> float:  # every metric grows with each |entry|: the extremes pick each entry's extreme
+        d = [r - pick(hs, key=lambda h: abs(r - h)) for r, hs in held]
+        return max(abs(e) for e in d) if metric == "max_abs" else sum(e * e for e in d) / len(d) \
+            if metric == "mse" else math.sqrt(sum(e * e for e in d))
+    return each(lambda value: _at_precision(solution.part("error").answer, value), (error(min), error(max)))
 
 
 def _from_rounded(part: str, numerator: str, denominator: str):
     """A ratio computed from the student's own rounded answers to two earlier parts."""
     def value(variant: str, g: dict[str, Any], solution: Solution) -> float | None:
         num, den = (solution.part(p).answer for p in (numerator, denominator))
-        top, bottom = _at_precision(num, num.value), _at_precision(den, den.value)
-        return _at_precision(solution.part(part).answer, top / bottom) if bottom else None
+        if not _at_precision(den, den.value)[0]:
+            return None
+        return each(lambda top, bottom: _at_precision(solution.part(part).answer, top / bottom),
+                    _at_precision(num, num.value), _at_precision(den, den.value))
     return value
 
 

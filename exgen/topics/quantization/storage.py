@@ -47,8 +47,7 @@ def _solve_storage(g: dict[str, Any]) -> Solution:
         kept = k / d
         quantized = nf.sig((sizes["p"] - k) / d, 6)
         gb = lambda n: nf.sig(n / (e * BYTES_PER_GB), 6)  # noqa: E731
-        article = "an" if str(bits).startswith("8") or bits in (11, 18) else "a"
-        per_group = "a 2-byte scale" + (f" and {article} {bits}-bit (${nf.num(bits / 8)}$-byte) zero point"
+        per_group = "a 2-byte scale" + (f" and {nf.article(bits)} {bits}-bit (${nf.num(bits / 8)}$-byte) zero point"
                                         if zeros == "b-bit" else "")
         group_bytes = "2" if zeros == "none" else rf"\left(2 + {nf.num(bits / 8)}\right)"
         out = [Step(f"Before: {src} bits = {src // 8} bytes per parameter:",
@@ -56,13 +55,13 @@ def _solve_storage(g: dict[str, Any]) -> Solution:
                     rf"{gb(before_n)}\ \text{{GB}}")]
         if k:
             out.append(Step(f"Kept at {src} bits: ${nf.sig(kept, 6)}$ parameters, "
-                            f"${nf.sig(kept, 6)} \\times {src // 8} = {nf.sig(k * src / e, 6)}$ B; quantized: "
+                            f"${nf.sig(kept, 6)} \\times {src // 8} = {nf.sig(k * src / e, 6)}$ bytes; quantized: "
                             f"${nf.sig(p, 6)} - {nf.sig(kept, 6)} = {quantized}$ weights."))
         out += [
             Step(f"Groups of {group} quantized weights (a partial group still has its own scale"
                  + (" and zero point" if zeros == "b-bit" else "") + "):",
                  rf"\left\lceil \frac{{{quantized}}}{{{group}}} \right\rceil = {nf.sig(groups, 9)}"),
-            Step(f"After: {bits} bits per weight is ${nf.num(bits / 8)}$ B, plus {per_group} per group"
+            Step(f"After: {bits} bits per weight is ${nf.num(bits / 8)}$ {nf.plural(bits / 8, 'byte')}, plus {per_group} per group"
                  + (", plus the kept parameters" if k else "") + ":",
                  rf"{quantized} \times {nf.num(bits / 8)} + {nf.sig(groups, 9)} \times {group_bytes}"
                  + (rf" + {nf.sig(k * src / e, 6)}" if k else "")

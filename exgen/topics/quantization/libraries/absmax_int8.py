@@ -4,17 +4,18 @@ the check, the exact computation, the solver, the sampler, the float path and th
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from exgen import numfmt as nf
 from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Rejected, Variant
+from exgen.topics.base import Given, InvalidGivens, Rejected, Variant, each
 from exgen.topics.quantization import _fast
 from exgen.topics.quantization.common import clamp, flat
 from exgen.topics.quantization.libraries.common import (
-    AXES, _X, _mat, _matrix_ok, channel_word, channels, per_entry)
+    AXES, _X, _mat, _matrix_ok, channel_word, channels, per_entry, reported)
 
 
 # ---- absmax_int8: restricted-range symmetric, multiplier or scale, per tensor or vector-wise ------------
@@ -215,15 +216,18 @@ def _sample_absmax(rng: Rng, difficulty: str) -> dict[str, Any]:
 
 
 @_fast.memo(16)
-def _ab_float(xkey: tuple, bits: int, axis: str, form: str) -> tuple[list[list[int]], list[list[float]]]:
+def _ab_float(xkey: tuple, bits: int, axis: str, form: str) -> tuple[tuple[list[list[int]], list[list[float]]], ...]:
+    """(q, x̂) in floats with each factor carried to 6 figures, once per way of holding the factors (both
+    neighbours of a tie)."""
     qmax = 2 ** (bits - 1) - 1
     mult = form == "multiplier"
     amax = [max(abs(v) for v in ch) for ch in channels(xkey, axis)]
-    fs = [float(f"{(qmax / a if mult else a / qmax):.5e}") for a in amax]
-    f = per_entry(xkey, axis, fs)
-    q = [[clamp(round(r * fv if mult else r / fv), -qmax, qmax) for r, fv in zip(*t)] for t in zip(xkey, f)]
-    xhat = [[v / fv if mult else v * fv for v, fv in zip(*t)] for t in zip(q, f)]
-    return q, xhat
+    ways = []
+    for fs in itertools.product(*(nf.held(qmax / a if mult else a / qmax, 6) for a in amax)):
+        f = per_entry(xkey, axis, list(fs))
+        q = [[clamp(round(r * fv if mult else r / fv), -qmax, qmax) for r, fv in zip(*t)] for t in zip(xkey, f)]
+        ways.append((q, [[v / fv if mult else v * fv for v, fv in zip(*t)] for t in zip(q, f)]))
+    return tuple(ways)
 
 
 def _absmax_float(part: str):
@@ -231,13 +235,15 @@ def _absmax_float(part: str):
     def value(variant: str, g: dict[str, Any], solution: Solution) -> Any:
         if int(g["factor_decimals"]):
             return None
-        q, xhat = _ab_float(tuple(map(tuple, g["X"])), int(g["bits"]), g["axis"], g["form"])
         dec = int(g["decimals"])
-        if part == "q":
-            return [list(r) for r in q]
-        if part == "reconstruction":
-            return [[round(v, dec) for v in row] for row in xhat]
-        return [[round(r - v, dec) for r, v in zip(*t)] for t in zip(g["X"], xhat)]
+
+        def one(q: list[list[int]], xhat: list[list[float]]) -> Any:
+            if part == "q":
+                return [list(r) for r in q]
+            if part == "reconstruction":
+                return reported(xhat, solution.value(part), dec)
+            return reported([[r - v for r, v in zip(*t)] for t in zip(g["X"], xhat)], solution.value(part), dec)
+        return each(lambda way: one(*way), _ab_float(tuple(map(tuple, g["X"])), int(g["bits"]), g["axis"], g["form"]))
     return value
 
 

@@ -11,11 +11,11 @@ from exgen import numfmt as nf
 from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Rejected, Variant
+from exgen.topics.base import Given, InvalidGivens, Rejected, Variant, each
 from exgen.topics.quantization import _fast
 from exgen.topics.quantization.common import clamp, flat, int_range, range_sentence
 from exgen.topics.quantization.libraries.common import (
-    AXES, _X, _mat, _matrix_ok, channel_word, channels, per_entry)
+    AXES, _X, _mat, _matrix_ok, channel_word, channels, per_entry, reported)
 
 
 # ---- affine_channel: min–max affine per channel, with zero points ---------------------------------------
@@ -208,22 +208,21 @@ def _affine_float(part: str):
         if int(g["scale_decimals"]):
             return None
         qmin, qmax = int_range(int(g["bits"]), g["signed"] == "signed")
-        ss, zs = [], []
-        for ch in channels(g["X"], g["axis"]):
-            s = float(f"{(max(ch) - min(ch)) / (qmax - qmin):.5e}")
-            ss.append(s)
-            zs.append(clamp(round(qmin - min(ch) / s), qmin, qmax))
-        if part == "zero_points":
-            return zs
-        s, z = per_entry(g["X"], g["axis"], ss), per_entry(g["X"], g["axis"], zs)
-        q = [[clamp(round(r / sv) + zv, qmin, qmax) for r, sv, zv in zip(*t)] for t in zip(g["X"], s, z)]
-        xhat = [[sv * (v - zv) for v, sv, zv in zip(*t)] for t in zip(q, s, z)]
-        dec = int(g["decimals"])
-        if part == "q":
-            return q
-        if part == "reconstruction":
-            return [[round(v, dec) for v in row] for row in xhat]
-        return [[round(r - v, dec) for r, v in zip(*t)] for t in zip(g["X"], xhat)]
+        chans, dec = channels(g["X"], g["axis"]), int(g["decimals"])
+
+        def one(*ss: float) -> Any:  # the scales as held (each carried to 6 figures)
+            zs = [clamp(round(qmin - min(ch) / s), qmin, qmax) for ch, s in zip(chans, ss)]
+            if part == "zero_points":
+                return zs
+            s, z = per_entry(g["X"], g["axis"], list(ss)), per_entry(g["X"], g["axis"], zs)
+            q = [[clamp(round(r / sv) + zv, qmin, qmax) for r, sv, zv in zip(*t)] for t in zip(g["X"], s, z)]
+            xhat = [[sv * (v - zv) for v, sv, zv in zip(*t)] for t in zip(q, s, z)]
+            if part == "q":
+                return q
+            if part == "reconstruction":
+                return reported(xhat, solution.value(part), dec)
+            return reported([[r - v for r, v in zip(*t)] for t in zip(g["X"], xhat)], solution.value(part), dec)
+        return each(one, *(nf.held((max(ch) - min(ch)) / (qmax - qmin), 6) for ch in chans))
     return value
 
 

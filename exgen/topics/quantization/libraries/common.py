@@ -48,8 +48,21 @@ _X = Given("X", "the real matrix (rows separated by ';', entries by ',')", "matr
            max_size=MAX_ENTRIES)
 
 
+def farthest(values: Any, key: Any) -> float:
+    """Of the values a student may write for one entry, the one farther from the key's entry."""
+    return max(values, key=lambda v: abs(v - float(key)))
+
+
+def reported(rows: list[list[float]], key: list[list[Any]], dec: int) -> list[list[float]]:
+    """A matrix as the student reports it, each entry to `dec` decimals, at a tie the neighbour farther from the
+    key's entry: entries are graded one by one, so this misses the tolerance exactly when some way of rounding
+    the ties does."""
+    return [[farthest(nf.held(v, decimals=dec), k) for v, k in zip(*t)] for t in zip(rows, key)]
+
+
 def _error_from_rounded(variant: str, g: dict[str, Any], solution: Solution) -> Any:
-    """The error matrix from the reconstruction as reported (rounded to the asked decimals)."""
+    """The error matrix from the reconstruction as reported (rounded to the asked decimals, ties either way)."""
     dec = int(g["decimals"])
-    xhat = solution.value("reconstruction")
-    return [[round(r - round(v, dec), dec) for r, v in zip(*t)] for t in zip(g["X"], xhat)]
+    xhat, key = solution.value("reconstruction"), solution.value("error")
+    return [[farthest([e for h in nf.held(v, decimals=dec) for e in nf.held(r - h, decimals=dec)], k)
+             for r, v, k in zip(*t)] for t in zip(g["X"], xhat, key)]

@@ -17,7 +17,7 @@ from exgen.topics.quantization import _fast
 from exgen.topics.quantization._fast import fr
 from exgen.topics.quantization.common import clamp, flat
 from exgen.topics.quantization.libraries.common import (
-    AXES, MAX_ENTRIES, _X, _mat, _matrix_ok, channel_word, channels, per_entry)
+    AXES, MAX_ENTRIES, _X, _mat, _matrix_ok, channel_word, channels, per_entry, reported)
 
 
 _DECIMALS = Given("decimals", "decimal places asked for in the reconstruction and the error matrix", "integer",
@@ -235,8 +235,8 @@ def _float_given_scale(part: str):
         xhat = [[sv * (v - zv) for v, sv, zv in zip(*t)] for t in zip(q, s, z)]
         dec = int(g["decimals"])
         if part == "fake_quant":
-            return [[round(v, dec) for v in row] for row in xhat]
-        return [[round(r - v, dec) for r, v in zip(ra, rb)] for ra, rb in zip(g["X"], xhat)]
+            return reported(xhat, solution.value(part), dec)
+        return reported([[r - v for r, v in zip(ra, rb)] for ra, rb in zip(g["X"], xhat)], solution.value(part), dec)
     return value
 
 

@@ -13,7 +13,7 @@ from exgen import numfmt as nf
 from exgen.givens import check
 from exgen.problem import Answer, Part, Solution, Step
 from exgen.rng import Rng
-from exgen.topics.base import Given, InvalidGivens, Rejected, Variant
+from exgen.topics.base import Given, InvalidGivens, Rejected, Variant, each
 from exgen.topics.quantization import _fast
 from exgen.topics.quantization._fast import fr
 from exgen.topics.quantization.common import clamp, round_half_away
@@ -162,8 +162,10 @@ def _requant_float(part: str):
 def _q31_from_10_figures(variant: str, g: dict[str, Any], solution: Solution) -> Any:
     """The question's route to (d): M0 carried to 10 significant figures (from the scales), times 2^31, rounded
     to the nearest integer (halves away, as the key's round does; gemmlowp's 2^31 halved as the key does)."""
-    q31 = round_half_away(Fraction(nf.round_sig(float(_rq(g)["M0"]), 10)) * 2**31)
-    return q31 // 2 if q31 == 2**31 else q31
+    def q31(m0: float) -> int:
+        q = round_half_away(Fraction(m0) * 2**31)
+        return q // 2 if q == 2**31 else q
+    return each(q31, nf.held(float(_rq(g)["M0"]), 10))  # at a tie either neighbour of M0
 
 
 def _rq(g, **change) -> dict[str, Any]:
