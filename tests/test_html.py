@@ -4,7 +4,8 @@ holding every variant at every difficulty (with solutions), at a phone's width.
 Specification: KaTeX renders every formula (no `.katex-error`), no `$` or `\\` is left in the text a student
 reads, and nothing widens the page past the screen (wide math scrolls inside its own box). On a wide screen a
 display wider than the text column uses the room beside it, and the text keeps its measure. Printed, each
-problem starts a new page and no number of a solution is lost off the paper's edge; `exgen make --format html --out` writes pages that fetch nothing.
+problem starts a new page, no number of a solution is lost off the paper's edge, and an Answers list is never
+split over two pages; `exgen make --format html --out` writes pages that fetch nothing.
 """
 
 from __future__ import annotations
@@ -240,6 +241,22 @@ def test_a_printed_key_keeps_every_number_of_its_wide_displays(args, browser, tm
     lost = {n: k for n, k in decimals(body).items()
             if len(re.findall(rf"(?<![\d.]){re.escape(n)}", pdf)) < k}
     assert lost == {}
+
+
+@needs("chromium")
+@needs("chromedriver")
+@needs("pdftotext")
+def test_a_printed_answers_list_stays_on_one_page(browser, tmp_path):
+    """The last answer of a solution never lands alone on a page of its own (Letter: where it did)."""
+    uri = solutions_page(WIDE_SHEETS[0], tmp_path)
+    source = (tmp_path / "solutions.html").read_text(encoding="utf-8")
+    pages = printed_pages(browser, uri, tmp_path, paper=(21.59, 27.94))
+    problems = source.split('<section class="problem"')[1:]
+    starts = [next(n for n, text in enumerate(pages) if f"Problem {k}\n" in text) for k in range(1, len(problems) + 1)]
+    for problem, first, end in zip(problems, starts, starts[1:] + [len(pages)]):
+        answers = [f"{i} ({label}" for i, label in re.findall(r"<li><code>([^<]+)</code> \(([^$<]{0,20})", problem)]
+        where = {a: [n for n in range(first, end) if a in pages[n]] for a in answers}
+        assert len(answers) > 1 and len({tuple(n) for n in where.values()}) == 1, where
 
 
 WIDE_LAYOUT = """
