@@ -227,6 +227,13 @@ def decimals(text: str) -> Counter:
     return Counter(re.findall(r"(?<![\d.])\d+\.\d+", text))
 
 
+def matrix_entries(source: str) -> Counter:
+    """Every entry of every matrix on the page, as KaTeX prints it (a minus as U+2212)."""
+    cells = [c for m in re.findall(r"\\begin\{bmatrix\}(.+?)\\end\{bmatrix\}", source)
+             for c in re.split(r"&amp;|\\\\", m)]
+    return Counter(c.strip().replace("-", "\u2212") for c in cells)
+
+
 @needs("chromium")
 @needs("chromedriver")
 @needs("pdftotext")
@@ -241,6 +248,7 @@ def test_a_printed_key_keeps_every_number_of_its_wide_displays(args, browser, tm
     lost = {n: k for n, k in decimals(body).items()
             if len(re.findall(rf"(?<![\d.]){re.escape(n)}", pdf)) < k}
     assert lost == {}
+    assert matrix_entries(source) - Counter(re.findall(r"(?<![\d.])\u2212?\d+(?:\.\d+)?(?![\d.])", pdf)) == Counter()
 
 
 @needs("chromium")
@@ -252,7 +260,8 @@ def test_a_printed_answers_list_stays_on_one_page(browser, tmp_path):
     source = (tmp_path / "solutions.html").read_text(encoding="utf-8")
     pages = printed_pages(browser, uri, tmp_path, paper=(21.59, 27.94))
     problems = source.split('<section class="problem"')[1:]
-    starts = [next(n for n, text in enumerate(pages) if f"Problem {k}\n" in text) for k in range(1, len(problems) + 1)]
+    starts = [next(n for n, text in enumerate(pages) if f"Problem {k}\n" in text)
+              for k in range(1, len(problems) + 1)]
     for problem, first, end in zip(problems, starts, starts[1:] + [len(pages)]):
         answers = [f"{i} ({label}" for i, label in re.findall(r"<li><code>([^<]+)</code> \(([^$<]{0,20})", problem)]
         where = {a: [n for n in range(first, end) if a in pages[n]] for a in answers}
@@ -276,6 +285,7 @@ return {
 @needs("chromium")
 @needs("chromedriver")
 def test_a_wide_screen_gives_wide_displays_its_room_and_text_its_measure(browser, tmp_path):
+    """At 1280 px a display wider than the column runs on into the margin before it scrolls; no useless scrollbar."""
     uri = solutions_page(WIDE_SHEETS[0], tmp_path)
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                             {"width": DESKTOP_WIDTH, "height": 900, "deviceScaleFactor": 1, "mobile": False})
