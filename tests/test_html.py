@@ -268,6 +268,35 @@ def test_a_printed_answers_list_stays_on_one_page(browser, tmp_path):
         assert len(answers) > 1 and len({tuple(n) for n in where.values()}) == 1, where
 
 
+# Between the lines of each wrapped display, the gap from the lowest piece above to a line's first piece.
+LINE_GAPS = """
+return [...document.querySelectorAll('.katex-display .katex-html')].flatMap(html => {
+  let last = null, bottom = -Infinity;
+  const gaps = [];
+  for (const piece of html.querySelectorAll(':scope > .katex-base')) {
+    const box = piece.getBoundingClientRect();
+    if (last && box.left < last.left) gaps.push(box.top - bottom);
+    bottom = Math.max(bottom, box.bottom);
+    last = box;
+  }
+  return gaps;
+});
+"""
+
+
+@needs("chromium")
+@needs("chromedriver")
+def test_a_printed_display_too_wide_to_scale_wraps_onto_spaced_lines(browser, tmp_path):
+    """Print styles on a phone's narrow page: past 0.8 of the text's size a display wraps after its = signs."""
+    browser.get(solutions_page(WIDE_SHEETS[0], tmp_path))
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        gaps = browser.execute_script(LINE_GAPS)
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert gaps and min(gaps) >= 2  # a matrix does not touch the line above it
+
+
 WIDE_LAYOUT = """
 const width = document.documentElement.clientWidth, px = e => e.getBoundingClientRect();
 return {
