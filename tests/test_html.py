@@ -2,8 +2,10 @@
 holding every variant at every difficulty (with solutions), at a phone's width.
 
 Specification: KaTeX renders every formula (no `.katex-error`), no `$` or `\\` is left in the text a student
-reads, and nothing widens the page past the screen (wide math scrolls inside its own box). Printed, each
-problem starts a new page; `exgen make --format html --out` writes pages that fetch nothing.
+reads, and nothing widens the page past the screen (wide math scrolls inside its own box). On a wide screen a
+display wider than the text column uses the room beside it, and the text keeps its measure. Printed, each
+problem starts a new page, no number of a solution is lost off the paper's edge, and an Answers list is never
+split over two pages; `exgen make --format html --out` writes pages that fetch nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+from collections import Counter
 
 import pytest
 
@@ -182,3 +186,144 @@ def test_html_escapes_text_and_keeps_math_for_katex():
     assert body == ("<p>If $a &lt; b$ &amp; <strong>c</strong> use <code>x&lt;y</code>:</p>\n"
                     "<ul><li>one $x_1$</li><li>two</li></ul>\n"
                     '<div class="display">\\[a \\\\ b &amp; c\\]</div>')
+
+
+# Sheets whose solutions hold displays wider than a printed page (chromium cut them off at the paper's edge).
+WIDE_SHEETS = [
+    ["--topic", "quantization", "--topic", "compute", "--topic", "autodiff", "--difficulty", "hard", "--seed", "9"],
+    ["--topic", "quantization", "--variant", "per_channel", "--difficulty", "hard", "--seed", "101"],
+    ["--topic", "quantization", "--variant", "per_channel", "--difficulty", "medium", "--seed", "202"],
+    ["--topic", "quantization", "--variant", "affine_channel", "--difficulty", "hard", "--seed", "202"],
+]
+DESKTOP_WIDTH = 1280
+
+
+def solutions_page(args: list[str], folder) -> str:
+    from click.testing import CliRunner
+
+    from exgen.cli import cli
+
+    result = CliRunner().invoke(cli, ["make", *args, "--n", "2", "--format", "html", "--out", str(folder)])
+    assert result.exit_code == 0, result.output
+    return (folder / "solutions.html").as_uri()
+
+
+def printed_pages(browser, uri: str, folder, paper: tuple[float, float] = (21.0, 29.7)) -> list[str]:
+    """The text of each page of `uri` printed (A4 unless told, in cm: narrower than Letter), default margins."""
+    import base64
+
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    browser.get(uri)
+    options = PrintOptions()
+    options.page_width, options.page_height = paper
+    pdf = folder / "printed.pdf"
+    pdf.write_bytes(base64.b64decode(browser.print_page(options)))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return text.split("\f")[:-1]
+
+
+def decimals(text: str) -> Counter:
+    return Counter(re.findall(r"(?<![\d.])\d+\.\d+", text))
+
+
+def matrix_entries(source: str) -> Counter:
+    """Every entry of every matrix on the page, as KaTeX prints it (a minus as U+2212)."""
+    cells = [c for m in re.findall(r"\\begin\{bmatrix\}(.+?)\\end\{bmatrix\}", source)
+             for c in re.split(r"&amp;|\\\\", m)]
+    return Counter(c.strip().replace("-", "\u2212") for c in cells)
+
+
+@needs("chromium")
+@needs("chromedriver")
+@needs("pdftotext")
+@pytest.mark.parametrize("args", WIDE_SHEETS, ids=["mixed-9", "per_channel-hard-101", "per_channel-medium-202",
+                                                    "affine_channel-hard-202"])
+def test_a_printed_key_keeps_every_number_of_its_wide_displays(args, browser, tmp_path):
+    """A display wider than the paper is scaled down (or wrapped) to fit: none of its numbers runs off the page."""
+    uri = solutions_page(args, tmp_path)
+    source = (tmp_path / "solutions.html").read_text(encoding="utf-8")
+    body = re.sub(r"<[^>]+>", " ", source.split("<body>")[1].split("<script>")[0])
+    pdf = "\n".join(printed_pages(browser, uri, tmp_path))
+    lost = {n: k for n, k in decimals(body).items()
+            if len(re.findall(rf"(?<![\d.]){re.escape(n)}", pdf)) < k}
+    assert lost == {}
+    assert matrix_entries(source) - Counter(re.findall(r"(?<![\d.])\u2212?\d+(?:\.\d+)?(?![\d.])", pdf)) == Counter()
+
+
+@needs("chromium")
+@needs("chromedriver")
+@needs("pdftotext")
+def test_a_printed_answers_list_stays_on_one_page(browser, tmp_path):
+    """The last answer of a solution never lands alone on a page of its own (Letter: where it did)."""
+    uri = solutions_page(WIDE_SHEETS[0], tmp_path)
+    source = (tmp_path / "solutions.html").read_text(encoding="utf-8")
+    pages = printed_pages(browser, uri, tmp_path, paper=(21.59, 27.94))
+    problems = source.split('<section class="problem"')[1:]
+    starts = [next(n for n, text in enumerate(pages) if f"Problem {k}\n" in text)
+              for k in range(1, len(problems) + 1)]
+    for problem, first, end in zip(problems, starts, starts[1:] + [len(pages)]):
+        answers = [f"{i} ({label}" for i, label in re.findall(r"<li><code>([^<]+)</code> \(([^$<]{0,20})", problem)]
+        where = {a: [n for n in range(first, end) if a in pages[n]] for a in answers}
+        assert len(answers) > 1 and len({tuple(n) for n in where.values()}) == 1, where
+
+
+# Between the lines of each wrapped display, the gap from the lowest piece above to a line's first piece.
+LINE_GAPS = """
+return [...document.querySelectorAll('.katex-display .katex-html')].flatMap(html => {
+  let last = null, bottom = -Infinity;
+  const gaps = [];
+  for (const piece of html.querySelectorAll(':scope > .katex-base')) {
+    const box = piece.getBoundingClientRect();
+    if (last && box.left < last.left) gaps.push(box.top - bottom);
+    bottom = Math.max(bottom, box.bottom);
+    last = box;
+  }
+  return gaps;
+});
+"""
+
+
+@needs("chromium")
+@needs("chromedriver")
+def test_a_printed_display_too_wide_to_scale_wraps_onto_spaced_lines(browser, tmp_path):
+    """Print styles on a phone's narrow page: past 0.8 of the text's size a display wraps after its = signs."""
+    browser.get(solutions_page(WIDE_SHEETS[0], tmp_path))
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        gaps = browser.execute_script(LINE_GAPS)
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert gaps and min(gaps) >= 2  # a matrix does not touch the line above it
+
+
+WIDE_LAYOUT = """
+const width = document.documentElement.clientWidth, px = e => e.getBoundingClientRect();
+return {
+  pageScrolls: document.documentElement.scrollWidth > width,
+  widestText: Math.max(...[...document.querySelectorAll('p, h2, li.part')].map(e => px(e).width)),
+  scrollingInlineMatrices: [...document.querySelectorAll('.katex:not(.katex-display > .katex):has(.mtable)')]
+    .filter(e => e.scrollWidth > e.clientWidth).length,
+  displaysScrollingWithRoomLeft: [...document.querySelectorAll('.katex-display')]
+    .filter(e => e.scrollWidth > e.clientWidth && px(e).right < width - 48).map(e => e.textContent.slice(0, 60)),
+  displaysWidened: [...document.querySelectorAll('.katex-display')].filter(e => px(e).width > 770).length,
+};
+"""
+
+
+@needs("chromium")
+@needs("chromedriver")
+def test_a_wide_screen_gives_wide_displays_its_room_and_text_its_measure(browser, tmp_path):
+    """At 1280 px a display wider than the column runs on into the margin before it scrolls; no useless scrollbar."""
+    uri = solutions_page(WIDE_SHEETS[0], tmp_path)
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": DESKTOP_WIDTH, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        browser.get(uri)
+        layout = browser.execute_script(WIDE_LAYOUT)
+    finally:
+        phone(browser, 900)
+    assert layout.pop("widestText") <= 48 * 16  # a readable measure: 48rem
+    widened = layout.pop("displaysWidened")
+    assert layout == {"pageScrolls": False, "scrollingInlineMatrices": 0, "displaysScrollingWithRoomLeft": []}
+    assert widened > 0
