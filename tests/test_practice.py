@@ -535,3 +535,18 @@ def test_on_a_phone_hard_quantization_solutions_do_not_widen_the_page(server):
     finally:
         driver.quit()
 
+
+
+def test_progress_closes_its_database_connections(tmp_path):
+    """A server answers for hours: every record, stats or reset closes its connection (they leaked one each)."""
+    import os
+
+    path = tmp_path / "progress.sqlite"
+    progress = Progress(path)
+    for seed in range(50):
+        progress.record("quantization", "affine", "easy", seed, {"scale": "correct"})
+        progress.stats([("quantization", "affine")])
+    progress.reset()
+    open_files = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+                  if os.path.exists(f"/proc/self/fd/{fd}")]
+    assert not [f for f in open_files if f.startswith(str(path))], open_files

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS checks (
@@ -69,8 +70,15 @@ class Progress:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=5, isolation_level=None)
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection closed after use (`with sqlite3.connect()` ends a transaction, not the connection: each
+        request leaked one); an uncommitted transaction is rolled back by the close."""
+        db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+        try:
+            yield db
+        finally:
+            db.close()
 
     def record(self, topic: str, variant: str, difficulty: str, seed: int, verdicts: dict[str, str]) -> bool:
         """One check: the verdict of every part of the problem (`unanswered` for a blank one). Not recorded,
