@@ -173,7 +173,8 @@ def test_shuffled_versions_order_their_problems_differently_and_grade_by_their_o
 
 def test_a_shuffled_exam_s_gradebook_lines_up_each_question_of_the_spec_whatever_number_a_paper_gave_it(tmp_path):
     """With shuffle, version A may print the spec's question 1 as problem 3 and version B as problem 2; the
-    gradebook's "problem 1" and "1.scale" columns are the spec's question 1 on every row (the key says which)."""
+    gradebook's "question 1" and "q1.scale" columns are the spec's question 1 on every row (the key says which),
+    named apart from the papers' own "problem" numbers."""
     spec = tmp_path / "exam.yaml"
     spec.write_text(SPEC.replace("seed: 7", "seed: 7\nshuffle: true"))
     assert run("exam", spec, "--versions", "3", "--out", tmp_path / "out", "--no-pdf").exit_code == 0
@@ -193,8 +194,8 @@ def test_a_shuffled_exam_s_gradebook_lines_up_each_question_of_the_spec_whatever
     rows = list(csv.DictReader((tmp_path / "grades.csv").open()))
     assert [r["student"] for r in rows] == ["ann", "bob", "cy"]
     for row in rows:
-        assert row["1.scale"] == "0" and row["1.zero_point"] == "2", row
-        assert row["max"] == "24" and row["problem 1"] == "8" and row["problem 2"] == "5", row
+        assert row["q1.scale"] == "0" and row["q1.zero_point"] == "2", row
+        assert row["max"] == "24" and row["question 1"] == "8" and row["question 2"] == "5", row
 
 
 def test_an_unshuffled_exam_s_key_has_no_question_map():

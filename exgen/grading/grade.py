@@ -63,7 +63,7 @@ class PartGrade:
     tolerance: str
     message: str = ""
     mistake: str = ""    # the named mistake this answer matches, if any
-    column: str = ""     # the gradebook's column where it differs from `part`: "2.scale" for the spec's
+    column: str = ""     # the gradebook's column where it differs from `part`: "q2.scale" for the spec's
     #                      question 2, which a shuffled paper printed as problem 1
 
     @property
@@ -469,7 +469,7 @@ class Grader:
                          + (" …" if len(unknown) > 20 else ""))
         parts = tuple(self.grade_entry(q, part, n, submission.answers.get(q)) for q, part, n in expected)
         if self.questions:  # a shuffled exam: the gradebook lines answers up by the spec's question numbers
-            parts = tuple(dataclasses.replace(p, column=f"{self.questions[str(n)]}.{part.id}")
+            parts = tuple(dataclasses.replace(p, column=f"q{self.questions[str(n)]}.{part.id}")
                           for p, (_, part, n) in zip(parts, expected))
         return StudentGrade(submission.student, submission.source, parts, notes=tuple(notes),
                             version=submission.version, key=self.digest)
@@ -516,7 +516,7 @@ def safe_cell(text: str) -> str:
 
 
 def _part_sort_key(qualified: str) -> tuple[int, str]:
-    number, _, _ = qualified.partition(".")
+    number, _, _ = qualified.removeprefix("q").partition(".")
     return (int(number) if number.isdigit() else 0, "")
 
 
@@ -530,8 +530,8 @@ def key_digest(key: Key) -> str:
 def gradebook_csv(rows: list[StudentGrade]) -> str:
     """One row per submission: student, file, version, status, total, max, points per problem ("problem 1"),
     points per part, the error, and the key's SHA-256 and the grading exgen's version (so a row can be traced
-    to what graded it). A shuffled exam's columns are its questions in the spec's order, whatever number each
-    paper printed them under (PartGrade.question)."""
+    to what graded it). A shuffled exam's columns are its questions in the spec's order ("question 1",
+    "q1.scale"), whatever number each paper printed them under (PartGrade.question)."""
     columns: list[str] = []
     seen: set[str] = set()
     for row in rows:
@@ -541,10 +541,12 @@ def gradebook_csv(rows: list[StudentGrade]) -> str:
                 columns.append(p.question)
     columns.sort(key=_part_sort_key)  # stable: within a problem, the key's part order
     problems = sorted({_part_sort_key(c)[0] for c in columns})
+    shuffled = any(c.startswith("q") for c in columns)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["student", "submission", "version", "status", "total", "max",
-                     *[f"problem {n}" for n in problems], *columns, "error", "key_sha256", "exgen_version"])
+                     *[f"{'question' if shuffled else 'problem'} {n}" for n in problems], *columns, "error",
+                     "key_sha256", "exgen_version"])
     for row in rows:
         points = {p.question: points_text(p.points) for p in row.parts}
         per_problem = {n: points_text(got) for n, (got, _) in row.problems(by_question=True).items()}
