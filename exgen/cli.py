@@ -625,9 +625,9 @@ def verify(key, device) -> None:
 def export_(fmt, source, out, n, seed, per_part) -> None:
     """Export questions for an LMS: Moodle XML, Canvas (QTI 1.2 zip) or a QTI 2.1 package.
 
-    From a KEY (key.json of `exgen make`), those problems; from an exam SPEC (YAML, as for `exgen exam`), N
-    instances of every variant its sections name. One bank (category, question group, section) per
-    topic/variant; tolerances, named-mistake feedback and the worked solution come from the key. A part a
+    From a KEY (key.json of `exgen make`, or of `exgen exam` with its points), those problems; from an exam
+    SPEC (YAML, as for `exgen exam`), N instances of every variant its sections name. One bank (category,
+    question group, section) per topic/variant; tolerances, named-mistake feedback and the worked solution come from the key. A part a
     format cannot grade as `exgen check` does (a formula) is named on stderr and left out; the rest is
     exported. See the README for importing each file into Moodle and Canvas.
 
@@ -650,7 +650,8 @@ def export_(fmt, source, out, n, seed, per_part) -> None:
     with user_errors():
         refuse_overlap([out], [source])
         if is_key:
-            problems, points = list(read_key(source).problems), None
+            key = read_key(source)
+            problems, points = list(key.problems), _exam_points(key)
         else:
             from exgen.exam.spec import read_spec
 
@@ -660,6 +661,16 @@ def export_(fmt, source, out, n, seed, per_part) -> None:
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {out} ({len(problems)} problems, {fmt})", err=True)
+
+
+def _exam_points(key) -> list[dict[str, float]] | None:
+    """An exam key's points per part, problem by problem (as its spec gave them); None for a `make` key (one
+    point a part)."""
+    from exgen.grading.examkey import check_exam_meta
+
+    check_exam_meta(key)  # a hand-edited points map is refused, naming the field
+    points = key.meta.get("points") if isinstance(key.meta, dict) else None
+    return [dict(points.get(str(i), {})) for i in range(1, len(key.problems) + 1)] if points else None
 
 
 @cli.command()

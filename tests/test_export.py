@@ -806,3 +806,26 @@ def test_a_spec_s_points_are_each_format_s_points():
     files = members(export("canvas", problems, points).data)
     meta = etree.fromstring(files["exgen_bank/assessment_meta.xml"])
     assert float(meta.findtext(f"{META}points_possible")) == pytest.approx(5 + 8)
+
+
+def test_an_exam_key_exports_with_the_points_its_spec_gave(tmp_path):
+    """`exgen export moodle exam/key.json` weighs each question by the points the exam recorded in its key (it
+    gave every part 1 point, so a 6-point problem of two parts imported worth 2)."""
+    from click.testing import CliRunner
+
+    from exgen.cli import cli
+
+    (tmp_path / "exam.yaml").write_text("title: Q\nseed: 5\nsections:\n  - topic: compute\n    variant: memory\n"
+                                        "    points: 6\n  - topic: intensity\n    variant: bound\n"
+                                        "    points_per_part: 2\n")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["exam", str(tmp_path / "exam.yaml"), "--out", str(tmp_path / "out"),
+                               "--no-pdf"]).exit_code == 0
+    result = runner.invoke(cli, ["export", "moodle", str(tmp_path / "out" / "key.json"),
+                                 "--out", str(tmp_path / "bank.xml")])
+    assert result.exit_code == 0, result.output
+    from exgen.manifest import read_key
+
+    key = read_key(tmp_path / "out" / "key.json")
+    marks = [moodle_mark(q) for _, q in moodle_questions_of((tmp_path / "bank.xml").read_bytes())]
+    assert marks == [sum(key.meta["points"][str(n)].values()) for n in (1, 2)] == [6, 8]
