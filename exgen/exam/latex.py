@@ -96,10 +96,11 @@ def answer_space(answer: Answer, choice: Choice | None, solutions: bool) -> str:
                 text = rf"\mbox{{{text}}}"  # an option on one line: 1.50 × 10^3 FLOP/byte never breaks inside
             mark = r"\CorrectChoice" if choice.correct == LETTERS[letter_index] else r"\choice"
             items.append(f"{mark} {text}")
-        return f"\n\n\\begin{{{env}}}\n" + "\n".join(items) + f"\n\\end{{{env}}}\n"
+        options = f"\\begin{{{env}}}\n" + "\n".join(items) + f"\n\\end{{{env}}}"
+        return f"\n\n{_ragged(options) if not wide else options}\n"
     if answer.kind == "choice":
         items = [(r"\CorrectChoice " if c == answer.value else r"\choice ") + tex_text(c) for c in answer.choices]
-        return "\n\n\\begin{oneparcheckboxes}\n" + "\n".join(items) + "\n\\end{oneparcheckboxes}\n"
+        return "\n\n" + _ragged("\\begin{oneparcheckboxes}\n" + "\n".join(items) + "\n\\end{oneparcheckboxes}") + "\n"
     if answer.kind in ("matrix", "vector"):
         rows = answer.value if answer.kind == "matrix" else [answer.value]
         if solutions:
@@ -108,6 +109,14 @@ def answer_space(answer: Answer, choice: Choice | None, solutions: bool) -> str:
     width = "9cm" if answer.kind == "expression" else "5cm"
     inside = r"\rule[-0.3cm]{0pt}{0.8cm}" + (f"${answer_math(_without_unit(answer))}$" if solutions else "")
     return _right(f"\\framebox[{width}]{{{inside}}}{_unit(answer)}")
+
+
+def _ragged(options: str) -> str:
+    """Options in one paragraph, ragged right, on as few lines as they fit: a line breaks between two options only
+    where the next does not fit. (Justified, TeX found no acceptable break and ran the last option past the margin
+    by up to 20pt; ragged right alone, the exam class's -50 penalty before each option broke at every one, so a
+    line costs far more than that bonus: \\linepenalty.)"""
+    return "{\\raggedright\\linepenalty=3000\n" + options + "\\par}"
 
 
 def _right(material: str) -> str:
@@ -171,7 +180,8 @@ class ExamRenderer(Renderer):
         """One paper as a complete LaTeX document. `who`: "version" or "student"."""
         items = [{"question": self.exam_question(ep, solutions),
                   "solution": self.solution(ep.problem) if solutions else "",
-                  "choices": {pid: c.correct for pid, c in ep.choices.items()}} for ep in paper.problems]
+                  "choices": [(p.id, ep.choices[p.id].correct) for p in ep.problem.solution.parts  # part order
+                              if p.id in ep.choices]} for ep in paper.problems]
         template = self.env.get_template("templates/_exam.tex.j2")
         label = f"Version {paper.label}" if who == "version" else f"Student {paper.label}"
         return template.render(
