@@ -438,6 +438,22 @@ def test_every_variant_fits_an_exam_page_and_its_solution_page(topics, tmp_path)
         assert overfull(log) == [], document
 
 
+@pytest.mark.slow
+@needs("pdflatex")
+def test_multiple_choice_options_stay_within_the_margin(tmp_path):
+    """The example's multiple-choice parts (options in one paragraph) on three versions, papers and solutions
+    (the bold correct option is the widest): no option runs past the margin (they did, by up to 20pt)."""
+    from test_latex_layout import overfull
+
+    assert run("exam", EXAMPLE, "--versions", "3", "--out", tmp_path / "out", "--no-pdf").exit_code == 0
+    for version in "ABC":
+        for document in ("exam", "solutions"):
+            subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{document}.tex"],
+                           cwd=tmp_path / "out" / version, capture_output=True, timeout=300, check=True)
+            log = (tmp_path / "out" / version / f"{document}.log").read_text(encoding="utf-8", errors="replace")
+            assert overfull(log) == [], (version, document)
+
+
 def _tex_has(package: str) -> bool:
     found = subprocess.run(["kpsewhich", package], capture_output=True, text=True) if shutil.which("kpsewhich") else None
     return bool(found and found.stdout.strip())
