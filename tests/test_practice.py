@@ -342,6 +342,19 @@ def phone(driver) -> None:
                            {"width": PHONE_WIDTH, "height": 900, "deviceScaleFactor": 1, "mobile": True})
 
 
+def phone_browser():
+    """Debian's chromium, headless, with a phone's screen (the caller quits it)."""
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=800,900"):
+        options.add_argument(arg)
+    options.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService("/usr/bin/chromedriver"))
+    phone(driver)
+    return driver
+
+
 @pytest.fixture
 def server(tmp_path):
     from werkzeug.serving import make_server
@@ -423,17 +436,11 @@ def test_another_sites_name_for_this_address_is_refused(server):
 @pytest.mark.slow
 @needs("chromium")
 def test_a_student_answers_in_the_browser_and_sees_verdicts_feedback_and_the_solution(server, tmp_path):
-    from selenium import webdriver
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=800,900"):
-        options.add_argument(arg)
-    options.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService("/usr/bin/chromedriver"))
+    driver = phone_browser()
     try:
-        phone(driver)
         wait = WebDriverWait(driver, 20)
         driver.get(server)
         wait.until(lambda d: d.find_element(By.ID, "meta").text.startswith("quantization"))
@@ -505,17 +512,11 @@ WIDE = ["affine", "absmax", "per_channel", "kmeans", "absmax_int8", "affine_chan
 @needs("chromium")
 def test_on_a_phone_hard_quantization_solutions_do_not_widen_the_page(server):
     """At 400 px an inline matrix in the solution's answers scrolls inside its line, as on the static pages."""
-    from selenium import webdriver
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=800,900"):
-        options.add_argument(arg)
-    options.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService("/usr/bin/chromedriver"))
+    driver = phone_browser()
     try:
-        phone(driver)
         wait = WebDriverWait(driver, 20)
         driver.get(server)
         wait.until(lambda d: d.find_element(By.ID, "meta").text.startswith("quantization"))
