@@ -10,7 +10,9 @@ the fp16 scales, and its bytes scaled up to the model.
 
 from __future__ import annotations
 
+import math
 import warnings
+from fractions import Fraction
 from typing import Any
 
 import torch
@@ -110,7 +112,7 @@ def _pack(q: torch.Tensor, bits: int) -> torch.Tensor:
 def _storage(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     """Bytes per weight measured on a real block of 8 groups (at most 8 × 4096 weights, so a huge group size in a
     hand-edited key allocates nothing large): packed weights per weight, plus each group's fp16 scale (and packed
-    zero point) spread over the stated group size."""
+    zero point) times the number of groups, ⌈quantized weights / group size⌉."""
     params, bits, group = float(g["params"]), int(g["bits"]), int(g["group"])
     kept = float(g.get("kept_params", 0))
     source = {16: torch.float16, 32: torch.float32}[int(g["source_bits"])]
@@ -125,10 +127,10 @@ def _storage(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     if g.get("zero_points", "none") == "b-bit":  # one b-bit zero point per group, packed like the weights
         zeros = torch.full((8,), 1 << (bits - 1), dtype=torch.long, device=device)
         per_group += _pack(zeros, bits).nbytes / 8
-    per_weight_after = _pack(q, bits).nbytes / block + per_group / group
+    groups = math.ceil((Fraction(str(params)) - Fraction(str(kept))) / group)  # a partial last group has a scale
     per_weight_before = weights.to(source).nbytes / block
     before = params * per_weight_before
-    after = (params - kept) * per_weight_after + kept * per_weight_before
+    after = (params - kept) * (_pack(q, bits).nbytes / block) + groups * per_group + kept * per_weight_before
     return {"before": before / 1e9, "after": after / 1e9, "ratio": before / after}
 
 
