@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from click.testing import CliRunner
+
 from conftest import needs, variant_cases
+from exgen.cli import cli
 from exgen.generate import generate
 from exgen.topics import TOPIC_NAMES, get
 from exgen.topics.base import DIFFICULTIES
@@ -69,3 +73,62 @@ def test_a_key_off_by_one_unit_in_the_last_asked_place_is_caught(topic):
         for part in problem.solution.parts:
             assert agrees(part.answer, values[part.id]), (variant.name, part.id)
             assert not agrees(one_unit_off(part.answer), values[part.id]), (variant.name, part.id)
+
+
+def verify_givens(tmp_path, topic, variant, *givens):
+    """A TA's givens through the CLI: `exgen solve --json`, then `exgen verify` of that one-problem key."""
+    args = ["solve", topic, "--variant", variant, "--json", *(a for g in givens for a in ("--given", g))]
+    solved = CliRunner().invoke(cli, args)
+    assert solved.exit_code == 0, solved.output
+    problem = {**json.loads(solved.stdout), "difficulty": "medium"}  # solve says "custom", which a key does not take
+    (tmp_path / "key.json").write_text(json.dumps({"format": "exgen-key/1", "problems": [problem]}))
+    return CliRunner().invoke(cli, ["verify", "--device", "cpu", str(tmp_path / "key.json")])
+
+
+TA_GIVENS = [
+    # halves away from zero, as the question says (torch's kernels round half to even)
+    ("quantization", "affine", "X=0,0.5,1.5,2.5,3", "bits=2", "signed=unsigned", "metric=max_abs"),
+    ("quantization", "absmax", "X=-0.5,0.5,1.5,2.5,127", "bits=8", "convention=qmax", "metric=mse"),
+    # an r/S a hair above a half, which float32 kernels round down
+    ("quantization", "absmax", "X=1000000,3937.0079", "bits=8", "convention=qmax", "metric=max_abs"),
+    # x a hair above a tie: float64 → float32 → format would round twice
+    ("formats", "nearest", "format=fp16", "x=1.000488281251"),
+    ("formats", "nearest", "format=fp8_e4m3", "x=1.0625000001"),
+    ("formats", "nearest", "format=bf16", "x=1.00390625000001"),
+    # overflow is "above the largest finite value", though these casts round to it
+    ("formats", "range", "format=fp16", "amax=65519", "amin=1"),
+    ("formats", "range", "format=fp8_e4m3", "amax=450", "amin=1"),
+    ("formats", "range", "format=fp8_e4m3", "amax=464", "amin=1"),
+    # FP32 has no enumerated table: its neighbours come from nextafter
+    ("formats", "nearest", "format=fp32", "x=1.1"),
+    ("formats", "nearest", "format=fp32", "x=-3e-42"),
+    ("formats", "range", "format=fp32", "amax=1e30", "amin=1e-30"),
+    # the largest finite value itself: the gap of its binade
+    ("formats", "nearest", "format=fp8_e4m3", "x=448"),
+    ("formats", "nearest", "format=fp16", "x=65504"),
+    ("formats", "nearest", "format=fp4_e2m1", "x=6"),
+    # an exact fit: 4.1 GB is 4,100,000,000 B, not 4.1 * 1e9 in floats
+    ("inference", "max_batch", "gpu_gb=4.1", "params_b=0.01", "w_dtype=fp16", "n_layer=1", "n_heads=1",
+     "n_kv_heads=1", "head_dim=125", "seq_len=2040", "kv_dtype=fp16"),
+]
+
+
+@needs("torch")
+@pytest.mark.parametrize("case", TA_GIVENS, ids=lambda c: f"{c[1]}:{','.join(c[2:4])}")
+def test_a_tas_givens_verify_without_a_false_alarm(tmp_path, case):
+    result = verify_givens(tmp_path, *case)
+    assert result.exit_code == 0 and " NO" not in result.stdout, result.output
+
+
+@needs("torch")
+def test_a_hand_edited_nearest_above_the_largest_finite_value_is_a_disagreement_not_a_crash(tmp_path):
+    """The givens check refuses such x now; an older key's spacing there (no finite neighbour above) disagrees."""
+    result = verify_givens(tmp_path, "formats", "nearest", "format=fp8_e4m3", "x=440")
+    assert result.exit_code == 0
+    key = json.loads((tmp_path / "key.json").read_text())
+    key["problems"][0]["givens"]["x"] = 460.0
+    (tmp_path / "key.json").write_text(json.dumps(key))
+    result = CliRunner().invoke(cli, ["verify", "--device", "cpu", str(tmp_path / "key.json")])
+    assert result.exit_code == 1 and "internal error" not in result.output
+    spacing = result.stdout.splitlines()[1].split()
+    assert spacing[0] == "1.spacing" and spacing[-2:] == ["inf", "NO"]

@@ -2,8 +2,10 @@
 
 The range comes from torch.iinfo for 8 bits (quantize_per_tensor/per_channel with qint8/quint8) and from
 the two's-complement definition for narrower widths (fake_quantize_*_affine with quant_min/quant_max).
-torch rounds in float32 (and quantize_per_tensor rounds after adding Z); the sampler keeps every value at
-least 0.05 away from a rounding boundary, so float32 and exact arithmetic agree on every integer.
+torch rounds in float32, half to even (and quantize_per_tensor rounds after adding Z); the sampler keeps every
+value at least 0.05 away from a rounding boundary, so float32 and exact arithmetic agree on every integer.
+affine and absmax state their own rule (halves away from zero) and take a TA's givens too, so their integers
+are that rule decided exactly on the given decimals (Fractions), not a kernel's.
 Storage is measured on real tensors: a block of weights quantized per group, bit-packed into uint8, plus
 the fp16 scales, and its bytes scaled up to the model.
 """
@@ -62,14 +64,36 @@ def _rows(t: torch.Tensor) -> list:
     return t.cpu().tolist()
 
 
+def _decimal(v: Any) -> Fraction:
+    """A given as the decimal a student reads (a key's float written back in its shortest form)."""
+    return Fraction(repr(float(v)))
+
+
+def _away(r: Fraction) -> int:
+    """The question's rounding: to nearest, halves away from zero."""
+    n = math.floor(abs(r) + Fraction(1, 2))
+    return n if r >= 0 else -n
+
+
+def _integers(x: list, inv: Fraction, zero: int, qmin: int, qmax: int, device: torch.device) -> torch.Tensor:
+    """q = clamp(round(r/S) + Z) with the question's rule, decided exactly on the decimals given (inv = 1/S):
+    torch's kernels round half to even, in float32, so a tie or an r/S within float32 error of a half (a TA's
+    givens; the sampler avoids both) would come out otherwise."""
+    q = [[_away(_decimal(v) * inv) + zero for v in row] for row in x]
+    return torch.clamp(torch.tensor(q, dtype=torch.long, device=device), qmin, qmax)
+
+
 def _affine(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
     bits, signed = int(g["bits"]), g["signed"] == "signed"
     qmin, qmax = _range(bits, signed)
-    lo, hi = g.get("calibration") or (x64.min().item(), x64.max().item())  # a calibrated range replaces X's own
-    scale = (hi - lo) / (qmax - qmin)
-    zero = int(torch.clamp(torch.round(torch.tensor(qmin - lo / scale, dtype=torch.float64)), qmin, qmax).item())
-    q = _per_tensor(x64.float(), scale, zero, bits, signed)
+    calibration = g.get("calibration")  # a calibrated range replaces X's own
+    lo, hi = (_decimal(v) for v in calibration) if calibration else \
+        (min(_decimal(v) for row in g["X"] for v in row), max(_decimal(v) for row in g["X"] for v in row))
+    inv = Fraction(qmax - qmin) / (hi - lo)  # 1/S
+    zero = min(max(_away(qmin - lo * inv), qmin), qmax)
+    q = _integers(g["X"], inv, zero, qmin, qmax, device)
+    scale = float(1 / inv)
     xhat = (q.double() - zero) * scale
     return {"scale": scale, "zero_point": zero, "q": _rows(q), "reconstruction": _rows(xhat),
             "error": _errors(x64, xhat)[g["metric"]]}
@@ -79,9 +103,10 @@ def _absmax(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
     bits = int(g["bits"])
     qmin, qmax = _range(bits, True)
-    amax = float(g.get("clip", 0)) or x64.abs().max().item()  # a clipping threshold replaces |r|max
-    scale = amax / qmax if g["convention"] == "qmax" else -amax / qmin
-    q = _per_tensor(x64.float(), scale, 0, bits, True)
+    amax = _decimal(g.get("clip", 0)) or max(abs(_decimal(v)) for row in g["X"] for v in row)  # clip replaces |r|max
+    inv = (qmax if g["convention"] == "qmax" else -qmin) / amax  # 1/S
+    q = _integers(g["X"], inv, 0, qmin, qmax, device)
+    scale = float(1 / inv)
     xhat = q.double() * scale
     return {"scale": scale, "q": _rows(q), "reconstruction": _rows(xhat), "error": _errors(x64, xhat)[g["metric"]]}
 
