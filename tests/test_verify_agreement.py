@@ -132,3 +132,23 @@ def test_a_hand_edited_nearest_above_the_largest_finite_value_is_a_disagreement_
     assert result.exit_code == 1 and "internal error" not in result.output
     spacing = result.stdout.splitlines()[1].split()
     assert spacing[0] == "1.spacing" and spacing[-2:] == ["inf", "NO"]
+
+
+@needs("torch")
+def test_the_cells_a_fill_table_shows_are_checked_too(tmp_path):
+    """A pre-filled value is part of the key: one edited by one unit in its 6th figure is a disagreement."""
+    from exgen.verify.autodiff import _table_cells
+
+    problem = generate("autodiff", "fill", "hard", 5).to_dict()
+    key = {"format": "exgen-key/1", "problems": [problem]}
+    (tmp_path / "key.json").write_text(json.dumps(key))
+    result = CliRunner().invoke(cli, ["verify", "--device", "cpu", str(tmp_path / "key.json")])
+    assert result.exit_code == 0 and result.stdout.count("(shown)") == len(problem["givens"]["shown"]) == 5
+    table = next(s for s in problem["shown"] if "array" in s["math"])
+    assert _table_cells(table["math"])["bar_v6"] == "-6.61912"
+    table["math"] = table["math"].replace(r"\times 1 & -6.61912", r"\times 1 & -6.61913", 1)  # v̄6, not v̄7
+    (tmp_path / "key.json").write_text(json.dumps(key))
+    result = CliRunner().invoke(cli, ["verify", "--device", "cpu", str(tmp_path / "key.json")])
+    assert result.exit_code == 1
+    assert [line.split()[-1] for line in result.stdout.splitlines() if "(shown)" in line].count("NO") == 1
+    assert "bar_v6 (shown)" in next(line for line in result.stdout.splitlines() if line.endswith("NO"))

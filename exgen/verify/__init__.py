@@ -94,8 +94,15 @@ def reproduce(problem: Problem, device: torch.device) -> dict[str, Any]:
     return module.reproduce(problem.variant, problem.givens, device)
 
 
+def shown_cells(problem: Problem, values: dict[str, Any]) -> list[tuple[str, Any, bool]]:
+    """(cell, value shown, agrees) for the values a question prints for the student (a topic's `shown_cells`)."""
+    module = importlib.import_module(f"exgen.verify.{problem.topic}")
+    return module.shown_cells(problem, values) if hasattr(module, "shown_cells") else []
+
+
 def verify_problems(problems: Sequence[Problem], device: str = "auto") -> tuple[list[Row], str]:
-    """One row per part of every problem: the key, torch's value, and whether they agree (`agrees`)."""
+    """One row per part of every problem (and per value a question shows): the key, torch's value, and whether
+    they agree (`agrees`)."""
     dev = resolve_device(device)
     rows = []
     for number, problem in enumerate(problems, 1):
@@ -104,6 +111,8 @@ def verify_problems(problems: Sequence[Problem], device: str = "auto") -> tuple[
             got = values.get(part.id)
             rows.append(Row(f"{number}.{part.id}", _shorten(plain(part.answer.value)), _shorten(plain(got)),
                             got is not None and agrees(part.answer, got)))
+        for cell, shown, ok in shown_cells(problem, values):
+            rows.append(Row(f"{number}.{cell} (shown)", _shorten(plain(shown)), _shorten(plain(values.get(cell))), ok))
     used = str(dev)
     if any(p.topic == "parallelism" for p in problems):
         from exgen.verify.parallelism import use_device
