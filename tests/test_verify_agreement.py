@@ -91,6 +91,9 @@ TA_GIVENS = [
     ("quantization", "absmax", "X=-0.5,0.5,1.5,2.5,127", "bits=8", "convention=qmax", "metric=mse"),
     # an r/S a hair above a half, which float32 kernels round down
     ("quantization", "absmax", "X=1000000,3937.0079", "bits=8", "convention=qmax", "metric=max_abs"),
+    # halves to even where the scale is no float (7/8 of 4 is 3.5; the float32 kernel says 3.4999998)
+    ("quantization", "absmax_int8", "X=-29,4;-40,8", "bits=4", "axis=columns", "form=multiplier"),
+    ("quantization", "affine_channel", "X=1000000,-1000000;3,7", "bits=8", "signed=signed"),
     # x a hair above a tie: float64 → float32 → format would round twice
     ("formats", "nearest", "format=fp16", "x=1.000488281251"),
     ("formats", "nearest", "format=fp8_e4m3", "x=1.0625000001"),
