@@ -89,6 +89,7 @@ TA_GIVENS = [
     # halves away from zero, as the question says (torch's kernels round half to even)
     ("quantization", "affine", "X=0,0.5,1.5,2.5,3", "bits=2", "signed=unsigned", "metric=max_abs"),
     ("quantization", "absmax", "X=-0.5,0.5,1.5,2.5,127", "bits=8", "convention=qmax", "metric=mse"),
+    ("quantization", "per_channel", "X=2.6,-1.0,1.3;3.5,3.4,1.4;0.1,1.7,0.8", "bits=3", "axis=rows"),
     # an r/S a hair above a half, which float32 kernels round down
     ("quantization", "absmax", "X=1000000,3937.0079", "bits=8", "convention=qmax", "metric=max_abs"),
     # halves to even where the scale is no float (7/8 of 4 is 3.5; the float32 kernel says 3.4999998)
