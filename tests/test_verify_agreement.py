@@ -156,3 +156,17 @@ def test_the_cells_a_fill_table_shows_are_checked_too(tmp_path):
     assert result.exit_code == 1
     assert [line.split()[-1] for line in result.stdout.splitlines() if "(shown)" in line].count("NO") == 1
     assert "bar_v6 (shown)" in next(line for line in result.stdout.splitlines() if line.endswith("NO"))
+
+
+@needs("torch")
+def test_an_edited_precision_cannot_loosen_the_verifiers_tolerance():
+    """The tolerance is the verifier's (relative 1e-9), capped by a fraction of the asked unit, never widened by it."""
+    from exgen.problem import Answer
+    from exgen.verify import agrees
+
+    assert agrees(Answer("number", 0.5875, sig=4), 0.5875 * (1 + 1e-12))
+    for loose in (Answer("number", 0.5876, sig=1), Answer("number", 0.5876, decimals=0)):
+        assert not agrees(loose, 0.5875)
+    assert not agrees(Answer("number", 0.0, decimals=0), 1e-6)  # a key of 0: 1e-9 absolute, whatever the decimals
+    assert not agrees(Answer("vector", [1.0, 2.0001], decimals=0), [1.0, 2.0])
+    assert not agrees(Answer("integer", 4000), 3999) and agrees(Answer("integer", 4000), 4000.0)
