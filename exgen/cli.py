@@ -602,8 +602,8 @@ def verify(key, device) -> None:
 
     stale = [str(i) for i, p in enumerate(problems, 1) if regenerated_differs(p)]
     if stale:
-        click.echo(f"note: this exgen ({__version__}) would generate other instances for problem(s) "
-                   f"{', '.join(stale)} from their seeds; the key still stands as written", err=True)
+        click.echo(f"note: problem(s) {', '.join(stale)} differ from what this exgen ({__version__}) generates "
+                   "for their seeds: an edited key, or another version; verified as written", err=True)
     bad = sum(not r.agree for r in rows)
     click.echo(f"{len(rows) - bad} of {len(rows)} parts agree ({len(problems)} problems, torch on {used})")
     if bad:

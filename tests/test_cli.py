@@ -129,6 +129,22 @@ def test_verify_agrees_on_a_key_and_fails_on_a_tampered_one(tmp_path):
     assert result.exit_code == 1 and " NO" in result.stdout
 
 
+@needs("torch")
+def test_verify_catches_a_key_one_unit_off_in_the_last_asked_place(tmp_path):
+    """The grader accepts one unit off; a key must be exact to the verifier's own tight tolerance."""
+    assert run("make", "--topic", "quantization", "--n", "3", "--seed", "7", "--difficulty", "hard",
+               "--out", str(tmp_path)).exit_code == 0
+    key = json.loads((tmp_path / "key.json").read_text())
+    parts = {p["id"]: p["answer"] for p in key["problems"][0]["parts"]}
+    for name, edit in (("error", 1e-4), ("scale", 1e-4)):  # 0.0413175 → 0.0414175, 0.5875 → 0.5876
+        parts[name]["value"] = round(parts[name]["value"] + edit, 12)
+    parts["reconstruction"]["value"][0][0] += 1e-3  # 4.1125 → 4.1135
+    (tmp_path / "key.json").write_text(json.dumps(key))
+    result = CliRunner().invoke(cli, ["verify", str(tmp_path / "key.json")])
+    assert result.exit_code == 1 and "10 of 13 parts agree" in result.stdout
+    assert "an edited key, or another version" in result.stderr
+
+
 def test_verify_rejects_a_file_that_is_not_a_key(tmp_path):
     (tmp_path / "x.json").write_text("{}")
     result = CliRunner().invoke(cli, ["verify", str(tmp_path / "x.json")])

@@ -66,6 +66,16 @@ def test_bit_patterns():
         answers("layout", {"format": "fp16", "bits": "0101"})
 
 
+@pytest.mark.parametrize("fmt,x", [("fp8_e4m3", 460), ("fp16", 65519), ("fp4_e2m1", 6.5), ("fp8_e4m3", -449)])
+def test_nearest_refuses_x_above_the_largest_finite_value(fmt, x):
+    """Above max no two consecutive representable numbers enclose x, so "the spacing" is undefined (x = max is
+    fine: the gap of its binade)."""
+    with pytest.raises(InvalidGivens, match="largest finite value"):
+        answers("nearest", {"format": fmt, "x": x})
+    assert answers("nearest", {"format": fmt, "x": x / abs(x) * {"fp8_e4m3": 448, "fp16": 65504,
+                                                                    "fp4_e2m1": 6}[fmt]})["spacing"] > 0
+
+
 def test_nearest_rounds_to_even_and_reports_the_error():
     a = answers("nearest", {"format": "fp16", "x": 0.1})
     assert a["nearest"] == pytest.approx(0.0999755859375) and a["spacing"] == 2**-14

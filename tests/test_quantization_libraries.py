@@ -201,3 +201,16 @@ def test_affine_working_at_an_exact_half_rounds_r_over_s_before_adding_the_zero_
     step = next(s for s in problem.solution.steps if s.math.startswith("r/S"))
     assert "round $r/S$ itself" in step.text
     assert step.math.startswith(r"r/S = \begin{bmatrix} -51.000 & 204.000 \\ -0.500 & 100.000")
+
+
+@pytest.mark.parametrize("variant,givens", [
+    ("absmax_int8", {"X": [[1.5, 2], [3, 4]], "factor_decimals": 1}),
+    ("affine_channel", {"X": [[15, 20], [30, 41]], "bits": 4, "signed": "unsigned", "scale_decimals": 1,
+                        "decimals": 1}),
+])
+def test_one_decimal_place_is_singular_in_the_question_and_the_solution(variant, givens):
+    from exgen.render import Renderer
+
+    text = Renderer("md", None).document([solve_givens("quantization", variant, givens)], title="t", solutions=True)
+    assert "1 decimal place first" in text and "Rounded to 1 decimal" in text
+    assert "1 decimal places" not in text and "1 decimals" not in text

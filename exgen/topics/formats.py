@@ -212,6 +212,9 @@ def _check(variant: str, g: dict[str, Any]) -> Format:
         x = _f(g["x"])
         if x == 0 or abs(nearest := f.nearest(x)) > f.max or nearest == 0:
             raise InvalidGivens("x must be nonzero and round to a finite nonzero value of the format")
+        if abs(x) > f.max:  # no two consecutive representable numbers lie around it: the spacing is undefined
+            raise InvalidGivens(f"|x| must be at most the largest finite value of {f.name}, {float(f.max):g}: above "
+                                "it no two representable numbers enclose x")
     if variant == "range" and not 0 < _f(g["amin"]) <= _f(g["amax"]):
         raise InvalidGivens("need 0 < amin <= amax")
     return f

@@ -232,3 +232,54 @@ def reproduce(variant: str, givens: dict[str, Any], device: torch.device) -> dic
         return jacobian(givens, device)
     table = givens.get("table", variant)
     return forward_cells(givens, device) if table == "forward" else reverse_cells(givens, device)
+
+
+# ---- the pre-filled cells of a `fill` table -----------------------------------------------------------------
+# A fill question shows some cells' values (6 significant figures) in the table it prints; they are part of the
+# key as much as the asked cells, so each is read back from the key's table and held to torch's value.
+
+_LABEL = re.compile(r"(\\dot |\\bar )?([vxy])_\{(-?\d+)\} = (.*)")
+_NUMBER = re.compile(r"(-?\d+(?:\.\d+)?)(?: \\times 10\^\{(-?\d+)\})?")
+
+
+def _table_cells(math: str) -> dict[str, str]:
+    """{cell id: the text in its value column} of a printed table, ids as the question names cells: v3, dv3,
+    dy1, bar_x1, bar_vm1 (bar_v5_1, bar_v5_2 for an adjoint that accumulates; a seed row v̄_k = ȳ_j is none)."""
+    pairs = []
+    for line in re.split(r"\\\\", math):
+        columns = [c.strip() for c in line.split("&")]
+        pairs += [(columns[i], columns[i + 1]) for i in range(0, len(columns) - 1, 2)]
+    rows = []
+    for label, value in pairs:
+        if (m := _LABEL.fullmatch(label)) and not re.fullmatch(r"\\bar y_\{\d+\}", m.group(4)):
+            kind, letter, i = m.group(1) or "", m.group(2), int(m.group(3))
+            rows.append(({"": "", "\\dot ": "d", "\\bar ": "bar_"}[kind] + letter + _vid(i)[1:], value))
+    total = {name: sum(n == name for n, _ in rows) for name, _ in rows}
+    seen: dict[str, int] = {}
+    cells = {}
+    for name, value in rows:
+        seen[name] = seen.get(name, 0) + 1
+        cells[name + (f"_{seen[name]}" if name.startswith("bar_") and total[name] > 1 else "")] = value
+    return cells
+
+
+def _shown_value(text: str) -> float | None:
+    m = _NUMBER.fullmatch(text)
+    return None if m is None else float(m.group(1)) * 10.0 ** int(m.group(2) or 0)
+
+
+def shown_cells(problem, values: dict[str, Any]) -> list[tuple[str, float | None, bool]]:
+    """(cell, the value the key's table shows, agrees): shown to 6 significant figures, so within half a unit of
+    the 6th figure of torch's value."""
+    ids = problem.givens.get("shown") or []
+    if problem.variant != "fill" or not ids:
+        return []
+    tables = [s.math for s in problem.solution.shown if "\\begin{array}" in s.math]
+    cells = _table_cells(tables[0]) if tables else {}
+    out = []
+    for cell in ids:
+        shown, got = _shown_value(cells.get(cell, "")), values.get(cell)
+        ok = shown is not None and got is not None and math.isfinite(got) and abs(shown - got) <= (
+            0.5 * 10.0 ** (math.floor(math.log10(abs(got))) - 5) * (1 + 1e-9) if got else 1e-9)
+        out.append((cell, shown, ok))
+    return out

@@ -7,9 +7,9 @@
   smallest subnormal from the bit pattern 0...01 viewed as the dtype, the bias from the smallest normal
   (2^(1 - bias)).  A bit pattern's value is the integer viewed as the dtype.  Rounding is a real cast,
   `torch.tensor(x, dtype=float64).to(dtype)`, and the spacing around x is the gap between the two neighbouring
-  values found in the enumerated table.  Overflow: the cast of amax is not finite (inf for IEEE formats, NaN
-  for E4M3 under some versions), or the value saturates at the largest finite one (torch 2.x clamps E4M3 to
-  448): the stored value lies further from amax than half the last gap of the format.
+  values found in the enumerated table (for FP32, `torch.nextafter`).  torch casts float64 to the narrow formats
+  through float32, rounding twice; the cast is fed x rounded to odd in float32, so it rounds once.  Overflow is
+  the question's definition, amax above `finfo.max` (a cast of amax just above it rounds to max instead).
 - FP4 E2M1 has no torch dtype in every version, and the custom formats none at all: their 2^(1+E+M) codes are
   enumerated here from the bit layout (sign, exponent field, mantissa field; all-ones exponent reserved for
   IEEE-style formats, none reserved for E2M1), and rounding is a search of that table for the nearest value
@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -101,10 +102,25 @@ def _layout(g: dict[str, Any]) -> dict[str, Any]:
             "min_subnormal_exp": _log2(c["min_subnormal"]), "epsilon_exp": _log2(c["eps"]), "value": value}
 
 
+def _odd32(x: float) -> torch.Tensor:
+    """x rounded to float32 *to odd* (toward zero, last bit set when inexact).  torch casts float64 to the narrow
+    formats through float32, rounding twice (fp16 1.000488281251 → 1.0 instead of 1.0009765625); from x rounded to
+    odd with at least two more bits than the target, a round to nearest even is the single rounding of x."""
+    t = torch.tensor([x], dtype=torch.float64)
+    f = t.float()
+    if f.double().item() == x or not math.isfinite(f.item()):
+        return f
+    if abs(f.double().item()) > abs(x):
+        f = torch.nextafter(f, torch.zeros_like(f))
+    return (f.view(torch.int32) | 1).view(torch.float32)
+
+
 def cast(key: tuple[str, int, int, str], x: float) -> float:
-    """x stored in the format: a real torch cast, or the nearest table entry (ties to an even code)."""
+    """x stored in the format: a real torch cast (from float64 in one rounding), or the nearest table entry (ties
+    to an even code)."""
     if key[3] == "torch":
-        return torch.tensor([x], dtype=torch.float64).to(TORCH[key[0]]).double().item()
+        single = torch.tensor([x], dtype=torch.float64).float() if key[0] == "fp32" else _odd32(x)
+        return single.to(TORCH[key[0]]).double().item()
     values = table(key)
     a = abs(x)
     if a > values[-1].item():
@@ -119,27 +135,39 @@ def cast(key: tuple[str, int, int, str], x: float) -> float:
 
 
 def neighbours(key: tuple[str, int, int, str], x: float) -> tuple[float, float]:
-    """The representable numbers a <= |x| < b."""
+    """The representable numbers a <= |x| < b; at the largest finite value, the last gap (a < |x| = b, as in its
+    binade); above it, b is inf (no finite neighbour: the question is not defined there)."""
+    if key[0] == "fp32":  # no table: torch.nextafter in float32 around |x|
+        f = torch.tensor([abs(x)], dtype=torch.float64).float()
+        if f.double().item() > abs(x):
+            f = torch.nextafter(f, torch.zeros_like(f))
+        a, b = f.double().item(), torch.nextafter(f, torch.full_like(f, math.inf)).double().item()
+        top = float(torch.finfo(torch.float32).max)
+        return (float(torch.nextafter(f, torch.zeros_like(f)).item()), a) if a == abs(x) == top else (a, b)
     values = table(key)
     i = int(torch.searchsorted(values, torch.tensor([abs(x)], dtype=torch.float64), right=True).item())
+    if i == len(values):
+        return (values[-2].item(), values[-1].item()) if abs(x) == values[-1].item() else (values[-1].item(), math.inf)
     return values[i - 1].item(), values[i].item()
 
 
 def _nearest(g: dict[str, Any]) -> dict[str, Any]:
     key, x = _key(g), float(g["x"])
-    y = cast(key, x)
     a, b = neighbours(key, x)
-    return {"spacing": b - a, "nearest": y, "rel_error": abs(y - x) / abs(x)}
+    decimal = Fraction(repr(x))  # the decimal given, whose float64 may land exactly on a tie or an edge it misses
+    if decimal != Fraction(x) and (abs(x) == a or abs(x) - a == b - abs(x)):
+        x = math.nextafter(x, math.inf if decimal > Fraction(x) else -math.inf)  # the side the decimal is on
+        a, b = neighbours(key, x)
+    y = cast(key, x)
+    # of the decimal given, exactly: |y − x| of a float64 x carries x's own rounding, 1e-3 of a 1e-13 error
+    return {"spacing": b - a, "nearest": y, "rel_error": float(abs(Fraction(y) - decimal) / abs(decimal))}
 
 
 def _range(g: dict[str, Any]) -> dict[str, Any]:
     key = _key(g)
     c = constants(key)
     amax, amin = float(g["amax"]), float(g["amin"])
-    stored, top = cast(key, amax), table(key)[-2:]
-    # overflow: the cast gives inf or NaN, or saturates (torch's E4M3 cast clamps to 448): the stored value is
-    # further from amax than half the format's last gap
-    overflow = not math.isfinite(stored) or abs(stored - amax) > (top[1] - top[0]).item() / 2
+    overflow = amax > c["max"]  # the question's definition: above the largest finite value (not what a cast does)
     k = 0  # largest k with amax * 2^k <= max, by stepping
     while amax * 2.0**k > c["max"]:
         k -= 1

@@ -17,6 +17,7 @@ No GPU is needed; on one, timing a real decode step against the bandwidth bound 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import torch
@@ -82,12 +83,18 @@ def weight_bytes(params_b: Any, dtype: str) -> int:
     return torch.empty(n, dtype=dt, device=META).nbytes
 
 
+def _gb(value: Any) -> Fraction:
+    """A size given in GB, in bytes exactly as the decimal reads (4.1 GB is 4,100,000,000 B; 4.1 * 1e9 in floats
+    is 4099999999.9999995, which moved an exact fit)."""
+    return Fraction(repr(float(value or 0))) * 10**9
+
+
 def _kv_cache(g: dict[str, Any]) -> dict[str, Any]:
     per = per_token(g)
     out = {"per_token": per, "total": cache_bytes(g, int(g["batch"]), int(g["seq_len"])) / 1e9}
-    budget = float(g.get("budget_gb", 0) or 0)
+    budget = _gb(g.get("budget_gb", 0))
     if budget:
-        out["max_tokens"] = _largest(lambda n: n * per <= budget * 1e9)
+        out["max_tokens"] = _largest(lambda n: n * per <= budget)
     return out
 
 
@@ -106,19 +113,19 @@ def _memory(g: dict[str, Any]) -> dict[str, Any]:
     w = weight_bytes(g["params_b"], g["w_dtype"])
     c = cache_bytes(g, int(g["batch"]), int(g["seq_len"]))
     out = {"weights": w / 1e9, "cache": c / 1e9, "total": (w + c) / 1e9}
-    gpu = float(g.get("gpu_gb", 0) or 0)
+    gpu = _gb(g.get("gpu_gb", 0))
     if gpu:
-        out["gpus"] = _largest(lambda n: n * gpu * 1e9 < w + c) + 1
+        out["gpus"] = _largest(lambda n: n * gpu < w + c) + 1
     return out
 
 
 def _max_batch(g: dict[str, Any]) -> dict[str, Any]:
     w = weight_bytes(g["params_b"], g["w_dtype"])
-    free = float(g["gpu_gb"]) * 1e9 - w - float(g.get("reserve_gb", 0) or 0) * 1e9
+    free = _gb(g["gpu_gb"]) - w - _gb(g.get("reserve_gb", 0))
     one = cache_bytes(g, 1, int(g["seq_len"]))
     # the cache of b sequences, measured once at b = 2 to confirm it scales with the batch
     assert cache_bytes(g, 2, int(g["seq_len"])) == 2 * one
-    return {"free": free / 1e9, "per_sequence": one / 1e9, "max_batch": _largest(lambda b: b * one <= free)}
+    return {"free": float(free / 10**9), "per_sequence": one / 1e9, "max_batch": _largest(lambda b: b * one <= free)}
 
 
 def _decode(g: dict[str, Any]) -> dict[str, Any]:

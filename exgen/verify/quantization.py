@@ -1,53 +1,30 @@
-"""Quantization reproduced with torch's own quantize kernels, independently of the solver.
+"""Quantization reproduced with torch, independently of the solver.
 
-The range comes from torch.iinfo for 8 bits (quantize_per_tensor/per_channel with qint8/quint8) and from
-the two's-complement definition for narrower widths (fake_quantize_*_affine with quant_min/quant_max).
-torch rounds in float32 (and quantize_per_tensor rounds after adding Z); the sampler keeps every value at
-least 0.05 away from a rounding boundary, so float32 and exact arithmetic agree on every integer.
-Storage is measured on real tensors: a block of weights quantized per group, bit-packed into uint8, plus
-the fp16 scales, and its bytes scaled up to the model.
+The integer range comes from torch.iinfo for 8 bits and from the two's-complement definition for narrower
+widths.  affine, absmax and per_channel state their own rounding rule, halves away from zero, on the decimals
+given; torch's quantize kernels round half to even in float32, so a tie or an r/S within float32 error of a
+half (a TA's givens; the sampler keeps 0.05 from every boundary) came out otherwise.  Their integers are that
+rule decided exactly on the given decimals (Fractions: exactness needs integers wider than torch's int64 for a
+TA's many-digit givens); scales, reconstructions and errors are float64 tensors.  The kernels still reproduce
+given_scale, whose question is PyTorch's kernel (quantization_libraries.py).  Storage is measured on real
+tensors: a block of weights quantized per group, bit-packed into uint8, plus the fp16 scales, and its bytes
+scaled up to the model.
 """
-
 from __future__ import annotations
 
-import warnings
+import math
+from fractions import Fraction
 from typing import Any
 
 import torch
 
 from exgen.verify.quantization_libraries import REPRODUCERS as REPRODUCERS_EXT
 
-_DTYPES = {True: torch.qint8, False: torch.quint8}
-
-
 def _range(bits: int, signed: bool) -> tuple[int, int]:
     if bits == 8:
         info = torch.iinfo(torch.int8 if signed else torch.uint8)
         return info.min, info.max
     return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-
-
-def _per_tensor(x: torch.Tensor, scale: float, zero: int, bits: int, signed: bool) -> torch.Tensor:
-    """The integer matrix, from torch's quantize kernels."""
-    qmin, qmax = _range(bits, signed)
-    if bits == 8:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # quantize_per_tensor is deprecated in torch 2.13
-            return torch.quantize_per_tensor(x, scale, zero, _DTYPES[signed]).int_repr().long()
-    fq = torch.fake_quantize_per_tensor_affine(x, scale, zero, qmin, qmax)
-    return torch.round(fq / scale).long() + zero
-
-
-def _per_row(x: torch.Tensor, scales: torch.Tensor, bits: int, axis: int = 0) -> torch.Tensor:
-    """Integers with one scale per slice along `axis` (0: rows, 1: columns)."""
-    zeros = torch.zeros(x.shape[axis], dtype=torch.int32, device=x.device)
-    qmin, qmax = _range(bits, True)
-    if bits == 8:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            return torch.quantize_per_channel(x, scales.double(), zeros.long(), axis, torch.qint8).int_repr().long()
-    fq = torch.fake_quantize_per_channel_affine(x, scales.float(), zeros, axis, qmin, qmax)
-    return torch.round(fq / (scales[:, None] if axis == 0 else scales[None, :])).long()
 
 
 def _errors(x: torch.Tensor, xhat: torch.Tensor) -> dict[str, float]:
@@ -60,14 +37,37 @@ def _rows(t: torch.Tensor) -> list:
     return t.cpu().tolist()
 
 
+def _decimal(v: Any) -> Fraction:
+    """A given as the decimal a student reads (a key's float written back in its shortest form)."""
+    return Fraction(repr(float(v)))
+
+
+def _away(r: Fraction) -> int:
+    """The question's rounding: to nearest, halves away from zero."""
+    n = math.floor(abs(r) + Fraction(1, 2))
+    return n if r >= 0 else -n
+
+
+def _integers(x: list, inv, zero: int, qmin: int, qmax: int, device: torch.device) -> torch.Tensor:
+    """q = clamp(round(r/S) + Z) with the question's rule, decided exactly on the decimals given (inv = 1/S, or
+    inv(i, j) per channel): torch's kernels round half to even, in float32, so a tie or an r/S within float32
+    error of a half (a TA's givens; the sampler avoids both) would come out otherwise."""
+    per = inv if callable(inv) else lambda i, j: inv
+    q = [[_away(_decimal(v) * per(i, j)) + zero for j, v in enumerate(row)] for i, row in enumerate(x)]
+    return torch.clamp(torch.tensor(q, dtype=torch.long, device=device), qmin, qmax)
+
+
 def _affine(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
     bits, signed = int(g["bits"]), g["signed"] == "signed"
     qmin, qmax = _range(bits, signed)
-    lo, hi = g.get("calibration") or (x64.min().item(), x64.max().item())  # a calibrated range replaces X's own
-    scale = (hi - lo) / (qmax - qmin)
-    zero = int(torch.clamp(torch.round(torch.tensor(qmin - lo / scale, dtype=torch.float64)), qmin, qmax).item())
-    q = _per_tensor(x64.float(), scale, zero, bits, signed)
+    calibration = g.get("calibration")  # a calibrated range replaces X's own
+    lo, hi = (_decimal(v) for v in calibration) if calibration else \
+        (min(_decimal(v) for row in g["X"] for v in row), max(_decimal(v) for row in g["X"] for v in row))
+    inv = Fraction(qmax - qmin) / (hi - lo)  # 1/S
+    zero = min(max(_away(qmin - lo * inv), qmin), qmax)
+    q = _integers(g["X"], inv, zero, qmin, qmax, device)
+    scale = float(1 / inv)
     xhat = (q.double() - zero) * scale
     return {"scale": scale, "zero_point": zero, "q": _rows(q), "reconstruction": _rows(xhat),
             "error": _errors(x64, xhat)[g["metric"]]}
@@ -77,9 +77,10 @@ def _absmax(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
     bits = int(g["bits"])
     qmin, qmax = _range(bits, True)
-    amax = float(g.get("clip", 0)) or x64.abs().max().item()  # a clipping threshold replaces |r|max
-    scale = amax / qmax if g["convention"] == "qmax" else -amax / qmin
-    q = _per_tensor(x64.float(), scale, 0, bits, True)
+    amax = _decimal(g.get("clip", 0)) or max(abs(_decimal(v)) for row in g["X"] for v in row)  # clip replaces |r|max
+    inv = (qmax if g["convention"] == "qmax" else -qmin) / amax  # 1/S
+    q = _integers(g["X"], inv, 0, qmin, qmax, device)
+    scale = float(1 / inv)
     xhat = q.double() * scale
     return {"scale": scale, "q": _rows(q), "reconstruction": _rows(xhat), "error": _errors(x64, xhat)[g["metric"]]}
 
@@ -88,11 +89,13 @@ def _per_channel(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
     bits = int(g["bits"])
     axis = 1 if g.get("axis", "rows") == "columns" else 0  # torch's channel axis
-    qmax = _range(bits, True)[1]
+    qmin, qmax = _range(bits, True)
     s_tensor = x64.abs().max().item() / qmax
     s_rows = x64.abs().amax(dim=1 - axis) / qmax
-    q_tensor = _per_tensor(x64.float(), s_tensor, 0, bits, True)
-    q_rows = _per_row(x64.float(), s_rows, bits, axis)
+    x = [[_decimal(v) for v in row] for row in g["X"]]
+    amax = [max(abs(v) for v in row) for row in (x if axis == 0 else zip(*x))]  # per channel, exactly
+    q_tensor = _integers(g["X"], qmax / max(amax), 0, qmin, qmax, device)  # halves away from zero, as stated
+    q_rows = _integers(g["X"], lambda i, j: qmax / amax[i if axis == 0 else j], 0, qmin, qmax, device)
     e_tensor = _errors(x64, q_tensor.double() * s_tensor)["frobenius"]
     e_rows = _errors(x64, q_rows.double() * (s_rows[:, None] if axis == 0 else s_rows[None, :]))["frobenius"]
     return {"scale_tensor": s_tensor, "scale_rows": _rows(s_rows), "q_tensor": _rows(q_tensor),
@@ -110,7 +113,7 @@ def _pack(q: torch.Tensor, bits: int) -> torch.Tensor:
 def _storage(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     """Bytes per weight measured on a real block of 8 groups (at most 8 × 4096 weights, so a huge group size in a
     hand-edited key allocates nothing large): packed weights per weight, plus each group's fp16 scale (and packed
-    zero point) spread over the stated group size."""
+    zero point) times the number of groups, ⌈quantized weights / group size⌉."""
     params, bits, group = float(g["params"]), int(g["bits"]), int(g["group"])
     kept = float(g.get("kept_params", 0))
     source = {16: torch.float16, 32: torch.float32}[int(g["source_bits"])]
@@ -125,10 +128,10 @@ def _storage(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     if g.get("zero_points", "none") == "b-bit":  # one b-bit zero point per group, packed like the weights
         zeros = torch.full((8,), 1 << (bits - 1), dtype=torch.long, device=device)
         per_group += _pack(zeros, bits).nbytes / 8
-    per_weight_after = _pack(q, bits).nbytes / block + per_group / group
+    groups = math.ceil((Fraction(str(params)) - Fraction(str(kept))) / group)  # a partial last group has a scale
     per_weight_before = weights.to(source).nbytes / block
     before = params * per_weight_before
-    after = (params - kept) * per_weight_after + kept * per_weight_before
+    after = (params - kept) * (_pack(q, bits).nbytes / block) + groups * per_group + kept * per_weight_before
     return {"before": before / 1e9, "after": after / 1e9, "ratio": before / after}
 
 

@@ -2,16 +2,20 @@
 
 given_scale: the integers from torch.quantize_per_tensor / quantize_per_channel (quint8, qint8) or, for other
 ranges, from torch.fake_quantize_per_tensor_affine / per_channel_affine with quant_min/quant_max; the
-fake-quantized matrix from fake_quantize_*_affine (float32).  absmax_int8 and affine_channel: the factors from
-torch reductions, the integers from fake_quantize_*_affine over the restricted (or the stated) range.  requant:
-torch.frexp splits M into M0·2^-n; gemmlowp's SaturatingRoundingDoublingHighMul and RoundingDivideByPOT are
-done with int64 tensors.  Sampled instances keep values to be rounded 0.05 from a .5 boundary (or put an
-exact, float32-representable tie there), so float32 kernels and exact arithmetic agree.
+fake-quantized matrix as those integers times the scale in float64 (fake_quantize_*_affine's own float32
+result differs by float32 rounding, far more than the verifier's tolerance).  absmax_int8 and affine_channel:
+the factors from torch reductions; their integers (and zero points) are the stated rule, halves to even, on
+the given decimals exactly, since their scales (8/7, 2/255) are no floats and the float32 kernels misjudge a
+half a TA's givens put there.  requant: torch.frexp splits M into M0·2^-n; gemmlowp's
+SaturatingRoundingDoublingHighMul and RoundingDivideByPOT are done with int64 tensors.  Sampled instances keep
+values to be rounded 0.05 from a .5 boundary (or put an exact, float32-representable tie there), so for
+given_scale the float32 kernels and exact arithmetic agree.
 """
 
 from __future__ import annotations
 
 import warnings
+from fractions import Fraction
 from typing import Any
 
 import torch
@@ -48,7 +52,10 @@ def _given_scale(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
                 q = torch.quantize_per_tensor(x, float(scales[0]), int(zeros[0]), dtype).int_repr().long()
             else:
                 q = torch.quantize_per_channel(x, scales, zeros, axis, dtype).int_repr().long()
-    return {"q": q.tolist(), "fake_quant": fq.double().tolist(), "error": (x64 - fq.double()).tolist()}
+    # the kernel's integers back to values in float64: its own float32 fake-quantized matrix is off by 1e-7
+    per = (lambda t: t[0]) if axis is None else (lambda t: t.reshape((-1, 1) if axis == 0 else (1, -1)))
+    fq64 = (q - per(zeros)).double() * per(scales)
+    return {"q": q.tolist(), "fake_quant": fq64.tolist(), "error": (x64 - fq64).tolist()}
 
 
 def _channel_stat(x: torch.Tensor, axis: str, fn) -> torch.Tensor:
@@ -61,6 +68,29 @@ def _round_to(v: torch.Tensor, k: int) -> torch.Tensor:
     return torch.round(v * 10**k) / 10**k if k else v
 
 
+def _exact_q(g: dict[str, Any], inv: list[Fraction], zeros: list[int], lo: int, hi: int,
+             device: torch.device) -> torch.Tensor:
+    """q = clamp(round(x/S) + Z), halves to even, on the given decimals exactly (inv: 1/S per channel, from a
+    `_channels` list).  The kernels compute x/S in float32 and misjudge a half whose S is no float (S = 8/7: 4/S is
+    3.5, the kernel's 3.4999998 rounds to 3), which the sampler avoids and a TA's givens need not."""
+    axis = _axis(g["axis"])
+    q = [[min(max(round(Fraction(repr(float(v))) * inv[0 if axis is None else i if axis == 0 else j]) +
+                      zeros[0 if axis is None else i if axis == 0 else j], lo), hi)
+          for j, v in enumerate(row)] for i, row in enumerate(g["X"])]
+    return torch.tensor(q, dtype=torch.long, device=device)
+
+
+def _channels(g: dict[str, Any]) -> list[list[Fraction]]:
+    """The given decimals of each channel (one for the tensor, each row, or each column)."""
+    x = [[Fraction(repr(float(v))) for v in row] for row in g["X"]]
+    return {"tensor": [[v for row in x for v in row]], "rows": x, "columns": [list(c) for c in zip(*x)]}[g["axis"]]
+
+
+def _decimals_of(t: torch.Tensor) -> list[Fraction]:
+    """A rounded factor's decimals (torch's float64 rounding to k places, read back in its shortest form)."""
+    return [Fraction(repr(v)) for v in t.reshape(-1).tolist()]
+
+
 def _absmax_int8(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
     qmax = (1 << (int(g["bits"]) - 1)) - 1
@@ -69,7 +99,11 @@ def _absmax_int8(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     factor = _round_to(qmax / amax if mult else amax / qmax, int(g["factor_decimals"]))
     scale = 1 / factor if mult else factor
     axis = _axis(g["axis"])
-    _, q = _fake(x64.float(), scale, torch.zeros_like(scale, dtype=torch.long), axis, -qmax, qmax)
+    if int(g["factor_decimals"]):
+        inv = [f if mult else 1 / f for f in _decimals_of(factor)]
+    else:
+        inv = [qmax / max(abs(v) for v in ch) for ch in _channels(g)]
+    q = _exact_q(g, inv, [0] * len(inv), -qmax, qmax, device)
     per = scale.reshape(-1, 1) if axis == 0 else scale.reshape(1, -1) if axis == 1 else scale
     xhat = q.double() / (factor.reshape(per.shape)) if mult else q.double() * per
     scalar = g["axis"] == "tensor"
@@ -84,9 +118,12 @@ def _affine_channel(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     rmin = _channel_stat(x64, g["axis"], lambda t, d: t.amin(dim=d))
     rmax = _channel_stat(x64, g["axis"], lambda t, d: t.amax(dim=d))
     scale = _round_to((rmax - rmin) / (hi - lo), int(g["scale_decimals"]))
-    zeros = torch.clamp(torch.round(lo - rmin / scale), lo, hi).long()
     axis = _axis(g["axis"])
-    _, q = _fake(x64.float(), scale, zeros, axis, lo, hi)
+    channels = _channels(g)
+    exact = _decimals_of(scale) if int(g["scale_decimals"]) else [(max(c) - min(c)) / (hi - lo) for c in channels]
+    zero_list = [min(max(round(lo - min(c) / s), lo), hi) for c, s in zip(channels, exact)]
+    zeros = torch.tensor(zero_list, dtype=torch.long, device=device)
+    q = _exact_q(g, [1 / s for s in exact], zero_list, lo, hi, device)
     shape = (-1, 1) if axis == 0 else (1, -1) if axis == 1 else (1, 1)
     xhat = scale.reshape(shape) * (q.double() - zeros.double().reshape(shape))
     return {"scales": scale.tolist(), "zero_points": zeros.tolist(), "q": q.tolist(), "reconstruction": xhat.tolist(),

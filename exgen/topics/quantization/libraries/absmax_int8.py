@@ -146,7 +146,7 @@ def _solve_absmax(g: dict[str, Any]) -> Solution:
                  f"{formula} = {fshow(unrounded, lambda v: nf.sig(v, 6))}"),
         ]
         if k:
-            out.append(Step(f"Rounded to {k} decimals, and used from here on:",
+            out.append(Step(f"Rounded to {k} decimal{'' if k == 1 else 's'}, and used from here on:",
                             f"{sym} = {fshow(fvals, lambda v: nf.fixed(v, k))}"))
         marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
         product = r"c\,x" if mult else "x/S"

@@ -135,7 +135,8 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
                  + vec([p[2] / p[3] for p in unrounded], lambda v: nf.sig(v, 6))),
         ]
         if k:
-            out.append(Step(f"Rounded to {k} decimals and used from here on (as the course's worked example does):",
+            out.append(Step(f"Rounded to {k} decimal{'' if k == 1 else 's'} and used from here on (as the course's "
+                            "worked example does):",
                             "S = " + vec(scales, lambda v: nf.fixed(v, k))))
         out += [
             Step("Zero points, rounded to the nearest integer (halves to even) and clamped to the range:",
