@@ -4,8 +4,9 @@ The integer range comes from torch.iinfo for 8 bits and from the two's-complemen
 widths.  affine, absmax and per_channel state their own rounding rule, halves away from zero, on the decimals
 given; torch's quantize kernels round half to even in float32, so a tie or an r/S within float32 error of a
 half (a TA's givens; the sampler keeps 0.05 from every boundary) came out otherwise.  Their integers are that
-rule decided exactly on the given decimals (Fractions: exactness needs integers wider than torch's int64 for a
-TA's many-digit givens); scales, reconstructions and errors are float64 tensors.  The kernels still reproduce
+rule applied by torch in float64, and decided exactly on the given decimals (Fractions, as many digits as a TA
+types) only where r/S lies within float64's error of a half; scales, reconstructions and errors are float64
+tensors.  The kernels still reproduce
 given_scale, whose question is PyTorch's kernel (quantization_libraries.py).  Storage is measured on real
 tensors: a block of weights quantized per group, bit-packed into uint8, plus the fp16 scales, and its bytes
 scaled up to the model.
@@ -49,12 +50,20 @@ def _away(r: Fraction) -> int:
 
 
 def _integers(x: list, inv, zero: int, qmin: int, qmax: int, device: torch.device) -> torch.Tensor:
-    """q = clamp(round(r/S) + Z) with the question's rule, decided exactly on the decimals given (inv = 1/S, or
-    inv(i, j) per channel): torch's kernels round half to even, in float32, so a tie or an r/S within float32
-    error of a half (a TA's givens; the sampler avoids both) would come out otherwise."""
+    """q = clamp(round(r/S) + Z) with the question's rule, halves away from zero (inv = 1/S exactly, or inv(i, j)
+    per channel), rounded by torch in float64: sign(r/S)·floor(|r/S| + 1/2). torch's kernels round half to even,
+    in float32, so a tie or an r/S within float32 error of a half (a TA's givens; the sampler avoids both) came
+    out otherwise; an r/S within float64's error of a half is decided exactly on the decimals given."""
     per = inv if callable(inv) else lambda i, j: inv
-    q = [[_away(_decimal(v) * per(i, j)) + zero for j, v in enumerate(row)] for i, row in enumerate(x)]
-    return torch.clamp(torch.tensor(q, dtype=torch.long, device=device), qmin, qmax)
+    x64 = torch.tensor(x, dtype=torch.float64, device=device)
+    inv64 = torch.tensor([[float(per(i, j)) for j in range(len(row))] for i, row in enumerate(x)],
+                         dtype=torch.float64, device=device)
+    r = x64 * inv64
+    q = torch.sign(r) * torch.floor(r.abs() + 0.5)
+    near_half = ((r.abs() - r.abs().floor()) - 0.5).abs() <= 1e-9 * r.abs().clamp(min=1)
+    for i, j in near_half.nonzero().tolist():
+        q[i, j] = _away(_decimal(x[i][j]) * per(i, j))
+    return torch.clamp(q.long() + zero, qmin, qmax)
 
 
 def _affine(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
