@@ -415,7 +415,9 @@ def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
 @click.option("--compare", "old_key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A dry run after editing a key: grade with both keys and print whose points change (and by "
                    "how much) between OLD_KEY and KEY; writes nothing.")
-def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
+@click.option("--force", is_flag=True, help="Replace feedback files in the --feedback folder that were edited since "
+              "exgen wrote them, or that exgen did not write (without it such a run is refused and writes nothing).")
+def grade(key, submissions, out, feedback, gradescope, old_key, force) -> None:
     """Grade filled answer sheets against a key: points per part, feedback, a gradebook.
 
     SUBMISSIONS are answer sheets (answers.yaml filled in) or folders of them. Each part is correct,
@@ -424,6 +426,10 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
     others are still graded. Exit status: 0 all graded, 1 completed with errors (see the error column),
     2 a usage error (unreadable key, bad option, an output that would overwrite an input).
 
+    A feedback file due to be rewritten that was edited since exgen wrote it (a TA's note added), or that
+    exgen did not write, is never replaced silently: the run names it and writes nothing (exit 2) unless
+    --force is given. Move the file away, or pass --force to replace it.
+
     \b
     Examples:
       exgen grade sheet/key.json submissions/ --out grades.csv --feedback feedback/
@@ -431,8 +437,9 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
     """
     from exgen.files import atomic_write_all, refuse_overlap
     from exgen.grading.grade import (EXIT_OK, EXIT_WITH_ERRORS, FEEDBACK_MANIFEST, Grader, compare_lines,
-                                     feedback_files, feedback_manifest, feedback_markdown, gradebook_csv,
-                                     gradescope_json, points_text, remove_stale_feedback, summary_line)
+                                     edited_feedback, feedback_files, feedback_manifest, feedback_markdown,
+                                     gradebook_csv, gradescope_json, points_text, remove_stale_feedback,
+                                     summary_line)
     from exgen.manifest import read_key
 
     with user_errors():
@@ -443,8 +450,9 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
     if gradescope is not None and len(files) != 1:
         raise click.UsageError("--gradescope writes one submission's results.json; give exactly one submission")
     if old_key is not None:
-        if out or feedback or gradescope:
-            raise click.UsageError("--compare is a dry run: it writes nothing (drop --out, --feedback, --gradescope)")
+        if out or feedback or gradescope or force:
+            raise click.UsageError("--compare is a dry run: it writes nothing (drop --out, --feedback, --gradescope, "
+                                   "--force)")
         with user_errors():
             before = Grader(read_key(old_key))
         sheets = [g.key.meta.get("sheet") for g in (before, grader)]
@@ -456,11 +464,19 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
             click.echo(line)
         click.echo(f"{len(lines)} submission(s) change between {old_key} and {key}; nothing written", err=True)
         return
+    if force and feedback is None:
+        raise click.UsageError("--force replaces edited feedback files: it goes with --feedback")
     rows = grader.grade_files(files)
     named = feedback_files(rows) if feedback is not None else []
     with user_errors():
         refuse_overlap([out, gradescope] + [feedback / name for name, _ in named]
                        + ([feedback / FEEDBACK_MANIFEST] if feedback is not None else []), [key, *files])
+    texts = [(name, feedback_markdown(row)) for name, row in named]
+    edited = edited_feedback(feedback, texts) if feedback is not None and not force else []
+    if edited:
+        shown = ", ".join(edited[:5]) + (f" and {len(edited) - 5} more" if len(edited) > 5 else "")
+        raise UserError(f"not replacing {shown} in {feedback}: edited since exgen wrote it, or not written by "
+                        "exgen; nothing written (move the file away, or pass --force to replace it)")
     for row in rows:
         if row.error:
             click.echo(f"ERROR {row.source}: {row.error}")
@@ -472,7 +488,6 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
     writes = [(out, gradebook_csv(rows))] if out is not None else []
     stale: list[str] = []
     if feedback is not None:  # with a record of what it wrote, so that the next run removes what it no longer writes
-        texts = [(name, feedback_markdown(row)) for name, row in named]
         manifest, stale, kept = feedback_manifest(feedback, texts)
         writes += [(feedback / name, text) for name, text in texts] + [(feedback / FEEDBACK_MANIFEST, manifest)]
         if kept:

@@ -524,3 +524,40 @@ def test_a_second_feedback_run_removes_only_the_files_exgen_wrote_that_it_no_lon
     assert "removed 2 feedback file(s)" in result.output and "bob.md, dana.md" in result.output
     assert "kept carl.md" in result.output and (fb / "notes.md").read_text() == "my own notes"
     assert "carl.md" not in (fb / ".exgen-feedback").read_text()  # kept once: not exgen's any more
+
+
+def test_an_edited_feedback_file_is_not_replaced_without_force(sheet, tmp_path):
+    """A review found a TA's line added to bob.md lost, exit 0, when bob was graded again."""
+    blank = (sheet / "answers.yaml").read_text()
+    subs, fb, out = tmp_path / "subs", tmp_path / "fb", tmp_path / "g.csv"
+    subs.mkdir()
+    for name in ("alice", "bob"):
+        (subs / f"{name}.yaml").write_text(fill(blank, {"1.scale": "1.0"}, name))
+    assert run("grade", sheet / "key.json", subs, "--out", out, "--feedback", fb).exit_code == 0
+    assert run("grade", sheet / "key.json", subs, "--out", out, "--feedback", fb).exit_code == 0  # unchanged: fine
+    edited = (fb / "bob.md").read_text() + "TA: see me\n"
+    (fb / "bob.md").write_text(edited)
+    (subs / "alice.yaml").write_text(fill(blank, {"1.scale": "2.0"}, "alice"))
+    before = {p.name: p.read_bytes() for p in fb.iterdir()}, out.read_bytes()
+    result = run("grade", sheet / "key.json", subs, "--out", out, "--feedback", fb)
+    assert result.exit_code == 2 and "bob.md" in result.output and "--force" in result.output
+    assert ({p.name: p.read_bytes() for p in fb.iterdir()}, out.read_bytes()) == before  # nothing written at all
+    result = run("grade", sheet / "key.json", subs, "--out", out, "--feedback", fb, "--force")
+    assert result.exit_code == 0 and "TA: see me" not in (fb / "bob.md").read_text()
+
+
+def test_a_feedback_file_exgen_did_not_write_is_not_replaced_but_one_from_before_the_manifest_is(sheet, tmp_path):
+    blank = (sheet / "answers.yaml").read_text()
+    subs, fb = tmp_path / "subs", tmp_path / "fb"
+    subs.mkdir()
+    for name in ("alice", "bob"):
+        (subs / f"{name}.yaml").write_text(fill(blank, {"1.scale": "1.0"}, name))
+    assert run("grade", sheet / "key.json", subs, "--feedback", fb).exit_code == 0
+    (fb / ".exgen-feedback").unlink()  # a folder written before the manifest existed: exgen's files by their header
+    (subs / "alice.yaml").write_text(fill(blank, {"1.scale": "2.0"}, "alice"))
+    assert run("grade", sheet / "key.json", subs, "--feedback", fb).exit_code == 0
+    (fb / ".exgen-feedback").unlink()
+    (fb / "bob.md").write_text("# My notes on bob\n")  # the user's own file, under the name exgen would use
+    result = run("grade", sheet / "key.json", subs, "--feedback", fb)
+    assert result.exit_code == 2 and "bob.md" in result.output
+    assert (fb / "bob.md").read_text() == "# My notes on bob\n"

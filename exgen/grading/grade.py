@@ -664,12 +664,7 @@ def feedback_manifest(folder: Path, files: list[tuple[str, str]]) -> tuple[str, 
     user's now), and so is every file the manifest does not name. Files due for removal stay listed, so a
     run stopped before removing them removes them next time."""
     written = {name: _sha256(text.encode("utf-8")) for name, text in files}
-    earlier = {}
-    data = _regular_bytes(Path(folder) / FEEDBACK_MANIFEST) or b""
-    for line in data.decode("utf-8", "replace").splitlines():
-        m = _MANIFEST_LINE.fullmatch(line)
-        if m and m.group(2) not in written:
-            earlier[m.group(2)] = m.group(1)
+    earlier = {name: digest for name, digest in _manifest_digests(folder).items() if name not in written}
     stale, kept = {}, []
     for name, digest in sorted(earlier.items()):
         current = _regular_bytes(Path(folder) / name)
@@ -682,6 +677,44 @@ def feedback_manifest(folder: Path, files: list[tuple[str, str]]) -> tuple[str, 
             "# those it no longer writes, if they are unchanged. Do not edit.\n"
             + "".join(f"{digest}  {name}\n" for name, digest in listed))
     return text, sorted(stale), kept
+
+
+def _manifest_digests(folder: Path) -> dict[str, str]:
+    """{name: sha256} of the files the folder's manifest lists (none without a manifest)."""
+    data = _regular_bytes(Path(folder) / FEEDBACK_MANIFEST) or b""
+    return {m.group(2): m.group(1) for m in map(_MANIFEST_LINE.fullmatch, data.decode("utf-8", "replace").splitlines())
+            if m}
+
+
+def _own_header(current: bytes, text: str) -> bool:
+    """Whether a file the manifest does not list starts as exgen's feedback for the same student does (its
+    '# Feedback for …' line, then 'Submission: …'): feedback written before the manifest existed."""
+    have = current.decode("utf-8", "replace").split("\n")[:3]
+    want = text.split("\n")[:3]
+    return len(have) == 3 and have[0] == want[0] and have[1] == "" and have[2].startswith("Submission: ")
+
+
+def edited_feedback(folder: Path, files: list[tuple[str, str]]) -> list[str]:
+    """The names among this run's feedback `files` (name, text) that exist in `folder` and are not as exgen
+    wrote them: edited since (their sha256 is not the manifest's), or never written by exgen (unlisted, and
+    not starting with exgen's own header for that student). Replacing one would lose the user's text."""
+    listed = _manifest_digests(folder)
+    out = []
+    for name, text in files:
+        path = Path(folder) / name
+        if not (path.exists() or path.is_symlink()):
+            continue
+        current = _regular_bytes(path)
+        if current is None:  # a link, a folder, a huge file: not exgen's
+            out.append(name)
+        elif current == text.encode("utf-8"):
+            continue
+        elif name in listed:
+            if _sha256(current) != listed[name]:
+                out.append(name)
+        elif not _own_header(current, text):
+            out.append(name)
+    return sorted(out)
 
 
 def remove_stale_feedback(folder: Path, names: list[str]) -> list[str]:
