@@ -485,6 +485,8 @@ def grade(key, submissions, out, feedback, gradescope, old_key, force) -> None:
                                  for n, (got, most) in row.problems().items())
             click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}"
                        f"\t(problem {problems})")
+            for note in row.notes:  # ignored entries: said here too, not only in the student's feedback
+                click.echo(f"note: {row.source}: {note}", err=True)
     writes = [(out, gradebook_csv(rows))] if out is not None else []
     stale: list[str] = []
     if feedback is not None:  # with a record of what it wrote, so that the next run removes what it no longer writes

@@ -463,6 +463,8 @@ class Grader:
             raise SubmissionError(f"this answer sheet belongs to another key (sheet {submission.sheet!r}, "
                                   f"key {sheet_id!r})")
         known = {q for q, _, _ in expected}
+        if len(set(submission.answers) - known) * 2 > len(submission.answers):
+            raise SubmissionError(self._misfit(submission, known))
         unknown = sorted(set(submission.answers) - known) + list(submission.ignored)
         if unknown:
             notes.append("Ignored entries that are not parts of this sheet: " + ", ".join(unknown[:20])
@@ -473,6 +475,30 @@ class Grader:
                           for p, (_, part, n) in zip(parts, expected))
         return StudentGrade(submission.student, submission.source, parts, notes=tuple(notes),
                             version=submission.version, key=self.digest)
+
+    def _misfit(self, submission: Submission, known: set[str]) -> str:
+        """Why most of a sheet's entries are not parts of its paper, naming the papers they fit instead: a
+        miscopied version letter (with shuffled versions every entry is then unknown) is an error row, never
+        a silent 0."""
+        entries = set(submission.answers)
+        off = len(entries - known)
+        if self.versions is not None and submission.version:
+            mine, others = f"version {submission.version}'s paper", [
+                f"version {v}" for v in self.versions if v != submission.version
+                and entries <= {q for q, _, _ in self.expected_parts(None, v)}]
+        elif self.students is not None:
+            mine, others = f"{submission.student!r}'s paper", [
+                repr(s) for s in self.students if s != submission.student
+                and entries <= {q for q, _, _ in self.expected_parts(s)}]
+        else:
+            mine, others = "this key's sheet", []
+        message = f"{off} of the sheet's {len(entries)} entries are not parts of {mine}"
+        if not others:
+            return message + " (is it a sheet for another key?); not graded"
+        named = " or ".join(others[:3]) + (f" (and {len(others) - 3} more)" if len(others) > 3 else "")
+        says = f"version: {submission.version}" if self.versions is not None and submission.version \
+            else f"student: {submission.student}"
+        return f"{message}; they fit the paper of {named}, and the sheet says '{says}': is it miscopied? Not graded"
 
     def grade_files(self, paths: Iterable[Path]) -> list[StudentGrade]:
         """Every file gets a row: graded, or an error row; duplicates of a student are all error rows."""
