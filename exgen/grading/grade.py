@@ -392,9 +392,7 @@ class Grader:
         """The (1-based) key problem numbers a student answers, in the order of their sheet (None: every
         problem of the key, numbered as in the key)."""
         if self.students is not None and student is not None:
-            if student not in self.students:
-                raise SubmissionError(f"student {student!r} is not on this exam's roster")
-            return list(self.students[student])
+            return list(self.students[self.roster_id(student)])
         if self.versions is not None and (student is not None or version):
             if version not in self.versions:
                 letters = ", ".join(self.versions)
@@ -402,6 +400,22 @@ class Grader:
                                       "(fill in 'version:' with the letter printed on the exam)")
             return list(self.versions[version])
         return list(range(1, len(self.key.problems) + 1))
+
+    def roster_id(self, student: str) -> str:
+        """The roster's id for a sheet's student: the same id, or the one id equal to it without case (`Ann-Lee`
+        for `ann-lee`; a roster refuses two ids differing only in case). Several, or none: SubmissionError."""
+        import unicodedata
+
+        if student in self.students:
+            return student
+        folded = unicodedata.normalize("NFC", student).casefold()
+        found = [s for s in self.students if unicodedata.normalize("NFC", s).casefold() == folded]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise SubmissionError(f"student {student!r} is not on this exam's roster; it matches "
+                                  f"{' and '.join(map(repr, found))} without case: write the one printed on your exam")
+        raise SubmissionError(f"student {student!r} is not on this exam's roster")
 
     def mistakes(self, number: int) -> dict[str, list]:
         """{part id: [(Mistake, wrong value)]}; for a multiple-choice part the wrong value is the letter of
@@ -456,8 +470,12 @@ class Grader:
         return result
 
     def grade(self, submission: Submission) -> StudentGrade:
-        expected = self.expected_parts(submission.student, submission.version)
         notes = []
+        if self.students is not None and submission.student not in self.students:
+            sid = self.roster_id(submission.student)
+            notes.append(f"The sheet's student {submission.student!r} is the roster's {sid!r}.")
+            submission = dataclasses.replace(submission, student=sid)
+        expected = self.expected_parts(submission.student, submission.version)
         sheet_id = self.key.meta.get("sheet") if isinstance(self.key.meta, dict) else None
         if sheet_id and submission.sheet and submission.sheet != sheet_id:
             raise SubmissionError(f"this answer sheet belongs to another key (sheet {submission.sheet!r}, "
