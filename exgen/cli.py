@@ -59,6 +59,24 @@ def user_errors() -> Iterator[None]:
         raise UserError(str(message)) from None
 
 
+# The status a shell reports for a command stopped by a closed pipe (128 + SIGPIPE), as `yes | head -1` gives.
+EXIT_PIPE_CLOSED = 141
+
+
+def _quiet_output() -> None:
+    """After a reader closed the pipe: standard output and error go to /dev/null, so that nothing (not even
+    Python's flush at exit) reports the closed pipe."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, AttributeError):  # not a real file (a test runner's buffer)
+            pass
+    os.close(devnull)
+
+
 class _Group(click.Group):
     """The one error path: whatever a command raises reaches the user as one line and exit status 2 (usage
     errors, unreadable inputs, unwritable or full outputs); 1 stays "completed with errors". Set
@@ -71,6 +89,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:  # the reader stopped early (`exgen verify key.json | head -1`): not an error
+            _quiet_output()
+            raise click.exceptions.Exit(EXIT_PIPE_CLOSED) from None
         except OSError as e:
             raise UserError(_os_message(e)) from None
         except (ValueError, KeyError) as e:  # a library error no command translated (bad input)
@@ -477,16 +498,6 @@ def grade(key, submissions, out, feedback, gradescope, old_key, force) -> None:
         shown = ", ".join(edited[:5]) + (f" and {len(edited) - 5} more" if len(edited) > 5 else "")
         raise UserError(f"not replacing {shown} in {feedback}: edited since exgen wrote it, or not written by "
                         "exgen; nothing written (move the file away, or pass --force to replace it)")
-    for row in rows:
-        if row.error:
-            click.echo(f"ERROR {row.source}: {row.error}")
-        else:
-            problems = "  ".join(f"{n}: {points_text(got)}/{points_text(most)}"
-                                 for n, (got, most) in row.problems().items())
-            click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}"
-                       f"\t(problem {problems})")
-            for note in row.notes:  # ignored entries: said here too, not only in the student's feedback
-                click.echo(f"note: {row.source}: {note}", err=True)
     writes = [(out, gradebook_csv(rows))] if out is not None else []
     stale: list[str] = []
     if feedback is not None:  # with a record of what it wrote, so that the next run removes what it no longer writes
@@ -502,6 +513,18 @@ def grade(key, submissions, out, feedback, gradescope, old_key, force) -> None:
     if removed:
         click.echo(f"removed {len(removed)} feedback file(s) of an earlier run for submissions not graded this "
                    f"time: {', '.join(removed)}", err=True)
+    # the rows are printed once the files are written: a reader closing the pipe early (`| head`) stops
+    # the printing, never the gradebook
+    for row in rows:
+        if row.error:
+            click.echo(f"ERROR {row.source}: {row.error}")
+        else:
+            problems = "  ".join(f"{n}: {points_text(got)}/{points_text(most)}"
+                                 for n, (got, most) in row.problems().items())
+            click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}"
+                       f"\t(problem {problems})")
+            for note in row.notes:  # ignored entries: said here too, not only in the student's feedback
+                click.echo(f"note: {row.source}: {note}", err=True)
     click.echo(summary_line(rows), err=True)
     sys.exit(EXIT_WITH_ERRORS if any(r.error for r in rows) else EXIT_OK)
 
