@@ -816,7 +816,11 @@ def practice(topics_, difficulty, port, no_browser, data_file) -> None:
     click.echo(f"exgen practice on {url} (progress in {path}); Ctrl-C stops it", err=True)
     if not no_browser:
         threading.Timer(0.8, webbrowser.open, (url,)).start()
-    app.run(host="127.0.0.1", port=port, threaded=True, debug=False, use_reloader=False)
+    # werkzeug's server without Flask's start-up banner ("WARNING: This is a development server…"): it is
+    # right here (one student, on 127.0.0.1 only), and the warning, meant for deployments, misled students
+    from werkzeug.serving import make_server
+
+    make_server("127.0.0.1", port, app, threaded=True).serve_forever()  # Ctrl-C ends it (and closes it)
 
 
 def main() -> None:

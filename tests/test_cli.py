@@ -177,3 +177,25 @@ def test_a_closed_pipe_never_costs_the_gradebook(tmp_path):
                                  tmp_path / "g.csv", "--feedback", tmp_path / "fb")
     assert status == 141 and "Error" not in err
     assert (tmp_path / "g.csv").read_text().count("\n") == 2 and (tmp_path / "fb" / "ann.md").exists()
+
+
+def test_practice_starts_without_the_development_server_banner(tmp_path, monkeypatch):
+    """A review found Flask's "WARNING: This is a development server" on a student's screen: exgen's server is
+    local by design (127.0.0.1, one student), so the warning only misled."""
+    import socket
+
+    from werkzeug.serving import BaseWSGIServer
+
+    started = []
+    monkeypatch.setattr(BaseWSGIServer, "serve_forever", lambda server, *_, **__: (started.append(server.port),
+                                                                                  server.server_close()))
+    monkeypatch.setattr(BaseWSGIServer, "log_startup", lambda server: started.append("banner"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = CliRunner().invoke(cli, ["practice", "--no-browser", "--port", str(port), "--data",
+                                      str(tmp_path / "p.sqlite")])
+    assert result.exit_code == 0, result.output
+    assert started == [port]  # served, and no start-up banner logged
+    assert "Serving Flask app" not in result.output and "development server" not in result.output
+    assert f"exgen practice on http://127.0.0.1:{port}/" in result.output
