@@ -601,3 +601,20 @@ def test_a_sheet_mostly_of_entries_no_paper_has_is_an_error_and_a_few_ignored_on
     assert "note: " in result.stderr and "Ignored entries that are not parts of this sheet: 9.scale, remark" \
         in result.stderr
     assert "29 of the sheet's 30 entries are not parts of this key's sheet" in result.stdout
+
+
+def test_a_sheet_scoring_far_better_on_another_unshuffled_version_is_an_error_naming_it(tmp_path):
+    """Unshuffled versions share entry names: a miscopied letter graded A's answers against B's numbers."""
+    q1, q2 = generate("quantization", "affine", "easy", 1), generate("quantization", "affine", "easy", 2)
+    grader = Grader(Key((q1, q2), meta={"versions": {"A": [1], "B": [2]}}))
+    answers = {q: expected_text(p.answer) for q, p, _ in grader.expected_parts(None, "A")}
+    text = fill(blank_sheet([q1], version="A"), answers, "alice")
+    from exgen.grading.sheet import SubmissionError
+
+    with pytest.raises(SubmissionError, match=r"on version B's paper but 5 / 5 on version A's, and the sheet says "
+                                              r"'version: B': is it miscopied"):
+        grader.grade(parse_sheet(text.replace("version: A", "version: B")))
+    assert grader.grade(parse_sheet(text)).total == 5
+    first = next(iter(answers))  # a weak sheet of B's scores little on A's paper too: graded as it says
+    weak = fill(blank_sheet([q2], version="B"), {first: answers[first]}, "bob")
+    assert grader.grade(parse_sheet(weak)).version == "B"

@@ -488,11 +488,38 @@ class Grader:
             notes.append("Ignored entries that are not parts of this sheet: " + ", ".join(unknown[:20])
                          + (" …" if len(unknown) > 20 else ""))
         parts = tuple(self.grade_entry(q, part, n, submission.answers.get(q)) for q, part, n in expected)
+        better = self._better_version(submission, parts)
+        if better:
+            raise SubmissionError(better)
         if self.questions:  # a shuffled exam: the gradebook lines answers up by the spec's question numbers
             parts = tuple(dataclasses.replace(p, column=f"{self.questions[str(n)]}.{part.id}")
                           for p, (_, part, n) in zip(parts, expected))
         return StudentGrade(submission.student, submission.source, parts, notes=tuple(notes),
                             version=submission.version, key=self.digest)
+
+    def _better_version(self, submission: Submission, parts: tuple[PartGrade, ...]) -> str:
+        """Unshuffled versions share their entry names, so a miscopied letter grades the answers against the
+        other version's numbers. A sheet scoring under half its points that scores over half, and at least
+        double, on another version's paper is an error naming it (a chance fit of that size is not credible;
+        copying a neighbour's answers is caught too). Only then are the other versions graded: a fast path."""
+        got, most = sum(p.points for p in parts), sum(p.max_points for p in parts)
+        if self.versions is None or not submission.version or got * 2 >= most:
+            return ""
+        entries = set(submission.answers)
+        for version in self.versions:
+            if version == submission.version:
+                continue
+            expected = self.expected_parts(None, version)
+            if not entries <= {q for q, _, _ in expected}:
+                continue
+            other = [self.grade_entry(q, part, n, submission.answers.get(q)) for q, part, n in expected]
+            score, top = sum(p.points for p in other), sum(p.max_points for p in other)
+            if score * 2 > top and score >= 2 * got:
+                return (f"the answers score {points_text(got)} / {points_text(most)} on version "
+                        f"{submission.version}'s paper but {points_text(score)} / {points_text(top)} on version "
+                        f"{version}'s, and the sheet says 'version: {submission.version}': is it miscopied? "
+                        "Not graded")
+        return ""
 
     def _misfit(self, submission: Submission, known: set[str]) -> str:
         """Why most of a sheet's entries are not parts of its paper, naming the papers they fit instead: a
