@@ -128,3 +128,19 @@ def test_a_sheet_matching_two_ids_of_an_old_key_without_case_names_both():
     grader = Grader(Key(problems, meta={"students": {"Ann": [1], "ann": [2]}}))  # a key from before the rule
     with pytest.raises(SubmissionError, match="matches 'Ann' and 'ann' without case"):
         grader.problems_of("ANN")
+
+
+def test_a_sheet_with_another_roster_student_s_entries_names_whose_paper_they_fit():
+    from exgen.generate import generate
+    from exgen.grading.grade import Grader
+    from exgen.grading.sheet import blank_sheet, parse_sheet
+    from exgen.manifest import Key
+
+    import pytest
+    from exgen.grading.sheet import SubmissionError
+
+    q, c = generate("quantization", "affine", "easy", 1), generate("compute", "training_time", "easy", 1)
+    grader = Grader(Key((q, c), meta={"students": {"ann": [1], "bob": [2]}}))
+    sheet = blank_sheet([q], student="bob")  # ann's paper, bob's name
+    with pytest.raises(SubmissionError, match=r"are not parts of the paper of 'bob'; they fit the paper of 'ann'"):
+        grader.grade(parse_sheet(sheet))

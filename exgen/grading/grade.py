@@ -532,7 +532,7 @@ class Grader:
                 f"version {v}" for v in self.versions if v != submission.version
                 and entries <= {q for q, _, _ in self.expected_parts(None, v)}]
         elif self.students is not None:
-            mine, others = f"{submission.student!r}'s paper", [
+            mine, others = f"the paper of {submission.student!r}", [
                 repr(s) for s in self.students if s != submission.student
                 and entries <= {q for q, _, _ in self.expected_parts(s)}]
         else:
