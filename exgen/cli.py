@@ -59,6 +59,24 @@ def user_errors() -> Iterator[None]:
         raise UserError(str(message)) from None
 
 
+# The status a shell reports for a command stopped by a closed pipe (128 + SIGPIPE), as `yes | head -1` gives.
+EXIT_PIPE_CLOSED = 141
+
+
+def _quiet_output() -> None:
+    """After a reader closed the pipe: standard output and error go to /dev/null, so that nothing (not even
+    Python's flush at exit) reports the closed pipe."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, AttributeError):  # not a real file (a test runner's buffer)
+            pass
+    os.close(devnull)
+
+
 class _Group(click.Group):
     """The one error path: whatever a command raises reaches the user as one line and exit status 2 (usage
     errors, unreadable inputs, unwritable or full outputs); 1 stays "completed with errors". Set
@@ -71,6 +89,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:  # the reader stopped early (`exgen verify key.json | head -1`): not an error
+            _quiet_output()
+            raise click.exceptions.Exit(EXIT_PIPE_CLOSED) from None
         except OSError as e:
             raise UserError(_os_message(e)) from None
         except (ValueError, KeyError) as e:  # a library error no command translated (bad input)
@@ -415,7 +436,9 @@ def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
 @click.option("--compare", "old_key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A dry run after editing a key: grade with both keys and print whose points change (and by "
                    "how much) between OLD_KEY and KEY; writes nothing.")
-def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
+@click.option("--force", is_flag=True, help="Replace feedback files in the --feedback folder that were edited since "
+              "exgen wrote them, or that exgen did not write (without it such a run is refused and writes nothing).")
+def grade(key, submissions, out, feedback, gradescope, old_key, force) -> None:
     """Grade filled answer sheets against a key: points per part, feedback, a gradebook.
 
     SUBMISSIONS are answer sheets (answers.yaml filled in) or folders of them. Each part is correct,
@@ -424,6 +447,10 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
     others are still graded. Exit status: 0 all graded, 1 completed with errors (see the error column),
     2 a usage error (unreadable key, bad option, an output that would overwrite an input).
 
+    A feedback file due to be rewritten that was edited since exgen wrote it (a TA's note added), or that
+    exgen did not write, is never replaced silently: the run names it and writes nothing (exit 2) unless
+    --force is given. Move the file away, or pass --force to replace it.
+
     \b
     Examples:
       exgen grade sheet/key.json submissions/ --out grades.csv --feedback feedback/
@@ -431,8 +458,9 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
     """
     from exgen.files import atomic_write_all, refuse_overlap
     from exgen.grading.grade import (EXIT_OK, EXIT_WITH_ERRORS, FEEDBACK_MANIFEST, Grader, compare_lines,
-                                     feedback_files, feedback_manifest, feedback_markdown, gradebook_csv,
-                                     gradescope_json, points_text, remove_stale_feedback, summary_line)
+                                     edited_feedback, feedback_files, feedback_manifest, feedback_markdown,
+                                     gradebook_csv, gradescope_json, points_text, remove_stale_feedback,
+                                     summary_line)
     from exgen.manifest import read_key
 
     with user_errors():
@@ -443,8 +471,9 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
     if gradescope is not None and len(files) != 1:
         raise click.UsageError("--gradescope writes one submission's results.json; give exactly one submission")
     if old_key is not None:
-        if out or feedback or gradescope:
-            raise click.UsageError("--compare is a dry run: it writes nothing (drop --out, --feedback, --gradescope)")
+        if out or feedback or gradescope or force:
+            raise click.UsageError("--compare is a dry run: it writes nothing (drop --out, --feedback, --gradescope, "
+                                   "--force)")
         with user_errors():
             before = Grader(read_key(old_key))
         sheets = [g.key.meta.get("sheet") for g in (before, grader)]
@@ -456,23 +485,22 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
             click.echo(line)
         click.echo(f"{len(lines)} submission(s) change between {old_key} and {key}; nothing written", err=True)
         return
+    if force and feedback is None:
+        raise click.UsageError("--force replaces edited feedback files: it goes with --feedback")
     rows = grader.grade_files(files)
     named = feedback_files(rows) if feedback is not None else []
     with user_errors():
         refuse_overlap([out, gradescope] + [feedback / name for name, _ in named]
                        + ([feedback / FEEDBACK_MANIFEST] if feedback is not None else []), [key, *files])
-    for row in rows:
-        if row.error:
-            click.echo(f"ERROR {row.source}: {row.error}")
-        else:
-            problems = "  ".join(f"{n}: {points_text(got)}/{points_text(most)}"
-                                 for n, (got, most) in row.problems().items())
-            click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}"
-                       f"\t(problem {problems})")
+    texts = [(name, feedback_markdown(row)) for name, row in named]
+    edited = edited_feedback(feedback, texts) if feedback is not None and not force else []
+    if edited:
+        shown = ", ".join(edited[:5]) + (f" and {len(edited) - 5} more" if len(edited) > 5 else "")
+        raise UserError(f"not replacing {shown} in {feedback}: edited since exgen wrote it, or not written by "
+                        "exgen; nothing written (move the file away, or pass --force to replace it)")
     writes = [(out, gradebook_csv(rows))] if out is not None else []
     stale: list[str] = []
     if feedback is not None:  # with a record of what it wrote, so that the next run removes what it no longer writes
-        texts = [(name, feedback_markdown(row)) for name, row in named]
         manifest, stale, kept = feedback_manifest(feedback, texts)
         writes += [(feedback / name, text) for name, text in texts] + [(feedback / FEEDBACK_MANIFEST, manifest)]
         if kept:
@@ -485,6 +513,18 @@ def grade(key, submissions, out, feedback, gradescope, old_key) -> None:
     if removed:
         click.echo(f"removed {len(removed)} feedback file(s) of an earlier run for submissions not graded this "
                    f"time: {', '.join(removed)}", err=True)
+    # the rows are printed once the files are written: a reader closing the pipe early (`| head`) stops
+    # the printing, never the gradebook
+    for row in rows:
+        if row.error:
+            click.echo(f"ERROR {row.source}: {row.error}")
+        else:
+            problems = "  ".join(f"{n}: {points_text(got)}/{points_text(most)}"
+                                 for n, (got, most) in row.problems().items())
+            click.echo(f"{row.student}\t{points_text(row.total)} / {points_text(row.max_points)}\t{row.source}"
+                       f"\t(problem {problems})")
+            for note in row.notes:  # ignored entries: said here too, not only in the student's feedback
+                click.echo(f"note: {row.source}: {note}", err=True)
     click.echo(summary_line(rows), err=True)
     sys.exit(EXIT_WITH_ERRORS if any(r.error for r in rows) else EXIT_OK)
 
@@ -787,7 +827,11 @@ def practice(topics_, difficulty, port, no_browser, data_file) -> None:
     click.echo(f"exgen practice on {url} (progress in {path}); Ctrl-C stops it", err=True)
     if not no_browser:
         threading.Timer(0.8, webbrowser.open, (url,)).start()
-    app.run(host="127.0.0.1", port=port, threaded=True, debug=False, use_reloader=False)
+    # werkzeug's server without Flask's start-up banner ("WARNING: This is a development server…"): it is
+    # right here (one student, on 127.0.0.1 only), and the warning, meant for deployments, misled students
+    from werkzeug.serving import make_server
+
+    make_server("127.0.0.1", port, app, threaded=True).serve_forever()  # Ctrl-C ends it (and closes it)
 
 
 def main() -> None:

@@ -164,3 +164,54 @@ def test_a_200_problem_sheet_of_an_easy_variant_repeats_nothing():
     assert result.exit_code == 0 and "repeat an earlier one" not in result.stderr
     problems = result.stdout.split("## Problem ")[1:]
     assert len({p.split("\n", 1)[1].split("### Solution")[0] for p in problems}) == 200
+
+
+def _closed_stdout(*args, cwd=None):
+    """`exgen ARGS` whose reader has already gone (`… | head -1` after its line): (exit status, stderr)."""
+    import os
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = subprocess.Popen([sys.executable, "-m", "exgen", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=cwd)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    return proc.wait(), err
+
+
+def test_a_reader_closing_the_pipe_early_ends_a_command_quietly():
+    """A review found `exgen verify key.json | head -1` said "Error: Broken pipe" and exited 2."""
+    status, err = _closed_stdout("topics")
+    assert status == 141 and err == ""  # what a shell reports for `yes | head -1`; nothing said
+
+
+def test_a_closed_pipe_never_costs_the_gradebook(tmp_path):
+    assert run("make", "--topic", "compute", "--n", "2", "--seed", "1", "--out", str(tmp_path / "s")).exit_code == 0
+    sheet = (tmp_path / "s" / "answers.yaml").read_text().replace('student: ""', "student: ann")
+    (tmp_path / "ann.yaml").write_text(sheet)
+    status, err = _closed_stdout("grade", tmp_path / "s" / "key.json", tmp_path / "ann.yaml", "--out",
+                                 tmp_path / "g.csv", "--feedback", tmp_path / "fb")
+    assert status == 141 and "Error" not in err
+    assert (tmp_path / "g.csv").read_text().count("\n") == 2 and (tmp_path / "fb" / "ann.md").exists()
+
+
+def test_practice_starts_without_the_development_server_banner(tmp_path, monkeypatch):
+    """A review found Flask's "WARNING: This is a development server" on a student's screen: exgen's server is
+    local by design (127.0.0.1, one student), so the warning only misled."""
+    import socket
+
+    from werkzeug.serving import BaseWSGIServer
+
+    started = []
+    monkeypatch.setattr(BaseWSGIServer, "serve_forever", lambda server, *_, **__: (started.append(server.port),
+                                                                                  server.server_close()))
+    monkeypatch.setattr(BaseWSGIServer, "log_startup", lambda server: started.append("banner"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = CliRunner().invoke(cli, ["practice", "--no-browser", "--port", str(port), "--data",
+                                      str(tmp_path / "p.sqlite")])
+    assert result.exit_code == 0, result.output
+    assert started == [port]  # served, and no start-up banner logged
+    assert "Serving Flask app" not in result.output and "development server" not in result.output
+    assert f"exgen practice on http://127.0.0.1:{port}/" in result.output

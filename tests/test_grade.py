@@ -524,3 +524,97 @@ def test_a_second_feedback_run_removes_only_the_files_exgen_wrote_that_it_no_lon
     assert "removed 2 feedback file(s)" in result.output and "bob.md, dana.md" in result.output
     assert "kept carl.md" in result.output and (fb / "notes.md").read_text() == "my own notes"
     assert "carl.md" not in (fb / ".exgen-feedback").read_text()  # kept once: not exgen's any more
+
+
+def test_an_edited_feedback_file_is_not_replaced_without_force(sheet, tmp_path):
+    """A review found a TA's line added to bob.md lost, exit 0, when bob was graded again."""
+    blank = (sheet / "answers.yaml").read_text()
+    subs, fb, out = tmp_path / "subs", tmp_path / "fb", tmp_path / "g.csv"
+    subs.mkdir()
+    for name in ("alice", "bob"):
+        (subs / f"{name}.yaml").write_text(fill(blank, {"1.scale": "1.0"}, name))
+    assert run("grade", sheet / "key.json", subs, "--out", out, "--feedback", fb).exit_code == 0
+    assert run("grade", sheet / "key.json", subs, "--out", out, "--feedback", fb).exit_code == 0  # unchanged: fine
+    edited = (fb / "bob.md").read_text() + "TA: see me\n"
+    (fb / "bob.md").write_text(edited)
+    (subs / "alice.yaml").write_text(fill(blank, {"1.scale": "2.0"}, "alice"))
+    before = {p.name: p.read_bytes() for p in fb.iterdir()}, out.read_bytes()
+    result = run("grade", sheet / "key.json", subs, "--out", out, "--feedback", fb)
+    assert result.exit_code == 2 and "bob.md" in result.output and "--force" in result.output
+    assert ({p.name: p.read_bytes() for p in fb.iterdir()}, out.read_bytes()) == before  # nothing written at all
+    result = run("grade", sheet / "key.json", subs, "--out", out, "--feedback", fb, "--force")
+    assert result.exit_code == 0 and "TA: see me" not in (fb / "bob.md").read_text()
+
+
+def test_a_feedback_file_exgen_did_not_write_is_not_replaced_but_one_from_before_the_manifest_is(sheet, tmp_path):
+    blank = (sheet / "answers.yaml").read_text()
+    subs, fb = tmp_path / "subs", tmp_path / "fb"
+    subs.mkdir()
+    for name in ("alice", "bob"):
+        (subs / f"{name}.yaml").write_text(fill(blank, {"1.scale": "1.0"}, name))
+    assert run("grade", sheet / "key.json", subs, "--feedback", fb).exit_code == 0
+    (fb / ".exgen-feedback").unlink()  # a folder written before the manifest existed: exgen's files by their header
+    (subs / "alice.yaml").write_text(fill(blank, {"1.scale": "2.0"}, "alice"))
+    assert run("grade", sheet / "key.json", subs, "--feedback", fb).exit_code == 0
+    (fb / ".exgen-feedback").unlink()
+    (fb / "bob.md").write_text("# My notes on bob\n")  # the user's own file, under the name exgen would use
+    result = run("grade", sheet / "key.json", subs, "--feedback", fb)
+    assert result.exit_code == 2 and "bob.md" in result.output
+    assert (fb / "bob.md").read_text() == "# My notes on bob\n"
+
+
+def _shuffled_versions_key() -> Key:
+    """Versions A and B of a shuffled exam: A asks quantization then compute, B compute then quantization."""
+    q1, c1 = generate("quantization", "affine", "easy", 1), generate("compute", "training_time", "easy", 1)
+    q2, c2 = generate("quantization", "affine", "easy", 2), generate("compute", "training_time", "easy", 2)
+    return Key((q1, c1, c2, q2), meta={"versions": {"A": [1, 2], "B": [3, 4]}})
+
+
+def test_a_sheet_whose_entries_fit_another_version_is_an_error_naming_it_not_a_silent_zero(tmp_path):
+    """A review copied version A's sheet with 'version: B': with shuffled versions no entry is a part of B's
+    paper, and it scored 0 with nothing said at the console."""
+    key = _shuffled_versions_key()
+    grader = Grader(key)
+    answers = {q: expected_text(p.answer) for q, p, _ in grader.expected_parts(None, "A")}
+    text = fill(blank_sheet(list(key.problems[:2]), version="A"), answers, "alice")
+    (tmp_path / "key.json").write_text(key.to_json())
+    (tmp_path / "alice.yaml").write_text(text.replace("version: A", "version: B"))
+    result = run("grade", tmp_path / "key.json", tmp_path / "alice.yaml", "--out", tmp_path / "g.csv")
+    assert result.exit_code == 1, result.output
+    assert "ERROR" in result.stdout and "fit the paper of version A" in result.stdout
+    assert "the sheet says 'version: B'" in result.stdout
+    row = next(csv.DictReader(io.StringIO((tmp_path / "g.csv").read_text())))
+    assert row["status"] == "error" and row["total"] == ""
+    (tmp_path / "alice.yaml").write_text(text)  # the right letter: full marks
+    assert run("grade", tmp_path / "key.json", tmp_path / "alice.yaml").exit_code == 0
+
+
+def test_a_sheet_mostly_of_entries_no_paper_has_is_an_error_and_a_few_ignored_ones_are_said_on_stderr(sheet,
+                                                                                                     tmp_path):
+    blank = (sheet / "answers.yaml").read_text()
+    (tmp_path / "few.yaml").write_text(fill(blank, {"1.scale": "1.0"}, "few") + "9.scale: 1\nremark: hi\n")
+    first = next(iter(key_answers(sheet / "key.json")))
+    foreign = "student: many\n" + "".join(f"{n}.other: 1\n" for n in range(1, 30)) + f"{first}: 1.0\n"
+    (tmp_path / "many.yaml").write_text(foreign)
+    result = run("grade", sheet / "key.json", tmp_path / "few.yaml", tmp_path / "many.yaml")
+    assert result.exit_code == 1
+    assert "note: " in result.stderr and "Ignored entries that are not parts of this sheet: 9.scale, remark" \
+        in result.stderr
+    assert "29 of the sheet's 30 entries are not parts of this key's sheet" in result.stdout
+
+
+def test_a_sheet_scoring_far_better_on_another_unshuffled_version_is_an_error_naming_it(tmp_path):
+    """Unshuffled versions share entry names: a miscopied letter graded A's answers against B's numbers."""
+    q1, q2 = generate("quantization", "affine", "easy", 1), generate("quantization", "affine", "easy", 2)
+    grader = Grader(Key((q1, q2), meta={"versions": {"A": [1], "B": [2]}}))
+    answers = {q: expected_text(p.answer) for q, p, _ in grader.expected_parts(None, "A")}
+    text = fill(blank_sheet([q1], version="A"), answers, "alice")
+    from exgen.grading.sheet import SubmissionError
+
+    with pytest.raises(SubmissionError, match=r"on version B's paper but 5 / 5 on version A's, and the sheet says "
+                                              r"'version: B': is it miscopied"):
+        grader.grade(parse_sheet(text.replace("version: A", "version: B")))
+    assert grader.grade(parse_sheet(text)).total == 5
+    first = next(iter(answers))  # a weak sheet of B's scores little on A's paper too: graded as it says
+    weak = fill(blank_sheet([q2], version="B"), {first: answers[first]}, "bob")
+    assert grader.grade(parse_sheet(weak)).version == "B"

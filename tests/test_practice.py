@@ -309,8 +309,7 @@ def test_a_restart_right_after_ctrl_c_finds_its_port_free(tmp_path, monkeypatch)
     import socket
 
     from click.testing import CliRunner
-    from flask import Flask
-    from werkzeug.serving import make_server
+    from werkzeug.serving import BaseWSGIServer
 
     from exgen.cli import cli
 
@@ -319,11 +318,11 @@ def test_a_restart_right_after_ctrl_c_finds_its_port_free(tmp_path, monkeypatch)
         plain.bind(("127.0.0.1", port))
     served = []
 
-    def run(app, host, port, **_):  # the server `app.run` would start, bound and closed at once
-        make_server(host, port, app).server_close()
-        served.append(port)
+    def serve(server, *_, **__):  # the real server, bound, then closed at once
+        served.append(server.port)
+        server.server_close()
 
-    monkeypatch.setattr(Flask, "run", run)
+    monkeypatch.setattr(BaseWSGIServer, "serve_forever", serve)
     result = CliRunner().invoke(cli, ["practice", "--no-browser", "--port", str(port),
                                       "--data", str(tmp_path / "p.sqlite")])
     assert result.exit_code == 0, result.output

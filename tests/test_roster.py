@@ -75,3 +75,72 @@ def test_a_sheet_takes_each_slots_own_draw_unless_it_repeats_an_earlier_problem(
             assert first.givens in [p.givens for p in problems[:i]], i
             redrawn += 1
     assert redrawn
+
+
+def test_an_accented_id_makes_its_exam_and_is_graded_and_a_sheet_s_case_is_forgiven(tmp_path):
+    """A review found `zoë` refused as not "letters, digits…", and a sheet's `Ann-Lee` against the roster's
+    `ann-lee` "not on this exam's roster" with no hint."""
+    (tmp_path / "roster.txt").write_text("zoë\nann-lee\n")
+    (tmp_path / "course.secret").write_bytes(SECRET)
+    result = CliRunner().invoke(cli, ["make", "--topic", "compute", "--n", "1", "--roster", str(tmp_path / "roster.txt"),
+                                      "--secret-file", str(tmp_path / "course.secret"), "--out",
+                                      str(tmp_path / "exam")])
+    assert result.exit_code == 0, result.output
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for sid, typed in (("zoë", "zoe\u0308"), ("ann-lee", "Ann-Lee")):  # decomposed ë; capitals
+        blank = (tmp_path / "exam" / "students" / sid / "answers.yaml").read_text()
+        assert f'student: "{sid}"' in blank or f"student: {sid}" in blank
+        (subs / f"{sid}.yaml").write_text(blank.replace(f'student: "{sid}"', f'student: "{typed}"')
+                                          .replace(f"student: {sid}", f"student: {typed}"))
+    result = CliRunner().invoke(cli, ["grade", str(tmp_path / "exam" / "key.json"), str(subs), "--out",
+                                      str(tmp_path / "g.csv")])
+    assert result.exit_code == 0, result.output
+    rows = (tmp_path / "g.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert sorted(r.split(",")[0] for r in rows) == ["ann-lee", "zoë"]  # the roster's ids in the gradebook
+    assert "The sheet's student 'Ann-Lee' is the roster's 'ann-lee'" in result.stderr
+
+
+def test_a_roster_refuses_ids_that_differ_only_in_case_and_names_what_it_accepts(tmp_path):
+    import pytest
+
+    from exgen.grading.exam import RosterError, read_roster
+
+    (tmp_path / "r.txt").write_text("Ann\nann\n")
+    with pytest.raises(RosterError, match=r"line 2: student 'ann' is listed twice \(as 'Ann'"):
+        read_roster(tmp_path / "r.txt")
+    (tmp_path / "r.txt").write_text("ζωή\n")  # Greek: T1 fonts cannot print it on the paper
+    with pytest.raises(RosterError, match="letters of the Latin alphabet, accented ones too"):
+        read_roster(tmp_path / "r.txt")
+    (tmp_path / "r.txt").write_text("zoë\nłukasz\nSøren\n")
+    assert read_roster(tmp_path / "r.txt") == ["zoë", "łukasz", "Søren"]
+
+
+def test_a_sheet_matching_two_ids_of_an_old_key_without_case_names_both():
+    from exgen.generate import generate
+    from exgen.grading.grade import Grader
+    from exgen.grading.sheet import SubmissionError
+    from exgen.manifest import Key
+
+    import pytest
+
+    problems = (generate("compute", None, "easy", 1), generate("compute", None, "easy", 2))
+    grader = Grader(Key(problems, meta={"students": {"Ann": [1], "ann": [2]}}))  # a key from before the rule
+    with pytest.raises(SubmissionError, match="matches 'Ann' and 'ann' without case"):
+        grader.problems_of("ANN")
+
+
+def test_a_sheet_with_another_roster_student_s_entries_names_whose_paper_they_fit():
+    from exgen.generate import generate
+    from exgen.grading.grade import Grader
+    from exgen.grading.sheet import blank_sheet, parse_sheet
+    from exgen.manifest import Key
+
+    import pytest
+    from exgen.grading.sheet import SubmissionError
+
+    q, c = generate("quantization", "affine", "easy", 1), generate("compute", "training_time", "easy", 1)
+    grader = Grader(Key((q, c), meta={"students": {"ann": [1], "bob": [2]}}))
+    sheet = blank_sheet([q], student="bob")  # ann's paper, bob's name
+    with pytest.raises(SubmissionError, match=r"are not parts of the paper of 'bob'; they fit the paper of 'ann'"):
+        grader.grade(parse_sheet(sheet))

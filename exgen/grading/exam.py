@@ -16,7 +16,10 @@ from pathlib import Path
 
 from exgen.problem import Problem
 
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+# Letters are those of the Latin alphabets that pdflatex's T1 fonts print (Latin-1 and Latin Extended-A: é, ø, ł,
+# ő; not × or ÷): an id is printed on its paper (exam.latex.tex_text) and names its folder (DIR/students/ID).
+_LETTER = "A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u017f"
+STUDENT_ID = re.compile(f"^[{_LETTER}][{_LETTER}._@+-]{{0,63}}$")
 MIN_SECRET_BYTES = 16
 MAX_ROSTER_BYTES = 4 * 1024 * 1024
 
@@ -27,7 +30,11 @@ class RosterError(ValueError):
 
 def read_roster(path: Path) -> list[str]:
     """Student ids, one per line (further comma-separated columns are ignored; '#' lines and blank lines
-    skipped; a first line 'student' or 'id' is a header). Ids are letters, digits and . _ @ + -."""
+    skipped; a first line 'student' or 'id' is a header). Ids are letters (Latin, accented too: `zoë`), digits
+    and . _ @ + -, read in Unicode's composed form (NFC); two that differ only in case are refused: their folders
+    would be one on a case-insensitive disk, and `exgen grade` matches a sheet's student without case."""
+    import unicodedata
+
     from exgen.files import read_regular
 
     try:
@@ -38,14 +45,17 @@ def read_roster(path: Path) -> list[str]:
         raise RosterError(f"cannot read roster {path}: not UTF-8 text") from None
     ids: list[str] = []
     for number, line in enumerate(text.splitlines(), 1):
-        first = line.split(",")[0].strip()
+        first = unicodedata.normalize("NFC", line.split(",")[0].strip())
         if not first or first.startswith("#") or (not ids and first.lower() in ("student", "id", "student_id")):
             continue
         if not STUDENT_ID.match(first):
-            raise RosterError(f"roster line {number}: {first[:40]!r} is not a usable student id "
-                              "(letters, digits and . _ @ + -, starting with a letter or digit, at most 64)")
-        if first in ids:
-            raise RosterError(f"roster line {number}: student {first!r} is listed twice")
+            raise RosterError(f"roster line {number}: {first[:40]!r} is not a usable student id (letters of the "
+                              "Latin alphabet, accented ones too, digits and . _ @ + -, starting with a letter or "
+                              "digit, at most 64)")
+        same = next((i for i in ids if i.casefold() == first.casefold()), None)
+        if same is not None:
+            raise RosterError(f"roster line {number}: student {first!r} is listed twice"
+                              + (f" (as {same!r}: ids differ by more than case)" if same != first else ""))
         ids.append(first)
     if not ids:
         raise RosterError(f"roster {path} lists no students")

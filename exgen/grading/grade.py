@@ -392,9 +392,7 @@ class Grader:
         """The (1-based) key problem numbers a student answers, in the order of their sheet (None: every
         problem of the key, numbered as in the key)."""
         if self.students is not None and student is not None:
-            if student not in self.students:
-                raise SubmissionError(f"student {student!r} is not on this exam's roster")
-            return list(self.students[student])
+            return list(self.students[self.roster_id(student)])
         if self.versions is not None and (student is not None or version):
             if version not in self.versions:
                 letters = ", ".join(self.versions)
@@ -402,6 +400,22 @@ class Grader:
                                       "(fill in 'version:' with the letter printed on the exam)")
             return list(self.versions[version])
         return list(range(1, len(self.key.problems) + 1))
+
+    def roster_id(self, student: str) -> str:
+        """The roster's id for a sheet's student: the same id, or the one id equal to it without case (`Ann-Lee`
+        for `ann-lee`; a roster refuses two ids differing only in case). Several, or none: SubmissionError."""
+        import unicodedata
+
+        if student in self.students:
+            return student
+        folded = unicodedata.normalize("NFC", student).casefold()
+        found = [s for s in self.students if unicodedata.normalize("NFC", s).casefold() == folded]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise SubmissionError(f"student {student!r} is not on this exam's roster; it matches "
+                                  f"{' and '.join(map(repr, found))} without case: write the one printed on your exam")
+        raise SubmissionError(f"student {student!r} is not on this exam's roster")
 
     def mistakes(self, number: int) -> dict[str, list]:
         """{part id: [(Mistake, wrong value)]}; for a multiple-choice part the wrong value is the letter of
@@ -456,23 +470,80 @@ class Grader:
         return result
 
     def grade(self, submission: Submission) -> StudentGrade:
-        expected = self.expected_parts(submission.student, submission.version)
         notes = []
+        if self.students is not None and submission.student not in self.students:
+            sid = self.roster_id(submission.student)
+            notes.append(f"The sheet's student {submission.student!r} is the roster's {sid!r}.")
+            submission = dataclasses.replace(submission, student=sid)
+        expected = self.expected_parts(submission.student, submission.version)
         sheet_id = self.key.meta.get("sheet") if isinstance(self.key.meta, dict) else None
         if sheet_id and submission.sheet and submission.sheet != sheet_id:
             raise SubmissionError(f"this answer sheet belongs to another key (sheet {submission.sheet!r}, "
                                   f"key {sheet_id!r})")
         known = {q for q, _, _ in expected}
+        if len(set(submission.answers) - known) * 2 > len(submission.answers):
+            raise SubmissionError(self._misfit(submission, known))
         unknown = sorted(set(submission.answers) - known) + list(submission.ignored)
         if unknown:
             notes.append("Ignored entries that are not parts of this sheet: " + ", ".join(unknown[:20])
                          + (" …" if len(unknown) > 20 else ""))
         parts = tuple(self.grade_entry(q, part, n, submission.answers.get(q)) for q, part, n in expected)
+        better = self._better_version(submission, parts)
+        if better:
+            raise SubmissionError(better)
         if self.questions:  # a shuffled exam: the gradebook lines answers up by the spec's question numbers
             parts = tuple(dataclasses.replace(p, column=f"q{self.questions[str(n)]}.{part.id}")
                           for p, (_, part, n) in zip(parts, expected))
         return StudentGrade(submission.student, submission.source, parts, notes=tuple(notes),
                             version=submission.version, key=self.digest)
+
+    def _better_version(self, submission: Submission, parts: tuple[PartGrade, ...]) -> str:
+        """Unshuffled versions share their entry names, so a miscopied letter grades the answers against the
+        other version's numbers. A sheet scoring under half its points that scores over half, and at least
+        double, on another version's paper is an error naming it (a chance fit of that size is not credible;
+        copying a neighbour's answers is caught too). Only then are the other versions graded: a fast path."""
+        got, most = sum(p.points for p in parts), sum(p.max_points for p in parts)
+        if self.versions is None or not submission.version or got * 2 >= most:
+            return ""
+        entries = set(submission.answers)
+        for version in self.versions:
+            if version == submission.version:
+                continue
+            expected = self.expected_parts(None, version)
+            if not entries <= {q for q, _, _ in expected}:
+                continue
+            other = [self.grade_entry(q, part, n, submission.answers.get(q)) for q, part, n in expected]
+            score, top = sum(p.points for p in other), sum(p.max_points for p in other)
+            if score * 2 > top and score >= 2 * got:
+                return (f"the answers score {points_text(got)} / {points_text(most)} on version "
+                        f"{submission.version}'s paper but {points_text(score)} / {points_text(top)} on version "
+                        f"{version}'s, and the sheet says 'version: {submission.version}': is it miscopied? "
+                        "Not graded")
+        return ""
+
+    def _misfit(self, submission: Submission, known: set[str]) -> str:
+        """Why most of a sheet's entries are not parts of its paper, naming the papers they fit instead: a
+        miscopied version letter (with shuffled versions every entry is then unknown) is an error row, never
+        a silent 0."""
+        entries = set(submission.answers)
+        off = len(entries - known)
+        if self.versions is not None and submission.version:
+            mine, others = f"version {submission.version}'s paper", [
+                f"version {v}" for v in self.versions if v != submission.version
+                and entries <= {q for q, _, _ in self.expected_parts(None, v)}]
+        elif self.students is not None:
+            mine, others = f"the paper of {submission.student!r}", [
+                repr(s) for s in self.students if s != submission.student
+                and entries <= {q for q, _, _ in self.expected_parts(s)}]
+        else:
+            mine, others = "this key's sheet", []
+        message = f"{off} of the sheet's {len(entries)} entries are not parts of {mine}"
+        if not others:
+            return message + " (is it a sheet for another key?); not graded"
+        named = " or ".join(others[:3]) + (f" (and {len(others) - 3} more)" if len(others) > 3 else "")
+        says = f"version: {submission.version}" if self.versions is not None and submission.version \
+            else f"student: {submission.student}"
+        return f"{message}; they fit the paper of {named}, and the sheet says '{says}': is it miscopied? Not graded"
 
     def grade_files(self, paths: Iterable[Path]) -> list[StudentGrade]:
         """Every file gets a row: graded, or an error row; duplicates of a student are all error rows."""
@@ -666,12 +737,7 @@ def feedback_manifest(folder: Path, files: list[tuple[str, str]]) -> tuple[str, 
     user's now), and so is every file the manifest does not name. Files due for removal stay listed, so a
     run stopped before removing them removes them next time."""
     written = {name: _sha256(text.encode("utf-8")) for name, text in files}
-    earlier = {}
-    data = _regular_bytes(Path(folder) / FEEDBACK_MANIFEST) or b""
-    for line in data.decode("utf-8", "replace").splitlines():
-        m = _MANIFEST_LINE.fullmatch(line)
-        if m and m.group(2) not in written:
-            earlier[m.group(2)] = m.group(1)
+    earlier = {name: digest for name, digest in _manifest_digests(folder).items() if name not in written}
     stale, kept = {}, []
     for name, digest in sorted(earlier.items()):
         current = _regular_bytes(Path(folder) / name)
@@ -684,6 +750,44 @@ def feedback_manifest(folder: Path, files: list[tuple[str, str]]) -> tuple[str, 
             "# those it no longer writes, if they are unchanged. Do not edit.\n"
             + "".join(f"{digest}  {name}\n" for name, digest in listed))
     return text, sorted(stale), kept
+
+
+def _manifest_digests(folder: Path) -> dict[str, str]:
+    """{name: sha256} of the files the folder's manifest lists (none without a manifest)."""
+    data = _regular_bytes(Path(folder) / FEEDBACK_MANIFEST) or b""
+    return {m.group(2): m.group(1) for m in map(_MANIFEST_LINE.fullmatch, data.decode("utf-8", "replace").splitlines())
+            if m}
+
+
+def _own_header(current: bytes, text: str) -> bool:
+    """Whether a file the manifest does not list starts as exgen's feedback for the same student does (its
+    '# Feedback for …' line, then 'Submission: …'): feedback written before the manifest existed."""
+    have = current.decode("utf-8", "replace").split("\n")[:3]
+    want = text.split("\n")[:3]
+    return len(have) == 3 and have[0] == want[0] and have[1] == "" and have[2].startswith("Submission: ")
+
+
+def edited_feedback(folder: Path, files: list[tuple[str, str]]) -> list[str]:
+    """The names among this run's feedback `files` (name, text) that exist in `folder` and are not as exgen
+    wrote them: edited since (their sha256 is not the manifest's), or never written by exgen (unlisted, and
+    not starting with exgen's own header for that student). Replacing one would lose the user's text."""
+    listed = _manifest_digests(folder)
+    out = []
+    for name, text in files:
+        path = Path(folder) / name
+        if not (path.exists() or path.is_symlink()):
+            continue
+        current = _regular_bytes(path)
+        if current is None:  # a link, a folder, a huge file: not exgen's
+            out.append(name)
+        elif current == text.encode("utf-8"):
+            continue
+        elif name in listed:
+            if _sha256(current) != listed[name]:
+                out.append(name)
+        elif not _own_header(current, text):
+            out.append(name)
+    return sorted(out)
 
 
 def remove_stale_feedback(folder: Path, names: list[str]) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,7 +273,7 @@ def parse_sheet(text: str, source: str = "<text>") -> Submission:
     student = doc.get("student")
     if not isinstance(student, str) or not student.strip():
         raise SubmissionError("the sheet does not name its student (fill in 'student:')")
-    student = student.strip()
+    student = unicodedata.normalize("NFC", student.strip())  # 'zoë' typed as e + U+0308 is the roster's 'zoë'
     if len(student) > MAX_STUDENT_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in student):
         raise SubmissionError("the student name is too long or contains control characters")
     sheet = doc.get("sheet", "")
