@@ -214,7 +214,7 @@ def _meta(meta: dict, count: int) -> None:
     owner: dict[int, str] = {}
     for sid, numbers in students.items():
         where = f"meta.students.{sid}"
-        _expect(bool(STUDENT_ID.match(sid)), where, "a student id (letters, digits and . _ @ + -)", sid)
+        _expect(bool(STUDENT_ID.match(sid)), where, "a student id (Latin letters, digits and . _ @ + -)", sid)
         for number in _list(numbers, where, 1, count):
             _expect(_is_int(number) and 1 <= number <= count, where, f"problem numbers 1..{count}", number)
             if number in owner:
