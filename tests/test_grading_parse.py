@@ -262,6 +262,101 @@ def test_the_feedback_says_how_a_factor_was_read(answer, text, read):
     assert result.verdict == "correct" and f"read {read}." in result.message
 
 
+CO2 = Answer("number", 3326.6, unit="t", sig=5)
+IN_BYTES = Answer("integer", 368640, unit="B")
+BITS_COUNT = Answer("integer", 192, unit="bit")
+
+
+@pytest.mark.parametrize("answer,text,expected", [
+    (CO2, "3.2486 Kibit", "invalid"),            # was 'converted 3.2486 Kibit to 3326.57 tonnes CO2e': pint's kibit
+    (CO2, "3.2486 Kib", "invalid"),              # is a kibi-tonne, its Kib a kibi-barn
+    (CO2, "3.2486 kib", "invalid"),
+    (CO2, "3.2486 Kit", "invalid"),              # a binary prefix is for bits and bytes only
+    (IN_BYTES, "360 KiB", "correct"),            # a binary prefix stays binary and capital ('kiB' was unknown)
+    (IN_BYTES, "360 kiB", "correct"),
+    (IN_BYTES, "360 kib", "correct"),
+    (IN_BYTES, "360 Kib", "wrong"),              # kibibits: 46080 bytes
+    (GB, "47.96 GiB", "correct"),
+    (GB, "47.96 gib", "correct"),
+    (BITS_COUNT, "0.1875 Kibit", "correct"),     # was refused: 'does not measure the same thing'
+    (BITS_COUNT, "0.1875 Kib", "correct"),
+])
+def test_a_binary_prefix_is_binary_and_never_reads_a_unit_of_another_dimension(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+@pytest.mark.parametrize("text,advice", [("0.192 kb", "write kB for kilobytes or kbit for kilobits"),
+                                         ("0.1875 kib", "write KiB for kibibytes or Kibit for kibibits")])
+def test_the_bits_or_bytes_advice_names_the_prefix_typed(text, advice):
+    result = grade_part("1.x", Part("x", "x", BITS_COUNT), text)
+    assert result.verdict == "invalid" and advice in result.message
+
+
+BILLIONS = Answer("number", 3.66e9, sig=3)
+SEVENTEEN = Answer("number", 17.0, sig=2)
+
+
+@pytest.mark.parametrize("answer,text,expected", [
+    (BILLIONS, "3.66 billions", "correct"),      # a plural number word is its factor (was 'off by 10^-9')
+    (BILLIONS, "3658 millions", "correct"),
+    (BILLIONS, "3.66 Btokens", "correct"),       # K/M/B/G/T glued to what the count counts: 10^9 tokens
+    (BILLIONS, "3.66 Gtokens", "correct"),
+    (BILLIONS, "3.66 B-params", "correct"),
+    (COUNT, "1.5 Ktokens", "correct"),
+    (COUNT, "1.5 K-tokens", "correct"),
+    (COUNT, "1.5 k-tokens", "correct"),
+    (COUNT, "15 hundred", "correct"),
+    (SEVENTEEN, "17 Btokens", "wrong"),          # each was graded as the bare 17, correct, without a word
+    (SEVENTEEN, "17 billions", "wrong"),
+    (SEVENTEEN, "17 mega", "invalid"),           # a multiplier not read is refused, never dropped
+    (SEVENTEEN, "17 giga", "invalid"),
+    (SEVENTEEN, "17 Mega tokens", "invalid"),
+    (SEVENTEEN, "17 mega-tokens", "invalid"),
+    (SEVENTEEN, "17 crore", "invalid"),
+    (SEVENTEEN, "17 dozen", "invalid"),
+    (SEVENTEEN, "17 thousand million", "invalid"),
+    (SEVENTEEN, "17 mtokens", "invalid"),        # m is milli: refused, not read as a million
+    (SEVENTEEN, "17 optimizer steps", "correct"),  # a label that cannot multiply is still a label
+    (SEVENTEEN, "17 micro-batches", "correct"),
+    (SEVENTEEN, "17 AllGathers", "correct"),
+    (SEVENTEEN, "17 GPUs", "correct"),
+    (SEVENTEEN, "17 Tokens", "correct"),
+])
+def test_a_word_that_multiplies_scales_the_number_or_is_refused_never_dropped(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+def test_a_refused_multiplier_says_why():
+    result = grade_part("1.x", Part("x", "x", SEVENTEEN), "17 dozen")
+    assert "'dozen' multiplies the number: write the number in full" in result.message
+
+
+TONNES = Answer("number", 11.44, unit="t", sig=4)
+
+
+@pytest.mark.parametrize("text", ["11.44 tons", "11.44 ton", "11.44 metric tons", "11.44 tons CO2e",
+                                  "11.44 metric tons of CO2"])
+def test_tons_of_co2e_are_metric_tonnes_and_the_feedback_says_so(text):
+    """pint's ton is the US short ton (0.907 t): '11.44 tons' was converted to 10.38 t and marked wrong."""
+    result = grade_part("1.x", Part("x", "x", TONNES), text)
+    assert result.verdict == "correct" and "as metric tonnes" in result.message
+
+
+RATIO_FLOP = Answer("number", 8930.0, unit="FLOP/byte", sig=3)
+
+
+@pytest.mark.parametrize("text", ["8.93 TFLOPS/GBs", "8.93 tflops/gbs", "8.93 TFLOPs/TBs"])
+def test_two_fitting_readings_that_give_the_same_value_are_one(text):
+    """TFLOPS/GBs is TFLOP/GB or TFLOP/s per GB/s: both 1000 FLOP/byte (it was refused as not fitting)."""
+    key = RATIO_FLOP if "GB" in text or "gb" in text else Answer("number", 8.93, unit="FLOP/byte", sig=3)
+    assert verdict(key, text) == "correct"
+
+
+def test_a_reading_note_keeps_the_parentheses_that_group_a_divisor():
+    result = grade_part("1.x", Part("x", "x", Answer("number", 8.93, unit="FLOP/byte", sig=3)), "8.93 TFLOPS/TBps")
+    assert result.verdict == "correct" and "(TFLOP/s)/(TB/s)" in result.message
+
+
 @pytest.mark.parametrize("text", ["2^12", "2**12", "2^{12}", "2^(12)", "2¹²", "$2^{12}$", "4 × 2^10", "4*2^10",
                                   "2^12 tokens", "1×2^{12}"])
 def test_a_power_of_an_integer_is_read_exactly(text):

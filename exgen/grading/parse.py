@@ -122,8 +122,9 @@ _TEN_POWER = re.compile(r"\s*(?P<sign>[+-]?)\s*(?P<base>\d{1,6})" + _POWER.repla
 _DIVISOR = re.compile(r"\s*/\s*(?P<d>\d+(?:\.\d+)?)(?![\w.])")
 # Number words as the questions write them ("a 46.8-billion-parameter model"), short scale. No part asks for
 # a count in millions or billions (tests/test_grading_parse.py checks every question), so the word is a factor.
-_MAGNITUDES = {"thousand": 3, "million": 6, "billion": 9, "bn": 9, "trillion": 12}  # bn: "1.5 bn" (a label otherwise)
-_MAGNITUDE = re.compile(r"\s*-?\s*(thousand|million|billion|bn|trillion)\b", re.I)
+# A plural ("3.66 billions") is the same factor; any other word that multiplies is refused, never dropped (_MULTIPLIER).
+_MAGNITUDES = {"hundred": 2, "thousand": 3, "million": 6, "billion": 9, "bn": 9, "trillion": 12}  # bn: "1.5 bn"
+_MAGNITUDE = re.compile(r"\s*-?\s*((hundred|thousand|million|billion|bn|trillion)s?)\b", re.I)
 
 
 def _mantissa_decimal(text: str, notes: list[str]) -> Decimal:
@@ -196,8 +197,8 @@ def read_number(text: str) -> tuple[Decimal, str, list[str]]:
         exponent = 0
     word = _MAGNITUDE.match(rest)
     if word:
-        exponent += _MAGNITUDES[word.group(1).lower()]
-        notes.append(f"read '{word.group(1)}' as × 10^{_MAGNITUDES[word.group(1).lower()]}")
+        exponent += _MAGNITUDES[word.group(2).lower()]
+        notes.append(f"read '{word.group(1)}' as × 10^{_MAGNITUDES[word.group(2).lower()]}")
         rest = rest[word.end():]
     try:
         value = value.scaleb(exponent)
@@ -224,10 +225,15 @@ def _show(text: str, limit: int = 40) -> str:
 _UNIT_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-zµμΩ°%]+)|(?P<op>\^|\*|×|/|\(|\))|(?P<int>[+-]?\d+))")
 
 
+# 'tons' of CO2e are metric in this course (pint's ton is the US short ton, 0.907 t): read as tonnes, with a note
+_TONS = re.compile(r"(?:metric\s*)?tons?(?:\s*(?:of\s*)?CO2(?:[- ]?eq?)?)?", re.I)
+
+
 # Units as the questions name them, which the unit grammar would read otherwise or not at all: PF-days (pint's PF
 # is a petafarad), tonnes of CO2-equivalent.
 _QUESTION_UNITS = ((re.compile(r"(?:PF|P-?FLOPS?(?:/s)?|peta-?flops?(?:/s)?)[- ]?days?", re.I), "PFLOP/s*day"),
                    (re.compile(r"t(?:onnes?)?\s*(?:of\s*)?CO2(?:[- ]?eq?)?", re.I), "t"),
+                   (_TONS, "t"),
                    (re.compile(r"pct", re.I), "percent"))
 
 
@@ -238,6 +244,31 @@ _SUFFIXES = {"k": (10, 3), "K": (10, 3), "M": (10, 6), "B": (10, 9), "T": (10, 1
              "Ki": (2, 10), "Mi": (2, 20), "Gi": (2, 30), "Ti": (2, 40)}
 _SUFFIX = re.compile(r"(k|K|M|B|T|Ki|Mi|Gi|Ti)(?:\s+(\S.*))?", re.S)
 _WORDS = re.compile(r"[A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*)*")
+
+
+# Words that multiply a number, which a label must never be (read as a label, '2 dozen' was graded as 2): number
+# words not read by _MAGNITUDE, SI prefixes alone (a longer word starting with kilo … peta as well: 'Megatokens'
+# where pint does not know it), and a K/M/B/G/T glued to what a count counts ('Btokens' is read in read_quantity).
+_MULTIPLIER = re.compile(r"(?:[a-z]*illion|bn|bln|bil|mil|mln|mn|lakh|lac|crore|milliard|dozen|hundred|thousand"
+                         r"|(?:kilo|mega|giga|tera|peta)[a-z]*|exa|zetta|yotta|kibi|mebi|gibi|tebi|pebi|hecto|deca|deka"
+                         r"|milli|micro|nano|pico)s?", re.I)
+_COUNTED_NOUN = r"(?i:tokens?|toks?|param(?:eter)?s?|weights?|steps?|gpus?|sequences?|elements?|entry|entries)"
+_GLUED = re.compile(r"([kKMBGTm])-?(" + _COUNTED_NOUN + r"(?![A-Za-z]).*)", re.S)
+_GLUED_POWERS = {"k": 3, "K": 3, "M": 6, "B": 9, "G": 9, "T": 12}
+
+
+def _multiplier(text: str) -> str | None:
+    """The first word of `text` that multiplies a number ('dozen', 'Mega', 'crores') and is not a unit pint reads
+    (its 'gigaparams' is 10^9 parameters), if any; 'micro-batches' names a thing, not a factor."""
+    from exgen.units import registry
+
+    for word in re.split(r"(?:\s+|-)(?!batch)", text):
+        if _MULTIPLIER.fullmatch(word):
+            try:
+                registry().Unit(word)
+            except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError: a word, not a unit
+                return word
+    return None
 
 
 def _is_label(text: str) -> bool:
@@ -293,6 +324,10 @@ _WATT_HOURS = re.compile(r"(?<![A-Za-z])([kmgt]?)wh(?![A-Za-z])", re.I)
 _KEY_BYTES = re.compile(r"(?<![A-Za-z])(?:[kMGTPE]i?)?B(?![A-Za-z])|byte")  # (a key is in bytes or in bits)
 
 
+_PREFIX_WORDS = {"k": "kilo", "M": "mega", "G": "giga", "T": "tera", "P": "peta", "E": "exa", "Ki": "kibi", "Mi": "mebi",
+                 "Gi": "gibi", "Ti": "tebi", "Pi": "pebi", "Ei": "exbi"}
+
+
 def unit_readings(text: str, key_unit: str) -> tuple[list[str], list[str]]:
     """The unit text in the grammar's spelling, as flop_readings (one reading or two: a plural count, then a
     rate), with notes naming a convention that was applied ('gb' read as GB, 'mwh' as MWh). Raises ParseError
@@ -303,11 +338,14 @@ def unit_readings(text: str, key_unit: str) -> tuple[list[str], list[str]]:
     def byte_word(m: re.Match, rate: bool) -> str:
         prefix, binary, b, tail = m.groups()
         lowercase = prefix.islower() and b == "b"
+        letter = prefix.upper() if binary or prefix not in "kK" else "k"
         if lowercase and (tail == "ps" or in_bits):
             per = "/s" if tail == "ps" else ""
-            raise ParseError(f"{m.group(0)!r} could be gigabytes or gigabits: write GB{per} for gigabytes or "
-                             f"Gbit{per} for gigabits (the same for k, M, T)")
-        name = ("k" if prefix in "kK" else prefix.upper()) + binary + ("B" if lowercase or b == "B" else "bit")
+            word = _PREFIX_WORDS[letter + binary]
+            raise ParseError(f"{m.group(0)!r} could be {word}bytes or {word}bits: write {letter + binary}B{per} for "
+                             f"{word}bytes or {letter + binary}bit{per} for {word}bits")
+        # a binary prefix is always capital (Ki, Mi): 'kibit' is a kibi-tonne to pint, 'kiB' nothing at all
+        name = letter + binary + ("B" if lowercase or b == "B" else "bit")
         if lowercase and not rate:
             notes.append(f"read {prefix + binary + b!r} as {name}")
         return f"({name}/s)" if tail == "ps" or (tail == "s" and rate) else name
@@ -352,7 +390,10 @@ def _unit_names(text: str) -> list[tuple[str, str]]:
 
 
 # `b` is a bit (Gb, Mb/s): pint's `b` is a barn, an area no answer here is ever in (docs/decisions.md).
-_BITS = re.compile(r"^((?:[kMGTPE]i?)?)b$")
+_BITS = re.compile(r"^((?:k|Ki|[MGTPE]i?)?)b$")
+
+
+_BINARY_MISREAD = re.compile(r"(?:kibi|mebi|gibi|tebi|pebi|exbi|zebi|yobi)(?!bit$|byte$)")
 
 
 @lru_cache(maxsize=1024)
@@ -384,6 +425,8 @@ def parse_unit(text: str):
                 unit = ureg.Unit(name)
             except Exception:  # pint's UndefinedUnitError and its parse errors: an unknown name
                 raise ParseError(f"unknown unit {value!r}") from None
+            if _BINARY_MISREAD.match(str(unit)):  # 'Kit' as a kibi-tonne: a binary prefix is for bits and bytes
+                raise ParseError(f"unknown unit {value!r}")
         elif value == "(" and depth < 3:
             i += 1
             unit = product(depth + 1)
@@ -454,6 +497,14 @@ def _key_unit(text: str):
 def read_quantity(answer: Answer, text: Any) -> Reading:
     """A number, in the key's unit. No unit written means the key's unit."""
     value, unit_text, notes = read_number(text)
+    glued = _GLUED.fullmatch(unit_text)
+    if glued:  # '17 Btokens', '1.5 Kparams': the letter scales what the count counts (pint knows no B or K prefix)
+        letter, rest = glued.groups()
+        if letter == "m":
+            raise ParseError(f"{unit_text!r}: a lowercase m is milli; write M for million, or the number in full")
+        value *= Decimal(10) ** _GLUED_POWERS[letter]
+        notes.append(f"read {letter!r} as × 10^{_GLUED_POWERS[letter]}")
+        unit_text = rest
     m = _SUFFIX.fullmatch(unit_text)
     if not m or not (m.group(2) or not answer.unit):
         return _in_unit(answer, value, unit_text, notes)
@@ -481,8 +532,14 @@ def _in_unit(answer: Answer, value: Decimal, unit_text: str, notes: list[str]) -
         return Reading(value, tuple(notes))
     if not answer.unit and unit_text.lower() in ("x", "×", "times", "ψ", "psi"):
         return Reading(value, tuple(notes))  # a ratio, or a count in units of Ψ (never a pressure here)
+    if not answer.unit and _WORDS.fullmatch(unit_text) and _multiplier(unit_text):
+        raise ParseError(f"{_multiplier(unit_text)!r} multiplies the number: write the number in full (as 1.5e9) "
+                         f"or with thousand, million, billion or trillion")
     if not answer.unit and _is_label(unit_text):
         return Reading(value, tuple(notes))  # a count named by what it counts: '7264 steps', '180 AllGathers'
+    typed = unit_text  # (messages show the unit as the student typed it)
+    if _TONS.fullmatch(unit_text):
+        notes.append(f"read {typed!r} as metric tonnes (1 t = 1000 kg)")
     unit_text = question_unit(unit_text)
     if unit_text == answer.unit and unit_text in ANSWER_UNITS:  # the unit the sheet names: nothing to convert
         return Reading(value, tuple(notes))
@@ -491,13 +548,17 @@ def _in_unit(answer: Answer, value: Decimal, unit_text: str, notes: list[str]) -
     notes += conventions
     units = [parse_unit(r) for r in readings]
     fits = [(r, u) for r, u in zip(readings, units) if _signature(u) == _signature(key)]
-    if len(fits) != 1:  # (two fitting readings cannot happen: a count and a rate differ by a time)
+    if not fits:
         wanted = f"in {shown(answer.unit)}" if answer.unit else "a plain number (no unit)"
-        raise ParseError(f"{unit_text!r} does not measure the same thing as this part's answer, which is {wanted}")
-    reading, unit = fits[0]
+        raise ParseError(f"{typed!r} does not measure the same thing as this part's answer, which is {wanted}")
+    factors = {_factor(u, answer.unit or "dimensionless") for _, u in fits}
+    if len(factors) > 1:  # 'TFLOPS/GBs' as TFLOP/(GB/s) and (TFLOP/s)/GB fit nothing, but a count and a rate can
+        raise ParseError(f"{typed!r} can be read two ways ({' or '.join(_plain(r) for r, _ in fits)}): write "
+                         f"the unit without plural s, as FLOP/s or GB/s")
+    reading, unit = fits[0]  # several fitting readings of one factor ('TFLOPS/GBs': TFLOP/GB or TFLOP/s per GB/s)
     if len(readings) > 1:
-        notes.append(f"read {unit_text!r} as {reading.replace('(', '').replace(')', '')}")
-    factor = _factor(unit, answer.unit or "dimensionless")
+        notes.append(f"read {typed!r} as {_plain(reading)}")
+    factor = factors.pop()
     if factor == 1:  # the key's unit in other words (GPU-hours for hours, tokens for a count): nothing converted
         return Reading(value, tuple(notes))
     converted = Decimal(value) * factor
@@ -505,10 +566,16 @@ def _in_unit(answer: Answer, value: Decimal, unit_text: str, notes: list[str]) -
         raise ParseError("this answer is too large to be a sensible answer")
     if not answer.convertible:
         return Reading(converted, tuple(notes), refused=f"the question asks for the answer in {shown(answer.unit)}; "
-                                                        f"an answer in {unit_text} is not accepted")
-    notes.append(f"converted {_number_text(value)} {unit_text} to {_number_text(converted)} "
+                                                        f"an answer in {typed} is not accepted")
+    notes.append(f"converted {_number_text(value)} {typed} to {_number_text(converted)} "
                  f"{shown(answer.unit) or '(no unit)'}")
     return Reading(converted, tuple(notes))
+
+
+def _plain(reading: str) -> str:
+    """A reading as a student reads it: the grammar's parentheses around the whole dropped ('(TFLOP/s)' is
+    TFLOP/s), any others kept ((TFLOP/s)/(TB/s) is not TFLOP/s/TB/s)."""
+    return re.sub(r"^\(([^()]*)\)$", r"\1", reading)
 
 
 def _number_text(value: Decimal) -> str:
