@@ -392,7 +392,7 @@ def test_no_question_asks_for_a_count_in_millions_or_billions():
     from exgen.render import Renderer
     from exgen.topics import TOPIC_NAMES, get
 
-    in_words = re.compile(r"\bin (?:thousands|millions|billions|trillions)\b", re.I)
+    in_words = re.compile(r"\bin (?:hundreds|thousands|millions|billions|trillions)\b", re.I)
     md = Renderer("md")
     for topic in TOPIC_NAMES:
         for variant in get(topic).variants:
