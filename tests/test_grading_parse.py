@@ -689,3 +689,21 @@ def test_other_answers_over_several_lines_read_as_yaml_joins_them():
     sheet = parse_sheet("student: a\n1.x: 7.3 ×\n  10^22\n1.v: 1.5\n  -2\n")
     assert verdict(NUMBER, sheet.answers["1.x"]) == "correct"
     assert verdict(VECTOR, sheet.answers["1.v"]) == "correct"  # one entry per line: a column
+
+
+@pytest.mark.parametrize("entry", ["\n  - 2 0 1\n  - 0 0 3\n  - 1 2 1", "[2 0 1, 0 0 3, 1 2 1]"])
+def test_a_list_of_row_strings_on_a_sheet_is_a_matrix_by_rows(entry):
+    """Each string of several numbers is a row (it was one row of nine: 'Expected a 3x3 matrix, got 1x9', while the
+    feedback echoed it as '2 0 1; 0 0 3; 1 2 1', the key)."""
+    key = Answer("matrix", [[2, 0, 1], [0, 0, 3], [1, 2, 1]])
+    sheet = parse_sheet(f"student: a\n1.q: {entry}\n")
+    result = grade_part("1.q", Part("q", "q", key), sheet.answers["1.q"])
+    assert result.verdict == "correct" and result.answer == "2 0 1; 0 0 3; 1 2 1"
+
+
+def test_a_flat_list_on_a_sheet_is_echoed_as_the_one_row_it_is_read_as():
+    key = Answer("matrix", [[2, 0, 1], [0, 0, 3], [1, 2, 1]])
+    sheet = parse_sheet("student: a\n1.q: [2, 0, 1, 0, 0, 3, 1, 2, 1]\n")
+    result = grade_part("1.q", Part("q", "q", key), sheet.answers["1.q"])
+    assert result.verdict == "wrong" and "got 1x9" in result.message
+    assert result.answer == "2, 0, 1, 0, 0, 3, 1, 2, 1"  # it read '2; 0; 1; …', nine rows to the eye

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from exgen.grading.compare import entry_results, matches
-from exgen.grading.parse import ParseError, is_blank, parse_answer
+from exgen.grading.parse import ParseError, holds_row, is_blank, parse_answer
 from exgen.grading.sheet import Submission, SubmissionError, plain_label, read_submission
 from exgen.units import shown
 from exgen.manifest import Key
@@ -137,6 +137,8 @@ def _shown(raw: Any, limit: int = 120) -> str:
         return ""
     if getattr(raw, "lines", None):  # typed over several lines (sheet.Folded): shown as its rows
         text = "; ".join(raw.lines)
+    elif isinstance(raw, list) and not any(isinstance(r, list) or holds_row(r) for r in raw):
+        text = ", ".join(map(str, raw))  # a flat list is one row, as it is read: '2, 0, 1', not '2; 0; 1'
     elif isinstance(raw, list):
         text = "; ".join(" ".join(map(str, r)) if isinstance(r, list) else str(r) for r in raw)
     else:

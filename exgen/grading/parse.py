@@ -678,6 +678,11 @@ def _entries_of(row: list) -> list:
     return out
 
 
+def holds_row(entry: Any) -> bool:
+    """Whether a list item from a sheet is a row of several numbers ('2 0 1') rather than one entry."""
+    return isinstance(entry, str) and len(re.split(r"[,\s]+", entry.strip())) > 1
+
+
 _OVER_LINES = ("this answer is written over several lines, which YAML joins into one line: separate the rows "
                "with ';' (1 -2; 0 3), or write '|' after the colon and the rows on the lines below it")
 
@@ -703,6 +708,8 @@ def _rows(value: Any) -> list[list[Any]]:
             return [_entries_of(list(r)) for r in value]
         if any(isinstance(r, (list, tuple)) for r in value):
             raise ParseError("mix of rows and single entries")
+        if any(holds_row(v) for v in value):  # a sheet's '- 2 0 1' lines, or [2 0 1, 0 0 3]: a string each row
+            return [_entries_of([v]) for v in value]
         return [_entries_of(list(value))]
     text = clean(_bounded(value)).replace("\r\n", "\n").replace("\r", "\n")
     m = _BMATRIX.match(text)
