@@ -524,3 +524,17 @@ def test_a_second_feedback_run_removes_only_the_files_exgen_wrote_that_it_no_lon
     assert "removed 2 feedback file(s)" in result.output and "bob.md, dana.md" in result.output
     assert "kept carl.md" in result.output and (fb / "notes.md").read_text() == "my own notes"
     assert "carl.md" not in (fb / ".exgen-feedback").read_text()  # kept once: not exgen's any more
+
+
+@pytest.mark.parametrize("key,text,hint", [
+    (Answer("number", 1.927e8, sig=4), "1.93e8", "Right to 3 significant figures"),
+    (Answer("number", 1.927e8, sig=4), "1.930e8", None),    # 4 figures written, the 4th wrong: not 'right to 3'
+    (Answer("number", 1.927e8, sig=4), "1.9300e8", None),
+    (Answer("number", 30.24, unit="GB", sig=4), "30.20 GB", None),
+    (Answer("number", 3.14159, decimals=3), "3.14", "Right to 2 decimal places"),
+    (Answer("number", 3.14159, decimals=3), "3.140", None),  # 3 places written, the 3rd wrong
+])
+def test_right_to_fewer_figures_counts_the_figures_as_written(key, text, hint):
+    result = grade_part("1.x", Part("x", "x", key), text)
+    assert result.verdict == "wrong"
+    assert (hint in result.message) if hint else ("Right to" not in result.message)
