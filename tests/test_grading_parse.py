@@ -707,3 +707,36 @@ def test_a_flat_list_on_a_sheet_is_echoed_as_the_one_row_it_is_read_as():
     result = grade_part("1.q", Part("q", "q", key), sheet.answers["1.q"])
     assert result.verdict == "wrong" and "got 1x9" in result.message
     assert result.answer == "2, 0, 1, 0, 0, 3, 1, 2, 1"  # it read '2; 0; 1; …', nine rows to the eye
+
+
+@pytest.mark.parametrize("answer,text,expected", [
+    (BITS_COUNT, "24 Bytes", "correct"),         # byte and bit spelled out, in any case (each was refused)
+    (BITS_COUNT, "192 Bits", "correct"),
+    (BITS_COUNT, "0.192 k bits", "correct"),     # the k a factor or a prefix: the same value, so not 'two ways'
+    (GB, "51.5 GBytes", "correct"),
+    (GB, "51.5 G bytes", "correct"),
+    (GB, "47.96 Gi bytes", "correct"),
+    (GB, "51.5 ＧＢ", "correct"),                 # full-width letters, as full-width digits
+    (SEVENTEEN, "17 Bytes", "invalid"),          # a capitalised unit is never a label
+])
+def test_units_spelled_out_or_full_width_are_read(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+@pytest.mark.parametrize("text", ["memory\u2010bound", "memory\u2011bound", "ｍemory-bound"])
+def test_a_choice_with_a_unicode_hyphen_or_full_width_letter_is_read(text):
+    assert verdict(Answer("choice", "memory-bound", choices=("memory-bound", "compute-bound")), text) == "correct"
+
+
+@pytest.mark.parametrize("answer,text,message", [
+    (GB, "1e", "an exponent needs its digits"),          # it said ''e' does not measure the same thing'
+    (GB, "51.5 gb/kiBx", "unknown unit 'kiBx'"),         # the unit as typed, not as rewritten
+    (BANDWIDTH, "3350 gbs", "read 'gbs' as GB/s"),
+])
+def test_messages_name_what_was_typed(answer, text, message):
+    assert message in grade_part("1.x", Part("x", "x", answer), text).message
+
+
+def test_a_reading_is_noted_once():
+    """'gbs' was noted twice: "read 'gb' as GB" and then "read 'gbs' as GB/s"."""
+    assert grade_part("1.x", Part("x", "x", BANDWIDTH), "3350 gbs").message.count("Read as") == 1

@@ -54,9 +54,9 @@ class Reading:
 
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
                                  "\u202f\u205f\u3000\t"), " ")
-_MINUS = dict.fromkeys(map(ord, "\u2212\u2012\u2013\u2014\ufe63\uff0d"), "-")
-# Full-width punctuation (a CJK keyboard): digits are already digits to the parser (`\d`, Decimal)
-_FULLWIDTH = str.maketrans("．，＊＋／＾（）％＿", ".,*+/^()%_")
+_MINUS = dict.fromkeys(map(ord, "\u2212\u2010\u2011\u2012\u2013\u2014\ufe63\uff0d"), "-")  # (and hyphens)
+# Full-width forms (a CJK keyboard): ＧＢ is GB, ３０．２ is 30.2 (U+FF01 … U+FF5E are ASCII ! … ~ shifted)
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _LATEX = [(r"\times", "×"), (r"\cdot", "×"), (r"\,", " "), (r"\;", " "), (r"\:", " "), (r"\!", ""),
           (r"\ ", " "), (r"\%", "%"), (r"\mu", "µ"), ("⋅", "×"), ("·", "×"), ("∗", "×"), ("**", "^")]
 _TEXT_MACRO = re.compile(r"\\(?:mathrm|text|textrm|operatorname|mathit)\s*\{([^{}]*)\}")
@@ -210,6 +210,8 @@ def read_number(text: str) -> tuple[Decimal, str, list[str]]:
     if as_float == 0 and value != 0:
         raise ParseError(f"{_show(text)} is too small to be a sensible answer")
     unit = rest.strip()
+    if re.fullmatch(r"[eE][+-]?", unit):
+        raise ParseError(f"{_show(text)}: an exponent needs its digits, as in 7.3e22")
     if unit and not re.match(r"[A-Za-zµμΩ°%(×Ψψ]", unit):
         raise ParseError(f"{_show(text)}: unexpected {_show(unit)} after the number (one number per answer)")
     return value, unit, notes
@@ -283,12 +285,13 @@ def _is_label(text: str) -> bool:
     for word in re.split(r"[\s-]+", text):
         if word in _SUFFIXES:  # '4 Ki' is 4096, never 4 counted in 'Ki'
             return False
-        try:
-            unit = ureg.Unit(_BITS.sub(r"\1bit", word))
-        except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError and parse errors: a word, not a unit
-            continue
-        if str(unit) not in COUNTED:
-            return False
+        for name in dict.fromkeys([_BITS.sub(r"\1bit", word), word.lower()]):  # ('Bytes', 'Days' are units too)
+            try:
+                unit = ureg.Unit(name)
+            except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError and parse errors: a word, not a unit
+                continue
+            if str(unit) not in COUNTED:
+                return False
     return True
 
 
@@ -320,6 +323,8 @@ def flop_readings(text: str) -> list[str]:
 # unless the key is in bits (everyday spelling, as '80gb GPU'; gigabits are written Gb or Gbit); where the key is
 # in bits it is refused, and 'gbps' (gigabits in networking, gigabytes to some) is refused everywhere.
 _BYTE_WORD = re.compile(r"(?<![A-Za-z])([kmgtpeKMGTPE])(i?)(bit|[Bb])(ps|s)?(?![A-Za-z])")
+# 'byte'/'bit' spelled out in any case, after a prefix letter or not ('24 Bytes', '30.2 GBytes', '30.2 G bytes')
+_BYTE_NAME = re.compile(r"(?<![A-Za-z])(?:([kKMGTPE]i?)\s?)?(?i:(byte|bit))(?i:s)?(?![A-Za-z])")
 _WATT_HOURS = re.compile(r"(?<![A-Za-z])([kmgt]?)wh(?![A-Za-z])", re.I)
 _KEY_BYTES = re.compile(r"(?<![A-Za-z])(?:[kMGTPE]i?)?B(?![A-Za-z])|byte")  # (a key is in bytes or in bits)
 
@@ -356,7 +361,12 @@ def unit_readings(text: str, key_unit: str) -> tuple[list[str], list[str]]:
             notes.append(f"read {m.group(0)!r} as {unit}")
         return unit
 
-    text = _WATT_HOURS.sub(watt_hours, text)
+    def byte_name(m: re.Match) -> str:
+        prefix = m.group(1) or ""
+        prefix = "k" if prefix == "K" else prefix[:1].upper() + prefix[1:]
+        return prefix + ("B" if m.group(2).lower() == "byte" else "bit") if prefix else m.group(2).lower()
+
+    text = _BYTE_NAME.sub(byte_name, _WATT_HOURS.sub(watt_hours, text))
     count = _BYTE_WORD.sub(lambda m: byte_word(m, False), text)
     rate = _BYTE_WORD.sub(lambda m: byte_word(m, True), text)  # GBs: a plural GB, or GB per second
     readings = [r for text in dict.fromkeys([count, rate]) for r in flop_readings(text)]
@@ -372,7 +382,7 @@ def question_unit(text: str) -> str:
 
 
 def _unit_names(text: str) -> list[tuple[str, str]]:
-    if len(text) > MAX_UNIT_TEXT:
+    if len(text) > 2 * MAX_UNIT_TEXT:  # (the typed text is held to MAX_UNIT_TEXT; a reading, 'flops' as '(FLOP/s)', is longer)
         raise ParseError(f"the unit {_show(text)} is too long")
     tokens, pos = [], 0
     text = re.sub(r"\bper\b", "/", text)
@@ -518,7 +528,9 @@ def read_quantity(answer: Answer, text: Any) -> Reading:
         as_unit = _in_unit(answer, value, unit_text, notes)
     except ParseError:
         as_unit = None
-    if as_factor and as_unit:  # (no unit of this project's parts makes both fit; refused rather than guessed)
+    if as_factor and as_unit and as_factor.value == as_unit.value:  # '0.192 k bits': kbit either way
+        return as_unit
+    if as_factor and as_unit:  # (no unit of this project's parts makes both fit otherwise; refused, not guessed)
         raise ParseError(f"{unit_text!r} can be read two ways: write the number in full, or its unit without a space")
     if not (as_factor or as_unit):
         raise error
@@ -538,6 +550,8 @@ def _in_unit(answer: Answer, value: Decimal, unit_text: str, notes: list[str]) -
     if not answer.unit and _is_label(unit_text):
         return Reading(value, tuple(notes))  # a count named by what it counts: '7264 steps', '180 AllGathers'
     typed = unit_text  # (messages show the unit as the student typed it)
+    if len(typed) > MAX_UNIT_TEXT:
+        raise ParseError(f"the unit {_show(typed)} is too long")
     if _TONS.fullmatch(unit_text):
         notes.append(f"read {typed!r} as metric tonnes (1 t = 1000 kg)")
     unit_text = question_unit(unit_text)
@@ -545,8 +559,14 @@ def _in_unit(answer: Answer, value: Decimal, unit_text: str, notes: list[str]) -
         return Reading(value, tuple(notes))
     key = _key_unit(answer.unit)
     readings, conventions = unit_readings(unit_text, answer.unit)
-    notes += conventions
-    units = [parse_unit(r) for r in readings]
+    notes += conventions if len(readings) == 1 else []  # (else the reading's note below says it all)
+    try:
+        units = [parse_unit(r) for r in readings]
+    except ParseError as e:  # its message names the unit as typed, never as rewritten ('kiB' for a typed 'kib')
+        named = re.search(r"'([^']*)'", str(e))
+        if readings == [typed] or named and named.group(1) in typed:
+            raise
+        raise ParseError(f"cannot read the unit {_show(typed)} (write e.g. GB, GiB/s, TFLOP/s, h, days)") from None
     fits = [(r, u) for r, u in zip(readings, units) if _signature(u) == _signature(key)]
     if not fits:
         wanted = f"in {shown(answer.unit)}" if answer.unit else "a plain number (no unit)"
