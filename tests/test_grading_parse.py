@@ -712,7 +712,11 @@ def test_a_flat_list_on_a_sheet_is_echoed_as_the_one_row_it_is_read_as():
 @pytest.mark.parametrize("answer,text,expected", [
     (BITS_COUNT, "24 Bytes", "correct"),         # byte and bit spelled out, in any case (each was refused)
     (BITS_COUNT, "192 Bits", "correct"),
-    (BITS_COUNT, "0.192 k bits", "correct"),     # the k a factor or a prefix: the same value, so not 'two ways'
+    (BITS_COUNT, "24 bytes", "correct"),
+    (BITS_COUNT, "25 bytes", "wrong"),
+    (BITS_COUNT, "0.192 k bits", "correct"),
+    (BITS_COUNT, "0.000192 mbits", "correct"),   # (a lowercase m before bit or byte is mega, as before b)
+    (GB, "51500 mbytes", "correct"),     # the k a factor or a prefix: the same value, so not 'two ways'
     (GB, "51.5 GBytes", "correct"),
     (GB, "51.5 G bytes", "correct"),
     (GB, "47.96 Gi bytes", "correct"),

@@ -9,6 +9,7 @@ is written for the student. Input length is bounded before any work is done.
 Number spellings accepted (whitespace anywhere between the pieces; thin and no-break spaces are spaces):
     7.3e22  7.3E+22  7.3 × 10^22  7.3*10^22  7.3x10^22  7.3·10^(22)  7.3 \\times 10^{22}  7.3×10²²  10^22
     −7.3 (unicode minus)  $7.3 \\times 10^{22}$  1,234,567.8  1 234 567  3/4  2^12  2**12  3 × 2^10  1.5k  4Ki
+    46.8 billion(s)  1.5 hundred  17 Btokens (a multiplier that is not read, as '2 dozen', is refused, never dropped)
 Decimal commas: "2,5" is 2.5 and "0,125" is 0.125, but "1,234" (one comma, then exactly three digits, after a
 non-zero integer part) is refused as ambiguous — thousands separator or decimal comma? — and the message says
 how to write it. Commas in matrices and vectors always separate entries.
@@ -324,13 +325,13 @@ def flop_readings(text: str) -> list[str]:
 # in bits it is refused, and 'gbps' (gigabits in networking, gigabytes to some) is refused everywhere.
 _BYTE_WORD = re.compile(r"(?<![A-Za-z])([kmgtpeKMGTPE])(i?)(bit|[Bb])(ps|s)?(?![A-Za-z])")
 # 'byte'/'bit' spelled out in any case, after a prefix letter or not ('24 Bytes', '30.2 GBytes', '30.2 G bytes')
-_BYTE_NAME = re.compile(r"(?<![A-Za-z])(?:([kKMGTPE]i?)\s?)?(?i:(byte|bit))(?i:s)?(?![A-Za-z])")
+_BYTE_NAME = re.compile(r"(?<![A-Za-z])(?:([kKmMgGtTpPeE]i?)\s?)?(?i:(byte|bit))(?i:s)?(?![A-Za-z])")  # (m is mega)
 _WATT_HOURS = re.compile(r"(?<![A-Za-z])([kmgt]?)wh(?![A-Za-z])", re.I)
 _KEY_BYTES = re.compile(r"(?<![A-Za-z])(?:[kMGTPE]i?)?B(?![A-Za-z])|byte")  # (a key is in bytes or in bits)
 
 
-_PREFIX_WORDS = {"k": "kilo", "M": "mega", "G": "giga", "T": "tera", "P": "peta", "E": "exa", "Ki": "kibi", "Mi": "mebi",
-                 "Gi": "gibi", "Ti": "tebi", "Pi": "pebi", "Ei": "exbi"}
+_PREFIX_WORDS = {"k": "kilo", "M": "mega", "G": "giga", "T": "tera", "P": "peta", "E": "exa",
+                 "Ki": "kibi", "Mi": "mebi", "Gi": "gibi", "Ti": "tebi", "Pi": "pebi", "Ei": "exbi"}
 
 
 def unit_readings(text: str, key_unit: str) -> tuple[list[str], list[str]]:
@@ -363,7 +364,7 @@ def unit_readings(text: str, key_unit: str) -> tuple[list[str], list[str]]:
 
     def byte_name(m: re.Match) -> str:
         prefix = m.group(1) or ""
-        prefix = "k" if prefix == "K" else prefix[:1].upper() + prefix[1:]
+        prefix = "k" if prefix in ("k", "K") else prefix[:1].upper() + prefix[1:]
         return prefix + ("B" if m.group(2).lower() == "byte" else "bit") if prefix else m.group(2).lower()
 
     text = _BYTE_NAME.sub(byte_name, _WATT_HOURS.sub(watt_hours, text))
@@ -382,7 +383,7 @@ def question_unit(text: str) -> str:
 
 
 def _unit_names(text: str) -> list[tuple[str, str]]:
-    if len(text) > 2 * MAX_UNIT_TEXT:  # (the typed text is held to MAX_UNIT_TEXT; a reading, 'flops' as '(FLOP/s)', is longer)
+    if len(text) > 2 * MAX_UNIT_TEXT:  # (typed text is held to MAX_UNIT_TEXT; a reading, 'flops' as '(FLOP/s)', is longer)
         raise ParseError(f"the unit {_show(text)} is too long")
     tokens, pos = [], 0
     text = re.sub(r"\bper\b", "/", text)
