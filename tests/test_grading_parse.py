@@ -744,3 +744,16 @@ def test_messages_name_what_was_typed(answer, text, message):
 def test_a_reading_is_noted_once():
     """'gbs' was noted twice: "read 'gb' as GB" and then "read 'gbs' as GB/s"."""
     assert grade_part("1.x", Part("x", "x", BANDWIDTH), "3350 gbs").message.count("Read as") == 1
+
+
+@pytest.mark.parametrize("text", ["3 gbytes", "3 GBytes", "3 tflops", "3 kwh", "3 Pwh", "3 tons", "3 gtokens", "3 KHz",
+                                  "3 E", "3 wh", "3 Bytes"])
+def test_a_unit_the_grammar_reads_is_never_a_label_of_a_count(text):
+    """Each was read as a label and dropped: '3 tflops' for a count of 3 was correct."""
+    assert verdict(GPUS, text) == "invalid"
+
+
+@pytest.mark.parametrize("text", ["3 KV heads", "3 FMAs", "3 GEMMs", "3 DP replicas", "3 layers", "3 nodes",
+                                  "3 attention heads", "3 all-reduces"])
+def test_labels_that_are_acronyms_or_words_stay_labels(text):
+    assert verdict(GPUS, text) == "correct"

@@ -286,14 +286,53 @@ def _is_label(text: str) -> bool:
     for word in re.split(r"[\s-]+", text):
         if word in _SUFFIXES:  # '4 Ki' is 4096, never 4 counted in 'Ki'
             return False
-        for name in dict.fromkeys([_BITS.sub(r"\1bit", word), word.lower()]):  # ('Bytes', 'Days' are units too)
+        if _short(word) or any(c.fullmatch(word) for c in _UNIT_WORDS):
+            return False  # 'p', 'wh', 'gbytes', 'tflops', 'tons': a unit as the grammar reads it, not a name
+        counted = None
+        for name in dict.fromkeys(_BITS.sub(r"\1bit", n) for n in _cases(word)):  # ('Bytes' is a unit)
             try:
                 unit = ureg.Unit(name)
             except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError and parse errors: a word, not a unit
                 continue
             if str(unit) not in COUNTED:
                 return False
+            counted = True
+        if not counted and not word.isupper() and any(_is_unit(word[len(p):]) for p in _LABEL_PREFIXES
+                                                      if word.startswith(p)):
+            return False  # a prefix on a unit in another case or spelling: 'KHz', 'gtokens', 'Pwh' (not 'KV')
     return True
+
+
+# What a label may not be (besides a unit pint reads): a short word that is not an ordinary one, a word the unit
+# conventions below read, or a prefix on a unit ('KHz', 'gtokens', 'kiflops').
+_SHORT_WORDS = {"of", "in", "on", "to", "at", "by", "an"}
+_LABEL_PREFIXES = ("da", "Ki", "ki", "Mi", "mi", "Gi", "gi", "Ti", "ti", "Pi", "pi", "Ei", "ei", *"kKmMgGtTpPeEuµnchYZzyaf")
+
+
+def _short(word: str) -> bool:
+    """A letter alone ('E' is exa) or two that are not an acronym ('KV') nor an ordinary word ('of'): no label."""
+    return len(word) == 1 or len(word) == 2 and not word.isupper() and word.lower() not in _SHORT_WORDS
+
+
+def _cases(word: str) -> tuple[str, ...]:
+    """The word as typed, and lowercased where it is capitalised ('Bytes', 'DAYS'; an acronym as 'FMAs' is not)."""
+    return (word, word.lower()) if word.istitle() or word.isupper() and len(word) > 3 else (word,)
+
+
+def _is_unit(word: str) -> bool:
+    """Whether a word (in any case) is a unit pint or the grammar's conventions read."""
+    from exgen.units import registry
+
+    if any(c.fullmatch(word) for c in _UNIT_WORDS):
+        return True
+    for name in dict.fromkeys(_BITS.sub(r"\1bit", n) for n in _cases(word)):
+        try:
+            registry().Unit(name)
+            return True
+        except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError and parse errors: not a unit
+            continue
+    return False
+
 
 
 # A FLOP word in any case ('tflops', 'Gflop/s', 'tera-FLOPs'): its prefix letter is always the decimal prefix (a
@@ -327,6 +366,7 @@ _BYTE_WORD = re.compile(r"(?<![A-Za-z])([kmgtpeKMGTPE])(i?)(bit|[Bb])(ps|s)?(?![
 # 'byte'/'bit' spelled out in any case, after a prefix letter or not ('24 Bytes', '30.2 GBytes', '30.2 G bytes')
 _BYTE_NAME = re.compile(r"(?<![A-Za-z])(?:([kKmMgGtTpPeE]i?)\s?)?(?i:(byte|bit))(?i:s)?(?![A-Za-z])")  # (m is mega)
 _WATT_HOURS = re.compile(r"(?<![A-Za-z])([kmgt]?)wh(?![A-Za-z])", re.I)
+_UNIT_WORDS = (_FLOP_WORD, _BYTE_WORD, _BYTE_NAME, _WATT_HOURS, _TONS)  # (a label is none of these: _is_label)
 _KEY_BYTES = re.compile(r"(?<![A-Za-z])(?:[kMGTPE]i?)?B(?![A-Za-z])|byte")  # (a key is in bytes or in bits)
 
 
