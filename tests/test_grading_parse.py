@@ -342,6 +342,14 @@ def test_tons_of_co2e_are_metric_tonnes_and_the_feedback_says_so(text):
     assert result.verdict == "correct" and "as metric tonnes" in result.message
 
 
+@pytest.mark.parametrize("text,expected", [("0.01144 ktons", "correct"), ("0.01144 kilotons", "correct"),
+                                           ("0.00001144 Mtons", "correct"), ("0.01144 kilotonnes", "correct"),
+                                           ("1.144e-8 Gtons", "invalid"), ("11440 mtons", "invalid")])
+def test_kilotons_are_metric_and_no_prefix_reaches_the_short_ton(text, expected):
+    """'ktons' was 1000 US short tons (0.01144 ktons = 10.38 t, marked wrong after a silent conversion)."""
+    assert verdict(TONNES, text) == expected
+
+
 RATIO_FLOP = Answer("number", 8930.0, unit="FLOP/byte", sig=3)
 
 

@@ -230,6 +230,7 @@ _UNIT_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-zµμΩ°%]+)|(?P<op>\^|\*|×|/|
 
 # 'tons' of CO2e are metric in this course (pint's ton is the US short ton, 0.907 t): read as tonnes, with a note
 _TONS = re.compile(r"(?:metric\s*)?tons?(?:\s*(?:of\s*)?CO2(?:[- ]?eq?)?)?", re.I)
+_KILOTONS = re.compile(r"(?:(k|K|[Kk]ilo)|(M|[Mm]ega))-?(?:metric\s*)?tons?(?:\s*(?:of\s*)?CO2(?:[- ]?eq?)?)?")
 
 
 # Units as the questions name them, which the unit grammar would read otherwise or not at all: PF-days (pint's PF
@@ -444,6 +445,7 @@ def _unit_names(text: str) -> list[tuple[str, str]]:
 _BITS = re.compile(r"^((?:k|Ki|[MGTPE]i?)?)b$")
 
 
+_SHORT_TON = re.compile(r"[a-z]*(?<!metric_)ton")  # pint's ton, 'Gton', is the US short ton (metric_ton is t)
 _BINARY_MISREAD = re.compile(r"(?:kibi|mebi|gibi|tebi|pebi|exbi|zebi|yobi)(?!bit$|byte$)")
 
 
@@ -476,8 +478,8 @@ def parse_unit(text: str):
                 unit = ureg.Unit(name)
             except Exception:  # pint's UndefinedUnitError and its parse errors: an unknown name
                 raise ParseError(f"unknown unit {value!r}") from None
-            if _BINARY_MISREAD.match(str(unit)):  # 'Kit' as a kibi-tonne: a binary prefix is for bits and bytes
-                raise ParseError(f"unknown unit {value!r}")
+            if _BINARY_MISREAD.match(str(unit)) or _SHORT_TON.fullmatch(str(unit)):
+                raise ParseError(f"unknown unit {value!r}")  # 'Kit' as a kibi-tonne; 'Gtons' as US short tons
         elif value == "(" and depth < 3:
             i += 1
             unit = product(depth + 1)
@@ -595,6 +597,10 @@ def _in_unit(answer: Answer, value: Decimal, unit_text: str, notes: list[str]) -
         raise ParseError(f"the unit {_show(typed)} is too long")
     if _TONS.fullmatch(unit_text):
         notes.append(f"read {typed!r} as metric tonnes (1 t = 1000 kg)")
+    kilotons = _KILOTONS.fullmatch(unit_text)
+    if kilotons:  # (pint's kiloton is 1000 short tons)
+        unit_text = "kilotonne" if kilotons.group(1) else "megatonne"
+        notes.append(f"read {typed!r} as metric {unit_text}s")
     unit_text = question_unit(unit_text)
     if unit_text == answer.unit and unit_text in ANSWER_UNITS:  # the unit the sheet names: nothing to convert
         return Reading(value, tuple(notes))
