@@ -307,7 +307,8 @@ def _is_label(text: str) -> bool:
 # What a label may not be (besides a unit pint reads): a short word that is not an ordinary one, a word the unit
 # conventions below read, or a prefix on a unit ('KHz', 'gtokens', 'kiflops').
 _SHORT_WORDS = {"of", "in", "on", "to", "at", "by", "an"}
-_LABEL_PREFIXES = ("da", "Ki", "ki", "Mi", "mi", "Gi", "gi", "Ti", "ti", "Pi", "pi", "Ei", "ei", *"kKmMgGtTpPeEuµnchYZzyaf")
+_LABEL_PREFIXES = ("da", "Ki", "ki", "Mi", "mi", "Gi", "gi", "Ti", "ti", "Pi", "pi", "Ei", "ei",
+                   *"kKmMgGtTpPeEuµnchYZzyaf")
 
 
 def _short(word: str) -> bool:
@@ -333,7 +334,6 @@ def _is_unit(word: str) -> bool:
         except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError and parse errors: not a unit
             continue
     return False
-
 
 
 # A FLOP word in any case ('tflops', 'Gflop/s', 'tera-FLOPs'): its prefix letter is always the decimal prefix (a
@@ -619,7 +619,7 @@ def _in_unit(answer: Answer, value: Decimal, unit_text: str, notes: list[str]) -
         wanted = f"in {shown(answer.unit)}" if answer.unit else "a plain number (no unit)"
         raise ParseError(f"{typed!r} does not measure the same thing as this part's answer, which is {wanted}")
     factors = {_factor(u, answer.unit or "dimensionless") for _, u in fits}
-    if len(factors) > 1:  # 'TFLOPS/GBs' as TFLOP/(GB/s) and (TFLOP/s)/GB fit nothing, but a count and a rate can
+    if len(factors) > 1:  # fitting readings that convert differently: refused, never guessed
         raise ParseError(f"{typed!r} can be read two ways ({' or '.join(_plain(r) for r, _ in fits)}): write "
                          f"the unit without plural s, as FLOP/s or GB/s")
     reading, unit = fits[0]  # several fitting readings of one factor ('TFLOPS/GBs': TFLOP/GB or TFLOP/s per GB/s)
