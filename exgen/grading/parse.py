@@ -424,7 +424,7 @@ def question_unit(text: str) -> str:
 
 
 def _unit_names(text: str) -> list[tuple[str, str]]:
-    if len(text) > 2 * MAX_UNIT_TEXT:  # (typed text is held to MAX_UNIT_TEXT; a reading, 'flops' as '(FLOP/s)', is longer)
+    if len(text) > 2 * MAX_UNIT_TEXT:  # (typed text is held to MAX_UNIT_TEXT; a reading, (FLOP/s) for flops, is longer)
         raise ParseError(f"the unit {_show(text)} is too long")
     tokens, pos = [], 0
     text = re.sub(r"\bper\b", "/", text)
