@@ -618,3 +618,17 @@ def test_a_sheet_scoring_far_better_on_another_unshuffled_version_is_an_error_na
     first = next(iter(answers))  # a weak sheet of B's scores little on A's paper too: graded as it says
     weak = fill(blank_sheet([q2], version="B"), {first: answers[first]}, "bob")
     assert grader.grade(parse_sheet(weak)).version == "B"
+
+
+@pytest.mark.parametrize("key,text,hint", [
+    (Answer("number", 1.927e8, sig=4), "1.93e8", "Right to 3 significant figures"),
+    (Answer("number", 1.927e8, sig=4), "1.930e8", None),    # 4 figures written, the 4th wrong: not 'right to 3'
+    (Answer("number", 1.927e8, sig=4), "1.9300e8", None),
+    (Answer("number", 30.24, unit="GB", sig=4), "30.20 GB", None),
+    (Answer("number", 3.14159, decimals=3), "3.14", "Right to 2 decimal places"),
+    (Answer("number", 3.14159, decimals=3), "3.140", None),  # 3 places written, the 3rd wrong
+])
+def test_right_to_fewer_figures_counts_the_figures_as_written(key, text, hint):
+    result = grade_part("1.x", Part("x", "x", key), text)
+    assert result.verdict == "wrong"
+    assert (hint in result.message) if hint else ("Right to" not in result.message)

@@ -262,6 +262,109 @@ def test_the_feedback_says_how_a_factor_was_read(answer, text, read):
     assert result.verdict == "correct" and f"read {read}." in result.message
 
 
+CO2 = Answer("number", 3326.6, unit="t", sig=5)
+IN_BYTES = Answer("integer", 368640, unit="B")
+BITS_COUNT = Answer("integer", 192, unit="bit")
+
+
+@pytest.mark.parametrize("answer,text,expected", [
+    (CO2, "3.2486 Kibit", "invalid"),            # was 'converted 3.2486 Kibit to 3326.57 tonnes CO2e': pint's kibit
+    (CO2, "3.2486 Kib", "invalid"),              # is a kibi-tonne, its Kib a kibi-barn
+    (CO2, "3.2486 kib", "invalid"),
+    (CO2, "3.2486 Kit", "invalid"),              # a binary prefix is for bits and bytes only
+    (IN_BYTES, "360 KiB", "correct"),            # a binary prefix stays binary and capital ('kiB' was unknown)
+    (IN_BYTES, "360 kiB", "correct"),
+    (IN_BYTES, "360 kib", "correct"),
+    (IN_BYTES, "360 Kib", "wrong"),              # kibibits: 46080 bytes
+    (GB, "47.96 GiB", "correct"),
+    (GB, "47.96 gib", "correct"),
+    (BITS_COUNT, "0.1875 Kibit", "correct"),     # was refused: 'does not measure the same thing'
+    (BITS_COUNT, "0.1875 Kib", "correct"),
+])
+def test_a_binary_prefix_is_binary_and_never_reads_a_unit_of_another_dimension(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+@pytest.mark.parametrize("text,advice", [("0.192 kb", "write kB for kilobytes or kbit for kilobits"),
+                                         ("0.1875 kib", "write KiB for kibibytes or Kibit for kibibits")])
+def test_the_bits_or_bytes_advice_names_the_prefix_typed(text, advice):
+    result = grade_part("1.x", Part("x", "x", BITS_COUNT), text)
+    assert result.verdict == "invalid" and advice in result.message
+
+
+BILLIONS = Answer("number", 3.66e9, sig=3)
+SEVENTEEN = Answer("number", 17.0, sig=2)
+
+
+@pytest.mark.parametrize("answer,text,expected", [
+    (BILLIONS, "3.66 billions", "correct"),      # a plural number word is its factor (was 'off by 10^-9')
+    (BILLIONS, "3658 millions", "correct"),
+    (BILLIONS, "3.66 Btokens", "correct"),       # K/M/B/G/T glued to what the count counts: 10^9 tokens
+    (BILLIONS, "3.66 Gtokens", "correct"),
+    (BILLIONS, "3.66 B-params", "correct"),
+    (COUNT, "1.5 Ktokens", "correct"),
+    (COUNT, "1.5 K-tokens", "correct"),
+    (COUNT, "1.5 k-tokens", "correct"),
+    (COUNT, "15 hundred", "correct"),
+    (SEVENTEEN, "17 Btokens", "wrong"),          # each was graded as the bare 17, correct, without a word
+    (SEVENTEEN, "17 billions", "wrong"),
+    (SEVENTEEN, "17 mega", "invalid"),           # a multiplier not read is refused, never dropped
+    (SEVENTEEN, "17 giga", "invalid"),
+    (SEVENTEEN, "17 Mega tokens", "invalid"),
+    (SEVENTEEN, "17 mega-tokens", "invalid"),
+    (SEVENTEEN, "17 crore", "invalid"),
+    (SEVENTEEN, "17 dozen", "invalid"),
+    (SEVENTEEN, "17 thousand million", "invalid"),
+    (SEVENTEEN, "17 mtokens", "invalid"),        # m is milli: refused, not read as a million
+    (SEVENTEEN, "17 optimizer steps", "correct"),  # a label that cannot multiply is still a label
+    (SEVENTEEN, "17 micro-batches", "correct"),
+    (SEVENTEEN, "17 AllGathers", "correct"),
+    (SEVENTEEN, "17 GPUs", "correct"),
+    (SEVENTEEN, "17 Tokens", "correct"),
+])
+def test_a_word_that_multiplies_scales_the_number_or_is_refused_never_dropped(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+def test_a_refused_multiplier_says_why():
+    result = grade_part("1.x", Part("x", "x", SEVENTEEN), "17 dozen")
+    assert "'dozen' multiplies the number: write the number in full" in result.message
+
+
+TONNES = Answer("number", 11.44, unit="t", sig=4)
+
+
+@pytest.mark.parametrize("text", ["11.44 tons", "11.44 ton", "11.44 metric tons", "11.44 tons CO2e",
+                                  "11.44 metric tons of CO2"])
+def test_tons_of_co2e_are_metric_tonnes_and_the_feedback_says_so(text):
+    """pint's ton is the US short ton (0.907 t): '11.44 tons' was converted to 10.38 t and marked wrong."""
+    result = grade_part("1.x", Part("x", "x", TONNES), text)
+    assert result.verdict == "correct" and "as metric tonnes" in result.message
+
+
+@pytest.mark.parametrize("text,expected", [("0.01144 ktons", "correct"), ("0.01144 kilotons", "correct"),
+                                           ("0.00001144 Mtons", "correct"), ("0.01144 kilotonnes", "correct"),
+                                           ("1.144e-8 Gtons", "invalid"), ("11440 mtons", "invalid")])
+def test_kilotons_are_metric_and_no_prefix_reaches_the_short_ton(text, expected):
+    """'ktons' was 1000 US short tons (0.01144 ktons = 10.38 t, marked wrong after a silent conversion)."""
+    assert verdict(TONNES, text) == expected
+
+
+RATIO_FLOP = Answer("number", 8930.0, unit="FLOP/byte", sig=3)
+
+
+@pytest.mark.parametrize("text", ["8.93 TFLOPS/GBs", "8.93 tflops/gbs", "8.93 TFLOPs/TBs"])
+def test_two_fitting_readings_that_give_the_same_value_are_one(text):
+    """TFLOPS/GBs is TFLOP/GB or TFLOP/s per GB/s: both 1000 FLOP/byte (it was refused as not fitting)."""
+    key = RATIO_FLOP if "GB" in text or "gb" in text else Answer("number", 8.93, unit="FLOP/byte", sig=3)
+    assert verdict(key, text) == "correct"
+
+
+def test_a_reading_note_keeps_the_parentheses_that_group_a_divisor():
+    result = grade_part("1.x", Part("x", "x", Answer("number", 8.93, unit="FLOP/byte", sig=3)), "8.93 TFLOPS/TBps")
+    assert result.verdict == "correct" and "(TFLOP/s)/(TB/s)" in result.message
+
+
 @pytest.mark.parametrize("text", ["2^12", "2**12", "2^{12}", "2^(12)", "2¹²", "$2^{12}$", "4 × 2^10", "4*2^10",
                                   "2^12 tokens", "1×2^{12}"])
 def test_a_power_of_an_integer_is_read_exactly(text):
@@ -297,7 +400,7 @@ def test_no_question_asks_for_a_count_in_millions_or_billions():
     from exgen.render import Renderer
     from exgen.topics import TOPIC_NAMES, get
 
-    in_words = re.compile(r"\bin (?:thousands|millions|billions|trillions)\b", re.I)
+    in_words = re.compile(r"\bin (?:hundreds|thousands|millions|billions|trillions)\b", re.I)
     md = Renderer("md")
     for topic in TOPIC_NAMES:
         for variant in get(topic).variants:
@@ -594,3 +697,71 @@ def test_other_answers_over_several_lines_read_as_yaml_joins_them():
     sheet = parse_sheet("student: a\n1.x: 7.3 ×\n  10^22\n1.v: 1.5\n  -2\n")
     assert verdict(NUMBER, sheet.answers["1.x"]) == "correct"
     assert verdict(VECTOR, sheet.answers["1.v"]) == "correct"  # one entry per line: a column
+
+
+@pytest.mark.parametrize("entry", ["\n  - 2 0 1\n  - 0 0 3\n  - 1 2 1", "[2 0 1, 0 0 3, 1 2 1]"])
+def test_a_list_of_row_strings_on_a_sheet_is_a_matrix_by_rows(entry):
+    """Each string of several numbers is a row (it was one row of nine: 'Expected a 3x3 matrix, got 1x9', while the
+    feedback echoed it as '2 0 1; 0 0 3; 1 2 1', the key)."""
+    key = Answer("matrix", [[2, 0, 1], [0, 0, 3], [1, 2, 1]])
+    sheet = parse_sheet(f"student: a\n1.q: {entry}\n")
+    result = grade_part("1.q", Part("q", "q", key), sheet.answers["1.q"])
+    assert result.verdict == "correct" and result.answer == "2 0 1; 0 0 3; 1 2 1"
+
+
+def test_a_flat_list_on_a_sheet_is_echoed_as_the_one_row_it_is_read_as():
+    key = Answer("matrix", [[2, 0, 1], [0, 0, 3], [1, 2, 1]])
+    sheet = parse_sheet("student: a\n1.q: [2, 0, 1, 0, 0, 3, 1, 2, 1]\n")
+    result = grade_part("1.q", Part("q", "q", key), sheet.answers["1.q"])
+    assert result.verdict == "wrong" and "got 1x9" in result.message
+    assert result.answer == "2, 0, 1, 0, 0, 3, 1, 2, 1"  # it read '2; 0; 1; …', nine rows to the eye
+
+
+@pytest.mark.parametrize("answer,text,expected", [
+    (BITS_COUNT, "24 Bytes", "correct"),         # byte and bit spelled out, in any case (each was refused)
+    (BITS_COUNT, "192 Bits", "correct"),
+    (BITS_COUNT, "24 bytes", "correct"),
+    (BITS_COUNT, "25 bytes", "wrong"),
+    (BITS_COUNT, "0.192 k bits", "correct"),
+    (BITS_COUNT, "0.000192 mbits", "correct"),   # (a lowercase m before bit or byte is mega, as before b)
+    (GB, "51500 mbytes", "correct"),     # the k a factor or a prefix: the same value, so not 'two ways'
+    (GB, "51.5 GBytes", "correct"),
+    (GB, "51.5 G bytes", "correct"),
+    (GB, "47.96 Gi bytes", "correct"),
+    (GB, "51.5 ＧＢ", "correct"),                 # full-width letters, as full-width digits
+    (SEVENTEEN, "17 Bytes", "invalid"),          # a capitalised unit is never a label
+])
+def test_units_spelled_out_or_full_width_are_read(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+@pytest.mark.parametrize("text", ["memory\u2010bound", "memory\u2011bound", "ｍemory-bound"])
+def test_a_choice_with_a_unicode_hyphen_or_full_width_letter_is_read(text):
+    assert verdict(Answer("choice", "memory-bound", choices=("memory-bound", "compute-bound")), text) == "correct"
+
+
+@pytest.mark.parametrize("answer,text,message", [
+    (GB, "1e", "an exponent needs its digits"),          # it said ''e' does not measure the same thing'
+    (GB, "51.5 gb/kiBx", "unknown unit 'kiBx'"),         # the unit as typed, not as rewritten
+    (BANDWIDTH, "3350 gbs", "read 'gbs' as GB/s"),
+])
+def test_messages_name_what_was_typed(answer, text, message):
+    assert message in grade_part("1.x", Part("x", "x", answer), text).message
+
+
+def test_a_reading_is_noted_once():
+    """'gbs' was noted twice: "read 'gb' as GB" and then "read 'gbs' as GB/s"."""
+    assert grade_part("1.x", Part("x", "x", BANDWIDTH), "3350 gbs").message.count("Read as") == 1
+
+
+@pytest.mark.parametrize("text", ["3 gbytes", "3 GBytes", "3 tflops", "3 kwh", "3 Pwh", "3 tons", "3 gtokens", "3 KHz",
+                                  "3 E", "3 wh", "3 Bytes"])
+def test_a_unit_the_grammar_reads_is_never_a_label_of_a_count(text):
+    """Each was read as a label and dropped: '3 tflops' for a count of 3 was correct."""
+    assert verdict(GPUS, text) == "invalid"
+
+
+@pytest.mark.parametrize("text", ["3 KV heads", "3 FMAs", "3 GEMMs", "3 DP replicas", "3 layers", "3 nodes",
+                                  "3 attention heads", "3 all-reduces"])
+def test_labels_that_are_acronyms_or_words_stay_labels(text):
+    assert verdict(GPUS, text) == "correct"

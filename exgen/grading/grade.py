@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from exgen.grading.compare import entry_results, matches
-from exgen.grading.parse import ParseError, is_blank, parse_answer
+from exgen.grading.parse import ParseError, holds_row, is_blank, parse_answer
 from exgen.grading.sheet import Submission, SubmissionError, plain_label, read_submission
 from exgen.units import shown
 from exgen.manifest import Key
@@ -137,6 +137,8 @@ def _shown(raw: Any, limit: int = 120) -> str:
         return ""
     if getattr(raw, "lines", None):  # typed over several lines (sheet.Folded): shown as its rows
         text = "; ".join(raw.lines)
+    elif isinstance(raw, list) and not any(isinstance(r, list) or holds_row(r) for r in raw):
+        text = ", ".join(map(str, raw))  # a flat list is one row, as it is read: '2, 0, 1', not '2; 0; 1'
     elif isinstance(raw, list):
         text = "; ".join(" ".join(map(str, r)) if isinstance(r, list) else str(r) for r in raw)
     else:
@@ -304,7 +306,7 @@ def grade_part(qualified: str, part: Part, raw: Any, mistakes: list[tuple[Any, A
             message += " Your matrix is the transpose of the expected one."
         return PartGrade(verdict="partial", points=round(points * fraction, 6), message=message + notes,
                          **base)
-    message = _coarser(answer, value) or "Not the expected value within the tolerance." + _hint(answer, value)
+    message = _coarser(answer, value, raw) or "Not the expected value within the tolerance." + _hint(answer, value)
     if answer.kind == "matrix" and _transposed(answer, value):
         message += " Your matrix is the transpose of the expected one."
     return PartGrade(verdict="wrong", points=0.0, message=message + notes, **base)
@@ -319,9 +321,25 @@ def _wrong_entries(answer: Answer, results: list[bool]) -> str:
     return f"wrong: {'; '.join(where)}{more}"
 
 
-def _coarser(answer: Answer, value: Any) -> str:
+# The mantissa as written: its digits, and whether anything (an exponent, a unit) follows it
+_WRITTEN = re.compile(r"\s*[-+\u2212]?\s*(\d+)(?:\.(\d*))?(.*)", re.S)
+
+
+def _written(raw: Any, sig: bool) -> int | None:
+    """The figures (sig) or decimal places the student wrote, trailing zeros included ('1.930e8' is 4 figures,
+    '3.140' 3 places); None where the text does not show them (no decimal point, or an exponent after places)."""
+    m = _WRITTEN.fullmatch(raw) if isinstance(raw, str) else None
+    if not m or m.group(2) is None:
+        return None
+    if sig:
+        return len((m.group(1) + m.group(2)).lstrip("0")) or None
+    return None if m.group(3).strip() else len(m.group(2))
+
+
+def _coarser(answer: Answer, value: Any, raw: Any = None) -> str:
     """For a number given with fewer digits than asked, the key correctly rounded (1.93e8 for 1.927e8 to 4
-    significant figures): the message says so and names the precision the question asks."""
+    significant figures): the message says so and names the precision the question asks. The digits are
+    counted as written: '1.930e8' gives 4 figures, the last one wrong, and gets no such message."""
     if answer.kind != "number" or not isinstance(value, (int, float)) or not math.isfinite(value) or not value:
         return ""
     if answer.sig is not None:
@@ -334,6 +352,9 @@ def _coarser(answer: Answer, value: Any) -> str:
         given = next((d for d in range(asked) if math.isclose(round(value, d), value, rel_tol=1e-12)), None)
         coarser = dataclasses.replace(answer, decimals=given) if given is not None else None
     else:
+        return ""
+    written = _written(raw, answer.sig is not None)
+    if given is not None and written is not None and written > given:  # more figures written than right
         return ""
     key = float(answer.value)  # the key rounded to the digits given, not merely within one unit of them
     if coarser is None or abs(value - key) > coarser.allowance(key) / 2 * (1 + 1e-9):

@@ -9,6 +9,7 @@ is written for the student. Input length is bounded before any work is done.
 Number spellings accepted (whitespace anywhere between the pieces; thin and no-break spaces are spaces):
     7.3e22  7.3E+22  7.3 × 10^22  7.3*10^22  7.3x10^22  7.3·10^(22)  7.3 \\times 10^{22}  7.3×10²²  10^22
     −7.3 (unicode minus)  $7.3 \\times 10^{22}$  1,234,567.8  1 234 567  3/4  2^12  2**12  3 × 2^10  1.5k  4Ki
+    46.8 billion(s)  1.5 hundred  17 Btokens (a multiplier that is not read, as '2 dozen', is refused, never dropped)
 Decimal commas: "2,5" is 2.5 and "0,125" is 0.125, but "1,234" (one comma, then exactly three digits, after a
 non-zero integer part) is refused as ambiguous — thousands separator or decimal comma? — and the message says
 how to write it. Commas in matrices and vectors always separate entries.
@@ -54,9 +55,9 @@ class Reading:
 
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
                                  "\u202f\u205f\u3000\t"), " ")
-_MINUS = dict.fromkeys(map(ord, "\u2212\u2012\u2013\u2014\ufe63\uff0d"), "-")
-# Full-width punctuation (a CJK keyboard): digits are already digits to the parser (`\d`, Decimal)
-_FULLWIDTH = str.maketrans("．，＊＋／＾（）％＿", ".,*+/^()%_")
+_MINUS = dict.fromkeys(map(ord, "\u2212\u2010\u2011\u2012\u2013\u2014\ufe63\uff0d"), "-")  # (and hyphens)
+# Full-width forms (a CJK keyboard): ＧＢ is GB, ３０．２ is 30.2 (U+FF01 … U+FF5E are ASCII ! … ~ shifted)
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _LATEX = [(r"\times", "×"), (r"\cdot", "×"), (r"\,", " "), (r"\;", " "), (r"\:", " "), (r"\!", ""),
           (r"\ ", " "), (r"\%", "%"), (r"\mu", "µ"), ("⋅", "×"), ("·", "×"), ("∗", "×"), ("**", "^")]
 _TEXT_MACRO = re.compile(r"\\(?:mathrm|text|textrm|operatorname|mathit)\s*\{([^{}]*)\}")
@@ -122,8 +123,9 @@ _TEN_POWER = re.compile(r"\s*(?P<sign>[+-]?)\s*(?P<base>\d{1,6})" + _POWER.repla
 _DIVISOR = re.compile(r"\s*/\s*(?P<d>\d+(?:\.\d+)?)(?![\w.])")
 # Number words as the questions write them ("a 46.8-billion-parameter model"), short scale. No part asks for
 # a count in millions or billions (tests/test_grading_parse.py checks every question), so the word is a factor.
-_MAGNITUDES = {"thousand": 3, "million": 6, "billion": 9, "bn": 9, "trillion": 12}  # bn: "1.5 bn" (a label otherwise)
-_MAGNITUDE = re.compile(r"\s*-?\s*(thousand|million|billion|bn|trillion)\b", re.I)
+# A plural ("3.66 billions") is the same factor; any other word that multiplies is refused, never dropped (_MULTIPLIER).
+_MAGNITUDES = {"hundred": 2, "thousand": 3, "million": 6, "billion": 9, "bn": 9, "trillion": 12}  # bn: "1.5 bn"
+_MAGNITUDE = re.compile(r"\s*-?\s*((hundred|thousand|million|billion|bn|trillion)s?)\b", re.I)
 
 
 def _mantissa_decimal(text: str, notes: list[str]) -> Decimal:
@@ -196,8 +198,8 @@ def read_number(text: str) -> tuple[Decimal, str, list[str]]:
         exponent = 0
     word = _MAGNITUDE.match(rest)
     if word:
-        exponent += _MAGNITUDES[word.group(1).lower()]
-        notes.append(f"read '{word.group(1)}' as × 10^{_MAGNITUDES[word.group(1).lower()]}")
+        exponent += _MAGNITUDES[word.group(2).lower()]
+        notes.append(f"read '{word.group(1)}' as × 10^{_MAGNITUDES[word.group(2).lower()]}")
         rest = rest[word.end():]
     try:
         value = value.scaleb(exponent)
@@ -209,6 +211,8 @@ def read_number(text: str) -> tuple[Decimal, str, list[str]]:
     if as_float == 0 and value != 0:
         raise ParseError(f"{_show(text)} is too small to be a sensible answer")
     unit = rest.strip()
+    if re.fullmatch(r"[eE][+-]?", unit):
+        raise ParseError(f"{_show(text)}: an exponent needs its digits, as in 7.3e22")
     if unit and not re.match(r"[A-Za-zµμΩ°%(×Ψψ]", unit):
         raise ParseError(f"{_show(text)}: unexpected {_show(unit)} after the number (one number per answer)")
     return value, unit, notes
@@ -224,10 +228,16 @@ def _show(text: str, limit: int = 40) -> str:
 _UNIT_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-zµμΩ°%]+)|(?P<op>\^|\*|×|/|\(|\))|(?P<int>[+-]?\d+))")
 
 
+# 'tons' of CO2e are metric in this course (pint's ton is the US short ton, 0.907 t): read as tonnes, with a note
+_TONS = re.compile(r"(?:metric\s*)?tons?(?:\s*(?:of\s*)?CO2(?:[- ]?eq?)?)?", re.I)
+_KILOTONS = re.compile(r"(?:(k|K|[Kk]ilo)|(M|[Mm]ega))-?(?:metric\s*)?tons?(?:\s*(?:of\s*)?CO2(?:[- ]?eq?)?)?")
+
+
 # Units as the questions name them, which the unit grammar would read otherwise or not at all: PF-days (pint's PF
 # is a petafarad), tonnes of CO2-equivalent.
 _QUESTION_UNITS = ((re.compile(r"(?:PF|P-?FLOPS?(?:/s)?|peta-?flops?(?:/s)?)[- ]?days?", re.I), "PFLOP/s*day"),
                    (re.compile(r"t(?:onnes?)?\s*(?:of\s*)?CO2(?:[- ]?eq?)?", re.I), "t"),
+                   (_TONS, "t"),
                    (re.compile(r"pct", re.I), "percent"))
 
 
@@ -238,6 +248,31 @@ _SUFFIXES = {"k": (10, 3), "K": (10, 3), "M": (10, 6), "B": (10, 9), "T": (10, 1
              "Ki": (2, 10), "Mi": (2, 20), "Gi": (2, 30), "Ti": (2, 40)}
 _SUFFIX = re.compile(r"(k|K|M|B|T|Ki|Mi|Gi|Ti)(?:\s+(\S.*))?", re.S)
 _WORDS = re.compile(r"[A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*)*")
+
+
+# Words that multiply a number, which a label must never be (read as a label, '2 dozen' was graded as 2): number
+# words not read by _MAGNITUDE, SI prefixes alone (a longer word starting with kilo … peta as well: 'Megatokens'
+# where pint does not know it), and a K/M/B/G/T glued to what a count counts ('Btokens' is read in read_quantity).
+_MULTIPLIER = re.compile(r"(?:[a-z]*illion|bn|bln|bil|mil|mln|mn|lakh|lac|crore|milliard|dozen|hundred|thousand"
+                         r"|(?:kilo|mega|giga|tera|peta)[a-z]*|exa|zetta|yotta|kibi|mebi|gibi|tebi|pebi|hecto|deca|deka"
+                         r"|milli|micro|nano|pico)s?", re.I)
+_COUNTED_NOUN = r"(?i:tokens?|toks?|param(?:eter)?s?|weights?|steps?|gpus?|sequences?|elements?|entry|entries)"
+_GLUED = re.compile(r"([kKMBGTm])-?(" + _COUNTED_NOUN + r"(?![A-Za-z]).*)", re.S)
+_GLUED_POWERS = {"k": 3, "K": 3, "M": 6, "B": 9, "G": 9, "T": 12}
+
+
+def _multiplier(text: str) -> str | None:
+    """The first word of `text` that multiplies a number ('dozen', 'Mega', 'crores') and is not a unit pint reads
+    (its 'gigaparams' is 10^9 parameters), if any; 'micro-batches' names a thing, not a factor."""
+    from exgen.units import registry
+
+    for word in re.split(r"(?:\s+|-)(?!batch)", text):
+        if _MULTIPLIER.fullmatch(word):
+            try:
+                registry().Unit(word)
+            except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError: a word, not a unit
+                return word
+    return None
 
 
 def _is_label(text: str) -> bool:
@@ -252,13 +287,53 @@ def _is_label(text: str) -> bool:
     for word in re.split(r"[\s-]+", text):
         if word in _SUFFIXES:  # '4 Ki' is 4096, never 4 counted in 'Ki'
             return False
-        try:
-            unit = ureg.Unit(_BITS.sub(r"\1bit", word))
-        except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError and parse errors: a word, not a unit
-            continue
-        if str(unit) not in COUNTED:
-            return False
+        if _short(word) or any(c.fullmatch(word) for c in _UNIT_WORDS):
+            return False  # 'p', 'wh', 'gbytes', 'tflops', 'tons': a unit as the grammar reads it, not a name
+        counted = None
+        for name in dict.fromkeys(_BITS.sub(r"\1bit", n) for n in _cases(word)):  # ('Bytes' is a unit)
+            try:
+                unit = ureg.Unit(name)
+            except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError and parse errors: a word, not a unit
+                continue
+            if str(unit) not in COUNTED:
+                return False
+            counted = True
+        if not counted and not word.isupper() and any(_is_unit(word[len(p):]) for p in _LABEL_PREFIXES
+                                                      if word.startswith(p)):
+            return False  # a prefix on a unit in another case or spelling: 'KHz', 'gtokens', 'Pwh' (not 'KV')
     return True
+
+
+# What a label may not be (besides a unit pint reads): a short word that is not an ordinary one, a word the unit
+# conventions below read, or a prefix on a unit ('KHz', 'gtokens', 'kiflops').
+_SHORT_WORDS = {"of", "in", "on", "to", "at", "by", "an"}
+_LABEL_PREFIXES = ("da", "Ki", "ki", "Mi", "mi", "Gi", "gi", "Ti", "ti", "Pi", "pi", "Ei", "ei",
+                   *"kKmMgGtTpPeEuµnchYZzyaf")
+
+
+def _short(word: str) -> bool:
+    """A letter alone ('E' is exa) or two that are not an acronym ('KV') nor an ordinary word ('of'): no label."""
+    return len(word) == 1 or len(word) == 2 and not word.isupper() and word.lower() not in _SHORT_WORDS
+
+
+def _cases(word: str) -> tuple[str, ...]:
+    """The word as typed, and lowercased where it is capitalised ('Bytes', 'DAYS'; an acronym as 'FMAs' is not)."""
+    return (word, word.lower()) if word.istitle() or word.isupper() and len(word) > 3 else (word,)
+
+
+def _is_unit(word: str) -> bool:
+    """Whether a word (in any case) is a unit pint or the grammar's conventions read."""
+    from exgen.units import registry
+
+    if any(c.fullmatch(word) for c in _UNIT_WORDS):
+        return True
+    for name in dict.fromkeys(_BITS.sub(r"\1bit", n) for n in _cases(word)):
+        try:
+            registry().Unit(name)
+            return True
+        except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError and parse errors: not a unit
+            continue
+    return False
 
 
 # A FLOP word in any case ('tflops', 'Gflop/s', 'tera-FLOPs'): its prefix letter is always the decimal prefix (a
@@ -289,8 +364,15 @@ def flop_readings(text: str) -> list[str]:
 # unless the key is in bits (everyday spelling, as '80gb GPU'; gigabits are written Gb or Gbit); where the key is
 # in bits it is refused, and 'gbps' (gigabits in networking, gigabytes to some) is refused everywhere.
 _BYTE_WORD = re.compile(r"(?<![A-Za-z])([kmgtpeKMGTPE])(i?)(bit|[Bb])(ps|s)?(?![A-Za-z])")
+# 'byte'/'bit' spelled out in any case, after a prefix letter or not ('24 Bytes', '30.2 GBytes', '30.2 G bytes')
+_BYTE_NAME = re.compile(r"(?<![A-Za-z])(?:([kKmMgGtTpPeE]i?)\s?)?(?i:(byte|bit))(?i:s)?(?![A-Za-z])")  # (m is mega)
 _WATT_HOURS = re.compile(r"(?<![A-Za-z])([kmgt]?)wh(?![A-Za-z])", re.I)
+_UNIT_WORDS = (_FLOP_WORD, _BYTE_WORD, _BYTE_NAME, _WATT_HOURS, _TONS)  # (a label is none of these: _is_label)
 _KEY_BYTES = re.compile(r"(?<![A-Za-z])(?:[kMGTPE]i?)?B(?![A-Za-z])|byte")  # (a key is in bytes or in bits)
+
+
+_PREFIX_WORDS = {"k": "kilo", "M": "mega", "G": "giga", "T": "tera", "P": "peta", "E": "exa",
+                 "Ki": "kibi", "Mi": "mebi", "Gi": "gibi", "Ti": "tebi", "Pi": "pebi", "Ei": "exbi"}
 
 
 def unit_readings(text: str, key_unit: str) -> tuple[list[str], list[str]]:
@@ -303,11 +385,14 @@ def unit_readings(text: str, key_unit: str) -> tuple[list[str], list[str]]:
     def byte_word(m: re.Match, rate: bool) -> str:
         prefix, binary, b, tail = m.groups()
         lowercase = prefix.islower() and b == "b"
+        letter = prefix.upper() if binary or prefix not in "kK" else "k"
         if lowercase and (tail == "ps" or in_bits):
             per = "/s" if tail == "ps" else ""
-            raise ParseError(f"{m.group(0)!r} could be gigabytes or gigabits: write GB{per} for gigabytes or "
-                             f"Gbit{per} for gigabits (the same for k, M, T)")
-        name = ("k" if prefix in "kK" else prefix.upper()) + binary + ("B" if lowercase or b == "B" else "bit")
+            word = _PREFIX_WORDS[letter + binary]
+            raise ParseError(f"{m.group(0)!r} could be {word}bytes or {word}bits: write {letter + binary}B{per} for "
+                             f"{word}bytes or {letter + binary}bit{per} for {word}bits")
+        # a binary prefix is always capital (Ki, Mi): 'kibit' is a kibi-tonne to pint, 'kiB' nothing at all
+        name = letter + binary + ("B" if lowercase or b == "B" else "bit")
         if lowercase and not rate:
             notes.append(f"read {prefix + binary + b!r} as {name}")
         return f"({name}/s)" if tail == "ps" or (tail == "s" and rate) else name
@@ -318,7 +403,12 @@ def unit_readings(text: str, key_unit: str) -> tuple[list[str], list[str]]:
             notes.append(f"read {m.group(0)!r} as {unit}")
         return unit
 
-    text = _WATT_HOURS.sub(watt_hours, text)
+    def byte_name(m: re.Match) -> str:
+        prefix = m.group(1) or ""
+        prefix = "k" if prefix in ("k", "K") else prefix[:1].upper() + prefix[1:]
+        return prefix + ("B" if m.group(2).lower() == "byte" else "bit") if prefix else m.group(2).lower()
+
+    text = _BYTE_NAME.sub(byte_name, _WATT_HOURS.sub(watt_hours, text))
     count = _BYTE_WORD.sub(lambda m: byte_word(m, False), text)
     rate = _BYTE_WORD.sub(lambda m: byte_word(m, True), text)  # GBs: a plural GB, or GB per second
     readings = [r for text in dict.fromkeys([count, rate]) for r in flop_readings(text)]
@@ -334,7 +424,7 @@ def question_unit(text: str) -> str:
 
 
 def _unit_names(text: str) -> list[tuple[str, str]]:
-    if len(text) > MAX_UNIT_TEXT:
+    if len(text) > 2 * MAX_UNIT_TEXT:  # (typed text is held to MAX_UNIT_TEXT; a reading, (FLOP/s) for flops, is longer)
         raise ParseError(f"the unit {_show(text)} is too long")
     tokens, pos = [], 0
     text = re.sub(r"\bper\b", "/", text)
@@ -352,7 +442,11 @@ def _unit_names(text: str) -> list[tuple[str, str]]:
 
 
 # `b` is a bit (Gb, Mb/s): pint's `b` is a barn, an area no answer here is ever in (docs/decisions.md).
-_BITS = re.compile(r"^((?:[kMGTPE]i?)?)b$")
+_BITS = re.compile(r"^((?:k|Ki|[MGTPE]i?)?)b$")
+
+
+_SHORT_TON = re.compile(r"[a-z]*(?<!metric_)ton")  # pint's ton, 'Gton', is the US short ton (metric_ton is t)
+_BINARY_MISREAD = re.compile(r"(?:kibi|mebi|gibi|tebi|pebi|exbi|zebi|yobi)(?!bit$|byte$)")
 
 
 @lru_cache(maxsize=1024)
@@ -384,6 +478,8 @@ def parse_unit(text: str):
                 unit = ureg.Unit(name)
             except Exception:  # pint's UndefinedUnitError and its parse errors: an unknown name
                 raise ParseError(f"unknown unit {value!r}") from None
+            if _BINARY_MISREAD.match(str(unit)) or _SHORT_TON.fullmatch(str(unit)):
+                raise ParseError(f"unknown unit {value!r}")  # 'Kit' as a kibi-tonne; 'Gtons' as US short tons
         elif value == "(" and depth < 3:
             i += 1
             unit = product(depth + 1)
@@ -454,6 +550,14 @@ def _key_unit(text: str):
 def read_quantity(answer: Answer, text: Any) -> Reading:
     """A number, in the key's unit. No unit written means the key's unit."""
     value, unit_text, notes = read_number(text)
+    glued = _GLUED.fullmatch(unit_text)
+    if glued:  # '17 Btokens', '1.5 Kparams': the letter scales what the count counts (pint knows no B or K prefix)
+        letter, rest = glued.groups()
+        if letter == "m":
+            raise ParseError(f"{unit_text!r}: a lowercase m is milli; write M for million, or the number in full")
+        value *= Decimal(10) ** _GLUED_POWERS[letter]
+        notes.append(f"read {letter!r} as × 10^{_GLUED_POWERS[letter]}")
+        unit_text = rest
     m = _SUFFIX.fullmatch(unit_text)
     if not m or not (m.group(2) or not answer.unit):
         return _in_unit(answer, value, unit_text, notes)
@@ -467,7 +571,9 @@ def read_quantity(answer: Answer, text: Any) -> Reading:
         as_unit = _in_unit(answer, value, unit_text, notes)
     except ParseError:
         as_unit = None
-    if as_factor and as_unit:  # (no unit of this project's parts makes both fit; refused rather than guessed)
+    if as_factor and as_unit and as_factor.value == as_unit.value:  # '0.192 k bits': kbit either way
+        return as_unit
+    if as_factor and as_unit:  # (no unit of this project's parts makes both fit otherwise; refused, not guessed)
         raise ParseError(f"{unit_text!r} can be read two ways: write the number in full, or its unit without a space")
     if not (as_factor or as_unit):
         raise error
@@ -481,23 +587,45 @@ def _in_unit(answer: Answer, value: Decimal, unit_text: str, notes: list[str]) -
         return Reading(value, tuple(notes))
     if not answer.unit and unit_text.lower() in ("x", "×", "times", "ψ", "psi"):
         return Reading(value, tuple(notes))  # a ratio, or a count in units of Ψ (never a pressure here)
+    if not answer.unit and _WORDS.fullmatch(unit_text) and _multiplier(unit_text):
+        raise ParseError(f"{_multiplier(unit_text)!r} multiplies the number: write the number in full (as 1.5e9) "
+                         f"or with thousand, million, billion or trillion")
     if not answer.unit and _is_label(unit_text):
         return Reading(value, tuple(notes))  # a count named by what it counts: '7264 steps', '180 AllGathers'
+    typed = unit_text  # (messages show the unit as the student typed it)
+    if len(typed) > MAX_UNIT_TEXT:
+        raise ParseError(f"the unit {_show(typed)} is too long")
+    if _TONS.fullmatch(unit_text):
+        notes.append(f"read {typed!r} as metric tonnes (1 t = 1000 kg)")
+    kilotons = _KILOTONS.fullmatch(unit_text)
+    if kilotons:  # (pint's kiloton is 1000 short tons)
+        unit_text = "kilotonne" if kilotons.group(1) else "megatonne"
+        notes.append(f"read {typed!r} as metric {unit_text}s")
     unit_text = question_unit(unit_text)
     if unit_text == answer.unit and unit_text in ANSWER_UNITS:  # the unit the sheet names: nothing to convert
         return Reading(value, tuple(notes))
     key = _key_unit(answer.unit)
     readings, conventions = unit_readings(unit_text, answer.unit)
-    notes += conventions
-    units = [parse_unit(r) for r in readings]
+    notes += conventions if len(readings) == 1 else []  # (else the reading's note below says it all)
+    try:
+        units = [parse_unit(r) for r in readings]
+    except ParseError as e:  # its message names the unit as typed, never as rewritten ('kiB' for a typed 'kib')
+        named = re.search(r"'([^']*)'", str(e))
+        if readings == [typed] or named and named.group(1) in typed:
+            raise
+        raise ParseError(f"cannot read the unit {_show(typed)} (write e.g. GB, GiB/s, TFLOP/s, h, days)") from None
     fits = [(r, u) for r, u in zip(readings, units) if _signature(u) == _signature(key)]
-    if len(fits) != 1:  # (two fitting readings cannot happen: a count and a rate differ by a time)
+    if not fits:
         wanted = f"in {shown(answer.unit)}" if answer.unit else "a plain number (no unit)"
-        raise ParseError(f"{unit_text!r} does not measure the same thing as this part's answer, which is {wanted}")
-    reading, unit = fits[0]
+        raise ParseError(f"{typed!r} does not measure the same thing as this part's answer, which is {wanted}")
+    factors = {_factor(u, answer.unit or "dimensionless") for _, u in fits}
+    if len(factors) > 1:  # fitting readings that convert differently: refused, never guessed
+        raise ParseError(f"{typed!r} can be read two ways ({' or '.join(_plain(r) for r, _ in fits)}): write "
+                         f"the unit without plural s, as FLOP/s or GB/s")
+    reading, unit = fits[0]  # several fitting readings of one factor ('TFLOPS/GBs': TFLOP/GB or TFLOP/s per GB/s)
     if len(readings) > 1:
-        notes.append(f"read {unit_text!r} as {reading.replace('(', '').replace(')', '')}")
-    factor = _factor(unit, answer.unit or "dimensionless")
+        notes.append(f"read {typed!r} as {_plain(reading)}")
+    factor = factors.pop()
     if factor == 1:  # the key's unit in other words (GPU-hours for hours, tokens for a count): nothing converted
         return Reading(value, tuple(notes))
     converted = Decimal(value) * factor
@@ -505,10 +633,16 @@ def _in_unit(answer: Answer, value: Decimal, unit_text: str, notes: list[str]) -
         raise ParseError("this answer is too large to be a sensible answer")
     if not answer.convertible:
         return Reading(converted, tuple(notes), refused=f"the question asks for the answer in {shown(answer.unit)}; "
-                                                        f"an answer in {unit_text} is not accepted")
-    notes.append(f"converted {_number_text(value)} {unit_text} to {_number_text(converted)} "
+                                                        f"an answer in {typed} is not accepted")
+    notes.append(f"converted {_number_text(value)} {typed} to {_number_text(converted)} "
                  f"{shown(answer.unit) or '(no unit)'}")
     return Reading(converted, tuple(notes))
+
+
+def _plain(reading: str) -> str:
+    """A reading as a student reads it: the grammar's parentheses around the whole dropped ('(TFLOP/s)' is
+    TFLOP/s), any others kept ((TFLOP/s)/(TB/s) is not TFLOP/s/TB/s)."""
+    return re.sub(r"^\(([^()]*)\)$", r"\1", reading)
 
 
 def _number_text(value: Decimal) -> str:
@@ -611,6 +745,11 @@ def _entries_of(row: list) -> list:
     return out
 
 
+def holds_row(entry: Any) -> bool:
+    """Whether a list item from a sheet is a row of several numbers ('2 0 1') rather than one entry."""
+    return isinstance(entry, str) and len(re.split(r"[,\s]+", entry.strip())) > 1
+
+
 _OVER_LINES = ("this answer is written over several lines, which YAML joins into one line: separate the rows "
                "with ';' (1 -2; 0 3), or write '|' after the colon and the rows on the lines below it")
 
@@ -636,6 +775,8 @@ def _rows(value: Any) -> list[list[Any]]:
             return [_entries_of(list(r)) for r in value]
         if any(isinstance(r, (list, tuple)) for r in value):
             raise ParseError("mix of rows and single entries")
+        if any(holds_row(v) for v in value):  # a sheet's '- 2 0 1' lines, or [2 0 1, 0 0 3]: a string each row
+            return [_entries_of([v]) for v in value]
         return [_entries_of(list(value))]
     text = clean(_bounded(value)).replace("\r\n", "\n").replace("\r", "\n")
     m = _BMATRIX.match(text)
