@@ -785,6 +785,8 @@ def _rows(value: Any) -> list[list[Any]]:
         return [[c for c in row.split("&")] for row in body.split("\n") if row.strip()]
     if re.fullmatch(r"\[[^\[\]]*;[^\[\]]*\]", text):  # [a b; c d]: MATLAB's rows by ';'
         return _rows(text[1:-1])
+    if re.fullmatch(r"\[[^\[\]]*\](?:\s*,\s*\[[^\[\]]*\])+", text):  # [a, b], [c, d]: the rows, no outer pair
+        return _rows(f"[{text}]")
     if text.startswith(("[", "(")):
         nested = _bracketed(text)
         if not isinstance(nested, list):

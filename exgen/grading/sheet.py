@@ -249,13 +249,17 @@ def _replace(parent: Any, old: list, new: list) -> None:
 # comment glued on). No answer holds a '#', so both are read as if spaced; YAML would refuse the whole sheet.
 _GLUED_VALUE = re.compile(r"^([ \t]*\d+\.[A-Za-z_][A-Za-z0-9_]*):(?=[^\s])", re.M)
 _GLUED_COMMENT = re.compile(r"^([ \t]*\d+\.[A-Za-z_][A-Za-z0-9_]*:[^#\n]*\S)#", re.M)
+# A matrix typed as its rows in brackets without the outer pair ('1.q: [2, 0, 1], [0, 0, 3]'): YAML refuses the
+# line, and with it the whole sheet; the rows are read as if bracketed ('[[2, 0, 1], [0, 0, 3]]').
+_BARE_ROWS = re.compile(r"^([ \t]*\d+\.[A-Za-z_][A-Za-z0-9_]*:[ \t]*)(\[[^\[\]#\n]*\](?:[ \t]*,[ \t]*\[[^\[\]#\n]*\])+)"
+                        r"(?=[ \t]*(?:#|$))", re.M)
 
 
 def parse_sheet(text: str, source: str = "<text>") -> Submission:
     """A filled answer sheet from its text."""
     import yaml
 
-    text = _GLUED_COMMENT.sub(r"\1 #", _GLUED_VALUE.sub(r"\1: ", text))
+    text = _BARE_ROWS.sub(r"\1[\2]", _GLUED_COMMENT.sub(r"\1 #", _GLUED_VALUE.sub(r"\1: ", text)))
 
     loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
     try:
