@@ -510,8 +510,8 @@ class Grader:
                          + (" …" if len(unknown) > 20 else ""))
         parts = tuple(self.grade_entry(q, part, n, submission.answers.get(q)) for q, part, n in expected)
         better = self._better_version(submission, parts)
-        if better:
-            raise SubmissionError(better)
+        if better:  # graded as the sheet says: a weak sheet can fit another version by chance (multiple choice)
+            notes.append(better)
         if self.questions:  # a shuffled exam: the gradebook lines answers up by the spec's question numbers
             parts = tuple(dataclasses.replace(p, column=f"q{self.questions[str(n)]}.{part.id}")
                           for p, (_, part, n) in zip(parts, expected))
@@ -521,8 +521,9 @@ class Grader:
     def _better_version(self, submission: Submission, parts: tuple[PartGrade, ...]) -> str:
         """Unshuffled versions share their entry names, so a miscopied letter grades the answers against the
         other version's numbers. A sheet scoring under half its points that scores over half, and at least
-        double, on another version's paper is an error naming it (a chance fit of that size is not credible;
-        copying a neighbour's answers is caught too). Only then are the other versions graded: a fast path."""
+        double, on another version's paper gets a note naming it, for the TA to check; it is still graded as the
+        sheet says (a student guessing multiple-choice letters fits another version that well about one time
+        in ten). Only then are the other versions graded: a fast path."""
         got, most = sum(p.points for p in parts), sum(p.max_points for p in parts)
         if self.versions is None or not submission.version or got * 2 >= most:
             return ""
@@ -538,8 +539,8 @@ class Grader:
             if score * 2 > top and score >= 2 * got:
                 return (f"the answers score {points_text(got)} / {points_text(most)} on version "
                         f"{submission.version}'s paper but {points_text(score)} / {points_text(top)} on version "
-                        f"{version}'s, and the sheet says 'version: {submission.version}': is it miscopied? "
-                        "Not graded")
+                        f"{version}'s; graded as version {submission.version}, as the sheet says: check that its "
+                        "letter is not miscopied")
         return ""
 
     def _misfit(self, submission: Submission, known: set[str]) -> str:
