@@ -454,6 +454,24 @@ def test_multiple_choice_options_stay_within_the_margin(tmp_path):
             assert overfull(log) == [], (version, document)
 
 
+@pytest.mark.slow
+@needs("pdflatex")
+def test_a_roster_of_long_accented_ids_builds_every_pdf(tmp_path):
+    """pdfTeX splits its log lines by bytes, cutting an accented name's UTF-8 mid-character: reading the log
+    strictly crashed the whole build ('utf-8' codec can't decode), leaving other students' PDFs unbuilt."""
+    students = ["maría-josé.garcía-fernández@estudiantes.universidad.es", "łukasz", "bob"]
+    (tmp_path / "roster.txt").write_text("\n".join(students) + "\n", encoding="utf-8")
+    (tmp_path / "course.secret").write_text("s" * 32)
+    (tmp_path / "exam.yaml").write_text("title: Prüfung für Anfänger\nsections:\n  - topic: compute\n"
+                                        "    variant: matmul\n", encoding="utf-8")
+    result = run("exam", tmp_path / "exam.yaml", "--out", tmp_path / "out", "--roster", tmp_path / "roster.txt",
+                 "--secret-file", tmp_path / "course.secret")
+    assert result.exit_code == 0, result.output
+    for sid in students:
+        assert (tmp_path / "out" / "students" / sid / "exam.pdf").exists()
+        assert (tmp_path / "out" / "students" / sid / "solutions.pdf").exists()
+
+
 def _tex_has(package: str) -> bool:
     found = subprocess.run(["kpsewhich", package], capture_output=True, text=True) if shutil.which("kpsewhich") else None
     return bool(found and found.stdout.strip())

@@ -47,16 +47,18 @@ def build_one(tex: Path, timeout: float = TIME_LIMIT_S) -> Built:
     # Same input, same PDF bytes: pdfTeX takes its creation date and the file's /ID from SOURCE_DATE_EPOCH when
     # it is set (no document of ours prints the date).
     env = {**os.environ, "SOURCE_DATE_EPOCH": "0"}
+    # pdfTeX writes its log in the input's bytes, split at its line length: an accented name (UTF-8) can come out
+    # cut mid-character, so the output is read with replacement, never decoded strictly (a roster exam crashed).
     try:
         if shutil.which("latexmk"):
             run = subprocess.run(["latexmk", "-pdf", "-silent", *flags, tex.name], cwd=tex.parent,
-                                 capture_output=True, text=True, timeout=timeout, env=env)
+                                 capture_output=True, text=True, errors="replace", timeout=timeout, env=env)
             ok, output = run.returncode == 0, run.stdout
         else:
             aux, previous, ok, output = tex.with_suffix(".aux"), None, True, ""
             for _ in range(MAX_PASSES):
                 run = subprocess.run(["pdflatex", *flags, tex.name], cwd=tex.parent, capture_output=True,
-                                     text=True, timeout=timeout, env=env)
+                                     text=True, errors="replace", timeout=timeout, env=env)
                 ok, output = run.returncode == 0, run.stdout
                 current = aux.read_bytes() if aux.exists() else b""
                 if not ok or current == previous:
