@@ -546,16 +546,24 @@ def test_an_edited_feedback_file_is_not_replaced_without_force(sheet, tmp_path):
     assert result.exit_code == 0 and "TA: see me" not in (fb / "bob.md").read_text()
 
 
-def test_a_feedback_file_exgen_did_not_write_is_not_replaced_but_one_from_before_the_manifest_is(sheet, tmp_path):
+def test_a_feedback_file_exgen_has_no_record_of_is_not_replaced_without_force(sheet, tmp_path):
+    """A folder from before the manifest: a file there may have been edited anywhere (a review lost a TA's line
+    below exgen's header), so one whose text would change is replaced only with --force; an unchanged one is
+    no loss."""
     blank = (sheet / "answers.yaml").read_text()
     subs, fb = tmp_path / "subs", tmp_path / "fb"
     subs.mkdir()
     for name in ("alice", "bob"):
         (subs / f"{name}.yaml").write_text(fill(blank, {"1.scale": "1.0"}, name))
     assert run("grade", sheet / "key.json", subs, "--feedback", fb).exit_code == 0
-    (fb / ".exgen-feedback").unlink()  # a folder written before the manifest existed: exgen's files by their header
-    (subs / "alice.yaml").write_text(fill(blank, {"1.scale": "2.0"}, "alice"))
-    assert run("grade", sheet / "key.json", subs, "--feedback", fb).exit_code == 0
+    (fb / ".exgen-feedback").unlink()  # a folder written before the manifest existed
+    assert run("grade", sheet / "key.json", subs, "--feedback", fb).exit_code == 0  # the same texts: no loss
+    (fb / ".exgen-feedback").unlink()
+    (fb / "bob.md").write_text((fb / "bob.md").read_text() + "TA: see me\n")  # below exgen's header
+    result = run("grade", sheet / "key.json", subs, "--feedback", fb)
+    assert result.exit_code == 2 and "bob.md" in result.output and "alice.md" not in result.output
+    assert "TA: see me" in (fb / "bob.md").read_text()
+    assert run("grade", sheet / "key.json", subs, "--feedback", fb, "--force").exit_code == 0
     (fb / ".exgen-feedback").unlink()
     (fb / "bob.md").write_text("# My notes on bob\n")  # the user's own file, under the name exgen would use
     result = run("grade", sheet / "key.json", subs, "--feedback", fb)

@@ -781,18 +781,11 @@ def _manifest_digests(folder: Path) -> dict[str, str]:
             if m}
 
 
-def _own_header(current: bytes, text: str) -> bool:
-    """Whether a file the manifest does not list starts as exgen's feedback for the same student does (its
-    '# Feedback for …' line, then 'Submission: …'): feedback written before the manifest existed."""
-    have = current.decode("utf-8", "replace").split("\n")[:3]
-    want = text.split("\n")[:3]
-    return len(have) == 3 and have[0] == want[0] and have[1] == "" and have[2].startswith("Submission: ")
-
-
 def edited_feedback(folder: Path, files: list[tuple[str, str]]) -> list[str]:
     """The names among this run's feedback `files` (name, text) that exist in `folder` and are not as exgen
-    wrote them: edited since (their sha256 is not the manifest's), or never written by exgen (unlisted, and
-    not starting with exgen's own header for that student). Replacing one would lose the user's text."""
+    wrote them: edited since (their sha256 is not the manifest's), or not on the manifest at all (the user's own
+    file, or one from before exgen kept a manifest, which may have been edited anywhere): replacing one could
+    lose the user's text. A file already holding exactly this run's text is no loss."""
     listed = _manifest_digests(folder)
     out = []
     for name, text in files:
@@ -804,10 +797,7 @@ def edited_feedback(folder: Path, files: list[tuple[str, str]]) -> list[str]:
             out.append(name)
         elif current == text.encode("utf-8"):
             continue
-        elif name in listed:
-            if _sha256(current) != listed[name]:
-                out.append(name)
-        elif not _own_header(current, text):
+        elif name not in listed or _sha256(current) != listed[name]:
             out.append(name)
     return sorted(out)
 
