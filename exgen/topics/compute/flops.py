@@ -139,7 +139,7 @@ def _solve_mfu(g: dict[str, Any]) -> Solution:
     ideal = _days(training_seconds(flops, int(g["gpus"]), g["peak_tflops"], 100))
     mfu = 100 * ideal / float(g["observed_days"])
     if mfu > 100:
-        raise InvalidGivens(f"the observed time is shorter than the {nf.sig(ideal, 3)} days at peak: no run "
+        raise InvalidGivens(f"the observed time is shorter than the {float(ideal):.3g} days at peak: no run "
                             "sustains more than 100 % of peak")
 
     def steps() -> list[Step]:

@@ -125,7 +125,7 @@ def _solve_mfu_tokens(g: dict[str, Any]) -> Solution:
     achieved = per_token * rate / 10**12
     mfu = 100 * achieved / _f(g["peak_tflops"])
     if mfu > 100:
-        raise InvalidGivens(f"the throughput implies {nf.sig(mfu, 3)} % of peak: no run sustains more than 100 %")
+        raise InvalidGivens(f"the throughput implies {float(mfu):.3g} % of peak: no run sustains more than 100 %")
     seconds = _f(g["tokens"]) / (rate * int(g["gpus"]))
 
     def steps() -> tuple[Step, ...]:
@@ -168,7 +168,7 @@ def _solve_hfu(g: dict[str, Any]) -> Solution:
     mfu = 100 * model * rate / 10**12 / peak
     hfu = 100 * hardware * rate / 10**12 / peak
     if hfu > 100:
-        raise InvalidGivens(f"the throughput implies {nf.sig(hfu, 3)} % HFU: no run sustains more than 100 %")
+        raise InvalidGivens(f"the throughput implies {float(hfu):.3g} % HFU: no run sustains more than 100 %")
     n = nf.sig(g["params"], 6)
 
     def steps() -> tuple[Step, ...]:
