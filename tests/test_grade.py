@@ -641,3 +641,14 @@ def test_right_to_fewer_figures_counts_the_figures_as_written(key, text, hint):
     result = grade_part("1.x", Part("x", "x", key), text)
     assert result.verdict == "wrong"
     assert (hint in result.message) if hint else ("Right to" not in result.message)
+
+
+def test_feedback_files_keep_a_name_s_latin_letters_and_never_collide_by_case():
+    """zoë's feedback is zoë.md (it was zo-<hash>.md); Ann-Lee and ann-lee, two error rows of one student, get
+    two files that differ on a case-insensitive disk too."""
+    from exgen.grading.grade import StudentGrade, feedback_files
+
+    names = [n for n, _ in feedback_files([StudentGrade("zoë", "z.yaml"), StudentGrade("łukasz", "l.yaml"),
+                                           StudentGrade("Ann-Lee", "a.yaml"), StudentGrade("ann-lee", "b.yaml")])]
+    assert names[:2] == ["zoë.md", "łukasz.md"]
+    assert len({n.casefold() for n in names}) == 4 and all(n.startswith(("Ann-Lee-", "ann-lee-")) for n in names[2:])

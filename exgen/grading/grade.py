@@ -29,6 +29,7 @@ import io
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -706,12 +707,13 @@ def feedback_markdown(row: StudentGrade) -> str:
 
 
 def feedback_filename(student: str, source: str, unique: bool = True) -> str:
-    """A safe file name for a student's feedback: student text never becomes a path as is; a name that had
-    to be changed, a missing student, or a student with several rows gets a hash suffix (no collisions)."""
+    """A safe file name for a student's feedback: student text never becomes a path as is (Latin letters, as a
+    roster id has them: zoë.md); a name that had to be changed, a missing student, or a student with several
+    rows (in any case: Ann-Lee and ann-lee are one file on a case-insensitive disk) gets a hash suffix."""
     import hashlib
 
-    name = student or Path(source).stem
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:60] or "submission"
+    name = unicodedata.normalize("NFC", student or Path(source).stem)
+    slug = re.sub(rf"[^A-Za-z0-9{_LATIN}._-]+", "_", name).strip("._")[:60] or "submission"
     if slug != name or not student or not unique:
         slug += "-" + hashlib.sha256(f"{student}\x1f{source}".encode()).hexdigest()[:8]
     return slug + ".md"
@@ -721,14 +723,15 @@ def feedback_files(rows: list[StudentGrade]) -> list[tuple[str, StudentGrade]]:
     """(file name, row) for every row, names unique."""
     from collections import Counter
 
-    counts = Counter(r.student for r in rows)
-    return [(feedback_filename(r.student, r.source, counts[r.student] == 1), r) for r in rows]
+    counts = Counter(r.student.casefold() for r in rows)
+    return [(feedback_filename(r.student, r.source, counts[r.student.casefold()] == 1), r) for r in rows]
 
 
 # The feedback folder's record of the files `exgen grade --feedback` wrote there, with what it wrote in each: a
 # later run that no longer writes one (a student missing this time) removes it, if it is still as written.
 FEEDBACK_MANIFEST = ".exgen-feedback"
-_MANIFEST_LINE = re.compile(r"([0-9a-f]{64})  ([A-Za-z0-9_-][A-Za-z0-9._-]{0,90}\.md)")
+_LATIN = "À-ÖØ-öø-ſ"  # the accented Latin letters a roster id may hold (Latin-1 and Latin Extended-A, no × ÷)
+_MANIFEST_LINE = re.compile(rf"([0-9a-f]{{64}})  ([A-Za-z0-9{_LATIN}_-][A-Za-z0-9{_LATIN}._-]{{0,90}}\.md)")
 _MAX_FEEDBACK_BYTES = 4 << 20
 
 
