@@ -55,7 +55,8 @@ def read_roster(path: Path) -> list[str]:
         same = next((i for i in ids if i.casefold() == first.casefold()), None)
         if same is not None:
             raise RosterError(f"roster line {number}: student {first!r} is listed twice"
-                              + (f" (as {same!r}: ids differ by more than case)" if same != first else ""))
+                              + (f" (as {same!r}: two ids must differ in more than letter case)" if same != first
+                                 else ""))
         ids.append(first)
     if not ids:
         raise RosterError(f"roster {path} lists no students")
