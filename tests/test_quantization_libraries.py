@@ -214,3 +214,57 @@ def test_one_decimal_place_is_singular_in_the_question_and_the_solution(variant,
     text = Renderer("md", None).document([solve_givens("quantization", variant, givens)], title="t", solutions=True)
     assert "1 decimal place first" in text and "Rounded to 1 decimal" in text
     assert "1 decimal places" not in text and "1 decimals" not in text
+
+
+# ---- a factor or scale rounded to decimals: exactly halfway rounds up, as stated, in the key and the verifier ---
+
+HALF_UP = [  # (variant, givens as `--given`, the part, the rounded factor or scales)
+    # S = 13.335/127 = 0.105 exactly (review): 0.11, not the even 0.10
+    ("absmax_int8", ("X=13.335,1", "bits=8", "axis=tensor", "form=scale", "factor_decimals=2"), "factor", 0.11),
+    # S = 18.415/127 = 0.145, which float64 holds as 0.14499999999999998
+    ("absmax_int8", ("X=18.415,1", "form=scale", "factor_decimals=2"), "factor", 0.15),
+    # c = 127/1016 = 0.125, an exact float half: torch.round would give the even 0.12
+    ("absmax_int8", ("X=1016,1", "form=multiplier", "factor_decimals=2"), "factor", 0.13),
+    # row 1: S = 0.315/3 = 0.105 (review)
+    ("affine_channel", ("X=0,0.315,0.1;0,0.3,0.2", "bits=2", "signed=unsigned", "scale_decimals=2"), "scales",
+     [0.11, 0.1]),
+]
+
+
+@pytest.mark.parametrize("variant,givens,part,rounded", HALF_UP, ids=lambda c: str(c)[:24])
+def test_a_factor_exactly_halfway_rounds_up_as_the_question_states(variant, givens, part, rounded):
+    from exgen.render import Renderer
+
+    g = {k: int(v) if v.isdigit() else v for k, v in (a.split("=", 1) for a in givens)}
+    g["X"] = [[float(v) for v in row.split(",")] for row in g["X"].split(";")]
+    problem = solve_givens("quantization", variant, g)
+    assert problem.solution.value(part) == pytest.approx(rounded)
+    text = Renderer("md", None).document([problem], title="t", solutions=True)
+    assert "exactly halfway rounds up, as by hand: $0.015 \\to 0.02$" in text  # the question states the rule
+    assert "decimals (halves up)" in text  # and the worked solution follows it
+
+
+def test_the_reviewers_absmax_tie_carries_the_rounded_up_scale_into_every_later_part():
+    a = answers("absmax_int8", {"X": [[13.335, 1]], "bits": 8, "axis": "tensor", "form": "scale",
+                                "factor_decimals": 2})
+    assert a["q"] == [[121, 9]]  # 13.335/0.11 = 121.2, 1/0.11 = 9.09
+    assert a["reconstruction"] == approx([[13.31, 0.99]])
+    assert a["error"] == approx([[0.025, 0.01]])
+
+
+@needs("torch")
+@pytest.mark.parametrize("variant,givens,part,rounded", HALF_UP, ids=lambda c: str(c)[:24])
+def test_the_verifier_rounds_a_factor_at_a_tie_as_the_key_does(tmp_path, variant, givens, part, rounded):
+    import json
+
+    from click.testing import CliRunner
+
+    from exgen.cli import cli
+
+    solved = CliRunner().invoke(cli, ["solve", "quantization", "--variant", variant, "--json",
+                                      *(a for g in givens for a in ("--given", g))])
+    assert solved.exit_code == 0, solved.output
+    problem = {**json.loads(solved.stdout), "difficulty": "medium"}
+    (tmp_path / "key.json").write_text(json.dumps({"format": "exgen-key/1", "problems": [problem]}))
+    result = CliRunner().invoke(cli, ["verify", "--device", "cpu", str(tmp_path / "key.json")])
+    assert result.exit_code == 0 and " NO" not in result.stdout, result.output

@@ -14,6 +14,7 @@ given_scale the float32 kernels and exact arithmetic agree.
 
 from __future__ import annotations
 
+import math
 import warnings
 from fractions import Fraction
 from typing import Any
@@ -64,8 +65,18 @@ def _channel_stat(x: torch.Tensor, axis: str, fn) -> torch.Tensor:
     return fn(x, 1) if axis == "rows" else fn(x, 0)
 
 
-def _round_to(v: torch.Tensor, k: int) -> torch.Tensor:
-    return torch.round(v * 10**k) / 10**k if k else v
+def _round_to(v: torch.Tensor, k: int, exact: list[Fraction]) -> torch.Tensor:
+    """The factors v rounded to k decimals as the question states, halves up (they are positive); within 1e-6 of a
+    half on their exact values (exact: the factors from the given decimals), as 13.335/127 = 0.105 is
+    0.10499999999999998 in float64."""
+    if not k:
+        return v
+    up = torch.floor(v * 10**k + 0.5)
+    flat = up.reshape(-1)
+    for i, f in enumerate(exact):
+        if abs(f * 10**k % 1 - Fraction(1, 2)) < Fraction(1, 10**6):
+            flat[i] = math.floor(f * 10**k + Fraction(1, 2))
+    return up / 10**k
 
 
 def _exact_q(g: dict[str, Any], inv: list[Fraction], zeros: list[int], lo: int, hi: int,
@@ -96,7 +107,8 @@ def _absmax_int8(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     qmax = (1 << (int(g["bits"]) - 1)) - 1
     amax = _channel_stat(x64.abs(), g["axis"], lambda t, d: t.amax(dim=d))
     mult = g["form"] == "multiplier"
-    factor = _round_to(qmax / amax if mult else amax / qmax, int(g["factor_decimals"]))
+    exact = [qmax / m if mult else m / qmax for m in (max(abs(v) for v in ch) for ch in _channels(g))]
+    factor = _round_to(qmax / amax if mult else amax / qmax, int(g["factor_decimals"]), exact)
     scale = 1 / factor if mult else factor
     axis = _axis(g["axis"])
     if int(g["factor_decimals"]):
@@ -117,7 +129,8 @@ def _affine_channel(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
     rmin = _channel_stat(x64, g["axis"], lambda t, d: t.amin(dim=d))
     rmax = _channel_stat(x64, g["axis"], lambda t, d: t.amax(dim=d))
-    scale = _round_to((rmax - rmin) / (hi - lo), int(g["scale_decimals"]))
+    scale = _round_to((rmax - rmin) / (hi - lo), int(g["scale_decimals"]),
+                      [(max(c) - min(c)) / (hi - lo) for c in _channels(g)])
     axis = _axis(g["axis"])
     channels = _channels(g)
     exact = _decimals_of(scale) if int(g["scale_decimals"]) else [(max(c) - min(c)) / (hi - lo) for c in channels]

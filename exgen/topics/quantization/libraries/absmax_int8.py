@@ -50,7 +50,7 @@ def _check_absmax(g: dict[str, Any]) -> None:
 @_fast.memo(16)
 def _ab_factors(xkey: tuple, qmax: int, axis: str, form: str, k: int) -> tuple[list[int], list[tuple[int, int]], int]:
     """(max|X| per channel as integers over D, the factor per channel as an integer pair (p, q) = p/q, D),
-    exactly; the factor rounded to k decimals if k (ties to even: never met when sampled)."""
+    exactly; the factor rounded to k decimals if k, halves up as the question states (never met when sampled)."""
     d, a = _fast.scaled(xkey)
     amax, factors = _factor_pairs(channels(a, axis), d, qmax, form, k)
     return amax, factors, d
@@ -61,7 +61,7 @@ def _factor_pairs(chans, d: int, qmax: int, form: str, k: int) -> tuple[list[int
     amax = [max(abs(v) for v in ch) for ch in chans]
     factors = [(qmax * d, m) if form == "multiplier" else (m, qmax * d) for m in amax]
     if k:
-        factors = [(_fast.round_even(p * 10**k, q), 10**k) for p, q in factors]
+        factors = [(_fast.round_away(p * 10**k, q), 10**k) for p, q in factors]  # p/q > 0: halves up
         if any(p == 0 for p, _ in factors):
             raise InvalidGivens("the factor rounds to 0 at factor_decimals: ask for more decimals")
     return amax, factors
@@ -146,7 +146,7 @@ def _solve_absmax(g: dict[str, Any]) -> Solution:
                  f"{formula} = {fshow(unrounded, lambda v: nf.sig(v, 6))}"),
         ]
         if k:
-            out.append(Step(f"Rounded to {k} decimal{'' if k == 1 else 's'}, and used from here on:",
+            out.append(Step(f"Rounded to {k} decimal{'' if k == 1 else 's'} (halves up), and used from here on:",
                             f"{sym} = {fshow(fvals, lambda v: nf.fixed(v, k))}"))
         marked = [[rf"\boxed{{{b}}}" if a != b else str(b) for a, b in zip(ra, rb)] for ra, rb in zip(raw, q)]
         product = r"c\,x" if mult else "x/S"

@@ -67,7 +67,7 @@ def _channel_params(chans, d: int, bits: int, signed: bool, k: int, levels: int 
         lo, hi = min(ch), max(ch)
         sn, sd = hi - lo, d * (levels if levels is not None else qmax - qmin)
         if k:
-            sn, sd = _fast.round_even(sn * 10**k, sd), 10**k
+            sn, sd = _fast.round_away(sn * 10**k, sd), 10**k  # S > 0: halves up
             if sn == 0:
                 raise InvalidGivens("a scale rounds to 0 at scale_decimals: ask for more decimals")
         zn, zd = qmin * d * sn - lo * sd, d * sn  # q_min − r_min/S
@@ -135,8 +135,8 @@ def _solve_affine(g: dict[str, Any]) -> Solution:
                  + vec([p[2] / p[3] for p in unrounded], lambda v: nf.sig(v, 6))),
         ]
         if k:
-            out.append(Step(f"Rounded to {k} decimal{'' if k == 1 else 's'} and used from here on (as the course's "
-                            "worked example does):",
+            out.append(Step(f"Rounded to {k} decimal{'' if k == 1 else 's'} (halves up) and used from here on "
+                            "(as the course's worked example does):",
                             "S = " + vec(scales, lambda v: nf.fixed(v, k))))
         out += [
             Step("Zero points, rounded to the nearest integer (halves to even) and clamped to the range:",
