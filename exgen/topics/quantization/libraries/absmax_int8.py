@@ -32,8 +32,8 @@ ABSMAX_INT8 = Variant(
      Given("form", "the factor as a multiplier c = q_max/max|X| (q = round(c x), x̂ = q/c) or as a scale "
            "S = max|X|/q_max (q = round(x/S), x̂ = S q)", "choice", choices=("multiplier", "scale"),
            default="multiplier"),
-     Given("factor_decimals", "round the factor to this many decimals and use the rounded factor from then on "
-           "(0: carry it unrounded)", "integer", default=0, low=0, high=8),
+     Given("factor_decimals", "round the factor to this many decimals (halves up) and use the rounded factor from "
+           "then on (0: carry it unrounded)", "integer", default=0, low=0, high=8),
      Given("decimals", "decimal places asked for in the reconstruction and the error matrix", "integer", default=2,
            low=0, high=8)))
 

@@ -30,8 +30,8 @@ AFFINE_CHANNEL = Variant(
            choices=("signed", "unsigned")),
      Given("axis", "rows (one S, Z per row), columns (one per column) or tensor (one for the whole matrix)",
            "choice", choices=AXES, default="rows"),
-     Given("scale_decimals", "round each S to this many decimals and use the rounded S from then on, as the "
-           "course's worked example does (0: carry S unrounded)", "integer", default=0, low=0, high=8),
+     Given("scale_decimals", "round each S to this many decimals (halves up) and use the rounded S from then on, "
+           "as the course's worked example does (0: carry S unrounded)", "integer", default=0, low=0, high=8),
      Given("decimals", "decimal places asked for in the reconstruction and the error matrix", "integer", default=2,
            low=0, high=8)))
 
