@@ -170,3 +170,51 @@ def test_an_edited_precision_cannot_loosen_the_verifiers_tolerance():
     assert not agrees(Answer("number", 0.0, decimals=0), 1e-6)  # a key of 0: 1e-9 absolute, whatever the decimals
     assert not agrees(Answer("vector", [1.0, 2.0001], decimals=0), [1.0, 2.0])
     assert not agrees(Answer("integer", 4000), 3999) and agrees(Answer("integer", 4000), 4000.0)
+
+
+@pytest.fixture(scope="module")
+def midterm_key(tmp_path_factory):
+    """examples/midterm.yaml built with --versions 4: its key with meta.choices."""
+    out = tmp_path_factory.mktemp("midterm")
+    built = CliRunner().invoke(cli, ["exam", "examples/midterm.yaml", "--versions", "4", "--no-pdf",
+                                     "--out", str(out / "exam")])
+    assert built.exit_code == 0, built.output
+    return json.loads((out / "exam" / "key.json").read_text())
+
+
+def verify_key(tmp_path, key):
+    (tmp_path / "key.json").write_text(json.dumps(key))
+    return CliRunner().invoke(cli, ["verify", "--device", "cpu", str(tmp_path / "key.json")])
+
+
+@needs("torch")
+def test_every_choice_of_an_unedited_exam_key_is_verified_and_agrees(tmp_path, midterm_key):
+    result = verify_key(tmp_path, midterm_key)
+    asked = sum(len(parts) for parts in midterm_key["meta"]["choices"].values())
+    assert asked and result.stdout.count(" (choice ") == asked
+    assert result.exit_code == 0 and " NO" not in result.stdout, result.output
+
+
+@needs("torch")
+def test_an_edited_choice_letter_or_option_is_caught(tmp_path, midterm_key):
+    """The grader marks a choice by its letter: a letter moved to a distractor, the correct option changed, or a
+    distractor moved within 3 units of the answer (two letters right) are each a disagreement."""
+    number, parts = next((n, p) for n, p in midterm_key["meta"]["choices"].items()
+                         if any(isinstance(c["options"][0], (int, float)) for c in p.values()))
+    pid, choice = next((pid, c) for pid, c in parts.items() if isinstance(c["options"][0], (int, float)))
+    right = ord(choice["correct"]) - ord("A")
+    wrong = (right + 1) % len(choice["options"])
+    key_value = choice["options"][right]
+
+    def edited(change):
+        key = json.loads(json.dumps(midterm_key))
+        change(key["meta"]["choices"][number][pid])
+        result = verify_key(tmp_path, key)
+        assert result.exit_code == 1, result.output
+        bad = [line for line in result.stdout.splitlines() if line.endswith("NO")]
+        assert len(bad) == 1 and bad[0].startswith(f"{number}.{pid} (choice "), result.output
+        return bad[0]
+
+    edited(lambda c: c.update(correct=chr(ord("A") + wrong)))
+    edited(lambda c: c["options"].__setitem__(right, key_value * (1 + 1e-6)))
+    assert "too close" in edited(lambda c: c["options"].__setitem__(wrong, key_value * (1 + 1e-9) or 1e-12))
