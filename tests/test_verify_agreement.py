@@ -95,6 +95,12 @@ TA_GIVENS = [
     # halves to even where the scale is no float (7/8 of 4 is 3.5; the float32 kernel says 3.4999998)
     ("quantization", "absmax_int8", "X=-29,4;-40,8", "bits=4", "axis=columns", "form=multiplier"),
     ("quantization", "affine_channel", "X=1000000,-1000000;3,7", "bits=8", "signed=signed"),
+    # given_scale: an x/S within float32 error of a half (0.145/0.01), halves to even on the decimals given,
+    # where torch's float32 kernel says 16 and -30
+    ("quantization", "given_scale", "X=0.145,-0.305", "scale=0.01", "zero_point=1", "quant_min=-128",
+     "quant_max=127"),
+    ("quantization", "given_scale", "X=0.145,-0.305;0.25,0.35", "scale=0.01,0.1", "zero_point=1,0",
+     "quant_min=-128", "quant_max=127", "axis=rows"),
     # x a hair above a tie: float64 → float32 → format would round twice
     ("formats", "nearest", "format=fp16", "x=1.000488281251"),
     ("formats", "nearest", "format=fp8_e4m3", "x=1.0625000001"),
@@ -107,6 +113,14 @@ TA_GIVENS = [
     ("formats", "nearest", "format=fp32", "x=1.1"),
     ("formats", "nearest", "format=fp32", "x=-3e-42"),
     ("formats", "range", "format=fp32", "amax=1e30", "amin=1e-30"),
+    # the decimal typed, just above FLT_MAX though its float64 is FLT_MAX: overflow, scaled by 2^-1
+    ("formats", "range", "format=fp32", "amax=3.4028234663852886e38", "amin=1"),
+    # large custom formats (2^26 and 2^34 codes): neighbours from the layout, no table enumerated
+    ("formats", "nearest", "format=custom", "exp_bits=8", "man_bits=18", "x=1.1"),
+    ("formats", "nearest", "format=custom", "exp_bits=11", "man_bits=23", "x=-3.3e-300"),
+    ("formats", "nearest", "format=custom", "exp_bits=8", "man_bits=23", "x=3.4028234663852884e38"),
+    ("formats", "range", "format=custom", "exp_bits=11", "man_bits=23", "amax=1e40", "amin=1e-40"),
+    ("formats", "layout", "format=custom", "exp_bits=11", "man_bits=23", "bits=10000000000100000000000000000000001"),
     # the largest finite value itself: the gap of its binade
     ("formats", "nearest", "format=fp8_e4m3", "x=448"),
     ("formats", "nearest", "format=fp16", "x=65504"),
