@@ -125,6 +125,16 @@ TA_GIVENS = [
     ("formats", "nearest", "format=fp8_e4m3", "x=448"),
     ("formats", "nearest", "format=fp16", "x=65504"),
     ("formats", "nearest", "format=fp4_e2m1", "x=6"),
+    # products past int64's elements (32768 x 1024 tokens x 405e9 parameters; 10^6 x 10^7 x 10^6 activations):
+    # counted in blocks of tokens, split along the batch only
+    ("inference", "prefill", "params_b=405", "prompt=32768", "batch=1024", "bandwidth_gbs=3350", "new_tokens=100",
+     "peak_tflops=989", "w_dtype=fp16"),
+    ("inference", "prefill", "params_b=405", "prompt=1e6", "batch=64", "bandwidth_gbs=3350", "new_tokens=100",
+     "peak_tflops=989", "w_dtype=fp16"),
+    ("inference", "kv_cache", "n_layer=2", "n_heads=1024", "n_kv_heads=8", "head_dim=4096", "seq_len=10000000",
+     "batch=1000000", "kv_dtype=fp16"),
+    ("parallelism", "pipeline", "n_layer=1000", "layers_per_stage=1", "batch=1000000", "seq_len=10000000",
+     "d_model=1000000", "dtype=fp32", "micro_batches=1000000"),
     # an exact fit: 4.1 GB is 4,100,000,000 B, not 4.1 * 1e9 in floats
     ("inference", "max_batch", "gpu_gb=4.1", "params_b=0.01", "w_dtype=fp16", "n_layer=1", "n_heads=1",
      "n_kv_heads=1", "head_dim=125", "seq_len=2040", "kv_dtype=fp16"),
