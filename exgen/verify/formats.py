@@ -61,6 +61,10 @@ class Codes:
     def __len__(self) -> int:
         return self.count
 
+    def tolist(self) -> list[float]:
+        """Every value, enumerated (for a small format's table)."""
+        return [float(self[code]) for code in range(self.count)]
+
     def __getitem__(self, code: int) -> torch.Tensor:
         code = code + self.count if code < 0 else code
         if not 0 <= code < self.count:
