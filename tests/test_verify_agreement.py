@@ -92,6 +92,9 @@ TA_GIVENS = [
     ("quantization", "per_channel", "X=2.6,-1.0,1.3;3.5,3.4,1.4;0.1,1.7,0.8", "bits=3", "axis=rows"),
     # an r/S a hair above a half, which float32 kernels round down
     ("quantization", "absmax", "X=1000000,3937.0079", "bits=8", "convention=qmax", "metric=max_abs"),
+    # a factor rounded to decimals at an exact half (13.335/127 = 0.105 → 0.10; float64 says 0.10500000000000001)
+    ("quantization", "absmax_int8", "X=13.335,1", "bits=8", "axis=tensor", "form=scale", "factor_decimals=2"),
+    ("quantization", "affine_channel", "X=34.425,0;1,2", "bits=8", "signed=signed", "axis=tensor", "scale_decimals=2"),
     # halves to even where the scale is no float (7/8 of 4 is 3.5; the float32 kernel says 3.4999998)
     ("quantization", "absmax_int8", "X=-29,4;-40,8", "bits=4", "axis=columns", "form=multiplier"),
     ("quantization", "affine_channel", "X=1000000,-1000000;3,7", "bits=8", "signed=signed"),
@@ -133,6 +136,8 @@ TA_GIVENS = [
      "peak_tflops=989", "w_dtype=fp16"),
     ("inference", "kv_cache", "n_layer=2", "n_heads=1024", "n_kv_heads=8", "head_dim=4096", "seq_len=10000000",
      "batch=1000000", "kv_dtype=fp16"),
+    ("inference", "decode", "params_b=0.001", "w_dtype=int4", "bandwidth_gbs=1000000", "batch=1000000",
+     "kv_bytes_per_token=1000000000", "context=10000000"),
     ("parallelism", "pipeline", "n_layer=1000", "layers_per_stage=1", "batch=1000000", "seq_len=10000000",
      "d_model=1000000", "dtype=fp32", "micro_batches=1000000"),
     # an exact fit: 4.1 GB is 4,100,000,000 B, not 4.1 * 1e9 in floats

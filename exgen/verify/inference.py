@@ -139,7 +139,8 @@ def _max_batch(g: dict[str, Any]) -> dict[str, Any]:
 def _decode(g: dict[str, Any]) -> dict[str, Any]:
     w = weight_bytes(g["params_b"], g["w_dtype"])
     kv = int(g.get("kv_bytes_per_token", 0) or 0)
-    cache = torch.empty(int(g["batch"]), int(g.get("context", 0) or 0), kv, dtype=torch.uint8, device=META).nbytes
+    # one sequence's cache, times the batch: 10^6 x 10^7 tokens x 10^9 B has more elements than int64 holds
+    cache = int(g["batch"]) * torch.empty(int(g.get("context", 0) or 0), kv, dtype=torch.uint8, device=META).nbytes
     step = (w + cache) / (float(g["bandwidth_gbs"]) * 1e9)
     return {"step_ms": step * 1000, "tokens_per_s": int(g["batch"]) / step}
 

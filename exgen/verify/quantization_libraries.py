@@ -73,8 +73,17 @@ def _channel_stat(x: torch.Tensor, axis: str, fn) -> torch.Tensor:
     return fn(x, 1) if axis == "rows" else fn(x, 0)
 
 
-def _round_to(v: torch.Tensor, k: int) -> torch.Tensor:
-    return torch.round(v * 10**k) / 10**k if k else v
+def _round_to(v: torch.Tensor, k: int, exact: list[Fraction]) -> torch.Tensor:
+    """A factor per channel (1-D) rounded to k decimals, halves to even; one within float64 error of a half is
+    decided on its exact value (`exact`, per channel): 13.335/127 is 0.105, its float64 quotient a hair above."""
+    from exgen.verify.quantization import near_halves
+
+    if not k:
+        return v
+    r = torch.round(v * 10**k)
+    for _, j in near_halves((v * 10**k).reshape(1, -1), 1e-9):
+        r[j] = round(exact[j] * 10**k)
+    return r / 10**k
 
 
 def _exact_q(g: dict[str, Any], inv: list[Fraction], zeros: list[int], lo: int, hi: int,
@@ -105,7 +114,9 @@ def _absmax_int8(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     qmax = (1 << (int(g["bits"]) - 1)) - 1
     amax = _channel_stat(x64.abs(), g["axis"], lambda t, d: t.amax(dim=d))
     mult = g["form"] == "multiplier"
-    factor = _round_to(qmax / amax if mult else amax / qmax, int(g["factor_decimals"]))
+    exact = [max(abs(v) for v in ch) for ch in _channels(g)]
+    factor = _round_to(qmax / amax if mult else amax / qmax, int(g["factor_decimals"]),
+                       [qmax / a if mult else a / qmax for a in exact])
     scale = 1 / factor if mult else factor
     axis = _axis(g["axis"])
     if int(g["factor_decimals"]):
@@ -126,9 +137,10 @@ def _affine_channel(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
     rmin = _channel_stat(x64, g["axis"], lambda t, d: t.amin(dim=d))
     rmax = _channel_stat(x64, g["axis"], lambda t, d: t.amax(dim=d))
-    scale = _round_to((rmax - rmin) / (hi - lo), int(g["scale_decimals"]))
-    axis = _axis(g["axis"])
     channels = _channels(g)
+    scale = _round_to((rmax - rmin) / (hi - lo), int(g["scale_decimals"]),
+                      [(max(c) - min(c)) / (hi - lo) for c in channels])
+    axis = _axis(g["axis"])
     exact = _decimals_of(scale) if int(g["scale_decimals"]) else [(max(c) - min(c)) / (hi - lo) for c in channels]
     zero_list = [min(max(round(lo - min(c) / s), lo), hi) for c, s in zip(channels, exact)]
     zeros = torch.tensor(zero_list, dtype=torch.long, device=device)
