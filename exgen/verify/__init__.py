@@ -115,12 +115,17 @@ def choice_row(name: str, answer: Answer, choice: dict[str, Any], got: Any) -> R
     from torch's value), so a student who is right picks exactly one letter."""
     from exgen.exam.build import clearly_wrong
 
+    def distinct(option: Any) -> bool:
+        try:
+            return at_got is not None and clearly_wrong(at_got, option)
+        except (ValueError, TypeError, ArithmeticError):  # a hand-edited option that is no value of this part
+            return False
+
     options, letter = choice["options"], choice["correct"]
     index = ord(letter) - ord("A")
     correct = _with_value(answer, options[index])
-    at_got = _with_value(answer, got)
-    close = [chr(ord("A") + i) for i, option in enumerate(options)
-             if i != index and (at_got is None or not clearly_wrong(at_got, option))]
+    at_got = None if got is None else _with_value(answer, got)
+    close = [chr(ord("A") + i) for i, option in enumerate(options) if i != index and not distinct(option)]
     ok = got is not None and correct is not None and agrees(correct, got) and not close
     key = f"{letter}: {plain(options[index])}" + (f"; {','.join(close)} too close" if close else "")
     return Row(f"{name} (choice {letter})", _shorten(key), _shorten(plain(got)), ok)
