@@ -627,14 +627,18 @@ def verify(key, device) -> None:
     """
     from exgen.manifest import read_key
 
+    from exgen.grading.examkey import check_exam_meta
+
     with user_errors():
-        problems = read_key(key).problems
+        whole = read_key(key)
+        check_exam_meta(whole)  # an exam key's choices are checked too: the grader marks by their letters
+        problems = whole.problems
     try:
         from exgen.verify import verify_problems
     except ImportError as e:
         raise UserError(f"exgen verify needs torch ({e}); install it with: pip install 'exgen[verify]'")
     with user_errors():
-        rows, used = verify_problems(problems, device)
+        rows, used = verify_problems(problems, device, whole.meta.get("choices"))
     click.echo(f"{'part':<24} {'key':>28} {'reproduced':>28}  agree")
     for row in rows:
         click.echo(f"{row.part:<24} {row.key:>28} {row.reproduced:>28}  {'yes' if row.agree else 'NO'}")

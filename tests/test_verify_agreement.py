@@ -92,9 +92,18 @@ TA_GIVENS = [
     ("quantization", "per_channel", "X=2.6,-1.0,1.3;3.5,3.4,1.4;0.1,1.7,0.8", "bits=3", "axis=rows"),
     # an r/S a hair above a half, which float32 kernels round down
     ("quantization", "absmax", "X=1000000,3937.0079", "bits=8", "convention=qmax", "metric=max_abs"),
+    # a factor rounded to decimals at an exact half (13.335/127 = 0.105 → 0.10; float64 says 0.10500000000000001)
+    ("quantization", "absmax_int8", "X=13.335,1", "bits=8", "axis=tensor", "form=scale", "factor_decimals=2"),
+    ("quantization", "affine_channel", "X=34.425,0;1,2", "bits=8", "signed=signed", "axis=tensor", "scale_decimals=2"),
     # halves to even where the scale is no float (7/8 of 4 is 3.5; the float32 kernel says 3.4999998)
     ("quantization", "absmax_int8", "X=-29,4;-40,8", "bits=4", "axis=columns", "form=multiplier"),
     ("quantization", "affine_channel", "X=1000000,-1000000;3,7", "bits=8", "signed=signed"),
+    # given_scale: an x/S within float32 error of a half (0.145/0.01), halves to even on the decimals given,
+    # where torch's float32 kernel says 16 and -30
+    ("quantization", "given_scale", "X=0.145,-0.305", "scale=0.01", "zero_point=1", "quant_min=-128",
+     "quant_max=127"),
+    ("quantization", "given_scale", "X=0.145,-0.305;0.25,0.35", "scale=0.01,0.1", "zero_point=1,0",
+     "quant_min=-128", "quant_max=127", "axis=rows"),
     # x a hair above a tie: float64 → float32 → format would round twice
     ("formats", "nearest", "format=fp16", "x=1.000488281251"),
     ("formats", "nearest", "format=fp8_e4m3", "x=1.0625000001"),
@@ -107,10 +116,30 @@ TA_GIVENS = [
     ("formats", "nearest", "format=fp32", "x=1.1"),
     ("formats", "nearest", "format=fp32", "x=-3e-42"),
     ("formats", "range", "format=fp32", "amax=1e30", "amin=1e-30"),
+    # the decimal typed, just above FLT_MAX though its float64 is FLT_MAX: overflow, scaled by 2^-1
+    ("formats", "range", "format=fp32", "amax=3.4028234663852886e38", "amin=1"),
+    # large custom formats (2^26 and 2^34 codes): neighbours from the layout, no table enumerated
+    ("formats", "nearest", "format=custom", "exp_bits=8", "man_bits=18", "x=1.1"),
+    ("formats", "nearest", "format=custom", "exp_bits=11", "man_bits=23", "x=-3.3e-300"),
+    ("formats", "nearest", "format=custom", "exp_bits=8", "man_bits=23", "x=3.4028234663852884e38"),
+    ("formats", "range", "format=custom", "exp_bits=11", "man_bits=23", "amax=1e40", "amin=1e-40"),
+    ("formats", "layout", "format=custom", "exp_bits=11", "man_bits=23", "bits=10000000000100000000000000000000001"),
     # the largest finite value itself: the gap of its binade
     ("formats", "nearest", "format=fp8_e4m3", "x=448"),
     ("formats", "nearest", "format=fp16", "x=65504"),
     ("formats", "nearest", "format=fp4_e2m1", "x=6"),
+    # products past int64's elements (32768 x 1024 tokens x 405e9 parameters; 10^6 x 10^7 x 10^6 activations):
+    # counted in blocks of tokens, split along the batch only
+    ("inference", "prefill", "params_b=405", "prompt=32768", "batch=1024", "bandwidth_gbs=3350", "new_tokens=100",
+     "peak_tflops=989", "w_dtype=fp16"),
+    ("inference", "prefill", "params_b=405", "prompt=1e6", "batch=64", "bandwidth_gbs=3350", "new_tokens=100",
+     "peak_tflops=989", "w_dtype=fp16"),
+    ("inference", "kv_cache", "n_layer=2", "n_heads=1024", "n_kv_heads=8", "head_dim=4096", "seq_len=10000000",
+     "batch=1000000", "kv_dtype=fp16"),
+    ("inference", "decode", "params_b=0.001", "w_dtype=int4", "bandwidth_gbs=1000000", "batch=1000000",
+     "kv_bytes_per_token=1000000000", "context=10000000"),
+    ("parallelism", "pipeline", "n_layer=1000", "layers_per_stage=1", "batch=1000000", "seq_len=10000000",
+     "d_model=1000000", "dtype=fp32", "micro_batches=1000000"),
     # an exact fit: 4.1 GB is 4,100,000,000 B, not 4.1 * 1e9 in floats
     ("inference", "max_batch", "gpu_gb=4.1", "params_b=0.01", "w_dtype=fp16", "n_layer=1", "n_heads=1",
      "n_kv_heads=1", "head_dim=125", "seq_len=2040", "kv_dtype=fp16"),
@@ -170,3 +199,51 @@ def test_an_edited_precision_cannot_loosen_the_verifiers_tolerance():
     assert not agrees(Answer("number", 0.0, decimals=0), 1e-6)  # a key of 0: 1e-9 absolute, whatever the decimals
     assert not agrees(Answer("vector", [1.0, 2.0001], decimals=0), [1.0, 2.0])
     assert not agrees(Answer("integer", 4000), 3999) and agrees(Answer("integer", 4000), 4000.0)
+
+
+@pytest.fixture(scope="module")
+def midterm_key(tmp_path_factory):
+    """examples/midterm.yaml built with --versions 4: its key with meta.choices."""
+    out = tmp_path_factory.mktemp("midterm")
+    built = CliRunner().invoke(cli, ["exam", "examples/midterm.yaml", "--versions", "4", "--no-pdf",
+                                     "--out", str(out / "exam")])
+    assert built.exit_code == 0, built.output
+    return json.loads((out / "exam" / "key.json").read_text())
+
+
+def verify_key(tmp_path, key):
+    (tmp_path / "key.json").write_text(json.dumps(key))
+    return CliRunner().invoke(cli, ["verify", "--device", "cpu", str(tmp_path / "key.json")])
+
+
+@needs("torch")
+def test_every_choice_of_an_unedited_exam_key_is_verified_and_agrees(tmp_path, midterm_key):
+    result = verify_key(tmp_path, midterm_key)
+    asked = sum(len(parts) for parts in midterm_key["meta"]["choices"].values())
+    assert asked and result.stdout.count(" (choice ") == asked
+    assert result.exit_code == 0 and " NO" not in result.stdout, result.output
+
+
+@needs("torch")
+def test_an_edited_choice_letter_or_option_is_caught(tmp_path, midterm_key):
+    """The grader marks a choice by its letter: a letter moved to a distractor, the correct option changed, or a
+    distractor moved within 3 units of the answer (two letters right) are each a disagreement."""
+    number, parts = next((n, p) for n, p in midterm_key["meta"]["choices"].items()
+                         if any(isinstance(c["options"][0], (int, float)) for c in p.values()))
+    pid, choice = next((pid, c) for pid, c in parts.items() if isinstance(c["options"][0], (int, float)))
+    right = ord(choice["correct"]) - ord("A")
+    wrong = (right + 1) % len(choice["options"])
+    key_value = choice["options"][right]
+
+    def edited(change):
+        key = json.loads(json.dumps(midterm_key))
+        change(key["meta"]["choices"][number][pid])
+        result = verify_key(tmp_path, key)
+        assert result.exit_code == 1, result.output
+        bad = [line for line in result.stdout.splitlines() if line.endswith("NO")]
+        assert len(bad) == 1 and bad[0].startswith(f"{number}.{pid} (choice "), result.output
+        return bad[0]
+
+    edited(lambda c: c.update(correct=chr(ord("A") + wrong)))
+    edited(lambda c: c["options"].__setitem__(right, key_value * (1 + 1e-6)))
+    assert "too close" in edited(lambda c: c["options"].__setitem__(wrong, key_value * (1 + 1e-9) or 1e-12))

@@ -8,6 +8,7 @@ trustworthy.  Imported only by `exgen verify` (torch is heavy).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import math
 from dataclasses import dataclass
@@ -100,17 +101,51 @@ def shown_cells(problem: Problem, values: dict[str, Any]) -> list[tuple[str, Any
     return module.shown_cells(problem, values) if hasattr(module, "shown_cells") else []
 
 
-def verify_problems(problems: Sequence[Problem], device: str = "auto") -> tuple[list[Row], str]:
-    """One row per part of every problem (and per value a question shows): the key, torch's value, and whether
-    they agree (`agrees`)."""
+def _with_value(answer: Answer, value: Any) -> Answer | None:
+    try:
+        return dataclasses.replace(answer, value=value)
+    except (ValueError, TypeError, ArithmeticError):  # a value the part cannot hold (a 0 asked to sig figs)
+        return None
+
+
+def choice_row(name: str, answer: Answer, choice: dict[str, Any], got: Any) -> Row:
+    """A part an exam asks as multiple choice, as the grader marks it (by letter): the option at the correct
+    letter agrees with torch's value at the verifier's tolerance (an exam stores the key's value unrounded),
+    and every other option is clearly wrong by the exam's own rule (more than 3 units in the last asked place
+    from torch's value), so a student who is right picks exactly one letter."""
+    from exgen.exam.build import clearly_wrong
+
+    def distinct(option: Any) -> bool:
+        try:
+            return at_got is not None and clearly_wrong(at_got, option)
+        except (ValueError, TypeError, ArithmeticError):  # a hand-edited option that is no value of this part
+            return False
+
+    options, letter = choice["options"], choice["correct"]
+    index = ord(letter) - ord("A")
+    correct = _with_value(answer, options[index])
+    at_got = None if got is None else _with_value(answer, got)
+    close = [chr(ord("A") + i) for i, option in enumerate(options) if i != index and not distinct(option)]
+    ok = got is not None and correct is not None and agrees(correct, got) and not close
+    key = f"{letter}: {plain(options[index])}" + (f"; {','.join(close)} too close" if close else "")
+    return Row(f"{name} (choice {letter})", _shorten(key), _shorten(plain(got)), ok)
+
+
+def verify_problems(problems: Sequence[Problem], device: str = "auto",
+                    choices: dict[str, dict[str, Any]] | None = None) -> tuple[list[Row], str]:
+    """One row per part of every problem (and per value a question shows, and per part an exam key asks as a
+    choice, from its `meta.choices`): the key, torch's value, and whether they agree (`agrees`)."""
     dev = resolve_device(device)
     rows = []
+    choices = choices or {}
     for number, problem in enumerate(problems, 1):
         values = reproduce(problem, dev)
         for part in problem.solution.parts:
             got = values.get(part.id)
             rows.append(Row(f"{number}.{part.id}", _shorten(plain(part.answer.value)), _shorten(plain(got)),
                             got is not None and agrees(part.answer, got)))
+            if part.id in choices.get(str(number), {}):
+                rows.append(choice_row(f"{number}.{part.id}", part.answer, choices[str(number)][part.id], got))
         for cell, shown, ok in shown_cells(problem, values):
             rows.append(Row(f"{number}.{cell} (shown)", _shorten(plain(shown)), _shorten(plain(values.get(cell))), ok))
     used = str(dev)

@@ -10,14 +10,15 @@
   values found in the enumerated table (for FP32, `torch.nextafter`).  torch casts float64 to the narrow formats
   through float32, rounding twice; the cast is fed x rounded to odd in float32, so it rounds once.  Overflow is
   the question's definition, amax above `finfo.max` (a cast of amax just above it rounds to max instead).
-- FP4 E2M1 has no torch dtype in every version, and the custom formats none at all: their 2^(1+E+M) codes are
-  enumerated here from the bit layout (sign, exponent field, mantissa field; all-ones exponent reserved for
-  IEEE-style formats, none reserved for E2M1), and rounding is a search of that table for the nearest value
-  (ties to the code with an even mantissa).
+- FP4 E2M1 has no torch dtype in every version, and the custom formats none at all: a code's value comes from
+  its bit layout (sign, exponent field, mantissa field; all-ones exponent reserved for IEEE-style formats, none
+  reserved for E2M1), and rounding is a binary search over the codes, which are in order of value, for the
+  nearest value (ties to the code with an even mantissa).  The codes are never all enumerated: E11M23 has 2^34.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from fractions import Fraction
 from functools import lru_cache
@@ -48,25 +49,51 @@ def view(code: int, dtype: torch.dtype) -> float:
     return torch.tensor([_signed(code, width)], dtype=INT_OF_WIDTH[width]).view(dtype).double().item()
 
 
+class Codes:
+    """The finite non-negative values of a bit layout in code order (which is value order), computed per code
+    from the layout on demand: a table that is never enumerated.  Indexing gives a float64 0-d tensor."""
+
+    def __init__(self, e_bits: int, m_bits: int, special: str) -> None:
+        self.e_bits, self.m_bits, self.bias = e_bits, m_bits, 2 ** (e_bits - 1) - 1
+        top = (1 << e_bits) - (1 if special == "ieee" else 0)  # IEEE-style: the all-ones exponent is inf/NaN
+        self.count = top << m_bits
+
+    def __len__(self) -> int:
+        return self.count
+
+    def tolist(self) -> list[float]:
+        """Every value, enumerated (for a small format's table)."""
+        return [float(self[code]) for code in range(self.count)]
+
+    def __getitem__(self, code: int) -> torch.Tensor:
+        code = code + self.count if code < 0 else code
+        if not 0 <= code < self.count:
+            raise IndexError(code)
+        e, m = code >> self.m_bits, code & ((1 << self.m_bits) - 1)
+        frac = torch.tensor(m, dtype=torch.float64) / 2**self.m_bits
+        return torch.ldexp(frac if e == 0 else 1 + frac, torch.tensor(max(e, 1) - self.bias))
+
+
+def _search(values, a: float, right: bool = False) -> int:
+    """torch.searchsorted of a in a sorted table (an enumerated tensor, or Codes by bisection)."""
+    if isinstance(values, torch.Tensor):
+        return int(torch.searchsorted(values, torch.tensor([a], dtype=torch.float64), right=right).item())
+    return bisect.bisect_right(values, a, key=float) if right else bisect.bisect_left(values, a, key=float)
+
+
 @lru_cache(maxsize=None)
-def table(key: tuple[str, int, int, str]) -> torch.Tensor:
-    """The sorted finite non-negative values of a format (float64)."""
+def table(key: tuple[str, int, int, str]):
+    """The sorted finite non-negative values of a format (float64): a torch dtype's, enumerated; a bit layout's,
+    as `Codes`."""
     name, e_bits, m_bits, special = key
-    if special == "torch":
-        dtype = TORCH[name]
-        width = torch.finfo(dtype).bits
-        if width == 32:  # too many patterns: the neighbours needed are found by nextafter instead
-            return torch.empty(0, dtype=torch.float64)
-        codes = torch.arange(0, 1 << (width - 1), dtype=torch.int32).to(INT_OF_WIDTH[width])
-        values = codes.view(dtype).double()
-    else:
-        codes = torch.arange(0, 1 << (e_bits + m_bits), dtype=torch.int64)
-        e, m = codes >> m_bits, codes & ((1 << m_bits) - 1)
-        bias = 2 ** (e_bits - 1) - 1
-        frac = m.double() / 2**m_bits
-        values = torch.where(e == 0, frac * 2.0 ** (1 - bias), (1 + frac) * torch.pow(2.0, (e - bias).double()))
-        if special == "ieee":
-            values = values[e < (1 << e_bits) - 1]
+    if special != "torch":
+        return Codes(e_bits, m_bits, special)
+    dtype = TORCH[name]
+    width = torch.finfo(dtype).bits
+    if width == 32:  # too many patterns: the neighbours needed are found by nextafter instead
+        return torch.empty(0, dtype=torch.float64)
+    codes = torch.arange(0, 1 << (width - 1), dtype=torch.int32).to(INT_OF_WIDTH[width])
+    values = codes.view(dtype).double()
     return torch.sort(values[torch.isfinite(values)]).values
 
 
@@ -78,7 +105,7 @@ def constants(key: tuple[str, int, int, str]) -> dict[str, float]:
                 "min_subnormal": view(1, dtype)}
     values = table(key)
     bias = 2 ** (e_bits - 1) - 1
-    one = int(torch.searchsorted(values, torch.tensor([1.0], dtype=torch.float64)).item())
+    one = _search(values, 1.0)
     return {"max": float(values[-1]), "min_normal": float(values[1 << m_bits]), "eps": float(values[one + 1] - 1),
             "min_subnormal": float(values[1]), "bias": bias}
 
@@ -125,7 +152,7 @@ def cast(key: tuple[str, int, int, str], x: float) -> float:
     a = abs(x)
     if a > values[-1].item():
         return math.nan if key[3] == "none" else math.copysign(math.inf, x)
-    i = int(torch.searchsorted(values, torch.tensor([a], dtype=torch.float64)).item())
+    i = _search(values, a)
     lo, hi = values[max(i - 1, 0)].item(), values[min(i, len(values) - 1)].item()
     if a - lo < hi - a or (a - lo == hi - a and (i - 1) % 2 == 0):
         pick = lo
@@ -145,7 +172,7 @@ def neighbours(key: tuple[str, int, int, str], x: float) -> tuple[float, float]:
         top = float(torch.finfo(torch.float32).max)
         return (float(torch.nextafter(f, torch.zeros_like(f)).item()), a) if a == abs(x) == top else (a, b)
     values = table(key)
-    i = int(torch.searchsorted(values, torch.tensor([abs(x)], dtype=torch.float64), right=True).item())
+    i = _search(values, abs(x), right=True)
     if i == len(values):
         return (values[-2].item(), values[-1].item()) if abs(x) == values[-1].item() else (values[-1].item(), math.inf)
     return values[i - 1].item(), values[i].item()
@@ -166,12 +193,14 @@ def _nearest(g: dict[str, Any]) -> dict[str, Any]:
 def _range(g: dict[str, Any]) -> dict[str, Any]:
     key = _key(g)
     c = constants(key)
-    amax, amin = float(g["amax"]), float(g["amin"])
-    overflow = amax > c["max"]  # the question's definition: above the largest finite value (not what a cast does)
+    amin = float(g["amin"])
+    # amax as the decimal given, exactly: 3.4028234663852886e38 is above FP32's max though its float64 is it
+    amax, top = Fraction(repr(float(g["amax"]))), Fraction(c["max"])
+    overflow = amax > top  # the question's definition: above the largest finite value (not what a cast does)
     k = 0  # largest k with amax * 2^k <= max, by stepping
-    while amax * 2.0**k > c["max"]:
+    while amax * Fraction(2) ** k > top:
         k -= 1
-    while amax * 2.0 ** (k + 1) <= c["max"]:
+    while amax * Fraction(2) ** (k + 1) <= top:
         k += 1
     scaled = amin * 2.0**k
     stored = cast(key, scaled)

@@ -2,9 +2,10 @@
 
 - The KV cache is measured on a real decoder: `n_layer` attention layers (q/k/v/o projections, grouped-query
   attention by repeating K/V heads, softmax(QK^T / sqrt(d_head)) V with a causal mask), built on the `meta`
-  device so any size costs nothing. A prefill of `batch` sequences of `seq_len` tokens fills each layer's cache (keys and values
-  cast to the cache dtype, as an fp8 cache does); the answer is the sum of the cache tensors' `nbytes`. Bytes
-  per token: the same model decoding one token for one sequence, so the cache holds exactly one token.
+  device so any size costs nothing. A prefill of one sequence of `seq_len` tokens fills each layer's cache (keys
+  and values cast to the cache dtype, as an fp8 cache does); the answer is the sum of the cache tensors' `nbytes`,
+  times the batch. Bytes per token: the same model decoding one token for one sequence, so the cache holds
+  exactly one token.
 - Weights are a `meta` tensor of the model's parameter count in the weights' dtype (int4 packed two to a
   uint8), and their `nbytes` is the memory.
 - Decode time: the bytes one step reads (weight and cache tensors' `nbytes`) over the bandwidth.  Prefill
@@ -61,7 +62,14 @@ class Attention(nn.Module):
 
 
 def cache_bytes(g: dict[str, Any], batch: int, tokens: int) -> int:
-    """nbytes of every layer's K and V cache after a prefill of `batch` x `tokens`."""
+    """nbytes of every layer's K and V cache after a prefill of `batch` x `tokens`: one sequence's, `batch` times
+    (sequences attend only to themselves; `_max_batch` confirms it at b = 2), since 10^6 sequences of 10^7 tokens
+    have more activations than a tensor's element count (int64) holds."""
+    return batch * measured_cache(g, 1, tokens)
+
+
+def measured_cache(g: dict[str, Any], batch: int, tokens: int) -> int:
+    """nbytes of every layer's K and V cache after a real prefill of `batch` x `tokens`."""
     layers = [Attention(int(g["n_heads"]), int(g["n_kv_heads"]), int(g["head_dim"]), CACHE_DTYPES[g["kv_dtype"]])
               for _ in range(int(g["n_layer"]))]
     x = torch.empty(batch, tokens, int(g["n_heads"]) * int(g["head_dim"]), dtype=torch.bfloat16, device=META)
@@ -122,25 +130,34 @@ def _memory(g: dict[str, Any]) -> dict[str, Any]:
 def _max_batch(g: dict[str, Any]) -> dict[str, Any]:
     w = weight_bytes(g["params_b"], g["w_dtype"])
     free = _gb(g["gpu_gb"]) - w - _gb(g.get("reserve_gb", 0))
-    one = cache_bytes(g, 1, int(g["seq_len"]))
+    one = measured_cache(g, 1, int(g["seq_len"]))
     # the cache of b sequences, measured once at b = 2 to confirm it scales with the batch
-    assert cache_bytes(g, 2, int(g["seq_len"])) == 2 * one
+    assert measured_cache(g, 2, int(g["seq_len"])) == 2 * one
     return {"free": float(free / 10**9), "per_sequence": one / 1e9, "max_batch": _largest(lambda b: b * one <= free)}
 
 
 def _decode(g: dict[str, Any]) -> dict[str, Any]:
     w = weight_bytes(g["params_b"], g["w_dtype"])
     kv = int(g.get("kv_bytes_per_token", 0) or 0)
-    cache = torch.empty(int(g["batch"]), int(g.get("context", 0) or 0), kv, dtype=torch.uint8, device=META).nbytes
+    # one sequence's cache, times the batch: 10^6 x 10^7 tokens x 10^9 B has more elements than int64 holds
+    cache = int(g["batch"]) * torch.empty(int(g.get("context", 0) or 0), kv, dtype=torch.uint8, device=META).nbytes
     step = (w + cache) / (float(g["bandwidth_gbs"]) * 1e9)
     return {"step_ms": step * 1000, "tokens_per_s": int(g["batch"]) / step}
 
 
 def prefill_flops(params_b: Any, tokens: int) -> int:
+    """Counted in blocks of tokens (as a chunked prefill runs), each a product whose (block x n) output torch can
+    size: 32768 x 1024 tokens of a 405B model is 1.4e19 elements, past int64."""
     n = round(float(params_b) * 1e9)
-    with FlopCounterMode(display=False) as counter:
-        torch.empty(tokens, 1, device=META) @ torch.empty(1, n, device=META)
-    return counter.get_total_flops()
+
+    def counted(t: int) -> int:
+        with FlopCounterMode(display=False) as counter:
+            torch.empty(t, 1, device=META) @ torch.empty(1, n, device=META)
+        return counter.get_total_flops()
+
+    block = max(1, min(tokens, 2**60 // max(n, 1)))
+    whole, rest = divmod(tokens, block)
+    return whole * counted(block) + (counted(rest) if rest else 0)
 
 
 def _prefill(g: dict[str, Any]) -> dict[str, Any]:

@@ -382,9 +382,11 @@ def _pipeline(g: dict[str, Any]) -> dict[str, Any]:
     if messages != {2: 2, 4: 4}:
         raise MeasurementError(f"GPipe sent {messages} forward messages for 2 and 4 micro-batches")
     stages = len(torch.arange(g["n_layer"]).split(g["layers_per_stage"]))
-    micro = torch.empty(g["batch"], g["seq_len"], g["d_model"], device="meta").tensor_split(g["micro_batches"])
+    # the batch split along its sequences only: 10^6 x 10^7 x 10^6 activations have more elements than int64 holds
+    micro = torch.empty(g["batch"], device="meta").tensor_split(g["micro_batches"])
     fwd, bwd = forward.given(g), backward.given(g)
-    return _on_the_wire(g, {"stages": stages, "micro_shape": list(micro[0].shape), "message_bytes": fwd / len(micro),
+    return _on_the_wire(g, {"stages": stages, "micro_shape": [len(micro[0]), g["seq_len"], g["d_model"]],
+                            "message_bytes": fwd / len(micro),
                             "forward_bytes": fwd, "backward_bytes": bwd, "total_bytes": fwd + bwd,
                             "forward_expr": forward.expression(g.get("dtype", "fp16"))}, fwd)
 

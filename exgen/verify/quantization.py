@@ -60,10 +60,15 @@ def _integers(x: list, inv, zero: int, qmin: int, qmax: int, device: torch.devic
                          dtype=torch.float64, device=device)
     r = x64 * inv64
     q = torch.sign(r) * torch.floor(r.abs() + 0.5)
-    near_half = ((r.abs() - r.abs().floor()) - 0.5).abs() <= 1e-9 * r.abs().clamp(min=1)
-    for i, j in near_half.nonzero().tolist():
+    for i, j in near_halves(r, 1e-9):
         q[i, j] = _away(_decimal(x[i][j]) * per(i, j))
     return torch.clamp(q.long() + zero, qmin, qmax)
+
+
+def near_halves(r: torch.Tensor, rel: float) -> list[list[int]]:
+    """The (i, j) of a matrix r = x/S within rel·max(|r|, 1) of a half: where a float computation of x/S (rel:
+    its error) may round either way, so the caller decides them exactly on the decimals given."""
+    return (((r.abs() - r.abs().floor()) - 0.5).abs() <= rel * r.abs().clamp(min=1)).nonzero().tolist()
 
 
 def _affine(g: dict[str, Any], device: torch.device) -> dict[str, Any]:

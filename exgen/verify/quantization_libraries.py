@@ -39,6 +39,8 @@ def _fake(x: torch.Tensor, scales: torch.Tensor, zeros: torch.Tensor, axis: int 
 
 
 def _given_scale(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    from exgen.verify.quantization import near_halves  # that module imports this one
+
     x64 = torch.tensor(g["X"], dtype=torch.float64, device=device)
     x = x64.float()
     scales = torch.tensor(g["scale"], dtype=torch.float64, device=device)
@@ -55,6 +57,13 @@ def _given_scale(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
                 q = torch.quantize_per_channel(x, scales, zeros, axis, dtype).int_repr().long()
     # the kernel's integers back to values in float64: its own float32 fake-quantized matrix is off by 1e-7
     per = (lambda t: t[0]) if axis is None else (lambda t: t.reshape((-1, 1) if axis == 0 else (1, -1)))
+    # an x/S within float32 error of a half (0.145/0.01): the kernel rounds float32(x)/S, the question the
+    # decimals given, halves to even; those few are decided exactly, the kernel's integers kept elsewhere
+    channel = (lambda i, j: 0) if axis is None else (lambda i, j: i if axis == 0 else j)
+    for i, j in near_halves(x64 / per(scales), 1e-6):
+        c = channel(i, j)
+        exact = round(Fraction(repr(float(g["X"][i][j]))) / Fraction(repr(float(g["scale"][c])))) + int(zeros[c])
+        q[i, j] = min(max(exact, lo), hi)
     fq64 = (q - per(zeros)).double() * per(scales)
     return {"q": q.tolist(), "fake_quant": fq64.tolist(), "error": (x64 - fq64).tolist()}
 
@@ -129,10 +138,10 @@ def _affine_channel(g: dict[str, Any], device: torch.device) -> dict[str, Any]:
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
     rmin = _channel_stat(x64, g["axis"], lambda t, d: t.amin(dim=d))
     rmax = _channel_stat(x64, g["axis"], lambda t, d: t.amax(dim=d))
-    scale = _round_to((rmax - rmin) / (hi - lo), int(g["scale_decimals"]),
-                      [(max(c) - min(c)) / (hi - lo) for c in _channels(g)])
-    axis = _axis(g["axis"])
     channels = _channels(g)
+    scale = _round_to((rmax - rmin) / (hi - lo), int(g["scale_decimals"]),
+                      [(max(c) - min(c)) / (hi - lo) for c in channels])
+    axis = _axis(g["axis"])
     exact = _decimals_of(scale) if int(g["scale_decimals"]) else [(max(c) - min(c)) / (hi - lo) for c in channels]
     zero_list = [min(max(round(lo - min(c) / s), lo), hi) for c, s in zip(channels, exact)]
     zeros = torch.tensor(zero_list, dtype=torch.long, device=device)
