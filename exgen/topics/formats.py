@@ -213,8 +213,10 @@ def _check(variant: str, g: dict[str, Any]) -> Format:
         if x == 0 or abs(nearest := f.nearest(x)) > f.max or nearest == 0:
             raise InvalidGivens("x must be nonzero and round to a finite nonzero value of the format")
         if abs(x) > f.max:  # no two consecutive representable numbers lie around it: the spacing is undefined
-            raise InvalidGivens(f"|x| must be at most the largest finite value of {f.name}, {float(f.max):g}: above "
-                                "it no two representable numbers enclose x")
+            exact = f.max.numerator if f.max.denominator == 1 else float(f.max)  # all the digits: a shortest
+            # float repr (3.4028234663852886e38, as torch prints fp32's max) lies above the exact maximum
+            raise InvalidGivens(f"|x| must be at most the largest finite value of {f.name}, {exact} (about "
+                                f"{float(f.max):g}): above it no two representable numbers enclose x")
     if variant == "range" and not 0 < _f(g["amin"]) <= _f(g["amax"]):
         raise InvalidGivens("need 0 < amin <= amax")
     return f
