@@ -766,3 +766,53 @@ def test_a_unit_the_grammar_reads_is_never_a_label_of_a_count(text):
                                   "3 attention heads", "3 all-reduces"])
 def test_labels_that_are_acronyms_or_words_stay_labels(text):
     assert verdict(GPUS, text) == "correct"
+
+
+# ---- review 4: correct answers in the questions' own words -----------------------------------------------
+
+MICRO_STEPS = Answer("integer", 9765632)
+DAYS = Answer("number", 1.203, unit="day", sig=4)
+CO2 = Answer("number", 60.5, unit="t", sig=3)
+OPS_PER_BYTE = Answer("number", 200.6, unit="FLOP/byte", sig=4)
+PARAMS = Answer("number", 68.3e9, sig=3)
+FLOPS_COUNT = Answer("number", 4781000, unit="FLOP", sig=4)
+
+
+@pytest.mark.parametrize("answer,text,expected", [
+    # a micro-step and a micro-batch are what the part counts, never micro × steps
+    (MICRO_STEPS, "9765632 microsteps", "correct"), (MICRO_STEPS, "9765632 micro-steps", "correct"),
+    (MICRO_STEPS, "9765632 micro steps", "correct"), (MICRO_STEPS, "9765632 micro-batches", "correct"),
+    (MICRO_STEPS, "9765632 kilosteps", "invalid"), (MICRO_STEPS, "9766 kilosteps", "invalid"),  # never scaled
+    (MICRO_STEPS, "9765632 millisteps", "invalid"), (MICRO_STEPS, "9.765632 megatokens", "invalid"),
+    # a unit WORD in any case; a symbol keeps its case
+    (DAYS, "1.203 Days", "correct"), (Answer("number", 28.87, unit="hour", sig=4), "28.87 Hours", "correct"),
+    (Answer("number", 61.4, unit="percent", sig=3), "61.4 Percent", "correct"),
+    (GB, "51.5 Gigabytes", "correct"), (GB, "48 Gibibytes", "correct"), (GB, "51.5 GIGABYTES", "correct"),
+    (Answer("number", 20, unit="ms", sig=3), "20 Milliseconds", "correct"),
+    (GB, "51.5 Gb", "wrong"), (GB, "51.5 Gigabits", "wrong"),
+    # the question's tonnes of CO2-equivalent
+    (CO2, "60.5 tonnes of CO2-equivalent", "correct"), (CO2, "60.5 t CO2-equivalent", "correct"),
+    (CO2, "60.5 t CO₂e", "correct"), (CO2, "60.5 tCO₂", "correct"), (CO2, "60.5 metric tonnes", "correct"),
+    (CO2, "60457 kg CO2e", "correct"), (CO2, "0.0605 kt", "correct"),
+    (CO2, "60.5 kg CO2e", "wrong"), (CO2, "60.5 kt", "wrong"),
+    # operations per byte where the part counts FLOP
+    (OPS_PER_BYTE, "200.6 ops/byte", "correct"), (OPS_PER_BYTE, "200.6 FLOP:byte", "correct"),
+    (OPS_PER_BYTE, "200.6 ops/bit", "wrong"),
+    (FLOPS_COUNT, "4781000 floating-point operations", "correct"), (FLOPS_COUNT, "4781 floating-point operations", "wrong"),
+    # a count per a count is a plain count
+    (Answer("integer", 149536), "149536 steps/epoch", "correct"), (Answer("integer", 32768), "32768 tokens/batch", "correct"),
+    (Answer("integer", 32768), "32768 tokens/s", "invalid"), (Answer("integer", 32768), "32768 GB/batch", "invalid"),
+    # a comma in a whole number can only separate thousands; a sentence's period, '≈' and the part's symbol change nothing
+    (Answer("integer", 149536), "149,536 steps", "correct"), (Answer("integer", 149536), "149,536", "correct"),
+    (Answer("integer", 149), "149,536", "wrong"), (NUMBER, "7,300", "invalid"),
+    (PARAMS, "68.3 billion parameters.", "correct"), (PARAMS, "≈ 68.3 billion", "correct"),
+    (PARAMS, "N = 68.3 billion", "correct"), (PARAMS, "N ≈ 68.3e9", "correct"), (PARAMS, "N = 6.83 billion", "wrong"),
+    (PARAMS, "N = ", "invalid"), (PARAMS, "68.3..", "invalid"),
+])
+def test_review4_spellings_of_correct_answers(answer, text, expected):
+    assert verdict(answer, text) == expected
+
+
+def test_a_second_number_word_is_refused_in_words_that_agree():
+    message = grade_part("1.x", Part("x", "x", PARAMS), "68.3 thousand million").message
+    assert "second number word" in message and "or with thousand" not in message

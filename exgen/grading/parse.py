@@ -10,6 +10,7 @@ Number spellings accepted (whitespace anywhere between the pieces; thin and no-b
     7.3e22  7.3E+22  7.3 × 10^22  7.3*10^22  7.3x10^22  7.3·10^(22)  7.3 \\times 10^{22}  7.3×10²²  10^22
     −7.3 (unicode minus)  $7.3 \\times 10^{22}$  1,234,567.8  1 234 567  3/4  2^12  2**12  3 × 2^10  1.5k  4Ki
     46.8 billion(s)  1.5 hundred  17 Btokens (a multiplier that is not read, as '2 dozen', is refused, never dropped)
+    1.203 Days  60457 kg CO2e  200.6 ops/byte  149536 steps/epoch  N = 68.3 billion  68.3 billion.  149,536 (integer)
 Decimal commas: "2,5" is 2.5 and "0,125" is 0.125, but "1,234" (one comma, then exactly three digits, after a
 non-zero integer part) is refused as ambiguous — thousands separator or decimal comma? — and the message says
 how to write it. Commas in matrices and vectors always separate entries.
@@ -128,10 +129,14 @@ _MAGNITUDES = {"hundred": 2, "thousand": 3, "million": 6, "billion": 9, "bn": 9,
 _MAGNITUDE = re.compile(r"\s*-?\s*((hundred|thousand|million|billion|bn|trillion)s?)\b", re.I)
 
 
-def _mantissa_decimal(text: str, notes: list[str]) -> Decimal:
-    """The mantissa's digits as an exact Decimal, resolving thousands separators and decimal commas."""
+def _mantissa_decimal(text: str, notes: list[str], integer: bool = False) -> Decimal:
+    """The mantissa's digits as an exact Decimal, resolving thousands separators and decimal commas (for a whole
+    number part, '149,536' can only be 149536: a decimal comma could not give a whole number)."""
     if "," in text and re.fullmatch(r"\d+,\d+", text):
         whole, frac = text.split(",")
+        if len(frac) == 3 and whole.lstrip("0") != "" and integer:
+            notes.append(f"read the comma in {text!r} as a thousands separator (the answer is a whole number)")
+            return Decimal(whole + frac)
         if len(frac) == 3 and whole.lstrip("0") != "":
             raise ParseError(f"{text!r} is ambiguous (thousands separator or decimal comma?): write "
                              f"{whole}{frac} or {whole}.{frac}")
@@ -150,9 +155,16 @@ def _group(m: re.Match, prefix: str) -> str | None:
     return None
 
 
-def read_number(text: str) -> tuple[Decimal, str, list[str]]:
+# What may stand before the value and changes nothing: the part's symbol and '=' ('N = 68.3 billion'), '≈', '~'.
+_LEADING = re.compile(r"(?:[A-Za-z][A-Za-z0-9_{}]{0,15}\s*)?(?:=|≈|~|\\approx)\s*(?=[-+.\d])")
+
+
+def read_number(text: str, integer: bool = False) -> tuple[Decimal, str, list[str]]:
     """(exact value, the unit text after it, notes). Raises ParseError."""
     text = clean(_bounded(text, MAX_NUMBER_TEXT))
+    text = text[_LEADING.match(text).end():] if _LEADING.match(text) else text
+    if text.endswith(".") and re.search(r"[A-Za-z%)]\s*\.$", text):  # a sentence's period: '68.3 billion.'
+        text = text[:-1].rstrip()
     if not text:
         raise ParseError("no answer")
     if text.lower().replace(" ", "") in _NOT_FINITE or text.lower().split(" ")[0] in _NOT_FINITE:
@@ -170,7 +182,7 @@ def read_number(text: str) -> tuple[Decimal, str, list[str]]:
         m = _MANTISSA.match(text)
         if not m:
             raise ParseError(f"{_show(text)} is not a number (write e.g. 7.3e22 or 7.3 × 10^22)")
-        value = _mantissa_decimal(m.group("mantissa"), notes)
+        value = _mantissa_decimal(m.group("mantissa"), notes, integer)
         if m.group("sign") == "-":
             value = -value
         rest = text[m.end():]
@@ -230,7 +242,11 @@ _UNIT_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-zµμΩ°%]+)|(?P<op>\^|\*|×|/|
 
 # 'tons' of CO2e are metric in this course (pint's ton is the US short ton, 0.907 t): read as tonnes, with a note
 _TONS = re.compile(r"(?:metric\s*)?tons?(?:\s*(?:of\s*)?CO2(?:[- ]?eq?)?)?", re.I)
-_KILOTONS = re.compile(r"(?:(k|K|[Kk]ilo)|(M|[Mm]ega))-?(?:metric\s*)?tons?(?:\s*(?:of\s*)?CO2(?:[- ]?eq?)?)?")
+_KILOTONS = re.compile(r"(?:(k|K|[Kk]ilo)|(M|[Mm]ega))-?(?:metric\s*)?(?:tons?|tonnes?|t)(?:\s*(?:of\s*)?CO2(?:[- ]?eq?)?)?")
+# The question's 'tonnes of CO2-equivalent' after any mass unit ('t CO₂e', 'kg CO2e', 'tCO2'): the mass is the answer.
+_CO2E = re.compile(r"(?<=[A-Za-z])\s*(?:of\s*)?CO[2₂](?:[- ]?e(?:q(?:uiv(?:alent)?)?)?)?", re.I)
+# Operations where the part counts FLOP ('ops/byte', 'floating-point operations'); a ratio's ':' ('FLOP:byte') is '/'.
+_OPS = re.compile(r"(?<![A-Za-z])(?:floating[- ]point[- ]?(?:operations?|ops?)|ops?|operations?)(?![A-Za-z])", re.I)
 
 
 # Units as the questions name them, which the unit grammar would read otherwise or not at all: PF-days (pint's PF
@@ -259,6 +275,12 @@ _MULTIPLIER = re.compile(r"(?:[a-z]*illion|bn|bln|bil|mil|mln|mn|lakh|lac|crore|
 _COUNTED_NOUN = r"(?i:tokens?|toks?|param(?:eter)?s?|weights?|steps?|gpus?|sequences?|elements?|entry|entries)"
 _GLUED = re.compile(r"([kKMBGTm])-?(" + _COUNTED_NOUN + r"(?![A-Za-z]).*)", re.S)
 _GLUED_POWERS = {"k": 3, "K": 3, "M": 6, "B": 9, "G": 9, "T": 12}
+# A spelled SI prefix on what a count counts ('kilosteps', 'gigaparams'): refused, never scaled (only K/M/B/G/T glued
+# is read, above) — except the field's own terms, a micro-step and a micro-batch, which name what is counted.
+_PREFIXED_COUNT = re.compile(r"(?<![A-Za-z])(kilo|mega|giga|tera|peta|exa|hecto|deca|deka|deci|centi|milli|micro|nano"
+                             r"|pico|kibi|mebi|gibi|tebi|pebi)[- ]?(" + _COUNTED_NOUN + r"|batch(?:es)?)(?![A-Za-z])",
+                             re.I)
+_MICRO_TERM = re.compile(r"micro[- ]?(steps?|batch(?:es)?)", re.I)
 
 
 def _multiplier(text: str) -> str | None:
@@ -266,7 +288,7 @@ def _multiplier(text: str) -> str | None:
     (its 'gigaparams' is 10^9 parameters), if any; 'micro-batches' names a thing, not a factor."""
     from exgen.units import registry
 
-    for word in re.split(r"(?:\s+|-)(?!batch)", text):
+    for word in re.split(r"(?:\s+|-)(?!batch|step)", text):
         if _MULTIPLIER.fullmatch(word):
             try:
                 registry().Unit(word)
@@ -449,6 +471,20 @@ _SHORT_TON = re.compile(r"[a-z]*(?<!metric_)ton")  # pint's ton, 'Gton', is the 
 _BINARY_MISREAD = re.compile(r"(?:kibi|mebi|gibi|tebi|pebi|exbi|zebi|yobi)(?!bit$|byte$)")
 
 
+def _unit_word(name: str):
+    """pint's unit of a name, or None; a unit WORD of more than three letters in any case ('Days', 'Gigabytes',
+    'MILLISECONDS') is read lowercased, while a symbol keeps its case (Mb is a megabit, MB a megabyte)."""
+    from exgen.units import registry
+
+    word = len(name) > 3 and (name.istitle() or name.isupper())
+    for candidate in dict.fromkeys([name, name.lower()] if word else [name]):
+        try:
+            return registry().Unit(candidate)
+        except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError and its parse errors: an unknown name
+            continue
+    return None
+
+
 @lru_cache(maxsize=1024)
 def parse_unit(text: str):
     """A pint Unit from unit text in the whitelist grammar:
@@ -474,10 +510,9 @@ def parse_unit(text: str):
         if kind == "name":
             i += 1
             name = "percent" if value == "%" else _BITS.sub(r"\1bit", value.replace("μ", "µ"))
-            try:
-                unit = ureg.Unit(name)
-            except Exception:  # pint's UndefinedUnitError and its parse errors: an unknown name
-                raise ParseError(f"unknown unit {value!r}") from None
+            unit = _unit_word(name)
+            if unit is None:
+                raise ParseError(f"unknown unit {value!r}")
             if _BINARY_MISREAD.match(str(unit)) or _SHORT_TON.fullmatch(str(unit)):
                 raise ParseError(f"unknown unit {value!r}")  # 'Kit' as a kibi-tonne; 'Gtons' as US short tons
         elif value == "(" and depth < 3:
@@ -549,7 +584,7 @@ def _key_unit(text: str):
 
 def read_quantity(answer: Answer, text: Any) -> Reading:
     """A number, in the key's unit. No unit written means the key's unit."""
-    value, unit_text, notes = read_number(text)
+    value, unit_text, notes = read_number(text, integer=answer.kind == "integer")
     glued = _GLUED.fullmatch(unit_text)
     if glued:  # '17 Btokens', '1.5 Kparams': the letter scales what the count counts (pint knows no B or K prefix)
         letter, rest = glued.groups()
@@ -585,8 +620,22 @@ def _in_unit(answer: Answer, value: Decimal, unit_text: str, notes: list[str]) -
     notes = list(notes)
     if not unit_text:
         return Reading(value, tuple(notes))
+    prefixed = None if answer.unit else _PREFIXED_COUNT.search(unit_text)
+    if prefixed and _MICRO_TERM.fullmatch(prefixed.group(0)):
+        unit_text = _MICRO_TERM.sub(r"micro-\1", unit_text)  # 'microsteps': micro-steps, a label
+    elif prefixed:
+        raise ParseError(f"{prefixed.group(0)!r}: {prefixed.group(1)!r} multiplies the number: write the number in "
+                         f"full (as 1.5e9) or with thousand, million, billion or trillion")
+    per = re.sub(r"\s*/\s*", " per ", unit_text)  # 'steps/epoch', 'tokens/batch': a count of one per one
+    if not answer.unit and unit_text.count("/") == 1 and _WORDS.fullmatch(per) and not _multiplier(per) \
+            and _is_label(per):
+        return Reading(value, tuple(notes))
     if not answer.unit and unit_text.lower() in ("x", "×", "times", "ψ", "psi"):
         return Reading(value, tuple(notes))  # a ratio, or a count in units of Ψ (never a pressure here)
+    if not answer.unit and _WORDS.fullmatch(unit_text) and _multiplier(unit_text) \
+            and re.sub(r"s$", "", _multiplier(unit_text).lower()) in _MAGNITUDES:  # 'thousand million'
+        raise ParseError(f"a second number word ({unit_text!r}) is not read: write one number word (as 68.3 "
+                         f"billion) or the number in full (as 6.83e10)")
     if not answer.unit and _WORDS.fullmatch(unit_text) and _multiplier(unit_text):
         raise ParseError(f"{_multiplier(unit_text)!r} multiplies the number: write the number in full (as 1.5e9) "
                          f"or with thousand, million, billion or trillion")
@@ -595,6 +644,14 @@ def _in_unit(answer: Answer, value: Decimal, unit_text: str, notes: list[str]) -
     typed = unit_text  # (messages show the unit as the student typed it)
     if len(typed) > MAX_UNIT_TEXT:
         raise ParseError(f"the unit {_show(typed)} is too long")
+    if answer.unit == "t" and _CO2E.search(unit_text):  # (the only part in tonnes is CO2e)
+        unit_text = re.sub(r"(?i)^metric\s*(?=tonnes?$)", "", _CO2E.sub("", unit_text).strip()) or "t"
+    elif answer.unit == "t":
+        unit_text = re.sub(r"(?i)^metric\s*(?=tonnes?$)", "", unit_text)
+    if "FLOP" in answer.unit and _OPS.search(unit_text):
+        unit_text = _OPS.sub("FLOP", unit_text)
+        notes.append(f"read {typed!r} as {unit_text}")
+    unit_text = re.sub(r"(?<=[A-Za-z])\s*:\s*(?=[A-Za-z])", "/", unit_text)  # an ops:byte ratio
     if _TONS.fullmatch(unit_text):
         notes.append(f"read {typed!r} as metric tonnes (1 t = 1000 kg)")
     kilotons = _KILOTONS.fullmatch(unit_text)
