@@ -493,6 +493,39 @@ def test_an_option_text_matching_two_options_or_none_is_unreadable_and_says_writ
     assert grader.grade_entry(f"1.{part.id}", asked, 1, str(value * 3)).message.endswith("(Read as: option C.)")
 
 
+def _expression_choice():
+    """A data-parallel problem whose expression part is asked as multiple choice (options as exgen exam makes)."""
+    problem = generate("parallelism", "data_parallel", "easy", 1)
+    part = next(p for p in problem.solution.parts if p.answer.kind == "expression")
+    key = part.answer.value  # '48*N_layer*D^2' or the like
+    options = [f"({key})/4", key, f"2*({key})", f"({key})/2"]
+    grader = Grader(Key((problem,), meta={"choices": {"1": {part.id: {
+        "options": options, "correct": "B", "from": ["perturbed", "key", "perturbed", "perturbed"]}}}}))
+    return grader, part, grader.presented(1, part)
+
+
+def test_an_expression_option_typed_as_printed_is_its_letter():
+    """A review found '24 N_layer D^2', the option as printed, refused as 'not one of the choices'."""
+    from exgen.exam.build import option_text
+
+    grader, part, asked = _expression_choice()
+    printed = option_text(part.answer, part.answer.value)  # $48\,N_{\text{layer}}\,D^{2}$
+    coefficient = re.match(r"\$?(\d+)", printed).group(1)
+    for text in (printed, f"{coefficient} N_layer D^2", f"{coefficient} N layer D^2", f"{coefficient} N\\_{{layer}} D^2",
+                 f"2 ({coefficient} N_layer D^2)"):
+        graded = grader.grade_entry(f"1.{part.id}", asked, 1, text)
+        letter = "C" if text.startswith("2 (") else "B"
+        assert graded.message.endswith(f"(Read as: option {letter}.)"), (text, graded.message)
+    lost = grader.grade_entry(f"1.{part.id}", asked, 1, f"{coefficient} N_layer D 2")  # a superscript lost: not read
+    assert lost.verdict == "invalid" and "write * between factors" in lost.message
+
+
+def test_a_multiple_choice_refusal_echoes_the_text_as_typed():
+    answer = Answer("choice", "B", choices=("A", "B"))
+    graded = grade_part("1.x", Part("x", "x", answer), r"$8\,N_{\text{layer}}$")
+    assert r"'$8\,N_{\text{layer}}$' is not one of the choices" in graded.message
+
+
 def test_a_second_feedback_run_removes_only_the_files_exgen_wrote_that_it_no_longer_writes(sheet, tmp_path,
                                                                                            monkeypatch):
     """A review found a run with fewer students left the first run's files for the others looking current."""

@@ -798,11 +798,13 @@ FLOPS_COUNT = Answer("number", 4781000, unit="FLOP", sig=4)
     # operations per byte where the part counts FLOP
     (OPS_PER_BYTE, "200.6 ops/byte", "correct"), (OPS_PER_BYTE, "200.6 FLOP:byte", "correct"),
     (OPS_PER_BYTE, "200.6 ops/bit", "wrong"),
-    (FLOPS_COUNT, "4781000 floating-point operations", "correct"), (FLOPS_COUNT, "4781 floating-point operations", "wrong"),
+    (FLOPS_COUNT, "4781000 floating-point operations", "correct"),
+    (FLOPS_COUNT, "4781 floating-point operations", "wrong"),
     # a count per a count is a plain count
-    (Answer("integer", 149536), "149536 steps/epoch", "correct"), (Answer("integer", 32768), "32768 tokens/batch", "correct"),
+    (Answer("integer", 149536), "149536 steps/epoch", "correct"),
+    (Answer("integer", 32768), "32768 tokens/batch", "correct"),
     (Answer("integer", 32768), "32768 tokens/s", "invalid"), (Answer("integer", 32768), "32768 GB/batch", "invalid"),
-    # a comma in a whole number can only separate thousands; a sentence's period, '≈' and the part's symbol change nothing
+    # a comma in a whole number only separates thousands; a sentence's period, '≈', the part's symbol change nothing
     (Answer("integer", 149536), "149,536 steps", "correct"), (Answer("integer", 149536), "149,536", "correct"),
     (Answer("integer", 149), "149,536", "wrong"), (NUMBER, "7,300", "invalid"),
     (PARAMS, "68.3 billion parameters.", "correct"), (PARAMS, "≈ 68.3 billion", "correct"),

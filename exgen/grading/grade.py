@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from exgen.grading.compare import entry_results, matches
-from exgen.grading.parse import ParseError, holds_row, is_blank, parse_answer
+from exgen.grading.parse import ParseError, holds_row, is_blank, parse_answer, read_printed_expression
 from exgen.grading.sheet import Submission, SubmissionError, plain_label, read_submission
 from exgen.units import shown
 from exgen.manifest import Key
@@ -228,8 +228,14 @@ def choice_letter(raw: Any, options: list, key: Answer) -> tuple[Any, str, str]:
             return m.group(1).upper(), "", ""
     try:
         reading = parse_answer(key, raw)
-    except ParseError:
-        return raw, "", ""  # neither a letter nor an option: the letter key's own message says so
+    except ParseError as e:
+        if key.kind != "expression":
+            return raw, "", ""  # neither a letter nor an option: the letter key's own message says so
+        try:  # an expression option typed as printed: '24 N_layer D^2'
+            reading = read_printed_expression(key, raw)
+        except ParseError:
+            return raw, "", (f"{_shown(raw).strip()!r} is neither a letter nor an expression in the question's "
+                             f"symbols ({e})")
     letters = LETTERS[:len(options)]
     hits = [letter for letter, option in zip(letters, options) if not reading.refused
             and _matches_option(key, option, reading.value)]

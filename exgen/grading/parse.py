@@ -242,7 +242,8 @@ _UNIT_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-zµμΩ°%]+)|(?P<op>\^|\*|×|/|
 
 # 'tons' of CO2e are metric in this course (pint's ton is the US short ton, 0.907 t): read as tonnes, with a note
 _TONS = re.compile(r"(?:metric\s*)?tons?(?:\s*(?:of\s*)?CO2(?:[- ]?eq?)?)?", re.I)
-_KILOTONS = re.compile(r"(?:(k|K|[Kk]ilo)|(M|[Mm]ega))-?(?:metric\s*)?(?:tons?|tonnes?|t)(?:\s*(?:of\s*)?CO2(?:[- ]?eq?)?)?")
+_KILOTONS = re.compile(r"(?:(k|K|[Kk]ilo)|(M|[Mm]ega))-?(?:metric\s*)?(?:tons?|tonnes?|t)"
+                       r"(?:\s*(?:of\s*)?CO2(?:[- ]?eq?)?)?")
 # The question's 'tonnes of CO2-equivalent' after any mass unit ('t CO₂e', 'kg CO2e', 'tCO2'): the mass is the answer.
 _CO2E = re.compile(r"(?<=[A-Za-z])\s*(?:of\s*)?CO[2₂](?:[- ]?e(?:q(?:uiv(?:alent)?)?)?)?", re.I)
 # Operations where the part counts FLOP ('ops/byte', 'floating-point operations'); a ratio's ':' ('FLOP:byte') is '/'.
@@ -926,7 +927,9 @@ def parse_choice(answer: Answer, value: Any) -> Reading:
     for choice in answer.choices:
         if _choice_key(choice) == wanted:
             return Reading(choice)
-    raise ParseError(f"{_show(text)} is not one of the choices: {', '.join(answer.choices)}")
+    typed = str(value).strip()  # as typed, never as cleaned nor repr-escaped ('$8\\,N_{\\text{layer}}$')
+    typed = typed if len(typed) <= 40 else typed[:40] + "…"
+    raise ParseError(f"'{typed}' is not one of the choices: {', '.join(answer.choices)}")
 
 
 def parse_expression_answer(answer: Answer, value: Any) -> Reading:
@@ -943,6 +946,24 @@ def parse_expression_answer(answer: Answer, value: Any) -> Reading:
         raise ParseError(str(e)) from None
     except RecursionError:
         raise ParseError("the expression is nested too deeply") from None
+
+
+def read_printed_expression(answer: Answer, value: Any) -> Reading:
+    """An expression typed as a multiple-choice option prints it ('24 N_layer D^2', '$24\\,N_{\\text{layer}}\\,D^{2}$',
+    '24 N layer D^2'): a symbol's subscript in LaTeX or spaced is the symbol, braces are parentheses, and a space
+    before a symbol or '(' is a product (never before a number: '24 000', or 'D 2' that lost its '^'). Only for
+    matching a printed option, whose letter is what is graded; a free-response expression still needs its '*'."""
+    from exgen.grading.compare import expression_symbols
+
+    text = clean(_bounded(value, 2000)).replace("×", "*").replace("\\_", "_")
+    for symbol in sorted(expression_symbols(answer), key=len, reverse=True):
+        base, _, sub = symbol.partition("_")
+        if sub:  # N_{layer}, N_{ layer}, N layer, N_layer
+            base, sub = re.escape(base), re.escape(sub)
+            text = re.sub(rf"(?<![\w]){base}\s*_?\s*(?:\{{\s*{sub}\s*\}}|{sub})(?![\w])", symbol, text)
+    text = text.replace("{", "(").replace("}", ")")
+    text = re.sub(r"(?<=[A-Za-z0-9_)])\s+(?=[A-Za-z_(])", "*", text)  # ('D 2' stays unread: a lost superscript?)
+    return parse_expression_answer(answer, text)
 
 
 PARSERS = {"number": parse_number, "integer": parse_integer, "vector": parse_vector, "matrix": parse_matrix,
