@@ -784,6 +784,8 @@ FLOPS_COUNT = Answer("number", 4781000, unit="FLOP", sig=4)
     (MICRO_STEPS, "9765632 micro steps", "correct"), (MICRO_STEPS, "9765632 micro-batches", "correct"),
     (MICRO_STEPS, "9765632 kilosteps", "invalid"), (MICRO_STEPS, "9766 kilosteps", "invalid"),  # never scaled
     (MICRO_STEPS, "9765632 millisteps", "invalid"), (MICRO_STEPS, "9.765632 megatokens", "invalid"),
+    (MICRO_STEPS, "813802 dozen steps", "invalid"), (MICRO_STEPS, "813802 dozen micro-batches", "invalid"),
+    (MICRO_STEPS, "9765632 micro", "invalid"),
     # a unit WORD in any case; a symbol keeps its case
     (DAYS, "1.203 Days", "correct"), (Answer("number", 28.87, unit="hour", sig=4), "28.87 Hours", "correct"),
     (Answer("number", 61.4, unit="percent", sig=3), "61.4 Percent", "correct"),
@@ -809,7 +811,8 @@ FLOPS_COUNT = Answer("number", 4781000, unit="FLOP", sig=4)
     (Answer("integer", 149), "149,536", "wrong"), (NUMBER, "7,300", "invalid"),
     (PARAMS, "68.3 billion parameters.", "correct"), (PARAMS, "≈ 68.3 billion", "correct"),
     (PARAMS, "N = 68.3 billion", "correct"), (PARAMS, "N ≈ 68.3e9", "correct"), (PARAMS, "N = 6.83 billion", "wrong"),
-    (PARAMS, "N = ", "invalid"), (PARAMS, "68.3..", "invalid"),
+    (PARAMS, "N = ", "invalid"), (PARAMS, "68.3..", "invalid"), (PARAMS, "68.3e9.", "correct"),
+    (RATIO, "0.42.", "correct"), (RATIO, "0.4.2.", "invalid"), (Answer("integer", 12), "12.", "correct"),
 ])
 def test_review4_spellings_of_correct_answers(answer, text, expected):
     assert verdict(answer, text) == expected

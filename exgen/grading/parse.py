@@ -163,8 +163,8 @@ def read_number(text: str, integer: bool = False) -> tuple[Decimal, str, list[st
     """(exact value, the unit text after it, notes). Raises ParseError."""
     text = clean(_bounded(text, MAX_NUMBER_TEXT))
     text = text[_LEADING.match(text).end():] if _LEADING.match(text) else text
-    if text.endswith(".") and re.search(r"[A-Za-z%)]\s*\.$", text):  # a sentence's period: '68.3 billion.'
-        text = text[:-1].rstrip()
+    if re.search(r"[\w%)]\s*\.$", text) and not re.fullmatch(r"[+-]?\d+\.", text):  # a sentence's period
+        text = text[:-1].rstrip()  # ('68.3 billion.', '0.71.'; a number cannot hold two points)
     if not text:
         raise ParseError("no answer")
     if text.lower().replace(" ", "") in _NOT_FINITE or text.lower().split(" ")[0] in _NOT_FINITE:
@@ -286,11 +286,12 @@ _MICRO_TERM = re.compile(r"micro[- ]?(steps?|batch(?:es)?)", re.I)
 
 def _multiplier(text: str) -> str | None:
     """The first word of `text` that multiplies a number ('dozen', 'Mega', 'crores') and is not a unit pint reads
-    (its 'gigaparams' is 10^9 parameters), if any; 'micro-batches' names a thing, not a factor."""
+    (a prefixed count, 'gigaparams', is refused before: _PREFIXED_COUNT), if any; 'micro-batches' names a thing."""
     from exgen.units import registry
 
-    for word in re.split(r"(?:\s+|-)(?!batch|step)", text):
-        if _MULTIPLIER.fullmatch(word):
+    words = re.split(r"[\s-]+", text)
+    for word, after in zip(words, [*words[1:], ""]):
+        if _MULTIPLIER.fullmatch(word) and not _MICRO_TERM.fullmatch(f"{word}-{after}"):
             try:
                 registry().Unit(word)
             except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError: a word, not a unit
