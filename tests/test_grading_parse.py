@@ -792,6 +792,7 @@ FLOPS_COUNT = Answer("number", 4781000, unit="FLOP", sig=4)
     (GB, "51.5 Gigabytes", "correct"), (GB, "48 Gibibytes", "correct"), (GB, "51.5 GIGABYTES", "correct"),
     (Answer("number", 20, unit="ms", sig=3), "20 Milliseconds", "correct"),
     (GB, "51.5 Gb", "wrong"), (GB, "51.5 Gigabits", "wrong"),
+    (GB, "51.5 GBIT", "wrong"), (Answer("number", 20, unit="ms", sig=3), "20 MSEC", "invalid"),  # never milli-
     # the question's tonnes of CO2-equivalent
     (CO2, "60.5 tonnes of CO2-equivalent", "correct"), (CO2, "60.5 t CO2-equivalent", "correct"),
     (CO2, "60.5 t CO₂e", "correct"), (CO2, "60.5 tCO₂", "correct"), (CO2, "60.5 metric tonnes", "correct"),

@@ -478,12 +478,16 @@ def _unit_word(name: str):
     'MILLISECONDS') is read lowercased, while a symbol keeps its case (Mb is a megabit, MB a megabyte)."""
     from exgen.units import registry
 
+    ureg = registry()
     word = len(name) > 3 and (name.istitle() or name.isupper())
     for candidate in dict.fromkeys([name, name.lower()] if word else [name]):
         try:
-            return registry().Unit(candidate)
+            unit = ureg.Unit(candidate)
         except Exception:  # noqa: BLE001 -- pint's UndefinedUnitError and its parse errors: an unknown name
             continue
+        # lowercased, a prefix must be spelled out: 'MBIT' is no 'mbit' (a millibit), 'Gigabits' is 'gigabits'
+        if candidate == name or all(candidate.startswith(p) for p, _, _ in ureg.parse_unit_name(candidate)):
+            return unit
     return None
 
 
