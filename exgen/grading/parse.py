@@ -13,7 +13,8 @@ Number spellings accepted (whitespace anywhere between the pieces; thin and no-b
     1.203 Days  60457 kg CO2e  200.6 ops/byte  149536 steps/epoch  N = 68.3 billion  68.3 billion.  149,536 (integer)
 Decimal commas: "2,5" is 2.5 and "0,125" is 0.125, but "1,234" (one comma, then exactly three digits, after a
 non-zero integer part) is refused as ambiguous — thousands separator or decimal comma? — and the message says
-how to write it. Commas in matrices and vectors always separate entries.
+how to write it (for a whole-number part it is 1234: a decimal comma could not give one). Commas in matrices and
+vectors always separate entries.
 Refused as invalid: nan, inf, numbers beyond float range (1e400), non-zero numbers that underflow to 0.
 """
 
