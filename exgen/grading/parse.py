@@ -158,13 +158,15 @@ def _group(m: re.Match, prefix: str) -> str | None:
 
 # What may stand before the value and changes nothing: the part's symbol and '=' ('N = 68.3 billion'), '≈', '~'.
 _LEADING = re.compile(r"(?:[A-Za-z][A-Za-z0-9_{}]{0,15}\s*)?(?:=|≈|~|\\approx)\s*(?=[-+.\d])")
+_SENTENCE_END, _BARE_POINT = re.compile(r"[\w%)]\s*\.$"), re.compile(r"[+-]?\d+\.")
 
 
 def read_number(text: str, integer: bool = False) -> tuple[Decimal, str, list[str]]:
     """(exact value, the unit text after it, notes). Raises ParseError."""
     text = clean(_bounded(text, MAX_NUMBER_TEXT))
-    text = text[_LEADING.match(text).end():] if _LEADING.match(text) else text
-    if re.search(r"[\w%)]\s*\.$", text) and not re.fullmatch(r"[+-]?\d+\.", text):  # a sentence's period
+    leading = _LEADING.match(text)
+    text = text[leading.end():] if leading else text
+    if text.endswith(".") and _SENTENCE_END.search(text) and not _BARE_POINT.fullmatch(text):  # a sentence's period
         text = text[:-1].rstrip()  # ('68.3 billion.', '0.71.'; a number cannot hold two points)
     if not text:
         raise ParseError("no answer")
@@ -500,9 +502,6 @@ def parse_unit(text: str):
 
     with NAME letters only (looked up by name in the registry) and |INT| ≤ MAX_UNIT_EXPONENT.
     """
-    from exgen.units import registry
-
-    ureg = registry()
     tokens = _unit_names(text)
     if sum(kind == "name" for kind, _ in tokens) > MAX_UNIT_FACTORS:
         raise ParseError(f"the unit {_show(text)} has too many factors")
@@ -818,6 +817,11 @@ _OVER_LINES = ("this answer is written over several lines, which YAML joins into
                "with ';' (1 -2; 0 3), or write '|' after the colon and the rows on the lines below it")
 
 
+_MATLAB_ROWS = re.compile(r"\[[^\[\]]*;[^\[\]]*\]")
+_BARE_ROWS = re.compile(r"\[[^\[\]]*\](?:\s*,\s*\[[^\[\]]*\])+")
+_ROW_SEPARATOR, _ENTRY_SEPARATOR = re.compile(r"[;\n]|\\\\"), re.compile(r"[,\s&]+")
+
+
 def _rows(value: Any) -> list[list[Any]]:
     """Rows of entry text (or numbers) from any accepted spelling; on a sheet YAML reads brackets as lists,
     so [0 0 1; 1 0 0] arrives as ['0 0 1; 1 0 0'] and [[0 0 1], [1 0 0]] as [['0 0 1'], ['1 0 0']]. A text the
@@ -847,9 +851,9 @@ def _rows(value: Any) -> list[list[Any]]:
     if m:
         body = m.group(1)
         return [[c for c in row.split("&")] for row in body.split("\n") if row.strip()]
-    if re.fullmatch(r"\[[^\[\]]*;[^\[\]]*\]", text):  # [a b; c d]: MATLAB's rows by ';'
+    if text.startswith("[") and _MATLAB_ROWS.fullmatch(text):  # [a b; c d]: MATLAB's rows by ';'
         return _rows(text[1:-1])
-    if re.fullmatch(r"\[[^\[\]]*\](?:\s*,\s*\[[^\[\]]*\])+", text):  # [a, b], [c, d]: the rows, no outer pair
+    if text.startswith("[") and _BARE_ROWS.fullmatch(text):  # [a, b], [c, d]: the rows, no outer pair
         return _rows(f"[{text}]")
     if text.startswith(("[", "(")):
         nested = _bracketed(text)
@@ -858,8 +862,8 @@ def _rows(value: Any) -> list[list[Any]]:
         return _rows(nested)
     if "[" in text or "]" in text:
         raise ParseError("mismatched brackets")
-    rows = [row for row in re.split(r"[;\n]|\\\\", text) if row.strip()]
-    return [[c for c in re.split(r"[,\s&]+", row.strip()) if c] for row in rows]
+    rows = [row for row in _ROW_SEPARATOR.split(text) if row.strip()]
+    return [[c for c in _ENTRY_SEPARATOR.split(row.strip()) if c] for row in rows]
 
 
 def _numbers(rows: list[list[Any]]) -> list[list[int | float]]:
