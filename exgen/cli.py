@@ -430,7 +430,7 @@ def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
               help="Write the gradebook CSV here (one row per submission; written atomically).")
 @click.option("--feedback", type=click.Path(file_okay=False, path_type=Path),
               help="Write one Markdown feedback file per student into this folder (the files an earlier run "
-                   "wrote there for submissions not graded this time are removed, if unchanged).")
+                   "wrote there with this key for submissions not graded this time are removed, if unchanged).")
 @click.option("--gradescope", type=click.Path(dir_okay=False, path_type=Path),
               help="Write Gradescope's results.json for the (single) submission here.")
 @click.option("--compare", "old_key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -501,7 +501,7 @@ def grade(key, submissions, out, feedback, gradescope, old_key, force) -> None:
     writes = [(out, gradebook_csv(rows))] if out is not None else []
     stale: list[str] = []
     if feedback is not None:  # with a record of what it wrote, so that the next run removes what it no longer writes
-        manifest, stale, kept = feedback_manifest(feedback, texts)
+        manifest, stale, kept = feedback_manifest(feedback, texts, grader.digest)
         writes += [(feedback / name, text) for name, text in texts] + [(feedback / FEEDBACK_MANIFEST, manifest)]
         if kept:
             click.echo(f"note: kept {', '.join(kept)} in {feedback}: an earlier run's feedback, changed since",

@@ -685,3 +685,23 @@ def test_feedback_files_keep_a_name_s_latin_letters_and_never_collide_by_case():
                                            StudentGrade("Ann-Lee", "a.yaml"), StudentGrade("ann-lee", "b.yaml")])]
     assert names[:2] == ["zoë.md", "łukasz.md"]
     assert len({n.casefold() for n in names}) == 4 and all(n.startswith(("Ann-Lee-", "ann-lee-")) for n in names[2:])
+
+
+def test_grading_another_key_into_the_same_feedback_folder_removes_none_of_the_first_key_s_files(sheet, tmp_path):
+    """A review found the midterm's grading delete the roster exam's feedback from a reused folder: a file is
+    stale only for the key it was graded with; another exam's files stay, listed, and are still exgen's."""
+    other = tmp_path / "other"
+    assert run("make", "--topic", "compute", "--n", "2", "--seed", "3", "--out", other).exit_code == 0
+    subs_a, subs_b, fb = tmp_path / "a", tmp_path / "b", tmp_path / "fb"
+    for subs, key, names in ((subs_a, sheet, ("alice", "bob")), (subs_b, other, ("carl",))):
+        subs.mkdir()
+        for name in names:
+            (subs / f"{name}.yaml").write_text(fill((key / "answers.yaml").read_text(), {}, name))
+    assert run("grade", sheet / "key.json", subs_a, "--feedback", fb).exit_code == 0
+    result = run("grade", other / "key.json", subs_b, "--feedback", fb)
+    assert result.exit_code == 0 and "removed" not in result.output
+    assert sorted(p.name for p in fb.iterdir()) == [".exgen-feedback", "alice.md", "bob.md", "carl.md"]
+    (subs_a / "bob.yaml").unlink()  # the first exam again, without bob: his file goes, carl's stays
+    result = run("grade", sheet / "key.json", subs_a, "--feedback", fb)
+    assert result.exit_code == 0 and "bob.md" in result.output
+    assert sorted(p.name for p in fb.iterdir()) == [".exgen-feedback", "alice.md", "carl.md"]

@@ -737,7 +737,8 @@ def feedback_files(rows: list[StudentGrade]) -> list[tuple[str, StudentGrade]]:
 # later run that no longer writes one (a student missing this time) removes it, if it is still as written.
 FEEDBACK_MANIFEST = ".exgen-feedback"
 _LATIN = "À-ÖØ-öø-ſ"  # the accented Latin letters a roster id may hold (Latin-1 and Latin Extended-A, no × ÷)
-_MANIFEST_LINE = re.compile(rf"([0-9a-f]{{64}})  ([A-Za-z0-9{_LATIN}_-][A-Za-z0-9{_LATIN}._-]{{0,90}}\.md)")
+_MANIFEST_LINE = re.compile(rf"([0-9a-f]{{64}})  ([A-Za-z0-9{_LATIN}_-][A-Za-z0-9{_LATIN}._-]{{0,90}}\.md)"
+                            r"(?:  ([0-9a-f]{64}))?")  # the file's sha256, its name, the key it was graded with
 _MAX_FEEDBACK_BYTES = 4 << 20
 
 
@@ -761,33 +762,43 @@ def _regular_bytes(path: Path) -> bytes | None:
         return None
 
 
-def feedback_manifest(folder: Path, files: list[tuple[str, str]]) -> tuple[str, list[str], list[str]]:
-    """(the manifest to write with this run's feedback `files` (name, text), the earlier run's files to
-    remove once these are written, those kept). A file is removed only if the folder's manifest lists it,
-    this run does not write it, and it still holds what exgen wrote: an edited one is kept (it is the
-    user's now), and so is every file the manifest does not name. Files due for removal stay listed, so a
-    run stopped before removing them removes them next time."""
-    written = {name: _sha256(text.encode("utf-8")) for name, text in files}
-    earlier = {name: digest for name, digest in _manifest_digests(folder).items() if name not in written}
-    stale, kept = {}, []
-    for name, digest in sorted(earlier.items()):
+def feedback_manifest(folder: Path, files: list[tuple[str, str]], key: str = "") -> tuple[str, list[str], list[str]]:
+    """(the manifest to write with this run's feedback `files` (name, text), graded with the key whose sha256 is
+    `key`; the earlier run's files to remove once these are written; those kept). A file is removed only if the
+    folder's manifest lists it as graded with the same key, this run does not write it, and it still holds what
+    exgen wrote: an edited one is kept (it is the user's now), and so is every file the manifest does not name.
+    Another key's files (another exam graded into the same folder) stay, and stay listed. Files due for removal
+    stay listed, so a run stopped before removing them removes them next time."""
+    written = {name: (_sha256(text.encode("utf-8")), key) for name, text in files}
+    earlier = {name: entry for name, entry in _manifest_entries(folder).items() if name not in written}
+    stale, others, kept = {}, {}, []
+    for name, (digest, graded_with) in sorted(earlier.items()):
         current = _regular_bytes(Path(folder) / name)
-        if current is not None and _sha256(current) == digest:
-            stale[name] = digest
+        unchanged = current is not None and _sha256(current) == digest
+        if unchanged and key and graded_with == key:
+            stale[name] = (digest, graded_with)
+        elif unchanged:
+            others[name] = (digest, graded_with)  # another exam's feedback: not this run's to remove
         elif current is not None or (Path(folder) / name).is_symlink():
             kept.append(name)
-    listed = sorted({**written, **stale}.items())
-    text = ("# exgen grade --feedback: the files it wrote in this folder (sha256, name). A later run removes\n"
-            "# those it no longer writes, if they are unchanged. Do not edit.\n"
-            + "".join(f"{digest}  {name}\n" for name, digest in listed))
+    listed = sorted({**written, **stale, **others}.items())
+    text = ("# exgen grade --feedback: the files it wrote in this folder (sha256, name, the key's sha256). A later\n"
+            "# run with the same key removes those it no longer writes, if they are unchanged. Do not edit.\n"
+            + "".join(f"{digest}  {name}" + (f"  {graded_with}" if graded_with else "") + "\n"
+                      for name, (digest, graded_with) in listed))
     return text, sorted(stale), kept
+
+
+def _manifest_entries(folder: Path) -> dict[str, tuple[str, str]]:
+    """{name: (sha256, the key's sha256 or "")} of the files the folder's manifest lists (none without one)."""
+    data = _regular_bytes(Path(folder) / FEEDBACK_MANIFEST) or b""
+    return {m.group(2): (m.group(1), m.group(3) or "")
+            for m in map(_MANIFEST_LINE.fullmatch, data.decode("utf-8", "replace").splitlines()) if m}
 
 
 def _manifest_digests(folder: Path) -> dict[str, str]:
     """{name: sha256} of the files the folder's manifest lists (none without a manifest)."""
-    data = _regular_bytes(Path(folder) / FEEDBACK_MANIFEST) or b""
-    return {m.group(2): m.group(1) for m in map(_MANIFEST_LINE.fullmatch, data.decode("utf-8", "replace").splitlines())
-            if m}
+    return {name: digest for name, (digest, _) in _manifest_entries(folder).items()}
 
 
 def edited_feedback(folder: Path, files: list[tuple[str, str]]) -> list[str]:
