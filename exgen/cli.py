@@ -326,7 +326,7 @@ def _make_exam(topics_, variant, n, difficulty, fmt, out, force, roster, secret_
         atomic_write_all(files(root))  # one flush to disk for all students' files, not three fsyncs each
 
     _write_set(out, build, force)
-    click.echo(f"wrote {len(students)} exams under {out / 'students'} and the combined key {out / 'key.json'}",
+    click.echo(f"wrote {len(students)} exam{'s' if len(students) != 1 else ''} under {out / 'students'} and the combined key {out / 'key.json'}",
                err=True)
 
 
