@@ -326,8 +326,8 @@ def _make_exam(topics_, variant, n, difficulty, fmt, out, force, roster, secret_
         atomic_write_all(files(root))  # one flush to disk for all students' files, not three fsyncs each
 
     _write_set(out, build, force)
-    click.echo(f"wrote {len(students)} exam{'s' if len(students) != 1 else ''} under {out / 'students'} and the combined key {out / 'key.json'}",
-               err=True)
+    exams = "1 exam" if len(students) == 1 else f"{len(students)} exams"
+    click.echo(f"wrote {exams} under {out / 'students'} and the combined key {out / 'key.json'}", err=True)
 
 
 @cli.command()
