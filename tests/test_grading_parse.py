@@ -807,12 +807,19 @@ FLOPS_COUNT = Answer("number", 4781000, unit="FLOP", sig=4)
     (Answer("integer", 149536), "149536 steps/epoch", "correct"),
     (Answer("integer", 32768), "32768 tokens/batch", "correct"),
     (Answer("integer", 32768), "32768 tokens/s", "invalid"), (Answer("integer", 32768), "32768 GB/batch", "invalid"),
-    # a comma in a whole number only separates thousands; a sentence's period, '≈', the part's symbol change nothing
+    # a comma in a whole number only separates thousands (nothing but what it counts after it); a sentence's
+    # period and '≈' change nothing
     (Answer("integer", 149536), "149,536 steps", "correct"), (Answer("integer", 149536), "149,536", "correct"),
     (Answer("integer", 149), "149,536", "wrong"), (NUMBER, "7,300", "invalid"),
+    (Answer("integer", 1179648, unit="B"), "1,152 KiB", "invalid"),   # 1152 KiB, or 1.152 KiB = 1179.6 B?
+    (Answer("integer", 47104, unit="B"), "47,104 kB", "invalid"), (Answer("integer", 4522), "4,522 K", "invalid"),
+    (Answer("integer", 1152000, unit="B"), "1,152e3 B", "invalid"),
+    (Answer("integer", 1179648, unit="B"), "1,152 kibibytes", "invalid"),
     (PARAMS, "68.3 billion parameters.", "correct"), (PARAMS, "≈ 68.3 billion", "correct"),
-    (PARAMS, "N = 68.3 billion", "correct"), (PARAMS, "N ≈ 68.3e9", "correct"), (PARAMS, "N = 6.83 billion", "wrong"),
-    (PARAMS, "N = ", "invalid"), (PARAMS, "68.3..", "invalid"), (PARAMS, "68.3e9.", "correct"),
+    (PARAMS, "≈ 68.3e9", "correct"), (PARAMS, "≈ 6.83 billion", "wrong"),
+    # 'X =' is not skipped: X may be a unit ('s = 20' for 20 ms, 'GB = 92.2' for a GiB part)
+    (PARAMS, "N = 68.3 billion", "invalid"), (Answer("number", 20, unit="ms", sig=2), "s = 20", "invalid"),
+    (PARAMS, "68.3..", "invalid"), (PARAMS, "68.3e9.", "correct"),
     (RATIO, "0.42.", "correct"), (RATIO, "0.4.2.", "invalid"), (Answer("integer", 12), "12.", "correct"),
 ])
 def test_review4_spellings_of_correct_answers(answer, text, expected):

@@ -10,7 +10,7 @@ Number spellings accepted (whitespace anywhere between the pieces; thin and no-b
     7.3e22  7.3E+22  7.3 × 10^22  7.3*10^22  7.3x10^22  7.3·10^(22)  7.3 \\times 10^{22}  7.3×10²²  10^22
     −7.3 (unicode minus)  $7.3 \\times 10^{22}$  1,234,567.8  1 234 567  3/4  2^12  2**12  3 × 2^10  1.5k  4Ki
     46.8 billion(s)  1.5 hundred  17 Btokens (a multiplier that is not read, as '2 dozen', is refused, never dropped)
-    1.203 Days  60457 kg CO2e  200.6 ops/byte  149536 steps/epoch  N = 68.3 billion  68.3 billion.  149,536 (integer)
+    1.203 Days  60457 kg CO2e  200.6 ops/byte  149536 steps/epoch  ≈ 68.3 billion  68.3 billion.  149,536 (integer)
 Decimal commas: "2,5" is 2.5 and "0,125" is 0.125, but "1,234" (one comma, then exactly three digits, after a
 non-zero integer part) is refused as ambiguous — thousands separator or decimal comma? — and the message says
 how to write it (for a whole-number part it is 1234: a decimal comma could not give one). Commas in matrices and
@@ -156,8 +156,14 @@ def _group(m: re.Match, prefix: str) -> str | None:
     return None
 
 
-# What may stand before the value and changes nothing: the part's symbol and '=' ('N = 68.3 billion'), '≈', '~'.
-_LEADING = re.compile(r"(?:[A-Za-z][A-Za-z0-9_{}]{0,15}\s*)?(?:=|≈|~|\\approx)\s*(?=[-+.\d])")
+# What may stand before the value and changes nothing: '≈', '~'. Not 'X =': a review found 's = 20' graded right
+# for 20 ms and 'GB = 92.2' for a GiB part (the grader cannot tell a symbol from a unit there).
+_LEADING = re.compile(r"(?:≈|~|\\approx)\s*(?=[-+.\d])")
+# What may follow a whole number whose comma then only separates thousands: nothing, or words naming what it
+# counts ('149,536 steps'); never a unit prefix or multiplier, with which a decimal comma reads as plausibly
+# ('1,152 KiB' is 1152 KiB or 1.152 KiB; '4,522 K').
+_COUNTED_WORDS = re.compile(r"(?:\s+(?!(?:kilo|mega|giga|tera|peta|kibi|mebi|gibi|tebi|milli|micro|nano))"
+                            r"[a-z][a-z-]{3,})*")
 _SENTENCE_END, _BARE_POINT = re.compile(r"[\w%)]\s*\.$"), re.compile(r"[+-]?\d+\.")
 
 
@@ -185,7 +191,8 @@ def read_number(text: str, integer: bool = False) -> tuple[Decimal, str, list[st
         m = _MANTISSA.match(text)
         if not m:
             raise ParseError(f"{_show(text)} is not a number (write e.g. 7.3e22 or 7.3 × 10^22)")
-        value = _mantissa_decimal(m.group("mantissa"), notes, integer)
+        whole = integer and bool(_COUNTED_WORDS.fullmatch(text[m.end():]))  # only a count's own words after it
+        value = _mantissa_decimal(m.group("mantissa"), notes, whole)
         if m.group("sign") == "-":
             value = -value
         rest = text[m.end():]
