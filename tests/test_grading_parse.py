@@ -817,6 +817,9 @@ FLOPS_COUNT = Answer("number", 4781000, unit="FLOP", sig=4)
     (Answer("integer", 1179648, unit="B"), "1,152 kibibytes", "invalid"),
     (PARAMS, "68.3 billion parameters.", "correct"), (PARAMS, "≈ 68.3 billion", "correct"),
     (PARAMS, "≈ 68.3e9", "correct"), (PARAMS, "≈ 6.83 billion", "wrong"),
+    # a prefix's symbol on what is counted is not a scale: 'µsteps' is micro-steps, 'ntokens' is refused
+    (Answer("integer", 101754), "101754 µsteps", "correct"), (Answer("integer", 101754), "101754 usteps", "correct"),
+    (PARAMS, "8.06e18 params/ntoken", "invalid"), (PARAMS, "68.3e9 nparams", "invalid"),
     # 'X =' is not skipped: X may be a unit ('s = 20' for 20 ms, 'GB = 92.2' for a GiB part)
     (PARAMS, "N = 68.3 billion", "invalid"), (Answer("number", 20, unit="ms", sig=2), "s = 20", "invalid"),
     (PARAMS, "68.3..", "invalid"), (PARAMS, "68.3e9.", "correct"),

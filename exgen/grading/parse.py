@@ -292,6 +292,11 @@ _PREFIXED_COUNT = re.compile(r"(?<![A-Za-z])(kilo|mega|giga|tera|peta|exa|hecto|
                              r"|pico|kibi|mebi|gibi|tebi|pebi)[- ]?(" + _COUNTED_NOUN + r"|batch(?:es)?)(?![A-Za-z])",
                              re.I)
 _MICRO_TERM = re.compile(r"micro[- ]?(steps?|batch(?:es)?)", re.I)
+# The same with a prefix's symbol ('ntokens', 'µsteps'): pint would scale it by 10^-9 or 10^-6; K/M/B/G/T and m are
+# the glued factors above. 'µsteps' and 'usteps' are micro-steps, the field's term.
+_SYMBOL_PREFIXED_COUNT = re.compile(r"(?<![A-Za-z])([nµμupcdhEPZ])-?(" + _COUNTED_NOUN
+                                    + r"|batch(?:es)?)(?![A-Za-z])")
+_MICRO_SYMBOL = re.compile(r"[µμu]-?(steps?|batch(?:es)?)")
 
 
 def _multiplier(text: str) -> str | None:
@@ -633,8 +638,10 @@ def _in_unit(answer: Answer, value: Decimal, unit_text: str, notes: list[str]) -
     notes = list(notes)
     if not unit_text:
         return Reading(value, tuple(notes))
-    prefixed = None if answer.unit else _PREFIXED_COUNT.search(unit_text)
-    if prefixed and _MICRO_TERM.fullmatch(prefixed.group(0)):
+    prefixed = None if answer.unit else _PREFIXED_COUNT.search(unit_text) or _SYMBOL_PREFIXED_COUNT.search(unit_text)
+    if prefixed and _MICRO_SYMBOL.fullmatch(prefixed.group(0)):
+        unit_text = _MICRO_SYMBOL.sub(r"micro-\1", unit_text)  # 'µsteps': micro-steps, a label
+    elif prefixed and _MICRO_TERM.fullmatch(prefixed.group(0)):
         unit_text = _MICRO_TERM.sub(r"micro-\1", unit_text)  # 'microsteps': micro-steps, a label
     elif prefixed:
         raise ParseError(f"{prefixed.group(0)!r}: {prefixed.group(1)!r} multiplies the number: write the number in "
