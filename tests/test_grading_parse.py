@@ -815,6 +815,10 @@ FLOPS_COUNT = Answer("number", 4781000, unit="FLOP", sig=4)
     (Answer("integer", 47104, unit="B"), "47,104 kB", "invalid"), (Answer("integer", 4522), "4,522 K", "invalid"),
     (Answer("integer", 1152000, unit="B"), "1,152e3 B", "invalid"),
     (Answer("integer", 1179648, unit="B"), "1,152 kibibytes", "invalid"),
+    (Answer("integer", 32768), "32,768 ktokens", "invalid"), (Answer("integer", 32768), "32,768 ktok", "invalid"),
+    (Answer("integer", 32768), "32,768 tokens per batch", "correct"),
+    (Answer("integer", 32768), "32,768 tokens/batch", "correct"),
+    (Answer("integer", 32768), "32,768 (tokens)", "correct"),
     (PARAMS, "68.3 billion parameters.", "correct"), (PARAMS, "≈ 68.3 billion", "correct"),
     (PARAMS, "≈ 68.3e9", "correct"), (PARAMS, "≈ 6.83 billion", "wrong"),
     # a prefix's symbol on what is counted is not a scale: 'µsteps' is micro-steps, 'ntokens' is refused
@@ -822,6 +826,8 @@ FLOPS_COUNT = Answer("number", 4781000, unit="FLOP", sig=4)
     (PARAMS, "8.06e18 params/ntoken", "invalid"), (PARAMS, "68.3e9 nparams", "invalid"),
     # 'X =' is not skipped: X may be a unit ('s = 20' for 20 ms, 'GB = 92.2' for a GiB part)
     (PARAMS, "N = 68.3 billion", "invalid"), (Answer("number", 20, unit="ms", sig=2), "s = 20", "invalid"),
+    (PARAMS, "N_opt = 68.3 billion", "correct"), (Answer("integer", 9765632), "micro_steps = 9765632", "correct"),
+    (Answer("number", 20, unit="ms", sig=2), "t_step = 20 s", "wrong"),
     (PARAMS, "68.3..", "invalid"), (PARAMS, "68.3e9.", "correct"),
     (RATIO, "0.42.", "correct"), (RATIO, "0.4.2.", "invalid"), (Answer("integer", 12), "12.", "correct"),
 ])

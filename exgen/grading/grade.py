@@ -801,12 +801,15 @@ def _manifest_digests(folder: Path) -> dict[str, str]:
     return {name: digest for name, (digest, _) in _manifest_entries(folder).items()}
 
 
-def edited_feedback(folder: Path, files: list[tuple[str, str]]) -> list[str]:
+def edited_feedback(folder: Path, files: list[tuple[str, str]], key: str = "") -> list[str]:
     """The names among this run's feedback `files` (name, text) that exist in `folder` and are not as exgen
     wrote them: edited since (their sha256 is not the manifest's), or not on the manifest at all (the user's own
-    file, or one from before exgen kept a manifest, which may have been edited anywhere): replacing one could
+    file, or one from before exgen kept a manifest, which may have been edited anywhere), or graded with another
+    key (`key`: this run's; the same student id in another exam graded into the folder): replacing one could
     lose the user's text. A file already holding exactly this run's text is no loss."""
-    listed = _manifest_digests(folder)
+    entries = _manifest_entries(folder)
+    listed = {name: digest for name, (digest, graded_with) in entries.items()
+              if not (key and graded_with and graded_with != key)}
     out = []
     for name, text in files:
         path = Path(folder) / name

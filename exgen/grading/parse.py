@@ -156,14 +156,15 @@ def _group(m: re.Match, prefix: str) -> str | None:
     return None
 
 
-# What may stand before the value and changes nothing: '≈', '~'. Not 'X =': a review found 's = 20' graded right
-# for 20 ms and 'GB = 92.2' for a GiB part (the grader cannot tell a symbol from a unit there).
-_LEADING = re.compile(r"(?:≈|~|\\approx)\s*(?=[-+.\d])")
+# What may stand before the value and changes nothing: '≈', '~', and a symbol with an underscore and '='
+# ('N_opt = 68.3 billion', 'micro_steps = 9765632': no unit has one). Not any 'X =': a review found 's = 20' graded
+# right for 20 ms and 'GB = 92.2' for a GiB part (the grader cannot tell a plain symbol from a unit there).
+_LEADING = re.compile(r"(?:[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_{}]{1,30}\s*(?:=|≈)\s*|(?:≈|~|\\approx)\s*)(?=[-+.\d])")
 # What may follow a whole number whose comma then only separates thousands: nothing, or words naming what it
 # counts ('149,536 steps'); never a unit prefix or multiplier, with which a decimal comma reads as plausibly
 # ('1,152 KiB' is 1152 KiB or 1.152 KiB; '4,522 K').
-_COUNTED_WORDS = re.compile(r"(?:\s+(?!(?:kilo|mega|giga|tera|peta|kibi|mebi|gibi|tebi|milli|micro|nano))"
-                            r"[a-z][a-z-]{3,})*")
+_COUNTED_WORDS = re.compile(r"(?:[\s/(]+(?:per|(?!(?:kilo|mega|giga|tera|peta|kibi|mebi|gibi|tebi|milli|micro|"
+                            r"nano))[a-z][a-z-]{3,})\)?)*\.?")
 _SENTENCE_END, _BARE_POINT = re.compile(r"[\w%)]\s*\.$"), re.compile(r"[+-]?\d+\.")
 
 
@@ -191,7 +192,9 @@ def read_number(text: str, integer: bool = False) -> tuple[Decimal, str, list[st
         m = _MANTISSA.match(text)
         if not m:
             raise ParseError(f"{_show(text)} is not a number (write e.g. 7.3e22 or 7.3 × 10^22)")
-        whole = integer and bool(_COUNTED_WORDS.fullmatch(text[m.end():]))  # only a count's own words after it
+        after = text[m.end():]  # only a count's own words after it: not 'ktokens' (a factor), not 'KiB'
+        whole = integer and bool(_COUNTED_WORDS.fullmatch(after)) and not _GLUED.search(after.lstrip(" /(")) \
+            and not _SYMBOL_PREFIXED_COUNT.search(after)
         value = _mantissa_decimal(m.group("mantissa"), notes, whole)
         if m.group("sign") == "-":
             value = -value
