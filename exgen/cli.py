@@ -459,6 +459,7 @@ def grade(key, submissions, out, feedback, gradescope, old_key, force) -> None:
     from exgen.files import atomic_write_all, refuse_overlap
     from exgen.grading.grade import (EXIT_OK, EXIT_WITH_ERRORS, FEEDBACK_MANIFEST, Grader, compare_lines,
                                      edited_feedback, feedback_files, feedback_manifest, feedback_markdown,
+                                     graded_with_another_key,
                                      gradebook_csv, gradescope_json, points_text, remove_stale_feedback,
                                      summary_line)
     from exgen.manifest import read_key
@@ -493,12 +494,15 @@ def grade(key, submissions, out, feedback, gradescope, old_key, force) -> None:
         refuse_overlap([out, gradescope] + [feedback / name for name, _ in named]
                        + ([feedback / FEEDBACK_MANIFEST] if feedback is not None else []), [key, *files])
     texts = [(name, feedback_markdown(row)) for name, row in named]
-    edited = edited_feedback(feedback, texts, grader.digest) if feedback is not None and not force else []
+    edited = edited_feedback(feedback, texts) if feedback is not None and not force else []
     if edited:
         shown = ", ".join(edited[:5]) + (f" and {len(edited) - 5} more" if len(edited) > 5 else "")
-        raise UserError(f"not replacing {shown} in {feedback}: edited since exgen wrote it, not written by exgen, "
-                        "or another exam's feedback (graded with another key); nothing written (move the file "
-                        "away or use another --feedback folder, or pass --force to replace it)")
+        raise UserError(f"not replacing {shown} in {feedback}: edited since exgen wrote it, or not written by "
+                        "exgen; nothing written (move the file away, or pass --force to replace it)")
+    others = graded_with_another_key(feedback, texts, grader.digest) if feedback is not None else []
+    if others:  # the same student in another exam, or this exam before its key was corrected
+        click.echo(f"note: replacing {', '.join(others[:5])}{' …' if len(others) > 5 else ''} in {feedback}, "
+                   "written with another key (another exam's, or this one's before it changed)", err=True)
     writes = [(out, gradebook_csv(rows))] if out is not None else []
     stale: list[str] = []
     if feedback is not None:  # with a record of what it wrote, so that the next run removes what it no longer writes

@@ -709,7 +709,8 @@ def test_grading_another_key_into_the_same_feedback_folder_removes_none_of_the_f
 
 def test_the_same_student_in_another_exam_does_not_silently_replace_the_first_exam_s_feedback(sheet, tmp_path):
     """A review graded a midterm and a final, both with 'ann', into one folder: the final replaced the midterm's
-    ann.md without a word. Another key's file is not this run's to replace: refused, as an edited one is."""
+    ann.md without a word. It is replaced (refusing also refused every regrade after a key was corrected), and
+    said so; a TA's edited file is still refused."""
     other = tmp_path / "other"
     assert run("make", "--topic", "compute", "--n", "2", "--seed", "3", "--out", other).exit_code == 0
     fb = tmp_path / "fb"
@@ -719,6 +720,7 @@ def test_the_same_student_in_another_exam_does_not_silently_replace_the_first_ex
     assert run("grade", sheet / "key.json", tmp_path / "a", "--feedback", fb).exit_code == 0
     first = (fb / "ann.md").read_text()
     result = run("grade", other / "key.json", tmp_path / "b", "--feedback", fb)
-    assert result.exit_code == 2 and "ann.md" in result.output and "another exam" in result.output
-    assert (fb / "ann.md").read_text() == first
-    assert run("grade", other / "key.json", tmp_path / "b", "--feedback", fb, "--force").exit_code == 0
+    assert result.exit_code == 0 and "replacing ann.md" in result.output and "another key" in result.output
+    assert (fb / "ann.md").read_text() != first
+    (fb / "ann.md").write_text((fb / "ann.md").read_text() + "TA: see me\n")
+    assert run("grade", sheet / "key.json", tmp_path / "a", "--feedback", fb).exit_code == 2  # edited: refused

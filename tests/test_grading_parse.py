@@ -826,8 +826,14 @@ FLOPS_COUNT = Answer("number", 4781000, unit="FLOP", sig=4)
     (PARAMS, "8.06e18 params/ntoken", "invalid"), (PARAMS, "68.3e9 nparams", "invalid"),
     # 'X =' is not skipped: X may be a unit ('s = 20' for 20 ms, 'GB = 92.2' for a GiB part)
     (PARAMS, "N = 68.3 billion", "invalid"), (Answer("number", 20, unit="ms", sig=2), "s = 20", "invalid"),
-    (PARAMS, "N_opt = 68.3 billion", "correct"), (Answer("integer", 9765632), "micro_steps = 9765632", "correct"),
-    (Answer("number", 20, unit="ms", sig=2), "t_step = 20 s", "wrong"),
+    (PARAMS, "N_opt = 68.3 billion", "invalid"),
+    (Answer("number", 2.8, unit="GB", sig=3), "weights_GiB = 2.61", "invalid"),
+    (Answer("integer", 1662), "1,662 thousand", "invalid"),
+    (Answer("integer", 32768), "32,768 thousand tokens", "invalid"),
+    (Answer("integer", 13200, unit="FLOP"), "13,200 kflop", "invalid"),
+    (Answer("integer", 368640, unit="B"), "368,640 kbytes", "invalid"),
+    (Answer("integer", 368640, unit="B"), "368,640 bytes", "correct"),
+    (Answer("integer", 216), "216 Gbatches", "wrong"), (Answer("integer", 216), "0.216 kbatches", "correct"),
     (PARAMS, "68.3..", "invalid"), (PARAMS, "68.3e9.", "correct"),
     (RATIO, "0.42.", "correct"), (RATIO, "0.4.2.", "invalid"), (Answer("integer", 12), "12.", "correct"),
 ])

@@ -773,13 +773,18 @@ def feedback_manifest(folder: Path, files: list[tuple[str, str]], key: str = "")
     earlier = {name: entry for name, entry in _manifest_entries(folder).items() if name not in written}
     stale, others, kept = {}, {}, []
     for name, (digest, graded_with) in sorted(earlier.items()):
-        current = _regular_bytes(Path(folder) / name)
+        path = Path(folder) / name
+        if key and graded_with and graded_with != key:  # another exam's feedback: not this run's to judge
+            if path.exists() or path.is_symlink():
+                others[name] = (digest, graded_with)
+            continue
+        current = _regular_bytes(path)
         unchanged = current is not None and _sha256(current) == digest
         if unchanged and key and graded_with == key:
             stale[name] = (digest, graded_with)
         elif unchanged:
-            others[name] = (digest, graded_with)  # another exam's feedback: not this run's to remove
-        elif current is not None or (Path(folder) / name).is_symlink():
+            others[name] = (digest, graded_with)  # listed without a key (an earlier manifest): left alone
+        elif current is not None or path.is_symlink():
             kept.append(name)
     listed = sorted({**written, **stale, **others}.items())
     text = ("# exgen grade --feedback: the files it wrote in this folder (sha256, name, the key's sha256). A later\n"
@@ -787,6 +792,14 @@ def feedback_manifest(folder: Path, files: list[tuple[str, str]], key: str = "")
             + "".join(f"{digest}  {name}" + (f"  {graded_with}" if graded_with else "") + "\n"
                       for name, (digest, graded_with) in listed))
     return text, sorted(stale), kept
+
+
+def graded_with_another_key(folder: Path, files: list[tuple[str, str]], key: str) -> list[str]:
+    """The names among this run's feedback `files` that the folder's manifest lists as graded with another key
+    (another exam with the same student, or this exam before its key was corrected): replaced, and said so."""
+    entries = _manifest_entries(folder)
+    return sorted(name for name, _ in files if name in entries and entries[name][1] and entries[name][1] != key
+                  and (Path(folder) / name).exists())
 
 
 def _manifest_entries(folder: Path) -> dict[str, tuple[str, str]]:
@@ -801,15 +814,12 @@ def _manifest_digests(folder: Path) -> dict[str, str]:
     return {name: digest for name, (digest, _) in _manifest_entries(folder).items()}
 
 
-def edited_feedback(folder: Path, files: list[tuple[str, str]], key: str = "") -> list[str]:
+def edited_feedback(folder: Path, files: list[tuple[str, str]]) -> list[str]:
     """The names among this run's feedback `files` (name, text) that exist in `folder` and are not as exgen
     wrote them: edited since (their sha256 is not the manifest's), or not on the manifest at all (the user's own
-    file, or one from before exgen kept a manifest, which may have been edited anywhere), or graded with another
-    key (`key`: this run's; the same student id in another exam graded into the folder): replacing one could
+    file, or one from before exgen kept a manifest, which may have been edited anywhere): replacing one could
     lose the user's text. A file already holding exactly this run's text is no loss."""
-    entries = _manifest_entries(folder)
-    listed = {name: digest for name, (digest, graded_with) in entries.items()
-              if not (key and graded_with and graded_with != key)}
+    listed = _manifest_digests(folder)
     out = []
     for name, text in files:
         path = Path(folder) / name

@@ -156,15 +156,16 @@ def _group(m: re.Match, prefix: str) -> str | None:
     return None
 
 
-# What may stand before the value and changes nothing: '≈', '~', and a symbol with an underscore and '='
-# ('N_opt = 68.3 billion', 'micro_steps = 9765632': no unit has one). Not any 'X =': a review found 's = 20' graded
-# right for 20 ms and 'GB = 92.2' for a GiB part (the grader cannot tell a plain symbol from a unit there).
-_LEADING = re.compile(r"(?:[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_{}]{1,30}\s*(?:=|≈)\s*|(?:≈|~|\\approx)\s*)(?=[-+.\d])")
+# What may stand before the value and changes nothing: '≈', '~'. Not 'X =': a review found 's = 20' graded right
+# for 20 ms, 'GB = 92.2' for a GiB part and 'weights_GiB = 2.61' for a GB part (a symbol can hold a unit).
+_LEADING = re.compile(r"(?:≈|~|\\approx)\s*(?=[-+.\d])")
 # What may follow a whole number whose comma then only separates thousands: nothing, or words naming what it
-# counts ('149,536 steps'); never a unit prefix or multiplier, with which a decimal comma reads as plausibly
-# ('1,152 KiB' is 1152 KiB or 1.152 KiB; '4,522 K').
-_COUNTED_WORDS = re.compile(r"(?:[\s/(]+(?:per|(?!(?:kilo|mega|giga|tera|peta|kibi|mebi|gibi|tebi|milli|micro|"
-                            r"nano))[a-z][a-z-]{3,})\)?)*\.?")
+# counts ('149,536 steps', 'tokens per batch'); never a unit prefix, a multiplier or a number word, with which a
+# decimal comma reads as plausibly ('1,152 KiB' is 1152 KiB or 1.152 KiB; '4,522 K'; '1,662 thousand'; '13,200 kflop').
+_COUNTED_WORDS = re.compile(r"(?:[\s/(]+(?:per|tokens?|param(?:eter)?s|weights?|steps?|gpus?|GPUs?|sequences?|"
+                            r"elements?|entry|entries|bytes?|bits?|flops?|FLOPs?|batch(?:es)?|micro-(?:steps?|"
+                            r"batch(?:es)?)|rows?|columns?|layers?|heads?|passes|samples?|epochs?|iterations?)\)?)*"
+                            r"\.?")  # (only these: a number word or a prefixed unit after it reads a decimal comma too)
 _SENTENCE_END, _BARE_POINT = re.compile(r"[\w%)]\s*\.$"), re.compile(r"[+-]?\d+\.")
 
 
@@ -286,7 +287,8 @@ _WORDS = re.compile(r"[A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*)*")
 _MULTIPLIER = re.compile(r"(?:[a-z]*illion|bn|bln|bil|mil|mln|mn|lakh|lac|crore|milliard|dozen|hundred|thousand"
                          r"|(?:kilo|mega|giga|tera|peta)[a-z]*|exa|zetta|yotta|kibi|mebi|gibi|tebi|pebi|hecto|deca|deka"
                          r"|milli|micro|nano|pico)s?", re.I)
-_COUNTED_NOUN = r"(?i:tokens?|toks?|param(?:eter)?s?|weights?|steps?|gpus?|sequences?|elements?|entry|entries)"
+_COUNTED_NOUN = r"(?i:tokens?|toks?|param(?:eter)?s?|weights?|steps?|gpus?|sequences?|elements?|entry|entries" \
+    r"|batch(?:es)?)"
 _GLUED = re.compile(r"([kKMBGTm])-?(" + _COUNTED_NOUN + r"(?![A-Za-z]).*)", re.S)
 _GLUED_POWERS = {"k": 3, "K": 3, "M": 6, "B": 9, "G": 9, "T": 12}
 # A spelled SI prefix on what a count counts ('kilosteps', 'gigaparams'): refused, never scaled (only K/M/B/G/T glued
