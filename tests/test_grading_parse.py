@@ -834,6 +834,10 @@ FLOPS_COUNT = Answer("number", 4781000, unit="FLOP", sig=4)
     (Answer("integer", 368640, unit="B"), "368,640 kbytes", "invalid"),
     (Answer("integer", 368640, unit="B"), "368,640 bytes", "correct"),
     (Answer("integer", 216), "216 Gbatches", "wrong"), (Answer("integer", 216), "0.216 kbatches", "correct"),
+    (Answer("integer", 16), "16 Gsamples", "invalid"), (Answer("integer", 16), "16 Gmicro-batches", "invalid"),
+    (Answer("integer", 149536), "149536 Gupdates", "invalid"), (Answer("integer", 16), "16 Kmicro-batches", "invalid"),
+    (Answer("integer", 32768), "32768 tokens/Gbatch", "invalid"),
+    (Answer("integer", 16), "16 Batches", "correct"), (Answer("integer", 16), "16 Tokens", "correct"),
     (PARAMS, "68.3..", "invalid"), (PARAMS, "68.3e9.", "correct"),
     (RATIO, "0.42.", "correct"), (RATIO, "0.4.2.", "invalid"), (Answer("integer", 12), "12.", "correct"),
 ])

@@ -331,6 +331,8 @@ def _is_label(text: str) -> bool:
     for word in re.split(r"[\s-]+", text):
         if word in _SUFFIXES:  # '4 Ki' is 4096, never 4 counted in 'Ki'
             return False
+        if _FACTOR_ON_WORD.fullmatch(word) and word.lower() not in _PLAIN_COUNT_WORDS:
+            return False  # 'Gsamples', 'Kmicro', 'Gupdates': a factor glued to a word, never dropped
         if _short(word) or any(c.fullmatch(word) for c in _UNIT_WORDS):
             return False  # 'p', 'wh', 'gbytes', 'tflops', 'tons': a unit as the grammar reads it, not a name
         counted = None
@@ -346,6 +348,14 @@ def _is_label(text: str) -> bool:
                                                       if word.startswith(p)):
             return False  # a prefix on a unit in another case or spelling: 'KHz', 'gtokens', 'Pwh' (not 'KV')
     return True
+
+
+# A factor's capital glued to a lowercase word ('Gsamples', 'Gupdates'), unless the whole word is an ordinary one
+# ('Tokens', 'Batches', 'Microbatches'): a review found the factor dropped and '16 Gsamples' graded as 16.
+_FACTOR_ON_WORD = re.compile(r"[KMGTB][a-z][a-z]{2,}")
+_PLAIN_COUNT_WORDS = frozenset(
+    "token tokens batch batches microbatch microbatches microstep microsteps bytes bits blocks kernels tensors "
+    "transformers gradients".split())
 
 
 # What a label may not be (besides a unit pint reads): a short word that is not an ordinary one, a word the unit
