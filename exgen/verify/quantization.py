@@ -49,20 +49,23 @@ def _away(r: Fraction) -> int:
     return n if r >= 0 else -n
 
 
-def _integers(x: list, inv, zero: int, qmin: int, qmax: int, device: torch.device) -> torch.Tensor:
-    """q = clamp(round(r/S) + Z) with the question's rule, halves away from zero (inv = 1/S exactly, or inv(i, j)
-    per channel), rounded by torch in float64: sign(r/S)·floor(|r/S| + 1/2). torch's kernels round half to even,
-    in float32, so a tie or an r/S within float32 error of a half (a TA's givens; the sampler avoids both) came
-    out otherwise; an r/S within float64's error of a half is decided exactly on the decimals given."""
+def _integers(x: list, inv, zero, qmin: int, qmax: int, device: torch.device, even: bool = False) -> torch.Tensor:
+    """q = clamp(round(r/S) + Z) with the question's rule, halves away from zero (or `even`: halves to even), inv =
+    1/S exactly and zero = Z, each a value or a function of (i, j) per channel; rounded by torch in float64. torch's
+    kernels round half to even, in float32, so a tie or an r/S within float32 error of a half (a TA's givens; the
+    sampler avoids both) came out otherwise; an r/S within float64's error of a half is decided exactly on the
+    decimals given."""
     per = inv if callable(inv) else lambda i, j: inv
-    x64 = torch.tensor(x, dtype=torch.float64, device=device)
-    inv64 = torch.tensor([[float(per(i, j)) for j in range(len(row))] for i, row in enumerate(x)],
-                         dtype=torch.float64, device=device)
-    r = x64 * inv64
-    q = torch.sign(r) * torch.floor(r.abs() + 0.5)
+    at = zero if callable(zero) else lambda i, j: zero
+    cells = [[(i, j) for j in range(len(row))] for i, row in enumerate(x)]
+    inv64 = torch.tensor([[float(per(*c)) for c in row] for row in cells], dtype=torch.float64, device=device)
+    z = torch.tensor([[at(*c) for c in row] for row in cells], dtype=torch.long, device=device)
+    r = torch.tensor(x, dtype=torch.float64, device=device) * inv64
+    q = torch.round(r) if even else torch.sign(r) * torch.floor(r.abs() + 0.5)
     for i, j in near_halves(r, 1e-9):
-        q[i, j] = _away(_decimal(x[i][j]) * per(i, j))
-    return torch.clamp(q.long() + zero, qmin, qmax)
+        exact = _decimal(x[i][j]) * per(i, j)
+        q[i, j] = round(exact) if even else _away(exact)  # (round: a Fraction's halves go to even)
+    return torch.clamp(q.long() + z, qmin, qmax)
 
 
 def near_halves(r: torch.Tensor, rel: float) -> list[list[int]]:

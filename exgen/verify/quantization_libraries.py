@@ -78,26 +78,29 @@ def _round_to(v: torch.Tensor, k: int, exact: list[Fraction]) -> torch.Tensor:
     """The factors v rounded to k decimals as the question states, halves up (they are positive); within 1e-6 of a
     half on their exact values (exact: the factors from the given decimals), as 13.335/127 = 0.105 is
     0.10499999999999998 in float64."""
+    from exgen.verify.quantization import near_halves  # that module imports this one
+
     if not k:
         return v
     up = torch.floor(v * 10**k + 0.5)
     flat = up.reshape(-1)
-    for i, f in enumerate(exact):
-        if abs(f * 10**k % 1 - Fraction(1, 2)) < Fraction(1, 10**6):
-            flat[i] = math.floor(f * 10**k + Fraction(1, 2))
+    for _, i in near_halves((v * 10**k).reshape(1, -1), 1e-6):
+        flat[i] = math.floor(exact[i] * 10**k + Fraction(1, 2))
     return up / 10**k
 
 
 def _exact_q(g: dict[str, Any], inv: list[Fraction], zeros: list[int], lo: int, hi: int,
              device: torch.device) -> torch.Tensor:
-    """q = clamp(round(x/S) + Z), halves to even, on the given decimals exactly (inv: 1/S per channel, from a
-    `_channels` list).  The kernels compute x/S in float32 and misjudge a half whose S is no float (S = 8/7: 4/S is
-    3.5, the kernel's 3.4999998 rounds to 3), which the sampler avoids and a TA's givens need not."""
+    """q = clamp(round(x/S) + Z), halves to even (inv: 1/S per channel, from a `_channels` list), by torch in
+    float64 and exactly near a half (quantization._integers).  The kernels compute x/S in float32 and misjudge a
+    half whose S is no float (S = 8/7: 4/S is 3.5, the kernel's 3.4999998 rounds to 3), which the sampler avoids
+    and a TA's givens need not."""
+    from exgen.verify.quantization import _integers  # that module imports this one
+
     axis = _axis(g["axis"])
-    q = [[min(max(round(Fraction(repr(float(v))) * inv[0 if axis is None else i if axis == 0 else j]) +
-                      zeros[0 if axis is None else i if axis == 0 else j], lo), hi)
-          for j, v in enumerate(row)] for i, row in enumerate(g["X"])]
-    return torch.tensor(q, dtype=torch.long, device=device)
+    channel = (lambda i, j: 0) if axis is None else (lambda i, j: i if axis == 0 else j)
+    return _integers(g["X"], lambda i, j: inv[channel(i, j)], lambda i, j: zeros[channel(i, j)], lo, hi, device,
+                     even=True)
 
 
 def _channels(g: dict[str, Any]) -> list[list[Fraction]]:
