@@ -162,10 +162,14 @@ _LEADING = re.compile(r"(?:≈|~|\\approx)\s*(?=[-+.\d])")
 # What may follow a whole number whose comma then only separates thousands: nothing, or words naming what it
 # counts ('149,536 steps', 'tokens per batch'); never a unit prefix, a multiplier or a number word, with which a
 # decimal comma reads as plausibly ('1,152 KiB' is 1152 KiB or 1.152 KiB; '4,522 K'; '1,662 thousand'; '13,200 kflop').
-_COUNTED_WORDS = re.compile(r"(?:[\s/(]+(?:per|tokens?|param(?:eter)?s|weights?|steps?|gpus?|GPUs?|sequences?|"
-                            r"elements?|entry|entries|bytes?|bits?|flops?|FLOPs?|batch(?:es)?|micro-(?:steps?|"
-                            r"batch(?:es)?)|rows?|columns?|layers?|heads?|passes|samples?|epochs?|iterations?)\)?)*"
-                            r"\.?")  # (only these: a number word or a prefixed unit after it reads a decimal comma too)
+# What a count counts, as the units of 1 exgen defines (units.COUNTED) and a glued factor scales ('Btokens'), and
+# other ordinary words a count is written with: the one list the rules below read.
+_COUNTED_NOUN = r"(?i:tokens?|toks?|param(?:eter)?s?|weights?|steps?|gpus?|sequences?|elements?|entry|entries" \
+    r"|batch(?:es)?)"
+_COUNT_WORD = r"(?i:" + _COUNTED_NOUN + r"|micro-?(?:steps?|batch(?:es)?)|bytes?|bits?|flops?|rows?|columns?" \
+    r"|layers?|heads?|passes|samples?|epochs?|iterations?|blocks?|kernels?|tensors?|transformers?|gradients?)"
+_COUNTED_WORDS = re.compile(r"(?:[\s/(]+(?:per|" + _COUNT_WORD + r")\)?)*\.?")  # (only these words: a number word
+# or a prefixed unit after a comma reads a decimal comma too)
 _SENTENCE_END, _BARE_POINT = re.compile(r"[\w%)]\s*\.$"), re.compile(r"[+-]?\d+\.")
 
 
@@ -193,9 +197,7 @@ def read_number(text: str, integer: bool = False) -> tuple[Decimal, str, list[st
         m = _MANTISSA.match(text)
         if not m:
             raise ParseError(f"{_show(text)} is not a number (write e.g. 7.3e22 or 7.3 × 10^22)")
-        after = text[m.end():]  # only a count's own words after it: not 'ktokens' (a factor), not 'KiB'
-        whole = integer and bool(_COUNTED_WORDS.fullmatch(after)) and not _GLUED.search(after.lstrip(" /(")) \
-            and not _SYMBOL_PREFIXED_COUNT.search(after)
+        whole = integer and bool(_COUNTED_WORDS.fullmatch(text[m.end():]))  # only a count's own words after it
         value = _mantissa_decimal(m.group("mantissa"), notes, whole)
         if m.group("sign") == "-":
             value = -value
@@ -287,20 +289,17 @@ _WORDS = re.compile(r"[A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*)*")
 _MULTIPLIER = re.compile(r"(?:[a-z]*illion|bn|bln|bil|mil|mln|mn|lakh|lac|crore|milliard|dozen|hundred|thousand"
                          r"|(?:kilo|mega|giga|tera|peta)[a-z]*|exa|zetta|yotta|kibi|mebi|gibi|tebi|pebi|hecto|deca|deka"
                          r"|milli|micro|nano|pico)s?", re.I)
-_COUNTED_NOUN = r"(?i:tokens?|toks?|param(?:eter)?s?|weights?|steps?|gpus?|sequences?|elements?|entry|entries" \
-    r"|batch(?:es)?)"
 _GLUED = re.compile(r"([kKMBGTm])-?(" + _COUNTED_NOUN + r"(?![A-Za-z]).*)", re.S)
 _GLUED_POWERS = {"k": 3, "K": 3, "M": 6, "B": 9, "G": 9, "T": 12}
 # A spelled SI prefix on what a count counts ('kilosteps', 'gigaparams'): refused, never scaled (only K/M/B/G/T glued
 # is read, above) — except the field's own terms, a micro-step and a micro-batch, which name what is counted.
 _PREFIXED_COUNT = re.compile(r"(?<![A-Za-z])(kilo|mega|giga|tera|peta|exa|hecto|deca|deka|deci|centi|milli|micro|nano"
-                             r"|pico|kibi|mebi|gibi|tebi|pebi)[- ]?(" + _COUNTED_NOUN + r"|batch(?:es)?)(?![A-Za-z])",
+                             r"|pico|kibi|mebi|gibi|tebi|pebi)[- ]?(" + _COUNTED_NOUN + r")(?![A-Za-z])",
                              re.I)
 _MICRO_TERM = re.compile(r"micro[- ]?(steps?|batch(?:es)?)", re.I)
 # The same with a prefix's symbol ('ntokens', 'µsteps'): pint would scale it by 10^-9 or 10^-6; K/M/B/G/T and m are
 # the glued factors above. 'µsteps' and 'usteps' are micro-steps, the field's term.
-_SYMBOL_PREFIXED_COUNT = re.compile(r"(?<![A-Za-z])([nµμupcdhEPZ])-?(" + _COUNTED_NOUN
-                                    + r"|batch(?:es)?)(?![A-Za-z])")
+_SYMBOL_PREFIXED_COUNT = re.compile(r"(?<![A-Za-z])([nµμupcdhEPZ])-?(" + _COUNTED_NOUN + r")(?![A-Za-z])")
 _MICRO_SYMBOL = re.compile(r"[µμu]-?(steps?|batch(?:es)?)")
 
 
@@ -331,7 +330,7 @@ def _is_label(text: str) -> bool:
     for word in re.split(r"[\s-]+", text):
         if word in _SUFFIXES:  # '4 Ki' is 4096, never 4 counted in 'Ki'
             return False
-        if _FACTOR_ON_WORD.fullmatch(word) and word.lower() not in _PLAIN_COUNT_WORDS:
+        if _FACTOR_ON_WORD.fullmatch(word) and not _PLAIN_COUNT_WORD.fullmatch(word):
             return False  # 'Gsamples', 'Kmicro', 'Gupdates': a factor glued to a word, never dropped
         if _short(word) or any(c.fullmatch(word) for c in _UNIT_WORDS):
             return False  # 'p', 'wh', 'gbytes', 'tflops', 'tons': a unit as the grammar reads it, not a name
@@ -352,10 +351,7 @@ def _is_label(text: str) -> bool:
 
 # A factor's capital glued to a lowercase word ('Gsamples', 'Gupdates'), unless the whole word is an ordinary one
 # ('Tokens', 'Batches', 'Microbatches'): a review found the factor dropped and '16 Gsamples' graded as 16.
-_FACTOR_ON_WORD = re.compile(r"[KMGTB][a-z][a-z]{2,}")
-_PLAIN_COUNT_WORDS = frozenset(
-    "token tokens batch batches microbatch microbatches microstep microsteps bytes bits blocks kernels tensors "
-    "transformers gradients".split())
+_FACTOR_ON_WORD, _PLAIN_COUNT_WORD = re.compile(r"[KMGTB][a-z][a-z]{2,}"), re.compile(_COUNT_WORD)
 
 
 # What a label may not be (besides a unit pint reads): a short word that is not an ordinary one, a word the unit
