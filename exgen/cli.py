@@ -406,6 +406,11 @@ def exam(spec, out, versions, roster, secret_file, jobs, no_pdf, force, template
         sys.exit(1)
 
 
+def _some(names: list[str], most: int = 5) -> str:
+    """'a.md, b.md and 3 more': the first few of a list of names, for a one-line message."""
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
 def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
     """Files as given; a folder stands for its *.yaml, *.yml and *.json files (sorted). The other files of a
     folder are named on stderr, so a sheet saved as carol.txt does not vanish from the gradebook unseen."""
@@ -416,8 +421,7 @@ def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
             files += [p for p in inside if p.suffix.lower() in (".yaml", ".yml", ".json")]
             skipped = [p.name for p in inside if p.suffix.lower() not in (".yaml", ".yml", ".json")]
             if skipped:
-                shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
-                click.echo(f"note: not graded, not .yaml/.yml/.json: {shown} (in {path})", err=True)
+                click.echo(f"note: not graded, not .yaml/.yml/.json: {_some(skipped)} (in {path})", err=True)
         else:
             files.append(path)
     return files
@@ -496,12 +500,11 @@ def grade(key, submissions, out, feedback, gradescope, old_key, force) -> None:
     texts = [(name, feedback_markdown(row)) for name, row in named]
     edited = edited_feedback(feedback, texts) if feedback is not None and not force else []
     if edited:
-        shown = ", ".join(edited[:5]) + (f" and {len(edited) - 5} more" if len(edited) > 5 else "")
-        raise UserError(f"not replacing {shown} in {feedback}: edited since exgen wrote it, or not written by "
+        raise UserError(f"not replacing {_some(edited)} in {feedback}: edited since exgen wrote it, or not written by "
                         "exgen; nothing written (move the file away, or pass --force to replace it)")
     others = graded_with_another_key(feedback, texts, grader.digest) if feedback is not None else []
     if others:  # the same student in another exam, or this exam before its key was corrected
-        click.echo(f"note: replacing {', '.join(others[:5])}{' …' if len(others) > 5 else ''} in {feedback}, "
+        click.echo(f"note: replacing {_some(others)} in {feedback}, "
                    "written with another key (another exam's, or this one's before it changed)", err=True)
     writes = [(out, gradebook_csv(rows))] if out is not None else []
     stale: list[str] = []
@@ -676,9 +679,9 @@ def export_(fmt, source, out, n, seed, per_part) -> None:
 
     From a KEY (key.json of `exgen make`, or of `exgen exam` with its points), those problems; from an exam
     SPEC (YAML, as for `exgen exam`), N instances of every variant its sections name. One bank (category,
-    question group, section) per topic/variant; tolerances, named-mistake feedback and the worked solution come from the key. A part a
-    format cannot grade as `exgen check` does (a formula) is named on stderr and left out; the rest is
-    exported. See the README for importing each file into Moodle and Canvas.
+    question group, section) per topic/variant; tolerances, named-mistake feedback and the worked solution come
+    from the key. A part a format cannot grade as `exgen check` does (a formula) is named on stderr and left
+    out; the rest is exported. See the README for importing each file into Moodle and Canvas.
 
     \b
     Examples:
