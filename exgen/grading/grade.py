@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from exgen.grading.compare import entry_results, matches
+from exgen.numfmt import plural
 from exgen.grading.parse import ParseError, holds_row, is_blank, parse_answer, read_printed_expression
 from exgen.grading.sheet import Submission, SubmissionError, plain_label, read_submission
 from exgen.units import shown
@@ -350,12 +351,12 @@ def _coarser(answer: Answer, value: Any, raw: Any = None) -> str:
     if answer.kind != "number" or not isinstance(value, (int, float)) or not math.isfinite(value) or not value:
         return ""
     if answer.sig is not None:
-        asked, what = answer.sig, "significant figures"
+        asked, what = answer.sig, "significant figure"
         given = next((d for d in range(1, asked) if math.isclose(float(f"{value:.{d - 1}e}"), value,
                                                                  rel_tol=1e-12)), None)
         coarser = dataclasses.replace(answer, sig=given) if given else None
     elif answer.decimals:
-        asked, what = answer.decimals, "decimal places"
+        asked, what = answer.decimals, "decimal place"
         given = next((d for d in range(asked) if math.isclose(round(value, d), value, rel_tol=1e-12)), None)
         coarser = dataclasses.replace(answer, decimals=given) if given is not None else None
     else:
@@ -366,8 +367,8 @@ def _coarser(answer: Answer, value: Any, raw: Any = None) -> str:
     key = float(answer.value)  # the key rounded to the digits given, not merely within one unit of them
     if coarser is None or abs(value - key) > coarser.allowance(key) / 2 * (1 + 1e-9):
         return ""
-    return (f"Right to {given} {what if given != 1 else what.replace('figures', 'figure').replace('places', 'place')}"
-            f", but the question asks for {asked}: give {asked} {what}.")
+    return (f"Right to {given} {plural(given, what)}, but the question asks for {asked}: give {asked} "
+            f"{plural(asked, what)}.")
 
 
 def _shape(value: Any) -> str:
