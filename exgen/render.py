@@ -314,7 +314,7 @@ def _environment(fmt: Format, templates: Path | None) -> jinja2.Environment:
         auto_reload=templates is not None,  # built-in templates: compiled once, no stat per problem (issue 12)
     )
     env.globals.update(display=fmt.display, parts=fmt.parts, tt=fmt.tt, fmt=fmt.name, answer=answer_math)
-    env.filters.update(num=nf.num, sig=nf.sig, fixed=nf.fixed, matrix=nf.matrix, vector=nf.vector)
+    env.filters.update(num=nf.num, sig=nf.sig, fixed=nf.fixed, matrix=nf.matrix, vector=nf.vector, plural=nf.plural)
     return env
 
 
